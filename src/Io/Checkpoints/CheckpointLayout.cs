@@ -1,0 +1,37 @@
+using System.Globalization;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// Names of things under a checkpoint root (pure, no I/O): one directory per step,
+/// "step-00000010"; inside it the data files and "metadata.json"; at the root the "latest" tracker.
+/// </summary>
+public static class CheckpointLayout
+{
+    /// <summary>The metadata document; its presence makes the step a committed checkpoint.</summary>
+    public const string MetadataFile = "metadata.json";
+
+    /// <summary>The metadata while it is being written, before the rename that commits it.</summary>
+    public const string MetadataTempFile = "metadata.json.tmp";
+
+    /// <summary>Text file at the root holding the newest committed step, for tools and humans.</summary>
+    public const string LatestFile = "latest";
+
+    private const string StepPrefix = "step-";
+
+    /// <summary>Directory of step <paramref name="step"/>.</summary>
+    public static string StepDirectory(long step) =>
+        step >= 0 ? StepPrefix + step.ToString("D8", CultureInfo.InvariantCulture)
+                  : throw new ArgumentOutOfRangeException(nameof(step), step, "steps are non-negative");
+
+    /// <summary>Path of a file inside step <paramref name="step"/>'s directory.</summary>
+    public static string InStep(long step, string file) => StepDirectory(step) + "/" + file;
+
+    /// <summary>Parses a step directory name; false for anything else.</summary>
+    public static bool TryParseStepDirectory(string name, out long step)
+    {
+        step = -1;
+        return name.StartsWith(StepPrefix, StringComparison.Ordinal)
+               && long.TryParse(name.AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out step);
+    }
+}

@@ -1,0 +1,6 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>No committed checkpoint exists for the step asked for (or none at all).</summary>
+public sealed class CheckpointNotFoundException(string message) : ActorCkptException(message);

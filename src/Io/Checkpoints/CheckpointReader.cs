@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>Gives the bytes of destination <paramref name="target"/> (a contiguous row-major tensor).</summary>
+public delegate Span<byte> DestinationProvider(int target);
+
+/// <summary>
+/// Executes load plans: reads each planned byte range (files opened once, ranges read in
+/// parallel), verifies every checksum block it read, and copies the wanted region into its
+/// destination. Any mismatch throws <see cref="ChecksumMismatchException"/> naming file and key.
+/// </summary>
+public sealed class CheckpointReader(CheckpointStore store)
+{
+    /// <summary>Reads every item of <paramref name="plan"/> into the destinations, <paramref name="parallelism"/> reads at a time.</summary>
+    public void Read(LoadPlan plan, DestinationProvider destination, int parallelism)
+    {
+        var readers = new ConcurrentDictionary<string, Lazy<IBlobReader>>(StringComparer.Ordinal);
+        try
+        {
+            Parallel.ForEach(plan.Reads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, read =>
+            {
+                var file = read.Source.Bytes.File;
+                var reader = readers.GetOrAdd(file, f => new Lazy<IBlobReader>(() => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)))).Value;
+                var length = checked((int)read.RangeLength);
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    var bytes = buffer.AsSpan(0, length);
+                    reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
+                    Verify(bytes, read.Source.Bytes, read.FirstBlock, read.Key);
+                    var size = DTypes.ElementSize(read.DType);
+                    BoxCopy.Copy(bytes, read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
+                        destination(read.Target), read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox),
+                        read.Region.Lengths, size);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+        {
+            throw e.InnerExceptions[0];
+        }
+        finally
+        {
+            foreach (var r in readers.Values) if (r.IsValueCreated) r.Value.Dispose();
+        }
+    }
+
+    /// <summary>Reads and verifies the bytes of a non-tensor entry of step <paramref name="step"/>.</summary>
+    public byte[] ReadObject(long step, ObjectMetadata entry)
+    {
+        var bytes = new byte[entry.Bytes.Length];
+        using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, entry.Bytes.File));
+        reader.ReadExactly(bytes, entry.Bytes.Offset);
+        Verify(bytes, entry.Bytes, 0, entry.Key);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="bytes"/>, which start at block <paramref name="firstBlock"/> of
+    /// <paramref name="stored"/>, against the recorded block checksums.
+    /// </summary>
+    public static void Verify(ReadOnlySpan<byte> bytes, StoredBytes stored, int firstBlock, string key)
+    {
+        var size = stored.BlockSize;
+        for (var b = 0; b * (long)size < bytes.Length; b++)
+        {
+            var start = b * size;
+            var block = bytes.Slice(start, Math.Min(size, bytes.Length - start));
+            var index = firstBlock + b;
+            if (index >= stored.BlockChecksums.Count || BlockChecksums.Of(block) != stored.BlockChecksums[index])
+                throw new ChecksumMismatchException(stored.File, key, index, stored.Offset + (long)index * size);
+        }
+    }
+}

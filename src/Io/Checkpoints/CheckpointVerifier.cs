@@ -1,0 +1,70 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// Re-reads a committed checkpoint and recomputes every checksum: each data file must exist,
+/// have the recorded length and a valid safetensors header, and every block of every chunk and
+/// entry must match. Reports all problems, not just the first.
+/// </summary>
+public static class CheckpointVerifier
+{
+    /// <summary>Verifies step <paramref name="step"/>; an empty list means every byte checks out.</summary>
+    public static IReadOnlyList<VerificationFailure> Verify(CheckpointStore store, long step)
+    {
+        var metadata = store.ReadMetadata(step);
+        var failures = new List<VerificationFailure>();
+        var usable = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in metadata.Files)
+        {
+            var path = CheckpointLayout.InStep(step, file.Name);
+            if (!store.Blobs.Exists(path))
+            {
+                failures.Add(new VerificationFailure(file.Name, "(file)", "missing"));
+                continue;
+            }
+            using var reader = store.Blobs.OpenRead(path);
+            if (reader.Length != file.Length)
+                failures.Add(new VerificationFailure(file.Name, "(file)", $"{reader.Length} bytes, metadata says {file.Length}"));
+            try
+            {
+                SafetensorsHeader.Read(reader, file.Name);
+            }
+            catch (CheckpointFormatException e)
+            {
+                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+            }
+            usable.Add(file.Name);
+        }
+
+        var items = metadata.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes)))
+            .Concat(metadata.Objects.Select(o => (o.Key, o.Bytes)));
+        foreach (var group in items.Where(i => usable.Contains(i.Bytes.File)).GroupBy(i => i.Bytes.File))
+        {
+            using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
+            foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes));
+        }
+        return failures;
+    }
+
+    private static IEnumerable<VerificationFailure> CheckItem(IBlobReader reader, string key, StoredBytes stored)
+    {
+        if (stored.Offset + stored.Length > reader.Length)
+            return new[] { new VerificationFailure(stored.File, key, $"bytes {stored.Offset}..{stored.Offset + stored.Length} lie past the end of the file") };
+        var expectedBlocks = (stored.Length + stored.BlockSize - 1) / stored.BlockSize;
+        if (stored.BlockChecksums.Count != expectedBlocks)
+            return new[] { new VerificationFailure(stored.File, key, $"{stored.BlockChecksums.Count} checksums recorded for {expectedBlocks} blocks") };
+        var buffer = new byte[Math.Min(stored.BlockSize, Math.Max(1, stored.Length))];
+        var bad = new List<int>();
+        for (var b = 0; b < expectedBlocks; b++)
+        {
+            var start = (long)b * stored.BlockSize;
+            var block = buffer.AsSpan(0, (int)Math.Min(stored.BlockSize, stored.Length - start));
+            reader.ReadExactly(block, stored.Offset + start);
+            if (BlockChecksums.Of(block) != stored.BlockChecksums[b]) bad.Add(b);
+        }
+        return bad.Count == 0
+            ? Array.Empty<VerificationFailure>()
+            : new[] { new VerificationFailure(stored.File, key, $"checksum mismatch in block(s) {string.Join(", ", bad)}") };
+    }
+}

@@ -1,0 +1,14 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>Bytes read from a data file do not match their recorded checksum: the checkpoint is corrupt there.</summary>
+public sealed class ChecksumMismatchException(string file, string key, int block, long offset)
+    : ActorCkptException($"checksum mismatch in '{file}' for '{key}' (block {block}, at byte {offset})")
+{
+    /// <summary>The data file.</summary>
+    public string File { get; } = file;
+
+    /// <summary>The tensor or entry key.</summary>
+    public string Key { get; } = key;
+}

@@ -1,0 +1,16 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>A file of a checkpoint is not what the format says it must be; the message names the file and the fault.</summary>
+public sealed class CheckpointFormatException : ActorCkptException
+{
+    /// <summary>Creates the exception for <paramref name="file"/>.</summary>
+    public CheckpointFormatException(string file, string problem) : base($"'{file}': {problem}") => File = file;
+
+    /// <summary>Creates the exception for <paramref name="file"/> with its cause.</summary>
+    public CheckpointFormatException(string file, string problem, Exception inner) : base($"'{file}': {problem}", inner) => File = file;
+
+    /// <summary>The file at fault.</summary>
+    public string File { get; }
+}

@@ -1,0 +1,146 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// The safetensors layout: an 8-byte little-endian header length N, N bytes of JSON (padded with
+/// spaces to a multiple of 8), then the data section with every tensor's bytes back to back.
+/// The JSON maps each name to dtype, shape and data_offsets [begin, end) into the data section;
+/// the optional "__metadata__" entry is a string-to-string map.
+/// </summary>
+public sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long HeaderLength)
+{
+    /// <summary>Headers longer than this are refused as corrupt (the reference implementation uses 100 MB).</summary>
+    public const long MaxHeaderLength = 100_000_000;
+
+    /// <summary>Where the data section starts in the file.</summary>
+    public long DataStart => 8 + HeaderLength;
+
+    /// <summary>
+    /// Lays out <paramref name="tensors"/> in order and returns the header bytes (length prefix
+    /// included) and the header describing them.
+    /// </summary>
+    public static (byte[] Bytes, SafetensorsHeader Header) Build(
+        IReadOnlyList<(string Name, DType DType, IReadOnlyList<long> Shape)> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        var entries = new List<SafetensorsEntry>(tensors.Count);
+        long offset = 0;
+        foreach (var (name, dtype, shape) in tensors)
+        {
+            var length = Shapes.Volume(shape) * DTypes.ElementSize(dtype);
+            entries.Add(new SafetensorsEntry(name, dtype, shape.ToArray(), offset, offset + length));
+            offset += length;
+        }
+
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+        {
+            w.WriteStartObject();
+            if (metadata.Count > 0)
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in metadata) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
+            foreach (var e in entries)
+            {
+                w.WriteStartObject(e.Name);
+                w.WriteString("dtype", DTypes.ToSafetensors(e.DType));
+                w.WriteStartArray("shape");
+                foreach (var s in e.Shape) w.WriteNumberValue(s);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(e.Begin);
+                w.WriteNumberValue(e.End);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+
+        var padded = (json.Length + 7) / 8 * 8;
+        var bytes = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)padded);
+        json.GetBuffer().AsSpan(0, (int)json.Length).CopyTo(bytes.AsSpan(8));
+        bytes.AsSpan(8 + (int)json.Length).Fill((byte)' ');
+        return (bytes, new SafetensorsHeader(entries, metadata, padded));
+    }
+
+    /// <summary>
+    /// Reads and validates the header of <paramref name="file"/>: JSON well formed, dtypes known,
+    /// each entry's size matching its shape, entries contiguous from 0 to the end of the file.
+    /// </summary>
+    public static SafetensorsHeader Read(IBlobReader reader, string file)
+    {
+        Span<byte> prefix = stackalloc byte[8];
+        if (reader.Length < 8) throw new CheckpointFormatException(file, $"{reader.Length} bytes is too short for a safetensors file");
+        reader.ReadExactly(prefix, 0);
+        var n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (n > MaxHeaderLength || (long)n > reader.Length - 8)
+            throw new CheckpointFormatException(file, $"header length {n} does not fit in a file of {reader.Length} bytes");
+        var json = new byte[n];
+        reader.ReadExactly(json, 8);
+        var header = Parse(json, file);
+        var end = header.Entries.Count == 0 ? 0 : header.Entries.Max(e => e.End);
+        if (8 + (long)n + end != reader.Length)
+            throw new CheckpointFormatException(file, $"data section ends at {8 + (long)n + end} but the file has {reader.Length} bytes");
+        return header;
+    }
+
+    private static SafetensorsHeader Parse(byte[] json, string file)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(file, "header is not valid JSON", e);
+        }
+        using (doc)
+        {
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var entries = new List<SafetensorsEntry>();
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == "__metadata__")
+                {
+                    foreach (var m in prop.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String
+                            ? m.Value.GetString()!
+                            : throw new CheckpointFormatException(file, $"__metadata__ value '{m.Name}' is not a string");
+                    continue;
+                }
+                try
+                {
+                    var dtype = DTypes.FromSafetensors(prop.Value.GetProperty("dtype").GetString()!);
+                    var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    if (offsets.Length != 2) throw new CheckpointFormatException(file, $"'{prop.Name}': data_offsets needs 2 numbers");
+                    entries.Add(new SafetensorsEntry(prop.Name, dtype, shape, offsets[0], offsets[1]));
+                }
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ActorCkptException
+                                              && e is not CheckpointFormatException)
+                {
+                    throw new CheckpointFormatException(file, $"tensor '{prop.Name}' has a malformed entry: {e.Message}", e);
+                }
+            }
+
+            long expected = 0;
+            foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+            {
+                if (e.Begin != expected)
+                    throw new CheckpointFormatException(file, $"tensor '{e.Name}' starts at {e.Begin}, expected {expected} (data must be contiguous)");
+                var size = Shapes.Volume(e.Shape) * DTypes.ElementSize(e.DType);
+                if (e.Length != size)
+                    throw new CheckpointFormatException(file, $"tensor '{e.Name}' spans {e.Length} bytes but its shape {Shapes.Format(e.Shape)} needs {size}");
+                expected = e.End;
+            }
+            return new SafetensorsHeader(entries, metadata, json.Length);
+        }
+    }
+}

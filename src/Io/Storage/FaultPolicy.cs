@@ -1,0 +1,64 @@
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// When <see cref="FaultInjectingBlobStore"/> makes a file write fail. A "write" is one file
+/// created through the store whose path matches the policy's filter; writes are counted from 1.
+/// Thread-safe: writers on many threads share one policy.
+/// </summary>
+public abstract class FaultPolicy
+{
+    private int _count;
+
+    /// <summary>Glob-like suffix filter on paths ("*.safetensors" by default, "*" for every file).</summary>
+    public string PathPattern { get; init; } = "*.safetensors";
+
+    /// <summary>Number of matching writes seen so far.</summary>
+    public int WritesSeen => Volatile.Read(ref _count);
+
+    /// <summary>Fail only the <paramref name="k"/>-th matching write.</summary>
+    public static FaultPolicy FailNth(int k) => new Nth(k);
+
+    /// <summary>Fail the writes numbered <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1.</summary>
+    public static FaultPolicy FailRange(int first, int count) => new Range(first, count);
+
+    /// <summary>Fail each matching write with probability <paramref name="p"/>, from a seeded generator.</summary>
+    public static FaultPolicy FailWithProbability(double p, int seed) => new Probability(p, seed);
+
+    /// <summary>Fail every matching write.</summary>
+    public static FaultPolicy FailAlways() => new Range(1, int.MaxValue);
+
+    /// <summary>Counts a write of <paramref name="path"/> and tells whether it must fail.</summary>
+    public bool ShouldFail(string path, out int writeNumber)
+    {
+        writeNumber = 0;
+        if (!Matches(path)) return false;
+        writeNumber = Interlocked.Increment(ref _count);
+        return Decide(writeNumber);
+    }
+
+    /// <summary>Whether write number <paramref name="n"/> fails.</summary>
+    protected abstract bool Decide(int n);
+
+    private bool Matches(string path) =>
+        PathPattern == "*" || (PathPattern.StartsWith('*') ? path.EndsWith(PathPattern[1..], StringComparison.Ordinal) : path == PathPattern);
+
+    private sealed class Nth(int k) : FaultPolicy
+    {
+        protected override bool Decide(int n) => n == k;
+    }
+
+    private sealed class Range(int first, int count) : FaultPolicy
+    {
+        protected override bool Decide(int n) => n >= first && n - first < count;
+    }
+
+    private sealed class Probability(double p, int seed) : FaultPolicy
+    {
+        private readonly Random _random = new(seed);
+
+        protected override bool Decide(int n)
+        {
+            lock (_random) return _random.NextDouble() < p;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace ActorCkpt.Io;
+
+/// <summary>A file opened for positional reads; safe for concurrent reads of different ranges.</summary>
+public interface IBlobReader : IDisposable
+{
+    /// <summary>File length in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; throws when the file ends first.</summary>
+    void ReadExactly(Span<byte> buffer, long offset);
+}

@@ -1,0 +1,34 @@
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// Byte storage under one root, addressed by relative paths with '/' separators. The checkpoint
+/// code calls it in this order for a save: <see cref="CreateDirectory"/>, <see cref="Create"/> per
+/// data file (write, then <see cref="IBlobWriter.Flush"/>), then the metadata under a temporary
+/// name and <see cref="Rename"/>, which must be atomic and durable. Safe for concurrent use.
+/// </summary>
+public interface IBlobStore
+{
+    /// <summary>Where the store lives, for messages.</summary>
+    string Root { get; }
+
+    /// <summary>Creates (or truncates) a file; its directory must exist.</summary>
+    IBlobWriter Create(string path);
+
+    /// <summary>Opens an existing file for positional reads.</summary>
+    IBlobReader OpenRead(string path);
+
+    /// <summary>True when the file exists.</summary>
+    bool Exists(string path);
+
+    /// <summary>Atomically replaces <paramref name="to"/> with <paramref name="from"/> and makes the rename durable.</summary>
+    void Rename(string from, string to);
+
+    /// <summary>Creates a directory and its parents (durably).</summary>
+    void CreateDirectory(string path);
+
+    /// <summary>Deletes a directory and everything in it; nothing happens when it does not exist.</summary>
+    void DeleteDirectory(string path);
+
+    /// <summary>Names of the directories directly under <paramref name="path"/> ("" is the root).</summary>
+    IReadOnlyList<string> ListDirectories(string path);
+}

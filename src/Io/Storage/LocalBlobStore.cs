@@ -1,0 +1,124 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// <see cref="IBlobStore"/> on a local (or mounted shared) file system. Writes go through
+/// <see cref="RandomAccess"/> from spans; flush is fsync; renames and new directories are made
+/// durable by fsyncing their parent directory, which POSIX needs for a rename to survive a crash.
+/// </summary>
+public sealed class LocalBlobStore : IBlobStore
+{
+    /// <summary>Creates the store over <paramref name="root"/>, creating the directory when missing.</summary>
+    public LocalBlobStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <inheritdoc />
+    public string Root { get; }
+
+    /// <inheritdoc />
+    public IBlobWriter Create(string path) =>
+        new Writer(File.OpenHandle(Full(path), FileMode.Create, FileAccess.Write, FileShare.Read));
+
+    /// <inheritdoc />
+    public IBlobReader OpenRead(string path) =>
+        new Reader(File.OpenHandle(Full(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), path);
+
+    /// <inheritdoc />
+    public bool Exists(string path) => File.Exists(Full(path));
+
+    /// <inheritdoc />
+    public void Rename(string from, string to)
+    {
+        File.Move(Full(from), Full(to), overwrite: true);
+        SyncDirectory(Path.GetDirectoryName(Full(to))!);
+    }
+
+    /// <inheritdoc />
+    public void CreateDirectory(string path)
+    {
+        var full = Full(path);
+        if (Directory.Exists(full)) return;
+        Directory.CreateDirectory(full);
+        SyncDirectory(Path.GetDirectoryName(full)!);
+    }
+
+    /// <inheritdoc />
+    public void DeleteDirectory(string path)
+    {
+        var full = Full(path);
+        if (!Directory.Exists(full)) return;
+        Directory.Delete(full, recursive: true);
+        SyncDirectory(Path.GetDirectoryName(full)!);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ListDirectories(string path)
+    {
+        var full = Full(path);
+        return Directory.Exists(full)
+            ? Directory.GetDirectories(full).Select(Path.GetFileName).OfType<string>().OrderBy(n => n, StringComparer.Ordinal).ToArray()
+            : Array.Empty<string>();
+    }
+
+    private string Full(string path) => path.Length == 0 ? Root : Path.Combine(Root, path);
+
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        var fd = Native.open(directory, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"cannot open directory '{directory}' to fsync it (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Native.fsync(fd) != 0)
+                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            Native.close(fd);
+        }
+    }
+
+    private sealed class Writer(SafeFileHandle handle) : IBlobWriter
+    {
+        public void Write(ReadOnlySpan<byte> data, long offset) => RandomAccess.Write(handle, data, offset);
+
+        public void Flush() => RandomAccess.FlushToDisk(handle);
+
+        public void Dispose() => handle.Dispose();
+    }
+
+    private sealed class Reader(SafeFileHandle handle, string path) : IBlobReader
+    {
+        public long Length { get; } = RandomAccess.GetLength(handle);
+
+        public void ReadExactly(Span<byte> buffer, long offset)
+        {
+            while (buffer.Length > 0)
+            {
+                var n = RandomAccess.Read(handle, buffer, offset);
+                if (n == 0) throw new EndOfStreamException($"'{path}' ends at byte {offset}, before the range read");
+                buffer = buffer[n..];
+                offset += n;
+            }
+        }
+
+        public void Dispose() => handle.Dispose();
+    }
+
+    private static class Native
+    {
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
+    }
+}

@@ -1,0 +1,36 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// The wanted state does not match the checkpoint: keys missing or unexpected (strict loads),
+/// a dtype or shape that differs, or a checkpoint that does not cover a wanted chunk.
+/// Nothing has been read when it is thrown.
+/// </summary>
+public sealed class LoadPlanException : ActorCkptException
+{
+    /// <summary>Creates the exception from the lists of problems.</summary>
+    public LoadPlanException(IReadOnlyList<string> missingKeys, IReadOnlyList<string> unexpectedKeys, IReadOnlyList<string> mismatches)
+        : base(Describe(missingKeys, unexpectedKeys, mismatches))
+    {
+        MissingKeys = missingKeys;
+        UnexpectedKeys = unexpectedKeys;
+        Mismatches = mismatches;
+    }
+
+    /// <summary>Wanted keys that the checkpoint does not hold.</summary>
+    public IReadOnlyList<string> MissingKeys { get; }
+
+    /// <summary>Checkpoint keys that the wanted state does not name.</summary>
+    public IReadOnlyList<string> UnexpectedKeys { get; }
+
+    /// <summary>Keys whose dtype, shape or coverage differ, one line each.</summary>
+    public IReadOnlyList<string> Mismatches { get; }
+
+    private static string Describe(IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatches)
+    {
+        var parts = new List<string>();
+        if (missing.Count > 0) parts.Add("missing keys: " + string.Join(", ", missing));
+        if (unexpected.Count > 0) parts.Add("unexpected keys: " + string.Join(", ", unexpected));
+        parts.AddRange(mismatches);
+        return "state does not match checkpoint: " + string.Join("; ", parts);
+    }
+}

@@ -1,0 +1,82 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// Plans a rank's reads by intersecting the chunks it wants with the chunks on disk, so a
+/// checkpoint loads on any number of ranks and any row/column sharding (resharding).
+/// Each read covers the stored bytes from the region's first to its last element, widened to
+/// checksum blocks so every byte read is verified.
+/// </summary>
+public static class LoadPlanner
+{
+    /// <summary>
+    /// Plans the reads filling <paramref name="wanted"/> from <paramref name="metadata"/>.
+    /// Strict unless <paramref name="allowPartial"/>: missing and unexpected keys are errors;
+    /// dtype and shape mismatches always are. Throws <see cref="LoadPlanException"/> listing the keys.
+    /// </summary>
+    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, bool allowPartial)
+    {
+        var missing = new SortedSet<string>(StringComparer.Ordinal);
+        var mismatches = new List<string>();
+        var reads = new List<ReadItem>();
+        foreach (var want in wanted)
+        {
+            if (!metadata.Tensors.TryGetValue(want.Key, out var tensor))
+            {
+                missing.Add(want.Key);
+                continue;
+            }
+            if (tensor.DType != want.DType)
+            {
+                mismatches.Add($"'{want.Key}' is {DTypes.ToSafetensors(tensor.DType)} in the checkpoint but {DTypes.ToSafetensors(want.DType)} in the state");
+                continue;
+            }
+            if (!Shapes.Equal(tensor.Shape, want.GlobalShape))
+            {
+                mismatches.Add($"'{want.Key}' has shape {Shapes.Format(tensor.Shape)} in the checkpoint but {Shapes.Format(want.GlobalShape)} in the state");
+                continue;
+            }
+            if (!want.Box.FitsIn(tensor.Shape))
+            {
+                mismatches.Add($"'{want.Key}': wanted chunk {want.Box} lies outside shape {Shapes.Format(tensor.Shape)}");
+                continue;
+            }
+            if (want.Box.Volume == 0) continue;
+
+            long covered = 0;
+            foreach (var stored in tensor.Chunks)
+            {
+                var region = stored.Box.Intersect(want.Box);
+                if (region is null) continue;
+                covered += region.Volume;
+                reads.Add(ReadFor(want, tensor.DType, stored, region));
+            }
+            if (covered != want.Box.Volume)
+                mismatches.Add($"'{want.Key}': the checkpoint covers {covered} of the {want.Box.Volume} elements of wanted chunk {want.Box}");
+        }
+
+        var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+        var unexpected = metadata.Tensors.Keys.Where(k => !wantedKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (mismatches.Count > 0 || (!allowPartial && (missing.Count > 0 || unexpected.Count > 0)))
+            throw new LoadPlanException(missing.ToList(), allowPartial ? Array.Empty<string>() : unexpected, mismatches);
+
+        var ordered = reads.OrderBy(r => r.Source.Bytes.File, StringComparer.Ordinal)
+            .ThenBy(r => r.Source.Bytes.Offset + r.RangeStart).ToList();
+        return new LoadPlan(metadata.Step, ordered, missing.ToList(), unexpected);
+    }
+
+    private static ReadItem ReadFor(WantedChunk want, DType dtype, StoredChunk stored, TensorBox region)
+    {
+        var size = DTypes.ElementSize(dtype);
+        var shape = stored.Box.Lengths;
+        var first = region.OffsetsWithin(stored.Box);
+        var last = new long[first.Length];
+        for (var d = 0; d < last.Length; d++) last[d] = first[d] + region.Lengths[d] - 1;
+        var start = Shapes.LinearIndex(shape, first) * size;
+        var end = (Shapes.LinearIndex(shape, last) + 1) * size;
+
+        long block = stored.Bytes.BlockSize;
+        var alignedStart = start / block * block;
+        var alignedEnd = Math.Min((end + block - 1) / block * block, stored.Bytes.Length);
+        return new ReadItem(want.Target, want.Key, dtype, stored, alignedStart, alignedEnd - alignedStart, region, want.Box);
+    }
+}

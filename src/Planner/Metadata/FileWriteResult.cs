@@ -1,0 +1,7 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>A writer's report on one data file, written and fsynced.</summary>
+/// <param name="FileName">File name inside the step directory.</param>
+/// <param name="Length">File length in bytes.</param>
+/// <param name="Items">One entry per item of the file.</param>
+public sealed record FileWriteResult(string FileName, long Length, IReadOnlyList<WrittenItem> Items);

@@ -1,0 +1,32 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>Arithmetic on tensor shapes (row-major, like PyTorch's contiguous layout).</summary>
+public static class Shapes
+{
+    /// <summary>Number of elements; 1 for a scalar (empty shape).</summary>
+    public static long Volume(IReadOnlyList<long> shape)
+    {
+        long v = 1;
+        for (var i = 0; i < shape.Count; i++) v *= shape[i];
+        return v;
+    }
+
+    /// <summary>"[4, 1024]" for error messages and listings.</summary>
+    public static string Format(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>True when both shapes have the same rank and sizes.</summary>
+    public static bool Equal(IReadOnlyList<long> a, IReadOnlyList<long> b)
+    {
+        if (a.Count != b.Count) return false;
+        for (var i = 0; i < a.Count; i++) if (a[i] != b[i]) return false;
+        return true;
+    }
+
+    /// <summary>Row-major linear index of <paramref name="index"/> inside <paramref name="shape"/>.</summary>
+    public static long LinearIndex(IReadOnlyList<long> shape, ReadOnlySpan<long> index)
+    {
+        long linear = 0;
+        for (var d = 0; d < shape.Count; d++) linear = linear * shape[d] + index[d];
+        return linear;
+    }
+}

@@ -1,0 +1,101 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// A rectangular part of a tensor: where it starts (offsets) and how far it reaches (lengths) in
+/// each dimension of the global tensor. A chunk saved by a rank and a chunk wanted by a rank on
+/// load are both boxes; resharding is box intersection. Immutable, compared by value.
+/// </summary>
+public sealed class TensorBox : IEquatable<TensorBox>
+{
+    private readonly long[] _offsets;
+    private readonly long[] _lengths;
+
+    /// <summary>Creates a box; offsets and lengths must have the same rank and be non-negative.</summary>
+    public TensorBox(IReadOnlyList<long> offsets, IReadOnlyList<long> lengths)
+    {
+        if (offsets.Count != lengths.Count)
+            throw new ArgumentException($"offsets {Shapes.Format(offsets)} and lengths {Shapes.Format(lengths)} differ in rank");
+        for (var i = 0; i < offsets.Count; i++)
+            if (offsets[i] < 0 || lengths[i] < 0)
+                throw new ArgumentException($"negative offset or length in {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
+        _offsets = offsets.ToArray();
+        _lengths = lengths.ToArray();
+    }
+
+    /// <summary>The box that is the whole tensor of <paramref name="shape"/>.</summary>
+    public static TensorBox Whole(IReadOnlyList<long> shape) => new(new long[shape.Count], shape);
+
+    /// <summary>Start of the box in each dimension of the global tensor.</summary>
+    public IReadOnlyList<long> Offsets => _offsets;
+
+    /// <summary>Extent of the box in each dimension.</summary>
+    public IReadOnlyList<long> Lengths => _lengths;
+
+    /// <summary>Number of dimensions.</summary>
+    public int Rank => _offsets.Length;
+
+    /// <summary>Number of elements in the box.</summary>
+    public long Volume => Shapes.Volume(_lengths);
+
+    /// <summary>True when the box lies inside a tensor of <paramref name="shape"/>.</summary>
+    public bool FitsIn(IReadOnlyList<long> shape)
+    {
+        if (shape.Count != Rank) return false;
+        for (var i = 0; i < Rank; i++)
+            if (_offsets[i] + _lengths[i] > shape[i]) return false;
+        return true;
+    }
+
+    /// <summary>True when this box is the whole of a tensor of <paramref name="shape"/>.</summary>
+    public bool IsWhole(IReadOnlyList<long> shape)
+    {
+        if (shape.Count != Rank) return false;
+        for (var i = 0; i < Rank; i++)
+            if (_offsets[i] != 0 || _lengths[i] != shape[i]) return false;
+        return true;
+    }
+
+    /// <summary>The common part of two boxes, or null when they share no element.</summary>
+    public TensorBox? Intersect(TensorBox other)
+    {
+        if (other.Rank != Rank) throw new ArgumentException($"boxes of rank {Rank} and {other.Rank} cannot intersect");
+        var offsets = new long[Rank];
+        var lengths = new long[Rank];
+        for (var i = 0; i < Rank; i++)
+        {
+            var start = Math.Max(_offsets[i], other._offsets[i]);
+            var end = Math.Min(_offsets[i] + _lengths[i], other._offsets[i] + other._lengths[i]);
+            if (end <= start) return null;
+            offsets[i] = start;
+            lengths[i] = end - start;
+        }
+        return new TensorBox(offsets, lengths);
+    }
+
+    /// <summary>Offsets of this box relative to the start of <paramref name="outer"/>.</summary>
+    public long[] OffsetsWithin(TensorBox outer)
+    {
+        var rel = new long[Rank];
+        for (var i = 0; i < Rank; i++) rel[i] = _offsets[i] - outer._offsets[i];
+        return rel;
+    }
+
+    /// <inheritdoc />
+    public bool Equals(TensorBox? other) =>
+        other is not null && _offsets.AsSpan().SequenceEqual(other._offsets) && _lengths.AsSpan().SequenceEqual(other._lengths);
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as TensorBox);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (var o in _offsets) h.Add(o);
+        foreach (var l in _lengths) h.Add(l);
+        return h.ToHashCode();
+    }
+
+    /// <summary>"offsets [0, 512] lengths [512, 1024]".</summary>
+    public override string ToString() => $"offsets {Shapes.Format(_offsets)} lengths {Shapes.Format(_lengths)}";
+}

@@ -1,0 +1,22 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// The planner's decision for one save: every data file, its rank, its writer and its items
+/// (replicated chunks appear once), plus every tensor of the job, even those with no bytes.
+/// </summary>
+/// <param name="WorldSize">Number of ranks in the save.</param>
+/// <param name="Files">All data files, ordered by rank then file name.</param>
+/// <param name="Tensors">Every tensor key of the save with its dtype and global shape.</param>
+public sealed record GlobalSavePlan(int WorldSize, IReadOnlyList<FileWritePlan> Files, IReadOnlyDictionary<string, TensorDescriptor> Tensors)
+{
+    /// <summary>The files rank <paramref name="rank"/> must hand to writers.</summary>
+    public IReadOnlyList<FileWritePlan> ForRank(int rank) => Files.Where(f => f.Rank == rank).ToArray();
+
+    /// <summary>Bytes each rank writes after dedup, indexed by rank.</summary>
+    public long[] BytesPerRank()
+    {
+        var bytes = new long[WorldSize];
+        foreach (var f in Files) bytes[f.Rank] += f.DataBytes;
+        return bytes;
+    }
+}

@@ -1,0 +1,20 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// Turns the local plans of every rank into the global plan of a save: validate, dedup
+/// replicated items, then assign items to files and writers. Pure and deterministic.
+/// </summary>
+public static class GlobalSavePlanner
+{
+    /// <summary>
+    /// Creates the global plan. Throws <see cref="PlanValidationException"/> when the local
+    /// plans are inconsistent; nothing has been written at that point.
+    /// </summary>
+    public static GlobalSavePlan Create(IReadOnlyList<LocalSavePlan> plans, int writerCount, SavePlanSettings settings)
+    {
+        var tensors = SavePlanValidator.Validate(plans);
+        var deduped = SavePlanDeduplicator.Dedup(plans, settings.Dedup);
+        var files = WriteAssigner.Assign(deduped, writerCount, settings.FilesPerRank);
+        return new GlobalSavePlan(plans[0].WorldSize, files, tensors);
+    }
+}

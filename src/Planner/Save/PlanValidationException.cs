@@ -1,0 +1,15 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// The local plans of a save contradict each other (different dtypes or shapes for one key,
+/// overlapping or missing chunks, chunks outside the tensor). The save is aborted; nothing is written.
+/// </summary>
+public sealed class PlanValidationException : ActorCkptException
+{
+    /// <summary>Creates the exception listing every problem found.</summary>
+    public PlanValidationException(IReadOnlyList<string> problems)
+        : base("invalid save plan: " + string.Join("; ", problems)) => Problems = problems;
+
+    /// <summary>One line per problem, each naming the key and ranks involved.</summary>
+    public IReadOnlyList<string> Problems { get; }
+}
