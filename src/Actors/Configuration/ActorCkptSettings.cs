@@ -1,0 +1,105 @@
+using Akka.Actor;
+using Akka.Configuration;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// Settings of the <c>actorckpt</c> HOCON section (defaults and meaning of each key in
+/// hocon/reference.conf). Validated on creation; copies are made with <c>with</c>.
+/// </summary>
+public sealed record ActorCkptSettings
+{
+    /// <summary>Writer actors per node.</summary>
+    public int WriterPoolSize { get; init; } = 4;
+
+    /// <summary>Retries of a failed file write before the save fails.</summary>
+    public int MaxRetries { get; init; } = 3;
+
+    /// <summary>Backoff before the first retry.</summary>
+    public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Longest backoff between retries.</summary>
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Bytes per checksum block.</summary>
+    public int ChecksumBlockSize { get; init; } = 4 << 20;
+
+    /// <summary>Dispatcher of the writer actors.</summary>
+    public string WriterDispatcher { get; init; } = "actorckpt.writer-dispatcher";
+
+    /// <summary>How long the planner waits for all local plans.</summary>
+    public TimeSpan PlanTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the planner waits for all write reports.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Global save planning knobs.</summary>
+    public SavePlanSettings Planning { get; init; } = SavePlanSettings.Default;
+
+    /// <summary>Largest item a chunk is staged and written as; larger chunks are split along dim 0.</summary>
+    public long MaxItemBytes { get; init; } = 1L << 30;
+
+    /// <summary>Reads in parallel per rank on load.</summary>
+    public int LoadParallelism { get; init; } = 4;
+
+    /// <summary>Reads the settings from <paramref name="system"/>'s configuration.</summary>
+    public static ActorCkptSettings Create(ActorSystem system) => Create(system.Settings.Config);
+
+    /// <summary>
+    /// Reads the settings from the <c>actorckpt</c> section of <paramref name="config"/> (with the
+    /// embedded defaults as fallback). Throws <see cref="ConfigurationException"/> naming the key
+    /// and the accepted values when a value is out of range.
+    /// </summary>
+    public static ActorCkptSettings Create(Config config)
+    {
+        var c = config.WithFallback(ActorCkptConfig.Defaults).GetConfig("actorckpt");
+        var dedup = c.GetString("planner.dedup") switch
+        {
+            "balanced" => DedupStrategy.Balanced,
+            "lowest-rank" => DedupStrategy.LowestRank,
+            var other => throw new ConfigurationException($"actorckpt.planner.dedup = '{other}': accepted values are balanced, lowest-rank"),
+        };
+        return new ActorCkptSettings
+        {
+            WriterPoolSize = c.GetInt("writer.pool-size"),
+            MaxRetries = c.GetInt("writer.max-retries"),
+            BackoffMin = c.GetTimeSpan("writer.backoff-min"),
+            BackoffMax = c.GetTimeSpan("writer.backoff-max"),
+            ChecksumBlockSize = checked((int)(c.GetByteSize("writer.checksum-block-size") ?? 0)),
+            WriterDispatcher = c.GetString("writer.dispatcher"),
+            PlanTimeout = c.GetTimeSpan("planner.plan-timeout"),
+            WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
+            Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank")),
+            MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
+            LoadParallelism = c.GetInt("load.parallelism"),
+        }.Validated();
+    }
+
+    /// <summary>Returns this instance when every value is in range; throws <see cref="ConfigurationException"/> naming the key otherwise.</summary>
+    public ActorCkptSettings Validated()
+    {
+        Require(WriterPoolSize >= 1, "writer.pool-size", WriterPoolSize, "at least 1");
+        Require(MaxRetries >= 0, "writer.max-retries", MaxRetries, "0 or more");
+        Require(BackoffMin >= TimeSpan.Zero && BackoffMax >= BackoffMin, "writer.backoff-max", BackoffMax, "at least writer.backoff-min");
+        Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096");
+        Require(PlanTimeout > TimeSpan.Zero, "planner.plan-timeout", PlanTimeout, "positive");
+        Require(WriteTimeout > TimeSpan.Zero, "planner.write-timeout", WriteTimeout, "positive");
+        Require(Planning.FilesPerRank >= 0, "planner.files-per-rank", Planning.FilesPerRank, "0 (auto) or more");
+        Require(MaxItemBytes >= 8 && MaxItemBytes <= int.MaxValue, "shard.max-item-bytes", MaxItemBytes, "between 8 bytes and 2 GiB");
+        Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");
+        return this;
+    }
+
+    /// <summary>Delay before retry number <paramref name="retry"/> (1-based).</summary>
+    public TimeSpan BackoffFor(int retry)
+    {
+        var ticks = BackoffMin.Ticks * Math.Pow(2, Math.Max(0, retry - 1));
+        return ticks >= BackoffMax.Ticks ? BackoffMax : TimeSpan.FromTicks((long)ticks);
+    }
+
+    private static void Require(bool ok, string key, object value, string accepted)
+    {
+        if (!ok) throw new ConfigurationException($"actorckpt.{key} = {value}: must be {accepted}");
+    }
+}

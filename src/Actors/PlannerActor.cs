@@ -1,0 +1,203 @@
+using Akka.Actor;
+using Akka.Event;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// Coordinates saves. Gathers every rank's local plan (with a deadline), builds the global plan
+/// (dedup, assignment to registered writers and files), prepares the step directory, sends each
+/// rank its writes, and once every rank has reported, commits: metadata written under a
+/// temporary name, fsynced, renamed, tracker moved. Then every rank hears
+/// <see cref="CheckpointCommitted"/>; on any failure, <see cref="CheckpointAborted"/> and no metadata.
+/// </summary>
+public sealed class PlannerActor : ReceiveActor
+{
+    private const int AbortedStepsRemembered = 64;
+    private readonly CheckpointStore _store;
+    private readonly ActorCkptSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<IActorRef> _writers = new();
+    private readonly Dictionary<long, PlannerSave> _saves = new();
+    // Aborted steps and the ranks whose plans had not arrived: a late plan from one of those
+    // belongs to the dead attempt and is refused; a plan from any other rank starts a new attempt.
+    private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
+    private readonly Queue<long> _abortedOrder = new();
+
+    /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
+    public PlannerActor(CheckpointStore store, ActorCkptSettings settings)
+    {
+        _store = store;
+        _settings = settings;
+        Receive<RegisterWriter>(OnRegisterWriter);
+        Receive<Terminated>(t => _writers.Remove(t.ActorRef));
+        Receive<SubmitLocalPlan>(OnSubmitLocalPlan);
+        Receive<ReportWrites>(OnReportWrites);
+        Receive<PlanDeadlinePassed>(OnPlanDeadline);
+        Receive<WriteDeadlinePassed>(OnWriteDeadline);
+    }
+
+    /// <summary>Props of the planner over <paramref name="store"/>.</summary>
+    public static Props Props(CheckpointStore store, ActorCkptSettings settings) =>
+        Akka.Actor.Props.Create(() => new PlannerActor(store, settings));
+
+    private void OnRegisterWriter(RegisterWriter msg)
+    {
+        if (_writers.Contains(msg.Writer)) return;
+        _writers.Add(msg.Writer);
+        Context.Watch(msg.Writer);
+        foreach (var save in _saves.Values.Where(s => !s.Writing && s.AbortReason is null && !s.MissingPlans.Any()).ToList())
+            StartWrites(save);
+    }
+
+    private void OnSubmitLocalPlan(SubmitLocalPlan msg)
+    {
+        var rank = msg.Plan.Rank;
+        if (_aborted.TryGetValue(msg.Step, out var tombstone))
+        {
+            if (tombstone.Late.Remove(rank))
+            {
+                Sender.Tell(new CheckpointAborted(msg.Step, tombstone.Reason));
+                return;
+            }
+            _aborted.Remove(msg.Step);
+        }
+        if (!_saves.TryGetValue(msg.Step, out var save))
+        {
+            save = new PlannerSave(msg.Step, msg.Plan.WorldSize);
+            _saves[msg.Step] = save;
+            save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.PlanTimeout, Self, new PlanDeadlinePassed(msg.Step), Self);
+        }
+        if (save.Writing || save.Plans.ContainsKey(rank))
+        {
+            Sender.Tell(new CheckpointAborted(msg.Step, $"rank {rank} sent a second plan for step {msg.Step}"));
+            return;
+        }
+        save.Plans[rank] = msg.Plan;
+        save.Shards[rank] = Sender;
+        if (msg.Plan.WorldSize != save.WorldSize)
+        {
+            Abort(save, $"rank {rank} says the world size is {msg.Plan.WorldSize}, earlier ranks said {save.WorldSize}");
+            return;
+        }
+        if (rank < 0 || rank >= save.WorldSize)
+        {
+            Abort(save, $"rank {rank} is outside world size {save.WorldSize}");
+            return;
+        }
+        if (_store.IsCommitted(msg.Step))
+        {
+            Abort(save, new StepAlreadyCommittedException(msg.Step, _store.Blobs.Root).Message);
+            return;
+        }
+        if (!save.MissingPlans.Any() && _writers.Count > 0) StartWrites(save);
+    }
+
+    private void StartWrites(PlannerSave save)
+    {
+        save.Deadline?.Cancel();
+        GlobalSavePlan plan;
+        try
+        {
+            plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Count, _settings.Planning);
+            _store.PrepareStep(save.Step);
+        }
+        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        {
+            Abort(save, e.Message);
+            return;
+        }
+        save.Plan = plan;
+        foreach (var (rank, shard) in save.Shards)
+        {
+            var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, _writers[f.WriterIndex])).ToArray();
+            shard.Tell(new AssignWrites(save.Step, files));
+        }
+        save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
+        _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, _writers.Count);
+    }
+
+    private void OnReportWrites(ReportWrites msg)
+    {
+        if (!_saves.TryGetValue(msg.Step, out var save) || !save.Writing) return;
+        save.Reports[msg.Rank] = msg;
+        if (save.AbortReason is null && msg.Failures.Count > 0)
+            Abort(save, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
+        else if (save.AbortReason is null && save.AllReported)
+            Commit(save);
+        else if (save.AbortReason is not null && save.AllReported)
+            Forget(save, removeDebris: true);
+    }
+
+    private void Commit(PlannerSave save)
+    {
+        save.Deadline?.Cancel();
+        CheckpointMetadata metadata;
+        try
+        {
+            metadata = MetadataBuilder.Build(save.Step, save.Plan!, save.Reports.Values.SelectMany(r => r.Results), DateTimeOffset.UtcNow);
+            _store.Commit(metadata);
+        }
+        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        {
+            Abort(save, "commit failed: " + e.Message);
+            return;
+        }
+        var summary = new SaveSummary(save.Step, metadata.Files.Count, metadata.TotalFileBytes);
+        foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, summary));
+        _saves.Remove(save.Step);
+        _log.Info("Committed step {0}: {1} files, {2} bytes", save.Step, summary.Files, summary.Bytes);
+    }
+
+    private void OnPlanDeadline(PlanDeadlinePassed msg)
+    {
+        if (_saves.TryGetValue(msg.Step, out var save) && !save.Writing && save.AbortReason is null)
+        {
+            var why = save.MissingPlans.Any()
+                ? $"ranks {string.Join(", ", save.MissingPlans)} did not send their plan within {_settings.PlanTimeout}"
+                : $"no writer registered within {_settings.PlanTimeout}";
+            Abort(save, why);
+        }
+    }
+
+    private void OnWriteDeadline(WriteDeadlinePassed msg)
+    {
+        if (_saves.TryGetValue(msg.Step, out var save) && save.Writing && !save.AllReported)
+        {
+            if (save.AbortReason is null)
+                Abort(save, $"ranks {string.Join(", ", save.MissingReports)} did not finish writing within {_settings.WriteTimeout}");
+            Forget(save, removeDebris: false);
+        }
+    }
+
+    private void Abort(PlannerSave save, string reason)
+    {
+        save.Deadline?.Cancel();
+        save.AbortReason = reason;
+        _log.Warning("Aborted step {0}: {1}", save.Step, reason);
+        foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointAborted(save.Step, reason));
+        if (!save.Writing || save.AllReported) Forget(save, removeDebris: save.Writing);
+        else save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
+    }
+
+    /// <summary>Drops a finished or aborted save; an aborted one's uncommitted files are removed once no writer can still touch them.</summary>
+    private void Forget(PlannerSave save, bool removeDebris)
+    {
+        save.Deadline?.Cancel();
+        _saves.Remove(save.Step);
+        if (save.AbortReason is null) return;
+        _aborted[save.Step] = (save.AbortReason, save.MissingPlans.ToHashSet());
+        _abortedOrder.Enqueue(save.Step);
+        while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
+        if (!removeDebris) return;
+        try
+        {
+            _store.DeleteUncommitted(save.Step);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("Could not remove the files of aborted step {0}: {1}", save.Step, e.Message);
+        }
+    }
+}

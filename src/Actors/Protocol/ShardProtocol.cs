@@ -1,0 +1,59 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// Save rank <see cref="RankState.Rank"/>'s state as step <paramref name="Step"/>. Sent by the
+/// host (in-process) to its rank's <see cref="ShardActor"/>; progress is reported on
+/// <paramref name="Handle"/>: <see cref="SaveHandle.Staged"/> once the tensors are copied to host
+/// memory, <see cref="SaveHandle.Committed"/> once the checkpoint's metadata is durable.
+/// </summary>
+/// <param name="Step">Training step of the checkpoint.</param>
+/// <param name="State">The rank's tensors and entries; read during staging only.</param>
+/// <param name="Handle">Completed by the shard actor.</param>
+public sealed record SaveShard(long Step, RankState State, SaveHandle Handle) : IActorCkptMessage;
+
+/// <summary>
+/// Load a checkpoint into <paramref name="Target"/>'s tensors (allocated by the caller with the
+/// layout wanted). Replied to with <see cref="LoadShardSuccess"/> or <see cref="LoadShardFailure"/>.
+/// </summary>
+/// <param name="Step">The step to load; null for the newest committed one.</param>
+/// <param name="Target">Destination tensors and their places in the global tensors.</param>
+/// <param name="AllowPartial">When true, missing and unexpected keys are not errors.</param>
+public sealed record LoadShard(long? Step, RankState Target, bool AllowPartial = false) : IActorCkptMessage;
+
+/// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
+/// <param name="Result">What was loaded.</param>
+public sealed record LoadShardSuccess(LoadResult Result) : IActorCkptMessage;
+
+/// <summary>The load of <see cref="LoadShard"/> failed; the target's tensors may be partly filled.</summary>
+/// <param name="Cause">Why, naming the keys or file at fault.</param>
+public sealed record LoadShardFailure(Exception Cause) : IActorCkptMessage;
+
+/// <summary>Outcome of a rank's load.</summary>
+/// <param name="Step">The step loaded.</param>
+/// <param name="SavedWorldSize">Number of ranks that saved it.</param>
+/// <param name="Objects">Non-tensor entries for this rank: every global one, and this rank's own per-rank ones.</param>
+/// <param name="MissingKeys">Keys of the target that the checkpoint lacked (partial loads only).</param>
+/// <param name="UnexpectedKeys">Checkpoint keys the target did not name (partial loads only).</param>
+/// <param name="BytesRead">Bytes read from data files.</param>
+public sealed record LoadResult(
+    long Step,
+    int SavedWorldSize,
+    IReadOnlyDictionary<string, byte[]> Objects,
+    IReadOnlyList<string> MissingKeys,
+    IReadOnlyList<string> UnexpectedKeys,
+    long BytesRead)
+{
+    /// <summary>Deserializes the JSON entry <paramref name="key"/>; throws naming the key when absent.</summary>
+    public T Json<T>(string key) =>
+        Objects.TryGetValue(key, out var bytes)
+            ? System.Text.Json.JsonSerializer.Deserialize<T>(bytes)!
+            : throw new KeyNotFoundException($"the checkpoint of step {Step} has no entry '{key}' for this rank");
+}
+
+/// <summary>What a committed save amounts to.</summary>
+/// <param name="Step">The step committed.</param>
+/// <param name="Files">Data files written.</param>
+/// <param name="Bytes">Bytes of data files on disk.</param>
+public sealed record SaveSummary(long Step, int Files, long Bytes);

@@ -1,0 +1,44 @@
+using Akka.Actor;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>The planner's record of one save in flight.</summary>
+internal sealed class PlannerSave(long step, int worldSize)
+{
+    /// <summary>The step.</summary>
+    public long Step { get; } = step;
+
+    /// <summary>Ranks expected, from the first local plan received.</summary>
+    public int WorldSize { get; } = worldSize;
+
+    /// <summary>Local plans received, by rank.</summary>
+    public SortedDictionary<int, LocalSavePlan> Plans { get; } = new();
+
+    /// <summary>Shard actors of the ranks that sent a plan.</summary>
+    public Dictionary<int, IActorRef> Shards { get; } = new();
+
+    /// <summary>The global plan, once every local plan is in.</summary>
+    public GlobalSavePlan? Plan { get; set; }
+
+    /// <summary>Write reports received, by rank.</summary>
+    public Dictionary<int, ReportWrites> Reports { get; } = new();
+
+    /// <summary>Why the save was aborted; null while it is alive.</summary>
+    public string? AbortReason { get; set; }
+
+    /// <summary>The pending deadline (plans, then writes).</summary>
+    public ICancelable? Deadline { get; set; }
+
+    /// <summary>True once every rank has been sent its writes.</summary>
+    public bool Writing => Plan is not null;
+
+    /// <summary>True when every rank that was sent writes has reported back.</summary>
+    public bool AllReported => Writing && Reports.Count == Plans.Count;
+
+    /// <summary>Ranks that have not sent a plan.</summary>
+    public IEnumerable<int> MissingPlans => Enumerable.Range(0, WorldSize).Where(r => !Plans.ContainsKey(r));
+
+    /// <summary>Ranks that have not reported their writes.</summary>
+    public IEnumerable<int> MissingReports => Plans.Keys.Where(r => !Reports.ContainsKey(r));
+}

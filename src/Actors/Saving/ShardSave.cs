@@ -1,0 +1,31 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>A shard actor's record of the save it is running.</summary>
+internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged)
+{
+    /// <summary>The step.</summary>
+    public long Step { get; } = step;
+
+    /// <summary>The caller's handle.</summary>
+    public SaveHandle Handle { get; } = handle;
+
+    /// <summary>The staged buffers and local plan.</summary>
+    public StagedState Staged { get; } = staged;
+
+    /// <summary>Writes handed out and not yet answered.</summary>
+    public int PendingWrites { get; set; }
+
+    /// <summary>Files written.</summary>
+    public List<FileWriteResult> Results { get; } = new();
+
+    /// <summary>Files that failed for good ("file: cause").</summary>
+    public List<string> Failures { get; } = new();
+
+    /// <summary>True once the planner said committed or aborted.</summary>
+    public bool Decided { get; set; }
+
+    /// <summary>True once the buffers went back to the pool.</summary>
+    public bool Released { get; set; }
+}

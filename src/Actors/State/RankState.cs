@@ -1,0 +1,119 @@
+using System.Text.Json;
+using ActorCkpt.Planner;
+using TorchSharp;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// What one rank saves or loads: tensors with their place in the global tensors (replicated,
+/// row- or column-sharded, uneven, empty) and non-tensor entries, under flat dotted keys.
+/// For a load, the tensors are the destinations: allocated by the caller with the layout wanted.
+/// </summary>
+public sealed class RankState
+{
+    private readonly List<TensorEntry> _tensors = new();
+    private readonly List<ObjectEntry> _objects = new();
+    private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty state of rank <paramref name="rank"/> among <paramref name="worldSize"/> ranks.</summary>
+    public RankState(int rank, int worldSize)
+    {
+        if (worldSize < 1 || rank < 0 || rank >= worldSize)
+            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside world size {worldSize}");
+        Rank = rank;
+        WorldSize = worldSize;
+    }
+
+    /// <summary>This rank.</summary>
+    public int Rank { get; }
+
+    /// <summary>Number of ranks.</summary>
+    public int WorldSize { get; }
+
+    /// <summary>Tensor entries, in the order they were added.</summary>
+    public IReadOnlyList<TensorEntry> Tensors => _tensors;
+
+    /// <summary>Non-tensor entries, in the order they were added.</summary>
+    public IReadOnlyList<ObjectEntry> Objects => _objects;
+
+    /// <summary>
+    /// Adds the local piece <paramref name="local"/> of a tensor of <paramref name="globalShape"/>,
+    /// starting at <paramref name="offsets"/>. Throws naming the key when the piece does not fit.
+    /// </summary>
+    public RankState AddTensor(string key, torch.Tensor local, IReadOnlyList<long> globalShape, IReadOnlyList<long> offsets)
+    {
+        var box = new TensorBox(offsets, local.shape);
+        if (!box.FitsIn(globalShape))
+            throw new ArgumentException($"'{key}': local shape {Shapes.Format(local.shape)} at offsets {Shapes.Format(offsets)} " +
+                                        $"does not fit in global shape {Shapes.Format(globalShape)}");
+        TorchDTypes.ToDType(local.dtype);
+        Claim(key);
+        _tensors.Add(new TensorEntry(key, local, globalShape.ToArray(), box));
+        return this;
+    }
+
+    /// <summary>Adds a tensor every rank holds whole (replicated, as in data parallelism).</summary>
+    public RankState AddReplicated(string key, torch.Tensor tensor) => AddTensor(key, tensor, tensor.shape, new long[tensor.shape.Length]);
+
+    /// <summary>
+    /// Adds a piece of a tensor sharded along <paramref name="dim"/>: the piece starts at
+    /// <paramref name="offset"/> in that dimension and covers the others whole.
+    /// </summary>
+    public RankState AddSharded(string key, torch.Tensor local, int dim, long offset, long globalSize)
+    {
+        var shape = local.shape.ToArray();
+        if (dim < 0 || dim >= shape.Length) throw new ArgumentOutOfRangeException(nameof(dim), $"'{key}': dim {dim} outside rank {shape.Length}");
+        shape[dim] = globalSize;
+        var offsets = new long[shape.Length];
+        offsets[dim] = offset;
+        return AddTensor(key, local, shape, offsets);
+    }
+
+    /// <summary>Adds a non-tensor entry from its bytes.</summary>
+    public RankState AddObject(string key, byte[] bytes, ObjectScope scope)
+    {
+        Claim(key);
+        _objects.Add(new ObjectEntry(key, bytes, scope));
+        return this;
+    }
+
+    /// <summary>Adds a non-tensor entry serialized as JSON.</summary>
+    public RankState AddJson<T>(string key, T value, ObjectScope scope) => AddObject(key, JsonSerializer.SerializeToUtf8Bytes(value), scope);
+
+    /// <summary>
+    /// Builds a state from nested dictionaries. Leaves: a <see cref="torch.Tensor"/> (replicated),
+    /// a <see cref="TensorShard"/> (sharded), a <see cref="StateObject"/>, or a byte array (a per-rank entry).
+    /// Keys are the dotted paths.
+    /// </summary>
+    public static RankState FromNested(int rank, int worldSize, IReadOnlyDictionary<string, object> nested)
+    {
+        var state = new RankState(rank, worldSize);
+        foreach (var (key, leaf) in StateFlattener.Flatten(nested))
+        {
+            switch (leaf)
+            {
+                case torch.Tensor t: state.AddReplicated(key, t); break;
+                case TensorShard s: state.AddTensor(key, s.Local, s.GlobalShape, s.Offsets); break;
+                case StateObject o: state.AddObject(key, o.Bytes, o.Scope); break;
+                case byte[] b: state.AddObject(key, b, ObjectScope.Rank); break;
+                default: throw new ArgumentException($"'{key}': leaves must be tensors, TensorShard, StateObject or byte[], not {leaf?.GetType().Name ?? "null"}");
+            }
+        }
+        return state;
+    }
+
+    /// <summary>The state as nested dictionaries (tensor leaves as <see cref="TensorShard"/>, entries as <see cref="StateObject"/>).</summary>
+    public IReadOnlyDictionary<string, object> ToNested()
+    {
+        var flat = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var t in _tensors) flat[t.Key] = new TensorShard(t.Tensor, t.GlobalShape, t.Box.Offsets);
+        foreach (var o in _objects) flat[o.Key] = new StateObject(o.Bytes, o.Scope);
+        return StateFlattener.Unflatten(flat);
+    }
+
+    private void Claim(string key)
+    {
+        if (string.IsNullOrEmpty(key)) throw new ArgumentException("state keys must not be empty");
+        if (!_keys.Add(key)) throw new ArgumentException($"key '{key}' is already in the state of rank {Rank}");
+    }
+}
