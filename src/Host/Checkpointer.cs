@@ -1,0 +1,64 @@
+using Akka.Actor;
+using ActorCkpt.Actors;
+using ActorCkpt.Io;
+
+namespace ActorCkpt.Host;
+
+/// <summary>
+/// What a training host holds: an ActorCkpt node (its own actor system, planner, writer pool and
+/// one shard actor per local rank) saving to and loading from one checkpoint directory.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var ckpt = Checkpointer.Start("/checkpoints/run1");
+/// var handle = ckpt.Save(step, state);   // state: this rank's RankState
+/// await handle.Staged;                   // tensors are in host memory: keep training
+/// ...
+/// await handle.Committed;                // durable
+/// </code>
+/// </example>
+public sealed class Checkpointer : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly CheckpointNode _node;
+
+    private Checkpointer(ActorSystem system, CheckpointNode node)
+    {
+        _system = system;
+        _node = node;
+    }
+
+    /// <summary>The checkpoints under the directory.</summary>
+    public CheckpointStore Store => _node.Store;
+
+    /// <summary>The settings in force.</summary>
+    public ActorCkptSettings Settings => _node.Settings;
+
+    /// <summary>The newest committed step, or null.</summary>
+    public long? LatestStep => _node.Store.LatestStep();
+
+    /// <summary>
+    /// Starts a node over <paramref name="directory"/>. <paramref name="hocon"/> overrides the
+    /// configuration (for example <c>actorckpt.writer.pool-size = 8</c>); <paramref name="wrapStore"/>
+    /// lets tests put a fault-injecting store in front of the disk.
+    /// </summary>
+    public static Checkpointer Start(string directory, string? hocon = null, Func<IBlobStore, IBlobStore>? wrapStore = null)
+    {
+        var config = NodeConfig.Build(hocon);
+        var settings = ActorCkptSettings.Create(config);
+        IBlobStore blobs = new LocalBlobStore(directory);
+        if (wrapStore is not null) blobs = wrapStore(blobs);
+        var system = ActorSystem.Create("actorckpt", config);
+        return new Checkpointer(system, CheckpointNode.Start(system, blobs, settings));
+    }
+
+    /// <summary>Starts saving this rank's <paramref name="state"/> as <paramref name="step"/>; see <see cref="SaveHandle"/>.</summary>
+    public SaveHandle Save(long step, RankState state) => _node.Save(step, state);
+
+    /// <summary>Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>, resharding as needed.</summary>
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, bool allowPartial = false) =>
+        _node.LoadAsync(target, step, allowPartial);
+
+    /// <summary>Stops the node's actor system.</summary>
+    public async ValueTask DisposeAsync() => await _system.Terminate();
+}

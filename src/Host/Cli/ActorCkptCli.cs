@@ -1,0 +1,81 @@
+using System.CommandLine;
+using ActorCkpt.Host.Bench;
+using ActorCkpt.Host.Demo;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Host.Cli;
+
+/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, bench.</summary>
+public static class ActorCkptCli
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        var root = Build(stdout, stderr);
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var json = new Option<bool>("--json") { Description = "Print one JSON object on the last line of output" };
+        var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" };
+
+        var dir = new Option<string>("--dir") { Description = "Checkpoint directory", Required = true };
+        var ranks = new Option<int>("--ranks") { Description = "Ranks that save", DefaultValueFactory = _ => 4 };
+        var loadRanks = new Option<int>("--load-ranks") { Description = "Ranks that load the newest checkpoint", DefaultValueFactory = _ => 3 };
+        var sizeMb = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 64 };
+        var tensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 32 };
+        var layout = new Option<string>("--layout") { Description = "How tensors are laid out over ranks", DefaultValueFactory = _ => "mixed" };
+        layout.AcceptOnlyFromAmong(SyntheticModel.Layouts);
+        var steps = new Option<int>("--steps") { Description = "Checkpoints to save, one per step, after the newest committed one", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic values", DefaultValueFactory = _ => 1 };
+        var check = new Option<bool>("--check") { Description = "Save nothing: load the newest committed checkpoint and check it bit-exact" };
+        var demo = new Command("demo", "Save checkpoints of a synthetic model through the actors, then load the newest on another rank count and check it bit-exact")
+        {
+            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, json, config,
+        };
+        demo.SetAction(p => Guard(stderr, () => DemoRunner.RunAsync(new DemoRunner.Options(
+            p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors), p.GetValue(layout)!,
+            p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config))), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+
+        var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
+        var step = new Option<long?>("--step") { Description = "The step (default: the newest committed)" };
+        var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json };
+        inspect.SetAction(p => Guard(stderr, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+
+        var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step };
+        verify.SetAction(p => Guard(stderr, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, json: false))));
+
+        var benchSize = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 256 };
+        var benchTensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 64 };
+        var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
+        var benchLayout = new Option<string>("--layout") { Description = "sharded or replicated", DefaultValueFactory = _ => "sharded" };
+        benchLayout.AcceptOnlyFromAmong("sharded", "replicated");
+        var bench = new Command("bench", "Save and load once, beside a raw baseline of the same bytes") { dir, benchSize, benchTensors, benchRanks, benchLayout, json, config };
+        bench.SetAction(p => Guard(stderr, () => BenchRunner.RunAsync(new BenchRunner.Options(
+            p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
+            ReadConfig(p.GetValue(config))), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, bench };
+    }
+
+    private static string? ReadConfig(string? path) =>
+        path is null ? null : File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"--config '{path}' does not exist");
+
+    /// <summary>Runs a command; expected failures print one line naming what is wrong and exit 2.</summary>
+    private static int Guard(TextWriter stderr, Func<int> command)
+    {
+        try
+        {
+            return command();
+        }
+        catch (Exception e) when (e is ActorCkptException or IOException or ArgumentException or UnauthorizedAccessException
+                                      or Akka.Configuration.ConfigurationException)
+        {
+            stderr.WriteLine("actorckpt: " + e.Message);
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Akka.Configuration;
+using ActorCkpt.Actors;
+
+namespace ActorCkpt.Host;
+
+/// <summary>
+/// The configuration a node starts with: the caller's HOCON, then hocon/node.conf (embedded),
+/// then the library defaults (hocon/reference.conf).
+/// </summary>
+public static class NodeConfig
+{
+    /// <summary>hocon/node.conf as embedded in this assembly.</summary>
+    public static Config Node { get; } = Load();
+
+    /// <summary>The full configuration with <paramref name="overrides"/> (HOCON, may be empty) on top.</summary>
+    public static Config Build(string? overrides = null) =>
+        (string.IsNullOrWhiteSpace(overrides) ? Config.Empty : ConfigurationFactory.ParseString(overrides))
+        .WithFallback(Node)
+        .WithFallback(ActorCkptConfig.Defaults);
+
+    private static Config Load()
+    {
+        using var stream = typeof(NodeConfig).Assembly.GetManifestResourceStream("ActorCkpt.node.conf")
+                           ?? throw new InvalidOperationException("embedded resource ActorCkpt.node.conf is missing from the build");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,3 @@
+using ActorCkpt.Host.Cli;
+
+return ActorCkptCli.Run(args);
