@@ -1,0 +1,98 @@
+using ActorCkpt.Planner;
+using static ActorCkpt.Planner.Tests.PlanBuilders;
+
+namespace ActorCkpt.Planner.Tests;
+
+public class GlobalSavePlannerSpec
+{
+    [Fact]
+    public void Global_plan_should_dedup_assign_and_describe_every_tensor()
+    {
+        var plans = Enumerable.Range(0, 2).Select(r => Plan(r, 2,
+            Rows("sharded", r, 0, 2, 8, 4),
+            Whole("replicated", r, 1, 6, 4),
+            Tensor("uneven", r, 2, new long[] { 3, 4 }, new long[] { r == 0 ? 0L : 3L, 0 }, new long[] { r == 0 ? 3L : 0L, 4 }))).ToArray();
+
+        var plan = GlobalSavePlanner.Create(plans, writerCount: 2, SavePlanSettings.Default);
+
+        Assert.Equal(new[] { "replicated", "sharded", "uneven" }, plan.Tensors.Keys.Order(StringComparer.Ordinal));
+        var items = plan.Files.SelectMany(f => f.Items).ToList();
+        Assert.Equal(2, items.Count(i => i.Key == "sharded"));
+        Assert.Single(items, i => i.Key == "replicated");
+        Assert.Single(items, i => i.Key == "uneven");
+    }
+
+    [Fact]
+    public void Different_dtypes_for_one_key_should_be_refused_naming_key_and_ranks()
+    {
+        var plans = new[]
+        {
+            Plan(0, 2, Tensor("w", 0, 0, new long[] { 4 }, new long[] { 0 }, new long[] { 2 })),
+            Plan(1, 2, Tensor("w", 1, 0, new long[] { 4 }, new long[] { 2 }, new long[] { 2 }, DType.BFloat16)),
+        };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default));
+
+        Assert.Contains("'w' is F32 [4] on rank 0 but BF16 [4] on rank 1", e.Message);
+    }
+
+    [Fact]
+    public void Overlapping_chunks_should_be_refused()
+    {
+        var plans = new[]
+        {
+            Plan(0, 2, Tensor("w", 0, 0, new long[] { 4 }, new long[] { 0 }, new long[] { 3 })),
+            Plan(1, 2, Tensor("w", 1, 0, new long[] { 4 }, new long[] { 2 }, new long[] { 2 })),
+        };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default));
+
+        Assert.Contains("'w': chunks", e.Message);
+        Assert.Contains("overlap", e.Message);
+    }
+
+    [Fact]
+    public void A_tensor_not_fully_covered_should_be_refused()
+    {
+        var plans = new[] { Plan(0, 1, Tensor("w", 0, 0, new long[] { 4, 4 }, new long[] { 0, 0 }, new long[] { 4, 3 })) };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default));
+
+        Assert.Contains("'w': the ranks' chunks cover 12 of its 16 elements", e.Message);
+    }
+
+    [Fact]
+    public void Missing_ranks_should_be_named()
+    {
+        var e = Assert.Throws<PlanValidationException>(() =>
+            GlobalSavePlanner.Create(new[] { Plan(0, 3, Whole("w", 0, 0, 2)) }, 1, SavePlanSettings.Default));
+
+        Assert.Contains("missing plans of ranks 1, 2", e.Message);
+    }
+
+    [Fact]
+    public void Metadata_should_join_plan_and_write_reports()
+    {
+        var plans = Enumerable.Range(0, 2).Select(r => Plan(r, 2, Rows("w", r, 0, 2, 4, 2), WriteItem.ForObject("rng", r, 1, ObjectScope.Rank, 3))).ToArray();
+        var plan = GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default);
+        var reports = plan.Files.Select(f => new FileWriteResult(f.FileName, 1000,
+            f.Items.Select((i, n) => new WrittenItem(i.StorageName, new StoredBytes(f.FileName, 64 + n * 100, i.ByteLength, 4096, new ulong[] { 1 }))).ToArray()));
+
+        var md = MetadataBuilder.Build(5, plan, reports, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(2, md.Tensors["w"].Chunks.Count);
+        Assert.Equal(new[] { 0, 1 }, md.Objects.Select(o => o.Rank).Order());
+        Assert.Equal(2, md.Files.Count);
+        Assert.Equal(2, md.WorldSize);
+    }
+
+    [Fact]
+    public void Metadata_should_refuse_a_plan_whose_file_has_no_report()
+    {
+        var plan = GlobalSavePlanner.Create(new[] { Plan(0, 1, Whole("w", 0, 0, 4)) }, 1, SavePlanSettings.Default);
+
+        var e = Assert.Throws<ActorCkptException>(() => MetadataBuilder.Build(1, plan, Array.Empty<FileWriteResult>(), DateTimeOffset.UnixEpoch));
+
+        Assert.Contains("no write report for data file 'r00000-000.safetensors'", e.Message);
+    }
+}

@@ -1,0 +1,180 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Planner.Tests;
+
+public class LoadPlannerSpec
+{
+    /// <summary>Metadata of one float32 tensor saved as the given chunks, each in its own file.</summary>
+    private static CheckpointMetadata Saved(string key, long[] shape, int blockSize, params (long[] Offsets, long[] Lengths)[] chunks)
+    {
+        var stored = chunks.Select((c, i) =>
+        {
+            var box = new TensorBox(c.Offsets, c.Lengths);
+            var length = box.Volume * 4;
+            return new StoredChunk(box, $"{key}@{i}", i, new StoredBytes($"f{i}", 100, length, blockSize, new ulong[(length + blockSize - 1) / blockSize]));
+        }).ToArray();
+        return Metadata((key, DType.Float32, shape, stored));
+    }
+
+    private static CheckpointMetadata Metadata(params (string Key, DType DType, long[] Shape, StoredChunk[] Chunks)[] tensors) =>
+        new(CheckpointMetadata.CurrentFormatVersion, 7, 4, DateTimeOffset.UnixEpoch,
+            tensors.ToDictionary(t => t.Key, t => new TensorMetadata(t.Key, t.DType, t.Shape, t.Chunks)),
+            Array.Empty<ObjectMetadata>(), Array.Empty<DataFileMetadata>());
+
+    private static WantedChunk Want(string key, long[] shape, long[] offsets, long[] lengths, DType dtype = DType.Float32, int target = 0) =>
+        new(target, key, dtype, shape, new TensorBox(offsets, lengths));
+
+    private static CheckpointMetadata RowsSavedOnFour() => Saved("w", new long[] { 12, 4 }, 16,
+        (new long[] { 0, 0 }, new long[] { 3, 4 }), (new long[] { 3, 0 }, new long[] { 3, 4 }),
+        (new long[] { 6, 0 }, new long[] { 3, 4 }), (new long[] { 9, 0 }, new long[] { 3, 4 }));
+
+    [Fact]
+    public void Row_sharded_4_to_3_should_read_exact_overlaps()
+    {
+        var plan = LoadPlanner.Plan(RowsSavedOnFour(), new[] { Want("w", new long[] { 12, 4 }, new long[] { 4, 0 }, new long[] { 4, 4 }) }, allowPartial: false);
+
+        Assert.Equal(2, plan.Reads.Count);
+        var first = plan.Reads[0];
+        Assert.Equal("f1", first.Source.Bytes.File);
+        Assert.Equal(new long[] { 4, 0 }, first.Region.Offsets);
+        Assert.Equal(new long[] { 2, 4 }, first.Region.Lengths);
+        Assert.Equal(16, first.RangeStart);
+        Assert.Equal(32, first.RangeLength);
+        var second = plan.Reads[1];
+        Assert.Equal("f2", second.Source.Bytes.File);
+        Assert.Equal(new long[] { 6, 0 }, second.Region.Offsets);
+        Assert.Equal(new long[] { 2, 4 }, second.Region.Lengths);
+        Assert.Equal(0, second.RangeStart);
+        Assert.Equal(32, second.RangeLength);
+    }
+
+    [Fact]
+    public void Row_sharded_4_to_5_should_cover_every_wanted_row_once()
+    {
+        var md = RowsSavedOnFour();
+        for (var rank = 0; rank < 5; rank++)
+        {
+            long start = rank * 12 / 5, end = (rank + 1) * 12 / 5;
+            var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 12, 4 }, new[] { start, 0L }, new[] { end - start, 4L }) }, false);
+
+            Assert.Equal((end - start) * 4, plan.Reads.Sum(r => r.Region.Volume));
+            Assert.All(plan.Reads, r => Assert.Equal(0, r.RangeStart % 16));
+        }
+    }
+
+    [Fact]
+    public void Column_sharded_should_read_the_span_from_first_to_last_element()
+    {
+        var md = Saved("w", new long[] { 4, 8 }, 16, (new long[] { 0, 0 }, new long[] { 4, 4 }), (new long[] { 0, 4 }, new long[] { 4, 4 }));
+
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 0, 2 }, new long[] { 4, 2 }) }, false);
+
+        var read = Assert.Single(plan.Reads);
+        Assert.Equal(new long[] { 0, 2 }, read.Region.Offsets);
+        Assert.Equal(new long[] { 4, 2 }, read.Region.Lengths);
+        Assert.Equal(0, read.RangeStart);
+        Assert.Equal(64, read.RangeLength);
+    }
+
+    [Fact]
+    public void Column_sharded_should_reshard_onto_rows()
+    {
+        var md = Saved("w", new long[] { 4, 8 }, 4096, (new long[] { 0, 0 }, new long[] { 4, 4 }), (new long[] { 0, 4 }, new long[] { 4, 4 }));
+
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 1, 0 }, new long[] { 2, 8 }) }, false);
+
+        Assert.Equal(2, plan.Reads.Count);
+        Assert.Equal(new long[] { 1, 0 }, plan.Reads[0].Region.Offsets);
+        Assert.Equal(new long[] { 2, 4 }, plan.Reads[0].Region.Lengths);
+        Assert.Equal(new long[] { 1, 4 }, plan.Reads[1].Region.Offsets);
+        Assert.Equal(64, plan.Reads[0].RangeLength);
+    }
+
+    [Fact]
+    public void Uneven_shards_with_an_empty_one_should_load_on_another_rank_count()
+    {
+        var md = Saved("w", new long[] { 10, 2 }, 8, (new long[] { 0, 0 }, new long[] { 3, 2 }), (new long[] { 3, 0 }, new long[] { 7, 2 }));
+
+        var rank0 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 0, 0 }, new long[] { 5, 2 }) }, false);
+        var rank1 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 5, 0 }, new long[] { 5, 2 }) }, false);
+        var empty = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 10, 0 }, new long[] { 0, 2 }) }, false);
+
+        Assert.Equal(new[] { 6L, 4L }, rank0.Reads.Select(r => r.Region.Volume));
+        Assert.Equal(16, rank0.Reads[1].RangeLength);
+        var tail = Assert.Single(rank1.Reads);
+        Assert.Equal(new long[] { 5, 0 }, tail.Region.Offsets);
+        Assert.Equal(16, tail.RangeStart);
+        Assert.Equal(40, tail.RangeLength);
+        Assert.Empty(empty.Reads);
+    }
+
+    [Fact]
+    public void Reads_should_widen_to_checksum_blocks_but_not_past_the_chunk()
+    {
+        var md = Saved("w", new long[] { 100 }, 64, (new long[] { 0 }, new long[] { 100 }));
+
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 100 }, new long[] { 30 }, new long[] { 70 }) }, false);
+
+        var read = Assert.Single(plan.Reads);
+        Assert.Equal(64, read.RangeStart);
+        Assert.Equal(400 - 64, read.RangeLength);
+        Assert.Equal(1, read.FirstBlock);
+        Assert.Equal(6, read.BlockCount);
+    }
+
+    [Fact]
+    public void Strict_load_should_list_missing_and_unexpected_keys()
+    {
+        var md = Metadata(
+            ("a", DType.Float32, new long[] { 2 }, Array.Empty<StoredChunk>()),
+            ("b", DType.Float32, new long[] { 2 }, Array.Empty<StoredChunk>()));
+
+        var e = Assert.Throws<LoadPlanException>(() => LoadPlanner.Plan(md, new[]
+        {
+            Want("a", new long[] { 2 }, new long[] { 0 }, new long[] { 0 }),
+            Want("c", new long[] { 2 }, new long[] { 0 }, new long[] { 2 }),
+        }, allowPartial: false));
+
+        Assert.Equal(new[] { "c" }, e.MissingKeys);
+        Assert.Equal(new[] { "b" }, e.UnexpectedKeys);
+        Assert.Contains("missing keys: c", e.Message);
+        Assert.Contains("unexpected keys: b", e.Message);
+    }
+
+    [Fact]
+    public void Partial_load_should_report_missing_and_unexpected_keys_instead_of_failing()
+    {
+        var md = Saved("w", new long[] { 4 }, 16, (new long[] { 0 }, new long[] { 4 }));
+
+        var plan = LoadPlanner.Plan(md, new[] { Want("other", new long[] { 4 }, new long[] { 0 }, new long[] { 4 }) }, allowPartial: true);
+
+        Assert.Empty(plan.Reads);
+        Assert.Equal(new[] { "other" }, plan.MissingKeys);
+        Assert.Equal(new[] { "w" }, plan.UnexpectedKeys);
+    }
+
+    [Fact]
+    public void Shape_and_dtype_mismatches_should_fail_even_partial_loads()
+    {
+        var md = Saved("w", new long[] { 4, 4 }, 16, (new long[] { 0, 0 }, new long[] { 4, 4 }));
+
+        var shape = Assert.Throws<LoadPlanException>(() =>
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 5 }, new long[] { 0, 0 }, new long[] { 4, 5 }) }, allowPartial: true));
+        var dtype = Assert.Throws<LoadPlanException>(() =>
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 4 }, new long[] { 0, 0 }, new long[] { 4, 4 }, DType.BFloat16) }, allowPartial: true));
+
+        Assert.Contains("'w' has shape [4, 4] in the checkpoint but [4, 5]", shape.Message);
+        Assert.Contains("'w' is F32 in the checkpoint but BF16", dtype.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_that_does_not_cover_a_wanted_chunk_should_be_refused()
+    {
+        var md = Saved("w", new long[] { 8 }, 16, (new long[] { 0 }, new long[] { 4 }));
+
+        var e = Assert.Throws<LoadPlanException>(() =>
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 8 }, new long[] { 0 }, new long[] { 8 }) }, false));
+
+        Assert.Contains("covers 4 of the 8 elements", e.Message);
+    }
+}

@@ -1,0 +1,69 @@
+using ActorCkpt.Planner;
+using static ActorCkpt.Planner.Tests.PlanBuilders;
+
+namespace ActorCkpt.Planner.Tests;
+
+public class WriteAssignerSpec
+{
+    private static LocalSavePlan[] Sharded(int world, int tensors) =>
+        Enumerable.Range(0, world).Select(r =>
+            Plan(r, world, Enumerable.Range(0, tensors).Select(i => Rows($"w{i}", r, i, world, 64 * (i + 1), 32)).ToArray())).ToArray();
+
+    [Fact]
+    public void Each_file_should_hold_items_of_one_rank_in_staging_order()
+    {
+        var files = WriteAssigner.Assign(Sharded(3, 8), writerCount: 4, filesPerRank: 2);
+
+        Assert.Equal(6, files.Count);
+        Assert.All(files, f =>
+        {
+            Assert.All(f.Items, i => Assert.Equal(f.Rank, i.Rank));
+            Assert.Equal(f.Items.Select(i => i.Index).Order(), f.Items.Select(i => i.Index));
+        });
+        Assert.Equal(3 * 8, files.Sum(f => f.Items.Count));
+    }
+
+    [Fact]
+    public void Auto_files_per_rank_should_keep_every_writer_busy()
+    {
+        var files = WriteAssigner.Assign(Sharded(2, 8), writerCount: 4, filesPerRank: 0);
+
+        Assert.Equal(4, files.Count);
+        Assert.Equal(new[] { 0, 1, 2, 3 }, files.Select(f => f.WriterIndex).Order());
+    }
+
+    [Fact]
+    public void Files_of_a_rank_should_be_balanced_by_bytes()
+    {
+        var plan = Plan(0, 1, Enumerable.Range(0, 8).Select(i => Whole($"w{i}", 0, i, 10, 10)).ToArray());
+
+        var files = WriteAssigner.Assign(new[] { plan }, writerCount: 4, filesPerRank: 4);
+
+        Assert.All(files, f => Assert.Equal(2 * 400, f.DataBytes));
+    }
+
+    [Fact]
+    public void Writers_should_be_balanced_by_bytes()
+    {
+        var files = WriteAssigner.Assign(Sharded(4, 16), writerCount: 4, filesPerRank: 1);
+
+        var load = files.GroupBy(f => f.WriterIndex).Select(g => g.Sum(f => f.DataBytes)).ToArray();
+        Assert.Equal(4, load.Length);
+        Assert.True(load.Max() - load.Min() <= files.Max(f => f.DataBytes), $"writer loads {string.Join(", ", load)}");
+    }
+
+    [Fact]
+    public void File_names_should_name_rank_and_number()
+    {
+        Assert.Equal("r00003-001.safetensors", WriteAssigner.FileName(3, 1));
+    }
+
+    [Fact]
+    public void A_rank_with_nothing_to_write_gets_no_file()
+    {
+        var files = WriteAssigner.Assign(new[] { Plan(0, 2, Whole("w", 0, 0, 4)), Plan(1, 2) }, writerCount: 2, filesPerRank: 0);
+
+        Assert.Single(files);
+        Assert.Equal(0, files[0].Rank);
+    }
+}
