@@ -1,0 +1,91 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io.Tests;
+
+public class ChecksumSpec : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static void FlipByteOf(string path, long offset)
+    {
+        using var f = File.Open(path, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = offset;
+        var b = f.ReadByte();
+        f.Position = offset;
+        f.WriteByte((byte)(b ^ 0xFF));
+    }
+
+    private (CheckpointStore Store, CheckpointMetadata Metadata) SavedAndCorrupted()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2);
+        var md = store.ReadMetadata(1);
+        var chunk = md.Tensors["w"].Chunks.Single(c => c.Rank == 1);
+        FlipByteOf(Path.Combine(_dir.Path, "step-00000001", chunk.Bytes.File), chunk.Bytes.Offset + 5);
+        return (store, md);
+    }
+
+    [Fact]
+    public void Verify_should_name_the_file_and_tensor_of_a_corrupted_byte()
+    {
+        var (store, md) = SavedAndCorrupted();
+        var file = md.Tensors["w"].Chunks.Single(c => c.Rank == 1).Bytes.File;
+
+        var failure = Assert.Single(CheckpointVerifier.Verify(store, 1));
+
+        Assert.Equal(file, failure.File);
+        Assert.Equal("w", failure.Key);
+        Assert.Contains("checksum mismatch", failure.Problem);
+    }
+
+    [Fact]
+    public void Verify_of_an_intact_checkpoint_should_find_nothing()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 3);
+
+        Assert.Empty(CheckpointVerifier.Verify(store, 1));
+    }
+
+    [Fact]
+    public void Verify_should_report_a_missing_data_file()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2);
+        var file = store.ReadMetadata(1).Files[0].Name;
+        File.Delete(Path.Combine(_dir.Path, "step-00000001", file));
+
+        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file && f.Problem == "missing");
+    }
+
+    [Fact]
+    public void Loading_a_corrupted_range_should_fail_naming_file_and_tensor()
+    {
+        var (store, md) = SavedAndCorrupted();
+        var plan = LoadPlanner.Plan(md, new[]
+        {
+            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
+            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
+        }, false);
+        var w = new byte[8 * 4 * 4];
+        var b = new byte[12];
+
+        var e = Assert.Throws<ChecksumMismatchException>(() => new CheckpointReader(store).Read(plan, i => i == 0 ? w : b, 2));
+
+        Assert.Equal("w", e.Key);
+        Assert.Equal(md.Tensors["w"].Chunks.Single(c => c.Rank == 1).Bytes.File, e.File);
+    }
+
+    [Fact]
+    public void Block_checksums_should_cover_a_partial_last_block()
+    {
+        var data = Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray();
+
+        var sums = BlockChecksums.Compute(data, 4096);
+
+        Assert.Equal(3, sums.Length);
+        Assert.Equal(BlockChecksums.Of(data.AsSpan(8192)), sums[2]);
+    }
+}

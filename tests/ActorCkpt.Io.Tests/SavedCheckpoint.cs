@@ -1,0 +1,43 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>Writes small checkpoints through the Io layer alone (no actors): plan, data files, commit.</summary>
+internal static class SavedCheckpoint
+{
+    /// <summary>
+    /// Saves a float32 [rows, cols] tensor "w" row-sharded over <paramref name="world"/> ranks, a
+    /// replicated "b", and a per-rank entry, with values derived from <paramref name="step"/>.
+    /// Returns the full tensor values.
+    /// </summary>
+    public static float[] Save(CheckpointStore store, long step, int world, int rows = 8, int cols = 4, int blockSize = 4096)
+    {
+        var values = Enumerable.Range(0, rows * cols).Select(i => i + step * 1000f).ToArray();
+        var bias = new[] { 1f + step, 2f, 3f };
+        var plans = Enumerable.Range(0, world).Select(r =>
+        {
+            long q = rows / world, rem = rows % world, start = r * q + Math.Min(r, rem), len = q + (r < rem ? 1 : 0);
+            return new LocalSavePlan(r, world, new[]
+            {
+                WriteItem.ForTensor("w", r, 0, DType.Float32, new long[] { rows, cols }, new TensorBox(new[] { start, 0L }, new[] { len, (long)cols })),
+                WriteItem.ForTensor("b", r, 1, DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
+                WriteItem.ForObject("rng", r, 2, ObjectScope.Rank, 4),
+            });
+        }).ToArray();
+        var plan = GlobalSavePlanner.Create(plans, writerCount: 2, SavePlanSettings.Default);
+        store.PrepareStep(step);
+        var results = plan.Files.Select(f => DataFileWriter.Write(store.Blobs, CheckpointLayout.StepDirectory(step), f,
+            f.Items.Select(i => (ReadOnlyMemory<byte>)BytesOf(i, values, bias, cols)).ToArray(), blockSize,
+            new Dictionary<string, string> { ["format"] = "pt" })).ToArray();
+        store.Commit(MetadataBuilder.Build(step, plan, results, DateTimeOffset.UtcNow));
+        return values;
+    }
+
+    private static byte[] BytesOf(WriteItem item, float[] values, float[] bias, int cols)
+    {
+        if (item.Kind == WriteItemKind.Object) return new byte[] { (byte)item.Rank, 1, 2, 3 };
+        if (item.Key == "b") return bias.SelectMany(BitConverter.GetBytes).ToArray();
+        var start = (int)item.Box.Offsets[0] * cols;
+        return values.Skip(start).Take((int)item.Box.Volume).SelectMany(BitConverter.GetBytes).ToArray();
+    }
+}
