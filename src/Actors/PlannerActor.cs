@@ -69,6 +69,13 @@ public sealed class PlannerActor : ReceiveActor
             _saves[msg.Step] = save;
             save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.PlanTimeout, Self, new PlanDeadlinePassed(msg.Step), Self);
         }
+        if (save.AbortReason is not null)
+        {
+            // A rank of the aborted attempt saving again: a new attempt, which must not start
+            // while the old one's writers may still touch the step directory.
+            save.NextAttempt.Add((msg, Sender));
+            return;
+        }
         if (save.Writing || save.Plans.ContainsKey(rank))
         {
             Sender.Tell(new CheckpointAborted(msg.Step, $"rank {rank} sent a second plan for step {msg.Step}"));
@@ -190,14 +197,17 @@ public sealed class PlannerActor : ReceiveActor
         _aborted[save.Step] = (save.AbortReason, save.MissingPlans.ToHashSet());
         _abortedOrder.Enqueue(save.Step);
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
-        if (!removeDebris) return;
-        try
+        if (removeDebris)
         {
-            _store.DeleteUncommitted(save.Step);
+            try
+            {
+                _store.DeleteUncommitted(save.Step);
+            }
+            catch (IOException e)
+            {
+                _log.Warning("Could not remove the files of aborted step {0}: {1}", save.Step, e.Message);
+            }
         }
-        catch (IOException e)
-        {
-            _log.Warning("Could not remove the files of aborted step {0}: {1}", save.Step, e.Message);
-        }
+        foreach (var (plan, shard) in save.NextAttempt) Self.Tell(plan, shard);
     }
 }

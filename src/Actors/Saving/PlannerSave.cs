@@ -27,6 +27,9 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>Why the save was aborted; null while it is alive.</summary>
     public string? AbortReason { get; set; }
 
+    /// <summary>Plans of a new attempt at the same step, held until this aborted one has wound down.</summary>
+    public List<(SubmitLocalPlan Plan, IActorRef Shard)> NextAttempt { get; } = new();
+
     /// <summary>The pending deadline (plans, then writes).</summary>
     public ICancelable? Deadline { get; set; }
 

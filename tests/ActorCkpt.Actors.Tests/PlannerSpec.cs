@@ -1,0 +1,99 @@
+using Akka.Actor;
+using ActorCkpt.Actors;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+using TorchSharp;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class PlannerSpec : NodeSpec
+{
+    private IActorRef StartPlanner(TimeSpan planTimeout) =>
+        Sys.ActorOf(PlannerActor.Props(new CheckpointStore(new LocalBlobStore(Root)), ActorCkptSettings.Create(Sys) with { PlanTimeout = planTimeout }));
+
+    private static LocalSavePlan Replicated(int rank, int world) =>
+        new(rank, world, new[] { WriteItem.ForTensor("w", rank, 0, DType.Float32, new long[] { 4 }, TensorBox.Whole(new long[] { 4 })) });
+
+    [Fact]
+    public void A_rank_that_never_sends_its_plan_should_abort_the_save_at_the_deadline_naming_it()
+    {
+        var planner = StartPlanner(TimeSpan.FromMilliseconds(200));
+        var shard0 = CreateTestProbe();
+        var shard2 = CreateTestProbe();
+
+        planner.Tell(new SubmitLocalPlan(3, Replicated(0, 3)), shard0);
+        planner.Tell(new SubmitLocalPlan(3, Replicated(2, 3)), shard2);
+
+        var aborted = shard0.ExpectMsg<CheckpointAborted>(Patience);
+        shard2.ExpectMsg<CheckpointAborted>(Patience);
+        Assert.Equal(3, aborted.Step);
+        Assert.Contains("ranks 1 did not send their plan", aborted.Reason);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(3))));
+    }
+
+    [Fact]
+    public void A_late_plan_of_an_aborted_save_should_be_refused_and_a_new_attempt_accepted()
+    {
+        var planner = StartPlanner(TimeSpan.FromMilliseconds(200));
+        var writer = CreateTestProbe();
+        planner.Tell(new RegisterWriter(writer.Ref));
+        var shard0 = CreateTestProbe();
+        var shard1 = CreateTestProbe();
+        planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
+        shard0.ExpectMsg<CheckpointAborted>(Patience);
+
+        planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
+        shard1.ExpectMsg<CheckpointAborted>(Patience);
+
+        planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
+        planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
+        var a0 = shard0.ExpectMsg<AssignWrites>(Patience);
+        var a1 = shard1.ExpectMsg<AssignWrites>(Patience);
+        Assert.Equal(1, a0.Files.Count + a1.Files.Count);
+    }
+
+    [Fact]
+    public void Replicated_items_should_be_assigned_to_one_rank_and_writer()
+    {
+        var planner = StartPlanner(TimeSpan.FromSeconds(30));
+        var writers = new[] { CreateTestProbe(), CreateTestProbe() };
+        foreach (var w in writers) planner.Tell(new RegisterWriter(w.Ref));
+        var shards = new[] { CreateTestProbe(), CreateTestProbe() };
+
+        for (var r = 0; r < 2; r++) planner.Tell(new SubmitLocalPlan(1, Replicated(r, 2)), shards[r]);
+
+        var assigned = shards.Select(s => s.ExpectMsg<AssignWrites>(Patience)).SelectMany(a => a.Files).ToList();
+        var only = Assert.Single(assigned);
+        Assert.Contains(only.Writer, writers.Select(w => w.Ref));
+        Assert.True(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
+    }
+
+    [Fact]
+    public async Task Saving_a_committed_step_again_should_be_refused_and_leave_it_intact()
+    {
+        var node = StartNode();
+        await SaveAllAsync(node, 4, new[] { new RankState(0, 1).AddReplicated("w", torch.ones(3)) });
+
+        var again = node.Save(4, new RankState(0, 1).AddReplicated("w", torch.zeros(3)));
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => again.Committed.WaitAsync(Patience));
+
+        Assert.Contains("step 4 is already committed", e.Message);
+        var target = new RankState(0, 1).AddReplicated("w", torch.zeros(3));
+        await node.LoadAsync(target, 4);
+        Assert.Equal(new[] { 1f, 1f, 1f }, target.Tensors[0].Tensor.data<float>().ToArray());
+    }
+
+    [Fact]
+    public async Task Inconsistent_plans_should_abort_naming_the_key()
+    {
+        var node = StartNode();
+        var h0 = node.Save(1, new RankState(0, 2).AddReplicated("w", torch.ones(3)));
+        var h1 = node.Save(1, new RankState(1, 2).AddReplicated("w", torch.ones(4)));
+
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => h0.Committed.WaitAsync(Patience));
+        await Assert.ThrowsAsync<CheckpointFailedException>(() => h1.Committed.WaitAsync(Patience));
+
+        Assert.Contains("'w' is F32 [3] on rank 0 but F32 [4] on rank 1", e.Message);
+        Assert.Empty(node.Store.CommittedSteps());
+    }
+}
