@@ -5,7 +5,7 @@ using ActorCkpt.Host.Demo;
 namespace ActorCkpt.Host.Bench;
 
 /// <summary>
-/// <c>actorckpt bench</c>: one save and one load of a synthetic float32 model through ActorCkpt,
+/// <c>actorckpt bench</c>: saves (a first, cold one, then the measured one) and one load of a synthetic float32 model through ActorCkpt,
 /// and in the same run the raw baseline: the same bytes written as one plain file per rank
 /// (sequential, fsynced, ranks in parallel) and read back. Measurement only.
 /// </summary>
@@ -30,19 +30,17 @@ public static class BenchRunner
         var targets = model.EmptyStates(o.Ranks);
         try
         {
-            TimeSpan staged, saved, loaded;
+            TimeSpan coldSaved, staged, saved, loaded;
             bool exact;
             await using (var ckpt = Checkpointer.Start(ckptDir, o.Hocon))
             {
-                var clock = Stopwatch.StartNew();
-                var handles = states.Select(s => ckpt.Save(1, s)).ToArray();
-                await Task.WhenAll(handles.Select(h => h.Staged));
-                staged = clock.Elapsed;
-                await Task.WhenAll(handles.Select(h => h.Committed));
-                saved = clock.Elapsed;
+                // The first save pays for fresh staging buffers and JIT; a training loop saves
+                // again and again, so the second save (same state, warm pool) is the one reported.
+                coldSaved = (await SaveAsync(ckpt, 1, states)).Saved;
+                (staged, saved) = await SaveAsync(ckpt, 2, states);
 
-                clock.Restart();
-                var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, 1)));
+                var clock = Stopwatch.StartNew();
+                var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, 2)));
                 loaded = clock.Elapsed;
                 exact = model.Check(targets, results, 1, o.Ranks).Count == 0;
             }
@@ -54,7 +52,7 @@ public static class BenchRunner
             var rawWrite = Time(() => Parallel.For(0, o.Ranks, r => RawWrite(Path.Combine(rawDir, $"rank-{r}.bin"), perRank[r])));
             var rawRead = Time(() => Parallel.For(0, o.Ranks, r => RawRead(Path.Combine(rawDir, $"rank-{r}.bin"))));
 
-            output.Line($"actorckpt: save {CliOutput.Seconds(saved)} s (staged {CliOutput.Seconds(staged)} s), load {CliOutput.Seconds(loaded)} s, {model.Bytes} bytes, bit-exact {exact}");
+            output.Line($"actorckpt: first save {CliOutput.Seconds(coldSaved)} s, save {CliOutput.Seconds(saved)} s (staged {CliOutput.Seconds(staged)} s), load {CliOutput.Seconds(loaded)} s, {model.Bytes} bytes, bit-exact {exact}");
             output.Line($"raw:       write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
             output.Report(new Dictionary<string, object?>
             {
@@ -63,6 +61,7 @@ public static class BenchRunner
                 ["tensors"] = o.Tensors,
                 ["bytes"] = model.Bytes,
                 ["save_s"] = CliOutput.Seconds(saved),
+                ["first_save_s"] = CliOutput.Seconds(coldSaved),
                 ["staged_s"] = CliOutput.Seconds(staged),
                 ["load_s"] = CliOutput.Seconds(loaded),
                 ["raw_write_s"] = CliOutput.Seconds(rawWrite),
@@ -78,6 +77,16 @@ public static class BenchRunner
             SyntheticModel.Dispose(states);
             SyntheticModel.Dispose(targets);
         }
+    }
+
+    private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<Actors.RankState> states)
+    {
+        var clock = Stopwatch.StartNew();
+        var handles = states.Select(s => ckpt.Save(step, s)).ToArray();
+        await Task.WhenAll(handles.Select(h => h.Staged));
+        var staged = clock.Elapsed;
+        await Task.WhenAll(handles.Select(h => h.Committed));
+        return (staged, clock.Elapsed);
     }
 
     private static TimeSpan Time(Action action)
