@@ -9,8 +9,7 @@ public static class InspectCommand
     /// <summary>Prints the listing; returns the exit code.</summary>
     public static int Run(string dir, long? step, CliOutput output)
     {
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"'{dir}' does not exist");
-        var store = new CheckpointStore(new LocalBlobStore(dir));
+        var store = CheckpointDirectory.Open(dir);
         if (step is null)
         {
             var steps = store.CommittedSteps();

@@ -8,8 +8,7 @@ public static class VerifyCommand
     /// <summary>Verifies; returns 0 when every byte matches, 1 when something is bad (one line per bad file and tensor).</summary>
     public static int Run(string dir, long? step, CliOutput output)
     {
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"'{dir}' does not exist");
-        var store = new CheckpointStore(new LocalBlobStore(dir));
+        var store = CheckpointDirectory.Open(dir);
         var target = step ?? store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{dir}'");
         var metadata = store.ReadMetadata(target);
         var failures = CheckpointVerifier.Verify(store, target);

@@ -1,0 +1,13 @@
+using ActorCkpt.Io;
+
+namespace ActorCkpt.Host.Cli;
+
+/// <summary>Opens the checkpoint directory a command names.</summary>
+internal static class CheckpointDirectory
+{
+    /// <summary>The checkpoints under <paramref name="dir"/>; throws naming it when it does not exist.</summary>
+    public static CheckpointStore Open(string dir) =>
+        Directory.Exists(dir)
+            ? new CheckpointStore(new LocalBlobStore(dir))
+            : throw new DirectoryNotFoundException($"'{dir}' does not exist");
+}
