@@ -73,6 +73,8 @@ public sealed class CheckpointNode
     /// <summary>
     /// Loads step <paramref name="step"/> (the newest committed when null) into
     /// <paramref name="target"/>'s tensors, resharding as needed. Throws the load's own exception.
+    /// The target's tensors must stay alive until the load ends: when <paramref name="timeout"/>
+    /// passes first, this throws but the load may still be filling them.
     /// </summary>
     public async Task<LoadResult> LoadAsync(RankState target, long? step = null, bool allowPartial = false, TimeSpan? timeout = null)
     {

@@ -11,6 +11,7 @@ namespace ActorCkpt.Actors;
 /// rank its writes, and once every rank has reported, commits: metadata written under a
 /// temporary name, fsynced, renamed, tracker moved. Then every rank hears
 /// <see cref="CheckpointCommitted"/>; on any failure, <see cref="CheckpointAborted"/> and no metadata.
+/// Any error while handling a save aborts that save only; the planner itself keeps running.
 /// </summary>
 public sealed class PlannerActor : ReceiveActor
 {
@@ -42,6 +43,9 @@ public sealed class PlannerActor : ReceiveActor
     public static Props Props(CheckpointStore store, ActorCkptSettings settings) =>
         Akka.Actor.Props.Create(() => new PlannerActor(store, settings));
 
+    /// <inheritdoc />
+    protected override void PreStart() => Context.System.EventStream.Publish(new PlannerStarted(Self));
+
     private void OnRegisterWriter(RegisterWriter msg)
     {
         if (_writers.Contains(msg.Writer)) return;
@@ -72,7 +76,7 @@ public sealed class PlannerActor : ReceiveActor
         if (save.AbortReason is not null)
         {
             // A rank of the aborted attempt saving again: a new attempt, which must not start
-            // while the old one's writers may still touch the step directory.
+            // while the old one's writers may still be busy in the step directory.
             save.NextAttempt.Add((msg, Sender));
             return;
         }
@@ -83,19 +87,13 @@ public sealed class PlannerActor : ReceiveActor
         }
         save.Plans[rank] = msg.Plan;
         save.Shards[rank] = Sender;
-        if (msg.Plan.WorldSize != save.WorldSize)
+        var problem = msg.Plan.WorldSize != save.WorldSize ? $"rank {rank} says the world size is {msg.Plan.WorldSize}, earlier ranks said {save.WorldSize}"
+            : rank < 0 || rank >= save.WorldSize ? $"rank {rank} is outside world size {save.WorldSize}"
+            : msg.Step < 0 ? $"step {msg.Step} is negative"
+            : null;
+        if (problem is not null)
         {
-            Abort(save, $"rank {rank} says the world size is {msg.Plan.WorldSize}, earlier ranks said {save.WorldSize}");
-            return;
-        }
-        if (rank < 0 || rank >= save.WorldSize)
-        {
-            Abort(save, $"rank {rank} is outside world size {save.WorldSize}");
-            return;
-        }
-        if (_store.IsCommitted(msg.Step))
-        {
-            Abort(save, new StepAlreadyCommittedException(msg.Step, _store.Blobs.Root).Message);
+            Abort(save, problem);
             return;
         }
         if (!save.MissingPlans.Any() && _writers.Count > 0) StartWrites(save);
@@ -104,30 +102,30 @@ public sealed class PlannerActor : ReceiveActor
     private void StartWrites(PlannerSave save)
     {
         save.Deadline?.Cancel();
-        GlobalSavePlan plan;
         try
         {
-            plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Count, _settings.Planning);
+            var plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Count, _settings.Planning, save.FileTag);
             _store.PrepareStep(save.Step);
+            save.Plan = plan;
+            foreach (var (rank, shard) in save.Shards)
+            {
+                var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, _writers[f.WriterIndex])).ToArray();
+                shard.Tell(new AssignWrites(save.Step, save.SaveId, files));
+            }
+            _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, _writers.Count);
         }
-        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            Abort(save, e.Message);
+            save.Plan = null;
+            Abort(save, e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}");
             return;
         }
-        save.Plan = plan;
-        foreach (var (rank, shard) in save.Shards)
-        {
-            var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, _writers[f.WriterIndex])).ToArray();
-            shard.Tell(new AssignWrites(save.Step, files));
-        }
         save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
-        _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, _writers.Count);
     }
 
     private void OnReportWrites(ReportWrites msg)
     {
-        if (!_saves.TryGetValue(msg.Step, out var save) || !save.Writing) return;
+        if (!_saves.TryGetValue(msg.Step, out var save) || !save.Writing || msg.SaveId != save.SaveId) return;
         save.Reports[msg.Rank] = msg;
         if (save.AbortReason is null && msg.Failures.Count > 0)
             Abort(save, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
@@ -146,10 +144,18 @@ public sealed class PlannerActor : ReceiveActor
             metadata = MetadataBuilder.Build(save.Step, save.Plan!, save.Reports.Values.SelectMany(r => r.Results), DateTimeOffset.UtcNow);
             _store.Commit(metadata);
         }
-        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             Abort(save, "commit failed: " + e.Message);
             return;
+        }
+        try
+        {
+            _store.MoveTracker(save.Step);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Step {0} is committed but the '{1}' tracker could not move: {2}", save.Step, CheckpointLayout.LatestFile, e.Message);
         }
         var summary = new SaveSummary(save.Step, metadata.Files.Count, metadata.TotalFileBytes);
         foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, summary));
@@ -174,6 +180,7 @@ public sealed class PlannerActor : ReceiveActor
         {
             if (save.AbortReason is null)
                 Abort(save, $"ranks {string.Join(", ", save.MissingReports)} did not finish writing within {_settings.WriteTimeout}");
+            // Writers may still be busy: their files carry this attempt's tag, so leaving them is safe.
             Forget(save, removeDebris: false);
         }
     }
@@ -188,13 +195,12 @@ public sealed class PlannerActor : ReceiveActor
         else save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
     }
 
-    /// <summary>Drops a finished or aborted save; an aborted one's uncommitted files are removed once no writer can still touch them.</summary>
+    /// <summary>Drops an aborted save; its uncommitted files are removed once no writer can still touch them.</summary>
     private void Forget(PlannerSave save, bool removeDebris)
     {
         save.Deadline?.Cancel();
         _saves.Remove(save.Step);
-        if (save.AbortReason is null) return;
-        _aborted[save.Step] = (save.AbortReason, save.MissingPlans.ToHashSet());
+        _aborted[save.Step] = (save.AbortReason!, save.MissingPlans.ToHashSet());
         _abortedOrder.Enqueue(save.Step);
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
         if (removeDebris)
@@ -203,7 +209,7 @@ public sealed class PlannerActor : ReceiveActor
             {
                 _store.DeleteUncommitted(save.Step);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 _log.Warning("Could not remove the files of aborted step {0}: {1}", save.Step, e.Message);
             }

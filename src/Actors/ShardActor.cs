@@ -51,25 +51,31 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void Saving()
     {
-        Receive<AssignWrites>(m => m.Step == _save!.Step, OnAssignWrites);
-        Receive<WriteFileSuccess>(m => m.Step == _save!.Step, m =>
+        Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null, OnAssignWrites);
+        Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId, m =>
         {
             _save!.Results.Add(m.Result);
             WriteAnswered();
         });
-        Receive<WriteFileFailure>(m => m.Step == _save!.Step, m =>
+        Receive<WriteFileFailure>(m => m.SaveId == _save!.SaveId, m =>
         {
             _save!.Failures.Add($"'{m.File}' after {m.Attempts} attempts: {m.Cause}");
             WriteAnswered();
         });
-        Receive<CheckpointCommitted>(m => m.Step == _save!.Step, m =>
+        Receive<CheckpointCommitted>(m => m.Step == _save!.Step && !_save.Decided, m =>
         {
             _save!.Handle.SetCommitted(m.Summary);
             Decide();
         });
-        Receive<CheckpointAborted>(m => m.Step == _save!.Step, m =>
+        Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m =>
         {
             _save!.Handle.Fail(new CheckpointFailedException(m.Step, m.Reason));
+            Decide();
+        });
+        Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, m =>
+        {
+            _save!.Handle.Fail(new CheckpointFailedException(m.Step,
+                $"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
             Decide();
         });
         Receive<AbandonWrites>(m => m.Step == _save!.Step, _ =>
@@ -102,6 +108,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         StagedState staged;
         try
         {
+            if (msg.Step < 0) throw new ArgumentOutOfRangeException(nameof(msg.Step), msg.Step, "steps are non-negative");
             if (msg.State.Rank != _rank)
                 throw new ArgumentException($"state of rank {msg.State.Rank} sent to the shard actor of rank {_rank}");
             staged = StateStager.Stage(msg.State, _pool, _settings.MaxItemBytes);
@@ -114,15 +121,18 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         msg.Handle.SetStaged();
         _save = new ShardSave(msg.Step, msg.Handle, staged);
         _planner.Tell(new SubmitLocalPlan(msg.Step, staged.Plan));
+        // The planner's own deadlines answer first; this one only guards against a planner that is gone.
+        Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(msg.Step), _settings.PlanTimeout + _settings.WriteTimeout);
         Become(Saving);
     }
 
     private void OnAssignWrites(AssignWrites msg)
     {
         var save = _save!;
+        save.SaveId = msg.SaveId;
         save.PendingWrites = msg.Files.Count;
         foreach (var a in msg.Files)
-            a.Writer.Tell(new WriteFile(save.Step, a.File, a.File.Items.Select(save.Staged.BytesOf).ToArray(), Self));
+            a.Writer.Tell(new WriteFile(save.Step, msg.SaveId, a.File, a.File.Items.Select(save.Staged.BytesOf).ToArray(), Self));
         if (msg.Files.Count == 0) Report();
     }
 
@@ -134,7 +144,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         if (_save.Decided) BecomeIdle();
     }
 
-    private void Report() => _planner.Tell(new ReportWrites(_save!.Step, _rank, _save.Results.ToArray(), _save.Failures.ToArray()));
+    private void Report() => _planner.Tell(new ReportWrites(_save!.Step, _save.SaveId!.Value, _rank, _save.Results.ToArray(), _save.Failures.ToArray()));
 
     private void Decide()
     {
@@ -169,7 +179,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void BecomeIdle()
     {
-        Timers.Cancel(nameof(AbandonWrites));
+        Timers.CancelAll();
         _save = null;
         Become(Idle);
         Stash.UnstashAll();
@@ -185,4 +195,6 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private sealed record LoadCompleted(IActorRef ReplyTo, object Reply);
 
     private sealed record AbandonWrites(long Step);
+
+    private sealed record VerdictDeadlinePassed(long Step);
 }

@@ -41,7 +41,7 @@ public sealed class WriterActor : ReceiveActor
             };
             var result = DataFileWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
                 _settings.ChecksumBlockSize, metadata);
-            request.ReplyTo.Tell(new WriteFileSuccess(request.Step, result, request.Attempt));
+            request.ReplyTo.Tell(new WriteFileSuccess(request.Step, request.SaveId, result, request.Attempt));
         }
         catch (Exception e) when (request.Attempt <= _settings.MaxRetries)
         {
@@ -51,7 +51,7 @@ public sealed class WriterActor : ReceiveActor
         catch (Exception e)
         {
             _log.Error(e, "Write of {0} (step {1}) failed on attempt {2}; giving up", file, request.Step, request.Attempt);
-            request.ReplyTo.Tell(new WriteFileFailure(request.Step, file, request.Attempt, $"{e.GetType().Name}: {e.Message}"));
+            request.ReplyTo.Tell(new WriteFileFailure(request.Step, request.SaveId, file, request.Attempt, $"{e.GetType().Name}: {e.Message}"));
         }
     }
 

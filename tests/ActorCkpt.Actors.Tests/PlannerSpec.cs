@@ -97,3 +97,32 @@ public class PlannerSpec : NodeSpec
         Assert.Empty(node.Store.CommittedSteps());
     }
 }
+
+public class PlannerRobustnessSpec : NodeSpec
+{
+    [Fact]
+    public async Task A_negative_step_should_fail_the_save_with_a_clear_error()
+    {
+        var node = StartNode();
+
+        var handle = node.Save(-1, new RankState(0, 1).AddReplicated("w", torch.ones(2)));
+
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => handle.Committed.WaitAsync(Patience));
+        Assert.Contains("steps are non-negative", e.Message);
+    }
+
+    [Fact]
+    public async Task Ranks_disagreeing_on_dimensions_should_abort_that_save_and_leave_the_planner_working()
+    {
+        var node = StartNode();
+        var h0 = node.Save(1, new RankState(0, 2).AddReplicated("w", torch.ones(4)));
+        var h1 = node.Save(1, new RankState(1, 2).AddReplicated("w", torch.ones(2, 2)));
+
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => h0.Committed.WaitAsync(Patience));
+        await Assert.ThrowsAsync<CheckpointFailedException>(() => h1.Committed.WaitAsync(Patience));
+        await SaveAllAsync(node, 2, new[] { new RankState(0, 1).AddReplicated("w", torch.ones(4)) });
+
+        Assert.Contains("'w' is F32 [4] on rank 0 but F32 [2, 2] on rank 1", e.Message);
+        Assert.Equal(new long[] { 2 }, node.Store.CommittedSteps());
+    }
+}

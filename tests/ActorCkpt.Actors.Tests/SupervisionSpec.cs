@@ -74,7 +74,7 @@ public class SupervisionSpec : NodeSpec
         var handles = second.Select(s => broken.Save(2, s)).ToArray();
         var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => handles[0].Committed.WaitAsync(Patience));
 
-        Assert.Matches(@"'r\d{5}-\d{3}\.safetensors' after 3 attempts: InjectedFaultException: injected fault", e.Message);
+        Assert.Matches(@"'r\d{5}-\d{3}-[0-9a-f]{8}\.safetensors' after 3 attempts: InjectedFaultException: injected fault", e.Message);
         foreach (var h in handles) await Assert.ThrowsAsync<CheckpointFailedException>(() => h.Committed.WaitAsync(Patience));
         Assert.False(broken.Store.IsCommitted(2));
         Assert.Equal(new long[] { 1 }, broken.Store.CommittedSteps());

@@ -12,7 +12,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Each_file_should_hold_items_of_one_rank_in_staging_order()
     {
-        var files = WriteAssigner.Assign(Sharded(3, 8), writerCount: 4, filesPerRank: 2);
+        var files = WriteAssigner.Assign(Sharded(3, 8), writerCount: 4, filesPerRank: 2, tag: "t");
 
         Assert.Equal(6, files.Count);
         Assert.All(files, f =>
@@ -26,7 +26,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Auto_files_per_rank_should_keep_every_writer_busy()
     {
-        var files = WriteAssigner.Assign(Sharded(2, 8), writerCount: 4, filesPerRank: 0);
+        var files = WriteAssigner.Assign(Sharded(2, 8), writerCount: 4, filesPerRank: 0, tag: "t");
 
         Assert.Equal(4, files.Count);
         Assert.Equal(new[] { 0, 1, 2, 3 }, files.Select(f => f.WriterIndex).Order());
@@ -37,7 +37,7 @@ public class WriteAssignerSpec
     {
         var plan = Plan(0, 1, Enumerable.Range(0, 8).Select(i => Whole($"w{i}", 0, i, 10, 10)).ToArray());
 
-        var files = WriteAssigner.Assign(new[] { plan }, writerCount: 4, filesPerRank: 4);
+        var files = WriteAssigner.Assign(new[] { plan }, writerCount: 4, filesPerRank: 4, tag: "t");
 
         Assert.All(files, f => Assert.Equal(2 * 400, f.DataBytes));
     }
@@ -45,7 +45,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Writers_should_be_balanced_by_bytes()
     {
-        var files = WriteAssigner.Assign(Sharded(4, 16), writerCount: 4, filesPerRank: 1);
+        var files = WriteAssigner.Assign(Sharded(4, 16), writerCount: 4, filesPerRank: 1, tag: "t");
 
         var load = files.GroupBy(f => f.WriterIndex).Select(g => g.Sum(f => f.DataBytes)).ToArray();
         Assert.Equal(4, load.Length);
@@ -55,13 +55,13 @@ public class WriteAssignerSpec
     [Fact]
     public void File_names_should_name_rank_and_number()
     {
-        Assert.Equal("r00003-001.safetensors", WriteAssigner.FileName(3, 1));
+        Assert.Equal("r00003-001-ab12cd34.safetensors", WriteAssigner.FileName(3, 1, "ab12cd34"));
     }
 
     [Fact]
     public void A_rank_with_nothing_to_write_gets_no_file()
     {
-        var files = WriteAssigner.Assign(new[] { Plan(0, 2, Whole("w", 0, 0, 4)), Plan(1, 2) }, writerCount: 2, filesPerRank: 0);
+        var files = WriteAssigner.Assign(new[] { Plan(0, 2, Whole("w", 0, 0, 4)), Plan(1, 2) }, writerCount: 2, filesPerRank: 0, tag: "t");
 
         Assert.Single(files);
         Assert.Equal(0, files[0].Rank);

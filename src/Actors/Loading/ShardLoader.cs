@@ -38,9 +38,10 @@ internal static class ShardLoader
         }
 
         var reader = new CheckpointReader(store);
-        var objects = metadata.Objects
-            .Where(o => o.Scope == ObjectScope.Global || o.Rank == target.Rank)
-            .ToDictionary(o => o.Key, o => reader.ReadObject(resolved, o), StringComparer.Ordinal);
+        var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var entry in metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == target.Rank))
+            if (!objects.TryAdd(entry.Key, reader.ReadObject(resolved, entry)))
+                throw new ActorCkptException($"step {resolved} holds entry '{entry.Key}' twice for rank {target.Rank}");
         return new LoadResult(resolved, metadata.WorldSize, objects, plan.MissingKeys, plan.UnexpectedKeys,
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));
     }

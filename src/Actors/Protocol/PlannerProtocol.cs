@@ -19,15 +19,17 @@ public sealed record WriteAssignment(FileWritePlan File, IActorRef Writer);
 
 /// <summary>The planner's answer to a rank's plan: the files it must have written.</summary>
 /// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">This attempt at the step; every message about its writes carries it.</param>
 /// <param name="Files">This rank's files (possibly none, when replicas are written by others).</param>
-public sealed record AssignWrites(long Step, IReadOnlyList<WriteAssignment> Files) : IActorCkptMessage;
+public sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAssignment> Files) : IActorCkptMessage;
 
 /// <summary>A rank's report once every write it handed out has finished, one way or the other.</summary>
 /// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">The attempt (from <see cref="AssignWrites"/>).</param>
 /// <param name="Rank">The rank.</param>
 /// <param name="Results">Files written and fsynced.</param>
 /// <param name="Failures">Files whose writes failed for good, each "file: cause".</param>
-public sealed record ReportWrites(long Step, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
+public sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
 /// <summary>Step <paramref name="Step"/> is committed: its metadata is durable and the tracker moved.</summary>
 /// <param name="Step">The step.</param>
@@ -46,3 +48,7 @@ internal sealed record PlanDeadlinePassed(long Step);
 /// <summary>The planner's timer: the write reports of step <paramref name="Step"/> are due.</summary>
 /// <param name="Step">The step.</param>
 internal sealed record WriteDeadlinePassed(long Step);
+
+/// <summary>A planner (re)started: writer pools register their writers with it again.</summary>
+/// <param name="Planner">The planner.</param>
+internal sealed record PlannerStarted(IActorRef Planner);

@@ -9,6 +9,12 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>The step.</summary>
     public long Step { get; } = step;
 
+    /// <summary>Identifies this attempt at the step; stale messages of other attempts carry other ids.</summary>
+    public Guid SaveId { get; } = Guid.NewGuid();
+
+    /// <summary>Tag of this attempt's data file names.</summary>
+    public string FileTag => SaveId.ToString("N")[..8];
+
     /// <summary>Ranks expected, from the first local plan received.</summary>
     public int WorldSize { get; } = worldSize;
 

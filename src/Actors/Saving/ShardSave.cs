@@ -14,6 +14,9 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>The staged buffers and local plan.</summary>
     public StagedState Staged { get; } = staged;
 
+    /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
+    public Guid? SaveId { get; set; }
+
     /// <summary>Writes handed out and not yet answered.</summary>
     public int PendingWrites { get; set; }
 

@@ -14,9 +14,14 @@ internal static class TensorBytes
     public static void CopyTo(Tensor tensor, Span<byte> destination)
     {
         if (tensor.NumberOfElements == 0) return;
-        var direct = tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
-        using var temp = direct ? null : tensor.device_type == DeviceType.CPU ? tensor.contiguous() : tensor.contiguous().cpu();
-        (temp ?? tensor).bytes.CopyTo(destination);
+        if (IsDirect(tensor))
+        {
+            tensor.bytes.CopyTo(destination);
+            return;
+        }
+        using var contiguous = tensor.contiguous();
+        using var host = contiguous.device_type == DeviceType.CPU ? null : contiguous.cpu();
+        (host ?? contiguous).bytes.CopyTo(destination);
     }
 
     /// <summary>True when <paramref name="tensor"/>'s memory can be filled in place.</summary>

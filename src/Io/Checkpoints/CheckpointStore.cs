@@ -59,20 +59,42 @@ public sealed class CheckpointStore(IBlobStore store)
     }
 
     /// <summary>
-    /// Commits <paramref name="metadata"/>: temporary file, fsync, rename (the commit point),
-    /// then moves the "latest" tracker forward. Every data file must already be durable.
+    /// Commits <paramref name="metadata"/>: the step directory is fsynced (so its data files'
+    /// entries are durable), the metadata is written under a temporary name and fsynced, then
+    /// renamed to <see cref="CheckpointLayout.MetadataFile"/> without replacing anything. That
+    /// rename is the commit point: once this returns, the step is committed. Throws
+    /// <see cref="StepAlreadyCommittedException"/> when another save committed the step first.
     /// </summary>
     public void Commit(CheckpointMetadata metadata)
     {
         var step = metadata.Step;
         if (IsCommitted(step)) throw new StepAlreadyCommittedException(step, store.Root);
+        store.SyncDirectory(CheckpointLayout.StepDirectory(step));
         WriteDurably(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), MetadataJson.Serialize(metadata));
-        store.Rename(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
-        if (step >= (ReadTracker() ?? -1))
+        try
         {
-            WriteDurably(CheckpointLayout.LatestFile + ".tmp", Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"));
-            store.Rename(CheckpointLayout.LatestFile + ".tmp", CheckpointLayout.LatestFile);
+            store.Rename(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), overwrite: false);
         }
+        catch (IOException) when (IsCommitted(step) && !store.Exists(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile)))
+        {
+            // The rename happened and only making it durable failed: the step is committed all the same.
+        }
+        catch (IOException) when (IsCommitted(step))
+        {
+            throw new StepAlreadyCommittedException(step, store.Root);
+        }
+    }
+
+    /// <summary>
+    /// Moves the "latest" tracker to <paramref name="step"/> unless it names a newer step. Called
+    /// after <see cref="Commit"/>; the tracker is a convenience for tools, readers find the newest
+    /// step from the directories, so a failure here loses nothing.
+    /// </summary>
+    public void MoveTracker(long step)
+    {
+        if (step < (ReadTracker() ?? -1)) return;
+        WriteDurably(CheckpointLayout.LatestFile + ".tmp", Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"));
+        store.Rename(CheckpointLayout.LatestFile + ".tmp", CheckpointLayout.LatestFile, overwrite: true);
     }
 
     /// <summary>Removes the directory of step <paramref name="step"/> when it is not committed; a committed step is never touched.</summary>

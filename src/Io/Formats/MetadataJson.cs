@@ -75,8 +75,9 @@ public static class MetadataJson
     }
 
     /// <summary>
-    /// Parses a metadata document. Throws <see cref="CheckpointFormatException"/> naming
-    /// <paramref name="file"/> and the field at fault when it is malformed or of another version.
+    /// Parses a metadata document and checks it with <see cref="MetadataValidator"/>. Throws
+    /// <see cref="CheckpointFormatException"/> naming <paramref name="file"/> and the fault when it
+    /// is malformed, inconsistent, or of another version.
     /// </summary>
     public static CheckpointMetadata Deserialize(ReadOnlySpan<byte> json, string file)
     {
@@ -116,9 +117,11 @@ public static class MetadataJson
             var files = root.GetProperty("files").EnumerateArray().Select(f => new DataFileMetadata(
                 f.GetProperty("name").GetString()!, f.GetProperty("length").GetInt64(),
                 f.GetProperty("rank").GetInt32(), f.GetProperty("writer").GetInt32())).ToArray();
-            return new CheckpointMetadata(version, root.GetProperty("step").GetInt64(), root.GetProperty("world_size").GetInt32(),
+            var metadata = new CheckpointMetadata(version, root.GetProperty("step").GetInt64(), root.GetProperty("world_size").GetInt32(),
                 DateTimeOffset.Parse(root.GetProperty("created_utc").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
                 tensors, objects, files);
+            var problems = MetadataValidator.Validate(metadata);
+            return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + string.Join("; ", problems));
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException
                                       || (e is ActorCkptException && e is not CheckpointFormatException))

@@ -27,7 +27,10 @@ public sealed class FaultInjectingBlobStore(IBlobStore inner, FaultPolicy policy
     public bool Exists(string path) => inner.Exists(path);
 
     /// <inheritdoc />
-    public void Rename(string from, string to) => inner.Rename(from, to);
+    public void Rename(string from, string to, bool overwrite) => inner.Rename(from, to, overwrite);
+
+    /// <inheritdoc />
+    public void SyncDirectory(string path) => inner.SyncDirectory(path);
 
     /// <inheritdoc />
     public void CreateDirectory(string path) => inner.CreateDirectory(path);

@@ -3,8 +3,9 @@ namespace ActorCkpt.Io;
 /// <summary>
 /// Byte storage under one root, addressed by relative paths with '/' separators. The checkpoint
 /// code calls it in this order for a save: <see cref="CreateDirectory"/>, <see cref="Create"/> per
-/// data file (write, then <see cref="IBlobWriter.Flush"/>), then the metadata under a temporary
-/// name and <see cref="Rename"/>, which must be atomic and durable. Safe for concurrent use.
+/// data file (write, then <see cref="IBlobWriter.Flush"/>), <see cref="SyncDirectory"/>, then the
+/// metadata under a temporary name and <see cref="Rename"/>, which must be atomic and durable.
+/// Safe for concurrent use.
 /// </summary>
 public interface IBlobStore
 {
@@ -20,8 +21,15 @@ public interface IBlobStore
     /// <summary>True when the file exists.</summary>
     bool Exists(string path);
 
-    /// <summary>Atomically replaces <paramref name="to"/> with <paramref name="from"/> and makes the rename durable.</summary>
-    void Rename(string from, string to);
+    /// <summary>
+    /// Atomically renames <paramref name="from"/> to <paramref name="to"/> and makes the rename
+    /// durable. Without <paramref name="overwrite"/>, an existing <paramref name="to"/> makes it throw
+    /// <see cref="IOException"/> and nothing changes.
+    /// </summary>
+    void Rename(string from, string to, bool overwrite);
+
+    /// <summary>Makes the entries of directory <paramref name="path"/> (files created, renamed, removed in it) durable.</summary>
+    void SyncDirectory(string path);
 
     /// <summary>Creates a directory and its parents (durably).</summary>
     void CreateDirectory(string path);

@@ -32,11 +32,17 @@ public sealed class LocalBlobStore : IBlobStore
     public bool Exists(string path) => File.Exists(Full(path));
 
     /// <inheritdoc />
-    public void Rename(string from, string to)
+    public void Rename(string from, string to, bool overwrite)
     {
-        File.Move(Full(from), Full(to), overwrite: true);
-        SyncDirectory(Path.GetDirectoryName(Full(to))!);
+        var target = Full(to);
+        if (overwrite) File.Move(Full(from), target, overwrite: true);
+        else if (Native.renameat2(Native.AtFdCwd, Full(from), Native.AtFdCwd, target, Native.RenameNoReplace) != 0)
+            throw new IOException($"cannot rename '{from}' to '{to}' (errno {Marshal.GetLastPInvokeError()}; 17 means it exists)");
+        Sync(Path.GetDirectoryName(target)!);
     }
+
+    /// <inheritdoc />
+    public void SyncDirectory(string path) => Sync(Full(path));
 
     /// <inheritdoc />
     public void CreateDirectory(string path)
@@ -44,7 +50,7 @@ public sealed class LocalBlobStore : IBlobStore
         var full = Full(path);
         if (Directory.Exists(full)) return;
         Directory.CreateDirectory(full);
-        SyncDirectory(Path.GetDirectoryName(full)!);
+        Sync(Path.GetDirectoryName(full)!);
     }
 
     /// <inheritdoc />
@@ -53,7 +59,7 @@ public sealed class LocalBlobStore : IBlobStore
         var full = Full(path);
         if (!Directory.Exists(full)) return;
         Directory.Delete(full, recursive: true);
-        SyncDirectory(Path.GetDirectoryName(full)!);
+        Sync(Path.GetDirectoryName(full)!);
     }
 
     /// <inheritdoc />
@@ -67,7 +73,7 @@ public sealed class LocalBlobStore : IBlobStore
 
     private string Full(string path) => path.Length == 0 ? Root : Path.Combine(Root, path);
 
-    private static void SyncDirectory(string directory)
+    private static void Sync(string directory)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         var fd = Native.open(directory, 0 /* O_RDONLY */);
@@ -120,5 +126,14 @@ public sealed class LocalBlobStore : IBlobStore
 
         [DllImport("libc", SetLastError = true)]
         public static extern int close(int fd);
+
+        public const int AtFdCwd = -100;
+        public const uint RenameNoReplace = 1;
+
+        // rename(2) that fails with EEXIST instead of replacing: no window in which a check and the
+        // rename could race with another process committing the same step.
+        [DllImport("libc", SetLastError = true)]
+        public static extern int renameat2(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath,
+            int newdirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, uint flags);
     }
 }

@@ -7,14 +7,15 @@ namespace ActorCkpt.Planner;
 public static class GlobalSavePlanner
 {
     /// <summary>
-    /// Creates the global plan. Throws <see cref="PlanValidationException"/> when the local
-    /// plans are inconsistent; nothing has been written at that point.
+    /// Creates the global plan; <paramref name="tag"/> names this save attempt in its file names.
+    /// Throws <see cref="PlanValidationException"/> when the local plans are inconsistent; nothing
+    /// has been written at that point.
     /// </summary>
-    public static GlobalSavePlan Create(IReadOnlyList<LocalSavePlan> plans, int writerCount, SavePlanSettings settings)
+    public static GlobalSavePlan Create(IReadOnlyList<LocalSavePlan> plans, int writerCount, SavePlanSettings settings, string tag)
     {
         var tensors = SavePlanValidator.Validate(plans);
         var deduped = SavePlanDeduplicator.Dedup(plans, settings.Dedup);
-        var files = WriteAssigner.Assign(deduped, writerCount, settings.FilesPerRank);
+        var files = WriteAssigner.Assign(deduped, writerCount, settings.FilesPerRank, tag);
         return new GlobalSavePlan(plans[0].WorldSize, files, tensors);
     }
 }

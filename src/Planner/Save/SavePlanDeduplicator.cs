@@ -7,8 +7,9 @@ namespace ActorCkpt.Planner;
 public static class SavePlanDeduplicator
 {
     /// <summary>
-    /// Returns one plan per input plan, keeping for every group of identical items (same key
-    /// and chunk, or same global entry key) a single holder chosen by <paramref name="strategy"/>.
+    /// Returns one plan per input plan, keeping for every group of identical chunks (same key and
+    /// box) a single holder chosen by <paramref name="strategy"/>, and for every global entry the
+    /// lowest rank's value.
     /// Deterministic: the same plans always give the same result.
     /// </summary>
     public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy)
@@ -26,7 +27,8 @@ public static class SavePlanDeduplicator
                     load[plan.Rank] += item.ByteLength;
                     continue;
                 }
-                var id = (item.Kind, item.Key, item.Box);
+                // A global entry is one value whatever each rank's bytes are: grouped by key alone.
+                var id = item.Kind == WriteItemKind.Object ? (item.Kind, item.Key, TensorBox.Whole(Array.Empty<long>())) : (item.Kind, item.Key, item.Box);
                 if (!groups.TryGetValue(id, out var holders)) groups[id] = holders = new List<WriteItem>();
                 holders.Add(item);
             }
@@ -45,11 +47,9 @@ public static class SavePlanDeduplicator
             .ThenBy(h => string.Join(",", h[0].Box.Offsets), StringComparer.Ordinal);
         foreach (var holders in replicated)
         {
-            var chosen = strategy switch
-            {
-                DedupStrategy.LowestRank => holders.MinBy(i => i.Rank)!,
-                _ => holders.OrderBy(i => load[i.Rank]).ThenBy(i => i.Rank).First(),
-            };
+            var chosen = strategy == DedupStrategy.LowestRank || holders[0].Kind == WriteItemKind.Object
+                ? holders.MinBy(i => i.Rank)!
+                : holders.OrderBy(i => load[i.Rank]).ThenBy(i => i.Rank).First();
             kept.Add(chosen);
             load[chosen.Rank] += chosen.ByteLength;
         }

@@ -18,7 +18,8 @@ public static class SavePlanValidator
 
         var tensors = new SortedDictionary<string, (TensorDescriptor Descriptor, int Rank)>(StringComparer.Ordinal);
         var boxes = new Dictionary<string, HashSet<TensorBox>>(StringComparer.Ordinal);
-        var objectKeys = new HashSet<string>(StringComparer.Ordinal);
+        var conflicting = new HashSet<string>(StringComparer.Ordinal);
+        var objectScopes = new Dictionary<string, (ObjectScope Scope, int Rank)>(StringComparer.Ordinal);
         foreach (var plan in plans)
         {
             var seen = new HashSet<(WriteItemKind, string, TensorBox)>();
@@ -28,15 +29,22 @@ public static class SavePlanValidator
                     problems.Add($"rank {plan.Rank} holds '{item.Key}' {item.Box} twice");
                 if (item.Kind == WriteItemKind.Object)
                 {
-                    objectKeys.Add(item.Key);
+                    if (!objectScopes.TryGetValue(item.Key, out var first))
+                        objectScopes[item.Key] = (item.Scope, item.Rank);
+                    else if (first.Scope != item.Scope)
+                        problems.Add($"entry '{item.Key}' is {Describe(first.Scope)} on rank {first.Rank} but {Describe(item.Scope)} on rank {item.Rank}");
                     continue;
                 }
                 if (tensors.TryGetValue(item.Key, out var known))
                 {
                     var d = known.Descriptor;
                     if (d.DType != item.DType || !Shapes.Equal(d.Shape, item.GlobalShape))
-                        problems.Add($"'{item.Key}' is {DTypes.ToSafetensors(d.DType)} {Shapes.Format(d.Shape)} on rank {known.Rank} " +
-                                     $"but {DTypes.ToSafetensors(item.DType)} {Shapes.Format(item.GlobalShape)} on rank {item.Rank}");
+                    {
+                        if (conflicting.Add(item.Key))
+                            problems.Add($"'{item.Key}' is {DTypes.ToSafetensors(d.DType)} {Shapes.Format(d.Shape)} on rank {known.Rank} " +
+                                         $"but {DTypes.ToSafetensors(item.DType)} {Shapes.Format(item.GlobalShape)} on rank {item.Rank}");
+                        continue;
+                    }
                 }
                 else
                 {
@@ -49,10 +57,10 @@ public static class SavePlanValidator
             }
         }
 
-        foreach (var key in objectKeys.Where(tensors.ContainsKey))
+        foreach (var key in objectScopes.Keys.Where(tensors.ContainsKey))
             problems.Add($"'{key}' is both a tensor and a non-tensor entry");
 
-        foreach (var (key, (descriptor, _)) in tensors)
+        foreach (var (key, (descriptor, _)) in tensors.Where(t => !conflicting.Contains(t.Key)))
         {
             var unique = boxes.TryGetValue(key, out var set) ? set.ToList() : new List<TensorBox>();
             var overlap = FindOverlap(unique);
@@ -87,11 +95,13 @@ public static class SavePlanValidator
         if (outside.Count > 0) problems.Add($"ranks {string.Join(", ", outside)} are outside world size {world}");
     }
 
+    private static string Describe(ObjectScope scope) => scope == ObjectScope.Rank ? "per-rank" : "global";
+
     /// <summary>
     /// Finds two distinct boxes that share elements. Sweeps along the dimension where the boxes'
     /// offsets differ most, so row- or column-sharded tensors are checked in O(n log n).
     /// </summary>
-    private static (TensorBox A, TensorBox B)? FindOverlap(List<TensorBox> boxes)
+    internal static (TensorBox A, TensorBox B)? FindOverlap(List<TensorBox> boxes)
     {
         if (boxes.Count < 2) return null;
         var rank = boxes[0].Rank;

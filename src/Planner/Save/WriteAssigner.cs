@@ -7,14 +7,19 @@ namespace ActorCkpt.Planner;
 /// </summary>
 public static class WriteAssigner
 {
-    /// <summary>Data file name of rank <paramref name="rank"/>'s file number <paramref name="file"/>.</summary>
-    public static string FileName(int rank, int file) => $"r{rank:D5}-{file:D3}.safetensors";
+    /// <summary>
+    /// Data file name of rank <paramref name="rank"/>'s file number <paramref name="file"/> in the save
+    /// attempt tagged <paramref name="tag"/>. The tag keeps two attempts at one step from ever
+    /// writing the same path, so a stale writer cannot touch a newer attempt's files.
+    /// </summary>
+    public static string FileName(int rank, int file, string tag) => $"r{rank:D5}-{file:D3}-{tag}.safetensors";
 
     /// <summary>
     /// Assigns the items of <paramref name="plans"/> (already deduplicated) to files and writers.
-    /// <paramref name="filesPerRank"/> 0 means ceil(writers / ranks), at least 1.
+    /// <paramref name="filesPerRank"/> 0 means ceil(writers / ranks), at least 1; <paramref name="tag"/>
+    /// goes into every file name (see <see cref="FileName"/>).
     /// </summary>
-    public static IReadOnlyList<FileWritePlan> Assign(IReadOnlyList<LocalSavePlan> plans, int writerCount, int filesPerRank)
+    public static IReadOnlyList<FileWritePlan> Assign(IReadOnlyList<LocalSavePlan> plans, int writerCount, int filesPerRank, string tag)
     {
         if (writerCount < 1) throw new ArgumentOutOfRangeException(nameof(writerCount), writerCount, "at least one writer is needed");
         if (filesPerRank < 0) throw new ArgumentOutOfRangeException(nameof(filesPerRank), filesPerRank, "must be 0 (auto) or positive");
@@ -47,6 +52,6 @@ public static class WriteAssigner
             writerOf[(f.Rank, f.Index)] = w;
         }
 
-        return files.Select(f => new FileWritePlan(FileName(f.Rank, f.Index), f.Rank, writerOf[(f.Rank, f.Index)], f.Items)).ToArray();
+        return files.Select(f => new FileWritePlan(FileName(f.Rank, f.Index, tag), f.Rank, writerOf[(f.Rank, f.Index)], f.Items)).ToArray();
     }
 }
