@@ -3,8 +3,8 @@ using ActorCkpt.Planner;
 namespace ActorCkpt.Io;
 
 /// <summary>
-/// Writes one data file of a save as a valid safetensors file: the header, then each item's
-/// bytes in plan order, checksummed block by block while hot, then fsync.
+/// Writes one data file of a save from buffers in memory (a same-node writer gets the staged
+/// buffers by reference) as a valid safetensors file, through <see cref="DataFileStreamWriter"/>.
 /// </summary>
 public static class DataFileWriter
 {
@@ -19,29 +19,12 @@ public static class DataFileWriter
     {
         if (data.Count != plan.Items.Count)
             throw new ArgumentException($"'{plan.FileName}': {plan.Items.Count} items planned but {data.Count} buffers given", nameof(data));
-        if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be positive");
         for (var i = 0; i < data.Count; i++)
             if (data[i].Length != plan.Items[i].ByteLength)
                 throw new ArgumentException($"'{plan.Items[i].StorageName}': buffer has {data[i].Length} bytes, plan says {plan.Items[i].ByteLength}");
 
-        var (headerBytes, header) = SafetensorsHeader.Build(
-            plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
-        var path = directory + "/" + plan.FileName;
-        var written = new WrittenItem[plan.Items.Count];
-        using (var writer = store.Create(path))
-        {
-            writer.Write(headerBytes, 0);
-            for (var i = 0; i < data.Count; i++)
-            {
-                var span = data[i].Span;
-                var offset = header.DataStart + header.Entries[i].Begin;
-                var sums = BlockChecksums.Compute(span, blockSize);
-                writer.Write(span, offset);
-                written[i] = new WrittenItem(plan.Items[i].StorageName, new StoredBytes(plan.FileName, offset, span.Length, blockSize, sums));
-            }
-            writer.Flush();
-        }
-        var length = header.DataStart + (header.Entries.Count == 0 ? 0 : header.Entries[^1].End);
-        return new FileWriteResult(plan.FileName, length, written);
+        using var file = new DataFileStreamWriter(store, directory, plan, blockSize, fileMetadata);
+        for (var i = 0; i < data.Count; i++) file.Append(i, 0, data[i].Span);
+        return file.Complete();
     }
 }

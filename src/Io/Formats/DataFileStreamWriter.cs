@@ -1,0 +1,87 @@
+using System.IO.Hashing;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// Writes one data file of a save whose bytes arrive in pieces (from staged buffers, or from a
+/// remote rank in chunks): the safetensors header first, then each piece at its place, each
+/// item's block checksums computed as its bytes go by. Pieces of one item must arrive in order;
+/// items may interleave. <see cref="Complete"/> checks that every byte arrived, then fsyncs.
+/// </summary>
+public sealed class DataFileStreamWriter : IDisposable
+{
+    private readonly FileWritePlan _plan;
+    private readonly SafetensorsHeader _header;
+    private readonly IBlobWriter _writer;
+    private readonly int _blockSize;
+    private readonly long[] _received;
+    private readonly List<ulong>[] _sums;
+    private readonly XxHash3[] _hashers;
+
+    /// <summary>Creates the file <paramref name="plan"/> names in <paramref name="directory"/> and writes its header.</summary>
+    public DataFileStreamWriter(IBlobStore store, string directory, FileWritePlan plan, int blockSize, IReadOnlyDictionary<string, string> fileMetadata)
+    {
+        if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be positive");
+        _plan = plan;
+        _blockSize = blockSize;
+        var (bytes, header) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
+        _header = header;
+        _received = new long[plan.Items.Count];
+        _sums = plan.Items.Select(_ => new List<ulong>()).ToArray();
+        _hashers = plan.Items.Select(_ => new XxHash3()).ToArray();
+        _writer = store.Create(directory + "/" + plan.FileName);
+        _writer.Write(bytes, 0);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> of item <paramref name="item"/> starting at byte
+    /// <paramref name="offset"/> of the item; throws naming the item when the piece is out of order
+    /// or out of bounds.
+    /// </summary>
+    public void Append(int item, long offset, ReadOnlySpan<byte> bytes)
+    {
+        if (item < 0 || item >= _received.Length)
+            throw new ArgumentOutOfRangeException(nameof(item), item, $"'{_plan.FileName}' has {_received.Length} items");
+        var planned = _plan.Items[item];
+        if (offset != _received[item] || offset + bytes.Length > planned.ByteLength)
+            throw new ActorCkptException($"'{_plan.FileName}': piece of '{planned.StorageName}' at {offset}+{bytes.Length} " +
+                                         $"does not follow the {_received[item]} bytes received of {planned.ByteLength}");
+        _writer.Write(bytes, _header.DataStart + _header.Entries[item].Begin + offset);
+        var hasher = _hashers[item];
+        while (bytes.Length > 0)
+        {
+            var inBlock = (int)(_received[item] % _blockSize);
+            var take = Math.Min(_blockSize - inBlock, bytes.Length);
+            hasher.Append(bytes[..take]);
+            _received[item] += take;
+            bytes = bytes[take..];
+            if (_received[item] % _blockSize == 0)
+            {
+                _sums[item].Add(hasher.GetCurrentHashAsUInt64());
+                hasher.Reset();
+            }
+        }
+    }
+
+    /// <summary>Checks that every item is complete, fsyncs the file, and reports where each item landed.</summary>
+    public FileWriteResult Complete()
+    {
+        var items = new WrittenItem[_received.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var planned = _plan.Items[i];
+            if (_received[i] != planned.ByteLength)
+                throw new ActorCkptException($"'{_plan.FileName}': '{planned.StorageName}' got {_received[i]} of its {planned.ByteLength} bytes");
+            if (_received[i] % _blockSize != 0) _sums[i].Add(_hashers[i].GetCurrentHashAsUInt64());
+            items[i] = new WrittenItem(planned.StorageName,
+                new StoredBytes(_plan.FileName, _header.DataStart + _header.Entries[i].Begin, planned.ByteLength, _blockSize, _sums[i].ToArray()));
+        }
+        _writer.Flush();
+        var length = _header.DataStart + (_header.Entries.Count == 0 ? 0 : _header.Entries[^1].End);
+        return new FileWriteResult(_plan.FileName, length, items);
+    }
+
+    /// <summary>Closes the file (without fsync when <see cref="Complete"/> was not reached).</summary>
+    public void Dispose() => _writer.Dispose();
+}
