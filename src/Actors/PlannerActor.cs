@@ -104,7 +104,8 @@ public sealed class PlannerActor : ReceiveActor
         save.Deadline?.Cancel();
         try
         {
-            var plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Count, _settings.Planning, save.FileTag);
+            var plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Select(NodeOf).ToArray(),
+                save.Shards.ToDictionary(s => s.Key, s => NodeOf(s.Value)), _settings.Planning, save.FileTag);
             _store.PrepareStep(save.Step);
             save.Plan = plan;
             foreach (var (rank, shard) in save.Shards)
@@ -162,6 +163,10 @@ public sealed class PlannerActor : ReceiveActor
         _saves.Remove(save.Step);
         _log.Info("Committed step {0}: {1} files, {2} bytes", save.Step, summary.Files, summary.Bytes);
     }
+
+    /// <summary>The node an actor lives on: its address, this system's own for a local reference.</summary>
+    private string NodeOf(IActorRef actor) =>
+        (actor.Path.Address.HasGlobalScope ? actor.Path.Address : ((ExtendedActorSystem)Context.System).Provider.DefaultAddress).ToString();
 
     private void OnPlanDeadline(PlanDeadlinePassed msg)
     {

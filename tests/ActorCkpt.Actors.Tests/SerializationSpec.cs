@@ -89,7 +89,7 @@ public class SerializationSpec : NodeSpec
     }
 
     [Fact]
-    public void Messages_should_cross_the_wire_between_actor_systems_and_unlisted_ones_should_not()
+    public async Task Messages_should_cross_the_wire_between_actor_systems_and_unlisted_ones_should_not()
     {
         var other = ActorSystem.Create("other", ConfigurationFactory.ParseString(Remote + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults));
         try
@@ -114,7 +114,7 @@ public class SerializationSpec : NodeSpec
         }
         finally
         {
-            other.Terminate().Wait(Patience);
+            await other.Terminate().WaitAsync(Patience);
         }
     }
 }

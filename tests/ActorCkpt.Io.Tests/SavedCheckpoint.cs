@@ -24,7 +24,7 @@ internal static class SavedCheckpoint
                 WriteItem.ForObject("rng", r, 2, ObjectScope.Rank, 4),
             });
         }).ToArray();
-        var plan = GlobalSavePlanner.Create(plans, writerCount: 2, SavePlanSettings.Default, tag: "t0");
+        var plan = GlobalSavePlanner.Create(plans, new[] { "n", "n" }, new Dictionary<int, string>(), SavePlanSettings.Default, tag: "t0");
         store.PrepareStep(step);
         var results = plan.Files.Select(f => DataFileWriter.Write(store.Blobs, CheckpointLayout.StepDirectory(step), f,
             f.Items.Select(i => (ReadOnlyMemory<byte>)BytesOf(i, values, bias, cols)).ToArray(), blockSize,

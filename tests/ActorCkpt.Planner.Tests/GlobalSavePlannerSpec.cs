@@ -13,7 +13,7 @@ public class GlobalSavePlannerSpec
             Whole("replicated", r, 1, 6, 4),
             Tensor("uneven", r, 2, new long[] { 3, 4 }, new long[] { r == 0 ? 0L : 3L, 0 }, new long[] { r == 0 ? 3L : 0L, 4 }))).ToArray();
 
-        var plan = GlobalSavePlanner.Create(plans, writerCount: 2, SavePlanSettings.Default, "t");
+        var plan = GlobalSavePlanner.Create(plans, PlanBuilders.Writers(2), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
 
         Assert.Equal(new[] { "replicated", "sharded", "uneven" }, plan.Tensors.Keys.Order(StringComparer.Ordinal));
         var items = plan.Files.SelectMany(f => f.Items).ToList();
@@ -31,7 +31,7 @@ public class GlobalSavePlannerSpec
             Plan(1, 2, Tensor("w", 1, 0, new long[] { 4 }, new long[] { 2 }, new long[] { 2 }, DType.BFloat16)),
         };
 
-        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t"));
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("'w' is F32 [4] on rank 0 but BF16 [4] on rank 1", e.Message);
     }
@@ -45,7 +45,7 @@ public class GlobalSavePlannerSpec
             Plan(1, 2, Tensor("w", 1, 0, new long[] { 4 }, new long[] { 2 }, new long[] { 2 })),
         };
 
-        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t"));
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("'w': chunks", e.Message);
         Assert.Contains("overlap", e.Message);
@@ -56,7 +56,7 @@ public class GlobalSavePlannerSpec
     {
         var plans = new[] { Plan(0, 1, Tensor("w", 0, 0, new long[] { 4, 4 }, new long[] { 0, 0 }, new long[] { 4, 3 })) };
 
-        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t"));
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("'w': the ranks' chunks cover 12 of its 16 elements", e.Message);
     }
@@ -65,7 +65,7 @@ public class GlobalSavePlannerSpec
     public void Missing_ranks_should_be_named()
     {
         var e = Assert.Throws<PlanValidationException>(() =>
-            GlobalSavePlanner.Create(new[] { Plan(0, 3, Whole("w", 0, 0, 2)) }, 1, SavePlanSettings.Default, "t"));
+            GlobalSavePlanner.Create(new[] { Plan(0, 3, Whole("w", 0, 0, 2)) }, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("missing plans of ranks 1, 2", e.Message);
     }
@@ -74,7 +74,7 @@ public class GlobalSavePlannerSpec
     public void Metadata_should_join_plan_and_write_reports()
     {
         var plans = Enumerable.Range(0, 2).Select(r => Plan(r, 2, Rows("w", r, 0, 2, 4, 2), WriteItem.ForObject("rng", r, 1, ObjectScope.Rank, 3))).ToArray();
-        var plan = GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t");
+        var plan = GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
         var reports = plan.Files.Select(f => new FileWriteResult(f.FileName, 1000,
             f.Items.Select((i, n) => new WrittenItem(i.StorageName, new StoredBytes(f.FileName, 64 + n * 100, i.ByteLength, 4096, new ulong[] { 1 }))).ToArray()));
 
@@ -89,7 +89,7 @@ public class GlobalSavePlannerSpec
     [Fact]
     public void Metadata_should_refuse_a_plan_whose_file_has_no_report()
     {
-        var plan = GlobalSavePlanner.Create(new[] { Plan(0, 1, Whole("w", 0, 0, 4)) }, 1, SavePlanSettings.Default, "t");
+        var plan = GlobalSavePlanner.Create(new[] { Plan(0, 1, Whole("w", 0, 0, 4)) }, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
 
         var e = Assert.Throws<ActorCkptException>(() => MetadataBuilder.Build(1, plan, Array.Empty<FileWriteResult>(), DateTimeOffset.UnixEpoch));
 
@@ -108,7 +108,7 @@ public class GlobalSavePlannerReviewSpec
             PlanBuilders.Plan(1, 2, PlanBuilders.Tensor("w", 1, 0, new long[] { 2, 2 }, new long[] { 0, 0 }, new long[] { 2, 2 })),
         };
 
-        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t"));
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("'w' is F32 [4] on rank 0 but F32 [2, 2] on rank 1", e.Message);
     }
@@ -123,7 +123,7 @@ public class GlobalSavePlannerReviewSpec
             PlanBuilders.Plan(2, 3, WriteItem.ForObject("it", 2, 0, ObjectScope.Global, 4)),
         };
 
-        var plan = GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t");
+        var plan = GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
 
         var only = Assert.Single(plan.Files.SelectMany(f => f.Items));
         Assert.Equal(0, only.Rank);
@@ -138,7 +138,7 @@ public class GlobalSavePlannerReviewSpec
             PlanBuilders.Plan(1, 2, WriteItem.ForObject("rng", 1, 0, ObjectScope.Rank, 4)),
         };
 
-        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, 1, SavePlanSettings.Default, "t"));
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
 
         Assert.Contains("entry 'rng' is global on rank 0 but per-rank on rank 1", e.Message);
     }

@@ -22,5 +22,11 @@ internal static class PlanBuilders
 
     public static LocalSavePlan Plan(int rank, int world, params WriteItem[] items) => new(rank, world, items);
 
+    /// <summary><paramref name="count"/> writers, all on one node.</summary>
+    public static string[] Writers(int count) => Enumerable.Repeat("node", count).ToArray();
+
+    /// <summary>No rank's node known: every writer is eligible.</summary>
+    public static IReadOnlyDictionary<int, string> NoNodes { get; } = new Dictionary<int, string>();
+
     public static IEnumerable<WriteItem> AllItems(this IEnumerable<LocalSavePlan> plans) => plans.SelectMany(p => p.Items);
 }

@@ -12,7 +12,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Each_file_should_hold_items_of_one_rank_in_staging_order()
     {
-        var files = WriteAssigner.Assign(Sharded(3, 8), writerCount: 4, filesPerRank: 2, tag: "t");
+        var files = WriteAssigner.Assign(Sharded(3, 8), Writers(4), NoNodes, Placement.Local, 2, "t");
 
         Assert.Equal(6, files.Count);
         Assert.All(files, f =>
@@ -26,7 +26,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Auto_files_per_rank_should_keep_every_writer_busy()
     {
-        var files = WriteAssigner.Assign(Sharded(2, 8), writerCount: 4, filesPerRank: 0, tag: "t");
+        var files = WriteAssigner.Assign(Sharded(2, 8), Writers(4), NoNodes, Placement.Local, 0, "t");
 
         Assert.Equal(4, files.Count);
         Assert.Equal(new[] { 0, 1, 2, 3 }, files.Select(f => f.WriterIndex).Order());
@@ -37,7 +37,7 @@ public class WriteAssignerSpec
     {
         var plan = Plan(0, 1, Enumerable.Range(0, 8).Select(i => Whole($"w{i}", 0, i, 10, 10)).ToArray());
 
-        var files = WriteAssigner.Assign(new[] { plan }, writerCount: 4, filesPerRank: 4, tag: "t");
+        var files = WriteAssigner.Assign(new[] { plan }, Writers(4), NoNodes, Placement.Local, 4, "t");
 
         Assert.All(files, f => Assert.Equal(2 * 400, f.DataBytes));
     }
@@ -45,7 +45,7 @@ public class WriteAssignerSpec
     [Fact]
     public void Writers_should_be_balanced_by_bytes()
     {
-        var files = WriteAssigner.Assign(Sharded(4, 16), writerCount: 4, filesPerRank: 1, tag: "t");
+        var files = WriteAssigner.Assign(Sharded(4, 16), Writers(4), NoNodes, Placement.Local, 1, "t");
 
         var load = files.GroupBy(f => f.WriterIndex).Select(g => g.Sum(f => f.DataBytes)).ToArray();
         Assert.Equal(4, load.Length);
@@ -61,9 +61,43 @@ public class WriteAssignerSpec
     [Fact]
     public void A_rank_with_nothing_to_write_gets_no_file()
     {
-        var files = WriteAssigner.Assign(new[] { Plan(0, 2, Whole("w", 0, 0, 4)), Plan(1, 2) }, writerCount: 2, filesPerRank: 0, tag: "t");
+        var files = WriteAssigner.Assign(new[] { Plan(0, 2, Whole("w", 0, 0, 4)), Plan(1, 2) }, Writers(2), NoNodes, Placement.Local, 0, "t");
 
         Assert.Single(files);
         Assert.Equal(0, files[0].Rank);
+    }
+
+    private static readonly string[] TwoNodes = { "A", "A", "B", "B" };
+
+    [Fact]
+    public void Local_placement_should_keep_a_ranks_files_on_its_own_nodes_writers()
+    {
+        var ranks = new Dictionary<int, string> { [0] = "A", [1] = "B", [2] = "B" };
+
+        var files = WriteAssigner.Assign(Sharded(3, 8), TwoNodes, ranks, Placement.Local, 0, "t");
+
+        Assert.All(files, f => Assert.Equal(ranks[f.Rank], f.WriterNode));
+        Assert.Equal(new[] { 0, 1 }, files.Where(f => f.Rank == 0).Select(f => f.WriterIndex).Order());
+    }
+
+    [Fact]
+    public void Spread_placement_should_balance_bytes_over_every_node()
+    {
+        var ranks = new Dictionary<int, string> { [0] = "A", [1] = "A" };
+
+        var files = WriteAssigner.Assign(Sharded(2, 16), TwoNodes, ranks, Placement.Spread, 0, "t");
+
+        Assert.Equal(new[] { "A", "B" }, files.Select(f => f.WriterNode).Distinct().Order());
+        var byNode = files.GroupBy(f => f.WriterNode).Select(g => g.Sum(f => f.DataBytes)).ToArray();
+        Assert.True(Math.Abs(byNode[0] - byNode[1]) <= files.Max(f => f.DataBytes));
+    }
+
+    [Fact]
+    public void Local_placement_should_fall_back_to_every_writer_for_a_node_without_writers()
+    {
+        var files = WriteAssigner.Assign(Sharded(1, 4), TwoNodes, new Dictionary<int, string> { [0] = "C" }, Placement.Local, 0, "t");
+
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.Contains(f.WriterNode, TwoNodes));
     }
 }

@@ -60,6 +60,12 @@ public sealed record ActorCkptSettings
             "lowest-rank" => DedupStrategy.LowestRank,
             var other => throw new ConfigurationException($"actorckpt.planner.dedup = '{other}': accepted values are balanced, lowest-rank"),
         };
+        var placement = c.GetString("planner.placement") switch
+        {
+            "local" => Placement.Local,
+            "spread" => Placement.Spread,
+            var other => throw new ConfigurationException($"actorckpt.planner.placement = '{other}': accepted values are local, spread"),
+        };
         return new ActorCkptSettings
         {
             WriterPoolSize = c.GetInt("writer.pool-size"),
@@ -70,7 +76,7 @@ public sealed record ActorCkptSettings
             WriterDispatcher = c.GetString("writer.dispatcher"),
             PlanTimeout = c.GetTimeSpan("planner.plan-timeout"),
             WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
-            Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank")),
+            Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank"), placement),
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
             LoadParallelism = c.GetInt("load.parallelism"),
         }.Validated();

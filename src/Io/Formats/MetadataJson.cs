@@ -66,6 +66,7 @@ public static class MetadataJson
                 w.WriteNumber("length", f.Length);
                 w.WriteNumber("rank", f.Rank);
                 w.WriteNumber("writer", f.Writer);
+                w.WriteString("node", f.Node);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -116,7 +117,8 @@ public static class MetadataJson
                 ReadBytes(o))).ToArray();
             var files = root.GetProperty("files").EnumerateArray().Select(f => new DataFileMetadata(
                 f.GetProperty("name").GetString()!, f.GetProperty("length").GetInt64(),
-                f.GetProperty("rank").GetInt32(), f.GetProperty("writer").GetInt32())).ToArray();
+                f.GetProperty("rank").GetInt32(), f.GetProperty("writer").GetInt32(),
+                f.TryGetProperty("node", out var node) ? node.GetString() ?? "" : "")).ToArray();
             var metadata = new CheckpointMetadata(version, root.GetProperty("step").GetInt64(), root.GetProperty("world_size").GetInt32(),
                 DateTimeOffset.Parse(root.GetProperty("created_utc").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
                 tensors, objects, files);

@@ -5,7 +5,8 @@ namespace ActorCkpt.Planner;
 /// <param name="Rank">The rank whose staged buffers hold every item of the file.</param>
 /// <param name="WriterIndex">Index of the writer (in the planner's writer list) that writes the file.</param>
 /// <param name="Items">Items in file order.</param>
-public sealed record FileWritePlan(string FileName, int Rank, int WriterIndex, IReadOnlyList<WriteItem> Items)
+/// <param name="WriterNode">The node of that writer (its address), recorded in the metadata.</param>
+public sealed record FileWritePlan(string FileName, int Rank, int WriterIndex, IReadOnlyList<WriteItem> Items, string WriterNode = "")
 {
     /// <summary>Bytes of tensor data in the file (header excluded).</summary>
     public long DataBytes => Items.Sum(i => i.ByteLength);

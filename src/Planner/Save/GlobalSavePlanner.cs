@@ -7,15 +7,18 @@ namespace ActorCkpt.Planner;
 public static class GlobalSavePlanner
 {
     /// <summary>
-    /// Creates the global plan; <paramref name="tag"/> names this save attempt in its file names.
-    /// Throws <see cref="PlanValidationException"/> when the local plans are inconsistent; nothing
-    /// has been written at that point.
+    /// Creates the global plan for writers on <paramref name="writerNodes"/> (one entry per writer:
+    /// its node) and ranks on <paramref name="rankNodes"/>; <paramref name="tag"/> names this save
+    /// attempt in its file names. Throws <see cref="PlanValidationException"/> when the local plans
+    /// are inconsistent; nothing has been written at that point.
     /// </summary>
-    public static GlobalSavePlan Create(IReadOnlyList<LocalSavePlan> plans, int writerCount, SavePlanSettings settings, string tag)
+    public static GlobalSavePlan Create(
+        IReadOnlyList<LocalSavePlan> plans, IReadOnlyList<string> writerNodes, IReadOnlyDictionary<int, string> rankNodes,
+        SavePlanSettings settings, string tag)
     {
         var tensors = SavePlanValidator.Validate(plans);
         var deduped = SavePlanDeduplicator.Dedup(plans, settings.Dedup);
-        var files = WriteAssigner.Assign(deduped, writerCount, settings.FilesPerRank, tag);
+        var files = WriteAssigner.Assign(deduped, writerNodes, rankNodes, settings.Placement, settings.FilesPerRank, tag);
         return new GlobalSavePlan(plans[0].WorldSize, files, tensors);
     }
 }

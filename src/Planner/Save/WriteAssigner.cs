@@ -3,7 +3,8 @@ namespace ActorCkpt.Planner;
 /// <summary>
 /// Splits each rank's items into data files and gives each file to a writer, balancing bytes
 /// both ways (largest first onto the least loaded: the LPT rule). A file holds one rank's items
-/// only, so the rank can hand its staged buffers to the writer by reference.
+/// only. Placement decides which writers may take a rank's files: those on its own node
+/// (<see cref="Placement.Local"/>) or all of them (<see cref="Placement.Spread"/>).
 /// </summary>
 public static class WriteAssigner
 {
@@ -16,19 +17,33 @@ public static class WriteAssigner
 
     /// <summary>
     /// Assigns the items of <paramref name="plans"/> (already deduplicated) to files and writers.
-    /// <paramref name="filesPerRank"/> 0 means ceil(writers / ranks), at least 1; <paramref name="tag"/>
-    /// goes into every file name (see <see cref="FileName"/>).
+    /// <paramref name="writerNodes"/>[w] is the node of writer w; <paramref name="rankNodes"/> maps
+    /// each rank to its node. <paramref name="filesPerRank"/> 0 means ceil(eligible writers / ranks
+    /// sharing them), at least 1; <paramref name="tag"/> goes into every file name.
     /// </summary>
-    public static IReadOnlyList<FileWritePlan> Assign(IReadOnlyList<LocalSavePlan> plans, int writerCount, int filesPerRank, string tag)
+    public static IReadOnlyList<FileWritePlan> Assign(
+        IReadOnlyList<LocalSavePlan> plans, IReadOnlyList<string> writerNodes, IReadOnlyDictionary<int, string> rankNodes,
+        Placement placement, int filesPerRank, string tag)
     {
-        if (writerCount < 1) throw new ArgumentOutOfRangeException(nameof(writerCount), writerCount, "at least one writer is needed");
+        if (writerNodes.Count < 1) throw new ArgumentOutOfRangeException(nameof(writerNodes), "at least one writer is needed");
         if (filesPerRank < 0) throw new ArgumentOutOfRangeException(nameof(filesPerRank), filesPerRank, "must be 0 (auto) or positive");
-        var perRank = filesPerRank > 0 ? filesPerRank : Math.Max(1, (writerCount + plans.Count - 1) / Math.Max(1, plans.Count));
+        var all = Enumerable.Range(0, writerNodes.Count).ToArray();
+        int[] Eligible(int rank)
+        {
+            if (placement == Placement.Spread || !rankNodes.TryGetValue(rank, out var node)) return all;
+            var local = all.Where(w => writerNodes[w] == node).ToArray();
+            return local.Length > 0 ? local : all;
+        }
+        var eligible = plans.ToDictionary(p => p.Rank, p => Eligible(p.Rank));
+        // Ranks sharing one set of writers share them out: ceil(writers / ranks) files each.
+        var sharing = eligible.Values.GroupBy(e => string.Join(",", e)).ToDictionary(g => g.Key, g => g.Count());
 
         var files = new List<(int Rank, int Index, List<WriteItem> Items, long Bytes)>();
         foreach (var plan in plans.OrderBy(p => p.Rank))
         {
             if (plan.Items.Count == 0) continue;
+            var writers = eligible[plan.Rank];
+            var perRank = filesPerRank > 0 ? filesPerRank : Math.Max(1, (writers.Length + sharing[string.Join(",", writers)] - 1) / sharing[string.Join(",", writers)]);
             var count = Math.Min(perRank, plan.Items.Count);
             var bins = Enumerable.Range(0, count).Select(_ => (Items: new List<WriteItem>(), Bytes: 0L)).ToArray();
             foreach (var item in plan.Items.OrderByDescending(i => i.ByteLength).ThenBy(i => i.Index))
@@ -42,16 +57,21 @@ public static class WriteAssigner
                 files.Add((plan.Rank, b, bins[b].Items.OrderBy(i => i.Index).ToList(), bins[b].Bytes));
         }
 
-        var writerLoad = new long[writerCount];
+        var writerLoad = new long[writerNodes.Count];
         var writerOf = new Dictionary<(int, int), int>();
         foreach (var f in files.OrderByDescending(f => f.Bytes).ThenBy(f => f.Rank).ThenBy(f => f.Index))
         {
-            var w = 0;
-            for (var i = 1; i < writerCount; i++) if (writerLoad[i] < writerLoad[w]) w = i;
+            var candidates = eligible[f.Rank];
+            var w = candidates[0];
+            foreach (var c in candidates) if (writerLoad[c] < writerLoad[w]) w = c;
             writerLoad[w] += f.Bytes;
             writerOf[(f.Rank, f.Index)] = w;
         }
 
-        return files.Select(f => new FileWritePlan(FileName(f.Rank, f.Index, tag), f.Rank, writerOf[(f.Rank, f.Index)], f.Items)).ToArray();
+        return files.Select(f =>
+        {
+            var w = writerOf[(f.Rank, f.Index)];
+            return new FileWritePlan(FileName(f.Rank, f.Index, tag), f.Rank, w, f.Items, writerNodes[w]);
+        }).ToArray();
     }
 }
