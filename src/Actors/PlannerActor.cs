@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using ActorCkpt.Io;
 using ActorCkpt.Planner;
@@ -25,32 +26,60 @@ public sealed class PlannerActor : ReceiveActor
     // belongs to the dead attempt and is refused; a plan from any other rank starts a new attempt.
     private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
+    private readonly string _writerPoolName;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
-    public PlannerActor(CheckpointStore store, ActorCkptSettings settings)
+    public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string writerPoolName)
     {
         _store = store;
         _settings = settings;
-        Receive<RegisterWriter>(OnRegisterWriter);
+        _writerPoolName = writerPoolName;
+        Receive<RegisterWriter>(m => Register(m.Writer));
+        Receive<WritersListed>(m =>
+        {
+            foreach (var w in m.Writers) Register(w);
+        });
         Receive<Terminated>(t => _writers.Remove(t.ActorRef));
+        Receive<ClusterEvent.MemberUp>(m =>
+        {
+            // Writers are discovered from membership, so a planner that just took over the
+            // singleton finds every pool that is already up.
+            if (m.Member.HasRole(ClusterRoles.Writer))
+                Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / _writerPoolName).Tell(new ListWriters());
+        });
+        Receive<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
+        Receive<ReassignWrite>(OnReassignWrite);
         Receive<SubmitLocalPlan>(OnSubmitLocalPlan);
         Receive<ReportWrites>(OnReportWrites);
         Receive<PlanDeadlinePassed>(OnPlanDeadline);
         Receive<WriteDeadlinePassed>(OnWriteDeadline);
     }
 
-    /// <summary>Props of the planner over <paramref name="store"/>.</summary>
-    public static Props Props(CheckpointStore store, ActorCkptSettings settings) =>
-        Akka.Actor.Props.Create(() => new PlannerActor(store, settings));
+    /// <summary>Props of the planner over <paramref name="store"/>; in a cluster it discovers the pools named <paramref name="writerPoolName"/>.</summary>
+    public static Props Props(CheckpointStore store, ActorCkptSettings settings, string writerPoolName = "actorckpt-writers") =>
+        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, writerPoolName));
 
     /// <inheritdoc />
-    protected override void PreStart() => Context.System.EventStream.Publish(new PlannerStarted(Self));
-
-    private void OnRegisterWriter(RegisterWriter msg)
+    protected override void PreStart()
     {
-        if (_writers.Contains(msg.Writer)) return;
-        _writers.Add(msg.Writer);
-        Context.Watch(msg.Writer);
+        Context.System.EventStream.Publish(new PlannerStarted(Self));
+        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+            Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    private void Register(IActorRef writer)
+    {
+        if (_writers.Contains(writer)) return;
+        _writers.Add(writer);
+        Context.Watch(writer);
         foreach (var save in _saves.Values.Where(s => !s.Writing && s.AbortReason is null && !s.MissingPlans.Any()).ToList())
             StartWrites(save);
     }
@@ -87,6 +116,7 @@ public sealed class PlannerActor : ReceiveActor
         }
         save.Plans[rank] = msg.Plan;
         save.Shards[rank] = Sender;
+        Sender.Tell(new LocalPlanAccepted(msg.Step));
         var problem = msg.Plan.WorldSize != save.WorldSize ? $"rank {rank} says the world size is {msg.Plan.WorldSize}, earlier ranks said {save.WorldSize}"
             : rank < 0 || rank >= save.WorldSize ? $"rank {rank} is outside world size {save.WorldSize}"
             : msg.Step < 0 ? $"step {msg.Step} is negative"
@@ -108,9 +138,10 @@ public sealed class PlannerActor : ReceiveActor
                 save.Shards.ToDictionary(s => s.Key, s => NodeOf(s.Value)), _settings.Planning, save.FileTag);
             _store.PrepareStep(save.Step);
             save.Plan = plan;
+            save.Writers.AddRange(_writers);
             foreach (var (rank, shard) in save.Shards)
             {
-                var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, _writers[f.WriterIndex])).ToArray();
+                var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, save.Writers[f.WriterIndex])).ToArray();
                 shard.Tell(new AssignWrites(save.Step, save.SaveId, files));
             }
             _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, _writers.Count);
@@ -134,6 +165,32 @@ public sealed class PlannerActor : ReceiveActor
             Commit(save);
         else if (save.AbortReason is not null && save.AllReported)
             Forget(save, removeDebris: true);
+    }
+
+    private void OnReassignWrite(ReassignWrite msg)
+    {
+        if (!_saves.TryGetValue(msg.Step, out var save) || save.SaveId != msg.SaveId || save.Plan is null || save.AbortReason is not null) return;
+        _writers.Remove(msg.LostWriter);
+        var index = save.Plan.Files.ToList().FindIndex(f => f.FileName == msg.File);
+        if (index < 0) return;
+        var file = save.Plan.Files[index];
+        var rankNode = save.Shards.TryGetValue(file.Rank, out var shard) ? NodeOf(shard) : null;
+        var candidates = _settings.Planning.Placement == Placement.Local && _writers.Any(w => NodeOf(w) == rankNode)
+            ? _writers.Where(w => NodeOf(w) == rankNode).ToList()
+            : _writers.ToList();
+        if (candidates.Count == 0)
+        {
+            Abort(save, $"no writer left to write '{msg.File}' after {msg.LostWriter.Path} was lost");
+            return;
+        }
+        // The least loaded survivor, by bytes it already has in this save.
+        var load = save.Plan.Files.GroupBy(f => save.Writers[f.WriterIndex]).ToDictionary(g => g.Key, g => g.Sum(f => f.DataBytes));
+        var writer = candidates.MinBy(w => load.GetValueOrDefault(w))!;
+        if (!save.Writers.Contains(writer)) save.Writers.Add(writer);
+        var moved = file with { WriterIndex = save.Writers.IndexOf(writer), WriterNode = NodeOf(writer) };
+        save.Plan = save.Plan with { Files = save.Plan.Files.Select((f, i) => i == index ? moved : f).ToArray() };
+        _log.Warning("Step {0}: '{1}' moves from lost writer {2} to {3}", save.Step, msg.File, msg.LostWriter.Path, writer.Path);
+        Sender.Tell(new WriteReassigned(save.Step, save.SaveId, new WriteAssignment(moved, writer)));
     }
 
     private void Commit(PlannerSave save)

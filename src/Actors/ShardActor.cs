@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors;
@@ -7,10 +9,13 @@ namespace ActorCkpt.Actors;
 /// <summary>
 /// One rank's agent. On <see cref="SaveShard"/> it copies the rank's tensors into pooled host
 /// buffers, completes <see cref="SaveHandle.Staged"/>, and sends its local plan to the planner;
-/// it hands the planner's assigned files to writers (buffers by reference), reports the outcome,
-/// and completes <see cref="SaveHandle.Committed"/> on the planner's verdict. Buffers return to the
-/// pool only when no writer can still read them. On <see cref="LoadShard"/> it loads off-thread.
-/// One operation at a time: requests arriving meanwhile wait in the stash.
+/// it hands the planner's assigned files to writers (same node: buffers by reference; another
+/// node: a StreamRef of checksummed chunks), asks for another writer when one is lost, reports
+/// the outcome, and completes <see cref="SaveHandle.Committed"/> on the planner's verdict. It
+/// watches the planner that accepted its plan, so a lost planner fails the save at once. Buffers
+/// return to the pool only when no writer and no stream can still read them. On
+/// <see cref="LoadShard"/> it loads off-thread. One operation at a time: requests arriving
+/// meanwhile wait in the stash.
 /// </summary>
 public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -20,6 +25,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly ActorCkptSettings _settings;
     private readonly StagingPool _pool = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IMaterializer _materializer = Context.Materializer();
     private ShardSave? _save;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
@@ -38,7 +44,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of the shard actor of <paramref name="rank"/>.</summary>
+    /// <summary>Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a singleton proxy.</summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings) =>
         Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings));
 
@@ -51,38 +57,60 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void Saving()
     {
-        Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null, OnAssignWrites);
-        Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId, m =>
+        Receive<LocalPlanAccepted>(m => m.Step == _save!.Step && _save.Planner is null, _ =>
         {
-            _save!.Results.Add(m.Result);
+            _save!.Planner = Sender;
+            Context.Watch(Sender);
+        });
+        Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null && !_save.Decided, OnAssignWrites);
+        Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.Result.FileName), m =>
+        {
+            _save!.Outstanding.Remove(m.Result.FileName);
+            _save.Results.Add(m.Result);
             WriteAnswered();
         });
-        Receive<WriteFileFailure>(m => m.SaveId == _save!.SaveId, m =>
+        Receive<WriteFileFailure>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.File), m =>
         {
-            _save!.Failures.Add($"'{m.File}' after {m.Attempts} attempts: {m.Cause}");
+            _save!.Outstanding.Remove(m.File);
+            _save.Failures.Add($"'{m.File}' after {m.Attempts} attempts: {m.Cause}");
             WriteAnswered();
         });
+        Receive<ResendWrite>(m => m.SaveId == _save!.SaveId, m =>
+        {
+            if (_save!.Outstanding.TryGetValue(m.File, out var a) && a.Writer.Equals(m.Writer)) Send(a, m.Attempt);
+        });
+        Receive<WriteReassigned>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.Assignment.File.FileName), m =>
+        {
+            _save!.Outstanding[m.Assignment.File.FileName] = m.Assignment;
+            Context.Watch(m.Assignment.Writer);
+            Send(m.Assignment, 1);
+        });
+        Receive<StreamReady>(m => m.SaveId == _save!.SaveId, m =>
+        {
+            if (_save!.Outstanding.TryGetValue(m.Assignment.File.FileName, out var a) && a.Writer.Equals(m.Assignment.Writer))
+                a.Writer.Tell(new WriteFileStreamed(_save.Step, m.SaveId, a.File, m.Source, Self, m.Attempt));
+        });
+        Receive<StreamClosed>(m => m.SaveId == _save!.SaveId, _ =>
+        {
+            _save!.ActiveStreams--;
+            MaybeRelease();
+            TryFinish();
+        });
+        Receive<Terminated>(OnTerminated);
         Receive<CheckpointCommitted>(m => m.Step == _save!.Step && !_save.Decided, m =>
         {
             _save!.Handle.SetCommitted(m.Summary);
             Decide();
         });
-        Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m =>
-        {
-            _save!.Handle.Fail(new CheckpointFailedException(m.Step, m.Reason));
-            Decide();
-        });
-        Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, m =>
-        {
-            _save!.Handle.Fail(new CheckpointFailedException(m.Step,
-                $"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
-            Decide();
-        });
+        Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m => Fail(m.Reason));
+        Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, _ =>
+            Fail($"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
         Receive<AbandonWrites>(m => m.Step == _save!.Step, _ =>
         {
-            // A writer never answered although the save is decided: its buffers cannot be reused
-            // or freed safely while it might still read them, so they are left behind.
-            _log.Error("Rank {0}: {1} writes of step {2} never answered; abandoning their staging buffers", _rank, _save!.PendingWrites, _save.Step);
+            // A writer or stream never finished although the save is decided: its buffers cannot
+            // be reused or freed safely while something might still read them, so they are left behind.
+            _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers",
+                _rank, _save!.Outstanding.Count, _save.ActiveStreams, _save.Step);
             _save.Released = true;
             BecomeIdle();
         });
@@ -130,39 +158,84 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         var save = _save!;
         save.SaveId = msg.SaveId;
-        save.PendingWrites = msg.Files.Count;
         foreach (var a in msg.Files)
-            a.Writer.Tell(new WriteFile(save.Step, msg.SaveId, a.File, a.File.Items.Select(save.Staged.BytesOf).ToArray(), Self));
+        {
+            save.Outstanding[a.File.FileName] = a;
+            Context.Watch(a.Writer);
+        }
+        foreach (var a in msg.Files) Send(a, 1);
         if (msg.Files.Count == 0) Report();
+    }
+
+    /// <summary>Hands a file to its writer: staged buffers by reference on this node, a stream of chunks to another node.</summary>
+    private void Send(WriteAssignment a, int attempt)
+    {
+        var save = _save!;
+        var saveId = save.SaveId!.Value;
+        if (a.Writer is IActorRefScope { IsLocal: true })
+        {
+            a.Writer.Tell(new WriteFile(save.Step, saveId, a.File, a.File.Items.Select(save.Staged.BytesOf).ToArray(), Self, attempt));
+            return;
+        }
+        save.ActiveStreams++;
+        var self = Self;
+        Source.FromEnumerator(() => TransferChunks.Of(save.Staged, a.File, _settings.TransferChunkSize, () => self.Tell(new StreamClosed(saveId))).GetEnumerator())
+            .RunWith(StreamRefs.SourceRef<TransferChunk>(), _materializer)
+            .PipeTo(Self, success: source => new StreamReady(saveId, a, source, attempt),
+                failure: e => new WriteFileFailure(save.Step, saveId, a.File.FileName, attempt, "cannot stream to writer: " + e.Message));
+    }
+
+    private void OnTerminated(Terminated t)
+    {
+        var save = _save!;
+        if (t.ActorRef.Equals(save.Planner) && !save.Decided)
+        {
+            Fail($"the planner {t.ActorRef.Path} was lost");
+            return;
+        }
+        foreach (var a in save.Outstanding.Values.Where(a => a.Writer.Equals(t.ActorRef)).ToList())
+        {
+            _log.Warning("Rank {0}: writer {1} of '{2}' was lost; asking for another", _rank, t.ActorRef.Path, a.File.FileName);
+            (save.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, a.File.FileName, t.ActorRef));
+        }
     }
 
     private void WriteAnswered()
     {
-        if (--_save!.PendingWrites > 0) return;
-        Release();
+        if (_save!.Outstanding.Count > 0) return;
         Report();
-        if (_save.Decided) BecomeIdle();
+        MaybeRelease();
+        TryFinish();
     }
 
     private void Report() => _planner.Tell(new ReportWrites(_save!.Step, _save.SaveId!.Value, _rank, _save.Results.ToArray(), _save.Failures.ToArray()));
 
+    private void Fail(string reason)
+    {
+        _save!.Handle.Fail(new CheckpointFailedException(_save.Step, reason));
+        Decide();
+    }
+
     private void Decide()
     {
         _save!.Decided = true;
-        if (_save.PendingWrites > 0)
-        {
+        MaybeRelease();
+        if (!_save.Released)
             Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(_save.Step), _settings.WriteTimeout);
-            return;
-        }
-        Release();
-        BecomeIdle();
+        TryFinish();
     }
 
-    private void Release()
+    private void MaybeRelease()
     {
-        if (_save!.Released) return;
-        _save.Released = true;
-        _pool.Return(_save.Staged.Buffers);
+        var save = _save!;
+        if (save.Released || save.Outstanding.Count > 0 || save.ActiveStreams > 0) return;
+        save.Released = true;
+        _pool.Return(save.Staged.Buffers);
+    }
+
+    private void TryFinish()
+    {
+        if (_save!.Decided && _save.Released) BecomeIdle();
     }
 
     private void StartLoad(LoadShard msg)
@@ -188,7 +261,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (_save is { Released: false } save && save.PendingWrites == 0) _pool.Return(save.Staged.Buffers);
+        if (_save is { Released: false } save && save.Outstanding.Count == 0 && save.ActiveStreams == 0) _pool.Return(save.Staged.Buffers);
         _pool.Dispose();
     }
 
@@ -197,4 +270,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private sealed record AbandonWrites(long Step);
 
     private sealed record VerdictDeadlinePassed(long Step);
+
+    private sealed record StreamReady(Guid SaveId, WriteAssignment Assignment, ISourceRef<TransferChunk> Source, int Attempt);
+
+    private sealed record StreamClosed(Guid SaveId);
 }

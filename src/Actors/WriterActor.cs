@@ -1,13 +1,17 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using ActorCkpt.Io;
+using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// Writes data files. A failed attempt crashes the actor with <see cref="WriteFileException"/>;
-/// its supervisor restarts it and the restarted writer re-sends itself the request after a
-/// backoff, up to <see cref="ActorCkptSettings.MaxRetries"/> retries. The last failure is not
+/// Writes data files: from staged buffers by reference (same node) or from a stream of
+/// checksummed chunks (another node). A failed attempt crashes the actor with
+/// <see cref="WriteFileException"/>; its supervisor restarts it and the request is retried after a
+/// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries. The last failure is not
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause.
 /// </summary>
 public sealed class WriterActor : ReceiveActor
@@ -15,6 +19,7 @@ public sealed class WriterActor : ReceiveActor
     private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IMaterializer _materializer = Context.Materializer();
 
     /// <summary>Creates the writer; use <see cref="Props"/>.</summary>
     public WriterActor(IBlobStore store, ActorCkptSettings settings)
@@ -22,49 +27,88 @@ public sealed class WriterActor : ReceiveActor
         _store = store;
         _settings = settings;
         Receive<WriteFile>(Write);
+        ReceiveAsync<WriteFileStreamed>(WriteStreamed);
     }
 
     /// <summary>Props of a writer on the configured writer dispatcher.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings) =>
         Akka.Actor.Props.Create(() => new WriterActor(store, settings)).WithDispatcher(settings.WriterDispatcher);
 
-    private void Write(WriteFile request)
+    private void Write(WriteFile request) =>
+        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
+            DataFileWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
+                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan)));
+
+    /// <summary>
+    /// Writes a file whose bytes stream in from another node. The actor takes no other message
+    /// until the file is done, so a writer has one file in flight, as with local writes.
+    /// </summary>
+    private async Task WriteStreamed(WriteFileStreamed request)
     {
-        var file = request.Plan.FileName;
+        FileWriteResult? result = null;
+        Exception? failure = null;
         try
         {
-            var metadata = new Dictionary<string, string>
+            using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
+                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
+            await request.Source.Source.RunForeach(chunk =>
             {
-                ["format"] = "pt",
-                ["actorckpt.step"] = request.Step.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["actorckpt.rank"] = request.Plan.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            var result = DataFileWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
-                _settings.ChecksumBlockSize, metadata);
-            request.ReplyTo.Tell(new WriteFileSuccess(request.Step, request.SaveId, result, request.Attempt));
-        }
-        catch (Exception e) when (request.Attempt <= _settings.MaxRetries)
-        {
-            _log.Warning("Write of {0} (step {1}) failed on attempt {2}: {3}; retrying", file, request.Step, request.Attempt, e.Message);
-            throw new WriteFileException(file, request.Attempt, e);
+                if (!TransferChunks.IsIntact(chunk))
+                    throw new ActorCkptException($"chunk of item {chunk.Item} at {chunk.Offset} of '{request.Plan.FileName}' arrived corrupted");
+                file.Append(chunk.Item, chunk.Offset, chunk.Bytes);
+            }, _materializer);
+            result = file.Complete();
         }
         catch (Exception e)
         {
-            _log.Error(e, "Write of {0} (step {1}) failed on attempt {2}; giving up", file, request.Step, request.Attempt);
-            request.ReplyTo.Tell(new WriteFileFailure(request.Step, request.SaveId, file, request.Attempt, $"{e.GetType().Name}: {e.Message}"));
+            failure = e;
+        }
+        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt,
+            () => failure is null ? result! : throw failure);
+    }
+
+    /// <summary>Replies success, or fails the attempt: crash for a retry, or report once retries are spent.</summary>
+    private void Attempt(long step, Guid saveId, FileWritePlan plan, IActorRef replyTo, int attempt, Func<FileWriteResult> write)
+    {
+        try
+        {
+            replyTo.Tell(new WriteFileSuccess(step, saveId, write(), attempt));
+        }
+        catch (Exception e) when (attempt <= _settings.MaxRetries)
+        {
+            _log.Warning("Write of {0} (step {1}) failed on attempt {2}: {3}; retrying", plan.FileName, step, attempt, e.Message);
+            throw new WriteFileException(plan.FileName, attempt, e);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "Write of {0} (step {1}) failed on attempt {2}; giving up", plan.FileName, step, attempt);
+            replyTo.Tell(new WriteFileFailure(step, saveId, plan.FileName, attempt, $"{e.GetType().Name}: {e.Message}"));
         }
     }
+
+    private static Dictionary<string, string> FileMetadata(long step, FileWritePlan plan) => new()
+    {
+        ["format"] = "pt",
+        ["actorckpt.step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["actorckpt.rank"] = plan.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Schedules the retry of the request that failed, after its backoff.</summary>
     protected override void PreRestart(Exception reason, object message)
     {
+        // Not IWithTimers timers: timers die with this instance, and the retry must reach the
+        // restarted one. Never cancelled: if the writer stops for good, the retry dead-letters
+        // and the planner's write deadline fails the save.
         if (reason is WriteFileException && message is WriteFile failed)
         {
-            // Not an IWithTimers timer: timers die with this instance, and the retry must reach the
-            // restarted one. Never cancelled: if the writer stops for good, the retry dead-letters
-            // and the planner's write deadline fails the save.
             var retry = failed with { Attempt = failed.Attempt + 1 };
             Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(failed.Attempt), Self, retry, ActorRefs.NoSender);
+        }
+        else if (reason is WriteFileException && message is WriteFileStreamed streamed)
+        {
+            // The stream is spent: the shard that owns the bytes streams them again.
+            var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, Self, streamed.Attempt + 1);
+            Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(streamed.Attempt), streamed.ReplyTo, resend, ActorRefs.NoSender);
         }
         base.PreRestart(reason, message);
     }

@@ -23,6 +23,7 @@ public sealed class WriterPoolActor : ReceiveActor
         {
             foreach (var writer in Context.GetChildren()) _planner.Tell(new RegisterWriter(writer));
         });
+        Receive<ListWriters>(_ => Sender.Tell(new WritersListed(Context.GetChildren().ToArray())));
         ReceiveAny(_ => { });
     }
 

@@ -24,6 +24,8 @@ public class PlannerSpec : NodeSpec
         planner.Tell(new SubmitLocalPlan(3, Replicated(0, 3)), shard0);
         planner.Tell(new SubmitLocalPlan(3, Replicated(2, 3)), shard2);
 
+        shard0.ExpectMsg<LocalPlanAccepted>(Patience);
+        shard2.ExpectMsg<LocalPlanAccepted>(Patience);
         var aborted = shard0.ExpectMsg<CheckpointAborted>(Patience);
         shard2.ExpectMsg<CheckpointAborted>(Patience);
         Assert.Equal(3, aborted.Step);
@@ -40,6 +42,7 @@ public class PlannerSpec : NodeSpec
         var shard0 = CreateTestProbe();
         var shard1 = CreateTestProbe();
         planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
+        shard0.ExpectMsg<LocalPlanAccepted>(Patience);
         shard0.ExpectMsg<CheckpointAborted>(Patience);
 
         planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
@@ -47,6 +50,8 @@ public class PlannerSpec : NodeSpec
 
         planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
         planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
+        shard0.ExpectMsg<LocalPlanAccepted>(Patience);
+        shard1.ExpectMsg<LocalPlanAccepted>(Patience);
         var a0 = shard0.ExpectMsg<AssignWrites>(Patience);
         var a1 = shard1.ExpectMsg<AssignWrites>(Patience);
         Assert.Equal(1, a0.Files.Count + a1.Files.Count);
@@ -62,6 +67,7 @@ public class PlannerSpec : NodeSpec
 
         for (var r = 0; r < 2; r++) planner.Tell(new SubmitLocalPlan(1, Replicated(r, 2)), shards[r]);
 
+        foreach (var s in shards) s.ExpectMsg<LocalPlanAccepted>(Patience);
         var assigned = shards.Select(s => s.ExpectMsg<AssignWrites>(Patience)).SelectMany(a => a.Files).ToList();
         var only = Assert.Single(assigned);
         Assert.Contains(only.Writer, writers.Select(w => w.Ref));

@@ -7,6 +7,30 @@ namespace ActorCkpt.Actors;
 /// <param name="Writer">The writer actor.</param>
 public sealed record RegisterWriter(IActorRef Writer) : IActorCkptMessage;
 
+/// <summary>The planner asks a node's writer pool for its writers (after the node joined, or after a handover).</summary>
+public sealed record ListWriters : IActorCkptMessage;
+
+/// <summary>A writer pool's answer to <see cref="ListWriters"/>.</summary>
+/// <param name="Writers">The pool's writers.</param>
+public sealed record WritersListed(IReadOnlyList<IActorRef> Writers) : IActorCkptMessage;
+
+/// <summary>The planner received a rank's plan; the shard watches the sender (the planner itself) from now on.</summary>
+/// <param name="Step">The step.</param>
+public sealed record LocalPlanAccepted(long Step) : IActorCkptMessage;
+
+/// <summary>A shard lost the writer of one of its files (its node left or died) and asks for another.</summary>
+/// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">The attempt.</param>
+/// <param name="File">The file whose writer is gone.</param>
+/// <param name="LostWriter">The writer that is gone.</param>
+public sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter) : IActorCkptMessage;
+
+/// <summary>The planner's answer to <see cref="ReassignWrite"/>: write the file with this writer instead.</summary>
+/// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">The attempt.</param>
+/// <param name="Assignment">The file (its writer fields updated) and its new writer.</param>
+public sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment Assignment) : IActorCkptMessage;
+
 /// <summary>A shard actor's local plan for step <paramref name="Step"/> (sizes and places, no bytes).</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="Plan">The rank's items.</param>

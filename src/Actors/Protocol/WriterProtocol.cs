@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Streams;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
@@ -16,6 +17,39 @@ namespace ActorCkpt.Actors;
 /// <param name="Attempt">1 for the first try; the writer increments it on each retry.</param>
 public sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1)
     : IActorCkptMessage;
+
+/// <summary>
+/// Write one data file whose bytes are on another node: they arrive through
+/// <paramref name="Source"/>, a StreamRef of checksummed chunks, each far below Akka's frame size.
+/// Replied to like <see cref="WriteFile"/>; a failed attempt asks <paramref name="ReplyTo"/> to
+/// stream the bytes again (<see cref="ResendWrite"/>).
+/// </summary>
+/// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">The save attempt the file belongs to.</param>
+/// <param name="Plan">The file: name, rank, items in order.</param>
+/// <param name="Source">The file's items, in order, as chunks.</param>
+/// <param name="ReplyTo">The shard actor streaming the bytes.</param>
+/// <param name="Attempt">1 for the first try.</param>
+public sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, ISourceRef<TransferChunk> Source, IActorRef ReplyTo, int Attempt = 1)
+    : IActorCkptMessage;
+
+/// <summary>A writer's request to stream a file's bytes again for another attempt.</summary>
+/// <param name="Step">The step being saved.</param>
+/// <param name="SaveId">The save attempt.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Writer">The writer that will try again.</param>
+/// <param name="Attempt">The attempt about to be made.</param>
+public sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt) : IActorCkptMessage;
+
+/// <summary>
+/// A piece of an item of a streamed data file, with the xxHash3 of its bytes so the writer can
+/// verify what arrived before writing it.
+/// </summary>
+/// <param name="Item">Index of the item in the file's plan.</param>
+/// <param name="Offset">Byte offset of the piece inside the item.</param>
+/// <param name="Bytes">The bytes.</param>
+/// <param name="Checksum">xxHash3-64 of <paramref name="Bytes"/>.</param>
+public sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong Checksum) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> is written and fsynced.</summary>
 /// <param name="Step">The step being saved.</param>

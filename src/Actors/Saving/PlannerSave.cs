@@ -27,6 +27,9 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>The global plan, once every local plan is in.</summary>
     public GlobalSavePlan? Plan { get; set; }
 
+    /// <summary>The writers of the plan: a file's <see cref="FileWritePlan.WriterIndex"/> points here.</summary>
+    public List<IActorRef> Writers { get; } = new();
+
     /// <summary>Write reports received, by rank.</summary>
     public Dictionary<int, ReportWrites> Reports { get; } = new();
 

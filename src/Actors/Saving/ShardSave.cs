@@ -17,8 +17,14 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
     public Guid? SaveId { get; set; }
 
-    /// <summary>Writes handed out and not yet answered.</summary>
-    public int PendingWrites { get; set; }
+    /// <summary>Files handed to writers and not yet answered, by file name, with their current writer.</summary>
+    public Dictionary<string, WriteAssignment> Outstanding { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Streams to remote writers still reading the staged buffers.</summary>
+    public int ActiveStreams { get; set; }
+
+    /// <summary>The planner that accepted the plan (watched: its loss fails the save).</summary>
+    public Akka.Actor.IActorRef? Planner { get; set; }
 
     /// <summary>Files written.</summary>
     public List<FileWriteResult> Results { get; } = new();
@@ -26,7 +32,7 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>Files that failed for good ("file: cause").</summary>
     public List<string> Failures { get; } = new();
 
-    /// <summary>True once the planner said committed or aborted.</summary>
+    /// <summary>True once the save's fate is known (committed, aborted, planner lost, or out of time).</summary>
     public bool Decided { get; set; }
 
     /// <summary>True once the buffers went back to the pool.</summary>

@@ -1,0 +1,38 @@
+using System.IO.Hashing;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>Cuts a data file's staged items into <see cref="TransferChunk"/>s for a remote writer.</summary>
+internal static class TransferChunks
+{
+    /// <summary>
+    /// The chunks of <paramref name="file"/>'s items, in order, at most <paramref name="chunkSize"/>
+    /// bytes each, copied from <paramref name="staged"/> as the stream asks for them.
+    /// <paramref name="onClosed"/> runs once the stream stops reading (done, failed or cancelled),
+    /// after which the staged buffers are no longer touched.
+    /// </summary>
+    public static IEnumerable<TransferChunk> Of(StagedState staged, FileWritePlan file, int chunkSize, Action onClosed)
+    {
+        try
+        {
+            for (var i = 0; i < file.Items.Count; i++)
+            {
+                var bytes = staged.BytesOf(file.Items[i]);
+                for (var offset = 0; offset < bytes.Length || (offset == 0 && bytes.Length == 0); offset += chunkSize)
+                {
+                    var piece = bytes.Span.Slice(offset, Math.Min(chunkSize, bytes.Length - offset)).ToArray();
+                    yield return new TransferChunk(i, offset, piece, XxHash3.HashToUInt64(piece));
+                    if (bytes.Length == 0) break;
+                }
+            }
+        }
+        finally
+        {
+            onClosed();
+        }
+    }
+
+    /// <summary>True when <paramref name="chunk"/>'s bytes match the checksum it carries.</summary>
+    public static bool IsIntact(TransferChunk chunk) => XxHash3.HashToUInt64(chunk.Bytes) == chunk.Checksum;
+}
