@@ -1,27 +1,34 @@
 using System.Runtime.ExceptionServices;
 using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
 using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// The ActorCkpt actors of one node on an existing <see cref="ActorSystem"/>: the planner, a
-/// writer pool, and a shard actor per local rank (created on first use). The host-facing
-/// <c>Checkpointer</c> wraps this; tests use it directly.
+/// The ActorCkpt actors of one node on an existing <see cref="ActorSystem"/>. On a plain actor
+/// system: the planner, a writer pool, and a shard actor per local rank (created on first use).
+/// On a cluster node, by role (<see cref="ClusterRoles"/>): the planner as a cluster singleton
+/// (reached everywhere through a proxy), a writer pool where the role is writer, shard actors
+/// where the role is rank. The host-facing <c>Checkpointer</c> wraps this; tests use it directly.
 /// </summary>
 public sealed class CheckpointNode
 {
     private readonly ActorSystem _system;
     private readonly Dictionary<int, IActorRef> _shards = new();
     private readonly object _lock = new();
+    private readonly string _name;
+    private readonly bool _hostsRanks;
 
-    private CheckpointNode(ActorSystem system, CheckpointStore store, ActorCkptSettings settings, IActorRef planner, IActorRef writers)
+    private CheckpointNode(ActorSystem system, CheckpointStore store, ActorCkptSettings settings, IActorRef planner, IActorRef writers, string name, bool hostsRanks)
     {
         _system = system;
         Store = store;
         Settings = settings;
         Planner = planner;
         WriterPool = writers;
+        _name = name;
+        _hostsRanks = hostsRanks;
     }
 
     /// <summary>The checkpoints this node saves to and loads from.</summary>
@@ -30,34 +37,49 @@ public sealed class CheckpointNode
     /// <summary>The settings in force.</summary>
     public ActorCkptSettings Settings { get; }
 
-    /// <summary>The planner actor.</summary>
+    /// <summary>The planner, or in a cluster the proxy of the planner singleton.</summary>
     public IActorRef Planner { get; }
 
-    /// <summary>The writer pool (parent and supervisor of the writers).</summary>
+    /// <summary>The writer pool (parent and supervisor of the writers); <see cref="ActorRefs.Nobody"/> on a node without the writer role.</summary>
     public IActorRef WriterPool { get; }
 
     /// <summary>
-    /// Starts the planner and a writer pool over <paramref name="blobs"/>. Actor names carry
-    /// <paramref name="name"/> so several nodes can share one actor system in tests.
+    /// Starts the node's actors over <paramref name="blobs"/>. Actor names start with
+    /// <paramref name="name"/> so several nodes can share one actor system in tests; nodes of one
+    /// cluster must use the same name.
     /// </summary>
     public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = "actorckpt")
     {
         settings ??= ActorCkptSettings.Create(system);
         var store = new CheckpointStore(blobs);
-        var planner = system.ActorOf(PlannerActor.Props(store, settings), $"{name}-planner");
-        var writers = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), $"{name}-writers");
-        return new CheckpointNode(system, store, settings, planner, writers) { Name = name };
+        var poolName = $"{name}-writers";
+        if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        {
+            var planner = system.ActorOf(PlannerActor.Props(store, settings, poolName), $"{name}-planner");
+            var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
+            return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true);
+        }
+
+        var roles = Akka.Cluster.Cluster.Get(system).SelfRoles;
+        if (roles.Contains(ClusterRoles.Planner))
+            system.ActorOf(ClusterSingletonManager.Props(PlannerActor.Props(store, settings, poolName), PoisonPill.Instance,
+                ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner");
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
+            ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner-proxy");
+        var writers = roles.Contains(ClusterRoles.Writer)
+            ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy), poolName)
+            : ActorRefs.Nobody;
+        return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank));
     }
 
-    private string Name { get; init; } = "actorckpt";
-
-    /// <summary>The shard actor of <paramref name="rank"/>, started on first use.</summary>
+    /// <summary>The shard actor of <paramref name="rank"/>, started on first use; only on nodes that host ranks.</summary>
     public IActorRef Shard(int rank)
     {
+        if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
         lock (_lock)
         {
             if (!_shards.TryGetValue(rank, out var shard))
-                _shards[rank] = shard = _system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings), $"{Name}-shard-{rank}");
+                _shards[rank] = shard = _system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings), $"{_name}-shard-{rank}");
             return shard;
         }
     }
@@ -90,4 +112,8 @@ public sealed class CheckpointNode
                 throw new InvalidOperationException($"unexpected reply {reply.GetType().Name} to a load");
         }
     }
+
+    /// <summary>The writers the planner knows now, across the cluster (a planner that has not started yet answers after it has).</summary>
+    public async Task<IReadOnlyList<IActorRef>> KnownWritersAsync(TimeSpan timeout) =>
+        (await Planner.Ask<WritersListed>(new ListWriters(), timeout)).Writers;
 }

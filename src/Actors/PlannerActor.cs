@@ -39,7 +39,10 @@ public sealed class PlannerActor : ReceiveActor
         {
             foreach (var w in m.Writers) Register(w);
         });
-        Receive<Terminated>(t => _writers.Remove(t.ActorRef));
+        Receive<Terminated>(t =>
+        {
+            _writers.Remove(t.ActorRef);
+        });
         Receive<ClusterEvent.MemberUp>(m =>
         {
             // Writers are discovered from membership, so a planner that just took over the
@@ -49,6 +52,7 @@ public sealed class PlannerActor : ReceiveActor
         });
         Receive<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
         Receive<ReassignWrite>(OnReassignWrite);
+        Receive<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
         Receive<SubmitLocalPlan>(OnSubmitLocalPlan);
         Receive<ReportWrites>(OnReportWrites);
         Receive<PlanDeadlinePassed>(OnPlanDeadline);

@@ -5,7 +5,7 @@ namespace ActorCkpt.Actors;
 /// <summary>
 /// The only types the wire serializer will instantiate: ActorCkpt's own types (from its three
 /// assemblies, so a type elsewhere named "ActorCkpt.*" does not pass), Akka's actor-reference
-/// surrogate, the StreamRef carrying a remote write's bytes, and a short list of BCL value types
+/// surrogate, the StreamRef (and its surrogate) carrying a remote write's bytes, and a short list of BCL value types
 /// and collections whose type arguments are themselves allowed. Hyperion 0.12.2's own allow-list
 /// compares full assembly-qualified names (with versions) and so rejects everything; this filter
 /// parses the names Hyperion reads from the stream instead.
@@ -19,6 +19,8 @@ public sealed class MessageTypeFilter : ITypeFilter
         "System.String", "System.Boolean", "System.Byte", "System.Int32", "System.Int64", "System.UInt64", "System.Double",
         "System.Guid", "System.DateTimeOffset", "System.TimeSpan",
         "Akka.Actor.ActorRefBase+Surrogate",
+        "Akka.Actor.IActorRef",
+        "Akka.Streams.Serialization.SourceRefSurrogate",
     };
 
     private static readonly HashSet<string> Generic = new(StringComparer.Ordinal)

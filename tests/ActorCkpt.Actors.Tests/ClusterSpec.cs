@@ -1,0 +1,62 @@
+using Akka.Actor;
+using ActorCkpt.Actors;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class ClusterSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.BFloat16, DType.Int64 }, new[] { Layout.Rows, Layout.Columns, Layout.Replicated, Layout.UnevenWithEmpty });
+
+    /// <summary>A model with tensors big enough to take many transfer chunks.</summary>
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> BigModel =
+        new[] { ("big.rows", DType.Float32, Layout.Rows, 512L, 300L), ("big.replicated", DType.Float32, Layout.Replicated, 200L, 300L) };
+
+    [Fact]
+    public async Task Spread_placement_should_stream_bytes_to_writers_on_other_nodes_and_load_bit_exact()
+    {
+        // Node 0: ranks and planner, no writer: every byte of its ranks must cross the network.
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.planner.placement = spread\nactorckpt.planner.plan-timeout = 3s",
+            new TestNode("rank, planner"), new TestNode("rank, writer, planner"), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var model = Model.Concat(BigModel).ToArray();
+        var states = TestStates.Build(model, 4, seed: 7);
+
+        var handles = states.Select(s => cluster.Nodes[s.Rank < 2 ? 0 : 1].Save(1, s)).ToArray();
+        await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
+
+        var md = cluster.Nodes[0].Store.ReadMetadata(1);
+        var rankNode = TestCluster.Address(cluster.Systems[0]).ToString();
+        var writerNodes = new[] { 1, 2 }.Select(i => TestCluster.Address(cluster.Systems[i]).ToString()).ToArray();
+        Assert.All(md.Files, f => Assert.Contains(f.Node, writerNodes));
+        Assert.DoesNotContain(md.Files, f => f.Node == rankNode);
+        Assert.Contains(md.Files, f => f.Node == writerNodes[1] && f.Rank < 2);
+        var targets = TestStates.Empty(model, 3);
+        await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
+        Assert.Empty(TestStates.Differences(model, targets, seed: 7));
+
+        // A rank that never sends its plan: the save aborts at the deadline, naming it.
+        var partial = TestStates.Build(Model, 3, seed: 8);
+        var missing = partial.Take(2).Select(s => cluster.Nodes[0].Save(2, s)).ToArray();
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => missing[0].Committed.WaitAsync(Patience));
+        Assert.Contains("ranks 2 did not send their plan", e.Message);
+        TestStates.Dispose(states.Concat(targets).Concat(partial));
+    }
+
+    [Fact]
+    public async Task Local_placement_should_keep_every_byte_on_the_ranks_own_node()
+    {
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.planner.placement = local",
+            new TestNode("rank, writer, planner"), new TestNode("rank, writer, planner"), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(6, Patience);
+        var states = TestStates.Build(Model, 4, seed: 9);
+
+        var handles = states.Select(s => cluster.Nodes[s.Rank % 2].Save(1, s)).ToArray();
+        await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
+
+        var md = cluster.Nodes[0].Store.ReadMetadata(1);
+        Assert.All(md.Files, f => Assert.Equal(TestCluster.Address(cluster.Systems[f.Rank % 2]).ToString(), f.Node));
+        TestStates.Dispose(states);
+    }
+}
