@@ -110,12 +110,18 @@ public sealed class PlannerActor : ReceiveActor
         {
             // A rank of the aborted attempt saving again: a new attempt, which must not start
             // while the old one's writers may still be busy in the step directory.
-            save.NextAttempt.Add((msg, Sender));
+            if (!save.NextAttempt.Any(n => n.Plan.Plan.Rank == rank)) save.NextAttempt.Add((msg, Sender));
             return;
         }
-        if (save.Writing || save.Plans.ContainsKey(rank))
+        if (save.Plans.ContainsKey(rank))
         {
-            Sender.Tell(new CheckpointAborted(msg.Step, $"rank {rank} sent a second plan for step {msg.Step}"));
+            // The shard re-sends its plan until acknowledged: answer again, keep the first.
+            Sender.Tell(new LocalPlanAccepted(msg.Step));
+            return;
+        }
+        if (save.Writing)
+        {
+            Sender.Tell(new CheckpointAborted(msg.Step, $"rank {rank} sent its plan for step {msg.Step} after writing began"));
             return;
         }
         save.Plans[rank] = msg.Plan;

@@ -59,9 +59,12 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         Receive<LocalPlanAccepted>(m => m.Step == _save!.Step && _save.Planner is null, _ =>
         {
+            Timers.Cancel(nameof(ResendPlan));
             _save!.Planner = Sender;
             Context.Watch(Sender);
         });
+        Receive<ResendPlan>(m => m.Step == _save!.Step && _save.Planner is null && !_save.Decided, _ =>
+            _planner.Tell(new SubmitLocalPlan(_save!.Step, _save.Staged.Plan)));
         Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null && !_save.Decided, OnAssignWrites);
         Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.Result.FileName), m =>
         {
@@ -148,7 +151,10 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         }
         msg.Handle.SetStaged();
         _save = new ShardSave(msg.Step, msg.Handle, staged);
+        // Until a planner acknowledges it, the plan is sent again: one lost with a planner that
+        // died reaches the singleton's successor.
         _planner.Tell(new SubmitLocalPlan(msg.Step, staged.Plan));
+        Timers.StartPeriodicTimer(nameof(ResendPlan), new ResendPlan(msg.Step), _settings.PlanResendInterval);
         // The planner's own deadlines answer first; this one only guards against a planner that is gone.
         Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(msg.Step), _settings.PlanTimeout + _settings.WriteTimeout);
         Become(Saving);
@@ -177,12 +183,17 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             a.Writer.Tell(new WriteFile(save.Step, saveId, a.File, a.File.Items.Select(save.Staged.BytesOf).ToArray(), Self, attempt));
             return;
         }
+        // The stream's own termination (done, failed, cancelled, or never subscribed to within the
+        // subscription timeout) says when the staged buffers are no longer read.
         save.ActiveStreams++;
         var self = Self;
-        Source.FromEnumerator(() => TransferChunks.Of(save.Staged, a.File, _settings.TransferChunkSize, () => self.Tell(new StreamClosed(saveId))).GetEnumerator())
-            .RunWith(StreamRefs.SourceRef<TransferChunk>(), _materializer)
-            .PipeTo(Self, success: source => new StreamReady(saveId, a, source, attempt),
-                failure: e => new WriteFileFailure(save.Step, saveId, a.File.FileName, attempt, "cannot stream to writer: " + e.Message));
+        var (closed, source) = Source.FromEnumerator(() => TransferChunks.Of(save.Staged, a.File, _settings.TransferChunkSize).GetEnumerator())
+            .WatchTermination(Keep.Right)
+            .ToMaterialized(StreamRefs.SourceRef<TransferChunk>(), Keep.Both)
+            .Run(_materializer);
+        closed.ContinueWith(_ => self.Tell(new StreamClosed(saveId)), TaskContinuationOptions.ExecuteSynchronously);
+        source.PipeTo(Self, success: s => new StreamReady(saveId, a, s, attempt),
+            failure: e => new WriteFileFailure(save.Step, saveId, a.File.FileName, attempt, "cannot stream to writer: " + e.Message));
     }
 
     private void OnTerminated(Terminated t)
@@ -193,11 +204,32 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             Fail($"the planner {t.ActorRef.Path} was lost");
             return;
         }
+        save.LostWriters.Add(t.ActorRef);
+        if (save.Decided)
+        {
+            ReleaseIfDone();
+            return;
+        }
         foreach (var a in save.Outstanding.Values.Where(a => a.Writer.Equals(t.ActorRef)).ToList())
         {
             _log.Warning("Rank {0}: writer {1} of '{2}' was lost; asking for another", _rank, t.ActorRef.Path, a.File.FileName);
             (save.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, a.File.FileName, t.ActorRef));
         }
+    }
+
+    /// <summary>
+    /// Once the save is decided, stops waiting for files of lost writers (nobody will answer them),
+    /// gives the buffers back when nothing can read them any more, and goes idle then. True when it did.
+    /// </summary>
+    private bool ReleaseIfDone()
+    {
+        var save = _save!;
+        foreach (var file in save.Outstanding.Where(o => save.LostWriters.Contains(o.Value.Writer)).Select(o => o.Key).ToList())
+            save.Outstanding.Remove(file);
+        MaybeRelease();
+        var done = save.Released;
+        TryFinish();
+        return done;
     }
 
     private void WriteAnswered()
@@ -219,10 +251,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private void Decide()
     {
         _save!.Decided = true;
-        MaybeRelease();
-        if (!_save.Released)
+        if (!ReleaseIfDone())
             Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(_save.Step), _settings.WriteTimeout);
-        TryFinish();
     }
 
     private void MaybeRelease()
@@ -270,6 +300,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private sealed record AbandonWrites(long Step);
 
     private sealed record VerdictDeadlinePassed(long Step);
+
+    private sealed record ResendPlan(long Step);
 
     private sealed record StreamReady(Guid SaveId, WriteAssignment Assignment, ISourceRef<TransferChunk> Source, int Attempt);
 

@@ -32,36 +32,53 @@ public sealed class TestCluster : IAsyncDisposable
         """;
 
     private readonly List<ActorSystem> _stopped = new();
+    private readonly List<ActorSystem> _systems;
+    private readonly List<CheckpointNode> _nodes;
+    private readonly string _common;
 
-    private TestCluster(string root, IReadOnlyList<ActorSystem> systems, IReadOnlyList<CheckpointNode> nodes)
+    private TestCluster(string root, string common, List<ActorSystem> systems, List<CheckpointNode> nodes)
     {
         Root = root;
-        Systems = systems;
-        Nodes = nodes;
+        _common = common;
+        _systems = systems;
+        _nodes = nodes;
     }
 
     public string Root { get; }
 
-    public IReadOnlyList<ActorSystem> Systems { get; }
+    public IReadOnlyList<ActorSystem> Systems => _systems;
 
-    public IReadOnlyList<CheckpointNode> Nodes { get; }
+    public IReadOnlyList<CheckpointNode> Nodes => _nodes;
 
     public static async Task<TestCluster> StartAsync(string root, string common, params TestNode[] specs)
     {
-        var systems = specs.Select(s => ActorSystem.Create("ckpt", ConfigurationFactory
-            .ParseString($"akka.cluster.roles = [{s.Roles}]\n{s.Extra}\n{common}\n{FastFailureDetection}")
-            .WithFallback(ActorCkptConfig.Cluster)
-            .WithFallback(ActorCkptConfig.Defaults))).ToList();
-        var nodes = systems.Zip(specs, (sys, s) =>
-        {
-            IBlobStore blobs = new LocalBlobStore(root);
-            return CheckpointNode.Start(sys, s.Store?.Invoke(blobs) ?? blobs);
-        }).ToList();
-        var seed = Address(systems[0]);
+        var started = specs.Select(s => Start(root, common, s)).ToList();
+        var seed = Address(started[0].System);
         // JoinSeedNodesAsync completes only when the node is Up: start every join, then await them together.
-        await Task.WhenAll(systems.Select(s => Akka.Cluster.Cluster.Get(s).JoinSeedNodesAsync(new[] { seed })))
+        await Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed })))
             .WaitAsync(TimeSpan.FromSeconds(60));
-        return new TestCluster(root, systems, nodes);
+        return new TestCluster(root, common, started.Select(s => s.System).ToList(), started.Select(s => s.Node).ToList());
+    }
+
+    /// <summary>Starts one more node and joins it through the surviving nodes.</summary>
+    public async Task<ActorSystem> JoinAsync(TestNode spec)
+    {
+        var (system, node) = Start(Root, _common, spec);
+        var seeds = _systems.Where(s => !_stopped.Contains(s)).Select(Address).ToArray();
+        await Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds).WaitAsync(TimeSpan.FromSeconds(60));
+        _systems.Add(system);
+        _nodes.Add(node);
+        return system;
+    }
+
+    private static (ActorSystem System, CheckpointNode Node) Start(string root, string common, TestNode spec)
+    {
+        var system = ActorSystem.Create("ckpt", ConfigurationFactory
+            .ParseString($"akka.cluster.roles = [{spec.Roles}]\n{spec.Extra}\n{FastFailureDetection}\n{common}")
+            .WithFallback(ActorCkptConfig.Cluster)
+            .WithFallback(ActorCkptConfig.Defaults));
+        IBlobStore blobs = new LocalBlobStore(root);
+        return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs));
     }
 
     public static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
@@ -70,9 +87,10 @@ public sealed class TestCluster : IAsyncDisposable
     public async Task AwaitWritersAsync(int count, TimeSpan patience)
     {
         var deadline = DateTime.UtcNow + patience;
+        var asking = _nodes[_systems.FindIndex(s => !_stopped.Contains(s))];
         while (true)
         {
-            var known = await Nodes[0].KnownWritersAsync(patience);
+            var known = await asking.KnownWritersAsync(patience);
             if (known.Count == count) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the planner knows {known.Count} writers, expected {count}");
             await Task.Delay(50);

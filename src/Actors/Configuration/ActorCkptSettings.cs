@@ -40,6 +40,9 @@ public sealed record ActorCkptSettings
     /// <summary>Largest item a chunk is staged and written as; larger chunks are split along dim 0.</summary>
     public long MaxItemBytes { get; init; } = 1L << 30;
 
+    /// <summary>How often a shard re-sends a plan that no planner has acknowledged yet.</summary>
+    public TimeSpan PlanResendInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Bytes per chunk of a file streamed to a writer on another node.</summary>
     public int TransferChunkSize { get; init; } = 64 << 10;
 
@@ -81,6 +84,7 @@ public sealed record ActorCkptSettings
             WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
             Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank"), placement),
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
+            PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
             LoadParallelism = c.GetInt("load.parallelism"),
             TransferChunkSize = checked((int)(c.GetByteSize("transfer.chunk-size") ?? 0)),
         }.Validated();
@@ -98,6 +102,7 @@ public sealed record ActorCkptSettings
         Require(Planning.FilesPerRank >= 0, "planner.files-per-rank", Planning.FilesPerRank, "0 (auto) or more");
         Require(MaxItemBytes >= 8 && MaxItemBytes <= int.MaxValue, "shard.max-item-bytes", MaxItemBytes, "between 8 bytes and 2 GiB");
         Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");
+        Require(PlanResendInterval > TimeSpan.Zero, "shard.plan-resend-interval", PlanResendInterval, "positive");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.
         Require(TransferChunkSize >= 1024 && TransferChunkSize <= 100_000, "transfer.chunk-size", TransferChunkSize, "between 1 KiB and 100000 bytes");
         return this;

@@ -20,6 +20,9 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>Files handed to writers and not yet answered, by file name, with their current writer.</summary>
     public Dictionary<string, WriteAssignment> Outstanding { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Writers known to be gone: their files will never be answered.</summary>
+    public HashSet<Akka.Actor.IActorRef> LostWriters { get; } = new();
+
     /// <summary>Streams to remote writers still reading the staged buffers.</summary>
     public int ActiveStreams { get; set; }
 

@@ -9,27 +9,20 @@ internal static class TransferChunks
     /// <summary>
     /// The chunks of <paramref name="file"/>'s items, in order, at most <paramref name="chunkSize"/>
     /// bytes each, copied from <paramref name="staged"/> as the stream asks for them.
-    /// <paramref name="onClosed"/> runs once the stream stops reading (done, failed or cancelled),
-    /// after which the staged buffers are no longer touched.
     /// </summary>
-    public static IEnumerable<TransferChunk> Of(StagedState staged, FileWritePlan file, int chunkSize, Action onClosed)
+    public static IEnumerable<TransferChunk> Of(StagedState staged, FileWritePlan file, int chunkSize)
     {
-        try
+        for (var i = 0; i < file.Items.Count; i++)
         {
-            for (var i = 0; i < file.Items.Count; i++)
+            var bytes = staged.BytesOf(file.Items[i]);
+            var offset = 0;
+            do
             {
-                var bytes = staged.BytesOf(file.Items[i]);
-                for (var offset = 0; offset < bytes.Length || (offset == 0 && bytes.Length == 0); offset += chunkSize)
-                {
-                    var piece = bytes.Span.Slice(offset, Math.Min(chunkSize, bytes.Length - offset)).ToArray();
-                    yield return new TransferChunk(i, offset, piece, XxHash3.HashToUInt64(piece));
-                    if (bytes.Length == 0) break;
-                }
+                var piece = bytes.Span.Slice(offset, Math.Min(chunkSize, bytes.Length - offset)).ToArray();
+                yield return new TransferChunk(i, offset, piece, XxHash3.HashToUInt64(piece));
+                offset += piece.Length;
             }
-        }
-        finally
-        {
-            onClosed();
+            while (offset < bytes.Length);
         }
     }
 

@@ -1,0 +1,100 @@
+using ActorCkpt.Actors;
+using ActorCkpt.Planner;
+using TorchSharp;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class ClusterFailureSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.Int32 }, new[] { Layout.Rows, Layout.Replicated, Layout.Columns });
+
+    /// <summary>A node that dies as a crash would: no graceful leave, the others must detect it and down it.</summary>
+    private const string Crashes = """
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.cluster.run-coordinated-shutdown-when-down = off
+        actorckpt.writer.max-retries = 10
+        """;
+
+    [Fact]
+    public async Task A_writer_node_killed_mid_save_should_have_its_files_reassigned_and_the_save_commit_bit_exact()
+    {
+        BlockingBlobStore? blocking = null;
+        await using var cluster = await TestCluster.StartAsync(Root,
+            "actorckpt.planner.placement = spread\nakka.stream.materializer.stream-ref.subscription-timeout = 3s",
+            new TestNode("rank, planner"), new TestNode("writer"),
+            new TestNode("writer", s => blocking = new BlockingBlobStore(s), Crashes));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 4, seed: 11);
+
+        var handles = states.Select(s => cluster.Nodes[0].Save(1, s)).ToArray();
+        await blocking!.Entered.WaitAsync(Patience);
+        var crash = cluster.CrashAsync(2);
+        blocking.Release();
+        await crash.WaitAsync(Patience);
+        await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
+
+        var md = cluster.Nodes[0].Store.ReadMetadata(1);
+        Assert.All(md.Files, f => Assert.Equal(TestCluster.Address(cluster.Systems[1]).ToString(), f.Node));
+        var targets = TestStates.Empty(Model, 3);
+        await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 11));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task With_no_writer_left_the_save_should_fail_with_a_clear_error_and_the_next_save_succeed_once_writers_are_back()
+    {
+        BlockingBlobStore? blocking = null;
+        await using var cluster = await TestCluster.StartAsync(Root, "akka.stream.materializer.stream-ref.subscription-timeout = 3s",
+            new TestNode("rank, planner"), new TestNode("rank, planner"),
+            new TestNode("writer", s => blocking = new BlockingBlobStore(s), Crashes));
+        await cluster.AwaitWritersAsync(2, Patience);
+        var state = new RankState(0, 1).AddReplicated("w", torch.ones(64, 64));
+
+        var handle = cluster.Nodes[0].Save(1, state);
+        await blocking!.Entered.WaitAsync(Patience);
+        var crash = cluster.CrashAsync(2);
+        blocking.Release();
+        await crash.WaitAsync(Patience);
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(Patience));
+        Assert.Contains("no writer left", e.Message);
+
+        // A writer node joins again: the next save succeeds.
+        var writer = await cluster.JoinAsync(new TestNode("writer"));
+        await cluster.AwaitWritersAsync(2, Patience);
+        await cluster.Nodes[0].Save(2, state).Committed.WaitAsync(Patience);
+        Assert.Equal(TestCluster.Address(writer).ToString(), Assert.Single(cluster.Nodes[0].Store.ReadMetadata(2).Files).Node);
+    }
+
+    [Fact]
+    public async Task Losing_the_planner_node_should_abort_the_save_in_flight_and_the_next_save_succeed_on_the_moved_singleton()
+    {
+        // Node 0 is the oldest planner node, so it hosts the singleton; node 1 takes over.
+        BlockingBlobStore? blocking = null;
+        await using var cluster = await TestCluster.StartAsync(Root, "",
+            new TestNode("planner", Extra: Crashes), new TestNode("rank, writer, planner", s => blocking = new BlockingBlobStore(s)),
+            new TestNode("writer, planner"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 2, seed: 12);
+
+        // Writes hang, so the save is in flight (plans accepted, files assigned) when the planner's node dies.
+        var first = states.Select(s => cluster.Nodes[1].Save(1, s)).ToArray();
+        await blocking!.Entered.WaitAsync(Patience);
+        await cluster.CrashAsync(0).WaitAsync(Patience);
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => first[0].Committed.WaitAsync(Patience));
+        Assert.Contains("the planner", e.Message);
+        Assert.Contains("was lost", e.Message);
+        blocking.Release();
+        foreach (var h in first) await Assert.ThrowsAsync<CheckpointFailedException>(() => h.Committed.WaitAsync(Patience));
+        Assert.Empty(cluster.Nodes[1].Store.CommittedSteps());
+
+        await Task.WhenAll(states.Select(s => cluster.Nodes[1].Save(2, s).Committed)).WaitAsync(Patience);
+
+        Assert.Equal(new long[] { 2 }, cluster.Nodes[1].Store.CommittedSteps());
+        var targets = TestStates.Empty(Model, 3);
+        await Task.WhenAll(targets.Select(t => cluster.Nodes[1].LoadAsync(t))).WaitAsync(Patience);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 12));
+        TestStates.Dispose(states.Concat(targets));
+    }
+}
