@@ -3,7 +3,7 @@ using Hyperion;
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// The only types the wire serializer will instantiate: ActorCkpt's own types (from its three
+/// The only types the wire serializer will instantiate: ActorCkpt's own types (from its own
 /// assemblies, so a type elsewhere named "ActorCkpt.*" does not pass), Akka's actor-reference
 /// surrogate, the StreamRef (and its surrogate) carrying a remote write's bytes, and a short list of BCL value types
 /// and collections whose type arguments are themselves allowed. Hyperion 0.12.2's own allow-list
@@ -12,7 +12,8 @@ namespace ActorCkpt.Actors;
 /// </summary>
 public sealed class MessageTypeFilter : ITypeFilter
 {
-    private static readonly HashSet<string> OwnAssemblies = new(StringComparer.Ordinal) { "ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors" };
+    // "actorckpt" is the Host assembly (the tool), whose demo agents talk across processes.
+    private static readonly HashSet<string> OwnAssemblies = new(StringComparer.Ordinal) { "ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors", "actorckpt" };
 
     private static readonly HashSet<string> Plain = new(StringComparer.Ordinal)
     {

@@ -32,13 +32,30 @@ public static class ActorCkptCli
         var steps = new Option<int>("--steps") { Description = "Checkpoints to save, one per step, after the newest committed one", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic values", DefaultValueFactory = _ => 1 };
         var check = new Option<bool>("--check") { Description = "Save nothing: load the newest committed checkpoint and check it bit-exact" };
+        var nodes = new Option<int>("--nodes") { Description = "Run across this many node processes on 127.0.0.1 (all but one with ranks, one writer-only)", DefaultValueFactory = _ => 1 };
+        var placement = new Option<string>("--placement") { Description = "Which writers take a rank's files with --nodes", DefaultValueFactory = _ => "local" };
+        placement.AcceptOnlyFromAmong("local", "spread");
         var demo = new Command("demo", "Save checkpoints of a synthetic model through the actors, then load the newest on another rank count and check it bit-exact")
         {
-            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, json, config,
+            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, json, config,
         };
-        demo.SetAction(p => Guard(stderr, () => DemoRunner.RunAsync(new DemoRunner.Options(
-            p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors), p.GetValue(layout)!,
-            p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config))), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        demo.SetAction(p => Guard(stderr, () =>
+        {
+            var options = new DemoRunner.Options(p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors),
+                p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config)));
+            var output = new CliOutput(stdout, p.GetValue(json));
+            return (p.GetValue(nodes) > 1 && !options.Check
+                ? ClusterDemoRunner.RunAsync(options, p.GetValue(nodes), p.GetValue(placement)!, output)
+                : DemoRunner.RunAsync(options, output)).GetAwaiter().GetResult();
+        }));
+
+        var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true };
+        var port = new Option<int?>("--port") { Description = "TCP port on 127.0.0.1 (default: from the config, 0 for any free port)" };
+        var seeds = new Option<string[]>("--seed") { Description = "host:port of a node to join (repeat for several)", AllowMultipleArgumentsPerToken = false };
+        var roles = new Option<string?>("--roles") { Description = "Comma-separated roles: rank, writer, planner (default: all three)" };
+        var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles };
+        node.SetAction(p => Guard(stderr, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
+            p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false)).GetAwaiter().GetResult()));
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
         var step = new Option<long?>("--step") { Description = "The step (default: the newest committed)" };
@@ -58,7 +75,7 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config))), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, bench };
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, bench, node };
     }
 
     private static string? ReadConfig(string? path) =>
@@ -72,7 +89,7 @@ public static class ActorCkptCli
             return command();
         }
         catch (Exception e) when (e is ActorCkptException or IOException or ArgumentException or UnauthorizedAccessException
-                                      or Akka.Configuration.ConfigurationException)
+                                      or Akka.Configuration.ConfigurationException or TimeoutException)
         {
             stderr.WriteLine("actorckpt: " + e.Message);
             return 2;
