@@ -36,3 +36,57 @@ public class MultiProcessSpec : IDisposable
         Assert.All(byNode.Keys, address => Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", address));
     }
 }
+
+public class NodeCommandSpec : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-node-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_node_should_come_up_and_leave_gracefully_on_SIGTERM()
+    {
+        Directory.CreateDirectory(_dir);
+        var config = Path.Combine(_dir, "node.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.root = \"{_dir}\"\n");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0", "--roles", "writer,planner" })
+            psi.ArgumentList.Add(a);
+        using var node = System.Diagnostics.Process.Start(psi)!;
+        var up = new TaskCompletionSource<string>();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        node.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.Contains(" up, roles")) up.TrySetResult(e.Data);
+        };
+        node.BeginOutputReadLine();
+        node.BeginErrorReadLine();
+
+        var started = await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var kill = System.Diagnostics.Process.Start("kill", new[] { "-TERM", node.Id.ToString() })!) await kill.WaitForExitAsync();
+        await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Contains("roles [writer, planner]", started);
+        Assert.Equal(0, node.ExitCode);
+        Assert.Contains(lines, l => l.Contains(" stopped"));
+    }
+
+    [Fact]
+    public void A_node_without_a_checkpoint_directory_should_refuse_to_start_naming_the_key()
+    {
+        Directory.CreateDirectory(_dir);
+        var config = Path.Combine(_dir, "empty.conf");
+        File.WriteAllText(config, "");
+        var stderr = new StringWriter();
+
+        var exit = ActorCkptCli.Run(new[] { "node", "--config", config }, new StringWriter(), stderr);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("actorckpt.root is not set", stderr.ToString());
+    }
+}
