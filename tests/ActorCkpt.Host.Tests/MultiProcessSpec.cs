@@ -90,3 +90,29 @@ public class NodeCommandSpec : IDisposable
         Assert.Contains("actorckpt.root is not set", stderr.ToString());
     }
 }
+
+public class MultiProcessBenchSpec : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-mpb-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void Bench_across_node_processes_should_report_timings_beside_the_raw_baseline()
+    {
+        var stdout = new StringWriter();
+
+        var exit = ActorCkptCli.Run(new[] { "bench", "--dir", _dir, "--nodes", "2", "--ranks", "2", "--size-mb", "2", "--tensors", "4", "--json" }, stdout, new StringWriter());
+
+        Assert.True(exit == 0, stdout.ToString());
+        var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s" })
+            Assert.True(report.GetProperty(field).GetDouble() > 0, field);
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(2, report.GetProperty("nodes").GetInt32());
+        Assert.NotEmpty(report.GetProperty("bytes_by_node").EnumerateObject());
+    }
+}

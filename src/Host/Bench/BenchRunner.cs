@@ -12,7 +12,7 @@ namespace ActorCkpt.Host.Bench;
 public static class BenchRunner
 {
     /// <summary>Options of <c>actorckpt bench</c>.</summary>
-    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon);
+    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local");
 
     /// <summary>Runs the benchmark; returns the exit code (0 when the load was bit-exact).</summary>
     public static async Task<int> RunAsync(Options o, CliOutput output)
@@ -25,6 +25,7 @@ public static class BenchRunner
         foreach (var d in new[] { ckptDir, rawDir })
             if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
         Directory.CreateDirectory(rawDir);
+        if (o.Nodes > 1) return await RunOnNodesAsync(o, model, ckptDir, rawDir, output);
 
         var states = model.BuildStates(o.Ranks, step: 1);
         var targets = model.EmptyStates(o.Ranks);
@@ -45,12 +46,7 @@ public static class BenchRunner
                 exact = model.Check(targets, results, 1, o.Ranks).Count == 0;
             }
 
-            // The raw baseline writes each tensor byte once, like the deduplicated save.
-            var perRank = Enumerable.Range(0, o.Ranks).Select(r => states[r].Tensors
-                .Where((t, i) => o.Layout == "sharded" || i % o.Ranks == r)
-                .Select(t => t.Tensor).ToArray()).ToArray();
-            var rawWrite = Time(() => Parallel.For(0, o.Ranks, r => RawWrite(Path.Combine(rawDir, $"rank-{r}.bin"), perRank[r])));
-            var rawRead = Time(() => Parallel.For(0, o.Ranks, r => RawRead(Path.Combine(rawDir, $"rank-{r}.bin"))));
+            var (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
 
             output.Line($"actorckpt: first save {CliOutput.Seconds(coldSaved)} s, save {CliOutput.Seconds(saved)} s (staged {CliOutput.Seconds(staged)} s), load {CliOutput.Seconds(loaded)} s, {model.Bytes} bytes, bit-exact {exact}");
             output.Line($"raw:       write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
@@ -87,6 +83,81 @@ public static class BenchRunner
         var staged = clock.Elapsed;
         await Task.WhenAll(handles.Select(h => h.Committed));
         return (staged, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The raw baseline: each tensor byte once (like the deduplicated save), one plain file per rank
+    /// written sequentially and fsynced, ranks in parallel; then read back.
+    /// </summary>
+    private static (TimeSpan Write, TimeSpan Read) RawBaseline(IReadOnlyList<Actors.RankState> states, string layout, string rawDir)
+    {
+        var ranks = states.Count;
+        var perRank = Enumerable.Range(0, ranks).Select(r => states[r].Tensors
+            .Where((t, i) => layout == "sharded" || i % ranks == r)
+            .Select(t => t.Tensor).ToArray()).ToArray();
+        var write = Time(() => Parallel.For(0, ranks, r => RawWrite(Path.Combine(rawDir, $"rank-{r}.bin"), perRank[r])));
+        var read = Time(() => Parallel.For(0, ranks, r => RawRead(Path.Combine(rawDir, $"rank-{r}.bin"))));
+        return (write, read);
+    }
+
+    /// <summary>The same measurement across node processes: the training nodes save and load their ranks.</summary>
+    private static async Task<int> RunOnNodesAsync(Options o, SyntheticModel model, string ckptDir, string rawDir, CliOutput output)
+    {
+        var demoModel = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
+        double coldSaved, staged, saved, loaded;
+        bool exact;
+        Dictionary<string, long> byNode;
+        await using (var cluster = await NodeProcessCluster.StartAsync(ckptDir, o.Nodes, o.Placement, o.Hocon))
+        {
+            var ranks = cluster.SplitRanks(o.Ranks);
+            var cold = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(1, ranks[i], o.Ranks, demoModel));
+            var warm = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(2, ranks[i], o.Ranks, demoModel));
+            if (cold.Concat(warm).FirstOrDefault(s => s.Error is not null) is { } failed)
+            {
+                output.Line("save failed: " + failed.Error);
+                return 1;
+            }
+            var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(2, ranks[i], o.Ranks, demoModel));
+            coldSaved = cold.Max(s => s.SavedSeconds);
+            staged = warm.Max(s => s.StagedSeconds);
+            saved = warm.Max(s => s.SavedSeconds);
+            loaded = loads.Max(l => l.Seconds);
+            exact = loads.All(l => l.Problems.Length == 0);
+            byNode = ClusterDemoRunner.BytesByNode(cluster.Node.Store.ReadMetadata(2));
+        }
+
+        var states = model.BuildStates(o.Ranks, step: 2);
+        TimeSpan rawWrite, rawRead;
+        try
+        {
+            (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
+        }
+        finally
+        {
+            SyntheticModel.Dispose(states);
+        }
+        output.Line($"actorckpt on {o.Nodes} nodes ({o.Placement}): first save {coldSaved:0.####} s, save {saved:0.####} s (staged {staged:0.####} s), load {loaded:0.####} s, bit-exact {exact}");
+        output.Line($"raw:       write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["layout"] = o.Layout,
+            ["ranks"] = o.Ranks,
+            ["tensors"] = o.Tensors,
+            ["nodes"] = o.Nodes,
+            ["placement"] = o.Placement,
+            ["bytes"] = model.Bytes,
+            ["save_s"] = Math.Round(saved, 4),
+            ["first_save_s"] = Math.Round(coldSaved, 4),
+            ["staged_s"] = Math.Round(staged, 4),
+            ["load_s"] = Math.Round(loaded, 4),
+            ["raw_write_s"] = CliOutput.Seconds(rawWrite),
+            ["raw_read_s"] = CliOutput.Seconds(rawRead),
+            ["save_over_raw"] = Math.Round(saved / rawWrite.TotalSeconds, 3),
+            ["load_over_raw"] = Math.Round(loaded / rawRead.TotalSeconds, 3),
+            ["bytes_by_node"] = byNode,
+            ["bit_exact"] = exact,
+        });
+        return exact ? 0 : 1;
     }
 
     private static TimeSpan Time(Action action)

@@ -70,10 +70,13 @@ public static class ActorCkptCli
         var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
         var benchLayout = new Option<string>("--layout") { Description = "sharded or replicated", DefaultValueFactory = _ => "sharded" };
         benchLayout.AcceptOnlyFromAmong("sharded", "replicated");
-        var bench = new Command("bench", "Save and load once, beside a raw baseline of the same bytes") { dir, benchSize, benchTensors, benchRanks, benchLayout, json, config };
+        var bench = new Command("bench", "Save and load once, beside a raw baseline of the same bytes")
+        {
+            dir, benchSize, benchTensors, benchRanks, benchLayout, nodes, placement, json, config,
+        };
         bench.SetAction(p => Guard(stderr, () => BenchRunner.RunAsync(new BenchRunner.Options(
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-            ReadConfig(p.GetValue(config))), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+            ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
         return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, bench, node };
     }
