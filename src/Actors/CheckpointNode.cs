@@ -69,6 +69,7 @@ public sealed class CheckpointNode
         var writers = roles.Contains(ClusterRoles.Writer)
             ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy), poolName)
             : ActorRefs.Nobody;
+        if (roles.Contains(ClusterRoles.Writer)) system.ActorOf(ReaderActor.Props(blobs, settings), $"{name}-reader");
         return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank));
     }
 
@@ -79,7 +80,7 @@ public sealed class CheckpointNode
         lock (_lock)
         {
             if (!_shards.TryGetValue(rank, out var shard))
-                _shards[rank] = shard = _system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings), $"{_name}-shard-{rank}");
+                _shards[rank] = shard = _system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, $"{_name}-reader"), $"{_name}-shard-{rank}");
             return shard;
         }
     }

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using ActorCkpt.Io;
+using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
 
@@ -26,15 +27,17 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly StagingPool _pool = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
+    private readonly string _readerName;
     private ShardSave? _save;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
-    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings)
+    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, string readerName)
     {
         _rank = rank;
         _planner = planner;
         _store = store;
         _settings = settings;
+        _readerName = readerName;
         Become(Idle);
     }
 
@@ -44,9 +47,13 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a singleton proxy.</summary>
-    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings) =>
-        Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings));
+    /// <summary>
+    /// Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a
+    /// singleton proxy; <paramref name="readerName"/> names the reader actors loads go through
+    /// when <see cref="ActorCkptSettings.LoadThroughReaders"/>.
+    /// </summary>
+    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, string readerName = "actorckpt-reader") =>
+        Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, readerName));
 
     private void Idle()
     {
@@ -272,12 +279,39 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         var replyTo = Sender;
         var parallelism = _settings.LoadParallelism;
-        Task.Run(() => ShardLoader.Load(_store, msg.Target, msg.Step, msg.AllowPartial, parallelism))
+        var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
+        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, msg.Step, msg.AllowPartial, parallelism, fetch))
             .ContinueWith(t => new LoadCompleted(replyTo, t.IsCompletedSuccessfully
                 ? new LoadShardSuccess(t.Result)
                 : new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)))
             .PipeTo(Self);
         Become(Loading);
+    }
+
+    /// <summary>Fetches a byte range from the reader on the node that wrote the file, as a stream of verified chunks.</summary>
+    private RangeFetcher FetchFromReaders()
+    {
+        var system = Context.System;
+        var materializer = _materializer;
+        var readerName = _readerName;
+        var timeout = _settings.WriteTimeout;
+        return async (node, step, file, offset, length) =>
+        {
+            var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
+            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
+            if (reply is not ReadRangeStreamed streamed)
+                throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
+            var buffer = new byte[length];
+            long received = 0;
+            await streamed.Source.Source.RunForeach(chunk =>
+            {
+                if (!TransferChunks.IsIntact(chunk) || chunk.Offset != received || received + chunk.Bytes.Length > length)
+                    throw new ActorCkptException($"chunk of '{file}' at {chunk.Offset} from {node} arrived corrupted or out of order");
+                chunk.Bytes.CopyTo(buffer, chunk.Offset);
+                received += chunk.Bytes.Length;
+            }, materializer);
+            return received == length ? buffer : throw new ActorCkptException($"'{file}' from {node}: {received} of {length} bytes arrived");
+        };
     }
 
     private void BecomeIdle()

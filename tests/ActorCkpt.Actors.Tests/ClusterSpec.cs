@@ -59,4 +59,24 @@ public class ClusterSpec : NodeSpec
         Assert.All(md.Files, f => Assert.Equal(TestCluster.Address(cluster.Systems[f.Rank % 2]).ToString(), f.Node));
         TestStates.Dispose(states);
     }
+
+    [Fact]
+    public async Task A_load_through_readers_should_fetch_every_range_from_the_node_that_wrote_it()
+    {
+        // Node 0 holds the ranks but cannot read data files itself: the load must go through the
+        // readers on the writer nodes.
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.load.source = reader",
+            new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer, planner"), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var model = Model.Concat(BigModel).ToArray();
+        var states = TestStates.Build(model, 2, seed: 13);
+        await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+
+        var targets = TestStates.Empty(model, 3);
+        var results = await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
+
+        Assert.Empty(TestStates.Differences(model, targets, seed: 13));
+        Assert.All(results, r => Assert.True(r.BytesRead > 0));
+        TestStates.Dispose(states.Concat(targets));
+    }
 }

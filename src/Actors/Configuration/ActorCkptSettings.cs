@@ -46,6 +46,9 @@ public sealed record ActorCkptSettings
     /// <summary>Bytes per chunk of a file streamed to a writer on another node.</summary>
     public int TransferChunkSize { get; init; } = 64 << 10;
 
+    /// <summary>Where a load reads data files: false for the shared directory, true through the readers on the nodes that wrote them.</summary>
+    public bool LoadThroughReaders { get; init; }
+
     /// <summary>Reads in parallel per rank on load.</summary>
     public int LoadParallelism { get; init; } = 4;
 
@@ -65,6 +68,12 @@ public sealed record ActorCkptSettings
             "balanced" => DedupStrategy.Balanced,
             "lowest-rank" => DedupStrategy.LowestRank,
             var other => throw new ConfigurationException($"actorckpt.planner.dedup = '{other}': accepted values are balanced, lowest-rank"),
+        };
+        var loadThroughReaders = c.GetString("load.source") switch
+        {
+            "shared" => false,
+            "reader" => true,
+            var other => throw new ConfigurationException($"actorckpt.load.source = '{other}': accepted values are shared, reader"),
         };
         var placement = c.GetString("planner.placement") switch
         {
@@ -86,6 +95,7 @@ public sealed record ActorCkptSettings
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
             PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
             LoadParallelism = c.GetInt("load.parallelism"),
+            LoadThroughReaders = loadThroughReaders,
             TransferChunkSize = checked((int)(c.GetByteSize("transfer.chunk-size") ?? 0)),
         }.Validated();
     }

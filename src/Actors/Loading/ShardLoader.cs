@@ -7,12 +7,13 @@ namespace ActorCkpt.Actors;
 /// <summary>
 /// One rank's load: plan the reads against the checkpoint's metadata, read and verify them in
 /// parallel straight into the target tensors (or through a contiguous CPU copy for tensors that
-/// cannot be filled in place), and collect the rank's non-tensor entries.
+/// cannot be filled in place), and collect the rank's non-tensor entries. The bytes come from the
+/// shared directory, or with a <see cref="RangeFetcher"/> from the nodes whose writers wrote them.
 /// </summary>
 internal static class ShardLoader
 {
     /// <summary>Loads step <paramref name="step"/> (newest committed when null) into <paramref name="target"/>.</summary>
-    public static LoadResult Load(CheckpointStore store, RankState target, long? step, bool allowPartial, int parallelism)
+    public static async Task<LoadResult> LoadAsync(CheckpointStore store, RankState target, long? step, bool allowPartial, int parallelism, RangeFetcher? fetch)
     {
         var resolved = step ?? store.LatestStep()
                        ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'");
@@ -26,9 +27,33 @@ internal static class ShardLoader
         var staging = target.Tensors.Select(t => TensorBytes.IsDirect(t.Tensor)
             ? null
             : torch.empty(t.Tensor.shape, t.Tensor.dtype, torch.CPU)).ToArray();
+        Span<byte> Destination(int i) => (staging[i] ?? target.Tensors[i].Tensor).bytes;
+        var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
+        var reader = new CheckpointReader(store);
         try
         {
-            new CheckpointReader(store).Read(plan, i => (staging[i] ?? target.Tensors[i].Tensor).bytes, parallelism);
+            if (fetch is null)
+            {
+                reader.Read(plan, Destination, parallelism);
+            }
+            else
+            {
+                using var throttle = new SemaphoreSlim(parallelism);
+                await Task.WhenAll(plan.Reads.Select(async read =>
+                {
+                    await throttle.WaitAsync();
+                    try
+                    {
+                        var bytes = await fetch(nodes[read.Source.Bytes.File], resolved, read.Source.Bytes.File,
+                            read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
+                        CheckpointReader.Apply(read, bytes, Destination(read.Target));
+                    }
+                    finally
+                    {
+                        throttle.Release();
+                    }
+                }));
+            }
             for (var i = 0; i < staging.Length; i++)
                 if (staging[i] is { } s) target.Tensors[i].Tensor.copy_(s);
         }
@@ -37,11 +62,22 @@ internal static class ShardLoader
             foreach (var s in staging) s?.Dispose();
         }
 
-        var reader = new CheckpointReader(store);
         var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var entry in metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == target.Rank))
-            if (!objects.TryAdd(entry.Key, reader.ReadObject(resolved, entry)))
+        {
+            byte[] bytes;
+            if (fetch is null)
+            {
+                bytes = reader.ReadObject(resolved, entry);
+            }
+            else
+            {
+                bytes = await fetch(nodes[entry.Bytes.File], resolved, entry.Bytes.File, entry.Bytes.Offset, entry.Bytes.Length);
+                CheckpointReader.Verify(bytes, entry.Bytes, 0, entry.Key);
+            }
+            if (!objects.TryAdd(entry.Key, bytes))
                 throw new ActorCkptException($"step {resolved} holds entry '{entry.Key}' twice for rank {target.Rank}");
+        }
         return new LoadResult(resolved, metadata.WorldSize, objects, plan.MissingKeys, plan.UnexpectedKeys,
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));
     }

@@ -30,11 +30,7 @@ public sealed class CheckpointReader(CheckpointStore store)
                 {
                     var bytes = buffer.AsSpan(0, length);
                     reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
-                    Verify(bytes, read.Source.Bytes, read.FirstBlock, read.Key);
-                    var size = DTypes.ElementSize(read.DType);
-                    BoxCopy.Copy(bytes, read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
-                        destination(read.Target), read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox),
-                        read.Region.Lengths, size);
+                    Apply(read, bytes, destination(read.Target));
                 }
                 finally
                 {
@@ -50,6 +46,20 @@ public sealed class CheckpointReader(CheckpointStore store)
         {
             foreach (var r in readers.Values) if (r.IsValueCreated) r.Value.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Verifies the bytes of <paramref name="read"/> (however they were fetched) against their
+    /// block checksums and copies the read's region into <paramref name="destination"/>.
+    /// </summary>
+    public static void Apply(ReadItem read, ReadOnlySpan<byte> bytes, Span<byte> destination)
+    {
+        if (bytes.Length != read.RangeLength)
+            throw new ActorCkptException($"'{read.Source.Bytes.File}': {bytes.Length} bytes arrived for '{read.Key}', {read.RangeLength} were read");
+        Verify(bytes, read.Source.Bytes, read.FirstBlock, read.Key);
+        var size = DTypes.ElementSize(read.DType);
+        BoxCopy.Copy(bytes, read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
+            destination, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
     }
 
     /// <summary>Reads and verifies the bytes of a non-tensor entry of step <paramref name="step"/>.</summary>

@@ -1,0 +1,77 @@
+using System.IO.Hashing;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// Serves byte ranges of the data files on its node's storage to ranks elsewhere (loads with
+/// <c>actorckpt.load.source = reader</c>, for data that is not on shared storage). The bytes go
+/// back as a StreamRef of checksummed chunks, never as ordinary messages.
+/// </summary>
+public sealed class ReaderActor : ReceiveActor
+{
+    private readonly IBlobStore _store;
+    private readonly int _chunkSize;
+    private readonly IMaterializer _materializer = Context.Materializer();
+
+    /// <summary>Creates the reader; use <see cref="Props"/>.</summary>
+    public ReaderActor(IBlobStore store, ActorCkptSettings settings)
+    {
+        _store = store;
+        _chunkSize = settings.TransferChunkSize;
+        Receive<ReadRange>(Serve);
+    }
+
+    /// <summary>Props of a reader over <paramref name="store"/>.</summary>
+    public static Props Props(IBlobStore store, ActorCkptSettings settings) =>
+        Akka.Actor.Props.Create(() => new ReaderActor(store, settings));
+
+    private void Serve(ReadRange request)
+    {
+        if (!MetadataValidator.IsPlainFileName(request.File) || request.Offset < 0 || request.Length < 0)
+        {
+            Sender.Tell(new ReadRangeFailure($"'{request.File}' at {request.Offset}+{request.Length} is not a range of a data file"));
+            return;
+        }
+        var path = CheckpointLayout.InStep(request.Step, request.File);
+        IBlobReader reader;
+        try
+        {
+            reader = _store.OpenRead(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Sender.Tell(new ReadRangeFailure($"'{path}' on {Self.Path.Address}: {e.Message}"));
+            return;
+        }
+        if (request.Offset + request.Length > reader.Length)
+        {
+            reader.Dispose();
+            Sender.Tell(new ReadRangeFailure($"'{path}' has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
+            return;
+        }
+        var (closed, source) = Source.FromEnumerator(() => Chunks(reader, request.Offset, request.Length).GetEnumerator())
+            .WatchTermination(Keep.Right)
+            .ToMaterialized(StreamRefs.SourceRef<TransferChunk>(), Keep.Both)
+            .Run(_materializer);
+        closed.ContinueWith(_ => reader.Dispose(), TaskContinuationOptions.ExecuteSynchronously);
+        source.PipeTo(Sender, success: s => new ReadRangeStreamed(s), failure: e => new ReadRangeFailure(e.Message));
+    }
+
+    private IEnumerable<TransferChunk> Chunks(IBlobReader reader, long offset, long length)
+    {
+        long done = 0;
+        do
+        {
+            var piece = new byte[Math.Min(_chunkSize, length - done)];
+            reader.ReadExactly(piece, offset + done);
+            yield return new TransferChunk(0, done, piece, XxHash3.HashToUInt64(piece));
+            done += piece.Length;
+        }
+        while (done < length);
+    }
+}
