@@ -38,7 +38,7 @@ public static class NodeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Leave);
 
         await cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress });
-        output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles)}], checkpoints in {root}");
+        output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
         await system.WhenTerminated;
         output.Line($"node {cluster.SelfAddress} stopped");
         return 0;
