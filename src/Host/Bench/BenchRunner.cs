@@ -1,18 +1,23 @@
 using System.Diagnostics;
+using ActorCkpt.Actors;
 using ActorCkpt.Host.Cli;
 using ActorCkpt.Host.Demo;
 
 namespace ActorCkpt.Host.Bench;
 
 /// <summary>
-/// <c>actorckpt bench</c>: saves (a first, cold one, then the measured one) and one load of a synthetic float32 model through ActorCkpt,
-/// and in the same run the raw baseline: the same bytes written as one plain file per rank
-/// (sequential, fsynced, ranks in parallel) and read back. Measurement only.
+/// <c>actorckpt bench</c>: saves (a first, cold one, then the measured one) and one load of a
+/// synthetic float32 model through ActorCkpt, in this process or across node processes
+/// (<c>--nodes</c>), and in the same run the raw baseline: the same bytes written as one plain
+/// file per rank (sequential, fsynced, ranks in parallel) and read back. Measurement only.
 /// </summary>
 public static class BenchRunner
 {
     /// <summary>Options of <c>actorckpt bench</c>.</summary>
     public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local");
+
+    /// <summary>What one ActorCkpt run measured.</summary>
+    private sealed record Measured(TimeSpan FirstSave, TimeSpan Staged, TimeSpan Save, TimeSpan Load, bool Exact, Dictionary<string, long>? BytesByNode);
 
     /// <summary>Runs the benchmark; returns the exit code (0 when the load was bit-exact).</summary>
     public static async Task<int> RunAsync(Options o, CliOutput output)
@@ -25,48 +30,65 @@ public static class BenchRunner
         foreach (var d in new[] { ckptDir, rawDir })
             if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
         Directory.CreateDirectory(rawDir);
-        if (o.Nodes > 1) return await RunOnNodesAsync(o, model, ckptDir, rawDir, output);
 
+        var measured = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir) : await InProcessAsync(o, model, ckptDir);
+        var states = model.BuildStates(o.Ranks, step: 1);
+        TimeSpan rawWrite, rawRead;
+        try
+        {
+            (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
+        }
+        finally
+        {
+            SyntheticModel.Dispose(states);
+        }
+
+        var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
+        output.Line($"actorckpt{where}: first save {CliOutput.Seconds(measured.FirstSave)} s, save {CliOutput.Seconds(measured.Save)} s " +
+                    $"(staged {CliOutput.Seconds(measured.Staged)} s), load {CliOutput.Seconds(measured.Load)} s, {model.Bytes} bytes, bit-exact {measured.Exact}");
+        output.Line($"raw: write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
+        var report = new Dictionary<string, object?>
+        {
+            ["layout"] = o.Layout,
+            ["ranks"] = o.Ranks,
+            ["tensors"] = o.Tensors,
+            ["nodes"] = o.Nodes,
+            ["bytes"] = model.Bytes,
+            ["save_s"] = CliOutput.Seconds(measured.Save),
+            ["first_save_s"] = CliOutput.Seconds(measured.FirstSave),
+            ["staged_s"] = CliOutput.Seconds(measured.Staged),
+            ["load_s"] = CliOutput.Seconds(measured.Load),
+            ["raw_write_s"] = CliOutput.Seconds(rawWrite),
+            ["raw_read_s"] = CliOutput.Seconds(rawRead),
+            ["save_over_raw"] = Math.Round(measured.Save / rawWrite, 3),
+            ["load_over_raw"] = Math.Round(measured.Load / rawRead, 3),
+            ["bit_exact"] = measured.Exact,
+        };
+        if (measured.BytesByNode is not null)
+        {
+            report["placement"] = o.Placement;
+            report["bytes_by_node"] = measured.BytesByNode;
+        }
+        output.Report(report);
+        return measured.Exact ? 0 : 1;
+    }
+
+    /// <summary>Ranks in this process: the same state saved twice (cold, then measured), loaded once.</summary>
+    private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir)
+    {
         var states = model.BuildStates(o.Ranks, step: 1);
         var targets = model.EmptyStates(o.Ranks);
         try
         {
-            TimeSpan coldSaved, staged, saved, loaded;
-            bool exact;
-            await using (var ckpt = Checkpointer.Start(ckptDir, o.Hocon))
-            {
-                // The first save pays for fresh staging buffers and JIT; a training loop saves
-                // again and again, so the second save (same state, warm pool) is the one reported.
-                coldSaved = (await SaveAsync(ckpt, 1, states)).Saved;
-                (staged, saved) = await SaveAsync(ckpt, 2, states);
-
-                var clock = Stopwatch.StartNew();
-                var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, 2)));
-                loaded = clock.Elapsed;
-                exact = model.Check(targets, results, 1, o.Ranks).Count == 0;
-            }
-
-            var (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
-
-            output.Line($"actorckpt: first save {CliOutput.Seconds(coldSaved)} s, save {CliOutput.Seconds(saved)} s (staged {CliOutput.Seconds(staged)} s), load {CliOutput.Seconds(loaded)} s, {model.Bytes} bytes, bit-exact {exact}");
-            output.Line($"raw:       write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
-            output.Report(new Dictionary<string, object?>
-            {
-                ["layout"] = o.Layout,
-                ["ranks"] = o.Ranks,
-                ["tensors"] = o.Tensors,
-                ["bytes"] = model.Bytes,
-                ["save_s"] = CliOutput.Seconds(saved),
-                ["first_save_s"] = CliOutput.Seconds(coldSaved),
-                ["staged_s"] = CliOutput.Seconds(staged),
-                ["load_s"] = CliOutput.Seconds(loaded),
-                ["raw_write_s"] = CliOutput.Seconds(rawWrite),
-                ["raw_read_s"] = CliOutput.Seconds(rawRead),
-                ["save_over_raw"] = Math.Round(saved / rawWrite, 3),
-                ["load_over_raw"] = Math.Round(loaded / rawRead, 3),
-                ["bit_exact"] = exact,
-            });
-            return exact ? 0 : 1;
+            await using var ckpt = Checkpointer.Start(ckptDir, o.Hocon);
+            // The first save pays for fresh staging buffers and JIT; a training loop saves again
+            // and again, so the second save (same state, warm pool) is the one reported.
+            var (_, coldSaved) = await SaveAsync(ckpt, 1, states);
+            var (staged, saved) = await SaveAsync(ckpt, 2, states);
+            var clock = Stopwatch.StartNew();
+            var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, 2)));
+            var loaded = clock.Elapsed;
+            return new Measured(coldSaved, staged, saved, loaded, model.Check(targets, results, 1, o.Ranks).Count == 0, null);
         }
         finally
         {
@@ -75,7 +97,24 @@ public static class BenchRunner
         }
     }
 
-    private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<Actors.RankState> states)
+    /// <summary>Ranks on the training nodes of a node-process cluster: each node saves and loads its ranks.</summary>
+    private static async Task<Measured> OnNodesAsync(Options o, string ckptDir)
+    {
+        var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
+        await using var cluster = await NodeProcessCluster.StartAsync(ckptDir, o.Nodes, o.Placement, o.Hocon);
+        var ranks = cluster.SplitRanks(o.Ranks);
+        var cold = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(1, ranks[i], o.Ranks, model));
+        var warm = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(2, ranks[i], o.Ranks, model));
+        if (cold.Concat(warm).FirstOrDefault(s => s.Error is not null) is { } failed)
+            throw new CheckpointFailedException(cold.Contains(failed) ? 1 : 2, failed.Error!);
+        var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(2, ranks[i], o.Ranks, model));
+        return new Measured(
+            TimeSpan.FromSeconds(cold.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(warm.Max(s => s.StagedSeconds)),
+            TimeSpan.FromSeconds(warm.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(loads.Max(l => l.Seconds)),
+            loads.All(l => l.Problems.Length == 0), ClusterDemoRunner.BytesByNode(cluster.Node.Store.ReadMetadata(2)));
+    }
+
+    private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
     {
         var clock = Stopwatch.StartNew();
         var handles = states.Select(s => ckpt.Save(step, s)).ToArray();
@@ -89,7 +128,7 @@ public static class BenchRunner
     /// The raw baseline: each tensor byte once (like the deduplicated save), one plain file per rank
     /// written sequentially and fsynced, ranks in parallel; then read back.
     /// </summary>
-    private static (TimeSpan Write, TimeSpan Read) RawBaseline(IReadOnlyList<Actors.RankState> states, string layout, string rawDir)
+    private static (TimeSpan Write, TimeSpan Read) RawBaseline(IReadOnlyList<RankState> states, string layout, string rawDir)
     {
         var ranks = states.Count;
         var perRank = Enumerable.Range(0, ranks).Select(r => states[r].Tensors
@@ -98,66 +137,6 @@ public static class BenchRunner
         var write = Time(() => Parallel.For(0, ranks, r => RawWrite(Path.Combine(rawDir, $"rank-{r}.bin"), perRank[r])));
         var read = Time(() => Parallel.For(0, ranks, r => RawRead(Path.Combine(rawDir, $"rank-{r}.bin"))));
         return (write, read);
-    }
-
-    /// <summary>The same measurement across node processes: the training nodes save and load their ranks.</summary>
-    private static async Task<int> RunOnNodesAsync(Options o, SyntheticModel model, string ckptDir, string rawDir, CliOutput output)
-    {
-        var demoModel = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
-        double coldSaved, staged, saved, loaded;
-        bool exact;
-        Dictionary<string, long> byNode;
-        await using (var cluster = await NodeProcessCluster.StartAsync(ckptDir, o.Nodes, o.Placement, o.Hocon))
-        {
-            var ranks = cluster.SplitRanks(o.Ranks);
-            var cold = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(1, ranks[i], o.Ranks, demoModel));
-            var warm = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(2, ranks[i], o.Ranks, demoModel));
-            if (cold.Concat(warm).FirstOrDefault(s => s.Error is not null) is { } failed)
-            {
-                output.Line("save failed: " + failed.Error);
-                return 1;
-            }
-            var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(2, ranks[i], o.Ranks, demoModel));
-            coldSaved = cold.Max(s => s.SavedSeconds);
-            staged = warm.Max(s => s.StagedSeconds);
-            saved = warm.Max(s => s.SavedSeconds);
-            loaded = loads.Max(l => l.Seconds);
-            exact = loads.All(l => l.Problems.Length == 0);
-            byNode = ClusterDemoRunner.BytesByNode(cluster.Node.Store.ReadMetadata(2));
-        }
-
-        var states = model.BuildStates(o.Ranks, step: 2);
-        TimeSpan rawWrite, rawRead;
-        try
-        {
-            (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
-        }
-        finally
-        {
-            SyntheticModel.Dispose(states);
-        }
-        output.Line($"actorckpt on {o.Nodes} nodes ({o.Placement}): first save {coldSaved:0.####} s, save {saved:0.####} s (staged {staged:0.####} s), load {loaded:0.####} s, bit-exact {exact}");
-        output.Line($"raw:       write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
-        output.Report(new Dictionary<string, object?>
-        {
-            ["layout"] = o.Layout,
-            ["ranks"] = o.Ranks,
-            ["tensors"] = o.Tensors,
-            ["nodes"] = o.Nodes,
-            ["placement"] = o.Placement,
-            ["bytes"] = model.Bytes,
-            ["save_s"] = Math.Round(saved, 4),
-            ["first_save_s"] = Math.Round(coldSaved, 4),
-            ["staged_s"] = Math.Round(staged, 4),
-            ["load_s"] = Math.Round(loaded, 4),
-            ["raw_write_s"] = CliOutput.Seconds(rawWrite),
-            ["raw_read_s"] = CliOutput.Seconds(rawRead),
-            ["save_over_raw"] = Math.Round(saved / rawWrite.TotalSeconds, 3),
-            ["load_over_raw"] = Math.Round(loaded / rawRead.TotalSeconds, 3),
-            ["bytes_by_node"] = byNode,
-            ["bit_exact"] = exact,
-        });
-        return exact ? 0 : 1;
     }
 
     private static TimeSpan Time(Action action)
