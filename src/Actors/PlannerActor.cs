@@ -180,10 +180,12 @@ public sealed class PlannerActor : ReceiveActor
     private void OnReassignWrite(ReassignWrite msg)
     {
         if (!_saves.TryGetValue(msg.Step, out var save) || save.SaveId != msg.SaveId || save.Plan is null || save.AbortReason is not null) return;
-        _writers.Remove(msg.LostWriter);
+        // A writer is lost with its node: none of that node's writers is a candidate any more.
+        _writers.RemoveAll(w => w.Equals(msg.LostWriter) || (w.Path.Address.HasGlobalScope && w.Path.Address.Equals(msg.LostWriter.Path.Address)));
         var index = save.Plan.Files.ToList().FindIndex(f => f.FileName == msg.File);
         if (index < 0) return;
         var file = save.Plan.Files[index];
+        if (save.Reports.ContainsKey(file.Rank)) return;
         var rankNode = save.Shards.TryGetValue(file.Rank, out var shard) ? NodeOf(shard) : null;
         var candidates = _settings.Planning.Placement == Placement.Local && _writers.Any(w => NodeOf(w) == rankNode)
             ? _writers.Where(w => NodeOf(w) == rankNode).ToList()

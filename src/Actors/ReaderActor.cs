@@ -16,7 +16,9 @@ public sealed class ReaderActor : ReceiveActor
 {
     private readonly IBlobStore _store;
     private readonly int _chunkSize;
-    private readonly IMaterializer _materializer = Context.Materializer();
+    // Stream stages read from disk: blocking-I/O dispatcher, as for writers.
+    private readonly IMaterializer _materializer = Context.Materializer(
+        ActorMaterializerSettings.Create(Context.System).WithDispatcher("akka.actor.default-blocking-io-dispatcher"));
 
     /// <summary>Creates the reader; use <see cref="Props"/>.</summary>
     public ReaderActor(IBlobStore store, ActorCkptSettings settings)

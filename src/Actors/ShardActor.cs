@@ -73,13 +73,15 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<ResendPlan>(m => m.Step == _save!.Step && _save.Planner is null && !_save.Decided, _ =>
             _planner.Tell(new SubmitLocalPlan(_save!.Step, _save.Staged.Plan)));
         Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null && !_save.Decided, OnAssignWrites);
-        Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.Result.FileName), m =>
+        // Only the file's current writer is heard: a writer replaced after it was declared lost may
+        // still answer, and its word must not release buffers the new writer is reading.
+        Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId && IsCurrentWriter(m.Result.FileName), m =>
         {
             _save!.Outstanding.Remove(m.Result.FileName);
             _save.Results.Add(m.Result);
             WriteAnswered();
         });
-        Receive<WriteFileFailure>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.File), m =>
+        Receive<WriteFileFailure>(m => m.SaveId == _save!.SaveId && IsCurrentWriter(m.File), m =>
         {
             _save!.Outstanding.Remove(m.File);
             _save.Failures.Add($"'{m.File}' after {m.Attempts} attempts: {m.Cause}");
@@ -91,15 +93,18 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         });
         Receive<WriteReassigned>(m => m.SaveId == _save!.SaveId && _save.Outstanding.ContainsKey(m.Assignment.File.FileName), m =>
         {
-            _save!.Outstanding[m.Assignment.File.FileName] = m.Assignment;
+            var save = _save!;
+            save.Outstanding[m.Assignment.File.FileName] = m.Assignment;
+            if (save.LostWriters.Contains(m.Assignment.Writer))
+            {
+                // The planner had not heard of this loss yet: ask again.
+                (save.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, m.Assignment.File.FileName, m.Assignment.Writer));
+                return;
+            }
             Context.Watch(m.Assignment.Writer);
             Send(m.Assignment, 1);
         });
-        Receive<StreamReady>(m => m.SaveId == _save!.SaveId, m =>
-        {
-            if (_save!.Outstanding.TryGetValue(m.Assignment.File.FileName, out var a) && a.Writer.Equals(m.Assignment.Writer))
-                a.Writer.Tell(new WriteFileStreamed(_save.Step, m.SaveId, a.File, m.Source, Self, m.Attempt));
-        });
+        Receive<StreamFile>(m => m.SaveId == _save!.SaveId, OnStreamFile);
         Receive<StreamClosed>(m => m.SaveId == _save!.SaveId, _ =>
         {
             _save!.ActiveStreams--;
@@ -180,6 +185,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         if (msg.Files.Count == 0) Report();
     }
 
+    private bool IsCurrentWriter(string file) => _save!.Outstanding.TryGetValue(file, out var a) && a.Writer.Equals(Sender);
+
     /// <summary>Hands a file to its writer: staged buffers by reference on this node, a stream of chunks to another node.</summary>
     private void Send(WriteAssignment a, int attempt)
     {
@@ -192,15 +199,29 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         }
         // The stream's own termination (done, failed, cancelled, or never subscribed to within the
         // subscription timeout) says when the staged buffers are no longer read.
+        a.Writer.Tell(new WriteFileStreamed(save.Step, saveId, a.File, Self, attempt));
+    }
+
+    /// <summary>A remote writer starts a file: its bytes go out as a StreamRef of chunks, materialized now.</summary>
+    private void OnStreamFile(StreamFile request)
+    {
+        var save = _save!;
+        if (!save.Outstanding.TryGetValue(request.File, out var a) || !a.Writer.Equals(request.Writer))
+        {
+            Sender.Tell(new StreamFileFailure($"'{request.File}' is not this writer's to write any more"));
+            return;
+        }
+        // The stream's own termination (done, failed, cancelled, or never subscribed to within the
+        // subscription timeout) says when the staged buffers are no longer read.
         save.ActiveStreams++;
         var self = Self;
+        var saveId = request.SaveId;
         var (closed, source) = Source.FromEnumerator(() => TransferChunks.Of(save.Staged, a.File, _settings.TransferChunkSize).GetEnumerator())
             .WatchTermination(Keep.Right)
             .ToMaterialized(StreamRefs.SourceRef<TransferChunk>(), Keep.Both)
             .Run(_materializer);
         closed.ContinueWith(_ => self.Tell(new StreamClosed(saveId)), TaskContinuationOptions.ExecuteSynchronously);
-        source.PipeTo(Self, success: s => new StreamReady(saveId, a, s, attempt),
-            failure: e => new WriteFileFailure(save.Step, saveId, a.File.FileName, attempt, "cannot stream to writer: " + e.Message));
+        source.PipeTo(Sender, success: s => new StreamFileSuccess(s), failure: e => new StreamFileFailure("cannot stream: " + e.Message));
     }
 
     private void OnTerminated(Terminated t)
@@ -231,8 +252,14 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private bool ReleaseIfDone()
     {
         var save = _save!;
-        foreach (var file in save.Outstanding.Where(o => save.LostWriters.Contains(o.Value.Writer)).Select(o => o.Key).ToList())
+        var lost = save.Outstanding.Where(o => save.LostWriters.Contains(o.Value.Writer)).ToList();
+        foreach (var (file, a) in lost)
+        {
             save.Outstanding.Remove(file);
+            save.Failures.Add($"'{file}': its writer {a.Writer.Path} was lost");
+        }
+        // The planner waits for every rank's report before it lets an aborted attempt go.
+        if (lost.Count > 0 && save.Outstanding.Count == 0) Report();
         MaybeRelease();
         var done = save.Released;
         TryFinish();
@@ -336,8 +363,6 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private sealed record VerdictDeadlinePassed(long Step);
 
     private sealed record ResendPlan(long Step);
-
-    private sealed record StreamReady(Guid SaveId, WriteAssignment Assignment, ISourceRef<TransferChunk> Source, int Attempt);
 
     private sealed record StreamClosed(Guid SaveId);
 }

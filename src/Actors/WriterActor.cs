@@ -19,7 +19,10 @@ public sealed class WriterActor : ReceiveActor
     private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IMaterializer _materializer = Context.Materializer();
+    // Stream stages write to disk, so they run on the blocking-I/O dispatcher, never on the
+    // default one whose threads the cluster's heartbeats need.
+    private readonly IMaterializer _materializer = Context.Materializer(
+        ActorMaterializerSettings.Create(Context.System).WithDispatcher("akka.actor.default-blocking-io-dispatcher"));
 
     /// <summary>Creates the writer; use <see cref="Props"/>.</summary>
     public WriterActor(IBlobStore store, ActorCkptSettings settings)
@@ -49,9 +52,12 @@ public sealed class WriterActor : ReceiveActor
         Exception? failure = null;
         try
         {
+            var offer = await request.ReplyTo.Ask<IActorCkptMessage>(new StreamFile(request.SaveId, request.Plan.FileName, Self), _settings.WriteTimeout);
+            if (offer is not StreamFileSuccess stream)
+                throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause}");
             using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
                 _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
-            await request.Source.Source.RunForeach(chunk =>
+            await stream.Source.Source.RunForeach(chunk =>
             {
                 if (!TransferChunks.IsIntact(chunk))
                     throw new ActorCkptException($"chunk of item {chunk.Item} at {chunk.Offset} of '{request.Plan.FileName}' arrived corrupted");

@@ -19,19 +19,32 @@ public sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IRead
     : IActorCkptMessage;
 
 /// <summary>
-/// Write one data file whose bytes are on another node: they arrive through
-/// <paramref name="Source"/>, a StreamRef of checksummed chunks, each far below Akka's frame size.
-/// Replied to like <see cref="WriteFile"/>; a failed attempt asks <paramref name="ReplyTo"/> to
-/// stream the bytes again (<see cref="ResendWrite"/>).
+/// Write one data file whose bytes are on another node. When it starts the file, the writer asks
+/// <paramref name="ReplyTo"/> for them (<see cref="StreamFile"/>) and they arrive as a StreamRef of
+/// checksummed chunks, each far below Akka's frame size; asking only then keeps a file queued
+/// behind others from outliving its stream's subscription timeout. Replied to like
+/// <see cref="WriteFile"/>; a failed attempt asks for the bytes again (<see cref="ResendWrite"/>).
 /// </summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">The save attempt the file belongs to.</param>
 /// <param name="Plan">The file: name, rank, items in order.</param>
-/// <param name="Source">The file's items, in order, as chunks.</param>
-/// <param name="ReplyTo">The shard actor streaming the bytes.</param>
+/// <param name="ReplyTo">The shard actor that holds the bytes.</param>
 /// <param name="Attempt">1 for the first try.</param>
-public sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, ISourceRef<TransferChunk> Source, IActorRef ReplyTo, int Attempt = 1)
-    : IActorCkptMessage;
+public sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1) : IActorCkptMessage;
+
+/// <summary>A writer starting a streamed file asks the shard for its bytes.</summary>
+/// <param name="SaveId">The save attempt.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Writer">The writer asking (must be the file's current writer).</param>
+public sealed record StreamFile(Guid SaveId, string File, IActorRef Writer) : IActorCkptMessage;
+
+/// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
+/// <param name="Source">The chunks.</param>
+public sealed record StreamFileSuccess(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
+
+/// <summary>The shard will not stream the file (the save moved on, or the file went to another writer).</summary>
+/// <param name="Cause">Why.</param>
+public sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 
 /// <summary>A writer's request to stream a file's bytes again for another attempt.</summary>
 /// <param name="Step">The step being saved.</param>

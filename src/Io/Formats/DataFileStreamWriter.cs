@@ -23,6 +23,8 @@ public sealed class DataFileStreamWriter : IDisposable
     public DataFileStreamWriter(IBlobStore store, string directory, FileWritePlan plan, int blockSize, IReadOnlyDictionary<string, string> fileMetadata)
     {
         if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be positive");
+        if (!MetadataValidator.IsPlainFileName(plan.FileName))
+            throw new ActorCkptException($"data file name '{plan.FileName}' is not a plain name inside the step directory");
         _plan = plan;
         _blockSize = blockSize;
         var (bytes, header) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);

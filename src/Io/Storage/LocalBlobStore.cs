@@ -71,7 +71,15 @@ public sealed class LocalBlobStore : IBlobStore
             : Array.Empty<string>();
     }
 
-    private string Full(string path) => path.Length == 0 ? Root : Path.Combine(Root, path);
+    /// <summary>The absolute path of <paramref name="path"/>; refuses any path that leads outside the root.</summary>
+    private string Full(string path)
+    {
+        if (path.Length == 0) return Root;
+        var full = Path.GetFullPath(Path.Combine(Root, path));
+        if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new UnauthorizedAccessException($"'{path}' leads outside the checkpoint directory '{Root}'");
+        return full;
+    }
 
     private static void Sync(string directory)
     {
