@@ -77,3 +77,35 @@ public class HostileMetadataSpec : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir.Path, "step-00000001", "metadata.json")));
     }
 }
+
+public class PathEscapeSpec : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("../outside")]
+    [InlineData("step-00000001/../../outside")]
+    [InlineData("/etc/passwd")]
+    public void The_store_should_refuse_paths_outside_its_root(string path)
+    {
+        var store = new LocalBlobStore(_dir.Path);
+
+        Assert.Throws<UnauthorizedAccessException>(() => store.Create(path));
+        Assert.Throws<UnauthorizedAccessException>(() => store.OpenRead(path));
+    }
+
+    [Fact]
+    public void A_data_file_name_that_is_not_plain_should_be_refused_before_anything_is_written()
+    {
+        var store = new LocalBlobStore(_dir.Path);
+        store.CreateDirectory("s");
+        var plan = new ActorCkpt.Planner.FileWritePlan("../escape.safetensors", 0, 0, Array.Empty<ActorCkpt.Planner.WriteItem>());
+
+        var e = Assert.Throws<ActorCkpt.Planner.ActorCkptException>(() => new DataFileStreamWriter(store, "s", plan, 4096, new Dictionary<string, string>()));
+
+        Assert.Contains("'../escape.safetensors' is not a plain name", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "escape.safetensors")));
+    }
+}
