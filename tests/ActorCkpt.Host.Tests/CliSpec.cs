@@ -5,12 +5,11 @@ namespace ActorCkpt.Host.Tests;
 
 public class CliSpec : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-cli-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
@@ -26,7 +25,7 @@ public class CliSpec : IDisposable
     [Fact]
     public void Demo_should_save_load_on_other_ranks_and_report_bit_exact_json()
     {
-        var (exit, output, _) = Run("demo", "--dir", _dir, "--ranks", "4", "--load-ranks", "3", "--size-mb", "2", "--tensors", "12", "--json");
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--ranks", "4", "--load-ranks", "3", "--size-mb", "2", "--tensors", "12", "--json");
 
         Assert.Equal(0, exit);
         var report = LastJson(output);
@@ -39,14 +38,14 @@ public class CliSpec : IDisposable
     [Fact]
     public void Demo_should_continue_after_the_latest_step_and_check_should_load_it_on_any_rank_count()
     {
-        Assert.Equal(0, Run("demo", "--dir", _dir, "--size-mb", "1", "--tensors", "8", "--steps", "2").Exit);
-        var (exit, output, _) = Run("demo", "--dir", _dir, "--size-mb", "1", "--tensors", "8", "--json");
+        Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "8", "--steps", "2").Exit);
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "8", "--json");
         Assert.Equal(0, exit);
         Assert.Equal(3, LastJson(output).GetProperty("step").GetInt64());
 
         foreach (var ranks in new[] { "1", "2", "5" })
         {
-            var check = Run("demo", "--dir", _dir, "--check", "--load-ranks", ranks, "--size-mb", "1", "--tensors", "8", "--json");
+            var check = Run("demo", "--dir", Dir, "--check", "--load-ranks", ranks, "--size-mb", "1", "--tensors", "8", "--json");
             Assert.Equal(0, check.Exit);
             Assert.True(LastJson(check.Out).GetProperty("bit_exact").GetBoolean());
         }
@@ -55,9 +54,9 @@ public class CliSpec : IDisposable
     [Fact]
     public void Check_with_other_values_should_fail()
     {
-        Assert.Equal(0, Run("demo", "--dir", _dir, "--size-mb", "1", "--tensors", "4", "--layout", "sharded").Exit);
+        Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--layout", "sharded").Exit);
 
-        var (exit, output, _) = Run("demo", "--dir", _dir, "--check", "--size-mb", "1", "--tensors", "4", "--layout", "sharded", "--seed", "2", "--json");
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--check", "--size-mb", "1", "--tensors", "4", "--layout", "sharded", "--seed", "2", "--json");
 
         Assert.Equal(1, exit);
         Assert.False(LastJson(output).GetProperty("bit_exact").GetBoolean());
@@ -67,10 +66,10 @@ public class CliSpec : IDisposable
     [Fact]
     public void Inspect_should_list_steps_and_one_steps_tensors_chunks_and_files()
     {
-        Run("demo", "--dir", _dir, "--size-mb", "1", "--tensors", "4", "--steps", "2", "--ranks", "2");
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--steps", "2", "--ranks", "2");
 
-        var list = LastJson(Run("inspect", _dir, "--json").Out);
-        var step = LastJson(Run("inspect", _dir, "--step", "2", "--json").Out);
+        var list = LastJson(Run("inspect", Dir, "--json").Out);
+        var step = LastJson(Run("inspect", Dir, "--step", "2", "--json").Out);
 
         Assert.Equal(2, list.GetProperty("latest").GetInt64());
         Assert.Equal(new long[] { 1, 2 }, list.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetInt64()));
@@ -83,15 +82,15 @@ public class CliSpec : IDisposable
     [Fact]
     public void Verify_should_pass_and_then_name_the_file_and_tensor_of_a_corrupted_byte()
     {
-        Run("demo", "--dir", _dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--layout", "sharded");
-        Assert.Equal(0, Run("verify", _dir).Exit);
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--layout", "sharded");
+        Assert.Equal(0, Run("verify", Dir).Exit);
 
-        var stepDir = Path.Combine(_dir, "step-00000001");
+        var stepDir = Path.Combine(Dir, "step-00000001");
         var file = Directory.GetFiles(stepDir, "*.safetensors").Order().First();
         var bytes = File.ReadAllBytes(file);
         bytes[bytes.Length / 2] ^= 0xFF; // inside a tensor: entries sit at the end of a file
         File.WriteAllBytes(file, bytes);
-        var (exit, output, _) = Run("verify", _dir, "--step", "1");
+        var (exit, output, _) = Run("verify", Dir, "--step", "1");
 
         Assert.NotEqual(0, exit);
         Assert.Matches($@"BAD file={Path.GetFileName(file)} key=model\.layers\.\d+\.weight", output);
@@ -100,7 +99,7 @@ public class CliSpec : IDisposable
     [Fact]
     public void Bench_should_report_actorckpt_and_the_raw_baseline()
     {
-        var (exit, output, _) = Run("bench", "--dir", _dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");
+        var (exit, output, _) = Run("bench", "--dir", Dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");
 
         Assert.Equal(0, exit);
         var report = LastJson(output);
@@ -113,12 +112,12 @@ public class CliSpec : IDisposable
     [Fact]
     public void Bad_flags_should_fail_with_a_message_naming_them()
     {
-        var layout = Run("demo", "--dir", _dir, "--layout", "diagonal");
-        var missing = Run("verify", _dir);
+        var layout = Run("demo", "--dir", Dir, "--layout", "diagonal");
+        var missing = Run("verify", Dir);
 
         Assert.NotEqual(0, layout.Exit);
         Assert.Contains("diagonal", layout.Err + layout.Out);
         Assert.Equal(2, missing.Exit);
-        Assert.Contains(_dir, missing.Err);
+        Assert.Contains(Dir, missing.Err);
     }
 }

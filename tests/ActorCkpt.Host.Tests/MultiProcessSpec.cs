@@ -5,12 +5,11 @@ namespace ActorCkpt.Host.Tests;
 
 public class MultiProcessSpec : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-mp-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Demo_across_node_processes_should_commit_bytes_written_by_another_process_and_load_bit_exact()
@@ -21,7 +20,7 @@ public class MultiProcessSpec : IDisposable
         // Three `actorckpt node` processes (two training nodes, one writer-only), driven from here.
         var exit = ActorCkptCli.Run(new[]
         {
-            "demo", "--dir", _dir, "--nodes", "3", "--ranks", "4", "--load-ranks", "3", "--size-mb", "4", "--tensors", "12",
+            "demo", "--dir", Dir, "--nodes", "3", "--ranks", "4", "--load-ranks", "3", "--size-mb", "4", "--tensors", "12",
             "--placement", "spread", "--json",
         }, stdout, stderr);
 
@@ -39,19 +38,18 @@ public class MultiProcessSpec : IDisposable
 
 public class NodeCommandSpec : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-node-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task A_node_should_come_up_and_leave_gracefully_on_SIGTERM()
     {
-        Directory.CreateDirectory(_dir);
-        var config = Path.Combine(_dir, "node.conf");
-        await File.WriteAllTextAsync(config, $"actorckpt.root = \"{_dir}\"\n");
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "node.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.root = \"{Dir}\"\n");
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0", "--roles", "writer,planner" })
             psi.ArgumentList.Add(a);
@@ -79,8 +77,8 @@ public class NodeCommandSpec : IDisposable
     [Fact]
     public void A_node_without_a_checkpoint_directory_should_refuse_to_start_naming_the_key()
     {
-        Directory.CreateDirectory(_dir);
-        var config = Path.Combine(_dir, "empty.conf");
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "empty.conf");
         File.WriteAllText(config, "");
         var stderr = new StringWriter();
 
@@ -93,19 +91,18 @@ public class NodeCommandSpec : IDisposable
 
 public class MultiProcessBenchSpec : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-mpb-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Bench_across_node_processes_should_report_timings_beside_the_raw_baseline()
     {
         var stdout = new StringWriter();
 
-        var exit = ActorCkptCli.Run(new[] { "bench", "--dir", _dir, "--nodes", "2", "--ranks", "2", "--size-mb", "2", "--tensors", "4", "--json" }, stdout, new StringWriter());
+        var exit = ActorCkptCli.Run(new[] { "bench", "--dir", Dir, "--nodes", "2", "--ranks", "2", "--size-mb", "2", "--tensors", "4", "--json" }, stdout, new StringWriter());
 
         Assert.True(exit == 0, stdout.ToString());
         var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
