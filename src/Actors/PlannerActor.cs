@@ -61,7 +61,7 @@ public sealed class PlannerActor : ReceiveActor
 
     /// <summary>Props of the planner over <paramref name="store"/>; in a cluster it discovers the pools named <paramref name="writerPoolName"/>.</summary>
     public static Props Props(CheckpointStore store, ActorCkptSettings settings, string writerPoolName = "actorckpt-writers") =>
-        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, writerPoolName));
+        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, writerPoolName)).WithDispatcher(settings.PlannerDispatcher);
 
     /// <inheritdoc />
     protected override void PreStart()

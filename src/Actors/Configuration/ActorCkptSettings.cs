@@ -28,6 +28,9 @@ public sealed record ActorCkptSettings
     /// <summary>Dispatcher of the writer actors.</summary>
     public string WriterDispatcher { get; init; } = "actorckpt.writer-dispatcher";
 
+    /// <summary>Dispatcher of the planner (it does file I/O when it prepares and commits a step).</summary>
+    public string PlannerDispatcher { get; init; } = "akka.actor.default-blocking-io-dispatcher";
+
     /// <summary>How long the planner waits for all local plans.</summary>
     public TimeSpan PlanTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -89,6 +92,7 @@ public sealed record ActorCkptSettings
             BackoffMax = c.GetTimeSpan("writer.backoff-max"),
             ChecksumBlockSize = checked((int)(c.GetByteSize("writer.checksum-block-size") ?? 0)),
             WriterDispatcher = c.GetString("writer.dispatcher"),
+            PlannerDispatcher = c.GetString("planner.dispatcher"),
             PlanTimeout = c.GetTimeSpan("planner.plan-timeout"),
             WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
             Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank"), placement),
