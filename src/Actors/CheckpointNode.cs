@@ -46,23 +46,29 @@ public sealed class CheckpointNode
     /// <summary>
     /// Starts the node's actors over <paramref name="blobs"/>. Actor names start with
     /// <paramref name="name"/> so several nodes can share one actor system in tests; nodes of one
-    /// cluster must use the same name.
+    /// cluster must use the same name. The planner journals its catalog as "<paramref name="name"/>-catalog"
+    /// in the plugins <see cref="ActorCkptConfig.WithCatalog"/> configures: the system must have been
+    /// created with that configuration.
     /// </summary>
     public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = "actorckpt")
     {
         settings ??= ActorCkptSettings.Create(system);
+        if (string.IsNullOrEmpty(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string")))
+            throw new Akka.Configuration.ConfigurationException(
+                $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
         var poolName = $"{name}-writers";
+        var plannerProps = PlannerActor.SupervisedProps(store, settings, $"{name}-catalog", poolName);
         if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
         {
-            var planner = system.ActorOf(PlannerActor.Props(store, settings, poolName), $"{name}-planner");
+            var planner = system.ActorOf(plannerProps, $"{name}-planner");
             var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
             return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true);
         }
 
         var roles = Akka.Cluster.Cluster.Get(system).SelfRoles;
         if (roles.Contains(ClusterRoles.Planner))
-            system.ActorOf(ClusterSingletonManager.Props(PlannerActor.Props(store, settings, poolName), PoisonPill.Instance,
+            system.ActorOf(ClusterSingletonManager.Props(plannerProps, PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner-proxy");

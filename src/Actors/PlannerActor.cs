@@ -1,20 +1,32 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Akka.Pattern;
+using Akka.Persistence;
 using ActorCkpt.Io;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// Coordinates saves. Gathers every rank's local plan (with a deadline), builds the global plan
-/// (dedup, assignment to registered writers and files), prepares the step directory, sends each
-/// rank its writes, and once every rank has reported, commits: metadata written under a
-/// temporary name, fsynced, renamed, tracker moved. Then every rank hears
-/// <see cref="CheckpointCommitted"/>; on any failure, <see cref="CheckpointAborted"/> and no metadata.
-/// Any error while handling a save aborts that save only; the planner itself keeps running.
+/// Coordinates saves and keeps the catalog of checkpoints. Gathers every rank's local plan (with a
+/// deadline), builds the global plan (dedup, assignment to registered writers and files), journals
+/// that the save started, prepares the step directory, sends each rank its writes, and once every
+/// rank has reported, commits: metadata written under a temporary name, fsynced, renamed (the
+/// commit point), the commit journaled, tracker moved; only then does every rank hear
+/// <see cref="CheckpointCommitted"/>. On any failure: <see cref="CheckpointAborted"/>, no metadata,
+/// the abort journaled, the attempt's files removed.
+/// <para>
+/// The catalog is an Akka.Persistence journal (SQLite or PostgreSQL through Akka.Persistence.Sql).
+/// On start the planner takes the root's catalog lock (one planner per root), recovers the catalog,
+/// reconciles it with the disk (<see cref="CatalogReconciler"/>): saves that were in flight are
+/// recorded as aborted, or as committed when their metadata made it; debris of uncommitted saves is
+/// removed; committed checkpoints are never touched unless the journal says they were deleted.
+/// Retention deletes old checkpoints (journaled first, files removed in the background), never one
+/// a rank holds a load lease on. Any error while handling a save aborts that save only.
+/// </para>
 /// </summary>
-public sealed class PlannerActor : ReceiveActor
+public sealed class PlannerActor : ReceivePersistentActor
 {
     private const int AbortedStepsRemembered = 64;
     private readonly CheckpointStore _store;
@@ -27,49 +39,93 @@ public sealed class PlannerActor : ReceiveActor
     private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
     private readonly string _writerPoolName;
+    private readonly LoadLeases _leases = new();
+    // Deleted steps whose files are still there: removed once no lease holds them.
+    private readonly SortedSet<long> _awaitingRemoval = new();
+    private readonly HashSet<long> _removing = new();
+    private CheckpointCatalog _catalog = new();
+    private IDisposable? _catalogLock;
+    private int _eventsSinceSnapshot;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
-    public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string writerPoolName)
+    public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName)
     {
         _store = store;
         _settings = settings;
+        PersistenceId = persistenceId;
         _writerPoolName = writerPoolName;
-        Receive<RegisterWriter>(m => Register(m.Writer));
-        Receive<WritersListed>(m =>
+        JournalPluginId = ActorCkptConfig.JournalPluginId;
+        SnapshotPluginId = ActorCkptConfig.SnapshotPluginId;
+
+        Recover<SnapshotOffer>(o => _catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot));
+        Recover<ICatalogEvent>(e => _catalog.Apply(e));
+        Recover<RecoveryCompleted>(_ => Reconcile());
+
+        Command<RegisterWriter>(m => Register(m.Writer));
+        Command<WritersListed>(m =>
         {
             foreach (var w in m.Writers) Register(w);
         });
-        Receive<Terminated>(t =>
+        Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
+            ReleaseLeases(_leases.ReleaseAll(t.ActorRef));
         });
-        Receive<ClusterEvent.MemberUp>(m =>
+        Command<ClusterEvent.MemberUp>(m =>
         {
             // Writers are discovered from membership, so a planner that just took over the
             // singleton finds every pool that is already up.
             if (m.Member.HasRole(ClusterRoles.Writer))
                 Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / _writerPoolName).Tell(new ListWriters());
         });
-        Receive<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
-        Receive<ReassignWrite>(OnReassignWrite);
-        Receive<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
-        Receive<SubmitLocalPlan>(OnSubmitLocalPlan);
-        Receive<ReportWrites>(OnReportWrites);
-        Receive<PlanDeadlinePassed>(OnPlanDeadline);
-        Receive<WriteDeadlinePassed>(OnWriteDeadline);
+        Command<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
+        Command<ReassignWrite>(OnReassignWrite);
+        Command<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
+        Command<SubmitLocalPlan>(OnSubmitLocalPlan);
+        Command<ReportWrites>(OnReportWrites);
+        Command<PlanDeadlinePassed>(OnPlanDeadline);
+        Command<WriteDeadlinePassed>(OnWriteDeadline);
+        Command<AcquireLoadLease>(OnAcquireLoadLease);
+        Command<ReleaseLoadLease>(m => ReleaseLeases(_leases.Release(m.Step, Sender)));
+        Command<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(RemoveDebris(), ApplyRetention())));
+        Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(_catalog.Entries.ToArray())));
+        Command<DeletionFinished>(OnDeletionFinished);
+        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(m => _log.Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(m => _log.Warning("Old catalog snapshots could not be deleted: {0}", m.Cause.Message));
     }
 
-    /// <summary>Props of the planner over <paramref name="store"/>; in a cluster it discovers the pools named <paramref name="writerPoolName"/>.</summary>
-    public static Props Props(CheckpointStore store, ActorCkptSettings settings, string writerPoolName = "actorckpt-writers") =>
-        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, writerPoolName)).WithDispatcher(settings.PlannerDispatcher);
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>
+    /// Props of the planner over <paramref name="store"/>, journaling its catalog as
+    /// <paramref name="persistenceId"/>; it asks the pools named <paramref name="writerPoolName"/>
+    /// for their writers. Unsupervised: hosts use <see cref="SupervisedProps"/>.
+    /// </summary>
+    public static Props Props(CheckpointStore store, ActorCkptSettings settings, string persistenceId = "actorckpt-catalog", string writerPoolName = "actorckpt-writers") =>
+        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, persistenceId, writerPoolName)).WithDispatcher(settings.PlannerDispatcher);
+
+    /// <summary>
+    /// The planner under a backoff supervisor: when it stops (its journal failed, or another planner
+    /// held the catalog lock) it starts again after a backoff and recovers its catalog.
+    /// </summary>
+    public static Props SupervisedProps(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName) =>
+        BackoffSupervisor.Props(Backoff.OnStop(Props(store, settings, persistenceId, writerPoolName), "planner",
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxNrOfRetries: -1));
 
     /// <inheritdoc />
     protected override void PreStart()
     {
-        Context.System.EventStream.Publish(new PlannerStarted(Self));
+        // One planner per root: a second one (another job, or `actorckpt gc`) would journal over
+        // this one's catalog and remove its saves in flight as debris.
+        _catalogLock = _store.Blobs.Lock(CheckpointLayout.CatalogLockFile);
         if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+        else
+            Context.ActorSelection("/user/" + _writerPoolName).Tell(new ListWriters());
     }
 
     /// <inheritdoc />
@@ -77,6 +133,54 @@ public sealed class PlannerActor : ReceiveActor
     {
         if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
             Cluster.Get(Context.System).Unsubscribe(Self);
+        foreach (var save in _saves.Values) save.Deadline?.Cancel();
+        _catalogLock?.Dispose();
+        base.PostStop();
+    }
+
+    /// <summary>Journals <paramref name="e"/>, applies it, snapshots when due, then runs <paramref name="then"/>.</summary>
+    private void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogEvent =>
+        Persist(e, persisted =>
+        {
+            _catalog.Apply(persisted);
+            if (++_eventsSinceSnapshot >= _settings.CatalogSnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(_catalog.ToSnapshot());
+            }
+            then?.Invoke(persisted);
+        });
+
+    /// <summary>
+    /// Settles the recovered catalog against the disk before any command is handled: debris goes,
+    /// the outcome of every save that was in flight is journaled, then the tracker is moved to the
+    /// newest committed step and retention catches up. Commands wait meanwhile (they are stashed
+    /// while events are persisted, and the last step runs in the last event's handler).
+    /// </summary>
+    private void Reconcile()
+    {
+        var disk = _store.ScanSteps(step => _catalog[step]?.Status != CheckpointStatus.Committed);
+        var plan = CatalogReconciler.Reconcile(_catalog, disk, DateTimeOffset.UtcNow);
+        foreach (var step in plan.DirectoriesToRemove) RemoveNow(step, "left by a save that never committed, or deleted");
+        for (var i = 0; i < plan.Events.Count; i++)
+        {
+            var e = plan.Events[i];
+            _log.Info("Catalog recovery: step {0}: {1}", e.Step, e switch
+            {
+                SaveCommitted c => "committed (" + c.Note + ")",
+                SaveAborted a => "aborted (" + a.Reason + ")",
+                CheckpointDeleted d => "deleted (" + d.Reason + ")",
+                _ => e.GetType().Name,
+            });
+            Record(e, i == plan.Events.Count - 1 ? _ => Settle() : null);
+        }
+        if (plan.Events.Count == 0) Settle();
+    }
+
+    private void Settle()
+    {
+        if (_catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0 && _store.ReadTracker() != latest) MoveTracker(latest);
+        ApplyRetention();
     }
 
     private void Register(IActorRef writer)
@@ -142,27 +246,46 @@ public sealed class PlannerActor : ReceiveActor
     private void StartWrites(PlannerSave save)
     {
         save.Deadline?.Cancel();
+        GlobalSavePlan plan;
         try
         {
-            var plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Select(NodeOf).ToArray(),
+            if (_store.IsCommitted(save.Step)) throw new StepAlreadyCommittedException(save.Step, _store.Blobs.Root);
+            if (_removing.Contains(save.Step) || _awaitingRemoval.Contains(save.Step))
+                throw new ActorCkptException($"step {save.Step} is being deleted; save it again once its files are gone");
+            plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Select(NodeOf).ToArray(),
                 save.Shards.ToDictionary(s => s.Key, s => NodeOf(s.Value)), _settings.Planning, save.FileTag);
-            _store.PrepareStep(save.Step);
+        }
+        catch (Exception e)
+        {
+            Abort(save, Describe(e));
+            return;
+        }
+        // The start is journaled before the directory exists, so a crash from here on leaves a
+        // catalog entry that recovery resolves (and whose debris it removes). Commands wait while
+        // an event is being persisted, so nothing else happens to the save in between.
+        var writers = _writers.ToList();
+        Record(new SaveStarted(save.Step, save.SaveId, save.WorldSize, CheckpointLayout.StepDirectory(save.Step), DateTimeOffset.UtcNow), _ =>
+        {
+            try
+            {
+                _store.PrepareStep(save.Step);
+            }
+            catch (Exception e)
+            {
+                Abort(save, Describe(e));
+                return;
+            }
             save.Plan = plan;
-            save.Writers.AddRange(_writers);
+            save.Writers.AddRange(writers);
+            _settings.KillAt.Reached("planned", save.Step);
             foreach (var (rank, shard) in save.Shards)
             {
                 var files = plan.ForRank(rank).Select(f => new WriteAssignment(f, save.Writers[f.WriterIndex])).ToArray();
                 shard.Tell(new AssignWrites(save.Step, save.SaveId, files));
             }
-            _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, _writers.Count);
-        }
-        catch (Exception e)
-        {
-            save.Plan = null;
-            Abort(save, e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}");
-            return;
-        }
-        save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
+            _log.Debug("Step {0}: {1} files over {2} writers", save.Step, plan.Files.Count, writers.Count);
+            save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
+        });
     }
 
     private void OnReportWrites(ReportWrites msg)
@@ -208,29 +331,47 @@ public sealed class PlannerActor : ReceiveActor
     private void Commit(PlannerSave save)
     {
         save.Deadline?.Cancel();
+        _settings.KillAt.Reached("all-written", save.Step);
         CheckpointMetadata metadata;
+        string checksum;
         try
         {
             metadata = MetadataBuilder.Build(save.Step, save.Plan!, save.Reports.Values.SelectMany(r => r.Results), DateTimeOffset.UtcNow);
-            _store.Commit(metadata);
+            checksum = _store.StageMetadata(metadata);
+            _settings.KillAt.Reached("metadata-written", save.Step);
+            _store.PublishMetadata(save.Step);
         }
         catch (Exception e)
         {
             Abort(save, "commit failed: " + e.Message);
             return;
         }
+        _settings.KillAt.Reached("renamed", save.Step);
+        // The rename committed the step; it is acknowledged only once the journal has it too. A crash
+        // in between is resolved on recovery from the metadata on disk.
+        var summary = new SaveSummary(save.Step, metadata.Files.Count, metadata.TotalFileBytes);
+        Record(new SaveCommitted(save.Step, save.SaveId, checksum, summary.Files, summary.Bytes, DateTimeOffset.UtcNow), _ =>
+        {
+            _settings.KillAt.Reached("journaled", save.Step);
+            MoveTracker(save.Step);
+            _settings.KillAt.Reached("tracker-moved", save.Step);
+            foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, summary));
+            _saves.Remove(save.Step);
+            _log.Info("Committed step {0}: {1} files, {2} bytes", save.Step, summary.Files, summary.Bytes);
+            ApplyRetention();
+        });
+    }
+
+    private void MoveTracker(long step)
+    {
         try
         {
-            _store.MoveTracker(save.Step);
+            _store.MoveTracker(step);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _log.Warning("Step {0} is committed but the '{1}' tracker could not move: {2}", save.Step, CheckpointLayout.LatestFile, e.Message);
+            _log.Warning("Step {0} is committed but the '{1}' tracker could not move: {2}", step, CheckpointLayout.LatestFile, e.Message);
         }
-        var summary = new SaveSummary(save.Step, metadata.Files.Count, metadata.TotalFileBytes);
-        foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, summary));
-        _saves.Remove(save.Step);
-        _log.Info("Committed step {0}: {1} files, {2} bytes", save.Step, summary.Files, summary.Bytes);
     }
 
     /// <summary>The node an actor lives on: its address, this system's own for a local reference.</summary>
@@ -265,6 +406,7 @@ public sealed class PlannerActor : ReceiveActor
         save.AbortReason = reason;
         _log.Warning("Aborted step {0}: {1}", save.Step, reason);
         foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointAborted(save.Step, reason));
+        Record(new SaveAborted(save.Step, save.SaveId, reason, DateTimeOffset.UtcNow));
         if (!save.Writing || save.AllReported) Forget(save, removeDebris: save.Writing);
         else save.Deadline = Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.WriteTimeout, Self, new WriteDeadlinePassed(save.Step), Self);
     }
@@ -289,5 +431,109 @@ public sealed class PlannerActor : ReceiveActor
             }
         }
         foreach (var (plan, shard) in save.NextAttempt) Self.Tell(plan, shard);
+    }
+
+    private void OnAcquireLoadLease(AcquireLoadLease msg)
+    {
+        var step = msg.Step ?? _catalog.CommittedSteps.LastOrDefault(-1);
+        var entry = step >= 0 ? _catalog[step] : null;
+        if (entry?.Status != CheckpointStatus.Committed)
+        {
+            Sender.Tell(new LoadLeaseRefused(msg.Step is null
+                ? $"no committed checkpoint in '{_store.Blobs.Root}'"
+                : $"step {step} is not a committed checkpoint in '{_store.Blobs.Root}'" +
+                  (entry is null ? "" : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})")));
+            return;
+        }
+        if (_leases.Acquire(step, Sender)) Context.Watch(Sender);
+        Sender.Tell(new LoadLeaseGranted(step, entry.MetadataChecksum ?? ""));
+    }
+
+    private void ReleaseLeases(IEnumerable<long> freed)
+    {
+        foreach (var step in freed.Where(_awaitingRemoval.Contains).ToList()) RemoveInBackground(step);
+    }
+
+    /// <summary>Journals the deletion of every committed step retention no longer keeps; returns them.</summary>
+    private IReadOnlyList<long> ApplyRetention()
+    {
+        var doomed = _settings.Retention.StepsToDelete(_catalog.CommittedSteps);
+        foreach (var step in doomed)
+        {
+            _log.Info("Deleting step {0}: {1}", step, _settings.Retention.Reason(step));
+            Record(new CheckpointDeleted(step, _settings.Retention.Reason(step), DateTimeOffset.UtcNow), _ =>
+            {
+                _awaitingRemoval.Add(step);
+                if (!_leases.IsHeld(step)) RemoveInBackground(step);
+            });
+        }
+        return doomed;
+    }
+
+    /// <summary>Removes every step directory without metadata that no save in flight owns; returns their steps.</summary>
+    private IReadOnlyList<long> RemoveDebris()
+    {
+        var debris = _store.ScanSteps(_ => false)
+            .Where(d => d.Commit is null && !_saves.ContainsKey(d.Step) && !_removing.Contains(d.Step))
+            .Select(d => d.Step)
+            .ToList();
+        foreach (var step in debris) RemoveNow(step, "left by a save that never committed");
+        return debris;
+    }
+
+    private void RemoveNow(long step, string why)
+    {
+        try
+        {
+            _store.Delete(step, () => _settings.KillAt.Reached("deleting", step));
+            _awaitingRemoval.Remove(step);
+            _log.Info("Removed the directory of step {0}: {1}", step, why);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Could not remove the directory of step {0}: {1}", step, e.Message);
+        }
+    }
+
+    private void RemoveInBackground(long step)
+    {
+        if (!_removing.Add(step)) return;
+        var store = _store;
+        var kill = _settings.KillAt;
+        Task.Run(() => store.Delete(step, () => kill.Reached("deleting", step)))
+            .PipeTo(Self, success: () => new DeletionFinished(step, null), failure: e => new DeletionFinished(step, e.Message));
+    }
+
+    private void OnDeletionFinished(DeletionFinished msg)
+    {
+        _removing.Remove(msg.Step);
+        if (msg.Error is null)
+        {
+            _awaitingRemoval.Remove(msg.Step);
+            _log.Info("Removed the files of deleted step {0}", msg.Step);
+        }
+        else
+        {
+            // Left for the next recovery or `actorckpt gc`, which remove deleted steps' leftovers.
+            _log.Warning("Could not remove the files of deleted step {0}: {1}", msg.Step, msg.Error);
+        }
+    }
+
+    private static string Describe(Exception e) => e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The actor stops after this; its supervisor starts it again and recovery settles the catalog.
+        // A step whose commit could not be journaled is committed on disk all the same, and
+        // recovery records it so; it is not acknowledged as committed before that.
+        foreach (var save in _saves.Values)
+        {
+            var reason = @event is SaveCommitted c && c.Step == save.Step
+                ? $"step {save.Step} was written and its metadata renamed into place, but the catalog journal failed ({cause.Message}); the restarted planner records it as committed"
+                : $"the catalog journal failed: {cause.Message}";
+            foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointAborted(save.Step, reason));
+        }
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 }

@@ -29,6 +29,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly string _readerName;
     private ShardSave? _save;
+    private ShardLoad? _load;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, string readerName)
@@ -136,11 +137,15 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void Loading()
     {
-        Receive<LoadCompleted>(m =>
+        Receive<LoadLeaseGranted>(m => _load is { Step: null }, m =>
         {
-            m.ReplyTo.Tell(m.Reply);
-            BecomeIdle();
+            Timers.Cancel(nameof(LeaseDeadlinePassed));
+            RunLoad(_load!, m);
         });
+        Receive<LoadLeaseRefused>(m => _load is { Step: null }, m => FinishLoad(new LoadShardFailure(new CheckpointNotFoundException(m.Reason))));
+        Receive<LeaseDeadlinePassed>(_ => _load is { Step: null }, _ =>
+            FinishLoad(new LoadShardFailure(new ActorCkptException($"no planner answered the load request within {_settings.PlanTimeout}"))));
+        Receive<LoadCompleted>(m => FinishLoad(m.Reply));
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while loading", _rank, msg.GetType().Name));
@@ -302,17 +307,38 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         if (_save!.Decided && _save.Released) BecomeIdle();
     }
 
+    /// <summary>
+    /// A load first takes a lease from the planner, which resolves the step and keeps it from being
+    /// deleted until this shard releases it (or stops); the load itself runs off-thread.
+    /// </summary>
     private void StartLoad(LoadShard msg)
     {
-        var replyTo = Sender;
+        _load = new ShardLoad(msg, Sender, null);
+        _planner.Tell(new AcquireLoadLease(msg.Step));
+        Timers.StartSingleTimer(nameof(LeaseDeadlinePassed), new LeaseDeadlinePassed(), _settings.PlanTimeout);
+        Become(Loading);
+    }
+
+    private void RunLoad(ShardLoad load, LoadLeaseGranted lease)
+    {
+        _load = load with { Step = lease.Step };
+        var msg = load.Request;
         var parallelism = _settings.LoadParallelism;
         var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
-        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, msg.Step, msg.AllowPartial, parallelism, fetch))
-            .ContinueWith(t => new LoadCompleted(replyTo, t.IsCompletedSuccessfully
+        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, msg.AllowPartial, parallelism, fetch))
+            .ContinueWith(t => new LoadCompleted(t.IsCompletedSuccessfully
                 ? new LoadShardSuccess(t.Result)
                 : new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)))
             .PipeTo(Self);
-        Become(Loading);
+    }
+
+    private void FinishLoad(object reply)
+    {
+        var load = _load!;
+        if (load.Step is { } step) _planner.Tell(new ReleaseLoadLease(step));
+        load.ReplyTo.Tell(reply);
+        _load = null;
+        BecomeIdle();
     }
 
     /// <summary>Fetches a byte range from the reader on the node that wrote the file, as a stream of verified chunks.</summary>
@@ -356,7 +382,12 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         _pool.Dispose();
     }
 
-    private sealed record LoadCompleted(IActorRef ReplyTo, object Reply);
+    private sealed record LoadCompleted(object Reply);
+
+    private sealed record LeaseDeadlinePassed;
+
+    /// <summary>The load in progress: the request, who asked, and the step once the lease resolved it.</summary>
+    private sealed record ShardLoad(LoadShard Request, IActorRef ReplyTo, long? Step);
 
     private sealed record AbandonWrites(long Step);
 

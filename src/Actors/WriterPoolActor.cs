@@ -4,7 +4,8 @@ namespace ActorCkpt.Actors;
 
 /// <summary>
 /// Parent and supervisor of a node's writers: starts <see cref="ActorCkptSettings.WriterPoolSize"/>
-/// of them, registers each with the planner (again whenever the planner restarts), and restarts
+/// of them, registers each with the planner (a planner that starts later asks with
+/// <see cref="ListWriters"/>), and restarts
 /// any writer that crashes (a writer holds no state worth keeping; its retry travels in the message).
 /// </summary>
 public sealed class WriterPoolActor : ReceiveActor
@@ -19,10 +20,6 @@ public sealed class WriterPoolActor : ReceiveActor
         _store = store;
         _settings = settings;
         _planner = planner;
-        Receive<PlannerStarted>(m => m.Planner.Equals(_planner), _ =>
-        {
-            foreach (var writer in Context.GetChildren()) _planner.Tell(new RegisterWriter(writer));
-        });
         Receive<ListWriters>(_ => Sender.Tell(new WritersListed(Context.GetChildren().ToArray())));
         ReceiveAny(_ => { });
     }
@@ -34,8 +31,6 @@ public sealed class WriterPoolActor : ReceiveActor
     /// <inheritdoc />
     protected override void PreStart()
     {
-        // A planner that restarts forgets its writers; it announces itself and they register again.
-        Context.System.EventStream.Subscribe(Self, typeof(PlannerStarted));
         for (var i = 0; i < _settings.WriterPoolSize; i++)
         {
             var writer = Context.ActorOf(WriterActor.Props(_store, _settings), $"writer-{i}");

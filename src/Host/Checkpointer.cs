@@ -44,7 +44,7 @@ public sealed class Checkpointer : IAsyncDisposable
     /// </summary>
     public static Checkpointer Start(string directory, string? hocon = null, Func<IBlobStore, IBlobStore>? wrapStore = null)
     {
-        var config = NodeConfig.Build(hocon);
+        var config = ActorCkptConfig.WithCatalog(NodeConfig.Build(hocon), directory);
         var settings = ActorCkptSettings.Create(config);
         IBlobStore blobs = new LocalBlobStore(directory);
         if (wrapStore is not null) blobs = wrapStore(blobs);

@@ -22,12 +22,18 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     protected NodeSpec(string extraConfig = "")
-        : base(ConfigurationFactory.ParseString(extraConfig + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults))
+        : this(Path.Combine(Path.GetTempPath(), "actorckpt-actors-" + Guid.NewGuid().ToString("N")), extraConfig)
     {
+    }
+
+    private NodeSpec(string root, string extraConfig)
+        : base(ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(extraConfig + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults), root))
+    {
+        Root = root;
         Directory.CreateDirectory(Root);
     }
 
-    protected string Root { get; } = Path.Combine(Path.GetTempPath(), "actorckpt-actors-" + Guid.NewGuid().ToString("N"));
+    protected string Root { get; }
 
     private int _nodes;
 

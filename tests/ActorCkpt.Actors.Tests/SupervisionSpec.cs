@@ -65,22 +65,22 @@ public class SupervisionSpec : NodeSpec
     [Fact]
     public async Task Exhausted_retries_should_fail_the_save_naming_file_and_cause_and_keep_the_previous_checkpoint()
     {
-        var healthy = StartNode();
+        // Every write of step 2 fails; step 1 is written untouched.
+        var node = StartNode(FaultPolicy.FailAlways(CheckpointLayout.StepDirectory(2) + "/*"), ActorCkptSettings.Create(Sys) with { MaxRetries = 2 });
         var first = TestStates.Build(Model, 4, seed: 4);
-        await SaveAllAsync(healthy, 1, first);
+        await SaveAllAsync(node, 1, first);
 
-        var broken = StartNode(FaultPolicy.FailAlways(), ActorCkptSettings.Create(Sys) with { MaxRetries = 2 });
         var second = TestStates.Build(Model, 4, seed: 5);
-        var handles = second.Select(s => broken.Save(2, s)).ToArray();
+        var handles = second.Select(s => node.Save(2, s)).ToArray();
         var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => handles[0].Committed.WaitAsync(Patience));
 
         Assert.Matches(@"'r\d{5}-\d{3}-[0-9a-f]{8}\.safetensors' after 3 attempts: InjectedFaultException: injected fault", e.Message);
         foreach (var h in handles) await Assert.ThrowsAsync<CheckpointFailedException>(() => h.Committed.WaitAsync(Patience));
-        Assert.False(broken.Store.IsCommitted(2));
-        Assert.Equal(new long[] { 1 }, broken.Store.CommittedSteps());
+        Assert.False(node.Store.IsCommitted(2));
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
         // The aborted save's files are removed once every rank has reported.
         AwaitCondition(() => !Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(2))), Patience);
-        await AssertLoadsBitExact(healthy, 1, seed: 4);
+        await AssertLoadsBitExact(node, 1, seed: 4);
         TestStates.Dispose(first.Concat(second));
     }
 

@@ -73,10 +73,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     private static (ActorSystem System, CheckpointNode Node) Start(string root, string common, TestNode spec)
     {
-        var system = ActorSystem.Create("ckpt", ConfigurationFactory
+        var system = ActorSystem.Create("ckpt", ActorCkptConfig.WithCatalog(ConfigurationFactory
             .ParseString($"akka.cluster.roles = [{spec.Roles}]\n{spec.Extra}\n{FastFailureDetection}\n{common}")
             .WithFallback(ActorCkptConfig.Cluster)
-            .WithFallback(ActorCkptConfig.Defaults));
+            .WithFallback(ActorCkptConfig.Defaults), root));
         IBlobStore blobs = new LocalBlobStore(root);
         return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs));
     }

@@ -55,6 +55,15 @@ public sealed record ActorCkptSettings
     /// <summary>Reads in parallel per rank on load.</summary>
     public int LoadParallelism { get; init; } = 4;
 
+    /// <summary>A snapshot of the catalog every this many journal events.</summary>
+    public int CatalogSnapshotEvery { get; init; } = 100;
+
+    /// <summary>Which committed checkpoints the planner keeps.</summary>
+    public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepAll;
+
+    /// <summary>Where the process kills itself, for crash tests; <see cref="KillPoint.None"/> normally.</summary>
+    public KillPoint KillAt { get; init; } = KillPoint.None;
+
     /// <summary>Reads the settings from <paramref name="system"/>'s configuration.</summary>
     public static ActorCkptSettings Create(ActorSystem system) => Create(system.Settings.Config);
 
@@ -101,6 +110,9 @@ public sealed record ActorCkptSettings
             LoadParallelism = c.GetInt("load.parallelism"),
             LoadThroughReaders = loadThroughReaders,
             TransferChunkSize = checked((int)(c.GetByteSize("transfer.chunk-size") ?? 0)),
+            CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
+            Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
+            KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
         }.Validated();
     }
 
@@ -119,6 +131,9 @@ public sealed record ActorCkptSettings
         Require(PlanResendInterval > TimeSpan.Zero, "shard.plan-resend-interval", PlanResendInterval, "positive");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.
         Require(TransferChunkSize >= 1024 && TransferChunkSize <= 100_000, "transfer.chunk-size", TransferChunkSize, "between 1 KiB and 100000 bytes");
+        Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
+        Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
+        Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
         return this;
     }
 

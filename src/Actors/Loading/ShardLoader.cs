@@ -12,12 +12,20 @@ namespace ActorCkpt.Actors;
 /// </summary>
 internal static class ShardLoader
 {
-    /// <summary>Loads step <paramref name="step"/> (newest committed when null) into <paramref name="target"/>.</summary>
-    public static async Task<LoadResult> LoadAsync(CheckpointStore store, RankState target, long? step, bool allowPartial, int parallelism, RangeFetcher? fetch)
+    /// <summary>
+    /// Loads step <paramref name="step"/> into <paramref name="target"/>. The metadata read must
+    /// match <paramref name="metadataChecksum"/>, the checksum the catalog recorded at commit (not
+    /// checked when empty).
+    /// </summary>
+    public static async Task<LoadResult> LoadAsync(CheckpointStore store, RankState target, long step, string metadataChecksum, bool allowPartial, int parallelism, RangeFetcher? fetch)
     {
-        var resolved = step ?? store.LatestStep()
-                       ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'");
-        var metadata = store.ReadMetadata(resolved);
+        var resolved = step;
+        var metadataBytes = store.ReadMetadataBytes(step);
+        var metadataPath = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        if (metadataChecksum.Length > 0 && CheckpointStore.Checksum(metadataBytes) != metadataChecksum)
+            throw new CheckpointFormatException(metadataPath,
+                $"its checksum {CheckpointStore.Checksum(metadataBytes)} differs from the {metadataChecksum} the catalog recorded at commit: the document was changed or corrupted");
+        var metadata = MetadataJson.Deserialize(metadataBytes, metadataPath);
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
         var plan = LoadPlanner.Plan(metadata, wanted, allowPartial);
 

@@ -73,6 +73,43 @@ internal sealed record PlanDeadlinePassed(long Step);
 /// <param name="Step">The step.</param>
 internal sealed record WriteDeadlinePassed(long Step);
 
-/// <summary>A planner (re)started: writer pools register their writers with it again.</summary>
-/// <param name="Planner">The planner.</param>
-internal sealed record PlannerStarted(IActorRef Planner);
+/// <summary>
+/// A rank is about to load step <paramref name="Step"/> (the newest committed when null): the
+/// planner resolves the step and keeps it from being deleted until <see cref="ReleaseLoadLease"/>
+/// or until the asker stops. Answered with <see cref="LoadLeaseGranted"/> or <see cref="LoadLeaseRefused"/>.
+/// </summary>
+/// <param name="Step">The step, or null for the newest committed one.</param>
+public sealed record AcquireLoadLease(long? Step) : IActorCkptMessage;
+
+/// <summary>The step may be loaded; it will not be deleted before the lease is released.</summary>
+/// <param name="Step">The step resolved.</param>
+/// <param name="MetadataChecksum">The catalog's checksum of its metadata, to check the document read against.</param>
+public sealed record LoadLeaseGranted(long Step, string MetadataChecksum) : IActorCkptMessage;
+
+/// <summary>The step cannot be loaded.</summary>
+/// <param name="Reason">Why: not committed, deleted, or no checkpoint at all.</param>
+public sealed record LoadLeaseRefused(string Reason) : IActorCkptMessage;
+
+/// <summary>The load of <paramref name="Step"/> is over; the step may be deleted again.</summary>
+/// <param name="Step">The step.</param>
+public sealed record ReleaseLoadLease(long Step) : IActorCkptMessage;
+
+/// <summary>Remove debris and apply retention now; answered with <see cref="GarbageCollected"/>.</summary>
+public sealed record CollectGarbage : IActorCkptMessage;
+
+/// <summary>What <see cref="CollectGarbage"/> removed.</summary>
+/// <param name="DebrisRemoved">Steps whose uncommitted directories were removed.</param>
+/// <param name="Deleted">Committed steps deleted by retention (their files go in the background, after any load of them).</param>
+public sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted) : IActorCkptMessage;
+
+/// <summary>Asks for the catalog; answered with <see cref="CatalogRead"/>.</summary>
+public sealed record ReadCatalog : IActorCkptMessage;
+
+/// <summary>The catalog: every step a save began, and where it stands.</summary>
+/// <param name="Entries">Oldest step first.</param>
+public sealed record CatalogRead(IReadOnlyList<CatalogEntry> Entries) : IActorCkptMessage;
+
+/// <summary>The planner's background deletion of a step's files ended.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Error">Why it failed, or null.</param>
+internal sealed record DeletionFinished(long Step, string? Error);

@@ -24,6 +24,7 @@ public static class NodeCommand
         if (string.IsNullOrWhiteSpace(root))
             throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");
         var seedAddresses = seeds.Select(ParseSeed).ToList();
+        config = ActorCkptConfig.WithCatalog(config, root);
 
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
         var node = CheckpointNode.Start(system, new LocalBlobStore(root));

@@ -17,6 +17,12 @@ public static class CheckpointLayout
     /// <summary>Text file at the root holding the newest committed step, for tools and humans.</summary>
     public const string LatestFile = "latest";
 
+    /// <summary>The catalog journal's SQLite file at the root (when the catalog is kept in SQLite).</summary>
+    public const string CatalogFile = "catalog.db";
+
+    /// <summary>File at the root locked by the one planner that owns the catalog while it runs.</summary>
+    public const string CatalogLockFile = "catalog.lock";
+
     private const string StepPrefix = "step-";
 
     /// <summary>Directory of step <paramref name="step"/>.</summary>

@@ -34,7 +34,11 @@ public sealed class CheckpointStore(IBlobStore store)
     }
 
     /// <summary>Reads the metadata of committed step <paramref name="step"/>.</summary>
-    public CheckpointMetadata ReadMetadata(long step)
+    public CheckpointMetadata ReadMetadata(long step) =>
+        MetadataJson.Deserialize(ReadMetadataBytes(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+
+    /// <summary>The metadata document of committed step <paramref name="step"/>, as stored.</summary>
+    public byte[] ReadMetadataBytes(long step)
     {
         var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
         if (!store.Exists(path))
@@ -42,7 +46,7 @@ public sealed class CheckpointStore(IBlobStore store)
         using var reader = store.OpenRead(path);
         var bytes = new byte[reader.Length];
         reader.ReadExactly(bytes, 0);
-        return MetadataJson.Deserialize(bytes, path);
+        return bytes;
     }
 
     /// <summary>
@@ -59,18 +63,39 @@ public sealed class CheckpointStore(IBlobStore store)
     }
 
     /// <summary>
-    /// Commits <paramref name="metadata"/>: the step directory is fsynced (so its data files'
-    /// entries are durable), the metadata is written under a temporary name and fsynced, then
-    /// renamed to <see cref="CheckpointLayout.MetadataFile"/> without replacing anything. That
-    /// rename is the commit point: once this returns, the step is committed. Throws
-    /// <see cref="StepAlreadyCommittedException"/> when another save committed the step first.
+    /// Commits <paramref name="metadata"/>: <see cref="StageMetadata"/>, then <see cref="PublishMetadata"/>.
+    /// Once this returns, the step is committed. Returns the metadata's checksum.
     /// </summary>
-    public void Commit(CheckpointMetadata metadata)
+    public string Commit(CheckpointMetadata metadata)
+    {
+        var checksum = StageMetadata(metadata);
+        PublishMetadata(metadata.Step);
+        return checksum;
+    }
+
+    /// <summary>
+    /// First half of a commit: the step directory is fsynced (so its data files' entries are
+    /// durable), and the metadata is written under a temporary name and fsynced. Nothing is
+    /// committed yet. Returns the checksum of the metadata document (see <see cref="Checksum"/>).
+    /// Throws <see cref="StepAlreadyCommittedException"/> when the step is committed.
+    /// </summary>
+    public string StageMetadata(CheckpointMetadata metadata)
     {
         var step = metadata.Step;
         if (IsCommitted(step)) throw new StepAlreadyCommittedException(step, store.Root);
         store.SyncDirectory(CheckpointLayout.StepDirectory(step));
-        WriteDurably(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), MetadataJson.Serialize(metadata));
+        var bytes = MetadataJson.Serialize(metadata);
+        WriteDurably(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), bytes);
+        return Checksum(bytes);
+    }
+
+    /// <summary>
+    /// Second half of a commit: renames the staged metadata to <see cref="CheckpointLayout.MetadataFile"/>
+    /// without replacing anything. That rename is the commit point. Throws
+    /// <see cref="StepAlreadyCommittedException"/> when another save committed the step first.
+    /// </summary>
+    public void PublishMetadata(long step)
+    {
         try
         {
             store.Rename(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), overwrite: false);
@@ -83,6 +108,54 @@ public sealed class CheckpointStore(IBlobStore store)
         {
             throw new StepAlreadyCommittedException(step, store.Root);
         }
+    }
+
+    /// <summary>The catalog's checksum of a metadata document: xxHash3-64 of its bytes, 16 hex digits.</summary>
+    public static string Checksum(ReadOnlySpan<byte> metadataBytes) => BlockChecksums.ToHex(BlockChecksums.Of(metadataBytes));
+
+    /// <summary>
+    /// Every step directory under the root, with what its metadata says when it has metadata and
+    /// <paramref name="describe"/> wants it (parsing metadata costs; pass a filter to parse only
+    /// the steps you need).
+    /// </summary>
+    public IReadOnlyList<StepOnDisk> ScanSteps(Func<long, bool> describe)
+    {
+        var found = new List<StepOnDisk>();
+        foreach (var name in store.ListDirectories(""))
+        {
+            if (!CheckpointLayout.TryParseStepDirectory(name, out var step)) continue;
+            if (!IsCommitted(step))
+            {
+                found.Add(new StepOnDisk(step, null));
+                continue;
+            }
+            if (!describe(step))
+            {
+                found.Add(new StepOnDisk(step, new CommitOnDisk("", 0, 0)));
+                continue;
+            }
+            var bytes = ReadMetadataBytes(step);
+            var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+            found.Add(new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes)));
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// Removes step <paramref name="step"/>, committed or not: first its metadata (durably, so a
+    /// crash halfway leaves debris, never a checkpoint with files missing), then the directory.
+    /// <paramref name="uncommitted"/> runs in between (crash tests stop the process there).
+    /// </summary>
+    public void Delete(long step, Action? uncommitted = null)
+    {
+        var metadata = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        if (store.Exists(metadata))
+        {
+            // Renaming it away un-commits the step atomically; the directory goes after.
+            store.Rename(metadata, CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), overwrite: true);
+        }
+        uncommitted?.Invoke();
+        store.DeleteDirectory(CheckpointLayout.StepDirectory(step));
     }
 
     /// <summary>

@@ -35,4 +35,7 @@ public abstract class DelegatingBlobStore(IBlobStore inner) : IBlobStore
 
     /// <inheritdoc />
     public virtual IReadOnlyList<string> ListDirectories(string path) => inner.ListDirectories(path);
+
+    /// <inheritdoc />
+    public virtual IDisposable Lock(string path) => inner.Lock(path);
 }

@@ -9,7 +9,10 @@ public abstract class FaultPolicy
 {
     private int _count;
 
-    /// <summary>Glob-like suffix filter on paths ("*.safetensors" by default, "*" for every file).</summary>
+    /// <summary>
+    /// Glob-like filter on paths: "*.safetensors" (the default) matches a suffix, "step-00000002/*"
+    /// a prefix, "*" every file, anything else one exact path.
+    /// </summary>
     public string PathPattern { get; init; } = "*.safetensors";
 
     /// <summary>Number of matching writes seen so far.</summary>
@@ -24,8 +27,8 @@ public abstract class FaultPolicy
     /// <summary>Fail each matching write with probability <paramref name="p"/>, from a seeded generator.</summary>
     public static FaultPolicy FailWithProbability(double p, int seed) => new Probability(p, seed);
 
-    /// <summary>Fail every matching write.</summary>
-    public static FaultPolicy FailAlways() => new Range(1, int.MaxValue);
+    /// <summary>Fail every write whose path matches <paramref name="pathPattern"/> (see <see cref="PathPattern"/>).</summary>
+    public static FaultPolicy FailAlways(string pathPattern = "*.safetensors") => new Range(1, int.MaxValue) { PathPattern = pathPattern };
 
     /// <summary>Counts a write of <paramref name="path"/> and tells whether it must fail.</summary>
     public bool ShouldFail(string path, out int writeNumber)
@@ -40,7 +43,10 @@ public abstract class FaultPolicy
     protected abstract bool Decide(int n);
 
     private bool Matches(string path) =>
-        PathPattern == "*" || (PathPattern.StartsWith('*') ? path.EndsWith(PathPattern[1..], StringComparison.Ordinal) : path == PathPattern);
+        PathPattern == "*"
+        || (PathPattern.StartsWith('*') ? path.EndsWith(PathPattern[1..], StringComparison.Ordinal)
+            : PathPattern.EndsWith('*') ? path.StartsWith(PathPattern[..^1], StringComparison.Ordinal)
+            : path == PathPattern);
 
     private sealed class Nth(int k) : FaultPolicy
     {

@@ -39,4 +39,11 @@ public interface IBlobStore
 
     /// <summary>Names of the directories directly under <paramref name="path"/> ("" is the root).</summary>
     IReadOnlyList<string> ListDirectories(string path);
+
+    /// <summary>
+    /// Takes an exclusive lock on file <paramref name="path"/> (created when missing), held until the
+    /// result is disposed or the process ends, however it ends. Throws <see cref="IOException"/> at
+    /// once when another holder, in this process or another, has it.
+    /// </summary>
+    IDisposable Lock(string path);
 }

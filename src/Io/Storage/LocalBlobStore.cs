@@ -71,6 +71,23 @@ public sealed class LocalBlobStore : IBlobStore
             : Array.Empty<string>();
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// .NET takes an advisory flock(2) for <see cref="FileShare.None"/> on Unix; the kernel drops it
+    /// when the process dies, so a killed holder never leaves a stale lock behind.
+    /// </remarks>
+    public IDisposable Lock(string path)
+    {
+        try
+        {
+            return new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"'{path}' in '{Root}' is locked by another holder: {e.Message}", e);
+        }
+    }
+
     /// <summary>The absolute path of <paramref name="path"/>; refuses any path that leads outside the root.</summary>
     private string Full(string path)
     {

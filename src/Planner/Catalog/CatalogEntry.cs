@@ -1,0 +1,47 @@
+using System.Text.Json.Serialization;
+
+namespace ActorCkpt.Planner;
+
+/// <summary>Where a step stands in the catalog.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CheckpointStatus>))]
+public enum CheckpointStatus
+{
+    /// <summary>Writing began and no outcome is recorded yet.</summary>
+    [JsonStringEnumMemberName("in-flight")] InFlight,
+
+    /// <summary>Committed: the checkpoint can be loaded.</summary>
+    [JsonStringEnumMemberName("committed")] Committed,
+
+    /// <summary>Abandoned: never a checkpoint.</summary>
+    [JsonStringEnumMemberName("aborted")] Aborted,
+
+    /// <summary>Was committed, then removed.</summary>
+    [JsonStringEnumMemberName("deleted")] Deleted,
+}
+
+/// <summary>The catalog's record of one step (its latest attempt).</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Status">Where it stands.</param>
+/// <param name="SaveId">The latest attempt.</param>
+/// <param name="WorldSize">Ranks that saved it; 0 when unknown.</param>
+/// <param name="Directory">Its directory under the root; empty when it never began writing.</param>
+/// <param name="StartedAt">When writing began; null when it never did.</param>
+/// <param name="EndedAt">When the status last changed from in-flight.</param>
+/// <param name="Files">Data files, once committed.</param>
+/// <param name="Bytes">Bytes of data files, once committed.</param>
+/// <param name="MetadataChecksum">xxHash3-64 of the metadata, once committed.</param>
+/// <param name="Reason">Why it was aborted or deleted.</param>
+/// <param name="Attempts">Attempts at the step that began writing.</param>
+public sealed record CatalogEntry(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("status")] CheckpointStatus Status,
+    [property: JsonPropertyName("save_id")] Guid SaveId,
+    [property: JsonPropertyName("world_size")] int WorldSize,
+    [property: JsonPropertyName("directory")] string Directory,
+    [property: JsonPropertyName("started_at")] DateTimeOffset? StartedAt,
+    [property: JsonPropertyName("ended_at")] DateTimeOffset? EndedAt,
+    [property: JsonPropertyName("files")] int Files,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("metadata_checksum")] string? MetadataChecksum,
+    [property: JsonPropertyName("reason")] string? Reason,
+    [property: JsonPropertyName("attempts")] int Attempts);

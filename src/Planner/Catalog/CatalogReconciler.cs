@@ -1,0 +1,75 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>A step directory found under the checkpoint root.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Commit">What its metadata says, when it has metadata (is committed); null otherwise.</param>
+public sealed record StepOnDisk(long Step, CommitOnDisk? Commit);
+
+/// <summary>A committed step as its metadata describes it.</summary>
+/// <param name="MetadataChecksum">xxHash3-64 of the metadata document, 16 hex digits.</param>
+/// <param name="Files">Data files.</param>
+/// <param name="Bytes">Bytes of data files.</param>
+public sealed record CommitOnDisk(string MetadataChecksum, int Files, long Bytes);
+
+/// <summary>What a planner that just recovered its catalog must record and remove.</summary>
+/// <param name="Events">Events to persist, in order.</param>
+/// <param name="DirectoriesToRemove">Steps whose directories go: debris of saves that never committed, and checkpoints already recorded as deleted.</param>
+public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOnlyList<long> DirectoriesToRemove);
+
+/// <summary>
+/// Brings a recovered catalog and the checkpoint root into agreement. The metadata rename is the
+/// commit point, so the disk decides whether a step is committed: a save the journal saw start but
+/// not end is committed when its metadata is there (the planner stopped between the rename and the
+/// journal) and aborted otherwise. A step the journal recorded as deleted stays deleted. Every
+/// directory without metadata is debris; no directory with metadata is ever removed unless the
+/// journal says it was deleted.
+/// </summary>
+public static class CatalogReconciler
+{
+    /// <summary>Reason recorded for a save that was in flight when its planner stopped.</summary>
+    public const string InterruptedReason = "the planner stopped while this save was in flight";
+
+    /// <summary>Compares <paramref name="catalog"/> with <paramref name="disk"/> (every step directory under the root).</summary>
+    public static Reconciliation Reconcile(CheckpointCatalog catalog, IReadOnlyList<StepOnDisk> disk, DateTimeOffset now)
+    {
+        var events = new List<ICatalogEvent>();
+        var remove = new List<long>();
+        var onDisk = disk.ToDictionary(d => d.Step);
+        foreach (var entry in catalog.Entries)
+        {
+            onDisk.TryGetValue(entry.Step, out var found);
+            switch (entry.Status)
+            {
+                case CheckpointStatus.InFlight when found?.Commit is { } c:
+                    events.Add(new SaveCommitted(entry.Step, entry.SaveId, c.MetadataChecksum, c.Files, c.Bytes, now,
+                        "committed on disk when its planner stopped; recorded on recovery"));
+                    break;
+                case CheckpointStatus.InFlight:
+                    events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
+                    break;
+                case CheckpointStatus.Committed when found?.Commit is null:
+                    events.Add(new CheckpointDeleted(entry.Step, found is null
+                        ? "its directory is gone from the checkpoint root"
+                        : "its metadata is gone from its directory", now));
+                    break;
+                case CheckpointStatus.Deleted when found is not null:
+                    remove.Add(entry.Step);
+                    break;
+            }
+        }
+        foreach (var d in disk.OrderBy(d => d.Step))
+        {
+            var entry = catalog[d.Step];
+            if (d.Commit is null)
+            {
+                if (entry?.Status != CheckpointStatus.Deleted) remove.Add(d.Step);
+            }
+            else if (entry is null || entry.Status == CheckpointStatus.Aborted)
+            {
+                events.Add(new SaveCommitted(d.Step, Guid.Empty, d.Commit.MetadataChecksum, d.Commit.Files, d.Commit.Bytes, now,
+                    "found committed on disk; not in the journal"));
+            }
+        }
+        return new Reconciliation(events, remove.Distinct().Order().ToArray());
+    }
+}
