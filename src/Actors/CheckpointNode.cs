@@ -31,6 +31,12 @@ public sealed class CheckpointNode
         _hostsRanks = hostsRanks;
     }
 
+    /// <summary>The name of a node's actors unless a test gives another.</summary>
+    public const string DefaultName = "actorckpt";
+
+    /// <summary>The persistence id of the catalog of the nodes named <paramref name="name"/>.</summary>
+    public static string CatalogId(string name = DefaultName) => $"{name}-catalog";
+
     /// <summary>The checkpoints this node saves to and loads from.</summary>
     public CheckpointStore Store { get; }
 
@@ -50,7 +56,7 @@ public sealed class CheckpointNode
     /// in the plugins <see cref="ActorCkptConfig.WithCatalog"/> configures: the system must have been
     /// created with that configuration.
     /// </summary>
-    public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = "actorckpt")
+    public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = DefaultName)
     {
         settings ??= ActorCkptSettings.Create(system);
         if (string.IsNullOrEmpty(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string")))
@@ -58,7 +64,7 @@ public sealed class CheckpointNode
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
         var poolName = $"{name}-writers";
-        var plannerProps = PlannerActor.SupervisedProps(store, settings, $"{name}-catalog", poolName);
+        var plannerProps = PlannerActor.SupervisedProps(store, settings, CatalogId(name), poolName);
         if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
         {
             var planner = system.ActorOf(plannerProps, $"{name}-planner");

@@ -43,6 +43,11 @@ public sealed class PlannerActor : ReceivePersistentActor
     // Deleted steps whose files are still there: removed once no lease holds them.
     private readonly SortedSet<long> _awaitingRemoval = new();
     private readonly HashSet<long> _removing = new();
+    // What recovery and retention removed since the last CollectGarbage answer, which reports it.
+    private readonly SortedSet<long> _debrisRemoved = new();
+    private readonly SortedSet<long> _deletedSinceReport = new();
+    // Answers to CollectGarbage, sent once the files of the steps it deleted are gone.
+    private readonly List<(IActorRef ReplyTo, GarbageCollected Reply, HashSet<long> Pending, List<string> Failures)> _collections = new();
     private CheckpointCatalog _catalog = new();
     private IDisposable? _catalogLock;
     private int _eventsSinceSnapshot;
@@ -87,7 +92,7 @@ public sealed class PlannerActor : ReceivePersistentActor
         Command<WriteDeadlinePassed>(OnWriteDeadline);
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReleaseLoadLease>(m => ReleaseLeases(_leases.Release(m.Step, Sender)));
-        Command<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(RemoveDebris(), ApplyRetention())));
+        Command<CollectGarbage>(_ => OnCollectGarbage());
         Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(_catalog.Entries.ToArray())));
         Command<DeletionFinished>(OnDeletionFinished);
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
@@ -161,7 +166,11 @@ public sealed class PlannerActor : ReceivePersistentActor
     {
         var disk = _store.ScanSteps(step => _catalog[step]?.Status != CheckpointStatus.Committed);
         var plan = CatalogReconciler.Reconcile(_catalog, disk, DateTimeOffset.UtcNow);
-        foreach (var step in plan.DirectoriesToRemove) RemoveNow(step, "left by a save that never committed, or deleted");
+        foreach (var step in plan.DirectoriesToRemove)
+        {
+            var deleted = _catalog[step]?.Status == CheckpointStatus.Deleted;
+            if (RemoveNow(step, deleted ? "deleted" : "left by a save that never committed") && !deleted) _debrisRemoved.Add(step);
+        }
         for (var i = 0; i < plan.Events.Count; i++)
         {
             var e = plan.Events[i];
@@ -454,8 +463,8 @@ public sealed class PlannerActor : ReceivePersistentActor
         foreach (var step in freed.Where(_awaitingRemoval.Contains).ToList()) RemoveInBackground(step);
     }
 
-    /// <summary>Journals the deletion of every committed step retention no longer keeps; returns them.</summary>
-    private IReadOnlyList<long> ApplyRetention()
+    /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
+    private void ApplyRetention()
     {
         var doomed = _settings.Retention.StepsToDelete(_catalog.CommittedSteps);
         foreach (var step in doomed)
@@ -467,31 +476,51 @@ public sealed class PlannerActor : ReceivePersistentActor
                 if (!_leases.IsHeld(step)) RemoveInBackground(step);
             });
         }
-        return doomed;
+        _deletedSinceReport.UnionWith(doomed);
     }
 
-    /// <summary>Removes every step directory without metadata that no save in flight owns; returns their steps.</summary>
-    private IReadOnlyList<long> RemoveDebris()
+    private void OnCollectGarbage()
+    {
+        var replyTo = Sender;
+        RemoveDebris();
+        ApplyRetention();
+        // Answered after the handlers of the deletions just journaled, once their files are gone.
+        DeferAsync(0, _ => AnswerCollection(replyTo));
+    }
+
+    private void AnswerCollection(IActorRef replyTo)
+    {
+        var pending = _awaitingRemoval.ToHashSet();
+        var reply = new GarbageCollected(_debrisRemoved.ToArray(), _deletedSinceReport.ToArray(), Array.Empty<string>());
+        _debrisRemoved.Clear();
+        _deletedSinceReport.Clear();
+        if (pending.Count == 0) replyTo.Tell(reply);
+        else _collections.Add((replyTo, reply, pending, new List<string>()));
+    }
+
+    /// <summary>Removes every step directory without metadata that no save in flight owns.</summary>
+    private void RemoveDebris()
     {
         var debris = _store.ScanSteps(_ => false)
-            .Where(d => d.Commit is null && !_saves.ContainsKey(d.Step) && !_removing.Contains(d.Step))
-            .Select(d => d.Step)
-            .ToList();
-        foreach (var step in debris) RemoveNow(step, "left by a save that never committed");
-        return debris;
+            .Where(d => d.Commit is null && !_saves.ContainsKey(d.Step) && !_removing.Contains(d.Step) && !_awaitingRemoval.Contains(d.Step))
+            .Select(d => d.Step);
+        foreach (var step in debris)
+            if (RemoveNow(step, "left by a save that never committed")) _debrisRemoved.Add(step);
     }
 
-    private void RemoveNow(long step, string why)
+    private bool RemoveNow(long step, string why)
     {
         try
         {
             _store.Delete(step, () => _settings.KillAt.Reached("deleting", step));
             _awaitingRemoval.Remove(step);
             _log.Info("Removed the directory of step {0}: {1}", step, why);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _log.Warning("Could not remove the directory of step {0}: {1}", step, e.Message);
+            return false;
         }
     }
 
@@ -507,6 +536,13 @@ public sealed class PlannerActor : ReceivePersistentActor
     private void OnDeletionFinished(DeletionFinished msg)
     {
         _removing.Remove(msg.Step);
+        foreach (var c in _collections.ToList().Where(c => c.Pending.Remove(msg.Step)))
+        {
+            if (msg.Error is not null) c.Failures.Add($"step {msg.Step}: {msg.Error}");
+            if (c.Pending.Count > 0) continue;
+            c.ReplyTo.Tell(c.Reply with { Failures = c.Failures });
+            _collections.Remove(c);
+        }
         if (msg.Error is null)
         {
             _awaitingRemoval.Remove(msg.Step);

@@ -167,6 +167,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             return;
         }
         msg.Handle.SetStaged();
+        _settings.KillAt.Reached("staged", msg.Step);
         _save = new ShardSave(msg.Step, msg.Handle, staged);
         // Until a planner acknowledges it, the plan is sent again: one lost with a planner that
         // died reaches the singleton's successor.

@@ -78,7 +78,9 @@ public sealed class WriterActor : ReceiveActor
     {
         try
         {
-            replyTo.Tell(new WriteFileSuccess(step, saveId, write(), attempt));
+            var result = write();
+            _settings.KillAt.Reached("file-written", step);
+            replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt));
         }
         catch (Exception e) when (attempt <= _settings.MaxRetries)
         {

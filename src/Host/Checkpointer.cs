@@ -59,6 +59,13 @@ public sealed class Checkpointer : IAsyncDisposable
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, bool allowPartial = false) =>
         _node.LoadAsync(target, step, allowPartial);
 
+    /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
+    public Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
+
+    /// <summary>The catalog: every step a save began, and where it stands.</summary>
+    public async Task<IReadOnlyList<Planner.CatalogEntry>> ReadCatalogAsync(TimeSpan timeout) =>
+        (await _node.Planner.Ask<CatalogRead>(new ReadCatalog(), timeout)).Entries;
+
     /// <summary>Stops the node's actor system.</summary>
     public async ValueTask DisposeAsync() => await _system.Terminate();
 }

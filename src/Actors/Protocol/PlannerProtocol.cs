@@ -97,10 +97,11 @@ public sealed record ReleaseLoadLease(long Step) : IActorCkptMessage;
 /// <summary>Remove debris and apply retention now; answered with <see cref="GarbageCollected"/>.</summary>
 public sealed record CollectGarbage : IActorCkptMessage;
 
-/// <summary>What <see cref="CollectGarbage"/> removed.</summary>
+/// <summary>What <see cref="CollectGarbage"/> removed; sent once the deleted steps' files are gone (after any load of them).</summary>
 /// <param name="DebrisRemoved">Steps whose uncommitted directories were removed.</param>
-/// <param name="Deleted">Committed steps deleted by retention (their files go in the background, after any load of them).</param>
-public sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted) : IActorCkptMessage;
+/// <param name="Deleted">Committed steps deleted by retention.</param>
+/// <param name="Failures">Deleted steps whose files could not be removed, each "step S: cause".</param>
+public sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
 /// <summary>Asks for the catalog; answered with <see cref="CatalogRead"/>.</summary>
 public sealed record ReadCatalog : IActorCkptMessage;

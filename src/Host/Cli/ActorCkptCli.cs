@@ -5,7 +5,7 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, bench.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, bench, node.</summary>
 public static class ActorCkptCli
 {
     /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
@@ -65,6 +65,13 @@ public static class ActorCkptCli
         var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step };
         verify.SetAction(p => Guard(stderr, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, json: false))));
 
+        var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
+        var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
+        ls.SetAction(p => Guard(stderr, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+
+        var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
+        gc.SetAction(p => Guard(stderr, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+
         var benchSize = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 256 };
         var benchTensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 64 };
         var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
@@ -78,7 +85,7 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, bench, node };
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, bench, node };
     }
 
     private static string? ReadConfig(string? path) =>
