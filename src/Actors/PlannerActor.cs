@@ -197,7 +197,7 @@ public sealed class PlannerActor : ReceivePersistentActor
         if (_writers.Contains(writer)) return;
         _writers.Add(writer);
         Context.Watch(writer);
-        foreach (var save in _saves.Values.Where(s => !s.Writing && s.AbortReason is null && !s.MissingPlans.Any()).ToList())
+        foreach (var save in _saves.Values.Where(s => !s.Writing && !s.Starting && s.AbortReason is null && !s.MissingPlans.Any()).ToList())
             StartWrites(save);
     }
 
@@ -232,7 +232,7 @@ public sealed class PlannerActor : ReceivePersistentActor
             Sender.Tell(new LocalPlanAccepted(msg.Step));
             return;
         }
-        if (save.Writing)
+        if (save.Writing || save.Starting)
         {
             Sender.Tell(new CheckpointAborted(msg.Step, $"rank {rank} sent its plan for step {msg.Step} after writing began"));
             return;
@@ -271,10 +271,13 @@ public sealed class PlannerActor : ReceivePersistentActor
         }
         // The start is journaled before the directory exists, so a crash from here on leaves a
         // catalog entry that recovery resolves (and whose debris it removes). Commands wait while
-        // an event is being persisted, so nothing else happens to the save in between.
+        // an event is being persisted; Starting keeps the rest of this one (several writers
+        // registering at once) from starting the save twice.
         var writers = _writers.ToList();
+        save.Starting = true;
         Record(new SaveStarted(save.Step, save.SaveId, save.WorldSize, CheckpointLayout.StepDirectory(save.Step), DateTimeOffset.UtcNow), _ =>
         {
+            save.Starting = false;
             try
             {
                 _store.PrepareStep(save.Step);

@@ -42,6 +42,9 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>The pending deadline (plans, then writes).</summary>
     public ICancelable? Deadline { get; set; }
 
+    /// <summary>True while the start of writing is being journaled.</summary>
+    public bool Starting { get; set; }
+
     /// <summary>True once every rank has been sent its writes.</summary>
     public bool Writing => Plan is not null;
 

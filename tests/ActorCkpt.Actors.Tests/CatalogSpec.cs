@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Akka.Configuration;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+using Microsoft.Data.Sqlite;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class CatalogSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows, Layout.Replicated });
+
+    /// <summary>A node in an actor system of its own over <see cref="NodeSpec.Root"/>, as a process of its own would have.</summary>
+    private (ActorSystem System, CheckpointNode Node) StartProcess(string extra = "", Func<IBlobStore, IBlobStore>? wrap = null)
+    {
+        var system = ActorSystem.Create("proc", ActorCkptConfig.WithCatalog(
+            ConfigurationFactory.ParseString(extra + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults), Root));
+        IBlobStore blobs = new LocalBlobStore(Root);
+        return (system, CheckpointNode.Start(system, wrap?.Invoke(blobs) ?? blobs));
+    }
+
+    private static async Task<IReadOnlyList<CatalogEntry>> ReadCatalog(CheckpointNode node) =>
+        (await node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
+
+    [Fact]
+    public async Task Commits_should_be_journaled_with_their_metadata_checksum_and_recovered_after_a_restart_from_snapshots()
+    {
+        var (first, node) = StartProcess("actorckpt.catalog.snapshot-every = 2");
+        var states = TestStates.Build(Model, 2, seed: 1);
+        for (var step = 1; step <= 5; step++) await SaveAllAsync(node, step, states);
+        var before = await ReadCatalog(node);
+        await first.Terminate();
+
+        var (second, again) = StartProcess("actorckpt.catalog.snapshot-every = 2");
+        var after = await ReadCatalog(again);
+        await second.Terminate();
+
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => (long)i), before.Select(e => e.Step));
+        Assert.All(before, e => Assert.Equal(CheckpointStatus.Committed, e.Status));
+        Assert.All(before, e => Assert.Equal(CheckpointStore.Checksum(node.Store.ReadMetadataBytes(e.Step)), e.MetadataChecksum));
+        Assert.Equal(before, after);
+        await using var db = new SqliteConnection($"Data Source={Path.Combine(Root, CheckpointLayout.CatalogFile)}");
+        await db.OpenAsync();
+        var snapshots = db.CreateCommand();
+        snapshots.CommandText = "select count(*) from snapshot";
+        Assert.True((long)(await snapshots.ExecuteScalarAsync())! >= 1);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task Retention_should_journal_deletions_and_never_remove_a_checkpoint_while_a_rank_loads_it()
+    {
+        var gate = new GatedReadStore.Gate();
+        var (system, node) = StartProcess("actorckpt.retention.keep-last = 1", blobs => new GatedReadStore(blobs, gate));
+        var states = TestStates.Build(Model, 2, seed: 2);
+        await SaveAllAsync(node, 1, states);
+
+        // A load of step 1 (by rank 2 of 3: ranks 0 and 1 keep saving) hangs in its first data-file
+        // read while step 2 commits and retention deletes step 1.
+        var targets = TestStates.Empty(Model, 3);
+        var load = LoadAllAsync(node, targets.Skip(2), step: 1);
+        await gate.Entered.WaitAsync(Patience);
+        await SaveAllAsync(node, 2, TestStates.Build(Model, 2, seed: 3));
+        await AwaitAssertAsync(async () => Assert.Equal(CheckpointStatus.Deleted, (await ReadCatalog(node)).Single(e => e.Step == 1).Status), Patience);
+        Assert.True(node.Store.IsCommitted(1), "step 1 was removed while a rank was loading it");
+
+        gate.Open();
+        await load;
+        Assert.Empty(TestStates.Differences(Model, targets.Skip(2), seed: 2));
+        AwaitCondition(() => !Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))), Patience);
+        Assert.Equal(new long[] { 2 }, node.Store.CommittedSteps());
+        var refused = await Assert.ThrowsAsync<CheckpointNotFoundException>(() => node.LoadAsync(targets[2], step: 1));
+        Assert.Contains("step 1 is not a committed checkpoint", refused.Message);
+        Assert.Contains("deleted", refused.Message);
+        await system.Terminate();
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_metadata_document_changed_after_its_commit_should_be_refused_on_load()
+    {
+        var node = StartNode();
+        var states = TestStates.Build(Model, 2, seed: 4);
+        await SaveAllAsync(node, 1, states);
+        var path = Path.Combine(Root, CheckpointLayout.InStep(1, CheckpointLayout.MetadataFile));
+        // Still valid JSON, still the same checkpoint to a parser: only the catalog's checksum can tell.
+        await File.AppendAllTextAsync(path, " ");
+
+        var targets = TestStates.Empty(Model, 2);
+        var e = await Assert.ThrowsAsync<CheckpointFormatException>(() => node.LoadAsync(targets[0]));
+
+        Assert.Contains(CheckpointLayout.MetadataFile, e.Message);
+        Assert.Contains("the catalog recorded at commit", e.Message);
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_second_planner_on_the_same_root_should_not_start_while_the_first_runs()
+    {
+        var (first, node) = StartProcess();
+        var states = TestStates.Build(Model, 2, seed: 5);
+        await SaveAllAsync(node, 1, states);
+
+        var e = Assert.Throws<IOException>(() => new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile));
+        Assert.Contains("locked by another holder", e.Message);
+
+        await first.Terminate();
+        new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile).Dispose();
+        TestStates.Dispose(states);
+    }
+}

@@ -1,0 +1,130 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Planner.Tests;
+
+public class CatalogSpec
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+    private static readonly Guid A = Guid.NewGuid();
+    private static readonly Guid B = Guid.NewGuid();
+
+    [Fact]
+    public void Events_should_move_a_step_through_its_statuses()
+    {
+        var catalog = new CheckpointCatalog();
+        catalog.Apply(new SaveStarted(10, A, 4, "step-00000010", T0));
+        Assert.Equal(CheckpointStatus.InFlight, catalog[10]!.Status);
+        Assert.Equal(new long[] { 10 }, catalog.InFlightSteps);
+
+        catalog.Apply(new SaveCommitted(10, A, "00000000000000ff", 8, 1000, T0.AddSeconds(1)));
+        Assert.Equal(CheckpointStatus.Committed, catalog[10]!.Status);
+        Assert.Equal((8, 1000L, "00000000000000ff"), (catalog[10]!.Files, catalog[10]!.Bytes, catalog[10]!.MetadataChecksum));
+        Assert.Equal(new long[] { 10 }, catalog.CommittedSteps);
+
+        catalog.Apply(new CheckpointDeleted(10, "retention", T0.AddSeconds(2)));
+        Assert.Equal(CheckpointStatus.Deleted, catalog[10]!.Status);
+        Assert.Equal("retention", catalog[10]!.Reason);
+        Assert.Empty(catalog.CommittedSteps);
+    }
+
+    [Fact]
+    public void A_retried_step_should_count_attempts_and_a_stale_abort_should_not_undo_its_commit()
+    {
+        var catalog = new CheckpointCatalog();
+        catalog.Apply(new SaveStarted(5, A, 2, "step-00000005", T0));
+        catalog.Apply(new SaveAborted(5, A, "rank 1 could not write", T0));
+        catalog.Apply(new SaveStarted(5, B, 2, "step-00000005", T0));
+        catalog.Apply(new SaveCommitted(5, B, "0000000000000001", 2, 10, T0));
+        catalog.Apply(new SaveAborted(5, A, "late word of the first attempt", T0));
+
+        Assert.Equal(CheckpointStatus.Committed, catalog[5]!.Status);
+        Assert.Equal(2, catalog[5]!.Attempts);
+        Assert.Equal(B, catalog[5]!.SaveId);
+    }
+
+    [Fact]
+    public void A_snapshot_should_restore_the_same_catalog()
+    {
+        var catalog = new CheckpointCatalog();
+        catalog.Apply(new SaveStarted(1, A, 2, "step-00000001", T0));
+        catalog.Apply(new SaveCommitted(1, A, "0000000000000001", 2, 10, T0));
+        catalog.Apply(new SaveAborted(2, Guid.Empty, "ranks 1 did not send their plan", T0));
+
+        var restored = new CheckpointCatalog(catalog.ToSnapshot());
+
+        Assert.Equal(catalog.Entries, restored.Entries);
+    }
+}
+
+public class RetentionPolicySpec
+{
+    [Fact]
+    public void Keep_last_should_delete_the_oldest_and_keep_every_should_spare_its_multiples()
+    {
+        var steps = Enumerable.Range(1, 10).Select(i => (long)i * 10).ToArray();
+
+        Assert.Equal(new long[] { 10, 20, 30, 40, 50, 60, 70 }, new RetentionPolicy(3, 0).StepsToDelete(steps));
+        Assert.Equal(new long[] { 10, 30, 50, 70 }, new RetentionPolicy(3, 20).StepsToDelete(steps));
+        Assert.Empty(RetentionPolicy.KeepAll.StepsToDelete(steps));
+        Assert.Empty(new RetentionPolicy(20, 0).StepsToDelete(steps));
+    }
+}
+
+public class CatalogReconcilerSpec
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+    private static readonly CommitOnDisk OnDisk = new("00000000000000aa", 3, 300);
+
+    private static CheckpointCatalog Catalog(params ICatalogEvent[] events)
+    {
+        var c = new CheckpointCatalog();
+        foreach (var e in events) c.Apply(e);
+        return c;
+    }
+
+    [Fact]
+    public void A_save_in_flight_should_be_committed_when_its_metadata_is_on_disk_and_aborted_otherwise()
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        var catalog = Catalog(new SaveStarted(1, a, 2, "step-00000001", Now), new SaveStarted(2, b, 2, "step-00000002", Now));
+
+        var r = CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(1, OnDisk), new StepOnDisk(2, null) }, Now);
+
+        var committed = Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 1));
+        Assert.Equal((a, "00000000000000aa", 3, 300L), (committed.SaveId, committed.MetadataChecksum, committed.Files, committed.Bytes));
+        var aborted = Assert.IsType<SaveAborted>(r.Events.Single(e => e.Step == 2));
+        Assert.Equal(CatalogReconciler.InterruptedReason, aborted.Reason);
+        Assert.Equal(new long[] { 2 }, r.DirectoriesToRemove);
+    }
+
+    [Fact]
+    public void Debris_should_go_committed_steps_should_stay_and_deleted_ones_should_finish_going()
+    {
+        var catalog = Catalog(
+            new SaveCommitted(1, Guid.Empty, "x", 1, 1, Now),
+            new SaveCommitted(2, Guid.Empty, "x", 1, 1, Now),
+            new CheckpointDeleted(2, "retention", Now),
+            new SaveAborted(3, Guid.Empty, "failed", Now));
+        var disk = new[] { new StepOnDisk(1, OnDisk), new StepOnDisk(2, OnDisk), new StepOnDisk(3, null), new StepOnDisk(4, null) };
+
+        var r = CatalogReconciler.Reconcile(catalog, disk, Now);
+
+        Assert.Empty(r.Events);
+        Assert.Equal(new long[] { 2, 3, 4 }, r.DirectoriesToRemove);
+    }
+
+    [Fact]
+    public void Commits_unknown_to_the_journal_should_be_adopted_and_vanished_ones_recorded_as_deleted()
+    {
+        var catalog = Catalog(new SaveCommitted(1, Guid.Empty, "x", 1, 1, Now), new SaveAborted(2, Guid.Empty, "failed", Now));
+        var disk = new[] { new StepOnDisk(2, OnDisk), new StepOnDisk(7, OnDisk) };
+
+        var r = CatalogReconciler.Reconcile(catalog, disk, Now);
+
+        Assert.IsType<CheckpointDeleted>(r.Events.Single(e => e.Step == 1));
+        Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 2));
+        Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 7));
+        Assert.Empty(r.DirectoriesToRemove);
+    }
+}
