@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Akka.Cluster.Tools.Singleton;
 using ActorCkpt.Io;
+using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
 
@@ -111,9 +112,9 @@ public sealed class CheckpointNode
     /// The target's tensors must stay alive until the load ends: when <paramref name="timeout"/>
     /// passes first, this throws but the load may still be filling them.
     /// </summary>
-    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, bool allowPartial = false, TimeSpan? timeout = null)
+    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null)
     {
-        var reply = await Shard(target.Rank).Ask<IActorCkptMessage>(new LoadShard(step, target, allowPartial), timeout ?? TimeSpan.FromMinutes(30));
+        var reply = await Shard(target.Rank).Ask<IActorCkptMessage>(new LoadShard(step, target, strict), timeout ?? TimeSpan.FromMinutes(30));
         switch (reply)
         {
             case LoadShardSuccess success:

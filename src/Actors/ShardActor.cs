@@ -145,7 +145,11 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<LoadLeaseRefused>(m => _load is { Step: null }, m => FinishLoad(new LoadShardFailure(new CheckpointNotFoundException(m.Reason))));
         Receive<LeaseDeadlinePassed>(_ => _load is { Step: null }, _ =>
             FinishLoad(new LoadShardFailure(new ActorCkptException($"no planner answered the load request within {_settings.PlanTimeout}"))));
-        Receive<LoadCompleted>(m => FinishLoad(m.Reply));
+        Receive<LoadCompleted>(m =>
+        {
+            foreach (var w in m.Warnings) _log.Warning("Rank {0}: {1}", _rank, w);
+            FinishLoad(m.Reply);
+        });
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while loading", _rank, msg.GetType().Name));
@@ -326,10 +330,11 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         var msg = load.Request;
         var parallelism = _settings.LoadParallelism;
         var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
-        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, msg.AllowPartial, parallelism, fetch))
-            .ContinueWith(t => new LoadCompleted(t.IsCompletedSuccessfully
-                ? new LoadShardSuccess(t.Result)
-                : new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)))
+        var strict = msg.Strict ?? _settings.LoadStrict;
+        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch))
+            .ContinueWith(t => t.IsCompletedSuccessfully
+                ? new LoadCompleted(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
+                : new LoadCompleted(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()))
             .PipeTo(Self);
     }
 
@@ -383,7 +388,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         _pool.Dispose();
     }
 
-    private sealed record LoadCompleted(object Reply);
+    private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
 
     private sealed record LeaseDeadlinePassed;
 

@@ -55,9 +55,13 @@ public sealed class Checkpointer : IAsyncDisposable
     /// <summary>Starts saving this rank's <paramref name="state"/> as <paramref name="step"/>; see <see cref="SaveHandle"/>.</summary>
     public SaveHandle Save(long step, RankState state) => _node.Save(step, state);
 
-    /// <summary>Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>, resharding as needed.</summary>
-    public Task<LoadResult> LoadAsync(RankState target, long? step = null, bool allowPartial = false) =>
-        _node.LoadAsync(target, step, allowPartial);
+    /// <summary>
+    /// Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>,
+    /// resharding as needed; mismatched keys are handled as <paramref name="strict"/> says
+    /// (default: <c>actorckpt.load.strict</c>).
+    /// </summary>
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, Planner.StrictHandling? strict = null) =>
+        _node.LoadAsync(target, step, strict);
 
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
     public Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using ActorCkpt.Actors;
 using ActorCkpt.Io;
+using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -54,8 +55,8 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Loads <paramref name="step"/> into every target.</summary>
-    protected static Task<LoadResult[]> LoadAllAsync(CheckpointNode node, IEnumerable<RankState> targets, long? step = null, bool allowPartial = false) =>
-        Task.WhenAll(targets.Select(t => node.LoadAsync(t, step, allowPartial))).WaitAsync(Patience);
+    protected static Task<LoadResult[]> LoadAllAsync(CheckpointNode node, IEnumerable<RankState> targets, long? step = null, StrictHandling? strict = null) =>
+        Task.WhenAll(targets.Select(t => node.LoadAsync(t, step, strict))).WaitAsync(Patience);
 
     protected override void Dispose(bool disposing)
     {

@@ -132,21 +132,40 @@ public class RoundTripSpec : NodeSpec
         TestStates.Dispose(states.Concat(targets));
     }
 
-    [Fact]
-    public async Task Strict_load_should_fail_listing_the_keys_and_partial_load_should_succeed()
+    [Theory]
+    [InlineData("assume_ok_unexpected")]
+    [InlineData("raise_unexpected")]
+    [InlineData("raise_all")]
+    [InlineData("log_unexpected")]
+    [InlineData("log_all")]
+    [InlineData("return_unexpected")]
+    [InlineData("return_all")]
+    [InlineData("ignore_all")]
+    public async Task Mismatched_keys_should_be_raised_logged_returned_or_ignored_as_the_strictness_mode_says(string mode)
     {
+        // The checkpoint has a and b; the state asks for a and c: c is missing, b unexpected.
         var node = StartNode();
         await SaveAllAsync(node, 1, new[] { new RankState(0, 1).AddReplicated("a", torch.ones(2)).AddReplicated("b", torch.ones(2)) });
+        var target = new RankState(0, 1).AddReplicated("a", torch.zeros(2)).AddReplicated("c", torch.full(2, 5f));
+        var strict = Strictness.Parse(mode);
+        var missing = Strictness.ForMissing(strict);
+        var unexpected = Strictness.ForUnexpected(strict);
 
-        var strict = new RankState(0, 1).AddReplicated("a", torch.zeros(2)).AddReplicated("c", torch.zeros(2));
-        var e = await Assert.ThrowsAsync<LoadPlanException>(() => node.LoadAsync(strict));
-        var partial = new RankState(0, 1).AddReplicated("a", torch.zeros(2)).AddReplicated("c", torch.zeros(2));
-        var result = await node.LoadAsync(partial, allowPartial: true);
+        if (missing == KeyAction.Raise || unexpected == KeyAction.Raise)
+        {
+            var e = await Assert.ThrowsAsync<LoadPlanException>(() => node.LoadAsync(target, strict: strict));
+            Assert.Equal(new[] { "c" }, e.MissingKeys);
+            Assert.Equal(unexpected == KeyAction.Raise ? new[] { "b" } : Array.Empty<string>(), e.UnexpectedKeys);
+            Assert.Equal(new[] { 0f, 0f }, target.Tensors[0].Tensor.data<float>().ToArray());
+            return;
+        }
+        var logged = (missing == KeyAction.Log ? 1 : 0) + (unexpected == KeyAction.Log ? 1 : 0);
+        var result = await EventFilter.Warning(contains: "step 1 ").ExpectAsync(logged, () => node.LoadAsync(target, strict: strict));
 
-        Assert.Equal(new[] { "c" }, e.MissingKeys);
-        Assert.Equal(new[] { "b" }, e.UnexpectedKeys);
-        Assert.Equal(new[] { "c" }, result.MissingKeys);
-        Assert.Equal(new[] { 1f, 1f }, partial.Tensors[0].Tensor.data<float>().ToArray());
+        Assert.Equal(missing == KeyAction.Return ? new[] { "c" } : Array.Empty<string>(), result.MissingKeys);
+        Assert.Equal(unexpected == KeyAction.Return ? new[] { "b" } : Array.Empty<string>(), result.UnexpectedKeys);
+        Assert.Equal(new[] { 1f, 1f }, target.Tensors[0].Tensor.data<float>().ToArray());
+        Assert.Equal(new[] { 5f, 5f }, target.Tensors[1].Tensor.data<float>().ToArray());
     }
 
     [Fact]

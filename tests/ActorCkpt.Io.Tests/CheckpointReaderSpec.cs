@@ -25,7 +25,7 @@ public class CheckpointReaderSpec : IDisposable
             long start = rank * 23L / loadedOn, end = (rank + 1) * 23L / loadedOn;
             var wanted = new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 23, 5 }, new TensorBox(new[] { start, 0L }, new[] { end - start, 5L })) };
             var dest = new float[(end - start) * 5];
-            new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, allowPartial: true), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 3);
+            new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 3);
 
             Assert.Equal(values.Skip((int)start * 5).Take(dest.Length), dest);
         }
@@ -39,7 +39,7 @@ public class CheckpointReaderSpec : IDisposable
         var wanted = new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 6, 4 }, new TensorBox(new long[] { 0, 1 }, new long[] { 6, 2 })) };
         var dest = new float[12];
 
-        new CheckpointReader(store).Read(LoadPlanner.Plan(store.ReadMetadata(1), wanted, true), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 2);
+        new CheckpointReader(store).Read(LoadPlanner.Plan(store.ReadMetadata(1), wanted, StrictHandling.ReturnAll), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 2);
 
         var expected = Enumerable.Range(0, 6).SelectMany(r => new[] { values[r * 4 + 1], values[r * 4 + 2] });
         Assert.Equal(expected, dest);

@@ -68,7 +68,7 @@ public class ChecksumSpec : IDisposable
         {
             new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
             new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
-        }, false);
+        }, StrictHandling.RaiseAll);
         var w = new byte[8 * 4 * 4];
         var b = new byte[12];
 

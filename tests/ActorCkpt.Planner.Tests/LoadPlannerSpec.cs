@@ -31,7 +31,7 @@ public class LoadPlannerSpec
     [Fact]
     public void Row_sharded_4_to_3_should_read_exact_overlaps()
     {
-        var plan = LoadPlanner.Plan(RowsSavedOnFour(), new[] { Want("w", new long[] { 12, 4 }, new long[] { 4, 0 }, new long[] { 4, 4 }) }, allowPartial: false);
+        var plan = LoadPlanner.Plan(RowsSavedOnFour(), new[] { Want("w", new long[] { 12, 4 }, new long[] { 4, 0 }, new long[] { 4, 4 }) }, StrictHandling.RaiseAll);
 
         Assert.Equal(2, plan.Reads.Count);
         var first = plan.Reads[0];
@@ -55,7 +55,7 @@ public class LoadPlannerSpec
         for (var rank = 0; rank < 5; rank++)
         {
             long start = rank * 12 / 5, end = (rank + 1) * 12 / 5;
-            var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 12, 4 }, new[] { start, 0L }, new[] { end - start, 4L }) }, false);
+            var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 12, 4 }, new[] { start, 0L }, new[] { end - start, 4L }) }, StrictHandling.RaiseAll);
 
             Assert.Equal((end - start) * 4, plan.Reads.Sum(r => r.Region.Volume));
             Assert.All(plan.Reads, r => Assert.Equal(0, r.RangeStart % 16));
@@ -67,7 +67,7 @@ public class LoadPlannerSpec
     {
         var md = Saved("w", new long[] { 4, 8 }, 16, (new long[] { 0, 0 }, new long[] { 4, 4 }), (new long[] { 0, 4 }, new long[] { 4, 4 }));
 
-        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 0, 2 }, new long[] { 4, 2 }) }, false);
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 0, 2 }, new long[] { 4, 2 }) }, StrictHandling.RaiseAll);
 
         var read = Assert.Single(plan.Reads);
         Assert.Equal(new long[] { 0, 2 }, read.Region.Offsets);
@@ -81,7 +81,7 @@ public class LoadPlannerSpec
     {
         var md = Saved("w", new long[] { 4, 8 }, 4096, (new long[] { 0, 0 }, new long[] { 4, 4 }), (new long[] { 0, 4 }, new long[] { 4, 4 }));
 
-        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 1, 0 }, new long[] { 2, 8 }) }, false);
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 8 }, new long[] { 1, 0 }, new long[] { 2, 8 }) }, StrictHandling.RaiseAll);
 
         Assert.Equal(2, plan.Reads.Count);
         Assert.Equal(new long[] { 1, 0 }, plan.Reads[0].Region.Offsets);
@@ -95,9 +95,9 @@ public class LoadPlannerSpec
     {
         var md = Saved("w", new long[] { 10, 2 }, 8, (new long[] { 0, 0 }, new long[] { 3, 2 }), (new long[] { 3, 0 }, new long[] { 7, 2 }));
 
-        var rank0 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 0, 0 }, new long[] { 5, 2 }) }, false);
-        var rank1 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 5, 0 }, new long[] { 5, 2 }) }, false);
-        var empty = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 10, 0 }, new long[] { 0, 2 }) }, false);
+        var rank0 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 0, 0 }, new long[] { 5, 2 }) }, StrictHandling.RaiseAll);
+        var rank1 = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 5, 0 }, new long[] { 5, 2 }) }, StrictHandling.RaiseAll);
+        var empty = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 10, 2 }, new long[] { 10, 0 }, new long[] { 0, 2 }) }, StrictHandling.RaiseAll);
 
         Assert.Equal(new[] { 6L, 4L }, rank0.Reads.Select(r => r.Region.Volume));
         Assert.Equal(16, rank0.Reads[1].RangeLength);
@@ -113,7 +113,7 @@ public class LoadPlannerSpec
     {
         var md = Saved("w", new long[] { 100 }, 64, (new long[] { 0 }, new long[] { 100 }));
 
-        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 100 }, new long[] { 30 }, new long[] { 70 }) }, false);
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 100 }, new long[] { 30 }, new long[] { 70 }) }, StrictHandling.RaiseAll);
 
         var read = Assert.Single(plan.Reads);
         Assert.Equal(64, read.RangeStart);
@@ -133,7 +133,7 @@ public class LoadPlannerSpec
         {
             Want("a", new long[] { 2 }, new long[] { 0 }, new long[] { 0 }),
             Want("c", new long[] { 2 }, new long[] { 0 }, new long[] { 2 }),
-        }, allowPartial: false));
+        }, StrictHandling.RaiseAll));
 
         Assert.Equal(new[] { "c" }, e.MissingKeys);
         Assert.Equal(new[] { "b" }, e.UnexpectedKeys);
@@ -146,11 +146,41 @@ public class LoadPlannerSpec
     {
         var md = Saved("w", new long[] { 4 }, 16, (new long[] { 0 }, new long[] { 4 }));
 
-        var plan = LoadPlanner.Plan(md, new[] { Want("other", new long[] { 4 }, new long[] { 0 }, new long[] { 4 }) }, allowPartial: true);
+        var plan = LoadPlanner.Plan(md, new[] { Want("other", new long[] { 4 }, new long[] { 0 }, new long[] { 4 }) }, StrictHandling.ReturnAll);
 
         Assert.Empty(plan.Reads);
         Assert.Equal(new[] { "other" }, plan.MissingKeys);
         Assert.Equal(new[] { "w" }, plan.UnexpectedKeys);
+    }
+
+    [Theory]
+    [InlineData("assume_ok_unexpected", true, false)]
+    [InlineData("raise_unexpected", true, false)]
+    [InlineData("raise_all", true, true)]
+    [InlineData("log_unexpected", false, false)]
+    [InlineData("log_all", false, false)]
+    [InlineData("return_unexpected", false, false)]
+    [InlineData("return_all", false, false)]
+    [InlineData("ignore_all", false, false)]
+    public void Each_strictness_mode_should_raise_on_exactly_the_mismatches_it_names(string mode, bool raisesMissing, bool raisesUnexpected)
+    {
+        var md = Saved("w", new long[] { 4 }, 16, (new long[] { 0 }, new long[] { 4 }));
+        var wanted = new[] { Want("other", new long[] { 4 }, new long[] { 0 }, new long[] { 4 }) };
+        var strict = Strictness.Parse(mode);
+
+        if (raisesMissing || raisesUnexpected)
+        {
+            var e = Assert.Throws<LoadPlanException>(() => LoadPlanner.Plan(md, wanted, strict));
+            Assert.Equal(raisesMissing ? new[] { "other" } : Array.Empty<string>(), e.MissingKeys);
+            Assert.Equal(raisesUnexpected ? new[] { "w" } : Array.Empty<string>(), e.UnexpectedKeys);
+        }
+        else
+        {
+            var plan = LoadPlanner.Plan(md, wanted, strict);
+            Assert.Equal(new[] { "other" }, plan.MissingKeys);
+            Assert.Equal(new[] { "w" }, plan.UnexpectedKeys);
+        }
+        Assert.Equal(mode, Strictness.Name(strict));
     }
 
     [Fact]
@@ -159,9 +189,9 @@ public class LoadPlannerSpec
         var md = Saved("w", new long[] { 4, 4 }, 16, (new long[] { 0, 0 }, new long[] { 4, 4 }));
 
         var shape = Assert.Throws<LoadPlanException>(() =>
-            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 5 }, new long[] { 0, 0 }, new long[] { 4, 5 }) }, allowPartial: true));
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 5 }, new long[] { 0, 0 }, new long[] { 4, 5 }) }, StrictHandling.ReturnAll));
         var dtype = Assert.Throws<LoadPlanException>(() =>
-            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 4 }, new long[] { 0, 0 }, new long[] { 4, 4 }, DType.BFloat16) }, allowPartial: true));
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 4, 4 }, new long[] { 0, 0 }, new long[] { 4, 4 }, DType.BFloat16) }, StrictHandling.ReturnAll));
 
         Assert.Contains("'w' has shape [4, 4] in the checkpoint but [4, 5]", shape.Message);
         Assert.Contains("'w' is F32 in the checkpoint but BF16", dtype.Message);
@@ -173,7 +203,7 @@ public class LoadPlannerSpec
         var md = Saved("w", new long[] { 8 }, 16, (new long[] { 0 }, new long[] { 4 }));
 
         var e = Assert.Throws<LoadPlanException>(() =>
-            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 8 }, new long[] { 0 }, new long[] { 8 }) }, false));
+            LoadPlanner.Plan(md, new[] { Want("w", new long[] { 8 }, new long[] { 0 }, new long[] { 8 }) }, StrictHandling.RaiseAll));
 
         Assert.Contains("covers 4 of the 8 elements", e.Message);
     }

@@ -52,6 +52,9 @@ public sealed record ActorCkptSettings
     /// <summary>Where a load reads data files: false for the shared directory, true through the readers on the nodes that wrote them.</summary>
     public bool LoadThroughReaders { get; init; }
 
+    /// <summary>What loads do about mismatched keys unless the load says otherwise.</summary>
+    public StrictHandling LoadStrict { get; init; } = StrictHandling.AssumeOkUnexpected;
+
     /// <summary>Reads in parallel per rank on load.</summary>
     public int LoadParallelism { get; init; } = 4;
 
@@ -109,6 +112,8 @@ public sealed record ActorCkptSettings
             PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
             LoadParallelism = c.GetInt("load.parallelism"),
             LoadThroughReaders = loadThroughReaders,
+            LoadStrict = Strictness.Names.Contains(c.GetString("load.strict")) ? Strictness.Parse(c.GetString("load.strict"))
+                : throw new ConfigurationException($"actorckpt.load.strict = '{c.GetString("load.strict")}': accepted values are {string.Join(", ", Strictness.Names)}"),
             TransferChunkSize = checked((int)(c.GetByteSize("transfer.chunk-size") ?? 0)),
             CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),

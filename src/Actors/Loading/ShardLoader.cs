@@ -15,9 +15,11 @@ internal static class ShardLoader
     /// <summary>
     /// Loads step <paramref name="step"/> into <paramref name="target"/>. The metadata read must
     /// match <paramref name="metadataChecksum"/>, the checksum the catalog recorded at commit (not
-    /// checked when empty).
+    /// checked when empty). Mismatched keys are handled as <paramref name="strict"/> says; the
+    /// ones to log come back in <c>Warnings</c>.
     /// </summary>
-    public static async Task<LoadResult> LoadAsync(CheckpointStore store, RankState target, long step, string metadataChecksum, bool allowPartial, int parallelism, RangeFetcher? fetch)
+    public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
+        CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch)
     {
         var resolved = step;
         var metadataBytes = store.ReadMetadataBytes(step);
@@ -27,7 +29,12 @@ internal static class ShardLoader
                 $"its checksum {CheckpointStore.Checksum(metadataBytes)} differs from the {metadataChecksum} the catalog recorded at commit: the document was changed or corrupted");
         var metadata = MetadataJson.Deserialize(metadataBytes, metadataPath);
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
-        var plan = LoadPlanner.Plan(metadata, wanted, allowPartial);
+        var plan = LoadPlanner.Plan(metadata, wanted, strict);
+        var warnings = new List<string>();
+        if (Strictness.ForMissing(strict) == KeyAction.Log && plan.MissingKeys.Count > 0)
+            warnings.Add($"step {step} lacks keys rank {target.Rank} asked for (left as they were): {string.Join(", ", plan.MissingKeys)}");
+        if (Strictness.ForUnexpected(strict) == KeyAction.Log && plan.UnexpectedKeys.Count > 0)
+            warnings.Add($"step {step} holds keys rank {target.Rank} did not ask for: {string.Join(", ", plan.UnexpectedKeys)}");
 
         foreach (var t in target.Tensors.Where(t => t.Box.Volume * DTypes.ElementSize(t.DType) > int.MaxValue))
             throw new ActorCkptException($"'{t.Key}': loading a local tensor over 2 GiB is not supported yet");
@@ -86,7 +93,10 @@ internal static class ShardLoader
             if (!objects.TryAdd(entry.Key, bytes))
                 throw new ActorCkptException($"step {resolved} holds entry '{entry.Key}' twice for rank {target.Rank}");
         }
-        return new LoadResult(resolved, metadata.WorldSize, objects, plan.MissingKeys, plan.UnexpectedKeys,
+        var result = new LoadResult(resolved, metadata.WorldSize, objects,
+            Strictness.ForMissing(strict) == KeyAction.Return ? plan.MissingKeys : Array.Empty<string>(),
+            Strictness.ForUnexpected(strict) == KeyAction.Return ? plan.UnexpectedKeys : Array.Empty<string>(),
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));
+        return (result, warnings);
     }
 }

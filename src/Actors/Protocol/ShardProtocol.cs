@@ -19,8 +19,8 @@ public sealed record SaveShard(long Step, RankState State, SaveHandle Handle) : 
 /// </summary>
 /// <param name="Step">The step to load; null for the newest committed one.</param>
 /// <param name="Target">Destination tensors and their places in the global tensors.</param>
-/// <param name="AllowPartial">When true, missing and unexpected keys are not errors.</param>
-public sealed record LoadShard(long? Step, RankState Target, bool AllowPartial = false) : IActorCkptMessage;
+/// <param name="Strict">What to do about mismatched keys; null for <c>actorckpt.load.strict</c>.</param>
+public sealed record LoadShard(long? Step, RankState Target, StrictHandling? Strict = null) : IActorCkptMessage;
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>
@@ -34,8 +34,8 @@ public sealed record LoadShardFailure(Exception Cause) : IActorCkptMessage;
 /// <param name="Step">The step loaded.</param>
 /// <param name="SavedWorldSize">Number of ranks that saved it.</param>
 /// <param name="Objects">Non-tensor entries for this rank: every global one, and this rank's own per-rank ones.</param>
-/// <param name="MissingKeys">Keys of the target that the checkpoint lacked (partial loads only).</param>
-/// <param name="UnexpectedKeys">Checkpoint keys the target did not name (partial loads only).</param>
+/// <param name="MissingKeys">Keys of the target that the checkpoint lacked, left untouched (listed in the return_* strictness modes).</param>
+/// <param name="UnexpectedKeys">Checkpoint keys the target did not name (listed in return_all).</param>
 /// <param name="BytesRead">Bytes read from data files.</param>
 public sealed record LoadResult(
     long Step,

@@ -9,11 +9,12 @@ namespace ActorCkpt.Planner;
 public static class LoadPlanner
 {
     /// <summary>
-    /// Plans the reads filling <paramref name="wanted"/> from <paramref name="metadata"/>.
-    /// Strict unless <paramref name="allowPartial"/>: missing and unexpected keys are errors;
-    /// dtype and shape mismatches always are. Throws <see cref="LoadPlanException"/> listing the keys.
+    /// Plans the reads filling <paramref name="wanted"/> from <paramref name="metadata"/>. Missing
+    /// and unexpected keys are errors when <paramref name="strict"/> says so; dtype and shape
+    /// mismatches always are. Throws <see cref="LoadPlanException"/> listing the keys, before
+    /// anything is read. The plan lists both kinds of mismatched keys whatever the mode.
     /// </summary>
-    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, bool allowPartial)
+    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict)
     {
         var missing = new SortedSet<string>(StringComparer.Ordinal);
         var mismatches = new List<string>();
@@ -56,8 +57,10 @@ public static class LoadPlanner
 
         var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
         var unexpected = metadata.Tensors.Keys.Where(k => !wantedKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        if (mismatches.Count > 0 || (!allowPartial && (missing.Count > 0 || unexpected.Count > 0)))
-            throw new LoadPlanException(missing.ToList(), allowPartial ? Array.Empty<string>() : unexpected, mismatches);
+        var raiseMissing = Strictness.ForMissing(strict) == KeyAction.Raise && missing.Count > 0;
+        var raiseUnexpected = Strictness.ForUnexpected(strict) == KeyAction.Raise && unexpected.Count > 0;
+        if (mismatches.Count > 0 || raiseMissing || raiseUnexpected)
+            throw new LoadPlanException(raiseMissing ? missing.ToList() : Array.Empty<string>(), raiseUnexpected ? unexpected : Array.Empty<string>(), mismatches);
 
         var ordered = reads.OrderBy(r => r.Source.Bytes.File, StringComparer.Ordinal)
             .ThenBy(r => r.Source.Bytes.Offset + r.RangeStart).ToList();
