@@ -88,13 +88,21 @@ public sealed class LocalBlobStore : IBlobStore
         }
     }
 
-    /// <summary>The absolute path of <paramref name="path"/>; refuses any path that leads outside the root.</summary>
+    /// <summary>
+    /// The absolute path of <paramref name="path"/>; refuses any path that leads outside the root,
+    /// by its name or through a symbolic link below the root (the root itself may be a link).
+    /// </summary>
     private string Full(string path)
     {
         if (path.Length == 0) return Root;
         var full = Path.GetFullPath(Path.Combine(Root, path));
         if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new UnauthorizedAccessException($"'{path}' leads outside the checkpoint directory '{Root}'");
+        for (var at = full; at.Length > Root.Length; at = Path.GetDirectoryName(at)!)
+        {
+            if (new FileInfo(at).LinkTarget is { } target)
+                throw new UnauthorizedAccessException($"'{path}' in '{Root}' goes through the symbolic link '{at}' (to '{target}'): links are refused so that nothing outside the checkpoint directory is read or written");
+        }
         return full;
     }
 

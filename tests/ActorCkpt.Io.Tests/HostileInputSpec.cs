@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>Broken and hostile checkpoints on disk: each load or verify fails naming what is wrong, and reads nothing outside the directory.</summary>
+public class HostileInputSpec : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private CheckpointStore Saved()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2);
+        return store;
+    }
+
+    private string StepPath(string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(1), file);
+
+    /// <summary>Loads all of "w" and "b" from step 1.</summary>
+    private static void LoadAll(CheckpointStore store)
+    {
+        var md = store.ReadMetadata(1);
+        var wanted = new[]
+        {
+            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
+            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
+        };
+        var w = new float[32];
+        var b = new float[3];
+        new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
+            i => i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan()), 2);
+    }
+
+    [Fact]
+    public void A_flipped_bit_in_any_data_file_should_fail_load_and_verify_naming_the_file_and_tensor()
+    {
+        var store = Saved();
+        var md = store.ReadMetadata(1);
+        var random = new Random(7);
+        foreach (var file in md.Files)
+        {
+            var chunk = md.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes))).First(c => c.Bytes.File == file.Name);
+            var at = chunk.Bytes.Offset + random.NextInt64(chunk.Bytes.Length);
+            var bit = 1 << random.Next(8);
+            Flip(StepPath(file.Name), at, bit);
+
+            var load = Assert.ThrowsAny<ActorCkptException>(() => LoadAll(store));
+            var verify = CheckpointVerifier.Verify(store, 1);
+
+            Assert.Contains(file.Name, load.Message);
+            Assert.Contains($"'{chunk.Key}'", load.Message);
+            Assert.Contains(verify, f => f.File == file.Name && f.Key == chunk.Key);
+            Flip(StepPath(file.Name), at, bit);
+            Assert.Empty(CheckpointVerifier.Verify(store, 1));
+        }
+    }
+
+    [Fact]
+    public void A_truncated_data_file_should_fail_load_and_verify_naming_it()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0];
+        using (var f = File.Open(StepPath(file.Name), FileMode.Open)) f.SetLength(file.Length - 10);
+
+        var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
+
+        Assert.Contains(file.Name, load.Message);
+        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem.Contains("metadata says"));
+    }
+
+    [Fact]
+    public void A_missing_data_file_should_fail_load_and_verify_naming_it()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0];
+        File.Delete(StepPath(file.Name));
+
+        var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
+
+        Assert.Contains(file.Name, load.Message);
+        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem == "missing");
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("not json")]
+    [InlineData("empty")]
+    public void Malformed_or_truncated_metadata_should_be_refused_naming_the_file(string damage)
+    {
+        var store = Saved();
+        var path = StepPath(CheckpointLayout.MetadataFile);
+        var text = File.ReadAllText(path);
+        File.WriteAllText(path, damage switch
+        {
+            "truncated" => text[..(text.Length / 2)],
+            "not json" => "<metadata>" + text,
+            _ => "",
+        });
+
+        var e = Assert.Throws<CheckpointFormatException>(() => store.ReadMetadata(1));
+
+        Assert.Contains(CheckpointLayout.MetadataFile, e.Message);
+    }
+
+    [Fact]
+    public void A_header_length_that_would_allocate_gigabytes_should_be_refused_without_allocating()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0];
+        using (var f = File.Open(StepPath(file.Name), FileMode.Open))
+        {
+            var length = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, 40UL << 30);
+            f.Write(length);
+        }
+        using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(1, file.Name));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, file.Name));
+
+        Assert.Contains("header length 42949672960", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the bogus header length was allocated");
+        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem.Contains("header length"));
+    }
+
+    [Fact]
+    public void A_data_file_replaced_by_a_link_to_a_file_outside_should_not_be_read()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0];
+        var outside = Path.Combine(Path.GetDirectoryName(_dir.Path)!, "outside-" + Guid.NewGuid().ToString("N"));
+        File.Copy(StepPath(file.Name), outside);
+        try
+        {
+            File.Delete(StepPath(file.Name));
+            File.CreateSymbolicLink(StepPath(file.Name), outside);
+
+            var load = Assert.Throws<UnauthorizedAccessException>(() => LoadAll(store));
+
+            Assert.Contains("symbolic link", load.Message);
+            Assert.Contains(file.Name, load.Message);
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
+    [Fact]
+    public void A_step_directory_that_is_a_link_should_be_refused()
+    {
+        var store = Saved();
+        var real = Path.Combine(_dir.Path, "elsewhere");
+        Directory.Move(Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(1)), real);
+        Directory.CreateSymbolicLink(Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(1)), real);
+
+        var e = Assert.Throws<UnauthorizedAccessException>(() => store.ReadMetadata(1));
+
+        Assert.Contains("symbolic link", e.Message);
+    }
+
+    private static void Flip(string path, long offset, int bit)
+    {
+        using var f = File.Open(path, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = offset;
+        var b = f.ReadByte();
+        f.Position = offset;
+        f.WriteByte((byte)(b ^ bit));
+    }
+}
