@@ -12,7 +12,8 @@ namespace ActorCkpt.Actors;
 /// checksummed chunks (another node). A failed attempt crashes the actor with
 /// <see cref="WriteFileException"/>; its supervisor restarts it and the request is retried after a
 /// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries. The last failure is not
-/// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause.
+/// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
+/// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>), at once.
 /// </summary>
 public sealed class WriterActor : ReceiveActor
 {
@@ -82,7 +83,7 @@ public sealed class WriterActor : ReceiveActor
             _settings.KillAt.Reached("file-written", step);
             replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt));
         }
-        catch (Exception e) when (attempt <= _settings.MaxRetries)
+        catch (Exception e) when (attempt <= _settings.MaxRetries && !StorageErrors.IsPermanent(e))
         {
             _log.Warning("Write of {0} (step {1}) failed on attempt {2}: {3}; retrying", plan.FileName, step, attempt, e.Message);
             throw new WriteFileException(plan.FileName, attempt, e);

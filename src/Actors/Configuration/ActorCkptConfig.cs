@@ -49,7 +49,9 @@ public static class ActorCkptConfig
                 if (connection.Length == 0)
                 {
                     if (string.IsNullOrWhiteSpace(root)) throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)");
-                    connection = $"Data Source={Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile)}";
+                    // Unpooled: the file is closed whenever the journal is idle, so nothing holds the
+                    // checkpoint root open once the actor system is gone.
+                    connection = $"Data Source={Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile)};Pooling=False";
                 }
                 break;
             case "postgres":

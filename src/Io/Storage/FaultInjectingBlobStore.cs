@@ -14,20 +14,20 @@ public sealed class FaultInjectingBlobStore(IBlobStore inner, FaultPolicy policy
     public override IBlobWriter Create(string path)
     {
         var writer = Inner.Create(path);
-        return policy.ShouldFail(path, out var n) ? new TornWriter(writer, path, n) : writer;
+        return policy.ShouldFail(path, out var n) ? new TornWriter(writer, policy.Error(path, n)) : writer;
     }
 
-    private sealed class TornWriter(IBlobWriter inner, string path, int writeNumber) : IBlobWriter
+    private sealed class TornWriter(IBlobWriter inner, Exception error) : IBlobWriter
     {
         private int _writes;
 
         public void Write(ReadOnlySpan<byte> data, long offset)
         {
-            if (++_writes > 1) throw new InjectedFaultException(path, writeNumber);
+            if (++_writes > 1) throw error;
             inner.Write(data, offset);
         }
 
-        public void Flush() => throw new InjectedFaultException(path, writeNumber);
+        public void Flush() => throw error;
 
         public void Dispose() => inner.Dispose();
     }

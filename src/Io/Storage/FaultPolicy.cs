@@ -15,6 +15,9 @@ public abstract class FaultPolicy
     /// </summary>
     public string PathPattern { get; init; } = "*.safetensors";
 
+    /// <summary>The error a failing write throws, given its path and write number (an <see cref="InjectedFaultException"/> by default).</summary>
+    public Func<string, int, Exception> Error { get; init; } = (path, n) => new InjectedFaultException(path, n);
+
     /// <summary>Number of matching writes seen so far.</summary>
     public int WritesSeen => Volatile.Read(ref _count);
 
@@ -26,6 +29,14 @@ public abstract class FaultPolicy
 
     /// <summary>Fail each matching write with probability <paramref name="p"/>, from a seeded generator.</summary>
     public static FaultPolicy FailWithProbability(double p, int seed) => new Probability(p, seed);
+
+    /// <summary>Every matching write fails as on a full disk (ENOSPC).</summary>
+    public static FaultPolicy DiskFull(string pathPattern = "*.safetensors") =>
+        new Range(1, int.MaxValue) { PathPattern = pathPattern, Error = (path, _) => StorageErrors.DiskFull(path) };
+
+    /// <summary>Every matching write fails as on read-only or forbidden storage (EACCES).</summary>
+    public static FaultPolicy AccessDenied(string pathPattern = "*.safetensors") =>
+        new Range(1, int.MaxValue) { PathPattern = pathPattern, Error = (path, _) => StorageErrors.AccessDenied(path) };
 
     /// <summary>Fail every write whose path matches <paramref name="pathPattern"/> (see <see cref="PathPattern"/>).</summary>
     public static FaultPolicy FailAlways(string pathPattern = "*.safetensors") => new Range(1, int.MaxValue) { PathPattern = pathPattern };

@@ -1,0 +1,30 @@
+namespace ActorCkpt.Io;
+
+/// <summary>Which storage failures a retry cannot cure.</summary>
+public static class StorageErrors
+{
+    // errno values .NET puts in IOException.HResult on Unix.
+    private const int Eacces = 13;
+    private const int Enospc = 28;
+    private const int Erofs = 30;
+    private const int Edquot = 122;
+
+    /// <summary>
+    /// True for a full disk or quota (ENOSPC, EDQUOT), read-only storage (EROFS) and denied access
+    /// (EACCES): retrying the same write only wastes the backoff, so the save fails at once with
+    /// that cause. Looks through wrapping exceptions.
+    /// </summary>
+    public static bool IsPermanent(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+            if (e is UnauthorizedAccessException || (e is IOException && e.HResult is Eacces or Enospc or Erofs or Edquot))
+                return true;
+        return false;
+    }
+
+    /// <summary>The error a full disk gives (ENOSPC), for fault injection.</summary>
+    public static IOException DiskFull(string path) => new($"No space left on device : '{path}'", Enospc);
+
+    /// <summary>The error read-only or forbidden storage gives, for fault injection.</summary>
+    public static UnauthorizedAccessException AccessDenied(string path) => new($"Access to the path '{path}' is denied.");
+}

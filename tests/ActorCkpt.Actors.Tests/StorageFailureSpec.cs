@@ -1,0 +1,76 @@
+using Akka.Actor;
+using Akka.Configuration;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class StorageFailureSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows, Layout.Replicated });
+
+    private static async Task AssertStep1Loads(CheckpointNode node)
+    {
+        var targets = TestStates.Empty(Model, 2);
+        var results = await LoadAllAsync(node, targets);
+        Assert.All(results, r => Assert.Equal(1, r.Step));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        TestStates.Dispose(targets);
+    }
+
+    [Theory]
+    [InlineData("disk full", "No space left on device")]
+    [InlineData("access denied", "is denied")]
+    public async Task A_save_on_full_or_forbidden_storage_should_fail_at_once_with_that_cause_remove_its_files_and_keep_the_previous_checkpoint(string kind, string cause)
+    {
+        var step2 = CheckpointLayout.StepDirectory(2) + "/*";
+        var faults = kind == "disk full" ? FaultPolicy.DiskFull(step2) : FaultPolicy.AccessDenied(step2);
+        var node = StartNode(faults);
+        var states = TestStates.Build(Model, 2, seed: 1);
+        await SaveAllAsync(node, 1, states);
+
+        var handles = TestStates.Build(Model, 2, seed: 2).Select(s => node.Save(2, s)).ToArray();
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => handles[0].Committed.WaitAsync(Patience));
+
+        Assert.Contains(cause, e.Message);
+        // No retry can cure it: each file was tried once.
+        Assert.Contains("after 1 attempts", e.Message);
+        AwaitCondition(() => !Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(2))), Patience);
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        var entry = (await node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries.Single(x => x.Step == 2);
+        Assert.Equal(CheckpointStatus.Aborted, entry.Status);
+        Assert.Contains(cause, entry.Reason);
+        await AssertStep1Loads(node);
+        TestStates.Dispose(states);
+    }
+
+    [TmpfsFact]
+    public async Task A_save_that_fills_a_real_disk_should_fail_with_ENOSPC_free_its_space_and_keep_the_previous_checkpoint()
+    {
+        using var disk = new Tmpfs(8 << 20);
+        var system = ActorSystem.Create("tmpfs", ActorCkptConfig.WithCatalog(
+            ConfigurationFactory.ParseString(TestConfig).WithFallback(ActorCkptConfig.Defaults), disk.Path));
+        try
+        {
+            var node = CheckpointNode.Start(system, new LocalBlobStore(disk.Path));
+            var small = TestStates.Build(Model, 2, seed: 1);
+            await SaveAllAsync(node, 1, small);
+            var big = TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows }).Select(m => m with { Rows = 4096, Cols = 1024 }).ToList();
+            var bigStates = TestStates.Build(big, 2, seed: 2);
+
+            var handles = bigStates.Select(s => node.Save(2, s)).ToArray();
+            var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => handles[0].Committed.WaitAsync(Patience));
+
+            Assert.Contains("No space left on device", e.Message);
+            AwaitCondition(() => !Directory.Exists(Path.Combine(disk.Path, CheckpointLayout.StepDirectory(2))), Patience);
+            Assert.True(new DriveInfo(disk.Path).AvailableFreeSpace > 4 << 20, "the failed save's partial files still take the space");
+            await AssertStep1Loads(node);
+            TestStates.Dispose(small.Concat(bigStates));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+}
