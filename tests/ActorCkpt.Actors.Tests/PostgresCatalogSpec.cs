@@ -1,0 +1,64 @@
+using Akka.Actor;
+using Akka.Configuration;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class PostgresCatalogSpec : IDisposable
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows, Layout.Replicated });
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "actorckpt-pgroot-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private (ActorSystem System, CheckpointNode Node) Start(PostgresServer server, Func<IBlobStore, IBlobStore>? wrap = null)
+    {
+        var config = ConfigurationFactory.ParseString($$"""
+            akka.loglevel = WARNING
+            actorckpt.writer.pool-size = 2
+            actorckpt.catalog { provider = postgres, connection-string = "{{server.ConnectionString}}" }
+            """).WithFallback(ActorCkptConfig.Defaults);
+        var system = ActorSystem.Create("pg", ActorCkptConfig.WithCatalog(config, _root));
+        IBlobStore blobs = new LocalBlobStore(_root);
+        return (system, CheckpointNode.Start(system, wrap?.Invoke(blobs) ?? blobs));
+    }
+
+    [PostgresFact]
+    public async Task The_catalog_on_PostgreSQL_should_survive_a_crash_mid_save_and_recover_it()
+    {
+        using var server = new PostgresServer();
+        var (first, node) = Start(server, blobs => new BlockingBlobStore(blobs, fromStep: 3));
+        var states = TestStates.Build(Model, 2, seed: 1);
+        foreach (var step in new long[] { 1, 2 })
+            await Task.WhenAll(states.Select(s => node.Save(step, s).Committed)).WaitAsync(Patience);
+
+        // Step 3 hangs mid-write; the process dies there (its actor system is gone, nothing is flushed).
+        foreach (var s in states) node.Save(3, s);
+        var blocking = (BlockingBlobStore)node.Store.Blobs;
+        await blocking.Entered.WaitAsync(Patience);
+        await first.Terminate();
+        blocking.Release();
+
+        var (second, again) = Start(server);
+        var catalog = (await again.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
+
+        Assert.Equal(new[] { CheckpointStatus.Committed, CheckpointStatus.Committed, CheckpointStatus.Aborted }, catalog.Select(e => e.Status));
+        Assert.Equal(CatalogReconciler.InterruptedReason, catalog[2].Reason);
+        Assert.False(Directory.Exists(Path.Combine(_root, CheckpointLayout.StepDirectory(3))));
+        Assert.False(File.Exists(Path.Combine(_root, CheckpointLayout.CatalogFile)), "the catalog went to SQLite, not PostgreSQL");
+        await Task.WhenAll(states.Select(s => again.Save(3, s).Committed)).WaitAsync(Patience);
+        var targets = TestStates.Empty(Model, 3);
+        var results = await Task.WhenAll(targets.Select(t => again.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal(3, r.Step));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        await second.Terminate();
+        TestStates.Dispose(states.Concat(targets));
+    }
+}
