@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
 using ActorCkpt.Io;
 using ActorCkpt.Planner;
@@ -16,7 +17,10 @@ namespace ActorCkpt.Actors;
 public sealed class CheckpointNode
 {
     private readonly ActorSystem _system;
-    private readonly Dictionary<int, IActorRef> _shards = new();
+    // Per rank, one shard actor per save that may be in flight, with the last save it was given.
+    private readonly Dictionary<int, List<(IActorRef Shard, SaveHandle? Last)>> _slots = new();
+    private readonly List<SaveHandle> _unfinalized = new();
+    private readonly Dictionary<int, long> _queueRounds = new();
     private readonly object _lock = new();
     private readonly string _name;
     private readonly bool _hostsRanks;
@@ -24,6 +28,8 @@ public sealed class CheckpointNode
     private CheckpointNode(ActorSystem system, CheckpointStore store, ActorCkptSettings settings, IActorRef planner, IActorRef writers, string name, bool hostsRanks)
     {
         _system = system;
+        StagingPool = new StagingPool(settings.StagingBudget);
+        system.RegisterOnTermination(StagingPool.Dispose);
         Store = store;
         Settings = settings;
         Planner = planner;
@@ -37,6 +43,9 @@ public sealed class CheckpointNode
 
     /// <summary>The persistence id of the catalog of the nodes named <paramref name="name"/>.</summary>
     public static string CatalogId(string name = DefaultName) => $"{name}-catalog";
+
+    /// <summary>The node's staging buffers, shared by its ranks within <see cref="ActorCkptSettings.StagingBudget"/>.</summary>
+    public StagingPool StagingPool { get; }
 
     /// <summary>The checkpoints this node saves to and loads from.</summary>
     public CheckpointStore Store { get; }
@@ -86,24 +95,92 @@ public sealed class CheckpointNode
         return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank));
     }
 
-    /// <summary>The shard actor of <paramref name="rank"/>, started on first use; only on nodes that host ranks.</summary>
+    /// <summary>The (first) shard actor of <paramref name="rank"/>, started on first use; only on nodes that host ranks. Loads go through it.</summary>
     public IActorRef Shard(int rank)
     {
-        if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
-        lock (_lock)
-        {
-            if (!_shards.TryGetValue(rank, out var shard))
-                _shards[rank] = shard = _system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, $"{_name}-reader"), $"{_name}-shard-{rank}");
-            return shard;
-        }
+        lock (_lock) return SlotsOf(rank)[0].Shard;
     }
 
-    /// <summary>Starts saving <paramref name="state"/> as step <paramref name="step"/>; returns at once with the save's handle.</summary>
+    /// <summary>
+    /// Starts saving <paramref name="state"/> as step <paramref name="step"/>; returns at once with
+    /// the save's handle. Up to <see cref="ActorCkptSettings.MaxSavesInFlight"/> saves of a rank are
+    /// in flight at once, each in a shard actor of its own. Past that, the save waits behind the
+    /// oldest one (its Staged completes once that one has finished and the state is copied), or with
+    /// <see cref="ActorCkptSettings.SkipWhenBusy"/> it is skipped, logged, and its handle says why.
+    /// </summary>
     public SaveHandle Save(long step, RankState state)
     {
         var handle = new SaveHandle(step, state.Rank);
-        Shard(state.Rank).Tell(new SaveShard(step, state, handle));
+        IActorRef shard;
+        lock (_lock)
+        {
+            var slots = SlotsOf(state.Rank);
+            var free = slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
+            if (free < 0 && Settings.SkipWhenBusy)
+            {
+                var busy = string.Join(", ", slots.Select(s => s.Last!.Step));
+                handle.Skip($"rank {state.Rank} already has {slots.Count} saves in flight (steps {busy}; actorckpt.async.max-in-flight = {Settings.MaxSavesInFlight})");
+                _system.Log.Warning("Skipped the save of step {0} on rank {1}: {2}", step, state.Rank, handle.SkipReason);
+                _unfinalized.Add(handle);
+                return handle;
+            }
+            if (free < 0) free = slots.Select((s, i) => (s.Last!.Sequence, i)).Min().i;
+            shard = slots[free].Shard;
+            slots[free] = (shard, handle);
+            _unfinalized.Add(handle);
+        }
+        shard.Tell(new SaveShard(step, state, handle));
         return handle;
+    }
+
+    /// <summary>
+    /// Finishes the bookkeeping of saves submitted here: returns how every save that has ended since
+    /// the last call ended (committed, failed, skipped), oldest first. With <paramref name="blocking"/>
+    /// it first waits until every save in flight has ended.
+    /// </summary>
+    public async Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking)
+    {
+        if (blocking)
+        {
+            Task[] pending;
+            lock (_lock) pending = _unfinalized.Select(h => h.Committed).ToArray();
+            await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        }
+        lock (_lock)
+        {
+            var finished = _unfinalized.Where(h => h.IsFinished).ToList();
+            _unfinalized.RemoveAll(h => h.IsFinished);
+            return finished.Select(SaveOutcome.Of).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// True when no rank of the world has a save in flight, and the same answer on every rank: a
+    /// collective through the planner, so every one of the <paramref name="worldSize"/> ranks must
+    /// ask (in the same order of questions) before any gets its answer.
+    /// </summary>
+    public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout)
+    {
+        long round;
+        bool empty;
+        lock (_lock)
+        {
+            round = _queueRounds[rank] = _queueRounds.GetValueOrDefault(rank) + 1;
+            empty = !_slots.TryGetValue(rank, out var slots) || slots.All(s => s.Last is null || s.Last.IsFinished);
+        }
+        return (await Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout)).Empty;
+    }
+
+    /// <summary>The save slots of <paramref name="rank"/>, their shard actors started on first use. Called under the lock.</summary>
+    private List<(IActorRef Shard, SaveHandle? Last)> SlotsOf(int rank)
+    {
+        if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
+        if (_slots.TryGetValue(rank, out var slots)) return slots;
+        _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader"),
+                k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
+            .ToList();
+        return slots;
     }
 
     /// <summary>

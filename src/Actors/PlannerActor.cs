@@ -40,6 +40,7 @@ public sealed class PlannerActor : ReceivePersistentActor
     private readonly Queue<long> _abortedOrder = new();
     private readonly string _writerPoolName;
     private readonly LoadLeases _leases = new();
+    private readonly QueueAgreement _agreement = new();
     // Deleted steps whose files are still there: removed once no lease holds them.
     private readonly SortedSet<long> _awaitingRemoval = new();
     private readonly HashSet<long> _removing = new();
@@ -95,6 +96,10 @@ public sealed class PlannerActor : ReceivePersistentActor
         Command<CollectGarbage>(_ => OnCollectGarbage());
         Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(_catalog.Entries.ToArray())));
         Command<DeletionFinished>(OnDeletionFinished);
+        Command<AgreeQueueEmpty>(m =>
+        {
+            foreach (var (replyTo, answer) in _agreement.Vote(m, Sender)) replyTo.Tell(answer);
+        });
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(m => _log.Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });

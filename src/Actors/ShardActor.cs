@@ -16,7 +16,8 @@ namespace ActorCkpt.Actors;
 /// watches the planner that accepted its plan, so a lost planner fails the save at once. Buffers
 /// return to the pool only when no writer and no stream can still read them. On
 /// <see cref="LoadShard"/> it loads off-thread. One operation at a time: requests arriving
-/// meanwhile wait in the stash.
+/// meanwhile wait in the stash. A rank with several saves in flight has one shard actor per
+/// save (see <see cref="CheckpointNode.Save"/>); their staging buffers come from one pool per node.
 /// </summary>
 public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -24,16 +25,18 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly IActorRef _planner;
     private readonly CheckpointStore _store;
     private readonly ActorCkptSettings _settings;
-    private readonly StagingPool _pool = new();
+    private readonly StagingPool _pool;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly string _readerName;
     private ShardSave? _save;
     private ShardLoad? _load;
+    private (SaveShard Request, PreparedState Prepared, Task<IReadOnlyList<StagingBuffer>> Rent)? _renting;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
-    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, string readerName)
+    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName)
     {
+        _pool = pool;
         _rank = rank;
         _planner = planner;
         _store = store;
@@ -50,11 +53,12 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     /// <summary>
     /// Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a
-    /// singleton proxy; <paramref name="readerName"/> names the reader actors loads go through
-    /// when <see cref="ActorCkptSettings.LoadThroughReaders"/>.
+    /// singleton proxy; staging buffers come from the node's <paramref name="pool"/>;
+    /// <paramref name="readerName"/> names the reader actors loads go through when
+    /// <see cref="ActorCkptSettings.LoadThroughReaders"/>.
     /// </summary>
-    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, string readerName = "actorckpt-reader") =>
-        Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, readerName));
+    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName = "actorckpt-reader") =>
+        Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName));
 
     private void Idle()
     {
@@ -155,19 +159,70 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while loading", _rank, msg.GetType().Name));
     }
 
+    /// <summary>
+    /// Describes the state, rents its buffers from the node's pool (waiting, with other requests
+    /// stashed, when the staging budget is used up by saves in flight), then stages it.
+    /// </summary>
     private void StartSave(SaveShard msg)
     {
-        StagedState staged;
+        PreparedState prepared;
+        Task<IReadOnlyList<StagingBuffer>> rent;
         try
         {
             if (msg.Step < 0) throw new ArgumentOutOfRangeException(nameof(msg.Step), msg.Step, "steps are non-negative");
             if (msg.State.Rank != _rank)
                 throw new ArgumentException($"state of rank {msg.State.Rank} sent to the shard actor of rank {_rank}");
-            staged = StateStager.Stage(msg.State, _pool, _settings.MaxItemBytes);
+            prepared = StateStager.Prepare(msg.State, _settings.MaxItemBytes);
+            rent = _pool.RentAllAsync(prepared.Lengths);
         }
         catch (Exception e)
         {
             msg.Handle.Fail(e);
+            return;
+        }
+        if (rent.IsCompletedSuccessfully)
+        {
+            Stage(msg, prepared, rent.Result);
+            return;
+        }
+        _log.Info("Rank {0}: step {1} waits for staging buffers (budget {2} bytes in use by saves in flight)", _rank, msg.Step, _pool.BudgetBytes);
+        _renting = (msg, prepared, rent);
+        rent.PipeTo(Self, success: _ => new BuffersRented(msg.Step), failure: e => new BuffersRented(msg.Step));
+        Become(WaitingForBuffers);
+    }
+
+    private void WaitingForBuffers()
+    {
+        Receive<BuffersRented>(_ =>
+        {
+            var (msg, prepared, rent) = _renting!.Value;
+            _renting = null;
+            if (rent.IsCompletedSuccessfully)
+            {
+                Stage(msg, prepared, rent.Result);
+                return;
+            }
+            msg.Handle.Fail(rent.Exception!.InnerException!);
+            BecomeIdle();
+        });
+        Receive<SaveShard>(_ => Stash.Stash());
+        Receive<LoadShard>(_ => Stash.Stash());
+        ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while waiting for buffers", _rank, msg.GetType().Name));
+    }
+
+    /// <summary>Copies the state into its buffers, completes Staged and sends the plan.</summary>
+    private void Stage(SaveShard msg, PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)
+    {
+        StagedState staged;
+        try
+        {
+            staged = StateStager.Fill(prepared, buffers);
+        }
+        catch (Exception e)
+        {
+            _pool.Return(buffers);
+            msg.Handle.Fail(e);
+            BecomeIdle();
             return;
         }
         msg.Handle.SetStaged();
@@ -385,7 +440,12 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     protected override void PostStop()
     {
         if (_save is { Released: false } save && save.Outstanding.Count == 0 && save.ActiveStreams == 0) _pool.Return(save.Staged.Buffers);
-        _pool.Dispose();
+        // Buffers still being waited for go straight back when they come.
+        if (_renting is { } renting)
+        {
+            var pool = _pool;
+            renting.Rent.ContinueWith(t => pool.Return(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
+        }
     }
 
     private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
@@ -400,6 +460,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private sealed record VerdictDeadlinePassed(long Step);
 
     private sealed record ResendPlan(long Step);
+
+    private sealed record BuffersRented(long Step);
 
     private sealed record StreamClosed(Guid SaveId);
 }

@@ -11,7 +11,7 @@ namespace ActorCkpt.Host;
 /// <example>
 /// <code>
 /// await using var ckpt = Checkpointer.Start("/checkpoints/run1");
-/// var handle = ckpt.Save(step, state);   // state: this rank's RankState
+/// var handle = ckpt.SaveAsync(step, state);   // state: this rank's RankState
 /// await handle.Staged;                   // tensors are in host memory: keep training
 /// ...
 /// await handle.Committed;                // durable
@@ -52,8 +52,22 @@ public sealed class Checkpointer : IAsyncDisposable
         return new Checkpointer(system, CheckpointNode.Start(system, blobs, settings));
     }
 
-    /// <summary>Starts saving this rank's <paramref name="state"/> as <paramref name="step"/>; see <see cref="SaveHandle"/>.</summary>
-    public SaveHandle Save(long step, RankState state) => _node.Save(step, state);
+    /// <summary>
+    /// Starts saving this rank's <paramref name="state"/> as <paramref name="step"/> and returns at
+    /// once: await <see cref="SaveHandle.Staged"/> before changing the tensors, and
+    /// <see cref="SaveHandle.Committed"/> (or <see cref="FinalizeAsync"/>) for durability. How many
+    /// saves may be in flight, and what happens past that, is <c>actorckpt.async</c>.
+    /// </summary>
+    public SaveHandle SaveAsync(long step, RankState state) => _node.Save(step, state);
+
+    /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
+    public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking) => _node.FinalizeAsync(blocking);
+
+    /// <summary>True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.</summary>
+    public Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout) => _node.IsQueueEmptyAsync(rank, worldSize, timeout);
+
+    /// <summary>The node's staging buffers (their budget is <c>actorckpt.staging.budget</c>).</summary>
+    public StagingPool StagingPool => _node.StagingPool;
 
     /// <summary>
     /// Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>,

@@ -58,6 +58,15 @@ public sealed record ActorCkptSettings
     /// <summary>Reads in parallel per rank on load.</summary>
     public int LoadParallelism { get; init; } = 4;
 
+    /// <summary>Saves of one rank that may be in flight at once.</summary>
+    public int MaxSavesInFlight { get; init; } = 1;
+
+    /// <summary>True: a save arriving while <see cref="MaxSavesInFlight"/> are in flight is skipped; false: it waits.</summary>
+    public bool SkipWhenBusy { get; init; }
+
+    /// <summary>Bytes of host memory for staging buffers per node; 0 for no limit.</summary>
+    public long StagingBudget { get; init; }
+
     /// <summary>A snapshot of the catalog every this many journal events.</summary>
     public int CatalogSnapshotEvery { get; init; } = 100;
 
@@ -116,6 +125,14 @@ public sealed record ActorCkptSettings
                 : throw new ConfigurationException($"actorckpt.load.strict = '{c.GetString("load.strict")}': accepted values are {string.Join(", ", Strictness.Names)}"),
             TransferChunkSize = checked((int)(c.GetByteSize("transfer.chunk-size") ?? 0)),
             CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
+            MaxSavesInFlight = c.GetInt("async.max-in-flight"),
+            SkipWhenBusy = c.GetString("async.when-busy") switch
+            {
+                "wait" => false,
+                "skip" => true,
+                var other => throw new ConfigurationException($"actorckpt.async.when-busy = '{other}': accepted values are wait, skip"),
+            },
+            StagingBudget = c.GetByteSize("staging.budget") ?? 0,
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
         }.Validated();
@@ -136,6 +153,8 @@ public sealed record ActorCkptSettings
         Require(PlanResendInterval > TimeSpan.Zero, "shard.plan-resend-interval", PlanResendInterval, "positive");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.
         Require(TransferChunkSize >= 1024 && TransferChunkSize <= 100_000, "transfer.chunk-size", TransferChunkSize, "between 1 KiB and 100000 bytes");
+        Require(MaxSavesInFlight >= 1, "async.max-in-flight", MaxSavesInFlight, "at least 1");
+        Require(StagingBudget >= 0, "staging.budget", StagingBudget, "0 (no limit) or more bytes");
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");

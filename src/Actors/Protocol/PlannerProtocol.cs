@@ -110,6 +110,21 @@ public sealed record ReadCatalog : IActorCkptMessage;
 /// <param name="Entries">Oldest step first.</param>
 public sealed record CatalogRead(IReadOnlyList<CatalogEntry> Entries) : IActorCkptMessage;
 
+/// <summary>
+/// One rank's vote in round <paramref name="Round"/> of "is every rank's save queue empty?";
+/// answered with <see cref="QueueEmptyAgreed"/> once all <paramref name="WorldSize"/> ranks voted.
+/// </summary>
+/// <param name="Round">The rank's question number (1, 2, ...): ranks ask in the same order.</param>
+/// <param name="Rank">The rank.</param>
+/// <param name="WorldSize">Ranks that take part.</param>
+/// <param name="LocallyEmpty">True when this rank has no save in flight.</param>
+public sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool LocallyEmpty) : IActorCkptMessage;
+
+/// <summary>The same answer to every rank of a round: true only if no rank had a save in flight.</summary>
+/// <param name="Round">The round.</param>
+/// <param name="Empty">The answer.</param>
+public sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
+
 /// <summary>The planner's background deletion of a step's files ended.</summary>
 /// <param name="Step">The step.</param>
 /// <param name="Error">Why it failed, or null.</param>

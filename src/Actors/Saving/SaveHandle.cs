@@ -3,7 +3,9 @@ namespace ActorCkpt.Actors;
 /// <summary>
 /// Progress of one rank's save. <see cref="Staged"/> completes once the rank's tensors are copied
 /// to host memory (the training loop may change them from then on); <see cref="Committed"/> once
-/// the checkpoint is durable, or faults with <see cref="CheckpointFailedException"/>.
+/// the checkpoint is durable, or faults with <see cref="CheckpointFailedException"/>. A save
+/// skipped because too many were in flight completes <see cref="Staged"/> at once (nothing was
+/// read) and faults <see cref="Committed"/> with <see cref="SaveSkippedException"/>.
 /// </summary>
 public sealed class SaveHandle
 {
@@ -15,7 +17,13 @@ public sealed class SaveHandle
     {
         Step = step;
         Rank = rank;
+        Sequence = Interlocked.Increment(ref _created);
     }
+
+    private static long _created;
+
+    /// <summary>Order of creation: a save made later has a larger number.</summary>
+    internal long Sequence { get; }
 
     /// <summary>The step being saved.</summary>
     public long Step { get; }
@@ -29,9 +37,22 @@ public sealed class SaveHandle
     /// <summary>Completes when the checkpoint is committed.</summary>
     public Task<SaveSummary> Committed => _committed.Task;
 
+    /// <summary>True once the save is over: committed, failed or skipped.</summary>
+    public bool IsFinished => _committed.Task.IsCompleted;
+
+    /// <summary>Why the save was skipped; null when it was taken.</summary>
+    public string? SkipReason { get; private set; }
+
     internal void SetStaged() => _staged.TrySetResult();
 
     internal void SetCommitted(SaveSummary summary) => _committed.TrySetResult(summary);
+
+    internal void Skip(string reason)
+    {
+        SkipReason = reason;
+        _staged.TrySetResult();
+        _committed.TrySetException(new SaveSkippedException(Step, reason));
+    }
 
     internal void Fail(Exception cause)
     {

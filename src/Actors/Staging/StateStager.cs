@@ -4,55 +4,65 @@ using TorchSharp;
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// Copies a rank's state into staging buffers and describes it as a local plan. Chunks over the
+/// Describes a rank's state as a local plan, then copies it into staging buffers. Chunks over the
 /// item size limit are split into row ranges along their first dimension; every rank splits a
-/// replicated tensor the same way, so dedup still finds the replicas.
+/// replicated tensor the same way, so dedup still finds the replicas. Describing reads only
+/// shapes, so the buffers can be rented (and waited for) between the two steps.
 /// </summary>
 internal static class StateStager
 {
     /// <summary>
-    /// Stages <paramref name="state"/>. On failure every buffer rented so far goes back to the pool
-    /// and the exception propagates.
+    /// The plan of <paramref name="state"/>: item i of <see cref="PreparedState.Plan"/> comes from
+    /// source i. Throws naming the key when a chunk cannot be split under <paramref name="maxItemBytes"/>.
     /// </summary>
-    public static StagedState Stage(RankState state, StagingPool pool, long maxItemBytes)
+    public static PreparedState Prepare(RankState state, long maxItemBytes)
     {
         var items = new List<WriteItem>();
-        var buffers = new List<StagingBuffer>();
-        try
-        {
-            foreach (var entry in state.Tensors)
-                foreach (var (piece, box) in Pieces(entry, maxItemBytes))
-                {
-                    using var owned = ReferenceEquals(piece, entry.Tensor) ? null : piece;
-                    var item = WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box);
-                    var buffer = pool.Rent(item.ByteLength);
-                    buffers.Add(buffer);
-                    TensorBytes.CopyTo(piece, buffer.Span((int)item.ByteLength));
-                    items.Add(item);
-                }
-            foreach (var entry in state.Objects)
+        var sources = new List<ItemSource>();
+        foreach (var entry in state.Tensors)
+            foreach (var (rows, box) in Pieces(entry, maxItemBytes))
             {
-                var item = WriteItem.ForObject(entry.Key, state.Rank, items.Count, entry.Scope, entry.Bytes.Length);
-                var buffer = pool.Rent(entry.Bytes.Length);
-                buffers.Add(buffer);
-                entry.Bytes.CopyTo(buffer.Span(entry.Bytes.Length));
-                items.Add(item);
+                items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
+                sources.Add(new ItemSource(entry, rows, null));
             }
-        }
-        catch
+        foreach (var entry in state.Objects)
         {
-            pool.Return(buffers);
-            throw;
+            items.Add(WriteItem.ForObject(entry.Key, state.Rank, items.Count, entry.Scope, entry.Bytes.Length));
+            sources.Add(new ItemSource(null, null, entry));
         }
-        return new StagedState(new LocalSavePlan(state.Rank, state.WorldSize, items), buffers);
+        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources);
     }
 
-    private static IEnumerable<(torch.Tensor Piece, TensorBox Box)> Pieces(TensorEntry entry, long maxItemBytes)
+    /// <summary>
+    /// Copies the state into <paramref name="buffers"/> (one per item, as rented for the plan's
+    /// lengths). On failure the exception propagates and the buffers stay the caller's to return.
+    /// </summary>
+    public static StagedState Fill(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)
     {
-        var bytes = entry.Box.Volume * Planner.DTypes.ElementSize(entry.DType);
+        for (var i = 0; i < prepared.Sources.Count; i++)
+        {
+            var item = prepared.Plan.Items[i];
+            var source = prepared.Sources[i];
+            var target = buffers[i].Span((int)item.ByteLength);
+            if (source.Object is { } obj)
+            {
+                obj.Bytes.CopyTo(target);
+                continue;
+            }
+            var entry = source.Tensor!;
+            using var piece = source.Rows is var (start, n) ? entry.Tensor.narrow(0, start, n) : null;
+            TensorBytes.CopyTo(piece ?? entry.Tensor, target);
+        }
+        return new StagedState(prepared.Plan, buffers);
+    }
+
+    /// <summary>The pieces of a chunk: the whole (no row range) or row ranges along dim 0, with their boxes.</summary>
+    private static IEnumerable<((long Start, long Count)? Rows, TensorBox Box)> Pieces(TensorEntry entry, long maxItemBytes)
+    {
+        var bytes = entry.Box.Volume * DTypes.ElementSize(entry.DType);
         if (bytes <= maxItemBytes || entry.Box.Rank == 0)
         {
-            yield return (entry.Tensor, entry.Box);
+            yield return (null, entry.Box);
             yield break;
         }
         var rows = entry.Box.Lengths[0];
@@ -67,7 +77,22 @@ internal static class StateStager
             var lengths = entry.Box.Lengths.ToArray();
             offsets[0] += start;
             lengths[0] = n;
-            yield return (entry.Tensor.narrow(0, start, n), new TensorBox(offsets, lengths));
+            yield return ((start, n), new TensorBox(offsets, lengths));
         }
     }
+}
+
+/// <summary>Where one item's bytes come from: a tensor (whole, or a row range of it) or a non-tensor entry.</summary>
+/// <param name="Tensor">The tensor entry, for a tensor item.</param>
+/// <param name="Rows">The row range along dim 0 when the chunk was split.</param>
+/// <param name="Object">The entry, for a non-tensor item.</param>
+internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object);
+
+/// <summary>A rank's state described and not yet copied: its local plan and where each item comes from.</summary>
+/// <param name="Plan">The local plan.</param>
+/// <param name="Sources">Item i's source.</param>
+internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources)
+{
+    /// <summary>Bytes of each item, for renting buffers.</summary>
+    public IReadOnlyList<long> Lengths => Plan.Items.Select(i => i.ByteLength).ToArray();
 }

@@ -117,7 +117,7 @@ public static class BenchRunner
     private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
     {
         var clock = Stopwatch.StartNew();
-        var handles = states.Select(s => ckpt.Save(step, s)).ToArray();
+        var handles = states.Select(s => ckpt.SaveAsync(step, s)).ToArray();
         await Task.WhenAll(handles.Select(h => h.Staged));
         var staged = clock.Elapsed;
         await Task.WhenAll(handles.Select(h => h.Committed));

@@ -77,7 +77,7 @@ public static class DemoRunner
         try
         {
             var clock = Stopwatch.StartNew();
-            var handles = states.Select(s => ckpt.Save(step, s)).ToArray();
+            var handles = states.Select(s => ckpt.SaveAsync(step, s)).ToArray();
             await Task.WhenAll(handles.Select(h => h.Staged));
             var staged = clock.Elapsed;
             foreach (var t in states.SelectMany(s => s.Tensors)) t.Tensor.fill_(7);

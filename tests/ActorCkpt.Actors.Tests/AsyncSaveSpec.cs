@@ -1,0 +1,130 @@
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Actors.Tests;
+
+public class AsyncSaveSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.Int64 }, new[] { Layout.Rows, Layout.Replicated });
+
+    private CheckpointNode StartNode(string config, GatedReadStore.Gate? gate = null)
+    {
+        var settings = ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString(config).WithFallback(Sys.Settings.Config));
+        IBlobStore blobs = new LocalBlobStore(Root);
+        if (gate is not null) blobs = new GatedWriteStore(blobs, gate);
+        return CheckpointNode.Start(Sys, blobs, settings, "async");
+    }
+
+    /// <summary>Bytes the staging buffers of one save of <paramref name="states"/> take.</summary>
+    private static long StagingBytes(IEnumerable<RankState> states) =>
+        states.SelectMany(s => s.Tensors).Sum(t => (long)StagingPool.CapacityFor(t.Box.Volume * DTypes.ElementSize(t.DType)));
+
+    [Fact]
+    public async Task Fifty_saves_in_flight_two_at_a_time_should_reuse_the_same_buffers_within_the_budget()
+    {
+        var states = TestStates.Build(Model, 2, seed: 1);
+        var budget = 2 * StagingBytes(states);
+        var node = StartNode($"actorckpt.async.max-in-flight = 2\nactorckpt.staging.budget = {budget}\nactorckpt.retention.keep-last = 2");
+        var allocations = new List<int>();
+
+        for (var step = 1; step <= 50; step++)
+        {
+            // The training loop waits for Staged only; commits happen behind it.
+            var handles = states.Select(s => node.Save(step, s)).ToArray();
+            await Task.WhenAll(handles.Select(h => h.Staged)).WaitAsync(Patience);
+            allocations.Add(node.StagingPool.Allocations);
+            Assert.InRange(node.StagingPool.AllocatedBytes, 1, budget);
+        }
+        var outcomes = await node.FinalizeAsync(blocking: true).WaitAsync(Patience);
+
+        Assert.Equal(100, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal("committed", o.Status));
+        // Buffers for two saves in flight at most, allocated during the first two saves, then only reused.
+        Assert.Equal(allocations[1], allocations[^1]);
+        Assert.True(allocations[^1] <= 2 * states.Sum(s => s.Tensors.Count), $"{allocations[^1]} buffers allocated");
+        Assert.Empty(await node.FinalizeAsync(blocking: false));
+        var targets = TestStates.Empty(Model, 3);
+        await LoadAllAsync(node, targets);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_save_that_does_not_fit_the_budget_should_wait_for_buffers_instead_of_allocating_more()
+    {
+        var states = TestStates.Build(Model, 2, seed: 2);
+        var gate = new GatedReadStore.Gate();
+        var node = StartNode($"actorckpt.async.max-in-flight = 2\nactorckpt.staging.budget = {StagingBytes(states)}", gate);
+
+        var first = states.Select(s => node.Save(1, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+        var allocated = node.StagingPool.Allocations;
+        // Step 1 holds every byte of the budget until its files are written.
+        var second = states.Select(s => node.Save(2, s)).ToArray();
+        AwaitCondition(() => node.StagingPool.Waiting > 0, Patience);
+        Assert.All(second, h => Assert.False(h.Staged.IsCompleted));
+
+        gate.Open();
+        await Task.WhenAll(first.Concat(second).Select(h => h.Committed)).WaitAsync(Patience);
+        Assert.Equal(allocated, node.StagingPool.Allocations);
+        Assert.True(node.StagingPool.AllocatedBytes <= StagingBytes(states));
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_state_larger_than_the_whole_budget_should_fail_at_once_naming_the_sizes()
+    {
+        var states = TestStates.Build(Model, 1, seed: 3);
+        var node = StartNode("actorckpt.staging.budget = 64KiB");
+
+        var handle = node.Save(1, states[0]);
+        var e = await Assert.ThrowsAsync<StagingBudgetException>(() => handle.Staged.WaitAsync(Patience));
+
+        Assert.Contains("actorckpt.staging.budget = 65536", e.Message);
+        Assert.Equal(StagingBytes(states), e.Needed);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task With_the_skip_policy_a_save_arriving_while_the_queue_is_full_should_be_skipped_saying_why()
+    {
+        var states = TestStates.Build(Model, 2, seed: 4);
+        var gate = new GatedReadStore.Gate();
+        var node = StartNode("actorckpt.async.when-busy = skip", gate);
+        var first = states.Select(s => node.Save(1, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+
+        var second = await EventFilter.Warning(contains: "Skipped the save of step 2").ExpectAsync(2, () =>
+            Task.FromResult(states.Select(s => node.Save(2, s)).ToArray()));
+
+        Assert.All(second, h => Assert.True(h.Staged.IsCompletedSuccessfully));
+        var skipped = await Assert.ThrowsAsync<SaveSkippedException>(() => second[0].Committed);
+        Assert.Contains("already has 1 saves in flight (steps 1", skipped.Message);
+        gate.Open();
+        var outcomes = await node.FinalizeAsync(blocking: true).WaitAsync(Patience);
+        Assert.Equal(new[] { "committed", "committed", "skipped", "skipped" }, outcomes.OrderBy(o => o.Step).Select(o => o.Status));
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task Is_the_queue_empty_should_get_the_same_answer_on_every_rank_once_all_have_asked()
+    {
+        var states = TestStates.Build(Model, 2, seed: 5);
+        var gate = new GatedReadStore.Gate();
+        var node = StartNode("", gate);
+        var saves = states.Select(s => node.Save(1, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+
+        var rank0 = node.IsQueueEmptyAsync(0, 2, Patience);
+        Assert.False(rank0.IsCompleted);
+        var rank1 = node.IsQueueEmptyAsync(1, 2, Patience);
+        Assert.Equal(new[] { false, false }, await Task.WhenAll(rank0, rank1).WaitAsync(Patience));
+
+        gate.Open();
+        await Task.WhenAll(saves.Select(h => h.Committed)).WaitAsync(Patience);
+        Assert.Equal(new[] { true, true }, await Task.WhenAll(node.IsQueueEmptyAsync(0, 2, Patience), node.IsQueueEmptyAsync(1, 2, Patience)).WaitAsync(Patience));
+        TestStates.Dispose(states);
+    }
+}
