@@ -1,4 +1,6 @@
+using Akka.Actor;
 using ActorCkpt.Actors;
+using ActorCkpt.Io;
 using ActorCkpt.Planner;
 using TorchSharp;
 
@@ -93,6 +95,12 @@ public class ClusterFailureSpec : NodeSpec
         await Task.WhenAll(states.Select(s => cluster.Nodes[1].Save(2, s).Committed)).WaitAsync(Patience);
 
         Assert.Equal(new long[] { 2 }, cluster.Nodes[1].Store.CommittedSteps());
+        // The moved singleton recovered the catalog: the save it found in flight is recorded as
+        // aborted and its directory is gone.
+        var catalog = (await cluster.Nodes[1].Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
+        Assert.Equal(new[] { (1L, CheckpointStatus.Aborted), (2L, CheckpointStatus.Committed) }, catalog.Select(c => (c.Step, c.Status)));
+        Assert.Equal(CatalogReconciler.InterruptedReason, catalog[0].Reason);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
         var targets = TestStates.Empty(Model, 3);
         await Task.WhenAll(targets.Select(t => cluster.Nodes[1].LoadAsync(t))).WaitAsync(Patience);
         Assert.Empty(TestStates.Differences(Model, targets, seed: 12));

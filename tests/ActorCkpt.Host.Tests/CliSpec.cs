@@ -97,6 +97,57 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
+    public void Ls_should_list_the_catalog_and_gc_should_remove_debris_and_apply_retention()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "4");
+        Directory.CreateDirectory(Path.Combine(Dir, "step-00000009"));
+        File.WriteAllText(Path.Combine(Dir, "step-00000009", "r00000-000-deadbeef.safetensors"), "torn");
+        var config = Path.Combine(Dir, "retention.conf");
+        File.WriteAllText(config, "actorckpt.retention { keep-last = 1, keep-every = 2 }");
+
+        var before = LastJson(Run("ls", Dir, "--json").Out);
+        var gc = Run("gc", Dir, "--config", config, "--json");
+        var after = LastJson(Run("ls", Dir, "--json").Out);
+
+        Assert.Equal(Enumerable.Repeat("committed", 4), before.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
+        Assert.All(before.GetProperty("checkpoints").EnumerateArray(), c => Assert.True(c.GetProperty("bytes").GetInt64() > 0));
+        Assert.Equal(0, gc.Exit);
+        var report = LastJson(gc.Out);
+        Assert.Equal(new long[] { 9 }, report.GetProperty("debris_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new long[] { 1, 3 }, report.GetProperty("deleted").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new long[] { 2, 4 }, report.GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new[] { "deleted", "committed", "deleted", "committed" },
+            after.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000001")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000009")));
+    }
+
+    [Fact]
+    public async Task Gc_should_refuse_to_run_beside_a_running_planner()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2");
+        await using var running = Checkpointer.Start(Dir);
+        await running.ReadCatalogAsync(TimeSpan.FromMinutes(1));
+
+        var (exit, _, err) = Run("gc", Dir);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("locked by another holder", err);
+        Assert.True(Directory.Exists(Path.Combine(Dir, "step-00000001")));
+    }
+
+    [Fact]
+    public void Ls_of_a_root_without_a_catalog_should_say_so()
+    {
+        Directory.CreateDirectory(Dir);
+
+        var (exit, _, err) = Run("ls", Dir);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("has no catalog", err);
+    }
+
+    [Fact]
     public void Bench_should_report_actorckpt_and_the_raw_baseline()
     {
         var (exit, output, _) = Run("bench", "--dir", Dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");
