@@ -41,8 +41,12 @@ public sealed class CheckpointNode
     /// <summary>The name of a node's actors unless a test gives another.</summary>
     public const string DefaultName = "actorckpt";
 
-    /// <summary>The persistence id of the catalog of the nodes named <paramref name="name"/>.</summary>
-    public static string CatalogId(string name = DefaultName) => $"{name}-catalog";
+    /// <summary>
+    /// The persistence id of the catalog of <paramref name="store"/>'s root for nodes named
+    /// <paramref name="name"/>: the root's id is part of it, so two jobs sharing one catalog
+    /// database never replay each other's catalog.
+    /// </summary>
+    public static string CatalogId(CheckpointStore store, string name = DefaultName) => $"{name}-catalog-{store.RootId()}";
 
     /// <summary>The node's staging buffers, shared by its ranks within <see cref="ActorCkptSettings.StagingBudget"/>.</summary>
     public StagingPool StagingPool { get; }
@@ -74,7 +78,7 @@ public sealed class CheckpointNode
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
         var poolName = $"{name}-writers";
-        var plannerProps = PlannerActor.SupervisedProps(store, settings, CatalogId(name), poolName);
+        var plannerProps = PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
         if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
         {
             var planner = system.ActorOf(plannerProps, $"{name}-planner");

@@ -171,6 +171,9 @@ public sealed class PlannerActor : ReceivePersistentActor
     {
         var disk = _store.ScanSteps(step => _catalog[step]?.Status != CheckpointStatus.Committed);
         var plan = CatalogReconciler.Reconcile(_catalog, disk, DateTimeOffset.UtcNow);
+        if (plan.Missing.Count > 0)
+            _log.Warning("Catalog recovery: committed steps {0} have no metadata under '{1}'; left as they are (is the right root mounted?)",
+                string.Join(", ", plan.Missing), _store.Blobs.Root);
         foreach (var step in plan.DirectoriesToRemove)
         {
             var deleted = _catalog[step]?.Status == CheckpointStatus.Deleted;
@@ -456,14 +459,14 @@ public sealed class PlannerActor : ReceivePersistentActor
         var entry = step >= 0 ? _catalog[step] : null;
         if (entry?.Status != CheckpointStatus.Committed)
         {
-            Sender.Tell(new LoadLeaseRefused(msg.Step is null
+            Sender.Tell(new LoadLeaseRefused(msg.RequestId, msg.Step is null
                 ? $"no committed checkpoint in '{_store.Blobs.Root}'"
                 : $"step {step} is not a committed checkpoint in '{_store.Blobs.Root}'" +
                   (entry is null ? "" : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})")));
             return;
         }
         if (_leases.Acquire(step, Sender)) Context.Watch(Sender);
-        Sender.Tell(new LoadLeaseGranted(step, entry.MetadataChecksum ?? ""));
+        Sender.Tell(new LoadLeaseGranted(msg.RequestId, step, entry.MetadataChecksum ?? ""));
     }
 
     private void ReleaseLeases(IEnumerable<long> freed)

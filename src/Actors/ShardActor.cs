@@ -32,6 +32,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private ShardSave? _save;
     private ShardLoad? _load;
     private (SaveShard Request, PreparedState Prepared, Task<IReadOnlyList<StagingBuffer>> Rent)? _renting;
+    private CancellationTokenSource? _rentCancel;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName)
@@ -64,6 +65,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         Receive<SaveShard>(StartSave);
         Receive<LoadShard>(StartLoad);
+        Receive<LoadLeaseGranted>(ReleaseStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while idle", _rank, msg.GetType().Name));
     }
 
@@ -136,17 +138,20 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         });
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
+        Receive<LoadLeaseGranted>(ReleaseStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores stale {1}", _rank, msg.GetType().Name));
     }
 
     private void Loading()
     {
-        Receive<LoadLeaseGranted>(m => _load is { Step: null }, m =>
+        Receive<LoadLeaseGranted>(m => _load is { Step: null } && m.RequestId == _load.RequestId, m =>
         {
             Timers.Cancel(nameof(LeaseDeadlinePassed));
             RunLoad(_load!, m);
         });
-        Receive<LoadLeaseRefused>(m => _load is { Step: null }, m => FinishLoad(new LoadShardFailure(new CheckpointNotFoundException(m.Reason))));
+        Receive<LoadLeaseRefused>(m => _load is { Step: null } && m.RequestId == _load.RequestId, m =>
+            FinishLoad(new LoadShardFailure(new CheckpointNotFoundException(m.Reason))));
+        Receive<LoadLeaseGranted>(ReleaseStrayLease);
         Receive<LeaseDeadlinePassed>(_ => _load is { Step: null }, _ =>
             FinishLoad(new LoadShardFailure(new ActorCkptException($"no planner answered the load request within {_settings.PlanTimeout}"))));
         Receive<LoadCompleted>(m =>
@@ -173,7 +178,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             if (msg.State.Rank != _rank)
                 throw new ArgumentException($"state of rank {msg.State.Rank} sent to the shard actor of rank {_rank}");
             prepared = StateStager.Prepare(msg.State, _settings.MaxItemBytes);
-            rent = _pool.RentAllAsync(prepared.Lengths);
+            _rentCancel = new CancellationTokenSource();
+            rent = _pool.RentAllAsync(prepared.Lengths, msg.Step, _rentCancel.Token);
         }
         catch (Exception e)
         {
@@ -187,7 +193,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         }
         _log.Info("Rank {0}: step {1} waits for staging buffers (budget {2} bytes in use by saves in flight)", _rank, msg.Step, _pool.BudgetBytes);
         _renting = (msg, prepared, rent);
-        rent.PipeTo(Self, success: _ => new BuffersRented(msg.Step), failure: e => new BuffersRented(msg.Step));
+        rent.ContinueWith(_ => new BuffersRented(), TaskScheduler.Default).PipeTo(Self);
+        Timers.StartSingleTimer(nameof(BuffersDeadlinePassed), new BuffersDeadlinePassed(), _settings.PlanTimeout);
         Become(WaitingForBuffers);
     }
 
@@ -197,16 +204,22 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         {
             var (msg, prepared, rent) = _renting!.Value;
             _renting = null;
+            Timers.Cancel(nameof(BuffersDeadlinePassed));
             if (rent.IsCompletedSuccessfully)
             {
                 Stage(msg, prepared, rent.Result);
                 return;
             }
-            msg.Handle.Fail(rent.Exception!.InnerException!);
+            msg.Handle.Fail(rent.IsCanceled
+                ? new ActorCkptException($"step {msg.Step} waited {_settings.PlanTimeout} for staging buffers (actorckpt.staging.budget = {_pool.BudgetBytes} bytes) and gave up")
+                : rent.Exception!.InnerException!);
             BecomeIdle();
         });
+        // Cancelling the request answers it (cancelled, or with buffers if they came first): BuffersRented follows.
+        Receive<BuffersDeadlinePassed>(_ => _rentCancel?.Cancel());
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
+        Receive<LoadLeaseGranted>(ReleaseStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while waiting for buffers", _rank, msg.GetType().Name));
     }
 
@@ -373,8 +386,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// </summary>
     private void StartLoad(LoadShard msg)
     {
-        _load = new ShardLoad(msg, Sender, null);
-        _planner.Tell(new AcquireLoadLease(msg.Step));
+        _load = new ShardLoad(msg, Sender, Guid.NewGuid(), null);
+        _planner.Tell(new AcquireLoadLease(_load.RequestId, msg.Step));
         Timers.StartSingleTimer(nameof(LeaseDeadlinePassed), new LeaseDeadlinePassed(), _settings.PlanTimeout);
         Become(Loading);
     }
@@ -392,6 +405,9 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
                 : new LoadCompleted(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()))
             .PipeTo(Self);
     }
+
+    /// <summary>A lease granted for a load given up already (its answer came too late): handed straight back.</summary>
+    private void ReleaseStrayLease(LoadLeaseGranted lease) => Sender.Tell(new ReleaseLoadLease(lease.Step));
 
     private void FinishLoad(object reply)
     {
@@ -440,20 +456,23 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     protected override void PostStop()
     {
         if (_save is { Released: false } save && save.Outstanding.Count == 0 && save.ActiveStreams == 0) _pool.Return(save.Staged.Buffers);
-        // Buffers still being waited for go straight back when they come.
+        // Buffers still being waited for go straight back when they come; no handle is left hanging.
         if (_renting is { } renting)
         {
             var pool = _pool;
+            _rentCancel?.Cancel();
             renting.Rent.ContinueWith(t => pool.Return(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
+            renting.Request.Handle.Fail(new ActorCkptException($"the shard actor of rank {_rank} stopped before step {renting.Request.Step} was staged"));
         }
+        _save?.Handle.Fail(new CheckpointFailedException(_save.Step, $"the shard actor of rank {_rank} stopped"));
     }
 
     private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
 
     private sealed record LeaseDeadlinePassed;
 
-    /// <summary>The load in progress: the request, who asked, and the step once the lease resolved it.</summary>
-    private sealed record ShardLoad(LoadShard Request, IActorRef ReplyTo, long? Step);
+    /// <summary>The load in progress: the request, who asked, the lease request's id, and the step once the lease resolved it.</summary>
+    private sealed record ShardLoad(LoadShard Request, IActorRef ReplyTo, Guid RequestId, long? Step);
 
     private sealed record AbandonWrites(long Step);
 
@@ -461,7 +480,9 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private sealed record ResendPlan(long Step);
 
-    private sealed record BuffersRented(long Step);
+    private sealed record BuffersRented;
+
+    private sealed record BuffersDeadlinePassed;
 
     private sealed record StreamClosed(Guid SaveId);
 }

@@ -28,17 +28,38 @@ public class StagingSpec : NodeSpec
     }
 
     [Fact]
-    public void Staging_buffers_should_be_reused_across_saves()
+    public async Task Staging_buffers_should_be_reused_across_saves()
     {
         var pool = new StagingPool();
-        var first = pool.Rent(100_000);
-        pool.Return(new[] { first });
+        var first = await pool.RentAllAsync(new[] { 100_000L }, step: 1);
+        pool.Return(first);
 
-        var second = pool.Rent(90_000);
+        var second = await pool.RentAllAsync(new[] { 90_000L }, step: 2);
 
-        Assert.Same(first, second);
+        Assert.Same(first[0], second[0]);
         Assert.Equal(1, pool.Allocations);
-        pool.Return(new[] { second });
+        pool.Return(second);
+        pool.Dispose();
+    }
+
+    [Fact]
+    public async Task A_request_that_only_buffers_of_its_own_step_stand_in_the_way_of_should_fail_and_others_should_wait()
+    {
+        var pool = new StagingPool(budgetBytes: 128 << 10);
+        var rank0 = await pool.RentAllAsync(new[] { 100_000L }, step: 5);
+
+        var sameStep = Assert.ThrowsAsync<StagingBudgetException>(() => pool.RentAllAsync(new[] { 100_000L }, step: 5));
+        Assert.Contains("for step 5 together", (await sameStep).Message);
+        var nextStep = pool.RentAllAsync(new[] { 100_000L }, step: 6);
+        Assert.False(nextStep.IsCompleted);
+
+        pool.Return(rank0);
+        Assert.Same(rank0[0], (await nextStep)[0]);
+        var cancel = new CancellationTokenSource();
+        var cancelled = pool.RentAllAsync(new[] { 100_000L }, step: 7, cancel.Token);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Equal(0, pool.Waiting);
         pool.Dispose();
     }
 }

@@ -112,7 +112,7 @@ public sealed class CrashHarness : IDisposable
     {
         var store = new CheckpointStore(new LocalBlobStore(Root));
         var withoutMetadata = store.ScanSteps(_ => false).Where(d => d.Commit is null).Select(d => d.Step).ToArray();
-        if (!File.Exists(System.IO.Path.Combine(Root, CheckpointLayout.CatalogFile)))
+        if (!File.Exists(System.IO.Path.Combine(Root, CheckpointLayout.RootIdFile)))
         {
             // Killed before any planner started: then nothing can be committed either.
             Assert.Empty(store.CommittedSteps());

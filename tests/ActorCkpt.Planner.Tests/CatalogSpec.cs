@@ -115,14 +115,15 @@ public class CatalogReconcilerSpec
     }
 
     [Fact]
-    public void Commits_unknown_to_the_journal_should_be_adopted_and_vanished_ones_recorded_as_deleted()
+    public void Commits_unknown_to_the_journal_should_be_adopted_and_vanished_ones_only_reported()
     {
         var catalog = Catalog(new SaveCommitted(1, Guid.Empty, "x", 1, 1, Now), new SaveAborted(2, Guid.Empty, "failed", Now));
         var disk = new[] { new StepOnDisk(2, OnDisk), new StepOnDisk(7, OnDisk) };
 
         var r = CatalogReconciler.Reconcile(catalog, disk, Now);
 
-        Assert.IsType<CheckpointDeleted>(r.Events.Single(e => e.Step == 1));
+        Assert.DoesNotContain(r.Events, e => e.Step == 1);
+        Assert.Equal(new long[] { 1 }, r.Missing);
         Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 2));
         Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 7));
         Assert.Empty(r.DirectoriesToRemove);

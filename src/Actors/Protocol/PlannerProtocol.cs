@@ -78,17 +78,20 @@ internal sealed record WriteDeadlinePassed(long Step);
 /// planner resolves the step and keeps it from being deleted until <see cref="ReleaseLoadLease"/>
 /// or until the asker stops. Answered with <see cref="LoadLeaseGranted"/> or <see cref="LoadLeaseRefused"/>.
 /// </summary>
+/// <param name="RequestId">Echoed in the answer, so a late answer to a load given up is recognised.</param>
 /// <param name="Step">The step, or null for the newest committed one.</param>
-public sealed record AcquireLoadLease(long? Step) : IActorCkptMessage;
+public sealed record AcquireLoadLease(Guid RequestId, long? Step) : IActorCkptMessage;
 
 /// <summary>The step may be loaded; it will not be deleted before the lease is released.</summary>
+/// <param name="RequestId">The request answered.</param>
 /// <param name="Step">The step resolved.</param>
 /// <param name="MetadataChecksum">The catalog's checksum of its metadata, to check the document read against.</param>
-public sealed record LoadLeaseGranted(long Step, string MetadataChecksum) : IActorCkptMessage;
+public sealed record LoadLeaseGranted(Guid RequestId, long Step, string MetadataChecksum) : IActorCkptMessage;
 
 /// <summary>The step cannot be loaded.</summary>
+/// <param name="RequestId">The request answered.</param>
 /// <param name="Reason">Why: not committed, deleted, or no checkpoint at all.</param>
-public sealed record LoadLeaseRefused(string Reason) : IActorCkptMessage;
+public sealed record LoadLeaseRefused(Guid RequestId, string Reason) : IActorCkptMessage;
 
 /// <summary>The load of <paramref name="Step"/> is over; the step may be deleted again.</summary>
 /// <param name="Step">The step.</param>

@@ -11,7 +11,10 @@ public sealed class StagingPool : IDisposable
 {
     private const int Granularity = 64 << 10;
     private readonly Dictionary<int, Stack<StagingBuffer>> _free = new();
-    private readonly Queue<(int[] Capacities, TaskCompletionSource<IReadOnlyList<StagingBuffer>> Done)> _waiting = new();
+    private readonly LinkedList<Request> _waiting = new();
+    // The step each rented buffer was rented for: a request that waits only on buffers of its own
+    // step waits forever (they come back once the step is written, which needs this request).
+    private readonly Dictionary<StagingBuffer, long> _rented = new();
     private readonly object _lock = new();
     private long _allocated;
     private bool _disposed;
@@ -35,6 +38,20 @@ public sealed class StagingPool : IDisposable
     /// <summary>Number of buffers ever allocated.</summary>
     public int Allocations { get; private set; }
 
+    /// <summary>A waiting request: the sizes, the step, and its completion.</summary>
+    private sealed class Request(int[] capacities, long step, long needed)
+    {
+        public int[] Capacities { get; } = capacities;
+
+        public long Step { get; } = step;
+
+        public long Needed { get; } = needed;
+
+        public TaskCompletionSource<IReadOnlyList<StagingBuffer>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LinkedListNode<Request>? Node { get; set; }
+    }
+
     /// <summary>Number of requests waiting for buffers.</summary>
     public int Waiting
     {
@@ -48,33 +65,36 @@ public sealed class StagingPool : IDisposable
         return length == 0 ? 0 : (int)Math.Min(int.MaxValue, (length + Granularity - 1) / Granularity * Granularity);
     }
 
-    /// <summary>A buffer of at least <paramref name="length"/> bytes, now; past the budget it throws instead of waiting.</summary>
-    public StagingBuffer Rent(long length)
-    {
-        var task = RentAllAsync(new[] { length });
-        if (!task.IsCompleted)
-            throw new InvalidOperationException($"a staging buffer of {length} bytes does not fit in the budget of {BudgetBytes} bytes now");
-        return task.Result[0];
-    }
-
     /// <summary>
-    /// Buffers for every length in <paramref name="lengths"/>, all at once: completes at once when
-    /// they fit in the budget, otherwise when enough comes back. Throws
-    /// <see cref="StagingBudgetException"/> when they could never fit.
+    /// Buffers for every length in <paramref name="lengths"/> of a save of <paramref name="step"/>,
+    /// all at once: completes at once when they fit in the budget, otherwise when enough comes back
+    /// (or is cancelled by <paramref name="cancel"/>). Fails with <see cref="StagingBudgetException"/>
+    /// when they could never fit: more than the whole budget, or only buffers of the same step
+    /// (other ranks of this node) stand in the way.
     /// </summary>
-    public Task<IReadOnlyList<StagingBuffer>> RentAllAsync(IReadOnlyList<long> lengths)
+    public Task<IReadOnlyList<StagingBuffer>> RentAllAsync(IReadOnlyList<long> lengths, long step, CancellationToken cancel = default)
     {
         var capacities = lengths.Select(CapacityFor).ToArray();
         var needed = capacities.Sum(c => (long)c);
-        if (BudgetBytes > 0 && needed > BudgetBytes) throw new StagingBudgetException(needed, BudgetBytes);
-        var done = new TaskCompletionSource<IReadOnlyList<StagingBuffer>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (BudgetBytes > 0 && needed > BudgetBytes)
+            throw new StagingBudgetException(needed, BudgetBytes, "more than the whole budget");
+        var request = new Request(capacities, step, needed);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _waiting.Enqueue((capacities, done));
+            request.Node = _waiting.AddLast(request);
             Serve();
         }
-        return done.Task;
+        if (!request.Done.Task.IsCompleted && cancel.CanBeCanceled)
+            cancel.Register(() =>
+            {
+                lock (_lock)
+                {
+                    if (request.Node?.List is not null) _waiting.Remove(request.Node);
+                }
+                request.Done.TrySetCanceled(cancel);
+            });
+        return request.Done.Task;
     }
 
     /// <summary>Gives buffers back for reuse; waiting requests that now fit get theirs.</summary>
@@ -89,6 +109,7 @@ public sealed class StagingPool : IDisposable
                     ((IDisposable)b).Dispose();
                     continue;
                 }
+                _rented.Remove(b);
                 if (!_free.TryGetValue(b.Capacity, out var stack)) _free[b.Capacity] = stack = new Stack<StagingBuffer>();
                 stack.Push(b);
             }
@@ -104,17 +125,27 @@ public sealed class StagingPool : IDisposable
             _disposed = true;
             foreach (var b in _free.Values.SelectMany(s => s)) ((IDisposable)b).Dispose();
             _free.Clear();
-            while (_waiting.TryDequeue(out var w)) w.Done.TrySetException(new ObjectDisposedException(nameof(StagingPool)));
+            foreach (var w in _waiting) w.Done.TrySetException(new ObjectDisposedException(nameof(StagingPool)));
+            _waiting.Clear();
         }
     }
 
     /// <summary>Hands buffers to waiting requests in order while the first one fits. Called under the lock.</summary>
     private void Serve()
     {
-        while (_waiting.TryPeek(out var head) && TryTake(head.Capacities, out var buffers))
+        while (_waiting.First?.Value is { } head)
         {
-            _waiting.Dequeue();
-            head.Done.TrySetResult(buffers);
+            if (TryTake(head.Capacities, out var buffers))
+            {
+                _waiting.RemoveFirst();
+                foreach (var b in buffers) _rented[b] = head.Step;
+                head.Done.TrySetResult(buffers);
+                continue;
+            }
+            if (_rented.Count == 0 || _rented.Values.Any(s => s != head.Step)) return;
+            _waiting.RemoveFirst();
+            head.Done.TrySetException(new StagingBudgetException(head.Needed, BudgetBytes,
+                $"the node's ranks need more than the budget for step {head.Step} together, and the buffers of that step in use come back only once it is written"));
         }
     }
 

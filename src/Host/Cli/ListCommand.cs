@@ -13,14 +13,13 @@ public static class ListCommand
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
         var config = ActorCkptConfig.WithCatalog(NodeConfig.Build(hocon), root);
-        if (config.GetString("actorckpt.catalog.provider") == "sqlite" && string.IsNullOrEmpty(config.GetString("actorckpt.catalog.connection-string"))
-            && !File.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)))
-            throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile}): no planner has run there");
+        if (!File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile)))
+            throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
         var system = ActorSystem.Create("actorckpt-ls", config);
         IReadOnlyList<CatalogEntry> entries;
         try
         {
-            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId()));
+            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
             entries = (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
         }
         finally

@@ -20,6 +20,9 @@ public static class CheckpointLayout
     /// <summary>The catalog journal's SQLite file at the root (when the catalog is kept in SQLite).</summary>
     public const string CatalogFile = "catalog.db";
 
+    /// <summary>File at the root holding the root's identity, part of its catalog's persistence id.</summary>
+    public const string RootIdFile = "catalog.id";
+
     /// <summary>File at the root locked by the one planner that owns the catalog while it runs.</summary>
     public const string CatalogLockFile = "catalog.lock";
 

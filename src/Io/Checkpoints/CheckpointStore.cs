@@ -110,6 +110,35 @@ public sealed class CheckpointStore(IBlobStore store)
         }
     }
 
+    /// <summary>
+    /// The root's identity: a random id written durably to <see cref="CheckpointLayout.RootIdFile"/>
+    /// the first time it is asked for (by whichever node gets there first; the others read it).
+    /// Catalogs are keyed by it, so jobs on different roots never share a catalog, even in one database.
+    /// </summary>
+    public string RootId()
+    {
+        if (!store.Exists(CheckpointLayout.RootIdFile))
+        {
+            var temp = CheckpointLayout.RootIdFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            WriteDurably(temp, Encoding.ASCII.GetBytes(Guid.NewGuid().ToString("N") + "\n"));
+            try
+            {
+                store.Rename(temp, CheckpointLayout.RootIdFile, overwrite: false);
+            }
+            catch (IOException) when (store.Exists(CheckpointLayout.RootIdFile))
+            {
+                // Another node wrote it first: theirs stands.
+                store.DeleteFile(temp);
+            }
+        }
+        using var reader = store.OpenRead(CheckpointLayout.RootIdFile);
+        var bytes = new byte[reader.Length];
+        reader.ReadExactly(bytes, 0);
+        var id = Encoding.ASCII.GetString(bytes).Trim();
+        return id.Length == 32 && id.All(char.IsAsciiHexDigitLower) ? id
+            : throw new CheckpointFormatException(CheckpointLayout.RootIdFile, "is not a root id (32 lowercase hex digits)");
+    }
+
     /// <summary>The catalog's checksum of a metadata document: xxHash3-64 of its bytes, 16 hex digits.</summary>
     public static string Checksum(ReadOnlySpan<byte> metadataBytes) => BlockChecksums.ToHex(BlockChecksums.Of(metadataBytes));
 

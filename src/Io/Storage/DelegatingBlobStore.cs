@@ -31,6 +31,9 @@ public abstract class DelegatingBlobStore(IBlobStore inner) : IBlobStore
     public virtual void CreateDirectory(string path) => inner.CreateDirectory(path);
 
     /// <inheritdoc />
+    public virtual void DeleteFile(string path) => inner.DeleteFile(path);
+
+    /// <inheritdoc />
     public virtual void DeleteDirectory(string path) => inner.DeleteDirectory(path);
 
     /// <inheritdoc />

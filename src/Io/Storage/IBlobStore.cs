@@ -34,6 +34,9 @@ public interface IBlobStore
     /// <summary>Creates a directory and its parents (durably).</summary>
     void CreateDirectory(string path);
 
+    /// <summary>Deletes a file; nothing happens when it does not exist.</summary>
+    void DeleteFile(string path);
+
     /// <summary>Deletes a directory and everything in it; nothing happens when it does not exist.</summary>
     void DeleteDirectory(string path);
 

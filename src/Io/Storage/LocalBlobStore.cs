@@ -54,6 +54,9 @@ public sealed class LocalBlobStore : IBlobStore
     }
 
     /// <inheritdoc />
+    public void DeleteFile(string path) => File.Delete(Full(path));
+
+    /// <inheritdoc />
     public void DeleteDirectory(string path)
     {
         var full = Full(path);

@@ -14,7 +14,8 @@ public sealed record CommitOnDisk(string MetadataChecksum, int Files, long Bytes
 /// <summary>What a planner that just recovered its catalog must record and remove.</summary>
 /// <param name="Events">Events to persist, in order.</param>
 /// <param name="DirectoriesToRemove">Steps whose directories go: debris of saves that never committed, and checkpoints already recorded as deleted.</param>
-public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOnlyList<long> DirectoriesToRemove);
+/// <param name="Missing">Committed steps whose metadata is not on disk (removed by hand, or the root is not the one expected): reported, left as they are.</param>
+public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOnlyList<long> DirectoriesToRemove, IReadOnlyList<long> Missing);
 
 /// <summary>
 /// Brings a recovered catalog and the checkpoint root into agreement. The metadata rename is the
@@ -22,7 +23,8 @@ public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOn
 /// not end is committed when its metadata is there (the planner stopped between the rename and the
 /// journal) and aborted otherwise. A step the journal recorded as deleted stays deleted. Every
 /// directory without metadata is debris; no directory with metadata is ever removed unless the
-/// journal says it was deleted.
+/// journal says it was deleted. A committed step missing from the disk is reported, never recorded
+/// as deleted: the root may just not be mounted.
 /// </summary>
 public static class CatalogReconciler
 {
@@ -34,6 +36,7 @@ public static class CatalogReconciler
     {
         var events = new List<ICatalogEvent>();
         var remove = new List<long>();
+        var missing = new List<long>();
         var onDisk = disk.ToDictionary(d => d.Step);
         foreach (var entry in catalog.Entries)
         {
@@ -48,9 +51,9 @@ public static class CatalogReconciler
                     events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
                     break;
                 case CheckpointStatus.Committed when found?.Commit is null:
-                    events.Add(new CheckpointDeleted(entry.Step, found is null
-                        ? "its directory is gone from the checkpoint root"
-                        : "its metadata is gone from its directory", now));
+                    // Never recorded as deleted: an unmounted or mistyped root would otherwise
+                    // wipe the catalog. It stays committed; loading it fails naming the step.
+                    missing.Add(entry.Step);
                     break;
                 case CheckpointStatus.Deleted when found is not null:
                     remove.Add(entry.Step);
@@ -70,6 +73,6 @@ public static class CatalogReconciler
                     "found committed on disk; not in the journal"));
             }
         }
-        return new Reconciliation(events, remove.Distinct().Order().ToArray());
+        return new Reconciliation(events, remove.Distinct().Order().ToArray(), missing);
     }
 }
