@@ -169,7 +169,7 @@ public sealed class PlannerActor : ReceivePersistentActor
     /// </summary>
     private void Reconcile()
     {
-        var disk = _store.ScanSteps(step => _catalog[step]?.Status != CheckpointStatus.Committed);
+        var disk = Scan(step => _catalog[step]?.Status != CheckpointStatus.Committed);
         var plan = CatalogReconciler.Reconcile(_catalog, disk, DateTimeOffset.UtcNow);
         if (plan.Missing.Count > 0)
             _log.Warning("Catalog recovery: committed steps {0} have no metadata under '{1}'; left as they are (is the right root mounted?)",
@@ -196,7 +196,7 @@ public sealed class PlannerActor : ReceivePersistentActor
 
     private void Settle()
     {
-        if (_catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0 && _store.ReadTracker() != latest) MoveTracker(latest);
+        if (_catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) MoveTracker(latest);
         ApplyRetention();
     }
 
@@ -386,7 +386,7 @@ public sealed class PlannerActor : ReceivePersistentActor
     {
         try
         {
-            _store.MoveTracker(step);
+            if (_store.ReadTracker() != step) _store.MoveTracker(step);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -512,11 +512,19 @@ public sealed class PlannerActor : ReceivePersistentActor
     /// <summary>Removes every step directory without metadata that no save in flight owns.</summary>
     private void RemoveDebris()
     {
-        var debris = _store.ScanSteps(_ => false)
+        var debris = Scan(_ => false)
             .Where(d => d.Commit is null && !_saves.ContainsKey(d.Step) && !_removing.Contains(d.Step) && !_awaitingRemoval.Contains(d.Step))
             .Select(d => d.Step);
         foreach (var step in debris)
             if (RemoveNow(step, "left by a save that never committed")) _debrisRemoved.Add(step);
+    }
+
+    /// <summary>The step directories on disk; one that cannot be read is logged and left out (so left alone).</summary>
+    private IReadOnlyList<StepOnDisk> Scan(Func<long, bool> describe)
+    {
+        var scan = _store.ScanSteps(describe);
+        foreach (var problem in scan.Unreadable) _log.Warning("Left alone: {0}", problem);
+        return scan.Steps;
     }
 
     private bool RemoveNow(long step, string why)
@@ -561,12 +569,29 @@ public sealed class PlannerActor : ReceivePersistentActor
         }
         else
         {
-            // Left for the next recovery or `actorckpt gc`, which remove deleted steps' leftovers.
+            // Left for the next recovery, which removes deleted steps' leftovers (or for `gc`, once
+            // the metadata is gone and the rest is debris); nothing waits on it meanwhile.
+            _awaitingRemoval.Remove(msg.Step);
             _log.Warning("Could not remove the files of deleted step {0}: {1}", msg.Step, msg.Error);
         }
     }
 
     private static string Describe(Exception e) => e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The journal refused the event (it could not serialize or store it) but is still working:
+        // the save it was about cannot be recorded, so it is abandoned; the planner keeps running.
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        if (@event is ICatalogEvent e && _saves.TryGetValue(e.Step, out var save) && @event is not SaveAborted)
+        {
+            save.Starting = false;
+            foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointAborted(save.Step, $"the catalog journal rejected {@event.GetType().Name}: {cause.Message}"));
+            save.AbortReason ??= "journal rejected its event";
+            Forget(save, removeDebris: !(@event is SaveCommitted));
+        }
+    }
 
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)

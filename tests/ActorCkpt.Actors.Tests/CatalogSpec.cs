@@ -96,7 +96,7 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
-    public async Task A_second_planner_on_the_same_root_should_not_start_while_the_first_runs()
+    public async Task The_catalog_lock_should_be_held_while_a_planner_runs_and_freed_when_its_system_stops()
     {
         var (first, node) = StartProcess();
         var states = TestStates.Build(Model, 2, seed: 5);

@@ -111,7 +111,7 @@ public sealed class CrashHarness : IDisposable
     private void AssertCatalogAgreesWithDisk(string what)
     {
         var store = new CheckpointStore(new LocalBlobStore(Root));
-        var withoutMetadata = store.ScanSteps(_ => false).Where(d => d.Commit is null).Select(d => d.Step).ToArray();
+        var withoutMetadata = store.ScanSteps(_ => false).Steps.Where(d => d.Commit is null).Select(d => d.Step).ToArray();
         if (!File.Exists(System.IO.Path.Combine(Root, CheckpointLayout.RootIdFile)))
         {
             // Killed before any planner started: then nothing can be committed either.

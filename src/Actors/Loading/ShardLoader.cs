@@ -21,7 +21,6 @@ internal static class ShardLoader
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch)
     {
-        var resolved = step;
         var metadataBytes = store.ReadMetadataBytes(step);
         var metadataPath = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
         if (metadataChecksum.Length > 0 && CheckpointStore.Checksum(metadataBytes) != metadataChecksum)
@@ -59,7 +58,7 @@ internal static class ShardLoader
                     await throttle.WaitAsync();
                     try
                     {
-                        var bytes = await fetch(nodes[read.Source.Bytes.File], resolved, read.Source.Bytes.File,
+                        var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
                         CheckpointReader.Apply(read, bytes, Destination(read.Target));
                     }
@@ -83,17 +82,17 @@ internal static class ShardLoader
             byte[] bytes;
             if (fetch is null)
             {
-                bytes = reader.ReadObject(resolved, entry);
+                bytes = reader.ReadObject(step, entry);
             }
             else
             {
-                bytes = await fetch(nodes[entry.Bytes.File], resolved, entry.Bytes.File, entry.Bytes.Offset, entry.Bytes.Length);
+                bytes = await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, entry.Bytes.Length);
                 CheckpointReader.Verify(bytes, entry.Bytes, 0, entry.Key);
             }
             if (!objects.TryAdd(entry.Key, bytes))
-                throw new ActorCkptException($"step {resolved} holds entry '{entry.Key}' twice for rank {target.Rank}");
+                throw new ActorCkptException($"step {step} holds entry '{entry.Key}' twice for rank {target.Rank}");
         }
-        var result = new LoadResult(resolved, metadata.WorldSize, objects,
+        var result = new LoadResult(step, metadata.WorldSize, objects,
             Strictness.ForMissing(strict) == KeyAction.Return ? plan.MissingKeys : Array.Empty<string>(),
             Strictness.ForUnexpected(strict) == KeyAction.Return ? plan.UnexpectedKeys : Array.Empty<string>(),
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));

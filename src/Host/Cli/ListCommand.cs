@@ -52,12 +52,6 @@ public static class ListCommand
         return 0;
     }
 
-    /// <summary>The status as the journal and the JSON spell it.</summary>
-    public static string Status(CheckpointStatus status) => status switch
-    {
-        CheckpointStatus.InFlight => "in-flight",
-        CheckpointStatus.Committed => "committed",
-        CheckpointStatus.Aborted => "aborted",
-        _ => "deleted",
-    };
+    /// <summary>The status as the catalog's JSON spells it.</summary>
+    public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');
 }

@@ -145,29 +145,35 @@ public sealed class CheckpointStore(IBlobStore store)
     /// <summary>
     /// Every step directory under the root, with what its metadata says when it has metadata and
     /// <paramref name="describe"/> wants it (parsing metadata costs; pass a filter to parse only
-    /// the steps you need).
+    /// the steps you need). Directories that cannot be read (unparsable metadata, a link) are
+    /// listed apart, each with why, so a caller can leave them alone.
     /// </summary>
-    public IReadOnlyList<StepOnDisk> ScanSteps(Func<long, bool> describe)
+    public StepScan ScanSteps(Func<long, bool> describe)
     {
         var found = new List<StepOnDisk>();
+        var unreadable = new List<string>();
         foreach (var name in store.ListDirectories(""))
         {
             if (!CheckpointLayout.TryParseStepDirectory(name, out var step)) continue;
-            if (!IsCommitted(step))
+            try
             {
-                found.Add(new StepOnDisk(step, null));
-                continue;
+                found.Add(Describe(step, describe));
             }
-            if (!describe(step))
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
             {
-                found.Add(new StepOnDisk(step, new CommitOnDisk("", 0, 0)));
-                continue;
+                unreadable.Add($"'{name}': {e.Message}");
             }
-            var bytes = ReadMetadataBytes(step);
-            var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
-            found.Add(new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes)));
         }
-        return found;
+        return new StepScan(found, unreadable);
+    }
+
+    private StepOnDisk Describe(long step, Func<long, bool> describe)
+    {
+        if (!IsCommitted(step)) return new StepOnDisk(step, null);
+        if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
+        var bytes = ReadMetadataBytes(step);
+        var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+        return new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes));
     }
 
     /// <summary>
@@ -189,8 +195,8 @@ public sealed class CheckpointStore(IBlobStore store)
 
     /// <summary>
     /// Moves the "latest" tracker to <paramref name="step"/> unless it names a newer step. Called
-    /// after <see cref="Commit"/>; the tracker is a convenience for tools, readers find the newest
-    /// step from the directories, so a failure here loses nothing.
+    /// after a commit; the tracker is a convenience for tools and humans (loads resolve the newest
+    /// step from the catalog, tools from the directories), so a failure here loses nothing.
     /// </summary>
     public void MoveTracker(long step)
     {
@@ -224,3 +230,8 @@ public sealed class CheckpointStore(IBlobStore store)
         writer.Flush();
     }
 }
+
+/// <summary>What <see cref="CheckpointStore.ScanSteps"/> found.</summary>
+/// <param name="Steps">The step directories it could read.</param>
+/// <param name="Unreadable">The ones it could not, each "'name': why".</param>
+public sealed record StepScan(IReadOnlyList<StepOnDisk> Steps, IReadOnlyList<string> Unreadable);

@@ -28,9 +28,6 @@ public sealed class CheckpointCatalog
     /// <summary>Committed steps, oldest first.</summary>
     public IReadOnlyList<long> CommittedSteps => _entries.Values.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToArray();
 
-    /// <summary>Steps whose save began writing and has no recorded outcome.</summary>
-    public IReadOnlyList<long> InFlightSteps => _entries.Values.Where(e => e.Status == CheckpointStatus.InFlight).Select(e => e.Step).ToArray();
-
     /// <summary>A snapshot of the whole catalog.</summary>
     public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray());
 
@@ -51,8 +48,9 @@ public sealed class CheckpointCatalog
                 Status = CheckpointStatus.Committed, SaveId = c.SaveId == Guid.Empty ? old.SaveId : c.SaveId, EndedAt = c.Time,
                 Files = c.Files, Bytes = c.Bytes, MetadataChecksum = c.MetadataChecksum, Reason = c.Note,
             },
-            // A late abort of an older attempt never overrides a commit.
-            SaveAborted a when old.Status == CheckpointStatus.Committed && a.SaveId != old.SaveId => old,
+            // An abort of another attempt (a stale one, or one refused before it began writing)
+            // never overrides a commit or a deletion.
+            SaveAborted a when old.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted && a.SaveId != old.SaveId => old,
             SaveAborted a => old with { Status = CheckpointStatus.Aborted, SaveId = a.SaveId == Guid.Empty ? old.SaveId : a.SaveId, EndedAt = a.Time, Reason = a.Reason },
             CheckpointDeleted d => old with { Status = CheckpointStatus.Deleted, EndedAt = d.Time, Reason = d.Reason },
             _ => throw new ArgumentException($"unknown catalog event {e.GetType().Name}", nameof(e)),
