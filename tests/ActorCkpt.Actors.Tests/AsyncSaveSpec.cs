@@ -8,11 +8,11 @@ public class AsyncSaveSpec : NodeSpec
     private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
         TestStates.Model(new[] { DType.Float32, DType.Int64 }, new[] { Layout.Rows, Layout.Replicated });
 
-    private CheckpointNode StartNode(string config, GatedReadStore.Gate? gate = null)
+    private CheckpointNode StartNode(string config, GatedStore.Gate? gate = null)
     {
         var settings = ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString(config).WithFallback(Sys.Settings.Config));
         IBlobStore blobs = new LocalBlobStore(Root);
-        if (gate is not null) blobs = new GatedWriteStore(blobs, gate);
+        if (gate is not null) blobs = new GatedStore(blobs, gate, GatedStore.Kind.Writes);
         return CheckpointNode.Start(Sys, blobs, settings, "async");
     }
 
@@ -54,7 +54,7 @@ public class AsyncSaveSpec : NodeSpec
     public async Task A_save_that_does_not_fit_the_budget_should_wait_for_buffers_instead_of_allocating_more()
     {
         var states = TestStates.Build(Model, 2, seed: 2);
-        var gate = new GatedReadStore.Gate();
+        var gate = new GatedStore.Gate();
         var node = StartNode($"actorckpt.async.max-in-flight = 2\nactorckpt.staging.budget = {StagingBytes(states)}", gate);
 
         var first = states.Select(s => node.Save(1, s)).ToArray();
@@ -90,7 +90,7 @@ public class AsyncSaveSpec : NodeSpec
     public async Task With_the_skip_policy_a_save_arriving_while_the_queue_is_full_should_be_skipped_saying_why()
     {
         var states = TestStates.Build(Model, 2, seed: 4);
-        var gate = new GatedReadStore.Gate();
+        var gate = new GatedStore.Gate();
         var node = StartNode("actorckpt.async.when-busy = skip", gate);
         var first = states.Select(s => node.Save(1, s)).ToArray();
         await gate.Entered.WaitAsync(Patience);
@@ -112,7 +112,7 @@ public class AsyncSaveSpec : NodeSpec
     public async Task Is_the_queue_empty_should_get_the_same_answer_on_every_rank_once_all_have_asked()
     {
         var states = TestStates.Build(Model, 2, seed: 5);
-        var gate = new GatedReadStore.Gate();
+        var gate = new GatedStore.Gate();
         var node = StartNode("", gate);
         var saves = states.Select(s => node.Save(1, s)).ToArray();
         await gate.Entered.WaitAsync(Patience);

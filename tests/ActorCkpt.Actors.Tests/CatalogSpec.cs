@@ -51,8 +51,8 @@ public class CatalogSpec : NodeSpec
     [Fact]
     public async Task Retention_should_journal_deletions_and_never_remove_a_checkpoint_while_a_rank_loads_it()
     {
-        var gate = new GatedReadStore.Gate();
-        var (system, node) = StartProcess("actorckpt.retention.keep-last = 1", blobs => new GatedReadStore(blobs, gate));
+        var gate = new GatedStore.Gate();
+        var (system, node) = StartProcess("actorckpt.retention.keep-last = 1", blobs => new GatedStore(blobs, gate, GatedStore.Kind.Reads));
         var states = TestStates.Build(Model, 2, seed: 2);
         await SaveAllAsync(node, 1, states);
 

@@ -1,0 +1,46 @@
+using ActorCkpt.Io;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// A store whose data-file reads (<see cref="Kind.Reads"/>) or writes (<see cref="Kind.Writes"/>)
+/// wait at a gate until the test opens it, then go through: it holds a load or a save mid-way.
+/// </summary>
+public sealed class GatedStore(IBlobStore inner, GatedStore.Gate gate, GatedStore.Kind gated) : DelegatingBlobStore(inner)
+{
+    public enum Kind
+    {
+        Reads,
+        Writes,
+    }
+
+    public override IBlobReader OpenRead(string path)
+    {
+        if (gated == Kind.Reads && path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass();
+        return Inner.OpenRead(path);
+    }
+
+    public override IBlobWriter Create(string path)
+    {
+        if (gated == Kind.Writes && path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass();
+        return Inner.Create(path);
+    }
+
+    /// <summary>Closed until <see cref="Open"/>; <see cref="Entered"/> completes when the first caller waits at it.</summary>
+    public sealed class Gate
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim _open = new();
+
+        public Task Entered => _entered.Task;
+
+        public void Open() => _open.Set();
+
+        public void Pass()
+        {
+            if (_open.IsSet) return;
+            _entered.TrySetResult();
+            _open.Wait();
+        }
+    }
+}
