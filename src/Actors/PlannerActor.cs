@@ -26,7 +26,7 @@ namespace ActorCkpt.Actors;
 /// a rank holds a load lease on. Any error while handling a save aborts that save only.
 /// </para>
 /// </summary>
-public sealed class PlannerActor : ReceivePersistentActor
+public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
 {
     private const int AbortedStepsRemembered = 64;
     private readonly CheckpointStore _store;
@@ -52,6 +52,8 @@ public sealed class PlannerActor : ReceivePersistentActor
     private CheckpointCatalog _catalog = new();
     private IDisposable? _catalogLock;
     private int _eventsSinceSnapshot;
+    // True during the grace after start: files of deleted steps stay until loads renewed their leases.
+    private bool _holdRemovals;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
     public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName)
@@ -96,6 +98,7 @@ public sealed class PlannerActor : ReceivePersistentActor
         Command<CollectGarbage>(_ => OnCollectGarbage());
         Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(_catalog.Entries.ToArray())));
         Command<DeletionFinished>(OnDeletionFinished);
+        Command<RemovalGraceEnded>(_ => EndRemovalGrace());
         Command<AgreeQueueEmpty>(m =>
         {
             foreach (var (replyTo, answer) in _agreement.Vote(m, Sender)) replyTo.Tell(answer);
@@ -108,6 +111,9 @@ public sealed class PlannerActor : ReceivePersistentActor
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
     /// Props of the planner over <paramref name="store"/>, journaling its catalog as
@@ -131,6 +137,11 @@ public sealed class PlannerActor : ReceivePersistentActor
         // One planner per root: a second one (another job, or `actorckpt gc`) would journal over
         // this one's catalog and remove its saves in flight as debris.
         _catalogLock = _store.Blobs.Lock(CheckpointLayout.CatalogLockFile);
+        if (_settings.RemovalGrace > TimeSpan.Zero)
+        {
+            _holdRemovals = true;
+            Timers.StartSingleTimer(nameof(RemovalGraceEnded), new RemovalGraceEnded(), _settings.RemovalGrace);
+        }
         if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
@@ -176,8 +187,10 @@ public sealed class PlannerActor : ReceivePersistentActor
                 string.Join(", ", plan.Missing), _store.Blobs.Root);
         foreach (var step in plan.DirectoriesToRemove)
         {
-            var deleted = _catalog[step]?.Status == CheckpointStatus.Deleted;
-            if (RemoveNow(step, deleted ? "deleted" : "left by a save that never committed") && !deleted) _debrisRemoved.Add(step);
+            // A deleted step's files may still be read by a load that began under the previous
+            // planner: they go like any other deletion, after the grace and once no lease holds them.
+            if (_catalog[step]?.Status == CheckpointStatus.Deleted) _awaitingRemoval.Add(step);
+            else if (RemoveNow(step, "left by a save that never committed")) _debrisRemoved.Add(step);
         }
         for (var i = 0; i < plan.Events.Count; i++)
         {
@@ -198,6 +211,20 @@ public sealed class PlannerActor : ReceivePersistentActor
     {
         if (_catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) MoveTracker(latest);
         ApplyRetention();
+        RemoveUnleased();
+    }
+
+    /// <summary>Starts removing the files of every deleted step no lease holds, unless removals are held.</summary>
+    private void RemoveUnleased()
+    {
+        if (_holdRemovals) return;
+        foreach (var step in _awaitingRemoval.Where(s => !_leases.IsHeld(s)).ToList()) RemoveInBackground(step);
+    }
+
+    private void EndRemovalGrace()
+    {
+        _holdRemovals = false;
+        RemoveUnleased();
     }
 
     private void Register(IActorRef writer)
@@ -457,7 +484,8 @@ public sealed class PlannerActor : ReceivePersistentActor
     {
         var step = msg.Step ?? _catalog.CommittedSteps.LastOrDefault(-1);
         var entry = step >= 0 ? _catalog[step] : null;
-        if (entry?.Status != CheckpointStatus.Committed)
+        var renewable = msg.Renew && entry?.Status == CheckpointStatus.Deleted && _awaitingRemoval.Contains(step) && !_removing.Contains(step);
+        if (entry?.Status != CheckpointStatus.Committed && !renewable)
         {
             Sender.Tell(new LoadLeaseRefused(msg.RequestId, msg.Step is null
                 ? $"no committed checkpoint in '{_store.Blobs.Root}'"
@@ -465,12 +493,14 @@ public sealed class PlannerActor : ReceivePersistentActor
                   (entry is null ? "" : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})")));
             return;
         }
-        if (_leases.Acquire(step, Sender)) Context.Watch(Sender);
-        Sender.Tell(new LoadLeaseGranted(msg.RequestId, step, entry.MetadataChecksum ?? ""));
+        // A renewal may be sent more than once until answered: it holds one lease, not several.
+        if (!(msg.Renew && _leases.Holds(step, Sender)) && _leases.Acquire(step, Sender)) Context.Watch(Sender);
+        Sender.Tell(new LoadLeaseGranted(msg.RequestId, step, entry!.MetadataChecksum ?? ""));
     }
 
     private void ReleaseLeases(IEnumerable<long> freed)
     {
+        if (_holdRemovals) return;
         foreach (var step in freed.Where(_awaitingRemoval.Contains).ToList()) RemoveInBackground(step);
     }
 
@@ -484,7 +514,7 @@ public sealed class PlannerActor : ReceivePersistentActor
             Record(new CheckpointDeleted(step, _settings.Retention.Reason(step), DateTimeOffset.UtcNow), _ =>
             {
                 _awaitingRemoval.Add(step);
-                if (!_leases.IsHeld(step)) RemoveInBackground(step);
+                if (!_leases.IsHeld(step) && !_holdRemovals) RemoveInBackground(step);
             });
         }
         _deletedSinceReport.UnionWith(doomed);
@@ -493,8 +523,11 @@ public sealed class PlannerActor : ReceivePersistentActor
     private void OnCollectGarbage()
     {
         var replyTo = Sender;
+        // An explicit collection does not wait out the grace: files no lease holds go now.
+        _holdRemovals = false;
         RemoveDebris();
         ApplyRetention();
+        RemoveUnleased();
         // Answered after the handlers of the deletions just journaled, once their files are gone.
         DeferAsync(0, _ => AnswerCollection(replyTo));
     }

@@ -147,8 +147,37 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<LoadLeaseGranted>(m => _load is { Step: null } && m.RequestId == _load.RequestId, m =>
         {
             Timers.Cancel(nameof(LeaseDeadlinePassed));
+            WatchGrantor();
             RunLoad(_load!, m);
         });
+        // A renewal with the planner's successor (see Terminated below).
+        Receive<LoadLeaseGranted>(m => _load is { Step: not null } && m.RequestId == _load.RequestId && _load.Grantor is null, _ =>
+        {
+            Timers.Cancel(nameof(RenewLease));
+            WatchGrantor();
+            _log.Warning("Rank {0}: the lease on step {1} renewed with {2}", _rank, _load!.Step, Sender.Path);
+        });
+        Receive<LoadLeaseRefused>(m => _load is { Step: not null } && m.RequestId == _load.RequestId && _load.Grantor is null, m =>
+        {
+            Timers.Cancel(nameof(RenewLease));
+            _log.Warning("Rank {0}: the lease on step {1} could not be renewed ({2}); its files may go before this load ends", _rank, _load!.Step, m.Reason);
+        });
+        // A renewal asked more than once is answered more than once: the planner holds one lease for
+        // it, so an extra answer is no stray to hand back.
+        Receive<LoadLeaseGranted>(m => _load is not null && m.RequestId == _load.RequestId, _ => { });
+        Receive<Terminated>(t => _load is { Step: not null } && t.ActorRef.Equals(_load.Grantor), _ =>
+        {
+            // The planner holding the lease stopped, and the lease with it: renew with its successor
+            // (a new planner holds file removals for a grace period after it starts, for this),
+            // asking again until one answers: a planner restarting takes no messages meanwhile.
+            var load = _load!;
+            _load = load with { RequestId = Guid.NewGuid(), Grantor = null };
+            _log.Warning("Rank {0}: the planner holding the lease on step {1} stopped; renewing it with its successor", _rank, load.Step);
+            var renew = new RenewLease(new AcquireLoadLease(_load.RequestId, load.Step, Renew: true));
+            Self.Tell(renew);
+            Timers.StartPeriodicTimer(nameof(RenewLease), renew, _settings.PlanResendInterval);
+        });
+        Receive<RenewLease>(m => _planner.Tell(m.Request));
         Receive<LoadLeaseRefused>(m => _load is { Step: null } && m.RequestId == _load.RequestId, m =>
             FinishLoad(new LoadShardFailure(new CheckpointNotFoundException(m.Reason))));
         Receive<LoadLeaseGranted>(ReleaseStrayLease);
@@ -386,7 +415,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// </summary>
     private void StartLoad(LoadShard msg)
     {
-        _load = new ShardLoad(msg, Sender, Guid.NewGuid(), null);
+        _load = new ShardLoad(msg, Sender, Guid.NewGuid(), null, null);
         _planner.Tell(new AcquireLoadLease(_load.RequestId, msg.Step));
         Timers.StartSingleTimer(nameof(LeaseDeadlinePassed), new LeaseDeadlinePassed(), _settings.PlanTimeout);
         Become(Loading);
@@ -406,12 +435,20 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             .PipeTo(Self);
     }
 
+    private void WatchGrantor()
+    {
+        _load = _load! with { Grantor = Sender };
+        Context.Watch(Sender);
+    }
+
     /// <summary>A lease granted for a load given up already (its answer came too late): handed straight back.</summary>
     private void ReleaseStrayLease(LoadLeaseGranted lease) => Sender.Tell(new ReleaseLoadLease(lease.Step));
 
     private void FinishLoad(object reply)
     {
         var load = _load!;
+        Timers.Cancel(nameof(RenewLease));
+        if (load.Grantor is not null) Context.Unwatch(load.Grantor);
         if (load.Step is { } step) _planner.Tell(new ReleaseLoadLease(step));
         load.ReplyTo.Tell(reply);
         _load = null;
@@ -471,8 +508,10 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private sealed record LeaseDeadlinePassed;
 
-    /// <summary>The load in progress: the request, who asked, the lease request's id, and the step once the lease resolved it.</summary>
-    private sealed record ShardLoad(LoadShard Request, IActorRef ReplyTo, Guid RequestId, long? Step);
+    private sealed record RenewLease(AcquireLoadLease Request);
+
+    /// <summary>The load in progress: the request, who asked, the lease request's id, the step once the lease resolved it, and the planner that granted it.</summary>
+    private sealed record ShardLoad(LoadShard Request, IActorRef ReplyTo, Guid RequestId, long? Step, IActorRef? Grantor);
 
     private sealed record AbandonWrites(long Step);
 

@@ -52,7 +52,7 @@ public class CatalogSpec : NodeSpec
     public async Task Retention_should_journal_deletions_and_never_remove_a_checkpoint_while_a_rank_loads_it()
     {
         var gate = new GatedStore.Gate();
-        var (system, node) = StartProcess("actorckpt.retention.keep-last = 1", blobs => new GatedStore(blobs, gate, GatedStore.Kind.Reads));
+        var (system, node) = StartProcess("actorckpt.retention { keep-last = 1, grace-after-start = 0s }", blobs => new GatedStore(blobs, gate, GatedStore.Kind.Reads));
         var states = TestStates.Build(Model, 2, seed: 2);
         await SaveAllAsync(node, 1, states);
 
@@ -74,6 +74,43 @@ public class CatalogSpec : NodeSpec
         Assert.Contains("step 1 is not a committed checkpoint", refused.Message);
         Assert.Contains("deleted", refused.Message);
         await system.Terminate();
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_load_under_way_should_renew_its_lease_with_a_restarted_planner_which_then_keeps_its_step()
+    {
+        var gate = new GatedStore.Gate();
+        var settings = ActorCkptSettings.Create(Sys) with
+        {
+            Retention = new RetentionPolicy(1, 0), RemovalGrace = TimeSpan.FromMinutes(10), PlanResendInterval = TimeSpan.FromMilliseconds(100),
+        };
+        var node = CheckpointNode.Start(Sys, new GatedStore(new LocalBlobStore(Root), gate, GatedStore.Kind.Reads), settings, "renew");
+        var states = TestStates.Build(Model, 2, seed: 6);
+        await SaveAllAsync(node, 1, states);
+        var targets = TestStates.Empty(Model, 3);
+        var load = LoadAllAsync(node, targets.Skip(2), step: 1);
+        await gate.Entered.WaitAsync(Patience);
+        await SaveAllAsync(node, 2, TestStates.Build(Model, 2, seed: 7));
+
+        // The planner restarts (its supervisor starts a new one, which recovers the catalog): the
+        // lease on step 1 is gone with the old one, and the loading rank renews it with the new one.
+        await EventFilter.Warning(contains: "lease on step 1 renewed").ExpectAsync(1, () =>
+        {
+            Sys.ActorSelection(node.Planner.Path / "planner").Tell(Kill.Instance);
+            return Task.CompletedTask;
+        });
+        // gc ends the grace after start at once: only the renewed lease keeps step 1 now.
+        var collected = node.Planner.Ask<GarbageCollected>(new CollectGarbage(), Patience);
+        Assert.Equal(CheckpointStatus.Deleted, (await ReadCatalog(node)).Single(e => e.Step == 1).Status);
+        Assert.True(node.Store.IsCommitted(1), "step 1 was removed while a rank was loading it");
+
+        gate.Open();
+        await load;
+        Assert.Empty(TestStates.Differences(Model, targets.Skip(2), seed: 6));
+        // gc answers once the files of the steps it waited for are gone.
+        Assert.Empty((await collected).Failures);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
         TestStates.Dispose(states.Concat(targets));
     }
 

@@ -14,8 +14,11 @@ namespace ActorCkpt.Host.Tests;
 /// </summary>
 public sealed class CrashHarness : IDisposable
 {
-    /// <summary>Retention keeps the newest three, so deletions (and the "deleting" phase) happen too.</summary>
-    private const string CommonConfig = "actorckpt.retention.keep-last = 3\nakka.loglevel = WARNING\n";
+    /// <summary>
+    /// Retention keeps the newest three, so deletions (and the "deleting" phase) happen too, at once
+    /// (no grace after start: no load runs beside these saves).
+    /// </summary>
+    private const string CommonConfig = "actorckpt.retention { keep-last = 3, grace-after-start = 0s }\nakka.loglevel = WARNING\n";
 
     private static readonly string[] DemoShape = { "--ranks", "2", "--load-ranks", "3", "--size-mb", "3", "--tensors", "8" };
     private readonly TempDirectory _temp = new();

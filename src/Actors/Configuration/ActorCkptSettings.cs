@@ -73,6 +73,9 @@ public sealed record ActorCkptSettings
     /// <summary>Which committed checkpoints the planner keeps.</summary>
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.KeepAll;
 
+    /// <summary>How long a planner that just started holds file removals, so loads under way renew their leases first.</summary>
+    public TimeSpan RemovalGrace { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Where the process kills itself, for crash tests; <see cref="KillPoint.None"/> normally.</summary>
     public KillPoint KillAt { get; init; } = KillPoint.None;
 
@@ -134,6 +137,7 @@ public sealed record ActorCkptSettings
             },
             StagingBudget = c.GetByteSize("staging.budget") ?? 0,
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
+            RemovalGrace = c.GetTimeSpan("retention.grace-after-start"),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
         }.Validated();
     }
@@ -157,6 +161,7 @@ public sealed record ActorCkptSettings
         Require(StagingBudget >= 0, "staging.budget", StagingBudget, "0 (no limit) or more bytes");
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
+        Require(RemovalGrace >= TimeSpan.Zero, "retention.grace-after-start", RemovalGrace, "0 or more");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
         return this;
     }

@@ -40,6 +40,9 @@ internal sealed class LoadLeases
         return freed;
     }
 
+    /// <summary>True when <paramref name="holder"/> holds a lease on <paramref name="step"/>.</summary>
+    public bool Holds(long step, IActorRef holder) => _byStep.TryGetValue(step, out var holders) && holders.ContainsKey(holder);
+
     /// <summary>True while some rank is loading <paramref name="step"/>.</summary>
     public bool IsHeld(long step) => _byStep.ContainsKey(step);
 }

@@ -80,7 +80,12 @@ internal sealed record WriteDeadlinePassed(long Step);
 /// </summary>
 /// <param name="RequestId">Echoed in the answer, so a late answer to a load given up is recognised.</param>
 /// <param name="Step">The step, or null for the newest committed one.</param>
-public sealed record AcquireLoadLease(Guid RequestId, long? Step) : IActorCkptMessage;
+/// <param name="Renew">
+/// True when a load already under way asks a planner that just started (its previous planner
+/// stopped, and its leases with it): granted even for a step deleted meanwhile, as long as its
+/// files are still there.
+/// </param>
+public sealed record AcquireLoadLease(Guid RequestId, long? Step, bool Renew = false) : IActorCkptMessage;
 
 /// <summary>The step may be loaded; it will not be deleted before the lease is released.</summary>
 /// <param name="RequestId">The request answered.</param>
@@ -127,6 +132,9 @@ public sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool L
 /// <param name="Round">The round.</param>
 /// <param name="Empty">The answer.</param>
 public sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
+
+/// <summary>The planner's timer: the grace after its start is over, files of deleted steps may go.</summary>
+internal sealed record RemovalGraceEnded;
 
 /// <summary>The planner's background deletion of a step's files ended.</summary>
 /// <param name="Step">The step.</param>
