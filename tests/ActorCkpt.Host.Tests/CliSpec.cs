@@ -148,6 +148,56 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
+    public void Export_should_write_every_model_tensor_whole_and_bit_exact_in_size_limited_files_with_an_index()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "6", "--ranks", "2");
+        var outDir = Path.Combine(Dir, "hf");
+
+        var (exit, output, err) = Run("export", Dir, "--out", outDir, "--max-shard-size", "300KB", "--json");
+
+        Assert.True(exit == 0, output + err);
+        var report = LastJson(output);
+        var files = report.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray();
+        Assert.True(files.Length > 1);
+        using var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "model.safetensors.index.json")));
+        var weightMap = index.RootElement.GetProperty("weight_map").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        // The values the demo saved, regenerated whole (one rank holds every tensor entire).
+        var expected = new ActorCkpt.Host.Demo.SyntheticModel(1, 6, "mixed", 1).BuildStates(1, 1)[0];
+        Assert.Equal(expected.Tensors.Select(t => t.Key).Order(), weightMap.Keys.Order());
+        long total = 0;
+        foreach (var file in files)
+        {
+            using var reader = new ActorCkpt.Io.LocalBlobStore(outDir).OpenRead(file);
+            var header = ActorCkpt.Io.SafetensorsHeader.Read(reader, file);
+            Assert.Equal("pt", header.Metadata["format"]);
+            foreach (var entry in header.Entries)
+            {
+                Assert.Equal(file, weightMap[entry.Name]);
+                var bytes = new byte[entry.Length];
+                reader.ReadExactly(bytes, header.DataStart + entry.Begin);
+                Assert.True(expected.Tensors.Single(t => t.Key == entry.Name).Tensor.bytes.SequenceEqual(bytes), entry.Name);
+                total += entry.Length;
+            }
+        }
+        Assert.Equal(total, index.RootElement.GetProperty("metadata").GetProperty("total_size").GetInt64());
+        ActorCkpt.Host.Demo.SyntheticModel.Dispose(new[] { expected });
+    }
+
+    [Fact]
+    public void Export_should_refuse_a_size_it_cannot_read_naming_the_flag()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "2", "--ranks", "1");
+
+        var (exit, _, err) = Run("export", Dir, "--out", Path.Combine(Dir, "hf"), "--max-shard-size", "lots");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--max-shard-size 'lots'", err);
+        Assert.Equal(5_000_000_000, ExportCommand.ParseSize("5GB"));
+        Assert.Equal(2L << 30, ExportCommand.ParseSize("2GiB"));
+        Assert.Equal(1234, ExportCommand.ParseSize("1234"));
+    }
+
+    [Fact]
     public void Bench_should_report_actorckpt_and_the_raw_baseline()
     {
         var (exit, output, _) = Run("bench", "--dir", Dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");

@@ -5,7 +5,7 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, bench, node.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, export, bench, node.</summary>
 public static class ActorCkptCli
 {
     /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
@@ -72,6 +72,18 @@ public static class ActorCkptCli
         var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
         gc.SetAction(p => Guard(stderr, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
+        var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
+        var maxShard = new Option<string>("--max-shard-size") { Description = "Largest output file (5GB, 500MB, 2GiB, or bytes)", DefaultValueFactory = _ => "5GB" };
+        var indexFrom = new Option<string?>("--index-from") { Description = "A reference model.safetensors.index.json: keys keep its file numbers, new keys go to the last file" };
+        var dtype = new Option<string>("--dtype") { Description = "Dtype of floating-point tensors", DefaultValueFactory = _ => "keep" };
+        dtype.AcceptOnlyFromAmong("keep", "bf16", "f32");
+        var export = new Command("export", "Write a committed step in the Hugging Face layout: full tensors in model-0000i-of-0000N.safetensors and model.safetensors.index.json; optimizer state left out")
+        {
+            dirArg, outDir, step, maxShard, indexFrom, dtype, json,
+        };
+        export.SetAction(p => Guard(stderr, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard)!,
+            p.GetValue(indexFrom), p.GetValue(dtype)!, new CliOutput(stdout, p.GetValue(json)))));
+
         var benchSize = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 256 };
         var benchTensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 64 };
         var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
@@ -85,7 +97,7 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, bench, node };
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, export, bench, node };
     }
 
     private static string? ReadConfig(string? path) =>

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>What dtype an export writes floating-point tensors in.</summary>
+public enum ExportDType
+{
+    /// <summary>As saved.</summary>
+    Keep,
+
+    /// <summary>BF16 (round to nearest even).</summary>
+    BFloat16,
+
+    /// <summary>F32.</summary>
+    Float32,
+}
+
+/// <summary>Options of a Hugging Face export.</summary>
+/// <param name="MaxShardBytes">Largest file (tensor bytes), as transformers' max_shard_size.</param>
+/// <param name="DType">Dtype of floating-point tensors.</param>
+/// <param name="ReferenceIndex">A model.safetensors.index.json whose file numbers the keys follow; null to split by size.</param>
+/// <param name="Parallelism">Files written at once.</param>
+public sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportDType DType = ExportDType.Keep, string? ReferenceIndex = null, int Parallelism = 2);
+
+/// <summary>What an export wrote.</summary>
+/// <param name="Files">The data files, in order.</param>
+/// <param name="Tensors">Tensors written.</param>
+/// <param name="TotalSize">Bytes of tensor data (the index's metadata.total_size).</param>
+/// <param name="Index">The index file, or null for a single model.safetensors.</param>
+public sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long TotalSize, string? Index);
+
+/// <summary>
+/// Consolidates a committed step into the Hugging Face layout: full (unsharded) tensors in
+/// <c>model-0000i-of-0000N.safetensors</c> (a single <c>model.safetensors</c> when one file is
+/// enough) with <c>model.safetensors.index.json</c> (<c>metadata.total_size</c>, <c>weight_map</c>);
+/// each file's <c>__metadata__</c> is <c>{"format":"pt"}</c>. Non-tensor entries and optimizer
+/// state (keys under <c>optim.</c> or <c>optimizer.</c>) are left out. Streaming: one tensor at a
+/// time per file being written is in memory, read from the checkpoint's chunks and verified against
+/// their checksums; files are written under a temporary name and renamed when complete.
+/// </summary>
+public static class HuggingFaceExporter
+{
+    /// <summary>The index file's name.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>
+    /// Exports step <paramref name="step"/> of <paramref name="store"/> into <paramref name="outDir"/>;
+    /// <paramref name="fileWritten"/> hears each file as it completes (for progress).
+    /// </summary>
+    public static ExportResult Export(CheckpointStore store, long step, string outDir, ExportOptions options, Action<string, int>? fileWritten = null)
+    {
+        var metadata = store.ReadMetadata(step);
+        var tensors = metadata.Tensors.Values
+            .Where(t => !IsOptimizerState(t.Key))
+            .Select(t => new ExportTensor(t.Key, Converted(t.DType, options.DType), t.Shape))
+            .ToList();
+        if (tensors.Count == 0) throw new ActorCkptException($"step {step} holds no model tensor to export");
+        var files = options.ReferenceIndex is null
+            ? ExportLayout.BySize(tensors, options.MaxShardBytes)
+            : LikeReference(tensors, options.ReferenceIndex);
+
+        var output = new LocalBlobStore(outDir);
+        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
+        {
+            WriteFile(store, metadata, output, file);
+            fileWritten?.Invoke(file.Name, file.Tensors.Count);
+        });
+
+        var totalSize = files.Sum(f => f.DataBytes);
+        string? index = null;
+        if (files.Count > 1)
+        {
+            index = IndexFile;
+            WriteAtomically(output, IndexFile, IndexJson(files, totalSize));
+        }
+        return new ExportResult(files.Select(f => f.Name).ToArray(), tensors.Count, totalSize, index);
+    }
+
+    /// <summary>True for keys of optimizer state, which an export leaves out.</summary>
+    public static bool IsOptimizerState(string key) =>
+        key.StartsWith("optim.", StringComparison.Ordinal) || key.StartsWith("optimizer.", StringComparison.Ordinal);
+
+    private static DType Converted(DType saved, ExportDType wanted) =>
+        !FloatConversion.IsFloat(saved) ? saved
+        : wanted switch { ExportDType.BFloat16 => DType.BFloat16, ExportDType.Float32 => DType.Float32, _ => saved };
+
+    private static IReadOnlyList<ExportFile> LikeReference(IReadOnlyList<ExportTensor> tensors, string indexPath)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+        if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            throw new CheckpointFormatException(indexPath, "has no weight_map object");
+        var fileOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var count = 1;
+        foreach (var entry in map.EnumerateObject())
+        {
+            var (number, of) = ExportLayout.ParseFileName(entry.Value.GetString() ?? "");
+            fileOf[entry.Name] = number;
+            count = Math.Max(count, of);
+        }
+        return ExportLayout.LikeReference(tensors, fileOf, count);
+    }
+
+    private static void WriteFile(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file)
+    {
+        var (header, layout) = SafetensorsHeader.Build(file.Tensors.Select(t => (t.Key, t.DType, t.Shape)).ToArray(),
+            new Dictionary<string, string> { ["format"] = "pt" });
+        var temp = file.Name + ".tmp";
+        using (var writer = output.Create(temp))
+        {
+            writer.Write(header, 0);
+            foreach (var (tensor, entry) in file.Tensors.Zip(layout.Entries))
+                writer.Write(FullTensor(store, metadata, tensor), layout.DataStart + entry.Begin);
+            writer.Flush();
+        }
+        output.Rename(temp, file.Name, overwrite: true);
+    }
+
+    /// <summary>The whole tensor, assembled from its chunks (every byte verified) and converted to the export's dtype.</summary>
+    private static byte[] FullTensor(CheckpointStore store, CheckpointMetadata metadata, ExportTensor tensor)
+    {
+        var saved = metadata.Tensors[tensor.Key];
+        var bytes = Shapes.Volume(saved.Shape) * DTypes.ElementSize(saved.DType);
+        if (bytes > Array.MaxLength)
+            throw new ActorCkptException($"'{tensor.Key}' is {bytes} bytes: exporting a tensor over 2 GiB is not supported yet");
+        var buffer = new byte[bytes];
+        var wanted = new[] { new WantedChunk(0, tensor.Key, saved.DType, saved.Shape, TensorBox.Whole(saved.Shape)) };
+        new CheckpointReader(store).Read(LoadPlanner.Plan(metadata, wanted, StrictHandling.AssumeOkUnexpected), _ => buffer, 4);
+        if (tensor.DType == saved.DType) return buffer;
+        var converted = new byte[tensor.Bytes];
+        FloatConversion.Convert(buffer, saved.DType, converted, tensor.DType);
+        return converted;
+    }
+
+    private static byte[] IndexJson(IReadOnlyList<ExportFile> files, long totalSize)
+    {
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("metadata");
+            w.WriteNumber("total_size", totalSize);
+            w.WriteEndObject();
+            w.WriteStartObject("weight_map");
+            foreach (var (key, name) in files.SelectMany(f => f.Tensors.Select(t => (t.Key, f.Name))).OrderBy(p => p.Key, StringComparer.Ordinal))
+                w.WriteString(key, name);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return json.ToArray();
+    }
+
+    private static void WriteAtomically(IBlobStore output, string name, byte[] bytes)
+    {
+        using (var writer = output.Create(name + ".tmp"))
+        {
+            writer.Write(bytes, 0);
+            writer.Flush();
+        }
+        output.Rename(name + ".tmp", name, overwrite: true);
+    }
+}

@@ -1,0 +1,30 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Planner.Tests;
+
+public class ExportLayoutSpec
+{
+    private static ExportTensor T(string key, long elements) => new(key, DType.Float32, new[] { elements });
+
+    [Fact]
+    public void By_size_should_fill_files_in_key_order_and_give_an_oversized_tensor_a_file_of_its_own()
+    {
+        var files = ExportLayout.BySize(new[] { T("c", 10), T("a", 10), T("b", 100), T("d", 5) }, maxShardBytes: 100);
+
+        Assert.Equal(new[] { "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors" }, files.Select(f => f.Name));
+        Assert.Equal(new[] { new[] { "a" }, new[] { "b" }, new[] { "c", "d" } }, files.Select(f => f.Tensors.Select(t => t.Key).ToArray()));
+        Assert.Equal("model.safetensors", Assert.Single(ExportLayout.BySize(new[] { T("a", 1) }, 100)).Name);
+    }
+
+    [Fact]
+    public void Like_a_reference_should_keep_file_numbers_and_put_new_keys_last()
+    {
+        var fileOf = new Dictionary<string, int> { ["a"] = 2, ["b"] = 1 };
+
+        var files = ExportLayout.LikeReference(new[] { T("a", 1), T("b", 1), T("new", 1) }, fileOf, referenceFiles: 3);
+
+        Assert.Equal(new[] { new[] { "b" }, new[] { "a" }, new[] { "new" } }, files.Select(f => f.Tensors.Select(t => t.Key).ToArray()));
+        Assert.Equal((2, 3), ExportLayout.ParseFileName("model-00002-of-00003.safetensors"));
+        Assert.Throws<ArgumentException>(() => ExportLayout.ParseFileName("pytorch_model.bin"));
+    }
+}
