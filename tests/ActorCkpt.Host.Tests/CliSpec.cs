@@ -192,9 +192,9 @@ public class CliSpec : IDisposable
 
         Assert.Equal(2, exit);
         Assert.Contains("--max-shard-size 'lots'", err);
-        Assert.Equal(5_000_000_000, ExportCommand.ParseSize("5GB"));
-        Assert.Equal(2L << 30, ExportCommand.ParseSize("2GiB"));
-        Assert.Equal(1234, ExportCommand.ParseSize("1234"));
+        Assert.Equal(5_000_000_000, ExportCommand.ParseSize("5GB", "--max-shard-size"));
+        Assert.Equal(2L << 30, ExportCommand.ParseSize("2GiB", "--max-shard-size"));
+        Assert.Equal(1234, ExportCommand.ParseSize("1234", "--max-shard-size"));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, export, bench, node.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, export, unshard, bench, node.</summary>
 public static class ActorCkptCli
 {
     /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
@@ -84,6 +84,17 @@ public static class ActorCkptCli
         export.SetAction(p => Guard(stderr, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard)!,
             p.GetValue(indexFrom), p.GetValue(dtype)!, new CliOutput(stdout, p.GetValue(json)))));
 
+        var strategy = new Option<string>("--strategy") { Description = "How full tensors are laid out in files", Required = true };
+        strategy.AcceptOnlyFromAmong("one-file", "one-file-per-tensor", "chunks");
+        var chunkSize = new Option<string>("--chunk-size") { Description = "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", DefaultValueFactory = _ => "1GB" };
+        var optim = new Option<bool>("--optim") { Description = "Also the optimizer state (keys under optim. / optimizer.), under optim" };
+        var unshard = new Command("unshard", "Write a committed step's full tensors as safetensors files: model.safetensors, model/<key>.safetensors or model/chunk-N.safetensors")
+        {
+            dirArg, outDir, strategy, chunkSize, optim, step, json,
+        };
+        unshard.SetAction(p => Guard(stderr, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize)!,
+            p.GetValue(optim), p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+
         var benchSize = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 256 };
         var benchTensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 64 };
         var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
@@ -97,7 +108,7 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, export, bench, node };
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, export, unshard, bench, node };
     }
 
     private static string? ReadConfig(string? path) =>

@@ -15,7 +15,7 @@ public static class ExportCommand
         var store = CheckpointDirectory.Open(dir);
         var resolved = step ?? store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{dir}'");
         if (indexFrom is not null && !File.Exists(indexFrom)) throw new FileNotFoundException($"--index-from '{indexFrom}' does not exist");
-        var options = new ExportOptions(ParseSize(maxShardSize), dtype switch
+        var options = new ExportOptions(ParseSize(maxShardSize, "--max-shard-size"), dtype switch
         {
             "keep" => ExportDType.Keep,
             "bf16" => ExportDType.BFloat16,
@@ -35,9 +35,9 @@ public static class ExportCommand
 
     /// <summary>
     /// A size as transformers writes it: a number of bytes, or with a unit: KB, MB, GB (powers of
-    /// 1000) or KiB, MiB, GiB (powers of 1024). Throws naming the flag otherwise.
+    /// 1000) or KiB, MiB, GiB (powers of 1024). Throws naming <paramref name="flag"/> otherwise.
     /// </summary>
-    public static long ParseSize(string text)
+    public static long ParseSize(string text, string flag)
     {
         var units = new (string Unit, long Factor)[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1) };
         var trimmed = text.Trim();
@@ -45,6 +45,6 @@ public static class ExportCommand
         var number = unit is null ? trimmed : trimmed[..^unit.Length].Trim();
         return decimal.TryParse(number, NumberStyles.Number, CultureInfo.InvariantCulture, out var n) && n > 0
             ? (long)(n * (unit is null ? 1 : factor))
-            : throw new ArgumentException($"--max-shard-size '{text}' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes)");
+            : throw new ArgumentException($"{flag} '{text}' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes)");
     }
 }

@@ -63,7 +63,7 @@ public static class HuggingFaceExporter
         var output = new LocalBlobStore(outDir);
         Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
         {
-            WriteFile(store, metadata, output, file);
+            FullTensorFileWriter.Write(store, metadata, output, file);
             fileWritten?.Invoke(file.Name, file.Tensors.Count);
         });
 
@@ -99,37 +99,6 @@ public static class HuggingFaceExporter
             count = Math.Max(count, of);
         }
         return ExportLayout.LikeReference(tensors, fileOf, count);
-    }
-
-    private static void WriteFile(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file)
-    {
-        var (header, layout) = SafetensorsHeader.Build(file.Tensors.Select(t => (t.Key, t.DType, t.Shape)).ToArray(),
-            new Dictionary<string, string> { ["format"] = "pt" });
-        var temp = file.Name + ".tmp";
-        using (var writer = output.Create(temp))
-        {
-            writer.Write(header, 0);
-            foreach (var (tensor, entry) in file.Tensors.Zip(layout.Entries))
-                writer.Write(FullTensor(store, metadata, tensor), layout.DataStart + entry.Begin);
-            writer.Flush();
-        }
-        output.Rename(temp, file.Name, overwrite: true);
-    }
-
-    /// <summary>The whole tensor, assembled from its chunks (every byte verified) and converted to the export's dtype.</summary>
-    private static byte[] FullTensor(CheckpointStore store, CheckpointMetadata metadata, ExportTensor tensor)
-    {
-        var saved = metadata.Tensors[tensor.Key];
-        var bytes = Shapes.Volume(saved.Shape) * DTypes.ElementSize(saved.DType);
-        if (bytes > Array.MaxLength)
-            throw new ActorCkptException($"'{tensor.Key}' is {bytes} bytes: exporting a tensor over 2 GiB is not supported yet");
-        var buffer = new byte[bytes];
-        var wanted = new[] { new WantedChunk(0, tensor.Key, saved.DType, saved.Shape, TensorBox.Whole(saved.Shape)) };
-        new CheckpointReader(store).Read(LoadPlanner.Plan(metadata, wanted, StrictHandling.AssumeOkUnexpected), _ => buffer, 4);
-        if (tensor.DType == saved.DType) return buffer;
-        var converted = new byte[tensor.Bytes];
-        FloatConversion.Convert(buffer, saved.DType, converted, tensor.DType);
-        return converted;
     }
 
     private static byte[] IndexJson(IReadOnlyList<ExportFile> files, long totalSize)

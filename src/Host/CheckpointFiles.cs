@@ -1,0 +1,55 @@
+using ActorCkpt.Actors;
+using ActorCkpt.Io;
+using ActorCkpt.Planner;
+using TorchSharp;
+
+namespace ActorCkpt.Host;
+
+/// <summary>
+/// Reading a checkpoint directory without starting a node or building a model, OLMo-core's
+/// <c>load_keys</c> and <c>get_checkpoint_metadata</c>: for tools, notebooks and tests.
+/// </summary>
+public static class CheckpointFiles
+{
+    /// <summary>The metadata of step <paramref name="step"/> (the newest committed when null) under <paramref name="directory"/>.</summary>
+    public static CheckpointMetadata GetCheckpointMetadata(string directory, long? step = null)
+    {
+        var store = Open(directory);
+        return store.ReadMetadata(step ?? Newest(store, directory));
+    }
+
+    /// <summary>
+    /// The full (unsharded) tensors <paramref name="keys"/> of step <paramref name="step"/> (newest
+    /// when null), as CPU tensors of their saved dtype, every byte verified. The caller owns (and
+    /// disposes) them. Throws naming a key the step lacks.
+    /// </summary>
+    public static IReadOnlyDictionary<string, torch.Tensor> LoadKeys(string directory, IEnumerable<string> keys, long? step = null)
+    {
+        var store = Open(directory);
+        var metadata = store.ReadMetadata(step ?? Newest(store, directory));
+        var loaded = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var key in keys)
+            {
+                var saved = metadata.Tensors.TryGetValue(key, out var t) ? t
+                    : throw new KeyNotFoundException($"step {metadata.Step} has no tensor '{key}'");
+                var tensor = torch.empty(saved.Shape.ToArray(), TorchDTypes.ToScalarType(saved.DType), torch.CPU);
+                loaded[key] = tensor;
+                FullTensorFileWriter.FullTensor(store, metadata, key, saved.DType).CopyTo(tensor.bytes);
+            }
+            return loaded;
+        }
+        catch
+        {
+            foreach (var t in loaded.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    private static CheckpointStore Open(string directory) =>
+        Directory.Exists(directory) ? new CheckpointStore(new LocalBlobStore(directory)) : throw new DirectoryNotFoundException($"'{directory}' does not exist");
+
+    private static long Newest(CheckpointStore store, string directory) =>
+        store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{directory}'");
+}

@@ -1,0 +1,42 @@
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>What an unshard wrote.</summary>
+/// <param name="Files">Every file written, relative to the output directory.</param>
+/// <param name="Tensors">Tensors written.</param>
+/// <param name="Bytes">Bytes of tensor data.</param>
+public sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, long Bytes);
+
+/// <summary>
+/// Writes a committed step's full (unsharded) tensors as safetensors files, OLMo-core's unshard:
+/// model tensors under "model", and with <c>optim</c> the optimizer state (keys under
+/// <c>optim.</c> / <c>optimizer.</c>) under "optim", laid out by <see cref="UnshardStrategy"/>.
+/// Dtypes are kept. Two files are written at once, one tensor each in memory.
+/// </summary>
+public static class Unsharder
+{
+    /// <summary>Unshards step <paramref name="step"/> into <paramref name="outDir"/>; <paramref name="fileWritten"/> hears each file as it completes.</summary>
+    public static UnshardResult Unshard(CheckpointStore store, long step, string outDir, UnshardStrategy strategy, long chunkBytes, bool optim,
+        Action<string, int>? fileWritten = null)
+    {
+        if (strategy == UnshardStrategy.Chunks && chunkBytes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(chunkBytes), chunkBytes, "--chunk-size must be a positive number of bytes");
+        var metadata = store.ReadMetadata(step);
+        ExportTensor[] Group(bool optimizer) => metadata.Tensors.Values
+            .Where(t => HuggingFaceExporter.IsOptimizerState(t.Key) == optimizer)
+            .Select(t => new ExportTensor(t.Key, t.DType, t.Shape))
+            .ToArray();
+        var files = UnshardLayout.Plan(Group(false), "model", strategy, chunkBytes)
+            .Concat(optim ? UnshardLayout.Plan(Group(true), "optim", strategy, chunkBytes) : Array.Empty<ExportFile>())
+            .ToArray();
+        if (files.Length == 0) throw new ActorCkptException($"step {step} holds no tensor to unshard");
+        var output = new LocalBlobStore(outDir);
+        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = 2 }, file =>
+        {
+            FullTensorFileWriter.Write(store, metadata, output, file);
+            fileWritten?.Invoke(file.Name, file.Tensors.Count);
+        });
+        return new UnshardResult(files.Select(f => f.Name).ToArray(), files.Sum(f => f.Tensors.Count), files.Sum(f => f.DataBytes));
+    }
+}
