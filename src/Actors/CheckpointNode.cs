@@ -78,17 +78,18 @@ public sealed class CheckpointNode
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
         var poolName = $"{name}-writers";
-        var plannerProps = PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
+        // Only a node that hosts the planner needs the root's id (reading it may write it).
+        Props PlannerProps() => PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
         if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
         {
-            var planner = system.ActorOf(plannerProps, $"{name}-planner");
+            var planner = system.ActorOf(PlannerProps(), $"{name}-planner");
             var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
             return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true);
         }
 
         var roles = Akka.Cluster.Cluster.Get(system).SelfRoles;
         if (roles.Contains(ClusterRoles.Planner))
-            system.ActorOf(ClusterSingletonManager.Props(plannerProps, PoisonPill.Instance,
+            system.ActorOf(ClusterSingletonManager.Props(PlannerProps(), PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner-proxy");

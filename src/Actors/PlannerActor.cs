@@ -413,7 +413,7 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     {
         try
         {
-            if (_store.ReadTracker() != step) _store.MoveTracker(step);
+            _store.MoveTracker(step);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -524,10 +524,9 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     {
         var replyTo = Sender;
         // An explicit collection does not wait out the grace: files no lease holds go now.
-        _holdRemovals = false;
+        EndRemovalGrace();
         RemoveDebris();
         ApplyRetention();
-        RemoveUnleased();
         // Answered after the handlers of the deletions just journaled, once their files are gone.
         DeferAsync(0, _ => AnswerCollection(replyTo));
     }

@@ -15,7 +15,7 @@ public static class CheckpointFiles
     public static CheckpointMetadata GetCheckpointMetadata(string directory, long? step = null)
     {
         var store = Open(directory);
-        return store.ReadMetadata(step ?? Newest(store, directory));
+        return store.ReadMetadata(store.ResolveStep(step));
     }
 
     /// <summary>
@@ -26,7 +26,7 @@ public static class CheckpointFiles
     public static IReadOnlyDictionary<string, torch.Tensor> LoadKeys(string directory, IEnumerable<string> keys, long? step = null)
     {
         var store = Open(directory);
-        var metadata = store.ReadMetadata(step ?? Newest(store, directory));
+        var metadata = store.ReadMetadata(store.ResolveStep(step));
         var loaded = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);
         try
         {
@@ -49,7 +49,4 @@ public static class CheckpointFiles
 
     private static CheckpointStore Open(string directory) =>
         Directory.Exists(directory) ? new CheckpointStore(new LocalBlobStore(directory)) : throw new DirectoryNotFoundException($"'{directory}' does not exist");
-
-    private static long Newest(CheckpointStore store, string directory) =>
-        store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{directory}'");
 }

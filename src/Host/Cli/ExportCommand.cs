@@ -13,7 +13,7 @@ public static class ExportCommand
     public static int Run(string dir, string outDir, long? step, string maxShardSize, string? indexFrom, string dtype, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
-        var resolved = step ?? store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{dir}'");
+        var resolved = store.ResolveStep(step);
         if (indexFrom is not null && !File.Exists(indexFrom)) throw new FileNotFoundException($"--index-from '{indexFrom}' does not exist");
         var options = new ExportOptions(ParseSize(maxShardSize, "--max-shard-size"), dtype switch
         {

@@ -13,7 +13,7 @@ public static class UnshardCommand
     public static int Run(string dir, string outDir, string strategy, string chunkSize, bool optim, long? step, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
-        var resolved = step ?? store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{dir}'");
+        var resolved = store.ResolveStep(step);
         var how = strategy switch
         {
             "one-file" => UnshardStrategy.OneFile,

@@ -9,7 +9,7 @@ public static class VerifyCommand
     public static int Run(string dir, long? step, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
-        var target = step ?? store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{dir}'");
+        var target = store.ResolveStep(step);
         var metadata = store.ReadMetadata(target);
         var failures = CheckpointVerifier.Verify(store, target);
         foreach (var f in failures) output.Line(f.ToString());

@@ -39,7 +39,7 @@ public static class ClusterDemoRunner
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);
         }
 
-        var latest = store.LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{o.Dir}'");
+        var latest = store.ResolveStep(null);
         var metadata = store.ReadMetadata(latest);
         var loadRanks = cluster.SplitRanks(o.LoadRanks);
         var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(latest, loadRanks[i], o.LoadRanks, model));

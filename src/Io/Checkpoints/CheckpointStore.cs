@@ -33,6 +33,10 @@ public sealed class CheckpointStore(IBlobStore store)
         return steps.Count == 0 ? null : steps[^1];
     }
 
+    /// <summary><paramref name="step"/>, or the newest committed step when null; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
+    public long ResolveStep(long? step) =>
+        step ?? LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Root}'");
+
     /// <summary>Reads the metadata of committed step <paramref name="step"/>.</summary>
     public CheckpointMetadata ReadMetadata(long step) =>
         MetadataJson.Deserialize(ReadMetadataBytes(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
