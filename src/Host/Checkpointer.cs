@@ -1,6 +1,8 @@
 using Akka.Actor;
 using ActorCkpt.Actors;
+using ActorCkpt.Host.Training;
 using ActorCkpt.Io;
+using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host;
 
@@ -17,7 +19,7 @@ namespace ActorCkpt.Host;
 /// await handle.Committed;                // durable
 /// </code>
 /// </example>
-public sealed class Checkpointer : IAsyncDisposable
+public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly CheckpointNode _node;
@@ -60,6 +62,18 @@ public sealed class Checkpointer : IAsyncDisposable
     /// </summary>
     public SaveHandle SaveAsync(long step, RankState state) => _node.Save(step, state);
 
+    /// <summary>
+    /// Starts saving the <paramref name="parts"/> (model, optimizer, scheduler, RNG, counters) of rank
+    /// <paramref name="rank"/> among <paramref name="worldSize"/> as <paramref name="step"/>; as
+    /// <see cref="SaveAsync(long, RankState)"/>, the tensors may change once <see cref="SaveHandle.Staged"/> completes.
+    /// </summary>
+    public SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts)
+    {
+        var state = new RankState(rank, worldSize);
+        foreach (var part in parts) part.Save(state);
+        return SaveAsync(step, state);
+    }
+
     /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
     public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking) => _node.FinalizeAsync(blocking);
 
@@ -74,14 +88,32 @@ public sealed class Checkpointer : IAsyncDisposable
     /// resharding as needed; mismatched keys are handled as <paramref name="strict"/> says
     /// (default: <c>actorckpt.load.strict</c>).
     /// </summary>
-    public Task<LoadResult> LoadAsync(RankState target, long? step = null, Planner.StrictHandling? strict = null) =>
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null) =>
         _node.LoadAsync(target, step, strict);
+
+    /// <summary>
+    /// Loads step <paramref name="step"/> (the newest committed when null) into the
+    /// <paramref name="parts"/> of rank <paramref name="rank"/> among <paramref name="worldSize"/>:
+    /// tensors in place, resharded to this rank's slices, then each part's other entries.
+    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step.
+    /// </summary>
+    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null)
+    {
+        var resolved = Store.ResolveStep(step);
+        var metadata = Store.ReadMetadata(resolved);
+        var target = new RankState(rank, worldSize);
+        var list = parts.ToList();
+        foreach (var part in list) part.PrepareLoad(target, metadata);
+        var result = await LoadAsync(target, resolved, strict);
+        foreach (var part in list) part.Restore(result);
+        return result;
+    }
 
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
     public Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
 
     /// <summary>The catalog: every step a save began, and where it stands.</summary>
-    public async Task<IReadOnlyList<Planner.CatalogEntry>> ReadCatalogAsync(TimeSpan timeout) =>
+    public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(TimeSpan timeout) =>
         (await _node.Planner.Ask<CatalogRead>(new ReadCatalog(), timeout)).Entries;
 
     /// <summary>Stops the node's actor system.</summary>

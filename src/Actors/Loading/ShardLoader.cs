@@ -68,8 +68,10 @@ internal static class ShardLoader
                     }
                 }));
             }
-            for (var i = 0; i < staging.Length; i++)
-                if (staging[i] is { } s) target.Tensors[i].Tensor.copy_(s);
+            // Targets may be parameters, which autograd forbids writing to outside no_grad.
+            using (torch.no_grad())
+                for (var i = 0; i < staging.Length; i++)
+                    if (staging[i] is { } s) target.Tensors[i].Tensor.copy_(s);
         }
         finally
         {

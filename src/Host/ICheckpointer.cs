@@ -1,0 +1,34 @@
+using ActorCkpt.Actors;
+using ActorCkpt.Host.Training;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Host;
+
+/// <summary>
+/// What training code needs of ActorCkpt: save and load a rank's state, wait for saves, ask
+/// whether any rank still has one in flight. <see cref="Checkpointer"/> implements it; a generic
+/// host hands one out by dependency injection (<see cref="Hosting.ActorCkptServiceCollectionExtensions.AddActorCkpt"/>).
+/// </summary>
+public interface ICheckpointer
+{
+    /// <summary>The newest committed step, or null.</summary>
+    long? LatestStep { get; }
+
+    /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/>; see <see cref="Checkpointer.SaveAsync(long, RankState)"/>.</summary>
+    SaveHandle SaveAsync(long step, RankState state);
+
+    /// <summary>Starts saving the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>.</summary>
+    SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts);
+
+    /// <summary>Loads step <paramref name="step"/> (newest when null) into <paramref name="target"/>, resharding as needed.</summary>
+    Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null);
+
+    /// <summary>Loads step <paramref name="step"/> (newest when null) into the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>).</summary>
+    Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null);
+
+    /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
+    Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking);
+
+    /// <summary>True when no rank has a save in flight: the same answer on every rank, each of which must ask.</summary>
+    Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout);
+}

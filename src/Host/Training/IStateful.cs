@@ -1,0 +1,25 @@
+using ActorCkpt.Actors;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Host.Training;
+
+/// <summary>
+/// A part of a training job that goes into a checkpoint (a model, an optimizer, a scheduler, an
+/// RNG, the trainer's counters), as DCP's <c>Stateful</c>: it adds its entries to a rank's state
+/// for a save, adds its destinations for a load, and takes back what the load returned.
+/// </summary>
+public interface IStateful
+{
+    /// <summary>Adds this part's entries to <paramref name="state"/>: live tensors, which the save stages (copies) before training may change them.</summary>
+    void Save(RankState state);
+
+    /// <summary>
+    /// Adds the tensors a load fills to <paramref name="target"/> (live tensors are filled in place).
+    /// <paramref name="saved"/> is the metadata of the step being loaded, for entries that exist
+    /// only sometimes (a momentum buffer before the first step).
+    /// </summary>
+    void PrepareLoad(RankState target, CheckpointMetadata saved);
+
+    /// <summary>Applies the non-tensor entries of <paramref name="result"/> once the tensors are filled.</summary>
+    void Restore(LoadResult result);
+}
