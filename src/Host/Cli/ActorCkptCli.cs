@@ -1,11 +1,12 @@
 using System.CommandLine;
 using ActorCkpt.Host.Bench;
 using ActorCkpt.Host.Demo;
+using ActorCkpt.Host.Train;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, inspect, verify, ls, gc, export, unshard, bench, node.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, export, unshard, bench, node.</summary>
 public static class ActorCkptCli
 {
     /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
@@ -47,6 +48,22 @@ public static class ActorCkptCli
             return (p.GetValue(nodes) > 1 && !options.Check
                 ? ClusterDemoRunner.RunAsync(options, p.GetValue(nodes), p.GetValue(placement)!, output)
                 : DemoRunner.RunAsync(options, output)).GetAwaiter().GetResult();
+        }));
+
+        var trainRanks = new Option<int>("--ranks") { Description = "Data-parallel ranks (the tensor-parallel layer is split over them too)", DefaultValueFactory = _ => 2 };
+        var trainSteps = new Option<int>("--steps") { Description = "Train until this step", DefaultValueFactory = _ => 60 };
+        var ckptEvery = new Option<int>("--ckpt-every") { Description = "Save a checkpoint every this many steps (asynchronously)", DefaultValueFactory = _ => 10 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in --dir" };
+        var train = new Command("train", "Train a small TorchSharp MLP data- and tensor-parallel on synthetic data, printing the loss of every step, with async checkpoints")
+        {
+            dir, trainRanks, trainSteps, ckptEvery, seed, resume, json, config,
+        };
+        train.SetAction(p => Guard(stderr, () =>
+        {
+            var configPath = p.GetValue(config);
+            if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config '{configPath}' does not exist");
+            return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps), p.GetValue(ckptEvery),
+                p.GetValue(seed), p.GetValue(resume), configPath), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
         var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true };
@@ -108,7 +125,7 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, inspect, verify, ls, gc, export, unshard, bench, node };
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, train, inspect, verify, ls, gc, export, unshard, bench, node };
     }
 
     private static string? ReadConfig(string? path) =>

@@ -1,0 +1,267 @@
+using ActorCkpt.Actors;
+using ActorCkpt.Host.Training;
+using ActorCkpt.Planner;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>
+/// TorchSharp state through a checkpoint: a model and its optimizer saved after k steps and loaded
+/// into fresh ones continue exactly as the originals do; schedulers, generators, counters, sharded
+/// (tensor-parallel) parameters and adapter-only checkpoints come back as saved.
+/// </summary>
+public sealed class TrainingStateSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    public static TheoryData<string, OptimizerKeys> Optimizers => new()
+    {
+        { "adam", OptimizerKeys.ByName },
+        { "adam", OptimizerKeys.ByIndex },
+        { "adamw-amsgrad", OptimizerKeys.ByName },
+        { "sgd-momentum", OptimizerKeys.ByIndex },
+    };
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public async Task An_optimizer_loaded_after_k_steps_continues_identically(string kind, OptimizerKeys keys)
+    {
+        using var original = Net(seed: 1);
+        using var originalOptimizer = MakeOptimizer(kind, original.parameters());
+        Train(original, originalOptimizer, steps: 3, from: 0);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original, keys: keys) }).Committed;
+        Train(original, originalOptimizer, steps: 3, from: 3);
+
+        using var resumed = Net(seed: 2);
+        using var resumedOptimizer = MakeOptimizer(kind, resumed.parameters());
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(resumed), new OptimizerStateDict(resumedOptimizer, resumed, keys: keys) });
+        Train(resumed, resumedOptimizer, steps: 3, from: 3);
+
+        AssertSameParameters(original, resumed);
+    }
+
+    [Fact]
+    public async Task Optimizer_state_keyed_by_name_survives_a_change_of_parameter_grouping()
+    {
+        using var original = Net(seed: 1);
+        using var originalOptimizer = optim.Adam(original.parameters(), lr: 0.01);
+        Train(original, originalOptimizer, steps: 3, from: 0);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original) }).Committed;
+        Train(original, originalOptimizer, steps: 3, from: 3);
+
+        // Biases first, then weights, in two groups: every index moves, every name stays.
+        using var resumed = Net(seed: 2);
+        var named = resumed.named_parameters().ToArray();
+        using var regrouped = optim.Adam(new[]
+        {
+            new Adam.ParamGroup(named.Where(p => p.name.EndsWith("bias")).Select(p => p.parameter), lr: 0.5),
+            new Adam.ParamGroup(named.Where(p => !p.name.EndsWith("bias")).Select(p => p.parameter), lr: 0.5),
+        });
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(resumed), new OptimizerStateDict(regrouped, resumed) });
+        Assert.All(regrouped.ParamGroups, g => Assert.Equal(0.01, g.LearningRate));
+        Train(resumed, regrouped, steps: 3, from: 3);
+
+        AssertSameParameters(original, resumed);
+    }
+
+    [Fact]
+    public async Task Optimizer_state_keyed_by_index_refuses_a_change_of_grouping_by_name()
+    {
+        using var model = Net(seed: 1);
+        using var optimizer = optim.Adam(model.parameters());
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model, keys: OptimizerKeys.ByIndex) }).Committed;
+
+        var named = model.named_parameters().ToArray();
+        using var regrouped = optim.Adam(new[]
+        {
+            new Adam.ParamGroup(named.Take(1).Select(p => p.parameter)),
+            new Adam.ParamGroup(named.Skip(1).Select(p => p.parameter)),
+        });
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { new OptimizerStateDict(regrouped, model, keys: OptimizerKeys.ByIndex) }));
+        Assert.Contains("OptimizerKeys.ByName", e.Message);
+        var wrongType = await Assert.ThrowsAsync<ActorCkptException>(() =>
+            ckpt.LoadAsync(0, 1, new IStateful[] { new OptimizerStateDict(optim.SGD(model.parameters(), 0.1), model, keys: OptimizerKeys.ByIndex) }));
+        Assert.Contains("state of Adam, not of this SGD", wrongType.Message);
+    }
+
+    [Fact]
+    public async Task A_momentum_buffer_the_checkpoint_lacks_is_dropped_and_one_it_has_is_made()
+    {
+        using var fresh = Net(seed: 1);
+        using var freshOptimizer = optim.SGD(fresh.parameters(), 0.05, momentum: 0.9, dampening: 0.5);
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(fresh), new OptimizerStateDict(freshOptimizer, fresh) }).Committed;
+
+        // A model that has stepped has momentum buffers; loading step 0 must take them away, or
+        // dampening would apply to the first step after the load and the runs would part.
+        using var stepped = Net(seed: 2);
+        using var steppedOptimizer = optim.SGD(stepped.parameters(), 0.05, momentum: 0.9, dampening: 0.5);
+        Train(stepped, steppedOptimizer, steps: 2, from: 0);
+        await ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(stepped), new OptimizerStateDict(steppedOptimizer, stepped) }, step: 0);
+        Assert.All(steppedOptimizer.state_dict().State.Cast<SGD.State>(), s => Assert.Null(s.momentum_buffer));
+        Train(fresh, freshOptimizer, steps: 2, from: 0);
+        Train(stepped, steppedOptimizer, steps: 2, from: 0);
+        AssertSameParameters(fresh, stepped);
+    }
+
+    [Fact]
+    public async Task A_scheduler_continues_its_schedule_after_a_load()
+    {
+        using var model = Net(seed: 1);
+        using var optimizer = optim.SGD(model.parameters(), 1.0);
+        var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 3, gamma: 0.5);
+        for (var i = 0; i < 4; i++) scheduler.step();
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(4, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model), new SchedulerState(scheduler) }).Committed;
+        var expected = Enumerable.Range(0, 7).Select(_ => { scheduler.step(); return optimizer.ParamGroups.First().LearningRate; }).ToArray();
+
+        using var otherOptimizer = optim.SGD(model.parameters(), 1.0);
+        var other = optim.lr_scheduler.StepLR(otherOptimizer, step_size: 3, gamma: 0.5);
+        await ckpt.LoadAsync(0, 1, new IStateful[] { new OptimizerStateDict(otherOptimizer, model), new SchedulerState(other) });
+        Assert.Equal(0.5, otherOptimizer.ParamGroups.First().LearningRate);
+        var actual = Enumerable.Range(0, 7).Select(_ => { other.step(); return otherOptimizer.ParamGroups.First().LearningRate; }).ToArray();
+        Assert.Equal(expected, actual);
+        Assert.Contains(actual, lr => lr < 0.5);
+    }
+
+    [Fact]
+    public async Task Generators_counters_and_host_rng_come_back_per_rank_and_a_new_rank_keeps_its_own()
+    {
+        var generators = Enumerable.Range(0, 2).Select(r => new Generator((ulong)(10 + r), CPU)).ToArray();
+        var hosts = Enumerable.Range(0, 2).Select(r => new HostRandom((ulong)(20 + r))).ToArray();
+        foreach (var h in hosts) h.NextUInt64();
+        var progress = new TrainingProgress(7, 224, 1.5e9);
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(r => ckpt.SaveAsync(7, r, 2, new IStateful[]
+        {
+            new GeneratorState(generators[r], "rng.torch"),
+            new JsonState<ulong[]>("rng.host", hosts[r].State, ObjectScope.Rank),
+            new JsonState<TrainingProgress>("trainer.progress", progress, ObjectScope.Global),
+        }).Committed));
+        using var expected0 = rand(new long[] { 4 }, generator: generators[0]);
+        var expectedHost0 = hosts[0].NextUInt64();
+
+        var loaded = Enumerable.Range(0, 3).Select(r => (
+            Generator: new Generator(99, CPU),
+            Host: new JsonState<ulong[]>("rng.host", new HostRandom(99).State, ObjectScope.Rank),
+            Progress: new JsonState<TrainingProgress>("trainer.progress", TrainingProgress.Start, ObjectScope.Global))).ToArray();
+        var parts = loaded.Select(l => new IStateful[] { new GeneratorState(l.Generator, "rng.torch"), l.Host, l.Progress }).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(r => ckpt.LoadAsync(r, 3, parts[r])));
+
+        using var actual0 = rand(new long[] { 4 }, generator: loaded[0].Generator);
+        Assert.Equal(expected0.data<float>().ToArray(), actual0.data<float>().ToArray());
+        Assert.Equal(expectedHost0, new HostRandom(1) { State = loaded[0].Host.Value }.NextUInt64());
+        Assert.All(loaded, l => Assert.Equal(progress, l.Progress.Value));
+        Assert.True(((GeneratorState)parts[1][0]).Restored);
+        Assert.False(((GeneratorState)parts[2][0]).Restored);
+        Assert.False(loaded[2].Host.Restored);
+    }
+
+    [Fact]
+    public async Task A_tensor_parallel_parameter_saved_on_two_ranks_loads_resharded_on_three()
+    {
+        using var whole = nn.Linear(4, 6);
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(r =>
+        {
+            var (spec, rows) = ShardSpec.Even(0, 6, r, 2);
+            var part = nn.Linear(4, rows);
+            using (no_grad())
+            {
+                part.weight!.copy_(whole.weight!.narrow(0, spec.Offset, rows));
+                part.bias!.copy_(whole.bias!.narrow(0, spec.Offset, rows));
+            }
+            return ckpt.SaveAsync(1, r, 2, new IStateful[] { new ModuleState(part, "tp", new Dictionary<string, ShardSpec> { ["weight"] = spec, ["bias"] = spec }) }).Committed;
+        }));
+
+        var parts = Enumerable.Range(0, 3).Select(r => (ShardSpec.Even(0, 6, r, 3), nn.Linear(4, ShardSpec.Even(0, 6, r, 3).Length))).ToArray();
+        await Task.WhenAll(parts.Select((p, r) => ckpt.LoadAsync(r, 3, new IStateful[]
+        {
+            new ModuleState(p.Item2, "tp", new Dictionary<string, ShardSpec> { ["weight"] = p.Item1.Spec, ["bias"] = p.Item1.Spec }),
+        })));
+        foreach (var ((spec, rows), part) in parts)
+        {
+            using var expected = whole.weight!.narrow(0, spec.Offset, rows);
+            Assert.Equal(expected.data<float>().ToArray(), part.weight!.data<float>().ToArray());
+            part.Dispose();
+        }
+        Assert.Throws<ArgumentException>(() => new ModuleState(whole, "tp", new Dictionary<string, ShardSpec> { ["weights"] = new(0, 0, 6) }));
+    }
+
+    [Fact]
+    public async Task An_adapter_only_checkpoint_holds_the_adapters_and_loads_them_over_a_base_from_elsewhere()
+    {
+        var adapters = KeyFilter.Glob("*.lora_A.*", "*.lora_B.*");
+        using var tuned = LoraNet(seed: 1);
+        var baseDir = Path.Combine(_temp.Path, "base");
+        var adapterDir = Path.Combine(_temp.Path, "adapters");
+        await using (var ckpt = Checkpointer.Start(baseDir))
+            await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(tuned, include: n => !adapters(n)) }).Committed;
+        using (no_grad())
+            foreach (var (name, p) in tuned.named_parameters().Where(p => adapters(p.name))) p.add_(1.0);
+        await using (var ckpt = Checkpointer.Start(adapterDir))
+            await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new ModuleState(tuned, include: adapters) }).Committed;
+
+        var saved = CheckpointFiles.GetCheckpointMetadata(adapterDir).Tensors.Keys.Order().ToArray();
+        Assert.Equal(new[] { "model.layer.lora_A.weight", "model.layer.lora_B.weight" }, saved);
+
+        using var restored = LoraNet(seed: 2);
+        await using (var ckpt = Checkpointer.Start(baseDir))
+            await ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(restored, include: n => !adapters(n)) });
+        await using (var ckpt = Checkpointer.Start(adapterDir))
+            await ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(restored, include: adapters) });
+        AssertSameParameters(tuned, restored);
+    }
+
+    private static nn.Module Net(int seed)
+    {
+        manual_seed(seed);
+        return nn.Sequential(("fc1", nn.Linear(3, 5)), ("act", nn.Tanh()), ("fc2", nn.Linear(5, 2)));
+    }
+
+    private static nn.Module LoraNet(int seed)
+    {
+        manual_seed(seed);
+        var layer = nn.Sequential(("base", nn.Linear(4, 4)), ("lora_A", nn.Linear(4, 2, hasBias: false)), ("lora_B", nn.Linear(2, 4, hasBias: false)));
+        return nn.Sequential(("layer", layer));
+    }
+
+    private static OptimizerHelper MakeOptimizer(string kind, IEnumerable<Parameter> parameters) => kind switch
+    {
+        "adam" => optim.Adam(parameters, lr: 0.01, weight_decay: 0.001),
+        "adamw-amsgrad" => optim.AdamW(parameters, lr: 0.01, amsgrad: true),
+        "sgd-momentum" => optim.SGD(parameters, 0.05, momentum: 0.9, dampening: 0.1, nesterov: false),
+        _ => throw new ArgumentException(kind),
+    };
+
+    /// <summary>Steps of plain regression on inputs that depend only on the step number.</summary>
+    private static void Train(nn.Module model, OptimizerHelper optimizer, int steps, int from)
+    {
+        for (var step = from; step < from + steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var x = linspace(-1 - step, 1 + step, 12).reshape(4, 3);
+            var y = x.sum(1, keepdim: true).sin().expand(4, 2);
+            var output = ((nn.Module<Tensor, Tensor>)model).forward(x);
+            optimizer.zero_grad();
+            output.sub(y).square().mean().backward();
+            optimizer.step();
+        }
+    }
+
+    private static void AssertSameParameters(nn.Module expected, nn.Module actual)
+    {
+        var a = actual.state_dict();
+        foreach (var (name, t) in expected.state_dict())
+            Assert.True(t.bytes.SequenceEqual(a[name].bytes), $"'{name}' differs");
+    }
+}
