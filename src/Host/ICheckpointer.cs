@@ -14,6 +14,9 @@ public interface ICheckpointer
     /// <summary>The newest committed step, or null.</summary>
     long? LatestStep { get; }
 
+    /// <summary>The node's settings (from its HOCON), including the crash-test kill point a training loop honours.</summary>
+    ActorCkptSettings Settings { get; }
+
     /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/>; see <see cref="Checkpointer.SaveAsync(long, RankState)"/>.</summary>
     SaveHandle SaveAsync(long step, RankState state);
 

@@ -24,14 +24,10 @@ public sealed class TrainResumeSpec : IDisposable
         var reference = await RunAsync(Dir("reference"), Steps, "--ranks", "2");
         Assert.Equal(Enumerable.Range(1, Steps).Select(i => (long)i), reference.Keys);
 
+        // SIGKILL right after step 23, between saves: those of steps 5 to 20 may or may not have committed.
         var dir = Dir("killed");
-        using (var child = Start(dir, Steps, "--ranks", "2"))
-        {
-            // Past the checkpoints of steps 5 to 20 (their saves may or may not have committed), then SIGKILL.
-            while (await child.StandardOutput.ReadLineAsync() is { } line && !line.StartsWith("step 23 ", StringComparison.Ordinal)) { }
-            child.Kill();
-            await child.WaitForExitAsync();
-        }
+        var output = await RunKilledAsync(dir, "actorckpt.fault-injection.kill-at { point = trained, step = 23 }");
+        Assert.EndsWith($"step 23 loss {reference[23]}", output.TrimEnd());
         var resumed = await RunAsync(dir, Steps, "--ranks", "2", "--resume");
         AssertResumedExactly(reference, resumed, earliest: 5, latest: 20);
     }
@@ -41,14 +37,7 @@ public sealed class TrainResumeSpec : IDisposable
     {
         var reference = await RunAsync(Dir("reference"), Steps, "--ranks", "2");
         var dir = Dir("killed");
-        var config = Path.Combine(_temp.Path, "kill.conf");
-        await File.WriteAllTextAsync(config, "actorckpt.fault-injection.kill-at { point = file-written, step = 15 }\nakka.loglevel = WARNING\n");
-        using (var child = Start(dir, Steps, "--ranks", "2", "--config", config))
-        {
-            var output = await child.StandardOutput.ReadToEndAsync();
-            await child.WaitForExitAsync();
-            Assert.True(child.ExitCode == 137, $"expected death by SIGKILL inside the save of step 15, got exit {child.ExitCode}\n{output}");
-        }
+        await RunKilledAsync(dir, "actorckpt.fault-injection.kill-at { point = file-written, step = 15 }");
         var resumed = await RunAsync(dir, Steps, "--ranks", "2", "--resume");
         AssertResumedExactly(reference, resumed, earliest: 10, latest: 10);
     }
@@ -79,6 +68,19 @@ public sealed class TrainResumeSpec : IDisposable
     }
 
     private string Dir(string name) => Path.Combine(_temp.Path, name);
+
+    /// <summary>Runs `actorckpt train` on 2 ranks with a kill point in its configuration; asserts it died by SIGKILL and returns its output.</summary>
+    private async Task<string> RunKilledAsync(string dir, string killAt)
+    {
+        var config = Path.Combine(_temp.Path, "kill.conf");
+        await File.WriteAllTextAsync(config, killAt + "\nakka.loglevel = WARNING\n");
+        using var child = Start(dir, Steps, "--ranks", "2", "--config", config);
+        var stderr = child.StandardError.ReadToEndAsync();
+        var output = await child.StandardOutput.ReadToEndAsync();
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(child.ExitCode == 137, $"expected death by SIGKILL ({killAt}), got exit {child.ExitCode}\n{output}\n{await stderr}");
+        return output;
+    }
 
     /// <summary>Runs `actorckpt train` to step <paramref name="steps"/>; returns its losses by step.</summary>
     private static async Task<SortedDictionary<long, string>> RunAsync(string dir, int steps, params string[] args)

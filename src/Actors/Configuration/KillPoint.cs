@@ -11,10 +11,11 @@ namespace ActorCkpt.Actors;
 /// <param name="Step">The step whose save dies there.</param>
 public sealed record KillPoint(string Point, long Step)
 {
-    /// <summary>The phases, in the order a save passes them.</summary>
+    /// <summary>The phases, in the order a save passes them; then <c>trained</c>, a training loop's end of a step (after its save was started).</summary>
     public static IReadOnlyList<string> Points { get; } = new[]
     {
         "staged", "planned", "file-written", "all-written", "metadata-written", "renamed", "journaled", "tracker-moved", "deleting",
+        "trained",
     };
 
     /// <summary>Never kill.</summary>

@@ -20,6 +20,9 @@ internal sealed class HostedCheckpointer(IOptions<ActorCkptHostOptions> options,
 
     public long? LatestStep => Inner.LatestStep;
 
+    /// <inheritdoc />
+    public ActorCkptSettings Settings => Inner.Settings;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;

@@ -88,15 +88,8 @@ public static class TrainRunner
                 loss = TrainStep.Run(ranks, data, loader.Next(GlobalBatch));
                 progress = new TrainingProgress(step, progress.ConsumedSamples + GlobalBatch, progress.FloatingPointOperations + flopsPerStep);
                 output.Line($"step {step} loss {loss.ToString("R", CultureInfo.InvariantCulture)}");
-                if (step % o.CkptEvery != 0) continue;
-                foreach (var rank in ranks)
-                {
-                    rank.Progress.Value = progress;
-                    rank.Loader.Value = loader.State;
-                }
-                var handles = ranks.Select(r => ckpt.SaveAsync(step, r.Rank, o.Ranks, r.Parts)).ToArray();
-                // The next step changes parameters and optimizer state in place: only the copy must be done.
-                await Task.WhenAll(handles.Select(h => h.Staged));
+                if (step % o.CkptEvery == 0) await SaveAsync(ckpt, ranks, step, o.Ranks, progress, loader.State);
+                ckpt.Settings.KillAt.Reached("trained", step);
             }
 
             var outcomes = await ckpt.FinalizeAsync(blocking: true);
@@ -117,5 +110,17 @@ public static class TrainRunner
         {
             foreach (var rank in ranks) rank.Dispose();
         }
+    }
+
+    private static async Task SaveAsync(ICheckpointer ckpt, RankTrainer[] ranks, long step, int world, TrainingProgress progress, DataLoaderState loaderState)
+    {
+        foreach (var rank in ranks)
+        {
+            rank.Progress.Value = progress;
+            rank.Loader.Value = loaderState;
+        }
+        var handles = ranks.Select(r => ckpt.SaveAsync(step, r.Rank, world, r.Parts)).ToArray();
+        // The next step changes parameters and optimizer state in place: only the copy must be done.
+        await Task.WhenAll(handles.Select(h => h.Staged));
     }
 }
