@@ -16,7 +16,7 @@ public class CrashAtProtocolPhasesSpec : IDisposable
         var committed = _harness.Committed();
         Assert.Equal(new long[] { 1, 2, 3 }, committed);
 
-        foreach (var point in KillPoint.Points)
+        foreach (var point in KillPoint.SavePoints)
         {
             var latest = committed[^1];
             // Each run saves latest+1 .. latest+3 and dies in the second of them; "deleting" dies

@@ -11,12 +11,14 @@ namespace ActorCkpt.Actors;
 /// <param name="Step">The step whose save dies there.</param>
 public sealed record KillPoint(string Point, long Step)
 {
-    /// <summary>The phases, in the order a save passes them; then <c>trained</c>, a training loop's end of a step (after its save was started).</summary>
-    public static IReadOnlyList<string> Points { get; } = new[]
+    /// <summary>The phases of the save protocol, in the order a save passes them.</summary>
+    public static IReadOnlyList<string> SavePoints { get; } = new[]
     {
         "staged", "planned", "file-written", "all-written", "metadata-written", "renamed", "journaled", "tracker-moved", "deleting",
-        "trained",
     };
+
+    /// <summary>Every point: the save's phases, then <c>trained</c>, a training loop's end of a step (after its save was started).</summary>
+    public static IReadOnlyList<string> Points { get; } = SavePoints.Append("trained").ToArray();
 
     /// <summary>Never kill.</summary>
     public static KillPoint None { get; } = new("", -1);

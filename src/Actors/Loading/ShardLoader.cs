@@ -29,26 +29,15 @@ internal static class ShardLoader
         var metadata = MetadataJson.Deserialize(metadataBytes, metadataPath);
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
         var plan = LoadPlanner.Plan(metadata, wanted, strict);
-        var warnings = new List<string>();
-        if (Strictness.ForMissing(strict) == KeyAction.Log && plan.MissingKeys.Count > 0)
-            warnings.Add($"step {step} lacks keys rank {target.Rank} asked for (left as they were): {string.Join(", ", plan.MissingKeys)}");
-        if (Strictness.ForUnexpected(strict) == KeyAction.Log && plan.UnexpectedKeys.Count > 0)
-            warnings.Add($"step {step} holds keys rank {target.Rank} did not ask for: {string.Join(", ", plan.UnexpectedKeys)}");
+        var warnings = plan.Warnings(strict, $"step {step}", target.Rank);
 
-        foreach (var t in target.Tensors.Where(t => t.Box.Volume * DTypes.ElementSize(t.DType) > int.MaxValue))
-            throw new ActorCkptException($"'{t.Key}': loading a local tensor over 2 GiB is not supported yet");
-
-        var staging = target.Tensors.Select(t => TensorBytes.IsDirect(t.Tensor)
-            ? null
-            : torch.empty(t.Tensor.shape, t.Tensor.dtype, torch.CPU)).ToArray();
-        Span<byte> Destination(int i) => (staging[i] ?? target.Tensors[i].Tensor).bytes;
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
         var reader = new CheckpointReader(store);
-        try
+        using (var destinations = new LoadDestinations(target.Tensors))
         {
             if (fetch is null)
             {
-                reader.Read(plan, Destination, parallelism);
+                reader.Read(plan, destinations.Bytes, parallelism);
             }
             else
             {
@@ -60,7 +49,7 @@ internal static class ShardLoader
                     {
                         var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
-                        CheckpointReader.Apply(read, bytes, Destination(read.Target));
+                        CheckpointReader.Apply(read, bytes, destinations.Bytes(read.Target));
                     }
                     finally
                     {
@@ -68,14 +57,7 @@ internal static class ShardLoader
                     }
                 }));
             }
-            // Targets may be parameters, which autograd forbids writing to outside no_grad.
-            using (torch.no_grad())
-                for (var i = 0; i < staging.Length; i++)
-                    if (staging[i] is { } s) target.Tensors[i].Tensor.copy_(s);
-        }
-        finally
-        {
-            foreach (var s in staging) s?.Dispose();
+            destinations.CopyToTargets();
         }
 
         var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -95,8 +77,7 @@ internal static class ShardLoader
                 throw new ActorCkptException($"step {step} holds entry '{entry.Key}' twice for rank {target.Rank}");
         }
         var result = new LoadResult(step, metadata.WorldSize, objects,
-            Strictness.ForMissing(strict) == KeyAction.Return ? plan.MissingKeys : Array.Empty<string>(),
-            Strictness.ForUnexpected(strict) == KeyAction.Return ? plan.UnexpectedKeys : Array.Empty<string>(),
+            plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));
         return (result, warnings);
     }

@@ -28,6 +28,9 @@ public sealed record ExportFile(string Name, IReadOnlyList<ExportTensor> Tensors
 /// </summary>
 public static class ExportLayout
 {
+    /// <summary>The name of a model that fits in one file.</summary>
+    public const string SingleFile = "model.safetensors";
+
     /// <summary>The files for <paramref name="tensors"/> at most <paramref name="maxShardBytes"/> each.</summary>
     public static IReadOnlyList<ExportFile> BySize(IEnumerable<ExportTensor> tensors, long maxShardBytes)
     {
@@ -67,7 +70,7 @@ public static class ExportLayout
     /// <summary>The 1-based file number in a name "model-0000i-of-0000N.safetensors" (1 for "model.safetensors"); throws naming it otherwise.</summary>
     public static (int Number, int Of) ParseFileName(string name)
     {
-        if (name == "model.safetensors") return (1, 1);
+        if (name == SingleFile) return (1, 1);
         var parts = name.Split('-', '.');
         if (parts.Length == 5 && parts[0] == "model" && parts[2] == "of" && parts[4] == "safetensors"
             && int.TryParse(parts[1], out var i) && int.TryParse(parts[3], out var n) && i >= 1 && i <= n)
@@ -77,7 +80,7 @@ public static class ExportLayout
 
     private static IReadOnlyList<ExportFile> Name(List<List<ExportTensor>> groups)
     {
-        if (groups.Count == 1) return new[] { new ExportFile("model.safetensors", groups[0]) };
+        if (groups.Count == 1) return new[] { new ExportFile(SingleFile, groups[0]) };
         return groups.Select((g, i) => new ExportFile($"model-{i + 1:D5}-of-{groups.Count:D5}.safetensors", g)).ToArray();
     }
 }

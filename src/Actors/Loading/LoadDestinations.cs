@@ -1,0 +1,46 @@
+using ActorCkpt.Planner;
+using TorchSharp;
+
+namespace ActorCkpt.Actors;
+
+/// <summary>
+/// The memory a load reads into: each target tensor itself when it is a contiguous CPU tensor of
+/// the dtype read, otherwise a contiguous CPU staging tensor of that dtype, copied (and converted)
+/// into the target by <see cref="CopyToTargets"/> once every read is done.
+/// </summary>
+public sealed class LoadDestinations : IDisposable
+{
+    private readonly IReadOnlyList<TensorEntry> _targets;
+    private readonly torch.Tensor?[] _staging;
+
+    /// <summary>Destinations for <paramref name="targets"/>, read as <paramref name="readAs"/> (each target's own dtype when null).</summary>
+    public LoadDestinations(IReadOnlyList<TensorEntry> targets, IReadOnlyList<DType>? readAs = null)
+    {
+        foreach (var t in targets.Where(t => t.Box.Volume * DTypes.ElementSize(t.DType) > int.MaxValue))
+            throw new ActorCkptException($"'{t.Key}': loading a local tensor over 2 GiB is not supported yet");
+        _targets = targets;
+        _staging = targets.Select((t, i) =>
+        {
+            var dtype = readAs?[i] ?? t.DType;
+            return TensorBytes.IsDirect(t.Tensor) && dtype == t.DType ? null : torch.empty(t.Tensor.shape, TorchDTypes.ToScalarType(dtype), torch.CPU);
+        }).ToArray();
+    }
+
+    /// <summary>The row-major bytes that target <paramref name="target"/>'s reads fill.</summary>
+    public Span<byte> Bytes(int target) => (_staging[target] ?? _targets[target].Tensor).bytes;
+
+    /// <summary>Copies the staged targets into their tensors.</summary>
+    public void CopyToTargets()
+    {
+        // Targets may be parameters, which autograd forbids writing to outside no_grad.
+        using var _ = torch.no_grad();
+        for (var i = 0; i < _staging.Length; i++)
+            if (_staging[i] is { } s) _targets[i].Tensor.copy_(s);
+    }
+
+    /// <summary>Frees the staging tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var s in _staging) s?.Dispose();
+    }
+}

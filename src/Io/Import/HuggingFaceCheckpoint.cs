@@ -1,0 +1,169 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using ActorCkpt.Planner;
+
+namespace ActorCkpt.Io;
+
+/// <summary>
+/// A Hugging Face checkpoint directory opened for import: <c>model.safetensors.index.json</c> and
+/// the files its <c>weight_map</c> names, or a single <c>model.safetensors</c>. Every header is read
+/// and checked by the safetensors rules; the tensors, renamed by a <see cref="KeyMapping"/>, are
+/// described as a <see cref="CheckpointMetadata"/> of whole-tensor chunks (step 0, one rank) so the
+/// ordinary load planning applies. Hugging Face files carry no checksums: bytes read are not verified.
+/// </summary>
+public sealed class HuggingFaceCheckpoint
+{
+    private readonly LocalBlobStore _files;
+
+    private HuggingFaceCheckpoint(string directory, CheckpointMetadata metadata, IReadOnlyDictionary<string, string> sourceKeys)
+    {
+        Directory = directory;
+        _files = new LocalBlobStore(directory);
+        Metadata = metadata;
+        SourceKeys = sourceKeys;
+    }
+
+    /// <summary>The directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>The tensors under their mapped names, each one chunk covering the whole tensor.</summary>
+    public CheckpointMetadata Metadata { get; }
+
+    /// <summary>Mapped name → the tensor's name in the files.</summary>
+    public IReadOnlyDictionary<string, string> SourceKeys { get; }
+
+    /// <summary>
+    /// Opens <paramref name="directory"/>, renaming keys by <paramref name="mapping"/>. Throws naming
+    /// the file and the problem for a missing index or file, a key the index puts in a file that
+    /// lacks it, a key in two files, or a malformed header.
+    /// </summary>
+    public static HuggingFaceCheckpoint Open(string directory, KeyMapping? mapping = null)
+    {
+        if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"'{directory}' does not exist");
+        var store = new LocalBlobStore(directory);
+        var weightMap = ReadWeightMap(store, directory);
+
+        var entries = new Dictionary<string, (SafetensorsEntry Entry, string File, long DataStart)>(StringComparer.Ordinal);
+        var files = new List<DataFileMetadata>();
+        foreach (var file in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            if (!store.Exists(file)) throw new CheckpointFormatException(Path.Combine(directory, file), "is named by the index but does not exist");
+            using var reader = store.OpenRead(file);
+            var header = SafetensorsHeader.Read(reader, Path.Combine(directory, file));
+            files.Add(new DataFileMetadata(file, reader.Length, Rank: 0, Writer: 0));
+            foreach (var e in header.Entries)
+            {
+                if (weightMap.TryGetValue(e.Name, out var listed) && listed != file)
+                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{e.Name}', which the index puts in '{listed}'");
+                if (!entries.TryAdd(e.Name, (e, file, header.DataStart)))
+                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{e.Name}' a second time");
+            }
+        }
+        foreach (var (key, file) in weightMap)
+            if (!entries.ContainsKey(key))
+                throw new CheckpointFormatException(Path.Combine(directory, file), $"lacks '{key}', which the index puts there");
+
+        var renamed = (mapping ?? KeyMapping.Identity).Rename(entries.Keys);
+        var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal);
+        foreach (var (name, source) in renamed)
+        {
+            var (e, file, dataStart) = entries[source];
+            // Block size 1 and no checksums: reads are exact byte ranges, and nothing verifies them.
+            var bytes = new StoredBytes(file, dataStart + e.Begin, e.Length, 1, Array.Empty<ulong>());
+            tensors[name] = new TensorMetadata(name, e.DType, e.Shape, new[] { new StoredChunk(TensorBox.Whole(e.Shape), source, 0, bytes) });
+        }
+        var metadata = new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 0, 1, DateTimeOffset.UnixEpoch, tensors, Array.Empty<ObjectMetadata>(), files);
+        return new HuggingFaceCheckpoint(directory, metadata, renamed);
+    }
+
+    /// <summary>
+    /// Performs <paramref name="plan"/> (from <see cref="ImportPlanner.Plan"/>), <paramref name="parallelism"/>
+    /// reads at a time. A read whose region is one run in its destination too goes straight into
+    /// the destination's memory; others go through a pooled buffer. Returns the bytes read.
+    /// </summary>
+    public long Read(LoadPlan plan, DestinationProvider destination, int parallelism)
+    {
+        var readers = new ConcurrentDictionary<string, Lazy<IBlobReader>>(StringComparer.Ordinal);
+        long total = 0;
+        try
+        {
+            Parallel.ForEach(plan.Reads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, read =>
+            {
+                var reader = readers.GetOrAdd(read.Source.Bytes.File, f => new Lazy<IBlobReader>(() => _files.OpenRead(f))).Value;
+                var length = checked((int)read.RangeLength);
+                var offset = read.Source.Bytes.Offset + read.RangeStart;
+                var size = DTypes.ElementSize(read.DType);
+                var target = destination(read.Target);
+                if (ImportPlanner.IsContiguousIn(read.Region, read.TargetBox))
+                {
+                    var at = Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
+                    reader.ReadExactly(target.Slice(checked((int)at), length), offset);
+                }
+                else
+                {
+                    var buffer = ArrayPool<byte>.Shared.Rent(length);
+                    try
+                    {
+                        reader.ReadExactly(buffer.AsSpan(0, length), offset);
+                        BoxCopy.Copy(buffer.AsSpan(0, length), read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
+                            target, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                }
+                Interlocked.Add(ref total, length);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+        {
+            throw e.InnerExceptions[0];
+        }
+        finally
+        {
+            foreach (var r in readers.Values) if (r.IsValueCreated) r.Value.Dispose();
+        }
+        return total;
+    }
+
+    private static Dictionary<string, string> ReadWeightMap(LocalBlobStore store, string directory)
+    {
+        var indexPath = Path.Combine(directory, HuggingFaceExporter.IndexFile);
+        if (!store.Exists(HuggingFaceExporter.IndexFile))
+        {
+            if (store.Exists(ExportLayout.SingleFile))
+            {
+                using var reader = store.OpenRead(ExportLayout.SingleFile);
+                return SafetensorsHeader.Read(reader, Path.Combine(directory, ExportLayout.SingleFile)).Entries
+                    .ToDictionary(e => e.Name, _ => ExportLayout.SingleFile, StringComparer.Ordinal);
+            }
+            throw new FileNotFoundException($"'{directory}' holds neither {HuggingFaceExporter.IndexFile} nor {ExportLayout.SingleFile}");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(indexPath, "is not valid JSON", e);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new CheckpointFormatException(indexPath, "has no weight_map object");
+            var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in map.EnumerateObject())
+            {
+                var file = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : "";
+                if (file.Length == 0 || Path.GetFileName(file) != file)
+                    throw new CheckpointFormatException(indexPath, $"weight_map puts '{entry.Name}' in '{entry.Value}', which is not a file name in the directory");
+                weightMap[entry.Name] = file;
+            }
+            return weightMap;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+namespace ActorCkpt.Planner;
+
+/// <summary>
+/// Plans a rank's reads of an imported checkpoint (whole tensors without checksums, as Hugging Face
+/// files hold them) so that the rank reads exactly its own bytes: each wanted region is cut into
+/// pieces that are contiguous in the file (a column shard becomes one read per row), and each read
+/// covers its piece and nothing else.
+/// </summary>
+public static class ImportPlanner
+{
+    /// <summary>
+    /// Plans the reads filling <paramref name="wanted"/> from <paramref name="source"/>, with
+    /// the checks and strictness of <see cref="LoadPlanner.Plan"/>.
+    /// </summary>
+    public static LoadPlan Plan(CheckpointMetadata source, IReadOnlyList<WantedChunk> wanted, StrictHandling strict)
+    {
+        var plan = LoadPlanner.Plan(source, wanted, strict);
+        var reads = new List<ReadItem>(plan.Reads.Count);
+        foreach (var read in plan.Reads) AddExact(read, read.Region, reads);
+        return plan with { Reads = reads };
+    }
+
+    /// <summary>True when <paramref name="region"/> is one run of consecutive elements of a row-major tensor laid out as <paramref name="outer"/>.</summary>
+    public static bool IsContiguousIn(TensorBox region, TensorBox outer)
+    {
+        var d = 0;
+        while (d < region.Rank && region.Lengths[d] == 1) d++;
+        for (d++; d < region.Rank; d++)
+            if (region.Lengths[d] != outer.Lengths[d]) return false;
+        return true;
+    }
+
+    private static void AddExact(ReadItem read, TensorBox region, List<ReadItem> into)
+    {
+        if (region.Volume == 0) return;
+        if (IsContiguousIn(region, read.Source.Box))
+        {
+            var size = DTypes.ElementSize(read.DType);
+            var first = region.OffsetsWithin(read.Source.Box);
+            into.Add(read with
+            {
+                RangeStart = Shapes.LinearIndex(read.Source.Box.Lengths, first) * size,
+                RangeLength = region.Volume * size,
+                Region = region,
+            });
+            return;
+        }
+        // Not one run: cut along the outermost dimension longer than 1 and try each slice.
+        var dim = 0;
+        while (region.Lengths[dim] == 1) dim++;
+        var lengths = region.Lengths.ToArray();
+        lengths[dim] = 1;
+        for (long i = 0; i < region.Lengths[dim]; i++)
+        {
+            var offsets = region.Offsets.ToArray();
+            offsets[dim] += i;
+            AddExact(read, new TensorBox(offsets, lengths), into);
+        }
+    }
+}
