@@ -192,11 +192,12 @@ public sealed class CheckpointNode
     /// Loads step <paramref name="step"/> (the newest committed when null) into
     /// <paramref name="target"/>'s tensors, resharding as needed. Throws the load's own exception.
     /// The target's tensors must stay alive until the load ends: when <paramref name="timeout"/>
-    /// passes first, this throws but the load may still be filling them.
+    /// passes first, this throws but the load may still be filling them. <paramref name="progress"/>
+    /// hears, as each read completes, the destination bytes it filled.
     /// </summary>
-    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null)
+    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null)
     {
-        var reply = await Shard(target.Rank).Ask<IActorCkptMessage>(new LoadShard(step, target, strict), timeout ?? TimeSpan.FromMinutes(30));
+        var reply = await Shard(target.Rank).Ask<IActorCkptMessage>(new LoadShard(step, target, strict, progress), timeout ?? TimeSpan.FromMinutes(30));
         switch (reply)
         {
             case LoadShardSuccess success:

@@ -84,7 +84,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         // still answer, and its word must not release buffers the new writer is reading.
         Receive<WriteFileSuccess>(m => m.SaveId == _save!.SaveId && IsCurrentWriter(m.Result.FileName), m =>
         {
-            _save!.Outstanding.Remove(m.Result.FileName);
+            _save!.Handle.AddWritten(_save.Outstanding[m.Result.FileName].File.DataBytes);
+            _save.Outstanding.Remove(m.Result.FileName);
             _save.Results.Add(m.Result);
             WriteAnswered();
         });
@@ -288,6 +289,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             save.Outstanding[a.File.FileName] = a;
             Context.Watch(a.Writer);
         }
+        save.Handle.SetBytesToWrite(msg.Files.Sum(a => a.File.DataBytes));
         foreach (var a in msg.Files) Send(a, 1);
         if (msg.Files.Count == 0) Report();
     }
@@ -428,7 +430,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         var parallelism = _settings.LoadParallelism;
         var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
         var strict = msg.Strict ?? _settings.LoadStrict;
-        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch))
+        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch, msg.Progress))
             .ContinueWith(t => t.IsCompletedSuccessfully
                 ? new LoadCompleted(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                 : new LoadCompleted(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()))

@@ -86,25 +86,27 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <summary>
     /// Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>,
     /// resharding as needed; mismatched keys are handled as <paramref name="strict"/> says
-    /// (default: <c>actorckpt.load.strict</c>).
+    /// (default: <c>actorckpt.load.strict</c>). <paramref name="progress"/> hears, as each read
+    /// completes, the destination bytes it filled (from the reading threads).
     /// </summary>
-    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null) =>
-        _node.LoadAsync(target, step, strict);
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null) =>
+        _node.LoadAsync(target, step, strict, progress: progress);
 
     /// <summary>
     /// Loads step <paramref name="step"/> (the newest committed when null) into the
     /// <paramref name="parts"/> of rank <paramref name="rank"/> among <paramref name="worldSize"/>:
     /// tensors in place, resharded to this rank's slices, then each part's other entries.
     /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step.
+    /// <paramref name="progress"/> hears the destination bytes each read filled.
     /// </summary>
-    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null)
+    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null)
     {
         var resolved = Store.ResolveStep(step);
         var metadata = Store.ReadMetadata(resolved);
         var target = new RankState(rank, worldSize);
         var list = parts.ToList();
         foreach (var part in list) part.PrepareLoad(target, metadata);
-        var result = await LoadAsync(target, resolved, strict);
+        var result = await LoadAsync(target, resolved, strict, progress);
         foreach (var part in list) part.Restore(result);
         return result;
     }

@@ -23,11 +23,11 @@ public interface ICheckpointer
     /// <summary>Starts saving the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>.</summary>
     SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts);
 
-    /// <summary>Loads step <paramref name="step"/> (newest when null) into <paramref name="target"/>, resharding as needed.</summary>
-    Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null);
+    /// <summary>Loads step <paramref name="step"/> (newest when null) into <paramref name="target"/>, resharding as needed; <paramref name="progress"/> hears the destination bytes each read filled.</summary>
+    Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null);
 
     /// <summary>Loads step <paramref name="step"/> (newest when null) into the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>).</summary>
-    Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null);
+    Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null);
 
     /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
     Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking);

@@ -83,17 +83,23 @@ public class CliSpec : IDisposable
     public void Verify_should_pass_and_then_name_the_file_and_tensor_of_a_corrupted_byte()
     {
         Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--layout", "sharded");
-        Assert.Equal(0, Run("verify", Dir).Exit);
+        var good = Run("verify", Dir, "--json");
+        Assert.Equal(0, good.Exit);
+        Assert.True(LastJson(good.Out).GetProperty("ok").GetBoolean());
+        Assert.Contains("verify step 1: 100% (1.0 MiB of 1.0 MiB)", good.Out);
 
         var stepDir = Path.Combine(Dir, "step-00000001");
         var file = Directory.GetFiles(stepDir, "*.safetensors").Order().First();
         var bytes = File.ReadAllBytes(file);
         bytes[bytes.Length / 2] ^= 0xFF; // inside a tensor: entries sit at the end of a file
         File.WriteAllBytes(file, bytes);
-        var (exit, output, _) = Run("verify", Dir, "--step", "1");
+        var (exit, output, _) = Run("verify", Dir, "--step", "1", "--json");
 
         Assert.NotEqual(0, exit);
         Assert.Matches($@"BAD file={Path.GetFileName(file)} key=model\.layers\.\d+\.weight", output);
+        var report = LastJson(output);
+        Assert.False(report.GetProperty("ok").GetBoolean());
+        Assert.Contains(Path.GetFileName(file), Assert.Single(report.GetProperty("problems").EnumerateArray()).GetString());
     }
 
     [Fact]

@@ -16,10 +16,11 @@ internal static class ShardLoader
     /// Loads step <paramref name="step"/> into <paramref name="target"/>. The metadata read must
     /// match <paramref name="metadataChecksum"/>, the checksum the catalog recorded at commit (not
     /// checked when empty). Mismatched keys are handled as <paramref name="strict"/> says; the
-    /// ones to log come back in <c>Warnings</c>.
+    /// ones to log come back in <c>Warnings</c>. <paramref name="progress"/> hears the destination bytes each read filled.
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
-        CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch)
+        CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
+        IProgress<long>? progress = null)
     {
         var metadataBytes = store.ReadMetadataBytes(step);
         var metadataPath = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
@@ -37,7 +38,7 @@ internal static class ShardLoader
         {
             if (fetch is null)
             {
-                reader.Read(plan, destinations.Bytes, parallelism);
+                reader.Read(plan, destinations.Bytes, parallelism, progress);
             }
             else
             {
@@ -50,6 +51,7 @@ internal static class ShardLoader
                         var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
                         CheckpointReader.Apply(read, bytes, destinations.Bytes(read.Target));
+                        progress?.Report(read.Region.Volume * DTypes.ElementSize(read.DType));
                     }
                     finally
                     {

@@ -20,7 +20,8 @@ public sealed record SaveShard(long Step, RankState State, SaveHandle Handle) : 
 /// <param name="Step">The step to load; null for the newest committed one.</param>
 /// <param name="Target">Destination tensors and their places in the global tensors.</param>
 /// <param name="Strict">What to do about mismatched keys; null for <c>actorckpt.load.strict</c>.</param>
-public sealed record LoadShard(long? Step, RankState Target, StrictHandling? Strict = null) : IActorCkptMessage;
+/// <param name="Progress">Hears, as each read completes, the destination bytes it filled (from the reading threads); none when null.</param>
+public sealed record LoadShard(long? Step, RankState Target, StrictHandling? Strict = null, IProgress<long>? Progress = null) : IActorCkptMessage;
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>

@@ -43,6 +43,33 @@ public sealed class SaveHandle
     /// <summary>Why the save was skipped; null when it was taken.</summary>
     public string? SkipReason { get; private set; }
 
+    /// <summary>Tensor bytes this rank's files hold once written; 0 until the planner has assigned the writes.</summary>
+    public long BytesToWrite => Interlocked.Read(ref _bytesToWrite);
+
+    /// <summary>Tensor bytes of this rank's files written and fsynced so far.</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    /// <summary>
+    /// Raised when the planner has assigned this rank's writes and after each of its files is
+    /// written, on an actor's thread: handlers must be quick and must not block.
+    /// </summary>
+    public event Action<SaveHandle>? Progressed;
+
+    private long _bytesToWrite;
+    private long _bytesWritten;
+
+    internal void SetBytesToWrite(long bytes)
+    {
+        Interlocked.Exchange(ref _bytesToWrite, bytes);
+        Progressed?.Invoke(this);
+    }
+
+    internal void AddWritten(long bytes)
+    {
+        Interlocked.Add(ref _bytesWritten, bytes);
+        Progressed?.Invoke(this);
+    }
+
     internal void SetStaged() => _staged.TrySetResult();
 
     internal void SetCommitted(SaveSummary summary) => _committed.TrySetResult(summary);

@@ -79,8 +79,8 @@ public static class ActorCkptCli
         var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json };
         inspect.SetAction(p => Guard(stderr, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
 
-        var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step };
-        verify.SetAction(p => Guard(stderr, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, json: false))));
+        var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step, json };
+        verify.SetAction(p => Guard(stderr, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
 
         var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };

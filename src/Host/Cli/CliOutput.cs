@@ -3,9 +3,23 @@ using System.Text.Json;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>How commands print: human lines, and with --json one JSON object on the last line.</summary>
-public sealed class CliOutput(TextWriter output, bool json)
+/// <summary>
+/// How commands print: human lines, progress of long work (a bar on a terminal, plain lines when
+/// redirected), and with --json one JSON object on the last line.
+/// </summary>
+/// <param name="output">Where to print.</param>
+/// <param name="json">Whether the report is a JSON line.</param>
+/// <param name="terminal">Whether <paramref name="output"/> is a terminal; when null, true for a console output that is not redirected.</param>
+public sealed class CliOutput(TextWriter output, bool json, bool? terminal = null)
 {
+    private readonly bool _terminal = terminal ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
+
+    /// <summary>True when output goes to a terminal, where progress is a bar redrawn in place.</summary>
+    public bool IsTerminal => _terminal;
+
+    /// <summary>Starts showing the progress of <paramref name="label"/> over <paramref name="total"/> bytes; dispose it when the work ends.</summary>
+    public CliProgress Progress(string label, long total) => new(output, _terminal, label, total);
+
     /// <summary>Writes a human-readable line (kept with --json too, before the JSON line).</summary>
     public void Line(string text) => output.WriteLine(text);
 

@@ -21,10 +21,12 @@ public static class ExportCommand
             "bf16" => ExportDType.BFloat16,
             _ => ExportDType.Float32,
         }, indexFrom);
-        var result = HuggingFaceExporter.Export(store, resolved, outDir, options, (file, tensors) =>
-        {
-            lock (output) output.Line($"wrote {file} ({tensors} tensors)");
-        });
+        ExportResult result;
+        using (var progress = output.Progress($"export step {resolved}", 0))
+            result = HuggingFaceExporter.Export(store, resolved, outDir, options, (file, tensors) =>
+            {
+                if (!output.IsTerminal) lock (output) output.Line($"wrote {file} ({tensors} tensors)");
+            }, progress);
         output.Line($"exported step {resolved}: {result.Tensors} tensors, {result.TotalSize} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

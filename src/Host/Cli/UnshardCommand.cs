@@ -20,10 +20,12 @@ public static class UnshardCommand
             "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
             _ => UnshardStrategy.Chunks,
         };
-        var result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, (file, tensors) =>
-        {
-            lock (output) output.Line($"wrote {file} ({tensors} tensors)");
-        });
+        UnshardResult result;
+        using (var progress = output.Progress($"unshard step {resolved}", 0))
+            result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, (file, tensors) =>
+            {
+                if (!output.IsTerminal) lock (output) output.Line($"wrote {file} ({tensors} tensors)");
+            }, progress);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

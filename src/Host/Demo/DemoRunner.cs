@@ -28,7 +28,7 @@ public static class DemoRunner
             var first = (ckpt.LatestStep ?? 0) + 1;
             for (var step = first; step < first + o.Steps; step++)
             {
-                var (staged, saved, summary) = await SaveStepAsync(ckpt, model, o.Ranks, step);
+                var (staged, saved, summary) = await SaveStepAsync(ckpt, model, o.Ranks, step, output);
                 output.Line($"saved step {step}: {summary.Files} files, {summary.Bytes} bytes, staged in {CliOutput.Seconds(staged)} s, committed in {CliOutput.Seconds(saved)} s");
                 report["staged_s"] = CliOutput.Seconds(staged);
                 report["save_s"] = CliOutput.Seconds(saved);
@@ -48,7 +48,9 @@ public static class DemoRunner
         try
         {
             var clock = Stopwatch.StartNew();
-            var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, latest)));
+            LoadResult[] results;
+            using (var progress = output.Progress($"load step {latest}", targets.Sum(t => t.Tensors.Sum(e => e.Tensor.NumberOfElements * e.Tensor.ElementSize))))
+                results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, latest, progress: progress)));
             var loadTime = clock.Elapsed;
             var problems = model.Check(targets, results, latest.Value, metadata.WorldSize);
             foreach (var p in problems.Take(20)) output.Line("MISMATCH " + p);
@@ -71,13 +73,16 @@ public static class DemoRunner
     /// Saves one step on every rank. Once staged, the demo scribbles over its tensors, as a training
     /// step would: the checkpoint must still hold the values at the time of the save.
     /// </summary>
-    private static async Task<(TimeSpan Staged, TimeSpan Saved, SaveSummary Summary)> SaveStepAsync(Checkpointer ckpt, SyntheticModel model, int ranks, long step)
+    private static async Task<(TimeSpan Staged, TimeSpan Saved, SaveSummary Summary)> SaveStepAsync(
+        Checkpointer ckpt, SyntheticModel model, int ranks, long step, CliOutput output)
     {
         var states = model.BuildStates(ranks, step);
         try
         {
+            using var progress = output.Progress($"save step {step}", 0);
             var clock = Stopwatch.StartNew();
             var handles = states.Select(s => ckpt.SaveAsync(step, s)).ToArray();
+            Follow(handles, progress);
             await Task.WhenAll(handles.Select(h => h.Staged));
             var staged = clock.Elapsed;
             foreach (var t in states.SelectMany(s => s.Tensors)) t.Tensor.fill_(7);
@@ -87,6 +92,28 @@ public static class DemoRunner
         finally
         {
             SyntheticModel.Dispose(states);
+        }
+    }
+
+    /// <summary>Shows the bytes the ranks' files hold and have written in <paramref name="progress"/>, as the saves advance.</summary>
+    private static void Follow(IReadOnlyList<SaveHandle> handles, CliProgress progress)
+    {
+        var seen = new Dictionary<SaveHandle, (long Total, long Written)>();
+        void Update(SaveHandle h)
+        {
+            lock (seen)
+            {
+                var (total, written) = seen.GetValueOrDefault(h);
+                var now = (h.BytesToWrite, h.BytesWritten);
+                progress.AddTotal(now.BytesToWrite - total);
+                progress.Report(now.BytesWritten - written);
+                seen[h] = now;
+            }
+        }
+        foreach (var h in handles)
+        {
+            h.Progressed += Update;
+            Update(h);
         }
     }
 }

@@ -44,10 +44,11 @@ internal sealed class HostedCheckpointer(IOptions<ActorCkptHostOptions> options,
 
     public SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts) => Inner.SaveAsync(step, rank, worldSize, parts);
 
-    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null) => Inner.LoadAsync(target, step, strict);
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null) =>
+        Inner.LoadAsync(target, step, strict, progress);
 
-    public Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null) =>
-        Inner.LoadAsync(rank, worldSize, parts, step, strict);
+    public Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null) =>
+        Inner.LoadAsync(rank, worldSize, parts, step, strict, progress);
 
     public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking) => Inner.FinalizeAsync(blocking);
 

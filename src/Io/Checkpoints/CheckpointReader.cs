@@ -14,8 +14,11 @@ public delegate Span<byte> DestinationProvider(int target);
 /// </summary>
 public sealed class CheckpointReader(CheckpointStore store)
 {
-    /// <summary>Reads every item of <paramref name="plan"/> into the destinations, <paramref name="parallelism"/> reads at a time.</summary>
-    public void Read(LoadPlan plan, DestinationProvider destination, int parallelism)
+    /// <summary>
+    /// Reads every item of <paramref name="plan"/> into the destinations, <paramref name="parallelism"/>
+    /// reads at a time; <paramref name="progress"/> hears, as each read completes, the destination bytes it filled.
+    /// </summary>
+    public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null)
     {
         var readers = new ConcurrentDictionary<string, Lazy<IBlobReader>>(StringComparer.Ordinal);
         try
@@ -31,6 +34,7 @@ public sealed class CheckpointReader(CheckpointStore store)
                     var bytes = buffer.AsSpan(0, length);
                     reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
                     Apply(read, bytes, destination(read.Target));
+                    progress?.Report(read.Region.Volume * DTypes.ElementSize(read.DType));
                 }
                 finally
                 {

@@ -9,8 +9,11 @@ namespace ActorCkpt.Io;
 /// </summary>
 public static class CheckpointVerifier
 {
-    /// <summary>Verifies step <paramref name="step"/>; an empty list means every byte checks out.</summary>
-    public static IReadOnlyList<VerificationFailure> Verify(CheckpointStore store, long step)
+    /// <summary>
+    /// Verifies step <paramref name="step"/>; an empty list means every byte checks out.
+    /// <paramref name="progress"/> hears the total of chunk and entry bytes, then each block checked.
+    /// </summary>
+    public static IReadOnlyList<VerificationFailure> Verify(CheckpointStore store, long step, IByteProgress? progress = null)
     {
         var metadata = store.ReadMetadata(step);
         var failures = new List<VerificationFailure>();
@@ -38,16 +41,18 @@ public static class CheckpointVerifier
         }
 
         var items = metadata.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes)))
-            .Concat(metadata.Objects.Select(o => (o.Key, o.Bytes)));
+            .Concat(metadata.Objects.Select(o => (o.Key, o.Bytes)))
+            .ToList();
+        progress?.AddTotal(items.Sum(i => i.Bytes.Length));
         foreach (var group in items.Where(i => usable.Contains(i.Bytes.File)).GroupBy(i => i.Bytes.File))
         {
             using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
-            foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes));
+            foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes, progress));
         }
         return failures;
     }
 
-    private static IEnumerable<VerificationFailure> CheckItem(IBlobReader reader, string key, StoredBytes stored)
+    private static IEnumerable<VerificationFailure> CheckItem(IBlobReader reader, string key, StoredBytes stored, IProgress<long>? progress)
     {
         if (stored.Offset + stored.Length > reader.Length)
             return new[] { new VerificationFailure(stored.File, key, $"bytes {stored.Offset}..{stored.Offset + stored.Length} lie past the end of the file") };
@@ -62,6 +67,7 @@ public static class CheckpointVerifier
             var block = buffer.AsSpan(0, (int)Math.Min(stored.BlockSize, stored.Length - start));
             reader.ReadExactly(block, stored.Offset + start);
             if (BlockChecksums.Of(block) != stored.BlockChecksums[b]) bad.Add(b);
+            progress?.Report(block.Length);
         }
         return bad.Count == 0
             ? Array.Empty<VerificationFailure>()

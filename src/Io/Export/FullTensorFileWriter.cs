@@ -10,8 +10,11 @@ namespace ActorCkpt.Io;
 /// </summary>
 public static class FullTensorFileWriter
 {
-    /// <summary>Writes <paramref name="file"/> (its name may have one directory level, created as needed) into <paramref name="output"/>.</summary>
-    public static void Write(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file)
+    /// <summary>
+    /// Writes <paramref name="file"/> (its name may have one directory level, created as needed) into
+    /// <paramref name="output"/>; <paramref name="progress"/> hears each tensor's bytes once written.
+    /// </summary>
+    public static void Write(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file, IProgress<long>? progress = null)
     {
         var slash = file.Name.LastIndexOf('/');
         if (slash > 0) output.CreateDirectory(file.Name[..slash]);
@@ -22,7 +25,10 @@ public static class FullTensorFileWriter
         {
             writer.Write(header, 0);
             foreach (var (tensor, entry) in file.Tensors.Zip(layout.Entries))
+            {
                 writer.Write(FullTensor(store, metadata, tensor.Key, tensor.DType), layout.DataStart + entry.Begin);
+                progress?.Report(entry.Length);
+            }
             writer.Flush();
         }
         output.Rename(temp, file.Name, overwrite: true);

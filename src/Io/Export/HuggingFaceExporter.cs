@@ -46,9 +46,11 @@ public static class HuggingFaceExporter
 
     /// <summary>
     /// Exports step <paramref name="step"/> of <paramref name="store"/> into <paramref name="outDir"/>;
-    /// <paramref name="fileWritten"/> hears each file as it completes (for progress).
+    /// <paramref name="fileWritten"/> hears each file as it completes, <paramref name="progress"/>
+    /// the total of tensor bytes and then each tensor written.
     /// </summary>
-    public static ExportResult Export(CheckpointStore store, long step, string outDir, ExportOptions options, Action<string, int>? fileWritten = null)
+    public static ExportResult Export(CheckpointStore store, long step, string outDir, ExportOptions options,
+        Action<string, int>? fileWritten = null, IByteProgress? progress = null)
     {
         var metadata = store.ReadMetadata(step);
         var tensors = metadata.Tensors.Values
@@ -61,9 +63,10 @@ public static class HuggingFaceExporter
             : LikeReference(tensors, options.ReferenceIndex);
 
         var output = new LocalBlobStore(outDir);
+        progress?.AddTotal(files.Sum(f => f.DataBytes));
         Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
         {
-            FullTensorFileWriter.Write(store, metadata, output, file);
+            FullTensorFileWriter.Write(store, metadata, output, file, progress);
             fileWritten?.Invoke(file.Name, file.Tensors.Count);
         });
 

@@ -16,9 +16,12 @@ public sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, lon
 /// </summary>
 public static class Unsharder
 {
-    /// <summary>Unshards step <paramref name="step"/> into <paramref name="outDir"/>; <paramref name="fileWritten"/> hears each file as it completes.</summary>
+    /// <summary>
+    /// Unshards step <paramref name="step"/> into <paramref name="outDir"/>; <paramref name="fileWritten"/>
+    /// hears each file as it completes, <paramref name="progress"/> the total of tensor bytes and then each tensor written.
+    /// </summary>
     public static UnshardResult Unshard(CheckpointStore store, long step, string outDir, UnshardStrategy strategy, long chunkBytes, bool optim,
-        Action<string, int>? fileWritten = null)
+        Action<string, int>? fileWritten = null, IByteProgress? progress = null)
     {
         if (strategy == UnshardStrategy.Chunks && chunkBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(chunkBytes), chunkBytes, "--chunk-size must be a positive number of bytes");
@@ -32,9 +35,10 @@ public static class Unsharder
             .ToArray();
         if (files.Length == 0) throw new ActorCkptException($"step {step} holds no tensor to unshard");
         var output = new LocalBlobStore(outDir);
+        progress?.AddTotal(files.Sum(f => f.DataBytes));
         Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = 2 }, file =>
         {
-            FullTensorFileWriter.Write(store, metadata, output, file);
+            FullTensorFileWriter.Write(store, metadata, output, file, progress);
             fileWritten?.Invoke(file.Name, file.Tensors.Count);
         });
         return new UnshardResult(files.Select(f => f.Name).ToArray(), files.Sum(f => f.Tensors.Count), files.Sum(f => f.DataBytes));
