@@ -34,6 +34,9 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _writers = new();
     private readonly Dictionary<long, PlannerSave> _saves = new();
+
+    // Steps of one job usually have the same structure: their global plan is served from here.
+    private readonly SavePlanCache _planCache = new();
     // Aborted steps and the ranks whose plans had not arrived: a late plan from one of those
     // belongs to the dead attempt and is refused; a plan from any other rank starts a new attempt.
     private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
@@ -273,6 +276,7 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
             return;
         }
         save.Plans[rank] = msg.Plan;
+        save.Fingerprints[rank] = msg.Fingerprint;
         save.Shards[rank] = Sender;
         Sender.Tell(new LocalPlanAccepted(msg.Step));
         var problem = msg.Plan.WorldSize != save.WorldSize ? $"rank {rank} says the world size is {msg.Plan.WorldSize}, earlier ranks said {save.WorldSize}"
@@ -296,7 +300,7 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
             if (_store.IsCommitted(save.Step)) throw new StepAlreadyCommittedException(save.Step, _store.Blobs.Root);
             if (_removing.Contains(save.Step) || _awaitingRemoval.Contains(save.Step))
                 throw new ActorCkptException($"step {save.Step} is being deleted; save it again once its files are gone");
-            plan = GlobalSavePlanner.Create(save.Plans.Values.ToList(), _writers.Select(NodeOf).ToArray(),
+            plan = _planCache.GetOrCreate(save.Plans.Values.ToList(), save.Fingerprints.Values.ToList(), _writers.Select(NodeOf).ToArray(),
                 save.Shards.ToDictionary(s => s.Key, s => NodeOf(s.Value)), _settings.Planning, save.FileTag);
         }
         catch (Exception e)

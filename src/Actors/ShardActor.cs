@@ -78,7 +78,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             Context.Watch(Sender);
         });
         Receive<ResendPlan>(m => m.Step == _save!.Step && _save.Planner is null && !_save.Decided, _ =>
-            _planner.Tell(new SubmitLocalPlan(_save!.Step, _save.Staged.Plan)));
+            _planner.Tell(_save!.Submission));
         Receive<AssignWrites>(m => m.Step == _save!.Step && _save.SaveId is null && !_save.Decided, OnAssignWrites);
         // Only the file's current writer is heard: a writer replaced after it was declared lost may
         // still answer, and its word must not release buffers the new writer is reading.
@@ -273,7 +273,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         _save = new ShardSave(msg.Step, msg.Handle, staged);
         // Until a planner acknowledges it, the plan is sent again: one lost with a planner that
         // died reaches the singleton's successor.
-        _planner.Tell(new SubmitLocalPlan(msg.Step, staged.Plan));
+        _planner.Tell(_save.Submission);
         Timers.StartPeriodicTimer(nameof(ResendPlan), new ResendPlan(msg.Step), _settings.PlanResendInterval);
         // The planner's own deadlines answer first; this one only guards against a planner that is gone.
         Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(msg.Step), _settings.PlanTimeout + _settings.WriteTimeout);

@@ -21,8 +21,8 @@ public class PlannerSpec : NodeSpec
         var shard0 = CreateTestProbe();
         var shard2 = CreateTestProbe();
 
-        planner.Tell(new SubmitLocalPlan(3, Replicated(0, 3)), shard0);
-        planner.Tell(new SubmitLocalPlan(3, Replicated(2, 3)), shard2);
+        planner.Tell(SubmitLocalPlan.Of(3, Replicated(0, 3)), shard0);
+        planner.Tell(SubmitLocalPlan.Of(3, Replicated(2, 3)), shard2);
 
         shard0.ExpectMsg<LocalPlanAccepted>(Patience);
         shard2.ExpectMsg<LocalPlanAccepted>(Patience);
@@ -41,15 +41,15 @@ public class PlannerSpec : NodeSpec
         planner.Tell(new RegisterWriter(writer.Ref));
         var shard0 = CreateTestProbe();
         var shard1 = CreateTestProbe();
-        planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
+        planner.Tell(SubmitLocalPlan.Of(1, Replicated(0, 2)), shard0);
         shard0.ExpectMsg<LocalPlanAccepted>(Patience);
         shard0.ExpectMsg<CheckpointAborted>(Patience);
 
-        planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
+        planner.Tell(SubmitLocalPlan.Of(1, Replicated(1, 2)), shard1);
         shard1.ExpectMsg<CheckpointAborted>(Patience);
 
-        planner.Tell(new SubmitLocalPlan(1, Replicated(0, 2)), shard0);
-        planner.Tell(new SubmitLocalPlan(1, Replicated(1, 2)), shard1);
+        planner.Tell(SubmitLocalPlan.Of(1, Replicated(0, 2)), shard0);
+        planner.Tell(SubmitLocalPlan.Of(1, Replicated(1, 2)), shard1);
         shard0.ExpectMsg<LocalPlanAccepted>(Patience);
         shard1.ExpectMsg<LocalPlanAccepted>(Patience);
         var a0 = shard0.ExpectMsg<AssignWrites>(Patience);
@@ -65,7 +65,7 @@ public class PlannerSpec : NodeSpec
         foreach (var w in writers) planner.Tell(new RegisterWriter(w.Ref));
         var shards = new[] { CreateTestProbe(), CreateTestProbe() };
 
-        for (var r = 0; r < 2; r++) planner.Tell(new SubmitLocalPlan(1, Replicated(r, 2)), shards[r]);
+        for (var r = 0; r < 2; r++) planner.Tell(SubmitLocalPlan.Of(1, Replicated(r, 2)), shards[r]);
 
         foreach (var s in shards) s.ExpectMsg<LocalPlanAccepted>(Patience);
         var assigned = shards.Select(s => s.ExpectMsg<AssignWrites>(Patience)).SelectMany(a => a.Files).ToList();

@@ -38,7 +38,7 @@ public class SerializationSpec : NodeSpec
         var result = new FileWriteResult(file.FileName, 400, new[] { new WrittenItem("model.w@4,0", new StoredBytes(file.FileName, 64, 32, 4096, new ulong[] { 42 })) });
         var id = Guid.NewGuid();
         yield return new RegisterWriter(TestActor);
-        yield return new SubmitLocalPlan(3, plan);
+        yield return SubmitLocalPlan.Of(3, plan);
         yield return new AssignWrites(3, id, new[] { new WriteAssignment(file, TestActor) });
         yield return new ReportWrites(3, id, 1, new[] { result }, new[] { "'x': boom" });
         yield return new CheckpointCommitted(3, new SaveSummary(3, 2, 1000));
@@ -110,7 +110,7 @@ public class SerializationSpec : NodeSpec
             var address = ((ExtendedActorSystem)other).Provider.DefaultAddress;
             // Resolved from this system by path: every message goes through serialization and the network.
             var inbox = Sys.ActorSelection(new RootActorPath(address) / "user" / "inbox");
-            var sent = new SubmitLocalPlan(9, SamplePlan());
+            var sent = SubmitLocalPlan.Of(9, SamplePlan());
 
             inbox.Tell(new UnlistedMessage("must not arrive"), TestActor);
             inbox.Tell(sent, TestActor);

@@ -34,7 +34,12 @@ public sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment Ass
 /// <summary>A shard actor's local plan for step <paramref name="Step"/> (sizes and places, no bytes).</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="Plan">The rank's items.</param>
-public sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan) : IActorCkptMessage;
+/// <param name="Fingerprint">The plan's <see cref="SavePlanCache.Fingerprint"/>, computed by the rank so the planner can reuse an unchanged global plan.</param>
+public sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint) : IActorCkptMessage
+{
+    /// <summary>The submission of <paramref name="plan"/> for <paramref name="step"/>, with its fingerprint.</summary>
+    public static SubmitLocalPlan Of(long step, LocalSavePlan plan) => new(step, plan, SavePlanCache.Fingerprint(plan));
+}
 
 /// <summary>One data file a rank must have written, and by which writer.</summary>
 /// <param name="File">The file's plan.</param>

@@ -21,6 +21,9 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>Local plans received, by rank.</summary>
     public SortedDictionary<int, LocalSavePlan> Plans { get; } = new();
 
+    /// <summary>Each rank's fingerprint of its plan.</summary>
+    public SortedDictionary<int, ulong> Fingerprints { get; } = new();
+
     /// <summary>Shard actors of the ranks that sent a plan.</summary>
     public Dictionary<int, IActorRef> Shards { get; } = new();
 

@@ -14,6 +14,9 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>The staged buffers and local plan.</summary>
     public StagedState Staged { get; } = staged;
 
+    /// <summary>The message that submits the local plan (sent until a planner acknowledges it).</summary>
+    public SubmitLocalPlan Submission { get; } = SubmitLocalPlan.Of(step, staged.Plan);
+
     /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
     public Guid? SaveId { get; set; }
 

@@ -6,7 +6,7 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, export, unshard, bench, node.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, export, unshard, bench, bench-plan, node.</summary>
 public static class ActorCkptCli
 {
     /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
@@ -125,7 +125,22 @@ public static class ActorCkptCli
             p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
             ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts") { demo, train, inspect, verify, ls, gc, export, unshard, bench, node };
+        var planRanks = new Option<int>("--ranks") { Description = "Simulated ranks of the save", DefaultValueFactory = _ => 4096 };
+        var planItems = new Option<int>("--items") { Description = "Items (tensors) per rank", DefaultValueFactory = _ => 256 };
+        var planLoadRanks = new Option<int>("--load-ranks") { Description = "Simulated ranks of the load (resharding)", DefaultValueFactory = _ => 3000 };
+        var planWriters = new Option<int>("--writers") { Description = "Writers", DefaultValueFactory = _ => 8 };
+        var planRepeat = new Option<int>("--repeat") { Description = "Runs of each measurement (the median is reported)", DefaultValueFactory = _ => 3 };
+        var benchPlan = new Command("bench-plan", "Time save and load planning at scale with simulated ranks (no tensors), and the cached save plan")
+        {
+            planRanks, planItems, planLoadRanks, planWriters, planRepeat, json,
+        };
+        benchPlan.SetAction(p => Guard(stderr, () => PlanBenchRunner.Run(new PlanBenchRunner.Options(
+            p.GetValue(planRanks), p.GetValue(planItems), p.GetValue(planLoadRanks), p.GetValue(planWriters), p.GetValue(planRepeat)), new CliOutput(stdout, p.GetValue(json)))));
+
+        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
+        {
+            demo, train, inspect, verify, ls, gc, export, unshard, bench, benchPlan, node,
+        };
     }
 
     private static string? ReadConfig(string? path) =>

@@ -44,7 +44,7 @@ public static class LoadPlanner
             if (want.Box.Volume == 0) continue;
 
             long covered = 0;
-            foreach (var stored in tensor.Chunks)
+            foreach (var stored in ChunkIndex.Of(tensor).Candidates(want.Box))
             {
                 var region = stored.Box.Intersect(want.Box);
                 if (region is null) continue;

@@ -9,6 +9,7 @@ public sealed class TensorBox : IEquatable<TensorBox>
 {
     private readonly long[] _offsets;
     private readonly long[] _lengths;
+    private readonly int _hash;
 
     /// <summary>Creates a box; offsets and lengths must have the same rank and be non-negative.</summary>
     public TensorBox(IReadOnlyList<long> offsets, IReadOnlyList<long> lengths)
@@ -20,6 +21,11 @@ public sealed class TensorBox : IEquatable<TensorBox>
                 throw new ArgumentException($"negative offset or length in {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
         _offsets = offsets.ToArray();
         _lengths = lengths.ToArray();
+        // Boxes key the planners' dictionaries (a million items at scale): hash once.
+        var h = new HashCode();
+        foreach (var o in _offsets) h.Add(o);
+        foreach (var l in _lengths) h.Add(l);
+        _hash = h.ToHashCode();
     }
 
     /// <summary>The box that is the whole tensor of <paramref name="shape"/>.</summary>
@@ -82,19 +88,13 @@ public sealed class TensorBox : IEquatable<TensorBox>
 
     /// <inheritdoc />
     public bool Equals(TensorBox? other) =>
-        other is not null && _offsets.AsSpan().SequenceEqual(other._offsets) && _lengths.AsSpan().SequenceEqual(other._lengths);
+        other is not null && _hash == other._hash && _offsets.AsSpan().SequenceEqual(other._offsets) && _lengths.AsSpan().SequenceEqual(other._lengths);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as TensorBox);
 
     /// <inheritdoc />
-    public override int GetHashCode()
-    {
-        var h = new HashCode();
-        foreach (var o in _offsets) h.Add(o);
-        foreach (var l in _lengths) h.Add(l);
-        return h.ToHashCode();
-    }
+    public override int GetHashCode() => _hash;
 
     /// <summary>"offsets [0, 512] lengths [512, 1024]".</summary>
     public override string ToString() => $"offsets {Shapes.Format(_offsets)} lengths {Shapes.Format(_lengths)}";

@@ -9,8 +9,15 @@ namespace ActorCkpt.Planner;
 /// <param name="Tensors">Every tensor key of the save with its dtype and global shape.</param>
 public sealed record GlobalSavePlan(int WorldSize, IReadOnlyList<FileWritePlan> Files, IReadOnlyDictionary<string, TensorDescriptor> Tensors)
 {
+    // Built on first use, for the Files it was built from: a copy made with `with` carries it along.
+    private (IReadOnlyList<FileWritePlan> Files, ILookup<int, FileWritePlan> ByRank)? _index;
+
     /// <summary>The files rank <paramref name="rank"/> must hand to writers.</summary>
-    public IReadOnlyList<FileWritePlan> ForRank(int rank) => Files.Where(f => f.Rank == rank).ToArray();
+    public IReadOnlyList<FileWritePlan> ForRank(int rank)
+    {
+        if (_index is not { } index || !ReferenceEquals(index.Files, Files)) _index = index = (Files, Files.ToLookup(f => f.Rank));
+        return index.ByRank[rank].ToArray();
+    }
 
     /// <summary>Bytes each rank writes after dedup, indexed by rank.</summary>
     public long[] BytesPerRank()

@@ -14,49 +14,63 @@ public static class SavePlanDeduplicator
     /// </summary>
     public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy)
     {
-        var groups = new Dictionary<(WriteItemKind, string, TensorBox), List<WriteItem>>();
+        // At scale most items are unique: a group is its first holder, plus a list only for replicas.
+        var groupOf = new Dictionary<(WriteItemKind, string, TensorBox), int>();
+        var first = new List<Holder>();
+        var replicas = new Dictionary<int, List<Holder>>();
+        var keep = plans.Select(p => new bool[p.Items.Count]).ToArray();
         var load = new Dictionary<int, long>();
-        foreach (var plan in plans)
+        for (var p = 0; p < plans.Count; p++)
         {
+            var plan = plans[p];
             load[plan.Rank] = 0;
-            foreach (var item in plan.Items)
+            for (var i = 0; i < plan.Items.Count; i++)
             {
+                var item = plan.Items[i];
                 if (item.Kind == WriteItemKind.Tensor && item.Box.Volume == 0) continue;
                 if (item.Kind == WriteItemKind.Object && item.Scope == ObjectScope.Rank)
                 {
+                    keep[p][i] = true;
                     load[plan.Rank] += item.ByteLength;
                     continue;
                 }
                 // A global entry is one value whatever each rank's bytes are: grouped by key alone.
-                var id = item.Kind == WriteItemKind.Object ? (item.Kind, item.Key, TensorBox.Whole(Array.Empty<long>())) : (item.Kind, item.Key, item.Box);
-                if (!groups.TryGetValue(id, out var holders)) groups[id] = holders = new List<WriteItem>();
-                holders.Add(item);
+                var id = item.Kind == WriteItemKind.Object ? (item.Kind, item.Key, NoBox) : (item.Kind, item.Key, item.Box);
+                if (!groupOf.TryGetValue(id, out var group))
+                {
+                    groupOf[id] = first.Count;
+                    first.Add(new Holder(item, p, i));
+                    continue;
+                }
+                if (!replicas.TryGetValue(group, out var holders)) replicas[group] = holders = new List<Holder> { first[group] };
+                holders.Add(new Holder(item, p, i));
             }
         }
 
-        var kept = new HashSet<WriteItem>(ReferenceEqualityComparer.Instance);
-        foreach (var holders in groups.Values.Where(h => h.Count == 1))
+        void Keep(Holder h)
         {
-            kept.Add(holders[0]);
-            load[holders[0].Rank] += holders[0].ByteLength;
+            keep[h.Plan][h.Position] = true;
+            load[h.Item.Rank] += h.Item.ByteLength;
         }
+        for (var g = 0; g < first.Count; g++)
+            if (!replicas.ContainsKey(g)) Keep(first[g]);
         // Largest replicated items first so the greedy choice balances well (LPT order).
-        var replicated = groups.Values.Where(h => h.Count > 1)
-            .OrderByDescending(h => h[0].ByteLength)
-            .ThenBy(h => h[0].Key, StringComparer.Ordinal)
-            .ThenBy(h => string.Join(",", h[0].Box.Offsets), StringComparer.Ordinal);
+        var replicated = replicas.Values
+            .OrderByDescending(h => h[0].Item.ByteLength)
+            .ThenBy(h => h[0].Item.Key, StringComparer.Ordinal)
+            .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
         foreach (var holders in replicated)
         {
-            var chosen = strategy == DedupStrategy.LowestRank || holders[0].Kind == WriteItemKind.Object
-                ? holders.MinBy(i => i.Rank)!
-                : holders.OrderBy(i => load[i.Rank]).ThenBy(i => i.Rank).First();
-            kept.Add(chosen);
-            load[chosen.Rank] += chosen.ByteLength;
+            Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
+                ? holders.MinBy(h => h.Item.Rank)!
+                : holders.OrderBy(h => load[h.Item.Rank]).ThenBy(h => h.Item.Rank).First());
         }
 
-        return plans.Select(p => p with
-        {
-            Items = p.Items.Where(i => kept.Contains(i) || (i.Kind == WriteItemKind.Object && i.Scope == ObjectScope.Rank)).ToArray(),
-        }).ToArray();
+        return plans.Select((p, k) => p with { Items = p.Items.Where((_, i) => keep[k][i]).ToArray() }).ToArray();
     }
+
+    private static readonly TensorBox NoBox = TensorBox.Whole(Array.Empty<long>());
+
+    /// <summary>An item and where it sits: plan number and position in that plan.</summary>
+    private readonly record struct Holder(WriteItem Item, int Plan, int Position);
 }

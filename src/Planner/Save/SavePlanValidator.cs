@@ -16,7 +16,7 @@ public static class SavePlanValidator
         var problems = new List<string>();
         CheckRanks(plans, problems);
 
-        var tensors = new SortedDictionary<string, (TensorDescriptor Descriptor, int Rank)>(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, (TensorDescriptor Descriptor, int Rank)>(StringComparer.Ordinal);
         var boxes = new Dictionary<string, HashSet<TensorBox>>(StringComparer.Ordinal);
         var conflicting = new HashSet<string>(StringComparer.Ordinal);
         var objectScopes = new Dictionary<string, (ObjectScope Scope, int Rank)>(StringComparer.Ordinal);
@@ -60,7 +60,7 @@ public static class SavePlanValidator
         foreach (var key in objectScopes.Keys.Where(tensors.ContainsKey))
             problems.Add($"'{key}' is both a tensor and a non-tensor entry");
 
-        foreach (var (key, (descriptor, _)) in tensors.Where(t => !conflicting.Contains(t.Key)))
+        foreach (var (key, (descriptor, _)) in tensors.Where(t => !conflicting.Contains(t.Key)).OrderBy(t => t.Key, StringComparer.Ordinal))
         {
             var unique = boxes.TryGetValue(key, out var set) ? set.ToList() : new List<TensorBox>();
             var overlap = FindOverlap(unique);

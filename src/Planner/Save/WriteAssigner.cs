@@ -15,6 +15,15 @@ public static class WriteAssigner
     /// </summary>
     public static string FileName(int rank, int file, string tag) => $"r{rank:D5}-{file:D3}-{tag}.safetensors";
 
+    /// <summary>The name <paramref name="name"/> (from <see cref="FileName"/> with <paramref name="oldTag"/>) takes with <paramref name="newTag"/>.</summary>
+    public static string Retag(string name, string oldTag, string newTag)
+    {
+        var suffix = $"-{oldTag}.safetensors";
+        return name.EndsWith(suffix, StringComparison.Ordinal)
+            ? string.Concat(name.AsSpan(0, name.Length - suffix.Length), $"-{newTag}.safetensors")
+            : throw new ArgumentException($"'{name}' is not a data file name tagged '{oldTag}'", nameof(name));
+    }
+
     /// <summary>
     /// Assigns the items of <paramref name="plans"/> (already deduplicated) to files and writers.
     /// <paramref name="writerNodes"/>[w] is the node of writer w; <paramref name="rankNodes"/> maps
