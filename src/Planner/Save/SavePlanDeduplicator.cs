@@ -62,7 +62,7 @@ public static class SavePlanDeduplicator
         foreach (var holders in replicated)
         {
             Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
-                ? holders.MinBy(h => h.Item.Rank)!
+                ? holders.MinBy(h => h.Item.Rank)
                 : holders.OrderBy(h => load[h.Item.Rank]).ThenBy(h => h.Item.Rank).First());
         }
 
