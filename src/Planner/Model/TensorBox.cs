@@ -21,11 +21,13 @@ public sealed class TensorBox : IEquatable<TensorBox>
                 throw new ArgumentException($"negative offset or length in {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
         _offsets = offsets.ToArray();
         _lengths = lengths.ToArray();
-        // Boxes key the planners' dictionaries (a million items at scale): hash once.
-        var h = new HashCode();
-        foreach (var o in _offsets) h.Add(o);
-        foreach (var l in _lengths) h.Add(l);
-        _hash = h.ToHashCode();
+        // Boxes key the planners' dictionaries (a million items at scale): hash once. The hash is
+        // the same in every process (HashCode's is seeded per process), because a box that crossed
+        // the wire arrives with the field its sender computed.
+        long h = 17;
+        foreach (var o in _offsets) h = h * 1_000_003 + o;
+        foreach (var l in _lengths) h = h * 1_000_003 + l;
+        _hash = (int)(h ^ (h >> 32));
     }
 
     /// <summary>The box that is the whole tensor of <paramref name="shape"/>.</summary>
