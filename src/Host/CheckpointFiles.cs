@@ -1,4 +1,5 @@
 using ActorCkpt.Actors;
+using ActorCkpt.Host.Cli;
 using ActorCkpt.Io;
 using ActorCkpt.Planner;
 using TorchSharp;
@@ -14,7 +15,7 @@ public static class CheckpointFiles
     /// <summary>The metadata of step <paramref name="step"/> (the newest committed when null) under <paramref name="directory"/>.</summary>
     public static CheckpointMetadata GetCheckpointMetadata(string directory, long? step = null)
     {
-        var store = Open(directory);
+        var store = CheckpointDirectory.Open(directory);
         return store.ReadMetadata(store.ResolveStep(step));
     }
 
@@ -25,7 +26,7 @@ public static class CheckpointFiles
     /// </summary>
     public static IReadOnlyDictionary<string, torch.Tensor> LoadKeys(string directory, IEnumerable<string> keys, long? step = null)
     {
-        var store = Open(directory);
+        var store = CheckpointDirectory.Open(directory);
         var metadata = store.ReadMetadata(store.ResolveStep(step));
         var loaded = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);
         try
@@ -46,7 +47,4 @@ public static class CheckpointFiles
             throw;
         }
     }
-
-    private static CheckpointStore Open(string directory) =>
-        Directory.Exists(directory) ? new CheckpointStore(new LocalBlobStore(directory)) : throw new DirectoryNotFoundException($"'{directory}' does not exist");
 }

@@ -51,7 +51,7 @@ internal static class ShardLoader
                         var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
                         CheckpointReader.Apply(read, bytes, destinations.Bytes(read.Target));
-                        progress?.Report(read.Region.Volume * DTypes.ElementSize(read.DType));
+                        progress?.Report(read.DestinationBytes);
                     }
                     finally
                     {

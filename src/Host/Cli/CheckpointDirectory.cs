@@ -2,7 +2,7 @@ using ActorCkpt.Io;
 
 namespace ActorCkpt.Host.Cli;
 
-/// <summary>Opens the checkpoint directory a command names.</summary>
+/// <summary>Opens a checkpoint directory by its path, for the commands and <see cref="CheckpointFiles"/>.</summary>
 internal static class CheckpointDirectory
 {
     /// <summary>The checkpoints under <paramref name="dir"/>; throws naming it when it does not exist.</summary>

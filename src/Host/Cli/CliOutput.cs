@@ -14,11 +14,18 @@ public sealed class CliOutput(TextWriter output, bool json, bool? terminal = nul
 {
     private readonly bool _terminal = terminal ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
 
-    /// <summary>True when output goes to a terminal, where progress is a bar redrawn in place.</summary>
-    public bool IsTerminal => _terminal;
-
     /// <summary>Starts showing the progress of <paramref name="label"/> over <paramref name="total"/> bytes; dispose it when the work ends.</summary>
     public CliProgress Progress(string label, long total) => new(output, _terminal, label, total);
+
+    /// <summary>
+    /// Says that <paramref name="file"/> with <paramref name="tensors"/> tensors is written, from any
+    /// thread; only when output is redirected (on a terminal the progress bar says it).
+    /// </summary>
+    public void FileWritten(string file, int tensors)
+    {
+        if (_terminal) return;
+        lock (output) Line($"wrote {file} ({tensors} tensors)");
+    }
 
     /// <summary>Writes a human-readable line (kept with --json too, before the JSON line).</summary>
     public void Line(string text) => output.WriteLine(text);

@@ -22,10 +22,7 @@ public static class UnshardCommand
         };
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
-            result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, (file, tensors) =>
-            {
-                if (!output.IsTerminal) lock (output) output.Line($"wrote {file} ({tensors} tensors)");
-            }, progress);
+            result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, output.FileWritten, progress);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io;
@@ -18,39 +17,23 @@ public sealed class CheckpointReader(CheckpointStore store)
     /// Reads every item of <paramref name="plan"/> into the destinations, <paramref name="parallelism"/>
     /// reads at a time; <paramref name="progress"/> hears, as each read completes, the destination bytes it filled.
     /// </summary>
-    public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null)
-    {
-        var readers = new ConcurrentDictionary<string, Lazy<IBlobReader>>(StringComparer.Ordinal);
-        try
+    public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null) =>
+        PlanReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
-            Parallel.ForEach(plan.Reads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, read =>
+            var length = checked((int)read.RangeLength);
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            try
             {
-                var file = read.Source.Bytes.File;
-                var reader = readers.GetOrAdd(file, f => new Lazy<IBlobReader>(() => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)))).Value;
-                var length = checked((int)read.RangeLength);
-                var buffer = ArrayPool<byte>.Shared.Rent(length);
-                try
-                {
-                    var bytes = buffer.AsSpan(0, length);
-                    reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
-                    Apply(read, bytes, destination(read.Target));
-                    progress?.Report(read.Region.Volume * DTypes.ElementSize(read.DType));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-        {
-            throw e.InnerExceptions[0];
-        }
-        finally
-        {
-            foreach (var r in readers.Values) if (r.IsValueCreated) r.Value.Dispose();
-        }
-    }
+                var bytes = buffer.AsSpan(0, length);
+                reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
+                Apply(read, bytes, destination(read.Target));
+                progress?.Report(read.DestinationBytes);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
 
     /// <summary>
     /// Verifies the bytes of <paramref name="read"/> (however they were fetched) against their

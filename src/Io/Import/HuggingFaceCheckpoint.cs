@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Json;
 using ActorCkpt.Planner;
 
@@ -42,11 +41,11 @@ public sealed class HuggingFaceCheckpoint
     {
         if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"'{directory}' does not exist");
         var store = new LocalBlobStore(directory);
-        var weightMap = ReadWeightMap(store, directory);
+        var (fileNames, weightMap) = ReadWeightMap(store, directory);
 
         var entries = new Dictionary<string, (SafetensorsEntry Entry, string File, long DataStart)>(StringComparer.Ordinal);
         var files = new List<DataFileMetadata>();
-        foreach (var file in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        foreach (var file in fileNames)
         {
             if (!store.Exists(file)) throw new CheckpointFormatException(Path.Combine(directory, file), "is named by the index but does not exist");
             using var reader = store.OpenRead(file);
@@ -84,61 +83,45 @@ public sealed class HuggingFaceCheckpoint
     /// </summary>
     public long Read(LoadPlan plan, DestinationProvider destination, int parallelism)
     {
-        var readers = new ConcurrentDictionary<string, Lazy<IBlobReader>>(StringComparer.Ordinal);
         long total = 0;
-        try
+        PlanReads.ForEach(plan.Reads, _files.OpenRead, parallelism, (read, reader) =>
         {
-            Parallel.ForEach(plan.Reads, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, read =>
+            var length = checked((int)read.RangeLength);
+            var offset = read.Source.Bytes.Offset + read.RangeStart;
+            var size = DTypes.ElementSize(read.DType);
+            var target = destination(read.Target);
+            if (ImportPlanner.IsContiguousIn(read.Region, read.TargetBox))
             {
-                var reader = readers.GetOrAdd(read.Source.Bytes.File, f => new Lazy<IBlobReader>(() => _files.OpenRead(f))).Value;
-                var length = checked((int)read.RangeLength);
-                var offset = read.Source.Bytes.Offset + read.RangeStart;
-                var size = DTypes.ElementSize(read.DType);
-                var target = destination(read.Target);
-                if (ImportPlanner.IsContiguousIn(read.Region, read.TargetBox))
+                var at = Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
+                reader.ReadExactly(target.Slice(checked((int)at), length), offset);
+            }
+            else
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                try
                 {
-                    var at = Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
-                    reader.ReadExactly(target.Slice(checked((int)at), length), offset);
+                    reader.ReadExactly(buffer.AsSpan(0, length), offset);
+                    BoxCopy.Copy(buffer.AsSpan(0, length), read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
+                        target, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
                 }
-                else
+                finally
                 {
-                    var buffer = ArrayPool<byte>.Shared.Rent(length);
-                    try
-                    {
-                        reader.ReadExactly(buffer.AsSpan(0, length), offset);
-                        BoxCopy.Copy(buffer.AsSpan(0, length), read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
-                            target, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
-                Interlocked.Add(ref total, length);
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-        {
-            throw e.InnerExceptions[0];
-        }
-        finally
-        {
-            foreach (var r in readers.Values) if (r.IsValueCreated) r.Value.Dispose();
-        }
+            }
+            Interlocked.Add(ref total, length);
+        });
         return total;
     }
 
-    private static Dictionary<string, string> ReadWeightMap(LocalBlobStore store, string directory)
+    /// <summary>The data files to read and the index's weight_map (empty for a single model.safetensors, whose header alone says what it holds).</summary>
+    private static (IReadOnlyList<string> Files, Dictionary<string, string> WeightMap) ReadWeightMap(LocalBlobStore store, string directory)
     {
         var indexPath = Path.Combine(directory, HuggingFaceExporter.IndexFile);
         if (!store.Exists(HuggingFaceExporter.IndexFile))
         {
             if (store.Exists(ExportLayout.SingleFile))
-            {
-                using var reader = store.OpenRead(ExportLayout.SingleFile);
-                return SafetensorsHeader.Read(reader, Path.Combine(directory, ExportLayout.SingleFile)).Entries
-                    .ToDictionary(e => e.Name, _ => ExportLayout.SingleFile, StringComparer.Ordinal);
-            }
+                return (new[] { ExportLayout.SingleFile }, new Dictionary<string, string>(StringComparer.Ordinal));
             throw new FileNotFoundException($"'{directory}' holds neither {HuggingFaceExporter.IndexFile} nor {ExportLayout.SingleFile}");
         }
 
@@ -163,7 +146,7 @@ public sealed class HuggingFaceCheckpoint
                     throw new CheckpointFormatException(indexPath, $"weight_map puts '{entry.Name}' in '{entry.Value}', which is not a file name in the directory");
                 weightMap[entry.Name] = file;
             }
-            return weightMap;
+            return (weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(), weightMap);
         }
     }
 }

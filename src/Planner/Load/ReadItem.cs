@@ -25,6 +25,9 @@ public sealed record ReadItem(
     /// <summary>Index of the first checksum block covered by the read.</summary>
     public int FirstBlock => (int)(RangeStart / Source.Bytes.BlockSize);
 
+    /// <summary>Bytes of the destination the read fills (its region, whatever it read around it).</summary>
+    public long DestinationBytes => Region.Volume * DTypes.ElementSize(DType);
+
     /// <summary>Number of checksum blocks covered by the read.</summary>
     public int BlockCount => (int)((RangeLength + Source.Bytes.BlockSize - 1) / Source.Bytes.BlockSize);
 }
