@@ -112,8 +112,9 @@ public sealed class CheckpointNode
     /// in flight at once, each in a shard actor of its own. Past that, the save waits behind the
     /// oldest one (its Staged completes once that one has finished and the state is copied), or with
     /// <see cref="ActorCkptSettings.SkipWhenBusy"/> it is skipped, logged, and its handle says why.
+    /// With <paramref name="inPlace"/>, writers read the tensors where they are (see <see cref="SaveShard.InPlace"/>).
     /// </summary>
-    public SaveHandle Save(long step, RankState state)
+    public SaveHandle Save(long step, RankState state, bool inPlace = false)
     {
         var handle = new SaveHandle(step, state.Rank);
         IActorRef shard;
@@ -134,7 +135,7 @@ public sealed class CheckpointNode
             slots[free] = (shard, handle);
             _unfinalized.Add(handle);
         }
-        shard.Tell(new SaveShard(step, state, handle));
+        shard.Tell(new SaveShard(step, state, handle, inPlace));
         return handle;
     }
 

@@ -207,7 +207,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             if (msg.Step < 0) throw new ArgumentOutOfRangeException(nameof(msg.Step), msg.Step, "steps are non-negative");
             if (msg.State.Rank != _rank)
                 throw new ArgumentException($"state of rank {msg.State.Rank} sent to the shard actor of rank {_rank}");
-            prepared = StateStager.Prepare(msg.State, _settings.MaxItemBytes);
+            prepared = StateStager.Prepare(msg.State, _settings.MaxItemBytes, msg.InPlace);
             _rentCancel = new CancellationTokenSource();
             rent = _pool.RentAllAsync(prepared.Lengths, msg.Step, _rentCancel.Token);
         }

@@ -63,6 +63,15 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public SaveHandle SaveAsync(long step, RankState state) => _node.Save(step, state);
 
     /// <summary>
+    /// Starts saving this rank's <paramref name="state"/> as <paramref name="step"/> in place: the
+    /// writers read contiguous CPU tensors where they are instead of a staged copy, so the save
+    /// needs no host memory beyond the state's own, and the tensors must stay unchanged until
+    /// <see cref="SaveHandle.Committed"/>. For synchronous saves (await Committed at once), as
+    /// PyTorch DCP's <c>save</c> writes from the tensors themselves.
+    /// </summary>
+    public SaveHandle SaveInPlaceAsync(long step, RankState state) => _node.Save(step, state, inPlace: true);
+
+    /// <summary>
     /// Starts saving the <paramref name="parts"/> (model, optimizer, scheduler, RNG, counters) of rank
     /// <paramref name="rank"/> among <paramref name="worldSize"/> as <paramref name="step"/>; as
     /// <see cref="SaveAsync(long, RankState)"/>, the tensors may change once <see cref="SaveHandle.Staged"/> completes.

@@ -20,6 +20,9 @@ public interface ICheckpointer
     /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/>; see <see cref="Checkpointer.SaveAsync(long, RankState)"/>.</summary>
     SaveHandle SaveAsync(long step, RankState state);
 
+    /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/> without a staged copy; see <see cref="Checkpointer.SaveInPlaceAsync(long, RankState)"/>.</summary>
+    SaveHandle SaveInPlaceAsync(long step, RankState state);
+
     /// <summary>Starts saving the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>.</summary>
     SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts);
 

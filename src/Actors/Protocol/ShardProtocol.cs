@@ -11,7 +11,12 @@ namespace ActorCkpt.Actors;
 /// <param name="Step">Training step of the checkpoint.</param>
 /// <param name="State">The rank's tensors and entries; read during staging only.</param>
 /// <param name="Handle">Completed by the shard actor.</param>
-public sealed record SaveShard(long Step, RankState State, SaveHandle Handle) : IActorCkptMessage;
+/// <param name="InPlace">
+/// True for a save in place: writers read contiguous CPU tensors and the entries where they are
+/// (no staging copy), so the state is read until <see cref="SaveHandle.Committed"/>, not only
+/// during staging. A synchronous save's way to write without doubling the state's memory.
+/// </param>
+public sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false) : IActorCkptMessage;
 
 /// <summary>
 /// Load a checkpoint into <paramref name="Target"/>'s tensors (allocated by the caller with the

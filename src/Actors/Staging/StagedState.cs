@@ -2,11 +2,12 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors;
 
-/// <summary>A rank's state copied into host memory: its local plan and one buffer per item.</summary>
-/// <param name="Plan">The local plan; item i's bytes are in <paramref name="Buffers"/>[i].</param>
-/// <param name="Buffers">Staging buffers, owned until returned to the pool.</param>
-internal sealed record StagedState(LocalSavePlan Plan, IReadOnlyList<StagingBuffer> Buffers)
+/// <summary>A rank's state ready for writers: its local plan and where each item's bytes are.</summary>
+/// <param name="Plan">The local plan; item i's bytes are <paramref name="Items"/>[i].</param>
+/// <param name="Items">Each item's bytes: in a staging buffer, or (in-place saves) in the tensor or entry itself.</param>
+/// <param name="Buffers">The staging buffers among them, owned until returned to the pool.</param>
+internal sealed record StagedState(LocalSavePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Items, IReadOnlyList<StagingBuffer> Buffers)
 {
     /// <summary>The bytes of item <paramref name="item"/>, for a writer.</summary>
-    public ReadOnlyMemory<byte> BytesOf(WriteItem item) => Buffers[item.Index].Slice((int)item.ByteLength);
+    public ReadOnlyMemory<byte> BytesOf(WriteItem item) => Items[item.Index];
 }

@@ -4,7 +4,9 @@ using TorchSharp;
 namespace ActorCkpt.Actors;
 
 /// <summary>
-/// Describes a rank's state as a local plan, then copies it into staging buffers. Chunks over the
+/// Describes a rank's state as a local plan, then copies it into staging buffers (or, for an
+/// in-place save, references the tensors where they are and copies only what cannot be read in
+/// place: non-contiguous and device tensors). Chunks over the
 /// item size limit are split into row ranges along their first dimension; every rank splits a
 /// replicated tensor the same way, so dedup still finds the replicas. Describing reads only
 /// shapes, so the buffers can be rented (and waited for) between the two steps.
@@ -15,7 +17,7 @@ internal static class StateStager
     /// The plan of <paramref name="state"/>: item i of <see cref="PreparedState.Plan"/> comes from
     /// source i. Throws naming the key when a chunk cannot be split under <paramref name="maxItemBytes"/>.
     /// </summary>
-    public static PreparedState Prepare(RankState state, long maxItemBytes)
+    public static PreparedState Prepare(RankState state, long maxItemBytes, bool inPlace = false)
     {
         var items = new List<WriteItem>();
         var sources = new List<ItemSource>();
@@ -30,30 +32,50 @@ internal static class StateStager
             items.Add(WriteItem.ForObject(entry.Key, state.Rank, items.Count, entry.Scope, entry.Bytes.Length));
             sources.Add(new ItemSource(null, null, entry));
         }
-        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources);
+        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources, inPlace);
     }
 
     /// <summary>
-    /// Copies the state into <paramref name="buffers"/> (one per item, as rented for the plan's
-    /// lengths). On failure the exception propagates and the buffers stay the caller's to return.
+    /// Copies the state into <paramref name="buffers"/> (one per item that is copied, in order, as
+    /// rented for <see cref="PreparedState.Lengths"/>); items read in place are referenced. On
+    /// failure the exception propagates and the buffers stay the caller's to return.
     /// </summary>
     public static StagedState Fill(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)
     {
+        var items = new ReadOnlyMemory<byte>[prepared.Sources.Count];
+        var next = 0;
         for (var i = 0; i < prepared.Sources.Count; i++)
         {
-            var item = prepared.Plan.Items[i];
+            var length = (int)prepared.Plan.Items[i].ByteLength;
             var source = prepared.Sources[i];
-            var target = buffers[i].Span((int)item.ByteLength);
-            if (source.Object is { } obj)
+            if (prepared.InPlace && source.Object is { } entry)
             {
-                obj.Bytes.CopyTo(target);
+                items[i] = entry.Bytes;
                 continue;
             }
-            var entry = source.Tensor!;
-            using var piece = source.Rows is var (start, n) ? entry.Tensor.narrow(0, start, n) : null;
-            TensorBytes.CopyTo(piece ?? entry.Tensor, target);
+            if (prepared.InPlace && TensorBytes.IsDirect(source.Tensor!.Tensor))
+            {
+                var rowBytes = source.Rows is null ? 0 : length / source.Rows.Value.Count;
+                items[i] = new TensorMemory(source.Tensor.Tensor, (source.Rows?.Start ?? 0) * rowBytes, length).Memory;
+                continue;
+            }
+            var buffer = buffers[next++];
+            Copy(source, buffer.Span(length));
+            items[i] = buffer.Slice(length);
         }
-        return new StagedState(prepared.Plan, buffers);
+        return new StagedState(prepared.Plan, items, buffers);
+    }
+
+    private static void Copy(ItemSource source, Span<byte> target)
+    {
+        if (source.Object is { } obj)
+        {
+            obj.Bytes.CopyTo(target);
+            return;
+        }
+        var entry = source.Tensor!;
+        using var piece = source.Rows is var (start, n) ? entry.Tensor.narrow(0, start, n) : null;
+        TensorBytes.CopyTo(piece ?? entry.Tensor, target);
     }
 
     /// <summary>The pieces of a chunk: the whole (no row range) or row ranges along dim 0, with their boxes.</summary>
@@ -91,8 +113,11 @@ internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)?
 /// <summary>A rank's state described and not yet copied: its local plan and where each item comes from.</summary>
 /// <param name="Plan">The local plan.</param>
 /// <param name="Sources">Item i's source.</param>
-internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources)
+/// <param name="InPlace">True when items that can be read where they are are not copied.</param>
+internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources, bool InPlace)
 {
-    /// <summary>Bytes of each item, for renting buffers.</summary>
-    public IReadOnlyList<long> Lengths => Plan.Items.Select(i => i.ByteLength).ToArray();
+    /// <summary>Bytes of each item that is copied, in order, for renting buffers.</summary>
+    public IReadOnlyList<long> Lengths => Plan.Items
+        .Where((_, i) => !InPlace || Sources[i].Tensor is { } t && !TensorBytes.IsDirect(t.Tensor))
+        .Select(i => i.ByteLength).ToArray();
 }

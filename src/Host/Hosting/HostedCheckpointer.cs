@@ -42,6 +42,8 @@ internal sealed class HostedCheckpointer(IOptions<ActorCkptHostOptions> options,
 
     public SaveHandle SaveAsync(long step, RankState state) => Inner.SaveAsync(step, state);
 
+    public SaveHandle SaveInPlaceAsync(long step, RankState state) => Inner.SaveInPlaceAsync(step, state);
+
     public SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts) => Inner.SaveAsync(step, rank, worldSize, parts);
 
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null) =>
