@@ -56,11 +56,11 @@ public class ImportPlannerSpec
     public void Contiguity_should_need_every_dimension_after_the_first_longer_than_one_whole()
     {
         var outer = TensorBox.Whole(new long[] { 4, 5, 6 });
-        Assert.True(ImportPlanner.IsContiguousIn(new TensorBox(new long[] { 1, 0, 0 }, new long[] { 2, 5, 6 }), outer));
-        Assert.True(ImportPlanner.IsContiguousIn(new TensorBox(new long[] { 1, 2, 1 }, new long[] { 1, 1, 4 }), outer));
-        Assert.True(ImportPlanner.IsContiguousIn(new TensorBox(new long[] { 1, 2, 0 }, new long[] { 1, 2, 6 }), outer));
-        Assert.False(ImportPlanner.IsContiguousIn(new TensorBox(new long[] { 1, 2, 0 }, new long[] { 2, 2, 6 }), outer));
-        Assert.False(ImportPlanner.IsContiguousIn(new TensorBox(new long[] { 0, 0, 1 }, new long[] { 1, 2, 5 }), outer));
+        Assert.True(new TensorBox(new long[] { 1, 0, 0 }, new long[] { 2, 5, 6 }).IsContiguousIn(outer));
+        Assert.True(new TensorBox(new long[] { 1, 2, 1 }, new long[] { 1, 1, 4 }).IsContiguousIn(outer));
+        Assert.True(new TensorBox(new long[] { 1, 2, 0 }, new long[] { 1, 2, 6 }).IsContiguousIn(outer));
+        Assert.False(new TensorBox(new long[] { 1, 2, 0 }, new long[] { 2, 2, 6 }).IsContiguousIn(outer));
+        Assert.False(new TensorBox(new long[] { 0, 0, 1 }, new long[] { 1, 2, 5 }).IsContiguousIn(outer));
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ActorCkpt.Io;
 using ActorCkpt.Actors;
 using ActorCkpt.Host.Cli;
 using ActorCkpt.Host.Demo;
@@ -6,20 +8,40 @@ using ActorCkpt.Host.Demo;
 namespace ActorCkpt.Host.Bench;
 
 /// <summary>
-/// <c>actorckpt bench</c>: saves (a first, cold one, then the measured one) and one load of a
-/// synthetic float32 model through ActorCkpt, in this process or across node processes
-/// (<c>--nodes</c>), and in the same run the raw baseline: the same bytes written as one plain
-/// file per rank (sequential, fsynced, ranks in parallel) and read back. Measurement only.
+/// <c>actorckpt bench</c>: saves and loads a synthetic float32 model through ActorCkpt, in this
+/// process or across node processes (<c>--nodes</c>), and in the same run the raw baseline: the
+/// same bytes written as one plain file per rank (sequential, fsynced, ranks in parallel) and
+/// read back. In this process it measures, after a first (cold) save: an async save (until
+/// Staged, the training loop's wait, and until committed), a plain memcpy of the bytes staging
+/// copies, a synchronous save in place with its peak memory growth, and loads of that save into
+/// tensors allocated beforehand: from the page cache, after dropping the files from it, and
+/// resharded onto one rank more. Measurement only.
 /// </summary>
 public static class BenchRunner
 {
     /// <summary>Options of <c>actorckpt bench</c>.</summary>
     public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local");
 
-    /// <summary>What one ActorCkpt run measured.</summary>
-    private sealed record Measured(TimeSpan FirstSave, TimeSpan Staged, TimeSpan Save, TimeSpan Load, bool Exact, Dictionary<string, long>? BytesByNode);
+    /// <summary>What one ActorCkpt run measured; what only the in-process run measures is null on nodes.</summary>
+    private sealed record Measured(TimeSpan FirstSave, TimeSpan Staged, TimeSpan AsyncSave, TimeSpan Load, bool Exact, int Files)
+    {
+        public TimeSpan? SyncSave { get; init; }
 
-    /// <summary>Runs the benchmark; returns the exit code (0 when the load was bit-exact).</summary>
+        public TimeSpan? Memcpy { get; init; }
+
+        public long? SavePeakGrowth { get; init; }
+
+        public TimeSpan? ColdLoad { get; init; }
+
+        public TimeSpan? ReshardLoad { get; init; }
+
+        public Dictionary<string, long>? BytesByNode { get; init; }
+
+        /// <summary>The save compared with the raw write: the synchronous one where measured.</summary>
+        public TimeSpan Save => SyncSave ?? AsyncSave;
+    }
+
+    /// <summary>Runs the benchmark; returns the exit code (0 when every load was bit-exact).</summary>
     public static async Task<int> RunAsync(Options o, CliOutput output)
     {
         if (o.Layout is not ("sharded" or "replicated")) throw new ArgumentException($"--layout '{o.Layout}': accepted values are sharded, replicated");
@@ -31,7 +53,7 @@ public static class BenchRunner
             if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
         Directory.CreateDirectory(rawDir);
 
-        var measured = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir) : await InProcessAsync(o, model, ckptDir);
+        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir) : await InProcessAsync(o, model, ckptDir);
         var states = model.BuildStates(o.Ranks, step: 1);
         TimeSpan rawWrite, rawRead;
         try
@@ -44,9 +66,13 @@ public static class BenchRunner
         }
 
         var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
-        output.Line($"actorckpt{where}: first save {CliOutput.Seconds(measured.FirstSave)} s, save {CliOutput.Seconds(measured.Save)} s " +
-                    $"(staged {CliOutput.Seconds(measured.Staged)} s), load {CliOutput.Seconds(measured.Load)} s, {model.Bytes} bytes, bit-exact {measured.Exact}");
-        output.Line($"raw: write+fsync {CliOutput.Seconds(rawWrite)} s, read {CliOutput.Seconds(rawRead)} s");
+        output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files, bit-exact {m.Exact}");
+        output.Line($"  first save {S(m.FirstSave)} s; async save: staged {S(m.Staged)} s, committed {S(m.AsyncSave)} s" +
+                    (m.Memcpy is { } copy ? $"; memcpy of the staged bytes {S(copy)} s" : ""));
+        if (m.SyncSave is { } sync)
+            output.Line($"  save in place {S(sync)} s, peak memory growth {m.SavePeakGrowth / (1 << 20)} MiB");
+        output.Line($"  load {S(m.Load)} s" + (m.ColdLoad is { } cold ? $", cold {S(cold)} s, resharded onto {o.Ranks + 1} ranks {S(m.ReshardLoad!.Value)} s" : ""));
+        output.Line($"raw: write+fsync {S(rawWrite)} s, read {S(rawRead)} s");
         var report = new Dictionary<string, object?>
         {
             ["layout"] = o.Layout,
@@ -54,46 +80,115 @@ public static class BenchRunner
             ["tensors"] = o.Tensors,
             ["nodes"] = o.Nodes,
             ["bytes"] = model.Bytes,
-            ["save_s"] = CliOutput.Seconds(measured.Save),
-            ["first_save_s"] = CliOutput.Seconds(measured.FirstSave),
-            ["staged_s"] = CliOutput.Seconds(measured.Staged),
-            ["load_s"] = CliOutput.Seconds(measured.Load),
-            ["raw_write_s"] = CliOutput.Seconds(rawWrite),
-            ["raw_read_s"] = CliOutput.Seconds(rawRead),
-            ["save_over_raw"] = Math.Round(measured.Save / rawWrite, 3),
-            ["load_over_raw"] = Math.Round(measured.Load / rawRead, 3),
-            ["bit_exact"] = measured.Exact,
+            ["files"] = m.Files,
+            ["first_save_s"] = S(m.FirstSave),
+            ["staged_s"] = S(m.Staged),
+            ["async_save_s"] = S(m.AsyncSave),
+            ["memcpy_s"] = m.Memcpy is { } c ? S(c) : null,
+            ["save_s"] = S(m.Save),
+            ["save_peak_growth_bytes"] = m.SavePeakGrowth,
+            ["load_s"] = S(m.Load),
+            ["load_cold_s"] = m.ColdLoad is { } lc ? S(lc) : null,
+            ["load_reshard_s"] = m.ReshardLoad is { } lr ? S(lr) : null,
+            ["reshard_ranks"] = m.ReshardLoad is null ? null : o.Ranks + 1,
+            ["raw_write_s"] = S(rawWrite),
+            ["raw_read_s"] = S(rawRead),
+            ["save_over_raw"] = Math.Round(m.Save / rawWrite, 3),
+            ["load_over_raw"] = Math.Round(m.Load / rawRead, 3),
+            ["bit_exact"] = m.Exact,
         };
-        if (measured.BytesByNode is not null)
+        if (m.BytesByNode is not null)
         {
             report["placement"] = o.Placement;
-            report["bytes_by_node"] = measured.BytesByNode;
+            report["bytes_by_node"] = m.BytesByNode;
         }
         output.Report(report);
-        return measured.Exact ? 0 : 1;
+        return m.Exact ? 0 : 1;
     }
 
-    /// <summary>Ranks in this process: the same state saved twice (cold, then measured), loaded once.</summary>
+    private static double S(TimeSpan t) => CliOutput.Seconds(t);
+
+    /// <summary>Ranks in this process: two async saves (cold, then measured), one in place, and (after an unmeasured one) three loads of it.</summary>
     private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir)
     {
         var states = model.BuildStates(o.Ranks, step: 1);
-        var targets = model.EmptyStates(o.Ranks);
         try
         {
             await using var ckpt = Checkpointer.Start(ckptDir, o.Hocon);
             // The first save pays for fresh staging buffers and JIT; a training loop saves again
             // and again, so the second save (same state, warm pool) is the one reported.
             var (_, coldSaved) = await SaveAsync(ckpt, 1, states);
-            var (staged, saved) = await SaveAsync(ckpt, 2, states);
+            var (staged, asyncSaved) = await SaveAsync(ckpt, 2, states);
+            var memcpy = Memcpy(states);
+            var before = ProcessMemory.ResidentBytes;
+            ProcessMemory.ResetPeak();
             var clock = Stopwatch.StartNew();
-            var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, 2)));
-            var loaded = clock.Elapsed;
-            return new Measured(coldSaved, staged, saved, loaded, model.Check(targets, results, 1, o.Ranks).Count == 0, null);
+            await Task.WhenAll(states.Select(s => ckpt.SaveInPlaceAsync(3, s).Committed));
+            var syncSaved = clock.Elapsed;
+            var growth = ProcessMemory.PeakBytes - before;
+
+            // As with saves, the first load in a process pays for JIT; the loads measured follow one.
+            await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: 2);
+            var (load, exact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null);
+            var (cold, coldExact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: Path.Combine(ckptDir, CheckpointLayout.StepDirectory(3)));
+            var (reshard, reshardExact) = await LoadAsync(ckpt, model, o.Ranks + 1, o.Ranks, dropCache: null);
+            return new Measured(coldSaved, staged, asyncSaved, load, exact && coldExact && reshardExact, ckpt.Store.ReadMetadata(3).Files.Count)
+            {
+                SyncSave = syncSaved, Memcpy = memcpy, SavePeakGrowth = growth, ColdLoad = cold, ReshardLoad = reshard,
+            };
         }
         finally
         {
             SyntheticModel.Dispose(states);
+        }
+    }
+
+    /// <summary>
+    /// Loads <paramref name="step"/> on <paramref name="ranks"/> ranks into zeroed tensors allocated
+    /// before the clock starts, after dropping <paramref name="dropCache"/> from the page cache.
+    /// </summary>
+    private static async Task<(TimeSpan Elapsed, bool Exact)> LoadAsync(Checkpointer ckpt, SyntheticModel model, int ranks, int savedRanks, string? dropCache, long step = 3)
+    {
+        var targets = model.EmptyStates(ranks);
+        try
+        {
+            if (dropCache is not null) PageCache.Drop(dropCache);
+            var clock = Stopwatch.StartNew();
+            var results = await Task.WhenAll(targets.Select(t => ckpt.LoadAsync(t, step)));
+            var elapsed = clock.Elapsed;
+            return (elapsed, model.Check(targets, results, 1, savedRanks).Count == 0);
+        }
+        finally
+        {
             SyntheticModel.Dispose(targets);
+        }
+    }
+
+    /// <summary>
+    /// A plain copy of the bytes an async save stages (every rank's tensors, ranks in parallel as
+    /// the shard actors stage) into host memory allocated and touched before the clock starts.
+    /// </summary>
+    private static unsafe TimeSpan Memcpy(IReadOnlyList<RankState> states)
+    {
+        var sizes = states.Select(s => s.Tensors.Sum(t => t.Tensor.bytes.Length)).ToArray();
+        var buffers = sizes.Select(n => (IntPtr)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, n), 4096)).ToArray();
+        try
+        {
+            for (var r = 0; r < states.Count; r++) new Span<byte>((void*)buffers[r], (int)Math.Min(sizes[r], int.MaxValue)).Fill(1);
+            return Time(() => Parallel.For(0, states.Count, r =>
+            {
+                var target = (byte*)buffers[r];
+                foreach (var t in states[r].Tensors)
+                {
+                    var bytes = t.Tensor.bytes;
+                    bytes.CopyTo(new Span<byte>(target, bytes.Length));
+                    target += bytes.Length;
+                }
+            }));
+        }
+        finally
+        {
+            foreach (var b in buffers) NativeMemory.AlignedFree((void*)b);
         }
     }
 
@@ -108,10 +203,14 @@ public static class BenchRunner
         if (cold.Concat(warm).FirstOrDefault(s => s.Error is not null) is { } failed)
             throw new CheckpointFailedException(cold.Contains(failed) ? 1 : 2, failed.Error!);
         var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(2, ranks[i], o.Ranks, model));
+        var metadata = cluster.Node.Store.ReadMetadata(2);
         return new Measured(
             TimeSpan.FromSeconds(cold.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(warm.Max(s => s.StagedSeconds)),
             TimeSpan.FromSeconds(warm.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(loads.Max(l => l.Seconds)),
-            loads.All(l => l.Problems.Length == 0), ClusterDemoRunner.BytesByNode(cluster.Node.Store.ReadMetadata(2)));
+            loads.All(l => l.Problems.Length == 0), metadata.Files.Count)
+        {
+            BytesByNode = ClusterDemoRunner.BytesByNode(metadata),
+        };
     }
 
     private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)

@@ -8,8 +8,11 @@ public delegate Span<byte> DestinationProvider(int target);
 
 /// <summary>
 /// Executes load plans: reads each planned byte range (files opened once, ranges read in
-/// parallel), verifies every checksum block it read, and copies the wanted region into its
-/// destination. Any mismatch throws <see cref="ChecksumMismatchException"/> naming file and key.
+/// parallel), verifies every checksum block it read, and puts the wanted region into its
+/// destination. A range that is exactly its region, laid out the same way in the destination, is
+/// read straight into the destination a block at a time and verified there while the block is
+/// still in the CPU cache; any other range goes through a buffer. Any mismatch throws
+/// <see cref="ChecksumMismatchException"/> naming file and key.
 /// </summary>
 public sealed class CheckpointReader(CheckpointStore store)
 {
@@ -20,20 +23,54 @@ public sealed class CheckpointReader(CheckpointStore store)
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null) =>
         PlanReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
-            var length = checked((int)read.RangeLength);
-            var buffer = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                var bytes = buffer.AsSpan(0, length);
-                reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
-                Apply(read, bytes, destination(read.Target));
-                progress?.Report(read.DestinationBytes);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            if (DirectOffset(read) is { } at)
+                ReadInPlace(read, reader, destination(read.Target).Slice(checked((int)at), checked((int)read.RangeLength)));
+            else
+                ReadThroughBuffer(read, reader, destination(read.Target));
+            progress?.Report(read.DestinationBytes);
         });
+
+    /// <summary>
+    /// Where in the destination the read's bytes go one for one, or null when they do not: the range
+    /// holds more than the region (whole checksum blocks around it), or the region is not one run of
+    /// elements in the source or in the destination.
+    /// </summary>
+    public static long? DirectOffset(ReadItem read)
+    {
+        var size = DTypes.ElementSize(read.DType);
+        if (read.RangeLength != read.DestinationBytes || read.RangeLength == 0) return null;
+        if (!read.Region.IsContiguousIn(read.Source.Box) || !read.Region.IsContiguousIn(read.TargetBox)) return null;
+        if (Shapes.LinearIndex(read.Source.Box.Lengths, read.Region.OffsetsWithin(read.Source.Box)) * size != read.RangeStart) return null;
+        return Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
+    }
+
+    private static void ReadInPlace(ReadItem read, IBlobReader reader, Span<byte> target)
+    {
+        var blockSize = read.Source.Bytes.BlockSize;
+        var offset = read.Source.Bytes.Offset + read.RangeStart;
+        for (var b = 0; b < read.BlockCount; b++)
+        {
+            var block = target.Slice(b * blockSize, Math.Min(blockSize, target.Length - b * blockSize));
+            reader.ReadExactly(block, offset + (long)b * blockSize);
+            Verify(block, read.Source.Bytes, read.FirstBlock + b, read.Key);
+        }
+    }
+
+    private static void ReadThroughBuffer(ReadItem read, IBlobReader reader, Span<byte> destination)
+    {
+        var length = checked((int)read.RangeLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var bytes = buffer.AsSpan(0, length);
+            reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
+            Apply(read, bytes, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>
     /// Verifies the bytes of <paramref name="read"/> (however they were fetched) against their

@@ -90,7 +90,7 @@ public sealed class HuggingFaceCheckpoint
             var offset = read.Source.Bytes.Offset + read.RangeStart;
             var size = DTypes.ElementSize(read.DType);
             var target = destination(read.Target);
-            if (ImportPlanner.IsContiguousIn(read.Region, read.TargetBox))
+            if (read.Region.IsContiguousIn(read.TargetBox))
             {
                 var at = Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
                 reader.ReadExactly(target.Slice(checked((int)at), length), offset);

@@ -20,20 +20,10 @@ public static class ImportPlanner
         return plan with { Reads = reads };
     }
 
-    /// <summary>True when <paramref name="region"/> is one run of consecutive elements of a row-major tensor laid out as <paramref name="outer"/>.</summary>
-    public static bool IsContiguousIn(TensorBox region, TensorBox outer)
-    {
-        var d = 0;
-        while (d < region.Rank && region.Lengths[d] == 1) d++;
-        for (d++; d < region.Rank; d++)
-            if (region.Lengths[d] != outer.Lengths[d]) return false;
-        return true;
-    }
-
     private static void AddExact(ReadItem read, TensorBox region, List<ReadItem> into)
     {
         if (region.Volume == 0) return;
-        if (IsContiguousIn(region, read.Source.Box))
+        if (region.IsContiguousIn(read.Source.Box))
         {
             var size = DTypes.ElementSize(read.DType);
             var first = region.OffsetsWithin(read.Source.Box);

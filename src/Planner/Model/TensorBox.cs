@@ -80,6 +80,20 @@ public sealed class TensorBox : IEquatable<TensorBox>
         return new TensorBox(offsets, lengths);
     }
 
+    /// <summary>
+    /// True when this box, inside <paramref name="outer"/>, is one run of consecutive elements of a
+    /// row-major array laid out as <paramref name="outer"/>: after its leading dimensions of length
+    /// 1, one dimension of any length, then only dimensions <paramref name="outer"/> holds whole.
+    /// </summary>
+    public bool IsContiguousIn(TensorBox outer)
+    {
+        var d = 0;
+        while (d < Rank && _lengths[d] == 1) d++;
+        for (d++; d < Rank; d++)
+            if (_lengths[d] != outer._lengths[d]) return false;
+        return true;
+    }
+
     /// <summary>Offsets of this box relative to the start of <paramref name="outer"/>.</summary>
     public long[] OffsetsWithin(TensorBox outer)
     {
