@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Hashing;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io;
@@ -9,10 +10,10 @@ public delegate Span<byte> DestinationProvider(int target);
 /// <summary>
 /// Executes load plans: reads each planned byte range (files opened once, ranges read in
 /// parallel), verifies every checksum block it read, and puts the wanted region into its
-/// destination. A range that is exactly its region, laid out the same way in the destination, is
-/// read straight into the destination a block at a time and verified there while the block is
-/// still in the CPU cache; any other range goes through a buffer. Any mismatch throws
-/// <see cref="ChecksumMismatchException"/> naming file and key.
+/// destination. A region that is one run of elements both in the file and in the destination is
+/// read straight into the destination (the rest of its checksum blocks into a scratch buffer),
+/// a block at a time, each verified while it is still in the CPU cache; any other range goes
+/// through a buffer. Any mismatch throws <see cref="ChecksumMismatchException"/> naming file and key.
 /// </summary>
 public sealed class CheckpointReader(CheckpointStore store)
 {
@@ -24,36 +25,60 @@ public sealed class CheckpointReader(CheckpointStore store)
         PlanReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
             if (DirectOffset(read) is { } at)
-                ReadInPlace(read, reader, destination(read.Target).Slice(checked((int)at), checked((int)read.RangeLength)));
+                ReadInPlace(read, reader, destination(read.Target).Slice(checked((int)at), checked((int)read.DestinationBytes)));
             else
                 ReadThroughBuffer(read, reader, destination(read.Target));
             progress?.Report(read.DestinationBytes);
         });
 
     /// <summary>
-    /// Where in the destination the read's bytes go one for one, or null when they do not: the range
-    /// holds more than the region (whole checksum blocks around it), or the region is not one run of
-    /// elements in the source or in the destination.
+    /// Where in the destination the read's region starts when the region is one run of elements
+    /// both in the stored chunk and in the destination (so its bytes go there one for one); null otherwise.
     /// </summary>
     public static long? DirectOffset(ReadItem read)
     {
-        var size = DTypes.ElementSize(read.DType);
-        if (read.RangeLength != read.DestinationBytes || read.RangeLength == 0) return null;
-        if (!read.Region.IsContiguousIn(read.Source.Box) || !read.Region.IsContiguousIn(read.TargetBox)) return null;
-        if (Shapes.LinearIndex(read.Source.Box.Lengths, read.Region.OffsetsWithin(read.Source.Box)) * size != read.RangeStart) return null;
-        return Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
+        if (read.DestinationBytes == 0 || !read.Region.IsContiguousIn(read.Source.Box) || !read.Region.IsContiguousIn(read.TargetBox)) return null;
+        return Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * DTypes.ElementSize(read.DType);
     }
 
+    /// <summary>
+    /// Reads the range block by block: the region's bytes into <paramref name="target"/>, the bytes
+    /// of its first and last blocks around it into scratch, hashing each block's pieces in order.
+    /// </summary>
     private static void ReadInPlace(ReadItem read, IBlobReader reader, Span<byte> target)
     {
-        var blockSize = read.Source.Bytes.BlockSize;
-        var offset = read.Source.Bytes.Offset + read.RangeStart;
-        for (var b = 0; b < read.BlockCount; b++)
+        var stored = read.Source.Bytes;
+        var regionStart = Shapes.LinearIndex(read.Source.Box.Lengths, read.Region.OffsetsWithin(read.Source.Box)) * DTypes.ElementSize(read.DType);
+        var regionEnd = regionStart + target.Length;
+        var rangeEnd = read.RangeStart + read.RangeLength;
+        var margin = Math.Max(regionStart - read.RangeStart, rangeEnd - regionEnd);
+        var scratch = margin > 0 ? ArrayPool<byte>.Shared.Rent(checked((int)margin)) : null;
+        var hasher = new XxHash3();
+        try
         {
-            var block = target.Slice(b * blockSize, Math.Min(blockSize, target.Length - b * blockSize));
-            reader.ReadExactly(block, offset + (long)b * blockSize);
-            Verify(block, read.Source.Bytes, read.FirstBlock + b, read.Key);
+            for (var block = read.FirstBlock; (long)block * stored.BlockSize < rangeEnd; block++)
+            {
+                var blockStart = (long)block * stored.BlockSize;
+                var blockEnd = Math.Min(blockStart + stored.BlockSize, rangeEnd);
+                hasher.Reset();
+                long before = Math.Min(blockEnd, regionStart), from = Math.Max(blockStart, regionStart), to = Math.Min(blockEnd, regionEnd), after = Math.Max(blockStart, regionEnd);
+                if (before > blockStart) ReadPiece(reader, hasher, stored.Offset + blockStart, scratch.AsSpan(0, (int)(before - blockStart)));
+                if (to > from) ReadPiece(reader, hasher, stored.Offset + from, target.Slice((int)(from - regionStart), (int)(to - from)));
+                if (blockEnd > after) ReadPiece(reader, hasher, stored.Offset + after, scratch.AsSpan(0, (int)(blockEnd - after)));
+                if (block >= stored.BlockChecksums.Count || hasher.GetCurrentHashAsUInt64() != stored.BlockChecksums[block])
+                    throw new ChecksumMismatchException(stored.File, read.Key, block, stored.Offset + blockStart);
+            }
         }
+        finally
+        {
+            if (scratch is not null) ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private static void ReadPiece(IBlobReader reader, XxHash3 hasher, long offset, Span<byte> into)
+    {
+        reader.ReadExactly(into, offset);
+        hasher.Append(into);
     }
 
     private static void ReadThroughBuffer(ReadItem read, IBlobReader reader, Span<byte> destination)
