@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs fio (the raw limit), PyTorch DCP (bench/dcp_peer.py) and `actorckpt bench` on the same
 workloads, alternating them --repeats times, and prints the medians and ratios as a table and as
-one JSON object (also written to --json-out when given). Started by bench/compare.sh.
+one JSON object with the medians and every run (also written to --json-out when given). Started by bench/compare.sh.
 
 For each workload the three move the same bytes: fio writes and reads as many files as ActorCkpt
 writes (learned from an unmeasured ActorCkpt run first), with the bytes split evenly over them.
@@ -96,6 +96,7 @@ def measure(args, w):
         "actorckpt": {k: median(ours, k) for k in ("save_s", "staged_s", "async_save_s", "memcpy_s", "load_s",
                                                    "load_cold_s", "load_reshard_s", "save_peak_growth_bytes")},
     }
+    m["runs"] = {"raw": raws, "dcp": peers, "actorckpt": ours}
     a, r, d = m["actorckpt"], m["raw"], m["dcp"]
     m["ratios"] = {
         "save_vs_raw": round(r["write_s"] / a["save_s"], 3),

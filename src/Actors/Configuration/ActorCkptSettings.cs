@@ -23,7 +23,7 @@ public sealed record ActorCkptSettings
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Bytes per checksum block.</summary>
-    public int ChecksumBlockSize { get; init; } = 4 << 20;
+    public int ChecksumBlockSize { get; init; } = 1 << 20;
 
     /// <summary>Dispatcher of the writer actors.</summary>
     public string WriterDispatcher { get; init; } = "actorckpt.writer-dispatcher";

@@ -9,7 +9,7 @@ namespace ActorCkpt.Actors;
 /// memory, <see cref="SaveHandle.Committed"/> once the checkpoint's metadata is durable.
 /// </summary>
 /// <param name="Step">Training step of the checkpoint.</param>
-/// <param name="State">The rank's tensors and entries; read during staging only.</param>
+/// <param name="State">The rank's tensors and entries; read during staging only (until committed with <paramref name="InPlace"/>).</param>
 /// <param name="Handle">Completed by the shard actor.</param>
 /// <param name="InPlace">
 /// True for a save in place: writers read contiguous CPU tensors and the entries where they are

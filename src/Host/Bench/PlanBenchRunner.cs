@@ -102,7 +102,7 @@ public static class PlanBenchRunner
             foreach (var item in file.Items)
             {
                 if (!chunks.TryGetValue(item.Key, out var list)) chunks[item.Key] = list = new List<StoredChunk>();
-                list.Add(new StoredChunk(item.Box, item.StorageName, item.Rank, new StoredBytes(file.FileName, offset, item.ByteLength, 4 << 20, Array.Empty<ulong>())));
+                list.Add(new StoredChunk(item.Box, item.StorageName, item.Rank, new StoredBytes(file.FileName, offset, item.ByteLength, 1 << 20, Array.Empty<ulong>())));
                 offset += item.ByteLength;
             }
         }
