@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs fio (the raw limit), PyTorch DCP (bench/dcp_peer.py) and `actorckpt bench` on the same
 workloads, alternating them --repeats times, and prints the medians and ratios as a table and as
-one JSON object with the medians and every run (also written to --json-out when given). Started by bench/compare.sh.
+one JSON object with the medians and every run (also written to --json-out when given). Started
+by bench/compare.sh.
 
 For each workload the three move the same bytes: fio writes and reads as many files as ActorCkpt
 writes (learned from an unmeasured ActorCkpt run first), with the bytes split evenly over them.
@@ -24,6 +25,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# glibc's malloc raises its mmap threshold as large blocks are freed, after which freed tensors
+# stay in its heaps: the bench, which allocates and frees about 20 GiB of tensors at 1 GiB × 4
+# ranks replicated, then peaked at 18.6 GiB instead of 13.9 and was once killed for memory. A
+# fixed threshold returns freed tensors to the system at once.
+ACTORCKPT_ENV = ["env", "MALLOC_MMAP_THRESHOLD_=4194304"]
 
 
 def run(command):
@@ -72,13 +79,6 @@ def actorckpt(binary, scratch, w):
     if not result["bit_exact"]:
         sys.exit(f"actorckpt bench was not bit-exact on {w}")
     return result
-
-
-# glibc's malloc raises its mmap threshold as large blocks are freed, after which freed tensors
-# stay in its heaps: the bench, which allocates and frees about 20 GiB of tensors at 1 GiB × 4
-# ranks replicated, then peaked at 18.6 GiB instead of 13.9 and was once killed for memory. A
-# fixed threshold returns freed tensors to the system at once.
-ACTORCKPT_ENV = ["env", "MALLOC_MMAP_THRESHOLD_=4194304"]
 
 
 def median(runs, key):
