@@ -204,15 +204,20 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
-    public void Bench_should_report_actorckpt_and_the_raw_baseline()
+    public void Bench_should_report_saves_loads_memory_and_the_raw_baseline()
     {
         var (exit, output, _) = Run("bench", "--dir", Dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");
 
         Assert.Equal(0, exit);
         var report = LastJson(output);
-        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s", "save_over_raw", "load_over_raw" })
+        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "async_save_s", "memcpy_s", "load_s", "load_cold_s", "load_reshard_s",
+                     "raw_write_s", "raw_read_s", "save_over_raw", "load_over_raw" })
             Assert.True(report.GetProperty(field).GetDouble() > 0, field);
+        Assert.True(report.GetProperty("save_peak_growth_bytes").GetInt64() >= 0);
+        Assert.True(report.GetProperty("files").GetInt32() > 0);
+        Assert.Equal(3, report.GetProperty("reshard_ranks").GetInt32());
         Assert.Equal(2L << 20, report.GetProperty("bytes").GetInt64());
+        // Bit-exact covers every load: warm, cold and resharded onto 3 ranks.
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
     }
 

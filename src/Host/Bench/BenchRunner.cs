@@ -170,11 +170,13 @@ public static class BenchRunner
     /// </summary>
     private static unsafe TimeSpan Memcpy(IReadOnlyList<RankState> states)
     {
-        var sizes = states.Select(s => s.Tensors.Sum(t => t.Tensor.bytes.Length)).ToArray();
+        var sizes = states.Select(s => s.Tensors.Sum(t => (long)t.Tensor.bytes.Length)).ToArray();
         var buffers = sizes.Select(n => (IntPtr)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, n), 4096)).ToArray();
         try
         {
-            for (var r = 0; r < states.Count; r++) new Span<byte>((void*)buffers[r], (int)Math.Min(sizes[r], int.MaxValue)).Fill(1);
+            for (var r = 0; r < states.Count; r++)
+                for (long at = 0; at < sizes[r]; at += 1 << 30)
+                    new Span<byte>((byte*)buffers[r] + at, (int)Math.Min(sizes[r] - at, 1 << 30)).Fill(1);
             return Time(() => Parallel.For(0, states.Count, r =>
             {
                 var target = (byte*)buffers[r];
