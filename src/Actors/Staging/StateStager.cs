@@ -22,17 +22,20 @@ internal static class StateStager
         var items = new List<WriteItem>();
         var sources = new List<ItemSource>();
         foreach (var entry in state.Tensors)
+        {
+            var direct = inPlace && TensorBytes.IsDirect(entry.Tensor);
             foreach (var (rows, box) in Pieces(entry, maxItemBytes))
             {
                 items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
-                sources.Add(new ItemSource(entry, rows, null));
+                sources.Add(new ItemSource(entry, rows, null, direct));
             }
+        }
         foreach (var entry in state.Objects)
         {
             items.Add(WriteItem.ForObject(entry.Key, state.Rank, items.Count, entry.Scope, entry.Bytes.Length));
-            sources.Add(new ItemSource(null, null, entry));
+            sources.Add(new ItemSource(null, null, entry, inPlace));
         }
-        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources, inPlace);
+        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources);
     }
 
     /// <summary>
@@ -48,15 +51,12 @@ internal static class StateStager
         {
             var length = (int)prepared.Plan.Items[i].ByteLength;
             var source = prepared.Sources[i];
-            if (prepared.InPlace && source.Object is { } entry)
-            {
-                items[i] = entry.Bytes;
-                continue;
-            }
-            if (prepared.InPlace && TensorBytes.IsDirect(source.Tensor!.Tensor))
+            if (source.ReadInPlace)
             {
                 var rowBytes = source.Rows is null ? 0 : length / source.Rows.Value.Count;
-                items[i] = new TensorMemory(source.Tensor.Tensor, (source.Rows?.Start ?? 0) * rowBytes, length).Memory;
+                items[i] = source.Object is { } entry
+                    ? entry.Bytes
+                    : new TensorMemory(source.Tensor!.Tensor, (source.Rows?.Start ?? 0) * rowBytes, length).Memory;
                 continue;
             }
             var buffer = buffers[next++];
@@ -108,16 +108,14 @@ internal static class StateStager
 /// <param name="Tensor">The tensor entry, for a tensor item.</param>
 /// <param name="Rows">The row range along dim 0 when the chunk was split.</param>
 /// <param name="Object">The entry, for a non-tensor item.</param>
-internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object);
+/// <param name="ReadInPlace">True when writers read the item where it is (an in-place save of a contiguous CPU tensor or an entry), not from a staging buffer.</param>
+internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object, bool ReadInPlace);
 
 /// <summary>A rank's state described and not yet copied: its local plan and where each item comes from.</summary>
 /// <param name="Plan">The local plan.</param>
 /// <param name="Sources">Item i's source.</param>
-/// <param name="InPlace">True when items that can be read where they are are not copied.</param>
-internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources, bool InPlace)
+internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources)
 {
     /// <summary>Bytes of each item that is copied, in order, for renting buffers.</summary>
-    public IReadOnlyList<long> Lengths => Plan.Items
-        .Where((_, i) => !InPlace || Sources[i].Tensor is { } t && !TensorBytes.IsDirect(t.Tensor))
-        .Select(i => i.ByteLength).ToArray();
+    public IReadOnlyList<long> Lengths => Plan.Items.Where((_, i) => !Sources[i].ReadInPlace).Select(i => i.ByteLength).ToArray();
 }
