@@ -120,12 +120,17 @@ public static class BenchRunner
             var (_, coldSaved) = await SaveAsync(ckpt, 1, states);
             var (staged, asyncSaved) = await SaveAsync(ckpt, 2, states);
             var memcpy = Memcpy(states);
-            var before = ProcessMemory.ResidentBytes;
+            // Reset first, then read the baseline: resident memory can shrink in between (the GC
+            // and malloc return pages on their own threads), and a baseline taken before the reset
+            // then lies above the new high-water mark. The kernel's counters are approximate too,
+            // so a save that grew nothing may still read a few pages below its baseline: that is
+            // no growth.
             ProcessMemory.ResetPeak();
+            var before = ProcessMemory.ResidentBytes;
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(states.Select(s => ckpt.SaveInPlaceAsync(3, s).Committed));
             var syncSaved = clock.Elapsed;
-            var growth = ProcessMemory.PeakBytes - before;
+            var growth = Math.Max(0, ProcessMemory.PeakBytes - before);
 
             // As with saves, the first load in a process pays for JIT; the loads measured follow one.
             await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: 2);
