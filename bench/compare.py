@@ -100,7 +100,7 @@ def measure(args, w):
         "repeats": args.repeats,
         "raw": {k: median(raws, k) for k in ("write_s", "read_warm_s", "read_cold_s")},
         "dcp": {k: median(peers, k) for k in ("save_s", "load_warm_s", "load_cold_s")},
-        "actorckpt": {k: median(ours, k) for k in ("save_s", "staged_s", "async_save_s", "memcpy_s", "load_s",
+        "actorckpt": {k: median(ours, k) for k in ("save_s", "staged_s", "async_save_s", "memcpy_s", "staged_bytes", "load_s",
                                                    "load_cold_s", "load_reshard_s", "save_peak_growth_bytes")},
     }
     m["runs"] = {"raw": raws, "dcp": peers, "actorckpt": ours}
@@ -133,14 +133,15 @@ def met(value, op, bound):
 
 def table(results):
     lines = ["| workload | files | raw write / read warm / read cold (s) | DCP save / load warm / load cold (s) "
-             "| ActorCkpt save / load warm / load cold / resharded (s) | staged / memcpy (s) | save peak growth (MiB) |",
+             "| ActorCkpt save / load warm / load cold / resharded (s) | staged (MiB) / time / memcpy (s) | save peak growth (MiB) |",
              "|---|---|---|---|---|---|---|"]
     for m in results:
         r, d, a = m["raw"], m["dcp"], m["actorckpt"]
         lines.append(f"| {m['workload']} | {m['files']} | {r['write_s']} / {r['read_warm_s']} / {r['read_cold_s']} "
                      f"| {d['save_s']} / {d['load_warm_s']} / {d['load_cold_s']} "
                      f"| {a['save_s']} / {a['load_s']} / {a['load_cold_s']} / {a['load_reshard_s']} "
-                     f"| {a['staged_s']} / {a['memcpy_s']} | {a['save_peak_growth_bytes'] / (1 << 20):.1f} |")
+                     f"| {a['staged_bytes'] / (1 << 20):.0f} / {a['staged_s']} / {a['memcpy_s']} "
+                     f"| {a['save_peak_growth_bytes'] / (1 << 20):.1f} |")
     lines += ["", "| workload | " + " | ".join(f"{k} ({op} {b})" for k, op, b in TARGETS) + " |",
               "|---|" + "---|" * len(TARGETS)]
     for m in results:

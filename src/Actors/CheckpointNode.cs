@@ -182,8 +182,9 @@ public sealed class CheckpointNode
     {
         if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
         if (_slots.TryGetValue(rank, out var slots)) return slots;
+        var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader"),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;

@@ -26,6 +26,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly CheckpointStore _store;
     private readonly ActorCkptSettings _settings;
     private readonly StagingPool _pool;
+    private readonly ReplicaMemory _replicas;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly string _readerName;
@@ -35,9 +36,10 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     private CancellationTokenSource? _rentCancel;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
-    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName)
+    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas)
     {
         _pool = pool;
+        _replicas = replicas;
         _rank = rank;
         _planner = planner;
         _store = store;
@@ -56,10 +58,15 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     /// Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a
     /// singleton proxy; staging buffers come from the node's <paramref name="pool"/>;
     /// <paramref name="readerName"/> names the reader actors loads go through when
-    /// <see cref="ActorCkptSettings.LoadThroughReaders"/>.
+    /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by
+    /// the rank's shard actors (a fresh one when null).
     /// </summary>
-    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName = "actorckpt-reader") =>
-        Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName));
+    public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
+        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null)
+    {
+        var memory = replicas ?? new ReplicaMemory();
+        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory));
+    }
 
     private void Idle()
     {
@@ -122,7 +129,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<Terminated>(OnTerminated);
         Receive<CheckpointCommitted>(m => m.Step == _save!.Step && !_save.Decided, m =>
         {
-            _save!.Handle.SetCommitted(m.Summary);
+            if (_save!.WrittenElsewhere is { } others) _replicas.Remember(_save.Staged.Fingerprint, others);
+            _save.Handle.SetCommitted(m.Summary);
             Decide();
         });
         Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m => Fail(m.Reason));
@@ -208,6 +216,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             if (msg.State.Rank != _rank)
                 throw new ArgumentException($"state of rank {msg.State.Rank} sent to the shard actor of rank {_rank}");
             prepared = StateStager.Prepare(msg.State, _settings.MaxItemBytes, msg.InPlace);
+            if (_settings.SkipReplicasWrittenElsewhere) prepared = prepared.Skipping(_replicas.SkippableFor(prepared.Fingerprint));
             _rentCancel = new CancellationTokenSource();
             rent = _pool.RentAllAsync(prepared.Lengths, msg.Step, _rentCancel.Token);
         }
@@ -268,7 +277,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             BecomeIdle();
             return;
         }
-        msg.Handle.SetStaged();
+        msg.Handle.SetStaged(prepared.Lengths.Sum());
         _settings.KillAt.Reached("staged", msg.Step);
         _save = new ShardSave(msg.Step, msg.Handle, staged);
         // Until a planner acknowledges it, the plan is sent again: one lost with a planner that
@@ -284,14 +293,27 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         var save = _save!;
         save.SaveId = msg.SaveId;
+        var unstaged = save.Staged.Plan.Unstaged.ToHashSet();
+        var writable = new List<WriteAssignment>();
         foreach (var a in msg.Files)
         {
+            // Only a planner that ignored the plan's unstaged items assigns one; writing it would
+            // write bytes this rank does not have.
+            if (a.File.Items.FirstOrDefault(i => unstaged.Contains(i.Index)) is { } missing)
+            {
+                save.Failures.Add($"'{a.File.FileName}': rank {_rank} did not stage '{missing.Key}' {missing.Box} (a replica it left to another rank)");
+                continue;
+            }
+            writable.Add(a);
             save.Outstanding[a.File.FileName] = a;
             Context.Watch(a.Writer);
         }
-        save.Handle.SetBytesToWrite(msg.Files.Sum(a => a.File.DataBytes));
-        foreach (var a in msg.Files) Send(a, 1);
-        if (msg.Files.Count == 0) Report();
+        var written = msg.Files.SelectMany(a => a.File.Items).Select(i => i.Index).ToHashSet();
+        save.WrittenElsewhere = save.Staged.Plan.Items
+            .Where(i => i.Kind == WriteItemKind.Tensor && !written.Contains(i.Index)).Select(i => i.Index).ToArray();
+        save.Handle.SetBytesToWrite(writable.Sum(a => a.File.DataBytes));
+        foreach (var a in writable) Send(a, 1);
+        if (writable.Count == 0) Report();
     }
 
     private bool IsCurrentWriter(string file) => _save!.Outstanding.TryGetValue(file, out var a) && a.Writer.Equals(Sender);
@@ -387,6 +409,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void Fail(string reason)
     {
+        _replicas.Forget();
         _save!.Handle.Fail(new CheckpointFailedException(_save.Step, reason));
         Decide();
     }

@@ -29,7 +29,7 @@ public class SerializationSpec : NodeSpec
     {
         WriteItem.ForTensor("model.w", 1, 0, DType.BFloat16, new long[] { 8, 4 }, new TensorBox(new long[] { 4, 0 }, new long[] { 4, 4 })),
         WriteItem.ForObject("rng", 1, 1, ObjectScope.Rank, 16),
-    });
+    }) { Unstaged = new[] { 0 } };
 
     private IEnumerable<IActorCkptMessage> WireMessages()
     {
@@ -65,7 +65,7 @@ public class SerializationSpec : NodeSpec
     /// <summary>A structural description (records hold arrays, which compare by reference).</summary>
     private static object Describe(object message) => message switch
     {
-        SubmitLocalPlan m => new { m.Step, m.Plan.Rank, m.Plan.WorldSize, Items = m.Plan.Items.Select(i => (i.Key, i.StorageName, i.ByteLength, i.Box.ToString(), i.Scope.ToString())).ToArray() },
+        SubmitLocalPlan m => new { m.Step, m.Plan.Rank, m.Plan.WorldSize, m.Plan.Unstaged, m.Fingerprint, Items = m.Plan.Items.Select(i => (i.Key, i.StorageName, i.ByteLength, i.Box.ToString(), i.Scope.ToString())).ToArray() },
         AssignWrites m => new { m.Step, m.SaveId, Files = m.Files.Select(f => (f.File.FileName, f.Writer.Path.ToString(), f.File.Items.Count)).ToArray() },
         ReportWrites m => new { m.Step, m.SaveId, m.Rank, m.Failures, Items = m.Results.SelectMany(r => r.Items).Select(i => (i.StorageName, i.Bytes.Offset, i.Bytes.BlockChecksums[0])).ToArray() },
         WriteFileSuccess m => new { m.Step, m.SaveId, m.Result.FileName, m.Result.Length, m.Attempts },
@@ -119,6 +119,7 @@ public class SerializationSpec : NodeSpec
             Assert.NotSame(sent, arrived);
             Assert.Equal(new long[] { 4, 0 }, arrived.Plan.Items[0].Box.Offsets);
             Assert.Equal(DType.BFloat16, arrived.Plan.Items[0].DType);
+            Assert.Equal(new[] { 0 }, arrived.Plan.Unstaged);
             // The sender travelled as a surrogate and resolves to a working reference back here.
             received.LastSender.Tell(new CheckpointAborted(9, "reply over the wire"));
             Assert.Equal("reply over the wire", ExpectMsg<CheckpointAborted>(Patience).Reason);

@@ -143,3 +143,19 @@ public class GlobalSavePlannerReviewSpec
         Assert.Contains("entry 'rng' is global on rank 0 but per-rank on rank 1", e.Message);
     }
 }
+
+public class UnstagedItemsSpec
+{
+    [Fact]
+    public void Unstaged_positions_that_are_not_tensor_items_of_the_plan_should_be_refused_naming_them()
+    {
+        var items = new[] { PlanBuilders.Whole("w", 0, 0, 4, 4), WriteItem.ForObject("it", 0, 1, ObjectScope.Global, 8) };
+        var plans = new[] { PlanBuilders.Plan(0, 1, items) with { Unstaged = new[] { 1, 0, 7 } } };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
+
+        Assert.Contains("rank 0: entry 'it' is marked unstaged, but only tensor chunks can be", e.Problems);
+        Assert.Contains("rank 0: unstaged item positions must ascend, but 0 follows 1", e.Problems);
+        Assert.Contains("rank 0: unstaged item position 7 is past its 2 items", e.Problems);
+    }
+}

@@ -76,5 +76,7 @@ public class SavePlanCacheSpec
         Assert.Equal(SavePlanCache.Fingerprint(Plans()[0]), SavePlanCache.Fingerprint(Plans()[0]));
         Assert.NotEqual(SavePlanCache.Fingerprint(Plans()[0]), SavePlanCache.Fingerprint(Plans()[1]));
         Assert.NotEqual(SavePlanCache.Fingerprint(Plans()[0]), SavePlanCache.Fingerprint(Plans(shardDim: 1)[0]));
+        // A plan served from the cache must only assign items their holders staged.
+        Assert.NotEqual(SavePlanCache.Fingerprint(Plans()[0]), SavePlanCache.Fingerprint(Plans()[0] with { Unstaged = new[] { 0 } }));
     }
 }

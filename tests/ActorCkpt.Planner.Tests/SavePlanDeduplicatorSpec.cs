@@ -86,6 +86,42 @@ public class SavePlanDeduplicatorSpec
     }
 
     [Fact]
+    public void Dedup_should_pick_the_holder_that_staged_a_replica_and_keep_that_choice_stable()
+    {
+        var full = ReplicatedEverywhere(3, 6, 4);
+        var first = SavePlanDeduplicator.Dedup(full, DedupStrategy.Balanced);
+        // Each rank leaves unstaged what another rank wrote: the plans of the next save.
+        var partial = full.Select((p, r) => p with
+        {
+            Unstaged = p.Items.Select((item, i) => (item, i)).Where(x => !first[r].Items.Any(k => k.Key == x.item.Key)).Select(x => x.i).ToArray(),
+        }).ToArray();
+
+        var second = SavePlanDeduplicator.Dedup(partial, DedupStrategy.Balanced);
+
+        Assert.All(partial, p => Assert.Equal(4, p.Unstaged.Count));
+        Assert.Equal(first.Select(p => p.Items.Select(i => i.Key)), second.Select(p => p.Items.Select(i => i.Key)));
+        Assert.All(second, p => Assert.Empty(p.Unstaged));
+        // Rank 0 alone staged w0 and w1: lowest-rank dedup, which would pick rank 0 anyway, agrees,
+        // and balanced dedup, which would split them, must still give both to rank 0.
+        var onlyRank0 = full.Select(p => p with { Unstaged = p.Rank == 0 ? Array.Empty<int>() : new[] { 0, 1 } }).ToArray();
+        var forced = SavePlanDeduplicator.Dedup(onlyRank0, DedupStrategy.Balanced);
+        Assert.Contains(forced[0].Items, i => i.Key == "w0");
+        Assert.Contains(forced[0].Items, i => i.Key == "w1");
+        Assert.DoesNotContain(forced.Skip(1).AllItems(), i => i.Key is "w0" or "w1");
+    }
+
+    [Fact]
+    public void Dedup_should_refuse_a_chunk_no_holder_staged_naming_it()
+    {
+        var plans = ReplicatedEverywhere(2, 3, 4).Select(p => p with { Unstaged = new[] { 1 } }).ToArray();
+
+        var e = Assert.Throws<PlanValidationException>(() => SavePlanDeduplicator.Dedup(plans, DedupStrategy.Balanced));
+
+        Assert.Contains("'w1'", Assert.Single(e.Problems));
+        Assert.Contains("rank(s) 0, 1", e.Problems[0]);
+    }
+
+    [Fact]
     public void Dedup_should_be_deterministic()
     {
         var a = SavePlanDeduplicator.Dedup(ReplicatedEverywhere(5, 17, 3), DedupStrategy.Balanced);

@@ -67,6 +67,13 @@ public sealed record ActorCkptSettings
     /// <summary>Bytes of host memory for staging buffers per node; 0 for no limit.</summary>
     public long StagingBudget { get; init; }
 
+    /// <summary>
+    /// True: after a committed save, a rank's next save of the same plan does not stage the
+    /// replicated chunks another rank wrote (see <see cref="ReplicaMemory"/>); false: every rank
+    /// stages all it holds every time.
+    /// </summary>
+    public bool SkipReplicasWrittenElsewhere { get; init; } = true;
+
     /// <summary>A snapshot of the catalog every this many journal events.</summary>
     public int CatalogSnapshotEvery { get; init; } = 100;
 
@@ -136,6 +143,7 @@ public sealed record ActorCkptSettings
                 var other => throw new ConfigurationException($"actorckpt.async.when-busy = '{other}': accepted values are wait, skip"),
             },
             StagingBudget = c.GetByteSize("staging.budget") ?? 0,
+            SkipReplicasWrittenElsewhere = c.GetBoolean("staging.skip-replicas-written-elsewhere"),
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
             RemovalGrace = c.GetTimeSpan("retention.grace-after-start"),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),

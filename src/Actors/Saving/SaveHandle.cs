@@ -43,6 +43,13 @@ public sealed class SaveHandle
     /// <summary>Why the save was skipped; null when it was taken.</summary>
     public string? SkipReason { get; private set; }
 
+    /// <summary>
+    /// Bytes copied into staging buffers before <see cref="Staged"/> completed: what the training
+    /// loop waited for. Less than the state when it was saved in place or when replicas other ranks
+    /// write were left unstaged; 0 until staged.
+    /// </summary>
+    public long BytesStaged { get; private set; }
+
     /// <summary>Tensor bytes this rank's files hold once written; 0 until the planner has assigned the writes.</summary>
     public long BytesToWrite => Interlocked.Read(ref _bytesToWrite);
 
@@ -70,7 +77,11 @@ public sealed class SaveHandle
         Progressed?.Invoke(this);
     }
 
-    internal void SetStaged() => _staged.TrySetResult();
+    internal void SetStaged(long bytesCopied)
+    {
+        BytesStaged = bytesCopied;
+        _staged.TrySetResult();
+    }
 
     internal void SetCommitted(SaveSummary summary) => _committed.TrySetResult(summary);
 

@@ -17,6 +17,12 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>The message that submits the local plan (sent until a planner acknowledges it).</summary>
     public SubmitLocalPlan Submission { get; } = SubmitLocalPlan.Of(step, staged.Plan);
 
+    /// <summary>
+    /// Positions of the rank's tensor items that the assigned files leave to other ranks (known
+    /// once writes are assigned); remembered if the save commits, so the next one need not stage them.
+    /// </summary>
+    public int[]? WrittenElsewhere { get; set; }
+
     /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
     public Guid? SaveId { get; set; }
 

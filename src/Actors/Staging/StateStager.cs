@@ -6,7 +6,8 @@ namespace ActorCkpt.Actors;
 /// <summary>
 /// Describes a rank's state as a local plan, then copies it into staging buffers (or, for an
 /// in-place save, references the tensors where they are and copies only what cannot be read in
-/// place: non-contiguous and device tensors). Chunks over the item size limit are split into row
+/// place: non-contiguous and device tensors), leaving out replicas another rank will write.
+/// Chunks over the item size limit are split into row
 /// ranges along their first dimension; every rank splits a replicated tensor the same way, so
 /// dedup still finds the replicas. Describing reads only shapes, so the buffers can be rented
 /// (and waited for) between the two steps.
@@ -23,19 +24,20 @@ internal static class StateStager
         var sources = new List<ItemSource>();
         foreach (var entry in state.Tensors)
         {
-            var direct = inPlace && TensorBytes.IsDirect(entry.Tensor);
+            var staging = inPlace && TensorBytes.IsDirect(entry.Tensor) ? ItemStaging.InPlace : ItemStaging.Copied;
             foreach (var (rows, box) in Pieces(entry, maxItemBytes))
             {
                 items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
-                sources.Add(new ItemSource(entry, rows, null, direct));
+                sources.Add(new ItemSource(entry, rows, null, staging));
             }
         }
         foreach (var entry in state.Objects)
         {
             items.Add(WriteItem.ForObject(entry.Key, state.Rank, items.Count, entry.Scope, entry.Bytes.Length));
-            sources.Add(new ItemSource(null, null, entry, inPlace));
+            sources.Add(new ItemSource(null, null, entry, inPlace ? ItemStaging.InPlace : ItemStaging.Copied));
         }
-        return new PreparedState(new LocalSavePlan(state.Rank, state.WorldSize, items), sources);
+        var plan = new LocalSavePlan(state.Rank, state.WorldSize, items);
+        return new PreparedState(plan, sources, SavePlanCache.Fingerprint(plan));
     }
 
     /// <summary>
@@ -51,7 +53,12 @@ internal static class StateStager
         {
             var length = (int)prepared.Plan.Items[i].ByteLength;
             var source = prepared.Sources[i];
-            if (source.ReadInPlace)
+            if (source.Staging == ItemStaging.Unstaged)
+            {
+                items[i] = ReadOnlyMemory<byte>.Empty;
+                continue;
+            }
+            if (source.Staging == ItemStaging.InPlace)
             {
                 var rowBytes = source.Rows is null ? 0 : length / source.Rows.Value.Count;
                 items[i] = source.Object is { } entry
@@ -63,7 +70,7 @@ internal static class StateStager
             Copy(source, buffer.Span(length));
             items[i] = buffer.Slice(length);
         }
-        return new StagedState(prepared.Plan, items, buffers);
+        return new StagedState(prepared.Plan, items, buffers, prepared.Fingerprint);
     }
 
     private static void Copy(ItemSource source, Span<byte> target)
@@ -104,18 +111,39 @@ internal static class StateStager
     }
 }
 
+/// <summary>Where writers find an item's bytes.</summary>
+internal enum ItemStaging
+{
+    /// <summary>In a staging buffer it is copied to.</summary>
+    Copied,
+    /// <summary>Where it is (an in-place save of a contiguous CPU tensor or an entry).</summary>
+    InPlace,
+    /// <summary>Nowhere: a replica another rank writes (see <see cref="ReplicaMemory"/>).</summary>
+    Unstaged,
+}
+
 /// <summary>Where one item's bytes come from: a tensor (whole, or a row range of it) or a non-tensor entry.</summary>
 /// <param name="Tensor">The tensor entry, for a tensor item.</param>
 /// <param name="Rows">The row range along dim 0 when the chunk was split.</param>
 /// <param name="Object">The entry, for a non-tensor item.</param>
-/// <param name="ReadInPlace">True when writers read the item where it is (an in-place save of a contiguous CPU tensor or an entry), not from a staging buffer.</param>
-internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object, bool ReadInPlace);
+/// <param name="Staging">Where writers find its bytes.</param>
+internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object, ItemStaging Staging);
 
 /// <summary>A rank's state described and not yet copied: its local plan and where each item comes from.</summary>
 /// <param name="Plan">The local plan.</param>
 /// <param name="Sources">Item i's source.</param>
-internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources)
+/// <param name="Fingerprint">The plan's fingerprint with every item staged: what <see cref="ReplicaMemory"/> knows it by.</param>
+internal sealed record PreparedState(LocalSavePlan Plan, IReadOnlyList<ItemSource> Sources, ulong Fingerprint)
 {
     /// <summary>Bytes of each item that is copied, in order, for renting buffers.</summary>
-    public IReadOnlyList<long> Lengths => Plan.Items.Where((_, i) => !Sources[i].ReadInPlace).Select(i => i.ByteLength).ToArray();
+    public IReadOnlyList<long> Lengths => Plan.Items.Where((_, i) => Sources[i].Staging == ItemStaging.Copied).Select(i => i.ByteLength).ToArray();
+
+    /// <summary>The same state with the tensor items at <paramref name="positions"/> (ascending) left unstaged.</summary>
+    public PreparedState Skipping(IReadOnlyList<int> positions)
+    {
+        if (positions.Count == 0) return this;
+        var sources = Sources.ToArray();
+        foreach (var i in positions) sources[i] = sources[i] with { Staging = ItemStaging.Unstaged };
+        return this with { Plan = Plan with { Unstaged = positions }, Sources = sources };
+    }
 }

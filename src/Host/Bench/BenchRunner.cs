@@ -12,8 +12,8 @@ namespace ActorCkpt.Host.Bench;
 /// process or across node processes (<c>--nodes</c>), and in the same run the raw baseline: the
 /// same bytes written as one plain file per rank (sequential, fsynced, ranks in parallel) and
 /// read back. In this process it measures, after a first (cold) save: an async save (until
-/// Staged, the training loop's wait, and until committed), a plain memcpy of the bytes staging
-/// copies, a synchronous save in place with its peak memory growth, and loads of that save into
+/// Staged, the training loop's wait, and until committed), a plain memcpy of as many bytes as
+/// staging copied (after a first save, replicas other ranks write are not staged), a synchronous save in place with its peak memory growth, and loads of that save into
 /// tensors allocated beforehand: from the page cache, after dropping the files from it, and
 /// resharded onto one rank more. Measurement only.
 /// </summary>
@@ -28,6 +28,8 @@ public static class BenchRunner
         public TimeSpan? SyncSave { get; init; }
 
         public TimeSpan? Memcpy { get; init; }
+
+        public long? BytesStaged { get; init; }
 
         public long? SavePeakGrowth { get; init; }
 
@@ -68,7 +70,7 @@ public static class BenchRunner
         var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
         output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files, bit-exact {m.Exact}");
         output.Line($"  first save {S(m.FirstSave)} s; async save: staged {S(m.Staged)} s, committed {S(m.AsyncSave)} s" +
-                    (m.Memcpy is { } copy ? $"; memcpy of the staged bytes {S(copy)} s" : ""));
+                    (m.Memcpy is { } copy ? $"; {m.BytesStaged} bytes staged, a memcpy of as many {S(copy)} s" : ""));
         if (m.SyncSave is { } sync)
             output.Line($"  save in place {S(sync)} s, peak memory growth {m.SavePeakGrowth / (1 << 20)} MiB");
         output.Line($"  load {S(m.Load)} s" + (m.ColdLoad is { } cold ? $", cold {S(cold)} s, resharded onto {o.Ranks + 1} ranks {S(m.ReshardLoad!.Value)} s" : ""));
@@ -85,6 +87,7 @@ public static class BenchRunner
             ["staged_s"] = S(m.Staged),
             ["async_save_s"] = S(m.AsyncSave),
             ["memcpy_s"] = m.Memcpy is { } c ? S(c) : null,
+            ["staged_bytes"] = m.BytesStaged,
             ["save_s"] = S(m.Save),
             ["save_peak_growth_bytes"] = m.SavePeakGrowth,
             ["load_s"] = S(m.Load),
@@ -117,9 +120,9 @@ public static class BenchRunner
             await using var ckpt = Checkpointer.Start(ckptDir, o.Hocon);
             // The first save pays for fresh staging buffers and JIT; a training loop saves again
             // and again, so the second save (same state, warm pool) is the one reported.
-            var (_, coldSaved) = await SaveAsync(ckpt, 1, states);
-            var (staged, asyncSaved) = await SaveAsync(ckpt, 2, states);
-            var memcpy = Memcpy(states);
+            var (_, coldSaved, _) = await SaveAsync(ckpt, 1, states);
+            var (staged, asyncSaved, stagedBytes) = await SaveAsync(ckpt, 2, states);
+            var memcpy = Memcpy(states, stagedBytes);
             // Reset first, then read the baseline: resident memory can shrink in between (the GC
             // and malloc return pages on their own threads), and a baseline taken before the reset
             // then lies above the new high-water mark. The kernel's counters are approximate too,
@@ -139,7 +142,7 @@ public static class BenchRunner
             var (reshard, reshardExact) = await LoadAsync(ckpt, model, o.Ranks + 1, o.Ranks, dropCache: null);
             return new Measured(coldSaved, staged, asyncSaved, load, exact && coldExact && reshardExact, ckpt.Store.ReadMetadata(3).Files.Count)
             {
-                SyncSave = syncSaved, Memcpy = memcpy, SavePeakGrowth = growth, ColdLoad = cold, ReshardLoad = reshard,
+                SyncSave = syncSaved, Memcpy = memcpy, BytesStaged = stagedBytes.Sum(), SavePeakGrowth = growth, ColdLoad = cold, ReshardLoad = reshard,
             };
         }
         finally
@@ -170,12 +173,12 @@ public static class BenchRunner
     }
 
     /// <summary>
-    /// A plain copy of the bytes an async save stages (every rank's tensors, ranks in parallel as
-    /// the shard actors stage) into host memory allocated and touched before the clock starts.
+    /// A plain copy of as many bytes as each rank staged (<paramref name="sizes"/>, taken from its
+    /// tensors in order; ranks in parallel as the shard actors stage) into host memory allocated
+    /// and touched before the clock starts.
     /// </summary>
-    private static unsafe TimeSpan Memcpy(IReadOnlyList<RankState> states)
+    private static unsafe TimeSpan Memcpy(IReadOnlyList<RankState> states, IReadOnlyList<long> sizes)
     {
-        var sizes = states.Select(s => s.Tensors.Sum(t => (long)t.Tensor.bytes.Length)).ToArray();
         var buffers = sizes.Select(n => (IntPtr)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, n), 4096)).ToArray();
         try
         {
@@ -185,11 +188,15 @@ public static class BenchRunner
             return Time(() => Parallel.For(0, states.Count, r =>
             {
                 var target = (byte*)buffers[r];
+                var left = sizes[r];
                 foreach (var t in states[r].Tensors)
                 {
+                    if (left == 0) break;
                     var bytes = t.Tensor.bytes;
-                    bytes.CopyTo(new Span<byte>(target, bytes.Length));
-                    target += bytes.Length;
+                    var n = (int)Math.Min(bytes.Length, left);
+                    bytes[..n].CopyTo(new Span<byte>(target, n));
+                    target += n;
+                    left -= n;
                 }
             }));
         }
@@ -220,14 +227,15 @@ public static class BenchRunner
         };
     }
 
-    private static async Task<(TimeSpan Staged, TimeSpan Saved)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
+    /// <summary>An async save: the time until every rank is staged, until committed, and the bytes each rank staged.</summary>
+    private static async Task<(TimeSpan Staged, TimeSpan Saved, long[] BytesStaged)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
     {
         var clock = Stopwatch.StartNew();
         var handles = states.Select(s => ckpt.SaveAsync(step, s)).ToArray();
         await Task.WhenAll(handles.Select(h => h.Staged));
         var staged = clock.Elapsed;
         await Task.WhenAll(handles.Select(h => h.Committed));
-        return (staged, clock.Elapsed);
+        return (staged, clock.Elapsed, handles.Select(h => h.BytesStaged).ToArray());
     }
 
     /// <summary>

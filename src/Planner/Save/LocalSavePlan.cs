@@ -6,6 +6,13 @@ namespace ActorCkpt.Planner;
 /// <param name="Items">Items in the order of the rank's staged buffers (item i is buffer i).</param>
 public sealed record LocalSavePlan(int Rank, int WorldSize, IReadOnlyList<WriteItem> Items)
 {
+    /// <summary>
+    /// Positions (ascending) of tensor items the rank holds but did not stage, so it cannot write
+    /// them: replicas another holder wrote in the last save of the same plan. Dedup picks a holder
+    /// that staged the item; when none did, the plan is invalid.
+    /// </summary>
+    public IReadOnlyList<int> Unstaged { get; init; } = Array.Empty<int>();
+
     /// <summary>Total bytes of the plan's items.</summary>
     public long TotalBytes => Items.Sum(i => i.ByteLength);
 }

@@ -7,9 +7,10 @@ namespace ActorCkpt.Planner;
 /// <summary>
 /// Serves a save's global plan again when nothing that decides it has changed, as DCP's plan
 /// caching does: each rank fingerprints its own local plan (keys, kinds, dtypes, shapes, boxes,
-/// scopes, order), so the planner compares one number per rank instead of re-planning every item.
-/// Any change of a fingerprint, the writers, the ranks' nodes or the settings plans afresh. A plan
-/// served from the cache differs from the one it was made for only in the tag of its file names.
+/// scopes, order, and which items it left unstaged), so the planner compares one number per rank
+/// instead of re-planning every item. Any change of a fingerprint, the writers, the ranks' nodes or
+/// the settings plans afresh. A plan served from the cache differs from the one it was made for
+/// only in the tag of its file names.
 /// </summary>
 public sealed class SavePlanCache
 {
@@ -47,6 +48,8 @@ public sealed class SavePlanCache
                 Add(item.Box.Lengths[d]);
             }
         }
+        Add(plan.Unstaged.Count);
+        foreach (var i in plan.Unstaged) Add(i);
         return hash.GetCurrentHashAsUInt64();
     }
 

@@ -8,9 +8,10 @@ public static class SavePlanDeduplicator
 {
     /// <summary>
     /// Returns one plan per input plan, keeping for every group of identical chunks (same key and
-    /// box) a single holder chosen by <paramref name="strategy"/>, and for every global entry the
-    /// lowest rank's value.
-    /// Deterministic: the same plans always give the same result.
+    /// box) a single holder chosen by <paramref name="strategy"/> among those that staged it (see
+    /// <see cref="LocalSavePlan.Unstaged"/>), and for every global entry the lowest rank's value.
+    /// Deterministic: the same plans always give the same result. Throws
+    /// <see cref="PlanValidationException"/> naming the chunks no holder staged.
     /// </summary>
     public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy)
     {
@@ -21,6 +22,9 @@ public static class SavePlanDeduplicator
         var first = new List<Holder>();
         var replicas = new Dictionary<int, List<Holder>>();
         var keep = plans.Select(p => new bool[p.Items.Count]).ToArray();
+        var unstaged = plans.Select(p => p.Unstaged.Count == 0 ? null : new HashSet<int>(p.Unstaged)).ToArray();
+        bool Staged(Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
+        var problems = new List<string>();
         var load = new Dictionary<int, long>();
         for (var p = 0; p < plans.Count; p++)
         {
@@ -57,7 +61,11 @@ public static class SavePlanDeduplicator
             load[h.Item.Rank] += h.Item.ByteLength;
         }
         for (var g = 0; g < first.Count; g++)
-            if (!replicas.ContainsKey(g)) Keep(first[g]);
+        {
+            if (replicas.ContainsKey(g)) continue;
+            if (Staged(first[g])) Keep(first[g]);
+            else problems.Add(Unwritable(new[] { first[g] }));
+        }
         // Largest replicated items first so the greedy choice balances well (LPT order).
         var replicated = replicas.Values
             .OrderByDescending(h => h[0].Item.ByteLength)
@@ -65,13 +73,24 @@ public static class SavePlanDeduplicator
             .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
         foreach (var holders in replicated)
         {
+            var staged = holders.Where(Staged).ToList();
+            if (staged.Count == 0)
+            {
+                problems.Add(Unwritable(holders));
+                continue;
+            }
             Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
-                ? holders.MinBy(h => h.Item.Rank)
-                : holders.OrderBy(h => load[h.Item.Rank]).ThenBy(h => h.Item.Rank).First());
+                ? staged.MinBy(h => h.Item.Rank)
+                : staged.OrderBy(h => load[h.Item.Rank]).ThenBy(h => h.Item.Rank).First());
         }
+        if (problems.Count > 0) throw new PlanValidationException(problems);
 
-        return plans.Select((p, k) => p with { Items = p.Items.Where((_, i) => keep[k][i]).ToArray() }).ToArray();
+        return plans.Select((p, k) => p with { Items = p.Items.Where((_, i) => keep[k][i]).ToArray(), Unstaged = Array.Empty<int>() }).ToArray();
     }
+
+    private static string Unwritable(IReadOnlyList<Holder> holders) =>
+        $"'{holders[0].Item.Key}' {holders[0].Item.Box} is held by rank(s) {string.Join(", ", holders.Select(h => h.Item.Rank))} " +
+        "but none of them staged it (each skipped it as a replica another rank wrote last time)";
 
     private static readonly TensorBox NoBox = TensorBox.Whole(Array.Empty<long>());
 

@@ -22,6 +22,7 @@ public static class SavePlanValidator
         var objectScopes = new Dictionary<string, (ObjectScope Scope, int Rank)>(StringComparer.Ordinal);
         foreach (var plan in plans)
         {
+            CheckUnstaged(plan, problems);
             var seen = new HashSet<(WriteItemKind, string, TensorBox)>();
             foreach (var item in plan.Items)
             {
@@ -74,6 +75,22 @@ public static class SavePlanValidator
 
         if (problems.Count > 0) throw new PlanValidationException(problems);
         return tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Descriptor, StringComparer.Ordinal);
+    }
+
+    /// <summary>Unstaged positions must name tensor items of the plan, ascending, once each.</summary>
+    private static void CheckUnstaged(LocalSavePlan plan, List<string> problems)
+    {
+        var previous = -1;
+        foreach (var i in plan.Unstaged)
+        {
+            if (i <= previous)
+                problems.Add($"rank {plan.Rank}: unstaged item positions must ascend, but {i} follows {previous}");
+            else if (i >= plan.Items.Count)
+                problems.Add($"rank {plan.Rank}: unstaged item position {i} is past its {plan.Items.Count} items");
+            else if (plan.Items[i].Kind != WriteItemKind.Tensor)
+                problems.Add($"rank {plan.Rank}: entry '{plan.Items[i].Key}' is marked unstaged, but only tensor chunks can be");
+            previous = Math.Max(previous, i);
+        }
     }
 
     private static void CheckRanks(IReadOnlyList<LocalSavePlan> plans, List<string> problems)
