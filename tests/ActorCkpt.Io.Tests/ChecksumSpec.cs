@@ -79,6 +79,34 @@ public class ChecksumSpec : IDisposable
     }
 
     [Fact]
+    public void A_corrupted_block_among_whole_blocks_read_in_one_run_should_be_named()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2, rows: 64, cols: 8, blockSize: 64);
+        var md = store.ReadMetadata(1);
+        var chunk = md.Tensors["w"].Chunks.Single(c => c.Rank == 1);
+        // Block 5 of the chunk's 16: the whole chunk is one run of whole blocks in one read.
+        FlipByteOf(Path.Combine(_dir.Path, "step-00000001", chunk.Bytes.File), chunk.Bytes.Offset + 5 * 64 + 7);
+        var plan = LoadPlanner.Plan(md, new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 64, 8 }, TensorBox.Whole(new long[] { 64, 8 })) },
+            StrictHandling.ReturnAll);
+
+        var e = Assert.Throws<ChecksumMismatchException>(() => new CheckpointReader(store).Read(plan, _ => new byte[64 * 8 * 4], 2));
+
+        Assert.Equal(("w", chunk.Bytes.File, 5), (e.Key, e.File, e.Block));
+    }
+
+    [Theory]
+    [InlineData(100, 1 << 20, 64 << 10)]
+    [InlineData(2L << 20, 1 << 20, 128 << 10)]
+    [InlineData((2L << 20) + 1, 1 << 20, (128 << 10) + 4096)]
+    [InlineData(1L << 30, 1 << 20, 1 << 20)]
+    [InlineData(1L << 30, 8, 8)]
+    public void Block_size_should_be_a_sixteenth_of_the_item_in_whole_pages_within_bounds(long length, int max, int expected)
+    {
+        Assert.Equal(expected, BlockChecksums.SizeFor(length, max));
+    }
+
+    [Fact]
     public void Block_checksums_should_cover_a_partial_last_block()
     {
         var data = Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray();

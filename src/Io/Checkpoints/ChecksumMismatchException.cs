@@ -11,4 +11,7 @@ public sealed class ChecksumMismatchException(string file, string key, int block
 
     /// <summary>The tensor or entry key.</summary>
     public string Key { get; } = key;
+
+    /// <summary>The checksum block of the item that did not match.</summary>
+    public int Block { get; } = block;
 }

@@ -3,14 +3,34 @@ using System.IO.Hashing;
 namespace ActorCkpt.Io;
 
 /// <summary>
-/// xxHash3-64 checksums of fixed-size blocks. An item's bytes are cut into blocks of the
-/// configured size (the last may be shorter); each block has its own checksum, so a load that
-/// reads part of a chunk still verifies every byte it reads.
+/// xxHash3-64 checksums of fixed-size blocks. An item's bytes are cut into blocks (the last may be
+/// shorter); each block has its own checksum, so a load that reads part of a chunk still verifies
+/// every byte it reads.
 /// </summary>
 public static class BlockChecksums
 {
     /// <summary>Name of the algorithm, as recorded in the metadata.</summary>
     public const string Algorithm = "xxh3-64";
+
+    /// <summary>Blocks an item is cut into when its size allows (see <see cref="SizeFor"/>).</summary>
+    public const int BlocksPerItem = 16;
+
+    /// <summary>The smallest block <see cref="SizeFor"/> picks unless the largest allowed is smaller.</summary>
+    public const int MinBlockSize = 64 << 10;
+
+    /// <summary>
+    /// The block size of an item of <paramref name="length"/> bytes: a sixteenth of it, in whole
+    /// 4 KiB pages, at least <see cref="MinBlockSize"/> and at most <paramref name="maxBlockSize"/>.
+    /// A load reading part of an item verifies the whole blocks around it, so it reads at most
+    /// two blocks more than it needs: small against the part however the item is resharded,
+    /// while the metadata holds at most 16 checksums for an item under 16 blocks of the largest size.
+    /// </summary>
+    public static int SizeFor(long length, int maxBlockSize)
+    {
+        var sixteenth = (length + BlocksPerItem - 1) / BlocksPerItem;
+        var pages = (sixteenth + 4095) / 4096 * 4096;
+        return (int)Math.Min(maxBlockSize, Math.Max(MinBlockSize, pages));
+    }
 
     /// <summary>Checksum of one block.</summary>
     public static ulong Of(ReadOnlySpan<byte> block) => XxHash3.HashToUInt64(block);

@@ -8,25 +8,29 @@ namespace ActorCkpt.Io;
 /// remote rank in chunks): the safetensors header first, then each piece at its place, each
 /// item's block checksums computed as its bytes go by. Pieces of one item must arrive in order;
 /// items may interleave. <see cref="Complete"/> checks that every byte arrived, then fsyncs.
+/// Each item's block size is <see cref="BlockChecksums.SizeFor"/> its length.
 /// </summary>
 public sealed class DataFileStreamWriter : IDisposable
 {
     private readonly FileWritePlan _plan;
     private readonly SafetensorsHeader _header;
     private readonly IBlobWriter _writer;
-    private readonly int _blockSize;
+    private readonly int[] _blockSizes;
     private readonly long[] _received;
     private readonly List<ulong>[] _sums;
     private readonly XxHash3[] _hashers;
 
-    /// <summary>Creates the file <paramref name="plan"/> names in <paramref name="directory"/> and writes its header.</summary>
-    public DataFileStreamWriter(IBlobStore store, string directory, FileWritePlan plan, int blockSize, IReadOnlyDictionary<string, string> fileMetadata)
+    /// <summary>
+    /// Creates the file <paramref name="plan"/> names in <paramref name="directory"/> and writes its
+    /// header; no item's checksum blocks are larger than <paramref name="maxBlockSize"/>.
+    /// </summary>
+    public DataFileStreamWriter(IBlobStore store, string directory, FileWritePlan plan, int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata)
     {
-        if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be positive");
+        if (maxBlockSize <= 0) throw new ArgumentOutOfRangeException(nameof(maxBlockSize), maxBlockSize, "must be positive");
         if (!MetadataValidator.IsPlainFileName(plan.FileName))
             throw new ActorCkptException($"data file name '{plan.FileName}' is not a plain name inside the step directory");
         _plan = plan;
-        _blockSize = blockSize;
+        _blockSizes = plan.Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, maxBlockSize)).ToArray();
         var (bytes, header) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
         _header = header;
         _received = new long[plan.Items.Count];
@@ -51,14 +55,15 @@ public sealed class DataFileStreamWriter : IDisposable
                                          $"does not follow the {_received[item]} bytes received of {planned.ByteLength}");
         _writer.Write(bytes, _header.DataStart + _header.Entries[item].Begin + offset);
         var hasher = _hashers[item];
+        var blockSize = _blockSizes[item];
         while (bytes.Length > 0)
         {
-            var inBlock = (int)(_received[item] % _blockSize);
-            var take = Math.Min(_blockSize - inBlock, bytes.Length);
+            var inBlock = (int)(_received[item] % blockSize);
+            var take = Math.Min(blockSize - inBlock, bytes.Length);
             hasher.Append(bytes[..take]);
             _received[item] += take;
             bytes = bytes[take..];
-            if (_received[item] % _blockSize == 0)
+            if (_received[item] % blockSize == 0)
             {
                 _sums[item].Add(hasher.GetCurrentHashAsUInt64());
                 hasher.Reset();
@@ -75,9 +80,9 @@ public sealed class DataFileStreamWriter : IDisposable
             var planned = _plan.Items[i];
             if (_received[i] != planned.ByteLength)
                 throw new ActorCkptException($"'{_plan.FileName}': '{planned.StorageName}' got {_received[i]} of its {planned.ByteLength} bytes");
-            if (_received[i] % _blockSize != 0) _sums[i].Add(_hashers[i].GetCurrentHashAsUInt64());
+            if (_received[i] % _blockSizes[i] != 0) _sums[i].Add(_hashers[i].GetCurrentHashAsUInt64());
             items[i] = new WrittenItem(planned.StorageName,
-                new StoredBytes(_plan.FileName, _header.DataStart + _header.Entries[i].Begin, planned.ByteLength, _blockSize, _sums[i].ToArray()));
+                new StoredBytes(_plan.FileName, _header.DataStart + _header.Entries[i].Begin, planned.ByteLength, _blockSizes[i], _sums[i].ToArray()));
         }
         _writer.Flush();
         var length = _header.DataStart + (_header.Entries.Count == 0 ? 0 : _header.Entries[^1].End);

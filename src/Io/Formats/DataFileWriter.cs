@@ -11,11 +11,12 @@ public static class DataFileWriter
     /// <summary>
     /// Writes <paramref name="plan"/> into <paramref name="directory"/>; <paramref name="data"/>[i]
     /// holds the bytes of <paramref name="plan"/>.Items[i]. Returns where each item landed and its
-    /// checksums. Throws on any I/O failure; a partial file may remain and is rewritten on retry.
+    /// checksums, in blocks of at most <paramref name="maxBlockSize"/> bytes. Throws on any I/O
+    /// failure; a partial file may remain and is rewritten on retry.
     /// </summary>
     public static FileWriteResult Write(
         IBlobStore store, string directory, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data,
-        int blockSize, IReadOnlyDictionary<string, string> fileMetadata)
+        int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata)
     {
         if (data.Count != plan.Items.Count)
             throw new ArgumentException($"'{plan.FileName}': {plan.Items.Count} items planned but {data.Count} buffers given", nameof(data));
@@ -23,7 +24,7 @@ public static class DataFileWriter
             if (data[i].Length != plan.Items[i].ByteLength)
                 throw new ArgumentException($"'{plan.Items[i].StorageName}': buffer has {data[i].Length} bytes, plan says {plan.Items[i].ByteLength}");
 
-        using var file = new DataFileStreamWriter(store, directory, plan, blockSize, fileMetadata);
+        using var file = new DataFileStreamWriter(store, directory, plan, maxBlockSize, fileMetadata);
         for (var i = 0; i < data.Count; i++) file.Append(i, 0, data[i].Span);
         return file.Complete();
     }
