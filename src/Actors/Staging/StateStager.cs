@@ -7,10 +7,9 @@ namespace ActorCkpt.Actors;
 /// Describes a rank's state as a local plan, then copies it into staging buffers (or, for an
 /// in-place save, references the tensors where they are and copies only what cannot be read in
 /// place: non-contiguous and device tensors), leaving out replicas another rank will write.
-/// Chunks over the item size limit are split into row
-/// ranges along their first dimension; every rank splits a replicated tensor the same way, so
-/// dedup still finds the replicas. Describing reads only shapes, so the buffers can be rented
-/// (and waited for) between the two steps.
+/// Chunks over the item size limit are split into row ranges along their first dimension; every
+/// rank splits a replicated tensor the same way, so dedup still finds the replicas. Describing
+/// reads only shapes, so the buffers can be rented (and waited for) between the two steps.
 /// </summary>
 internal static class StateStager
 {

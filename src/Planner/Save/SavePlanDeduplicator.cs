@@ -23,6 +23,7 @@ public static class SavePlanDeduplicator
         var replicas = new Dictionary<int, List<Holder>>();
         var keep = plans.Select(p => new bool[p.Items.Count]).ToArray();
         var unstaged = plans.Select(p => p.Unstaged.Count == 0 ? null : new HashSet<int>(p.Unstaged)).ToArray();
+        var anyUnstaged = unstaged.Any(u => u is not null);
         bool Staged(Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
         var problems = new List<string>();
         var load = new Dictionary<int, long>();
@@ -73,7 +74,7 @@ public static class SavePlanDeduplicator
             .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
         foreach (var holders in replicated)
         {
-            var staged = holders.Where(Staged).ToList();
+            var staged = anyUnstaged ? holders.Where(Staged).ToList() : holders;
             if (staged.Count == 0)
             {
                 problems.Add(Unwritable(holders));
