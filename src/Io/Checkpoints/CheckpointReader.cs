@@ -90,6 +90,7 @@ public sealed class CheckpointReader(CheckpointStore store)
         }
     }
 
+    /// <summary>Throws naming file, key and block when <paramref name="sum"/> is not block <paramref name="block"/>'s recorded checksum.</summary>
     private static void Check(StoredBytes stored, string key, int block, ulong sum)
     {
         if (block >= stored.BlockChecksums.Count || sum != stored.BlockChecksums[block])
@@ -152,10 +153,7 @@ public sealed class CheckpointReader(CheckpointStore store)
         for (var b = 0; b * (long)size < bytes.Length; b++)
         {
             var start = b * size;
-            var block = bytes.Slice(start, Math.Min(size, bytes.Length - start));
-            var index = firstBlock + b;
-            if (index >= stored.BlockChecksums.Count || BlockChecksums.Of(block) != stored.BlockChecksums[index])
-                throw new ChecksumMismatchException(stored.File, key, index, stored.Offset + (long)index * size);
+            Check(stored, key, firstBlock + b, BlockChecksums.Of(bytes.Slice(start, Math.Min(size, bytes.Length - start))));
         }
     }
 }
