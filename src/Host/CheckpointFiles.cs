@@ -37,7 +37,9 @@ public static class CheckpointFiles
                     : throw new KeyNotFoundException($"step {metadata.Step} has no tensor '{key}'");
                 var tensor = torch.empty(saved.Shape.ToArray(), TorchDTypes.ToScalarType(saved.DType), torch.CPU);
                 loaded[key] = tensor;
-                FullTensorFileWriter.FullTensor(store, metadata, key, saved.DType).CopyTo(tensor.bytes);
+                var plan = LoadPlanner.Plan(metadata, [new WantedChunk(0, key, saved.DType, saved.Shape, TensorBox.Whole(saved.Shape))], StrictHandling.AssumeOkUnexpected);
+                using var destinations = new LoadDestinations([new TensorEntry(key, tensor, saved.Shape, TensorBox.Whole(saved.Shape))]);
+                new CheckpointReader(store).Read(plan, destinations.Bytes, 4);
             }
             return loaded;
         }

@@ -50,12 +50,17 @@ public class BoxCopySpec
             // The source buffer starts at element "skip", as after a block-aligned partial read.
             var skip = srcStart.Length == 0 ? 0 : (int)(srcStart[0] * srcShape.Skip(1).Aggregate(1L, (a, b) => a * b));
             var srcBytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(src.AsSpan(skip));
-            BoxCopy.Copy(srcBytes, srcShape, skip, srcStart,
-                System.Runtime.InteropServices.MemoryMarshal.AsBytes(actual.AsSpan()), dstShape, dstStart, region, sizeof(int));
+            // The destination is only the window from the region's first element to its last, as for a tensor over 2 GiB.
+            var first = Linear(dstShape, dstStart);
+            var last = Linear(dstShape, dstStart.Zip(region, (s, r) => s + r - 1).ToArray());
+            var window = System.Runtime.InteropServices.MemoryMarshal.AsBytes(actual.AsSpan((int)first, (int)(last - first + 1)));
+            BoxCopy.Copy(srcBytes, srcShape, skip, srcStart, window, dstShape, first, dstStart, region, sizeof(int));
 
             Assert.Equal(expected, actual);
         }
     }
+
+    private static long Linear(long[] shape, long[] index) => shape.Zip(index).Aggregate(0L, (acc, p) => acc * p.First + p.Second);
 
     [Fact]
     public void Copy_of_a_scalar_should_copy_one_element()
@@ -63,7 +68,7 @@ public class BoxCopySpec
         var src = BitConverter.GetBytes(3.5f);
         var dst = new byte[4];
 
-        BoxCopy.Copy(src, Array.Empty<long>(), 0, Array.Empty<long>(), dst, Array.Empty<long>(), Array.Empty<long>(), Array.Empty<long>(), 4);
+        BoxCopy.Copy(src, Array.Empty<long>(), 0, Array.Empty<long>(), dst, Array.Empty<long>(), 0, Array.Empty<long>(), Array.Empty<long>(), 4);
 
         Assert.Equal(3.5f, BitConverter.ToSingle(dst));
     }

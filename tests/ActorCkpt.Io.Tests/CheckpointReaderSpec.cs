@@ -25,7 +25,7 @@ public class CheckpointReaderSpec : IDisposable
             long start = rank * 23L / loadedOn, end = (rank + 1) * 23L / loadedOn;
             var wanted = new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 23, 5 }, new TensorBox(new[] { start, 0L }, new[] { end - start, 5L })) };
             var dest = new float[(end - start) * 5];
-            new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 3);
+            new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll), (_, o, n) => MemoryMarshal.AsBytes(dest.AsSpan()).Slice((int)o, n), 3);
 
             Assert.Equal(values.Skip((int)start * 5).Take(dest.Length), dest);
         }
@@ -39,9 +39,36 @@ public class CheckpointReaderSpec : IDisposable
         var wanted = new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 6, 4 }, new TensorBox(new long[] { 0, 1 }, new long[] { 6, 2 })) };
         var dest = new float[12];
 
-        new CheckpointReader(store).Read(LoadPlanner.Plan(store.ReadMetadata(1), wanted, StrictHandling.ReturnAll), _ => MemoryMarshal.AsBytes(dest.AsSpan()), 2);
+        new CheckpointReader(store).Read(LoadPlanner.Plan(store.ReadMetadata(1), wanted, StrictHandling.ReturnAll), (_, o, n) => MemoryMarshal.AsBytes(dest.AsSpan()).Slice((int)o, n), 2);
 
         var expected = Enumerable.Range(0, 6).SelectMany(r => new[] { values[r * 4 + 1], values[r * 4 + 2] });
+        Assert.Equal(expected, dest);
+    }
+
+    [Theory]
+    [InlineData(0L, 0L, 6L, 4L)]
+    [InlineData(0L, 1L, 6L, 2L)]
+    [InlineData(1L, 1L, 4L, 3L)]
+    public void Reads_cut_to_a_read_limit_should_ask_only_for_windows_within_it_and_fill_the_destination(long row, long col, long rows, long cols)
+    {
+        // A destination too large for one span is handed out a window at a time: reads cut to
+        // 24 bytes (one block is 8) must never ask for more, and must still fill it bit-exact.
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        var values = SavedCheckpoint.Save(store, 1, 3, rows: 6, cols: 4, blockSize: 8);
+        var box = new TensorBox(new[] { row, col }, new[] { rows, cols });
+        var plan = LoadPlanner.Plan(store.ReadMetadata(1), new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 6, 4 }, box) },
+            StrictHandling.ReturnAll, maxReadBytes: 24);
+        var dest = new float[rows * cols];
+        var windows = new System.Collections.Concurrent.ConcurrentBag<int>();
+
+        new CheckpointReader(store).Read(plan, (_, o, n) =>
+        {
+            windows.Add(n);
+            return MemoryMarshal.AsBytes(dest.AsSpan()).Slice((int)o, n);
+        }, 2);
+
+        Assert.All(windows, n => Assert.InRange(n, 1, 24));
+        var expected = Enumerable.Range((int)row, (int)rows).SelectMany(r => Enumerable.Range((int)col, (int)cols).Select(c => values[r * 4 + c]));
         Assert.Equal(expected, dest);
     }
 

@@ -115,4 +115,24 @@ public class ExportSpec : IDisposable
         });
         Assert.Equal(expected, tensors["w"].Bytes);
     }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.BFloat16)]
+    public void A_tensor_written_in_slabs_should_equal_it_written_at_once(DType dtype)
+    {
+        var store = new CheckpointStore(new LocalBlobStore(Path.Combine(_dir.Path, "ckpt")));
+        var w = SavedCheckpoint.Save(store, 1, world: 3, rows: 10, cols: 6);
+        var metadata = store.ReadMetadata(1);
+        var file = new ExportFile("model.safetensors", [new ExportTensor("w", dtype, [10, 6]), new ExportTensor("b", dtype, [3])]);
+        var output = new LocalBlobStore(Out);
+
+        FullTensorFileWriter.Write(store, metadata, output, file);
+        var atOnce = File.ReadAllBytes(Path.Combine(Out, file.Name));
+        // 20 bytes: slabs of 5 float32 elements, which cut rows and cross the ranks' chunks.
+        FullTensorFileWriter.Write(store, metadata, output, file, slabBytes: 20);
+
+        Assert.Equal(atOnce, File.ReadAllBytes(Path.Combine(Out, file.Name)));
+        if (dtype == DType.Float32) Assert.Equal(Bytes(w), Parse(Path.Combine(Out, file.Name), out _)["w"].Bytes);
+    }
 }

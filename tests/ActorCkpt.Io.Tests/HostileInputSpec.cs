@@ -32,7 +32,7 @@ public class HostileInputSpec : IDisposable
         var w = new float[32];
         var b = new float[3];
         new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
-            i => i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan()), 2);
+            (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
     }
 
     [Fact]

@@ -109,6 +109,23 @@ public class LoadPlannerSpec
     }
 
     [Fact]
+    public void A_region_spanning_more_than_one_read_may_should_be_cut_into_reads_that_each_fit()
+    {
+        // Columns 1..3 of a [12, 8] tensor saved as two column halves, wanted whole: at most 40 bytes
+        // (10 elements) per read, in the chunk and in the destination.
+        var md = Saved("w", new long[] { 12, 8 }, 8, (new long[] { 0, 0 }, new long[] { 12, 4 }), (new long[] { 0, 4 }, new long[] { 12, 4 }));
+
+        var plan = LoadPlanner.Plan(md, new[] { Want("w", new long[] { 12, 8 }, new long[] { 0, 0 }, new long[] { 12, 8 }) }, StrictHandling.RaiseAll, maxReadBytes: 40);
+
+        Assert.All(plan.Reads, r => Assert.True(r.DestinationSpan <= 40 && BoxSplitter.Span(r.Region, r.Source.Box) * 4 <= 40, $"{r.Region} spans over 40 bytes"));
+        // (k - 1) · 8 + 4 elements of the destination for k rows: 1 row per read, 24 reads.
+        Assert.Equal(24, plan.Reads.Count);
+        Assert.Equal(96, plan.Reads.Sum(r => r.Region.Volume));
+        Assert.All(plan.Reads, r => Assert.Equal(r.Region.Offsets[0] * 32 + r.Region.Offsets[1] * 4, r.DestinationStart));
+        Assert.All(plan.Reads, r => Assert.True(r.RangeLength <= 40 + 2 * 8));
+    }
+
+    [Fact]
     public void Reads_should_widen_to_checksum_blocks_but_not_past_the_chunk()
     {
         var md = Saved("w", new long[] { 100 }, 64, (new long[] { 0 }, new long[] { 100 }));

@@ -1,3 +1,4 @@
+using ActorCkpt.Io;
 using ActorCkpt.Planner;
 using TorchSharp;
 
@@ -16,8 +17,6 @@ public sealed class LoadDestinations : IDisposable
     /// <summary>Destinations for <paramref name="targets"/>, read as <paramref name="readAs"/> (each target's own dtype when null).</summary>
     public LoadDestinations(IReadOnlyList<TensorEntry> targets, IReadOnlyList<DType>? readAs = null)
     {
-        foreach (var t in targets.Where(t => t.Box.Volume * DTypes.ElementSize(t.DType) > int.MaxValue))
-            throw new ActorCkptException($"'{t.Key}': loading a local tensor over 2 GiB is not supported yet");
         _targets = targets;
         _staging = targets.Select((t, i) =>
         {
@@ -26,8 +25,12 @@ public sealed class LoadDestinations : IDisposable
         }).ToArray();
     }
 
-    /// <summary>The row-major bytes that target <paramref name="target"/>'s reads fill.</summary>
-    public Span<byte> Bytes(int target) => (_staging[target] ?? _targets[target].Tensor).bytes;
+    /// <summary>
+    /// Bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="length"/> of the
+    /// row-major memory that target <paramref name="target"/>'s reads fill (a <see cref="DestinationProvider"/>;
+    /// tensors over 2 GiB are filled a window at a time).
+    /// </summary>
+    public Span<byte> Bytes(int target, long offset, int length) => TensorBytes.Window(_staging[target] ?? _targets[target].Tensor, offset, length);
 
     /// <summary>Copies the staged targets into their tensors.</summary>
     public void CopyToTargets()

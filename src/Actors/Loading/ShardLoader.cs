@@ -50,7 +50,7 @@ internal static class ShardLoader
                     {
                         var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
-                        CheckpointReader.Apply(read, bytes, destinations.Bytes(read.Target));
+                        CheckpointReader.Apply(read, bytes, CheckpointReader.Window(read, destinations.Bytes));
                         progress?.Report(read.DestinationBytes);
                     }
                     finally

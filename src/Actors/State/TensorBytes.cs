@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,4 +28,27 @@ internal static class TensorBytes
 
     /// <summary>True when <paramref name="tensor"/>'s memory can be filled in place.</summary>
     public static bool IsDirect(Tensor tensor) => tensor.device_type == DeviceType.CPU && tensor.is_contiguous();
+
+    /// <summary>
+    /// The address of a contiguous CPU tensor's first byte (null when it has no elements), whatever
+    /// its size: <see cref="Tensor.bytes"/> refuses tensors over 2 GiB, so this asks a one-element
+    /// view, which shares the tensor's memory.
+    /// </summary>
+    public static unsafe byte* Pointer(Tensor tensor)
+    {
+        if (!IsDirect(tensor)) throw new ArgumentException("only a contiguous CPU tensor's memory can be addressed", nameof(tensor));
+        if (tensor.NumberOfElements == 0) return null;
+        using var flat = tensor.view(-1);
+        using var first = flat.narrow(0, 0, 1);
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
+    }
+
+    /// <summary>Bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="length"/> of a contiguous CPU tensor of any size.</summary>
+    public static unsafe Span<byte> Window(Tensor tensor, long offset, int length)
+    {
+        var size = tensor.NumberOfElements * tensor.ElementSize;
+        if (offset < 0 || length < 0 || offset + length > size)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes {offset}..{offset + length} lie outside the tensor's {size}");
+        return length == 0 ? Span<byte>.Empty : new Span<byte>(Pointer(tensor) + offset, length);
+    }
 }

@@ -22,7 +22,7 @@ internal sealed unsafe class TensorMemory : MemoryManager<byte>
         if (!TensorBytes.IsDirect(tensor)) throw new ArgumentException("only a contiguous CPU tensor's memory can be referenced", nameof(tensor));
         _tensor = tensor;
         _length = length;
-        _pointer = length == 0 ? null : (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes)) + offset;
+        _pointer = length == 0 ? null : (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(TensorBytes.Window(tensor, offset, length)));
     }
 
     /// <inheritdoc />

@@ -11,17 +11,19 @@ public static class BoxCopy
     /// <paramref name="srcStart"/> in an array of <paramref name="srcShape"/> to
     /// <paramref name="dstStart"/> in an array of <paramref name="dstShape"/>.
     /// <paramref name="src"/> holds the source array from element <paramref name="srcBaseElement"/> on
-    /// (a partial read), <paramref name="dst"/> the whole destination.
+    /// (a partial read), <paramref name="dst"/> the destination array from element
+    /// <paramref name="dstBaseElement"/> on (a window of a destination larger than one span).
     /// </summary>
     public static void Copy(
         ReadOnlySpan<byte> src, IReadOnlyList<long> srcShape, long srcBaseElement, IReadOnlyList<long> srcStart,
-        Span<byte> dst, IReadOnlyList<long> dstShape, IReadOnlyList<long> dstStart,
+        Span<byte> dst, IReadOnlyList<long> dstShape, long dstBaseElement, IReadOnlyList<long> dstStart,
         IReadOnlyList<long> regionLengths, int elementSize)
     {
         var rank = regionLengths.Count;
         if (rank == 0)
         {
-            src.Slice(checked((int)(-srcBaseElement * elementSize)), elementSize).CopyTo(dst[..elementSize]);
+            src.Slice(checked((int)(-srcBaseElement * elementSize)), elementSize)
+                .CopyTo(dst.Slice(checked((int)(-dstBaseElement * elementSize)), elementSize));
             return;
         }
         for (var d = 0; d < rank; d++) if (regionLengths[d] == 0) return;
@@ -41,7 +43,7 @@ public static class BoxCopy
         Span<long> index = stackalloc long[rank];
         while (true)
         {
-            long s = -srcBaseElement, t = 0;
+            long s = -srcBaseElement, t = -dstBaseElement;
             for (var d = 0; d < rank; d++)
             {
                 s += (srcStart[d] + index[d]) * srcStrides[d];

@@ -4,8 +4,11 @@ using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io;
 
-/// <summary>Gives the bytes of destination <paramref name="target"/> (a contiguous row-major tensor).</summary>
-public delegate Span<byte> DestinationProvider(int target);
+/// <summary>
+/// Gives bytes <paramref name="offset"/> to <paramref name="offset"/> + <paramref name="length"/> of
+/// destination <paramref name="target"/> (a contiguous row-major tensor, which may be larger than one span).
+/// </summary>
+public delegate Span<byte> DestinationProvider(int target, long offset, int length);
 
 /// <summary>
 /// Executes load plans: reads each planned byte range (files opened once, ranges read in
@@ -24,12 +27,17 @@ public sealed class CheckpointReader(CheckpointStore store)
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null) =>
         PlanReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
-            if (DirectOffset(read) is { } at)
-                ReadInPlace(read, reader, destination(read.Target).Slice(checked((int)at), checked((int)read.DestinationBytes)));
+            var window = Window(read, destination);
+            if (DirectOffset(read) is not null)
+                ReadInPlace(read, reader, window);
             else
-                ReadThroughBuffer(read, reader, destination(read.Target));
+                ReadThroughBuffer(read, reader, window);
             progress?.Report(read.DestinationBytes);
         });
+
+    /// <summary>The part of <paramref name="read"/>'s destination it writes into (from its region's first element to its last).</summary>
+    public static Span<byte> Window(ReadItem read, DestinationProvider destination) =>
+        destination(read.Target, read.DestinationStart, checked((int)read.DestinationSpan));
 
     /// <summary>
     /// Where in the destination the read's region starts when the region is one run of elements
@@ -38,7 +46,7 @@ public sealed class CheckpointReader(CheckpointStore store)
     public static long? DirectOffset(ReadItem read)
     {
         if (read.DestinationBytes == 0 || !read.Region.IsContiguousIn(read.Source.Box) || !read.Region.IsContiguousIn(read.TargetBox)) return null;
-        return Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * DTypes.ElementSize(read.DType);
+        return read.DestinationStart;
     }
 
     /// <summary>Bytes read at once into the destination when whole blocks lie inside the region: small blocks must not mean small reads.</summary>
@@ -103,7 +111,7 @@ public sealed class CheckpointReader(CheckpointStore store)
         hasher.Append(into);
     }
 
-    private static void ReadThroughBuffer(ReadItem read, IBlobReader reader, Span<byte> destination)
+    private static void ReadThroughBuffer(ReadItem read, IBlobReader reader, Span<byte> window)
     {
         var length = checked((int)read.RangeLength);
         var buffer = ArrayPool<byte>.Shared.Rent(length);
@@ -111,7 +119,7 @@ public sealed class CheckpointReader(CheckpointStore store)
         {
             var bytes = buffer.AsSpan(0, length);
             reader.ReadExactly(bytes, read.Source.Bytes.Offset + read.RangeStart);
-            Apply(read, bytes, destination);
+            Apply(read, bytes, window);
         }
         finally
         {
@@ -121,16 +129,17 @@ public sealed class CheckpointReader(CheckpointStore store)
 
     /// <summary>
     /// Verifies the bytes of <paramref name="read"/> (however they were fetched) against their
-    /// block checksums and copies the read's region into <paramref name="destination"/>.
+    /// block checksums and copies the read's region into <paramref name="window"/>, its
+    /// destination's bytes from <see cref="ReadItem.DestinationStart"/> on (see <see cref="Window"/>).
     /// </summary>
-    public static void Apply(ReadItem read, ReadOnlySpan<byte> bytes, Span<byte> destination)
+    public static void Apply(ReadItem read, ReadOnlySpan<byte> bytes, Span<byte> window)
     {
         if (bytes.Length != read.RangeLength)
             throw new ActorCkptException($"'{read.Source.Bytes.File}': {bytes.Length} bytes arrived for '{read.Key}', {read.RangeLength} were read");
         Verify(bytes, read.Source.Bytes, read.FirstBlock, read.Key);
         var size = DTypes.ElementSize(read.DType);
         BoxCopy.Copy(bytes, read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
-            destination, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
+            window, read.TargetBox.Lengths, read.DestinationStart / size, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
     }
 
     /// <summary>Reads and verifies the bytes of a non-tensor entry of step <paramref name="step"/>.</summary>

@@ -4,17 +4,23 @@ namespace ActorCkpt.Io;
 
 /// <summary>
 /// Writes one safetensors file of full (unsharded) tensors from a committed step: each tensor read
-/// from its chunks (every byte verified against its checksums), converted to the file's dtype when
-/// it differs, one tensor in memory at a time. Written under a temporary name and renamed when
-/// complete; <c>__metadata__</c> is <c>{"format":"pt"}</c>. Shared by export and unshard.
+/// from its chunks (every byte verified against its checksums) in slabs of consecutive elements of
+/// at most <see cref="SlabBytes"/>, converted to the file's dtype when it differs, and written at its place,
+/// so a tensor of any size passes through one slab of memory. Written under a temporary name and
+/// renamed when complete; <c>__metadata__</c> is <c>{"format":"pt"}</c>. Shared by export and unshard.
 /// </summary>
 public static class FullTensorFileWriter
 {
+    /// <summary>The most bytes of a tensor read at once (64 MiB): a slab, and as much again for a dtype conversion.</summary>
+    public const long SlabBytes = 64L << 20;
+
     /// <summary>
     /// Writes <paramref name="file"/> (its name may have one directory level, created as needed) into
-    /// <paramref name="output"/>; <paramref name="progress"/> hears each tensor's bytes once written.
+    /// <paramref name="output"/>, reading at most <paramref name="slabBytes"/> of a tensor at once;
+    /// <paramref name="progress"/> hears each tensor's bytes once written.
     /// </summary>
-    public static void Write(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file, IProgress<long>? progress = null)
+    public static void Write(CheckpointStore store, CheckpointMetadata metadata, IBlobStore output, ExportFile file, IProgress<long>? progress = null,
+        long slabBytes = SlabBytes)
     {
         var slash = file.Name.LastIndexOf('/');
         if (slash > 0) output.CreateDirectory(file.Name[..slash]);
@@ -26,7 +32,7 @@ public static class FullTensorFileWriter
             writer.Write(header, 0);
             foreach (var (tensor, entry) in file.Tensors.Zip(layout.Entries))
             {
-                writer.Write(FullTensor(store, metadata, tensor.Key, tensor.DType), layout.DataStart + entry.Begin);
+                WriteTensor(store, metadata, tensor.Key, tensor.DType, writer, layout.DataStart + entry.Begin, slabBytes);
                 progress?.Report(entry.Length);
             }
             writer.Flush();
@@ -34,20 +40,32 @@ public static class FullTensorFileWriter
         output.Rename(temp, file.Name, overwrite: true);
     }
 
-    /// <summary>The whole tensor <paramref name="key"/> of <paramref name="metadata"/>'s step as bytes of <paramref name="dtype"/>.</summary>
-    public static byte[] FullTensor(CheckpointStore store, CheckpointMetadata metadata, string key, DType dtype)
+    /// <summary>Writes the whole tensor <paramref name="key"/> as bytes of <paramref name="dtype"/> at <paramref name="offset"/>, a slab at a time.</summary>
+    private static void WriteTensor(CheckpointStore store, CheckpointMetadata metadata, string key, DType dtype, IBlobWriter writer, long offset, long slabBytes)
     {
         var saved = metadata.Tensors.TryGetValue(key, out var t) ? t
             : throw new KeyNotFoundException($"step {metadata.Step} has no tensor '{key}'");
-        var bytes = Shapes.Volume(saved.Shape) * DTypes.ElementSize(saved.DType);
-        if (bytes > Array.MaxLength)
-            throw new ActorCkptException($"'{key}' is {bytes} bytes: reading a whole tensor over 2 GiB is not supported yet");
-        var buffer = new byte[bytes];
-        var wanted = new[] { new WantedChunk(0, key, saved.DType, saved.Shape, TensorBox.Whole(saved.Shape)) };
-        new CheckpointReader(store).Read(LoadPlanner.Plan(metadata, wanted, StrictHandling.AssumeOkUnexpected), _ => buffer, 4);
-        if (dtype == saved.DType) return buffer;
-        var converted = new byte[Shapes.Volume(saved.Shape) * DTypes.ElementSize(dtype)];
-        FloatConversion.Convert(buffer, saved.DType, converted, dtype);
-        return converted;
+        var whole = TensorBox.Whole(saved.Shape);
+        int savedSize = DTypes.ElementSize(saved.DType), size = DTypes.ElementSize(dtype);
+        var reader = new CheckpointReader(store);
+        var slabElements = Math.Max(1, slabBytes / Math.Max(savedSize, size));
+        var buffer = new byte[Math.Min(whole.Volume, slabElements) * savedSize];
+        var converted = dtype == saved.DType ? null : new byte[Math.Min(whole.Volume, slabElements) * size];
+        foreach (var slab in BoxSplitter.Split(whole, [whole], slabElements))
+        {
+            // A slab of the whole tensor is one run of its elements: read it as a chunk of its own.
+            var bytes = buffer.AsSpan(0, checked((int)(slab.Volume * savedSize)));
+            var plan = LoadPlanner.Plan(metadata, [new WantedChunk(0, key, saved.DType, saved.Shape, slab)], StrictHandling.AssumeOkUnexpected);
+            reader.Read(plan, (_, at, length) => buffer.AsSpan(checked((int)at), length), 4);
+            var start = Shapes.LinearIndex(saved.Shape, slab.Offsets.ToArray());
+            if (converted is null)
+            {
+                writer.Write(bytes, offset + start * size);
+                continue;
+            }
+            var into = converted.AsSpan(0, checked((int)(slab.Volume * size)));
+            FloatConversion.Convert(bytes, saved.DType, into, dtype);
+            writer.Write(into, offset + start * size);
+        }
     }
 }

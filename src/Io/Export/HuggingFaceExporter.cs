@@ -35,9 +35,10 @@ public sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long
 /// <c>model-0000i-of-0000N.safetensors</c> (a single <c>model.safetensors</c> when one file is
 /// enough) with <c>model.safetensors.index.json</c> (<c>metadata.total_size</c>, <c>weight_map</c>);
 /// each file's <c>__metadata__</c> is <c>{"format":"pt"}</c>. Non-tensor entries and optimizer
-/// state (keys under <c>optim.</c> or <c>optimizer.</c>) are left out. Streaming: one tensor at a
-/// time per file being written is in memory, read from the checkpoint's chunks and verified against
-/// their checksums; files are written under a temporary name and renamed when complete.
+/// state (keys under <c>optim.</c> or <c>optimizer.</c>) are left out. Streaming: one slab of a
+/// tensor (at most <see cref="FullTensorFileWriter.SlabBytes"/>) per file being written is in memory,
+/// read from the checkpoint's chunks and verified against their checksums; files are written under
+/// a temporary name and renamed when complete.
 /// </summary>
 public static class HuggingFaceExporter
 {

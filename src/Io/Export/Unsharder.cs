@@ -12,7 +12,7 @@ public sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, lon
 /// Writes a committed step's full (unsharded) tensors as safetensors files, OLMo-core's unshard:
 /// model tensors under "model", and with <c>optim</c> the optimizer state (keys under
 /// <c>optim.</c> / <c>optimizer.</c>) under "optim", laid out by <see cref="UnshardStrategy"/>.
-/// Dtypes are kept. Two files are written at once, one tensor each in memory.
+/// Dtypes are kept. Two files are written at once, one slab of a tensor each in memory.
 /// </summary>
 public static class Unsharder
 {

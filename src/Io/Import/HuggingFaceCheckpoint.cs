@@ -89,11 +89,10 @@ public sealed class HuggingFaceCheckpoint
             var length = checked((int)read.RangeLength);
             var offset = read.Source.Bytes.Offset + read.RangeStart;
             var size = DTypes.ElementSize(read.DType);
-            var target = destination(read.Target);
+            var window = CheckpointReader.Window(read, destination);
             if (read.Region.IsContiguousIn(read.TargetBox))
             {
-                var at = Shapes.LinearIndex(read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox)) * size;
-                reader.ReadExactly(target.Slice(checked((int)at), length), offset);
+                reader.ReadExactly(window[..length], offset);
             }
             else
             {
@@ -102,7 +101,7 @@ public sealed class HuggingFaceCheckpoint
                 {
                     reader.ReadExactly(buffer.AsSpan(0, length), offset);
                     BoxCopy.Copy(buffer.AsSpan(0, length), read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
-                        target, read.TargetBox.Lengths, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
+                        window, read.TargetBox.Lengths, read.DestinationStart / size, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
                 }
                 finally
                 {

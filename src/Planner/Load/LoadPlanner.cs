@@ -4,17 +4,25 @@ namespace ActorCkpt.Planner;
 /// Plans a rank's reads by intersecting the chunks it wants with the chunks on disk, so a
 /// checkpoint loads on any number of ranks and any row/column sharding (resharding).
 /// Each read covers the stored bytes from the region's first to its last element, widened to
-/// checksum blocks so every byte read is verified.
+/// checksum blocks so every byte read is verified. Regions spanning more than a read may (in the
+/// stored chunk or in the destination) are cut into several reads, so tensors of any size load.
 /// </summary>
 public static class LoadPlanner
 {
     /// <summary>
+    /// The most bytes one read spans, in its stored chunk and in its destination (1 GiB): spans
+    /// of memory and single reads stop at 2 GiB, and a read is widened by up to two checksum blocks.
+    /// </summary>
+    public const long MaxReadBytes = 1L << 30;
+
+    /// <summary>
     /// Plans the reads filling <paramref name="wanted"/> from <paramref name="metadata"/>. Missing
     /// and unexpected keys are errors when <paramref name="strict"/> says so; dtype and shape
     /// mismatches always are. Throws <see cref="LoadPlanException"/> listing the keys, before
-    /// anything is read. The plan lists both kinds of mismatched keys whatever the mode.
+    /// anything is read. The plan lists both kinds of mismatched keys whatever the mode. No read
+    /// spans more than <paramref name="maxReadBytes"/> of its chunk or destination (before block widening).
     /// </summary>
-    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict)
+    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, long maxReadBytes = MaxReadBytes)
     {
         var missing = new SortedSet<string>(StringComparer.Ordinal);
         var mismatches = new List<string>();
@@ -49,7 +57,12 @@ public static class LoadPlanner
                 var region = stored.Box.Intersect(want.Box);
                 if (region is null) continue;
                 covered += region.Volume;
-                reads.Add(ReadFor(want, tensor.DType, stored, region));
+                var maxElements = maxReadBytes / DTypes.ElementSize(tensor.DType);
+                if (BoxSplitter.Fits(region, maxElements, stored.Box, want.Box))
+                    reads.Add(ReadFor(want, tensor.DType, stored, region));
+                else
+                    foreach (var piece in BoxSplitter.Split(region, [stored.Box, want.Box], maxElements))
+                        reads.Add(ReadFor(want, tensor.DType, stored, piece));
             }
             if (covered != want.Box.Volume)
                 mismatches.Add($"'{want.Key}': the checkpoint covers {covered} of the {want.Box.Volume} elements of wanted chunk {want.Box}");

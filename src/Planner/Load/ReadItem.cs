@@ -28,6 +28,13 @@ public sealed record ReadItem(
     /// <summary>Bytes of the destination the read fills (its region, whatever it read around it).</summary>
     public long DestinationBytes => Region.Volume * DTypes.ElementSize(DType);
 
+    /// <summary>Where in the destination (bytes, row-major over <see cref="TargetBox"/>) the region's first element goes.</summary>
+    public long DestinationStart =>
+        Shapes.LinearIndex(TargetBox.Lengths, Region.OffsetsWithin(TargetBox)) * DTypes.ElementSize(DType);
+
+    /// <summary>Bytes of the destination from the region's first element to the end of its last: the window the read writes into.</summary>
+    public long DestinationSpan => BoxSplitter.Span(Region, TargetBox) * DTypes.ElementSize(DType);
+
     /// <summary>Number of checksum blocks covered by the read.</summary>
     public int BlockCount => (int)((RangeLength + Source.Bytes.BlockSize - 1) / Source.Bytes.BlockSize);
 }

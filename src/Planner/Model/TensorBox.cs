@@ -39,6 +39,12 @@ public sealed class TensorBox : IEquatable<TensorBox>
     /// <summary>Extent of the box in each dimension.</summary>
     public IReadOnlyList<long> Lengths => _lengths;
 
+    /// <summary>The offsets without an interface call per element, for hot loops.</summary>
+    internal ReadOnlySpan<long> OffsetSpan => _offsets;
+
+    /// <summary>The lengths without an interface call per element, for hot loops.</summary>
+    internal ReadOnlySpan<long> LengthSpan => _lengths;
+
     /// <summary>Number of dimensions.</summary>
     public int Rank => _offsets.Length;
 
