@@ -137,6 +137,15 @@ public sealed class CheckpointReader(CheckpointStore store)
         if (bytes.Length != read.RangeLength)
             throw new ActorCkptException($"'{read.Source.Bytes.File}': {bytes.Length} bytes arrived for '{read.Key}', {read.RangeLength} were read");
         Verify(bytes, read.Source.Bytes, read.FirstBlock, read.Key);
+        CopyRegion(read, bytes, window);
+    }
+
+    /// <summary>
+    /// Copies the read's region from <paramref name="bytes"/> (the stored chunk from
+    /// <see cref="ReadItem.RangeStart"/> on) into <paramref name="window"/> (see <see cref="Window"/>), unverified.
+    /// </summary>
+    public static void CopyRegion(ReadItem read, ReadOnlySpan<byte> bytes, Span<byte> window)
+    {
         var size = DTypes.ElementSize(read.DType);
         BoxCopy.Copy(bytes, read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
             window, read.TargetBox.Lengths, read.DestinationStart / size, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);

@@ -88,7 +88,6 @@ public sealed class HuggingFaceCheckpoint
         {
             var length = checked((int)read.RangeLength);
             var offset = read.Source.Bytes.Offset + read.RangeStart;
-            var size = DTypes.ElementSize(read.DType);
             var window = CheckpointReader.Window(read, destination);
             if (read.Region.IsContiguousIn(read.TargetBox))
             {
@@ -100,8 +99,7 @@ public sealed class HuggingFaceCheckpoint
                 try
                 {
                     reader.ReadExactly(buffer.AsSpan(0, length), offset);
-                    BoxCopy.Copy(buffer.AsSpan(0, length), read.Source.Box.Lengths, read.RangeStart / size, read.Region.OffsetsWithin(read.Source.Box),
-                        window, read.TargetBox.Lengths, read.DestinationStart / size, read.Region.OffsetsWithin(read.TargetBox), read.Region.Lengths, size);
+                    CheckpointReader.CopyRegion(read, buffer.AsSpan(0, length), window);
                 }
                 finally
                 {
