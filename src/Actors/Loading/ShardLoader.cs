@@ -22,12 +22,7 @@ internal static class ShardLoader
         CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
         IProgress<long>? progress = null)
     {
-        var metadataBytes = store.ReadMetadataBytes(step);
-        var metadataPath = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
-        if (metadataChecksum.Length > 0 && CheckpointStore.Checksum(metadataBytes) != metadataChecksum)
-            throw new CheckpointFormatException(metadataPath,
-                $"its checksum {CheckpointStore.Checksum(metadataBytes)} differs from the {metadataChecksum} the catalog recorded at commit: the document was changed or corrupted");
-        var metadata = MetadataJson.Deserialize(metadataBytes, metadataPath);
+        var metadata = store.ReadMetadata(step, metadataChecksum);
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
         var plan = LoadPlanner.Plan(metadata, wanted, strict);
         var warnings = plan.Warnings(strict, $"step {step}", target.Rank);

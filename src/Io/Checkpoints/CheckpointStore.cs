@@ -37,9 +37,32 @@ public sealed class CheckpointStore(IBlobStore store)
     public long ResolveStep(long? step) =>
         step ?? LatestStep() ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Root}'");
 
-    /// <summary>Reads the metadata of committed step <paramref name="step"/>.</summary>
-    public CheckpointMetadata ReadMetadata(long step) =>
-        MetadataJson.Deserialize(ReadMetadataBytes(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+    /// <summary>
+    /// Documents this store parsed lately: the ranks of a node loading one step share one parse,
+    /// which at thousands of chunks costs more than reading the document. Two are kept, so loads
+    /// of the newest step and of the one before it never evict each other.
+    /// </summary>
+    private readonly ParsedMetadataCache _parsed = new(capacity: 2);
+
+    /// <summary>
+    /// Reads the metadata of committed step <paramref name="step"/>. With <paramref name="expectedChecksum"/>
+    /// (the <see cref="Checksum"/> the catalog recorded at commit), a document whose bytes differ
+    /// throws <see cref="CheckpointFormatException"/> before it is parsed. Unchanged bytes are
+    /// parsed once and the result shared: callers must not change it.
+    /// </summary>
+    public CheckpointMetadata ReadMetadata(long step, string? expectedChecksum = null)
+    {
+        var bytes = ReadMetadataBytes(step);
+        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        var checksum = Checksum(bytes);
+        if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
+            throw new CheckpointFormatException(path,
+                $"its checksum {checksum} differs from the {expectedChecksum} the catalog recorded at commit: the document was changed or corrupted");
+        return _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => MetadataJson.Deserialize(bytes, path));
+    }
+
+    /// <summary>Frees the parsed documents <see cref="ReadMetadata"/> keeps; the next read of each parses it again.</summary>
+    public void ForgetParsedMetadata() => _parsed.Clear();
 
     /// <summary>The metadata document of committed step <paramref name="step"/>, as stored.</summary>
     public byte[] ReadMetadataBytes(long step)
