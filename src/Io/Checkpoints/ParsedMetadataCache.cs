@@ -6,7 +6,8 @@ namespace ActorCkpt.Io;
 /// The last few metadata documents parsed, keyed by their step and the checksum and length of
 /// their bytes, so the ranks of a node that load one step parse its document once: concurrent
 /// callers with the same key wait for one parse. A key names the exact bytes, so a document
-/// rewritten on disk is parsed again, never served stale. A parse that fails is not kept.
+/// rewritten on disk is parsed again, never served stale. A document makes room for itself only
+/// once it is parsed, so one that fails to parse displaces none.
 /// </summary>
 internal sealed class ParsedMetadataCache(int capacity)
 {
@@ -21,40 +22,50 @@ internal sealed class ParsedMetadataCache(int capacity)
         {
             var node = _recent.First;
             while (node is not null && node.Value.Key != key) node = node.Next;
-            if (node is not null)
-            {
-                _recent.Remove(node);
-            }
-            else
-            {
-                node = new LinkedListNode<(string, Lazy<CheckpointMetadata>)>((key, new Lazy<CheckpointMetadata>(parse, LazyThreadSafetyMode.ExecutionAndPublication)));
-                if (_recent.Count == capacity) _recent.RemoveLast();
-            }
+            if (node is null) node = new LinkedListNode<(string, Lazy<CheckpointMetadata>)>((key, new Lazy<CheckpointMetadata>(parse, LazyThreadSafetyMode.ExecutionAndPublication)));
+            else _recent.Remove(node);
             _recent.AddFirst(node);
             parsed = node.Value.Parsed;
         }
+        CheckpointMetadata metadata;
         try
         {
-            return parsed.Value;
+            metadata = parsed.Value;
         }
         catch
         {
-            lock (_gate)
-            {
-                for (var node = _recent.First; node is not null; node = node.Next)
-                {
-                    if (!ReferenceEquals(node.Value.Parsed, parsed)) continue;
-                    _recent.Remove(node);
-                    break;
-                }
-            }
+            lock (_gate) Remove(parsed);
             throw;
         }
+        lock (_gate) TrimKeeping(parsed);
+        return metadata;
     }
 
     /// <summary>Drops every document held; the next read of each parses it again.</summary>
     public void Clear()
     {
         lock (_gate) _recent.Clear();
+    }
+
+    /// <summary>Removes the entry whose parse failed.</summary>
+    private void Remove(Lazy<CheckpointMetadata> failed)
+    {
+        for (var node = _recent.First; node is not null; node = node.Next)
+        {
+            if (!ReferenceEquals(node.Value.Parsed, failed)) continue;
+            _recent.Remove(node);
+            return;
+        }
+    }
+
+    /// <summary>Drops the least recently used entries other than <paramref name="keep"/> while more than the capacity are held.</summary>
+    private void TrimKeeping(Lazy<CheckpointMetadata> keep)
+    {
+        for (var node = _recent.Last; node is not null && _recent.Count > capacity;)
+        {
+            var previous = node.Previous;
+            if (!ReferenceEquals(node.Value.Parsed, keep)) _recent.Remove(node);
+            node = previous;
+        }
     }
 }
