@@ -65,6 +65,35 @@ public class HostileMetadataSpec : IDisposable
         Assert.Contains("bytes recorded, its shape needs", e.Message);
     }
 
+    [Theory]
+    [InlineData("\"0123456789abcdefg\"")]
+    [InlineData("\"0123456789abcdef0\"")]
+    [InlineData("\"0x12\"")]
+    [InlineData("\"\"")]
+    [InlineData("12")]
+    public void A_checksum_that_is_not_1_to_16_hex_digits_should_be_refused_naming_it(string checksum)
+    {
+        var e = Tampered(md => FirstChunk(md)["checksums"]![0] = JsonNode.Parse(checksum));
+
+        Assert.Contains($"malformed metadata: checksum {checksum} is not 1 to 16 hex digits", e.Message);
+    }
+
+    [Theory]
+    [InlineData("ffffffffffffffff", ulong.MaxValue)]
+    [InlineData("0", 0UL)]
+    [InlineData("00000000000000aB", 0xabUL)]
+    public void A_checksum_should_be_read_back_as_the_number_its_digits_spell(string digits, ulong value)
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2);
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, "step-00000001", "metadata.json")))!;
+        FirstChunk(json)["checksums"]![0] = digits;
+
+        var chunk = MetadataJson.Deserialize(Encoding.UTF8.GetBytes(json.ToJsonString()), "metadata.json").Tensors["w"].Chunks[0];
+
+        Assert.Equal(value, chunk.Bytes.BlockChecksums[0]);
+    }
+
     [Fact]
     public void Committing_over_an_existing_metadata_file_should_be_refused()
     {

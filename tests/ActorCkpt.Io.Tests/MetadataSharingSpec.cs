@@ -40,7 +40,7 @@ public class MetadataSharingSpec : IDisposable
         SavedCheckpoint.Save(_store, 1, world: 2);
         var first = _store.ReadMetadata(1);
         var json = File.ReadAllText(MetadataPath(1));
-        var rewritten = json.Replace("\"world_size\": 2", "\"world_size\": 2 ");
+        var rewritten = json.Replace("\"world_size\":2", "\"world_size\": 2");
         Assert.NotEqual(json, rewritten);
         File.WriteAllText(MetadataPath(1), rewritten);
 

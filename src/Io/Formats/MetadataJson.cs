@@ -1,3 +1,5 @@
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using ActorCkpt.Planner;
 
@@ -12,11 +14,14 @@ public static class MetadataJson
     /// <summary>Value of the "format" field, so a reader can tell an ActorCkpt metadata file at a glance.</summary>
     public const string FormatName = "actorckpt";
 
-    /// <summary>Serializes <paramref name="metadata"/> to UTF-8 JSON.</summary>
+    /// <summary>
+    /// Serializes <paramref name="metadata"/> to compact UTF-8 JSON: at thousands of ranks the
+    /// document has a chunk per rank and tensor, and indentation would more than double it.
+    /// </summary>
     public static byte[] Serialize(CheckpointMetadata metadata)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream))
         {
             w.WriteStartObject();
             w.WriteString("format", FormatName);
@@ -96,13 +101,17 @@ public static class MetadataJson
             var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal);
             foreach (var t in root.GetProperty("tensors").EnumerateObject())
             {
-                var chunks = t.Value.GetProperty("chunks").EnumerateArray().Select(c => new StoredChunk(
-                    new TensorBox(ReadLongs(c, "offsets"), ReadLongs(c, "lengths")),
-                    c.GetProperty("name").GetString()!,
-                    c.GetProperty("rank").GetInt32(),
-                    ReadBytes(c))).ToArray();
-                tensors[t.Name] = new TensorMetadata(t.Name, DTypes.FromSafetensors(t.Value.GetProperty("dtype").GetString()!),
-                    ReadLongs(t.Value, "shape"), chunks);
+                var chunkArray = t.Value.GetProperty("chunks"u8);
+                var chunks = new StoredChunk[chunkArray.GetArrayLength()];
+                var i = 0;
+                foreach (var c in chunkArray.EnumerateArray())
+                    chunks[i++] = new StoredChunk(
+                        new TensorBox(ReadLongs(c, "offsets"u8), ReadLongs(c, "lengths"u8)),
+                        c.GetProperty("name"u8).GetString()!,
+                        c.GetProperty("rank"u8).GetInt32(),
+                        ReadBytes(c));
+                tensors[t.Name] = new TensorMetadata(t.Name, DTypes.FromSafetensors(t.Value.GetProperty("dtype"u8).GetString()!),
+                    ReadLongs(t.Value, "shape"u8), chunks);
             }
             var objects = root.GetProperty("objects").EnumerateArray().Select(o => new ObjectMetadata(
                 o.GetProperty("key").GetString()!,
@@ -144,11 +153,29 @@ public static class MetadataJson
     }
 
     private static StoredBytes ReadBytes(JsonElement e) => new(
-        e.GetProperty("file").GetString()!,
-        e.GetProperty("offset").GetInt64(),
-        e.GetProperty("length").GetInt64(),
-        e.GetProperty("block_size").GetInt32(),
-        e.GetProperty("checksums").EnumerateArray().Select(s => BlockChecksums.FromHex(s.GetString()!)).ToArray());
+        e.GetProperty("file"u8).GetString()!,
+        e.GetProperty("offset"u8).GetInt64(),
+        e.GetProperty("length"u8).GetInt64(),
+        e.GetProperty("block_size"u8).GetInt32(),
+        ReadChecksums(e.GetProperty("checksums"u8)));
+
+    /// <summary>
+    /// Parses the hex digits where they lie in the document: a large document holds one checksum
+    /// per block of every chunk, and a string for each would double the cost of reading it.
+    /// </summary>
+    private static ulong[] ReadChecksums(JsonElement array)
+    {
+        var sums = new ulong[array.GetArrayLength()];
+        var i = 0;
+        foreach (var s in array.EnumerateArray())
+        {
+            var raw = s.ValueKind == JsonValueKind.String ? JsonMarshal.GetRawUtf8Value(s)[1..^1] : default;
+            if (raw.IndexOf((byte)'\\') >= 0 || raw.Length is 0 or > 16 || !Utf8Parser.TryParse(raw, out sums[i], out var used, 'x') || used != raw.Length)
+                throw new FormatException($"checksum {s.GetRawText()} is not 1 to 16 hex digits");
+            i++;
+        }
+        return sums;
+    }
 
     private static void WriteLongs(Utf8JsonWriter w, string name, IReadOnlyList<long> values)
     {
@@ -157,5 +184,12 @@ public static class MetadataJson
         w.WriteEndArray();
     }
 
-    private static long[] ReadLongs(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(v => v.GetInt64()).ToArray();
+    private static long[] ReadLongs(JsonElement e, ReadOnlySpan<byte> name)
+    {
+        var array = e.GetProperty(name);
+        var values = new long[array.GetArrayLength()];
+        var i = 0;
+        foreach (var v in array.EnumerateArray()) values[i++] = v.GetInt64();
+        return values;
+    }
 }
