@@ -50,7 +50,4 @@ public static class BlockChecksums
 
     /// <summary>Formats a checksum as 16 lowercase hex digits, as stored in the metadata.</summary>
     public static string ToHex(ulong sum) => sum.ToString("x16");
-
-    /// <summary>Parses a 16-hex-digit checksum.</summary>
-    public static ulong FromHex(string hex) => Convert.ToUInt64(hex, 16);
 }

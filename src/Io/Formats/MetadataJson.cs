@@ -160,8 +160,8 @@ public static class MetadataJson
         ReadChecksums(e.GetProperty("checksums"u8)));
 
     /// <summary>
-    /// Parses the hex digits where they lie in the document: a large document holds one checksum
-    /// per block of every chunk, and a string for each would double the cost of reading it.
+    /// Parses the hex digits where they lie in the document: it holds one checksum per block of
+    /// every chunk, and making a string of each took a fifth of the time it took to read it.
     /// </summary>
     private static ulong[] ReadChecksums(JsonElement array)
     {
