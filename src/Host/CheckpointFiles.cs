@@ -33,13 +33,12 @@ public static class CheckpointFiles
         {
             foreach (var key in keys)
             {
-                var saved = metadata.Tensors.TryGetValue(key, out var t) ? t
-                    : throw new KeyNotFoundException($"step {metadata.Step} has no tensor '{key}'");
+                var saved = metadata.Tensor(key);
                 var tensor = torch.empty(saved.Shape.ToArray(), TorchDTypes.ToScalarType(saved.DType), torch.CPU);
                 loaded[key] = tensor;
-                var plan = LoadPlanner.Plan(metadata, [new WantedChunk(0, key, saved.DType, saved.Shape, TensorBox.Whole(saved.Shape))], StrictHandling.AssumeOkUnexpected);
-                using var destinations = new LoadDestinations([new TensorEntry(key, tensor, saved.Shape, TensorBox.Whole(saved.Shape))]);
-                new CheckpointReader(store).Read(plan, destinations.Bytes, 4);
+                var whole = TensorBox.Whole(saved.Shape);
+                using var destinations = new LoadDestinations([new TensorEntry(key, tensor, saved.Shape, whole)]);
+                new CheckpointReader(store).ReadBox(metadata, saved, whole, destinations.Bytes, 4);
             }
             return loaded;
         }

@@ -35,6 +35,14 @@ public sealed class CheckpointReader(CheckpointStore store)
             progress?.Report(read.DestinationBytes);
         });
 
+    /// <summary>
+    /// Reads <paramref name="box"/> of the saved <paramref name="tensor"/> (a tensor of
+    /// <paramref name="metadata"/>, in its saved dtype) into destination 0, laid out row-major over the box.
+    /// </summary>
+    public void ReadBox(CheckpointMetadata metadata, TensorMetadata tensor, TensorBox box, DestinationProvider destination, int parallelism) =>
+        Read(LoadPlanner.Plan(metadata, [new WantedChunk(0, tensor.Key, tensor.DType, tensor.Shape, box)], StrictHandling.AssumeOkUnexpected),
+            destination, parallelism);
+
     /// <summary>The part of <paramref name="read"/>'s destination it writes into (from its region's first element to its last).</summary>
     public static Span<byte> Window(ReadItem read, DestinationProvider destination) =>
         destination(read.Target, read.DestinationStart, checked((int)read.DestinationSpan));

@@ -43,8 +43,7 @@ public static class FullTensorFileWriter
     /// <summary>Writes the whole tensor <paramref name="key"/> as bytes of <paramref name="dtype"/> at <paramref name="offset"/>, a slab at a time.</summary>
     private static void WriteTensor(CheckpointStore store, CheckpointMetadata metadata, string key, DType dtype, IBlobWriter writer, long offset, long slabBytes)
     {
-        var saved = metadata.Tensors.TryGetValue(key, out var t) ? t
-            : throw new KeyNotFoundException($"step {metadata.Step} has no tensor '{key}'");
+        var saved = metadata.Tensor(key);
         var whole = TensorBox.Whole(saved.Shape);
         int savedSize = DTypes.ElementSize(saved.DType), size = DTypes.ElementSize(dtype);
         var reader = new CheckpointReader(store);
@@ -55,8 +54,7 @@ public static class FullTensorFileWriter
         {
             // A slab of the whole tensor is one run of its elements: read it as a chunk of its own.
             var bytes = buffer.AsSpan(0, checked((int)(slab.Volume * savedSize)));
-            var plan = LoadPlanner.Plan(metadata, [new WantedChunk(0, key, saved.DType, saved.Shape, slab)], StrictHandling.AssumeOkUnexpected);
-            reader.Read(plan, (_, at, length) => buffer.AsSpan(checked((int)at), length), 4);
+            reader.ReadBox(metadata, saved, slab, (_, at, length) => buffer.AsSpan(checked((int)at), length), 4);
             var start = Shapes.LinearIndex(saved.Shape, slab.Offsets.ToArray());
             if (converted is null)
             {

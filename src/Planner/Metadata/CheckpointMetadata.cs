@@ -26,6 +26,10 @@ public sealed record CheckpointMetadata(
     /// <summary>Bytes of data files on disk (headers included).</summary>
     public long TotalFileBytes => Files.Sum(f => f.Length);
 
+    /// <summary>The saved tensor <paramref name="key"/>; throws <see cref="KeyNotFoundException"/> naming it and the step when there is none.</summary>
+    public TensorMetadata Tensor(string key) =>
+        Tensors.TryGetValue(key, out var tensor) ? tensor : throw new KeyNotFoundException($"step {Step} has no tensor '{key}'");
+
     /// <summary>Bytes of tensor data, each tensor counted once.</summary>
     public long TensorBytes => Tensors.Values.Sum(t => t.ByteLength);
 }

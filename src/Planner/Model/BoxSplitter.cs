@@ -17,9 +17,7 @@ public static class BoxSplitter
     public static IEnumerable<TensorBox> Split(TensorBox box, IReadOnlyList<TensorBox> layouts, long maxElements)
     {
         if (maxElements < 1) throw new ArgumentOutOfRangeException(nameof(maxElements), maxElements, "a piece must be allowed at least one element");
-        if (box.Volume == 0) return Array.Empty<TensorBox>();
-        var all = layouts.ToArray();
-        return Fits(box, maxElements, all) ? [box] : Pieces(box, all, maxElements);
+        return box.Volume == 0 ? Array.Empty<TensorBox>() : Pieces(box, layouts.ToArray(), maxElements);
     }
 
     /// <summary>True when <paramref name="box"/> spans at most <paramref name="maxElements"/> elements of every layout: it needs no splitting.</summary>
