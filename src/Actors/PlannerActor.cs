@@ -13,8 +13,8 @@ namespace ActorCkpt.Actors;
 /// deadline), builds the global plan (dedup, assignment to registered writers and files), journals
 /// that the save started, prepares the step directory, sends each rank its writes, and once every
 /// rank has reported, commits: metadata written under a temporary name, fsynced, renamed (the
-/// commit point), the commit journaled, tracker moved; only then does every rank hear
-/// <see cref="CheckpointCommitted"/>. On any failure: <see cref="CheckpointAborted"/>, no metadata,
+/// commit point), the commit journaled, tracker moved, and the deletions retention then decides
+/// journaled; only then does every rank hear <see cref="CheckpointCommitted"/>. On any failure: <see cref="CheckpointAborted"/>, no metadata,
 /// the abort journaled, the attempt's files removed.
 /// <para>
 /// The catalog is an Akka.Persistence journal (SQLite or PostgreSQL through Akka.Persistence.Sql).
@@ -406,10 +406,12 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
             _settings.KillAt.Reached("journaled", save.Step);
             MoveTracker(save.Step);
             _settings.KillAt.Reached("tracker-moved", save.Step);
-            foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, summary));
             _saves.Remove(save.Step);
             _log.Info("Committed step {0}: {1} files, {2} bytes", save.Step, summary.Files, summary.Bytes);
             ApplyRetention();
+            // Heard after retention's deletions are journaled, so a host that stops as soon as its
+            // save is committed does not leave a step retention had already given up.
+            DeferAsync(summary, s => { foreach (var shard in save.Shards.Values) shard.Tell(new CheckpointCommitted(save.Step, s)); });
         });
     }
 

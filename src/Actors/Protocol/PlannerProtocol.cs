@@ -60,7 +60,10 @@ public sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAss
 /// <param name="Failures">Files whose writes failed for good, each "file: cause".</param>
 public sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
-/// <summary>Step <paramref name="Step"/> is committed: its metadata is durable and the tracker moved.</summary>
+/// <summary>
+/// Step <paramref name="Step"/> is committed: its metadata is durable, the tracker moved, and the
+/// deletions of older steps that retention decided on are journaled.
+/// </summary>
 /// <param name="Step">The step.</param>
 /// <param name="Summary">What was written.</param>
 public sealed record CheckpointCommitted(long Step, SaveSummary Summary) : IActorCkptMessage;
