@@ -65,6 +65,22 @@ public class HostileMetadataSpec : IDisposable
         Assert.Contains("bytes recorded, its shape needs", e.Message);
     }
 
+    [Fact]
+    public void Byte_ranges_that_overlap_in_a_data_file_should_be_refused_naming_both_items()
+    {
+        string file = "";
+        var e = Tampered(md =>
+        {
+            var w = FirstChunk(md);
+            var b = md["tensors"]!["b"]!["chunks"]![0]!;
+            file = w["file"]!.GetValue<string>();
+            b["file"] = file;
+            b["offset"] = w["offset"]!.GetValue<long>() + 4;
+        });
+
+        Assert.Matches($"'(w' and 'b|b' and 'w)' overlap in file '{file}'", e.Message);
+    }
+
     [Theory]
     [InlineData("\"0123456789abcdefg\"")]
     [InlineData("\"0123456789abcdef0\"")]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ActorCkpt.Host.Cli;
+using ActorCkpt.Io;
 using ActorCkpt.Planner;
 
 namespace ActorCkpt.Host.Bench;
@@ -9,7 +10,8 @@ namespace ActorCkpt.Host.Bench;
 /// global save plan of <c>--ranks</c> × <c>--items</c> items (validate, dedup, assign, and each
 /// rank's share of the files), the same plan served from <see cref="SavePlanCache"/> when nothing
 /// changed, one rank's fingerprint of its local plan, and the load planning of every rank of
-/// <c>--load-ranks</c> against the saved layout (resharding). Medians of <c>--repeat</c> runs.
+/// <c>--load-ranks</c> against the saved layout (resharding), and the metadata document of that
+/// layout written and read back. Medians of <c>--repeat</c> runs.
 /// </summary>
 public static class PlanBenchRunner
 {
@@ -47,6 +49,9 @@ public static class PlanBenchRunner
         });
 
         var metadata = Saved(plan);
+        byte[] document = null!;
+        var serialize = Median(o.Repeat, () => document = MetadataJson.Serialize(metadata));
+        var parse = Median(o.Repeat, () => MetadataJson.Deserialize(document, CheckpointLayout.MetadataFile));
         var loadPerRank = new List<double>();
         var load = Median(o.Repeat, () =>
         {
@@ -62,6 +67,8 @@ public static class PlanBenchRunner
         output.Line($"save plan, {o.Ranks} ranks x {o.Items} items ({plan.Files.Count} files): {Ms(global)} ms; from the cache: {Ms(cached)} ms; one rank's fingerprint: {Ms(fingerprint)} ms");
         output.Line($"load plans, {o.Ranks} -> {o.LoadRanks} ranks over {o.Items} tensors: {Ms(load)} ms for all ranks, " +
                     $"{Ms(loadPerRank[loadPerRank.Count / 2])} ms median per rank, {Ms(loadPerRank[^1])} ms slowest");
+        output.Line($"metadata document, {metadata.Tensors.Values.Sum(t => t.Chunks.Count)} chunks: {document.Length / 1e6:F1} MB, " +
+                    $"written in {Ms(serialize)} ms, read and validated in {Ms(parse)} ms");
         output.Report(new Dictionary<string, object?>
         {
             ["ranks"] = o.Ranks,
@@ -73,6 +80,9 @@ public static class PlanBenchRunner
             ["fingerprint_ms"] = Ms(fingerprint),
             ["load_plans_all_ranks_ms"] = Ms(load),
             ["load_plan_median_rank_ms"] = Ms(loadPerRank[loadPerRank.Count / 2]),
+            ["metadata_mb"] = Math.Round(document.Length / 1e6, 1),
+            ["metadata_write_ms"] = Ms(serialize),
+            ["metadata_read_ms"] = Ms(parse),
         });
         return 0;
     }
@@ -92,23 +102,32 @@ public static class PlanBenchRunner
         return new LocalSavePlan(rank, world, list);
     }
 
-    /// <summary>The metadata the plan's files would commit (checksums left empty: planning never reads them).</summary>
+    /// <summary>
+    /// The metadata the plan's files would commit, with one made-up checksum per block: what every
+    /// node parses before it loads.
+    /// </summary>
     private static CheckpointMetadata Saved(GlobalSavePlan plan)
     {
+        const int blockSize = 1 << 20;
         var chunks = new Dictionary<string, List<StoredChunk>>(StringComparer.Ordinal);
+        var files = new List<DataFileMetadata>();
+        ulong sum = 0x9E3779B97F4A7C15;
         foreach (var file in plan.Files)
         {
             long offset = 0;
             foreach (var item in file.Items)
             {
                 if (!chunks.TryGetValue(item.Key, out var list)) chunks[item.Key] = list = new List<StoredChunk>();
-                list.Add(new StoredChunk(item.Box, item.StorageName, item.Rank, new StoredBytes(file.FileName, offset, item.ByteLength, 1 << 20, Array.Empty<ulong>())));
+                var checksums = new ulong[(item.ByteLength + blockSize - 1) / blockSize];
+                for (var b = 0; b < checksums.Length; b++) checksums[b] = sum *= 0xBF58476D1CE4E5B9;
+                list.Add(new StoredChunk(item.Box, item.StorageName, item.Rank, new StoredBytes(file.FileName, offset, item.ByteLength, blockSize, checksums)));
                 offset += item.ByteLength;
             }
+            files.Add(new DataFileMetadata(file.FileName, offset, file.Rank, file.WriterIndex, file.WriterNode));
         }
         var tensors = plan.Tensors.Values.ToDictionary(t => t.Key, t => new TensorMetadata(t.Key, t.DType, t.Shape, chunks[t.Key]), StringComparer.Ordinal);
         return new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, plan.WorldSize, DateTimeOffset.UnixEpoch, tensors,
-            Array.Empty<ObjectMetadata>(), Array.Empty<DataFileMetadata>());
+            Array.Empty<ObjectMetadata>(), files);
     }
 
     /// <summary>What rank <paramref name="rank"/> of <paramref name="world"/> wants: its even share of each sharded tensor's rows, each replicated one whole.</summary>

@@ -15,14 +15,13 @@ public static class MetadataValidator
         if (metadata.Step < 0) problems.Add($"step {metadata.Step} is negative");
         if (metadata.WorldSize < 1) problems.Add($"world_size {metadata.WorldSize} is not positive");
 
-        var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        var files = new Dictionary<string, FileRanges>(StringComparer.Ordinal);
         foreach (var f in metadata.Files)
         {
             if (!IsPlainFileName(f.Name)) problems.Add($"file name '{f.Name}' is not a plain name inside the step directory");
-            else if (!files.TryAdd(f.Name, f.Length)) problems.Add($"file '{f.Name}' is listed twice");
+            else if (!files.TryAdd(f.Name, new FileRanges(f.Length))) problems.Add($"file '{f.Name}' is listed twice");
         }
 
-        var ranges = new List<(string File, long Start, long End, string Key)>();
         foreach (var t in metadata.Tensors.Values)
         {
             if (t.Shape.Any(s => s < 0)) problems.Add($"'{t.Key}': shape {Shapes.Format(t.Shape)} has a negative size");
@@ -36,7 +35,7 @@ public static class MetadataValidator
                     continue;
                 }
                 boxes.Add(c.Box);
-                CheckBytes(t.Key, c.Bytes, c.Box.Volume * size, size, files, problems, ranges);
+                CheckBytes(t.Key, c.Bytes, c.Box.Volume * size, size, files, problems);
             }
             if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
                 problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
@@ -49,15 +48,16 @@ public static class MetadataValidator
         {
             if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
                 problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            CheckBytes(o.Key, o.Bytes, o.Bytes.Length, 1, files, problems, ranges);
+            CheckBytes(o.Key, o.Bytes, o.Bytes.Length, 1, files, problems);
         }
 
-        foreach (var file in ranges.GroupBy(r => r.File))
+        foreach (var (name, file) in files)
         {
-            var sorted = file.Where(r => r.End > r.Start).OrderBy(r => r.Start).ToList();
-            for (var i = 1; i < sorted.Count; i++)
-                if (sorted[i].Start < sorted[i - 1].End)
-                    problems.Add($"'{sorted[i - 1].Key}' and '{sorted[i].Key}' overlap in file '{file.Key}'");
+            var ranges = file.Ranges;
+            ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+            for (var i = 1; i < ranges.Count; i++)
+                if (ranges[i].Start < ranges[i - 1].End)
+                    problems.Add($"'{ranges[i - 1].Key}' and '{ranges[i].Key}' overlap in file '{name}'");
         }
         return problems;
     }
@@ -67,16 +67,16 @@ public static class MetadataValidator
         name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(new[] { '/', '\\', '\0' }) < 0;
 
     private static void CheckBytes(string key, StoredBytes b, long expectedLength, int elementSize,
-        Dictionary<string, long> files, List<string> problems, List<(string, long, long, string)> ranges)
+        Dictionary<string, FileRanges> files, List<string> problems)
     {
-        if (!files.TryGetValue(b.File, out var fileLength))
+        if (!files.TryGetValue(b.File, out var file))
         {
             problems.Add($"'{key}' is in file '{b.File}', which the metadata does not list");
             return;
         }
         if (b.Length != expectedLength) problems.Add($"'{key}': {b.Length} bytes recorded, its shape needs {expectedLength}");
-        if (b.Offset < 0 || b.Offset + b.Length > fileLength)
-            problems.Add($"'{key}': bytes {b.Offset}..{b.Offset + b.Length} lie outside file '{b.File}' of {fileLength} bytes");
+        if (b.Offset < 0 || b.Offset + b.Length > file.Length)
+            problems.Add($"'{key}': bytes {b.Offset}..{b.Offset + b.Length} lie outside file '{b.File}' of {file.Length} bytes");
         if (b.BlockSize <= 0 || b.BlockSize % 8 != 0 || b.BlockSize % elementSize != 0)
         {
             problems.Add($"'{key}': checksum block size {b.BlockSize} is not a positive multiple of 8");
@@ -84,6 +84,14 @@ public static class MetadataValidator
         }
         var blocks = (b.Length + b.BlockSize - 1) / b.BlockSize;
         if (b.BlockChecksums.Count != blocks) problems.Add($"'{key}': {b.BlockChecksums.Count} checksums recorded for {blocks} blocks");
-        ranges.Add((b.File, b.Offset, b.Offset + b.Length, key));
+        if (b.Length > 0) file.Ranges.Add((b.Offset, b.Offset + b.Length, key));
+    }
+
+    /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
+    private sealed class FileRanges(long length)
+    {
+        public long Length { get; } = length;
+
+        public List<(long Start, long End, string Key)> Ranges { get; } = new();
     }
 }
