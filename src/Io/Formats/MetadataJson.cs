@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Text.Json;
 using ActorCkpt.Planner;
 
@@ -18,8 +20,11 @@ public static class MetadataJson
     /// </summary>
     public static byte[] Serialize(CheckpointMetadata metadata)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        // Straight into one growing buffer: a Stream under the writer would hold the whole document
+        // twice more before it reached an array.
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
+        var files = new Dictionary<string, JsonEncodedText>(StringComparer.Ordinal);
+        using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteString("format", FormatName);
@@ -33,16 +38,16 @@ public static class MetadataJson
             {
                 w.WriteStartObject(t.Key);
                 w.WriteString("dtype", DTypes.ToSafetensors(t.DType));
-                WriteLongs(w, "shape", t.Shape);
-                w.WriteStartArray("chunks");
+                WriteLongs(w, "shape"u8, t.Shape);
+                w.WriteStartArray("chunks"u8);
                 foreach (var c in t.Chunks)
                 {
                     w.WriteStartObject();
-                    WriteLongs(w, "offsets", c.Box.Offsets);
-                    WriteLongs(w, "lengths", c.Box.Lengths);
-                    w.WriteNumber("rank", c.Rank);
-                    w.WriteString("name", c.StorageName);
-                    WriteBytes(w, c.Bytes);
+                    WriteLongs(w, "offsets"u8, c.Box.Offsets);
+                    WriteLongs(w, "lengths"u8, c.Box.Lengths);
+                    w.WriteNumber("rank"u8, c.Rank);
+                    w.WriteString("name"u8, c.StorageName);
+                    WriteBytes(w, c.Bytes, files);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -57,7 +62,7 @@ public static class MetadataJson
                 w.WriteString("scope", o.Scope == ObjectScope.Rank ? "rank" : "global");
                 w.WriteNumber("rank", o.Rank);
                 w.WriteString("name", o.StorageName);
-                WriteBytes(w, o.Bytes);
+                WriteBytes(w, o.Bytes, files);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -75,7 +80,7 @@ public static class MetadataJson
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        return stream.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>
@@ -101,21 +106,31 @@ public static class MetadataJson
         }
     }
 
-    private static void WriteBytes(Utf8JsonWriter w, StoredBytes b)
+    /// <summary>
+    /// Writes where an item's bytes lie. This runs once per chunk, so nothing in it allocates: the
+    /// name of each data file is encoded once (<paramref name="files"/>) and checksums are formatted in place.
+    /// </summary>
+    private static void WriteBytes(Utf8JsonWriter w, StoredBytes b, Dictionary<string, JsonEncodedText> files)
     {
-        w.WriteString("file", b.File);
-        w.WriteNumber("offset", b.Offset);
-        w.WriteNumber("length", b.Length);
-        w.WriteNumber("block_size", b.BlockSize);
-        w.WriteStartArray("checksums");
-        foreach (var s in b.BlockChecksums) w.WriteStringValue(BlockChecksums.ToHex(s));
+        if (!files.TryGetValue(b.File, out var file)) files[b.File] = file = JsonEncodedText.Encode(b.File);
+        w.WriteString("file"u8, file);
+        w.WriteNumber("offset"u8, b.Offset);
+        w.WriteNumber("length"u8, b.Length);
+        w.WriteNumber("block_size"u8, b.BlockSize);
+        w.WriteStartArray("checksums"u8);
+        Span<byte> hex = stackalloc byte[16];
+        for (var i = 0; i < b.BlockChecksums.Count; i++)
+        {
+            b.BlockChecksums[i].TryFormat(hex, out _, "x16", CultureInfo.InvariantCulture);
+            w.WriteStringValue(hex);
+        }
         w.WriteEndArray();
     }
 
-    private static void WriteLongs(Utf8JsonWriter w, string name, IReadOnlyList<long> values)
+    private static void WriteLongs(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<long> values)
     {
         w.WriteStartArray(name);
-        foreach (var v in values) w.WriteNumberValue(v);
+        for (var i = 0; i < values.Count; i++) w.WriteNumberValue(values[i]);
         w.WriteEndArray();
     }
 }
