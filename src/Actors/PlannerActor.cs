@@ -14,8 +14,8 @@ namespace ActorCkpt.Actors;
 /// that the save started, prepares the step directory, sends each rank its writes, and once every
 /// rank has reported, commits: metadata written under a temporary name, fsynced, renamed (the
 /// commit point), the commit journaled, tracker moved, and the deletions retention then decides
-/// journaled; only then does every rank hear <see cref="CheckpointCommitted"/>. On any failure: <see cref="CheckpointAborted"/>, no metadata,
-/// the abort journaled, the attempt's files removed.
+/// journaled; only then does every rank hear <see cref="CheckpointCommitted"/>. On any failure:
+/// <see cref="CheckpointAborted"/>, no metadata, the abort journaled, the attempt's files removed.
 /// <para>
 /// The catalog is an Akka.Persistence journal (SQLite or PostgreSQL through Akka.Persistence.Sql).
 /// On start the planner takes the root's catalog lock (one planner per root), recovers the catalog,
