@@ -39,8 +39,8 @@ public sealed class CheckpointStore(IBlobStore store)
 
     /// <summary>
     /// The document this store parsed last: the ranks of a node loading one step share one parse,
-    /// which costs more than reading the document (at 4,096 ranks × 256 items, 2–3 s for 158 MB).
-    /// Only one is kept, as its parsed form is large (318 MB there).
+    /// which costs more than reading the document (at 4,096 ranks × 256 items, 1.4–2.3 s for 167 MB).
+    /// Only one is kept, as its parsed form is large (267 MB there).
     /// </summary>
     private readonly ParsedMetadataCache _parsed = new(capacity: 1);
 

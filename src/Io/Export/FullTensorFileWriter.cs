@@ -53,17 +53,15 @@ public static class FullTensorFileWriter
         foreach (var slab in BoxSplitter.Split(whole, [whole], slabElements))
         {
             // A slab of the whole tensor is one run of its elements: read it as a chunk of its own.
-            var bytes = buffer.AsSpan(0, checked((int)(slab.Volume * savedSize)));
+            Span<byte> bytes = buffer.AsSpan(0, checked((int)(slab.Volume * savedSize)));
             reader.ReadBox(metadata, saved, slab, (_, at, length) => buffer.AsSpan(checked((int)at), length), 4);
-            var start = Shapes.LinearIndex(saved.Shape, slab.Offsets.ToArray());
-            if (converted is null)
+            if (converted is not null)
             {
-                writer.Write(bytes, offset + start * size);
-                continue;
+                var into = converted.AsSpan(0, checked((int)(slab.Volume * size)));
+                FloatConversion.Convert(bytes, saved.DType, into, dtype);
+                bytes = into;
             }
-            var into = converted.AsSpan(0, checked((int)(slab.Volume * size)));
-            FloatConversion.Convert(bytes, saved.DType, into, dtype);
-            writer.Write(into, offset + start * size);
+            writer.Write(bytes, offset + Shapes.LinearIndex(saved.Shape, slab.Offsets.ToArray()) * size);
         }
     }
 }
