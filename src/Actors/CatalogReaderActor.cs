@@ -1,15 +1,14 @@
 using Akka.Actor;
 using Akka.Persistence;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Reads a catalog without owning it: recovers the planner's journal (same persistence id) and
 /// answers <see cref="ReadCatalog"/>; it never persists, reconciles or removes anything, so it is
 /// safe beside a running planner. Used by <c>actorckpt ls</c>.
 /// </summary>
-public sealed class CatalogReaderActor : ReceivePersistentActor
+internal sealed class CatalogReaderActor : ReceivePersistentActor
 {
     private CheckpointCatalog _catalog = new();
 

@@ -2,10 +2,8 @@ using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// The ActorCkpt actors of one node on an existing <see cref="ActorSystem"/>. On a plain actor
@@ -14,7 +12,7 @@ namespace ActorCkpt.Actors;
 /// (reached everywhere through a proxy), a writer pool where the role is writer, shard actors
 /// where the role is rank. The host-facing <c>Checkpointer</c> wraps this; tests use it directly.
 /// </summary>
-public sealed class CheckpointNode
+internal sealed class CheckpointNode
 {
     private readonly ActorSystem _system;
     // Per rank, one shard actor per save that may be in flight, with the last save it was given.
@@ -113,8 +111,10 @@ public sealed class CheckpointNode
     /// oldest one (its Staged completes once that one has finished and the state is copied), or with
     /// <see cref="ActorCkptSettings.SkipWhenBusy"/> it is skipped, logged, and its handle says why.
     /// With <paramref name="inPlace"/>, writers read the tensors where they are (see <see cref="SaveShard.InPlace"/>).
+    /// Cancelling <paramref name="cancellation"/> before the commit begins aborts the save on every
+    /// rank (no metadata, its files removed); the handle then ends <see cref="SaveStatus.Cancelled"/>.
     /// </summary>
-    public SaveHandle Save(long step, RankState state, bool inPlace = false)
+    public SaveHandle Save(long step, RankState state, bool inPlace = false, CancellationToken cancellation = default)
     {
         var handle = new SaveHandle(step, state.Rank);
         IActorRef shard;
@@ -136,6 +136,14 @@ public sealed class CheckpointNode
             _unfinalized.Add(handle);
         }
         shard.Tell(new SaveShard(step, state, handle, inPlace));
+        if (cancellation.CanBeCanceled)
+        {
+            var registration = cancellation.Register(() =>
+            {
+                if (handle.RequestCancel(cancellation)) shard.Tell(new CancelSave(handle));
+            });
+            handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+        }
         return handle;
     }
 
@@ -195,11 +203,28 @@ public sealed class CheckpointNode
     /// <paramref name="target"/>'s tensors, resharding as needed. Throws the load's own exception.
     /// The target's tensors must stay alive until the load ends: when <paramref name="timeout"/>
     /// passes first, this throws but the load may still be filling them. <paramref name="progress"/>
-    /// hears, as each read completes, the destination bytes it filled.
+    /// hears, as each read completes, the destination bytes it filled. A cancelled
+    /// <paramref name="cancellation"/> stops the load between reads: it throws
+    /// <see cref="OperationCanceledException"/> once no read is under way.
     /// </summary>
-    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null)
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
+        CancellationToken cancellation = default) =>
+        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation), timeout);
+
+    /// <summary>
+    /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from
+    /// the step's metadata, which is read only once the load holds its lease on the step (so
+    /// retention cannot delete the step between reading its metadata and reading its data).
+    /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken)"/>.
+    /// </summary>
+    public Task<LoadResult> LoadAsync(int rank, Func<CheckpointMetadata, RankState> prepare, long? step = null, StrictHandling? strict = null,
+        IProgress<long>? progress = null, CancellationToken cancellation = default) =>
+        LoadAsync(rank, new LoadShard(step, null, strict, progress, prepare, cancellation), null);
+
+    private async Task<LoadResult> LoadAsync(int rank, LoadShard request, TimeSpan? timeout)
     {
-        var reply = await Shard(target.Rank).Ask<IActorCkptMessage>(new LoadShard(step, target, strict, progress), timeout ?? TimeSpan.FromMinutes(30));
+        // The ask is not cancelled with the load: it returns only once the load stopped touching the target.
+        var reply = await Shard(rank).Ask<IActorCkptMessage>(request, timeout ?? TimeSpan.FromMinutes(30));
         switch (reply)
         {
             case LoadShardSuccess success:

@@ -3,10 +3,8 @@ using Akka.Cluster;
 using Akka.Event;
 using Akka.Pattern;
 using Akka.Persistence;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Coordinates saves and keeps the catalog of checkpoints. Gathers every rank's local plan (with a
@@ -26,7 +24,7 @@ namespace ActorCkpt.Actors;
 /// a rank holds a load lease on. Any error while handling a save aborts that save only.
 /// </para>
 /// </summary>
-public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
+internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
 {
     private const int AbortedStepsRemembered = 64;
     private readonly CheckpointStore _store;
@@ -94,6 +92,7 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         Command<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
         Command<SubmitLocalPlan>(OnSubmitLocalPlan);
         Command<ReportWrites>(OnReportWrites);
+        Command<AbortSave>(OnAbortSave);
         Command<PlanDeadlinePassed>(OnPlanDeadline);
         Command<WriteDeadlinePassed>(OnWriteDeadline);
         Command<AcquireLoadLease>(OnAcquireLoadLease);
@@ -317,6 +316,8 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         Record(new SaveStarted(save.Step, save.SaveId, save.WorldSize, CheckpointLayout.StepDirectory(save.Step), DateTimeOffset.UtcNow), _ =>
         {
             save.Starting = false;
+            // Cancelled while the start was being journaled: the abort is journaled after it.
+            if (save.AbortReason is not null) return;
             try
             {
                 _store.PrepareStep(save.Step);
@@ -379,8 +380,28 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         Sender.Tell(new WriteReassigned(save.Step, save.SaveId, new WriteAssignment(moved, writer)));
     }
 
+    /// <summary>
+    /// A rank's caller cancelled: the save is aborted unless its commit has begun. Before any plan
+    /// of the step arrived, the other ranks' plans of this attempt are refused as they come.
+    /// </summary>
+    private void OnAbortSave(AbortSave msg)
+    {
+        var reason = $"rank {msg.Rank} cancelled its save of step {msg.Step}";
+        if (_saves.TryGetValue(msg.Step, out var save))
+        {
+            if (save.AbortReason is null && !save.Committing) Abort(save, reason);
+            return;
+        }
+        if (_aborted.ContainsKey(msg.Step)) return;
+        _aborted[msg.Step] = (reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank).ToHashSet());
+        _abortedOrder.Enqueue(msg.Step);
+        while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
+        _log.Warning("Aborted step {0} before it began: {1}", msg.Step, reason);
+    }
+
     private void Commit(PlannerSave save)
     {
+        save.Committing = true;
         save.Deadline?.Cancel();
         _settings.KillAt.Reached("all-written", save.Step);
         CheckpointMetadata metadata;
@@ -394,6 +415,7 @@ public sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         }
         catch (Exception e)
         {
+            save.Committing = false;
             Abort(save, "commit failed: " + e.Message);
             return;
         }

@@ -2,17 +2,15 @@ using System.IO.Hashing;
 using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Serves byte ranges of the data files on its node's storage to ranks elsewhere (loads with
 /// <c>actorckpt.load.source = reader</c>, for data that is not on shared storage). The bytes go
 /// back as a StreamRef of checksummed chunks, never as ordinary messages.
 /// </summary>
-public sealed class ReaderActor : ReceiveActor
+internal sealed class ReaderActor : ReceiveActor
 {
     private readonly IBlobStore _store;
     private readonly int _chunkSize;

@@ -2,10 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// One rank's agent. On <see cref="SaveShard"/> it copies the rank's tensors into pooled host
@@ -19,7 +17,7 @@ namespace ActorCkpt.Actors;
 /// meanwhile wait in the stash. A rank with several saves in flight has one shard actor per
 /// save (see <see cref="CheckpointNode.Save"/>); their staging buffers come from one pool per node.
 /// </summary>
-public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
+internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private readonly int _rank;
     private readonly IActorRef _planner;
@@ -73,6 +71,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<SaveShard>(StartSave);
         Receive<LoadShard>(StartLoad);
         Receive<LoadLeaseGranted>(ReleaseStrayLease);
+        // A save already over, or one still stashed (StartSave sees its cancellation).
+        Receive<CancelSave>(_ => { });
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while idle", _rank, msg.GetType().Name));
     }
 
@@ -134,6 +134,10 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
             Decide();
         });
         Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m => Fail(m.Reason));
+        // The save ends when the planner's verdict comes: aborted, or committed if its commit had begun.
+        Receive<CancelSave>(m => m.Handle == _save!.Handle && !_save.Decided, _ =>
+            (_save!.Planner ?? _planner).Tell(new AbortSave(_save.Step, _rank, _save.Staged.Plan.WorldSize)));
+        Receive<CancelSave>(_ => { });
         Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, _ =>
             Fail($"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
         Receive<AbandonWrites>(m => m.Step == _save!.Step, _ =>
@@ -199,6 +203,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         });
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
+        Receive<CancelSave>(_ => { });
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while loading", _rank, msg.GetType().Name));
     }
 
@@ -210,6 +215,11 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         PreparedState prepared;
         Task<IReadOnlyList<StagingBuffer>> rent;
+        if (msg.Handle.CancelRequested)
+        {
+            msg.Handle.Fail(new OperationCanceledException());
+            return;
+        }
         try
         {
             if (msg.Step < 0) throw new ArgumentOutOfRangeException(nameof(msg.Step), msg.Step, "steps are non-negative");
@@ -256,6 +266,8 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         });
         // Cancelling the request answers it (cancelled, or with buffers if they came first): BuffersRented follows.
         Receive<BuffersDeadlinePassed>(_ => _rentCancel?.Cancel());
+        Receive<CancelSave>(m => m.Handle == _renting?.Request.Handle, _ => _rentCancel?.Cancel());
+        Receive<CancelSave>(_ => { });
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
         Receive<LoadLeaseGranted>(ReleaseStrayLease);
@@ -453,7 +465,7 @@ public sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimers
         var parallelism = _settings.LoadParallelism;
         var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
         var strict = msg.Strict ?? _settings.LoadStrict;
-        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch, msg.Progress))
+        Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch, msg.Progress, msg.Prepare, msg.Cancellation))
             .ContinueWith(t => t.IsCompletedSuccessfully
                 ? new LoadCompleted(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                 : new LoadCompleted(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()))

@@ -2,10 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Writes data files: from staged buffers by reference (same node) or from a stream of
@@ -15,7 +13,7 @@ namespace ActorCkpt.Actors;
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
 /// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>), at once.
 /// </summary>
-public sealed class WriterActor : ReceiveActor
+internal sealed class WriterActor : ReceiveActor
 {
     private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;

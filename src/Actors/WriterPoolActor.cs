@@ -1,6 +1,6 @@
 using Akka.Actor;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Parent and supervisor of a node's writers: starts <see cref="ActorCkptSettings.WriterPoolSize"/>
@@ -8,14 +8,14 @@ namespace ActorCkpt.Actors;
 /// <see cref="ListWriters"/>), and restarts
 /// any writer that crashes (a writer holds no state worth keeping; its retry travels in the message).
 /// </summary>
-public sealed class WriterPoolActor : ReceiveActor
+internal sealed class WriterPoolActor : ReceiveActor
 {
-    private readonly Io.IBlobStore _store;
+    private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;
     private readonly IActorRef _planner;
 
     /// <summary>Creates the pool; use <see cref="Props"/>.</summary>
-    public WriterPoolActor(Io.IBlobStore store, ActorCkptSettings settings, IActorRef planner)
+    public WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner)
     {
         _store = store;
         _settings = settings;
@@ -25,7 +25,7 @@ public sealed class WriterPoolActor : ReceiveActor
     }
 
     /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>.</summary>
-    public static Props Props(Io.IBlobStore store, ActorCkptSettings settings, IActorRef planner) =>
+    public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner) =>
         Akka.Actor.Props.Create(() => new WriterPoolActor(store, settings, planner));
 
     /// <inheritdoc />

@@ -1,10 +1,6 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Host.Cli;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
 /// Reading a checkpoint directory without starting a node or building a model, OLMo-core's
@@ -38,7 +34,7 @@ public static class CheckpointFiles
                 loaded[key] = tensor;
                 var whole = TensorBox.Whole(saved.Shape);
                 using var destinations = new LoadDestinations([new TensorEntry(key, tensor, saved.Shape, whole)]);
-                new CheckpointReader(store).ReadBox(metadata, saved, whole, destinations.Bytes, 4);
+                new ChunkReader(store).ReadBox(metadata, saved, whole, destinations.Bytes, 4);
             }
             return loaded;
         }

@@ -1,132 +1,188 @@
 using Akka.Actor;
-using ActorCkpt.Actors;
-using ActorCkpt.Host.Training;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
+using Akka.Configuration;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
-/// What a training host holds: an ActorCkpt node (its own actor system, planner, writer pool and
-/// one shard actor per local rank) saving to and loading from one checkpoint directory.
+/// An ActorCkpt node for scripts and one-process training: its own actor system, planner, writer
+/// pool and one shard actor per local rank, saving to and loading from one checkpoint root. A host
+/// that runs an ActorSystem of its own uses <c>WithActorCkpt</c> (namespace <c>ActorCkpt.Hosting</c>) instead.
 /// </summary>
 /// <example>
 /// <code>
 /// await using var ckpt = Checkpointer.Start("/checkpoints/run1");
-/// var handle = ckpt.SaveAsync(step, state);   // state: this rank's RankState
-/// await handle.Staged;                   // tensors are in host memory: keep training
-/// ...
-/// await handle.Committed;                // durable
+/// var result = await ckpt.SaveAsync(step, state);        // committed
+/// var handle = await ckpt.StartSaveAsync(step, state);   // staged: keep training
+/// await handle;                                          // committed
 /// </code>
 /// </example>
 public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly CheckpointNode _node;
+    private readonly bool _ownsSystem;
 
-    private Checkpointer(ActorSystem system, CheckpointNode node)
+    private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem)
     {
         _system = system;
         _node = node;
+        _ownsSystem = ownsSystem;
     }
 
-    /// <summary>The checkpoints under the directory.</summary>
-    public CheckpointStore Store => _node.Store;
+    /// <summary>The checkpoints under the root.</summary>
+    internal CheckpointStore Store => _node.Store;
 
     /// <summary>The settings in force.</summary>
-    public ActorCkptSettings Settings => _node.Settings;
+    internal ActorCkptSettings Settings => _node.Settings;
+
+    /// <summary>The node's staging buffers (their budget is <c>actorckpt.staging.budget</c>).</summary>
+    internal StagingPool StagingPool => _node.StagingPool;
+
+    /// <summary>The node underneath, for the tool and tests.</summary>
+    internal CheckpointNode Node => _node;
+
+    /// <summary>The actor system the node runs in.</summary>
+    internal ActorSystem System => _system;
 
     /// <summary>The newest committed step, or null.</summary>
     public long? LatestStep => _node.Store.LatestStep();
 
+    /// <summary>Starts a one-process checkpointer over <paramref name="root"/> with the default settings.</summary>
+    public static Checkpointer Start(string root) => Start(new CheckpointerOptions { Root = root });
+
     /// <summary>
-    /// Starts a node over <paramref name="directory"/>. <paramref name="hocon"/> overrides the
-    /// configuration (for example <c>actorckpt.writer.pool-size = 8</c>); <paramref name="wrapStore"/>
-    /// lets tests put a fault-injecting store in front of the disk.
+    /// Starts a checkpointer as <paramref name="options"/> say; on a cluster this blocks until the
+    /// node has joined (see <see cref="StartAsync"/>). Throws naming what is wrong in the options.
     /// </summary>
-    public static Checkpointer Start(string directory, string? hocon = null, Func<IBlobStore, IBlobStore>? wrapStore = null)
+    public static Checkpointer Start(CheckpointerOptions options) => StartAsync(options).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Starts a checkpointer as <paramref name="options"/> say. With <see cref="CheckpointerOptions.Cluster"/>
+    /// it joins the seed nodes (or forms a cluster alone) and completes once this node is up.
+    /// </summary>
+    public static async Task<Checkpointer> StartAsync(CheckpointerOptions options, CancellationToken cancellationToken = default)
     {
-        var config = ActorCkptConfig.WithCatalog(NodeConfig.Build(hocon), directory);
+        ArgumentNullException.ThrowIfNull(options);
+        var config = CheckpointerConfig.Build(options);
+        var ckpt = Start(options.Root, config, systemName: options.Cluster?.SystemName ?? CheckpointerConfig.SystemName, wrapStore: null);
+        if (options.Cluster is null) return ckpt;
+        try
+        {
+            await CheckpointerConfig.JoinAsync(ckpt._system, options.Cluster, cancellationToken);
+            return ckpt;
+        }
+        catch
+        {
+            await ckpt.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts a one-process checkpointer over <paramref name="directory"/> with <paramref name="hocon"/>
+    /// over the defaults; <paramref name="wrapStore"/> lets tests put a fault-injecting store in front of the disk.
+    /// </summary>
+    internal static Checkpointer Start(string directory, string? hocon, Func<IBlobStore, IBlobStore>? wrapStore = null) =>
+        Start(directory, NodeConfig.Build(hocon), CheckpointerConfig.SystemName, wrapStore);
+
+    private static Checkpointer Start(string directory, Config config, string systemName, Func<IBlobStore, IBlobStore>? wrapStore)
+    {
+        config = ActorCkptConfig.WithCatalog(config, directory);
         var settings = ActorCkptSettings.Create(config);
         IBlobStore blobs = new LocalBlobStore(directory);
         if (wrapStore is not null) blobs = wrapStore(blobs);
-        var system = ActorSystem.Create("actorckpt", config);
-        return new Checkpointer(system, CheckpointNode.Start(system, blobs, settings));
+        var system = ActorSystem.Create(systemName, config);
+        try
+        {
+            return new Checkpointer(system, CheckpointNode.Start(system, blobs, settings), ownsSystem: true);
+        }
+        catch
+        {
+            system.Terminate().Wait();
+            throw;
+        }
     }
 
-    /// <summary>
-    /// Starts saving this rank's <paramref name="state"/> as <paramref name="step"/> and returns at
-    /// once: await <see cref="SaveHandle.Staged"/> before changing the tensors, and
-    /// <see cref="SaveHandle.Committed"/> (or <see cref="FinalizeAsync"/>) for durability. How many
-    /// saves may be in flight, and what happens past that, is <c>actorckpt.async</c>.
-    /// </summary>
-    public SaveHandle SaveAsync(long step, RankState state) => _node.Save(step, state);
+    /// <summary>A checkpointer over <paramref name="blobs"/> in an actor system someone else owns (the Akka.Hosting path); disposing it leaves the system running.</summary>
+    internal static Checkpointer Attach(ActorSystem system, IBlobStore blobs, ActorCkptSettings settings) =>
+        new(system, CheckpointNode.Start(system, blobs, settings), ownsSystem: false);
 
-    /// <summary>
-    /// Starts saving this rank's <paramref name="state"/> as <paramref name="step"/> in place: the
-    /// writers read contiguous CPU tensors where they are instead of a staged copy, so the save
-    /// needs no host memory beyond the state's own, and the tensors must stay unchanged until
-    /// <see cref="SaveHandle.Committed"/>. For synchronous saves (await Committed at once), as
-    /// PyTorch DCP's <c>save</c> writes from the tensors themselves.
-    /// </summary>
-    public SaveHandle SaveInPlaceAsync(long step, RankState state) => _node.Save(step, state, inPlace: true);
+    /// <inheritdoc />
+    public Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default) => Task.FromResult(LatestStep);
 
-    /// <summary>
-    /// Starts saving the <paramref name="parts"/> (model, optimizer, scheduler, RNG, counters) of rank
-    /// <paramref name="rank"/> among <paramref name="worldSize"/> as <paramref name="step"/>; as
-    /// <see cref="SaveAsync(long, RankState)"/>, the tensors may change once <see cref="SaveHandle.Staged"/> completes.
-    /// </summary>
-    public SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts)
+    /// <inheritdoc />
+    public Task<SaveResult> SaveAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
+        _node.Save(step, state, cancellation: cancellationToken).Committed;
+
+    /// <inheritdoc />
+    public async Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default)
     {
-        var state = new RankState(rank, worldSize);
-        foreach (var part in parts) part.Save(state);
-        return SaveAsync(step, state);
+        var handle = _node.Save(step, state, cancellation: cancellationToken);
+        await handle.Staged;
+        return handle;
     }
 
-    /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
-    public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking) => _node.FinalizeAsync(blocking);
+    /// <inheritdoc />
+    public Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
+        _node.Save(step, state, inPlace: true, cancellation: cancellationToken).Committed;
 
-    /// <summary>True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.</summary>
-    public Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout) => _node.IsQueueEmptyAsync(rank, worldSize, timeout);
+    /// <inheritdoc />
+    public Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        SaveAsync(step, StateOf(rank, worldSize, parts), cancellationToken);
 
-    /// <summary>The node's staging buffers (their budget is <c>actorckpt.staging.budget</c>).</summary>
-    public StagingPool StagingPool => _node.StagingPool;
+    /// <inheritdoc />
+    public Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        StartSaveAsync(step, StateOf(rank, worldSize, parts), cancellationToken);
 
-    /// <summary>
-    /// Loads step <paramref name="step"/> (the newest when null) into <paramref name="target"/>,
-    /// resharding as needed; mismatched keys are handled as <paramref name="strict"/> says
-    /// (default: <c>actorckpt.load.strict</c>). <paramref name="progress"/> hears, as each read
-    /// completes, the destination bytes it filled (from the reading threads).
-    /// </summary>
-    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null) =>
-        _node.LoadAsync(target, step, strict, progress: progress);
+    /// <summary>Starts a save and returns its handle at once, before staging (for the tool and tests that watch staging themselves).</summary>
+    internal SaveHandle BeginSave(long step, RankState state, bool inPlace = false, CancellationToken cancellationToken = default) =>
+        _node.Save(step, state, inPlace, cancellationToken);
 
-    /// <summary>
-    /// Loads step <paramref name="step"/> (the newest committed when null) into the
-    /// <paramref name="parts"/> of rank <paramref name="rank"/> among <paramref name="worldSize"/>:
-    /// tensors in place, resharded to this rank's slices, then each part's other entries.
-    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step.
-    /// <paramref name="progress"/> hears the destination bytes each read filled.
-    /// </summary>
-    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null)
+    /// <inheritdoc />
+    public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        _node.LoadAsync(target, step, strict, progress: progress, cancellation: cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
-        var resolved = Store.ResolveStep(step);
-        var metadata = Store.ReadMetadata(resolved);
-        var target = new RankState(rank, worldSize);
         var list = parts.ToList();
-        foreach (var part in list) part.PrepareLoad(target, metadata);
-        var result = await LoadAsync(target, resolved, strict, progress);
+        var result = await _node.LoadAsync(rank, metadata =>
+        {
+            var target = new RankState(rank, worldSize);
+            foreach (var part in list) part.PrepareLoad(target, metadata);
+            return target;
+        }, step, strict, progress, cancellationToken);
         foreach (var part in list) part.Restore(result);
         return result;
     }
 
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default) =>
+        _node.FinalizeAsync(blocking).WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _node.IsQueueEmptyAsync(rank, worldSize, timeout).WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default) =>
+        (await _node.Planner.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1), cancellationToken)).Entries;
+
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
-    public Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
+    internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
 
-    /// <summary>The catalog: every step a save began, and where it stands.</summary>
-    public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(TimeSpan timeout) =>
-        (await _node.Planner.Ask<CatalogRead>(new ReadCatalog(), timeout)).Entries;
+    /// <summary>Stops the node: its actor system when it started one (a system it was attached to keeps running).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsSystem) await _system.Terminate();
+    }
 
-    /// <summary>Stops the node's actor system.</summary>
-    public async ValueTask DisposeAsync() => await _system.Terminate();
+    private static RankState StateOf(int rank, int worldSize, IEnumerable<IStateful> parts)
+    {
+        var state = new RankState(rank, worldSize);
+        foreach (var part in parts) part.Save(state);
+        return state;
+    }
 }

@@ -1,13 +1,12 @@
 using Akka.Configuration;
-using ActorCkpt.Actors;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
 /// The configuration of a cluster node: the caller's settings, then hocon/cluster.conf, then
 /// hocon/node.conf and the library defaults (see <see cref="NodeConfig"/>).
 /// </summary>
-public static class ClusterNodeConfig
+internal static class ClusterNodeConfig
 {
     /// <summary>Name of the actor system of every ActorCkpt node: nodes of one cluster must share it.</summary>
     public const string SystemName = "actorckpt";

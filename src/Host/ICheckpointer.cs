@@ -1,40 +1,78 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Host.Training;
-using ActorCkpt.Planner;
-
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
 /// What training code needs of ActorCkpt: save and load a rank's state, wait for saves, ask
-/// whether any rank still has one in flight. <see cref="Checkpointer"/> implements it; a generic
-/// host hands one out by dependency injection (<see cref="Hosting.ActorCkptServiceCollectionExtensions.AddActorCkpt"/>).
+/// whether any rank still has one in flight. <see cref="Checkpointer"/> implements it for scripts
+/// and one-process use; inside a host's own ActorSystem, <c>WithActorCkpt</c> (namespace
+/// <c>ActorCkpt.Hosting</c>) registers one in dependency injection, whose calls made before the
+/// ActorSystem is up wait for it (bounded by their CancellationToken).
 /// </summary>
+/// <remarks>
+/// Every rank of a save calls <c>SaveAsync</c> with the same step; the planner commits the step
+/// once every rank's part is written. A cancelled save aborts on every rank, leaving no metadata:
+/// the next save works as if it had never begun. Cancellation has no effect once the commit has
+/// begun: the save then completes committed.
+/// </remarks>
 public interface ICheckpointer
 {
-    /// <summary>The newest committed step, or null.</summary>
-    long? LatestStep { get; }
+    /// <summary>The newest committed step, or null when there is none.</summary>
+    Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The node's settings (from its HOCON), including the crash-test kill point a training loop honours.</summary>
-    ActorCkptSettings Settings { get; }
+    /// <summary>
+    /// Saves <paramref name="state"/> as <paramref name="step"/> and completes once the step is
+    /// committed (durable, and what loads see), with what was written and how long it took.
+    /// Faults with <see cref="CheckpointFailedException"/> when the save was aborted, with
+    /// <see cref="SaveSkippedException"/> when it was skipped (<c>actorckpt.async.when-busy = skip</c>).
+    /// </summary>
+    Task<SaveResult> SaveAsync(long step, RankState state, CancellationToken cancellationToken = default);
 
-    /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/>; see <see cref="Checkpointer.SaveAsync(long, RankState)"/>.</summary>
-    SaveHandle SaveAsync(long step, RankState state);
+    /// <summary>
+    /// Starts saving <paramref name="state"/> as <paramref name="step"/> and completes as soon as
+    /// the state is copied to host memory: the training loop may change its tensors from then on,
+    /// while the returned handle's <see cref="SaveHandle.Committed"/> (or the handle itself,
+    /// awaited) says when the write is committed. PyTorch DCP's <c>async_save</c>.
+    /// <paramref name="cancellationToken"/> cancels the whole save, not only the wait for staging.
+    /// </summary>
+    Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default);
 
-    /// <summary>Starts saving <paramref name="state"/> as <paramref name="step"/> without a staged copy; see <see cref="Checkpointer.SaveInPlaceAsync(long, RankState)"/>.</summary>
-    SaveHandle SaveInPlaceAsync(long step, RankState state);
+    /// <summary>
+    /// Saves <paramref name="state"/> as <paramref name="step"/> without a staged copy: writers read
+    /// contiguous CPU tensors where they are, so the save needs no host memory beyond the state's
+    /// own. The tensors must stay unchanged until the returned task completes.
+    /// </summary>
+    Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default);
 
-    /// <summary>Starts saving the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>.</summary>
-    SaveHandle SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts);
+    /// <summary>Saves the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>; as <see cref="SaveAsync(long, RankState, CancellationToken)"/>.</summary>
+    Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default);
 
-    /// <summary>Loads step <paramref name="step"/> (newest when null) into <paramref name="target"/>, resharding as needed; <paramref name="progress"/> hears the destination bytes each read filled.</summary>
-    Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null);
+    /// <summary>Starts saving the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>) as <paramref name="step"/>; as <see cref="StartSaveAsync(long, RankState, CancellationToken)"/>.</summary>
+    Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default);
 
-    /// <summary>Loads step <paramref name="step"/> (newest when null) into the <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>).</summary>
-    Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null);
+    /// <summary>
+    /// Loads step <paramref name="step"/> (the newest committed when null) into
+    /// <paramref name="target"/>, resharding as needed; mismatched keys are handled as
+    /// <paramref name="strict"/> says (default: <c>actorckpt.load.strict</c>).
+    /// <paramref name="progress"/> hears the destination bytes each read filled. Cancelled, it stops
+    /// between reads and throws once no read is under way (the target is then partly filled).
+    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step.
+    /// </summary>
+    Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 
-    /// <summary>How the saves that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
-    Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking);
+    /// <summary>
+    /// Loads step <paramref name="step"/> (the newest committed when null) into the
+    /// <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>): tensors
+    /// in place, resharded to this rank's slices, then each part's other entries. The step's
+    /// metadata is read under the load's lease, so retention cannot remove the step meanwhile.
+    /// </summary>
+    Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 
-    /// <summary>True when no rank has a save in flight: the same answer on every rank, each of which must ask.</summary>
-    Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout);
+    /// <summary>How the saves started here that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
+    Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default);
+
+    /// <summary>True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.</summary>
+    Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>The catalog: every step a save began, and where it stands.</summary>
+    Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default);
 }

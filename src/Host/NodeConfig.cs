@@ -1,13 +1,12 @@
 using Akka.Configuration;
-using ActorCkpt.Actors;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
 /// The configuration a node starts with: the caller's HOCON, then hocon/node.conf (embedded),
 /// then the library defaults (hocon/reference.conf).
 /// </summary>
-public static class NodeConfig
+internal static class NodeConfig
 {
     /// <summary>hocon/node.conf as embedded in this assembly.</summary>
     public static Config Node { get; } = Load();

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Base type of every error ActorCkpt raises on purpose. Supervisors treat these as

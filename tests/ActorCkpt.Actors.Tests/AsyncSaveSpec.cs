@@ -1,5 +1,3 @@
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -39,7 +37,7 @@ public class AsyncSaveSpec : NodeSpec
         var outcomes = await node.FinalizeAsync(blocking: true).WaitAsync(Patience);
 
         Assert.Equal(100, outcomes.Count);
-        Assert.All(outcomes, o => Assert.Equal("committed", o.Status));
+        Assert.All(outcomes, o => Assert.Equal(SaveStatus.Committed, o.Status));
         // Buffers for two saves in flight at most, allocated during the first two saves, then only reused.
         Assert.Equal(allocations[1], allocations[^1]);
         Assert.True(allocations[^1] <= 2 * states.Sum(s => s.Tensors.Count), $"{allocations[^1]} buffers allocated");
@@ -103,7 +101,7 @@ public class AsyncSaveSpec : NodeSpec
         Assert.Contains("already has 1 saves in flight (steps 1", skipped.Message);
         gate.Open();
         var outcomes = await node.FinalizeAsync(blocking: true).WaitAsync(Patience);
-        Assert.Equal(new[] { "committed", "committed", "skipped", "skipped" }, outcomes.OrderBy(o => o.Step).Select(o => o.Status));
+        Assert.Equal(new[] { SaveStatus.Committed, SaveStatus.Committed, SaveStatus.Skipped, SaveStatus.Skipped }, outcomes.OrderBy(o => o.Step).Select(o => o.Status));
         Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
         TestStates.Dispose(states);
     }

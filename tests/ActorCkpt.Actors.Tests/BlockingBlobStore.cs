@@ -1,4 +1,3 @@
-using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -7,7 +6,7 @@ namespace ActorCkpt.Actors.Tests;
 /// <see cref="Release"/>: it holds a save mid-write so that a test can kill a node at that moment.
 /// Writes held fail when released; later ones go through.
 /// </summary>
-public sealed class BlockingBlobStore(IBlobStore inner, long fromStep = 0) : DelegatingBlobStore(inner)
+internal sealed class BlockingBlobStore(IBlobStore inner, long fromStep = 0) : DelegatingBlobStore(inner)
 {
     private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim _released = new();

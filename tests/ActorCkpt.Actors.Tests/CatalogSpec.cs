@@ -1,7 +1,5 @@
 using Akka.Actor;
 using Akka.Configuration;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using Microsoft.Data.Sqlite;
 
 namespace ActorCkpt.Actors.Tests;

@@ -1,7 +1,4 @@
 using Akka.Actor;
-using ActorCkpt.Actors;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;

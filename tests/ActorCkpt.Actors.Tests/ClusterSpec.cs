@@ -1,6 +1,4 @@
 using Akka.Actor;
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -10,7 +9,7 @@ namespace ActorCkpt.Actors.Tests;
 /// An in-memory journal that holds every write carrying a <see cref="CheckpointDeleted"/> until the
 /// test releases it, announcing each held write on the event stream as a <see cref="DeletionWriteHeld"/>.
 /// </summary>
-public sealed class DeletionHoldingJournal : MemoryJournal
+internal sealed class DeletionHoldingJournal : MemoryJournal
 {
     private readonly EventStream _events = Context.System.EventStream;
 
@@ -28,7 +27,7 @@ public sealed class DeletionHoldingJournal : MemoryJournal
 }
 
 /// <summary>A deletion's journal write is waiting; <see cref="Release"/> lets it go through.</summary>
-public sealed class DeletionWriteHeld
+internal sealed class DeletionWriteHeld
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

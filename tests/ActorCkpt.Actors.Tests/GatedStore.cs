@@ -1,4 +1,3 @@
-using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -6,7 +5,7 @@ namespace ActorCkpt.Actors.Tests;
 /// A store whose data-file reads (<see cref="Kind.Reads"/>) or writes (<see cref="Kind.Writes"/>)
 /// wait at a gate until the test opens it, then go through: it holds a load or a save mid-way.
 /// </summary>
-public sealed class GatedStore(IBlobStore inner, GatedStore.Gate gate, GatedStore.Kind gated) : DelegatingBlobStore(inner)
+internal sealed class GatedStore(IBlobStore inner, GatedStore.Gate gate, GatedStore.Kind gated) : DelegatingBlobStore(inner)
 {
     public enum Kind
     {

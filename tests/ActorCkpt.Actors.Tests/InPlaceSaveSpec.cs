@@ -1,5 +1,3 @@
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;

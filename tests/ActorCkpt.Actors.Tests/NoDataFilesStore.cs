@@ -1,9 +1,8 @@
-using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>A node's view of storage without the data files (they live on other nodes): reading one fails.</summary>
-public sealed class NoDataFilesStore(IBlobStore inner) : DelegatingBlobStore(inner)
+internal sealed class NoDataFilesStore(IBlobStore inner) : DelegatingBlobStore(inner)
 {
     public override IBlobReader OpenRead(string path) =>
         path.EndsWith(".safetensors", StringComparison.Ordinal)

@@ -1,7 +1,4 @@
 using Akka.Configuration;
-using ActorCkpt.Actors;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -39,7 +36,7 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     private int _nodes;
 
     /// <summary>Starts a node over <see cref="Root"/>, behind <paramref name="faults"/> when given.</summary>
-    protected CheckpointNode StartNode(FaultPolicy? faults = null, ActorCkptSettings? settings = null)
+    private protected CheckpointNode StartNode(FaultPolicy? faults = null, ActorCkptSettings? settings = null)
     {
         IBlobStore blobs = new LocalBlobStore(Root);
         if (faults is not null) blobs = new FaultInjectingBlobStore(blobs, faults);
@@ -47,7 +44,7 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Saves every state as <paramref name="step"/> and waits until all ranks committed.</summary>
-    protected static async Task<SaveSummary> SaveAllAsync(CheckpointNode node, long step, IEnumerable<RankState> states)
+    private protected static async Task<SaveResult> SaveAllAsync(CheckpointNode node, long step, IEnumerable<RankState> states)
     {
         var handles = states.Select(s => node.Save(step, s)).ToArray();
         var summaries = await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
@@ -55,7 +52,7 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Loads <paramref name="step"/> into every target.</summary>
-    protected static Task<LoadResult[]> LoadAllAsync(CheckpointNode node, IEnumerable<RankState> targets, long? step = null, StrictHandling? strict = null) =>
+    private protected static Task<LoadResult[]> LoadAllAsync(CheckpointNode node, IEnumerable<RankState> targets, long? step = null, StrictHandling? strict = null) =>
         Task.WhenAll(targets.Select(t => node.LoadAsync(t, step, strict))).WaitAsync(Patience);
 
     protected override void Dispose(bool disposing)

@@ -9,7 +9,7 @@ namespace ActorCkpt.Actors.Tests;
 /// port, immediate stop and removal on dispose. PostgreSQL refuses to run as root, so as root it
 /// runs as the `postgres` user (runuser).
 /// </summary>
-public sealed class PostgresServer : IDisposable
+internal sealed class PostgresServer : IDisposable
 {
     private static readonly Lazy<string?> BinDirectory = new(FindBin);
     private readonly string _data;
@@ -83,7 +83,7 @@ public sealed class PostgresServer : IDisposable
 }
 
 /// <summary>A fact that runs where a PostgreSQL server can be started; elsewhere it is skipped, saying why.</summary>
-public sealed class PostgresFactAttribute : FactAttribute
+internal sealed class PostgresFactAttribute : FactAttribute
 {
     public PostgresFactAttribute()
     {

@@ -1,6 +1,4 @@
 using Akka.Actor;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;

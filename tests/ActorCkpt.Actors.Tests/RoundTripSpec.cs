@@ -1,5 +1,3 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;

@@ -2,8 +2,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -85,18 +83,18 @@ public class SerializationSpec : NodeSpec
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.IO.FileInfo, System.Private.CoreLib"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Evil.Payload, Evil"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[System.Diagnostics.Process, System.Diagnostics.Process]], System.Private.CoreLib"));
-        Assert.True(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[ActorCkpt.Planner.WriteItem, ActorCkpt.Planner]], System.Private.CoreLib"));
-        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Planner.WriteItem[], ActorCkpt.Planner"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[ActorCkpt.WriteItem, ActorCkpt.Planner]], System.Private.CoreLib"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteItem[], ActorCkpt.Planner"));
         // As Hyperion writes it: the core library with its cross-runtime marker.
-        Assert.True(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[ActorCkpt.Planner.WriteItem, ActorCkpt.Planner]], System.Private.CoreLib,%core%"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[ActorCkpt.WriteItem, ActorCkpt.Planner]], System.Private.CoreLib,%core%"));
         // A generic argument without its assembly, a listed name from another assembly, an
         // ActorCkpt name from a foreign assembly, a pointer: all refused.
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[System.Version], System.Private.CoreLib"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.Collections.Generic.List`1[[System.Version, System.Private.CoreLib]], System.Private.CoreLib"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.String, Evil"));
-        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Planner.WriteItem, ActorCkpt.Planner.Evil"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteItem, ActorCkpt.Evil"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.Int64*, System.Private.CoreLib"));
-        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Planner.WriteItem"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteItem"));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using ActorCkpt.Actors;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;

@@ -1,6 +1,3 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Actors.Tests;
 

@@ -1,7 +1,5 @@
 using Akka.Actor;
 using Akka.Configuration;
-using ActorCkpt.Actors;
-using ActorCkpt.Io;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -9,14 +7,14 @@ namespace ActorCkpt.Actors.Tests;
 /// <param name="Roles">Its cluster roles, e.g. "rank, writer".</param>
 /// <param name="Store">Wraps its storage (a fault-injecting or blocking store), or null.</param>
 /// <param name="Extra">HOCON on top of the cluster's own.</param>
-public sealed record TestNode(string Roles, Func<IBlobStore, IBlobStore>? Store = null, string Extra = "");
+internal sealed record TestNode(string Roles, Func<IBlobStore, IBlobStore>? Store = null, string Extra = "");
 
 /// <summary>
 /// A cluster of real ActorSystems in this process, on 127.0.0.1 with free ports, each with an
 /// ActorCkpt node over one shared checkpoint directory. Fast failure detection; every join is
 /// started before any is awaited; nodes shut down one at a time.
 /// </summary>
-public sealed class TestCluster : IAsyncDisposable
+internal sealed class TestCluster : IAsyncDisposable
 {
     public const string FastFailureDetection = """
         akka.loglevel = WARNING

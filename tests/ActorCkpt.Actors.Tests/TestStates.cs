@@ -1,11 +1,9 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>How a test tensor is laid out over ranks.</summary>
-public enum Layout
+internal enum Layout
 {
     Replicated,
     Rows,
@@ -15,7 +13,7 @@ public enum Layout
 }
 
 /// <summary>Deterministic test tensors, laid out over any number of ranks.</summary>
-public static class TestStates
+internal static class TestStates
 {
     public static readonly DType[] AllDTypes = { DType.Float32, DType.BFloat16, DType.Float16, DType.Int64, DType.Int32, DType.UInt8, DType.Float64, DType.Int16, DType.Int8, DType.Bool };
 

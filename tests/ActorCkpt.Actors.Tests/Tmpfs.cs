@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>A small tmpfs mounted for one test (needs root and mount permission), unmounted on dispose.</summary>
-public sealed class Tmpfs : IDisposable
+internal sealed class Tmpfs : IDisposable
 {
     private static readonly Lazy<string?> WhyNot = new(Probe);
 
@@ -52,7 +52,7 @@ public sealed class Tmpfs : IDisposable
 }
 
 /// <summary>A fact that runs only where a test can mount a tmpfs; elsewhere it is skipped, saying why.</summary>
-public sealed class TmpfsFactAttribute : FactAttribute
+internal sealed class TmpfsFactAttribute : FactAttribute
 {
     public TmpfsFactAttribute()
     {

@@ -1,7 +1,7 @@
 namespace ActorCkpt.Host.Tests;
 
 /// <summary>A fresh directory path per test (created by whoever needs it), removed afterwards.</summary>
-public sealed class TempDirectory : IDisposable
+internal sealed class TempDirectory : IDisposable
 {
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "actorckpt-host-" + Guid.NewGuid().ToString("N"));
 

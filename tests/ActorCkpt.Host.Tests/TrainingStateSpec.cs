@@ -1,6 +1,3 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Host.Training;
-using ActorCkpt.Planner;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,7 +31,7 @@ public sealed class TrainingStateSpec : IDisposable
         using var originalOptimizer = MakeOptimizer(kind, original.parameters());
         Train(original, originalOptimizer, steps: 3, from: 0);
         await using (var ckpt = Checkpointer.Start(_temp.Path))
-            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original, keys: keys) }).Committed;
+            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original, keys: keys) });
         Train(original, originalOptimizer, steps: 3, from: 3);
 
         using var resumed = Net(seed: 2);
@@ -53,7 +50,7 @@ public sealed class TrainingStateSpec : IDisposable
         using var originalOptimizer = optim.Adam(original.parameters(), lr: 0.01);
         Train(original, originalOptimizer, steps: 3, from: 0);
         await using (var ckpt = Checkpointer.Start(_temp.Path))
-            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original) }).Committed;
+            await ckpt.SaveAsync(3, 0, 1, new IStateful[] { new ModuleState(original), new OptimizerStateDict(originalOptimizer, original) });
         Train(original, originalOptimizer, steps: 3, from: 3);
 
         // Biases first, then weights, in two groups: every index moves, every name stays.
@@ -78,7 +75,7 @@ public sealed class TrainingStateSpec : IDisposable
         using var model = Net(seed: 1);
         using var optimizer = optim.Adam(model.parameters());
         await using var ckpt = Checkpointer.Start(_temp.Path);
-        await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model, keys: OptimizerKeys.ByIndex) }).Committed;
+        await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model, keys: OptimizerKeys.ByIndex) });
 
         var named = model.named_parameters().ToArray();
         using var regrouped = optim.Adam(new[]
@@ -99,7 +96,7 @@ public sealed class TrainingStateSpec : IDisposable
         using var fresh = Net(seed: 1);
         using var freshOptimizer = optim.SGD(fresh.parameters(), 0.05, momentum: 0.9, dampening: 0.5);
         await using var ckpt = Checkpointer.Start(_temp.Path);
-        await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(fresh), new OptimizerStateDict(freshOptimizer, fresh) }).Committed;
+        await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(fresh), new OptimizerStateDict(freshOptimizer, fresh) });
 
         // A model that has stepped has momentum buffers; loading step 0 must take them away, or
         // dampening would apply to the first step after the load and the runs would part.
@@ -121,7 +118,7 @@ public sealed class TrainingStateSpec : IDisposable
         var scheduler = optim.lr_scheduler.StepLR(optimizer, step_size: 3, gamma: 0.5);
         for (var i = 0; i < 4; i++) scheduler.step();
         await using var ckpt = Checkpointer.Start(_temp.Path);
-        await ckpt.SaveAsync(4, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model), new SchedulerState(scheduler) }).Committed;
+        await ckpt.SaveAsync(4, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model), new SchedulerState(scheduler) });
         var expected = Enumerable.Range(0, 7).Select(_ => { scheduler.step(); return optimizer.ParamGroups.First().LearningRate; }).ToArray();
 
         using var otherOptimizer = optim.SGD(model.parameters(), 1.0);
@@ -146,7 +143,7 @@ public sealed class TrainingStateSpec : IDisposable
             new GeneratorState(generators[r], "rng.torch"),
             new JsonState<ulong[]>("rng.host", hosts[r].State, ObjectScope.Rank),
             new JsonState<TrainingProgress>("trainer.progress", progress, ObjectScope.Global),
-        }).Committed));
+        })));
         using var expected0 = rand(new long[] { 4 }, generator: generators[0]);
         var expectedHost0 = hosts[0].NextUInt64();
 
@@ -180,7 +177,7 @@ public sealed class TrainingStateSpec : IDisposable
                 part.weight!.copy_(whole.weight!.narrow(0, spec.Offset, rows));
                 part.bias!.copy_(whole.bias!.narrow(0, spec.Offset, rows));
             }
-            return ckpt.SaveAsync(1, r, 2, new IStateful[] { new ModuleState(part, "tp", new Dictionary<string, ShardSpec> { ["weight"] = spec, ["bias"] = spec }) }).Committed;
+            return ckpt.SaveAsync(1, r, 2, new IStateful[] { new ModuleState(part, "tp", new Dictionary<string, ShardSpec> { ["weight"] = spec, ["bias"] = spec }) });
         }));
 
         var parts = Enumerable.Range(0, 3).Select(r => (ShardSpec.Even(0, 6, r, 3), nn.Linear(4, ShardSpec.Even(0, 6, r, 3).Length))).ToArray();
@@ -205,11 +202,11 @@ public sealed class TrainingStateSpec : IDisposable
         var baseDir = Path.Combine(_temp.Path, "base");
         var adapterDir = Path.Combine(_temp.Path, "adapters");
         await using (var ckpt = Checkpointer.Start(baseDir))
-            await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(tuned, include: n => !adapters(n)) }).Committed;
+            await ckpt.SaveAsync(0, 0, 1, new IStateful[] { new ModuleState(tuned, include: n => !adapters(n)) });
         using (no_grad())
             foreach (var (name, p) in tuned.named_parameters().Where(p => adapters(p.name))) p.add_(1.0);
         await using (var ckpt = Checkpointer.Start(adapterDir))
-            await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new ModuleState(tuned, include: adapters) }).Committed;
+            await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new ModuleState(tuned, include: adapters) });
 
         var saved = CheckpointFiles.GetCheckpointMetadata(adapterDir).Tensors.Keys.Order().ToArray();
         Assert.Equal(new[] { "model.layer.lora_A.weight", "model.layer.lora_B.weight" }, saved);

@@ -1,4 +1,3 @@
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 
@@ -72,7 +71,7 @@ public class ChecksumSpec : IDisposable
         var w = new byte[8 * 4 * 4];
         var b = new byte[12];
 
-        var e = Assert.Throws<ChecksumMismatchException>(() => new CheckpointReader(store).Read(plan, (i, o, n) => (i == 0 ? w : b).AsSpan((int)o, n), 2));
+        var e = Assert.Throws<ChecksumMismatchException>(() => new ChunkReader(store).Read(plan, (i, o, n) => (i == 0 ? w : b).AsSpan((int)o, n), 2));
 
         Assert.Equal("w", e.Key);
         Assert.Equal(md.Tensors["w"].Chunks.Single(c => c.Rank == 1).Bytes.File, e.File);
@@ -90,7 +89,7 @@ public class ChecksumSpec : IDisposable
         var plan = LoadPlanner.Plan(md, new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 64, 8 }, TensorBox.Whole(new long[] { 64, 8 })) },
             StrictHandling.ReturnAll);
 
-        var e = Assert.Throws<ChecksumMismatchException>(() => new CheckpointReader(store).Read(plan, (_, o, n) => new byte[64 * 8 * 4].AsSpan((int)o, n), 2));
+        var e = Assert.Throws<ChecksumMismatchException>(() => new ChunkReader(store).Read(plan, (_, o, n) => new byte[64 * 8 * 4].AsSpan((int)o, n), 2));
 
         Assert.Equal(("w", chunk.Bytes.File, 5), (e.Key, e.File, e.Block));
     }

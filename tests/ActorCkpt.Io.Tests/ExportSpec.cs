@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 
@@ -31,7 +30,7 @@ public class HostileInputSpec : IDisposable
         };
         var w = new float[32];
         var b = new float[3];
-        new CheckpointReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
+        new ChunkReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
             (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
     }
 

@@ -146,9 +146,9 @@ public class PathEscapeSpec : IDisposable
     {
         var store = new LocalBlobStore(_dir.Path);
         store.CreateDirectory("s");
-        var plan = new ActorCkpt.Planner.FileWritePlan("../escape.safetensors", 0, 0, Array.Empty<ActorCkpt.Planner.WriteItem>());
+        var plan = new ActorCkpt.FileWritePlan("../escape.safetensors", 0, 0, Array.Empty<ActorCkpt.WriteItem>());
 
-        var e = Assert.Throws<ActorCkpt.Planner.ActorCkptException>(() => new DataFileStreamWriter(store, "s", plan, 4096, new Dictionary<string, string>()));
+        var e = Assert.Throws<ActorCkpt.ActorCkptException>(() => new DataFileStreamWriter(store, "s", plan, 4096, new Dictionary<string, string>()));
 
         Assert.Contains("'../escape.safetensors' is not a plain name", e.Message);
         Assert.False(File.Exists(Path.Combine(_dir.Path, "escape.safetensors")));

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 

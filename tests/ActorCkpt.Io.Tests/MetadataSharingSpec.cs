@@ -1,5 +1,4 @@
 using System.Text;
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 

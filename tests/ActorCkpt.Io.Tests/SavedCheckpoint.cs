@@ -1,4 +1,3 @@
-using ActorCkpt.Planner;
 
 namespace ActorCkpt.Io.Tests;
 

@@ -1,7 +1,7 @@
 namespace ActorCkpt.Io.Tests;
 
 /// <summary>A fresh directory per test, removed afterwards.</summary>
-public sealed class TempDirectory : IDisposable
+internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory() => Directory.CreateDirectory(Path);
 

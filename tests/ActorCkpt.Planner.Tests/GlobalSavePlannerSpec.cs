@@ -1,4 +1,3 @@
-using ActorCkpt.Planner;
 using static ActorCkpt.Planner.Tests.PlanBuilders;
 
 namespace ActorCkpt.Planner.Tests;

@@ -3,12 +3,11 @@ using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Akka.Streams;
-using ActorCkpt.Io;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>The embedded configuration files (hocon/reference.conf, hocon/cluster.conf) and helpers to build a node's configuration.</summary>
-public static class ActorCkptConfig
+internal static class ActorCkptConfig
 {
     // The singleton's and the streams' own defaults come along so that their serializers (singleton
     // hand-over, StreamRef protocol) are bound from the start, as remote nodes need.

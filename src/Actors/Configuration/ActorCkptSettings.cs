@@ -1,14 +1,13 @@
 using Akka.Actor;
 using Akka.Configuration;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Settings of the <c>actorckpt</c> HOCON section (defaults and meaning of each key in
 /// hocon/reference.conf). Validated on creation; copies are made with <c>with</c>.
 /// </summary>
-public sealed record ActorCkptSettings
+internal sealed record ActorCkptSettings
 {
     /// <summary>Writer actors per node.</summary>
     public int WriterPoolSize { get; init; } = 4;

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>The cluster roles a node can have (<c>akka.cluster.roles</c>).</summary>
-public static class ClusterRoles
+internal static class ClusterRoles
 {
     /// <summary>Hosts shard actors: the node runs training ranks.</summary>
     public const string Rank = "rank";

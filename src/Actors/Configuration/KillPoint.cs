@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Akka.Configuration;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// A moment of the save protocol at which a crash test makes the process kill itself with SIGKILL,
@@ -9,7 +9,7 @@ namespace ActorCkpt.Actors;
 /// </summary>
 /// <param name="Point">The protocol phase (one of <see cref="Points"/>), or empty for never.</param>
 /// <param name="Step">The step whose save dies there.</param>
-public sealed record KillPoint(string Point, long Step)
+internal sealed record KillPoint(string Point, long Step)
 {
     /// <summary>The phases of the save protocol, in the order a save passes them.</summary>
     public static IReadOnlyList<string> SavePoints { get; } = new[]

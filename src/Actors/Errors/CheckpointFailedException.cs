@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A save did not commit; its reason names the ranks or files at fault. The previous checkpoint is untouched.</summary>
 public sealed class CheckpointFailedException(long step, string reason)

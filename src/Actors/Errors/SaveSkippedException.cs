@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A save was not taken: the rank already had the most saves in flight and the policy is to skip.</summary>
 public sealed class SaveSkippedException(long step, string reason) : ActorCkptException($"save of step {step} skipped: {reason}")

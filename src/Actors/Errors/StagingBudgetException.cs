@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A save needs staging memory that waiting could never free: more than the whole budget, or more than what the node's other ranks leave of it for the same step.</summary>
 public sealed class StagingBudgetException : ActorCkptException

@@ -1,15 +1,13 @@
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// The memory a load reads into: each target tensor itself when it is a contiguous CPU tensor of
 /// the dtype read, otherwise a contiguous CPU staging tensor of that dtype, copied (and converted)
 /// into the target by <see cref="CopyToTargets"/> once every read is done.
 /// </summary>
-public sealed class LoadDestinations : IDisposable
+internal sealed class LoadDestinations : IDisposable
 {
     private readonly IReadOnlyList<TensorEntry> _targets;
     private readonly torch.Tensor?[] _staging;

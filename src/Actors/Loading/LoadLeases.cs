@@ -1,6 +1,6 @@
 using Akka.Actor;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>The planner's record of which ranks are loading which steps: a leased step is never deleted.</summary>
 internal sealed class LoadLeases

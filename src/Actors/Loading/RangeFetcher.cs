@@ -1,4 +1,4 @@
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Fetches <paramref name="length"/> bytes at <paramref name="offset"/> of data file

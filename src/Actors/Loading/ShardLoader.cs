@@ -1,8 +1,6 @@
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// One rank's load: plan the reads against the checkpoint's metadata, read and verify them in
@@ -17,35 +15,40 @@ internal static class ShardLoader
     /// match <paramref name="metadataChecksum"/>, the checksum the catalog recorded at commit (not
     /// checked when empty). Mismatched keys are handled as <paramref name="strict"/> says; the
     /// ones to log come back in <c>Warnings</c>. <paramref name="progress"/> hears the destination bytes each read filled.
+    /// The target is <paramref name="target"/>, or when that is null what <paramref name="prepare"/> builds
+    /// from the metadata (read under the caller's lease). A cancelled <paramref name="cancellation"/>
+    /// starts no more reads and throws <see cref="OperationCanceledException"/> once the reads under way are done.
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
-        CheckpointStore store, RankState target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
-        IProgress<long>? progress = null)
+        CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
+        IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default)
     {
+        cancellation.ThrowIfCancellationRequested();
         var metadata = store.ReadMetadata(step, metadataChecksum);
+        target ??= prepare?.Invoke(metadata) ?? throw new ArgumentNullException(nameof(prepare), "a load needs a target or a way to prepare one");
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
         var plan = LoadPlanner.Plan(metadata, wanted, strict);
         var warnings = plan.Warnings(strict, $"step {step}", target.Rank);
 
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
-        var reader = new CheckpointReader(store);
+        var reader = new ChunkReader(store);
         using (var destinations = new LoadDestinations(target.Tensors))
         {
             if (fetch is null)
             {
-                reader.Read(plan, destinations.Bytes, parallelism, progress);
+                reader.Read(plan, destinations.Bytes, parallelism, progress, cancellation);
             }
             else
             {
                 using var throttle = new SemaphoreSlim(parallelism);
                 await Task.WhenAll(plan.Reads.Select(async read =>
                 {
-                    await throttle.WaitAsync();
+                    await throttle.WaitAsync(cancellation);
                     try
                     {
                         var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
                             read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
-                        CheckpointReader.Apply(read, bytes, CheckpointReader.Window(read, destinations.Bytes));
+                        ChunkReader.Apply(read, bytes, ChunkReader.Window(read, destinations.Bytes));
                         progress?.Report(read.DestinationBytes);
                     }
                     finally
@@ -68,7 +71,7 @@ internal static class ShardLoader
             else
             {
                 bytes = await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, entry.Bytes.Length);
-                CheckpointReader.Verify(bytes, entry.Bytes, 0, entry.Key);
+                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key);
             }
             if (!objects.TryAdd(entry.Key, bytes))
                 throw new ActorCkptException($"step {step} holds entry '{entry.Key}' twice for rank {target.Rank}");

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Marker of every message ActorCkpt actors exchange. Serializer bindings target this interface,
 /// so only the project's own messages are ever accepted from the wire.
 /// </summary>
-public interface IActorCkptMessage;
+internal interface IActorCkptMessage;

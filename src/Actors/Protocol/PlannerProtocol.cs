@@ -1,56 +1,65 @@
 using Akka.Actor;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A writer offers itself to the planner; the planner watches it and forgets it when it stops.</summary>
 /// <param name="Writer">The writer actor.</param>
-public sealed record RegisterWriter(IActorRef Writer) : IActorCkptMessage;
+internal sealed record RegisterWriter(IActorRef Writer) : IActorCkptMessage;
 
 /// <summary>The planner asks a node's writer pool for its writers (after the node joined, or after a handover).</summary>
-public sealed record ListWriters : IActorCkptMessage;
+internal sealed record ListWriters : IActorCkptMessage;
 
 /// <summary>A writer pool's answer to <see cref="ListWriters"/>.</summary>
 /// <param name="Writers">The pool's writers.</param>
-public sealed record WritersListed(IReadOnlyList<IActorRef> Writers) : IActorCkptMessage;
+internal sealed record WritersListed(IReadOnlyList<IActorRef> Writers) : IActorCkptMessage;
 
 /// <summary>The planner received a rank's plan; the shard watches the sender (the planner itself) from now on.</summary>
 /// <param name="Step">The step.</param>
-public sealed record LocalPlanAccepted(long Step) : IActorCkptMessage;
+internal sealed record LocalPlanAccepted(long Step) : IActorCkptMessage;
 
 /// <summary>A shard lost the writer of one of its files (its node left or died) and asks for another.</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">The attempt.</param>
 /// <param name="File">The file whose writer is gone.</param>
 /// <param name="LostWriter">The writer that is gone.</param>
-public sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter) : IActorCkptMessage;
+internal sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter) : IActorCkptMessage;
 
 /// <summary>The planner's answer to <see cref="ReassignWrite"/>: write the file with this writer instead.</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">The attempt.</param>
 /// <param name="Assignment">The file (its writer fields updated) and its new writer.</param>
-public sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment Assignment) : IActorCkptMessage;
+internal sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment Assignment) : IActorCkptMessage;
 
 /// <summary>A shard actor's local plan for step <paramref name="Step"/> (sizes and places, no bytes).</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="Plan">The rank's items.</param>
 /// <param name="Fingerprint">The plan's <see cref="SavePlanCache.Fingerprint"/>, computed by the rank so the planner can reuse an unchanged global plan.</param>
-public sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint) : IActorCkptMessage
+internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint) : IActorCkptMessage
 {
     /// <summary>The submission of <paramref name="plan"/> for <paramref name="step"/>, with its fingerprint.</summary>
     public static SubmitLocalPlan Of(long step, LocalSavePlan plan) => new(step, plan, SavePlanCache.Fingerprint(plan));
 }
 
+/// <summary>
+/// A rank's caller cancelled its save of <paramref name="Step"/>: the planner aborts the save unless
+/// its commit has begun (then the commit stands and every rank hears it). Sent by the shard actor
+/// after its plan, so the planner has the plan first.
+/// </summary>
+/// <param name="Step">The step being saved.</param>
+/// <param name="Rank">The rank whose caller cancelled.</param>
+/// <param name="WorldSize">Ranks of the save, so a cancellation before any plan arrived refuses the others' plans.</param>
+internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkptMessage;
+
 /// <summary>One data file a rank must have written, and by which writer.</summary>
 /// <param name="File">The file's plan.</param>
 /// <param name="Writer">The writer to hand it to.</param>
-public sealed record WriteAssignment(FileWritePlan File, IActorRef Writer);
+internal sealed record WriteAssignment(FileWritePlan File, IActorRef Writer);
 
 /// <summary>The planner's answer to a rank's plan: the files it must have written.</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">This attempt at the step; every message about its writes carries it.</param>
 /// <param name="Files">This rank's files (possibly none, when replicas are written by others).</param>
-public sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAssignment> Files) : IActorCkptMessage;
+internal sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAssignment> Files) : IActorCkptMessage;
 
 /// <summary>A rank's report once every write it handed out has finished, one way or the other.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -58,7 +67,7 @@ public sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAss
 /// <param name="Rank">The rank.</param>
 /// <param name="Results">Files written and fsynced.</param>
 /// <param name="Failures">Files whose writes failed for good, each "file: cause".</param>
-public sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
+internal sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
 /// <summary>
 /// Step <paramref name="Step"/> is committed: its metadata is durable, the tracker moved, and the
@@ -66,12 +75,12 @@ public sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyLis
 /// </summary>
 /// <param name="Step">The step.</param>
 /// <param name="Summary">What was written.</param>
-public sealed record CheckpointCommitted(long Step, SaveSummary Summary) : IActorCkptMessage;
+internal sealed record CheckpointCommitted(long Step, SaveSummary Summary) : IActorCkptMessage;
 
 /// <summary>The save of step <paramref name="Step"/> is abandoned; no metadata was written.</summary>
 /// <param name="Step">The step.</param>
 /// <param name="Reason">Why, naming the ranks or files at fault.</param>
-public sealed record CheckpointAborted(long Step, string Reason) : IActorCkptMessage;
+internal sealed record CheckpointAborted(long Step, string Reason) : IActorCkptMessage;
 
 /// <summary>The planner's timer: the local plans of step <paramref name="Step"/> are due.</summary>
 /// <param name="Step">The step.</param>
@@ -93,38 +102,38 @@ internal sealed record WriteDeadlinePassed(long Step);
 /// stopped, and its leases with it): granted even for a step deleted meanwhile, as long as its
 /// files are still there.
 /// </param>
-public sealed record AcquireLoadLease(Guid RequestId, long? Step, bool Renew = false) : IActorCkptMessage;
+internal sealed record AcquireLoadLease(Guid RequestId, long? Step, bool Renew = false) : IActorCkptMessage;
 
 /// <summary>The step may be loaded; it will not be deleted before the lease is released.</summary>
 /// <param name="RequestId">The request answered.</param>
 /// <param name="Step">The step resolved.</param>
 /// <param name="MetadataChecksum">The catalog's checksum of its metadata, to check the document read against.</param>
-public sealed record LoadLeaseGranted(Guid RequestId, long Step, string MetadataChecksum) : IActorCkptMessage;
+internal sealed record LoadLeaseGranted(Guid RequestId, long Step, string MetadataChecksum) : IActorCkptMessage;
 
 /// <summary>The step cannot be loaded.</summary>
 /// <param name="RequestId">The request answered.</param>
 /// <param name="Reason">Why: not committed, deleted, or no checkpoint at all.</param>
-public sealed record LoadLeaseRefused(Guid RequestId, string Reason) : IActorCkptMessage;
+internal sealed record LoadLeaseRefused(Guid RequestId, string Reason) : IActorCkptMessage;
 
 /// <summary>The load of <paramref name="Step"/> is over; the step may be deleted again.</summary>
 /// <param name="Step">The step.</param>
-public sealed record ReleaseLoadLease(long Step) : IActorCkptMessage;
+internal sealed record ReleaseLoadLease(long Step) : IActorCkptMessage;
 
 /// <summary>Remove debris and apply retention now; answered with <see cref="GarbageCollected"/>.</summary>
-public sealed record CollectGarbage : IActorCkptMessage;
+internal sealed record CollectGarbage : IActorCkptMessage;
 
 /// <summary>What <see cref="CollectGarbage"/> removed; sent once the deleted steps' files are gone (after any load of them).</summary>
 /// <param name="DebrisRemoved">Steps whose uncommitted directories were removed.</param>
 /// <param name="Deleted">Committed steps deleted by retention.</param>
 /// <param name="Failures">Deleted steps whose files could not be removed, each "step S: cause".</param>
-public sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures) : IActorCkptMessage;
+internal sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
 /// <summary>Asks for the catalog; answered with <see cref="CatalogRead"/>.</summary>
-public sealed record ReadCatalog : IActorCkptMessage;
+internal sealed record ReadCatalog : IActorCkptMessage;
 
 /// <summary>The catalog: every step a save began, and where it stands.</summary>
 /// <param name="Entries">Oldest step first.</param>
-public sealed record CatalogRead(IReadOnlyList<CatalogEntry> Entries) : IActorCkptMessage;
+internal sealed record CatalogRead(IReadOnlyList<CatalogEntry> Entries) : IActorCkptMessage;
 
 /// <summary>
 /// One rank's vote in round <paramref name="Round"/> of "is every rank's save queue empty?";
@@ -134,12 +143,12 @@ public sealed record CatalogRead(IReadOnlyList<CatalogEntry> Entries) : IActorCk
 /// <param name="Rank">The rank.</param>
 /// <param name="WorldSize">Ranks that take part.</param>
 /// <param name="LocallyEmpty">True when this rank has no save in flight.</param>
-public sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool LocallyEmpty) : IActorCkptMessage;
+internal sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool LocallyEmpty) : IActorCkptMessage;
 
 /// <summary>The same answer to every rank of a round: true only if no rank had a save in flight.</summary>
 /// <param name="Round">The round.</param>
 /// <param name="Empty">The answer.</param>
-public sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
+internal sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
 
 /// <summary>The planner's timer: the grace after its start is over, files of deleted steps may go.</summary>
 internal sealed record RemovalGraceEnded;

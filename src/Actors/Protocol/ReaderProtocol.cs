@@ -1,6 +1,6 @@
 using Akka.Streams;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Ask a node's <see cref="ReaderActor"/> for a byte range of one of its data files. Replied to
@@ -10,12 +10,12 @@ namespace ActorCkpt.Actors;
 /// <param name="File">The data file (a plain name inside the step directory).</param>
 /// <param name="Offset">First byte.</param>
 /// <param name="Length">Bytes wanted.</param>
-public sealed record ReadRange(long Step, string File, long Offset, long Length) : IActorCkptMessage;
+internal sealed record ReadRange(long Step, string File, long Offset, long Length) : IActorCkptMessage;
 
 /// <summary>The range, as chunks (item 0, offsets relative to the range's start) through a StreamRef.</summary>
 /// <param name="Source">The chunks, in order.</param>
-public sealed record ReadRangeStreamed(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
+internal sealed record ReadRangeStreamed(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
 
 /// <summary>The range could not be read; the cause names the file.</summary>
 /// <param name="Cause">Why.</param>
-public sealed record ReadRangeFailure(string Cause) : IActorCkptMessage;
+internal sealed record ReadRangeFailure(string Cause) : IActorCkptMessage;

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Save rank <see cref="RankState.Rank"/>'s state as step <paramref name="Step"/>. Sent by the
@@ -16,25 +15,36 @@ namespace ActorCkpt.Actors;
 /// (no staging copy), so the state is read until <see cref="SaveHandle.Committed"/>, not only
 /// during staging. A synchronous save's way to write without doubling the state's memory.
 /// </param>
-public sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false) : IActorCkptMessage;
+internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false) : IActorCkptMessage;
+
+/// <summary>
+/// The caller of the save behind <paramref name="Handle"/> cancelled it (sent by the node to the
+/// rank's shard actor). Staging not begun: the save ends cancelled at once; staged: the shard asks
+/// the planner to abort, and the save ends cancelled when the abort is heard; committing: ignored.
+/// </summary>
+/// <param name="Handle">The save's handle.</param>
+internal sealed record CancelSave(SaveHandle Handle) : IActorCkptMessage;
 
 /// <summary>
 /// Load a checkpoint into <paramref name="Target"/>'s tensors (allocated by the caller with the
 /// layout wanted). Replied to with <see cref="LoadShardSuccess"/> or <see cref="LoadShardFailure"/>.
 /// </summary>
 /// <param name="Step">The step to load; null for the newest committed one.</param>
-/// <param name="Target">Destination tensors and their places in the global tensors.</param>
+/// <param name="Target">Destination tensors and their places in the global tensors; null to build them with <paramref name="Prepare"/>.</param>
 /// <param name="Strict">What to do about mismatched keys; null for <c>actorckpt.load.strict</c>.</param>
 /// <param name="Progress">Hears, as each read completes, the destination bytes it filled (from the reading threads); none when null.</param>
-public sealed record LoadShard(long? Step, RankState Target, StrictHandling? Strict = null, IProgress<long>? Progress = null) : IActorCkptMessage;
+/// <param name="Prepare">Builds the target from the step's metadata, read once the lease is held (so retention cannot remove the step in between).</param>
+/// <param name="Cancellation">Stops the load between reads; it then fails with <see cref="OperationCanceledException"/>.</param>
+internal sealed record LoadShard(long? Step, RankState? Target, StrictHandling? Strict = null, IProgress<long>? Progress = null,
+    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default) : IActorCkptMessage;
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>
-public sealed record LoadShardSuccess(LoadResult Result) : IActorCkptMessage;
+internal sealed record LoadShardSuccess(LoadResult Result) : IActorCkptMessage;
 
 /// <summary>The load of <see cref="LoadShard"/> failed; the target's tensors may be partly filled.</summary>
 /// <param name="Cause">Why, naming the keys or file at fault.</param>
-public sealed record LoadShardFailure(Exception Cause) : IActorCkptMessage;
+internal sealed record LoadShardFailure(Exception Cause) : IActorCkptMessage;
 
 /// <summary>Outcome of a rank's load.</summary>
 /// <param name="Step">The step loaded.</param>
@@ -62,4 +72,4 @@ public sealed record LoadResult(
 /// <param name="Step">The step committed.</param>
 /// <param name="Files">Data files written.</param>
 /// <param name="Bytes">Bytes of data files on disk.</param>
-public sealed record SaveSummary(long Step, int Files, long Bytes);
+internal sealed record SaveSummary(long Step, int Files, long Bytes);

@@ -1,8 +1,7 @@
 using Akka.Actor;
 using Akka.Streams;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Write one data file of step <paramref name="Step"/> from staged buffers (same node: by
@@ -15,7 +14,7 @@ namespace ActorCkpt.Actors;
 /// <param name="Data">Bytes of each item of <paramref name="Plan"/>, in order.</param>
 /// <param name="ReplyTo">Who gets the outcome (the shard actor that owns the buffers).</param>
 /// <param name="Attempt">1 for the first try; the writer increments it on each retry.</param>
-public sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1)
+internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1)
     : IActorCkptMessage;
 
 /// <summary>
@@ -30,21 +29,21 @@ public sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IRead
 /// <param name="Plan">The file: name, rank, items in order.</param>
 /// <param name="ReplyTo">The shard actor that holds the bytes.</param>
 /// <param name="Attempt">1 for the first try.</param>
-public sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1) : IActorCkptMessage;
+internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1) : IActorCkptMessage;
 
 /// <summary>A writer starting a streamed file asks the shard for its bytes.</summary>
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer asking (must be the file's current writer).</param>
-public sealed record StreamFile(Guid SaveId, string File, IActorRef Writer) : IActorCkptMessage;
+internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer) : IActorCkptMessage;
 
 /// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
 /// <param name="Source">The chunks.</param>
-public sealed record StreamFileSuccess(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
+internal sealed record StreamFileSuccess(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
 
 /// <summary>The shard will not stream the file (the save moved on, or the file went to another writer).</summary>
 /// <param name="Cause">Why.</param>
-public sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
+internal sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 
 /// <summary>A writer's request to stream a file's bytes again for another attempt.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -52,7 +51,7 @@ public sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer that will try again.</param>
 /// <param name="Attempt">The attempt about to be made.</param>
-public sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt) : IActorCkptMessage;
+internal sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt) : IActorCkptMessage;
 
 /// <summary>
 /// A piece of an item of a streamed data file, with the xxHash3 of its bytes so the writer can
@@ -62,14 +61,14 @@ public sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef 
 /// <param name="Offset">Byte offset of the piece inside the item.</param>
 /// <param name="Bytes">The bytes.</param>
 /// <param name="Checksum">xxHash3-64 of <paramref name="Bytes"/>.</param>
-public sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong Checksum) : IActorCkptMessage;
+internal sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong Checksum) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> is written and fsynced.</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="Result">Where each item landed and its checksums.</param>
 /// <param name="Attempts">Attempts it took.</param>
-public sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Result, int Attempts) : IActorCkptMessage;
+internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Result, int Attempts) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> could not be written within the retry limit.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -77,4 +76,4 @@ public sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Re
 /// <param name="File">The data file.</param>
 /// <param name="Attempts">Attempts made.</param>
 /// <param name="Cause">The last error.</param>
-public sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause) : IActorCkptMessage;
+internal sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause) : IActorCkptMessage;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// The planner's side of "is the save queue empty on every rank?": a collective. Each rank votes

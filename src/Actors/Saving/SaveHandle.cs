@@ -1,26 +1,36 @@
-namespace ActorCkpt.Actors;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace ActorCkpt;
 
 /// <summary>
-/// Progress of one rank's save. <see cref="Staged"/> completes once the rank's tensors are copied
-/// to host memory (the training loop may change them from then on); <see cref="Committed"/> once
-/// the checkpoint is durable, or faults with <see cref="CheckpointFailedException"/>. A save
-/// skipped because too many were in flight completes <see cref="Staged"/> at once (nothing was
-/// read) and faults <see cref="Committed"/> with <see cref="SaveSkippedException"/>.
+/// One rank's save in flight, the shape of PyTorch DCP's <c>async_save</c> future.
+/// <see cref="Staged"/> completes once the rank's tensors are copied to host memory (the training
+/// loop may change them from then on); <see cref="Committed"/> once the checkpoint is durable, or
+/// faults with <see cref="CheckpointFailedException"/>, <see cref="SaveSkippedException"/>, or
+/// <see cref="OperationCanceledException"/> when the save was cancelled. Awaiting the handle awaits
+/// <see cref="Committed"/>. Progress is in <see cref="BytesStaged"/>, <see cref="BytesToWrite"/>,
+/// <see cref="BytesWritten"/> and the <see cref="Progressed"/> event.
 /// </summary>
 public sealed class SaveHandle
 {
     private readonly TaskCompletionSource _staged = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<SaveSummary> _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<SaveResult> _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private static long _created;
+    private long _bytesToWrite;
+    private long _bytesWritten;
+    private TimeSpan _stagedAfter;
+    private int _cancelRequested;
+    private CancellationToken _cancelledBy;
 
     /// <summary>Creates the handle of rank <paramref name="rank"/>'s save of <paramref name="step"/>.</summary>
-    public SaveHandle(long step, int rank)
+    internal SaveHandle(long step, int rank)
     {
         Step = step;
         Rank = rank;
         Sequence = Interlocked.Increment(ref _created);
     }
-
-    private static long _created;
 
     /// <summary>Order of creation: a save made later has a larger number.</summary>
     internal long Sequence { get; }
@@ -31,13 +41,22 @@ public sealed class SaveHandle
     /// <summary>The rank.</summary>
     public int Rank { get; }
 
-    /// <summary>Completes when the rank's state is in host memory.</summary>
+    /// <summary>Completes when the rank's state is in host memory (faults as <see cref="Committed"/> does when the save ends first).</summary>
     public Task Staged => _staged.Task;
 
     /// <summary>Completes when the checkpoint is committed.</summary>
-    public Task<SaveSummary> Committed => _committed.Task;
+    public Task<SaveResult> Committed => _committed.Task;
 
-    /// <summary>True once the save is over: committed, failed or skipped.</summary>
+    /// <summary>Where the save stands: in flight, or how it ended.</summary>
+    public SaveStatus Status => _committed.Task.Status switch
+    {
+        TaskStatus.RanToCompletion => SaveStatus.Committed,
+        TaskStatus.Canceled => SaveStatus.Cancelled,
+        TaskStatus.Faulted => SkipReason is null ? SaveStatus.Failed : SaveStatus.Skipped,
+        _ => SaveStatus.InFlight,
+    };
+
+    /// <summary>True once the save is over: committed, failed, skipped or cancelled.</summary>
     public bool IsFinished => _committed.Task.IsCompleted;
 
     /// <summary>Why the save was skipped; null when it was taken.</summary>
@@ -62,8 +81,19 @@ public sealed class SaveHandle
     /// </summary>
     public event Action<SaveHandle>? Progressed;
 
-    private long _bytesToWrite;
-    private long _bytesWritten;
+    /// <summary>Awaits <see cref="Committed"/>: <c>var result = await handle;</c>.</summary>
+    public TaskAwaiter<SaveResult> GetAwaiter() => Committed.GetAwaiter();
+
+    /// <summary>True once cancellation was asked for (it takes effect unless the commit has begun).</summary>
+    internal bool CancelRequested => Volatile.Read(ref _cancelRequested) == 1;
+
+    /// <summary>Marks the save as cancelled by its caller's <paramref name="token"/>; true the first time.</summary>
+    internal bool RequestCancel(CancellationToken token)
+    {
+        if (Interlocked.Exchange(ref _cancelRequested, 1) != 0) return false;
+        _cancelledBy = token;
+        return true;
+    }
 
     internal void SetBytesToWrite(long bytes)
     {
@@ -80,10 +110,12 @@ public sealed class SaveHandle
     internal void SetStaged(long bytesCopied)
     {
         BytesStaged = bytesCopied;
+        _stagedAfter = _clock.Elapsed;
         _staged.TrySetResult();
     }
 
-    internal void SetCommitted(SaveSummary summary) => _committed.TrySetResult(summary);
+    internal void SetCommitted(SaveSummary summary) =>
+        _committed.TrySetResult(new SaveResult(summary.Step, Rank, summary.Files, summary.Bytes, BytesStaged, _stagedAfter, _clock.Elapsed));
 
     internal void Skip(string reason)
     {
@@ -92,8 +124,18 @@ public sealed class SaveHandle
         _committed.TrySetException(new SaveSkippedException(Step, reason));
     }
 
+    /// <summary>
+    /// Ends the save as failed, or as cancelled when its caller asked for that: a failure that
+    /// follows a cancellation is the abort the cancellation caused.
+    /// </summary>
     internal void Fail(Exception cause)
     {
+        if (CancelRequested)
+        {
+            _staged.TrySetCanceled(_cancelledBy);
+            _committed.TrySetCanceled(_cancelledBy);
+            return;
+        }
         _staged.TrySetException(cause);
         _committed.TrySetException(cause);
     }

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A shard actor's record of the save it is running.</summary>
 internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged)

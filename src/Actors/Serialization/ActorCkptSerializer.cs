@@ -3,7 +3,7 @@ using Akka.Serialization;
 using Akka.Util;
 using Hyperion;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Serializes ActorCkpt's control messages (<see cref="IActorCkptMessage"/>) with Hyperion, for
@@ -12,7 +12,7 @@ namespace ActorCkpt.Actors;
 /// instantiated. Bound in hocon/reference.conf. Tensor bytes never travel this way: remote
 /// writes stream them through StreamRefs in small chunks.
 /// </summary>
-public sealed class ActorCkptSerializer : Akka.Serialization.Serializer
+internal sealed class ActorCkptSerializer : Akka.Serialization.Serializer
 {
     private readonly Hyperion.Serializer _hyperion;
 

@@ -2,16 +2,15 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Serializer of the catalog journal's events and snapshots: JSON with explicit field names and a
 /// versioned manifest per type, so a journal written today is read by tomorrow's code. Never
 /// Hyperion: the journal outlives the code that wrote it.
 /// </summary>
-public sealed class CatalogSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+internal sealed class CatalogSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
     private static readonly Dictionary<string, Type> Types = new(StringComparer.Ordinal)
     {

@@ -1,7 +1,7 @@
 using System.Reflection.Metadata;
 using Hyperion;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// The only types the wire serializer will instantiate: ActorCkpt's own types (from its own
@@ -12,7 +12,7 @@ namespace ActorCkpt.Actors;
 /// allow-list compares full assembly-qualified names (with versions) and so rejects everything;
 /// this filter parses the names Hyperion reads from the stream with .NET's own type-name parser.
 /// </summary>
-public sealed class MessageTypeFilter : ITypeFilter
+internal sealed class MessageTypeFilter : ITypeFilter
 {
     private const string CoreLib = "System.Private.CoreLib";
 

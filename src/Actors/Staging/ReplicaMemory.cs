@@ -1,4 +1,4 @@
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// What a rank's last committed save left to other ranks: the positions of the replicated tensor
@@ -8,7 +8,7 @@ namespace ActorCkpt.Actors;
 /// what a rank holds. Shared by the rank's shard actors (one per save in flight), hence locked.
 /// Turned off by <c>actorckpt.staging.skip-replicas-written-elsewhere = off</c>.
 /// </summary>
-public sealed class ReplicaMemory
+internal sealed class ReplicaMemory
 {
     private readonly object _lock = new();
     private (ulong Fingerprint, int[] Positions)? _last;

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A rank's state ready for writers: its local plan and where each item's bytes are.</summary>
 /// <param name="Plan">The local plan; item i's bytes are <paramref name="Items"/>[i].</param>

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Reusable staging buffers of one node, within a budget of host memory. Sizes are rounded up to
@@ -7,7 +7,7 @@ namespace ActorCkpt.Actors;
 /// until saves in flight give enough back (free buffers of other sizes are freed to make room);
 /// it never allocates past the budget. Thread-safe.
 /// </summary>
-public sealed class StagingPool : IDisposable
+internal sealed class StagingPool : IDisposable
 {
     private const int Granularity = 64 << 10;
     private readonly Dictionary<int, Stack<StagingBuffer>> _free = new();

@@ -1,7 +1,6 @@
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// Describes a rank's state as a local plan, then copies it into staging buffers (or, for an

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>A non-tensor entry of a rank's state: bytes the host serialized (iteration, RNG, data loader).</summary>
 /// <param name="Key">Flattened state key.</param>

@@ -1,8 +1,7 @@
 using System.Text.Json;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// What one rank saves or loads: tensors with their place in the global tensors (replicated,

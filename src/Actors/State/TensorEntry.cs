@@ -1,7 +1,6 @@
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>
 /// A tensor of a rank's state and its place in the global tensor. The tensor is the caller's

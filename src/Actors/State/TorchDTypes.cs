@@ -1,10 +1,9 @@
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>Maps TorchSharp's scalar types to checkpoint dtypes.</summary>
-public static class TorchDTypes
+internal static class TorchDTypes
 {
     /// <summary>The checkpoint dtype of a TorchSharp scalar type; throws naming the type when it has none.</summary>
     public static DType ToDType(torch.ScalarType type) => type switch

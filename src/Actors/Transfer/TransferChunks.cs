@@ -1,7 +1,6 @@
 using System.IO.Hashing;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Actors;
+namespace ActorCkpt;
 
 /// <summary>Cuts a data file's staged items into <see cref="TransferChunk"/>s for a remote writer.</summary>
 internal static class TransferChunks

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace ActorCkpt.Host.Hosting;
+namespace ActorCkpt.Hosting;
 
 /// <summary>
 /// What a generic host's configuration says of its ActorCkpt node (section <c>ActorCkpt</c> of

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace ActorCkpt.Host.Hosting;
+namespace ActorCkpt.Hosting;
 
 /// <summary>Registers ActorCkpt with a generic host (Microsoft.Extensions.Hosting).</summary>
 public static class ActorCkptServiceCollectionExtensions

@@ -1,6 +1,5 @@
-using ActorCkpt.Actors;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>What a base-model load did.</summary>
 /// <param name="Result">As an ordinary load reports it (step 0, saved on one rank; no non-tensor entries).</param>

@@ -1,8 +1,7 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
-/// <summary>Options of <see cref="HuggingFaceImport.LoadBaseModel(string, ActorCkpt.Actors.RankState, BaseModelOptions?)"/>.</summary>
+/// <summary>Options of <see cref="HuggingFaceImport.LoadBaseModel(string, ActorCkpt.RankState, BaseModelOptions?)"/>.</summary>
 /// <param name="KeyMapping">Renames the file's keys to the state's (transformers' key_mapping); none when null.</param>
 /// <param name="Strict">What to do about keys that do not match, as for ordinary loads.</param>
 /// <param name="ConvertDTypes">

@@ -1,9 +1,5 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Host.Training;
-using ActorCkpt.Io;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Host;
+namespace ActorCkpt;
 
 /// <summary>
 /// Starts a sharded model from a published Hugging Face checkpoint, NeMo's <c>load_base_model</c>:

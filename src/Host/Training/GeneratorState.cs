@@ -1,8 +1,6 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// A TorchSharp random generator's state (<c>get_state()</c>: the Mersenne twister's bytes on CPU).

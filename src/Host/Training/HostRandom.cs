@@ -1,11 +1,11 @@
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// The host's own random generator (xoshiro256**), for what the host decides outside TorchSharp:
 /// the data order. Unlike <see cref="System.Random"/>, its whole state can be read and set, so a
 /// checkpoint can carry it and a resumed run draws the same numbers.
 /// </summary>
-public sealed class HostRandom
+internal sealed class HostRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 

@@ -1,7 +1,5 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// A part of a training job that goes into a checkpoint (a model, an optimizer, a scheduler, an

@@ -1,7 +1,5 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// A plain value saved as JSON: the trainer's counters (<see cref="TrainingProgress"/>), a data

@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>Picks state names by glob patterns, as PEFT picks adapter weights (<c>*.lora_A.*</c>).</summary>
-public static class KeyFilter
+internal static class KeyFilter
 {
     /// <summary>
     /// Accepts a name matching any of <paramref name="patterns"/>, where <c>*</c> stands for any

@@ -1,8 +1,6 @@
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// A TorchSharp module's state: its parameters and persistent buffers (<c>state_dict()</c>) under

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>How an optimizer's per-parameter state is keyed in a checkpoint.</summary>
 public enum OptimizerKeys

@@ -1,12 +1,10 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 using TorchSharp.Modules;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// A TorchSharp optimizer's state: per parameter its state tensors (Adam and AdamW: exp_avg,

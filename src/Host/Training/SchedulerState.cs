@@ -1,11 +1,9 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ActorCkpt.Actors;
-using ActorCkpt.Planner;
 using TorchSharp;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// An LR scheduler's state as one global JSON entry: every field of the scheduler except its

@@ -1,7 +1,6 @@
-using ActorCkpt.Actors;
 using TorchSharp;
 
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// How one parameter is split across ranks: this rank holds the slice that starts at

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Host.Training;
+namespace ActorCkpt;
 
 /// <summary>
 /// Where a training run stands, as Megatron saves beside the weights: the iteration (optimizer

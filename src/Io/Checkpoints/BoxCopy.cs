@@ -1,10 +1,10 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Copies a rectangular region between two row-major arrays of different shapes, in runs as long
 /// as the layouts allow (trailing dimensions that both arrays hold whole merge into one run).
 /// </summary>
-public static class BoxCopy
+internal static class BoxCopy
 {
     /// <summary>
     /// Copies the region of <paramref name="regionLengths"/> elements starting at

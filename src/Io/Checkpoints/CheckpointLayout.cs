@@ -1,12 +1,12 @@
 using System.Globalization;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Names of things under a checkpoint root (pure, no I/O): one directory per step,
 /// "step-00000010"; inside it the data files and "metadata.json"; at the root the "latest" tracker.
 /// </summary>
-public static class CheckpointLayout
+internal static class CheckpointLayout
 {
     /// <summary>The metadata document; its presence makes the step a committed checkpoint.</summary>
     public const string MetadataFile = "metadata.json";

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>No committed checkpoint exists for the step asked for (or none at all).</summary>
 public sealed class CheckpointNotFoundException(string message) : ActorCkptException(message);

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// The checkpoints under one root and the commit protocol. A step is committed exactly when its
@@ -10,7 +9,7 @@ namespace ActorCkpt.Io;
 /// temporary name, fsynced, then renamed (the commit point), and only then does the "latest"
 /// tracker move. A crash before the rename leaves the previous checkpoint the newest one.
 /// </summary>
-public sealed class CheckpointStore(IBlobStore store)
+internal sealed class CheckpointStore(IBlobStore store)
 {
     /// <summary>The underlying byte storage.</summary>
     public IBlobStore Blobs => store;
@@ -261,4 +260,4 @@ public sealed class CheckpointStore(IBlobStore store)
 /// <summary>What <see cref="CheckpointStore.ScanSteps"/> found.</summary>
 /// <param name="Steps">The step directories it could read.</param>
 /// <param name="Unreadable">The ones it could not, each "'name': why".</param>
-public sealed record StepScan(IReadOnlyList<StepOnDisk> Steps, IReadOnlyList<string> Unreadable);
+internal sealed record StepScan(IReadOnlyList<StepOnDisk> Steps, IReadOnlyList<string> Unreadable);

@@ -1,13 +1,12 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Re-reads a committed checkpoint and recomputes every checksum: each data file must exist,
 /// have the recorded length and a valid safetensors header, and every block of every chunk and
 /// entry must match. Reports all problems, not just the first.
 /// </summary>
-public static class CheckpointVerifier
+internal static class CheckpointVerifier
 {
     /// <summary>
     /// Verifies step <paramref name="step"/>; an empty list means every byte checks out.

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>Bytes read from a data file do not match their recorded checksum: the checkpoint is corrupt there.</summary>
 public sealed class ChecksumMismatchException(string file, string key, int block, long offset)

@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>A save asked for a step that is already committed; committed checkpoints are never overwritten.</summary>
 public sealed class StepAlreadyCommittedException(long step, string root)

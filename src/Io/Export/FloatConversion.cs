@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Converts little-endian floating-point tensor bytes between F64, F32, F16 and BF16 (for exports
 /// with a dtype other than the checkpoint's). Through float: to BF16 with round-to-nearest-even,
 /// NaN kept NaN, as PyTorch's <c>tensor.to(torch.bfloat16)</c> does.
 /// </summary>
-public static class FloatConversion
+internal static class FloatConversion
 {
     /// <summary>True for the dtypes this converts.</summary>
     public static bool IsFloat(DType dtype) => dtype is DType.Float64 or DType.Float32 or DType.Float16 or DType.BFloat16;

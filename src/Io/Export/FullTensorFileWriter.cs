@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Writes one safetensors file of full (unsharded) tensors from a committed step: each tensor read
@@ -9,7 +8,7 @@ namespace ActorCkpt.Io;
 /// so a tensor of any size passes through one slab of memory. Written under a temporary name and
 /// renamed when complete; <c>__metadata__</c> is <c>{"format":"pt"}</c>. Shared by export and unshard.
 /// </summary>
-public static class FullTensorFileWriter
+internal static class FullTensorFileWriter
 {
     /// <summary>The most bytes of a tensor read at once (64 MiB): a slab, and as much again for a dtype conversion.</summary>
     public const long SlabBytes = 64L << 20;
@@ -46,7 +45,7 @@ public static class FullTensorFileWriter
         var saved = metadata.Tensor(key);
         var whole = TensorBox.Whole(saved.Shape);
         int savedSize = DTypes.ElementSize(saved.DType), size = DTypes.ElementSize(dtype);
-        var reader = new CheckpointReader(store);
+        var reader = new ChunkReader(store);
         var slabElements = Math.Max(1, slabBytes / Math.Max(savedSize, size));
         var buffer = new byte[Math.Min(whole.Volume, slabElements) * savedSize];
         var converted = dtype == saved.DType ? null : new byte[Math.Min(whole.Volume, slabElements) * size];

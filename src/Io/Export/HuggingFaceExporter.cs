@@ -1,10 +1,9 @@
 using System.Text.Json;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>What dtype an export writes floating-point tensors in.</summary>
-public enum ExportDType
+internal enum ExportDType
 {
     /// <summary>As saved.</summary>
     Keep,
@@ -21,14 +20,14 @@ public enum ExportDType
 /// <param name="DType">Dtype of floating-point tensors.</param>
 /// <param name="ReferenceIndex">A model.safetensors.index.json whose file numbers the keys follow; null to split by size.</param>
 /// <param name="Parallelism">Files written at once.</param>
-public sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportDType DType = ExportDType.Keep, string? ReferenceIndex = null, int Parallelism = 2);
+internal sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportDType DType = ExportDType.Keep, string? ReferenceIndex = null, int Parallelism = 2);
 
 /// <summary>What an export wrote.</summary>
 /// <param name="Files">The data files, in order.</param>
 /// <param name="Tensors">Tensors written.</param>
 /// <param name="TotalSize">Bytes of tensor data (the index's metadata.total_size).</param>
 /// <param name="Index">The index file, or null for a single model.safetensors.</param>
-public sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long TotalSize, string? Index);
+internal sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long TotalSize, string? Index);
 
 /// <summary>
 /// Consolidates a committed step into the Hugging Face layout: full (unsharded) tensors in
@@ -40,7 +39,7 @@ public sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long
 /// read from the checkpoint's chunks and verified against their checksums; files are written under
 /// a temporary name and renamed when complete.
 /// </summary>
-public static class HuggingFaceExporter
+internal static class HuggingFaceExporter
 {
     /// <summary>The index file's name.</summary>
     public const string IndexFile = "model.safetensors.index.json";

@@ -1,12 +1,11 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>What an unshard wrote.</summary>
 /// <param name="Files">Every file written, relative to the output directory.</param>
 /// <param name="Tensors">Tensors written.</param>
 /// <param name="Bytes">Bytes of tensor data.</param>
-public sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, long Bytes);
+internal sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, long Bytes);
 
 /// <summary>
 /// Writes a committed step's full (unsharded) tensors as safetensors files, OLMo-core's unshard:
@@ -14,7 +13,7 @@ public sealed record UnshardResult(IReadOnlyList<string> Files, int Tensors, lon
 /// <c>optim.</c> / <c>optimizer.</c>) under "optim", laid out by <see cref="UnshardStrategy"/>.
 /// Dtypes are kept. Two files are written at once, one slab of a tensor each in memory.
 /// </summary>
-public static class Unsharder
+internal static class Unsharder
 {
     /// <summary>
     /// Unshards step <paramref name="step"/> into <paramref name="outDir"/>; <paramref name="fileWritten"/>

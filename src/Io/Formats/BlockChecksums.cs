@@ -1,13 +1,13 @@
 using System.IO.Hashing;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// xxHash3-64 checksums of fixed-size blocks. An item's bytes are cut into blocks (the last may be
 /// shorter); each block has its own checksum, so a load that reads part of a chunk still verifies
 /// every byte it reads.
 /// </summary>
-public static class BlockChecksums
+internal static class BlockChecksums
 {
     /// <summary>Name of the algorithm, as recorded in the metadata.</summary>
     public const string Algorithm = "xxh3-64";

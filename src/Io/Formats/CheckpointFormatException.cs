@@ -1,6 +1,5 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>A file of a checkpoint is not what the format says it must be; the message names the file and the fault.</summary>
 public sealed class CheckpointFormatException : ActorCkptException

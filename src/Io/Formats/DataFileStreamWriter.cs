@@ -1,7 +1,6 @@
 using System.IO.Hashing;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Writes one data file of a save whose bytes arrive in pieces (from staged buffers, or from a
@@ -10,7 +9,7 @@ namespace ActorCkpt.Io;
 /// items may interleave. <see cref="Complete"/> checks that every byte arrived, then fsyncs.
 /// Each item's block size is <see cref="BlockChecksums.SizeFor"/> its length.
 /// </summary>
-public sealed class DataFileStreamWriter : IDisposable
+internal sealed class DataFileStreamWriter : IDisposable
 {
     private readonly FileWritePlan _plan;
     private readonly SafetensorsHeader _header;

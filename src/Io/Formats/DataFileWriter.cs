@@ -1,12 +1,11 @@
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Writes one data file of a save from buffers in memory (a same-node writer gets the staged
 /// buffers by reference) as a valid safetensors file, through <see cref="DataFileStreamWriter"/>.
 /// </summary>
-public static class DataFileWriter
+internal static class DataFileWriter
 {
     /// <summary>
     /// Writes <paramref name="plan"/> into <paramref name="directory"/>; <paramref name="data"/>[i]

@@ -1,15 +1,14 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// The checkpoint metadata document (format version 1), written with an explicit schema so the
 /// format does not drift with the model types. See the README's "On-disk format" for the fields.
 /// </summary>
-public static class MetadataJson
+internal static class MetadataJson
 {
     /// <summary>Value of the "format" field, so a reader can tell an ActorCkpt metadata file at a glance.</summary>
     public const string FormatName = "actorckpt";

@@ -2,10 +2,9 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using ActorCkpt.Planner;
 using Names = System.Collections.Generic.Dictionary<string, string>.AlternateLookup<System.ReadOnlySpan<char>>;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Reads a metadata document in one pass over its UTF-8 with <see cref="Utf8JsonReader"/>, with no

@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// The safetensors layout: an 8-byte little-endian header length N, N bytes of JSON (padded with
@@ -11,7 +10,7 @@ namespace ActorCkpt.Io;
 /// The JSON maps each name to dtype, shape and data_offsets [begin, end) into the data section;
 /// the optional "__metadata__" entry is a string-to-string map.
 /// </summary>
-public sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long HeaderLength)
+internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long HeaderLength)
 {
     /// <summary>Headers longer than this are refused as corrupt (the reference implementation uses 100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using ActorCkpt.Planner;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// A Hugging Face checkpoint directory opened for import: <c>model.safetensors.index.json</c> and
@@ -11,7 +10,7 @@ namespace ActorCkpt.Io;
 /// described as a <see cref="CheckpointMetadata"/> of whole-tensor chunks (step 0, one rank) so the
 /// ordinary load planning applies. Hugging Face files carry no checksums: bytes read are not verified.
 /// </summary>
-public sealed class HuggingFaceCheckpoint
+internal sealed class HuggingFaceCheckpoint
 {
     private readonly LocalBlobStore _files;
 
@@ -88,7 +87,7 @@ public sealed class HuggingFaceCheckpoint
         {
             var length = checked((int)read.RangeLength);
             var offset = read.Source.Bytes.Offset + read.RangeStart;
-            var window = CheckpointReader.Window(read, destination);
+            var window = ChunkReader.Window(read, destination);
             if (read.Region.IsContiguousIn(read.TargetBox))
             {
                 reader.ReadExactly(window[..length], offset);
@@ -99,7 +98,7 @@ public sealed class HuggingFaceCheckpoint
                 try
                 {
                     reader.ReadExactly(buffer.AsSpan(0, length), offset);
-                    CheckpointReader.CopyRegion(read, buffer.AsSpan(0, length), window);
+                    ChunkReader.CopyRegion(read, buffer.AsSpan(0, length), window);
                 }
                 finally
                 {

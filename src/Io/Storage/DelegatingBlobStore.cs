@@ -1,10 +1,10 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// A store that passes every call to another one: the base of wrappers that change one or two
 /// operations (fault injection in tests, stores that see only part of the data).
 /// </summary>
-public abstract class DelegatingBlobStore(IBlobStore inner) : IBlobStore
+internal abstract class DelegatingBlobStore(IBlobStore inner) : IBlobStore
 {
     /// <summary>The wrapped store.</summary>
     protected IBlobStore Inner => inner;

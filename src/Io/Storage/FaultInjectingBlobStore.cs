@@ -1,11 +1,11 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Wraps a store and makes chosen file writes fail, for tests of retries and clean failure.
 /// A failing write leaves a torn file behind: its first block of data lands, then the second
 /// write (or the flush, whichever comes first) throws <see cref="InjectedFaultException"/>.
 /// </summary>
-public sealed class FaultInjectingBlobStore(IBlobStore inner, FaultPolicy policy) : DelegatingBlobStore(inner)
+internal sealed class FaultInjectingBlobStore(IBlobStore inner, FaultPolicy policy) : DelegatingBlobStore(inner)
 {
     /// <summary>The policy in force (its counters tell how many writes were seen).</summary>
     public FaultPolicy Policy => policy;

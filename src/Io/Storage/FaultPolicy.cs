@@ -1,11 +1,11 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// When <see cref="FaultInjectingBlobStore"/> makes a file write fail. A "write" is one file
 /// created through the store whose path matches the policy's filter; writes are counted from 1.
 /// Thread-safe: writers on many threads share one policy.
 /// </summary>
-public abstract class FaultPolicy
+internal abstract class FaultPolicy
 {
     private int _count;
 

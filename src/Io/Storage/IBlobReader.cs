@@ -1,7 +1,7 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>A file opened for positional reads; safe for concurrent reads of different ranges.</summary>
-public interface IBlobReader : IDisposable
+internal interface IBlobReader : IDisposable
 {
     /// <summary>File length in bytes.</summary>
     long Length { get; }

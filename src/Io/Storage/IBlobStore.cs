@@ -1,4 +1,4 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// Byte storage under one root, addressed by relative paths with '/' separators. The checkpoint
@@ -7,7 +7,7 @@ namespace ActorCkpt.Io;
 /// metadata under a temporary name and <see cref="Rename"/>, which must be atomic and durable.
 /// Safe for concurrent use.
 /// </summary>
-public interface IBlobStore
+internal interface IBlobStore
 {
     /// <summary>Where the store lives, for messages.</summary>
     string Root { get; }

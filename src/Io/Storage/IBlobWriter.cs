@@ -1,7 +1,7 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>A file being written: positional writes, then one <see cref="Flush"/> that makes it durable.</summary>
-public interface IBlobWriter : IDisposable
+internal interface IBlobWriter : IDisposable
 {
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>.</summary>
     void Write(ReadOnlySpan<byte> data, long offset);

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>A write failure made on purpose by <see cref="FaultInjectingBlobStore"/>.</summary>
-public sealed class InjectedFaultException : IOException
+internal sealed class InjectedFaultException : IOException
 {
     /// <summary>Creates the exception for write number <paramref name="writeNumber"/> of <paramref name="path"/>.</summary>
     public InjectedFaultException(string path, int writeNumber)

@@ -1,14 +1,14 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>
 /// <see cref="IBlobStore"/> on a local (or mounted shared) file system. Writes go through
 /// <see cref="RandomAccess"/> from spans; flush is fsync; renames and new directories are made
 /// durable by fsyncing their parent directory, which POSIX needs for a rename to survive a crash.
 /// </summary>
-public sealed class LocalBlobStore : IBlobStore
+internal sealed class LocalBlobStore : IBlobStore
 {
     /// <summary>Creates the store over <paramref name="root"/>, creating the directory when missing.</summary>
     public LocalBlobStore(string root)

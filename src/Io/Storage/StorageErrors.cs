@@ -1,7 +1,7 @@
-namespace ActorCkpt.Io;
+namespace ActorCkpt;
 
 /// <summary>Which storage failures a retry cannot cure.</summary>
-public static class StorageErrors
+internal static class StorageErrors
 {
     // errno values .NET puts in IOException.HResult on Unix.
     private const int Eacces = 13;

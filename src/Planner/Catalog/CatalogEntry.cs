@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Where a step stands in the catalog.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<CheckpointStatus>))]

@@ -1,15 +1,15 @@
 using System.Text.Json.Serialization;
 
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// What the catalog journal holds: events and snapshots. They are stored as JSON with explicit
 /// field names, so renaming a property in code never breaks an existing journal.
 /// </summary>
-public interface ICatalogRecord;
+internal interface ICatalogRecord;
 
 /// <summary>An event of the checkpoint catalog.</summary>
-public interface ICatalogEvent : ICatalogRecord
+internal interface ICatalogEvent : ICatalogRecord
 {
     /// <summary>The step the event is about.</summary>
     long Step { get; }
@@ -21,7 +21,7 @@ public interface ICatalogEvent : ICatalogRecord
 /// <param name="WorldSize">Ranks that save it.</param>
 /// <param name="Directory">The step's directory, relative to the checkpoint root.</param>
 /// <param name="Time">When.</param>
-public sealed record SaveStarted(
+internal sealed record SaveStarted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("save_id")] Guid SaveId,
     [property: JsonPropertyName("world_size")] int WorldSize,
@@ -36,7 +36,7 @@ public sealed record SaveStarted(
 /// <param name="Bytes">Bytes of the data files.</param>
 /// <param name="Time">When.</param>
 /// <param name="Note">How the commit became known, when not by the planner that made it.</param>
-public sealed record SaveCommitted(
+internal sealed record SaveCommitted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("save_id")] Guid SaveId,
     [property: JsonPropertyName("metadata_checksum")] string MetadataChecksum,
@@ -50,7 +50,7 @@ public sealed record SaveCommitted(
 /// <param name="SaveId">The attempt (empty when it never began writing).</param>
 /// <param name="Reason">Why.</param>
 /// <param name="Time">When.</param>
-public sealed record SaveAborted(
+internal sealed record SaveAborted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("save_id")] Guid SaveId,
     [property: JsonPropertyName("reason")] string Reason,
@@ -60,11 +60,11 @@ public sealed record SaveAborted(
 /// <param name="Step">The step.</param>
 /// <param name="Reason">Why.</param>
 /// <param name="Time">When.</param>
-public sealed record CheckpointDeleted(
+internal sealed record CheckpointDeleted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
 /// <summary>The whole catalog at one point of the journal.</summary>
 /// <param name="Entries">Every step's entry.</param>
-public sealed record CatalogSnapshot([property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries) : ICatalogRecord;
+internal sealed record CatalogSnapshot([property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries) : ICatalogRecord;

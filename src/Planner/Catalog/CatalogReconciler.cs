@@ -1,21 +1,21 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A step directory found under the checkpoint root.</summary>
 /// <param name="Step">The step.</param>
 /// <param name="Commit">What its metadata says, when it has metadata (is committed); null otherwise.</param>
-public sealed record StepOnDisk(long Step, CommitOnDisk? Commit);
+internal sealed record StepOnDisk(long Step, CommitOnDisk? Commit);
 
 /// <summary>A committed step as its metadata describes it.</summary>
 /// <param name="MetadataChecksum">xxHash3-64 of the metadata document, 16 hex digits.</param>
 /// <param name="Files">Data files.</param>
 /// <param name="Bytes">Bytes of data files.</param>
-public sealed record CommitOnDisk(string MetadataChecksum, int Files, long Bytes);
+internal sealed record CommitOnDisk(string MetadataChecksum, int Files, long Bytes);
 
 /// <summary>What a planner that just recovered its catalog must record and remove.</summary>
 /// <param name="Events">Events to persist, in order.</param>
 /// <param name="DirectoriesToRemove">Steps whose directories go: debris of saves that never committed, and checkpoints already recorded as deleted.</param>
 /// <param name="Missing">Committed steps whose metadata is not on disk (removed by hand, or the root is not the one expected): reported, left as they are.</param>
-public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOnlyList<long> DirectoriesToRemove, IReadOnlyList<long> Missing);
+internal sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOnlyList<long> DirectoriesToRemove, IReadOnlyList<long> Missing);
 
 /// <summary>
 /// Brings a recovered catalog and the checkpoint root into agreement. The metadata rename is the
@@ -26,7 +26,7 @@ public sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IReadOn
 /// journal says it was deleted. A committed step missing from the disk is reported, never recorded
 /// as deleted: the root may just not be mounted.
 /// </summary>
-public static class CatalogReconciler
+internal static class CatalogReconciler
 {
     /// <summary>Reason recorded for a save that was in flight when its planner stopped.</summary>
     public const string InterruptedReason = "the planner stopped while this save was in flight";

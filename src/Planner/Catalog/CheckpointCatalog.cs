@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// The catalog of a checkpoint root: every step a save began or a commit was found for, and where
 /// it stands. Built by applying journal events in order; a pure state machine, no I/O.
 /// </summary>
-public sealed class CheckpointCatalog
+internal sealed class CheckpointCatalog
 {
     private readonly SortedDictionary<long, CatalogEntry> _entries = new();
 

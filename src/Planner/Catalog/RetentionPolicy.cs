@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Which committed checkpoints to keep: the newest <see cref="KeepLast"/> (0 keeps all), and
@@ -7,7 +7,7 @@ namespace ActorCkpt.Planner;
 /// </summary>
 /// <param name="KeepLast">How many of the newest committed checkpoints to keep; 0 keeps every one.</param>
 /// <param name="KeepEvery">Steps that are multiples of this are kept forever; 0 turns this off.</param>
-public sealed record RetentionPolicy(int KeepLast, long KeepEvery)
+internal sealed record RetentionPolicy(int KeepLast, long KeepEvery)
 {
     /// <summary>Keeps everything.</summary>
     public static RetentionPolicy KeepAll { get; } = new(0, 0);

@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>One tensor of a Hugging Face export: its key, dtype and shape as written.</summary>
 /// <param name="Key">The key (the tensor's name in the output).</param>
 /// <param name="DType">The dtype written.</param>
 /// <param name="Shape">The full (unsharded) shape.</param>
-public sealed record ExportTensor(string Key, DType DType, IReadOnlyList<long> Shape)
+internal sealed record ExportTensor(string Key, DType DType, IReadOnlyList<long> Shape)
 {
     /// <summary>Bytes of the tensor as written.</summary>
     public long Bytes => Shapes.Volume(Shape) * DTypes.ElementSize(DType);
@@ -13,7 +13,7 @@ public sealed record ExportTensor(string Key, DType DType, IReadOnlyList<long> S
 /// <summary>One output file and the tensors it holds, in order.</summary>
 /// <param name="Name">"model.safetensors", or "model-0000i-of-0000N.safetensors".</param>
 /// <param name="Tensors">Its tensors, in the order written.</param>
-public sealed record ExportFile(string Name, IReadOnlyList<ExportTensor> Tensors)
+internal sealed record ExportFile(string Name, IReadOnlyList<ExportTensor> Tensors)
 {
     /// <summary>Bytes of tensor data in the file.</summary>
     public long DataBytes => Tensors.Sum(t => t.Bytes);
@@ -26,7 +26,7 @@ public sealed record ExportFile(string Name, IReadOnlyList<ExportTensor> Tensors
 /// reference index, each key in the file of the same number as there, keys the reference lacks in
 /// the last file.
 /// </summary>
-public static class ExportLayout
+internal static class ExportLayout
 {
     /// <summary>The name of a model that fits in one file.</summary>
     public const string SingleFile = "model.safetensors";

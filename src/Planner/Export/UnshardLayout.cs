@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>How <c>unshard</c> lays full tensors out in files, OLMo-core's strategies.</summary>
-public enum UnshardStrategy
+internal enum UnshardStrategy
 {
     /// <summary>Every tensor in one file, <c>{group}.safetensors</c>.</summary>
     OneFile,
@@ -14,7 +14,7 @@ public enum UnshardStrategy
 }
 
 /// <summary>The files of an unshard (pure).</summary>
-public static class UnshardLayout
+internal static class UnshardLayout
 {
     /// <summary>
     /// The files for <paramref name="tensors"/> of one group ("model" or "optim") under

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Plans a rank's reads of an imported checkpoint (whole tensors without checksums, as Hugging Face
@@ -6,7 +6,7 @@ namespace ActorCkpt.Planner;
 /// pieces that are contiguous in the file (a column shard becomes one read per row), and each read
 /// covers its piece and nothing else.
 /// </summary>
-public static class ImportPlanner
+internal static class ImportPlanner
 {
     /// <summary>
     /// Plans the reads filling <paramref name="wanted"/> from <paramref name="source"/>, with

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Renames the keys of an imported checkpoint, as transformers' and NeMo's <c>key_mapping</c>: an

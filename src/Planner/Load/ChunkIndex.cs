@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// The chunks of a saved tensor sorted by where they start along dimension 0, so a load finds the
@@ -8,7 +8,7 @@ namespace ActorCkpt.Planner;
 /// rank's load stays near-linear in its wanted boxes when thousands of ranks saved the tensor.
 /// Built once per <see cref="TensorMetadata"/> and shared by every plan made against it.
 /// </summary>
-public sealed class ChunkIndex
+internal sealed class ChunkIndex
 {
     private static readonly ConditionalWeakTable<TensorMetadata, ChunkIndex> Built = new();
     private readonly StoredChunk[] _byStart;

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// The wanted state does not match the checkpoint: keys missing or unexpected (strict loads),

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Plans a rank's reads by intersecting the chunks it wants with the chunks on disk, so a
@@ -7,7 +7,7 @@ namespace ActorCkpt.Planner;
 /// checksum blocks so every byte read is verified. Regions spanning more than a read may (in the
 /// stored chunk or in the destination) are cut into several reads, so tensors of any size load.
 /// </summary>
-public static class LoadPlanner
+internal static class LoadPlanner
 {
     /// <summary>
     /// The most bytes one read spans, in its stored chunk and in its destination (1 GiB): spans

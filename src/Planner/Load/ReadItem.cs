@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// One read of a load: a block-aligned byte range of a stored chunk, and the region of the
@@ -12,7 +12,7 @@ namespace ActorCkpt.Planner;
 /// <param name="RangeLength">Bytes to read; ends on a block boundary or at the chunk's end.</param>
 /// <param name="Region">The part of the global tensor this read provides.</param>
 /// <param name="TargetBox">The destination's box in the global tensor.</param>
-public sealed record ReadItem(
+internal sealed record ReadItem(
     int Target,
     string Key,
     DType DType,

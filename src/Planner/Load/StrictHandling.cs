@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// What a load does about keys that do not match, Megatron's dist_checkpointing set. Two kinds of
@@ -38,7 +38,7 @@ public enum StrictHandling
 }
 
 /// <summary>What a load does with one kind of mismatched key.</summary>
-public enum KeyAction
+internal enum KeyAction
 {
     /// <summary>Nothing.</summary>
     Ignore,
@@ -54,7 +54,7 @@ public enum KeyAction
 }
 
 /// <summary>Names and meaning of <see cref="StrictHandling"/> modes.</summary>
-public static class Strictness
+internal static class Strictness
 {
     private static readonly Dictionary<string, StrictHandling> ByName = new(StringComparer.Ordinal)
     {

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A chunk a rank wants filled on load: its tensor's key, dtype and global shape, and its box.</summary>
 /// <param name="Target">The caller's index of the destination (one per local tensor).</param>
@@ -6,4 +6,4 @@ namespace ActorCkpt.Planner;
 /// <param name="DType">Element type of the destination.</param>
 /// <param name="GlobalShape">Global shape the destination belongs to.</param>
 /// <param name="Box">The destination's place in the global tensor.</param>
-public sealed record WantedChunk(int Target, string Key, DType DType, IReadOnlyList<long> GlobalShape, TensorBox Box);
+internal sealed record WantedChunk(int Target, string Key, DType DType, IReadOnlyList<long> GlobalShape, TensorBox Box);

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Everything a reader needs to load a checkpoint: the tensors with their chunks, the non-tensor

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A data file of a checkpoint.</summary>
 /// <param name="Name">File name inside the step directory.</param>

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A writer's report on one data file, written and fsynced.</summary>
 /// <param name="FileName">File name inside the step directory.</param>
 /// <param name="Length">File length in bytes.</param>
 /// <param name="Items">One entry per item of the file.</param>
-public sealed record FileWriteResult(string FileName, long Length, IReadOnlyList<WrittenItem> Items);
+internal sealed record FileWriteResult(string FileName, long Length, IReadOnlyList<WrittenItem> Items);

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Joins a global save plan with the writers' reports into the checkpoint's metadata.</summary>
-public static class MetadataBuilder
+internal static class MetadataBuilder
 {
     /// <summary>
     /// Builds the metadata of step <paramref name="step"/>. Throws <see cref="ActorCkptException"/>

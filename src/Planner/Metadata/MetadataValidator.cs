@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Checks that metadata read from disk is self-consistent before anything trusts it: file names
@@ -6,7 +6,7 @@ namespace ActorCkpt.Planner;
 /// byte ranges that fit their file without overlapping, lengths that match shapes, and checksum
 /// blocks that line up with elements.
 /// </summary>
-public static class MetadataValidator
+internal static class MetadataValidator
 {
     /// <summary>Returns one line per problem; empty when the metadata can be trusted.</summary>
     public static IReadOnlyList<string> Validate(CheckpointMetadata metadata)

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A saved non-tensor entry (bytes or JSON the host serialized).</summary>
 /// <param name="Key">Flattened state key.</param>

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Where an item's bytes sit on disk and how to check them: a byte range of a data file and

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>One saved chunk of a tensor.</summary>
 /// <param name="Box">The chunk's place in the global tensor.</param>

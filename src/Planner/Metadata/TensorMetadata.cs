@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>A saved tensor: global dtype and shape, and the disjoint chunks that cover it.</summary>
 /// <param name="Key">Flattened state key.</param>

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Cuts a box into pieces that each span at most a given number of elements in one or more
@@ -6,7 +6,7 @@ namespace ActorCkpt.Planner;
 /// single reads stop at 2 GiB, tensors do not). Pieces are whole runs of the outermost dimension
 /// that can be cut; a box that already fits comes back as is.
 /// </summary>
-public static class BoxSplitter
+internal static class BoxSplitter
 {
     /// <summary>
     /// The pieces of <paramref name="box"/>, in row-major order, such that from its first to its

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Element types a checkpoint can hold; the names follow the safetensors format.</summary>
 public enum DType

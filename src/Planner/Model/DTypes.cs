@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Sizes and safetensors codes of <see cref="DType"/> values.</summary>
-public static class DTypes
+internal static class DTypes
 {
     /// <summary>Bytes per element.</summary>
     public static int ElementSize(DType dtype) => dtype switch

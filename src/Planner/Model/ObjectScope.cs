@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Whether a non-tensor entry is one value for the whole job or one value per rank.</summary>
 public enum ObjectScope

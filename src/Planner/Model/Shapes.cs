@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Arithmetic on tensor shapes (row-major, like PyTorch's contiguous layout).</summary>
-public static class Shapes
+internal static class Shapes
 {
     /// <summary>Number of elements; 1 for a scalar (empty shape).</summary>
     public static long Volume(IReadOnlyList<long> shape)

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// A rectangular part of a tensor: where it starts (offsets) and how far it reaches (lengths) in

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// One thing a rank has to write: a chunk of a tensor or the bytes of a non-tensor entry.
@@ -12,7 +12,7 @@ namespace ActorCkpt.Planner;
 /// <param name="GlobalShape">Shape of the whole tensor (for an entry: its byte length).</param>
 /// <param name="Box">The part of the tensor this rank holds.</param>
 /// <param name="Scope">For non-tensor entries, whether the value is global or per rank.</param>
-public sealed record WriteItem(
+internal sealed record WriteItem(
     WriteItemKind Kind,
     string Key,
     int Rank,

@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>What a write item carries.</summary>
-public enum WriteItemKind
+internal enum WriteItemKind
 {
     /// <summary>A chunk of a tensor.</summary>
     Tensor,

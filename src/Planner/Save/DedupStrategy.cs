@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Which rank writes a chunk that several ranks hold (a replicated tensor).</summary>
-public enum DedupStrategy
+internal enum DedupStrategy
 {
     /// <summary>The holder with the fewest bytes to write so far, so ranks share the work (DCP's balanced dedup).</summary>
     Balanced,

@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// The planner's decision for one save: every data file, its rank, its writer and its items
@@ -7,7 +7,7 @@ namespace ActorCkpt.Planner;
 /// <param name="WorldSize">Number of ranks in the save.</param>
 /// <param name="Files">All data files, ordered by rank then file name.</param>
 /// <param name="Tensors">Every tensor key of the save with its dtype and global shape.</param>
-public sealed record GlobalSavePlan(int WorldSize, IReadOnlyList<FileWritePlan> Files, IReadOnlyDictionary<string, TensorDescriptor> Tensors)
+internal sealed record GlobalSavePlan(int WorldSize, IReadOnlyList<FileWritePlan> Files, IReadOnlyDictionary<string, TensorDescriptor> Tensors)
 {
     // Built on first use, for the Files it was built from: a copy made with `with` carries it along.
     private (IReadOnlyList<FileWritePlan> Files, ILookup<int, FileWritePlan> ByRank)? _index;

@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Turns the local plans of every rank into the global plan of a save: validate, dedup
 /// replicated items, then assign items to files and writers. Pure and deterministic.
 /// </summary>
-public static class GlobalSavePlanner
+internal static class GlobalSavePlanner
 {
     /// <summary>
     /// Creates the global plan for writers on <paramref name="writerNodes"/> (one entry per writer:

@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>What one rank offers to write in one save: every item it holds, in staging order.</summary>
 /// <param name="Rank">The rank.</param>
 /// <param name="WorldSize">Number of ranks taking part in the save.</param>
 /// <param name="Items">Items in the order of the rank's staged buffers (item i is buffer i).</param>
-public sealed record LocalSavePlan(int Rank, int WorldSize, IReadOnlyList<WriteItem> Items)
+internal sealed record LocalSavePlan(int Rank, int WorldSize, IReadOnlyList<WriteItem> Items)
 {
     /// <summary>
     /// Positions (ascending) of tensor items the rank holds but did not stage, so it cannot write

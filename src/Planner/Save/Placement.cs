@@ -1,7 +1,7 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>Which writers may write a rank's files.</summary>
-public enum Placement
+internal enum Placement
 {
     /// <summary>Writers on the rank's own node, so no tensor byte crosses the network (falls back to all writers when its node has none).</summary>
     Local,

@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// The local plans of a save contradict each other (different dtypes or shapes for one key,
 /// overlapping or missing chunks, chunks outside the tensor). The save is aborted; nothing is written.
 /// </summary>
-public sealed class PlanValidationException : ActorCkptException
+internal sealed class PlanValidationException : ActorCkptException
 {
     /// <summary>Creates the exception listing every problem found.</summary>
     public PlanValidationException(IReadOnlyList<string> problems)

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
 
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Serves a save's global plan again when nothing that decides it has changed, as DCP's plan
@@ -12,7 +12,7 @@ namespace ActorCkpt.Planner;
 /// the settings plans afresh. A plan served from the cache differs from the one it was made for
 /// only in the tag of its file names.
 /// </summary>
-public sealed class SavePlanCache
+internal sealed class SavePlanCache
 {
     private Entry? _last;
 

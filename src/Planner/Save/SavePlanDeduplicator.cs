@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Removes replicated items so each chunk and each global entry is written exactly once.
 /// Chunks with no elements are dropped (their tensor stays known through the plan's descriptors).
 /// </summary>
-public static class SavePlanDeduplicator
+internal static class SavePlanDeduplicator
 {
     /// <summary>
     /// Returns one plan per input plan, keeping for every group of identical chunks (same key and

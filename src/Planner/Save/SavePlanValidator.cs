@@ -1,11 +1,11 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Checks that the local plans of one save describe one consistent job before anything is
 /// written: every rank present once, one dtype and shape per key, chunks inside their tensor,
 /// chunks of a key either identical (replicas) or disjoint, and every tensor fully covered.
 /// </summary>
-public static class SavePlanValidator
+internal static class SavePlanValidator
 {
     /// <summary>
     /// Validates <paramref name="plans"/> and returns every tensor of the job.

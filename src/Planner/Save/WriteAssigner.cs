@@ -1,4 +1,4 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Splits each rank's items into data files and gives each file to a writer, balancing bytes
@@ -6,7 +6,7 @@ namespace ActorCkpt.Planner;
 /// only. Placement decides which writers may take a rank's files: those on its own node
 /// (<see cref="Placement.Local"/>) or all of them (<see cref="Placement.Spread"/>).
 /// </summary>
-public static class WriteAssigner
+internal static class WriteAssigner
 {
     /// <summary>
     /// Data file name of rank <paramref name="rank"/>'s file number <paramref name="file"/> in the save

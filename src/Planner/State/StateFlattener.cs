@@ -1,10 +1,10 @@
-namespace ActorCkpt.Planner;
+namespace ActorCkpt;
 
 /// <summary>
 /// Converts nested state (dictionaries of dictionaries, as a model's, an optimizer's and a
 /// trainer's state nest) to flat dotted keys and back. Leaves are opaque: tensors, bytes, JSON.
 /// </summary>
-public static class StateFlattener
+internal static class StateFlattener
 {
     /// <summary>The separator between the levels of a flattened key.</summary>
     public const char Separator = '.';

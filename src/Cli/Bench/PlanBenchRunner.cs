@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Bench;
+
+/// <summary>
+/// <c>actorckpt bench-plan</c>: planning at scale with simulated ranks and no tensors. Times the
+/// global save plan of <c>--ranks</c> × <c>--items</c> items (validate, dedup, assign, and each
+/// rank's share of the files), the same plan served from <see cref="SavePlanCache"/> when nothing
+/// changed, one rank's fingerprint of its local plan, and the load planning of every rank of
+/// <c>--load-ranks</c> against the saved layout (resharding), and the metadata document of that
+/// layout written and read back. Medians of <c>--repeat</c> runs.
+/// </summary>
+internal static class PlanBenchRunner
+{
+    /// <summary>Options of <c>actorckpt bench-plan</c>.</summary>
+    public sealed record Options(int Ranks, int Items, int LoadRanks, int Writers, int Repeat);
+
+    /// <summary>Rows of a sharded tensor each rank holds.</summary>
+    private const long RowsPerRank = 64;
+
+    /// <summary>Runs the benchmark; returns 0.</summary>
+    public static int Run(Options o, CliOutput output)
+    {
+        if (o.Ranks < 1 || o.Items < 1 || o.LoadRanks < 1 || o.Writers < 1 || o.Repeat < 1)
+            throw new ArgumentException("--ranks, --items, --load-ranks, --writers and --repeat must be at least 1");
+        var plans = Enumerable.Range(0, o.Ranks).Select(r => LocalPlan(r, o.Ranks, o.Items)).ToArray();
+        var writerNodes = Enumerable.Repeat("local", o.Writers).ToArray();
+        var rankNodes = Enumerable.Range(0, o.Ranks).ToDictionary(r => r, _ => "local");
+        var settings = SavePlanSettings.Default;
+
+        GlobalSavePlan plan = null!;
+        var global = Median(o.Repeat, () =>
+        {
+            plan = GlobalSavePlanner.Create(plans, writerNodes, rankNodes, settings, "bench");
+            for (var r = 0; r < o.Ranks; r++) plan.ForRank(r);
+        });
+
+        var fingerprint = Median(o.Repeat, () => SavePlanCache.Fingerprint(plans[0]));
+        var fingerprints = plans.Select(SavePlanCache.Fingerprint).ToArray();
+        var cache = new SavePlanCache();
+        cache.GetOrCreate(plans, fingerprints, writerNodes, rankNodes, settings, "warm");
+        var cached = Median(o.Repeat, () =>
+        {
+            var hit = cache.GetOrCreate(plans, fingerprints, writerNodes, rankNodes, settings, "next");
+            for (var r = 0; r < o.Ranks; r++) hit.ForRank(r);
+        });
+
+        var metadata = Saved(plan);
+        byte[] document = null!;
+        var serialize = Median(o.Repeat, () => document = MetadataJson.Serialize(metadata));
+        var parse = Median(o.Repeat, () => MetadataJson.Deserialize(document, CheckpointLayout.MetadataFile));
+        var loadPerRank = new List<double>();
+        var load = Median(o.Repeat, () =>
+        {
+            for (var r = 0; r < o.LoadRanks; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                LoadPlanner.Plan(metadata, Wanted(r, o.LoadRanks, o.Ranks, o.Items), StrictHandling.RaiseAll);
+                loadPerRank.Add(clock.Elapsed.TotalSeconds);
+            }
+        });
+        loadPerRank.Sort();
+
+        output.Line($"save plan, {o.Ranks} ranks x {o.Items} items ({plan.Files.Count} files): {Ms(global)} ms; from the cache: {Ms(cached)} ms; one rank's fingerprint: {Ms(fingerprint)} ms");
+        output.Line($"load plans, {o.Ranks} -> {o.LoadRanks} ranks over {o.Items} tensors: {Ms(load)} ms for all ranks, " +
+                    $"{Ms(loadPerRank[loadPerRank.Count / 2])} ms median per rank, {Ms(loadPerRank[^1])} ms slowest");
+        output.Line($"metadata document, {metadata.Tensors.Values.Sum(t => t.Chunks.Count)} chunks: {document.Length / 1e6:F1} MB, " +
+                    $"written in {Ms(serialize)} ms, read and validated in {Ms(parse)} ms");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["ranks"] = o.Ranks,
+            ["items"] = o.Items,
+            ["load_ranks"] = o.LoadRanks,
+            ["files"] = plan.Files.Count,
+            ["global_plan_ms"] = Ms(global),
+            ["cached_plan_ms"] = Ms(cached),
+            ["fingerprint_ms"] = Ms(fingerprint),
+            ["load_plans_all_ranks_ms"] = Ms(load),
+            ["load_plan_median_rank_ms"] = Ms(loadPerRank[loadPerRank.Count / 2]),
+            ["metadata_mb"] = Math.Round(document.Length / 1e6, 1),
+            ["metadata_write_ms"] = Ms(serialize),
+            ["metadata_read_ms"] = Ms(parse),
+        });
+        return 0;
+    }
+
+    /// <summary>
+    /// Rank <paramref name="rank"/>'s items: every fourth a replicated [1024] tensor, the others
+    /// [ranks·64, 128] tensors sharded by rows, 64 rows per rank.
+    /// </summary>
+    private static LocalSavePlan LocalPlan(int rank, int world, int items)
+    {
+        var list = new WriteItem[items];
+        for (var i = 0; i < items; i++)
+            list[i] = i % 4 == 0
+                ? WriteItem.ForTensor($"layers.{i}.norm", rank, i, DType.Float32, new long[] { 1024 }, TensorBox.Whole(new long[] { 1024 }))
+                : WriteItem.ForTensor($"layers.{i}.weight", rank, i, DType.BFloat16, new[] { world * RowsPerRank, 128L },
+                    new TensorBox(new[] { rank * RowsPerRank, 0L }, new[] { RowsPerRank, 128L }));
+        return new LocalSavePlan(rank, world, list);
+    }
+
+    /// <summary>
+    /// The metadata the plan's files would commit, with one made-up checksum per block: what every
+    /// node parses before it loads.
+    /// </summary>
+    private static CheckpointMetadata Saved(GlobalSavePlan plan)
+    {
+        const int blockSize = 1 << 20;
+        var chunks = new Dictionary<string, List<StoredChunk>>(StringComparer.Ordinal);
+        var files = new List<DataFileMetadata>();
+        ulong sum = 0x9E3779B97F4A7C15;
+        foreach (var file in plan.Files)
+        {
+            long offset = 0;
+            foreach (var item in file.Items)
+            {
+                if (!chunks.TryGetValue(item.Key, out var list)) chunks[item.Key] = list = new List<StoredChunk>();
+                var checksums = new ulong[(item.ByteLength + blockSize - 1) / blockSize];
+                for (var b = 0; b < checksums.Length; b++) checksums[b] = sum *= 0xBF58476D1CE4E5B9;
+                list.Add(new StoredChunk(item.Box, item.StorageName, item.Rank, new StoredBytes(file.FileName, offset, item.ByteLength, blockSize, checksums)));
+                offset += item.ByteLength;
+            }
+            files.Add(new DataFileMetadata(file.FileName, offset, file.Rank, file.WriterIndex, file.WriterNode));
+        }
+        var tensors = plan.Tensors.Values.ToDictionary(t => t.Key, t => new TensorMetadata(t.Key, t.DType, t.Shape, chunks[t.Key]), StringComparer.Ordinal);
+        return new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, plan.WorldSize, DateTimeOffset.UnixEpoch, tensors,
+            Array.Empty<ObjectMetadata>(), files);
+    }
+
+    /// <summary>What rank <paramref name="rank"/> of <paramref name="world"/> wants: its even share of each sharded tensor's rows, each replicated one whole.</summary>
+    private static WantedChunk[] Wanted(int rank, int world, int savedRanks, int items)
+    {
+        var wanted = new WantedChunk[items];
+        var rows = savedRanks * RowsPerRank;
+        for (var i = 0; i < items; i++)
+        {
+            if (i % 4 == 0)
+            {
+                wanted[i] = new WantedChunk(i, $"layers.{i}.norm", DType.Float32, new long[] { 1024 }, TensorBox.Whole(new long[] { 1024 }));
+                continue;
+            }
+            long start = rank * rows / world, end = (rank + 1) * rows / world;
+            wanted[i] = new WantedChunk(i, $"layers.{i}.weight", DType.BFloat16, new[] { rows, 128L }, new TensorBox(new[] { start, 0L }, new[] { end - start, 128L }));
+        }
+        return wanted;
+    }
+
+    private static double Median(int repeat, Action run)
+    {
+        var times = new double[repeat];
+        for (var i = 0; i < repeat; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            times[i] = clock.Elapsed.TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[repeat / 2];
+    }
+
+    private static double Ms(double seconds) => Math.Round(seconds * 1000, 2);
+}

@@ -1,0 +1,33 @@
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// <c>actorckpt gc ROOT</c>: starts the root's planner, which on recovery settles the catalog
+/// against the disk, then removes uncommitted debris and applies retention now. Refused while
+/// another planner (a running job) owns the root.
+/// </summary>
+internal static class GcCommand
+{
+    /// <summary>Collects the garbage of <paramref name="root"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        using (var probe = new LocalBlobStore(root).Lock(CheckpointLayout.CatalogLockFile))
+        {
+            // Only a check: a running job's planner holds this lock, and gc must not run beside it.
+        }
+        await using var ckpt = Checkpointer.Start(root, hocon);
+        var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
+        foreach (var failure in done.Failures) output.Line("could not remove " + failure);
+        var retention = ckpt.Settings.Retention;
+        output.Line(done.DebrisRemoved.Count == 0 ? "no debris" : $"removed the debris of steps {string.Join(", ", done.DebrisRemoved)}");
+        output.Line(done.Deleted.Count == 0
+            ? $"retention (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery}) deletes nothing"
+            : $"deleted steps {string.Join(", ", done.Deleted)} (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery})");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["committed"] = ckpt.Store.CommittedSteps(),
+        });
+        return done.Failures.Count == 0 ? 0 : 1;
+    }
+}

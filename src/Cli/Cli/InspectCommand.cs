@@ -1,0 +1,63 @@
+
+namespace ActorCkpt.Cli;
+
+/// <summary><c>actorckpt inspect DIR [--step S] [--json]</c>: the committed steps, or one step's tensors, chunks and files.</summary>
+internal static class InspectCommand
+{
+    /// <summary>Prints the listing; returns the exit code.</summary>
+    public static int Run(string dir, long? step, CliOutput output)
+    {
+        var store = CheckpointDirectory.Open(dir);
+        if (step is null)
+        {
+            var steps = store.CommittedSteps();
+            var rows = steps.Select(s =>
+            {
+                var m = store.ReadMetadata(s);
+                output.Line($"step {s}: {m.Tensors.Count} tensors, {m.Objects.Count} entries, {m.Files.Count} files, {m.TotalFileBytes} bytes, saved on {m.WorldSize} ranks");
+                return new Dictionary<string, object?>
+                {
+                    ["step"] = s, ["tensors"] = m.Tensors.Count, ["files"] = m.Files.Count, ["bytes"] = m.TotalFileBytes, ["world_size"] = m.WorldSize,
+                };
+            }).ToList();
+            if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}");
+            output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = steps.Count == 0 ? null : steps[^1], ["steps"] = rows });
+            return 0;
+        }
+
+        var md = store.ReadMetadata(step.Value);
+        output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
+        foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            output.Line($"  {t.Key} {DTypes.ToSafetensors(t.DType)} {Shapes.Format(t.Shape)} {t.ByteLength} bytes, {t.Chunks.Count} chunks");
+            foreach (var c in t.Chunks)
+                output.Line($"    {c.Box} rank {c.Rank} -> {c.Bytes.File} @{c.Bytes.Offset} +{c.Bytes.Length}");
+        }
+        foreach (var o in md.Objects)
+            output.Line($"  entry {o.Key} ({(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global")}) -> {o.Bytes.File} +{o.Bytes.Length}");
+        foreach (var f in md.Files) output.Line($"  file {f.Name} {f.Length} bytes (rank {f.Rank}, writer {f.Writer})");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["step"] = md.Step,
+            ["world_size"] = md.WorldSize,
+            ["bytes"] = md.TotalFileBytes,
+            ["tensors"] = md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new Dictionary<string, object?>
+            {
+                ["key"] = t.Key,
+                ["dtype"] = DTypes.ToSafetensors(t.DType),
+                ["shape"] = t.Shape,
+                ["chunks"] = t.Chunks.Select(c => new Dictionary<string, object?>
+                {
+                    ["offsets"] = c.Box.Offsets, ["lengths"] = c.Box.Lengths, ["rank"] = c.Rank,
+                    ["file"] = c.Bytes.File, ["offset"] = c.Bytes.Offset, ["length"] = c.Bytes.Length,
+                }).ToList(),
+            }).ToList(),
+            ["entries"] = md.Objects.Select(o => new Dictionary<string, object?>
+            {
+                ["key"] = o.Key, ["scope"] = o.Scope == ObjectScope.Rank ? "rank" : "global", ["rank"] = o.Rank, ["file"] = o.Bytes.File, ["length"] = o.Bytes.Length,
+            }).ToList(),
+            ["files"] = md.Files.Select(f => new Dictionary<string, object?> { ["name"] = f.Name, ["length"] = f.Length, ["rank"] = f.Rank }).ToList(),
+        });
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Cluster;
+using ActorCkpt.Cli.Demo;
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// <c>actorckpt node --config FILE [--port P] [--seed host:port]... [--roles rank,writer]</c>: starts a
+/// cluster node (planner singleton, writer pool, shard actors by role) over the checkpoint
+/// directory <c>actorckpt.root</c> of the config, joins the seeds (or forms a cluster alone), and
+/// runs until SIGTERM or Ctrl-C, which make it leave the cluster gracefully.
+/// </summary>
+internal static class NodeCommand
+{
+    /// <summary>Runs the node until it is stopped; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output)
+    {
+        if (!File.Exists(configFile)) throw new FileNotFoundException($"--config '{configFile}' does not exist");
+        var config = ClusterNodeConfig.Build(await File.ReadAllTextAsync(configFile), port, roles, root: null);
+        var root = config.GetString("actorckpt.root");
+        if (string.IsNullOrWhiteSpace(root))
+            throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");
+        var seedAddresses = seeds.Select(ParseSeed).ToList();
+        config = ActorCkptConfig.WithCatalog(config, root);
+
+        var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
+        var node = CheckpointNode.Start(system, new LocalBlobStore(root));
+        system.ActorOf(DemoAgentActor.Props(node), DemoAgentActor.Name);
+        var cluster = Cluster.Get(system);
+        void Leave(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Leave);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Leave);
+
+        await cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress });
+        output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
+        await system.WhenTerminated;
+        output.Line($"node {cluster.SelfAddress} stopped");
+        return 0;
+    }
+
+    private static Address ParseSeed(string seed)
+    {
+        var colon = seed.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535)
+            throw new ArgumentException($"--seed '{seed}' is not host:port");
+        return new Address("akka.tcp", ClusterNodeConfig.SystemName, seed[..colon], port);
+    }
+}

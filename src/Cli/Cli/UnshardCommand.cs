@@ -1,0 +1,31 @@
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// <c>actorckpt unshard DIR --out OUT --strategy one-file|one-file-per-tensor|chunks [--chunk-size BYTES] [--optim] [--step S] [--json]</c>:
+/// full tensors as safetensors files (see <see cref="Unsharder"/>).
+/// </summary>
+internal static class UnshardCommand
+{
+    /// <summary>Unshards; returns the exit code.</summary>
+    public static int Run(string dir, string outDir, string strategy, string chunkSize, bool optim, long? step, CliOutput output)
+    {
+        var store = CheckpointDirectory.Open(dir);
+        var resolved = store.ResolveStep(step);
+        var how = strategy switch
+        {
+            "one-file" => UnshardStrategy.OneFile,
+            "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
+            _ => UnshardStrategy.Chunks,
+        };
+        UnshardResult result;
+        using (var progress = output.Progress($"unshard step {resolved}", 0))
+            result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, output.FileWritten, progress);
+        output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["step"] = resolved, ["out"] = outDir, ["strategy"] = strategy, ["files"] = result.Files, ["tensors"] = result.Tensors, ["bytes"] = result.Bytes,
+        });
+        return 0;
+    }
+}

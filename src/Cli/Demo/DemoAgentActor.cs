@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Cluster;
+
+namespace ActorCkpt.Cli.Demo;
+
+/// <summary>
+/// Runs the demo's saves and loads for the ranks of the node it lives on, when the multi-node
+/// demo's driver asks (the tensors of a rank live on its node, never in the driver).
+/// </summary>
+internal sealed class DemoAgentActor : ReceiveActor
+{
+    /// <summary>Name of the agent under /user on every rank node.</summary>
+    public const string Name = "actorckpt-demo-agent";
+
+    /// <summary>Creates the agent over the node's <paramref name="node"/>.</summary>
+    public DemoAgentActor(CheckpointNode node)
+    {
+        ReceiveAsync<RunDemoSave>(async m =>
+        {
+            var replyTo = Sender;
+            var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
+            var all = model.BuildStates(m.World, m.Step);
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                var handles = all.Where(s => m.Ranks.Contains(s.Rank)).Select(s => node.Save(m.Step, s)).ToArray();
+                await Task.WhenAll(handles.Select(h => h.Staged));
+                var staged = clock.Elapsed.TotalSeconds;
+                await Task.WhenAll(handles.Select(h => h.Committed));
+                replyTo.Tell(new DemoSaveDone(staged, clock.Elapsed.TotalSeconds, null));
+            }
+            catch (Exception e)
+            {
+                replyTo.Tell(new DemoSaveDone(0, 0, e.Message));
+            }
+            finally
+            {
+                SyntheticModel.Dispose(all);
+            }
+        });
+        ReceiveAsync<RunDemoLoad>(async m =>
+        {
+            var replyTo = Sender;
+            var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
+            var all = model.EmptyStates(m.World);
+            try
+            {
+                var mine = all.Where(s => m.Ranks.Contains(s.Rank)).ToArray();
+                var clock = Stopwatch.StartNew();
+                var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step)));
+                var seconds = clock.Elapsed.TotalSeconds;
+                var saved = node.Store.ReadMetadata(m.Step).WorldSize;
+                replyTo.Tell(new DemoLoadDone(seconds, model.Check(mine, results, m.Step, saved).ToArray()));
+            }
+            catch (Exception e)
+            {
+                replyTo.Tell(new DemoLoadDone(0, new[] { e.Message }));
+            }
+            finally
+            {
+                SyntheticModel.Dispose(all);
+            }
+        });
+        Receive<StopNode>(_ => CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance));
+    }
+
+    /// <summary>Props of the agent.</summary>
+    public static Props Props(CheckpointNode node) => Akka.Actor.Props.Create(() => new DemoAgentActor(node));
+}

@@ -1,0 +1,3 @@
+using ActorCkpt.Cli;
+
+return ActorCkptCli.Run(args);

@@ -1,0 +1,126 @@
+using System.Globalization;
+using ActorCkpt.Cli;
+using ActorCkpt.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using TorchSharp;
+
+namespace ActorCkpt.Cli.Train;
+
+/// <summary>
+/// <c>actorckpt train</c>: a small TorchSharp MLP trained data-parallel over <c>--ranks</c> ranks
+/// (one tensor-parallel layer), checkpointed asynchronously through the <see cref="ICheckpointer"/>
+/// a generic host provides; <c>--resume</c> continues from the newest committed checkpoint and
+/// prints, step for step, the same losses as a run that was never stopped.
+/// </summary>
+internal static class TrainRunner
+{
+    /// <summary>Samples per step, over all ranks.</summary>
+    public const int GlobalBatch = 32;
+
+    /// <summary>Options of <c>actorckpt train</c>.</summary>
+    public sealed record Options(string Dir, int Ranks, int Steps, int CkptEvery, int Seed, bool Resume, string? HoconFile);
+
+    /// <summary>Runs the training; returns the exit code (0 when every save committed).</summary>
+    public static async Task<int> RunAsync(Options o, CliOutput output)
+    {
+        if (o.Ranks < 1 || o.Ranks > GlobalBatch)
+            throw new ArgumentException($"--ranks {o.Ranks}: between 1 and {GlobalBatch} (the global batch) ranks");
+        if (o.Steps < 1 || o.CkptEvery < 1) throw new ArgumentException("--steps and --ckpt-every must be at least 1");
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
+        builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
+        builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"), c =>
+        {
+            c.Directory = o.Dir;
+            if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            return await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private static async Task<int> TrainAsync(ICheckpointer ckpt, Options o, CliOutput output)
+    {
+        // One intra-op thread: the same sums in the same order on every run, for bit-exact resumes.
+        torch.set_num_threads(1);
+        using var data = new RegressionData(o.Seed);
+        var loader = new ShuffledLoader(RegressionData.Samples, (ulong)o.Seed);
+        var ranks = Enumerable.Range(0, o.Ranks).Select(r => new RankTrainer(r, o.Ranks, o.Seed, loader.State)).ToArray();
+        try
+        {
+            torch.manual_seed(o.Seed);
+            using (var whole = new RankModel(0, 1))
+                foreach (var rank in ranks) rank.Model.CopyFrom(whole);
+
+            var first = 1L;
+            var report = new Dictionary<string, object?> { ["ranks"] = o.Ranks };
+            if (o.Resume)
+            {
+                if (await ckpt.GetLatestStepAsync() is { } latest)
+                {
+                    var results = await Task.WhenAll(ranks.Select(r => ckpt.LoadAsync(r.Rank, o.Ranks, r.Parts, latest)));
+                    loader.Restore(ranks[0].Loader.Value);
+                    first = ranks[0].Progress.Value.Iteration + 1;
+                    output.Line($"resumed from step {latest} (saved on {results[0].SavedWorldSize} ranks)");
+                    report["resumed_from"] = latest;
+                }
+                else
+                {
+                    output.Line($"no committed checkpoint in {o.Dir}: starting at step 1");
+                }
+            }
+
+            // The crash tests' kill point after a step (actorckpt.fault-injection.kill-at, point "trained").
+            var killAt = (await ((DeferredCheckpointer)ckpt).Ready).Settings.KillAt;
+            var progress = ranks[0].Progress.Value;
+            var flopsPerStep = 6.0 * GlobalBatch * (RankModel.Inputs * RankModel.Hidden + RankModel.Hidden * RankModel.ParallelWidth + RankModel.ParallelWidth);
+            float loss = float.NaN;
+            for (var step = first; step <= o.Steps; step++)
+            {
+                loss = TrainStep.Run(ranks, data, loader.Next(GlobalBatch));
+                progress = new TrainingProgress(step, progress.ConsumedSamples + GlobalBatch, progress.FloatingPointOperations + flopsPerStep);
+                output.Line($"step {step} loss {loss.ToString("R", CultureInfo.InvariantCulture)}");
+                if (step % o.CkptEvery == 0) await SaveAsync(ckpt, ranks, step, o.Ranks, progress, loader.State);
+                killAt.Reached("trained", step);
+            }
+
+            var outcomes = await ckpt.FinalizeAsync(blocking: true);
+            var failed = outcomes.Where(x => x.Status != SaveStatus.Committed).ToArray();
+            foreach (var f in failed) output.Line($"save of step {f.Step} on rank {f.Rank} {f.Status}: {f.Reason}");
+            foreach (var s in outcomes.Where(x => x.Status == SaveStatus.Committed && x.Rank == 0).Select(x => x.Step).Order())
+                output.Line($"checkpoint {s} committed");
+            report["steps"] = o.Steps;
+            report["final_loss"] = loss;
+            report["consumed_samples"] = progress.ConsumedSamples;
+            report["flops"] = progress.FloatingPointOperations;
+            report["latest_checkpoint"] = await ckpt.GetLatestStepAsync();
+            report["failed_saves"] = failed.Length;
+            output.Report(report);
+            return failed.Length == 0 ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var rank in ranks) rank.Dispose();
+        }
+    }
+
+    private static async Task SaveAsync(ICheckpointer ckpt, RankTrainer[] ranks, long step, int world, TrainingProgress progress, DataLoaderState loaderState)
+    {
+        foreach (var rank in ranks)
+        {
+            rank.Progress.Value = progress;
+            rank.Loader.Value = loaderState;
+        }
+        // The next step changes parameters and optimizer state in place: only the copy must be done.
+        await Task.WhenAll(ranks.Select(r => ckpt.StartSaveAsync(step, r.Rank, world, r.Parts)));
+    }
+}

@@ -1,0 +1,69 @@
+namespace ActorCkpt.Hosting;
+
+/// <summary>
+/// The <see cref="ICheckpointer"/> dependency injection hands out before the checkpointer behind it
+/// exists: every call first waits for it to be ready (bounded by the call's CancellationToken), so a
+/// <c>BackgroundService</c> may call it before the host's ActorSystem is up.
+/// </summary>
+internal class DeferredCheckpointer : ICheckpointer
+{
+    private readonly TaskCompletionSource<Checkpointer> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the checkpointer is ready.</summary>
+    public Task<Checkpointer> Ready => _ready.Task;
+
+    /// <summary>The checkpointer is ready: calls waiting go on.</summary>
+    public void SetReady(Checkpointer checkpointer) => _ready.TrySetResult(checkpointer);
+
+    /// <summary>It will never be ready (its start failed, or the host stopped first): calls waiting fail with <paramref name="cause"/>.</summary>
+    public void SetFailed(Exception cause) => _ready.TrySetException(cause);
+
+    private Task<Checkpointer> InnerAsync(CancellationToken cancellationToken) =>
+        _ready.Task.IsCompleted ? _ready.Task : _ready.Task.WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default) =>
+        (await InnerAsync(cancellationToken)).LatestStep;
+
+    /// <inheritdoc />
+    public async Task<SaveResult> SaveAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).SaveAsync(step, state, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).StartSaveAsync(step, state, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).SaveInPlaceAsync(step, state, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).SaveAsync(step, rank, worldSize, parts, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).StartSaveAsync(step, rank, worldSize, parts, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).LoadAsync(target, step, strict, progress, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).LoadAsync(rank, worldSize, parts, step, strict, progress, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).FinalizeAsync(blocking, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).IsQueueEmptyAsync(rank, worldSize, timeout, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).ReadCatalogAsync(cancellationToken);
+}

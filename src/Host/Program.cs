@@ -1,3 +1,0 @@
-using ActorCkpt.Host.Cli;
-
-return ActorCkptCli.Run(args);

@@ -1,0 +1,238 @@
+using System.Text.Json;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+public class CliSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
+
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = ActorCkptCli.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static JsonElement LastJson(string output) =>
+        JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+
+    [Fact]
+    public void Demo_should_save_load_on_other_ranks_and_report_bit_exact_json()
+    {
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--ranks", "4", "--load-ranks", "3", "--size-mb", "2", "--tensors", "12", "--json");
+
+        Assert.Equal(0, exit);
+        var report = LastJson(output);
+        Assert.Equal(1, report.GetProperty("step").GetInt64());
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.InRange(report.GetProperty("bytes").GetInt64(), (2 << 20) * 9 / 10, (2 << 20) * 11 / 10);
+        foreach (var field in new[] { "save_s", "staged_s", "load_s" }) Assert.True(report.GetProperty(field).GetDouble() >= 0);
+    }
+
+    [Fact]
+    public void Demo_should_continue_after_the_latest_step_and_check_should_load_it_on_any_rank_count()
+    {
+        Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "8", "--steps", "2").Exit);
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "8", "--json");
+        Assert.Equal(0, exit);
+        Assert.Equal(3, LastJson(output).GetProperty("step").GetInt64());
+
+        foreach (var ranks in new[] { "1", "2", "5" })
+        {
+            var check = Run("demo", "--dir", Dir, "--check", "--load-ranks", ranks, "--size-mb", "1", "--tensors", "8", "--json");
+            Assert.Equal(0, check.Exit);
+            Assert.True(LastJson(check.Out).GetProperty("bit_exact").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public void Check_with_other_values_should_fail()
+    {
+        Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--layout", "sharded").Exit);
+
+        var (exit, output, _) = Run("demo", "--dir", Dir, "--check", "--size-mb", "1", "--tensors", "4", "--layout", "sharded", "--seed", "2", "--json");
+
+        Assert.Equal(1, exit);
+        Assert.False(LastJson(output).GetProperty("bit_exact").GetBoolean());
+        Assert.Contains("MISMATCH", output);
+    }
+
+    [Fact]
+    public void Inspect_should_list_steps_and_one_steps_tensors_chunks_and_files()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--steps", "2", "--ranks", "2");
+
+        var list = LastJson(Run("inspect", Dir, "--json").Out);
+        var step = LastJson(Run("inspect", Dir, "--step", "2", "--json").Out);
+
+        Assert.Equal(2, list.GetProperty("latest").GetInt64());
+        Assert.Equal(new long[] { 1, 2 }, list.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetInt64()));
+        Assert.Equal(4, step.GetProperty("tensors").GetArrayLength());
+        var chunk = step.GetProperty("tensors")[0].GetProperty("chunks")[0];
+        Assert.EndsWith(".safetensors", chunk.GetProperty("file").GetString());
+        Assert.True(step.GetProperty("files").GetArrayLength() >= 2);
+    }
+
+    [Fact]
+    public void Verify_should_pass_and_then_name_the_file_and_tensor_of_a_corrupted_byte()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--layout", "sharded");
+        var good = Run("verify", Dir, "--json");
+        Assert.Equal(0, good.Exit);
+        Assert.True(LastJson(good.Out).GetProperty("ok").GetBoolean());
+        Assert.Contains("verify step 1: 100% (1.0 MiB of 1.0 MiB)", good.Out);
+
+        var stepDir = Path.Combine(Dir, "step-00000001");
+        var file = Directory.GetFiles(stepDir, "*.safetensors").Order().First();
+        var bytes = File.ReadAllBytes(file);
+        bytes[bytes.Length / 2] ^= 0xFF; // inside a tensor: entries sit at the end of a file
+        File.WriteAllBytes(file, bytes);
+        var (exit, output, _) = Run("verify", Dir, "--step", "1", "--json");
+
+        Assert.NotEqual(0, exit);
+        Assert.Matches($@"BAD file={Path.GetFileName(file)} key=model\.layers\.\d+\.weight", output);
+        var report = LastJson(output);
+        Assert.False(report.GetProperty("ok").GetBoolean());
+        Assert.Contains(Path.GetFileName(file), Assert.Single(report.GetProperty("problems").EnumerateArray()).GetString());
+    }
+
+    [Fact]
+    public void Ls_should_list_the_catalog_and_gc_should_remove_debris_and_apply_retention()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "4");
+        Directory.CreateDirectory(Path.Combine(Dir, "step-00000009"));
+        File.WriteAllText(Path.Combine(Dir, "step-00000009", "r00000-000-deadbeef.safetensors"), "torn");
+        var config = Path.Combine(Dir, "retention.conf");
+        File.WriteAllText(config, "actorckpt.retention { keep-last = 1, keep-every = 2 }");
+
+        var before = LastJson(Run("ls", Dir, "--json").Out);
+        var gc = Run("gc", Dir, "--config", config, "--json");
+        var after = LastJson(Run("ls", Dir, "--json").Out);
+
+        Assert.Equal(Enumerable.Repeat("committed", 4), before.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
+        Assert.All(before.GetProperty("checkpoints").EnumerateArray(), c => Assert.True(c.GetProperty("bytes").GetInt64() > 0));
+        Assert.Equal(0, gc.Exit);
+        var report = LastJson(gc.Out);
+        Assert.Equal(new long[] { 9 }, report.GetProperty("debris_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new long[] { 1, 3 }, report.GetProperty("deleted").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new long[] { 2, 4 }, report.GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new[] { "deleted", "committed", "deleted", "committed" },
+            after.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000001")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000009")));
+    }
+
+    [Fact]
+    public async Task Gc_should_refuse_to_run_beside_a_running_planner()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2");
+        await using var running = Checkpointer.Start(Dir);
+        await running.ReadCatalogAsync();
+
+        var (exit, _, err) = Run("gc", Dir);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("locked by another holder", err);
+        Assert.True(Directory.Exists(Path.Combine(Dir, "step-00000001")));
+    }
+
+    [Fact]
+    public void Ls_of_a_root_without_a_catalog_should_say_so()
+    {
+        Directory.CreateDirectory(Dir);
+
+        var (exit, _, err) = Run("ls", Dir);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("has no catalog", err);
+    }
+
+    [Fact]
+    public void Export_should_write_every_model_tensor_whole_and_bit_exact_in_size_limited_files_with_an_index()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "6", "--ranks", "2");
+        var outDir = Path.Combine(Dir, "hf");
+
+        var (exit, output, err) = Run("export", Dir, "--out", outDir, "--max-shard-size", "300KB", "--json");
+
+        Assert.True(exit == 0, output + err);
+        var report = LastJson(output);
+        var files = report.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray();
+        Assert.True(files.Length > 1);
+        using var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "model.safetensors.index.json")));
+        var weightMap = index.RootElement.GetProperty("weight_map").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        // The values the demo saved, regenerated whole (one rank holds every tensor entire).
+        var expected = new ActorCkpt.Cli.Demo.SyntheticModel(1, 6, "mixed", 1).BuildStates(1, 1)[0];
+        Assert.Equal(expected.Tensors.Select(t => t.Key).Order(), weightMap.Keys.Order());
+        long total = 0;
+        foreach (var file in files)
+        {
+            using var reader = new ActorCkpt.LocalBlobStore(outDir).OpenRead(file);
+            var header = ActorCkpt.SafetensorsHeader.Read(reader, file);
+            Assert.Equal("pt", header.Metadata["format"]);
+            foreach (var entry in header.Entries)
+            {
+                Assert.Equal(file, weightMap[entry.Name]);
+                var bytes = new byte[entry.Length];
+                reader.ReadExactly(bytes, header.DataStart + entry.Begin);
+                Assert.True(expected.Tensors.Single(t => t.Key == entry.Name).Tensor.bytes.SequenceEqual(bytes), entry.Name);
+                total += entry.Length;
+            }
+        }
+        Assert.Equal(total, index.RootElement.GetProperty("metadata").GetProperty("total_size").GetInt64());
+        ActorCkpt.Cli.Demo.SyntheticModel.Dispose(new[] { expected });
+    }
+
+    [Fact]
+    public void Export_should_refuse_a_size_it_cannot_read_naming_the_flag()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "2", "--ranks", "1");
+
+        var (exit, _, err) = Run("export", Dir, "--out", Path.Combine(Dir, "hf"), "--max-shard-size", "lots");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--max-shard-size 'lots'", err);
+        Assert.Equal(5_000_000_000, ExportCommand.ParseSize("5GB", "--max-shard-size"));
+        Assert.Equal(2L << 30, ExportCommand.ParseSize("2GiB", "--max-shard-size"));
+        Assert.Equal(1234, ExportCommand.ParseSize("1234", "--max-shard-size"));
+    }
+
+    [Fact]
+    public void Bench_should_report_saves_loads_memory_and_the_raw_baseline()
+    {
+        var (exit, output, _) = Run("bench", "--dir", Dir, "--size-mb", "2", "--tensors", "4", "--ranks", "2", "--json");
+
+        Assert.Equal(0, exit);
+        var report = LastJson(output);
+        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "async_save_s", "memcpy_s", "load_s", "load_cold_s", "load_reshard_s",
+                     "raw_write_s", "raw_read_s", "save_over_raw", "load_over_raw" })
+            Assert.True(report.GetProperty(field).GetDouble() > 0, field);
+        // Target 4: a save in place grows the process by far less than the state plus 300 MB.
+        Assert.InRange(report.GetProperty("save_peak_growth_bytes").GetInt64(), 0, (2L << 20) + (300L << 20));
+        Assert.True(report.GetProperty("files").GetInt32() > 0);
+        Assert.Equal(3, report.GetProperty("reshard_ranks").GetInt32());
+        Assert.Equal(2L << 20, report.GetProperty("bytes").GetInt64());
+        // Sharded: no replicas to leave to others, so the async save staged every tensor byte (and the small entries).
+        Assert.InRange(report.GetProperty("staged_bytes").GetInt64(), 2L << 20, (2L << 20) + 4096);
+        // Bit-exact covers every load: warm, cold and resharded onto 3 ranks.
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+    }
+
+    [Fact]
+    public void Bad_flags_should_fail_with_a_message_naming_them()
+    {
+        var layout = Run("demo", "--dir", Dir, "--layout", "diagonal");
+        var missing = Run("verify", Dir);
+
+        Assert.NotEqual(0, layout.Exit);
+        Assert.Contains("diagonal", layout.Err + layout.Out);
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains(Dir, missing.Err);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Text.Json;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+public class MultiProcessSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Demo_across_node_processes_should_commit_bytes_written_by_another_process_and_load_bit_exact()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        // Three `actorckpt node` processes (two training nodes, one writer-only), driven from here.
+        var exit = ActorCkptCli.Run(new[]
+        {
+            "demo", "--dir", Dir, "--nodes", "3", "--ranks", "4", "--load-ranks", "3", "--size-mb", "4", "--tensors", "12",
+            "--placement", "spread", "--json",
+        }, stdout, stderr);
+
+        Assert.True(exit == 0, stdout + "\n" + stderr);
+        var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        var byNode = report.GetProperty("bytes_by_node").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        // Spread placement over every writer: each node process, the writer-only one included, wrote part of it.
+        Assert.Equal(3, byNode.Count);
+        Assert.All(byNode.Values, bytes => Assert.True(bytes > 0));
+        Assert.Equal(report.GetProperty("bytes").GetInt64(), byNode.Values.Sum());
+        Assert.All(byNode.Keys, address => Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", address));
+    }
+}
+
+public class NodeCommandSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_node_should_come_up_and_leave_gracefully_on_SIGTERM()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "node.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.root = \"{Dir}\"\n");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0", "--roles", "writer,planner" })
+            psi.ArgumentList.Add(a);
+        using var node = System.Diagnostics.Process.Start(psi)!;
+        var up = new TaskCompletionSource<string>();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        node.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.Contains(" up, roles")) up.TrySetResult(e.Data);
+        };
+        node.BeginOutputReadLine();
+        node.BeginErrorReadLine();
+
+        var started = await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var kill = System.Diagnostics.Process.Start("kill", new[] { "-TERM", node.Id.ToString() })!) await kill.WaitForExitAsync();
+        await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Matches(@"roles \[.*planner.*writer.*\]", started);
+        Assert.Equal(0, node.ExitCode);
+        Assert.Contains(lines, l => l.Contains(" stopped"));
+    }
+
+    [Fact]
+    public void A_node_without_a_checkpoint_directory_should_refuse_to_start_naming_the_key()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "empty.conf");
+        File.WriteAllText(config, "");
+        var stderr = new StringWriter();
+
+        var exit = ActorCkptCli.Run(new[] { "node", "--config", config }, new StringWriter(), stderr);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("actorckpt.root is not set", stderr.ToString());
+    }
+}
+
+public class MultiProcessBenchSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Bench_across_node_processes_should_report_timings_beside_the_raw_baseline()
+    {
+        var stdout = new StringWriter();
+
+        var exit = ActorCkptCli.Run(new[] { "bench", "--dir", Dir, "--nodes", "2", "--ranks", "2", "--size-mb", "2", "--tensors", "4", "--json" }, stdout, new StringWriter());
+
+        Assert.True(exit == 0, stdout.ToString());
+        var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s" })
+            Assert.True(report.GetProperty(field).GetDouble() > 0, field);
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(2, report.GetProperty("nodes").GetInt32());
+        Assert.NotEmpty(report.GetProperty("bytes_by_node").EnumerateObject());
+    }
+}
