@@ -217,6 +217,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Task<IReadOnlyList<StagingBuffer>> rent;
         if (msg.Handle.CancelRequested)
         {
+            // The other ranks' plans may be on their way: the planner refuses them rather than wait for this one.
+            _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize));
             msg.Handle.Fail(new OperationCanceledException());
             return;
         }
@@ -254,6 +256,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             var (msg, prepared, rent) = _renting!.Value;
             _renting = null;
             Timers.Cancel(nameof(BuffersDeadlinePassed));
+            if (msg.Handle.CancelRequested)
+            {
+                if (rent.IsCompletedSuccessfully) _pool.Return(rent.Result);
+                _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize));
+                msg.Handle.Fail(new OperationCanceledException());
+                BecomeIdle();
+                return;
+            }
             if (rent.IsCompletedSuccessfully)
             {
                 Stage(msg, prepared, rent.Result);

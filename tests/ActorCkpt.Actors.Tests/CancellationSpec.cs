@@ -1,0 +1,94 @@
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// A save cancelled by its caller aborts on every rank: no metadata, its files gone, the other
+/// ranks told why, and the next save of the same step works as if it had never begun.
+/// </summary>
+public class CancellationSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.Int64 }, new[] { Layout.Rows, Layout.Replicated });
+
+    private CheckpointNode StartGatedNode(GatedStore.Gate gate) =>
+        CheckpointNode.Start(Sys, new GatedStore(new LocalBlobStore(Root), gate, GatedStore.Kind.Writes), ActorCkptSettings.Create(Sys), "cancel");
+
+    [Fact]
+    public async Task A_save_cancelled_while_writing_should_abort_on_every_rank_and_leave_no_trace()
+    {
+        var states = TestStates.Build(Model, 2, seed: 1);
+        var gate = new GatedStore.Gate();
+        var node = StartGatedNode(gate);
+        using var cancel = new CancellationTokenSource();
+
+        var rank0 = node.Save(1, states[0], cancellation: cancel.Token);
+        var rank1 = node.Save(1, states[1]);
+        // A writer is inside the step directory: the save is past planning and writing.
+        await gate.Entered.WaitAsync(Patience);
+        cancel.Cancel();
+        gate.Open();
+
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rank0.Committed).WaitAsync(Patience);
+        Assert.Equal(cancel.Token, cancelled.CancellationToken);
+        Assert.Equal(SaveStatus.Cancelled, rank0.Status);
+        var failed = await Assert.ThrowsAsync<CheckpointFailedException>(() => rank1.Committed).WaitAsync(Patience);
+        Assert.Contains("rank 0 cancelled its save of step 1", failed.Message);
+        Assert.Equal(SaveStatus.Failed, rank1.Status);
+        Assert.False(node.Store.IsCommitted(1));
+        Assert.Null(node.Store.LatestStep());
+        var outcomes = await node.FinalizeAsync(blocking: true).WaitAsync(Patience);
+        Assert.Equal(new[] { SaveStatus.Cancelled, SaveStatus.Failed }, outcomes.OrderBy(o => o.Rank).Select(o => o.Status));
+        // The attempt's files go once every rank has reported its writes.
+        var stepDirectory = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
+        AwaitAssert(() => Assert.False(Directory.Exists(stepDirectory) && Directory.EnumerateFiles(stepDirectory, "*.safetensors").Any()), Patience);
+
+        // The same step saves and loads as if the cancelled attempt had never been.
+        await SaveAllAsync(node, 1, states);
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        Assert.Equal(node.Store.ReadMetadata(1).Files.Select(f => f.Name).Order(StringComparer.Ordinal),
+            Directory.EnumerateFiles(stepDirectory, "*.safetensors").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var targets = TestStates.Empty(Model, 3);
+        await LoadAllAsync(node, targets);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_save_cancelled_before_it_began_should_stage_nothing_and_refuse_the_other_ranks_plans()
+    {
+        var states = TestStates.Build(Model, 2, seed: 2);
+        var node = StartNode();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        var rank0 = node.Save(1, states[0], cancellation: cancelled.Token);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rank0.Staged).WaitAsync(Patience);
+        Assert.Equal(SaveStatus.Cancelled, rank0.Status);
+        Assert.Equal(0, rank0.BytesStaged);
+
+        // Rank 1 did not hear of it before sending its plan: the planner refuses it rather than
+        // wait out the plan deadline for a rank that will never come.
+        var rank1 = node.Save(1, states[1]);
+        var failed = await Assert.ThrowsAsync<CheckpointFailedException>(() => rank1.Committed).WaitAsync(Patience);
+        Assert.Contains("rank 0 cancelled its save of step 1", failed.Message);
+
+        await SaveAllAsync(node, 1, states);
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_cancellation_after_the_commit_should_leave_the_save_committed()
+    {
+        var states = TestStates.Build(Model, 2, seed: 3);
+        var node = StartNode();
+        using var cancel = new CancellationTokenSource();
+
+        var handles = states.Select(s => node.Save(1, s, cancellation: cancel.Token)).ToArray();
+        await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
+        cancel.Cancel();
+
+        Assert.All(handles, h => Assert.Equal(SaveStatus.Committed, h.Status));
+        Assert.True(node.Store.IsCommitted(1));
+        TestStates.Dispose(states);
+    }
+}
