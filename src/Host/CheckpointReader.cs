@@ -148,12 +148,11 @@ public sealed class CheckpointReader
     private Task<LoadResult> LoadCoreAsync(RankState? target, Func<CheckpointMetadata, RankState>? prepare, long? step, StrictHandling? strict,
         IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var resolved = Resolve(step);
         var mode = strict ?? _options.Strict;
         // The reads block their thread (the loader reads the shared directory, no fetcher): off the caller's.
         return Task.Run(async () =>
         {
+            var resolved = Resolve(step);
             try
             {
                 // No catalog to consult read-only: an empty checksum means the metadata is not cross-checked.

@@ -180,6 +180,14 @@ public sealed class CheckpointReaderSpec : IClassFixture<CheckpointReaderSpec.Li
     }
 
     [Fact]
+    public void A_load_parallelism_below_1_should_be_refused_naming_the_option()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CheckpointReaderOptions { LoadParallelism = 0 });
+
+        Assert.StartsWith("CheckpointReaderOptions.LoadParallelism = 0: expected a whole number of at least 1", e.Message);
+    }
+
+    [Fact]
     public async Task A_missing_step_should_be_refused_in_one_line_naming_it_and_the_steps_held()
     {
         var reader = CheckpointReader.Open(_live.Dir);
