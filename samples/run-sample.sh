@@ -235,9 +235,15 @@ got_rep=$(awk -v step="${LOADED:-0}" '$1 == "loaded-replicated" && $2 == step { 
 if [[ -z $want_rep || $(echo "$want_rep" | wc -l) -ne 1 || $want_rep != "$got_rep" ]]; then
   ok=false; detail="replicated tensors and global entries of step $LOADED: saved ${want_rep:-none}, loaded ${got_rep:-none}"
 fi
+# Each K-1 rank also compared its slices with the whole tensors read by CheckpointReader (read-only).
+checks=$(awk '$1 == "reader-check"' "$WORK"/reshard.rank*.log)
+expected_checks=$(( $(echo "$want" | grep -c .) * W ))
+if [[ $(echo "$checks" | grep -c ' equal$') -ne $expected_checks || $(echo "$checks" | grep -c .) -ne $expected_checks ]]; then
+  ok=false; detail="CheckpointReader's whole tensors and the loaded slices: $(echo "$checks" | grep -c ' equal$') of $expected_checks equal"
+fi
 if [[ $ok == true ]]; then
   keys=$(echo "$want" | awk '{ printf "%s%s", sep, $1; sep = ", " }')
-  detail="step $LOADED saved by $K ranks, loaded by $W: whole $keys and the replicated state equal what was saved"
+  detail="step $LOADED saved by $K ranks, loaded by $W: whole $keys and the replicated state equal what was saved; each slice equals CheckpointReader's"
 fi
 summary "resharded load on $W ranks" "$ok" "$detail"
 

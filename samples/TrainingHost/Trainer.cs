@@ -1,4 +1,6 @@
 using ActorCkpt;
+using Akka.Actor;
+using Akka.Cluster;
 using Microsoft.Extensions.Hosting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,7 +18,7 @@ internal sealed record LoaderPosition(long RowsDrawn);
 /// the last step with a checkpoint every few steps (started asynchronously: the loop goes on while
 /// the write proceeds), and report what it computed.
 /// </summary>
-internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, IHostApplicationLifetime lifetime) : BackgroundService
+internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, ActorSystem system, IHostApplicationLifetime lifetime) : BackgroundService
 {
     /// <summary>How long a rank waits for all the others at a barrier (the cluster forming, the end of the run).</summary>
     private static readonly TimeSpan BarrierTimeout = TimeSpan.FromSeconds(90);
@@ -84,6 +86,7 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, IH
         if (options.LoadOnly)
         {
             Report.State("loaded", progress.Value.Step, rank, world, parts);
+            CompareWithReader(progress.Value.Step, parts);
         }
         else
         {
@@ -94,6 +97,47 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, IH
         // Nobody leaves while another rank still needs the cluster (its last save or load).
         await checkpointer.IsQueueEmptyAsync(rank, world, BarrierTimeout, ct);
         Report.Line($"done {rank}");
+        if (rank == 0) await OthersLeftAsync(system, ct);
+    }
+
+    /// <summary>
+    /// Rank 0, the seed node and the cluster's oldest member, leaves last: once the others are
+    /// removed, its own leave is immediate. (When every node leaves at once, the last leader may wait
+    /// out coordinated shutdown's cluster-exiting timeout, 10 s by default.)
+    /// </summary>
+    private static async Task OthersLeftAsync(ActorSystem system, CancellationToken ct)
+    {
+        var cluster = Cluster.Get(system);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (cluster.State.Members.Any(m => m.Address != cluster.SelfAddress) && DateTime.UtcNow < deadline)
+            await Task.Delay(50, ct);
+    }
+
+    /// <summary>
+    /// Reads the step's whole sharded tensors with the read-only <see cref="CheckpointReader"/> (no
+    /// cluster, no lock) and checks that this rank's loaded slice of each equals the slice it should
+    /// hold, byte for byte.
+    /// </summary>
+    private void CompareWithReader(long step, IStateful[] parts)
+    {
+        var state = new RankState(options.Rank, options.World);
+        foreach (var part in parts) part.Save(state);
+        var sharded = state.Tensors.Where(e => !e.Box.Lengths.SequenceEqual(e.GlobalShape)).ToList();
+        var whole = CheckpointReader.Open(options.Root).LoadKeys(sharded.Select(e => e.Key), step);
+        try
+        {
+            foreach (var entry in sharded)
+            {
+                using var expected = whole[entry.Key].narrow(0, entry.Box.Offsets[0], entry.Box.Lengths[0]).contiguous();
+                using var actual = entry.Tensor.detach().contiguous();
+                var same = expected.bytes.SequenceEqual(actual.bytes);
+                Report.Line($"reader-check {step} {entry.Key} {entry.Box.Offsets[0]} {entry.Box.Lengths[0]} {(same ? "equal" : "differ")}");
+            }
+        }
+        finally
+        {
+            foreach (var t in whole.Values) t.Dispose();
+        }
     }
 
     private async Task TrainAsync(TinyModel model, optim.Optimizer optimizer, SyntheticData data, Generator rankGenerator,
