@@ -146,72 +146,101 @@ wait_line() {
   done
 }
 
+fail() {  # a check fails; its first reason is the one reported
+  ok=false
+  [[ -n $detail ]] || detail=$1
+}
+
 summary() {  # summary CHECK true|false DETAIL
   echo "check $1: bit-exact: $2 ($3)"
   [[ $2 == true ]] || FAILED=1
 }
 
+# A run that failed (a rank exited with an error, hung, or never reached a checkpoint) leaves
+# nothing to compare: every check still gets its line, false, naming the failure.
+CHECKS=("losses after resume" "final parameters" "resharded load on $((K - 1)) ranks")
+abort_checks() {
+  local c
+  for c in "${CHECKS[@]}"; do echo "check $c: bit-exact: false ($1)"; done
+  exit 1
+}
+count_lines() { grep -c . || true; }
+
 # ---- 1. reference run -------------------------------------------------------------------------
 t=$(date +%s.%N)
 start_cluster ref "$WORK/ref-root" "$K"
-wait_cluster ref "$K" 180
+wait_cluster ref "$K" 180 || abort_checks "the reference run failed"
 say "reference run: $K ranks, $STEPS steps, a checkpoint every $SAVE_EVERY, in $(elapsed "$t")s"
 
 # ---- 2. interrupted run and resume ------------------------------------------------------------
 t=$(date +%s.%N)
 ROOT=$WORK/crash-root
 start_cluster crash "$ROOT" "$K"
-# Kill once the first checkpoint has committed on the victim, and before the next is taken.
-committed=$(wait_line "$WORK/crash.rank$KILL_RANK.log" '^committed ' 120 "${RANK_PID[crash.$KILL_RANK]}")
-{ kill -KILL "${RANK_PID[crash.$KILL_RANK]}"; wait "${RANK_PID[crash.$KILL_RANK]}" || true; } 2>/dev/null
-killed_after=$(grep -c '^loss ' "$WORK/crash.rank$KILL_RANK.log" || true)
-say "interrupted run: rank $KILL_RANK SIGKILLed after step $killed_after (it had seen '$committed')"
-# (stderr of the block: bash reports each killed job when it reaps it)
+# Kill the victim once the second checkpoint has committed (the first save of a fresh process is
+# the slow one), so that it dies between that checkpoint and the next.
+TARGET=$(( 2 * SAVE_EVERY < STEPS ? 2 * SAVE_EVERY : SAVE_EVERY ))
+VICTIM=${RANK_PID[crash.$KILL_RANK]}
+wait_line "$WORK/crash.rank$KILL_RANK.log" "^committed $TARGET " 120 "$VICTIM" > /dev/null ||
+  abort_checks "the interrupted run never committed step $TARGET"
+{ kill -KILL "$VICTIM"; wait "$VICTIM" || true; } 2>/dev/null
+killed_at=$(awk '$1 == "loss" { s = $2 } END { print s + 0 }' "$WORK/crash.rank$KILL_RANK.log")
+say "interrupted run: rank $KILL_RANK SIGKILLed at step $killed_at, after step $TARGET had committed"
+# The others go on to their next save, which can never complete without the victim: kill them too
+# (stderr of the block: bash reports each killed job as it reaps it).
 {
   for (( r = 0; r < K; r++ )); do kill -KILL "${RANK_PID[crash.$r]}" 2>/dev/null || true; done
   for (( r = 0; r < K; r++ )); do wait "${RANK_PID[crash.$r]}" || true; done
 } 2>/dev/null
-say "the other $((K - 1)) processes killed (their next save cannot complete without rank $KILL_RANK)"
+# The newest step any rank saw committed before the kills: the restart must resume from it or later.
+NEWEST=$(awk '$1 == "committed" && $2 > s { s = $2 } END { print s + 0 }' "$WORK"/crash.rank*.log)
+reached=$(for (( r = 0; r < K; r++ )); do awk '$1 == "loss" { s = $2 } END { printf "%d ", s }' "$WORK/crash.rank$r.log"; done)
+say "all $K processes killed, at steps ${reached% } of ranks 0..$((K - 1)); newest step committed: $NEWEST"
 
 start_cluster resume "$ROOT" "$K"
-wait_cluster resume "$K" 180
+wait_cluster resume "$K" 180 || abort_checks "the resumed run failed"
 RESUMED=$(awk '$1 == "resume" { print $2; exit }' "$WORK/resume.rank0.log")
 say "resumed run: from step ${RESUMED:-?} to $STEPS in $(elapsed "$t")s"
 
 # ---- 3. compare with the reference --------------------------------------------------------------
 ok=true; detail=""
-if [[ -z $RESUMED ]]; then ok=false; detail="the restarted ranks did not resume from a checkpoint"; fi
-committed_step=${committed#committed }; committed_step=${committed_step%% *}
-if [[ -n $RESUMED ]] && (( RESUMED < committed_step )); then ok=false; detail="resumed from $RESUMED, older than step $committed_step committed before the kill"; fi
+if [[ -z $RESUMED ]]; then fail "the restarted ranks did not resume from a checkpoint"; fi
+if [[ -n $RESUMED ]] && (( RESUMED < NEWEST )); then fail "resumed from $RESUMED, older than step $NEWEST committed before the kill"; fi
 compared=0
 for (( r = 0; r < K; r++ )); do
   resumed_r=$(awk '$1 == "resume" { print $2; exit }' "$WORK/resume.rank$r.log")
-  [[ $resumed_r == "$RESUMED" ]] || { ok=false; detail="rank $r resumed from '${resumed_r}', rank 0 from '$RESUMED'"; }
+  [[ $resumed_r == "$RESUMED" ]] || { fail "rank $r resumed from '${resumed_r}', rank 0 from '$RESUMED'"; }
   # loss STEP GLOBAL_BITS LOCAL_BITS ...: the bits of every step after the resume point.
   want=$(awk -v from="${RESUMED:-0}" '$1 == "loss" && $2 > from { print $2, $3, $4 }' "$WORK/ref.rank$r.log")
   got=$(awk '$1 == "loss" { print $2, $3, $4 }' "$WORK/resume.rank$r.log")
   if [[ -z $want || $want != "$got" ]]; then
-    ok=false; detail="rank $r's losses after step $RESUMED differ from the reference's"
+    fail "rank $r's losses after step $RESUMED differ from the reference's"
     diff <(echo "$want") <(echo "$got") | head -n 6 >&2 || true
   fi
-  compared=$(( compared + $(echo "$want" | grep -c . || true) ))
+  compared=$(( compared + $(echo "$want" | count_lines) ))
 done
-[[ $ok == true ]] && detail="$compared losses of steps $((RESUMED + 1))..$STEPS on $K ranks equal the uninterrupted run's"
+# The global entry the ranks loaded: the losses of steps 1..RESUMED, as the reference computed them.
+want=$(awk -v to="${RESUMED:-0}" '$1 == "loss" && $2 <= to { print $3 }' "$WORK/ref.rank0.log" | paste -sd, -)
+for (( r = 0; r < K; r++ )); do
+  got=$(awk '$1 == "history" { print $3 }' "$WORK/resume.rank$r.log")
+  [[ -n $want && $want == "$got" ]] || { fail "rank $r loaded a loss history that differs from the reference's steps 1..$RESUMED"; }
+done
+[[ $ok == true ]] && detail="$compared losses of steps $((RESUMED + 1))..$STEPS on $K ranks, and the loss history loaded from step $RESUMED, equal the uninterrupted run's"
 summary "losses after resume from step ${RESUMED:-?}" "$ok" "$detail"
 
-ok=true; detail="final parameters of all $K ranks equal the uninterrupted run's"
+ok=true; detail=""
 for (( r = 0; r < K; r++ )); do
   want=$(awk '$1 == "params" { print $3 }' "$WORK/ref.rank$r.log")
   got=$(awk '$1 == "params" { print $3 }' "$WORK/resume.rank$r.log")
-  if [[ -z $want || $want != "$got" ]]; then ok=false; detail="rank $r: reference sha256 ${want:-none}, resumed ${got:-none}"; fi
+  if [[ -z $want || $want != "$got" ]]; then fail "rank $r: reference sha256 ${want:-none}, resumed ${got:-none}"; fi
 done
+[[ $ok == true ]] && detail="the final parameters of all $K ranks equal the uninterrupted run's (sha256)"
 summary "final parameters" "$ok" "$detail"
 
 # ---- 4. load the newest checkpoint on K-1 processes -------------------------------------------
 t=$(date +%s.%N)
 W=$((K - 1))
 start_cluster reshard "$ROOT" "$W" --load-only
-wait_cluster reshard "$W" 120
+wait_cluster reshard "$W" 120 || { CHECKS=("${CHECKS[2]}"); abort_checks "the load on $W ranks failed"; }
 LOADED=$(awk '$1 == "resume" { print $2; exit }' "$WORK/reshard.rank0.log")
 say "loaded step ${LOADED:-?} (saved by $K ranks) on $W ranks in $(elapsed "$t")s"
 
@@ -223,23 +252,24 @@ whole() {  # whole KIND STEP LOGS...: "key hex-of-the-whole-tensor" per sharded 
     sort -k1,1 -k2,2n | awk '{ if ($1 != key) { if (key != "") print key, hex; key = $1; hex = "" } hex = hex $3 } END { if (key != "") print key, hex }'
 }
 ok=true; detail=""
-if [[ -z $LOADED ]]; then ok=false; detail="the K-1 ranks did not load a step"; fi
+if [[ -z $LOADED ]]; then fail "the K-1 ranks did not load a step"; fi
 saved_logs=("$WORK"/resume.rank*.log)
 want=$(whole saved "${LOADED:-0}" "${saved_logs[@]}")
 got=$(whole loaded "${LOADED:-0}" "$WORK"/reshard.rank*.log)
 if [[ -z $want || $want != "$got" ]]; then
-  ok=false; detail="sharded tensors of step $LOADED loaded on $W ranks differ from those saved on $K"
+  fail "sharded tensors of step $LOADED loaded on $W ranks differ from those saved on $K"
 fi
 want_rep=$(awk -v step="${LOADED:-0}" '$1 == "saved-replicated" && $2 == step { print $3 }' "${saved_logs[@]}" | sort -u)
 got_rep=$(awk -v step="${LOADED:-0}" '$1 == "loaded-replicated" && $2 == step { print $3 }' "$WORK"/reshard.rank*.log | sort -u)
 if [[ -z $want_rep || $(echo "$want_rep" | wc -l) -ne 1 || $want_rep != "$got_rep" ]]; then
-  ok=false; detail="replicated tensors and global entries of step $LOADED: saved ${want_rep:-none}, loaded ${got_rep:-none}"
+  fail "replicated tensors and global entries of step $LOADED: saved ${want_rep:-none}, loaded ${got_rep:-none}"
 fi
 # Each K-1 rank also compared its slices with the whole tensors read by CheckpointReader (read-only).
 checks=$(awk '$1 == "reader-check"' "$WORK"/reshard.rank*.log)
-expected_checks=$(( $(echo "$want" | grep -c .) * W ))
-if [[ $(echo "$checks" | grep -c ' equal$') -ne $expected_checks || $(echo "$checks" | grep -c .) -ne $expected_checks ]]; then
-  ok=false; detail="CheckpointReader's whole tensors and the loaded slices: $(echo "$checks" | grep -c ' equal$') of $expected_checks equal"
+expected_checks=$(( $(echo "$want" | count_lines) * W ))
+equal_checks=$(echo "$checks" | grep -c ' equal$' || true)
+if (( expected_checks == 0 || equal_checks != expected_checks || $(echo "$checks" | count_lines) != expected_checks )); then
+  fail "CheckpointReader's whole tensors and the loaded slices: $equal_checks of $expected_checks equal"
 fi
 if [[ $ok == true ]]; then
   keys=$(echo "$want" | awk '{ printf "%s%s", sep, $1; sep = ", " }')

@@ -73,9 +73,14 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, Ac
         if (latest is { } step0)
         {
             var loaded = await checkpointer.LoadAsync(rank, world, parts, step0, cancellationToken: ct);
-            if (progress.Value.Step != loaded.Step)
-                throw new InvalidOperationException($"step {loaded.Step} holds trainer progress of step {progress.Value.Step}");
-            Report.Line($"resume {loaded.Step} {loaded.SavedWorldSize} {loader.Restored} {loader.Value.RowsDrawn}");
+            if (progress.Value.Step != loaded.Step || progress.Value.GlobalLosses.Count != loaded.Step)
+                throw new InvalidOperationException($"step {loaded.Step} holds the trainer progress of step {progress.Value.Step} ({progress.Value.GlobalLosses.Count} losses)");
+            // A rank of the saved layout finds its loader where it left it; a rank the checkpoint has
+            // no entry for (a resume on more ranks) would start its loader afresh.
+            if (loader.Restored && loader.Value.RowsDrawn != loaded.Step * SyntheticData.RowsPerStep)
+                throw new InvalidOperationException($"step {loaded.Step} holds a loader position of {loader.Value.RowsDrawn} rows on rank {rank}");
+            Report.Line($"resume {loaded.Step} {loaded.SavedWorldSize}");
+            Report.Line($"history {loaded.Step} {string.Join(",", progress.Value.GlobalLosses)}");
         }
         else
         {
