@@ -188,7 +188,9 @@ internal sealed class CheckpointNode
     /// <summary>The save slots of <paramref name="rank"/>, their shard actors started on first use. Called under the lock.</summary>
     private List<(IActorRef Shard, SaveHandle? Last)> SlotsOf(int rank)
     {
-        if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
+        if (!_hostsRanks) throw new InvalidOperationException(
+            $"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks to save or load: add '{ClusterRoles.Rank}' to its roles " +
+            "(ClusterOptions.Roles with Akka.Hosting, CheckpointClusterOptions.Roles with Checkpointer.Start, or akka.cluster.roles)");
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
