@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Akka.Configuration;
 
 namespace ActorCkpt.Hosting;
 
@@ -46,28 +47,33 @@ public sealed class ActorCkptOptions
     /// </summary>
     public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The HOCON these options lay over the host's configuration. Throws naming what is missing or malformed.</summary>
-    internal string ToHocon()
+    /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
+    internal Config ToConfig()
     {
         if (string.IsNullOrWhiteSpace(Root))
             throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
         if (FinishSavesTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
-        var hocon = new StringBuilder();
+        var settings = new StringBuilder();
         foreach (var (path, value) in Settings)
         {
             if (path.Length == 0 || path.Any(c => !(char.IsLetterOrDigit(c) || c is '.' or '-' or '_')))
                 throw new ArgumentException($"ActorCkptOptions.Settings has '{path}', which is not a setting path (letters, digits, '.', '-', '_'): write it as in docs/configuration.md, without the 'actorckpt.' prefix");
             // Quoted: HOCON reads numbers, durations and booleans from strings, and paths need the quotes.
-            hocon.Append("actorckpt.").Append(path).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
+            settings.Append("actorckpt.").Append(path).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
         }
-        hocon.Append(Catalog.ToHocon());
-        if (!string.IsNullOrWhiteSpace(Hocon)) hocon.AppendLine(Hocon);
+        settings.Append(Catalog.ToHocon());
+        var config = Over(Parse(settings.ToString()), Parse(Hocon));
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
-            hocon.AppendLine(File.ReadAllText(HoconFile));
+            config = Over(config, Parse(File.ReadAllText(HoconFile)));
         }
-        return hocon.ToString();
+        return config;
     }
+
+    // Config.Empty cannot fall back on itself.
+    private static Config Over(Config top, Config under) => under.IsEmpty ? top : top.IsEmpty ? under : top.WithFallback(under);
+
+    private static Config Parse(string? hocon) => string.IsNullOrWhiteSpace(hocon) ? Config.Empty : ConfigurationFactory.ParseString(hocon);
 }

@@ -42,10 +42,10 @@ internal static class HostingConfig
     /// <summary>Lays ActorCkpt's configuration into <paramref name="builder"/> as <paramref name="options"/> say; throws naming what is wrong in them.</summary>
     public static void Apply(AkkaConfigurationBuilder builder, ActorCkptOptions options)
     {
-        var userHocon = options.ToHocon();
-        var user = string.IsNullOrWhiteSpace(userHocon) ? Config.Empty : ConfigurationFactory.ParseString(userHocon);
+        var user = options.ToConfig();
         var current = builder.Configuration.GetOrElse(Config.Empty) ?? Config.Empty;
-        var host = user.WithFallback(current);
+        // Config.Empty cannot fall back on itself.
+        var host = user.IsEmpty ? current : current.IsEmpty ? user : user.WithFallback(current);
 
         if (!user.IsEmpty) builder.AddHocon(user, HoconAddMode.Prepend);
         var cluster = ClusterLayer(host);
