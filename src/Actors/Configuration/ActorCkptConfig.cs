@@ -46,24 +46,24 @@ internal static class ActorCkptConfig
     {
         var (provider, connection) = CatalogConnection(config, root);
         var quoted = JsonSerializer.Serialize(connection);
-        // Akka.Persistence.Sql falls back to its own defaults for every key not set here.
+        // Where the catalog is, over the caller's configuration; the plugins' classes under it (a
+        // test may put a journal of its own there). Akka.Persistence.Sql falls back to its own
+        // defaults for every other key.
         var plugins = ConfigurationFactory.ParseString($$"""
+            {{JournalPluginId}} { plugin-id = "{{JournalPluginId}}", connection-string = {{quoted}}, provider-name = "{{provider}}" }
+            {{SnapshotPluginId}} { plugin-id = "{{SnapshotPluginId}}", connection-string = {{quoted}}, provider-name = "{{provider}}" }
+            """);
+        var classes = ConfigurationFactory.ParseString($$"""
             {{JournalPluginId}} {
               class = {{JsonSerializer.Serialize(SqlPersistence.DefaultJournalConfiguration.GetString("class"))}}
               plugin-dispatcher = {{JsonSerializer.Serialize(SqlPersistence.DefaultJournalConfiguration.GetString("plugin-dispatcher"))}}
-              plugin-id = "{{JournalPluginId}}"
-              connection-string = {{quoted}}
-              provider-name = "{{provider}}"
             }
             {{SnapshotPluginId}} {
               class = {{JsonSerializer.Serialize(SqlPersistence.DefaultSnapshotConfiguration.GetString("class"))}}
               plugin-dispatcher = {{JsonSerializer.Serialize(SqlPersistence.DefaultSnapshotConfiguration.GetString("plugin-dispatcher"))}}
-              plugin-id = "{{SnapshotPluginId}}"
-              connection-string = {{quoted}}
-              provider-name = "{{provider}}"
             }
             """);
-        return plugins.WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
+        return plugins.WithFallback(config).WithFallback(classes).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>
