@@ -211,7 +211,8 @@ internal sealed class CheckpointNode
     private List<(IActorRef Shard, SaveHandle? Last)> SlotsOf(int rank)
     {
         if (!_hostsRanks) throw new InvalidOperationException(
-            $"this node has no '{ClusterRoles.Rank}' role, so it cannot save or load ranks; add \"{ClusterRoles.Rank}\" to its cluster roles (CheckpointClusterOptions.Roles, or akka.cluster.roles)");
+            $"this node has no '{ClusterRoles.Rank}' role, so it cannot save or load ranks; add \"{ClusterRoles.Rank}\" to its cluster roles " +
+            "(CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)");
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)

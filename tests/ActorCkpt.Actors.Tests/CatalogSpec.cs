@@ -80,7 +80,7 @@ public class CatalogSpec : NodeSpec
     {
         var (system, node) = StartProcess("""
             actorckpt.retention { keep-last = 1, grace-after-start = 0s }
-            akka.persistence.journal.sql.class = "ActorCkpt.Actors.Tests.DeletionHoldingJournal, ActorCkpt.Actors.Tests"
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.DeletionHoldingJournal, ActorCkpt.Actors.Tests"
             """);
         var held = CreateTestProbe(system);
         system.EventStream.Subscribe(held.Ref, typeof(DeletionWriteHeld));

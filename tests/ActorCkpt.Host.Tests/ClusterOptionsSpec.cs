@@ -119,7 +119,7 @@ public sealed class ClusterOptionsSpec : IDisposable
 
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => node.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)));
 
-        Assert.Equal("this node has no 'rank' role, so it cannot save or load ranks; add \"rank\" to its cluster roles (CheckpointClusterOptions.Roles, or akka.cluster.roles)", e.Message);
+        Assert.Equal("this node has no 'rank' role, so it cannot save or load ranks; add \"rank\" to its cluster roles (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)", e.Message);
     }
 
     [Fact]
