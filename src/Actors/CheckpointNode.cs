@@ -204,7 +204,7 @@ internal sealed class CheckpointNode
         if (!members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == Akka.Cluster.MemberStatus.Up)) return null;
         return members.Any(m => m.HasRole(ClusterRoles.Planner) && m.Status is Akka.Cluster.MemberStatus.Joining or Akka.Cluster.MemberStatus.WeaklyUp or Akka.Cluster.MemberStatus.Up)
             ? null
-            : $"no node of the cluster has the '{ClusterRoles.Planner}' role, so no planner can coordinate the save; add \"{ClusterRoles.Planner}\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles, or akka.cluster.roles)";
+            : $"no node of the cluster has the '{ClusterRoles.Planner}' role, so no planner can coordinate the save; add \"{ClusterRoles.Planner}\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)";
     }
 
     /// <summary>The save slots of <paramref name="rank"/>, their shard actors started on first use. Called under the lock.</summary>

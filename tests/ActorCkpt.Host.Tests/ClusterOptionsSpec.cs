@@ -133,7 +133,7 @@ public sealed class ClusterOptionsSpec : IDisposable
         // Without the check this save would wait for planner.plan-timeout + write-timeout (10 minutes).
         var e = await Assert.ThrowsAsync<ActorCkptException>(() => node.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience));
 
-        Assert.Equal("no node of the cluster has the 'planner' role, so no planner can coordinate the save; add \"planner\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles, or akka.cluster.roles)", e.Message);
+        Assert.Equal("no node of the cluster has the 'planner' role, so no planner can coordinate the save; add \"planner\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)", e.Message);
     }
 
     [Fact]
