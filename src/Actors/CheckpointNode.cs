@@ -237,6 +237,33 @@ internal sealed class CheckpointNode
         }
     }
 
+    /// <summary>
+    /// Warms what a process's first save would otherwise pay for: waits until the planner has
+    /// recovered its catalog (the journal's first queries: SQLite open, Linq2Db query compilation)
+    /// and registered the writers; runs the save's code paths on a scratch state in memory; and
+    /// writes one journal event to an in-memory SQLite database (see <see cref="NodeWarmUp"/>).
+    /// Writes nothing under the root that a normal start does not. On a cluster node the planner
+    /// singleton may be elsewhere or not up yet: only the local code paths are warmed there.
+    /// A warm-up that fails or times out is logged and otherwise ignored: it is an optimization.
+    /// </summary>
+    public async Task WarmUpAsync(TimeSpan timeout)
+    {
+        var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)) };
+        if (!_system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+            // Commands are stashed while the planner recovers: the answer comes once it has.
+            tasks.Add(Planner.Ask<WritersListed>(new ListWriters(), timeout));
+        if (_system.Settings.Config.HasPath(NodeWarmUp.JournalPluginId + ".connection-string"))
+            tasks.Add(NodeWarmUp.WriteJournalAsync(_system, NodeWarmUp.Database, timeout));
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception e)
+        {
+            _system.Log.Warning("ActorCkpt's warm-up at start did not finish ({0}); the first save may be slower", e.Message);
+        }
+    }
+
     /// <summary>The writers the planner knows now, across the cluster (a planner that has not started yet answers after it has).</summary>
     public async Task<IReadOnlyList<IActorRef>> KnownWritersAsync(TimeSpan timeout) =>
         (await Planner.Ask<WritersListed>(new ListWriters(), timeout)).Writers;

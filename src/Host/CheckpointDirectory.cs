@@ -1,7 +1,7 @@
 
 namespace ActorCkpt;
 
-/// <summary>Opens a checkpoint directory by its path, for the commands and <see cref="CheckpointFiles"/>.</summary>
+/// <summary>Opens a checkpoint directory by its path, for the commands of the tool.</summary>
 internal static class CheckpointDirectory
 {
     /// <summary>The checkpoints under <paramref name="dir"/>; throws naming it when it does not exist.</summary>

@@ -88,13 +88,17 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     private static Checkpointer Start(string directory, Config config, string systemName, Func<IBlobStore, IBlobStore>? wrapStore)
     {
         config = ActorCkptConfig.WithCatalog(config, directory);
+        config = NodeWarmUp.WithJournal(config);
         var settings = ActorCkptSettings.Create(config);
         IBlobStore blobs = new LocalBlobStore(directory);
         if (wrapStore is not null) blobs = wrapStore(blobs);
         var system = ActorSystem.Create(systemName, config);
         try
         {
-            return new Checkpointer(system, CheckpointNode.Start(system, blobs, settings), ownsSystem: true);
+            var node = CheckpointNode.Start(system, blobs, settings);
+            // The first save then costs what later ones do (see CheckpointNode.WarmUpAsync).
+            node.WarmUpAsync(settings.PlanTimeout).GetAwaiter().GetResult();
+            return new Checkpointer(system, node, ownsSystem: true);
         }
         catch
         {

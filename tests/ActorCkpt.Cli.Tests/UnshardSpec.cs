@@ -87,15 +87,16 @@ public class UnshardSpec : IDisposable
     {
         await SaveAsync();
 
-        var tensors = CheckpointFiles.LoadKeys(Dir, new[] { "model.w", "optim.state.model.w.exp_avg" });
-        var metadata = CheckpointFiles.GetCheckpointMetadata(Dir);
+        var reader = CheckpointReader.Open(Dir);
+        var tensors = reader.LoadKeys(new[] { "model.w", "optim.state.model.w.exp_avg" });
+        var metadata = reader.ReadMetadata();
 
         Assert.True(tensors["model.w"].bytes.SequenceEqual(_w.bytes));
         Assert.Equal(new long[] { 12, 4 }, tensors["model.w"].shape);
         Assert.True(tensors["optim.state.model.w.exp_avg"].bytes.SequenceEqual(_expAvg.bytes));
         Assert.Equal(2, metadata.WorldSize);
         Assert.Equal(new long[] { 12, 4 }, metadata.Tensors["model.w"].Shape);
-        var missing = Assert.Throws<KeyNotFoundException>(() => CheckpointFiles.LoadKeys(Dir, new[] { "model.nope" }));
+        var missing = Assert.Throws<KeyNotFoundException>(() => reader.LoadKeys(new[] { "model.nope" }));
         Assert.Contains("'model.nope'", missing.Message);
         foreach (var t in tensors.Values) t.Dispose();
     }

@@ -86,7 +86,7 @@ public sealed class LargeTensorSpec : IDisposable
             AssertIndices(flat, "flat loaded");
         }
 
-        var keys = CheckpointFiles.LoadKeys(dir, ["columns"]);
+        var keys = CheckpointReader.Open(dir).LoadKeys(["columns"]);
         using (var columns = keys["columns"])
             AssertIndices(columns, "columns from LoadKeys");
 

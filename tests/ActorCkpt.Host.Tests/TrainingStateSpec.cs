@@ -208,7 +208,7 @@ public sealed class TrainingStateSpec : IDisposable
         await using (var ckpt = Checkpointer.Start(adapterDir))
             await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new ModuleState(tuned, include: adapters) });
 
-        var saved = CheckpointFiles.GetCheckpointMetadata(adapterDir).Tensors.Keys.Order().ToArray();
+        var saved = CheckpointReader.Open(adapterDir).ReadMetadata().Tensors.Keys.Order().ToArray();
         Assert.Equal(new[] { "model.layer.lora_A.weight", "model.layer.lora_B.weight" }, saved);
 
         using var restored = LoraNet(seed: 2);
