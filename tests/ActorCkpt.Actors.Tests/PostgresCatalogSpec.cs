@@ -38,7 +38,7 @@ public class PostgresCatalogSpec : IDisposable
             await Task.WhenAll(states.Select(s => node.Save(step, s).Committed)).WaitAsync(Patience);
 
         // Step 3 hangs mid-write; the process dies there (its actor system is gone, nothing is flushed).
-        foreach (var s in states) node.Save(3, s);
+        foreach (var s in states) _ = node.Save(3, s);
         var blocking = (BlockingBlobStore)node.Store.Blobs;
         await blocking.Entered.WaitAsync(Patience);
         await first.Terminate();
