@@ -121,6 +121,13 @@ internal sealed class CheckpointNode
         lock (_lock)
         {
             var slots = SlotsOf(state.Rank);
+            if (MissingPlanner() is { } missing)
+            {
+                // Otherwise the shard would re-send its plan to no one until the verdict deadline.
+                handle.Fail(new ActorCkptException(missing));
+                _unfinalized.Add(handle);
+                return handle;
+            }
             var free = slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
             if (free < 0 && Settings.SkipWhenBusy)
             {
@@ -185,10 +192,27 @@ internal sealed class CheckpointNode
         return (await Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout)).Empty;
     }
 
+    /// <summary>
+    /// On a cluster node that is up: why no planner can coordinate a save when no member of the
+    /// cluster has the planner role; null otherwise (a node still joining does not know the members yet).
+    /// </summary>
+    private string? MissingPlanner()
+    {
+        if (!_system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) return null;
+        var cluster = Akka.Cluster.Cluster.Get(_system);
+        var members = cluster.State.Members;
+        if (!members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == Akka.Cluster.MemberStatus.Up)) return null;
+        return members.Any(m => m.HasRole(ClusterRoles.Planner) && m.Status is Akka.Cluster.MemberStatus.Joining or Akka.Cluster.MemberStatus.WeaklyUp or Akka.Cluster.MemberStatus.Up)
+            ? null
+            : $"no node of the cluster has the '{ClusterRoles.Planner}' role, so no planner can coordinate the save; add \"{ClusterRoles.Planner}\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)";
+    }
+
     /// <summary>The save slots of <paramref name="rank"/>, their shard actors started on first use. Called under the lock.</summary>
     private List<(IActorRef Shard, SaveHandle? Last)> SlotsOf(int rank)
     {
-        if (!_hostsRanks) throw new InvalidOperationException($"this node has no '{ClusterRoles.Rank}' role, so it hosts no ranks");
+        if (!_hostsRanks) throw new InvalidOperationException(
+            $"this node has no '{ClusterRoles.Rank}' role, so it cannot save or load ranks; add \"{ClusterRoles.Rank}\" to its cluster roles " +
+            "(CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)");
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)

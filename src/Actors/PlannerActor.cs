@@ -131,14 +131,15 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     public static Props SupervisedProps(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName) =>
         BackoffSupervisor.Props(Backoff.OnStop(Props(store, settings, persistenceId, writerPoolName), "planner",
-            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxNrOfRetries: -1));
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxNrOfRetries: -1)
+            .WithSupervisorStrategy(new PlannerRestartStrategy()));
 
     /// <inheritdoc />
     protected override void PreStart()
     {
         // One planner per root: a second one (another job, or `actorckpt gc`) would journal over
         // this one's catalog and remove its saves in flight as debris.
-        _catalogLock = _store.Blobs.Lock(CheckpointLayout.CatalogLockFile);
+        _catalogLock = CatalogLock.Take(_store.Blobs);
         if (_settings.RemovalGrace > TimeSpan.Zero)
         {
             _holdRemovals = true;

@@ -91,6 +91,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         config = NodeWarmUp.WithJournal(config);
         var settings = ActorCkptSettings.Create(config);
         IBlobStore blobs = new LocalBlobStore(directory);
+        // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.
+        if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)) CatalogLock.EnsureFree(blobs);
         if (wrapStore is not null) blobs = wrapStore(blobs);
         var system = ActorSystem.Create(systemName, config);
         try

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
@@ -32,6 +33,7 @@ internal static class CheckpointerConfig
             .WithFallback(string.IsNullOrWhiteSpace(options.Hocon) ? Config.Empty : ConfigurationFactory.ParseString(options.Hocon));
         if (options.Cluster is { } cluster)
         {
+            Validate(cluster);
             var roles = string.Join(", ", cluster.Roles.Select(r => JsonSerializer.Serialize(r)));
             config = config
                 .WithFallback(ConfigurationFactory.ParseString($"""
@@ -44,6 +46,27 @@ internal static class CheckpointerConfig
         return config.WithFallback(NodeConfig.Build());
     }
 
+    /// <summary>The roles a node may have (<see cref="CheckpointClusterOptions.Roles"/>).</summary>
+    public static IReadOnlyList<string> Roles { get; } = new[] { ClusterRoles.Rank, ClusterRoles.Writer, ClusterRoles.Planner };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option of <paramref name="cluster"/> that is missing or malformed, and the fix.</summary>
+    public static void Validate(CheckpointClusterOptions cluster)
+    {
+        if (string.IsNullOrEmpty(cluster.SystemName) || !char.IsAsciiLetterOrDigit(cluster.SystemName[0])
+            || cluster.SystemName.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+            throw new ArgumentException($"CheckpointClusterOptions.SystemName = '{cluster.SystemName}' is not an actor system name: ASCII letters, digits, '-' and '_', starting with a letter or digit");
+        if (string.IsNullOrWhiteSpace(cluster.Host))
+            throw new ArgumentException("CheckpointClusterOptions.Host is empty: give the address this node listens on and is reached at (127.0.0.1 for one machine)");
+        if (cluster.Port is < 0 or > 65535)
+            throw new ArgumentException($"CheckpointClusterOptions.Port = {cluster.Port}: must be between 0 and 65535 (0 picks a free port)");
+        if (cluster.Roles.Count == 0)
+            throw new ArgumentException($"CheckpointClusterOptions.Roles is empty: give at least one of {string.Join(", ", Roles)} (a training node has all three)");
+        foreach (var role in cluster.Roles)
+            if (!Roles.Contains(role))
+                throw new ArgumentException($"CheckpointClusterOptions.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", Roles)}");
+        foreach (var seed in cluster.SeedNodes) ParseSeed(seed, cluster.SystemName);
+    }
+
     /// <summary>Joins the seed nodes of <paramref name="cluster"/> (or forms a cluster alone) and completes once this node is up.</summary>
     public static async Task JoinAsync(ActorSystem system, CheckpointClusterOptions cluster, CancellationToken cancellationToken)
     {
@@ -52,13 +75,30 @@ internal static class CheckpointerConfig
         await akkaCluster.JoinSeedNodesAsync(seeds.Count > 0 ? seeds : [akkaCluster.SelfAddress], cancellationToken);
     }
 
-    /// <summary>A seed node given as <c>host:port</c> or as a full actor system address.</summary>
+    /// <summary>A seed node given as <c>host:port</c> or as a full actor system address; throws naming it and the forms accepted.</summary>
     public static Address ParseSeed(string seed, string systemName)
     {
-        if (seed.Contains("://", StringComparison.Ordinal)) return Address.Parse(seed);
+        var forms = $"give host:port or akka.tcp://{systemName}@host:port in CheckpointClusterOptions.SeedNodes";
+        if (seed.Contains("://", StringComparison.Ordinal))
+        {
+            Address address;
+            try
+            {
+                address = Address.Parse(seed);
+            }
+            catch (Exception e) when (e is UriFormatException or FormatException or ArgumentException)
+            {
+                throw new ArgumentException($"seed node '{seed}' is not an actor system address: {forms}", e);
+            }
+            if (address.Protocol != "akka.tcp" || string.IsNullOrEmpty(address.Host) || address.Port is not (> 0 and <= 65535))
+                throw new ArgumentException($"seed node '{seed}' needs the protocol akka.tcp, a host and a port from 1 to 65535: {forms}");
+            if (address.System != systemName)
+                throw new ArgumentException($"seed node '{seed}' names the actor system '{address.System}', but this node's is '{systemName}' (CheckpointClusterOptions.SystemName): nodes of one cluster share one name");
+            return address;
+        }
         var colon = seed.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535)
-            throw new ArgumentException($"seed node '{seed}' is neither host:port nor akka.tcp://{systemName}@host:port");
+        if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is <= 0 or > 65535)
+            throw new ArgumentException($"seed node '{seed}' is not host:port with a port from 1 to 65535: {forms}");
         return new Address("akka.tcp", systemName, seed[..colon], port);
     }
 }

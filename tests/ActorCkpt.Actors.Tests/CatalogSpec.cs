@@ -80,7 +80,7 @@ public class CatalogSpec : NodeSpec
     {
         var (system, node) = StartProcess("""
             actorckpt.retention { keep-last = 1, grace-after-start = 0s }
-            akka.persistence.journal.sql.class = "ActorCkpt.Actors.Tests.DeletionHoldingJournal, ActorCkpt.Actors.Tests"
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.DeletionHoldingJournal, ActorCkpt.Actors.Tests"
             """);
         var held = CreateTestProbe(system);
         system.EventStream.Subscribe(held.Ref, typeof(DeletionWriteHeld));
@@ -163,8 +163,8 @@ public class CatalogSpec : NodeSpec
         var states = TestStates.Build(Model, 2, seed: 5);
         await SaveAllAsync(node, 1, states);
 
-        var e = Assert.Throws<IOException>(() => new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile));
-        Assert.Contains("locked by another holder", e.Message);
+        var e = Assert.Throws<LockHeldException>(() => new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile));
+        Assert.StartsWith($"'{Path.Combine(Path.GetFullPath(Root), CheckpointLayout.CatalogLockFile)}' is locked by pid {Environment.ProcessId} on host {Environment.MachineName}", e.Message);
 
         await first.Terminate();
         new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile).Dispose();

@@ -138,7 +138,7 @@ public class CliSpec : IDisposable
         var (exit, _, err) = Run("gc", Dir);
 
         Assert.Equal(2, exit);
-        Assert.Contains("locked by another holder", err);
+        Assert.Contains($"is held by another checkpointer: '{Path.Combine(Path.GetFullPath(Dir), CheckpointLayout.CatalogLockFile)}' is locked by pid {Environment.ProcessId}", err);
         Assert.True(Directory.Exists(Path.Combine(Dir, "step-00000001")));
     }
 

@@ -7,9 +7,9 @@ using TorchSharp;
 namespace ActorCkpt.Host.Tests;
 
 /// <summary>
-/// A generic host started with <c>AddActorCkpt</c> hands the training code an
-/// <see cref="ICheckpointer"/> configured from appsettings (a HOCON file and single settings),
-/// and finishes the saves in flight when it stops.
+/// A generic host without an ActorSystem of its own, started with <c>AddActorCkpt</c> (AddAkka +
+/// WithActorCkpt underneath), hands the training code an <see cref="ICheckpointer"/> configured
+/// from appsettings (a HOCON file and single settings), and finishes the saves in flight when it stops.
 /// </summary>
 public sealed class HostingSpec : IDisposable
 {
@@ -28,7 +28,7 @@ public sealed class HostingSpec : IDisposable
         await File.WriteAllTextAsync(hocon, "actorckpt.retention.keep-last = 5\nakka.loglevel = WARNING\n");
         using var host = Build(new Dictionary<string, string?>
         {
-            ["ActorCkpt:Directory"] = Root,
+            ["ActorCkpt:Root"] = Root,
             ["ActorCkpt:HoconFile"] = hocon,
             // Overrides the file: only the newest step is kept.
             ["ActorCkpt:Settings:retention.keep-last"] = "1",
@@ -61,14 +61,17 @@ public sealed class HostingSpec : IDisposable
     public async Task A_host_without_a_directory_or_with_a_bad_setting_fails_to_start_naming_it()
     {
         using var noDirectory = Build(new Dictionary<string, string?>());
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => noDirectory.StartAsync());
-        Assert.Contains("ActorCkpt:Directory", e.Message);
+        var waiting = noDirectory.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => noDirectory.StartAsync());
+        Assert.Contains("ActorCkpt:Root", e.Message);
+        // A call made before the start fails with the start's error.
+        Assert.Same(e, await Assert.ThrowsAsync<ArgumentException>(() => waiting));
 
-        using var badSetting = Build(new Dictionary<string, string?> { ["ActorCkpt:Directory"] = Root, ["ActorCkpt:Settings:retention keep"] = "1" });
-        var bad = await Assert.ThrowsAsync<InvalidOperationException>(() => badSetting.StartAsync());
+        using var badSetting = Build(new Dictionary<string, string?> { ["ActorCkpt:Root"] = Root, ["ActorCkpt:Settings:retention keep"] = "1" });
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => badSetting.StartAsync());
         Assert.Contains("'retention keep'", bad.Message);
 
-        using var noFile = Build(new Dictionary<string, string?> { ["ActorCkpt:Directory"] = Root, ["ActorCkpt:HoconFile"] = "/nonexistent/a.conf" });
+        using var noFile = Build(new Dictionary<string, string?> { ["ActorCkpt:Root"] = Root, ["ActorCkpt:HoconFile"] = "/nonexistent/a.conf" });
         var missing = await Assert.ThrowsAsync<FileNotFoundException>(() => noFile.StartAsync());
         Assert.Contains("/nonexistent/a.conf", missing.Message);
     }

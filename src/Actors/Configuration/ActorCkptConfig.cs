@@ -23,11 +23,17 @@ internal static class ActorCkptConfig
     /// <summary>hocon/cluster.conf: cluster provider on loopback, roles, split-brain resolver, planner singleton.</summary>
     public static Config Cluster => LazyCluster.Value;
 
+    /// <summary>
+    /// The identifier of the catalog's persistence plugins: ActorCkpt's own, so a host's default
+    /// journal (or its own <c>sql</c> plugin) is neither used nor changed.
+    /// </summary>
+    public const string CatalogPluginName = "actorckpt-catalog";
+
     /// <summary>The journal plugin the planner keeps its catalog in.</summary>
-    public const string JournalPluginId = "akka.persistence.journal.sql";
+    public const string JournalPluginId = "akka.persistence.journal." + CatalogPluginName;
 
     /// <summary>The snapshot store plugin of the catalog.</summary>
-    public const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
+    public const string SnapshotPluginId = "akka.persistence.snapshot-store." + CatalogPluginName;
 
     /// <summary>
     /// <paramref name="config"/> with the catalog's persistence plugins configured from its
@@ -38,13 +44,41 @@ internal static class ActorCkptConfig
     /// </summary>
     public static Config WithCatalog(Config config, string root)
     {
+        var (provider, connection) = CatalogConnection(config, root);
+        var quoted = JsonSerializer.Serialize(connection);
+        // Where the catalog is, over the caller's configuration; the plugins' classes under it (a
+        // test may put a journal of its own there). Akka.Persistence.Sql falls back to its own
+        // defaults for every other key.
+        var plugins = ConfigurationFactory.ParseString($$"""
+            {{JournalPluginId}} { plugin-id = "{{JournalPluginId}}", connection-string = {{quoted}}, provider-name = "{{provider}}" }
+            {{SnapshotPluginId}} { plugin-id = "{{SnapshotPluginId}}", connection-string = {{quoted}}, provider-name = "{{provider}}" }
+            """);
+        var classes = ConfigurationFactory.ParseString($$"""
+            {{JournalPluginId}} {
+              class = {{JsonSerializer.Serialize(SqlPersistence.DefaultJournalConfiguration.GetString("class"))}}
+              plugin-dispatcher = {{JsonSerializer.Serialize(SqlPersistence.DefaultJournalConfiguration.GetString("plugin-dispatcher"))}}
+            }
+            {{SnapshotPluginId}} {
+              class = {{JsonSerializer.Serialize(SqlPersistence.DefaultSnapshotConfiguration.GetString("class"))}}
+              plugin-dispatcher = {{JsonSerializer.Serialize(SqlPersistence.DefaultSnapshotConfiguration.GetString("plugin-dispatcher"))}}
+            }
+            """);
+        return plugins.WithFallback(config).WithFallback(classes).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>
+    /// The Linq2Db provider name and the connection string of the catalog as the
+    /// <c>actorckpt.catalog</c> section of <paramref name="config"/> (over the defaults) says:
+    /// SQLite.MS on "&lt;root&gt;/catalog.db" unless it names another, or PostgreSQL.15.
+    /// Throws <see cref="ConfigurationException"/> naming the key that is wrong.
+    /// </summary>
+    public static (string Provider, string ConnectionString) CatalogConnection(Config config, string root)
+    {
         var c = config.WithFallback(Defaults).GetConfig("actorckpt.catalog");
         var connection = c.GetString("connection-string") ?? "";
-        string provider;
         switch (c.GetString("provider"))
         {
             case "sqlite":
-                provider = "SQLite.MS";
                 if (connection.Length == 0)
                 {
                     if (string.IsNullOrWhiteSpace(root)) throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)");
@@ -52,21 +86,14 @@ internal static class ActorCkptConfig
                     // checkpoint root open once the actor system is gone.
                     connection = $"Data Source={Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile)};Pooling=False";
                 }
-                break;
+                return ("SQLite.MS", connection);
             case "postgres":
-                provider = "PostgreSQL.15";
                 if (connection.Length == 0)
                     throw new ConfigurationException("actorckpt.catalog.connection-string must name the PostgreSQL server when actorckpt.catalog.provider = postgres");
-                break;
+                return ("PostgreSQL.15", connection);
             case var other:
                 throw new ConfigurationException($"actorckpt.catalog.provider = '{other}': accepted values are sqlite, postgres");
         }
-        var quoted = JsonSerializer.Serialize(connection);
-        var plugins = ConfigurationFactory.ParseString($$"""
-            {{JournalPluginId}} { connection-string = {{quoted}}, provider-name = "{{provider}}" }
-            {{SnapshotPluginId}} { connection-string = {{quoted}}, provider-name = "{{provider}}" }
-            """);
-        return plugins.WithFallback(config).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>Parses <paramref name="hocon"/> with the defaults as fallback.</summary>

@@ -91,11 +91,14 @@ internal sealed record ActorCkptSettings
     /// <summary>
     /// Reads the settings from the <c>actorckpt</c> section of <paramref name="config"/> (with the
     /// embedded defaults as fallback). Throws <see cref="ConfigurationException"/> naming the key
-    /// and the accepted values when a value is out of range.
+    /// and the nearest valid one for an unknown key, the form expected for a value of the wrong
+    /// form (see <see cref="SettingsValidator"/>), and the accepted values when a value is out of range.
     /// </summary>
     public static ActorCkptSettings Create(Config config)
     {
-        var c = config.WithFallback(ActorCkptConfig.Defaults).GetConfig("actorckpt");
+        config = config.WithFallback(ActorCkptConfig.Defaults);
+        SettingsValidator.Validate(config);
+        var c = config.GetConfig("actorckpt");
         var dedup = c.GetString("planner.dedup") switch
         {
             "balanced" => DedupStrategy.Balanced,

@@ -12,10 +12,8 @@ internal static class GcCommand
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
-        using (var probe = new LocalBlobStore(root).Lock(CheckpointLayout.CatalogLockFile))
-        {
-            // Only a check: a running job's planner holds this lock, and gc must not run beside it.
-        }
+        // Only a check: a running job's planner holds this lock, and gc must not run beside it.
+        CatalogLock.EnsureFree(new LocalBlobStore(root));
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);

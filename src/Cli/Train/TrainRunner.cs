@@ -4,6 +4,7 @@ using ActorCkpt.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 
 namespace ActorCkpt.Cli.Train;
@@ -33,9 +34,12 @@ internal static class TrainRunner
         builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
         builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"), c =>
         {
-            c.Directory = o.Dir;
+            c.Root = o.Dir;
             if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
         });
+        // Akka's warnings and errors (routed to the host's ILogger) on stderr, apart from the run's report on stdout.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true);
+        builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(c => c.LogToStandardErrorThreshold = LogLevel.Trace);
         using var host = builder.Build();
         await host.StartAsync();
         try

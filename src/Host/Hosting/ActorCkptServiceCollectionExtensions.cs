@@ -1,5 +1,8 @@
+using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace ActorCkpt.Hosting;
 
@@ -7,18 +10,64 @@ namespace ActorCkpt.Hosting;
 public static class ActorCkptServiceCollectionExtensions
 {
     /// <summary>
-    /// Starts an ActorCkpt node with the host, configured from <paramref name="section"/> (see
-    /// <see cref="ActorCkptHostOptions"/>) and then <paramref name="configure"/>, and makes
-    /// <see cref="ICheckpointer"/> available by dependency injection.
+    /// Registers the <see cref="ICheckpointer"/> of a host whose ActorSystem runs ActorCkpt
+    /// (<see cref="ActorCkptAkkaHostingExtensions.WithActorCkpt(AkkaConfigurationBuilder, Action{ActorCkptOptions})"/>
+    /// in its <c>AddAkka</c>). It can be injected at once, into a <c>BackgroundService</c> for
+    /// instance: a call made before the ActorSystem is up waits for it (bounded by the call's
+    /// CancellationToken), and fails with the error if ActorCkpt fails to start.
     /// </summary>
-    public static IServiceCollection AddActorCkpt(this IServiceCollection services, IConfiguration? section = null, Action<ActorCkptHostOptions>? configure = null)
+    /// <example>
+    /// <code>
+    /// services.AddAkka("train", (akka, sp) => akka
+    ///     .WithRemoting("127.0.0.1", port)
+    ///     .WithClustering(new ClusterOptions { Roles = ["rank", "writer", "planner"], SeedNodes = [seed] })
+    ///     .WithActorCkpt(o => o.Root = "/checkpoints/run1"));
+    /// services.AddActorCkptCheckpointer();
+    /// services.AddHostedService&lt;Trainer&gt;();   // takes an ICheckpointer
+    /// </code>
+    /// </example>
+    public static IServiceCollection AddActorCkptCheckpointer(this IServiceCollection services)
     {
-        var options = services.AddOptions<ActorCkptHostOptions>();
+        services.TryAddSingleton<DeferredCheckpointer>();
+        services.TryAddSingleton<ICheckpointer>(sp => sp.GetRequiredService<DeferredCheckpointer>());
+        return services;
+    }
+
+    /// <summary>
+    /// For a host without an ActorSystem of its own: runs ActorCkpt in one it starts and stops with
+    /// the host (Akka.Hosting's <c>AddAkka</c> with <c>WithActorCkpt</c>, a one-process actor system
+    /// named <c>actorckpt</c>), configured from <paramref name="section"/> (see
+    /// <see cref="ActorCkptOptions"/>) and then <paramref name="configure"/>, and registers
+    /// <see cref="ICheckpointer"/>. A host that runs Akka.NET already adds <c>WithActorCkpt</c> to
+    /// its own <c>AddAkka</c> instead.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// // appsettings.json: "ActorCkpt": { "Root": "/checkpoints/run1", "Settings": { "retention.keep-last": "3" } }
+    /// builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
+    /// </code>
+    /// </example>
+    public static IServiceCollection AddActorCkpt(this IServiceCollection services, IConfiguration? section = null, Action<ActorCkptOptions>? configure = null)
+    {
+        var options = services.AddOptions<ActorCkptOptions>();
         if (section is not null) options.Bind(section);
         if (configure is not null) options.Configure(configure);
-        services.AddSingleton<HostedCheckpointer>();
-        services.AddSingleton<ICheckpointer>(sp => sp.GetRequiredService<HostedCheckpointer>());
-        services.AddHostedService(sp => sp.GetRequiredService<HostedCheckpointer>());
+        services.AddActorCkptCheckpointer();
+        services.AddAkka(CheckpointerConfig.SystemName, (akka, sp) =>
+        {
+            try
+            {
+                // A one-process node's defaults (quiet log, local provider) under what the options say.
+                akka.AddHocon(NodeConfig.Node, HoconAddMode.Append)
+                    .WithActorCkpt(sp.GetRequiredService<IOptions<ActorCkptOptions>>().Value);
+            }
+            catch (Exception e)
+            {
+                // Calls already waiting fail with the reason rather than when the host is disposed.
+                sp.GetRequiredService<DeferredCheckpointer>().SetFailed(e);
+                throw;
+            }
+        });
         return services;
     }
 }

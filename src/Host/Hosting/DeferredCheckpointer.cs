@@ -3,9 +3,10 @@ namespace ActorCkpt.Hosting;
 /// <summary>
 /// The <see cref="ICheckpointer"/> dependency injection hands out before the checkpointer behind it
 /// exists: every call first waits for it to be ready (bounded by the call's CancellationToken), so a
-/// <c>BackgroundService</c> may call it before the host's ActorSystem is up.
+/// <c>BackgroundService</c> may call it before the host's ActorSystem is up. Disposed (with the
+/// host's services) before it was ready, it fails the calls still waiting.
 /// </summary>
-internal class DeferredCheckpointer : ICheckpointer
+internal class DeferredCheckpointer : ICheckpointer, IDisposable
 {
     private readonly TaskCompletionSource<Checkpointer> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -17,6 +18,10 @@ internal class DeferredCheckpointer : ICheckpointer
 
     /// <summary>It will never be ready (its start failed, or the host stopped first): calls waiting fail with <paramref name="cause"/>.</summary>
     public void SetFailed(Exception cause) => _ready.TrySetException(cause);
+
+    /// <summary>The host's services are going away: calls still waiting fail (if the checkpointer never became ready).</summary>
+    public void Dispose() =>
+        SetFailed(new ObjectDisposedException(nameof(ICheckpointer), "the host stopped before ActorCkpt had started in its ActorSystem (see the host's start error)"));
 
     private Task<Checkpointer> InnerAsync(CancellationToken cancellationToken) =>
         _ready.Task.IsCompleted ? _ready.Task : _ready.Task.WaitAsync(cancellationToken);

@@ -26,6 +26,12 @@ internal static class CheckpointLayout
     /// <summary>File at the root locked by the one planner that owns the catalog while it runs.</summary>
     public const string CatalogLockFile = "catalog.lock";
 
+    /// <summary>
+    /// The file beside lock file <paramref name="lockFile"/> in which its holder records itself
+    /// (<see cref="LockHolder"/>): "catalog.lock.holder".
+    /// </summary>
+    public static string LockHolderFile(string lockFile) => lockFile + ".holder";
+
     private const string StepPrefix = "step-";
 
     /// <summary>Directory of step <paramref name="step"/>.</summary>

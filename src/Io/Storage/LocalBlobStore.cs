@@ -77,17 +77,47 @@ internal sealed class LocalBlobStore : IBlobStore
     /// <inheritdoc />
     /// <remarks>
     /// .NET takes an advisory flock(2) for <see cref="FileShare.None"/> on Unix; the kernel drops it
-    /// when the process dies, so a killed holder never leaves a stale lock behind.
+    /// when the process dies, so a killed holder never leaves a stale lock behind. flock also refuses
+    /// anyone else's open of the locked file, so the holder records itself in a file beside it
+    /// (<see cref="CheckpointLayout.LockHolderFile"/>, replaced by a rename: never read half
+    /// written), which a refused caller reads to name it (<see cref="LockHeldException"/>).
     /// </remarks>
     public IDisposable Lock(string path)
     {
+        FileStream locked;
         try
         {
-            return new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            locked = new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException e)
         {
-            throw new IOException($"'{path}' in '{Root}' is locked by another holder: {e.Message}", e);
+            throw new LockHeldException(Full(path), ReadHolder(path), e);
+        }
+        var holder = Full(CheckpointLayout.LockHolderFile(path));
+        try
+        {
+            var temp = $"{holder}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(temp, LockHolder.Current().ToJson());
+            File.Move(temp, holder, overwrite: true);
+        }
+        catch
+        {
+            locked.Dispose();
+            throw;
+        }
+        return new HeldLock(locked, holder);
+    }
+
+    /// <summary>The holder recorded beside lock file <paramref name="path"/>, or null when there is none that parses.</summary>
+    private LockHolder? ReadHolder(string path)
+    {
+        try
+        {
+            return LockHolder.Parse(File.ReadAllText(Full(CheckpointLayout.LockHolderFile(path))));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -122,6 +152,26 @@ internal sealed class LocalBlobStore : IBlobStore
         finally
         {
             Native.close(fd);
+        }
+    }
+
+    /// <summary>A lock taken: releasing it removes the holder's record first, so no one is ever named who no longer holds it.</summary>
+    private sealed class HeldLock(FileStream locked, string holderFile) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            try
+            {
+                File.Delete(holderFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The record only names the holder; a stale one is replaced by the next holder.
+            }
+            locked.Dispose();
         }
     }
 

@@ -1,0 +1,48 @@
+using System.Globalization;
+using Akka.Configuration;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The form a setting's value must take (an integer, a duration, a size, on/off, one of a few
+/// words, any text), with the phrase that names it in an error and the check that a value fits it.
+/// </summary>
+/// <param name="Expected">How an error names the form: "an integer", "a duration such as 30s".</param>
+/// <param name="Fits">True when the value at a path of a configuration has this form.</param>
+internal sealed record SettingForm(string Expected, Func<Config, string, bool> Fits)
+{
+    /// <summary>A 32-bit integer.</summary>
+    public static SettingForm Int { get; } = new("an integer", (c, p) => int.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
+
+    /// <summary>A 64-bit integer.</summary>
+    public static SettingForm Long { get; } = new("an integer", (c, p) => long.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
+
+    /// <summary>A duration as HOCON writes them (Akka's own parser decides).</summary>
+    public static SettingForm Duration { get; } = new("a duration such as 30s", (c, p) => Parses(() => c.GetTimeSpan(p)));
+
+    /// <summary>A size in bytes as HOCON writes them (Akka's own parser decides).</summary>
+    public static SettingForm Size { get; } = new("a size in bytes such as 64KiB", (c, p) => Parses(() => c.GetByteSize(p) ?? throw new FormatException()));
+
+    /// <summary>On or off (also true/false, yes/no).</summary>
+    public static SettingForm Bool { get; } = new("on or off", (c, p) => c.GetString(p) is "on" or "off" or "true" or "false" or "yes" or "no");
+
+    /// <summary>Any text.</summary>
+    public static SettingForm Text { get; } = new("text", (c, p) => true);
+
+    /// <summary>One of <paramref name="words"/>.</summary>
+    public static SettingForm OneOf(params string[] words) =>
+        new("one of " + string.Join(", ", words.Select(w => w.Length == 0 ? "\"\"" : w)), (c, p) => words.Contains(c.GetString(p) ?? ""));
+
+    private static bool Parses(Func<object> parse)
+    {
+        try
+        {
+            parse();
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or NotSupportedException or ConfigurationException)
+        {
+            return false;
+        }
+    }
+}

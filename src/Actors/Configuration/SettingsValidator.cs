@@ -1,0 +1,189 @@
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// Checks the <c>actorckpt</c> section of a configuration before anything reads it: every key must
+/// be one of hocon/reference.conf (an unknown one is named with the nearest valid key, so a
+/// misspelling is never silently ignored) and every value must have its key's form (an integer, a
+/// duration, ...). Pure: no actor system, no I/O. Ranges are <see cref="ActorCkptSettings.Validated"/>'s job.
+/// </summary>
+internal static class SettingsValidator
+{
+    private const string Section = "actorckpt";
+
+    /// <summary>The form of every key of hocon/reference.conf whose value is not free text.</summary>
+    public static IReadOnlyDictionary<string, SettingForm> Forms { get; } = new Dictionary<string, SettingForm>(StringComparer.Ordinal)
+    {
+        ["actorckpt.writer.pool-size"] = SettingForm.Int,
+        ["actorckpt.writer.max-retries"] = SettingForm.Int,
+        ["actorckpt.writer.backoff-min"] = SettingForm.Duration,
+        ["actorckpt.writer.backoff-max"] = SettingForm.Duration,
+        ["actorckpt.writer.checksum-block-size"] = SettingForm.Size,
+        ["actorckpt.planner.plan-timeout"] = SettingForm.Duration,
+        ["actorckpt.planner.write-timeout"] = SettingForm.Duration,
+        ["actorckpt.planner.dedup"] = SettingForm.OneOf("balanced", "lowest-rank"),
+        ["actorckpt.planner.files-per-rank"] = SettingForm.Int,
+        ["actorckpt.planner.placement"] = SettingForm.OneOf("local", "spread"),
+        ["actorckpt.shard.max-item-bytes"] = SettingForm.Size,
+        ["actorckpt.shard.plan-resend-interval"] = SettingForm.Duration,
+        ["actorckpt.transfer.chunk-size"] = SettingForm.Size,
+        ["actorckpt.load.parallelism"] = SettingForm.Int,
+        ["actorckpt.load.source"] = SettingForm.OneOf("shared", "reader"),
+        ["actorckpt.load.strict"] = SettingForm.OneOf(Strictness.Names.ToArray()),
+        ["actorckpt.async.max-in-flight"] = SettingForm.Int,
+        ["actorckpt.async.when-busy"] = SettingForm.OneOf("wait", "skip"),
+        ["actorckpt.staging.budget"] = SettingForm.Size,
+        ["actorckpt.staging.skip-replicas-written-elsewhere"] = SettingForm.Bool,
+        ["actorckpt.catalog.provider"] = SettingForm.OneOf("sqlite", "postgres"),
+        ["actorckpt.catalog.snapshot-every"] = SettingForm.Int,
+        ["actorckpt.retention.keep-last"] = SettingForm.Int,
+        ["actorckpt.retention.keep-every"] = SettingForm.Long,
+        ["actorckpt.retention.grace-after-start"] = SettingForm.Duration,
+        ["actorckpt.fault-injection.kill-at.point"] = SettingForm.OneOf(KillPoint.Points.Prepend("").ToArray()),
+        ["actorckpt.fault-injection.kill-at.step"] = SettingForm.Long,
+    };
+
+    private static readonly Lazy<Known> LazyKnown = new(() => Known.Of(ActorCkptConfig.Defaults));
+
+    /// <summary>
+    /// Throws <see cref="ConfigurationException"/> when the <c>actorckpt</c> section of
+    /// <paramref name="config"/> (its fallbacks included) has a key hocon/reference.conf does not
+    /// know or a value not of its key's form; the message has one line per problem, each naming the
+    /// key and the nearest valid key or the form expected.
+    /// </summary>
+    public static void Validate(Config config)
+    {
+        var problems = Problems(config);
+        if (problems.Count > 0) throw new ConfigurationException(string.Join(Environment.NewLine, problems));
+    }
+
+    /// <summary>The problems <see cref="Validate"/> reports, one line each, in key order.</summary>
+    public static IReadOnlyList<string> Problems(Config config)
+    {
+        var known = LazyKnown.Value;
+        var problems = new List<string>();
+        var free = FreeSections(config);
+        foreach (var (path, value) in Leaves(config).OrderBy(l => l.Path, StringComparer.Ordinal))
+        {
+            if (free.Any(f => path.StartsWith(f + ".", StringComparison.Ordinal)) || Shadowed(config, path)) continue;
+            if (known.Leaves.Contains(path))
+            {
+                if (Forms.TryGetValue(path, out var form) && !IsSection(config, path) && !form.Fits(config, path))
+                    problems.Add($"{path} = {Quoted(value)}: expected {form.Expected}");
+            }
+            else if (known.Sections.Contains(path))
+                problems.Add($"{path} = {Quoted(value)}: expected a section of settings ({path} {{ ... }}), not a value");
+            else if (!known.Leaves.Any(l => path.StartsWith(l + ".", StringComparison.Ordinal)))
+                problems.Add($"{path} is not a setting; did you mean {Nearest(path, known.Leaves)}?");
+        }
+        // A key set to a section (writer.pool-size { ... }) shows as leaves below a known leaf.
+        foreach (var leaf in known.Leaves.Where(l => IsSection(config, l)).Where(l => !free.Any(f => l.StartsWith(f + ".", StringComparison.Ordinal))))
+            problems.Add($"{leaf} is set to a section of settings: expected {(Forms.TryGetValue(leaf, out var form) ? form.Expected : "a value")}");
+        return problems;
+    }
+
+    /// <summary>The valid key of <paramref name="candidates"/> nearest <paramref name="path"/> by edit distance (ties: the first in order).</summary>
+    public static string Nearest(string path, IEnumerable<string> candidates) =>
+        candidates.OrderBy(c => EditDistance(path, c)).ThenBy(c => c, StringComparer.Ordinal).First();
+
+    /// <summary>Levenshtein distance: insertions, deletions and substitutions of one character each cost 1.</summary>
+    public static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(current[j - 1], previous[j]) + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+
+    /// <summary>
+    /// Sections whose keys are Akka's, not ActorCkpt's: the writers' dispatcher configuration
+    /// (<c>actorckpt.writer-dispatcher</c>, or another section under <c>actorckpt</c> that
+    /// <c>writer.dispatcher</c> or <c>planner.dispatcher</c> names).
+    /// </summary>
+    private static IReadOnlyList<string> FreeSections(Config config)
+    {
+        var free = new List<string> { "actorckpt.writer-dispatcher" };
+        foreach (var key in new[] { "actorckpt.writer.dispatcher", "actorckpt.planner.dispatcher" })
+        {
+            var named = Safe(() => config.GetString(key));
+            if (named is not null && named.StartsWith(Section + ".", StringComparison.Ordinal)) free.Add(named);
+        }
+        return free;
+    }
+
+    /// <summary>True when a section above <paramref name="path"/> is set to a value in a layer above the one it comes from (reported on its own).</summary>
+    private static bool Shadowed(Config config, string path)
+    {
+        for (var dot = path.LastIndexOf('.'); dot > Section.Length; dot = path.LastIndexOf('.', dot - 1))
+            if (!IsSection(config, path[..dot])) return true;
+        return false;
+    }
+
+    private static bool IsSection(Config config, string path) => Safe(() => config.GetValue(path)?.IsObject() == true);
+
+    private static T? Safe<T>(Func<T> get)
+    {
+        try
+        {
+            return get();
+        }
+        catch (Exception e) when (e is ConfigurationException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            return default;
+        }
+    }
+
+    private static string Quoted(string value) => "'" + value + "'";
+
+    /// <summary>Every leaf under <c>actorckpt</c> in <paramref name="config"/> and its fallbacks, with its value as text.</summary>
+    private static IEnumerable<(string Path, string Value)> Leaves(Config config)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var layer = config; layer is not null; layer = layer.Fallback)
+        {
+            if (layer.Root is not { } root || !root.IsObject()) continue;
+            if (root.GetObject().Items.TryGetValue(Section, out var section))
+                foreach (var leaf in Flatten(Section, section))
+                    if (seen.Add(leaf.Path)) yield return leaf;
+        }
+    }
+
+    private static IEnumerable<(string Path, string Value)> Flatten(string path, HoconValue value)
+    {
+        if (!value.IsObject())
+        {
+            yield return (path, value.IsString() ? value.GetString() ?? "" : value.ToString());
+            yield break;
+        }
+        foreach (var (key, child) in value.GetObject().Items)
+        foreach (var leaf in Flatten(path + "." + key, child))
+            yield return leaf;
+    }
+
+    /// <summary>The keys (leaves) and sections (objects) of the defaults' <c>actorckpt</c> section.</summary>
+    private sealed record Known(HashSet<string> Leaves, HashSet<string> Sections)
+    {
+        public static Known Of(Config defaults)
+        {
+            var leaves = new HashSet<string>(StringComparer.Ordinal);
+            var sections = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (path, _) in SettingsValidator.Leaves(defaults))
+            {
+                leaves.Add(path);
+                for (var dot = path.LastIndexOf('.'); dot > Section.Length - 1; dot = path.LastIndexOf('.', dot - 1))
+                    sections.Add(path[..dot]);
+            }
+            sections.Remove(Section);
+            return new Known(leaves, sections);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using Akka.Hosting;
+
+namespace ActorCkpt.Hosting;
+
+/// <summary>Runs ActorCkpt inside a host's own ActorSystem (Akka.Hosting).</summary>
+public static class ActorCkptAkkaHostingExtensions
+{
+    /// <summary>
+    /// Runs ActorCkpt in this ActorSystem, configured by <paramref name="configure"/>. See
+    /// <see cref="WithActorCkpt(AkkaConfigurationBuilder, ActorCkptOptions)"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, Action<ActorCkptOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new ActorCkptOptions();
+        configure(options);
+        return builder.WithActorCkpt(options);
+    }
+
+    /// <summary>
+    /// Runs ActorCkpt in this ActorSystem as <paramref name="options"/> say. ActorCkpt's defaults lie
+    /// under the host's configuration: its settings, and on a cluster (<c>WithClustering</c>) the
+    /// shipped roles (rank, writer, planner), split-brain resolver, failure detector and planner
+    /// singleton wherever the host sets none. The catalog is journaled through
+    /// Akka.Persistence.Sql under ActorCkpt's own plugin ids (the host's default journal is left
+    /// alone), and Akka's log goes to the host's ILogger unless the host chose its loggers
+    /// (<c>ConfigureLoggers</c>). Once the system is up, ActorCkpt's actors start (on a cluster
+    /// node, by its roles) and the <see cref="ICheckpointer"/> that
+    /// <see cref="ActorCkptServiceCollectionExtensions.AddActorCkptCheckpointer"/> registered is
+    /// ready; a stopping host waits for the saves in flight before the system terminates.
+    /// Throws naming what is wrong in <paramref name="options"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, ActorCkptOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        HostingConfig.Apply(builder, options);
+        var root = options.Root;
+        return builder.WithActors((system, _, resolver) =>
+        {
+            var deferred = resolver.GetService<DeferredCheckpointer>()
+                           ?? throw new InvalidOperationException(
+                               "WithActorCkpt: ICheckpointer is not registered with the host's services: call services.AddActorCkptCheckpointer() beside services.AddAkka(...)");
+            CheckpointerStartup.Start(system, root, deferred);
+        });
+    }
+}

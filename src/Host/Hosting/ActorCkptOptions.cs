@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json;
+using Akka.Configuration;
+
+namespace ActorCkpt.Hosting;
+
+/// <summary>
+/// How <see cref="ActorCkptAkkaHostingExtensions.WithActorCkpt(Akka.Hosting.AkkaConfigurationBuilder, ActorCkptOptions)"/>
+/// runs ActorCkpt in a host's ActorSystem (and <see cref="ActorCkptServiceCollectionExtensions.AddActorCkpt"/>
+/// in one of its own): the checkpoint root, settings under <c>actorckpt</c> (see docs/configuration.md),
+/// and where the catalog is journaled. Binds from configuration (section <c>ActorCkpt</c> of appsettings.json).
+/// </summary>
+/// <example>
+/// <code>
+/// services.AddAkka("train", (akka, sp) => akka
+///     .WithRemoting("127.0.0.1", 4053)
+///     .WithClustering(new ClusterOptions { Roles = ["rank", "writer", "planner"], SeedNodes = ["akka.tcp://train@127.0.0.1:4053"] })
+///     .WithActorCkpt(o =>
+///     {
+///         o.Root = "/checkpoints/run1";
+///         o.Settings["retention.keep-last"] = "3";
+///     }));
+/// services.AddActorCkptCheckpointer();   // ICheckpointer for the training loop
+/// </code>
+/// </example>
+public sealed class ActorCkptOptions
+{
+    /// <summary>The checkpoint root: a directory every node of the job sees (required).</summary>
+    public string Root { get; set; } = "";
+
+    /// <summary>Settings under <c>actorckpt</c> by their path below it, as HOCON values: <c>["writer.pool-size"] = "8"</c>. They override <see cref="Hocon"/> and <see cref="HoconFile"/>.</summary>
+    public Dictionary<string, string> Settings { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>HOCON laid over the host's configuration (it may set <c>akka.*</c> too), under <see cref="Settings"/>.</summary>
+    public string? Hocon { get; set; }
+
+    /// <summary>A HOCON file read as <see cref="Hocon"/> is, under it.</summary>
+    public string? HoconFile { get; set; }
+
+    /// <summary>Where the planner journals the catalog of checkpoints; by default the SQLite file <c>catalog.db</c> under <see cref="Root"/>.</summary>
+    public ActorCkptCatalogOptions Catalog { get; set; } = new();
+
+    /// <summary>
+    /// How long a stopping host waits for the saves in flight to end before its ActorSystem
+    /// terminates (the timeout of the <c>before-service-unbind</c> phase of coordinated shutdown,
+    /// unless the host's configuration sets that phase's timeout itself).
+    /// </summary>
+    public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
+    internal Config ToConfig()
+    {
+        if (string.IsNullOrWhiteSpace(Root))
+            throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
+        if (FinishSavesTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
+        var settings = new StringBuilder();
+        foreach (var (path, value) in Settings)
+        {
+            if (path.Length == 0 || path.Any(c => !(char.IsLetterOrDigit(c) || c is '.' or '-' or '_')))
+                throw new ArgumentException($"ActorCkptOptions.Settings has '{path}', which is not a setting path (letters, digits, '.', '-', '_'): write it as in docs/configuration.md, without the 'actorckpt.' prefix");
+            // Quoted: HOCON reads numbers, durations and booleans from strings, and paths need the quotes.
+            settings.Append("actorckpt.").Append(path).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
+        }
+        settings.Append(Catalog.ToHocon());
+        var config = Over(Parse(settings.ToString()), Parse(Hocon));
+        if (HoconFile is not null)
+        {
+            if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
+            config = Over(config, Parse(File.ReadAllText(HoconFile)));
+        }
+        return config;
+    }
+
+    // Config.Empty cannot fall back on itself.
+    private static Config Over(Config top, Config under) => under.IsEmpty ? top : top.IsEmpty ? under : top.WithFallback(under);
+
+    private static Config Parse(string? hocon) => string.IsNullOrWhiteSpace(hocon) ? Config.Empty : ConfigurationFactory.ParseString(hocon);
+}

@@ -1,0 +1,61 @@
+using Akka;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+
+namespace ActorCkpt.Hosting;
+
+/// <summary>
+/// Starts ActorCkpt's actors once a host's ActorSystem is up (an Akka.Hosting actor starter),
+/// hands the checkpointer to the <see cref="DeferredCheckpointer"/> that dependency injection gave
+/// out, and has coordinated shutdown wait for the saves in flight before the system terminates.
+/// </summary>
+internal static class CheckpointerStartup
+{
+    /// <summary>Name of the coordinated-shutdown task that waits for the saves in flight.</summary>
+    public const string FinishSavesTask = "actorckpt-finish-saves";
+
+    /// <summary>Starts ActorCkpt in <paramref name="system"/> over <paramref name="root"/> and completes <paramref name="deferred"/>; on failure fails it and throws.</summary>
+    public static Checkpointer Start(ActorSystem system, string root, DeferredCheckpointer deferred)
+    {
+        Checkpointer checkpointer;
+        try
+        {
+            var settings = ActorCkptSettings.Create(system);
+            checkpointer = Checkpointer.Attach(system, new LocalBlobStore(root), settings);
+        }
+        catch (Exception e)
+        {
+            deferred.SetFailed(e);
+            throw;
+        }
+        var log = Logging.GetLogger(system, typeof(Checkpointer));
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, FinishSavesTask, async () =>
+        {
+            foreach (var outcome in await checkpointer.FinalizeAsync(blocking: true))
+                if (outcome.Status != SaveStatus.Committed)
+                    log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
+            return Done.Instance;
+        });
+        // Calls still waiting when the system goes away fail instead of waiting for ever.
+        system.WhenTerminated.ContinueWith(_ => deferred.SetFailed(new ObjectDisposedException(system.Name, "the ActorSystem ActorCkpt ran in has terminated")),
+            TaskScheduler.Default);
+        WarnOfMissingPieces(system, log);
+        deferred.SetReady(checkpointer);
+        log.Info("ActorCkpt started over {0} (catalog journal {1})", Path.GetFullPath(root), ActorCkptConfig.JournalPluginId);
+        return checkpointer;
+    }
+
+    /// <summary>A cluster node that will never save or never join gets a line naming what is missing and the fix.</summary>
+    private static void WarnOfMissingPieces(ActorSystem system, ILoggingAdapter log)
+    {
+        if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) return;
+        var roles = Cluster.Get(system).SelfRoles;
+        if (!roles.Contains(ClusterRoles.Rank) && !roles.Contains(ClusterRoles.Writer) && !roles.Contains(ClusterRoles.Planner))
+            log.Warning("ActorCkpt: this node has none of the roles '{0}', '{1}', '{2}' (it has [{3}]), so it neither saves, writes nor plans: " +
+                        "add them to its roles (ClusterOptions.Roles, or akka.cluster.roles)", ClusterRoles.Rank, ClusterRoles.Writer, ClusterRoles.Planner, string.Join(", ", roles));
+        if (system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
+            log.Warning("ActorCkpt: akka.cluster.seed-nodes is empty, so this node joins no cluster and saves wait until something calls Cluster.Join: " +
+                        "set ClusterOptions.SeedNodes (the first seed node lists its own address)");
+    }
+}

@@ -1,0 +1,114 @@
+using Akka.Configuration;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// The checks of the <c>actorckpt</c> section at start (<see cref="SettingsValidator"/>, through
+/// <see cref="ActorCkptSettings.Create(Config)"/>): unknown keys are refused with the nearest valid
+/// key, values of the wrong form name their key and the form expected. No actor system.
+/// </summary>
+public sealed class SettingsSpec
+{
+    private static ConfigurationException Refused(string hocon) =>
+        Assert.Throws<ConfigurationException>(() => ActorCkptSettings.Create(ConfigurationFactory.ParseString(hocon)));
+
+    [Fact]
+    public void The_defaults_should_pass()
+    {
+        Assert.Empty(SettingsValidator.Problems(ActorCkptConfig.Defaults));
+        Assert.Equal(4, ActorCkptSettings.Create(Config.Empty).WriterPoolSize);
+    }
+
+    [Fact]
+    public void A_misspelled_key_should_be_refused_naming_the_nearest_valid_key()
+    {
+        var e = Refused("actorckpt.writer.pool-sise = 8");
+        Assert.Equal("actorckpt.writer.pool-sise is not a setting; did you mean actorckpt.writer.pool-size?", e.Message);
+    }
+
+    [Theory]
+    [InlineData("actorckpt.retention { keep-lats = 3 }", "actorckpt.retention.keep-lats", "actorckpt.retention.keep-last")]
+    [InlineData("actorckpt.planner.plan-timout = 30s", "actorckpt.planner.plan-timout", "actorckpt.planner.plan-timeout")]
+    [InlineData("actorckpt.stagging.budget = 1GiB", "actorckpt.stagging.budget", "actorckpt.staging.budget")]
+    [InlineData("actorckpt.rot = \"/x\"", "actorckpt.rot", "actorckpt.root")]
+    public void Unknown_keys_anywhere_in_the_section_should_be_refused(string hocon, string key, string nearest)
+    {
+        Assert.Equal($"{key} is not a setting; did you mean {nearest}?", Refused(hocon).Message);
+    }
+
+    [Fact]
+    public void Every_problem_should_be_reported_on_a_line_of_its_own()
+    {
+        var problems = SettingsValidator.Problems(ConfigurationFactory.ParseString("""
+            actorckpt.writer.pool-size = four
+            actorckpt.load.paralelism = 2
+            """).WithFallback(ActorCkptConfig.Defaults));
+        Assert.Equal(new[]
+        {
+            "actorckpt.load.paralelism is not a setting; did you mean actorckpt.load.parallelism?",
+            "actorckpt.writer.pool-size = 'four': expected an integer",
+        }, problems);
+    }
+
+    [Fact]
+    public void Dispatcher_settings_should_take_any_key_Akka_accepts()
+    {
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString("""
+            actorckpt.writer-dispatcher { type = Dispatcher, throughput = 10, fork-join-executor.parallelism-min = 2 }
+            actorckpt.writer.dispatcher = "actorckpt.io-dispatcher"
+            actorckpt.io-dispatcher { type = ForkJoinDispatcher, dedicated-thread-pool.thread-count = 3 }
+            """));
+        Assert.Equal("actorckpt.io-dispatcher", settings.WriterDispatcher);
+    }
+
+    [Fact]
+    public void A_section_where_a_value_belongs_and_a_value_where_a_section_belongs_should_be_refused()
+    {
+        Assert.Equal("actorckpt.writer.pool-size is set to a section of settings: expected an integer",
+            Refused("actorckpt.writer.pool-size { min = 2 }").Message);
+        Assert.Equal("actorckpt.retention = '3': expected a section of settings (actorckpt.retention { ... }), not a value",
+            Refused("actorckpt.retention = 3").Message);
+    }
+
+    [Theory]
+    [InlineData("actorckpt.writer.pool-size = four", "actorckpt.writer.pool-size = 'four': expected an integer")]
+    [InlineData("actorckpt.retention.keep-every = 1.5", "actorckpt.retention.keep-every = '1.5': expected an integer")]
+    [InlineData("actorckpt.planner.plan-timeout = soon", "actorckpt.planner.plan-timeout = 'soon': expected a duration such as 30s")]
+    [InlineData("actorckpt.writer.backoff-max = \"2 fortnights\"", "actorckpt.writer.backoff-max = '2 fortnights': expected a duration such as 30s")]
+    [InlineData("actorckpt.staging.budget = lots", "actorckpt.staging.budget = 'lots': expected a size in bytes such as 64KiB")]
+    [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = maybe", "actorckpt.staging.skip-replicas-written-elsewhere = 'maybe': expected on or off")]
+    [InlineData("actorckpt.planner.dedup = random", "actorckpt.planner.dedup = 'random': expected one of balanced, lowest-rank")]
+    [InlineData("actorckpt.load.source = nfs", "actorckpt.load.source = 'nfs': expected one of shared, reader")]
+    public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)
+    {
+        Assert.Equal(message, Refused(hocon).Message);
+    }
+
+    [Theory]
+    [InlineData("actorckpt.writer.pool-size = \"8\"")]
+    [InlineData("actorckpt.planner.plan-timeout = \"2 minutes\"")]
+    [InlineData("actorckpt.staging.budget = 512MiB")]
+    [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = off")]
+    [InlineData("actorckpt.fault-injection.kill-at { point = renamed, step = 3 }")]
+    public void Values_in_any_form_HOCON_accepts_should_pass(string hocon)
+    {
+        ActorCkptSettings.Create(ConfigurationFactory.ParseString(hocon));
+    }
+
+    [Fact]
+    public void Every_key_with_a_form_should_be_a_key_of_the_defaults()
+    {
+        var defaults = ActorCkptConfig.Defaults;
+        Assert.All(SettingsValidator.Forms.Keys, key => Assert.True(defaults.HasPath(key), key));
+    }
+
+    [Theory]
+    [InlineData("kitten", "sitting", 3)]
+    [InlineData("", "abc", 3)]
+    [InlineData("pool-sise", "pool-size", 1)]
+    [InlineData("same", "same", 0)]
+    public void The_edit_distance_should_count_single_character_edits(string a, string b, int distance)
+    {
+        Assert.Equal(distance, SettingsValidator.EditDistance(a, b));
+    }
+}

@@ -1,0 +1,146 @@
+using Akka.Configuration;
+using TorchSharp;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>
+/// Joining a cluster from user code through <see cref="CheckpointClusterOptions"/>: two
+/// checkpointers in this process form a cluster on 127.0.0.1, each saving one rank; the shipped
+/// cluster defaults lie under the user's HOCON; every missing or malformed option is named with its fix.
+/// </summary>
+public sealed class ClusterOptionsSpec : IDisposable
+{
+    private const string Quiet = "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string Root => _temp.Path;
+
+    private CheckpointerOptions Node(int port, params string[] seeds)
+    {
+        var cluster = new CheckpointClusterOptions { Port = port };
+        foreach (var seed in seeds) cluster.SeedNodes.Add(seed);
+        return new CheckpointerOptions { Root = Root, Hocon = Quiet, Cluster = cluster };
+    }
+
+    [Fact]
+    public async Task Two_checkpointers_should_form_a_cluster_through_the_options_and_save_and_load_a_rank_each()
+    {
+        await using var first = await Checkpointer.StartAsync(Node(0)).WaitAsync(Patience);
+        var port = Akka.Cluster.Cluster.Get(first.System).SelfAddress.Port!.Value;
+        await using var second = await Checkpointer.StartAsync(Node(0, $"127.0.0.1:{port}")).WaitAsync(Patience);
+        Assert.Equal(2, Akka.Cluster.Cluster.Get(second.System).State.Members.Count);
+
+        using var w0 = torch.arange(0, 8, dtype: torch.float32).reshape(2, 4);
+        using var w1 = torch.arange(8, 16, dtype: torch.float32).reshape(2, 4);
+        var saved = await Task.WhenAll(
+            first.SaveAsync(1, new RankState(0, 2).AddSharded("w", w0, 0, 0, 4)),
+            second.SaveAsync(1, new RankState(1, 2).AddSharded("w", w1, 0, 2, 4))).WaitAsync(Patience);
+        Assert.All(saved, r => Assert.Equal(1, r.Step));
+
+        // Each node loads the other's rank: the bytes of both went to the one root.
+        using var l1 = torch.zeros(2, 4);
+        using var l0 = torch.zeros(2, 4);
+        await Task.WhenAll(
+            first.LoadAsync(new RankState(1, 2).AddSharded("w", l1, 0, 2, 4)),
+            second.LoadAsync(new RankState(0, 2).AddSharded("w", l0, 0, 0, 4))).WaitAsync(Patience);
+        Assert.Equal(w0.data<float>().ToArray(), l0.data<float>().ToArray());
+        Assert.Equal(w1.data<float>().ToArray(), l1.data<float>().ToArray());
+    }
+
+    [Fact]
+    public async Task The_shipped_cluster_defaults_should_lie_under_the_users_HOCON()
+    {
+        var options = Node(0);
+        options.Hocon = Quiet + "\nakka.cluster.split-brain-resolver.stable-after = 7s";
+        var config = CheckpointerConfig.Build(options);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Contains("SplitBrainResolverProvider", config.GetString("akka.cluster.downing-provider-class"));
+        Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal("planner", config.GetString("akka.cluster.singleton.role"));
+        Assert.Equal("cluster", config.GetString("akka.actor.provider"));
+
+        // And so they are in the running node.
+        await using var node = await Checkpointer.StartAsync(options).WaitAsync(Patience);
+        var running = node.System.Settings.Config;
+        Assert.Equal(TimeSpan.FromSeconds(7), running.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal("keep-majority", running.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal(new[] { "planner", "rank", "writer" }, Akka.Cluster.Cluster.Get(node.System).SelfRoles.Order());
+    }
+
+    [Theory]
+    [InlineData(70000, "CheckpointClusterOptions.Port = 70000: must be between 0 and 65535 (0 picks a free port)")]
+    [InlineData(-1, "CheckpointClusterOptions.Port = -1: must be between 0 and 65535 (0 picks a free port)")]
+    public void A_port_out_of_range_should_be_refused(int port, string message)
+    {
+        Assert.Equal(message, Assert.Throws<ArgumentException>(() => Checkpointer.Start(Node(port))).Message);
+    }
+
+    [Fact]
+    public void Roles_should_be_some_of_rank_writer_planner()
+    {
+        var options = Node(0);
+        options.Cluster!.Roles.Clear();
+        Assert.Equal("CheckpointClusterOptions.Roles is empty: give at least one of rank, writer, planner (a training node has all three)",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+        options.Cluster.Roles.Add("rank");
+        options.Cluster.Roles.Add("ranks");
+        Assert.Equal("CheckpointClusterOptions.Roles has 'ranks', which is not a role: accepted roles are rank, writer, planner",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "seed node '127.0.0.1' is not host:port with a port from 1 to 65535: give host:port or akka.tcp://actorckpt@host:port in CheckpointClusterOptions.SeedNodes")]
+    [InlineData("127.0.0.1:0", "seed node '127.0.0.1:0' is not host:port with a port from 1 to 65535: give host:port or akka.tcp://actorckpt@host:port in CheckpointClusterOptions.SeedNodes")]
+    [InlineData("akka.tcp://training@127.0.0.1:4053", "seed node 'akka.tcp://training@127.0.0.1:4053' names the actor system 'training', but this node's is 'actorckpt' (CheckpointClusterOptions.SystemName): nodes of one cluster share one name")]
+    [InlineData("akka.tcp://actorckpt@127.0.0.1", "seed node 'akka.tcp://actorckpt@127.0.0.1' needs the protocol akka.tcp, a host and a port from 1 to 65535: give host:port or akka.tcp://actorckpt@host:port in CheckpointClusterOptions.SeedNodes")]
+    public void A_malformed_seed_node_should_be_refused_naming_it_and_the_forms_accepted(string seed, string message)
+    {
+        Assert.Equal(message, Assert.Throws<ArgumentException>(() => Checkpointer.Start(Node(0, seed))).Message);
+    }
+
+    [Fact]
+    public void Seed_nodes_in_either_form_should_parse_to_the_same_address()
+    {
+        Assert.Equal(CheckpointerConfig.ParseSeed("akka.tcp://actorckpt@127.0.0.1:4053", "actorckpt"), CheckpointerConfig.ParseSeed("127.0.0.1:4053", "actorckpt"));
+    }
+
+    [Fact]
+    public async Task A_node_without_the_rank_role_should_refuse_to_save_naming_the_role_and_the_fix()
+    {
+        var options = Node(0);
+        options.Cluster!.Roles.Remove("rank");
+        await using var node = await Checkpointer.StartAsync(options).WaitAsync(Patience);
+        using var w = torch.zeros(2);
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => node.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)));
+
+        Assert.Equal("this node has no 'rank' role, so it cannot save or load ranks; add \"rank\" to its cluster roles (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)", e.Message);
+    }
+
+    [Fact]
+    public async Task A_save_in_a_cluster_without_a_planner_role_node_should_fail_at_once_naming_it()
+    {
+        var options = Node(0);
+        options.Cluster!.Roles.Remove("planner");
+        await using var node = await Checkpointer.StartAsync(options).WaitAsync(Patience);
+        using var w = torch.zeros(2);
+
+        // Without the check this save would wait for planner.plan-timeout + write-timeout (10 minutes).
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => node.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience));
+
+        Assert.Equal("no node of the cluster has the 'planner' role, so no planner can coordinate the save; add \"planner\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)", e.Message);
+    }
+
+    [Fact]
+    public void A_misspelled_setting_should_refuse_the_start_naming_the_nearest_key()
+    {
+        var options = new CheckpointerOptions { Root = Root, Settings = { ["retention.keep-lst"] = "3" } };
+        Assert.Equal("actorckpt.retention.keep-lst is not a setting; did you mean actorckpt.retention.keep-last?",
+            Assert.Throws<ConfigurationException>(() => Checkpointer.Start(options)).Message);
+    }
+}

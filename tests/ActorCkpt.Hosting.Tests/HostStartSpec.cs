@@ -1,0 +1,131 @@
+using Akka.Actor;
+using Akka.Event;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace ActorCkpt.Hosting.Tests;
+
+/// <summary>
+/// A generic host with its own ActorSystem (AddAkka + WithActorCkpt): the training code's
+/// <see cref="ICheckpointer"/> may be called before the system is up, a failed start fails the
+/// calls waiting, and Akka's log reaches the host's ILogger.
+/// </summary>
+public sealed class HostStartSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string Root => Path.Combine(_temp.Path, "ckpt");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A training loop that saves as soon as the host starts it, before Akka's hosted service has run.</summary>
+    private sealed class EagerTrainer(ICheckpointer ckpt) : BackgroundService
+    {
+        public TaskCompletionSource<bool> CalledBeforeReady { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<SaveResult> Saved { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            CalledBeforeReady.SetResult(!((DeferredCheckpointer)ckpt).Ready.IsCompleted);
+            using var w = torch.ones(4);
+            try
+            {
+                Saved.SetResult(await ckpt.SaveAsync(7, new RankState(0, 1).AddReplicated("w", w), stoppingToken));
+            }
+            catch (Exception e)
+            {
+                Saved.SetException(e);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_background_service_that_saves_before_the_ActorSystem_is_up_waits_for_it()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        // Registered before AddAkka: the host starts it first, so its save comes before the system exists.
+        builder.Services.AddSingleton<EagerTrainer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EagerTrainer>());
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
+        using var host = builder.Build();
+        var trainer = host.Services.GetRequiredService<EagerTrainer>();
+
+        await host.StartAsync(Ct);
+        Assert.True(await trainer.CalledBeforeReady.Task);
+        Assert.Equal(7, (await trainer.Saved.Task.WaitAsync(TimeSpan.FromMinutes(1), Ct)).Step);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_call_before_start_waits_bounded_by_its_token_and_goes_on_once_the_system_is_up()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
+        using var host = builder.Build();
+        var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+
+        var latest = ckpt.GetLatestStepAsync(Ct);
+        using var cancelled = new CancellationTokenSource();
+        var abandoned = ckpt.ReadCatalogAsync(cancelled.Token);
+        Assert.False(latest.IsCompleted);
+        Assert.False(abandoned.IsCompleted);
+        cancelled.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.False(latest.IsCompleted);
+
+        await host.StartAsync(Ct);
+        Assert.Null(await latest);
+        Assert.Empty(await ckpt.ReadCatalogAsync(Ct));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_start_that_fails_fails_the_calls_waiting_with_its_error()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.Root = Root;
+            o.Settings["writer.pool-size"] = "many";   // read when ActorCkpt starts in the running system
+        }));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        var startError = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var callError = await Assert.ThrowsAnyAsync<Exception>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(startError.GetType(), callError.GetType());
+        Assert.Equal(startError.Message, callError.Message);
+    }
+
+    [Fact]
+    public async Task Akkas_log_goes_to_the_hosts_ILogger()
+    {
+        var captured = new CapturingLoggerProvider();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(captured);
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
+        using var host = builder.Build();
+        await host.StartAsync(Ct);
+
+        // ActorCkpt's own line, logged through Akka's logging.
+        var started = await captured.WaitFor(l => l.Message.Contains("ActorCkpt started over")).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(LogLevel.Information, started.Level);
+        Assert.Contains(Path.GetFullPath(Root), started.Message);
+        // And any line of the host's ActorSystem.
+        host.Services.GetRequiredService<ActorSystem>().Log.Warning("a warning from the host's ActorSystem {0}", 42);
+        var warning = await captured.WaitFor(l => l.Message.Contains("a warning from the host's ActorSystem 42")).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        await host.StopAsync(Ct);
+    }
+}

@@ -1,0 +1,12 @@
+namespace ActorCkpt.Hosting.Tests;
+
+/// <summary>A fresh directory path per test (created by whoever needs it), removed afterwards.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "actorckpt-hosting-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
