@@ -30,18 +30,19 @@ internal static class Report
     /// <summary>
     /// What <paramref name="parts"/> put into a checkpoint of <paramref name="step"/> as this rank sees them:
     /// one hash of every replicated tensor and global entry (the same on every rank, whatever the
-    /// layout), and each sharded tensor's rows in full with their place in the whole tensor, so
-    /// that the script can put the whole tensor together from any number of ranks.
+    /// layout), and each sharded tensor's rows (<paramref name="isSharded"/> says which keys) in full
+    /// with their place in the whole tensor, so that the script can put the whole tensor together
+    /// from any number of ranks.
     /// </summary>
-    public static void State(string what, long step, int rank, int world, IEnumerable<IStateful> parts)
+    public static void State(string what, long step, int rank, int world, IEnumerable<IStateful> parts, Func<string, bool> isSharded)
     {
         var state = new RankState(rank, world);
         foreach (var part in parts) part.Save(state);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var entry in state.Tensors.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            var whole = entry.Box.Lengths.SequenceEqual(entry.GlobalShape);
-            if (whole)
+            // By key, not by box: on one rank a sharded tensor's only slice is the whole tensor.
+            if (!isSharded(entry.Key))
             {
                 Append(sha, entry.Key, entry.Tensor);
                 continue;

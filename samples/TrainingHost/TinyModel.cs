@@ -18,6 +18,9 @@ internal sealed class TinyModel : nn.Module
     public const long TableRows = 60;
     public const int TableWidth = 8;
 
+    /// <summary>Checkpoint key prefixes of the model's state (ModuleState) and of its optimizer's (OptimizerStateDict).</summary>
+    public const string ModelPrefix = "model", OptimizerPrefix = "optim";
+
     // Field names are the state_dict names: mlp.0.weight, mlp.0.bias, ..., table.
     private readonly Sequential mlp;
     private readonly Parameter table;
@@ -49,6 +52,13 @@ internal sealed class TinyModel : nn.Module
 
     /// <summary>How the checkpoint sees the model: the table is sharded, the rest replicated.</summary>
     public IReadOnlyDictionary<string, ActorCkpt.ShardSpec> Sharding => new Dictionary<string, ActorCkpt.ShardSpec> { ["table"] = TableShard };
+
+    /// <summary>
+    /// Whether a checkpoint key is sharded: the table, and its optimizer state (as ModuleState and
+    /// OptimizerStateDict name them under <see cref="ModelPrefix"/> and <see cref="OptimizerPrefix"/>).
+    /// </summary>
+    public bool IsSharded(string key) =>
+        Sharding.Keys.Any(name => key == $"{ModelPrefix}.{name}" || key.StartsWith($"{OptimizerPrefix}.state.{name}.", StringComparison.Ordinal));
 
     /// <summary>The MLP's prediction for a batch of inputs.</summary>
     public Tensor Predict(Tensor x) => mlp.call(x);

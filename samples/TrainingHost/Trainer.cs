@@ -62,8 +62,8 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, Ac
         var loader = new JsonState<LoaderPosition>("data.loader", new LoaderPosition(0), ObjectScope.Rank);
         IStateful[] parts =
         [
-            new ModuleState(model, "model", model.Sharding),
-            new OptimizerStateDict(optimizer, model, "optim", model.Sharding),
+            new ModuleState(model, TinyModel.ModelPrefix, model.Sharding),
+            new OptimizerStateDict(optimizer, model, TinyModel.OptimizerPrefix, model.Sharding),
             new GeneratorState(rankGenerator, "data.rng", ObjectScope.Rank),
             progress,
             loader,
@@ -90,8 +90,8 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, Ac
 
         if (options.LoadOnly)
         {
-            Report.State("loaded", progress.Value.Step, rank, world, parts);
-            CompareWithReader(progress.Value.Step, parts);
+            Report.State("loaded", progress.Value.Step, rank, world, parts, model.IsSharded);
+            CompareWithReader(progress.Value.Step, parts, model.IsSharded);
         }
         else
         {
@@ -123,11 +123,11 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, Ac
     /// cluster, no lock) and checks that this rank's loaded slice of each equals the slice it should
     /// hold, byte for byte.
     /// </summary>
-    private void CompareWithReader(long step, IStateful[] parts)
+    private void CompareWithReader(long step, IStateful[] parts, Func<string, bool> isSharded)
     {
         var state = new RankState(options.Rank, options.World);
         foreach (var part in parts) part.Save(state);
-        var sharded = state.Tensors.Where(e => !e.Box.Lengths.SequenceEqual(e.GlobalShape)).ToList();
+        var sharded = state.Tensors.Where(e => isSharded(e.Key)).ToList();
         var whole = CheckpointReader.Open(options.Root).LoadKeys(sharded.Select(e => e.Key), step);
         try
         {
@@ -176,7 +176,7 @@ internal sealed class Trainer(RunOptions options, ICheckpointer checkpointer, Ac
             {
                 // One save in flight at a time: the previous one must have committed before the next starts.
                 if (inFlight is not null) await inFlight;
-                Report.State("saved", step, rank, world, parts);
+                Report.State("saved", step, rank, world, parts, model.IsSharded);
                 inFlight = await checkpointer.StartSaveAsync(step, rank, world, parts, ct);
                 var handle = inFlight;
                 Report.Line($"staged {step}");
