@@ -91,7 +91,7 @@ public sealed class CheckpointReaderSpec : IClassFixture<CheckpointReaderSpec.Li
     public async Task A_root_held_by_a_live_checkpointer_should_open_list_and_load_onto_3_ranks_bit_exact_writing_nothing()
     {
         // The live checkpointer holds the catalog lock: taking it here fails.
-        Assert.Throws<IOException>(() => new LocalBlobStore(_live.Dir).Lock(CheckpointLayout.CatalogLockFile));
+        Assert.Throws<LockHeldException>(() => new LocalBlobStore(_live.Dir).Lock(CheckpointLayout.CatalogLockFile));
         var before = Listing(_live.Dir);
 
         var reader = CheckpointReader.Open(_live.Dir);
