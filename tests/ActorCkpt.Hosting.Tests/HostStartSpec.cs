@@ -108,6 +108,22 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_host_on_a_root_another_checkpointer_holds_fails_at_start_naming_the_lock_and_its_holder()
+    {
+        await using var holder = Checkpointer.Start(Root);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAsync<RootLockedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains(CheckpointLayout.CatalogLockFile, refused.Message);
+        Assert.Equal(Environment.ProcessId, refused.HolderProcessId);
+    }
+
+    [Fact]
     public async Task Akkas_log_goes_to_the_hosts_ILogger()
     {
         var captured = new CapturingLoggerProvider();

@@ -22,7 +22,12 @@ internal static class CheckpointerStartup
         try
         {
             var settings = ActorCkptSettings.Create(system);
-            checkpointer = Checkpointer.Attach(system, new LocalBlobStore(root), settings);
+            var blobs = new LocalBlobStore(root);
+            // As Checkpointer.Start: a root another process holds is named at once, not at the first save.
+            if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) CatalogLock.EnsureFree(blobs);
+            checkpointer = Checkpointer.Attach(system, blobs, settings);
+            // The save's code paths and the planner's recovery warm in the background (see CheckpointNode.WarmUpAsync).
+            _ = checkpointer.Node.WarmUpAsync(settings.PlanTimeout);
         }
         catch (Exception e)
         {
