@@ -112,6 +112,7 @@ internal static class NodeWarmUp
             });
         }
 
-        public override string PersistenceId => "actorckpt-warmup";
+        // One of its own per warm-up: systems of one process share the in-memory database.
+        public override string PersistenceId { get; } = "actorckpt-warmup-" + Guid.NewGuid().ToString("N");
     }
 }
