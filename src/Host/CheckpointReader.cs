@@ -98,12 +98,7 @@ public sealed class CheckpointReader
     {
         ArgumentNullException.ThrowIfNull(parts);
         var list = parts.ToList();
-        var result = await LoadCoreAsync(null, metadata =>
-        {
-            var target = new RankState(rank, worldSize);
-            foreach (var part in list) part.PrepareLoad(target, metadata);
-            return target;
-        }, step, strict, progress, cancellationToken);
+        var result = await LoadCoreAsync(null, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken);
         foreach (var part in list) part.Restore(result);
         return result;
     }

@@ -134,11 +134,11 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <inheritdoc />
     public Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
-        SaveAsync(step, StateOf(rank, worldSize, parts), cancellationToken);
+        SaveAsync(step, StatefulParts.ToSave(rank, worldSize, parts), cancellationToken);
 
     /// <inheritdoc />
     public Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
-        StartSaveAsync(step, StateOf(rank, worldSize, parts), cancellationToken);
+        StartSaveAsync(step, StatefulParts.ToSave(rank, worldSize, parts), cancellationToken);
 
     /// <summary>Starts a save and returns its handle at once, before staging (for the tool and tests that watch staging themselves).</summary>
     internal SaveHandle BeginSave(long step, RankState state, bool inPlace = false, CancellationToken cancellationToken = default) =>
@@ -154,12 +154,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var list = parts.ToList();
-        var result = await _node.LoadAsync(rank, metadata =>
-        {
-            var target = new RankState(rank, worldSize);
-            foreach (var part in list) part.PrepareLoad(target, metadata);
-            return target;
-        }, step, strict, progress, cancellationToken);
+        var result = await _node.LoadAsync(rank, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken);
         foreach (var part in list) part.Restore(result);
         return result;
     }
@@ -183,12 +178,5 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_ownsSystem) await _system.Terminate();
-    }
-
-    private static RankState StateOf(int rank, int worldSize, IEnumerable<IStateful> parts)
-    {
-        var state = new RankState(rank, worldSize);
-        foreach (var part in parts) part.Save(state);
-        return state;
     }
 }

@@ -1,0 +1,21 @@
+namespace ActorCkpt;
+
+/// <summary>A rank's <see cref="IStateful"/> parts as the <see cref="RankState"/> a save takes or a load fills.</summary>
+internal static class StatefulParts
+{
+    /// <summary>The state rank <paramref name="rank"/> of <paramref name="worldSize"/> saves: every part's entries.</summary>
+    public static RankState ToSave(int rank, int worldSize, IEnumerable<IStateful> parts)
+    {
+        var state = new RankState(rank, worldSize);
+        foreach (var part in parts) part.Save(state);
+        return state;
+    }
+
+    /// <summary>The target a load of the step described by <paramref name="saved"/> fills for the parts of rank <paramref name="rank"/> of <paramref name="worldSize"/>.</summary>
+    public static RankState ToLoad(int rank, int worldSize, IEnumerable<IStateful> parts, CheckpointMetadata saved)
+    {
+        var target = new RankState(rank, worldSize);
+        foreach (var part in parts) part.PrepareLoad(target, saved);
+        return target;
+    }
+}
