@@ -21,5 +21,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-dotnet build src/Host -c Release -v quiet -nologo >/dev/null
-exec /usr/bin/python3 bench/compare.py --actorckpt src/Host/bin/Release/net10.0/actorckpt "$@"
+dotnet build src/Cli -c Release -v quiet -nologo >/dev/null
+exec /usr/bin/python3 bench/compare.py --actorckpt src/Cli/bin/Release/net10.0/actorckpt "$@"

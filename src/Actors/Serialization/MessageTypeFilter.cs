@@ -16,7 +16,7 @@ internal sealed class MessageTypeFilter : ITypeFilter
 {
     private const string CoreLib = "System.Private.CoreLib";
 
-    // "actorckpt" is the Host assembly (the tool), whose demo agents talk across processes.
+    // "actorckpt" is the tool's assembly, whose demo agents talk across processes.
     private static readonly HashSet<string> OwnAssemblies = new(StringComparer.Ordinal) { "ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors", "actorckpt" };
 
     private static readonly HashSet<(string Type, string Assembly)> Plain = new()
