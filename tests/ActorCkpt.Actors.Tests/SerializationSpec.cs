@@ -41,6 +41,7 @@ public class SerializationSpec : NodeSpec
         yield return new ReportWrites(3, id, 1, new[] { result }, new[] { "'x': boom" });
         yield return new CheckpointCommitted(3, new SaveSummary(3, 2, 1000));
         yield return new CheckpointAborted(3, "ranks 1 did not send their plan");
+        yield return new AbortSave(3, 1, 2);
         yield return new WriteFileSuccess(3, id, result, 2);
         yield return new WriteFileFailure(3, id, file.FileName, 4, "IOException: disk full");
     }
