@@ -28,6 +28,8 @@ internal sealed class CheckpointNode
         _system = system;
         StagingPool = new StagingPool(settings.StagingBudget);
         system.RegisterOnTermination(StagingPool.Dispose);
+        // A save still in flight when the system goes can never end otherwise.
+        system.RegisterOnTermination(FailUnfinished);
         Store = store;
         Settings = settings;
         Planner = planner;
@@ -35,6 +37,10 @@ internal sealed class CheckpointNode
         _name = name;
         _hostsRanks = hostsRanks;
     }
+
+    // The planner singleton's settings in code, not in the system's configuration, which in a host's
+    // own ActorSystem belongs to the host's singletons too.
+    private const string PlannerSingletonName = "planner";
 
     /// <summary>The name of a node's actors unless a test gives another.</summary>
     public const string DefaultName = "actorckpt";
@@ -88,9 +94,9 @@ internal sealed class CheckpointNode
         var roles = Akka.Cluster.Cluster.Get(system).SelfRoles;
         if (roles.Contains(ClusterRoles.Planner))
             system.ActorOf(ClusterSingletonManager.Props(PlannerProps(), PoisonPill.Instance,
-                ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner");
+                ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
-            ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner)), $"{name}-planner-proxy");
+            ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner-proxy");
         var writers = roles.Contains(ClusterRoles.Writer)
             ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy), poolName)
             : ActorRefs.Nobody;
@@ -120,6 +126,12 @@ internal sealed class CheckpointNode
         IActorRef shard;
         lock (_lock)
         {
+            if (_system.WhenTerminated.IsCompleted)
+            {
+                handle.Fail(Stopped(step));
+                _unfinalized.Add(handle);
+                return handle;
+            }
             var slots = SlotsOf(state.Rank);
             if (MissingPlanner() is { } missing)
             {
@@ -206,6 +218,16 @@ internal sealed class CheckpointNode
             ? null
             : $"no node of the cluster has the '{ClusterRoles.Planner}' role, so no planner can coordinate the save; add \"{ClusterRoles.Planner}\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)";
     }
+
+    private void FailUnfinished()
+    {
+        lock (_lock)
+            foreach (var handle in _unfinalized.Where(h => !h.IsFinished))
+                handle.Fail(Stopped(handle.Step));
+    }
+
+    private ActorCkptException Stopped(long step) =>
+        new($"the actor system '{_system.Name}' stopped before this node heard how the save of step {step} ended (the catalog says whether it committed)");
 
     /// <summary>The save slots of <paramref name="rank"/>, their shard actors started on first use. Called under the lock.</summary>
     private List<(IActorRef Shard, SaveHandle? Last)> SlotsOf(int rank)

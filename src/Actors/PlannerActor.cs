@@ -317,8 +317,6 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         Record(new SaveStarted(save.Step, save.SaveId, save.WorldSize, CheckpointLayout.StepDirectory(save.Step), DateTimeOffset.UtcNow), _ =>
         {
             save.Starting = false;
-            // Cancelled while the start was being journaled: the abort is journaled after it.
-            if (save.AbortReason is not null) return;
             try
             {
                 _store.PrepareStep(save.Step);
@@ -387,13 +385,14 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnAbortSave(AbortSave msg)
     {
-        var reason = $"rank {msg.Rank} cancelled its save of step {msg.Step}";
+        var reason = msg.Reason;
         if (_saves.TryGetValue(msg.Step, out var save))
         {
-            if (save.AbortReason is null && !save.Committing) Abort(save, reason);
+            if (save.AbortReason is null) Abort(save, reason);
             return;
         }
-        if (_aborted.ContainsKey(msg.Step)) return;
+        // Too late: the save committed (the commit stashed this request until it was journaled), or it is over.
+        if (_aborted.ContainsKey(msg.Step) || _catalog[msg.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted }) return;
         _aborted[msg.Step] = (reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank).ToHashSet());
         _abortedOrder.Enqueue(msg.Step);
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
@@ -402,7 +401,6 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
 
     private void Commit(PlannerSave save)
     {
-        save.Committing = true;
         save.Deadline?.Cancel();
         _settings.KillAt.Reached("all-written", save.Step);
         CheckpointMetadata metadata;
@@ -416,7 +414,6 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         }
         catch (Exception e)
         {
-            save.Committing = false;
             Abort(save, "commit failed: " + e.Message);
             return;
         }

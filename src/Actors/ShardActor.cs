@@ -136,7 +136,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<CheckpointAborted>(m => m.Step == _save!.Step && !_save.Decided, m => Fail(m.Reason));
         // The save ends when the planner's verdict comes: aborted, or committed if its commit had begun.
         Receive<CancelSave>(m => m.Handle == _save!.Handle && !_save.Decided, _ =>
-            (_save!.Planner ?? _planner).Tell(new AbortSave(_save.Step, _rank, _save.Staged.Plan.WorldSize)));
+        {
+            _save!.CancelSent = true;
+            (_save.Planner ?? _planner).Tell(new AbortSave(_save.Step, _rank, _save.Staged.Plan.WorldSize));
+        });
         Receive<CancelSave>(_ => { });
         Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, _ =>
             Fail($"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
@@ -219,7 +222,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         {
             // The other ranks' plans may be on their way: the planner refuses them rather than wait for this one.
             _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize));
-            msg.Handle.Fail(new OperationCanceledException());
+            msg.Handle.Cancel();
             return;
         }
         try
@@ -260,7 +263,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 if (rent.IsCompletedSuccessfully) _pool.Return(rent.Result);
                 _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize));
-                msg.Handle.Fail(new OperationCanceledException());
+                msg.Handle.Cancel();
                 BecomeIdle();
                 return;
             }
@@ -432,7 +435,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void Fail(string reason)
     {
         _replicas.Forget();
-        _save!.Handle.Fail(new CheckpointFailedException(_save.Step, reason));
+        // The abort this rank's cancellation asked for ends the save as cancelled; any other, as failed.
+        if (_save!.CancelSent && reason == new AbortSave(_save.Step, _rank, 0).Reason) _save.Handle.Cancel();
+        else _save.Handle.Fail(new CheckpointFailedException(_save.Step, reason));
         Decide();
     }
 
@@ -476,8 +481,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         var fetch = _settings.LoadThroughReaders ? FetchFromReaders() : null;
         var strict = msg.Strict ?? _settings.LoadStrict;
         Task.Run(() => ShardLoader.LoadAsync(_store, msg.Target, lease.Step, lease.MetadataChecksum, strict, parallelism, fetch, msg.Progress, msg.Prepare, msg.Cancellation))
-            .ContinueWith(t => t.IsCompletedSuccessfully
-                ? new LoadCompleted(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
+            .ContinueWith(t => t.IsCompletedSuccessfully ? new LoadCompleted(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
+                // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
+                : t.IsCanceled ? new LoadCompleted(new LoadShardFailure(new OperationCanceledException(msg.Cancellation)), Array.Empty<string>())
                 : new LoadCompleted(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()))
             .PipeTo(Self);
     }

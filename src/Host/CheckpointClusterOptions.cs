@@ -28,4 +28,7 @@ public sealed class CheckpointClusterOptions
     /// (hosts a writer pool), <c>planner</c> (may host the planner singleton). A training node is all three.
     /// </summary>
     public IList<string> Roles { get; } = new List<string> { "rank", "writer", "planner" };
+
+    /// <summary>How long <c>Checkpointer.Start</c> waits for this node to join (be up in the cluster) before it gives up, naming the seed nodes.</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

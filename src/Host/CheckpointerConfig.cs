@@ -65,6 +65,8 @@ internal static class CheckpointerConfig
             if (!Roles.Contains(role))
                 throw new ArgumentException($"CheckpointClusterOptions.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", Roles)}");
         foreach (var seed in cluster.SeedNodes) ParseSeed(seed, cluster.SystemName);
+        if (cluster.JoinTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"CheckpointClusterOptions.JoinTimeout = {cluster.JoinTimeout}: must be positive");
     }
 
     /// <summary>Joins the seed nodes of <paramref name="cluster"/> (or forms a cluster alone) and completes once this node is up.</summary>
@@ -72,7 +74,17 @@ internal static class CheckpointerConfig
     {
         var akkaCluster = Akka.Cluster.Cluster.Get(system);
         var seeds = cluster.SeedNodes.Select(s => ParseSeed(s, cluster.SystemName)).ToList();
-        await akkaCluster.JoinSeedNodesAsync(seeds.Count > 0 ? seeds : [akkaCluster.SelfAddress], cancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(cluster.JoinTimeout);
+        try
+        {
+            await akkaCluster.JoinSeedNodesAsync(seeds.Count > 0 ? seeds : [akkaCluster.SelfAddress], deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ActorCkptException($"{akkaCluster.SelfAddress} did not join the cluster within {cluster.JoinTimeout} through the seed nodes " +
+                                         $"[{string.Join(", ", seeds)}]: check that a seed node is up and reachable, or raise CheckpointClusterOptions.JoinTimeout");
+        }
     }
 
     /// <summary>A seed node given as <c>host:port</c> or as a full actor system address; throws naming it and the forms accepted.</summary>

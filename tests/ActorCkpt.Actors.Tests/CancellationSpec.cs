@@ -77,18 +77,20 @@ public class CancellationSpec : NodeSpec
     }
 
     [Fact]
-    public async Task A_cancellation_after_the_commit_should_leave_the_save_committed()
+    public async Task A_cancelled_load_should_fail_as_cancelled_and_leave_the_rank_free_for_the_next_one()
     {
         var states = TestStates.Build(Model, 2, seed: 3);
         var node = StartNode();
-        using var cancel = new CancellationTokenSource();
+        await SaveAllAsync(node, 1, states);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
 
-        var handles = states.Select(s => node.Save(1, s, cancellation: cancel.Token)).ToArray();
-        await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience);
-        cancel.Cancel();
+        var target = TestStates.Empty(Model, 2);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => node.LoadAsync(target[0], 1, cancellation: cancelled.Token)).WaitAsync(Patience);
 
-        Assert.All(handles, h => Assert.Equal(SaveStatus.Committed, h.Status));
-        Assert.True(node.Store.IsCommitted(1));
-        TestStates.Dispose(states);
+        // The rank's shard actor released its lease and took the next load.
+        await LoadAllAsync(node, target, 1);
+        Assert.Empty(TestStates.Differences(Model, target, seed: 3));
+        TestStates.Dispose(states.Concat(target));
     }
 }

@@ -64,12 +64,12 @@ public sealed class ClusterHostingSpec : IDisposable
         Assert.Equal(["akka.tcp://train@127.0.0.1:4053"], config.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal(4053, config.GetInt("akka.remote.dot-netty.tcp.port"));
         Assert.Equal(TimeSpan.FromSeconds(7), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
-        // hocon/cluster.conf's where the host set nothing, even over the singleton defaults WithClustering laid in.
+        // hocon/cluster.conf's where the host set nothing.
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
-        Assert.Equal("planner", config.GetString("akka.cluster.singleton.singleton-name"));
-        Assert.Equal("planner", config.GetString("akka.cluster.singleton-proxy.singleton-name"));
-        Assert.False(config.GetBoolean("akka.cluster.singleton-proxy.log-singleton-identification-failure"));
+        // The singleton defaults stay the host's: they apply to its own singletons too.
+        Assert.Equal("singleton", config.GetString("akka.cluster.singleton.singleton-name"));
+        Assert.Equal("", config.GetString("akka.cluster.singleton.role"));
         // ActorCkpt's defaults under it all.
         Assert.Equal(4, config.GetInt("actorckpt.writer.pool-size"));
     }

@@ -48,7 +48,11 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 /// <param name="Step">The step being saved.</param>
 /// <param name="Rank">The rank whose caller cancelled.</param>
 /// <param name="WorldSize">Ranks of the save, so a cancellation before any plan arrived refuses the others' plans.</param>
-internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkptMessage;
+internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkptMessage
+{
+    /// <summary>The reason every rank hears in <see cref="CheckpointAborted"/>; the cancelling rank knows its own abort by it.</summary>
+    public string Reason => $"rank {Rank} cancelled its save of step {Step}";
+}
 
 /// <summary>One data file a rank must have written, and by which writer.</summary>
 /// <param name="File">The file's plan.</param>

@@ -47,9 +47,6 @@ internal sealed class PlannerSave(long step, int worldSize)
     /// <summary>True while the start of writing is being journaled.</summary>
     public bool Starting { get; set; }
 
-    /// <summary>True once the commit has begun: from then on the save can no longer be aborted by a cancellation.</summary>
-    public bool Committing { get; set; }
-
     /// <summary>True once every rank has been sent its writes.</summary>
     public bool Writing => Plan is not null;
 

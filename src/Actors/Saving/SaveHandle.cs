@@ -90,9 +90,16 @@ public sealed class SaveHandle
     /// <summary>Marks the save as cancelled by its caller's <paramref name="token"/>; true the first time.</summary>
     internal bool RequestCancel(CancellationToken token)
     {
-        if (Interlocked.Exchange(ref _cancelRequested, 1) != 0) return false;
+        // The token first: whoever sees the flag set reads it.
         _cancelledBy = token;
-        return true;
+        return Interlocked.Exchange(ref _cancelRequested, 1) == 0;
+    }
+
+    /// <summary>Ends the save as cancelled by its caller (its abort is over, or it never began).</summary>
+    internal void Cancel()
+    {
+        _staged.TrySetCanceled(_cancelledBy);
+        _committed.TrySetCanceled(_cancelledBy);
     }
 
     internal void SetBytesToWrite(long bytes)
@@ -124,18 +131,9 @@ public sealed class SaveHandle
         _committed.TrySetException(new SaveSkippedException(Step, reason));
     }
 
-    /// <summary>
-    /// Ends the save as failed, or as cancelled when its caller asked for that: a failure that
-    /// follows a cancellation is the abort the cancellation caused.
-    /// </summary>
+    /// <summary>Ends the save as failed with <paramref name="cause"/>.</summary>
     internal void Fail(Exception cause)
     {
-        if (CancelRequested)
-        {
-            _staged.TrySetCanceled(_cancelledBy);
-            _committed.TrySetCanceled(_cancelledBy);
-            return;
-        }
         _staged.TrySetException(cause);
         _committed.TrySetException(cause);
     }

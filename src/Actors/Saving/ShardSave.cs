@@ -46,6 +46,9 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>True once the save's fate is known (committed, aborted, planner lost, or out of time).</summary>
     public bool Decided { get; set; }
 
+    /// <summary>True once this rank asked the planner to abort the save (its caller cancelled it).</summary>
+    public bool CancelSent { get; set; }
+
     /// <summary>True once the buffers went back to the pool.</summary>
     public bool Released { get; set; }
 }

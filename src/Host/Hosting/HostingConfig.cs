@@ -18,7 +18,9 @@ namespace ActorCkpt.Hosting;
 internal static class HostingConfig
 {
     // The settings of hocon/cluster.conf a host's cluster gets unless it set them. Not the provider,
-    // the address or the seed nodes: those are the host's (WithRemoting, WithClustering).
+    // the address or the seed nodes: those are the host's (WithRemoting, WithClustering). Nor the
+    // singleton defaults: they would apply to the host's own singletons too, and the planner's
+    // singleton is given its name and role in code (CheckpointNode.Start).
     private static readonly string[] ClusterPaths =
     [
         "akka.cluster.roles",
@@ -27,11 +29,6 @@ internal static class HostingConfig
         "akka.cluster.split-brain-resolver.stable-after",
         "akka.cluster.failure-detector.heartbeat-interval",
         "akka.cluster.failure-detector.acceptable-heartbeat-pause",
-        "akka.cluster.singleton.singleton-name",
-        "akka.cluster.singleton.role",
-        "akka.cluster.singleton-proxy.singleton-name",
-        "akka.cluster.singleton-proxy.role",
-        "akka.cluster.singleton-proxy.log-singleton-identification-failure",
         "akka.stream.materializer.stream-ref.subscription-timeout",
     ];
 
