@@ -150,6 +150,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers",
                 _rank, _save!.Outstanding.Count, _save.ActiveStreams, _save.Step);
             _save.Released = true;
+            _save.DeliverVerdict();
             BecomeIdle();
         });
         Receive<SaveShard>(_ => Stash.Stash());
@@ -304,7 +305,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         }
         msg.Handle.SetStaged(prepared.Lengths.Sum());
         _settings.KillAt.Reached("staged", msg.Step);
-        _save = new ShardSave(msg.Step, msg.Handle, staged);
+        _save = new ShardSave(msg.Step, msg.Handle, staged) { InPlace = msg.InPlace };
         // Until a planner acknowledges it, the plan is sent again: one lost with a planner that
         // died reaches the singleton's successor.
         _planner.Tell(_save.Submission);
@@ -435,9 +436,15 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void Fail(string reason)
     {
         _replicas.Forget();
+        var save = _save!;
         // The abort this rank's cancellation asked for ends the save as cancelled; any other, as failed.
-        if (_save!.CancelSent && reason == new AbortSave(_save.Step, _rank, 0).Reason) _save.Handle.Cancel();
-        else _save.Handle.Fail(new CheckpointFailedException(_save.Step, reason));
+        Action verdict = save.CancelSent && reason == new AbortSave(save.Step, _rank, 0).Reason
+            ? save.Handle.Cancel
+            : () => save.Handle.Fail(new CheckpointFailedException(save.Step, reason));
+        // Saved in place, the caller's own tensors are what writers read: it hears the verdict (and
+        // may change or free them) only once no writer can read them any more.
+        if (save.InPlace && !save.Released) save.PendingVerdict = verdict;
+        else verdict();
         Decide();
     }
 
@@ -454,6 +461,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (save.Released || save.Outstanding.Count > 0 || save.ActiveStreams > 0) return;
         save.Released = true;
         _pool.Return(save.Staged.Buffers);
+        save.DeliverVerdict();
     }
 
     private void TryFinish()
@@ -554,6 +562,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             renting.Rent.ContinueWith(t => pool.Return(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
             renting.Request.Handle.Fail(new ActorCkptException($"the shard actor of rank {_rank} stopped before step {renting.Request.Step} was staged"));
         }
+        _save?.DeliverVerdict();
         _save?.Handle.Fail(new CheckpointFailedException(_save.Step, $"the shard actor of rank {_rank} stopped"));
     }
 

@@ -1,3 +1,5 @@
+using Akka.Actor;
+
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>
@@ -73,6 +75,31 @@ public class CancellationSpec : NodeSpec
 
         await SaveAllAsync(node, 1, states);
         Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_save_in_place_cancelled_while_writing_should_end_only_once_no_writer_reads_the_tensors()
+    {
+        var states = TestStates.Build(Model, 2, seed: 4);
+        var gate = new GatedStore.Gate();
+        var node = StartGatedNode(gate);
+        using var cancel = new CancellationTokenSource();
+
+        var rank0 = node.Save(1, states[0], inPlace: true, cancellation: cancel.Token);
+        var rank1 = node.Save(1, states[1], inPlace: true);
+        await gate.Entered.WaitAsync(Patience);
+        cancel.Cancel();
+        // The planner has aborted the save (the catalog says so), but writers are still reading the
+        // callers' own tensors: neither caller may hear the verdict yet, or it would free them.
+        AwaitAssert(() => Assert.Equal(CheckpointStatus.Aborted,
+            node.Planner.Ask<CatalogRead>(new ReadCatalog()).Result.Entries.Single(e => e.Step == 1).Status), Patience);
+        Assert.False(rank0.IsFinished);
+        Assert.False(rank1.IsFinished);
+
+        gate.Open();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rank0.Committed).WaitAsync(Patience);
+        await Assert.ThrowsAsync<CheckpointFailedException>(() => rank1.Committed).WaitAsync(Patience);
         TestStates.Dispose(states);
     }
 

@@ -49,6 +49,20 @@ internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged
     /// <summary>True once this rank asked the planner to abort the save (its caller cancelled it).</summary>
     public bool CancelSent { get; set; }
 
+    /// <summary>True when writers read the caller's tensors where they are (no staged copy).</summary>
+    public bool InPlace { get; init; }
+
+    /// <summary>A failure or cancellation decided while writers may still read an in-place save's tensors: told once they are released.</summary>
+    public Action? PendingVerdict { get; set; }
+
+    /// <summary>Tells the caller the verdict held back, if any (once).</summary>
+    public void DeliverVerdict()
+    {
+        var verdict = PendingVerdict;
+        PendingVerdict = null;
+        verdict?.Invoke();
+    }
+
     /// <summary>True once the buffers went back to the pool.</summary>
     public bool Released { get; set; }
 }
