@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
@@ -21,15 +20,7 @@ internal static class CheckpointerConfig
     {
         if (string.IsNullOrWhiteSpace(options.Root))
             throw new ArgumentException("CheckpointerOptions.Root is not set: the checkpoint root is required", nameof(options));
-        var top = new StringBuilder();
-        foreach (var (path, value) in options.Settings)
-        {
-            if (path.Length == 0 || path.Any(c => !(char.IsLetterOrDigit(c) || c is '.' or '-' or '_')))
-                throw new ArgumentException($"CheckpointerOptions.Settings has '{path}', which is not a setting path (letters, digits, '.', '-', '_')", nameof(options));
-            // Quoted: HOCON reads numbers, durations and booleans from strings, and paths need the quotes.
-            top.Append("actorckpt.").Append(path).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
-        }
-        var config = ConfigurationFactory.ParseString(top.ToString())
+        var config = ConfigurationFactory.ParseString(SettingsHocon.From(options.Settings, "CheckpointerOptions.Settings"))
             .WithFallback(string.IsNullOrWhiteSpace(options.Hocon) ? Config.Empty : ConfigurationFactory.ParseString(options.Hocon));
         if (options.Cluster is { } cluster)
         {

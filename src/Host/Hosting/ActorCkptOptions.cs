@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using Akka.Configuration;
 
 namespace ActorCkpt.Hosting;
@@ -54,16 +52,7 @@ public sealed class ActorCkptOptions
             throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
         if (FinishSavesTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
-        var settings = new StringBuilder();
-        foreach (var (path, value) in Settings)
-        {
-            if (path.Length == 0 || path.Any(c => !(char.IsLetterOrDigit(c) || c is '.' or '-' or '_')))
-                throw new ArgumentException($"ActorCkptOptions.Settings has '{path}', which is not a setting path (letters, digits, '.', '-', '_'): write it as in docs/configuration.md, without the 'actorckpt.' prefix");
-            // Quoted: HOCON reads numbers, durations and booleans from strings, and paths need the quotes.
-            settings.Append("actorckpt.").Append(path).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
-        }
-        settings.Append(Catalog.ToHocon());
-        var config = Over(Parse(settings.ToString()), Parse(Hocon));
+        var config = Over(Parse(SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), Parse(Hocon));
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
