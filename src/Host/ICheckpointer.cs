@@ -38,7 +38,8 @@ public interface ICheckpointer
     /// <summary>
     /// Saves <paramref name="state"/> as <paramref name="step"/> without a staged copy: writers read
     /// contiguous CPU tensors where they are, so the save needs no host memory beyond the state's
-    /// own. The tensors must stay unchanged until the returned task completes.
+    /// own. The tensors must stay unchanged until the returned task completes, which it does, whether
+    /// committed, failed or cancelled, only once no writer reads them any more.
     /// </summary>
     Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default);
 
