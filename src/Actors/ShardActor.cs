@@ -140,6 +140,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             _save!.CancelSent = true;
             (_save.Planner ?? _planner).Tell(new AbortSave(_save.Step, _rank, _save.Staged.Plan.WorldSize));
         });
+        Receive<CancelSave>(m => m.Handle != _save!.Handle, m => CancelQueued(m.Handle));
         Receive<CancelSave>(_ => { });
         Receive<VerdictDeadlinePassed>(m => m.Step == _save!.Step && !_save.Decided, _ =>
             Fail($"no verdict from the planner within {_settings.PlanTimeout + _settings.WriteTimeout}"));
@@ -207,7 +208,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         });
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
-        Receive<CancelSave>(_ => { });
+        Receive<CancelSave>(m => CancelQueued(m.Handle));
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while loading", _rank, msg.GetType().Name));
     }
 
@@ -281,12 +282,18 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         // Cancelling the request answers it (cancelled, or with buffers if they came first): BuffersRented follows.
         Receive<BuffersDeadlinePassed>(_ => _rentCancel?.Cancel());
         Receive<CancelSave>(m => m.Handle == _renting?.Request.Handle, _ => _rentCancel?.Cancel());
-        Receive<CancelSave>(_ => { });
+        Receive<CancelSave>(m => CancelQueued(m.Handle));
         Receive<SaveShard>(_ => Stash.Stash());
         Receive<LoadShard>(_ => Stash.Stash());
         Receive<LoadLeaseGranted>(ReleaseStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} while waiting for buffers", _rank, msg.GetType().Name));
     }
+
+    /// <summary>
+    /// A save still waiting in the stash behind the one under way: its caller hears at once; when its
+    /// turn comes, <see cref="StartSave"/> sees the cancellation and tells the planner.
+    /// </summary>
+    private static void CancelQueued(SaveHandle handle) => handle.Cancel();
 
     /// <summary>Copies the state into its buffers, completes Staged and sends the plan.</summary>
     private void Stage(SaveShard msg, PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)

@@ -104,6 +104,28 @@ public class CancellationSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_save_queued_behind_another_should_end_as_soon_as_it_is_cancelled()
+    {
+        var states = TestStates.Build(Model, 2, seed: 5);
+        var gate = new GatedStore.Gate();
+        var node = StartGatedNode(gate);
+        using var cancel = new CancellationTokenSource();
+
+        var first = states.Select(s => node.Save(1, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+        // One save in flight per rank (actorckpt.async.max-in-flight = 1): step 2 waits behind step 1.
+        var queued = node.Save(2, states[0], cancellation: cancel.Token);
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.Committed).WaitAsync(Patience);
+        Assert.All(first, h => Assert.False(h.IsFinished));
+        gate.Open();
+        await Task.WhenAll(first.Select(h => h.Committed)).WaitAsync(Patience);
+        Assert.Equal(new long[] { 1 }, node.Store.CommittedSteps());
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_cancelled_load_should_fail_as_cancelled_and_leave_the_rank_free_for_the_next_one()
     {
         var states = TestStates.Build(Model, 2, seed: 3);
