@@ -84,7 +84,7 @@ internal sealed class CheckpointNode
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
-        if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (!system.IsClustered())
         {
             var planner = system.ActorOf(PlannerProps(), $"{name}-planner");
             var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
@@ -210,7 +210,7 @@ internal sealed class CheckpointNode
     /// </summary>
     private string? MissingPlanner()
     {
-        if (!_system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) return null;
+        if (!_system.IsClustered()) return null;
         var cluster = Akka.Cluster.Cluster.Get(_system);
         var members = cluster.State.Members;
         if (!members.Any(m => m.UniqueAddress.Equals(cluster.SelfUniqueAddress) && m.Status == Akka.Cluster.MemberStatus.Up)) return null;
@@ -295,7 +295,7 @@ internal sealed class CheckpointNode
     public async Task WarmUpAsync(TimeSpan timeout)
     {
         var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)) };
-        if (!_system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (!_system.IsClustered())
             // Commands are stashed while the planner recovers: the answer comes once it has.
             tasks.Add(Planner.Ask<WritersListed>(new ListWriters(), timeout));
         if (_system.Settings.Config.HasPath(NodeWarmUp.JournalPluginId + ".connection-string"))

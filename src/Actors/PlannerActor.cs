@@ -145,7 +145,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
             _holdRemovals = true;
             Timers.StartSingleTimer(nameof(RemovalGraceEnded), new RemovalGraceEnded(), _settings.RemovalGrace);
         }
-        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (Context.System.IsClustered())
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
         else
@@ -155,7 +155,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (Context.System.IsClustered())
             Cluster.Get(Context.System).Unsubscribe(Self);
         foreach (var save in _saves.Values) save.Deadline?.Cancel();
         _catalogLock?.Dispose();

@@ -24,7 +24,7 @@ internal static class CheckpointerStartup
             var settings = ActorCkptSettings.Create(system);
             var blobs = new LocalBlobStore(root);
             // As Checkpointer.Start: a root another process holds is named at once, not at the first save.
-            if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) CatalogLock.EnsureFree(blobs);
+            if (!system.IsClustered()) CatalogLock.EnsureFree(blobs);
             checkpointer = Checkpointer.Attach(system, blobs, settings);
             // The save's code paths and the planner's recovery warm in the background (see CheckpointNode.WarmUpAsync).
             _ = checkpointer.Node.WarmUpAsync(settings.PlanTimeout);
@@ -54,7 +54,7 @@ internal static class CheckpointerStartup
     /// <summary>A cluster node that will never save or never join gets a line naming what is missing and the fix.</summary>
     private static void WarnOfMissingPieces(ActorSystem system, ILoggingAdapter log)
     {
-        if (!system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal)) return;
+        if (!system.IsClustered()) return;
         var roles = Cluster.Get(system).SelfRoles;
         if (!roles.Contains(ClusterRoles.Rank) && !roles.Contains(ClusterRoles.Writer) && !roles.Contains(ClusterRoles.Planner))
             log.Warning("ActorCkpt: this node has none of the roles '{0}', '{1}', '{2}' (it has [{3}]), so it neither saves, writes nor plans: " +
