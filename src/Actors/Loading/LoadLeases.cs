@@ -1,23 +1,59 @@
-using Akka.Actor;
-
 namespace ActorCkpt;
 
-/// <summary>The planner's record of which ranks are loading which steps: a leased step is never deleted.</summary>
-internal sealed class LoadLeases
+/// <summary>What a load's lease request resolves to.</summary>
+/// <param name="Step">The step (the newest committed one when the request named none; -1 when there is none).</param>
+/// <param name="MetadataChecksum">The catalog's checksum of its metadata.</param>
+/// <param name="Refusal">Why it cannot be loaded, or null when the lease is granted.</param>
+internal sealed record LeaseResolution(long Step, string MetadataChecksum, string? Refusal);
+
+/// <summary>
+/// The planner's record of which ranks (<typeparamref name="THolder"/>) are loading which steps: a
+/// leased step is never deleted. A holder that stops releases every lease it held.
+/// </summary>
+internal sealed class LoadLeases<THolder> where THolder : notnull
 {
-    private readonly Dictionary<long, Dictionary<IActorRef, int>> _byStep = new();
+    /// <summary>
+    /// Resolves a lease request for <paramref name="requested"/> (null: the newest committed step)
+    /// against <paramref name="catalog"/>: a committed step is granted; a deleted one only to a
+    /// <paramref name="renew"/>al whose files are still there and not being removed (<paramref name="canRenew"/>).
+    /// </summary>
+    public static LeaseResolution Resolve(CheckpointCatalog catalog, long? requested, bool renew, Func<long, bool> canRenew, string root)
+    {
+        var step = requested ?? catalog.CommittedSteps.LastOrDefault(-1);
+        var entry = step >= 0 ? catalog[step] : null;
+        if (entry?.Status == CheckpointStatus.Committed || (renew && entry?.Status == CheckpointStatus.Deleted && canRenew(step)))
+            return new LeaseResolution(step, entry!.MetadataChecksum ?? "", null);
+        return new LeaseResolution(step, "", requested is null
+            ? $"no committed checkpoint in '{root}'"
+            : $"step {step} is not a committed checkpoint in '{root}'" +
+              (entry is null ? "" : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})"));
+    }
+
+    private readonly Dictionary<long, Dictionary<THolder, int>> _byStep = new();
+
+    /// <summary>
+    /// A lease request of <paramref name="holder"/>, resolved as <see cref="Resolve"/> says; a renewal
+    /// asked more than once holds one lease, not several. Returns the resolution and whether the
+    /// holder is new (to watch, so that its leases end when it stops).
+    /// </summary>
+    public (LeaseResolution Lease, bool Watch) Request(THolder holder, long? step, bool renew, CheckpointCatalog catalog, Func<long, bool> canRenew, string root)
+    {
+        var lease = Resolve(catalog, step, renew, canRenew, root);
+        var watch = lease.Refusal is null && !(renew && Holds(lease.Step, holder)) && Acquire(lease.Step, holder);
+        return (lease, watch);
+    }
 
     /// <summary>Records a lease of <paramref name="step"/> by <paramref name="holder"/>; true when the holder had none before (watch it).</summary>
-    public bool Acquire(long step, IActorRef holder)
+    public bool Acquire(long step, THolder holder)
     {
         var isNew = !_byStep.Values.Any(h => h.ContainsKey(holder));
-        if (!_byStep.TryGetValue(step, out var holders)) _byStep[step] = holders = new Dictionary<IActorRef, int>();
+        if (!_byStep.TryGetValue(step, out var holders)) _byStep[step] = holders = new Dictionary<THolder, int>();
         holders[holder] = holders.GetValueOrDefault(holder) + 1;
         return isNew;
     }
 
     /// <summary>Ends one lease of <paramref name="step"/> by <paramref name="holder"/>; returns the step when no lease holds it any more.</summary>
-    public IEnumerable<long> Release(long step, IActorRef holder)
+    public IEnumerable<long> Release(long step, THolder holder)
     {
         if (!_byStep.TryGetValue(step, out var holders) || !holders.TryGetValue(holder, out var n)) return Array.Empty<long>();
         if (n > 1) holders[holder] = n - 1;
@@ -28,7 +64,7 @@ internal sealed class LoadLeases
     }
 
     /// <summary>Ends every lease of <paramref name="holder"/> (it stopped); returns the steps no lease holds any more.</summary>
-    public IEnumerable<long> ReleaseAll(IActorRef holder)
+    public IEnumerable<long> ReleaseAll(THolder holder)
     {
         var freed = new List<long>();
         foreach (var (step, holders) in _byStep.ToList())
@@ -41,7 +77,7 @@ internal sealed class LoadLeases
     }
 
     /// <summary>True when <paramref name="holder"/> holds a lease on <paramref name="step"/>.</summary>
-    public bool Holds(long step, IActorRef holder) => _byStep.TryGetValue(step, out var holders) && holders.ContainsKey(holder);
+    public bool Holds(long step, THolder holder) => _byStep.TryGetValue(step, out var holders) && holders.ContainsKey(holder);
 
     /// <summary>True while some rank is loading <paramref name="step"/>.</summary>
     public bool IsHeld(long step) => _byStep.ContainsKey(step);

@@ -86,13 +86,10 @@ internal sealed record CheckpointCommitted(long Step, SaveSummary Summary) : IAc
 /// <param name="Reason">Why, naming the ranks or files at fault.</param>
 internal sealed record CheckpointAborted(long Step, string Reason) : IActorCkptMessage;
 
-/// <summary>The planner's timer: the local plans of step <paramref name="Step"/> are due.</summary>
+/// <summary>The planner's timer: the local plans or the write reports of step <paramref name="Step"/> are due.</summary>
 /// <param name="Step">The step.</param>
-internal sealed record PlanDeadlinePassed(long Step);
-
-/// <summary>The planner's timer: the write reports of step <paramref name="Step"/> are due.</summary>
-/// <param name="Step">The step.</param>
-internal sealed record WriteDeadlinePassed(long Step);
+/// <param name="Kind">Which deadline.</param>
+internal sealed record RoundDeadlinePassed(long Step, RoundDeadline Kind);
 
 /// <summary>
 /// A rank is about to load step <paramref name="Step"/> (the newest committed when null): the

@@ -17,8 +17,7 @@ public sealed class RankState
     /// <summary>Creates an empty state of rank <paramref name="rank"/> among <paramref name="worldSize"/> ranks.</summary>
     public RankState(int rank, int worldSize)
     {
-        if (worldSize < 1 || rank < 0 || rank >= worldSize)
-            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside world size {worldSize}");
+        Ranks.Check(rank, worldSize, nameof(rank));
         Rank = rank;
         WorldSize = worldSize;
     }

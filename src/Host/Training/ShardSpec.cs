@@ -20,8 +20,7 @@ public sealed record ShardSpec(int Dim, long Offset, long GlobalSize)
     /// </summary>
     public static (ShardSpec Spec, long Length) Even(int dim, long globalSize, int rank, int worldSize)
     {
-        if (worldSize < 1 || rank < 0 || rank >= worldSize)
-            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is outside world size {worldSize}");
+        Ranks.Check(rank, worldSize, nameof(rank));
         long q = globalSize / worldSize, r = globalSize % worldSize;
         return (new ShardSpec(dim, rank * q + Math.Min(rank, r), globalSize), q + (rank < r ? 1 : 0));
     }

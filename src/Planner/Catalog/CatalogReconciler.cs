@@ -31,6 +31,15 @@ internal static class CatalogReconciler
     /// <summary>Reason recorded for a save that was in flight when its planner stopped.</summary>
     public const string InterruptedReason = "the planner stopped while this save was in flight";
 
+    /// <summary>What recovery says of <paramref name="e"/> in its log line.</summary>
+    public static string Describe(ICatalogEvent e) => e switch
+    {
+        SaveCommitted c => "committed (" + c.Note + ")",
+        SaveAborted a => "aborted (" + a.Reason + ")",
+        CheckpointDeleted d => "deleted (" + d.Reason + ")",
+        _ => e.GetType().Name,
+    };
+
     /// <summary>Compares <paramref name="catalog"/> with <paramref name="disk"/> (every step directory under the root).</summary>
     public static Reconciliation Reconcile(CheckpointCatalog catalog, IReadOnlyList<StepOnDisk> disk, DateTimeOffset now)
     {

@@ -108,7 +108,7 @@ internal static class SavePlanValidator
         if (missing.Count > 0) problems.Add("missing plans of ranks " + string.Join(", ", missing));
         var duplicated = ranks.GroupBy(r => r).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicated.Count > 0) problems.Add("more than one plan from ranks " + string.Join(", ", duplicated));
-        var outside = ranks.Where(r => r < 0 || r >= world).ToList();
+        var outside = ranks.Where(r => Ranks.Problem(r, world) is not null).ToList();
         if (outside.Count > 0) problems.Add($"ranks {string.Join(", ", outside)} are outside world size {world}");
     }
 

@@ -37,13 +37,7 @@ internal static class WriteAssigner
         if (writerNodes.Count < 1) throw new ArgumentOutOfRangeException(nameof(writerNodes), "at least one writer is needed");
         if (filesPerRank < 0) throw new ArgumentOutOfRangeException(nameof(filesPerRank), filesPerRank, "must be 0 (auto) or positive");
         var all = Enumerable.Range(0, writerNodes.Count).ToArray();
-        int[] Eligible(int rank)
-        {
-            if (placement == Placement.Spread || !rankNodes.TryGetValue(rank, out var node)) return all;
-            var local = all.Where(w => writerNodes[w] == node).ToArray();
-            return local.Length > 0 ? local : all;
-        }
-        var eligible = plans.ToDictionary(p => p.Rank, p => Eligible(p.Rank));
+        var eligible = plans.ToDictionary(p => p.Rank, p => Eligible(all, writerNodes, rankNodes.GetValueOrDefault(p.Rank), placement));
         // Ranks sharing one set of writers share them out: ceil(writers / ranks) files each.
         var sharing = eligible.Values.GroupBy(e => string.Join(",", e)).ToDictionary(g => g.Key, g => g.Count());
 
@@ -82,5 +76,33 @@ internal static class WriteAssigner
             var w = writerOf[(f.Rank, f.Index)];
             return new FileWritePlan(FileName(f.Rank, f.Index, tag), f.Rank, w, f.Items, writerNodes[w]);
         }).ToArray();
+    }
+
+    /// <summary>
+    /// Moves file <paramref name="fileIndex"/> of <paramref name="files"/> off a writer that was lost,
+    /// onto the least loaded (by bytes it already has among <paramref name="files"/>) of the
+    /// <paramref name="survivors"/>, indices into <paramref name="writerNodes"/>, taken in their order
+    /// on a tie. Placement applies as in <see cref="Assign"/>: a local save stays on its rank's node
+    /// <paramref name="rankNode"/> while a writer is left there. Null when no survivor is left.
+    /// </summary>
+    public static FileWritePlan? Reassign(
+        IReadOnlyList<FileWritePlan> files, int fileIndex, IReadOnlyList<string> writerNodes, IReadOnlyList<int> survivors,
+        string? rankNode, Placement placement)
+    {
+        var candidates = Eligible(survivors, writerNodes, rankNode, placement);
+        if (candidates.Length == 0) return null;
+        var load = new long[writerNodes.Count];
+        foreach (var f in files) load[f.WriterIndex] += f.DataBytes;
+        var writer = candidates[0];
+        foreach (var c in candidates) if (load[c] < load[writer]) writer = c;
+        return files[fileIndex] with { WriterIndex = writer, WriterNode = writerNodes[writer] };
+    }
+
+    /// <summary>The writers (of <paramref name="writers"/>) that may take a file of a rank on <paramref name="rankNode"/>.</summary>
+    private static int[] Eligible(IReadOnlyList<int> writers, IReadOnlyList<string> writerNodes, string? rankNode, Placement placement)
+    {
+        if (placement == Placement.Spread || rankNode is null) return writers.ToArray();
+        var local = writers.Where(w => writerNodes[w] == rankNode).ToArray();
+        return local.Length > 0 ? local : writers.ToArray();
     }
 }

@@ -1,0 +1,122 @@
+using Akka.Event;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// What the planner does to the checkpoint root, with the kill points crash tests stop at and the
+/// log lines an operator reads: scans, step directories made and removed, the metadata commit and
+/// the tracker. No decisions: the planner's state machines say what to do, this does it.
+/// </summary>
+internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILoggingAdapter log)
+{
+    /// <summary>The root, for messages.</summary>
+    public string Root => store.Blobs.Root;
+
+    /// <summary>The step directories on disk (<paramref name="describe"/>: read the metadata of which); one that cannot be read is logged and left out (so left alone).</summary>
+    public IReadOnlyList<StepOnDisk> Scan(Func<long, bool> describe)
+    {
+        var scan = store.ScanSteps(describe);
+        foreach (var problem in scan.Unreadable) log.Warning("Left alone: {0}", problem);
+        return scan.Steps;
+    }
+
+    /// <summary>Why <paramref name="step"/> cannot be written now (<paramref name="beingDeleted"/>, or committed already), or null.</summary>
+    public string? WhyNotWritable(long step, bool beingDeleted)
+    {
+        try
+        {
+            if (store.IsCommitted(step)) return new StepAlreadyCommittedException(step, Root).Message;
+            return beingDeleted ? $"step {step} is being deleted; save it again once its files are gone" : null;
+        }
+        catch (Exception e)
+        {
+            return SaveRounds<object>.Describe(e);
+        }
+    }
+
+    /// <summary>Makes the step's directory; the reason it could not, or null.</summary>
+    public string? Prepare(long step)
+    {
+        try
+        {
+            store.PrepareStep(step);
+            killAt.Reached("planned", step);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return SaveRounds<object>.Describe(e);
+        }
+    }
+
+    /// <summary>
+    /// Writes the metadata of <paramref name="commit"/> under its temporary name, fsyncs it and renames
+    /// it into place (the commit point). Returns its checksum and what was written; throws when it could not.
+    /// </summary>
+    public (string Checksum, SaveSummary Summary) Commit(CommitStep commit)
+    {
+        killAt.Reached("all-written", commit.Step);
+        var metadata = MetadataBuilder.Build(commit.Step, commit.Plan, commit.Results, DateTimeOffset.UtcNow);
+        var checksum = store.StageMetadata(metadata);
+        killAt.Reached("metadata-written", commit.Step);
+        store.PublishMetadata(commit.Step);
+        killAt.Reached("renamed", commit.Step);
+        return (checksum, new SaveSummary(commit.Step, metadata.Files.Count, metadata.TotalFileBytes));
+    }
+
+    /// <summary>Points the tracker at <paramref name="step"/>; a failure is logged (the catalog, not the tracker, is the record).</summary>
+    public void MoveTracker(long step)
+    {
+        try
+        {
+            store.MoveTracker(step);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("Step {0} is committed but the '{1}' tracker could not move: {2}", step, CheckpointLayout.LatestFile, e.Message);
+        }
+    }
+
+    /// <summary>Removes the uncommitted files of an aborted step.</summary>
+    public void RemoveUncommitted(long step)
+    {
+        try
+        {
+            store.DeleteUncommitted(step);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("Could not remove the files of aborted step {0}: {1}", step, e.Message);
+        }
+    }
+
+    /// <summary>Removes <paramref name="step"/>'s directory now; true when it is gone.</summary>
+    public bool RemoveNow(long step, string why)
+    {
+        try
+        {
+            store.Delete(step, () => killAt.Reached("deleting", step));
+            log.Info("Removed the directory of step {0}: {1}", step, why);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("Could not remove the directory of step {0}: {1}", step, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Removes a deleted step's directory off the actor's thread; the task's result says how it went (and is logged).</summary>
+    public Task<DeletionFinished> RemoveInBackground(long step) =>
+        Task.Run(() => store.Delete(step, () => killAt.Reached("deleting", step))).ContinueWith(t =>
+        {
+            var error = t.Exception?.InnerException?.Message;
+            // One that would not go is left for the next recovery, or for `gc` once the metadata is gone.
+            if (error is null) log.Info("Removed the files of deleted step {0}", step);
+            else log.Warning("Could not remove the files of deleted step {0}: {1}", step, error);
+            return new DeletionFinished(step, error);
+        }, TaskScheduler.Default);
+
+    /// <summary>Takes the root's catalog lock (one planner per root); disposing it lets go.</summary>
+    public IDisposable TakeCatalogLock() => CatalogLock.Take(store.Blobs);
+}

@@ -1,0 +1,259 @@
+namespace ActorCkpt;
+
+/// <summary>What the save rounds need to know of the settings.</summary>
+/// <param name="PlanTimeout">How long a round waits for every local plan and a writer.</param>
+/// <param name="WriteTimeout">How long it waits for every write report.</param>
+/// <param name="Planning">Dedup, placement and files per rank.</param>
+internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning);
+
+/// <summary>
+/// The planner's save rounds as a state machine, free of Akka: events in (a plan, the writers, a
+/// report, a lost writer, a cancellation, a deadline, a journal outcome), <see cref="RoundDecision"/>s
+/// out, for the actor to carry out in order. A round gathers every rank's local plan (before its plan
+/// deadline), is planned once a writer is there, journals its start, sends each rank its files,
+/// collects the reports (before its write deadline) and commits; any failure aborts it, and an
+/// aborted round stays until no writer can still touch its files. Aborted steps are remembered (a
+/// tombstone, with the ranks that had not sent their plan): a late plan of the dead attempt is
+/// refused, a plan from any other rank starts a new attempt. Writers are named by
+/// <typeparamref name="TRef"/>, and <c>nodeOf</c> tells their node (and the shards').
+/// </summary>
+internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string> nodeOf) where TRef : notnull
+{
+    private const int AbortedStepsRemembered = 64;
+    private static readonly RoundDecision[] None = Array.Empty<RoundDecision>();
+    private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
+    private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
+    private readonly Queue<long> _abortedOrder = new();
+    // Steps of one job usually have the same structure: their global plan is served from here.
+    private readonly SavePlanCache _planCache = new();
+
+    /// <summary>The round of <paramref name="step"/>, if one is in flight (alive or winding down).</summary>
+    public SaveRound<TRef>? this[long step] => _rounds.GetValueOrDefault(step);
+
+    /// <summary>Every round in flight.</summary>
+    public IReadOnlyCollection<SaveRound<TRef>> InFlight => _rounds.Values;
+
+    /// <summary>The message an exception becomes in an abort reason: ours and I/O errors speak for themselves.</summary>
+    public static string Describe(Exception e) => e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+
+    /// <summary>A rank's local plan, from <paramref name="shard"/>; <paramref name="haveWriters"/> when a writer is registered.</summary>
+    public IReadOnlyList<RoundDecision> Submit(SubmitLocalPlan msg, TRef shard, bool haveWriters)
+    {
+        var rank = msg.Plan.Rank;
+        var step = msg.Step;
+        if (_aborted.TryGetValue(step, out var tombstone))
+        {
+            if (tombstone.Late.Remove(rank)) return new[] { new RefusePlan<TRef>(step, shard, tombstone.Reason) };
+            _aborted.Remove(step);
+        }
+        var decisions = new List<RoundDecision>();
+        if (!_rounds.TryGetValue(step, out var round))
+        {
+            _rounds[step] = round = new SaveRound<TRef>(step, msg.Plan.WorldSize);
+            decisions.Add(new StartDeadline(step, RoundDeadline.Plans, settings.PlanTimeout));
+        }
+        if (!round.Alive)
+        {
+            // A rank of the aborted attempt saving again: a new attempt, which must not start
+            // while the old one's writers may still be busy in the step directory.
+            if (!round.NextAttempt.Any(n => n.Plan.Plan.Rank == rank)) round.NextAttempt.Add((msg, shard));
+            return decisions;
+        }
+        // The shard re-sends its plan until acknowledged: answer again, keep the first.
+        if (round.Plans.ContainsKey(rank)) return new[] { new AcceptPlan<TRef>(step, shard) };
+        if (round.Phase != RoundPhase.Gathering)
+            return new[] { new RefusePlan<TRef>(step, shard, $"rank {rank} sent its plan for step {step} after writing began") };
+        round.Plans[rank] = msg;
+        round.Shards[rank] = shard;
+        decisions.Add(new AcceptPlan<TRef>(step, shard));
+        var problem = step < 0 ? $"step {step} is negative" : Ranks.Problem(rank, msg.Plan.WorldSize, round.WorldSize);
+        if (problem is not null) decisions.AddRange(Abort(round, problem));
+        else if (haveWriters && round.ReadyToPlan) decisions.Add(new PlanWrites(step));
+        return decisions;
+    }
+
+    /// <summary>A writer registered: every round that waited only for one is planned now.</summary>
+    public IReadOnlyList<RoundDecision> WriterAdded() =>
+        _rounds.Values.Where(r => r.ReadyToPlan).Select(r => (RoundDecision)new PlanWrites(r.Step)).ToArray();
+
+    /// <summary>
+    /// Plans the round of <paramref name="step"/> over <paramref name="writers"/>, unless the actor
+    /// found it <paramref name="blocked"/> (the step is committed or being deleted): its start is journaled next.
+    /// </summary>
+    public IReadOnlyList<RoundDecision> Plan(long step, IReadOnlyList<TRef> writers, string? blocked)
+    {
+        if (this[step] is not { ReadyToPlan: true } round) return None;
+        var decisions = new List<RoundDecision> { new CancelDeadline(step) };
+        if (blocked is not null) return decisions.Concat(Abort(round, blocked)).ToArray();
+        try
+        {
+            var plan = _planCache.GetOrCreate(round.Plans.Values.Select(p => p.Plan).ToList(), round.Plans.Values.Select(p => p.Fingerprint).ToList(),
+                writers.Select(nodeOf).ToArray(), round.Shards.ToDictionary(s => s.Key, s => nodeOf(s.Value)), settings.Planning, round.FileTag);
+            round.Pending = (plan, writers.ToArray());
+        }
+        catch (Exception e)
+        {
+            return decisions.Concat(Abort(round, Describe(e))).ToArray();
+        }
+        // The start is journaled before the directory exists, so a crash from here on leaves a
+        // catalog entry that recovery resolves (and whose debris it removes).
+        round.Phase = RoundPhase.Starting;
+        decisions.Add(new RecordStart(step, round.SaveId, round.WorldSize));
+        return decisions;
+    }
+
+    /// <summary>The start is journaled and the directory prepared: every rank is sent its files, and the write deadline runs.</summary>
+    public IReadOnlyList<RoundDecision> Started(long step)
+    {
+        if (this[step] is not { Phase: RoundPhase.Starting, Pending: var (plan, writers) } round) return None;
+        round.Phase = RoundPhase.Writing;
+        round.Plan = plan;
+        round.Pending = null;
+        round.Writers.AddRange(writers);
+        var decisions = new List<RoundDecision>();
+        foreach (var (rank, shard) in round.Shards.OrderBy(s => s.Key))
+            decisions.Add(new AssignFiles<TRef>(step, round.SaveId, shard, plan.ForRank(rank).Select(f => (f, round.Writers[f.WriterIndex])).ToArray()));
+        decisions.Add(new StartDeadline(step, RoundDeadline.Writes, settings.WriteTimeout));
+        return decisions;
+    }
+
+    /// <summary>Something the actor did for the round failed (preparing the directory, the commit): it is aborted.</summary>
+    public IReadOnlyList<RoundDecision> Fail(long step, string reason) => this[step] is { Alive: true } round ? Abort(round, reason) : None;
+
+    /// <summary>A rank's write report: a failure aborts the round; the last report commits it (or ends it, aborted).</summary>
+    public IReadOnlyList<RoundDecision> Report(ReportWrites msg)
+    {
+        if (this[msg.Step] is not { Writing: true } round || round.SaveId != msg.SaveId || round.Phase == RoundPhase.Committing) return None;
+        if (!round.Plans.ContainsKey(msg.Rank)) return None;
+        round.Reports[msg.Rank] = msg;
+        if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
+        if (!round.AllReported) return None;
+        if (!round.Alive) return End(round, removeDebris: true);
+        round.Phase = RoundPhase.Committing;
+        return new RoundDecision[]
+        {
+            new CancelDeadline(round.Step),
+            new CommitStep(round.Step, round.SaveId, round.Plan!, round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray()),
+        };
+    }
+
+    /// <summary>
+    /// A rank (<paramref name="shard"/>) lost the writer <paramref name="lost"/> of <paramref name="file"/>:
+    /// the file moves to the least loaded of <paramref name="survivors"/> (the writers still registered,
+    /// in registration order) as <see cref="WriteAssigner.Reassign"/> decides, or the round is aborted when none is left.
+    /// </summary>
+    public IReadOnlyList<RoundDecision> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors)
+    {
+        if (this[step] is not { Writing: true, Alive: true } round || round.SaveId != saveId || round.Phase == RoundPhase.Committing) return None;
+        var files = round.Plan!.Files;
+        var index = files.Select(f => f.FileName).ToList().IndexOf(file);
+        if (index < 0 || round.Reports.ContainsKey(files[index].Rank)) return None;
+        var everyone = round.Writers.Concat(survivors.Where(w => !round.Writers.Contains(w))).ToArray();
+        var survivorIndices = survivors.Select(w => Array.IndexOf(everyone, w)).ToArray();
+        var rankNode = round.Shards.TryGetValue(files[index].Rank, out var owner) ? nodeOf(owner) : null;
+        var moved = WriteAssigner.Reassign(files, index, everyone.Select(nodeOf).ToArray(), survivorIndices, rankNode, settings.Planning.Placement);
+        if (moved is null) return Abort(round, $"no writer left to write '{file}' after {lost} was lost");
+        var writer = everyone[moved.WriterIndex];
+        if (!round.Writers.Contains(writer)) round.Writers.Add(writer);
+        moved = moved with { WriterIndex = round.Writers.IndexOf(writer) };
+        round.Plan = round.Plan with { Files = files.Select((f, i) => i == index ? moved : f).ToArray() };
+        return new[] { new MoveFile<TRef>(step, saveId, shard, moved, writer, lost) };
+    }
+
+    /// <summary>
+    /// A rank's caller cancelled (<paramref name="msg"/>): the round is aborted unless its commit has
+    /// begun. With no round (yet), and unless the step is <paramref name="over"/> (committed or deleted:
+    /// too late) or already aborted, a tombstone refuses the other ranks' plans of this attempt as they come.
+    /// </summary>
+    public IReadOnlyList<RoundDecision> Cancel(AbortSave msg, bool over)
+    {
+        if (this[msg.Step] is { } round) return round.Alive && round.Phase != RoundPhase.Committing ? Abort(round, msg.Reason) : None;
+        if (_aborted.ContainsKey(msg.Step) || over) return None;
+        Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank));
+        return new[] { new WarnOf(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
+    }
+
+    /// <summary>The round's <paramref name="kind"/> deadline passed (a cancelled timer never reports).</summary>
+    public IReadOnlyList<RoundDecision> DeadlinePassed(long step, RoundDeadline kind)
+    {
+        if (this[step] is not { } round) return None;
+        if (kind == RoundDeadline.Plans)
+        {
+            if (round.Phase != RoundPhase.Gathering || !round.Alive) return None;
+            return Abort(round, round.MissingPlans.Any()
+                ? $"ranks {string.Join(", ", round.MissingPlans)} did not send their plan within {settings.PlanTimeout}"
+                : $"no writer registered within {settings.PlanTimeout}");
+        }
+        if (!round.Writing || round.AllReported || round.Phase == RoundPhase.Committing) return None;
+        var decisions = new List<RoundDecision>();
+        if (round.Alive)
+        {
+            round.AbortReason = $"ranks {string.Join(", ", round.MissingReports)} did not finish writing within {settings.WriteTimeout}";
+            decisions.Add(new AbortStep<TRef>(step, round.SaveId, round.AbortReason, round.ShardList, Journal: true));
+        }
+        // Writers may still be busy: their files carry this attempt's tag, so leaving them is safe.
+        return decisions.Concat(End(round, removeDebris: false)).ToArray();
+    }
+
+    /// <summary>The commit is journaled: the round is over, and its ranks hear it.</summary>
+    public IReadOnlyList<RoundDecision> Committed(long step)
+    {
+        if (this[step] is not { Phase: RoundPhase.Committing } round) return None;
+        _rounds.Remove(step);
+        return new[] { new AnnounceCommit<TRef>(step, round.ShardList) };
+    }
+
+    /// <summary>
+    /// The journal refused <paramref name="event"/> (it could not serialize or store it) but works on:
+    /// the round it was about cannot be recorded, so it is abandoned: its ranks hear why, nothing more is
+    /// journaled for it, and its files go unless the refused event was the commit (the metadata is in
+    /// place then, and recovery records it). A refused abort or deletion changes nothing here.
+    /// </summary>
+    public IReadOnlyList<RoundDecision> JournalRejected(ICatalogEvent @event, string cause)
+    {
+        if (@event is SaveAborted or CheckpointDeleted || this[@event.Step] is not { } round) return None;
+        round.AbortReason ??= "journal rejected its event";
+        var told = new AbortStep<TRef>(round.Step, round.SaveId, $"the catalog journal rejected {@event.GetType().Name}: {cause}", round.ShardList, Journal: false);
+        return new RoundDecision[] { told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
+    }
+
+    /// <summary>
+    /// The journal failed while persisting <paramref name="event"/>: the planner stops, and its
+    /// successor's recovery settles every round in flight. Their ranks hear it now; a round whose
+    /// commit could not be journaled is committed on disk all the same, and they are told so.
+    /// </summary>
+    public IReadOnlyList<RoundDecision> JournalFailed(object @event, string cause) =>
+        _rounds.Values.Select(round => (RoundDecision)new AbortStep<TRef>(round.Step, round.SaveId,
+            @event is SaveCommitted c && c.Step == round.Step
+                ? $"step {round.Step} was written and its metadata renamed into place, but the catalog journal failed ({cause}); the restarted planner records it as committed"
+                : $"the catalog journal failed: {cause}",
+            round.ShardList, Journal: false)).ToArray();
+
+    private IReadOnlyList<RoundDecision> Abort(SaveRound<TRef> round, string reason)
+    {
+        round.AbortReason = reason;
+        var decisions = new List<RoundDecision>
+        {
+            new CancelDeadline(round.Step),
+            new AbortStep<TRef>(round.Step, round.SaveId, reason, round.ShardList, Journal: true),
+        };
+        if (!round.Writing || round.AllReported) decisions.AddRange(End(round, removeDebris: round.Writing));
+        else decisions.Add(new StartDeadline(round.Step, RoundDeadline.Writes, settings.WriteTimeout));
+        return decisions;
+    }
+
+    /// <summary>Drops an aborted round, remembering it so that its late plans are refused.</summary>
+    private IReadOnlyList<RoundDecision> End(SaveRound<TRef> round, bool removeDebris)
+    {
+        _rounds.Remove(round.Step);
+        Bury(round.Step, round.AbortReason!, round.MissingPlans);
+        return new RoundDecision[] { new CancelDeadline(round.Step), new EndRound<TRef>(round.Step, removeDebris, round.NextAttempt.ToArray()) };
+    }
+
+    private void Bury(long step, string reason, IEnumerable<int> late)
+    {
+        _aborted[step] = (reason, late.ToHashSet());
+        _abortedOrder.Enqueue(step);
+        while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
+    }
+}
