@@ -83,8 +83,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     public IReadOnlyList<RoundDecision> Plan(long step, IReadOnlyList<TRef> writers, string? blocked)
     {
         if (this[step] is not { ReadyToPlan: true } round) return None;
-        var decisions = new List<RoundDecision> { new CancelDeadline(step) };
-        if (blocked is not null) return decisions.Concat(Abort(round, blocked)).ToArray();
+        if (blocked is not null) return Abort(round, blocked);
         try
         {
             var plan = _planCache.GetOrCreate(round.Plans.Values.Select(p => p.Plan).ToList(), round.Plans.Values.Select(p => p.Fingerprint).ToList(),
@@ -93,13 +92,12 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         }
         catch (Exception e)
         {
-            return decisions.Concat(Abort(round, Describe(e))).ToArray();
+            return Abort(round, Describe(e));
         }
         // The start is journaled before the directory exists, so a crash from here on leaves a
         // catalog entry that recovery resolves (and whose debris it removes).
         round.Phase = RoundPhase.Starting;
-        decisions.Add(new RecordStart(step, round.SaveId, round.WorldSize));
-        return decisions;
+        return new RoundDecision[] { new CancelDeadline(step), new RecordStart(step, round.SaveId, round.WorldSize) };
     }
 
     /// <summary>The start is journaled and the directory prepared: every rank is sent its files, and the write deadline runs.</summary>
@@ -128,7 +126,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         round.Reports[msg.Rank] = msg;
         if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
         if (!round.AllReported) return None;
-        if (!round.Alive) return End(round, removeDebris: true);
+        if (!round.Alive) return new RoundDecision[] { new CancelDeadline(round.Step) }.Concat(End(round, removeDebris: true)).ToArray();
         round.Phase = RoundPhase.Committing;
         return new RoundDecision[]
         {
@@ -214,7 +212,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (@event is SaveAborted or CheckpointDeleted || this[@event.Step] is not { } round) return None;
         round.AbortReason ??= "journal rejected its event";
         var told = new AbortStep<TRef>(round.Step, round.SaveId, $"the catalog journal rejected {@event.GetType().Name}: {cause}", round.ShardList, Journal: false);
-        return new RoundDecision[] { told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
+        return new RoundDecision[] { new CancelDeadline(round.Step), told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
     }
 
     /// <summary>
@@ -247,7 +245,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         _rounds.Remove(round.Step);
         Bury(round.Step, round.AbortReason!, round.MissingPlans);
-        return new RoundDecision[] { new CancelDeadline(round.Step), new EndRound<TRef>(round.Step, removeDebris, round.NextAttempt.ToArray()) };
+        return new[] { new EndRound<TRef>(round.Step, removeDebris, round.NextAttempt.ToArray()) };
     }
 
     private void Bury(long step, string reason, IEnumerable<int> late)

@@ -1,0 +1,374 @@
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// The planner's save rounds driven event by event, with no actor system: actors are strings
+/// "name@node", and every test asserts the exact decisions returned, in order.
+/// </summary>
+public class SaveRoundsSpec
+{
+    private const long Step = 5;
+    private static readonly TimeSpan PlanTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(90);
+
+    private static SaveRounds<string> Rounds(Placement placement = Placement.Local) =>
+        new(new RoundSettings(PlanTimeout, WriteTimeout, new SavePlanSettings(FilesPerRank: 1, Placement: placement)), a => a.Split('@')[1]);
+
+    /// <summary>Rank <paramref name="rank"/>'s plan: its 4 rows of an 8 x 4 float tensor "w" (64 bytes).</summary>
+    private static SubmitLocalPlan PlanOf(int rank, int worldSize = 2, long step = Step) =>
+        SubmitLocalPlan.Of(step, new LocalSavePlan(rank, worldSize, new[]
+        {
+            WriteItem.ForTensor("w", rank, 0, DType.Float32, new long[] { 8, 4 }, new TensorBox(new long[] { 4 * rank, 0 }, new long[] { 4, 4 })),
+        }));
+
+    private static string Shard(int rank) => $"s{rank}@{(rank == 0 ? "A" : "B")}";
+
+    private static ReportWrites Written(Guid saveId, int rank, params string[] failures) =>
+        new(Step, saveId, rank, failures.Length > 0 ? Array.Empty<FileWriteResult>() : new[] { new FileWriteResult($"r{rank}", 100, Array.Empty<WrittenItem>()) }, failures);
+
+    /// <summary>Both ranks' plans in, planned over writers wA@A and wB@B, started: the round is writing.</summary>
+    private static (SaveRounds<string> Rounds, SaveRound<string> Round) Writing(Placement placement = Placement.Local, params string[] writers)
+    {
+        var rounds = Rounds(placement);
+        rounds.Submit(PlanOf(0), Shard(0), haveWriters: true);
+        rounds.Submit(PlanOf(1), Shard(1), haveWriters: true);
+        rounds.Plan(Step, writers.Length > 0 ? writers : new[] { "wA@A", "wB@B" }, blocked: null);
+        rounds.Started(Step);
+        return (rounds, rounds[Step]!);
+    }
+
+    private static void Same(IEnumerable<RoundDecision> expected, IEnumerable<RoundDecision> actual) =>
+        Assert.Equal(expected.Select(Show), actual.Select(Show));
+
+    /// <summary>A decision as text, its lists spelled out (records compare lists by reference).</summary>
+    private static string Show(RoundDecision d) => d switch
+    {
+        AssignFiles<string> a => $"AssignFiles {a.Shard}: " + string.Join(", ", a.Files.Select(f => $"{f.File.FileName} rank {f.File.Rank} by {f.Writer} #{f.File.WriterIndex}")),
+        AbortStep<string> a => $"AbortStep {a.Step} '{a.Reason}' to {string.Join(",", a.Shards)} journal {a.Journal}",
+        AnnounceCommit<string> a => $"AnnounceCommit {a.Step} to {string.Join(",", a.Shards)}",
+        EndRound<string> e => $"EndRound {e.Step} debris {e.RemoveDebris} resubmit {string.Join(",", e.Resubmit.Select(r => $"{r.Plan.Plan.Rank}:{r.Shard}"))}",
+        CommitStep c => $"CommitStep {c.Step} {c.SaveId} files {string.Join(",", c.Plan.Files.Select(f => f.FileName))} results {string.Join(",", c.Results.Select(r => r.FileName))}",
+        MoveFile<string> m => $"MoveFile {m.Shard} {m.File.FileName} to {m.Writer} #{m.File.WriterIndex} on {m.File.WriterNode} (lost {m.Lost})",
+        _ => d.ToString(),
+    };
+
+    private static string FileOf(SaveRound<string> round, int rank) => round.Plan!.ForRank(rank).Single().FileName;
+
+    [Fact]
+    public void A_round_should_go_from_plans_to_commit_one_decision_at_a_time()
+    {
+        var rounds = Rounds();
+        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s1@B"), new PlanWrites(Step) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        var round = rounds[Step]!;
+        Same(new RoundDecision[] { new CancelDeadline(Step), new RecordStart(Step, round.SaveId, 2) }, rounds.Plan(Step, new[] { "wA@A", "wB@B" }, null));
+        Assert.Equal(RoundPhase.Starting, round.Phase);
+
+        // Placement is local: each rank's one file goes to the writer on its node.
+        var tag = round.FileTag;
+        Same(new RoundDecision[]
+        {
+            new AssignFiles<string>(Step, round.SaveId, "s0@A", new[] { (new FileWritePlan($"r00000-000-{tag}.safetensors", 0, 0, Array.Empty<WriteItem>()), "wA@A") }),
+            new AssignFiles<string>(Step, round.SaveId, "s1@B", new[] { (new FileWritePlan($"r00001-000-{tag}.safetensors", 1, 1, Array.Empty<WriteItem>()), "wB@B") }),
+            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+        }, rounds.Started(Step));
+
+        Assert.Empty(rounds.Report(Written(round.SaveId, 1)));
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new CommitStep(Step, round.SaveId, round.Plan!, new[] { new FileWriteResult("r0", 100, Array.Empty<WrittenItem>()), new FileWriteResult("r1", 100, Array.Empty<WrittenItem>()) }),
+        }, rounds.Report(Written(round.SaveId, 0)));
+        Assert.Equal(RoundPhase.Committing, round.Phase);
+
+        Same(new RoundDecision[] { new AnnounceCommit<string>(Step, new[] { "s0@A", "s1@B" }) }, rounds.Committed(Step));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void A_plan_sent_again_should_be_accepted_again_and_counted_once()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s0@A") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Assert.Equal(new[] { 1 }, rounds[Step]!.MissingPlans);
+    }
+
+    [Fact]
+    public void A_round_whose_plans_are_in_should_wait_for_a_writer_and_plan_when_one_registers()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
+        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s1@B") }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: false));
+        Same(new RoundDecision[] { new PlanWrites(Step) }, rounds.WriterAdded());
+        rounds.Plan(Step, new[] { "wA@A" }, null);
+        // Planned already: a second writer registering while the start is journaled plans nothing twice.
+        Assert.Empty(rounds.WriterAdded());
+        Assert.Empty(rounds.Plan(Step, new[] { "wA@A", "wB@B" }, null));
+    }
+
+    [Theory]
+    [InlineData(1, 3, "rank 1 says the world size is 3, earlier ranks said 2")]
+    [InlineData(2, 2, "rank 2 is outside world size 2")]
+    public void A_plan_that_does_not_fit_the_round_should_abort_it(int rank, int worldSize, string reason)
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        var id = rounds[Step]!.SaveId;
+        var shard = $"s{rank}@B";
+        Same(new RoundDecision[]
+        {
+            new AcceptPlan<string>(Step, shard),
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, id, reason, new[] { "s0@A", shard }, Journal: true),
+            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.Submit(PlanOf(rank, worldSize), shard, haveWriters: true));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void A_negative_step_should_abort_at_its_first_plan()
+    {
+        var rounds = Rounds();
+        var decisions = rounds.Submit(PlanOf(0, 2, step: -1), "s0@A", haveWriters: true);
+        Assert.Equal(new[] { "StartDeadline", "AcceptPlan`1", "CancelDeadline", "AbortStep`1", "EndRound`1" }, decisions.Select(d => d.GetType().Name));
+        Assert.Equal("step -1 is negative", ((AbortStep<string>)decisions[3]).Reason);
+    }
+
+    [Fact]
+    public void The_plan_deadline_should_abort_naming_the_missing_ranks_refuse_their_late_plans_and_let_a_new_attempt_begin()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        var id = rounds[Step]!.SaveId;
+        var reason = $"ranks 1 did not send their plan within {PlanTimeout}";
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, id, reason, new[] { "s0@A" }, Journal: true),
+            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.DeadlinePassed(Step, RoundDeadline.Plans));
+
+        // Rank 1's plan of the dead attempt is refused, once; rank 0 saving again starts a new attempt.
+        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s1@B", reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Assert.NotEqual(id, rounds[Step]!.SaveId);
+    }
+
+    [Fact]
+    public void The_plan_deadline_with_every_plan_in_should_blame_the_missing_writer()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: false);
+        var abort = Assert.IsType<AbortStep<string>>(rounds.DeadlinePassed(Step, RoundDeadline.Plans)[1]);
+        Assert.Equal($"no writer registered within {PlanTimeout}", abort.Reason);
+    }
+
+    [Fact]
+    public void A_step_that_cannot_be_written_should_abort_before_anything_is_journaled()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
+        var id = rounds[Step]!.SaveId;
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, id, "step 5 is being deleted", new[] { "s0@A", "s1@B" }, Journal: true),
+            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.Plan(Step, new[] { "wA@A" }, blocked: "step 5 is being deleted"));
+    }
+
+    [Fact]
+    public void A_write_failure_should_abort_at_once_and_end_the_round_when_the_last_rank_reports()
+    {
+        var (rounds, round) = Writing();
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, "rank 0 could not write 'f': disk full", new[] { "s0@A", "s1@B" }, Journal: true),
+            // Rank 1's writer may still be busy in the directory: the round waits for it, with a deadline.
+            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+        }, rounds.Report(Written(round.SaveId, 0, "'f': disk full")));
+        // A plan of the next attempt waits until the aborted one has wound down.
+        var retry = PlanOf(0);
+        Assert.Empty(rounds.Submit(retry, "s0@A", haveWriters: true));
+        Same(new RoundDecision[] { new CancelDeadline(Step), new EndRound<string>(Step, true, new[] { (retry, "s0@A") }) },
+            rounds.Report(Written(round.SaveId, 1)));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void The_write_deadline_should_abort_naming_the_silent_ranks_and_leave_their_files()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0));
+        Same(new RoundDecision[]
+        {
+            new AbortStep<string>(Step, round.SaveId, $"ranks 1 did not finish writing within {WriteTimeout}", new[] { "s0@A", "s1@B" }, Journal: true),
+            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.DeadlinePassed(Step, RoundDeadline.Writes));
+        // A report that comes after is about a round that is gone.
+        Assert.Empty(rounds.Report(Written(round.SaveId, 1)));
+    }
+
+    [Fact]
+    public void Reports_of_another_attempt_and_deadlines_of_the_wrong_phase_should_change_nothing()
+    {
+        var (rounds, round) = Writing();
+        Assert.Empty(rounds.Report(Written(Guid.NewGuid(), 0)));
+        Assert.Empty(rounds.DeadlinePassed(Step, RoundDeadline.Plans));
+        Assert.Empty(rounds.DeadlinePassed(Step + 1, RoundDeadline.Writes));
+        Assert.Equal(new[] { 0, 1 }, round.MissingReports);
+        Assert.Equal(RoundPhase.Writing, round.Phase);
+    }
+
+    [Fact]
+    public void A_lost_writer_s_file_should_stay_on_its_rank_s_node_under_local_placement()
+    {
+        var (rounds, round) = Writing(Placement.Local, "wA@A", "wA2@A", "wB@B", "wC@C");
+        var file = FileOf(round, 0);
+        Assert.Equal("wA@A", round.Writers[round.Plan!.ForRank(0).Single().WriterIndex]);
+        // wC is as idle as wA2 and comes first, but it is on another node.
+        Same(new RoundDecision[] { new MoveFile<string>(Step, round.SaveId, "s0@A", round.Plan.Files[0] with { WriterIndex = 1, WriterNode = "A" }, "wA2@A", "wA") },
+            rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", new[] { "wC@C", "wA2@A", "wB@B" }));
+        Assert.Equal(1, round.Plan!.ForRank(0).Single().WriterIndex);
+    }
+
+    [Fact]
+    public void A_lost_writer_s_file_should_go_to_the_least_loaded_survivor_under_spread_placement_even_a_new_one()
+    {
+        var (rounds, round) = Writing(Placement.Spread, "wA@A", "wB@B");
+        var file = FileOf(round, 0);
+        // wB already writes rank 1's 64 bytes; wC joined since the plan was made and has none.
+        Same(new RoundDecision[] { new MoveFile<string>(Step, round.SaveId, "s0@A", round.Plan!.ForRank(0).Single() with { WriterIndex = 2, WriterNode = "C" }, "wC@C", "wA") },
+            rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", new[] { "wB@B", "wC@C" }));
+        Assert.Equal(new[] { "wA@A", "wB@B", "wC@C" }, round.Writers);
+    }
+
+    [Fact]
+    public void A_lost_writer_with_no_survivor_should_abort_and_stale_or_answered_requests_should_be_ignored()
+    {
+        var (rounds, round) = Writing();
+        var file = FileOf(round, 0);
+        Assert.Empty(rounds.Reassign(Step, Guid.NewGuid(), file, "wA", "s0@A", new[] { "wB@B" }));
+        Assert.Empty(rounds.Reassign(Step, round.SaveId, "no-such-file", "wA", "s0@A", new[] { "wB@B" }));
+        rounds.Report(Written(round.SaveId, 1));
+        Assert.Empty(rounds.Reassign(Step, round.SaveId, FileOf(round, 1), "wB", "s1@B", new[] { "wA@A" }));
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, $"no writer left to write '{file}' after wA was lost", new[] { "s0@A", "s1@B" }, Journal: true),
+            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+        }, rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", Array.Empty<string>()));
+    }
+
+    [Fact]
+    public void A_cancellation_before_any_plan_should_refuse_the_other_ranks_plans_of_that_attempt()
+    {
+        var rounds = Rounds();
+        var cancel = new AbortSave(Step, 0, 3);
+        Same(new RoundDecision[] { new WarnOf(Step, $"Aborted step {Step} before it began: rank 0 cancelled its save of step {Step}") }, rounds.Cancel(cancel, over: false));
+        Assert.Empty(rounds.Cancel(cancel, over: false));
+        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
+        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s2@B", cancel.Reason) }, rounds.Submit(PlanOf(2, 3), "s2@B", haveWriters: true));
+        // Each late rank is refused once: its next plan, like the cancelling rank's, belongs to a new attempt.
+        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s1@B") },
+            rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
+        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s0@A") }, rounds.Submit(PlanOf(0, 3), "s0@A", haveWriters: true));
+    }
+
+    [Fact]
+    public void A_cancellation_of_a_step_that_is_over_or_committing_should_change_nothing()
+    {
+        var rounds = Rounds();
+        Assert.Empty(rounds.Cancel(new AbortSave(Step, 0, 2), over: true));
+        Assert.Empty(rounds.Submit(PlanOf(1), "s1@B", haveWriters: true).OfType<RefusePlan<string>>());
+
+        var (committing, round) = Writing();
+        committing.Report(Written(round.SaveId, 0));
+        committing.Report(Written(round.SaveId, 1));
+        Assert.Empty(committing.Cancel(new AbortSave(Step, 0, 2), over: false));
+        Assert.Equal(RoundPhase.Committing, round.Phase);
+    }
+
+    [Fact]
+    public void A_cancellation_while_writing_should_abort_and_wait_for_the_writers()
+    {
+        var (rounds, round) = Writing();
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, "rank 1 cancelled its save of step 5", new[] { "s0@A", "s1@B" }, Journal: true),
+            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+        }, rounds.Cancel(new AbortSave(Step, 1, 2), over: false));
+        Assert.Empty(rounds.Report(Written(round.SaveId, 0)));
+        Same(new RoundDecision[] { new CancelDeadline(Step), new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) },
+            rounds.Report(Written(round.SaveId, 1)));
+    }
+
+    [Fact]
+    public void A_failed_commit_should_abort_and_remove_the_written_files()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0));
+        rounds.Report(Written(round.SaveId, 1));
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, "commit failed: disk full", new[] { "s0@A", "s1@B" }, Journal: true),
+            new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.Fail(Step, "commit failed: disk full"));
+    }
+
+    [Fact]
+    public void A_rejected_start_should_abandon_the_round_without_journaling_and_remove_its_files()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
+        rounds.Plan(Step, new[] { "wA@A" }, null);
+        var round = rounds[Step]!;
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, "the catalog journal rejected SaveStarted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
+            new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.JournalRejected(new SaveStarted(Step, round.SaveId, 2, "step_5", DateTimeOffset.UnixEpoch), "too big"));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void A_rejected_commit_should_keep_the_files_whose_metadata_is_in_place_and_a_rejected_abort_should_change_nothing()
+    {
+        var (rounds, round) = Writing();
+        Assert.Empty(rounds.JournalRejected(new SaveAborted(Step, round.SaveId, "x", DateTimeOffset.UnixEpoch), "too big"));
+        rounds.Report(Written(round.SaveId, 0));
+        rounds.Report(Written(round.SaveId, 1));
+        Same(new RoundDecision[]
+        {
+            new CancelDeadline(Step),
+            new AbortStep<string>(Step, round.SaveId, "the catalog journal rejected SaveCommitted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
+            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+        }, rounds.JournalRejected(new SaveCommitted(Step, round.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "too big"));
+    }
+
+    [Fact]
+    public void A_failed_journal_should_tell_every_round_s_ranks_and_the_committing_one_that_its_step_is_on_disk()
+    {
+        var (rounds, committing) = Writing();
+        rounds.Report(Written(committing.SaveId, 0));
+        rounds.Report(Written(committing.SaveId, 1));
+        rounds.Submit(PlanOf(0, step: 6), "s0@A", haveWriters: false);
+        var other = rounds[6]!;
+        Same(new RoundDecision[]
+        {
+            new AbortStep<string>(Step, committing.SaveId,
+                "step 5 was written and its metadata renamed into place, but the catalog journal failed (gone); the restarted planner records it as committed",
+                new[] { "s0@A", "s1@B" }, Journal: false),
+            new AbortStep<string>(6, other.SaveId, "the catalog journal failed: gone", new[] { "s0@A" }, Journal: false),
+        }, rounds.JournalFailed(new SaveCommitted(Step, committing.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "gone"));
+    }
+}
