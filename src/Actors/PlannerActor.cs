@@ -7,19 +7,14 @@ using Akka.Persistence;
 namespace ActorCkpt;
 
 /// <summary>
-/// Coordinates saves and keeps the catalog of checkpoints. It only routes: a save's decisions are
-/// <see cref="SaveRounds{TRef}"/>'s, deletions' are <see cref="StepRemovals{TAsker}"/>'s, recovery's
-/// <see cref="CatalogReconciler"/>'s, load leases' <see cref="LoadLeases{THolder}"/>'; the root's files are
-/// <see cref="PlannerFiles"/>'. The actor feeds them messages and carries out what they return:
-/// tell, journal, time, write. A save's life: plans in, global plan, start journaled, files
-/// assigned, reports in, metadata renamed into place (the commit point), commit journaled, tracker
-/// moved, retention's deletions journaled, and only then every rank hears <see cref="CheckpointCommitted"/>.
-/// <para>
-/// The catalog is an Akka.Persistence journal. On start the planner takes the root's catalog lock (one
+/// Coordinates saves and keeps the catalog of checkpoints, and only routes: decisions are made by
+/// <see cref="SaveRounds{TRef}"/> (saves), <see cref="StepRemovals{TAsker}"/> (deletions),
+/// <see cref="CatalogReconciler"/> (recovery) and <see cref="LoadLeases{THolder}"/> (loads); the root's
+/// files are handled by <see cref="PlannerFiles"/>. The actor feeds them its messages and carries out
+/// what they return: tell, journal, time, write. On start it takes the root's catalog lock (one
 /// planner per root), recovers the catalog and reconciles it with the disk before any command.
-/// </para>
 /// </summary>
-internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
+internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 {
     private readonly ActorCkptSettings _settings;
     private readonly PlannerFiles _files;
@@ -30,21 +25,17 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     private readonly StepRemovals<IActorRef> _removals;
     private readonly LoadLeases<IActorRef> _leases = new();
     private readonly QueueAgreement _agreement = new();
-    private CheckpointCatalog _catalog = new();
     private IDisposable? _catalogLock;
-    private int _eventsSinceSnapshot;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
     public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName)
+        : base(persistenceId, settings.CatalogSnapshotEvery)
     {
-        (_settings, _writerPoolName, PersistenceId) = (settings, writerPoolName, persistenceId);
-        (JournalPluginId, SnapshotPluginId) = (ActorCkptConfig.JournalPluginId, ActorCkptConfig.SnapshotPluginId);
+        (_settings, _writerPoolName) = (settings, writerPoolName);
         _files = new PlannerFiles(store, settings.KillAt, _log);
         _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
-        Recover<SnapshotOffer>(o => _catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot));
-        Recover<ICatalogEvent>(e => _catalog.Apply(e));
         Recover<RecoveryCompleted>(_ => Reconcile());
 
         Command<RegisterWriter>(m => Register(new[] { m.Writer }));
@@ -72,12 +63,11 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
             Carry(_rounds.Reassign(m.Step, m.SaveId, m.File, m.LostWriter.Path.ToString(), Sender, _writers.ToArray()));
         });
         // Too late when the save committed (the commit stashed this request until it was journaled) or is over.
-        Command<AbortSave>(m => Carry(_rounds.Cancel(m, _catalog[m.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted })));
+        Command<AbortSave>(m => Carry(_rounds.Cancel(m, Catalog[m.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted })));
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
         Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
-        Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(_catalog.Entries.ToArray())));
         Command<DeletionFinished>(m =>
         {
             foreach (var (asker, report) in _removals.Finished(m.Step, m.Error)) Answer(asker, report);
@@ -87,14 +77,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         {
             foreach (var (replyTo, answer) in _agreement.Vote(m, Sender)) replyTo.Tell(answer);
         });
-        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(m => _log.Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(m => _log.Warning("Old catalog snapshots could not be deleted: {0}", m.Cause.Message));
     }
-
-    /// <inheritdoc />
-    public override string PersistenceId { get; }
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -172,23 +155,15 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// <summary>The metadata goes into place; the step is acknowledged only once the journal has the commit too (a crash in between is settled on recovery from the disk).</summary>
     private void Commit(CommitStep commit)
     {
-        string checksum;
-        SaveSummary summary;
-        try
+        var (checksum, summary, failure) = _files.Commit(commit);
+        if (failure is not null)
         {
-            (checksum, summary) = _files.Commit(commit);
-        }
-        catch (Exception e)
-        {
-            Carry(_rounds.Fail(commit.Step, "commit failed: " + e.Message));
+            Carry(_rounds.Fail(commit.Step, failure));
             return;
         }
         Record(new SaveCommitted(commit.Step, commit.SaveId, checksum, summary.Files, summary.Bytes, DateTimeOffset.UtcNow), _ =>
         {
-            _settings.KillAt.Reached("journaled", commit.Step);
-            _files.MoveTracker(commit.Step);
-            _settings.KillAt.Reached("tracker-moved", commit.Step);
-            _log.Info("Committed step {0}: {1} files, {2} bytes", commit.Step, summary.Files, summary.Bytes);
+            _files.Journaled(summary);
             var ranks = _rounds.Committed(commit.Step).OfType<AnnounceCommit<IActorRef>>().SelectMany(a => a.Shards).ToArray();
             ApplyRetention();
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
@@ -200,19 +175,6 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>Journals <paramref name="e"/>, applies it, snapshots when due, then runs <paramref name="then"/>.</summary>
-    private void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogEvent =>
-        Persist(e, persisted =>
-        {
-            _catalog.Apply(persisted);
-            if (++_eventsSinceSnapshot >= _settings.CatalogSnapshotEvery)
-            {
-                _eventsSinceSnapshot = 0;
-                SaveSnapshot(_catalog.ToSnapshot());
-            }
-            then?.Invoke(persisted);
-        });
-
     /// <summary>
     /// Settles the recovered catalog against the disk before any command is handled (commands are
     /// stashed while events persist, and the last step runs in the last event's handler): debris goes,
@@ -220,22 +182,15 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Reconcile()
     {
-        var plan = CatalogReconciler.Reconcile(_catalog, _files.Scan(step => _catalog[step]?.Status != CheckpointStatus.Committed), DateTimeOffset.UtcNow);
-        if (plan.Missing.Count > 0)
-            _log.Warning("Catalog recovery: committed steps {0} have no metadata under '{1}'; left as they are (is the right root mounted?)",
-                string.Join(", ", plan.Missing), _files.Root);
-        RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove, step => _catalog[step]?.Status == CheckpointStatus.Deleted));
-        for (var i = 0; i < plan.Events.Count; i++)
-        {
-            _log.Info("Catalog recovery: step {0}: {1}", plan.Events[i].Step, CatalogReconciler.Describe(plan.Events[i]));
-            Record(plan.Events[i], i == plan.Events.Count - 1 ? _ => Settle() : null);
-        }
+        var plan = _files.Reconcile(Catalog);
+        RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove, step => Catalog[step]?.Status == CheckpointStatus.Deleted));
+        for (var i = 0; i < plan.Events.Count; i++) Record(plan.Events[i], i == plan.Events.Count - 1 ? _ => Settle() : null);
         if (plan.Events.Count == 0) Settle();
     }
 
     private void Settle()
     {
-        if (_catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
+        if (Catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
     }
@@ -256,7 +211,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
 
     private void OnAcquireLoadLease(AcquireLoadLease msg)
     {
-        var (lease, watch) = _leases.Request(Sender, msg.Step, msg.Renew, _catalog, _removals.CanRenew, _files.Root);
+        var (lease, watch) = _leases.Request(Sender, msg.Step, msg.Renew, Catalog, _removals.CanRenew, _files.Root);
         if (watch) Context.Watch(Sender);
         Sender.Tell(lease.Refusal is null ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum) : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
     }
@@ -264,7 +219,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
     private void ApplyRetention()
     {
-        foreach (var (step, reason) in _removals.Retain(_catalog.CommittedSteps))
+        foreach (var (step, reason) in _removals.Retain(Catalog.CommittedSteps))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
             Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ => Remove(_removals.Deleted(step, _leases.IsHeld)));
@@ -285,8 +240,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
 
     private void RemoveDebris(IEnumerable<long> steps)
     {
-        foreach (var step in steps)
-            if (_files.RemoveNow(step, "left by a save that never committed")) _removals.Removed(step, asDebris: true);
+        foreach (var step in _files.RemoveDebris(steps)) _removals.Removed(step, asDebris: true);
     }
 
     private void Remove(IEnumerable<long> steps)
@@ -294,8 +248,7 @@ internal sealed class PlannerActor : ReceivePersistentActor, IWithTimers
         foreach (var step in steps) _files.RemoveInBackground(step).PipeTo(Self);
     }
 
-    private static void Answer(IActorRef asker, CollectionReport report) =>
-        asker.Tell(new GarbageCollected(report.DebrisRemoved, report.Deleted, report.Failures));
+    private static void Answer(IActorRef asker, CollectionReport report) => asker.Tell(new GarbageCollected(report.DebrisRemoved, report.Deleted, report.Failures));
 
     /// <inheritdoc />
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)

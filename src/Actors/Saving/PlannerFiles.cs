@@ -51,17 +51,47 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
 
     /// <summary>
     /// Writes the metadata of <paramref name="commit"/> under its temporary name, fsyncs it and renames
-    /// it into place (the commit point). Returns its checksum and what was written; throws when it could not.
+    /// it into place (the commit point). Returns its checksum and what was written, or why it failed.
     /// </summary>
-    public (string Checksum, SaveSummary Summary) Commit(CommitStep commit)
+    public (string Checksum, SaveSummary Summary, string? Failure) Commit(CommitStep commit)
     {
         killAt.Reached("all-written", commit.Step);
-        var metadata = MetadataBuilder.Build(commit.Step, commit.Plan, commit.Results, DateTimeOffset.UtcNow);
-        var checksum = store.StageMetadata(metadata);
-        killAt.Reached("metadata-written", commit.Step);
-        store.PublishMetadata(commit.Step);
-        killAt.Reached("renamed", commit.Step);
-        return (checksum, new SaveSummary(commit.Step, metadata.Files.Count, metadata.TotalFileBytes));
+        try
+        {
+            var metadata = MetadataBuilder.Build(commit.Step, commit.Plan, commit.Results, DateTimeOffset.UtcNow);
+            var checksum = store.StageMetadata(metadata);
+            killAt.Reached("metadata-written", commit.Step);
+            store.PublishMetadata(commit.Step);
+            killAt.Reached("renamed", commit.Step);
+            return (checksum, new SaveSummary(commit.Step, metadata.Files.Count, metadata.TotalFileBytes), null);
+        }
+        catch (Exception e)
+        {
+            return ("", new SaveSummary(commit.Step, 0, 0), "commit failed: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Compares the recovered <paramref name="catalog"/> with the step directories on disk
+    /// (<see cref="CatalogReconciler"/>), logging committed steps whose metadata is missing.
+    /// </summary>
+    public Reconciliation Reconcile(CheckpointCatalog catalog)
+    {
+        var plan = CatalogReconciler.Reconcile(catalog, Scan(step => catalog[step]?.Status != CheckpointStatus.Committed), DateTimeOffset.UtcNow);
+        if (plan.Missing.Count > 0)
+            log.Warning("Catalog recovery: committed steps {0} have no metadata under '{1}'; left as they are (is the right root mounted?)",
+                string.Join(", ", plan.Missing), Root);
+        foreach (var e in plan.Events) log.Info("Catalog recovery: step {0}: {1}", e.Step, CatalogReconciler.Describe(e));
+        return plan;
+    }
+
+    /// <summary>The commit of <paramref name="summary"/>'s step is journaled: the tracker moves to it.</summary>
+    public void Journaled(SaveSummary summary)
+    {
+        killAt.Reached("journaled", summary.Step);
+        MoveTracker(summary.Step);
+        killAt.Reached("tracker-moved", summary.Step);
+        log.Info("Committed step {0}: {1} files, {2} bytes", summary.Step, summary.Files, summary.Bytes);
     }
 
     /// <summary>Points the tracker at <paramref name="step"/>; a failure is logged (the catalog, not the tracker, is the record).</summary>
@@ -90,13 +120,13 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
         }
     }
 
-    /// <summary>Removes <paramref name="step"/>'s directory now; true when it is gone.</summary>
-    public bool RemoveNow(long step, string why)
+    /// <summary>Removes the directories of <paramref name="steps"/>, debris of saves that never committed, now; returns those that are gone.</summary>
+    public IReadOnlyList<long> RemoveDebris(IEnumerable<long> steps) => steps.Where(step =>
     {
         try
         {
             store.Delete(step, () => killAt.Reached("deleting", step));
-            log.Info("Removed the directory of step {0}: {1}", step, why);
+            log.Info("Removed the directory of step {0}: left by a save that never committed", step);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -104,7 +134,7 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
             log.Warning("Could not remove the directory of step {0}: {1}", step, e.Message);
             return false;
         }
-    }
+    }).ToArray();
 
     /// <summary>Removes a deleted step's directory off the actor's thread; the task's result says how it went (and is logged).</summary>
     public Task<DeletionFinished> RemoveInBackground(long step) =>

@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// An actor over the catalog journal: it recovers the catalog (snapshot, then events) from
+/// <see cref="ActorCkptConfig.JournalPluginId"/> under its persistence id and answers
+/// <see cref="ReadCatalog"/>. The planner, which owns the catalog, journals with <see cref="Record"/>
+/// (every <c>snapshotEvery</c> events a snapshot, the older ones deleted); a reader never journals.
+/// </summary>
+internal abstract class CatalogJournalActor : ReceivePersistentActor
+{
+    private readonly int _snapshotEvery;
+    private int _eventsSinceSnapshot;
+
+    /// <summary>Recovers the catalog journaled as <paramref name="persistenceId"/>; snapshots every <paramref name="snapshotEvery"/> recorded events.</summary>
+    protected CatalogJournalActor(string persistenceId, int snapshotEvery)
+    {
+        (PersistenceId, _snapshotEvery) = (persistenceId, snapshotEvery);
+        (JournalPluginId, SnapshotPluginId) = (ActorCkptConfig.JournalPluginId, ActorCkptConfig.SnapshotPluginId);
+        Recover<SnapshotOffer>(o => Catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot));
+        Recover<ICatalogEvent>(e => Catalog.Apply(e));
+        Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray())));
+        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(m => Context.GetLogger().Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(m => Context.GetLogger().Warning("Old catalog snapshots could not be deleted: {0}", m.Cause.Message));
+    }
+
+    /// <inheritdoc />
+    public sealed override string PersistenceId { get; }
+
+    /// <summary>The catalog as recovered and recorded so far.</summary>
+    protected CheckpointCatalog Catalog { get; private set; } = new();
+
+    /// <summary>Journals <paramref name="e"/>, applies it to the catalog, snapshots when due, then runs <paramref name="then"/>.</summary>
+    protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogEvent =>
+        Persist(e, persisted =>
+        {
+            Catalog.Apply(persisted);
+            if (++_eventsSinceSnapshot >= _snapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(Catalog.ToSnapshot());
+            }
+            then?.Invoke(persisted);
+        });
+}
