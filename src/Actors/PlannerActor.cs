@@ -33,7 +33,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         (_settings, _writerPoolName) = (settings, writerPoolName);
         _files = new PlannerFiles(store, settings.KillAt, _log);
-        _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), NodeOf);
+        _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), Context.System.NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
         Recover<RecoveryCompleted>(_ => Reconcile());
@@ -204,10 +204,6 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Carry(_rounds.WriterAdded());
         }
     }
-
-    /// <summary>The node an actor lives on: its address, this system's own for a local reference.</summary>
-    private string NodeOf(IActorRef actor) =>
-        (actor.Path.Address.HasGlobalScope ? actor.Path.Address : ((ExtendedActorSystem)Context.System).Provider.DefaultAddress).ToString();
 
     private void OnAcquireLoadLease(AcquireLoadLease msg)
     {
