@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using Akka.Pattern;
 using Akka.Persistence;
+using Decision = ActorCkpt.RoundDecision<Akka.Actor.IActorRef>;
 
 namespace ActorCkpt;
 
@@ -122,7 +123,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>Carries out a save round's decisions, in order.</summary>
-    private void Carry(IEnumerable<RoundDecision> decisions)
+    private void Carry(IEnumerable<Decision> decisions)
     {
         foreach (var decision in decisions)
         {
@@ -130,30 +131,30 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             var step = decision.Step;
             switch (decision)
             {
-                case StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
-                case CancelDeadline: Timers.Cancel(("deadline", step)); break;
-                case PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), _files.WhyNotWritable(step, _removals.IsBusy(step)))); break;
-                case RecordStart s:
+                case Decision.StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
+                case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
+                case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), _files.WhyNotWritable(step, _removals.IsBusy(step)))); break;
+                case Decision.RecordStart s:
                     Record(new SaveStarted(step, s.SaveId, s.WorldSize, CheckpointLayout.StepDirectory(step), DateTimeOffset.UtcNow),
                         _ => Carry(_files.Prepare(step) is { } failure ? _rounds.Fail(step, failure) : _rounds.Started(step)));
                     break;
-                case MoveFile<IActorRef> m: _log.Warning("Step {0}: '{1}' moves from lost writer {2} to {3}", step, m.File.FileName, m.Lost, m.Writer.Path); break;
-                case CommitStep c: Commit(c); break;
-                case AbortStep<IActorRef> { Journal: true } a:
+                case Decision.MoveFile m: _log.Warning("Step {0}: '{1}' moves from lost writer {2} to {3}", step, m.File.FileName, m.Lost, m.Writer.Path); break;
+                case Decision.CommitStep c: Commit(c); break;
+                case Decision.AbortStep { Journal: true } a:
                     _log.Warning("Aborted step {0}: {1}", step, a.Reason);
                     Record(new SaveAborted(step, a.SaveId, a.Reason, DateTimeOffset.UtcNow));
                     break;
-                case EndRound<IActorRef> e:
+                case Decision.EndRound e:
                     if (e.RemoveDebris) _files.RemoveUncommitted(step);
                     foreach (var (plan, shard) in e.Resubmit) Self.Tell(plan, shard);
                     break;
-                case WarnOf w: _log.Warning(w.Text); break;
+                case Decision.Warn w: _log.Warning(w.Text); break;
             }
         }
     }
 
     /// <summary>The metadata goes into place; the step is acknowledged only once the journal has the commit too (a crash in between is settled on recovery from the disk).</summary>
-    private void Commit(CommitStep commit)
+    private void Commit(Decision.CommitStep commit)
     {
         var (checksum, summary, failure) = _files.Commit(commit);
         if (failure is not null)
@@ -164,7 +165,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new SaveCommitted(commit.Step, commit.SaveId, checksum, summary.Files, summary.Bytes, DateTimeOffset.UtcNow), _ =>
         {
             _files.Journaled(summary);
-            var ranks = _rounds.Committed(commit.Step).OfType<AnnounceCommit<IActorRef>>().SelectMany(a => a.Shards).ToArray();
+            var ranks = _rounds.Committed(commit.Step).OfType<Decision.AnnounceCommit>().SelectMany(a => a.Shards).ToArray();
             ApplyRetention();
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.

@@ -1,3 +1,4 @@
+using D = ActorCkpt.RoundDecision<string>;
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>
@@ -36,18 +37,18 @@ public class SaveRoundsSpec
         return (rounds, rounds[Step]!);
     }
 
-    private static void Same(IEnumerable<RoundDecision> expected, IEnumerable<RoundDecision> actual) =>
+    private static void Same(IEnumerable<D> expected, IEnumerable<D> actual) =>
         Assert.Equal(expected.Select(Show), actual.Select(Show));
 
     /// <summary>A decision as text, its lists spelled out (records compare lists by reference).</summary>
-    private static string Show(RoundDecision d) => d switch
+    private static string Show(D d) => d switch
     {
-        AssignFiles<string> a => $"AssignFiles {a.Shard}: " + string.Join(", ", a.Files.Select(f => $"{f.File.FileName} rank {f.File.Rank} by {f.Writer} #{f.File.WriterIndex}")),
-        AbortStep<string> a => $"AbortStep {a.Step} '{a.Reason}' to {string.Join(",", a.Shards)} journal {a.Journal}",
-        AnnounceCommit<string> a => $"AnnounceCommit {a.Step} to {string.Join(",", a.Shards)}",
-        EndRound<string> e => $"EndRound {e.Step} debris {e.RemoveDebris} resubmit {string.Join(",", e.Resubmit.Select(r => $"{r.Plan.Plan.Rank}:{r.Shard}"))}",
-        CommitStep c => $"CommitStep {c.Step} {c.SaveId} files {string.Join(",", c.Plan.Files.Select(f => f.FileName))} results {string.Join(",", c.Results.Select(r => r.FileName))}",
-        MoveFile<string> m => $"MoveFile {m.Shard} {m.File.FileName} to {m.Writer} #{m.File.WriterIndex} on {m.File.WriterNode} (lost {m.Lost})",
+        D.AssignFiles a => $"D.AssignFiles {a.Shard}: " + string.Join(", ", a.Files.Select(f => $"{f.File.FileName} rank {f.File.Rank} by {f.Writer} #{f.File.WriterIndex}")),
+        D.AbortStep a => $"D.AbortStep {a.Step} '{a.Reason}' to {string.Join(",", a.Shards)} journal {a.Journal}",
+        D.AnnounceCommit a => $"D.AnnounceCommit {a.Step} to {string.Join(",", a.Shards)}",
+        D.EndRound e => $"D.EndRound {e.Step} debris {e.RemoveDebris} resubmit {string.Join(",", e.Resubmit.Select(r => $"{r.Plan.Plan.Rank}:{r.Shard}"))}",
+        D.CommitStep c => $"D.CommitStep {c.Step} {c.SaveId} files {string.Join(",", c.Plan.Files.Select(f => f.FileName))} results {string.Join(",", c.Results.Select(r => r.FileName))}",
+        D.MoveFile m => $"D.MoveFile {m.Shard} {m.File.FileName} to {m.Writer} #{m.File.WriterIndex} on {m.File.WriterNode} (lost {m.Lost})",
         _ => d.ToString(),
     };
 
@@ -57,31 +58,31 @@ public class SaveRoundsSpec
     public void A_round_should_go_from_plans_to_commit_one_decision_at_a_time()
     {
         var rounds = Rounds();
-        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s0@A") },
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
             rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
-        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s1@B"), new PlanWrites(Step) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s1@B"), new D.PlanWrites(Step) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
         var round = rounds[Step]!;
-        Same(new RoundDecision[] { new CancelDeadline(Step), new RecordStart(Step, round.SaveId, 2) }, rounds.Plan(Step, new[] { "wA@A", "wB@B" }, null));
+        Same(new D[] { new D.CancelDeadline(Step), new D.RecordStart(Step, round.SaveId, 2) }, rounds.Plan(Step, new[] { "wA@A", "wB@B" }, null));
         Assert.Equal(RoundPhase.Starting, round.Phase);
 
         // Placement is local: each rank's one file goes to the writer on its node.
         var tag = round.FileTag;
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new AssignFiles<string>(Step, round.SaveId, "s0@A", new[] { (new FileWritePlan($"r00000-000-{tag}.safetensors", 0, 0, Array.Empty<WriteItem>()), "wA@A") }),
-            new AssignFiles<string>(Step, round.SaveId, "s1@B", new[] { (new FileWritePlan($"r00001-000-{tag}.safetensors", 1, 1, Array.Empty<WriteItem>()), "wB@B") }),
-            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+            new D.AssignFiles(Step, round.SaveId, "s0@A", new[] { (new FileWritePlan($"r00000-000-{tag}.safetensors", 0, 0, Array.Empty<WriteItem>()), "wA@A") }),
+            new D.AssignFiles(Step, round.SaveId, "s1@B", new[] { (new FileWritePlan($"r00001-000-{tag}.safetensors", 1, 1, Array.Empty<WriteItem>()), "wB@B") }),
+            new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
         }, rounds.Started(Step));
 
         Assert.Empty(rounds.Report(Written(round.SaveId, 1)));
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new CommitStep(Step, round.SaveId, round.Plan!, new[] { new FileWriteResult("r0", 100, Array.Empty<WrittenItem>()), new FileWriteResult("r1", 100, Array.Empty<WrittenItem>()) }),
+            new D.CancelDeadline(Step),
+            new D.CommitStep(Step, round.SaveId, round.Plan!, new[] { new FileWriteResult("r0", 100, Array.Empty<WrittenItem>()), new FileWriteResult("r1", 100, Array.Empty<WrittenItem>()) }),
         }, rounds.Report(Written(round.SaveId, 0)));
         Assert.Equal(RoundPhase.Committing, round.Phase);
 
-        Same(new RoundDecision[] { new AnnounceCommit<string>(Step, new[] { "s0@A", "s1@B" }) }, rounds.Committed(Step));
+        Same(new D[] { new D.AnnounceCommit(Step, new[] { "s0@A", "s1@B" }) }, rounds.Committed(Step));
         Assert.Null(rounds[Step]);
     }
 
@@ -90,7 +91,7 @@ public class SaveRoundsSpec
     {
         var rounds = Rounds();
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
-        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s0@A") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
         Assert.Equal(new[] { 1 }, rounds[Step]!.MissingPlans);
     }
 
@@ -99,8 +100,8 @@ public class SaveRoundsSpec
     {
         var rounds = Rounds();
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
-        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s1@B") }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: false));
-        Same(new RoundDecision[] { new PlanWrites(Step) }, rounds.WriterAdded());
+        Same(new D[] { new D.AcceptPlan(Step, "s1@B") }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: false));
+        Same(new D[] { new D.PlanWrites(Step) }, rounds.WriterAdded());
         rounds.Plan(Step, new[] { "wA@A" }, null);
         // Planned already: a second writer registering while the start is journaled plans nothing twice.
         Assert.Empty(rounds.WriterAdded());
@@ -116,12 +117,12 @@ public class SaveRoundsSpec
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
         var id = rounds[Step]!.SaveId;
         var shard = $"s{rank}@B";
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new AcceptPlan<string>(Step, shard),
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, id, reason, new[] { "s0@A", shard }, Journal: true),
-            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.AcceptPlan(Step, shard),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, id, reason, new[] { "s0@A", shard }, Journal: true),
+            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.Submit(PlanOf(rank, worldSize), shard, haveWriters: true));
         Assert.Null(rounds[Step]);
     }
@@ -131,8 +132,8 @@ public class SaveRoundsSpec
     {
         var rounds = Rounds();
         var decisions = rounds.Submit(PlanOf(0, 2, step: -1), "s0@A", haveWriters: true);
-        Assert.Equal(new[] { "StartDeadline", "AcceptPlan`1", "CancelDeadline", "AbortStep`1", "EndRound`1" }, decisions.Select(d => d.GetType().Name));
-        Assert.Equal("step -1 is negative", ((AbortStep<string>)decisions[3]).Reason);
+        Assert.Equal(new[] { "StartDeadline", "AcceptPlan", "CancelDeadline", "AbortStep", "EndRound" }, decisions.Select(d => d.GetType().Name));
+        Assert.Equal("step -1 is negative", ((D.AbortStep)decisions[3]).Reason);
     }
 
     [Fact]
@@ -142,16 +143,16 @@ public class SaveRoundsSpec
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
         var id = rounds[Step]!.SaveId;
         var reason = $"ranks 1 did not send their plan within {PlanTimeout}";
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, id, reason, new[] { "s0@A" }, Journal: true),
-            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, id, reason, new[] { "s0@A" }, Journal: true),
+            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.DeadlinePassed(Step, RoundDeadline.Plans));
 
         // Rank 1's plan of the dead attempt is refused, once; rank 0 saving again starts a new attempt.
-        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s1@B", reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
-        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s0@A") },
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
             rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
         Assert.NotEqual(id, rounds[Step]!.SaveId);
     }
@@ -162,7 +163,7 @@ public class SaveRoundsSpec
         var rounds = Rounds();
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
         rounds.Submit(PlanOf(1), "s1@B", haveWriters: false);
-        var abort = Assert.IsType<AbortStep<string>>(rounds.DeadlinePassed(Step, RoundDeadline.Plans)[1]);
+        var abort = Assert.IsType<D.AbortStep>(rounds.DeadlinePassed(Step, RoundDeadline.Plans)[1]);
         Assert.Equal($"no writer registered within {PlanTimeout}", abort.Reason);
     }
 
@@ -173,11 +174,11 @@ public class SaveRoundsSpec
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
         rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
         var id = rounds[Step]!.SaveId;
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, id, "step 5 is being deleted", new[] { "s0@A", "s1@B" }, Journal: true),
-            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, id, "step 5 is being deleted", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.Plan(Step, new[] { "wA@A" }, blocked: "step 5 is being deleted"));
     }
 
@@ -185,17 +186,17 @@ public class SaveRoundsSpec
     public void A_write_failure_should_abort_at_once_and_end_the_round_when_the_last_rank_reports()
     {
         var (rounds, round) = Writing();
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, "rank 0 could not write 'f': disk full", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "rank 0 could not write 'f': disk full", new[] { "s0@A", "s1@B" }, Journal: true),
             // Rank 1's writer may still be busy in the directory: the round waits for it, with a deadline.
-            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+            new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
         }, rounds.Report(Written(round.SaveId, 0, "'f': disk full")));
         // A plan of the next attempt waits until the aborted one has wound down.
         var retry = PlanOf(0);
         Assert.Empty(rounds.Submit(retry, "s0@A", haveWriters: true));
-        Same(new RoundDecision[] { new CancelDeadline(Step), new EndRound<string>(Step, true, new[] { (retry, "s0@A") }) },
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, new[] { (retry, "s0@A") }) },
             rounds.Report(Written(round.SaveId, 1)));
         Assert.Null(rounds[Step]);
     }
@@ -205,10 +206,10 @@ public class SaveRoundsSpec
     {
         var (rounds, round) = Writing();
         rounds.Report(Written(round.SaveId, 0));
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new AbortStep<string>(Step, round.SaveId, $"ranks 1 did not finish writing within {WriteTimeout}", new[] { "s0@A", "s1@B" }, Journal: true),
-            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.AbortStep(Step, round.SaveId, $"ranks 1 did not finish writing within {WriteTimeout}", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.DeadlinePassed(Step, RoundDeadline.Writes));
         // A report that comes after is about a round that is gone.
         Assert.Empty(rounds.Report(Written(round.SaveId, 1)));
@@ -232,7 +233,7 @@ public class SaveRoundsSpec
         var file = FileOf(round, 0);
         Assert.Equal("wA@A", round.Writers[round.Plan!.ForRank(0).Single().WriterIndex]);
         // wC is as idle as wA2 and comes first, but it is on another node.
-        Same(new RoundDecision[] { new MoveFile<string>(Step, round.SaveId, "s0@A", round.Plan.Files[0] with { WriterIndex = 1, WriterNode = "A" }, "wA2@A", "wA") },
+        Same(new D[] { new D.MoveFile(Step, round.SaveId, "s0@A", round.Plan.Files[0] with { WriterIndex = 1, WriterNode = "A" }, "wA2@A", "wA") },
             rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", new[] { "wC@C", "wA2@A", "wB@B" }));
         Assert.Equal(1, round.Plan!.ForRank(0).Single().WriterIndex);
     }
@@ -243,7 +244,7 @@ public class SaveRoundsSpec
         var (rounds, round) = Writing(Placement.Spread, "wA@A", "wB@B");
         var file = FileOf(round, 0);
         // wB already writes rank 1's 64 bytes; wC joined since the plan was made and has none.
-        Same(new RoundDecision[] { new MoveFile<string>(Step, round.SaveId, "s0@A", round.Plan!.ForRank(0).Single() with { WriterIndex = 2, WriterNode = "C" }, "wC@C", "wA") },
+        Same(new D[] { new D.MoveFile(Step, round.SaveId, "s0@A", round.Plan!.ForRank(0).Single() with { WriterIndex = 2, WriterNode = "C" }, "wC@C", "wA") },
             rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", new[] { "wB@B", "wC@C" }));
         Assert.Equal(new[] { "wA@A", "wB@B", "wC@C" }, round.Writers);
     }
@@ -257,11 +258,11 @@ public class SaveRoundsSpec
         Assert.Empty(rounds.Reassign(Step, round.SaveId, "no-such-file", "wA", "s0@A", new[] { "wB@B" }));
         rounds.Report(Written(round.SaveId, 1));
         Assert.Empty(rounds.Reassign(Step, round.SaveId, FileOf(round, 1), "wB", "s1@B", new[] { "wA@A" }));
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, $"no writer left to write '{file}' after wA was lost", new[] { "s0@A", "s1@B" }, Journal: true),
-            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, $"no writer left to write '{file}' after wA was lost", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
         }, rounds.Reassign(Step, round.SaveId, file, "wA", "s0@A", Array.Empty<string>()));
     }
 
@@ -270,14 +271,14 @@ public class SaveRoundsSpec
     {
         var rounds = Rounds();
         var cancel = new AbortSave(Step, 0, 3);
-        Same(new RoundDecision[] { new WarnOf(Step, $"Aborted step {Step} before it began: rank 0 cancelled its save of step {Step}") }, rounds.Cancel(cancel, over: false));
+        Same(new D[] { new D.Warn(Step, $"Aborted step {Step} before it began: rank 0 cancelled its save of step {Step}") }, rounds.Cancel(cancel, over: false));
         Assert.Empty(rounds.Cancel(cancel, over: false));
-        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
-        Same(new RoundDecision[] { new RefusePlan<string>(Step, "s2@B", cancel.Reason) }, rounds.Submit(PlanOf(2, 3), "s2@B", haveWriters: true));
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
+        Same(new D[] { new D.RefusePlan(Step, "s2@B", cancel.Reason) }, rounds.Submit(PlanOf(2, 3), "s2@B", haveWriters: true));
         // Each late rank is refused once: its next plan, like the cancelling rank's, belongs to a new attempt.
-        Same(new RoundDecision[] { new StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new AcceptPlan<string>(Step, "s1@B") },
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s1@B") },
             rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
-        Same(new RoundDecision[] { new AcceptPlan<string>(Step, "s0@A") }, rounds.Submit(PlanOf(0, 3), "s0@A", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, rounds.Submit(PlanOf(0, 3), "s0@A", haveWriters: true));
     }
 
     [Fact]
@@ -285,7 +286,7 @@ public class SaveRoundsSpec
     {
         var rounds = Rounds();
         Assert.Empty(rounds.Cancel(new AbortSave(Step, 0, 2), over: true));
-        Assert.Empty(rounds.Submit(PlanOf(1), "s1@B", haveWriters: true).OfType<RefusePlan<string>>());
+        Assert.Empty(rounds.Submit(PlanOf(1), "s1@B", haveWriters: true).OfType<D.RefusePlan>());
 
         var (committing, round) = Writing();
         committing.Report(Written(round.SaveId, 0));
@@ -298,14 +299,14 @@ public class SaveRoundsSpec
     public void A_cancellation_while_writing_should_abort_and_wait_for_the_writers()
     {
         var (rounds, round) = Writing();
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, "rank 1 cancelled its save of step 5", new[] { "s0@A", "s1@B" }, Journal: true),
-            new StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "rank 1 cancelled its save of step 5", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
         }, rounds.Cancel(new AbortSave(Step, 1, 2), over: false));
         Assert.Empty(rounds.Report(Written(round.SaveId, 0)));
-        Same(new RoundDecision[] { new CancelDeadline(Step), new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) },
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) },
             rounds.Report(Written(round.SaveId, 1)));
     }
 
@@ -315,11 +316,11 @@ public class SaveRoundsSpec
         var (rounds, round) = Writing();
         rounds.Report(Written(round.SaveId, 0));
         rounds.Report(Written(round.SaveId, 1));
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, "commit failed: disk full", new[] { "s0@A", "s1@B" }, Journal: true),
-            new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "commit failed: disk full", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.Fail(Step, "commit failed: disk full"));
     }
 
@@ -331,11 +332,11 @@ public class SaveRoundsSpec
         rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
         rounds.Plan(Step, new[] { "wA@A" }, null);
         var round = rounds[Step]!;
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, "the catalog journal rejected SaveStarted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
-            new EndRound<string>(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "the catalog journal rejected SaveStarted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
+            new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.JournalRejected(new SaveStarted(Step, round.SaveId, 2, "step_5", DateTimeOffset.UnixEpoch), "too big"));
         Assert.Null(rounds[Step]);
     }
@@ -347,11 +348,11 @@ public class SaveRoundsSpec
         Assert.Empty(rounds.JournalRejected(new SaveAborted(Step, round.SaveId, "x", DateTimeOffset.UnixEpoch), "too big"));
         rounds.Report(Written(round.SaveId, 0));
         rounds.Report(Written(round.SaveId, 1));
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new CancelDeadline(Step),
-            new AbortStep<string>(Step, round.SaveId, "the catalog journal rejected SaveCommitted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
-            new EndRound<string>(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "the catalog journal rejected SaveCommitted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
+            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
         }, rounds.JournalRejected(new SaveCommitted(Step, round.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "too big"));
     }
 
@@ -363,12 +364,12 @@ public class SaveRoundsSpec
         rounds.Report(Written(committing.SaveId, 1));
         rounds.Submit(PlanOf(0, step: 6), "s0@A", haveWriters: false);
         var other = rounds[6]!;
-        Same(new RoundDecision[]
+        Same(new D[]
         {
-            new AbortStep<string>(Step, committing.SaveId,
+            new D.AbortStep(Step, committing.SaveId,
                 "step 5 was written and its metadata renamed into place, but the catalog journal failed (gone); the restarted planner records it as committed",
                 new[] { "s0@A", "s1@B" }, Journal: false),
-            new AbortStep<string>(6, other.SaveId, "the catalog journal failed: gone", new[] { "s0@A" }, Journal: false),
+            new D.AbortStep(6, other.SaveId, "the catalog journal failed: gone", new[] { "s0@A" }, Journal: false),
         }, rounds.JournalFailed(new SaveCommitted(Step, committing.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "gone"));
     }
 }

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Event;
 
 namespace ActorCkpt;
@@ -53,7 +54,7 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
     /// Writes the metadata of <paramref name="commit"/> under its temporary name, fsyncs it and renames
     /// it into place (the commit point). Returns its checksum and what was written, or why it failed.
     /// </summary>
-    public (string Checksum, SaveSummary Summary, string? Failure) Commit(CommitStep commit)
+    public (string Checksum, SaveSummary Summary, string? Failure) Commit(RoundDecision<IActorRef>.CommitStep commit)
     {
         killAt.Reached("all-written", commit.Step);
         try

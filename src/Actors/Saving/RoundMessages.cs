@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Decision = ActorCkpt.RoundDecision<Akka.Actor.IActorRef>;
 
 namespace ActorCkpt;
 
@@ -6,13 +7,13 @@ namespace ActorCkpt;
 internal static class RoundMessages
 {
     /// <summary>What <paramref name="decision"/> tells, to whom; nothing for a decision that tells no rank.</summary>
-    public static IEnumerable<(IActorRef To, object Message)> Of(RoundDecision decision) => decision switch
+    public static IEnumerable<(IActorRef To, object Message)> Of(Decision decision) => decision switch
     {
-        AcceptPlan<IActorRef> a => new[] { (a.Shard, (object)new LocalPlanAccepted(a.Step)) },
-        RefusePlan<IActorRef> r => new[] { (r.Shard, (object)new CheckpointAborted(r.Step, r.Reason)) },
-        AssignFiles<IActorRef> a => new[] { (a.Shard, (object)new AssignWrites(a.Step, a.SaveId, a.Files.Select(f => new WriteAssignment(f.File, f.Writer)).ToArray())) },
-        MoveFile<IActorRef> m => new[] { (m.Shard, (object)new WriteReassigned(m.Step, m.SaveId, new WriteAssignment(m.File, m.Writer))) },
-        AbortStep<IActorRef> a => a.Shards.Select(s => (s, (object)new CheckpointAborted(a.Step, a.Reason))),
+        Decision.AcceptPlan a => new[] { (a.Shard, (object)new LocalPlanAccepted(a.Step)) },
+        Decision.RefusePlan r => new[] { (r.Shard, (object)new CheckpointAborted(r.Step, r.Reason)) },
+        Decision.AssignFiles a => new[] { (a.Shard, (object)new AssignWrites(a.Step, a.SaveId, a.Files.Select(f => new WriteAssignment(f.File, f.Writer)).ToArray())) },
+        Decision.MoveFile m => new[] { (m.Shard, (object)new WriteReassigned(m.Step, m.SaveId, new WriteAssignment(m.File, m.Writer))) },
+        Decision.AbortStep a => a.Shards.Select(s => (s, (object)new CheckpointAborted(a.Step, a.Reason))),
         _ => Array.Empty<(IActorRef, object)>(),
     };
 }

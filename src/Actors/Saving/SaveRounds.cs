@@ -7,20 +7,35 @@ namespace ActorCkpt;
 internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning);
 
 /// <summary>
-/// The planner's save rounds as a state machine, free of Akka: events in (a plan, the writers, a
-/// report, a lost writer, a cancellation, a deadline, a journal outcome), <see cref="RoundDecision"/>s
-/// out, for the actor to carry out in order. A round gathers every rank's local plan (before its plan
-/// deadline), is planned once a writer is there, journals its start, sends each rank its files,
-/// collects the reports (before its write deadline) and commits; any failure aborts it, and an
-/// aborted round stays until no writer can still touch its files. Aborted steps are remembered (a
-/// tombstone, with the ranks that had not sent their plan): a late plan of the dead attempt is
-/// refused, a plan from any other rank starts a new attempt. Writers are named by
-/// <typeparamref name="TRef"/>, and <c>nodeOf</c> tells their node (and the shards').
+/// The planner's save rounds as a state machine, free of Akka: each event in returns the
+/// <see cref="RoundDecision{TRef}"/>s to carry out, in order, and the planner actor only carries them
+/// out. The life of a round (one attempt at one step):
+/// <list type="number">
+/// <item><see cref="Submit"/>: the first local plan opens the round and its plan deadline; each plan is
+/// accepted (again when sent again); one that does not fit (world size, rank, step) aborts the round.</item>
+/// <item>Every plan in and a writer registered (<see cref="WriterAdded"/>): <see cref="Plan"/> makes
+/// the global plan, and the start is journaled; <see cref="Started"/> sends each rank its files and
+/// starts the write deadline.</item>
+/// <item>A rank lost a writer: <see cref="Reassign"/> moves the file as <see cref="WriteAssigner.Reassign"/>
+/// decides, or aborts when no writer is left.</item>
+/// <item><see cref="Report"/>: a failure aborts; the last report commits (<see cref="Committed"/> once
+/// journaled, when the ranks hear it).</item>
+/// <item>An abort (a failure, a deadline, a rank's <see cref="Cancel"/>) tells every rank and is
+/// journaled; the round stays until no writer can touch its files, then ends, and the plans of a new
+/// attempt held meanwhile go back in.</item>
+/// <item>The journal refusing or failing a persist is decided by <see cref="JournalRejected"/> and
+/// <see cref="JournalFailed"/>.</item>
+/// </list>
+/// Aborted steps are remembered (a tombstone, with the ranks that had not sent their plan): a late
+/// plan of the dead attempt is refused once, any other plan starts a new attempt. Events for another
+/// attempt, or out of their phase, change nothing. <typeparamref name="TRef"/> names shards and
+/// writers; <c>nodeOf</c> tells the node of each.
 /// </summary>
+/// <typeparam name="TRef">Who: a shard or a writer (an actor reference in the actor, a string in the specs).</typeparam>
 internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string> nodeOf) where TRef : notnull
 {
     private const int AbortedStepsRemembered = 64;
-    private static readonly RoundDecision[] None = Array.Empty<RoundDecision>();
+    private static readonly RoundDecision<TRef>[] None = Array.Empty<RoundDecision<TRef>>();
     private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
     private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
@@ -37,20 +52,20 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     public static string Describe(Exception e) => e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
     /// <summary>A rank's local plan, from <paramref name="shard"/>; <paramref name="haveWriters"/> when a writer is registered.</summary>
-    public IReadOnlyList<RoundDecision> Submit(SubmitLocalPlan msg, TRef shard, bool haveWriters)
+    public IReadOnlyList<RoundDecision<TRef>> Submit(SubmitLocalPlan msg, TRef shard, bool haveWriters)
     {
         var rank = msg.Plan.Rank;
         var step = msg.Step;
         if (_aborted.TryGetValue(step, out var tombstone))
         {
-            if (tombstone.Late.Remove(rank)) return new[] { new RefusePlan<TRef>(step, shard, tombstone.Reason) };
+            if (tombstone.Late.Remove(rank)) return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, tombstone.Reason) };
             _aborted.Remove(step);
         }
-        var decisions = new List<RoundDecision>();
+        var decisions = new List<RoundDecision<TRef>>();
         if (!_rounds.TryGetValue(step, out var round))
         {
             _rounds[step] = round = new SaveRound<TRef>(step, msg.Plan.WorldSize);
-            decisions.Add(new StartDeadline(step, RoundDeadline.Plans, settings.PlanTimeout));
+            decisions.Add(new RoundDecision<TRef>.StartDeadline(step, RoundDeadline.Plans, settings.PlanTimeout));
         }
         if (!round.Alive)
         {
@@ -60,27 +75,27 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             return decisions;
         }
         // The shard re-sends its plan until acknowledged: answer again, keep the first.
-        if (round.Plans.ContainsKey(rank)) return new[] { new AcceptPlan<TRef>(step, shard) };
+        if (round.Plans.ContainsKey(rank)) return new[] { new RoundDecision<TRef>.AcceptPlan(step, shard) };
         if (round.Phase != RoundPhase.Gathering)
-            return new[] { new RefusePlan<TRef>(step, shard, $"rank {rank} sent its plan for step {step} after writing began") };
+            return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, $"rank {rank} sent its plan for step {step} after writing began") };
         round.Plans[rank] = msg;
         round.Shards[rank] = shard;
-        decisions.Add(new AcceptPlan<TRef>(step, shard));
+        decisions.Add(new RoundDecision<TRef>.AcceptPlan(step, shard));
         var problem = step < 0 ? $"step {step} is negative" : Ranks.Problem(rank, msg.Plan.WorldSize, round.WorldSize);
         if (problem is not null) decisions.AddRange(Abort(round, problem));
-        else if (haveWriters && round.ReadyToPlan) decisions.Add(new PlanWrites(step));
+        else if (haveWriters && round.ReadyToPlan) decisions.Add(new RoundDecision<TRef>.PlanWrites(step));
         return decisions;
     }
 
     /// <summary>A writer registered: every round that waited only for one is planned now.</summary>
-    public IReadOnlyList<RoundDecision> WriterAdded() =>
-        _rounds.Values.Where(r => r.ReadyToPlan).Select(r => (RoundDecision)new PlanWrites(r.Step)).ToArray();
+    public IReadOnlyList<RoundDecision<TRef>> WriterAdded() =>
+        _rounds.Values.Where(r => r.ReadyToPlan).Select(r => (RoundDecision<TRef>)new RoundDecision<TRef>.PlanWrites(r.Step)).ToArray();
 
     /// <summary>
     /// Plans the round of <paramref name="step"/> over <paramref name="writers"/>, unless the actor
     /// found it <paramref name="blocked"/> (the step is committed or being deleted): its start is journaled next.
     /// </summary>
-    public IReadOnlyList<RoundDecision> Plan(long step, IReadOnlyList<TRef> writers, string? blocked)
+    public IReadOnlyList<RoundDecision<TRef>> Plan(long step, IReadOnlyList<TRef> writers, string? blocked)
     {
         if (this[step] is not { ReadyToPlan: true } round) return None;
         if (blocked is not null) return Abort(round, blocked);
@@ -97,41 +112,41 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         // The start is journaled before the directory exists, so a crash from here on leaves a
         // catalog entry that recovery resolves (and whose debris it removes).
         round.Phase = RoundPhase.Starting;
-        return new RoundDecision[] { new CancelDeadline(step), new RecordStart(step, round.SaveId, round.WorldSize) };
+        return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(step), new RoundDecision<TRef>.RecordStart(step, round.SaveId, round.WorldSize) };
     }
 
     /// <summary>The start is journaled and the directory prepared: every rank is sent its files, and the write deadline runs.</summary>
-    public IReadOnlyList<RoundDecision> Started(long step)
+    public IReadOnlyList<RoundDecision<TRef>> Started(long step)
     {
         if (this[step] is not { Phase: RoundPhase.Starting, Pending: var (plan, writers) } round) return None;
         round.Phase = RoundPhase.Writing;
         round.Plan = plan;
         round.Pending = null;
         round.Writers.AddRange(writers);
-        var decisions = new List<RoundDecision>();
+        var decisions = new List<RoundDecision<TRef>>();
         foreach (var (rank, shard) in round.Shards.OrderBy(s => s.Key))
-            decisions.Add(new AssignFiles<TRef>(step, round.SaveId, shard, plan.ForRank(rank).Select(f => (f, round.Writers[f.WriterIndex])).ToArray()));
-        decisions.Add(new StartDeadline(step, RoundDeadline.Writes, settings.WriteTimeout));
+            decisions.Add(new RoundDecision<TRef>.AssignFiles(step, round.SaveId, shard, plan.ForRank(rank).Select(f => (f, round.Writers[f.WriterIndex])).ToArray()));
+        decisions.Add(new RoundDecision<TRef>.StartDeadline(step, RoundDeadline.Writes, settings.WriteTimeout));
         return decisions;
     }
 
     /// <summary>Something the actor did for the round failed (preparing the directory, the commit): it is aborted.</summary>
-    public IReadOnlyList<RoundDecision> Fail(long step, string reason) => this[step] is { Alive: true } round ? Abort(round, reason) : None;
+    public IReadOnlyList<RoundDecision<TRef>> Fail(long step, string reason) => this[step] is { Alive: true } round ? Abort(round, reason) : None;
 
     /// <summary>A rank's write report: a failure aborts the round; the last report commits it (or ends it, aborted).</summary>
-    public IReadOnlyList<RoundDecision> Report(ReportWrites msg)
+    public IReadOnlyList<RoundDecision<TRef>> Report(ReportWrites msg)
     {
         if (this[msg.Step] is not { Writing: true } round || round.SaveId != msg.SaveId || round.Phase == RoundPhase.Committing) return None;
         if (!round.Plans.ContainsKey(msg.Rank)) return None;
         round.Reports[msg.Rank] = msg;
         if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
         if (!round.AllReported) return None;
-        if (!round.Alive) return new RoundDecision[] { new CancelDeadline(round.Step) }.Concat(End(round, removeDebris: true)).ToArray();
+        if (!round.Alive) return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: true)).ToArray();
         round.Phase = RoundPhase.Committing;
-        return new RoundDecision[]
+        return new RoundDecision<TRef>[]
         {
-            new CancelDeadline(round.Step),
-            new CommitStep(round.Step, round.SaveId, round.Plan!, round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray()),
+            new RoundDecision<TRef>.CancelDeadline(round.Step),
+            new RoundDecision<TRef>.CommitStep(round.Step, round.SaveId, round.Plan!, round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray()),
         };
     }
 
@@ -140,7 +155,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// the file moves to the least loaded of <paramref name="survivors"/> (the writers still registered,
     /// in registration order) as <see cref="WriteAssigner.Reassign"/> decides, or the round is aborted when none is left.
     /// </summary>
-    public IReadOnlyList<RoundDecision> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors)
+    public IReadOnlyList<RoundDecision<TRef>> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors)
     {
         if (this[step] is not { Writing: true, Alive: true } round || round.SaveId != saveId || round.Phase == RoundPhase.Committing) return None;
         var files = round.Plan!.Files;
@@ -155,7 +170,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (!round.Writers.Contains(writer)) round.Writers.Add(writer);
         moved = moved with { WriterIndex = round.Writers.IndexOf(writer) };
         round.Plan = round.Plan with { Files = files.Select((f, i) => i == index ? moved : f).ToArray() };
-        return new[] { new MoveFile<TRef>(step, saveId, shard, moved, writer, lost) };
+        return new[] { new RoundDecision<TRef>.MoveFile(step, saveId, shard, moved, writer, lost) };
     }
 
     /// <summary>
@@ -163,16 +178,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// begun. With no round (yet), and unless the step is <paramref name="over"/> (committed or deleted:
     /// too late) or already aborted, a tombstone refuses the other ranks' plans of this attempt as they come.
     /// </summary>
-    public IReadOnlyList<RoundDecision> Cancel(AbortSave msg, bool over)
+    public IReadOnlyList<RoundDecision<TRef>> Cancel(AbortSave msg, bool over)
     {
         if (this[msg.Step] is { } round) return round.Alive && round.Phase != RoundPhase.Committing ? Abort(round, msg.Reason) : None;
         if (_aborted.ContainsKey(msg.Step) || over) return None;
         Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank));
-        return new[] { new WarnOf(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
+        return new[] { new RoundDecision<TRef>.Warn(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
     }
 
     /// <summary>The round's <paramref name="kind"/> deadline passed (a cancelled timer never reports).</summary>
-    public IReadOnlyList<RoundDecision> DeadlinePassed(long step, RoundDeadline kind)
+    public IReadOnlyList<RoundDecision<TRef>> DeadlinePassed(long step, RoundDeadline kind)
     {
         if (this[step] is not { } round) return None;
         if (kind == RoundDeadline.Plans)
@@ -183,22 +198,22 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
                 : $"no writer registered within {settings.PlanTimeout}");
         }
         if (!round.Writing || round.AllReported || round.Phase == RoundPhase.Committing) return None;
-        var decisions = new List<RoundDecision>();
+        var decisions = new List<RoundDecision<TRef>>();
         if (round.Alive)
         {
             round.AbortReason = $"ranks {string.Join(", ", round.MissingReports)} did not finish writing within {settings.WriteTimeout}";
-            decisions.Add(new AbortStep<TRef>(step, round.SaveId, round.AbortReason, round.ShardList, Journal: true));
+            decisions.Add(new RoundDecision<TRef>.AbortStep(step, round.SaveId, round.AbortReason, round.ShardList, Journal: true));
         }
         // Writers may still be busy: their files carry this attempt's tag, so leaving them is safe.
         return decisions.Concat(End(round, removeDebris: false)).ToArray();
     }
 
     /// <summary>The commit is journaled: the round is over, and its ranks hear it.</summary>
-    public IReadOnlyList<RoundDecision> Committed(long step)
+    public IReadOnlyList<RoundDecision<TRef>> Committed(long step)
     {
         if (this[step] is not { Phase: RoundPhase.Committing } round) return None;
         _rounds.Remove(step);
-        return new[] { new AnnounceCommit<TRef>(step, round.ShardList) };
+        return new[] { new RoundDecision<TRef>.AnnounceCommit(step, round.ShardList) };
     }
 
     /// <summary>
@@ -207,12 +222,12 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// journaled for it, and its files go unless the refused event was the commit (the metadata is in
     /// place then, and recovery records it). A refused abort or deletion changes nothing here.
     /// </summary>
-    public IReadOnlyList<RoundDecision> JournalRejected(ICatalogEvent @event, string cause)
+    public IReadOnlyList<RoundDecision<TRef>> JournalRejected(ICatalogEvent @event, string cause)
     {
         if (@event is SaveAborted or CheckpointDeleted || this[@event.Step] is not { } round) return None;
         round.AbortReason ??= "journal rejected its event";
-        var told = new AbortStep<TRef>(round.Step, round.SaveId, $"the catalog journal rejected {@event.GetType().Name}: {cause}", round.ShardList, Journal: false);
-        return new RoundDecision[] { new CancelDeadline(round.Step), told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
+        var told = new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, $"the catalog journal rejected {@event.GetType().Name}: {cause}", round.ShardList, Journal: false);
+        return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step), told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
     }
 
     /// <summary>
@@ -220,32 +235,32 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// successor's recovery settles every round in flight. Their ranks hear it now; a round whose
     /// commit could not be journaled is committed on disk all the same, and they are told so.
     /// </summary>
-    public IReadOnlyList<RoundDecision> JournalFailed(object @event, string cause) =>
-        _rounds.Values.Select(round => (RoundDecision)new AbortStep<TRef>(round.Step, round.SaveId,
+    public IReadOnlyList<RoundDecision<TRef>> JournalFailed(object @event, string cause) =>
+        _rounds.Values.Select(round => (RoundDecision<TRef>)new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId,
             @event is SaveCommitted c && c.Step == round.Step
                 ? $"step {round.Step} was written and its metadata renamed into place, but the catalog journal failed ({cause}); the restarted planner records it as committed"
                 : $"the catalog journal failed: {cause}",
             round.ShardList, Journal: false)).ToArray();
 
-    private IReadOnlyList<RoundDecision> Abort(SaveRound<TRef> round, string reason)
+    private IReadOnlyList<RoundDecision<TRef>> Abort(SaveRound<TRef> round, string reason)
     {
         round.AbortReason = reason;
-        var decisions = new List<RoundDecision>
+        var decisions = new List<RoundDecision<TRef>>
         {
-            new CancelDeadline(round.Step),
-            new AbortStep<TRef>(round.Step, round.SaveId, reason, round.ShardList, Journal: true),
+            new RoundDecision<TRef>.CancelDeadline(round.Step),
+            new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, reason, round.ShardList, Journal: true),
         };
         if (!round.Writing || round.AllReported) decisions.AddRange(End(round, removeDebris: round.Writing));
-        else decisions.Add(new StartDeadline(round.Step, RoundDeadline.Writes, settings.WriteTimeout));
+        else decisions.Add(new RoundDecision<TRef>.StartDeadline(round.Step, RoundDeadline.Writes, settings.WriteTimeout));
         return decisions;
     }
 
     /// <summary>Drops an aborted round, remembering it so that its late plans are refused.</summary>
-    private IReadOnlyList<RoundDecision> End(SaveRound<TRef> round, bool removeDebris)
+    private IReadOnlyList<RoundDecision<TRef>> End(SaveRound<TRef> round, bool removeDebris)
     {
         _rounds.Remove(round.Step);
         Bury(round.Step, round.AbortReason!, round.MissingPlans);
-        return new[] { new EndRound<TRef>(round.Step, removeDebris, round.NextAttempt.ToArray()) };
+        return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray()) };
     }
 
     private void Bury(long step, string reason, IEnumerable<int> late)
