@@ -45,6 +45,9 @@ internal sealed class ShardLoad<TActor> where TActor : class
     /// <summary>The planner holding the lease; null before the grant and while renewing.</summary>
     public TActor? Grantor { get; private set; }
 
+    /// <summary>True from the grantor's loss until a planner answered the renewal.</summary>
+    public bool Renewing { get; private set; }
+
     /// <summary>The load begins: a lease is asked for, with a deadline.</summary>
     public IReadOnlyList<ShardLoadDecision<TActor>> Start() =>
         [new ShardLoadDecision<TActor>.AskLease(RequestId, Request.Step, Renew: false), new ShardLoadDecision<TActor>.StartLeaseDeadline()];
@@ -55,6 +58,7 @@ internal sealed class ShardLoad<TActor> where TActor : class
         if (_over || requestId != RequestId) return [new ShardLoadDecision<TActor>.HandBack(step, from)];
         if (Grantor is not null) return Nothing;
         Grantor = from;
+        Renewing = false;
         if (Step is { } renewed)
             return [new ShardLoadDecision<TActor>.StopRenewing(), new ShardLoadDecision<TActor>.Watch(from),
                 new ShardLoadDecision<TActor>.Warn($"the lease on step {renewed} renewed with {_name(from)}")];
@@ -66,6 +70,7 @@ internal sealed class ShardLoad<TActor> where TActor : class
     public IReadOnlyList<ShardLoadDecision<TActor>> Refused(Guid requestId, string reason)
     {
         if (_over || requestId != RequestId || Grantor is not null) return Nothing;
+        Renewing = false;
         if (Step is { } step)
             return [new ShardLoadDecision<TActor>.StopRenewing(),
                 new ShardLoadDecision<TActor>.Warn($"the lease on step {step} could not be renewed ({reason}); its files may go before this load ends")];
@@ -82,13 +87,14 @@ internal sealed class ShardLoad<TActor> where TActor : class
         if (_over || Step is not { } step || Grantor is null || !EqualityComparer<TActor>.Default.Equals(actor, Grantor)) return Nothing;
         RequestId = Guid.NewGuid();
         Grantor = null;
+        Renewing = true;
         return [new ShardLoadDecision<TActor>.Warn($"the planner holding the lease on step {step} stopped; renewing it with its successor"),
             new ShardLoadDecision<TActor>.AskLease(RequestId, step, Renew: true), new ShardLoadDecision<TActor>.RenewPeriodically()];
     }
 
     /// <summary>The resend interval passed while renewing: the renewal is asked for again.</summary>
     public IReadOnlyList<ShardLoadDecision<TActor>> RenewalDue() =>
-        _over || Step is not { } step || Grantor is not null ? Nothing : [new ShardLoadDecision<TActor>.AskLease(RequestId, step, Renew: true)];
+        _over || !Renewing ? Nothing : [new ShardLoadDecision<TActor>.AskLease(RequestId, Step!.Value, Renew: true)];
 
     /// <summary>The load ran to its end with <paramref name="reply"/>; <paramref name="warnings"/> are logged.</summary>
     public IReadOnlyList<ShardLoadDecision<TActor>> Completed(object reply, IReadOnlyList<string> warnings) =>
