@@ -145,6 +145,16 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void Losing_the_planner_after_the_verdict_should_change_nothing()
+    {
+        var save = Writing();
+        save.Committed(Step, Summary);
+
+        Is(save.ActorLost("planner"));
+        Is(save.WriteSucceeded(Attempt, ResultA, "w1"), new D.AddBytesWritten(24));
+    }
+
+    [Fact]
     public void No_verdict_by_the_deadline_should_fail_the_save_naming_the_wait()
     {
         var save = Writing();
