@@ -11,6 +11,28 @@ namespace ActorCkpt;
 internal static class ShardLoader
 {
     /// <summary>
+    /// Runs <paramref name="request"/>'s load of <paramref name="step"/> (resolved by its lease) on
+    /// the thread pool, with <paramref name="settings"/>' strictness and parallelism, and turns its end
+    /// into the reply to the caller: <see cref="LoadShardSuccess"/> with the warnings to log, or
+    /// <see cref="LoadShardFailure"/> (an <see cref="OperationCanceledException"/> when the load was
+    /// cancelled). The task never faults.
+    /// </summary>
+    public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
+        CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch)
+    {
+        var strict = request.Strict ?? settings.LoadStrict;
+        return Task.Run(() => LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
+                request.Progress, request.Prepare, request.Cancellation))
+            .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
+                // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
+                : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
+                : Reply(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()),
+                TaskScheduler.Default);
+
+        static (object, IReadOnlyList<string>) Reply(object reply, IReadOnlyList<string> warnings) => (reply, warnings);
+    }
+
+    /// <summary>
     /// Loads step <paramref name="step"/> into <paramref name="target"/>. The metadata read must
     /// match <paramref name="metadataChecksum"/>, the checksum the catalog recorded at commit (not
     /// checked when empty). Mismatched keys are handled as <paramref name="strict"/> says; the

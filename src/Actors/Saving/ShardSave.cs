@@ -1,68 +1,343 @@
-
 namespace ActorCkpt;
 
-/// <summary>A shard actor's record of the save it is running.</summary>
-internal sealed class ShardSave(long step, SaveHandle handle, StagedState staged)
+/// <summary>
+/// One rank's save once its state is staged, as a state machine: each event in returns the
+/// <see cref="ShardSaveDecision{TActor}"/>s to carry out, in order, and the shard actor only
+/// carries them out. The life of a save:
+/// <list type="number">
+/// <item><see cref="Start"/>: the plan goes to the planner, and again every resend interval until a
+/// planner accepts it (<see cref="PlanAccepted"/>; that planner is watched: its loss fails the save).</item>
+/// <item><see cref="WritesAssigned"/>: the files go to their writers, except a file holding an item
+/// this rank did not stage (it fails at once). Only the file's current writer is heard.</item>
+/// <item>A writer lost (<see cref="ActorLost"/>) before the verdict: the planner is asked for another
+/// (<see cref="WriteReassigned"/>), and asked again when the new one is known lost too.</item>
+/// <item>Once every write is answered, the outcome is reported to the planner.</item>
+/// <item>The verdict: committed, aborted, the planner lost, the verdict deadline, and for a save
+/// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed.</item>
+/// <item>The buffers go back only when no write and no stream can read them any more; a save in
+/// place holds a failure or cancellation until then (its caller's tensors are what writers read).
+/// Writes still unanswered when the abandon deadline passes leave their buffers behind.</item>
+/// </list>
+/// Events for another step or attempt, and every event once the save is over, change nothing.
+/// </summary>
+/// <typeparam name="TActor">Who: a planner or a writer (an actor reference in the actor, a string in the specs).</typeparam>
+internal sealed class ShardSave<TActor> where TActor : class
 {
-    /// <summary>The step.</summary>
-    public long Step { get; } = step;
+    private static readonly ShardSaveDecision<TActor>[] Nothing = [];
+    private readonly int _rank;
+    private readonly Func<TActor, string> _name;
+    private readonly Dictionary<string, FileAssignment<TActor>> _outstanding = new(StringComparer.Ordinal);
+    private readonly HashSet<TActor> _lost = new();
+    private readonly List<FileWriteResult> _results = new();
+    private readonly List<string> _failures = new();
+    private ShardSaveDecision<TActor>? _heldVerdict;
+    private bool _cancelSent;
+    private bool _over;
 
-    /// <summary>The caller's handle.</summary>
-    public SaveHandle Handle { get; } = handle;
+    /// <summary>
+    /// The save of <paramref name="step"/> by <paramref name="rank"/>, staged as <paramref name="staged"/>;
+    /// <paramref name="inPlace"/> when writers read the caller's own tensors. <paramref name="name"/>
+    /// names an actor in failure reasons (its ToString when null).
+    /// </summary>
+    public ShardSave(long step, int rank, StagedState staged, bool inPlace, Func<TActor, string>? name = null)
+    {
+        Step = step;
+        _rank = rank;
+        Staged = staged;
+        InPlace = inPlace;
+        _name = name ?? (a => a.ToString() ?? "");
+        Submission = SubmitLocalPlan.Of(step, staged.Plan);
+    }
+
+    /// <summary>The step.</summary>
+    public long Step { get; }
 
     /// <summary>The staged buffers and local plan.</summary>
-    public StagedState Staged { get; } = staged;
+    public StagedState Staged { get; }
 
-    /// <summary>The message that submits the local plan (sent until a planner acknowledges it).</summary>
-    public SubmitLocalPlan Submission { get; } = SubmitLocalPlan.Of(step, staged.Plan);
+    /// <summary>True when writers read the caller's tensors where they are (no staged copy).</summary>
+    public bool InPlace { get; }
+
+    /// <summary>The message that submits the local plan.</summary>
+    public SubmitLocalPlan Submission { get; }
+
+    /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
+    public Guid? SaveId { get; private set; }
 
     /// <summary>
     /// Positions of the rank's tensor items that the assigned files leave to other ranks (known
     /// once writes are assigned); remembered if the save commits, so the next one need not stage them.
     /// </summary>
-    public int[]? WrittenElsewhere { get; set; }
-
-    /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
-    public Guid? SaveId { get; set; }
-
-    /// <summary>Files handed to writers and not yet answered, by file name, with their current writer.</summary>
-    public Dictionary<string, WriteAssignment> Outstanding { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Writers known to be gone: their files will never be answered.</summary>
-    public HashSet<Akka.Actor.IActorRef> LostWriters { get; } = new();
-
-    /// <summary>Streams to remote writers still reading the staged buffers.</summary>
-    public int ActiveStreams { get; set; }
+    public int[]? WrittenElsewhere { get; private set; }
 
     /// <summary>The planner that accepted the plan (watched: its loss fails the save).</summary>
-    public Akka.Actor.IActorRef? Planner { get; set; }
-
-    /// <summary>Files written.</summary>
-    public List<FileWriteResult> Results { get; } = new();
-
-    /// <summary>Files that failed for good ("file: cause").</summary>
-    public List<string> Failures { get; } = new();
+    public TActor? Planner { get; private set; }
 
     /// <summary>True once the save's fate is known (committed, aborted, planner lost, or out of time).</summary>
-    public bool Decided { get; set; }
+    public bool Decided { get; private set; }
 
-    /// <summary>True once this rank asked the planner to abort the save (its caller cancelled it).</summary>
-    public bool CancelSent { get; set; }
+    /// <summary>True once nothing reads the buffers any more (given back, or abandoned).</summary>
+    public bool Released { get; private set; }
 
-    /// <summary>True when writers read the caller's tensors where they are (no staged copy).</summary>
-    public bool InPlace { get; init; }
+    /// <summary>Files handed to writers and not answered yet.</summary>
+    public int OutstandingWrites => _outstanding.Count;
 
-    /// <summary>A failure or cancellation decided while writers may still read an in-place save's tensors: told once they are released.</summary>
-    public Action? PendingVerdict { get; set; }
+    /// <summary>Streams to remote writers still reading the staged buffers.</summary>
+    public int ActiveStreams { get; private set; }
 
-    /// <summary>Tells the caller the verdict held back, if any (once).</summary>
-    public void DeliverVerdict()
+    /// <summary>The staged save begins: its plan goes out until accepted, and the verdict deadline starts.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> Start() =>
+        [new ShardSaveDecision<TActor>.SendPlan(), new ShardSaveDecision<TActor>.ResendPlanPeriodically(), new ShardSaveDecision<TActor>.StartVerdictDeadline()];
+
+    /// <summary><paramref name="planner"/> received the plan of <paramref name="step"/>: the first to say so is watched.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> PlanAccepted(long step, TActor planner)
     {
-        var verdict = PendingVerdict;
-        PendingVerdict = null;
-        verdict?.Invoke();
+        if (_over || step != Step || Planner is not null) return Nothing;
+        Planner = planner;
+        return [new ShardSaveDecision<TActor>.StopResendingPlan(), new ShardSaveDecision<TActor>.Watch(planner)];
     }
 
-    /// <summary>True once the buffers went back to the pool.</summary>
-    public bool Released { get; set; }
+    /// <summary>The resend interval passed: the plan goes again until a planner accepts it.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> PlanResendDue(long step) =>
+        _over || step != Step || Planner is not null || Decided ? Nothing : [new ShardSaveDecision<TActor>.SendPlan()];
+
+    /// <summary>The planner assigned this rank's <paramref name="files"/> for attempt <paramref name="saveId"/>; only the first assignment counts.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WritesAssigned(long step, Guid saveId, IReadOnlyList<FileAssignment<TActor>> files)
+    {
+        if (_over || step != Step || SaveId is not null || Decided) return Nothing;
+        SaveId = saveId;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        var unstaged = Staged.Plan.Unstaged.ToHashSet();
+        var writable = new List<FileAssignment<TActor>>();
+        foreach (var a in files)
+        {
+            // Only a planner that ignored the plan's unstaged items assigns one; writing it would
+            // write bytes this rank does not have.
+            if (a.File.Items.FirstOrDefault(i => unstaged.Contains(i.Index)) is { } missing)
+            {
+                _failures.Add($"'{a.File.FileName}': rank {_rank} did not stage '{missing.Key}' {missing.Box} (a replica it left to another rank)");
+                continue;
+            }
+            writable.Add(a);
+            _outstanding[a.File.FileName] = a;
+            decisions.Add(new ShardSaveDecision<TActor>.Watch(a.Writer));
+        }
+        var written = files.SelectMany(a => a.File.Items).Select(i => i.Index).ToHashSet();
+        WrittenElsewhere = Staged.Plan.Items.Where(i => i.Kind == WriteItemKind.Tensor && !written.Contains(i.Index)).Select(i => i.Index).ToArray();
+        decisions.Add(new ShardSaveDecision<TActor>.SetBytesToWrite(writable.Sum(a => a.File.DataBytes)));
+        decisions.AddRange(writable.Select(a => new ShardSaveDecision<TActor>.SendWrite(a, 1)));
+        if (writable.Count == 0) decisions.Add(Report());
+        return decisions;
+    }
+
+    /// <summary><paramref name="from"/> wrote <paramref name="result"/>'s file; heard only from the file's current writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WriteSucceeded(Guid saveId, FileWriteResult result, TActor from)
+    {
+        if (!IsCurrentWriter(saveId, result.FileName, from)) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.AddBytesWritten(_outstanding[result.FileName].File.DataBytes) };
+        _outstanding.Remove(result.FileName);
+        _results.Add(result);
+        WriteAnswered(decisions);
+        return decisions;
+    }
+
+    /// <summary><paramref name="from"/> gave up writing <paramref name="file"/>; heard only from the file's current writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WriteFailed(Guid saveId, string file, int attempts, string cause, TActor from)
+    {
+        if (!IsCurrentWriter(saveId, file, from)) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        _outstanding.Remove(file);
+        _failures.Add($"'{file}' after {attempts} attempts: {cause}");
+        WriteAnswered(decisions);
+        return decisions;
+    }
+
+    /// <summary><paramref name="writer"/> tries <paramref name="file"/> again as attempt <paramref name="attempt"/>: its bytes go again, if it is still the file's writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> ResendAsked(Guid saveId, string file, TActor writer, int attempt) =>
+        IsCurrentWriter(saveId, file, writer) ? [new ShardSaveDecision<TActor>.SendWrite(_outstanding[file], attempt)] : Nothing;
+
+    /// <summary>The planner gave a file whose writer was lost to <paramref name="assignment"/>'s writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WriteReassigned(Guid saveId, FileAssignment<TActor> assignment)
+    {
+        var file = assignment.File.FileName;
+        if (_over || saveId != SaveId || !_outstanding.ContainsKey(file)) return Nothing;
+        _outstanding[file] = assignment;
+        // The planner had not heard of this loss yet: ask again.
+        if (_lost.Contains(assignment.Writer)) return [new ShardSaveDecision<TActor>.AskReassignment(file, assignment.Writer, Planner)];
+        return [new ShardSaveDecision<TActor>.Watch(assignment.Writer), new ShardSaveDecision<TActor>.SendWrite(assignment, 1)];
+    }
+
+    /// <summary>A remote writer starting <paramref name="file"/> asks for its bytes: a stream, if it is the file's current writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> StreamAsked(Guid saveId, string file, TActor writer)
+    {
+        if (_over || saveId != SaveId) return Nothing;
+        if (!IsCurrentWriter(saveId, file, writer)) return [new ShardSaveDecision<TActor>.RefuseStream($"'{file}' is not this writer's to write any more")];
+        // The stream's own termination (done, failed, cancelled, or never subscribed to within the
+        // subscription timeout) says when the staged buffers are no longer read.
+        ActiveStreams++;
+        return [new ShardSaveDecision<TActor>.OpenStream(_outstanding[file].File)];
+    }
+
+    /// <summary>A stream of attempt <paramref name="saveId"/> terminated: it reads the buffers no more.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> StreamClosed(Guid saveId)
+    {
+        if (_over || saveId != SaveId) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        ActiveStreams--;
+        MaybeRelease(decisions);
+        TryFinish(decisions);
+        return decisions;
+    }
+
+    /// <summary><paramref name="actor"/> stopped or its node left: the accepting planner (the save fails), or a writer (its files go to another).</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> ActorLost(TActor actor)
+    {
+        if (_over) return Nothing;
+        if (!Decided && EqualityComparer<TActor>.Default.Equals(actor, Planner)) return Fail($"the planner {_name(actor)} was lost");
+        _lost.Add(actor);
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        if (Decided)
+        {
+            ReleaseIfDone(decisions);
+            return decisions;
+        }
+        foreach (var a in _outstanding.Values.Where(a => EqualityComparer<TActor>.Default.Equals(a.Writer, actor)))
+        {
+            decisions.Add(new ShardSaveDecision<TActor>.Warn($"writer {_name(actor)} of '{a.File.FileName}' was lost; asking for another"));
+            decisions.Add(new ShardSaveDecision<TActor>.AskReassignment(a.File.FileName, actor, Planner));
+        }
+        return decisions;
+    }
+
+    /// <summary>The planner committed the step.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> Committed(long step, SaveSummary summary)
+    {
+        if (_over || step != Step || Decided) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        if (WrittenElsewhere is { } others) decisions.Add(new ShardSaveDecision<TActor>.RememberWrittenElsewhere(others));
+        decisions.Add(new ShardSaveDecision<TActor>.CompleteCommitted(summary));
+        Decide(decisions);
+        return decisions;
+    }
+
+    /// <summary>The planner aborted the step for <paramref name="reason"/>.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> Aborted(long step, string reason) =>
+        _over || step != Step || Decided ? Nothing : Fail(reason);
+
+    /// <summary>
+    /// The caller cancelled the save: the planner is asked to abort it, and the save ends when the
+    /// verdict comes (cancelled by that abort, or committed if the commit had begun). Ignored once decided.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> CancelAsked()
+    {
+        if (_over || Decided) return Nothing;
+        _cancelSent = true;
+        return [new ShardSaveDecision<TActor>.AskAbort(Planner)];
+    }
+
+    /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> VerdictDeadlinePassed(long step, TimeSpan waited) =>
+        _over || step != Step || Decided ? Nothing : Fail($"no verdict from the planner within {waited}");
+
+    /// <summary>The save was decided a write timeout ago and writes or streams still have not finished: their buffers are left behind.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> AbandonDue(long step)
+    {
+        if (_over || step != Step || !Decided) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.AbandonBuffers(_outstanding.Count, ActiveStreams) };
+        Released = true;
+        DeliverHeldVerdict(decisions);
+        _over = true;
+        decisions.Add(new ShardSaveDecision<TActor>.Finished());
+        return decisions;
+    }
+
+    /// <summary>
+    /// The shard actor stopped: the buffers go back if nothing reads them, a held verdict is told,
+    /// and a save not decided yet fails.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> Stopped()
+    {
+        if (_over) return Nothing;
+        _over = true;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        if (!Released && _outstanding.Count == 0 && ActiveStreams == 0) decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
+        DeliverHeldVerdict(decisions);
+        if (!Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed($"the shard actor of rank {_rank} stopped"));
+        return decisions;
+    }
+
+    private bool IsCurrentWriter(Guid saveId, string file, TActor writer) =>
+        !_over && saveId == SaveId && _outstanding.TryGetValue(file, out var a) && EqualityComparer<TActor>.Default.Equals(a.Writer, writer);
+
+    private ShardSaveDecision<TActor>.Report Report() => new(SaveId!.Value, _results.ToArray(), _failures.ToArray());
+
+    private List<ShardSaveDecision<TActor>> Fail(string reason)
+    {
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.ForgetReplicas() };
+        // The abort this rank's cancellation asked for ends the save as cancelled; any other, as failed.
+        ShardSaveDecision<TActor> verdict = _cancelSent && reason == new AbortSave(Step, _rank, 0).Reason
+            ? new ShardSaveDecision<TActor>.CompleteCancelled()
+            : new ShardSaveDecision<TActor>.CompleteFailed(reason);
+        // Saved in place, the caller's own tensors are what writers read: it hears the verdict (and
+        // may change or free them) only once no writer can read them any more.
+        if (InPlace && !Released) _heldVerdict = verdict;
+        else decisions.Add(verdict);
+        Decide(decisions);
+        return decisions;
+    }
+
+    private void Decide(List<ShardSaveDecision<TActor>> decisions)
+    {
+        Decided = true;
+        if (!ReleaseIfDone(decisions)) decisions.Add(new ShardSaveDecision<TActor>.StartAbandonDeadline());
+    }
+
+    /// <summary>
+    /// Once the save is decided, stops waiting for files of lost writers (nobody will answer them),
+    /// gives the buffers back when nothing can read them any more, and finishes then. True when it did.
+    /// </summary>
+    private bool ReleaseIfDone(List<ShardSaveDecision<TActor>> decisions)
+    {
+        var lost = _outstanding.Where(o => _lost.Contains(o.Value.Writer)).ToList();
+        foreach (var (file, a) in lost)
+        {
+            _outstanding.Remove(file);
+            _failures.Add($"'{file}': its writer {_name(a.Writer)} was lost");
+        }
+        // The planner waits for every rank's report before it lets an aborted attempt go.
+        if (lost.Count > 0 && _outstanding.Count == 0) decisions.Add(Report());
+        MaybeRelease(decisions);
+        var done = Released;
+        TryFinish(decisions);
+        return done;
+    }
+
+    private void WriteAnswered(List<ShardSaveDecision<TActor>> decisions)
+    {
+        if (_outstanding.Count > 0) return;
+        decisions.Add(Report());
+        MaybeRelease(decisions);
+        TryFinish(decisions);
+    }
+
+    private void MaybeRelease(List<ShardSaveDecision<TActor>> decisions)
+    {
+        if (Released || _outstanding.Count > 0 || ActiveStreams > 0) return;
+        Released = true;
+        decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
+        DeliverHeldVerdict(decisions);
+    }
+
+    private void DeliverHeldVerdict(List<ShardSaveDecision<TActor>> decisions)
+    {
+        if (_heldVerdict is { } verdict) decisions.Add(verdict);
+        _heldVerdict = null;
+    }
+
+    private void TryFinish(List<ShardSaveDecision<TActor>> decisions)
+    {
+        if (!Decided || !Released) return;
+        _over = true;
+        decisions.Add(new ShardSaveDecision<TActor>.Finished());
+    }
 }

@@ -1,0 +1,111 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// One save's way into staging buffers: the state described (<see cref="StateStager.Prepare"/>,
+/// leaving out replicas the last save of the same plan left to other ranks), its buffers rented
+/// from the node's pool (which may wait while saves in flight use the staging budget), then filled
+/// and <see cref="SaveHandle.Staged"/> completed. The shard actor waits for <see cref="Rent"/> with
+/// other requests stashed; the rent gives up by itself at its deadline. Whatever goes wrong fails
+/// the save's handle.
+/// </summary>
+internal sealed class ShardStaging
+{
+    private readonly StagingPool _pool;
+    private readonly TimeSpan _deadline;
+    private readonly CancellationTokenSource _giveUp = new();
+
+    private ShardStaging(SaveShard request, PreparedState prepared, StagingPool pool, TimeSpan deadline)
+    {
+        Request = request;
+        Prepared = prepared;
+        _pool = pool;
+        _deadline = deadline;
+        Rent = pool.RentAllAsync(prepared.Lengths, request.Step, _giveUp.Token);
+        if (Rent.IsCompleted) return;
+        _giveUp.CancelAfter(deadline);
+        // Once the buffers came, the deadline is moot.
+        Rent.ContinueWith(_ => _giveUp.CancelAfter(Timeout.InfiniteTimeSpan), TaskScheduler.Default);
+    }
+
+    /// <summary>The save asked for.</summary>
+    public SaveShard Request { get; }
+
+    /// <summary>The state described, with the lengths to stage.</summary>
+    public PreparedState Prepared { get; }
+
+    /// <summary>The buffers, once the pool has them (cancelled when given up first, or after the plan timeout).</summary>
+    public Task<IReadOnlyList<StagingBuffer>> Rent { get; }
+
+    /// <summary>
+    /// Describes <paramref name="request"/>'s state for <paramref name="rank"/> and asks
+    /// <paramref name="pool"/> for its buffers. Null when the request is invalid (a negative step,
+    /// another rank's state, an item that cannot be split under the size limit, more than the
+    /// whole budget): its handle then fails saying why.
+    /// </summary>
+    public static ShardStaging? Begin(SaveShard request, int rank, ActorCkptSettings settings, StagingPool pool, ReplicaMemory replicas)
+    {
+        try
+        {
+            if (request.Step < 0) throw new ArgumentOutOfRangeException(nameof(SaveShard.Step), request.Step, "steps are non-negative");
+            if (request.State.Rank != rank)
+                throw new ArgumentException($"state of rank {request.State.Rank} sent to the shard actor of rank {rank}");
+            var prepared = StateStager.Prepare(request.State, settings.MaxItemBytes, request.InPlace);
+            if (settings.SkipReplicasWrittenElsewhere) prepared = prepared.Skipping(replicas.SkippableFor(prepared.Fingerprint));
+            return new ShardStaging(request, prepared, pool, settings.PlanTimeout);
+        }
+        catch (Exception e)
+        {
+            request.Handle.Fail(e);
+            return null;
+        }
+    }
+
+    /// <summary>Stops waiting for buffers (the caller cancelled): <see cref="Rent"/> ends cancelled, unless the buffers came first.</summary>
+    public void GiveUp() => _giveUp.Cancel();
+
+    /// <summary>
+    /// Once <see cref="Rent"/> ended, copies the state into the buffers and completes
+    /// <see cref="SaveHandle.Staged"/> (a crash test may kill the process right after:
+    /// <paramref name="killAt"/>). Null when there were no buffers (given up, or the pool's error) or
+    /// the copy failed: the buffers went back and the handle failed saying why.
+    /// </summary>
+    public StagedState? Stage(KillPoint killAt)
+    {
+        if (!Rent.IsCompletedSuccessfully)
+        {
+            Request.Handle.Fail(Rent.IsCanceled
+                ? new ActorCkptException($"step {Request.Step} waited {_deadline} for staging buffers (actorckpt.staging.budget = {_pool.BudgetBytes} bytes) and gave up")
+                : Rent.Exception!.InnerException!);
+            return null;
+        }
+        StagedState staged;
+        try
+        {
+            staged = StateStager.Fill(Prepared, Rent.Result);
+        }
+        catch (Exception e)
+        {
+            _pool.Return(Rent.Result);
+            Request.Handle.Fail(e);
+            return null;
+        }
+        Request.Handle.SetStaged(Prepared.Lengths.Sum());
+        killAt.Reached("staged", Request.Step);
+        return staged;
+    }
+
+    /// <summary>Gives back the buffers, if they came (the save ends before it is staged).</summary>
+    public void ReturnBuffers()
+    {
+        if (Rent.IsCompletedSuccessfully) _pool.Return(Rent.Result);
+    }
+
+    /// <summary>The shard actor of <paramref name="rank"/> stopped while waiting: buffers still waited for go straight back when they come, and the handle fails.</summary>
+    public void Abandon(int rank)
+    {
+        var pool = _pool;
+        _giveUp.Cancel();
+        Rent.ContinueWith(t => pool.Return(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
+        Request.Handle.Fail(new ActorCkptException($"the shard actor of rank {rank} stopped before step {Request.Step} was staged"));
+    }
+}

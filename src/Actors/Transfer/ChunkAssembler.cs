@@ -1,0 +1,28 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// Puts a byte range back together from the chunks a reader streams (item 0, offsets from the
+/// range's start): each chunk must be intact and come in order within the range, and the range
+/// must arrive whole.
+/// </summary>
+/// <param name="node">The node the range comes from, for messages.</param>
+/// <param name="file">The data file, for messages.</param>
+/// <param name="length">Bytes of the range.</param>
+internal sealed class ChunkAssembler(string node, string file, long length)
+{
+    private readonly byte[] _buffer = new byte[length];
+    private long _received;
+
+    /// <summary>Copies <paramref name="chunk"/> into place; throws when it is corrupted, out of order, or past the range's end.</summary>
+    public void Add(TransferChunk chunk)
+    {
+        if (!TransferChunks.IsIntact(chunk) || chunk.Offset != _received || _received + chunk.Bytes.Length > length)
+            throw new ActorCkptException($"chunk of '{file}' at {chunk.Offset} from {node} arrived corrupted or out of order");
+        chunk.Bytes.CopyTo(_buffer, chunk.Offset);
+        _received += chunk.Bytes.Length;
+    }
+
+    /// <summary>The range, once the stream ended; throws when bytes are missing.</summary>
+    public byte[] Complete() =>
+        _received == length ? _buffer : throw new ActorCkptException($"'{file}' from {node}: {_received} of {length} bytes arrived");
+}

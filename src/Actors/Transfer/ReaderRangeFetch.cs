@@ -1,0 +1,30 @@
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// Loads through readers (<c>actorckpt.load.source = reader</c>): a byte range of a data file is
+/// asked of the <see cref="ReaderActor"/> on the node that wrote the file, and arrives as a
+/// StreamRef of checksummed chunks that a <see cref="ChunkAssembler"/> verifies and puts together.
+/// </summary>
+internal static class ReaderRangeFetch
+{
+    /// <summary>
+    /// A <see cref="RangeFetcher"/> asking the readers named <paramref name="readerName"/> in
+    /// <paramref name="system"/>'s cluster, waiting up to <paramref name="timeout"/> for each to answer;
+    /// streams run on <paramref name="materializer"/>.
+    /// </summary>
+    public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout) =>
+        async (node, step, file, offset, length) =>
+        {
+            var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
+            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
+            if (reply is not ReadRangeStreamed streamed)
+                throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
+            var assembler = new ChunkAssembler(node, file, length);
+            await streamed.Source.Source.RunForeach(assembler.Add, materializer);
+            return assembler.Complete();
+        };
+}

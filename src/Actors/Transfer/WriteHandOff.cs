@@ -1,0 +1,22 @@
+using Akka.Actor;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// How a rank hands a data file to its writer: on the same node, the staged bytes by reference
+/// (<see cref="WriteFile"/>); on another node, a request the writer answers by asking for the
+/// bytes when it starts the file (<see cref="WriteFileStreamed"/>, then <see cref="StagedFileStream"/>).
+/// </summary>
+internal static class WriteHandOff
+{
+    /// <summary>
+    /// Sends attempt <paramref name="attempt"/> at <paramref name="file"/> of step <paramref name="step"/>
+    /// (attempt <paramref name="saveId"/>) to <paramref name="writer"/>; its answer goes to <paramref name="shard"/>.
+    /// </summary>
+    public static void Send(IActorRef writer, long step, Guid saveId, FileWritePlan file, StagedState staged, IActorRef shard, int attempt)
+    {
+        if (writer is IActorRefScope { IsLocal: true })
+            writer.Tell(new WriteFile(step, saveId, file, file.Items.Select(staged.BytesOf).ToArray(), shard, attempt));
+        else writer.Tell(new WriteFileStreamed(step, saveId, file, shard, attempt));
+    }
+}
