@@ -1,15 +1,5 @@
 namespace ActorCkpt;
 
-/// <summary>Which deadline of a save round is running: the local plans', or the write reports'.</summary>
-internal enum RoundDeadline
-{
-    /// <summary>Every rank's local plan (and a writer) are due.</summary>
-    Plans,
-
-    /// <summary>Every rank's write report is due.</summary>
-    Writes,
-}
-
 /// <summary>
 /// What <see cref="SaveRounds{TRef}"/> tells the planner actor to do, in the order it returns them.
 /// The actor carries each out as it is (tell, journal, time, write) and feeds the outcome back as
