@@ -38,7 +38,7 @@ internal sealed class WriterActor : ReceiveActor
 
     private void Write(WriteFile request) =>
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
-            DataFileWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
+            DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
                 _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan)));
 
     /// <summary>
