@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
@@ -9,11 +10,14 @@ namespace ActorCkpt;
 /// Writes data files: from staged buffers by reference (same node) or from a stream of
 /// checksummed chunks (another node). A failed attempt crashes the actor with
 /// <see cref="WriteFileException"/>; its supervisor restarts it and the request is retried after a
-/// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries. The last failure is not
+/// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries.
+/// The backoffs are timers keyed by file and attempt, so they stop with the writer; as a restart
+/// cancels the timers of the instance that failed, each backoff waiting out its time goes to the
+/// next instance (<see cref="RetryBackoff"/>), which arms it again for what remains. The last failure is not
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
 /// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>), at once.
 /// </summary>
-internal sealed class WriterActor : ReceiveActor
+internal sealed class WriterActor : ReceiveActor, IWithTimers
 {
     private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;
@@ -22,6 +26,11 @@ internal sealed class WriterActor : ReceiveActor
     // default one whose threads the cluster's heartbeats need.
     private readonly IMaterializer _materializer = Context.Materializer(
         ActorMaterializerSettings.Create(Context.System).WithDispatcher("akka.actor.default-blocking-io-dispatcher"));
+    // The backoffs armed by this instance and not yet over, by timer key.
+    private readonly Dictionary<string, RetryBackoff> _backoffs = new(StringComparer.Ordinal);
+    // The request being written: what a restart for its failure retries. Not the message the
+    // restart names, which for a retry is the timer's envelope around it.
+    private object? _writing;
 
     /// <summary>Creates the writer; use <see cref="Props"/>.</summary>
     public WriterActor(IBlobStore store, ActorCkptSettings settings)
@@ -30,16 +39,30 @@ internal sealed class WriterActor : ReceiveActor
         _settings = settings;
         Receive<WriteFile>(Write);
         ReceiveAsync<WriteFileStreamed>(WriteStreamed);
+        Receive<RetryBackoff>(Arm);
+        Receive<ResendDue>(due =>
+        {
+            _backoffs.Remove(due.Key);
+            due.Shard.Tell(due.Resend);
+        });
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of a writer on the configured writer dispatcher.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings) =>
         Akka.Actor.Props.Create(() => new WriterActor(store, settings)).WithDispatcher(settings.WriterDispatcher);
 
-    private void Write(WriteFile request) =>
+    private void Write(WriteFile request)
+    {
+        // When this is a retry, its backoff is over.
+        _backoffs.Remove(RetryKey(request.SaveId, request.Plan.FileName, request.Attempt));
+        _writing = request;
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
             DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
                 _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan)));
+    }
 
     /// <summary>
     /// Writes a file whose bytes stream in from another node. The actor takes no other message
@@ -47,6 +70,7 @@ internal sealed class WriterActor : ReceiveActor
     /// </summary>
     private async Task WriteStreamed(WriteFileStreamed request)
     {
+        _writing = request;
         FileWriteResult? result = null;
         Exception? failure = null;
         try
@@ -100,23 +124,48 @@ internal sealed class WriterActor : ReceiveActor
         ["actorckpt.rank"] = plan.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Schedules the retry of the request that failed, after its backoff.</summary>
+    /// <summary>Arms the timer of a retry for what remains of its backoff.</summary>
+    private void Arm(RetryBackoff backoff)
+    {
+        var remaining = backoff.Backoff - Stopwatch.GetElapsedTime(backoff.Since);
+        _backoffs[backoff.Key] = backoff;
+        Timers.StartSingleTimer(backoff.Key, backoff.Retry, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        _log.Debug("Retry {0} armed, due in {1} ms", backoff.Key, Math.Max(0, (long)remaining.TotalMilliseconds));
+    }
+
+    /// <summary>
+    /// Hands the next instance its backoffs: those this one armed and that are not over, and the
+    /// retry of the request that failed (<see cref="_writing"/>). Timers cannot carry them: Akka
+    /// cancels this instance's timers before <see cref="PreRestart"/>, and a timer started here
+    /// would never fire. Sent to itself, they are in the mailbox the next instance reads.
+    /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        // Not IWithTimers timers: timers die with this instance, and the retry must reach the
-        // restarted one. Never cancelled: if the writer stops for good, the retry dead-letters
-        // and the planner's write deadline fails the save.
-        if (reason is WriteFileException && message is WriteFile failed)
-        {
-            var retry = failed with { Attempt = failed.Attempt + 1 };
-            Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(failed.Attempt), Self, retry, ActorRefs.NoSender);
-        }
-        else if (reason is WriteFileException && message is WriteFileStreamed streamed)
-        {
-            // The stream is spent: the shard that owns the bytes streams them again.
-            var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, Self, streamed.Attempt + 1);
-            Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(streamed.Attempt), streamed.ReplyTo, resend, ActorRefs.NoSender);
-        }
+        foreach (var backoff in _backoffs.Values) Self.Tell(backoff);
+        if (reason is WriteFileException && RetryOf(_writing) is { } retry) Self.Tell(retry);
         base.PreRestart(reason, message);
     }
+
+    /// <summary>The retry of a failed request, with its backoff starting now; null for a message that is no write.</summary>
+    private RetryBackoff? RetryOf(object? failed)
+    {
+        switch (failed)
+        {
+            case WriteFile write:
+                var again = write with { Attempt = write.Attempt + 1 };
+                return new RetryBackoff(RetryKey(write.SaveId, write.Plan.FileName, again.Attempt), again, Stopwatch.GetTimestamp(),
+                    _settings.BackoffFor(write.Attempt));
+            case WriteFileStreamed streamed:
+                // The stream is spent: the shard that owns the bytes streams them again.
+                var key = RetryKey(streamed.SaveId, streamed.Plan.FileName, streamed.Attempt + 1);
+                var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, Self, streamed.Attempt + 1);
+                return new RetryBackoff(key, new ResendDue(key, streamed.ReplyTo, resend), Stopwatch.GetTimestamp(), _settings.BackoffFor(streamed.Attempt));
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The timer key of attempt <paramref name="attempt"/> at a file: one timer per file and attempt.</summary>
+    private static string RetryKey(Guid saveId, string file, int attempt) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{saveId:N}/{file}/{attempt}");
 }

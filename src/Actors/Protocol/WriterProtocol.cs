@@ -88,3 +88,26 @@ internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult 
 /// <param name="Cause">The last error.</param>
 /// <remarks>A wire message: the answer to a streamed write, from another node (a local write's too).</remarks>
 internal sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause) : IActorCkptMessage;
+
+/// <summary>
+/// A writer's note to itself: a retry waiting out its backoff. The writer arms a timer (key
+/// <paramref name="Key"/>) delivering <paramref name="Retry"/> once the backoff is over; a restart
+/// cancels the timers of the instance that failed, so that instance sends the note again to
+/// itself, and the next one arms the timer for what remains.
+/// </summary>
+/// <param name="Key">The timer's key: the file and the attempt the retry makes.</param>
+/// <param name="Retry">What the timer delivers to the writer: the <see cref="WriteFile"/> to try again, or a <see cref="ResendDue"/>.</param>
+/// <param name="Since">When the backoff began, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp.</param>
+/// <param name="Backoff">How long it lasts.</param>
+/// <remarks>Not a wire message: a writer sends it to itself.</remarks>
+internal sealed record RetryBackoff(string Key, object Retry, long Since, TimeSpan Backoff);
+
+/// <summary>
+/// A writer's timer: the backoff of a streamed file is over, so the writer asks the shard that holds
+/// the bytes to stream them again (<paramref name="Resend"/>).
+/// </summary>
+/// <param name="Key">The timer's key (that of its <see cref="RetryBackoff"/>).</param>
+/// <param name="Shard">The shard that holds the bytes.</param>
+/// <param name="Resend">The request it gets.</param>
+/// <remarks>Not a wire message: a writer's timer delivers it to the writer, which sends <paramref name="Resend"/> on.</remarks>
+internal sealed record ResendDue(string Key, IActorRef Shard, ResendWrite Resend);
