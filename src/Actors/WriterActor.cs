@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
@@ -26,8 +25,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     // default one whose threads the cluster's heartbeats need.
     private readonly IMaterializer _materializer = Context.Materializer(
         ActorMaterializerSettings.Create(Context.System).WithDispatcher("akka.actor.default-blocking-io-dispatcher"));
-    // The backoffs armed by this instance and not yet over, by timer key.
-    private readonly Dictionary<string, RetryBackoff> _backoffs = new(StringComparer.Ordinal);
+    private readonly WriteBackoffs _backoffs;
     // The request being written: what a restart for its failure retries. Not the message the
     // restart names, which for a retry is the timer's envelope around it.
     private object? _writing;
@@ -37,12 +35,13 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     {
         _store = store;
         _settings = settings;
+        _backoffs = new WriteBackoffs(settings);
         Receive<WriteFile>(Write);
         ReceiveAsync<WriteFileStreamed>(WriteStreamed);
         Receive<RetryBackoff>(Arm);
         Receive<ResendDue>(due =>
         {
-            _backoffs.Remove(due.Key);
+            _backoffs.Over(due.Key);
             due.Shard.Tell(due.Resend);
         });
     }
@@ -57,7 +56,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     private void Write(WriteFile request)
     {
         // When this is a retry, its backoff is over.
-        _backoffs.Remove(RetryKey(request.SaveId, request.Plan.FileName, request.Attempt));
+        _backoffs.Over(WriteBackoffs.Key(request.SaveId, request.Plan.FileName, request.Attempt));
         _writing = request;
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
             DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
@@ -127,10 +126,9 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     /// <summary>Arms the timer of a retry for what remains of its backoff.</summary>
     private void Arm(RetryBackoff backoff)
     {
-        var remaining = backoff.Backoff - Stopwatch.GetElapsedTime(backoff.Since);
-        _backoffs[backoff.Key] = backoff;
-        Timers.StartSingleTimer(backoff.Key, backoff.Retry, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        _log.Debug("Retry {0} armed, due in {1} ms", backoff.Key, Math.Max(0, (long)remaining.TotalMilliseconds));
+        var remaining = _backoffs.Arm(backoff);
+        Timers.StartSingleTimer(backoff.Key, backoff.Retry, remaining);
+        _log.Debug("Retry {0} armed, due in {1} ms", backoff.Key, (long)remaining.TotalMilliseconds);
     }
 
     /// <summary>
@@ -141,31 +139,8 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        foreach (var backoff in _backoffs.Values) Self.Tell(backoff);
-        if (reason is WriteFileException && RetryOf(_writing) is { } retry) Self.Tell(retry);
+        foreach (var backoff in _backoffs.Armed) Self.Tell(backoff);
+        if (reason is WriteFileException && _backoffs.RetryOf(_writing, Self) is { } retry) Self.Tell(retry);
         base.PreRestart(reason, message);
     }
-
-    /// <summary>The retry of a failed request, with its backoff starting now; null for a message that is no write.</summary>
-    private RetryBackoff? RetryOf(object? failed)
-    {
-        switch (failed)
-        {
-            case WriteFile write:
-                var again = write with { Attempt = write.Attempt + 1 };
-                return new RetryBackoff(RetryKey(write.SaveId, write.Plan.FileName, again.Attempt), again, Stopwatch.GetTimestamp(),
-                    _settings.BackoffFor(write.Attempt));
-            case WriteFileStreamed streamed:
-                // The stream is spent: the shard that owns the bytes streams them again.
-                var key = RetryKey(streamed.SaveId, streamed.Plan.FileName, streamed.Attempt + 1);
-                var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, Self, streamed.Attempt + 1);
-                return new RetryBackoff(key, new ResendDue(key, streamed.ReplyTo, resend), Stopwatch.GetTimestamp(), _settings.BackoffFor(streamed.Attempt));
-            default:
-                return null;
-        }
-    }
-
-    /// <summary>The timer key of attempt <paramref name="attempt"/> at a file: one timer per file and attempt.</summary>
-    private static string RetryKey(Guid saveId, string file, int attempt) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{saveId:N}/{file}/{attempt}");
 }
