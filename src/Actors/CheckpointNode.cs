@@ -270,7 +270,7 @@ internal sealed class CheckpointNode
     private async Task<LoadResult> LoadAsync(int rank, LoadShard request, TimeSpan? timeout)
     {
         // The ask is not cancelled with the load: it returns only once the load stopped touching the target.
-        var reply = await Shard(rank).Ask<IActorCkptMessage>(request, timeout ?? TimeSpan.FromMinutes(30));
+        var reply = await Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30));
         switch (reply)
         {
             case LoadShardSuccess success:

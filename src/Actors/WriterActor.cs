@@ -9,11 +9,14 @@ namespace ActorCkpt;
 /// Writes data files: from staged buffers by reference (same node) or from a stream of
 /// checksummed chunks (another node). A failed attempt crashes the actor with
 /// <see cref="WriteFileException"/>; its supervisor restarts it and the request is retried after a
-/// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries. The last failure is not
+/// backoff (re-sent to itself, or re-streamed by the shard), up to <see cref="ActorCkptSettings.MaxRetries"/> retries.
+/// The backoffs are timers keyed by file and attempt, so they stop with the writer; as a restart
+/// cancels the timers of the instance that failed, each backoff waiting out its time goes to the
+/// next instance (<see cref="RetryBackoff"/>), which arms it again for what remains. The last failure is not
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
 /// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>), at once.
 /// </summary>
-internal sealed class WriterActor : ReceiveActor
+internal sealed class WriterActor : ReceiveActor, IWithTimers
 {
     private readonly IBlobStore _store;
     private readonly ActorCkptSettings _settings;
@@ -22,24 +25,43 @@ internal sealed class WriterActor : ReceiveActor
     // default one whose threads the cluster's heartbeats need.
     private readonly IMaterializer _materializer = Context.Materializer(
         ActorMaterializerSettings.Create(Context.System).WithDispatcher("akka.actor.default-blocking-io-dispatcher"));
+    private readonly WriteBackoffs _backoffs;
+    // The request being written: what a restart for its failure retries. Not the message the
+    // restart names, which for a retry is the timer's envelope around it.
+    private object? _writing;
 
     /// <summary>Creates the writer; use <see cref="Props"/>.</summary>
     public WriterActor(IBlobStore store, ActorCkptSettings settings)
     {
         _store = store;
         _settings = settings;
+        _backoffs = new WriteBackoffs(settings);
         Receive<WriteFile>(Write);
         ReceiveAsync<WriteFileStreamed>(WriteStreamed);
+        Receive<RetryBackoff>(Arm);
+        Receive<ResendDue>(due =>
+        {
+            _backoffs.Over(due.Key);
+            due.Shard.Tell(due.Resend);
+        });
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of a writer on the configured writer dispatcher.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings) =>
         Akka.Actor.Props.Create(() => new WriterActor(store, settings)).WithDispatcher(settings.WriterDispatcher);
 
-    private void Write(WriteFile request) =>
+    private void Write(WriteFile request)
+    {
+        // When this is a retry, its backoff is over.
+        _backoffs.Over(WriteBackoffs.Key(request.SaveId, request.Plan.FileName, request.Attempt));
+        _writing = request;
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
-            DataFileWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
+            DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
                 _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan)));
+    }
 
     /// <summary>
     /// Writes a file whose bytes stream in from another node. The actor takes no other message
@@ -47,6 +69,7 @@ internal sealed class WriterActor : ReceiveActor
     /// </summary>
     private async Task WriteStreamed(WriteFileStreamed request)
     {
+        _writing = request;
         FileWriteResult? result = null;
         Exception? failure = null;
         try
@@ -100,23 +123,24 @@ internal sealed class WriterActor : ReceiveActor
         ["actorckpt.rank"] = plan.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Schedules the retry of the request that failed, after its backoff.</summary>
+    /// <summary>Arms the timer of a retry for what remains of its backoff.</summary>
+    private void Arm(RetryBackoff backoff)
+    {
+        var remaining = _backoffs.Arm(backoff);
+        Timers.StartSingleTimer(backoff.Key, backoff.Retry, remaining);
+        _log.Debug("Retry {0} armed, due in {1} ms", backoff.Key, (long)remaining.TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Hands the next instance its backoffs: those this one armed and that are not over, and the
+    /// retry of the request that failed (<see cref="_writing"/>). Timers cannot carry them: Akka
+    /// cancels this instance's timers before <see cref="PreRestart"/>, and a timer started here
+    /// would never fire. Sent to itself, they are in the mailbox the next instance reads.
+    /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        // Not IWithTimers timers: timers die with this instance, and the retry must reach the
-        // restarted one. Never cancelled: if the writer stops for good, the retry dead-letters
-        // and the planner's write deadline fails the save.
-        if (reason is WriteFileException && message is WriteFile failed)
-        {
-            var retry = failed with { Attempt = failed.Attempt + 1 };
-            Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(failed.Attempt), Self, retry, ActorRefs.NoSender);
-        }
-        else if (reason is WriteFileException && message is WriteFileStreamed streamed)
-        {
-            // The stream is spent: the shard that owns the bytes streams them again.
-            var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, Self, streamed.Attempt + 1);
-            Context.System.Scheduler.ScheduleTellOnceCancelable(_settings.BackoffFor(streamed.Attempt), streamed.ReplyTo, resend, ActorRefs.NoSender);
-        }
+        foreach (var backoff in _backoffs.Armed) Self.Tell(backoff);
+        if (reason is WriteFileException && _backoffs.RetryOf(_writing, Self) is { } retry) Self.Tell(retry);
         base.PreRestart(reason, message);
     }
 }

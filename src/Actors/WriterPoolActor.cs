@@ -4,26 +4,16 @@ namespace ActorCkpt;
 
 /// <summary>
 /// Parent and supervisor of a node's writers: starts <see cref="ActorCkptSettings.WriterPoolSize"/>
-/// of them, registers each with the planner (a planner that starts later asks with
-/// <see cref="ListWriters"/>), and restarts
-/// any writer that crashes (a writer holds no state worth keeping; its retry travels in the message).
+/// of them over <paramref name="store"/>, registers each with <paramref name="planner"/> (a planner
+/// that starts later asks with <see cref="ListWriters"/>), and restarts any writer that crashes (a
+/// writer holds no state worth keeping: the retry of the write that failed, and those waiting out
+/// their backoff, go to the restarted writer as messages to itself). Use <see cref="Props"/>.
 /// </summary>
-internal sealed class WriterPoolActor : ReceiveActor
+/// <param name="store">Where the writers write.</param>
+/// <param name="settings">The writers' settings.</param>
+/// <param name="planner">The planner the writers register with.</param>
+internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner) : UntypedActor
 {
-    private readonly IBlobStore _store;
-    private readonly ActorCkptSettings _settings;
-    private readonly IActorRef _planner;
-
-    /// <summary>Creates the pool; use <see cref="Props"/>.</summary>
-    public WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner)
-    {
-        _store = store;
-        _settings = settings;
-        _planner = planner;
-        Receive<ListWriters>(_ => Sender.Tell(new WritersListed(Context.GetChildren().ToArray())));
-        ReceiveAny(_ => { });
-    }
-
     /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner) =>
         Akka.Actor.Props.Create(() => new WriterPoolActor(store, settings, planner));
@@ -31,11 +21,17 @@ internal sealed class WriterPoolActor : ReceiveActor
     /// <inheritdoc />
     protected override void PreStart()
     {
-        for (var i = 0; i < _settings.WriterPoolSize; i++)
+        for (var i = 0; i < settings.WriterPoolSize; i++)
         {
-            var writer = Context.ActorOf(WriterActor.Props(_store, _settings), $"writer-{i}");
-            _planner.Tell(new RegisterWriter(writer));
+            var writer = Context.ActorOf(WriterActor.Props(store, settings), $"writer-{i}");
+            planner.Tell(new RegisterWriter(writer));
         }
+    }
+
+    /// <summary>Answers <see cref="ListWriters"/>; ignores anything else.</summary>
+    protected override void OnReceive(object message)
+    {
+        if (message is ListWriters) Sender.Tell(new WritersListed(Context.GetChildren().ToArray()));
     }
 
     /// <inheritdoc />

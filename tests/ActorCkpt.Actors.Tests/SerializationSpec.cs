@@ -1,5 +1,10 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 
@@ -29,48 +34,139 @@ public class SerializationSpec : NodeSpec
         WriteItem.ForObject("rng", 1, 1, ObjectScope.Rank, 16),
     }) { Unstaged = new[] { 0 } };
 
-    private IEnumerable<IActorCkptMessage> WireMessages()
+    /// <summary>The assemblies of the library (the tool's wire messages are the Cli tests' to sample: DemoProtocolSerializationSpec).</summary>
+    private static readonly Assembly[] LibraryAssemblies =
+        { typeof(WriteItem).Assembly, typeof(CheckpointStore).Assembly, typeof(IActorCkptMessage).Assembly };
+
+    /// <summary>Every wire message type of the library: the non-abstract types marked <see cref="IActorCkptMessage"/>.</summary>
+    private static IReadOnlyList<Type> WireMessageTypes() => LibraryAssemblies.SelectMany(a => a.GetTypes())
+        .Where(t => !t.IsAbstract && !t.IsInterface && typeof(IActorCkptMessage).IsAssignableFrom(t))
+        .OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// A sample of every wire message type, keyed by type; a new wire type without one fails
+    /// <see cref="Every_wire_message_type_should_have_a_sample"/>. Values differ from their
+    /// defaults, so a field the wire loses shows.
+    /// </summary>
+    private IReadOnlyDictionary<Type, IActorCkptMessage> Samples()
     {
         var plan = SamplePlan();
-        var file = new FileWritePlan("r00001-000-abcd.safetensors", 1, 0, plan.Items);
-        var result = new FileWriteResult(file.FileName, 400, new[] { new WrittenItem("model.w@4,0", new StoredBytes(file.FileName, 64, 32, 4096, new ulong[] { 42 })) });
+        var file = new FileWritePlan("r00001-000-abcd.safetensors", 1, 2, plan.Items, "akka.tcp://ckpt@10.0.0.2:4053");
+        var result = new FileWriteResult(file.FileName, 400, new[] { new WrittenItem("model.w@4,0", new StoredBytes(file.FileName, 64, 32, 4096, new ulong[] { 42, 7 })) });
         var id = Guid.NewGuid();
-        yield return new RegisterWriter(TestActor);
-        yield return SubmitLocalPlan.Of(3, plan);
-        yield return new AssignWrites(3, id, new[] { new WriteAssignment(file, TestActor) });
-        yield return new ReportWrites(3, id, 1, new[] { result }, new[] { "'x': boom" });
-        yield return new CheckpointCommitted(3, new SaveSummary(3, 2, 1000));
-        yield return new CheckpointAborted(3, "ranks 1 did not send their plan");
-        yield return new AbortSave(3, 1, 2);
-        yield return new WriteFileSuccess(3, id, result, 2);
-        yield return new WriteFileFailure(3, id, file.FileName, 4, "IOException: disk full");
+        var source = Source.Single(new TransferChunk(3, 128, new byte[] { 1, 2, 3 }, 99)).RunWith(StreamRefs.SourceRef<TransferChunk>(), Sys.Materializer())
+            .Result;
+        var entry = new CatalogEntry(3, CheckpointStatus.Committed, id, 2, "step-00000003", DateTimeOffset.UnixEpoch.AddDays(1),
+            DateTimeOffset.UnixEpoch.AddDays(2), 4, 1000, "00ff00ff00ff00ff", "kept", 2);
+        IActorCkptMessage[] samples =
+        {
+            // Planner protocol.
+            new RegisterWriter(TestActor),
+            new ListWriters(),
+            new WritersListed(new[] { TestActor, TestActor }),
+            new LocalPlanAccepted(3),
+            new ReassignWrite(3, id, file.FileName, TestActor),
+            new WriteReassigned(3, id, new WriteAssignment(file, TestActor)),
+            SubmitLocalPlan.Of(3, plan),
+            new AbortSave(3, 1, 2),
+            new AssignWrites(3, id, new[] { new WriteAssignment(file, TestActor) }),
+            new ReportWrites(3, id, 1, new[] { result }, new[] { "'x': boom" }),
+            new CheckpointCommitted(3, new SaveSummary(3, 2, 1000)),
+            new CheckpointAborted(3, "ranks 1 did not send their plan"),
+            new AcquireLoadLease(id, 3, Renew: true),
+            new LoadLeaseGranted(id, 3, "00ff00ff00ff00ff"),
+            new LoadLeaseRefused(id, "step 3 was deleted"),
+            new ReleaseLoadLease(3),
+            new CollectGarbage(),
+            new GarbageCollected(new long[] { 1 }, new long[] { 2 }, new[] { "step 2: denied" }),
+            new ReadCatalog(),
+            new CatalogRead(new[] { entry, entry with { Step = 4, Status = CheckpointStatus.Aborted, StartedAt = null } }),
+            new AgreeQueueEmpty(5, 1, 2, LocallyEmpty: true),
+            new QueueEmptyAgreed(5, Empty: true),
+            // Writer protocol.
+            new WriteFileStreamed(3, id, file, TestActor, 2),
+            new StreamFile(id, file.FileName, TestActor),
+            new StreamFileSuccess(source),
+            new StreamFileFailure("the save moved on"),
+            new ResendWrite(3, id, file.FileName, TestActor, 2),
+            new TransferChunk(1, 65536, new byte[] { 1, 2, 3 }, 42),
+            new WriteFileSuccess(3, id, result, 2),
+            new WriteFileFailure(3, id, file.FileName, 4, "IOException: disk full"),
+            // Reader protocol.
+            new ReadRange(3, file.FileName, 64, 32),
+            new ReadRangeStreamed(source),
+            new ReadRangeFailure("'step-00000003/x' has 10 bytes"),
+        };
+        return samples.ToDictionary(m => m.GetType());
+    }
+
+    [Fact]
+    public void Every_wire_message_type_should_have_a_sample()
+    {
+        var found = WireMessageTypes();
+
+        Assert.Empty(found.Except(Samples().Keys).Select(t => t.FullName));
+        // The filter finds the same types by itself (it also finds the tool's, when present).
+        Assert.Empty(found.Except(WireTypes.Messages).Select(t => t.FullName));
     }
 
     [Fact]
     public void Every_wire_message_should_use_the_actorckpt_serializer_and_round_trip()
     {
-        foreach (var message in WireMessages())
+        foreach (var message in Samples().Values)
         {
             var serializer = Sys.Serialization.FindSerializerFor(message);
             Assert.IsType<ActorCkptSerializer>(serializer);
 
             var copy = serializer.FromBinary(serializer.ToBinary(message), message.GetType());
 
-            Assert.NotSame(message, copy);
-            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(Describe(message)), System.Text.Json.JsonSerializer.Serialize(Describe(copy)));
+            Assert.IsType(message.GetType(), copy);
+            if (message.GetType().GetProperties().Length > 0) Assert.NotSame(message, copy);
+            Assert.Equal(Describe(message), Describe(copy));
         }
     }
 
-    /// <summary>A structural description (records hold arrays, which compare by reference).</summary>
-    private static object Describe(object message) => message switch
+    /// <summary>
+    /// A structural description of a value: records hold arrays and lists, which compare by
+    /// reference; actor references compare by path, StreamRefs by the actor they point at.
+    /// </summary>
+    private static string Describe(object? value) => value switch
     {
-        SubmitLocalPlan m => new { m.Step, m.Plan.Rank, m.Plan.WorldSize, m.Plan.Unstaged, m.Fingerprint, Items = m.Plan.Items.Select(i => (i.Key, i.StorageName, i.ByteLength, i.Box.ToString(), i.Scope.ToString())).ToArray() },
-        AssignWrites m => new { m.Step, m.SaveId, Files = m.Files.Select(f => (f.File.FileName, f.Writer.Path.ToString(), f.File.Items.Count)).ToArray() },
-        ReportWrites m => new { m.Step, m.SaveId, m.Rank, m.Failures, Items = m.Results.SelectMany(r => r.Items).Select(i => (i.StorageName, i.Bytes.Offset, i.Bytes.BlockChecksums[0])).ToArray() },
-        WriteFileSuccess m => new { m.Step, m.SaveId, m.Result.FileName, m.Result.Length, m.Attempts },
-        RegisterWriter m => new { Path = m.Writer.Path.ToString() },
-        _ => message,
+        null => "null",
+        IActorRef actor => "actor " + actor.Path,
+        string text => '"' + text + '"',
+        DateTimeOffset time => time.ToString("O", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        bool or Enum => value.ToString()!,
+        System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Describe)) + "]",
+        _ when value.GetType().Namespace?.StartsWith("Akka", StringComparison.Ordinal) == true =>
+            value.GetType().Name + " " + string.Join(", ", value.GetType().GetProperties().Where(p => p.PropertyType == typeof(IActorRef)).Select(p => Describe(p.GetValue(value)))),
+        _ => value.GetType().Name + " { " + string.Join(", ", value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0).Select(p => p.Name + " = " + Describe(p.GetValue(value)))) + " }",
     };
+
+    [Fact]
+    public void Messages_that_never_leave_their_process_should_have_no_serializer()
+    {
+        var handle = new SaveHandle(1, 0);
+        object[] local =
+        {
+            new SaveShard(1, new RankState(0, 1), handle),
+            new CancelSave(handle),
+            new LoadShard(1, null),
+            new LoadShardSuccess(new LoadResult(1, 1, new Dictionary<string, byte[]>(), Array.Empty<string>(), Array.Empty<string>(), 0)),
+            new LoadShardFailure(new IOException("boom")),
+            new WriteFile(1, Guid.NewGuid(), new FileWritePlan("f", 0, 0, Array.Empty<WriteItem>()), Array.Empty<ReadOnlyMemory<byte>>(), TestActor),
+        };
+
+        foreach (var message in local)
+        {
+            Assert.IsNotAssignableFrom<IActorCkptMessage>(message);
+            // Strict serialization (no fallback serializer): sent to another node, it fails on this side, naming its type.
+            var e = Assert.Throws<SerializationException>(() => Sys.Serialization.FindSerializerFor(message));
+            Assert.Contains(message.GetType().Name, e.Message);
+        }
+    }
 
     [Fact]
     public void A_type_outside_the_allow_list_should_be_refused()
@@ -96,6 +192,29 @@ public class SerializationSpec : NodeSpec
         Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteItem, ActorCkpt.Evil"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("System.Int64*, System.Private.CoreLib"));
         Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteItem"));
+    }
+
+    [Fact]
+    public void A_project_type_no_wire_message_carries_should_be_refused()
+    {
+        // Serializable, from the project's own assembly, named ActorCkpt.*: but no wire message carries it.
+        var stray = new StateObject(new byte[] { 1, 2 }, ObjectScope.Rank);
+        var serializer = new ActorCkptSerializer((ExtendedActorSystem)Sys);
+
+        var e = Assert.ThrowsAny<Exception>(() => serializer.FromBinary(serializer.ToBinary(stray), typeof(StateObject)));
+
+        Assert.Contains("ActorCkpt.StateObject", e.Message);
+        // In-process messages, a rank's state, the store: refused; what wire messages carry (enums included): admitted.
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.SaveShard, ActorCkpt.Actors"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteFile, ActorCkpt.Actors"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.RankState, ActorCkpt.Actors"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.CheckpointStore, ActorCkpt.Io"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.SaveStarted, ActorCkpt.Planner"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.CatalogEntry, ActorCkpt.Planner"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.CheckpointStatus, ActorCkpt.Planner"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.StoredBytes, ActorCkpt.Planner"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.WriteAssignment, ActorCkpt.Actors"));
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.SaveSummary, ActorCkpt.Actors"));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public class DataFileStreamWriterSpec : IDisposable
         var data = Plan("x").Items.Select(i => { var b = new byte[i.ByteLength]; random.NextBytes(b); return b; }).ToArray();
         var meta = new Dictionary<string, string> { ["format"] = "pt" };
 
-        var whole = DataFileWriter.Write(store, "s", Plan("one.safetensors"), data.Select(d => (ReadOnlyMemory<byte>)d).ToArray(), 4096, meta);
+        var whole = DataFileBufferWriter.Write(store, "s", Plan("one.safetensors"), data.Select(d => (ReadOnlyMemory<byte>)d).ToArray(), 4096, meta);
         FileWriteResult pieces;
         using (var file = new DataFileStreamWriter(store, "s", Plan("many.safetensors"), 4096, meta))
         {

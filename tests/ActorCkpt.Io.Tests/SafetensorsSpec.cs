@@ -19,7 +19,7 @@ public class SafetensorsSpec : IDisposable
             WriteItem.ForObject("iteration", 0, 2, ObjectScope.Global, 5),
         };
         var data = items.Select(i => (ReadOnlyMemory<byte>)Enumerable.Range(0, (int)i.ByteLength).Select(b => (byte)(b + i.Index)).ToArray()).ToArray();
-        return DataFileWriter.Write(store, "s", new FileWritePlan("f.safetensors", 0, 0, items), data, 4096,
+        return DataFileBufferWriter.Write(store, "s", new FileWritePlan("f.safetensors", 0, 0, items), data, 4096,
             new Dictionary<string, string> { ["format"] = "pt", ["actorckpt.step"] = "3" });
     }
 

@@ -25,7 +25,7 @@ internal static class SavedCheckpoint
         }).ToArray();
         var plan = GlobalSavePlanner.Create(plans, new[] { "n", "n" }, new Dictionary<int, string>(), SavePlanSettings.Default, tag: "t0");
         store.PrepareStep(step);
-        var results = plan.Files.Select(f => DataFileWriter.Write(store.Blobs, CheckpointLayout.StepDirectory(step), f,
+        var results = plan.Files.Select(f => DataFileBufferWriter.Write(store.Blobs, CheckpointLayout.StepDirectory(step), f,
             f.Items.Select(i => (ReadOnlyMemory<byte>)BytesOf(i, values, bias, cols)).ToArray(), blockSize,
             new Dictionary<string, string> { ["format"] = "pt" })).ToArray();
         store.Commit(MetadataBuilder.Build(step, plan, results, DateTimeOffset.UtcNow));

@@ -10,12 +10,15 @@ namespace ActorCkpt;
 /// <param name="File">The data file (a plain name inside the step directory).</param>
 /// <param name="Offset">First byte.</param>
 /// <param name="Length">Bytes wanted.</param>
+/// <remarks>A wire message: sent by a loading rank to the reader of the node that wrote the file, by its path.</remarks>
 internal sealed record ReadRange(long Step, string File, long Offset, long Length) : IActorCkptMessage;
 
 /// <summary>The range, as chunks (item 0, offsets relative to the range's start) through a StreamRef.</summary>
 /// <param name="Source">The chunks, in order.</param>
+/// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>
 internal sealed record ReadRangeStreamed(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
 
 /// <summary>The range could not be read; the cause names the file.</summary>
 /// <param name="Cause">Why.</param>
+/// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>
 internal sealed record ReadRangeFailure(string Cause) : IActorCkptMessage;

@@ -15,7 +15,8 @@ namespace ActorCkpt;
 /// (no staging copy), so the state is read until <see cref="SaveHandle.Committed"/>, not only
 /// during staging. A synchronous save's way to write without doubling the state's memory.
 /// </param>
-internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false) : IActorCkptMessage;
+/// <remarks>Not a wire message: it holds the rank's live tensors and the caller's handle, and only the rank's own node sends it.</remarks>
+internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false);
 
 /// <summary>
 /// The caller of the save behind <paramref name="Handle"/> cancelled it (sent by the node to the
@@ -23,7 +24,8 @@ internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, 
 /// the planner to abort, and the save ends cancelled when the abort is heard; committing: ignored.
 /// </summary>
 /// <param name="Handle">The save's handle.</param>
-internal sealed record CancelSave(SaveHandle Handle) : IActorCkptMessage;
+/// <remarks>Not a wire message: it holds the caller's handle, and only the rank's own node sends it.</remarks>
+internal sealed record CancelSave(SaveHandle Handle);
 
 /// <summary>
 /// Load a checkpoint into <paramref name="Target"/>'s tensors (allocated by the caller with the
@@ -35,16 +37,19 @@ internal sealed record CancelSave(SaveHandle Handle) : IActorCkptMessage;
 /// <param name="Progress">Hears, as each read completes, the destination bytes it filled (from the reading threads); none when null.</param>
 /// <param name="Prepare">Builds the target from the step's metadata, read once the lease is held (so retention cannot remove the step in between).</param>
 /// <param name="Cancellation">Stops the load between reads; it then fails with <see cref="OperationCanceledException"/>.</param>
+/// <remarks>Not a wire message: it holds the target's tensors, callbacks and a cancellation token, and only the rank's own node sends it.</remarks>
 internal sealed record LoadShard(long? Step, RankState? Target, StrictHandling? Strict = null, IProgress<long>? Progress = null,
-    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default) : IActorCkptMessage;
+    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default);
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>
-internal sealed record LoadShardSuccess(LoadResult Result) : IActorCkptMessage;
+/// <remarks>Not a wire message: the answer to <see cref="LoadShard"/>, on the same node.</remarks>
+internal sealed record LoadShardSuccess(LoadResult Result);
 
 /// <summary>The load of <see cref="LoadShard"/> failed; the target's tensors may be partly filled.</summary>
 /// <param name="Cause">Why, naming the keys or file at fault.</param>
-internal sealed record LoadShardFailure(Exception Cause) : IActorCkptMessage;
+/// <remarks>Not a wire message: the answer to <see cref="LoadShard"/>, on the same node; it carries the exception itself, for the caller to rethrow.</remarks>
+internal sealed record LoadShardFailure(Exception Cause);
 
 /// <summary>Outcome of a rank's load.</summary>
 /// <param name="Step">The step loaded.</param>

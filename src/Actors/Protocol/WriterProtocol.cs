@@ -14,8 +14,11 @@ namespace ActorCkpt;
 /// <param name="Data">Bytes of each item of <paramref name="Plan"/>, in order.</param>
 /// <param name="ReplyTo">Who gets the outcome (the shard actor that owns the buffers).</param>
 /// <param name="Attempt">1 for the first try; the writer increments it on each retry.</param>
-internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1)
-    : IActorCkptMessage;
+/// <remarks>
+/// Not a wire message: its buffers are the shard's memory, by reference, so a shard sends it only
+/// to a writer of its own node (<see cref="WriteFileStreamed"/> goes to the others).
+/// </remarks>
+internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1);
 
 /// <summary>
 /// Write one data file whose bytes are on another node. When it starts the file, the writer asks
@@ -29,20 +32,24 @@ internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IRe
 /// <param name="Plan">The file: name, rank, items in order.</param>
 /// <param name="ReplyTo">The shard actor that holds the bytes.</param>
 /// <param name="Attempt">1 for the first try.</param>
+/// <remarks>A wire message: sent by a shard to a writer on another node.</remarks>
 internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1) : IActorCkptMessage;
 
 /// <summary>A writer starting a streamed file asks the shard for its bytes.</summary>
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer asking (must be the file's current writer).</param>
+/// <remarks>A wire message: the writer is on another node than the shard.</remarks>
 internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer) : IActorCkptMessage;
 
 /// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
 /// <param name="Source">The chunks.</param>
+/// <remarks>A wire message: the answer to <see cref="StreamFile"/>, from another node.</remarks>
 internal sealed record StreamFileSuccess(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
 
 /// <summary>The shard will not stream the file (the save moved on, or the file went to another writer).</summary>
 /// <param name="Cause">Why.</param>
+/// <remarks>A wire message: the answer to <see cref="StreamFile"/>, from another node.</remarks>
 internal sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 
 /// <summary>A writer's request to stream a file's bytes again for another attempt.</summary>
@@ -51,6 +58,7 @@ internal sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer that will try again.</param>
 /// <param name="Attempt">The attempt about to be made.</param>
+/// <remarks>A wire message: from a writer to the shard on another node that holds the bytes.</remarks>
 internal sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt) : IActorCkptMessage;
 
 /// <summary>
@@ -61,6 +69,7 @@ internal sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRe
 /// <param name="Offset">Byte offset of the piece inside the item.</param>
 /// <param name="Bytes">The bytes.</param>
 /// <param name="Checksum">xxHash3-64 of <paramref name="Bytes"/>.</param>
+/// <remarks>A wire message: the element of the StreamRefs between nodes, each serialized on its own.</remarks>
 internal sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong Checksum) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> is written and fsynced.</summary>
@@ -68,6 +77,7 @@ internal sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong 
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="Result">Where each item landed and its checksums.</param>
 /// <param name="Attempts">Attempts it took.</param>
+/// <remarks>A wire message: the answer to a streamed write, from another node (a local write's too).</remarks>
 internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Result, int Attempts) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> could not be written within the retry limit.</summary>
@@ -76,4 +86,28 @@ internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult 
 /// <param name="File">The data file.</param>
 /// <param name="Attempts">Attempts made.</param>
 /// <param name="Cause">The last error.</param>
+/// <remarks>A wire message: the answer to a streamed write, from another node (a local write's too).</remarks>
 internal sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause) : IActorCkptMessage;
+
+/// <summary>
+/// A writer's note to itself: a retry waiting out its backoff. The writer arms a timer (key
+/// <paramref name="Key"/>) delivering <paramref name="Retry"/> once the backoff is over; a restart
+/// cancels the timers of the instance that failed, so that instance sends the note again to
+/// itself, and the next one arms the timer for what remains.
+/// </summary>
+/// <param name="Key">The timer's key: the file and the attempt the retry makes.</param>
+/// <param name="Retry">What the timer delivers to the writer: the <see cref="WriteFile"/> to try again, or a <see cref="ResendDue"/>.</param>
+/// <param name="Since">When the backoff began, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp.</param>
+/// <param name="Backoff">How long it lasts.</param>
+/// <remarks>Not a wire message: a writer sends it to itself.</remarks>
+internal sealed record RetryBackoff(string Key, object Retry, long Since, TimeSpan Backoff);
+
+/// <summary>
+/// A writer's timer: the backoff of a streamed file is over, so the writer asks the shard that holds
+/// the bytes to stream them again (<paramref name="Resend"/>).
+/// </summary>
+/// <param name="Key">The timer's key (that of its <see cref="RetryBackoff"/>).</param>
+/// <param name="Shard">The shard that holds the bytes.</param>
+/// <param name="Resend">The request it gets.</param>
+/// <remarks>Not a wire message: a writer's timer delivers it to the writer, which sends <paramref name="Resend"/> on.</remarks>
+internal sealed record ResendDue(string Key, IActorRef Shard, ResendWrite Resend);

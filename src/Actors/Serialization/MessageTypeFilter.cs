@@ -4,20 +4,19 @@ using Hyperion;
 namespace ActorCkpt;
 
 /// <summary>
-/// The only types the wire serializer will instantiate: ActorCkpt's own types (from its own
-/// assemblies, so a type elsewhere named "ActorCkpt.*" does not pass), Akka's actor-reference
-/// surrogate, the StreamRef (and its surrogate) carrying a remote write's bytes, and a few BCL
-/// values and collections, each from its own assembly; generic arguments and array elements are
-/// checked the same way, and a name without its assembly is refused. Hyperion 0.12.2's own
-/// allow-list compares full assembly-qualified names (with versions) and so rejects everything;
-/// this filter parses the names Hyperion reads from the stream with .NET's own type-name parser.
+/// The only types the wire serializer will instantiate: the project's <see cref="WireTypes"/> (the
+/// messages marked <see cref="IActorCkptMessage"/> and the types they carry, each from its own
+/// assembly, so neither a type elsewhere named "ActorCkpt.*" nor a project type no wire message
+/// carries passes), Akka's actor-reference surrogate, the StreamRef (and its surrogate) carrying a
+/// remote write's bytes, and a few BCL values and collections, each from its own assembly; generic
+/// arguments and array elements are checked the same way, and a name without its assembly is
+/// refused. Hyperion 0.12.2's own allow-list compares full assembly-qualified names (with versions)
+/// and so rejects everything; this filter parses the names Hyperion reads from the stream with
+/// .NET's own type-name parser.
 /// </summary>
 internal sealed class MessageTypeFilter : ITypeFilter
 {
     private const string CoreLib = "System.Private.CoreLib";
-
-    // "actorckpt" is the tool's assembly, whose demo agents talk across processes.
-    private static readonly HashSet<string> OwnAssemblies = new(StringComparer.Ordinal) { "ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors", "actorckpt" };
 
     private static readonly HashSet<(string Type, string Assembly)> Plain = new()
     {
@@ -63,7 +62,6 @@ internal sealed class MessageTypeFilter : ITypeFilter
     {
         var assembly = type.AssemblyName?.Name;
         if (assembly is null) return false;
-        return list.Contains((type.FullName, assembly))
-               || (OwnAssemblies.Contains(assembly) && type.FullName.StartsWith("ActorCkpt.", StringComparison.Ordinal));
+        return list.Contains((type.FullName, assembly)) || WireTypes.Contains(type.FullName, assembly);
     }
 }

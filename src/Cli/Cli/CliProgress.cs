@@ -9,27 +9,19 @@ namespace ActorCkpt.Cli;
 /// while the work runs (a save learns its size when the planner assigns the writes). Disposing it
 /// ends the display.
 /// </summary>
-internal sealed class CliProgress : IByteProgress, IDisposable
+/// <param name="output">Where the display goes.</param>
+/// <param name="terminal">Whether <paramref name="output"/> is a terminal (a bar redrawn in place) or redirected (plain lines).</param>
+/// <param name="label">What the work is, at the start of each line.</param>
+/// <param name="total">Bytes of the work known at the start (more may be added).</param>
+internal sealed class CliProgress(TextWriter output, bool terminal, string label, long total) : IByteProgress, IDisposable
 {
     private const int Width = 30;
-    private readonly TextWriter _output;
-    private readonly bool _terminal;
-    private readonly string _label;
     private readonly object _gate = new();
     private long _done;
-    private long _total;
+    private long _total = total;
     private int _shown = -1;
     private bool _ended;
     private int _drawn;
-
-    /// <summary>Progress of <paramref name="label"/> over <paramref name="total"/> bytes (more may be added).</summary>
-    public CliProgress(TextWriter output, bool terminal, string label, long total)
-    {
-        _output = output;
-        _terminal = terminal;
-        _label = label;
-        _total = total;
-    }
 
     /// <summary>Adds <paramref name="bytes"/> to the work's total.</summary>
     public void AddTotal(long bytes)
@@ -54,14 +46,14 @@ internal sealed class CliProgress : IByteProgress, IDisposable
         {
             if (_ended) return;
             _ended = true;
-            if (_terminal)
+            if (terminal)
             {
                 Draw(Percent());
-                _output.WriteLine();
+                output.WriteLine();
             }
             else if (Percent() != _shown)
             {
-                _output.WriteLine(Line(Percent()));
+                output.WriteLine(Line(Percent()));
             }
         }
     }
@@ -72,7 +64,7 @@ internal sealed class CliProgress : IByteProgress, IDisposable
     {
         if (_ended) return;
         var percent = Percent();
-        if (_terminal)
+        if (terminal)
         {
             if (percent == _shown) return;
             _shown = percent;
@@ -81,21 +73,21 @@ internal sealed class CliProgress : IByteProgress, IDisposable
         else if (percent / 25 > Math.Max(_shown, 0) / 25)
         {
             _shown = percent;
-            _output.WriteLine(Line(percent));
+            output.WriteLine(Line(percent));
         }
     }
 
     private void Draw(int percent)
     {
         var filled = percent * Width / 100;
-        var line = $"{_label} [{new string('#', filled)}{new string('.', Width - filled)}] {percent,3}% {Size(_done)} of {Size(_total)}";
+        var line = $"{label} [{new string('#', filled)}{new string('.', Width - filled)}] {percent,3}% {Size(_done)} of {Size(_total)}";
         // Pad over what a longer line drawn before left behind.
         _drawn = Math.Max(_drawn, line.Length);
-        _output.Write("\r" + line.PadRight(_drawn));
-        _output.Flush();
+        output.Write("\r" + line.PadRight(_drawn));
+        output.Flush();
     }
 
-    private string Line(int percent) => $"{_label}: {percent}% ({Size(_done)} of {Size(_total)})";
+    private string Line(int percent) => $"{label}: {percent}% ({Size(_done)} of {Size(_total)})";
 
     /// <summary>Bytes in the largest binary unit that keeps the number at least 1 (1.5 GiB).</summary>
     public static string Size(long bytes)

@@ -8,27 +8,19 @@ namespace ActorCkpt;
 /// and <see cref="Restored"/> tells.
 /// </summary>
 /// <typeparam name="T">The value's type (System.Text.Json serializable).</typeparam>
-public sealed class JsonState<T> : IStateful
+/// <param name="key">The value's key in the checkpoint.</param>
+/// <param name="value">The value until a load sets it.</param>
+/// <param name="scope">One value for the job (<see cref="ObjectScope.Global"/>) or one per rank.</param>
+public sealed class JsonState<T>(string key, T value, ObjectScope scope) : IStateful
 {
-    private readonly string _key;
-    private readonly ObjectScope _scope;
-
-    /// <summary>A value under <paramref name="key"/>, one for the job or one per rank as <paramref name="scope"/> says.</summary>
-    public JsonState(string key, T value, ObjectScope scope)
-    {
-        _key = key;
-        _scope = scope;
-        Value = value;
-    }
-
     /// <summary>The value: what a save writes, and what the last load read.</summary>
-    public T Value { get; set; }
+    public T Value { get; set; } = value;
 
     /// <summary>Whether the last load set <see cref="Value"/>.</summary>
     public bool Restored { get; private set; }
 
     /// <inheritdoc />
-    public void Save(RankState state) => state.AddJson(_key, Value, _scope);
+    public void Save(RankState state) => state.AddJson(key, Value, scope);
 
     /// <inheritdoc />
     public void PrepareLoad(RankState target, CheckpointMetadata saved) => Restored = false;
@@ -36,8 +28,8 @@ public sealed class JsonState<T> : IStateful
     /// <inheritdoc />
     public void Restore(LoadResult result)
     {
-        if (_scope == ObjectScope.Rank && !result.Objects.ContainsKey(_key)) return;
-        Value = result.Json<T>(_key);
+        if (scope == ObjectScope.Rank && !result.Objects.ContainsKey(key)) return;
+        Value = result.Json<T>(key);
         Restored = true;
     }
 }

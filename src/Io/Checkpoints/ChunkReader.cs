@@ -25,7 +25,7 @@ internal sealed class ChunkReader(CheckpointStore store)
     /// Once <paramref name="cancellation"/> is cancelled no read starts, and it throws when the reads under way are done.
     /// </summary>
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null, CancellationToken cancellation = default) =>
-        PlanReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
+        ParallelReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
             var window = Window(read, destination);
             if (DirectOffset(read) is not null)

@@ -38,45 +38,29 @@ internal static class MetadataJson
                 w.WriteStartObject(t.Key);
                 w.WriteString("dtype", DTypes.ToSafetensors(t.DType));
                 WriteLongs(w, "shape"u8, t.Shape);
-                w.WriteStartArray("chunks"u8);
-                foreach (var c in t.Chunks)
+                WriteObjects(w, "chunks"u8, t.Chunks, files, static (w, c, files) =>
                 {
-                    w.WriteStartObject();
                     WriteLongs(w, "offsets"u8, c.Box.Offsets);
                     WriteLongs(w, "lengths"u8, c.Box.Lengths);
-                    w.WriteNumber("rank"u8, c.Rank);
-                    w.WriteString("name"u8, c.StorageName);
-                    WriteBytes(w, c.Bytes, files);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                    WriteStored(w, c.Rank, c.StorageName, c.Bytes, files);
+                });
                 w.WriteEndObject();
             }
             w.WriteEndObject();
-            w.WriteStartArray("objects");
-            foreach (var o in metadata.Objects)
+            WriteObjects(w, "objects"u8, metadata.Objects, files, static (w, o, files) =>
             {
-                w.WriteStartObject();
-                w.WriteString("key", o.Key);
-                w.WriteString("scope", o.Scope == ObjectScope.Rank ? "rank" : "global");
-                w.WriteNumber("rank", o.Rank);
-                w.WriteString("name", o.StorageName);
-                WriteBytes(w, o.Bytes, files);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("files");
-            foreach (var f in metadata.Files)
+                w.WriteString("key"u8, o.Key);
+                w.WriteString("scope"u8, o.Scope == ObjectScope.Rank ? "rank" : "global");
+                WriteStored(w, o.Rank, o.StorageName, o.Bytes, files);
+            });
+            WriteObjects(w, "files"u8, metadata.Files, files, static (w, f, _) =>
             {
-                w.WriteStartObject();
-                w.WriteString("name", f.Name);
-                w.WriteNumber("length", f.Length);
-                w.WriteNumber("rank", f.Rank);
-                w.WriteNumber("writer", f.Writer);
-                w.WriteString("node", f.Node);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+                w.WriteString("name"u8, f.Name);
+                w.WriteNumber("length"u8, f.Length);
+                w.WriteNumber("rank"u8, f.Rank);
+                w.WriteNumber("writer"u8, f.Writer);
+                w.WriteString("node"u8, f.Node);
+            });
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -103,6 +87,34 @@ internal static class MetadataJson
             MetadataJsonReader.CheckHeader(format, version, file);
             throw new CheckpointFormatException(file, "malformed metadata: " + e.Message, e);
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="items"/> as the array <paramref name="name"/> of objects, each one's
+    /// fields by <paramref name="fields"/> (static, so a call allocates no closure).
+    /// </summary>
+    private static void WriteObjects<T>(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<T> items, Dictionary<string, JsonEncodedText> files,
+        Action<Utf8JsonWriter, T, Dictionary<string, JsonEncodedText>> fields)
+    {
+        w.WriteStartArray(name);
+        for (var i = 0; i < items.Count; i++)
+        {
+            w.WriteStartObject();
+            fields(w, items[i], files);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// Writes what a tensor chunk and a non-tensor entry both record of their bytes: the rank that
+    /// saved them, their name inside the data file, and where they lie.
+    /// </summary>
+    private static void WriteStored(Utf8JsonWriter w, int rank, string storageName, StoredBytes bytes, Dictionary<string, JsonEncodedText> files)
+    {
+        w.WriteNumber("rank"u8, rank);
+        w.WriteString("name"u8, storageName);
+        WriteBytes(w, bytes, files);
     }
 
     /// <summary>

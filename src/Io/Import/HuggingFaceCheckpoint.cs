@@ -83,7 +83,7 @@ internal sealed class HuggingFaceCheckpoint
     public long Read(LoadPlan plan, DestinationProvider destination, int parallelism)
     {
         long total = 0;
-        PlanReads.ForEach(plan.Reads, _files.OpenRead, parallelism, (read, reader) =>
+        ParallelReads.ForEach(plan.Reads, _files.OpenRead, parallelism, (read, reader) =>
         {
             var length = checked((int)read.RangeLength);
             var offset = read.Source.Bytes.Offset + read.RangeStart;

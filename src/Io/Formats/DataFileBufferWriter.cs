@@ -5,7 +5,7 @@ namespace ActorCkpt;
 /// Writes one data file of a save from buffers in memory (a same-node writer gets the staged
 /// buffers by reference) as a valid safetensors file, through <see cref="DataFileStreamWriter"/>.
 /// </summary>
-internal static class DataFileWriter
+internal static class DataFileBufferWriter
 {
     /// <summary>
     /// Writes <paramref name="plan"/> into <paramref name="directory"/>; <paramref name="data"/>[i]

@@ -6,7 +6,7 @@ namespace ActorCkpt;
 /// Runs the reads of a load plan in parallel, each data file opened once (on first use) and closed
 /// at the end. The first failure is rethrown as itself, not wrapped.
 /// </summary>
-internal static class PlanReads
+internal static class ParallelReads
 {
     /// <summary>
     /// Calls <paramref name="read"/> for every item of <paramref name="reads"/>, <paramref name="parallelism"/>

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Akka.Actor;
+using ActorCkpt.Cli.Demo;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// The wire messages of the tool and the library's host assembly (the demo's driver and agents talk
+/// across processes), found by reflection and round-tripped through the wire serializer, as the
+/// Actors tests' SerializationSpec does for the library's (whose project cannot see the tool's).
+/// </summary>
+public sealed class DemoProtocolSerializationSpec : IDisposable
+{
+    private readonly ActorSystem _system = ActorSystem.Create("demo-wire", ActorCkptConfig.Defaults);
+
+    /// <summary>Every wire message type of the tool's and the host's assemblies.</summary>
+    private static IReadOnlyList<Type> WireMessageTypes() => new[] { typeof(DemoAgentActor).Assembly, typeof(Checkpointer).Assembly }
+        .SelectMany(a => a.GetTypes())
+        .Where(t => !t.IsAbstract && !t.IsInterface && typeof(IActorCkptMessage).IsAssignableFrom(t))
+        .OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
+
+    /// <summary>A sample of every wire message type, keyed by type; values differ from their defaults.</summary>
+    private static IReadOnlyDictionary<Type, IActorCkptMessage> Samples()
+    {
+        var model = new DemoModel(64, 12, "mixed", 7);
+        IActorCkptMessage[] samples =
+        {
+            new RunDemoSave(3, new[] { 0, 2 }, 4, model),
+            new DemoSaveDone(0.25, 1.5, "rank 2: disk full"),
+            new RunDemoLoad(3, new[] { 1, 3 }, 4, model with { Layout = "sharded" }),
+            new DemoLoadDone(0.75, new[] { "rank 1: w differs at 5" }),
+            new StopNode(),
+        };
+        return samples.ToDictionary(m => m.GetType());
+    }
+
+    [Fact]
+    public void Every_wire_message_type_of_the_tool_should_have_a_sample()
+    {
+        var found = WireMessageTypes();
+
+        Assert.NotEmpty(found);
+        Assert.Empty(found.Except(Samples().Keys).Select(t => t.FullName));
+        // The wire's type filter finds them too: the tool's assembly is one of the project's.
+        Assert.Empty(found.Except(WireTypes.Messages).Select(t => t.FullName));
+    }
+
+    [Fact]
+    public void Every_wire_message_of_the_tool_should_use_the_actorckpt_serializer_and_round_trip()
+    {
+        foreach (var message in Samples().Values)
+        {
+            var serializer = _system.Serialization.FindSerializerFor(message);
+            Assert.IsType<ActorCkptSerializer>(serializer);
+
+            var copy = serializer.FromBinary(serializer.ToBinary(message), message.GetType());
+
+            Assert.IsType(message.GetType(), copy);
+            // As JSON: the records hold arrays, which compare by reference.
+            Assert.Equal(JsonSerializer.Serialize(message, message.GetType()), JsonSerializer.Serialize(copy, copy.GetType()));
+        }
+        // Carried, not sent on its own: admitted as part of the messages that carry it.
+        Assert.True(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Cli.Demo.DemoModel, actorckpt"));
+        Assert.False(MessageTypeFilter.Instance.IsAllowed("ActorCkpt.Cli.Demo.SyntheticModel, actorckpt"));
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(30));
+}
