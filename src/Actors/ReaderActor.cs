@@ -1,7 +1,5 @@
-using System.IO.Hashing;
 using Akka.Actor;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace ActorCkpt;
 
@@ -54,24 +52,7 @@ internal sealed class ReaderActor : ReceiveActor
             Sender.Tell(new ReadRangeFailure($"'{path}' has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
             return;
         }
-        var (closed, source) = Source.FromEnumerator(() => Chunks(reader, request.Offset, request.Length).GetEnumerator())
-            .WatchTermination(Keep.Right)
-            .ToMaterialized(StreamRefs.SourceRef<TransferChunk>(), Keep.Both)
-            .Run(_materializer);
-        closed.ContinueWith(_ => reader.Dispose(), TaskContinuationOptions.ExecuteSynchronously);
-        source.PipeTo(Sender, success: s => new ReadRangeStreamed(s), failure: e => new ReadRangeFailure(e.Message));
-    }
-
-    private IEnumerable<TransferChunk> Chunks(IBlobReader reader, long offset, long length)
-    {
-        long done = 0;
-        do
-        {
-            var piece = new byte[Math.Min(_chunkSize, length - done)];
-            reader.ReadExactly(piece, offset + done);
-            yield return new TransferChunk(0, done, piece, XxHash3.HashToUInt64(piece));
-            done += piece.Length;
-        }
-        while (done < length);
+        ChunkStreams.Offer(() => TransferChunks.Of(reader, request.Offset, request.Length, _chunkSize), _materializer, reader.Dispose)
+            .PipeTo(Sender, success: s => new ReadRangeStreamed(s), failure: e => new ReadRangeFailure(e.Message));
     }
 }

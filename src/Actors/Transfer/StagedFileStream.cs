@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace ActorCkpt;
 
@@ -19,11 +18,7 @@ internal static class StagedFileStream
     /// </summary>
     public static void Offer(StagedState staged, FileWritePlan file, int chunkSize, IMaterializer materializer, IActorRef replyTo, IActorRef shard, object closed)
     {
-        var (terminated, source) = Source.FromEnumerator(() => TransferChunks.Of(staged, file, chunkSize).GetEnumerator())
-            .WatchTermination(Keep.Right)
-            .ToMaterialized(StreamRefs.SourceRef<TransferChunk>(), Keep.Both)
-            .Run(materializer);
-        terminated.ContinueWith(_ => shard.Tell(closed), TaskContinuationOptions.ExecuteSynchronously);
+        var source = ChunkStreams.Offer(() => TransferChunks.Of(staged, file, chunkSize), materializer, () => shard.Tell(closed));
         source.PipeTo(replyTo, success: s => new StreamFileSuccess(s), failure: e => new StreamFileFailure("cannot stream: " + e.Message));
     }
 }

@@ -2,7 +2,7 @@ using System.IO.Hashing;
 
 namespace ActorCkpt;
 
-/// <summary>Cuts a data file's staged items into <see cref="TransferChunk"/>s for a remote writer.</summary>
+/// <summary>Cuts bytes into <see cref="TransferChunk"/>s for another node: a staged file for a remote writer, a stored range for a remote reader.</summary>
 internal static class TransferChunks
 {
     /// <summary>
@@ -23,6 +23,24 @@ internal static class TransferChunks
             }
             while (offset < bytes.Length);
         }
+    }
+
+    /// <summary>
+    /// The chunks of the <paramref name="length"/> bytes at <paramref name="offset"/> of
+    /// <paramref name="reader"/>'s file, in order, at most <paramref name="chunkSize"/> bytes each,
+    /// read as the stream asks for them.
+    /// </summary>
+    public static IEnumerable<TransferChunk> Of(IBlobReader reader, long offset, long length, int chunkSize)
+    {
+        long done = 0;
+        do
+        {
+            var piece = new byte[Math.Min(chunkSize, length - done)];
+            reader.ReadExactly(piece, offset + done);
+            yield return new TransferChunk(0, done, piece, XxHash3.HashToUInt64(piece));
+            done += piece.Length;
+        }
+        while (done < length);
     }
 
     /// <summary>True when <paramref name="chunk"/>'s bytes match the checksum it carries.</summary>
