@@ -65,7 +65,10 @@ internal sealed class CrashHarness : IDisposable
         var killed = await Task.WhenAny(exited, Task.Delay(delay)) != exited;
         if (killed) child.Kill();
         await exited.WaitAsync(TimeSpan.FromMinutes(2));
-        await drain;
+        var output = await drain;
+        // A run that ended before the kill must have ended well: one that failed on its own would
+        // otherwise pass as a crash survived.
+        if (!killed) Assert.True(child.ExitCode == 0, $"the demo ended on its own with exit {child.ExitCode}\n{output[1]}\n{output[0]}");
         return killed;
     }
 
