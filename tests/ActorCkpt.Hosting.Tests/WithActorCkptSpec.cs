@@ -50,6 +50,9 @@ public sealed class WithActorCkptSpec(ITestOutputHelper output) : Akka.Hosting.T
     [Fact]
     public void The_catalog_is_journaled_under_ActorCkpts_own_plugin_ids_and_the_hosts_default_journal_is_left_alone()
     {
+        // Akka.Persistence lays its defaults under the configuration when it is first loaded (the
+        // planner loads it as it starts, perhaps not yet): load it here so they are surely there.
+        Akka.Persistence.Persistence.Instance.Apply(Sys);
         var config = Sys.Settings.Config;
         Assert.Equal("akka.persistence.journal.actorckpt-catalog", ActorCkptConfig.JournalPluginId);
         Assert.Equal($"Data Source={Path.Combine(Path.GetFullPath(Root), "catalog.db")};Pooling=False",
