@@ -66,7 +66,7 @@ public class AsyncSaveSpec : NodeSpec
         gate.Open();
         await Task.WhenAll(first.Concat(second).Select(h => h.Committed)).WaitAsync(Patience);
         Assert.Equal(allocated, node.StagingPool.Allocations);
-        Assert.True(node.StagingPool.AllocatedBytes <= StagingBytes(states));
+        Assert.Equal(StagingBytes(states), node.StagingPool.AllocatedBytes);
         TestStates.Dispose(states);
     }
 

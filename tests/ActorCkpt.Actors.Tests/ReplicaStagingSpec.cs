@@ -44,7 +44,9 @@ public class ReplicaStagingSpec : NodeSpec
         var replicated = Model.Where(m => m.Layout == Layout.Replicated).Sum(m => m.Rows * m.Cols * DTypes.ElementSize(m.DType));
         var sharded = Model.Where(m => m.Layout == Layout.Rows).Sum(m => m.Rows * m.Cols * DTypes.ElementSize(m.DType));
         Assert.Equal(replicated + sharded, partial.Sum(h => h.BytesStaged));
-        Assert.True(partial.Count(h => h.BytesStaged < Bytes(second[h.Rank])) >= 2, "the replicas should be spread over the ranks");
+        // Spread over the ranks: each stages its rows and exactly one of the three replicated tensors
+        // (312 bytes of float32, 156 of bfloat16, 624 of int64).
+        Assert.Equal(new long[] { 156, 312, 624 }, partial.Select(h => h.BytesStaged - (Bytes(second[h.Rank]) - replicated)).Order());
 
         foreach (var (step, seed) in new[] { (1L, 31), (2L, 32) })
         {
@@ -71,6 +73,10 @@ public class ReplicaStagingSpec : NodeSpec
         var failing = states.Select(s => node.Save(3, s)).ToArray();
         await Task.WhenAll(failing.Select(h => h.Staged)).WaitAsync(Patience);
         Assert.All(failing, h => Assert.True(h.BytesStaged < Bytes(states[h.Rank]), "step 3 repeats step 2's plan and skips its replicas"));
+        // Between them the ranks staged every row once and every replicated tensor (with "extra") once.
+        var replicated = Model.Where(m => m.Layout == Layout.Replicated).Sum(m => m.Rows * m.Cols * DTypes.ElementSize(m.DType)) + 4 * 4 * 4;
+        var sharded = Model.Where(m => m.Layout == Layout.Rows).Sum(m => m.Rows * m.Cols * DTypes.ElementSize(m.DType));
+        Assert.Equal(replicated + sharded, failing.Sum(h => h.BytesStaged));
         foreach (var h in failing) await Assert.ThrowsAsync<CheckpointFailedException>(() => h.Committed.WaitAsync(Patience));
 
         // After a failure the writers of the next save are not known: everything is staged.

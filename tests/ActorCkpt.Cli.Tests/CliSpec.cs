@@ -22,6 +22,10 @@ public class CliSpec : IDisposable
     private static JsonElement LastJson(string output) =>
         JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
 
+    /// <summary>The data files of <paramref name="stepDirectory"/>, by name, with their lengths.</summary>
+    private static (string Name, long Length)[] DataFiles(string stepDirectory) =>
+        Directory.GetFiles(stepDirectory, "*.safetensors").Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).Order().ToArray();
+
     [Fact]
     public void Demo_should_save_load_on_other_ranks_and_report_bit_exact_json()
     {
@@ -31,7 +35,9 @@ public class CliSpec : IDisposable
         var report = LastJson(output);
         Assert.Equal(1, report.GetProperty("step").GetInt64());
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        // About the 2 MiB asked for (rows are whole, headers come on top), and exactly what is on disk.
         Assert.InRange(report.GetProperty("bytes").GetInt64(), (2 << 20) * 9 / 10, (2 << 20) * 11 / 10);
+        Assert.Equal(DataFiles(Path.Combine(Dir, "step-00000001")).Sum(f => f.Length), report.GetProperty("bytes").GetInt64());
         foreach (var field in new[] { "save_s", "staged_s", "load_s" }) Assert.True(report.GetProperty(field).GetDouble() >= 0);
     }
 
@@ -76,7 +82,8 @@ public class CliSpec : IDisposable
         Assert.Equal(4, step.GetProperty("tensors").GetArrayLength());
         var chunk = step.GetProperty("tensors")[0].GetProperty("chunks")[0];
         Assert.EndsWith(".safetensors", chunk.GetProperty("file").GetString());
-        Assert.True(step.GetProperty("files").GetArrayLength() >= 2);
+        Assert.Equal(DataFiles(Path.Combine(Dir, "step-00000002")),
+            step.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("name").GetString()!, f.GetProperty("length").GetInt64())).Order());
     }
 
     [Fact]
@@ -111,12 +118,14 @@ public class CliSpec : IDisposable
         var config = Path.Combine(Dir, "retention.conf");
         File.WriteAllText(config, "actorckpt.retention { keep-last = 1, keep-every = 2 }");
 
+        var onDisk = Enumerable.Range(1, 4).Select(s => DataFiles(Path.Combine(Dir, $"step-{s:D8}"))).ToArray();
         var before = LastJson(Run("ls", Dir, "--json").Out);
         var gc = Run("gc", Dir, "--config", config, "--json");
         var after = LastJson(Run("ls", Dir, "--json").Out);
 
         Assert.Equal(Enumerable.Repeat("committed", 4), before.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
-        Assert.All(before.GetProperty("checkpoints").EnumerateArray(), c => Assert.True(c.GetProperty("bytes").GetInt64() > 0));
+        Assert.Equal(onDisk.Select(files => (files.Length, files.Sum(f => f.Length))),
+            before.GetProperty("checkpoints").EnumerateArray().Select(c => (c.GetProperty("files").GetInt32(), c.GetProperty("bytes").GetInt64())));
         Assert.Equal(0, gc.Exit);
         var report = LastJson(gc.Out);
         Assert.Equal(new long[] { 9 }, report.GetProperty("debris_removed").EnumerateArray().Select(s => s.GetInt64()));
@@ -124,8 +133,8 @@ public class CliSpec : IDisposable
         Assert.Equal(new long[] { 2, 4 }, report.GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
         Assert.Equal(new[] { "deleted", "committed", "deleted", "committed" },
             after.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
-        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000001")));
-        Assert.False(Directory.Exists(Path.Combine(Dir, "step-00000009")));
+        // The debris and both steps retention deleted are gone from the disk; the two it keeps stay.
+        Assert.Equal(new[] { "step-00000002", "step-00000004" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName).Order());
     }
 
     [Fact]
@@ -164,9 +173,11 @@ public class CliSpec : IDisposable
         Assert.True(exit == 0, output + err);
         var report = LastJson(output);
         var files = report.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray();
-        Assert.True(files.Length > 1);
         using var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "model.safetensors.index.json")));
         var weightMap = index.RootElement.GetProperty("weight_map").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        // The files reported are the files written, and the index names each of them.
+        Assert.Equal(Directory.GetFiles(outDir, "*.safetensors").Select(Path.GetFileName).Order(), files.Order());
+        Assert.Equal(files.Order(), weightMap.Values.Distinct().Order());
         // The values the demo saved, regenerated whole (one rank holds every tensor entire).
         var expected = new ActorCkpt.Cli.Demo.SyntheticModel(1, 6, "mixed", 1).BuildStates(1, 1)[0];
         Assert.Equal(expected.Tensors.Select(t => t.Key).Order(), weightMap.Keys.Order());
@@ -176,6 +187,8 @@ public class CliSpec : IDisposable
             using var reader = new ActorCkpt.LocalBlobStore(outDir).OpenRead(file);
             var header = ActorCkpt.SafetensorsHeader.Read(reader, file);
             Assert.Equal("pt", header.Metadata["format"]);
+            // 300KB: a file holds more than one tensor only if they fit in 300,000 bytes together.
+            Assert.True(header.Entries.Count == 1 || header.Entries.Sum(e => e.Length) <= 300_000, $"{file}: {header.Entries.Count} tensors of {header.Entries.Sum(e => e.Length)} bytes");
             foreach (var entry in header.Entries)
             {
                 Assert.Equal(file, weightMap[entry.Name]);
@@ -215,11 +228,15 @@ public class CliSpec : IDisposable
             Assert.True(report.GetProperty(field).GetDouble() > 0, field);
         // Target 4: a save in place grows the process by far less than the state plus 300 MB.
         Assert.InRange(report.GetProperty("save_peak_growth_bytes").GetInt64(), 0, (2L << 20) + (300L << 20));
-        Assert.True(report.GetProperty("files").GetInt32() > 0);
+        // The files of the last save (in place, step 3), as on disk.
+        Assert.Equal(DataFiles(Path.Combine(Dir, "actorckpt", "step-00000003")).Length, report.GetProperty("files").GetInt32());
         Assert.Equal(3, report.GetProperty("reshard_ranks").GetInt32());
         Assert.Equal(2L << 20, report.GetProperty("bytes").GetInt64());
-        // Sharded: no replicas to leave to others, so the async save staged every tensor byte (and the small entries).
-        Assert.InRange(report.GetProperty("staged_bytes").GetInt64(), 2L << 20, (2L << 20) + 4096);
+        // Sharded: no replicas to leave to others, so the async save (step 2) staged every tensor byte and every entry of every rank.
+        var states = new ActorCkpt.Cli.Demo.SyntheticModel(2, 4, "sharded", 1).BuildStates(2, step: 2);
+        Assert.Equal(states.Sum(s => s.Tensors.Sum(t => t.Tensor.NumberOfElements * t.Tensor.ElementSize) + s.Objects.Sum(o => (long)o.Bytes.Length)),
+            report.GetProperty("staged_bytes").GetInt64());
+        ActorCkpt.Cli.Demo.SyntheticModel.Dispose(states);
         // Bit-exact covers every load: warm, cold and resharded onto 3 ranks.
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
     }
@@ -230,8 +247,10 @@ public class CliSpec : IDisposable
         var layout = Run("demo", "--dir", Dir, "--layout", "diagonal");
         var missing = Run("verify", Dir);
 
-        Assert.NotEqual(0, layout.Exit);
-        Assert.Contains("diagonal", layout.Err + layout.Out);
+        // Refused by the parser (exit 1, the accepted values on stderr, the usage on stdout).
+        Assert.Equal(1, layout.Exit);
+        Assert.Equal(new[] { "Argument 'diagonal' not recognized. Must be one of:", "\t'sharded'", "\t'replicated'", "\t'mixed'" },
+            layout.Err.TrimEnd().Split(Environment.NewLine));
         Assert.Equal(2, missing.Exit);
         Assert.Contains(Dir, missing.Err);
     }

@@ -32,6 +32,7 @@ public class MultiProcessSpec : IDisposable
         Assert.Equal(3, byNode.Count);
         Assert.All(byNode.Values, bytes => Assert.True(bytes > 0));
         Assert.Equal(report.GetProperty("bytes").GetInt64(), byNode.Values.Sum());
+        Assert.Equal(Directory.GetFiles(Path.Combine(Dir, "step-00000001"), "*.safetensors").Sum(f => new FileInfo(f).Length), byNode.Values.Sum());
         Assert.All(byNode.Keys, address => Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", address));
     }
 }
@@ -110,6 +111,10 @@ public class MultiProcessBenchSpec : IDisposable
             Assert.True(report.GetProperty(field).GetDouble() > 0, field);
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         Assert.Equal(2, report.GetProperty("nodes").GetInt32());
-        Assert.NotEmpty(report.GetProperty("bytes_by_node").EnumerateObject());
+        // Local placement: every byte of the one training node's ranks went to its own writers, none
+        // to the writer-only node; all the files of the save loaded (step 2) came from there.
+        var byNode = Assert.Single(report.GetProperty("bytes_by_node").EnumerateObject());
+        Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", byNode.Name);
+        Assert.Equal(Directory.GetFiles(Path.Combine(Dir, "actorckpt", "step-00000002"), "*.safetensors").Sum(f => new FileInfo(f).Length), byNode.Value.GetInt64());
     }
 }

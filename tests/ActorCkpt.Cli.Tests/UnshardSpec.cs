@@ -73,12 +73,16 @@ public class UnshardSpec : IDisposable
         await SaveAsync();
 
         Assert.Equal(0, Run("unshard", Dir, "--out", Out, "--strategy", "one-file-per-tensor"));
+        Assert.Equal(new[] { "model.w" }, Read("model/model.w.safetensors").Keys);
         Assert.Equal(_w.bytes.ToArray(), Read("model/model.w.safetensors")["model.w"]);
+        Assert.Equal(new[] { "model.b" }, Read("model/model.b.safetensors").Keys);
         Assert.Equal(_b.bytes.ToArray(), Read("model/model.b.safetensors")["model.b"]);
 
         // 40 bytes of bias, then 192 of weight: a 100-byte chunk size puts them apart.
         Assert.Equal(0, Run("unshard", Dir, "--out", Out, "--strategy", "chunks", "--chunk-size", "100"));
+        Assert.Equal(new[] { "model.b" }, Read("model/chunk-00000.safetensors").Keys);
         Assert.Equal(_b.bytes.ToArray(), Read("model/chunk-00000.safetensors")["model.b"]);
+        Assert.Equal(new[] { "model.w" }, Read("model/chunk-00001.safetensors").Keys);
         Assert.Equal(_w.bytes.ToArray(), Read("model/chunk-00001.safetensors")["model.w"]);
     }
 

@@ -58,7 +58,8 @@ public sealed class LoadLeaseSpec : IDisposable
         public void PrepareLoad(RankState target, CheckpointMetadata saved)
         {
             _entered.TrySetResult();
-            _released.Wait(Patience);
+            // Going on unreleased would let the load finish before retention ran: fail it instead.
+            if (!_released.Wait(Patience)) throw new TimeoutException($"the test did not release the load within {Patience}");
             target.AddReplicated("w", destination);
         }
 

@@ -56,7 +56,7 @@ public class ChecksumSpec : IDisposable
         var file = store.ReadMetadata(1).Files[0].Name;
         File.Delete(Path.Combine(_dir.Path, "step-00000001", file));
 
-        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file && f.Problem == "missing");
+        Assert.Equal(new VerificationFailure(file, "(file)", "missing"), Assert.Single(CheckpointVerifier.Verify(store, 1)));
     }
 
     [Fact]

@@ -52,7 +52,8 @@ public class HostileInputSpec : IDisposable
 
             Assert.Contains(file.Name, load.Message);
             Assert.Contains($"'{chunk.Key}'", load.Message);
-            Assert.Contains(verify, f => f.File == file.Name && f.Key == chunk.Key);
+            // Items are smaller than a checksum block: block 0 of that one item, nothing else.
+            Assert.Equal(new VerificationFailure(file.Name, chunk.Key, "checksum mismatch in block(s) 0"), Assert.Single(verify));
             Flip(StepPath(file.Name), at, bit);
             Assert.Empty(CheckpointVerifier.Verify(store, 1));
         }
@@ -62,13 +63,24 @@ public class HostileInputSpec : IDisposable
     public void A_truncated_data_file_should_fail_load_and_verify_naming_it()
     {
         var store = Saved();
-        var file = store.ReadMetadata(1).Files[0];
-        using (var f = File.Open(StepPath(file.Name), FileMode.Open)) f.SetLength(file.Length - 10);
+        var md = store.ReadMetadata(1);
+        var file = md.Files[0];
+        var cut = file.Length - 10;
+        using (var f = File.Open(StepPath(file.Name), FileMode.Open)) f.SetLength(cut);
 
         var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
 
         Assert.Contains(file.Name, load.Message);
-        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem.Contains("metadata says"));
+        // The file's length and header, and each item of it the cut reaches, and nothing else.
+        var cutItems = md.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes))).Concat(md.Objects.Select(o => (o.Key, o.Bytes)))
+            .Where(i => i.Bytes.File == file.Name && i.Bytes.Offset + i.Bytes.Length > cut)
+            .Select(i => new VerificationFailure(file.Name, i.Key, $"bytes {i.Bytes.Offset}..{i.Bytes.Offset + i.Bytes.Length} lie past the end of the file"));
+        var expected = new[]
+        {
+            new VerificationFailure(file.Name, "(file)", $"{cut} bytes, metadata says {file.Length}"),
+            new VerificationFailure(file.Name, "(file)", $"'{file.Name}': data section ends at {file.Length} but the file has {cut} bytes"),
+        }.Concat(cutItems);
+        Assert.Equal(expected.OrderBy(f => f.ToString()), CheckpointVerifier.Verify(store, 1).OrderBy(f => f.ToString()));
     }
 
     [Fact]
@@ -81,7 +93,8 @@ public class HostileInputSpec : IDisposable
         var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
 
         Assert.Contains(file.Name, load.Message);
-        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem == "missing");
+        // One line for the file; its items are not read.
+        Assert.Equal(new VerificationFailure(file.Name, "(file)", "missing"), Assert.Single(CheckpointVerifier.Verify(store, 1)));
     }
 
     [Theory]
@@ -123,7 +136,10 @@ public class HostileInputSpec : IDisposable
 
         Assert.Contains("header length 42949672960", e.Message);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the bogus header length was allocated");
-        Assert.Contains(CheckpointVerifier.Verify(store, 1), f => f.File == file.Name && f.Problem.Contains("header length"));
+        // Only the header is bad: every item's bytes still check out.
+        var verified = Assert.Single(CheckpointVerifier.Verify(store, 1));
+        Assert.Equal((file.Name, "(file)"), (verified.File, verified.Key));
+        Assert.Contains("header length 42949672960", verified.Problem);
     }
 
     [Fact]

@@ -75,13 +75,19 @@ public class GlobalSavePlannerSpec
         var plans = Enumerable.Range(0, 2).Select(r => Plan(r, 2, Rows("w", r, 0, 2, 4, 2), WriteItem.ForObject("rng", r, 1, ObjectScope.Rank, 3))).ToArray();
         var plan = GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
         var reports = plan.Files.Select(f => new FileWriteResult(f.FileName, 1000,
-            f.Items.Select((i, n) => new WrittenItem(i.StorageName, new StoredBytes(f.FileName, 64 + n * 100, i.ByteLength, 4096, new ulong[] { 1 }))).ToArray()));
+            f.Items.Select((i, n) => new WrittenItem(i.StorageName, new StoredBytes(f.FileName, 64 + n * 100, i.ByteLength, 4096, new ulong[] { 1 }))).ToArray())).ToArray();
 
         var md = MetadataBuilder.Build(5, plan, reports, DateTimeOffset.UnixEpoch);
 
-        Assert.Equal(2, md.Tensors["w"].Chunks.Count);
+        // Every chunk and entry carries its planned box and rank and the bytes its writer reported.
+        var written = reports.SelectMany(r => r.Items).ToDictionary(i => i.StorageName, i => i.Bytes);
+        var planned = plan.Files.SelectMany(f => f.Items).ToList();
+        Assert.Equal(planned.Where(i => i.Key == "w").Select(i => (i.Box, i.Rank, written[i.StorageName])).OrderBy(c => c.Rank),
+            md.Tensors["w"].Chunks.Select(c => (c.Box, c.Rank, c.Bytes)).OrderBy(c => c.Rank));
+        Assert.Equal(planned.Where(i => i.Key == "rng").Select(i => (i.Rank, written[i.StorageName])).OrderBy(o => o.Rank),
+            md.Objects.Select(o => (o.Rank, o.Bytes)).OrderBy(o => o.Rank));
         Assert.Equal(new[] { 0, 1 }, md.Objects.Select(o => o.Rank).Order());
-        Assert.Equal(2, md.Files.Count);
+        Assert.Equal(plan.Files.Select(f => (f.FileName, 1000L)), md.Files.Select(f => (f.Name, f.Length)));
         Assert.Equal(2, md.WorldSize);
     }
 

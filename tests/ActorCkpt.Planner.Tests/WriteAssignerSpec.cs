@@ -38,17 +38,21 @@ public class WriteAssignerSpec
 
         var files = WriteAssigner.Assign(new[] { plan }, Writers(4), NoNodes, Placement.Local, 4, "t");
 
-        Assert.All(files, f => Assert.Equal(2 * 400, f.DataBytes));
+        // Eight items of 400 bytes in four files: 800 bytes each.
+        Assert.Equal(new long[] { 800, 800, 800, 800 }, files.Select(f => f.DataBytes));
     }
 
     [Fact]
     public void Writers_should_be_balanced_by_bytes()
     {
-        var files = WriteAssigner.Assign(Sharded(4, 16), Writers(4), NoNodes, Placement.Local, 1, "t");
+        // One file per rank, of 4, 3, 2 and 1 KiB, over two writers. Largest first onto the least
+        // loaded gives each writer 5 KiB (4 + 1, 3 + 2); spreading by count would give 4 + 2 and 3 + 1.
+        var plans = new[] { 4, 3, 2, 1 }.Select((kib, r) => Plan(r, 4, Whole($"w{r}", r, 0, kib * 256))).ToArray();
 
-        var load = files.GroupBy(f => f.WriterIndex).Select(g => g.Sum(f => f.DataBytes)).ToArray();
-        Assert.Equal(4, load.Length);
-        Assert.True(load.Max() - load.Min() <= files.Max(f => f.DataBytes), $"writer loads {string.Join(", ", load)}");
+        var files = WriteAssigner.Assign(plans, Writers(2), NoNodes, Placement.Local, 1, "t");
+
+        Assert.Equal(new[] { 0, 1, 1, 0 }, files.OrderBy(f => f.Rank).Select(f => f.WriterIndex));
+        Assert.Equal(new long[] { 5 << 10, 5 << 10 }, files.GroupBy(f => f.WriterIndex).OrderBy(g => g.Key).Select(g => g.Sum(f => f.DataBytes)));
     }
 
     [Fact]
@@ -86,9 +90,11 @@ public class WriteAssignerSpec
 
         var files = WriteAssigner.Assign(Sharded(2, 16), TwoNodes, ranks, Placement.Spread, 0, "t");
 
-        Assert.Equal(new[] { "A", "B" }, files.Select(f => f.WriterNode).Distinct().Order());
-        var byNode = files.GroupBy(f => f.WriterNode).Select(g => g.Sum(f => f.DataBytes)).ToArray();
-        Assert.True(Math.Abs(byNode[0] - byNode[1]) <= files.Max(f => f.DataBytes));
+        // Each rank's 16 items (4 KiB, 8 KiB, ... 64 KiB) make two files of 68 × 4 KiB; the four
+        // files go one to each writer, two on each node.
+        Assert.Equal(new[] { 0, 1, 2, 3 }, files.Select(f => f.WriterIndex).Order());
+        Assert.Equal(new[] { ("A", 136L * 4096), ("B", 136L * 4096) },
+            files.GroupBy(f => f.WriterNode).OrderBy(g => g.Key).Select(g => (g.Key, g.Sum(f => f.DataBytes))));
     }
 
     [Fact]
@@ -96,7 +102,8 @@ public class WriteAssignerSpec
     {
         var files = WriteAssigner.Assign(Sharded(1, 4), TwoNodes, new Dictionary<int, string> { [0] = "C" }, Placement.Local, 0, "t");
 
-        Assert.NotEmpty(files);
-        Assert.All(files, f => Assert.Contains(f.WriterNode, TwoNodes));
+        // Rank 0's node "C" has no writer: its four files go to all four writers, on both nodes.
+        Assert.Equal(new[] { 0, 1, 2, 3 }, files.Select(f => f.WriterIndex).Order());
+        Assert.Equal(new[] { "A", "A", "B", "B" }, files.Select(f => f.WriterNode).Order());
     }
 }
