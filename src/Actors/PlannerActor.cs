@@ -69,15 +69,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
         Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
-        Command<DeletionFinished>(m =>
-        {
-            foreach (var (asker, report) in _removals.Finished(m.Step, m.Error)) Answer(asker, report);
-        });
+        Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
         Command<RemovalGraceEnded>(_ => Remove(_removals.EndGrace(_leases.IsHeld)));
-        Command<AgreeQueueEmpty>(m =>
-        {
-            foreach (var (replyTo, answer) in _agreement.Vote(m, Sender)) replyTo.Tell(answer);
-        });
+        Command<AgreeQueueEmpty>(m => _agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
     }
 
     /// <inheritdoc />
@@ -229,10 +223,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Remove(_removals.EndGrace(_leases.IsHeld));
         RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), step => _rounds[step] is not null));
         ApplyRetention();
-        DeferAsync(asker, a =>
-        {
-            if (_removals.Collect(a) is { } report) Answer(a, report);
-        });
+        DeferAsync(asker, a => Answer(a, _removals.Collect(a)));
     }
 
     private void RemoveDebris(IEnumerable<long> steps)
@@ -245,7 +236,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         foreach (var step in steps) _files.RemoveInBackground(step).PipeTo(Self);
     }
 
-    private static void Answer(IActorRef asker, CollectionReport report) => asker.Tell(new GarbageCollected(report.DebrisRemoved, report.Deleted, report.Failures));
+    /// <summary>Answers a collection with its report, if it is complete (null: its deleted steps' files are still going).</summary>
+    private static void Answer(IActorRef asker, CollectionReport? report)
+    {
+        if (report is not null) asker.Tell(new GarbageCollected(report.DebrisRemoved, report.Deleted, report.Failures));
+    }
 
     /// <inheritdoc />
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
