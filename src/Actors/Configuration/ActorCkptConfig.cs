@@ -3,6 +3,8 @@ using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Akka.Streams;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace ActorCkpt;
 
@@ -79,20 +81,42 @@ internal static class ActorCkptConfig
         switch (c.GetString("provider"))
         {
             case "sqlite":
-                if (connection.Length == 0)
-                {
-                    if (string.IsNullOrWhiteSpace(root)) throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)");
-                    // Unpooled: the file is closed whenever the journal is idle, so nothing holds the
-                    // checkpoint root open once the actor system is gone.
-                    connection = $"Data Source={Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile)};Pooling=False";
-                }
-                return ("SQLite.MS", connection);
+            {
+                // Built, never concatenated: a root path holding "; Data Source=..." stays one path.
+                var sqlite = connection.Length == 0
+                    ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(root), Pooling = false }
+                    : Parsed(() => new SqliteConnectionStringBuilder(connection));
+                CatalogFile.Check(sqlite);
+                return ("SQLite.MS", sqlite.ToString());
+            }
             case "postgres":
                 if (connection.Length == 0)
                     throw new ConfigurationException("actorckpt.catalog.connection-string must name the PostgreSQL server when actorckpt.catalog.provider = postgres");
-                return ("PostgreSQL.15", connection);
+                return ("PostgreSQL.15", Parsed(() => new NpgsqlConnectionStringBuilder(connection)).ToString());
             case var other:
                 throw new ConfigurationException($"actorckpt.catalog.provider = '{other}': accepted values are sqlite, postgres");
+        }
+    }
+
+    /// <summary>
+    /// The catalog's SQLite file under <paramref name="root"/>. Unpooled: the file is closed whenever
+    /// the journal is idle, so nothing holds the checkpoint root open once the actor system is gone.
+    /// </summary>
+    private static string SqliteFile(string root) =>
+        string.IsNullOrWhiteSpace(root)
+            ? throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)")
+            : Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile);
+
+    /// <summary>A connection string parsed by its provider's builder; one that does not parse names the key.</summary>
+    private static T Parsed<T>(Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            throw new ConfigurationException($"actorckpt.catalog.connection-string does not parse: {e.Message}");
         }
     }
 

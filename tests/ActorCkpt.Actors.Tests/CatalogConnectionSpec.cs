@@ -1,0 +1,74 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Data.Sqlite;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>The catalog's connection string is built, not concatenated, and its file is refused when it is a link or not a file.</summary>
+public sealed class CatalogConnectionSpec : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-catalog-" + Guid.NewGuid().ToString("N"));
+
+    public CatalogConnectionSpec() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (string Provider, string Connection) Connection(string root, string hocon = "") =>
+        ActorCkptConfig.CatalogConnection(ConfigurationFactory.ParseString(hocon), root);
+
+    [Fact]
+    public async Task A_root_whose_name_holds_a_connection_string_should_keep_its_catalog_inside_the_root()
+    {
+        // Concatenated, "Data Source=<root>/catalog.db" would name the catalog twice, the second time in "evil".
+        var evil = Path.Combine(_dir, "evil");
+        Directory.CreateDirectory(evil);
+        var root = Path.Combine(_dir, "run;Data Source=" + evil);
+        Directory.CreateDirectory(root);
+        var (provider, connection) = Connection(root);
+        Assert.Equal("SQLite.MS", provider);
+        Assert.Equal(Path.Combine(root, "catalog.db"), new SqliteConnectionStringBuilder(connection).DataSource);
+
+        // A save through the journal lands the catalog in the root, and nothing at the injected path.
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorCkptConfig.Defaults), root);
+        using var system = ActorSystem.Create("catalog-in-root", config);
+        var node = CheckpointNode.Start(system, new LocalBlobStore(root), ActorCkptSettings.Create(system), "n");
+        var states = TestStates.Build(TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows }), 1, seed: 3);
+        await node.Save(1, states[0]).Committed.WaitAsync(TimeSpan.FromSeconds(60));
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(File.Exists(Path.Combine(root, "catalog.db")));
+        Assert.Empty(Directory.GetFileSystemEntries(evil));
+    }
+
+    [Fact]
+    public void A_catalog_that_is_a_symbolic_link_should_be_refused_naming_it_and_its_target()
+    {
+        var elsewhere = Path.Combine(_dir, "other.db");
+        File.WriteAllBytes(elsewhere, Array.Empty<byte>());
+        var link = Path.Combine(_dir, "catalog.db");
+        File.CreateSymbolicLink(link, elsewhere);
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir));
+        Assert.Equal($"the catalog '{link}' is a symbolic link to '{elsewhere}'; ActorCkpt does not follow it: put the database file itself there", e.Message);
+    }
+
+    [Fact]
+    public void A_catalog_that_is_a_directory_should_be_refused()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "catalog.db"));
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir));
+        Assert.Equal($"the catalog '{Path.Combine(_dir, "catalog.db")}' is a directory, not a database file", e.Message);
+    }
+
+    [Fact]
+    public void A_connection_string_of_the_configuration_should_be_parsed_by_its_provider_s_builder()
+    {
+        var link = Path.Combine(_dir, "named.db");
+        File.CreateSymbolicLink(link, Path.Combine(_dir, "x.db"));
+        Assert.Throws<ConfigurationException>(() => Connection(_dir, $"actorckpt.catalog.connection-string = \"Data Source={link}\""));
+        Assert.StartsWith("actorckpt.catalog.connection-string does not parse: ",
+            Assert.Throws<ConfigurationException>(() => Connection(_dir, "actorckpt.catalog.connection-string = \"Data Sauce=x\"")).Message);
+        Assert.StartsWith("actorckpt.catalog.connection-string does not parse: ",
+            Assert.Throws<ConfigurationException>(() => Connection(_dir, "actorckpt.catalog { provider = postgres, connection-string = \"Host=h;Bogus Key=1\" }")).Message);
+        var (provider, connection) = Connection(_dir, "actorckpt.catalog { provider = postgres, connection-string = \"Host=h;Username=u;Database=d\" }");
+        Assert.Equal(("PostgreSQL.15", "Host=h;Username=u;Database=d"), (provider, connection));
+    }
+}
