@@ -159,14 +159,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new SaveCommitted(commit.Step, commit.SaveId, checksum, summary.Files, summary.Bytes, DateTimeOffset.UtcNow), _ =>
         {
             _files.Journaled(summary);
-            var ranks = _rounds.Committed(commit.Step).OfType<Decision.AnnounceCommit>().SelectMany(a => a.Shards).ToArray();
+            var announce = _rounds.Committed(commit.Step, summary);
             ApplyRetention();
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.
-            DeferAsync(summary, s =>
-            {
-                foreach (var shard in ranks) shard.Tell(new CheckpointCommitted(commit.Step, s));
-            });
+            DeferAsync(announce, Carry);
         });
     }
 

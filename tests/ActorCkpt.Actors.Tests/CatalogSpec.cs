@@ -76,6 +76,30 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_commit_whose_catalog_write_failed_should_be_reported_committed_and_recorded_by_the_restarted_planner()
+    {
+        var (system, node) = StartProcess("""
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.CommitFailingJournal, ActorCkpt.Actors.Tests"
+            """);
+        var states = TestStates.Build(Model, 2, seed: 11);
+        // The metadata is renamed into place before the journal fails: the save is committed, and says so.
+        var result = await SaveAllAsync(node, 1, states);
+        Assert.Equal(1, result.Step);
+        Assert.True(node.Store.IsCommitted(1));
+        // The planner stops on the failure; its successor's recovery records the commit from the disk.
+        await AwaitAssertAsync(async () =>
+        {
+            // Asked again and again: while the planner is stopped, its supervisor drops what it is sent.
+            var entry = Assert.Single((await node.Planner.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromSeconds(2))).Entries);
+            Assert.Equal((1L, CheckpointStatus.Committed), (entry.Step, entry.Status));
+            Assert.Equal("committed on disk when its planner stopped; recorded on recovery", entry.Reason);
+        }, Patience, TimeSpan.FromMilliseconds(200));
+        await SaveAllAsync(node, 2, states);
+        await system.Terminate();
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_commit_should_be_heard_only_once_the_deletions_retention_decided_on_are_journaled()
     {
         var (system, node) = StartProcess("""

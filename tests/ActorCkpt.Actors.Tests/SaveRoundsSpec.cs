@@ -45,7 +45,7 @@ public class SaveRoundsSpec
     {
         D.AssignFiles a => $"D.AssignFiles {a.Shard}: " + string.Join(", ", a.Files.Select(f => $"{f.File.FileName} rank {f.File.Rank} by {f.Writer} #{f.File.WriterIndex}")),
         D.AbortStep a => $"D.AbortStep {a.Step} '{a.Reason}' to {string.Join(",", a.Shards)} journal {a.Journal}",
-        D.AnnounceCommit a => $"D.AnnounceCommit {a.Step} to {string.Join(",", a.Shards)}",
+        D.AnnounceCommit a => $"D.AnnounceCommit {a.Step} to {string.Join(",", a.Shards)}: {a.Summary}",
         D.EndRound e => $"D.EndRound {e.Step} debris {e.RemoveDebris} resubmit {string.Join(",", e.Resubmit.Select(r => $"{r.Plan.Plan.Rank}:{r.Shard}"))}",
         D.CommitStep c => $"D.CommitStep {c.Step} {c.SaveId} files {string.Join(",", c.Plan.Files.Select(f => f.FileName))} results {string.Join(",", c.Results.Select(r => r.FileName))}",
         D.MoveFile m => $"D.MoveFile {m.Shard} {m.File.FileName} to {m.Writer} #{m.File.WriterIndex} on {m.File.WriterNode} (lost {m.Lost})",
@@ -82,7 +82,8 @@ public class SaveRoundsSpec
         }, rounds.Report(Written(round.SaveId, 0)));
         Assert.Equal(RoundPhase.Committing, round.Phase);
 
-        Same(new D[] { new D.AnnounceCommit(Step, new[] { "s0@A", "s1@B" }) }, rounds.Committed(Step));
+        var summary = new SaveSummary(Step, 2, 200);
+        Same(new D[] { new D.AnnounceCommit(Step, new[] { "s0@A", "s1@B" }, summary) }, rounds.Committed(Step, summary));
         Assert.Null(rounds[Step]);
     }
 
@@ -342,22 +343,25 @@ public class SaveRoundsSpec
     }
 
     [Fact]
-    public void A_rejected_commit_should_keep_the_files_whose_metadata_is_in_place_and_a_rejected_abort_should_change_nothing()
+    public void A_rejected_commit_should_still_be_announced_as_committed_and_a_rejected_abort_should_change_nothing()
     {
         var (rounds, round) = Writing();
         Assert.Empty(rounds.JournalRejected(new SaveAborted(Step, round.SaveId, "x", DateTimeOffset.UnixEpoch), "too big"));
         rounds.Report(Written(round.SaveId, 0));
         rounds.Report(Written(round.SaveId, 1));
+        // The metadata is in place: the step is committed, whatever the journal says; recovery records it.
         Same(new D[]
         {
-            new D.CancelDeadline(Step),
-            new D.AbortStep(Step, round.SaveId, "the catalog journal rejected SaveCommitted: too big", new[] { "s0@A", "s1@B" }, Journal: false),
-            new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()),
+            new D.Warn(Step, "step 5 is committed (its metadata is in place) but the catalog journal rejected its commit (too big); the next recovery records it"),
+            new D.AnnounceCommit(Step, new[] { "s0@A", "s1@B" }, new SaveSummary(Step, 2, 200)),
         }, rounds.JournalRejected(new SaveCommitted(Step, round.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "too big"));
+        Assert.Null(rounds[Step]);
+        // Not an aborted step: a plan of the step is a new attempt, not a late one.
+        Assert.IsType<D.StartDeadline>(rounds.Submit(PlanOf(1), "s1@B", haveWriters: true)[0]);
     }
 
     [Fact]
-    public void A_failed_journal_should_tell_every_round_s_ranks_and_the_committing_one_that_its_step_is_on_disk()
+    public void A_failed_journal_should_announce_the_commit_it_failed_to_record_and_fail_every_other_round()
     {
         var (rounds, committing) = Writing();
         rounds.Report(Written(committing.SaveId, 0));
@@ -366,9 +370,7 @@ public class SaveRoundsSpec
         var other = rounds[6]!;
         Same(new D[]
         {
-            new D.AbortStep(Step, committing.SaveId,
-                "step 5 was written and its metadata renamed into place, but the catalog journal failed (gone); the restarted planner records it as committed",
-                new[] { "s0@A", "s1@B" }, Journal: false),
+            new D.AnnounceCommit(Step, new[] { "s0@A", "s1@B" }, new SaveSummary(Step, 2, 200)),
             new D.AbortStep(6, other.SaveId, "the catalog journal failed: gone", new[] { "s0@A" }, Journal: false),
         }, rounds.JournalFailed(new SaveCommitted(Step, committing.SaveId, "0123456789abcdef", 2, 200, DateTimeOffset.UnixEpoch), "gone"));
     }

@@ -46,8 +46,8 @@ internal abstract record RoundDecision<TRef>(long Step)
     /// </summary>
     public sealed record AbortStep(long Step, Guid SaveId, string Reason, IReadOnlyList<TRef> Shards, bool Journal) : RoundDecision<TRef>(Step);
 
-    /// <summary>Tell every rank of <paramref name="Shards"/> the step is committed (after retention's deletions are journaled).</summary>
-    public sealed record AnnounceCommit(long Step, IReadOnlyList<TRef> Shards) : RoundDecision<TRef>(Step);
+    /// <summary>Tell every rank of <paramref name="Shards"/> the step is committed with <paramref name="Summary"/> (<see cref="CheckpointCommitted"/>).</summary>
+    public sealed record AnnounceCommit(long Step, IReadOnlyList<TRef> Shards, SaveSummary Summary) : RoundDecision<TRef>(Step);
 
     /// <summary>
     /// The aborted round is over: remove its files when <paramref name="RemoveDebris"/> (no writer can

@@ -208,39 +208,49 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         return decisions.Concat(End(round, removeDebris: false)).ToArray();
     }
 
-    /// <summary>The commit is journaled: the round is over, and its ranks hear it.</summary>
-    public IReadOnlyList<RoundDecision<TRef>> Committed(long step)
+    /// <summary>The commit is journaled: the round is over, and its ranks hear it (the actor tells them once retention's deletions are journaled too).</summary>
+    public IReadOnlyList<RoundDecision<TRef>> Committed(long step, SaveSummary summary)
     {
         if (this[step] is not { Phase: RoundPhase.Committing } round) return None;
         _rounds.Remove(step);
-        return new[] { new RoundDecision<TRef>.AnnounceCommit(step, round.ShardList) };
+        return new[] { new RoundDecision<TRef>.AnnounceCommit(step, round.ShardList, summary) };
     }
 
     /// <summary>
-    /// The journal refused <paramref name="event"/> (it could not serialize or store it) but works on:
-    /// the round it was about cannot be recorded, so it is abandoned: its ranks hear why, nothing more is
-    /// journaled for it, and its files go unless the refused event was the commit (the metadata is in
-    /// place then, and recovery records it). A refused abort or deletion changes nothing here.
+    /// The journal refused <paramref name="event"/> (it could not serialize or store it) but works on.
+    /// A refused commit: the metadata is in place, so the step is committed and its ranks hear so;
+    /// recovery records it in the catalog from the disk. A refused start: the round is abandoned (its
+    /// ranks hear why, nothing more is journaled for it, its files go). A refused abort or deletion changes nothing here.
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> JournalRejected(ICatalogEvent @event, string cause)
     {
         if (@event is SaveAborted or CheckpointDeleted || this[@event.Step] is not { } round) return None;
+        if (@event is SaveCommitted committed && round.Phase == RoundPhase.Committing)
+        {
+            _rounds.Remove(round.Step);
+            return new RoundDecision<TRef>[]
+            {
+                new RoundDecision<TRef>.Warn(round.Step, $"step {round.Step} is committed (its metadata is in place) but the catalog journal rejected its commit ({cause}); the next recovery records it"),
+                new RoundDecision<TRef>.AnnounceCommit(round.Step, round.ShardList, Summary(committed)),
+            };
+        }
         round.AbortReason ??= "journal rejected its event";
         var told = new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, $"the catalog journal rejected {@event.GetType().Name}: {cause}", round.ShardList, Journal: false);
-        return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step), told }.Concat(End(round, removeDebris: @event is not SaveCommitted)).ToArray();
+        return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step), told }.Concat(End(round, removeDebris: true)).ToArray();
     }
 
     /// <summary>
     /// The journal failed while persisting <paramref name="event"/>: the planner stops, and its
-    /// successor's recovery settles every round in flight. Their ranks hear it now; a round whose
-    /// commit could not be journaled is committed on disk all the same, and they are told so.
+    /// successor's recovery settles every round in flight from the disk. A round whose commit could
+    /// not be journaled is committed all the same (its metadata is in place): its ranks hear that it
+    /// committed. Every other round's ranks hear that it failed.
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> JournalFailed(object @event, string cause) =>
-        _rounds.Values.Select(round => (RoundDecision<TRef>)new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId,
-            @event is SaveCommitted c && c.Step == round.Step
-                ? $"step {round.Step} was written and its metadata renamed into place, but the catalog journal failed ({cause}); the restarted planner records it as committed"
-                : $"the catalog journal failed: {cause}",
-            round.ShardList, Journal: false)).ToArray();
+        _rounds.Values.Select(round => @event is SaveCommitted c && c.Step == round.Step && round.Phase == RoundPhase.Committing
+            ? (RoundDecision<TRef>)new RoundDecision<TRef>.AnnounceCommit(round.Step, round.ShardList, Summary(c))
+            : new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, $"the catalog journal failed: {cause}", round.ShardList, Journal: false)).ToArray();
+
+    private static SaveSummary Summary(SaveCommitted c) => new(c.Step, c.Files, c.Bytes);
 
     private IReadOnlyList<RoundDecision<TRef>> Abort(SaveRound<TRef> round, string reason)
     {
