@@ -58,9 +58,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<ReportWrites>(m => Carry(_rounds.Report(m)));
         Command<ReassignWrite>(m =>
         {
-            // A shard asks only once it saw the writer stop, and a writer is lost with its node:
-            // none of that node's writers is a candidate any more.
-            _writers.RemoveAll(w => w.Equals(m.LostWriter) || (w.Path.Address.HasGlobalScope && w.Path.Address.Equals(m.LostWriter.Path.Address)));
+            // A writer is lost with its node: none of that node's writers is a candidate any more
+            // (a stale request, of an attempt that is over, changes nothing).
+            if (_rounds.Reassigns(m.Step, m.SaveId))
+                _writers.RemoveAll(w => w.Equals(m.LostWriter) || (w.Path.Address.HasGlobalScope && w.Path.Address.Equals(m.LostWriter.Path.Address)));
             Carry(_rounds.Reassign(m.Step, m.SaveId, m.File, m.LostWriter.Path.ToString(), Sender, _writers.ToArray()));
         });
         // Too late when the save committed (the commit stashed this request until it was journaled) or is over.
@@ -218,7 +219,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnCollectGarbage(IActorRef asker)
     {
         Remove(_removals.EndGrace(_leases.IsHeld));
-        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), step => _rounds[step] is not null));
+        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), _rounds.IsInFlight));
         ApplyRetention();
         DeferAsync(asker, a => Answer(a, _removals.Collect(a)));
     }

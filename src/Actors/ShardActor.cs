@@ -178,8 +178,11 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.RefuseStream r: Sender.Tell(new StreamFileFailure(r.Cause)); break;
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
                 case SaveDecision.AbandonBuffers a: _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers", _rank, a.Writes, a.Streams, save.Step); break;
-                case SaveDecision.Finished: BecomeIdle(); break;
-                default: _effects!.Apply(decision); break;
+                // The save is over: nothing after it is carried out (its effects are gone with it).
+                case SaveDecision.Finished: BecomeIdle(); return;
+                default:
+                    if (!_effects!.Apply(decision)) throw new InvalidOperationException($"the shard actor cannot carry out {decision}");
+                    break;
             }
     }
 
@@ -203,7 +206,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;
                 case LoadDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
-                case LoadDecision.Finished: BecomeIdle(); break;
+                case LoadDecision.Finished: BecomeIdle(); return;
+                default: throw new InvalidOperationException($"the shard actor cannot carry out {decision}");
             }
     }
 

@@ -217,14 +217,58 @@ public class SaveRoundsSpec
     }
 
     [Fact]
-    public void Reports_of_another_attempt_and_deadlines_of_the_wrong_phase_should_change_nothing()
+    public void Reports_of_another_attempt_or_of_a_rank_without_a_plan_and_deadlines_of_the_wrong_phase_should_change_nothing()
     {
         var (rounds, round) = Writing();
         Assert.Empty(rounds.Report(Written(Guid.NewGuid(), 0)));
+        Assert.Empty(rounds.Report(Written(round.SaveId, 2)));
         Assert.Empty(rounds.DeadlinePassed(Step, RoundDeadline.Plans));
-        Assert.Empty(rounds.DeadlinePassed(Step + 1, RoundDeadline.Writes));
         Assert.Equal(new[] { 0, 1 }, round.MissingReports);
+        // Rank 2's report did not count: rank 0's is not the last.
+        Assert.Empty(rounds.Report(Written(round.SaveId, 0)));
+        Assert.Equal(new[] { 1 }, round.MissingReports);
         Assert.Equal(RoundPhase.Writing, round.Phase);
+
+        var gathering = Rounds();
+        gathering.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        Assert.Empty(gathering.DeadlinePassed(Step, RoundDeadline.Writes));
+        Assert.Equal(RoundPhase.Gathering, gathering[Step]!.Phase);
+    }
+
+    [Fact]
+    public void A_report_sent_twice_should_count_once()
+    {
+        var (rounds, round) = Writing();
+        Assert.Empty(rounds.Report(Written(round.SaveId, 0)));
+        Assert.Empty(rounds.Report(Written(round.SaveId, 0)));
+        Assert.Equal(new[] { 1 }, round.MissingReports);
+        Assert.IsType<D.CommitStep>(rounds.Report(Written(round.SaveId, 1))[1]);
+    }
+
+    [Fact]
+    public void The_write_deadline_of_a_round_aborted_already_should_end_it_without_a_second_abort()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0, "'f': disk full"));
+        Same(new D[] { new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()) }, rounds.DeadlinePassed(Step, RoundDeadline.Writes));
+    }
+
+    [Fact]
+    public void A_lost_writer_of_an_aborted_round_should_not_be_replaced()
+    {
+        var (rounds, round) = Writing();
+        rounds.Cancel(new AbortSave(Step, 0, 2), over: false);
+        Assert.False(rounds.Reassigns(Step, round.SaveId));
+        Assert.Empty(rounds.Reassign(Step, round.SaveId, FileOf(round, 0), "wA", "s0@A", new[] { "wB@B" }));
+    }
+
+    [Fact]
+    public void A_rejected_deletion_should_leave_a_round_of_the_same_step_alone()
+    {
+        var (rounds, round) = Writing();
+        Assert.Empty(rounds.JournalRejected(new CheckpointDeleted(Step, "retention", DateTimeOffset.UnixEpoch), "too big"));
+        Assert.True(round.Alive);
+        Assert.True(rounds.Reassigns(Step, round.SaveId));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class StepRemovalsSpec
     }
 
     [Fact]
-    public void A_leased_step_should_go_when_its_last_lease_is_released_and_may_be_renewed_meanwhile()
+    public void A_leased_step_should_go_once_freed_of_its_leases_and_may_be_renewed_meanwhile()
     {
         var removals = Removals();
         Assert.Empty(removals.Deleted(1, _ => true));

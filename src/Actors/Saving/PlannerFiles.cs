@@ -31,7 +31,7 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
         }
         catch (Exception e)
         {
-            return SaveRounds<object>.Describe(e);
+            return ErrorText.Of(e);
         }
     }
 
@@ -46,7 +46,7 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
         }
         catch (Exception e)
         {
-            return SaveRounds<object>.Describe(e);
+            return ErrorText.Of(e);
         }
     }
 

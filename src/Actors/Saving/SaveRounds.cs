@@ -1,11 +1,5 @@
 namespace ActorCkpt;
 
-/// <summary>What the save rounds need to know of the settings.</summary>
-/// <param name="PlanTimeout">How long a round waits for every local plan and a writer.</param>
-/// <param name="WriteTimeout">How long it waits for every write report.</param>
-/// <param name="Planning">Dedup, placement and files per rank.</param>
-internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning);
-
 /// <summary>
 /// The planner's save rounds as a state machine, free of Akka: each event in returns the
 /// <see cref="RoundDecision{TRef}"/>s to carry out, in order, and the planner actor only carries them
@@ -21,7 +15,8 @@ internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout
 /// <item><see cref="Report"/>: a failure aborts; the last report commits (<see cref="Committed"/> once
 /// journaled, when the ranks hear it).</item>
 /// <item>An abort (a failure, a deadline, a rank's <see cref="Cancel"/>) tells every rank and is
-/// journaled; the round stays until no writer can touch its files, then ends, and the plans of a new
+/// journaled; the round stays until every rank has reported (then its files go) or its write
+/// deadline passes (then they stay, tagged with the attempt, as debris), and the plans of a new
 /// attempt held meanwhile go back in.</item>
 /// <item>The journal refusing or failing a persist is decided by <see cref="JournalRejected"/> and
 /// <see cref="JournalFailed"/>.</item>
@@ -45,12 +40,14 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// <summary>The round of <paramref name="step"/>, if one is in flight (alive or winding down).</summary>
     public SaveRound<TRef>? this[long step] => _rounds.GetValueOrDefault(step);
 
-    /// <summary>Every round in flight.</summary>
-    public IReadOnlyCollection<SaveRound<TRef>> InFlight => _rounds.Values;
+    /// <summary>True while a round of <paramref name="step"/> is in flight (alive or winding down): its directory is not debris.</summary>
+    public bool IsInFlight(long step) => _rounds.ContainsKey(step);
 
-    /// <summary>The message an exception becomes in an abort reason: ours and I/O errors speak for themselves.</summary>
-    public static string Describe(Exception e) => e is ActorCkptException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+    /// <summary>True when a lost writer of attempt <paramref name="saveId"/> at <paramref name="step"/> is worth a new one (see <see cref="Reassign"/>).</summary>
+    public bool Reassigns(long step, Guid saveId) =>
+        this[step] is { Phase: RoundPhase.Writing, Alive: true } round && round.SaveId == saveId;
 
+    
     /// <summary>A rank's local plan, from <paramref name="shard"/>; <paramref name="haveWriters"/> when a writer is registered.</summary>
     public IReadOnlyList<RoundDecision<TRef>> Submit(SubmitLocalPlan msg, TRef shard, bool haveWriters)
     {
@@ -107,7 +104,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         }
         catch (Exception e)
         {
-            return Abort(round, Describe(e));
+            return Abort(round, ErrorText.Of(e));
         }
         // The start is journaled before the directory exists, so a crash from here on leaves a
         // catalog entry that recovery resolves (and whose debris it removes).
@@ -157,7 +154,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors)
     {
-        if (this[step] is not { Writing: true, Alive: true } round || round.SaveId != saveId || round.Phase == RoundPhase.Committing) return None;
+        if (!Reassigns(step, saveId)) return None;
+        var round = this[step]!;
         var files = round.Plan!.Files;
         var index = files.Select(f => f.FileName).ToList().IndexOf(file);
         if (index < 0 || round.Reports.ContainsKey(files[index].Rank)) return None;

@@ -1,18 +1,13 @@
 namespace ActorCkpt;
 
-/// <summary>What a garbage collection removed: debris, steps retention deleted, and what could not go.</summary>
-/// <param name="DebrisRemoved">Steps whose uncommitted directories were removed.</param>
-/// <param name="Deleted">Committed steps deleted by retention.</param>
-/// <param name="Failures">Deleted steps whose files could not be removed, each "step S: cause".</param>
-internal sealed record CollectionReport(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures);
-
 /// <summary>
 /// The planner's bookkeeping of deletions, beside <see cref="RetentionPolicy"/> which decides them:
 /// which deleted steps still have files, which of those are being removed, and who waits to hear a
 /// garbage collection's outcome (<typeparamref name="TAsker"/>). A deleted step's files go only once no
 /// load lease holds it, and not during the grace after a planner starts (loads that began under the
-/// previous planner renew their leases then). Every method says which steps' removal to start now;
-/// the caller removes them and reports back with <see cref="Finished"/>.
+/// previous planner renew their leases then). The methods that may free a deleted step say which
+/// steps' removal to start now, in the background; the caller reports each back with <see cref="Finished"/>.
+/// Debris (<see cref="Recovered"/>, <see cref="Debris"/>) the caller removes at once and reports with <see cref="Removed"/>.
 /// </summary>
 /// <param name="retention">Which committed steps to keep.</param>
 /// <param name="grace">True to hold every removal until <see cref="EndGrace"/>.</param>
