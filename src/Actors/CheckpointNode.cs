@@ -81,6 +81,9 @@ internal sealed class CheckpointNode
             throw new Akka.Configuration.ConfigurationException(
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
+        if (system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS"
+            && (!system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner)))
+            CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);

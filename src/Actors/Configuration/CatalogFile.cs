@@ -21,4 +21,31 @@ internal static class CatalogFile
         if (Directory.Exists(path))
             throw new ConfigurationException($"the catalog '{path}' is a directory, not a database file");
     }
+
+    /// <summary>
+    /// Opens an existing SQLite catalog read-only and checks its structure (<c>PRAGMA quick_check</c>,
+    /// fast on a catalog's size), so that a damaged file fails the node's start at once with one line
+    /// instead of failing every recovery of the planner. An absent or empty file is fine (it is created).
+    /// </summary>
+    public static void Verify(string connectionString)
+    {
+        var sqlite = new SqliteConnectionStringBuilder(connectionString);
+        var path = sqlite.DataSource;
+        if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:" || !File.Exists(path) || new FileInfo(path).Length == 0) return;
+        string? verdict;
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            connection.Open();
+            using var check = connection.CreateCommand();
+            check.CommandText = "PRAGMA quick_check";
+            verdict = check.ExecuteScalar() as string;
+        }
+        catch (SqliteException e)
+        {
+            verdict = e.Message;
+        }
+        if (verdict != "ok")
+            throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): move it aside, and the planner rebuilds it from the committed checkpoints on disk at its next start");
+    }
 }
