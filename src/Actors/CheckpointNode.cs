@@ -89,6 +89,12 @@ internal sealed class CheckpointNode
         Props PlannerProps() => PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
         if (!system.IsClustered())
         {
+            if (CatalogLock.WhyReadOnly(blobs) is { } why)
+            {
+                // Nothing can be saved or deleted here: loads need no lease, and every save is refused at once.
+                var standIn = system.ActorOf(ReadOnlyPlannerActor.Props(store, why), $"{name}-planner");
+                return new CheckpointNode(system, store, settings, standIn, ActorRefs.Nobody, name, hostsRanks: true);
+            }
             var planner = system.ActorOf(PlannerProps(), $"{name}-planner");
             var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
             return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true);

@@ -18,8 +18,34 @@ internal static class CatalogLock
         {
             throw new RootLockedException(blobs.Root, e);
         }
+        catch (Exception e) when (StorageErrors.IsReadOnly(e))
+        {
+            throw new ReadOnlyRootException(blobs.Root, e);
+        }
+    }
+
+    /// <summary>Why <paramref name="blobs"/>' root cannot be written (its lock cannot even be created), or null when it can: it can be loaded from, not saved to.</summary>
+    public static string? WhyReadOnly(IBlobStore blobs)
+    {
+        try
+        {
+            Take(blobs).Dispose();
+            return null;
+        }
+        catch (ReadOnlyRootException e)
+        {
+            return e.Message;
+        }
+        catch (RootLockedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the caller hears of it at once rather than at its first save).</summary>
-    public static void EnsureFree(IBlobStore blobs) => Take(blobs).Dispose();
+    /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
+    public static void EnsureFree(IBlobStore blobs)
+    {
+        if (WhyReadOnly(blobs) is null) Take(blobs).Dispose();
+    }
 }

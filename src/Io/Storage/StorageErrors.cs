@@ -22,6 +22,13 @@ internal static class StorageErrors
         return false;
     }
 
+    /// <summary>True when <paramref name="error"/> says the storage may not be written: read-only (EROFS) or forbidden (EACCES).</summary>
+    public static bool IsReadOnly(Exception error) =>
+        error is UnauthorizedAccessException || (error is IOException && error.HResult is Eacces or Erofs);
+
+    /// <summary>The error a read-only file system gives (EROFS), for fault injection.</summary>
+    public static IOException ReadOnly(string path) => new($"Read-only file system : '{path}'", Erofs);
+
     /// <summary>The error a full disk gives (ENOSPC), for fault injection.</summary>
     public static IOException DiskFull(string path) => new($"No space left on device : '{path}'", Enospc);
 
