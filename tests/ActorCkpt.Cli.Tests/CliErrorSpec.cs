@@ -189,6 +189,43 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(root));
     }
 
+    [Theory]
+    [InlineData("ls", "garbage")]
+    [InlineData("ls", "fifo")]
+    [InlineData("ls", "link")]
+    [InlineData("gc", "garbage")]
+    [InlineData("demo-check", "fifo")]
+    public void A_catalog_file_that_is_not_a_sqlite_database_should_be_refused_at_once_without_opening_it(string command, string kind)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var catalog = Path.Combine(root, CheckpointLayout.CatalogFile);
+        File.Delete(catalog);
+        switch (kind)
+        {
+            case "garbage":
+                File.WriteAllBytes(catalog, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
+                break;
+            case "fifo":
+                using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { catalog })!) mkfifo.WaitForExit();
+                break;
+            default:
+                File.CreateSymbolicLink(catalog, Path.Combine(Parent, "elsewhere.db"));
+                break;
+        }
+        var before = Tree(root);
+
+        var (exit, _, err) = Run(command == "demo-check"
+            ? new[] { "demo", "--dir", root, "--check", "--size-mb", "1", "--tensors", "4", "--ranks", "1", "--load-ranks", "1", "--layout", "sharded" }
+            : new[] { command, root });
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line(kind == "link"
+            ? $"actorckpt: '{catalog}' is not a regular file: the catalog is refused"
+            : $"actorckpt: '{catalog}' is not a SQLite database ({(kind == "fifo" ? 0 : 4096)} bytes, no SQLite header): the catalog is damaged"), err);
+        Assert.Equal(before, Tree(root));
+    }
+
     [Fact]
     public void Ls_inspect_and_verify_of_a_committed_root_should_change_nothing_in_it()
     {

@@ -72,7 +72,11 @@ internal static class ActorCkptCli
             var options = new DemoRunner.Options(p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors),
                 p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config)));
             // A check only reads: it starts nothing on a root that no save has made.
-            if (options.Check) RootChecks.RequireCatalog(options.Dir);
+            if (options.Check)
+            {
+                RootChecks.RequireCatalog(options.Dir);
+                RootChecks.CheckCatalogFile(options.Dir, NodeConfig.Build(options.Hocon), required: false);
+            }
             else RootChecks.NotAFile(options.Dir, "--dir");
             var output = new CliOutput(stdout, p.GetValue(json));
             return (p.GetValue(nodes) > 1 && !options.Check

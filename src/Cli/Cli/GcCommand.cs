@@ -13,6 +13,7 @@ internal static class GcCommand
     {
         // gc tidies a root a planner made; on any other folder it would make a catalog where none was.
         RootChecks.RequireCatalog(root);
+        RootChecks.CheckCatalogFile(root, NodeConfig.Build(hocon), required: false);
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.
         CatalogLock.EnsureFree(new LocalBlobStore(root));
         await using var ckpt = Checkpointer.Start(root, hocon);

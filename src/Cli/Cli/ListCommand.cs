@@ -11,7 +11,7 @@ internal static class ListCommand
         RootChecks.RequireCatalog(root);
         var node = NodeConfig.Build(hocon);
         // ls reads: a catalog file that is not there is reported, never created by opening it.
-        RootChecks.RequireCatalogFile(root, ActorCkptConfig.CatalogConnection(node, root).Provider);
+        RootChecks.CheckCatalogFile(root, node, required: true);
         var config = ActorCkptConfig.WithCatalog(node, root);
         var system = ActorSystem.Create("actorckpt-ls", config);
         IReadOnlyList<CatalogEntry> entries;
