@@ -260,6 +260,22 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void Export_should_refuse_a_reference_index_that_is_a_fifo_without_blocking_on_it()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var index = Path.Combine(Parent, "index.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { index })!) mkfifo.WaitForExit();
+        var before = Tree(Parent);
+
+        var (exit, _, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: --index-from '{index}' is empty or not a regular file"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
     public void Export_should_refuse_a_reference_index_with_a_key_twice()
     {
         var root = Path.Combine(Parent, "root");

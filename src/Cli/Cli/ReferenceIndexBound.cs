@@ -20,8 +20,10 @@ internal static class ReferenceIndexBound
     /// <summary>Throws naming <paramref name="path"/> and what is wrong unless it is an index an export may follow.</summary>
     public static void Check(string path)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxBytes) throw Refused(path, $"is {length} bytes (accepted: up to {MaxBytes})");
+        var file = new FileInfo(path);
+        // A FIFO or device reports length 0: refused without opening it, which could block forever.
+        if (file.Length == 0) throw Refused(path, "is empty or not a regular file");
+        if (file.Length > MaxBytes) throw Refused(path, $"is {file.Length} bytes (accepted: up to {MaxBytes})");
         JsonDocument doc;
         try
         {
