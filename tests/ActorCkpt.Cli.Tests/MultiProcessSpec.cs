@@ -85,7 +85,7 @@ public class NodeCommandSpec : IDisposable
 
         var exit = ActorCkptCli.Run(new[] { "node", "--config", config }, new StringWriter(), stderr);
 
-        Assert.Equal(2, exit);
+        Assert.Equal(1, exit);
         Assert.Contains("actorckpt.root is not set", stderr.ToString());
     }
 }

@@ -8,155 +8,209 @@ namespace ActorCkpt.Cli;
 /// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, export, unshard, bench, bench-plan, node.</summary>
 internal static class ActorCkptCli
 {
-    /// <summary>Parses <paramref name="args"/> and runs the command, writing to the given streams; returns the exit code.</summary>
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the command, writing to the given streams; returns
+    /// the exit code: 0 done, 1 the operation failed (one line on stderr), 2 a usage error (one
+    /// line naming the bad flag, value or command and the nearest valid one). <c>--help</c> prints
+    /// the help and exits 0.
+    /// </summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
-        var root = Build(stdout, stderr);
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        var parse = Build(stdout, stderr).Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            stderr.WriteLine("actorckpt: " + UsageError.Describe(parse));
+            return CommandFailure.Usage;
+        }
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
+
+    /// <summary>The largest rank count of an in-process run (the demo, the bench): each rank is a set of actors and tensors in this process.</summary>
+    internal const int MaxRanks = 256;
+
+    /// <summary>The most node processes the demo and the bench start on this host.</summary>
+    internal const int MaxNodes = 16;
+
+    /// <summary>The largest synthetic model, in MiB (64 GiB).</summary>
+    internal const long MaxSizeMb = 64 << 10;
+
+    /// <summary>The most tensors of a synthetic model.</summary>
+    internal const int MaxTensors = 100_000;
 
     private static RootCommand Build(TextWriter stdout, TextWriter stderr)
     {
+        var verbose = new Option<bool>("--verbose") { Description = "On a failure, print the stack trace after the one-line error", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on the last line of output" };
-        var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" };
+        var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" }.ExistingFile();
+        int Guard(ParseResult p, Func<int> command) => CommandFailure.Guard(stderr, p.GetValue(verbose), command);
 
         var dir = new Option<string>("--dir") { Description = "Checkpoint directory", Required = true };
-        var ranks = new Option<int>("--ranks") { Description = "Ranks that save", DefaultValueFactory = _ => 4 };
-        var loadRanks = new Option<int>("--load-ranks") { Description = "Ranks that load the newest checkpoint", DefaultValueFactory = _ => 3 };
-        var sizeMb = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 64 };
-        var tensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 32 };
-        var layout = new Option<string>("--layout") { Description = "How tensors are laid out over ranks", DefaultValueFactory = _ => "mixed" };
-        layout.AcceptOnlyFromAmong(SyntheticModel.Layouts);
-        var steps = new Option<int>("--steps") { Description = "Checkpoints to save, one per step, after the newest committed one", DefaultValueFactory = _ => 1 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic values", DefaultValueFactory = _ => 1 };
+        var ranks = CliOptions.Int("--ranks", "Ranks that save", 4, 1, MaxRanks);
+        var loadRanks = CliOptions.Int("--load-ranks", "Ranks that load the newest checkpoint", 3, 1, MaxRanks);
+        var sizeMb = CliOptions.Long("--size-mb", "Model size in MiB", 64, 1, MaxSizeMb);
+        var tensors = CliOptions.Int("--tensors", "Number of tensors", 32, 1, MaxTensors);
+        var layout = CliOptions.OneOf("--layout", "How tensors are laid out over ranks", "mixed", SyntheticModel.Layouts.ToArray());
+        var steps = CliOptions.Int("--steps", "Checkpoints to save, one per step, after the newest committed one", 1, 1, 10_000);
+        var seed = CliOptions.Int("--seed", "Seed of the synthetic values", 1, 0, int.MaxValue);
         var check = new Option<bool>("--check") { Description = "Save nothing: load the newest committed checkpoint and check it bit-exact" };
-        var nodes = new Option<int>("--nodes") { Description = "Run across this many node processes on 127.0.0.1 (all but one with ranks, one writer-only)", DefaultValueFactory = _ => 1 };
-        var placement = new Option<string>("--placement") { Description = "Which writers take a rank's files with --nodes", DefaultValueFactory = _ => "local" };
-        placement.AcceptOnlyFromAmong("local", "spread");
+        var nodes = CliOptions.Int("--nodes", "Run across this many node processes on 127.0.0.1 (all but one with ranks, one writer-only)", 1, 1, MaxNodes);
+        var placement = CliOptions.OneOf("--placement", "Which writers take a rank's files with --nodes", "local", "local", "spread");
         var demo = new Command("demo", "Save checkpoints of a synthetic model through the actors, then load the newest on another rank count and check it bit-exact")
         {
             dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, json, config,
         };
-        demo.SetAction(p => Guard(stderr, () =>
+        demo.Validators.Add(r => CrossCheck(() =>
+        {
+            var (n, k) = (r.GetValue(nodes), r.GetValue(ranks));
+            if (n > 1 && !r.GetValue(check) && k < n - 1)
+                r.AddError($"--ranks {k} leaves a training node without ranks with --nodes {n} (accepted: {n - 1} to {MaxRanks})");
+        }));
+        demo.SetAction(p => Guard(p, () =>
         {
             var options = new DemoRunner.Options(p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors),
                 p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config)));
+            // A check only reads: it starts nothing on a root that no save has made.
+            if (options.Check)
+            {
+                RootChecks.RequireCatalog(options.Dir);
+                RootChecks.CheckCatalogFile(options.Dir, NodeConfig.Build(options.Hocon), required: false);
+            }
+            else RootChecks.NotAFile(options.Dir, "--dir");
             var output = new CliOutput(stdout, p.GetValue(json));
             return (p.GetValue(nodes) > 1 && !options.Check
                 ? ClusterDemoRunner.RunAsync(options, p.GetValue(nodes), p.GetValue(placement)!, output)
                 : DemoRunner.RunAsync(options, output)).GetAwaiter().GetResult();
         }));
 
-        var trainRanks = new Option<int>("--ranks") { Description = "Data-parallel ranks (the tensor-parallel layer is split over them too)", DefaultValueFactory = _ => 2 };
-        var trainSteps = new Option<int>("--steps") { Description = "Train until this step", DefaultValueFactory = _ => 60 };
-        var ckptEvery = new Option<int>("--ckpt-every") { Description = "Save a checkpoint every this many steps (asynchronously)", DefaultValueFactory = _ => 10 };
+        var trainRanks = CliOptions.Int("--ranks", "Data-parallel ranks (the tensor-parallel layer is split over them too)", 2, 1, TrainRunner.GlobalBatch);
+        var trainSteps = CliOptions.Int("--steps", "Train until this step", 60, 1, 1_000_000);
+        var ckptEvery = CliOptions.Int("--ckpt-every", "Save a checkpoint every this many steps (asynchronously)", 10, 1, 1_000_000);
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in --dir" };
         var train = new Command("train", "Train a small TorchSharp MLP data- and tensor-parallel on synthetic data, printing the loss of every step, with async checkpoints")
         {
             dir, trainRanks, trainSteps, ckptEvery, seed, resume, json, config,
         };
-        train.SetAction(p => Guard(stderr, () =>
+        train.SetAction(p => Guard(p, () =>
         {
-            var configPath = p.GetValue(config);
-            if (configPath is not null && !File.Exists(configPath)) throw new FileNotFoundException($"--config '{configPath}' does not exist");
-            return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps), p.GetValue(ckptEvery),
-                p.GetValue(seed), p.GetValue(resume), configPath), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+            RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
+            return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps),
+                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
-        var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true };
-        var port = new Option<int?>("--port") { Description = "TCP port on 127.0.0.1 (default: from the config, 0 for any free port)" };
+        var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true }.ExistingFile();
+        var port = CliOptions.OptionalInt("--port", "TCP port on 127.0.0.1 (default: from the config, 0 for any free port)", 0, 65535);
         var seeds = new Option<string[]>("--seed") { Description = "host:port of a node to join (repeat for several)", AllowMultipleArgumentsPerToken = false };
+        seeds.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (NodeCommand.ParseSeed(token.Value) is null)
+                    r.AddError($"--seed '{token.Value}' is not host:port (a port from 1 to 65535)");
+        });
         var roles = new Option<string?>("--roles") { Description = "Comma-separated roles: rank, writer, planner (default: all three)" };
+        roles.Validators.Add(r =>
+        {
+            foreach (var role in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+                if (!NodeCommand.Roles.Contains(role, StringComparer.Ordinal))
+                    r.AddError($"--roles '{role}' is not a role; did you mean '{Nearest.Of(role, NodeCommand.Roles)}'? (one of: {string.Join(", ", NodeCommand.Roles)})");
+        });
         var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles };
-        node.SetAction(p => Guard(stderr, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
+        node.SetAction(p => Guard(p, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
             p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false)).GetAwaiter().GetResult()));
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
-        var step = new Option<long?>("--step") { Description = "The step (default: the newest committed)" };
+        var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
         var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json };
-        inspect.SetAction(p => Guard(stderr, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
 
         var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step, json };
-        verify.SetAction(p => Guard(stderr, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
 
         var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
-        ls.SetAction(p => Guard(stderr, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
         var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
-        gc.SetAction(p => Guard(stderr, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
         var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
-        var maxShard = new Option<string>("--max-shard-size") { Description = "Largest output file (5GB, 500MB, 2GiB, or bytes)", DefaultValueFactory = _ => "5GB" };
-        var indexFrom = new Option<string?>("--index-from") { Description = "A reference model.safetensors.index.json: keys keep its file numbers, new keys go to the last file" };
-        var dtype = new Option<string>("--dtype") { Description = "Dtype of floating-point tensors", DefaultValueFactory = _ => "keep" };
-        dtype.AcceptOnlyFromAmong("keep", "bf16", "f32");
+        var maxShard = CliOptions.Size("--max-shard-size", "Largest output file (5GB, 500MB, 2GiB, or bytes)", "5GB", 1, 1L << 40);
+        var indexFrom = new Option<string?>("--index-from") { Description = "A reference model.safetensors.index.json: keys keep its file numbers, new keys go to the last file" }.ExistingFile();
+        var dtype = CliOptions.OneOf("--dtype", "Dtype of floating-point tensors", "keep", "keep", "bf16", "f32");
         var export = new Command("export", "Write a committed step in the Hugging Face layout: full tensors in model-0000i-of-0000N.safetensors and model.safetensors.index.json; optimizer state left out")
         {
             dirArg, outDir, step, maxShard, indexFrom, dtype, json,
         };
-        export.SetAction(p => Guard(stderr, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard)!,
+        export.SetAction(p => Guard(p, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard),
             p.GetValue(indexFrom), p.GetValue(dtype)!, new CliOutput(stdout, p.GetValue(json)))));
 
-        var strategy = new Option<string>("--strategy") { Description = "How full tensors are laid out in files", Required = true };
-        strategy.AcceptOnlyFromAmong("one-file", "one-file-per-tensor", "chunks");
-        var chunkSize = new Option<string>("--chunk-size") { Description = "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", DefaultValueFactory = _ => "1GB" };
+        var strategy = CliOptions.RequiredOneOf("--strategy", "How full tensors are laid out in files", "one-file", "one-file-per-tensor", "chunks");
+        var chunkSize = CliOptions.Size("--chunk-size", "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", "1GB", 1, 1L << 40);
         var optim = new Option<bool>("--optim") { Description = "Also the optimizer state (keys under optim. / optimizer.), under optim" };
         var unshard = new Command("unshard", "Write a committed step's full tensors as safetensors files: model.safetensors, model/<key>.safetensors or model/chunk-N.safetensors")
         {
             dirArg, outDir, strategy, chunkSize, optim, step, json,
         };
-        unshard.SetAction(p => Guard(stderr, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize)!,
+        unshard.SetAction(p => Guard(p, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize),
             p.GetValue(optim), p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
 
-        var benchSize = new Option<long>("--size-mb") { Description = "Model size in MiB", DefaultValueFactory = _ => 256 };
-        var benchTensors = new Option<int>("--tensors") { Description = "Number of tensors", DefaultValueFactory = _ => 64 };
-        var benchRanks = new Option<int>("--ranks") { Description = "Ranks", DefaultValueFactory = _ => 2 };
-        var benchLayout = new Option<string>("--layout") { Description = "sharded or replicated", DefaultValueFactory = _ => "sharded" };
-        benchLayout.AcceptOnlyFromAmong("sharded", "replicated");
+        var benchSize = CliOptions.Long("--size-mb", "Model size in MiB", 256, 1, MaxSizeMb);
+        var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);
+        var benchRanks = CliOptions.Int("--ranks", "Ranks", 2, 1, MaxRanks);
+        var benchLayout = CliOptions.OneOf("--layout", "sharded or replicated", "sharded", "sharded", "replicated");
         var bench = new Command("bench", "Save and load once, beside a raw baseline of the same bytes")
         {
             dir, benchSize, benchTensors, benchRanks, benchLayout, nodes, placement, json, config,
         };
-        bench.SetAction(p => Guard(stderr, () => BenchRunner.RunAsync(new BenchRunner.Options(
-            p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-            ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        bench.SetAction(p => Guard(p, () =>
+        {
+            RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
+            return BenchRunner.RunAsync(new BenchRunner.Options(
+                p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
+                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+        }));
 
-        var planRanks = new Option<int>("--ranks") { Description = "Simulated ranks of the save", DefaultValueFactory = _ => 4096 };
-        var planItems = new Option<int>("--items") { Description = "Items (tensors) per rank", DefaultValueFactory = _ => 256 };
-        var planLoadRanks = new Option<int>("--load-ranks") { Description = "Simulated ranks of the load (resharding)", DefaultValueFactory = _ => 3000 };
-        var planWriters = new Option<int>("--writers") { Description = "Writers", DefaultValueFactory = _ => 8 };
-        var planRepeat = new Option<int>("--repeat") { Description = "Runs of each measurement (the median is reported)", DefaultValueFactory = _ => 3 };
+        var planRanks = CliOptions.Int("--ranks", "Simulated ranks of the save", 4096, 1, 65_536);
+        var planItems = CliOptions.Int("--items", "Items (tensors) per rank", 256, 1, 4096);
+        var planLoadRanks = CliOptions.Int("--load-ranks", "Simulated ranks of the load (resharding)", 3000, 1, 65_536);
+        var planWriters = CliOptions.Int("--writers", "Writers", 8, 1, 1024);
+        var planRepeat = CliOptions.Int("--repeat", "Runs of each measurement (the median is reported)", 3, 1, 100);
         var benchPlan = new Command("bench-plan", "Time save and load planning at scale with simulated ranks (no tensors), and the cached save plan")
         {
             planRanks, planItems, planLoadRanks, planWriters, planRepeat, json,
         };
-        benchPlan.SetAction(p => Guard(stderr, () => PlanBenchRunner.Run(new PlanBenchRunner.Options(
+        benchPlan.Validators.Add(r => CrossCheck(() =>
+        {
+            // Simulated items are held in memory at once: the default (4,096 x 256) is about 1 M; 16 M is a bound far above it.
+            var items = (long)r.GetValue(planRanks) * r.GetValue(planItems);
+            if (items > 16L << 20)
+                r.AddError($"--ranks {r.GetValue(planRanks)} x --items {r.GetValue(planItems)} is {items} items (accepted: up to {16L << 20})");
+        }));
+        benchPlan.SetAction(p => Guard(p, () => PlanBenchRunner.Run(new PlanBenchRunner.Options(
             p.GetValue(planRanks), p.GetValue(planItems), p.GetValue(planLoadRanks), p.GetValue(planWriters), p.GetValue(planRepeat)), new CliOutput(stdout, p.GetValue(json)))));
 
-        return new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
+        var root = new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
         {
             demo, train, inspect, verify, ls, gc, export, unshard, bench, benchPlan, node,
         };
+        root.Options.Add(verbose);
+        return root;
     }
 
-    private static string? ReadConfig(string? path) =>
-        path is null ? null : File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"--config '{path}' does not exist");
-
-    /// <summary>Runs a command; expected failures print one line naming what is wrong and exit 2.</summary>
-    private static int Guard(TextWriter stderr, Func<int> command)
+    /// <summary>Runs a check across options; skipped when one of them has no value because its own check refused it (that error is the one reported).</summary>
+    private static void CrossCheck(Action check)
     {
         try
         {
-            return command();
+            check();
         }
-        catch (Exception e) when (e is ActorCkptException or IOException or ArgumentException or UnauthorizedAccessException
-                                      or Akka.Configuration.ConfigurationException or TimeoutException)
+        catch (InvalidOperationException)
         {
-            stderr.WriteLine("actorckpt: " + e.Message);
-            return 2;
         }
     }
+
+    // The option checked that the file exists while parsing; reading it can still fail (a directory, no permission), which is an operation's failure.
+    // An empty file is an empty config, and is not opened: a FIFO (length 0) there would block the read forever.
+    private static string? ReadConfig(string? path) => path is null ? null : new FileInfo(path).Length == 0 ? "" : File.ReadAllText(path);
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ActorCkpt.Cli;
 
 /// <summary>
@@ -9,12 +7,13 @@ namespace ActorCkpt.Cli;
 internal static class ExportCommand
 {
     /// <summary>Exports; returns the exit code.</summary>
-    public static int Run(string dir, string outDir, long? step, string maxShardSize, string? indexFrom, string dtype, CliOutput output)
+    public static int Run(string dir, string outDir, long? step, long maxShardSize, string? indexFrom, string dtype, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         var resolved = store.ResolveStep(step);
-        if (indexFrom is not null && !File.Exists(indexFrom)) throw new FileNotFoundException($"--index-from '{indexFrom}' does not exist");
-        var options = new ExportOptions(ParseSize(maxShardSize, "--max-shard-size"), dtype switch
+        store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
+        if (indexFrom is not null) ReferenceIndexBound.Check(indexFrom);
+        var options = new ExportOptions(maxShardSize, dtype switch
         {
             "keep" => ExportDType.Keep,
             "bf16" => ExportDType.BFloat16,
@@ -29,20 +28,5 @@ internal static class ExportCommand
             ["step"] = resolved, ["out"] = outDir, ["files"] = result.Files, ["tensors"] = result.Tensors, ["total_size"] = result.TotalSize, ["index"] = result.Index,
         });
         return 0;
-    }
-
-    /// <summary>
-    /// A size as transformers writes it: a number of bytes, or with a unit: KB, MB, GB (powers of
-    /// 1000) or KiB, MiB, GiB (powers of 1024). Throws naming <paramref name="flag"/> otherwise.
-    /// </summary>
-    public static long ParseSize(string text, string flag)
-    {
-        var units = new (string Unit, long Factor)[] { ("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1) };
-        var trimmed = text.Trim();
-        var (unit, factor) = units.FirstOrDefault(u => trimmed.EndsWith(u.Unit, StringComparison.OrdinalIgnoreCase) && !(u.Unit == "B" && trimmed.Length > 1 && char.IsLetter(trimmed[^2])));
-        var number = unit is null ? trimmed : trimmed[..^unit.Length].Trim();
-        return decimal.TryParse(number, NumberStyles.Number, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? (long)(n * (unit is null ? 1 : factor))
-            : throw new ArgumentException($"{flag} '{text}' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes)");
     }
 }

@@ -11,7 +11,9 @@ internal static class GcCommand
     /// <summary>Collects the garbage of <paramref name="root"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        // gc tidies a root a planner made; on any other folder it would make a catalog where none was.
+        RootChecks.RequireCatalog(root);
+        RootChecks.CheckCatalogFile(root, NodeConfig.Build(hocon), required: false);
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.
         CatalogLock.EnsureFree(new LocalBlobStore(root));
         await using var ckpt = Checkpointer.Start(root, hocon);

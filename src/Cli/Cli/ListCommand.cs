@@ -8,10 +8,11 @@ internal static class ListCommand
     /// <summary>Prints the catalog of <paramref name="root"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
-        var config = ActorCkptConfig.WithCatalog(NodeConfig.Build(hocon), root);
-        if (!File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile)))
-            throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
+        RootChecks.RequireCatalog(root);
+        var node = NodeConfig.Build(hocon);
+        // ls reads: a catalog file that is not there is reported, never created by opening it.
+        RootChecks.CheckCatalogFile(root, node, required: true);
+        var config = ActorCkptConfig.WithCatalog(node, root);
         var system = ActorSystem.Create("actorckpt-ls", config);
         IReadOnlyList<CatalogEntry> entries;
         try

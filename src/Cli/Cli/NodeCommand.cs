@@ -16,12 +16,11 @@ internal static class NodeCommand
     /// <summary>Runs the node until it is stopped; returns the exit code.</summary>
     public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output)
     {
-        if (!File.Exists(configFile)) throw new FileNotFoundException($"--config '{configFile}' does not exist");
         var config = ClusterNodeConfig.Build(await File.ReadAllTextAsync(configFile), port, roles, root: null);
         var root = config.GetString("actorckpt.root");
         if (string.IsNullOrWhiteSpace(root))
             throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");
-        var seedAddresses = seeds.Select(ParseSeed).ToList();
+        var seedAddresses = seeds.Select(s => ParseSeed(s) ?? throw new ArgumentException($"--seed '{s}' is not host:port")).ToList();
         config = ActorCkptConfig.WithCatalog(config, root);
 
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
@@ -43,11 +42,14 @@ internal static class NodeCommand
         return 0;
     }
 
-    private static Address ParseSeed(string seed)
+    /// <summary>The roles a node can take.</summary>
+    public static readonly string[] Roles = { "rank", "writer", "planner" };
+
+    /// <summary>The address of a seed given as host:port; null when it is not one.</summary>
+    public static Address? ParseSeed(string seed)
     {
         var colon = seed.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535)
-            throw new ArgumentException($"--seed '{seed}' is not host:port");
+        if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535) return null;
         return new Address("akka.tcp", ClusterNodeConfig.SystemName, seed[..colon], port);
     }
 }

@@ -8,10 +8,11 @@ namespace ActorCkpt.Cli;
 internal static class UnshardCommand
 {
     /// <summary>Unshards; returns the exit code.</summary>
-    public static int Run(string dir, string outDir, string strategy, string chunkSize, bool optim, long? step, CliOutput output)
+    public static int Run(string dir, string outDir, string strategy, long chunkSize, bool optim, long? step, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         var resolved = store.ResolveStep(step);
+        store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         var how = strategy switch
         {
             "one-file" => UnshardStrategy.OneFile,
@@ -20,7 +21,7 @@ internal static class UnshardCommand
         };
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
-            result = Unsharder.Unshard(store, resolved, outDir, how, ExportCommand.ParseSize(chunkSize, "--chunk-size"), optim, output.FileWritten, progress);
+            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, output.FileWritten, progress);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

@@ -38,7 +38,9 @@ internal static class TrainRunner
             if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
         });
         // Akka's warnings and errors (routed to the host's ILogger) on stderr, apart from the run's report on stdout.
-        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true)
+            // A failed start is rethrown and reported in one line; the hosts' own logs of it would repeat it with the stack trace.
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Akka.Hosting.AkkaHostedService", LogLevel.None);
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(c => c.LogToStandardErrorThreshold = LogLevel.Trace);
         using var host = builder.Build();
         await host.StartAsync();

@@ -104,8 +104,11 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         {
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafetensorsEntry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
+                // JSON allows a name twice and readers disagree on which one wins: refused, not guessed.
+                if (!names.Add(prop.Name)) throw new CheckpointFormatException(file, $"header has '{prop.Name}' twice");
                 if (prop.Name == "__metadata__")
                 {
                     foreach (var m in prop.Value.EnumerateObject())

@@ -1,0 +1,63 @@
+using System.Reflection;
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// How a command that fails ends: one line <c>actorckpt: message</c> and exit 1, whatever was
+/// thrown; the stack trace only with <c>--verbose</c>. Usage errors found while parsing exit 2
+/// before any command runs (see <see cref="UsageError"/>).
+/// </summary>
+internal static class CommandFailure
+{
+    /// <summary>The exit code of a failed operation.</summary>
+    public const int Failed = 1;
+
+    /// <summary>The exit code of a usage error (bad flag, value or command).</summary>
+    public const int Usage = 2;
+
+    /// <summary>Runs <paramref name="command"/>; an exception becomes one line on <paramref name="stderr"/> (and the trace when <paramref name="verbose"/>) and exit 1.</summary>
+    public static int Guard(TextWriter stderr, bool verbose, Func<int> command)
+    {
+        try
+        {
+            return command();
+        }
+        catch (Exception thrown)
+        {
+            var e = Innermost(thrown);
+            stderr.WriteLine("actorckpt: " + Message(e));
+            if (verbose) stderr.WriteLine(thrown.ToString());
+            return Failed;
+        }
+    }
+
+    /// <summary>The message of <paramref name="e"/> on one line: every line of it joined, never empty.</summary>
+    public static string Message(Exception e)
+    {
+        var text = string.Join(' ', (e.Message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        // A bare runtime failure says little by its message alone: its type names what went wrong.
+        return e is ActorCkptException or IOException or UnauthorizedAccessException or ArgumentException or TimeoutException
+                    or Akka.Configuration.ConfigurationException or System.Text.Json.JsonException
+            ? text.Length == 0 ? e.GetType().Name : text
+            : $"{e.GetType().Name}: {text}";
+    }
+
+    /// <summary>The exception that says what failed: through the wrappers that tasks and reflection add.</summary>
+    private static Exception Innermost(Exception e)
+    {
+        while (true)
+        {
+            switch (e)
+            {
+                case AggregateException { InnerExceptions.Count: 1 } a:
+                    e = a.InnerExceptions[0];
+                    continue;
+                case TargetInvocationException { InnerException: { } inner }:
+                    e = inner;
+                    continue;
+                default:
+                    return e;
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// What commands check of their directories before they open anything: the commands that only
+/// read a root (<c>ls</c>, <c>demo --check</c>) or tidy one (<c>gc</c>) need a root a planner
+/// made, as opening a catalog that is absent would create one (SQLite makes a missing database
+/// file, a planner its root, lock and catalog); the commands that save need a directory, not a file.
+/// </summary>
+internal static class RootChecks
+{
+    /// <summary>Throws naming <paramref name="root"/> unless it exists and a planner has made its catalog there.</summary>
+    public static void RequireCatalog(string root)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        if (!File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile)))
+            throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
+    }
+
+    /// <summary>
+    /// Throws naming the SQLite catalog file of <paramref name="root"/> unless it is a SQLite
+    /// database: a regular file (not a link) that starts with SQLite's header; when
+    /// <paramref name="required"/>, also when it is missing. A catalog on a server is not checked
+    /// here. Opening a damaged file would hang the journal's start for a minute, and a FIFO in its
+    /// place forever: both are refused at once, without opening them (a FIFO or device has length 0).
+    /// </summary>
+    public static void CheckCatalogFile(string root, Akka.Configuration.Config config, bool required)
+    {
+        if (ActorCkptConfig.CatalogConnection(config, root).Provider != "SQLite.MS") return;
+        var file = new FileInfo(Path.Combine(root, CheckpointLayout.CatalogFile));
+        if (file.LinkTarget is null && !file.Exists)
+        {
+            if (required) throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)");
+            return;
+        }
+        if (file.LinkTarget is not null || file.Attributes.HasFlag(FileAttributes.Directory))
+            throw new ActorCkptException($"'{file.FullName}' is not a regular file: the catalog is refused");
+        if (file.Length < SqliteHeaderBytes || !StartsWithSqliteMagic(file))
+            throw new ActorCkptException($"'{file.FullName}' is not a SQLite database ({file.Length} bytes, no SQLite header): the catalog is damaged");
+    }
+
+    /// <summary>The size of a SQLite database file's header; a real database is at least one page.</summary>
+    private const int SqliteHeaderBytes = 100;
+
+    private static bool StartsWithSqliteMagic(FileInfo file)
+    {
+        var magic = "SQLite format 3\0"u8;
+        Span<byte> head = stackalloc byte[16];
+        using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(magic);
+    }
+
+    /// <summary>Throws naming <paramref name="dir"/> when it is something other than a directory (a directory that is not there yet is made by the save).</summary>
+    public static void NotAFile(string dir, string flag)
+    {
+        if (File.Exists(dir) || (Path.Exists(dir) && !Directory.Exists(dir)))
+            throw new IOException($"{flag} '{dir}' is not a directory");
+    }
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// The one line a parse error prints instead of the help: the first thing wrong, named, with the
+/// nearest valid flag or command. Unknown words come first, as they usually cause the rest (a
+/// mistyped required option also leaves it missing).
+/// </summary>
+internal static class UsageError
+{
+    /// <summary>The line for a parse that has errors (without the "actorckpt: " prefix).</summary>
+    public static string Describe(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (parse.UnmatchedTokens.Count > 0) return Unmatched(parse.UnmatchedTokens[0], command);
+
+        // A value the options' own checks refused (range, size, list, file): their message names it.
+        var own = parse.Errors.FirstOrDefault(e => e.SymbolResult is OptionResult { Tokens.Count: > 0 } or ArgumentResult { Tokens.Count: > 0 });
+        if (own is not null) return OneLine(own.Message);
+
+        foreach (var option in command.Options)
+        {
+            var result = parse.GetResult(option);
+            if (option.Required && result is not { Implicit: false }) return $"{Path(command)} needs {option.Name}";
+            if (result is { Implicit: false, Tokens.Count: 0 } && option.Arity.MinimumNumberOfValues > 0)
+                return $"{option.Name} needs a value";
+        }
+        if (command is RootCommand)
+            return $"actorckpt needs a command (one of: {string.Join(", ", command.Subcommands.Select(c => c.Name))}; see actorckpt --help)";
+        foreach (var argument in command.Arguments)
+            if (parse.GetResult(argument) is not { Tokens.Count: > 0 } && argument.Arity.MinimumNumberOfValues > 0)
+                return $"{Path(command)} needs {argument.Name} (usage: {Path(command)} {argument.Name} ...)";
+        return OneLine(parse.Errors[0].Message);
+    }
+
+    private static string Unmatched(string token, Command command)
+    {
+        if (token.StartsWith('-'))
+        {
+            // A command's option given before any command: name the command that takes it.
+            if (command is RootCommand && command.Subcommands.FirstOrDefault(c => c.Options.Any(o => o.Name == token || o.Aliases.Contains(token))) is { } owner)
+                return $"unknown option '{token}' before a command; did you mean 'actorckpt {owner.Name} {token}'?";
+            var flags = command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal));
+            return $"unknown option '{token}'; did you mean '{Nearest.Of(token, flags)}'?";
+        }
+        var commands = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
+        return command is RootCommand && commands.Count > 0
+            ? $"unknown command '{token}'; did you mean '{Nearest.Of(token, commands)}'?"
+            : $"unexpected argument '{token}' for '{Path(command)}'";
+    }
+
+    private static string Path(Command command) => command is RootCommand ? "actorckpt" : command.Name;
+
+    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

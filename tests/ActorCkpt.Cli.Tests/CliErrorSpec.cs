@@ -1,0 +1,443 @@
+using System.Buffers.Binary;
+using System.Text;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// Issue 15, the CLI: usage errors exit 2 on one line with the nearest valid flag, values out of
+/// range are refused while parsing, read-only commands create nothing, outputs are bounded, and a
+/// failure is one line (exit 1) with the stack trace only under --verbose. Each run has 30 s.
+/// </summary>
+public class CliErrorSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public CliErrorSpec() => Directory.CreateDirectory(_temp.Path);
+
+    /// <summary>A folder that exists and stays empty unless a test fills it; its tree is compared before and after.</summary>
+    private string Parent => _temp.Path;
+
+    /// <summary>A root that does not exist.</summary>
+    private string Absent => Path.Combine(Parent, "absent");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        // A hang fails the test: every command here must finish within 30 s.
+        var exit = Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Every file and folder under <paramref name="path"/> with file lengths, to show that nothing was created or changed.</summary>
+    private static string[] Tree(string path) =>
+        Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories)
+            .Select(e => Path.GetRelativePath(path, e) + (File.Exists(e) ? " " + new FileInfo(e).Length : "/"))
+            .Order(StringComparer.Ordinal).ToArray();
+
+    private static string Line(string text) => text + Environment.NewLine;
+
+    /// <summary>A committed step 1 of a small model in <paramref name="root"/>.</summary>
+    private static void Demo(string root) =>
+        Assert.Equal(0, Run("demo", "--dir", root, "--size-mb", "1", "--tensors", "4", "--ranks", "1", "--load-ranks", "1", "--layout", "sharded").Exit);
+
+    [Theory]
+    [InlineData("actorckpt: unknown option '--sise-mb'; did you mean '--size-mb'?", "demo", "--dir", "{absent}", "--sise-mb", "2")]
+    [InlineData("actorckpt: unknown option '--sise-mb'; did you mean '--size-mb'?", "demo", "--sise-mb", "2")]
+    [InlineData("actorckpt: unknown option '--jsn'; did you mean '--json'?", "verify", "{absent}", "--jsn")]
+    [InlineData("actorckpt: unknown command 'lss'; did you mean 'ls'?", "lss", "{absent}")]
+    [InlineData("actorckpt: unknown command 'exprot'; did you mean 'export'?", "exprot", "{absent}", "--out", "x")]
+    [InlineData("actorckpt: unknown option '--nodes' before a command; did you mean 'actorckpt demo --nodes'?", "--nodes", "0")]
+    [InlineData("actorckpt: actorckpt needs a command (one of: demo, train, inspect, verify, ls, gc, export, unshard, bench, bench-plan, node; see actorckpt --help)")]
+    [InlineData("actorckpt: demo needs --dir", "demo", "--size-mb", "2")]
+    [InlineData("actorckpt: --dir needs a value", "demo", "--dir")]
+    [InlineData("actorckpt: unshard needs --strategy", "unshard", "{absent}", "--out", "{absent}/out")]
+    [InlineData("actorckpt: verify needs DIR (usage: verify DIR ...)", "verify")]
+    [InlineData("actorckpt: unexpected argument 'extra' for 'inspect'", "inspect", "{absent}", "extra")]
+    [InlineData("actorckpt: --strategy 'one_file' is not accepted; did you mean 'one-file'? (one of: one-file, one-file-per-tensor, chunks)",
+        "unshard", "{absent}", "--out", "{absent}/out", "--strategy", "one_file")]
+    [InlineData("actorckpt: --roles 'writr' is not a role; did you mean 'writer'? (one of: rank, writer, planner)", "node", "--config", "{file}", "--roles", "rank,writr")]
+    [InlineData("actorckpt: --seed 'localhost' is not host:port (a port from 1 to 65535)", "node", "--config", "{file}", "--seed", "localhost")]
+    [InlineData("actorckpt: --config '{absent}/node.conf' does not exist or is not a file", "ls", "{absent}", "--config", "{absent}/node.conf")]
+    [InlineData("actorckpt: --index-from '{absent}/index.json' does not exist or is not a file", "export", "{absent}", "--out", "{absent}/hf", "--index-from", "{absent}/index.json")]
+    public void A_usage_error_should_exit_2_with_one_line_naming_it_and_create_nothing(string expected, params string[] args)
+    {
+        var file = Path.Combine(Parent, "node.conf");
+        File.WriteAllText(file, "");
+        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file);
+        var before = Tree(Parent);
+
+        var (exit, output, err) = Run(args.Select(Fill).ToArray());
+
+        Assert.Equal(2, exit);
+        Assert.Equal(Line(Fill(expected)), err);
+        Assert.Equal("", output);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Theory]
+    [InlineData("actorckpt: --nodes '0' is out of range (accepted: 1 to 16)", "demo", "--dir", "{absent}", "--nodes", "0")]
+    [InlineData("actorckpt: --nodes 'two' is not a whole number (accepted: 1 to 16)", "demo", "--dir", "{absent}", "--nodes", "two")]
+    [InlineData("actorckpt: --ranks '0' is out of range (accepted: 1 to 256)", "demo", "--dir", "{absent}", "--ranks", "0")]
+    [InlineData("actorckpt: --load-ranks '-1' is out of range (accepted: 1 to 256)", "demo", "--dir", "{absent}", "--load-ranks", "-1")]
+    [InlineData("actorckpt: --size-mb '0' is out of range (accepted: 1 to 65536)", "demo", "--dir", "{absent}", "--size-mb", "0")]
+    [InlineData("actorckpt: --size-mb '99999999999999999999' is not a whole number (accepted: 1 to 65536)", "demo", "--dir", "{absent}", "--size-mb", "99999999999999999999")]
+    [InlineData("actorckpt: --tensors '0' is out of range (accepted: 1 to 100000)", "demo", "--dir", "{absent}", "--tensors", "0")]
+    [InlineData("actorckpt: --steps '0' is out of range (accepted: 1 to 10000)", "demo", "--dir", "{absent}", "--steps", "0")]
+    [InlineData("actorckpt: --ranks 1 leaves a training node without ranks with --nodes 3 (accepted: 2 to 256)", "demo", "--dir", "{absent}", "--nodes", "3", "--ranks", "1")]
+    [InlineData("actorckpt: --ranks '33' is out of range (accepted: 1 to 32)", "train", "--dir", "{absent}", "--ranks", "33")]
+    [InlineData("actorckpt: --ckpt-every '0' is out of range (accepted: 1 to 1000000)", "train", "--dir", "{absent}", "--ckpt-every", "0")]
+    [InlineData("actorckpt: --ranks '0' is out of range (accepted: 1 to 256)", "bench", "--dir", "{absent}", "--ranks", "0")]
+    [InlineData("actorckpt: --nodes '0' is out of range (accepted: 1 to 16)", "bench", "--dir", "{absent}", "--nodes", "0")]
+    [InlineData("actorckpt: --size-mb '-5' is out of range (accepted: 1 to 65536)", "bench", "--dir", "{absent}", "--size-mb", "-5")]
+    [InlineData("actorckpt: --repeat '0' is out of range (accepted: 1 to 100)", "bench-plan", "--repeat", "0")]
+    [InlineData("actorckpt: --ranks 65536 x --items 4096 is 268435456 items (accepted: up to 16777216)", "bench-plan", "--ranks", "65536", "--items", "4096")]
+    [InlineData("actorckpt: --port '70000' is out of range (accepted: 0 to 65535)", "node", "--config", "{file}", "--port", "70000")]
+    [InlineData("actorckpt: --step '-1' is out of range (accepted: 0 to 9223372036854775807)", "inspect", "{absent}", "--step", "-1")]
+    [InlineData("actorckpt: --max-shard-size '0' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes; accepted: 1 B to 1TiB)", "export", "{absent}", "--out", "{absent}/hf", "--max-shard-size", "0")]
+    [InlineData("actorckpt: --max-shard-size '2TiB' is out of range (accepted: 1 B to 1TiB)", "export", "{absent}", "--out", "{absent}/hf", "--max-shard-size", "2TiB")]
+    [InlineData("actorckpt: --chunk-size '99999999999999999999TB' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes; accepted: 1 B to 1TiB)",
+        "unshard", "{absent}", "--out", "{absent}/out", "--strategy", "chunks", "--chunk-size", "99999999999999999999TB")]
+    public void A_value_out_of_range_should_be_refused_while_parsing_naming_the_option_the_value_and_the_range(string expected, params string[] args)
+    {
+        var file = Path.Combine(Parent, "node.conf");
+        File.WriteAllText(file, "");
+        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file);
+        var before = Tree(Parent);
+
+        var (exit, _, err) = Run(args.Select(Fill).ToArray());
+
+        Assert.Equal(2, exit);
+        Assert.Equal(Line(expected), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("demo", "--help")]
+    [InlineData("export", "--sise", "--help")]
+    public void Help_should_still_print_the_help_and_exit_0(params string[] args)
+    {
+        var (exit, output, err) = Run(args);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("Usage:", output);
+        Assert.Equal("", err);
+    }
+
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("inspect")]
+    [InlineData("verify")]
+    [InlineData("gc")]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    [InlineData("demo-check")]
+    public void A_command_on_a_missing_root_should_exit_1_with_one_line_and_create_nothing(string command)
+    {
+        var before = Tree(Parent);
+        var args = command switch
+        {
+            "demo-check" => new[] { "demo", "--dir", Absent, "--check" },
+            "export" => new[] { "export", Absent, "--out", Path.Combine(Parent, "hf") },
+            "unshard" => new[] { "unshard", Absent, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
+            _ => new[] { command, Absent },
+        };
+
+        var (exit, _, err) = Run(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: '{Absent}' does not exist"), err);
+        Assert.Equal(before, Tree(Parent));
+        Assert.False(Directory.Exists(Absent));
+    }
+
+    [Fact]
+    public void Reading_commands_on_an_empty_root_should_create_nothing_in_it()
+    {
+        var root = Path.Combine(Parent, "empty");
+        Directory.CreateDirectory(root);
+
+        var ls = Run("ls", root);
+        var check = Run("demo", "--dir", root, "--check", "--size-mb", "1", "--tensors", "4");
+        var verify = Run("verify", root);
+        var inspect = Run("inspect", root);
+
+        var noCatalog = Line($"actorckpt: '{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
+        Assert.Equal((1, noCatalog), (ls.Exit, ls.Err));
+        Assert.Equal((1, noCatalog), (check.Exit, check.Err));
+        Assert.Equal((1, Line($"actorckpt: no committed checkpoint in '{root}'")), (verify.Exit, verify.Err));
+        Assert.Equal((0, ""), (inspect.Exit, inspect.Err));
+        Assert.Empty(Tree(root));
+    }
+
+    [Fact]
+    public void Ls_should_not_create_a_catalog_database_that_was_removed()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        File.Delete(Path.Combine(root, CheckpointLayout.CatalogFile));
+        var before = Tree(root);
+
+        var (exit, _, err) = Run("ls", root);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: '{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)"), err);
+        Assert.Equal(before, Tree(root));
+    }
+
+    [Theory]
+    [InlineData("ls", "garbage")]
+    [InlineData("ls", "fifo")]
+    [InlineData("ls", "link")]
+    [InlineData("gc", "garbage")]
+    [InlineData("demo-check", "fifo")]
+    public void A_catalog_file_that_is_not_a_sqlite_database_should_be_refused_at_once_without_opening_it(string command, string kind)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var catalog = Path.Combine(root, CheckpointLayout.CatalogFile);
+        File.Delete(catalog);
+        switch (kind)
+        {
+            case "garbage":
+                File.WriteAllBytes(catalog, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
+                break;
+            case "fifo":
+                using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { catalog })!) mkfifo.WaitForExit();
+                break;
+            default:
+                File.CreateSymbolicLink(catalog, Path.Combine(Parent, "elsewhere.db"));
+                break;
+        }
+        var before = Tree(root);
+
+        var (exit, _, err) = Run(command == "demo-check"
+            ? new[] { "demo", "--dir", root, "--check", "--size-mb", "1", "--tensors", "4", "--ranks", "1", "--load-ranks", "1", "--layout", "sharded" }
+            : new[] { command, root });
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line(kind == "link"
+            ? $"actorckpt: '{catalog}' is not a regular file: the catalog is refused"
+            : $"actorckpt: '{catalog}' is not a SQLite database ({(kind == "fifo" ? 0 : 4096)} bytes, no SQLite header): the catalog is damaged"), err);
+        Assert.Equal(before, Tree(root));
+    }
+
+    [Fact]
+    public void Ls_inspect_and_verify_of_a_committed_root_should_change_nothing_in_it()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var before = Tree(root);
+
+        Assert.Equal(0, Run("ls", root).Exit);
+        Assert.Equal(0, Run("inspect", root, "--step", "1").Exit);
+        Assert.Equal(0, Run("verify", root).Exit);
+
+        Assert.Equal(before, Tree(root));
+    }
+
+    [Theory]
+    [InlineData("model-00001-of-99999.safetensors", "names 99999 files (accepted: up to 10000)")]
+    [InlineData("model-00001-of-00500.safetensors", "names 500 files but holds tensors for only 1 of them")]
+    [InlineData("../../etc/model-00001-of-00002.safetensors", "puts 'a' in '../../etc/model-00001-of-00002.safetensors', not a Hugging Face file name (model-0000i-of-0000N.safetensors)")]
+    public void Export_should_refuse_a_hostile_reference_index_before_writing_anything(string fileName, string why)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var index = Path.Combine(Parent, "index.json");
+        File.WriteAllText(index, $$"""{ "metadata": {}, "weight_map": { "a": "{{fileName}}" } }""");
+        var before = Tree(Parent);
+
+        var (exit, _, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: --index-from '{index}' {why}"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
+    public void Export_should_refuse_a_reference_index_that_is_a_fifo_without_blocking_on_it()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var index = Path.Combine(Parent, "index.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { index })!) mkfifo.WaitForExit();
+        var before = Tree(Parent);
+
+        var (exit, _, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: --index-from '{index}' is empty or not a regular file"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
+    public void Export_should_refuse_a_reference_index_with_a_key_twice()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var index = Path.Combine(Parent, "index.json");
+        File.WriteAllText(index, """{ "weight_map": { "a": "model-00001-of-00001.safetensors", "a": "model-00001-of-00001.safetensors" } }""");
+
+        var (exit, _, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: --index-from '{index}' has 'a' twice in weight_map"), err);
+        Assert.False(Directory.Exists(Path.Combine(Parent, "hf")));
+    }
+
+    [Fact]
+    public void A_safetensors_header_with_metadata_twice_should_be_refused()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"__metadata__":{"format":"pt"},"__metadata__":{"format":"np"},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""");
+        var bytes = new byte[8 + json.Length + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
+        json.CopyTo(bytes, 8);
+        File.WriteAllBytes(Path.Combine(Parent, "twice.safetensors"), bytes);
+
+        using var reader = new LocalBlobStore(Parent).OpenRead("twice.safetensors");
+        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, "twice.safetensors"));
+
+        Assert.Contains("header has '__metadata__' twice", e.Message);
+    }
+
+    [Theory]
+    [InlineData("inspect")]
+    [InlineData("verify")]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    public void A_missing_step_should_be_one_line_and_exit_1(string command)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var before = Tree(Parent);
+        var args = command switch
+        {
+            "export" => new[] { "export", root, "--out", Path.Combine(Parent, "hf"), "--step", "7" },
+            "unshard" => new[] { "unshard", root, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file", "--step", "7" },
+            _ => new[] { command, root, "--step", "7" },
+        };
+
+        var (exit, _, err) = Run(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: step 7 is not a committed checkpoint in '{Path.GetFullPath(root)}'"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Theory]
+    [InlineData("inspect")]
+    [InlineData("verify")]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    public void A_corrupted_metadata_json_should_be_one_line_and_exit_1(string command)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        File.WriteAllText(Path.Combine(root, "step-00000001", CheckpointLayout.MetadataFile), "{ \"step\": 1, garbage");
+        var before = Tree(Parent);
+        var args = command switch
+        {
+            "export" => new[] { "export", root, "--out", Path.Combine(Parent, "hf") },
+            "unshard" => new[] { "unshard", root, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
+            "inspect" => new[] { "inspect", root, "--step", "1" },
+            _ => new[] { command, root },
+        };
+
+        var (exit, output, err) = Run(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line("actorckpt: 'step-00000001/metadata.json': not an ActorCkpt metadata document (\"format\" is not \"actorckpt\")"), err);
+        Assert.DoesNotContain("%", output); // no progress was shown for work that never started
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
+    public void A_non_checkpoint_folder_should_be_one_line_and_exit_1_for_every_reader()
+    {
+        var folder = Path.Combine(Parent, "photos");
+        Directory.CreateDirectory(Path.Combine(folder, "step-00000001"));
+        File.WriteAllText(Path.Combine(folder, "step-00000001", CheckpointLayout.MetadataFile), "[1, 2, 3]");
+        File.WriteAllText(Path.Combine(folder, CheckpointLayout.LatestFile), "1");
+        File.WriteAllText(Path.Combine(folder, "cat.jpg"), "meow");
+        var before = Tree(Parent);
+
+        foreach (var args in new[]
+                 {
+                     new[] { "inspect", folder, "--step", "1" }, new[] { "verify", folder, "--step", "1" },
+                     new[] { "export", folder, "--out", Path.Combine(Parent, "hf"), "--step", "1" },
+                     new[] { "unshard", folder, "--out", Path.Combine(Parent, "out"), "--strategy", "chunks", "--step", "1" },
+                 })
+        {
+            var (exit, _, err) = Run(args);
+            Assert.Equal((args[0], 1, Line("actorckpt: 'step-00000001/metadata.json': not an ActorCkpt metadata document (\"format\" is not \"actorckpt\")")),
+                (args[0], exit, err));
+        }
+        // ls and gc find no catalog there, and gc makes none.
+        foreach (var command in new[] { "ls", "gc" })
+        {
+            var (exit, _, err) = Run(command, folder);
+            Assert.Equal((command, 1, Line($"actorckpt: '{folder}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there")),
+                (command, exit, err));
+        }
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
+    public void Verbose_should_add_the_stack_trace_after_the_one_line()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        File.WriteAllText(Path.Combine(root, "step-00000001", CheckpointLayout.MetadataFile), "{ garbage");
+
+        var quiet = Run("verify", root, "--step", "1");
+        var verbose = Run("verify", root, "--step", "1", "--verbose");
+
+        Assert.Equal(1, quiet.Exit);
+        Assert.Equal(1, verbose.Exit);
+        Assert.Equal(Line("actorckpt: 'step-00000001/metadata.json': not an ActorCkpt metadata document (\"format\" is not \"actorckpt\")"), quiet.Err);
+        // The same line, then the exception with its trace down to the command.
+        Assert.StartsWith(quiet.Err + "ActorCkpt.CheckpointFormatException: 'step-00000001/metadata.json'", verbose.Err);
+        Assert.Contains("   at ActorCkpt.Cli.VerifyCommand.Run(", verbose.Err);
+    }
+
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("bench")]
+    [InlineData("train")]
+    public void A_runner_given_a_file_as_its_directory_should_fail_in_one_line(string command)
+    {
+        var file = Path.Combine(Parent, "not-a-dir");
+        File.WriteAllText(file, "x");
+        var args = command switch
+        {
+            "demo" => new[] { "demo", "--dir", file, "--size-mb", "1", "--tensors", "2", "--ranks", "1", "--load-ranks", "1" },
+            "bench" => new[] { "bench", "--dir", file, "--size-mb", "1", "--tensors", "2", "--ranks", "1" },
+            _ => new[] { "train", "--dir", file, "--steps", "2", "--ranks", "1" },
+        };
+
+        var before = Tree(Parent);
+
+        var (exit, _, err) = Run(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: --dir '{file}' is not a directory"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Fact]
+    public void A_node_whose_config_is_cut_short_should_fail_in_one_line()
+    {
+        var config = Path.Combine(Parent, "bad.conf");
+        File.WriteAllText(config, "actorckpt { root = ");
+
+        var (exit, _, err) = Run("node", "--config", config);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: actorckpt.root is not set in '{config}': every node needs the shared checkpoint directory"), err);
+    }
+}
