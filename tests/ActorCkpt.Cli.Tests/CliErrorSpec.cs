@@ -221,8 +221,31 @@ public class CliErrorSpec : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Equal(Line(kind == "link"
-            ? $"actorckpt: '{catalog}' is not a regular file: the catalog is refused"
+            ? $"actorckpt: the catalog '{catalog}' is a symbolic link to '{Path.Combine(Parent, "elsewhere.db")}'; ActorCkpt does not follow it: put the database file itself there"
             : $"actorckpt: '{catalog}' is not a SQLite database ({(kind == "fifo" ? 0 : 4096)} bytes, no SQLite header): the catalog is damaged"), err);
+        Assert.Equal(before, Tree(root));
+    }
+
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("gc")]
+    public void A_catalog_whose_pages_are_damaged_should_be_refused_at_once_in_one_line(string command)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var catalog = Path.Combine(root, CheckpointLayout.CatalogFile);
+        // The header stays (it still looks like SQLite); every page after it is garbage.
+        var bytes = File.ReadAllBytes(catalog);
+        for (var i = 100; i < bytes.Length; i++) bytes[i] = (byte)(i * 31);
+        File.WriteAllBytes(catalog, bytes);
+        var before = Tree(root);
+
+        var (exit, _, err) = Run(new[] { command, root });
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"actorckpt: the catalog '{catalog}' is damaged (SQLite Error ", err);
+        Assert.EndsWith("): move it aside, and the planner rebuilds it from the committed checkpoints on disk at its next start" + Environment.NewLine, err);
+        Assert.Single(err.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(before, Tree(root));
     }
 

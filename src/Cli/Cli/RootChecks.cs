@@ -18,24 +18,25 @@ internal static class RootChecks
 
     /// <summary>
     /// Throws naming the SQLite catalog file of <paramref name="root"/> unless it is a SQLite
-    /// database: a regular file (not a link) that starts with SQLite's header; when
-    /// <paramref name="required"/>, also when it is missing. A catalog on a server is not checked
-    /// here. Opening a damaged file would hang the journal's start for a minute, and a FIFO in its
-    /// place forever: both are refused at once, without opening them (a FIFO or device has length 0).
+    /// database: a regular file (not a link: <see cref="CatalogFile"/>) that starts with SQLite's
+    /// header and passes SQLite's own quick check; when <paramref name="required"/>, also when it is
+    /// missing. A catalog on a server is not checked here. Opening a damaged file would hang the
+    /// journal's start for a minute, and a FIFO in its place forever: both are refused at once (a
+    /// FIFO or device has length 0, so it is never opened).
     /// </summary>
     public static void CheckCatalogFile(string root, Akka.Configuration.Config config, bool required)
     {
-        if (ActorCkptConfig.CatalogConnection(config, root).Provider != "SQLite.MS") return;
+        var (provider, connection) = ActorCkptConfig.CatalogConnection(config, root);
+        if (provider != "SQLite.MS") return;
         var file = new FileInfo(Path.Combine(root, CheckpointLayout.CatalogFile));
-        if (file.LinkTarget is null && !file.Exists)
+        if (!file.Exists)
         {
             if (required) throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)");
             return;
         }
-        if (file.LinkTarget is not null || file.Attributes.HasFlag(FileAttributes.Directory))
-            throw new ActorCkptException($"'{file.FullName}' is not a regular file: the catalog is refused");
         if (file.Length < SqliteHeaderBytes || !StartsWithSqliteMagic(file))
             throw new ActorCkptException($"'{file.FullName}' is not a SQLite database ({file.Length} bytes, no SQLite header): the catalog is damaged");
+        CatalogFile.Verify(connection);
     }
 
     /// <summary>The size of a SQLite database file's header; a real database is at least one page.</summary>
