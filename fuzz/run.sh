@@ -31,12 +31,15 @@ for assembly in ActorCkpt.Planner.dll ActorCkpt.Io.dll ActorCkpt.Actors.dll; do
   "$tools/sharpfuzz" "$build/afl/$assembly" >/dev/null
 done
 
-mkdir -p "$out"
+# afl-fuzz refuses an output folder of an earlier run: that run's findings are kept beside it.
+[ ! -d "$out/default" ] || mv "$out" "$out.$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out/tmp"
 # dotnet itself is not built by afl's compilers (SKIP_BIN_CHECK); SharpFuzz speaks the fork-server
 # protocol from inside the process. The host may pipe core dumps elsewhere: crashes are exceptions
 # here, reported by SharpFuzz, so that does not matter.
 # -V stops fuzzing after MINUTES; timeout bounds the start (calibration) too.
-timeout $((minutes * 60 + 300)) env AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+# TMPDIR: what a killed harness leaves (hf-index's shard folder) stays with the findings.
+timeout $((minutes * 60 + 300)) env TMPDIR="$out/tmp" AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
   afl-fuzz -V $((minutes * 60)) -t 5000 -m none -i "$here/corpus/$target" -o "$out" -- dotnet "$build/afl/ActorCkpt.Fuzz.dll" "$target" \
   > "$out/afl.log" 2>&1 || { tail -n 30 "$out/afl.log" >&2; exit 1; }
 
