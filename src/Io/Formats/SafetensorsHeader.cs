@@ -82,7 +82,16 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             throw new CheckpointFormatException(file, $"header length {n} does not fit in a file of {reader.Length} bytes");
         var json = new byte[n];
         reader.ReadExactly(json, 8);
-        var header = Parse(json, file);
+        SafetensorsHeader header;
+        try
+        {
+            header = Parse(json, file);
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument checks an element's kind and a string's encoding only when it is read (found by fuzz/, target safetensors).
+            throw new CheckpointFormatException(file, "header is malformed: " + e.Message, e);
+        }
         var end = header.Entries.Count == 0 ? 0 : header.Entries.Max(e => e.End);
         if (8 + (long)n + end != reader.Length)
             throw new CheckpointFormatException(file, $"data section ends at {8 + (long)n + end} but the file has {reader.Length} bytes");
@@ -137,12 +146,30 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             {
                 if (e.Begin != expected)
                     throw new CheckpointFormatException(file, $"tensor '{e.Name}' starts at {e.Begin}, expected {expected} (data must be contiguous)");
-                var size = Shapes.Volume(e.Shape) * DTypes.ElementSize(e.DType);
+                var size = ByteSize(e.Shape, e.DType)
+                           ?? throw new CheckpointFormatException(file, $"tensor '{e.Name}' has shape {Shapes.Format(e.Shape)}, which has a negative size or more bytes than a file can hold");
                 if (e.Length != size)
                     throw new CheckpointFormatException(file, $"tensor '{e.Name}' spans {e.Length} bytes but its shape {Shapes.Format(e.Shape)} needs {size}");
                 expected = e.End;
             }
             return new SafetensorsHeader(entries, metadata, json.Length);
         }
+    }
+
+    /// <summary>
+    /// The bytes of a tensor of <paramref name="shape"/>, or null when a size is negative or the
+    /// product overflows: unchecked, [2^32, 2^32] came to 0 bytes and passed (found by fuzz/, target safetensors).
+    /// </summary>
+    private static long? ByteSize(IReadOnlyList<long> shape, DType dtype)
+    {
+        if (shape.Any(s => s < 0)) return null;
+        if (shape.Contains(0)) return 0;
+        long size = DTypes.ElementSize(dtype);
+        foreach (var s in shape)
+        {
+            if (size > long.MaxValue / s) return null;
+            size *= s;
+        }
+        return size;
     }
 }

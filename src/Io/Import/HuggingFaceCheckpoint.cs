@@ -40,7 +40,17 @@ internal sealed class HuggingFaceCheckpoint
     {
         if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"'{directory}' does not exist");
         var store = new LocalBlobStore(directory);
-        var (fileNames, weightMap) = ReadWeightMap(store, directory);
+        IReadOnlyList<string> fileNames;
+        Dictionary<string, string> weightMap;
+        try
+        {
+            (fileNames, weightMap) = ReadWeightMap(store, directory);
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument checks a name's or a string's encoding only when it is read (found by fuzz/, target hf-index).
+            throw new CheckpointFormatException(Path.Combine(directory, HuggingFaceExporter.IndexFile), "is malformed: " + e.Message, e);
+        }
 
         var entries = new Dictionary<string, (SafetensorsEntry Entry, string File, long DataStart)>(StringComparer.Ordinal);
         var files = new List<DataFileMetadata>();
