@@ -46,7 +46,7 @@ internal sealed class ReaderActor : ReceiveActor
             Sender.Tell(new ReadRangeFailure($"'{path}' on {Self.Path.Address}: {e.Message}"));
             return;
         }
-        if (request.Offset + request.Length > reader.Length)
+        if (request.Length > reader.Length - request.Offset) // both non-negative: cannot wrap, as a sum could
         {
             reader.Dispose();
             Sender.Tell(new ReadRangeFailure($"'{path}' has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));

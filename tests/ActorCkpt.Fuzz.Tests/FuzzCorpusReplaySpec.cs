@@ -63,15 +63,15 @@ public class FuzzCorpusReplaySpec
     }
 
     [Theory]
-    [InlineData("corpus/safetensors/overflowing-shape.safetensors", "tensor 't' has shape [4294967296, 4294967296]")]
-    [InlineData("regressions/safetensors/negative-shape.safetensors", "tensor 't' has shape [-1, -4]")]
+    [InlineData("corpus/safetensors/overflowing-shape.safetensors", "tensor 't': shape [4294967296, 4294967296] holds more bytes than 64 bits count")]
+    [InlineData("regressions/safetensors/negative-shape.safetensors", "tensor 't': shape [-1, -4] has a negative size")]
     public void A_safetensors_shape_of_negative_or_overflowing_size_should_be_refused_naming_the_tensor(string file, string message)
     {
         var bytes = File.ReadAllBytes(Path.Combine(FuzzFolder, file));
 
         var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(new MemoryBlobReader(bytes), "model.safetensors"));
 
-        Assert.Equal($"'model.safetensors': {message}, which has a negative size or more bytes than a file can hold", e.Message);
+        Assert.Equal($"'model.safetensors': {message}", e.Message);
     }
 
     [Fact]

@@ -45,6 +45,9 @@ public sealed class ActorCkptOptions
     /// </summary>
     public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
+    internal const long MaxHoconFileBytes = 16L << 20;
+
     /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
     internal Config ToConfig()
     {
@@ -56,7 +59,7 @@ public sealed class ActorCkptOptions
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
-            config = Over(config, Parse(File.ReadAllText(HoconFile)));
+            config = Over(config, Parse(RegularFile.ReadAllText(Path.GetFullPath(HoconFile), MaxHoconFileBytes, "a configuration file")));
         }
         return config;
     }

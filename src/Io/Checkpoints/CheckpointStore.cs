@@ -8,22 +8,58 @@ namespace ActorCkpt;
 /// directory holds <see cref="CheckpointLayout.MetadataFile"/>: the metadata is written under a
 /// temporary name, fsynced, then renamed (the commit point), and only then does the "latest"
 /// tracker move. A crash before the rename leaves the previous checkpoint the newest one.
+/// Everything read back is untrusted: only regular files are opened (<see cref="IBlobStore.OpenRead"/>),
+/// and each file's size is checked against a bound before it is read.
 /// </summary>
-internal sealed class CheckpointStore(IBlobStore store)
+/// <param name="store">The root's byte storage.</param>
+/// <param name="maxMetadataBytes">
+/// The largest metadata document read (<see cref="DefaultMaxMetadataBytes"/> unless given); a larger
+/// one is refused before it is read. Never more than one array holds (<see cref="Array.MaxLength"/>).
+/// </param>
+internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = CheckpointStore.DefaultMaxMetadataBytes)
 {
+    /// <summary>The default bound on a metadata document: 1 GiB, far above the 167 MB of 4,096 ranks × 256 items.</summary>
+    public const long DefaultMaxMetadataBytes = 1L << 30;
+
+    /// <summary>The bound on the "latest" tracker and the root id file, each one short line.</summary>
+    public const long MaxSmallFileBytes = 4096;
+
+    /// <summary>The bound on a metadata document actually applied.</summary>
+    public long MaxMetadataBytes { get; } = maxMetadataBytes > 0
+        ? Math.Min(maxMetadataBytes, Array.MaxLength)
+        : throw new ArgumentOutOfRangeException(nameof(maxMetadataBytes), maxMetadataBytes, "the bound on metadata documents must be positive");
+
     /// <summary>The underlying byte storage.</summary>
     public IBlobStore Blobs => store;
 
     /// <summary>True when step <paramref name="step"/> is committed.</summary>
     public bool IsCommitted(long step) => store.Exists(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
 
-    /// <summary>Committed steps, oldest first. Directories without metadata (aborted or torn saves) are not checkpoints.</summary>
+    /// <summary>
+    /// Committed steps, oldest first. Directories without metadata (aborted or torn saves) are not
+    /// checkpoints, nor are those whose metadata is not a regular file (a FIFO or a link put there:
+    /// a commit only ever renames a regular file into place) or that cannot be looked into: such
+    /// debris never hides or blocks the real checkpoints. Nothing is opened.
+    /// </summary>
     public IReadOnlyList<long> CommittedSteps() =>
         store.ListDirectories("")
             .Select(name => CheckpointLayout.TryParseStepDirectory(name, out var s) ? s : -1)
-            .Where(s => s >= 0 && IsCommitted(s))
+            .Where(s => s >= 0 && HasRegularMetadata(s))
             .Order()
             .ToArray();
+
+    /// <summary>True when step <paramref name="step"/>'s metadata is a regular file; false for anything else, or a directory that cannot be looked into.</summary>
+    private bool HasRegularMetadata(long step)
+    {
+        try
+        {
+            return store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The newest committed step, or null when there is none.</summary>
     public long? LatestStep()
@@ -63,13 +99,24 @@ internal sealed class CheckpointStore(IBlobStore store)
     /// <summary>Frees the parsed documents <see cref="ReadMetadata"/> keeps; the next read of each parses it again.</summary>
     public void ForgetParsedMetadata() => _parsed.Clear();
 
-    /// <summary>The metadata document of committed step <paramref name="step"/>, as stored.</summary>
+    /// <summary>
+    /// The metadata document of committed step <paramref name="step"/>, as stored. Refuses at once
+    /// metadata that is not a regular file (<see cref="NotARegularFileException"/>) or is larger than
+    /// <see cref="MaxMetadataBytes"/> (<see cref="CheckpointFormatException"/>), before reading it.
+    /// </summary>
     public byte[] ReadMetadataBytes(long step)
     {
         var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
         if (!store.Exists(path))
             throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
+        return ReadBounded(path, MaxMetadataBytes, "a metadata document");
+    }
+
+    /// <summary>The bytes of <paramref name="path"/>, refused before reading when over <paramref name="maxBytes"/> (<paramref name="what"/> names the kind of file in that message).</summary>
+    private byte[] ReadBounded(string path, long maxBytes, string what)
+    {
         using var reader = store.OpenRead(path);
+        RegularFile.CheckSize(path, reader.Length, maxBytes, what);
         var bytes = new byte[reader.Length];
         reader.ReadExactly(bytes, 0);
         return bytes;
@@ -157,9 +204,7 @@ internal sealed class CheckpointStore(IBlobStore store)
                 store.DeleteFile(temp);
             }
         }
-        using var reader = store.OpenRead(CheckpointLayout.RootIdFile);
-        var bytes = new byte[reader.Length];
-        reader.ReadExactly(bytes, 0);
+        var bytes = ReadBounded(CheckpointLayout.RootIdFile, MaxSmallFileBytes, "a root id");
         var id = Encoding.ASCII.GetString(bytes).Trim();
         return id.Length == 32 && id.All(char.IsAsciiHexDigitLower) ? id
             : throw new CheckpointFormatException(CheckpointLayout.RootIdFile, "is not a root id (32 lowercase hex digits)");
@@ -196,6 +241,10 @@ internal sealed class CheckpointStore(IBlobStore store)
     private StepOnDisk Describe(long step, Func<long, bool> describe)
     {
         if (!IsCommitted(step)) return new StepOnDisk(step, null);
+        // Metadata that is there but no regular file is neither a commit nor debris to remove:
+        // opening it refuses it, naming what it is, and the step is listed as unreadable.
+        if (!store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)))
+            store.OpenRead(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)).Dispose();
         if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
         var bytes = ReadMetadataBytes(step);
         var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
@@ -226,7 +275,17 @@ internal sealed class CheckpointStore(IBlobStore store)
     /// </summary>
     public void MoveTracker(long step)
     {
-        if (step < (ReadTracker() ?? -1)) return;
+        long? tracked;
+        try
+        {
+            tracked = ReadTracker();
+        }
+        catch (NotARegularFileException)
+        {
+            // Something put in its place (a FIFO, a link): the rename below replaces it.
+            tracked = null;
+        }
+        if (step < (tracked ?? -1)) return;
         WriteDurably(CheckpointLayout.LatestFile + ".tmp", Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"));
         store.Rename(CheckpointLayout.LatestFile + ".tmp", CheckpointLayout.LatestFile, overwrite: true);
     }
@@ -239,11 +298,16 @@ internal sealed class CheckpointStore(IBlobStore store)
         return true;
     }
 
-    /// <summary>The step named by the "latest" tracker, or null when there is none or it is unreadable.</summary>
+    /// <summary>
+    /// The step named by the "latest" tracker, or null when there is none or it does not hold a step
+    /// (a tracker over <see cref="MaxSmallFileBytes"/> is not read). Throws
+    /// <see cref="NotARegularFileException"/> when the tracker is not a regular file.
+    /// </summary>
     public long? ReadTracker()
     {
         if (!store.Exists(CheckpointLayout.LatestFile)) return null;
         using var reader = store.OpenRead(CheckpointLayout.LatestFile);
+        if (reader.Length > MaxSmallFileBytes) return null;
         var bytes = new byte[reader.Length];
         reader.ReadExactly(bytes, 0);
         return long.TryParse(Encoding.ASCII.GetString(bytes).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;

@@ -25,7 +25,18 @@ internal static class CheckpointVerifier
                 failures.Add(new VerificationFailure(file.Name, "(file)", "missing"));
                 continue;
             }
-            using var reader = store.Blobs.OpenRead(path);
+            IBlobReader reader;
+            try
+            {
+                reader = store.Blobs.OpenRead(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A FIFO, a device or a link in its place: refused without waiting, and reported with the rest.
+                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                continue;
+            }
+            using var opened = reader;
             if (reader.Length != file.Length)
                 failures.Add(new VerificationFailure(file.Name, "(file)", $"{reader.Length} bytes, metadata says {file.Length}"));
             try

@@ -45,6 +45,12 @@ internal static class HuggingFaceExporter
     public const string IndexFile = "model.safetensors.index.json";
 
     /// <summary>
+    /// The largest index read (a reference's or an import's), refused before it is read: the
+    /// biggest published models' indexes are a few MB.
+    /// </summary>
+    public const long MaxIndexBytes = 256L << 20;
+
+    /// <summary>
     /// Exports step <paramref name="step"/> of <paramref name="store"/> into <paramref name="outDir"/>;
     /// <paramref name="fileWritten"/> hears each file as it completes, <paramref name="progress"/>
     /// the total of tensor bytes and then each tensor written.
@@ -90,7 +96,7 @@ internal static class HuggingFaceExporter
 
     private static IReadOnlyList<ExportFile> LikeReference(IReadOnlyList<ExportTensor> tensors, string indexPath)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+        using var doc = JsonDocument.Parse(RegularFile.ReadAllBytes(Path.GetFullPath(indexPath), MaxIndexBytes, "an index"));
         if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
             throw new CheckpointFormatException(indexPath, "has no weight_map object");
         var fileOf = new Dictionary<string, int>(StringComparer.Ordinal);

@@ -140,8 +140,16 @@ internal static class MetadataJsonReader
                 }
                 else if (!bytes.TryRead(ref r, names, scratch)) SkipValue(ref r);
             }
-            chunks.Add(new StoredChunk(new TensorBox(offsets ?? throw Missing(where, "offsets"), lengths ?? throw Missing(where, "lengths")),
-                name ?? throw Missing(where, "name"), rank ?? throw Missing(where, "rank"), bytes.ToStoredBytes(where)));
+            TensorBox box;
+            try
+            {
+                box = new TensorBox(offsets ?? throw Missing(where, "offsets"), lengths ?? throw Missing(where, "lengths"));
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException($"{where}: \"offsets\"/\"lengths\": {e.Message}", e);
+            }
+            chunks.Add(new StoredChunk(box, name ?? throw Missing(where, "name"), rank ?? throw Missing(where, "rank"), bytes.ToStoredBytes(where)));
         }
         return chunks;
     }

@@ -29,7 +29,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         long offset = 0;
         foreach (var (name, dtype, shape) in tensors)
         {
-            var length = Shapes.Volume(shape) * DTypes.ElementSize(dtype);
+            var length = checked(Shapes.Volume(shape) * DTypes.ElementSize(dtype));
             entries.Add(new SafetensorsEntry(name, dtype, shape.ToArray(), offset, offset + length));
             offset += length;
         }
@@ -70,7 +70,9 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
 
     /// <summary>
     /// Reads and validates the header of <paramref name="file"/>: JSON well formed, dtypes known,
-    /// each entry's size matching its shape, entries contiguous from 0 to the end of the file.
+    /// each entry's size matching its shape, entries contiguous from 0 to the end of the file. The
+    /// header is bounded (<see cref="MaxHeaderLength"/>) before it is read, and every size and offset
+    /// in it is checked before any arithmetic on it, so none can wrap.
     /// </summary>
     public static SafetensorsHeader Read(IBlobReader reader, string file)
     {
@@ -93,8 +95,9 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             throw new CheckpointFormatException(file, "header is malformed: " + e.Message, e);
         }
         var end = header.Entries.Count == 0 ? 0 : header.Entries.Max(e => e.End);
-        if (8 + (long)n + end != reader.Length)
-            throw new CheckpointFormatException(file, $"data section ends at {8 + (long)n + end} but the file has {reader.Length} bytes");
+        // end is non-negative (Parse checks it) and the file holds at least 8 + n bytes: no sum can wrap.
+        if (end != reader.Length - 8 - (long)n)
+            throw new CheckpointFormatException(file, $"data section ends at {(Int128)8 + n + end} but the file has {reader.Length} bytes");
         return header;
     }
 
@@ -111,6 +114,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         }
         using (doc)
         {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException(file, "header is not a JSON object");
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafetensorsEntry>();
             var names = new HashSet<string>(StringComparer.Ordinal);
@@ -120,6 +124,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
                 if (!names.Add(prop.Name)) throw new CheckpointFormatException(file, $"header has '{prop.Name}' twice");
                 if (prop.Name == "__metadata__")
                 {
+                    if (prop.Value.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException(file, "__metadata__ is not an object");
                     foreach (var m in prop.Value.EnumerateObject())
                         metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String
                             ? m.Value.GetString()!
@@ -132,6 +137,9 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
                     var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     if (offsets.Length != 2) throw new CheckpointFormatException(file, $"'{prop.Name}': data_offsets needs 2 numbers");
+                    if (shape.Any(s => s < 0)) throw new CheckpointFormatException(file, $"tensor '{prop.Name}': shape {Shapes.Format(shape)} has a negative size");
+                    if (offsets[0] < 0 || offsets[1] < offsets[0])
+                        throw new CheckpointFormatException(file, $"tensor '{prop.Name}': data_offsets [{offsets[0]}, {offsets[1]}] is not a range of the data section");
                     entries.Add(new SafetensorsEntry(prop.Name, dtype, shape, offsets[0], offsets[1]));
                 }
                 catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ActorCkptException
@@ -146,30 +154,13 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             {
                 if (e.Begin != expected)
                     throw new CheckpointFormatException(file, $"tensor '{e.Name}' starts at {e.Begin}, expected {expected} (data must be contiguous)");
-                var size = ByteSize(e.Shape, e.DType)
-                           ?? throw new CheckpointFormatException(file, $"tensor '{e.Name}' has shape {Shapes.Format(e.Shape)}, which has a negative size or more bytes than a file can hold");
+                if (!Shapes.TryVolume(e.Shape, DTypes.ElementSize(e.DType), out _, out var size))
+                    throw new CheckpointFormatException(file, $"tensor '{e.Name}': shape {Shapes.Format(e.Shape)} holds more bytes than 64 bits count");
                 if (e.Length != size)
                     throw new CheckpointFormatException(file, $"tensor '{e.Name}' spans {e.Length} bytes but its shape {Shapes.Format(e.Shape)} needs {size}");
                 expected = e.End;
             }
             return new SafetensorsHeader(entries, metadata, json.Length);
         }
-    }
-
-    /// <summary>
-    /// The bytes of a tensor of <paramref name="shape"/>, or null when a size is negative or the
-    /// product overflows: unchecked, [2^32, 2^32] came to 0 bytes and passed (found by fuzz/, target safetensors).
-    /// </summary>
-    private static long? ByteSize(IReadOnlyList<long> shape, DType dtype)
-    {
-        if (shape.Any(s => s < 0)) return null;
-        if (shape.Contains(0)) return 0;
-        long size = DTypes.ElementSize(dtype);
-        foreach (var s in shape)
-        {
-            if (size > long.MaxValue / s) return null;
-            size *= s;
-        }
-        return size;
     }
 }

@@ -134,7 +134,7 @@ internal sealed class HuggingFaceCheckpoint
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            doc = JsonDocument.Parse(RegularFile.ReadAllBytes(Path.GetFullPath(indexPath), HuggingFaceExporter.MaxIndexBytes, "an index"));
         }
         catch (JsonException e)
         {

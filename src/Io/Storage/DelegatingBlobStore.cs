@@ -22,6 +22,9 @@ internal abstract class DelegatingBlobStore(IBlobStore inner) : IBlobStore
     public virtual bool Exists(string path) => inner.Exists(path);
 
     /// <inheritdoc />
+    public virtual bool IsRegularFile(string path) => inner.IsRegularFile(path);
+
+    /// <inheritdoc />
     public virtual void Rename(string from, string to, bool overwrite) => inner.Rename(from, to, overwrite);
 
     /// <inheritdoc />

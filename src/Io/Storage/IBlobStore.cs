@@ -15,11 +15,17 @@ internal interface IBlobStore
     /// <summary>Creates (or truncates) a file; its directory must exist.</summary>
     IBlobWriter Create(string path);
 
-    /// <summary>Opens an existing file for positional reads.</summary>
+    /// <summary>
+    /// Opens an existing file for positional reads. Anything but a regular file (a FIFO, a device,
+    /// a socket, a link) is refused at once with <see cref="NotARegularFileException"/>, never waited on.
+    /// </summary>
     IBlobReader OpenRead(string path);
 
-    /// <summary>True when the file exists.</summary>
+    /// <summary>True when the file exists (of whatever kind: see <see cref="IsRegularFile"/>).</summary>
     bool Exists(string path);
+
+    /// <summary>True when <paramref name="path"/> is a regular file, not a FIFO, device, socket, directory or link; looks without opening it.</summary>
+    bool IsRegularFile(string path);
 
     /// <summary>
     /// Atomically renames <paramref name="from"/> to <paramref name="to"/> and makes the rename

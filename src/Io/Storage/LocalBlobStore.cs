@@ -25,11 +25,14 @@ internal sealed class LocalBlobStore : IBlobStore
         new Writer(File.OpenHandle(Full(path), FileMode.Create, FileAccess.Write, FileShare.Read));
 
     /// <inheritdoc />
-    public IBlobReader OpenRead(string path) =>
-        new Reader(File.OpenHandle(Full(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), path);
+    /// <remarks>Regular files only, refused without waiting (<see cref="RegularFile.OpenRead"/>): a FIFO put in place of a file would block the read forever.</remarks>
+    public IBlobReader OpenRead(string path) => new Reader(RegularFile.OpenRead(Full(path)), path);
 
     /// <inheritdoc />
     public bool Exists(string path) => File.Exists(Full(path));
+
+    /// <inheritdoc />
+    public bool IsRegularFile(string path) => RegularFile.Kind(Full(path)) == FileKind.Regular;
 
     /// <inheritdoc />
     public void Rename(string from, string to, bool overwrite)

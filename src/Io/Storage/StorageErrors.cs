@@ -11,13 +11,14 @@ internal static class StorageErrors
 
     /// <summary>
     /// True for a full disk or quota (ENOSPC, EDQUOT), read-only storage (EROFS) and denied access
-    /// (EACCES): retrying the same write only wastes the backoff, so the save fails at once with
-    /// that cause. Looks through wrapping exceptions.
+    /// (EACCES), and a file that is not a regular one (<see cref="NotARegularFileException"/>):
+    /// retrying only wastes the backoff, so the operation fails at once with that cause. Looks
+    /// through wrapping exceptions.
     /// </summary>
     public static bool IsPermanent(Exception error)
     {
         for (var e = error; e is not null; e = e.InnerException)
-            if (e is UnauthorizedAccessException || (e is IOException && e.HResult is Eacces or Enospc or Erofs or Edquot))
+            if (e is UnauthorizedAccessException or NotARegularFileException || (e is IOException && e.HResult is Eacces or Enospc or Erofs or Edquot))
                 return true;
         return false;
     }

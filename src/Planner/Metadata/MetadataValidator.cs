@@ -4,7 +4,9 @@ namespace ActorCkpt;
 /// Checks that metadata read from disk is self-consistent before anything trusts it: file names
 /// that stay inside the step directory, chunks that fit their tensor, do not overlap and cover it,
 /// byte ranges that fit their file without overlapping, lengths that match shapes, and checksum
-/// blocks that line up with elements.
+/// blocks that line up with elements. All of it is read from an untrusted file, so every sum and
+/// product is bounded first: a size that is negative or overflows 64 bits is a problem named by
+/// its field, never a wrapped number that passes.
 /// </summary>
 internal static class MetadataValidator
 {
@@ -16,16 +18,27 @@ internal static class MetadataValidator
         if (metadata.WorldSize < 1) problems.Add($"world_size {metadata.WorldSize} is not positive");
 
         var files = new Dictionary<string, FileRanges>(StringComparer.Ordinal);
+        long total = 0;
         foreach (var f in metadata.Files)
         {
             if (!IsPlainFileName(f.Name)) problems.Add($"file name '{f.Name}' is not a plain name inside the step directory");
-            else if (!files.TryAdd(f.Name, new FileRanges(f.Length))) problems.Add($"file '{f.Name}' is listed twice");
+            else if (!files.TryAdd(f.Name, new FileRanges(Math.Max(0, f.Length)))) problems.Add($"file '{f.Name}' is listed twice");
+            else if (f.Length < 0) problems.Add($"file '{f.Name}': \"length\" {f.Length} is negative");
+            else if (f.Length > long.MaxValue - total) problems.Add($"file '{f.Name}': \"length\" {f.Length} takes the files' total past 64 bits");
+            else total += f.Length;
         }
 
         foreach (var t in metadata.Tensors.Values)
         {
-            if (t.Shape.Any(s => s < 0)) problems.Add($"'{t.Key}': shape {Shapes.Format(t.Shape)} has a negative size");
             var size = DTypes.ElementSize(t.DType);
+            if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
+            {
+                // Nothing else about the tensor can be computed; its chunks are not checked further.
+                problems.Add(t.Shape.Any(s => s < 0)
+                    ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
+                    : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
+                continue;
+            }
             var boxes = new List<TensorBox>();
             foreach (var c in t.Chunks)
             {
@@ -35,12 +48,13 @@ internal static class MetadataValidator
                     continue;
                 }
                 boxes.Add(c.Box);
+                // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
                 CheckBytes(t.Key, c.Bytes, c.Box.Volume * size, size, files, problems);
             }
             if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
                 problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
-            else if (boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != Shapes.Volume(t.Shape))
-                problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {Shapes.Volume(t.Shape)} elements");
+            else if (boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != volume)
+                problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {volume} elements");
         }
 
         var entries = new HashSet<(string, int)>();
@@ -74,17 +88,23 @@ internal static class MetadataValidator
             problems.Add($"'{key}' is in file '{b.File}', which the metadata does not list");
             return;
         }
+        if (b.Length < 0 || b.Offset < 0)
+        {
+            problems.Add($"'{key}': {(b.Length < 0 ? $"\"length\" {b.Length}" : $"\"offset\" {b.Offset}")} in file '{b.File}' is negative");
+            return;
+        }
         if (b.Length != expectedLength) problems.Add($"'{key}': {b.Length} bytes recorded, its shape needs {expectedLength}");
-        if (b.Offset < 0 || b.Offset + b.Length > file.Length)
-            problems.Add($"'{key}': bytes {b.Offset}..{b.Offset + b.Length} lie outside file '{b.File}' of {file.Length} bytes");
+        // Both are non-negative here, and so is the file's length: the subtraction cannot wrap.
+        var inside = b.Offset <= file.Length && b.Length <= file.Length - b.Offset;
+        if (!inside) problems.Add($"'{key}': \"offset\" {b.Offset} + \"length\" {b.Length} lie outside file '{b.File}' of {file.Length} bytes");
         if (b.BlockSize <= 0 || b.BlockSize % 8 != 0 || b.BlockSize % elementSize != 0)
         {
             problems.Add($"'{key}': checksum block size {b.BlockSize} is not a positive multiple of 8");
             return;
         }
-        var blocks = (b.Length + b.BlockSize - 1) / b.BlockSize;
+        var blocks = b.Length / b.BlockSize + (b.Length % b.BlockSize == 0 ? 0 : 1);
         if (b.BlockChecksums.Count != blocks) problems.Add($"'{key}': {b.BlockChecksums.Count} checksums recorded for {blocks} blocks");
-        if (b.Length > 0) file.Ranges.Add((b.Offset, b.Offset + b.Length, key));
+        if (b.Length > 0 && inside) file.Ranges.Add((b.Offset, b.Offset + b.Length, key));
     }
 
     /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>

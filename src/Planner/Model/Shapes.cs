@@ -3,12 +3,34 @@ namespace ActorCkpt;
 /// <summary>Arithmetic on tensor shapes (row-major, like PyTorch's contiguous layout).</summary>
 internal static class Shapes
 {
-    /// <summary>Number of elements; 1 for a scalar (empty shape).</summary>
+    /// <summary>
+    /// Number of elements; 1 for a scalar (empty shape). Checked: a shape whose count does not fit
+    /// in 64 bits throws <see cref="OverflowException"/> rather than wrap to a wrong size (shapes
+    /// read from files are checked with <see cref="TryVolume"/> first).
+    /// </summary>
     public static long Volume(IReadOnlyList<long> shape)
     {
         long v = 1;
-        for (var i = 0; i < shape.Count; i++) v *= shape[i];
+        for (var i = 0; i < shape.Count; i++) v = checked(v * shape[i]);
         return v;
+    }
+
+    /// <summary>
+    /// The number of elements of <paramref name="shape"/> and, times <paramref name="elementSize"/>,
+    /// its bytes; false when a size is negative or either count overflows 64 bits.
+    /// </summary>
+    public static bool TryVolume(IReadOnlyList<long> shape, int elementSize, out long volume, out long bytes)
+    {
+        volume = 1;
+        bytes = 0;
+        for (var i = 0; i < shape.Count; i++)
+        {
+            if (shape[i] < 0 || (shape[i] > 0 && volume > long.MaxValue / shape[i])) return false;
+            volume *= shape[i];
+        }
+        if (elementSize < 0 || (elementSize > 0 && volume > long.MaxValue / elementSize)) return false;
+        bytes = volume * elementSize;
+        return true;
     }
 
     /// <summary>"[4, 1024]" for error messages and listings.</summary>

@@ -11,14 +11,21 @@ public sealed class TensorBox : IEquatable<TensorBox>
     private readonly long[] _lengths;
     private readonly int _hash;
 
-    /// <summary>Creates a box; offsets and lengths must have the same rank and be non-negative.</summary>
+    /// <summary>
+    /// Creates a box; offsets and lengths must have the same rank and be non-negative, and each
+    /// dimension's end (offset + length) must fit in 64 bits, so no box arithmetic can wrap.
+    /// </summary>
     public TensorBox(IReadOnlyList<long> offsets, IReadOnlyList<long> lengths)
     {
         if (offsets.Count != lengths.Count)
             throw new ArgumentException($"offsets {Shapes.Format(offsets)} and lengths {Shapes.Format(lengths)} differ in rank");
         for (var i = 0; i < offsets.Count; i++)
+        {
             if (offsets[i] < 0 || lengths[i] < 0)
                 throw new ArgumentException($"negative offset or length in {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
+            if (lengths[i] > long.MaxValue - offsets[i])
+                throw new ArgumentException($"offset + length overflows 64 bits in dimension {i} of {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
+        }
         _offsets = offsets.ToArray();
         _lengths = lengths.ToArray();
         // Boxes key the planners' dictionaries (a million items at scale): hash once. The hash is
@@ -56,7 +63,7 @@ public sealed class TensorBox : IEquatable<TensorBox>
     {
         if (shape.Count != Rank) return false;
         for (var i = 0; i < Rank; i++)
-            if (_offsets[i] + _lengths[i] > shape[i]) return false;
+            if (_offsets[i] + _lengths[i] > shape[i]) return false; // the constructor keeps the sum in range
         return true;
     }
 

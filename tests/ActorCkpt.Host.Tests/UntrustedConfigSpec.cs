@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+using ActorCkpt.Hosting;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>A host's configuration file is read as a regular file only, with a size bound, and never waited on.</summary>
+public class UntrustedConfigSpec : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
+
+    [Fact]
+    public async Task A_FIFO_or_an_oversized_HoconFile_should_be_refused_at_once_naming_it()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var fifo = Path.Combine(_temp.Path, "fifo.conf");
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        var large = Path.Combine(_temp.Path, "large.conf");
+        using (var f = new FileStream(large, FileMode.Create, FileAccess.Write)) f.SetLength(1L << 30); // sparse
+
+        var pipe = await Assert.ThrowsAsync<NotARegularFileException>(() =>
+            Task.Run(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = fifo }.ToConfig()).WaitAsync(Deadline));
+        var big = await Assert.ThrowsAsync<CheckpointFormatException>(() =>
+            Task.Run(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = large }.ToConfig()).WaitAsync(Deadline));
+
+        Assert.Equal($"'{fifo}' is a FIFO, not a regular file", pipe.Message);
+        Assert.Equal($"'{large}': is 1073741824 bytes, over the {16L << 20} bytes allowed for a configuration file: refused before reading it", big.Message);
+    }
+}

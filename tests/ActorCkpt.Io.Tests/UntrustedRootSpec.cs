@@ -1,0 +1,293 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using static ActorCkpt.Io.Tests.UntrustedFiles;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>
+/// A checkpoint root others write to: FIFOs, sockets and links where files go, files too large to
+/// read, sizes that overflow. Each is refused at once with one error naming the file and what is
+/// wrong; nothing waits (each operation is bounded by <see cref="UntrustedFiles.Deadline"/>), and
+/// debris in one step never keeps the others from loading.
+/// </summary>
+public class UntrustedRootSpec : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private CheckpointStore Saved(long step = 1, long maxMetadataBytes = CheckpointStore.DefaultMaxMetadataBytes)
+    {
+        SavedCheckpoint.Save(new CheckpointStore(new LocalBlobStore(_dir.Path)), step, world: 2);
+        return new CheckpointStore(new LocalBlobStore(_dir.Path), maxMetadataBytes);
+    }
+
+    private string InStep(long step, string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(step), file);
+
+    /// <summary>Loads all of "w" and "b" from step 1.</summary>
+    private static void LoadAll(CheckpointStore store)
+    {
+        var md = store.ReadMetadata(1);
+        var wanted = new[]
+        {
+            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
+            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
+        };
+        var w = new float[32];
+        var b = new float[3];
+        new ChunkReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
+            (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
+    }
+
+    [Fact]
+    public async Task A_FIFO_in_place_of_committed_metadata_should_be_refused_at_once_naming_it()
+    {
+        var store = Saved();
+        var path = InStep(1, CheckpointLayout.MetadataFile);
+        MakeFifo(path);
+
+        var e = await Refused<NotARegularFileException>(() => store.ReadMetadata(1));
+
+        Assert.Equal($"'{path}' is a FIFO, not a regular file", e.Message);
+        Assert.True(StorageErrors.IsPermanent(e));
+    }
+
+    [Fact]
+    public async Task A_FIFO_metadata_in_an_uncommitted_step_should_not_hide_or_block_the_committed_steps()
+    {
+        var store = Saved();
+        Directory.CreateDirectory(InStep(9, ""));
+        MakeFifo(InStep(9, CheckpointLayout.MetadataFile));
+        File.WriteAllText(InStep(9, "garbage.bin"), "not ours");
+
+        var committed = await Bounded(store.CommittedSteps);
+        var latest = await Bounded(store.LatestStep);
+        await Bounded(() => { LoadAll(store); return true; });
+        var described = await Bounded(() => store.ScanSteps(_ => true));
+        var listed = await Bounded(() => store.ScanSteps(_ => false));
+
+        Assert.Equal(new long[] { 1 }, committed);
+        Assert.Equal(1, latest);
+        var why = $"'step-00000009': '{InStep(9, CheckpointLayout.MetadataFile)}' is a FIFO, not a regular file";
+        foreach (var scan in new[] { described, listed })
+        {
+            Assert.Equal(1, Assert.Single(scan.Steps).Step);
+            Assert.NotNull(scan.Steps[0].Commit);
+            Assert.Equal(why, Assert.Single(scan.Unreadable));
+        }
+        // Neither debris to remove nor a checkpoint: what was put there is left alone.
+        Assert.False(store.DeleteUncommitted(9));
+        Assert.True(File.Exists(InStep(9, CheckpointLayout.MetadataFile)));
+    }
+
+    [Fact]
+    public async Task A_FIFO_in_place_of_a_data_file_should_fail_load_and_verify_at_once_naming_it()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0].Name;
+        MakeFifo(InStep(1, file));
+
+        var load = await Refused<NotARegularFileException>(() => LoadAll(store));
+        var verify = await Bounded(() => CheckpointVerifier.Verify(store, 1));
+
+        var message = $"'{InStep(1, file)}' is a FIFO, not a regular file";
+        Assert.Equal(message, load.Message);
+        Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(verify));
+    }
+
+    [Fact]
+    public async Task A_socket_in_place_of_a_data_file_should_be_refused_naming_it()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[1].Name;
+        using var socket = MakeSocket(InStep(1, file));
+
+        var e = await Refused<NotARegularFileException>(() => store.Blobs.OpenRead(CheckpointLayout.InStep(1, file)).Dispose());
+
+        Assert.Equal($"'{InStep(1, file)}' is a socket, not a regular file", e.Message);
+        Assert.Equal(FileKind.Socket, e.Kind);
+    }
+
+    [Fact]
+    public async Task A_FIFO_in_place_of_the_latest_tracker_should_be_refused_and_replaced_by_the_next_commit()
+    {
+        var store = Saved();
+        var latest = Path.Combine(_dir.Path, CheckpointLayout.LatestFile);
+        MakeFifo(latest);
+
+        var e = await Refused<NotARegularFileException>(() => store.ReadTracker());
+        await Bounded(() => { store.MoveTracker(1); return true; });
+
+        Assert.Equal($"'{latest}' is a FIFO, not a regular file", e.Message);
+        Assert.Equal(1, store.ReadTracker());
+    }
+
+    [Fact]
+    public async Task A_FIFO_in_place_of_the_root_id_should_be_refused()
+    {
+        var store = Saved();
+        var id = Path.Combine(_dir.Path, CheckpointLayout.RootIdFile);
+        MakeFifo(id);
+
+        var e = await Refused<NotARegularFileException>(() => store.RootId());
+
+        Assert.Equal($"'{id}' is a FIFO, not a regular file", e.Message);
+    }
+
+    [Fact]
+    public async Task A_symbolic_link_in_place_of_metadata_should_be_refused_and_not_listed_as_committed()
+    {
+        var store = Saved(1);
+        SavedCheckpoint.Save(store, 2, world: 2);
+        var path = InStep(2, CheckpointLayout.MetadataFile);
+        var outside = Path.Combine(_dir.Path, "elsewhere.json");
+        File.Move(path, outside);
+        File.CreateSymbolicLink(path, outside);
+
+        var committed = await Bounded(store.CommittedSteps);
+        var e = await Refused<UnauthorizedAccessException>(() => store.ReadMetadata(2));
+
+        Assert.Equal(new long[] { 1 }, committed);
+        Assert.Equal($"'step-00000002/metadata.json' in '{_dir.Path}' goes through the symbolic link '{path}' (to '{outside}'): "
+                     + "links are refused so that nothing outside the checkpoint directory is read or written", e.Message);
+    }
+
+    [Fact]
+    public async Task A_metadata_document_over_2_GB_should_be_refused_before_it_is_read()
+    {
+        var store = Saved();
+        // Sparse: no bytes are written, but the length is what a reader would allocate.
+        MakeSparse(InStep(1, CheckpointLayout.MetadataFile), 3L << 30);
+
+        var e = await Refused<CheckpointFormatException>(() => store.ReadMetadata(1));
+        var scan = await Bounded(() => store.ScanSteps(_ => true));
+
+        var message = "'step-00000001/metadata.json': is 3221225472 bytes, over the 1073741824 bytes allowed for a metadata document: refused before reading it";
+        Assert.Equal(message, e.Message);
+        // The planner's recovery scan lists it as unreadable (and leaves it alone) instead of crashing.
+        Assert.Equal($"'step-00000001': {message}", Assert.Single(scan.Unreadable));
+    }
+
+    [Fact]
+    public async Task A_metadata_document_over_the_configured_bound_should_be_refused()
+    {
+        var store = Saved(maxMetadataBytes: 100);
+        var length = new FileInfo(InStep(1, CheckpointLayout.MetadataFile)).Length;
+
+        var e = await Refused<CheckpointFormatException>(() => store.ReadMetadata(1));
+
+        Assert.Equal($"'step-00000001/metadata.json': is {length} bytes, over the 100 bytes allowed for a metadata document: refused before reading it", e.Message);
+        Assert.Equal(Array.MaxLength, new CheckpointStore(store.Blobs, long.MaxValue).MaxMetadataBytes);
+    }
+
+    [Fact]
+    public async Task A_FIFO_or_an_oversized_Hugging_Face_index_should_be_refused_at_import_and_export()
+    {
+        var store = Saved();
+        var import = Path.Combine(_dir.Path, "hf");
+        Directory.CreateDirectory(import);
+        var index = Path.Combine(import, HuggingFaceExporter.IndexFile);
+        MakeFifo(index);
+
+        var fifo = await Refused<NotARegularFileException>(() => HuggingFaceCheckpoint.Open(import));
+        var reference = await Refused<NotARegularFileException>(() =>
+            HuggingFaceExporter.Export(store, 1, Path.Combine(_dir.Path, "out"), new ExportOptions(ReferenceIndex: index)));
+        MakeSparse(index, 3L << 30);
+        var large = await Refused<CheckpointFormatException>(() => HuggingFaceCheckpoint.Open(import));
+
+        Assert.Equal($"'{index}' is a FIFO, not a regular file", fifo.Message);
+        Assert.Equal(fifo.Message, reference.Message);
+        Assert.Equal($"'{index}': is 3221225472 bytes, over the {HuggingFaceExporter.MaxIndexBytes} bytes allowed for an index: refused before reading it", large.Message);
+    }
+
+    /// <summary>Step 1's metadata changed by <paramref name="edit"/>, parsed again; returns the refusal and the metadata's first data file.</summary>
+    private CheckpointFormatException Tampered(Action<JsonNode> edit)
+    {
+        Saved();
+        var json = JsonNode.Parse(File.ReadAllText(InStep(1, CheckpointLayout.MetadataFile)))!;
+        edit(json);
+        return Assert.Throws<CheckpointFormatException>(() => MetadataJson.Deserialize(Encoding.UTF8.GetBytes(json.ToJsonString()), "metadata.json"));
+    }
+
+    private static JsonNode FirstChunk(JsonNode md) => md["tensors"]!["w"]!["chunks"]![0]!;
+
+    [Fact]
+    public void A_chunk_whose_offset_and_length_overflow_should_be_refused_naming_the_field()
+    {
+        var e = Tampered(md => FirstChunk(md)["offsets"] = new JsonArray(long.MaxValue, 0));
+
+        Assert.Equal("'metadata.json': malformed metadata: a chunk of 'w': \"offsets\"/\"lengths\": offset + length overflows 64 bits in dimension 0 of "
+                     + "[9223372036854775807, 0] / [4, 4]", e.Message);
+    }
+
+    [Fact]
+    public void A_shape_whose_bytes_overflow_should_be_refused_naming_the_field()
+    {
+        var e = Tampered(md => md["tensors"]!["w"]!["shape"] = new JsonArray(1L << 62, 4));
+
+        Assert.Equal("'metadata.json': inconsistent metadata: 'w': \"shape\" [4611686018427387904, 4] holds more bytes than 64 bits count", e.Message);
+    }
+
+    [Fact]
+    public void A_negative_byte_length_should_be_refused_naming_the_field()
+    {
+        string file = "";
+        var e = Tampered(md =>
+        {
+            file = FirstChunk(md)["file"]!.GetValue<string>();
+            FirstChunk(md)["length"] = -16;
+        });
+
+        Assert.Equal($"'metadata.json': inconsistent metadata: 'w': \"length\" -16 in file '{file}' is negative", e.Message);
+    }
+
+    [Fact]
+    public void A_byte_range_whose_end_overflows_should_be_refused_naming_the_field()
+    {
+        string file = "";
+        long length = 0;
+        var e = Tampered(md =>
+        {
+            file = FirstChunk(md)["file"]!.GetValue<string>();
+            length = md["files"]!.AsArray().First(f => f!["name"]!.GetValue<string>() == file)!["length"]!.GetValue<long>();
+            FirstChunk(md)["offset"] = long.MaxValue - 8;
+        });
+
+        Assert.Equal($"'metadata.json': inconsistent metadata: 'w': \"offset\" 9223372036854775799 + \"length\" 64 lie outside file '{file}' of {length} bytes", e.Message);
+    }
+
+    /// <summary>Writes a safetensors file of header <paramref name="json"/> and <paramref name="data"/> bytes of data, and reads its header.</summary>
+    private async Task<CheckpointFormatException> Header(string json, int data)
+    {
+        var header = Encoding.UTF8.GetBytes(json);
+        var bytes = new byte[8 + header.Length + data];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 8), (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        File.WriteAllBytes(Path.Combine(_dir.Path, "x.safetensors"), bytes);
+        var store = new LocalBlobStore(_dir.Path);
+        return await Refused<CheckpointFormatException>(() =>
+        {
+            using var reader = store.OpenRead("x.safetensors");
+            SafetensorsHeader.Read(reader, "x.safetensors");
+        });
+    }
+
+    [Fact]
+    public async Task Safetensors_headers_with_negative_overflowing_or_repeated_sizes_should_be_refused_naming_the_field()
+    {
+        // Each of these passed before: a negative shape and a negative end agree (-1 × 4 = -4) and
+        // the file was 4 bytes short of the header; 2^62 × 4 elements × 4 bytes wrapped to 0.
+        var negative = await Header("""{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,-4]}}""", 0);
+        var reversed = await Header("""{"a":{"dtype":"U8","shape":[4],"data_offsets":[4,0]}}""", 4);
+        var overflow = await Header("""{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}""", 0);
+        var twice = await Header("""{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}""", 1);
+        var array = await Header("""[1,2]""", 0);
+
+        Assert.Equal("'x.safetensors': tensor 'a': shape [-1] has a negative size", negative.Message);
+        Assert.Equal("'x.safetensors': tensor 'a': data_offsets [4, 0] is not a range of the data section", reversed.Message);
+        Assert.Equal("'x.safetensors': tensor 'a': shape [4611686018427387904, 4] holds more bytes than 64 bits count", overflow.Message);
+        Assert.Equal("'x.safetensors': header has 'a' twice", twice.Message);
+        Assert.Equal("'x.safetensors': header is not a JSON object", array.Message);
+    }
+}
