@@ -212,5 +212,5 @@ internal static class ActorCkptCli
 
     // The option checked that the file exists while parsing; reading it can still fail (a directory, no permission), which is an operation's failure.
     // An empty file is an empty config, and is not opened: a FIFO (length 0) there would block the read forever.
-    private static string? ReadConfig(string? path) => path is null ? null : new FileInfo(path).Length == 0 ? "" : File.ReadAllText(path);
+    private static string? ReadConfig(string? path) => path is null ? null : RegularFile.ReadAllText(path, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config");
 }

@@ -16,7 +16,7 @@ internal static class NodeCommand
     /// <summary>Runs the node until it is stopped; returns the exit code.</summary>
     public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output)
     {
-        var config = ClusterNodeConfig.Build(await File.ReadAllTextAsync(configFile), port, roles, root: null);
+        var config = ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config"), port, roles, root: null);
         var root = config.GetString("actorckpt.root");
         if (string.IsNullOrWhiteSpace(root))
             throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");

@@ -42,7 +42,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{hocon ?? ""}\n");
         var config = ActorCkptConfig.WithCatalog(
-            ClusterNodeConfig.Build(await File.ReadAllTextAsync(configFile), port: 0, roles: new[] { "driver" }, root: null), root);
+            ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config"), port: 0, roles: new[] { "driver" }, root: null), root);
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
         var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, new LocalBlobStore(root)), new List<Process>(), configFile);
         try
