@@ -10,6 +10,10 @@ namespace ActorCkpt;
 /// </summary>
 internal static class CatalogFile
 {
+    // SQLite's result codes for a file that is damaged, or no database at all.
+    private const int Corrupt = 11;
+    private const int NotADatabase = 26;
+
     /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link or not a file.</summary>
     public static void Check(SqliteConnectionStringBuilder sqlite)
     {
@@ -41,9 +45,15 @@ internal static class CatalogFile
             check.CommandText = "PRAGMA quick_check";
             verdict = check.ExecuteScalar() as string;
         }
-        catch (SqliteException e)
+        catch (SqliteException e) when (e.SqliteErrorCode is Corrupt or NotADatabase)
         {
             verdict = e.Message;
+        }
+        catch (SqliteException)
+        {
+            // Busy, locked, or a hot journal a read-only open cannot roll back (a process killed
+            // mid-write): not damage; the journal opens it for writing and recovers it.
+            return;
         }
         if (verdict != "ok")
             throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): move it aside, and the planner rebuilds it from the committed checkpoints on disk at its next start");
