@@ -189,6 +189,22 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(root));
     }
 
+    [Fact]
+    public void Ls_of_a_root_whose_planner_was_killed_before_it_journaled_anything_should_show_an_empty_catalog_and_create_nothing()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        File.Delete(Path.Combine(root, CheckpointLayout.CatalogFile));
+        foreach (var step in Directory.GetDirectories(root, "step-*")) Directory.Delete(step, recursive: true);
+        var before = Tree(root);
+
+        var (exit, output, err) = Run("ls", root);
+
+        Assert.Equal((0, ""), (exit, err));
+        Assert.StartsWith(Line($"the catalog of {root} is empty"), output);
+        Assert.Equal(before, Tree(root));
+    }
+
     [Theory]
     [InlineData("ls", "garbage")]
     [InlineData("ls", "fifo")]

@@ -10,20 +10,7 @@ internal static class ListCommand
     {
         RootChecks.RequireCatalog(root);
         var node = NodeConfig.Build(hocon);
-        // ls reads: a catalog file that is not there is reported, never created by opening it.
-        RootChecks.CheckCatalogFile(root, node, required: true);
-        var config = ActorCkptConfig.WithCatalog(node, root);
-        var system = ActorSystem.Create("actorckpt-ls", config);
-        IReadOnlyList<CatalogEntry> entries;
-        try
-        {
-            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
-            entries = (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
-        }
-        finally
-        {
-            await system.Terminate();
-        }
+        var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await ReadAsync(root, node);
         foreach (var e in entries)
         {
             var when = (e.EndedAt ?? e.StartedAt)?.ToString("u") ?? "-";
@@ -48,6 +35,32 @@ internal static class ListCommand
             }).ToList(),
         });
         return 0;
+    }
+
+    /// <summary>
+    /// True when a planner made the root but journaled nothing (it was killed first): no catalog file
+    /// and no step directory (a save's start is journaled before its directory exists). Then the
+    /// catalog is empty, and opening it would create it.
+    /// </summary>
+    private static bool NothingJournaled(string root, Akka.Configuration.Config node) =>
+        ActorCkptConfig.CatalogConnection(node, root).Provider == "SQLite.MS"
+        && !Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile))
+        && new CheckpointStore(new LocalBlobStore(root)).ScanSteps(_ => false) is { Steps.Count: 0, Unreadable.Count: 0 };
+
+    private static async Task<IReadOnlyList<CatalogEntry>> ReadAsync(string root, Akka.Configuration.Config node)
+    {
+        // ls reads: a catalog file that is not there is reported, never created by opening it.
+        RootChecks.CheckCatalogFile(root, node, required: true);
+        var system = ActorSystem.Create("actorckpt-ls", ActorCkptConfig.WithCatalog(node, root));
+        try
+        {
+            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
+            return (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
     }
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
