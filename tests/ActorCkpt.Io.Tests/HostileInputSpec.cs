@@ -19,21 +19,6 @@ public class HostileInputSpec : IDisposable
 
     private string StepPath(string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(1), file);
 
-    /// <summary>Loads all of "w" and "b" from step 1.</summary>
-    private static void LoadAll(CheckpointStore store)
-    {
-        var md = store.ReadMetadata(1);
-        var wanted = new[]
-        {
-            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
-            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
-        };
-        var w = new float[32];
-        var b = new float[3];
-        new ChunkReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
-            (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
-    }
-
     [Fact]
     public void A_flipped_bit_in_any_data_file_should_fail_load_and_verify_naming_the_file_and_tensor()
     {
@@ -47,7 +32,7 @@ public class HostileInputSpec : IDisposable
             var bit = 1 << random.Next(8);
             Flip(StepPath(file.Name), at, bit);
 
-            var load = Assert.ThrowsAny<ActorCkptException>(() => LoadAll(store));
+            var load = Assert.ThrowsAny<ActorCkptException>(() => SavedCheckpoint.LoadAll(store));
             var verify = CheckpointVerifier.Verify(store, 1);
 
             Assert.Contains(file.Name, load.Message);
@@ -68,7 +53,7 @@ public class HostileInputSpec : IDisposable
         var cut = file.Length - 10;
         using (var f = File.Open(StepPath(file.Name), FileMode.Open)) f.SetLength(cut);
 
-        var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
+        var load = Assert.ThrowsAny<Exception>(() => SavedCheckpoint.LoadAll(store));
 
         Assert.Contains(file.Name, load.Message);
         // The file's length and header, and each item of it the cut reaches, and nothing else.
@@ -90,7 +75,7 @@ public class HostileInputSpec : IDisposable
         var file = store.ReadMetadata(1).Files[0];
         File.Delete(StepPath(file.Name));
 
-        var load = Assert.ThrowsAny<Exception>(() => LoadAll(store));
+        var load = Assert.ThrowsAny<Exception>(() => SavedCheckpoint.LoadAll(store));
 
         Assert.Contains(file.Name, load.Message);
         // One line for the file; its items are not read.
@@ -154,7 +139,7 @@ public class HostileInputSpec : IDisposable
             File.Delete(StepPath(file.Name));
             File.CreateSymbolicLink(StepPath(file.Name), outside);
 
-            var load = Assert.Throws<UnauthorizedAccessException>(() => LoadAll(store));
+            var load = Assert.Throws<UnauthorizedAccessException>(() => SavedCheckpoint.LoadAll(store));
 
             Assert.Contains("symbolic link", load.Message);
             Assert.Contains(file.Name, load.Message);

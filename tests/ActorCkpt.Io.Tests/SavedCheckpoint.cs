@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 
 namespace ActorCkpt.Io.Tests;
 
@@ -31,6 +32,21 @@ internal static class SavedCheckpoint
         store.Commit(MetadataBuilder.Build(step, plan, results, DateTimeOffset.UtcNow));
         store.MoveTracker(step);
         return values;
+    }
+
+    /// <summary>Loads all of "w" and "b" of step 1 (as <see cref="Save"/> wrote them, 8 x 4 and 3), reading and verifying every byte.</summary>
+    public static void LoadAll(CheckpointStore store)
+    {
+        var md = store.ReadMetadata(1);
+        var wanted = new[]
+        {
+            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
+            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
+        };
+        var w = new float[32];
+        var b = new float[3];
+        new ChunkReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
+            (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
     }
 
     private static byte[] BytesOf(WriteItem item, float[] values, float[] bias, int cols)

@@ -25,21 +25,6 @@ public class UntrustedRootSpec : IDisposable
 
     private string InStep(long step, string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(step), file);
 
-    /// <summary>Loads all of "w" and "b" from step 1.</summary>
-    private static void LoadAll(CheckpointStore store)
-    {
-        var md = store.ReadMetadata(1);
-        var wanted = new[]
-        {
-            new WantedChunk(0, "w", DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
-            new WantedChunk(1, "b", DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })),
-        };
-        var w = new float[32];
-        var b = new float[3];
-        new ChunkReader(store).Read(LoadPlanner.Plan(md, wanted, StrictHandling.AssumeOkUnexpected),
-            (i, o, n) => (i == 0 ? MemoryMarshal.AsBytes(w.AsSpan()) : MemoryMarshal.AsBytes(b.AsSpan())).Slice((int)o, n), 2);
-    }
-
     [Fact]
     public async Task A_FIFO_in_place_of_committed_metadata_should_be_refused_at_once_naming_it()
     {
@@ -63,7 +48,7 @@ public class UntrustedRootSpec : IDisposable
 
         var committed = await Bounded(store.CommittedSteps);
         var latest = await Bounded(store.LatestStep);
-        await Bounded(() => { LoadAll(store); return true; });
+        await Bounded(() => { SavedCheckpoint.LoadAll(store); return true; });
         var described = await Bounded(() => store.ScanSteps(_ => true));
         var listed = await Bounded(() => store.ScanSteps(_ => false));
 
@@ -88,7 +73,7 @@ public class UntrustedRootSpec : IDisposable
         var file = store.ReadMetadata(1).Files[0].Name;
         MakeFifo(InStep(1, file));
 
-        var load = await Refused<NotARegularFileException>(() => LoadAll(store));
+        var load = await Refused<NotARegularFileException>(() => SavedCheckpoint.LoadAll(store));
         var verify = await Bounded(() => CheckpointVerifier.Verify(store, 1));
 
         var message = $"'{InStep(1, file)}' is a FIFO, not a regular file";
