@@ -46,6 +46,12 @@ internal static class CatalogLock
     /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
     public static void EnsureFree(IBlobStore blobs)
     {
-        if (WhyReadOnly(blobs) is null) Take(blobs).Dispose();
+        try
+        {
+            Take(blobs).Dispose();
+        }
+        catch (ReadOnlyRootException)
+        {
+        }
     }
 }
