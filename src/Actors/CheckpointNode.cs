@@ -86,7 +86,7 @@ internal sealed class CheckpointNode
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
-        Props PlannerProps() => PlannerActor.SupervisedProps(store, settings, CatalogId(store, name), poolName);
+        Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);
         if (!system.IsClustered())
         {
             if (CatalogLock.WhyReadOnly(blobs) is { } why)
@@ -318,6 +318,13 @@ internal sealed class CheckpointNode
             _system.Log.Warning("ActorCkpt's warm-up at start did not finish ({0}); the first save may be slower", e.Message);
         }
     }
+
+    /// <summary>
+    /// Why this node's planner could not start after all its tries (<see cref="PlannerSupervisorActor"/>),
+    /// or null once it runs; waits until one or the other is known. Only where the planner runs in this process.
+    /// </summary>
+    public async Task<string?> PlannerGaveUpAsync(TimeSpan timeout) =>
+        (await Planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, timeout)).GaveUp;
 
     /// <summary>The writers the planner knows now, across the cluster (a planner that has not started yet answers after it has).</summary>
     public async Task<IReadOnlyList<IActorRef>> KnownWritersAsync(TimeSpan timeout) =>

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using Akka.Pattern;
 using Akka.Persistence;
 using Decision = ActorCkpt.RoundDecision<Akka.Actor.IActorRef>;
 
@@ -26,18 +25,23 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly StepRemovals<IActorRef> _removals;
     private readonly LoadLeases<IActorRef> _leases = new();
     private readonly QueueAgreement _agreement = new();
+    private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
-    public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName)
+    public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName, bool supervised)
         : base(persistenceId, settings.CatalogSnapshotEvery)
     {
-        (_settings, _writerPoolName) = (settings, writerPoolName);
+        (_settings, _writerPoolName, _supervised) = (settings, writerPoolName, supervised);
         _files = new PlannerFiles(store, settings.KillAt, _log);
         _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), Context.System.NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
-        Recover<RecoveryCompleted>(_ => Reconcile());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Reconcile();
+            if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
+        });
 
         Command<RegisterWriter>(m => Register(new[] { m.Writer }));
         Command<WritersListed>(m => Register(m.Writers));
@@ -81,19 +85,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>
     /// Props of the planner over <paramref name="store"/>, journaling its catalog as
     /// <paramref name="persistenceId"/>; it asks the pools named <paramref name="writerPoolName"/>
-    /// for their writers. Unsupervised: hosts use <see cref="SupervisedProps"/>.
+    /// for their writers. Unsupervised: hosts use <see cref="PlannerSupervisorActor.Props"/>, which
+    /// creates it with <paramref name="supervised"/> so it tells its supervisor when it has started.
     /// </summary>
-    public static Props Props(CheckpointStore store, ActorCkptSettings settings, string persistenceId = "actorckpt-catalog", string writerPoolName = "actorckpt-writers") =>
-        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, persistenceId, writerPoolName)).WithDispatcher(settings.PlannerDispatcher);
-
-    /// <summary>
-    /// The planner under a backoff supervisor: when it stops (its journal failed, or another planner
-    /// held the catalog lock) it starts again after a backoff and recovers its catalog.
-    /// </summary>
-    public static Props SupervisedProps(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName) =>
-        BackoffSupervisor.Props(Backoff.OnStop(Props(store, settings, persistenceId, writerPoolName), "planner",
-            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2, maxNrOfRetries: -1)
-            .WithSupervisorStrategy(new PlannerRestartStrategy()));
+    public static Props Props(CheckpointStore store, ActorCkptSettings settings, string persistenceId = "actorckpt-catalog",
+        string writerPoolName = "actorckpt-writers", bool supervised = false) =>
+        Akka.Actor.Props.Create(() => new PlannerActor(store, settings, persistenceId, writerPoolName, supervised)).WithDispatcher(settings.PlannerDispatcher);
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -238,6 +235,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private static void Answer(IActorRef asker, CollectionReport? report)
     {
         if (report is not null) asker.Tell(new GarbageCollected(report.DebrisRemoved, report.Deleted, report.Failures));
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed("its catalog could not be recovered: " + ErrorText.Of(reason)));
+        base.OnRecoveryFailure(reason, message);
     }
 
     /// <inheritdoc />

@@ -3,10 +3,11 @@ using Akka.Actor;
 namespace ActorCkpt;
 
 /// <summary>
-/// The planner of a root that cannot be written (<see cref="ReadOnlyRootException"/>): no catalog
-/// can be journaled there and nothing can be deleted, so loads need no lease to be safe. It grants
-/// every load of a committed step as the disk shows it, and refuses every save at once, naming why,
-/// instead of a planner that could not start failing each save after its deadline.
+/// The stand-in planner of a root that cannot be written (<see cref="ReadOnlyRootException"/>), or
+/// whose planner could not start after its tries (<see cref="PlannerSupervisorActor"/>): no catalog
+/// is journaled and nothing is deleted by this process, so loads need no lease. It grants every
+/// load of a committed step as the disk shows it, and refuses every save at once, naming why,
+/// instead of each save failing after its deadline.
 /// </summary>
 internal sealed class ReadOnlyPlannerActor : ReceiveActor
 {
@@ -28,6 +29,7 @@ internal sealed class ReadOnlyPlannerActor : ReceiveActor
         Receive<RegisterWriter>(_ => { });
         Receive<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Array.Empty<CatalogEntry>())));
         Receive<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(Array.Empty<long>(), Array.Empty<long>(), new[] { why })));
+        Receive<AwaitPlannerStart>(_ => Sender.Tell(new PlannerStartSettled(null)));
         Receive<AgreeQueueEmpty>(m => agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
     }
 

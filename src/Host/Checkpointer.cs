@@ -100,6 +100,9 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             var node = CheckpointNode.Start(system, blobs, settings);
             // The first save then costs what later ones do (see CheckpointNode.WarmUpAsync).
             node.WarmUpAsync(settings.PlanTimeout).GetAwaiter().GetResult();
+            // A planner that could not start (its journal, or a lock another process took since the check above) is one error now.
+            if (!system.IsClustered() && node.PlannerGaveUpAsync(settings.PlanTimeout).GetAwaiter().GetResult() is { } why)
+                throw new ActorCkptException(why);
             return new Checkpointer(system, node, ownsSystem: true);
         }
         catch

@@ -76,6 +76,24 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_planner_whose_catalog_cannot_be_recovered_should_give_up_after_its_tries_and_refuse_every_save_naming_why()
+    {
+        var (system, node) = StartProcess("""
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.RecoveryFailingJournal, ActorCkpt.Actors.Tests"
+            actorckpt.planner { start-attempts = 2, start-backoff = 10ms }
+            """);
+        var why = await node.PlannerGaveUpAsync(Patience);
+        Assert.Equal($"the checkpoint planner could not start (2 tries): its catalog could not be recovered: {RecoveryFailingJournal.Error}", why);
+
+        var states = TestStates.Build(Model, 1, seed: 3);
+        var refused = await Assert.ThrowsAsync<CheckpointFailedException>(() => node.Save(1, states[0]).Committed.WaitAsync(Patience));
+        Assert.Equal(why, refused.Reason);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
+        await system.Terminate();
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_commit_whose_catalog_write_failed_should_be_reported_committed_and_recorded_by_the_restarted_planner()
     {
         var (system, node) = StartProcess("""

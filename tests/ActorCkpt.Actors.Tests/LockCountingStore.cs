@@ -4,6 +4,10 @@ namespace ActorCkpt.Actors.Tests;
 internal sealed class LockCountingStore(IBlobStore inner) : DelegatingBlobStore(inner)
 {
     private readonly SemaphoreSlim _attempts = new(0);
+    private int _count;
+
+    /// <summary>Lock attempts that have ended so far.</summary>
+    public int Attempts => Volatile.Read(ref _count);
 
     public override IDisposable Lock(string path)
     {
@@ -13,6 +17,7 @@ internal sealed class LockCountingStore(IBlobStore inner) : DelegatingBlobStore(
         }
         finally
         {
+            Interlocked.Increment(ref _count);
             _attempts.Release();
         }
     }

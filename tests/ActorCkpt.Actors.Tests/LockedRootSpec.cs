@@ -4,31 +4,60 @@ using Akka.Event;
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>
-/// A planner whose root another holder has locked (a second job on the same root): it logs one line
-/// naming the lock and its holder, not one per retry, and starts once the lock is free.
+/// A planner whose start fails (another holder has the root's lock; its journal cannot be
+/// recovered) tries a bounded number of times, logging each try once, then gives up with one
+/// error that every save hears at once; a lock freed before the last try lets it start.
 /// </summary>
 public sealed class LockedRootSpec : NodeSpec
 {
+    private static ActorCkptSettings Tries(int attempts) =>
+        ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString($"actorckpt.planner {{ start-attempts = {attempts}, start-backoff = 10ms }}"));
+
+    private string HeldLine
+    {
+        get
+        {
+            var lockFile = Path.Combine(Path.GetFullPath(Root), CheckpointLayout.CatalogLockFile);
+            return $"the checkpoint root '{Path.GetFullPath(Root)}' is held by another checkpointer: '{lockFile}' is locked by pid {Environment.ProcessId} on host {Environment.MachineName}";
+        }
+    }
+
     [Fact]
-    public async Task A_planner_refused_the_catalog_lock_should_log_its_holder_once_and_start_once_the_lock_is_free()
+    public async Task A_planner_refused_the_catalog_lock_should_give_up_after_its_tries_with_one_error_that_every_save_hears_at_once()
+    {
+        using var held = new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile);
+        var store = new LockCountingStore(new LocalBlobStore(Root));
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Warning));
+        Sys.EventStream.Subscribe(log.Ref, typeof(Error));
+
+        var planner = Sys.ActorOf(PlannerSupervisorActor.Props(new CheckpointStore(store), Tries(3), "locked-catalog", "no-writers"));
+        var settled = await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience);
+
+        await store.AttemptsAsync(3, Patience);
+        Assert.StartsWith($"the checkpoint planner could not start (3 tries): {HeldLine}", settled.GaveUp);
+        Assert.StartsWith($"the checkpoint planner could not start (try 1 of 3; next in 0.01 s): {HeldLine}", log.ExpectMsg<Warning>(Patience).Message.ToString());
+        Assert.StartsWith($"the checkpoint planner could not start (try 2 of 3; next in 0.02 s): {HeldLine}", log.ExpectMsg<Warning>(Patience).Message.ToString());
+        Assert.Equal(settled.GaveUp, log.ExpectMsg<Error>(Patience).Message.ToString());
+
+        // No fourth try, and a save is refused at once with the same line.
+        planner.Tell(SubmitLocalPlan.Of(7, new LocalSavePlan(0, 1, Array.Empty<WriteItem>())), TestActor);
+        Assert.Equal(new CheckpointAborted(7, settled.GaveUp!), ExpectMsg<CheckpointAborted>(Patience));
+        Assert.Equal(3, store.Attempts);
+        log.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_planner_refused_the_catalog_lock_should_start_once_the_lock_is_free_within_its_tries()
     {
         var held = new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile);
         var store = new LockCountingStore(new LocalBlobStore(Root));
-        var errors = CreateTestProbe();
-        Sys.EventStream.Subscribe(errors.Ref, typeof(Error));
-
-        var planner = Sys.ActorOf(PlannerActor.SupervisedProps(new CheckpointStore(store), ActorCkptSettings.Create(Sys), "locked-catalog", "no-writers"));
-        // The supervisor logs a failure before it schedules the retry: after the fourth attempt, three refusals were logged or left out.
-        await store.AttemptsAsync(4, Patience);
-
-        var logged = errors.ExpectMsg<Error>(Patience).Message.ToString();
-        var lockFile = Path.Combine(Path.GetFullPath(Root), CheckpointLayout.CatalogLockFile);
-        Assert.StartsWith($"the checkpoint root '{Path.GetFullPath(Root)}' is held by another checkpointer: '{lockFile}' is locked by pid {Environment.ProcessId} on host {Environment.MachineName}", logged);
-        errors.ExpectNoMsg(TimeSpan.Zero);
+        var planner = Sys.ActorOf(PlannerSupervisorActor.Props(new CheckpointStore(store), Tries(100), "freed-catalog", "no-writers"));
+        await store.AttemptsAsync(2, Patience);
 
         held.Dispose();
-        await AwaitAssertAsync(async () => Assert.Empty((await planner.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromSeconds(1))).Entries), Patience);
-        // However many refusals came before the lock was free, the one line above was all that was logged.
-        errors.ExpectNoMsg(TimeSpan.Zero);
+
+        Assert.Null((await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience)).GaveUp);
+        Assert.Empty((await planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries);
     }
 }

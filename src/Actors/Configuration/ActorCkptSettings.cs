@@ -36,6 +36,12 @@ internal sealed record ActorCkptSettings
     /// <summary>How long the planner waits for all write reports.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Tries in a row at starting the planner (taking the root's lock, recovering the catalog) before it gives up with one error.</summary>
+    public int PlannerStartAttempts { get; init; } = 5;
+
+    /// <summary>Backoff before the second try at starting the planner; it doubles at each further try.</summary>
+    public TimeSpan PlannerStartBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Global save planning knobs.</summary>
     public SavePlanSettings Planning { get; init; } = SavePlanSettings.Default;
 
@@ -128,6 +134,8 @@ internal sealed record ActorCkptSettings
             PlannerDispatcher = c.GetString("planner.dispatcher"),
             PlanTimeout = c.GetTimeSpan("planner.plan-timeout"),
             WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
+            PlannerStartAttempts = c.GetInt("planner.start-attempts"),
+            PlannerStartBackoff = c.GetTimeSpan("planner.start-backoff"),
             Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank"), placement),
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
             PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
@@ -161,6 +169,8 @@ internal sealed record ActorCkptSettings
         Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096");
         Require(PlanTimeout > TimeSpan.Zero, "planner.plan-timeout", PlanTimeout, "positive");
         Require(WriteTimeout > TimeSpan.Zero, "planner.write-timeout", WriteTimeout, "positive");
+        Require(PlannerStartAttempts is >= 1 and <= 100, "planner.start-attempts", PlannerStartAttempts, "between 1 and 100");
+        Require(PlannerStartBackoff >= TimeSpan.Zero && PlannerStartBackoff <= TimeSpan.FromMinutes(1), "planner.start-backoff", PlannerStartBackoff, "between 0 and 1m");
         Require(Planning.FilesPerRank >= 0, "planner.files-per-rank", Planning.FilesPerRank, "0 (auto) or more");
         Require(MaxItemBytes >= 8 && MaxItemBytes <= int.MaxValue, "shard.max-item-bytes", MaxItemBytes, "between 8 bytes and 2 GiB");
         Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");

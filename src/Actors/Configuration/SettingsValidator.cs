@@ -23,6 +23,8 @@ internal static class SettingsValidator
         ["actorckpt.writer.checksum-block-size"] = SettingForm.Size,
         ["actorckpt.planner.plan-timeout"] = SettingForm.Duration,
         ["actorckpt.planner.write-timeout"] = SettingForm.Duration,
+        ["actorckpt.planner.start-attempts"] = SettingForm.Int,
+        ["actorckpt.planner.start-backoff"] = SettingForm.Duration,
         ["actorckpt.planner.dedup"] = SettingForm.OneOf("balanced", "lowest-rank"),
         ["actorckpt.planner.files-per-rank"] = SettingForm.Int,
         ["actorckpt.planner.placement"] = SettingForm.OneOf("local", "spread"),
