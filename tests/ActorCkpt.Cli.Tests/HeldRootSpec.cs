@@ -6,7 +6,7 @@ namespace ActorCkpt.Cli.Tests;
 /// <summary>
 /// A checkpoint root held by another process (an <c>actorckpt node</c> whose planner owns the
 /// catalog): a checkpointer started here fails within 5 s naming the lock and its holder, and
-/// <c>gc</c> says the same; once the holder is gone the root is free again.
+/// <c>gc</c> says the same; <c>demo --check</c> loads it read-only; once the holder is gone the root is free again.
 /// </summary>
 public sealed class HeldRootSpec : IDisposable
 {
@@ -20,6 +20,7 @@ public sealed class HeldRootSpec : IDisposable
     public async Task A_checkpointer_on_a_root_another_process_holds_should_fail_within_5_s_naming_the_lock_and_its_holder()
     {
         Directory.CreateDirectory(Dir);
+        Assert.Equal(0, ActorCkptCli.Run(new[] { "demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4" }, new StringWriter(), new StringWriter()));
         var config = Path.Combine(Dir, "node.conf");
         await File.WriteAllTextAsync(config, $"actorckpt.root = \"{Dir}\"\n");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -52,6 +53,15 @@ public sealed class HeldRootSpec : IDisposable
             var stderr = new StringWriter();
             Assert.Equal(1, ActorCkptCli.Run(new[] { "gc", Dir }, new StringWriter(), stderr));
             Assert.Contains($"'{lockFile}' is locked by pid {holder.Id} on host", stderr.ToString());
+
+            // Loading needs no lock: demo --check reads the held root read-only, bit-exact.
+            var check = new StringWriter();
+            Assert.Equal(0, ActorCkptCli.Run(new[] { "demo", "--dir", Dir, "--check", "--size-mb", "1", "--tensors", "4" }, check, new StringWriter()));
+            var said = check.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith($"'{lockFile}' is locked by pid {holder.Id} on host {Environment.MachineName} (", said[0]);
+            Assert.EndsWith("): loading read-only, without the lock", said[0]);
+            Assert.Single(said, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^loaded step 1 \(saved on 4 ranks\) on 3 ranks in [0-9.]+ s: bit-exact$"));
+            Assert.Contains("bit_exact: true", said);
         }
         finally
         {
@@ -63,7 +73,7 @@ public sealed class HeldRootSpec : IDisposable
         // The holder is gone: so are its record and its lock.
         Assert.False(File.Exists(Path.Combine(Dir, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile))));
         await using var ckpt = Checkpointer.Start(Dir);
-        Assert.Empty(await ckpt.ReadCatalogAsync());
+        Assert.Equal(new long[] { 1 }, (await ckpt.ReadCatalogAsync()).Select(e => e.Step));
     }
 
     /// <summary>Completes once <paramref name="path"/> exists; fails after <paramref name="patience"/> with <paramref name="context"/>.</summary>

@@ -42,6 +42,24 @@ internal static class CatalogLock
         }
     }
 
+    /// <summary>The lock file and its holder ("'…/catalog.lock' is locked by pid … on host …") when another holder has <paramref name="blobs"/>' lock now; null when it is free or the root is read-only.</summary>
+    public static string? WhyHeld(IBlobStore blobs)
+    {
+        try
+        {
+            Take(blobs).Dispose();
+            return null;
+        }
+        catch (RootLockedException e)
+        {
+            return e.InnerException?.Message ?? e.Message;
+        }
+        catch (ReadOnlyRootException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the caller hears of it at once rather than at its first save).</summary>
     /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
     public static void EnsureFree(IBlobStore blobs)
