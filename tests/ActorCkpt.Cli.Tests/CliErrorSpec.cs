@@ -51,7 +51,7 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: unknown command 'lss'; did you mean 'ls'?", "lss", "{absent}")]
     [InlineData("actorckpt: unknown command 'exprot'; did you mean 'export'?", "exprot", "{absent}", "--out", "x")]
     [InlineData("actorckpt: unknown option '--nodes' before a command; did you mean 'actorckpt demo --nodes'?", "--nodes", "0")]
-    [InlineData("actorckpt: actorckpt needs a command (one of: demo, train, inspect, verify, ls, gc, export, unshard, bench, bench-plan, node; see actorckpt --help)")]
+    [InlineData("actorckpt: actorckpt needs a command (one of: demo, train, inspect, verify, ls, gc, catalog, export, unshard, bench, bench-plan, node; see actorckpt --help)")]
     [InlineData("actorckpt: demo needs --dir", "demo", "--size-mb", "2")]
     [InlineData("actorckpt: --dir needs a value", "demo", "--dir")]
     [InlineData("actorckpt: unshard needs --strategy", "unshard", "{absent}", "--out", "{absent}/out")]
@@ -260,7 +260,7 @@ public class CliErrorSpec : IDisposable
 
         Assert.Equal(1, exit);
         Assert.StartsWith($"actorckpt: the catalog '{catalog}' is damaged (SQLite Error ", err);
-        Assert.EndsWith("): move it aside, and the planner rebuilds it from the committed checkpoints on disk at its next start" + Environment.NewLine, err);
+        Assert.EndsWith($"): 'actorckpt catalog rebuild {root}' makes a new one from the checkpoints on disk, verifying each" + Environment.NewLine, err);
         Assert.Single(err.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(before, Tree(root));
     }

@@ -109,6 +109,17 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
+    public void A_latest_tracker_naming_a_step_that_is_not_committed_should_be_repaired_by_the_next_commit()
+    {
+        var store = Saved();
+        File.WriteAllText(Path.Combine(_dir.Path, CheckpointLayout.LatestFile), "99\n");
+
+        store.MoveTracker(1);
+
+        Assert.Equal(1, store.ReadTracker());
+    }
+
+    [Fact]
     public async Task A_FIFO_in_place_of_the_root_id_should_be_refused()
     {
         var store = Saved();

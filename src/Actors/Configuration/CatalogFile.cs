@@ -56,6 +56,6 @@ internal static class CatalogFile
             return;
         }
         if (verdict != "ok")
-            throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): move it aside, and the planner rebuilds it from the committed checkpoints on disk at its next start");
+            throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): 'actorckpt catalog rebuild {Path.GetDirectoryName(path)}' makes a new one from the checkpoints on disk, verifying each");
     }
 }

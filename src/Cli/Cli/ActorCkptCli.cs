@@ -5,7 +5,7 @@ using ActorCkpt.Cli.Train;
 
 namespace ActorCkpt.Cli;
 
-/// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, export, unshard, bench, bench-plan, node.</summary>
+/// <summary>The <c>actorckpt</c> command line: demo, train, inspect, verify, ls, gc, catalog rebuild, export, unshard, bench, bench-plan, node.</summary>
 internal static class ActorCkptCli
 {
     /// <summary>
@@ -134,6 +134,13 @@ internal static class ActorCkptCli
         var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
         gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
+        var rebuild = new Command("rebuild", "A new catalog from the steps on disk, each verified byte for byte first (a step that fails goes to ROOT/quarantine); the old catalog is kept, renamed")
+        {
+            rootArg, json, config,
+        };
+        rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        var catalog = new Command("catalog", "Repair the catalog of a root") { rebuild };
+
         var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
         var maxShard = CliOptions.Size("--max-shard-size", "Largest output file (5GB, 500MB, 2GiB, or bytes)", "5GB", 1, 1L << 40);
         var indexFrom = new Option<string?>("--index-from") { Description = "A reference model.safetensors.index.json: keys keep its file numbers, new keys go to the last file" }.ExistingFile();
@@ -192,7 +199,7 @@ internal static class ActorCkptCli
 
         var root = new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
         {
-            demo, train, inspect, verify, ls, gc, export, unshard, bench, benchPlan, node,
+            demo, train, inspect, verify, ls, gc, catalog, export, unshard, bench, benchPlan, node,
         };
         root.Options.Add(verbose);
         return root;

@@ -269,7 +269,8 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     }
 
     /// <summary>
-    /// Moves the "latest" tracker to <paramref name="step"/> unless it names a newer step. Called
+    /// Moves the "latest" tracker to <paramref name="step"/> unless it names a newer committed step
+    /// (one that names a step not committed here, left by hand or by a copy, is repaired). Called
     /// after a commit; the tracker is a convenience for tools and humans (loads resolve the newest
     /// step from the catalog, tools from the directories), so a failure here loses nothing.
     /// </summary>
@@ -285,9 +286,28 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             // Something put in its place (a FIFO, a link): the rename below replaces it.
             tracked = null;
         }
-        if (step < (tracked ?? -1)) return;
+        if (tracked is { } newer && step < newer && IsCommitted(newer)) return;
         WriteDurably(CheckpointLayout.LatestFile + ".tmp", Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"));
         store.Rename(CheckpointLayout.LatestFile + ".tmp", CheckpointLayout.LatestFile, overwrite: true);
+    }
+
+    /// <summary>The folder under the root where <see cref="Quarantine"/> moves steps that failed verification.</summary>
+    public const string QuarantineDirectory = "quarantine";
+
+    /// <summary>
+    /// Moves step <paramref name="step"/>'s directory, whole, into <see cref="QuarantineDirectory"/>
+    /// (no longer a step of this root, nothing deleted); returns its new path under the root.
+    /// A name already taken there gets a numbered suffix.
+    /// </summary>
+    public string Quarantine(long step)
+    {
+        store.CreateDirectory(QuarantineDirectory);
+        var name = CheckpointLayout.StepDirectory(step);
+        var taken = store.ListDirectories(QuarantineDirectory).ToHashSet(StringComparer.Ordinal);
+        var free = Enumerable.Range(0, int.MaxValue).Select(n => n == 0 ? name : $"{name}.{n}").First(n => !taken.Contains(n));
+        var target = QuarantineDirectory + "/" + free;
+        store.Rename(name, target, overwrite: false);
+        return target;
     }
 
     /// <summary>Removes the directory of step <paramref name="step"/> when it is not committed; a committed step is never touched.</summary>

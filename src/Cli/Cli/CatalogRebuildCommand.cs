@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// <c>actorckpt catalog rebuild ROOT [--config F] [--json]</c>: a new catalog from what is on disk.
+/// The old catalog is kept beside it, renamed (its SQLite file; on PostgreSQL the root's id, so the
+/// old journal stays untouched and the new one starts empty). Every committed step is verified byte
+/// for byte first; one that fails is moved whole into <see cref="CheckpointStore.QuarantineDirectory"/>
+/// and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
+/// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
+/// Refused while a planner (a running job) holds the root.
+/// </summary>
+internal static class CatalogRebuildCommand
+{
+    /// <summary>Rebuilds the catalog of <paramref name="root"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        var blobs = new LocalBlobStore(root);
+        CatalogLock.EnsureFree(blobs);
+        var store = new CheckpointStore(blobs);
+        var node = NodeConfig.Build(hocon);
+
+        var quarantined = new List<(long Step, string Why, string MovedTo)>();
+        var verified = new List<long>();
+        foreach (var step in store.CommittedSteps())
+        {
+            var why = Problems(store, step);
+            if (why is null)
+            {
+                verified.Add(step);
+                continue;
+            }
+            var movedTo = store.Quarantine(step);
+            quarantined.Add((step, why, movedTo));
+            output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
+        }
+
+        var keptAs = SetAside(root, node);
+        output.Line($"the old catalog is kept as {keptAs}");
+
+        // Retention off: the new catalog records what is there; it is not the moment to delete anything.
+        await using (var ckpt = Checkpointer.Start(root, (hocon ?? "") + "\nactorckpt.retention { keep-last = 0, keep-every = 0 }\n"))
+        {
+            var entries = await ckpt.ReadCatalogAsync();
+            var admitted = entries.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToList();
+            output.Line(admitted.Count == 0
+                ? $"rebuilt the catalog of {root}: no committed step on disk"
+                : $"rebuilt the catalog of {root}: {admitted.Count} committed {(admitted.Count == 1 ? "step" : "steps")} admitted ({string.Join(", ", admitted)})");
+            output.Report(new Dictionary<string, object?>
+            {
+                ["root"] = root,
+                ["admitted"] = admitted,
+                ["quarantined"] = quarantined.Select(q => new Dictionary<string, object?> { ["step"] = q.Step, ["reason"] = q.Why, ["moved_to"] = q.MovedTo }).ToList(),
+                ["old_catalog"] = keptAs,
+            });
+        }
+        return 0;
+    }
+
+    /// <summary>Why step <paramref name="step"/> cannot be admitted (its metadata unreadable, or any file, chunk or block wrong), or null.</summary>
+    private static string? Problems(CheckpointStore store, long step)
+    {
+        try
+        {
+            var failures = CheckpointVerifier.Verify(store, step);
+            return failures.Count == 0 ? null : string.Join("; ", failures.Take(3).Select(f => f.ToString())) + (failures.Count > 3 ? $"; and {failures.Count - 3} more" : "");
+        }
+        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Renames the old catalog out of the way (nothing deleted); returns what it is kept as.</summary>
+    private static string SetAside(string root, Akka.Configuration.Config node)
+    {
+        var suffix = ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var (provider, _) = ActorCkptConfig.CatalogConnection(node, root);
+        if (provider == "SQLite.MS")
+        {
+            var file = Path.Combine(root, CheckpointLayout.CatalogFile);
+            if (!Path.Exists(file)) return "nothing: there was no catalog file";
+            // The journal's companions go with it: a WAL or rollback journal left behind would be replayed into the new file.
+            foreach (var companion in new[] { "-wal", "-shm", "-journal" })
+                if (File.Exists(file + companion)) File.Move(file + companion, file + suffix + companion);
+            File.Move(file, file + suffix);
+            return file + suffix;
+        }
+        // A catalog on a server is keyed by the root's id: a new id starts a new catalog, the old rows stay.
+        var id = Path.Combine(root, CheckpointLayout.RootIdFile);
+        if (!File.Exists(id)) return "nothing: the root had no id";
+        File.Move(id, id + suffix);
+        return $"the rows of the old root id (its id file is kept as {id + suffix})";
+    }
+}

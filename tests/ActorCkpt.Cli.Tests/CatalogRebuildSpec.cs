@@ -1,0 +1,87 @@
+using System.Text.Json;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// <c>actorckpt catalog rebuild ROOT</c> on a root whose catalog is damaged: every committed step is
+/// verified before it is admitted, one that fails is moved whole into ROOT/quarantine, the damaged
+/// catalog is kept beside the new one, and the root works again (ls, loads, the next save). Each
+/// command has 30 s: a hang fails the test.
+/// </summary>
+public sealed class CatalogRebuildSpec : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly TempDirectory _temp = new();
+
+    private string Root => Path.Combine(_temp.Path, "root");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(Deadline);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public async Task Rebuild_should_admit_the_steps_that_verify_quarantine_the_one_that_does_not_and_keep_the_damaged_catalog()
+    {
+        Assert.Equal(0, (await Run("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);
+        var catalog = Path.Combine(Root, CheckpointLayout.CatalogFile);
+        var damaged = File.ReadAllBytes(catalog);
+        for (var i = 100; i < damaged.Length; i++) damaged[i] = (byte)(i * 31);
+        File.WriteAllBytes(catalog, damaged);
+        // One byte of step 2's data flipped, past its header: its block checksum no longer matches.
+        var step2 = Path.Combine(Root, CheckpointLayout.StepDirectory(2));
+        var dataFile = Directory.GetFiles(step2, "*.safetensors").Order(StringComparer.Ordinal).First();
+        var data = File.ReadAllBytes(dataFile);
+        data[^1] ^= 0xFF;
+        File.WriteAllBytes(dataFile, data);
+        Assert.Equal(1, (await Run("ls", Root)).Exit);
+
+        var (exit, output, err) = await Run("catalog", "rebuild", Root);
+
+        Assert.Equal("", err);
+        Assert.Equal(0, exit);
+        var lines = Lines(output);
+        var quarantined = Path.Combine(Root, "quarantine", CheckpointLayout.StepDirectory(2));
+        // Three lines, then the report's four.
+        Assert.Equal(7, lines.Length);
+        Assert.Matches($@"^step 2 failed verification \(BAD file={Escaped(Path.GetFileName(dataFile))} key=\S+: checksum mismatch in block\(s\) [0-9, ]+\): moved to {Escaped(Path.Combine(Root, "quarantine/step-00000002"))}, not admitted$", lines[0]);
+        Assert.Matches($@"^the old catalog is kept as {Escaped(catalog)}\.replaced-[0-9]{{8}}T[0-9]{{6}}Z$", lines[1]);
+        Assert.Equal($"rebuilt the catalog of {Root}: 2 committed steps admitted (1, 3)", lines[2]);
+        Assert.Equal("admitted: [1,3]", lines[4]);
+
+        // Nothing lost: the damaged catalog and the failed step's files are kept, byte for byte.
+        Assert.Equal(damaged, File.ReadAllBytes(lines[1]["the old catalog is kept as ".Length..]));
+        Assert.Equal(data, File.ReadAllBytes(Path.Combine(quarantined, Path.GetFileName(dataFile))));
+        Assert.False(Directory.Exists(step2));
+
+        var ls = await Run("ls", Root, "--json");
+        Assert.Equal(0, ls.Exit);
+        var entries = JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("status").GetString())).ToArray();
+        Assert.Equal(new[] { (1L, "committed"), (3L, "committed") }, entries);
+        Assert.Equal(0, (await Run("demo", "--dir", Root, "--check", "--size-mb", "1", "--tensors", "4")).Exit);
+        // The root saves again: the next step commits on the new catalog.
+        Assert.Equal(0, (await Run("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
+        Assert.Equal(4, new CheckpointStore(new LocalBlobStore(Root)).LatestStep());
+    }
+
+    [Fact]
+    public async Task Rebuild_of_a_root_that_does_not_exist_should_fail_in_one_line_and_create_nothing()
+    {
+        var (exit, output, err) = await Run("catalog", "rebuild", Root);
+
+        Assert.Equal((1, ""), (exit, output));
+        Assert.Equal($"actorckpt: '{Root}' does not exist" + Environment.NewLine, err);
+        Assert.False(Path.Exists(Root));
+    }
+
+    private static string Escaped(string path) => System.Text.RegularExpressions.Regex.Escape(path);
+}
