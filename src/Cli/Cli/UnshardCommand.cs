@@ -21,7 +21,7 @@ internal static class UnshardCommand
         };
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
-            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, output.FileWritten, progress);
+            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, OutputPause.After(output.FileWritten), progress);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {
