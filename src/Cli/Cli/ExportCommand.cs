@@ -19,6 +19,7 @@ internal static class ExportCommand
             "bf16" => ExportDType.BFloat16,
             _ => ExportDType.Float32,
         }, indexFrom);
+        OutputFolder.Check(outDir, "export"); // a destination not ours to replace fails here, before any progress
         ExportResult result;
         using (var progress = output.Progress($"export step {resolved}", 0))
             result = HuggingFaceExporter.Export(store, resolved, outDir, options, OutputPause.After(output.FileWritten), progress);

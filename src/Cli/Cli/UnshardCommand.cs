@@ -19,6 +19,7 @@ internal static class UnshardCommand
             "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
             _ => UnshardStrategy.Chunks,
         };
+        OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
             result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, OutputPause.After(output.FileWritten), progress);

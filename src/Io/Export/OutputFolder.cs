@@ -54,11 +54,7 @@ internal sealed class OutputFolder : IDisposable
     /// </summary>
     public static OutputFolder Begin(string destination, string command, Func<IBlobStore, IBlobStore>? wrap = null, bool exchange = true)
     {
-        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
-        var parent = Path.GetDirectoryName(full);
-        var name = Path.GetFileName(full);
-        if (parent is null || name.Length == 0)
-            throw new OutputRefusedException($"--out '{destination}' is the root of the file system; {command} writes a folder of its own: choose one below it");
+        var (full, parent, name) = Resolve(destination, command);
         Directory.CreateDirectory(parent);
         OutputDebris.Recover(parent, name);
         OutputMarker.CheckReplaceable(full, command);
@@ -77,6 +73,23 @@ internal sealed class OutputFolder : IDisposable
             Directory.Delete(temp, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Refuses, as <see cref="Begin"/> would and without writing anything, a <paramref name="destination"/>
+    /// that <paramref name="command"/> may not write: for a command to fail before it reads or reports anything.
+    /// </summary>
+    public static void Check(string destination, string command) => OutputMarker.CheckReplaceable(Resolve(destination, command).Full, command);
+
+    /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
+    private static (string Full, string Parent, string Name) Resolve(string destination, string command)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var parent = Path.GetDirectoryName(full);
+        var name = Path.GetFileName(full);
+        if (parent is null || name.Length == 0)
+            throw new OutputRefusedException($"--out '{destination}' is the root of the file system; {command} writes a folder of its own: choose one below it");
+        return (full, parent, name);
     }
 
     /// <summary>

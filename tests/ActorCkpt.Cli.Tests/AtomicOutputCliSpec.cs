@@ -10,9 +10,10 @@ namespace ActorCkpt.Cli.Tests;
 /// through replacing a previous output: the previous output stays whole, byte for byte, the killed
 /// run leaves only a hidden folder without an index, and the next run succeeds and removes it. The
 /// child is stopped after its first file by the fault-injection hook <see cref="OutputPause"/>, so
-/// the kill lands mid-run without any sleep.
+/// the kill lands mid-run without any sleep. And a destination that is not an output of this tool
+/// is refused in one line, untouched.
 /// </summary>
-public class OutputKillSpec : IDisposable
+public class AtomicOutputCliSpec : IDisposable
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _temp = new();
@@ -94,6 +95,25 @@ public class OutputKillSpec : IDisposable
         files.Add(OutputMarker.FileName);
         Assert.Equal(files.Order(StringComparer.Ordinal), Snapshot(Out).Keys);
         Assert.NotEqual(before.Keys, Snapshot(Out).Keys);
+    }
+
+    [Theory]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    public async Task A_folder_the_tool_did_not_write_should_be_refused_in_one_line_and_left_untouched(string command)
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "2", "--ranks", "1")).Exit);
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "notes.txt"), "the user's");
+
+        var (exit, stdout, stderr) = await RunAsync(Command(command, step: null));
+
+        Assert.Equal(1, exit);
+        Assert.Equal($"actorckpt: --out '{Out}' is a folder that actorckpt did not write (it holds 'notes.txt' and no .actorckpt-output.json): refusing to replace it; choose a new or empty folder\n", stderr);
+        Assert.Equal("", stdout);
+        Assert.Equal(new[] { "notes.txt" }, Snapshot(Out).Keys);
+        Assert.Equal("the user's", File.ReadAllText(Path.Combine(Out, "notes.txt")));
+        Assert.Equal(new[] { "out" }, Beside());
     }
 
     /// <summary>Reads <paramref name="stderr"/> until the child says it paused; fails if it ends first.</summary>
