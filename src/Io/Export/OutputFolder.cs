@@ -13,8 +13,9 @@ namespace ActorCkpt;
 /// the destination does not exist, and one atomic swap (renameat2 RENAME_EXCHANGE) when it holds a
 /// previous output, which is then removed; where a swap is not supported (NFS, not Linux) the
 /// previous output is renamed aside first, and a crash between the two renames is undone by the
-/// next run (<see cref="OutputDebris"/>). A failure or a kill at any point leaves the previous
-/// output as it was, byte for byte.
+/// next run (<see cref="OutputDebris"/>). A failure at any point leaves the previous output as it
+/// was, byte for byte, and no hidden folder; a kill leaves it as it was too (between the fallback's
+/// two renames, whole under its aside name, which the next run renames back before anything else).
 /// </summary>
 internal sealed class OutputFolder : IDisposable
 {
