@@ -19,9 +19,10 @@ internal static class ExportCommand
             "bf16" => ExportDType.BFloat16,
             _ => ExportDType.Float32,
         }, indexFrom);
+        OutputFolder.Check(outDir, "export"); // a destination not ours to replace fails here, before any progress
         ExportResult result;
         using (var progress = output.Progress($"export step {resolved}", 0))
-            result = HuggingFaceExporter.Export(store, resolved, outDir, options, output.FileWritten, progress);
+            result = HuggingFaceExporter.Export(store, resolved, outDir, options, OutputPause.After(output.FileWritten), progress);
         output.Line($"exported step {resolved}: {result.Tensors} tensors, {result.TotalSize} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

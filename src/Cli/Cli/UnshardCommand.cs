@@ -19,9 +19,10 @@ internal static class UnshardCommand
             "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
             _ => UnshardStrategy.Chunks,
         };
+        OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
-            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, output.FileWritten, progress);
+            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, OutputPause.After(output.FileWritten), progress);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

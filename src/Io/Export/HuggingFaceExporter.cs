@@ -36,8 +36,10 @@ internal sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, lo
 /// each file's <c>__metadata__</c> is <c>{"format":"pt"}</c>. Non-tensor entries and optimizer
 /// state (keys under <c>optim.</c> or <c>optimizer.</c>) are left out. Streaming: one slab of a
 /// tensor (at most <see cref="FullTensorFileWriter.SlabBytes"/>) per file being written is in memory,
-/// read from the checkpoint's chunks and verified against their checksums; files are written under
-/// a temporary name and renamed when complete.
+/// read from the checkpoint's chunks and verified against their checksums. The output appears whole
+/// or not at all (<see cref="OutputFolder"/>): everything is written into a hidden folder beside
+/// <c>OUT</c>, the index last, and put in place by a rename once every file is fsynced; a failure
+/// leaves a previous export in <c>OUT</c> as it was.
 /// </summary>
 internal static class HuggingFaceExporter
 {
@@ -51,12 +53,14 @@ internal static class HuggingFaceExporter
     public const long MaxIndexBytes = 256L << 20;
 
     /// <summary>
-    /// Exports step <paramref name="step"/> of <paramref name="store"/> into <paramref name="outDir"/>;
+    /// Exports step <paramref name="step"/> of <paramref name="store"/> into <paramref name="outDir"/>,
+    /// which must be missing, empty or a previous output of this tool (<see cref="OutputMarker"/>);
     /// <paramref name="fileWritten"/> hears each file as it completes, <paramref name="progress"/>
-    /// the total of tensor bytes and then each tensor written.
+    /// the total of tensor bytes and then each tensor written. <paramref name="wrapOutput"/> wraps
+    /// the store the files are written through (tests inject faults there).
     /// </summary>
     public static ExportResult Export(CheckpointStore store, long step, string outDir, ExportOptions options,
-        Action<string, int>? fileWritten = null, IByteProgress? progress = null)
+        Action<string, int>? fileWritten = null, IByteProgress? progress = null, Func<IBlobStore, IBlobStore>? wrapOutput = null)
     {
         var metadata = store.ReadMetadata(step);
         var tensors = metadata.Tensors.Values
@@ -68,21 +72,21 @@ internal static class HuggingFaceExporter
             ? ExportLayout.BySize(tensors, options.MaxShardBytes)
             : LikeReference(tensors, options.ReferenceIndex);
 
-        var output = new LocalBlobStore(outDir);
+        // The reference (which may be the index of the export being replaced) is read above, before anything is written.
+        var index = files.Count > 1 ? IndexFile : null;
+        using var folder = OutputFolder.Begin(outDir, "export", wrapOutput);
+        folder.Record(step, files.Select(f => f.Name).Concat(index is null ? [] : [index]).ToArray());
         progress?.AddTotal(files.Sum(f => f.DataBytes));
         Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
         {
-            FullTensorFileWriter.Write(store, metadata, output, file, progress);
+            FullTensorFileWriter.Write(store, metadata, folder.Store, file, progress);
             fileWritten?.Invoke(file.Name, file.Tensors.Count);
         });
 
         var totalSize = files.Sum(f => f.DataBytes);
-        string? index = null;
-        if (files.Count > 1)
-        {
-            index = IndexFile;
-            WriteAtomically(output, IndexFile, IndexJson(files, totalSize));
-        }
+        // The index last: a folder with an index is one whose every data file is complete.
+        if (index is not null) WriteAtomically(folder.Store, IndexFile, IndexJson(files, totalSize));
+        folder.Commit();
         return new ExportResult(files.Select(f => f.Name).ToArray(), tensors.Count, totalSize, index);
     }
 

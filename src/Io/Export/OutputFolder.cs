@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The folder an export or unshard writes, which appears at its destination whole or not at all.
+/// Call order: <see cref="Begin"/> (refuses a destination that is not ours to replace, settles the
+/// debris of killed runs, makes a hidden folder beside the destination), <see cref="Record"/> (the
+/// files it will hold, written first as the <see cref="OutputMarker"/>), the files through
+/// <see cref="Store"/> (each fsynced; an index last), <see cref="Commit"/> (checks the folder holds
+/// exactly the recorded files, fsyncs its folders, puts it in place), and <see cref="Dispose"/>,
+/// which removes the hidden folder unless it was committed. Putting in place is one rename when
+/// the destination does not exist, and one atomic swap (renameat2 RENAME_EXCHANGE) when it holds a
+/// previous output, which is then removed; where a swap is not supported (NFS, not Linux) the
+/// previous output is renamed aside first, and a crash between the two renames is undone by the
+/// next run (<see cref="OutputDebris"/>). A failure at any point leaves the previous output as it
+/// was, byte for byte, and no hidden folder; a kill leaves it as it was too (between the fallback's
+/// two renames, whole under its aside name, which the next run renames back before anything else).
+/// </summary>
+internal sealed class OutputFolder : IDisposable
+{
+    private readonly string _parent;
+    private readonly string _name;
+    private readonly string _command;
+    private readonly bool _exchange;
+    private IReadOnlyList<string>? _files;
+    private bool _committed;
+
+    private OutputFolder(string destination, string temp, string command, IBlobStore store, bool exchange)
+    {
+        Destination = destination;
+        TemporaryPath = temp;
+        _parent = Path.GetDirectoryName(destination)!;
+        _name = Path.GetFileName(destination);
+        _command = command;
+        Store = store;
+        _exchange = exchange;
+    }
+
+    /// <summary>The destination, absolute.</summary>
+    public string Destination { get; }
+
+    /// <summary>The hidden folder being written.</summary>
+    public string TemporaryPath { get; }
+
+    /// <summary>Where the files are written (the hidden folder).</summary>
+    public IBlobStore Store { get; }
+
+    /// <summary>
+    /// Starts an output of <paramref name="command"/> ("export", "unshard") for
+    /// <paramref name="destination"/>. Throws <see cref="OutputRefusedException"/> for a destination
+    /// that is a file, a link or a folder this tool did not write. <paramref name="wrap"/> wraps the
+    /// store the files are written through (tests inject faults there); <paramref name="exchange"/>
+    /// false puts the output in place by two renames even where a swap is supported (for tests of that path).
+    /// </summary>
+    public static OutputFolder Begin(string destination, string command, Func<IBlobStore, IBlobStore>? wrap = null, bool exchange = true)
+    {
+        var (full, parent, name) = Resolve(destination, command);
+        Directory.CreateDirectory(parent);
+        OutputDebris.Recover(parent, name);
+        OutputMarker.CheckReplaceable(full, command);
+        string temp;
+        do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
+        while (Directory.Exists(temp));
+        Directory.CreateDirectory(temp);
+        try
+        {
+            DirectoryRename.Sync(parent);
+            IBlobStore store = new LocalBlobStore(temp);
+            return new OutputFolder(full, temp, command, wrap is null ? store : wrap(store), exchange);
+        }
+        catch
+        {
+            Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Refuses, as <see cref="Begin"/> would and without writing anything, a <paramref name="destination"/>
+    /// that <paramref name="command"/> may not write: for a command to fail before it reads or reports anything.
+    /// </summary>
+    public static void Check(string destination, string command) => OutputMarker.CheckReplaceable(Resolve(destination, command).Full, command);
+
+    /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
+    private static (string Full, string Parent, string Name) Resolve(string destination, string command)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var parent = Path.GetDirectoryName(full);
+        var name = Path.GetFileName(full);
+        if (parent is null || name.Length == 0)
+            throw new OutputRefusedException($"--out '{destination}' is the root of the file system; {command} writes a folder of its own: choose one below it");
+        return (full, parent, name);
+    }
+
+    /// <summary>
+    /// Records that the output of <paramref name="step"/> holds exactly <paramref name="files"/>
+    /// (relative, '/' separated), by writing the marker (fsynced). Once, before the files.
+    /// </summary>
+    public void Record(long step, IReadOnlyList<string> files)
+    {
+        if (_files is not null) throw new InvalidOperationException("the output's files are already recorded");
+        _files = files.ToArray();
+        var bytes = OutputMarker.Json(_command, step, _files);
+        using var writer = Store.Create(OutputMarker.FileName);
+        writer.Write(bytes, 0);
+        writer.Flush();
+    }
+
+    /// <summary>
+    /// Puts the complete output in place (see the type's summary). Throws, leaving the destination
+    /// as it was, when the folder does not hold exactly the recorded files or when the destination
+    /// became something this tool may not replace while the output was written.
+    /// </summary>
+    public void Commit()
+    {
+        if (_files is null) throw new InvalidOperationException("Record the output's files before committing it");
+        if (_committed) throw new InvalidOperationException("the output is already committed");
+        // The hidden folder must hold exactly what the marker lists: what is put in place is what a later run may replace.
+        OutputMarker.CheckReplaceable(TemporaryPath, _command);
+        var missing = _files.FirstOrDefault(f => RegularFile.Kind(Path.Combine(TemporaryPath, f)) != FileKind.Regular);
+        if (missing is not null) throw new ActorCkptException($"{_command} did not write '{missing}' into '{TemporaryPath}'; nothing was put in place");
+        foreach (var folder in Directory.EnumerateDirectories(TemporaryPath, "*", SearchOption.AllDirectories).Append(TemporaryPath))
+            DirectoryRename.Sync(folder);
+
+        // Checked again: a user may have put a file into the destination while the output was written.
+        OutputMarker.CheckReplaceable(Destination, _command);
+        if (RegularFile.Kind(Destination) == FileKind.Missing)
+        {
+            DirectoryRename.NoReplace(TemporaryPath, Destination);
+            DirectoryRename.Sync(_parent);
+            _committed = true;
+            return;
+        }
+        string previous;
+        if (_exchange && DirectoryRename.TryExchange(TemporaryPath, Destination))
+        {
+            previous = TemporaryPath;
+            DirectoryRename.Sync(_parent);
+        }
+        else
+        {
+            previous = Path.Combine(_parent, OutputDebris.Name(_name, OutputDebris.Old, Environment.ProcessId, Random()));
+            DirectoryRename.NoReplace(Destination, previous);
+            DirectoryRename.Sync(_parent);
+            try
+            {
+                DirectoryRename.NoReplace(TemporaryPath, Destination);
+            }
+            catch
+            {
+                DirectoryRename.NoReplace(previous, Destination);
+                throw;
+            }
+            DirectoryRename.Sync(_parent);
+        }
+        _committed = true;
+        Remove(previous);
+    }
+
+    /// <summary>Removes the hidden folder unless the output was committed: a failed run leaves nothing behind.</summary>
+    public void Dispose()
+    {
+        if (!_committed) Remove(TemporaryPath);
+    }
+
+    /// <summary>Removes a folder of ours; a failure leaves it as debris for the next run, never fails the run.</summary>
+    private void Remove(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            DirectoryRename.Sync(_parent);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Hidden and named as debris: the next export or unshard into this destination removes it.
+        }
+    }
+
+    private static string Random() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+}
