@@ -50,10 +50,10 @@ internal static class OutputDebris
         var destination = Path.Combine(parent, name);
         foreach (var (path, parsed) in debris)
         {
-            if (parsed!.Value.Kind == Old && RegularFile.Kind(destination) == FileKind.Missing) DirectoryRename.NoReplace(path, destination);
+            if (parsed!.Value.Kind == Old && RegularFile.Kind(destination) == FileKind.Missing) AtomicRename.NoReplace(path, destination);
             else Directory.Delete(path, recursive: true);
         }
-        DirectoryRename.Sync(parent);
+        AtomicRename.Sync(parent);
     }
 
     /// <summary>

@@ -65,7 +65,7 @@ internal sealed class OutputFolder : IDisposable
         Directory.CreateDirectory(temp);
         try
         {
-            DirectoryRename.Sync(parent);
+            AtomicRename.Sync(parent);
             IBlobStore store = new LocalBlobStore(temp);
             return new OutputFolder(full, temp, command, wrap is null ? store : wrap(store), exchange);
         }
@@ -121,38 +121,38 @@ internal sealed class OutputFolder : IDisposable
         var missing = _files.FirstOrDefault(f => RegularFile.Kind(Path.Combine(TemporaryPath, f)) != FileKind.Regular);
         if (missing is not null) throw new ActorCkptException($"{_command} did not write '{missing}' into '{TemporaryPath}'; nothing was put in place");
         foreach (var folder in Directory.EnumerateDirectories(TemporaryPath, "*", SearchOption.AllDirectories).Append(TemporaryPath))
-            DirectoryRename.Sync(folder);
+            AtomicRename.Sync(folder);
 
         // Checked again: a user may have put a file into the destination while the output was written.
         OutputMarker.CheckReplaceable(Destination, _command);
         if (RegularFile.Kind(Destination) == FileKind.Missing)
         {
-            DirectoryRename.NoReplace(TemporaryPath, Destination);
-            DirectoryRename.Sync(_parent);
+            AtomicRename.NoReplace(TemporaryPath, Destination);
+            AtomicRename.Sync(_parent);
             _committed = true;
             return;
         }
         string previous;
-        if (_exchange && DirectoryRename.TryExchange(TemporaryPath, Destination))
+        if (_exchange && AtomicRename.TryExchange(TemporaryPath, Destination))
         {
             previous = TemporaryPath;
-            DirectoryRename.Sync(_parent);
+            AtomicRename.Sync(_parent);
         }
         else
         {
             previous = Path.Combine(_parent, OutputDebris.Name(_name, OutputDebris.Old, Environment.ProcessId, Random()));
-            DirectoryRename.NoReplace(Destination, previous);
-            DirectoryRename.Sync(_parent);
+            AtomicRename.NoReplace(Destination, previous);
+            AtomicRename.Sync(_parent);
             try
             {
-                DirectoryRename.NoReplace(TemporaryPath, Destination);
+                AtomicRename.NoReplace(TemporaryPath, Destination);
             }
             catch
             {
-                DirectoryRename.NoReplace(previous, Destination);
+                AtomicRename.NoReplace(previous, Destination);
                 throw;
             }
-            DirectoryRename.Sync(_parent);
+            AtomicRename.Sync(_parent);
         }
         _committed = true;
         Remove(previous);
@@ -170,7 +170,7 @@ internal sealed class OutputFolder : IDisposable
         try
         {
             if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-            DirectoryRename.Sync(_parent);
+            AtomicRename.Sync(_parent);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

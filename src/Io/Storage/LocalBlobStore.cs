@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace ActorCkpt;
@@ -39,13 +38,12 @@ internal sealed class LocalBlobStore : IBlobStore
     {
         var target = Full(to);
         if (overwrite) File.Move(Full(from), target, overwrite: true);
-        else if (Native.renameat2(Native.AtFdCwd, Full(from), Native.AtFdCwd, target, Native.RenameNoReplace) != 0)
-            throw new IOException($"cannot rename '{from}' to '{to}' (errno {Marshal.GetLastPInvokeError()}; 17 means it exists)");
-        Sync(Path.GetDirectoryName(target)!);
+        else AtomicRename.NoReplace(Full(from), target);
+        AtomicRename.Sync(Path.GetDirectoryName(target)!);
     }
 
     /// <inheritdoc />
-    public void SyncDirectory(string path) => Sync(Full(path));
+    public void SyncDirectory(string path) => AtomicRename.Sync(Full(path));
 
     /// <inheritdoc />
     public void CreateDirectory(string path)
@@ -53,7 +51,7 @@ internal sealed class LocalBlobStore : IBlobStore
         var full = Full(path);
         if (Directory.Exists(full)) return;
         Directory.CreateDirectory(full);
-        Sync(Path.GetDirectoryName(full)!);
+        AtomicRename.Sync(Path.GetDirectoryName(full)!);
     }
 
     /// <inheritdoc />
@@ -65,7 +63,7 @@ internal sealed class LocalBlobStore : IBlobStore
         var full = Full(path);
         if (!Directory.Exists(full)) return;
         Directory.Delete(full, recursive: true);
-        Sync(Path.GetDirectoryName(full)!);
+        AtomicRename.Sync(Path.GetDirectoryName(full)!);
     }
 
     /// <inheritdoc />
@@ -142,22 +140,6 @@ internal sealed class LocalBlobStore : IBlobStore
         return full;
     }
 
-    private static void Sync(string directory)
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
-        var fd = Native.open(directory, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"cannot open directory '{directory}' to fsync it (errno {Marshal.GetLastPInvokeError()})");
-        try
-        {
-            if (Native.fsync(fd) != 0)
-                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()})");
-        }
-        finally
-        {
-            Native.close(fd);
-        }
-    }
-
     /// <summary>A lock taken: releasing it removes the holder's record first, so no one is ever named who no longer holds it.</summary>
     private sealed class HeldLock(FileStream locked, string holderFile) : IDisposable
     {
@@ -203,26 +185,5 @@ internal sealed class LocalBlobStore : IBlobStore
         }
 
         public void Dispose() => handle.Dispose();
-    }
-
-    private static class Native
-    {
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-
-        public const int AtFdCwd = -100;
-        public const uint RenameNoReplace = 1;
-
-        // rename(2) that fails with EEXIST instead of replacing: no window in which a check and the
-        // rename could race with another process committing the same step.
-        [DllImport("libc", SetLastError = true)]
-        public static extern int renameat2(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath,
-            int newdirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, uint flags);
     }
 }

@@ -3,14 +3,15 @@ using System.Runtime.InteropServices;
 namespace ActorCkpt;
 
 /// <summary>
-/// The renames that put an output folder in place, and the fsync that makes them durable. On Linux
-/// renameat2(2): RENAME_NOREPLACE, so a folder that appeared meanwhile is never replaced, and
+/// The renames that commit things (a step's metadata, an output folder) and the fsync of a folder
+/// that makes them durable. On Linux renameat2(2): RENAME_NOREPLACE, so a file or folder that
+/// appeared meanwhile (another process committing the same step) is never replaced, and
 /// RENAME_EXCHANGE, which swaps two folders in one atomic step. Elsewhere .NET's move, which also
-/// refuses an existing target, and no exchange.
+/// refuses an existing target (after a check, not atomically), and no exchange.
 /// </summary>
-internal static class DirectoryRename
+internal static class AtomicRename
 {
-    /// <summary>Renames folder <paramref name="from"/> to <paramref name="to"/>; throws <see cref="IOException"/> when <paramref name="to"/> exists.</summary>
+    /// <summary>Renames file or folder <paramref name="from"/> to <paramref name="to"/>; throws <see cref="IOException"/> when <paramref name="to"/> exists.</summary>
     public static void NoReplace(string from, string to)
     {
         if (OperatingSystem.IsLinux())
@@ -27,7 +28,8 @@ internal static class DirectoryRename
                 // A C library without renameat2: .NET's move below checks for the target first.
             }
         }
-        Directory.Move(from, to);
+        if (File.Exists(from)) File.Move(from, to, overwrite: false);
+        else Directory.Move(from, to);
     }
 
     /// <summary>
