@@ -64,7 +64,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var config = CheckpointerConfig.Build(options);
-        var ckpt = Start(options.Root, config, systemName: options.Cluster?.SystemName ?? CheckpointerConfig.SystemName, wrapStore: null);
+        var ckpt = Start(options.Root, config, systemName: options.Cluster?.SystemName ?? CheckpointerConfig.SystemName, options.WrapStore);
         if (options.Cluster is null) return ckpt;
         try
         {
