@@ -41,7 +41,11 @@ public sealed class StorageFaults
     /// its next write or its flush throws <see cref="IOException"/> "injected fault in write #N of
     /// 'PATH'". A writer retries such a failure (with backoff, up to <c>actorckpt.writer.max-retries</c>).
     /// </summary>
-    public InjectedFault FailWrite(int n, string pattern = DataFiles) => FailWrites(n, 1, pattern);
+    public InjectedFault FailWrite(int n, string pattern = DataFiles)
+    {
+        Positive(n, nameof(n));
+        return Add(new InjectedFault($"fail write #{n} of {pattern}", FaultPolicy.FailNth(n, Check(pattern))));
+    }
 
     /// <summary>The matching writes numbered <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 fail as <see cref="FailWrite"/> says.</summary>
     public InjectedFault FailWrites(int first, int count, string pattern = DataFiles)
