@@ -25,7 +25,9 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// The configuration every node gets under its own <see cref="TestNodeOptions.Hocon"/>: warnings
     /// only, heartbeats every 300 ms and a node unreachable after 1.5 s of silence, downed by the
     /// split-brain resolver 2 s later; a terminated node does not leave the cluster (as a crash);
-    /// writer retries after 5 to 20 ms; two writers per node. A test host built with Akka.Hosting can
+    /// a rank's staging buffers offered to a writer node that died before taking them up come back
+    /// after 3 s (30 s shipped: a save after a killed writer node would wait that long); writer
+    /// retries after 5 to 20 ms; two writers per node. A test host built with Akka.Hosting can
     /// add it (<c>AddHocon</c>) to behave the same.
     /// </summary>
     public const string TestHocon = """
@@ -38,6 +40,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         akka.cluster.min-nr-of-members = 1
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.cluster.run-coordinated-shutdown-when-down = off
+        akka.stream.materializer.stream-ref.subscription-timeout = 3s
         actorckpt.writer.backoff-min = 5ms
         actorckpt.writer.backoff-max = 20ms
         actorckpt.writer.pool-size = 2
