@@ -85,19 +85,19 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         var cluster = new ActorCkptTestCluster(root, new List<TestClusterNode>());
         try
         {
-            // The first node forms the cluster alone (its port is known only once it listens).
-            cluster._nodes.Add(await StartNodeAsync(root, 0, nodes[0], [], cancellationToken));
+            // Every node starts listening (on a free port), then every join starts; the first node
+            // lists only itself, so it forms the cluster, and the others join through it.
+            var started = new List<(TestClusterNode Node, CheckpointClusterOptions Cluster)>();
+            foreach (var options in nodes)
+            {
+                var node = StartNode(root, cluster._nodes.Count, options, out var clusterOptions);
+                cluster._nodes.Add(node);
+                started.Add((node, clusterOptions));
+            }
             var seed = cluster._nodes[0].Address.ToString();
+            foreach (var (_, clusterOptions) in started.Skip(1)) clusterOptions.SeedNodes.Add(seed);
             // JoinSeedNodesAsync completes only once the node is up: start every join, then await them together.
-            var joining = nodes.Skip(1).Select((n, i) => StartNodeAsync(root, i + 1, n, [seed], cancellationToken)).ToList();
-            try
-            {
-                await Task.WhenAll(joining);
-            }
-            finally
-            {
-                foreach (var started in joining.Where(t => t.IsCompletedSuccessfully)) cluster._nodes.Add(started.Result);
-            }
+            await Task.WhenAll(started.Select(s => CheckpointerConfig.JoinAsync(s.Node.System, s.Cluster, cancellationToken)));
             return cluster;
         }
         catch
@@ -111,8 +111,10 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     public async Task<TestClusterNode> JoinAsync(TestNodeOptions node, CancellationToken cancellationToken = default)
     {
         var seeds = LiveNodes.Select(n => n.Address.ToString()).ToArray();
-        var started = await StartNodeAsync(Root, _nodes.Count, node, seeds, cancellationToken);
+        var started = StartNode(Root, _nodes.Count, node, out var clusterOptions);
         _nodes.Add(started);
+        foreach (var seed in seeds) clusterOptions.SeedNodes.Add(seed);
+        await CheckpointerConfig.JoinAsync(started.System, clusterOptions, cancellationToken);
         return started;
     }
 
@@ -178,25 +180,21 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         }
     }
 
-    private static async Task<TestClusterNode> StartNodeAsync(string root, int index, TestNodeOptions node, string[] seeds, CancellationToken cancellationToken)
+    /// <summary>Starts a node's ActorSystem and checkpointer, listening but not joined; <paramref name="cluster"/> is what to join with.</summary>
+    private static TestClusterNode StartNode(string root, int index, TestNodeOptions node, out CheckpointClusterOptions cluster)
     {
         KillableBlobStore? storage = null;
-        var options = new CheckpointerOptions
-        {
-            Root = root,
-            Hocon = (node.Hocon ?? "") + "\n" + TestHocon,
-            Cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout },
-        };
+        cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout };
+        var options = new CheckpointerOptions { Root = root, Hocon = (node.Hocon ?? "") + "\n" + TestHocon, Cluster = cluster };
         foreach (var (key, value) in node.Settings) options.Settings[key] = value;
-        options.Cluster.Roles.Clear();
-        foreach (var role in node.Roles) options.Cluster.Roles.Add(role);
-        foreach (var seed in seeds) options.Cluster.SeedNodes.Add(seed);
+        cluster.Roles.Clear();
+        foreach (var role in node.Roles) cluster.Roles.Add(role);
         options.WrapStore = local =>
         {
             storage = new KillableBlobStore(local);
             return node.Faults?.Wrap(storage) ?? storage;
         };
-        var checkpointer = await Checkpointer.StartAsync(options, cancellationToken);
+        var checkpointer = Checkpointer.StartUnjoined(options);
         return new TestClusterNode(index, checkpointer, node, storage!);
     }
 
