@@ -9,7 +9,10 @@ public sealed class TestNodeOptions
     /// </summary>
     public IList<string> Roles { get; } = new List<string> { "rank", "writer", "planner" };
 
-    /// <summary>Faults in front of this node's storage, or null.</summary>
+    /// <summary>
+    /// Faults in front of this node's storage, or null. Give each node its own: killing a node
+    /// releases the blocked writes of its faults.
+    /// </summary>
     public StorageFaults? Faults { get; set; }
 
     /// <summary>Settings under <c>actorckpt</c> by their path below it, as in <see cref="CheckpointerOptions.Settings"/>.</summary>
