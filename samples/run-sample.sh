@@ -3,9 +3,10 @@
 #
 #   samples/run-sample.sh [K]        (K ranks, one process each; default 3)
 #
-# 1. packs the library (src/Planner, src/Io, src/Actors, src/Host) into artifacts/ under a version
-#    of this run's own, and builds samples/TrainingHost against those packages only
-#    (samples/nuget.config: ActorCkpt* from artifacts/, the rest from the usual registry);
+# 1. packs the library (src/Planner, src/Io, src/Actors, src/Host) and ActorCkpt.TestKit (src/TestKit)
+#    into artifacts/ under a version of this run's own, builds samples/TrainingHost against those
+#    packages only (samples/nuget.config: ActorCkpt* from artifacts/, the rest from the usual
+#    registry), and runs the sample's xUnit tests (samples/TrainingHost.Tests, on the TestKit package);
 # 2. reference: K processes form a cluster on 127.0.0.1 and train to the end, uninterrupted;
 # 3. interrupted: in a fresh root, K processes train; once a checkpoint has committed, one process
 #    is killed with SIGKILL between checkpoints, the others are killed too (their next save can
@@ -51,7 +52,7 @@ cleanup() {
   # The packages of this run's own version, extracted by the restore: nobody else uses them.
   if [[ -n $VERSION ]]; then
     local packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
-    for id in actorckpt actorckpt.actors actorckpt.io actorckpt.planner; do rm -rf "${packages:?}/$id/$VERSION"; done
+    for id in actorckpt actorckpt.actors actorckpt.io actorckpt.planner actorckpt.testkit; do rm -rf "${packages:?}/$id/$VERSION"; done
   fi
   if (( status == 0 )) && [[ -z ${SAMPLE_WORK:-} ]]; then rm -rf "$WORK"; else echo "logs and roots kept in $WORK" >&2; fi
 }
@@ -67,7 +68,7 @@ mkdir -p "$REPO/artifacts"
 rm -f "$REPO"/artifacts/ActorCkpt*-sample.*.nupkg   # earlier runs' packages of this script
 t=$(date +%s.%N)
 # PackageVersion alone: the assemblies stay as built (an incremental build), only the packages carry
-# the run's version. library.slnf names the four library projects (not the tool, not the tests).
+# the run's version. library.slnf names the four library projects and the TestKit (not the tool, not the tests).
 dotnet pack "$REPO/samples/library.slnf" -c Release -o "$REPO/artifacts" -p:PackageVersion="$VERSION" -nologo -v:q -clp:ErrorsOnly \
   > "$WORK/pack.log" 2>&1 || { cat "$WORK/pack.log"; echo "pack failed" >&2; exit 1; }
 say "packed ActorCkpt $VERSION into artifacts/ in $(elapsed "$t")s"
@@ -82,6 +83,20 @@ if ! grep -q "\"ActorCkpt/$VERSION\"" "$SAMPLE/obj/project.assets.json"; then
   echo "the sample did not restore ActorCkpt $VERSION from artifacts/" >&2; exit 1
 fi
 say "built samples/TrainingHost against ActorCkpt $VERSION and TorchSharp-cpu in $(elapsed "$t")s"
+
+# The sample's own tests, as a user writes them with ActorCkpt.TestKit: a save whose Nth write fails
+# is retried and the resumed run is bit-exact; a node of an in-process cluster is killed mid-save.
+t=$(date +%s.%N)
+TESTS=$REPO/samples/TrainingHost.Tests
+rm -rf "$TESTS/obj"
+if dotnet test "$TESTS/TrainingHost.Tests.csproj" -c Release -p:ActorCkptVersion="$VERSION" -nologo -v:q > "$WORK/tests.log" 2>&1 \
+   && grep -q "\"ActorCkpt.TestKit/$VERSION\"" "$TESTS/obj/project.assets.json"; then
+  say "samples/TrainingHost.Tests on ActorCkpt.TestKit $VERSION: $(grep -Eo 'Passed: +[0-9]+' "$WORK/tests.log" | tail -n 1) in $(elapsed "$t")s"
+else
+  tail -n 40 "$WORK/tests.log" >&2
+  echo "samples/TrainingHost.Tests failed (or did not restore ActorCkpt.TestKit $VERSION): log in $WORK/tests.log" >&2
+  FAILED=1
+fi
 
 # ---- running ranks ----------------------------------------------------------------------------
 free_ports() {  # prints $1 free TCP ports on 127.0.0.1

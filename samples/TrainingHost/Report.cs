@@ -7,12 +7,17 @@ using TorchSharp;
 namespace TrainingHost;
 
 /// <summary>
-/// The lines a rank prints for run-sample.sh to compare, one fact per line, the first word naming it.
-/// Floats are printed as the hex of their bits (bit-exact comparisons), then as text for people.
+/// The lines a rank prints for run-sample.sh (or a test) to compare, one fact per line, the first
+/// word naming it, to <paramref name="output"/> (standard output in the program). Floats are
+/// printed as the hex of their bits (bit-exact comparisons), then as text for people.
 /// </summary>
-internal static class Report
+internal sealed class Report(TextWriter output)
 {
-    public static void Line(string text) => Console.Out.WriteLine(text);
+    public void Line(string text)
+    {
+        // Commit lines come from other threads than the training loop's.
+        lock (output) output.WriteLine(text);
+    }
 
     public static string Bits(float value) => BitConverter.SingleToUInt32Bits(value).ToString("x8", CultureInfo.InvariantCulture);
 
@@ -34,7 +39,7 @@ internal static class Report
     /// with their place in the whole tensor, so that the script can put the whole tensor together
     /// from any number of ranks.
     /// </summary>
-    public static void State(string what, long step, int rank, int world, IEnumerable<IStateful> parts, Func<string, bool> isSharded)
+    public void State(string what, long step, int rank, int world, IEnumerable<IStateful> parts, Func<string, bool> isSharded)
     {
         var state = new RankState(rank, world);
         foreach (var part in parts) part.Save(state);

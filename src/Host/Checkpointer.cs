@@ -63,8 +63,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public static async Task<Checkpointer> StartAsync(CheckpointerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var config = CheckpointerConfig.Build(options);
-        var ckpt = Start(options.Root, config, systemName: options.Cluster?.SystemName ?? CheckpointerConfig.SystemName, wrapStore: null);
+        var ckpt = StartUnjoined(options);
         if (options.Cluster is null) return ckpt;
         try
         {
@@ -77,6 +76,14 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Starts the node <paramref name="options"/> describe without joining its cluster (the caller
+    /// joins it, see <see cref="CheckpointerConfig.JoinAsync"/>): ActorCkpt.TestKit starts every
+    /// node of a test cluster first, then all their joins at once.
+    /// </summary>
+    internal static Checkpointer StartUnjoined(CheckpointerOptions options) =>
+        Start(options.Root, CheckpointerConfig.Build(options), options.Cluster?.SystemName ?? CheckpointerConfig.SystemName, options.WrapStore);
 
     /// <summary>
     /// Starts a one-process checkpointer over <paramref name="directory"/> with <paramref name="hocon"/>

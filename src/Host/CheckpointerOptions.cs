@@ -28,4 +28,10 @@ public sealed class CheckpointerOptions
 
     /// <summary>Null: one process, no remoting. Set: this process is a node of a cluster.</summary>
     public CheckpointClusterOptions? Cluster { get; set; }
+
+    /// <summary>
+    /// Wraps the storage under the root (set by ActorCkpt.TestKit's <c>UseStorageFaults</c> to run a
+    /// checkpointer over fault-injecting storage in a test); null in production.
+    /// </summary>
+    internal Func<IBlobStore, IBlobStore>? WrapStore { get; set; }
 }

@@ -25,21 +25,18 @@ internal sealed class GatedStore(IBlobStore inner, GatedStore.Gate gate, GatedSt
         return Inner.Create(path);
     }
 
-    /// <summary>Closed until <see cref="Open"/>; <see cref="Entered"/> completes when the first caller waits at it.</summary>
+    /// <summary>
+    /// Closed until <see cref="Open"/>; <see cref="Entered"/> completes when the first caller waits at it.
+    /// The gate of the fault-injecting store (<see cref="WriteGate"/>, what ActorCkpt.TestKit's BlockWrite uses).
+    /// </summary>
     public sealed class Gate
     {
-        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly ManualResetEventSlim _open = new();
+        private readonly WriteGate _gate = new();
 
-        public Task Entered => _entered.Task;
+        public Task Entered => _gate.Entered;
 
-        public void Open() => _open.Set();
+        public void Open() => _gate.Open();
 
-        public void Pass()
-        {
-            if (_open.IsSet) return;
-            _entered.TrySetResult();
-            _open.Wait();
-        }
+        public void Pass() => _gate.Pass("");
     }
 }

@@ -61,4 +61,65 @@ public class FaultInjectingBlobStoreSpec : IDisposable
         Assert.Contains(true, first);
         Assert.Equal(40, policy.WritesSeen);
     }
+
+    [Fact]
+    public void Corrupt_nth_should_land_that_file_with_its_last_byte_flipped_and_report_success()
+    {
+        var store = new FaultInjectingBlobStore(new LocalBlobStore(_dir.Path), FaultPolicy.CorruptNth(2));
+
+        Assert.True(TryWrite(store, "a.safetensors"));
+        Assert.True(TryWrite(store, "b.safetensors"));
+
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, File.ReadAllBytes(Path.Combine(_dir.Path, "a.safetensors")));
+        Assert.Equal(new byte[] { 1, 2, 3, 0xFB }, File.ReadAllBytes(Path.Combine(_dir.Path, "b.safetensors")));
+    }
+
+    [Fact]
+    public void Disk_full_after_n_bytes_should_land_what_fits_then_fail_every_write_with_ENOSPC()
+    {
+        var policy = FaultPolicy.DiskFullAfter(7, "*");
+        var store = new FaultInjectingBlobStore(new LocalBlobStore(_dir.Path), policy);
+
+        Assert.True(TryWriteOrFull(store, "a.safetensors", out _));
+        Assert.False(TryWriteOrFull(store, "b.safetensors", out var full));
+        Assert.False(TryWriteOrFull(store, "metadata.json", out var later));
+
+        Assert.Equal("No space left on device : 'b.safetensors'", full!.Message);
+        Assert.Equal(28, full.HResult);
+        Assert.True(StorageErrors.IsPermanent(full));
+        Assert.Equal("No space left on device : 'metadata.json'", later!.Message);
+        // a took 4 bytes, b's first write 2: of its second write, the 1 byte left landed.
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(Path.Combine(_dir.Path, "b.safetensors")));
+        Assert.True(policy.Fired.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Block_nth_should_hold_that_create_until_the_gate_opens_then_let_it_through()
+    {
+        var gate = new WriteGate();
+        var store = new FaultInjectingBlobStore(new LocalBlobStore(_dir.Path), FaultPolicy.BlockNth(1, gate));
+
+        var write = Task.Run(() => TryWrite(store, "a.safetensors"));
+        Assert.Equal("a.safetensors", await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(write.IsCompleted);
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "a.safetensors")));
+        gate.Open();
+
+        Assert.True(await write.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(4, new FileInfo(Path.Combine(_dir.Path, "a.safetensors")).Length);
+    }
+
+    private static bool TryWriteOrFull(IBlobStore store, string path, out IOException? error)
+    {
+        error = null;
+        try
+        {
+            return TryWrite(store, path);
+        }
+        catch (IOException e)
+        {
+            error = e;
+            return false;
+        }
+    }
 }

@@ -36,12 +36,13 @@ public static class ActorCkptAkkaHostingExtensions
         ArgumentNullException.ThrowIfNull(options);
         HostingConfig.Apply(builder, options);
         var root = options.Root;
+        var wrapStore = options.WrapStore;
         return builder.WithActors((system, _, resolver) =>
         {
             var deferred = resolver.GetService<DeferredCheckpointer>()
                            ?? throw new InvalidOperationException(
                                "WithActorCkpt: ICheckpointer is not registered with the host's services: call services.AddActorCkptCheckpointer() beside services.AddAkka(...)");
-            CheckpointerStartup.Start(system, root, deferred);
+            CheckpointerStartup.Start(system, root, deferred, wrapStore);
         });
     }
 }

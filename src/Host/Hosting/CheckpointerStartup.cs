@@ -15,17 +15,20 @@ internal static class CheckpointerStartup
     /// <summary>Name of the coordinated-shutdown task that waits for the saves in flight.</summary>
     public const string FinishSavesTask = "actorckpt-finish-saves";
 
-    /// <summary>Starts ActorCkpt in <paramref name="system"/> over <paramref name="root"/> and completes <paramref name="deferred"/>; on failure fails it and throws.</summary>
-    public static Checkpointer Start(ActorSystem system, string root, DeferredCheckpointer deferred)
+    /// <summary>
+    /// Starts ActorCkpt in <paramref name="system"/> over <paramref name="root"/> (its storage wrapped
+    /// by <paramref name="wrapStore"/> when set) and completes <paramref name="deferred"/>; on failure fails it and throws.
+    /// </summary>
+    public static Checkpointer Start(ActorSystem system, string root, DeferredCheckpointer deferred, Func<IBlobStore, IBlobStore>? wrapStore = null)
     {
         Checkpointer checkpointer;
         try
         {
             var settings = ActorCkptSettings.Create(system);
-            var blobs = new LocalBlobStore(root);
+            IBlobStore blobs = new LocalBlobStore(root);
             // As Checkpointer.Start: a root another process holds is named at once, not at the first save.
             if (!system.IsClustered()) CatalogLock.EnsureFree(blobs);
-            checkpointer = Checkpointer.Attach(system, blobs, settings);
+            checkpointer = Checkpointer.Attach(system, wrapStore?.Invoke(blobs) ?? blobs, settings);
             // The save's code paths and the planner's recovery warm in the background (see CheckpointNode.WarmUpAsync).
             _ = checkpointer.Node.WarmUpAsync(settings.PlanTimeout);
         }

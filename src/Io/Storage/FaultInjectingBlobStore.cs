@@ -1,34 +1,36 @@
 namespace ActorCkpt;
 
 /// <summary>
-/// Wraps a store and makes chosen file writes fail, for tests of retries and clean failure.
-/// A failing write leaves a torn file behind: its first block of data lands, then the second
-/// write (or the flush, whichever comes first) throws <see cref="InjectedFaultException"/>.
+/// Wraps a store and spoils chosen file writes as its <see cref="FaultPolicy"/> objects say (fail,
+/// delay, corrupt, block, fill the disk), for tests of retries and clean failure. Each create is
+/// shown to every policy in order; reads and everything else pass through.
 /// </summary>
-internal sealed class FaultInjectingBlobStore(IBlobStore inner, FaultPolicy policy) : DelegatingBlobStore(inner)
+internal sealed class FaultInjectingBlobStore : DelegatingBlobStore
 {
-    /// <summary>The policy in force (its counters tell how many writes were seen).</summary>
-    public FaultPolicy Policy => policy;
+    private readonly Func<IReadOnlyList<FaultPolicy>> _policies;
+
+    /// <summary>A store that applies <paramref name="policies"/>.</summary>
+    public FaultInjectingBlobStore(IBlobStore inner, params FaultPolicy[] policies)
+        : this(inner, () => policies)
+    {
+        if (policies.Length == 0) throw new ArgumentException("give at least one fault policy", nameof(policies));
+    }
+
+    /// <summary>A store that applies, at each create, the policies <paramref name="policies"/> returns then (policies may be added while it runs).</summary>
+    public FaultInjectingBlobStore(IBlobStore inner, Func<IReadOnlyList<FaultPolicy>> policies)
+        : base(inner) => _policies = policies;
+
+    /// <summary>The first policy in force (its counters tell how many writes were seen).</summary>
+    public FaultPolicy Policy => _policies()[0];
 
     /// <inheritdoc />
     public override IBlobWriter Create(string path)
     {
+        var spoilers = new List<Func<IBlobWriter, IBlobWriter>>();
+        foreach (var policy in _policies())
+            if (policy.Admit(path) is { } spoil) spoilers.Add(spoil);
         var writer = Inner.Create(path);
-        return policy.ShouldFail(path, out var n) ? new TornWriter(writer, policy.Error(path, n)) : writer;
-    }
-
-    private sealed class TornWriter(IBlobWriter inner, Exception error) : IBlobWriter
-    {
-        private int _writes;
-
-        public void Write(ReadOnlySpan<byte> data, long offset)
-        {
-            if (++_writes > 1) throw error;
-            inner.Write(data, offset);
-        }
-
-        public void Flush() => throw error;
-
-        public void Dispose() => inner.Dispose();
+        foreach (var spoil in spoilers) writer = spoil(writer);
+        return writer;
     }
 }

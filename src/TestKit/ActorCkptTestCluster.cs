@@ -1,0 +1,202 @@
+using Akka.Cluster;
+
+namespace ActorCkpt.TestKit;
+
+/// <summary>
+/// A cluster of K ActorCkpt nodes in this process, for tests: real ActorSystems on 127.0.0.1 with
+/// free ports, each running a <see cref="Checkpointer"/> over one shared checkpoint root, with fast
+/// failure detection (<see cref="TestHocon"/>). The first node forms the cluster and the others
+/// join it, every join started before any is awaited. <see cref="KillAsync"/> kills a node as a
+/// crash would; the others see it unreachable and down it. Dispose it (<c>await using</c>) to stop
+/// every node.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var cluster = await ActorCkptTestCluster.StartAsync(root,
+///     TestNodeOptions.WithRoles("rank", "planner"), TestNodeOptions.WithRoles("writer"), TestNodeOptions.WithRoles("writer"));
+/// await cluster.AwaitReadyAsync(TimeSpan.FromSeconds(30));
+/// await cluster.KillAsync(2);
+/// await cluster.Nodes[0].Checkpointer.SaveAsync(1, state);   // commits on the survivors
+/// </code>
+/// </example>
+public sealed class ActorCkptTestCluster : IAsyncDisposable
+{
+    /// <summary>
+    /// The configuration every node gets under its own <see cref="TestNodeOptions.Hocon"/>: warnings
+    /// only, heartbeats every 300 ms and a node unreachable after 1.5 s of silence, downed by the
+    /// split-brain resolver 2 s later; a terminated node does not leave the cluster (as a crash);
+    /// a rank's staging buffers offered to a writer node that died before taking them up come back
+    /// after 3 s (30 s shipped: a save after a killed writer node would wait that long); writer
+    /// retries after 5 to 20 ms; two writers per node. A test host built with Akka.Hosting can
+    /// add it (<c>AddHocon</c>) to behave the same.
+    /// </summary>
+    public const string TestHocon = """
+        akka.loglevel = WARNING
+        akka.stdout-loglevel = WARNING
+        akka.log-dead-letters = off
+        akka.cluster.failure-detector.heartbeat-interval = 300ms
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 1.5s
+        akka.cluster.split-brain-resolver.stable-after = 2s
+        akka.cluster.min-nr-of-members = 1
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.cluster.run-coordinated-shutdown-when-down = off
+        akka.stream.materializer.stream-ref.subscription-timeout = 3s
+        actorckpt.writer.backoff-min = 5ms
+        actorckpt.writer.backoff-max = 20ms
+        actorckpt.writer.pool-size = 2
+        """;
+
+    /// <summary>The actor system name of every node.</summary>
+    public const string SystemName = "actorckpt-test";
+
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+    private readonly List<TestClusterNode> _nodes;
+
+    private ActorCkptTestCluster(string root, List<TestClusterNode> nodes)
+    {
+        Root = root;
+        _nodes = nodes;
+    }
+
+    /// <summary>The checkpoint root every node shares.</summary>
+    public string Root { get; }
+
+    /// <summary>Every node started, killed ones included, in order.</summary>
+    public IReadOnlyList<TestClusterNode> Nodes => _nodes;
+
+    /// <summary>The nodes not killed.</summary>
+    public IEnumerable<TestClusterNode> LiveNodes => _nodes.Where(n => !n.IsKilled);
+
+    /// <summary>Starts <paramref name="count"/> nodes with every role over <paramref name="root"/> and completes once all are up.</summary>
+    public static Task<ActorCkptTestCluster> StartAsync(string root, int count, CancellationToken cancellationToken = default)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "a cluster has at least one node");
+        return StartAsync(root, Enumerable.Range(0, count).Select(_ => new TestNodeOptions()).ToArray(), cancellationToken);
+    }
+
+    /// <summary>Starts one node per element of <paramref name="nodes"/> over <paramref name="root"/> and completes once all are up.</summary>
+    public static Task<ActorCkptTestCluster> StartAsync(string root, params TestNodeOptions[] nodes) => StartAsync(root, nodes, CancellationToken.None);
+
+    /// <summary>Starts one node per element of <paramref name="nodes"/> over <paramref name="root"/> and completes once all are up; on failure stops those started.</summary>
+    public static async Task<ActorCkptTestCluster> StartAsync(string root, IReadOnlyList<TestNodeOptions> nodes, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        if (nodes.Count == 0) throw new ArgumentException("give at least one node", nameof(nodes));
+        var cluster = new ActorCkptTestCluster(root, new List<TestClusterNode>());
+        try
+        {
+            // Every node starts listening (on a free port), then every join starts; the first node
+            // lists only itself, so it forms the cluster, and the others join through it.
+            var started = new List<(TestClusterNode Node, CheckpointClusterOptions Cluster)>();
+            foreach (var options in nodes)
+            {
+                var node = StartNode(root, cluster._nodes.Count, options, out var clusterOptions);
+                cluster._nodes.Add(node);
+                started.Add((node, clusterOptions));
+            }
+            var seed = cluster._nodes[0].Address.ToString();
+            foreach (var (_, clusterOptions) in started.Skip(1)) clusterOptions.SeedNodes.Add(seed);
+            // JoinSeedNodesAsync completes only once the node is up: start every join, then await them together.
+            await Task.WhenAll(started.Select(s => CheckpointerConfig.JoinAsync(s.Node.System, s.Cluster, cancellationToken)));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts one more node and joins it through the live nodes; completes once it is up.</summary>
+    public async Task<TestClusterNode> JoinAsync(TestNodeOptions node, CancellationToken cancellationToken = default)
+    {
+        var seeds = LiveNodes.Select(n => n.Address.ToString()).ToArray();
+        var started = StartNode(Root, _nodes.Count, node, out var clusterOptions);
+        _nodes.Add(started);
+        foreach (var seed in seeds) clusterOptions.SeedNodes.Add(seed);
+        await CheckpointerConfig.JoinAsync(started.System, clusterOptions, cancellationToken);
+        return started;
+    }
+
+    /// <summary>
+    /// Waits until the planner is up and knows the writers of every live node with the writer role
+    /// (a save started before may find fewer writers); throws <see cref="TimeoutException"/> at the deadline.
+    /// </summary>
+    public async Task AwaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var expected = LiveNodes.Count(n => n.Options.Roles.Contains(ClusterRoles.Writer));
+        var known = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            var asking = LiveNodes.First();
+            try
+            {
+                var writers = await asking.Checkpointer.Node.KnownWritersAsync(Min(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(5)));
+                known = writers.Select(w => w.Path.Address).Distinct().Count();
+                if (known == expected) return;
+            }
+            catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException)
+            {
+                // The planner singleton is not up yet.
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+        throw new TimeoutException($"after {timeout} the planner knows writers on {known} nodes, expected {expected}");
+    }
+
+    /// <summary>
+    /// Kills node <paramref name="index"/> as a crash would: its storage refuses every write from now
+    /// on (a write it holds, released, fails), and its ActorSystem stops without leaving the cluster,
+    /// so the others see it unreachable and down it (see <see cref="AwaitRemovedAsync"/>). Completes
+    /// when its ActorSystem has stopped.
+    /// </summary>
+    public Task KillAsync(int index)
+    {
+        var node = _nodes[index];
+        if (node.IsKilled) throw new InvalidOperationException($"{node} is already killed");
+        return node.KillAsync();
+    }
+
+    /// <summary>Waits until every live node sees node <paramref name="index"/> removed from the cluster; throws <see cref="TimeoutException"/> at the deadline.</summary>
+    public async Task AwaitRemovedAsync(int index, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var address = _nodes[index].Address;
+        var deadline = DateTime.UtcNow + timeout;
+        while (LiveNodes.Any(n => Cluster.Get(n.System).State.Members.Any(m => m.Address.Equals(address))))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout} {_nodes[index]} is still a member for some live node");
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>Stops every live node, the newest first, and releases their blocked writes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Enumerable.Reverse(_nodes).Where(n => !n.IsKilled))
+        {
+            node.Options.Faults?.ReleaseAll();
+            await node.Checkpointer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>Starts a node's ActorSystem and checkpointer, listening but not joined; <paramref name="cluster"/> is what to join with.</summary>
+    private static TestClusterNode StartNode(string root, int index, TestNodeOptions node, out CheckpointClusterOptions cluster)
+    {
+        KillableBlobStore? storage = null;
+        cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout };
+        var options = new CheckpointerOptions { Root = root, Hocon = (node.Hocon ?? "") + "\n" + TestHocon, Cluster = cluster };
+        foreach (var (key, value) in node.Settings) options.Settings[key] = value;
+        cluster.Roles.Clear();
+        foreach (var role in node.Roles) cluster.Roles.Add(role);
+        options.WrapStore = local =>
+        {
+            storage = new KillableBlobStore(local);
+            return node.Faults?.Wrap(storage) ?? storage;
+        };
+        var checkpointer = Checkpointer.StartUnjoined(options);
+        return new TestClusterNode(index, checkpointer, node, storage!);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? (a > TimeSpan.Zero ? a : TimeSpan.FromMilliseconds(1)) : b;
+}

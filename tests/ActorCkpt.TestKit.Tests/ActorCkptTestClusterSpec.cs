@@ -1,0 +1,65 @@
+using Akka.Cluster;
+
+namespace ActorCkpt.TestKit.Tests;
+
+/// <summary>The in-process cluster of the kit: K nodes form, and a killed node is removed while the survivors save.</summary>
+public sealed class ActorCkptTestClusterSpec : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly TempRoot _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task StartAsync_should_form_a_cluster_of_K_nodes_every_one_up_and_seen_by_all()
+    {
+        await using var cluster = await ActorCkptTestCluster.StartAsync(_root.Path, 3).WaitAsync(Deadline);
+
+        Assert.Equal(3, cluster.Nodes.Count);
+        Assert.Equal(3, cluster.Nodes.Select(n => n.Address).Distinct().Count());
+        Assert.All(cluster.Nodes, n => Assert.Equal("127.0.0.1", n.Address.Host));
+        foreach (var node in cluster.Nodes)
+            Assert.Equal(cluster.Nodes.Select(n => n.Address).OrderBy(a => a.Port),
+                Cluster.Get(node.System).State.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address).OrderBy(a => a.Port));
+        await cluster.AwaitReadyAsync(Deadline);
+    }
+
+    [Fact]
+    public async Task A_writer_node_killed_mid_save_should_be_removed_and_the_save_on_the_survivors_commit_bit_exact()
+    {
+        var faults = new StorageFaults();
+        var held = faults.BlockWrite(1);
+        const string spread = "actorckpt.planner.placement = spread";
+        await using var cluster = await ActorCkptTestCluster.StartAsync(_root.Path,
+            Node(spread, null, "rank", "planner"), Node(spread, null, "writer"), Node(spread, faults, "writer")).WaitAsync(Deadline);
+        await cluster.AwaitReadyAsync(Deadline);
+        var ranks = cluster.Nodes[0].Checkpointer;
+
+        // Two ranks on node 0; their files are spread over both writer nodes, and node 2's first write is held.
+        var saves = new[] { ranks.SaveAsync(1, States.Build(0, 2, seed: 3)), ranks.SaveAsync(1, States.Build(1, 2, seed: 3)) };
+        await held.Entered.WaitAsync(Deadline);
+        await cluster.KillAsync(2).WaitAsync(Deadline);
+        await cluster.AwaitRemovedAsync(2, Deadline);
+        await Task.WhenAll(saves).WaitAsync(Deadline);
+
+        Assert.True(cluster.Nodes[2].IsKilled);
+        Assert.Equal(new[] { cluster.Nodes[0], cluster.Nodes[1] }, cluster.LiveNodes);
+        var metadata = CheckpointReader.Open(_root.Path).ReadMetadata(1);
+        Assert.All(metadata.Files, f => Assert.Equal(cluster.Nodes[1].Address.ToString(), f.Node));
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var target = States.Empty(rank, 2);
+            await ranks.LoadAsync(target, 1).WaitAsync(Deadline);
+            Assert.Empty(States.Differences(target, seed: 3));
+        }
+    }
+
+    private static TestNodeOptions Node(string hocon, StorageFaults? faults, params string[] roles)
+    {
+        var node = TestNodeOptions.WithRoles(roles);
+        node.Hocon = hocon;
+        node.Faults = faults;
+        return node;
+    }
+}

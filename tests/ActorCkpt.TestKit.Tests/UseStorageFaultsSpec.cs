@@ -1,0 +1,47 @@
+using ActorCkpt.Hosting;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ActorCkpt.TestKit.Tests;
+
+/// <summary>The hook for a host built with Akka.Hosting: <c>WithActorCkpt(o => o.UseStorageFaults(faults))</c>.</summary>
+public sealed class UseStorageFaultsSpec : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly TempRoot _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task A_host_built_with_WithActorCkpt_should_write_through_the_faults_and_its_retried_save_load_bit_exact()
+    {
+        var faults = new StorageFaults();
+        var first = faults.FailWrite(1);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddAkka("kit-hosting", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.UseStorageFaults(faults).Root = _root.Path;
+            o.Settings["writer.backoff-min"] = "5ms";
+        }));
+        builder.Services.AddActorCkptCheckpointer();
+        using var host = builder.Build();
+        await host.StartAsync().WaitAsync(Deadline);
+        try
+        {
+            var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+            await ckpt.SaveAsync(1, States.Build(0, 1, seed: 5)).WaitAsync(Deadline);
+
+            Assert.True(first.Fired.IsCompletedSuccessfully);
+            Assert.Equal(CheckpointReader.Open(_root.Path).ReadMetadata(1).Files.Count + 1, first.WritesSeen);
+            var target = States.Empty(0, 1);
+            await ckpt.LoadAsync(target, 1).WaitAsync(Deadline);
+            Assert.Empty(States.Differences(target, seed: 5));
+        }
+        finally
+        {
+            await host.StopAsync().WaitAsync(Deadline);
+        }
+    }
+}
