@@ -34,6 +34,24 @@ internal static class StepConsistency
     }
 
     /// <summary>
+    /// Why committed step <paramref name="step"/> fails <see cref="Require"/>, in one line naming
+    /// the file and field (and how many more problems there are); null when it passes. For listings
+    /// that show a damaged step as such rather than stop at it.
+    /// </summary>
+    public static string? Damage(CheckpointStore store, long step, string? expectedChecksum)
+    {
+        try
+        {
+            Require(store, step, expectedChecksum);
+            return null;
+        }
+        catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>
     /// Checks committed step <paramref name="step"/> and returns every problem (none when it is
     /// whole). Metadata that cannot be read, or that names another step, is thrown as
     /// <see cref="CheckpointStore.ReadMetadata"/> throws it: nothing else can be checked then.
