@@ -29,7 +29,12 @@ internal static class StepConsistency
             throw CheckpointStore.ChecksumDiffers(step, checksum, expectedChecksum);
         var problems = CheckFiles(store, step, metadata);
         if (problems.Count == 0) return metadata;
-        var more = problems.Count == 1 ? "" : $" (and {problems.Count - 1} more problems: actorckpt verify lists them)";
+        var more = problems.Count switch
+        {
+            1 => "",
+            2 => " (and 1 more problem: actorckpt verify lists them)",
+            _ => $" (and {problems.Count - 1} more problems: actorckpt verify lists them)",
+        };
         throw new CheckpointFormatException(CheckpointLayout.InStep(step, problems[0].File), problems[0].Problem + more);
     }
 
