@@ -91,6 +91,8 @@ public class ReaderConsistencySpec : IDisposable
         };
     }
 
+    private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+
     /// <summary>The lines of verify's output that name a problem.</summary>
     private static string[] Bad(string output) => output.Split(Environment.NewLine).Where(l => l.StartsWith("BAD ", StringComparison.Ordinal)).ToArray();
 
@@ -107,9 +109,10 @@ public class ReaderConsistencySpec : IDisposable
             var (exit, output, err) = Run(Args(command));
             Assert.Equal((command, 1, Line("actorckpt: " + why), ""), (command, exit, err, output));
         }
-        var verify = Run(Args("verify"));
+        var verify = Run(Args("verify").Append("--json").ToArray());
 
         Assert.Equal((1, ""), (verify.Exit, verify.Err));
+        Assert.True(LastJson(verify.Out).GetProperty("catalog_checked").GetBoolean());
         Assert.Equal(new[]
         {
             "BAD file=metadata.json key=(file): its checksum " + now + " differs from the " + recorded + " the catalog recorded at commit: the document was changed or corrupted",
@@ -137,9 +140,10 @@ public class ReaderConsistencySpec : IDisposable
             Assert.Equal((command, 1, Line($"actorckpt: 'step-00000001/{top}': {first} (and 1 more problem: actorckpt verify lists them)"), ""),
                 (command, exit, err, output));
         }
-        var verify = Run(Args("verify"));
+        var verify = Run(Args("verify").Append("--json").ToArray());
 
         Assert.Equal((1, ""), (verify.Exit, verify.Err));
+        Assert.False(LastJson(verify.Out).GetProperty("catalog_checked").GetBoolean());
         Assert.Equal(new[]
         {
             $"BAD file={top} key=model.layers.0.weight: {first}",
@@ -169,7 +173,7 @@ public class ReaderConsistencySpec : IDisposable
 
         Assert.Equal((0, ""), (ls.Exit, ls.Err));
         Assert.StartsWith("step 2: committed, damaged: " + why + ", ", ls.Out.Split(Environment.NewLine)[1]);
-        var rows = JsonDocument.Parse(ls.Out.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray().ToArray();
+        var rows = LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray().ToArray();
         Assert.Equal(new[] { ("committed", (string?)null), ("committed", why) },
             rows.Select(r => (r.GetProperty("status").GetString(), r.GetProperty("damage").GetString())));
         Assert.Equal(before, Tree(Parent));

@@ -16,17 +16,10 @@ internal sealed class CatalogChecksums
 {
     private readonly IReadOnlyDictionary<long, string> _byStep;
 
-    private CatalogChecksums(IReadOnlyDictionary<long, string> byStep, bool present)
-    {
-        _byStep = byStep;
-        Present = present;
-    }
+    private CatalogChecksums(IReadOnlyDictionary<long, string> byStep) => _byStep = byStep;
 
     /// <summary>No catalog: nothing to check metadata against.</summary>
-    public static CatalogChecksums None { get; } = new(new Dictionary<long, string>(), present: false);
-
-    /// <summary>True when a catalog was read.</summary>
-    public bool Present { get; }
+    public static CatalogChecksums None { get; } = new(new Dictionary<long, string>());
 
     /// <summary>The checksum the catalog recorded when step <paramref name="step"/> committed; null when it records no commit of it.</summary>
     public string? For(long step) => _byStep.GetValueOrDefault(step);
@@ -34,7 +27,7 @@ internal sealed class CatalogChecksums
     /// <summary>The checksums of the committed steps among <paramref name="entries"/>.</summary>
     public static CatalogChecksums From(IEnumerable<CatalogEntry> entries) =>
         new(entries.Where(e => e.Status == CheckpointStatus.Committed && !string.IsNullOrEmpty(e.MetadataChecksum))
-            .ToDictionary(e => e.Step, e => e.MetadataChecksum!), present: true);
+            .GroupBy(e => e.Step).ToDictionary(g => g.Key, g => g.Last().MetadataChecksum!));
 
     /// <summary>
     /// The catalog of <paramref name="root"/> with the configuration <paramref name="hocon"/> (the

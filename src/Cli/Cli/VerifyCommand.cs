@@ -28,6 +28,7 @@ internal static class VerifyCommand
         {
             ["step"] = target,
             ["ok"] = failures.Count == 0,
+            ["catalog_checked"] = catalog.For(target) is not null,
             ["files"] = metadata.Files.Count,
             ["chunks_and_entries"] = chunks,
             ["bytes"] = metadata.TotalFileBytes,
