@@ -169,6 +169,27 @@ public sealed class CheckpointReaderSpec : IClassFixture<CheckpointReaderSpec.Li
     }
 
     [Fact]
+    public async Task A_steps_metadata_copied_into_another_steps_directory_should_be_refused_by_loads_naming_the_file_and_both_steps()
+    {
+        var root = CopyOfStep();
+        // Step 3's files and metadata under step 5's name: well formed, self-consistent, and step 3's tensors.
+        var from = Path.Combine(root, CheckpointLayout.StepDirectory(Step));
+        var to = Path.Combine(root, CheckpointLayout.StepDirectory(5));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        var reader = CheckpointReader.Open(root);
+        using var weight = zeros(Rows, Cols);
+
+        var load = await Assert.ThrowsAsync<CheckpointFormatException>(() => reader.LoadAsync(new RankState(0, 1).AddReplicated("tp.weight", weight)));
+        var keys = Assert.Throws<CheckpointFormatException>(() => reader.LoadKeys(["tp.weight"], 5));
+
+        const string expected = "'step-00000005/metadata.json': \"step\" is 3 but the document is in the directory of step 5: it is another step's metadata, not this step's";
+        Assert.Equal(expected, load.Message);
+        Assert.Equal(expected, keys.Message);
+        Assert.Equal(SavedRanks, reader.ReadMetadata(Step).WorldSize);
+    }
+
+    [Fact]
     public void A_missing_root_should_be_refused_in_one_line_and_not_created()
     {
         var missing = Path.Combine(_temp.Path, "no-such-root");

@@ -121,11 +121,11 @@ internal static class ActorCkptCli
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
         var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
-        var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json };
-        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+        var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json, config };
+        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
 
-        var verify = new Command("verify", "Recompute every checksum of a committed step") { dirArg, step, json };
-        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+        var verify = new Command("verify", "Check a committed step against its catalog and its files' headers, and recompute every checksum") { dirArg, step, json, config };
+        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
 
         var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
@@ -147,20 +147,20 @@ internal static class ActorCkptCli
         var dtype = CliOptions.OneOf("--dtype", "Dtype of floating-point tensors", "keep", "keep", "bf16", "f32");
         var export = new Command("export", "Write a committed step in the Hugging Face layout: full tensors in model-0000i-of-0000N.safetensors and model.safetensors.index.json; optimizer state left out")
         {
-            dirArg, outDir, step, maxShard, indexFrom, dtype, json,
+            dirArg, outDir, step, maxShard, indexFrom, dtype, json, config,
         };
         export.SetAction(p => Guard(p, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard),
-            p.GetValue(indexFrom), p.GetValue(dtype)!, new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(indexFrom), p.GetValue(dtype)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
 
         var strategy = CliOptions.RequiredOneOf("--strategy", "How full tensors are laid out in files", "one-file", "one-file-per-tensor", "chunks");
         var chunkSize = CliOptions.Size("--chunk-size", "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", "1GB", 1, 1L << 40);
         var optim = new Option<bool>("--optim") { Description = "Also the optimizer state (keys under optim. / optimizer.), under optim" };
         var unshard = new Command("unshard", "Write a committed step's full tensors as safetensors files: model.safetensors, model/<key>.safetensors or model/chunk-N.safetensors")
         {
-            dirArg, outDir, strategy, chunkSize, optim, step, json,
+            dirArg, outDir, strategy, chunkSize, optim, step, json, config,
         };
         unshard.SetAction(p => Guard(p, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize),
-            p.GetValue(optim), p.GetValue(step), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(optim), p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
 
         var benchSize = CliOptions.Long("--size-mb", "Model size in MiB", 256, 1, MaxSizeMb);
         var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);

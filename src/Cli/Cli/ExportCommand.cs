@@ -1,17 +1,20 @@
 namespace ActorCkpt.Cli;
 
 /// <summary>
-/// <c>actorckpt export DIR --out OUT [--step S] [--max-shard-size 5GB] [--index-from REF] [--dtype keep|bf16|f32] [--json]</c>:
-/// the Hugging Face layout of a committed step (see <see cref="HuggingFaceExporter"/>).
+/// <c>actorckpt export DIR --out OUT [--step S] [--max-shard-size 5GB] [--index-from REF] [--dtype keep|bf16|f32] [--config FILE] [--json]</c>:
+/// the Hugging Face layout of a committed step (see <see cref="HuggingFaceExporter"/>), refused
+/// before anything is written when the step fails <see cref="StepConsistency"/>.
 /// </summary>
 internal static class ExportCommand
 {
     /// <summary>Exports; returns the exit code.</summary>
-    public static int Run(string dir, string outDir, long? step, long maxShardSize, string? indexFrom, string dtype, CliOutput output)
+    public static int Run(string dir, string outDir, long? step, long maxShardSize, string? indexFrom, string dtype, string? hocon, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
+        // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
+        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved));
         if (indexFrom is not null) ReferenceIndexBound.Check(indexFrom);
         var options = new ExportOptions(maxShardSize, dtype switch
         {

@@ -4,7 +4,11 @@ namespace ActorCkpt.Cli;
 /// <summary>
 /// <c>actorckpt gc ROOT</c>: starts the root's planner, which on recovery settles the catalog
 /// against the disk, then removes uncommitted debris and applies retention now. Refused while
-/// another planner (a running job) owns the root.
+/// another planner (a running job) owns the root, and while a committed step is damaged (its
+/// metadata is not what the catalog recorded, or disagrees with its data files' headers: see
+/// <see cref="StepConsistency"/>): retention counts the newest steps as the ones to keep, so it
+/// could delete the last whole checkpoint and keep a damaged one. gc then prints each damaged step
+/// and changes nothing; the damage is for a person to look at (<c>verify</c>), never repaired here.
 /// </summary>
 internal static class GcCommand
 {
@@ -13,9 +17,17 @@ internal static class GcCommand
     {
         // gc tidies a root a planner made; on any other folder it would make a catalog where none was.
         RootChecks.RequireCatalog(root);
-        RootChecks.CheckCatalogFile(root, NodeConfig.Build(hocon), required: false);
+        var node = NodeConfig.Build(hocon);
+        RootChecks.CheckCatalogFile(root, node, required: false);
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.
         CatalogLock.EnsureFree(new LocalBlobStore(root));
+        var catalog = CatalogChecksums.HasCatalog(root, node) ? CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node)) : CatalogChecksums.None;
+        var disk = new CheckpointStore(new LocalBlobStore(root));
+        var damaged = disk.CommittedSteps().Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
+        foreach (var (s, why) in damaged) output.Line($"step {s} is damaged: {why}");
+        if (damaged.Count > 0)
+            throw new ActorCkptException($"gc changes nothing while committed steps are damaged (step {string.Join(", ", damaged.Select(d => d.Step))}): " +
+                                         "check them with actorckpt verify, and move or remove them by hand");
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);

@@ -1,19 +1,25 @@
 
 namespace ActorCkpt.Cli;
 
-/// <summary><c>actorckpt inspect DIR [--step S] [--json]</c>: the committed steps, or one step's tensors, chunks and files.</summary>
+/// <summary>
+/// <c>actorckpt inspect DIR [--step S] [--config FILE] [--json]</c>: the committed steps, or one
+/// step's tensors, chunks and files. Every step shown is checked first (<see cref="StepConsistency"/>):
+/// a damaged one is refused in one line before anything is printed (<c>ls</c> lists damaged steps as such).
+/// </summary>
 internal static class InspectCommand
 {
     /// <summary>Prints the listing; returns the exit code.</summary>
-    public static int Run(string dir, long? step, CliOutput output)
+    public static int Run(string dir, long? step, string? hocon, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         if (step is null)
         {
             var steps = store.CommittedSteps();
-            var rows = steps.Select(s =>
+            var catalog = steps.Count == 0 ? CatalogChecksums.None : CatalogChecksums.Read(dir, hocon);
+            var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
+            var rows = steps.Select((s, i) =>
             {
-                var m = store.ReadMetadata(s);
+                var m = checkedSteps[i];
                 output.Line($"step {s}: {m.Tensors.Count} tensors, {m.Objects.Count} entries, {m.Files.Count} files, {m.TotalFileBytes} bytes, saved on {m.WorldSize} ranks");
                 return new Dictionary<string, object?>
                 {
@@ -25,7 +31,8 @@ internal static class InspectCommand
             return 0;
         }
 
-        var md = store.ReadMetadata(step.Value);
+        store.ReadMetadata(step.Value); // a step that is not there or not readable is named as such, before the catalog is read
+        var md = StepConsistency.Require(store, step.Value, CatalogChecksums.Read(dir, hocon).For(step.Value));
         output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
         foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

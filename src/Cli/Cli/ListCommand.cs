@@ -1,8 +1,11 @@
-using Akka.Actor;
-
 namespace ActorCkpt.Cli;
 
-/// <summary><c>actorckpt ls ROOT [--json]</c>: the catalog, every step with its status, size and time. Reads only.</summary>
+/// <summary>
+/// <c>actorckpt ls ROOT [--json]</c>: the catalog, every step with its status, size and time. Reads
+/// only. A committed step whose metadata no longer has the checksum the catalog recorded, or fails
+/// the cross-checks against its data files' headers (<see cref="StepConsistency"/>), is shown as
+/// "committed, damaged: why" (in JSON, "damage" holds why; null for a whole step).
+/// </summary>
 internal static class ListCommand
 {
     /// <summary>Prints the catalog of <paramref name="root"/>; returns the exit code.</summary>
@@ -10,12 +13,17 @@ internal static class ListCommand
     {
         RootChecks.RequireCatalog(root);
         var node = NodeConfig.Build(hocon);
-        var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await ReadAsync(root, node);
+        var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
+        var store = new CheckpointStore(new LocalBlobStore(root));
+        var damage = entries.Where(e => e.Status == CheckpointStatus.Committed).DistinctBy(e => e.Step)
+            .ToDictionary(e => e.Step, e => StepConsistency.Damage(store, e.Step, e.MetadataChecksum));
+        string? Damage(CatalogEntry e) => e.Status == CheckpointStatus.Committed ? damage[e.Step] : null;
         foreach (var e in entries)
         {
             var when = (e.EndedAt ?? e.StartedAt)?.ToString("u") ?? "-";
             var size = e.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted ? $"{e.Bytes} bytes in {e.Files} files" : "-";
-            output.Line($"step {e.Step}: {Status(e.Status)}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}");
+            var status = Damage(e) is { } why ? $"{Status(e.Status)}, damaged: {why}" : Status(e.Status);
+            output.Line($"step {e.Step}: {status}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}");
         }
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");
         output.Report(new Dictionary<string, object?>
@@ -32,6 +40,7 @@ internal static class ListCommand
                 ["ended_at"] = e.EndedAt,
                 ["attempts"] = e.Attempts,
                 ["reason"] = e.Reason,
+                ["damage"] = Damage(e),
             }).ToList(),
         });
         return 0;
@@ -46,22 +55,6 @@ internal static class ListCommand
         ActorCkptConfig.CatalogConnection(node, root).Provider == "SQLite.MS"
         && !Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile))
         && new CheckpointStore(new LocalBlobStore(root)).ScanSteps(_ => false) is { Steps.Count: 0, Unreadable.Count: 0 };
-
-    private static async Task<IReadOnlyList<CatalogEntry>> ReadAsync(string root, Akka.Configuration.Config node)
-    {
-        // ls reads: a catalog file that is not there is reported, never created by opening it.
-        RootChecks.CheckCatalogFile(root, node, required: true);
-        var system = ActorSystem.Create("actorckpt-ls", ActorCkptConfig.WithCatalog(node, root));
-        try
-        {
-            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
-            return (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
-        }
-        finally
-        {
-            await system.Terminate();
-        }
-    }
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
     public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');

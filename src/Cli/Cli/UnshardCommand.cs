@@ -2,17 +2,20 @@
 namespace ActorCkpt.Cli;
 
 /// <summary>
-/// <c>actorckpt unshard DIR --out OUT --strategy one-file|one-file-per-tensor|chunks [--chunk-size BYTES] [--optim] [--step S] [--json]</c>:
-/// full tensors as safetensors files (see <see cref="Unsharder"/>).
+/// <c>actorckpt unshard DIR --out OUT --strategy one-file|one-file-per-tensor|chunks [--chunk-size BYTES] [--optim] [--step S] [--config FILE] [--json]</c>:
+/// full tensors as safetensors files (see <see cref="Unsharder"/>), refused before anything is
+/// written when the step fails <see cref="StepConsistency"/>.
 /// </summary>
 internal static class UnshardCommand
 {
     /// <summary>Unshards; returns the exit code.</summary>
-    public static int Run(string dir, string outDir, string strategy, long chunkSize, bool optim, long? step, CliOutput output)
+    public static int Run(string dir, string outDir, string strategy, long chunkSize, bool optim, long? step, string? hocon, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
+        // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
+        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved));
         var how = strategy switch
         {
             "one-file" => UnshardStrategy.OneFile,

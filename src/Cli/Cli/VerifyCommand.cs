@@ -1,18 +1,24 @@
 
 namespace ActorCkpt.Cli;
 
-/// <summary><c>actorckpt verify DIR [--step S] [--json]</c>: recompute every checksum of a committed step.</summary>
+/// <summary>
+/// <c>actorckpt verify DIR [--step S] [--config FILE] [--json]</c>: check a committed step against its
+/// catalog (the metadata's checksum, when the root has a catalog), against its data files' own
+/// headers, and recompute every checksum of its bytes.
+/// </summary>
 internal static class VerifyCommand
 {
-    /// <summary>Verifies; returns 0 when every byte matches, 1 when something is bad (one line per bad file and tensor).</summary>
-    public static int Run(string dir, long? step, CliOutput output)
+    /// <summary>Verifies; returns 0 when everything matches, 1 when something is bad (one line per bad file and tensor).</summary>
+    public static int Run(string dir, long? step, string? hocon, CliOutput output)
     {
         var store = CheckpointDirectory.Open(dir);
         var target = store.ResolveStep(step);
-        var metadata = store.ReadMetadata(target);
-        IReadOnlyList<VerificationFailure> failures;
+        var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
+        var catalog = CatalogChecksums.Read(dir, hocon);
+        var failures = new List<VerificationFailure>();
+        if (StepConsistency.CheckCatalogChecksum(checksum, catalog.For(target)) is { } differs) failures.Add(differs);
         using (var progress = output.Progress($"verify step {target}", 0))
-            failures = CheckpointVerifier.Verify(store, target, progress);
+            failures.AddRange(CheckpointVerifier.Verify(store, target, progress));
         foreach (var f in failures) output.Line(f.ToString());
         var chunks = metadata.Tensors.Values.Sum(t => t.Chunks.Count) + metadata.Objects.Count;
         output.Line(failures.Count == 0
@@ -22,6 +28,7 @@ internal static class VerifyCommand
         {
             ["step"] = target,
             ["ok"] = failures.Count == 0,
+            ["catalog_checked"] = catalog.For(target) is not null,
             ["files"] = metadata.Files.Count,
             ["chunks_and_entries"] = chunks,
             ["bytes"] = metadata.TotalFileBytes,

@@ -82,18 +82,57 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>
     /// Reads the metadata of committed step <paramref name="step"/>. With <paramref name="expectedChecksum"/>
     /// (the <see cref="Checksum"/> the catalog recorded at commit), a document whose bytes differ
-    /// throws <see cref="CheckpointFormatException"/> before it is parsed. Unchanged bytes are
-    /// parsed once and the result shared: callers must not change it.
+    /// throws <see cref="CheckpointFormatException"/> before it is parsed. A document whose "step"
+    /// is not <paramref name="step"/> (another step's metadata copied here) is refused too. Unchanged
+    /// bytes are parsed once and the result shared: callers must not change it.
     /// </summary>
     public CheckpointMetadata ReadMetadata(long step, string? expectedChecksum = null)
     {
         var bytes = ReadMetadataBytes(step);
-        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
         var checksum = Checksum(bytes);
         if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
-            throw new CheckpointFormatException(path,
-                $"its checksum {checksum} differs from the {expectedChecksum} the catalog recorded at commit: the document was changed or corrupted");
-        return _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => MetadataJson.Deserialize(bytes, path));
+            throw ChecksumDiffers(step, checksum, expectedChecksum);
+        return Parse(step, bytes, checksum);
+    }
+
+    /// <summary>
+    /// Reads the metadata of committed step <paramref name="step"/> as <see cref="ReadMetadata"/> does
+    /// without a catalog, and returns with it the <see cref="Checksum"/> of the bytes it parsed, for a
+    /// caller that compares it with the catalog's itself (and reports a difference with other problems).
+    /// </summary>
+    public (CheckpointMetadata Metadata, string Checksum) ReadMetadataWithChecksum(long step)
+    {
+        var bytes = ReadMetadataBytes(step);
+        var checksum = Checksum(bytes);
+        return (Parse(step, bytes, checksum), checksum);
+    }
+
+    /// <summary>The refusal of step <paramref name="step"/>'s metadata whose checksum is <paramref name="actual"/>, not the catalog's <paramref name="expected"/>.</summary>
+    public static CheckpointFormatException ChecksumDiffers(long step, string actual, string expected) =>
+        new(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), ChecksumDiffers(actual, expected));
+
+    /// <summary>What is wrong with metadata whose checksum is <paramref name="actual"/>, not the catalog's <paramref name="expected"/>.</summary>
+    public static string ChecksumDiffers(string actual, string expected) =>
+        $"its checksum {actual} differs from the {expected} the catalog recorded at commit: the document was changed or corrupted";
+
+    /// <summary>Parses (once per distinct document) the metadata <paramref name="bytes"/> read from step <paramref name="step"/>'s directory.</summary>
+    private CheckpointMetadata Parse(long step, byte[] bytes, string checksum)
+    {
+        var metadata = _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)));
+        CheckStepField(step, metadata);
+        return metadata;
+    }
+
+    /// <summary>
+    /// Throws naming the file and both steps when <paramref name="metadata"/>, read from step
+    /// <paramref name="step"/>'s directory, describes another step: a document copied from one step
+    /// to another is well formed and self-consistent, and would hand back that other step's tensors.
+    /// </summary>
+    private static void CheckStepField(long step, CheckpointMetadata metadata)
+    {
+        if (metadata.Step != step)
+            throw new CheckpointFormatException(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile),
+                $"\"step\" is {metadata.Step} but the document is in the directory of step {step}: it is another step's metadata, not this step's");
     }
 
     /// <summary>Frees the parsed documents <see cref="ReadMetadata"/> keeps; the next read of each parses it again.</summary>
@@ -248,6 +287,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
         var bytes = ReadMetadataBytes(step);
         var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+        CheckStepField(step, metadata);
         return new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes));
     }
 

@@ -3,8 +3,9 @@ namespace ActorCkpt;
 
 /// <summary>
 /// Re-reads a committed checkpoint and recomputes every checksum: each data file must exist,
-/// have the recorded length and a valid safetensors header, and every block of every chunk and
-/// entry must match. Reports all problems, not just the first.
+/// have the recorded length and a valid safetensors header that agrees with the metadata
+/// (<see cref="StepConsistency.CheckHeader"/>), and every block of every chunk and entry must
+/// match. Reports all problems, not just the first.
 /// </summary>
 internal static class CheckpointVerifier
 {
@@ -16,6 +17,7 @@ internal static class CheckpointVerifier
     {
         var metadata = store.ReadMetadata(step);
         var failures = new List<VerificationFailure>();
+        var items = StepConsistency.ItemsByFile(metadata);
         var usable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in metadata.Files)
         {
@@ -41,7 +43,8 @@ internal static class CheckpointVerifier
                 failures.Add(new VerificationFailure(file.Name, "(file)", $"{reader.Length} bytes, metadata says {file.Length}"));
             try
             {
-                SafetensorsHeader.Read(reader, file.Name);
+                var header = SafetensorsHeader.Read(reader, file.Name);
+                failures.AddRange(StepConsistency.CheckHeader(file, header, items.GetValueOrDefault(file.Name) ?? []));
             }
             catch (CheckpointFormatException e)
             {
@@ -50,11 +53,11 @@ internal static class CheckpointVerifier
             usable.Add(file.Name);
         }
 
-        var items = metadata.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes)))
+        var stored = metadata.Tensors.Values.SelectMany(t => t.Chunks.Select(c => (t.Key, c.Bytes)))
             .Concat(metadata.Objects.Select(o => (o.Key, o.Bytes)))
             .ToList();
-        progress?.AddTotal(items.Sum(i => i.Bytes.Length));
-        foreach (var group in items.Where(i => usable.Contains(i.Bytes.File)).GroupBy(i => i.Bytes.File))
+        progress?.AddTotal(stored.Sum(i => i.Bytes.Length));
+        foreach (var group in stored.Where(i => usable.Contains(i.Bytes.File)).GroupBy(i => i.Bytes.File))
         {
             using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
             foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes, progress));

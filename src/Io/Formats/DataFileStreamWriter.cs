@@ -85,7 +85,7 @@ internal sealed class DataFileStreamWriter : IDisposable
         }
         _writer.Flush();
         var length = _header.DataStart + (_header.Entries.Count == 0 ? 0 : _header.Entries[^1].End);
-        return new FileWriteResult(_plan.FileName, length, items);
+        return new FileWriteResult(_plan.FileName, length, items, _header.Checksum);
     }
 
     /// <summary>Closes the file (without fsync when <see cref="Complete"/> was not reached).</summary>

@@ -60,6 +60,7 @@ internal static class MetadataJson
                 w.WriteNumber("rank"u8, f.Rank);
                 w.WriteNumber("writer"u8, f.Writer);
                 w.WriteString("node"u8, f.Node);
+                if (f.HeaderChecksum.Length > 0) w.WriteString("header_checksum"u8, f.HeaderChecksum);
             });
             w.WriteEndObject();
         }

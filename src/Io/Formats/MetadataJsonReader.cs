@@ -193,6 +193,7 @@ internal static class MetadataJsonReader
         {
             string? name = null;
             var node = "";
+            var headerChecksum = "";
             long? length = null;
             int? rank = null, writer = null;
             while (NextProperty(ref r))
@@ -202,10 +203,11 @@ internal static class MetadataJsonReader
                 else if (r.ValueTextEquals("rank"u8)) rank = Int32(ref r, "rank");
                 else if (r.ValueTextEquals("writer"u8)) writer = Int32(ref r, "writer");
                 else if (r.ValueTextEquals("node"u8)) node = String(ref r, "node");
+                else if (r.ValueTextEquals("header_checksum"u8)) headerChecksum = String(ref r, "header_checksum");
                 else SkipValue(ref r);
             }
             files.Add(new DataFileMetadata(name ?? throw Missing(where, "name"), length ?? throw Missing(where, "length"),
-                rank ?? throw Missing(where, "rank"), writer ?? throw Missing(where, "writer"), node));
+                rank ?? throw Missing(where, "rank"), writer ?? throw Missing(where, "writer"), node, headerChecksum));
         }
         return files;
     }

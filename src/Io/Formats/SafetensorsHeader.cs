@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 
@@ -17,6 +18,21 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
 
     /// <summary>Where the data section starts in the file.</summary>
     public long DataStart => 8 + HeaderLength;
+
+    /// <summary>
+    /// xxHash3-64 of the header's bytes as they are in the file (the 8-byte length and the padded
+    /// JSON), 16 hex digits: what the metadata records as a data file's "header_checksum".
+    /// </summary>
+    public string Checksum { get; init; } = "";
+
+    /// <summary>The checksum of header bytes <paramref name="prefix"/> then <paramref name="json"/>, as <see cref="Checksum"/> spells it.</summary>
+    private static string ChecksumOf(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> json)
+    {
+        var hasher = new XxHash3();
+        hasher.Append(prefix);
+        hasher.Append(json);
+        return BlockChecksums.ToHex(hasher.GetCurrentHashAsUInt64());
+    }
 
     /// <summary>
     /// Lays out <paramref name="tensors"/> in order and returns the header bytes (length prefix
@@ -65,7 +81,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)padded);
         json.GetBuffer().AsSpan(0, (int)json.Length).CopyTo(bytes.AsSpan(8));
         bytes.AsSpan(8 + (int)json.Length).Fill((byte)' ');
-        return (bytes, new SafetensorsHeader(entries, metadata, padded));
+        return (bytes, new SafetensorsHeader(entries, metadata, padded) { Checksum = ChecksumOf(bytes.AsSpan(0, 8), bytes.AsSpan(8)) });
     }
 
     /// <summary>
@@ -98,7 +114,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         // end is non-negative (Parse checks it) and the file holds at least 8 + n bytes: no sum can wrap.
         if (end != reader.Length - 8 - (long)n)
             throw new CheckpointFormatException(file, $"data section ends at {(Int128)8 + n + end} but the file has {reader.Length} bytes");
-        return header;
+        return header with { Checksum = ChecksumOf(prefix, json) };
     }
 
     private static SafetensorsHeader Parse(byte[] json, string file)

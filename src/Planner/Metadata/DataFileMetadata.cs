@@ -6,4 +6,9 @@ namespace ActorCkpt;
 /// <param name="Rank">The rank whose bytes it holds.</param>
 /// <param name="Writer">Index of the writer that wrote it.</param>
 /// <param name="Node">Address of the node whose writer wrote it.</param>
-public sealed record DataFileMetadata(string Name, long Length, int Rank, int Writer, string Node = "");
+/// <param name="HeaderChecksum">
+/// xxHash3-64 (16 hex digits) of the file's safetensors header as written (the 8-byte length and
+/// the padded JSON), so that a header rewritten afterwards is caught; empty in documents written
+/// before it was recorded.
+/// </param>
+public sealed record DataFileMetadata(string Name, long Length, int Rank, int Writer, string Node = "", string HeaderChecksum = "");

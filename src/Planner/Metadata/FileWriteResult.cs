@@ -4,4 +4,5 @@ namespace ActorCkpt;
 /// <param name="FileName">File name inside the step directory.</param>
 /// <param name="Length">File length in bytes.</param>
 /// <param name="Items">One entry per item of the file.</param>
-internal sealed record FileWriteResult(string FileName, long Length, IReadOnlyList<WrittenItem> Items);
+/// <param name="HeaderChecksum">xxHash3-64 (16 hex digits) of the safetensors header it wrote; empty when none was computed.</param>
+internal sealed record FileWriteResult(string FileName, long Length, IReadOnlyList<WrittenItem> Items, string HeaderChecksum = "");

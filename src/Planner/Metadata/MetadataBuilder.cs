@@ -20,7 +20,7 @@ internal static class MetadataBuilder
             if (!byFile.TryGetValue(file.FileName, out var result))
                 throw new ActorCkptException($"no write report for data file '{file.FileName}' of rank {file.Rank}");
             var written = result.Items.ToDictionary(i => i.StorageName, StringComparer.Ordinal);
-            files.Add(new DataFileMetadata(file.FileName, result.Length, file.Rank, file.WriterIndex, file.WriterNode));
+            files.Add(new DataFileMetadata(file.FileName, result.Length, file.Rank, file.WriterIndex, file.WriterNode, result.HeaderChecksum));
             foreach (var item in file.Items)
             {
                 if (!written.TryGetValue(item.StorageName, out var w))

@@ -26,6 +26,8 @@ internal static class MetadataValidator
             else if (f.Length < 0) problems.Add($"file '{f.Name}': \"length\" {f.Length} is negative");
             else if (f.Length > long.MaxValue - total) problems.Add($"file '{f.Name}': \"length\" {f.Length} takes the files' total past 64 bits");
             else total += f.Length;
+            if (f.HeaderChecksum.Length > 0 && !IsChecksum(f.HeaderChecksum))
+                problems.Add($"file '{f.Name}': \"header_checksum\" '{f.HeaderChecksum}' is not 16 lowercase hex digits");
         }
 
         foreach (var t in metadata.Tensors.Values)
@@ -75,6 +77,9 @@ internal static class MetadataValidator
         }
         return problems;
     }
+
+    /// <summary>True for a checksum as the metadata writes them: 16 lowercase hex digits.</summary>
+    private static bool IsChecksum(string text) => text.Length == 16 && text.All(char.IsAsciiHexDigitLower);
 
     /// <summary>True for a name that cannot leave the directory it is resolved in.</summary>
     public static bool IsPlainFileName(string name) =>

@@ -1,0 +1,70 @@
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorCkpt.Cli;
+
+/// <summary>
+/// What a root's catalog recorded of its committed steps, read once by a command that reads the
+/// root: the metadata checksum of each committed step, against which the reading commands check the
+/// metadata they find (<see cref="StepConsistency"/>). A root has a catalog when a planner made it
+/// (<see cref="CheckpointLayout.RootIdFile"/> is there) and journaled into it (SQLite's
+/// <see cref="CheckpointLayout.CatalogFile"/> is there, or the catalog is a server's, set by
+/// --config); without one, <see cref="None"/>, and the commands still cross-check metadata and headers.
+/// Nothing is created: a catalog file that is absent is never opened.
+/// </summary>
+internal sealed class CatalogChecksums
+{
+    private readonly IReadOnlyDictionary<long, string> _byStep;
+
+    private CatalogChecksums(IReadOnlyDictionary<long, string> byStep) => _byStep = byStep;
+
+    /// <summary>No catalog: nothing to check metadata against.</summary>
+    public static CatalogChecksums None { get; } = new(new Dictionary<long, string>());
+
+    /// <summary>The checksum the catalog recorded when step <paramref name="step"/> committed; null when it records no commit of it.</summary>
+    public string? For(long step) => _byStep.GetValueOrDefault(step);
+
+    /// <summary>The checksums of the committed steps among <paramref name="entries"/>.</summary>
+    public static CatalogChecksums From(IEnumerable<CatalogEntry> entries) =>
+        new(entries.Where(e => e.Status == CheckpointStatus.Committed && !string.IsNullOrEmpty(e.MetadataChecksum))
+            .GroupBy(e => e.Step).ToDictionary(g => g.Key, g => g.Last().MetadataChecksum!));
+
+    /// <summary>
+    /// The catalog of <paramref name="root"/> with the configuration <paramref name="hocon"/> (the
+    /// text of --config, or null), or <see cref="None"/> when the root has none. A catalog file that
+    /// is damaged, a link or not a regular file is refused in one line (see <see cref="RootChecks.CheckCatalogFile"/>).
+    /// </summary>
+    public static CatalogChecksums Read(string root, string? hocon)
+    {
+        var node = NodeConfig.Build(hocon);
+        return HasCatalog(root, node) ? From(ReadEntriesAsync(root, node).GetAwaiter().GetResult()) : None;
+    }
+
+    /// <summary>
+    /// True when <paramref name="root"/> has a catalog to read: a planner made the root, and its
+    /// SQLite file is there (or the catalog is on a server).
+    /// </summary>
+    public static bool HasCatalog(string root, Config node) =>
+        File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile))
+        && (ActorCkptConfig.CatalogConnection(node, root).Provider != "SQLite.MS" || Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)));
+
+    /// <summary>
+    /// Every entry of the catalog of <paramref name="root"/>, read in a short-lived actor system by a
+    /// <see cref="CatalogReaderActor"/> (which never writes, so it is safe beside a running planner).
+    /// The catalog file must be there: it is reported missing, never created by opening it.
+    /// </summary>
+    public static async Task<IReadOnlyList<CatalogEntry>> ReadEntriesAsync(string root, Config node)
+    {
+        RootChecks.CheckCatalogFile(root, node, required: true);
+        var system = ActorSystem.Create("actorckpt-catalog-reader", ActorCkptConfig.WithCatalog(node, root));
+        try
+        {
+            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
+            return (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+}
