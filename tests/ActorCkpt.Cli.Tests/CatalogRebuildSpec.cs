@@ -65,7 +65,7 @@ public sealed class CatalogRebuildSpec : IDisposable
         var ls = await Run("ls", Root, "--json");
         Assert.Equal(0, ls.Exit);
         var entries = JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
-            .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("status").GetString())).ToArray();
+            .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("status").GetString()!)).ToArray();
         Assert.Equal(new[] { (1L, "committed"), (3L, "committed") }, entries);
         Assert.Equal(0, (await Run("demo", "--dir", Root, "--check", "--size-mb", "1", "--tensors", "4")).Exit);
         // The root saves again: the next step commits on the new catalog.

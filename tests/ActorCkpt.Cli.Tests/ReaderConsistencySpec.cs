@@ -175,7 +175,7 @@ public class ReaderConsistencySpec : IDisposable
         Assert.StartsWith("step 2: committed, damaged: " + why + ", ", ls.Out.Split(Environment.NewLine)[1]);
         var rows = LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray().ToArray();
         Assert.Equal(new[] { ("committed", (string?)null), ("committed", why) },
-            rows.Select(r => (r.GetProperty("status").GetString(), r.GetProperty("damage").GetString())));
+            rows.Select(r => (r.GetProperty("status").GetString()!, r.GetProperty("damage").GetString())));
         Assert.Equal(before, Tree(Parent));
     }
 

@@ -46,6 +46,24 @@ public class ExportSpec : IDisposable
     private static byte[] Bytes(IEnumerable<float> values) => values.SelectMany(BitConverter.GetBytes).ToArray();
 
     [Fact]
+    public void Export_and_unshard_should_refuse_metadata_that_changed_since_its_checks_and_write_nothing()
+    {
+        var (store, _) = Saved();
+        var seen = CheckpointStore.Checksum(store.ReadMetadataBytes(1));
+        var other = seen == "0000000000000000" ? "0000000000000001" : "0000000000000000";
+
+        var exported = Assert.Throws<CheckpointFormatException>(() =>
+            HuggingFaceExporter.Export(store, 1, Out, new ExportOptions() { MetadataChecksum = other }));
+        var unsharded = Assert.Throws<CheckpointFormatException>(() =>
+            Unsharder.Unshard(store, 1, Out, UnshardStrategy.OneFile, 1 << 20, optim: false, metadataChecksum: other));
+
+        var expected = $"'step-00000001/metadata.json': its checksum {seen} differs from the {other} the catalog recorded at commit: the document was changed or corrupted";
+        Assert.Equal((expected, expected), (exported.Message, unsharded.Message));
+        Assert.False(Path.Exists(Out));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(_dir.Path), e => Path.GetFileName(e).StartsWith(".hf", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_sharded_checkpoint_should_export_full_tensors_split_by_size_with_a_consistent_index()
     {
         var (store, w) = Saved();

@@ -14,14 +14,14 @@ internal static class ExportCommand
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
-        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved));
+        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved), out var checkedChecksum);
         if (indexFrom is not null) ReferenceIndexBound.Check(indexFrom);
         var options = new ExportOptions(maxShardSize, dtype switch
         {
             "keep" => ExportDType.Keep,
             "bf16" => ExportDType.BFloat16,
             _ => ExportDType.Float32,
-        }, indexFrom);
+        }, indexFrom) { MetadataChecksum = checkedChecksum };
         OutputFolder.Check(outDir, "export"); // a destination not ours to replace fails here, before any progress
         ExportResult result;
         using (var progress = output.Progress($"export step {resolved}", 0))

@@ -15,7 +15,7 @@ internal static class UnshardCommand
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
-        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved));
+        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved), out var checkedChecksum);
         var how = strategy switch
         {
             "one-file" => UnshardStrategy.OneFile,
@@ -25,7 +25,7 @@ internal static class UnshardCommand
         OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))
-            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, OutputPause.After(output.FileWritten), progress);
+            result = Unsharder.Unshard(store, resolved, outDir, how, chunkSize, optim, OutputPause.After(output.FileWritten), progress, metadataChecksum: checkedChecksum);
         output.Line($"unsharded step {resolved}: {result.Tensors} tensors, {result.Bytes} bytes in {result.Files.Count} files to {outDir}");
         output.Report(new Dictionary<string, object?>
         {

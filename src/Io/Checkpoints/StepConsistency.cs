@@ -22,9 +22,19 @@ internal static class StepConsistency
     /// the first problem (and how many more there are), for a command that must not write anything
     /// from a step that fails. <paramref name="expectedChecksum"/> is the catalog's, when there is a catalog.
     /// </summary>
-    public static CheckpointMetadata Require(CheckpointStore store, long step, string? expectedChecksum)
+    public static CheckpointMetadata Require(CheckpointStore store, long step, string? expectedChecksum) =>
+        Require(store, step, expectedChecksum, out _);
+
+    /// <summary>
+    /// <see cref="Require(CheckpointStore, long, string?)"/>, giving the checksum of the document it
+    /// checked in <paramref name="checkedChecksum"/>: a command that reads the metadata again to write
+    /// from it passes that to <see cref="CheckpointStore.ReadMetadata"/>, so a document changed
+    /// between the check and the write is refused, not written.
+    /// </summary>
+    public static CheckpointMetadata Require(CheckpointStore store, long step, string? expectedChecksum, out string checkedChecksum)
     {
         var (metadata, checksum) = store.ReadMetadataWithChecksum(step);
+        checkedChecksum = checksum;
         if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
             throw CheckpointStore.ChecksumDiffers(step, checksum, expectedChecksum);
         var problems = CheckFiles(store, step, metadata);
@@ -39,7 +49,7 @@ internal static class StepConsistency
     }
 
     /// <summary>
-    /// Why committed step <paramref name="step"/> fails <see cref="Require"/>, in one line naming
+    /// Why committed step <paramref name="step"/> fails <see cref="Require(CheckpointStore, long, string?)"/>, in one line naming
     /// the file and field (and how many more problems there are); null when it passes. For listings
     /// that show a damaged step as such rather than stop at it.
     /// </summary>
@@ -162,10 +172,10 @@ internal static class StepConsistency
         foreach (var t in metadata.Tensors.Values)
             foreach (var c in t.Chunks)
                 Add(new StoredItem(t.Key, $"chunk {c.Box} of '{t.Key}'", c.StorageName,
-                    c.Box.IsWhole(t.Shape) ? t.Key : t.Key + "@" + string.Join(",", c.Box.Offsets), t.DType, c.Box.Lengths, c.Bytes));
+                    StorageNames.Chunk(t.Key, c.Box, t.Shape), t.DType, c.Box.Lengths, c.Bytes));
         foreach (var o in metadata.Objects)
             Add(new StoredItem(o.Key, $"entry '{o.Key}'", o.StorageName,
-                o.Scope == ObjectScope.Rank ? $"__object__/rank{o.Rank}/{o.Key}" : $"__object__/{o.Key}", DType.UInt8, new[] { o.Bytes.Length }, o.Bytes));
+                StorageNames.Entry(o.Key, o.Scope, o.Rank), DType.UInt8, new[] { o.Bytes.Length }, o.Bytes));
         return byFile.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<StoredItem>)kv.Value, StringComparer.Ordinal);
     }
 }

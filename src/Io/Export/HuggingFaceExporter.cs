@@ -20,7 +20,11 @@ internal enum ExportDType
 /// <param name="DType">Dtype of floating-point tensors.</param>
 /// <param name="ReferenceIndex">A model.safetensors.index.json whose file numbers the keys follow; null to split by size.</param>
 /// <param name="Parallelism">Files written at once.</param>
-internal sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportDType DType = ExportDType.Keep, string? ReferenceIndex = null, int Parallelism = 2);
+internal sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportDType DType = ExportDType.Keep, string? ReferenceIndex = null, int Parallelism = 2)
+{
+    /// <summary>The checksum the step's metadata must still have (the one its checks saw), or null to take it as it is.</summary>
+    public string? MetadataChecksum { get; init; }
+}
 
 /// <summary>What an export wrote.</summary>
 /// <param name="Files">The data files, in order.</param>
@@ -62,7 +66,7 @@ internal static class HuggingFaceExporter
     public static ExportResult Export(CheckpointStore store, long step, string outDir, ExportOptions options,
         Action<string, int>? fileWritten = null, IByteProgress? progress = null, Func<IBlobStore, IBlobStore>? wrapOutput = null)
     {
-        var metadata = store.ReadMetadata(step);
+        var metadata = store.ReadMetadata(step, options.MetadataChecksum);
         var tensors = metadata.Tensors.Values
             .Where(t => !IsOptimizerState(t.Key))
             .Select(t => new ExportTensor(t.Key, Converted(t.DType, options.DType), t.Shape))

@@ -20,14 +20,16 @@ internal static class Unsharder
     /// Unshards step <paramref name="step"/> into <paramref name="outDir"/>; <paramref name="fileWritten"/>
     /// hears each file as it completes, <paramref name="progress"/> the total of tensor bytes and then each tensor written.
     /// <paramref name="outDir"/> must be missing, empty or a previous output of this tool (<see cref="OutputMarker"/>);
-    /// <paramref name="wrapOutput"/> wraps the store the files are written through (tests inject faults there).
+    /// <paramref name="wrapOutput"/> wraps the store the files are written through (tests inject faults there);
+    /// with <paramref name="metadataChecksum"/> (the one the step's checks saw), metadata changed since is refused.
     /// </summary>
     public static UnshardResult Unshard(CheckpointStore store, long step, string outDir, UnshardStrategy strategy, long chunkBytes, bool optim,
-        Action<string, int>? fileWritten = null, IByteProgress? progress = null, Func<IBlobStore, IBlobStore>? wrapOutput = null)
+        Action<string, int>? fileWritten = null, IByteProgress? progress = null, Func<IBlobStore, IBlobStore>? wrapOutput = null,
+        string? metadataChecksum = null)
     {
         if (strategy == UnshardStrategy.Chunks && chunkBytes <= 0)
             throw new ArgumentOutOfRangeException(nameof(chunkBytes), chunkBytes, "--chunk-size must be a positive number of bytes");
-        var metadata = store.ReadMetadata(step);
+        var metadata = store.ReadMetadata(step, metadataChecksum);
         ExportTensor[] Group(bool optimizer) => metadata.Tensors.Values
             .Where(t => HuggingFaceExporter.IsOptimizerState(t.Key) == optimizer)
             .Select(t => new ExportTensor(t.Key, t.DType, t.Shape))

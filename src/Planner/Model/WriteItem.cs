@@ -33,16 +33,6 @@ internal sealed record WriteItem(
     /// <summary>Bytes this item occupies in a data file.</summary>
     public long ByteLength => Box.Volume * DTypes.ElementSize(DType);
 
-    /// <summary>
-    /// The item's name inside its safetensors data file: the key for a whole tensor,
-    /// the key and the chunk's offsets for a part ("w@0,512"), a reserved prefix for entries.
-    /// Unique within a save.
-    /// </summary>
-    public string StorageName => Kind switch
-    {
-        WriteItemKind.Object when Scope == ObjectScope.Rank => $"__object__/rank{Rank}/{Key}",
-        WriteItemKind.Object => $"__object__/{Key}",
-        _ when Box.IsWhole(GlobalShape) => Key,
-        _ => Key + "@" + string.Join(",", Box.Offsets),
-    };
+    /// <summary>The item's name inside its safetensors data file (<see cref="StorageNames"/>); unique within a save.</summary>
+    public string StorageName => Kind == WriteItemKind.Object ? StorageNames.Entry(Key, Scope, Rank) : StorageNames.Chunk(Key, Box, GlobalShape);
 }
