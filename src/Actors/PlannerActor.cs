@@ -37,11 +37,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), Context.System.NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
-        Recover<RecoveryCompleted>(_ =>
-        {
-            Reconcile();
-            if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
-        });
+        Recover<RecoveryCompleted>(_ => Reconcile());
 
         Command<RegisterWriter>(m => Register(new[] { m.Writer }));
         Command<WritersListed>(m => Register(m.Writers));
@@ -180,6 +176,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     private void Settle()
     {
+        // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
+        if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
         if (Catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));

@@ -4,15 +4,20 @@ using Akka.Event;
 namespace ActorCkpt;
 
 /// <summary>
-/// The parent of the root's planner. It starts the planner, forwards every message to it, and when
-/// the planner stops before it has started (the catalog lock refused, the journal's recovery
-/// failed) or dies later, starts it again after a backoff, holding messages meanwhile. Tries in a
-/// row are bounded (<see cref="PlannerStarts"/>): after the last, a stand-in takes the planner's
-/// place that refuses every save at once with the one line naming why and grants loads from the
-/// disk (no planner runs, so nothing is deleted under them). Each failed try is logged once.
+/// The parent of the root's planner. It starts the planner and holds every message until the
+/// planner has started (recovered its catalog and journaled what recovery found), then forwards
+/// them. A planner that stops before that (the catalog lock refused, the journal's recovery or
+/// first write failed), or stops within <see cref="StableAfter"/> of starting, counts as a failed
+/// start: it is started again after a backoff, messages still held. Tries in a row are bounded
+/// (<see cref="PlannerStarts"/>): after the last, a stand-in takes the planner's place that refuses
+/// every save at once with the one line naming why and grants loads from the disk (no planner
+/// runs, so nothing is deleted under them). Each failed try is logged once.
 /// </summary>
 internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
+    /// <summary>A planner that has run this long since it started has started well: a later stop begins a new run of tries.</summary>
+    public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(10);
+
     private readonly Props _planner;
     private readonly CheckpointStore _store;
     private readonly PlannerStarts _starts;
@@ -28,7 +33,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     {
         (_planner, _store) = (planner, store);
         _starts = new PlannerStarts(settings.PlannerStartAttempts, settings.PlannerStartBackoff);
-        Become(Running);
+        Starting();
     }
 
     /// <inheritdoc />
@@ -47,46 +52,59 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     /// <summary>
     /// A planner that fails to initialise (its lock refused in PreStart) is stopped, not restarted in
-    /// place: the next try is a new planner after a backoff. Any later failure restarts it as Akka would.
+    /// place: the next try is a new planner after a backoff, and the try is logged by <see cref="Failed"/>.
+    /// Any later failure restarts it as Akka would, logged here.
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        if (e is not ActorInitializationException init) return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(e);
-        _failure = ErrorText.Of(init.InnerException ?? init);
-        return Directive.Stop;
+        if (e is ActorInitializationException init)
+        {
+            _failure = ErrorText.Of(init.InnerException ?? init);
+            return Directive.Stop;
+        }
+        _log.Error(e, "the checkpoint planner failed and restarts: {0}", ErrorText.Of(e));
+        return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(e);
     }, loggingEnabled: false);
 
-    private void Running()
+    /// <summary>A planner is starting: messages wait until it has.</summary>
+    private void Starting()
     {
         Receive<PlannerStarted>(_ =>
         {
             _started = true;
-            _starts.Started();
+            Timers.StartSingleTimer(nameof(PlannerStable), PlannerStable.Instance, StableAfter);
             Settle(null);
+            Become(Running);
+            Stash.UnstashAll();
         });
-        Receive<PlannerStartFailed>(m => _failure = m.Reason);
-        // Terminated overtakes the planner's last words (PlannerStartFailed, an ordinary message
-        // already in this mailbox): decide once this note, queued behind them, comes round.
-        Receive<Terminated>(t => t.ActorRef.Equals(_child), _ =>
-        {
-            _child = null;
-            Self.Tell(PlannerStopped.Instance);
-            Become(Down);
-        });
-        Receive<AwaitPlannerStart>(_ => Await());
+        CommonToLiveChild();
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>The planner runs: messages go to it.</summary>
+    private void Running()
+    {
+        Receive<PlannerStable>(_ => _starts.Started());
+        CommonToLiveChild();
         ReceiveAny(m => _child!.Forward(m));
+    }
+
+    private void CommonToLiveChild()
+    {
+        Receive<PlannerStartFailed>(m => _failure = m.Reason);
+        // Terminated comes after the planner's last words (PlannerStartFailed): Akka queues it as an
+        // ordinary message once the death-watch notification is handled.
+        Receive<Terminated>(t => t.ActorRef.Equals(_child), _ => Failed());
+        Receive<AwaitPlannerStart>(_ => Await());
     }
 
     /// <summary>No planner runs: messages wait for the next one (or the stand-in).</summary>
     private void Down()
     {
-        Receive<PlannerStartFailed>(m => _failure = m.Reason);
-        Receive<PlannerStopped>(_ => Failed());
         Receive<RestartPlanner>(_ =>
         {
             StartPlanner();
-            Become(Running);
-            Stash.UnstashAll();
+            Become(Starting);
         });
         Receive<AwaitPlannerStart>(_ => Await());
         ReceiveAny(_ => Stash.Stash());
@@ -100,12 +118,15 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void Failed()
     {
-        var reason = _started ? "it stopped" : _failure ?? "it stopped while starting";
+        var reason = _failure ?? (_started ? "it stopped" : "it stopped while starting");
+        (_child, _started) = (null, false);
+        Timers.Cancel(nameof(PlannerStable));
         switch (_starts.Failed(reason))
         {
             case PlannerStartDecision.RetryAfter retry:
                 _log.Warning(retry.Line);
                 Timers.StartSingleTimer(nameof(RestartPlanner), RestartPlanner.Instance, retry.Backoff);
+                Become(Down);
                 break;
             case PlannerStartDecision.GiveUp giveUp:
                 _log.Error(giveUp.Why);
@@ -136,9 +157,9 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         _awaiting.Clear();
     }
 
-    private sealed record PlannerStopped
+    private sealed record PlannerStable
     {
-        public static readonly PlannerStopped Instance = new();
+        public static readonly PlannerStable Instance = new();
     }
 
     private sealed record RestartPlanner

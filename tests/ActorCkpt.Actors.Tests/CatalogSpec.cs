@@ -82,7 +82,10 @@ public class CatalogSpec : NodeSpec
             akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.RecoveryFailingJournal, ActorCkpt.Actors.Tests"
             actorckpt.planner { start-attempts = 2, start-backoff = 10ms }
             """);
+        // Asked while the first planner is still starting: held, not lost with it, and answered by the stand-in.
+        var listed = node.Planner.Ask<WritersListed>(new ListWriters(), Patience);
         var why = await node.PlannerGaveUpAsync(Patience);
+        Assert.Empty((await listed).Writers);
         Assert.Equal($"the checkpoint planner could not start (2 tries): its catalog could not be recovered: {RecoveryFailingJournal.Error}", why);
 
         var states = TestStates.Build(Model, 1, seed: 3);

@@ -26,6 +26,15 @@ public sealed class PlannerStartsSpec
     }
 
     [Fact]
+    public void The_backoff_should_double_no_further_than_30_s()
+    {
+        var starts = new PlannerStarts(100, TimeSpan.FromSeconds(1));
+        var waits = Enumerable.Range(0, 8).Select(_ => ((PlannerStartDecision.RetryAfter)starts.Failed("locked")).Backoff.TotalSeconds);
+
+        Assert.Equal(new double[] { 1, 2, 4, 8, 16, 30, 30, 30 }, waits);
+    }
+
+    [Fact]
     public void One_attempt_should_give_up_at_the_first_failure()
     {
         Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (1 try): locked"), new PlannerStarts(1, TimeSpan.Zero).Failed("locked"));

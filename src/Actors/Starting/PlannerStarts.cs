@@ -18,13 +18,16 @@ internal abstract record PlannerStartDecision
 
 /// <summary>
 /// Counts a planner's failed starts (its catalog lock refused, its journal's recovery failed) and
-/// decides, for each, to try again after a doubling backoff or to give up after
+/// decides, for each, to try again after a doubling backoff (at most <see cref="MaxBackoff"/>) or to give up after
 /// <paramref name="attempts"/> tries in a row, so a root that cannot be opened ends in one clear
 /// error rather than a restart loop. A planner that started resets the count: a later failure is a
 /// new run of tries. Pure: no actor, no clock.
 /// </summary>
 internal sealed class PlannerStarts(int attempts, TimeSpan firstBackoff)
 {
+    /// <summary>The longest wait between two tries, however many there are.</summary>
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
     private int _failed;
 
     /// <summary>The tries allowed in a row.</summary>
@@ -43,7 +46,7 @@ internal sealed class PlannerStarts(int attempts, TimeSpan firstBackoff)
         if (_failed >= Attempts)
             return new PlannerStartDecision.GiveUp(
                 $"the checkpoint planner could not start ({_failed} {(_failed == 1 ? "try" : "tries")}): {reason}");
-        var backoff = TimeSpan.FromTicks(firstBackoff.Ticks * (1L << Math.Min(_failed - 1, 20)));
+        var backoff = TimeSpan.FromTicks(Math.Min(firstBackoff.Ticks * (1L << Math.Min(_failed - 1, 20)), Math.Max(firstBackoff.Ticks, MaxBackoff.Ticks)));
         return new PlannerStartDecision.RetryAfter(backoff, string.Create(CultureInfo.InvariantCulture,
             $"the checkpoint planner could not start (try {_failed} of {Attempts}; next in {backoff.TotalSeconds:0.###} s): {reason}"));
     }
