@@ -14,20 +14,42 @@ namespace ActorCkpt.Cli;
 /// </summary>
 internal sealed class CatalogChecksums
 {
-    private readonly IReadOnlyDictionary<long, string> _byStep;
+    private readonly IReadOnlyDictionary<long, CatalogEntry>? _byStep;
 
-    private CatalogChecksums(IReadOnlyDictionary<long, string> byStep) => _byStep = byStep;
+    private CatalogChecksums(IReadOnlyDictionary<long, CatalogEntry>? byStep) => _byStep = byStep;
 
     /// <summary>No catalog: nothing to check metadata against.</summary>
-    public static CatalogChecksums None { get; } = new(new Dictionary<long, string>());
+    public static CatalogChecksums None { get; } = new(null);
 
-    /// <summary>The checksum the catalog recorded when step <paramref name="step"/> committed; null when it records no commit of it.</summary>
-    public string? For(long step) => _byStep.GetValueOrDefault(step);
+    /// <summary>The checksum the catalog recorded when step <paramref name="step"/> committed; null when there is no catalog or it records no commit of it.</summary>
+    public string? For(long step) =>
+        _byStep?.GetValueOrDefault(step) is { Status: CheckpointStatus.Committed, MetadataChecksum: { Length: > 0 } checksum } ? checksum : null;
 
-    /// <summary>The checksums of the committed steps among <paramref name="entries"/>.</summary>
+    /// <summary>
+    /// Why the catalog does not vouch for committed step <paramref name="step"/> (it has no record of
+    /// it, or records it as aborted or deleted: a commit its planner did not journal before it
+    /// stopped, or a directory put there by hand); null when it records the commit or there is no catalog.
+    /// </summary>
+    public string? Unsettled(long step) => _byStep is null ? null : _byStep.GetValueOrDefault(step) switch
+    {
+        null => $"the catalog has no record of step {step}",
+        { Status: CheckpointStatus.Committed } => null,
+        var e => $"the catalog records step {step} as {ListCommand.Status(e.Status)}{(e.Reason is null ? "" : " (" + e.Reason + ")")}",
+    };
+
+    /// <summary>
+    /// Throws naming step <paramref name="step"/> when the catalog does not vouch for it
+    /// (<see cref="Unsettled"/>), for a command that must not write from it.
+    /// </summary>
+    public void RequireSettled(long step)
+    {
+        if (Unsettled(step) is { } why)
+            throw new ActorCkptException($"step {step} is committed on disk but {why}: a planner's next start settles it (actorckpt gc does now); nothing was written");
+    }
+
+    /// <summary>The catalog's last entry of each step among <paramref name="entries"/>.</summary>
     public static CatalogChecksums From(IEnumerable<CatalogEntry> entries) =>
-        new(entries.Where(e => e.Status == CheckpointStatus.Committed && !string.IsNullOrEmpty(e.MetadataChecksum))
-            .GroupBy(e => e.Step).ToDictionary(g => g.Key, g => g.Last().MetadataChecksum!));
+        new(entries.GroupBy(e => e.Step).ToDictionary(g => g.Key, g => g.Last()));
 
     /// <summary>
     /// The catalog of <paramref name="root"/> with the configuration <paramref name="hocon"/> (the

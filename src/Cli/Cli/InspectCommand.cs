@@ -32,7 +32,9 @@ internal static class InspectCommand
         }
 
         store.ReadMetadata(step.Value); // a step that is not there or not readable is named as such, before the catalog is read
-        var md = StepConsistency.Require(store, step.Value, CatalogChecksums.Read(dir, hocon).For(step.Value));
+        var stepCatalog = CatalogChecksums.Read(dir, hocon);
+        stepCatalog.RequireSettled(step.Value);
+        var md = StepConsistency.Require(store, step.Value, stepCatalog.For(step.Value));
         output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
         foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

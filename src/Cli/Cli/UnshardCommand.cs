@@ -15,7 +15,9 @@ internal static class UnshardCommand
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
-        StepConsistency.Require(store, resolved, CatalogChecksums.Read(dir, hocon).For(resolved), out var checkedChecksum);
+        var catalog = CatalogChecksums.Read(dir, hocon);
+        catalog.RequireSettled(resolved);
+        StepConsistency.Require(store, resolved, catalog.For(resolved), out var checkedChecksum);
         var how = strategy switch
         {
             "one-file" => UnshardStrategy.OneFile,

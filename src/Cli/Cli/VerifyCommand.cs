@@ -16,6 +16,7 @@ internal static class VerifyCommand
         var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
         var catalog = CatalogChecksums.Read(dir, hocon);
         var failures = new List<VerificationFailure>();
+        if (catalog.Unsettled(target) is { } unsettled) failures.Add(new VerificationFailure(CheckpointLayout.MetadataFile, "(file)", unsettled));
         if (StepConsistency.CheckCatalogChecksum(checksum, catalog.For(target)) is { } differs) failures.Add(differs);
         using (var progress = output.Progress($"verify step {target}", 0))
             failures.AddRange(CheckpointVerifier.Verify(store, target, progress));
