@@ -170,14 +170,26 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every live node, the newest first, and releases their blocked writes.</summary>
+    /// <summary>
+    /// Stops every live node, the newest first, and releases their blocked writes; a node that does
+    /// not stop within 30 s does not keep the others running (the first such failure is thrown at the end).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        var failures = new List<Exception>();
         foreach (var node in Enumerable.Reverse(_nodes).Where(n => !n.IsKilled))
         {
-            node.Options.Faults?.ReleaseAll();
-            await node.Checkpointer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            try
+            {
+                node.Options.Faults?.ReleaseAll();
+                await node.Checkpointer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
         }
+        if (failures.Count > 0) throw new AggregateException("not every test node stopped", failures);
     }
 
     /// <summary>Starts a node's ActorSystem and checkpointer, listening but not joined; <paramref name="cluster"/> is what to join with.</summary>
@@ -185,7 +197,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     {
         KillableBlobStore? storage = null;
         cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout };
-        var options = new CheckpointerOptions { Root = root, Hocon = (node.Hocon ?? "") + "\n" + TestHocon, Cluster = cluster };
+        var options = new CheckpointerOptions { Root = root, Hocon = TestHocon + "\n" + (node.Hocon ?? ""), Cluster = cluster };
         foreach (var (key, value) in node.Settings) options.Settings[key] = value;
         cluster.Roles.Clear();
         foreach (var role in node.Roles) cluster.Roles.Add(role);

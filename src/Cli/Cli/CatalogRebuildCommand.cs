@@ -16,28 +16,26 @@ internal static class CatalogRebuildCommand
     /// <summary>Rebuilds the catalog of <paramref name="root"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        // A root a planner made: on a mistyped path this would make a catalog and move step folders.
+        RootChecks.RequireCatalog(root);
         var blobs = new LocalBlobStore(root);
-        CatalogLock.EnsureFree(blobs);
         var store = new CheckpointStore(blobs);
         var node = NodeConfig.Build(hocon);
-
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
-        var verified = new List<long>();
-        foreach (var step in store.CommittedSteps())
+        string keptAs;
+        // Held until the old catalog is out of the way, so no job starts on the root meanwhile.
+        using (CatalogLock.Take(blobs))
         {
-            var why = Problems(store, step);
-            if (why is null)
+            // Every step is verified before anything moves: an error that is not a finding about a step stops the rebuild with nothing changed.
+            var failed = store.CommittedSteps().Select(step => (Step: step, Why: Problems(store, step))).Where(s => s.Why is not null).ToList();
+            foreach (var (step, why) in failed)
             {
-                verified.Add(step);
-                continue;
+                var movedTo = store.Quarantine(step);
+                quarantined.Add((step, why!, movedTo));
+                output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
-            var movedTo = store.Quarantine(step);
-            quarantined.Add((step, why, movedTo));
-            output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
+            keptAs = SetAside(root, node);
         }
-
-        var keptAs = SetAside(root, node);
         output.Line($"the old catalog is kept as {keptAs}");
 
         // Retention off: the new catalog records what is there; it is not the moment to delete anything.
@@ -59,7 +57,12 @@ internal static class CatalogRebuildCommand
         return 0;
     }
 
-    /// <summary>Why step <paramref name="step"/> cannot be admitted (its metadata unreadable, or any file, chunk or block wrong), or null.</summary>
+    /// <summary>
+    /// Why step <paramref name="step"/> cannot be admitted (its metadata unreadable or not a regular
+    /// file, or any file, header, chunk or block wrong: <see cref="CheckpointVerifier"/>'s findings), or
+    /// null. Any other error (permissions, too many open files, an I/O error) is thrown: it says
+    /// nothing about the step.
+    /// </summary>
     private static string? Problems(CheckpointStore store, long step)
     {
         try
@@ -67,7 +70,7 @@ internal static class CatalogRebuildCommand
             var failures = CheckpointVerifier.Verify(store, step);
             return failures.Count == 0 ? null : string.Join("; ", failures.Take(3).Select(f => f.ToString())) + (failures.Count > 3 ? $"; and {failures.Count - 3} more" : "");
         }
-        catch (Exception e) when (e is ActorCkptException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CheckpointFormatException or NotARegularFileException)
         {
             return e.Message;
         }

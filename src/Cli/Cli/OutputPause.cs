@@ -4,8 +4,9 @@ namespace ActorCkpt.Cli;
 
 /// <summary>
 /// A fault-injection hook for crash tests of <c>export</c> and <c>unshard</c>: with the environment
-/// variable <see cref="Variable"/> set to N, the command stops right after its N-th output file is
-/// written (the output is then half written, in its hidden folder), says so in one line on stderr,
+/// variable <see cref="Variable"/> set to N, the worker that wrote the N-th output file stops right
+/// after it (files are written two at a time, so the other may still finish one; the output is half
+/// written, in its hidden folder, with no index), says so in one line on stderr,
 /// and waits for a line on stdin (or its end) before going on, so that a test can kill it there
 /// without a timed sleep. Off when the variable is unset.
 /// </summary>

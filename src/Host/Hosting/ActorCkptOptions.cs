@@ -45,13 +45,13 @@ public sealed class ActorCkptOptions
     /// </summary>
     public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
     /// <summary>
     /// Wraps the storage under the root (set by ActorCkpt.TestKit's <c>UseStorageFaults</c> to run a
     /// host over fault-injecting storage in a test); null in production.
     /// </summary>
     internal Func<IBlobStore, IBlobStore>? WrapStore { get; set; }
 
+    /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
     internal const long MaxHoconFileBytes = 16L << 20;
 
     /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
