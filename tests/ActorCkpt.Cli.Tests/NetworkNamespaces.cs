@@ -26,6 +26,9 @@ internal sealed partial class NetworkNamespaces : IDisposable
     /// <summary>Null when namespaces can be made here (root, a working <c>ip netns</c> and <c>tc</c>); otherwise why not, in one line.</summary>
     public static string? Unavailable => WhyUnavailable.Value;
 
+    /// <summary>The prefix of every name this network's namespaces and links carry.</summary>
+    public string Id => _id;
+
     /// <summary>The harness's own address on the bridge: the nodes reach the driver there.</summary>
     public string HostAddress => $"10.213.{_subnet}.1";
 
@@ -103,26 +106,41 @@ internal sealed partial class NetworkNamespaces : IDisposable
         return (long.Parse(m.Groups[1].Value), long.Parse(m.Groups[2].Value));
     }
 
-    /// <summary>Removes the namespaces (their veth pairs go with them) and the bridge.</summary>
+    /// <summary>Removes the veth pairs, the namespaces and the bridge.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        // The veth pairs first: a deleted namespace takes its end with it only once the kernel gets to it.
+        for (var i = 0; i < _nodes; i++) TryIp("link", "del", Veth(i));
         for (var i = 0; i < _nodes; i++) TryIp("netns", "del", Namespace(i));
         TryIp("link", "del", Bridge);
     }
 
     /// <summary>
-    /// Removes the namespaces and bridges of harnesses whose process is gone (killed before it could
+    /// Removes the namespaces (and the node processes in them), veth pairs and bridges of harnesses whose process is gone (killed before it could
     /// clean up); those of live harnesses (their pid is in the name) stay.
     /// </summary>
     public static void RemoveStale()
     {
-        foreach (var ns in Run("ip", "netns", "list").Split('\n').Select(l => l.Split(' ')[0]))
-            if (IsStale(ns)) TryIp("netns", "del", ns);
-        foreach (var line in Run("ip", "-o", "link", "show", "type", "bridge").Split('\n'))
+        foreach (var ns in Run("ip", "netns", "list").Split('\n').Select(l => l.Split(' ')[0]).Where(IsStale))
         {
-            var name = line.Split(':', 3) is { Length: 3 } parts ? parts[1].Trim() : "";
+            // Node processes a dead harness left running in its namespace go with it.
+            try
+            {
+                foreach (var pid in Run("ip", "netns", "pids", ns).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    Run("kill", "-KILL", pid.Trim());
+            }
+            catch (InvalidOperationException)
+            {
+                // Gone meanwhile.
+            }
+            TryIp("netns", "del", ns);
+        }
+        // Bridges and host ends of veth pairs ("name@peer" for a veth).
+        foreach (var line in Run("ip", "-o", "link", "show").Split('\n'))
+        {
+            var name = line.Split(':', 3) is { Length: 3 } parts ? parts[1].Trim().Split('@')[0] : "";
             if (IsStale(name)) TryIp("link", "del", name);
         }
     }
