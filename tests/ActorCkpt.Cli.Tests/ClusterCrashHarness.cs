@@ -54,6 +54,7 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
     private readonly List<string> _notes = new();
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private ActorSystem? _driver;
+    private ActorSystem? _catalogSystem;
     private CheckpointNode? _node;
     private string _seed = "";
 
@@ -245,15 +246,16 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
     /// <summary>The catalog as the planner journaled it, read from its store the way <c>actorckpt ls</c> reads it.</summary>
     public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync()
     {
-        var system = ActorSystem.Create("ckx-catalog", ActorCkptConfig.WithCatalog(NodeConfig.Build(), Root));
+        // One local system for every read (its journal plugin starts once); a new reader each time replays the catalog anew.
+        _catalogSystem ??= ActorSystem.Create("ckx-catalog", ActorCkptConfig.WithCatalog(NodeConfig.Build(), Root));
+        var reader = _catalogSystem.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(Root)))));
         try
         {
-            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(Root)))));
             return (await reader.Ask<CatalogRead>(new ReadCatalog(), Guard)).Entries;
         }
         finally
         {
-            await system.Terminate();
+            _catalogSystem.Stop(reader);
         }
     }
 
@@ -294,6 +296,7 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
             .Select(d => (d.Step, Status: catalog.TryGetValue(d.Step, out var e) ? e.Status : CheckpointStatus.InFlight)).ToArray();
         Assert.True(leftovers.All(l => l.Status is CheckpointStatus.Aborted or CheckpointStatus.Deleted),
             $"{what}: step directories without metadata that the catalog does not call aborted or deleted: [{string.Join(", ", leftovers)}]");
+        Note($"catalog and disk agree: committed [{string.Join(", ", committed)}], leftovers [{string.Join(", ", leftovers)}]");
         return (leftovers, now);
     }
 
@@ -374,6 +377,7 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
     {
         foreach (var n in _nodes) await n.KillAsync();
         if (_driver is not null) await _driver.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        if (_catalogSystem is not null) await _catalogSystem.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
         Net?.Dispose();
         _temp.Dispose();
     }
