@@ -108,7 +108,7 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
     {
         var host = Net?.HostAddress ?? "127.0.0.1";
         var config = ActorCkptConfig.WithCatalog(
-            ClusterNodeConfig.Build(CommonHocon + $"\nakka.remote.dot-netty.tcp.hostname = \"{host}\"\n", port: 0, roles: new[] { "driver" }, root: null), Root);
+            ClusterNodeConfig.Build(CommonHocon + DriverHocon + $"\nakka.remote.dot-netty.tcp.hostname = \"{host}\"\n", port: 0, roles: new[] { "driver" }, root: null), Root);
         _driver = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
         _node = CheckpointNode.Start(_driver, new LocalBlobStore(Root));
         var cluster = Cluster.Get(_driver);
@@ -142,6 +142,9 @@ internal sealed class ClusterCrashHarness : IAsyncDisposable
         akka.cluster.split-brain-resolver { stable-after = 3s, down-all-when-unstable = off }
         {{_shape.Hocon}}
         """;
+
+    /// <summary>The driver sees every fault the harness makes: its log would only repeat them into the test output.</summary>
+    private const string DriverHocon = "\nakka { loglevel = ERROR, stdout-loglevel = ERROR, remote.log-remote-lifecycle-events = off }\n";
 
     private string NodeHocon((string Point, long Step)? killAt) =>
         CommonHocon + (killAt is { } k ? $"\nactorckpt.fault-injection.kill-at {{ point = {k.Point}, step = {k.Step} }}\n" : "\n");

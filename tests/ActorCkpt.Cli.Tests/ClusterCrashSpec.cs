@@ -44,8 +44,10 @@ public class ClusterCrashSpec
     }
 
     [Fact]
-    public async Task A_planner_node_killed_before_the_metadata_is_durable_should_leave_the_step_uncommitted_and_lose_nothing()
+    public async Task A_planner_node_killed_before_the_metadata_is_durable_should_leave_the_step_uncommitted_and_once_it_is_durable_committed()
     {
+        // One cluster for both phases (a cluster is the costly part): the planner starts with the
+        // first kill point, and is restarted with the second.
         await using var h = await ClusterCrashHarness.StartAsync(new ClusterShape(WriterNodes: 1, RankNodes: 2, "spread", Isolated: false),
             new Dictionary<string, (string, long)> { ["planner"] = ("metadata-written", 2) });
         Assert.True((await h.SaveAsync(1)).Committed, h.Outputs);
@@ -55,31 +57,22 @@ public class ClusterCrashSpec
         await h.Planner.AssertKilledAtAsync("metadata-written", 2, ClusterCrashHarness.Guard);
         var run = await save;
         Assert.Equal(Enumerable.Repeat($"save of step 2 failed: {PlannerLost(h)}", 2), run.Errors);
-        await h.RestartAsync(h.Planner);
+        await h.RestartAsync(h.Planner, ("renamed", 4));
 
         // The metadata never got its name: step 2 is not committed, its directory is gone, and the
         // restarted planner's recovery says why.
-        await h.AssertRecoveredAsync(new long[] { 1 }, before, next: 3, NoLeftovers, "planner killed at 'metadata-written' of step 2");
+        before = await h.AssertRecoveredAsync(new long[] { 1 }, before, next: 3, NoLeftovers, "planner killed at 'metadata-written' of step 2");
         Assert.Equal("the planner stopped while this save was in flight", await h.AbortReasonAsync(2));
-    }
 
-    [Fact]
-    public async Task A_planner_node_killed_once_the_metadata_is_durable_should_leave_the_step_committed_and_lose_nothing()
-    {
-        await using var h = await ClusterCrashHarness.StartAsync(new ClusterShape(WriterNodes: 1, RankNodes: 2, "spread", Isolated: false),
-            new Dictionary<string, (string, long)> { ["planner"] = ("renamed", 2) });
-        Assert.True((await h.SaveAsync(1)).Committed, h.Outputs);
-        var (_, before) = await h.AssertAgreesAsync(new long[] { 1 }, Nothing, "step 1");
-
-        var save = h.SaveAsync(2);
-        await h.Planner.AssertKilledAtAsync("renamed", 2, ClusterCrashHarness.Guard);
-        var run = await save;
+        save = h.SaveAsync(4);
+        await h.Planner.AssertKilledAtAsync("renamed", 4, ClusterCrashHarness.Guard);
+        run = await save;
         // The ranks cannot know that the planner died after the commit point: they hear it lost.
-        Assert.Equal(Enumerable.Repeat($"save of step 2 failed: {PlannerLost(h)}", 2), run.Errors);
+        Assert.Equal(Enumerable.Repeat($"save of step 4 failed: {PlannerLost(h)}", 2), run.Errors);
         await h.RestartAsync(h.Planner);
 
         // The metadata is in place: the restarted planner's recovery journals the commit from the disk.
-        await h.AssertRecoveredAsync(new long[] { 1, 2 }, before, next: 3, NoLeftovers, "planner killed at 'renamed' of step 2");
+        await h.AssertRecoveredAsync(new long[] { 1, 3, 4 }, before, next: 5, NoLeftovers, "planner killed at 'renamed' of step 4");
     }
 
     [NetnsFact]
