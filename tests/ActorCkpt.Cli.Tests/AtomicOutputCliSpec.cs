@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -15,7 +16,6 @@ namespace ActorCkpt.Cli.Tests;
 /// </summary>
 public class AtomicOutputCliSpec : IDisposable
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
@@ -31,15 +31,6 @@ public class AtomicOutputCliSpec : IDisposable
 
     /// <summary>What lies beside the checkpoint root: the output and any folder a run left.</summary>
     private string[] Beside() => Directory.EnumerateFileSystemEntries(_temp.Path).Select(Path.GetFileName).Where(n => n != "ckpt").Order(StringComparer.Ordinal).ToArray()!;
-
-    /// <summary>Runs the CLI in this process, failing the test if it takes over the hang guard.</summary>
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(HangGuard);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
 
     private string[] Command(string command, long? step) => (command, step) switch
     {

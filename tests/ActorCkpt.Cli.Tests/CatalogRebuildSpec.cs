@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -11,27 +12,18 @@ namespace ActorCkpt.Cli.Tests;
 /// </summary>
 public sealed class CatalogRebuildSpec : IDisposable
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _temp = new();
 
     private string Root => Path.Combine(_temp.Path, "root");
 
     public void Dispose() => _temp.Dispose();
 
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(Deadline);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
     private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     [Fact]
     public async Task Rebuild_should_admit_the_steps_that_verify_quarantine_the_one_that_does_not_and_keep_the_damaged_catalog()
     {
-        Assert.Equal(0, (await Run("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);
         var catalog = Path.Combine(Root, CheckpointLayout.CatalogFile);
         var damaged = File.ReadAllBytes(catalog);
         for (var i = 100; i < damaged.Length; i++) damaged[i] = (byte)(i * 31);
@@ -42,9 +34,9 @@ public sealed class CatalogRebuildSpec : IDisposable
         var data = File.ReadAllBytes(dataFile);
         data[^1] ^= 0xFF;
         File.WriteAllBytes(dataFile, data);
-        Assert.Equal(1, (await Run("ls", Root)).Exit);
+        Assert.Equal(1, (await RunAsync("ls", Root)).Exit);
 
-        var (exit, output, err) = await Run("catalog", "rebuild", Root);
+        var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);
 
         Assert.Equal("", err);
         Assert.Equal(0, exit);
@@ -62,21 +54,21 @@ public sealed class CatalogRebuildSpec : IDisposable
         Assert.Equal(data, File.ReadAllBytes(Path.Combine(quarantined, Path.GetFileName(dataFile))));
         Assert.False(Directory.Exists(step2));
 
-        var ls = await Run("ls", Root, "--json");
+        var ls = await RunAsync("ls", Root, "--json");
         Assert.Equal(0, ls.Exit);
         var entries = JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
             .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("status").GetString()!)).ToArray();
         Assert.Equal(new[] { (1L, "committed"), (3L, "committed") }, entries);
-        Assert.Equal(0, (await Run("demo", "--dir", Root, "--check", "--size-mb", "1", "--tensors", "4")).Exit);
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--check", "--size-mb", "1", "--tensors", "4")).Exit);
         // The root saves again: the next step commits on the new catalog.
-        Assert.Equal(0, (await Run("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
         Assert.Equal(4, new CheckpointStore(new LocalBlobStore(Root)).LatestStep());
     }
 
     [Fact]
     public async Task Rebuild_of_a_root_that_does_not_exist_should_fail_in_one_line_and_create_nothing()
     {
-        var (exit, output, err) = await Run("catalog", "rebuild", Root);
+        var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);
 
         Assert.Equal((1, ""), (exit, output));
         Assert.Equal($"actorckpt: '{Root}' does not exist" + Environment.NewLine, err);

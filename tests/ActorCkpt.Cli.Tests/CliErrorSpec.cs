@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -22,15 +23,6 @@ public class CliErrorSpec : IDisposable
     private string Absent => Path.Combine(Parent, "absent");
 
     public void Dispose() => _temp.Dispose();
-
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        // A hang fails the test: every command here must finish within 30 s.
-        var exit = Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
 
     /// <summary>Every file and folder under <paramref name="path"/> with file lengths, to show that nothing was created or changed.</summary>
     private static string[] Tree(string path) =>

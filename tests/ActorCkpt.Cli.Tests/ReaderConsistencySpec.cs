@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -24,15 +25,6 @@ public class ReaderConsistencySpec : IDisposable
     private string Root => Path.Combine(Parent, "root");
 
     public void Dispose() => _temp.Dispose();
-
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        // A hang fails the test: every command here must finish within 30 s.
-        var exit = Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
 
     private static string Line(string text) => text + Environment.NewLine;
 

@@ -1,4 +1,5 @@
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -15,18 +16,10 @@ public sealed class UnsettledStepSpec : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(TimeSpan.FromSeconds(30));
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public async Task A_step_the_catalog_has_no_record_of_should_not_be_exported_unsharded_or_inspected_and_should_fail_verify()
     {
-        Assert.Equal(0, (await Run("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
         // Step 1's files copied as step 5, its "step" field changed to match: consistent, and unknown to the catalog.
         var from = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
         var to = Path.Combine(Root, CheckpointLayout.StepDirectory(5));
@@ -42,15 +35,15 @@ public sealed class UnsettledStepSpec : IDisposable
         Assert.Equal((1, refusal), await Refused("inspect", Root, "--step", "5"));
         Assert.False(Path.Exists(outDir));
 
-        var (exit, output, _) = await Run("verify", Root);
+        var (exit, output, _) = await RunAsync("verify", Root);
         Assert.Equal(1, exit);
         Assert.Contains("BAD file=metadata.json key=(file): the catalog has no record of step 5", output.Split('\n'));
-        Assert.Equal(0, (await Run("verify", Root, "--step", "1")).Exit);
+        Assert.Equal(0, (await RunAsync("verify", Root, "--step", "1")).Exit);
     }
 
     private static async Task<(int Exit, string Err)> Refused(params string[] args)
     {
-        var (exit, _, err) = await Run(args);
+        var (exit, _, err) = await RunAsync(args);
         return (exit, err);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using ActorCkpt.Cli;
+using static ActorCkpt.Cli.Tests.ToolRun;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -11,22 +12,11 @@ namespace ActorCkpt.Cli.Tests;
 /// </summary>
 public class UntrustedRootCliSpec : IDisposable
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
     private readonly TempDirectory _temp = new();
 
     private string Dir => _temp.Path;
 
     public void Dispose() => _temp.Dispose();
-
-    /// <summary>Runs the tool with <paramref name="args"/>; fails the test when it takes over <see cref="Deadline"/>.</summary>
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(Deadline);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
 
     private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
 
@@ -36,19 +26,19 @@ public class UntrustedRootCliSpec : IDisposable
     [Fact]
     public async Task A_FIFO_metadata_in_an_uncommitted_step_should_not_stop_inspect_verify_ls_gc_or_export()
     {
-        Assert.Equal(0, (await Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
         var debris = Path.Combine(Dir, "step-00000009");
         Directory.CreateDirectory(debris);
         var fifo = Path.Combine(debris, "metadata.json");
         Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
         File.WriteAllText(Path.Combine(debris, "r00000-000-deadbeef.safetensors"), "torn");
 
-        var inspect = await Run("inspect", Dir, "--json");
-        var verify = await Run("verify", Dir, "--json");
-        var ls = await Run("ls", Dir, "--json");
-        var gc = await Run("gc", Dir, "--json");
-        var export = await Run("export", Dir, "--out", Path.Combine(Dir, "hf"), "--json");
-        var asked = await Run("inspect", Dir, "--step", "9");
+        var inspect = await RunAsync("inspect", Dir, "--json");
+        var verify = await RunAsync("verify", Dir, "--json");
+        var ls = await RunAsync("ls", Dir, "--json");
+        var gc = await RunAsync("gc", Dir, "--json");
+        var export = await RunAsync("export", Dir, "--out", Path.Combine(Dir, "hf"), "--json");
+        var asked = await RunAsync("inspect", Dir, "--step", "9");
 
         Assert.Equal(0, inspect.Exit);
         Assert.Equal(new long[] { 1, 2 }, LastJson(inspect.Out).GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetInt64()));

@@ -1,0 +1,22 @@
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>Runs the tool in this process with its output captured; a run that takes over <see cref="HangGuard"/> fails the test.</summary>
+internal static class ToolRun
+{
+    /// <summary>The longest a command may take: every command must finish, a hang is a failure.</summary>
+    public static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs <c>actorckpt <paramref name="args"/></c>; its exit code, stdout and stderr.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(HangGuard);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary><see cref="RunAsync"/>, waited for.</summary>
+    public static (int Exit, string Out, string Err) Run(params string[] args) => RunAsync(args).GetAwaiter().GetResult();
+}
