@@ -25,51 +25,29 @@ internal static class CatalogLock
     }
 
     /// <summary>Why <paramref name="blobs"/>' root cannot be written (its lock cannot even be created), or null when it can: it can be loaded from, not saved to.</summary>
-    public static string? WhyReadOnly(IBlobStore blobs)
-    {
-        try
-        {
-            Take(blobs).Dispose();
-            return null;
-        }
-        catch (ReadOnlyRootException e)
-        {
-            return e.Message;
-        }
-        catch (RootLockedException)
-        {
-            return null;
-        }
-    }
+    public static string? WhyReadOnly(IBlobStore blobs) => Probe(blobs) is ReadOnlyRootException e ? e.Message : null;
 
     /// <summary>The lock file and its holder ("'…/catalog.lock' is locked by pid … on host …") when another holder has <paramref name="blobs"/>' lock now; null when it is free or the root is read-only.</summary>
-    public static string? WhyHeld(IBlobStore blobs)
-    {
-        try
-        {
-            Take(blobs).Dispose();
-            return null;
-        }
-        catch (RootLockedException e)
-        {
-            return e.InnerException?.Message ?? e.Message;
-        }
-        catch (ReadOnlyRootException)
-        {
-            return null;
-        }
-    }
+    public static string? WhyHeld(IBlobStore blobs) => Probe(blobs) is RootLockedException e ? e.InnerException?.Message ?? e.Message : null;
 
     /// <summary>Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the caller hears of it at once rather than at its first save).</summary>
     /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
     public static void EnsureFree(IBlobStore blobs)
     {
+        if (Probe(blobs) is RootLockedException held) throw held;
+    }
+
+    /// <summary>Takes the lock and lets it go at once: null when it was free, else why it could not be taken (held, or a read-only root).</summary>
+    private static ActorCkptException? Probe(IBlobStore blobs)
+    {
         try
         {
             Take(blobs).Dispose();
+            return null;
         }
-        catch (ReadOnlyRootException)
+        catch (Exception e) when (e is RootLockedException or ReadOnlyRootException)
         {
+            return (ActorCkptException)e;
         }
     }
 }
