@@ -163,7 +163,8 @@ internal sealed class CheckpointNode
             slots[free] = (shard, handle);
             _unfinalized.Add(handle);
         }
-        shard.Tell(new SaveShard(step, state, handle, inPlace));
+        // Registered before the request goes: a token cancelled already marks the handle first, so
+        // the shard sees it when the request arrives and stages nothing.
         if (cancellation.CanBeCanceled)
         {
             var registration = cancellation.Register(() =>
@@ -172,6 +173,7 @@ internal sealed class CheckpointNode
             });
             handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
+        shard.Tell(new SaveShard(step, state, handle, inPlace));
         return handle;
     }
 
