@@ -34,7 +34,10 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
     public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType());
 
     /// <inheritdoc />
-    public override object FromBinary(byte[] bytes, string manifest) =>
+    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+
+    /// <summary>The catalog record <paramref name="manifest"/> names, from its <paramref name="bytes"/>: what <see cref="FromBinary"/> gives, without an actor system.</summary>
+    public static object Decode(byte[] bytes, string manifest) =>
         Types.TryGetValue(manifest, out var type)
             ? JsonSerializer.Deserialize(bytes, type) ?? throw new SerializationException($"catalog record '{manifest}' is null")
             : throw new SerializationException($"unknown catalog record '{manifest}': written by a newer ActorCkpt?");

@@ -1,5 +1,8 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
+using Microsoft.Data.Sqlite;
 
 namespace ActorCkpt.Cli;
 
@@ -71,17 +74,33 @@ internal sealed class CatalogChecksums
         && (ActorCkptConfig.CatalogConnection(node, root).Provider != "SQLite.MS" || Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)));
 
     /// <summary>
-    /// Every entry of the catalog of <paramref name="root"/>, read in a short-lived actor system by a
-    /// <see cref="CatalogReaderActor"/> (which never writes, so it is safe beside a running planner).
+    /// Every entry of the catalog of <paramref name="root"/>: straight from its SQLite file when it is
+    /// one (<see cref="SqliteCatalogJournal"/>), else in a short-lived actor system by a
+    /// <see cref="CatalogReaderActor"/>. Neither ever writes, so both are safe beside a running planner.
     /// The catalog file must be there: it is reported missing, never created by opening it.
     /// </summary>
     public static async Task<IReadOnlyList<CatalogEntry>> ReadEntriesAsync(string root, Config node)
     {
         RootChecks.CheckCatalogFile(root, node, required: true);
-        var system = ActorSystem.Create("actorckpt-catalog-reader", ActorCkptConfig.WithCatalog(node, root));
+        var config = ActorCkptConfig.WithCatalog(node, root);
+        var persistenceId = CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)));
+        if (SqliteCatalogJournal.Applies(config))
+        {
+            var connection = ActorCkptConfig.CatalogConnection(node, root).ConnectionString;
+            try
+            {
+                return SqliteCatalogJournal.Read(connection, persistenceId);
+            }
+            catch (Exception e) when (e is SqliteException or JsonException or SerializationException or InvalidCastException)
+            {
+                throw new ActorCkptException($"the catalog '{new SqliteConnectionStringBuilder(connection).DataSource}' could not be read ({e.Message}): " +
+                                             $"'actorckpt catalog rebuild {root}' makes a new one from the checkpoints on disk, verifying each");
+            }
+        }
+        var system = ActorSystem.Create("actorckpt-catalog-reader", config);
         try
         {
-            var reader = system.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)))));
+            var reader = system.ActorOf(CatalogReaderActor.Props(persistenceId));
             return (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
         }
         finally
