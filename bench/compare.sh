@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# ActorCkpt against the raw limit (fio) and PyTorch DCP (Debian's python3-torch 1.13) on the same
-# workloads. Installs fio and python3-torch when missing (Debian, as root), builds actorckpt, then
-# runs bench/compare.py, which alternates the three 5 times per workload and prints medians and
-# ratios as a table and as JSON. Arguments go to compare.py (see --help); the defaults run every
-# workload of the performance issue (256 MB and 1 GB, 2 and 4 ranks, sharded and replicated).
+# ActorCkpt (with its in-process raw baseline) against PyTorch DCP (Debian's python3-torch 1.13) and
+# fio on the same workloads. Installs fio and python3-torch when missing (Debian, as root), builds
+# actorckpt, then runs bench/compare.py, which alternates them --runs times (default 5) per
+# workload, deletes nothing until the end (--tmpfs: runs under /dev/shm) and prints every round,
+# the medians and the ratios as a table and as JSON. Arguments go to compare.py (see --help); the
+# defaults run 256 MB and 1 GB, 2 and 4 ranks, sharded and replicated. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,7 +13,9 @@ save into tensors allocated and zeroed before the clock starts, first with the f
 page cache and then after dropping them from it (posix_fadvise DONTNEED, which needs no
 privilege). Times run from a barrier to a barrier, so they are those of the slowest rank.
 
-Prints one JSON object on stdout.
+Prints one JSON object on stdout. --dir must not exist yet (a new directory each run: on a disk,
+writing into blocks a delete has just freed is several times faster than into new ones, see
+docs/benchmarks.md); with --keep its files stay, for the caller to delete at the end.
 """
 import argparse
 import json
@@ -120,14 +122,16 @@ def rank_main(rank, world, args, results):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", required=True, help="scratch directory (emptied first)")
+    p.add_argument("--dir", required=True, help="scratch directory (must not exist: created)")
+    p.add_argument("--keep", action="store_true", help="leave the saved files (the caller deletes them at the end)")
     p.add_argument("--size-mb", type=int, default=256)
     p.add_argument("--tensors", type=int, default=64)
     p.add_argument("--ranks", type=int, default=2)
     p.add_argument("--layout", choices=["sharded", "replicated"], default="sharded")
     p.add_argument("--port", type=int, default=29531)
     args = p.parse_args()
-    shutil.rmtree(args.dir, ignore_errors=True)
+    if os.path.exists(args.dir):
+        sys.exit(f"--dir {args.dir} exists: give a new directory")
     os.makedirs(args.dir)
     context = mp.get_context("spawn")
     results = context.Queue()
@@ -153,7 +157,8 @@ def main():
         "load_cold_s": round(max(r[3] for r in per_rank), 4),
         "bit_exact": all(r[4] for r in per_rank),
     }))
-    shutil.rmtree(args.dir, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(args.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

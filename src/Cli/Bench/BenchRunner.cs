@@ -7,22 +7,26 @@ namespace ActorCkpt.Cli.Bench;
 
 /// <summary>
 /// <c>actorckpt bench</c>: saves and loads a synthetic float32 model through ActorCkpt, in this
-/// process or across node processes (<c>--nodes</c>), and in the same run the raw baseline: the
-/// same bytes written as one plain file per rank (sequential, fsynced, ranks in parallel) and
-/// read back. In this process it measures, after a first (cold) save: an async save (until
-/// Staged, the training loop's wait, and until committed), a plain memcpy of as many bytes as
-/// staging copied (after a first save, replicas other ranks write are not staged), a synchronous
-/// save in place with its peak memory growth, and loads of that save into tensors allocated
-/// beforehand: from the page cache, resharded onto one rank more (also from the page cache), and
-/// after dropping the files from it. Measurement only.
+/// process or across node processes (<c>--nodes</c>), and in the same runs the raw baseline: the
+/// save's data files (as many, as long, one thread per writer of the save) written from plain
+/// native buffers and fsynced, then read back (see <see cref="RawFiles"/>). First, once per
+/// process: a first (cold) save and a first load. Then <c>--runs</c> times, nothing deleted in
+/// between (each run writes new steps and new raw files, as training with retention does), ours
+/// and raw alternating (which goes first alternates from run to run): in this process an async
+/// save (until Staged, the training loop's wait, and until committed), a plain memcpy of as many
+/// bytes as staging copied, a synchronous save in place with its peak memory growth, the raw
+/// write, loads of that save into tensors allocated beforehand (from the page cache, resharded
+/// onto one rank more, and after dropping the files from it) and the raw read. The report gives
+/// every run and, at the top level, the median of each figure and of each per-run ratio, beside
+/// issue 21's targets (<see cref="BenchTargets"/>) and the file system measured. Measurement only.
 /// </summary>
 internal static class BenchRunner
 {
     /// <summary>Options of <c>actorckpt bench</c>.</summary>
-    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local");
+    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local", int Runs = 1);
 
-    /// <summary>What one ActorCkpt run measured; what only the in-process run measures is null on nodes.</summary>
-    private sealed record Measured(TimeSpan FirstSave, TimeSpan Staged, TimeSpan AsyncSave, TimeSpan Load, bool Exact, int Files)
+    /// <summary>What one run measured; what only the in-process bench measures is null on nodes.</summary>
+    private sealed record Run(TimeSpan Staged, TimeSpan AsyncSave, TimeSpan Load, TimeSpan RawWrite, TimeSpan RawRead, bool Exact)
     {
         public TimeSpan? SyncSave { get; init; }
 
@@ -34,14 +38,47 @@ internal static class BenchRunner
 
         public TimeSpan? ColdLoad { get; init; }
 
-        public TimeSpan? FirstLoad { get; init; }
-
         public TimeSpan? ReshardLoad { get; init; }
-
-        public Dictionary<string, long>? BytesByNode { get; init; }
 
         /// <summary>The save compared with the raw write: the synchronous one where measured.</summary>
         public TimeSpan Save => SyncSave ?? AsyncSave;
+
+        /// <summary>This run's ratios (<see cref="BenchTargets.Ratios"/>), null where a figure is missing.</summary>
+        public Dictionary<string, double?> Ratios => new()
+        {
+            ["raw_write_over_memcpy"] = Memcpy is { } m ? Ratio(RawWrite, m) : null,
+            ["save_over_raw"] = Ratio(Save, RawWrite),
+            ["async_over_sync"] = SyncSave is { } sync ? Ratio(AsyncSave, sync) : null,
+            ["load_over_raw"] = Ratio(Load, RawRead),
+        };
+
+        /// <summary>This run's figures as reported (seconds, bytes, ratios).</summary>
+        public Dictionary<string, object?> Figures()
+        {
+            var figures = new Dictionary<string, object?>
+            {
+                ["staged_s"] = S(Staged),
+                ["async_save_s"] = S(AsyncSave),
+                ["memcpy_s"] = Memcpy is { } c ? S(c) : null,
+                ["staged_bytes"] = BytesStaged,
+                ["save_s"] = S(Save),
+                ["save_peak_growth_bytes"] = SavePeakGrowth,
+                ["load_s"] = S(Load),
+                ["load_cold_s"] = ColdLoad is { } lc ? S(lc) : null,
+                ["load_reshard_s"] = ReshardLoad is { } lr ? S(lr) : null,
+                ["raw_write_s"] = S(RawWrite),
+                ["raw_read_s"] = S(RawRead),
+            };
+            foreach (var (k, v) in Ratios) figures[k] = v;
+            figures["bit_exact"] = Exact;
+            return figures;
+        }
+    }
+
+    /// <summary>What the whole bench measured: the process's first save and load, and each run.</summary>
+    private sealed record Measured(TimeSpan FirstSave, TimeSpan? FirstLoad, int Files, IReadOnlyList<Run> Runs, RawFiles Raw)
+    {
+        public Dictionary<string, long>? BytesByNode { get; init; }
     }
 
     /// <summary>Runs the benchmark; returns the exit code (0 when every load was bit-exact).</summary>
@@ -49,33 +86,47 @@ internal static class BenchRunner
     {
         if (o.Layout is not ("sharded" or "replicated")) throw new ArgumentException($"--layout '{o.Layout}': accepted values are sharded, replicated");
         if (o.Ranks < 1) throw new ArgumentException("--ranks must be at least 1");
+        if (o.Runs < 1) throw new ArgumentException("--runs must be at least 1");
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, seed: 1);
         var ckptDir = Path.Combine(o.Dir, "actorckpt");
         var rawDir = Path.Combine(o.Dir, "raw");
+        // A previous bench's output goes before anything is measured; within the bench nothing is
+        // deleted (on a disk, writing into blocks a delete has just freed is several times faster
+        // than into new ones: docs/benchmarks.md).
         foreach (var d in new[] { ckptDir, rawDir })
             if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
         Directory.CreateDirectory(rawDir);
+        var fs = MountedFileSystem.Of(rawDir);
 
-        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir) : await InProcessAsync(o, model, ckptDir);
-        var states = model.BuildStates(o.Ranks, step: 1);
-        TimeSpan rawWrite, rawRead;
-        try
-        {
-            (rawWrite, rawRead) = RawBaseline(states, o.Layout, rawDir);
-        }
-        finally
-        {
-            SyntheticModel.Dispose(states);
-        }
+        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir, rawDir) : await InProcessAsync(o, model, ckptDir, rawDir);
+        using var raw = m.Raw;
+        var runs = m.Runs;
+        TimeSpan MedianOf(Func<Run, TimeSpan> figure) => TimeSpan.FromSeconds(BenchTargets.Median(runs.Select(r => (double?)figure(r).TotalSeconds))!.Value);
+        double? MedianOfOptional(Func<Run, TimeSpan?> figure) => BenchTargets.Median(runs.Select(r => figure(r) is { } t ? S(t) : (double?)null));
+        long? MedianBytes(Func<Run, long?> figure) => BenchTargets.Median(runs.Select(r => (double?)figure(r))) is { } b ? (long)b : null;
+        var exact = runs.All(r => r.Exact);
+        var (staged, asyncSave, save, load, rawWrite, rawRead) =
+            (MedianOf(r => r.Staged), MedianOf(r => r.AsyncSave), MedianOf(r => r.Save), MedianOf(r => r.Load), MedianOf(r => r.RawWrite), MedianOf(r => r.RawRead));
+        var memcpy = MedianOfOptional(r => r.Memcpy);
+        var ratios = BenchTargets.Ratios.ToDictionary(k => k, k => BenchTargets.Median(runs.Select(r => r.Ratios[k])));
+        var targets = BenchTargets.For(fs.IsMemory, o.Layout);
+        var met = BenchTargets.Met(targets, ratios);
 
         var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
-        output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files, bit-exact {m.Exact}");
-        output.Line($"  first save {S(m.FirstSave)} s; async save: staged {S(m.Staged)} s, committed {S(m.AsyncSave)} s" +
-                    (m.Memcpy is { } copy ? $"; {m.BytesStaged} bytes staged, a memcpy of as many {S(copy)} s" : ""));
-        if (m.SyncSave is { } sync)
-            output.Line($"  save in place {S(sync)} s, peak memory growth {m.SavePeakGrowth / (1 << 20)} MiB");
-        output.Line($"  load {S(m.Load)} s" + (m.FirstLoad is { } first ? $" (first in the process {S(first)} s)" : "") + (m.ColdLoad is { } cold ? $", cold {S(cold)} s, resharded onto {o.Ranks + 1} ranks {S(m.ReshardLoad!.Value)} s" : ""));
-        output.Line($"raw: write+fsync {S(rawWrite)} s, read {S(rawRead)} s");
+        var medians = runs.Count > 1 ? $" (medians of {runs.Count} runs)" : "";
+        output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files on {fs.Type} ({fs.Device}), bit-exact {exact}{medians}");
+        if (runs.Count > 1)
+            for (var i = 0; i < runs.Count; i++)
+                output.Line($"  run {i + 1}: " + string.Join(", ", runs[i].Figures().Where(f => f.Value is double).Select(f => $"{f.Key} {Format(f.Value)}")));
+        output.Line($"  first save {S(m.FirstSave)} s; async save: staged {S(staged)} s, committed {S(asyncSave)} s" +
+                    (memcpy is { } copy ? $"; {MedianBytes(r => r.BytesStaged)} bytes staged, a memcpy of as many {copy} s" : ""));
+        if (MedianOfOptional(r => r.SyncSave) is { } sync)
+            output.Line($"  save in place {sync} s, peak memory growth {MedianBytes(r => r.SavePeakGrowth) / (1 << 20)} MiB");
+        output.Line($"  load {S(load)} s" + (m.FirstLoad is { } first ? $" (first in the process {S(first)} s)" : "") +
+                    (MedianOfOptional(r => r.ColdLoad) is { } cold ? $", cold {cold} s, resharded onto {o.Ranks + 1} ranks {MedianOfOptional(r => r.ReshardLoad)} s" : ""));
+        output.Line($"raw ({raw.Files} files, {raw.Bytes} bytes, {raw.Threads} threads, {fs.Type}): write+fsync {S(rawWrite)} s, read {S(rawRead)} s");
+        output.Line("targets (" + (fs.IsMemory ? "memory" : "disk") + "): " + string.Join(", ", BenchTargets.Ratios.Where(k => targets[k] is not null)
+            .Select(k => $"{k} {Format(ratios[k])} <= {Format(targets[k])} {(met[k] switch { true => "met", false => "MISSED", null => "not measured" })}")));
         var report = new Dictionary<string, object?>
         {
             ["layout"] = o.Layout,
@@ -84,75 +135,102 @@ internal static class BenchRunner
             ["nodes"] = o.Nodes,
             ["bytes"] = model.Bytes,
             ["files"] = m.Files,
+            ["filesystem"] = fs.Type,
+            ["filesystem_device"] = fs.Device,
             ["first_save_s"] = S(m.FirstSave),
-            ["staged_s"] = S(m.Staged),
-            ["async_save_s"] = S(m.AsyncSave),
-            ["memcpy_s"] = m.Memcpy is { } c ? S(c) : null,
-            ["staged_bytes"] = m.BytesStaged,
-            ["save_s"] = S(m.Save),
-            ["save_peak_growth_bytes"] = m.SavePeakGrowth,
-            ["load_s"] = S(m.Load),
+            ["staged_s"] = S(staged),
+            ["async_save_s"] = S(asyncSave),
+            ["memcpy_s"] = memcpy,
+            ["staged_bytes"] = MedianBytes(r => r.BytesStaged),
+            ["save_s"] = S(save),
+            ["save_peak_growth_bytes"] = MedianBytes(r => r.SavePeakGrowth),
+            ["load_s"] = S(load),
             ["first_load_s"] = m.FirstLoad is { } fl ? S(fl) : null,
             // Issue 16's target: a fresh process's first save and first load within 0.2 s of the
             // steady ones (the async save, the warm load) for the same state.
-            ["first_save_gap_s"] = S(m.FirstSave - m.AsyncSave),
-            ["first_load_gap_s"] = m.FirstLoad is { } fg ? S(fg - m.Load) : null,
+            ["first_save_gap_s"] = S(m.FirstSave - asyncSave),
+            ["first_load_gap_s"] = m.FirstLoad is { } fg ? S(fg - load) : null,
             ["first_gap_target_s"] = 0.2,
-            ["load_cold_s"] = m.ColdLoad is { } lc ? S(lc) : null,
-            ["load_reshard_s"] = m.ReshardLoad is { } lr ? S(lr) : null,
-            ["reshard_ranks"] = m.ReshardLoad is null ? null : o.Ranks + 1,
+            ["load_cold_s"] = MedianOfOptional(r => r.ColdLoad),
+            ["load_reshard_s"] = MedianOfOptional(r => r.ReshardLoad),
+            ["reshard_ranks"] = runs[0].ReshardLoad is null ? null : o.Ranks + 1,
             ["raw_write_s"] = S(rawWrite),
             ["raw_read_s"] = S(rawRead),
-            ["save_over_raw"] = Math.Round(m.Save / rawWrite, 3),
-            ["load_over_raw"] = Math.Round(m.Load / rawRead, 3),
-            ["bit_exact"] = m.Exact,
+            ["raw_files"] = raw.Files,
+            ["raw_bytes"] = raw.Bytes,
+            ["raw_threads"] = raw.Threads,
         };
+        foreach (var (k, v) in ratios) report[k] = v;
+        report["targets"] = targets;
+        report["targets_met"] = met;
+        report["bit_exact"] = exact;
+        report["runs"] = runs.Select(r => r.Figures()).ToArray();
         if (m.BytesByNode is not null)
         {
             report["placement"] = o.Placement;
             report["bytes_by_node"] = m.BytesByNode;
         }
         output.Report(report);
-        return m.Exact ? 0 : 1;
+        return exact ? 0 : 1;
     }
+
+    private static string Format(object? v) => v is double d ? d.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) : v?.ToString() ?? "-";
+
+    private static double Ratio(TimeSpan a, TimeSpan b) => Math.Round(a / b, 3);
 
     private static double S(TimeSpan t) => CliOutput.Seconds(t);
 
-    /// <summary>Ranks in this process: two async saves (cold, then measured), one in place, and (after an unmeasured one) three loads of it.</summary>
-    private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir)
+    /// <summary>
+    /// Ranks in this process: a first (cold) save (step 1) and a first load of it, then each run:
+    /// an async save (step 2 + 2i), a memcpy, a save in place (step 3 + 2i) and the raw write, and
+    /// (after the first, unmeasured, load) three loads of the save in place and the raw read.
+    /// </summary>
+    private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir, string rawDir)
     {
         var states = model.BuildStates(o.Ranks, step: 1);
+        RawFiles? raw = null;
         try
         {
             await using var ckpt = Checkpointer.Start(ckptDir, o.Hocon);
             // The first save pays for fresh staging buffers and JIT; a training loop saves again
-            // and again, so the second save (same state, warm pool) is the one reported.
+            // and again, so the later saves (same state, warm pool) are the ones reported.
             var (_, coldSaved, _) = await SaveAsync(ckpt, 1, states);
-            var (staged, asyncSaved, stagedBytes) = await SaveAsync(ckpt, 2, states);
-            var memcpy = Memcpy(states, stagedBytes);
-            // Reset first, then read the baseline: resident memory can shrink in between (the GC
-            // and malloc return pages on their own threads), and a baseline taken before the reset
-            // then lies above the new high-water mark. The kernel's counters are approximate too,
-            // so a save that grew nothing may still read a few pages below its baseline: that is
-            // no growth.
-            ProcessMemory.ResetPeak();
-            var before = ProcessMemory.ResidentBytes;
-            var clock = Stopwatch.StartNew();
-            await Task.WhenAll(states.Select(s => ckpt.SaveInPlaceAsync(3, s)));
-            var syncSaved = clock.Elapsed;
-            var growth = Math.Max(0, ProcessMemory.PeakBytes - before);
-
-            // As with saves, the first load in a process pays for JIT; the loads measured follow one.
-            var (firstLoad, _) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: 2);
-            var (load, exact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null);
-            // The resharded load runs in the same cache state as the warm one it is compared with:
-            // the first load after a cold one runs up to 1.7x slower, whatever its layout.
-            var (reshard, reshardExact) = await LoadAsync(ckpt, model, o.Ranks + 1, o.Ranks, dropCache: null);
-            var (cold, coldExact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: Path.Combine(ckptDir, CheckpointLayout.StepDirectory(3)));
-            return new Measured(coldSaved, staged, asyncSaved, load, exact && coldExact && reshardExact, ckpt.Store.ReadMetadata(3).Files.Count)
+            // As with saves, the first load in a process pays for JIT; the loads measured follow it.
+            var (firstLoad, firstExact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: 1);
+            // The raw files are the save's: as many, as long, grouped by writer; their buffers are
+            // allocated and filled now, before any clock.
+            raw = RawFiles.Like(ckpt.Store.ReadMetadata(1));
+            var runs = new List<Run>();
+            long lastStep = 1;
+            for (var i = 0; i < o.Runs; i++)
             {
-                FirstLoad = firstLoad, SyncSave = syncSaved, Memcpy = memcpy, BytesStaged = stagedBytes.Sum(), SavePeakGrowth = growth, ColdLoad = cold, ReshardLoad = reshard,
-            };
+                var (asyncStep, syncStep) = (2 + 2L * i, 3 + 2L * i);
+                var rawRun = Path.Combine(rawDir, $"run-{i + 1}");
+                var rawFirst = i % 2 == 1;
+                var (staged, asyncSaved, stagedBytes) = await SaveAsync(ckpt, asyncStep, states);
+                var memcpy = Memcpy(states, stagedBytes);
+                var rawWrite = rawFirst ? raw.Write(rawRun) : TimeSpan.Zero;
+                var (syncSaved, growth) = await SaveInPlaceAsync(ckpt, syncStep, states);
+                if (!rawFirst) rawWrite = raw.Write(rawRun);
+                var rawRead = rawFirst ? raw.Read(rawRun) : TimeSpan.Zero;
+                var (load, exact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: syncStep);
+                if (!rawFirst) rawRead = raw.Read(rawRun);
+                // The resharded load runs in the same cache state as the warm one it is compared with:
+                // the first load after a cold one runs up to 1.7x slower, whatever its layout.
+                var (reshard, reshardExact) = await LoadAsync(ckpt, model, o.Ranks + 1, o.Ranks, dropCache: null, step: syncStep);
+                var (cold, coldExact) = await LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: Path.Combine(ckptDir, CheckpointLayout.StepDirectory(syncStep)), step: syncStep);
+                runs.Add(new Run(staged, asyncSaved, load, rawWrite, rawRead, firstExact && exact && coldExact && reshardExact)
+                {
+                    SyncSave = syncSaved, Memcpy = memcpy, BytesStaged = stagedBytes.Sum(), SavePeakGrowth = growth, ColdLoad = cold, ReshardLoad = reshard,
+                });
+                lastStep = syncStep;
+            }
+            return new Measured(coldSaved, firstLoad, ckpt.Store.ReadMetadata(lastStep).Files.Count, runs, raw);
+        }
+        catch
+        {
+            raw?.Dispose();
+            throw;
         }
         finally
         {
@@ -160,11 +238,27 @@ internal static class BenchRunner
         }
     }
 
+    /// <summary>A synchronous save in place: its time and the process's peak memory growth meanwhile.</summary>
+    private static async Task<(TimeSpan Elapsed, long Growth)> SaveInPlaceAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
+    {
+        // Reset first, then read the baseline: resident memory can shrink in between (the GC
+        // and malloc return pages on their own threads), and a baseline taken before the reset
+        // then lies above the new high-water mark. The kernel's counters are approximate too,
+        // so a save that grew nothing may still read a few pages below its baseline: that is
+        // no growth.
+        ProcessMemory.ResetPeak();
+        var before = ProcessMemory.ResidentBytes;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(states.Select(s => ckpt.SaveInPlaceAsync(step, s)));
+        var elapsed = clock.Elapsed;
+        return (elapsed, Math.Max(0, ProcessMemory.PeakBytes - before));
+    }
+
     /// <summary>
     /// Loads <paramref name="step"/> on <paramref name="ranks"/> ranks into zeroed tensors allocated
     /// before the clock starts, after dropping <paramref name="dropCache"/> from the page cache.
     /// </summary>
-    private static async Task<(TimeSpan Elapsed, bool Exact)> LoadAsync(Checkpointer ckpt, SyntheticModel model, int ranks, int savedRanks, string? dropCache, long step = 3)
+    private static async Task<(TimeSpan Elapsed, bool Exact)> LoadAsync(Checkpointer ckpt, SyntheticModel model, int ranks, int savedRanks, string? dropCache, long step)
     {
         var targets = model.EmptyStates(ranks);
         try
@@ -217,25 +311,53 @@ internal static class BenchRunner
         }
     }
 
-    /// <summary>Ranks on the training nodes of a node-process cluster: each node saves and loads its ranks.</summary>
-    private static async Task<Measured> OnNodesAsync(Options o, string ckptDir)
+    /// <summary>
+    /// Ranks on the training nodes of a node-process cluster: each node saves (step 1, cold) and
+    /// loads its ranks, then each run an async save (step 2 + i) and the raw write, a load of it
+    /// and the raw read. The raw files are written and read from this process.
+    /// </summary>
+    private static async Task<Measured> OnNodesAsync(Options o, string ckptDir, string rawDir)
     {
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
         await using var cluster = await NodeProcessCluster.StartAsync(ckptDir, o.Nodes, o.Placement, o.Hocon);
         var ranks = cluster.SplitRanks(o.Ranks);
-        var cold = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(1, ranks[i], o.Ranks, model));
-        var warm = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(2, ranks[i], o.Ranks, model));
-        if (cold.Concat(warm).FirstOrDefault(s => s.Error is not null) is { } failed)
-            throw new CheckpointFailedException(cold.Contains(failed) ? 1 : 2, failed.Error!);
-        var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(2, ranks[i], o.Ranks, model));
-        var metadata = cluster.Node.Store.ReadMetadata(2);
-        return new Measured(
-            TimeSpan.FromSeconds(cold.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(warm.Max(s => s.StagedSeconds)),
-            TimeSpan.FromSeconds(warm.Max(s => s.SavedSeconds)), TimeSpan.FromSeconds(loads.Max(l => l.Seconds)),
-            loads.All(l => l.Problems.Length == 0), metadata.Files.Count)
+        async Task<DemoSaveDone[]> Save(long step)
         {
-            BytesByNode = ClusterDemoRunner.BytesByNode(metadata),
-        };
+            var saved = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
+            if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
+            return saved;
+        }
+        var cold = await Save(1);
+        var raw = RawFiles.Like(cluster.Node.Store.ReadMetadata(1));
+        try
+        {
+            var runs = new List<Run>();
+            long step = 1;
+            for (var i = 0; i < o.Runs; i++)
+            {
+                step = 2 + i;
+                var rawRun = Path.Combine(rawDir, $"run-{i + 1}");
+                var rawFirst = i % 2 == 1;
+                var rawWrite = rawFirst ? raw.Write(rawRun) : TimeSpan.Zero;
+                var warm = await Save(step);
+                if (!rawFirst) rawWrite = raw.Write(rawRun);
+                var rawRead = rawFirst ? raw.Read(rawRun) : TimeSpan.Zero;
+                var loads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, ranks[n], o.Ranks, model));
+                if (!rawFirst) rawRead = raw.Read(rawRun);
+                runs.Add(new Run(TimeSpan.FromSeconds(warm.Max(s => s.StagedSeconds)), TimeSpan.FromSeconds(warm.Max(s => s.SavedSeconds)),
+                    TimeSpan.FromSeconds(loads.Max(l => l.Seconds)), rawWrite, rawRead, loads.All(l => l.Problems.Length == 0)));
+            }
+            var metadata = cluster.Node.Store.ReadMetadata(step);
+            return new Measured(TimeSpan.FromSeconds(cold.Max(s => s.SavedSeconds)), null, metadata.Files.Count, runs, raw)
+            {
+                BytesByNode = ClusterDemoRunner.BytesByNode(metadata),
+            };
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
     }
 
     /// <summary>An async save: the time until every rank is staged, until committed, and the bytes each rank staged.</summary>
@@ -249,46 +371,10 @@ internal static class BenchRunner
         return (staged, clock.Elapsed, handles.Select(h => h.BytesStaged).ToArray());
     }
 
-    /// <summary>
-    /// The raw baseline: each tensor byte once (like the deduplicated save), one plain file per rank
-    /// written sequentially and fsynced, ranks in parallel; then read back.
-    /// </summary>
-    private static (TimeSpan Write, TimeSpan Read) RawBaseline(IReadOnlyList<RankState> states, string layout, string rawDir)
-    {
-        var ranks = states.Count;
-        var perRank = Enumerable.Range(0, ranks).Select(r => states[r].Tensors
-            .Where((t, i) => layout == "sharded" || i % ranks == r)
-            .Select(t => t.Tensor).ToArray()).ToArray();
-        var write = Time(() => Parallel.For(0, ranks, r => RawWrite(Path.Combine(rawDir, $"rank-{r}.bin"), perRank[r])));
-        var read = Time(() => Parallel.For(0, ranks, r => RawRead(Path.Combine(rawDir, $"rank-{r}.bin"))));
-        return (write, read);
-    }
-
     private static TimeSpan Time(Action action)
     {
         var clock = Stopwatch.StartNew();
         action();
         return clock.Elapsed;
-    }
-
-    private static void RawWrite(string path, IReadOnlyList<TorchSharp.torch.Tensor> tensors)
-    {
-        using var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write);
-        long offset = 0;
-        foreach (var t in tensors)
-        {
-            RandomAccess.Write(handle, t.bytes, offset);
-            offset += t.bytes.Length;
-        }
-        RandomAccess.FlushToDisk(handle);
-    }
-
-    private static void RawRead(string path)
-    {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var buffer = new byte[8 << 20];
-        long offset = 0;
-        int n;
-        while ((n = RandomAccess.Read(handle, buffer, offset)) > 0) offset += n;
     }
 }

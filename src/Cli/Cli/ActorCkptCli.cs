@@ -166,16 +166,17 @@ internal static class ActorCkptCli
         var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);
         var benchRanks = CliOptions.Int("--ranks", "Ranks", 2, 1, MaxRanks);
         var benchLayout = CliOptions.OneOf("--layout", "sharded or replicated", "sharded", "sharded", "replicated");
-        var bench = new Command("bench", "Save and load once, beside a raw baseline of the same bytes")
+        var benchRuns = CliOptions.Int("--runs", "Measured runs in this process, nothing deleted in between (the report gives each and the medians)", 1, 1, 100);
+        var bench = new Command("bench", "Save and load, beside a raw baseline of the same files, and the targets")
         {
-            dir, benchSize, benchTensors, benchRanks, benchLayout, nodes, placement, json, config,
+            dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, json, config,
         };
         bench.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return BenchRunner.RunAsync(new BenchRunner.Options(
                 p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
         var planRanks = CliOptions.Int("--ranks", "Simulated ranks of the save", 4096, 1, 65_536);

@@ -1,0 +1,59 @@
+using System.Runtime.InteropServices;
+
+namespace ActorCkpt.Cli.Bench;
+
+/// <summary>
+/// The file system a directory is on: its type from statfs(2)'s f_type (tmpfs, ext4, xfs,
+/// overlay, …) and the device of its mount from /proc/self/mountinfo, so that a bench figure says
+/// whether it measured memory or a disk.
+/// </summary>
+/// <param name="Type">The file system type, or its magic number in hex when it is not a known one.</param>
+/// <param name="Device">The mount's source (a block device, "tmpfs", "overlay", …), or "" when not found.</param>
+internal sealed partial record MountedFileSystem(string Type, string Device)
+{
+    private static readonly Dictionary<long, string> Magic = new()
+    {
+        [0x01021994] = "tmpfs", [0x858458f6] = "ramfs", [0xEF53] = "ext2/3/4", [0x58465342] = "xfs",
+        [0x794c7630] = "overlay", [0x9123683E] = "btrfs", [0x2FC12FC1] = "zfs", [0xF2F52010] = "f2fs",
+        [0x6969] = "nfs", [0xFF534D42] = "cifs", [0xFE534D42] = "smb2", [0x65735546] = "fuse",
+        [0x00C36400] = "ceph", [0x0BD00BD0] = "lustre", [0x47504653] = "gpfs",
+    };
+
+    /// <summary>Whether writes only copy into memory (nothing below to fsync to): tmpfs and ramfs.</summary>
+    public bool IsMemory => Type is "tmpfs" or "ramfs";
+
+    /// <summary>The file system of <paramref name="directory"/>, which must exist.</summary>
+    public static unsafe MountedFileSystem Of(string directory)
+    {
+        if (!OperatingSystem.IsLinux()) return new("unknown", "");
+        // struct statfs begins with f_type (a long) on every 64-bit Linux; 256 bytes hold all of it.
+        var buffer = stackalloc long[32];
+        if (StatFs(directory, buffer) != 0) throw new IOException($"statfs('{directory}') failed with error {Marshal.GetLastPInvokeError()}");
+        var (source, mountType) = Mount(Path.GetFullPath(directory));
+        // ext2, ext3 and ext4 share one magic number: the mount table tells them apart.
+        var type = buffer[0] == 0xEF53 && mountType.StartsWith("ext", StringComparison.Ordinal) ? mountType
+            : Magic.TryGetValue(buffer[0], out var name) ? name : $"0x{buffer[0]:x}";
+        return new(type, source);
+    }
+
+    /// <summary>The source and type of the mount holding <paramref name="path"/>: the mount point that is its longest prefix (the last mounted of equal ones).</summary>
+    private static (string Source, string Type) Mount(string path)
+    {
+        var best = (Length: -1, Source: "", Type: "");
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            // "36 35 98:0 /root /mnt rw,noatime master:1 - ext4 /dev/vda rw": field 5 is the mount
+            // point (spaces escaped as \040), and the source follows the fs type after " - ".
+            var fields = line.Split(' ');
+            var dash = Array.IndexOf(fields, "-");
+            if (fields.Length < 5 || dash < 0 || dash + 2 >= fields.Length) continue;
+            var point = fields[4].Replace("\\040", " ");
+            var under = point == "/" || path == point || path.StartsWith(point + "/", StringComparison.Ordinal);
+            if (under && point.Length >= best.Length) best = (point.Length, fields[dash + 2], fields[dash + 1]);
+        }
+        return (best.Source, best.Type);
+    }
+
+    [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int StatFs(string path, long* buffer);
+}
