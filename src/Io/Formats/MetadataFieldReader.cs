@@ -32,10 +32,11 @@ internal ref struct MetadataFieldReader(ReadOnlySpan<byte> span, string file, st
         return v >= 0 ? v : throw Fail(field, $"{v} is negative");
     }
 
-    /// <summary>A count of items of <paramref name="itemBytes"/> bytes each that must all fit in <paramref name="available"/> bytes.</summary>
-    public int Count(string field, long itemBytes, long available)
+    /// <summary>A count of items of <paramref name="itemBytes"/> bytes each that must all fit in what is left after it.</summary>
+    public int Count(string field, long itemBytes)
     {
         var n = U32(field);
+        var available = _rest.Length;
         return n <= available / Math.Max(1, itemBytes) && n <= int.MaxValue ? (int)n
             : throw Fail(field, $"{n} items of {itemBytes} bytes cannot fit in the {available} bytes there are");
     }

@@ -97,11 +97,11 @@ internal sealed class MetadataIndex : IDisposable
         _objectCount = objectCount <= _length / MetadataBinary.ObjectRecordLength ? (int)objectCount
             : throw d.Fail("objects.count", $"{objectCount} entries cannot fit in a file of {_length} bytes");
 
-        var tensorCount = d.Count("tensor_count", 4 + 1 + 4 + 8 + 24, d.Remaining);
+        var tensorCount = d.Count("tensor_count", 4 + 1 + 4 + 8 + 24);
         _tensors = new TensorEntry[tensorCount];
         for (var i = 0; i < tensorCount; i++)
         {
-            var keyBytes = d.Take(d.Count("key_length", 1, d.Remaining), "key");
+            var keyBytes = d.Take(d.Count("key_length", 1), "key");
             var key = Utf8(keyBytes, ref d, "key");
             if (i > 0 && string.CompareOrdinal(_tensors[i - 1].Key, key) >= 0)
                 throw d.Fail("key", $"'{key}' does not come after '{_tensors[i - 1].Key}': keys must be sorted and listed once");
@@ -115,7 +115,7 @@ internal sealed class MetadataIndex : IDisposable
             {
                 throw d.Fail("dtype", $"'{dtypeCode}' of tensor '{key}' is not a supported dtype");
             }
-            var dims = d.Count("dims", 8, d.Remaining);
+            var dims = d.Count("dims", 8);
             if (dims > MetadataBinary.MaxDimensions) throw d.Fail("dims", $"{dims} of tensor '{key}' is more than {MetadataBinary.MaxDimensions}");
             var shape = new long[dims];
             for (var k = 0; k < dims; k++) shape[k] = d.I64("shape");
@@ -368,7 +368,7 @@ internal sealed class MetadataIndex : IDisposable
         var offset = r.I64("offset");
         var length = r.I64("length");
         var blockSize = r.I32("block_size");
-        var count = r.Count("checksum_count", 8, r.Remaining);
+        var count = r.Count("checksum_count", 8);
         return new StoredHead(file, offset, length, blockSize, count);
     }
 
@@ -479,13 +479,13 @@ internal sealed class MetadataIndex : IDisposable
         return pages;
     }
 
-    /// <summary>True when a box [offsets, offsets + lengths) shares an element with <paramref name="box"/> (always, for scalars).</summary>
+    /// <summary>True when a box [offsets, offsets + lengths) shares an element with <paramref name="box"/> (always, for scalars; never, for an empty box).</summary>
     private static bool Overlaps(ReadOnlySpan<long> offsets, ReadOnlySpan<long> lengths, TensorBox box)
     {
         var o = box.OffsetSpan;
         var l = box.LengthSpan;
         for (var k = 0; k < offsets.Length; k++)
-            if (!(offsets[k] < o[k] + l[k] && o[k] < offsets[k] + lengths[k])) return false;
+            if (l[k] == 0 || lengths[k] == 0 || offsets[k] >= o[k] + l[k] || o[k] >= offsets[k] + lengths[k]) return false;
         return true;
     }
 
@@ -502,7 +502,7 @@ internal sealed class MetadataIndex : IDisposable
         var o = box.OffsetSpan;
         var l = box.LengthSpan;
         for (var k = 0; k < low.Length; k++)
-            if (!(low[k] < o[k] + l[k] && o[k] < high[k])) return false;
+            if (l[k] == 0 || low[k] >= o[k] + l[k] || o[k] >= high[k]) return false;
         return true;
     }
 
