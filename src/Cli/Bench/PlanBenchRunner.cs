@@ -98,6 +98,7 @@ internal static class PlanBenchRunner
             ["metadata_format"] = "binary",
             ["metadata_dir"] = binary.Directory,
             ["metadata_mb"] = Math.Round(binary.Bytes / 1e6, 1),
+            ["metadata_bytes"] = binary.Bytes,
             ["metadata_write_ms"] = figures["metadata_write_ms"],
             ["metadata_read_ms"] = figures["metadata_read_ms"],
             ["metadata_decode_ms"] = Ms(Median(binary.Decode)),
@@ -105,6 +106,7 @@ internal static class PlanBenchRunner
             ["metadata_rank_read_ranks"] = binary.Ranks,
             ["metadata_rank_read_kb"] = Math.Round(binary.RankBytes / 1e3, 1),
             ["metadata_json_mb"] = Math.Round(document.Length / 1e6, 1),
+            ["metadata_json_bytes"] = document.Length,
             ["metadata_json_write_ms"] = Ms(Median(jsonWrite)),
             ["metadata_json_read_ms"] = Ms(Median(jsonRead)),
             ["runs_ms"] = new Dictionary<string, object?>
