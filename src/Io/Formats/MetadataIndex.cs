@@ -444,18 +444,20 @@ internal sealed class MetadataIndex : IDisposable
         }
     }
 
-    /// <summary>The name <see cref="StorageNames.Chunk"/> gives, built in one string.</summary>
+    /// <summary>The name <see cref="StorageNames.Chunk"/> gives, formatted straight into one string (this runs once per chunk of a whole read).</summary>
     private static string CanonicalName(string key, TensorBox box, long[] shape)
     {
         if (box.IsWhole(shape)) return key;
-        var text = new StringBuilder(key.Length + 1 + 8 * box.Rank).Append(key).Append('@');
+        Span<char> text = stackalloc char[21 * box.Rank + 1];
+        var used = 0;
         var offsets = box.OffsetSpan;
         for (var i = 0; i < offsets.Length; i++)
         {
-            if (i > 0) text.Append(',');
-            text.Append(offsets[i]);
+            text[used++] = i == 0 ? '@' : ',';
+            offsets[i].TryFormat(text[used..], out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+            used += n;
         }
-        return text.ToString();
+        return string.Concat(key.AsSpan(), text[..used]);
     }
 
     private PageInfo[] PageIndex(Region region, int count, int dims, string where)
