@@ -38,6 +38,6 @@ internal abstract class FuzzTarget
     /// <summary>Every target, by name.</summary>
     public static IReadOnlyDictionary<string, FuzzTarget> All { get; } = new FuzzTarget[]
     {
-        new MetadataTarget(), new SafetensorsHeaderTarget(), new HuggingFaceIndexTarget(), new SettingsTarget(),
+        new MetadataTarget(), new MetadataBinaryTarget(), new SafetensorsHeaderTarget(), new HuggingFaceIndexTarget(), new SettingsTarget(),
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 }

@@ -22,13 +22,27 @@ internal static class SeedCorpus
             var step2 = Path.Combine(work.FullName, CheckpointLayout.StepDirectory(2));
 
             var metadata = Target(root, "metadata");
-            var saved = File.ReadAllBytes(Path.Combine(step1, CheckpointLayout.MetadataFile));
+            // Saves commit the binary form: the JSON seeds are its version-1 documents.
+            var saved = MetadataJson.Serialize(store.ReadMetadata(1));
             Put(metadata, "saved-2-ranks.json", saved);
-            Put(metadata, "saved-1-rank.json", File.ReadAllBytes(Path.Combine(step2, CheckpointLayout.MetadataFile)));
+            Put(metadata, "saved-1-rank.json", MetadataJson.Serialize(store.ReadMetadata(2)));
             Put(metadata, "empty-object.json", "{}");
             Put(metadata, "another-version.json", "{\"format\":\"actorckpt\",\"format_version\":99}");
             Put(metadata, "huge-numbers.json", Encoding.UTF8.GetString(saved)
                 .Replace("\"offset\":0", "\"offset\":9223372036854775807").Replace("\"lengths\":[", "\"lengths\":[4611686018427387904,"));
+
+            var binary = Target(root, "metadata-bin");
+            var committed = File.ReadAllBytes(Path.Combine(step1, CheckpointLayout.MetadataFile));
+            Put(binary, "saved-2-ranks.bin", committed);
+            Put(binary, "saved-1-rank.bin", File.ReadAllBytes(Path.Combine(step2, CheckpointLayout.MetadataFile)));
+            Put(binary, "truncated-header.bin", committed[..40]);
+            Put(binary, "truncated-sections.bin", committed[..(committed.Length - 9)]);
+            var flipped = (byte[])committed.Clone();
+            flipped[^5] ^= 0x10;
+            Put(binary, "page-flipped.bin", flipped);
+            var counted = (byte[])committed.Clone();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(counted.AsSpan(MetadataBinary.HeaderLength + 3 * MetadataBinary.SectionEntryLength), uint.MaxValue);
+            Put(binary, "huge-tensor-count.bin", counted);
 
             var safetensors = Target(root, "safetensors");
             foreach (var file in Directory.GetFiles(step1, "*.safetensors").Order(StringComparer.Ordinal).Take(2))

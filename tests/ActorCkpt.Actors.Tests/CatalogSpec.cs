@@ -220,8 +220,12 @@ public class CatalogSpec : NodeSpec
         var states = TestStates.Build(Model, 2, seed: 4);
         await SaveAllAsync(node, 1, states);
         var path = Path.Combine(Root, CheckpointLayout.InStep(1, CheckpointLayout.MetadataFile));
-        // Still valid JSON, still the same checkpoint to a parser: only the catalog's checksum can tell.
-        await File.AppendAllTextAsync(path, " ");
+        // Another creation time, sealed again: still the same checkpoint to a parser, only the catalog's checksum can tell.
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[32] ^= 1;
+        var sealedLength = MetadataBinary.SealedLength(bytes)!.Value;
+        BitConverter.TryWriteBytes(bytes.AsSpan(sealedLength), BlockChecksums.Of(bytes.AsSpan(0, sealedLength)));
+        await File.WriteAllBytesAsync(path, bytes);
 
         var targets = TestStates.Empty(Model, 2);
         var e = await Assert.ThrowsAsync<CheckpointFormatException>(() => node.LoadAsync(targets[0]));

@@ -13,7 +13,7 @@ public class HostileMetadataSpec : IDisposable
     private CheckpointFormatException Tampered(Action<JsonNode> edit)
     {
         var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
-        SavedCheckpoint.Save(store, 1, world: 2);
+        SavedCheckpoint.Save(store, 1, world: 2, json: true);
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, "step-00000001", "metadata.json")))!;
         edit(json);
         return Assert.Throws<CheckpointFormatException>(() => MetadataJson.Deserialize(Encoding.UTF8.GetBytes(json.ToJsonString()), "metadata.json"));
@@ -101,7 +101,7 @@ public class HostileMetadataSpec : IDisposable
     public void A_checksum_should_be_read_back_as_the_number_its_digits_spell(string digits, ulong value)
     {
         var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
-        SavedCheckpoint.Save(store, 1, world: 2);
+        SavedCheckpoint.Save(store, 1, world: 2, json: true);
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir.Path, "step-00000001", "metadata.json")))!;
         FirstChunk(json)["checksums"]![0] = digits;
 

@@ -14,7 +14,7 @@ public class MetadataReadingSpec : IDisposable
     private JsonObject Saved(int world = 2)
     {
         var path = Path.Combine(_dir.Path, "step-00000001", "metadata.json");
-        if (!File.Exists(path)) SavedCheckpoint.Save(new CheckpointStore(new LocalBlobStore(_dir.Path)), 1, world);
+        if (!File.Exists(path)) SavedCheckpoint.Save(new CheckpointStore(new LocalBlobStore(_dir.Path)), 1, world, json: true);
         return JsonNode.Parse(File.ReadAllText(path))!.AsObject();
     }
 

@@ -36,7 +36,7 @@ public class MetadataSharingSpec : IDisposable
     [Fact]
     public void A_document_rewritten_on_disk_should_be_parsed_again()
     {
-        SavedCheckpoint.Save(_store, 1, world: 2);
+        SavedCheckpoint.Save(_store, 1, world: 2, json: true);
         var first = _store.ReadMetadata(1);
         var json = File.ReadAllText(MetadataPath(1));
         var rewritten = json.Replace("\"world_size\":2", "\"world_size\": 2");

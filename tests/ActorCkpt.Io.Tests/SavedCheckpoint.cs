@@ -8,9 +8,10 @@ internal static class SavedCheckpoint
     /// <summary>
     /// Saves a float32 [rows, cols] tensor "w" row-sharded over <paramref name="world"/> ranks, a
     /// replicated "b", and a per-rank entry, with values derived from <paramref name="step"/>.
-    /// Returns the full tensor values.
+    /// Returns the full tensor values. With <paramref name="json"/> the step's metadata is then
+    /// rewritten in the JSON form (format version 1), as checkpoints committed before the binary form were.
     /// </summary>
-    public static float[] Save(CheckpointStore store, long step, int world, int rows = 8, int cols = 4, int blockSize = 4096)
+    public static float[] Save(CheckpointStore store, long step, int world, int rows = 8, int cols = 4, int blockSize = 4096, bool json = false)
     {
         var values = Enumerable.Range(0, rows * cols).Select(i => i + step * 1000f).ToArray();
         var bias = new[] { 1f + step, 2f, 3f };
@@ -31,7 +32,16 @@ internal static class SavedCheckpoint
             new Dictionary<string, string> { ["format"] = "pt" })).ToArray();
         store.Commit(MetadataBuilder.Build(step, plan, results, DateTimeOffset.UtcNow));
         store.MoveTracker(step);
+        if (json) RewriteAsJson(store, step);
         return values;
+    }
+
+    /// <summary>Replaces step <paramref name="step"/>'s committed metadata by the same metadata in the JSON form (format version 1).</summary>
+    public static void RewriteAsJson(CheckpointStore store, long step)
+    {
+        var json = MetadataJson.Serialize(store.ReadMetadata(step));
+        File.WriteAllBytes(Path.Combine(store.Blobs.Root, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)), json);
+        store.ForgetParsedMetadata();
     }
 
     /// <summary>Loads all of "w" and "b" of step 1 (as <see cref="Save"/> wrote them, 8 x 4 and 3), reading and verifying every byte.</summary>

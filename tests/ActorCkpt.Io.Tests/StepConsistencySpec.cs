@@ -21,9 +21,10 @@ public class StepConsistencySpec : IDisposable
     private CheckpointStore Store() => new(new LocalBlobStore(_dir.Path));
 
     /// <summary>Step <paramref name="step"/> of "w" [8, 4] row-sharded over 2 ranks, "b" and a per-rank entry; a fresh store to read it.</summary>
-    private CheckpointStore Saved(long step = 1)
+    /// <summary>A store whose step <paramref name="step"/> is saved, its metadata in the JSON form with <paramref name="json"/> (for the specs that edit it as text).</summary>
+    private CheckpointStore Saved(long step = 1, bool json = false)
     {
-        SavedCheckpoint.Save(Store(), step, world: 2);
+        SavedCheckpoint.Save(Store(), step, world: 2, json: json);
         return Store();
     }
 
@@ -67,7 +68,7 @@ public class StepConsistencySpec : IDisposable
     [Fact]
     public void A_saved_step_should_pass_and_record_each_data_files_header_checksum()
     {
-        var store = Saved();
+        var store = Saved(json: true);
 
         var problems = StepConsistency.Check(store, 1, expectedChecksum: null);
 
@@ -101,7 +102,7 @@ public class StepConsistencySpec : IDisposable
     [Fact]
     public void Metadata_whose_chunks_swapped_places_should_be_named_by_the_headers_without_a_catalog()
     {
-        var store = Saved();
+        var store = Saved(json: true);
         var md = store.ReadMetadata(1);
         var (top, bottom) = (FileOfRow(md, 0), FileOfRow(md, 4));
         // Valid JSON and self-consistent metadata: only where the two halves of "w" go changed.
@@ -127,7 +128,7 @@ public class StepConsistencySpec : IDisposable
     [Fact]
     public void Metadata_that_differs_from_the_catalogs_checksum_should_be_refused_for_it()
     {
-        var store = Saved();
+        var store = Saved(json: true);
         var recorded = CheckpointStore.Checksum(File.ReadAllBytes(InStep(1, CheckpointLayout.MetadataFile)));
         EditMetadata(doc => doc["note"] = "x"); // a field readers skip: the same checkpoint, other bytes, which only the checksum tells
         var now = CheckpointStore.Checksum(File.ReadAllBytes(InStep(1, CheckpointLayout.MetadataFile)));
@@ -185,7 +186,7 @@ public class StepConsistencySpec : IDisposable
     [Fact]
     public void Metadata_written_before_header_checksums_should_still_load_and_still_be_cross_checked()
     {
-        var store = Saved();
+        var store = Saved(json: true);
         var top = FileOfRow(store.ReadMetadata(1), 0);
         EditMetadata(doc =>
         {
@@ -238,7 +239,7 @@ public class StepConsistencySpec : IDisposable
     [Fact]
     public void A_header_checksum_that_is_not_a_checksum_should_be_refused_when_the_metadata_is_read()
     {
-        Saved();
+        Saved(json: true);
         EditMetadata(doc => doc["files"]![0]!["header_checksum"] = "not-hex");
 
         var e = Assert.Throws<CheckpointFormatException>(() => Store().ReadMetadata(1));

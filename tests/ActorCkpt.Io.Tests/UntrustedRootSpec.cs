@@ -17,9 +17,9 @@ public class UntrustedRootSpec : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private CheckpointStore Saved(long step = 1, long maxMetadataBytes = CheckpointStore.DefaultMaxMetadataBytes)
+    private CheckpointStore Saved(long step = 1, long maxMetadataBytes = CheckpointStore.DefaultMaxMetadataBytes, bool json = false)
     {
-        SavedCheckpoint.Save(new CheckpointStore(new LocalBlobStore(_dir.Path)), step, world: 2);
+        SavedCheckpoint.Save(new CheckpointStore(new LocalBlobStore(_dir.Path)), step, world: 2, json: json);
         return new CheckpointStore(new LocalBlobStore(_dir.Path), maxMetadataBytes);
     }
 
@@ -200,7 +200,7 @@ public class UntrustedRootSpec : IDisposable
     /// <summary>Step 1's metadata changed by <paramref name="edit"/>, parsed again; returns the refusal and the metadata's first data file.</summary>
     private CheckpointFormatException Tampered(Action<JsonNode> edit)
     {
-        Saved();
+        Saved(json: true);
         var json = JsonNode.Parse(File.ReadAllText(InStep(1, CheckpointLayout.MetadataFile)))!;
         edit(json);
         return Assert.Throws<CheckpointFormatException>(() => MetadataJson.Deserialize(Encoding.UTF8.GetBytes(json.ToJsonString()), "metadata.json"));

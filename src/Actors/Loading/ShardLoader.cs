@@ -46,9 +46,15 @@ internal static class ShardLoader
         IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default)
     {
         cancellation.ThrowIfCancellationRequested();
-        var metadata = store.ReadMetadata(step, metadataChecksum);
-        target ??= prepare?.Invoke(metadata) ?? throw new ArgumentNullException(nameof(prepare), "a load needs a target or a way to prepare one");
-        var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
+        // By index: the rank reads the directory, then only the chunks its boxes overlap and its own entries.
+        CheckpointMetadata metadata;
+        WantedChunk[] wanted;
+        using (var index = store.OpenMetadata(step, metadataChecksum))
+        {
+            target ??= prepare?.Invoke(index.Overview()) ?? throw new ArgumentNullException(nameof(prepare), "a load needs a target or a way to prepare one");
+            wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
+            metadata = index.ForRank(target.Rank, wanted);
+        }
         var plan = LoadPlanner.Plan(metadata, wanted, strict);
         var warnings = plan.Warnings(strict, $"step {step}", target.Rank);
 

@@ -16,6 +16,12 @@ internal static class PlanBenchRunner
     /// <summary>Options of <c>actorckpt bench-plan</c>.</summary>
     public sealed record Options(int Ranks, int Items, int LoadRanks, int Writers, int Repeat);
 
+    /// <summary>Issue 21's targets at 4,096 ranks × 256 items, each a figure of the report in ms, met when the figure is at most the target.</summary>
+    private static readonly IReadOnlyDictionary<string, double> Targets = new Dictionary<string, double>
+    {
+        ["metadata_write_ms"] = 300, ["metadata_read_ms"] = 300, ["metadata_rank_read_ms"] = 30, ["global_plan_ms"] = 500, ["cached_plan_ms"] = 2,
+    };
+
     /// <summary>Rows of a sharded tensor each rank holds.</summary>
     private const long RowsPerRank = 64;
 
@@ -30,17 +36,17 @@ internal static class PlanBenchRunner
         var settings = SavePlanSettings.Default;
 
         GlobalSavePlan plan = null!;
-        var global = Median(o.Repeat, () =>
+        var global = Runs(o.Repeat, () =>
         {
             plan = GlobalSavePlanner.Create(plans, writerNodes, rankNodes, settings, "bench");
             for (var r = 0; r < o.Ranks; r++) plan.ForRank(r);
         });
 
-        var fingerprint = Median(o.Repeat, () => SavePlanCache.Fingerprint(plans[0]));
+        var fingerprint = Runs(o.Repeat, () => SavePlanCache.Fingerprint(plans[0]));
         var fingerprints = plans.Select(SavePlanCache.Fingerprint).ToArray();
         var cache = new SavePlanCache();
         cache.GetOrCreate(plans, fingerprints, writerNodes, rankNodes, settings, "warm");
-        var cached = Median(o.Repeat, () =>
+        var cached = Runs(o.Repeat, () =>
         {
             var hit = cache.GetOrCreate(plans, fingerprints, writerNodes, rankNodes, settings, "next");
             for (var r = 0; r < o.Ranks; r++) hit.ForRank(r);
@@ -48,10 +54,11 @@ internal static class PlanBenchRunner
 
         var metadata = Saved(plan);
         byte[] document = null!;
-        var serialize = Median(o.Repeat, () => document = MetadataJson.Serialize(metadata));
-        var parse = Median(o.Repeat, () => MetadataJson.Deserialize(document, CheckpointLayout.MetadataFile));
+        var jsonWrite = Runs(o.Repeat, () => document = MetadataJson.Serialize(metadata));
+        var jsonRead = Runs(o.Repeat, () => MetadataJson.Deserialize(document, CheckpointLayout.MetadataFile));
+        var binary = MetadataBench.Run(metadata, o.Repeat, r => Wanted(r, o.LoadRanks, o.Ranks, o.Items), o.LoadRanks);
         var loadPerRank = new List<double>();
-        var load = Median(o.Repeat, () =>
+        var load = Median(Runs(o.Repeat, () =>
         {
             for (var r = 0; r < o.LoadRanks; r++)
             {
@@ -59,28 +66,61 @@ internal static class PlanBenchRunner
                 LoadPlanner.Plan(metadata, Wanted(r, o.LoadRanks, o.Ranks, o.Items), StrictHandling.RaiseAll);
                 loadPerRank.Add(clock.Elapsed.TotalSeconds);
             }
-        });
+        }));
         loadPerRank.Sort();
 
-        output.Line($"save plan, {o.Ranks} ranks x {o.Items} items ({plan.Files.Count} files): {Ms(global)} ms; from the cache: {Ms(cached)} ms; one rank's fingerprint: {Ms(fingerprint)} ms");
+        output.Line($"save plan, {o.Ranks} ranks x {o.Items} items ({plan.Files.Count} files): {Ms(Median(global))} ms; from the cache: {Ms(Median(cached))} ms; one rank's fingerprint: {Ms(Median(fingerprint))} ms");
         output.Line($"load plans, {o.Ranks} -> {o.LoadRanks} ranks over {o.Items} tensors: {Ms(load)} ms for all ranks, " +
                     $"{Ms(loadPerRank[loadPerRank.Count / 2])} ms median per rank, {Ms(loadPerRank[^1])} ms slowest");
-        output.Line($"metadata document, {metadata.Tensors.Values.Sum(t => t.Chunks.Count)} chunks: {document.Length / 1e6:F1} MB, " +
-                    $"written in {Ms(serialize)} ms, read and validated in {Ms(parse)} ms");
+        output.Line($"metadata, {metadata.Tensors.Values.Sum(t => t.Chunks.Count)} chunks, binary (committed): {binary.Bytes / 1e6:F1} MB, " +
+                    $"written to {binary.Directory} in {Ms(Median(binary.Write))} ms, read whole and validated in {Ms(Median(binary.Read))} ms " +
+                    $"(decoded in {Ms(Median(binary.Decode))} ms), one rank's part in {Ms(Median(binary.RankRead))} ms");
+        output.Line($"metadata, JSON (format version 1): {document.Length / 1e6:F1} MB, written in {Ms(Median(jsonWrite))} ms, read and validated in {Ms(Median(jsonRead))} ms");
+        var figures = new Dictionary<string, double>
+        {
+            ["metadata_write_ms"] = Ms(Median(binary.Write)),
+            ["metadata_read_ms"] = Ms(Median(binary.Read)),
+            ["metadata_rank_read_ms"] = Ms(Median(binary.RankRead)),
+            ["global_plan_ms"] = Ms(Median(global)),
+            ["cached_plan_ms"] = Ms(Median(cached)),
+        };
         output.Report(new Dictionary<string, object?>
         {
             ["ranks"] = o.Ranks,
             ["items"] = o.Items,
             ["load_ranks"] = o.LoadRanks,
             ["files"] = plan.Files.Count,
-            ["global_plan_ms"] = Ms(global),
-            ["cached_plan_ms"] = Ms(cached),
-            ["fingerprint_ms"] = Ms(fingerprint),
+            ["global_plan_ms"] = figures["global_plan_ms"],
+            ["cached_plan_ms"] = figures["cached_plan_ms"],
+            ["fingerprint_ms"] = Ms(Median(fingerprint)),
             ["load_plans_all_ranks_ms"] = Ms(load),
             ["load_plan_median_rank_ms"] = Ms(loadPerRank[loadPerRank.Count / 2]),
-            ["metadata_mb"] = Math.Round(document.Length / 1e6, 1),
-            ["metadata_write_ms"] = Ms(serialize),
-            ["metadata_read_ms"] = Ms(parse),
+            ["metadata_format"] = "binary",
+            ["metadata_dir"] = binary.Directory,
+            ["metadata_mb"] = Math.Round(binary.Bytes / 1e6, 1),
+            ["metadata_bytes"] = binary.Bytes,
+            ["metadata_write_ms"] = figures["metadata_write_ms"],
+            ["metadata_read_ms"] = figures["metadata_read_ms"],
+            ["metadata_decode_ms"] = Ms(Median(binary.Decode)),
+            ["metadata_rank_read_ms"] = figures["metadata_rank_read_ms"],
+            ["metadata_rank_read_ranks"] = binary.Ranks,
+            ["metadata_rank_read_kb"] = Math.Round(binary.RankBytes / 1e3, 1),
+            ["metadata_json_mb"] = Math.Round(document.Length / 1e6, 1),
+            ["metadata_json_bytes"] = document.Length,
+            ["metadata_json_write_ms"] = Ms(Median(jsonWrite)),
+            ["metadata_json_read_ms"] = Ms(Median(jsonRead)),
+            ["runs_ms"] = new Dictionary<string, object?>
+            {
+                ["global_plan"] = global.Select(Ms).ToArray(),
+                ["cached_plan"] = cached.Select(Ms).ToArray(),
+                ["metadata_write"] = binary.Write.Select(Ms).ToArray(),
+                ["metadata_read"] = binary.Read.Select(Ms).ToArray(),
+                ["metadata_rank_read"] = binary.RankRead.Select(Ms).ToArray(),
+                ["metadata_json_write"] = jsonWrite.Select(Ms).ToArray(),
+                ["metadata_json_read"] = jsonRead.Select(Ms).ToArray(),
+            },
+            ["targets"] = Targets.ToDictionary(t => t.Key, t => (object?)t.Value),
+            ["targets_met"] = Targets.ToDictionary(t => t.Key, t => (object?)(figures[t.Key] <= t.Value)),
         });
         return 0;
     }
@@ -146,7 +186,8 @@ internal static class PlanBenchRunner
         return wanted;
     }
 
-    private static double Median(int repeat, Action run)
+    /// <summary>The times of <paramref name="repeat"/> runs of <paramref name="run"/>, in seconds, in the order they ran.</summary>
+    internal static double[] Runs(int repeat, Action run)
     {
         var times = new double[repeat];
         for (var i = 0; i < repeat; i++)
@@ -155,9 +196,15 @@ internal static class PlanBenchRunner
             run();
             times[i] = clock.Elapsed.TotalSeconds;
         }
-        Array.Sort(times);
-        return times[repeat / 2];
+        return times;
     }
 
-    private static double Ms(double seconds) => Math.Round(seconds * 1000, 2);
+    /// <summary>The median of <paramref name="times"/>.</summary>
+    internal static double Median(IReadOnlyList<double> times)
+    {
+        var sorted = times.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    internal static double Ms(double seconds) => Math.Round(seconds * 1000, 2);
 }

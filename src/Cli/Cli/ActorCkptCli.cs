@@ -121,8 +121,13 @@ internal static class ActorCkptCli
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
         var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
-        var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json, config };
-        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
+        var metadataJson = new Option<bool>("--metadata-json")
+        {
+            Description = "Print the step's metadata (the newest committed without --step) as the version-1 JSON document, whatever form it is stored in",
+        };
+        var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json, config, metadataJson };
+        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)),
+            p.GetValue(metadataJson) ? stdout : null)));
 
         var verify = new Command("verify", "Check a committed step against its catalog and its files' headers, and recompute every checksum") { dirArg, step, json, config };
         verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));

@@ -2,16 +2,21 @@
 namespace ActorCkpt.Cli;
 
 /// <summary>
-/// <c>actorckpt inspect DIR [--step S] [--config FILE] [--json]</c>: the committed steps, or one
-/// step's tensors, chunks and files. Every step shown is checked first (<see cref="StepConsistency"/>):
+/// <c>actorckpt inspect DIR [--step S] [--config FILE] [--json] [--metadata-json]</c>: the committed steps, or one
+/// step's tensors, chunks and files, or its metadata as the version-1 JSON document. Every step shown is checked first (<see cref="StepConsistency"/>):
 /// a damaged one is refused in one line before anything is printed (<c>ls</c> lists damaged steps as such).
 /// </summary>
 internal static class InspectCommand
 {
-    /// <summary>Prints the listing; returns the exit code.</summary>
-    public static int Run(string dir, long? step, string? hocon, CliOutput output)
+    /// <summary>
+    /// Prints the listing; returns the exit code. With <paramref name="metadataJson"/>, prints there instead
+    /// the step's metadata (the newest committed step's without <paramref name="step"/>) as the version-1
+    /// JSON document, exactly the bytes <see cref="MetadataJson.Serialize"/> gives, after the same checks.
+    /// </summary>
+    public static int Run(string dir, long? step, string? hocon, CliOutput output, TextWriter? metadataJson = null)
     {
         var store = CheckpointDirectory.Open(dir);
+        if (metadataJson is not null) step = store.ResolveStep(step);
         if (step is null)
         {
             var steps = store.CommittedSteps();
@@ -35,6 +40,12 @@ internal static class InspectCommand
         var stepCatalog = CatalogChecksums.Read(dir, hocon);
         stepCatalog.RequireSettled(step.Value);
         var md = StepConsistency.Require(store, step.Value, stepCatalog.For(step.Value));
+        if (metadataJson is not null)
+        {
+            metadataJson.Write(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(md)));
+            metadataJson.Flush();
+            return 0;
+        }
         output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
         foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

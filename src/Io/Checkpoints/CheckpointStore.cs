@@ -118,21 +118,77 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>Parses (once per distinct document) the metadata <paramref name="bytes"/> read from step <paramref name="step"/>'s directory.</summary>
     private CheckpointMetadata Parse(long step, byte[] bytes, string checksum)
     {
-        var metadata = _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)));
-        CheckStepField(step, metadata);
+        var metadata = _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)));
+        CheckStepField(step, metadata.Step);
         return metadata;
     }
 
     /// <summary>
-    /// Throws naming the file and both steps when <paramref name="metadata"/>, read from step
+    /// Parses and validates a committed metadata file of either form: binary (<see cref="MetadataBinary"/>,
+    /// told by its first byte) or the JSON document of format version 1 (<see cref="MetadataJson"/>).
+    /// </summary>
+    public static CheckpointMetadata Deserialize(byte[] bytes, string file)
+    {
+        if (!MetadataBinary.IsBinary(bytes)) return MetadataJson.Deserialize(bytes, file);
+        using var index = MetadataIndex.Open(bytes, file, expectedChecksum: null);
+        var metadata = index.ReadAll();
+        var problems = MetadataValidator.Validate(metadata);
+        return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + string.Join("; ", problems));
+    }
+
+    /// <summary>
+    /// Opens the metadata of committed step <paramref name="step"/> by index, for a rank that reads
+    /// only its part (<see cref="MetadataIndex.ForRank"/>): the binary form's header and directory are
+    /// read and checked against <paramref name="expectedChecksum"/> (the catalog's, not checked when
+    /// empty), nothing more yet. A step in the JSON form is read whole (<see cref="ReadMetadata"/>).
+    /// The caller disposes the index.
+    /// </summary>
+    public MetadataIndex OpenMetadata(long step, string? expectedChecksum = null)
+    {
+        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        if (!store.Exists(path))
+            throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
+        var reader = store.OpenRead(path);
+        var first = new byte[1];
+        try
+        {
+            RegularFile.CheckSize(path, reader.Length, MaxMetadataBytes, "a metadata document");
+            if (reader.Length > 0) reader.ReadExactly(first, 0);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+        if (!MetadataBinary.IsBinary(first))
+        {
+            reader.Dispose();
+            var metadata = ReadMetadata(step, expectedChecksum);
+            return MetadataIndex.Whole(metadata, expectedChecksum ?? "");
+        }
+        var index = MetadataIndex.Open(reader, path, expectedChecksum);
+        try
+        {
+            CheckStepField(step, index.Step);
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+        return index;
+    }
+
+    /// <summary>
+    /// Throws naming the file and both steps when the step <paramref name="recorded"/> in metadata read from step
     /// <paramref name="step"/>'s directory, describes another step: a document copied from one step
     /// to another is well formed and self-consistent, and would hand back that other step's tensors.
     /// </summary>
-    private static void CheckStepField(long step, CheckpointMetadata metadata)
+    private static void CheckStepField(long step, long recorded)
     {
-        if (metadata.Step != step)
+        if (recorded != step)
             throw new CheckpointFormatException(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile),
-                $"\"step\" is {metadata.Step} but the document is in the directory of step {step}: it is another step's metadata, not this step's");
+                $"\"step\" is {recorded} but the document is in the directory of step {step}: it is another step's metadata, not this step's");
     }
 
     /// <summary>Frees the parsed documents <see cref="ReadMetadata"/> keeps; the next read of each parses it again.</summary>
@@ -196,9 +252,11 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         var step = metadata.Step;
         if (IsCommitted(step)) throw new StepAlreadyCommittedException(step, store.Root);
         store.SyncDirectory(CheckpointLayout.StepDirectory(step));
-        var bytes = MetadataJson.Serialize(metadata);
-        WriteDurably(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), bytes);
-        return Checksum(bytes);
+        // Streamed to the file section by section (the binary form), never built whole in memory first.
+        using var writer = store.Create(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile));
+        var (_, seal) = MetadataBinaryWriter.Write(metadata, writer);
+        writer.Flush();
+        return BlockChecksums.ToHex(seal);
     }
 
     /// <summary>
@@ -249,8 +307,11 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             : throw new CheckpointFormatException(CheckpointLayout.RootIdFile, "is not a root id (32 lowercase hex digits)");
     }
 
-    /// <summary>The catalog's checksum of a metadata document: xxHash3-64 of its bytes, 16 hex digits.</summary>
-    public static string Checksum(ReadOnlySpan<byte> metadataBytes) => BlockChecksums.ToHex(BlockChecksums.Of(metadataBytes));
+    /// <summary>
+    /// The catalog's checksum of a committed metadata file, 16 hex digits: xxHash3-64 of the binary
+    /// form's header and directory (which checksum the rest), or of all the JSON form's bytes.
+    /// </summary>
+    public static string Checksum(ReadOnlySpan<byte> metadataBytes) => BlockChecksums.ToHex(MetadataBinary.CatalogChecksum(metadataBytes));
 
     /// <summary>
     /// Every step directory under the root, with what its metadata says when it has metadata and
@@ -286,8 +347,8 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             store.OpenRead(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)).Dispose();
         if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
         var bytes = ReadMetadataBytes(step);
-        var metadata = MetadataJson.Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
-        CheckStepField(step, metadata);
+        var metadata = Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+        CheckStepField(step, metadata.Step);
         return new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes));
     }
 

@@ -1,0 +1,89 @@
+namespace ActorCkpt.Cli.Bench;
+
+/// <summary>
+/// The committed (binary) metadata form timed as a save and a load use it, on tmpfs (/dev/shm when
+/// there is one, so the disk's speed does not hide the software's): written through the real store
+/// and fsynced; read whole, decoded and validated as <c>verify</c>, <c>export</c> and <c>inspect</c>
+/// do; and opened by index for one rank's part as a load does, for a few ranks spread over the load.
+/// </summary>
+internal static class MetadataBench
+{
+    /// <summary>Times of every run, in seconds, and what they read.</summary>
+    /// <param name="Directory">Where the file was written.</param>
+    /// <param name="Bytes">Its length.</param>
+    /// <param name="Write">Writing it (streamed, fsynced).</param>
+    /// <param name="Read">Reading it whole, decoding and validating it (<see cref="CheckpointStore.Deserialize"/>).</param>
+    /// <param name="Decode">Of that, reading and decoding without the validation.</param>
+    /// <param name="RankRead">One rank's part by index, per rank of <paramref name="Ranks"/> (each once per repeat).</param>
+    /// <param name="Ranks">The load ranks whose part was read.</param>
+    /// <param name="RankBytes">Bytes of the file the median rank's read touched (header, directory, page indexes, pages, files, strings).</param>
+    public sealed record Figures(string Directory, long Bytes, double[] Write, double[] Read, double[] Decode, double[] RankRead, int[] Ranks, long RankBytes);
+
+    /// <summary>Runs the measurements on <paramref name="metadata"/>; <paramref name="wanted"/> gives what load rank r of <paramref name="loadRanks"/> wants.</summary>
+    public static Figures Run(CheckpointMetadata metadata, int repeat, Func<int, IReadOnlyList<WantedChunk>> wanted, int loadRanks)
+    {
+        var parent = System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        var dir = Path.Combine(parent, "actorckpt-bench-plan-" + Guid.NewGuid().ToString("N"));
+        var blobs = new LocalBlobStore(dir);
+        const string file = CheckpointLayout.MetadataFile;
+        try
+        {
+            long length = 0;
+            var write = PlanBenchRunner.Runs(repeat, () =>
+            {
+                using var writer = blobs.Create(file);
+                (length, _) = MetadataBinaryWriter.Write(metadata, writer);
+                writer.Flush();
+            });
+            var read = PlanBenchRunner.Runs(repeat, () => CheckpointStore.Deserialize(ReadAll(blobs, file), file));
+            var decode = PlanBenchRunner.Runs(repeat, () =>
+            {
+                using var index = MetadataIndex.Open(ReadAll(blobs, file), file, null);
+                index.ReadAll();
+            });
+            var ranks = new[] { 0, loadRanks / 4, loadRanks / 2, 3 * loadRanks / 4, loadRanks - 1 }.Distinct().ToArray();
+            var wants = ranks.Select(wanted).ToArray();
+            var rankRead = new List<double>();
+            PlanBenchRunner.Runs(repeat, () =>
+            {
+                for (var i = 0; i < ranks.Length; i++)
+                    rankRead.AddRange(PlanBenchRunner.Runs(1, () =>
+                    {
+                        using var index = MetadataIndex.Open(blobs.OpenRead(file), file, null);
+                        index.ForRank(ranks[i], wants[i]);
+                    }));
+            });
+            var counting = new CountingReader(blobs.OpenRead(file));
+            using (var index = MetadataIndex.Open(counting, file, null)) index.ForRank(ranks[ranks.Length / 2], wants[ranks.Length / 2]);
+            return new Figures(parent, length, write, read, decode, rankRead.ToArray(), ranks, counting.Bytes);
+        }
+        finally
+        {
+            System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static byte[] ReadAll(IBlobStore blobs, string file)
+    {
+        using var reader = blobs.OpenRead(file);
+        var bytes = new byte[reader.Length];
+        reader.ReadExactly(bytes, 0);
+        return bytes;
+    }
+
+    /// <summary>Counts the bytes read through it.</summary>
+    private sealed class CountingReader(IBlobReader inner) : IBlobReader
+    {
+        public long Bytes { get; private set; }
+
+        public long Length => inner.Length;
+
+        public void ReadExactly(Span<byte> buffer, long offset)
+        {
+            Bytes += buffer.Length;
+            inner.ReadExactly(buffer, offset);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+}

@@ -1,0 +1,419 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// Writes the binary metadata form (<see cref="MetadataBinary"/>) in one pass straight to a file:
+/// sections go out through one pooled buffer as they are encoded, each checksummed on the way, and
+/// the header and directory (small: a line per tensor) are written last at the start of the file.
+/// The whole document is never held: at 4,096 ranks × 256 items it is tens of MB, the buffer 1 MiB.
+/// </summary>
+internal static class MetadataBinaryWriter
+{
+    private const int BufferBytes = 1 << 20;
+
+    /// <summary>
+    /// Writes <paramref name="metadata"/> to <paramref name="writer"/> (not flushed); returns the file's
+    /// length and its seal, the checksum the catalog records. Throws <see cref="ArgumentException"/> for
+    /// metadata the form cannot hold: a version other than <see cref="CheckpointMetadata.CurrentFormatVersion"/>,
+    /// a chunk or entry in a file the metadata does not list (<see cref="MetadataValidator"/> refuses both).
+    /// </summary>
+    public static (long Length, ulong Seal) Write(CheckpointMetadata metadata, IBlobWriter writer)
+    {
+        if (metadata.FormatVersion != CheckpointMetadata.CurrentFormatVersion)
+            throw new ArgumentException($"format_version {metadata.FormatVersion} cannot be written (this build writes {CheckpointMetadata.CurrentFormatVersion})", nameof(metadata));
+        var fileIndex = new Dictionary<string, uint>(StringComparer.Ordinal);
+        for (var i = 0; i < metadata.Files.Count; i++) fileIndex.TryAdd(metadata.Files[i].Name, (uint)i);
+        var tensors = metadata.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
+        var keys = tensors.Select(t => Encoding.UTF8.GetBytes(t.Key)).ToArray();
+        var directoryLength = 3 * MetadataBinary.SectionEntryLength + 4L;
+        foreach (var (t, key) in tensors.Zip(keys))
+            directoryLength = checked(directoryLength + 4 + key.Length + 1 + DTypes.ToSafetensors(t.DType).Length + 4 + 8L * t.Shape.Count + 8 + 24);
+        var directory = new byte[checked(MetadataBinary.HeaderLength + (int)directoryLength + MetadataBinary.SealLength)];
+
+        var strings = new StringPool();
+        using var output = new Output(writer, directory.Length);
+        var d = new SpanWriter(directory.AsSpan(MetadataBinary.HeaderLength));
+        var objectSections = WriteObjects(output, metadata, fileIndex, strings);
+        var tensorSections = tensors.Select(t => WriteTensor(output, t, fileIndex, strings)).ToArray();
+
+        output.Begin();
+        foreach (var f in metadata.Files)
+        {
+            var r = new SpanWriter(output.Take(MetadataBinary.FileRecordLength));
+            r.U32(strings.Of(f.Name));
+            r.U32(strings.Of(f.Node));
+            r.U32(strings.Of(f.HeaderChecksum));
+            r.I32(f.Rank);
+            r.I32(f.Writer);
+            r.U32(0);
+            r.I64(f.Length);
+        }
+        var filesSection = output.End();
+        output.Begin();
+        strings.WriteTo(output);
+        var stringsSection = output.End();
+        output.Flush();
+        var length = output.Position;
+
+        Section(ref d, stringsSection, (uint)strings.Count, 0);
+        Section(ref d, filesSection, (uint)metadata.Files.Count, 0);
+        Section(ref d, objectSections.Index, (uint)objectSections.Pages, (uint)metadata.Objects.Count);
+        d.U32((uint)tensors.Length);
+        for (var i = 0; i < tensors.Length; i++)
+        {
+            var t = tensors[i];
+            d.U32((uint)keys[i].Length);
+            d.Bytes(keys[i]);
+            var dtype = DTypes.ToSafetensors(t.DType);
+            d.U8((byte)dtype.Length);
+            d.Bytes(Encoding.ASCII.GetBytes(dtype));
+            d.U32((uint)t.Shape.Count);
+            foreach (var s in t.Shape) d.I64(s);
+            d.U32((uint)t.Chunks.Count);
+            d.U32((uint)tensorSections[i].Pages);
+            d.I64(tensorSections[i].Index.Offset);
+            d.I64(tensorSections[i].Index.Length);
+            d.U64(tensorSections[i].Index.Checksum);
+        }
+
+        var h = new SpanWriter(directory);
+        h.Bytes(MetadataBinary.Magic);
+        h.U32(MetadataBinary.LayoutVersion);
+        h.U32(MetadataBinary.HeaderLength);
+        h.I64(metadata.Step);
+        h.I32(metadata.WorldSize);
+        h.U32(0);
+        h.I64(metadata.CreatedUtc.UtcTicks);
+        h.I64(length);
+        h.I64(directoryLength);
+        h.I64(0);
+        var sealAt = MetadataBinary.HeaderLength + (int)directoryLength;
+        var seal = XxHash3.HashToUInt64(directory.AsSpan(0, sealAt));
+        BinaryPrimitives.WriteUInt64LittleEndian(directory.AsSpan(sealAt), seal);
+        writer.Write(directory, 0);
+        return (length, seal);
+    }
+
+    /// <summary>Writes <paramref name="metadata"/> to an array: for tests, tools and the fuzzer's seeds, never at commit.</summary>
+    public static byte[] ToArray(CheckpointMetadata metadata)
+    {
+        using var memory = new MemoryWriter();
+        Write(metadata, memory);
+        return memory.ToArray();
+    }
+
+    private static void Section(ref SpanWriter d, Region region, uint count, uint extra)
+    {
+        d.I64(region.Offset);
+        d.I64(region.Length);
+        d.U64(region.Checksum);
+        d.U32(count);
+        d.U32(extra);
+    }
+
+    /// <summary>The entries, ordered by owner (global first, then by rank) and paged; returns the page index's place and the page count.</summary>
+    private static (Region Index, int Pages) WriteObjects(Output output, CheckpointMetadata metadata, Dictionary<string, uint> fileIndex, StringPool strings)
+    {
+        var objects = metadata.Objects;
+        var order = Enumerable.Range(0, objects.Count).OrderBy(i => MetadataBinary.Owner(objects[i].Scope, objects[i].Rank)).ToArray();
+        var pages = new List<PageEntry>();
+        for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
+        {
+            var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
+            long lo = long.MaxValue, hi = long.MinValue;
+            output.Begin();
+            for (var i = first; i < first + count; i++)
+            {
+                var o = objects[order[i]];
+                var owner = MetadataBinary.Owner(o.Scope, o.Rank);
+                lo = Math.Min(lo, owner);
+                hi = Math.Max(hi, owner + 1);
+                var r = new SpanWriter(output.Take(MetadataBinary.ObjectRecordLength + 8 * o.Bytes.BlockChecksums.Count));
+                r.U32((uint)order[i]);
+                r.U32(strings.Of(o.Key));
+                r.U8(o.Scope == ObjectScope.Rank ? (byte)1 : (byte)0);
+                r.I32(o.Rank);
+                r.U32(o.StorageName == StorageNames.Entry(o.Key, o.Scope, o.Rank) ? MetadataBinary.CanonicalName : strings.Of(o.StorageName));
+                Stored(ref r, o.Bytes, fileIndex, o.Key);
+            }
+            pages.Add(new PageEntry(output.End(), count, [lo], [hi]));
+        }
+        return (WriteIndex(output, pages, 1), pages.Count);
+    }
+
+    /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged; returns the page index's place and the page count.</summary>
+    private static (Region Index, int Pages) WriteTensor(Output output, TensorMetadata t, Dictionary<string, uint> fileIndex, StringPool strings)
+    {
+        var chunks = t.Chunks;
+        var dims = t.Shape.Count;
+        var order = new int[chunks.Count];
+        for (var i = 0; i < order.Length; i++) order[i] = i;
+        // Row-major order puts neighbours in one page, so a page's box stays tight; saves come sorted already.
+        if (!IsSorted(chunks)) Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
+        var pages = new List<PageEntry>();
+        for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
+        {
+            var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
+            var lo = new long[dims];
+            var hi = new long[dims];
+            Array.Fill(lo, long.MaxValue);
+            Array.Fill(hi, long.MinValue);
+            output.Begin();
+            for (var i = first; i < first + count; i++)
+            {
+                var c = chunks[order[i]];
+                if (c.Box.Rank != dims)
+                    throw new ArgumentException($"a chunk of '{t.Key}' has {c.Box.Rank} dimensions, its tensor {dims}", nameof(t));
+                var r = new SpanWriter(output.Take(MetadataBinary.ChunkRecordLength(dims) + 8 * c.Bytes.BlockChecksums.Count));
+                r.U32((uint)order[i]);
+                var offsets = c.Box.OffsetSpan;
+                var lengths = c.Box.LengthSpan;
+                for (var k = 0; k < dims; k++) r.I64(offsets[k]);
+                for (var k = 0; k < dims; k++) r.I64(lengths[k]);
+                for (var k = 0; k < dims; k++)
+                {
+                    lo[k] = Math.Min(lo[k], offsets[k]);
+                    hi[k] = Math.Max(hi[k], offsets[k] + lengths[k]);
+                }
+                r.I32(c.Rank);
+                r.U32(IsCanonical(c.StorageName, t.Key, c.Box, t.Shape) ? MetadataBinary.CanonicalName : strings.Of(c.StorageName));
+                Stored(ref r, c.Bytes, fileIndex, t.Key);
+            }
+            pages.Add(new PageEntry(output.End(), count, lo, hi));
+        }
+        return (WriteIndex(output, pages, dims), pages.Count);
+    }
+
+    private static Region WriteIndex(Output output, List<PageEntry> pages, int dims)
+    {
+        output.Begin();
+        foreach (var p in pages)
+        {
+            var r = new SpanWriter(output.Take(MetadataBinary.PageEntryLength(dims)));
+            r.I64(p.Region.Offset);
+            r.I64(p.Region.Length);
+            r.U64(p.Region.Checksum);
+            r.U32((uint)p.Count);
+            r.U32(0);
+            foreach (var v in p.Low) r.I64(v);
+            foreach (var v in p.High) r.I64(v);
+        }
+        return output.End();
+    }
+
+    private static void Stored(ref SpanWriter r, StoredBytes b, Dictionary<string, uint> fileIndex, string key)
+    {
+        if (!fileIndex.TryGetValue(b.File, out var file))
+            throw new ArgumentException($"'{key}' is in file '{b.File}', which the metadata does not list");
+        r.U32(file);
+        r.I64(b.Offset);
+        r.I64(b.Length);
+        r.I32(b.BlockSize);
+        r.U32((uint)b.BlockChecksums.Count);
+        foreach (var sum in b.BlockChecksums) r.U64(sum);
+    }
+
+    private static bool IsSorted(IReadOnlyList<StoredChunk> chunks)
+    {
+        for (var i = 1; i < chunks.Count; i++)
+            if (Compare(chunks[i - 1].Box, chunks[i].Box) > 0) return false;
+        return true;
+    }
+
+    private static int Compare(TensorBox a, TensorBox b)
+    {
+        var x = a.OffsetSpan;
+        var y = b.OffsetSpan;
+        for (var i = 0; i < Math.Min(x.Length, y.Length); i++)
+            if (x[i] != y[i]) return x[i].CompareTo(y[i]);
+        return x.Length.CompareTo(y.Length);
+    }
+
+    /// <summary>True when <paramref name="name"/> is what <see cref="StorageNames.Chunk"/> gives, checked without building that string (once per chunk).</summary>
+    public static bool IsCanonical(string name, string key, TensorBox box, IReadOnlyList<long> shape)
+    {
+        if (box.IsWhole(shape)) return name == key;
+        var rest = name.AsSpan();
+        if (!rest.StartsWith(key, StringComparison.Ordinal) || rest.Length <= key.Length || rest[key.Length] != '@') return false;
+        rest = rest[(key.Length + 1)..];
+        Span<char> digits = stackalloc char[20];
+        var offsets = box.OffsetSpan;
+        for (var i = 0; i < offsets.Length; i++)
+        {
+            if (i > 0)
+            {
+                if (rest.Length == 0 || rest[0] != ',') return false;
+                rest = rest[1..];
+            }
+            offsets[i].TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+            if (!rest.StartsWith(digits[..n], StringComparison.Ordinal)) return false;
+            rest = rest[n..];
+        }
+        return rest.Length == 0;
+    }
+
+    /// <summary>Where a section or page lies and its checksum.</summary>
+    internal readonly record struct Region(long Offset, long Length, ulong Checksum);
+
+    private sealed record PageEntry(Region Region, int Count, long[] Low, long[] High);
+
+    /// <summary>Every string the sections refer to, once each, in order of first use.</summary>
+    private sealed class StringPool
+    {
+        private readonly Dictionary<string, uint> _index = new(StringComparer.Ordinal);
+        private readonly List<string> _strings = new();
+
+        public int Count => _strings.Count;
+
+        public uint Of(string text)
+        {
+            if (_index.TryGetValue(text, out var i)) return i;
+            i = (uint)_strings.Count;
+            _index.Add(text, i);
+            _strings.Add(text);
+            return i;
+        }
+
+        /// <summary>The section: the count, the start of every string and the end of the last (relative to the text), then the UTF-8 text.</summary>
+        public void WriteTo(Output output)
+        {
+            var r = new SpanWriter(output.Take(4));
+            r.U32((uint)_strings.Count);
+            long at = 0;
+            foreach (var s in _strings)
+            {
+                new SpanWriter(output.Take(4)).U32((uint)at);
+                at = checked(at + Encoding.UTF8.GetByteCount(s));
+                if (at > uint.MaxValue) throw new ArgumentException("the metadata's strings take more than 4 GiB");
+            }
+            new SpanWriter(output.Take(4)).U32((uint)at);
+            foreach (var s in _strings)
+            {
+                var span = output.Take(Encoding.UTF8.GetByteCount(s));
+                Encoding.UTF8.GetBytes(s, span);
+            }
+        }
+    }
+
+    /// <summary>Little-endian fields into a span, front to back.</summary>
+    private ref struct SpanWriter(Span<byte> span)
+    {
+        private Span<byte> _rest = span;
+
+        public void U8(byte v)
+        {
+            _rest[0] = v;
+            _rest = _rest[1..];
+        }
+
+        public void U32(uint v)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_rest, v);
+            _rest = _rest[4..];
+        }
+
+        public void I32(int v)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(_rest, v);
+            _rest = _rest[4..];
+        }
+
+        public void I64(long v)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(_rest, v);
+            _rest = _rest[8..];
+        }
+
+        public void U64(ulong v)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(_rest, v);
+            _rest = _rest[8..];
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_rest);
+            _rest = _rest[bytes.Length..];
+        }
+    }
+
+    /// <summary>
+    /// The file from a given offset on, through one pooled buffer written out whenever it fills; the
+    /// bytes between <see cref="Begin"/> and <see cref="End"/> are checksummed as they leave it.
+    /// </summary>
+    private sealed class Output(IBlobWriter writer, long start) : IDisposable
+    {
+        private readonly XxHash3 _hash = new();
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        private long _written = start;
+        private int _used, _hashed;
+        private long _sectionStart;
+
+        public long Position => _written + _used;
+
+        public void Begin()
+        {
+            _hash.Reset();
+            _hashed = _used;
+            _sectionStart = Position;
+        }
+
+        public Region End()
+        {
+            _hash.Append(_buffer.AsSpan(_hashed, _used - _hashed));
+            _hashed = _used;
+            return new Region(_sectionStart, Position - _sectionStart, _hash.GetCurrentHashAsUInt64());
+        }
+
+        /// <summary>The next <paramref name="count"/> bytes of the file, to be filled by the caller now.</summary>
+        public Span<byte> Take(int count)
+        {
+            if (_buffer.Length - _used < count)
+            {
+                Flush();
+                if (_buffer.Length < count)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = ArrayPool<byte>.Shared.Rent(count);
+                }
+            }
+            var span = _buffer.AsSpan(_used, count);
+            _used += count;
+            return span;
+        }
+
+        public void Flush()
+        {
+            _hash.Append(_buffer.AsSpan(_hashed, _used - _hashed));
+            writer.Write(_buffer.AsSpan(0, _used), _written);
+            _written += _used;
+            _used = _hashed = 0;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
+    }
+
+    /// <summary>An <see cref="IBlobWriter"/> into memory.</summary>
+    private sealed class MemoryWriter : IBlobWriter
+    {
+        private readonly MemoryStream _stream = new();
+
+        public void Write(ReadOnlySpan<byte> data, long offset)
+        {
+            _stream.Position = offset;
+            _stream.Write(data);
+        }
+
+        public void Flush()
+        {
+        }
+
+        public byte[] ToArray() => _stream.ToArray();
+
+        public void Dispose() => _stream.Dispose();
+    }
+}

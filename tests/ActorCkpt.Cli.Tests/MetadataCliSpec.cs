@@ -1,0 +1,54 @@
+using System.Text;
+using System.Text.Json;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// The metadata through the tool: <c>inspect --metadata-json</c> prints a step's metadata, stored in
+/// the binary form, as the version-1 JSON document; <c>bench-plan --json</c> reports every metadata and
+/// planning figure issue 21 names, with its target and whether it was met.
+/// </summary>
+public class MetadataCliSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Inspect_with_metadata_json_should_print_the_version_1_document_byte_for_byte()
+    {
+        Assert.Equal(0, ToolRun.Run("demo", "--dir", _temp.Path, "--size-mb", "1", "--tensors", "4", "--steps", "2", "--ranks", "2").Exit);
+        var store = new CheckpointStore(new LocalBlobStore(_temp.Path));
+        Assert.True(MetadataBinary.IsBinary(store.ReadMetadataBytes(2)));
+
+        var (exit, output, err) = ToolRun.Run("inspect", _temp.Path, "--step", "1", "--metadata-json");
+        var newest = ToolRun.Run("inspect", _temp.Path, "--metadata-json");
+
+        Assert.Equal((0, ""), (exit, err));
+        Assert.Equal(Encoding.UTF8.GetString(MetadataJson.Serialize(store.ReadMetadata(1))), output);
+        Assert.Equal(Encoding.UTF8.GetString(MetadataJson.Serialize(store.ReadMetadata(2))), newest.Out);
+        // The document reads back as what the binary form holds.
+        Assert.Equal(MetadataJson.Serialize(store.ReadMetadata(1)), MetadataJson.Serialize(MetadataJson.Deserialize(Encoding.UTF8.GetBytes(output), "printed")));
+    }
+
+    [Fact]
+    public void Bench_plan_json_should_report_every_metadata_and_planning_figure_with_its_target()
+    {
+        var (exit, output, _) = ToolRun.Run("bench-plan", "--ranks", "16", "--items", "8", "--load-ranks", "5", "--repeat", "2", "--json");
+
+        Assert.Equal(0, exit);
+        var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+        string[] targeted = ["metadata_write_ms", "metadata_read_ms", "metadata_rank_read_ms", "global_plan_ms", "cached_plan_ms"];
+        foreach (var field in targeted.Concat(["metadata_mb", "metadata_decode_ms", "metadata_json_mb", "metadata_json_write_ms", "metadata_json_read_ms"]))
+            Assert.True(report.GetProperty(field).GetDouble() >= 0, field);
+        Assert.Equal("binary", report.GetProperty("metadata_format").GetString());
+        Assert.Equal(new[] { 300.0, 300, 30, 500, 2 }, targeted.Select(f => report.GetProperty("targets").GetProperty(f).GetDouble()));
+        foreach (var field in targeted)
+            Assert.Equal(report.GetProperty(field).GetDouble() <= report.GetProperty("targets").GetProperty(field).GetDouble(),
+                report.GetProperty("targets_met").GetProperty(field).GetBoolean());
+        // Every run is reported besides the median: 2 runs each, 5 ranks' reads per run.
+        Assert.Equal(2, report.GetProperty("runs_ms").GetProperty("metadata_write").GetArrayLength());
+        Assert.Equal(10, report.GetProperty("runs_ms").GetProperty("metadata_rank_read").GetArrayLength());
+        Assert.InRange(report.GetProperty("metadata_bytes").GetInt64(), 1, report.GetProperty("metadata_json_bytes").GetInt64() - 1);
+    }
+}

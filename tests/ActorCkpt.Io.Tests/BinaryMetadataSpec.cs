@@ -1,0 +1,255 @@
+using System.Buffers.Binary;
+using FsCheck;
+using FsCheck.Xunit;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>
+/// The binary metadata form (layout 2), property by property: it round-trips every field the JSON
+/// form has, a rank's read by index returns exactly the chunks its boxes overlap, and truncated or
+/// hostile bytes (with every checksum made to hold) are refused with one <see cref="CheckpointFormatException"/>.
+/// </summary>
+public class BinaryMetadataSpec
+{
+    private const string File = "step-00000001/metadata.json";
+
+    private static CheckpointMetadata Read(byte[] bytes) => CheckpointStore.Deserialize(bytes, File);
+
+    [Property(MaxTest = 300)]
+    public void Binary_metadata_should_round_trip_every_field_the_JSON_form_has(int seed, byte size)
+    {
+        var metadata = RandomMetadata.Create(seed, 1 + size % 8);
+        Assert.Equal("", string.Join("; ", MetadataValidator.Validate(metadata)));
+
+        var bytes = MetadataBinaryWriter.ToArray(metadata);
+        var read = Read(bytes);
+
+        // The JSON form holds every field (and the order of chunks, entries and files): equal documents, equal metadata.
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(metadata)), System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(read)));
+        Assert.Equal(metadata.CreatedUtc.UtcTicks, read.CreatedUtc.UtcTicks);
+        Assert.True(MetadataBinary.IsBinary(bytes));
+    }
+
+    [Property(MaxTest = 300)]
+    public void A_ranks_read_by_index_should_return_exactly_the_chunks_its_boxes_overlap(int seed, byte size)
+    {
+        var metadata = RandomMetadata.Create(seed, 1 + size % 8);
+        var rng = new Random(seed ^ 0x5bd1e995);
+        var rank = rng.Next(0, 5);
+        var wanted = metadata.Tensors.Values.Where(_ => rng.Next(3) > 0)
+            .SelectMany(t => Enumerable.Range(0, rng.Next(1, 3)).Select(_ => new WantedChunk(0, t.Key, t.DType, t.Shape, RandomMetadata.BoxIn(rng, t.Shape.ToArray()))))
+            .ToArray();
+        using var index = MetadataIndex.Open(MetadataBinaryWriter.ToArray(metadata), File, null);
+
+        var part = index.ForRank(rank, wanted);
+
+        Assert.Equal(metadata.Tensors.Keys.Order(StringComparer.Ordinal), part.Tensors.Keys.Order(StringComparer.Ordinal));
+        foreach (var t in metadata.Tensors.Values)
+        {
+            var boxes = wanted.Where(w => w.Key == t.Key).Select(w => w.Box).ToList();
+            var expected = t.Chunks.Where(c => boxes.Any(b => c.Box.Intersect(b) is not null)).Select(Describe).Order(StringComparer.Ordinal);
+            Assert.Equal(expected, part.Tensors[t.Key].Chunks.Select(Describe).Order(StringComparer.Ordinal));
+            Assert.Equal(t.DType, part.Tensors[t.Key].DType);
+            Assert.Equal(t.Shape, part.Tensors[t.Key].Shape);
+        }
+        var objects = metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == rank).ToList();
+        Assert.Equal(objects.Select(Describe), part.Objects.Select(Describe));
+        var named = part.Tensors.Values.SelectMany(t => t.Chunks.Select(c => c.Bytes.File)).Concat(objects.Select(o => o.Bytes.File)).ToHashSet();
+        Assert.Equal(metadata.Files.Where(f => named.Contains(f.Name)), part.Files);
+        Assert.Equal((metadata.Step, metadata.WorldSize, metadata.CreatedUtc), (part.Step, part.WorldSize, part.CreatedUtc));
+    }
+
+    [Fact]
+    public void Every_truncation_of_a_document_should_be_refused_with_one_format_error()
+    {
+        var bytes = MetadataBinaryWriter.ToArray(RandomMetadata.Create(7, 4));
+
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            var prefix = bytes[..length];
+            var e = Record.Exception(() => Read(prefix));
+            Assert.True(e is CheckpointFormatException, $"{length} bytes of {bytes.Length}: {e?.GetType().Name ?? "accepted"} {e?.Message}");
+            if (length < 8) continue;
+            var ranked = Record.Exception(() => MetadataIndex.Open(prefix, File, null).ForRank(0, []));
+            Assert.True(ranked is CheckpointFormatException, $"{length} bytes by index: {ranked?.GetType().Name ?? "accepted"}");
+        }
+    }
+
+    [Property(MaxTest = 500)]
+    public void Flipped_bits_with_every_checksum_made_to_hold_should_be_accepted_or_refused_with_one_format_error(int seed, byte size, PositiveInt flips)
+    {
+        var metadata = RandomMetadata.Create(seed, 1 + size % 6);
+        var rng = new Random(seed);
+        var bytes = MetadataBinaryWriter.ToArray(metadata);
+        for (var i = 0; i < 1 + flips.Get % 4; i++)
+        {
+            var at = rng.Next(8, bytes.Length);
+            bytes[at] ^= (byte)(1 << rng.Next(8));
+        }
+        var hostile = MetadataResealer.Reseal(bytes);
+
+        var whole = Record.Exception(() => Read(hostile));
+        var ranked = Record.Exception(() =>
+        {
+            using var index = MetadataIndex.Open(hostile, File, null);
+            index.Overview();
+            index.ForRank(rng.Next(0, 5), metadata.Tensors.Values.Select(t => new WantedChunk(0, t.Key, t.DType, t.Shape, TensorBox.Whole(t.Shape))).ToArray());
+        });
+
+        Assert.True(whole is null or CheckpointFormatException, whole?.ToString());
+        Assert.True(ranked is null or CheckpointFormatException, ranked?.ToString());
+    }
+
+    [Fact]
+    public void A_huge_tensor_count_should_be_refused_naming_the_field()
+    {
+        var bytes = MetadataBinaryWriter.ToArray(RandomMetadata.Create(3, 3));
+        var dirLength = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(48));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(64 + 96), uint.MaxValue);
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(MetadataResealer.Reseal(bytes)));
+
+        Assert.Equal($"'{File}': binary metadata, directory: \"tensor_count\" 4294967295 items of 41 bytes cannot fit in the {dirLength - 100} bytes there are", e.Message);
+    }
+
+    [Fact]
+    public void A_page_past_the_end_of_the_file_should_be_refused_naming_the_field()
+    {
+        var (bytes, pageIndex) = WithTensor();
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(pageIndex), bytes.Length);
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(MetadataResealer.Reseal(bytes)));
+
+        var dataStart = 64 + BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(48)) + 8;
+        Assert.Equal($"'{File}': binary metadata, tensor 'w' page index: \"page.offset\" {bytes.Length} + length {PageLength(bytes, pageIndex)} do not lie " +
+                     $"between the directory's end ({dataStart}) and the file's ({bytes.Length})", e.Message);
+    }
+
+    [Fact]
+    public void A_page_pointing_back_into_the_directory_should_be_refused_naming_the_field()
+    {
+        var (bytes, pageIndex) = WithTensor();
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(pageIndex), 64);
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(MetadataResealer.Reseal(bytes)));
+
+        Assert.StartsWith($"'{File}': binary metadata, tensor 'w' page index: \"page.offset\" 64 + length", e.Message);
+    }
+
+    [Fact]
+    public void A_page_that_is_its_own_page_index_should_be_refused_as_one_format_error()
+    {
+        // A cycle: the index lists itself as its page. Nothing is followed twice, so it ends in a refusal.
+        var (bytes, pageIndex) = WithTensor();
+        var indexAt = IndexRegionOf(bytes, "w");
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(pageIndex), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(indexAt)));
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(pageIndex + 8), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(indexAt + 8)));
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(MetadataResealer.Reseal(bytes)));
+
+        Assert.StartsWith($"'{File}': binary metadata, tensor 'w' page 0: ", e.Message);
+    }
+
+    [Fact]
+    public void A_changed_page_should_be_refused_by_the_checksum_its_page_index_records()
+    {
+        var (bytes, pageIndex) = WithTensor();
+        var page = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(pageIndex));
+        var recorded = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(pageIndex + 16));
+        bytes[page + 4] ^= 1;
+        var actual = System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan((int)page, (int)PageLength(bytes, pageIndex)));
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(bytes));
+
+        Assert.Equal($"'{File}': binary metadata, tensor 'w' page 0: \"checksum\" {actual:x16} differs from the {recorded:x16} the page index records: the part was changed or corrupted", e.Message);
+    }
+
+    [Fact]
+    public void A_changed_directory_should_be_refused_by_the_seal_and_by_the_catalogs_checksum()
+    {
+        var bytes = MetadataBinaryWriter.ToArray(RandomMetadata.Create(5, 3));
+        var recorded = CheckpointStore.Checksum(bytes);
+        bytes[64 + 100] ^= 1;
+        var now = CheckpointStore.Checksum(bytes);
+
+        var sealed_ = Assert.Throws<CheckpointFormatException>(() => Read(bytes));
+        var catalog = Assert.Throws<CheckpointFormatException>(() => MetadataIndex.Open(bytes, File, recorded));
+
+        Assert.StartsWith($"'{File}': binary metadata, seal: \"seal\" {recorded} differs from the {now} of the header and directory", sealed_.Message);
+        Assert.Equal($"'{File}': its checksum {now} differs from the {recorded} the catalog recorded at commit: the document was changed or corrupted", catalog.Message);
+    }
+
+    [Fact]
+    public void A_rank_should_read_only_the_pages_its_box_overlaps()
+    {
+        // 1,024 chunks of one row each: the rank wants one row, and reads a small part of the file.
+        const int rows = 1024;
+        var chunks = Enumerable.Range(0, rows).Select(r => new StoredChunk(new TensorBox([r, 0L], [1L, 4L]), $"w@{r},0", r,
+            new StoredBytes("d.safetensors", 16L * r, 16, 16, [(ulong)r]))).ToArray();
+        var metadata = new CheckpointMetadata(1, 1, rows, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TensorMetadata> { ["w"] = new("w", DType.Float32, [rows, 4L], chunks) }, [], [new DataFileMetadata("d.safetensors", 16L * rows, 0, 0)]);
+        var bytes = MetadataBinaryWriter.ToArray(metadata);
+        var reader = new CountingReader(bytes);
+
+        using (var index = MetadataIndex.Open(reader, File, CheckpointStore.Checksum(bytes)))
+        {
+            var part = index.ForRank(500, [new WantedChunk(0, "w", DType.Float32, [rows, 4L], new TensorBox([500L, 0L], [1L, 4L]))]);
+            Assert.Equal([500], part.Tensors["w"].Chunks.Select(c => (int)c.Box.Offsets[0]));
+        }
+
+        // Header and directory, the page index (16 pages), one page of 64 chunks, the files and strings: under a tenth.
+        Assert.InRange(reader.Bytes, 1, bytes.Length / 10);
+    }
+
+    [Fact]
+    public void Metadata_the_form_cannot_hold_should_be_refused_before_anything_is_written()
+    {
+        var chunk = new StoredChunk(TensorBox.Whole([2L]), "w", 0, new StoredBytes("elsewhere", 0, 8, 8, [1UL]));
+        var metadata = new CheckpointMetadata(1, 1, 1, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TensorMetadata> { ["w"] = new("w", DType.Float32, [2L], [chunk]) }, [], [new DataFileMetadata("d", 8, 0, 0)]);
+
+        var e = Assert.Throws<ArgumentException>(() => MetadataBinaryWriter.ToArray(metadata));
+
+        Assert.Equal("'w' is in file 'elsewhere', which the metadata does not list", e.Message);
+    }
+
+    /// <summary>A document with one tensor "w" of several chunks; returns it and where its first page's entry lies in its page index.</summary>
+    private static (byte[] Bytes, int PageEntry) WithTensor()
+    {
+        var chunks = Enumerable.Range(0, 3).Select(r => new StoredChunk(new TensorBox([r, 0L], [1L, 2L]), $"w@{r},0", r,
+            new StoredBytes("d", 8L * r, 8, 8, [(ulong)r]))).ToArray();
+        var metadata = new CheckpointMetadata(1, 1, 3, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TensorMetadata> { ["w"] = new("w", DType.Float32, [3L, 2L], chunks) }, [], [new DataFileMetadata("d", 24, 0, 0)]);
+        var bytes = MetadataBinaryWriter.ToArray(metadata);
+        return (bytes, (int)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(IndexRegionOf(bytes, "w"))));
+    }
+
+    /// <summary>Where, in the directory, the (offset, length, checksum) of tensor <paramref name="key"/>'s page index lie (one-tensor documents of 2 dimensions).</summary>
+    private static int IndexRegionOf(byte[] bytes, string key) => 64 + 96 + 4 + 4 + key.Length + 1 + 3 + 4 + 16 + 8;
+
+    private static long PageLength(byte[] bytes, int pageEntry) => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(pageEntry + 8));
+
+    private static string Describe(StoredChunk c) =>
+        $"{c.Box} {c.StorageName} {c.Rank} {c.Bytes.File} {c.Bytes.Offset} {c.Bytes.Length} {c.Bytes.BlockSize} {string.Join(",", c.Bytes.BlockChecksums)}";
+
+    private static string Describe(ObjectMetadata o) =>
+        $"{o.Key} {o.Scope} {o.Rank} {o.StorageName} {o.Bytes.File} {o.Bytes.Offset} {o.Bytes.Length} {o.Bytes.BlockSize} {string.Join(",", o.Bytes.BlockChecksums)}";
+
+    /// <summary>An <see cref="IBlobReader"/> over bytes that counts what is read.</summary>
+    private sealed class CountingReader(byte[] bytes) : IBlobReader
+    {
+        public long Bytes { get; private set; }
+
+        public long Length => bytes.Length;
+
+        public void ReadExactly(Span<byte> buffer, long offset)
+        {
+            Bytes += buffer.Length;
+            bytes.AsSpan((int)offset, buffer.Length).CopyTo(buffer);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
