@@ -173,7 +173,6 @@ internal sealed class CheckpointNode
             });
             handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
-        PhaseTrace.Mark($"save-call step {step} rank {state.Rank} inPlace {inPlace}");
         shard.Tell(new SaveShard(step, state, handle, inPlace));
         return handle;
     }

@@ -54,8 +54,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         });
         Command<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
         Command<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
-        Command<SubmitLocalPlan>(m => { PhaseTrace.Mark($"planner plan of {m.Plan.Rank}"); Carry(_rounds.Submit(m, Sender, _writers.Count > 0)); });
-        Command<ReportWrites>(m => { PhaseTrace.Mark($"planner report of {m.Rank}"); Carry(_rounds.Report(m)); });
+        Command<SubmitLocalPlan>(m => Carry(_rounds.Submit(m, Sender, _writers.Count > 0)));
+        Command<ReportWrites>(m => Carry(_rounds.Report(m)));
         Command<ReassignWrite>(m =>
         {
             // A writer is lost with its node: none of that node's writers is a candidate any more
@@ -121,11 +121,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             {
                 case Decision.StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
                 case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
-                case Decision.PlanWrites: PhaseTrace.Mark("planner plan writes"); Carry(_rounds.Plan(step, _writers.ToArray(), _files.WhyNotWritable(step, _removals.IsBusy(step)))); break;
+                case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), _files.WhyNotWritable(step, _removals.IsBusy(step)))); break;
                 case Decision.RecordStart s:
-                    PhaseTrace.Mark("planner record start");
                     Record(new SaveStarted(step, s.SaveId, s.WorldSize, CheckpointLayout.StepDirectory(step), DateTimeOffset.UtcNow),
-                        _ => Carry(PhaseTrace.Pass("planner started journaled", _files.Prepare(step)) is { } failure ? _rounds.Fail(step, failure) : _rounds.Started(step)));
+                        _ => Carry(_files.Prepare(step) is { } failure ? _rounds.Fail(step, failure) : _rounds.Started(step)));
                     break;
                 case Decision.MoveFile m: _log.Warning("Step {0}: '{1}' moves from lost writer {2} to {3}", step, m.File.FileName, m.Lost, m.Writer.Path); break;
                 case Decision.CommitStep c: Commit(c); break;
@@ -145,9 +144,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>The metadata goes into place; the step is acknowledged only once the journal has the commit too (a crash in between is settled on recovery from the disk).</summary>
     private void Commit(Decision.CommitStep commit)
     {
-        PhaseTrace.Mark("planner commit begins");
         var (checksum, summary, failure) = _files.Commit(commit);
-        PhaseTrace.Mark("planner metadata published");
         if (failure is not null)
         {
             Carry(_rounds.Fail(commit.Step, failure));
@@ -155,13 +152,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         Record(new SaveCommitted(commit.Step, commit.SaveId, checksum, summary.Files, summary.Bytes, DateTimeOffset.UtcNow), _ =>
         {
-            PhaseTrace.Mark("planner commit journaled");
             _files.Journaled(summary);
             var announce = _rounds.Committed(commit.Step, summary);
             ApplyRetention();
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.
-            DeferAsync(announce, a => { PhaseTrace.Mark("planner announce"); Carry(a); });
+            DeferAsync(announce, Carry);
         });
     }
 

@@ -86,17 +86,17 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void Saving()
     {
         Receive<StagingFinished>(OnStagingFinished);
-        Receive<LocalPlanAccepted>(m => { PhaseTrace.Mark($"shard {_rank} plan accepted"); Carry(_save!.PlanAccepted(m.Step, Sender)); });
+        Receive<LocalPlanAccepted>(m => Carry(_save!.PlanAccepted(m.Step, Sender)));
         Receive<ResendPlan>(m => Carry(_save!.PlanResendDue(m.Step)));
-        Receive<AssignWrites>(m => { PhaseTrace.Mark($"shard {_rank} assigned"); Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer)).ToArray())); });
-        Receive<WriteFileSuccess>(m => { PhaseTrace.Mark($"shard {_rank} write ok {m.Result.FileName}"); Carry(_save!.WriteSucceeded(m.SaveId, m.Result, Sender)); });
+        Receive<AssignWrites>(m => Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer)).ToArray())));
+        Receive<WriteFileSuccess>(m => Carry(_save!.WriteSucceeded(m.SaveId, m.Result, Sender)));
         Receive<WriteFileFailure>(m => Carry(_save!.WriteFailed(m.SaveId, m.File, m.Attempts, m.Cause, Sender)));
         Receive<ResendWrite>(m => Carry(_save!.ResendAsked(m.SaveId, m.File, m.Writer, m.Attempt)));
         Receive<WriteReassigned>(m => Carry(_save!.WriteReassigned(m.SaveId, new FileAssignment<IActorRef>(m.Assignment.File, m.Assignment.Writer))));
         Receive<StreamFile>(m => Carry(_save!.StreamAsked(m.SaveId, m.File, m.Writer)));
         Receive<StreamClosed>(m => Carry(_save!.StreamClosed(m.SaveId)));
         Receive<Terminated>(m => Carry(_save!.ActorLost(m.ActorRef)));
-        Receive<CheckpointCommitted>(m => { PhaseTrace.Mark($"shard {_rank} committed"); Carry(_save!.Committed(m.Step, m.Summary)); });
+        Receive<CheckpointCommitted>(m => Carry(_save!.Committed(m.Step, m.Summary)));
         Receive<CheckpointAborted>(m => Carry(_save!.Aborted(m.Step, m.Reason)));
         Receive<CancelSave>(m => m.Handle == _effects!.Handle, _ => Carry(_save!.CancelAsked()));
         Receive<VerdictDeadlinePassed>(m => Carry(_save!.VerdictDeadlinePassed(m.Step, _settings.PlanTimeout + _settings.WriteTimeout)));
@@ -128,7 +128,6 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Stages the state at once when the pool has its buffers, else once they come.</summary>
     private void StartSave(SaveShard msg)
     {
-        PhaseTrace.Mark($"shard {_rank} got SaveShard {msg.Step}");
         if (msg.Handle.CancelRequested) CancelBeforeStaged(msg);
         else if ((_staging = ShardStaging.Begin(msg, _rank, _settings, _pool, _replicas)) is { Rent.IsCompletedSuccessfully: true }) Stage();
         else if (_staging is not null)
@@ -162,7 +161,6 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             BecomeIdle();
             return;
         }
-        PhaseTrace.Mark($"shard {_rank} staging begun {msg.Step}");
         (_staging, _copying, _copy) = (null, staging, copy);
         _effects = new ShardSaveEffects(msg.Handle, staged, msg.Step, _pool, _replicas);
         if (copy.IsCompleted)
@@ -182,7 +180,6 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void OnStagingFinished(StagingFinished finished)
     {
         if (finished.Copy != _copy) return;
-        PhaseTrace.Mark($"shard {_rank} staged {_save!.Step}");
         _copying!.Finish(finished.Copy, _settings.KillAt);
         _copy = null;
         Carry(_save!.StagingOver());
@@ -196,16 +193,16 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         foreach (var decision in decisions)
             switch (decision)
             {
-                case SaveDecision.SendPlan: PhaseTrace.Mark($"shard {_rank} send plan"); _planner.Tell(save.Submission); break;
+                case SaveDecision.SendPlan: _planner.Tell(save.Submission); break;
                 case SaveDecision.ResendPlanPeriodically: Timers.StartPeriodicTimer(nameof(ResendPlan), new ResendPlan(save.Step), _settings.PlanResendInterval); break;
                 case SaveDecision.StopResendingPlan: Timers.Cancel(nameof(ResendPlan)); break;
                 case SaveDecision.StartVerdictDeadline: Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(save.Step), _settings.PlanTimeout + _settings.WriteTimeout); break;
                 case SaveDecision.StartAbandonDeadline: Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(save.Step), _settings.WriteTimeout); break;
                 case SaveDecision.Watch w: Context.Watch(w.Actor); break;
-                case SaveDecision.SendWrite w: PhaseTrace.Mark($"shard {_rank} send write {w.Assignment.File.FileName}"); WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt); break;
+                case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt); break;
                 case SaveDecision.AskReassignment r: (r.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, r.File, r.LostWriter)); break;
                 case SaveDecision.AskAbort a: (a.Planner ?? _planner).Tell(new AbortSave(save.Step, _rank, save.Staged.Plan.WorldSize)); break;
-                case SaveDecision.Report r: PhaseTrace.Mark($"shard {_rank} report"); _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures)); break;
+                case SaveDecision.Report r: _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures)); break;
                 case SaveDecision.OpenStream o: StagedFileStream.Offer(save.Staged, o.File, _settings.TransferChunkSize, _materializer, Sender, Self, new StreamClosed(save.SaveId!.Value)); break;
                 case SaveDecision.RefuseStream r: Sender.Tell(new StreamFileFailure(r.Cause)); break;
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;

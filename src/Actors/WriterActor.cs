@@ -60,11 +60,25 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         // When this is a retry, its backoff is over.
         _backoffs.Over(WriteBackoffs.Key(request.SaveId, request.Plan.FileName, request.Attempt));
         _writing = request;
-        PhaseTrace.Mark($"writer {Self.Path.Name} starts {request.Plan.FileName} ({request.Plan.DataBytes} bytes)");
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
-            DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
+        {
+            // Where a file's time goes (debug log): writing, or waiting for its rank's staging copy.
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var waited = TimeSpan.Zero;
+            var result = DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
                 _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan),
-                request.Staging is { } staging ? i => staging.WaitFor(request.Plan.Items[i].Index) : null));
+                request.Staging is { } staging
+                    ? i =>
+                    {
+                        var before = System.Diagnostics.Stopwatch.GetTimestamp();
+                        staging.WaitFor(request.Plan.Items[i].Index);
+                        waited += System.Diagnostics.Stopwatch.GetElapsedTime(before);
+                    }
+                    : null);
+            _log.Debug("Wrote {0} ({1} bytes, checksummed as written, fsynced) in {2:F1} ms, {3:F1} ms of them waiting for staging",
+                request.Plan.FileName, result.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, waited.TotalMilliseconds);
+            return result;
+        });
     }
 
     /// <summary>
@@ -105,7 +119,6 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         try
         {
             var result = write();
-            PhaseTrace.Mark($"writer {Self.Path.Name} wrote {plan.FileName}");
             _settings.KillAt.Reached("file-written", step);
             replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt));
         }

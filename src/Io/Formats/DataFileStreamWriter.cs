@@ -18,7 +18,6 @@ internal sealed class DataFileStreamWriter : IDisposable
     private readonly long[] _received;
     private readonly List<ulong>[] _sums;
     private readonly XxHash3[] _hashers;
-    private long _writeTicks;
 
     /// <summary>Most bytes checksummed and written at once: half the L2 cache of today's cores, so the write finds the bytes the checksum just read.</summary>
     internal const int PieceSize = 256 << 10;
@@ -59,7 +58,6 @@ internal sealed class DataFileStreamWriter : IDisposable
         var at = _header.DataStart + _header.Entries[item].Begin + offset;
         var hasher = _hashers[item];
         var blockSize = _blockSizes[item];
-        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         // Piece by piece, each at most half a core's L2 cache and within one checksum block: the
         // checksum reads the piece from memory, and the write copies it from the cache, so every
         // byte comes from memory once (hashing after a whole item was written read it twice).
@@ -79,7 +77,6 @@ internal sealed class DataFileStreamWriter : IDisposable
                 hasher.Reset();
             }
         }
-        _writeTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
     }
 
     /// <summary>Checks that every item is complete, fsyncs the file, and reports where each item landed.</summary>
@@ -95,9 +92,7 @@ internal sealed class DataFileStreamWriter : IDisposable
             items[i] = new WrittenItem(planned.StorageName,
                 new StoredBytes(_plan.FileName, _header.DataStart + _header.Entries[i].Begin, planned.ByteLength, _blockSizes[i], _sums[i].ToArray()));
         }
-        var f0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _writer.Flush();
-        PhaseTrace.Mark($"file {_plan.FileName}: write+hash {System.Diagnostics.Stopwatch.GetElapsedTime(0, _writeTicks).TotalMilliseconds:F1} ms fsync {System.Diagnostics.Stopwatch.GetElapsedTime(f0).TotalMilliseconds:F1} ms");
         var length = _header.DataStart + (_header.Entries.Count == 0 ? 0 : _header.Entries[^1].End);
         return new FileWriteResult(_plan.FileName, length, items, _header.Checksum);
     }
