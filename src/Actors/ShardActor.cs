@@ -27,6 +27,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly RangeFetcher? _fetch;
     private ShardStaging? _staging;
+    // The save's copy into its buffers, while it runs, and the staging it belongs to.
+    private ShardStaging? _copying;
+    private Task? _copy;
+    private bool _stopped;
     private ShardSave<IActorRef>? _save;
     private ShardSaveEffects? _effects;
     private ShardLoad<IActorRef>? _load;
@@ -81,6 +85,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void Saving()
     {
+        Receive<StagingFinished>(OnStagingFinished);
         Receive<LocalPlanAccepted>(m => Carry(_save!.PlanAccepted(m.Step, Sender)));
         Receive<ResendPlan>(m => Carry(_save!.PlanResendDue(m.Step)));
         Receive<AssignWrites>(m => Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer)).ToArray())));
@@ -142,18 +147,42 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         BecomeIdle();
     }
 
-    /// <summary>Fills the buffers, completes Staged and hands the save to its state machine (or goes idle: the handle says why not).</summary>
+    /// <summary>
+    /// Starts filling the buffers and hands the save to its state machine at once (or goes idle: the
+    /// handle says why not): the plan goes out and writers start while the copy runs; Staged
+    /// completes when it is over (<see cref="StagingFinished"/>).
+    /// </summary>
     private void Stage()
     {
-        var msg = _staging!.Request;
-        if (_staging.Stage(_settings.KillAt) is not { } staged)
+        var staging = _staging!;
+        var msg = staging.Request;
+        if (staging.Start() is not var (staged, copy))
         {
             BecomeIdle();
             return;
         }
-        _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf);
-        (_staging, _effects) = (null, new ShardSaveEffects(msg.Handle, staged, msg.Step, _pool, _replicas));
+        (_staging, _copying, _copy) = (null, staging, copy);
+        _effects = new ShardSaveEffects(msg.Handle, staged, msg.Step, _pool, _replicas);
+        if (copy.IsCompleted)
+        {
+            // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
+            _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf);
+            if (staging.Finish(copy, _settings.KillAt) is null) Carry(_save.Start(), Saving);
+            else BecomeIdle();
+            return;
+        }
+        _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, staging: true);
+        copy.ContinueWith(t => new StagingFinished(t), TaskScheduler.Default).PipeTo(Self);
         Carry(_save.Start(), Saving);
+    }
+
+    /// <summary>The copy into the buffers is over: Staged completes (or fails with the copy's error), then the save hears it.</summary>
+    private void OnStagingFinished(StagingFinished finished)
+    {
+        if (finished.Copy != _copy) return;
+        _copying!.Finish(finished.Copy, _settings.KillAt);
+        _copy = null;
+        Carry(_save!.StagingOver());
     }
 
     /// <summary>Carries out a save's <paramref name="decisions"/>, after becoming <paramref name="next"/> when given.</summary>
@@ -179,7 +208,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
                 case SaveDecision.AbandonBuffers a: _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers", _rank, a.Writes, a.Streams, save.Step); break;
                 // The save is over: nothing after it is carried out (its effects are gone with it).
-                case SaveDecision.Finished: BecomeIdle(); return;
+                case SaveDecision.Finished:
+                    if (!_stopped) BecomeIdle();
+                    return;
                 default:
                     if (!_effects!.Apply(decision)) throw new InvalidOperationException($"the shard actor cannot carry out {decision}");
                     break;
@@ -217,7 +248,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void BecomeIdle()
     {
         Timers.CancelAll();
-        (_staging, _save, _effects, _load) = (null, null, null, null);
+        (_staging, _copying, _copy, _save, _effects, _load) = (null, null, null, null, null, null);
         Become(Idle);
         Stash.UnstashAll();
     }
@@ -225,7 +256,12 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Buffers still waited for go back when they come, a save's buffers when nothing reads them; no handle is left hanging.</summary>
     protected override void PostStop()
     {
+        _stopped = true;
         _staging?.Abandon(_rank);
+        // The copy still reads the caller's tensors and fills the buffers: it ends before the save
+        // says it stopped (and gives the buffers back), or the caller could free what it reads.
+        if (_copy is { IsCompleted: false } copy) ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
+        if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
         if (_save is not null) Carry(_save.Stopped());
     }
 
@@ -236,5 +272,6 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private sealed record VerdictDeadlinePassed(long Step);
     private sealed record ResendPlan(long Step);
     private sealed record BuffersRented;
+    private sealed record StagingFinished(Task Copy);
     private sealed record StreamClosed(Guid SaveId);
 }

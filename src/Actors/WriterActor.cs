@@ -14,7 +14,9 @@ namespace ActorCkpt;
 /// cancels the timers of the instance that failed, each backoff waiting out its time goes to the
 /// next instance (<see cref="RetryBackoff"/>), which arms it again for what remains. The last failure is not
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
-/// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>), at once.
+/// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>; bytes whose
+/// staging failed: <see cref="StagingFailedException"/>), at once. A file handed over before its rank was wholly staged
+/// (<see cref="WriteFile.Staging"/>) is written item by item as the items are staged.
 /// </summary>
 internal sealed class WriterActor : ReceiveActor, IWithTimers
 {
@@ -59,8 +61,24 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         _backoffs.Over(WriteBackoffs.Key(request.SaveId, request.Plan.FileName, request.Attempt));
         _writing = request;
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
-            DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
-                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan)));
+        {
+            // Where a file's time goes (debug log): writing, or waiting for its rank's staging copy.
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var waited = TimeSpan.Zero;
+            var result = DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
+                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan),
+                request.Staging is { } staging
+                    ? i =>
+                    {
+                        var before = System.Diagnostics.Stopwatch.GetTimestamp();
+                        staging.WaitFor(request.Plan.Items[i].Index);
+                        waited += System.Diagnostics.Stopwatch.GetElapsedTime(before);
+                    }
+                    : null);
+            _log.Debug("Wrote {0} ({1} bytes, checksummed as written, fsynced) in {2:F1} ms, {3:F1} ms of them waiting for staging",
+                request.Plan.FileName, result.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, waited.TotalMilliseconds);
+            return result;
+        });
     }
 
     /// <summary>
@@ -104,7 +122,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
             _settings.KillAt.Reached("file-written", step);
             replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt));
         }
-        catch (Exception e) when (attempt <= _settings.MaxRetries && !StorageErrors.IsPermanent(e))
+        catch (Exception e) when (attempt <= _settings.MaxRetries && !StorageErrors.IsPermanent(e) && e is not StagingFailedException)
         {
             _log.Warning("Write of {0} (step {1}) failed on attempt {2}: {3}; retrying", plan.FileName, step, attempt, e.Message);
             throw new WriteFileException(plan.FileName, attempt, e);

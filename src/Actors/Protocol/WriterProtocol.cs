@@ -14,11 +14,15 @@ namespace ActorCkpt;
 /// <param name="Data">Bytes of each item of <paramref name="Plan"/>, in order.</param>
 /// <param name="ReplyTo">Who gets the outcome (the shard actor that owns the buffers).</param>
 /// <param name="Attempt">1 for the first try; the writer increments it on each retry.</param>
+/// <param name="Staging">
+/// How far the staging copy has come when the file is handed over before the whole state is staged:
+/// the writer waits for each item's bytes before it writes them (null: all staged already).
+/// </param>
 /// <remarks>
 /// Not a wire message: its buffers are the shard's memory, by reference, so a shard sends it only
 /// to a writer of its own node (<see cref="WriteFileStreamed"/> goes to the others).
 /// </remarks>
-internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1);
+internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1, StagingProgress? Staging = null);
 
 /// <summary>
 /// Write one data file whose bytes are on another node. When it starts the file, the writer asks

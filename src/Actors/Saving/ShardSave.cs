@@ -1,7 +1,8 @@
 namespace ActorCkpt;
 
 /// <summary>
-/// One rank's save once its state is staged, as a state machine: each event in returns the
+/// One rank's save once its buffers are laid out (the copy into them may still run: writing
+/// overlaps staging), as a state machine: each event in returns the
 /// <see cref="ShardSaveDecision{TActor}"/>s to carry out, in order, and the shard actor only
 /// carries them out. The life of a save:
 /// <list type="number">
@@ -17,6 +18,8 @@ namespace ActorCkpt;
 /// <item>The buffers go back only when no write and no stream can read them any more; a save in
 /// place holds a failure or cancellation until then (its caller's tensors are what writers read).
 /// Writes still unanswered when the abandon deadline passes leave their buffers behind.</item>
+/// <item>While the state is still being copied (<see cref="Staging"/>, until <see cref="StagingOver"/>),
+/// the buffers stay and any verdict is held: the copy still reads the caller's tensors.</item>
 /// </list>
 /// Events for another step or attempt, and every event once the save is over, change nothing.
 /// </summary>
@@ -37,10 +40,12 @@ internal sealed class ShardSave<TActor> where TActor : class
     /// <summary>
     /// The save of <paramref name="step"/> by <paramref name="rank"/>, staged as <paramref name="staged"/>;
     /// <paramref name="inPlace"/> when writers read the caller's own tensors. <paramref name="name"/>
-    /// names an actor in failure reasons (its ToString when null).
+    /// names an actor in failure reasons (its ToString when null). <paramref name="staging"/> when
+    /// the copy into the buffers still runs (<see cref="StagingOver"/> says when it is over).
     /// </summary>
-    public ShardSave(long step, int rank, StagedState staged, bool inPlace, Func<TActor, string>? name = null)
+    public ShardSave(long step, int rank, StagedState staged, bool inPlace, Func<TActor, string>? name = null, bool staging = false)
     {
+        Staging = staging;
         Step = step;
         _rank = rank;
         Staged = staged;
@@ -75,6 +80,9 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     /// <summary>True once the save's fate is known (committed, aborted, planner lost, or out of time).</summary>
     public bool Decided { get; private set; }
+
+    /// <summary>True while the state is being copied into the buffers (the caller's tensors are read).</summary>
+    public bool Staging { get; private set; }
 
     /// <summary>True once nothing reads the buffers any more (given back, or abandoned).</summary>
     public bool Released { get; private set; }
@@ -209,13 +217,32 @@ internal sealed class ShardSave<TActor> where TActor : class
         return decisions;
     }
 
+    /// <summary>
+    /// The copy into the buffers is over (done, or failed: then the writers waiting for its items
+    /// fail their files, and the round aborts): a verdict held for it is told, unless the save is in
+    /// place and writers still read the caller's tensors; the buffers go back if nothing reads them.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> StagingOver()
+    {
+        if (_over || !Staging) return Nothing;
+        Staging = false;
+        var decisions = new List<ShardSaveDecision<TActor>>();
+        if (!InPlace) DeliverHeldVerdict(decisions);
+        // Before the writes are assigned (and the save undecided), writers are still to read the buffers.
+        if (Decided || SaveId is not null) MaybeRelease(decisions);
+        TryFinish(decisions);
+        return decisions;
+    }
+
     /// <summary>The planner committed the step.</summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> Committed(long step, SaveSummary summary)
     {
         if (_over || step != Step || Decided) return Nothing;
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (WrittenElsewhere is { } others) decisions.Add(new ShardSaveDecision<TActor>.RememberWrittenElsewhere(others));
-        decisions.Add(new ShardSaveDecision<TActor>.CompleteCommitted(summary));
+        // A rank whose files all went to others can hear the commit before its copy is over.
+        if (Staging) _heldVerdict = new ShardSaveDecision<TActor>.CompleteCommitted(summary);
+        else decisions.Add(new ShardSaveDecision<TActor>.CompleteCommitted(summary));
         Decide(decisions);
         return decisions;
     }
@@ -260,7 +287,7 @@ internal sealed class ShardSave<TActor> where TActor : class
         if (_over) return Nothing;
         _over = true;
         var decisions = new List<ShardSaveDecision<TActor>>();
-        if (!Released && _outstanding.Count == 0 && ActiveStreams == 0) decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
+        if (!Released && _outstanding.Count == 0 && ActiveStreams == 0 && !Staging) decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
         DeliverHeldVerdict(decisions);
         if (!Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed($"the shard actor of rank {_rank} stopped"));
         return decisions;
@@ -279,8 +306,9 @@ internal sealed class ShardSave<TActor> where TActor : class
             ? new ShardSaveDecision<TActor>.CompleteCancelled()
             : new ShardSaveDecision<TActor>.CompleteFailed(reason);
         // Saved in place, the caller's own tensors are what writers read: it hears the verdict (and
-        // may change or free them) only once no writer can read them any more.
-        if (InPlace && !Released) _heldVerdict = verdict;
+        // may change or free them) only once no writer can read them any more; nor while the copy
+        // into the buffers still reads them.
+        if ((InPlace && !Released) || Staging) _heldVerdict = verdict;
         else decisions.Add(verdict);
         Decide(decisions);
         return decisions;
@@ -322,7 +350,7 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     private void MaybeRelease(List<ShardSaveDecision<TActor>> decisions)
     {
-        if (Released || _outstanding.Count > 0 || ActiveStreams > 0) return;
+        if (Released || _outstanding.Count > 0 || ActiveStreams > 0 || Staging) return;
         Released = true;
         decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
         DeliverHeldVerdict(decisions);

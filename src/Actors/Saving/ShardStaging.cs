@@ -4,7 +4,8 @@ namespace ActorCkpt;
 /// One save's way into staging buffers: the state described (<see cref="StateStager.Prepare"/>,
 /// leaving out replicas the last save of the same plan left to other ranks), its buffers rented
 /// from the node's pool (which may wait while saves in flight use the staging budget), then filled
-/// and <see cref="SaveHandle.Staged"/> completed. The shard actor waits for <see cref="Rent"/> with
+/// while the save goes on (<see cref="Start"/>) and <see cref="SaveHandle.Staged"/> completed once
+/// they are (<see cref="Finish"/>). The shard actor waits for <see cref="Rent"/> with
 /// other requests stashed; the rent gives up by itself at its deadline. Whatever goes wrong fails
 /// the save's handle.
 /// </summary>
@@ -64,12 +65,13 @@ internal sealed class ShardStaging
     public void GiveUp() => _giveUp.Cancel();
 
     /// <summary>
-    /// Once <see cref="Rent"/> ended, copies the state into the buffers and completes
-    /// <see cref="SaveHandle.Staged"/> (a crash test may kill the process right after:
-    /// <paramref name="killAt"/>). Null when there were no buffers (given up, or the pool's error) or
-    /// the copy failed: the buffers went back and the handle failed saying why.
+    /// Once <see cref="Rent"/> ended, lays the state out over the buffers and starts copying it, off
+    /// the caller's thread when there is anything to copy: writers may be handed the staged state at
+    /// once and wait for each item (<see cref="StagedState.Progress"/>), so writing overlaps staging.
+    /// <see cref="Finish"/> completes <see cref="SaveHandle.Staged"/> once the copy is over. Null when
+    /// there were no buffers (given up, or the pool's error): the handle failed saying why.
     /// </summary>
-    public StagedState? Stage(KillPoint killAt)
+    public (StagedState Staged, Task Copy)? Start()
     {
         if (!Rent.IsCompletedSuccessfully)
         {
@@ -78,20 +80,27 @@ internal sealed class ShardStaging
                 : Rent.Exception!.InnerException!);
             return null;
         }
-        StagedState staged;
-        try
+        var buffers = Rent.Result;
+        var staged = StateStager.Lay(Prepared, buffers);
+        var copy = staged.Progress.IsComplete ? Task.CompletedTask : Task.Run(() => StateStager.CopyAll(Prepared, buffers, staged.Progress));
+        return (staged, copy);
+    }
+
+    /// <summary>
+    /// The copy <see cref="Start"/> began is over: completes <see cref="SaveHandle.Staged"/> (a
+    /// crash test may kill the process right after: <paramref name="killAt"/>) and returns null, or
+    /// fails the handle with the copy's error and returns it. The buffers stay the save's.
+    /// </summary>
+    public Exception? Finish(Task copy, KillPoint killAt)
+    {
+        if (copy.Exception?.InnerException is { } error)
         {
-            staged = StateStager.Fill(Prepared, Rent.Result);
-        }
-        catch (Exception e)
-        {
-            _pool.Return(Rent.Result);
-            Request.Handle.Fail(e);
-            return null;
+            Request.Handle.Fail(error);
+            return error;
         }
         Request.Handle.SetStaged(Prepared.Lengths.Sum());
         killAt.Reached("staged", Request.Step);
-        return staged;
+        return null;
     }
 
     /// <summary>Gives back the buffers, if they came (the save ends before it is staged).</summary>

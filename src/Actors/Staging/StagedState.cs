@@ -8,6 +8,9 @@ namespace ActorCkpt;
 /// <param name="Fingerprint">The plan's fingerprint with every item staged (see <see cref="PreparedState.Fingerprint"/>).</param>
 internal sealed record StagedState(LocalSavePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Items, IReadOnlyList<StagingBuffer> Buffers, ulong Fingerprint)
 {
+    /// <summary>How far the copy into the buffers has come: an item's bytes may be read once it is staged (complete unless set).</summary>
+    public StagingProgress Progress { get; init; } = StagingProgress.Completed();
+
     /// <summary>The bytes of item <paramref name="item"/>, for a writer.</summary>
     public ReadOnlyMemory<byte> BytesOf(WriteItem item) => Items[item.Index];
 }

@@ -45,30 +45,59 @@ internal static class StateStager
     /// </summary>
     public static StagedState Fill(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)
     {
+        var staged = Lay(prepared, buffers);
+        CopyAll(prepared, buffers, staged.Progress);
+        return staged;
+    }
+
+    /// <summary>
+    /// Where each item's bytes will be once <see cref="CopyAll"/> has run on the same arguments:
+    /// a staged state writers may be handed at once, as long as they wait for each item
+    /// (<see cref="StagedState.Progress"/>, complete at once when nothing is to be copied).
+    /// </summary>
+    public static StagedState Lay(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers)
+    {
         var items = new ReadOnlyMemory<byte>[prepared.Sources.Count];
         var next = 0;
         for (var i = 0; i < prepared.Sources.Count; i++)
         {
             var length = (int)prepared.Plan.Items[i].ByteLength;
             var source = prepared.Sources[i];
-            if (source.Staging == ItemStaging.Unstaged)
+            items[i] = source.Staging switch
             {
-                items[i] = ReadOnlyMemory<byte>.Empty;
-                continue;
-            }
-            if (source.Staging == ItemStaging.InPlace)
-            {
-                var rowBytes = source.Rows is null ? 0 : length / source.Rows.Value.Count;
-                items[i] = source.Object is { } entry
-                    ? entry.Bytes
-                    : new TensorMemory(source.Tensor!.Tensor, (source.Rows?.Start ?? 0) * rowBytes, length).Memory;
-                continue;
-            }
-            var buffer = buffers[next++];
-            Copy(source, buffer.Span(length));
-            items[i] = buffer.Slice(length);
+                ItemStaging.Unstaged => ReadOnlyMemory<byte>.Empty,
+                ItemStaging.InPlace when source.Object is { } entry => entry.Bytes,
+                ItemStaging.InPlace => new TensorMemory(source.Tensor!.Tensor, (source.Rows?.Start ?? 0) * (source.Rows is null ? 0 : length / source.Rows.Value.Count), length).Memory,
+                _ => buffers[next++].Slice(length),
+            };
         }
-        return new StagedState(prepared.Plan, items, buffers, prepared.Fingerprint);
+        var progress = new StagingProgress();
+        if (next == 0) progress.Complete();
+        return new StagedState(prepared.Plan, items, buffers, prepared.Fingerprint) { Progress = progress };
+    }
+
+    /// <summary>
+    /// Copies the items to copy into <paramref name="buffers"/>, in the plan's order, telling
+    /// <paramref name="progress"/> after each; completes it at the end, or fails it and rethrows.
+    /// </summary>
+    public static void CopyAll(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers, StagingProgress progress)
+    {
+        try
+        {
+            var next = 0;
+            for (var i = 0; i < prepared.Sources.Count; i++)
+            {
+                var source = prepared.Sources[i];
+                if (source.Staging == ItemStaging.Copied) Copy(source, buffers[next++].Span((int)prepared.Plan.Items[i].ByteLength));
+                progress.Advance(i + 1);
+            }
+            progress.Complete();
+        }
+        catch (Exception e)
+        {
+            progress.Fail(e);
+            throw;
+        }
     }
 
     private static void Copy(ItemSource source, Span<byte> target)

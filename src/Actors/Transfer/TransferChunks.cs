@@ -13,6 +13,8 @@ internal static class TransferChunks
     {
         for (var i = 0; i < file.Items.Count; i++)
         {
+            // A stream asked for while the state is still being copied waits for each item.
+            staged.Progress.WaitFor(file.Items[i].Index);
             var bytes = staged.BytesOf(file.Items[i]);
             var offset = 0;
             do

@@ -11,11 +11,13 @@ internal static class DataFileBufferWriter
     /// Writes <paramref name="plan"/> into <paramref name="directory"/>; <paramref name="data"/>[i]
     /// holds the bytes of <paramref name="plan"/>.Items[i]. Returns where each item landed and its
     /// checksums, in blocks of at most <paramref name="maxBlockSize"/> bytes. Throws on any I/O
-    /// failure; a partial file may remain and is rewritten on retry.
+    /// failure; a partial file may remain and is rewritten on retry. <paramref name="ready"/>, when
+    /// given, is called with i before item i is read (it may wait until the item's bytes are there,
+    /// or throw to give the file up).
     /// </summary>
     public static FileWriteResult Write(
         IBlobStore store, string directory, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data,
-        int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata)
+        int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata, Action<int>? ready = null)
     {
         if (data.Count != plan.Items.Count)
             throw new ArgumentException($"'{plan.FileName}': {plan.Items.Count} items planned but {data.Count} buffers given", nameof(data));
@@ -24,7 +26,11 @@ internal static class DataFileBufferWriter
                 throw new ArgumentException($"'{plan.Items[i].StorageName}': buffer has {data[i].Length} bytes, plan says {plan.Items[i].ByteLength}");
 
         using var file = new DataFileStreamWriter(store, directory, plan, maxBlockSize, fileMetadata);
-        for (var i = 0; i < data.Count; i++) file.Append(i, 0, data[i].Span);
+        for (var i = 0; i < data.Count; i++)
+        {
+            ready?.Invoke(i);
+            file.Append(i, 0, data[i].Span);
+        }
         return file.Complete();
     }
 }
