@@ -54,6 +54,8 @@ internal static class SharedPlanReads
                 range = claim.Range!;
             }
         }).ConfigureAwait(false);
+        // Every read may have started before the cancellation: the load still stops here.
+        cancellation.ThrowIfCancellationRequested();
     }
 
     private static async ValueTask CarryAsync(SharedReadSession session, SharedClaim claim, ReadItem read, DestinationProvider destination,
