@@ -27,6 +27,7 @@ internal sealed class CheckpointNode
     {
         _system = system;
         StagingPool = new StagingPool(settings.StagingBudget);
+        SharedReads = new SharedReads(settings.SharedReadBudget);
         system.RegisterOnTermination(StagingPool.Dispose);
         // A save still in flight when the system goes can never end otherwise.
         system.RegisterOnTermination(FailUnfinished);
@@ -54,6 +55,9 @@ internal sealed class CheckpointNode
 
     /// <summary>The node's staging buffers, shared by its ranks within <see cref="ActorCkptSettings.StagingBudget"/>.</summary>
     public StagingPool StagingPool { get; }
+
+    /// <summary>The reads its ranks share when they load the same step at once, within <see cref="ActorCkptSettings.SharedReadBudget"/>.</summary>
+    public SharedReads SharedReads { get; }
 
     /// <summary>The checkpoints this node saves to and loads from.</summary>
     public CheckpointStore Store { get; }
@@ -249,7 +253,7 @@ internal sealed class CheckpointNode
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;

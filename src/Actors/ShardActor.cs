@@ -26,6 +26,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly RangeFetcher? _fetch;
+    private readonly SharedReads? _sharedReads;
     private ShardStaging? _staging;
     // The save's copy into its buffers, while it runs, and the staging it belongs to.
     private ShardStaging? _copying;
@@ -36,9 +37,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private ShardLoad<IActorRef>? _load;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
-    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas)
+    public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
+        SharedReads? sharedReads)
     {
-        (_rank, _planner, _store, _settings, _pool, _replicas) = (rank, planner, store, settings, pool, replicas);
+        (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
         _fetch = settings.LoadThroughReaders ? ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout) : null;
         Become(Idle);
     }
@@ -52,13 +54,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>
     /// Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a singleton proxy; buffers come from
     /// the node's <paramref name="pool"/>; <paramref name="readerName"/> names the reader actors loads go through when
-    /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by the rank's shard actors (fresh when null).
+    /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by the rank's shard actors (fresh when null);
+    /// loads share reads with the node's other ranks through <paramref name="sharedReads"/> (none when null).
     /// </summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
-        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null)
+        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null)
     {
         var memory = replicas ?? new ReplicaMemory();
-        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory));
+        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads));
     }
 
     private void Idle()
@@ -232,7 +235,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.StopRenewing: Timers.Cancel(nameof(RenewLease)); break;
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
-                case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings, _fetch).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings, _fetch, _sharedReads).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;

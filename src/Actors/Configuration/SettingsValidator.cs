@@ -32,6 +32,7 @@ internal static class SettingsValidator
         ["actorckpt.shard.plan-resend-interval"] = SettingForm.Duration,
         ["actorckpt.transfer.chunk-size"] = SettingForm.Size,
         ["actorckpt.load.parallelism"] = SettingForm.Int,
+        ["actorckpt.load.shared-read-budget"] = SettingForm.Size,
         ["actorckpt.load.source"] = SettingForm.OneOf("shared", "reader"),
         ["actorckpt.load.strict"] = SettingForm.OneOf(Strictness.Names.ToArray()),
         ["actorckpt.async.max-in-flight"] = SettingForm.Int,

@@ -18,11 +18,11 @@ internal static class ShardLoader
     /// cancelled). The task never faults.
     /// </summary>
     public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
-        CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch)
+        CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null)
     {
         var strict = request.Strict ?? settings.LoadStrict;
         return Task.Run(() => LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                request.Progress, request.Prepare, request.Cancellation))
+                request.Progress, request.Prepare, request.Cancellation, shared))
             .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                 // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
                 : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
@@ -40,12 +40,17 @@ internal static class ShardLoader
     /// The target is <paramref name="target"/>, or when that is null what <paramref name="prepare"/> builds
     /// from the metadata (read under the caller's lease). A cancelled <paramref name="cancellation"/>
     /// starts no more reads and throws <see cref="OperationCanceledException"/> once the reads under way are done.
+    /// With <paramref name="shared"/> (and a checksum to key them by), ranges that other loads of the
+    /// same step on this node need too are read once and copied (see <see cref="SharedReads"/>).
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
-        IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default)
+        IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default,
+        SharedReads? shared = null)
     {
         cancellation.ThrowIfCancellationRequested();
+        // Joined before planning, so that ranks reading first keep their ranges until this one has said what it needs.
+        using var session = shared is not null && metadataChecksum.Length > 0 ? shared.Join(step, metadataChecksum) : null;
         // By index: the rank reads the directory, then only the chunks its boxes overlap and its own entries.
         CheckpointMetadata metadata;
         WantedChunk[] wanted;
@@ -61,29 +66,30 @@ internal static class ShardLoader
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
         var reader = new ChunkReader(store);
         using (var destinations = new LoadDestinations(target.Tensors))
+        using (var files = new DataFileReaders(f => store.Blobs.OpenRead(CheckpointLayout.InStep(step, f))))
         {
-            if (fetch is null)
-            {
-                reader.Read(plan, destinations.Bytes, parallelism, progress, cancellation);
-            }
-            else
-            {
-                using var throttle = new SemaphoreSlim(parallelism);
-                await Task.WhenAll(plan.Reads.Select(async read =>
+            Func<ReadItem, ValueTask> readOwn = fetch is null
+                ? read =>
                 {
-                    await throttle.WaitAsync(cancellation);
-                    try
-                    {
-                        var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
-                            read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
-                        ChunkReader.Apply(read, bytes, ChunkReader.Window(read, destinations.Bytes));
-                        progress?.Report(read.DestinationBytes);
-                    }
-                    finally
-                    {
-                        throttle.Release();
-                    }
-                }));
+                    ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
+                    return ValueTask.CompletedTask;
+                }
+                : async read =>
+                {
+                    var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
+                        read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
+                    ChunkReader.Apply(read, bytes, ChunkReader.Window(read, destinations.Bytes));
+                };
+            var completed = false;
+            try
+            {
+                await SharedPlanReads.ReadAsync(plan.Reads, session, destinations.Bytes, readOwn, parallelism, progress, cancellation);
+                completed = true;
+            }
+            finally
+            {
+                // Before the destinations go: other ranks may be copying from them.
+                if (session is not null) await session.LeaveAsync(waitForOthers: completed, cancellation);
             }
             destinations.CopyToTargets();
         }

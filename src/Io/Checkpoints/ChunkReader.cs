@@ -27,13 +27,22 @@ internal sealed class ChunkReader(CheckpointStore store)
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null, CancellationToken cancellation = default) =>
         ParallelReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
         {
-            var window = Window(read, destination);
-            if (DirectOffset(read) is not null)
-                ReadInPlace(read, reader, window);
-            else
-                ReadThroughBuffer(read, reader, window);
+            ReadOne(read, reader, destination);
             progress?.Report(read.DestinationBytes);
         }, cancellation);
+
+    /// <summary>
+    /// Reads <paramref name="read"/> from <paramref name="reader"/> (its data file) into its window of
+    /// <paramref name="destination"/>, verifying every checksum block it read.
+    /// </summary>
+    public static void ReadOne(ReadItem read, IBlobReader reader, DestinationProvider destination)
+    {
+        var window = Window(read, destination);
+        if (DirectOffset(read) is not null)
+            ReadInPlace(read, reader, window);
+        else
+            ReadThroughBuffer(read, reader, window);
+    }
 
     /// <summary>
     /// Reads <paramref name="box"/> of the saved <paramref name="tensor"/> (a tensor of
