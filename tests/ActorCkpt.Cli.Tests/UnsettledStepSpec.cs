@@ -26,7 +26,7 @@ public sealed class UnsettledStepSpec : IDisposable
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
         var metadata = Path.Combine(to, CheckpointLayout.MetadataFile);
-        File.WriteAllText(metadata, File.ReadAllText(metadata).Replace("\"step\":1,", "\"step\":5,", StringComparison.Ordinal));
+        File.WriteAllBytes(metadata, MetadataJson.Serialize(new CheckpointStore(new LocalBlobStore(Root)).ReadMetadata(1) with { Step = 5 }));
         var outDir = Path.Combine(_temp.Path, "out");
         var refusal = "actorckpt: step 5 is committed on disk but the catalog has no record of step 5: a planner's next start settles it (actorckpt gc does now); nothing was written" + Environment.NewLine;
 

@@ -17,7 +17,11 @@ internal static class MetadataBench
     /// <param name="RankRead">One rank's part by index, per rank of <paramref name="Ranks"/> (each once per repeat).</param>
     /// <param name="Ranks">The load ranks whose part was read.</param>
     /// <param name="RankBytes">Bytes of the file the median rank's read touched (header, directory, page indexes, pages, files, strings).</param>
-    public sealed record Figures(string Directory, long Bytes, double[] Write, double[] Read, double[] Decode, double[] RankRead, int[] Ranks, long RankBytes);
+    /// <param name="WriteCpu">CPU time of each write (all threads).</param>
+    /// <param name="ReadCpu">CPU time of each whole read.</param>
+    /// <param name="RankReadCpu">CPU time of each rank's read.</param>
+    public sealed record Figures(string Directory, long Bytes, double[] Write, double[] Read, double[] Decode, double[] RankRead, int[] Ranks, long RankBytes,
+        double[] WriteCpu, double[] ReadCpu, double[] RankReadCpu);
 
     /// <summary>Runs the measurements on <paramref name="metadata"/>; <paramref name="wanted"/> gives what load rank r of <paramref name="loadRanks"/> wants.</summary>
     public static Figures Run(CheckpointMetadata metadata, int repeat, Func<int, IReadOnlyList<WantedChunk>> wanted, int loadRanks)
@@ -53,9 +57,21 @@ internal static class MetadataBench
                         index.ForRank(ranks[i], wants[i]);
                     }));
             });
+            var writeCpu = PlanBenchRunner.CpuRuns(repeat, () =>
+            {
+                using var writer = blobs.Create(file);
+                MetadataBinaryWriter.Write(metadata, writer);
+                writer.Flush();
+            });
+            var readCpu = PlanBenchRunner.CpuRuns(repeat, () => CheckpointStore.Deserialize(ReadAll(blobs, file), file));
+            var rankReadCpu = ranks.Select((r, i) => PlanBenchRunner.CpuRuns(1, () =>
+            {
+                using var index = MetadataIndex.Open(blobs.OpenRead(file), file, null);
+                index.ForRank(r, wants[i]);
+            })[0]).ToArray();
             var counting = new CountingReader(blobs.OpenRead(file));
             using (var index = MetadataIndex.Open(counting, file, null)) index.ForRank(ranks[ranks.Length / 2], wants[ranks.Length / 2]);
-            return new Figures(parent, length, write, read, decode, rankRead.ToArray(), ranks, counting.Bytes);
+            return new Figures(parent, length, write, read, decode, rankRead.ToArray(), ranks, counting.Bytes, writeCpu, readCpu, rankReadCpu);
         }
         finally
         {
