@@ -3,11 +3,11 @@ using TorchSharp;
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>
-/// An async save hands its files to writers while its state is still being copied into staging
-/// buffers (writing overlaps staging): whatever the caller does to its tensors once Staged has
+/// With actorckpt.async.overlap-writes, an async save hands its files to writers while its state is
+/// still being copied into staging buffers (writing overlaps staging): whatever the caller does to its tensors once Staged has
 /// completed, the checkpoint holds the state as it was at the call, bit for bit.
 /// </summary>
-public class PipelinedSaveSpec : NodeSpec
+public class PipelinedSaveSpec() : NodeSpec("actorckpt.async.overlap-writes = on")
 {
     private const int Tensors = 8;
     private const long Rows = 512, Cols = 1024;

@@ -75,6 +75,9 @@ internal sealed record ActorCkptSettings
     /// <summary>True: a save arriving while <see cref="MaxSavesInFlight"/> are in flight is skipped; false: it waits.</summary>
     public bool SkipWhenBusy { get; init; }
 
+    /// <summary>True: writers start on staged items while the rest of the state is still being copied; false: the copy ends first.</summary>
+    public bool OverlapWrites { get; init; }
+
     /// <summary>Bytes of host memory for staging buffers per node; 0 for no limit.</summary>
     public long StagingBudget { get; init; }
 
@@ -153,6 +156,7 @@ internal sealed record ActorCkptSettings
             TransferChunkSize = IntSize(c, "transfer.chunk-size", "between 1 KiB and 100000 bytes"),
             CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
             MaxSavesInFlight = c.GetInt("async.max-in-flight"),
+            OverlapWrites = c.GetBoolean("async.overlap-writes"),
             SkipWhenBusy = c.GetString("async.when-busy") switch
             {
                 "wait" => false,

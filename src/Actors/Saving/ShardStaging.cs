@@ -13,14 +13,16 @@ internal sealed class ShardStaging
 {
     private readonly StagingPool _pool;
     private readonly TimeSpan _deadline;
+    private readonly bool _overlapWrites;
     private readonly CancellationTokenSource _giveUp = new();
 
-    private ShardStaging(SaveShard request, PreparedState prepared, StagingPool pool, TimeSpan deadline)
+    private ShardStaging(SaveShard request, PreparedState prepared, StagingPool pool, TimeSpan deadline, bool overlapWrites)
     {
         Request = request;
         Prepared = prepared;
         _pool = pool;
         _deadline = deadline;
+        _overlapWrites = overlapWrites;
         Rent = pool.RentAllAsync(prepared.Lengths, request.Step, _giveUp.Token);
         if (Rent.IsCompleted) return;
         _giveUp.CancelAfter(deadline);
@@ -52,7 +54,7 @@ internal sealed class ShardStaging
                 throw new ArgumentException($"state of rank {request.State.Rank} sent to the shard actor of rank {rank}");
             var prepared = StateStager.Prepare(request.State, settings.MaxItemBytes, request.InPlace);
             if (settings.SkipReplicasWrittenElsewhere) prepared = prepared.Skipping(replicas.SkippableFor(prepared.Fingerprint));
-            return new ShardStaging(request, prepared, pool, settings.PlanTimeout);
+            return new ShardStaging(request, prepared, pool, settings.PlanTimeout, settings.OverlapWrites);
         }
         catch (Exception e)
         {
@@ -65,9 +67,10 @@ internal sealed class ShardStaging
     public void GiveUp() => _giveUp.Cancel();
 
     /// <summary>
-    /// Once <see cref="Rent"/> ended, lays the state out over the buffers and starts copying it, off
-    /// the caller's thread when there is anything to copy: writers may be handed the staged state at
-    /// once and wait for each item (<see cref="StagedState.Progress"/>), so writing overlaps staging.
+    /// Once <see cref="Rent"/> ended, lays the state out over the buffers and copies it: with
+    /// <see cref="ActorCkptSettings.OverlapWrites"/>, off the caller's thread, writers being handed the
+    /// staged state at once and waiting for each item (<see cref="StagedState.Progress"/>); else
+    /// here, the returned copy complete (a copy that failed gave the buffers back and failed the handle: null).
     /// <see cref="Finish"/> completes <see cref="SaveHandle.Staged"/> once the copy is over. Null when
     /// there were no buffers (given up, or the pool's error): the handle failed saying why.
     /// </summary>
@@ -82,8 +85,21 @@ internal sealed class ShardStaging
         }
         var buffers = Rent.Result;
         var staged = StateStager.Lay(Prepared, buffers);
-        var copy = staged.Progress.IsComplete ? Task.CompletedTask : Task.Run(() => StateStager.CopyAll(Prepared, buffers, staged.Progress));
-        return (staged, copy);
+        if (staged.Progress.IsComplete) return (staged, Task.CompletedTask);
+        if (_overlapWrites) return (staged, Task.Run(() => StateStager.CopyAll(Prepared, buffers, staged.Progress)));
+        // Copy first, write after (actorckpt.async.overlap-writes = off): on few cores the copy
+        // otherwise shares them with the writers and the training loop waits longer for Staged.
+        try
+        {
+            StateStager.CopyAll(Prepared, buffers, staged.Progress);
+        }
+        catch (Exception e)
+        {
+            _pool.Return(buffers);
+            Request.Handle.Fail(e);
+            return null;
+        }
+        return (staged, Task.CompletedTask);
     }
 
     /// <summary>
