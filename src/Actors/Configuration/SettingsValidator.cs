@@ -37,6 +37,7 @@ internal static class SettingsValidator
         ["actorckpt.load.strict"] = SettingForm.OneOf(Strictness.Names.ToArray()),
         ["actorckpt.async.max-in-flight"] = SettingForm.Int,
         ["actorckpt.async.when-busy"] = SettingForm.OneOf("wait", "skip"),
+        ["actorckpt.async.overlap-writes"] = SettingForm.Bool,
         ["actorckpt.staging.budget"] = SettingForm.Size,
         ["actorckpt.staging.skip-replicas-written-elsewhere"] = SettingForm.Bool,
         ["actorckpt.catalog.provider"] = SettingForm.OneOf("sqlite", "postgres"),

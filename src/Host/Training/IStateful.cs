@@ -13,8 +13,9 @@ public interface IStateful
 
     /// <summary>
     /// Adds the tensors a load fills to <paramref name="target"/> (live tensors are filled in place).
-    /// <paramref name="saved"/> is the metadata of the step being loaded, for entries that exist
-    /// only sometimes (a momentum buffer before the first step).
+    /// <paramref name="saved"/> describes the step being loaded, for entries that exist only
+    /// sometimes (a momentum buffer before the first step): every tensor's key, dtype and shape and
+    /// every entry, but no chunks (a rank reads only the chunks of its own load).
     /// </summary>
     void PrepareLoad(RankState target, CheckpointMetadata saved);
 

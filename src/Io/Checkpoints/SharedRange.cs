@@ -73,7 +73,9 @@ internal sealed class SharedRange
     /// <summary>No rank may copy it any more (one copying now finishes first: see <see cref="Pins"/>).</summary>
     public void Retract()
     {
-        (OwnerRead, OwnerDestination, State) = (null, null, Phase.Retracted);
+        // Where its bytes are stays set: a rank that pinned it before this copies outside the lock,
+        // and the owner keeps its destination until the pins are gone.
+        State = Phase.Retracted;
         _settled.TrySetResult();
     }
 }

@@ -177,7 +177,9 @@ internal sealed class MetadataIndex : IDisposable
     /// </summary>
     public CheckpointMetadata Overview()
     {
-        if (_whole is not null) return _whole;
+        // Chunkless in both forms, so what a caller's PrepareLoad sees does not depend on the form.
+        if (_whole is not null)
+            return _whole with { Tensors = _whole.Tensors.Values.ToDictionary(t => t.Key, t => t with { Chunks = Array.Empty<StoredChunk>() }, StringComparer.Ordinal) };
         var files = new SortedSet<uint>();
         var objects = ReadObjects(rank: null, files);
         var tensors = _tensors.ToDictionary(t => t.Key, t => new TensorMetadata(t.Key, t.DType, t.Shape, Array.Empty<StoredChunk>()), StringComparer.Ordinal);
