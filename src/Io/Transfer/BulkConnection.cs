@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.IO.Hashing;
+using System.Text;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// One connection of the bulk channel, either side: frames over a stream (TCP, or TLS over it), one
+/// transfer at a time. The side that sends data sends frames from the caller's memory (no copy) and
+/// keeps at most the window unconsumed; the side that receives checks each frame's checksum before
+/// the bytes go anywhere and grants credit as it consumes, so its buffers never exceed one frame.
+/// Any fault is a <see cref="BulkChannelException"/> naming the peer; after one the connection is
+/// closed, never reused.
+/// </summary>
+internal sealed class BulkConnection : IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly byte[] _header = new byte[BulkFrame.HeaderLength];
+    private readonly byte[] _control = new byte[BulkFrame.MaxControlPayload];
+    private readonly BulkChannelSettings _settings;
+
+    /// <summary>Wraps <paramref name="stream"/>, connected to <paramref name="peer"/>.</summary>
+    public BulkConnection(Stream stream, string peer, BulkChannelSettings settings)
+    {
+        _stream = stream;
+        Peer = peer;
+        _settings = settings;
+    }
+
+    /// <summary>The other side, for messages.</summary>
+    public string Peer { get; }
+
+    /// <summary>False once a transfer on it failed: it must be closed, not reused.</summary>
+    public bool Reusable { get; private set; } = true;
+
+    /// <summary>When it last finished a transfer (a <see cref="Stopwatch"/> timestamp), for the pool's idle limit.</summary>
+    public long LastUsed { get; private set; } = Stopwatch.GetTimestamp();
+
+    /// <summary>Writes a frame with no payload, or a control payload.</summary>
+    public async ValueTask WriteAsync(BulkFrameKind kind, long position, ReadOnlyMemory<byte> payload = default, ulong checksum = 0, CancellationToken cancellation = default)
+    {
+        new BulkFrame(kind, payload.Length, position, checksum).Write(_header);
+        await _stream.WriteAsync(_header, cancellation).ConfigureAwait(false);
+        if (!payload.IsEmpty) await _stream.WriteAsync(payload, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <see cref="BulkFrameKind.Failed"/> with <paramref name="reason"/>, ignoring a connection already gone.</summary>
+    public async ValueTask TryFailAsync(string reason)
+    {
+        Reusable = false;
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(reason.Length > 1000 ? reason[..1000] : reason);
+            using var timeout = new CancellationTokenSource(_settings.ConnectTimeout);
+            await WriteAsync(BulkFrameKind.Failed, 0, bytes, cancellation: timeout.Token).ConfigureAwait(false);
+            await _stream.FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The connection is closed next either way.
+        }
+    }
+
+    /// <summary>
+    /// Reads the next frame's header, and a control frame's payload (in a buffer valid until the next
+    /// read). Waits at most the idle timeout, or forever when <paramref name="idle"/> is false (a
+    /// connection between transfers). A <see cref="BulkFrameKind.Failed"/> from the peer is thrown.
+    /// </summary>
+    public async ValueTask<(BulkFrame Frame, ReadOnlyMemory<byte> Payload)> ReadAsync(CancellationToken cancellation, bool idle = true)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        if (idle) timeout.CancelAfter(_settings.IdleTimeout);
+        try
+        {
+            await _stream.ReadExactlyAsync(_header, timeout.Token).ConfigureAwait(false);
+            var frame = BulkFrame.Read(_header, _settings.FrameSize, Peer);
+            if (frame.Kind == BulkFrameKind.Data) return (frame, ReadOnlyMemory<byte>.Empty);
+            var payload = _control.AsMemory(0, frame.Length);
+            await _stream.ReadExactlyAsync(payload, timeout.Token).ConfigureAwait(false);
+            if (frame.Kind == BulkFrameKind.Failed)
+                throw new BulkChannelException($"{Peer} gave up the transfer: {Encoding.UTF8.GetString(payload.Span)}");
+            return (frame, payload);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: nothing heard for {_settings.IdleTimeout.TotalSeconds:0.#} s");
+        }
+        catch (EndOfStreamException e)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: connection closed", e);
+        }
+        catch (IOException e)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads a frame that must be of kind <paramref name="kind"/> (a protocol error otherwise).</summary>
+    public async ValueTask<(BulkFrame Frame, ReadOnlyMemory<byte> Payload)> ExpectAsync(BulkFrameKind kind, CancellationToken cancellation)
+    {
+        var (frame, payload) = await ReadAsync(cancellation).ConfigureAwait(false);
+        if (frame.Kind != kind)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: expected {kind}, got {frame.Kind}");
+        }
+        return (frame, payload);
+    }
+
+    /// <summary>
+    /// Sends the <paramref name="length"/> bytes of <paramref name="pieces"/> as data frames, then
+    /// <see cref="BulkFrameKind.End"/>, and waits for <see cref="BulkFrameKind.Done"/>. At most the
+    /// window is ever sent and not yet consumed: past it, the sender waits for credit.
+    /// </summary>
+    public async Task SendAsync(IEnumerable<ReadOnlyMemory<byte>> pieces, long length, BulkTransferProbe? probe, CancellationToken cancellation)
+    {
+        long sent = 0, consumed = 0, started = 0;
+        try
+        {
+            foreach (var piece in pieces)
+            {
+                for (var at = 0; at < piece.Length;)
+                {
+                    var frame = piece.Slice(at, Math.Min(_settings.FrameSize, piece.Length - at));
+                    if (sent + frame.Length > length)
+                        throw new BulkChannelException($"bulk channel to {Peer}: the sender has more than the {length} bytes it announced");
+                    while (sent + frame.Length - consumed > _settings.Window)
+                    {
+                        probe?.WaitingForCredit();
+                        consumed = Credit(await ReadAsync(cancellation).ConfigureAwait(false), sent, consumed);
+                    }
+                    if (started == 0) started = Stopwatch.GetTimestamp();
+                    await WriteAsync(BulkFrameKind.Data, sent, frame, XxHash3.HashToUInt64(frame.Span), cancellation).ConfigureAwait(false);
+                    sent += frame.Length;
+                    at += frame.Length;
+                    probe?.Sent(frame.Length);
+                }
+            }
+            if (sent != length) throw new BulkChannelException($"bulk channel to {Peer}: the sender had {sent} of the {length} bytes it announced");
+            if (started == 0) started = Stopwatch.GetTimestamp();
+            await WriteAsync(BulkFrameKind.End, length, cancellation: cancellation).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellation).ConfigureAwait(false);
+            while (true)
+            {
+                var (frame, _) = await ReadAsync(cancellation).ConfigureAwait(false);
+                if (frame.Kind == BulkFrameKind.Done)
+                {
+                    if (frame.Position != length) throw new BulkChannelException($"bulk channel to {Peer}: done at {frame.Position} of {length} bytes");
+                    break;
+                }
+                consumed = Credit((frame, default), sent, consumed);
+            }
+            if (probe is not null) probe.Moving = Stopwatch.GetElapsedTime(started);
+            LastUsed = Stopwatch.GetTimestamp();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: {e.Message}", e);
+        }
+        catch
+        {
+            Reusable = false;
+            throw;
+        }
+    }
+
+    private long Credit((BulkFrame Frame, ReadOnlyMemory<byte> _) read, long sent, long consumed)
+    {
+        var frame = read.Frame;
+        if (frame.Kind != BulkFrameKind.Credit)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: expected Credit or Done, got {frame.Kind}");
+        }
+        if (frame.Position < consumed || frame.Position > sent)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel to {Peer}: credit for {frame.Position} bytes, but {sent} were sent and {consumed} consumed");
+        }
+        return frame.Position;
+    }
+
+    /// <summary>
+    /// Receives a transfer of <paramref name="length"/> bytes: each data frame is read into
+    /// <paramref name="into"/>'s memory for it (the destination itself, or a buffer), checked against
+    /// its checksum, then given to <paramref name="consume"/>; credit goes back as frames are
+    /// consumed. Returns once <see cref="BulkFrameKind.End"/> came after every byte; the caller then
+    /// answers <see cref="BulkFrameKind.Done"/> (see <see cref="AcknowledgeAsync"/>).
+    /// </summary>
+    public async Task ReceiveAsync(long length, Func<long, int, Memory<byte>> into, Action<long, ReadOnlyMemory<byte>> consume, CancellationToken cancellation)
+    {
+        long received = 0, credited = 0;
+        var creditEvery = Math.Max(_settings.FrameSize, _settings.Window / 4);
+        try
+        {
+            while (true)
+            {
+                var (frame, _) = await ReadAsync(cancellation).ConfigureAwait(false);
+                if (frame.Kind == BulkFrameKind.End)
+                {
+                    if (frame.Position != length || received != length)
+                        throw new BulkChannelException($"bulk channel from {Peer}: transfer ended at {received} of {length} bytes");
+                    LastUsed = Stopwatch.GetTimestamp();
+                    return;
+                }
+                if (frame.Kind != BulkFrameKind.Data)
+                    throw new BulkChannelException($"bulk channel from {Peer}: expected Data or End, got {frame.Kind}");
+                if (frame.Position != received || frame.Length > length - received)
+                    throw new BulkChannelException($"bulk channel from {Peer}: data at {frame.Position}+{frame.Length} does not follow the {received} bytes received of {length}");
+                var target = into(frame.Position, frame.Length);
+                await _stream.ReadExactlyAsync(target, cancellation).ConfigureAwait(false);
+                if (XxHash3.HashToUInt64(target.Span) != frame.Checksum)
+                    throw new BulkChannelException($"bulk channel from {Peer}: data frame at {frame.Position} ({frame.Length} bytes) arrived corrupted (checksum mismatch)");
+                consume(frame.Position, target);
+                received += frame.Length;
+                if (received - credited >= creditEvery && received < length)
+                {
+                    await WriteAsync(BulkFrameKind.Credit, received, cancellation: cancellation).ConfigureAwait(false);
+                    credited = received;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException)
+        {
+            Reusable = false;
+            throw new BulkChannelException($"bulk channel from {Peer}: {e.Message}", e);
+        }
+        catch
+        {
+            Reusable = false;
+            throw;
+        }
+    }
+
+    /// <summary>Tells the sender every byte of the transfer of <paramref name="length"/> bytes is in and handed over.</summary>
+    public async ValueTask AcknowledgeAsync(long length, CancellationToken cancellation)
+    {
+        await WriteAsync(BulkFrameKind.Done, length, cancellation: cancellation).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Marks the connection as not to be reused.</summary>
+    public void Poison() => Reusable = false;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Reusable = false;
+        try
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Closing a connection that already broke.
+        }
+    }
+}

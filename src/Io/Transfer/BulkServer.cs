@@ -1,0 +1,283 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// A node's end of the bulk channel: listens for connections from other nodes and serves the
+/// transfers it was told to expect. A push is admitted only with a token expected for it
+/// (<see cref="ExpectPush"/>), a fetch only with a token offered for it (<see cref="OfferFetch"/>);
+/// anything else is refused before a byte reaches a sink, and the connection closed. Each connection
+/// runs one transfer at a time; its receive buffer is one frame, whatever the transfer's size.
+/// </summary>
+internal sealed class BulkServer : IAsyncDisposable
+{
+    private readonly BulkChannelSettings _settings;
+    private readonly Socket _listener;
+    private readonly X509Certificate2? _certificate;
+    private readonly TransferAdmission<object> _admission;
+    private readonly Timer _sweeper;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _accepting;
+    private readonly Action<string> _log;
+    private readonly HashSet<Task> _connections = new();
+    private long _refused;
+
+    private BulkServer(BulkChannelSettings settings, Action<string>? log)
+    {
+        _settings = settings.Validate();
+        _log = log ?? (_ => { });
+        _admission = new TransferAdmission<object>(Expired);
+        if (settings.Tls is { } tls) _certificate = BulkTls.LoadCertificate(tls);
+        _listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _listener.Bind(new IPEndPoint(IPAddress.Parse(settings.BindHost), settings.Port));
+            _listener.Listen(64);
+        }
+        catch
+        {
+            _listener.Dispose();
+            throw;
+        }
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        Endpoint = $"{settings.PublicHost ?? settings.BindHost}:{Port}";
+        _accepting = Task.Run(AcceptAsync);
+        _sweeper = new Timer(_ => _admission.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>A token expired unused: its push fails, its source is closed.</summary>
+    private static void Expired(object handler)
+    {
+        (handler as PushAdmission)?.Fail(new BulkChannelException("the push was not made before its token expired"));
+        (handler as ITransferSource)?.Dispose();
+    }
+
+    /// <summary>Starts listening as <paramref name="settings"/> say; <paramref name="log"/> hears refusals and failed connections.</summary>
+    public static BulkServer Start(BulkChannelSettings settings, Action<string>? log = null) => new(settings, log);
+
+    /// <summary>The port it listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>"host:port" other nodes connect to.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>Transfers refused so far (bad token, or not a client of this protocol).</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Tokens expected or offered and not yet used.</summary>
+    public int Pending => _admission.Count;
+
+    /// <summary>
+    /// Expects a push of <paramref name="length"/> bytes with <paramref name="token"/> within
+    /// <paramref name="ttl"/>, its bytes going to <paramref name="sink"/>. The task completes when the
+    /// sink has completed and the sender was told (or fails with the transfer's fault). Cancelling
+    /// <paramref name="cancellation"/> withdraws the token, or fails the transfer under way.
+    /// </summary>
+    public Task ExpectPush(TransferToken token, long length, ITransferSink sink, TimeSpan ttl, CancellationToken cancellation = default)
+    {
+        var push = new PushAdmission(length, sink, cancellation);
+        _admission.Expect(token, push, ttl);
+        if (cancellation.CanBeCanceled)
+            cancellation.Register(() =>
+            {
+                if (_admission.Withdraw(token) is PushAdmission withdrawn) withdrawn.Fail(new OperationCanceledException("the push was given up before it began"));
+            });
+        return push.Outcome;
+    }
+
+    /// <summary>Offers <paramref name="source"/> to whoever fetches with <paramref name="token"/> within <paramref name="ttl"/>; it is disposed when the fetch ends or the token expires unused.</summary>
+    public void OfferFetch(TransferToken token, ITransferSource source, TimeSpan ttl) => _admission.Expect(token, source, ttl);
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _log($"bulk channel: accept failed: {e.Message}");
+                continue;
+            }
+            var serving = Task.Run(() => ServeAsync(socket));
+            lock (_connections) _connections.Add(serving);
+            _ = serving.ContinueWith(t => { lock (_connections) _connections.Remove(t); }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+        BulkSockets.Configure(socket, _settings);
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        BulkConnection? connection = null;
+        try
+        {
+            if (_certificate is not null)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                handshake.CancelAfter(_settings.ConnectTimeout);
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, handshake.Token).ConfigureAwait(false);
+            }
+            connection = new BulkConnection(stream, peer, _settings);
+            // A peer has the connect timeout, not the idle one, to say who it is.
+            using var greeting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            greeting.CancelAfter(_settings.ConnectTimeout);
+            var (hello, _) = await connection.ReadAsync(greeting.Token, idle: false).ConfigureAwait(false);
+            if (hello.Kind != BulkFrameKind.Hello || hello.Position != BulkFrame.ProtocolVersion)
+                throw new BulkChannelException($"bulk channel from {peer}: expected Hello of version {BulkFrame.ProtocolVersion}, got {hello.Kind} {hello.Position}");
+            await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion, cancellation: _stopping.Token).ConfigureAwait(false);
+            while (connection.Reusable && !_stopping.IsCancellationRequested)
+            {
+                var (open, payload) = await connection.ReadAsync(_stopping.Token, idle: false).ConfigureAwait(false);
+                if (open.Kind is not (BulkFrameKind.Push or BulkFrameKind.Fetch) || payload.Length != TransferToken.Length)
+                    throw new BulkChannelException($"bulk channel from {peer}: expected Push or Fetch with a token, got {open.Kind} of {payload.Length} bytes");
+                var token = TransferToken.Read(payload.Span);
+                var admitted = _admission.Redeem(token, out var refusal);
+                if (admitted is PushAdmission push && open.Kind == BulkFrameKind.Push && open.Position == push.Length)
+                    await ReceivePushAsync(connection, push).ConfigureAwait(false);
+                else if (admitted is ITransferSource source && open.Kind == BulkFrameKind.Fetch)
+                    await ServeFetchAsync(connection, source).ConfigureAwait(false);
+                else
+                {
+                    if (admitted is not null) refusal = Mismatch(token, admitted, open);
+                    Interlocked.Increment(ref _refused);
+                    _log($"bulk channel: refused a {open.Kind} from {peer}: {refusal}");
+                    (admitted as PushAdmission)?.Fail(new BulkChannelException($"a {open.Kind} from {peer} came with this push's token: {refusal}"));
+                    (admitted as ITransferSource)?.Dispose();
+                    await connection.WriteAsync(BulkFrameKind.Refused, 0, System.Text.Encoding.UTF8.GetBytes(refusal), cancellation: _stopping.Token).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is BulkChannelException or IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or ObjectDisposedException)
+        {
+            if (!_stopping.IsCancellationRequested) _log($"bulk channel: connection from {peer} closed: {e.Message}");
+        }
+        finally
+        {
+            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+            else await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string Mismatch(TransferToken token, object admitted, BulkFrame open) => admitted switch
+    {
+        PushAdmission push when open.Kind == BulkFrameKind.Push => $"transfer token {token} admits a push of {push.Length} bytes, not {open.Position}",
+        PushAdmission => $"transfer token {token} admits a push, not a fetch",
+        _ => $"transfer token {token} admits a fetch, not a push",
+    };
+
+    private async Task ReceivePushAsync(BulkConnection connection, PushAdmission push)
+    {
+        using var transfer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, push.Cancellation);
+        var buffer = ArrayPool<byte>.Shared.Rent(_settings.FrameSize);
+        try
+        {
+            await connection.WriteAsync(BulkFrameKind.Accepted, push.Length, cancellation: transfer.Token).ConfigureAwait(false);
+            await connection.ReceiveAsync(push.Length, (_, n) => buffer.AsMemory(0, n), (at, bytes) => push.Sink.Write(at, bytes.Span), transfer.Token).ConfigureAwait(false);
+            push.Sink.Complete();
+            await connection.AcknowledgeAsync(push.Length, transfer.Token).ConfigureAwait(false);
+            push.Succeed();
+        }
+        catch (Exception e)
+        {
+            await connection.TryFailAsync(e.Message).ConfigureAwait(false);
+            push.Fail(e);
+            throw new BulkChannelException($"push from {connection.Peer} failed: {e.Message}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task ServeFetchAsync(BulkConnection connection, ITransferSource source)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_settings.FrameSize);
+        try
+        {
+            await connection.WriteAsync(BulkFrameKind.Accepted, source.Length, cancellation: _stopping.Token).ConfigureAwait(false);
+            await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not BulkChannelException)
+        {
+            await connection.TryFailAsync(e.Message).ConfigureAwait(false);
+            throw new BulkChannelException($"fetch by {connection.Peer} failed: {e.Message}", e);
+        }
+        finally
+        {
+            source.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The source's bytes, a frame at a time, each read into <paramref name="buffer"/> just before it is sent.</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(ITransferSource source, byte[] buffer, int frameSize)
+    {
+        for (long at = 0; at < source.Length;)
+        {
+            var n = (int)Math.Min(frameSize, source.Length - at);
+            source.Read(at, buffer.AsSpan(0, n));
+            yield return buffer.AsMemory(0, n);
+            at += n;
+        }
+    }
+
+    /// <summary>Stops listening and closes every connection; transfers under way fail.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _accepting.ConfigureAwait(false);
+        Task[] open;
+        lock (_connections) open = _connections.ToArray();
+        await Task.WhenAll(open).ConfigureAwait(false);
+        _certificate?.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>A push expected: its length, its sink, and the task its expecter awaits.</summary>
+    private sealed class PushAdmission(long length, ITransferSink sink, CancellationToken cancellation)
+    {
+        private readonly TaskCompletionSource _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _ended;
+
+        public long Length { get; } = length;
+        public ITransferSink Sink { get; } = sink;
+        public CancellationToken Cancellation { get; } = cancellation;
+        public Task Outcome => _outcome.Task;
+
+        public void Succeed()
+        {
+            if (Interlocked.Exchange(ref _ended, 1) == 0) _outcome.TrySetResult();
+        }
+
+        public void Fail(Exception cause)
+        {
+            if (Interlocked.Exchange(ref _ended, 1) != 0) return;
+            try
+            {
+                Sink.Abort(cause);
+            }
+            finally
+            {
+                _outcome.TrySetException(cause);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ActorCkpt;
+
+/// <summary>The TLS pieces of the bulk channel: the node's certificate, and how a peer's is checked.</summary>
+internal static class BulkTls
+{
+    /// <summary>The node's certificate with its key, from <paramref name="tls"/>'s PEM files; one clear line when they are not.</summary>
+    public static X509Certificate2 LoadCertificate(BulkChannelTls tls)
+    {
+        try
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile);
+            // SslStream on Linux wants a certificate whose key is not ephemeral: export and reload it.
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new ArgumentException($"actorckpt.transfer.channel.tls: cannot load the certificate '{tls.CertificateFile}' with key '{tls.KeyFile}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Client options for a connection to <paramref name="host"/>: the peer's certificate must chain to the trust file (or the system's store) and carry the expected name.</summary>
+    public static SslClientAuthenticationOptions ClientOptions(BulkChannelTls tls, string host)
+    {
+        X509Certificate2? trust = null;
+        if (tls.TrustFile is { } file)
+        {
+            try
+            {
+                trust = X509CertificateLoader.LoadCertificateFromFile(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                throw new ArgumentException($"actorckpt.transfer.channel.tls.trust-file: cannot load '{file}': {e.Message}", e);
+            }
+        }
+        var options = new SslClientAuthenticationOptions { TargetHost = tls.ServerName ?? host };
+        if (trust is not null)
+        {
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.Add(trust);
+            options.CertificateChainPolicy = policy;
+        }
+        return options;
+    }
+}

@@ -1,0 +1,24 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// What the sending side of one transfer did, for the bench and for tests: bytes sent, and when it
+/// first had to wait for the receiver's credit (the window was full).
+/// </summary>
+internal sealed class BulkTransferProbe
+{
+    private readonly TaskCompletionSource _firstCreditWait = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _bytesSent;
+
+    /// <summary>Data bytes handed to the connection so far.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Completes the first time the sender waits for credit.</summary>
+    public Task FirstCreditWait => _firstCreditWait.Task;
+
+    /// <summary>From the first data byte sent to the receiver's <see cref="BulkFrameKind.Done"/>.</summary>
+    public TimeSpan Moving { get; internal set; }
+
+    internal void Sent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+
+    internal void WaitingForCredit() => _firstCreditWait.TrySetResult();
+}

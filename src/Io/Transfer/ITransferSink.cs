@@ -1,0 +1,32 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// Where the bytes of a push go on the receiving node. The bulk server calls <see cref="Write"/>
+/// with each data frame once its checksum matched, in order of position; <see cref="Complete"/> once
+/// every byte arrived (before it tells the sender the transfer is done); <see cref="Abort"/> instead,
+/// once, when the transfer fails. Calls come from one connection's task, one at a time.
+/// </summary>
+internal interface ITransferSink
+{
+    /// <summary>The bytes at <paramref name="position"/> of the transfer, checked.</summary>
+    void Write(long position, ReadOnlySpan<byte> bytes);
+
+    /// <summary>Every byte arrived; throwing fails the transfer.</summary>
+    void Complete();
+
+    /// <summary>The transfer failed (<paramref name="cause"/>): nothing it wrote may be kept.</summary>
+    void Abort(Exception cause);
+}
+
+/// <summary>
+/// What a fetch reads on the serving node: <see cref="Length"/> bytes, read on demand, then disposed
+/// (whether the transfer succeeded or not).
+/// </summary>
+internal interface ITransferSource : IDisposable
+{
+    /// <summary>Bytes of the transfer.</summary>
+    long Length { get; }
+
+    /// <summary>Fills <paramref name="into"/> with the bytes at <paramref name="position"/>.</summary>
+    void Read(long position, Span<byte> into);
+}

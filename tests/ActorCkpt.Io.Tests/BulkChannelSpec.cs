@@ -1,0 +1,454 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>The bulk channel between two nodes (both ends in this process, over loopback).</summary>
+public sealed class BulkChannelSpec : IAsyncLifetime
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(2);
+    private static readonly BulkChannelSettings Small = BulkChannelSettings.Default with { FrameSize = 64 << 10, Window = 256 << 10 };
+    private readonly List<IAsyncDisposable> _open = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var d in _open) await d.DisposeAsync();
+    }
+
+    private (BulkServer Server, BulkClient Client) Pair(BulkChannelSettings? settings = null, BulkChannelSettings? clientSettings = null)
+    {
+        var server = BulkServer.Start(settings ?? Small);
+        var client = new BulkClient(clientSettings ?? settings ?? Small);
+        _open.Add(client);
+        _open.Add(server);
+        return (server, client);
+    }
+
+    private static byte[] Bytes(int n, int seed)
+    {
+        var b = new byte[n];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    /// <summary>Pieces of an odd size, so frames straddle them.</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(byte[] bytes, int piece = 10_007)
+    {
+        for (var at = 0; at < bytes.Length; at += piece) yield return bytes.AsMemory(at, Math.Min(piece, bytes.Length - at));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData((64 << 10) - 1)]
+    [InlineData(64 << 10)]
+    [InlineData((64 << 10) + 1)]
+    [InlineData(3 * (256 << 10) + 7)]
+    public async Task A_push_should_arrive_whole_and_in_order_at_any_size(int size)
+    {
+        var (server, client) = Pair();
+        var bytes = Bytes(size, size);
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, size, sink, Ttl);
+
+        await client.PushAsync(server.Endpoint, token, size, Pieces(bytes));
+        await received;
+
+        Assert.Equal(bytes, sink.Bytes);
+        Assert.True(sink.Completed);
+        Assert.Null(sink.Aborted);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData((64 << 10) - 1)]
+    [InlineData((64 << 10) + 1)]
+    [InlineData(5 * (64 << 10))]
+    public async Task A_fetch_should_land_in_the_destination_whole_at_any_size(int size)
+    {
+        var (server, client) = Pair();
+        var bytes = Bytes(size, size + 1);
+        var source = new MemorySource(bytes);
+        var token = TransferToken.New();
+        server.OfferFetch(token, source, Ttl);
+
+        var destination = new byte[size];
+        await client.FetchAsync(server.Endpoint, token, destination);
+
+        Assert.Equal(bytes, destination);
+        // The server closes the source once it has heard the fetch is done, after the client returned.
+        await source.Disposed.WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task A_transfer_past_2_GiB_should_arrive_whole()
+    {
+        // Positions past int.MaxValue, with bytes made as they are sent and checked as they arrive.
+        const long size = (5L << 29) + 12_345; // 2.5 GiB and a bit
+        var (server, client) = Pair(BulkChannelSettings.Default);
+        var sink = new PatternSink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, size, sink, Ttl);
+
+        await client.PushAsync(server.Endpoint, token, size, PatternPieces(size));
+        await received;
+
+        Assert.Equal(size, sink.Received);
+        Assert.Null(sink.Mismatch);
+        Assert.True(sink.Completed);
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> PatternPieces(long size)
+    {
+        var buffer = new byte[4 << 20];
+        for (long at = 0; at < size; at += buffer.Length)
+        {
+            var n = (int)Math.Min(buffer.Length, size - at);
+            PatternSink.Fill(buffer.AsSpan(0, n), at);
+            yield return buffer.AsMemory(0, n);
+        }
+    }
+
+    [Fact]
+    public async Task Connections_should_be_reused_across_transfers()
+    {
+        var (server, client) = Pair();
+        for (var i = 0; i < 3; i++)
+        {
+            var bytes = Bytes(100_000, i);
+            var sink = new MemorySink();
+            var token = TransferToken.New();
+            var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+            await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
+            await received;
+            Assert.Equal(bytes, sink.Bytes);
+        }
+        Assert.Equal(1, client.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task A_push_without_an_expected_token_should_be_refused_and_write_nothing()
+    {
+        var (server, client) = Pair();
+        var sink = new MemorySink();
+        var expected = TransferToken.New();
+        _ = server.ExpectPush(expected, 10, sink, Ttl);
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, TransferToken.New(), 10, Pieces(Bytes(10, 1))));
+
+        Assert.Matches(@"refused the push: transfer token [0-9a-f]{8}… is unknown$", e.Message);
+        Assert.Empty(sink.Bytes);
+        Assert.Equal(1, server.Refused);
+        Assert.Equal(1, server.Pending);
+    }
+
+    [Fact]
+    public async Task A_replayed_token_should_be_refused_and_write_nothing()
+    {
+        var (server, client) = Pair();
+        var token = TransferToken.New();
+        var first = new MemorySink();
+        var received = server.ExpectPush(token, 10, first, Ttl);
+        await client.PushAsync(server.Endpoint, token, 10, Pieces(Bytes(10, 1)));
+        await received;
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, token, 10, Pieces(Bytes(10, 2))));
+
+        Assert.EndsWith("was already used", e.Message);
+        Assert.Equal(Bytes(10, 1), first.Bytes);
+    }
+
+    [Fact]
+    public async Task A_token_for_another_length_or_direction_should_be_refused()
+    {
+        var (server, client) = Pair();
+        var token = TransferToken.New();
+        var sink = new MemorySink();
+        var received = server.ExpectPush(token, 10, sink, Ttl);
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.FetchAsync(server.Endpoint, token, new byte[10]));
+
+        Assert.EndsWith("admits a push, not a fetch", e.Message);
+        await Assert.ThrowsAsync<BulkChannelException>(() => received);
+        Assert.NotNull(sink.Aborted);
+        Assert.Empty(sink.Bytes);
+    }
+
+    [Fact]
+    public async Task A_stranger_sending_anything_else_should_be_cut_off_and_write_nothing()
+    {
+        var (server, _) = Pair();
+        var sink = new MemorySink();
+        _ = server.ExpectPush(TransferToken.New(), 4, sink, Ttl);
+        var (host, port) = BulkClient.ParseEndpoint(server.Endpoint);
+        using var stranger = new TcpClient();
+        await stranger.ConnectAsync(host, port);
+        var stream = stranger.GetStream();
+        await stream.WriteAsync("GET / HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nUser-Agent: stranger\r\n\r\n"u8.ToArray());
+
+        // The server closes the connection without a word.
+        var answer = new byte[64];
+        Assert.Equal(0, await stream.ReadAsync(answer));
+        Assert.Empty(sink.Bytes);
+        Assert.Equal(1, server.Pending);
+    }
+
+    [Fact]
+    public async Task A_corrupted_frame_should_fail_the_transfer_before_its_bytes_reach_the_sink()
+    {
+        var (server, _) = Pair();
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, 20, sink, Ttl);
+        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
+        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
+        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var good = Bytes(10, 5);
+        await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, good, System.IO.Hashing.XxHash3.HashToUInt64(good));
+        var bad = Bytes(10, 6);
+        var sum = System.IO.Hashing.XxHash3.HashToUInt64(bad);
+        bad[3] ^= 0x10;
+        await raw.Connection.WriteAsync(BulkFrameKind.Data, 10, bad, sum);
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => received);
+        Assert.EndsWith("data frame at 10 (10 bytes) arrived corrupted (checksum mismatch)", e.Message);
+        Assert.Equal(good, sink.Bytes);
+        Assert.Same(e, sink.Aborted);
+        var told = await Assert.ThrowsAsync<BulkChannelException>(async () => await raw.Connection.ReadAsync(default));
+        Assert.Contains("gave up the transfer: bulk channel from", told.Message);
+    }
+
+    [Fact]
+    public async Task A_connection_dropped_mid_transfer_should_fail_it_and_abort_the_sink()
+    {
+        var (server, _) = Pair();
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, 1000, sink, Ttl);
+        var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
+        await raw.Connection.WriteAsync(BulkFrameKind.Push, 1000, TokenBytes(token));
+        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var half = Bytes(500, 7);
+        await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, half, System.IO.Hashing.XxHash3.HashToUInt64(half));
+        await raw.DisposeAsync();
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => received);
+        Assert.Contains("connection closed", e.Message);
+        Assert.NotNull(sink.Aborted);
+        Assert.False(sink.Completed);
+    }
+
+    [Fact]
+    public async Task A_slow_receiver_should_hold_the_sender_to_the_window()
+    {
+        var (server, client) = Pair();
+        var size = 40 * Small.FrameSize;
+        var bytes = Bytes(size, 9);
+        var sink = new MemorySink { Gate = new SemaphoreSlim(0) };
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, size, sink, Ttl);
+        var probe = new BulkTransferProbe();
+        long pulled = 0;
+        IEnumerable<ReadOnlyMemory<byte>> Counted()
+        {
+            foreach (var p in Pieces(bytes, 4096))
+            {
+                Interlocked.Add(ref pulled, p.Length);
+                yield return p;
+            }
+        }
+
+        var push = client.PushAsync(server.Endpoint, token, size, Counted(), probe);
+        await probe.FirstCreditWait;
+
+        // The receiver has consumed nothing; the sender stopped at the window.
+        Assert.Equal(Small.Window, probe.BytesSent);
+        Assert.True(Interlocked.Read(ref pulled) <= Small.Window + 4096, $"pulled {pulled}");
+        Assert.False(push.IsCompleted);
+        sink.Gate.Release(int.MaxValue / 2);
+        await push;
+        await received;
+        Assert.Equal(bytes, sink.Bytes);
+    }
+
+    [Fact]
+    public async Task A_transfer_over_tls_should_arrive_whole_and_an_untrusted_server_should_be_refused()
+    {
+        using var dir = new TempDirectory();
+        var (cert, key) = SelfSigned(dir.Path, "node-a");
+        var tls = new BulkChannelTls(cert, key, cert, "node-a");
+        var settings = Small with { Tls = tls };
+        var (server, client) = Pair(settings);
+        var bytes = Bytes(300_000, 11);
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+
+        await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
+        await received;
+        Assert.Equal(bytes, sink.Bytes);
+
+        var (otherCert, _) = SelfSigned(dir.Path, "stranger");
+        await using var distrusting = new BulkClient(Small with { Tls = tls with { TrustFile = otherCert } });
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => distrusting.PushAsync(server.Endpoint, TransferToken.New(), 1, Pieces(new byte[1])));
+        Assert.StartsWith($"bulk channel: cannot connect to {server.Endpoint}:", e.Message);
+    }
+
+    [Fact]
+    public void Tokens_derived_for_attempts_should_differ_and_be_reproducible()
+    {
+        var grant = TransferToken.New();
+        Assert.Equal(grant.ForAttempt(2), grant.ForAttempt(2));
+        Assert.NotEqual(grant.ForAttempt(1), grant.ForAttempt(2));
+        Assert.NotEqual(grant, grant.ForAttempt(1));
+        Assert.Matches("^[0-9a-f]{32}$", grant.ForAttempt(3).Hex);
+    }
+
+    [Fact]
+    public void A_token_expires_unused_and_then_is_refused()
+    {
+        long now = 0;
+        var expired = new List<string>();
+        var admission = new TransferAdmission<string>(expired.Add, () => now);
+        var token = TransferToken.New();
+        admission.Expect(token, "sink", TimeSpan.FromSeconds(5));
+        now += TimeSpan.FromSeconds(6).Ticks;
+
+        Assert.Null(admission.Redeem(token, out var refusal));
+        Assert.EndsWith("expired", refusal);
+        Assert.Equal(new[] { "sink" }, expired);
+        Assert.Null(admission.Redeem(token, out refusal));
+        Assert.EndsWith("was already used", refusal);
+    }
+
+    [Fact]
+    public void A_damaged_frame_header_should_be_refused_with_one_line()
+    {
+        var header = new byte[BulkFrame.HeaderLength];
+        new BulkFrame(BulkFrameKind.Data, 100, 5, 7).Write(header);
+        Assert.Equal(new BulkFrame(BulkFrameKind.Data, 100, 5, 7), BulkFrame.Read(header, 1 << 20, "p"));
+        header[9] ^= 1;
+        Assert.Equal("bulk channel from p: frame header corrupted (its checksum does not match)",
+            Assert.Throws<BulkChannelException>(() => BulkFrame.Read(header, 1 << 20, "p")).Message);
+        new BulkFrame(BulkFrameKind.Data, 2 << 20, 0, 0).Write(header);
+        Assert.Equal("bulk channel from p: Data frame of 2097152 bytes (at most 1048576)",
+            Assert.Throws<BulkChannelException>(() => BulkFrame.Read(header, 1 << 20, "p")).Message);
+    }
+
+    private static byte[] TokenBytes(TransferToken token)
+    {
+        var b = new byte[TransferToken.Length];
+        token.Write(b);
+        return b;
+    }
+
+    private static (string Cert, string Key) SelfSigned(string dir, string name)
+    {
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={name}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(name);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var certFile = Path.Combine(dir, name + ".crt");
+        var keyFile = Path.Combine(dir, name + ".key");
+        File.WriteAllText(certFile, cert.ExportCertificatePem());
+        File.WriteAllText(keyFile, rsa.ExportPkcs8PrivateKeyPem());
+        return (certFile, keyFile);
+    }
+
+    /// <summary>A client connection driven frame by frame, to send what a well-behaved client would not.</summary>
+    private sealed class RawConnection(BulkConnection connection) : IAsyncDisposable
+    {
+        public BulkConnection Connection { get; } = connection;
+
+        public static async Task<RawConnection> OpenAsync(string endpoint, BulkChannelSettings settings)
+        {
+            var (host, port) = BulkClient.ParseEndpoint(endpoint);
+            var socket = new TcpClient();
+            await socket.ConnectAsync(host, port);
+            var connection = new BulkConnection(socket.GetStream(), endpoint, settings);
+            await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion);
+            await connection.ExpectAsync(BulkFrameKind.Hello, default);
+            return new RawConnection(connection);
+        }
+
+        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+    }
+
+    private sealed class MemorySink : ITransferSink
+    {
+        private readonly MemoryStream _bytes = new();
+
+        public SemaphoreSlim? Gate { get; init; }
+        public byte[] Bytes { get { lock (_bytes) return _bytes.ToArray(); } }
+        public bool Completed { get; private set; }
+        public Exception? Aborted { get; private set; }
+
+        public void Write(long position, ReadOnlySpan<byte> bytes)
+        {
+            Gate?.Wait();
+            lock (_bytes)
+            {
+                Assert.Equal(_bytes.Length, position);
+                _bytes.Write(bytes);
+            }
+        }
+
+        public void Complete() => Completed = true;
+
+        public void Abort(Exception cause) => Aborted = cause;
+    }
+
+    /// <summary>Checks each byte against a pattern of its position instead of keeping it.</summary>
+    private sealed class PatternSink : ITransferSink
+    {
+        public long Received { get; private set; }
+        public string? Mismatch { get; private set; }
+        public bool Completed { get; private set; }
+
+        /// <summary>The pattern at <paramref name="position"/> (a multiple of 8): word k of the transfer is k times a large odd constant.</summary>
+        public static void Fill(Span<byte> into, long position)
+        {
+            Assert.Equal(0, position % 8);
+            var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(into);
+            var first = (ulong)(position / 8);
+            for (var i = 0; i < words.Length; i++) words[i] = (first + (ulong)i) * 0x9E3779B97F4A7C15;
+            Span<byte> last = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(last, (first + (ulong)words.Length) * 0x9E3779B97F4A7C15);
+            last[..(into.Length % 8)].CopyTo(into[(words.Length * 8)..]);
+        }
+
+        public void Write(long position, ReadOnlySpan<byte> bytes)
+        {
+            if (position != Received) Mismatch ??= $"write at {position} after {Received}";
+            Span<byte> expected = stackalloc byte[4096];
+            for (var at = 0; at < bytes.Length; at += expected.Length)
+            {
+                var n = Math.Min(expected.Length, bytes.Length - at);
+                Fill(expected[..n], position + at);
+                if (!bytes.Slice(at, n).SequenceEqual(expected[..n])) Mismatch ??= $"bytes differ near {position + at}";
+            }
+            Received += bytes.Length;
+        }
+
+        public void Complete() => Completed = true;
+
+        public void Abort(Exception cause) => Mismatch ??= "aborted: " + cause.Message;
+    }
+
+    private sealed class MemorySource(byte[] bytes) : ITransferSource
+    {
+        private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task Disposed => _disposed.Task;
+        public long Length => bytes.Length;
+        public void Read(long position, Span<byte> into) => bytes.AsSpan((int)position, into.Length).CopyTo(into);
+        public void Dispose() => _disposed.TrySetResult();
+    }
+}
