@@ -6,11 +6,14 @@ namespace ActorCkpt;
 /// <summary>
 /// Serves byte ranges of the data files on its node's storage to ranks elsewhere (loads with
 /// <c>actorckpt.load.source = reader</c>, for data that is not on shared storage). The bytes go
-/// back as a StreamRef of checksummed chunks, never as ordinary messages.
+/// back over the bulk channel (the range offered on the node's server under a new one-time token,
+/// which only the asking rank learns) or, with <c>transfer.path = stream-refs</c>, as a StreamRef of
+/// checksummed chunks; never as ordinary messages.
 /// </summary>
 internal sealed class ReaderActor : ReceiveActor
 {
     private readonly IBlobStore _store;
+    private readonly ActorCkptSettings _settings;
     private readonly int _chunkSize;
     // Stream stages read from disk: blocking-I/O dispatcher, as for writers.
     private readonly IMaterializer _materializer = Context.Materializer(
@@ -20,6 +23,7 @@ internal sealed class ReaderActor : ReceiveActor
     public ReaderActor(IBlobStore store, ActorCkptSettings settings)
     {
         _store = store;
+        _settings = settings;
         _chunkSize = settings.TransferChunkSize;
         Receive<ReadRange>(Serve);
     }
@@ -50,6 +54,14 @@ internal sealed class ReaderActor : ReceiveActor
         {
             reader.Dispose();
             Sender.Tell(new ReadRangeFailure($"'{path}' has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
+            return;
+        }
+        if (_settings.TransferOverChannel)
+        {
+            var channel = BulkChannels.Get(Context.System).For(_settings);
+            var token = TransferToken.New();
+            channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length), channel.TokenTtl);
+            Sender.Tell(new ReadRangeOffered(channel.Server.Endpoint, token));
             return;
         }
         ChunkStreams.Offer(() => TransferChunks.Of(reader, request.Offset, request.Length, _chunkSize), _materializer, reader.Dispose)

@@ -92,18 +92,9 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         Exception? failure = null;
         try
         {
-            var offer = await request.ReplyTo.Ask<IActorCkptMessage>(new StreamFile(request.SaveId, request.Plan.FileName, Self), _settings.WriteTimeout);
-            if (offer is not StreamFileSuccess stream)
-                throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause}");
-            using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
-                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
-            await stream.Source.Source.RunForeach(chunk =>
-            {
-                if (!TransferChunks.IsIntact(chunk))
-                    throw new ActorCkptException($"chunk of item {chunk.Item} at {chunk.Offset} of '{request.Plan.FileName}' arrived corrupted");
-                file.Append(chunk.Item, chunk.Offset, chunk.Bytes);
-            }, _materializer);
-            result = file.Complete();
+            result = _settings.TransferOverChannel && request.Grant is { } grant
+                ? await ReceivePushed(request, grant)
+                : await ReceiveStreamRef(request);
         }
         catch (Exception e)
         {
@@ -111,6 +102,57 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         }
         Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt,
             () => failure is null ? result! : throw failure);
+    }
+
+    /// <summary>The bytes of a streamed file as a StreamRef of checksummed chunks (<c>transfer.path = stream-refs</c>).</summary>
+    private async Task<FileWriteResult> ReceiveStreamRef(WriteFileStreamed request)
+    {
+        var offer = await request.ReplyTo.Ask<IActorCkptMessage>(new StreamFile(request.SaveId, request.Plan.FileName, Self), _settings.WriteTimeout);
+        if (offer is not StreamFileSuccess stream)
+            throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause}");
+        using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
+            _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
+        await stream.Source.Source.RunForeach(chunk =>
+        {
+            if (!TransferChunks.IsIntact(chunk))
+                throw new ActorCkptException($"chunk of item {chunk.Item} at {chunk.Offset} of '{request.Plan.FileName}' arrived corrupted");
+            file.Append(chunk.Item, chunk.Offset, chunk.Bytes);
+        }, _materializer);
+        return file.Complete();
+    }
+
+    /// <summary>
+    /// The bytes of a streamed file pushed over the bulk channel: the node's server expects the push
+    /// with this attempt's token of the planner's grant, the shard is told where to push, and the
+    /// file is complete (fsynced) once the transfer is. A transfer that fails, or does not end within
+    /// the write timeout, fails the attempt; nothing it wrote reaches the file after that.
+    /// </summary>
+    private async Task<FileWriteResult> ReceivePushed(WriteFileStreamed request, TransferToken grant)
+    {
+        var channel = BulkChannels.Get(Context.System).For(_settings);
+        using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
+            _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
+        var sink = new FileTransferSink(file, request.Plan);
+        using var giveUp = new CancellationTokenSource(_settings.WriteTimeout);
+        try
+        {
+            var received = channel.Server.ExpectPush(grant.ForAttempt(request.Attempt), sink.Length, sink, channel.TokenTtl, giveUp.Token);
+            var offer = await request.ReplyTo.Ask<IActorCkptMessage>(
+                new StreamFile(request.SaveId, request.Plan.FileName, Self, channel.Server.Endpoint, request.Attempt), _settings.WriteTimeout);
+            if (offer is not StreamFileStarted)
+                throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause ?? offer.GetType().Name}");
+            await received.WaitAsync(giveUp.Token);
+            return sink.Result ?? throw new ActorCkptException($"the push of '{request.Plan.FileName}' ended without completing the file");
+        }
+        catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+        {
+            throw new ActorCkptException($"the bytes of '{request.Plan.FileName}' did not arrive within {_settings.WriteTimeout}");
+        }
+        finally
+        {
+            giveUp.Cancel();
+            sink.Close();
+        }
     }
 
     /// <summary>Replies success, or fails the attempt: crash for a retry, or report once retries are spent.</summary>

@@ -12,11 +12,13 @@ public class ClusterSpec : NodeSpec
     private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> BigModel =
         new[] { ("big.rows", DType.Float32, Layout.Rows, 512L, 300L), ("big.replicated", DType.Float32, Layout.Replicated, 200L, 300L) };
 
-    [Fact]
-    public async Task Spread_placement_should_stream_bytes_to_writers_on_other_nodes_and_load_bit_exact()
+    [Theory]
+    [InlineData("channel")]
+    [InlineData("stream-refs")]
+    public async Task Spread_placement_should_stream_bytes_to_writers_on_other_nodes_and_load_bit_exact(string path)
     {
         // Node 0: ranks and planner, no writer: every byte of its ranks must cross the network.
-        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.planner.placement = spread\nactorckpt.planner.plan-timeout = 3s",
+        await using var cluster = await TestCluster.StartAsync(Root, $"actorckpt.planner.placement = spread\nactorckpt.planner.plan-timeout = 3s\nactorckpt.transfer.path = {path}",
             new TestNode("rank, planner"), new TestNode("rank, writer, planner"), new TestNode("writer"));
         await cluster.AwaitWritersAsync(4, Patience);
         var model = Model.Concat(BigModel).ToArray();
@@ -33,6 +35,18 @@ public class ClusterSpec : NodeSpec
         // the order the writers registered in, so only the count per node is fixed here; the
         // placement rule itself is WriteAssignerSpec's.
         Assert.Equal(new[] { writerNodes[0], writerNodes[0], writerNodes[1], writerNodes[1] }.Order(), md.Files.Select(f => f.Node).Order());
+        // Over the bulk channel, each writer node received exactly the tensor bytes of its files
+        // from ranks on other nodes (node 1's own ranks hand theirs over by reference); over
+        // StreamRefs, the channel carried nothing.
+        string RankNode(int rank) => TestCluster.Address(cluster.Systems[rank < 2 ? 0 : 1]).ToString();
+        for (var i = 1; i <= 2; i++)
+        {
+            var files = md.Files.Where(f => f.Node == writerNodes[i - 1] && RankNode(f.Rank) != f.Node).Select(f => f.Name).ToHashSet();
+            var bytes = md.Tensors.Values.SelectMany(t => t.Chunks).Where(c => files.Contains(c.Bytes.File)).Sum(c => c.Bytes.Length);
+            var received = BulkChannels.Get(cluster.Systems[i]).For(cluster.Nodes[i].Settings).Server.Received;
+            Assert.Equal(path == "channel" ? ((long)files.Count, bytes) : (0L, 0L), received);
+        }
+        Assert.True(md.Files.Count(f => RankNode(f.Rank) != f.Node) >= 2);
         var targets = TestStates.Empty(model, 3);
         await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
         Assert.Empty(TestStates.Differences(model, targets, seed: 7));
@@ -88,6 +102,8 @@ public class ClusterSpec : NodeSpec
         {
             var node = TestCluster.Address(cluster.Systems[n + 1]).ToString();
             Assert.Equal(md.Files.Where(f => f.Node == node).Select(f => CheckpointLayout.InStep(1, f.Name)).Order(), served[n].Distinct().Order());
+            // Each range the node opened went back over its bulk channel.
+            Assert.Equal(served[n].Count, BulkChannels.Get(cluster.Systems[n + 1]).For(cluster.Nodes[n + 1].Settings).Server.Served.Transfers);
         }
         TestStates.Dispose(states.Concat(targets));
     }

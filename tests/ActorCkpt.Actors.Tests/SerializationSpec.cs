@@ -66,10 +66,10 @@ public class SerializationSpec : NodeSpec
             new WritersListed(new[] { TestActor, TestActor }),
             new LocalPlanAccepted(3),
             new ReassignWrite(3, id, file.FileName, TestActor),
-            new WriteReassigned(3, id, new WriteAssignment(file, TestActor)),
+            new WriteReassigned(3, id, new WriteAssignment(file, TestActor, TransferToken.New())),
             SubmitLocalPlan.Of(3, plan),
             new AbortSave(3, 1, 2),
-            new AssignWrites(3, id, new[] { new WriteAssignment(file, TestActor) }),
+            new AssignWrites(3, id, new[] { new WriteAssignment(file, TestActor, TransferToken.New()) }),
             new ReportWrites(3, id, 1, new[] { result }, new[] { "'x': boom" }),
             new CheckpointCommitted(3, new SaveSummary(3, 2, 1000)),
             new CheckpointAborted(3, "ranks 1 did not send their plan"),
@@ -84,8 +84,9 @@ public class SerializationSpec : NodeSpec
             new AgreeQueueEmpty(5, 1, 2, LocallyEmpty: true),
             new QueueEmptyAgreed(5, Empty: true),
             // Writer protocol.
-            new WriteFileStreamed(3, id, file, TestActor, 2),
-            new StreamFile(id, file.FileName, TestActor),
+            new WriteFileStreamed(3, id, file, TestActor, 2, TransferToken.New()),
+            new StreamFile(id, file.FileName, TestActor, "10.0.0.2:41234", 2),
+            new StreamFileStarted(file.FileName),
             new StreamFileSuccess(source),
             new StreamFileFailure("the save moved on"),
             new ResendWrite(3, id, file.FileName, TestActor, 2),
@@ -95,6 +96,7 @@ public class SerializationSpec : NodeSpec
             // Reader protocol.
             new ReadRange(3, file.FileName, 64, 32),
             new ReadRangeStreamed(source),
+            new ReadRangeOffered("10.0.0.3:40001", TransferToken.New()),
             new ReadRangeFailure("'step-00000003/x' has 10 bytes"),
         };
         return samples.ToDictionary(m => m.GetType());

@@ -51,8 +51,17 @@ internal sealed record ActorCkptSettings
     /// <summary>How often a shard re-sends a plan that no planner has acknowledged yet.</summary>
     public TimeSpan PlanResendInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Bytes per chunk of a file streamed to a writer on another node.</summary>
+    /// <summary>Bytes per chunk of a file streamed to a writer on another node (the stream-refs path).</summary>
     public int TransferChunkSize { get; init; } = 64 << 10;
+
+    /// <summary>True when tensor bytes between nodes go over the bulk channel, false over StreamRefs (<c>transfer.path</c>).</summary>
+    public bool TransferOverChannel { get; init; } = true;
+
+    /// <summary>The bulk channel (<c>transfer.channel</c>); an empty bind host means the host of the node's remote address.</summary>
+    public BulkChannelSettings Channel { get; init; } = BulkChannelSettings.Default with { BindHost = "" };
+
+    /// <summary>How long a token issued for a transfer stays valid when the transfer does not begin.</summary>
+    public TimeSpan TransferTokenTtl { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Where a load reads data files: false for the shared directory, true through the readers on the nodes that wrote them.</summary>
     public bool LoadThroughReaders { get; init; }
@@ -154,6 +163,14 @@ internal sealed record ActorCkptSettings
             LoadStrict = Strictness.Names.Contains(c.GetString("load.strict")) ? Strictness.Parse(c.GetString("load.strict"))
                 : throw new ConfigurationException($"actorckpt.load.strict = '{c.GetString("load.strict")}': accepted values are {string.Join(", ", Strictness.Names)}"),
             TransferChunkSize = IntSize(c, "transfer.chunk-size", "between 1 KiB and 100000 bytes"),
+            TransferOverChannel = c.GetString("transfer.path") switch
+            {
+                "channel" => true,
+                "stream-refs" => false,
+                var other => throw new ConfigurationException($"actorckpt.transfer.path = '{other}': accepted values are channel, stream-refs"),
+            },
+            Channel = ChannelOf(c.GetConfig("transfer.channel")),
+            TransferTokenTtl = c.GetTimeSpan("transfer.channel.token-ttl"),
             CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
             MaxSavesInFlight = c.GetInt("async.max-in-flight"),
             OverlapWrites = c.GetBoolean("async.overlap-writes"),
@@ -169,6 +186,20 @@ internal sealed record ActorCkptSettings
             RemovalGrace = c.GetTimeSpan("retention.grace-after-start"),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
         }.Validated();
+    }
+
+    private static BulkChannelSettings ChannelOf(Config c)
+    {
+        var tls = c.GetBoolean("tls.enabled")
+            ? new BulkChannelTls(Required(c, "tls.certificate"), Required(c, "tls.key"), OrNull(c.GetString("tls.trust")), OrNull(c.GetString("tls.server-name")))
+            : null;
+        return new BulkChannelSettings(c.GetString("bind-host") ?? "", c.GetInt("port"), OrNull(c.GetString("public-host")),
+            IntSize(c, "frame-size", "between 4 KiB and 64 MiB", "transfer.channel."), IntSize(c, "window", "at least frame-size", "transfer.channel."),
+            c.GetInt("connections-per-peer"), c.GetTimeSpan("connect-timeout"), c.GetTimeSpan("idle-timeout"), tls);
+
+        static string? OrNull(string? s) => string.IsNullOrEmpty(s) ? null : s;
+        static string Required(Config c, string key) => OrNull(c.GetString(key))
+            ?? throw new ConfigurationException($"actorckpt.transfer.channel.{key} must name a PEM file when actorckpt.transfer.channel.tls.enabled = on");
     }
 
     /// <summary>Returns this instance when every value is in range; throws <see cref="ConfigurationException"/> naming the key otherwise.</summary>
@@ -189,6 +220,15 @@ internal sealed record ActorCkptSettings
         Require(PlanResendInterval > TimeSpan.Zero, "shard.plan-resend-interval", PlanResendInterval, "positive");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.
         Require(TransferChunkSize >= 1024 && TransferChunkSize <= 100_000, "transfer.chunk-size", TransferChunkSize, "between 1 KiB and 100000 bytes");
+        try
+        {
+            (Channel with { BindHost = string.IsNullOrEmpty(Channel.BindHost) ? "127.0.0.1" : Channel.BindHost }).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+        Require(TransferTokenTtl > TimeSpan.Zero, "transfer.channel.token-ttl", TransferTokenTtl, "positive");
         Require(MaxSavesInFlight >= 1, "async.max-in-flight", MaxSavesInFlight, "at least 1");
         Require(StagingBudget >= 0, "staging.budget", StagingBudget, "0 (no limit) or more bytes");
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
@@ -209,10 +249,10 @@ internal sealed record ActorCkptSettings
     /// A size that is held as an int (a buffer's length): one over 2 GiB is refused naming the key,
     /// as <see cref="Validated"/> refuses any other value out of range (found by fuzz/, target settings).
     /// </summary>
-    private static int IntSize(Config c, string key, string accepted)
+    private static int IntSize(Config c, string key, string accepted, string prefix = "")
     {
         var size = c.GetByteSize(key) ?? 0;
-        return size is >= 0 and <= int.MaxValue ? (int)size : throw new ConfigurationException($"actorckpt.{key} = {size}: must be {accepted}");
+        return size is >= 0 and <= int.MaxValue ? (int)size : throw new ConfigurationException($"actorckpt.{prefix}{key} = {size}: must be {accepted}");
     }
 
     private static void Require(bool ok, string key, object value, string accepted)

@@ -57,7 +57,12 @@ internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkp
 /// <summary>One data file a rank must have written, and by which writer.</summary>
 /// <param name="File">The file's plan.</param>
 /// <param name="Writer">The writer to hand it to.</param>
-internal sealed record WriteAssignment(FileWritePlan File, IActorRef Writer);
+/// <param name="Grant">
+/// Issued by the planner for this file and writer: when the writer is on another node, each
+/// attempt's bulk-channel token is derived from it (<see cref="TransferToken.ForAttempt"/>), and the
+/// writer's node admits no other push for the file.
+/// </param>
+internal sealed record WriteAssignment(FileWritePlan File, IActorRef Writer, TransferToken? Grant = null);
 
 /// <summary>The planner's answer to a rank's plan: the files it must have written.</summary>
 /// <param name="Step">The step being saved.</param>

@@ -18,6 +18,12 @@ internal sealed record ReadRange(long Step, string File, long Offset, long Lengt
 /// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>
 internal sealed record ReadRangeStreamed(ISourceRef<TransferChunk> Source) : IActorCkptMessage;
 
+/// <summary>The range, offered over the bulk channel: fetch it from <paramref name="Endpoint"/> with <paramref name="Token"/> (once).</summary>
+/// <param name="Endpoint">The reader node's bulk server ("host:port").</param>
+/// <param name="Token">The one-time token the range is offered under.</param>
+/// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>
+internal sealed record ReadRangeOffered(string Endpoint, TransferToken Token) : IActorCkptMessage;
+
 /// <summary>The range could not be read; the cause names the file.</summary>
 /// <param name="Cause">Why.</param>
 /// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>

@@ -36,15 +36,27 @@ internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IRe
 /// <param name="Plan">The file: name, rank, items in order.</param>
 /// <param name="ReplyTo">The shard actor that holds the bytes.</param>
 /// <param name="Attempt">1 for the first try.</param>
+/// <param name="Grant">The planner's grant for the file: with it, the bytes come over the bulk channel with attempt <paramref name="Attempt"/>'s token.</param>
 /// <remarks>A wire message: sent by a shard to a writer on another node.</remarks>
-internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1) : IActorCkptMessage;
+internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1, TransferToken? Grant = null) : IActorCkptMessage;
 
-/// <summary>A writer starting a streamed file asks the shard for its bytes.</summary>
+/// <summary>
+/// A writer starting a streamed file asks the shard for its bytes: pushed over the bulk channel to
+/// <paramref name="Endpoint"/> (answered <see cref="StreamFileStarted"/>), or as a StreamRef when it
+/// names none (answered <see cref="StreamFileSuccess"/>).
+/// </summary>
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer asking (must be the file's current writer).</param>
+/// <param name="Endpoint">The writer node's bulk server ("host:port"), expecting the push; null for a StreamRef.</param>
+/// <param name="Attempt">The writer's attempt at the file: the push's token is the grant's for it.</param>
 /// <remarks>A wire message: the writer is on another node than the shard.</remarks>
-internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer) : IActorCkptMessage;
+internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer, string? Endpoint = null, int Attempt = 1) : IActorCkptMessage;
+
+/// <summary>The shard's answer to a <see cref="StreamFile"/> naming an endpoint: the push has begun.</summary>
+/// <param name="File">The data file.</param>
+/// <remarks>A wire message: the answer to <see cref="StreamFile"/>, from another node.</remarks>
+internal sealed record StreamFileStarted(string File) : IActorCkptMessage;
 
 /// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
 /// <param name="Source">The chunks.</param>

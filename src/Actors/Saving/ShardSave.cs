@@ -175,15 +175,20 @@ internal sealed class ShardSave<TActor> where TActor : class
         return [new ShardSaveDecision<TActor>.Watch(assignment.Writer), new ShardSaveDecision<TActor>.SendWrite(assignment, 1)];
     }
 
-    /// <summary>A remote writer starting <paramref name="file"/> asks for its bytes: a stream, if it is the file's current writer.</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> StreamAsked(Guid saveId, string file, TActor writer)
+    /// <summary>
+    /// A remote writer starting attempt <paramref name="attempt"/> at <paramref name="file"/> asks
+    /// for its bytes: a stream (pushed to <paramref name="endpoint"/> over the bulk channel, when it
+    /// names one and the file has a grant), if it is the file's current writer.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> StreamAsked(Guid saveId, string file, TActor writer, string? endpoint = null, int attempt = 1)
     {
         if (_over || saveId != SaveId) return Nothing;
         if (!IsCurrentWriter(saveId, file, writer)) return [new ShardSaveDecision<TActor>.RefuseStream($"'{file}' is not this writer's to write any more")];
         // The stream's own termination (done, failed, cancelled, or never subscribed to within the
         // subscription timeout) says when the staged buffers are no longer read.
         ActiveStreams++;
-        return [new ShardSaveDecision<TActor>.OpenStream(_outstanding[file].File)];
+        var assignment = _outstanding[file];
+        return [new ShardSaveDecision<TActor>.OpenStream(assignment.File, endpoint, assignment.Grant, attempt)];
     }
 
     /// <summary>A stream of attempt <paramref name="saveId"/> terminated: it reads the buffers no more.</summary>

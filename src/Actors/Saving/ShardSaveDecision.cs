@@ -60,9 +60,16 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
         public override int GetHashCode() => HashCode.Combine(SaveId, Results.Count, Failures.Count);
     }
 
-    /// <summary>Offer the staged bytes of <paramref name="File"/> to the writer that asked, as a stream of chunks.</summary>
+    /// <summary>
+    /// Send the staged bytes of <paramref name="File"/> to the writer that asked: pushed over the bulk
+    /// channel to <paramref name="Endpoint"/> with attempt <paramref name="Attempt"/>'s token of
+    /// <paramref name="Grant"/> when both are given, otherwise offered as a StreamRef of chunks.
+    /// </summary>
     /// <param name="File">The data file.</param>
-    public sealed record OpenStream(FileWritePlan File) : ShardSaveDecision<TActor>;
+    /// <param name="Endpoint">The writer node's bulk server, or null.</param>
+    /// <param name="Grant">The planner's grant for the file, or null.</param>
+    /// <param name="Attempt">The writer's attempt at the file.</param>
+    public sealed record OpenStream(FileWritePlan File, string? Endpoint = null, TransferToken? Grant = null, int Attempt = 1) : ShardSaveDecision<TActor>;
 
     /// <summary>Tell the writer that asked for a stream why it gets none.</summary>
     /// <param name="Cause">Why.</param>

@@ -6,8 +6,9 @@ namespace ActorCkpt;
 
 /// <summary>
 /// Loads through readers (<c>actorckpt.load.source = reader</c>): a byte range of a data file is
-/// asked of the <see cref="ReaderActor"/> on the node that wrote the file, and arrives as a
-/// StreamRef of checksummed chunks that a <see cref="ChunkAssembler"/> verifies and puts together.
+/// asked of the <see cref="ReaderActor"/> on the node that wrote the file, and arrives over the bulk
+/// channel (fetched with the one-time token the reader answers with), or as a StreamRef of
+/// checksummed chunks that a <see cref="ChunkAssembler"/> verifies and puts together.
 /// </summary>
 internal static class ReaderRangeFetch
 {
@@ -16,11 +17,19 @@ internal static class ReaderRangeFetch
     /// <paramref name="system"/>'s cluster, waiting up to <paramref name="timeout"/> for each to answer;
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
-    public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout) =>
+    public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
         async (node, step, file, offset, length) =>
         {
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
+            if (reply is ReadRangeOffered offered)
+            {
+                // Straight into the range's buffer, each frame checked where it landed.
+                var bytes = new byte[length];
+                using var giveUp = new CancellationTokenSource(timeout);
+                await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, bytes, giveUp.Token);
+                return bytes;
+            }
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
             var assembler = new ChunkAssembler(node, file, length);

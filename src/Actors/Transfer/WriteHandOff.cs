@@ -13,12 +13,13 @@ internal static class WriteHandOff
     /// Sends attempt <paramref name="attempt"/> at <paramref name="file"/> of step <paramref name="step"/>
     /// (attempt <paramref name="saveId"/>) to <paramref name="writer"/>; its answer goes to <paramref name="shard"/>.
     /// While <paramref name="staged"/> is still being copied, the writer waits for each item it writes.
+    /// A remote writer gets the planner's <paramref name="grant"/> for the file.
     /// </summary>
-    public static void Send(IActorRef writer, long step, Guid saveId, FileWritePlan file, StagedState staged, IActorRef shard, int attempt)
+    public static void Send(IActorRef writer, long step, Guid saveId, FileWritePlan file, StagedState staged, IActorRef shard, int attempt, TransferToken? grant = null)
     {
         if (writer is IActorRefScope { IsLocal: true })
             writer.Tell(new WriteFile(step, saveId, file, file.Items.Select(staged.BytesOf).ToArray(), shard, attempt,
                 staged.Progress.IsComplete ? null : staged.Progress));
-        else writer.Tell(new WriteFileStreamed(step, saveId, file, shard, attempt));
+        else writer.Tell(new WriteFileStreamed(step, saveId, file, shard, attempt, grant));
     }
 }

@@ -24,7 +24,7 @@ internal sealed class BulkServer : IAsyncDisposable
     private readonly Task _accepting;
     private readonly Action<string> _log;
     private readonly HashSet<Task> _connections = new();
-    private long _refused;
+    private long _refused, _pushes, _pushedBytes, _fetches, _fetchedBytes;
 
     private BulkServer(BulkChannelSettings settings, Action<string>? log)
     {
@@ -67,6 +67,12 @@ internal sealed class BulkServer : IAsyncDisposable
 
     /// <summary>Transfers refused so far (bad token, or not a client of this protocol).</summary>
     public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Pushes received whole so far, and their bytes.</summary>
+    public (long Transfers, long Bytes) Received => (Interlocked.Read(ref _pushes), Interlocked.Read(ref _pushedBytes));
+
+    /// <summary>Fetches served whole so far, and their bytes.</summary>
+    public (long Transfers, long Bytes) Served => (Interlocked.Read(ref _fetches), Interlocked.Read(ref _fetchedBytes));
 
     /// <summary>Tokens expected or offered and not yet used.</summary>
     public int Pending => _admission.Count;
@@ -191,6 +197,8 @@ internal sealed class BulkServer : IAsyncDisposable
             await connection.ReceiveAsync(push.Length, (_, n) => buffer.AsMemory(0, n), (at, bytes) => push.Sink.Write(at, bytes.Span), transfer.Token).ConfigureAwait(false);
             push.Sink.Complete();
             await connection.AcknowledgeAsync(push.Length, transfer.Token).ConfigureAwait(false);
+            Interlocked.Increment(ref _pushes);
+            Interlocked.Add(ref _pushedBytes, push.Length);
             push.Succeed();
         }
         catch (Exception e)
@@ -212,6 +220,8 @@ internal sealed class BulkServer : IAsyncDisposable
         {
             await connection.WriteAsync(BulkFrameKind.Accepted, source.Length, cancellation: _stopping.Token).ConfigureAwait(false);
             await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
+            Interlocked.Increment(ref _fetches);
+            Interlocked.Add(ref _fetchedBytes, source.Length);
         }
         catch (Exception e) when (e is not BulkChannelException)
         {
