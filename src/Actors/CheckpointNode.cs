@@ -266,17 +266,18 @@ internal sealed class CheckpointNode
     /// passes first, this throws but the load may still be filling them. <paramref name="progress"/>
     /// hears, as each read completes, the destination bytes it filled. A cancelled
     /// <paramref name="cancellation"/> stops the load between reads: it throws
-    /// <see cref="OperationCanceledException"/> once no read is under way.
+    /// <see cref="OperationCanceledException"/> once no read is under way. <paramref name="throughReaders"/>
+    /// chooses where the bytes come from for this load (null: <c>actorckpt.load.source</c>).
     /// </summary>
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
-        CancellationToken cancellation = default) =>
-        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation), timeout);
+        CancellationToken cancellation = default, bool? throughReaders = null) =>
+        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders), timeout);
 
     /// <summary>
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from
     /// the step's metadata, which is read only once the load holds its lease on the step (so
     /// retention cannot delete the step between reading its metadata and reading its data).
-    /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken)"/>.
+    /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken, bool?)"/>.
     /// </summary>
     public Task<LoadResult> LoadAsync(int rank, Func<CheckpointMetadata, RankState> prepare, long? step = null, StrictHandling? strict = null,
         IProgress<long>? progress = null, CancellationToken cancellation = default) =>

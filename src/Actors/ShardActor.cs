@@ -25,7 +25,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly ReplicaMemory _replicas;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
-    private readonly RangeFetcher? _fetch;
+    private readonly RangeFetcher _fetch;
     private readonly SharedReads? _sharedReads;
     private ShardStaging? _staging;
     // The save's copy into its buffers, while it runs, and the staging it belongs to.
@@ -41,7 +41,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         SharedReads? sharedReads)
     {
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
-        _fetch = settings.LoadThroughReaders ? ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings) : null;
+        _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
         Become(Idle);
     }
 
@@ -239,7 +239,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.StopRenewing: Timers.Cancel(nameof(RenewLease)); break;
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
-                case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings, _fetch, _sharedReads).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
+                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;

@@ -107,14 +107,30 @@ public class MultiProcessBenchSpec : IDisposable
 
         Assert.True(exit == 0, stdout.ToString());
         var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
-        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s" })
+        foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s",
+                     "local_save_s", "spread_save_s", "transfer_gbps", "socket_baseline_gbps", "cluster_load_s", "cluster_load_reader_s" })
             Assert.True(report.GetProperty(field).GetDouble() > 0, field);
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         Assert.Equal(2, report.GetProperty("nodes").GetInt32());
+        Assert.Equal(report.GetProperty("spread_save_s").GetDouble(), report.GetProperty("save_s").GetDouble());
+        foreach (var ratio in new[] { "transfer_over_socket", "spread_over_local", "cluster_load_over_raw", "reader_load_over_socket" })
+        {
+            Assert.True(report.GetProperty(ratio).GetDouble() > 0, ratio);
+            Assert.Equal(JsonValueKind.Object, report.GetProperty("channel_targets").GetProperty(ratio).ValueKind);
+            Assert.Contains(report.GetProperty("channel_targets_met").GetProperty(ratio).ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        }
+        // The spread save moved bytes between the nodes over the channel: the tensor bytes of the
+        // files one of the two nodes wrote (the writer-only node's; the training node's own writers
+        // took the rest by reference).
+        var md = new CheckpointStore(new LocalBlobStore(Path.Combine(Dir, "actorckpt", "spread"))).ReadMetadata(2);
+        var chunks = md.Tensors.Values.SelectMany(t => t.Chunks).ToArray();
+        var perNode = md.Files.GroupBy(f => f.Node).Select(g => chunks.Where(c => g.Any(f => f.Name == c.Bytes.File)).Sum(c => c.Bytes.Length)).ToArray();
+        Assert.Equal(2, perNode.Length);
+        Assert.Contains(report.GetProperty("cross_node_bytes").GetInt64(), perNode);
         // Local placement: every byte of the one training node's ranks went to its own writers, none
         // to the writer-only node; all the files of the save loaded (step 2) came from there.
         var byNode = Assert.Single(report.GetProperty("bytes_by_node").EnumerateObject());
         Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", byNode.Name);
-        Assert.Equal(Directory.GetFiles(Path.Combine(Dir, "actorckpt", "step-00000002"), "*.safetensors").Sum(f => new FileInfo(f).Length), byNode.Value.GetInt64());
+        Assert.Equal(Directory.GetFiles(Path.Combine(Dir, "actorckpt", "local", "step-00000002"), "*.safetensors").Sum(f => new FileInfo(f).Length), byNode.Value.GetInt64());
     }
 }

@@ -37,9 +37,10 @@ internal sealed record CancelSave(SaveHandle Handle);
 /// <param name="Progress">Hears, as each read completes, the destination bytes it filled (from the reading threads); none when null.</param>
 /// <param name="Prepare">Builds the target from the step's metadata, read once the lease is held (so retention cannot remove the step in between).</param>
 /// <param name="Cancellation">Stops the load between reads; it then fails with <see cref="OperationCanceledException"/>.</param>
+/// <param name="ThroughReaders">True to read the data files through the readers of the nodes that wrote them, false from the directory; null for <c>actorckpt.load.source</c>.</param>
 /// <remarks>Not a wire message: it holds the target's tensors, callbacks and a cancellation token, and only the rank's own node sends it.</remarks>
 internal sealed record LoadShard(long? Step, RankState? Target, StrictHandling? Strict = null, IProgress<long>? Progress = null,
-    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default);
+    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default, bool? ThroughReaders = null);
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ActorCkpt.Cli;
 using ActorCkpt.Cli.Demo;
+using Akka.Actor;
 
 namespace ActorCkpt.Cli.Bench;
 
@@ -40,6 +41,33 @@ internal static class BenchRunner
 
         public TimeSpan? ReshardLoad { get; init; }
 
+        /// <summary>Across nodes: the same state saved with local placement.</summary>
+        public TimeSpan? LocalSave { get; init; }
+
+        /// <summary>Across nodes: the spread save's bytes over the bulk channel, first byte sent to last acknowledged, in GB/s.</summary>
+        public double? TransferGbps { get; init; }
+
+        /// <summary>Across nodes: bytes the spread save moved between nodes.</summary>
+        public long? CrossBytes { get; init; }
+
+        /// <summary>Across nodes: a plain TCP copy of as many bytes between two of the node processes, in GB/s.</summary>
+        public double? SocketGbps { get; init; }
+
+        /// <summary>Across nodes: the warm load through the readers of the nodes that wrote the files, over the channel.</summary>
+        public TimeSpan? ReaderLoad { get; init; }
+
+        /// <summary>Across nodes: bytes every rank loaded, for the reader load's rate.</summary>
+        public long? LoadedBytes { get; init; }
+
+        /// <summary>This run's ratios against issue 18's targets (<see cref="ChannelTargets"/>), null where a figure is missing.</summary>
+        public Dictionary<string, double?> ChannelRatios => new()
+        {
+            ["transfer_over_socket"] = TransferGbps is { } t && SocketGbps is { } s && s > 0 ? Math.Round(t / s, 3) : null,
+            ["spread_over_local"] = LocalSave is { } local ? Ratio(AsyncSave, local) : null,
+            ["cluster_load_over_raw"] = LocalSave is null ? null : Ratio(Load, RawRead),
+            ["reader_load_over_socket"] = ReaderLoad is { } r && LoadedBytes is { } b && SocketGbps is { } g && g > 0 ? Math.Round(b / r.TotalSeconds / 1e9 / g, 3) : null,
+        };
+
         /// <summary>The save compared with the raw write: the synchronous one where measured.</summary>
         public TimeSpan Save => SyncSave ?? AsyncSave;
 
@@ -69,6 +97,17 @@ internal static class BenchRunner
                 ["raw_write_s"] = S(RawWrite),
                 ["raw_read_s"] = S(RawRead),
             };
+            if (LocalSave is { } local)
+            {
+                figures["local_save_s"] = S(local);
+                figures["spread_save_s"] = S(AsyncSave);
+                figures["cross_node_bytes"] = CrossBytes;
+                figures["transfer_gbps"] = TransferGbps;
+                figures["socket_baseline_gbps"] = SocketGbps;
+                figures["cluster_load_s"] = S(Load);
+                figures["cluster_load_reader_s"] = ReaderLoad is { } rl ? S(rl) : null;
+                foreach (var (k, v) in ChannelRatios) figures[k] = v;
+            }
             foreach (var (k, v) in Ratios) figures[k] = v;
             figures["bit_exact"] = Exact;
             return figures;
@@ -169,6 +208,22 @@ internal static class BenchRunner
         {
             report["placement"] = o.Placement;
             report["bytes_by_node"] = m.BytesByNode;
+            double? Median(Func<Run, double?> figure) => BenchTargets.Median(runs.Select(figure));
+            report["local_save_s"] = MedianOfOptional(r => r.LocalSave);
+            report["spread_save_s"] = S(asyncSave);
+            report["cross_node_bytes"] = MedianBytes(r => r.CrossBytes);
+            report["transfer_gbps"] = Median(r => r.TransferGbps);
+            report["socket_baseline_gbps"] = Median(r => r.SocketGbps);
+            report["cluster_load_s"] = S(load);
+            report["cluster_load_reader_s"] = MedianOfOptional(r => r.ReaderLoad);
+            var channel = ChannelTargets.All.ToDictionary(t => t.Ratio, t => Median(r => r.ChannelRatios[t.Ratio]));
+            foreach (var (k, v) in channel) report[k] = v;
+            report["channel_targets"] = ChannelTargets.All.ToDictionary(t => t.Ratio, t => (object)new Dictionary<string, object> { [t.AtLeast ? "at_least" : "at_most"] = t.Bound });
+            report["channel_targets_met"] = ChannelTargets.Met(channel);
+            output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s); " +
+                        $"save local {Format(report["local_save_s"])} s, spread {Format(report["spread_save_s"])} s; load shared {Format(report["cluster_load_s"])} s, through readers {Format(report["cluster_load_reader_s"])} s");
+            output.Line("channel targets: " + string.Join(", ", ChannelTargets.All.Select(t =>
+                $"{t.Ratio} {Format(channel[t.Ratio])} {(t.AtLeast ? ">=" : "<=")} {Format(t.Bound)} {(ChannelTargets.Met(channel)[t.Ratio] switch { true => "met", false => "MISSED", null => "not measured" })}")));
         }
         output.Report(report);
         return exact ? 0 : 1;
@@ -319,22 +374,38 @@ internal static class BenchRunner
     }
 
     /// <summary>
-    /// Ranks on the training nodes of a node-process cluster: each node saves (step 1, cold) and
-    /// loads its ranks, then each run an async save (step 2 + i) and the raw write, a load of it
-    /// and the raw read. The raw files are written and read from this process.
+    /// Ranks on the training nodes of node-process clusters. First a cluster with local placement
+    /// (its own directory) saves the state (step 1, cold, then step 2 + i each run): the local
+    /// saves. Then a cluster with spread placement, each run: its save (step 2 + i) with what the
+    /// bulk channel carried, a plain TCP copy of as many bytes from a training node to the
+    /// writer-only node, a warm load of the save from the shared directory and one through the
+    /// readers of the nodes that wrote it, and the raw write and read (alternating with ours).
+    /// <c>--placement</c> chooses whose files <c>bytes_by_node</c> counts.
     /// </summary>
     private static async Task<Measured> OnNodesAsync(Options o, string ckptDir, string rawDir)
     {
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
-        await using var cluster = await NodeProcessCluster.StartAsync(ckptDir, o.Nodes, o.Placement, o.Hocon);
-        var ranks = cluster.SplitRanks(o.Ranks);
-        async Task<DemoSaveDone[]> Save(long step)
+        async Task<DemoSaveDone[]> Save(NodeProcessCluster cluster, int[][] ranks, long step)
         {
             var saved = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
             if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
             return saved;
         }
-        var cold = await Save(1);
+
+        var localSaves = new List<TimeSpan>();
+        Dictionary<string, long> localBytes;
+        await using (var local = await NodeProcessCluster.StartAsync(Path.Combine(ckptDir, "local"), o.Nodes, "local", o.Hocon))
+        {
+            var ranks = local.SplitRanks(o.Ranks);
+            await Save(local, ranks, 1);
+            for (var i = 0; i < o.Runs; i++)
+                localSaves.Add(TimeSpan.FromSeconds((await Save(local, ranks, 2 + i)).Max(s => s.SavedSeconds)));
+            localBytes = ClusterDemoRunner.BytesByNode(local.Node.Store.ReadMetadata(1 + o.Runs));
+        }
+
+        await using var cluster = await NodeProcessCluster.StartAsync(Path.Combine(ckptDir, "spread"), o.Nodes, "spread", o.Hocon);
+        var split = cluster.SplitRanks(o.Ranks);
+        var cold = await Save(cluster, split, 1);
         var raw = RawFiles.Like(cluster.Node.Store.ReadMetadata(1));
         try
         {
@@ -346,18 +417,31 @@ internal static class BenchRunner
                 var rawRun = Path.Combine(rawDir, $"run-{i + 1}");
                 var rawFirst = i % 2 == 1;
                 var rawWrite = rawFirst ? raw.Write(rawRun) : TimeSpan.Zero;
-                var warm = await Save(step);
+                var warm = await Save(cluster, split, step);
                 if (!rawFirst) rawWrite = raw.Write(rawRun);
+                var pushed = BulkActivity.Combine(warm.Select(s => s.Pushed ?? BulkActivity.None));
+                var socket = pushed.Bytes > 0 ? await SocketCopyAsync(cluster, pushed.Bytes) : (double?)null;
                 var rawRead = rawFirst ? raw.Read(rawRun) : TimeSpan.Zero;
-                var loads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, ranks[n], o.Ranks, model));
+                var loads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: false));
+                var readerLoads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: true));
                 if (!rawFirst) rawRead = raw.Read(rawRun);
+                var problems = loads.Concat(readerLoads).SelectMany(l => l.Problems).ToArray();
                 runs.Add(new Run(TimeSpan.FromSeconds(warm.Max(s => s.StagedSeconds)), TimeSpan.FromSeconds(warm.Max(s => s.SavedSeconds)),
-                    TimeSpan.FromSeconds(loads.Max(l => l.Seconds)), rawWrite, rawRead, loads.All(l => l.Problems.Length == 0)));
+                    TimeSpan.FromSeconds(loads.Max(l => l.Seconds)), rawWrite, rawRead, problems.Length == 0)
+                {
+                    LocalSave = localSaves[i],
+                    CrossBytes = pushed.Bytes,
+                    TransferGbps = pushed.Transfers > 0 ? Math.Round(pushed.GigabytesPerSecond, 3) : null,
+                    SocketGbps = socket is { } seconds ? Math.Round(pushed.Bytes / seconds / 1e9, 3) : null,
+                    ReaderLoad = TimeSpan.FromSeconds(readerLoads.Max(l => l.Seconds)),
+                    LoadedBytes = readerLoads.Sum(l => l.BytesRead),
+                });
+                foreach (var p in problems.Take(3)) Console.Error.WriteLine($"bench: step {step}: {p}");
             }
             var metadata = cluster.Node.Store.ReadMetadata(step);
             return new Measured(TimeSpan.FromSeconds(cold.Max(s => s.SavedSeconds)), null, metadata.Files.Count, runs, raw)
             {
-                BytesByNode = ClusterDemoRunner.BytesByNode(metadata),
+                BytesByNode = o.Placement == "spread" ? ClusterDemoRunner.BytesByNode(metadata) : localBytes,
             };
         }
         catch
@@ -365,6 +449,14 @@ internal static class BenchRunner
             raw.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Seconds of a plain TCP copy of <paramref name="bytes"/> from the first training node to the writer-only node.</summary>
+    private static async Task<double> SocketCopyAsync(NodeProcessCluster cluster, long bytes)
+    {
+        var sink = await cluster.WriterAgent.Ask<SocketSinkOpened>(new OpenSocketSink(bytes), NodeProcessCluster.Patience);
+        var done = await cluster.Agents[0].Ask<SocketCopyDone>(new RunSocketCopy(sink.Endpoint, bytes), NodeProcessCluster.Patience);
+        return done.Error is null ? done.Seconds : throw new IOException($"socket baseline: {done.Error}");
     }
 
     /// <summary>An async save: the time until every rank is staged, until committed, and the bytes each rank staged.</summary>

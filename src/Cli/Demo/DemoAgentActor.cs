@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
+using ActorCkpt.Cli.Bench;
 
 namespace ActorCkpt.Cli.Demo;
 
@@ -16,6 +18,7 @@ internal sealed class DemoAgentActor : ReceiveActor
     /// <summary>Creates the agent over the node's <paramref name="node"/>.</summary>
     public DemoAgentActor(CheckpointNode node)
     {
+        var system = Context.System;
         ReceiveAsync<RunDemoSave>(async m =>
         {
             var replyTo = Sender;
@@ -23,12 +26,14 @@ internal sealed class DemoAgentActor : ReceiveActor
             var all = model.BuildStates(m.World, m.Step);
             try
             {
+                var channel = BulkChannels.Get(system).For(node.Settings).Client;
+                channel.TakePushActivity();
                 var clock = Stopwatch.StartNew();
                 var handles = all.Where(s => m.Ranks.Contains(s.Rank)).Select(s => node.Save(m.Step, s)).ToArray();
                 await Task.WhenAll(handles.Select(h => h.Staged));
                 var staged = clock.Elapsed.TotalSeconds;
                 await Task.WhenAll(handles.Select(h => h.Committed));
-                replyTo.Tell(new DemoSaveDone(staged, clock.Elapsed.TotalSeconds, null));
+                replyTo.Tell(new DemoSaveDone(staged, clock.Elapsed.TotalSeconds, null, channel.TakePushActivity()));
             }
             catch (Exception e)
             {
@@ -48,10 +53,10 @@ internal sealed class DemoAgentActor : ReceiveActor
             {
                 var mine = all.Where(s => m.Ranks.Contains(s.Rank)).ToArray();
                 var clock = Stopwatch.StartNew();
-                var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step)));
+                var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step, throughReaders: m.ThroughReaders)));
                 var seconds = clock.Elapsed.TotalSeconds;
                 var saved = node.Store.ReadMetadata(m.Step).WorldSize;
-                replyTo.Tell(new DemoLoadDone(seconds, model.Check(mine, results, m.Step, saved).ToArray()));
+                replyTo.Tell(new DemoLoadDone(seconds, model.Check(mine, results, m.Step, saved).ToArray(), results.Sum(r => r.BytesRead)));
             }
             catch (Exception e)
             {
@@ -60,6 +65,26 @@ internal sealed class DemoAgentActor : ReceiveActor
             finally
             {
                 SyntheticModel.Dispose(all);
+            }
+        });
+        Receive<OpenSocketSink>(m =>
+        {
+            var (endpoint, received) = SocketBaseline.Receive(BulkChannels.Get(system).For(node.Settings).Settings.BindHost, m.Bytes, NodeProcessCluster.Patience);
+            // Nobody waits on the receive: the sender's answer reports how it went.
+            received.ContinueWith(t => system.Log.Warning("Socket baseline receive failed: {0}", t.Exception?.GetBaseException().Message),
+                TaskContinuationOptions.OnlyOnFaulted);
+            Sender.Tell(new SocketSinkOpened(endpoint));
+        });
+        ReceiveAsync<RunSocketCopy>(async m =>
+        {
+            var replyTo = Sender;
+            try
+            {
+                replyTo.Tell(new SocketCopyDone(await SocketBaseline.SendAsync(m.Endpoint, m.Bytes, NodeProcessCluster.Patience), null));
+            }
+            catch (Exception e)
+            {
+                replyTo.Tell(new SocketCopyDone(0, e.Message));
             }
         });
         Receive<StopNode>(_ => CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance));

@@ -21,22 +21,47 @@ internal sealed record RunDemoSave(long Step, int[] Ranks, int World, DemoModel 
 /// <param name="StagedSeconds">Until every rank of the node was staged.</param>
 /// <param name="SavedSeconds">Until every rank of the node saw the commit.</param>
 /// <param name="Error">Why the save failed, or null.</param>
+/// <param name="Pushed">What the node's ranks pushed to writers on other nodes over the bulk channel during the save.</param>
 /// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
-internal sealed record DemoSaveDone(double StagedSeconds, double SavedSeconds, string? Error) : IActorCkptMessage;
+internal sealed record DemoSaveDone(double StagedSeconds, double SavedSeconds, string? Error, BulkActivity? Pushed = null) : IActorCkptMessage;
 
 /// <summary>Load <paramref name="Step"/> into <paramref name="Ranks"/> of <paramref name="World"/> ranks and check them bit-exact.</summary>
 /// <param name="Step">The step.</param>
 /// <param name="Ranks">The ranks this node hosts.</param>
 /// <param name="World">Number of ranks of the load.</param>
 /// <param name="Model">The model.</param>
+/// <param name="ThroughReaders">True to read through the readers of the nodes that wrote the files, false from the directory, null as configured.</param>
 /// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process.</remarks>
-internal sealed record RunDemoLoad(long Step, int[] Ranks, int World, DemoModel Model) : IActorCkptMessage;
+internal sealed record RunDemoLoad(long Step, int[] Ranks, int World, DemoModel Model, bool? ThroughReaders = null) : IActorCkptMessage;
 
 /// <summary>A node's ranks loaded: seconds, and one line per difference (empty when bit-exact).</summary>
 /// <param name="Seconds">Load time.</param>
 /// <param name="Problems">Differences or the failure.</param>
+/// <param name="BytesRead">Bytes the node's ranks read from data files.</param>
 /// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
-internal sealed record DemoLoadDone(double Seconds, string[] Problems) : IActorCkptMessage;
+internal sealed record DemoLoadDone(double Seconds, string[] Problems, long BytesRead = 0) : IActorCkptMessage;
+
+/// <summary>The bench's socket baseline: listen for one plain TCP copy of <paramref name="Bytes"/> bytes; answered <see cref="SocketSinkOpened"/>.</summary>
+/// <param name="Bytes">Bytes the copy will send.</param>
+/// <remarks>A wire message: sent by the bench's driver to the agent of the receiving node, another process.</remarks>
+internal sealed record OpenSocketSink(long Bytes) : IActorCkptMessage;
+
+/// <summary>The receiving node listens at <paramref name="Endpoint"/>.</summary>
+/// <param name="Endpoint">"host:port".</param>
+/// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
+internal sealed record SocketSinkOpened(string Endpoint) : IActorCkptMessage;
+
+/// <summary>The bench's socket baseline: send <paramref name="Bytes"/> to <paramref name="Endpoint"/> over plain TCP; answered <see cref="SocketCopyDone"/>.</summary>
+/// <param name="Endpoint">The receiving node's <see cref="SocketSinkOpened.Endpoint"/>.</param>
+/// <param name="Bytes">Bytes to send.</param>
+/// <remarks>A wire message: sent by the bench's driver to the agent of the sending node, another process.</remarks>
+internal sealed record RunSocketCopy(string Endpoint, long Bytes) : IActorCkptMessage;
+
+/// <summary>The copy took <paramref name="Seconds"/> from its first byte to the receiver's acknowledgement, or failed.</summary>
+/// <param name="Seconds">The copy's time.</param>
+/// <param name="Error">Why it failed, or null.</param>
+/// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
+internal sealed record SocketCopyDone(double Seconds, string? Error) : IActorCkptMessage;
 
 /// <summary>Leave the cluster and stop the node's process.</summary>
 /// <remarks>A wire message: sent by the demo's driver to each rank node's agent, another process.</remarks>

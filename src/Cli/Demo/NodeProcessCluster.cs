@@ -33,6 +33,9 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     /// <summary>The agents of the training nodes, in a fixed order.</summary>
     public IReadOnlyList<ActorSelection> Agents { get; private set; } = Array.Empty<ActorSelection>();
 
+    /// <summary>The agent of the writer-only node.</summary>
+    public ActorSelection WriterAgent { get; private set; } = null!;
+
     /// <summary>Starts <paramref name="nodes"/> node processes over <paramref name="root"/> and waits until every writer is known.</summary>
     public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon)
     {
@@ -78,6 +81,8 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         await WaitAsync(async () => (await Node.KnownWritersAsync(Patience)).Count == writers, () => $"the planner did not find {writers} writers");
         Agents = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Rank)).OrderBy(m => m.Address.Port)
             .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).ToList();
+        WriterAgent = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Writer) && !m.HasRole(ClusterRoles.Rank))
+            .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).Single();
     }
 
     private static Process StartNode(string configFile, string seed, string roles)

@@ -15,6 +15,8 @@ internal sealed class BulkClient : IAsyncDisposable
 {
     private readonly BulkChannelSettings _settings;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<BulkConnection>> _idle = new(StringComparer.Ordinal);
+    private readonly object _activityGate = new();
+    private BulkActivity _activity = BulkActivity.None;
     private long _opened;
     private volatile bool _disposed;
 
@@ -24,6 +26,17 @@ internal sealed class BulkClient : IAsyncDisposable
     /// <summary>Connections opened so far (reuse keeps this low).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
 
+    /// <summary>The pushes completed since the last call, and starts counting anew (for the bench).</summary>
+    public BulkActivity TakePushActivity()
+    {
+        lock (_activityGate)
+        {
+            var taken = _activity;
+            _activity = BulkActivity.None;
+            return taken;
+        }
+    }
+
     /// <summary>
     /// Pushes the <paramref name="length"/> bytes of <paramref name="pieces"/> (enumerated as they are
     /// sent, never copied) to the server at <paramref name="endpoint"/> with <paramref name="token"/>;
@@ -32,10 +45,12 @@ internal sealed class BulkClient : IAsyncDisposable
     public async Task PushAsync(string endpoint, TransferToken token, long length, IEnumerable<ReadOnlyMemory<byte>> pieces,
         BulkTransferProbe? probe = null, CancellationToken cancellation = default)
     {
+        probe ??= new BulkTransferProbe();
         var connection = await OpenAsync(endpoint, BulkFrameKind.Push, token, length, cancellation).ConfigureAwait(false);
         try
         {
             await connection.SendAsync(pieces, length, probe, cancellation).ConfigureAwait(false);
+            lock (_activityGate) _activity = _activity.With(length, probe.StartedAt, probe.EndedAt);
         }
         finally
         {

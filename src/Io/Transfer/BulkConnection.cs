@@ -153,8 +153,8 @@ internal sealed class BulkConnection : IAsyncDisposable
                 }
                 consumed = Credit((frame, default), sent, consumed);
             }
-            if (probe is not null) probe.Moving = Stopwatch.GetElapsedTime(started);
             LastUsed = Stopwatch.GetTimestamp();
+            if (probe is not null) (probe.StartedAt, probe.EndedAt) = (started, LastUsed);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

@@ -15,8 +15,14 @@ internal sealed class BulkTransferProbe
     /// <summary>Completes the first time the sender waits for credit.</summary>
     public Task FirstCreditWait => _firstCreditWait.Task;
 
+    /// <summary>When the first data byte was sent (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; the same clock in every process of a machine).</summary>
+    public long StartedAt { get; internal set; }
+
+    /// <summary>When the receiver's <see cref="BulkFrameKind.Done"/> arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), or 0.</summary>
+    public long EndedAt { get; internal set; }
+
     /// <summary>From the first data byte sent to the receiver's <see cref="BulkFrameKind.Done"/>.</summary>
-    public TimeSpan Moving { get; internal set; }
+    public TimeSpan Moving => EndedAt == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(StartedAt, EndedAt);
 
     internal void Sent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
 
