@@ -42,7 +42,7 @@ public class ClusterSpec : NodeSpec
         for (var i = 1; i <= 2; i++)
         {
             var files = md.Files.Where(f => f.Node == writerNodes[i - 1] && RankNode(f.Rank) != f.Node).Select(f => f.Name).ToHashSet();
-            var bytes = md.Tensors.Values.SelectMany(t => t.Chunks).Where(c => files.Contains(c.Bytes.File)).Sum(c => c.Bytes.Length);
+            var bytes = md.Tensors.Values.SelectMany(t => t.Chunks).Select(c => c.Bytes).Concat(md.Objects.Select(o => o.Bytes)).Where(b => files.Contains(b.File)).Sum(b => b.Length);
             var received = BulkChannels.Get(cluster.Systems[i]).For(cluster.Nodes[i].Settings).Server.Received;
             Assert.Equal(path == "channel" ? ((long)files.Count, bytes) : (0L, 0L), received);
         }

@@ -123,8 +123,8 @@ public class MultiProcessBenchSpec : IDisposable
         // files one of the two nodes wrote (the writer-only node's; the training node's own writers
         // took the rest by reference).
         var md = new CheckpointStore(new LocalBlobStore(Path.Combine(Dir, "actorckpt", "spread"))).ReadMetadata(2);
-        var chunks = md.Tensors.Values.SelectMany(t => t.Chunks).ToArray();
-        var perNode = md.Files.GroupBy(f => f.Node).Select(g => chunks.Where(c => g.Any(f => f.Name == c.Bytes.File)).Sum(c => c.Bytes.Length)).ToArray();
+        var stored = md.Tensors.Values.SelectMany(t => t.Chunks).Select(c => c.Bytes).Concat(md.Objects.Select(o => o.Bytes)).ToArray();
+        var perNode = md.Files.GroupBy(f => f.Node).Select(g => stored.Where(b => g.Any(f => f.Name == b.File)).Sum(b => b.Length)).ToArray();
         Assert.Equal(2, perNode.Length);
         Assert.Contains(report.GetProperty("cross_node_bytes").GetInt64(), perNode);
         // Local placement: every byte of the one training node's ranks went to its own writers, none
