@@ -132,7 +132,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         var channel = BulkChannels.Get(Context.System).For(_settings);
         using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
             _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
-        var sink = new FileTransferSink(file, request.Plan);
+        var sink = new FileTransferSink(file, request.Plan, () => _settings.KillAt.Reached("receiving", request.Step));
         using var giveUp = new CancellationTokenSource(_settings.WriteTimeout);
         try
         {

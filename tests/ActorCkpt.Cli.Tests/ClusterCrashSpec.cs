@@ -44,6 +44,27 @@ public class ClusterCrashSpec
     }
 
     [Fact]
+    public async Task A_writer_node_killed_while_a_push_reaches_it_should_lose_its_files_to_the_other_writer_node_and_the_save_should_commit()
+    {
+        // Rank nodes and writer nodes are apart: every byte crosses the bulk channel. Writer-1's
+        // process dies with the first frame of a push in hand, before any file of its is complete.
+        await using var h = await ClusterCrashHarness.StartAsync(new ClusterShape(WriterNodes: 2, RankNodes: 2, "spread", Isolated: false),
+            new Dictionary<string, (string, long)> { ["writer-1"] = ("receiving", 2) });
+        Assert.True((await h.SaveAsync(1)).Committed, h.Outputs);
+        var (_, before) = await h.AssertAgreesAsync(new long[] { 1 }, Nothing, "step 1");
+
+        var save = h.SaveAsync(2);
+        await h.Writers[0].AssertKilledAtAsync("receiving", 2, ClusterCrashHarness.Guard);
+        var run = await save;
+
+        Assert.Equal(new string?[] { null, null }, run.Errors);
+        var writer2 = h.Writers[1].Address!.ToString();
+        Assert.All(new CheckpointStore(new LocalBlobStore(h.Root)).ReadMetadata(2).Files, f => Assert.Equal(writer2, f.Node));
+        await h.RestartAsync(h.Writers[0]);
+        await h.AssertRecoveredAsync(new long[] { 1, 2 }, before, next: 3, NoLeftovers, "writer-1 killed while receiving a push of step 2");
+    }
+
+    [Fact]
     public async Task A_planner_node_killed_before_the_metadata_is_durable_should_leave_the_step_uncommitted_and_once_it_is_durable_committed()
     {
         // One cluster for both phases (a cluster is the costly part): the planner starts with the

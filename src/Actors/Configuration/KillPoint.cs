@@ -17,8 +17,11 @@ internal sealed record KillPoint(string Point, long Step)
         "staged", "planned", "file-written", "all-written", "metadata-written", "renamed", "journaled", "tracker-moved", "deleting",
     };
 
-    /// <summary>Every point: the save's phases, then <c>trained</c>, a training loop's end of a step (after its save was started).</summary>
-    public static IReadOnlyList<string> Points { get; } = SavePoints.Append("trained").ToArray();
+    /// <summary>Phases only a save across nodes passes: <c>receiving</c>, a writer's node with the first bytes of a push from another node in hand.</summary>
+    public static IReadOnlyList<string> TransferPoints { get; } = new[] { "receiving" };
+
+    /// <summary>Every point: the save's phases, the transfer's, then <c>trained</c>, a training loop's end of a step (after its save was started).</summary>
+    public static IReadOnlyList<string> Points { get; } = SavePoints.Concat(TransferPoints).Append("trained").ToArray();
 
     /// <summary>Never kill.</summary>
     public static KillPoint None { get; } = new("", -1);

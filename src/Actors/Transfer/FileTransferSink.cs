@@ -6,7 +6,10 @@ namespace ActorCkpt;
 /// item and offset. <see cref="Complete"/> fsyncs the file before the sender hears it is done.
 /// Once <see cref="Close"/>d (the writer gave up the attempt), nothing more reaches the file.
 /// </summary>
-internal sealed class FileTransferSink(DataFileStreamWriter file, FileWritePlan plan) : ITransferSink
+/// <param name="file">The file being written.</param>
+/// <param name="plan">Its plan.</param>
+/// <param name="firstBytes">Runs once, when the first bytes arrive (a fault-injection point).</param>
+internal sealed class FileTransferSink(DataFileStreamWriter file, FileWritePlan plan, Action? firstBytes = null) : ITransferSink
 {
     private readonly object _gate = new();
     private int _item;
@@ -25,6 +28,7 @@ internal sealed class FileTransferSink(DataFileStreamWriter file, FileWritePlan 
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
+            if (position == 0 && bytes.Length > 0) firstBytes?.Invoke();
             while (bytes.Length > 0)
             {
                 while (_itemOffset == plan.Items[_item].ByteLength)
