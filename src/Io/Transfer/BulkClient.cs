@@ -23,6 +23,9 @@ internal sealed class BulkClient : IAsyncDisposable
     /// <summary>Creates the client.</summary>
     public BulkClient(BulkChannelSettings settings) => _settings = settings.Validate();
 
+    /// <summary>Faults to inject into the frames this client sends (tests); null for none.</summary>
+    public BulkSendFaults? Faults { get; set; }
+
     /// <summary>Connections opened so far (reuse keeps this low).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
 
@@ -49,7 +52,7 @@ internal sealed class BulkClient : IAsyncDisposable
         var connection = await OpenAsync(endpoint, BulkFrameKind.Push, token, length, cancellation).ConfigureAwait(false);
         try
         {
-            await connection.SendAsync(pieces, length, probe, cancellation).ConfigureAwait(false);
+            await connection.SendAsync(pieces, length, probe, cancellation, Faults).ConfigureAwait(false);
             lock (_activityGate) _activity = _activity.With(length, probe.StartedAt, probe.EndedAt);
         }
         finally

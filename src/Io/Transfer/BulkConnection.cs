@@ -115,7 +115,7 @@ internal sealed class BulkConnection : IAsyncDisposable
     /// <see cref="BulkFrameKind.End"/>, and waits for <see cref="BulkFrameKind.Done"/>. At most the
     /// window is ever sent and not yet consumed: past it, the sender waits for credit.
     /// </summary>
-    public async Task SendAsync(IEnumerable<ReadOnlyMemory<byte>> pieces, long length, BulkTransferProbe? probe, CancellationToken cancellation)
+    public async Task SendAsync(IEnumerable<ReadOnlyMemory<byte>> pieces, long length, BulkTransferProbe? probe, CancellationToken cancellation, BulkSendFaults? faults = null)
     {
         long sent = 0, consumed = 0, started = 0;
         try
@@ -133,7 +133,9 @@ internal sealed class BulkConnection : IAsyncDisposable
                         consumed = Credit(await ReadAsync(cancellation).ConfigureAwait(false), sent, consumed);
                     }
                     if (started == 0) started = Stopwatch.GetTimestamp();
-                    await WriteAsync(BulkFrameKind.Data, sent, frame, XxHash3.HashToUInt64(frame.Span), cancellation).ConfigureAwait(false);
+                    var checksum = XxHash3.HashToUInt64(frame.Span);
+                    if (faults is not null) frame = Inject(faults, frame);
+                    await WriteAsync(BulkFrameKind.Data, sent, frame, checksum, cancellation).ConfigureAwait(false);
                     sent += frame.Length;
                     at += frame.Length;
                     probe?.Sent(frame.Length);
@@ -166,6 +168,20 @@ internal sealed class BulkConnection : IAsyncDisposable
             Reusable = false;
             throw;
         }
+    }
+
+    /// <summary>A test's fault on the frame about to go out: a copy with one bit flipped, or the connection cut.</summary>
+    private ReadOnlyMemory<byte> Inject(BulkSendFaults faults, ReadOnlyMemory<byte> frame)
+    {
+        if (faults.DropNext())
+        {
+            _stream.Dispose();
+            throw new IOException("connection cut by fault injection");
+        }
+        if (frame.IsEmpty || !faults.CorruptNext()) return frame;
+        var copy = frame.ToArray();
+        copy[copy.Length / 2] ^= 0x01;
+        return copy;
     }
 
     private long Credit((BulkFrame Frame, ReadOnlyMemory<byte> _) read, long sent, long consumed)

@@ -24,7 +24,7 @@ internal sealed class BulkServer : IAsyncDisposable
     private readonly Task _accepting;
     private readonly Action<string> _log;
     private readonly HashSet<Task> _connections = new();
-    private long _refused, _pushes, _pushedBytes, _fetches, _fetchedBytes;
+    private long _refused, _failed, _pushes, _pushedBytes, _fetches, _fetchedBytes;
 
     private BulkServer(BulkChannelSettings settings, Action<string>? log)
     {
@@ -67,6 +67,9 @@ internal sealed class BulkServer : IAsyncDisposable
 
     /// <summary>Transfers refused so far (bad token, or not a client of this protocol).</summary>
     public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Pushes that were admitted and then failed (corrupted, cut off, given up).</summary>
+    public long Failed => Interlocked.Read(ref _failed);
 
     /// <summary>Pushes received whole so far, and their bytes.</summary>
     public (long Transfers, long Bytes) Received => (Interlocked.Read(ref _pushes), Interlocked.Read(ref _pushedBytes));
@@ -203,6 +206,7 @@ internal sealed class BulkServer : IAsyncDisposable
         }
         catch (Exception e)
         {
+            Interlocked.Increment(ref _failed);
             await connection.TryFailAsync(e.Message).ConfigureAwait(false);
             push.Fail(e);
             throw new BulkChannelException($"push from {connection.Peer} failed: {e.Message}", e);
