@@ -95,6 +95,17 @@ public sealed class SettingsSpec
         ActorCkptSettings.Create(ConfigurationFactory.ParseString(hocon));
     }
 
+    [Theory]
+    [InlineData("actorckpt.transfer.path = carrier-pigeon", "actorckpt.transfer.path = 'carrier-pigeon': expected one of channel, stream-refs")]
+    [InlineData("actorckpt.transfer.channel { frame-size = 1MiB, window = 512KiB }", "actorckpt.transfer.channel.window: 524288 bytes is less than one frame (1048576)")]
+    [InlineData("actorckpt.transfer.channel.frame-size = 1KiB", "actorckpt.transfer.channel.frame-size: 1024 bytes is outside 4KiB to 64MiB")]
+    [InlineData("actorckpt.transfer.channel.port = 70000", "actorckpt.transfer.channel.port: 70000 is not a port (0 to 65535)")]
+    [InlineData("actorckpt.transfer.channel.tls.enabled = on", "actorckpt.transfer.channel.tls.certificate must name a PEM file when actorckpt.transfer.channel.tls.enabled = on")]
+    public void A_bulk_channel_setting_out_of_range_should_be_refused_naming_its_key(string hocon, string message)
+    {
+        Assert.Equal(message, Refused(hocon).Message);
+    }
+
     [Fact]
     public void Every_key_with_a_form_should_be_a_key_of_the_defaults()
     {
