@@ -66,7 +66,7 @@ public sealed class AkkaTcpSender : IChannelSender
         {
             var len = Math.Min(frameBytes, bytes - off);
             var header = new byte[FrameHeader.Size]; // wrapped, not copied, by the ByteString: one per frame in flight
-            FrameHeader.WriteData(header, len, XxHash3.HashToUInt64(payload.AsSpan(off, len)));
+            FrameHeader.WriteData(header, len, FrameChecksum.Of(payload.AsSpan(off, len), off));
             await Offer(ByteString.FromBytes(header).Concat(ByteString.FromBytes(payload, off, len)));
         }
         var end = new byte[FrameHeader.Size];

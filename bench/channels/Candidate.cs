@@ -27,7 +27,7 @@ public interface IChannelReceiver : IAsyncDisposable
 public static class Candidates
 {
     /// <summary>Every candidate, in the order a round runs them.</summary>
-    public static readonly string[] All = ["tcp", "pipes", "socket", "akka", "grpc"];
+    public static readonly string[] All = ["tcp", "pipes", "socket", "akka", "grpc", "grpc-pooled"];
 
     /// <summary>The sender of a candidate.</summary>
     public static IChannelSender Sender(string name) => name switch
@@ -36,7 +36,7 @@ public static class Candidates
         "pipes" => new FramedSocketSender(),
         "socket" => new FramedSocketSender(),
         "akka" => new AkkaTcpSender(),
-        "grpc" => new GrpcBulkSender(),
+        "grpc" or "grpc-pooled" => new GrpcBulkSender(),
         _ => throw new ArgumentException($"unknown candidate '{name}'; known: {string.Join(", ", All)}"),
     };
 
@@ -47,7 +47,8 @@ public static class Candidates
         "pipes" => new PipesReceiver(),
         "socket" => new DirectSocketReceiver(),
         "akka" => new AkkaTcpReceiver(),
-        "grpc" => new GrpcBulkReceiver(),
+        "grpc" => new GrpcBulkReceiver(pooled: false),
+        "grpc-pooled" => new GrpcBulkReceiver(pooled: true),
         _ => throw new ArgumentException($"unknown candidate '{name}'; known: {string.Join(", ", All)}"),
     };
 }

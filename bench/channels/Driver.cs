@@ -26,7 +26,7 @@ public static class Driver
     {
         var sizes = a.Get("sizes-mb", "256,1024").Split(',').Select(int.Parse).ToArray();
         var rounds = (int)a.Long("rounds", 3);
-        var candidates = a.Get("candidates", "tcp,pipes,socket,akka,grpc").Split(',');
+        var candidates = a.Get("candidates", "tcp,pipes,socket,akka,grpc,grpc-pooled").Split(',');
         var maxLoad = a.Double("max-load", 2);
         var quietWait = TimeSpan.FromSeconds(a.Double("quiet-wait-s", 900));
         var iperf = !a.Flag("no-iperf3") && File.Exists("/usr/bin/iperf3") ? "/usr/bin/iperf3" : null;
@@ -45,7 +45,7 @@ public static class Driver
                     var load = await WaitQuietAsync(maxLoad, quietWait);
                     var run = spec == "iperf3"
                         ? await RunIperfAsync(iperf!, size, round, load)
-                        : await RunOnceAsync(spec, size, round, load);
+                        : await RunOnceAsync(spec, (long)size << 20, size, round, load);
                     runs.Add(run);
                     Console.WriteLine(run.Ok
                         ? $"{size,5} MiB  round {round}  {Label(run),-10} {run.Seconds,7:F3} s  {run.Gbps,6:F2} GB/s  cpu sender {run.SenderCpu:F2} s receiver {run.ReceiverCpu:F2} s  machine busy {run.MachineBusy:F2} s  load {run.Load1:F2}"
@@ -97,12 +97,39 @@ public static class Driver
         return load;
     }
 
-    private static async Task<Run> RunOnceAsync(string spec, int sizeMiB, int round, double load)
+    /// <summary>
+    /// The self-test: every candidate moves odd sizes (1 byte, a frame less or more one byte, several
+    /// frames and a tail) and must verify; then every framed candidate is sent one frame with a wrong
+    /// checksum and must fail. Small sizes, no timing.
+    /// </summary>
+    public static async Task<int> SelfTestAsync(Args a)
+    {
+        var candidates = a.Get("candidates", string.Join(',', Candidates.All)).Split(',');
+        long[] sizes = [1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 12345];
+        var failures = 0;
+        foreach (var c in candidates)
+        {
+            foreach (var bytes in sizes)
+            {
+                var run = await RunOnceAsync(c, bytes, 0, 0, 0);
+                Console.WriteLine($"{c,-12} {bytes,9} bytes  {(run.Ok ? "verified" : "FAILED: " + run.Error)}");
+                if (!run.Ok) failures++;
+            }
+            if (c == "tcp") continue; // the baseline carries no checksums
+            var bad = await RunOnceAsync(c, 3 << 20, 0, 0, 0, "--corrupt-frame-at", $"{1 << 20}");
+            var refused = !bad.Ok && bad.Error is { } e && e.Contains("XxHash3", StringComparison.Ordinal);
+            Console.WriteLine($"{c,-12} bad checksum on frame 1: {(refused ? "refused by the receiver" : "NOT REFUSED: " + bad.Error)}");
+            if (!refused) failures++;
+        }
+        Console.WriteLine($"{candidates.Length * sizes.Length + candidates.Count(c => c != "tcp") - failures} passed, {failures} failed");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static async Task<Run> RunOnceAsync(string spec, long bytes, int sizeMiB, int round, double load, params string[] senderExtra)
     {
         var at = spec.IndexOf('@');
         var candidate = at < 0 ? spec : spec[..at];
         var frameMiB = at < 0 ? 1 : int.Parse(spec[(at + 1)..]);
-        var bytes = (long)sizeMiB << 20;
         var port = FreePort();
         Run Failed(string why) => new(candidate, frameMiB, sizeMiB, round, false, why, 0, 0, 0, 0, 0, load, 0, 0);
 
@@ -110,7 +137,7 @@ public static class Driver
         var ready = await receiver.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (ready != "READY") return Failed($"receiver did not start: {ready} {await receiver.StandardError.ReadToEndAsync()}");
 
-        using var sender = Start("send", "--port", $"{port}", "--candidate", candidate, "--bytes", $"{bytes}", "--frame-mb", $"{frameMiB}");
+        using var sender = Start(["send", "--port", $"{port}", "--candidate", candidate, "--bytes", $"{bytes}", "--frame-mb", $"{frameMiB}", .. senderExtra]);
         var senderOut = sender.StandardOutput.ReadToEndAsync();
         var senderErr = sender.StandardError.ReadToEndAsync();
         await sender.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
@@ -121,11 +148,11 @@ public static class Driver
 
         var s = LastJson(await senderOut);
         var r = LastJson(receiverOut);
-        if (sender.ExitCode != 0 || s is null) return Failed($"sender exit {sender.ExitCode}: {Tail(await senderErr)}");
         if (r is null) return Failed($"receiver gave no report: {Tail(receiverErr)}");
         var transfers = r["transfers"]!.AsArray();
         var last = transfers[^1]!;
         if (last["error"] is JsonValue err && err.GetValue<string?>() is { } e) return Failed($"receiver: {e}");
+        if (sender.ExitCode != 0 || s is null) return Failed($"sender exit {sender.ExitCode}: {Tail(await senderErr)}");
         if (transfers.Count != 2 || last["bytes"]!.GetValue<long>() != bytes) return Failed($"receiver saw {transfers.ToJsonString()}");
         if (r["last_xxh128"]!.GetValue<string>() != s["xxh128"]!.GetValue<string>())
             return Failed($"XxHash128 differs: sender {s["xxh128"]}, receiver {r["last_xxh128"]}");

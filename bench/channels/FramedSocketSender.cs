@@ -26,7 +26,7 @@ public sealed class FramedSocketSender : IChannelSender
         for (var off = 0; off < bytes; off += frameBytes)
         {
             var len = Math.Min(frameBytes, bytes - off);
-            FrameHeader.WriteData(_header, len, XxHash3.HashToUInt64(payload.AsSpan(off, len)));
+            FrameHeader.WriteData(_header, len, FrameChecksum.Of(payload.AsSpan(off, len), off));
             _iov[0] = new ArraySegment<byte>(_header);
             _iov[1] = new ArraySegment<byte>(payload, off, len);
             var total = FrameHeader.Size + len;

@@ -58,7 +58,9 @@ public sealed class ReceiverLog(byte[] dest, int expectedTransfers)
         lock (_lock)
         {
             var hash = _lastBytes >= 0 ? Convert.ToHexString(XxHash128.Hash(dest.AsSpan(0, (int)_lastBytes))) : "";
-            return JsonSerializer.Serialize(new { role = "receiver", transfers = _entries, last_xxh128 = hash, peak_rss_mib = ProcStat.PeakRssMiB() });
+            return JsonSerializer.Serialize(new { role = "receiver", transfers = _entries, last_xxh128 = hash, peak_rss_mib = ProcStat.PeakRssMiB(),
+                gc = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) }, gc_pause_s = GC.GetTotalPauseDuration().TotalSeconds,
+                allocated_mib = GC.GetTotalAllocatedBytes() / (1 << 20) });
         }
     }
 }

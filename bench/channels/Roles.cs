@@ -41,6 +41,8 @@ public static class Roles
         var bytes = checked((int)a.Long("bytes", 0));
         var frameBytes = checked((int)(a.Double("frame-mb", 1) * (1 << 20)));
         var warmupBytes = (int)Math.Min(bytes, a.Long("warmup-mb", 64) << 20);
+        if (a.Flag("corrupt-frame-at")) warmupBytes = 0; // the self-test's bad frame must be in the transfer it checks
+        FrameChecksum.CorruptFrameAt = a.Long("corrupt-frame-at", -1);
         var payload = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
         new Random(bytes ^ frameBytes).NextBytes(payload);
         var hash = Convert.ToHexString(XxHash128.Hash(payload));
