@@ -40,9 +40,12 @@ public static class Driver
             {
                 var order = candidates.Select(c => c).ToList();
                 if (iperf is not null) order.Add("iperf3");
+                // Quiet is awaited once per round, not per run: back-to-back runs raise the load
+                // average themselves. Each run records the machine's busy CPU during its clock
+                // besides its own processes', which shows what else ran.
+                var load = await WaitQuietAsync(maxLoad, quietWait);
                 foreach (var spec in order)
                 {
-                    var load = await WaitQuietAsync(maxLoad, quietWait);
                     var run = spec == "iperf3"
                         ? await RunIperfAsync(iperf!, size, round, load)
                         : await RunOnceAsync(spec, (long)size << 20, size, round, load);
