@@ -46,9 +46,17 @@ public static class Driver
                 var load = await WaitQuietAsync(maxLoad, quietWait);
                 foreach (var spec in order)
                 {
-                    var run = spec == "iperf3"
-                        ? await RunIperfAsync(iperf!, size, round, load)
-                        : await RunOnceAsync(spec, (long)size << 20, size, round, load);
+                    Run run;
+                    try
+                    {
+                        run = spec == "iperf3"
+                            ? await RunIperfAsync(iperf!, size, round, load)
+                            : await RunOnceAsync(spec, (long)size << 20, size, round, load);
+                    }
+                    catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException)
+                    {
+                        run = new Run(spec, 0, size, round, false, e.Message, 0, 0, 0, 0, 0, load, 0, 0);
+                    }
                     runs.Add(run);
                     Console.WriteLine(run.Ok
                         ? $"{size,5} MiB  round {round}  {Label(run),-10} {run.Seconds,7:F3} s  {run.Gbps,6:F2} GB/s  cpu sender {run.SenderCpu:F2} s receiver {run.ReceiverCpu:F2} s  machine busy {run.MachineBusy:F2} s  load {run.Load1:F2}"
@@ -137,33 +145,49 @@ public static class Driver
         Run Failed(string why) => new(candidate, frameMiB, sizeMiB, round, false, why, 0, 0, 0, 0, 0, load, 0, 0);
 
         using var receiver = Start("receive", "--port", $"{port}", "--candidate", candidate, "--bytes", $"{bytes}", "--transfers", "2");
-        var ready = await receiver.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        if (ready != "READY") return Failed($"receiver did not start: {ready} {await receiver.StandardError.ReadToEndAsync()}");
+        Process? sender = null;
+        try
+        {
+            return await CollectAsync();
+        }
+        finally
+        {
+            // A run that timed out leaves no process behind: both are ours, stopped by their id.
+            if (!receiver.HasExited) receiver.Kill();
+            if (sender is { HasExited: false }) sender.Kill();
+            sender?.Dispose();
+        }
 
-        using var sender = Start(["send", "--port", $"{port}", "--candidate", candidate, "--bytes", $"{bytes}", "--frame-mb", $"{frameMiB}", .. senderExtra]);
-        var senderOut = sender.StandardOutput.ReadToEndAsync();
-        var senderErr = sender.StandardError.ReadToEndAsync();
-        await sender.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
-        receiver.StandardInput.Close();
-        var receiverOut = await receiver.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        var receiverErr = await receiver.StandardError.ReadToEndAsync();
-        await receiver.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        async Task<Run> CollectAsync()
+        {
+            var ready = await receiver.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            if (ready != "READY") return Failed($"receiver did not start: {ready} {await receiver.StandardError.ReadToEndAsync()}");
 
-        var s = LastJson(await senderOut);
-        var r = LastJson(receiverOut);
-        if (r is null) return Failed($"receiver gave no report: {Tail(receiverErr)}");
-        var transfers = r["transfers"]!.AsArray();
-        var last = transfers[^1]!;
-        if (last["error"] is JsonValue err && err.GetValue<string?>() is { } e) return Failed($"receiver: {e}");
-        if (sender.ExitCode != 0 || s is null) return Failed($"sender exit {sender.ExitCode}: {Tail(await senderErr)}");
-        if (transfers.Count != 2 || last["bytes"]!.GetValue<long>() != bytes) return Failed($"receiver saw {transfers.ToJsonString()}");
-        if (r["last_xxh128"]!.GetValue<string>() != s["xxh128"]!.GetValue<string>())
-            return Failed($"XxHash128 differs: sender {s["xxh128"]}, receiver {r["last_xxh128"]}");
+            sender = Start(["send", "--port", $"{port}", "--candidate", candidate, "--bytes", $"{bytes}", "--frame-mb", $"{frameMiB}", .. senderExtra]);
+            var senderOut = sender.StandardOutput.ReadToEndAsync();
+            var senderErr = sender.StandardError.ReadToEndAsync();
+            await sender.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
+            receiver.StandardInput.Close();
+            var receiverOut = await receiver.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            var receiverErr = await receiver.StandardError.ReadToEndAsync();
+            await receiver.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
 
-        var seconds = s["seconds"]!.GetValue<double>();
-        return new Run(candidate, frameMiB, sizeMiB, round, true, null, seconds, bytes / seconds / 1e9,
-            s["cpu_s"]!.GetValue<double>(), last["cpu_s"]!.GetValue<double>(), s["machine_busy_s"]!.GetValue<double>(),
-            s["load1_before"]!.GetValue<double>(), s["peak_rss_mib"]!.GetValue<double>(), r["peak_rss_mib"]!.GetValue<double>());
+            var s = LastJson(await senderOut);
+            var r = LastJson(receiverOut);
+            if (r is null) return Failed($"receiver gave no report: {Tail(receiverErr)}");
+            var transfers = r["transfers"]!.AsArray();
+            var last = transfers[^1]!;
+            if (last["error"] is JsonValue err && err.GetValue<string?>() is { } e) return Failed($"receiver: {e}");
+            if (sender.ExitCode != 0 || s is null) return Failed($"sender exit {sender.ExitCode}: {Tail(await senderErr)}");
+            if (transfers.Count != 2 || last["bytes"]!.GetValue<long>() != bytes) return Failed($"receiver saw {transfers.ToJsonString()}");
+            if (r["last_xxh128"]!.GetValue<string>() != s["xxh128"]!.GetValue<string>())
+                return Failed($"XxHash128 differs: sender {s["xxh128"]}, receiver {r["last_xxh128"]}");
+
+            var seconds = s["seconds"]!.GetValue<double>();
+            return new Run(candidate, frameMiB, sizeMiB, round, true, null, seconds, bytes / seconds / 1e9,
+                s["cpu_s"]!.GetValue<double>(), last["cpu_s"]!.GetValue<double>(), s["machine_busy_s"]!.GetValue<double>(),
+                s["load1_before"]!.GetValue<double>(), s["peak_rss_mib"]!.GetValue<double>(), r["peak_rss_mib"]!.GetValue<double>());
+        }
     }
 
     /// <summary>iperf3 over the same loopback, the same byte count, for reference (its own CPU figures).</summary>
@@ -171,7 +195,9 @@ public static class Driver
     {
         var port = FreePort();
         var bytes = (long)sizeMiB << 20;
-        using var server = Process.Start(new ProcessStartInfo(iperf, ["-s", "-1", "-B", "127.0.0.1", "-p", $"{port}"])
+        // The server is stopped by its id once the client is done: `-1` would let a client attempt that
+        // failed under load use up the server's one test.
+        using var server = Process.Start(new ProcessStartInfo(iperf, ["-s", "-B", "127.0.0.1", "-p", $"{port}"])
         { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var serverOut = server.StandardOutput.ReadToEndAsync();
         JsonNode? j = null;
@@ -185,6 +211,7 @@ public static class Driver
             if (client.ExitCode == 0) j = JsonNode.Parse(text);
             else { err = text; await Task.Delay(100); } // the server may not be listening yet: no readiness signal from iperf3
         }
+        server.Kill();
         await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         _ = await serverOut;
         if (j is null) return new Run("iperf3", 0, sizeMiB, round, false, Tail(err), 0, 0, 0, 0, 0, load, 0, 0);
