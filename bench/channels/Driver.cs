@@ -53,8 +53,9 @@ public static class Driver
                             ? await RunIperfAsync(iperf!, size, round, load)
                             : await RunOnceAsync(spec, (long)size << 20, size, round, load);
                     }
-                    catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException)
+                    catch (Exception e)
                     {
+                        // Reported as a failed run; the comparison goes on.
                         run = new Run(spec, 0, size, round, false, e.Message, 0, 0, 0, 0, 0, load, 0, 0);
                     }
                     runs.Add(run);
@@ -215,10 +216,10 @@ public static class Driver
         await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         _ = await serverOut;
         if (j is null) return new Run("iperf3", 0, sizeMiB, round, false, Tail(err), 0, 0, 0, 0, 0, load, 0, 0);
-        var sum = j["end"]!["sum_received"]!;
+        if (j["end"]?["sum_received"] is not { } sum || j["end"]?["cpu_utilization_percent"] is not { } cpu)
+            return new Run("iperf3", 0, sizeMiB, round, false, "iperf3 reported no totals: " + Tail(j.ToJsonString()), 0, 0, 0, 0, 0, load, 0, 0);
         var seconds = sum["seconds"]!.GetValue<double>();
         var moved = sum["bytes"]!.GetValue<double>();
-        var cpu = j["end"]!["cpu_utilization_percent"]!;
         return new Run("iperf3", 0, sizeMiB, round, true, null, seconds, moved / seconds / 1e9,
             cpu["host_total"]!.GetValue<double>() / 100 * seconds, cpu["remote_total"]!.GetValue<double>() / 100 * seconds,
             0, load, 0, 0);
