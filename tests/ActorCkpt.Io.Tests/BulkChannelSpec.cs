@@ -132,6 +132,31 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_kept_connection_the_server_closed_at_rest_should_be_replaced_without_failing_the_transfer()
+    {
+        // The server gives up a connection silent for 1 s; this client would keep it for 30 s.
+        var (server, client) = Pair(Small with { IdleTimeout = TimeSpan.FromSeconds(1) }, Small with { IdleTimeout = TimeSpan.FromMinutes(1) });
+        async Task PushOne(int seed)
+        {
+            var bytes = Bytes(1000, seed);
+            var sink = new MemorySink();
+            var token = TransferToken.New();
+            var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+            await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
+            await received;
+            Assert.Equal(bytes, sink.Bytes);
+        }
+        await PushOne(1);
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (server.OpenConnections > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(0, server.OpenConnections);
+
+        await PushOne(2);
+
+        Assert.Equal(2, client.ConnectionsOpened);
+    }
+
+    [Fact]
     public async Task A_push_without_an_expected_token_should_be_refused_and_write_nothing()
     {
         var (server, client) = Pair();

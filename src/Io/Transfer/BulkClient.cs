@@ -106,7 +106,7 @@ internal sealed class BulkClient : IAsyncDisposable
                 var (frame, payload) = await connection.ReadAsync(cancellation).ConfigureAwait(false);
                 (answer, reason) = (frame, System.Text.Encoding.UTF8.GetString(payload.Span));
             }
-            catch (BulkChannelException) when (kept && !cancellation.IsCancellationRequested)
+            catch (Exception e) when (kept && !cancellation.IsCancellationRequested && e is BulkChannelException or IOException or ObjectDisposedException)
             {
                 // A kept connection the server closed while it sat idle. Had the server read the
                 // token, it would have answered on this connection; try once more on a new one.

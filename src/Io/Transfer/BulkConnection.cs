@@ -66,13 +66,13 @@ internal sealed class BulkConnection : IAsyncDisposable
     /// read). Waits at most the idle timeout, or forever when <paramref name="idle"/> is false (a
     /// connection between transfers). A <see cref="BulkFrameKind.Failed"/> from the peer is thrown.
     /// </summary>
-    public async ValueTask<(BulkFrame Frame, ReadOnlyMemory<byte> Payload)> ReadAsync(CancellationToken cancellation, bool idle = true)
+    public async ValueTask<(BulkFrame Frame, ReadOnlyMemory<byte> Payload)> ReadAsync(CancellationToken cancellation, bool idle = true, bool firstByteRead = false)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (idle) timeout.CancelAfter(_settings.IdleTimeout);
         try
         {
-            await _stream.ReadExactlyAsync(_header, timeout.Token).ConfigureAwait(false);
+            await _stream.ReadExactlyAsync(_header.AsMemory(firstByteRead ? 1 : 0), timeout.Token).ConfigureAwait(false);
             var frame = BulkFrame.Read(_header, _settings.FrameSize, Peer);
             if (frame.Kind == BulkFrameKind.Data) return (frame, ReadOnlyMemory<byte>.Empty);
             var payload = _control.AsMemory(0, frame.Length);
@@ -96,6 +96,26 @@ internal sealed class BulkConnection : IAsyncDisposable
             Reusable = false;
             throw new BulkChannelException($"bulk channel to {Peer}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Reads the frame that opens the next transfer, or null when the peer closed the connection or
+    /// stayed silent for the idle timeout (a connection at rest, not a failed transfer).
+    /// </summary>
+    public async ValueTask<(BulkFrame Frame, ReadOnlyMemory<byte> Payload)?> ReadBetweenTransfersAsync(CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(_settings.IdleTimeout);
+        try
+        {
+            await _stream.ReadExactlyAsync(_header.AsMemory(0, 1), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException || (e is OperationCanceledException && !cancellation.IsCancellationRequested))
+        {
+            Reusable = false;
+            return null;
+        }
+        return await ReadAsync(cancellation, firstByteRead: true).ConfigureAwait(false);
     }
 
     /// <summary>Reads a frame that must be of kind <paramref name="kind"/> (a protocol error otherwise).</summary>

@@ -77,6 +77,12 @@ internal sealed class BulkServer : IAsyncDisposable
     /// <summary>Fetches served whole so far, and their bytes.</summary>
     public (long Transfers, long Bytes) Served => (Interlocked.Read(ref _fetches), Interlocked.Read(ref _fetchedBytes));
 
+    /// <summary>Connections open now.</summary>
+    public int OpenConnections
+    {
+        get { lock (_connections) return _connections.Count; }
+    }
+
     /// <summary>Tokens expected or offered and not yet used.</summary>
     public int Pending => _admission.Count;
 
@@ -151,7 +157,10 @@ internal sealed class BulkServer : IAsyncDisposable
             await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion, cancellation: _stopping.Token).ConfigureAwait(false);
             while (connection.Reusable && !_stopping.IsCancellationRequested)
             {
-                var (open, payload) = await connection.ReadAsync(_stopping.Token, idle: false).ConfigureAwait(false);
+                // Between transfers a client keeps a connection at most half the idle timeout, so
+                // one silent for the whole of it is abandoned (or a stranger's): close it quietly.
+                var next = await connection.ReadBetweenTransfersAsync(_stopping.Token).ConfigureAwait(false);
+                if (next is not var (open, payload)) return;
                 if (open.Kind is not (BulkFrameKind.Push or BulkFrameKind.Fetch) || payload.Length != TransferToken.Length)
                     throw new BulkChannelException($"bulk channel from {peer}: expected Push or Fetch with a token, got {open.Kind} of {payload.Length} bytes");
                 var token = TransferToken.Read(payload.Span);
