@@ -27,10 +27,35 @@ internal sealed class PlanKeys
     /// <summary>Numbers the keys of <paramref name="plans"/> (keys compared ordinally).</summary>
     public static PlanKeys Of(IReadOnlyList<LocalSavePlan> plans)
     {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var itemIds = new int[plans.Count][];
+        // Two halves numbered side by side, each in its own dictionary; the second half's numbers
+        // then become the ones a single pass would have given: its keys the first half already
+        // had take their numbers there, and its new keys follow in the order they first came.
+        var half = plans.Count >= 64 && Environment.ProcessorCount > 1 ? plans.Count / 2 : plans.Count;
+        Dictionary<string, int> ids = null!, second = null!;
+        Parallel.Invoke(
+            () => ids = Number(plans, 0, half, itemIds),
+            () => second = Number(plans, half, plans.Count, itemIds));
+        if (second.Count > 0)
+        {
+            var global = new int[second.Count];
+            foreach (var (key, local) in second)
+                if (!ids.TryGetValue(key, out global[local])) ids.Add(key, global[local] = ids.Count);
+            for (var p = half; p < plans.Count; p++)
+            {
+                var mine = itemIds[p];
+                for (var i = 0; i < mine.Length; i++) mine[i] = global[mine[i]];
+            }
+        }
+        return new PlanKeys(ids, itemIds);
+    }
+
+    /// <summary>Numbers the keys of plans <paramref name="from"/> to <paramref name="to"/> (excluded) from 0 in the order they first come there.</summary>
+    private static Dictionary<string, int> Number(IReadOnlyList<LocalSavePlan> plans, int from, int to, int[][] itemIds)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         IReadOnlyList<WriteItem>? previous = null;
-        for (var p = 0; p < plans.Count; p++)
+        for (var p = from; p < to; p++)
         {
             var items = plans[p].Items;
             var mine = itemIds[p] = new int[items.Count];
@@ -50,6 +75,6 @@ internal sealed class PlanKeys
             }
             previous = items;
         }
-        return new PlanKeys(ids, itemIds);
+        return ids;
     }
 }

@@ -55,11 +55,14 @@ internal static class SavePlanDeduplicator
             for (var i = 0; i < ids.Length; i++)
             {
                 var item = plan.Items[i];
-                if (item.Kind == WriteItemKind.Tensor && item.Box.Volume == 0) continue;
+                // WriteItem.ByteLength, its volume computed once.
+                var volume = item.Box.Volume;
+                if (item.Kind == WriteItemKind.Tensor && volume == 0) continue;
+                var bytes = volume * DTypes.ElementSize(item.DType);
                 if (item.Kind == WriteItemKind.Object && item.Scope == ObjectScope.Rank)
                 {
                     keep[p][i] = true;
-                    load[planSlot[p]] += item.ByteLength;
+                    load[planSlot[p]] += bytes;
                     continue;
                 }
                 // A global entry is one value whatever each rank's bytes are: grouped by key alone.
@@ -67,7 +70,7 @@ internal static class SavePlanDeduplicator
                 var box = item.Kind == WriteItemKind.Object ? NoBox : item.Box;
                 // An item of a rank with no plan has no slot (-1): counting it throws, as it did
                 // when the counts were kept by rank in a dictionary.
-                var holder = new Holder(item, p, i, item.ByteLength,
+                var holder = new Holder(item, p, i, bytes,
                     item.Rank == plan.Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
                 var groups = groupsOf[ids[i]] ??= new BoxGroups(plans.Count - p);
                 if (groups.TryAdd(box, first.Count, out var group))
@@ -163,38 +166,20 @@ internal static class SavePlanDeduplicator
 
     private static readonly TensorBox NoBox = TensorBox.Whole(Array.Empty<long>());
 
-    /// <summary>
-    /// The groups of one key, by box. Most keys are sharded (every box its own group) or replicated
-    /// (every box the first one): the dictionary is only built once a second box comes.
-    /// </summary>
-    /// <param name="expected">How many boxes the key may have: its dictionary is made that large at once, not grown box by box.</param>
+    /// <summary>The groups of one key, by box: each distinct box (numbered by <see cref="BoxIndex"/>) is one group.</summary>
+    /// <param name="expected">How many boxes the key may have.</param>
     private sealed class BoxGroups(int expected)
     {
-        private TensorBox? _firstBox;
-        private int _firstGroup;
-        private Dictionary<TensorBox, int>? _byBox;
-        private readonly int _expected = expected;
+        private readonly BoxIndex _boxes = new(expected);
+        private readonly List<int> _groups = new();
 
         /// <summary>True when <paramref name="box"/> is new (it becomes group <paramref name="group"/>); false with the group it belongs to otherwise.</summary>
         public bool TryAdd(TensorBox box, int group, out int existing)
         {
-            if (_firstBox is null)
-            {
-                (_firstBox, _firstGroup, existing) = (box, group, group);
-                return true;
-            }
-            if (_byBox is null)
-            {
-                if (_firstBox.Equals(box))
-                {
-                    existing = _firstGroup;
-                    return false;
-                }
-                _byBox = new Dictionary<TensorBox, int>(_expected) { [_firstBox] = _firstGroup };
-            }
-            if (_byBox.TryGetValue(box, out existing)) return false;
-            _byBox.Add(box, existing = group);
-            return true;
+            var n = _boxes.Add(box, out var added);
+            if (added) _groups.Add(existing = group);
+            else existing = _groups[n];
+            return added;
         }
     }
 

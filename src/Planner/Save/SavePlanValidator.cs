@@ -204,7 +204,10 @@ internal static class SavePlanValidator
                 if (distinct > most) (most, dim) = (distinct, d);
             }
         }
-        boxes.Sort((a, b) => a.OffsetSpan[dim].CompareTo(b.OffsetSpan[dim]));
+        // Chunks mostly come in rank order, already sorted along the dimension they are split on:
+        // with every offset distinct and ascending, every sort gives this order, so none is run
+        // (with ties the sort runs, whose order among equal offsets the pair named depends on).
+        if (!StrictlyAscending(boxes, dim)) boxes.Sort((a, b) => a.OffsetSpan[dim].CompareTo(b.OffsetSpan[dim]));
         for (var i = 0; i < boxes.Count; i++)
         {
             var end = boxes[i].OffsetSpan[dim] + boxes[i].LengthSpan[dim];
@@ -214,9 +217,26 @@ internal static class SavePlanValidator
         return null;
     }
 
-    /// <summary>Number of distinct values of <paramref name="values"/>, which it sorts.</summary>
+    private static bool StrictlyAscending(List<TensorBox> boxes, int dim)
+    {
+        for (var i = 1; i < boxes.Count; i++)
+            if (boxes[i].OffsetSpan[dim] <= boxes[i - 1].OffsetSpan[dim]) return false;
+        return true;
+    }
+
+    /// <summary>Number of distinct values of <paramref name="values"/>, which it may sort.</summary>
     private static int Distinct(long[] values)
     {
+        // The common cases without a sort: offsets all distinct and ascending (the dimension a
+        // tensor is split on) or all equal (the others).
+        bool ascending = true, equal = true;
+        for (var i = 1; i < values.Length && (ascending || equal); i++)
+        {
+            ascending &= values[i] > values[i - 1];
+            equal &= values[i] == values[i - 1];
+        }
+        if (ascending) return values.Length;
+        if (equal) return 1;
         Array.Sort(values);
         var n = values.Length == 0 ? 0 : 1;
         for (var i = 1; i < values.Length; i++) if (values[i] != values[i - 1]) n++;
@@ -239,26 +259,18 @@ internal static class SavePlanValidator
     /// <summary>What validation knows of one tensor key: its first descriptor and rank, whether a later rank contradicted it, and its distinct non-empty chunks.</summary>
     /// <param name="descriptor">The key's descriptor as its first rank gave it.</param>
     /// <param name="rank">That rank.</param>
-    /// <param name="expected">How many chunks the key may have: its set is made that large at once, not grown chunk by chunk.</param>
+    /// <param name="expected">How many chunks the key may have.</param>
     private sealed class TensorState(TensorDescriptor descriptor, int rank, int expected)
     {
-        // Most tensors are either sharded (every chunk distinct) or replicated (every chunk the
-        // first one): the set is only built when a chunk neither repeats the first nor is new.
-        private TensorBox? _single;
-        private HashSet<TensorBox>? _set;
+        private readonly BoxIndex _boxes = new(expected);
 
         public TensorDescriptor Descriptor { get; } = descriptor;
         public int Rank { get; } = rank;
         public bool Conflicting { get; set; }
 
-        public void Add(TensorBox box)
-        {
-            if (_set is not null) _set.Add(box);
-            else if (_single is null) _single = box;
-            else if (!_single.Equals(box)) _set = new HashSet<TensorBox>(expected) { _single, box };
-        }
+        public void Add(TensorBox box) => _boxes.Add(box, out _);
 
-        /// <summary>The distinct chunks, in the order each first came.</summary>
-        public List<TensorBox> Boxes() => _set is not null ? _set.ToList() : _single is not null ? new List<TensorBox> { _single } : new List<TensorBox>();
+        /// <summary>The distinct chunks, in the order each first came (a copy: the overlap check sorts it).</summary>
+        public List<TensorBox> Boxes() => new(_boxes.Boxes);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace ActorCkpt;
 
 /// <summary>
@@ -53,34 +55,35 @@ internal static class WriteAssigner
         var sharing = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in eligible.Values) sharing[SetOf(e)] = sharing.GetValueOrDefault(SetOf(e)) + 1;
 
-        var files = new List<(int Rank, int Index, List<WriteItem> Items, long Bytes)>();
-        foreach (var plan in SortedByRank(plans))
+        // Each rank's files are its own affair: ranks are split into files side by side, each into
+        // its own slot, and the files are then listed in rank order as one loop would list them.
+        var sorted = SortedByRank(plans).Where(p => p.Items.Count > 0).ToArray();
+        var counts = new int[sorted.Length];
+        for (var k = 0; k < sorted.Length; k++)
         {
-            if (plan.Items.Count == 0) continue;
-            var writers = eligible[plan.Rank];
+            var writers = eligible[sorted[k].Rank];
             var share = sharing[SetOf(writers)];
             var perRank = filesPerRank > 0 ? filesPerRank : Math.Max(1, (writers.Length + share - 1) / share);
-            var count = Math.Min(perRank, plan.Items.Count);
-            if (count == 1 && StrictlyAscending(plan.Items))
+            counts[k] = Math.Min(perRank, sorted[k].Items.Count);
+        }
+        var perPlan = new (int Rank, int Index, List<WriteItem> Items, long Bytes)[sorted.Length][];
+        var failures = new ExceptionDispatchInfo?[sorted.Length];
+        Parallel.For(0, sorted.Length, k =>
+        {
+            try
             {
-                // One file takes every item, in index order (no tie on an index for the sort by
-                // bytes to have decided).
-                var items = new List<WriteItem>(plan.Items);
-                long bytes = 0;
-                foreach (var item in items) bytes += item.ByteLength;
-                files.Add((plan.Rank, 0, items, bytes));
-                continue;
+                perPlan[k] = Split(sorted[k], counts[k]);
             }
-            var bins = Enumerable.Range(0, count).Select(_ => (Items: new List<WriteItem>(), Bytes: 0L)).ToArray();
-            foreach (var item in LargestFirst(plan.Items))
+            catch (Exception e)
             {
-                var target = 0;
-                for (var b = 1; b < bins.Length; b++) if (bins[b].Bytes < bins[target].Bytes) target = b;
-                bins[target].Items.Add(item);
-                bins[target].Bytes += item.ByteLength;
+                failures[k] = ExceptionDispatchInfo.Capture(e);
             }
-            for (var b = 0; b < bins.Length; b++)
-                files.Add((plan.Rank, b, SortedByIndex(bins[b].Items), bins[b].Bytes));
+        });
+        var files = new List<(int Rank, int Index, List<WriteItem> Items, long Bytes)>(sorted.Length);
+        for (var k = 0; k < sorted.Length; k++)
+        {
+            failures[k]?.Throw(); // the first rank's failure, as one loop would have met it
+            files.AddRange(perPlan[k]);
         }
 
         var writerLoad = new long[writerNodes.Count];
@@ -110,6 +113,29 @@ internal static class WriteAssigner
             result[k] = new FileWritePlan(FileName(rank, index, tag), rank, w, items, writerNodes[w]);
         }
         return result;
+    }
+
+    /// <summary>Rank <paramref name="plan"/>'s items in <paramref name="count"/> files, bytes balanced largest first (LPT), each file's items by index.</summary>
+    private static (int Rank, int Index, List<WriteItem> Items, long Bytes)[] Split(LocalSavePlan plan, int count)
+    {
+        if (count == 1 && StrictlyAscending(plan.Items))
+        {
+            // One file takes every item, in index order (no tie on an index for the sort by
+            // bytes to have decided).
+            var items = new List<WriteItem>(plan.Items);
+            long bytes = 0;
+            foreach (var item in items) bytes += item.ByteLength;
+            return new[] { (plan.Rank, 0, items, bytes) };
+        }
+        var bins = Enumerable.Range(0, count).Select(_ => (Items: new List<WriteItem>(), Bytes: 0L)).ToArray();
+        foreach (var item in LargestFirst(plan.Items))
+        {
+            var target = 0;
+            for (var b = 1; b < bins.Length; b++) if (bins[b].Bytes < bins[target].Bytes) target = b;
+            bins[target].Items.Add(item);
+            bins[target].Bytes += item.ByteLength;
+        }
+        return bins.Select((bin, b) => (plan.Rank, b, SortedByIndex(bin.Items), bin.Bytes)).ToArray();
     }
 
     /// <summary>The plans by rank, keeping the given order among plans of one rank (a stable sort); no copy when already so.</summary>
