@@ -21,10 +21,12 @@ internal static class GlobalSavePlanner
         // from validation; the dedup of such plans is discarded.
         // Both look each item's key up: it is numbered once for both (PlanKeys).
         var keys = PlanKeys.Of(plans);
-        var dedup = Task.Run(() => SavePlanDeduplicator.Dedup(plans, settings.Dedup, keys));
+        // Dedup reads each item's size and index as it passes, so the assignment need not visit a
+        // million items again (at this scale a pass over them costs more than its arithmetic).
+        var dedup = Task.Run(() => (Plans: SavePlanDeduplicator.Dedup(plans, settings.Dedup, keys, out var sizes), Sizes: sizes));
         var tensors = SavePlanValidator.Validate(plans, keys);
         var deduped = dedup.GetAwaiter().GetResult();
-        var files = WriteAssigner.Assign(deduped, writerNodes, rankNodes, settings.Placement, settings.FilesPerRank, tag);
+        var files = WriteAssigner.Assign(deduped.Plans, writerNodes, rankNodes, settings.Placement, settings.FilesPerRank, tag, deduped.Sizes);
         return new GlobalSavePlan(plans[0].WorldSize, files, tensors);
     }
 }

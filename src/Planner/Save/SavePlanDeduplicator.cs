@@ -16,7 +16,15 @@ internal static class SavePlanDeduplicator
     public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy) => Dedup(plans, strategy, PlanKeys.Of(plans));
 
     /// <summary><see cref="Dedup(IReadOnlyList{LocalSavePlan}, DedupStrategy)"/> with the keys of <paramref name="plans"/> already numbered.</summary>
-    internal static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys)
+    internal static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys) =>
+        Dedup(plans, strategy, keys, out _);
+
+    /// <summary>
+    /// <see cref="Dedup(IReadOnlyList{LocalSavePlan}, DedupStrategy)"/> with the keys of <paramref name="plans"/>
+    /// already numbered; <paramref name="sizes"/>[k] gives the bytes and index of each item of result
+    /// k, read while the items were at hand, so the writer assignment need not visit them again.
+    /// </summary>
+    internal static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys, out ItemSizes[] sizes)
     {
         // At scale most items are unique: a group is its first holder, plus a list only for replicas.
         // Grouped by key (numbered once by PlanKeys: a million items go through here at 4,096
@@ -29,11 +37,15 @@ internal static class SavePlanDeduplicator
         var first = new List<Holder>(total);
         var replicas = new Dictionary<int, List<Holder>>();
         var keep = new bool[plans.Count][];
+        var bytesOf = new long[plans.Count][];
+        var indexOf = new int[plans.Count][];
         var unstaged = new HashSet<int>?[plans.Count];
         var anyUnstaged = false;
         for (var p = 0; p < plans.Count; p++)
         {
             keep[p] = new bool[plans[p].Items.Count];
+            bytesOf[p] = new long[plans[p].Items.Count];
+            indexOf[p] = new int[plans[p].Items.Count];
             if (plans[p].Unstaged.Count > 0) (unstaged[p], anyUnstaged) = (new HashSet<int>(plans[p].Unstaged), true);
         }
         var problems = new List<string>();
@@ -59,6 +71,7 @@ internal static class SavePlanDeduplicator
                 var volume = item.Box.Volume;
                 if (item.Kind == WriteItemKind.Tensor && volume == 0) continue;
                 var bytes = volume * DTypes.ElementSize(item.DType);
+                (bytesOf[p][i], indexOf[p][i]) = (bytes, item.Index);
                 if (item.Kind == WriteItemKind.Object && item.Scope == ObjectScope.Rank)
                 {
                     keep[p][i] = true;
@@ -114,15 +127,19 @@ internal static class SavePlanDeduplicator
         if (problems.Count > 0) throw new PlanValidationException(problems);
 
         var result = new LocalSavePlan[plans.Count];
+        sizes = new ItemSizes[plans.Count];
         for (var k = 0; k < plans.Count; k++)
         {
             var kept = keep[k];
             var count = 0;
             foreach (var b in kept) if (b) count++;
             var items = new WriteItem[count];
+            var (bytes, index) = (new long[count], new int[count]);
             var plan = plans[k];
-            for (int i = 0, n = 0; i < kept.Length; i++) if (kept[i]) items[n++] = plan.Items[i];
+            for (int i = 0, n = 0; i < kept.Length; i++)
+                if (kept[i]) (items[n], bytes[n], index[n++]) = (plan.Items[i], bytesOf[k][i], indexOf[k][i]);
             result[k] = plan with { Items = items, Unstaged = Array.Empty<int>() };
+            sizes[k] = new ItemSizes(bytes, index);
         }
         return result;
     }
@@ -185,4 +202,7 @@ internal static class SavePlanDeduplicator
 
     /// <summary>An item and where it sits: plan number and position in that plan; its bytes, and the load slot of its rank (-1: no plan of that rank).</summary>
     private readonly record struct Holder(WriteItem Item, int Plan, int Position, long Bytes, int Slot);
+
+    /// <summary>Per item of a plan: its <see cref="WriteItem.ByteLength"/> and its <see cref="WriteItem.Index"/>.</summary>
+    internal readonly record struct ItemSizes(long[] Bytes, int[] Index);
 }

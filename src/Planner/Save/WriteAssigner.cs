@@ -37,7 +37,17 @@ internal static class WriteAssigner
     /// </summary>
     public static IReadOnlyList<FileWritePlan> Assign(
         IReadOnlyList<LocalSavePlan> plans, IReadOnlyList<string> writerNodes, IReadOnlyDictionary<int, string> rankNodes,
-        Placement placement, int filesPerRank, string tag)
+        Placement placement, int filesPerRank, string tag) =>
+        Assign(plans, writerNodes, rankNodes, placement, filesPerRank, tag, null);
+
+    /// <summary>
+    /// <see cref="Assign(IReadOnlyList{LocalSavePlan}, IReadOnlyList{string}, IReadOnlyDictionary{int, string}, Placement, int, string)"/>
+    /// with each plan's item sizes and indices already read (<paramref name="sizes"/>[k] for
+    /// <paramref name="plans"/>[k], from the dedup), or null to read them from the items.
+    /// </summary>
+    internal static IReadOnlyList<FileWritePlan> Assign(
+        IReadOnlyList<LocalSavePlan> plans, IReadOnlyList<string> writerNodes, IReadOnlyDictionary<int, string> rankNodes,
+        Placement placement, int filesPerRank, string tag, IReadOnlyList<SavePlanDeduplicator.ItemSizes>? sizes)
     {
         if (writerNodes.Count < 1) throw new ArgumentOutOfRangeException(nameof(writerNodes), "at least one writer is needed");
         if (filesPerRank < 0) throw new ArgumentOutOfRangeException(nameof(filesPerRank), filesPerRank, "must be 0 (auto) or positive");
@@ -57,7 +67,8 @@ internal static class WriteAssigner
 
         // Each rank's files are its own affair: ranks are split into files side by side, each into
         // its own slot, and the files are then listed in rank order as one loop would list them.
-        var sorted = SortedByRank(plans).Where(p => p.Items.Count > 0).ToArray();
+        var positions = SortedByRank(plans).Where(k => plans[k].Items.Count > 0).ToArray();
+        var sorted = positions.Select(k => plans[k]).ToArray();
         var counts = new int[sorted.Length];
         for (var k = 0; k < sorted.Length; k++)
         {
@@ -72,7 +83,7 @@ internal static class WriteAssigner
         {
             try
             {
-                perPlan[k] = Split(sorted[k], counts[k]);
+                perPlan[k] = Split(sorted[k], counts[k], sizes?[positions[k]]);
             }
             catch (Exception e)
             {
@@ -116,15 +127,16 @@ internal static class WriteAssigner
     }
 
     /// <summary>Rank <paramref name="plan"/>'s items in <paramref name="count"/> files, bytes balanced largest first (LPT), each file's items by index.</summary>
-    private static (int Rank, int Index, List<WriteItem> Items, long Bytes)[] Split(LocalSavePlan plan, int count)
+    private static (int Rank, int Index, List<WriteItem> Items, long Bytes)[] Split(LocalSavePlan plan, int count, SavePlanDeduplicator.ItemSizes? sizes)
     {
-        if (count == 1 && StrictlyAscending(plan.Items))
+        if (count == 1 && (sizes is { } known ? StrictlyAscending(known.Index) : StrictlyAscending(plan.Items)))
         {
             // One file takes every item, in index order (no tie on an index for the sort by
             // bytes to have decided).
             var items = new List<WriteItem>(plan.Items);
             long bytes = 0;
-            foreach (var item in items) bytes += item.ByteLength;
+            if (sizes is { } s) foreach (var b in s.Bytes) bytes += b;
+            else foreach (var item in items) bytes += item.ByteLength;
             return new[] { (plan.Rank, 0, items, bytes) };
         }
         var bins = Enumerable.Range(0, count).Select(_ => (Items: new List<WriteItem>(), Bytes: 0L)).ToArray();
@@ -138,12 +150,19 @@ internal static class WriteAssigner
         return bins.Select((bin, b) => (plan.Rank, b, SortedByIndex(bin.Items), bin.Bytes)).ToArray();
     }
 
-    /// <summary>The plans by rank, keeping the given order among plans of one rank (a stable sort); no copy when already so.</summary>
-    private static IEnumerable<LocalSavePlan> SortedByRank(IReadOnlyList<LocalSavePlan> plans)
+    /// <summary>The positions of the plans by rank, keeping the given order among plans of one rank (a stable sort).</summary>
+    private static IEnumerable<int> SortedByRank(IReadOnlyList<LocalSavePlan> plans)
     {
         for (var p = 1; p < plans.Count; p++)
-            if (plans[p].Rank < plans[p - 1].Rank) return plans.OrderBy(x => x.Rank);
-        return plans;
+            if (plans[p].Rank < plans[p - 1].Rank) return Enumerable.Range(0, plans.Count).OrderBy(k => plans[k].Rank);
+        return Enumerable.Range(0, plans.Count);
+    }
+
+    private static bool StrictlyAscending(int[] indices)
+    {
+        for (var i = 1; i < indices.Length; i++)
+            if (indices[i] <= indices[i - 1]) return false;
+        return true;
     }
 
     private static bool StrictlyAscending(IReadOnlyList<WriteItem> items)
@@ -180,7 +199,7 @@ internal static class WriteAssigner
     /// Moves file <paramref name="fileIndex"/> of <paramref name="files"/> off a writer that was lost,
     /// onto the least loaded (by bytes it already has among <paramref name="files"/>) of the
     /// <paramref name="survivors"/>, indices into <paramref name="writerNodes"/>, taken in their order
-    /// on a tie. Placement applies as in <see cref="Assign"/>: a local save stays on its rank's node
+    /// on a tie. Placement applies as in <see cref="Assign(IReadOnlyList{LocalSavePlan}, IReadOnlyList{string}, IReadOnlyDictionary{int, string}, Placement, int, string)"/>: a local save stays on its rank's node
     /// <paramref name="rankNode"/> while a writer is left there. Null when no survivor is left.
     /// </summary>
     public static FileWritePlan? Reassign(
