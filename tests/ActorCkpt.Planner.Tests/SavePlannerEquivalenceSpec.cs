@@ -84,6 +84,33 @@ public class SavePlannerEquivalenceSpec
     }
 
     [Fact]
+    public void Many_ranks_with_keys_in_different_orders_should_give_the_original_plan()
+    {
+        // 96 ranks (keys are numbered in two halves side by side from 64 plans on): ranks of the
+        // second half hold keys the first never saw, first, and the shared ones in another order.
+        const int world = 96;
+        var plans = Enumerable.Range(0, world).Select(r =>
+        {
+            var items = new List<WriteItem>();
+            if (r >= world / 2) items.Add(WriteItem.ForTensor($"late.{r % 5}", r, 0, DType.Float32, new long[] { 3 }, TensorBox.Whole(new long[] { 3 })));
+            var shared = Enumerable.Range(0, 6).Select(i => r % 3 == 0 ? i : 5 - i);
+            foreach (var i in shared)
+                items.Add(i % 2 == 0
+                    ? WriteItem.ForTensor($"shared.{i}", r, 0, DType.BFloat16, new long[] { 4, 2 }, TensorBox.Whole(new long[] { 4, 2 }))
+                    : WriteItem.ForTensor($"rows.{i}", r, 0, DType.Float32, new long[] { world, 2 }, new TensorBox(new long[] { r, 0 }, new long[] { 1, 2 })));
+            items.Add(WriteItem.ForObject("step", r, 0, ObjectScope.Global, 8));
+            return new LocalSavePlan(r, world, items.Select((item, i) => item with { Index = i }).ToArray());
+        }).ToArray();
+        var nodes = Enumerable.Range(0, world).ToDictionary(r => r, r => r < world / 2 ? "a" : "b");
+
+        var expected = Outcome(() => OriginalGlobalSavePlanner.Create(plans, new[] { "a", "b", "a" }, nodes, SavePlanSettings.Default, "t"), scan: true);
+        var actual = Outcome(() => GlobalSavePlanner.Create(plans, new[] { "a", "b", "a" }, nodes, SavePlanSettings.Default, "t"));
+
+        Assert.StartsWith("plan", expected);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
     public void Overlaps_in_a_grid_should_be_reported_by_the_pair_the_original_reports()
     {
         // A 2 × 2 grid of blocks: both dimensions' offsets are equally varied, so the dimension the
