@@ -13,58 +13,93 @@ internal static class SavePlanDeduplicator
     /// Deterministic: the same plans always give the same result. Throws
     /// <see cref="PlanValidationException"/> naming the chunks no holder staged.
     /// </summary>
-    public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy)
+    public static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy) => Dedup(plans, strategy, PlanKeys.Of(plans));
+
+    /// <summary><see cref="Dedup(IReadOnlyList{LocalSavePlan}, DedupStrategy)"/> with the keys of <paramref name="plans"/> already numbered.</summary>
+    internal static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys) =>
+        Dedup(plans, strategy, keys, out _);
+
+    /// <summary>
+    /// <see cref="Dedup(IReadOnlyList{LocalSavePlan}, DedupStrategy)"/> with the keys of <paramref name="plans"/>
+    /// already numbered; <paramref name="sizes"/>[k] gives the bytes and index of each item of result
+    /// k, read while the items were at hand, so the writer assignment need not visit them again.
+    /// </summary>
+    internal static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys, out ItemSizes[] sizes)
     {
         // At scale most items are unique: a group is its first holder, plus a list only for replicas.
-        // Grouped by key, then box: an ordinal string lookup is much cheaper than hashing a tuple
-        // holding the string, and a million items go through here at 4,096 ranks.
-        var groupOf = new Dictionary<string, Dictionary<TensorBox, int>>(StringComparer.Ordinal);
-        var first = new List<Holder>();
+        // Grouped by key (numbered once by PlanKeys: a million items go through here at 4,096
+        // ranks), then box. Each holder carries its bytes and its rank's slot, so choosing and
+        // counting touch no item again. (No local functions here: a captured local would live on
+        // the heap and every access of it in these loops would go through that object.)
+        var groupsOf = new BoxGroups[keys.Count];
+        var total = 0;
+        foreach (var plan in plans) total += plan.Items.Count;
+        var first = new List<Holder>(total);
         var replicas = new Dictionary<int, List<Holder>>();
-        var keep = plans.Select(p => new bool[p.Items.Count]).ToArray();
-        var unstaged = plans.Select(p => p.Unstaged.Count == 0 ? null : new HashSet<int>(p.Unstaged)).ToArray();
-        var anyUnstaged = unstaged.Any(u => u is not null);
-        bool Staged(Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
+        var keep = new bool[plans.Count][];
+        var bytesOf = new long[plans.Count][];
+        var indexOf = new int[plans.Count][];
+        var unstaged = new HashSet<int>?[plans.Count];
+        var anyUnstaged = false;
+        for (var p = 0; p < plans.Count; p++)
+        {
+            keep[p] = new bool[plans[p].Items.Count];
+            bytesOf[p] = new long[plans[p].Items.Count];
+            indexOf[p] = new int[plans[p].Items.Count];
+            if (plans[p].Unstaged.Count > 0) (unstaged[p], anyUnstaged) = (new HashSet<int>(plans[p].Unstaged), true);
+        }
         var problems = new List<string>();
-        var load = new Dictionary<int, long>();
+        // Bytes kept per rank, one slot per distinct rank of the plans; an item is counted on its
+        // own rank, which is nearly always its plan's.
+        var slotOfRank = new Dictionary<int, int>();
+        var planSlot = new int[plans.Count];
+        for (var p = 0; p < plans.Count; p++)
+        {
+            if (!slotOfRank.TryGetValue(plans[p].Rank, out var slot)) slotOfRank.Add(plans[p].Rank, slot = slotOfRank.Count);
+            planSlot[p] = slot;
+        }
+        var load = new long[slotOfRank.Count];
         for (var p = 0; p < plans.Count; p++)
         {
             var plan = plans[p];
-            load[plan.Rank] = 0;
-            for (var i = 0; i < plan.Items.Count; i++)
+            var ids = keys.Ids[p];
+            load[planSlot[p]] = 0;
+            for (var i = 0; i < ids.Length; i++)
             {
                 var item = plan.Items[i];
-                if (item.Kind == WriteItemKind.Tensor && item.Box.Volume == 0) continue;
+                // WriteItem.ByteLength, its volume computed once.
+                var volume = item.Box.Volume;
+                if (item.Kind == WriteItemKind.Tensor && volume == 0) continue;
+                var bytes = volume * DTypes.ElementSize(item.DType);
+                (bytesOf[p][i], indexOf[p][i]) = (bytes, item.Index);
                 if (item.Kind == WriteItemKind.Object && item.Scope == ObjectScope.Rank)
                 {
                     keep[p][i] = true;
-                    load[plan.Rank] += item.ByteLength;
+                    load[planSlot[p]] += bytes;
                     continue;
                 }
                 // A global entry is one value whatever each rank's bytes are: grouped by key alone.
                 // (A key cannot be both a tensor and an entry: validation refuses that.)
                 var box = item.Kind == WriteItemKind.Object ? NoBox : item.Box;
-                if (!groupOf.TryGetValue(item.Key, out var byBox)) groupOf[item.Key] = byBox = new Dictionary<TensorBox, int>();
-                if (!byBox.TryGetValue(box, out var group))
+                // An item of a rank with no plan has no slot (-1): counting it throws, as it did
+                // when the counts were kept by rank in a dictionary.
+                var holder = new Holder(item, p, i, bytes,
+                    item.Rank == plan.Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
+                var groups = groupsOf[ids[i]] ??= new BoxGroups(plans.Count - p);
+                if (groups.TryAdd(box, first.Count, out var group))
                 {
-                    byBox[box] = first.Count;
-                    first.Add(new Holder(item, p, i));
+                    first.Add(holder);
                     continue;
                 }
                 if (!replicas.TryGetValue(group, out var holders)) replicas[group] = holders = new List<Holder> { first[group] };
-                holders.Add(new Holder(item, p, i));
+                holders.Add(holder);
             }
         }
 
-        void Keep(Holder h)
-        {
-            keep[h.Plan][h.Position] = true;
-            load[h.Item.Rank] += h.Item.ByteLength;
-        }
         for (var g = 0; g < first.Count; g++)
         {
-            if (replicas.ContainsKey(g)) continue;
-            if (Staged(first[g])) Keep(first[g]);
+            if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
+            if (Staged(unstaged, first[g])) Keep(first[g], keep, load, slotOfRank);
             else problems.Add(Unwritable(new[] { first[g] }));
         }
         // Largest replicated items first so the greedy choice balances well (LPT order).
@@ -74,19 +109,72 @@ internal static class SavePlanDeduplicator
             .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
         foreach (var holders in replicated)
         {
-            var staged = anyUnstaged ? holders.Where(Staged).ToList() : holders;
+            var staged = holders;
+            if (anyUnstaged)
+            {
+                staged = new List<Holder>();
+                foreach (var h in holders) if (Staged(unstaged, h)) staged.Add(h);
+            }
             if (staged.Count == 0)
             {
                 problems.Add(Unwritable(holders));
                 continue;
             }
             Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
-                ? staged.MinBy(h => h.Item.Rank)
-                : staged.OrderBy(h => load[h.Item.Rank]).ThenBy(h => h.Item.Rank).First());
+                ? LowestRank(staged)
+                : LeastLoaded(staged, load, slotOfRank), keep, load, slotOfRank);
         }
         if (problems.Count > 0) throw new PlanValidationException(problems);
 
-        return plans.Select((p, k) => p with { Items = p.Items.Where((_, i) => keep[k][i]).ToArray(), Unstaged = Array.Empty<int>() }).ToArray();
+        var result = new LocalSavePlan[plans.Count];
+        sizes = new ItemSizes[plans.Count];
+        for (var k = 0; k < plans.Count; k++)
+        {
+            var kept = keep[k];
+            var count = 0;
+            foreach (var b in kept) if (b) count++;
+            var items = new WriteItem[count];
+            var (bytes, index) = (new long[count], new int[count]);
+            var plan = plans[k];
+            for (int i = 0, n = 0; i < kept.Length; i++)
+                if (kept[i]) (items[n], bytes[n], index[n++]) = (plan.Items[i], bytesOf[k][i], indexOf[k][i]);
+            result[k] = plan with { Items = items, Unstaged = Array.Empty<int>() };
+            sizes[k] = new ItemSizes(bytes, index);
+        }
+        return result;
+    }
+
+    private static bool Staged(HashSet<int>?[] unstaged, Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
+
+    /// <summary>Keeps <paramref name="h"/>'s item and counts its bytes on its rank.</summary>
+    private static void Keep(Holder h, bool[][] keep, long[] load, Dictionary<int, int> slotOfRank)
+    {
+        keep[h.Plan][h.Position] = true;
+        load[SlotOf(h, slotOfRank)] += h.Bytes;
+    }
+
+    /// <summary>The load slot of <paramref name="h"/>'s rank; throws <see cref="KeyNotFoundException"/> when no plan is of that rank.</summary>
+    private static int SlotOf(Holder h, Dictionary<int, int> slotOfRank) => h.Slot >= 0 ? h.Slot : slotOfRank[h.Item.Rank];
+
+    /// <summary>The first holder of the lowest rank.</summary>
+    private static Holder LowestRank(List<Holder> holders)
+    {
+        var best = holders[0];
+        for (var i = 1; i < holders.Count; i++) if (holders[i].Item.Rank < best.Item.Rank) best = holders[i];
+        return best;
+    }
+
+    /// <summary>The first holder of the rank with the fewest bytes kept so far, the lowest such rank on a tie.</summary>
+    private static Holder LeastLoaded(List<Holder> holders, long[] load, Dictionary<int, int> slotOfRank)
+    {
+        var best = holders[0];
+        var bestLoad = load[SlotOf(best, slotOfRank)];
+        for (var i = 1; i < holders.Count; i++)
+        {
+            var l = load[SlotOf(holders[i], slotOfRank)];
+            if (l < bestLoad || (l == bestLoad && holders[i].Item.Rank < best.Item.Rank)) (best, bestLoad) = (holders[i], l);
+        }
+        return best;
     }
 
     private static string Unwritable(IReadOnlyList<Holder> holders) =>
@@ -95,6 +183,26 @@ internal static class SavePlanDeduplicator
 
     private static readonly TensorBox NoBox = TensorBox.Whole(Array.Empty<long>());
 
-    /// <summary>An item and where it sits: plan number and position in that plan.</summary>
-    private readonly record struct Holder(WriteItem Item, int Plan, int Position);
+    /// <summary>The groups of one key, by box: each distinct box (numbered by <see cref="BoxIndex"/>) is one group.</summary>
+    /// <param name="expected">How many boxes the key may have.</param>
+    private sealed class BoxGroups(int expected)
+    {
+        private readonly BoxIndex _boxes = new(expected);
+        private readonly List<int> _groups = new();
+
+        /// <summary>True when <paramref name="box"/> is new (it becomes group <paramref name="group"/>); false with the group it belongs to otherwise.</summary>
+        public bool TryAdd(TensorBox box, int group, out int existing)
+        {
+            var n = _boxes.Add(box, out var added);
+            if (added) _groups.Add(existing = group);
+            else existing = _groups[n];
+            return added;
+        }
+    }
+
+    /// <summary>An item and where it sits: plan number and position in that plan; its bytes, and the load slot of its rank (-1: no plan of that rank).</summary>
+    private readonly record struct Holder(WriteItem Item, int Plan, int Position, long Bytes, int Slot);
+
+    /// <summary>Per item of a plan: its <see cref="WriteItem.ByteLength"/> and its <see cref="WriteItem.Index"/>.</summary>
+    internal readonly record struct ItemSizes(long[] Bytes, int[] Index);
 }
