@@ -296,7 +296,7 @@ internal sealed class MetadataIndex : IDisposable
                     r.SkipLongs(stored.Count, "checksums");
                     continue;
                 }
-                var box = new TensorBox(offsets.ToArray(), lengths.ToArray());
+                var box = TensorBox.Owning(offsets.ToArray(), lengths.ToArray());
                 var chunk = new StoredChunk(box, name == MetadataBinary.CanonicalName ? CanonicalName(t.Key, box, t.Shape) : String(name, ref r, "name"),
                     rank, Stored(stored, ref r, files));
                 if (all is null) found.Add(chunk);
