@@ -45,6 +45,11 @@ internal static class MetadataValidator
                     : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
                 continue;
             }
+            if (t.Chunks is PackedChunks packed)
+            {
+                CheckPacked(t, packed, size, volume, partial, files, problems);
+                continue;
+            }
             var boxes = new List<TensorBox>();
             foreach (var c in t.Chunks)
             {
@@ -55,7 +60,7 @@ internal static class MetadataValidator
                 }
                 boxes.Add(c.Box);
                 // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
-                CheckBytes(t.Key, c.Bytes, c.Box.Volume * size, size, files, problems);
+                CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems);
             }
             if (!Disjoint(boxes) && SavePlanValidator.FindOverlap(boxes) is { } overlap)
                 problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
@@ -68,7 +73,7 @@ internal static class MetadataValidator
         {
             if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
                 problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            CheckBytes(o.Key, o.Bytes, o.Bytes.Length, 1, files, problems);
+            CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems);
         }
 
         foreach (var (name, file) in files)
@@ -113,31 +118,87 @@ internal static class MetadataValidator
     public static bool IsPlainFileName(string name) =>
         name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(new[] { '/', '\\', '\0' }) < 0;
 
-    private static void CheckBytes(string key, StoredBytes b, long expectedLength, int elementSize,
+    /// <summary>
+    /// The checks of the loop in <see cref="Validate"/> on chunks a reader packed, read from their
+    /// arrays: the same problems in the same order, a chunk built only to be named in one.
+    /// </summary>
+    private static void CheckPacked(TensorMetadata t, PackedChunks packed, int size, long volume, bool partial,
         Dictionary<string, FileRanges> files, List<string> problems)
     {
-        if (!files.TryGetValue(b.File, out var file))
+        var shape = t.Shape;
+        var fitting = new List<int>(packed.Count);
+        long covered = 0;
+        for (var i = 0; i < packed.Count; i++)
         {
-            problems.Add($"'{key}' is in file '{b.File}', which the metadata does not list");
+            var offsets = packed.Offsets(i);
+            var lengths = packed.Lengths(i);
+            // TensorBox.FitsIn: the reader keeps every end inside 64 bits.
+            var fits = shape.Count == offsets.Length;
+            for (var k = 0; fits && k < offsets.Length; k++) fits = offsets[k] + lengths[k] <= shape[k];
+            if (!fits)
+            {
+                problems.Add($"'{t.Key}': chunk {packed[i].Box} does not fit shape {Shapes.Format(shape)}");
+                continue;
+            }
+            fitting.Add(i);
+            long chunkVolume = 1;
+            foreach (var l in lengths) chunkVolume = checked(chunkVolume * l);
+            covered += chunkVolume;
+            CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems);
+        }
+        if (!Disjoint(packed, fitting))
+        {
+            var boxes = fitting.Select(i => packed[i].Box).ToList();
+            if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
+            {
+                problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
+                return;
+            }
+        }
+        if (!partial && fitting.Count == packed.Count && covered != volume)
+            problems.Add($"'{t.Key}': chunks cover {covered} of {volume} elements");
+    }
+
+    /// <summary><see cref="Disjoint(List{TensorBox})"/> on the packed chunks <paramref name="fitting"/>, in that order.</summary>
+    private static bool Disjoint(PackedChunks packed, List<int> fitting)
+    {
+        if (fitting.Count < 2) return true;
+        var rank = packed.Offsets(fitting[0]).Length;
+        for (var d = 0; d < rank; d++)
+        {
+            var ordered = true;
+            for (var i = 1; i < fitting.Count && ordered; i++)
+                ordered = packed.Offsets(fitting[i - 1])[d] + packed.Lengths(fitting[i - 1])[d] <= packed.Offsets(fitting[i])[d];
+            if (ordered) return true;
+        }
+        return false;
+    }
+
+    private static void CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
+        Dictionary<string, FileRanges> files, List<string> problems)
+    {
+        if (!files.TryGetValue(fileName, out var file))
+        {
+            problems.Add($"'{key}' is in file '{fileName}', which the metadata does not list");
             return;
         }
-        if (b.Length < 0 || b.Offset < 0)
+        if (length < 0 || offset < 0)
         {
-            problems.Add($"'{key}': {(b.Length < 0 ? $"\"length\" {b.Length}" : $"\"offset\" {b.Offset}")} in file '{b.File}' is negative");
+            problems.Add($"'{key}': {(length < 0 ? $"\"length\" {length}" : $"\"offset\" {offset}")} in file '{fileName}' is negative");
             return;
         }
-        if (b.Length != expectedLength) problems.Add($"'{key}': {b.Length} bytes recorded, its shape needs {expectedLength}");
+        if (length != expectedLength) problems.Add($"'{key}': {length} bytes recorded, its shape needs {expectedLength}");
         // Both are non-negative here, and so is the file's length: the subtraction cannot wrap.
-        var inside = b.Offset <= file.Length && b.Length <= file.Length - b.Offset;
-        if (!inside) problems.Add($"'{key}': \"offset\" {b.Offset} + \"length\" {b.Length} lie outside file '{b.File}' of {file.Length} bytes");
-        if (b.BlockSize <= 0 || b.BlockSize % 8 != 0 || b.BlockSize % elementSize != 0)
+        var inside = offset <= file.Length && length <= file.Length - offset;
+        if (!inside) problems.Add($"'{key}': \"offset\" {offset} + \"length\" {length} lie outside file '{fileName}' of {file.Length} bytes");
+        if (blockSize <= 0 || blockSize % 8 != 0 || blockSize % elementSize != 0)
         {
-            problems.Add($"'{key}': checksum block size {b.BlockSize} is not a positive multiple of 8");
+            problems.Add($"'{key}': checksum block size {blockSize} is not a positive multiple of 8");
             return;
         }
-        var blocks = b.Length / b.BlockSize + (b.Length % b.BlockSize == 0 ? 0 : 1);
-        if (b.BlockChecksums.Count != blocks) problems.Add($"'{key}': {b.BlockChecksums.Count} checksums recorded for {blocks} blocks");
-        if (b.Length > 0 && inside) file.Ranges.Add((b.Offset, b.Offset + b.Length, key));
+        var blocks = length / blockSize + (length % blockSize == 0 ? 0 : 1);
+        if (checksumCount != blocks) problems.Add($"'{key}': {checksumCount} checksums recorded for {blocks} blocks");
+        if (length > 0 && inside) file.Ranges.Add((offset, offset + length, key));
     }
 
     /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
