@@ -157,48 +157,46 @@ internal static class MetadataBinaryWriter
     private static (Region Index, int Pages)[] WriteTensors(Output output, TensorMetadata[] tensors, Dictionary<string, uint> fileIndex, StringPool strings)
     {
         var sections = new (Region Index, int Pages)[tensors.Length];
-        var encoded = new EncodedTensor?[Math.Min(Wave, tensors.Length)];
-        var failures = new Exception?[encoded.Length];
-        for (var first = 0; first < tensors.Length; first += Wave)
+        // One buffer per slot for the whole write, reused wave after wave: a buffer per tensor
+        // would be a large-object allocation each, and those wait on a background GC of a big heap.
+        var slots = new EncodedTensor[Math.Min(Wave, tensors.Length)];
+        var failures = new Exception?[slots.Length];
+        try
         {
-            var count = Math.Min(Wave, tensors.Length - first);
-            var wave = first;
-            Parallel.For(0, count, i =>
+            for (var i = 0; i < slots.Length; i++) slots[i] = new EncodedTensor();
+            for (var first = 0; first < tensors.Length; first += Wave)
             {
-                try
+                var count = Math.Min(Wave, tensors.Length - first);
+                var wave = first;
+                Parallel.For(0, count, i =>
                 {
-                    encoded[i] = EncodeTensor(tensors[wave + i], fileIndex);
-                }
-                catch (ArgumentException e)
-                {
-                    failures[i] = e;
-                }
-            });
-            try
-            {
+                    try
+                    {
+                        EncodeTensor(tensors[wave + i], fileIndex, slots[i]);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        failures[i] = e;
+                    }
+                });
                 // The first tensor that cannot be written, as a one-thread pass would have stopped at it.
                 for (var i = 0; i < count; i++)
                     if (failures[i] is { } failure) ExceptionDispatchInfo.Capture(failure).Throw();
-                for (var i = 0; i < count; i++) sections[first + i] = Append(output, encoded[i]!, strings);
+                for (var i = 0; i < count; i++) sections[first + i] = Append(output, slots[i], strings);
             }
-            finally
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    encoded[i]?.Dispose();
-                    encoded[i] = null;
-                    failures[i] = null;
-                }
-            }
+            return sections;
         }
-        return sections;
+        finally
+        {
+            foreach (var slot in slots) slot?.Dispose();
+        }
     }
 
-    /// <summary>Tensors encoded at once: enough to keep both cores busy, few enough that their buffers stay small (about 330 KB each at 4,096 chunks).</summary>
-    private const int Wave = 16;
+    /// <summary>Tensors encoded at once: enough to keep two cores busy, few enough that their buffers stay small (about 360 KB each at 4,096 chunks).</summary>
+    private const int Wave = 8;
 
     /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged, into a buffer of their own (names not canonical are left as 0, noted to be filled in).</summary>
-    private static EncodedTensor EncodeTensor(TensorMetadata t, Dictionary<string, uint> fileIndex)
+    private static void EncodeTensor(TensorMetadata t, Dictionary<string, uint> fileIndex, EncodedTensor encoded)
     {
         var chunks = t.Chunks;
         var dims = t.Shape.Count;
@@ -207,52 +205,43 @@ internal static class MetadataBinaryWriter
         // Row-major order puts neighbours in one page, so a page's box stays tight; saves come sorted already.
         if (!IsSorted(chunks)) Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
         var recordLength = MetadataBinary.ChunkRecordLength(dims);
-        var encoded = new EncodedTensor(chunks.Count * (long)(recordLength + 8), dims);
-        try
+        encoded.Reset(chunks.Count * (long)(recordLength + 8), dims);
+        for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
         {
-            for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
+            var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
+            var lo = new long[dims];
+            var hi = new long[dims];
+            Array.Fill(lo, long.MaxValue);
+            Array.Fill(hi, long.MinValue);
+            var pageStart = encoded.Length;
+            for (var i = first; i < first + count; i++)
             {
-                var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
-                var lo = new long[dims];
-                var hi = new long[dims];
-                Array.Fill(lo, long.MaxValue);
-                Array.Fill(hi, long.MinValue);
-                var pageStart = encoded.Length;
-                for (var i = first; i < first + count; i++)
+                var c = chunks[order[i]];
+                if (c.Box.Rank != dims)
+                    throw new ArgumentException($"a chunk of '{t.Key}' has {c.Box.Rank} dimensions, its tensor {dims}", nameof(t));
+                var sums = c.Bytes.BlockChecksums;
+                var at = encoded.Length;
+                var r = new SpanWriter(encoded.Take(recordLength + 8 * sums.Count));
+                r.U32((uint)order[i]);
+                var offsets = c.Box.OffsetSpan;
+                var lengths = c.Box.LengthSpan;
+                for (var k = 0; k < dims; k++) r.I64(offsets[k]);
+                for (var k = 0; k < dims; k++) r.I64(lengths[k]);
+                for (var k = 0; k < dims; k++)
                 {
-                    var c = chunks[order[i]];
-                    if (c.Box.Rank != dims)
-                        throw new ArgumentException($"a chunk of '{t.Key}' has {c.Box.Rank} dimensions, its tensor {dims}", nameof(t));
-                    var sums = c.Bytes.BlockChecksums;
-                    var at = encoded.Length;
-                    var r = new SpanWriter(encoded.Take(recordLength + 8 * sums.Count));
-                    r.U32((uint)order[i]);
-                    var offsets = c.Box.OffsetSpan;
-                    var lengths = c.Box.LengthSpan;
-                    for (var k = 0; k < dims; k++) r.I64(offsets[k]);
-                    for (var k = 0; k < dims; k++) r.I64(lengths[k]);
-                    for (var k = 0; k < dims; k++)
-                    {
-                        lo[k] = Math.Min(lo[k], offsets[k]);
-                        hi[k] = Math.Max(hi[k], offsets[k] + lengths[k]);
-                    }
-                    r.I32(c.Rank);
-                    if (IsCanonical(c.StorageName, t.Key, c.Box, t.Shape)) r.U32(MetadataBinary.CanonicalName);
-                    else
-                    {
-                        encoded.Names.Add((at + 4 + 16 * dims + 4, c.StorageName));
-                        r.U32(0);
-                    }
-                    Stored(ref r, c.Bytes, fileIndex, t.Key);
+                    lo[k] = Math.Min(lo[k], offsets[k]);
+                    hi[k] = Math.Max(hi[k], offsets[k] + lengths[k]);
                 }
-                encoded.Pages.Add((pageStart, encoded.Length - pageStart, count, lo, hi));
+                r.I32(c.Rank);
+                if (IsCanonical(c.StorageName, t.Key, c.Box, t.Shape)) r.U32(MetadataBinary.CanonicalName);
+                else
+                {
+                    encoded.Names.Add((at + 4 + 16 * dims + 4, c.StorageName));
+                    r.U32(0);
+                }
+                Stored(ref r, c.Bytes, fileIndex, t.Key);
             }
-            return encoded;
-        }
-        catch
-        {
-            encoded.Dispose();
-            throw;
+            encoded.Pages.Add((pageStart, encoded.Length - pageStart, count, lo, hi));
         }
     }
 
@@ -272,13 +261,23 @@ internal static class MetadataBinaryWriter
     }
 
     /// <summary>A tensor's pages encoded into a pooled buffer, before they have a place in the file.</summary>
-    private sealed class EncodedTensor(long capacity, int dims) : IDisposable
+    private sealed class EncodedTensor : IDisposable
     {
-        public byte[] Bytes { get; private set; } = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(capacity, 256, Array.MaxLength));
+        public byte[] Bytes { get; private set; } = [];
 
         public int Length { get; private set; }
 
-        public int Dims { get; } = dims;
+        public int Dims { get; private set; }
+
+        /// <summary>Empties the slot for a tensor of <paramref name="dims"/> dimensions and about <paramref name="capacity"/> bytes.</summary>
+        public void Reset(long capacity, int dims)
+        {
+            Length = 0;
+            Dims = dims;
+            Pages.Clear();
+            Names.Clear();
+            if (Bytes.Length < capacity) Grow((int)Math.Min(capacity, Array.MaxLength));
+        }
 
         /// <summary>Where each page starts in <see cref="Bytes"/>, its length and record count, and its box.</summary>
         public List<(int Start, int Length, int Count, long[] Low, long[] High)> Pages { get; } = new();
@@ -288,19 +287,25 @@ internal static class MetadataBinaryWriter
 
         public Span<byte> Take(int count)
         {
-            if (Bytes.Length - Length < count)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(checked(Math.Max(Bytes.Length * 2, Length + count)));
-                Bytes.AsSpan(0, Length).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(Bytes);
-                Bytes = bigger;
-            }
+            if (Bytes.Length - Length < count) Grow(checked(Math.Max(Bytes.Length * 2, Length + count)));
             var span = Bytes.AsSpan(Length, count);
             Length += count;
             return span;
         }
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(Bytes);
+        public void Dispose()
+        {
+            if (Bytes.Length > 0) ArrayPool<byte>.Shared.Return(Bytes);
+            Bytes = [];
+        }
+
+        private void Grow(int size)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(size);
+            Bytes.AsSpan(0, Length).CopyTo(bigger);
+            if (Bytes.Length > 0) ArrayPool<byte>.Shared.Return(Bytes);
+            Bytes = bigger;
+        }
     }
 
     private static Region WriteIndex(Output output, List<PageEntry> pages, int dims)

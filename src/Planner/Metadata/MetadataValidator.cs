@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace ActorCkpt;
 
 /// <summary>
@@ -34,47 +36,49 @@ internal static class MetadataValidator
                 problems.Add($"file '{f.Name}': \"header_checksum\" '{f.HeaderChecksum}' is not 16 lowercase hex digits");
         }
 
-        foreach (var t in metadata.Tensors.Values)
+        // Tensors are checked on the pool when there are many chunks (786k at 4,096 ranks), each into
+        // lists of its own, then joined in order: the problems and each file's ranges come out as one
+        // pass in tensor order would make them (and the first exception, should one be thrown).
+        var tensors = metadata.Tensors.Values.ToArray();
+        var checks = new (List<string> Problems, List<PlacedRange> Ranges, Exception? Failure)[tensors.Length];
+        void Check(int i)
         {
-            var size = DTypes.ElementSize(t.DType);
-            if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
+            var found = new List<string>();
+            var ranges = new List<PlacedRange>(tensors[i].Chunks.Count);
+            try
             {
-                // Nothing else about the tensor can be computed; its chunks are not checked further.
-                problems.Add(t.Shape.Any(s => s < 0)
-                    ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
-                    : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
-                continue;
+                CheckTensor(tensors[i], partial, files, found, ranges);
+                checks[i] = (found, ranges, null);
             }
-            if (t.Chunks is PackedChunks packed)
+            catch (Exception e)
             {
-                CheckPacked(t, packed, size, volume, partial, files, problems);
-                continue;
+                checks[i] = (found, ranges, e);
             }
-            var boxes = new List<TensorBox>();
-            foreach (var c in t.Chunks)
-            {
-                if (!c.Box.FitsIn(t.Shape))
-                {
-                    problems.Add($"'{t.Key}': chunk {c.Box} does not fit shape {Shapes.Format(t.Shape)}");
-                    continue;
-                }
-                boxes.Add(c.Box);
-                // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
-                CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems);
-            }
-            if (!Disjoint(boxes) && SavePlanValidator.FindOverlap(boxes) is { } overlap)
-                problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
-            else if (!partial && boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != volume)
-                problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {volume} elements");
+        }
+        if (tensors.Sum(t => (long)t.Chunks.Count) >= ParallelChunks) Parallel.For(0, tensors.Length, Check);
+        else
+            for (var i = 0; i < tensors.Length; i++) Check(i);
+        foreach (var (_, ranges, failure) in checks)
+        {
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
+            foreach (var r in ranges) r.File.Expected++;
+        }
+        foreach (var file in files.Values) file.Ranges.Capacity = file.Expected;
+        foreach (var (found, ranges, _) in checks)
+        {
+            problems.AddRange(found);
+            foreach (var r in ranges) r.File.Ranges.Add((r.Start, r.End, r.Key));
         }
 
         var entries = new HashSet<(string, int)>();
+        var entryRanges = new List<PlacedRange>();
         foreach (var o in metadata.Objects)
         {
             if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
                 problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems);
+            CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems, entryRanges);
         }
+        foreach (var r in entryRanges) r.File.Ranges.Add((r.Start, r.End, r.Key));
 
         foreach (var (name, file) in files)
         {
@@ -85,6 +89,47 @@ internal static class MetadataValidator
                     problems.Add($"'{ranges[i - 1].Key}' and '{ranges[i].Key}' overlap in file '{name}'");
         }
         return problems;
+    }
+
+    /// <summary>Above this many chunks the tensors are checked on the pool.</summary>
+    private const long ParallelChunks = 16_384;
+
+    /// <summary>A byte range a chunk or entry takes in a listed file, before it joins that file's list.</summary>
+    private readonly record struct PlacedRange(FileRanges File, long Start, long End, string Key);
+
+    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, the ranges its chunks take into <paramref name="ranges"/>.</summary>
+    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+    {
+        var size = DTypes.ElementSize(t.DType);
+        if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
+        {
+            // Nothing else about the tensor can be computed; its chunks are not checked further.
+            problems.Add(t.Shape.Any(s => s < 0)
+                ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
+                : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
+            return;
+        }
+        if (t.Chunks is PackedChunks packed)
+        {
+            CheckPacked(t, packed, size, volume, partial, files, problems, ranges);
+            return;
+        }
+        var boxes = new List<TensorBox>();
+        foreach (var c in t.Chunks)
+        {
+            if (!c.Box.FitsIn(t.Shape))
+            {
+                problems.Add($"'{t.Key}': chunk {c.Box} does not fit shape {Shapes.Format(t.Shape)}");
+                continue;
+            }
+            boxes.Add(c.Box);
+            // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
+            CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems, ranges);
+        }
+        if (!Disjoint(boxes) && SavePlanValidator.FindOverlap(boxes) is { } overlap)
+            problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
+        else if (!partial && boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != volume)
+            problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {volume} elements");
     }
 
     /// <summary>
@@ -123,7 +168,7 @@ internal static class MetadataValidator
     /// arrays: the same problems in the same order, a chunk built only to be named in one.
     /// </summary>
     private static void CheckPacked(TensorMetadata t, PackedChunks packed, int size, long volume, bool partial,
-        Dictionary<string, FileRanges> files, List<string> problems)
+        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
     {
         var shape = t.Shape;
         var fitting = new List<int>(packed.Count);
@@ -144,7 +189,7 @@ internal static class MetadataValidator
             long chunkVolume = 1;
             foreach (var l in lengths) chunkVolume = checked(chunkVolume * l);
             covered += chunkVolume;
-            CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems);
+            CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems, ranges);
         }
         if (!Disjoint(packed, fitting))
         {
@@ -175,7 +220,7 @@ internal static class MetadataValidator
     }
 
     private static void CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
-        Dictionary<string, FileRanges> files, List<string> problems)
+        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
     {
         if (!files.TryGetValue(fileName, out var file))
         {
@@ -198,7 +243,7 @@ internal static class MetadataValidator
         }
         var blocks = length / blockSize + (length % blockSize == 0 ? 0 : 1);
         if (checksumCount != blocks) problems.Add($"'{key}': {checksumCount} checksums recorded for {blocks} blocks");
-        if (length > 0 && inside) file.Ranges.Add((offset, offset + length, key));
+        if (length > 0 && inside) ranges.Add(new PlacedRange(file, offset, offset + length, key));
     }
 
     /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
@@ -207,5 +252,8 @@ internal static class MetadataValidator
         public long Length { get; } = length;
 
         public List<(long Start, long End, string Key)> Ranges { get; } = new();
+
+        /// <summary>How many ranges the tensors place here (to size <see cref="Ranges"/> once).</summary>
+        public int Expected { get; set; }
     }
 }
