@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ActorCkpt;
@@ -40,7 +38,7 @@ internal static class MetadataBinaryWriter
         using var output = new Output(writer, directory.Length);
         var d = new SpanWriter(directory.AsSpan(MetadataBinary.HeaderLength));
         var objectSections = WriteObjects(output, metadata, fileIndex, strings);
-        var tensorSections = WriteTensors(output, tensors, fileIndex, strings);
+        var tensorSections = tensors.Select(t => WriteTensor(output, t, fileIndex, strings)).ToArray();
 
         output.Begin();
         foreach (var f in metadata.Files)
@@ -147,56 +145,8 @@ internal static class MetadataBinaryWriter
         return (WriteIndex(output, pages, 1), pages.Count);
     }
 
-    /// <summary>
-    /// The tensors' sections in order. Encoding a chunk is pointer-chasing through its objects (box,
-    /// name, stored bytes, checksums), so tensors are encoded on the pool, <see cref="Wave"/> at a
-    /// time, each into a buffer of its own; this thread then appends them in order, giving each
-    /// name that is not canonical its place in the string pool (order of first use, as one pass
-    /// would) and checksumming each page as it leaves. The bytes are those of a one-thread pass.
-    /// </summary>
-    private static (Region Index, int Pages)[] WriteTensors(Output output, TensorMetadata[] tensors, Dictionary<string, uint> fileIndex, StringPool strings)
-    {
-        var sections = new (Region Index, int Pages)[tensors.Length];
-        // One buffer per slot for the whole write, reused wave after wave: a buffer per tensor
-        // would be a large-object allocation each, and those wait on a background GC of a big heap.
-        var slots = new EncodedTensor[Math.Min(Wave, tensors.Length)];
-        var failures = new Exception?[slots.Length];
-        try
-        {
-            for (var i = 0; i < slots.Length; i++) slots[i] = new EncodedTensor();
-            for (var first = 0; first < tensors.Length; first += Wave)
-            {
-                var count = Math.Min(Wave, tensors.Length - first);
-                var wave = first;
-                Parallel.For(0, count, i =>
-                {
-                    try
-                    {
-                        EncodeTensor(tensors[wave + i], fileIndex, slots[i]);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        failures[i] = e;
-                    }
-                });
-                // The first tensor that cannot be written, as a one-thread pass would have stopped at it.
-                for (var i = 0; i < count; i++)
-                    if (failures[i] is { } failure) ExceptionDispatchInfo.Capture(failure).Throw();
-                for (var i = 0; i < count; i++) sections[first + i] = Append(output, slots[i], strings);
-            }
-            return sections;
-        }
-        finally
-        {
-            foreach (var slot in slots) slot?.Dispose();
-        }
-    }
-
-    /// <summary>Tensors encoded at once: enough to keep two cores busy, few enough that their buffers stay small (about 360 KB each at 4,096 chunks).</summary>
-    private const int Wave = 8;
-
-    /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged, into a buffer of their own (names not canonical are left as 0, noted to be filled in).</summary>
-    private static void EncodeTensor(TensorMetadata t, Dictionary<string, uint> fileIndex, EncodedTensor encoded)
+    /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged; returns the page index's place and the page count.</summary>
+    private static (Region Index, int Pages) WriteTensor(Output output, TensorMetadata t, Dictionary<string, uint> fileIndex, StringPool strings)
     {
         var chunks = t.Chunks;
         var dims = t.Shape.Count;
@@ -204,8 +154,7 @@ internal static class MetadataBinaryWriter
         for (var i = 0; i < order.Length; i++) order[i] = i;
         // Row-major order puts neighbours in one page, so a page's box stays tight; saves come sorted already.
         if (!IsSorted(chunks)) Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
-        var recordLength = MetadataBinary.ChunkRecordLength(dims);
-        encoded.Reset(chunks.Count * (long)(recordLength + 8), dims);
+        var pages = new List<PageEntry>();
         for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
         {
             var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
@@ -213,15 +162,13 @@ internal static class MetadataBinaryWriter
             var hi = new long[dims];
             Array.Fill(lo, long.MaxValue);
             Array.Fill(hi, long.MinValue);
-            var pageStart = encoded.Length;
+            output.Begin();
             for (var i = first; i < first + count; i++)
             {
                 var c = chunks[order[i]];
                 if (c.Box.Rank != dims)
                     throw new ArgumentException($"a chunk of '{t.Key}' has {c.Box.Rank} dimensions, its tensor {dims}", nameof(t));
-                var sums = c.Bytes.BlockChecksums;
-                var at = encoded.Length;
-                var r = new SpanWriter(encoded.Take(recordLength + 8 * sums.Count));
+                var r = new SpanWriter(output.Take(MetadataBinary.ChunkRecordLength(dims) + 8 * c.Bytes.BlockChecksums.Count));
                 r.U32((uint)order[i]);
                 var offsets = c.Box.OffsetSpan;
                 var lengths = c.Box.LengthSpan;
@@ -233,79 +180,12 @@ internal static class MetadataBinaryWriter
                     hi[k] = Math.Max(hi[k], offsets[k] + lengths[k]);
                 }
                 r.I32(c.Rank);
-                if (IsCanonical(c.StorageName, t.Key, c.Box, t.Shape)) r.U32(MetadataBinary.CanonicalName);
-                else
-                {
-                    encoded.Names.Add((at + 4 + 16 * dims + 4, c.StorageName));
-                    r.U32(0);
-                }
+                r.U32(IsCanonical(c.StorageName, t.Key, c.Box, t.Shape) ? MetadataBinary.CanonicalName : strings.Of(c.StorageName));
                 Stored(ref r, c.Bytes, fileIndex, t.Key);
             }
-            encoded.Pages.Add((pageStart, encoded.Length - pageStart, count, lo, hi));
-        }
-    }
-
-    /// <summary>Appends an encoded tensor: its names take their places in the pool, its pages go out checksummed, then its page index.</summary>
-    private static (Region Index, int Pages) Append(Output output, EncodedTensor encoded, StringPool strings)
-    {
-        var bytes = encoded.Bytes;
-        foreach (var (at, name) in encoded.Names) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), strings.Of(name));
-        var pages = new List<PageEntry>(encoded.Pages.Count);
-        foreach (var (start, length, count, lo, hi) in encoded.Pages)
-        {
-            output.Begin();
-            output.Write(bytes.AsSpan(start, length));
             pages.Add(new PageEntry(output.End(), count, lo, hi));
         }
-        return (WriteIndex(output, pages, encoded.Dims), pages.Count);
-    }
-
-    /// <summary>A tensor's pages encoded into a pooled buffer, before they have a place in the file.</summary>
-    private sealed class EncodedTensor : IDisposable
-    {
-        public byte[] Bytes { get; private set; } = [];
-
-        public int Length { get; private set; }
-
-        public int Dims { get; private set; }
-
-        /// <summary>Empties the slot for a tensor of <paramref name="dims"/> dimensions and about <paramref name="capacity"/> bytes.</summary>
-        public void Reset(long capacity, int dims)
-        {
-            Length = 0;
-            Dims = dims;
-            Pages.Clear();
-            Names.Clear();
-            if (Bytes.Length < capacity) Grow((int)Math.Min(capacity, Array.MaxLength));
-        }
-
-        /// <summary>Where each page starts in <see cref="Bytes"/>, its length and record count, and its box.</summary>
-        public List<(int Start, int Length, int Count, long[] Low, long[] High)> Pages { get; } = new();
-
-        /// <summary>Where a name field waits for its string's index, and the string.</summary>
-        public List<(int At, string Name)> Names { get; } = new();
-
-        public Span<byte> Take(int count)
-        {
-            if (Bytes.Length - Length < count) Grow(checked(Math.Max(Bytes.Length * 2, Length + count)));
-            var span = Bytes.AsSpan(Length, count);
-            Length += count;
-            return span;
-        }
-
-        public void Dispose()
-        {
-            if (Bytes.Length > 0) ArrayPool<byte>.Shared.Return(Bytes);
-            Bytes = [];
-        }
-
-        private void Grow(int size)
-        {
-            var bigger = ArrayPool<byte>.Shared.Rent(size);
-            Bytes.AsSpan(0, Length).CopyTo(bigger);
-            if (Bytes.Length > 0) ArrayPool<byte>.Shared.Return(Bytes);
-            Bytes = bigger;
-        }
+        return (WriteIndex(output, pages, dims), pages.Count);
     }
 
     private static Region WriteIndex(Output output, List<PageEntry> pages, int dims)
@@ -334,9 +214,7 @@ internal static class MetadataBinaryWriter
         r.I64(b.Length);
         r.I32(b.BlockSize);
         r.U32((uint)b.BlockChecksums.Count);
-        if (b.BlockChecksums is ulong[] sums) r.U64s(sums);
-        else
-            foreach (var sum in b.BlockChecksums) r.U64(sum);
+        foreach (var sum in b.BlockChecksums) r.U64(sum);
     }
 
     private static bool IsSorted(IReadOnlyList<StoredChunk> chunks)
@@ -456,14 +334,6 @@ internal static class MetadataBinaryWriter
             _rest = _rest[8..];
         }
 
-        public void U64s(ReadOnlySpan<ulong> values)
-        {
-            if (BitConverter.IsLittleEndian) MemoryMarshal.AsBytes(values).CopyTo(_rest);
-            else
-                for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteUInt64LittleEndian(_rest[(8 * i)..], values[i]);
-            _rest = _rest[(8 * values.Length)..];
-        }
-
         public void Bytes(ReadOnlySpan<byte> bytes)
         {
             bytes.CopyTo(_rest);
@@ -514,18 +384,6 @@ internal static class MetadataBinaryWriter
             var span = _buffer.AsSpan(_used, count);
             _used += count;
             return span;
-        }
-
-        /// <summary>Copies <paramref name="bytes"/> to the file, through the buffer.</summary>
-        public void Write(ReadOnlySpan<byte> bytes)
-        {
-            while (bytes.Length > 0)
-            {
-                if (_used == _buffer.Length) Flush();
-                var n = Math.Min(bytes.Length, _buffer.Length - _used);
-                bytes[..n].CopyTo(Take(n));
-                bytes = bytes[n..];
-            }
         }
 
         public void Flush()
