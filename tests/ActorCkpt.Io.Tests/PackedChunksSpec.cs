@@ -48,6 +48,45 @@ public class PackedChunksSpec
         }
     }
 
+    [Fact]
+    public void Many_chunks_checked_on_the_pool_should_be_named_in_tensor_order_built_or_packed()
+    {
+        // 40 tensors x 500 row chunks: enough chunks that the validator checks tensors on the pool.
+        const int tensorCount = 40, rows = 500, bytes = 16;
+        var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal);
+        for (var t = 0; t < tensorCount; t++)
+        {
+            var key = $"t{t:00}";
+            var chunks = new List<StoredChunk>();
+            for (var i = 0; i < rows; i++)
+            {
+                var box = new TensorBox(new long[] { i, 0 }, new long[] { 1, 4 });
+                var offset = (long)(t * rows + i) * bytes;
+                if (t == 5 && i == 10) box = new TensorBox(new long[] { 11, 0 }, new long[] { 1, 4 });
+                if (t == 38 && i == 3) offset -= bytes;
+                chunks.Add(new StoredChunk(box, StorageNames.Chunk(key, box, [rows, 4]), 0,
+                    new StoredBytes(t == 33 && i == 7 ? "zz" : "a", offset, bytes, bytes, [(ulong)i])));
+            }
+            if (t == 20) chunks.RemoveAt(0);
+            tensors.Add(key, new TensorMetadata(key, DType.Float32, [rows, 4], chunks));
+        }
+        var metadata = new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, 1, DateTimeOffset.UnixEpoch, tensors, [],
+            [new DataFileMetadata("a", tensorCount * rows * bytes, 0, 0), new DataFileMetadata("zz-not-this", 0, 0, 0)]);
+        string[] expected =
+        [
+            "'t05': chunks offsets [11, 0] lengths [1, 4] and offsets [11, 0] lengths [1, 4] overlap",
+            "'t20': chunks cover 1996 of 2000 elements",
+            "'t33' is in file 'zz', which the metadata does not list",
+            "'t38' and 't38' overlap in file 'a'",
+        ];
+
+        Assert.Equal(expected, MetadataValidator.Validate(metadata));
+        var unlisted = metadata with { Files = [.. metadata.Files, new DataFileMetadata("zz", 1 << 20, 0, 0)] };
+        using var index = MetadataIndex.Open(MetadataBinaryWriter.ToArray(unlisted), File, null);
+        var packed = index.ReadAll();
+        Assert.Equal(expected.Where(p => !p.Contains("'zz'")), MetadataValidator.Validate(packed));
+    }
+
     /// <summary>One change a writer does not refuse but the validator may: a box moved or resized, bytes moved, resized or re-blocked, a chunk listed twice or dropped.</summary>
     private static CheckpointMetadata Damage(CheckpointMetadata metadata, Random rng)
     {
