@@ -51,4 +51,24 @@ public class MetadataCliSpec : IDisposable
         Assert.Equal(10, report.GetProperty("runs_ms").GetProperty("metadata_rank_read").GetArrayLength());
         Assert.InRange(report.GetProperty("metadata_bytes").GetInt64(), 1, report.GetProperty("metadata_json_bytes").GetInt64() - 1);
     }
+
+    [Fact]
+    public void Bench_plan_only_metadata_should_report_the_metadata_figures_alone_and_the_full_report_the_built_read_too()
+    {
+        var (exit, output, _) = ToolRun.Run("bench-plan", "--ranks", "16", "--items", "8", "--load-ranks", "5", "--repeat", "2", "--only", "metadata", "--json");
+
+        Assert.Equal(0, exit);
+        var report = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+        foreach (var field in new[] { "metadata_write_ms", "metadata_read_ms", "metadata_decode_ms", "metadata_read_built_ms", "metadata_rank_read_ms" })
+            Assert.True(report.GetProperty(field).GetDouble() >= 0, field);
+        Assert.True(report.GetProperty("cpu_ms").GetProperty("metadata_read").GetDouble() >= 0);
+        Assert.Equal(2, report.GetProperty("runs_ms").GetProperty("metadata_read_built").GetArrayLength());
+        Assert.False(report.TryGetProperty("global_plan_ms", out _));
+
+        var (fullExit, full, _) = ToolRun.Run("bench-plan", "--ranks", "16", "--items", "8", "--load-ranks", "5", "--repeat", "2", "--json");
+        Assert.Equal(0, fullExit);
+        var all = JsonDocument.Parse(full.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.True(all.GetProperty("metadata_read_built_ms").GetDouble() >= 0);
+        Assert.True(all.GetProperty("global_plan_ms").GetDouble() >= 0);
+    }
 }

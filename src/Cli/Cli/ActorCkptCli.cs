@@ -189,9 +189,10 @@ internal static class ActorCkptCli
         var planLoadRanks = CliOptions.Int("--load-ranks", "Simulated ranks of the load (resharding)", 3000, 1, 65_536);
         var planWriters = CliOptions.Int("--writers", "Writers", 8, 1, 1024);
         var planRepeat = CliOptions.Int("--repeat", "Runs of each measurement (the median is reported)", 3, 1, 100);
+        var planOnly = CliOptions.OneOf("--only", "What to time: all, or only the metadata (one save plan builds its layout)", "all", "all", "metadata");
         var benchPlan = new Command("bench-plan", "Time save and load planning at scale with simulated ranks (no tensors), and the cached save plan")
         {
-            planRanks, planItems, planLoadRanks, planWriters, planRepeat, json,
+            planRanks, planItems, planLoadRanks, planWriters, planRepeat, planOnly, json,
         };
         benchPlan.Validators.Add(r => CrossCheck(() =>
         {
@@ -201,7 +202,8 @@ internal static class ActorCkptCli
                 r.AddError($"--ranks {r.GetValue(planRanks)} x --items {r.GetValue(planItems)} is {items} items (accepted: up to {16L << 20})");
         }));
         benchPlan.SetAction(p => Guard(p, () => PlanBenchRunner.Run(new PlanBenchRunner.Options(
-            p.GetValue(planRanks), p.GetValue(planItems), p.GetValue(planLoadRanks), p.GetValue(planWriters), p.GetValue(planRepeat)), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(planRanks), p.GetValue(planItems), p.GetValue(planLoadRanks), p.GetValue(planWriters), p.GetValue(planRepeat),
+            p.GetValue(planOnly) == "metadata"), new CliOutput(stdout, p.GetValue(json)))));
 
         var root = new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
         {

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ActorCkpt;
@@ -232,7 +233,9 @@ internal sealed class MetadataIndex : IDisposable
             Parallel.For(0, _tensors.Length, i =>
             {
                 var t = _tensors[i];
-                decoded[i] = new TensorMetadata(t.Key, t.DType, t.Shape, ReadChunks(t, wanted: null, files: null));
+                var packed = new PackedChunks(t.Key, t.Shape, t.ChunkCount);
+                ReadChunks(t, wanted: null, files: null, packed);
+                decoded[i] = new TensorMetadata(t.Key, t.DType, t.Shape, packed);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is CheckpointFormatException) is { } first)
@@ -256,14 +259,16 @@ internal sealed class MetadataIndex : IDisposable
 
     /// <summary>
     /// The chunks of <paramref name="t"/> (those overlapping <paramref name="wanted"/>, or all in
-    /// their saved order when null), noting in <paramref name="files"/> the files they name.
+    /// their saved order when null), noting in <paramref name="files"/> the files they name. With
+    /// <paramref name="packed"/> (and no <paramref name="wanted"/>) they go there instead, unbuilt.
     /// </summary>
-    private StoredChunk[] ReadChunks(TensorEntry t, List<TensorBox>? wanted, SortedSet<uint>? files)
+    private StoredChunk[] ReadChunks(TensorEntry t, List<TensorBox>? wanted, SortedSet<uint>? files, PackedChunks? packed = null)
     {
         var dims = t.Shape.Length;
         var where = $"tensor '{t.Key}'";
         var pages = PageIndex(t.Index, t.PageCount, dims, where + " page index");
-        var all = wanted is null ? new StoredChunk[t.ChunkCount] : null;
+        var all = wanted is null && packed is null ? new StoredChunk[t.ChunkCount] : null;
+        var placed = packed is null ? null : new bool[t.ChunkCount];
         var found = new List<StoredChunk>();
         long seen = 0;
         Span<long> corner = stackalloc long[2 * dims];
@@ -296,8 +301,20 @@ internal sealed class MetadataIndex : IDisposable
                     r.SkipLongs(stored.Count, "checksums");
                     continue;
                 }
-                var box = new TensorBox(offsets.ToArray(), lengths.ToArray());
-                var chunk = new StoredChunk(box, name == MetadataBinary.CanonicalName ? CanonicalName(t.Key, box, t.Shape) : String(name, ref r, "name"),
+                if (placed is not null)
+                {
+                    // The checks and their order are the built path's below: name, checksums, file, position.
+                    var text = name == MetadataBinary.CanonicalName ? null : String(name, ref r, "name");
+                    var sums = Checksums(ref r, stored.Count);
+                    var file = File(stored.File, "files").Name;
+                    if (placed[position]) throw r.Fail("position", $"{position} is listed twice");
+                    placed[position] = true;
+                    packed!.Set((int)position, offsets, lengths, rank, text, file, stored.Offset, stored.Length, stored.BlockSize, sums);
+                    seen++;
+                    continue;
+                }
+                var box = TensorBox.Owning(offsets.ToArray(), lengths.ToArray());
+                var chunk = new StoredChunk(box, name == MetadataBinary.CanonicalName ? PackedChunks.CanonicalName(t.Key, box, t.Shape) : String(name, ref r, "name"),
                     rank, Stored(stored, ref r, files));
                 if (all is null) found.Add(chunk);
                 else if (all[position] is not null) throw r.Fail("position", $"{position} is listed twice");
@@ -306,10 +323,19 @@ internal sealed class MetadataIndex : IDisposable
             }
             r.End();
         }
-        if (all is null) return found.ToArray();
+        if (all is null && placed is null) return found.ToArray();
         if (seen != t.ChunkCount)
             throw MetadataFieldReader.Refuse(_file, where, "chunk_count", $"{t.ChunkCount} but its pages hold {seen} chunks");
-        return all;
+        return all ?? [];
+    }
+
+    /// <summary>The next <paramref name="count"/> checksums (the caller checked that they fit), without a copy where the machine is little-endian.</summary>
+    private static ReadOnlySpan<ulong> Checksums(ref MetadataFieldReader r, int count)
+    {
+        if (BitConverter.IsLittleEndian) return MemoryMarshal.Cast<byte, ulong>(r.Take(8 * count, "checksums"));
+        var sums = new ulong[count];
+        for (var i = 0; i < sums.Length; i++) sums[i] = r.U64("checksums");
+        return sums;
     }
 
     /// <summary>The entries (all, or the global ones and rank <paramref name="rank"/>'s) in their saved order, noting the files they name.</summary>
@@ -444,22 +470,6 @@ internal sealed class MetadataIndex : IDisposable
         {
             throw r.Fail(field, "is not UTF-8");
         }
-    }
-
-    /// <summary>The name <see cref="StorageNames.Chunk"/> gives, formatted straight into one string (this runs once per chunk of a whole read).</summary>
-    private static string CanonicalName(string key, TensorBox box, long[] shape)
-    {
-        if (box.IsWhole(shape)) return key;
-        Span<char> text = stackalloc char[21 * box.Rank + 1];
-        var used = 0;
-        var offsets = box.OffsetSpan;
-        for (var i = 0; i < offsets.Length; i++)
-        {
-            text[used++] = i == 0 ? '@' : ',';
-            offsets[i].TryFormat(text[used..], out var n, default, System.Globalization.CultureInfo.InvariantCulture);
-            used += n;
-        }
-        return string.Concat(key.AsSpan(), text[..used]);
     }
 
     private PageInfo[] PageIndex(Region region, int count, int dims, string where)

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace ActorCkpt;
 
 /// <summary>
@@ -34,42 +36,49 @@ internal static class MetadataValidator
                 problems.Add($"file '{f.Name}': \"header_checksum\" '{f.HeaderChecksum}' is not 16 lowercase hex digits");
         }
 
-        foreach (var t in metadata.Tensors.Values)
+        // Tensors are checked on the pool when there are many chunks (786k at 4,096 ranks), each into
+        // lists of its own, then joined in order: the problems and each file's ranges come out as one
+        // pass in tensor order would make them (and the first exception, should one be thrown).
+        var tensors = metadata.Tensors.Values.ToArray();
+        var checks = new (List<string> Problems, List<PlacedRange> Ranges, Exception? Failure)[tensors.Length];
+        void Check(int i)
         {
-            var size = DTypes.ElementSize(t.DType);
-            if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
+            var found = new List<string>();
+            var ranges = new List<PlacedRange>(tensors[i].Chunks.Count);
+            try
             {
-                // Nothing else about the tensor can be computed; its chunks are not checked further.
-                problems.Add(t.Shape.Any(s => s < 0)
-                    ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
-                    : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
-                continue;
+                CheckTensor(tensors[i], partial, files, found, ranges);
+                checks[i] = (found, ranges, null);
             }
-            var boxes = new List<TensorBox>();
-            foreach (var c in t.Chunks)
+            catch (Exception e)
             {
-                if (!c.Box.FitsIn(t.Shape))
-                {
-                    problems.Add($"'{t.Key}': chunk {c.Box} does not fit shape {Shapes.Format(t.Shape)}");
-                    continue;
-                }
-                boxes.Add(c.Box);
-                // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
-                CheckBytes(t.Key, c.Bytes, c.Box.Volume * size, size, files, problems);
+                checks[i] = (found, ranges, e);
             }
-            if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
-                problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
-            else if (!partial && boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != volume)
-                problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {volume} elements");
+        }
+        if (tensors.Sum(t => (long)t.Chunks.Count) >= ParallelChunks) Parallel.For(0, tensors.Length, Check);
+        else
+            for (var i = 0; i < tensors.Length; i++) Check(i);
+        foreach (var (_, ranges, failure) in checks)
+        {
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
+            foreach (var r in ranges) r.File.Expected++;
+        }
+        foreach (var file in files.Values) file.Ranges.Capacity = file.Expected;
+        foreach (var (found, ranges, _) in checks)
+        {
+            problems.AddRange(found);
+            foreach (var r in ranges) r.File.Ranges.Add((r.Start, r.End, r.Key));
         }
 
         var entries = new HashSet<(string, int)>();
+        var entryRanges = new List<PlacedRange>();
         foreach (var o in metadata.Objects)
         {
             if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
                 problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            CheckBytes(o.Key, o.Bytes, o.Bytes.Length, 1, files, problems);
+            CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems, entryRanges);
         }
+        foreach (var r in entryRanges) r.File.Ranges.Add((r.Start, r.End, r.Key));
 
         foreach (var (name, file) in files)
         {
@@ -82,6 +91,71 @@ internal static class MetadataValidator
         return problems;
     }
 
+    /// <summary>Above this many chunks the tensors are checked on the pool.</summary>
+    private const long ParallelChunks = 16_384;
+
+    /// <summary>A byte range a chunk or entry takes in a listed file, before it joins that file's list.</summary>
+    private readonly record struct PlacedRange(FileRanges File, long Start, long End, string Key);
+
+    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, the ranges its chunks take into <paramref name="ranges"/>.</summary>
+    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+    {
+        var size = DTypes.ElementSize(t.DType);
+        if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
+        {
+            // Nothing else about the tensor can be computed; its chunks are not checked further.
+            problems.Add(t.Shape.Any(s => s < 0)
+                ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
+                : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
+            return;
+        }
+        if (t.Chunks is PackedChunks packed)
+        {
+            CheckPacked(t, packed, size, volume, partial, files, problems, ranges);
+            return;
+        }
+        var boxes = new List<TensorBox>();
+        foreach (var c in t.Chunks)
+        {
+            if (!c.Box.FitsIn(t.Shape))
+            {
+                problems.Add($"'{t.Key}': chunk {c.Box} does not fit shape {Shapes.Format(t.Shape)}");
+                continue;
+            }
+            boxes.Add(c.Box);
+            // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
+            CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems, ranges);
+        }
+        if (!Disjoint(boxes) && SavePlanValidator.FindOverlap(boxes) is { } overlap)
+            problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
+        else if (!partial && boxes.Count == t.Chunks.Count && boxes.Sum(b => b.Volume) != volume)
+            problems.Add($"'{t.Key}': chunks cover {boxes.Sum(b => b.Volume)} of {volume} elements");
+    }
+
+    /// <summary>
+    /// True when the boxes (of one rank) lie one after another along some dimension, each ending
+    /// where or before the next starts: then no two share an element. It is how a save lays out a
+    /// sharded tensor, so the general sweep (<see cref="SavePlanValidator.FindOverlap"/>, which
+    /// sorts and names the pair) runs only when this fails.
+    /// </summary>
+    private static bool Disjoint(List<TensorBox> boxes)
+    {
+        if (boxes.Count < 2) return true;
+        var rank = boxes[0].Rank;
+        for (var d = 0; d < rank; d++)
+        {
+            var ordered = true;
+            for (var i = 1; i < boxes.Count && ordered; i++)
+            {
+                var before = boxes[i - 1];
+                // The constructor keeps offset + length inside 64 bits.
+                ordered = before.OffsetSpan[d] + before.LengthSpan[d] <= boxes[i].OffsetSpan[d];
+            }
+            if (ordered) return true;
+        }
+        return false;
+    }
+
     /// <summary>True for a checksum as the metadata writes them: 16 lowercase hex digits.</summary>
     private static bool IsChecksum(string text) => text.Length == 16 && text.All(char.IsAsciiHexDigitLower);
 
@@ -89,31 +163,87 @@ internal static class MetadataValidator
     public static bool IsPlainFileName(string name) =>
         name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(new[] { '/', '\\', '\0' }) < 0;
 
-    private static void CheckBytes(string key, StoredBytes b, long expectedLength, int elementSize,
-        Dictionary<string, FileRanges> files, List<string> problems)
+    /// <summary>
+    /// The checks of the loop in <see cref="Validate"/> on chunks a reader packed, read from their
+    /// arrays: the same problems in the same order, a chunk built only to be named in one.
+    /// </summary>
+    private static void CheckPacked(TensorMetadata t, PackedChunks packed, int size, long volume, bool partial,
+        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
     {
-        if (!files.TryGetValue(b.File, out var file))
+        var shape = t.Shape;
+        var fitting = new List<int>(packed.Count);
+        long covered = 0;
+        for (var i = 0; i < packed.Count; i++)
         {
-            problems.Add($"'{key}' is in file '{b.File}', which the metadata does not list");
+            var offsets = packed.Offsets(i);
+            var lengths = packed.Lengths(i);
+            // TensorBox.FitsIn: the reader keeps every end inside 64 bits.
+            var fits = shape.Count == offsets.Length;
+            for (var k = 0; fits && k < offsets.Length; k++) fits = offsets[k] + lengths[k] <= shape[k];
+            if (!fits)
+            {
+                problems.Add($"'{t.Key}': chunk {packed[i].Box} does not fit shape {Shapes.Format(shape)}");
+                continue;
+            }
+            fitting.Add(i);
+            long chunkVolume = 1;
+            foreach (var l in lengths) chunkVolume = checked(chunkVolume * l);
+            covered += chunkVolume;
+            CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems, ranges);
+        }
+        if (!Disjoint(packed, fitting))
+        {
+            var boxes = fitting.Select(i => packed[i].Box).ToList();
+            if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
+            {
+                problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
+                return;
+            }
+        }
+        if (!partial && fitting.Count == packed.Count && covered != volume)
+            problems.Add($"'{t.Key}': chunks cover {covered} of {volume} elements");
+    }
+
+    /// <summary><see cref="Disjoint(List{TensorBox})"/> on the packed chunks <paramref name="fitting"/>, in that order.</summary>
+    private static bool Disjoint(PackedChunks packed, List<int> fitting)
+    {
+        if (fitting.Count < 2) return true;
+        var rank = packed.Offsets(fitting[0]).Length;
+        for (var d = 0; d < rank; d++)
+        {
+            var ordered = true;
+            for (var i = 1; i < fitting.Count && ordered; i++)
+                ordered = packed.Offsets(fitting[i - 1])[d] + packed.Lengths(fitting[i - 1])[d] <= packed.Offsets(fitting[i])[d];
+            if (ordered) return true;
+        }
+        return false;
+    }
+
+    private static void CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
+        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+    {
+        if (!files.TryGetValue(fileName, out var file))
+        {
+            problems.Add($"'{key}' is in file '{fileName}', which the metadata does not list");
             return;
         }
-        if (b.Length < 0 || b.Offset < 0)
+        if (length < 0 || offset < 0)
         {
-            problems.Add($"'{key}': {(b.Length < 0 ? $"\"length\" {b.Length}" : $"\"offset\" {b.Offset}")} in file '{b.File}' is negative");
+            problems.Add($"'{key}': {(length < 0 ? $"\"length\" {length}" : $"\"offset\" {offset}")} in file '{fileName}' is negative");
             return;
         }
-        if (b.Length != expectedLength) problems.Add($"'{key}': {b.Length} bytes recorded, its shape needs {expectedLength}");
+        if (length != expectedLength) problems.Add($"'{key}': {length} bytes recorded, its shape needs {expectedLength}");
         // Both are non-negative here, and so is the file's length: the subtraction cannot wrap.
-        var inside = b.Offset <= file.Length && b.Length <= file.Length - b.Offset;
-        if (!inside) problems.Add($"'{key}': \"offset\" {b.Offset} + \"length\" {b.Length} lie outside file '{b.File}' of {file.Length} bytes");
-        if (b.BlockSize <= 0 || b.BlockSize % 8 != 0 || b.BlockSize % elementSize != 0)
+        var inside = offset <= file.Length && length <= file.Length - offset;
+        if (!inside) problems.Add($"'{key}': \"offset\" {offset} + \"length\" {length} lie outside file '{fileName}' of {file.Length} bytes");
+        if (blockSize <= 0 || blockSize % 8 != 0 || blockSize % elementSize != 0)
         {
-            problems.Add($"'{key}': checksum block size {b.BlockSize} is not a positive multiple of 8");
+            problems.Add($"'{key}': checksum block size {blockSize} is not a positive multiple of 8");
             return;
         }
-        var blocks = b.Length / b.BlockSize + (b.Length % b.BlockSize == 0 ? 0 : 1);
-        if (b.BlockChecksums.Count != blocks) problems.Add($"'{key}': {b.BlockChecksums.Count} checksums recorded for {blocks} blocks");
-        if (b.Length > 0 && inside) file.Ranges.Add((b.Offset, b.Offset + b.Length, key));
+        var blocks = length / blockSize + (length % blockSize == 0 ? 0 : 1);
+        if (checksumCount != blocks) problems.Add($"'{key}': {checksumCount} checksums recorded for {blocks} blocks");
+        if (length > 0 && inside) ranges.Add(new PlacedRange(file, offset, offset + length, key));
     }
 
     /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
@@ -122,5 +252,8 @@ internal static class MetadataValidator
         public long Length { get; } = length;
 
         public List<(long Start, long End, string Key)> Ranges { get; } = new();
+
+        /// <summary>How many ranges the tensors place here (to size <see cref="Ranges"/> once).</summary>
+        public int Expected { get; set; }
     }
 }

@@ -16,25 +16,39 @@ public sealed class TensorBox : IEquatable<TensorBox>
     /// dimension's end (offset + length) must fit in 64 bits, so no box arithmetic can wrap.
     /// </summary>
     public TensorBox(IReadOnlyList<long> offsets, IReadOnlyList<long> lengths)
+        : this(offsets.ToArray(), lengths.ToArray())
     {
-        if (offsets.Count != lengths.Count)
+    }
+
+    /// <summary>A box over arrays no one else holds (copied by the public constructor, handed over by <see cref="Owning"/>): a reader decoding a million chunks copies nothing.</summary>
+    private TensorBox(long[] offsets, long[] lengths)
+    {
+        if (offsets.Length != lengths.Length)
             throw new ArgumentException($"offsets {Shapes.Format(offsets)} and lengths {Shapes.Format(lengths)} differ in rank");
-        for (var i = 0; i < offsets.Count; i++)
+        for (var i = 0; i < offsets.Length; i++)
         {
             if (offsets[i] < 0 || lengths[i] < 0)
                 throw new ArgumentException($"negative offset or length in {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
             if (lengths[i] > long.MaxValue - offsets[i])
                 throw new ArgumentException($"offset + length overflows 64 bits in dimension {i} of {Shapes.Format(offsets)} / {Shapes.Format(lengths)}");
         }
-        _offsets = offsets.ToArray();
-        _lengths = lengths.ToArray();
+        _offsets = offsets;
+        _lengths = lengths;
+        _hash = Hash(offsets, lengths);
+    }
+
+    /// <summary>A box that takes <paramref name="offsets"/> and <paramref name="lengths"/> as they are: the caller made them and never touches them again.</summary>
+    internal static TensorBox Owning(long[] offsets, long[] lengths) => new(offsets, lengths);
+
+    private static int Hash(long[] offsets, long[] lengths)
+    {
         // Boxes key the planners' dictionaries (a million items at scale): hash once. The hash is
         // the same in every process (HashCode's is seeded per process), because a box that crossed
         // the wire arrives with the field its sender computed.
         long h = 17;
-        foreach (var o in _offsets) h = h * 1_000_003 + o;
-        foreach (var l in _lengths) h = h * 1_000_003 + l;
-        _hash = (int)(h ^ (h >> 32));
+        foreach (var o in offsets) h = h * 1_000_003 + o;
+        foreach (var l in lengths) h = h * 1_000_003 + l;
+        return (int)(h ^ (h >> 32));
     }
 
     /// <summary>The box that is the whole tensor of <paramref name="shape"/>.</summary>
