@@ -60,7 +60,16 @@ internal sealed class ReaderActor : ReceiveActor
         {
             var channel = BulkChannels.Get(Context.System).For(_settings);
             var token = TransferToken.New();
-            channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length), channel.TokenTtl);
+            try
+            {
+                channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length), channel.TokenTtl);
+            }
+            catch (ActorCkptException e)
+            {
+                reader.Dispose();
+                Sender.Tell(new ReadRangeFailure($"'{path}' on {Self.Path.Address}: {e.Message}"));
+                return;
+            }
             Sender.Tell(new ReadRangeOffered(channel.Server.Endpoint, token));
             return;
         }

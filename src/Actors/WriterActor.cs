@@ -137,10 +137,16 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         try
         {
             var received = channel.Server.ExpectPush(grant.ForAttempt(request.Attempt), sink.Length, sink, channel.TokenTtl, giveUp.Token);
-            var offer = await request.ReplyTo.Ask<IActorCkptMessage>(
+            // The shard answers once its push ended; a push that failed before this node admitted
+            // it (no connection, refused) ends the attempt at once instead of at the token's expiry.
+            var pushed = request.ReplyTo.Ask<IActorCkptMessage>(
                 new StreamFile(request.SaveId, request.Plan.FileName, Self, channel.Server.Endpoint, request.Attempt), _settings.WriteTimeout);
-            if (offer is not StreamFileStarted)
-                throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause ?? offer.GetType().Name}");
+            if (await Task.WhenAny(received, pushed).WaitAsync(giveUp.Token) == pushed)
+            {
+                var answer = await pushed;
+                if (answer is not StreamFilePushed { Failure: null })
+                    throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(answer as StreamFilePushed)?.Failure ?? (answer as StreamFileFailure)?.Cause ?? answer.GetType().Name}");
+            }
             await received.WaitAsync(giveUp.Token);
             return sink.Result ?? throw new ActorCkptException($"the push of '{request.Plan.FileName}' ended without completing the file");
         }

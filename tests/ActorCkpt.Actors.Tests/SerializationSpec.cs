@@ -86,7 +86,7 @@ public class SerializationSpec : NodeSpec
             // Writer protocol.
             new WriteFileStreamed(3, id, file, TestActor, 2, TransferToken.New()),
             new StreamFile(id, file.FileName, TestActor, "10.0.0.2:41234", 2),
-            new StreamFileStarted(file.FileName),
+            new StreamFilePushed(file.FileName, "bulk channel: 10.0.0.2:41234 refused the push: transfer token 0123abcd… was already used"),
             new StreamFileSuccess(source),
             new StreamFileFailure("the save moved on"),
             new ResendWrite(3, id, file.FileName, TestActor, 2),

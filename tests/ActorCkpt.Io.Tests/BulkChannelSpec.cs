@@ -115,6 +115,23 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_window_of_one_frame_should_carry_small_and_large_pieces_alike()
+    {
+        // Credit after every frame: a small piece in flight must not keep the next full frame waiting.
+        var settings = Small with { Window = Small.FrameSize };
+        var (server, client) = Pair(settings);
+        var bytes = Bytes(100 + 3 * Small.FrameSize, 17);
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+
+        await client.PushAsync(server.Endpoint, token, bytes.Length, new[] { bytes.AsMemory(0, 100), bytes.AsMemory(100) }.Select(m => (ReadOnlyMemory<byte>)m));
+        await received;
+
+        Assert.Equal(bytes, sink.Bytes);
+    }
+
+    [Fact]
     public async Task Connections_should_be_reused_across_transfers()
     {
         var (server, client) = Pair();

@@ -42,8 +42,8 @@ internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan P
 
 /// <summary>
 /// A writer starting a streamed file asks the shard for its bytes: pushed over the bulk channel to
-/// <paramref name="Endpoint"/> (answered <see cref="StreamFileStarted"/>), or as a StreamRef when it
-/// names none (answered <see cref="StreamFileSuccess"/>).
+/// <paramref name="Endpoint"/> (answered <see cref="StreamFilePushed"/> once the push ended), or as a
+/// StreamRef when it names none (answered <see cref="StreamFileSuccess"/>).
 /// </summary>
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="File">The data file.</param>
@@ -53,10 +53,15 @@ internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan P
 /// <remarks>A wire message: the writer is on another node than the shard.</remarks>
 internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer, string? Endpoint = null, int Attempt = 1) : IActorCkptMessage;
 
-/// <summary>The shard's answer to a <see cref="StreamFile"/> naming an endpoint: the push has begun.</summary>
+/// <summary>
+/// The shard's answer to a <see cref="StreamFile"/> naming an endpoint, once its push ended: the
+/// writer's node acknowledged every byte, or the push failed (<paramref name="Failure"/>), perhaps
+/// before that node admitted it, so the writer need not wait out the token.
+/// </summary>
 /// <param name="File">The data file.</param>
+/// <param name="Failure">Why the push failed, or null.</param>
 /// <remarks>A wire message: the answer to <see cref="StreamFile"/>, from another node.</remarks>
-internal sealed record StreamFileStarted(string File) : IActorCkptMessage;
+internal sealed record StreamFilePushed(string File, string? Failure) : IActorCkptMessage;
 
 /// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
 /// <param name="Source">The chunks.</param>

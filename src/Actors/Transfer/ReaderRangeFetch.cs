@@ -27,7 +27,15 @@ internal static class ReaderRangeFetch
                 // Straight into the range's buffer, each frame checked where it landed.
                 var bytes = new byte[length];
                 using var giveUp = new CancellationTokenSource(timeout);
-                await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, bytes, giveUp.Token);
+                try
+                {
+                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, bytes, giveUp.Token);
+                }
+                catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+                {
+                    // A reader too slow is a failed read, not the caller's cancellation.
+                    throw new ActorCkptException($"reader on {node}: '{file}' at {offset}+{length} did not arrive within {timeout}");
+                }
                 return bytes;
             }
             if (reply is not ReadRangeStreamed streamed)

@@ -78,7 +78,7 @@ internal sealed class BulkConnection : IAsyncDisposable
             var payload = _control.AsMemory(0, frame.Length);
             await _stream.ReadExactlyAsync(payload, timeout.Token).ConfigureAwait(false);
             if (frame.Kind == BulkFrameKind.Failed)
-                throw new BulkChannelException($"{Peer} gave up the transfer: {Encoding.UTF8.GetString(payload.Span)}");
+                throw new BulkChannelException($"{Peer} gave up the transfer: {Printable(Encoding.UTF8.GetString(payload.Span))}");
             return (frame, payload);
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
@@ -165,15 +165,27 @@ internal sealed class BulkConnection : IAsyncDisposable
             if (started == 0) started = Stopwatch.GetTimestamp();
             await WriteAsync(BulkFrameKind.End, length, cancellation: cancellation).ConfigureAwait(false);
             await _stream.FlushAsync(cancellation).ConfigureAwait(false);
+            // The receiver fsyncs the file before it answers: allow it ten idle timeouts, not one.
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            done.CancelAfter(_settings.IdleTimeout * 10);
             while (true)
             {
-                var (frame, _) = await ReadAsync(cancellation).ConfigureAwait(false);
+                (BulkFrame Frame, ReadOnlyMemory<byte>) read;
+                try
+                {
+                    read = await ReadAsync(done.Token, idle: false).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    throw new BulkChannelException($"bulk channel to {Peer}: no answer within {(_settings.IdleTimeout * 10).TotalSeconds:0.#} s after the last byte");
+                }
+                var frame = read.Frame;
                 if (frame.Kind == BulkFrameKind.Done)
                 {
                     if (frame.Position != length) throw new BulkChannelException($"bulk channel to {Peer}: done at {frame.Position} of {length} bytes");
                     break;
                 }
-                consumed = Credit((frame, default), sent, consumed);
+                consumed = Credit(read, sent, consumed);
             }
             LastUsed = Stopwatch.GetTimestamp();
             if (probe is not null) (probe.StartedAt, probe.EndedAt) = (started, LastUsed);
@@ -230,7 +242,10 @@ internal sealed class BulkConnection : IAsyncDisposable
     public async Task ReceiveAsync(long length, Func<long, int, Memory<byte>> into, Action<long, ReadOnlyMemory<byte>> consume, CancellationToken cancellation)
     {
         long received = 0, credited = 0;
-        var creditEvery = Math.Max(_settings.FrameSize, _settings.Window / 4);
+        // Credit a quarter of the window at a time, but never so late that a sender with a full
+        // frame to go and a window of less than two frames waits for credit that never comes (0:
+        // after every frame).
+        var creditEvery = Math.Min(Math.Max(_settings.FrameSize, _settings.Window / 4), _settings.Window - _settings.FrameSize);
         try
         {
             while (true)
@@ -277,6 +292,13 @@ internal sealed class BulkConnection : IAsyncDisposable
     {
         await WriteAsync(BulkFrameKind.Done, length, cancellation: cancellation).ConfigureAwait(false);
         await _stream.FlushAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>A peer's text as it may go into a log: one line, no control characters, at most 300 characters.</summary>
+    internal static string Printable(string text)
+    {
+        var clean = new string(text.Select(c => char.IsControl(c) ? ' ' : c).Take(300).ToArray());
+        return text.Length > 300 ? clean + "…" : clean;
     }
 
     /// <summary>Marks the connection as not to be reused.</summary>

@@ -35,7 +35,7 @@ internal sealed class BulkServer : IAsyncDisposable
         _listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            _listener.Bind(new IPEndPoint(IPAddress.Parse(settings.BindHost), settings.Port));
+            _listener.Bind(new IPEndPoint(Address(settings.BindHost), settings.Port));
             _listener.Listen(64);
         }
         catch
@@ -50,10 +50,33 @@ internal sealed class BulkServer : IAsyncDisposable
     }
 
     /// <summary>A token expired unused: its push fails, its source is closed.</summary>
-    private static void Expired(object handler)
+    private void Expired(object handler)
     {
-        (handler as PushAdmission)?.Fail(new BulkChannelException("the push was not made before its token expired"));
-        (handler as ITransferSource)?.Dispose();
+        // On the sweeper's timer thread: nothing may escape it.
+        try
+        {
+            (handler as PushAdmission)?.Fail(new BulkChannelException("the push was not made before its token expired"));
+            (handler as ITransferSource)?.Dispose();
+        }
+        catch (Exception e)
+        {
+            _log($"bulk channel: closing an expired transfer failed: {e.Message}");
+        }
+    }
+
+    /// <summary>The address <paramref name="host"/> names: itself when it is one, else its first IPv4 address (then IPv6) from DNS.</summary>
+    private static IPAddress Address(string host)
+    {
+        if (IPAddress.TryParse(host, out var address)) return address;
+        try
+        {
+            var found = Dns.GetHostAddresses(host);
+            return found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.First();
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or InvalidOperationException)
+        {
+            throw new ArgumentException($"actorckpt.transfer.channel.bind-host '{host}' is not an address and does not resolve to one: {e.Message}", e);
+        }
     }
 
     /// <summary>Starts listening as <paramref name="settings"/> say; <paramref name="log"/> hears refusals and failed connections.</summary>
@@ -133,12 +156,14 @@ internal sealed class BulkServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket)
     {
-        var peer = socket.RemoteEndPoint?.ToString() ?? "?";
-        BulkSockets.Configure(socket, _settings);
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        var peer = "?";
+        Stream? stream = null;
         BulkConnection? connection = null;
         try
         {
+            peer = socket.RemoteEndPoint?.ToString() ?? "?";
+            BulkSockets.Configure(socket, _settings);
+            stream = new NetworkStream(socket, ownsSocket: true);
             if (_certificate is not null)
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -151,7 +176,16 @@ internal sealed class BulkServer : IAsyncDisposable
             // A peer has the connect timeout, not the idle one, to say who it is.
             using var greeting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             greeting.CancelAfter(_settings.ConnectTimeout);
-            var (hello, _) = await connection.ReadAsync(greeting.Token, idle: false).ConfigureAwait(false);
+            (BulkFrame Frame, ReadOnlyMemory<byte>) greeted;
+            try
+            {
+                greeted = await connection.ReadAsync(greeting.Token, idle: false).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+            {
+                throw new BulkChannelException($"bulk channel from {peer}: no Hello within {_settings.ConnectTimeout.TotalSeconds:0.#} s");
+            }
+            var hello = greeted.Frame;
             if (hello.Kind != BulkFrameKind.Hello || hello.Position != BulkFrame.ProtocolVersion)
                 throw new BulkChannelException($"bulk channel from {peer}: expected Hello of version {BulkFrame.ProtocolVersion}, got {hello.Kind} {hello.Position}");
             await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion, cancellation: _stopping.Token).ConfigureAwait(false);
@@ -181,14 +215,16 @@ internal sealed class BulkServer : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is BulkChannelException or IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is BulkChannelException or IOException or SocketException or System.Security.Authentication.AuthenticationException
+                                       or OperationCanceledException or ObjectDisposedException)
         {
             if (!_stopping.IsCancellationRequested) _log($"bulk channel: connection from {peer} closed: {e.Message}");
         }
         finally
         {
             if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
-            else await stream.DisposeAsync().ConfigureAwait(false);
+            else if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+            else socket.Dispose();
         }
     }
 
@@ -236,8 +272,9 @@ internal sealed class BulkServer : IAsyncDisposable
             Interlocked.Increment(ref _fetches);
             Interlocked.Add(ref _fetchedBytes, source.Length);
         }
-        catch (Exception e) when (e is not BulkChannelException)
+        catch (Exception e)
         {
+            // The fetching rank hears why (a disk error reading the range, say), not just a closed connection.
             await connection.TryFailAsync(e.Message).ConfigureAwait(false);
             throw new BulkChannelException($"fetch by {connection.Peer} failed: {e.Message}", e);
         }
@@ -266,6 +303,8 @@ internal sealed class BulkServer : IAsyncDisposable
         _stopping.Cancel();
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         _listener.Dispose();
+        // Transfers expected or offered and never begun end with the server.
+        foreach (var handler in _admission.Drain()) Expired(handler);
         await _accepting.ConfigureAwait(false);
         Task[] open;
         lock (_connections) open = _connections.ToArray();

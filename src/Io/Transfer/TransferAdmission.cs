@@ -92,6 +92,18 @@ internal sealed class TransferAdmission<T> where T : class
         if (_usedOrder.Count > Remembered) _used.Remove(_usedOrder.Dequeue());
     }
 
+    /// <summary>Stops expecting every token; their handlers, for the caller to close.</summary>
+    public IReadOnlyList<T> Drain()
+    {
+        lock (_gate)
+        {
+            var handlers = _expected.Values.Select(e => e.Handler).ToList();
+            foreach (var token in _expected.Keys) Remember(token);
+            _expected.Clear();
+            return handlers;
+        }
+    }
+
     /// <summary>Drops the tokens that expired unused, telling <c>expired</c> of each handler.</summary>
     public void Sweep()
     {
