@@ -34,6 +34,17 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         return b;
     }
 
+    /// <summary>Pushes <paramref name="pieces"/> (<paramref name="bytes"/>, cut some way) from <paramref name="client"/> to <paramref name="server"/>; the sink that received them, once the server says the push is done.</summary>
+    private static async Task<MemorySink> PushWholeAsync(BulkServer server, BulkClient client, byte[] bytes, IEnumerable<ReadOnlyMemory<byte>>? pieces = null)
+    {
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+        await client.PushAsync(server.Endpoint, token, bytes.Length, pieces ?? Pieces(bytes));
+        await received;
+        return sink;
+    }
+
     /// <summary>Pieces of an odd size, so frames straddle them.</summary>
     private static IEnumerable<ReadOnlyMemory<byte>> Pieces(byte[] bytes, int piece = 10_007)
     {
@@ -51,12 +62,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     {
         var (server, client) = Pair();
         var bytes = Bytes(size, size);
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, size, sink, Ttl);
 
-        await client.PushAsync(server.Endpoint, token, size, Pieces(bytes));
-        await received;
+        var sink = await PushWholeAsync(server, client, bytes);
 
         Assert.Equal(bytes, sink.Bytes);
         Assert.True(sink.Completed);
@@ -121,12 +128,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         var settings = Small with { Window = Small.FrameSize };
         var (server, client) = Pair(settings);
         var bytes = Bytes(100 + 3 * Small.FrameSize, 17);
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
 
-        await client.PushAsync(server.Endpoint, token, bytes.Length, new[] { bytes.AsMemory(0, 100), bytes.AsMemory(100) }.Select(m => (ReadOnlyMemory<byte>)m));
-        await received;
+        var sink = await PushWholeAsync(server, client, bytes, new[] { bytes.AsMemory(0, 100), bytes.AsMemory(100) }.Select(m => (ReadOnlyMemory<byte>)m));
 
         Assert.Equal(bytes, sink.Bytes);
     }
@@ -138,12 +141,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             var bytes = Bytes(100_000, i);
-            var sink = new MemorySink();
-            var token = TransferToken.New();
-            var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
-            await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
-            await received;
-            Assert.Equal(bytes, sink.Bytes);
+            Assert.Equal(bytes, (await PushWholeAsync(server, client, bytes)).Bytes);
         }
         Assert.Equal(1, client.ConnectionsOpened);
     }
@@ -156,12 +154,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         async Task PushOne(int seed)
         {
             var bytes = Bytes(1000, seed);
-            var sink = new MemorySink();
-            var token = TransferToken.New();
-            var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
-            await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
-            await received;
-            Assert.Equal(bytes, sink.Bytes);
+            Assert.Equal(bytes, (await PushWholeAsync(server, client, bytes)).Bytes);
         }
         await PushOne(1);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
@@ -327,13 +320,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         var settings = Small with { Tls = tls };
         var (server, client) = Pair(settings);
         var bytes = Bytes(300_000, 11);
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
 
-        await client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes));
-        await received;
-        Assert.Equal(bytes, sink.Bytes);
+        Assert.Equal(bytes, (await PushWholeAsync(server, client, bytes)).Bytes);
 
         var (otherCert, _) = SelfSigned(dir.Path, "stranger");
         await using var distrusting = new BulkClient(Small with { Tls = tls with { TrustFile = otherCert } });

@@ -6,7 +6,7 @@ namespace ActorCkpt;
 /// <summary>
 /// A staged data file pushed over the bulk channel to the remote writer that asked for it
 /// (<see cref="StreamFile"/> naming its node's endpoint): the items go out in order, straight from
-/// the staging buffers, each waited for while the state is still being copied.
+/// the staging buffers, once the whole file is staged.
 /// </summary>
 internal static class StagedFilePush
 {

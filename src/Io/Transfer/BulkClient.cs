@@ -76,7 +76,7 @@ internal sealed class BulkClient : IAsyncDisposable
         }
         catch (Exception e)
         {
-            if (e is not BulkChannelException) connection.Poison();
+            // Also marks the connection not to be reused.
             await connection.TryFailAsync(e.Message).ConfigureAwait(false);
             throw;
         }

@@ -301,9 +301,6 @@ internal sealed class BulkConnection : IAsyncDisposable
         return text.Length > 300 ? clean + "…" : clean;
     }
 
-    /// <summary>Marks the connection as not to be reused.</summary>
-    public void Poison() => Reusable = false;
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -21,9 +21,6 @@ internal sealed class BulkTransferProbe
     /// <summary>When the receiver's <see cref="BulkFrameKind.Done"/> arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), or 0.</summary>
     public long EndedAt { get; internal set; }
 
-    /// <summary>From the first data byte sent to the receiver's <see cref="BulkFrameKind.Done"/>.</summary>
-    public TimeSpan Moving => EndedAt == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(StartedAt, EndedAt);
-
     internal void Sent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
 
     internal void WaitingForCredit() => _firstCreditWait.TrySetResult();
