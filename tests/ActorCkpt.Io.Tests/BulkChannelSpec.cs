@@ -8,6 +8,7 @@ namespace ActorCkpt.Io.Tests;
 public sealed class BulkChannelSpec : IAsyncLifetime
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
     private static readonly BulkChannelSettings Small = BulkChannelSettings.Default with { FrameSize = 64 << 10, Window = 256 << 10 };
     private readonly List<IAsyncDisposable> _open = new();
 
@@ -89,7 +90,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
 
         Assert.Equal(bytes, destination);
         // The server closes the source once it has heard the fetch is done, after the client returned.
-        await source.Disposed.WaitAsync(TimeSpan.FromMinutes(1));
+        await source.Disposed.WaitAsync(Patience);
     }
 
     [Fact]
@@ -299,15 +300,23 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         }
 
         var push = client.PushAsync(server.Endpoint, token, size, Counted(), probe);
-        await probe.FirstCreditWait;
+        try
+        {
+            // Bounded: a sender stuck in a write (kernel buffers smaller than the window) never waits for credit.
+            await probe.FirstCreditWait.WaitAsync(Patience);
 
-        // The receiver has consumed nothing; the sender stopped at the window.
-        Assert.Equal(Small.Window, probe.BytesSent);
-        Assert.True(Interlocked.Read(ref pulled) <= Small.Window + 4096, $"pulled {pulled}");
-        Assert.False(push.IsCompleted);
-        sink.Gate.Release(int.MaxValue / 2);
-        await push;
-        await received;
+            // The receiver has consumed nothing; the sender stopped at the window.
+            Assert.Equal(Small.Window, probe.BytesSent);
+            Assert.True(Interlocked.Read(ref pulled) <= Small.Window + 4096, $"pulled {pulled}");
+            Assert.False(push.IsCompleted);
+        }
+        finally
+        {
+            // Whatever failed above, the receiver must not stay blocked: the server waits for it when disposed.
+            sink.Gate.Release(int.MaxValue / 2);
+        }
+        await push.WaitAsync(Patience);
+        await received.WaitAsync(Patience);
         Assert.Equal(bytes, sink.Bytes);
     }
 
