@@ -44,6 +44,65 @@ public class StorageFailureSpec : NodeSpec
     }
 
     [TmpfsFact]
+    public void The_catalog_lock_should_be_taken_on_a_full_disk_and_name_no_stale_holder()
+    {
+        // A planner restarting after a save filled the disk must still open the root: it is what
+        // frees the failed save's space. The holder record is then left out, not the lock.
+        using var disk = new Tmpfs(1 << 20);
+        var store = new LocalBlobStore(disk.Path);
+        File.WriteAllText(Path.Combine(disk.Path, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile)), "{\"stale\": true}");
+        store.Lock(CheckpointLayout.CatalogLockFile).Dispose();
+        FillUp(disk.Path);
+
+        using var held = store.Lock(CheckpointLayout.CatalogLockFile);
+
+        var refused = Assert.Throws<LockHeldException>(() => new LocalBlobStore(disk.Path).Lock(CheckpointLayout.CatalogLockFile));
+        Assert.Null(refused.Holder);
+        Assert.Empty(Directory.GetFiles(disk.Path, "*.tmp"));
+    }
+
+    [TmpfsFact]
+    public async Task A_node_should_start_and_load_from_a_root_whose_disk_is_full()
+    {
+        using var disk = new Tmpfs(8 << 20);
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(TestConfig).WithFallback(ActorCkptConfig.Defaults), disk.Path);
+        var first = ActorSystem.Create("tmpfs", config);
+        try
+        {
+            var states = TestStates.Build(Model, 2, seed: 1);
+            await SaveAllAsync(CheckpointNode.Start(first, new LocalBlobStore(disk.Path)), 1, states);
+            TestStates.Dispose(states);
+        }
+        finally
+        {
+            await first.Terminate();
+        }
+        FillUp(disk.Path);
+
+        var second = ActorSystem.Create("tmpfs", config);
+        try
+        {
+            await AssertStep1Loads(CheckpointNode.Start(second, new LocalBlobStore(disk.Path)));
+        }
+        finally
+        {
+            await second.Terminate();
+        }
+    }
+
+    /// <summary>Writes a file into <paramref name="dir"/> until its disk says it is full.</summary>
+    private static void FillUp(string dir)
+    {
+        using var fill = File.Create(Path.Combine(dir, "filler"));
+        var block = new byte[64 << 10];
+        var e = Assert.Throws<IOException>(() =>
+        {
+            for (var i = 0; i < 1 << 20; i++) fill.Write(block);
+        });
+        Assert.Contains("No space left on device", e.Message);
+    }
+
+    [TmpfsFact]
     public async Task A_save_that_fills_a_real_disk_should_fail_with_ENOSPC_free_its_space_and_keep_the_previous_checkpoint()
     {
         using var disk = new Tmpfs(8 << 20);

@@ -95,11 +95,19 @@ internal sealed class LocalBlobStore : IBlobStore
             throw new LockHeldException(Full(path), ReadHolder(path), e);
         }
         var holder = Full(CheckpointLayout.LockHolderFile(path));
+        var temp = $"{holder}.{Environment.ProcessId}.tmp";
         try
         {
-            var temp = $"{holder}.{Environment.ProcessId}.tmp";
             File.WriteAllText(temp, LockHolder.Current().ToJson());
             File.Move(temp, holder, overwrite: true);
+        }
+        catch (IOException e) when (StorageErrors.IsDiskFull(e))
+        {
+            // The record only names the holder to those refused; a full disk must not keep the root
+            // from being opened (a planner restarting after a save filled it is what frees the
+            // space). Deleting needs no space: no stale record names someone else.
+            TryDelete(temp);
+            TryDelete(holder);
         }
         catch
         {
@@ -107,6 +115,18 @@ internal sealed class LocalBlobStore : IBlobStore
             throw;
         }
         return new HeldLock(locked, holder);
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: a refused caller may then name a stale holder.
+        }
     }
 
     /// <summary>The holder recorded beside lock file <paramref name="path"/>, or null when there is none that parses.</summary>

@@ -27,6 +27,9 @@ internal static class StorageErrors
     public static bool IsReadOnly(Exception error) =>
         error is UnauthorizedAccessException || (error is IOException && error.HResult is Eacces or Erofs);
 
+    /// <summary>True when <paramref name="error"/> says the storage is full: ENOSPC, or a quota (EDQUOT).</summary>
+    public static bool IsDiskFull(Exception error) => error is IOException && error.HResult is Enospc or Edquot;
+
     /// <summary>The error a read-only file system gives (EROFS), for fault injection.</summary>
     public static IOException ReadOnly(string path) => new($"Read-only file system : '{path}'", Erofs);
 
