@@ -26,13 +26,16 @@ public sealed class DemoProtocolSerializationSpec : IDisposable
         IActorCkptMessage[] samples =
         {
             new RunDemoSave(3, new[] { 0, 2 }, 4, model),
-            new DemoSaveDone(0.25, 1.5, "rank 2: disk full", new BulkActivity(3, 1 << 20, 1234, 5678)),
+            new DemoSaveDone(0.25, 1.5, "rank 2: disk full", new BulkActivity(2, 1 << 20, new long[] { 1234, 2000 }, new long[] { 5678, 2500 })),
             new RunDemoLoad(3, new[] { 1, 3 }, 4, model with { Layout = "sharded" }, ThroughReaders: true),
             new DemoLoadDone(0.75, new[] { "rank 1: w differs at 5" }, 4096),
             new OpenSocketSink(1 << 30),
             new SocketSinkOpened("127.0.0.1:40123"),
             new RunSocketCopy("127.0.0.1:40123", 1 << 30),
             new SocketCopyDone(0.5, "the socket baseline's receiver closed before acknowledging"),
+            new OpenChannelSink(1 << 30),
+            new ChannelSinkOpened("127.0.0.1:40124", "00112233445566778899aabbccddeeff"),
+            new RunChannelCopy("127.0.0.1:40124", "00112233445566778899aabbccddeeff", 1 << 30),
             new StopNode(),
         };
         return samples.ToDictionary(m => m.GetType());

@@ -108,7 +108,7 @@ public class MultiProcessBenchSpec : IDisposable
         Assert.True(exit == 0, stdout.ToString());
         var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
         foreach (var field in new[] { "save_s", "first_save_s", "staged_s", "load_s", "raw_write_s", "raw_read_s",
-                     "local_save_s", "spread_save_s", "transfer_gbps", "socket_baseline_gbps", "cluster_load_s", "cluster_load_reader_s" })
+                     "local_save_s", "spread_save_s", "transfer_gbps", "transfer_span_gbps", "socket_baseline_gbps", "channel_baseline_gbps", "channel_over_socket", "cluster_load_s", "cluster_load_reader_s" })
             Assert.True(report.GetProperty(field).GetDouble() > 0, field);
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         Assert.Equal(2, report.GetProperty("nodes").GetInt32());

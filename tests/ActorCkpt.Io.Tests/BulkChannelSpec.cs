@@ -349,6 +349,22 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public void Activity_should_count_the_time_any_transfer_was_under_way_once_and_leave_out_gaps()
+    {
+        var f = System.Diagnostics.Stopwatch.Frequency;
+        // Seconds 0-2 and 1-3 overlap, 2.5-2.75 lies inside them, 5-6 comes after a gap: busy 4 s of a 6 s span.
+        var node = BulkActivity.None.With(100, 0, 2 * f).With(200, 1 * f, 3 * f);
+        var other = BulkActivity.None.With(300, 5 * f, 6 * f).With(400, 5 * f / 2, 11 * f / 4);
+        var all = BulkActivity.Combine(new[] { node, BulkActivity.None, other });
+
+        Assert.Equal((4L, 1000L), (all.Transfers, all.Bytes));
+        Assert.Equal(4.0, all.BusySeconds, 9);
+        Assert.Equal(6.0, all.SpanSeconds, 9);
+        Assert.Equal(1000 / 4.0 / 1e9, all.GigabytesPerSecond, 15);
+        Assert.Equal(0, BulkActivity.None.GigabytesPerSecond);
+    }
+
+    [Fact]
     public void A_token_expires_unused_and_then_is_refused()
     {
         long now = 0;

@@ -44,14 +44,23 @@ internal static class BenchRunner
         /// <summary>Across nodes: the same state saved with local placement.</summary>
         public TimeSpan? LocalSave { get; init; }
 
-        /// <summary>Across nodes: the spread save's bytes over the bulk channel, first byte sent to last acknowledged, in GB/s.</summary>
+        /// <summary>Across nodes: the spread save's bytes over the bulk channel per second the channel was moving them (the union of the transfers' spans, each from its first byte sent to its acknowledgement), in GB/s.</summary>
         public double? TransferGbps { get; init; }
+
+        /// <summary>Across nodes: the same bytes over the whole span, from the first transfer's first byte to the last one's acknowledgement, in GB/s.</summary>
+        public double? TransferSpanGbps { get; init; }
+
+        /// <summary>Across nodes: the time the channel was moving bytes (the union of the transfers' spans).</summary>
+        public TimeSpan? TransferBusy { get; init; }
 
         /// <summary>Across nodes: bytes the spread save moved between nodes.</summary>
         public long? CrossBytes { get; init; }
 
         /// <summary>Across nodes: a plain TCP copy of as many bytes between two of the node processes, in GB/s.</summary>
         public double? SocketGbps { get; init; }
+
+        /// <summary>Across nodes: the same copy through the bulk channel, memory to memory (no file written), in GB/s.</summary>
+        public double? ChannelGbps { get; init; }
 
         /// <summary>Across nodes: the warm load through the readers of the nodes that wrote the files, over the channel.</summary>
         public TimeSpan? ReaderLoad { get; init; }
@@ -103,7 +112,11 @@ internal static class BenchRunner
                 figures["spread_save_s"] = S(AsyncSave);
                 figures["cross_node_bytes"] = CrossBytes;
                 figures["transfer_gbps"] = TransferGbps;
+                figures["transfer_span_gbps"] = TransferSpanGbps;
+                figures["transfer_busy_s"] = TransferBusy is { } busy ? S(busy) : null;
                 figures["socket_baseline_gbps"] = SocketGbps;
+                figures["channel_baseline_gbps"] = ChannelGbps;
+                figures["channel_over_socket"] = ChannelGbps is { } cg && SocketGbps is { } sg && sg > 0 ? Math.Round(cg / sg, 3) : null;
                 figures["cluster_load_s"] = S(Load);
                 figures["cluster_load_reader_s"] = ReaderLoad is { } rl ? S(rl) : null;
                 foreach (var (k, v) in ChannelRatios) figures[k] = v;
@@ -213,14 +226,17 @@ internal static class BenchRunner
             report["spread_save_s"] = S(asyncSave);
             report["cross_node_bytes"] = MedianBytes(r => r.CrossBytes);
             report["transfer_gbps"] = Median(r => r.TransferGbps);
+            report["transfer_span_gbps"] = Median(r => r.TransferSpanGbps);
             report["socket_baseline_gbps"] = Median(r => r.SocketGbps);
+            report["channel_baseline_gbps"] = Median(r => r.ChannelGbps);
+            report["channel_over_socket"] = BenchTargets.Median(runs.Select(r => r.ChannelGbps is { } c && r.SocketGbps is { } sg && sg > 0 ? c / sg : (double?)null)) is { } cs ? Math.Round(cs, 3) : null;
             report["cluster_load_s"] = S(load);
             report["cluster_load_reader_s"] = MedianOfOptional(r => r.ReaderLoad);
             var channel = ChannelTargets.All.ToDictionary(t => t.Ratio, t => Median(r => r.ChannelRatios[t.Ratio]));
             foreach (var (k, v) in channel) report[k] = v;
             report["channel_targets"] = ChannelTargets.All.ToDictionary(t => t.Ratio, t => (object)new Dictionary<string, object> { [t.AtLeast ? "at_least" : "at_most"] = t.Bound });
             report["channel_targets_met"] = ChannelTargets.Met(channel);
-            output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s); " +
+            output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s, the channel memory to memory {Format(report["channel_baseline_gbps"])} GB/s); " +
                         $"save local {Format(report["local_save_s"])} s, spread {Format(report["spread_save_s"])} s; load shared {Format(report["cluster_load_s"])} s, through readers {Format(report["cluster_load_reader_s"])} s");
             output.Line("channel targets: " + string.Join(", ", ChannelTargets.All.Select(t =>
                 $"{t.Ratio} {Format(channel[t.Ratio])} {(t.AtLeast ? ">=" : "<=")} {Format(t.Bound)} {(ChannelTargets.Met(channel)[t.Ratio] switch { true => "met", false => "MISSED", null => "not measured" })}")));
@@ -376,9 +392,10 @@ internal static class BenchRunner
     /// <summary>
     /// Ranks on the training nodes of node-process clusters. First a cluster with local placement
     /// (its own directory) saves the state (step 1, cold, then step 2 + i each run): the local
-    /// saves. Then a cluster with spread placement, each run: its save (step 2 + i) with what the
-    /// bulk channel carried, a plain TCP copy of as many bytes from a training node to the
-    /// writer-only node, a warm load of the save from the shared directory and one through the
+    /// saves. Then a cluster with spread placement saves and loads step 1 cold (untimed), then each
+    /// run: its save (step 2 + i) with what the bulk channel carried, a plain TCP copy of as many
+    /// bytes from a training node to the writer-only node and the same copy through the channel
+    /// (memory to memory), a warm load of the save from the shared directory and one through the
     /// readers of the nodes that wrote it, and the raw write and read (alternating with ours).
     /// <c>--placement</c> chooses whose files <c>bytes_by_node</c> counts.
     /// </summary>
@@ -406,6 +423,10 @@ internal static class BenchRunner
         await using var cluster = await NodeProcessCluster.StartAsync(Path.Combine(ckptDir, "spread"), o.Nodes, "spread", o.Hocon);
         var split = cluster.SplitRanks(o.Ranks);
         var cold = await Save(cluster, split, 1);
+        // Warm loads are measured: the processes' first loads of each kind (code compiled, buffers
+        // first touched, the readers' channel connected) go to the cold step, untimed, as the cold save does.
+        await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(1, split[n], o.Ranks, model, ThroughReaders: false));
+        await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(1, split[n], o.Ranks, model, ThroughReaders: true));
         var raw = RawFiles.Like(cluster.Node.Store.ReadMetadata(1));
         try
         {
@@ -420,7 +441,10 @@ internal static class BenchRunner
                 var warm = await Save(cluster, split, step);
                 if (!rawFirst) rawWrite = raw.Write(rawRun);
                 var pushed = BulkActivity.Combine(warm.Select(s => s.Pushed ?? BulkActivity.None));
+                // The two copies alternate which goes first, like the raw baseline.
+                var channel = pushed.Bytes > 0 && rawFirst ? await ChannelCopyAsync(cluster, pushed.Bytes) : (double?)null;
                 var socket = pushed.Bytes > 0 ? await SocketCopyAsync(cluster, pushed.Bytes) : (double?)null;
+                if (pushed.Bytes > 0 && !rawFirst) channel = await ChannelCopyAsync(cluster, pushed.Bytes);
                 var rawRead = rawFirst ? raw.Read(rawRun) : TimeSpan.Zero;
                 var loads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: false));
                 var readerLoads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: true));
@@ -432,7 +456,10 @@ internal static class BenchRunner
                     LocalSave = localSaves[i],
                     CrossBytes = pushed.Bytes,
                     TransferGbps = pushed.Transfers > 0 ? Math.Round(pushed.GigabytesPerSecond, 3) : null,
+                    TransferSpanGbps = pushed.Transfers > 0 ? Math.Round(pushed.SpanGigabytesPerSecond, 3) : null,
+                    TransferBusy = pushed.Transfers > 0 ? TimeSpan.FromSeconds(pushed.BusySeconds) : null,
                     SocketGbps = socket is { } seconds ? Math.Round(pushed.Bytes / seconds / 1e9, 3) : null,
+                    ChannelGbps = channel is { } channelSeconds ? Math.Round(pushed.Bytes / channelSeconds / 1e9, 3) : null,
                     ReaderLoad = TimeSpan.FromSeconds(readerLoads.Max(l => l.Seconds)),
                     LoadedBytes = readerLoads.Sum(l => l.BytesRead),
                 });
@@ -457,6 +484,14 @@ internal static class BenchRunner
         var sink = await cluster.WriterAgent.Ask<SocketSinkOpened>(new OpenSocketSink(bytes), NodeProcessCluster.Patience);
         var done = await cluster.Agents[0].Ask<SocketCopyDone>(new RunSocketCopy(sink.Endpoint, bytes), NodeProcessCluster.Patience);
         return done.Error is null ? done.Seconds : throw new IOException($"socket baseline: {done.Error}");
+    }
+
+    /// <summary>The same copy through the bulk channel, from the same node to the same node; its seconds.</summary>
+    private static async Task<double> ChannelCopyAsync(NodeProcessCluster cluster, long bytes)
+    {
+        var sink = await cluster.WriterAgent.Ask<ChannelSinkOpened>(new OpenChannelSink(bytes), NodeProcessCluster.Patience);
+        var done = await cluster.Agents[0].Ask<SocketCopyDone>(new RunChannelCopy(sink.Endpoint, sink.Token, bytes), NodeProcessCluster.Patience);
+        return done.Error is null ? done.Seconds : throw new IOException($"channel baseline: {done.Error}");
     }
 
     /// <summary>An async save: the time until every rank is staged, until committed, and the bytes each rank staged.</summary>

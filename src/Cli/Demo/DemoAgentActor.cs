@@ -87,6 +87,26 @@ internal sealed class DemoAgentActor : ReceiveActor
                 replyTo.Tell(new SocketCopyDone(0, e.Message));
             }
         });
+        Receive<OpenChannelSink>(m =>
+        {
+            var (token, received) = ChannelBaseline.Receive(BulkChannels.Get(system).For(node.Settings).Server, m.Bytes, NodeProcessCluster.Patience);
+            received.ContinueWith(t => system.Log.Warning("Channel baseline receive failed: {0}", t.Exception?.GetBaseException().Message),
+                TaskContinuationOptions.OnlyOnFaulted);
+            Sender.Tell(new ChannelSinkOpened(BulkChannels.Get(system).For(node.Settings).Server.Endpoint, token.Hex));
+        });
+        ReceiveAsync<RunChannelCopy>(async m =>
+        {
+            var replyTo = Sender;
+            try
+            {
+                var client = BulkChannels.Get(system).For(node.Settings).Client;
+                replyTo.Tell(new SocketCopyDone(await ChannelBaseline.SendAsync(client, m.Endpoint, new TransferToken(m.Token), m.Bytes, NodeProcessCluster.Patience), null));
+            }
+            catch (Exception e)
+            {
+                replyTo.Tell(new SocketCopyDone(0, e.Message));
+            }
+        });
         Receive<StopNode>(_ => CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance));
     }
 

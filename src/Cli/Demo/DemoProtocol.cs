@@ -57,11 +57,29 @@ internal sealed record SocketSinkOpened(string Endpoint) : IActorCkptMessage;
 /// <remarks>A wire message: sent by the bench's driver to the agent of the sending node, another process.</remarks>
 internal sealed record RunSocketCopy(string Endpoint, long Bytes) : IActorCkptMessage;
 
-/// <summary>The copy took <paramref name="Seconds"/> from its first byte to the receiver's acknowledgement, or failed.</summary>
+/// <summary>The copy (<see cref="RunSocketCopy"/> or <see cref="RunChannelCopy"/>) took <paramref name="Seconds"/> from its first byte to the receiver's acknowledgement, or failed.</summary>
 /// <param name="Seconds">The copy's time.</param>
 /// <param name="Error">Why it failed, or null.</param>
 /// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
 internal sealed record SocketCopyDone(double Seconds, string? Error) : IActorCkptMessage;
+
+/// <summary>The bench's channel baseline: expect one push of <paramref name="Bytes"/> bytes over the bulk channel into a sink that keeps nothing; answered <see cref="ChannelSinkOpened"/>.</summary>
+/// <param name="Bytes">Bytes the push will send.</param>
+/// <remarks>A wire message: sent by the bench's driver to the agent of the receiving node, another process.</remarks>
+internal sealed record OpenChannelSink(long Bytes) : IActorCkptMessage;
+
+/// <summary>The receiving node's bulk channel listens at <paramref name="Endpoint"/> and admits the push with <paramref name="Token"/>.</summary>
+/// <param name="Endpoint">"host:port" of its bulk server.</param>
+/// <param name="Token">The push's one-time token (<see cref="TransferToken.Hex"/>).</param>
+/// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
+internal sealed record ChannelSinkOpened(string Endpoint, string Token) : IActorCkptMessage;
+
+/// <summary>The bench's channel baseline: push <paramref name="Bytes"/> to <paramref name="Endpoint"/> over the bulk channel with <paramref name="Token"/>; answered <see cref="SocketCopyDone"/>.</summary>
+/// <param name="Endpoint">The receiving node's <see cref="ChannelSinkOpened.Endpoint"/>.</param>
+/// <param name="Token">Its <see cref="ChannelSinkOpened.Token"/>.</param>
+/// <param name="Bytes">Bytes to push.</param>
+/// <remarks>A wire message: sent by the bench's driver to the agent of the sending node, another process.</remarks>
+internal sealed record RunChannelCopy(string Endpoint, string Token, long Bytes) : IActorCkptMessage;
 
 /// <summary>Leave the cluster and stop the node's process.</summary>
 /// <remarks>A wire message: sent by the demo's driver to each rank node's agent, another process.</remarks>

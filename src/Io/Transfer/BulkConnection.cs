@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.IO.Hashing;
 using System.Text;
+using System.Threading.Channels;
 
 namespace ActorCkpt;
 
@@ -16,6 +18,8 @@ internal sealed class BulkConnection : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly byte[] _header = new byte[BulkFrame.HeaderLength];
+    // Apart from the read side's: a pipelined receive writes credit while it reads the next frame.
+    private readonly byte[] _writeHeader = new byte[BulkFrame.HeaderLength];
     private readonly byte[] _control = new byte[BulkFrame.MaxControlPayload];
     private readonly BulkChannelSettings _settings;
 
@@ -39,8 +43,8 @@ internal sealed class BulkConnection : IAsyncDisposable
     /// <summary>Writes a frame with no payload, or a control payload.</summary>
     public async ValueTask WriteAsync(BulkFrameKind kind, long position, ReadOnlyMemory<byte> payload = default, ulong checksum = 0, CancellationToken cancellation = default)
     {
-        new BulkFrame(kind, payload.Length, position, checksum).Write(_header);
-        await _stream.WriteAsync(_header, cancellation).ConfigureAwait(false);
+        new BulkFrame(kind, payload.Length, position, checksum).Write(_writeHeader);
+        await _stream.WriteAsync(_writeHeader, cancellation).ConfigureAwait(false);
         if (!payload.IsEmpty) await _stream.WriteAsync(payload, cancellation).ConfigureAwait(false);
     }
 
@@ -242,10 +246,7 @@ internal sealed class BulkConnection : IAsyncDisposable
     public async Task ReceiveAsync(long length, Func<long, int, Memory<byte>> into, Action<long, ReadOnlyMemory<byte>> consume, CancellationToken cancellation)
     {
         long received = 0, credited = 0;
-        // Credit a quarter of the window at a time, but never so late that a sender with a full
-        // frame to go and a window of less than two frames waits for credit that never comes (0:
-        // after every frame).
-        var creditEvery = Math.Min(Math.Max(_settings.FrameSize, _settings.Window / 4), _settings.Window - _settings.FrameSize);
+        var creditEvery = CreditEvery;
         try
         {
             while (true)
@@ -258,14 +259,10 @@ internal sealed class BulkConnection : IAsyncDisposable
                     LastUsed = Stopwatch.GetTimestamp();
                     return;
                 }
-                if (frame.Kind != BulkFrameKind.Data)
-                    throw new BulkChannelException($"bulk channel from {Peer}: expected Data or End, got {frame.Kind}");
-                if (frame.Position != received || frame.Length > length - received)
-                    throw new BulkChannelException($"bulk channel from {Peer}: data at {frame.Position}+{frame.Length} does not follow the {received} bytes received of {length}");
+                CheckDataFrame(frame, received, length);
                 var target = into(frame.Position, frame.Length);
                 await _stream.ReadExactlyAsync(target, cancellation).ConfigureAwait(false);
-                if (XxHash3.HashToUInt64(target.Span) != frame.Checksum)
-                    throw new BulkChannelException($"bulk channel from {Peer}: data frame at {frame.Position} ({frame.Length} bytes) arrived corrupted (checksum mismatch)");
+                CheckChecksum(frame, target.Span);
                 consume(frame.Position, target);
                 received += frame.Length;
                 if (received - credited >= creditEvery && received < length)
@@ -286,6 +283,115 @@ internal sealed class BulkConnection : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Receives a transfer of <paramref name="length"/> bytes into buffers of its own and hands each
+    /// checked frame to <paramref name="consume"/> on another task, so that reading the socket and
+    /// checking frames overlaps with consuming them (a file write): up to <paramref name="depth"/>
+    /// frames are read ahead, never more, and credit goes back only as frames are consumed. A frame
+    /// that fails its check is never consumed; those checked before it are. Returns once
+    /// <see cref="BulkFrameKind.End"/> came after every byte and every frame was consumed.
+    /// </summary>
+    public async Task ReceivePipelinedAsync(long length, Action<long, ReadOnlyMemory<byte>> consume, int depth, CancellationToken cancellation)
+    {
+        var free = Channel.CreateBounded<byte[]>(depth);
+        var filled = Channel.CreateBounded<(long Position, byte[] Buffer, int Length)>(depth);
+        var buffers = Enumerable.Range(0, depth).Select(_ => ArrayPool<byte>.Shared.Rent(_settings.FrameSize)).ToArray();
+        foreach (var b in buffers) free.Writer.TryWrite(b);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var creditEvery = CreditEvery;
+        var consumer = Task.Run(async () =>
+        {
+            try
+            {
+                long credited = 0;
+                await foreach (var (position, buffer, n) in filled.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    consume(position, buffer.AsMemory(0, n));
+                    free.Writer.TryWrite(buffer);
+                    var consumed = position + n;
+                    if (consumed - credited >= creditEvery && consumed < length)
+                    {
+                        await WriteAsync(BulkFrameKind.Credit, consumed, cancellation: stop.Token).ConfigureAwait(false);
+                        credited = consumed;
+                    }
+                }
+            }
+            catch
+            {
+                // The reader stops at once rather than reading into buffers nobody will take.
+                stop.Cancel();
+                throw;
+            }
+        }, CancellationToken.None);
+        try
+        {
+            long received = 0;
+            while (true)
+            {
+                var (frame, _) = await ReadAsync(stop.Token).ConfigureAwait(false);
+                if (frame.Kind == BulkFrameKind.End)
+                {
+                    if (frame.Position != length || received != length)
+                        throw new BulkChannelException($"bulk channel from {Peer}: transfer ended at {received} of {length} bytes");
+                    break;
+                }
+                CheckDataFrame(frame, received, length);
+                var buffer = await free.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
+                var target = buffer.AsMemory(0, frame.Length);
+                await _stream.ReadExactlyAsync(target, stop.Token).ConfigureAwait(false);
+                CheckChecksum(frame, target.Span);
+                await filled.Writer.WriteAsync((frame.Position, buffer, frame.Length), stop.Token).ConfigureAwait(false);
+                received += frame.Length;
+            }
+            filled.Writer.Complete();
+            await consumer.ConfigureAwait(false);
+            LastUsed = Stopwatch.GetTimestamp();
+        }
+        catch (Exception e)
+        {
+            Reusable = false;
+            filled.Writer.TryComplete();
+            // The frames checked before the fault are still consumed; a consumer's own fault is the cause.
+            try
+            {
+                await consumer.ConfigureAwait(false);
+            }
+            catch (Exception consumerFault)
+            {
+                if (e is OperationCanceledException && !cancellation.IsCancellationRequested) throw Wrapped(consumerFault);
+            }
+            throw Wrapped(e);
+        }
+        finally
+        {
+            foreach (var b in buffers) ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+
+    private Exception Wrapped(Exception e) => e is IOException or EndOfStreamException or ObjectDisposedException
+        ? new BulkChannelException($"bulk channel from {Peer}: {e.Message}", e)
+        : e;
+
+    private void CheckDataFrame(BulkFrame frame, long received, long length)
+    {
+        if (frame.Kind != BulkFrameKind.Data)
+            throw new BulkChannelException($"bulk channel from {Peer}: expected Data or End, got {frame.Kind}");
+        if (frame.Position != received || frame.Length > length - received)
+            throw new BulkChannelException($"bulk channel from {Peer}: data at {frame.Position}+{frame.Length} does not follow the {received} bytes received of {length}");
+    }
+
+    private void CheckChecksum(BulkFrame frame, ReadOnlySpan<byte> bytes)
+    {
+        if (XxHash3.HashToUInt64(bytes) != frame.Checksum)
+            throw new BulkChannelException($"bulk channel from {Peer}: data frame at {frame.Position} ({frame.Length} bytes) arrived corrupted (checksum mismatch)");
+    }
+
+    /// <summary>
+    /// Credit a quarter of the window at a time, but never so late that a sender with a full frame
+    /// to go and a window of less than two frames waits for credit that never comes (0: after every frame).
+    /// </summary>
+    private long CreditEvery => Math.Min(Math.Max(_settings.FrameSize, _settings.Window / 4), _settings.Window - _settings.FrameSize);
 
     /// <summary>Tells the sender every byte of the transfer of <paramref name="length"/> bytes is in and handed over.</summary>
     public async ValueTask AcknowledgeAsync(long length, CancellationToken cancellation)

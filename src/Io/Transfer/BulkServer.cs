@@ -11,7 +11,8 @@ namespace ActorCkpt;
 /// transfers it was told to expect. A push is admitted only with a token expected for it
 /// (<see cref="ExpectPush"/>), a fetch only with a token offered for it (<see cref="OfferFetch"/>);
 /// anything else is refused before a byte reaches a sink, and the connection closed. Each connection
-/// runs one transfer at a time; its receive buffer is one frame, whatever the transfer's size.
+/// runs one transfer at a time; a push reads at most 4 frames ahead of its sink (within the window),
+/// a fetch sends from one frame's buffer, whatever the transfer's size.
 /// </summary>
 internal sealed class BulkServer : IAsyncDisposable
 {
@@ -238,11 +239,11 @@ internal sealed class BulkServer : IAsyncDisposable
     private async Task ReceivePushAsync(BulkConnection connection, PushAdmission push)
     {
         using var transfer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, push.Cancellation);
-        var buffer = ArrayPool<byte>.Shared.Rent(_settings.FrameSize);
         try
         {
             await connection.WriteAsync(BulkFrameKind.Accepted, push.Length, cancellation: transfer.Token).ConfigureAwait(false);
-            await connection.ReceiveAsync(push.Length, (_, n) => buffer.AsMemory(0, n), (at, bytes) => push.Sink.Write(at, bytes.Span), transfer.Token).ConfigureAwait(false);
+            // The sink's writes (a file's) overlap with reading and checking the next frames.
+            await connection.ReceivePipelinedAsync(push.Length, (at, bytes) => push.Sink.Write(at, bytes.Span), ReadAhead, transfer.Token).ConfigureAwait(false);
             push.Sink.Complete();
             await connection.AcknowledgeAsync(push.Length, transfer.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _pushes);
@@ -256,11 +257,10 @@ internal sealed class BulkServer : IAsyncDisposable
             push.Fail(e);
             throw new BulkChannelException($"push from {connection.Peer} failed: {e.Message}", e);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
+
+    /// <summary>Frames a push reads ahead of its sink: up to 4, within the window.</summary>
+    private int ReadAhead => (int)Math.Clamp(_settings.Window / _settings.FrameSize, 1, 4);
 
     private async Task ServeFetchAsync(BulkConnection connection, ITransferSource source)
     {
