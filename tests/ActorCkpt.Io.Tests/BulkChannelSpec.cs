@@ -280,6 +280,27 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sink_that_fails_should_fail_the_push_with_its_cause_at_both_ends_and_keep_what_came_before()
+    {
+        var (server, client) = Pair();
+        var bytes = Bytes(20 * Small.FrameSize, 21);
+        var sink = new MemorySink { FailAt = 3 * Small.FrameSize };
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, bytes.Length, sink, Ttl);
+
+        // The sender hears the cause when it reads before the server closes (else its write finds the connection gone).
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, token, bytes.Length, Pieces(bytes, Small.FrameSize)));
+
+        Assert.Contains(server.Endpoint, e.Message);
+        // The receiving side fails with the sink's own error, as it is: a full disk, not a channel fault.
+        var cause = await Assert.ThrowsAsync<IOException>(() => received.WaitAsync(Patience));
+        Assert.Equal("No space left on device", cause.Message);
+        Assert.Same(cause, sink.Aborted);
+        Assert.Equal(bytes.AsSpan(0, 3 * Small.FrameSize).ToArray(), sink.Bytes);
+        Assert.Equal(1, server.Failed);
+    }
+
+    [Fact]
     public async Task A_slow_receiver_should_hold_the_sender_to_the_window()
     {
         var (server, client) = Pair();
@@ -446,9 +467,13 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         public bool Completed { get; private set; }
         public Exception? Aborted { get; private set; }
 
+        /// <summary>A write at this position throws, as a full disk would.</summary>
+        public long? FailAt { get; init; }
+
         public void Write(long position, ReadOnlySpan<byte> bytes)
         {
             Gate?.Wait();
+            if (position == FailAt) throw new IOException("No space left on device");
             lock (_bytes)
             {
                 Assert.Equal(_bytes.Length, position);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.IO.Hashing;
 using System.Text;
 using System.Threading.Channels;
@@ -352,14 +353,15 @@ internal sealed class BulkConnection : IAsyncDisposable
         {
             Reusable = false;
             filled.Writer.TryComplete();
-            // The frames checked before the fault are still consumed; a consumer's own fault is the cause.
+            // The frames checked before the fault are still consumed. A consumer's own fault (the
+            // sink's: a full disk, say) is the cause, as it is: it is not the channel's.
             try
             {
                 await consumer.ConfigureAwait(false);
             }
             catch (Exception consumerFault)
             {
-                if (e is OperationCanceledException && !cancellation.IsCancellationRequested) throw Wrapped(consumerFault);
+                if (e is OperationCanceledException && !cancellation.IsCancellationRequested) ExceptionDispatchInfo.Throw(consumerFault);
             }
             throw Wrapped(e);
         }
