@@ -24,8 +24,9 @@ internal static class ReaderRangeFetch
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
             if (reply is ReadRangeOffered offered)
             {
-                // Straight into the range's buffer, each frame checked where it landed.
-                var bytes = new byte[length];
+                // Straight into the range's buffer, each frame checked where it landed. Not zeroed
+                // first: the fetch fills every byte or throws, and the buffer is dropped.
+                var bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
                 using var giveUp = new CancellationTokenSource(timeout);
                 try
                 {
