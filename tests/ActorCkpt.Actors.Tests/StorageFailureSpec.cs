@@ -50,8 +50,11 @@ public class StorageFailureSpec : NodeSpec
         // frees the failed save's space. The holder record is then left out, not the lock.
         using var disk = new Tmpfs(1 << 20);
         var store = new LocalBlobStore(disk.Path);
-        File.WriteAllText(Path.Combine(disk.Path, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile)), "{\"stale\": true}");
+        // The lock file exists (creating it takes no block); a holder that left names itself beside it.
         store.Lock(CheckpointLayout.CatalogLockFile).Dispose();
+        var stale = new LockHolder(1, "a-host-long-gone", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, "old");
+        File.WriteAllText(Path.Combine(disk.Path, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile)), stale.ToJson());
+        Assert.Equal(stale, LockHolder.Parse(File.ReadAllText(Path.Combine(disk.Path, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile)))));
         FillUp(disk.Path);
 
         using var held = store.Lock(CheckpointLayout.CatalogLockFile);

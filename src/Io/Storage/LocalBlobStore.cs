@@ -90,7 +90,7 @@ internal sealed class LocalBlobStore : IBlobStore
         {
             locked = new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (!StorageErrors.IsReadOnly(e))
+        catch (IOException e) when (!StorageErrors.IsReadOnly(e) && !StorageErrors.IsDiskFull(e))
         {
             throw new LockHeldException(Full(path), ReadHolder(path), e);
         }

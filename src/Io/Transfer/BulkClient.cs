@@ -15,8 +15,11 @@ internal sealed class BulkClient : IAsyncDisposable
 {
     private readonly BulkChannelSettings _settings;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<BulkConnection>> _idle = new(StringComparer.Ordinal);
+    // Push spans since the last TakePushActivity, for the bench; at most SpansKept, later ones folded into the last.
+    private const int SpansKept = 1024;
     private readonly object _activityGate = new();
-    private BulkActivity _activity = BulkActivity.None;
+    private readonly List<long> _starts = new(), _ends = new();
+    private long _pushes, _pushedBytes;
     private long _opened;
     private volatile bool _disposed;
 
@@ -29,14 +32,38 @@ internal sealed class BulkClient : IAsyncDisposable
     /// <summary>Connections opened so far (reuse keeps this low).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
 
-    /// <summary>The pushes completed since the last call, and starts counting anew (for the bench).</summary>
+    /// <summary>The pushes completed since the last call, and starts counting anew (for the bench; see <see cref="Record"/>).</summary>
     public BulkActivity TakePushActivity()
     {
         lock (_activityGate)
         {
-            var taken = _activity;
-            _activity = BulkActivity.None;
+            var taken = new BulkActivity(_pushes, _pushedBytes, _starts.ToArray(), _ends.ToArray());
+            (_pushes, _pushedBytes) = (0, 0);
+            _starts.Clear();
+            _ends.Clear();
             return taken;
+        }
+    }
+
+    /// <summary>
+    /// Counts a push for <see cref="TakePushActivity"/>. Nobody may ever take it (only the bench
+    /// does): past <see cref="SpansKept"/> spans, a push widens the last one instead of adding its own,
+    /// so the record stays small (its busy time then counts the gaps between those pushes too).
+    /// </summary>
+    private void Record(long bytes, long start, long end)
+    {
+        lock (_activityGate)
+        {
+            _pushes++;
+            _pushedBytes += bytes;
+            if (_starts.Count < SpansKept)
+            {
+                _starts.Add(start);
+                _ends.Add(end);
+                return;
+            }
+            _starts[^1] = Math.Min(_starts[^1], start);
+            _ends[^1] = Math.Max(_ends[^1], end);
         }
     }
 
@@ -53,7 +80,7 @@ internal sealed class BulkClient : IAsyncDisposable
         try
         {
             await connection.SendAsync(pieces, length, probe, cancellation, Faults).ConfigureAwait(false);
-            lock (_activityGate) _activity = _activity.With(length, probe.StartedAt, probe.EndedAt);
+            Record(length, probe.StartedAt, probe.EndedAt);
         }
         finally
         {

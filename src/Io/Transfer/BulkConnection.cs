@@ -11,9 +11,10 @@ namespace ActorCkpt;
 /// One connection of the bulk channel, either side: frames over a stream (TCP, or TLS over it), one
 /// transfer at a time. The side that sends data sends frames from the caller's memory (no copy) and
 /// keeps at most the window unconsumed; the side that receives checks each frame's checksum before
-/// the bytes go anywhere and grants credit as it consumes, so its buffers never exceed one frame.
-/// Any fault is a <see cref="BulkChannelException"/> naming the peer; after one the connection is
-/// closed, never reused.
+/// the bytes go anywhere and grants credit as it consumes, so its buffers never exceed a few frames
+/// (one for a fetch, the read-ahead for a push). Any fault of the connection is a
+/// <see cref="BulkChannelException"/> naming the peer (a push's sink's own fault passes as it is);
+/// after one the connection is closed, never reused.
 /// </summary>
 internal sealed class BulkConnection : IAsyncDisposable
 {
@@ -301,6 +302,8 @@ internal sealed class BulkConnection : IAsyncDisposable
         foreach (var b in buffers) free.Writer.TryWrite(b);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var creditEvery = CreditEvery;
+        // What the sink itself threw (a full disk, say): the transfer's cause as it is, not a channel fault.
+        ExceptionDispatchInfo? sinkFault = null;
         var consumer = Task.Run(async () =>
         {
             try
@@ -308,12 +311,27 @@ internal sealed class BulkConnection : IAsyncDisposable
                 long credited = 0;
                 await foreach (var (position, buffer, n) in filled.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
-                    consume(position, buffer.AsMemory(0, n));
+                    try
+                    {
+                        consume(position, buffer.AsMemory(0, n));
+                    }
+                    catch (Exception e)
+                    {
+                        sinkFault = ExceptionDispatchInfo.Capture(e);
+                        throw;
+                    }
                     free.Writer.TryWrite(buffer);
                     var consumed = position + n;
                     if (consumed - credited >= creditEvery && consumed < length)
                     {
-                        await WriteAsync(BulkFrameKind.Credit, consumed, cancellation: stop.Token).ConfigureAwait(false);
+                        try
+                        {
+                            await WriteAsync(BulkFrameKind.Credit, consumed, cancellation: stop.Token).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is IOException or ObjectDisposedException)
+                        {
+                            throw Wrapped(e);
+                        }
                         credited = consumed;
                     }
                 }
@@ -353,17 +371,22 @@ internal sealed class BulkConnection : IAsyncDisposable
         {
             Reusable = false;
             filled.Writer.TryComplete();
-            // The frames checked before the fault are still consumed. A consumer's own fault (the
-            // sink's: a full disk, say) is the cause, as it is: it is not the channel's.
+            // The frames checked before the fault are still consumed (the consumer drains them).
+            Exception? consumerFault = null;
             try
             {
                 await consumer.ConfigureAwait(false);
             }
-            catch (Exception consumerFault)
+            catch (Exception fault)
             {
-                if (e is OperationCanceledException && !cancellation.IsCancellationRequested) ExceptionDispatchInfo.Throw(consumerFault);
+                consumerFault = fault;
             }
-            throw Wrapped(e);
+            // The sink's fault wins, whenever it came; then the consumer's, when it is why the reader stopped.
+            sinkFault?.Throw();
+            if (consumerFault is not null && e is OperationCanceledException && !cancellation.IsCancellationRequested)
+                ExceptionDispatchInfo.Throw(consumerFault);
+            if (Wrapped(e) is var wrapped && wrapped != e) throw wrapped;
+            ExceptionDispatchInfo.Throw(e);
         }
         finally
         {

@@ -11,8 +11,8 @@ namespace ActorCkpt;
 /// transfers it was told to expect. A push is admitted only with a token expected for it
 /// (<see cref="ExpectPush"/>), a fetch only with a token offered for it (<see cref="OfferFetch"/>);
 /// anything else is refused before a byte reaches a sink, and the connection closed. Each connection
-/// runs one transfer at a time; a push reads at most 4 frames ahead of its sink (within the window),
-/// a fetch sends from one frame's buffer, whatever the transfer's size.
+/// runs one transfer at a time; a push holds at most 4 frames (the one its sink is writing and those
+/// read ahead, within the window), a fetch sends from one frame's buffer, whatever the transfer's size.
 /// </summary>
 internal sealed class BulkServer : IAsyncDisposable
 {
@@ -259,7 +259,7 @@ internal sealed class BulkServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Frames a push reads ahead of its sink: up to 4, within the window.</summary>
+    /// <summary>Frames a push holds, its sink's included: up to 4, within the window.</summary>
     private int ReadAhead => (int)Math.Clamp(_settings.Window / _settings.FrameSize, 1, 4);
 
     private async Task ServeFetchAsync(BulkConnection connection, ITransferSource source)
