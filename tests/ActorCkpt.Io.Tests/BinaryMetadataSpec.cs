@@ -30,6 +30,39 @@ public class BinaryMetadataSpec
         Assert.True(MetadataBinary.IsBinary(bytes));
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(29_998)]
+    public void A_tensor_of_many_chunks_should_round_trip_in_order_whichever_chunk_is_out_of_place(int swapped)
+    {
+        // Several MiB of chunks, so the writer has written part of the tensor out before it meets the
+        // chunk out of place (-1: none is), and writes the tensor again, sorted, over that part.
+        var metadata = ManyChunks(swapped);
+
+        var bytes = MetadataBinaryWriter.ToArray(metadata);
+
+        Assert.True(bytes.Length > 2 << 20, $"{bytes.Length} bytes");
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(metadata)), System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(Read(bytes))));
+        // Nothing of the first try is left behind: as long as the same chunks in order.
+        Assert.Equal(MetadataBinaryWriter.ToArray(ManyChunks(-1)).Length, bytes.Length);
+    }
+
+    /// <summary>A tensor of 30,000 one-row chunks in row order, but for chunks <paramref name="swapped"/> and the next, swapped.</summary>
+    private static CheckpointMetadata ManyChunks(int swapped)
+    {
+        const int rows = 30_000;
+        var shape = new long[] { rows, 16 };
+        var boxes = Enumerable.Range(0, rows).Select(r => new TensorBox(new long[] { r, 0 }, new long[] { 1, 16 })).ToList();
+        if (swapped >= 0) (boxes[swapped], boxes[swapped + 1]) = (boxes[swapped + 1], boxes[swapped]);
+        var chunks = boxes.Select((b, i) => new StoredChunk(b, StorageNames.Chunk("w", b, shape), i % 7,
+            new StoredBytes("d.safetensors", 64L * i, 64, 8, Enumerable.Range(0, 8).Select(k => (ulong)(i * 8 + k)).ToArray()))).ToArray();
+        return new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, 7, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TensorMetadata> { ["w"] = new("w", DType.Float32, shape, chunks) }, Array.Empty<ObjectMetadata>(),
+            new[] { new DataFileMetadata("d.safetensors", 64L * rows, 0, 0, "n") });
+    }
+
     [Property(MaxTest = 300)]
     public void A_ranks_read_by_index_should_return_exactly_the_chunks_its_boxes_overlap(int seed, byte size)
     {

@@ -148,16 +148,33 @@ internal static class MetadataBinaryWriter
     /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged; returns the page index's place and the page count.</summary>
     private static (Region Index, int Pages) WriteTensor(Output output, TensorMetadata t, Dictionary<string, uint> fileIndex, StringPool strings)
     {
+        // Row-major order puts neighbours in one page, so a page's box stays tight. Saves come
+        // sorted already: the chunks are written in their order, checked as they go (a separate
+        // pass would read a million chunk objects once more), and only when one is out of order
+        // is the tensor written again, sorted, over what was written of it.
+        var start = output.Position;
+        if (TryWriteTensor(output, t, null, fileIndex, strings) is { } inOrder) return inOrder;
+        output.Rewind(start);
         var chunks = t.Chunks;
-        var dims = t.Shape.Count;
         var order = new int[chunks.Count];
         for (var i = 0; i < order.Length; i++) order[i] = i;
-        // Row-major order puts neighbours in one page, so a page's box stays tight; saves come sorted already.
-        if (!IsSorted(chunks)) Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
+        Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
+        return TryWriteTensor(output, t, order, fileIndex, strings)!.Value;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="t"/>'s chunks in <paramref name="order"/> (null: as they are), paged;
+    /// with no order given, null as soon as a chunk comes before the one preceding it.
+    /// </summary>
+    private static (Region Index, int Pages)? TryWriteTensor(Output output, TensorMetadata t, int[]? order, Dictionary<string, uint> fileIndex, StringPool strings)
+    {
+        var chunks = t.Chunks;
+        var dims = t.Shape.Count;
+        Span<long> previous = dims <= 16 ? stackalloc long[dims] : new long[dims];
         var pages = new List<PageEntry>();
-        for (var first = 0; first < order.Length; first += MetadataBinary.PageRecords)
+        for (var first = 0; first < chunks.Count; first += MetadataBinary.PageRecords)
         {
-            var count = Math.Min(MetadataBinary.PageRecords, order.Length - first);
+            var count = Math.Min(MetadataBinary.PageRecords, chunks.Count - first);
             var lo = new long[dims];
             var hi = new long[dims];
             Array.Fill(lo, long.MaxValue);
@@ -165,12 +182,18 @@ internal static class MetadataBinaryWriter
             output.Begin();
             for (var i = first; i < first + count; i++)
             {
-                var c = chunks[order[i]];
+                var index = order?[i] ?? i;
+                var c = chunks[index];
                 if (c.Box.Rank != dims)
                     throw new ArgumentException($"a chunk of '{t.Key}' has {c.Box.Rank} dimensions, its tensor {dims}", nameof(t));
-                var r = new SpanWriter(output.Take(MetadataBinary.ChunkRecordLength(dims) + 8 * c.Bytes.BlockChecksums.Count));
-                r.U32((uint)order[i]);
                 var offsets = c.Box.OffsetSpan;
+                if (order is null)
+                {
+                    if (i > 0 && offsets.SequenceCompareTo(previous) < 0) return null;
+                    offsets.CopyTo(previous);
+                }
+                var r = new SpanWriter(output.Take(MetadataBinary.ChunkRecordLength(dims) + 8 * c.Bytes.BlockChecksums.Count));
+                r.U32((uint)index);
                 var lengths = c.Box.LengthSpan;
                 for (var k = 0; k < dims; k++) r.I64(offsets[k]);
                 for (var k = 0; k < dims; k++) r.I64(lengths[k]);
@@ -215,13 +238,6 @@ internal static class MetadataBinaryWriter
         r.I32(b.BlockSize);
         r.U32((uint)b.BlockChecksums.Count);
         foreach (var sum in b.BlockChecksums) r.U64(sum);
-    }
-
-    private static bool IsSorted(IReadOnlyList<StoredChunk> chunks)
-    {
-        for (var i = 1; i < chunks.Count; i++)
-            if (Compare(chunks[i - 1].Box, chunks[i].Box) > 0) return false;
-        return true;
     }
 
     private static int Compare(TensorBox a, TensorBox b)
@@ -354,6 +370,24 @@ internal static class MetadataBinaryWriter
         private long _sectionStart;
 
         public long Position => _written + _used;
+
+        /// <summary>
+        /// Goes back to <paramref name="position"/>, between two sections: what was taken after it is
+        /// dropped, or, where already written out, written over by what is taken next.
+        /// </summary>
+        public void Rewind(long position)
+        {
+            if (position >= _written)
+            {
+                _used = (int)(position - _written);
+            }
+            else
+            {
+                _written = position;
+                _used = 0;
+            }
+            _hashed = _used;
+        }
 
         public void Begin()
         {
