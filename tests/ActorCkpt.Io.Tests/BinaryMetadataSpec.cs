@@ -49,15 +49,26 @@ public class BinaryMetadataSpec
         Assert.Equal(MetadataBinaryWriter.ToArray(ManyChunks(-1)).Length, bytes.Length);
     }
 
+    [Fact]
+    public void A_file_with_a_problem_in_every_chunk_should_be_refused_with_one_short_line()
+    {
+        // Block size 4 is not a multiple of 8: each of the 30,000 chunks is wrong the same way.
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(MetadataBinaryWriter.ToArray(ManyChunks(-1, blockSize: 4))));
+
+        Assert.EndsWith($"; and {30_000 - Problems.Named} more", e.Message);
+        Assert.Equal(Problems.Named, e.Message.Split("checksum block size 4 is not a positive multiple of 8").Length - 1);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     /// <summary>A tensor of 30,000 one-row chunks in row order, but for chunks <paramref name="swapped"/> and the next, swapped.</summary>
-    private static CheckpointMetadata ManyChunks(int swapped)
+    private static CheckpointMetadata ManyChunks(int swapped, int blockSize = 8)
     {
         const int rows = 30_000;
         var shape = new long[] { rows, 16 };
         var boxes = Enumerable.Range(0, rows).Select(r => new TensorBox(new long[] { r, 0 }, new long[] { 1, 16 })).ToList();
         if (swapped >= 0) (boxes[swapped], boxes[swapped + 1]) = (boxes[swapped + 1], boxes[swapped]);
         var chunks = boxes.Select((b, i) => new StoredChunk(b, StorageNames.Chunk("w", b, shape), i % 7,
-            new StoredBytes("d.safetensors", 64L * i, 64, 8, Enumerable.Range(0, 8).Select(k => (ulong)(i * 8 + k)).ToArray()))).ToArray();
+            new StoredBytes("d.safetensors", 64L * i, 64, blockSize, Enumerable.Range(0, 64 / blockSize).Select(k => (ulong)(i * 8 + k)).ToArray()))).ToArray();
         return new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, 7, DateTimeOffset.UnixEpoch,
             new Dictionary<string, TensorMetadata> { ["w"] = new("w", DType.Float32, shape, chunks) }, Array.Empty<ObjectMetadata>(),
             new[] { new DataFileMetadata("d.safetensors", 64L * rows, 0, 0, "n") });

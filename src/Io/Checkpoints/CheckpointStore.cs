@@ -133,7 +133,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         using var index = MetadataIndex.Open(bytes, file, expectedChecksum: null);
         var metadata = index.ReadAll();
         var problems = MetadataValidator.Validate(metadata);
-        return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + string.Join("; ", problems));
+        return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + Problems.Line(problems));
     }
 
     /// <summary>

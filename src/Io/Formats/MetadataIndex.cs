@@ -254,7 +254,7 @@ internal sealed class MetadataIndex : IDisposable
     private CheckpointMetadata Checked(CheckpointMetadata part)
     {
         var problems = MetadataValidator.Validate(part, partial: true);
-        return problems.Count == 0 ? part : throw new CheckpointFormatException(_file, "inconsistent metadata: " + string.Join("; ", problems));
+        return problems.Count == 0 ? part : throw new CheckpointFormatException(_file, "inconsistent metadata: " + Problems.Line(problems));
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ internal static class MetadataJson
         {
             var metadata = MetadataJsonReader.Read(json, file);
             var problems = MetadataValidator.Validate(metadata);
-            return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + string.Join("; ", problems));
+            return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + Problems.Line(problems));
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException
                                       || (e is ActorCkptException && e is not CheckpointFormatException))

@@ -6,9 +6,9 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class PlanValidationException : ActorCkptException
 {
-    /// <summary>Creates the exception listing every problem found.</summary>
+    /// <summary>Creates the exception for every problem found (its message names the first few).</summary>
     public PlanValidationException(IReadOnlyList<string> problems)
-        : base("invalid save plan: " + string.Join("; ", problems)) => Problems = problems;
+        : base("invalid save plan: " + ActorCkpt.Problems.Line(problems)) => Problems = problems;
 
     /// <summary>One line per problem, each naming the key and ranks involved.</summary>
     public IReadOnlyList<string> Problems { get; }
