@@ -83,12 +83,20 @@ internal static class MetadataValidator
         foreach (var (name, file) in files)
         {
             var ranges = file.Ranges;
-            ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+            // A file's items come in the order they were written, so this is usually a check, not a sort.
+            if (!InOrder(ranges)) ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
             for (var i = 1; i < ranges.Count; i++)
                 if (ranges[i].Start < ranges[i - 1].End)
                     problems.Add($"'{ranges[i - 1].Key}' and '{ranges[i].Key}' overlap in file '{name}'");
         }
         return problems;
+    }
+
+    private static bool InOrder(List<(long Start, long End, string Key)> ranges)
+    {
+        for (var i = 1; i < ranges.Count; i++)
+            if (ranges[i].Start < ranges[i - 1].Start) return false;
+        return true;
     }
 
     /// <summary>Above this many chunks the tensors are checked on the pool.</summary>
