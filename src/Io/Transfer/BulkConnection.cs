@@ -68,6 +68,31 @@ internal sealed class BulkConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Reads and drops whatever the peer still sends, until it closes the connection or
+    /// <paramref name="patience"/> passes: after <see cref="TryFailAsync"/>, closing at once with
+    /// unread bytes would reset the connection, and the peer could lose the Failed frame with it.
+    /// </summary>
+    public async ValueTask DrainAsync(TimeSpan patience)
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(64 << 10);
+        try
+        {
+            using var giveUp = new CancellationTokenSource(patience);
+            while (await _stream.ReadAsync(scratch, giveUp.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception)
+        {
+            // Closed, reset or silent: it is closed next either way.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
     /// Reads the next frame's header, and a control frame's payload (in a buffer valid until the next
     /// read). Waits at most the idle timeout, or forever when <paramref name="idle"/> is false (a
     /// connection between transfers). A <see cref="BulkFrameKind.Failed"/> from the peer is thrown.

@@ -255,6 +255,9 @@ internal sealed class BulkServer : IAsyncDisposable
             Interlocked.Increment(ref _failed);
             await connection.TryFailAsync(e.Message).ConfigureAwait(false);
             push.Fail(e);
+            // The sender may still be sending: read what it sends until it has heard why and closed,
+            // so the connection is not reset under the Failed frame before the sender reads it.
+            await connection.DrainAsync(_settings.ConnectTimeout).ConfigureAwait(false);
             throw new BulkChannelException($"push from {connection.Peer} failed: {e.Message}", e);
         }
     }
