@@ -1,7 +1,8 @@
 namespace ActorCkpt;
 
 /// <summary>
-/// Fetches <paramref name="length"/> bytes at <paramref name="offset"/> of data file
-/// <paramref name="file"/> of step <paramref name="step"/> from node <paramref name="node"/>.
+/// Fetches the bytes at <paramref name="offset"/> of data file <paramref name="file"/> of step
+/// <paramref name="step"/> from node <paramref name="node"/> into <paramref name="into"/>, filling it
+/// whole or throwing (the caller owns the memory: a pooled buffer is used again, not dropped).
 /// </summary>
-internal delegate Task<byte[]> RangeFetcher(string node, long step, string file, long offset, long length);
+internal delegate Task RangeFetcher(string node, long step, string file, long offset, Memory<byte> into);

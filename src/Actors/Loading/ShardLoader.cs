@@ -1,3 +1,4 @@
+using System.Buffers;
 using TorchSharp;
 
 namespace ActorCkpt;
@@ -76,9 +77,19 @@ internal static class ShardLoader
                 }
                 : async read =>
                 {
-                    var bytes = await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
-                        read.Source.Bytes.Offset + read.RangeStart, read.RangeLength);
-                    ChunkReader.Apply(read, bytes, ChunkReader.Window(read, destinations.Bytes));
+                    // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
+                    var length = checked((int)read.RangeLength);
+                    var buffer = ArrayPool<byte>.Shared.Rent(length);
+                    try
+                    {
+                        await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
+                            read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length));
+                        ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
                 };
             var completed = false;
             try
@@ -104,7 +115,8 @@ internal static class ShardLoader
             }
             else
             {
-                bytes = await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, entry.Bytes.Length);
+                bytes = new byte[entry.Bytes.Length];
+                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes);
                 ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key);
             }
             if (!objects.TryAdd(entry.Key, bytes))

@@ -18,31 +18,30 @@ internal static class ReaderRangeFetch
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
     public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
-        async (node, step, file, offset, length) =>
+        async (node, step, file, offset, into) =>
         {
+            var length = into.Length;
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
             if (reply is ReadRangeOffered offered)
             {
-                // Straight into the range's buffer, each frame checked where it landed. Not zeroed
-                // first: the fetch fills every byte or throws, and the buffer is dropped.
-                var bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
+                // Straight into the caller's memory, each frame checked where it landed.
                 using var giveUp = new CancellationTokenSource(timeout);
                 try
                 {
-                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, bytes, giveUp.Token);
+                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token);
                 }
                 catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
                 {
                     // A reader too slow is a failed read, not the caller's cancellation.
                     throw new ActorCkptException($"reader on {node}: '{file}' at {offset}+{length} did not arrive within {timeout}");
                 }
-                return bytes;
+                return;
             }
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
-            var assembler = new ChunkAssembler(node, file, length);
+            var assembler = new ChunkAssembler(node, file, into);
             await streamed.Source.Source.RunForeach(assembler.Add, materializer);
-            return assembler.Complete();
+            assembler.Complete();
         };
 }
