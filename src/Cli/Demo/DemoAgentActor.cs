@@ -89,10 +89,11 @@ internal sealed class DemoAgentActor : ReceiveActor
         });
         Receive<OpenChannelSink>(m =>
         {
-            var (token, received) = ChannelBaseline.Receive(BulkChannels.Get(system).For(node.Settings).Server, m.Bytes, NodeProcessCluster.Patience);
+            var server = BulkChannels.Get(system).For(node.Settings).Server;
+            var (token, received) = ChannelBaseline.Receive(server, m.Bytes, NodeProcessCluster.Patience);
             received.ContinueWith(t => system.Log.Warning("Channel baseline receive failed: {0}", t.Exception?.GetBaseException().Message),
                 TaskContinuationOptions.OnlyOnFaulted);
-            Sender.Tell(new ChannelSinkOpened(BulkChannels.Get(system).For(node.Settings).Server.Endpoint, token.Hex));
+            Sender.Tell(new ChannelSinkOpened(server.Endpoint, token.Hex));
         });
         ReceiveAsync<RunChannelCopy>(async m =>
         {

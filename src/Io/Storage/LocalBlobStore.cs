@@ -125,7 +125,7 @@ internal sealed class LocalBlobStore : IBlobStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Left behind: a refused caller may then name a stale holder.
+            // Left behind: the next holder replaces it; until then a refused caller may name a stale one.
         }
     }
 
@@ -168,14 +168,8 @@ internal sealed class LocalBlobStore : IBlobStore
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _released, 1) != 0) return;
-            try
-            {
-                File.Delete(holderFile);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The record only names the holder; a stale one is replaced by the next holder.
-            }
+            // The record only names the holder; one left behind is replaced by the next holder.
+            TryDelete(holderFile);
             locked.Dispose();
         }
     }

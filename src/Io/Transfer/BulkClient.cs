@@ -98,7 +98,7 @@ internal sealed class BulkClient : IAsyncDisposable
         var connection = await OpenAsync(endpoint, BulkFrameKind.Fetch, token, destination.Length, cancellation).ConfigureAwait(false);
         try
         {
-            await connection.ReceiveAsync(destination.Length, (at, n) => destination.Slice((int)at, n), (_, _) => { }, cancellation).ConfigureAwait(false);
+            await connection.ReceiveIntoAsync(destination, cancellation).ConfigureAwait(false);
             await connection.AcknowledgeAsync(destination.Length, cancellation).ConfigureAwait(false);
         }
         catch (Exception e)

@@ -264,15 +264,15 @@ internal sealed class BulkConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Receives a transfer of <paramref name="length"/> bytes: each data frame is read into
-    /// <paramref name="into"/>'s memory for it (the destination itself, or a buffer), checked against
-    /// its checksum, then given to <paramref name="consume"/>; credit goes back as frames are
-    /// consumed. Returns once <see cref="BulkFrameKind.End"/> came after every byte; the caller then
-    /// answers <see cref="BulkFrameKind.Done"/> (see <see cref="AcknowledgeAsync"/>).
+    /// Receives a transfer of <paramref name="destination"/>'s length into it: each data frame is read
+    /// straight into its place and checked against its checksum there; credit goes back as frames
+    /// land. Returns once <see cref="BulkFrameKind.End"/> came after every byte; the caller then
+    /// answers <see cref="BulkFrameKind.Done"/> (see <see cref="AcknowledgeAsync"/>). A push into a
+    /// sink uses <see cref="ReceivePipelinedAsync"/> instead.
     /// </summary>
-    public async Task ReceiveAsync(long length, Func<long, int, Memory<byte>> into, Action<long, ReadOnlyMemory<byte>> consume, CancellationToken cancellation)
+    public async Task ReceiveIntoAsync(Memory<byte> destination, CancellationToken cancellation)
     {
-        long received = 0, credited = 0;
+        long length = destination.Length, received = 0, credited = 0;
         var creditEvery = CreditEvery;
         try
         {
@@ -287,10 +287,9 @@ internal sealed class BulkConnection : IAsyncDisposable
                     return;
                 }
                 CheckDataFrame(frame, received, length);
-                var target = into(frame.Position, frame.Length);
+                var target = destination.Slice((int)frame.Position, frame.Length);
                 await _stream.ReadExactlyAsync(target, cancellation).ConfigureAwait(false);
                 CheckChecksum(frame, target.Span);
-                consume(frame.Position, target);
                 received += frame.Length;
                 if (received - credited >= creditEvery && received < length)
                 {
