@@ -58,6 +58,6 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
+        if (disposing) ScratchDirectory.Delete(Root);
     }
 }

@@ -78,6 +78,6 @@ public sealed class StagedWriteSpec : Akka.TestKit.Xunit2.TestKit
     protected override void AfterAll()
     {
         base.AfterAll();
-        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+        ScratchDirectory.Delete(_root);
     }
 }

@@ -91,6 +91,6 @@ public sealed class WriterRetrySpec : Akka.TestKit.Xunit2.TestKit
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+        if (disposing) ScratchDirectory.Delete(_root);
     }
 }
