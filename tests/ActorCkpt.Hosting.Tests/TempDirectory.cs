@@ -7,6 +7,13 @@ internal sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        try
+        {
+            if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A stopped host's retention deletion still in flight: the directory is left to the system.
+        }
     }
 }
