@@ -136,6 +136,34 @@ public class ClusterSpec : NodeSpec
         TestStates.Dispose(states.Concat(targets));
     }
 
+    [Fact]
+    public async Task A_block_a_reader_serves_corrupted_should_fail_the_load_that_needs_it_naming_file_and_block()
+    {
+        // Frames and checksum blocks of one size: each block of a range arrives as one frame, whose
+        // checksum the loader takes for the block's. The reader hashes the corrupted bytes it read,
+        // so the frame arrives intact and only the comparison with the recorded block can refuse it.
+        const string config = "actorckpt.load.source = reader\nactorckpt.writer.checksum-block-size = 64KiB\nactorckpt.transfer.channel.frame-size = 64KiB";
+        await using var cluster = await TestCluster.StartAsync(Root, config,
+            new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer, planner"), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(BigModel, 2, seed: 17);
+        await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+        var chunk = cluster.Nodes[0].Store.ReadMetadata(1).Tensors["big.rows"].Chunks.Single(c => c.Box.Offsets[0] == 0);
+        var path = Path.Combine(Root, CheckpointLayout.InStep(1, chunk.Bytes.File));
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[chunk.Bytes.Offset + 3 * 65536 + 100] ^= 0x40;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var targets = TestStates.Empty(BigModel, 2);
+        var loads = targets.Select(t => cluster.Nodes[0].LoadAsync(t)).ToArray();
+        await Task.WhenAll(loads).ContinueWith(_ => { }).WaitAsync(Patience);
+
+        var e = Assert.IsType<ChecksumMismatchException>(loads[0].Exception!.InnerException);
+        Assert.Equal($"checksum mismatch in '{chunk.Bytes.File}' for 'big.rows' (block 3, at byte {chunk.Bytes.Offset + 3 * 65536})", e.Message);
+        Assert.True(loads[1].IsCompletedSuccessfully);
+        TestStates.Dispose(states.Concat(targets));
+    }
+
     /// <summary>A node's store that notes every data file it opens for reading.</summary>
     private sealed class DataFileReads(IBlobStore inner, ConcurrentQueue<string> opened) : DelegatingBlobStore(inner)
     {

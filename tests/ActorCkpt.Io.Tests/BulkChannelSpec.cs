@@ -94,6 +94,23 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_fetch_should_report_every_frame_it_checked_with_the_hash_of_its_bytes()
+    {
+        var (server, client) = Pair();
+        var frame = Small.FrameSize;
+        var bytes = Bytes(2 * frame + 100, 7);
+        var token = TransferToken.New();
+        server.OfferFetch(token, new MemorySource(bytes), Ttl);
+
+        var frames = new List<CheckedFrame>();
+        await client.FetchAsync(server.Endpoint, token, new byte[bytes.Length], frames: frames);
+
+        var expected = new[] { (0L, frame), ((long)frame, frame), (2L * frame, 100) }
+            .Select(p => new CheckedFrame(p.Item1, p.Item2, System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan((int)p.Item1, p.Item2)))).ToArray();
+        Assert.Equal(expected, frames);
+    }
+
+    [Fact]
     public async Task A_transfer_past_2_GiB_should_arrive_whole()
     {
         // Positions past int.MaxValue, with bytes made as they are sent and checked as they arrive.

@@ -102,4 +102,46 @@ public class ChunkReaderSpec : IDisposable
 
         Assert.Equal(new byte[] { 1, 1, 2, 3 }, new ChunkReader(store).ReadObject(1, rank1));
     }
+
+    /// <summary>Three blocks of 8 bytes and a tail of 5, stored at offset 0 of "f", with their checksums.</summary>
+    private static (byte[] Bytes, StoredBytes Stored) Blocks()
+    {
+        var bytes = Enumerable.Range(0, 29).Select(i => (byte)(i * 7 + 1)).ToArray();
+        var sums = Enumerable.Range(0, 4).Select(b => BlockChecksums.Of(bytes.AsSpan(b * 8, Math.Min(8, 29 - b * 8)))).ToArray();
+        return (bytes, new StoredBytes("f", 0, 29, 8, sums));
+    }
+
+    private static CheckedFrame Frame(byte[] bytes, int at, int length) => new(at, length, BlockChecksums.Of(bytes.AsSpan(at, length)));
+
+    [Fact]
+    public void A_block_that_arrived_as_one_checked_frame_should_be_proven_by_the_frames_checksum_and_not_hashed_again()
+    {
+        var (bytes, stored) = Blocks();
+        var frames = new[] { Frame(bytes, 0, 8), Frame(bytes, 8, 8), Frame(bytes, 16, 8), Frame(bytes, 24, 5) };
+        ChunkReader.Verify(bytes, stored, 0, "w", frames);
+
+        // The frame's checksum is what arrived: one that differs from the block's is a mismatch, whatever the span holds now.
+        var wrong = frames.Select((f, i) => i == 2 ? f with { Checksum = f.Checksum ^ 1 } : f).ToArray();
+        Assert.Equal(2, Assert.Throws<ChecksumMismatchException>(() => ChunkReader.Verify(bytes, stored, 0, "w", wrong)).Block);
+
+        // And the span is not hashed again where a frame proved the block (the frame was checked on arrival).
+        var changedAfter = (byte[])bytes.Clone();
+        changedAfter[9] ^= 0xFF;
+        ChunkReader.Verify(changedAfter, stored, 0, "w", frames);
+    }
+
+    [Fact]
+    public void A_block_no_frame_matches_exactly_should_be_hashed_and_a_corrupted_one_refused()
+    {
+        var (bytes, stored) = Blocks();
+        var corrupted = (byte[])bytes.Clone();
+        corrupted[9] ^= 0xFF;
+
+        // No frames; a frame over two blocks; frames of other lengths at the block's start: block 1 is hashed each time.
+        foreach (var frames in new[] { null, new[] { Frame(corrupted, 0, 16) }, new[] { Frame(corrupted, 0, 8), Frame(corrupted, 8, 4), Frame(corrupted, 12, 17) } })
+            Assert.Equal(1, Assert.Throws<ChecksumMismatchException>(() => ChunkReader.Verify(corrupted, stored, 0, "w", frames)).Block);
+
+        // Frames start at the span's first byte: a span that starts at block 2 matches frames to blocks 2 and 3.
+        ChunkReader.Verify(bytes.AsSpan(16), stored, 2, "w", new[] { Frame(bytes, 16, 8) with { Position = 0 }, Frame(bytes, 24, 5) with { Position = 8 } });
+    }
 }

@@ -77,14 +77,24 @@ internal static class ShardLoader
                 }
                 : async read =>
                 {
-                    // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
                     var length = checked((int)read.RangeLength);
+                    var file = read.Source.Bytes.File;
+                    var frames = new List<CheckedFrame>();
+                    if (ChunkReader.DirectOffset(read) is { } at && read.RangeLength == read.DestinationBytes)
+                    {
+                        // The range is the region, one run in both: it lands in the tensor itself,
+                        // and frames that are whole blocks prove those blocks (one copy, one hash).
+                        var into = destinations.Memory(read.Target, at, length);
+                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, into, frames);
+                        ChunkReader.Verify(into.Span, read.Source.Bytes, read.FirstBlock, read.Key, frames);
+                        return;
+                    }
+                    // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
                     var buffer = ArrayPool<byte>.Shared.Rent(length);
                     try
                     {
-                        await fetch(nodes[read.Source.Bytes.File], step, read.Source.Bytes.File,
-                            read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length));
-                        ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes));
+                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length), frames);
+                        ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes), frames);
                     }
                     finally
                     {
@@ -116,8 +126,9 @@ internal static class ShardLoader
             else
             {
                 bytes = new byte[entry.Bytes.Length];
-                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes);
-                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key);
+                var frames = new List<CheckedFrame>();
+                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes, frames);
+                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key, frames);
             }
             if (!objects.TryAdd(entry.Key, bytes))
                 throw new ActorCkptException($"step {step} holds entry '{entry.Key}' twice for rank {target.Rank}");

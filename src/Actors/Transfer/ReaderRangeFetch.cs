@@ -18,7 +18,7 @@ internal static class ReaderRangeFetch
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
     public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
-        async (node, step, file, offset, into) =>
+        async (node, step, file, offset, into, frames) =>
         {
             var length = into.Length;
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
@@ -29,7 +29,7 @@ internal static class ReaderRangeFetch
                 using var giveUp = new CancellationTokenSource(timeout);
                 try
                 {
-                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token);
+                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
                 }
                 catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
                 {

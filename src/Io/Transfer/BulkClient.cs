@@ -91,14 +91,14 @@ internal sealed class BulkClient : IAsyncDisposable
     /// <summary>
     /// Fetches the transfer offered with <paramref name="token"/> at <paramref name="endpoint"/>,
     /// straight into <paramref name="destination"/> (whose length must be the transfer's); every frame
-    /// is checked where it landed before the next is read.
+    /// is checked where it landed before the next is read, and goes into <paramref name="frames"/> when given.
     /// </summary>
-    public async Task FetchAsync(string endpoint, TransferToken token, Memory<byte> destination, CancellationToken cancellation = default)
+    public async Task FetchAsync(string endpoint, TransferToken token, Memory<byte> destination, CancellationToken cancellation = default, ICollection<CheckedFrame>? frames = null)
     {
         var connection = await OpenAsync(endpoint, BulkFrameKind.Fetch, token, destination.Length, cancellation).ConfigureAwait(false);
         try
         {
-            await connection.ReceiveIntoAsync(destination, cancellation).ConfigureAwait(false);
+            await connection.ReceiveIntoAsync(destination, cancellation, frames).ConfigureAwait(false);
             await connection.AcknowledgeAsync(destination.Length, cancellation).ConfigureAwait(false);
         }
         catch (Exception e)

@@ -268,9 +268,10 @@ internal sealed class BulkConnection : IAsyncDisposable
     /// straight into its place and checked against its checksum there; credit goes back as frames
     /// land. Returns once <see cref="BulkFrameKind.End"/> came after every byte; the caller then
     /// answers <see cref="BulkFrameKind.Done"/> (see <see cref="AcknowledgeAsync"/>). A push into a
-    /// sink uses <see cref="ReceivePipelinedAsync"/> instead.
+    /// sink uses <see cref="ReceivePipelinedAsync"/> instead. Each checked frame goes into
+    /// <paramref name="frames"/> when given, in order.
     /// </summary>
-    public async Task ReceiveIntoAsync(Memory<byte> destination, CancellationToken cancellation)
+    public async Task ReceiveIntoAsync(Memory<byte> destination, CancellationToken cancellation, ICollection<CheckedFrame>? frames = null)
     {
         long length = destination.Length, received = 0, credited = 0;
         var creditEvery = CreditEvery;
@@ -290,6 +291,7 @@ internal sealed class BulkConnection : IAsyncDisposable
                 var target = destination.Slice((int)frame.Position, frame.Length);
                 await _stream.ReadExactlyAsync(target, cancellation).ConfigureAwait(false);
                 CheckChecksum(frame, target.Span);
+                frames?.Add(new CheckedFrame(frame.Position, frame.Length, frame.Checksum));
                 received += frame.Length;
                 if (received - credited >= creditEvery && received < length)
                 {
