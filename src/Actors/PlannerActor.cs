@@ -178,7 +178,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
         if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
-        if (Catalog.CommittedSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
+        if (Catalog.DiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
     }
@@ -203,7 +203,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
     private void ApplyRetention()
     {
-        foreach (var (step, reason) in _removals.Retain(Catalog.CommittedSteps))
+        foreach (var (step, reason) in _removals.Retain(Catalog.DiskSteps))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
             Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ => Remove(_removals.Deleted(step, _leases.IsHeld)));

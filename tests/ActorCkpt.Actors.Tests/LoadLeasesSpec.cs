@@ -43,6 +43,22 @@ public class LoadLeasesSpec
     }
 
     [Fact]
+    public void A_step_committed_only_in_memory_should_not_be_leased_for_a_load_from_disk()
+    {
+        var catalog = Catalog();
+        var id = Guid.NewGuid();
+        catalog.Apply(new SaveStarted(5, id, 1, "memory/step_5", T, StorageTier.Memory));
+        catalog.Apply(new MemoryStepCommitted(5, id, 1, 10, new MemoryCopies(["h0"], [new ShardHolders("f", 0, [0], [])], "0000000000000005"), T));
+        var leases = new LoadLeases<string>();
+
+        Assert.Equal(new LeaseResolution(3, "0000000000000003", null), leases.Request("r", null, false, catalog, _ => false, Root).Lease);
+        Assert.Equal("step 5 is not a committed checkpoint in '/ckpt' (it is committed in memory only)", leases.Request("r", 5, false, catalog, _ => false, Root).Lease.Refusal);
+
+        catalog.Apply(new StepPersisted(5, id, "00000000000000d5", T));
+        Assert.Equal(new LeaseResolution(5, "00000000000000d5", null), leases.Request("r", null, false, catalog, _ => false, Root).Lease);
+    }
+
+    [Fact]
     public void A_renewal_should_be_granted_on_a_deleted_step_whose_files_remain_and_held_once_however_often_it_is_asked()
     {
         var leases = new LoadLeases<string>();

@@ -80,7 +80,16 @@ public class SerializationSpec : NodeSpec
             new CollectGarbage(),
             new GarbageCollected(new long[] { 1 }, new long[] { 2 }, new[] { "step 2: denied" }),
             new ReadCatalog(),
-            new CatalogRead(new[] { entry, entry with { Step = 4, Status = CheckpointStatus.Aborted, StartedAt = null } }),
+            new CatalogRead(new[]
+            {
+                entry, entry with { Step = 4, Status = CheckpointStatus.Aborted, StartedAt = null },
+                entry with
+                {
+                    Step = 5, Tier = StorageTier.Memory, Persisted = true,
+                    // Arrays, as the catalog builds them: a collection expression's compiler-made list is no wire type.
+                    Memory = new MemoryCopies(new[] { "node-0", "node-1" }, new[] { new ShardHolders("r00000-000-0a.safetensors", 0, new[] { 0, 1 }, new[] { 1 }) }, "00000000000000aa"),
+                },
+            }),
             new AgreeQueueEmpty(5, 1, 2, LocallyEmpty: true),
             new QueueEmptyAgreed(5, Empty: true),
             // Writer protocol.

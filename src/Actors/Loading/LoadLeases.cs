@@ -7,20 +7,23 @@ namespace ActorCkpt;
 internal sealed class LoadLeases<THolder> where THolder : notnull
 {
     /// <summary>
-    /// Resolves a lease request for <paramref name="requested"/> (null: the newest committed step)
+    /// Resolves a lease request for <paramref name="requested"/> (null: the newest step committed on disk)
     /// against <paramref name="catalog"/>: a committed step is granted; a deleted one only to a
     /// <paramref name="renew"/>al whose files are still there and not being removed (<paramref name="canRenew"/>).
     /// </summary>
     public static LeaseResolution Resolve(CheckpointCatalog catalog, long? requested, bool renew, Func<long, bool> canRenew, string root)
     {
-        var step = requested ?? catalog.CommittedSteps.LastOrDefault(-1);
+        // Loads read the disk tier: a memory-only step is not a checkpoint they can load.
+        var step = requested ?? catalog.DiskSteps.LastOrDefault(-1);
         var entry = step >= 0 ? catalog[step] : null;
-        if (entry?.Status == CheckpointStatus.Committed || (renew && entry?.Status == CheckpointStatus.Deleted && canRenew(step)))
+        if (entry?.OnDisk == true || (renew && entry?.Status == CheckpointStatus.Deleted && canRenew(step)))
             return new LeaseResolution(step, entry!.MetadataChecksum ?? "", null);
         return new LeaseResolution(step, "", requested is null
             ? $"no committed checkpoint in '{root}'"
             : $"step {step} is not a committed checkpoint in '{root}'" +
-              (entry is null ? "" : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})"));
+              (entry is null ? "" : entry.Status == CheckpointStatus.Committed
+                  ? " (it is committed in memory only)"
+                  : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})"));
     }
 
     private readonly Dictionary<long, Dictionary<THolder, int>> _byStep = new();

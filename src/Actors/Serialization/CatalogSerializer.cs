@@ -18,6 +18,11 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["save-committed.v1"] = typeof(SaveCommitted),
         ["save-aborted.v1"] = typeof(SaveAborted),
         ["checkpoint-deleted.v1"] = typeof(CheckpointDeleted),
+        ["memory-step-committed.v1"] = typeof(MemoryStepCommitted),
+        ["replicas-lost.v1"] = typeof(ReplicasLost),
+        ["replicas-restored.v1"] = typeof(ReplicasRestored),
+        ["step-persisted.v1"] = typeof(StepPersisted),
+        ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
         ["catalog-snapshot.v1"] = typeof(CatalogSnapshot),
     };
 

@@ -32,6 +32,9 @@ public enum CheckpointStatus
 /// <param name="MetadataChecksum">xxHash3-64 of the metadata, once committed.</param>
 /// <param name="Reason">Why it was aborted or deleted.</param>
 /// <param name="Attempts">Attempts at the step that began writing.</param>
+/// <param name="Tier">Where the latest attempt wrote: disk, or memory (then also on disk once <paramref name="Persisted"/>).</param>
+/// <param name="Persisted">A memory step also committed on disk; <paramref name="MetadataChecksum"/> is then the disk metadata's.</param>
+/// <param name="Memory">A committed memory step's copies; null for a disk step.</param>
 public sealed record CatalogEntry(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("status")] CheckpointStatus Status,
@@ -44,4 +47,16 @@ public sealed record CatalogEntry(
     [property: JsonPropertyName("bytes")] long Bytes,
     [property: JsonPropertyName("metadata_checksum")] string? MetadataChecksum,
     [property: JsonPropertyName("reason")] string? Reason,
-    [property: JsonPropertyName("attempts")] int Attempts);
+    [property: JsonPropertyName("attempts")] int Attempts,
+    [property: JsonPropertyName("tier"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] StorageTier Tier = StorageTier.Disk,
+    [property: JsonPropertyName("persisted"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Persisted = false,
+    [property: JsonPropertyName("memory"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MemoryCopies? Memory = null)
+{
+    /// <summary>Committed, and its files and metadata are under the root (a disk step, or a persisted memory step).</summary>
+    [JsonIgnore]
+    public bool OnDisk => Status == CheckpointStatus.Committed && (Tier == StorageTier.Disk || Persisted);
+
+    /// <summary>Committed, and its memory copies are not released (some may be lost: see <see cref="MemoryCopies.Loadable"/>).</summary>
+    [JsonIgnore]
+    public bool InMemory => Status == CheckpointStatus.Committed && Memory is { Evicted: false };
+}

@@ -21,12 +21,14 @@ internal interface ICatalogEvent : ICatalogRecord
 /// <param name="WorldSize">Ranks that save it.</param>
 /// <param name="Directory">The step's directory, relative to the checkpoint root.</param>
 /// <param name="Time">When.</param>
+/// <param name="Tier">Where the save writes; left out of the journal for disk, so disk events read as before.</param>
 internal sealed record SaveStarted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("save_id")] Guid SaveId,
     [property: JsonPropertyName("world_size")] int WorldSize,
     [property: JsonPropertyName("directory")] string Directory,
-    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+    [property: JsonPropertyName("time")] DateTimeOffset Time,
+    [property: JsonPropertyName("tier"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] StorageTier Tier = StorageTier.Disk) : ICatalogEvent;
 
 /// <summary>A save committed: its metadata was renamed into place.</summary>
 /// <param name="Step">The step.</param>
@@ -61,6 +63,65 @@ internal sealed record SaveAborted(
 /// <param name="Reason">Why.</param>
 /// <param name="Time">When.</param>
 internal sealed record CheckpointDeleted(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
+/// <summary>A memory save committed: every data file is held by its replicas' hosts, which acknowledged it.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="SaveId">The attempt.</param>
+/// <param name="Files">Data files.</param>
+/// <param name="Bytes">Bytes of the data files (one copy).</param>
+/// <param name="Copies">The memory metadata's checksum and each file's holders (none lost).</param>
+/// <param name="Time">When.</param>
+internal sealed record MemoryStepCommitted(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("save_id")] Guid SaveId,
+    [property: JsonPropertyName("files")] int Files,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("copies")] MemoryCopies Copies,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
+/// <summary>A host's copies of a memory step are gone: the host left the cluster, restarted without them, or one was refused.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Host">The host.</param>
+/// <param name="Files">The data files whose copies went; null for every copy the host held.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Time">When.</param>
+internal sealed record ReplicasLost(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("files")] IReadOnlyList<string>? Files,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
+/// <summary>A host that was marked lost announced it still holds copies of a memory step (a process restarted on the same host).</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Host">The host.</param>
+/// <param name="Files">The data files it holds again; null for every copy placed on it.</param>
+/// <param name="Time">When.</param>
+internal sealed record ReplicasRestored(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("files")] IReadOnlyList<string>? Files,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
+/// <summary>A memory step was written to the disk tier from its holders' memory and committed there too.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="SaveId">The memory save it persists.</param>
+/// <param name="MetadataChecksum">xxHash3-64 of the disk metadata document, as 16 hex digits.</param>
+/// <param name="Time">When.</param>
+internal sealed record StepPersisted(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("save_id")] Guid SaveId,
+    [property: JsonPropertyName("metadata_checksum")] string MetadataChecksum,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
+/// <summary>A memory step's copies are released (the budget, or a newer step); a step not also on disk is then gone.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Time">When.</param>
+internal sealed record ReplicasEvicted(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;

@@ -25,8 +25,17 @@ internal sealed class CheckpointCatalog
     /// <summary>The entry of <paramref name="step"/>, or null.</summary>
     public CatalogEntry? this[long step] => _entries.GetValueOrDefault(step);
 
-    /// <summary>Committed steps, oldest first.</summary>
+    /// <summary>Committed steps (on any tier), oldest first.</summary>
     public IReadOnlyList<long> CommittedSteps => _entries.Values.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToArray();
+
+    /// <summary>
+    /// Steps committed on disk, oldest first: what retention thins and the <c>latest</c> tracker
+    /// names. A memory-only step is never among them: its copies leave by eviction, not retention.
+    /// </summary>
+    public IReadOnlyList<long> DiskSteps => _entries.Values.Where(e => e.OnDisk).Select(e => e.Step).ToArray();
+
+    /// <summary>Steps whose memory copies are held (committed, not evicted), oldest first.</summary>
+    public IReadOnlyList<long> MemorySteps => _entries.Values.Where(e => e.InMemory).Select(e => e.Step).ToArray();
 
     /// <summary>A snapshot of the whole catalog.</summary>
     public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray());
@@ -42,7 +51,26 @@ internal sealed class CheckpointCatalog
             {
                 Status = CheckpointStatus.InFlight, SaveId = s.SaveId, WorldSize = s.WorldSize, Directory = s.Directory,
                 StartedAt = s.Time, EndedAt = null, Files = 0, Bytes = 0, MetadataChecksum = null, Reason = null, Attempts = old.Attempts + 1,
+                Tier = s.Tier, Persisted = false, Memory = null,
             },
+            MemoryStepCommitted m => old with
+            {
+                Status = CheckpointStatus.Committed, SaveId = m.SaveId, Tier = StorageTier.Memory, EndedAt = m.Time,
+                Files = m.Files, Bytes = m.Bytes, MetadataChecksum = null, Reason = null, Persisted = false, Memory = m.Copies,
+            },
+            // Holders come and go only for the attempt the catalog records; an event about a step
+            // that is not (or no longer) in memory changes nothing.
+            ReplicasLost l when old.Memory is { } copies => old with { Memory = copies.WithLost(l.Host, l.Files, lost: true) },
+            ReplicasRestored r when old.Memory is { } copies => old with { Memory = copies.WithLost(r.Host, r.Files, lost: false) },
+            ReplicasLost or ReplicasRestored => old,
+            // A persist that ends after the step was deleted does not bring it back.
+            StepPersisted p when old.Status == CheckpointStatus.Committed && p.SaveId == old.SaveId =>
+                old with { Persisted = true, MetadataChecksum = p.MetadataChecksum },
+            StepPersisted => old,
+            ReplicasEvicted v when old.Memory is { } copies => old.Persisted || old.Status != CheckpointStatus.Committed
+                ? old with { Memory = copies with { Evicted = true } }
+                : old with { Memory = copies with { Evicted = true }, Status = CheckpointStatus.Deleted, EndedAt = v.Time, Reason = v.Reason },
+            ReplicasEvicted => old,
             SaveCommitted c => old with
             {
                 Status = CheckpointStatus.Committed, SaveId = c.SaveId == Guid.Empty ? old.SaveId : c.SaveId, EndedAt = c.Time,
@@ -52,7 +80,10 @@ internal sealed class CheckpointCatalog
             // never overrides a commit or a deletion.
             SaveAborted a when old.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted && a.SaveId != old.SaveId => old,
             SaveAborted a => old with { Status = CheckpointStatus.Aborted, SaveId = a.SaveId == Guid.Empty ? old.SaveId : a.SaveId, EndedAt = a.Time, Reason = a.Reason },
-            CheckpointDeleted d => old with { Status = CheckpointStatus.Deleted, EndedAt = d.Time, Reason = d.Reason },
+            CheckpointDeleted d => old with
+            {
+                Status = CheckpointStatus.Deleted, EndedAt = d.Time, Reason = d.Reason, Memory = old.Memory is { } copies ? copies with { Evicted = true } : null,
+            },
             _ => throw new ArgumentException($"unknown catalog event {e.GetType().Name}", nameof(e)),
         };
     }
