@@ -20,8 +20,45 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
         ? KeepLast
         : throw new ArgumentOutOfRangeException(nameof(KeepLast), KeepLast, $"actorckpt.tiers.memory.keep-last is {KeepLast}; it must be 0 (budget only) or more");
 
-    /// <summary>After a commit or a persist: committed steps to evict now, oldest first.</summary>
+    /// <summary>
+    /// After a commit or a persist: committed steps to evict now, oldest first. Unprotected steps
+    /// outside the newest <see cref="KeepLast"/> committed ones go, and with
+    /// <see cref="KeepPersisted"/> off every unprotected persisted one; then, while a host holds more
+    /// than its budget (a budget lowered across a restart, a round larger than admitted), the oldest
+    /// unprotected step with bytes there.
+    /// </summary>
     public IReadOnlyList<long> Trim(IReadOnlyList<HeldStep> held)
+    {
+        var evict = Policy(held);
+        Pressure(held, evict, Empty);
+        return evict.Order().ToArray();
+    }
+
+    /// <summary>
+    /// Before a round needing <paramref name="incoming"/> bytes per host: <see cref="Trim"/>'s steps,
+    /// then, while a host is over budget (held + incoming &gt; budget), the oldest unprotected step
+    /// holding bytes on an over-budget host, all oldest first, so every host fits. Refused when a
+    /// host's incoming bytes exceed its whole budget, or when nothing evictable is left on a host
+    /// still over; the refusal names the host, the bytes needed, its budget and what is protected,
+    /// and evicts nothing (evicting would not make the round fit).
+    /// </summary>
+    public Admission Admit(IReadOnlyList<HeldStep> held, IReadOnlyDictionary<string, long> incoming)
+    {
+        foreach (var (host, bytes) in incoming)
+        {
+            if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(incoming), bytes, $"the round needs {bytes} bytes on host {host}; a size is 0 or more");
+        }
+        var evict = Policy(held);
+        foreach (var host in incoming.Keys.Order(StringComparer.Ordinal))
+        {
+            if (BudgetByHost.TryGetValue(host, out var whole) && incoming[host] > whole)
+                return Refused($"memory budget: host {host} needs {incoming[host]} bytes for this round; its whole budget is {whole} bytes");
+        }
+        return Pressure(held, evict, incoming) is { } refusal ? Refused(refusal) : new Admission(evict.Order().ToArray(), null);
+    }
+
+    /// <summary>The steps the policy evicts whatever the bytes: outside keep-last, or persisted with keep-persisted off.</summary>
+    private HashSet<long> Policy(IReadOnlyList<HeldStep> held)
     {
         Check(held);
         var newest = NewestCommitted(held);
@@ -32,66 +69,52 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
             .Where(h => !IsProtected(h, newest))
             .Where(h => (keptByCount is not null && !keptByCount.Contains(h.Step)) || (h.Persisted && !KeepPersisted))
             .Select(h => h.Step)
-            .Order()
-            .ToArray();
+            .ToHashSet();
     }
 
     /// <summary>
-    /// Before a round needing <paramref name="incoming"/> bytes per host: <see cref="Trim"/>'s steps,
-    /// then, while a host is over budget (held + incoming &gt; budget), the oldest unprotected step
-    /// holding bytes on an over-budget host, all oldest first, so every host fits. Refused when a
-    /// host's incoming bytes exceed its whole budget, or when nothing evictable is left on a host
-    /// still over; the refusal names the host, the bytes needed, its budget and what is protected.
+    /// Adds to <paramref name="evict"/>, oldest first, the unprotected steps with bytes on a host
+    /// over budget until every host fits with <paramref name="incoming"/>; a refusal line when one cannot.
     /// </summary>
-    public Admission Admit(IReadOnlyList<HeldStep> held, IReadOnlyDictionary<string, long> incoming)
+    private string? Pressure(IReadOnlyList<HeldStep> held, HashSet<long> evict, IReadOnlyDictionary<string, long> incoming)
     {
-        Check(held);
-        foreach (var (host, bytes) in incoming)
-        {
-            if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(incoming), bytes, $"the round needs {bytes} bytes on host {host}; a size is 0 or more");
-        }
-        foreach (var host in incoming.Keys.Order(StringComparer.Ordinal))
-        {
-            if (BudgetByHost.TryGetValue(host, out var whole) && incoming[host] > whole)
-                return Refused($"memory budget: host {host} needs {incoming[host]} bytes for this round; its whole budget is {whole} bytes");
-        }
-
         var newest = NewestCommitted(held);
-        var evict = Trim(held).ToHashSet();
         var used = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var step in held.Where(h => !evict.Contains(h.Step)))
         {
             foreach (var (host, bytes) in step.BytesByHost) used[host] = used.GetValueOrDefault(host) + bytes;
         }
 
-        // Oldest first: the first step with bytes on a host still over budget goes, until none is over.
         var candidates = held.Where(h => !evict.Contains(h.Step) && !IsProtected(h, newest)).OrderBy(h => h.Step).ToList();
-        while (OverBudget(used, incoming) is { } over)
+        while (OverBudget(used, incoming) is { Count: > 0 } overs)
         {
-            var victim = candidates.FirstOrDefault(h => h.BytesByHost.GetValueOrDefault(over) > 0);
+            var victim = candidates.FirstOrDefault(h => overs.Any(host => h.BytesByHost.GetValueOrDefault(host) > 0));
             if (victim is null)
             {
+                var over = overs[0];
                 var protectedHere = held
                     .Where(h => !evict.Contains(h.Step) && h.BytesByHost.GetValueOrDefault(over) > 0)
                     .OrderBy(h => h.Step)
                     .Select(h => $"step {h.Step} ({Why(h, newest)}, {h.BytesByHost[over]} bytes)")
                     .ToList();
-                return Refused(
-                    $"memory budget: host {over} needs {incoming.GetValueOrDefault(over)} bytes for this round beside the {used.GetValueOrDefault(over)} it holds; " +
-                    $"its budget is {BudgetByHost[over]} bytes and nothing there may be evicted: {Problems.Line(protectedHere)}");
+                return $"memory budget: host {over} needs {incoming.GetValueOrDefault(over)} bytes for this round beside the {used.GetValueOrDefault(over)} it holds; " +
+                       $"its budget is {BudgetByHost[over]} bytes and nothing there may be evicted: {Problems.Line(protectedHere)}";
             }
             candidates.Remove(victim);
             evict.Add(victim.Step);
             foreach (var (host, bytes) in victim.BytesByHost) used[host] -= bytes;
         }
-        return new Admission(evict.Order().ToArray(), null);
+        return null;
     }
 
-    /// <summary>The first host (ordinally) whose held and incoming bytes exceed its budget, or null.</summary>
-    private string? OverBudget(Dictionary<string, long> used, IReadOnlyDictionary<string, long> incoming) =>
+    /// <summary>The hosts (ordinally) whose held and incoming bytes exceed their budget.</summary>
+    private List<string> OverBudget(Dictionary<string, long> used, IReadOnlyDictionary<string, long> incoming) =>
         BudgetByHost.Keys
+            .Where(host => used.GetValueOrDefault(host) + incoming.GetValueOrDefault(host) > BudgetByHost[host])
             .Order(StringComparer.Ordinal)
-            .FirstOrDefault(host => used.GetValueOrDefault(host) + incoming.GetValueOrDefault(host) > BudgetByHost[host]);
+            .ToList();
+
+    private static readonly IReadOnlyDictionary<string, long> Empty = new Dictionary<string, long>();
 
     private static Admission Refused(string why) => new(Array.Empty<long>(), why);
 

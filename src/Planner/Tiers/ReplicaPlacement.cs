@@ -9,12 +9,13 @@ internal static class ReplicaPlacement
 {
     /// <summary>
     /// Hosts of one file of a rank on <paramref name="ownHost"/>: own host first, then R-1 others in
-    /// ring order (hosts sorted ordinally, starting after own host) rotated by
-    /// <paramref name="spread"/> mod (n-1), so a node's files fan out over its peers; distinct by
-    /// construction. Own host not a candidate (a rank-only node, or null): R ring hosts rotated by
-    /// spread mod n. Balance: the files of one own host with consecutive spreads (a host's ranks are
-    /// consecutive in the plan's files, and round-robin ranks step by n ≡ 1 mod n-1) give each peer
-    /// ⌊k(R-1)/(n-1)⌋ or ⌈k(R-1)/(n-1)⌉ of its k files' remote copies; other spreads may not.
+    /// ring order (hosts sorted ordinally, starting after own host), the window of R-1 starting
+    /// spread·(R-1) places along those n-1 peers, so consecutive files tile the peers and a node's
+    /// files fan out; distinct by construction. Own host not a candidate (a rank-only node, or
+    /// null): R ring hosts starting spread·R places along the ring. Balance: k files of one own
+    /// host with consecutive spreads (a host's ranks are consecutive in the plan's files, and
+    /// round-robin ranks step by n ≡ 1 mod n-1) give each peer ⌊k(R-1)/(n-1)⌋ or ⌈k(R-1)/(n-1)⌉
+    /// remote copies (a rank-only node: each host ⌊kR/n⌋ or ⌈kR/n⌉); other spreads may pile up.
     /// Throws with <see cref="Problem"/>'s text when R hosts do not exist.
     /// </summary>
     /// <param name="ownHost">The rank's host; null when unknown.</param>
@@ -31,14 +32,16 @@ internal static class ReplicaPlacement
         var own = ownHost is null ? -1 : Array.BinarySearch(ring, ownHost, StringComparer.Ordinal);
         if (own < 0)
         {
-            for (var i = 0; i < replicas; i++) holders[i] = ring[(spread % ring.Length + i) % ring.Length];
+            var first = Start(spread, replicas, ring.Length);
+            for (var i = 0; i < replicas; i++) holders[i] = ring[(first + i) % ring.Length];
             return holders;
         }
 
         holders[0] = ring[own];
         var peers = ring.Length - 1;
-        // replicas >= 2 implies peers >= 1, so the modulo below never divides by 0.
-        for (var i = 1; i < replicas; i++) holders[i] = ring[(own + 1 + (spread % peers + i - 1) % peers) % ring.Length];
+        // Only R >= 2 reaches the loop, and then peers >= 1.
+        var start = replicas == 1 ? 0 : Start(spread, replicas - 1, peers);
+        for (var i = 1; i < replicas; i++) holders[i] = ring[(own + 1 + (start + i - 1) % peers) % ring.Length];
         return holders;
     }
 
@@ -72,6 +75,13 @@ internal static class ReplicaPlacement
         }
         return null;
     }
+
+    /// <summary>
+    /// Where file <paramref name="spread"/>'s window of <paramref name="width"/> hosts starts on a ring
+    /// of <paramref name="length"/>: right after the previous file's window (a shift of spread alone
+    /// would overlap consecutive windows when the width is over 1, loading some hosts twice as much).
+    /// </summary>
+    private static int Start(int spread, int width, int length) => (int)((long)(spread % length) * width % length);
 
     private static string[] Ring(IReadOnlyCollection<string> hosts) =>
         hosts.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
