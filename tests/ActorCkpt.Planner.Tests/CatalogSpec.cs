@@ -99,6 +99,34 @@ public class CatalogReconcilerSpec
     }
 
     [Fact]
+    public void A_memory_step_should_not_be_missing_from_the_disk_and_one_whose_persist_committed_there_should_be_recorded_persisted()
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        var c = Guid.NewGuid();
+        var copies = new MemoryCopies(new[] { "h0", "h1" }, new[] { new ShardHolders("f", 0, new[] { 0, 1 }, Array.Empty<int>()) }, "00000000000000bb");
+        var catalog = Catalog(
+            new SaveStarted(1, a, 1, "memory/step-00000001", Now, StorageTier.Memory), new MemoryStepCommitted(1, a, 1, 10, copies, Now),
+            new SaveStarted(2, b, 1, "memory/step-00000002", Now, StorageTier.Memory), new MemoryStepCommitted(2, b, 1, 10, copies, Now),
+            new SaveStarted(3, c, 1, "memory/step-00000003", Now, StorageTier.Memory));
+
+        // Step 1 only in memory; step 2's persist committed on disk; step 3's memory round was in flight; step 4 is a persist's debris.
+        var r = CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, OnDisk), new StepOnDisk(4, null) }, Now);
+
+        Assert.Empty(r.Missing);
+        var persisted = Assert.IsType<StepPersisted>(r.Events.Single(e => e.Step == 2));
+        Assert.Equal((b, "00000000000000aa"), (persisted.SaveId, persisted.MetadataChecksum));
+        Assert.Equal(CatalogReconciler.InterruptedReason, Assert.IsType<SaveAborted>(r.Events.Single(e => e.Step == 3)).Reason);
+        Assert.Equal(2, r.Events.Count);
+        Assert.Equal(new long[] { 4 }, r.DirectoriesToRemove);
+
+        foreach (var e in r.Events) catalog.Apply(e);
+        Assert.Equal(new long[] { 2 }, catalog.DiskSteps);
+        Assert.Equal(new long[] { 1, 2 }, catalog.MemorySteps);
+        Assert.Empty(CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, OnDisk) }, Now).Events);
+    }
+
+    [Fact]
     public void Debris_should_go_committed_steps_should_stay_and_deleted_ones_should_finish_going()
     {
         var catalog = Catalog(

@@ -1,7 +1,7 @@
 namespace ActorCkpt.Cli;
 
 /// <summary>
-/// <c>actorckpt ls ROOT [--json]</c>: the catalog, every step with its status, size and time. Reads
+/// <c>actorckpt ls ROOT [--json]</c>: the catalog, every step with its status, tiers, size and time (see <see cref="CatalogLine"/>). Reads
 /// only. A committed step whose metadata no longer has the checksum the catalog recorded, or fails
 /// the cross-checks against its data files' headers (<see cref="StepConsistency"/>), is shown as
 /// "committed, damaged: why" (in JSON, "damage" holds why; null for a whole step).
@@ -15,16 +15,11 @@ internal static class ListCommand
         var node = NodeConfig.Build(hocon);
         var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
         var store = new CheckpointStore(new LocalBlobStore(root));
-        var damage = entries.Where(e => e.Status == CheckpointStatus.Committed).DistinctBy(e => e.Step)
+        // Only what is on disk can be checked against the disk: a memory-only step has no files there.
+        var damage = entries.Where(e => e.OnDisk).DistinctBy(e => e.Step)
             .ToDictionary(e => e.Step, e => StepConsistency.Damage(store, e.Step, e.MetadataChecksum));
-        string? Damage(CatalogEntry e) => e.Status == CheckpointStatus.Committed ? damage[e.Step] : null;
-        foreach (var e in entries)
-        {
-            var when = (e.EndedAt ?? e.StartedAt)?.ToString("u") ?? "-";
-            var size = e.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted ? $"{e.Bytes} bytes in {e.Files} files" : "-";
-            var status = Damage(e) is { } why ? $"{Status(e.Status)}, damaged: {why}" : Status(e.Status);
-            output.Line($"step {e.Step}: {status}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}");
-        }
+        string? Damage(CatalogEntry e) => e.OnDisk ? damage[e.Step] : null;
+        foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)));
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");
         output.Report(new Dictionary<string, object?>
         {
@@ -41,6 +36,9 @@ internal static class ListCommand
                 ["attempts"] = e.Attempts,
                 ["reason"] = e.Reason,
                 ["damage"] = Damage(e),
+                ["tiers"] = CatalogLine.Tiers(e),
+                ["persisted"] = e.Persisted,
+                ["memory"] = CatalogLine.Memory(e),
             }).ToList(),
         });
         return 0;

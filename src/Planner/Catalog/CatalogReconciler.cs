@@ -24,7 +24,8 @@ internal sealed record Reconciliation(IReadOnlyList<ICatalogEvent> Events, IRead
 /// journal) and aborted otherwise. A step the journal recorded as deleted stays deleted. Every
 /// directory without metadata is debris; no directory with metadata is ever removed unless the
 /// journal says it was deleted. A committed step missing from the disk is reported, never recorded
-/// as deleted: the root may just not be mounted.
+/// as deleted: the root may just not be mounted. A memory step is never missing from the disk; its
+/// metadata found on disk means its persist committed before the planner stopped.
 /// </summary>
 internal static class CatalogReconciler
 {
@@ -36,6 +37,7 @@ internal static class CatalogReconciler
     {
         SaveCommitted c => "committed (" + c.Note + ")",
         SaveAborted a => "aborted (" + a.Reason + ")",
+        StepPersisted => "persisted (found on disk; recorded on recovery)",
         CheckpointDeleted d => "deleted (" + d.Reason + ")",
         _ => e.GetType().Name,
     };
@@ -59,7 +61,11 @@ internal static class CatalogReconciler
                 case CheckpointStatus.InFlight:
                     events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
                     break;
-                case CheckpointStatus.Committed when found?.Commit is null:
+                case CheckpointStatus.Committed when !entry.OnDisk && found?.Commit is { } persisted:
+                    // A memory step whose persist committed on disk before its planner stopped.
+                    events.Add(new StepPersisted(entry.Step, entry.SaveId, persisted.MetadataChecksum, now));
+                    break;
+                case CheckpointStatus.Committed when entry.OnDisk && found?.Commit is null:
                     // Never recorded as deleted: an unmounted or mistyped root would otherwise
                     // wipe the catalog. It stays committed; loading it fails naming the step.
                     missing.Add(entry.Step);
