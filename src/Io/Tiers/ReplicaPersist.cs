@@ -29,13 +29,14 @@ internal static class ReplicaPersist
 
         var path = CheckpointLayout.InStep(step, file);
         var buffer = ArrayPool<byte>.Shared.Rent(DataFileStreamWriter.PieceSize);
-        var written = false;
+        var created = false;
         try
         {
             FileWriteResult result;
-            using (var disk = new DataFileStreamWriter(root.Create(path), plan, expected.Items.Select(i => i.Bytes.BlockSize).ToArray(), fileMetadata))
+            var blob = root.Create(path);
+            created = true;
+            using (var disk = new DataFileStreamWriter(blob, plan, expected.Items.Select(i => i.Bytes.BlockSize).ToArray(), fileMetadata))
             {
-                written = true;
                 for (var i = 0; i < plan.Items.Count; i++)
                 {
                     var bytes = header.Result.Items[i].Bytes;
@@ -53,7 +54,7 @@ internal static class ReplicaPersist
                 throw new ReplicaMismatchException(file, copied.Item, copied.Block, copied.Problem);
             return result;
         }
-        catch when (written)
+        catch when (created)
         {
             TryDelete(root, path);
             throw;
