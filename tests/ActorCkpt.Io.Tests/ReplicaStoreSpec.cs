@@ -53,8 +53,10 @@ public class ReplicaStoreSpec : IDisposable
         using (var writer = store.Create(5, SaveId, plan, MaxBlock, Meta))
         {
             for (var i = 0; i < data.Length; i++) writer.Append(i, 0, data[i]);
-            Assert.Empty(store.List().Held);
-            Assert.Single(Directory.GetFiles(stepDir)); // the hidden temporary file, not a replica
+            var scan = store.List();
+            Assert.Empty(scan.Held);
+            Assert.Empty(scan.Unreadable); // the temporary file is not a replica, not even a bad one
+            Assert.Single(Directory.GetFiles(stepDir));
             Assert.Throws<FileNotFoundException>(() => store.OpenRead(5, plan.FileName));
             writer.Complete();
         }
