@@ -4,15 +4,18 @@ namespace ActorCkpt.Io.Tests;
 public class MountedFileSystemSpec
 {
     [Fact]
-    public void Size_should_be_what_the_runtime_reports_and_use_and_free_space_should_fit_in_it()
+    public void Size_should_be_what_the_runtime_reports_and_a_file_written_should_count_as_used()
     {
         if (!OperatingSystem.IsLinux() || !Directory.Exists("/dev/shm")) return;
-        var fs = MountedFileSystem.Of("/dev/shm");
+        using var shm = new ShmDirectory();
+        File.WriteAllBytes(Path.Combine(shm.Path, "held"), new byte[1 << 20]);
+
+        var fs = MountedFileSystem.Of(shm.Path);
 
         Assert.Equal("tmpfs", fs.Type);
         Assert.True(fs.IsMemory);
         Assert.Equal(new DriveInfo("/dev/shm").TotalSize, fs.SizeBytes);
-        Assert.InRange(fs.UsedBytes, 0, fs.SizeBytes);
+        Assert.InRange(fs.UsedBytes, 1 << 20, fs.SizeBytes);
         Assert.InRange(fs.FreeBytes, 0, fs.SizeBytes - fs.UsedBytes);
     }
 }
