@@ -29,6 +29,7 @@ internal static partial class ProcessLiveness
         }
     }
 
+    /// <summary>kill(2): signal 0 only asks whether the process exists.</summary>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 }

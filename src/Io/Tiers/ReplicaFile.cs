@@ -197,12 +197,14 @@ internal static class ReplicaFile
             : throw new ActorCkptException($"'{fileName}': its replica header would take {pages} bytes, over the {MaxHeaderLength} allowed (too many items or checksum blocks)");
     }
 
+    /// <summary>The UTF-8 length of <paramref name="name"/>; throws unless a u16 holds it and it is not empty.</summary>
     private static int NameBytes(string name)
     {
         var n = StrictUtf8.GetByteCount(name);
         return n is > 0 and <= ushort.MaxValue ? n : throw new ArgumentException($"name '{name}' takes {n} UTF-8 bytes: 1 to {ushort.MaxValue} fit a replica header");
     }
 
+    /// <summary>Writes <paramref name="name"/> as u16 length and UTF-8 at <paramref name="at"/>; returns where the next field starts.</summary>
     private static int WriteName(Span<byte> span, int at, string name)
     {
         var n = StrictUtf8.GetBytes(name, span[(at + 2)..]);
@@ -223,6 +225,7 @@ internal static class ReplicaFile
     {
         private int _at = at;
 
+        /// <summary>A u16-prefixed, non-empty UTF-8 name (<paramref name="what"/> names it in errors).</summary>
         public string Name(string what)
         {
             var n = BinaryPrimitives.ReadUInt16LittleEndian(Take(2, what));
@@ -238,10 +241,13 @@ internal static class ReplicaFile
             }
         }
 
+        /// <summary>The next u64.</summary>
         public ulong UInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, "a 64-bit field"));
 
+        /// <summary>The next u32.</summary>
         public uint UInt32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, "a 32-bit field"));
 
+        /// <summary><paramref name="count"/> u64 checksums, the count bounded by the bytes left before anything is allocated.</summary>
         public ulong[] Checksums(uint count, string what)
         {
             if (count > (uint)(end - _at) / 8) throw bad($"{what}'s {count} block checksums run past the body's end");
@@ -250,11 +256,13 @@ internal static class ReplicaFile
             return sums;
         }
 
+        /// <summary>Refuses bytes left after the last item: the body must be exactly what the items take.</summary>
         public void End()
         {
             if (_at != end) throw bad($"the body holds {end - _at} bytes after its last item");
         }
 
+        /// <summary>The next <paramref name="n"/> bytes, refused past the body's end.</summary>
         private ReadOnlySpan<byte> Take(int n, string what)
         {
             if (n > end - _at) throw bad($"{what} runs past the body's end");

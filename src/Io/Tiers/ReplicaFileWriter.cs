@@ -88,6 +88,7 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         if (!_published) TryDelete(_temp);
     }
 
+    /// <summary>Runs <paramref name="write"/>, turning a full store into <see cref="FullError"/>.</summary>
     private T Full<T>(Func<T> write)
     {
         try
@@ -100,12 +101,14 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         }
     }
 
+    /// <summary>Runs <paramref name="write"/>, turning a full store into <see cref="FullError"/>.</summary>
     private void Full(Action write) => Full(() => { write(); return 0; });
 
     /// <summary>ENOSPC naming the host, with the errno kept so <see cref="StorageErrors.IsDiskFull"/> still sees a full store.</summary>
     private IOException FullError(IOException e) =>
         new($"host '{_host}': no room in the replica store for '{_final}' ({e.Message})", e.HResult);
 
+    /// <summary>Deletes <paramref name="path"/> when it can.</summary>
     private static void TryDelete(string path)
     {
         try
@@ -121,12 +124,15 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     /// <summary>Positional writes to the temporary file; flushing is nothing (see <see cref="Complete"/>).</summary>
     private sealed class HandleWriter(SafeFileHandle handle) : IBlobWriter
     {
+        /// <inheritdoc />
         public void Write(ReadOnlySpan<byte> data, long offset) => RandomAccess.Write(handle, data, offset);
 
+        /// <inheritdoc />
         public void Flush()
         {
         }
 
+        /// <inheritdoc />
         public void Dispose() => handle.Dispose();
     }
 }

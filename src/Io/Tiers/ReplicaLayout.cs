@@ -97,6 +97,7 @@ internal static class ReplicaLayout
     /// <summary>The directory of step <paramref name="step"/> inside a host's directory (as on disk: "step-00000012").</summary>
     public static string StepDirectory(long step) => CheckpointLayout.StepDirectory(step);
 
+    /// <summary>Parses "&lt;dataFile&gt;.replica"; false for anything else.</summary>
     private static bool TryParseReplica(string name, out string dataFile)
     {
         dataFile = name.EndsWith(ReplicaSuffix, StringComparison.Ordinal) ? name[..^ReplicaSuffix.Length] : "";
@@ -106,6 +107,7 @@ internal static class ReplicaLayout
     /// <summary>A data file name a replica may carry: plain, and not hidden, so that it never reads as a temporary name.</summary>
     private static bool IsDataFile(string name) => MetadataValidator.IsPlainFileName(name) && !name.StartsWith('.');
 
+    /// <summary><paramref name="dataFile"/> when a replica may carry it; otherwise throws naming it.</summary>
     private static string CheckDataFile(string dataFile) =>
         IsDataFile(dataFile) ? dataFile : throw new ArgumentException($"data file name '{dataFile}' is not a plain, visible file name", nameof(dataFile));
 }

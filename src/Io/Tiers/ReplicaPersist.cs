@@ -65,6 +65,7 @@ internal static class ReplicaPersist
         }
     }
 
+    /// <summary>Deletes the partial disk file <paramref name="path"/> when it can.</summary>
     private static void TryDelete(IBlobStore root, string path)
     {
         try

@@ -219,6 +219,7 @@ internal sealed class ReplicaStore
         return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes);
     }
 
+    /// <summary>The absolute path of step <paramref name="step"/>'s directory.</summary>
     private string StepPath(long step) => Path.Combine(Root, ReplicaLayout.StepDirectory(step));
 
     /// <summary>The step directories under the root, by step; anything else named like one (a link) is reported to <paramref name="unreadable"/>, never entered.</summary>
@@ -248,6 +249,7 @@ internal sealed class ReplicaStore
         }
     }
 
+    /// <summary>One line naming <paramref name="path"/> and what is wrong with it (the message alone when it already names the path).</summary>
     private static string Describe(string path, Exception e) =>
         e is CheckpointFormatException or NotARegularFileException || e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"'{path}': {e.Message}";
 
