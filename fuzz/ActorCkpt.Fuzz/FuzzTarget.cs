@@ -39,5 +39,6 @@ internal abstract class FuzzTarget
     public static IReadOnlyDictionary<string, FuzzTarget> All { get; } = new FuzzTarget[]
     {
         new MetadataTarget(), new MetadataBinaryTarget(), new SafetensorsHeaderTarget(), new HuggingFaceIndexTarget(), new SettingsTarget(),
+        new ReplicaTarget(),
     }.ToDictionary(t => t.Name, StringComparer.Ordinal);
 }

@@ -61,6 +61,17 @@ internal static class SeedCorpus
             Put(index, "path-outside.json", "{\"weight_map\":{\"a\":\"../" + HuggingFaceIndexTarget.ShardA + "\"}}");
             Put(index, "wrong-shard.json", $"{{\"weight_map\":{{\"a\":\"{HuggingFaceIndexTarget.ShardB}\"}}}}");
 
+            var replicas = Target(root, "replica");
+            var replica = Replica(work.FullName);
+            Put(replicas, "saved.replica", replica);
+            Put(replicas, "truncated.replica", replica[..(replica.Length - 1)]);
+            var header = (byte[])replica.Clone();
+            header[70] ^= 0x10;
+            Put(replicas, "header-flipped.replica", header);
+            var items = (byte[])replica.Clone();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(items.AsSpan(52), 1u << 31);
+            Put(replicas, "huge-item-count.replica", items);
+
             var settings = Target(root, "settings");
             Put(settings, "reference.conf", referenceConf);
             Put(settings, "overrides.conf", "actorckpt { writer.pool-size = 2, retention.keep-last = 3, catalog.provider = postgres, catalog.connection-string = \"Host=h\" }");
@@ -97,6 +108,24 @@ internal static class SeedCorpus
             f.Items.Select(i => (ReadOnlyMemory<byte>)new byte[i.Kind == WriteItemKind.Object ? 4 : i.Box.Volume * 4]).ToArray(), 4096,
             new Dictionary<string, string> { ["format"] = "pt" })).ToArray();
         store.Commit(MetadataBuilder.Build(step, plan, results, DateTimeOffset.UnixEpoch));
+    }
+
+    /// <summary>A replica of step 1 written by the replica store: a float32 [8, 4] tensor, a per-rank entry.</summary>
+    private static byte[] Replica(string work)
+    {
+        var store = new ReplicaStore(work, ReplicaLayout.Namespace(work), "seed");
+        var plan = new FileWritePlan("r00000-000-seed.safetensors", 0, 0, new[]
+        {
+            WriteItem.ForTensor("w", 0, 0, DType.Float32, new long[] { 8, 4 }, TensorBox.Whole(new long[] { 8, 4 })),
+            WriteItem.ForObject("rng", 0, 1, ObjectScope.Rank, 4),
+        });
+        using (var writer = store.Create(1, Guid.Parse("5eed5eed-0000-0000-0000-000000000001"), plan, 4096, new Dictionary<string, string> { ["format"] = "pt" }))
+        {
+            writer.Append(0, 0, new byte[128]);
+            writer.Append(1, 0, new byte[] { 1, 2, 3, 4 });
+            writer.Complete();
+        }
+        return File.ReadAllBytes(Path.Combine(store.Root, ReplicaLayout.StepDirectory(1), ReplicaLayout.ReplicaName(plan.FileName)));
     }
 
     /// <summary>A safetensors file of header <paramref name="json"/> and no data.</summary>

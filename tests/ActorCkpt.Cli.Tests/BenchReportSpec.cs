@@ -143,13 +143,6 @@ public class BenchReportSpec : IDisposable
         Assert.Null(BenchTargets.Median(new double?[] { null }));
     }
 
-    [Fact]
-    public void File_system_should_name_tmpfs_for_dev_shm()
-    {
-        Assert.Equal("tmpfs", MountedFileSystem.Of("/dev/shm").Type);
-        Assert.True(MountedFileSystem.Of("/dev/shm").IsMemory);
-    }
-
     /// <summary>The type and source of the mount holding <paramref name="path"/>, from /proc/self/mountinfo (the last mounted of the longest prefixes).</summary>
     private static (string Type, string Source) MountOf(string path)
     {

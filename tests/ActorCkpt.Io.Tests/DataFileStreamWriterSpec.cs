@@ -59,4 +59,40 @@ public class DataFileStreamWriterSpec : IDisposable
         Assert.Contains("piece of 'a' at 200+10 does not follow the 100 bytes received", gap.Message);
         Assert.Contains("'a' got 100 of its 20000 bytes", incomplete.Message);
     }
+
+    [Fact]
+    public void The_overload_with_explicit_block_sizes_should_write_the_same_bytes_as_the_constructor_it_serves()
+    {
+        var store = new LocalBlobStore(_dir.Path);
+        store.CreateDirectory("s");
+        var random = new Random(5);
+        var data = Plan("x").Items.Select(i => { var b = new byte[i.ByteLength]; random.NextBytes(b); return b; }).ToArray();
+        var meta = new Dictionary<string, string> { ["format"] = "pt" };
+        FileWriteResult Write(DataFileStreamWriter file)
+        {
+            using (file)
+            {
+                for (var i = 0; i < data.Length; i++) file.Append(i, 0, data[i]);
+                return file.Complete();
+            }
+        }
+
+        var old = Write(new DataFileStreamWriter(store, "s", Plan("old.safetensors"), 4096, meta));
+        var sizes = Plan("x").Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, 4096)).ToArray();
+        var overload = Write(new DataFileStreamWriter(store.Create("s/new.safetensors"), Plan("new.safetensors"), sizes, meta));
+        var odd = Write(new DataFileStreamWriter(store.Create("s/odd.safetensors"), Plan("odd.safetensors"), new[] { 3000, 100 }, meta));
+
+        var oldBytes = File.ReadAllBytes(Path.Combine(_dir.Path, "s", "old.safetensors"));
+        Assert.Equal(oldBytes, File.ReadAllBytes(Path.Combine(_dir.Path, "s", "new.safetensors")));
+        Assert.Equal(oldBytes, File.ReadAllBytes(Path.Combine(_dir.Path, "s", "odd.safetensors")));
+        Assert.Equal(old.Items.Select(i => (i.Bytes.Offset, i.Bytes.Length, i.Bytes.BlockSize)), overload.Items.Select(i => (i.Bytes.Offset, i.Bytes.Length, i.Bytes.BlockSize)));
+        Assert.Equal(old.Items.SelectMany(i => i.Bytes.BlockChecksums), overload.Items.SelectMany(i => i.Bytes.BlockChecksums));
+        Assert.Equal((old.Length, old.HeaderChecksum), (overload.Length, overload.HeaderChecksum));
+        Assert.Equal(new[] { 3000, 100 }, odd.Items.Select(i => i.Bytes.BlockSize));
+        Assert.Equal(BlockChecksums.Compute(data[0], 3000), odd.Items[0].Bytes.BlockChecksums);
+        Assert.Equal(BlockChecksums.Compute(data[1], 100), odd.Items[1].Bytes.BlockChecksums);
+
+        var wrong = Assert.Throws<ArgumentException>(() => new DataFileStreamWriter(store.Create("s/bad.safetensors"), Plan("bad.safetensors"), new[] { 4096 }, meta));
+        Assert.StartsWith("'bad.safetensors': 1 block sizes for 2 items, each must be positive (4096)", wrong.Message);
+    }
 }

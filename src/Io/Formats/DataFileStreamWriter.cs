@@ -7,9 +7,9 @@ namespace ActorCkpt;
 /// remote rank in chunks): the safetensors header first, then each piece at its place, each
 /// item's block checksums computed as its bytes go by. Pieces of one item must arrive in order;
 /// items may interleave. <see cref="Complete"/> checks that every byte arrived, then fsyncs.
-/// Each item's block size is <see cref="BlockChecksums.SizeFor"/> its length.
+/// Each item's block size is <see cref="BlockChecksums.SizeFor"/> its length, or the size given.
 /// </summary>
-internal sealed class DataFileStreamWriter : IDisposable
+internal sealed class DataFileStreamWriter : IDataFileSink
 {
     private readonly FileWritePlan _plan;
     private readonly SafetensorsHeader _header;
@@ -27,19 +27,63 @@ internal sealed class DataFileStreamWriter : IDisposable
     /// header; no item's checksum blocks are larger than <paramref name="maxBlockSize"/>.
     /// </summary>
     public DataFileStreamWriter(IBlobStore store, string directory, FileWritePlan plan, int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata)
+        : this(() => store.Create(directory + "/" + plan.FileName), null, plan, SizesFor(plan, maxBlockSize), fileMetadata)
     {
-        if (maxBlockSize <= 0) throw new ArgumentOutOfRangeException(nameof(maxBlockSize), maxBlockSize, "must be positive");
-        if (!MetadataValidator.IsPlainFileName(plan.FileName))
-            throw new ActorCkptException($"data file name '{plan.FileName}' is not a plain name inside the step directory");
+    }
+
+    /// <summary>
+    /// Writes the data file of <paramref name="plan"/> through <paramref name="writer"/> (which this
+    /// writer then owns and disposes), checksumming item i in blocks of <paramref name="blockSizes"/>[i]
+    /// bytes: a replica in tmpfs, or a disk file rewritten from one with the block sizes it recorded.
+    /// </summary>
+    public DataFileStreamWriter(IBlobWriter writer, FileWritePlan plan, IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
+        : this(() => writer, writer.Dispose, plan, blockSizes, fileMetadata)
+    {
+    }
+
+    /// <summary>
+    /// Builds the header, then opens the file through <paramref name="open"/>: a bad plan is refused
+    /// before a file exists (<paramref name="refused"/> then lets go of a writer handed over).
+    /// </summary>
+    private DataFileStreamWriter(Func<IBlobWriter> open, Action? refused, FileWritePlan plan, IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
+    {
+        byte[] bytes;
+        try
+        {
+            if (!MetadataValidator.IsPlainFileName(plan.FileName))
+                throw new ActorCkptException($"data file name '{plan.FileName}' is not a plain name inside the step directory");
+            if (blockSizes.Count != plan.Items.Count || blockSizes.Any(b => b <= 0))
+                throw new ArgumentException($"'{plan.FileName}': {blockSizes.Count} block sizes for {plan.Items.Count} items, each must be positive " +
+                                            $"({string.Join(", ", blockSizes)})", nameof(blockSizes));
+            (bytes, _header) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
+        }
+        catch
+        {
+            refused?.Invoke();
+            throw;
+        }
         _plan = plan;
-        _blockSizes = plan.Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, maxBlockSize)).ToArray();
-        var (bytes, header) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
-        _header = header;
+        _blockSizes = blockSizes.ToArray();
         _received = new long[plan.Items.Count];
         _sums = plan.Items.Select(_ => new List<ulong>()).ToArray();
         _hashers = plan.Items.Select(_ => new XxHash3()).ToArray();
-        _writer = store.Create(directory + "/" + plan.FileName);
-        _writer.Write(bytes, 0);
+        _writer = open();
+        try
+        {
+            _writer.Write(bytes, 0);
+        }
+        catch
+        {
+            _writer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Each item's block size when blocks are at most <paramref name="maxBlockSize"/> bytes.</summary>
+    private static int[] SizesFor(FileWritePlan plan, int maxBlockSize)
+    {
+        if (maxBlockSize <= 0) throw new ArgumentOutOfRangeException(nameof(maxBlockSize), maxBlockSize, "must be positive");
+        return plan.Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, maxBlockSize)).ToArray();
     }
 
     /// <summary>

@@ -1,15 +1,19 @@
 using System.Runtime.InteropServices;
 
-namespace ActorCkpt.Cli.Bench;
+namespace ActorCkpt;
 
 /// <summary>
 /// The file system a directory is on: its type from statfs(2)'s f_type (tmpfs, ext4, xfs,
 /// overlay, …) and the device of its mount from /proc/self/mountinfo, so that a bench figure says
-/// whether it measured memory or a disk.
+/// whether it measured memory or a disk; and its size and use from the same statfs, so that a
+/// tmpfs replica store can size its budget and show what an eviction freed.
 /// </summary>
 /// <param name="Type">The file system type, or its magic number in hex when it is not a known one.</param>
 /// <param name="Device">The mount's source (a block device, "tmpfs", "overlay", …), or "" when not found.</param>
-internal sealed partial record MountedFileSystem(string Type, string Device)
+/// <param name="SizeBytes">Its size (f_blocks × f_frsize); 0 off Linux.</param>
+/// <param name="FreeBytes">What an unprivileged process may still write (f_bavail × f_frsize); 0 off Linux.</param>
+/// <param name="UsedBytes">What is in use (f_blocks − f_bfree, × f_frsize): on tmpfs, the pages its files hold; 0 off Linux.</param>
+internal sealed partial record MountedFileSystem(string Type, string Device, long SizeBytes = 0, long FreeBytes = 0, long UsedBytes = 0)
 {
     private static readonly Dictionary<long, string> Magic = new()
     {
@@ -26,14 +30,17 @@ internal sealed partial record MountedFileSystem(string Type, string Device)
     public static unsafe MountedFileSystem Of(string directory)
     {
         if (!OperatingSystem.IsLinux()) return new("unknown", "");
-        // struct statfs begins with f_type (a long) on every 64-bit Linux; 256 bytes hold all of it.
+        // struct statfs on every 64-bit Linux is longs: f_type, f_bsize, f_blocks, f_bfree, f_bavail,
+        // f_files, f_ffree, f_fsid (two ints), f_namelen, f_frsize, …; 256 bytes hold all of it.
         var buffer = stackalloc long[32];
         if (StatFs(directory, buffer) != 0) throw new IOException($"statfs('{directory}') failed with error {Marshal.GetLastPInvokeError()}");
         var (source, mountType) = Mount(Path.GetFullPath(directory));
         // ext2, ext3 and ext4 share one magic number: the mount table tells them apart.
         var type = buffer[0] == 0xEF53 && mountType.StartsWith("ext", StringComparison.Ordinal) ? mountType
             : Magic.TryGetValue(buffer[0], out var name) ? name : $"0x{buffer[0]:x}";
-        return new(type, source);
+        // f_frsize is the unit of the block counts; 0 on kernels too old to set it, where f_bsize is.
+        var unit = buffer[9] > 0 ? buffer[9] : buffer[1];
+        return new(type, source, buffer[2] * unit, buffer[4] * unit, (buffer[2] - buffer[3]) * unit);
     }
 
     /// <summary>The source and type of the mount holding <paramref name="path"/>: the mount point that is its longest prefix (the last mounted of equal ones).</summary>

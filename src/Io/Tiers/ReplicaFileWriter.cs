@@ -1,0 +1,138 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// Writes one tmpfs replica (<see cref="ReplicaFile"/>): the data file goes through
+/// <see cref="DataFileStreamWriter"/> behind room for the header, into a hidden temporary file;
+/// <see cref="Complete"/> writes the header and renames the file to its published name, so a
+/// replica is either whole or not there. Disposed before <see cref="Complete"/>, the temporary file
+/// is deleted. Made by <see cref="ReplicaStore.Create(long, Guid, FileWritePlan, int, IReadOnlyDictionary{string, string})"/>.
+/// </summary>
+internal sealed class ReplicaFileWriter : IDataFileSink
+{
+    private readonly string _temp;
+    private readonly string _final;
+    private readonly string _host;
+    private readonly long _step;
+    private readonly Guid _saveId;
+    private readonly int _rank;
+    private readonly int _headerLength;
+    private readonly SafeFileHandle _handle;
+    private readonly DataFileStreamWriter _data;
+    private bool _published;
+
+    /// <summary>
+    /// Creates <paramref name="temp"/> (it must not exist) for the replica that <see cref="Complete"/>
+    /// publishes as <paramref name="final"/>; <paramref name="host"/> names the store in errors.
+    /// </summary>
+    public ReplicaFileWriter(string temp, string final, string host, long step, Guid saveId, FileWritePlan plan,
+        IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
+    {
+        _temp = temp;
+        _final = final;
+        _host = host;
+        _step = step;
+        _saveId = saveId;
+        _rank = plan.Rank;
+        _headerLength = ReplicaFile.HeaderLength(plan, blockSizes);
+        // CreateNew: never an existing file, nor whatever a link planted at the name points to.
+        _handle = Full(() => File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        try
+        {
+            _data = Full(() => new DataFileStreamWriter(new OffsetBlobWriter(new HandleWriter(_handle), _headerLength), plan, blockSizes, fileMetadata));
+        }
+        catch
+        {
+            _handle.Dispose();
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>The path the replica is published at.</summary>
+    public string Path => _final;
+
+    /// <inheritdoc />
+    public void Append(int item, long offset, ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            _data.Append(item, offset, bytes);
+        }
+        catch (IOException e) when (StorageErrors.IsDiskFull(e))
+        {
+            throw FullError(e);
+        }
+    }
+
+    /// <summary>Checks every byte arrived, writes the header, and publishes the replica by a rename.</summary>
+    public FileWriteResult Complete()
+    {
+        if (_published) throw new InvalidOperationException($"'{_final}' is already published");
+        var result = _data.Complete();
+        var header = ReplicaFile.Encode(new ReplicaHeader(_step, _saveId, _rank, result.FileName, result.Length, _headerLength, result));
+        Full(() => RandomAccess.Write(_handle, header, 0));
+        _data.Dispose();
+        // No fsync: tmpfs has nothing below it, and a lost machine takes the tier with it. The rename
+        // is atomic on one file system, and a name already there is the same attempt's same bytes.
+        File.Move(_temp, _final, overwrite: true);
+        _published = true;
+        return result;
+    }
+
+    /// <summary>Closes the file; before <see cref="Complete"/>, deletes it.</summary>
+    public void Dispose()
+    {
+        _data.Dispose();
+        if (!_published) TryDelete(_temp);
+    }
+
+    /// <summary>Runs <paramref name="write"/>, turning a full store into <see cref="FullError"/>.</summary>
+    private T Full<T>(Func<T> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (IOException e) when (StorageErrors.IsDiskFull(e))
+        {
+            throw FullError(e);
+        }
+    }
+
+    /// <summary>Runs <paramref name="write"/>, turning a full store into <see cref="FullError"/>.</summary>
+    private void Full(Action write) => Full(() => { write(); return 0; });
+
+    /// <summary>ENOSPC naming the host, with the errno kept so <see cref="StorageErrors.IsDiskFull"/> still sees a full store.</summary>
+    private IOException FullError(IOException e) =>
+        new($"host '{_host}': no room in the replica store for '{_final}' ({e.Message})", e.HResult);
+
+    /// <summary>Deletes <paramref name="path"/> when it can.</summary>
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as debris: its pid is this process's, so RemoveDebris takes it once this process is gone.
+        }
+    }
+
+    /// <summary>Positional writes to the temporary file; flushing is nothing (see <see cref="Complete"/>).</summary>
+    private sealed class HandleWriter(SafeFileHandle handle) : IBlobWriter
+    {
+        /// <inheritdoc />
+        public void Write(ReadOnlySpan<byte> data, long offset) => RandomAccess.Write(handle, data, offset);
+
+        /// <inheritdoc />
+        public void Flush()
+        {
+        }
+
+        /// <inheritdoc />
+        public void Dispose() => handle.Dispose();
+    }
+}

@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// One host's tmpfs replicas of data files: <c>&lt;directory&gt;/&lt;namespace&gt;/&lt;host&gt;/step-N/&lt;file&gt;.replica</c>
+/// (<see cref="ReplicaLayout"/>, <see cref="ReplicaFile"/>). Every process of the host shares the
+/// directory, so a process restarted on it finds what it held: <see cref="List"/> reads what is there
+/// from the files alone. Replicas are written and read with positional I/O, never mapped: they show as
+/// tmpfs usage and Shmem, not in a process's RSS. Safe for concurrent use: every call works on files only.
+/// </summary>
+internal sealed class ReplicaStore
+{
+    private readonly LocalBlobStore _files;
+
+    /// <summary>
+    /// The store of host <paramref name="host"/> (a host id, <see cref="ReplicaLayout.HostProblem"/>) for the
+    /// checkpoint root of namespace <paramref name="namespace"/> under <paramref name="directory"/> (absolute),
+    /// creating its directory. Refuses a namespace or host directory that is a link, which would send the
+    /// replicas somewhere else.
+    /// </summary>
+    public ReplicaStore(string directory, string @namespace, string host)
+    {
+        if (!Path.IsPathFullyQualified(directory)) throw new ArgumentException($"replica directory '{directory}' is not an absolute path", nameof(directory));
+        if (!ReplicaLayout.IsNamespace(@namespace)) throw new ArgumentException($"namespace '{@namespace}' is not 16 lowercase hex digits", nameof(@namespace));
+        Host = ReplicaLayout.Host(host);
+        var space = Path.Combine(Path.GetFullPath(directory), @namespace);
+        Root = Path.Combine(space, host);
+        Directory.CreateDirectory(Root);
+        foreach (var d in new[] { space, Root })
+            if (RegularFile.Kind(d) is var kind and not FileKind.Directory)
+                throw new IOException($"replica store of host '{host}': '{d}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        _files = new LocalBlobStore(Root);
+    }
+
+    /// <summary>The host's directory: <c>&lt;directory&gt;/&lt;namespace&gt;/&lt;host&gt;</c>.</summary>
+    public string Root { get; }
+
+    /// <summary>The host id.</summary>
+    public string Host { get; }
+
+    /// <summary>
+    /// Starts the replica of <paramref name="plan"/>'s data file for step <paramref name="step"/>, checksummed in
+    /// blocks of at most <paramref name="maxBlockSize"/> bytes; nothing is visible until its <see cref="ReplicaFileWriter.Complete"/>.
+    /// </summary>
+    public ReplicaFileWriter Create(long step, Guid saveId, FileWritePlan plan, int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata)
+    {
+        if (maxBlockSize <= 0) throw new ArgumentOutOfRangeException(nameof(maxBlockSize), maxBlockSize, "must be positive");
+        return Create(step, saveId, plan, plan.Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, maxBlockSize)).ToArray(), fileMetadata);
+    }
+
+    /// <summary>Starts the replica of <paramref name="plan"/>'s data file with item i checksummed in blocks of <paramref name="blockSizes"/>[i] bytes (a copy of a replica made elsewhere).</summary>
+    public ReplicaFileWriter Create(long step, Guid saveId, FileWritePlan plan, IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
+    {
+        var final = ReplicaLayout.ReplicaName(plan.FileName);
+        var directory = StepPath(step);
+        Directory.CreateDirectory(directory);
+        if (RegularFile.Kind(directory) is var kind and not FileKind.Directory)
+            throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        var temp = ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
+        return new ReplicaFileWriter(Path.Combine(directory, temp), Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata);
+    }
+
+    /// <summary>
+    /// The payload of <paramref name="dataFile"/>'s replica of step <paramref name="step"/> (offset 0 is the data
+    /// file's first byte), its header checked on open; links, FIFOs and other non-files are refused without waiting.
+    /// </summary>
+    public IBlobReader OpenRead(long step, string dataFile) => OpenRead(step, dataFile, out _);
+
+    /// <summary><see cref="OpenRead(long, string)"/>, also giving the replica's header.</summary>
+    public IBlobReader OpenRead(long step, string dataFile, out ReplicaHeader header)
+    {
+        var relative = ReplicaLayout.StepDirectory(step) + "/" + ReplicaLayout.ReplicaName(dataFile);
+        var path = Path.Combine(Root, relative);
+        var reader = _files.OpenRead(relative);
+        try
+        {
+            header = ReplicaFile.Decode(reader, path, step, dataFile);
+            return new OffsetBlobReader(reader, header.HeaderLength, header.PayloadLength, path);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Every published replica whose header checks, by step then data file; names that are not readable
+    /// replicas (a bad header, a FIFO, a link) are reported and left alone. Temporary files are skipped.
+    /// </summary>
+    public ReplicaScan List()
+    {
+        var held = new List<HeldReplica>();
+        var unreadable = new List<string>();
+        foreach (var (step, directory) in StepDirectories(unreadable))
+            foreach (var name in Names(directory))
+            {
+                if (!ReplicaLayout.TryParse(name, out var dataFile, out var pid) || pid is not null) continue;
+                try
+                {
+                    using var payload = OpenRead(step, dataFile, out var header);
+                    held.Add(new HeldReplica(step, header.SaveId, header.Rank, dataFile, header.HeaderLength + header.PayloadLength, header.Result));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
+                {
+                    unreadable.Add(Describe(Path.Combine(directory, name), e));
+                }
+            }
+        return new ReplicaScan(held, unreadable);
+    }
+
+    /// <summary>
+    /// Re-reads <paramref name="replica"/> whole: its safetensors header checksum and every block of every
+    /// item. Null when all match; otherwise one line naming the file, and the item and block that differ.
+    /// </summary>
+    public string? Verify(HeldReplica replica)
+    {
+        var path = Path.Combine(StepPath(replica.Step), ReplicaLayout.ReplicaName(replica.DataFile));
+        var buffer = ArrayPool<byte>.Shared.Rent(DataFileStreamWriter.PieceSize);
+        try
+        {
+            using var payload = OpenRead(replica.Step, replica.DataFile, out var header);
+            if (header.SaveId != replica.SaveId) return $"'{path}': written by save {header.SaveId}, not by save {replica.SaveId}";
+            if (ResultDifference.Between(replica.Result, header.Result) is { } changed) return $"'{path}': its header changed: {changed.Problem}";
+            if (HeaderProblem(payload, header.Result.HeaderChecksum, buffer) is { } problem) return $"'{path}': {problem}";
+            foreach (var item in header.Result.Items)
+            {
+                var bytes = item.Bytes;
+                for (var b = 0; b < bytes.BlockChecksums.Count; b++)
+                {
+                    var start = (long)b * bytes.BlockSize;
+                    var sum = Hash(payload, bytes.Offset + start, Math.Min(bytes.BlockSize, bytes.Length - start), buffer);
+                    if (sum != bytes.BlockChecksums[b])
+                        return $"'{path}': item '{item.StorageName}' block {b} (bytes {start}..{start + Math.Min(bytes.BlockSize, bytes.Length - start)} of the item) " +
+                               $"has checksum {BlockChecksums.ToHex(sum)}; the header records {BlockChecksums.ToHex(bytes.BlockChecksums[b])}";
+                }
+            }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
+        {
+            return Describe(path, e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the replicas of <paramref name="dataFiles"/> of step <paramref name="step"/> (all of the step's
+    /// files, temporary ones included, when null), and the step's directory once it is empty. Returns the
+    /// bytes of the regular files deleted.
+    /// </summary>
+    public long Drop(long step, IReadOnlyCollection<string>? dataFiles = null)
+    {
+        var directory = StepPath(step);
+        var kind = RegularFile.Kind(directory);
+        if (kind == FileKind.Missing) return 0;
+        if (kind != FileKind.Directory)
+        {
+            File.Delete(directory); // a link or other thing planted there: removed, never followed
+            return 0;
+        }
+        var names = dataFiles is null ? Names(directory) : dataFiles.Select(ReplicaLayout.ReplicaName).ToArray();
+        long freed = 0;
+        foreach (var name in names)
+        {
+            var path = Path.Combine(directory, name);
+            var what = RegularFile.Kind(path);
+            if (what == FileKind.Missing) continue;
+            if (what == FileKind.Directory) Directory.Delete(path, recursive: true);
+            else
+            {
+                var length = what == FileKind.Regular ? new FileInfo(path).Length : 0;
+                File.Delete(path);
+                freed += length;
+            }
+        }
+        try
+        {
+            if (!Directory.EnumerateFileSystemEntries(directory).Any()) Directory.Delete(directory);
+        }
+        catch (IOException)
+        {
+            // A writer of the step started meanwhile: the directory stays with its file.
+        }
+        return freed;
+    }
+
+    /// <summary>Deletes the temporary files whose writing process is gone (a crash mid-write); returns how many.</summary>
+    public int RemoveDebris()
+    {
+        var removed = 0;
+        foreach (var (_, directory) in StepDirectories(null))
+            foreach (var name in Names(directory))
+                if (ReplicaLayout.TryParse(name, out _, out var pid) && pid is { } writer && ProcessLiveness.IsDead(writer))
+                {
+                    File.Delete(Path.Combine(directory, name));
+                    removed++;
+                }
+        return removed;
+    }
+
+    /// <summary>The bytes of the host's files, and the use and size of the file system holding them (statfs).</summary>
+    public ReplicaUsage Usage()
+    {
+        long bytes = 0;
+        foreach (var (_, directory) in StepDirectories(null))
+            foreach (var name in Names(directory))
+            {
+                var path = Path.Combine(directory, name);
+                if (RegularFile.Kind(path) == FileKind.Regular) bytes += new FileInfo(path).Length;
+            }
+        var fs = MountedFileSystem.Of(Root);
+        return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes);
+    }
+
+    /// <summary>The absolute path of step <paramref name="step"/>'s directory.</summary>
+    private string StepPath(long step) => Path.Combine(Root, ReplicaLayout.StepDirectory(step));
+
+    /// <summary>The step directories under the root, by step; anything else named like one (a link) is reported to <paramref name="unreadable"/>, never entered.</summary>
+    private IEnumerable<(long Step, string Directory)> StepDirectories(List<string>? unreadable)
+    {
+        var found = new List<(long, string)>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(Root))
+        {
+            if (!CheckpointLayout.TryParseStepDirectory(Path.GetFileName(path), out var step)) continue;
+            var kind = RegularFile.Kind(path);
+            if (kind == FileKind.Directory) found.Add((step, path));
+            else if (kind != FileKind.Missing) unreadable?.Add($"'{path}' is {NotARegularFileException.Describe(kind)}, not a step directory");
+        }
+        return found.OrderBy(s => s.Item1);
+    }
+
+    /// <summary>The entry names of <paramref name="directory"/>, in ordinal order (none when it went away meanwhile).</summary>
+    private static string[] Names(string directory)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(directory).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToArray();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>One line naming <paramref name="path"/> and what is wrong with it (the message alone when it already names the path).</summary>
+    private static string Describe(string path, Exception e) =>
+        e is CheckpointFormatException or NotARegularFileException || e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"'{path}': {e.Message}";
+
+    /// <summary>Why the payload's safetensors header does not hash to <paramref name="recorded"/>, or null when it does.</summary>
+    private static string? HeaderProblem(IBlobReader payload, string recorded, byte[] buffer)
+    {
+        if (payload.Length < 8) return $"the {payload.Length}-byte payload has no safetensors header";
+        payload.ReadExactly(buffer.AsSpan(0, 8), 0);
+        var n = BinaryPrimitives.ReadUInt64LittleEndian(buffer);
+        if (n > (ulong)Math.Min(SafetensorsHeader.MaxHeaderLength, payload.Length - 8))
+            return $"the safetensors header length {n} does not fit the {payload.Length}-byte payload";
+        var sum = BlockChecksums.ToHex(Hash(payload, 0, 8 + (long)n, buffer));
+        return sum == recorded ? null : $"the safetensors header has checksum {sum}; the header records {recorded}";
+    }
+
+    /// <summary>xxh3-64 of <paramref name="length"/> bytes of <paramref name="payload"/> at <paramref name="offset"/>, read in pieces through <paramref name="buffer"/>.</summary>
+    private static ulong Hash(IBlobReader payload, long offset, long length, byte[] buffer)
+    {
+        var hasher = new XxHash3();
+        while (length > 0)
+        {
+            var take = (int)Math.Min(length, buffer.Length);
+            payload.ReadExactly(buffer.AsSpan(0, take), offset);
+            hasher.Append(buffer.AsSpan(0, take));
+            offset += take;
+            length -= take;
+        }
+        return hasher.GetCurrentHashAsUInt64();
+    }
+}
