@@ -29,7 +29,7 @@ public class CatalogSerializerSpec : NodeSpec
         var expected = new[]
         {
             "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "step-persisted.v1",
-            "replicas-evicted.v1", "catalog-snapshot.v1",
+            "replicas-evicted.v1", "catalog-snapshot.v2",
         };
 
         for (var i = 0; i < records.Length; i++)
@@ -46,8 +46,13 @@ public class CatalogSerializerSpec : NodeSpec
     public void A_disk_record_should_be_written_as_before_and_an_old_one_should_read_as_disk()
     {
         var id = Guid.Parse("0a0b0c0d-0000-0000-0000-000000000001");
-        var started = Json(new SaveStarted(3, id, 2, "step-00000003", T0));
-        Assert.DoesNotContain("tier", started);
+        Assert.Equal("""{"step":3,"save_id":"0a0b0c0d-0000-0000-0000-000000000001","world_size":2,"directory":"step-00000003","time":"2026-12-04T00:00:00+00:00"}""",
+            Json(new SaveStarted(3, id, 2, "step-00000003", T0)));
+        var diskEntry = new CatalogEntry(3, CheckpointStatus.Committed, id, 2, "step-00000003", T0, T0, 2, 10, "0000000000000001", null, 1);
+        Assert.Equal("""{"step":3,"status":"committed","save_id":"0a0b0c0d-0000-0000-0000-000000000001","world_size":2,"directory":"step-00000003","started_at":"2026-12-04T00:00:00+00:00","ended_at":"2026-12-04T00:00:00+00:00","files":2,"bytes":10,"metadata_checksum":"0000000000000001","reason":null,"attempts":1}""",
+            Json(diskEntry));
+        var serializer = (CatalogSerializer)Sys.Serialization.FindSerializerFor(new CatalogSnapshot([diskEntry]));
+        Assert.Equal("catalog-snapshot.v1", serializer.Manifest(new CatalogSnapshot([diskEntry])));
 
         var old = Encoding.UTF8.GetBytes("""
             {"entries":[{"step":3,"status":"committed","save_id":"0a0b0c0d-0000-0000-0000-000000000001","world_size":2,"directory":"step-00000003",

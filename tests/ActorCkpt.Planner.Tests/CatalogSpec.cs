@@ -106,12 +106,13 @@ public class CatalogReconcilerSpec
         var c = Guid.NewGuid();
         var copies = new MemoryCopies(new[] { "h0", "h1" }, new[] { new ShardHolders("f", 0, new[] { 0, 1 }, Array.Empty<int>()) }, "00000000000000bb");
         var catalog = Catalog(
-            new SaveStarted(1, a, 1, "memory/step-00000001", Now, StorageTier.Memory), new MemoryStepCommitted(1, a, 1, 10, copies, Now),
-            new SaveStarted(2, b, 1, "memory/step-00000002", Now, StorageTier.Memory), new MemoryStepCommitted(2, b, 1, 10, copies, Now),
+            new SaveStarted(1, a, 1, "memory/step-00000001", Now, StorageTier.Memory), new MemoryStepCommitted(1, a, 3, 300, copies, Now),
+            new SaveStarted(2, b, 1, "memory/step-00000002", Now, StorageTier.Memory), new MemoryStepCommitted(2, b, 3, 300, copies, Now),
             new SaveStarted(3, c, 1, "memory/step-00000003", Now, StorageTier.Memory));
 
-        // Step 1 only in memory; step 2's persist committed on disk; step 3's memory round was in flight; step 4 is a persist's debris.
-        var r = CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, OnDisk), new StepOnDisk(4, null) }, Now);
+        // Step 1 only in memory; step 2's persist committed on disk; step 3's memory round was in flight (metadata
+        // under its number is not its commit: a memory round commits in the journal); step 4 is a persist's debris.
+        var r = CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, OnDisk), new StepOnDisk(3, OnDisk), new StepOnDisk(4, null) }, Now);
 
         Assert.Empty(r.Missing);
         var persisted = Assert.IsType<StepPersisted>(r.Events.Single(e => e.Step == 2));
@@ -119,6 +120,10 @@ public class CatalogReconcilerSpec
         Assert.Equal(CatalogReconciler.InterruptedReason, Assert.IsType<SaveAborted>(r.Events.Single(e => e.Step == 3)).Reason);
         Assert.Equal(2, r.Events.Count);
         Assert.Equal(new long[] { 4 }, r.DirectoriesToRemove);
+
+        // Metadata of another size, or one whose checksum the scan did not take, is not recorded as the persist.
+        Assert.Empty(CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, new CommitOnDisk("", 1, 10)) }, Now).Events.OfType<StepPersisted>());
+        Assert.Empty(CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(2, OnDisk) with { Commit = new CommitOnDisk("00000000000000aa", 2, 10) } }, Now).Events.OfType<StepPersisted>());
 
         foreach (var e in r.Events) catalog.Apply(e);
         Assert.Equal(new long[] { 2 }, catalog.DiskSteps);

@@ -127,6 +127,30 @@ public class MemoryCatalogSpec
     }
 
     [Fact]
+    public void Copy_events_about_a_step_the_catalog_does_not_know_should_add_no_entry()
+    {
+        var catalog = new CheckpointCatalog();
+        catalog.Apply(new ReplicasLost(9, "node-0", null, "left", T0));
+        catalog.Apply(new ReplicasRestored(9, "node-0", null, T0));
+        catalog.Apply(new StepPersisted(9, A, "00000000000000bb", T0));
+        catalog.Apply(new ReplicasEvicted(9, "budget", T0));
+
+        Assert.Empty(catalog.Entries);
+    }
+
+    [Fact]
+    public void A_commit_by_rename_after_a_memory_attempt_should_make_a_disk_step()
+    {
+        var catalog = Committed();
+        catalog.Apply(new SaveCommitted(7, Guid.Empty, "0000000000000001", 2, 10, T0, "found committed on disk; not in the journal"));
+
+        var entry = catalog[7]!;
+        Assert.Equal((StorageTier.Disk, false, (MemoryCopies?)null, true), (entry.Tier, entry.Persisted, entry.Memory, entry.OnDisk));
+        Assert.Equal(new long[] { 7 }, catalog.DiskSteps);
+        Assert.Empty(catalog.MemorySteps);
+    }
+
+    [Fact]
     public void A_snapshot_should_restore_memory_steps_with_their_holders()
     {
         var catalog = Committed();

@@ -78,7 +78,8 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
     /// </summary>
     public Reconciliation Reconcile(CheckpointCatalog catalog)
     {
-        var plan = CatalogReconciler.Reconcile(catalog, Scan(step => catalog[step]?.Status != CheckpointStatus.Committed), DateTimeOffset.UtcNow);
+        // Metadata is read for every step not known to be on disk: a memory step's persist may have committed there.
+        var plan = CatalogReconciler.Reconcile(catalog, Scan(step => catalog[step] is not { OnDisk: true }), DateTimeOffset.UtcNow);
         if (plan.Missing.Count > 0)
             log.Warning("Catalog recovery: committed steps {0} have no metadata under '{1}'; left as they are (is the right root mounted?)",
                 string.Join(", ", plan.Missing), Root);

@@ -24,16 +24,25 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["step-persisted.v1"] = typeof(StepPersisted),
         ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
         ["catalog-snapshot.v1"] = typeof(CatalogSnapshot),
+        [SnapshotWithTiers] = typeof(CatalogSnapshot),
     };
 
-    private static readonly Dictionary<Type, string> Manifests = Types.ToDictionary(p => p.Value, p => p.Key);
+    /// <summary>
+    /// A snapshot holding a step that is not a plain disk step. Its own manifest, so that a build that
+    /// knows no tiers refuses it rather than read memory steps as disk steps (and let its retention
+    /// delete the disk steps they would hide); a disk-only snapshot stays v1, readable by any build.
+    /// </summary>
+    private const string SnapshotWithTiers = "catalog-snapshot.v2";
+
+    private static readonly Dictionary<Type, string> Manifests = Types.Where(p => p.Key != SnapshotWithTiers).ToDictionary(p => p.Value, p => p.Key);
 
     /// <inheritdoc />
     public override int Identifier => 8413;
 
     /// <inheritdoc />
     public override string Manifest(object o) =>
-        Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a catalog record", nameof(o));
+        o is CatalogSnapshot s && s.Entries.Any(e => e.Tier != StorageTier.Disk || e.Persisted || e.Memory is not null) ? SnapshotWithTiers
+        : Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a catalog record", nameof(o));
 
     /// <inheritdoc />
     public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType());

@@ -54,6 +54,10 @@ internal static class CatalogReconciler
             onDisk.TryGetValue(entry.Step, out var found);
             switch (entry.Status)
             {
+                case CheckpointStatus.InFlight when entry.Tier == StorageTier.Memory:
+                    // A memory round commits in the journal, never by a rename: interrupted, it is aborted.
+                    events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
+                    break;
                 case CheckpointStatus.InFlight when found?.Commit is { } c:
                     events.Add(new SaveCommitted(entry.Step, entry.SaveId, c.MetadataChecksum, c.Files, c.Bytes, now,
                         "committed on disk when its planner stopped; recorded on recovery"));
@@ -62,8 +66,10 @@ internal static class CatalogReconciler
                     events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
                     break;
                 case CheckpointStatus.Committed when !entry.OnDisk && found?.Commit is { } persisted:
-                    // A memory step whose persist committed on disk before its planner stopped.
-                    events.Add(new StepPersisted(entry.Step, entry.SaveId, persisted.MetadataChecksum, now));
+                    // A memory step whose persist committed on disk before its planner stopped: the
+                    // same files and bytes, and a checksum to hold its metadata to from now on.
+                    if (persisted.MetadataChecksum.Length > 0 && persisted.Files == entry.Files && persisted.Bytes == entry.Bytes)
+                        events.Add(new StepPersisted(entry.Step, entry.SaveId, persisted.MetadataChecksum, now));
                     break;
                 case CheckpointStatus.Committed when entry.OnDisk && found?.Commit is null:
                     // Never recorded as deleted: an unmounted or mistyped root would otherwise

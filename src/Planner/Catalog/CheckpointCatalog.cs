@@ -43,6 +43,8 @@ internal sealed class CheckpointCatalog
     /// <summary>Applies <paramref name="e"/>. Events arrive in journal order; any order of steps is fine.</summary>
     public void Apply(ICatalogEvent e)
     {
+        // Events about a memory step's copies say nothing of a step the catalog does not know.
+        if (e is ReplicasLost or ReplicasRestored or StepPersisted or ReplicasEvicted && !_entries.ContainsKey(e.Step)) return;
         var old = _entries.GetValueOrDefault(e.Step)
                   ?? new CatalogEntry(e.Step, CheckpointStatus.Aborted, Guid.Empty, 0, "", null, null, 0, 0, null, null, 0);
         _entries[e.Step] = e switch
@@ -71,10 +73,12 @@ internal sealed class CheckpointCatalog
                 ? old with { Memory = copies with { Evicted = true } }
                 : old with { Memory = copies with { Evicted = true }, Status = CheckpointStatus.Deleted, EndedAt = v.Time, Reason = v.Reason },
             ReplicasEvicted => old,
+            // A commit by rename is a disk step, whatever the attempt before it was.
             SaveCommitted c => old with
             {
                 Status = CheckpointStatus.Committed, SaveId = c.SaveId == Guid.Empty ? old.SaveId : c.SaveId, EndedAt = c.Time,
                 Files = c.Files, Bytes = c.Bytes, MetadataChecksum = c.MetadataChecksum, Reason = c.Note,
+                Tier = StorageTier.Disk, Persisted = false, Memory = null,
             },
             // An abort of another attempt (a stale one, or one refused before it began writing)
             // never overrides a commit or a deletion.
