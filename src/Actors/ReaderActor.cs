@@ -62,7 +62,7 @@ internal sealed class ReaderActor : ReceiveActor
             var token = TransferToken.New();
             try
             {
-                channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length), channel.TokenTtl);
+                channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length, request.FrameSize), channel.TokenTtl);
             }
             catch (ActorCkptException e)
             {

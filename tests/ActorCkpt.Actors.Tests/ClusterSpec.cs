@@ -139,11 +139,11 @@ public class ClusterSpec : NodeSpec
     [Fact]
     public async Task A_block_a_reader_serves_corrupted_should_fail_the_load_that_needs_it_naming_file_and_block()
     {
-        // Frames and checksum blocks of one size: each block of a range arrives as one frame, whose
-        // checksum the loader takes for the block's. The reader hashes the corrupted bytes it read,
-        // so the frame arrives intact and only the comparison with the recorded block can refuse it.
-        const string config = "actorckpt.load.source = reader\nactorckpt.writer.checksum-block-size = 64KiB\nactorckpt.transfer.channel.frame-size = 64KiB";
-        await using var cluster = await TestCluster.StartAsync(Root, config,
+        // The loader asks for frames of the range's block size (64 KiB for these 300 KB chunks), so each
+        // block arrives as one frame whose checksum it takes for the block's. The reader hashes the
+        // corrupted bytes it read: the frame arrives intact, and only the comparison with the recorded
+        // block can refuse it.
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.load.source = reader",
             new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer, planner"), new TestNode("writer"));
         await cluster.AwaitWritersAsync(4, Patience);
         var states = TestStates.Build(BigModel, 2, seed: 17);

@@ -103,7 +103,7 @@ public class SerializationSpec : NodeSpec
             new WriteFileSuccess(3, id, result, 2),
             new WriteFileFailure(3, id, file.FileName, 4, "IOException: disk full"),
             // Reader protocol.
-            new ReadRange(3, file.FileName, 64, 32),
+            new ReadRange(3, file.FileName, 64, 32, 65536),
             new ReadRangeStreamed(source),
             new ReadRangeOffered("10.0.0.3:40001", TransferToken.New()),
             new ReadRangeFailure("'step-00000003/x' has 10 bytes"),

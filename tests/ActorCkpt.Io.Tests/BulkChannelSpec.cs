@@ -110,6 +110,26 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         Assert.Equal(expected, frames);
     }
 
+    [Theory]
+    [InlineData(16 << 10, 16 << 10)]
+    [InlineData(1 << 20, 64 << 10)]
+    [InlineData(0, 64 << 10)]
+    public async Task A_fetch_should_be_cut_into_the_frames_its_source_asks_for_never_larger_than_the_channels(int asked, int cut)
+    {
+        var (server, client) = Pair();
+        var bytes = Bytes(5 * (16 << 10) + 7, 3);
+        var token = TransferToken.New();
+        server.OfferFetch(token, new MemorySource(bytes) { FrameSize = asked }, Ttl);
+
+        var frames = new List<CheckedFrame>();
+        var destination = new byte[bytes.Length];
+        await client.FetchAsync(server.Endpoint, token, destination, frames: frames);
+
+        Assert.Equal(bytes, destination);
+        Assert.All(frames.SkipLast(1), f => Assert.Equal(cut, f.Length));
+        Assert.Equal(bytes.Length, frames.Sum(f => f.Length));
+    }
+
     [Fact]
     public async Task A_transfer_past_2_GiB_should_arrive_whole()
     {
@@ -547,6 +567,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public Task Disposed => _disposed.Task;
         public long Length => bytes.Length;
+        public int FrameSize { get; init; }
         public void Read(long position, Span<byte> into) => bytes.AsSpan((int)position, into.Length).CopyTo(into);
         public void Dispose() => _disposed.TrySetResult();
     }

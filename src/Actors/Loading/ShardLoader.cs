@@ -85,7 +85,7 @@ internal static class ShardLoader
                         // The range is the region, one run in both: it lands in the tensor itself,
                         // and frames that are whole blocks prove those blocks (one copy, one hash).
                         var into = destinations.Memory(read.Target, at, length);
-                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, into, frames);
+                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, into, read.Source.Bytes.BlockSize, frames);
                         ChunkReader.Verify(into.Span, read.Source.Bytes, read.FirstBlock, read.Key, frames);
                         return;
                     }
@@ -93,7 +93,7 @@ internal static class ShardLoader
                     var buffer = ArrayPool<byte>.Shared.Rent(length);
                     try
                     {
-                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length), frames);
+                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length), read.Source.Bytes.BlockSize, frames);
                         ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes), frames);
                     }
                     finally
@@ -127,7 +127,7 @@ internal static class ShardLoader
             {
                 bytes = new byte[entry.Bytes.Length];
                 var frames = new List<CheckedFrame>();
-                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes, frames);
+                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes, entry.Bytes.BlockSize, frames);
                 ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key, frames);
             }
             if (!objects.TryAdd(entry.Key, bytes))

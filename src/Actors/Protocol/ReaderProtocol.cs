@@ -10,8 +10,9 @@ namespace ActorCkpt;
 /// <param name="File">The data file (a plain name inside the step directory).</param>
 /// <param name="Offset">First byte.</param>
 /// <param name="Length">Bytes wanted.</param>
+/// <param name="FrameSize">Bytes per bulk-channel frame wanted: the range's checksum block size, so that each frame proves its block; 0: the channel's.</param>
 /// <remarks>A wire message: sent by a loading rank to the reader of the node that wrote the file, by its path.</remarks>
-internal sealed record ReadRange(long Step, string File, long Offset, long Length) : IActorCkptMessage;
+internal sealed record ReadRange(long Step, string File, long Offset, long Length, int FrameSize = 0) : IActorCkptMessage;
 
 /// <summary>The range, as chunks (item 0, offsets relative to the range's start) through a StreamRef.</summary>
 /// <param name="Source">The chunks, in order.</param>

@@ -18,11 +18,11 @@ internal static class ReaderRangeFetch
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
     public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
-        async (node, step, file, offset, into, frames) =>
+        async (node, step, file, offset, into, frameSize, frames) =>
         {
             var length = into.Length;
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
-            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length), timeout);
+            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length, frameSize), timeout);
             if (reply is ReadRangeOffered offered)
             {
                 // Straight into the caller's memory, each frame checked where it landed.

@@ -271,7 +271,9 @@ internal sealed class BulkServer : IAsyncDisposable
         try
         {
             await connection.WriteAsync(BulkFrameKind.Accepted, source.Length, cancellation: _stopping.Token).ConfigureAwait(false);
-            await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
+            // Smaller frames when the source asks (one per stored block), never larger than the channel's.
+            var frameSize = source.FrameSize is > 0 and var asked && asked < _settings.FrameSize ? Math.Max(asked, 4096) : _settings.FrameSize;
+            await connection.SendAsync(Pieces(source, buffer, frameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _fetches);
             Interlocked.Add(ref _fetchedBytes, source.Length);
         }

@@ -29,4 +29,10 @@ internal interface ITransferSource : IDisposable
 
     /// <summary>Fills <paramref name="into"/> with the bytes at <paramref name="position"/>.</summary>
     void Read(long position, Span<byte> into);
+
+    /// <summary>
+    /// Bytes per data frame this source asks for: a stored range's block size, so that each frame's
+    /// checksum is that block's. 0, or more than the channel's frame size: the channel's.
+    /// </summary>
+    int FrameSize => 0;
 }
