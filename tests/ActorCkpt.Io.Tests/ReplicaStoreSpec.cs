@@ -259,6 +259,26 @@ public class ReplicaStoreSpec : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_disk.Path, "step-00000012")));
     }
 
+    [Fact]
+    public void ReplicaPersist_with_a_plan_or_metadata_the_file_was_not_written_from_should_be_the_callers_mistake_not_a_corrupt_replica()
+    {
+        var store = Store();
+        var plan = Plan("r00000-000-t.safetensors");
+        var expected = Write(store, 12, SaveId, plan, Data(plan, 9));
+        var root = new LocalBlobStore(_disk.Path);
+        root.CreateDirectory("step-00000012");
+
+        var reordered = plan with { Items = plan.Items.Reverse().ToArray() };
+        var e = Assert.Throws<ArgumentException>(() => ReplicaPersist.Write(store, 12, plan.FileName, reordered, expected, root, Meta));
+        Assert.StartsWith($"'{plan.FileName}': item 0 of the plan is '{reordered.Items[0].StorageName}', the expected result's is '{expected.Items[0].StorageName}'", e.Message);
+
+        var otherMeta = new Dictionary<string, string>(Meta) { ["format"] = "something else" };
+        e = Assert.Throws<ArgumentException>(() => ReplicaPersist.Write(store, 12, plan.FileName, plan, expected, root, otherMeta));
+        Assert.Contains("not the plan and metadata it was written from", e.Message);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_disk.Path, "step-00000012")));
+        Assert.Null(store.Verify(store.List().Held.Single()));
+    }
+
     private static void Flip(string path, long at)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);

@@ -15,7 +15,9 @@ internal static class ReplicaPersist
     /// <paramref name="root"/>'s step directory (which must exist) from <paramref name="store"/>'s replica,
     /// then fsyncs it. Throws <see cref="ReplicaMismatchException"/> naming the file, item and block when
     /// the replica's header or bytes differ from <paramref name="expected"/>; on any failure, nothing
-    /// is left on disk.
+    /// is left on disk. A plan or file metadata that does not describe <paramref name="expected"/> (other
+    /// items, another order, another header) is the caller's mistake, not a corrupt replica: an
+    /// <see cref="ArgumentException"/> before the replica is read.
     /// </summary>
     public static FileWriteResult Write(ReplicaStore store, long step, string file, FileWritePlan plan, FileWriteResult expected,
         IBlobStore root, IReadOnlyDictionary<string, string> fileMetadata)
@@ -23,6 +25,17 @@ internal static class ReplicaPersist
         if (plan.FileName != file || expected.FileName != file || expected.Items.Count != plan.Items.Count)
             throw new ArgumentException($"'{file}': the plan ('{plan.FileName}', {plan.Items.Count} items) and the expected result " +
                                         $"('{expected.FileName}', {expected.Items.Count} items) are not of this file");
+        for (var i = 0; i < plan.Items.Count; i++)
+        {
+            var (planned, wanted) = (plan.Items[i], expected.Items[i]);
+            if (planned.StorageName != wanted.StorageName || Shapes.Volume(planned.Box.Lengths) * DTypes.ElementSize(planned.DType) != wanted.Bytes.Length)
+                throw new ArgumentException($"'{file}': item {i} of the plan is '{planned.StorageName}', the expected result's is '{wanted.StorageName}' " +
+                                            $"({wanted.Bytes.Length} bytes): the plan is not the one this file was written from");
+        }
+        var (_, built) = SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), fileMetadata);
+        if (expected.HeaderChecksum.Length > 0 && built.Checksum != expected.HeaderChecksum)
+            throw new ArgumentException($"'{file}': the plan and file metadata give a safetensors header with checksum {built.Checksum}, " +
+                                        $"the file was written with {expected.HeaderChecksum}: not the plan and metadata it was written from");
         using var payload = store.OpenRead(step, file, out var header);
         if (ResultDifference.Between(expected, header.Result) is { } recorded)
             throw new ReplicaMismatchException(file, recorded.Item, recorded.Block, "the replica's header: " + recorded.Problem);
