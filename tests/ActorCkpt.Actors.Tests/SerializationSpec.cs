@@ -86,8 +86,8 @@ public class SerializationSpec : NodeSpec
                 entry with
                 {
                     Step = 5, Tier = StorageTier.Memory, Persisted = true,
-                    // Arrays, as the catalog builds them: a collection expression's compiler-made list is no wire type.
-                    Memory = new MemoryCopies(new[] { "node-0", "node-1" }, new[] { new ShardHolders("r00000-000-0a.safetensors", 0, new[] { 0, 1 }, new[] { 1 }) }, "00000000000000aa"),
+                    // Collection expressions: their compiler-made lists are no wire type, so the records keep arrays.
+                    Memory = new MemoryCopies(["node-0", "node-1"], [new ShardHolders("r00000-000-0a.safetensors", 0, [0, 1], [1])], "00000000000000aa") with { Shards = [new ShardHolders("r00000-000-0a.safetensors", 0, [0, 1], [1])] },
                 },
             }),
             new AgreeQueueEmpty(5, 1, 2, LocallyEmpty: true),

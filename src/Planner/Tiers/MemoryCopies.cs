@@ -8,11 +8,21 @@ namespace ActorCkpt;
 /// <param name="MetadataChecksum">xxHash3-64 of the memory step's metadata document, as 16 hex digits.</param>
 /// <param name="Evicted">The copies were released (budget or retention): the step no longer loads from memory.</param>
 public sealed record MemoryCopies(
-    [property: JsonPropertyName("hosts")] IReadOnlyList<string> Hosts,
-    [property: JsonPropertyName("shards")] IReadOnlyList<ShardHolders> Shards,
+    IReadOnlyList<string> Hosts,
+    IReadOnlyList<ShardHolders> Shards,
     [property: JsonPropertyName("metadata_checksum")] string MetadataChecksum,
     [property: JsonPropertyName("evicted")] bool Evicted = false)
 {
+    // Arrays, whatever the caller passed: an entry travels in wire messages, where only known collection types may.
+
+    /// <summary>The hosts holding copies, each once; <see cref="ShardHolders"/> refer to them by index.</summary>
+    [JsonPropertyName("hosts")]
+    public IReadOnlyList<string> Hosts { get; init => field = value.ToArray(); } = Hosts.ToArray();
+
+    /// <summary>Every data file of the step and its holders.</summary>
+    [JsonPropertyName("shards")]
+    public IReadOnlyList<ShardHolders> Shards { get; init => field = value.ToArray(); } = Shards.ToArray();
+
     /// <summary>
     /// Whether every data file still has a copy the catalog does not know to be lost: the catalog's
     /// view only; whether those hosts are up right now is the planner's to judge.

@@ -10,9 +10,19 @@ namespace ActorCkpt;
 public sealed record ShardHolders(
     [property: JsonPropertyName("file")] string File,
     [property: JsonPropertyName("rank")] int Rank,
-    [property: JsonPropertyName("holders")] IReadOnlyList<int> Holders,
-    [property: JsonPropertyName("lost")] IReadOnlyList<int> Lost)
+    IReadOnlyList<int> Holders,
+    IReadOnlyList<int> Lost)
 {
+    // Arrays, whatever the caller passed: an entry travels in wire messages, where only known collection types may.
+
+    /// <summary>Indexes into <see cref="MemoryCopies.Hosts"/>, in placement order: the rank's own host first.</summary>
+    [JsonPropertyName("holders")]
+    public IReadOnlyList<int> Holders { get; init => field = value.ToArray(); } = Holders.ToArray();
+
+    /// <summary>Those of <see cref="Holders"/> whose copy is gone, ascending.</summary>
+    [JsonPropertyName("lost")]
+    public IReadOnlyList<int> Lost { get; init => field = value.ToArray(); } = Lost.ToArray();
+
     /// <summary>Whether some holder's copy is not lost.</summary>
     [JsonIgnore]
     public bool Held => Holders.Any(h => !Lost.Contains(h));
