@@ -23,6 +23,32 @@ public class ParallelMetadataWriterSpec
     }
 
     [Fact]
+    public void A_save_shaped_document_should_be_written_alike_on_one_thread_and_on_several()
+    {
+        // bench-plan's shape, smaller: tensors sharded by rows over the ranks (chunks in order, canonical
+        // names, one file per rank), every fourth replicated; batches of many tensors, and tensors bigger than one.
+        const int ranks = 300;
+        var files = Enumerable.Range(0, ranks).Select(r => new DataFileMetadata($"rank{r}.safetensors", 1L << 30, r, 0, "node" + r % 3)).ToArray();
+        var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal);
+        for (var i = 0; i < 24; i++)
+        {
+            var key = $"layer{i}.weight";
+            long[] shape = i % 4 == 0 ? [1024L] : [ranks * 2L, 16L];
+            var chunks = i % 4 == 0
+                ? [new StoredChunk(TensorBox.Whole(shape), key, 0, new StoredBytes(files[0].Name, (1L << 20) + i * 4096L, 4096, 4096, [(ulong)i]))]
+                : Enumerable.Range(0, ranks).Select(r => new TensorBox([2L * r, 0L], [2L, 16L]))
+                    .Select((box, r) => new StoredChunk(box, StorageNames.Chunk(key, box, shape), r, new StoredBytes(files[r].Name, i * 128L, 128, 128, [(ulong)(r * 31 + i)]))).ToArray();
+            tensors.Add(key, new TensorMetadata(key, DType.Float32, shape, chunks));
+        }
+        var metadata = new CheckpointMetadata(1, 42, ranks, DateTimeOffset.UnixEpoch, tensors, [], files);
+
+        var single = MetadataBinaryWriter.ToArray(metadata, 1, MetadataBinaryWriter.BatchChunks);
+        foreach (var batch in new[] { 200, 1000, 5000, MetadataBinaryWriter.BatchChunks })
+            Assert.True(single.AsSpan().SequenceEqual(MetadataBinaryWriter.ToArray(metadata, 2, batch)), $"batch {batch}: other bytes");
+        Assert.Equal(metadata.Tensors.Count, CheckpointStore.Deserialize(single, CheckpointLayout.MetadataFile).Tensors.Count);
+    }
+
+    [Fact]
     public void A_failing_tensor_should_throw_what_one_thread_throws_the_first_in_key_order()
     {
         var files = new[] { new DataFileMetadata("d", 1 << 20, 0, 0) };

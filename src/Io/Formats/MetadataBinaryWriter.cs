@@ -622,10 +622,10 @@ internal static class MetadataBinaryWriter
         /// <summary>Everything taken, with no writer.</summary>
         public Span<byte> Written => _buffer.AsSpan(0, _used);
 
-        /// <summary>Writes <paramref name="bytes"/> next, between two sections (they are not checksummed here).</summary>
+        /// <summary>Writes <paramref name="bytes"/> next, between two sections (they are not checksummed here); large ones go straight to the writer, not through the buffer.</summary>
         public void Put(ReadOnlySpan<byte> bytes)
         {
-            if (bytes.Length >= BufferBytes / 2)
+            if (bytes.Length >= 1 << 16)
             {
                 Flush();
                 writer!.Write(bytes, _written);
