@@ -10,10 +10,21 @@ namespace ActorCkpt;
 /// sections go out through one pooled buffer as they are encoded, each checksummed on the way, and
 /// the header and directory (small: a line per tensor) are written last at the start of the file.
 /// The whole document is never held: at 4,096 ranks × 256 items it is tens of MB, the buffer 1 MiB.
+/// The tensor sections, nearly all of the work, are encoded on every core a batch at a time (a few
+/// MiB of output, see <see cref="TensorBatches"/>) and written out in order, byte for byte what one
+/// thread writes.
 /// </summary>
 internal static class MetadataBinaryWriter
 {
     private const int BufferBytes = 1 << 20;
+
+    /// <summary>
+    /// Chunks per parallel batch (a tensor counts as its chunks and one): about 4 MiB of pages at 4,096
+    /// ranks (64 bytes a chunk), enough to keep every core busy between the ordered writes and little next
+    /// to the metadata itself. A tensor with more chunks is encoded alone on the writing thread, so a batch
+    /// never grows past it.
+    /// </summary>
+    internal const int BatchChunks = 1 << 16;
 
     /// <summary>
     /// Writes <paramref name="metadata"/> to <paramref name="writer"/> (not flushed); returns the file's
@@ -21,8 +32,18 @@ internal static class MetadataBinaryWriter
     /// metadata the form cannot hold: a version other than <see cref="CheckpointMetadata.CurrentFormatVersion"/>,
     /// a chunk or entry in a file the metadata does not list (<see cref="MetadataValidator"/> refuses both).
     /// </summary>
-    public static (long Length, ulong Seal) Write(CheckpointMetadata metadata, IBlobWriter writer)
+    public static (long Length, ulong Seal) Write(CheckpointMetadata metadata, IBlobWriter writer) =>
+        Write(metadata, writer, Environment.ProcessorCount, BatchChunks);
+
+    /// <summary>
+    /// <see cref="Write(CheckpointMetadata, IBlobWriter)"/> on at most <paramref name="degree"/> threads (1: every
+    /// section on the calling thread, as before batches), batching <paramref name="batchChunks"/> chunks: tests
+    /// force both to check the output does not depend on them.
+    /// </summary>
+    internal static (long Length, ulong Seal) Write(CheckpointMetadata metadata, IBlobWriter writer, int degree, int batchChunks)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(degree, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchChunks, 1);
         if (metadata.FormatVersion != CheckpointMetadata.CurrentFormatVersion)
             throw new ArgumentException($"format_version {metadata.FormatVersion} cannot be written (this build writes {CheckpointMetadata.CurrentFormatVersion})", nameof(metadata));
         var fileIndex = new FileNumbers(metadata.Files);
@@ -37,7 +58,9 @@ internal static class MetadataBinaryWriter
         using var output = new Output(writer, directory.Length);
         var d = new SpanWriter(directory.AsSpan(MetadataBinary.HeaderLength));
         var objectSections = WriteObjects(output, metadata, fileIndex, strings);
-        var tensorSections = tensors.Select(t => WriteTensor(output, t, fileIndex, strings)).ToArray();
+        var tensorSections = degree == 1
+            ? tensors.Select(t => WriteTensor(output, t, fileIndex, strings)).ToArray()
+            : TensorBatches.Write(output, tensors, fileIndex, strings, degree, batchChunks);
 
         output.Begin();
         foreach (var f in metadata.Files)
@@ -98,10 +121,13 @@ internal static class MetadataBinaryWriter
     }
 
     /// <summary>Writes <paramref name="metadata"/> to an array: for tests, tools and the fuzzer's seeds, never at commit.</summary>
-    public static byte[] ToArray(CheckpointMetadata metadata)
+    public static byte[] ToArray(CheckpointMetadata metadata) => ToArray(metadata, Environment.ProcessorCount, BatchChunks);
+
+    /// <summary><see cref="ToArray(CheckpointMetadata)"/> with the degree and batch forced (see <see cref="Write(CheckpointMetadata, IBlobWriter, int, int)"/>).</summary>
+    internal static byte[] ToArray(CheckpointMetadata metadata, int degree, int batchChunks)
     {
         using var memory = new MemoryWriter();
-        Write(metadata, memory);
+        Write(metadata, memory, degree, batchChunks);
         return memory.ToArray();
     }
 
@@ -145,7 +171,14 @@ internal static class MetadataBinaryWriter
     }
 
     /// <summary>The chunks of <paramref name="t"/>, ordered by their offsets and paged; returns the page index's place and the page count.</summary>
-    private static (Region Index, int Pages) WriteTensor(Output output, TensorMetadata t, FileNumbers fileIndex, StringPool strings)
+    private static (Region Index, int Pages) WriteTensor(Output output, TensorMetadata t, FileNumbers fileIndex, IStringIds strings)
+    {
+        var pages = TensorPages(output, t, fileIndex, strings);
+        return (WriteIndex(output, pages, t.Shape.Count), pages.Count);
+    }
+
+    /// <summary>The chunk pages of <paramref name="t"/> (no index), sorted when its chunks come out of order.</summary>
+    private static List<PageEntry> TensorPages(Output output, TensorMetadata t, FileNumbers fileIndex, IStringIds strings)
     {
         // Row-major order puts neighbours in one page, so a page's box stays tight. Saves come
         // sorted already: the chunks are written in their order, checked as they go (a separate
@@ -154,18 +187,19 @@ internal static class MetadataBinaryWriter
         var start = output.Position;
         if (TryWriteTensor(output, t, null, fileIndex, strings) is { } inOrder) return inOrder;
         output.Rewind(start);
+        strings.Rewind(start);
         var chunks = t.Chunks;
         var order = new int[chunks.Count];
         for (var i = 0; i < order.Length; i++) order[i] = i;
         Array.Sort(order, (a, b) => Compare(chunks[a].Box, chunks[b].Box) is var c && c != 0 ? c : a.CompareTo(b));
-        return TryWriteTensor(output, t, order, fileIndex, strings)!.Value;
+        return TryWriteTensor(output, t, order, fileIndex, strings)!;
     }
 
     /// <summary>
     /// Writes <paramref name="t"/>'s chunks in <paramref name="order"/> (null: as they are), paged;
     /// with no order given, null as soon as a chunk comes before the one preceding it.
     /// </summary>
-    private static (Region Index, int Pages)? TryWriteTensor(Output output, TensorMetadata t, int[]? order, FileNumbers fileIndex, StringPool strings)
+    private static List<PageEntry>? TryWriteTensor(Output output, TensorMetadata t, int[]? order, FileNumbers fileIndex, IStringIds strings)
     {
         var chunks = t.Chunks;
         var dims = t.Shape.Count;
@@ -191,6 +225,7 @@ internal static class MetadataBinaryWriter
                     if (i > 0 && offsets.SequenceCompareTo(previous) < 0) return null;
                     offsets.CopyTo(previous);
                 }
+                var at = output.Position;
                 var r = new SpanWriter(output.Take(MetadataBinary.ChunkRecordLength(dims) + 8 * c.Bytes.BlockChecksums.Count));
                 r.U32((uint)index);
                 var lengths = c.Box.LengthSpan;
@@ -202,21 +237,28 @@ internal static class MetadataBinaryWriter
                     hi[k] = Math.Max(hi[k], offsets[k] + lengths[k]);
                 }
                 r.I32(c.Rank);
-                r.U32(IsCanonical(c.StorageName, t.Key, c.Box, t.Shape) ? MetadataBinary.CanonicalName : strings.Of(c.StorageName));
+                r.U32(IsCanonical(c.StorageName, t.Key, c.Box, t.Shape) ? MetadataBinary.CanonicalName : strings.Of(c.StorageName, at + 4 + 16L * dims + 4));
                 Stored(ref r, c.Bytes, fileIndex, t.Key);
             }
             pages.Add(new PageEntry(output.End(), count, lo, hi));
         }
-        return (WriteIndex(output, pages, dims), pages.Count);
+        return pages;
     }
 
     private static Region WriteIndex(Output output, List<PageEntry> pages, int dims)
     {
         output.Begin();
+        IndexEntries(output.Take(pages.Count * MetadataBinary.PageEntryLength(dims)), pages, 0);
+        return output.End();
+    }
+
+    /// <summary>The page index of <paramref name="pages"/>, whose offsets are <paramref name="shift"/> bytes before where they lie in the file.</summary>
+    private static void IndexEntries(Span<byte> into, List<PageEntry> pages, long shift)
+    {
+        var r = new SpanWriter(into);
         foreach (var p in pages)
         {
-            var r = new SpanWriter(output.Take(MetadataBinary.PageEntryLength(dims)));
-            r.I64(p.Region.Offset);
+            r.I64(p.Region.Offset + shift);
             r.I64(p.Region.Length);
             r.U64(p.Region.Checksum);
             r.U32((uint)p.Count);
@@ -224,7 +266,6 @@ internal static class MetadataBinaryWriter
             foreach (var v in p.Low) r.I64(v);
             foreach (var v in p.High) r.I64(v);
         }
-        return output.End();
     }
 
     private static void Stored(ref SpanWriter r, StoredBytes b, FileNumbers fileIndex, string key)
@@ -288,6 +329,11 @@ internal static class MetadataBinaryWriter
             for (var i = 0; i < files.Count; i++) _numbers.TryAdd(files[i].Name, (uint)i);
         }
 
+        private FileNumbers(Dictionary<string, uint> numbers) => _numbers = numbers;
+
+        /// <summary>The same numbers with a last-found of its own, for another thread (the dictionary is only read).</summary>
+        public FileNumbers Fork() => new(_numbers);
+
         public bool TryGetValue(string name, out uint number)
         {
             if (ReferenceEquals(name, _last))
@@ -307,12 +353,18 @@ internal static class MetadataBinaryWriter
     private sealed record PageEntry(Region Region, int Count, long[] Low, long[] High);
 
     /// <summary>Every string the sections refer to, once each, in order of first use.</summary>
-    private sealed class StringPool
+    private sealed class StringPool : IStringIds
     {
         private readonly Dictionary<string, uint> _index = new(StringComparer.Ordinal);
         private readonly List<string> _strings = new();
 
         public int Count => _strings.Count;
+
+        uint IStringIds.Of(string text, long at) => Of(text);
+
+        void IStringIds.Rewind(long position)
+        {
+        }
 
         public uint Of(string text)
         {
@@ -341,6 +393,172 @@ internal static class MetadataBinaryWriter
                 var span = output.Take(Encoding.UTF8.GetByteCount(s));
                 Encoding.UTF8.GetBytes(s, span);
             }
+        }
+    }
+
+    /// <summary>Numbers the strings a tensor's chunks name.</summary>
+    private interface IStringIds
+    {
+        /// <summary>The number of <paramref name="text"/>, written at <paramref name="at"/> (a position of the output).</summary>
+        uint Of(string text, long at);
+
+        /// <summary>The output went back to <paramref name="position"/>: what was written after it is gone.</summary>
+        void Rewind(long position);
+    }
+
+    /// <summary>
+    /// A tensor's strings numbered on its own, by first use, with where each number was written: once the
+    /// strings before the tensor's are known, <see cref="Renumber"/> gives each its number in the document
+    /// (first use in the tensor's order is first use in the document's among the strings new to it, so
+    /// the numbering is the one the single pass gives). Strings of a pass that was dropped keep their
+    /// place, as they do in <see cref="StringPool"/>.
+    /// </summary>
+    private sealed class LocalStrings : IStringIds
+    {
+        private readonly Dictionary<string, uint> _index = new(StringComparer.Ordinal);
+        private readonly List<string> _strings = new();
+        private readonly List<(long At, uint Id)> _uses = new();
+
+        public bool Used => _uses.Count > 0;
+
+        public uint Of(string text, long at)
+        {
+            if (!_index.TryGetValue(text, out var i))
+            {
+                i = (uint)_strings.Count;
+                _index.Add(text, i);
+                _strings.Add(text);
+            }
+            _uses.Add((at, i));
+            return i;
+        }
+
+        public void Rewind(long position) => _uses.RemoveAll(u => u.At >= position);
+
+        /// <summary>Numbers the strings in <paramref name="pool"/>, in order of first use; called in the tensors' order.</summary>
+        public uint[] Number(StringPool pool)
+        {
+            var numbers = new uint[_strings.Count];
+            for (var i = 0; i < numbers.Length; i++) numbers[i] = pool.Of(_strings[i]);
+            return numbers;
+        }
+
+        /// <summary>Writes the document's numbers over the local ones in <paramref name="bytes"/>.</summary>
+        public void Renumber(Span<byte> bytes, uint[] numbers)
+        {
+            foreach (var (at, id) in _uses) BinaryPrimitives.WriteUInt32LittleEndian(bytes[(int)at..], numbers[id]);
+        }
+    }
+
+    /// <summary>
+    /// The tensor sections on several threads, in batches of at most <c>batchChunks</c> chunks: each
+    /// tensor of a batch is encoded into its own memory (pages checksummed there, strings numbered
+    /// locally); then, in the tensors' order, the strings get their numbers and the tensors their places;
+    /// then in parallel the numbers are written in, the pages they changed checksummed again and the
+    /// page indexes built; then the batch is written out in order. A failing tensor throws what the
+    /// single pass throws: the first in the tensors' order.
+    /// </summary>
+    private static class TensorBatches
+    {
+        public static (Region Index, int Pages)[] Write(Output output, TensorMetadata[] tensors, FileNumbers fileIndex, StringPool strings, int degree, int batchChunks)
+        {
+            var sections = new (Region Index, int Pages)[tensors.Length];
+            var options = new ParallelOptions { MaxDegreeOfParallelism = degree };
+            for (var first = 0; first < tensors.Length;)
+            {
+                if (tensors[first].Chunks.Count + 1 > batchChunks)
+                {
+                    sections[first] = WriteTensor(output, tensors[first], fileIndex, strings);
+                    first++;
+                    continue;
+                }
+                // A tensor counts as its chunks and one more, so a batch of tiny tensors is bounded too.
+                var end = first;
+                for (long weight = 0; end < tensors.Length && weight + tensors[end].Chunks.Count + 1 <= batchChunks; end++)
+                    weight += tensors[end].Chunks.Count + 1;
+                Batch(output, tensors, first, end, fileIndex, strings, sections, options);
+                first = end;
+            }
+            return sections;
+        }
+
+        private static void Batch(Output output, TensorMetadata[] tensors, int first, int end, FileNumbers fileIndex, StringPool strings,
+            (Region Index, int Pages)[] sections, ParallelOptions options)
+        {
+            var n = end - first;
+            var encoded = new Encoded[n];
+            try
+            {
+                Parallel.For(0, n, options, () => fileIndex.Fork(), (i, _, files) =>
+                {
+                    var t = tensors[first + i];
+                    // Room for the records without their block checksums; it grows when they need more.
+                    var memory = new Output(null, 0, (int)Math.Min(1 << 20, 64 + (long)t.Chunks.Count * (MetadataBinary.ChunkRecordLength(t.Shape.Count) + 8)));
+                    var local = new LocalStrings();
+                    encoded[i] = new Encoded(memory, local);
+                    try
+                    {
+                        encoded[i].Pages = TensorPages(memory, t, files, local);
+                    }
+                    catch (Exception e)
+                    {
+                        encoded[i].Failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                    }
+                    return files;
+                }, _ => { });
+                foreach (var e in encoded)
+                    e.Failure?.Throw();
+
+                var at = output.Position;
+                for (var i = 0; i < n; i++)
+                {
+                    var e = encoded[i];
+                    e.Numbers = e.Strings.Number(strings);
+                    e.Start = at;
+                    e.IndexBytes = new byte[e.Pages!.Count * MetadataBinary.PageEntryLength(tensors[first + i].Shape.Count)];
+                    at += e.Memory.Position + e.IndexBytes.Length;
+                }
+
+                Parallel.For(0, n, options, i =>
+                {
+                    var e = encoded[i];
+                    var bytes = e.Memory.Written;
+                    if (e.Strings.Used)
+                    {
+                        e.Strings.Renumber(bytes, e.Numbers!);
+                        var pages = e.Pages!;
+                        for (var p = 0; p < pages.Count; p++)
+                        {
+                            var region = pages[p].Region;
+                            pages[p] = pages[p] with { Region = region with { Checksum = XxHash3.HashToUInt64(bytes.Slice((int)region.Offset, (int)region.Length)) } };
+                        }
+                    }
+                    IndexEntries(e.IndexBytes, e.Pages!, e.Start);
+                    sections[first + i] = (new Region(e.Start + e.Memory.Position, e.IndexBytes.Length, XxHash3.HashToUInt64(e.IndexBytes)), e.Pages!.Count);
+                });
+
+                foreach (var e in encoded)
+                {
+                    output.Put(e.Memory.Written);
+                    output.Put(e.IndexBytes);
+                }
+            }
+            finally
+            {
+                foreach (var e in encoded) e?.Memory.Dispose();
+            }
+        }
+
+        /// <summary>One tensor of a batch, encoded at 0 in its own memory.</summary>
+        private sealed class Encoded(Output memory, LocalStrings strings)
+        {
+            public Output Memory { get; } = memory;
+            public LocalStrings Strings { get; } = strings;
+            public List<PageEntry>? Pages { get; set; }
+            public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Failure { get; set; }
+            public uint[]? Numbers { get; set; }
+            public long Start { get; set; }
+            public byte[] IndexBytes { get; set; } = [];
         }
     }
 
@@ -388,17 +606,35 @@ internal static class MetadataBinaryWriter
 
     /// <summary>
     /// The file from a given offset on, through one pooled buffer written out whenever it fills; the
-    /// bytes between <see cref="Begin"/> and <see cref="End"/> are checksummed as they leave it.
+    /// bytes between <see cref="Begin"/> and <see cref="End"/> are checksummed as they leave it. With
+    /// no writer, the bytes stay in memory: the buffer grows instead (see <see cref="Written"/>).
     /// </summary>
-    private sealed class Output(IBlobWriter writer, long start) : IDisposable
+    private sealed class Output(IBlobWriter? writer, long start, int capacity = BufferBytes) : IDisposable
     {
         private readonly XxHash3 _hash = new();
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
         private long _written = start;
         private int _used, _hashed;
         private long _sectionStart;
 
         public long Position => _written + _used;
+
+        /// <summary>Everything taken, with no writer.</summary>
+        public Span<byte> Written => _buffer.AsSpan(0, _used);
+
+        /// <summary>Writes <paramref name="bytes"/> next, between two sections (they are not checksummed here); large ones go straight to the writer, not through the buffer.</summary>
+        public void Put(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length >= 1 << 16)
+            {
+                Flush();
+                writer!.Write(bytes, _written);
+                _written += bytes.Length;
+                return;
+            }
+            bytes.CopyTo(Take(bytes.Length));
+            _hashed = _used;
+        }
 
         /// <summary>
         /// Goes back to <paramref name="position"/>, between two sections: what was taken after it is
@@ -435,7 +671,14 @@ internal static class MetadataBinaryWriter
         /// <summary>The next <paramref name="count"/> bytes of the file, to be filled by the caller now.</summary>
         public Span<byte> Take(int count)
         {
-            if (_buffer.Length - _used < count)
+            if (_buffer.Length - _used < count && writer is null)
+            {
+                var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max(2L * _buffer.Length, (long)_used + count)));
+                _buffer.AsSpan(0, _used).CopyTo(grown);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = grown;
+            }
+            else if (_buffer.Length - _used < count)
             {
                 Flush();
                 if (_buffer.Length < count)
@@ -452,7 +695,7 @@ internal static class MetadataBinaryWriter
         public void Flush()
         {
             _hash.Append(_buffer.AsSpan(_hashed, _used - _hashed));
-            writer.Write(_buffer.AsSpan(0, _used), _written);
+            writer!.Write(_buffer.AsSpan(0, _used), _written);
             _written += _used;
             _used = _hashed = 0;
         }
