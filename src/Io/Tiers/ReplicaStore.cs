@@ -56,11 +56,21 @@ internal sealed class ReplicaStore
     {
         var final = ReplicaLayout.ReplicaName(plan.FileName);
         var directory = StepPath(step);
-        Directory.CreateDirectory(directory);
-        if (RegularFile.Kind(directory) is var kind and not FileKind.Directory)
-            throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
-        var temp = ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
-        return new ReplicaFileWriter(Path.Combine(directory, temp), Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata);
+        for (var attempt = 1; ; attempt++)
+        {
+            Directory.CreateDirectory(directory);
+            if (RegularFile.Kind(directory) is var kind and not FileKind.Directory and not FileKind.Missing)
+                throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
+            var temp = ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
+            try
+            {
+                return new ReplicaFileWriter(Path.Combine(directory, temp), Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata);
+            }
+            catch (DirectoryNotFoundException) when (attempt < 3)
+            {
+                // A drop of the step removed its emptied directory between making it and creating the file.
+            }
+        }
     }
 
     /// <summary>
