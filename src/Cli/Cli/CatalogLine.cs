@@ -15,7 +15,7 @@ internal static class CatalogLine
         var status = damage is { } why ? $"{ListCommand.Status(e.Status)}, damaged: {why}" : ListCommand.Status(e.Status);
         // Disk-only catalogs read as they always did; the tiers show once memory is involved.
         var tiers = e.Tier == StorageTier.Memory && Tiers(e) is { Count: > 0 } t ? $" [{string.Join(", ", t)}]" : "";
-        var memory = e.Memory is { } m && e.Status == CheckpointStatus.Committed && !m.Evicted ? "; " + Holders(m) : "";
+        var memory = e.InMemory ? "; " + Holders(e.Memory!) : "";
         return $"step {e.Step}: {status}{tiers}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}{memory}";
     }
 

@@ -117,17 +117,8 @@ internal sealed class LocalBlobStore : IBlobStore
         return new HeldLock(locked, holder);
     }
 
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left behind: the next holder replaces it; until then a refused caller may name a stale one.
-        }
-    }
+    /// <summary>Deletes a holder record when it can; one left behind is replaced by the next holder, and until then a refused caller may name a stale one.</summary>
+    private static void TryDelete(string file) => LocalFiles.TryDelete(file);
 
     /// <summary>The holder recorded beside lock file <paramref name="path"/>, or null when there is none that parses.</summary>
     private LockHolder? ReadHolder(string path)

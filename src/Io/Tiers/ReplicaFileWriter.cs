@@ -108,18 +108,8 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     private IOException FullError(IOException e) =>
         new($"host '{_host}': no room in the replica store for '{_final}' ({e.Message})", e.HResult);
 
-    /// <summary>Deletes <paramref name="path"/> when it can.</summary>
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left as debris: its pid is this process's, so RemoveDebris takes it once this process is gone.
-        }
-    }
+    /// <summary>Deletes <paramref name="path"/> when it can; else it is debris whose pid is this process's, which RemoveDebris takes once this process is gone.</summary>
+    private static void TryDelete(string path) => LocalFiles.TryDelete(path);
 
     /// <summary>Positional writes to the temporary file; flushing is nothing (see <see cref="Complete"/>).</summary>
     private sealed class HandleWriter(SafeFileHandle handle) : IBlobWriter
