@@ -106,6 +106,15 @@ internal sealed record ActorCkptSettings
     /// <summary>How long a planner that just started holds file removals, so loads under way renew their leases first.</summary>
     public TimeSpan RemovalGrace { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The memory tier (<c>tiers.memory</c>); <see cref="MemoryTierSettings.Off"/> unless turned on.</summary>
+    public MemoryTierSettings MemoryTier { get; init; } = MemoryTierSettings.Off;
+
+    /// <summary>Which tier each save goes to (<c>tiers.memory.enabled</c>, <c>tiers.disk.every</c>).</summary>
+    public TierPolicy Tiers { get; init; } = TierPolicy.DiskOnly;
+
+    /// <summary>How long a background persist of a memory step to disk may take before it is abandoned (<c>tiers.disk.persist-timeout</c>).</summary>
+    public TimeSpan PersistTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Where the process kills itself, for crash tests; <see cref="KillPoint.None"/> normally.</summary>
     public KillPoint KillAt { get; init; } = KillPoint.None;
 
