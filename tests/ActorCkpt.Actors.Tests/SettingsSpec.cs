@@ -107,6 +107,69 @@ public sealed class SettingsSpec
     }
 
     [Fact]
+    public void The_memory_tier_should_be_off_by_default_with_the_documented_values()
+    {
+        var settings = ActorCkptSettings.Create(Config.Empty);
+        Assert.Equal(MemoryTierSettings.Off, settings.MemoryTier);
+        Assert.Equal(new TierPolicy(false, 10), settings.Tiers);
+        Assert.Equal(TierChoice.Disk, settings.Tiers.Choose(10, SaveTier.Policy));
+        Assert.Equal(TimeSpan.FromMinutes(10), settings.PersistTimeout);
+        Assert.Equal(Environment.MachineName, settings.MemoryTier.Host);
+    }
+
+    [Fact]
+    public void Every_memory_tier_key_should_reach_the_settings()
+    {
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString("""
+            actorckpt.tiers {
+              memory { enabled = on, replicas = 3, budget = 8GiB, keep-last = 4, keep-persisted = on, directory = "/dev/shm/x"
+                       host = node-1, ack-timeout = 5s, lost-after = 7s, re-replicate = on, verify-on-start = full }
+              disk { every = 4, persist-timeout = 3m }
+            }
+            """));
+        Assert.Equal(new MemoryTierSettings(true, 3, 8L << 30, 0, 4, true, "/dev/shm/x", "node-1",
+            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(7), true, true), settings.MemoryTier);
+        Assert.Equal(new TierPolicy(true, 4), settings.Tiers);
+        Assert.Equal(TimeSpan.FromMinutes(3), settings.PersistTimeout);
+    }
+
+    [Theory]
+    [InlineData("50%", 0.5)]
+    [InlineData("12.5 %", 0.125)]
+    [InlineData("100%", 1.0)]
+    public void A_memory_budget_given_as_a_percentage_should_be_a_fraction_of_the_tmpfs(string budget, double fraction)
+    {
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString($"actorckpt.tiers.memory.budget = \"{budget}\""));
+        Assert.Equal((0L, fraction), (settings.MemoryTier.BudgetBytes, settings.MemoryTier.BudgetFraction));
+        Assert.Equal((long)(fraction * 1000), settings.MemoryTier.BudgetOn(1000));
+    }
+
+    [Theory]
+    [InlineData("actorckpt.tiers.memory.replica = 3", "actorckpt.tiers.memory.replica is not a setting; did you mean actorckpt.tiers.memory.replicas?")]
+    [InlineData("actorckpt.tiers.memory.budget = lots", "actorckpt.tiers.memory.budget = 'lots': expected a size such as 8GiB or a percentage such as 50%")]
+    [InlineData("actorckpt.tiers.memory.budget = \"-5%\"", "actorckpt.tiers.memory.budget = '-5%': expected a size such as 8GiB or a percentage such as 50%")]
+    [InlineData("actorckpt.tiers.memory.verify-on-start = always", "actorckpt.tiers.memory.verify-on-start = 'always': expected one of headers, full")]
+    [InlineData("actorckpt.tiers.memory.replicas = 0", "actorckpt.tiers.memory.replicas = 0: must be between 1 and 16")]
+    [InlineData("actorckpt.tiers.memory.replicas = 17", "actorckpt.tiers.memory.replicas = 17: must be between 1 and 16")]
+    [InlineData("actorckpt.tiers.memory.budget = 0", "actorckpt.tiers.memory.budget = 0%: must be a positive size or a percentage above 0%")]
+    [InlineData("actorckpt.tiers.memory.budget = \"150%\"", "actorckpt.tiers.memory.budget = 150%: must be at most 100%")]
+    [InlineData("actorckpt.tiers.memory.keep-last = -1", "actorckpt.tiers.memory.keep-last = -1: must be 0 (bounded by the budget only) or more")]
+    [InlineData("actorckpt.tiers.memory.directory = shm", "actorckpt.tiers.memory.directory = 'shm': must be an absolute path")]
+    [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 00:00:00: must be positive")]
+    [InlineData("actorckpt.tiers.disk.every = -1", "actorckpt.tiers.disk.every = -1: must be 0 (only saves that ask for the disk) or more")]
+    [InlineData("actorckpt.tiers.memory { enabled = on, host = \"../x\" }", "actorckpt.tiers.memory.host: host id '../x' holds '/': only letters, digits, '.', '_' and '-' are allowed (an empty host means the machine name; set one)")]
+    public void A_memory_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
+    {
+        Assert.Equal(message, Refused(hocon).Message);
+    }
+
+    [Fact]
+    public void A_host_id_that_is_wrong_should_not_stop_a_node_whose_memory_tier_is_off()
+    {
+        Assert.Equal("a b", ActorCkptSettings.Create(ConfigurationFactory.ParseString("actorckpt.tiers.memory.host = \"a b\"")).MemoryTier.Host);
+    }
+
+    [Fact]
     public void Every_key_with_a_form_should_be_a_key_of_the_defaults()
     {
         var defaults = ActorCkptConfig.Defaults;

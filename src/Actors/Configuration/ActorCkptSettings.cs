@@ -193,8 +193,38 @@ internal sealed record ActorCkptSettings
             SkipReplicasWrittenElsewhere = c.GetBoolean("staging.skip-replicas-written-elsewhere"),
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
             RemovalGrace = c.GetTimeSpan("retention.grace-after-start"),
+            MemoryTier = MemoryTierOf(c.GetConfig("tiers.memory")),
+            Tiers = TiersOf(c),
+            PersistTimeout = c.GetTimeSpan("tiers.disk.persist-timeout"),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
         }.Validated();
+    }
+
+    private static MemoryTierSettings MemoryTierOf(Config c)
+    {
+        var budget = c.GetString("budget") ?? "";
+        var (bytes, fraction) = SettingForm.TryPercent(budget, out var f) ? (0L, f) : (c.GetByteSize("budget") ?? 0, 0.0);
+        var host = c.GetString("host") ?? "";
+        return new MemoryTierSettings(
+            c.GetBoolean("enabled"),
+            c.GetInt("replicas"),
+            bytes,
+            fraction,
+            c.GetInt("keep-last"),
+            c.GetBoolean("keep-persisted"),
+            c.GetString("directory") ?? "",
+            host.Length > 0 ? host : Environment.MachineName,
+            c.GetTimeSpan("ack-timeout"),
+            c.GetTimeSpan("lost-after"),
+            c.GetBoolean("re-replicate"),
+            c.GetString("verify-on-start") == "full");
+    }
+
+    private static TierPolicy TiersOf(Config c)
+    {
+        var every = c.GetLong("tiers.disk.every");
+        Require(every >= 0, "tiers.disk.every", every, "0 (only saves that ask for the disk) or more");
+        return new TierPolicy(c.GetBoolean("tiers.memory.enabled"), every);
     }
 
     private static BulkChannelSettings ChannelOf(Config c)
@@ -244,8 +274,28 @@ internal sealed record ActorCkptSettings
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
         Require(RemovalGrace >= TimeSpan.Zero, "retention.grace-after-start", RemovalGrace, "0 or more");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
+        ValidateMemoryTier(MemoryTier);
+        Require(Tiers.MemoryEnabled == MemoryTier.Enabled, "tiers.memory.enabled", MemoryTier.Enabled, "the same in the tier policy and the memory tier's settings");
+        Require(PersistTimeout > TimeSpan.Zero, "tiers.disk.persist-timeout", PersistTimeout, "positive");
         return this;
     }
+
+    private static void ValidateMemoryTier(MemoryTierSettings m)
+    {
+        Require(m.Replicas is >= 1 and <= 16, "tiers.memory.replicas", m.Replicas, "between 1 and 16");
+        Require(m.BudgetBytes > 0 ^ m.BudgetFraction > 0, "tiers.memory.budget",
+            m.BudgetBytes > 0 ? m.BudgetBytes : Percent(m.BudgetFraction), "a positive size or a percentage above 0%");
+        Require(m.BudgetFraction <= 1, "tiers.memory.budget", Percent(m.BudgetFraction), "at most 100%");
+        Require(m.KeepLast >= 0, "tiers.memory.keep-last", m.KeepLast, "0 (bounded by the budget only) or more");
+        Require(Path.IsPathFullyQualified(m.Directory), "tiers.memory.directory", $"'{m.Directory}'", "an absolute path");
+        Require(m.AckTimeout > TimeSpan.Zero, "tiers.memory.ack-timeout", m.AckTimeout, "positive");
+        Require(m.LostAfter > TimeSpan.Zero, "tiers.memory.lost-after", m.LostAfter, "positive");
+        // Only a tier that is on names a directory with its host: a machine name that is no host id must not stop a disk-only node.
+        if (m.Enabled && ReplicaLayout.HostProblem(m.Host) is { } problem)
+            throw new ConfigurationException($"actorckpt.tiers.memory.host: {problem} (an empty host means the machine name; set one)");
+    }
+
+    private static string Percent(double fraction) => (fraction * 100).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "%";
 
     /// <summary>Delay before retry number <paramref name="retry"/> (1-based).</summary>
     public TimeSpan BackoffFor(int retry)

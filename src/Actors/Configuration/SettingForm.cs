@@ -23,6 +23,21 @@ internal sealed record SettingForm(string Expected, Func<Config, string, bool> F
     /// <summary>A size in bytes as HOCON writes them (Akka's own parser decides).</summary>
     public static SettingForm Size { get; } = new("a size in bytes such as 64KiB", (c, p) => Parses(() => c.GetByteSize(p) ?? throw new FormatException()));
 
+    /// <summary>A size in bytes, or a percentage ("50%") of something the key names.</summary>
+    public static SettingForm SizeOrPercent { get; } = new("a size such as 8GiB or a percentage such as 50%",
+        (c, p) => TryPercent(c.GetString(p), out _) || Size.Fits(c, p));
+
+    /// <summary>The fraction a percentage such as "50%" or "12.5 %" names (0.5, 0.125); false for anything else.</summary>
+    public static bool TryPercent(string? text, out double fraction)
+    {
+        fraction = 0;
+        if (text is null || !text.TrimEnd().EndsWith('%')) return false;
+        var number = text.TrimEnd()[..^1].Trim();
+        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var percent)) return false;
+        fraction = percent / 100;
+        return true;
+    }
+
     /// <summary>On or off (also true/false, yes/no).</summary>
     public static SettingForm Bool { get; } = new("on or off", (c, p) => c.GetString(p) is "on" or "off" or "true" or "false" or "yes" or "no");
 
