@@ -26,6 +26,9 @@ public sealed class CheckpointerOptions
     /// <summary>HOCON laid over the defaults and under <see cref="Settings"/> (for example the contents of a file); may set <c>akka.*</c> too.</summary>
     public string? Hocon { get; set; }
 
+    /// <summary>The memory tier (off unless <see cref="MemoryTierOptions.Enabled"/>); <see cref="Settings"/> override it.</summary>
+    public MemoryTierOptions MemoryTier { get; set; } = new();
+
     /// <summary>Null: one process, no remoting. Set: this process is a node of a cluster.</summary>
     public CheckpointClusterOptions? Cluster { get; set; }
 
