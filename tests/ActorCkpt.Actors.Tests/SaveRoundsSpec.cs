@@ -69,8 +69,8 @@ public class SaveRoundsSpec
         var tag = round.FileTag;
         Same(new D[]
         {
-            new D.AssignFiles(Step, round.SaveId, "s0@A", new[] { (new FileWritePlan($"r00000-000-{tag}.safetensors", 0, 0, Array.Empty<WriteItem>()), "wA@A") }),
-            new D.AssignFiles(Step, round.SaveId, "s1@B", new[] { (new FileWritePlan($"r00001-000-{tag}.safetensors", 1, 1, Array.Empty<WriteItem>()), "wB@B") }),
+            new D.AssignFiles(Step, round.SaveId, "s0@A", new[] { (new FileWritePlan($"r00000-000-{tag}.safetensors", 0, 0, Array.Empty<WriteItem>()), "wA@A", 0) }),
+            new D.AssignFiles(Step, round.SaveId, "s1@B", new[] { (new FileWritePlan($"r00001-000-{tag}.safetensors", 1, 1, Array.Empty<WriteItem>()), "wB@B", 0) }),
             new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
         }, rounds.Started(Step));
 

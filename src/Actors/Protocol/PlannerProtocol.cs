@@ -22,7 +22,8 @@ internal sealed record LocalPlanAccepted(long Step) : IActorCkptMessage;
 /// <param name="SaveId">The attempt.</param>
 /// <param name="File">The file whose writer is gone.</param>
 /// <param name="LostWriter">The writer that is gone.</param>
-internal sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter) : IActorCkptMessage;
+/// <param name="Replica">Which copy of the file (memory rounds; 0 for a disk save's one copy).</param>
+internal sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>The planner's answer to <see cref="ReassignWrite"/>: write the file with this writer instead.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -34,10 +35,11 @@ internal sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment A
 /// <param name="Step">The step being saved.</param>
 /// <param name="Plan">The rank's items.</param>
 /// <param name="Fingerprint">The plan's <see cref="SavePlanCache.Fingerprint"/>, computed by the rank so the planner can reuse an unchanged global plan.</param>
-internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint) : IActorCkptMessage
+/// <param name="Tier">The tier the save asks for; every rank of a save must ask for the same one.</param>
+internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint, SaveTier Tier = SaveTier.Policy) : IActorCkptMessage
 {
     /// <summary>The submission of <paramref name="plan"/> for <paramref name="step"/>, with its fingerprint.</summary>
-    public static SubmitLocalPlan Of(long step, LocalSavePlan plan) => new(step, plan, SavePlanCache.Fingerprint(plan));
+    public static SubmitLocalPlan Of(long step, LocalSavePlan plan, SaveTier tier = SaveTier.Policy) => new(step, plan, SavePlanCache.Fingerprint(plan), tier);
 }
 
 /// <summary>
@@ -62,13 +64,15 @@ internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkp
 /// attempt's bulk-channel token is derived from it (<see cref="TransferToken.ForAttempt"/>), and the
 /// writer's node admits no other push for the file.
 /// </param>
-internal sealed record WriteAssignment(FileWritePlan File, IActorRef Writer, TransferToken? Grant = null);
+/// <param name="Replica">Which copy of the file this is (memory rounds): 0 on the rank's own host, 1 to R-1 on peers.</param>
+internal sealed record WriteAssignment(FileWritePlan File, IActorRef Writer, TransferToken? Grant = null, int Replica = 0);
 
 /// <summary>The planner's answer to a rank's plan: the files it must have written.</summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="SaveId">This attempt at the step; every message about its writes carries it.</param>
-/// <param name="Files">This rank's files (possibly none, when replicas are written by others).</param>
-internal sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAssignment> Files) : IActorCkptMessage;
+/// <param name="Files">This rank's files (possibly none, when replicas are written by others); in a memory round, every copy of each.</param>
+/// <param name="Tier">Where the files go: the step directory, or the holders' memory.</param>
+internal sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteAssignment> Files, StorageTier Tier = StorageTier.Disk) : IActorCkptMessage;
 
 /// <summary>A rank's report once every write it handed out has finished, one way or the other.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -76,7 +80,14 @@ internal sealed record AssignWrites(long Step, Guid SaveId, IReadOnlyList<WriteA
 /// <param name="Rank">The rank.</param>
 /// <param name="Results">Files written and fsynced.</param>
 /// <param name="Failures">Files whose writes failed for good, each "file: cause".</param>
-internal sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : IActorCkptMessage;
+/// <param name="Copies">In a memory round, the copies on peers that their holders acknowledged (the own host's are <paramref name="Results"/>).</param>
+internal sealed record ReportWrites(long Step, Guid SaveId, int Rank, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures, IReadOnlyList<ReplicaAck>? Copies = null) : IActorCkptMessage;
+
+/// <summary>A holder acknowledged its copy of a data file in a memory round.</summary>
+/// <param name="File">The data file.</param>
+/// <param name="Replica">Which copy (1 to R-1).</param>
+/// <param name="Result">What the holder wrote: it must equal the primary's result.</param>
+internal sealed record ReplicaAck(string File, int Replica, FileWriteResult Result);
 
 /// <summary>
 /// Step <paramref name="Step"/> is committed: its metadata is durable, the tracker moved, and the

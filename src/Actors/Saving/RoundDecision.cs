@@ -28,17 +28,37 @@ internal abstract record RoundDecision<TRef>(long Step)
     /// </summary>
     public sealed record PlanWrites(long Step) : RoundDecision<TRef>(Step);
 
-    /// <summary>Journal <see cref="SaveStarted"/>, then prepare the step's directory and feed <see cref="SaveRounds{TRef}.Started"/> (or <see cref="SaveRounds{TRef}.Fail"/>).</summary>
-    public sealed record RecordStart(long Step, Guid SaveId, int WorldSize) : RoundDecision<TRef>(Step);
+    /// <summary>
+    /// Journal <see cref="SaveStarted"/> (with <paramref name="Tier"/>), then prepare the step's
+    /// directory (a disk round only) and feed <see cref="SaveRounds{TRef}.Started"/> (or <see cref="SaveRounds{TRef}.Fail"/>).
+    /// </summary>
+    public sealed record RecordStart(long Step, Guid SaveId, int WorldSize, StorageTier Tier = StorageTier.Disk) : RoundDecision<TRef>(Step);
 
-    /// <summary>Tell <paramref name="Shard"/> the files it must have written, each with its writer (<see cref="AssignWrites"/>).</summary>
-    public sealed record AssignFiles(long Step, Guid SaveId, TRef Shard, IReadOnlyList<(FileWritePlan File, TRef Writer)> Files) : RoundDecision<TRef>(Step);
+    /// <summary>
+    /// Release committed memory step <paramref name="Victim"/> to make room (<see cref="ReplicasEvicted"/>
+    /// journaled, its holders told to drop it): the budget chose it, for <paramref name="Reason"/>.
+    /// </summary>
+    public sealed record EvictMemory(long Step, long Victim, string Reason) : RoundDecision<TRef>(Step);
+
+    /// <summary>
+    /// Tell <paramref name="Shard"/> the files it must have written, each with its writer and which
+    /// copy it is (<see cref="AssignWrites"/>), to <paramref name="Tier"/>.
+    /// </summary>
+    public sealed record AssignFiles(long Step, Guid SaveId, TRef Shard, IReadOnlyList<(FileWritePlan File, TRef Writer, int Replica)> Files, StorageTier Tier = StorageTier.Disk) : RoundDecision<TRef>(Step);
 
     /// <summary>Tell <paramref name="Shard"/> that <paramref name="File"/>, whose writer <paramref name="Lost"/> was lost, goes to <paramref name="Writer"/> now (<see cref="WriteReassigned"/>).</summary>
     public sealed record MoveFile(long Step, Guid SaveId, TRef Shard, FileWritePlan File, TRef Writer, string Lost) : RoundDecision<TRef>(Step);
 
     /// <summary>Every rank wrote its files: write the metadata, rename it into place, journal <see cref="SaveCommitted"/>, then feed <see cref="SaveRounds{TRef}.Committed"/>.</summary>
     public sealed record CommitStep(long Step, Guid SaveId, GlobalSavePlan Plan, IReadOnlyList<FileWriteResult> Results) : RoundDecision<TRef>(Step);
+
+    /// <summary>
+    /// Every copy of a memory round is acknowledged: write the memory metadata, journal
+    /// <see cref="MemoryStepCommitted"/> with <paramref name="Copies"/>' holders, then feed
+    /// <see cref="SaveRounds{TRef}.Committed"/>; when <paramref name="Persist"/>, persist the step to disk afterwards.
+    /// </summary>
+    public sealed record CommitMemoryStep(long Step, Guid SaveId, GlobalSavePlan Plan, IReadOnlyList<FileWriteResult> Results,
+        IReadOnlyList<CopyAssignment<TRef>> Copies, bool Persist) : RoundDecision<TRef>(Step);
 
     /// <summary>
     /// Tell every rank of <paramref name="Shards"/> the save is aborted (<see cref="CheckpointAborted"/>);
@@ -53,7 +73,8 @@ internal abstract record RoundDecision<TRef>(long Step)
     /// The aborted round is over: remove its files when <paramref name="RemoveDebris"/> (no writer can
     /// still touch them), then hand the plans of the next attempt that waited for it back in, each from its shard.
     /// </summary>
-    public sealed record EndRound(long Step, bool RemoveDebris, IReadOnlyList<(SubmitLocalPlan Plan, TRef Shard)> Resubmit) : RoundDecision<TRef>(Step);
+    /// <remarks>A memory round's debris is its copies on the holders (<paramref name="Tier"/> says which to remove).</remarks>
+    public sealed record EndRound(long Step, bool RemoveDebris, IReadOnlyList<(SubmitLocalPlan Plan, TRef Shard)> Resubmit, StorageTier Tier = StorageTier.Disk) : RoundDecision<TRef>(Step);
 
     /// <summary>Log <paramref name="Text"/> as a warning.</summary>
     public sealed record Warn(long Step, string Text) : RoundDecision<TRef>(Step);

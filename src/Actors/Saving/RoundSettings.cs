@@ -4,4 +4,15 @@ namespace ActorCkpt;
 /// <param name="PlanTimeout">How long a round waits for every local plan and a writer.</param>
 /// <param name="WriteTimeout">How long it waits for every write report.</param>
 /// <param name="Planning">Dedup, placement and files per rank.</param>
-internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning);
+/// <param name="Tiers">Which tier each save goes to; null: disk only.</param>
+/// <param name="Replicas">Copies of each file in a memory round (R).</param>
+/// <param name="MemoryAckTimeout">How long a memory round waits for every copy's acknowledgement; null: the write timeout.</param>
+internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning,
+    TierPolicy? Tiers = null, int Replicas = 1, TimeSpan? MemoryAckTimeout = null)
+{
+    /// <summary>The tier policy (disk only when none is given).</summary>
+    public TierPolicy Policy => Tiers ?? TierPolicy.DiskOnly;
+
+    /// <summary>How long a round of <paramref name="tier"/> waits for its write reports.</summary>
+    public TimeSpan WritesDeadline(StorageTier tier) => tier == StorageTier.Memory ? MemoryAckTimeout ?? WriteTimeout : WriteTimeout;
+}

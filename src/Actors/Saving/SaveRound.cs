@@ -45,6 +45,18 @@ internal sealed class SaveRound<TRef>(long step, int worldSize) where TRef : not
     /// <summary>Why the round was aborted; null while it is alive.</summary>
     public string? AbortReason { get; set; }
 
+    /// <summary>The tier the ranks asked for (the first plan's; a plan asking for another aborts the round).</summary>
+    public SaveTier Requested { get; set; }
+
+    /// <summary>Where the round writes and whether it persists afterwards, once planned.</summary>
+    public TierChoice Choice { get; set; } = TierChoice.Disk;
+
+    /// <summary>True for a round that writes to the memory tier.</summary>
+    public bool InMemory => Choice.Round == StorageTier.Memory;
+
+    /// <summary>A memory round's copies: every file on each of its hosts, and the writer of each (empty for disk).</summary>
+    public IReadOnlyList<CopyAssignment<TRef>> Copies { get; set; } = Array.Empty<CopyAssignment<TRef>>();
+
     /// <summary>Plans of a new attempt at the same step, held until this aborted one has wound down.</summary>
     public List<(SubmitLocalPlan Plan, TRef Shard)> NextAttempt { get; } = new();
 

@@ -61,7 +61,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         var decisions = new List<RoundDecision<TRef>>();
         if (!_rounds.TryGetValue(step, out var round))
         {
-            _rounds[step] = round = new SaveRound<TRef>(step, msg.Plan.WorldSize);
+            _rounds[step] = round = new SaveRound<TRef>(step, msg.Plan.WorldSize) { Requested = msg.Tier };
             decisions.Add(new RoundDecision<TRef>.StartDeadline(step, RoundDeadline.Plans, settings.PlanTimeout));
         }
         if (!round.Alive)
@@ -78,7 +78,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         round.Plans[rank] = msg;
         round.Shards[rank] = shard;
         decisions.Add(new RoundDecision<TRef>.AcceptPlan(step, shard));
-        var problem = step < 0 ? $"step {step} is negative" : Ranks.Problem(rank, msg.Plan.WorldSize, round.WorldSize);
+        var problem = step < 0 ? $"step {step} is negative" : Ranks.Problem(rank, msg.Plan.WorldSize, round.WorldSize)
+            ?? (msg.Tier != round.Requested ? $"rank {rank} asked for tier {msg.Tier} and {round.Plans.Keys.Where(r => r != rank).Select(r => $"rank {r}").FirstOrDefault() ?? "the first rank"} for {round.Requested}: every rank of a save must ask for the same" : null);
         if (problem is not null) decisions.AddRange(Abort(round, problem));
         else if (haveWriters && round.ReadyToPlan) decisions.Add(new RoundDecision<TRef>.PlanWrites(step));
         return decisions;
@@ -91,25 +92,44 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// <summary>
     /// Plans the round of <paramref name="step"/> over <paramref name="writers"/>, unless the actor
     /// found it <paramref name="blocked"/> (the step is committed or being deleted): its start is journaled next.
+    /// The tier policy decides the round's tier; a memory round places every file's copies on the
+    /// hosts of <paramref name="memory"/> (null: no holder is registered) and is admitted by the budget,
+    /// which may first evict older memory steps (or refuse the round, which is aborted naming why).
     /// </summary>
-    public IReadOnlyList<RoundDecision<TRef>> Plan(long step, IReadOnlyList<TRef> writers, string? blocked)
+    public IReadOnlyList<RoundDecision<TRef>> Plan(long step, IReadOnlyList<TRef> writers, string? blocked, MemoryView<TRef>? memory = null)
     {
         if (this[step] is not { ReadyToPlan: true } round) return None;
         if (blocked is not null) return Abort(round, blocked);
+        if (settings.Policy.Problem(round.Requested) is { } refused) return Abort(round, refused);
+        round.Choice = settings.Policy.Choose(step, round.Requested);
+        // A memory copy is kept by the rank's own host first: the plan's primary writers are local.
+        var planning = round.InMemory ? settings.Planning with { Placement = Placement.Local } : settings.Planning;
         try
         {
             var plan = _planCache.GetOrCreate(round.Plans.Values.Select(p => p.Plan).ToList(), round.Plans.Values.Select(p => p.Fingerprint).ToList(),
-                writers.Select(nodeOf).ToArray(), round.Shards.ToDictionary(s => s.Key, s => nodeOf(s.Value)), settings.Planning, round.FileTag);
+                writers.Select(nodeOf).ToArray(), round.Shards.ToDictionary(s => s.Key, s => nodeOf(s.Value)), planning, round.FileTag);
             round.Pending = (plan, writers.ToArray());
         }
         catch (Exception e)
         {
             return Abort(round, ErrorText.Of(e));
         }
+        var decisions = new List<RoundDecision<TRef>> { new RoundDecision<TRef>.CancelDeadline(step) };
+        if (round.InMemory)
+        {
+            if (memory is null) return Abort(round, $"step {step} goes to the memory tier, but no node holds memory replicas (none has registered its holder)");
+            var (copies, problem) = MemoryAssignments.Place(round.Pending.Value.Plan, writers, rank => memory.HostOfNode(nodeOf(round.Shards[rank])), memory, settings.Replicas, nodeOf);
+            if (problem is not null) return Abort(round, problem);
+            var admission = memory.Budget.Admit(memory.Held.Where(h => h.Step != step).ToArray(), MemoryAssignments.BytesByHost(copies));
+            if (admission.Refusal is not null) return Abort(round, $"step {step} does not fit in the memory tier: {admission.Refusal}");
+            round.Copies = copies;
+            decisions.AddRange(admission.Evict.Select(v => new RoundDecision<TRef>.EvictMemory(step, v, $"to make room for step {step}")));
+        }
         // The start is journaled before the directory exists, so a crash from here on leaves a
         // catalog entry that recovery resolves (and whose debris it removes).
         round.Phase = RoundPhase.Starting;
-        return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(step), new RoundDecision<TRef>.RecordStart(step, round.SaveId, round.WorldSize) };
+        decisions.Add(new RoundDecision<TRef>.RecordStart(step, round.SaveId, round.WorldSize, round.Choice.Round));
+        return decisions;
     }
 
     /// <summary>The start is journaled and the directory prepared: every rank is sent its files, and the write deadline runs.</summary>
@@ -122,8 +142,10 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         round.Writers.AddRange(writers);
         var decisions = new List<RoundDecision<TRef>>();
         foreach (var (rank, shard) in round.Shards.OrderBy(s => s.Key))
-            decisions.Add(new RoundDecision<TRef>.AssignFiles(step, round.SaveId, shard, plan.ForRank(rank).Select(f => (f, round.Writers[f.WriterIndex])).ToArray()));
-        decisions.Add(new RoundDecision<TRef>.StartDeadline(step, RoundDeadline.Writes, settings.WriteTimeout));
+            decisions.Add(round.InMemory
+                ? new RoundDecision<TRef>.AssignFiles(step, round.SaveId, shard, round.Copies.Where(c => c.File.Rank == rank).Select(c => (c.File, c.Writer, c.Replica)).ToArray(), StorageTier.Memory)
+                : new RoundDecision<TRef>.AssignFiles(step, round.SaveId, shard, plan.ForRank(rank).Select(f => (f, round.Writers[f.WriterIndex], 0)).ToArray()));
+        decisions.Add(new RoundDecision<TRef>.StartDeadline(step, RoundDeadline.Writes, settings.WritesDeadline(round.Choice.Round)));
         return decisions;
     }
 
@@ -139,23 +161,53 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
         if (!round.AllReported) return None;
         if (!round.Alive) return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: true)).ToArray();
+        var results = round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray();
+        if (round.InMemory && CopyProblem(round, results) is { } bad) return Abort(round, bad);
         round.Phase = RoundPhase.Committing;
         return new RoundDecision<TRef>[]
         {
             new RoundDecision<TRef>.CancelDeadline(round.Step),
-            new RoundDecision<TRef>.CommitStep(round.Step, round.SaveId, round.Plan!, round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray()),
+            round.InMemory
+                ? new RoundDecision<TRef>.CommitMemoryStep(round.Step, round.SaveId, round.Plan!, results, round.Copies, round.Choice.Persist)
+                : new RoundDecision<TRef>.CommitStep(round.Step, round.SaveId, round.Plan!, results),
         };
+    }
+
+    /// <summary>
+    /// Why a memory round's copies cannot commit: a copy on a peer that its holder did not
+    /// acknowledge, or one whose bytes differ from the own host's copy; null when every copy matches.
+    /// </summary>
+    private static string? CopyProblem(SaveRound<TRef> round, IReadOnlyList<FileWriteResult> results)
+    {
+        var primaries = results.ToDictionary(r => r.FileName, StringComparer.Ordinal);
+        foreach (var copy in round.Copies)
+        {
+            var name = copy.File.FileName;
+            if (!primaries.TryGetValue(name, out var primary)) return $"'{name}' was not written on its own host {copy.Host}";
+            if (copy.Replica == 0) continue;
+            var ack = round.Reports[copy.File.Rank].Copies?.FirstOrDefault(a => a.File == name && a.Replica == copy.Replica);
+            if (ack is null) return $"copy {copy.Replica} of '{name}' on host {copy.Host} was not acknowledged";
+            if (ResultDifference.Between(primary, ack.Result) is { } difference)
+                return $"copy {copy.Replica} of '{name}' on host {copy.Host} differs from the own host's copy: {difference.Problem}";
+        }
+        return null;
     }
 
     /// <summary>
     /// A rank (<paramref name="shard"/>) lost the writer <paramref name="lost"/> of <paramref name="file"/>:
     /// the file moves to the least loaded of <paramref name="survivors"/> (the writers still registered,
     /// in registration order) as <see cref="WriteAssigner.Reassign"/> decides, or the round is aborted when none is left.
+    /// A memory round is aborted when copy <paramref name="replica"/>'s writer is lost: its host is gone.
     /// </summary>
-    public IReadOnlyList<RoundDecision<TRef>> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors)
+    public IReadOnlyList<RoundDecision<TRef>> Reassign(long step, Guid saveId, string file, string lost, TRef shard, IReadOnlyList<TRef> survivors, int replica = 0)
     {
         if (!Reassigns(step, saveId)) return None;
         var round = this[step]!;
+        // A copy belongs to its host; another host would break the placement the budget admitted.
+        if (round.InMemory)
+            return round.Copies.FirstOrDefault(c => c.File.FileName == file && c.Replica == replica) is { } copy && !round.Reports.ContainsKey(copy.File.Rank)
+                ? Abort(round, $"the writer of copy {replica} of '{file}' on host {copy.Host} was lost ({lost})")
+                : None;
         var files = round.Plan!.Files;
         var index = files.Select(f => f.FileName).ToList().IndexOf(file);
         if (index < 0 || round.Reports.ContainsKey(files[index].Rank)) return None;
@@ -199,7 +251,11 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         var decisions = new List<RoundDecision<TRef>>();
         if (round.Alive)
         {
-            round.AbortReason = $"ranks {string.Join(", ", round.MissingReports)} did not finish writing within {settings.WriteTimeout}";
+            var missing = round.MissingReports.ToArray();
+            round.AbortReason = round.InMemory
+                ? $"copies of ranks {string.Join(", ", missing)} were not all acknowledged within {settings.WritesDeadline(StorageTier.Memory)} (their holders: " +
+                  string.Join(", ", round.Copies.Where(c => missing.Contains(c.File.Rank)).Select(c => c.Host).Distinct().Order(StringComparer.Ordinal)) + ")"
+                : $"ranks {string.Join(", ", missing)} did not finish writing within {settings.WriteTimeout}";
             decisions.Add(new RoundDecision<TRef>.AbortStep(step, round.SaveId, round.AbortReason, round.ShardList, Journal: true));
         }
         // Writers may still be busy: their files carry this attempt's tag, so leaving them is safe.
@@ -259,7 +315,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, reason, round.ShardList, Journal: true),
         };
         if (!round.Writing || round.AllReported) decisions.AddRange(End(round, removeDebris: round.Writing));
-        else decisions.Add(new RoundDecision<TRef>.StartDeadline(round.Step, RoundDeadline.Writes, settings.WriteTimeout));
+        else decisions.Add(new RoundDecision<TRef>.StartDeadline(round.Step, RoundDeadline.Writes, settings.WritesDeadline(round.Choice.Round)));
         return decisions;
     }
 
@@ -268,7 +324,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         _rounds.Remove(round.Step);
         Bury(round.Step, round.AbortReason!, round.MissingPlans);
-        return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray()) };
+        return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round) };
     }
 
     private void Bury(long step, string reason, IEnumerable<int> late)
