@@ -91,11 +91,11 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<StagingFinished>(OnStagingFinished);
         Receive<LocalPlanAccepted>(m => Carry(_save!.PlanAccepted(m.Step, Sender)));
         Receive<ResendPlan>(m => Carry(_save!.PlanResendDue(m.Step)));
-        Receive<AssignWrites>(m => Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer, a.Grant)).ToArray())));
+        Receive<AssignWrites>(m => Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer, a.Grant, a.Replica)).ToArray(), m.Tier)));
         Receive<WriteFileSuccess>(m => Carry(_save!.WriteSucceeded(m.SaveId, m.Result, Sender)));
         Receive<WriteFileFailure>(m => Carry(_save!.WriteFailed(m.SaveId, m.File, m.Attempts, m.Cause, Sender)));
         Receive<ResendWrite>(m => Carry(_save!.ResendAsked(m.SaveId, m.File, m.Writer, m.Attempt)));
-        Receive<WriteReassigned>(m => Carry(_save!.WriteReassigned(m.SaveId, new FileAssignment<IActorRef>(m.Assignment.File, m.Assignment.Writer, m.Assignment.Grant))));
+        Receive<WriteReassigned>(m => Carry(_save!.WriteReassigned(m.SaveId, new FileAssignment<IActorRef>(m.Assignment.File, m.Assignment.Writer, m.Assignment.Grant, m.Assignment.Replica))));
         Receive<StreamFile>(m => Carry(_save!.StreamAsked(m.SaveId, m.File, m.Writer, m.Endpoint, m.Attempt)));
         Receive<StreamClosed>(m => Carry(_save!.StreamClosed(m.SaveId)));
         Receive<Terminated>(m => Carry(_save!.ActorLost(m.ActorRef)));
@@ -203,9 +203,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.StartAbandonDeadline: Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(save.Step), _settings.WriteTimeout); break;
                 case SaveDecision.Watch w: Context.Watch(w.Actor); break;
                 case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt, w.Assignment.Grant); break;
-                case SaveDecision.AskReassignment r: (r.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, r.File, r.LostWriter)); break;
+                case SaveDecision.AskReassignment r: (r.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, r.File, r.LostWriter, r.Replica)); break;
                 case SaveDecision.AskAbort a: (a.Planner ?? _planner).Tell(new AbortSave(save.Step, _rank, save.Staged.Plan.WorldSize)); break;
-                case SaveDecision.Report r: _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures)); break;
+                case SaveDecision.Report r: _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures, r.Copies)); break;
                 case SaveDecision.OpenStream { Endpoint: { } endpoint, Grant: { } grant } o:
                     StagedFilePush.Start(BulkChannels.Get(Context.System).For(_settings).Client, endpoint, grant.ForAttempt(o.Attempt), save.Staged, o.File, Sender, Self,
                         new StreamClosed(save.SaveId!.Value), _log);

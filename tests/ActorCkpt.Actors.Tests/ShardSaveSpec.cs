@@ -72,6 +72,35 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void Copies_of_one_file_in_a_memory_round_should_be_tracked_apart_and_the_buffers_kept_until_every_copy_answered()
+    {
+        var save = Staged();
+        save.Start();
+        save.PlanAccepted(Step, "planner");
+        var (own, peer) = (new FileAssignment<string>(FileB, "w2"), new FileAssignment<string>(FileB, "w3", Replica: 1));
+
+        Is(save.WritesAssigned(Step, Attempt, new[] { own, peer }, StorageTier.Memory),
+            new D.Watch("w2"), new D.Watch("w3"), new D.SetBytesToWrite(16 + 16), new D.SendWrite(own, 1), new D.SendWrite(peer, 1));
+        // The peer's writer is heard only for its own copy.
+        Is(save.WriteSucceeded(Attempt, ResultB, "w3", replica: 0));
+        Is(save.WriteSucceeded(Attempt, ResultB, "w3", replica: 1), new D.AddBytesWritten(16));
+        Assert.Equal(1, save.OutstandingWrites);
+        Assert.False(save.Released);
+        Is(save.WriteSucceeded(Attempt, ResultB, "w2"), new D.AddBytesWritten(16),
+            new D.Report(Attempt, [ResultB], [], [new ReplicaAck(FileB.FileName, 1, ResultB)]), new D.ReleaseBuffers());
+    }
+
+    [Fact]
+    public void A_lost_writer_of_a_peer_copy_should_be_asked_about_for_that_copy()
+    {
+        var save = Staged();
+        save.Start();
+        save.PlanAccepted(Step, "planner");
+        save.WritesAssigned(Step, Attempt, new[] { new FileAssignment<string>(FileB, "w2"), new FileAssignment<string>(FileB, "w3", Replica: 1) }, StorageTier.Memory);
+        Is(save.ActorLost("w3"), new D.Warn("writer w3 of 'b.safetensors#1' was lost; asking for another"), new D.AskReassignment(FileB.FileName, "w3", "planner", 1));
+    }
+
+    [Fact]
     public void A_save_whose_writes_all_succeed_should_report_release_its_buffers_and_end_committed_on_the_verdict()
     {
         var save = Writing();

@@ -32,6 +32,7 @@ internal sealed class ShardSave<TActor> where TActor : class
     private readonly Dictionary<string, FileAssignment<TActor>> _outstanding = new(StringComparer.Ordinal);
     private readonly HashSet<TActor> _lost = new();
     private readonly List<FileWriteResult> _results = new();
+    private readonly List<ReplicaAck> _copies = new();
     private readonly List<string> _failures = new();
     private ShardSaveDecision<TActor>? _heldVerdict;
     private bool _cancelSent;
@@ -68,6 +69,9 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     /// <summary>The planner's id of this attempt, once writes are assigned.</summary>
     public Guid? SaveId { get; private set; }
+
+    /// <summary>Where the files go (the step directory, or the holders' memory), once writes are assigned.</summary>
+    public StorageTier Tier { get; private set; }
 
     /// <summary>
     /// Positions of the rank's tensor items that the assigned files leave to other ranks (known
@@ -109,11 +113,15 @@ internal sealed class ShardSave<TActor> where TActor : class
     public IReadOnlyList<ShardSaveDecision<TActor>> PlanResendDue(long step) =>
         _over || step != Step || Planner is not null || Decided ? Nothing : [new ShardSaveDecision<TActor>.SendPlan()];
 
-    /// <summary>The planner assigned this rank's <paramref name="files"/> for attempt <paramref name="saveId"/>; only the first assignment counts.</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> WritesAssigned(long step, Guid saveId, IReadOnlyList<FileAssignment<TActor>> files)
+    /// <summary>
+    /// The planner assigned this rank's <paramref name="files"/> for attempt <paramref name="saveId"/>
+    /// (in a memory round, every copy of each, to <paramref name="tier"/>); only the first assignment counts.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WritesAssigned(long step, Guid saveId, IReadOnlyList<FileAssignment<TActor>> files, StorageTier tier = StorageTier.Disk)
     {
         if (_over || step != Step || SaveId is not null || Decided) return Nothing;
         SaveId = saveId;
+        Tier = tier;
         var decisions = new List<ShardSaveDecision<TActor>>();
         var unstaged = Staged.Plan.Unstaged.ToHashSet();
         var writable = new List<FileAssignment<TActor>>();
@@ -123,11 +131,11 @@ internal sealed class ShardSave<TActor> where TActor : class
             // write bytes this rank does not have.
             if (a.File.Items.FirstOrDefault(i => unstaged.Contains(i.Index)) is { } missing)
             {
-                _failures.Add($"'{a.File.FileName}': rank {_rank} did not stage '{missing.Key}' {missing.Box} (a replica it left to another rank)");
+                _failures.Add($"'{a.Key}': rank {_rank} did not stage '{missing.Key}' {missing.Box} (a replica it left to another rank)");
                 continue;
             }
             writable.Add(a);
-            _outstanding[a.File.FileName] = a;
+            _outstanding[a.Key] = a;
             decisions.Add(new ShardSaveDecision<TActor>.Watch(a.Writer));
         }
         var written = files.SelectMany(a => a.File.Items).Select(i => i.Index).ToHashSet();
@@ -138,56 +146,62 @@ internal sealed class ShardSave<TActor> where TActor : class
         return decisions;
     }
 
-    /// <summary><paramref name="from"/> wrote <paramref name="result"/>'s file; heard only from the file's current writer.</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> WriteSucceeded(Guid saveId, FileWriteResult result, TActor from)
+    /// <summary><paramref name="from"/> wrote copy <paramref name="replica"/> of <paramref name="result"/>'s file; heard only from that copy's current writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WriteSucceeded(Guid saveId, FileWriteResult result, TActor from, int replica = 0)
     {
-        if (!IsCurrentWriter(saveId, result.FileName, from)) return Nothing;
-        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.AddBytesWritten(_outstanding[result.FileName].File.DataBytes) };
-        _outstanding.Remove(result.FileName);
-        _results.Add(result);
+        var key = FileAssignment<TActor>.KeyOf(result.FileName, replica);
+        if (!IsCurrentWriter(saveId, key, from)) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.AddBytesWritten(_outstanding[key].File.DataBytes) };
+        _outstanding.Remove(key);
+        if (replica == 0) _results.Add(result);
+        else _copies.Add(new ReplicaAck(result.FileName, replica, result));
         WriteAnswered(decisions);
         return decisions;
     }
 
-    /// <summary><paramref name="from"/> gave up writing <paramref name="file"/>; heard only from the file's current writer.</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> WriteFailed(Guid saveId, string file, int attempts, string cause, TActor from)
+    /// <summary><paramref name="from"/> gave up writing copy <paramref name="replica"/> of <paramref name="file"/>; heard only from that copy's current writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> WriteFailed(Guid saveId, string file, int attempts, string cause, TActor from, int replica = 0)
     {
-        if (!IsCurrentWriter(saveId, file, from)) return Nothing;
+        var key = FileAssignment<TActor>.KeyOf(file, replica);
+        if (!IsCurrentWriter(saveId, key, from)) return Nothing;
         var decisions = new List<ShardSaveDecision<TActor>>();
-        _outstanding.Remove(file);
-        _failures.Add($"'{file}' after {attempts} attempts: {cause}");
+        _outstanding.Remove(key);
+        _failures.Add($"'{key}' after {attempts} attempts: {cause}");
         WriteAnswered(decisions);
         return decisions;
     }
 
-    /// <summary><paramref name="writer"/> tries <paramref name="file"/> again as attempt <paramref name="attempt"/>: its bytes go again, if it is still the file's writer.</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> ResendAsked(Guid saveId, string file, TActor writer, int attempt) =>
-        IsCurrentWriter(saveId, file, writer) ? [new ShardSaveDecision<TActor>.SendWrite(_outstanding[file], attempt)] : Nothing;
+    /// <summary><paramref name="writer"/> tries copy <paramref name="replica"/> of <paramref name="file"/> again as attempt <paramref name="attempt"/>: its bytes go again, if it is still that copy's writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> ResendAsked(Guid saveId, string file, TActor writer, int attempt, int replica = 0) =>
+        IsCurrentWriter(saveId, FileAssignment<TActor>.KeyOf(file, replica), writer)
+            ? [new ShardSaveDecision<TActor>.SendWrite(_outstanding[FileAssignment<TActor>.KeyOf(file, replica)], attempt)]
+            : Nothing;
 
     /// <summary>The planner gave a file whose writer was lost to <paramref name="assignment"/>'s writer.</summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> WriteReassigned(Guid saveId, FileAssignment<TActor> assignment)
     {
-        var file = assignment.File.FileName;
-        if (_over || saveId != SaveId || !_outstanding.ContainsKey(file)) return Nothing;
-        _outstanding[file] = assignment;
+        var key = assignment.Key;
+        if (_over || saveId != SaveId || !_outstanding.ContainsKey(key)) return Nothing;
+        _outstanding[key] = assignment;
         // The planner had not heard of this loss yet: ask again.
-        if (_lost.Contains(assignment.Writer)) return [new ShardSaveDecision<TActor>.AskReassignment(file, assignment.Writer, Planner)];
+        if (_lost.Contains(assignment.Writer)) return [new ShardSaveDecision<TActor>.AskReassignment(assignment.File.FileName, assignment.Writer, Planner, assignment.Replica)];
         return [new ShardSaveDecision<TActor>.Watch(assignment.Writer), new ShardSaveDecision<TActor>.SendWrite(assignment, 1)];
     }
 
     /// <summary>
     /// A remote writer starting attempt <paramref name="attempt"/> at <paramref name="file"/> asks
     /// for its bytes: a stream (pushed to <paramref name="endpoint"/> over the bulk channel, when it
-    /// names one and the file has a grant), if it is the file's current writer.
+    /// names one and the file has a grant), if it is the current writer of copy <paramref name="replica"/>.
     /// </summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> StreamAsked(Guid saveId, string file, TActor writer, string? endpoint = null, int attempt = 1)
+    public IReadOnlyList<ShardSaveDecision<TActor>> StreamAsked(Guid saveId, string file, TActor writer, string? endpoint = null, int attempt = 1, int replica = 0)
     {
         if (_over || saveId != SaveId) return Nothing;
-        if (!IsCurrentWriter(saveId, file, writer)) return [new ShardSaveDecision<TActor>.RefuseStream($"'{file}' is not this writer's to write any more")];
+        var key = FileAssignment<TActor>.KeyOf(file, replica);
+        if (!IsCurrentWriter(saveId, key, writer)) return [new ShardSaveDecision<TActor>.RefuseStream($"'{key}' is not this writer's to write any more")];
         // The stream's own termination (done, failed, cancelled, or never subscribed to within the
         // subscription timeout) says when the staged buffers are no longer read.
         ActiveStreams++;
-        var assignment = _outstanding[file];
+        var assignment = _outstanding[key];
         return [new ShardSaveDecision<TActor>.OpenStream(assignment.File, endpoint, assignment.Grant, attempt)];
     }
 
@@ -216,8 +230,8 @@ internal sealed class ShardSave<TActor> where TActor : class
         }
         foreach (var a in _outstanding.Values.Where(a => EqualityComparer<TActor>.Default.Equals(a.Writer, actor)))
         {
-            decisions.Add(new ShardSaveDecision<TActor>.Warn($"writer {_name(actor)} of '{a.File.FileName}' was lost; asking for another"));
-            decisions.Add(new ShardSaveDecision<TActor>.AskReassignment(a.File.FileName, actor, Planner));
+            decisions.Add(new ShardSaveDecision<TActor>.Warn($"writer {_name(actor)} of '{a.Key}' was lost; asking for another"));
+            decisions.Add(new ShardSaveDecision<TActor>.AskReassignment(a.File.FileName, actor, Planner, a.Replica));
         }
         return decisions;
     }
@@ -301,7 +315,7 @@ internal sealed class ShardSave<TActor> where TActor : class
     private bool IsCurrentWriter(Guid saveId, string file, TActor writer) =>
         !_over && saveId == SaveId && _outstanding.TryGetValue(file, out var a) && EqualityComparer<TActor>.Default.Equals(a.Writer, writer);
 
-    private ShardSaveDecision<TActor>.Report Report() => new(SaveId!.Value, _results.ToArray(), _failures.ToArray());
+    private ShardSaveDecision<TActor>.Report Report() => new(SaveId!.Value, _results.ToArray(), _failures.ToArray(), Tier == StorageTier.Memory ? _copies.ToArray() : null);
 
     private List<ShardSaveDecision<TActor>> Fail(string reason)
     {

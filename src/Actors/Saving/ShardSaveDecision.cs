@@ -40,7 +40,8 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
     /// <param name="File">The data file.</param>
     /// <param name="LostWriter">The writer that is gone.</param>
     /// <param name="Planner">The planner that accepted the plan; null for the proxy.</param>
-    public sealed record AskReassignment(string File, TActor LostWriter, TActor? Planner) : ShardSaveDecision<TActor>;
+    /// <param name="Replica">Which copy of the file.</param>
+    public sealed record AskReassignment(string File, TActor LostWriter, TActor? Planner, int Replica = 0) : ShardSaveDecision<TActor>;
 
     /// <summary>Ask <paramref name="Planner"/> to abort the save: its caller cancelled it.</summary>
     /// <param name="Planner">The planner that accepted the plan; null for the proxy.</param>
@@ -50,11 +51,13 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
     /// <param name="SaveId">The attempt the writes belong to.</param>
     /// <param name="Results">Files written.</param>
     /// <param name="Failures">Files that failed for good, each "file: cause".</param>
-    public sealed record Report(Guid SaveId, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures) : ShardSaveDecision<TActor>
+    /// <param name="Copies">A memory round's copies on peers, as their holders acknowledged them; null for a disk save.</param>
+    public sealed record Report(Guid SaveId, IReadOnlyList<FileWriteResult> Results, IReadOnlyList<string> Failures, IReadOnlyList<ReplicaAck>? Copies = null) : ShardSaveDecision<TActor>
     {
-        /// <summary>Equal when the same attempt reports the same files and failures, in order.</summary>
+        /// <summary>Equal when the same attempt reports the same files, failures and copies, in order.</summary>
         public bool Equals(Report? other) =>
-            other is not null && SaveId == other.SaveId && Results.SequenceEqual(other.Results) && Failures.SequenceEqual(other.Failures);
+            other is not null && SaveId == other.SaveId && Results.SequenceEqual(other.Results) && Failures.SequenceEqual(other.Failures)
+            && (Copies ?? []).SequenceEqual(other.Copies ?? []);
 
         /// <summary>A hash of the attempt and the counts.</summary>
         public override int GetHashCode() => HashCode.Combine(SaveId, Results.Count, Failures.Count);
