@@ -46,6 +46,19 @@ internal static class MemoryAssignments
     public static IReadOnlyDictionary<string, long> BytesByHost<TRef>(IEnumerable<CopyAssignment<TRef>> copies) =>
         copies.GroupBy(c => c.Host, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(c => c.File.DataBytes), StringComparer.Ordinal);
 
+    /// <summary>
+    /// The catalog's record of <paramref name="copies"/>: the hosts (ordinal order), and for every
+    /// file its holders in replica order (the own host first), none lost yet.
+    /// </summary>
+    public static MemoryCopies Recorded<TRef>(IReadOnlyList<CopyAssignment<TRef>> copies, string metadataChecksum)
+    {
+        var hosts = copies.Select(c => c.Host).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var shards = copies.GroupBy(c => c.File.FileName, StringComparer.Ordinal)
+            .Select(g => new ShardHolders(g.Key, g.First().File.Rank, g.OrderBy(c => c.Replica).Select(c => Array.IndexOf(hosts, c.Host)).ToArray(), Array.Empty<int>()))
+            .ToArray();
+        return new MemoryCopies(hosts, shards, metadataChecksum);
+    }
+
     private static TRef LeastLoaded<TRef>(IReadOnlyList<TRef> writers, Dictionary<TRef, long> load) where TRef : notnull
     {
         var best = writers[0];

@@ -10,6 +10,12 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILoggingAdapter log)
 {
+    // Memory steps' metadata lives under <root>/memory, through the same store code (and wrappers) as disk steps'.
+    private readonly CheckpointStore _memory = new(new PrefixedBlobStore(store.Blobs, CheckpointLayout.MemoryDirectory));
+
+    /// <summary>The store of memory steps' metadata (<c>&lt;root&gt;/memory</c>).</summary>
+    public CheckpointStore Memory => _memory;
+
     /// <summary>The root, for messages.</summary>
     public string Root => store.Blobs.Root;
 
@@ -69,6 +75,42 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
         catch (Exception e)
         {
             return ("", new SaveSummary(commit.Step, 0, 0), "commit failed: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Writes the memory metadata of <paramref name="commit"/> under <c>&lt;root&gt;/memory</c> (staged and
+    /// renamed, as a disk step's). The memory step commits only when its <see cref="MemoryStepCommitted"/>
+    /// is journaled. Returns the metadata's checksum, what was written and who holds it, or why it failed.
+    /// </summary>
+    public (SaveSummary Summary, MemoryCopies? Copies, string? Failure) CommitMemory(RoundDecision<IActorRef>.CommitMemoryStep commit)
+    {
+        killAt.Reached("all-written", commit.Step);
+        try
+        {
+            var metadata = MetadataBuilder.Build(commit.Step, commit.Plan, commit.Results, DateTimeOffset.UtcNow);
+            _memory.PrepareStep(commit.Step);
+            var checksum = _memory.StageMetadata(metadata);
+            _memory.PublishMetadata(commit.Step);
+            killAt.Reached("metadata-written", commit.Step);
+            return (new SaveSummary(commit.Step, metadata.Files.Count, metadata.TotalFileBytes), MemoryAssignments.Recorded(commit.Copies, checksum), null);
+        }
+        catch (Exception e)
+        {
+            return (new SaveSummary(commit.Step, 0, 0), null, "commit to the memory tier failed: " + e.Message);
+        }
+    }
+
+    /// <summary>Removes the memory metadata of <paramref name="step"/> (evicted, or its round aborted); a failure is logged.</summary>
+    public void RemoveMemory(long step)
+    {
+        try
+        {
+            _memory.Delete(step);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("Could not remove the memory metadata of step {0}: {1}", step, e.Message);
         }
     }
 

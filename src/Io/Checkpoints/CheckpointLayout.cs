@@ -23,6 +23,9 @@ internal static class CheckpointLayout
     /// <summary>File at the root holding the root's identity, part of its catalog's persistence id.</summary>
     public const string RootIdFile = "catalog.id";
 
+    /// <summary>Directory at the root holding the memory tier's step metadata (<c>memory/step-N/metadata.json</c>); never a step directory.</summary>
+    public const string MemoryDirectory = "memory";
+
     /// <summary>File at the root locked by the one planner that owns the catalog while it runs.</summary>
     public const string CatalogLockFile = "catalog.lock";
 
