@@ -96,6 +96,19 @@ public class MemoryRoundsSpec
     }
 
     [Fact]
+    public void The_catalog_should_record_each_file_with_its_holders_in_placement_order()
+    {
+        var (rounds, round, _) = Planned();
+        rounds.Started(Step);
+        var copies = MemoryAssignments.Recorded(round.Copies, "abcd");
+        Assert.Equal(["hA", "hB"], copies.Hosts);
+        var (f0, f1) = (round.Plan!.ForRank(0).Single().FileName, round.Plan!.ForRank(1).Single().FileName);
+        Assert.Equal([new ShardHolders(f0, 0, [0, 1], []), new ShardHolders(f1, 1, [1, 0], [])], copies.Shards);
+        Assert.Equal("abcd", copies.MetadataChecksum);
+        Assert.True(copies.Loadable);
+    }
+
+    [Fact]
     public void A_copy_never_acknowledged_or_different_from_its_primary_should_abort_the_round_naming_it()
     {
         var (rounds, round, _) = Planned();
