@@ -22,7 +22,8 @@ internal sealed record LocalPlanAccepted(long Step) : IActorCkptMessage;
 /// <param name="SaveId">The attempt.</param>
 /// <param name="File">The file whose writer is gone.</param>
 /// <param name="LostWriter">The writer that is gone.</param>
-internal sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter) : IActorCkptMessage;
+/// <param name="Replica">The copy of the file that writer had (0: the primary).</param>
+internal sealed record ReassignWrite(long Step, Guid SaveId, string File, IActorRef LostWriter, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>The planner's answer to <see cref="ReassignWrite"/>: write the file with this writer instead.</summary>
 /// <param name="Step">The step being saved.</param>

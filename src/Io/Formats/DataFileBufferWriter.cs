@@ -19,18 +19,35 @@ internal static class DataFileBufferWriter
         IBlobStore store, string directory, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data,
         int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata, Action<int>? ready = null)
     {
-        if (data.Count != plan.Items.Count)
-            throw new ArgumentException($"'{plan.FileName}': {plan.Items.Count} items planned but {data.Count} buffers given", nameof(data));
-        for (var i = 0; i < data.Count; i++)
-            if (data[i].Length != plan.Items[i].ByteLength)
-                throw new ArgumentException($"'{plan.Items[i].StorageName}': buffer has {data[i].Length} bytes, plan says {plan.Items[i].ByteLength}");
-
+        Check(plan, data);
         using var file = new DataFileStreamWriter(store, directory, plan, maxBlockSize, fileMetadata);
+        return Write(file, plan, data, ready);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="plan"/>'s items from <paramref name="data"/> into <paramref name="file"/>
+    /// (a data file on disk or a tmpfs replica) and completes it; otherwise as
+    /// <see cref="Write(IBlobStore, string, FileWritePlan, IReadOnlyList{ReadOnlyMemory{byte}}, int, IReadOnlyDictionary{string, string}, Action{int}?)"/>.
+    /// The caller disposes <paramref name="file"/>.
+    /// </summary>
+    public static FileWriteResult Write(IDataFileSink file, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data, Action<int>? ready = null)
+    {
+        Check(plan, data);
         for (var i = 0; i < data.Count; i++)
         {
             ready?.Invoke(i);
             file.Append(i, 0, data[i].Span);
         }
         return file.Complete();
+    }
+
+    /// <summary>Throws when <paramref name="data"/> does not hold exactly <paramref name="plan"/>'s items.</summary>
+    private static void Check(FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data)
+    {
+        if (data.Count != plan.Items.Count)
+            throw new ArgumentException($"'{plan.FileName}': {plan.Items.Count} items planned but {data.Count} buffers given", nameof(data));
+        for (var i = 0; i < data.Count; i++)
+            if (data[i].Length != plan.Items[i].ByteLength)
+                throw new ArgumentException($"'{plan.Items[i].StorageName}': buffer has {data[i].Length} bytes, plan says {plan.Items[i].ByteLength}");
     }
 }
