@@ -160,9 +160,15 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         }
         // The disk tier of the same reader still reads the root: there is no such file there.
         Assert.IsType<ReadRangeFailure>(await reader.Ask<IActorCkptMessage>(new ReadRange(1, plan.FileName, 0, 10), Patience));
-        // The peer's holder answers over the wire too.
-        var usage = await local.ActorSelection(new RootActorPath(peer) / "user" / "actorckpt-replicas").Ask<ReplicaUsageReported>(new ReportReplicaUsage(), Patience);
+        // The peer's holder answers over the wire too, its inventory carrying the replica's result as its header recorded it.
+        var holder = local.ActorSelection(new RootActorPath(peer) / "user" / "actorckpt-replicas");
+        var usage = await holder.Ask<ReplicaUsageReported>(new ReportReplicaUsage(), Patience);
         Assert.Equal(("h1", held.FileBytes), (usage.Host, usage.FileBytes));
+        var inventory = await holder.Ask<RegisterHolder>(new ListHeldReplicas(), Patience);
+        Assert.Equal(("h1", peer), (inventory.Host, inventory.Holder.Path.Address));
+        var announced = Assert.Single(inventory.Held);
+        Assert.Equal((1L, id, plan.FileName, held.FileBytes), (announced.Step, announced.SaveId, announced.DataFile, announced.FileBytes));
+        Assert.Null(ResultDifference.Between(written.Result, announced.Result));
     }
 
     [Fact]
