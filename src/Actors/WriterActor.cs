@@ -74,8 +74,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
             // Where a file's time goes (debug log): writing, or waiting for its rank's staging copy.
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var waited = TimeSpan.Zero;
-            using var file = OpenFile(request.Step, request.SaveId, request.Plan, request.Tier);
-            var result = DataFileBufferWriter.Write(file, request.Plan, request.Data,
+            var result = DataFileBufferWriter.Write(() => OpenFile(request.Step, request.SaveId, request.Plan, request.Tier), request.Plan, request.Data,
                 request.Staging is { } staging
                     ? i =>
                     {

@@ -180,8 +180,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         foreach (var (name, seed) in new[] { ("r00000-000-abcd1234.safetensors", 4), ("r00001-000-abcd1234.safetensors", 5) })
         {
             var (plan, data) = File(name, seed);
-            using var file = before.Create(1, id, plan, 1 << 20, new Dictionary<string, string>());
-            DataFileBufferWriter.Write(file, plan, data);
+            DataFileBufferWriter.Write(() => before.Create(1, id, plan, 1 << 20, new Dictionary<string, string>()), plan, data);
         }
         using var exited = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
         exited.WaitForExit();
@@ -225,8 +224,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         foreach (var (name, seed) in new[] { ("r00000-000-abcd1234.safetensors", 6), ("r00001-000-abcd1234.safetensors", 7) })
         {
             var (plan, data) = File(name, seed);
-            using var file = before.Create(1, id, plan, 1 << 20, new Dictionary<string, string>());
-            DataFileBufferWriter.Write(file, plan, data);
+            DataFileBufferWriter.Write(() => before.Create(1, id, plan, 1 << 20, new Dictionary<string, string>()), plan, data);
         }
         // One payload byte of the second replica flipped, near its end (the small object's bytes).
         var corrupted = Path.Combine(before.Root, CheckpointLayout.StepDirectory(1), ReplicaLayout.ReplicaName("r00001-000-abcd1234.safetensors"));

@@ -3,7 +3,8 @@ namespace ActorCkpt;
 
 /// <summary>
 /// Writes one data file of a save from buffers in memory (a same-node writer gets the staged
-/// buffers by reference) as a valid safetensors file, through <see cref="DataFileStreamWriter"/>.
+/// buffers by reference) as a valid safetensors file, through <see cref="DataFileStreamWriter"/>
+/// (on disk, or inside a tmpfs replica).
 /// </summary>
 internal static class DataFileBufferWriter
 {
@@ -17,22 +18,19 @@ internal static class DataFileBufferWriter
     /// </summary>
     public static FileWriteResult Write(
         IBlobStore store, string directory, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data,
-        int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata, Action<int>? ready = null)
-    {
-        Check(plan, data);
-        using var file = new DataFileStreamWriter(store, directory, plan, maxBlockSize, fileMetadata);
-        return Write(file, plan, data, ready);
-    }
+        int maxBlockSize, IReadOnlyDictionary<string, string> fileMetadata, Action<int>? ready = null) =>
+        Write(() => new DataFileStreamWriter(store, directory, plan, maxBlockSize, fileMetadata), plan, data, ready);
 
     /// <summary>
-    /// Writes <paramref name="plan"/>'s items from <paramref name="data"/> into <paramref name="file"/>
-    /// (a data file on disk or a tmpfs replica) and completes it; otherwise as
+    /// Writes <paramref name="plan"/>'s items from <paramref name="data"/> into the file
+    /// <paramref name="open"/> opens once the buffers are checked (a data file on disk or a tmpfs
+    /// replica), completes it and disposes it; otherwise as
     /// <see cref="Write(IBlobStore, string, FileWritePlan, IReadOnlyList{ReadOnlyMemory{byte}}, int, IReadOnlyDictionary{string, string}, Action{int}?)"/>.
-    /// The caller disposes <paramref name="file"/>.
     /// </summary>
-    public static FileWriteResult Write(IDataFileSink file, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data, Action<int>? ready = null)
+    public static FileWriteResult Write(Func<IDataFileSink> open, FileWritePlan plan, IReadOnlyList<ReadOnlyMemory<byte>> data, Action<int>? ready = null)
     {
         Check(plan, data);
+        using var file = open();
         for (var i = 0; i < data.Count; i++)
         {
             ready?.Invoke(i);
