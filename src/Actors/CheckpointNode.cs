@@ -23,8 +23,10 @@ internal sealed class CheckpointNode
     private readonly string _name;
     private readonly bool _hostsRanks;
 
-    private CheckpointNode(ActorSystem system, CheckpointStore store, ActorCkptSettings settings, IActorRef planner, IActorRef writers, string name, bool hostsRanks)
+    private CheckpointNode(ActorSystem system, CheckpointStore store, ActorCkptSettings settings, IActorRef planner, IActorRef writers, string name, bool hostsRanks,
+        ReplicaStore? replicas = null)
     {
+        Replicas = replicas;
         _system = system;
         StagingPool = new StagingPool(settings.StagingBudget);
         SharedReads = new SharedReads(settings.SharedReadBudget);
@@ -72,6 +74,12 @@ internal sealed class CheckpointNode
     public IActorRef WriterPool { get; }
 
     /// <summary>
+    /// This host's tmpfs replica store, where the node's writers put memory-tier files and its reader
+    /// serves them from; null when the memory tier is off or the node hosts no writers.
+    /// </summary>
+    internal ReplicaStore? Replicas { get; }
+
+    /// <summary>
     /// Starts the node's actors over <paramref name="blobs"/>. Actor names start with
     /// <paramref name="name"/> so several nodes can share one actor system in tests; nodes of one
     /// cluster must use the same name. The planner journals its catalog as "<paramref name="name"/>-catalog"
@@ -100,8 +108,9 @@ internal sealed class CheckpointNode
                 return new CheckpointNode(system, store, settings, standIn, ActorRefs.Nobody, name, hostsRanks: true);
             }
             var planner = system.ActorOf(PlannerProps(), $"{name}-planner");
-            var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner), poolName);
-            return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true);
+            var local = MemoryHolder(system, blobs, settings, planner, name);
+            var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner, local), poolName);
+            return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true, local);
         }
 
         var roles = Akka.Cluster.Cluster.Get(system).SelfRoles;
@@ -110,11 +119,26 @@ internal sealed class CheckpointNode
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner-proxy");
+        var replicas = roles.Contains(ClusterRoles.Writer) ? MemoryHolder(system, blobs, settings, proxy, name) : null;
         var writers = roles.Contains(ClusterRoles.Writer)
-            ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy), poolName)
+            ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy, replicas), poolName)
             : ActorRefs.Nobody;
-        if (roles.Contains(ClusterRoles.Writer)) system.ActorOf(ReaderActor.Props(blobs, settings), $"{name}-reader");
-        return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank));
+        if (roles.Contains(ClusterRoles.Writer)) system.ActorOf(ReaderActor.Props(blobs, settings, replicas), $"{name}-reader");
+        return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank), replicas);
+    }
+
+    /// <summary>
+    /// On a node that hosts writers with the memory tier on: the host's replica store for the root of
+    /// <paramref name="blobs"/>, and its holder (<c>/user/{name}-replicas</c>) announcing it to
+    /// <paramref name="planner"/>. Null, and nothing started, with the tier off.
+    /// </summary>
+    private static ReplicaStore? MemoryHolder(ActorSystem system, IBlobStore blobs, ActorCkptSettings settings, IActorRef planner, string name)
+    {
+        var tier = settings.MemoryTier;
+        if (!tier.Enabled) return null;
+        var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(Path.GetFullPath(blobs.Root)), tier.Host);
+        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner), $"{name}-replicas");
+        return replicas;
     }
 
     /// <summary>The (first) shard actor of <paramref name="rank"/>, started on first use; only on nodes that host ranks. Loads go through it.</summary>

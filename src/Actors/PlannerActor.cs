@@ -25,6 +25,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly StepRemovals<IActorRef> _removals;
     private readonly LoadLeases<IActorRef> _leases = new();
     private readonly QueueAgreement _agreement = new();
+    // The memory tier's holders, by host; only kept so far (the memory round is not built yet).
+    private readonly HolderDirectory<IActorRef> _holders = new();
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
@@ -41,9 +43,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
         Command<RegisterWriter>(m => Register(new[] { m.Writer }));
         Command<WritersListed>(m => Register(m.Writers));
+        Command<RegisterHolder>(OnRegisterHolder);
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
+            if (_holders.Lost(t.ActorRef) is { } host)
+                _log.Warning("Memory tier: host '{0}' has no live replica holder any more (the last one, {1}, stopped)", host, t.ActorRef.Path);
             Remove(_removals.Freed(_leases.ReleaseAll(t.ActorRef)));
         });
         // Writers are discovered from membership, so a planner that just took over the singleton finds every pool already up.
@@ -190,6 +195,21 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _writers.Add(writer);
             Context.Watch(writer);
             Carry(_rounds.WriterAdded());
+        }
+    }
+
+    /// <summary>A host's replica holder announced itself: recorded and watched (its inventory is not acted on yet).</summary>
+    private void OnRegisterHolder(RegisterHolder m)
+    {
+        try
+        {
+            if (_holders.Register(m.Host, m.Holder, m.BudgetBytes))
+                _log.Info("Memory tier: host '{0}' is live ({1} holds {2} replica(s), budget {3} bytes)", m.Host, m.Holder.Path, m.Held.Length, m.BudgetBytes);
+            Context.Watch(m.Holder);
+        }
+        catch (ArgumentException e)
+        {
+            _log.Warning("Memory tier: ignored the announcement of holder {0}: {1}", m.Holder.Path, e.Message);
         }
     }
 

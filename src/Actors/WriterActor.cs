@@ -16,11 +16,15 @@ namespace ActorCkpt;
 /// thrown but reported as <see cref="WriteFileFailure"/> naming the file and the cause; so is a
 /// failure no retry can cure (a full disk, read-only or forbidden storage: <see cref="StorageErrors.IsPermanent"/>; bytes whose
 /// staging failed: <see cref="StagingFailedException"/>), at once. A file handed over before its rank was wholly staged
-/// (<see cref="WriteFile.Staging"/>) is written item by item as the items are staged.
+/// (<see cref="WriteFile.Staging"/>) is written item by item as the items are staged. A file of the
+/// memory tier (<see cref="WriteFile.Tier"/>) goes into the node's tmpfs replica store instead of the
+/// step directory, through the same code and with the same outcome; a node without a store refuses it
+/// at once. Every answer carries the copy (<see cref="WriteFile.Replica"/>) it was asked for.
 /// </summary>
 internal sealed class WriterActor : ReceiveActor, IWithTimers
 {
     private readonly IBlobStore _store;
+    private readonly ReplicaStore? _replicas;
     private readonly ActorCkptSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Stream stages write to disk, so they run on the blocking-I/O dispatcher, never on the
@@ -33,9 +37,10 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     private object? _writing;
 
     /// <summary>Creates the writer; use <see cref="Props"/>.</summary>
-    public WriterActor(IBlobStore store, ActorCkptSettings settings)
+    public WriterActor(IBlobStore store, ActorCkptSettings settings, ReplicaStore? replicas = null)
     {
         _store = store;
+        _replicas = replicas;
         _settings = settings;
         _backoffs = new WriteBackoffs(settings);
         Receive<WriteFile>(Write);
@@ -51,22 +56,25 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of a writer on the configured writer dispatcher.</summary>
-    public static Props Props(IBlobStore store, ActorCkptSettings settings) =>
-        Akka.Actor.Props.Create(() => new WriterActor(store, settings)).WithDispatcher(settings.WriterDispatcher);
+    /// <summary>
+    /// Props of a writer on the configured writer dispatcher, writing memory-tier files into
+    /// <paramref name="replicas"/> (null: the node holds no memory replicas).
+    /// </summary>
+    public static Props Props(IBlobStore store, ActorCkptSettings settings, ReplicaStore? replicas = null) =>
+        Akka.Actor.Props.Create(() => new WriterActor(store, settings, replicas)).WithDispatcher(settings.WriterDispatcher);
 
     private void Write(WriteFile request)
     {
         // When this is a retry, its backoff is over.
         _backoffs.Over(WriteBackoffs.Key(request.SaveId, request.Plan.FileName, request.Attempt));
+        if (RefusedMemory(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, request.Replica, request.Tier)) return;
         _writing = request;
-        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, () =>
+        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, request.Replica, () =>
         {
             // Where a file's time goes (debug log): writing, or waiting for its rank's staging copy.
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var waited = TimeSpan.Zero;
-            var result = DataFileBufferWriter.Write(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan, request.Data,
-                _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan),
+            var result = DataFileBufferWriter.Write(() => OpenFile(request.Step, request.SaveId, request.Plan, request.Tier), request.Plan, request.Data,
                 request.Staging is { } staging
                     ? i =>
                     {
@@ -75,8 +83,8 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
                         waited += System.Diagnostics.Stopwatch.GetElapsedTime(before);
                     }
                     : null);
-            _log.Debug("Wrote {0} ({1} bytes, checksummed as written, fsynced) in {2:F1} ms, {3:F1} ms of them waiting for staging",
-                request.Plan.FileName, result.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, waited.TotalMilliseconds);
+            _log.Debug("Wrote {0} ({1} bytes, checksummed as written, {2}) in {3:F1} ms, {4:F1} ms of them waiting for staging",
+                request.Plan.FileName, result.Length, request.Tier == StorageTier.Memory ? "published in the replica store" : "fsynced", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, waited.TotalMilliseconds);
             return result;
         });
     }
@@ -87,6 +95,8 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     /// </summary>
     private async Task WriteStreamed(WriteFileStreamed request)
     {
+        // Before the shard is asked for the bytes: it has nothing to push to a node that cannot hold them.
+        if (RefusedMemory(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, request.Replica, request.Tier)) return;
         _writing = request;
         FileWriteResult? result = null;
         Exception? failure = null;
@@ -100,18 +110,18 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         {
             failure = e;
         }
-        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt,
+        Attempt(request.Step, request.SaveId, request.Plan, request.ReplyTo, request.Attempt, request.Replica,
             () => failure is null ? result! : throw failure);
     }
 
     /// <summary>The bytes of a streamed file as a StreamRef of checksummed chunks (<c>transfer.path = stream-refs</c>).</summary>
     private async Task<FileWriteResult> ReceiveStreamRef(WriteFileStreamed request)
     {
-        var offer = await request.ReplyTo.Ask<IActorCkptMessage>(new StreamFile(request.SaveId, request.Plan.FileName, Self), _settings.WriteTimeout);
+        var offer = await request.ReplyTo.Ask<IActorCkptMessage>(
+            new StreamFile(request.SaveId, request.Plan.FileName, Self, Replica: request.Replica), _settings.WriteTimeout);
         if (offer is not StreamFileSuccess stream)
             throw new ActorCkptException($"no bytes for '{request.Plan.FileName}': {(offer as StreamFileFailure)?.Cause}");
-        using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
-            _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
+        using var file = OpenFile(request.Step, request.SaveId, request.Plan, request.Tier);
         await stream.Source.Source.RunForeach(chunk =>
         {
             if (!TransferChunks.IsIntact(chunk))
@@ -130,8 +140,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     private async Task<FileWriteResult> ReceivePushed(WriteFileStreamed request, TransferToken grant)
     {
         var channel = BulkChannels.Get(Context.System).For(_settings);
-        using var file = new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(request.Step), request.Plan,
-            _settings.ChecksumBlockSize, FileMetadata(request.Step, request.Plan));
+        using var file = OpenFile(request.Step, request.SaveId, request.Plan, request.Tier);
         var sink = new FileTransferSink(file, request.Plan, () => _settings.KillAt.Reached("receiving", request.Step));
         using var giveUp = new CancellationTokenSource(_settings.WriteTimeout);
         try
@@ -140,7 +149,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
             // The shard answers once its push ended; a push that failed before this node admitted
             // it (no connection, refused) ends the attempt at once instead of at the token's expiry.
             var pushed = request.ReplyTo.Ask<IActorCkptMessage>(
-                new StreamFile(request.SaveId, request.Plan.FileName, Self, channel.Server.Endpoint, request.Attempt), _settings.WriteTimeout);
+                new StreamFile(request.SaveId, request.Plan.FileName, Self, channel.Server.Endpoint, request.Attempt, request.Replica), _settings.WriteTimeout);
             if (await Task.WhenAny(received, pushed).WaitAsync(giveUp.Token) == pushed)
             {
                 var answer = await pushed;
@@ -161,14 +170,36 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// The file <paramref name="plan"/> describes, opened for writing: on disk in the step's directory,
+    /// or for <see cref="StorageTier.Memory"/> a replica in the node's store (published on completion).
+    /// </summary>
+    private IDataFileSink OpenFile(long step, Guid saveId, FileWritePlan plan, StorageTier tier) =>
+        tier == StorageTier.Memory
+            ? _replicas!.Create(step, saveId, plan, _settings.ChecksumBlockSize, FileMetadata(step, plan))
+            : new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(step), plan, _settings.ChecksumBlockSize, FileMetadata(step, plan));
+
+    /// <summary>
+    /// Refuses a memory-tier file on a node without a replica store, answering a permanent
+    /// <see cref="WriteFileFailure"/> at once (no retry can cure it); false when the file can be written here.
+    /// </summary>
+    private bool RefusedMemory(long step, Guid saveId, FileWritePlan plan, IActorRef replyTo, int attempt, int replica, StorageTier tier)
+    {
+        if (tier != StorageTier.Memory || _replicas is not null) return false;
+        var cause = $"node {Self.Path.Address} holds no memory replicas (actorckpt.tiers.memory.enabled is off there)";
+        _log.Error("Write of {0} (step {1}, copy {2}) refused: {3}", plan.FileName, step, replica, cause);
+        replyTo.Tell(new WriteFileFailure(step, saveId, plan.FileName, attempt, cause, replica));
+        return true;
+    }
+
     /// <summary>Replies success, or fails the attempt: crash for a retry, or report once retries are spent.</summary>
-    private void Attempt(long step, Guid saveId, FileWritePlan plan, IActorRef replyTo, int attempt, Func<FileWriteResult> write)
+    private void Attempt(long step, Guid saveId, FileWritePlan plan, IActorRef replyTo, int attempt, int replica, Func<FileWriteResult> write)
     {
         try
         {
             var result = write();
             _settings.KillAt.Reached("file-written", step);
-            replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt));
+            replyTo.Tell(new WriteFileSuccess(step, saveId, result, attempt, replica));
         }
         catch (Exception e) when (attempt <= _settings.MaxRetries && !StorageErrors.IsPermanent(e) && e is not StagingFailedException)
         {
@@ -178,7 +209,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         catch (Exception e)
         {
             _log.Error(e, "Write of {0} (step {1}) failed on attempt {2}; giving up", plan.FileName, step, attempt);
-            replyTo.Tell(new WriteFileFailure(step, saveId, plan.FileName, attempt, $"{e.GetType().Name}: {e.Message}"));
+            replyTo.Tell(new WriteFileFailure(step, saveId, plan.FileName, attempt, $"{e.GetType().Name}: {e.Message}", replica));
         }
     }
 

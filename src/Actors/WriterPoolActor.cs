@@ -12,18 +12,19 @@ namespace ActorCkpt;
 /// <param name="store">Where the writers write.</param>
 /// <param name="settings">The writers' settings.</param>
 /// <param name="planner">The planner the writers register with.</param>
-internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner) : UntypedActor
+/// <param name="replicas">Where the writers put memory-tier files; null on a node that holds no memory replicas.</param>
+internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) : UntypedActor
 {
-    /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>.</summary>
-    public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner) =>
-        Akka.Actor.Props.Create(() => new WriterPoolActor(store, settings, planner));
+    /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>, writing memory-tier files into <paramref name="replicas"/>.</summary>
+    public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) =>
+        Akka.Actor.Props.Create(() => new WriterPoolActor(store, settings, planner, replicas));
 
     /// <inheritdoc />
     protected override void PreStart()
     {
         for (var i = 0; i < settings.WriterPoolSize; i++)
         {
-            var writer = Context.ActorOf(WriterActor.Props(store, settings), $"writer-{i}");
+            var writer = Context.ActorOf(WriterActor.Props(store, settings, replicas), $"writer-{i}");
             planner.Tell(new RegisterWriter(writer));
         }
     }

@@ -7,7 +7,8 @@ namespace ActorCkpt.Actors.Tests;
 /// <param name="Roles">Its cluster roles, e.g. "rank, writer".</param>
 /// <param name="Store">Wraps its storage (a fault-injecting or blocking store), or null.</param>
 /// <param name="Extra">HOCON on top of the cluster's own.</param>
-internal sealed record TestNode(string Roles, Func<IBlobStore, IBlobStore>? Store = null, string Extra = "");
+/// <param name="Settings">Its settings from its actor system (settings HOCON does not reach yet, as the memory tier's), or null for the system's own.</param>
+internal sealed record TestNode(string Roles, Func<IBlobStore, IBlobStore>? Store = null, string Extra = "", Func<ActorSystem, ActorCkptSettings>? Settings = null);
 
 /// <summary>
 /// A cluster of real ActorSystems in this process, on 127.0.0.1 with free ports, each with an
@@ -76,7 +77,7 @@ internal sealed class TestCluster : IAsyncDisposable
             .WithFallback(ActorCkptConfig.Cluster)
             .WithFallback(ActorCkptConfig.Defaults), root));
         IBlobStore blobs = new LocalBlobStore(root);
-        return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs));
+        return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs, spec.Settings?.Invoke(system)));
     }
 
     public static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;

@@ -11,8 +11,9 @@ namespace ActorCkpt;
 /// <param name="Offset">First byte.</param>
 /// <param name="Length">Bytes wanted.</param>
 /// <param name="FrameSize">Bytes per bulk-channel frame wanted: the range's checksum block size, so that each frame proves its block; 0: the channel's.</param>
+/// <param name="Tier">Where the file is: the node's checkpoint root (disk), or its tmpfs replica store (memory: offsets are the data file's, as on disk).</param>
 /// <remarks>A wire message: sent by a loading rank to the reader of the node that wrote the file, by its path.</remarks>
-internal sealed record ReadRange(long Step, string File, long Offset, long Length, int FrameSize = 0) : IActorCkptMessage;
+internal sealed record ReadRange(long Step, string File, long Offset, long Length, int FrameSize = 0, StorageTier Tier = StorageTier.Disk) : IActorCkptMessage;
 
 /// <summary>The range, as chunks (item 0, offsets relative to the range's start) through a StreamRef.</summary>
 /// <param name="Source">The chunks, in order.</param>

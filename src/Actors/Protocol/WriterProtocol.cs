@@ -18,11 +18,14 @@ namespace ActorCkpt;
 /// How far the staging copy has come when the file is handed over before the whole state is staged:
 /// the writer waits for each item's bytes before it writes them (null: all staged already).
 /// </param>
+/// <param name="Replica">Which copy of the file this is (0: the primary; 1..R-1: copies on other hosts); the writer answers with it.</param>
+/// <param name="Tier">Where the file goes: the checkpoint root (disk), or the node's tmpfs replica store (memory).</param>
 /// <remarks>
 /// Not a wire message: its buffers are the shard's memory, by reference, so a shard sends it only
 /// to a writer of its own node (<see cref="WriteFileStreamed"/> goes to the others).
 /// </remarks>
-internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1, StagingProgress? Staging = null);
+internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IReadOnlyList<ReadOnlyMemory<byte>> Data, IActorRef ReplyTo, int Attempt = 1, StagingProgress? Staging = null,
+    int Replica = 0, StorageTier Tier = StorageTier.Disk);
 
 /// <summary>
 /// Write one data file whose bytes are on another node. When it starts the file, the writer asks
@@ -37,8 +40,11 @@ internal sealed record WriteFile(long Step, Guid SaveId, FileWritePlan Plan, IRe
 /// <param name="ReplyTo">The shard actor that holds the bytes.</param>
 /// <param name="Attempt">1 for the first try.</param>
 /// <param name="Grant">The planner's grant for the file: with it, the bytes come over the bulk channel with attempt <paramref name="Attempt"/>'s token.</param>
+/// <param name="Replica">Which copy of the file this is (0: the primary); the writer answers with it.</param>
+/// <param name="Tier">Where the file goes: the checkpoint root (disk), or the writer node's tmpfs replica store (memory).</param>
 /// <remarks>A wire message: sent by a shard to a writer on another node.</remarks>
-internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1, TransferToken? Grant = null) : IActorCkptMessage;
+internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan Plan, IActorRef ReplyTo, int Attempt = 1, TransferToken? Grant = null,
+    int Replica = 0, StorageTier Tier = StorageTier.Disk) : IActorCkptMessage;
 
 /// <summary>
 /// A writer starting a streamed file asks the shard for its bytes: pushed over the bulk channel to
@@ -50,8 +56,9 @@ internal sealed record WriteFileStreamed(long Step, Guid SaveId, FileWritePlan P
 /// <param name="Writer">The writer asking (must be the file's current writer).</param>
 /// <param name="Endpoint">The writer node's bulk server ("host:port"), expecting the push; null for a StreamRef.</param>
 /// <param name="Attempt">The writer's attempt at the file: the push's token is the grant's for it.</param>
+/// <param name="Replica">The copy the writer writes (0: the primary).</param>
 /// <remarks>A wire message: the writer is on another node than the shard.</remarks>
-internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer, string? Endpoint = null, int Attempt = 1) : IActorCkptMessage;
+internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer, string? Endpoint = null, int Attempt = 1, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>
 /// The shard's answer to a <see cref="StreamFile"/> naming an endpoint, once its push ended: the
@@ -60,8 +67,9 @@ internal sealed record StreamFile(Guid SaveId, string File, IActorRef Writer, st
 /// </summary>
 /// <param name="File">The data file.</param>
 /// <param name="Failure">Why the push failed, or null.</param>
+/// <param name="Replica">The copy pushed (that of the <see cref="StreamFile"/>).</param>
 /// <remarks>A wire message: the answer to <see cref="StreamFile"/>, from another node.</remarks>
-internal sealed record StreamFilePushed(string File, string? Failure) : IActorCkptMessage;
+internal sealed record StreamFilePushed(string File, string? Failure, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>The shard's answer to <see cref="StreamFile"/>: the file's items, in order, as chunks.</summary>
 /// <param name="Source">The chunks.</param>
@@ -79,8 +87,9 @@ internal sealed record StreamFileFailure(string Cause) : IActorCkptMessage;
 /// <param name="File">The data file.</param>
 /// <param name="Writer">The writer that will try again.</param>
 /// <param name="Attempt">The attempt about to be made.</param>
+/// <param name="Replica">The copy the writer writes (0: the primary).</param>
 /// <remarks>A wire message: from a writer to the shard on another node that holds the bytes.</remarks>
-internal sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt) : IActorCkptMessage;
+internal sealed record ResendWrite(long Step, Guid SaveId, string File, IActorRef Writer, int Attempt, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>
 /// A piece of an item of a streamed data file, with the xxHash3 of its bytes so the writer can
@@ -98,8 +107,9 @@ internal sealed record TransferChunk(int Item, long Offset, byte[] Bytes, ulong 
 /// <param name="SaveId">The save attempt.</param>
 /// <param name="Result">Where each item landed and its checksums.</param>
 /// <param name="Attempts">Attempts it took.</param>
+/// <param name="Replica">The copy written (that of the request; 0: the primary).</param>
 /// <remarks>A wire message: the answer to a streamed write, from another node (a local write's too).</remarks>
-internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Result, int Attempts) : IActorCkptMessage;
+internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult Result, int Attempts, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>The file of a <see cref="WriteFile"/> could not be written within the retry limit.</summary>
 /// <param name="Step">The step being saved.</param>
@@ -107,8 +117,9 @@ internal sealed record WriteFileSuccess(long Step, Guid SaveId, FileWriteResult 
 /// <param name="File">The data file.</param>
 /// <param name="Attempts">Attempts made.</param>
 /// <param name="Cause">The last error.</param>
+/// <param name="Replica">The copy that failed (that of the request; 0: the primary).</param>
 /// <remarks>A wire message: the answer to a streamed write, from another node (a local write's too).</remarks>
-internal sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause) : IActorCkptMessage;
+internal sealed record WriteFileFailure(long Step, Guid SaveId, string File, int Attempts, string Cause, int Replica = 0) : IActorCkptMessage;
 
 /// <summary>
 /// A writer's note to itself: a retry waiting out its backoff. The writer arms a timer (key

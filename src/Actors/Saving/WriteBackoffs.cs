@@ -34,7 +34,7 @@ internal sealed class WriteBackoffs(ActorCkptSettings settings)
                     settings.BackoffFor(write.Attempt));
             case WriteFileStreamed streamed:
                 var key = Key(streamed.SaveId, streamed.Plan.FileName, streamed.Attempt + 1);
-                var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, writer, streamed.Attempt + 1);
+                var resend = new ResendWrite(streamed.Step, streamed.SaveId, streamed.Plan.FileName, writer, streamed.Attempt + 1, streamed.Replica);
                 return new RetryBackoff(key, new ResendDue(key, streamed.ReplyTo, resend), Stopwatch.GetTimestamp(), settings.BackoffFor(streamed.Attempt));
             default:
                 return null;

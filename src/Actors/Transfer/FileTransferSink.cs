@@ -2,14 +2,15 @@ namespace ActorCkpt;
 
 /// <summary>
 /// The bulk-channel sink of a data file a remote rank pushes: the transfer is the file's items one
-/// after the other, and each checked frame goes to the <see cref="DataFileStreamWriter"/> at its
-/// item and offset. <see cref="Complete"/> fsyncs the file before the sender hears it is done.
+/// after the other, and each checked frame goes to the file at its item and offset (a
+/// <see cref="DataFileStreamWriter"/> on disk, or a tmpfs <see cref="ReplicaFileWriter"/>).
+/// <see cref="Complete"/> completes the file (on disk: fsyncs it) before the sender hears it is done.
 /// Once <see cref="Close"/>d (the writer gave up the attempt), nothing more reaches the file.
 /// </summary>
 /// <param name="file">The file being written.</param>
 /// <param name="plan">Its plan.</param>
 /// <param name="firstBytes">Runs once, when the first bytes arrive (a fault-injection point).</param>
-internal sealed class FileTransferSink(DataFileStreamWriter file, FileWritePlan plan, Action? firstBytes = null) : ITransferSink
+internal sealed class FileTransferSink(IDataFileSink file, FileWritePlan plan, Action? firstBytes = null) : ITransferSink
 {
     private readonly object _gate = new();
     private int _item;

@@ -1,0 +1,81 @@
+using Akka.Actor;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// A host's replica holder announces itself and what it holds: sent by the
+/// <see cref="ReplicaHolderActor"/> to the planner once it has scanned its store at start, and as its
+/// answer to <see cref="ListHeldReplicas"/>. The planner watches <paramref name="Holder"/>; the host is
+/// live while one of its holders is.
+/// </summary>
+/// <param name="Host">The host id (<c>actorckpt.tiers.memory.host</c>): the failure domain whose tmpfs holds the replicas.</param>
+/// <param name="Holder">The holder actor.</param>
+/// <param name="BudgetBytes">The host's memory budget, in bytes (a size, or a share of the tmpfs size).</param>
+/// <param name="Held">Every readable replica in the host's store, by step then data file.</param>
+/// <remarks>A wire message: from a holder to the planner on another node.</remarks>
+internal sealed record RegisterHolder(string Host, IActorRef Holder, long BudgetBytes, HeldReplica[] Held) : IActorCkptMessage;
+
+/// <summary>The planner asks a holder for its inventory; answered with a fresh <see cref="RegisterHolder"/>.</summary>
+/// <remarks>A wire message: from the planner to a holder on another node.</remarks>
+internal sealed record ListHeldReplicas : IActorCkptMessage;
+
+/// <summary>
+/// Delete replicas of step <paramref name="Step"/> from the holder's host: those of
+/// <paramref name="Files"/>, or every one of the step when null. Answered with
+/// <see cref="ReplicasDropped"/>, or <see cref="DropReplicasFailure"/>.
+/// </summary>
+/// <param name="Step">The step.</param>
+/// <param name="Files">The data files whose replicas go; null: the whole step.</param>
+/// <param name="Reason">Why, for the holder's log (evicted, lost, debris...).</param>
+/// <remarks>A wire message: from the planner to a holder on another node.</remarks>
+internal sealed record DropReplicas(long Step, string[]? Files, string Reason) : IActorCkptMessage;
+
+/// <summary>The replicas of a <see cref="DropReplicas"/> are gone.</summary>
+/// <param name="Host">The holder's host.</param>
+/// <param name="Step">The step.</param>
+/// <param name="FreedBytes">Bytes of the files deleted.</param>
+/// <remarks>A wire message: the answer to <see cref="DropReplicas"/>, from another node.</remarks>
+internal sealed record ReplicasDropped(string Host, long Step, long FreedBytes) : IActorCkptMessage;
+
+/// <summary>The replicas of a <see cref="DropReplicas"/> could not all be deleted.</summary>
+/// <param name="Host">The holder's host.</param>
+/// <param name="Step">The step.</param>
+/// <param name="Cause">Why, naming the file.</param>
+/// <remarks>A wire message: the answer to <see cref="DropReplicas"/>, from another node.</remarks>
+internal sealed record DropReplicasFailure(string Host, long Step, string Cause) : IActorCkptMessage;
+
+/// <summary>Asks a holder how much memory its host's replicas take; answered with <see cref="ReplicaUsageReported"/> or <see cref="ReportReplicaUsageFailure"/>.</summary>
+/// <remarks>A wire message: from the planner, a test or the tool to a holder on another node.</remarks>
+internal sealed record ReportReplicaUsage : IActorCkptMessage;
+
+/// <summary>How much memory a host's replica store takes (<see cref="ReplicaUsage"/>).</summary>
+/// <param name="Host">The holder's host.</param>
+/// <param name="FileBytes">Bytes of every file under the host's directory.</param>
+/// <param name="TmpfsUsed">Bytes in use on the file system holding it, all users included.</param>
+/// <param name="TmpfsSize">Size of that file system.</param>
+/// <remarks>A wire message: the answer to <see cref="ReportReplicaUsage"/>, from another node.</remarks>
+internal sealed record ReplicaUsageReported(string Host, long FileBytes, long TmpfsUsed, long TmpfsSize) : IActorCkptMessage;
+
+/// <summary>The holder could not measure its store.</summary>
+/// <param name="Host">The holder's host.</param>
+/// <param name="Cause">Why.</param>
+/// <remarks>A wire message: the answer to <see cref="ReportReplicaUsage"/>, from another node.</remarks>
+internal sealed record ReportReplicaUsageFailure(string Host, string Cause) : IActorCkptMessage;
+
+/// <summary>
+/// A holder's note to itself: its start-up scan of the store is done (debris removed, replicas listed
+/// and, with <c>verify-on-start = full</c>, verified), and <paramref name="Register"/> is its announcement.
+/// </summary>
+/// <param name="Register">What goes to the planner.</param>
+/// <param name="Debris">Temporary files of dead writers removed.</param>
+/// <param name="Unreadable">One line per replica name that is not a readable replica (left in place).</param>
+/// <param name="Corrupt">One line per replica that failed verification (dropped).</param>
+/// <remarks>Not a wire message: a holder sends it to itself.</remarks>
+internal sealed record HolderScanned(RegisterHolder Register, int Debris, string[] Unreadable, string[] Corrupt);
+
+/// <summary>A holder's note to itself: file work done off its thread, whose answer goes to <paramref name="To"/>.</summary>
+/// <param name="To">Who asked.</param>
+/// <param name="Message">The answer, or null when there is none to give.</param>
+/// <param name="Problem">What went wrong, for the log; null when nothing did.</param>
+/// <remarks>Not a wire message: a holder sends it to itself.</remarks>
+internal sealed record HolderAnswer(IActorRef To, object? Message, string? Problem = null);

@@ -1,0 +1,151 @@
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The memory tier's holder on a node: the background side of the host's tmpfs
+/// <see cref="ReplicaStore"/> (its writers write replicas and its reader serves them). At start it
+/// removes the temporary files of dead writers, lists the replicas (with
+/// <see cref="MemoryTierSettings.VerifyFull"/> re-hashing each and dropping those that fail), and
+/// announces them to the planner with the host's budget (<see cref="RegisterHolder"/>); it answers
+/// <see cref="ListHeldReplicas"/> with a fresh announcement, deletes replicas on
+/// <see cref="DropReplicas"/> and measures the store on <see cref="ReportReplicaUsage"/>. File work
+/// runs on the blocking-I/O dispatcher, never on the actor's thread; requests that come before the
+/// start-up scan is done wait for it.
+/// </summary>
+internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
+{
+    private const string IoDispatcher = "akka.actor.default-blocking-io-dispatcher";
+
+    private readonly ReplicaStore _store;
+    private readonly MemoryTierSettings _tier;
+    private readonly IActorRef _planner;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly MessageDispatcher _io = Context.System.Dispatchers.Lookup(IoDispatcher);
+    // Self, for work off the actor's thread, where the actor's context is not there to ask.
+    private readonly IActorRef _self;
+
+    /// <summary>Creates the holder; use <see cref="Props"/>.</summary>
+    public ReplicaHolderActor(ReplicaStore store, MemoryTierSettings tier, IActorRef planner)
+    {
+        (_store, _tier, _planner, _self) = (store, tier, planner, Self);
+        Receive<HolderScanned>(Started);
+        Receive<Status.Failure>(f =>
+        {
+            // Not announced: the planner's next ListHeldReplicas scans again.
+            _log.Error(f.Cause, "Replica holder of host '{0}': the store at '{1}' could not be scanned at start; not announced", _store.Host, _store.Root);
+            BecomeReady();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>Props of the holder of <paramref name="store"/>, announcing itself to <paramref name="planner"/> (in a cluster, the planner's proxy).</summary>
+    public static Props Props(ReplicaStore store, MemoryTierSettings tier, IActorRef planner) =>
+        Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner));
+
+    /// <inheritdoc />
+    protected override void PreStart() => Run(Scan).PipeTo(Self);
+
+    private void Started(HolderScanned scanned)
+    {
+        if (scanned.Debris > 0)
+            _log.Info("Replica holder of host '{0}': removed {1} temporary file(s) of writers that are gone", _store.Host, scanned.Debris);
+        foreach (var line in scanned.Unreadable) _log.Warning("Replica holder of host '{0}': not a readable replica, left in place: {1}", _store.Host, line);
+        foreach (var line in scanned.Corrupt) _log.Warning("Replica holder of host '{0}': dropped a replica that failed verification: {1}", _store.Host, line);
+        var register = scanned.Register;
+        _log.Info("Replica holder of host '{0}' at '{1}': {2} replica(s) held, budget {3} bytes", _store.Host, _store.Root, register.Held.Length, register.BudgetBytes);
+        _planner.Tell(register);
+        BecomeReady();
+    }
+
+    private void BecomeReady()
+    {
+        Become(() =>
+        {
+            Receive<ListHeldReplicas>(_ => Answer(() => Inventory(_store.List().Held), e => (null, $"listing the replicas for the planner failed: {e.Message}")));
+            Receive<DropReplicas>(Drop);
+            Receive<ReportReplicaUsage>(_ => Answer(() =>
+            {
+                var usage = _store.Usage();
+                return new ReplicaUsageReported(_store.Host, usage.FileBytes, usage.TmpfsUsed, usage.TmpfsSize);
+            }, e => (new ReportReplicaUsageFailure(_store.Host, e.Message), $"measuring the store failed: {e.Message}")));
+            Receive<HolderAnswer>(a =>
+            {
+                if (a.Problem is { } problem) _log.Warning("Replica holder of host '{0}': {1}", _store.Host, problem);
+                if (a.Message is { } message) a.To.Tell(message);
+            });
+        });
+        Stash.UnstashAll();
+    }
+
+    private void Drop(DropReplicas request)
+    {
+        var what = request.Files is null ? "every replica" : $"{request.Files.Length} replica(s)";
+        Answer(() =>
+        {
+            var freed = _store.Drop(request.Step, request.Files);
+            _log.Info("Replica holder of host '{0}': dropped {1} of step {2} ({3}), {4} bytes freed", _store.Host, what, request.Step, request.Reason, freed);
+            return new ReplicasDropped(_store.Host, request.Step, freed);
+        }, e => (new DropReplicasFailure(_store.Host, request.Step, $"host '{_store.Host}': {e.Message}"),
+            $"dropping {what} of step {request.Step} ({request.Reason}) failed: {e.Message}"));
+    }
+
+    /// <summary>Runs <paramref name="work"/> off the actor's thread; its result, or what <paramref name="failed"/> makes of its exception, goes to the sender.</summary>
+    private void Answer(Func<object> work, Func<Exception, (object? Message, string Problem)> failed)
+    {
+        var to = Sender;
+        Run(work).PipeTo(Self,
+            success: m => new HolderAnswer(to, m),
+            failure: e =>
+            {
+                var (message, problem) = failed(e is AggregateException { InnerException: { } inner } ? inner : e);
+                return new HolderAnswer(to, message, problem);
+            });
+    }
+
+    /// <summary>The start-up scan: debris, listing, verification; on the blocking-I/O dispatcher.</summary>
+    private HolderScanned Scan()
+    {
+        var debris = _store.RemoveDebris();
+        var scan = _store.List();
+        var held = new List<HeldReplica>();
+        var corrupt = new List<string>();
+        foreach (var replica in scan.Held)
+        {
+            if (_tier.VerifyFull && _store.Verify(replica) is { } problem)
+            {
+                _store.Drop(replica.Step, new[] { replica.DataFile });
+                corrupt.Add(problem);
+            }
+            else held.Add(replica);
+        }
+        return new HolderScanned(Inventory(held), debris, scan.Unreadable.ToArray(), corrupt.ToArray());
+    }
+
+    /// <summary>The announcement of <paramref name="held"/>, with the budget on the store's file system as it is now.</summary>
+    private RegisterHolder Inventory(IEnumerable<HeldReplica> held) =>
+        new(_store.Host, _self, _tier.BudgetOn(_store.Usage().TmpfsSize), held.ToArray());
+
+    /// <summary><paramref name="work"/> run on the blocking-I/O dispatcher.</summary>
+    private Task<T> Run<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _io.Schedule(new ActionRunnable(() =>
+        {
+            try
+            {
+                done.SetResult(work());
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }));
+        return done.Task;
+    }
+}
