@@ -25,8 +25,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly StepRemovals<IActorRef> _removals;
     private readonly LoadLeases<IActorRef> _leases = new();
     private readonly QueueAgreement _agreement = new();
-    // The memory tier's holders, by host; only kept so far (the memory round is not built yet).
+    // The memory tier's holders, by host: where memory rounds place copies and loads find them.
     private readonly HolderDirectory<IActorRef> _holders = new();
+    // The bytes each memory step committed by this planner holds on each host (after a restart: estimated from the catalog).
+    private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _heldBytes = new();
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
@@ -36,7 +38,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         (_settings, _writerPoolName, _supervised) = (settings, writerPoolName, supervised);
         _files = new PlannerFiles(store, settings.KillAt, _log);
-        _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning), Context.System.NodeOf);
+        _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning,
+            settings.Tiers, settings.MemoryTier.Replicas, settings.MemoryTier.AckTimeout, f => ReplicaFile.SizeOf(f, settings.ChecksumBlockSize)), Context.System.NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
         Recover<RecoveryCompleted>(_ => Reconcile());
@@ -47,17 +50,25 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
-            if (_holders.Lost(t.ActorRef) is { } host)
-                _log.Warning("Memory tier: host '{0}' has no live replica holder any more (the last one, {1}, stopped)", host, t.ActorRef.Path);
+            if (_holders.Lost(t.ActorRef) is { } host) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
             Remove(_removals.Freed(_leases.ReleaseAll(t.ActorRef)));
         });
         // Writers are discovered from membership, so a planner that just took over the singleton finds every pool already up.
         Command<ClusterEvent.MemberUp>(m =>
         {
-            if (m.Member.HasRole(ClusterRoles.Writer))
-                Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / _writerPoolName).Tell(new ListWriters());
+            if (!m.Member.HasRole(ClusterRoles.Writer)) return;
+            Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / _writerPoolName).Tell(new ListWriters());
+            // A planner that took over asks the holders again: they announced themselves to its predecessor.
+            if (_settings.MemoryTier.Enabled) Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / HolderName).Tell(new ListHeldReplicas());
         });
-        Command<ClusterEvent.MemberRemoved>(m => _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address)));
+        Command<ClusterEvent.MemberRemoved>(m =>
+        {
+            _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address));
+            foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
+                if (_holders.Lost(holder) is { } host) HostLost(host, $"{m.Member.Address} left the cluster");
+        });
+        Command<ReplicasDropped>(m => _log.Debug("Memory tier: host '{0}' dropped step {1} ({2} bytes)", m.Host, m.Step, m.FreedBytes));
+        Command<DropReplicasFailure>(m => _log.Warning("Memory tier: host '{0}' could not drop step {1}: {2}", m.Host, m.Step, m.Cause));
         Command<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
         Command<SubmitLocalPlan>(m => Carry(_rounds.Submit(m, Sender, _writers.Count > 0)));
         Command<ReportWrites>(m => Carry(_rounds.Report(m)));
@@ -126,19 +137,23 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             {
                 case Decision.StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
                 case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
-                case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), _files.WhyNotWritable(step, _removals.IsBusy(step)))); break;
+                case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView())); break;
+                case Decision.EvictMemory e: Evict(e.Victim, e.Reason); break;
                 case Decision.RecordStart s:
-                    Record(new SaveStarted(step, s.SaveId, s.WorldSize, CheckpointLayout.StepDirectory(step), DateTimeOffset.UtcNow),
-                        _ => Carry(_files.Prepare(step) is { } failure ? _rounds.Fail(step, failure) : _rounds.Started(step)));
+                    // A memory round writes nothing under the root until its commit.
+                    Record(new SaveStarted(step, s.SaveId, s.WorldSize, CheckpointLayout.StepDirectory(step), DateTimeOffset.UtcNow, s.Tier),
+                        _ => Carry(s.Tier == StorageTier.Disk && _files.Prepare(step) is { } failure ? _rounds.Fail(step, failure) : _rounds.Started(step)));
                     break;
                 case Decision.MoveFile m: _log.Warning("Step {0}: '{1}' moves from lost writer {2} to {3}", step, m.File.FileName, m.Lost, m.Writer.Path); break;
                 case Decision.CommitStep c: Commit(c); break;
+                case Decision.CommitMemoryStep c: CommitMemory(c); break;
                 case Decision.AbortStep { Journal: true } a:
                     _log.Warning("Aborted step {0}: {1}", step, a.Reason);
                     Record(new SaveAborted(step, a.SaveId, a.Reason, DateTimeOffset.UtcNow));
                     break;
                 case Decision.EndRound e:
-                    if (e.RemoveDebris) _files.RemoveUncommitted(step);
+                    if (e.RemoveDebris && e.Tier == StorageTier.Memory) DropEverywhere(step, null, "its memory round was aborted");
+                    else if (e.RemoveDebris) _files.RemoveUncommitted(step);
                     foreach (var (plan, shard) in e.Resubmit) Self.Tell(plan, shard);
                     break;
                 case Decision.Warn w: _log.Warning(w.Text); break;
@@ -167,6 +182,96 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>
+    /// The memory metadata goes into place, then the step commits when the journal has
+    /// <see cref="MemoryStepCommitted"/> with every copy's holder; the budget may then let older memory steps go.
+    /// </summary>
+    private void CommitMemory(Decision.CommitMemoryStep commit)
+    {
+        var (summary, copies, failure) = _files.CommitMemory(commit);
+        if (failure is not null)
+        {
+            Carry(_rounds.Fail(commit.Step, failure));
+            return;
+        }
+        Record(new MemoryStepCommitted(commit.Step, commit.SaveId, summary.Files, summary.Bytes, copies!, DateTimeOffset.UtcNow), _ =>
+        {
+            _log.Info("Committed step {0} in memory: {1} files, {2} bytes, held by {3}", commit.Step, summary.Files, summary.Bytes, string.Join(", ", copies!.Hosts));
+            _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize));
+            var announce = _rounds.Committed(commit.Step, summary);
+            foreach (var victim in Budget().Trim(HeldSteps()))
+                Evict(victim, $"the memory tier keeps the newest {_settings.MemoryTier.KeepLast} steps{(_settings.MemoryTier.KeepPersisted ? "" : " and lets steps on disk go")}");
+            DeferAsync(announce, Carry);
+        });
+    }
+
+    /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
+    private string? WhyNotWritable(long step) =>
+        _files.WhyNotWritable(step, _removals.IsBusy(step))
+        ?? (Catalog[step] is { Status: CheckpointStatus.Committed } ? $"step {step} is already committed in memory in '{_files.Root}'" : null);
+
+    /// <summary>The holders as a memory round sees them: null when the tier is off or no holder has announced itself.</summary>
+    private MemoryView<IActorRef>? MemoryView()
+    {
+        if (!_settings.MemoryTier.Enabled || _holders.LiveHosts.Count == 0) return null;
+        var hostOfNode = HostOfNode();
+        var writersByHost = _writers
+            .Select(w => (Writer: w, Host: hostOfNode.GetValueOrDefault(Context.System.NodeOf(w))))
+            .Where(x => x.Host is not null)
+            .GroupBy(x => x.Host!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<IActorRef>)g.Select(x => x.Writer).ToArray(), StringComparer.Ordinal);
+        return new MemoryView<IActorRef>(writersByHost, node => hostOfNode.GetValueOrDefault(node), HeldSteps(), Budget());
+    }
+
+    /// <summary>The host of each node that has a live holder, by the node's address.</summary>
+    private Dictionary<string, string> HostOfNode() =>
+        _holders.LiveHosts.SelectMany(host => _holders.HoldersOn(host).Select(h => (Node: Context.System.NodeOf(h), Host: host)))
+            .GroupBy(x => x.Node, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Host, StringComparer.Ordinal);
+
+    private MemoryBudget Budget() => new(_holders.Budgets, _settings.MemoryTier.KeepLast, _settings.MemoryTier.KeepPersisted);
+
+    /// <summary>
+    /// The committed memory steps still held, as the budget sees them: the bytes this planner placed,
+    /// or for steps an earlier planner committed, each file's share of the step's bytes plus one
+    /// header page (the catalog records the step's bytes, not each copy's).
+    /// </summary>
+    private IReadOnlyList<HeldStep> HeldSteps() => Catalog.Entries.Where(e => e.InMemory).Select(e =>
+    {
+        if (_heldBytes.TryGetValue(e.Step, out var placed)) return new HeldStep(e.Step, Committed: true, e.Persisted, Pinned: _leases.IsHeld(e.Step), placed);
+        var perFile = (e.Files > 0 ? e.Bytes / e.Files : 0) + 4096;
+        var bytes = e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)))
+            .GroupBy(h => e.Memory.Hosts[h], StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count() * perFile, StringComparer.Ordinal);
+        return new HeldStep(e.Step, Committed: true, e.Persisted, Pinned: _leases.IsHeld(e.Step), bytes);
+    }).OrderBy(h => h.Step).ToArray();
+
+    /// <summary>Journals that memory step <paramref name="step"/> is released, then has every holder drop it.</summary>
+    private void Evict(long step, string reason)
+    {
+        _log.Info("Memory tier: evicting step {0}: {1}", step, reason);
+        _heldBytes.Remove(step);
+        Record(new ReplicasEvicted(step, reason, DateTimeOffset.UtcNow), _ => DropEverywhere(step, null, reason));
+    }
+
+    /// <summary>Tells every live holder to drop <paramref name="step"/>'s copies (of <paramref name="files"/>, or all), and removes its memory metadata.</summary>
+    private void DropEverywhere(long step, string[]? files, string reason)
+    {
+        foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn)) holder.Tell(new DropReplicas(step, files, reason));
+        if (files is null) _files.RemoveMemory(step);
+    }
+
+    /// <summary>A host has no live holder left: its copies of every memory step still held are journaled lost.</summary>
+    private void HostLost(string host, string reason)
+    {
+        _log.Warning("Memory tier: host '{0}' is lost: {1}", host, reason);
+        foreach (var entry in Catalog.Entries.Where(e => e.InMemory && e.Memory!.IndexOf(host) >= 0).ToArray())
+            Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>The holder actor's name on every node (beside the writer pool).</summary>
+    private string HolderName => _writerPoolName.EndsWith("-writers", StringComparison.Ordinal)
+        ? _writerPoolName[..^"-writers".Length] + "-replicas"
+        : _writerPoolName + "-replicas";
+
+    /// <summary>
     /// Settles the recovered catalog against the disk before any command is handled (commands are
     /// stashed while events persist, and the last step runs in the last event's handler): debris goes,
     /// the outcome of every save that was in flight is journaled, the tracker moves, retention catches up.
@@ -184,6 +289,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
         if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
         if (Catalog.DiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
+        // Memory metadata that no held memory step owns: a round that stopped before its commit was journaled.
+        foreach (var dir in _files.Memory.ScanSteps(_ => false).Steps.Where(d => Catalog[d.Step] is not { InMemory: true }))
+            _files.RemoveMemory(dir.Step);
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
     }
@@ -198,7 +306,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
     }
 
-    /// <summary>A host's replica holder announced itself: recorded and watched (its inventory is not acted on yet).</summary>
+    /// <summary>
+    /// A host's replica holder announced itself: recorded and watched, and what it holds is settled
+    /// against the catalog: copies it lacks are lost, copies it kept are restored, anything else is dropped.
+    /// </summary>
     private void OnRegisterHolder(RegisterHolder m)
     {
         try
@@ -210,7 +321,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         catch (ArgumentException e)
         {
             _log.Warning("Memory tier: ignored the announcement of holder {0}: {1}", m.Holder.Path, e.Message);
+            return;
         }
+        var inventory = ReplicaInventory.Reconcile(Catalog, m.Host, m.Held.Select(h => new HeldCopy(h.Step, h.SaveId, h.DataFile)).ToArray(), DateTimeOffset.UtcNow);
+        foreach (var lost in inventory.Lost) Record(lost);
+        foreach (var restored in inventory.Restored) Record(restored);
+        foreach (var debris in inventory.Debris.GroupBy(d => d.Step))
+            m.Holder.Tell(new DropReplicas(debris.Key, debris.Select(d => d.File).ToArray(), "not a copy of a committed memory step"));
     }
 
     private void OnAcquireLoadLease(AcquireLoadLease msg)

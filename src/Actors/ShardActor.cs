@@ -92,11 +92,11 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<LocalPlanAccepted>(m => Carry(_save!.PlanAccepted(m.Step, Sender)));
         Receive<ResendPlan>(m => Carry(_save!.PlanResendDue(m.Step)));
         Receive<AssignWrites>(m => Carry(_save!.WritesAssigned(m.Step, m.SaveId, m.Files.Select(a => new FileAssignment<IActorRef>(a.File, a.Writer, a.Grant, a.Replica)).ToArray(), m.Tier)));
-        Receive<WriteFileSuccess>(m => Carry(_save!.WriteSucceeded(m.SaveId, m.Result, Sender)));
-        Receive<WriteFileFailure>(m => Carry(_save!.WriteFailed(m.SaveId, m.File, m.Attempts, m.Cause, Sender)));
-        Receive<ResendWrite>(m => Carry(_save!.ResendAsked(m.SaveId, m.File, m.Writer, m.Attempt)));
+        Receive<WriteFileSuccess>(m => Carry(_save!.WriteSucceeded(m.SaveId, m.Result, Sender, m.Replica)));
+        Receive<WriteFileFailure>(m => Carry(_save!.WriteFailed(m.SaveId, m.File, m.Attempts, m.Cause, Sender, m.Replica)));
+        Receive<ResendWrite>(m => Carry(_save!.ResendAsked(m.SaveId, m.File, m.Writer, m.Attempt, m.Replica)));
         Receive<WriteReassigned>(m => Carry(_save!.WriteReassigned(m.SaveId, new FileAssignment<IActorRef>(m.Assignment.File, m.Assignment.Writer, m.Assignment.Grant, m.Assignment.Replica))));
-        Receive<StreamFile>(m => Carry(_save!.StreamAsked(m.SaveId, m.File, m.Writer, m.Endpoint, m.Attempt)));
+        Receive<StreamFile>(m => Carry(_save!.StreamAsked(m.SaveId, m.File, m.Writer, m.Endpoint, m.Attempt, m.Replica)));
         Receive<StreamClosed>(m => Carry(_save!.StreamClosed(m.SaveId)));
         Receive<Terminated>(m => Carry(_save!.ActorLost(m.ActorRef)));
         Receive<CheckpointCommitted>(m => Carry(_save!.Committed(m.Step, m.Summary)));
@@ -202,7 +202,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.StartVerdictDeadline: Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(save.Step), _settings.PlanTimeout + _settings.WriteTimeout); break;
                 case SaveDecision.StartAbandonDeadline: Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(save.Step), _settings.WriteTimeout); break;
                 case SaveDecision.Watch w: Context.Watch(w.Actor); break;
-                case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt, w.Assignment.Grant); break;
+                case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt, w.Assignment.Grant, w.Assignment.Replica, save.Tier); break;
                 case SaveDecision.AskReassignment r: (r.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, r.File, r.LostWriter, r.Replica)); break;
                 case SaveDecision.AskAbort a: (a.Planner ?? _planner).Tell(new AbortSave(save.Step, _rank, save.Staged.Plan.WorldSize)); break;
                 case SaveDecision.Report r: _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures, r.Copies)); break;

@@ -31,7 +31,7 @@ public sealed class MemoryNodeSpec : NodeSpec
         // The holder is up once it answers (it announced itself first); when it stops, the planner hears and says the host is gone.
         var holder = await Sys.ActorSelection("/user/node1-replicas").ResolveOne(Patience);
         await holder.Ask<ReplicaUsageReported>(new ReportReplicaUsage(), Patience);
-        await EventFilter.Warning(contains: "host 'h0' has no live replica holder").ExpectOneAsync(Patience, () =>
+        await EventFilter.Warning(contains: "host 'h0' is lost").ExpectOneAsync(Patience, () =>
         {
             Sys.Stop(holder);
             return Task.CompletedTask;

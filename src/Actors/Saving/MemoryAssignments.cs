@@ -42,9 +42,9 @@ internal static class MemoryAssignments
         return (copies, null);
     }
 
-    /// <summary>The bytes each host is to receive from <paramref name="copies"/>.</summary>
-    public static IReadOnlyDictionary<string, long> BytesByHost<TRef>(IEnumerable<CopyAssignment<TRef>> copies) =>
-        copies.GroupBy(c => c.Host, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(c => c.File.DataBytes), StringComparer.Ordinal);
+    /// <summary>The bytes each host is to receive from <paramref name="copies"/>, each copy taking <paramref name="bytesOf"/> its file.</summary>
+    public static IReadOnlyDictionary<string, long> BytesByHost<TRef>(IEnumerable<CopyAssignment<TRef>> copies, Func<FileWritePlan, long> bytesOf) =>
+        copies.GroupBy(c => c.Host, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(c => bytesOf(c.File)), StringComparer.Ordinal);
 
     /// <summary>
     /// The catalog's record of <paramref name="copies"/>: the hosts (ordinal order), and for every

@@ -7,9 +7,13 @@ namespace ActorCkpt;
 /// <param name="Tiers">Which tier each save goes to; null: disk only.</param>
 /// <param name="Replicas">Copies of each file in a memory round (R).</param>
 /// <param name="MemoryAckTimeout">How long a memory round waits for every copy's acknowledgement; null: the write timeout.</param>
+/// <param name="CopyBytes">The bytes a copy of a file takes on its host, as the budget counts them; null: its data bytes.</param>
 internal sealed record RoundSettings(TimeSpan PlanTimeout, TimeSpan WriteTimeout, SavePlanSettings Planning,
-    TierPolicy? Tiers = null, int Replicas = 1, TimeSpan? MemoryAckTimeout = null)
+    TierPolicy? Tiers = null, int Replicas = 1, TimeSpan? MemoryAckTimeout = null, Func<FileWritePlan, long>? CopyBytes = null)
 {
+    /// <summary>The bytes a copy of <paramref name="file"/> takes on its host.</summary>
+    public long BytesOfCopy(FileWritePlan file) => CopyBytes?.Invoke(file) ?? file.DataBytes;
+
     /// <summary>The tier policy (disk only when none is given).</summary>
     public TierPolicy Policy => Tiers ?? TierPolicy.DiskOnly;
 

@@ -120,7 +120,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             if (memory is null) return Abort(round, $"step {step} goes to the memory tier, but no node holds memory replicas (none has registered its holder)");
             var (copies, problem) = MemoryAssignments.Place(round.Pending.Value.Plan, writers, rank => memory.HostOfNode(nodeOf(round.Shards[rank])), memory, settings.Replicas, nodeOf);
             if (problem is not null) return Abort(round, problem);
-            var admission = memory.Budget.Admit(memory.Held.Where(h => h.Step != step).ToArray(), MemoryAssignments.BytesByHost(copies));
+            var admission = memory.Budget.Admit(memory.Held.Where(h => h.Step != step).ToArray(), MemoryAssignments.BytesByHost(copies, settings.BytesOfCopy));
             if (admission.Refusal is not null) return Abort(round, $"step {step} does not fit in the memory tier: {admission.Refusal}");
             round.Copies = copies;
             decisions.AddRange(admission.Evict.Select(v => new RoundDecision<TRef>.EvictMemory(step, v, $"to make room for step {step}")));

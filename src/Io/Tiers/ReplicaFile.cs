@@ -42,6 +42,15 @@ internal static class ReplicaFile
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>
+    /// The bytes the replica of <paramref name="plan"/> takes in tmpfs, as the budget counts them: its
+    /// header, the safetensors header (without file metadata, a few dozen bytes short) and the data.
+    /// </summary>
+    public static long SizeOf(FileWritePlan plan, int maxBlockSize) =>
+        HeaderLength(plan, maxBlockSize)
+        + SafetensorsHeader.Build(plan.Items.Select(i => (i.StorageName, i.DType, i.Box.Lengths)).ToArray(), new Dictionary<string, string>()).Bytes.LongLength
+        + plan.DataBytes;
+
     /// <summary>The header length of the replica of <paramref name="plan"/> checksummed in blocks of at most <paramref name="maxBlockSize"/> bytes.</summary>
     public static int HeaderLength(FileWritePlan plan, int maxBlockSize) =>
         HeaderLength(plan, plan.Items.Select(i => BlockChecksums.SizeFor(i.ByteLength, maxBlockSize)).ToArray());
