@@ -277,7 +277,7 @@ internal sealed class CheckpointNode
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;

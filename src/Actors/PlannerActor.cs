@@ -84,6 +84,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<AbortSave>(m => Carry(_rounds.Cancel(m, Catalog[m.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted })));
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(OnAcquireLoadLease);
+        Command<ReplicaRefused>(OnReplicaRefused);
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
         Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
@@ -332,9 +333,57 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     private void OnAcquireLoadLease(AcquireLoadLease msg)
     {
+        // A renewal of a memory lease resolves its step from the tiers again; one of a disk lease, as before.
+        if (_settings.MemoryTier.Enabled && (!msg.Renew || Catalog[msg.Step ?? -1] is { InMemory: true }) || msg.Only == StorageTier.Memory)
+        {
+            OnAcquireTieredLease(msg);
+            return;
+        }
         var (lease, watch) = _leases.Request(Sender, msg.Step, msg.Renew, Catalog, _removals.CanRenew, _files.Root);
         if (watch) Context.Watch(Sender);
         Sender.Tell(lease.Refusal is null ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum) : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
+    }
+
+    /// <summary>
+    /// A load with the memory tier on: the newest loadable step from either tier (<see cref="LoadSources"/>),
+    /// memory first, its copies' holders mapped to live nodes. A memory lease pins the step against eviction
+    /// as a disk lease keeps a step from deletion. Disk choices are leased as before.
+    /// </summary>
+    private void OnAcquireTieredLease(AcquireLoadLease msg)
+    {
+        var steps = Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
+            .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null)).ToArray();
+        var (choice, refusal) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
+        if (choice is null)
+        {
+            Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'"));
+            return;
+        }
+        if (choice.Tier == StorageTier.Disk)
+        {
+            var (lease, watchDisk) = _leases.Request(Sender, choice.Step, renew: false, Catalog, _removals.CanRenew, _files.Root);
+            if (watchDisk) Context.Watch(Sender);
+            Sender.Tell(lease.Refusal is null
+                ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum, PassedOver: choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null)
+                : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
+            return;
+        }
+        var holders = choice.Holders.Select(f => new FileHolders(f.Key,
+            f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
+        if (_leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
+        Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
+            choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
+    }
+
+    /// <summary>A rank refused a memory copy (its checksum failed): the copy is journaled lost and its host drops it.</summary>
+    private void OnReplicaRefused(ReplicaRefused m)
+    {
+        _log.Warning("Memory tier: step {0}: the copy of '{1}' on host '{2}' was refused by a load: {3}", m.Step, m.File, m.Host, m.Cause);
+        if (Catalog[m.Step] is not { InMemory: true } entry || entry.Memory!.IndexOf(m.Host) < 0) return;
+        Record(new ReplicasLost(m.Step, m.Host, [m.File], "refused by a load: " + m.Cause, DateTimeOffset.UtcNow), _ =>
+        {
+            foreach (var holder in _holders.HoldersOn(m.Host)) holder.Tell(new DropReplicas(m.Step, [m.File], "its checksum failed on load"));
+        });
     }
 
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>

@@ -27,6 +27,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly RangeFetcher _fetch;
     private readonly SharedReads? _sharedReads;
+    // The memory tier: this host's copies, its id, and fetches of other holders' copies.
+    private readonly ReplicaStore? _localReplicas;
+    private readonly string? _host;
+    private readonly RangeFetcher _memoryFetch;
     private ShardStaging? _staging;
     // The save's copy into its buffers, while it runs, and the staging it belongs to.
     private ShardStaging? _copying;
@@ -38,10 +42,13 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
-        SharedReads? sharedReads)
+        SharedReads? sharedReads, ReplicaStore? localReplicas)
     {
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
         _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
+        _memoryFetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings, StorageTier.Memory);
+        _localReplicas = localReplicas;
+        _host = settings.MemoryTier.Enabled ? settings.MemoryTier.Host : null;
         Become(Idle);
     }
 
@@ -55,13 +62,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// Props of the shard actor of <paramref name="rank"/>; <paramref name="planner"/> may be a singleton proxy; buffers come from
     /// the node's <paramref name="pool"/>; <paramref name="readerName"/> names the reader actors loads go through when
     /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by the rank's shard actors (fresh when null);
-    /// loads share reads with the node's other ranks through <paramref name="sharedReads"/> (none when null).
+    /// loads share reads with the node's other ranks through <paramref name="sharedReads"/> (none when null);
+    /// memory loads read this host's copies from <paramref name="localReplicas"/> (when the node holds copies).
     /// </summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
-        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null)
+        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null, ReplicaStore? localReplicas = null)
     {
         var memory = replicas ?? new ReplicaMemory();
-        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads));
+        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas));
     }
 
     private void Idle()
@@ -109,7 +117,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void Loading()
     {
-        Receive<LoadLeaseGranted>(m => Carry(_load!.Granted(m.RequestId, m.Step, m.MetadataChecksum, Sender)));
+        Receive<LoadLeaseGranted>(m => Carry(_load!.Granted(m.RequestId, m.Step, m.MetadataChecksum, Sender, m.Tier, m.Holders, m.PassedOver)));
         Receive<LoadLeaseRefused>(m => Carry(_load!.Refused(m.RequestId, m.Reason)));
         Receive<LeaseDeadlinePassed>(_ => Carry(_load!.LeaseDeadlinePassed(_settings.PlanTimeout)));
         Receive<Terminated>(m => Carry(_load!.ActorLost(m.ActorRef)));
@@ -188,6 +196,15 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Carry(_save!.StagingOver());
     }
 
+    /// <summary>Where a memory load reads (null for a disk load): the memory metadata under the root, this host's copies, the other holders' readers.</summary>
+    private MemoryLoadSource? MemorySource(LoadDecision.Run run)
+    {
+        if (run.Tier != StorageTier.Memory) return null;
+        var planner = _planner;
+        return new MemoryLoadSource(new CheckpointStore(new PrefixedBlobStore(_store.Blobs, CheckpointLayout.MemoryDirectory)),
+            _localReplicas, _localReplicas is null ? null : _host, run.Holders ?? [], _memoryFetch, refused => planner.Tell(refused));
+    }
+
     /// <summary>Carries out a save's <paramref name="decisions"/>, after becoming <paramref name="next"/> when given.</summary>
     private void Carry(IReadOnlyList<SaveDecision> decisions, Action? next = null)
     {
@@ -232,7 +249,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         foreach (var decision in decisions)
             switch (decision)
             {
-                case LoadDecision.AskLease a: _planner.Tell(new AcquireLoadLease(a.RequestId, a.Step, a.Renew)); break;
+                case LoadDecision.AskLease a: _planner.Tell(new AcquireLoadLease(a.RequestId, a.Step, a.Renew, load.Request.Only, _host)); break;
                 case LoadDecision.StartLeaseDeadline: Timers.StartSingleTimer(nameof(LeaseDeadlinePassed), new LeaseDeadlinePassed(), _settings.PlanTimeout); break;
                 case LoadDecision.StopLeaseDeadline: Timers.Cancel(nameof(LeaseDeadlinePassed)); break;
                 case LoadDecision.RenewPeriodically: Timers.StartPeriodicTimer(nameof(RenewLease), new RenewLease(), _settings.PlanResendInterval); break;
@@ -240,7 +257,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
                 case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
-                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r)).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;

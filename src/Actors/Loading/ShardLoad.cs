@@ -52,8 +52,13 @@ internal sealed class ShardLoad<TActor> where TActor : class
     public IReadOnlyList<ShardLoadDecision<TActor>> Start() =>
         [new ShardLoadDecision<TActor>.AskLease(RequestId, Request.Step, Renew: false), new ShardLoadDecision<TActor>.StartLeaseDeadline()];
 
-    /// <summary><paramref name="from"/> granted a lease on <paramref name="step"/> to request <paramref name="requestId"/>.</summary>
-    public IReadOnlyList<ShardLoadDecision<TActor>> Granted(Guid requestId, long step, string metadataChecksum, TActor from)
+    /// <summary>
+    /// <paramref name="from"/> granted a lease on <paramref name="step"/> to request <paramref name="requestId"/>,
+    /// to read from <paramref name="tier"/> (a memory load: from <paramref name="holders"/>); why newer
+    /// steps were <paramref name="passedOver"/> is logged.
+    /// </summary>
+    public IReadOnlyList<ShardLoadDecision<TActor>> Granted(Guid requestId, long step, string metadataChecksum, TActor from,
+        StorageTier tier = StorageTier.Disk, IReadOnlyList<FileHolders>? holders = null, IReadOnlyList<string>? passedOver = null)
     {
         if (_over || requestId != RequestId) return [new ShardLoadDecision<TActor>.HandBack(step, from)];
         if (Grantor is not null) return Nothing;
@@ -63,7 +68,9 @@ internal sealed class ShardLoad<TActor> where TActor : class
             return [new ShardLoadDecision<TActor>.StopRenewing(), new ShardLoadDecision<TActor>.Watch(from),
                 new ShardLoadDecision<TActor>.Warn($"the lease on step {renewed} renewed with {_name(from)}")];
         Step = step;
-        return [new ShardLoadDecision<TActor>.StopLeaseDeadline(), new ShardLoadDecision<TActor>.Watch(from), new ShardLoadDecision<TActor>.Run(step, metadataChecksum)];
+        return [new ShardLoadDecision<TActor>.StopLeaseDeadline(), new ShardLoadDecision<TActor>.Watch(from),
+            .. (passedOver ?? []).Select(p => new ShardLoadDecision<TActor>.Warn($"loading step {step} from {tier.ToString().ToLowerInvariant()}: passed over {p}")),
+            new ShardLoadDecision<TActor>.Run(step, metadataChecksum, tier, holders)];
     }
 
     /// <summary>The planner refused request <paramref name="requestId"/>: the load fails, or a renewal only warns.</summary>

@@ -40,7 +40,9 @@ internal abstract record ShardLoadDecision<TActor> where TActor : class
     /// <summary>Run the load of <paramref name="Step"/>, off the actor's thread; its end comes back as <see cref="ShardLoad{TActor}.Completed"/>.</summary>
     /// <param name="Step">The step the lease resolved.</param>
     /// <param name="MetadataChecksum">The catalog's checksum of the step's metadata.</param>
-    public sealed record Run(long Step, string MetadataChecksum) : ShardLoadDecision<TActor>;
+    /// <param name="Tier">Where the step is read from.</param>
+    /// <param name="Holders">A memory load's holders of each data file, in try order.</param>
+    public sealed record Run(long Step, string MetadataChecksum, StorageTier Tier = StorageTier.Disk, IReadOnlyList<FileHolders>? Holders = null) : ShardLoadDecision<TActor>;
 
     /// <summary>Hand a lease granted to a request no longer waited for straight back to <paramref name="To"/>.</summary>
     /// <param name="Step">The step leased.</param>

@@ -19,11 +19,12 @@ internal static class ShardLoader
     /// cancelled). The task never faults.
     /// </summary>
     public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
-        CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null)
+        CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null,
+        MemoryLoadSource? memory = null)
     {
         var strict = request.Strict ?? settings.LoadStrict;
         return Task.Run(() => LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                request.Progress, request.Prepare, request.Cancellation, shared))
+                request.Progress, request.Prepare, request.Cancellation, shared, memory))
             .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                 // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
                 : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
@@ -43,13 +44,17 @@ internal static class ShardLoader
     /// starts no more reads and throws <see cref="OperationCanceledException"/> once the reads under way are done.
     /// With <paramref name="shared"/> (and a checksum to key them by), ranges that other loads of the
     /// same step on this node need too are read once and copied (see <see cref="SharedReads"/>).
+    /// With <paramref name="memory"/>, the step is a memory step: its metadata and copies are read
+    /// from there (<paramref name="store"/> and <paramref name="fetch"/> are not used), each file
+    /// from the first of its holders that serves it, and resharding works as from files.
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
         IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default,
-        SharedReads? shared = null)
+        SharedReads? shared = null, MemoryLoadSource? memory = null)
     {
         cancellation.ThrowIfCancellationRequested();
+        if (memory is not null) store = memory.Metadata;
         // Joined before planning, so that ranks reading first keep their ranges until this one has said what it needs.
         using var session = shared is not null && metadataChecksum.Length > 0 ? shared.Join(step, metadataChecksum) : null;
         // By index: the rank reads the directory, then only the chunks its boxes overlap and its own entries.
@@ -66,41 +71,21 @@ internal static class ShardLoader
 
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
         var reader = new ChunkReader(store);
+        using var holders = memory is null ? null : new HolderReads(step, memory);
         using (var destinations = new LoadDestinations(target.Tensors))
         using (var files = new DataFileReaders(f => store.Blobs.OpenRead(CheckpointLayout.InStep(step, f))))
         {
-            Func<ReadItem, ValueTask> readOwn = fetch is null
+            Func<ReadItem, ValueTask> readOwn = holders is not null
+                ? read => holders.ReadAsync(read.Source.Bytes.File, read.RangeLength,
+                    local => ChunkReader.ReadOne(read, local, destinations.Bytes),
+                    address => FetchReadAsync(memory!.Fetch, address, step, read, destinations), cancellation)
+                : fetch is null
                 ? read =>
                 {
                     ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
                     return ValueTask.CompletedTask;
                 }
-                : async read =>
-                {
-                    var length = checked((int)read.RangeLength);
-                    var file = read.Source.Bytes.File;
-                    var frames = new List<CheckedFrame>();
-                    if (ChunkReader.DirectOffset(read) is { } at && read.RangeLength == read.DestinationBytes)
-                    {
-                        // The range is the region, one run in both: it lands in the tensor itself,
-                        // and frames that are whole blocks prove those blocks (one copy, one hash).
-                        var into = destinations.Memory(read.Target, at, length);
-                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, into, read.Source.Bytes.BlockSize, frames);
-                        ChunkReader.Verify(into.Span, read.Source.Bytes, read.FirstBlock, read.Key, frames);
-                        return;
-                    }
-                    // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
-                    var buffer = ArrayPool<byte>.Shared.Rent(length);
-                    try
-                    {
-                        await fetch(nodes[file], step, file, read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length), read.Source.Bytes.BlockSize, frames);
-                        ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes), frames);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
-                };
+                : read => FetchReadAsync(fetch, nodes[read.Source.Bytes.File], step, read, destinations);
             var completed = false;
             try
             {
@@ -119,7 +104,21 @@ internal static class ShardLoader
         foreach (var entry in metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == target.Rank))
         {
             byte[] bytes;
-            if (fetch is null)
+            if (holders is not null)
+            {
+                var into = bytes = new byte[entry.Bytes.Length];
+                await holders.ReadAsync(entry.Bytes.File, into.Length, local =>
+                {
+                    local.ReadExactly(into, entry.Bytes.Offset);
+                    ChunkReader.Verify(into, entry.Bytes, 0, entry.Key);
+                }, async address =>
+                {
+                    var frames = new List<CheckedFrame>();
+                    await memory!.Fetch(address, step, entry.Bytes.File, entry.Bytes.Offset, into, entry.Bytes.BlockSize, frames);
+                    ChunkReader.Verify(into, entry.Bytes, 0, entry.Key, frames);
+                }, cancellation);
+            }
+            else if (fetch is null)
             {
                 bytes = reader.ReadObject(step, entry);
             }
@@ -135,7 +134,39 @@ internal static class ShardLoader
         }
         var result = new LoadResult(step, metadata.WorldSize, objects,
             plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
-            plan.BytesToRead + objects.Values.Sum(b => (long)b.Length));
+            plan.BytesToRead + objects.Values.Sum(b => (long)b.Length))
+        {
+            Tier = memory is null ? StorageTier.Disk : StorageTier.Memory,
+            BytesFromPeers = holders?.BytesFromPeers ?? 0,
+        };
         return (result, warnings);
+    }
+
+    /// <summary>Fetches <paramref name="read"/>'s range from <paramref name="node"/>'s reader, lands it in its destination and verifies it.</summary>
+    private static async ValueTask FetchReadAsync(RangeFetcher fetch, string node, long step, ReadItem read, LoadDestinations destinations)
+    {
+        var length = checked((int)read.RangeLength);
+        var file = read.Source.Bytes.File;
+        var frames = new List<CheckedFrame>();
+        if (ChunkReader.DirectOffset(read) is { } at && read.RangeLength == read.DestinationBytes)
+        {
+            // The range is the region, one run in both: it lands in the tensor itself,
+            // and frames that are whole blocks prove those blocks (one copy, one hash).
+            var into = destinations.Memory(read.Target, at, length);
+            await fetch(node, step, file, read.Source.Bytes.Offset + read.RangeStart, into, read.Source.Bytes.BlockSize, frames);
+            ChunkReader.Verify(into.Span, read.Source.Bytes, read.FirstBlock, read.Key, frames);
+            return;
+        }
+        // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            await fetch(node, step, file, read.Source.Bytes.Offset + read.RangeStart, buffer.AsMemory(0, length), read.Source.Bytes.BlockSize, frames);
+            ChunkReader.Apply(read, buffer.AsSpan(0, length), ChunkReader.Window(read, destinations.Bytes), frames);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

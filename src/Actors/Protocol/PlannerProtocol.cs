@@ -119,13 +119,39 @@ internal sealed record RoundDeadlinePassed(long Step, RoundDeadline Kind);
 /// stopped, and its leases with it): granted even for a step deleted meanwhile, as long as its
 /// files are still there.
 /// </param>
-internal sealed record AcquireLoadLease(Guid RequestId, long? Step, bool Renew = false) : IActorCkptMessage;
+/// <param name="Only">A tier the load is limited to; null: the newest loadable step from either.</param>
+/// <param name="Host">The asking rank's host (memory tier), whose copies it reads first; null when it has none.</param>
+internal sealed record AcquireLoadLease(Guid RequestId, long? Step, bool Renew = false, StorageTier? Only = null, string? Host = null) : IActorCkptMessage;
 
 /// <summary>The step may be loaded; it will not be deleted before the lease is released.</summary>
 /// <param name="RequestId">The request answered.</param>
 /// <param name="Step">The step resolved.</param>
 /// <param name="MetadataChecksum">The catalog's checksum of its metadata, to check the document read against.</param>
-internal sealed record LoadLeaseGranted(Guid RequestId, long Step, string MetadataChecksum) : IActorCkptMessage;
+/// <param name="Tier">Where to read the step: the root, or the memory tier's holders.</param>
+/// <param name="Holders">A memory load's holders of every data file, in the order to try them.</param>
+/// <param name="PassedOver">Why newer steps (or this step's memory copy) were not taken, one line each; null when none was.</param>
+internal sealed record LoadLeaseGranted(Guid RequestId, long Step, string MetadataChecksum, StorageTier Tier = StorageTier.Disk,
+    FileHolders[]? Holders = null, string[]? PassedOver = null) : IActorCkptMessage;
+
+/// <summary>The holders of one data file of a memory step, in the order a load tries them.</summary>
+/// <param name="File">The data file.</param>
+/// <param name="Nodes">Its live holders.</param>
+internal sealed record FileHolders(string File, HolderNode[] Nodes);
+
+/// <summary>A host holding a copy, and the node (Akka address) whose reader serves it.</summary>
+/// <param name="Host">The host (failure domain).</param>
+/// <param name="Address">A live node of that host.</param>
+internal sealed record HolderNode(string Host, string Address);
+
+/// <summary>
+/// A rank found a memory copy bad (its checksum failed) and read another holder's: the planner
+/// journals that copy lost and has its host drop it.
+/// </summary>
+/// <param name="Step">The memory step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Host">The host whose copy was refused.</param>
+/// <param name="Cause">Why.</param>
+internal sealed record ReplicaRefused(long Step, string File, string Host, string Cause) : IActorCkptMessage;
 
 /// <summary>The step cannot be loaded.</summary>
 /// <param name="RequestId">The request answered.</param>

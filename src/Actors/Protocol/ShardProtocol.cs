@@ -38,9 +38,10 @@ internal sealed record CancelSave(SaveHandle Handle);
 /// <param name="Prepare">Builds the target from the step's metadata, read once the lease is held (so retention cannot remove the step in between).</param>
 /// <param name="Cancellation">Stops the load between reads; it then fails with <see cref="OperationCanceledException"/>.</param>
 /// <param name="ThroughReaders">True to read the data files through the readers of the nodes that wrote them, false from the directory; null for <c>actorckpt.load.source</c>.</param>
+/// <param name="Only">A tier the load is limited to; null: the newest loadable step from either (memory first).</param>
 /// <remarks>Not a wire message: it holds the target's tensors, callbacks and a cancellation token, and only the rank's own node sends it.</remarks>
 internal sealed record LoadShard(long? Step, RankState? Target, StrictHandling? Strict = null, IProgress<long>? Progress = null,
-    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default, bool? ThroughReaders = null);
+    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default, bool? ThroughReaders = null, StorageTier? Only = null);
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>
@@ -67,6 +68,12 @@ public sealed record LoadResult(
     IReadOnlyList<string> UnexpectedKeys,
     long BytesRead)
 {
+    /// <summary>The tier the step was read from: the checkpoint root, or the memory tier's holders.</summary>
+    public StorageTier Tier { get; init; } = StorageTier.Disk;
+
+    /// <summary>Bytes that came from other hosts' memory (a memory load's copies not held on this rank's host).</summary>
+    public long BytesFromPeers { get; init; }
+
     /// <summary>Deserializes the JSON entry <paramref name="key"/>; throws naming the key when absent.</summary>
     public T Json<T>(string key) =>
         Objects.TryGetValue(key, out var bytes)

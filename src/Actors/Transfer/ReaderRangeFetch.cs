@@ -17,12 +17,14 @@ internal static class ReaderRangeFetch
     /// <paramref name="system"/>'s cluster, waiting up to <paramref name="timeout"/> for each to answer;
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
-    public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
+    /// <remarks>With <paramref name="tier"/> memory, the readers serve the copies their host holds in memory.</remarks>
+    public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings,
+        StorageTier tier = StorageTier.Disk) =>
         async (node, step, file, offset, into, frameSize, frames) =>
         {
             var length = into.Length;
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
-            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length, frameSize), timeout);
+            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length, frameSize, tier), timeout);
             if (reply is ReadRangeOffered offered)
             {
                 // Straight into the caller's memory, each frame checked where it landed.
