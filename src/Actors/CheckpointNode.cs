@@ -156,8 +156,9 @@ internal sealed class CheckpointNode
     /// With <paramref name="inPlace"/>, writers read the tensors where they are (see <see cref="SaveShard.InPlace"/>).
     /// Cancelling <paramref name="cancellation"/> before the commit begins aborts the save on every
     /// rank (no metadata, its files removed); the handle then ends <see cref="SaveStatus.Cancelled"/>.
+    /// <paramref name="tier"/> names where the step goes (memory, disk or both), or leaves it to the tier policy.
     /// </summary>
-    public SaveHandle Save(long step, RankState state, bool inPlace = false, CancellationToken cancellation = default)
+    public SaveHandle Save(long step, RankState state, bool inPlace = false, CancellationToken cancellation = default, SaveTier tier = SaveTier.Policy)
     {
         var handle = new SaveHandle(step, state.Rank);
         IActorRef shard;
@@ -201,7 +202,7 @@ internal sealed class CheckpointNode
             });
             handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
-        shard.Tell(new SaveShard(step, state, handle, inPlace));
+        shard.Tell(new SaveShard(step, state, handle, inPlace, tier));
         return handle;
     }
 

@@ -29,6 +29,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly HolderDirectory<IActorRef> _holders = new();
     // The bytes each memory step committed by this planner holds on each host (after a restart: estimated from the catalog).
     private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _heldBytes = new();
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
@@ -85,6 +86,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReplicaRefused>(OnReplicaRefused);
+        Command<LostAfterPassed>(_ =>
+        {
+            foreach (var host in Unannounced()) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
+        });
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
         Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
@@ -112,6 +117,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // this one's catalog and remove its saves in flight as debris.
         _catalogLock = _files.TakeCatalogLock();
         if (_removals.Holding) Timers.StartSingleTimer(nameof(RemovalGraceEnded), new RemovalGraceEnded(), _settings.RemovalGrace);
+        if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (Context.System.IsClustered())
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
@@ -351,6 +357,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     private void OnAcquireTieredLease(AcquireLoadLease msg)
     {
+        // Just started: hosts the catalog records as holders announce themselves first (a restarted
+        // cluster loads from memory instead of racing to the disk); a load waits for them up to lost-after.
+        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < _settings.MemoryTier.LostAfter)
+        {
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
+            return;
+        }
         var steps = Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
             .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null)).ToArray();
         var (choice, refusal) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
@@ -374,6 +387,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
     }
+
+    /// <summary>Hosts holding copies of held memory steps (not marked lost) that have no live holder.</summary>
+    private IReadOnlyList<string> Unannounced() => Catalog.Entries.Where(e => e.InMemory)
+        .SelectMany(e => e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => e.Memory.Hosts[h])))
+        .Distinct(StringComparer.Ordinal).Where(h => !_holders.IsLive(h)).ToArray();
 
     /// <summary>A rank refused a memory copy (its checksum failed): the copy is journaled lost and its host drops it.</summary>
     private void OnReplicaRefused(ReplicaRefused m)

@@ -177,12 +177,12 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (copy.IsCompleted)
         {
             // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
-            _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf);
+            _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, tier: msg.Tier);
             if (staging.Finish(copy, _settings.KillAt) is null) Carry(_save.Start(), Saving);
             else BecomeIdle();
             return;
         }
-        _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, staging: true);
+        _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, staging: true, tier: msg.Tier);
         copy.ContinueWith(t => new StagingFinished(t), TaskScheduler.Default).PipeTo(Self);
         Carry(_save.Start(), Saving);
     }

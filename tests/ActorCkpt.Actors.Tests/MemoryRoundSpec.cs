@@ -9,62 +9,8 @@ namespace ActorCkpt.Actors.Tests;
 /// <c>&lt;root&gt;/memory</c>, journaled with its holders; the budget evicts the oldest steps first
 /// and refuses a step that cannot fit without evicting the newest committed one.
 /// </summary>
-public sealed class MemoryRoundSpec : NodeSpec
+public sealed class MemoryRoundSpec : MemoryTierSpec
 {
-    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
-        TestStates.Model(new[] { DType.Float32, DType.Int64 }, new[] { Layout.Rows, Layout.Replicated });
-
-    private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-memround-" + Guid.NewGuid().ToString("N"));
-
-    private readonly List<ActorSystem> _processes = new();
-
-    /// <summary>A process (its own actor system) with a node over <see cref="NodeSpec.Root"/>, the tier on with <paramref name="budget"/> bytes per host.</summary>
-    private (ActorSystem System, CheckpointNode Node) Process(long budget = 1L << 30)
-    {
-        var system = ActorSystem.Create("proc", ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString($$"""
-            actorckpt.tiers.memory { enabled = on, replicas = 1, directory = "{{_shm}}", host = h0, budget = {{budget}}, keep-last = 0 }
-            actorckpt.tiers.disk.every = 0
-            {{TestConfig}}
-            """).WithFallback(ActorCkptConfig.Defaults), Root));
-        _processes.Add(system);
-        return (system, CheckpointNode.Start(system, new LocalBlobStore(Root)));
-    }
-
-    private static async Task<IReadOnlyList<CatalogEntry>> Catalog(CheckpointNode node) =>
-        (await node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
-
-    private static async Task<SaveResult> Save(CheckpointNode node, long step)
-    {
-        var states = TestStates.Build(Model, 2, seed: (int)step);
-        try
-        {
-            var handles = states.Select(s => node.Save(step, s)).ToArray();
-            return (await Task.WhenAll(handles.Select(h => h.Committed)).WaitAsync(Patience))[0];
-        }
-        finally
-        {
-            TestStates.Dispose(states);
-        }
-    }
-
-    /// <summary>Waits until the planner knows the host: a memory save before that would find no holder.</summary>
-    private static async Task HolderUp(ActorSystem system)
-    {
-        var holder = await system.ActorSelection("/user/actorckpt-replicas").ResolveOne(Patience);
-        await holder.Ask<ReplicaUsageReported>(new ReportReplicaUsage(), Patience);
-    }
-
-    /// <summary>The bytes one step's copies take in the store, from a first process that saves step 1 and ends.</summary>
-    private async Task<long> OneStepBytes()
-    {
-        var (system, node) = Process();
-        await HolderUp(system);
-        await Save(node, 1);
-        var bytes = node.Replicas!.Usage().FileBytes;
-        await system.Terminate();
-        return bytes;
-    }
-
     [Fact]
     public async Task A_save_should_commit_in_memory_with_its_copies_on_the_host_and_nothing_on_disk()
     {
@@ -117,13 +63,5 @@ public sealed class MemoryRoundSpec : NodeSpec
         Assert.Contains("h0", refused.Message);
         Assert.Equal([1L], (await Catalog(node)).Where(e => e.InMemory).Select(e => e.Step));
         Assert.Equal([1L], node.Replicas!.List().Held.Select(h => h.Step).Distinct());
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-            foreach (var system in _processes) system.Terminate().Wait(Patience);
-        base.Dispose(disposing);
-        if (disposing) ScratchDirectory.Delete(_shm);
     }
 }

@@ -193,6 +193,9 @@ internal sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool
 /// <param name="Empty">The answer.</param>
 internal sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
 
+/// <summary>The planner's timer: hosts recorded as holders that have not announced themselves since its start are lost now.</summary>
+internal sealed record LostAfterPassed;
+
 /// <summary>The planner's timer: the grace after its start is over, files of deleted steps may go.</summary>
 internal sealed record RemovalGraceEnded;
 

@@ -16,7 +16,8 @@ namespace ActorCkpt;
 /// during staging. A synchronous save's way to write without doubling the state's memory.
 /// </param>
 /// <remarks>Not a wire message: it holds the rank's live tensors and the caller's handle, and only the rank's own node sends it.</remarks>
-internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false);
+/// <param name="Tier">The tier the save asks for (every rank of a save must ask for the same); the tier policy by default.</param>
+internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, bool InPlace = false, SaveTier Tier = SaveTier.Policy);
 
 /// <summary>
 /// The caller of the save behind <paramref name="Handle"/> cancelled it (sent by the node to the

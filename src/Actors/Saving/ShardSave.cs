@@ -43,8 +43,9 @@ internal sealed class ShardSave<TActor> where TActor : class
     /// <paramref name="inPlace"/> when writers read the caller's own tensors. <paramref name="name"/>
     /// names an actor in failure reasons (its ToString when null). <paramref name="staging"/> when
     /// the copy into the buffers still runs (<see cref="StagingOver"/> says when it is over).
+    /// <paramref name="tier"/> is the tier the save asks the planner for.
     /// </summary>
-    public ShardSave(long step, int rank, StagedState staged, bool inPlace, Func<TActor, string>? name = null, bool staging = false)
+    public ShardSave(long step, int rank, StagedState staged, bool inPlace, Func<TActor, string>? name = null, bool staging = false, SaveTier tier = SaveTier.Policy)
     {
         Staging = staging;
         Step = step;
@@ -52,7 +53,7 @@ internal sealed class ShardSave<TActor> where TActor : class
         Staged = staged;
         InPlace = inPlace;
         _name = name ?? (a => a.ToString() ?? "");
-        Submission = SubmitLocalPlan.Of(step, staged.Plan);
+        Submission = SubmitLocalPlan.Of(step, staged.Plan, tier);
     }
 
     /// <summary>The step.</summary>

@@ -1,0 +1,104 @@
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// Loads from the memory tier on one host (R = 1): bit-exact and resharded from the host's tmpfs
+/// copies; after a process restart from the copies the restarted process finds; from disk once the
+/// host that held the newest step is gone (its copies then marked lost); and a copy
+/// whose checksum fails is refused, marked lost, and never read again.
+/// </summary>
+public sealed class MemoryLoadSpec : MemoryTierSpec
+{
+    private static RankState[] Targets(int world) => TestStates.Empty(Model, world);
+
+    [Fact]
+    public async Task A_memory_step_should_load_bit_exact_from_the_hosts_copies_and_reshard_as_from_files()
+    {
+        var (system, node) = Process();
+        await HolderUp(system);
+        await Save(node, 1);
+
+        var targets = Targets(3);
+        var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Memory, 0L), (r.Step, r.Tier, r.BytesFromPeers)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
+    public async Task A_process_restarted_on_the_same_host_should_load_the_newest_step_from_its_own_tmpfs_copies()
+    {
+        var (first, before) = Process();
+        await HolderUp(first);
+        await Save(before, 1);
+        await Save(before, 2);
+        await first.Terminate();
+
+        var (_, node) = Process();
+        // Loaded at once: the planner waits for the recorded host to announce itself instead of passing the steps over.
+        var targets = Targets(2);
+        var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((2L, StorageTier.Memory), (r.Step, r.Tier)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 2));
+        Assert.Equal([1L, 2L], (await Catalog(node)).Where(e => e.InMemory).Select(e => e.Step));
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
+    public async Task With_the_only_holder_gone_the_load_should_fall_back_to_the_newest_disk_step_and_mark_the_memory_step_lost()
+    {
+        var (first, before) = Process();
+        await HolderUp(first);
+        await Save(before, 1, SaveTier.Disk);
+        await Save(before, 2);
+        await first.Terminate();
+
+        // The machine is replaced: another host, its tmpfs empty; h0 is lost once lost-after passes.
+        ScratchDirectory.Delete(Shm);
+        var (system, node) = Process(host: "h1", extra: "actorckpt.tiers.memory.lost-after = 2s");
+        await HolderUp(system);
+        var targets = Targets(2);
+        var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Disk), (r.Step, r.Tier)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        var step2 = (await Catalog(node)).Single(e => e.Step == 2);
+        Assert.False(step2.Memory!.Loadable);
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
+    public async Task A_copy_whose_checksum_fails_should_be_refused_marked_lost_and_the_next_load_go_to_disk()
+    {
+        var (system, node) = Process();
+        await HolderUp(system);
+        await Save(node, 1, SaveTier.Disk);
+        await Save(node, 2);
+        var copy = node.Replicas!.List().Held.First(h => h.Step == 2 && h.Result.Items.Count > 0);
+        FlipPayloadByte(copy);
+
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(Targets(2).Select(t => node.LoadAsync(t))).WaitAsync(Patience));
+        Assert.Contains($"no holder could serve '{copy.DataFile}' from memory", failed.Message);
+        Assert.Contains("h0", failed.Message);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal([0], (await Catalog(node)).Single(e => e.Step == 2).Memory!.Shards.Single(s => s.File == copy.DataFile).Lost), Patience);
+        await AwaitAssertAsync(() => Assert.DoesNotContain(node.Replicas.List().Held, h => h.Step == 2 && h.DataFile == copy.DataFile), Patience);
+
+        var targets = Targets(2);
+        var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Disk), (r.Step, r.Tier)));
+        TestStates.Dispose(targets);
+    }
+
+    /// <summary>Flips the first data byte of <paramref name="copy"/>'s first item, in its replica file.</summary>
+    private void FlipPayloadByte(HeldReplica copy)
+    {
+        var path = Directory.EnumerateFiles(Shm, copy.DataFile + ReplicaLayout.ReplicaSuffix, SearchOption.AllDirectories).Single();
+        var item = copy.Result.Items[0].Bytes;
+        // The payload, the data file as written, is the replica's last Result.Length bytes.
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var payload = file.Length - copy.Result.Length;
+        file.Position = payload + item.Offset;
+        var b = file.ReadByte();
+        file.Position = payload + item.Offset;
+        file.WriteByte((byte)(b ^ 0xFF));
+    }
+}
