@@ -137,7 +137,7 @@ internal sealed class CheckpointNode
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;
         var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(Path.GetFullPath(blobs.Root)), tier.Host);
-        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner), $"{name}-replicas");
+        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs), $"{name}-replicas");
         return replicas;
     }
 
@@ -292,17 +292,18 @@ internal sealed class CheckpointNode
     /// hears, as each read completes, the destination bytes it filled. A cancelled
     /// <paramref name="cancellation"/> stops the load between reads: it throws
     /// <see cref="OperationCanceledException"/> once no read is under way. <paramref name="throughReaders"/>
-    /// chooses where the bytes come from for this load (null: <c>actorckpt.load.source</c>).
+    /// chooses where the bytes come from for this load (null: <c>actorckpt.load.source</c>); <paramref name="only"/>
+    /// limits it to one tier (null: the newest loadable step from either, memory first).
     /// </summary>
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
-        CancellationToken cancellation = default, bool? throughReaders = null) =>
-        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders), timeout);
+        CancellationToken cancellation = default, bool? throughReaders = null, StorageTier? only = null) =>
+        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
 
     /// <summary>
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from
     /// the step's metadata, which is read only once the load holds its lease on the step (so
     /// retention cannot delete the step between reading its metadata and reading its data).
-    /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken, bool?)"/>.
+    /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken, bool?, StorageTier?)"/>.
     /// </summary>
     public Task<LoadResult> LoadAsync(int rank, Func<CheckpointMetadata, RankState> prepare, long? step = null, StrictHandling? strict = null,
         IProgress<long>? progress = null, CancellationToken cancellation = default) =>

@@ -30,6 +30,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     // The bytes each memory step committed by this planner holds on each host (after a restart: estimated from the catalog).
     private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _heldBytes = new();
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    // Memory steps being written to disk in the background, by step.
+    private readonly Dictionary<long, PersistJob> _persists = new();
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
@@ -86,6 +88,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReplicaRefused>(OnReplicaRefused);
+        Command<PersistReplicaSuccess>(OnPersisted);
+        Command<PersistReplicaFailure>(OnPersistFailed);
+        Command<PersistTimedOut>(m => AbandonPersist(m.Step, $"not done within {_settings.PersistTimeout} (actorckpt.tiers.disk.persist-timeout)"));
         Command<LostAfterPassed>(_ =>
         {
             foreach (var host in Unannounced()) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
@@ -205,10 +210,75 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _log.Info("Committed step {0} in memory: {1} files, {2} bytes, held by {3}", commit.Step, summary.Files, summary.Bytes, string.Join(", ", copies!.Hosts));
             _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize));
             var announce = _rounds.Committed(commit.Step, summary);
+            if (commit.Persist) StartPersist(commit, copies);
             foreach (var victim in Budget().Trim(HeldSteps()))
                 Evict(victim, $"the memory tier keeps the newest {_settings.MemoryTier.KeepLast} steps{(_settings.MemoryTier.KeepPersisted ? "" : " and lets steps on disk go")}");
             DeferAsync(announce, Carry);
         });
+    }
+
+    /// <summary>
+    /// Starts writing memory step <paramref name="commit"/> to disk in the background: the step
+    /// directory is made, and each file's first live holder writes it from its copy. Training is not
+    /// held: the save was announced committed already.
+    /// </summary>
+    private void StartPersist(Decision.CommitMemoryStep commit, MemoryCopies copies)
+    {
+        var holders = copies.Shards.ToDictionary(s => s.File, s => (IReadOnlyList<string>)s.Holders.Select(h => copies.Hosts[h]).ToArray(), StringComparer.Ordinal);
+        var job = new PersistJob(commit.Step, commit.SaveId, commit.Plan, commit.Results, holders);
+        var (sends, problem) = job.Start(_holders.IsLive);
+        if (problem is not null || _files.Prepare(commit.Step) is { } failure && (problem = failure) is not null)
+        {
+            _log.Warning("Memory tier: step {0} is not persisted to disk: {1}", commit.Step, problem);
+            return;
+        }
+        _persists[commit.Step] = job;
+        foreach (var send in sends) SendPersist(job, send);
+        Timers.StartSingleTimer(("persist", commit.Step), new PersistTimedOut(commit.Step), _settings.PersistTimeout);
+        _log.Info("Memory tier: persisting step {0} to disk from {1} holder(s)", commit.Step, sends.Select(s => s.Host).Distinct().Count());
+    }
+
+    private void SendPersist(PersistJob job, PersistSend send) =>
+        _holders.HoldersOn(send.Host)[0].Tell(new PersistReplica(job.Step, job.SaveId, send.File, send.Expected));
+
+    /// <summary>A holder wrote its file; after the last one the disk metadata commits the step on disk and the journal records it on both tiers.</summary>
+    private void OnPersisted(PersistReplicaSuccess m)
+    {
+        if (!_persists.TryGetValue(m.Step, out var job) || !job.Succeeded(m.File)) return;
+        _persists.Remove(m.Step);
+        Timers.Cancel(("persist", m.Step));
+        var (checksum, summary, failure) = _files.Commit(new Decision.CommitStep(job.Step, job.SaveId, job.Plan, job.Results));
+        if (failure is not null)
+        {
+            _log.Warning("Memory tier: step {0} could not be committed on disk: {1}", job.Step, failure);
+            _files.RemoveUncommitted(job.Step);
+            return;
+        }
+        Record(new StepPersisted(job.Step, job.SaveId, checksum, DateTimeOffset.UtcNow), _ =>
+        {
+            _files.Journaled(summary);
+            ApplyRetention();
+            foreach (var victim in Budget().Trim(HeldSteps())) Evict(victim, "it is on disk and a newer memory step is held");
+        });
+    }
+
+    /// <summary>A holder could not write its file: the next holder tries; a corrupt copy is marked lost; with none left the persist is abandoned.</summary>
+    private void OnPersistFailed(PersistReplicaFailure m)
+    {
+        if (!_persists.TryGetValue(m.Step, out var job)) return;
+        _log.Warning("Memory tier: host '{0}' could not write '{1}' of step {2} to disk: {3}", m.Host, m.File, m.Step, m.Cause);
+        if (m.Corrupt) OnReplicaRefused(new ReplicaRefused(m.Step, m.File, m.Host, m.Cause));
+        if (job.Failed(m.File, _holders.IsLive) is { } next) SendPersist(job, next);
+        else AbandonPersist(m.Step, $"no holder of '{m.File}' could write it");
+    }
+
+    /// <summary>Gives the persist of <paramref name="step"/> up: its directory goes; the step stays in memory only.</summary>
+    private void AbandonPersist(long step, string reason)
+    {
+        if (!_persists.Remove(step)) return;
+        Timers.Cancel(("persist", step));
+        _log.Warning("Memory tier: gave up persisting step {0} to disk: {1}; it stays in memory only", step, reason);
+        _files.RemoveUncommitted(step);
     }
 
     /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
@@ -410,7 +480,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         foreach (var (step, reason) in _removals.Retain(Catalog.DiskSteps))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
-            Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ => Remove(_removals.Deleted(step, _leases.IsHeld)));
+            var inMemory = Catalog[step] is { InMemory: true };
+            Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ =>
+            {
+                // A deletion takes every tier: a persisted step's copies go too.
+                if (inMemory) DropEverywhere(step, null, reason);
+                Remove(_removals.Deleted(step, _leases.IsHeld));
+            });
         }
     }
 
@@ -418,7 +494,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnCollectGarbage(IActorRef asker)
     {
         Remove(_removals.EndGrace(_leases.IsHeld));
-        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), _rounds.IsInFlight));
+        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), step => _rounds.IsInFlight(step) || _persists.ContainsKey(step)));
         ApplyRetention();
         DeferAsync(asker, a => Answer(a, _removals.Collect(a)));
     }

@@ -213,12 +213,7 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         }
     }
 
-    private static Dictionary<string, string> FileMetadata(long step, FileWritePlan plan) => new()
-    {
-        ["format"] = "pt",
-        ["actorckpt.step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["actorckpt.rank"] = plan.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    private static Dictionary<string, string> FileMetadata(long step, FileWritePlan plan) => DataFileTags.Of(step, plan);
 
     /// <summary>Arms the timer of a retry for what remains of its backoff.</summary>
     private void Arm(RetryBackoff backoff)

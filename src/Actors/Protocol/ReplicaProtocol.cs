@@ -79,3 +79,31 @@ internal sealed record HolderScanned(RegisterHolder Register, int Debris, string
 /// <param name="Problem">What went wrong, for the log; null when nothing did.</param>
 /// <remarks>Not a wire message: a holder sends it to itself.</remarks>
 internal sealed record HolderAnswer(IActorRef To, object? Message, string? Problem = null);
+
+/// <summary>
+/// The planner asks a holder to write its copy of a memory step's data file to the step's directory
+/// on disk (a background persist). Answered with <see cref="PersistReplicaSuccess"/> or <see cref="PersistReplicaFailure"/>.
+/// </summary>
+/// <param name="Step">The memory step.</param>
+/// <param name="SaveId">Its attempt.</param>
+/// <param name="Plan">The data file's plan, as it was written.</param>
+/// <param name="Expected">What the copy recorded: the disk file must come out the same, which proves the copy.</param>
+internal sealed record PersistReplica(long Step, Guid SaveId, FileWritePlan Plan, FileWriteResult Expected) : IActorCkptMessage;
+
+/// <summary>The holder wrote the file to disk, equal to what its copy recorded, and fsynced it.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Host">The holder's host.</param>
+internal sealed record PersistReplicaSuccess(long Step, string File, string Host) : IActorCkptMessage;
+
+/// <summary>The holder could not write the file to disk (nothing of it is left there).</summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Host">The holder's host.</param>
+/// <param name="Cause">Why.</param>
+/// <param name="Corrupt">True when its copy did not give what was recorded (the copy is bad), false for any other failure.</param>
+internal sealed record PersistReplicaFailure(long Step, string File, string Host, string Cause, bool Corrupt) : IActorCkptMessage;
+
+/// <summary>The planner's timer: the background persist of <paramref name="Step"/> is out of time.</summary>
+/// <param name="Step">The step.</param>
+internal sealed record PersistTimedOut(long Step);

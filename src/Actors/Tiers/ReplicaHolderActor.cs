@@ -26,11 +26,13 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
     private readonly MessageDispatcher _io = Context.System.Dispatchers.Lookup(IoDispatcher);
     // Self, for work off the actor's thread, where the actor's context is not there to ask.
     private readonly IActorRef _self;
+    // The checkpoint root, where persists write (null: this holder persists nothing).
+    private readonly IBlobStore? _root;
 
     /// <summary>Creates the holder; use <see cref="Props"/>.</summary>
-    public ReplicaHolderActor(ReplicaStore store, MemoryTierSettings tier, IActorRef planner)
+    public ReplicaHolderActor(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null)
     {
-        (_store, _tier, _planner, _self) = (store, tier, planner, Self);
+        (_store, _tier, _planner, _self, _root) = (store, tier, planner, Self, root);
         Receive<HolderScanned>(Started);
         Receive<Status.Failure>(f =>
         {
@@ -44,9 +46,12 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
 
-    /// <summary>Props of the holder of <paramref name="store"/>, announcing itself to <paramref name="planner"/> (in a cluster, the planner's proxy).</summary>
-    public static Props Props(ReplicaStore store, MemoryTierSettings tier, IActorRef planner) =>
-        Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner));
+    /// <summary>
+    /// Props of the holder of <paramref name="store"/>, announcing itself to <paramref name="planner"/> (in a
+    /// cluster, the planner's proxy), writing persists under <paramref name="root"/>.
+    /// </summary>
+    public static Props Props(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null) =>
+        Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner, root));
 
     /// <inheritdoc />
     protected override void PreStart() => Run(Scan).PipeTo(Self);
@@ -69,6 +74,7 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
         {
             Receive<ListHeldReplicas>(_ => Answer(() => Inventory(_store.List().Held), e => (null, $"listing the replicas for the planner failed: {e.Message}")));
             Receive<DropReplicas>(Drop);
+            Receive<PersistReplica>(Persist);
             Receive<ReportReplicaUsage>(_ => Answer(() =>
             {
                 var usage = _store.Usage();
@@ -93,6 +99,24 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
             return new ReplicasDropped(_store.Host, request.Step, freed);
         }, e => (new DropReplicasFailure(_store.Host, request.Step, $"host '{_store.Host}': {e.Message}"),
             $"dropping {what} of step {request.Step} ({request.Reason}) failed: {e.Message}"));
+    }
+
+    /// <summary>Writes a copy to the step directory on disk, off the actor's thread; a copy that does not give what it recorded is reported corrupt.</summary>
+    private void Persist(PersistReplica request)
+    {
+        var file = request.Plan.FileName;
+        if (_root is null)
+        {
+            Sender.Tell(new PersistReplicaFailure(request.Step, file, _store.Host, $"host '{_store.Host}' has no checkpoint root to persist to", Corrupt: false));
+            return;
+        }
+        Answer(() =>
+        {
+            ReplicaPersist.Write(_store, request.Step, file, request.Plan, request.Expected, _root, DataFileTags.Of(request.Step, request.Plan));
+            _log.Info("Replica holder of host '{0}': wrote '{1}' of step {2} to disk", _store.Host, file, request.Step);
+            return new PersistReplicaSuccess(request.Step, file, _store.Host);
+        }, e => (new PersistReplicaFailure(request.Step, file, _store.Host, $"host '{_store.Host}': {ErrorText.Of(e)}", e is ReplicaMismatchException or ChecksumMismatchException or CheckpointFormatException),
+            $"persisting '{file}' of step {request.Step} failed: {e.Message}"));
     }
 
     /// <summary>Runs <paramref name="work"/> off the actor's thread; its result, or what <paramref name="failed"/> makes of its exception, goes to the sender.</summary>
