@@ -88,6 +88,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(OnAcquireLoadLease);
         Command<ReplicaRefused>(OnReplicaRefused);
+        Command<ListHolders>(_ => Sender.Tell(new HoldersListed(_holders.LiveHosts.ToArray())));
         Command<PersistReplicaSuccess>(OnPersisted);
         Command<PersistReplicaFailure>(OnPersistFailed);
         Command<PersistTimedOut>(m => AbandonPersist(m.Step, $"not done within {_settings.PersistTimeout} (actorckpt.tiers.disk.persist-timeout)"));

@@ -118,6 +118,11 @@ public class SerializationSpec : NodeSpec
             new ReportReplicaUsage(),
             new ReplicaUsageReported("node-1", 4496, 1L << 20, 1L << 32),
             new ReportReplicaUsageFailure("node-1", "statfs failed"),
+            new PersistReplica(3, id, file, result),
+            new PersistReplicaSuccess(3, file.FileName, "node-1"),
+            new PersistReplicaFailure(3, file.FileName, "node-1", "item 'w' block 0 has checksum 01, expected 02", Corrupt: true),
+            new ListHolders(),
+            new HoldersListed(new[] { "node-0", "node-1" }),
         };
         return samples.ToDictionary(m => m.GetType());
     }

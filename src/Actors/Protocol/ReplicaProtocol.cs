@@ -107,3 +107,10 @@ internal sealed record PersistReplicaFailure(long Step, string File, string Host
 /// <summary>The planner's timer: the background persist of <paramref name="Step"/> is out of time.</summary>
 /// <param name="Step">The step.</param>
 internal sealed record PersistTimedOut(long Step);
+
+/// <summary>Asks the planner which hosts have a live holder; answered with <see cref="HoldersListed"/> (for drivers and tests).</summary>
+internal sealed record ListHolders : IActorCkptMessage;
+
+/// <summary>The hosts with a live replica holder, in ordinal order.</summary>
+/// <param name="Hosts">The hosts.</param>
+internal sealed record HoldersListed(string[] Hosts) : IActorCkptMessage;

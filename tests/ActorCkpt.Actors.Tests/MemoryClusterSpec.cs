@@ -1,0 +1,97 @@
+using Akka.Actor;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// The memory tier across a cluster of three nodes, each its own host (h0, h1, h2) with R = 2: every
+/// file has copies on two distinct hosts; a node's loss leaves every step loadable from memory,
+/// bit-exact; a copy whose checksum fails is refused and another holder's read instead.
+/// </summary>
+public sealed class MemoryClusterSpec : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.BFloat16 }, new[] { Layout.Rows, Layout.Replicated });
+
+    private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-memcluster-" + Guid.NewGuid().ToString("N"));
+
+    private TestNode Node(int host) => new("rank, writer, planner", Extra: $$"""
+        actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s }
+        actorckpt.tiers.disk.every = 0
+        """);
+
+    private async Task<TestCluster> Cluster()
+    {
+        var cluster = await TestCluster.StartAsync(Root, "", Node(0), Node(1), Node(2));
+        await cluster.AwaitWritersAsync(6, Patience);
+        await AwaitAssertAsync(async () =>
+            Assert.Equal(["h0", "h1", "h2"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
+        return cluster;
+    }
+
+    /// <summary>Saves step <paramref name="step"/> of a 3-rank state, rank r on node r.</summary>
+    private static async Task Save(TestCluster cluster, long step)
+    {
+        var states = TestStates.Build(Model, 3, seed: (int)step);
+        await Task.WhenAll(states.Select(s => cluster.Nodes[s.Rank].Save(step, s).Committed)).WaitAsync(Patience);
+        TestStates.Dispose(states);
+    }
+
+    private static async Task<CatalogEntry> Entry(TestCluster cluster, int via, long step) =>
+        (await cluster.Nodes[via].Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries.Single(e => e.Step == step);
+
+    [Fact]
+    public async Task With_a_node_lost_every_rank_should_load_the_newest_step_from_the_surviving_copies_bit_exact()
+    {
+        await using var cluster = await Cluster();
+        await Save(cluster, 1);
+        var entry = await Entry(cluster, 0, 1);
+        Assert.Equal(["h0", "h1", "h2"], entry.Memory!.Hosts);
+        Assert.All(entry.Memory.Shards, s => Assert.Equal(2, s.Holders.Distinct().Count()));
+
+        await cluster.CrashAsync(2);
+        await AwaitAssertAsync(async () => Assert.Equal(["h0", "h1"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
+        var targets = TestStates.Empty(Model, 3);
+        var results = await Task.WhenAll(targets.Select(t => cluster.Nodes[t.Rank == 2 ? 1 : t.Rank].LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Memory), (r.Step, r.Tier)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        Assert.True(results.Sum(r => r.BytesFromPeers) > 0);
+        TestStates.Dispose(targets);
+        await AwaitAssertAsync(async () => Assert.All((await Entry(cluster, 0, 1)).Memory!.Shards.Where(s => s.Holders.Contains(2)), s => Assert.Contains(2, s.Lost)), Patience);
+    }
+
+    [Fact]
+    public async Task A_corrupted_copy_should_be_refused_and_the_other_holders_copy_read_instead()
+    {
+        await using var cluster = await Cluster();
+        await Save(cluster, 1);
+        var store = cluster.Nodes[0].Replicas!;
+        var copy = store.List().Held.First(h => h.Rank == 0 && h.Result.Items.Count > 0);
+        var path = Directory.EnumerateFiles(store.Root, copy.DataFile + ReplicaLayout.ReplicaSuffix, SearchOption.AllDirectories).Single();
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = file.Length - copy.Result.Length + copy.Result.Items[0].Bytes.Offset;
+            var b = file.ReadByte();
+            file.Position--;
+            file.WriteByte((byte)(b ^ 0x5A));
+        }
+
+        var target = TestStates.Empty(Model, 3)[0];
+        var result = await cluster.Nodes[0].LoadAsync(target).WaitAsync(Patience);
+        Assert.Equal((1L, StorageTier.Memory), (result.Step, result.Tier));
+        Assert.True(result.BytesFromPeers > 0);
+        Assert.Empty(TestStates.Differences(Model, [target], seed: 1));
+        target.Tensors.ToList().ForEach(t => t.Tensor.Dispose());
+        await AwaitAssertAsync(async () =>
+        {
+            var shard = (await Entry(cluster, 0, 1)).Memory!.Shards.Single(s => s.File == copy.DataFile);
+            Assert.Equal([0], shard.Lost);
+            Assert.DoesNotContain(store.List().Held, h => h.DataFile == copy.DataFile);
+        }, Patience);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) ScratchDirectory.Delete(_shm);
+    }
+}
