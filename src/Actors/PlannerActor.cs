@@ -92,10 +92,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<PersistReplicaSuccess>(OnPersisted);
         Command<PersistReplicaFailure>(OnPersistFailed);
         Command<PersistTimedOut>(m => AbandonPersist(m.Step, $"not done within {_settings.PersistTimeout} (actorckpt.tiers.disk.persist-timeout)"));
-        Command<LostAfterPassed>(_ =>
-        {
-            foreach (var host in Unannounced()) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
-        });
+        Command<LostAfterPassed>(_ => MarkSilentHostsLost());
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
         Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
@@ -150,6 +147,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             {
                 case Decision.StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
                 case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
+                // A memory round planned before any holder announced itself would abort: it waits for one, within its plan deadline.
+                case Decision.PlanWrites when WaitsForHolders(step): break;
                 case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView())); break;
                 case Decision.EvictMemory e: Evict(e.Victim, e.Reason); break;
                 case Decision.RecordStart s:
@@ -282,6 +281,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _files.RemoveUncommitted(step);
     }
 
+    /// <summary>True when the round of <paramref name="step"/> goes to memory and no holder has announced itself yet.</summary>
+    private bool WaitsForHolders(long step) =>
+        _settings.MemoryTier.Enabled && _holders.LiveHosts.Count == 0 && _rounds[step] is { } round
+        && _settings.Tiers.Problem(round.Requested) is null && _settings.Tiers.Choose(step, round.Requested).Round == StorageTier.Memory;
+
     /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
     private string? WhyNotWritable(long step) =>
         _files.WhyNotWritable(step, _removals.IsBusy(step))
@@ -336,12 +340,22 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (files is null) _files.RemoveMemory(step);
     }
 
-    /// <summary>A host has no live holder left: its copies of every memory step still held are journaled lost.</summary>
+    /// <summary>A host has no live holder left: its copies of every memory step still held are journaled lost (those not marked already).</summary>
     private void HostLost(string host, string reason)
     {
         _log.Warning("Memory tier: host '{0}' is lost: {1}", host, reason);
-        foreach (var entry in Catalog.Entries.Where(e => e.InMemory && e.Memory!.IndexOf(host) >= 0).ToArray())
-            Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow));
+        foreach (var entry in HeldUnmarked(host)) Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>Memory steps still held with a copy on <paramref name="host"/> not marked lost.</summary>
+    private CatalogEntry[] HeldUnmarked(string host) => Catalog.Entries.Where(e => e.InMemory && e.Memory!.IndexOf(host) is var h && h >= 0
+        && e.Memory.Shards.Any(s => s.Holders.Contains(h) && !s.Lost.Contains(h))).ToArray();
+
+    /// <summary>Once lost-after has passed since the start, hosts recorded as holders that never announced themselves are lost.</summary>
+    private void MarkSilentHostsLost()
+    {
+        if (DateTimeOffset.UtcNow - _startedAt < _settings.MemoryTier.LostAfter) return;
+        foreach (var host in Unannounced().Where(h => HeldUnmarked(h).Length > 0)) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
     }
 
     /// <summary>The holder actor's name on every node (beside the writer pool).</summary>
@@ -395,6 +409,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             if (_holders.Register(m.Host, m.Holder, m.BudgetBytes))
                 _log.Info("Memory tier: host '{0}' is live ({1} holds {2} replica(s), budget {3} bytes)", m.Host, m.Holder.Path, m.Held.Length, m.BudgetBytes);
             Context.Watch(m.Holder);
+            // Memory rounds that waited for a holder are planned now (with a writer to plan over).
+            if (_writers.Count > 0) Carry(_rounds.WriterAdded());
         }
         catch (ArgumentException e)
         {
@@ -435,6 +451,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
             return;
         }
+        MarkSilentHostsLost();
         var steps = Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
             .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null)).ToArray();
         var (choice, refusal) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
@@ -459,10 +476,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
     }
 
-    /// <summary>Hosts holding copies of held memory steps (not marked lost) that have no live holder.</summary>
+    /// <summary>
+    /// Hosts recorded as holders of memory steps still held that have no live holder. Copies marked lost
+    /// count too: a process restarted on its host brings them back (a stopping planner marks its own host's lost).
+    /// </summary>
     private IReadOnlyList<string> Unannounced() => Catalog.Entries.Where(e => e.InMemory)
-        .SelectMany(e => e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => e.Memory.Hosts[h])))
-        .Distinct(StringComparer.Ordinal).Where(h => !_holders.IsLive(h)).ToArray();
+        .SelectMany(e => e.Memory!.Hosts).Distinct(StringComparer.Ordinal).Where(h => !_holders.IsLive(h)).ToArray();
 
     /// <summary>A rank refused a memory copy (its checksum failed): the copy is journaled lost and its host drops it.</summary>
     private void OnReplicaRefused(ReplicaRefused m)

@@ -124,7 +124,13 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         new(system, CheckpointNode.Start(system, blobs, settings), ownsSystem: false);
 
     /// <inheritdoc />
-    public Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default) => Task.FromResult(LatestStep);
+    public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_node.Settings.MemoryTier.Enabled) return LatestStep;
+        // The memory tier's steps are in the catalog, not under the root: the newest one it still holds, or the newest on disk.
+        var catalog = await ReadCatalogAsync(cancellationToken);
+        return catalog.Where(e => e.OnDisk || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).LastOrDefault() ?? LatestStep;
+    }
 
     /// <inheritdoc />
     public Task<SaveResult> SaveAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
@@ -134,6 +140,18 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public async Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default)
     {
         var handle = _node.Save(step, state, cancellation: cancellationToken);
+        await handle.Staged;
+        return handle;
+    }
+
+    /// <inheritdoc />
+    public Task<SaveResult> SaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default) =>
+        _node.Save(step, state, cancellation: cancellationToken, tier: tier).Committed;
+
+    /// <inheritdoc />
+    public async Task<SaveHandle> StartSaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default)
+    {
+        var handle = _node.Save(step, state, cancellation: cancellationToken, tier: tier);
         await handle.Staged;
         return handle;
     }

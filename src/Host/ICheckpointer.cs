@@ -36,6 +36,16 @@ public interface ICheckpointer
     Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// As <see cref="SaveAsync(long, RankState, CancellationToken)"/>, to <paramref name="tier"/>: the memory
+    /// tier (replicated host memory, see docs/memory-tier.md), the disk, memory then disk in the background,
+    /// or as the tier policy says. A tier the configuration does not allow fails the save naming the setting.
+    /// </summary>
+    Task<SaveResult> SaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="StartSaveAsync(long, RankState, CancellationToken)"/>, to <paramref name="tier"/>.</summary>
+    Task<SaveHandle> StartSaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Saves <paramref name="state"/> as <paramref name="step"/> without a staged copy: writers read
     /// contiguous CPU tensors where they are, so the save needs no host memory beyond the state's
     /// own. The tensors must stay unchanged until the returned task completes, which it does, whether

@@ -39,6 +39,14 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
         await (await InnerAsync(cancellationToken)).StartSaveAsync(step, state, cancellationToken);
 
     /// <inheritdoc />
+    public async Task<SaveResult> SaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).SaveAsync(step, state, tier, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SaveHandle> StartSaveAsync(long step, RankState state, SaveTier tier, CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).StartSaveAsync(step, state, tier, cancellationToken);
+
+    /// <inheritdoc />
     public async Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
         await (await InnerAsync(cancellationToken)).SaveInPlaceAsync(step, state, cancellationToken);
 

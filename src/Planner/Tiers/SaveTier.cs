@@ -4,7 +4,7 @@ namespace ActorCkpt;
 
 /// <summary>The tier a save asks for; <see cref="TierPolicy.Choose"/> turns it into the round to run.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<SaveTier>))]
-internal enum SaveTier
+public enum SaveTier
 {
     /// <summary>Follow the configured policy: memory every step when the tier is on, also disk every N steps.</summary>
     [JsonStringEnumMemberName("policy")] Policy,
