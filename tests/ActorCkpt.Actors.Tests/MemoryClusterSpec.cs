@@ -14,8 +14,8 @@ public sealed class MemoryClusterSpec : NodeSpec
 
     private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-memcluster-" + Guid.NewGuid().ToString("N"));
 
-    private TestNode Node(int host) => new("rank, writer, planner", Extra: $$"""
-        actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s }
+    private TestNode Node(int host, string ackTimeout = "60s") => new("rank, writer, planner", Extra: $$"""
+        actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s, ack-timeout = {{ackTimeout}} }
         actorckpt.tiers.disk.every = 0
         """);
 
@@ -87,6 +87,53 @@ public sealed class MemoryClusterSpec : NodeSpec
             Assert.Equal([0], shard.Lost);
             Assert.DoesNotContain(store.List().Held, h => h.DataFile == copy.DataFile);
         }, Patience);
+    }
+
+    [Fact]
+    public async Task A_host_that_never_acknowledges_its_copies_should_fail_the_save_at_the_deadline_naming_it()
+    {
+        await using var cluster = await TestCluster.StartAsync(Root, "", Node(0, ackTimeout: "3s"), Node(1, ackTimeout: "3s"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        // A member whose writer pool offers one writer that swallows every request, and whose holder announces host "ghost".
+        var ghost = ActorSystem.Create("ckpt", ActorCkptConfig.WithCatalog(Akka.Configuration.ConfigurationFactory
+            .ParseString("akka.cluster.roles = [writer]\n" + TestCluster.FastFailureDetection)
+            .WithFallback(ActorCkptConfig.Cluster).WithFallback(ActorCkptConfig.Defaults), Root));
+        try
+        {
+            var hole = ghost.ActorOf(Props.Create(() => new BlackHole()), "hole");
+            ghost.ActorOf(Props.Create(() => new Answering(m => m is ListWriters ? new WritersListed(new[] { hole }) : null)), "actorckpt-writers");
+            ghost.ActorOf(Props.Create(() => new Answering(m => m is ListHeldReplicas ? new RegisterHolder("ghost", hole, 1L << 30, Array.Empty<HeldReplica>()) : null)), "actorckpt-replicas");
+            await Akka.Cluster.Cluster.Get(ghost).JoinSeedNodesAsync(new[] { TestCluster.Address(cluster.Systems[0]) }).WaitAsync(Patience);
+            await AwaitAssertAsync(async () =>
+                Assert.Equal(["ghost", "h0", "h1"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
+
+            var states = TestStates.Build(Model, 2, seed: 1);
+            var saves = states.Select(s => cluster.Nodes[s.Rank].Save(1, s).Committed).ToArray();
+            var failed = await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(saves).WaitAsync(Patience));
+            Assert.Contains("were not all acknowledged within 00:00:03", failed.Message);
+            Assert.Contains("ghost", failed.Message);
+            Assert.Equal(CheckpointStatus.Aborted, (await Entry(cluster, 0, 1)).Status);
+            TestStates.Dispose(states);
+        }
+        finally
+        {
+            await ghost.Terminate();
+        }
+    }
+
+    /// <summary>Takes every message and answers none.</summary>
+    private sealed class BlackHole : ReceiveActor
+    {
+        public BlackHole() => ReceiveAny(_ => { });
+    }
+
+    /// <summary>Answers what <paramref name="answer"/> makes of a message (nothing for null).</summary>
+    private sealed class Answering : ReceiveActor
+    {
+        public Answering(Func<object, object?> answer) => ReceiveAny(m =>
+        {
+            if (answer(m) is { } reply) Sender.Tell(reply);
+        });
     }
 
     protected override void Dispose(bool disposing)
