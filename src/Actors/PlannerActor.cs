@@ -32,6 +32,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     // Memory steps being written to disk in the background, by step.
     private readonly Dictionary<long, PersistJob> _persists = new();
+    // Deleted steps whose memory copies go when their files do (after any load of them).
+    private readonly HashSet<long> _copiesGoWithFiles = new();
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
 
@@ -81,7 +83,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             // (a stale request, of an attempt that is over, changes nothing).
             if (_rounds.Reassigns(m.Step, m.SaveId))
                 _writers.RemoveAll(w => w.Equals(m.LostWriter) || (w.Path.Address.HasGlobalScope && w.Path.Address.Equals(m.LostWriter.Path.Address)));
-            Carry(_rounds.Reassign(m.Step, m.SaveId, m.File, m.LostWriter.Path.ToString(), Sender, _writers.ToArray()));
+            Carry(_rounds.Reassign(m.Step, m.SaveId, m.File, m.LostWriter.Path.ToString(), Sender, _writers.ToArray(), m.Replica));
         });
         // Too late when the save committed (the commit stashed this request until it was journaled) or is over.
         Command<AbortSave>(m => Carry(_rounds.Cancel(m, Catalog[m.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted })));
@@ -147,7 +149,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             {
                 case Decision.StartDeadline d: Timers.StartSingleTimer(("deadline", step), new RoundDeadlinePassed(step, d.Kind), d.After); break;
                 case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
-                // A memory round planned before any holder announced itself would abort: it waits for one, within its plan deadline.
+                // A memory round planned before R hosts announced themselves would abort: it waits for them, within its plan deadline.
                 case Decision.PlanWrites when WaitsForHolders(step): break;
                 case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView())); break;
                 case Decision.EvictMemory e: Evict(e.Victim, e.Reason); break;
@@ -164,7 +166,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                     Record(new SaveAborted(step, a.SaveId, a.Reason, DateTimeOffset.UtcNow));
                     break;
                 case Decision.EndRound e:
-                    if (e.RemoveDebris && e.Tier == StorageTier.Memory) DropEverywhere(step, null, "its memory round was aborted");
+                    // A memory round's copies go whether or not writers may still be busy: they carry the attempt's tag, so only its own files go.
+                    if (e.Tier == StorageTier.Memory) DropAborted(step, e.Files);
                     else if (e.RemoveDebris) _files.RemoveUncommitted(step);
                     foreach (var (plan, shard) in e.Resubmit) Self.Tell(plan, shard);
                     break;
@@ -210,6 +213,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _log.Info("Committed step {0} in memory: {1} files, {2} bytes, held by {3}", commit.Step, summary.Files, summary.Bytes, string.Join(", ", copies!.Hosts));
             _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize));
             var announce = _rounds.Committed(commit.Step, summary);
+            // A host lost after its acknowledgement and before this commit: its copies are recorded lost now.
+            foreach (var gone in copies!.Hosts.Where(h => !_holders.IsLive(h)))
+                Record(new ReplicasLost(commit.Step, gone, null, "its holder stopped before the step committed", DateTimeOffset.UtcNow));
             if (commit.Persist) StartPersist(commit, copies);
             foreach (var victim in Budget().Trim(HeldSteps()))
                 Evict(victim, $"the memory tier keeps the newest {_settings.MemoryTier.KeepLast} steps{(_settings.MemoryTier.KeepPersisted ? "" : " and lets steps on disk go")}");
@@ -244,10 +250,16 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>A holder wrote its file; after the last one the disk metadata commits the step on disk and the journal records it on both tiers.</summary>
     private void OnPersisted(PersistReplicaSuccess m)
     {
-        if (!_persists.TryGetValue(m.Step, out var job) || !job.Succeeded(m.File)) return;
+        if (!_persists.TryGetValue(m.Step, out var job) || !job.Succeeded(m.File, Context.System.NodeOf(Sender), m.Host)) return;
         _persists.Remove(m.Step);
         Timers.Cancel(("persist", m.Step));
-        var (checksum, summary, failure) = _files.Commit(new Decision.CommitStep(job.Step, job.SaveId, job.Plan, job.Results));
+        if (Catalog[m.Step] is not { Status: CheckpointStatus.Committed } entry || entry.SaveId != job.SaveId)
+        {
+            _log.Warning("Memory tier: step {0} was deleted while it was written to disk; its disk copy is removed", m.Step);
+            _files.RemoveUncommitted(m.Step);
+            return;
+        }
+        var (checksum, summary, failure) = _files.Commit(new Decision.CommitStep(job.Step, job.SaveId, job.PlanAsWritten(), job.Results));
         if (failure is not null)
         {
             _log.Warning("Memory tier: step {0} could not be committed on disk: {1}", job.Step, failure);
@@ -281,9 +293,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _files.RemoveUncommitted(step);
     }
 
-    /// <summary>True when the round of <paramref name="step"/> goes to memory and no holder has announced itself yet.</summary>
+    /// <summary>True when the round of <paramref name="step"/> goes to memory and fewer than R hosts have a live holder and a writer yet.</summary>
     private bool WaitsForHolders(long step) =>
-        _settings.MemoryTier.Enabled && _holders.LiveHosts.Count == 0 && _rounds[step] is { } round
+        _settings.MemoryTier.Enabled && (MemoryView()?.WritersByHost.Count ?? 0) < _settings.MemoryTier.Replicas && _rounds[step] is { } round
         && _settings.Tiers.Problem(round.Requested) is null && _settings.Tiers.Choose(step, round.Requested).Round == StorageTier.Memory;
 
     /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
@@ -318,12 +330,18 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     private IReadOnlyList<HeldStep> HeldSteps() => Catalog.Entries.Where(e => e.InMemory).Select(e =>
     {
-        if (_heldBytes.TryGetValue(e.Step, out var placed)) return new HeldStep(e.Step, Committed: true, e.Persisted, Pinned: _leases.IsHeld(e.Step), placed);
+        // Leased by a load, or being written to disk: it must stay while that lasts.
+        var pinned = _leases.IsHeld(e.Step) || _persists.ContainsKey(e.Step);
+        if (_heldBytes.TryGetValue(e.Step, out var placed)) return new HeldStep(e.Step, Committed: true, e.Persisted, pinned, placed);
         var perFile = (e.Files > 0 ? e.Bytes / e.Files : 0) + 4096;
         var bytes = e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)))
             .GroupBy(h => e.Memory.Hosts[h], StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count() * perFile, StringComparer.Ordinal);
-        return new HeldStep(e.Step, Committed: true, e.Persisted, Pinned: _leases.IsHeld(e.Step), bytes);
-    }).OrderBy(h => h.Step).ToArray();
+        return new HeldStep(e.Step, Committed: true, e.Persisted, pinned, bytes);
+    })
+    // Memory rounds under way hold (or are receiving) their copies too.
+    .Concat(_rounds.InFlight.Where(r => r.InMemory && r.Copies.Count > 0 && Catalog[r.Step] is not { InMemory: true })
+        .Select(r => new HeldStep(r.Step, Committed: false, Persisted: false, Pinned: false, MemoryAssignments.BytesByHost(r.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize)))))
+    .OrderBy(h => h.Step).ToArray();
 
     /// <summary>Journals that memory step <paramref name="step"/> is released, then has every holder drop it.</summary>
     private void Evict(long step, string reason)
@@ -331,6 +349,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _log.Info("Memory tier: evicting step {0}: {1}", step, reason);
         _heldBytes.Remove(step);
         Record(new ReplicasEvicted(step, reason, DateTimeOffset.UtcNow), _ => DropEverywhere(step, null, reason));
+    }
+
+    /// <summary>An aborted memory round's copies go from every holder (only the attempt's <paramref name="files"/>), and its memory metadata unless the step is held from elsewhere.</summary>
+    private void DropAborted(long step, IReadOnlyList<string>? files)
+    {
+        if (files is { Count: > 0 }) DropEverywhere(step, files.ToArray(), "its memory round was aborted");
+        if (Catalog[step] is not { InMemory: true }) _files.RemoveMemory(step);
     }
 
     /// <summary>Tells every live holder to drop <paramref name="step"/>'s copies (of <paramref name="files"/>, or all), and removes its memory metadata.</summary>
@@ -345,6 +370,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         _log.Warning("Memory tier: host '{0}' is lost: {1}", host, reason);
         foreach (var entry in HeldUnmarked(host)) Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow));
+        // Files it was writing to disk go to their next holders.
+        foreach (var job in _persists.Values.ToArray())
+            foreach (var file in job.PendingOn(host))
+                if (job.Failed(file, _holders.IsLive) is { } next) SendPersist(job, next);
+                else AbandonPersist(job.Step, $"no holder of '{file}' is left after host '{host}' was lost");
     }
 
     /// <summary>Memory steps still held with a copy on <paramref name="host"/> not marked lost.</summary>
@@ -446,7 +476,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // Just started: hosts the catalog records as holders announce themselves first (a restarted
         // cluster loads from memory instead of racing to the disk); a load waits for them up to lost-after.
-        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < _settings.MemoryTier.LostAfter)
+        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < LoadWait)
         {
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
             return;
@@ -462,7 +492,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         if (choice.Tier == StorageTier.Disk)
         {
-            var (lease, watchDisk) = _leases.Request(Sender, choice.Step, renew: false, Catalog, _removals.CanRenew, _files.Root);
+            var (lease, watchDisk) = _leases.Request(Sender, choice.Step, msg.Renew, Catalog, _removals.CanRenew, _files.Root);
             if (watchDisk) Context.Watch(Sender);
             Sender.Tell(lease.Refusal is null
                 ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum, PassedOver: choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null)
@@ -471,10 +501,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         var holders = choice.Holders.Select(f => new FileHolders(f.Key,
             f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
-        if (_leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
+        // A renewal asked more than once holds one lease.
+        if (!(msg.Renew && _leases.Holds(choice.Step, Sender)) && _leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
         Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
     }
+
+    /// <summary>How long a just-started planner holds loads for hosts to announce themselves: lost-after, within half the ranks' lease deadline.</summary>
+    private TimeSpan LoadWait => _settings.MemoryTier.LostAfter < _settings.PlanTimeout / 2 ? _settings.MemoryTier.LostAfter : _settings.PlanTimeout / 2;
 
     /// <summary>
     /// Hosts recorded as holders of memory steps still held that have no live holder. Copies marked lost
@@ -487,7 +521,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnReplicaRefused(ReplicaRefused m)
     {
         _log.Warning("Memory tier: step {0}: the copy of '{1}' on host '{2}' was refused by a load: {3}", m.Step, m.File, m.Host, m.Cause);
-        if (Catalog[m.Step] is not { InMemory: true } entry || entry.Memory!.IndexOf(m.Host) < 0) return;
+        if (Catalog[m.Step] is not { InMemory: true } entry || entry.Memory!.IndexOf(m.Host) is var h && h < 0
+            || entry.Memory.Shards.Any(s => s.File == m.File && s.Lost.Contains(h))) return;
         Record(new ReplicasLost(m.Step, m.Host, [m.File], "refused by a load: " + m.Cause, DateTimeOffset.UtcNow), _ =>
         {
             foreach (var holder in _holders.HoldersOn(m.Host)) holder.Tell(new DropReplicas(m.Step, [m.File], "its checksum failed on load"));
@@ -500,13 +535,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         foreach (var (step, reason) in _removals.Retain(Catalog.DiskSteps))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
-            var inMemory = Catalog[step] is { InMemory: true };
-            Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ =>
-            {
-                // A deletion takes every tier: a persisted step's copies go too.
-                if (inMemory) DropEverywhere(step, null, reason);
-                Remove(_removals.Deleted(step, _leases.IsHeld));
-            });
+            // A deletion takes every tier: a persisted step's copies go with its files, once no load holds it.
+            if (Catalog[step] is { InMemory: true }) _copiesGoWithFiles.Add(step);
+            Record(new CheckpointDeleted(step, reason, DateTimeOffset.UtcNow), _ => Remove(_removals.Deleted(step, _leases.IsHeld)));
         }
     }
 
@@ -526,7 +557,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     private void Remove(IEnumerable<long> steps)
     {
-        foreach (var step in steps) _files.RemoveInBackground(step).PipeTo(Self);
+        foreach (var step in steps)
+        {
+            if (_copiesGoWithFiles.Remove(step)) DropEverywhere(step, null, "the step was deleted");
+            _files.RemoveInBackground(step).PipeTo(Self);
+        }
     }
 
     /// <summary>Answers a collection with its report, if it is complete (null: its deleted steps' files are still going).</summary>

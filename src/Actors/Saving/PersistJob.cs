@@ -11,6 +11,8 @@ internal sealed class PersistJob
     private readonly Dictionary<string, Queue<string>> _next = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (FileWritePlan Plan, FileWriteResult Expected)> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _writtenBy = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The persist of memory step <paramref name="step"/> (attempt <paramref name="saveId"/>) of
@@ -60,8 +62,29 @@ internal sealed class PersistJob
         return (sends, null);
     }
 
-    /// <summary>A holder wrote <paramref name="file"/> to disk; true when that was the last file.</summary>
-    public bool Succeeded(string file) => _pending.Remove(file) && Done;
+    /// <summary>
+    /// A holder on <paramref name="node"/> wrote <paramref name="file"/> to disk; true when that was the
+    /// last file. Heard only from the host the file was last sent to (null: from whichever).
+    /// </summary>
+    public bool Succeeded(string file, string? node = null, string? host = null)
+    {
+        if (host is not null && _current.GetValueOrDefault(file) != host) return false;
+        if (!_pending.Remove(file)) return false;
+        if (node is not null) _writtenBy[file] = node;
+        return Done;
+    }
+
+    /// <summary>Files still being written by <paramref name="host"/> (for when it is lost).</summary>
+    public IReadOnlyList<string> PendingOn(string host) => _pending.Where(f => _current.GetValueOrDefault(f) == host).ToArray();
+
+    /// <summary>
+    /// The plan with each file's node set to the node that wrote it to disk: loads through readers
+    /// ask that node for its bytes.
+    /// </summary>
+    public GlobalSavePlan PlanAsWritten() => Plan with
+    {
+        Files = Plan.Files.Select(f => _writtenBy.TryGetValue(f.FileName, out var node) ? f with { WriterNode = node } : f).ToArray(),
+    };
 
     /// <summary><paramref name="file"/>'s holder failed: the next <paramref name="live"/> holder to try, or null when none is left.</summary>
     public PersistSend? Failed(string file, Func<string, bool> live) => _pending.Contains(file) ? Next(file, live) : null;
@@ -70,7 +93,12 @@ internal sealed class PersistJob
     {
         var hosts = _next[file];
         while (hosts.TryDequeue(out var host))
-            if (live(host)) return new PersistSend(_files[file].Plan, _files[file].Expected, host);
+        {
+            if (!live(host)) continue;
+            _current[file] = host;
+            return new PersistSend(_files[file].Plan, _files[file].Expected, host);
+        }
+        _current.Remove(file);
         return null;
     }
 }

@@ -73,8 +73,9 @@ internal abstract record RoundDecision<TRef>(long Step)
     /// The aborted round is over: remove its files when <paramref name="RemoveDebris"/> (no writer can
     /// still touch them), then hand the plans of the next attempt that waited for it back in, each from its shard.
     /// </summary>
-    /// <remarks>A memory round's debris is its copies on the holders (<paramref name="Tier"/> says which to remove).</remarks>
-    public sealed record EndRound(long Step, bool RemoveDebris, IReadOnlyList<(SubmitLocalPlan Plan, TRef Shard)> Resubmit, StorageTier Tier = StorageTier.Disk) : RoundDecision<TRef>(Step);
+    /// <remarks>A memory round's debris is its copies on the holders: <paramref name="Files"/>, its attempt's files, whatever <paramref name="RemoveDebris"/> says.</remarks>
+    public sealed record EndRound(long Step, bool RemoveDebris, IReadOnlyList<(SubmitLocalPlan Plan, TRef Shard)> Resubmit, StorageTier Tier = StorageTier.Disk,
+        IReadOnlyList<string>? Files = null) : RoundDecision<TRef>(Step);
 
     /// <summary>Log <paramref name="Text"/> as a warning.</summary>
     public sealed record Warn(long Step, string Text) : RoundDecision<TRef>(Step);

@@ -40,6 +40,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// <summary>The round of <paramref name="step"/>, if one is in flight (alive or winding down).</summary>
     public SaveRound<TRef>? this[long step] => _rounds.GetValueOrDefault(step);
 
+    /// <summary>The rounds in flight (alive or winding down).</summary>
+    public IEnumerable<SaveRound<TRef>> InFlight => _rounds.Values;
+
     /// <summary>True while a round of <paramref name="step"/> is in flight (alive or winding down): its directory is not debris.</summary>
     public bool IsInFlight(long step) => _rounds.ContainsKey(step);
 
@@ -245,7 +248,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             if (round.Phase != RoundPhase.Gathering || !round.Alive) return None;
             return Abort(round, round.MissingPlans.Any()
                 ? $"ranks {string.Join(", ", round.MissingPlans)} did not send their plan within {settings.PlanTimeout}"
-                : $"no writer registered within {settings.PlanTimeout}");
+                : $"no writer registered within {settings.PlanTimeout}" + (settings.Policy.MemoryEnabled ? $" (a memory round also waits for {settings.Replicas} hosts with a replica holder and a writer)" : ""));
         }
         if (!round.Writing || round.AllReported || round.Phase == RoundPhase.Committing) return None;
         var decisions = new List<RoundDecision<TRef>>();
@@ -324,7 +327,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         _rounds.Remove(round.Step);
         Bury(round.Step, round.AbortReason!, round.MissingPlans);
-        return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round) };
+        return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round,
+            round.Copies.Select(c => c.File.FileName).Distinct().ToArray()) };
     }
 
     private void Bury(long step, string reason, IEnumerable<int> late)
