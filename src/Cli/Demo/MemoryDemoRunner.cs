@@ -27,7 +27,7 @@ internal static class MemoryDemoRunner
         await using var cluster = await NodeProcessCluster.StartAsync(root, nodes, placement, o.Hocon, memory);
         await cluster.HolderUsageAsync();
         output.Line($"cluster up: {nodes} nodes (hosts node-0 to node-{nodes - 1}, each with ranks, writers and replicas); memory tier on, " +
-                    $"{memory.Replicas} replicas, disk every {memory.DiskEvery}; replicas in {hostsDirectory}");
+                    $"{memory.Replicas} {(memory.Replicas == 1 ? "replica" : "replicas")} per shard, disk every {memory.DiskEvery}; replicas in {hostsDirectory}");
         var report = new Dictionary<string, object?>
         {
             ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["nodes"] = nodes, ["tier"] = "memory", ["replicas"] = memory.Replicas,
@@ -79,7 +79,7 @@ internal static class MemoryDemoRunner
         var loaded = outcomes.Length == 1 && loads.All(l => l.Step >= 0) ? outcomes[0] : ((long Step, StorageTier Tier)?)null;
         foreach (var p in problems.Distinct().Take(20)) output.Line((loaded is null ? "LOAD FAILED " : "MISMATCH ") + p);
         var fallback = Fallback(await CatalogAsync(cluster), last, loaded);
-        if (fallback is not null) output.Line(fallback);
+        if (fallback is not null) output.Line("fallback: " + fallback);
         var bitExact = problems.Count == 0 && loaded is not null;
         output.Line(loaded is { } l
             ? $"loaded step {l.Step} from {Name(l.Tier)} on {o.Ranks} ranks over {nodes} nodes in {CliOutput.Seconds(recover)} s: {(bitExact ? "bit-exact" : $"{problems.Count} differences")}"
@@ -107,9 +107,14 @@ internal static class MemoryDemoRunner
         if (loaded is { Tier: StorageTier.Memory } l && l.Step == newest) return null;
         var steps = catalog.Where(e => e.Status == CheckpointStatus.Committed).Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null)).ToArray();
         // Every holder counted live: after recovery the catalog's lost marks say which copies are gone.
-        var (_, refusal) = LoadSources.Choose(steps, newest, StorageTier.Memory, _ => true, null);
-        var why = refusal ?? $"step {newest} is loadable from memory by the catalog's marks, but a holder of it was not live when the ranks loaded";
-        return $"fallback: {why}; " + (loaded is { } s ? $"loaded step {s.Step} from {Name(s.Tier)}" : "no step could be loaded");
+        var (choice, refusal) = LoadSources.Choose(steps, newest, null, _ => true, null);
+        var why = choice switch
+        {
+            null => refusal!,
+            { Tier: StorageTier.Disk } => choice.PassedOver.LastOrDefault() ?? $"step {newest}: not in memory (evicted), on disk",
+            _ => $"step {newest} is loadable from memory by the catalog's marks, but a holder of it was not live when the ranks loaded",
+        };
+        return why + "; " + (loaded is { } s ? $"loaded step {s.Step} from {Name(s.Tier)}" : "no step could be loaded");
     }
 
     /// <summary>
