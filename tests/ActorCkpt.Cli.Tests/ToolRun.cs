@@ -9,11 +9,14 @@ internal static class ToolRun
     public static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <c>actorckpt <paramref name="args"/></c>; its exit code, stdout and stderr.</summary>
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(HangGuard, args);
+
+    /// <summary>Runs <c>actorckpt <paramref name="args"/></c> that may take up to <paramref name="hangGuard"/> (a run that starts and kills node processes); its exit code, stdout and stderr.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(TimeSpan hangGuard, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(HangGuard);
+        var exit = await Task.Run(() => ActorCkptCli.Run(args, stdout, stderr)).WaitAsync(hangGuard);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 

@@ -57,15 +57,39 @@ internal static class ActorCkptCli
         var check = new Option<bool>("--check") { Description = "Save nothing: load the newest committed checkpoint and check it bit-exact" };
         var nodes = CliOptions.Int("--nodes", "Run across this many node processes on 127.0.0.1 (all but one with ranks, one writer-only)", 1, 1, MaxNodes);
         var placement = CliOptions.OneOf("--placement", "Which writers take a rank's files with --nodes", "local", "local", "spread");
+        var tier = CliOptions.OneOf("--tier", "Where saves go with --nodes: disk, or memory (every node process a host keeping replicas in tmpfs)", "disk", "disk", "memory");
+        var replicas = CliOptions.Int("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, 1, MaxNodes);
+        var diskEvery = CliOptions.Int("--disk-every", "With --tier memory: steps that are multiples of this also go to disk (0: none)", 10, 0, 1_000_000);
+        var killNode = new Option<string?>("--kill-node") { Description = "With --tier memory: after the saves, SIGKILL these node processes (0,2) and remove their hosts' tmpfs replicas; restart them and load" };
+        var killProcess = new Option<string?>("--kill-process") { Description = "With --tier memory: after the saves, SIGKILL these node processes (0,2), their tmpfs kept; restart them and load" };
+        var replicasDir = new Option<string?>("--replicas-dir") { Description = "With --tier memory: the tmpfs directory of the replicas (default /dev/shm/actorckpt)" };
         var demo = new Command("demo", "Save checkpoints of a synthetic model through the actors, then load the newest on another rank count and check it bit-exact")
         {
-            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, json, config,
+            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, tier, replicas, diskEvery, killNode, killProcess, replicasDir, json, config,
         };
         demo.Validators.Add(r => CrossCheck(() =>
         {
-            var (n, k) = (r.GetValue(nodes), r.GetValue(ranks));
-            if (n > 1 && !r.GetValue(check) && k < n - 1)
-                r.AddError($"--ranks {k} leaves a training node without ranks with --nodes {n} (accepted: {n - 1} to {MaxRanks})");
+            var (n, k) = (Given(r, nodes), Given(r, ranks));
+            var memory = Given(r, tier) == "memory";
+            if (!memory)
+            {
+                foreach (var option in new Option[] { replicas, diskEvery, killNode, killProcess, replicasDir })
+                    if (r.GetResult(option) is { Implicit: false })
+                    {
+                        r.AddError($"{option.Name} needs --tier memory");
+                        return;
+                    }
+                if (n > 1 && !r.GetValue(check) && k < n - 1)
+                    r.AddError($"--ranks {k} leaves a training node without ranks with --nodes {n} (accepted: {n - 1} to {MaxRanks})");
+                return;
+            }
+            if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
+            else if (r.GetValue(check)) r.AddError("--check does not go with --tier memory: the memory demo saves, takes nodes away and loads");
+            else if (r.GetValue(killNode) is not null && r.GetValue(killProcess) is not null) r.AddError("--kill-node and --kill-process exclude each other: give one of them");
+            else if (Given(r, replicas) > n) r.AddError($"--replicas {Given(r, replicas)} is more than the {n} hosts of --nodes {n} (accepted: 1 to {n})");
+            else if (k < n) r.AddError($"--ranks {k} leaves a node without ranks with --nodes {n} --tier memory (accepted: {n} to {MaxRanks})");
+            else if (r.GetValue(killNode) is { } kn && NodeIndices.Parse("--kill-node", kn, n).Problem is { } p1) r.AddError(p1);
+            else if (r.GetValue(killProcess) is { } kp && NodeIndices.Parse("--kill-process", kp, n).Problem is { } p2) r.AddError(p2);
         }));
         demo.SetAction(p => Guard(p, () =>
         {
@@ -79,6 +103,14 @@ internal static class ActorCkptCli
             }
             else RootChecks.NotAFile(options.Dir, "--dir");
             var output = new CliOutput(stdout, p.GetValue(json));
+            if (p.GetValue(tier) == "memory")
+            {
+                var (kill, removeTmpfs) = p.GetValue(killNode) is { } kn ? (kn, true) : (p.GetValue(killProcess), false);
+                var memory = new MemoryDemo(p.GetValue(replicas), p.GetValue(diskEvery),
+                    kill is null ? Array.Empty<int>() : NodeIndices.Parse(removeTmpfs ? "--kill-node" : "--kill-process", kill, p.GetValue(nodes)).Indices!,
+                    removeTmpfs, Path.GetFullPath(p.GetValue(replicasDir) ?? MemoryDemo.DefaultDirectory));
+                return MemoryDemoRunner.RunAsync(options, p.GetValue(nodes), p.GetValue(placement)!, memory, output).GetAwaiter().GetResult();
+            }
             return (p.GetValue(nodes) > 1 && !options.Check
                 ? ClusterDemoRunner.RunAsync(options, p.GetValue(nodes), p.GetValue(placement)!, output)
                 : DemoRunner.RunAsync(options, output)).GetAwaiter().GetResult();
@@ -115,9 +147,16 @@ internal static class ActorCkptCli
                 if (!NodeCommand.Roles.Contains(role, StringComparer.Ordinal))
                     r.AddError($"--roles '{role}' is not a role; did you mean '{Nearest.Of(role, NodeCommand.Roles)}'? (one of: {string.Join(", ", NodeCommand.Roles)})");
         });
-        var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles };
+        var host = new Option<string?>("--host") { Description = "This node's memory-tier host (failure domain): sets actorckpt.tiers.memory.host" };
+        host.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (ReplicaLayout.HostProblem(token.Value) is { } problem)
+                    r.AddError($"--host: {problem}");
+        });
+        var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles, host };
         node.SetAction(p => Guard(p, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
-            p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false)).GetAwaiter().GetResult()));
+            p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false), p.GetValue(host)).GetAwaiter().GetResult()));
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
         var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
@@ -212,6 +251,13 @@ internal static class ActorCkptCli
         root.Options.Add(verbose);
         return root;
     }
+
+    /// <summary>
+    /// The value of <paramref name="option"/> in a command's validator: its default when it was not
+    /// given (there the parse result holds no value for it yet).
+    /// </summary>
+    private static T Given<T>(System.CommandLine.Parsing.CommandResult r, Option<T> option) =>
+        r.GetResult(option) is { Implicit: false } ? r.GetValue(option)! : option.DefaultValueFactory is { } factory ? factory(null!) : default!;
 
     /// <summary>Runs a check across options; skipped when one of them has no value because its own check refused it (that error is the one reported).</summary>
     private static void CrossCheck(Action check)

@@ -6,17 +6,21 @@ using ActorCkpt.Cli.Demo;
 namespace ActorCkpt.Cli;
 
 /// <summary>
-/// <c>actorckpt node --config FILE [--port P] [--seed host:port]... [--roles rank,writer]</c>: starts a
+/// <c>actorckpt node --config FILE [--port P] [--seed host:port]... [--roles rank,writer] [--host ID]</c>: starts a
 /// cluster node (planner singleton, writer pool, shard actors by role) over the checkpoint
 /// directory <c>actorckpt.root</c> of the config, joins the seeds (or forms a cluster alone), and
-/// runs until SIGTERM or Ctrl-C, which make it leave the cluster gracefully.
+/// runs until SIGTERM or Ctrl-C, which make it leave the cluster gracefully. <c>--host</c> names the
+/// node's memory-tier failure domain (<c>actorckpt.tiers.memory.host</c>), as the memory demo gives
+/// each node process a host of its own on one machine.
 /// </summary>
 internal static class NodeCommand
 {
     /// <summary>Runs the node until it is stopped; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output)
+    public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output, string? host = null)
     {
         var config = ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config"), port, roles, root: null);
+        // The flag wins over the file: one config file serves every node process of the memory demo.
+        if (host is not null) config = Akka.Configuration.ConfigurationFactory.ParseString($"actorckpt.tiers.memory.host = \"{ReplicaLayout.Host(host)}\"").WithFallback(config);
         var root = config.GetString("actorckpt.root");
         if (string.IsNullOrWhiteSpace(root))
             throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");

@@ -55,8 +55,17 @@ internal sealed class DemoAgentActor : ReceiveActor
                 var clock = Stopwatch.StartNew();
                 var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step, throughReaders: m.ThroughReaders)));
                 var seconds = clock.Elapsed.TotalSeconds;
-                var saved = node.Store.ReadMetadata(m.Step).WorldSize;
-                replyTo.Tell(new DemoLoadDone(seconds, model.Check(mine, results, m.Step, saved).ToArray(), results.Sum(r => r.BytesRead)));
+                if (results.Length == 0)
+                {
+                    replyTo.Tell(new DemoLoadDone(seconds, Array.Empty<string>(), 0, m.Step ?? -1));
+                    return;
+                }
+                // Without a step each rank resolves the newest loadable one itself: they must agree.
+                var step = results[0].Step;
+                var tier = results[0].Tier;
+                var problems = results.Where(r => r.Step != step || r.Tier != tier).Select(r => $"ranks of one node loaded different steps or tiers: step {step} from {tier} and step {r.Step} from {r.Tier}")
+                    .Concat(model.Check(mine, results, step, results[0].SavedWorldSize)).ToArray();
+                replyTo.Tell(new DemoLoadDone(seconds, problems, results.Sum(r => r.BytesRead), step, tier, results.Sum(r => r.BytesFromPeers)));
             }
             catch (Exception e)
             {

@@ -26,20 +26,23 @@ internal sealed record RunDemoSave(long Step, int[] Ranks, int World, DemoModel 
 internal sealed record DemoSaveDone(double StagedSeconds, double SavedSeconds, string? Error, BulkActivity? Pushed = null) : IActorCkptMessage;
 
 /// <summary>Load <paramref name="Step"/> into <paramref name="Ranks"/> of <paramref name="World"/> ranks and check them bit-exact.</summary>
-/// <param name="Step">The step.</param>
+/// <param name="Step">The step; null for the newest loadable one, from either tier.</param>
 /// <param name="Ranks">The ranks this node hosts.</param>
 /// <param name="World">Number of ranks of the load.</param>
 /// <param name="Model">The model.</param>
 /// <param name="ThroughReaders">True to read through the readers of the nodes that wrote the files, false from the directory, null as configured.</param>
 /// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process.</remarks>
-internal sealed record RunDemoLoad(long Step, int[] Ranks, int World, DemoModel Model, bool? ThroughReaders = null) : IActorCkptMessage;
+internal sealed record RunDemoLoad(long? Step, int[] Ranks, int World, DemoModel Model, bool? ThroughReaders = null) : IActorCkptMessage;
 
 /// <summary>A node's ranks loaded: seconds, and one line per difference (empty when bit-exact).</summary>
 /// <param name="Seconds">Load time.</param>
 /// <param name="Problems">Differences or the failure.</param>
 /// <param name="BytesRead">Bytes the node's ranks read from data files.</param>
+/// <param name="Step">The step the node's ranks loaded; -1 when they loaded none.</param>
+/// <param name="Tier">The tier it came from.</param>
+/// <param name="BytesFromPeers">Bytes the node's ranks read from other hosts' memory.</param>
 /// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
-internal sealed record DemoLoadDone(double Seconds, string[] Problems, long BytesRead = 0) : IActorCkptMessage;
+internal sealed record DemoLoadDone(double Seconds, string[] Problems, long BytesRead = 0, long Step = -1, StorageTier Tier = StorageTier.Disk, long BytesFromPeers = 0) : IActorCkptMessage;
 
 /// <summary>The bench's socket baseline: listen for one plain TCP copy of <paramref name="Bytes"/> bytes; answered <see cref="SocketSinkOpened"/>.</summary>
 /// <param name="Bytes">Bytes the copy will send.</param>

@@ -1,14 +1,16 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster;
 
 namespace ActorCkpt.Cli.Demo;
 
 /// <summary>
-/// K <c>actorckpt node</c> processes on 127.0.0.1 (K-1 training nodes with ranks, writers and the
-/// planner role, and one writer-only node) with this process joined as a driver that hosts no
-/// ranks and no writers. The driver asks each training node's <see cref="DemoAgentActor"/> to
-/// save or load its ranks. Disposing asks every node to leave and waits for its process.
+/// K <c>actorckpt node</c> processes on 127.0.0.1 with this process joined as a driver (the seed)
+/// that hosts no ranks and no writers. The disk demo's shape: K-1 training nodes with ranks,
+/// writers and the planner role, and one writer-only node. The memory demo's shape
+/// (<see cref="MemoryDemo"/>): every node a training node and a host of its own, <c>node-I</c>,
+/// with the memory tier on. The driver asks each training node's <see cref="DemoAgentActor"/> to
+/// save or load its ranks, and can kill and restart nodes. Disposing asks every node to leave and
+/// waits for its process.
 /// </summary>
 internal sealed class NodeProcessCluster : IAsyncDisposable
 {
@@ -16,38 +18,49 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
     private readonly ActorSystem _system;
-    private readonly List<Process> _processes;
+    private readonly List<DemoNodeProcess> _processes = new();
     private readonly string _configFile;
+    private readonly MemoryDemo? _memory;
+    private string _seed = "";
+    private int _poolSize;
 
-    private NodeProcessCluster(ActorSystem system, CheckpointNode node, List<Process> processes, string configFile)
+    private NodeProcessCluster(ActorSystem system, CheckpointNode node, string configFile, MemoryDemo? memory)
     {
         _system = system;
         Node = node;
-        _processes = processes;
         _configFile = configFile;
+        _memory = memory;
     }
 
     /// <summary>The driver's node (planner proxy and the shared store).</summary>
     public CheckpointNode Node { get; private set; }
 
-    /// <summary>The agents of the training nodes, in a fixed order.</summary>
+    /// <summary>The agents of the training nodes, in a fixed order (the memory demo's: node index).</summary>
     public IReadOnlyList<ActorSelection> Agents { get; private set; } = Array.Empty<ActorSelection>();
 
-    /// <summary>The agent of the writer-only node.</summary>
+    /// <summary>The agent of the writer-only node (the disk demo's shape only).</summary>
     public ActorSelection WriterAgent { get; private set; } = null!;
 
-    /// <summary>Starts <paramref name="nodes"/> node processes over <paramref name="root"/> and waits until every writer is known.</summary>
-    public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon)
+    /// <summary>The node processes, by index.</summary>
+    public IReadOnlyList<DemoNodeProcess> Processes => _processes;
+
+    /// <summary>
+    /// Starts <paramref name="nodes"/> node processes over <paramref name="root"/> and waits until
+    /// every writer is known; with <paramref name="memory"/>, the memory demo's shape and settings.
+    /// </summary>
+    public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon, MemoryDemo? memory = null)
     {
         if (nodes < 2) throw new ArgumentException("--nodes must be at least 2 (training nodes and one writer-only node)");
         root = Path.GetFullPath(root);
         Directory.CreateDirectory(root);
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{hocon ?? ""}\n");
+        await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{hocon ?? ""}\n");
+        // The memory demo's driver sees every node it kills die: its log would only repeat that into the demo's output.
+        var quiet = memory is null ? "" : "\nakka { loglevel = ERROR, stdout-loglevel = ERROR, remote.log-remote-lifecycle-events = off }\n";
         var config = ActorCkptConfig.WithCatalog(
-            ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config"), port: 0, roles: new[] { "driver" }, root: null), root);
+            ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-        var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, new LocalBlobStore(root)), new List<Process>(), configFile);
+        var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, new LocalBlobStore(root)), configFile, memory);
         try
         {
             await cluster.FormAsync(nodes, ActorCkptSettings.Create(config).WriterPoolSize);
@@ -70,39 +83,112 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
 
     private async Task FormAsync(int nodes, int poolSize)
     {
+        _poolSize = poolSize;
         var cluster = Cluster.Get(_system);
         await cluster.JoinSeedNodesAsync(new[] { cluster.SelfAddress }).WaitAsync(Patience);
-        var seed = $"127.0.0.1:{cluster.SelfAddress.Port}";
+        _seed = $"127.0.0.1:{cluster.SelfAddress.Port}";
         for (var i = 0; i < nodes; i++)
-            _processes.Add(StartNode(_configFile, seed, i < nodes - 1 ? "rank,writer,planner" : "writer"));
-        await WaitAsync(() => Task.FromResult(cluster.State.Members.Count(m => m.Status == MemberStatus.Up) == nodes + 1),
-            () => $"{cluster.State.Members.Count(m => m.Status == MemberStatus.Up) - 1} of {nodes} nodes came up");
-        var writers = nodes * poolSize;
-        await WaitAsync(async () => (await Node.KnownWritersAsync(Patience)).Count == writers, () => $"the planner did not find {writers} writers");
-        Agents = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Rank)).OrderBy(m => m.Address.Port)
-            .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).ToList();
-        WriterAgent = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Writer) && !m.HasRole(ClusterRoles.Rank))
-            .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).Single();
+        {
+            var node = _memory is null
+                ? new DemoNodeProcess(i, i < nodes - 1 ? "rank,writer,planner" : "writer", null)
+                : new DemoNodeProcess(i, "rank,writer,planner", MemoryDemo.Host(i));
+            node.Start(_configFile, _seed);
+            _processes.Add(node);
+        }
+        await Task.WhenAll(_processes.Select(p => p.UpAsync(Patience)));
+        await AwaitWholeAsync();
+        if (_memory is null)
+        {
+            Agents = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Rank)).OrderBy(m => m.Address.Port)
+                .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).ToList();
+            WriterAgent = cluster.State.Members.Where(m => m.HasRole(ClusterRoles.Writer) && !m.HasRole(ClusterRoles.Rank))
+                .Select(m => _system.ActorSelection(new RootActorPath(m.Address) / "user" / DemoAgentActor.Name)).Single();
+        }
     }
 
-    private static Process StartNode(string configFile, string seed, string roles)
+    /// <summary>
+    /// Waits until the cluster holds exactly the driver and the running incarnation of every node, all
+    /// up and reachable (killed incarnations removed), and the planner knows every writer; the
+    /// memory demo's agents then follow the node indices.
+    /// </summary>
+    public async Task AwaitWholeAsync()
     {
-        var dll = typeof(NodeProcessCluster).Assembly.Location;
-        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "node", "--config", configFile, "--port", "0", "--seed", seed, "--roles", roles }) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{dotnet} {dll} node'");
-        // Drained so a chatty node never blocks on a full pipe.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        var cluster = Cluster.Get(_system);
+        var expected = _processes.Select(p => p.Address!).Append(cluster.SelfAddress).ToHashSet();
+        await WaitAsync(() =>
+        {
+            if (_processes.FirstOrDefault(p => p.Process.HasExited) is { } dead)
+                throw new InvalidOperationException($"node {dead.Index} exited with code {dead.Process.ExitCode} while the cluster formed");
+            var state = cluster.State;
+            return Task.FromResult(state.Unreachable.Count == 0 && state.Members.Count == expected.Count
+                && state.Members.All(m => m.Status == MemberStatus.Up && expected.Contains(m.Address)));
+        }, () => $"{cluster.State.Members.Count(m => m.Status == MemberStatus.Up && expected.Contains(m.Address)) - 1} of {_processes.Count} nodes came up " +
+                 $"({cluster.State.Members.Count} members, {cluster.State.Unreachable.Count} unreachable)");
+        var writers = _processes.Count * _poolSize;
+        await WaitAsync(async () =>
+        {
+            try
+            {
+                return (await Node.KnownWritersAsync(TimeSpan.FromSeconds(5))).Count == writers;
+            }
+            catch (Exception e) when (e is TimeoutException or AskTimeoutException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, () => $"the planner did not find {writers} writers");
+        if (_memory is not null)
+            Agents = _processes.Select(p => _system.ActorSelection(new RootActorPath(p.Address!) / "user" / DemoAgentActor.Name)).ToList();
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> done, Func<string> failure)
+    /// <summary>
+    /// The memory demo: each node's replica holder answers a usage report (it has announced its
+    /// host to the planner by then, as a save needs); the reports by host.
+    /// </summary>
+    public async Task<IReadOnlyList<ReplicaUsageReported>> HolderUsageAsync()
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var holder = "actorckpt-replicas";
+        return await Task.WhenAll(_processes.Select(p =>
+            _system.ActorSelection(new RootActorPath(p.Address!) / "user" / holder).Ask<ReplicaUsageReported>(new ReportReplicaUsage(), Patience)));
+    }
+
+    /// <summary>
+    /// SIGKILLs node processes <paramref name="indices"/> and waits until they are gone; with
+    /// <paramref name="removeTmpfs"/> their hosts' replica directories go too, as with a lost machine.
+    /// Returns the killed incarnations' addresses.
+    /// </summary>
+    public async Task<IReadOnlyList<Address>> KillAsync(IReadOnlyList<int> indices, bool removeTmpfs, string hostsDirectory)
+    {
+        var killed = indices.Select(i => _processes[i]).ToArray();
+        await Task.WhenAll(killed.Select(p => p.KillAsync()));
+        if (removeTmpfs)
+            foreach (var p in killed)
+            {
+                var dir = Path.Combine(hostsDirectory, p.Host!);
+                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            }
+        return killed.Select(p => p.Address!).ToArray();
+    }
+
+    /// <summary>Waits until the cluster has removed <paramref name="addresses"/> (the split-brain resolver downed them).</summary>
+    public Task AwaitRemovedAsync(IReadOnlyList<Address> addresses)
+    {
+        var cluster = Cluster.Get(_system);
+        return WaitAsync(() => Task.FromResult(!cluster.State.Members.Any(m => addresses.Contains(m.Address)) && cluster.State.Unreachable.Count == 0),
+            () => $"the cluster did not remove the killed nodes: members [{string.Join(", ", cluster.State.Members.Select(m => $"{m.Address.Port}:{m.Status}"))}], unreachable {cluster.State.Unreachable.Count}");
+    }
+
+    /// <summary>Starts a new incarnation of each of <paramref name="indices"/> (same roles and host) and waits until the cluster is whole.</summary>
+    public async Task RestartAsync(IReadOnlyList<int> indices)
+    {
+        foreach (var i in indices) _processes[i].Start(_configFile, _seed);
+        await Task.WhenAll(indices.Select(i => _processes[i].UpAsync(Patience)));
+        await AwaitWholeAsync();
+    }
+
+    /// <summary>Polls <paramref name="done"/> until true; throws <see cref="TimeoutException"/> with <paramref name="failure"/> after <paramref name="patience"/> (default <see cref="Patience"/>).</summary>
+    public static async Task WaitAsync(Func<Task<bool>> done, Func<string> failure, TimeSpan? patience = null)
+    {
+        var deadline = DateTime.UtcNow + (patience ?? Patience);
         while (!await done())
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException(failure());
@@ -116,7 +202,8 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         var self = Cluster.Get(_system).SelfAddress;
         foreach (var member in Cluster.Get(_system).State.Members.Where(m => !m.Address.Equals(self)))
             _system.ActorSelection(new RootActorPath(member.Address) / "user" / DemoAgentActor.Name).Tell(new StopNode());
-        foreach (var p in _processes)
+        // Waited for side by side: a node that does not stop in time costs 30 s once, not once per node.
+        await Task.WhenAll(_processes.Select(n => n.Process).Select(async p =>
         {
             try
             {
@@ -127,7 +214,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
                 p.Kill(entireProcessTree: true);
             }
             p.Dispose();
-        }
+        }));
         await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
         File.Delete(_configFile);
     }

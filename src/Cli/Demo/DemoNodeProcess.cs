@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Akka.Actor;
+
+namespace ActorCkpt.Cli.Demo;
+
+/// <summary>
+/// One <c>actorckpt node</c> process of a <see cref="NodeProcessCluster"/>: its index, roles and
+/// memory-tier host, and the address it said it came up on. Restartable: each start is a new
+/// process (a new incarnation on a port of its own) with the same index, roles and host.
+/// </summary>
+internal sealed partial class DemoNodeProcess(int index, string roles, string? host)
+{
+    private Process? _process;
+    private TaskCompletionSource<Address> _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The node's index (node 0 first).</summary>
+    public int Index => index;
+
+    /// <summary>Its memory-tier host, or null when it takes the configuration's.</summary>
+    public string? Host => host;
+
+    /// <summary>The running incarnation's address, once it said it is up.</summary>
+    public Address? Address { get; private set; }
+
+    /// <summary>The current process, for waiting on its end.</summary>
+    public Process Process => _process ?? throw new InvalidOperationException($"node {index} was never started");
+
+    /// <summary>Starts a new incarnation joining <paramref name="seed"/>; does not wait for it (see <see cref="UpAsync"/>).</summary>
+    public void Start(string configFile, string seed)
+    {
+        var dll = typeof(NodeProcessCluster).Assembly.Location;
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var args = new List<string> { dll, "node", "--config", configFile, "--port", "0", "--seed", seed, "--roles", roles };
+        if (host is not null) args.AddRange(new[] { "--host", host });
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Address = null;
+        var up = _up;
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{dotnet} {dll} node'");
+        // Drained so a chatty node never blocks on a full pipe; the up line gives its address.
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && UpLine().Match(e.Data) is { Success: true } m)
+                up.TrySetResult(new Address("akka.tcp", ClusterNodeConfig.SystemName, m.Groups[1].Value, int.Parse(m.Groups[2].Value)));
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process?.Dispose();
+        _process = process;
+    }
+
+    /// <summary>The running incarnation's address once it says it is up; throws when it ends first or <paramref name="patience"/> passes.</summary>
+    public async Task<Address> UpAsync(TimeSpan patience)
+    {
+        var exited = Process.WaitForExitAsync();
+        var first = await Task.WhenAny(_up.Task, exited).WaitAsync(patience);
+        if (first != _up.Task) throw new InvalidOperationException($"node {index} exited with code {Process.ExitCode} before it was up");
+        return Address = await _up.Task;
+    }
+
+    /// <summary>SIGKILL, and waits until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!Process.HasExited) Process.Kill();
+        await Process.WaitForExitAsync();
+    }
+
+    [GeneratedRegex(@"^node akka\.tcp://actorckpt@([^:]+):(\d+) up, roles")]
+    private static partial Regex UpLine();
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// The memory tier's acceptance runs (docs/memory-tier.md §6, <c>MemoryTierProcessSpec</c>):
+/// <c>actorckpt demo --nodes 3 --tier memory</c> over real node processes, each a host of its own,
+/// nodes killed and restarted, and the newest loadable step loaded and checked bit-exact. Replicas
+/// go to a tmpfs directory of the spec's own, removed at the end.
+/// </summary>
+public sealed class MemoryTierProcessSpec : IDisposable
+{
+    /// <summary>One demo run: three processes up, saves, a kill, detection, restart, a load and the leave, on two busy cores.</summary>
+    private static readonly TimeSpan RunGuard = TimeSpan.FromMinutes(4);
+
+    private readonly TempDirectory _temp = new();
+    private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-demo-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        _temp.Dispose();
+        if (Directory.Exists(_shm)) Directory.Delete(_shm, recursive: true);
+    }
+
+    private async Task<(int Exit, string Out, JsonElement Report)> Demo(params string[] flags)
+    {
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(RunGuard, new[]
+        {
+            "demo", "--dir", _temp.Path, "--nodes", "3", "--tier", "memory", "--ranks", "3", "--size-mb", "2", "--tensors", "8",
+            "--replicas-dir", _shm, "--json",
+        }.Concat(flags).ToArray());
+        var last = stdout.TrimEnd().Split('\n')[^1];
+        Assert.True(last.StartsWith('{'), $"no JSON report (exit {exit}):\n{stdout}\n{stderr}");
+        return (exit, stdout + stderr, JsonDocument.Parse(last).RootElement);
+    }
+
+    [Fact]
+    public async Task With_two_replicas_the_newest_step_should_load_from_memory_after_a_node_and_its_tmpfs_are_lost()
+    {
+        var (exit, output, report) = await Demo("--replicas", "2", "--steps", "3", "--kill-node", "1");
+
+        Assert.True(exit == 0, output);
+        Assert.Equal("memory", report.GetProperty("recovered_from").GetString());
+        Assert.Equal(3, report.GetProperty("loaded_step").GetInt64());
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("fallback").ValueKind);
+        Assert.Equal("--kill-node 1", report.GetProperty("kill").GetString());
+        // node-1's copies went with its tmpfs and nothing put them back: its ranks read every byte from peers.
+        Assert.Equal(0, report.GetProperty("tmpfs_used_bytes_by_host").GetProperty("node-1").GetInt64());
+        Assert.True(report.GetProperty("bytes_from_peers_by_node").GetProperty("node-1").GetInt64() > 0, output);
+    }
+
+    [Fact]
+    public async Task With_one_replica_a_step_whose_only_copy_was_on_the_lost_node_should_not_load_from_memory_and_say_why()
+    {
+        var (exit, output, report) = await Demo("--replicas", "1", "--steps", "3", "--disk-every", "2", "--kill-node", "1");
+
+        var from = report.GetProperty("recovered_from").GetString();
+        Assert.False(from == "memory" && report.GetProperty("loaded_step").GetInt64() == 3, output);
+        var fallback = report.GetProperty("fallback").GetString()!;
+        Assert.Contains("step 3 cannot be loaded", fallback);
+        Assert.Contains("held only on node-1 (lost)", fallback);
+        Assert.Contains(fallback, output);
+        if (from == "disk")
+        {
+            // Background persist wrote step 2 (a multiple of --disk-every) to disk.
+            Assert.True(exit == 0, output);
+            Assert.Equal(2, report.GetProperty("loaded_step").GetInt64());
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        }
+        else
+        {
+            // Without background persist no step reached the disk: nothing is loadable, and the run says so and fails.
+            Assert.Equal("none", from);
+            Assert.Equal(1, exit);
+            Assert.False(report.GetProperty("bit_exact").GetBoolean());
+            Assert.Contains("no committed step is loadable", output);
+        }
+    }
+
+    [Fact]
+    public async Task Restarted_processes_should_load_from_their_own_tmpfs_and_a_whole_cluster_restart_from_memory()
+    {
+        // Every host holds every copy: a restarted process that found its own copies reads nothing from peers.
+        var (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "1");
+
+        Assert.True(exit == 0, output);
+        Assert.Equal(("memory", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.All(report.GetProperty("bytes_from_peers_by_node").EnumerateObject(), n => Assert.True(n.Value.GetInt64() == 0, $"{n.Name}: {n.Value}\n{output}"));
+
+        // The same root again (steps 3 and 4), then all three processes at once.
+        (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "0,1,2");
+
+        Assert.True(exit == 0, output);
+        Assert.Equal(("memory", 4L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(0, report.GetProperty("bytes_from_peers").GetInt64());
+    }
+}
