@@ -24,7 +24,8 @@ namespace ActorCkpt.Cli.Bench;
 internal static class BenchRunner
 {
     /// <summary>Options of <c>actorckpt bench</c>.</summary>
-    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local", int Runs = 1);
+    public sealed record Options(string Dir, long SizeMb, int Tensors, int Ranks, string Layout, string? Hocon, int Nodes = 1, string Placement = "local", int Runs = 1,
+        string Tier = "disk", int Replicas = 2);
 
     /// <summary>What one run measured; what only the in-process bench measures is null on nodes.</summary>
     private sealed record Run(TimeSpan Staged, TimeSpan AsyncSave, TimeSpan Load, TimeSpan RawWrite, TimeSpan RawRead, bool Exact)
@@ -139,6 +140,7 @@ internal static class BenchRunner
         if (o.Layout is not ("sharded" or "replicated")) throw new ArgumentException($"--layout '{o.Layout}': accepted values are sharded, replicated");
         if (o.Ranks < 1) throw new ArgumentException("--ranks must be at least 1");
         if (o.Runs < 1) throw new ArgumentException("--runs must be at least 1");
+        if (o.Tier == "memory") return await MemoryBench.RunAsync(o, output);
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, seed: 1);
         var ckptDir = Path.Combine(o.Dir, "actorckpt");
         var rawDir = Path.Combine(o.Dir, "raw");

@@ -211,16 +211,19 @@ internal static class ActorCkptCli
         var benchRanks = CliOptions.Int("--ranks", "Ranks", 2, 1, MaxRanks);
         var benchLayout = CliOptions.OneOf("--layout", "sharded or replicated", "sharded", "sharded", "replicated");
         var benchRuns = CliOptions.Int("--runs", "Measured runs in this process, nothing deleted in between (the report gives each and the medians)", 1, 1, 100);
+        var benchTier = CliOptions.OneOf("--tier", "disk, or memory with --nodes: saves to replicated host memory against saves to disk, and a lost node's recovery from its peers against a cold disk load", "disk", "disk", "memory");
+        var benchReplicas = CliOptions.Int("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, 1, MaxNodes);
         var bench = new Command("bench", "Save and load, beside a raw baseline of the same files, and the targets")
         {
-            dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, json, config,
+            dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, json, config,
         };
         bench.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return BenchRunner.RunAsync(new BenchRunner.Options(
                 p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
+                new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
         var planRanks = CliOptions.Int("--ranks", "Simulated ranks of the save", 4096, 1, 65_536);

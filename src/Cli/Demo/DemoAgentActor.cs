@@ -29,7 +29,7 @@ internal sealed class DemoAgentActor : ReceiveActor
                 var channel = BulkChannels.Get(system).For(node.Settings).Client;
                 channel.TakePushActivity();
                 var clock = Stopwatch.StartNew();
-                var handles = all.Where(s => m.Ranks.Contains(s.Rank)).Select(s => node.Save(m.Step, s)).ToArray();
+                var handles = all.Where(s => m.Ranks.Contains(s.Rank)).Select(s => node.Save(m.Step, s, tier: m.Tier)).ToArray();
                 await Task.WhenAll(handles.Select(h => h.Staged));
                 var staged = clock.Elapsed.TotalSeconds;
                 await Task.WhenAll(handles.Select(h => h.Committed));
@@ -53,7 +53,7 @@ internal sealed class DemoAgentActor : ReceiveActor
             {
                 var mine = all.Where(s => m.Ranks.Contains(s.Rank)).ToArray();
                 var clock = Stopwatch.StartNew();
-                var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step, throughReaders: m.ThroughReaders)));
+                var results = await Task.WhenAll(mine.Select(s => node.LoadAsync(s, m.Step, throughReaders: m.ThroughReaders, only: m.Only)));
                 var seconds = clock.Elapsed.TotalSeconds;
                 if (results.Length == 0)
                 {

@@ -14,8 +14,9 @@ internal sealed record DemoModel(long SizeMb, int Tensors, string Layout, int Se
 /// <param name="Ranks">The ranks this node hosts.</param>
 /// <param name="World">Number of ranks.</param>
 /// <param name="Model">The model.</param>
+/// <param name="Tier">The tier the save asks for (the bench's memory runs name it; the demo follows the policy).</param>
 /// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process.</remarks>
-internal sealed record RunDemoSave(long Step, int[] Ranks, int World, DemoModel Model) : IActorCkptMessage;
+internal sealed record RunDemoSave(long Step, int[] Ranks, int World, DemoModel Model, SaveTier Tier = SaveTier.Policy) : IActorCkptMessage;
 
 /// <summary>A node's ranks saved a step: seconds until staged and until committed, or the failure.</summary>
 /// <param name="StagedSeconds">Until every rank of the node was staged.</param>
@@ -31,8 +32,9 @@ internal sealed record DemoSaveDone(double StagedSeconds, double SavedSeconds, s
 /// <param name="World">Number of ranks of the load.</param>
 /// <param name="Model">The model.</param>
 /// <param name="ThroughReaders">True to read through the readers of the nodes that wrote the files, false from the directory, null as configured.</param>
+/// <param name="Only">A tier the load is limited to; null for either.</param>
 /// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process.</remarks>
-internal sealed record RunDemoLoad(long? Step, int[] Ranks, int World, DemoModel Model, bool? ThroughReaders = null) : IActorCkptMessage;
+internal sealed record RunDemoLoad(long? Step, int[] Ranks, int World, DemoModel Model, bool? ThroughReaders = null, StorageTier? Only = null) : IActorCkptMessage;
 
 /// <summary>A node's ranks loaded: seconds, and one line per difference (empty when bit-exact).</summary>
 /// <param name="Seconds">Load time.</param>
