@@ -55,7 +55,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
-            if (_holders.Lost(t.ActorRef) is { } host) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
+            if (_holders.Lost(t.ActorRef) is { } host && !LeftGracefully(t.ActorRef.Path.Address)) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
             Remove(_removals.Freed(_leases.ReleaseAll(t.ActorRef)));
         });
         // Writers are discovered from membership, so a planner that just took over the singleton finds every pool already up.
@@ -69,8 +69,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<ClusterEvent.MemberRemoved>(m =>
         {
             _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address));
+            // A node that left on purpose (a job stopping) keeps its tmpfs copies: they are not lost, only not served until it is back.
+            var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
-                if (_holders.Lost(holder) is { } host) HostLost(host, $"{m.Member.Address} left the cluster");
+                if (_holders.Lost(holder) is { } host && !graceful) HostLost(host, $"{m.Member.Address} left the cluster");
         });
         Command<ReplicasDropped>(m => _log.Debug("Memory tier: host '{0}' dropped step {1} ({2} bytes)", m.Host, m.Step, m.FreedBytes));
         Command<DropReplicasFailure>(m => _log.Warning("Memory tier: host '{0}' could not drop step {1}: {2}", m.Host, m.Step, m.Cause));
@@ -380,6 +382,18 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>Memory steps still held with a copy on <paramref name="host"/> not marked lost.</summary>
     private CatalogEntry[] HeldUnmarked(string host) => Catalog.Entries.Where(e => e.InMemory && e.Memory!.IndexOf(host) is var h && h >= 0
         && e.Memory.Shards.Any(s => s.Holders.Contains(h) && !s.Lost.Contains(h))).ToArray();
+
+    /// <summary>
+    /// True when the node at <paramref name="address"/> is leaving on purpose, or this planner's own
+    /// system is shutting down: its holders' copies stay in tmpfs and come back with it, so they are not journaled lost.
+    /// </summary>
+    private bool LeftGracefully(Address address)
+    {
+        if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return true;
+        if (!Context.System.IsClustered()) return false;
+        var member = Cluster.Get(Context.System).State.Members.FirstOrDefault(m => m.Address.Equals(address.HasGlobalScope ? address : Cluster.Get(Context.System).SelfAddress));
+        return member?.Status is MemberStatus.Leaving or MemberStatus.Exiting;
+    }
 
     /// <summary>Once lost-after has passed since the start, hosts recorded as holders that never announced themselves are lost.</summary>
     private void MarkSilentHostsLost()

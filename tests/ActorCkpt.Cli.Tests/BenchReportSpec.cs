@@ -37,6 +37,24 @@ public class BenchReportSpec : IDisposable
     private static long DataBytes(string stepDirectory) => Directory.GetFiles(stepDirectory, "*.safetensors").Sum(f => new FileInfo(f).Length);
 
     [Fact]
+    public void A_memory_tier_bench_should_report_the_saves_the_recovery_from_peers_the_cold_disk_load_the_socket_and_the_targets()
+    {
+        Directory.CreateDirectory(Dir);
+        var report = Bench("--dir", Dir, "--nodes", "2", "--tier", "memory", "--size-mb", "8", "--tensors", "4");
+
+        Assert.Equal(("memory", 2), (report.GetProperty("tier").GetString(), report.GetProperty("replicas").GetInt32()));
+        foreach (var field in new[] { "memory_save_s", "memory_staged_s", "disk_save_s", "memory_recover_s", "memory_recover_first_s", "disk_cold_load_s",
+                     "memory_recover_gbps", "socket_baseline_gbps", "memory_over_disk_save", "memory_recover_over_disk_cold", "memory_recover_over_socket" })
+            Assert.True(report.GetProperty(field).GetDouble() > 0, field);
+        // The restarted node's ranks read its shards' copies from the peer: it lost its own with its tmpfs.
+        Assert.True(report.GetProperty("memory_recover_bytes").GetInt64() > 0);
+        Assert.Equal(["memory_over_disk_save", "memory_recover_over_disk_cold", "memory_recover_over_socket"],
+            report.GetProperty("targets_met").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(2, report.GetProperty("tmpfs_used_bytes_by_host").EnumerateObject().Count());
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+    }
+
+    [Fact]
     public void Bench_with_two_runs_should_report_every_run_the_medians_the_raw_files_the_file_system_and_the_targets()
     {
         Directory.CreateDirectory(Dir);

@@ -83,5 +83,15 @@ public sealed class MemoryTierProcessSpec : IDisposable
         Assert.Equal(("memory", 4L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         Assert.Equal(0, report.GetProperty("bytes_from_peers").GetInt64());
+
+        // With every process gone, `ls` still lists the memory steps the tmpfs kept, held by all three hosts and loadable.
+        var (lsExit, lsOut, lsErr) = await ToolRun.RunAsync(RunGuard, "ls", _temp.Path, "--json");
+        Assert.True(lsExit == 0, lsOut + lsErr);
+        var listed = JsonDocument.Parse(lsOut.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .Where(c => c.GetProperty("step").GetInt64() == 4).Single();
+        Assert.Equal(["memory"], listed.GetProperty("tiers").EnumerateArray().Select(t => t.GetString()));
+        var memory = listed.GetProperty("memory");
+        Assert.Equal(["node-0", "node-1", "node-2"], memory.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()));
+        Assert.True(memory.GetProperty("loadable").GetBoolean(), lsOut);
     }
 }
