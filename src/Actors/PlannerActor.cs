@@ -44,7 +44,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         (_settings, _writerPoolName, _supervised) = (settings, writerPoolName, supervised);
         _files = new PlannerFiles(store, settings.KillAt, _log);
         _rounds = new SaveRounds<IActorRef>(new RoundSettings(settings.PlanTimeout, settings.WriteTimeout, settings.Planning,
-            settings.Tiers, settings.MemoryTier.Replicas, settings.MemoryTier.AckTimeout, f => ReplicaFile.SizeOf(f, settings.ChecksumBlockSize)), Context.System.NodeOf);
+            settings.Tiers, settings.MemoryTier.Replicas, settings.MemoryTier.AckTimeout, CopyBytes), Context.System.NodeOf);
         _removals = new StepRemovals<IActorRef>(settings.Retention, grace: settings.RemovalGrace > TimeSpan.Zero);
 
         Recover<RecoveryCompleted>(_ => Reconcile());
@@ -213,7 +213,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new MemoryStepCommitted(commit.Step, commit.SaveId, summary.Files, summary.Bytes, copies!, DateTimeOffset.UtcNow), _ =>
         {
             _log.Info("Committed step {0} in memory: {1} files, {2} bytes, held by {3}", commit.Step, summary.Files, summary.Bytes, string.Join(", ", copies!.Hosts));
-            _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize));
+            _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, CopyBytes);
             var announce = _rounds.Committed(commit.Step, summary);
             // A host lost after its acknowledgement and before this commit: its copies are recorded lost now.
             foreach (var gone in copies!.Hosts.Where(h => !_holders.IsLive(h)))
@@ -323,6 +323,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _holders.LiveHosts.SelectMany(host => _holders.HoldersOn(host).Select(h => (Node: Context.System.NodeOf(h), Host: host)))
             .GroupBy(x => x.Node, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Host, StringComparer.Ordinal);
 
+    /// <summary>The bytes a copy of <paramref name="file"/> takes on its host, as the budget counts them.</summary>
+    private long CopyBytes(FileWritePlan file) => ReplicaFile.SizeOf(file, _settings.ChecksumBlockSize);
+
     private MemoryBudget Budget() => new(_holders.Budgets, _settings.MemoryTier.KeepLast, _settings.MemoryTier.KeepPersisted);
 
     /// <summary>
@@ -342,7 +345,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     })
     // Memory rounds under way hold (or are receiving) their copies too.
     .Concat(_rounds.InFlight.Where(r => r.InMemory && r.Copies.Count > 0 && Catalog[r.Step] is not { InMemory: true })
-        .Select(r => new HeldStep(r.Step, Committed: false, Persisted: false, Pinned: false, MemoryAssignments.BytesByHost(r.Copies, f => ReplicaFile.SizeOf(f, _settings.ChecksumBlockSize)))))
+        .Select(r => new HeldStep(r.Step, Committed: false, Persisted: false, Pinned: false, MemoryAssignments.BytesByHost(r.Copies, CopyBytes))))
     .OrderBy(h => h.Step).ToArray();
 
     /// <summary>Journals that memory step <paramref name="step"/> is released, then has every holder drop it.</summary>

@@ -176,8 +176,8 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
     /// </summary>
     private IDataFileSink OpenFile(long step, Guid saveId, FileWritePlan plan, StorageTier tier) =>
         tier == StorageTier.Memory
-            ? _replicas!.Create(step, saveId, plan, _settings.ChecksumBlockSize, FileMetadata(step, plan))
-            : new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(step), plan, _settings.ChecksumBlockSize, FileMetadata(step, plan));
+            ? _replicas!.Create(step, saveId, plan, _settings.ChecksumBlockSize, DataFileTags.Of(step, plan))
+            : new DataFileStreamWriter(_store, CheckpointLayout.StepDirectory(step), plan, _settings.ChecksumBlockSize, DataFileTags.Of(step, plan));
 
     /// <summary>
     /// Refuses a memory-tier file on a node without a replica store, answering a permanent
@@ -213,7 +213,6 @@ internal sealed class WriterActor : ReceiveActor, IWithTimers
         }
     }
 
-    private static Dictionary<string, string> FileMetadata(long step, FileWritePlan plan) => DataFileTags.Of(step, plan);
 
     /// <summary>Arms the timer of a retry for what remains of its backoff.</summary>
     private void Arm(RetryBackoff backoff)

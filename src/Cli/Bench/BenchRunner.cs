@@ -236,7 +236,7 @@ internal static class BenchRunner
             report["cluster_load_reader_s"] = MedianOfOptional(r => r.ReaderLoad);
             var channel = ChannelTargets.All.ToDictionary(t => t.Ratio, t => Median(r => r.ChannelRatios[t.Ratio]));
             foreach (var (k, v) in channel) report[k] = v;
-            report["channel_targets"] = ChannelTargets.All.ToDictionary(t => t.Ratio, t => (object)new Dictionary<string, object> { [t.AtLeast ? "at_least" : "at_most"] = t.Bound });
+            report["channel_targets"] = ChannelTargets.Describe(ChannelTargets.All);
             report["channel_targets_met"] = ChannelTargets.Met(channel);
             output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s, the channel memory to memory {Format(report["channel_baseline_gbps"])} GB/s); " +
                         $"save local {Format(report["local_save_s"])} s, spread {Format(report["spread_save_s"])} s; load shared {Format(report["cluster_load_s"])} s, through readers {Format(report["cluster_load_reader_s"])} s");

@@ -19,6 +19,13 @@ internal static class ChannelTargets
     ];
 
     /// <summary>Whether each ratio meets its bound; null when the ratio is absent.</summary>
-    public static Dictionary<string, bool?> Met(IReadOnlyDictionary<string, double?> ratios) =>
-        All.ToDictionary(t => t.Ratio, t => ratios.GetValueOrDefault(t.Ratio) is { } r ? (t.AtLeast ? r >= t.Bound : r <= t.Bound) : (bool?)null);
+    public static Dictionary<string, bool?> Met(IReadOnlyDictionary<string, double?> ratios) => Met(All, ratios);
+
+    /// <summary>Whether each ratio of <paramref name="targets"/> meets its bound (a floor or a ceiling); null when the ratio is absent.</summary>
+    public static Dictionary<string, bool?> Met(IReadOnlyList<(string Ratio, double Bound, bool AtLeast)> targets, IReadOnlyDictionary<string, double?> ratios) =>
+        targets.ToDictionary(t => t.Ratio, t => ratios.GetValueOrDefault(t.Ratio) is { } r ? (t.AtLeast ? r >= t.Bound : r <= t.Bound) : (bool?)null);
+
+    /// <summary><paramref name="targets"/> as a report states them: each ratio's <c>at_least</c> or <c>at_most</c> bound.</summary>
+    public static Dictionary<string, object> Describe(IReadOnlyList<(string Ratio, double Bound, bool AtLeast)> targets) =>
+        targets.ToDictionary(t => t.Ratio, t => (object)new Dictionary<string, object> { [t.AtLeast ? "at_least" : "at_most"] = t.Bound });
 }

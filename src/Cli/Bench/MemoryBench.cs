@@ -110,7 +110,7 @@ internal static class MemoryBench
                 ["memory_recover_over_disk_cold"] = Ratio(figures["memory_recover_s"], figures["disk_cold_load_s"]),
                 ["memory_recover_over_socket"] = Ratio(figures["memory_recover_gbps"], figures["socket_baseline_gbps"]),
             };
-            var met = Targets.ToDictionary(t => t.Ratio, t => ratios[t.Ratio] is { } r ? (t.AtLeast ? r >= t.Bound : r <= t.Bound) : (bool?)null);
+            var met = ChannelTargets.Met(Targets, ratios);
             var exact = problems.Length == 0;
 
             output.Line($"actorckpt memory tier on {o.Nodes} nodes, {o.Replicas} copies per shard, {o.SizeMb} MiB in {o.Tensors} tensors over {o.Ranks} ranks ({o.Layout}); bit-exact {exact}" +
@@ -128,7 +128,7 @@ internal static class MemoryBench
             };
             foreach (var (k, v) in figures) report[k] = v;
             foreach (var (k, v) in ratios) report[k] = v;
-            report["targets"] = Targets.ToDictionary(t => t.Ratio, t => (object)new Dictionary<string, object> { [t.AtLeast ? "at_least" : "at_most"] = t.Bound });
+            report["targets"] = ChannelTargets.Describe(Targets);
             report["targets_met"] = met;
             report["tmpfs_used_bytes_by_host"] = held.OrderBy(u => u.Host, StringComparer.Ordinal).ToDictionary(u => u.Host, u => u.FileBytes);
             report["runs"] = runs;

@@ -146,8 +146,8 @@ internal static class MemoryDemoRunner
     private static async Task<IReadOnlyList<CatalogEntry>> CatalogAsync(NodeProcessCluster cluster) =>
         (await cluster.Node.Planner.Ask<CatalogRead>(new ReadCatalog(), NodeProcessCluster.Patience)).Entries;
 
-    private static string[] TierNames(CatalogEntry e) =>
-        new[] { e.InMemory ? "memory" : null, e.OnDisk ? "disk" : null }.OfType<string>().ToArray();
+    /// <summary>The tiers a committed step is on (none for any other status).</summary>
+    private static IReadOnlyList<string> TierNames(CatalogEntry e) => e.Status == CheckpointStatus.Committed ? CatalogLine.Tiers(e) : [];
 
     /// <summary>A saved step as the catalog records it: its tiers, and its memory copies' holders.</summary>
     private static string Tiers(CatalogEntry e)
