@@ -14,6 +14,10 @@ public sealed class MemoryClusterSpec : NodeSpec
 
     private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-memcluster-" + Guid.NewGuid().ToString("N"));
 
+    // Three full nodes moving tensors on 2 cores, beside other test projects: a heartbeat pause of 1.5 s
+    // (TestCluster's default) downed the planner's node once mid-save in CI. The crash is still detected in seconds.
+    private const string Patient = "akka.cluster.failure-detector.acceptable-heartbeat-pause = 6s";
+
     private TestNode Node(int host, string ackTimeout = "60s") => new("rank, writer, planner", Extra: $$"""
         actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s, ack-timeout = {{ackTimeout}} }
         actorckpt.tiers.disk.every = 0
@@ -21,7 +25,7 @@ public sealed class MemoryClusterSpec : NodeSpec
 
     private async Task<TestCluster> Cluster()
     {
-        var cluster = await TestCluster.StartAsync(Root, "", Node(0), Node(1), Node(2));
+        var cluster = await TestCluster.StartAsync(Root, Patient, Node(0), Node(1), Node(2));
         await cluster.AwaitWritersAsync(6, Patience);
         await AwaitAssertAsync(async () =>
             Assert.Equal(["h0", "h1", "h2"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
@@ -92,7 +96,7 @@ public sealed class MemoryClusterSpec : NodeSpec
     [Fact]
     public async Task A_host_that_never_acknowledges_its_copies_should_fail_the_save_at_the_deadline_naming_it()
     {
-        await using var cluster = await TestCluster.StartAsync(Root, "", Node(0, ackTimeout: "3s"), Node(1, ackTimeout: "3s"));
+        await using var cluster = await TestCluster.StartAsync(Root, Patient, Node(0, ackTimeout: "3s"), Node(1, ackTimeout: "3s"));
         await cluster.AwaitWritersAsync(4, Patience);
         // A member whose writer pool offers one writer that swallows every request, and whose holder announces host "ghost".
         var ghost = ActorSystem.Create("ckpt", ActorCkptConfig.WithCatalog(Akka.Configuration.ConfigurationFactory
