@@ -1,0 +1,55 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// A checkpoint root in an object store, parsed from its URI: <c>az://container/prefix</c> or
+/// <c>s3://bucket/prefix</c>. Everything of the root lives under <see cref="Prefix"/> (empty, or
+/// ending with '/'), so several roots can share a container.
+/// </summary>
+internal sealed record ObjectRoot(ObjectService Service, string Container, string Prefix)
+{
+    /// <summary>True when <paramref name="root"/> names an object store rather than a directory.</summary>
+    public static bool IsObjectRoot(string root) =>
+        root.StartsWith("az://", StringComparison.OrdinalIgnoreCase) || root.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Parses <paramref name="root"/>; anything that is not a well-formed <c>az://</c> or <c>s3://</c>
+    /// URI is one line naming what is wrong (<see cref="ActorCkptException"/>).
+    /// </summary>
+    public static ObjectRoot Parse(string root)
+    {
+        var scheme = root.Length >= 5 ? root[..5].ToLowerInvariant() : "";
+        var service = scheme switch
+        {
+            "az://" => ObjectService.Azure,
+            "s3://" => ObjectService.S3,
+            _ => throw new ActorCkptException($"'{root}' is not an object-store root: expected az://container/prefix or s3://bucket/prefix"),
+        };
+        var rest = root[5..];
+        var slash = rest.IndexOf('/');
+        var container = slash < 0 ? rest : rest[..slash];
+        var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+        if (!IsContainerName(service, container))
+            throw new ActorCkptException(service == ObjectService.Azure
+                ? $"'{root}': '{container}' is not an Azure container name (3-63 characters: lowercase letters, digits and single hyphens, starting with a letter or digit)"
+                : $"'{root}': '{container}' is not an S3 bucket name (3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)");
+        foreach (var segment in prefix.Length == 0 ? [] : prefix.Split('/'))
+        {
+            if (segment.Length == 0 || segment is "." or ".." || segment.Any(c => char.IsControl(c) || c == '\\'))
+                throw new ActorCkptException($"'{root}': the prefix '{prefix}' has an empty, '.', '..' or unprintable segment");
+        }
+        return new ObjectRoot(service, container, prefix.Length == 0 ? "" : prefix + "/");
+    }
+
+    /// <summary>The key of <paramref name="path"/> (relative, '/'-separated) under this root.</summary>
+    public string Key(string path) => Prefix + path;
+
+    /// <summary>The canonical URI: scheme, container, prefix without its trailing '/'.</summary>
+    public override string ToString() => $"{(Service == ObjectService.Azure ? "az" : "s3")}://{Container}{(Prefix.Length == 0 ? "" : "/" + Prefix.TrimEnd('/'))}";
+
+    private static bool IsContainerName(ObjectService service, string name)
+    {
+        if (name.Length is < 3 or > 63 || !char.IsAsciiLetterOrDigit(name[0]) || !char.IsAsciiLetterOrDigit(name[^1])) return false;
+        if (name.Any(c => !(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-' || (service == ObjectService.S3 && c == '.')))) return false;
+        return !name.Contains("--", StringComparison.Ordinal) || service == ObjectService.S3;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Collections;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// How to reach and use an object store: endpoint and credentials (from configuration, else the
+/// usual environment variables), whether a missing container is created, and the shape of
+/// uploads. Memory held by one file's upload is at most <see cref="PartSize"/> ×
+/// (<see cref="Parallelism"/> + the parts still being filled).
+/// </summary>
+internal sealed record ObjectStoreOptions
+{
+    /// <summary>The service's address (an emulator's, say); null: Azure from the connection string, S3 from the region.</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>Azure: a storage connection string (AZURE_STORAGE_CONNECTION_STRING).</summary>
+    public string? AzureConnectionString { get; init; }
+
+    /// <summary>S3: the access key id (AWS_ACCESS_KEY_ID).</summary>
+    public string? AccessKeyId { get; init; }
+
+    /// <summary>S3: the secret access key (AWS_SECRET_ACCESS_KEY).</summary>
+    public string? SecretAccessKey { get; init; }
+
+    /// <summary>S3: the region (AWS_REGION); us-east-1 when none is given.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>Create a missing container or bucket instead of refusing the root.</summary>
+    public bool CreateMissing { get; init; }
+
+    /// <summary>Bytes per uploaded part (S3 multipart part, Azure block); at least 5 MiB.</summary>
+    public int PartSize { get; init; } = 16 << 20;
+
+    /// <summary>Parts of one file uploaded at once; also ranged GETs of one read at once.</summary>
+    public int Parallelism { get; init; } = 4;
+
+    /// <summary>Retries of one request that failed in a way a retry may cure.</summary>
+    public int Retries { get; init; } = 6;
+
+    /// <summary>The first retry's wait; each next one doubles, with jitter.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest a single request may take before it counts as failed and is retried.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Tests: wraps the HTTP handler every request goes through (fault injection, request counts).</summary>
+    public Func<HttpMessageHandler, HttpMessageHandler>? WrapHandler { get; init; }
+
+    /// <summary>
+    /// These options with what they leave unset for <paramref name="service"/> taken from
+    /// <paramref name="environment"/> (the process's when null): configuration wins over the environment.
+    /// </summary>
+    public ObjectStoreOptions WithEnvironment(ObjectService service, IDictionary? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariables();
+        string? Get(string name) => environment[name] is string { Length: > 0 } value ? value : null;
+        return service == ObjectService.Azure
+            ? this with { AzureConnectionString = AzureConnectionString ?? Get("AZURE_STORAGE_CONNECTION_STRING") }
+            : this with
+            {
+                AccessKeyId = AccessKeyId ?? Get("AWS_ACCESS_KEY_ID"),
+                SecretAccessKey = SecretAccessKey ?? Get("AWS_SECRET_ACCESS_KEY"),
+                Region = Region ?? Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION"),
+                Endpoint = Endpoint ?? Get("AWS_ENDPOINT_URL_S3") ?? Get("AWS_ENDPOINT_URL"),
+            };
+    }
+}
