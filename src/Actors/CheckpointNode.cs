@@ -136,7 +136,7 @@ internal sealed class CheckpointNode
     {
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;
-        var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(Path.GetFullPath(blobs.Root)), tier.Host);
+        var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
         system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs), $"{name}-replicas");
         return replicas;
     }

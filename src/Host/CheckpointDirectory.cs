@@ -4,9 +4,12 @@ namespace ActorCkpt;
 /// <summary>Opens a checkpoint directory by its path, for the commands of the tool.</summary>
 internal static class CheckpointDirectory
 {
-    /// <summary>The checkpoints under <paramref name="dir"/>; throws naming it when it does not exist.</summary>
-    public static CheckpointStore Open(string dir) =>
-        Directory.Exists(dir)
-            ? new CheckpointStore(new LocalBlobStore(dir))
-            : throw new DirectoryNotFoundException($"'{dir}' does not exist");
+    /// <summary>
+    /// The checkpoints under <paramref name="dir"/>, a directory or an object-store URI (reached as
+    /// <paramref name="objectStore"/> and the environment say); throws naming it when it does not exist.
+    /// </summary>
+    public static CheckpointStore Open(string dir, ObjectStoreOptions? objectStore = null) =>
+        BlobStores.IsDirectory(dir) && !Directory.Exists(dir)
+            ? throw new DirectoryNotFoundException($"'{dir}' does not exist")
+            : new CheckpointStore(BlobStores.Open(dir, objectStore ?? new ObjectStoreOptions()));
 }

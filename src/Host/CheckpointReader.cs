@@ -38,17 +38,21 @@ public sealed class CheckpointReader
     }
 
     /// <summary>
-    /// Opens the checkpoint root <paramref name="root"/> read-only. Throws
-    /// <see cref="DirectoryNotFoundException"/> when it does not exist; a root without committed
-    /// steps opens (and lists none).
+    /// Opens the checkpoint root <paramref name="root"/> read-only: a directory, or an object store
+    /// by URI (<c>az://container/prefix</c>, <c>s3://bucket/prefix</c>, credentials and endpoint from
+    /// the environment: AZURE_STORAGE_CONNECTION_STRING; AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ENDPOINT_URL). No catalog is needed: the objects alone are read, with the
+    /// same checks. Throws <see cref="DirectoryNotFoundException"/> when a directory does not exist,
+    /// <see cref="ObjectStoreException"/> when a container or bucket does not or the credentials are
+    /// refused; a root without committed steps opens (and lists none).
     /// </summary>
     public static CheckpointReader Open(string root, CheckpointReaderOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         // LocalBlobStore creates a missing root: refuse it first, so a typo makes no directory.
-        if (!Directory.Exists(root))
+        if (BlobStores.IsDirectory(root) && !Directory.Exists(root))
             throw new DirectoryNotFoundException($"checkpoint root '{Path.GetFullPath(root)}' does not exist: pass the directory a Checkpointer saved into");
-        return new CheckpointReader(new LocalBlobStore(root), options);
+        return new CheckpointReader(BlobStores.Open(root, new ObjectStoreOptions()), options);
     }
 
     /// <summary>The root's absolute path.</summary>

@@ -97,7 +97,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         config = ActorCkptConfig.WithCatalog(config, directory);
         config = NodeWarmUp.WithJournal(config);
         var settings = ActorCkptSettings.Create(config);
-        IBlobStore blobs = new LocalBlobStore(directory);
+        IBlobStore blobs = BlobStores.Open(directory, settings.ObjectStore);
         // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.
         if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)) CatalogLock.EnsureFree(blobs);
         if (wrapStore is not null) blobs = wrapStore(blobs);

@@ -84,7 +84,7 @@ internal static class ActorCkptConfig
             {
                 // Built, never concatenated: a root path holding "; Data Source=..." stays one path.
                 var sqlite = connection.Length == 0
-                    ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(root), Pooling = false }
+                    ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(config, root), Pooling = false }
                     : Parsed(() => new SqliteConnectionStringBuilder(connection));
                 CatalogFile.Check(sqlite);
                 return ("SQLite.MS", sqlite.ToString());
@@ -99,13 +99,18 @@ internal static class ActorCkptConfig
     }
 
     /// <summary>
-    /// The catalog's SQLite file under <paramref name="root"/>. Unpooled: the file is closed whenever
-    /// the journal is idle, so nothing holds the checkpoint root open once the actor system is gone.
+    /// The catalog's SQLite file: under <paramref name="root"/>, or for an object-store root (which
+    /// cannot hold a database) in the root's local state directory (<see cref="BlobStores.StateDirectory"/>).
+    /// Unpooled: the file is closed whenever the journal is idle, so nothing holds the checkpoint
+    /// root open once the actor system is gone.
     /// </summary>
-    private static string SqliteFile(string root) =>
-        string.IsNullOrWhiteSpace(root)
-            ? throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)")
-            : Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile);
+    private static string SqliteFile(Config config, string root)
+    {
+        if (string.IsNullOrWhiteSpace(root))
+            throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)");
+        if (!ObjectRoot.IsObjectRoot(root)) return Path.Combine(Path.GetFullPath(root), CheckpointLayout.CatalogFile);
+        return Path.Combine(BlobStores.StateDirectory(ObjectRoot.Parse(root), ObjectStoreConfig.Of(config)), CheckpointLayout.CatalogFile);
+    }
 
     /// <summary>A connection string parsed by its provider's builder; one that does not parse names the key.</summary>
     private static T Parsed<T>(Func<T> parse)

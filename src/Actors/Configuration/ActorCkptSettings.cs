@@ -118,6 +118,9 @@ internal sealed record ActorCkptSettings
     /// <summary>Where the process kills itself, for crash tests; <see cref="KillPoint.None"/> normally.</summary>
     public KillPoint KillAt { get; init; } = KillPoint.None;
 
+    /// <summary>How an object-store root is reached and written (<c>object-store</c>); unused for a directory root.</summary>
+    public ObjectStoreOptions ObjectStore { get; init; } = new();
+
     /// <summary>Reads the settings from <paramref name="system"/>'s configuration.</summary>
     public static ActorCkptSettings Create(ActorSystem system) => Create(system.Settings.Config);
 
@@ -197,6 +200,7 @@ internal sealed record ActorCkptSettings
             Tiers = TiersOf(c),
             PersistTimeout = c.GetTimeSpan("tiers.disk.persist-timeout"),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
+            ObjectStore = ObjectStoreConfig.Of(config),
         }.Validated();
     }
 

@@ -141,6 +141,7 @@ internal static class BenchRunner
         if (o.Ranks < 1) throw new ArgumentException("--ranks must be at least 1");
         if (o.Runs < 1) throw new ArgumentException("--runs must be at least 1");
         if (o.Tier == "memory") return await MemoryBench.RunAsync(o, output);
+        if (!BlobStores.IsDirectory(o.Dir)) return await ObjectBench.RunAsync(o, output);
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, seed: 1);
         var ckptDir = Path.Combine(o.Dir, "actorckpt");
         var rawDir = Path.Combine(o.Dir, "raw");
@@ -338,7 +339,7 @@ internal static class BenchRunner
     /// Loads <paramref name="step"/> on <paramref name="ranks"/> ranks into zeroed tensors allocated
     /// before the clock starts, after dropping <paramref name="dropCache"/> from the page cache.
     /// </summary>
-    private static async Task<(TimeSpan Elapsed, bool Exact)> LoadAsync(Checkpointer ckpt, SyntheticModel model, int ranks, int savedRanks, string? dropCache, long step)
+    internal static async Task<(TimeSpan Elapsed, bool Exact)> LoadAsync(Checkpointer ckpt, SyntheticModel model, int ranks, int savedRanks, string? dropCache, long step)
     {
         var targets = model.EmptyStates(ranks);
         try
@@ -497,7 +498,7 @@ internal static class BenchRunner
     }
 
     /// <summary>An async save: the time until every rank is staged, until committed, and the bytes each rank staged.</summary>
-    private static async Task<(TimeSpan Staged, TimeSpan Saved, long[] BytesStaged)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
+    internal static async Task<(TimeSpan Staged, TimeSpan Saved, long[] BytesStaged)> SaveAsync(Checkpointer ckpt, long step, IReadOnlyList<RankState> states)
     {
         var clock = Stopwatch.StartNew();
         var handles = states.Select(s => ckpt.BeginSave(step, s)).ToArray();

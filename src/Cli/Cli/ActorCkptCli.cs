@@ -46,7 +46,8 @@ internal static class ActorCkptCli
         var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" }.ExistingFile();
         int Guard(ParseResult p, Func<int> command) => CommandFailure.Guard(stderr, p.GetValue(verbose), command);
 
-        var dir = new Option<string>("--dir") { Description = "Checkpoint directory", Required = true };
+        var dir = new Option<string>("--dir") { Description = "Checkpoint root: a directory, or an object store (az://container/prefix, s3://bucket/prefix)", Required = true };
+        var create = new Option<bool>("--create") { Description = "With an az:// or s3:// root: create the container or bucket when it is missing" };
         var ranks = CliOptions.Int("--ranks", "Ranks that save", 4, 1, MaxRanks);
         var loadRanks = CliOptions.Int("--load-ranks", "Ranks that load the newest checkpoint", 3, 1, MaxRanks);
         var sizeMb = CliOptions.Long("--size-mb", "Model size in MiB", 64, 1, MaxSizeMb);
@@ -65,7 +66,7 @@ internal static class ActorCkptCli
         var replicasDir = new Option<string?>("--replicas-dir") { Description = "With --tier memory: the tmpfs directory of the replicas (default /dev/shm/actorckpt)" };
         var demo = new Command("demo", "Save checkpoints of a synthetic model through the actors, then load the newest on another rank count and check it bit-exact")
         {
-            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, tier, replicas, diskEvery, killNode, killProcess, replicasDir, json, config,
+            dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, tier, replicas, diskEvery, killNode, killProcess, replicasDir, create, json, config,
         };
         demo.Validators.Add(r => CrossCheck(() =>
         {
@@ -83,7 +84,8 @@ internal static class ActorCkptCli
                     r.AddError($"--ranks {k} leaves a training node without ranks with --nodes {n} (accepted: {n - 1} to {MaxRanks})");
                 return;
             }
-            if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
+            if (!BlobStores.IsDirectory(r.GetValue(dir) ?? "")) r.AddError("--tier memory needs a directory --dir: the memory tier persists to a directory root, not to an object store");
+            else if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
             else if (r.GetValue(check)) r.AddError("--check does not go with --tier memory: the memory demo saves, takes nodes away and loads");
             else if (r.GetValue(killNode) is not null && r.GetValue(killProcess) is not null) r.AddError("--kill-node and --kill-process exclude each other: give one of them");
             else if (Given(r, replicas) > n) r.AddError($"--replicas {Given(r, replicas)} is more than the {n} hosts of --nodes {n} (accepted: 1 to {n})");
@@ -94,7 +96,7 @@ internal static class ActorCkptCli
         demo.SetAction(p => Guard(p, () =>
         {
             var options = new DemoRunner.Options(p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors),
-                p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), ReadConfig(p.GetValue(config)));
+                p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), WithCreate(ReadConfig(p.GetValue(config)), p.GetValue(create)));
             // A check only reads: it starts nothing on a root that no save has made.
             if (options.Check)
             {
@@ -122,13 +124,13 @@ internal static class ActorCkptCli
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in --dir" };
         var train = new Command("train", "Train a small TorchSharp MLP data- and tensor-parallel on synthetic data, printing the loss of every step, with async checkpoints")
         {
-            dir, trainRanks, trainSteps, ckptEvery, seed, resume, json, config,
+            dir, trainRanks, trainSteps, ckptEvery, seed, resume, create, json, config,
         };
         train.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps),
-                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config), p.GetValue(create)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
         var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true }.ExistingFile();
@@ -215,14 +217,14 @@ internal static class ActorCkptCli
         var benchReplicas = CliOptions.Int("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, 1, MaxNodes);
         var bench = new Command("bench", "Save and load, beside a raw baseline of the same files, and the targets")
         {
-            dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, json, config,
+            dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, create, json, config,
         };
         bench.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return BenchRunner.RunAsync(new BenchRunner.Options(
                 p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-                ReadConfig(p.GetValue(config)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
+                WithCreate(ReadConfig(p.GetValue(config)), p.GetValue(create)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
                 new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
@@ -273,6 +275,10 @@ internal static class ActorCkptCli
         {
         }
     }
+
+    /// <summary><paramref name="hocon"/> with <c>--create</c> applied over it: the flag wins over the file.</summary>
+    internal static string? WithCreate(string? hocon, bool create) =>
+        create ? (hocon ?? "") + "\nactorckpt.object-store.create-missing = on\n" : hocon;
 
     // The option checked that the file exists while parsing; reading it can still fail (a directory, no permission), which is an operation's failure.
     // An empty file is an empty config, and is not opened: a FIFO (length 0) there would block the read forever.

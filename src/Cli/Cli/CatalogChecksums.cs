@@ -70,8 +70,7 @@ internal sealed class CatalogChecksums
     /// SQLite file is there (or the catalog is on a server).
     /// </summary>
     public static bool HasCatalog(string root, Config node) =>
-        File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile))
-        && (ActorCkptConfig.CatalogConnection(node, root).Provider != "SQLite.MS" || Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)));
+        RootStore.HasRootId(root, node) && (RootStore.CatalogFile(root, node) is not { } file || Path.Exists(file));
 
     /// <summary>
     /// Every entry of the catalog of <paramref name="root"/>: straight from its SQLite file when it is
@@ -83,7 +82,7 @@ internal sealed class CatalogChecksums
     {
         RootChecks.CheckCatalogFile(root, node, required: true);
         var config = ActorCkptConfig.WithCatalog(node, root);
-        var persistenceId = CheckpointNode.CatalogId(new CheckpointStore(new LocalBlobStore(root)));
+        var persistenceId = CheckpointNode.CatalogId(new CheckpointStore(RootStore.Open(root, node)));
         if (SqliteCatalogJournal.Applies(config))
         {
             var connection = ActorCkptConfig.CatalogConnection(node, root).ConnectionString;

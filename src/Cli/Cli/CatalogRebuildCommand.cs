@@ -17,10 +17,10 @@ internal static class CatalogRebuildCommand
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
         // A root a planner made: on a mistyped path this would make a catalog and move step folders.
-        RootChecks.RequireCatalog(root);
-        var blobs = new LocalBlobStore(root);
-        var store = new CheckpointStore(blobs);
         var node = NodeConfig.Build(hocon);
+        RootChecks.RequireCatalog(root, node);
+        var blobs = RootStore.Open(root, node);
+        var store = new CheckpointStore(blobs);
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
         string keptAs;
         // Held until the old catalog is out of the way, so no job starts on the root meanwhile.
@@ -34,7 +34,7 @@ internal static class CatalogRebuildCommand
                 quarantined.Add((step, why!, movedTo));
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
-            keptAs = SetAside(root, node);
+            keptAs = SetAside(root, blobs, node);
         }
         output.Line($"the old catalog is kept as {keptAs}");
 
@@ -77,13 +77,11 @@ internal static class CatalogRebuildCommand
     }
 
     /// <summary>Renames the old catalog out of the way (nothing deleted); returns what it is kept as.</summary>
-    private static string SetAside(string root, Akka.Configuration.Config node)
+    private static string SetAside(string root, IBlobStore blobs, Akka.Configuration.Config node)
     {
         var suffix = ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var (provider, _) = ActorCkptConfig.CatalogConnection(node, root);
-        if (provider == "SQLite.MS")
+        if (RootStore.CatalogFile(root, node) is { } file)
         {
-            var file = Path.Combine(root, CheckpointLayout.CatalogFile);
             if (!Path.Exists(file)) return "nothing: there was no catalog file";
             // The journal's companions go with it: a WAL or rollback journal left behind would be replayed into the new file.
             foreach (var companion in new[] { "-wal", "-shm", "-journal" })
@@ -92,9 +90,8 @@ internal static class CatalogRebuildCommand
             return file + suffix;
         }
         // A catalog on a server is keyed by the root's id: a new id starts a new catalog, the old rows stay.
-        var id = Path.Combine(root, CheckpointLayout.RootIdFile);
-        if (!File.Exists(id)) return "nothing: the root had no id";
-        File.Move(id, id + suffix);
-        return $"the rows of the old root id (its id file is kept as {id + suffix})";
+        if (!blobs.Exists(CheckpointLayout.RootIdFile)) return "nothing: the root had no id";
+        blobs.Rename(CheckpointLayout.RootIdFile, CheckpointLayout.RootIdFile + suffix, overwrite: false);
+        return $"the rows of the old root id (its id file is kept as {blobs.Root}/{CheckpointLayout.RootIdFile + suffix})";
     }
 }

@@ -10,7 +10,7 @@ internal static class ExportCommand
     /// <summary>Exports; returns the exit code.</summary>
     public static int Run(string dir, string outDir, long? step, long maxShardSize, string? indexFrom, string dtype, string? hocon, CliOutput output)
     {
-        var store = CheckpointDirectory.Open(dir);
+        var store = RootStore.OpenCheckpoints(dir, hocon);
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.

@@ -16,13 +16,14 @@ internal static class GcCommand
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
         // gc tidies a root a planner made; on any other folder it would make a catalog where none was.
-        RootChecks.RequireCatalog(root);
         var node = NodeConfig.Build(hocon);
+        RootChecks.RequireCatalog(root, node);
         RootChecks.CheckCatalogFile(root, node, required: false);
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.
-        CatalogLock.EnsureFree(new LocalBlobStore(root));
+        var blobs = RootStore.Open(root, node);
+        CatalogLock.EnsureFree(blobs);
         var catalog = CatalogChecksums.HasCatalog(root, node) ? CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node)) : CatalogChecksums.None;
-        var disk = new CheckpointStore(new LocalBlobStore(root));
+        var disk = new CheckpointStore(blobs);
         var damaged = disk.CommittedSteps().Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
         foreach (var (s, why) in damaged) output.Line($"step {s} is damaged: {why}");
         if (damaged.Count > 0)

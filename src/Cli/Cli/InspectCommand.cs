@@ -15,7 +15,7 @@ internal static class InspectCommand
     /// </summary>
     public static int Run(string dir, long? step, string? hocon, CliOutput output, TextWriter? metadataJson = null)
     {
-        var store = CheckpointDirectory.Open(dir);
+        var store = RootStore.OpenCheckpoints(dir, hocon);
         if (metadataJson is not null) step = store.ResolveStep(step);
         if (step is null)
         {

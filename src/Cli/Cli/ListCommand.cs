@@ -11,10 +11,10 @@ internal static class ListCommand
     /// <summary>Prints the catalog of <paramref name="root"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
-        RootChecks.RequireCatalog(root);
         var node = NodeConfig.Build(hocon);
+        RootChecks.RequireCatalog(root, node);
         var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
-        var store = new CheckpointStore(new LocalBlobStore(root));
+        var store = new CheckpointStore(RootStore.Open(root, node));
         // Only what is on disk can be checked against the disk: a memory-only step has no files there.
         var damage = entries.Where(e => e.OnDisk).DistinctBy(e => e.Step)
             .ToDictionary(e => e.Step, e => StepConsistency.Damage(store, e.Step, e.MetadataChecksum));
@@ -50,9 +50,9 @@ internal static class ListCommand
     /// catalog is empty, and opening it would create it.
     /// </summary>
     private static bool NothingJournaled(string root, Akka.Configuration.Config node) =>
-        ActorCkptConfig.CatalogConnection(node, root).Provider == "SQLite.MS"
-        && !Path.Exists(Path.Combine(root, CheckpointLayout.CatalogFile))
-        && new CheckpointStore(new LocalBlobStore(root)).ScanSteps(_ => false) is { Steps.Count: 0, Unreadable.Count: 0 };
+        RootStore.CatalogFile(root, node) is { } file
+        && !Path.Exists(file)
+        && new CheckpointStore(RootStore.Open(root, node)).ScanSteps(_ => false) is { Steps.Count: 0, Unreadable.Count: 0 };
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
     public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');

@@ -28,7 +28,7 @@ internal static class NodeCommand
         config = ActorCkptConfig.WithCatalog(config, root);
 
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-        var node = CheckpointNode.Start(system, new LocalBlobStore(root));
+        var node = CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config)));
         system.ActorOf(DemoAgentActor.Props(node), DemoAgentActor.Name);
         var cluster = Cluster.Get(system);
         void Leave(PosixSignalContext context)

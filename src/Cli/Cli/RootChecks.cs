@@ -8,11 +8,14 @@ namespace ActorCkpt.Cli;
 /// </summary>
 internal static class RootChecks
 {
-    /// <summary>Throws naming <paramref name="root"/> unless it exists and a planner has made its catalog there.</summary>
-    public static void RequireCatalog(string root)
+    /// <summary>
+    /// Throws naming <paramref name="root"/> unless it exists and a planner has made its catalog there
+    /// (an object-store root is reached as <paramref name="node"/>, or the defaults and the environment, say).
+    /// </summary>
+    public static void RequireCatalog(string root, Akka.Configuration.Config? node = null)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
-        if (!File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile)))
+        if (BlobStores.IsDirectory(root) && !Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        if (!RootStore.HasRootId(root, node ?? NodeConfig.Build()))
             throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
     }
 
@@ -28,7 +31,7 @@ internal static class RootChecks
     {
         var (provider, connection) = ActorCkptConfig.CatalogConnection(config, root);
         if (provider != "SQLite.MS") return;
-        var file = new FileInfo(Path.Combine(root, CheckpointLayout.CatalogFile));
+        var file = new FileInfo(RootStore.CatalogFile(root, config)!);
         if (!file.Exists)
         {
             if (required) throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)");
@@ -53,7 +56,8 @@ internal static class RootChecks
     /// <summary>Throws naming <paramref name="dir"/> when it is something other than a directory (a directory that is not there yet is made by the save).</summary>
     public static void NotAFile(string dir, string flag)
     {
-        if (File.Exists(dir) || (Path.Exists(dir) && !Directory.Exists(dir)))
+        if (BlobStores.IsDirectory(dir) && (File.Exists(dir) || (Path.Exists(dir) && !Directory.Exists(dir)))
+)
             throw new IOException($"{flag} '{dir}' is not a directory");
     }
 }

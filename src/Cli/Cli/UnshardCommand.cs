@@ -11,7 +11,7 @@ internal static class UnshardCommand
     /// <summary>Unshards; returns the exit code.</summary>
     public static int Run(string dir, string outDir, string strategy, long chunkSize, bool optim, long? step, string? hocon, CliOutput output)
     {
-        var store = CheckpointDirectory.Open(dir);
+        var store = RootStore.OpenCheckpoints(dir, hocon);
         var resolved = store.ResolveStep(step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.

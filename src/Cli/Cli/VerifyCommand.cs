@@ -11,7 +11,7 @@ internal static class VerifyCommand
     /// <summary>Verifies; returns 0 when everything matches, 1 when something is bad (one line per bad file and tensor).</summary>
     public static int Run(string dir, long? step, string? hocon, CliOutput output)
     {
-        var store = CheckpointDirectory.Open(dir);
+        var store = RootStore.OpenCheckpoints(dir, hocon);
         var target = store.ResolveStep(step);
         var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
         var catalog = CatalogChecksums.Read(dir, hocon);

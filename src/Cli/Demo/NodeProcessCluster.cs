@@ -51,8 +51,11 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon, MemoryDemo? memory = null)
     {
         if (nodes < 2) throw new ArgumentException("--nodes must be at least 2 (training nodes and one writer-only node)");
-        root = Path.GetFullPath(root);
-        Directory.CreateDirectory(root);
+        if (BlobStores.IsDirectory(root))
+        {
+            root = Path.GetFullPath(root);
+            Directory.CreateDirectory(root);
+        }
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{hocon ?? ""}\n");
         // The memory demo's driver sees every node it kills die: its log would only repeat that into the demo's output.
@@ -60,7 +63,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         var config = ActorCkptConfig.WithCatalog(
             ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-        var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, new LocalBlobStore(root)), configFile, memory);
+        var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config))), configFile, memory);
         try
         {
             await cluster.FormAsync(nodes, ActorCkptSettings.Create(config).WriterPoolSize);

@@ -21,7 +21,7 @@ internal static class TrainRunner
     public const int GlobalBatch = 32;
 
     /// <summary>Options of <c>actorckpt train</c>.</summary>
-    public sealed record Options(string Dir, int Ranks, int Steps, int CkptEvery, int Seed, bool Resume, string? HoconFile);
+    public sealed record Options(string Dir, int Ranks, int Steps, int CkptEvery, int Seed, bool Resume, string? HoconFile, bool Create = false);
 
     /// <summary>Runs the training; returns the exit code (0 when every save committed).</summary>
     public static async Task<int> RunAsync(Options o, CliOutput output)
@@ -36,6 +36,7 @@ internal static class TrainRunner
         {
             c.Root = o.Dir;
             if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
+            if (o.Create) c.Settings["object-store.create-missing"] = "on";
         });
         // Akka's warnings and errors (routed to the host's ILogger) on stderr, apart from the run's report on stdout.
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true)

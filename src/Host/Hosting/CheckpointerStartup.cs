@@ -25,7 +25,7 @@ internal static class CheckpointerStartup
         try
         {
             var settings = ActorCkptSettings.Create(system);
-            IBlobStore blobs = new LocalBlobStore(root);
+            IBlobStore blobs = BlobStores.Open(root, settings.ObjectStore);
             // As Checkpointer.Start: a root another process holds is named at once, not at the first save.
             if (!system.IsClustered()) CatalogLock.EnsureFree(blobs);
             checkpointer = Checkpointer.Attach(system, wrapStore?.Invoke(blobs) ?? blobs, settings);
@@ -50,7 +50,7 @@ internal static class CheckpointerStartup
             TaskScheduler.Default);
         WarnOfMissingPieces(system, log);
         deferred.SetReady(checkpointer);
-        log.Info("ActorCkpt started over {0} (catalog journal {1})", Path.GetFullPath(root), ActorCkptConfig.JournalPluginId);
+        log.Info("ActorCkpt started over {0} (catalog journal {1})", checkpointer.Node.Store.Blobs.Root, ActorCkptConfig.JournalPluginId);
         return checkpointer;
     }
 

@@ -76,4 +76,14 @@ internal interface IObjectClient : IDisposable
 
     /// <summary>Deletes an object; done when there is none.</summary>
     Task DeleteAsync(string key, CancellationToken cancel);
+
+    /// <summary>
+    /// The bench's baseline: uploads <paramref name="data"/> as object <paramref name="key"/> with the
+    /// SDK's own transfer helper (Azure's <c>BlobClient.UploadAsync</c> with transfer options, S3's
+    /// <c>TransferUtility</c>), in parts of <paramref name="partSize"/>, <paramref name="parallelism"/> at once.
+    /// </summary>
+    Task SdkUploadAsync(string key, Stream data, int partSize, int parallelism, CancellationToken cancel);
+
+    /// <summary>The bench's baseline: downloads object <paramref name="key"/> into <paramref name="into"/> with the SDK's own transfer helper.</summary>
+    Task SdkDownloadAsync(string key, Stream into, int partSize, int parallelism, CancellationToken cancel);
 }

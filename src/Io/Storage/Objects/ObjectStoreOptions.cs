@@ -43,6 +43,13 @@ internal sealed record ObjectStoreOptions
     /// <summary>The longest a single request may take before it counts as failed and is retried.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>
+    /// The local directory that holds what an object store cannot: the catalog's SQLite file, the
+    /// root's lock, metadata staged before its create-only upload. Null: one directory per root URI
+    /// under the user's data directory (<see cref="ObjectRootState.DefaultDirectory"/>).
+    /// </summary>
+    public string? StateDirectory { get; init; }
+
     /// <summary>Tests: wraps the HTTP handler every request goes through (fault injection, request counts).</summary>
     public Func<HttpMessageHandler, HttpMessageHandler>? WrapHandler { get; init; }
 

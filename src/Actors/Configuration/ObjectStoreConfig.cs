@@ -1,0 +1,44 @@
+using Akka.Configuration;
+
+namespace ActorCkpt;
+
+/// <summary>Reads <c>actorckpt.object-store</c> (reference.conf documents each key) into <see cref="ObjectStoreOptions"/>, refusing values out of range with one line naming the key.</summary>
+internal static class ObjectStoreConfig
+{
+    /// <summary>The object-store options <paramref name="config"/> gives (over the defaults).</summary>
+    public static ObjectStoreOptions Of(Config config)
+    {
+        var c = config.WithFallback(ActorCkptConfig.Defaults).GetConfig("actorckpt.object-store");
+        var partSize = c.GetByteSize("part-size") ?? 0;
+        if (partSize is < 5L << 20 or > 1L << 30)
+            throw new ConfigurationException($"actorckpt.object-store.part-size = {partSize}: must be between 5 MiB (S3's smallest part) and 1 GiB");
+        var parallelism = c.GetInt("parallelism");
+        if (parallelism is < 1 or > 256) throw new ConfigurationException($"actorckpt.object-store.parallelism = {parallelism}: must be between 1 and 256");
+        var retries = c.GetInt("retries");
+        if (retries is < 0 or > 100) throw new ConfigurationException($"actorckpt.object-store.retries = {retries}: must be between 0 and 100");
+        var backoff = c.GetTimeSpan("retry-backoff");
+        if (backoff <= TimeSpan.Zero) throw new ConfigurationException($"actorckpt.object-store.retry-backoff = {backoff}: must be positive");
+        var timeout = c.GetTimeSpan("request-timeout");
+        if (timeout <= TimeSpan.Zero) throw new ConfigurationException($"actorckpt.object-store.request-timeout = {timeout}: must be positive");
+        var endpoint = OrNull(c.GetString("endpoint"));
+        if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+            throw new ConfigurationException($"actorckpt.object-store.endpoint = '{endpoint}': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)");
+        return new ObjectStoreOptions
+        {
+            Endpoint = endpoint,
+            AzureConnectionString = OrNull(c.GetString("azure-connection-string")),
+            AccessKeyId = OrNull(c.GetString("access-key-id")),
+            SecretAccessKey = OrNull(c.GetString("secret-access-key")),
+            Region = OrNull(c.GetString("region")),
+            CreateMissing = c.GetBoolean("create-missing"),
+            PartSize = (int)partSize,
+            Parallelism = parallelism,
+            Retries = retries,
+            RetryBackoff = backoff,
+            RequestTimeout = timeout,
+            StateDirectory = OrNull(c.GetString("state-directory")),
+        };
+
+        static string? OrNull(string? s) => string.IsNullOrEmpty(s) ? null : s;
+    }
+}

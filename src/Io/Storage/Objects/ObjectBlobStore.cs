@@ -1,0 +1,262 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// <see cref="IBlobStore"/> over one root of an object store (<see cref="ObjectRoot"/>). Files are
+/// objects under the root's prefix; directories are key prefixes, so creating or syncing one does
+/// nothing. What an object store has no word for is done this way:
+/// <list type="bullet">
+/// <item>A file is written as an upload in parts (<see cref="ObjectUpload"/>) and appears whole at
+/// its flush, or never.</item>
+/// <item>Temporary files (names ending <c>.tmp</c>, written to be renamed into place) are staged in
+/// the root's local state directory; the rename is the upload, create-only where the service
+/// honours it (If-None-Match), so a step's metadata appears after every data object is complete
+/// and a second writer of the same step is refused.</item>
+/// <item>Other renames copy on the service's side, then delete.</item>
+/// <item>Locks are local file locks in the state directory: they exclude processes of this machine,
+/// which is where the root's catalog lives too.</item>
+/// </list>
+/// </summary>
+internal sealed class ObjectBlobStore : IBlobStore, IDisposable
+{
+    private const string StagedSuffix = ".tmp";
+    private readonly IObjectClient _client;
+    private readonly ObjectStoreOptions _options;
+    private readonly ObjectRetries _retries;
+    private readonly LocalBlobStore _staged;
+    private readonly LocalBlobStore _locks;
+
+    /// <summary>The store over <paramref name="location"/> through <paramref name="client"/>, with its local state in <paramref name="stateDirectory"/>.</summary>
+    public ObjectBlobStore(ObjectRoot location, IObjectClient client, ObjectStoreOptions options, string stateDirectory)
+    {
+        Location = location;
+        _client = client;
+        _options = options;
+        _retries = new ObjectRetries(options);
+        StateDirectory = Path.GetFullPath(stateDirectory);
+        _locks = new LocalBlobStore(StateDirectory);
+        _staged = new LocalBlobStore(Path.Combine(StateDirectory, "staged"));
+    }
+
+    /// <summary>The root in the object store.</summary>
+    public ObjectRoot Location { get; }
+
+    /// <summary>The local directory of this root's catalog, locks and staged files.</summary>
+    public string StateDirectory { get; }
+
+    /// <summary>Requests sent again after a failure a retry could cure, so far.</summary>
+    public long Retried => _retries.Retried;
+
+    /// <inheritdoc />
+    public string Root => Location.ToString();
+
+    /// <inheritdoc />
+    public IBlobWriter Create(string path)
+    {
+        if (!IsStaged(path)) return new ObjectUpload(_client, _retries, Key(path), _options);
+        _staged.CreateDirectory(ParentOf(path));
+        return _staged.Create(path);
+    }
+
+    /// <inheritdoc />
+    public IBlobReader OpenRead(string path)
+    {
+        if (IsStaged(path)) return _staged.OpenRead(path);
+        var length = Run(path, c => _client.LengthAsync(Key(path), c))
+                     ?? throw new FileNotFoundException($"'{Root}/{path}' does not exist", path);
+        return new ObjectReader(_client, _retries, Key(path), $"{Root}/{path}", length, _options);
+    }
+
+    /// <inheritdoc />
+    public bool Exists(string path) =>
+        IsStaged(path) ? _staged.Exists(path) : Run(path, c => _client.LengthAsync(Key(path), c)) is not null;
+
+    /// <inheritdoc />
+    /// <remarks>An object is always a plain sequence of bytes: there are no FIFOs or links to refuse.</remarks>
+    public bool IsRegularFile(string path) => Exists(path);
+
+    /// <inheritdoc />
+    public void Rename(string from, string to, bool overwrite)
+    {
+        switch (IsStaged(from), IsStaged(to))
+        {
+            case (true, true):
+                _staged.Rename(from, to, overwrite);
+                break;
+            case (true, false):
+                Publish(from, to, createOnly: !overwrite);
+                break;
+            case (false, true):
+                // Taking an object back to a temporary name (un-committing a step): its bytes come
+                // back to the staging directory, and the object is gone.
+                Download(from, to);
+                DeleteFile(from);
+                break;
+            default:
+                if (Exists(from)) MoveObject(from, to, overwrite);
+                else MoveDirectory(from, to);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Objects are durable once their upload completes; a directory's entries need nothing more.</remarks>
+    public void SyncDirectory(string path)
+    {
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A prefix needs no creating: only the local staging directory is made, for temporary files.</remarks>
+    public void CreateDirectory(string path) => _staged.CreateDirectory(path);
+
+    /// <inheritdoc />
+    public void DeleteFile(string path)
+    {
+        if (IsStaged(path)) _staged.DeleteFile(path);
+        else Run(path, c => _client.DeleteAsync(Key(path), c));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Uploads begun under it and never completed (a killed writer's) are aborted too, so nothing of them is left.</remarks>
+    public void DeleteDirectory(string path)
+    {
+        var prefix = DirectoryKey(path);
+        foreach (var (key, id) in Run(path, c => _client.ListUploadsAsync(prefix, c)))
+            Run(path, c => _client.AbortUploadAsync(key, id, c));
+        var keys = Run(path, c => _client.ListAsync(prefix, c));
+        Parallel.ForEach(keys, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism },
+            key => Run(path, c => _client.DeleteAsync(key, c)));
+        _staged.DeleteDirectory(path);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ListDirectories(string path) =>
+        Run(path, c => _client.ListDirectoriesAsync(DirectoryKey(path), c));
+
+    /// <inheritdoc />
+    public IDisposable Lock(string path) => _locks.Lock(path);
+
+    /// <summary>
+    /// Uploads begun under the root and never completed nor aborted (left by a killed process),
+    /// as paths relative to the root with their upload ids. Call only while no save runs.
+    /// </summary>
+    public IReadOnlyList<(string Path, string UploadId)> AbandonedUploads() =>
+        Run("", c => _client.ListUploadsAsync(Location.Prefix, c)).Select(u => (u.Key[Location.Prefix.Length..], u.UploadId)).ToArray();
+
+    /// <summary>Aborts an upload <see cref="AbandonedUploads"/> listed, with every part it sent.</summary>
+    public void AbortUpload(string path, string uploadId) => Run(path, c => _client.AbortUploadAsync(Key(path), uploadId, c));
+
+    /// <inheritdoc />
+    public void Dispose() => _client.Dispose();
+
+    /// <summary>Uploads staged file <paramref name="from"/> as object <paramref name="to"/>, then drops the staged file.</summary>
+    private void Publish(string from, string to, bool createOnly)
+    {
+        if (createOnly && !_client.HonoursCreateOnly && Exists(to))
+            throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {Key(to)} exists already (looked before writing: this service ignores If-None-Match)");
+        using (var source = _staged.OpenRead(from))
+        {
+            if (source.Length <= _options.PartSize)
+            {
+                var bytes = new byte[source.Length];
+                source.ReadExactly(bytes, 0);
+                Run(to, c => _client.PutAsync(Key(to), bytes, createOnly, c));
+            }
+            else UploadInParts(source, to, createOnly);
+        }
+        _staged.DeleteFile(from);
+    }
+
+    /// <summary>A large staged file goes up in parts, its completion create-only when asked.</summary>
+    private void UploadInParts(IBlobReader source, string to, bool createOnly)
+    {
+        var key = Key(to);
+        var id = Run(to, c => _client.StartUploadAsync(key, c));
+        try
+        {
+            var count = (int)((source.Length + _options.PartSize - 1) / _options.PartSize);
+            var tags = new string[count];
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism }, part =>
+            {
+                var offset = (long)part * _options.PartSize;
+                var bytes = new byte[Math.Min(_options.PartSize, source.Length - offset)];
+                source.ReadExactly(bytes, offset);
+                tags[part] = Run(to, c => _client.UploadPartAsync(key, id, part + 1, bytes, c));
+            });
+            Run(to, c => _client.CompleteUploadAsync(key, id, tags, createOnly, c));
+        }
+        catch
+        {
+            try
+            {
+                Run(to, c => _client.AbortUploadAsync(key, id, c));
+            }
+            catch (ObjectStoreException)
+            {
+                // Left for gc (AbandonedUploads).
+            }
+            throw;
+        }
+    }
+
+    private void Download(string from, string to)
+    {
+        using var source = OpenRead(from);
+        _staged.CreateDirectory(ParentOf(to));
+        using var target = _staged.Create(to);
+        var buffer = new byte[Math.Min(source.Length, _options.PartSize)];
+        for (long at = 0; at < source.Length; at += buffer.Length)
+        {
+            var piece = buffer.AsSpan(0, (int)Math.Min(buffer.Length, source.Length - at));
+            source.ReadExactly(piece, at);
+            target.Write(piece, at);
+        }
+        target.Flush();
+    }
+
+    private void MoveObject(string from, string to, bool overwrite)
+    {
+        if (!overwrite && !_client.HonoursCreateOnly && Exists(to))
+            throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {Key(to)} exists already");
+        Run(to, c => _client.CopyAsync(Key(from), Key(to), createOnly: !overwrite, c));
+        Run(from, c => _client.DeleteAsync(Key(from), c));
+    }
+
+    /// <summary>
+    /// Moves every object under directory <paramref name="from"/> (quarantining a step): copies all,
+    /// then deletes the metadata first, so a crash halfway leaves the step un-committed, never half there.
+    /// </summary>
+    private void MoveDirectory(string from, string to)
+    {
+        var source = DirectoryKey(from);
+        var target = DirectoryKey(to);
+        if (Run(to, c => _client.ListAsync(target, c)).Count > 0)
+            throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {target} holds objects already");
+        var keys = Run(from, c => _client.ListAsync(source, c));
+        if (keys.Count == 0) throw new DirectoryNotFoundException($"'{Root}/{from}' holds no objects");
+        Parallel.ForEach(keys, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism },
+            key => Run(to, c => _client.CopyAsync(key, target + key[source.Length..], createOnly: false, c)));
+        foreach (var key in keys.OrderBy(k => k.EndsWith("/" + CheckpointLayout.MetadataFile, StringComparison.Ordinal) ? 0 : 1))
+            Run(from, c => _client.DeleteAsync(key, c));
+    }
+
+    private static bool IsStaged(string path) => path.EndsWith(StagedSuffix, StringComparison.Ordinal);
+
+    private static string ParentOf(string path) => path.LastIndexOf('/') is var slash and > 0 ? path[..slash] : "";
+
+    /// <summary>The key of file <paramref name="path"/>; a path that climbs out of the root ('..', a leading '/') is refused.</summary>
+    private string Key(string path)
+    {
+        if (path.StartsWith('/') || path.Split('/').Any(s => s is "." or ".."))
+            throw new UnauthorizedAccessException($"'{path}' leads outside the checkpoint root '{Root}'");
+        return Location.Key(path);
+    }
+
+    /// <summary>The key prefix of directory <paramref name="path"/>, ending with '/' ("" is the root's prefix).</summary>
+    private string DirectoryKey(string path) => path.Length == 0 ? Location.Prefix : Key(path.TrimEnd('/')) + "/";
+
+    private T Run<T>(string path, Func<CancellationToken, Task<T>> request) =>
+        _retries.RunAsync($"{_client.Describe}: {Key(path)}", request, CancellationToken.None).GetAwaiter().GetResult();
+
+    private void Run(string path, Func<CancellationToken, Task> request) =>
+        _retries.RunAsync($"{_client.Describe}: {Key(path)}", request, CancellationToken.None).GetAwaiter().GetResult();
+}

@@ -1,0 +1,45 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// Runs object-store requests with the retries <see cref="ObjectStoreOptions"/> allow: failures a
+/// retry may cure (<see cref="ObjectStoreException.IsRetryable"/>) wait <see cref="RetrySchedule"/>
+/// and go again; the last failure, or one no retry cures, is thrown as it came.
+/// </summary>
+internal sealed class ObjectRetries(ObjectStoreOptions options)
+{
+    private readonly RetrySchedule _schedule = new(options.RetryBackoff, TimeSpan.FromSeconds(20));
+    private long _retried;
+
+    /// <summary>Requests sent again so far (all kinds), for tests and the bench.</summary>
+    public long Retried => Interlocked.Read(ref _retried);
+
+    /// <summary>Runs <paramref name="request"/> until it succeeds or the retries run out; <paramref name="what"/> names it in a timeout's message.</summary>
+    public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> request, CancellationToken cancel)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(options.RequestTimeout);
+            try
+            {
+                return await request(timeout.Token).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException e) when (e.IsRetryable && attempt <= options.Retries && !cancel.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _retried);
+                await Task.Delay(_schedule.Delay(attempt, e, Random.Shared.NextDouble()), cancel).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
+            {
+                // The request outlived RequestTimeout: a hung connection, retried like any transient failure.
+                if (attempt > options.Retries)
+                    throw new ObjectStoreException(ObjectErrorKind.Transient, $"{what}: no answer within {options.RequestTimeout.TotalSeconds:0.#} s, {attempt} times", inner: e);
+                Interlocked.Increment(ref _retried);
+            }
+        }
+    }
+
+    /// <summary><see cref="RunAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken)"/> for requests without a result.</summary>
+    public Task RunAsync(string what, Func<CancellationToken, Task> request, CancellationToken cancel) =>
+        RunAsync(what, async c => { await request(c).ConfigureAwait(false); return true; }, cancel);
+}

@@ -1,0 +1,207 @@
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>
+/// What <see cref="ObjectBlobStore"/> adds over an object store's requests, against a container in
+/// memory (<see cref="MemoryObjectClient"/>): uploads in parts that appear whole or never, bounded
+/// parts in flight, retries, staged metadata published create-only, renames and deletes of
+/// prefixes. The same against Azurite and s3rver: ObjectStoreRootSpec.
+/// </summary>
+public class ObjectBlobStoreSpec : IDisposable
+{
+    private const int Part = 5 << 20;
+    private readonly TempDirectory _state = new();
+
+    public void Dispose() => _state.Dispose();
+
+    private ObjectBlobStore Store(MemoryObjectClient client, int parallelism = 2) =>
+        new(ObjectRoot.Parse("s3://bucket/run"), client, new ObjectStoreOptions { PartSize = Part, Parallelism = parallelism, RetryBackoff = TimeSpan.FromMilliseconds(1) }, _state.Path);
+
+    private static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    [Fact]
+    public void A_file_written_out_of_order_should_appear_only_at_its_flush_whole_with_its_holes_zero()
+    {
+        var client = new MemoryObjectClient();
+        var store = Store(client);
+        var tail = Bytes(Part + 100, 1);
+        var head = Bytes(1000, 2);
+        using (var writer = store.Create("step-1/data.safetensors"))
+        {
+            writer.Write(tail, 2L * Part);
+            writer.Write(head, 0);
+            Assert.False(store.Exists("step-1/data.safetensors"));
+            writer.Flush();
+        }
+        var stored = client.Objects["run/step-1/data.safetensors"];
+        Assert.Equal(3L * Part + 100, stored.Length);
+        Assert.Equal(head, stored[..1000]);
+        Assert.All(stored[1000..(2 * Part)], b => Assert.Equal(0, b));
+        Assert.Equal(tail, stored[(2 * Part)..]);
+        Assert.Equal(4, client.Requests["part"]);
+        Assert.Empty(client.OpenUploads);
+
+        using var reader = store.OpenRead("step-1/data.safetensors");
+        var back = new byte[tail.Length];
+        reader.ReadExactly(back, 2L * Part);
+        Assert.Equal(tail, back);
+        // A range over several parts is read as several ranged GETs into the caller's bytes.
+        Assert.True(client.Requests["get"] >= 2);
+    }
+
+    [Fact]
+    public void A_small_file_should_be_one_put()
+    {
+        var client = new MemoryObjectClient();
+        var store = Store(client);
+        using (var writer = store.Create("latest-not-staged"))
+        {
+            writer.Write("7\n"u8, 0);
+            writer.Flush();
+        }
+        Assert.Equal("7\n"u8.ToArray(), client.Objects["run/latest-not-staged"]);
+        Assert.Equal(1, client.Requests["put"]);
+        Assert.False(client.Requests.ContainsKey("start"));
+    }
+
+    [Fact]
+    public void A_writer_disposed_before_its_flush_should_leave_no_object_and_no_upload()
+    {
+        var client = new MemoryObjectClient();
+        var store = Store(client);
+        using (var writer = store.Create("step-1/a.safetensors"))
+            writer.Write(Bytes(2 * Part, 3), 0);
+        Assert.Equal(2, client.Requests["part"]);
+        Assert.Equal(1, client.Requests["abort"]);
+        Assert.Empty(client.OpenUploads);
+        Assert.Empty(client.Objects);
+    }
+
+    [Fact]
+    public void Parts_in_flight_should_never_exceed_the_parallelism_however_large_the_file()
+    {
+        var client = new MemoryObjectClient { Gate = new ManualResetEventSlim(false) };
+        var store = Store(client, parallelism: 2);
+        var data = Bytes(Part, 4);
+        using var writer = store.Create("step-1/big.safetensors");
+        // The writer fills parts faster than the gate lets them go: the third part's write waits for a slot.
+        var writing = Task.Run(() =>
+        {
+            for (var p = 0; p < 6; p++) writer.Write(data, (long)p * Part);
+        });
+        SpinWait.SpinUntil(() => client.AtGate == 2, TimeSpan.FromSeconds(30));
+        Assert.False(writing.IsCompleted);
+        client.Gate.Set();
+        writing.GetAwaiter().GetResult();
+        writer.Flush();
+        Assert.Equal(2, client.MaxPartsInFlight);
+        Assert.Equal(6L * Part, client.Objects["run/step-1/big.safetensors"].Length);
+    }
+
+    [Fact]
+    public void A_part_that_fails_twice_should_be_sent_again_and_the_file_complete()
+    {
+        var client = new MemoryObjectClient();
+        var store = Store(client);
+        client.FailNext(k => k == "part", ObjectErrorKind.Transient);
+        client.FailNext(k => k == "part", ObjectErrorKind.Throttled);
+        var data = Bytes(2 * Part + 7, 5);
+        using (var writer = store.Create("step-1/f.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Flush();
+        }
+        Assert.Equal(data, client.Objects["run/step-1/f.safetensors"]);
+        Assert.Equal(2, store.Retried);
+    }
+
+    [Fact]
+    public void A_part_that_never_succeeds_should_fail_the_flush_and_leave_nothing()
+    {
+        var client = new MemoryObjectClient();
+        var store = new ObjectBlobStore(ObjectRoot.Parse("s3://bucket/run"), client,
+            new ObjectStoreOptions { PartSize = Part, Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(1) }, _state.Path);
+        for (var i = 0; i < 10; i++) client.FailNext(k => k == "part", ObjectErrorKind.Transient);
+        var writer = store.Create("step-1/f.safetensors");
+        var e = Assert.ThrowsAny<ObjectStoreException>(() =>
+        {
+            writer.Write(Bytes(2 * Part, 6), 0);
+            writer.Flush();
+        });
+        Assert.Contains("injected Transient", e.Message);
+        writer.Dispose();
+        Assert.Empty(client.Objects);
+        Assert.Empty(client.OpenUploads);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_step_should_commit_through_the_store_and_a_second_commit_of_it_be_refused(bool honoursCreateOnly)
+    {
+        var client = new MemoryObjectClient(honoursCreateOnly);
+        var store = new CheckpointStore(Store(client));
+        SavedCheckpoint.Save(store, 1, world: 2);
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        SavedCheckpoint.LoadAll(store);
+        var committed = client.Objects["run/step-00000001/metadata.json"];
+        // The staged metadata never went to the service: the commit is its one create-only write.
+        Assert.DoesNotContain(client.Objects.Keys, k => k.EndsWith(".tmp", StringComparison.Ordinal));
+
+        // A second writer of the same step: staged, then refused at its publish; the first stands.
+        var other = new CheckpointStore(Store(client));
+        using (var w = other.Blobs.Create(CheckpointLayout.InStep(1, CheckpointLayout.MetadataTempFile)))
+        {
+            w.Write(Bytes(100, 7), 0);
+            w.Flush();
+        }
+        Assert.Throws<StepAlreadyCommittedException>(() => other.PublishMetadata(1));
+        Assert.Equal(committed, client.Objects["run/step-00000001/metadata.json"]);
+    }
+
+    [Fact]
+    public void Deleting_a_step_should_uncommit_it_first_and_remove_its_objects_and_unfinished_uploads()
+    {
+        var client = new MemoryObjectClient();
+        var blobs = Store(client);
+        var store = new CheckpointStore(blobs);
+        SavedCheckpoint.Save(store, 1, world: 2);
+        SavedCheckpoint.Save(store, 2, world: 2);
+        // A killed writer's upload under step 2.
+        var id = client.StartUploadAsync("run/step-00000002/orphan.safetensors", default).Result;
+        Assert.Single(blobs.AbandonedUploads());
+
+        store.Delete(2);
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        Assert.DoesNotContain(client.Objects.Keys, k => k.StartsWith("run/step-00000002/", StringComparison.Ordinal));
+        Assert.Empty(blobs.AbandonedUploads());
+        Assert.Equal(new[] { "step-00000001" }, blobs.ListDirectories(""));
+        _ = id;
+    }
+
+    [Fact]
+    public void Quarantining_a_step_should_move_all_its_objects_under_quarantine()
+    {
+        var client = new MemoryObjectClient();
+        var store = new CheckpointStore(Store(client));
+        SavedCheckpoint.Save(store, 3, world: 2);
+        var before = client.Objects.Keys.Where(k => k.StartsWith("run/step-00000003/", StringComparison.Ordinal)).Select(k => k["run/step-00000003/".Length..]).Order().ToArray();
+
+        Assert.Equal("quarantine/step-00000003", store.Quarantine(3));
+        Assert.Empty(store.CommittedSteps());
+        Assert.Equal(before, client.Objects.Keys.Where(k => k.StartsWith("run/quarantine/step-00000003/", StringComparison.Ordinal))
+            .Select(k => k["run/quarantine/step-00000003/".Length..]).Order().ToArray());
+    }
+
+    [Fact]
+    public void Paths_that_climb_out_of_the_root_should_be_refused()
+    {
+        var store = Store(new MemoryObjectClient());
+        Assert.Throws<UnauthorizedAccessException>(() => store.Exists("../other/x"));
+        Assert.Throws<UnauthorizedAccessException>(() => store.Create("/abs"));
+    }
+}

@@ -1,0 +1,66 @@
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>Object-store roots by URI (<see cref="ObjectRoot"/>): what parses, and one line for what does not.</summary>
+public class ObjectRootSpec
+{
+    [Theory]
+    [InlineData("az://ckpt", "Azure", "ckpt", "", "az://ckpt")]
+    [InlineData("az://ckpt/run-1/", "Azure", "ckpt", "run-1/", "az://ckpt/run-1")]
+    [InlineData("S3://my.bucket/a/b", "S3", "my.bucket", "a/b/", "s3://my.bucket/a/b")]
+    public void A_root_should_parse_into_service_container_and_prefix(string uri, string service, string container, string prefix, string canonical)
+    {
+        var root = ObjectRoot.Parse(uri);
+        Assert.Equal((service, container, prefix), (root.Service.ToString(), root.Container, root.Prefix));
+        Assert.Equal(canonical, root.ToString());
+        Assert.Equal(prefix + "step-1/x", root.Key("step-1/x"));
+        Assert.True(ObjectRoot.IsObjectRoot(uri));
+    }
+
+    [Theory]
+    [InlineData("gs://bucket", "is not an object-store root")]
+    [InlineData("az://Bad_Name", "is not an Azure container name")]
+    [InlineData("az://a--b", "is not an Azure container name")]
+    [InlineData("s3://ab", "is not an S3 bucket name")]
+    [InlineData("s3://bucket/a//b", "empty, '.', '..'")]
+    [InlineData("s3://bucket/a/../b", "empty, '.', '..'")]
+    public void A_bad_root_should_be_one_line_naming_what_is_wrong(string uri, string why)
+    {
+        var e = Assert.Throws<ActorCkptException>(() => ObjectRoot.Parse(uri));
+        Assert.Contains(why, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_directory_should_not_be_taken_for_an_object_root()
+    {
+        Assert.False(ObjectRoot.IsObjectRoot("/tmp/az://x"));
+        Assert.False(ObjectRoot.IsObjectRoot("ckpt"));
+        Assert.True(BlobStores.IsDirectory("ckpt"));
+    }
+
+    [Fact]
+    public void The_default_state_directory_should_differ_per_root_uri_and_name_the_container()
+    {
+        var a = ObjectRootState.Name(ObjectRoot.Parse("s3://bucket/run-1"));
+        var b = ObjectRootState.Name(ObjectRoot.Parse("s3://bucket/run-2"));
+        Assert.NotEqual(a, b);
+        Assert.StartsWith("s3-bucket-", a);
+        Assert.Equal(a, ObjectRootState.Name(ObjectRoot.Parse("s3://bucket/run-1/")));
+    }
+
+    [Fact]
+    public void Credentials_should_come_from_the_environment_unless_configured()
+    {
+        var env = new System.Collections.Hashtable
+        {
+            ["AWS_ACCESS_KEY_ID"] = "id", ["AWS_SECRET_ACCESS_KEY"] = "secret", ["AWS_REGION"] = "eu-west-1",
+            ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9000", ["AZURE_STORAGE_CONNECTION_STRING"] = "UseDevelopmentStorage=true",
+        };
+        var s3 = new ObjectStoreOptions { Region = "us-east-2" }.WithEnvironment(ObjectService.S3, env);
+        Assert.Equal(("id", "secret", "us-east-2", "http://127.0.0.1:9000"), (s3.AccessKeyId, s3.SecretAccessKey, s3.Region, s3.Endpoint));
+        Assert.Null(s3.AzureConnectionString);
+        var azure = new ObjectStoreOptions().WithEnvironment(ObjectService.Azure, env);
+        Assert.Equal("UseDevelopmentStorage=true", azure.AzureConnectionString);
+        Assert.Null(azure.Endpoint);
+    }
+}
