@@ -32,6 +32,18 @@ internal static class GcCommand
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
+        // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
+        // unlisted and billed, until they are aborted: no save runs now (the lock above), so none is live.
+        var aborted = new List<string>();
+        if (ckpt.Store.Blobs is ObjectBlobStore objects)
+        {
+            foreach (var (path, id) in objects.AbandonedUploads())
+            {
+                objects.AbortUpload(path, id);
+                aborted.Add(path);
+            }
+            output.Line(aborted.Count == 0 ? "no unfinished uploads" : $"aborted {aborted.Count} unfinished uploads: {string.Join(", ", aborted)}");
+        }
         var retention = ckpt.Settings.Retention;
         output.Line(done.DebrisRemoved.Count == 0 ? "no debris" : $"removed the debris of steps {string.Join(", ", done.DebrisRemoved)}");
         output.Line(done.Deleted.Count == 0
@@ -40,6 +52,7 @@ internal static class GcCommand
         output.Report(new Dictionary<string, object?>
         {
             ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["committed"] = ckpt.Store.CommittedSteps(),
+            ["uploads_aborted"] = aborted,
         });
         return done.Failures.Count == 0 ? 0 : 1;
     }

@@ -43,6 +43,9 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     /// <summary>The local directory of this root's catalog, locks and staged files.</summary>
     public string StateDirectory { get; }
 
+    /// <summary>True when the service refuses create-only writes of a taken key itself; false when the store looks before it writes (<see cref="IObjectClient.HonoursCreateOnly"/>).</summary>
+    public bool HonoursCreateOnly => _client.HonoursCreateOnly;
+
     /// <summary>Requests sent again after a failure a retry could cure, so far.</summary>
     public long Retried => _retries.Retried;
 

@@ -1,0 +1,293 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// <see cref="IObjectClient"/> on one Azure Blob container (Azure.Storage.Blobs). An upload is a
+/// block blob's staged blocks, committed as a list; its id is a random prefix of the block ids (all
+/// ids of a blob must be as long). The SDK's retries are off (the store above retries); every body
+/// carries its MD5, which the service checks.
+/// </summary>
+internal sealed class AzureObjectClient : IObjectClient
+{
+    private readonly BlobContainerClient _container;
+    private readonly HttpClient? _http;
+
+    /// <summary>A client on container <paramref name="container"/> with <paramref name="options"/> (environment already applied).</summary>
+    public AzureObjectClient(string container, ObjectStoreOptions options)
+    {
+        if (options.AzureConnectionString is not { } connection)
+            throw new ActorCkptException($"az://{container}: no credentials: set AZURE_STORAGE_CONNECTION_STRING (or actorckpt.object-store.azure-connection-string)");
+        // The newest service version Azurite 3.35 knows (the SDK's default is newer); Azure serves it too.
+        var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
+        clientOptions.Retry.MaxRetries = 0;
+        clientOptions.Retry.NetworkTimeout = options.RequestTimeout;
+        if (options.WrapHandler is { } wrap)
+        {
+            _http = new HttpClient(wrap(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })) { Timeout = Timeout.InfiniteTimeSpan };
+            clientOptions.Transport = new HttpClientTransport(_http);
+        }
+        BlobServiceClient service;
+        try
+        {
+            service = new BlobServiceClient(WithEndpoint(connection, options.Endpoint), clientOptions);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new ActorCkptException($"az://{container}: the Azure connection string does not parse ({e.Message.ReplaceLineEndings(" ")})");
+        }
+        _container = service.GetBlobContainerClient(container);
+        Describe = $"az://{container} ({service.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/')})";
+    }
+
+    /// <inheritdoc />
+    public string Describe { get; }
+
+    /// <inheritdoc />
+    /// <remarks>Azure and Azurite refuse a write with If-None-Match: * on an existing blob (409 BlobAlreadyExists).</remarks>
+    public bool HonoursCreateOnly => true;
+
+    /// <inheritdoc />
+    public async Task EnsureContainerAsync(bool create, CancellationToken cancel)
+    {
+        var exists = await Call("", () => _container.ExistsAsync(cancel)).ConfigureAwait(false);
+        if (exists.Value) return;
+        if (!create)
+            throw new ObjectStoreException(ObjectErrorKind.ContainerMissing,
+                $"{Describe}: the container does not exist: create it, or pass --create (actorckpt.object-store.create-missing = on)");
+        await Call("", () => _container.CreateIfNotExistsAsync(cancellationToken: cancel)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long?> LengthAsync(string key, CancellationToken cancel)
+    {
+        try
+        {
+            return (await Call(key, () => _container.GetBlobClient(key).GetPropertiesAsync(cancellationToken: cancel)).ConfigureAwait(false)).Value.ContentLength;
+        }
+        catch (ObjectStoreException e) when (e.Kind == ObjectErrorKind.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, bool createOnly, CancellationToken cancel) =>
+        Call(key, () => Block(key).UploadAsync(Stream(data), new BlobUploadOptions
+        {
+            Conditions = createOnly ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null,
+            HttpHeaders = new BlobHttpHeaders { ContentHash = MD5.HashData(data.Span) },
+            TransferValidation = new Azure.Storage.UploadTransferValidationOptions { ChecksumAlgorithm = Azure.Storage.StorageChecksumAlgorithm.MD5 },
+        }, cancel));
+
+    /// <inheritdoc />
+    public Task<string> StartUploadAsync(string key, CancellationToken cancel) => Task.FromResult(Guid.NewGuid().ToString("N")[..16]);
+
+    /// <inheritdoc />
+    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    {
+        var id = BlockId(uploadId, part);
+        await Call(key, () => Block(key).StageBlockAsync(id, Stream(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
+        return id;
+    }
+
+    /// <inheritdoc />
+    public Task CompleteUploadAsync(string key, string uploadId, IReadOnlyList<string> partTags, bool createOnly, CancellationToken cancel) =>
+        Call(key, () => Block(key).CommitBlockListAsync(partTags, new CommitBlockListOptions
+        {
+            Conditions = createOnly ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null,
+        }, cancel));
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Azure has no call that drops staged blocks: committing a block list drops every uncommitted
+    /// one. So a blob that exists is committed again with its own list (its bytes unchanged), and
+    /// one that does not is committed empty and deleted.
+    /// </remarks>
+    public async Task AbortUploadAsync(string key, string uploadId, CancellationToken cancel)
+    {
+        var blob = Block(key);
+        BlockList list;
+        try
+        {
+            list = (await Call(key, () => blob.GetBlockListAsync(BlockListTypes.All, cancellationToken: cancel)).ConfigureAwait(false)).Value;
+        }
+        catch (ObjectStoreException e) when (e.Kind == ObjectErrorKind.NotFound)
+        {
+            return;
+        }
+        if (!list.UncommittedBlocks.Any()) return;
+        var committed = list.CommittedBlocks.Select(b => b.Name).ToArray();
+        if (committed.Length > 0 || await LengthAsync(key, cancel).ConfigureAwait(false) is not null)
+        {
+            await Call(key, () => blob.CommitBlockListAsync(committed, new CommitBlockListOptions(), cancel)).ConfigureAwait(false);
+            return;
+        }
+        await Call(key, () => blob.CommitBlockListAsync([], new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancel)).ConfigureAwait(false);
+        await DeleteAsync(key, cancel).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Blobs that exist only as staged blocks (listed with uncommitted blobs, absent without); the id is not kept by Azure, so it is empty.</remarks>
+    public async Task<IReadOnlyList<(string Key, string UploadId)>> ListUploadsAsync(string prefix, CancellationToken cancel)
+    {
+        var all = await NamesAsync(prefix, BlobStates.Uncommitted, cancel).ConfigureAwait(false);
+        var committed = (await NamesAsync(prefix, BlobStates.None, cancel).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+        return all.Where(k => !committed.Contains(k)).Select(k => (k, "")).ToArray();
+    }
+
+    /// <inheritdoc />
+    public async Task ReadAsync(string key, long offset, Memory<byte> into, CancellationToken cancel)
+    {
+        if (into.Length == 0) return;
+        var response = await Call(key, () => _container.GetBlobClient(key).DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, into.Length) }, cancel)).ConfigureAwait(false);
+        using var body = response.Value;
+        try
+        {
+            await S3ObjectClient.ReadExactlyAsync(body.Content, into, key, offset, cancel).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e is not ObjectStoreException)
+        {
+            throw new ObjectStoreException(ObjectErrorKind.Transient, $"{Describe}: {key}: {e.Message}", inner: e);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancel) => NamesAsync(prefix, BlobStates.None, cancel);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListDirectoriesAsync(string prefix, CancellationToken cancel)
+    {
+        var names = new List<string>();
+        await Call(prefix, async () =>
+        {
+            await foreach (var item in _container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", prefix, cancel).ConfigureAwait(false))
+                if (item.IsPrefix) names.Add(item.Prefix[prefix.Length..].TrimEnd('/'));
+        }).ConfigureAwait(false);
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
+    /// <inheritdoc />
+    public async Task CopyAsync(string from, string to, bool createOnly, CancellationToken cancel)
+    {
+        var source = _container.GetBlobClient(from);
+        var operation = await Call(to, () => _container.GetBlobClient(to).StartCopyFromUriAsync(source.Uri, new BlobCopyFromUriOptions
+        {
+            DestinationConditions = createOnly ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null,
+        }, cancel)).ConfigureAwait(false);
+        await Call(to, async () => await operation.WaitForCompletionAsync(cancel).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string key, CancellationToken cancel) =>
+        Call(key, () => _container.GetBlobClient(key).DeleteIfExistsAsync(cancellationToken: cancel));
+
+    /// <inheritdoc />
+    public Task SdkUploadAsync(string key, Stream data, int partSize, int parallelism, CancellationToken cancel) =>
+        _container.GetBlobClient(key).UploadAsync(data, new BlobUploadOptions { TransferOptions = Transfer(partSize, parallelism) }, cancel);
+
+    /// <inheritdoc />
+    public Task SdkDownloadAsync(string key, Stream into, int partSize, int parallelism, CancellationToken cancel) =>
+        _container.GetBlobClient(key).DownloadToAsync(into, new BlobDownloadToOptions { TransferOptions = Transfer(partSize, parallelism) }, cancel);
+
+    /// <inheritdoc />
+    public void Dispose() => _http?.Dispose();
+
+    private static Azure.Storage.StorageTransferOptions Transfer(int partSize, int parallelism) =>
+        new() { MaximumConcurrency = parallelism, InitialTransferSize = partSize, MaximumTransferSize = partSize };
+
+    private BlockBlobClient Block(string key) => _container.GetBlockBlobClient(key);
+
+    private async Task<IReadOnlyList<string>> NamesAsync(string prefix, BlobStates states, CancellationToken cancel)
+    {
+        var names = new List<string>();
+        await Call(prefix, async () =>
+        {
+            await foreach (var item in _container.GetBlobsAsync(BlobTraits.None, states, prefix, cancel).ConfigureAwait(false))
+                names.Add(item.Name);
+        }).ConfigureAwait(false);
+        names.Sort(StringComparer.Ordinal);
+        return names.Distinct(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Block ids: all of one blob as long (base64 of 16 hex digits of the upload and 6 of the part).</summary>
+    private static string BlockId(string uploadId, int part) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"{uploadId}-{part:D6}"));
+
+    private static string WithEndpoint(string connection, string? endpoint)
+    {
+        if (endpoint is null) return connection;
+        var kept = connection.Split(';', StringSplitOptions.RemoveEmptyEntries).Where(p => !p.TrimStart().StartsWith("BlobEndpoint=", StringComparison.OrdinalIgnoreCase));
+        return string.Join(';', kept.Append("BlobEndpoint=" + endpoint));
+    }
+
+    private static MemoryStream Stream(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetArray(data, out var array) ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false) : new MemoryStream(data.ToArray(), writable: false);
+
+    private async Task<T> Call<T>(string key, Func<Task<T>> request)
+    {
+        try
+        {
+            return await request().ConfigureAwait(false);
+        }
+        catch (Exception e) when (Classify(e, key) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task Call(string key, Func<Task> request) => await Call(key, async () => { await request().ConfigureAwait(false); return true; }).ConfigureAwait(false);
+
+    /// <summary>What a failure means for a retry, as one line naming the container, the key and the service's answer; null for a cancellation the caller asked for.</summary>
+    private ObjectStoreException? Classify(Exception e, string key)
+    {
+        var where = key.Length == 0 ? Describe : $"{Describe}: {key}";
+        switch (e)
+        {
+            case RequestFailedException r:
+            {
+                var code = r.ErrorCode ?? "";
+                var kind = code switch
+                {
+                    "ContainerNotFound" => ObjectErrorKind.ContainerMissing,
+                    "BlobNotFound" or "InvalidBlockList" when r.Status == 404 => ObjectErrorKind.NotFound,
+                    "AuthenticationFailed" or "AuthorizationFailure" or "AuthorizationPermissionMismatch" or "InvalidAuthenticationInfo" => ObjectErrorKind.Unauthorized,
+                    "BlobAlreadyExists" or "ConditionNotMet" or "TargetConditionNotMet" => ObjectErrorKind.AlreadyExists,
+                    "Md5Mismatch" or "InvalidMd5" or "Crc64Mismatch" => ObjectErrorKind.ChecksumRefused,
+                    "ServerBusy" or "OperationTimedOut" => ObjectErrorKind.Throttled,
+                    _ => r.Status switch
+                    {
+                        404 => ObjectErrorKind.NotFound,
+                        403 => ObjectErrorKind.Unauthorized,
+                        409 or 412 => ObjectErrorKind.AlreadyExists,
+                        429 or 503 => ObjectErrorKind.Throttled,
+                        0 or >= 500 => ObjectErrorKind.Transient,
+                        _ => ObjectErrorKind.Permanent,
+                    },
+                };
+                var what = kind == ObjectErrorKind.Unauthorized ? ": the credentials were refused" : "";
+                var message = r.Message.ReplaceLineEndings(" ");
+                var firstLine = message.Split("Status:", 2)[0].Trim();
+                return new ObjectStoreException(kind, $"{where}: {r.Status} {code}{what}: {firstLine}", RetryAfter(r), r);
+            }
+            case HttpRequestException or IOException or TimeoutException:
+                return new ObjectStoreException(ObjectErrorKind.Transient, $"{where}: {e.Message.ReplaceLineEndings(" ")}", inner: e);
+            case AggregateException { InnerExceptions.Count: 1 } a:
+                return Classify(a.InnerException!, key);
+            default:
+                return null;
+        }
+    }
+
+    private static TimeSpan? RetryAfter(RequestFailedException e) =>
+        e.GetRawResponse() is { } response && response.Headers.TryGetValue("Retry-After", out var value) && int.TryParse(value, out var seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
+}

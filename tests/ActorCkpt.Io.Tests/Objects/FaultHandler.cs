@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>
+/// An HTTP handler in front of an SDK's: counts requests by kind (<see cref="KindOf"/>) and the
+/// bytes of ranged GETs by key, and answers the first requests that match a rule with an error of
+/// its own (a 500, a throttling 503 with Retry-After) instead of sending them.
+/// </summary>
+internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    private readonly ConcurrentQueue<(Func<HttpRequestMessage, bool> Matches, Func<HttpResponseMessage> Answer)> _faults = new();
+
+    /// <summary>Requests sent on to the service, by kind.</summary>
+    public ConcurrentDictionary<string, int> Sent { get; } = new();
+
+    /// <summary>Requests answered by a fault, by kind.</summary>
+    public ConcurrentDictionary<string, int> Faulted { get; } = new();
+
+    /// <summary>Bytes asked for by ranged GETs, by path.</summary>
+    public ConcurrentDictionary<string, long> RangeBytes { get; } = new();
+
+    /// <summary>The next <paramref name="times"/> requests that match get <paramref name="answer"/>.</summary>
+    public void Fail(Func<HttpRequestMessage, bool> matches, Func<HttpResponseMessage> answer, int times = 1)
+    {
+        for (var i = 0; i < times; i++) _faults.Enqueue((matches, answer));
+    }
+
+    /// <summary>S3's UploadPart or Azure's Put Block.</summary>
+    public static bool IsPartUpload(HttpRequestMessage r) =>
+        r.Method == HttpMethod.Put && r.RequestUri!.Query is var q && (q.Contains("partNumber=", StringComparison.Ordinal) || q.Contains("comp=block&", StringComparison.Ordinal) || q.EndsWith("comp=block", StringComparison.Ordinal));
+
+    /// <summary>S3's 503 SlowDown as the service sends it, asking for a wait of <paramref name="seconds"/>.</summary>
+    public static HttpResponseMessage SlowDown(int seconds) => Error(HttpStatusCode.ServiceUnavailable, "SlowDown", "Please reduce your request rate.", seconds);
+
+    /// <summary>Azure's 503 ServerBusy.</summary>
+    public static HttpResponseMessage ServerBusy(int seconds) => Error(HttpStatusCode.ServiceUnavailable, "ServerBusy", "The server is busy.", seconds, azure: true);
+
+    /// <summary>A plain 500 InternalError.</summary>
+    public static HttpResponseMessage InternalError(bool azure) => Error(HttpStatusCode.InternalServerError, "InternalError", "We encountered an internal error.", null, azure);
+
+    public static string KindOf(HttpRequestMessage r) =>
+        IsPartUpload(r) ? "part"
+        : r.Method == HttpMethod.Get && r.Headers.Range is not null ? "ranged-get"
+        : r.Method.Method.ToLowerInvariant();
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var kind = KindOf(request);
+        if (_faults.TryPeek(out var fault) && fault.Matches(request) && _faults.TryDequeue(out _))
+        {
+            Faulted.AddOrUpdate(kind, 1, (_, n) => n + 1);
+            if (request.Content is not null) await request.Content.ReadAsByteArrayAsync(cancellationToken);
+            var answer = fault.Answer();
+            answer.RequestMessage = request;
+            return answer;
+        }
+        Sent.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        if (request.Headers.Range?.Ranges.FirstOrDefault() is { From: { } from, To: { } to })
+            RangeBytes.AddOrUpdate(request.RequestUri!.AbsolutePath, to - from + 1, (_, n) => n + to - from + 1);
+        return await base.SendAsync(request, cancellationToken);
+    }
+
+    private static HttpResponseMessage Error(HttpStatusCode status, string code, string message, int? retryAfter, bool azure = false)
+    {
+        var body = azure
+            ? $"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+            : $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>test</RequestId></Error>";
+        var response = new HttpResponseMessage(status) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/xml") };
+        if (azure) response.Headers.Add("x-ms-error-code", code);
+        if (retryAfter is { } s) response.Headers.Add("Retry-After", s.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return response;
+    }
+}

@@ -1,0 +1,221 @@
+namespace ActorCkpt.Io.Tests;
+
+/// <summary>
+/// Object-store roots against real servers: Azurite for Azure Blob, s3rver for S3 (each theory runs
+/// on both). The clients' requests and answers (<see cref="IObjectClient"/>), and the store above
+/// them (<see cref="ObjectBlobStore"/>): files written in parts and read back bit-exact, nothing
+/// visible before the flush, aborted uploads gone, create-only metadata, retries of failed and
+/// throttled parts, and one clear line for bad credentials and a missing container.
+/// </summary>
+[Collection(ObjectEmulatorCollection.Name)]
+public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
+{
+    private const int Part = 5 << 20;
+    private readonly TempDirectory _state = new();
+
+    public void Dispose() => _state.Dispose();
+
+    private (ObjectBlobStore Store, FaultHandler Http) Open(string service, string? container = null, Action<FaultHandler>? faults = null, int retries = 6)
+    {
+        FaultHandler? handler = null;
+        var options = emulators.Options(service) with
+        {
+            PartSize = Part, Parallelism = 3, Retries = retries, RetryBackoff = TimeSpan.FromMilliseconds(10), CreateMissing = true,
+            StateDirectory = _state.Path,
+            WrapHandler = inner => handler = new FaultHandler(inner),
+        };
+        var root = $"{service}://{container ?? ObjectEmulators.NewContainer()}/run-1";
+        var store = (ObjectBlobStore)BlobStores.Open(root, options);
+        faults?.Invoke(handler!);
+        return (store, handler!);
+    }
+
+    private static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void A_file_in_parts_should_appear_at_its_flush_and_read_back_bit_exact(string service)
+    {
+        var (store, http) = Open(service);
+        var data = Bytes(2 * Part + 12345, 1);
+        using (var writer = store.Create("step-00000001/a.safetensors"))
+        {
+            // Out of order: the second part first, then the rest.
+            writer.Write(data.AsSpan(Part, Part), Part);
+            writer.Write(data.AsSpan(0, Part), 0);
+            writer.Write(data.AsSpan(2 * Part), 2L * Part);
+            Assert.False(store.Exists("step-00000001/a.safetensors"));
+            writer.Flush();
+        }
+        Assert.Equal(3, http.Sent["part"]);
+        Assert.Equal(new[] { "step-00000001" }, store.ListDirectories(""));
+        using var reader = store.OpenRead("step-00000001/a.safetensors");
+        Assert.Equal(data.Length, reader.Length);
+        var back = new byte[data.Length - 100];
+        reader.ReadExactly(back, 100);
+        Assert.Equal(data[100..], back);
+        Assert.Empty(store.AbandonedUploads());
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void A_writer_dropped_before_its_flush_should_leave_no_object_and_no_upload(string service)
+    {
+        var (store, http) = Open(service);
+        using (var writer = store.Create("step-00000001/dropped.safetensors"))
+        {
+            writer.Write(Bytes(2 * Part, 2), 0);
+            // A full part goes at once: the upload is under way, and the flush never comes.
+            Assert.True(SpinWait.SpinUntil(() => store.AbandonedUploads().Count == 1, TimeSpan.FromSeconds(30)));
+        }
+        Assert.False(store.Exists("step-00000001/dropped.safetensors"));
+        Assert.Empty(store.AbandonedUploads());
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void Gc_should_find_and_abort_an_upload_a_killed_writer_left(string service)
+    {
+        var (store, _) = Open(service);
+        // What a writer killed mid-file leaves: an upload begun, a part sent, never completed nor aborted.
+        var client = ObjectClients.Open(store.Location, emulators.Options(service));
+        client.EnsureContainerAsync(create: false, default).GetAwaiter().GetResult();
+        var key = store.Location.Key("step-00000002/orphan.safetensors");
+        var id = client.StartUploadAsync(key, default).GetAwaiter().GetResult();
+        client.UploadPartAsync(key, id, 1, Bytes(Part, 3), default).GetAwaiter().GetResult();
+
+        var abandoned = store.AbandonedUploads();
+        Assert.Equal("step-00000002/orphan.safetensors", Assert.Single(abandoned).Path);
+        store.AbortUpload(abandoned[0].Path, abandoned[0].UploadId);
+        Assert.Empty(store.AbandonedUploads());
+        Assert.False(store.Exists("step-00000002/orphan.safetensors"));
+    }
+
+    [Theory]
+    [InlineData("az", true)]
+    [InlineData("s3", false)]
+    public void Metadata_should_be_published_create_only_and_a_second_writer_of_the_step_refused(string service, bool honoured)
+    {
+        var (blobs, _) = Open(service);
+        // Azurite refuses If-None-Match: * on a taken key; s3rver ignores the header, so the store looks before it writes there.
+        Assert.Equal(honoured, blobs.HonoursCreateOnly);
+        var store = new CheckpointStore(blobs);
+        SavedCheckpoint.Save(store, 1, world: 2);
+        SavedCheckpoint.LoadAll(store);
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        var metadata = CheckpointLayout.InStep(1, CheckpointLayout.MetadataFile);
+        var first = Read(blobs, metadata);
+
+        using (var w = blobs.Create(CheckpointLayout.InStep(1, CheckpointLayout.MetadataTempFile)))
+        {
+            w.Write(Bytes(64, 4), 0);
+            w.Flush();
+        }
+        Assert.Throws<StepAlreadyCommittedException>(() => store.PublishMetadata(1));
+        Assert.Equal(first, Read(blobs, metadata));
+    }
+
+    [Fact]
+    public void Azure_should_refuse_a_create_only_write_of_a_taken_key_itself()
+    {
+        var (store, _) = Open("az");
+        var client = ObjectClients.Open(store.Location, emulators.Options("az"));
+        var key = store.Location.Key("x");
+        client.PutAsync(key, "one"u8.ToArray(), createOnly: true, default).GetAwaiter().GetResult();
+        var e = Assert.Throws<ObjectStoreException>(() => client.PutAsync(key, "two"u8.ToArray(), createOnly: true, default).GetAwaiter().GetResult());
+        Assert.Equal(ObjectErrorKind.AlreadyExists, e.Kind);
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void A_part_that_fails_twice_should_be_sent_again_and_the_file_complete(string service)
+    {
+        var (store, http) = Open(service, faults: h => h.Fail(FaultHandler.IsPartUpload, () => FaultHandler.InternalError(service == "az"), times: 2));
+        var data = Bytes(Part + 10, 5);
+        using (var writer = store.Create("step-00000001/b.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Flush();
+        }
+        Assert.Equal(2, http.Faulted["part"]);
+        Assert.Equal(2, store.Retried);
+        Assert.Equal(data, Read(store, "step-00000001/b.safetensors"));
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void A_throttling_answer_should_be_classified_with_its_wait_and_the_part_retried(string service)
+    {
+        HttpResponseMessage Throttle() => service == "az" ? FaultHandler.ServerBusy(1) : FaultHandler.SlowDown(1);
+        var (store, http) = Open(service);
+        var client = ObjectClients.Open(store.Location, emulators.Options(service) with { WrapHandler = inner => http = new FaultHandler(inner) });
+        http.Fail(_ => true, Throttle);
+        var e = Assert.Throws<ObjectStoreException>(() => client.PutAsync(store.Location.Key("t"), "x"u8.ToArray(), createOnly: false, default).GetAwaiter().GetResult());
+        Assert.Equal(ObjectErrorKind.Throttled, e.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(1), e.RetryAfter);
+        Assert.DoesNotContain('\n', e.Message);
+
+        var (throttled, h) = Open(service, faults: f => f.Fail(FaultHandler.IsPartUpload, Throttle, times: 2));
+        var data = Bytes(Part, 6);
+        using (var writer = throttled.Create("step-00000001/c.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Write(data.AsSpan(0, 10), Part);
+            writer.Flush();
+        }
+        Assert.Equal(2, h.Faulted["part"]);
+        Assert.Equal(data, Read(throttled, "step-00000001/c.safetensors")[..Part]);
+    }
+
+    [Theory]
+    [InlineData("az", "403 AuthorizationFailure: the credentials were refused")]
+    [InlineData("s3", "403 InvalidAccessKeyId: the credentials were refused")]
+    public void Bad_credentials_should_be_one_line_naming_the_container(string service, string said)
+    {
+        var container = ObjectEmulators.NewContainer();
+        var wrongKey = service == "az" ? Convert.ToBase64String(new byte[64]) : "WRONG";
+        var e = Assert.Throws<ObjectStoreException>(() => BlobStores.Open($"{service}://{container}/p", emulators.Options(service, wrongKey) with { StateDirectory = _state.Path }));
+        Assert.Equal(ObjectErrorKind.Unauthorized, e.Kind);
+        Assert.Contains($"{service}://{container}", e.Message);
+        Assert.Contains(said, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("az", "the container does not exist")]
+    [InlineData("s3", "the bucket does not exist")]
+    public void A_missing_container_should_be_one_line_unless_creating_is_asked(string service, string said)
+    {
+        var container = ObjectEmulators.NewContainer();
+        var options = emulators.Options(service) with { StateDirectory = _state.Path };
+        var e = Assert.Throws<ObjectStoreException>(() => BlobStores.Open($"{service}://{container}", options));
+        Assert.Equal(ObjectErrorKind.ContainerMissing, e.Kind);
+        Assert.Contains($"{service}://{container}", e.Message);
+        Assert.Contains(said, e.Message);
+        Assert.Contains("--create", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+
+        var store = BlobStores.Open($"{service}://{container}", options with { CreateMissing = true });
+        Assert.Empty(store.ListDirectories(""));
+        // Created: the next open needs no --create.
+        BlobStores.Open($"{service}://{container}", options);
+    }
+
+    private static byte[] Read(IBlobStore store, string path)
+    {
+        using var reader = store.OpenRead(path);
+        var bytes = new byte[reader.Length];
+        reader.ReadExactly(bytes, 0);
+        return bytes;
+    }
+}
