@@ -100,8 +100,9 @@ internal static class ActorCkptCli
             // A check only reads: it starts nothing on a root that no save has made.
             if (options.Check)
             {
-                RootChecks.RequireCatalog(options.Dir);
-                RootChecks.CheckCatalogFile(options.Dir, NodeConfig.Build(options.Hocon), required: false);
+                var node = NodeConfig.Build(options.Hocon);
+                RootChecks.RequireCatalog(options.Dir, node);
+                RootChecks.CheckCatalogFile(options.Dir, node, required: false);
             }
             else RootChecks.NotAFile(options.Dir, "--dir");
             var output = new CliOutput(stdout, p.GetValue(json));

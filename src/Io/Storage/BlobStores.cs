@@ -15,7 +15,8 @@ internal static class BlobStores
         var client = ObjectClients.Open(location, objectStore);
         try
         {
-            client.EnsureContainerAsync(objectStore.CreateMissing, CancellationToken.None).GetAwaiter().GetResult();
+            new ObjectRetries(objectStore).RunAsync($"{client.Describe}: opening the root",
+                c => client.EnsureContainerAsync(objectStore.CreateMissing, c), CancellationToken.None).GetAwaiter().GetResult();
             return new ObjectBlobStore(location, client, objectStore, StateDirectory(location, objectStore));
         }
         catch

@@ -101,6 +101,8 @@ public sealed class ObjectEmulators : IDisposable
     private void Start(string program, string arguments, int port)
     {
         var info = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // s3rver 3.7 makes list continuation tokens with a cipher OpenSSL 3 (Node.js 17 and later) keeps in its legacy provider.
+        info.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
         _servers.Add(process);
         var stderr = new System.Text.StringBuilder();

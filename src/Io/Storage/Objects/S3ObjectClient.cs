@@ -68,7 +68,8 @@ internal sealed class S3ObjectClient : IObjectClient
     {
         try
         {
-            await Call("", () => _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, cancel)).ConfigureAwait(false);
+            // A listing that finds nothing: the bucket's existence and the credentials, without a continuation token.
+            await Call("", () => _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = ".actorckpt-probe-", MaxKeys = 1 }, cancel)).ConfigureAwait(false);
         }
         catch (ObjectStoreException e) when (e.Kind == ObjectErrorKind.ContainerMissing && create)
         {

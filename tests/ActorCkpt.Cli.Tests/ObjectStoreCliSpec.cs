@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ActorCkpt.Io.Tests;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// The tool on object-store roots, against Azurite and s3rver (each theory on both): the demo saves
+/// from 4 ranks and loads on 3 bit-exact (resharding), and ls, inspect, verify, export and gc work
+/// on the same root; a missing container is one line unless --create; a process killed mid-upload
+/// leaves nothing that looks committed, and gc removes what it left.
+/// </summary>
+[Collection(ObjectEmulatorCollection.Name)]
+public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>A config file reaching <paramref name="service"/>'s emulator, with the root's local state in this test's directory.</summary>
+    private string Config(string service, string extra = "")
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var file = Path.Combine(_temp.Path, $"{service}-{Guid.NewGuid():N}.conf");
+        File.WriteAllText(file, emulators.Hocon(service)
+            + $"actorckpt.object-store.state-directory = {JsonSerializer.Serialize(Path.Combine(_temp.Path, "state"))}\n"
+            + "actorckpt.object-store.part-size = 5MiB\nakka.loglevel = WARNING\n" + extra);
+        return file;
+    }
+
+    private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public async Task Every_command_should_work_on_an_object_store_root(string service)
+    {
+        var root = $"{service}://{ObjectEmulators.NewContainer()}/job-1";
+        var config = Config(service);
+
+        var demo = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", root, "--create", "--config", config,
+            "--ranks", "4", "--load-ranks", "3", "--size-mb", "12", "--tensors", "8", "--steps", "2", "--json");
+        Assert.True(demo.Exit == 0, demo.Out + demo.Err);
+        Assert.True(LastJson(demo.Out).GetProperty("bit_exact").GetBoolean());
+
+        // Another rank count, in a run that only loads.
+        var check = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", root, "--check", "--config", config,
+            "--load-ranks", "2", "--size-mb", "12", "--tensors", "8", "--json");
+        Assert.True(check.Exit == 0, check.Out + check.Err);
+        Assert.True(LastJson(check.Out).GetProperty("bit_exact").GetBoolean());
+
+        var ls = await ToolRun.RunAsync("ls", root, "--config", config, "--json");
+        Assert.True(ls.Exit == 0, ls.Out + ls.Err);
+        Assert.Equal(new[] { "committed", "committed" }, LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
+
+        var inspect = await ToolRun.RunAsync("inspect", root, "--config", config, "--json");
+        Assert.True(inspect.Exit == 0, inspect.Out + inspect.Err);
+        Assert.Contains("2", inspect.Out);
+
+        var verify = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "verify", root, "--config", config, "--json");
+        Assert.True(verify.Exit == 0, verify.Out + verify.Err);
+        Assert.True(LastJson(verify.Out).GetProperty("catalog_checked").GetBoolean());
+
+        var output = Path.Combine(_temp.Path, "export-" + service);
+        var export = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "export", root, "--out", output, "--config", config);
+        Assert.True(export.Exit == 0, export.Out + export.Err);
+        Assert.True(File.Exists(Path.Combine(output, "model.safetensors.index.json")) || File.Exists(Path.Combine(output, "model.safetensors")));
+
+        var gc = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "gc", root, "--config", config, "--json");
+        Assert.True(gc.Exit == 0, gc.Out + gc.Err);
+        Assert.Contains("no unfinished uploads", gc.Out);
+    }
+
+    [Theory]
+    [InlineData("az", "the container does not exist")]
+    [InlineData("s3", "the bucket does not exist")]
+    public async Task A_missing_container_should_be_one_line_unless_create_is_given(string service, string said)
+    {
+        var root = $"{service}://{ObjectEmulators.NewContainer()}";
+        var (exit, _, err) = await ToolRun.RunAsync("demo", "--dir", root, "--config", Config(service), "--size-mb", "1", "--tensors", "2");
+        Assert.Equal(1, exit);
+        Assert.Contains(said, err);
+        Assert.Contains("--create", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+
+        var ls = await ToolRun.RunAsync("ls", root, "--config", Config(service));
+        Assert.Equal(1, ls.Exit);
+        Assert.Contains(said, ls.Err);
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public async Task A_process_killed_mid_upload_should_leave_nothing_committed_and_gc_should_clean_it(string service)
+    {
+        var root = $"{service}://{ObjectEmulators.NewContainer()}/job";
+        var config = Config(service);
+        Assert.Equal(0, (await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", root, "--create", "--config", config,
+            "--ranks", "2", "--load-ranks", "2", "--size-mb", "2", "--tensors", "4")).Exit);
+        // Step 2 dies with its first data file complete: the others are mid-upload, their parts sent, never completed.
+        var kill = Config(service, "actorckpt.fault-injection.kill-at { point = file-written, step = 2 }\n");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "demo", "--dir", root, "--config", kill, "--ranks", "2", "--size-mb", "48", "--tensors", "4", "--layout", "sharded" })
+            psi.ArgumentList.Add(a);
+        using (var child = Process.Start(psi)!)
+        {
+            var err = child.StandardError.ReadToEndAsync();
+            _ = child.StandardOutput.ReadToEndAsync();
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(child.ExitCode == 137, $"expected death by SIGKILL, got {child.ExitCode}: {await err}");
+        }
+
+        var options = emulators.Options(service) with { StateDirectory = Path.Combine(_temp.Path, "state") };
+        var store = new CheckpointStore(BlobStores.Open(root, options));
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        var ls = await ToolRun.RunAsync("ls", root, "--config", config, "--json");
+        Assert.DoesNotContain(LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray(), c => c.GetProperty("step").GetInt64() == 2 && c.GetProperty("status").GetString() == "committed");
+
+        var gc = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "gc", root, "--config", config, "--json");
+        Assert.True(gc.Exit == 0, gc.Out + gc.Err);
+        var blobs = (ObjectBlobStore)store.Blobs;
+        Assert.Empty(blobs.AbandonedUploads());
+        Assert.Equal(new[] { CheckpointLayout.StepDirectory(1) }, blobs.ListDirectories("").Where(d => d.StartsWith("step-", StringComparison.Ordinal)));
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+    }
+}
