@@ -133,7 +133,8 @@ internal static class ObjectBench
     /// <summary>Downloads what <see cref="SdkUploadAsync"/> uploaded into memory allocated before the clock, with the SDK's transfer helper; returns the seconds taken.</summary>
     private static async Task<double> SdkDownloadAsync(IObjectClient sdk, ObjectRoot root, string prefix, long[] lengths, ObjectStoreOptions options)
     {
-        var targets = lengths.Select(n => new MemoryStream(new byte[n], 0, (int)n, writable: true)).ToArray();
+        // Allocated and touched before the clock; a stream that can grow, as the SDKs' helpers may set its length.
+        var targets = lengths.Select(n => { var m = new MemoryStream((int)n); m.SetLength(n); m.Position = 0; return m; }).ToArray();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(targets.Select((t, i) => sdk.SdkDownloadAsync(root.Key(prefix + $"file-{i}"), t, options.PartSize, options.Parallelism, CancellationToken.None)));
         var seconds = CliOutput.Seconds(clock.Elapsed);

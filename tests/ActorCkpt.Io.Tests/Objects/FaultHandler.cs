@@ -40,9 +40,20 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     /// <summary>A plain 500 InternalError.</summary>
     public static HttpResponseMessage InternalError(bool azure) => Error(HttpStatusCode.InternalServerError, "InternalError", "We encountered an internal error.", null, azure);
 
+    /// <summary>The byte range a GET asks for: S3's Range header, or Azure's x-ms-range.</summary>
+    public static (long From, long To)? RangeOf(HttpRequestMessage r)
+    {
+        if (r.Method != HttpMethod.Get) return null;
+        if (r.Headers.Range?.Ranges.FirstOrDefault() is { From: { } from, To: { } to }) return (from, to);
+        if (r.Headers.TryGetValues("x-ms-range", out var values) && System.Net.Http.Headers.RangeHeaderValue.TryParse(values.First(), out var azure)
+            && azure.Ranges.FirstOrDefault() is { From: { } f, To: { } t })
+            return (f, t);
+        return null;
+    }
+
     public static string KindOf(HttpRequestMessage r) =>
         IsPartUpload(r) ? "part"
-        : r.Method == HttpMethod.Get && r.Headers.Range is not null ? "ranged-get"
+        : RangeOf(r) is not null ? "ranged-get"
         : r.Method.Method.ToLowerInvariant();
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -57,7 +68,7 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
             return answer;
         }
         Sent.AddOrUpdate(kind, 1, (_, n) => n + 1);
-        if (request.Headers.Range?.Ranges.FirstOrDefault() is { From: { } from, To: { } to })
+        if (RangeOf(request) is var (from, to))
             RangeBytes.AddOrUpdate(request.RequestUri!.AbsolutePath, to - from + 1, (_, n) => n + to - from + 1);
         return await base.SendAsync(request, cancellationToken);
     }

@@ -34,7 +34,7 @@ public sealed class ObjectEmulators : IDisposable
         {
             AzuritePort = FreePort();
             Start(Path.Combine(tools, "node_modules", ".bin", "azurite-blob"),
-                $"--blobHost 127.0.0.1 --blobPort {AzuritePort} --location {Dir("azurite")} --silent --skipApiVersionCheck --loose", AzuritePort);
+                $"--blobHost 127.0.0.1 --blobPort {AzuritePort} --location {Dir("azurite")} --silent --skipApiVersionCheck --loose --disableTelemetry", AzuritePort);
             S3Port = FreePort();
             Start(Path.Combine(tools, "node_modules", ".bin", "s3rver"),
                 $"--address 127.0.0.1 --port {S3Port} --directory {Dir("s3rver")} --silent --no-vhost-buckets", S3Port);
