@@ -27,6 +27,17 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
         for (var i = 0; i < times; i++) _faults.Enqueue((matches, answer));
     }
 
+    /// <summary>The next <paramref name="times"/> requests that match are sent with one byte of their body flipped, their headers (and so their MD5) as they were: bytes damaged on the way.</summary>
+    public void Corrupt(Func<HttpRequestMessage, bool> matches, int times = 1)
+    {
+        for (var i = 0; i < times; i++) _corrupt.Enqueue(matches);
+    }
+
+    private readonly ConcurrentQueue<Func<HttpRequestMessage, bool>> _corrupt = new();
+
+    /// <summary>Requests whose body was damaged on the way, by the status the service answered.</summary>
+    public ConcurrentDictionary<int, int> CorruptedAnswers { get; } = new();
+
     /// <summary>S3's UploadPart or Azure's Put Block.</summary>
     public static bool IsPartUpload(HttpRequestMessage r) =>
         r.Method == HttpMethod.Put && r.RequestUri!.Query is var q && (q.Contains("partNumber=", StringComparison.Ordinal) || q.Contains("comp=block&", StringComparison.Ordinal) || q.EndsWith("comp=block", StringComparison.Ordinal));
@@ -68,6 +79,17 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
             return answer;
         }
         Sent.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        if (request.Content is not null && _corrupt.TryPeek(out var corrupt) && corrupt(request) && _corrupt.TryDequeue(out _))
+        {
+            var body = await request.Content.ReadAsByteArrayAsync(cancellationToken);
+            body[body.Length / 2] ^= 0xFF;
+            var damaged = new ByteArrayContent(body);
+            foreach (var header in request.Content.Headers) damaged.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            request.Content = damaged;
+            var answer = await base.SendAsync(request, cancellationToken);
+            CorruptedAnswers.AddOrUpdate((int)answer.StatusCode, 1, (_, n) => n + 1);
+            return answer;
+        }
         if (RangeOf(request) is var (from, to))
             RangeBytes.AddOrUpdate(request.RequestUri!.AbsolutePath, to - from + 1, (_, n) => n + to - from + 1);
         return await base.SendAsync(request, cancellationToken);

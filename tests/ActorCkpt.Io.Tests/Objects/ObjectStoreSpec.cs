@@ -151,6 +151,45 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         Assert.Equal(data, Read(store, "step-00000001/b.safetensors"));
     }
 
+    [Fact]
+    public void A_part_damaged_on_the_way_should_be_refused_by_its_checksum_and_sent_again()
+    {
+        // Azure (and Azurite) check each block's Content-MD5; S3 checks it too, s3rver does not (next spec).
+        var (store, http) = Open("az", faults: h => h.Corrupt(FaultHandler.IsPartUpload));
+        var data = Bytes(Part + 3, 8);
+        using (var writer = store.Create("step-00000001/d.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Flush();
+        }
+        // The service checked the part's MD5 and refused it (400 BadDigest / Md5Mismatch); the store sent it again.
+        Assert.Equal(1, http.CorruptedAnswers[400]);
+        Assert.Equal(1, store.Retried);
+        Assert.Equal(data, Read(store, "step-00000001/d.safetensors"));
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public void A_data_file_damaged_on_the_way_should_never_load_as_good_bytes(string service)
+    {
+        var (blobs, http) = Open(service, faults: h => h.Corrupt(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith(".safetensors", StringComparison.Ordinal)));
+        var store = new CheckpointStore(blobs);
+        SavedCheckpoint.Save(store, 1, world: 2);
+        if (service == "az")
+        {
+            // Refused by the service for its MD5 and sent again: the checkpoint is whole.
+            Assert.Equal(1, http.CorruptedAnswers[400]);
+            Assert.Empty(CheckpointVerifier.Verify(store, 1));
+            return;
+        }
+        // s3rver keeps a body that does not match its Content-MD5 (it never checks it): the fallback
+        // is what every reader checks, each file's header against the metadata and each block's
+        // checksum, so the damage is found and named, never loaded as good bytes.
+        Assert.Equal(1, http.CorruptedAnswers[200]);
+        Assert.NotEmpty(CheckpointVerifier.Verify(store, 1));
+    }
+
     [Theory]
     [InlineData("az")]
     [InlineData("s3")]

@@ -261,6 +261,8 @@ internal sealed class AzureObjectClient : IObjectClient
                     "AuthenticationFailed" or "AuthorizationFailure" or "AuthorizationPermissionMismatch" or "InvalidAuthenticationInfo" => ObjectErrorKind.Unauthorized,
                     "BlobAlreadyExists" or "ConditionNotMet" or "TargetConditionNotMet" => ObjectErrorKind.AlreadyExists,
                     "Md5Mismatch" or "InvalidMd5" or "Crc64Mismatch" => ObjectErrorKind.ChecksumRefused,
+                    // Azurite's answer to a body that does not match its Content-MD5.
+                    "InvalidOperation" when r.Message.Contains("contentMD5", StringComparison.OrdinalIgnoreCase) => ObjectErrorKind.ChecksumRefused,
                     "ServerBusy" or "OperationTimedOut" => ObjectErrorKind.Throttled,
                     _ => r.Status switch
                     {
