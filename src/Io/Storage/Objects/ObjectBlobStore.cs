@@ -35,6 +35,20 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         StateDirectory = Path.GetFullPath(stateDirectory);
         _locks = new LocalBlobStore(StateDirectory);
         _staged = new LocalBlobStore(Path.Combine(StateDirectory, "staged"));
+        EnsureThreads(options.Parallelism);
+    }
+
+    /// <summary>
+    /// Readers and writers call this store synchronously from pool threads, each waiting for HTTP
+    /// requests whose completions need pool threads too: with the pool's default minimum (the core
+    /// count) it adds the threads they need at about two a second, and a load stalls meanwhile. The
+    /// minimum is raised (never lowered) to what the reads and parts in flight can block.
+    /// </summary>
+    private static void EnsureThreads(int parallelism)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        var wanted = Math.Min(256, 16 * Math.Max(parallelism, 4));
+        if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
     }
 
     /// <summary>The root in the object store.</summary>

@@ -20,7 +20,7 @@ internal sealed class S3ObjectClient : IObjectClient
     private readonly string _bucket;
     private readonly HttpClient? _http;
     private bool? _honoursCreateOnly;
-    private bool _uploadMarkers;
+    private bool? _uploadMarkers;
 
     /// <summary>The suffix of an upload's marker object (<see cref="UploadMarkers"/>).</summary>
     private const string MarkerInfix = ".upload-";
@@ -60,8 +60,11 @@ internal sealed class S3ObjectClient : IObjectClient
     public string Describe { get; }
 
     /// <inheritdoc />
-    /// <remarks>Found out by <see cref="EnsureContainerAsync"/>: a probe object written create-only twice.</remarks>
-    public bool HonoursCreateOnly => _honoursCreateOnly ?? throw new InvalidOperationException("EnsureContainerAsync has not run");
+    /// <remarks>
+    /// Found out at the first create-only write, not at the open (a reader's credentials may not
+    /// write): a probe object written create-only twice, then deleted.
+    /// </remarks>
+    public bool HonoursCreateOnly => _honoursCreateOnly ??= ProbeCreateOnlyAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
     public async Task EnsureContainerAsync(bool create, CancellationToken cancel)
@@ -80,8 +83,6 @@ internal sealed class S3ObjectClient : IObjectClient
             throw new ObjectStoreException(ObjectErrorKind.ContainerMissing,
                 $"{Describe}: the bucket does not exist: create it, or pass --create (actorckpt.object-store.create-missing = on)", inner: e);
         }
-        _honoursCreateOnly ??= await ProbeCreateOnlyAsync(cancel).ConfigureAwait(false);
-        _uploadMarkers = !await ListsUploadsAsync(cancel).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -90,7 +91,8 @@ internal sealed class S3ObjectClient : IObjectClient
     /// (<c>key.upload-&lt;hash of its id&gt;</c>, holding the id), so that gc can find and abort
     /// the uploads a killed writer left there too.
     /// </summary>
-    public bool UploadMarkers => _uploadMarkers;
+    /// <remarks>Found out at the first upload or listing of uploads, not at the open.</remarks>
+    public bool UploadMarkers => _uploadMarkers ??= !ListsUploadsAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     private async Task<bool> ListsUploadsAsync(CancellationToken cancel)
     {
@@ -162,7 +164,7 @@ internal sealed class S3ObjectClient : IObjectClient
     public async Task<string> StartUploadAsync(string key, CancellationToken cancel)
     {
         var id = (await Call(key, () => _s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _bucket, Key = key }, cancel)).ConfigureAwait(false)).UploadId;
-        if (_uploadMarkers) await PutAsync(MarkerKey(key, id), System.Text.Encoding.UTF8.GetBytes(id), createOnly: false, cancel).ConfigureAwait(false);
+        if (UploadMarkers) await PutAsync(MarkerKey(key, id), System.Text.Encoding.UTF8.GetBytes(id), createOnly: false, cancel).ConfigureAwait(false);
         return id;
     }
 
@@ -191,7 +193,7 @@ internal sealed class S3ObjectClient : IObjectClient
             PartETags = partTags.Select((tag, i) => new PartETag(i + 1, tag)).ToList(),
             IfNoneMatch = createOnly ? "*" : null,
         }, cancel)).ConfigureAwait(false);
-        if (_uploadMarkers) await DeleteAsync(MarkerKey(key, uploadId), cancel).ConfigureAwait(false);
+        if (UploadMarkers) await DeleteAsync(MarkerKey(key, uploadId), cancel).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -210,14 +212,14 @@ internal sealed class S3ObjectClient : IObjectClient
             // A server without AbortMultipartUpload (s3rver): its parts stay in its own storage,
             // unlisted and never part of an object; only the marker can go.
         }
-        if (_uploadMarkers) await DeleteAsync(MarkerKey(key, uploadId), cancel).ConfigureAwait(false);
+        if (UploadMarkers) await DeleteAsync(MarkerKey(key, uploadId), cancel).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<(string Key, string UploadId)>> ListUploadsAsync(string prefix, CancellationToken cancel)
     {
         var found = new List<(string, string)>();
-        if (_uploadMarkers)
+        if (UploadMarkers)
         {
             foreach (var marker in await ListAsync(prefix, cancel).ConfigureAwait(false))
             {
