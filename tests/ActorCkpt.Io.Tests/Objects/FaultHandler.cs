@@ -38,6 +38,9 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     /// <summary>Requests whose body was damaged on the way, by the status the service answered.</summary>
     public ConcurrentDictionary<int, int> CorruptedAnswers { get; } = new();
 
+    /// <summary>Drops the faults not yet used: requests go to the service again.</summary>
+    public void ClearFaults() => _faults.Clear();
+
     /// <summary>S3's UploadPart or Azure's Put Block.</summary>
     public static bool IsPartUpload(HttpRequestMessage r) =>
         r.Method == HttpMethod.Put && r.RequestUri!.Query is var q && (q.Contains("partNumber=", StringComparison.Ordinal) || q.Contains("comp=block&", StringComparison.Ordinal) || q.EndsWith("comp=block", StringComparison.Ordinal));
