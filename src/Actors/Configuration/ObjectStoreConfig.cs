@@ -8,7 +8,9 @@ internal static class ObjectStoreConfig
     /// <summary>The object-store options <paramref name="config"/> gives (over the defaults).</summary>
     public static ObjectStoreOptions Of(Config config)
     {
-        var c = config.WithFallback(ActorCkptConfig.Defaults).GetConfig("actorckpt.object-store");
+        // Section over section: the whole config may have the defaults as its fallback already, and Akka refuses one twice.
+        var defaults = ActorCkptConfig.Defaults.GetConfig("actorckpt.object-store");
+        var c = config.GetConfig("actorckpt.object-store") is { IsEmpty: false } given ? given.WithFallback(defaults) : defaults;
         var partSize = c.GetByteSize("part-size") ?? 0;
         if (partSize is < 5L << 20 or > 1L << 30)
             throw new ConfigurationException($"actorckpt.object-store.part-size = {partSize}: must be between 5 MiB (S3's smallest part) and 1 GiB");

@@ -108,8 +108,9 @@ internal sealed class AzureObjectClient : IObjectClient
     /// <inheritdoc />
     /// <remarks>
     /// Azure has no call that drops staged blocks: committing a block list drops every uncommitted
-    /// one. So a blob that exists is committed again with its own list (its bytes unchanged), and
-    /// one that does not is committed empty and deleted.
+    /// one. So a blob made of blocks is committed again with its own list (its bytes unchanged), and
+    /// a key with no blob is committed empty and deleted. Abort drops every staged block of the key,
+    /// another writer's of the same key too (keys of a save are written by one writer at a time).
     /// </remarks>
     public async Task AbortUploadAsync(string key, string uploadId, CancellationToken cancel)
     {
@@ -125,11 +126,14 @@ internal sealed class AzureObjectClient : IObjectClient
         }
         if (!list.UncommittedBlocks.Any()) return;
         var committed = list.CommittedBlocks.Select(b => b.Name).ToArray();
-        if (committed.Length > 0 || await LengthAsync(key, cancel).ConfigureAwait(false) is not null)
+        if (committed.Length > 0)
         {
             await Call(key, () => blob.CommitBlockListAsync(committed, new CommitBlockListOptions(), cancel)).ConfigureAwait(false);
             return;
         }
+        // A blob written whole (one Put Blob) has no block list to commit again: committing an empty
+        // one would empty it. Its staged blocks are left to Azure, which drops them after 7 days.
+        if (await LengthAsync(key, cancel).ConfigureAwait(false) is not null) return;
         await Call(key, () => blob.CommitBlockListAsync([], new CommitBlockListOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancel)).ConfigureAwait(false);
         await DeleteAsync(key, cancel).ConfigureAwait(false);
     }

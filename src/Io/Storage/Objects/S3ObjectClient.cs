@@ -368,7 +368,9 @@ internal sealed class S3ObjectClient : IObjectClient
                     "NoSuchBucket" => ObjectErrorKind.ContainerMissing,
                     "NoSuchKey" or "NoSuchUpload" => ObjectErrorKind.NotFound,
                     "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "InvalidToken" or "ExpiredToken" => ObjectErrorKind.Unauthorized,
-                    "PreconditionFailed" or "ConditionalRequestConflict" => ObjectErrorKind.AlreadyExists,
+                    "PreconditionFailed" => ObjectErrorKind.AlreadyExists,
+                    // Another conditional write of the key is under way: a retry ends as 412 or success.
+                    "ConditionalRequestConflict" => ObjectErrorKind.Transient,
                     "BadDigest" or "InvalidDigest" => ObjectErrorKind.ChecksumRefused,
                     "SlowDown" or "Throttling" or "ThrottlingException" or "RequestLimitExceeded" or "ServiceUnavailable" => ObjectErrorKind.Throttled,
                     _ => status switch
