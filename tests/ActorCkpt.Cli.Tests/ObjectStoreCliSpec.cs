@@ -18,14 +18,35 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     public void Dispose() => _temp.Dispose();
 
     /// <summary>A config file reaching <paramref name="service"/>'s emulator, with the root's local state in this test's directory.</summary>
-    private string Config(string service, string extra = "")
+    private string Config(string service, string extra = "", bool stateDirectory = true)
     {
         Directory.CreateDirectory(_temp.Path);
         var file = Path.Combine(_temp.Path, $"{service}-{Guid.NewGuid():N}.conf");
         File.WriteAllText(file, emulators.Hocon(service)
-            + $"actorckpt.object-store.state-directory = {JsonSerializer.Serialize(Path.Combine(_temp.Path, "state"))}\n"
+            + (stateDirectory ? $"actorckpt.object-store.state-directory = {JsonSerializer.Serialize(Path.Combine(_temp.Path, "state"))}\n" : "")
             + "actorckpt.object-store.part-size = 5MiB\nakka.loglevel = WARNING\n" + extra);
         return file;
+    }
+
+    [Fact]
+    public async Task With_no_state_directory_configured_the_catalog_should_live_in_the_users_data_directory_one_per_root()
+    {
+        var root = $"s3://{ObjectEmulators.NewContainer()}/job";
+        var state = ObjectRootState.DefaultDirectory(ObjectRoot.Parse(root));
+        try
+        {
+            var config = Config("s3", stateDirectory: false);
+            var demo = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "demo", "--dir", root, "--create", "--config", config, "--size-mb", "1", "--tensors", "4");
+            Assert.True(demo.Exit == 0, demo.Out + demo.Err);
+            Assert.StartsWith(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "actorckpt", "roots", "s3-"), state);
+            Assert.True(File.Exists(Path.Combine(state, CheckpointLayout.CatalogFile)));
+            var ls = await ToolRun.RunAsync("ls", root, "--config", config, "--json");
+            Assert.Single(LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray());
+        }
+        finally
+        {
+            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+        }
     }
 
     private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
