@@ -40,6 +40,8 @@ internal sealed class CountingReadStore(IBlobStore inner, GatedStore.Gate gate, 
     {
         public long Length => inner.Length;
 
+        public int PreferredReadBytes => inner.PreferredReadBytes;
+
         public void ReadExactly(Span<byte> buffer, long offset) => store.Read(inner, buffer, offset);
 
         public void Dispose() => inner.Dispose();

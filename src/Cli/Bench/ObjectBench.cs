@@ -126,7 +126,7 @@ internal static class ObjectBench
     private static async Task<double> SdkUploadAsync(IObjectClient sdk, ObjectRoot root, string prefix, byte[][] buffers, ObjectStoreOptions options)
     {
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(buffers.Select((b, i) => sdk.SdkUploadAsync(root.Key(prefix + $"file-{i}"), new MemoryStream(b, writable: false), options.PartSize, options.Parallelism, CancellationToken.None)));
+        await Task.WhenAll(buffers.Select((b, i) => sdk.SdkUploadAsync(root.Key(prefix + $"file-{i}"), new MemoryStream(b, 0, b.Length, writable: false, publiclyVisible: true), options.PartSize, options.Parallelism, CancellationToken.None)));
         return CliOutput.Seconds(clock.Elapsed);
     }
 

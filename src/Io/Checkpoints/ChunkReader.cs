@@ -66,13 +66,12 @@ internal sealed class ChunkReader(CheckpointStore store)
         return read.DestinationStart;
     }
 
-    /// <summary>Bytes read at once into the destination when whole blocks lie inside the region: small blocks must not mean small reads.</summary>
-    private const int RunBytes = 1 << 20;
 
     /// <summary>
     /// Reads the range block by block: the region's bytes into <paramref name="target"/>, the bytes
     /// of its first and last blocks around it into scratch, hashing each block's pieces in order.
-    /// Whole blocks inside the region are read in runs of up to <see cref="RunBytes"/>, then verified.
+    /// Whole blocks inside the region are read in runs of up to the reader's <see cref="IBlobReader.PreferredReadBytes"/>
+    /// (small blocks must not mean small reads, least of all on an object store, where each read is a request), then verified.
     /// </summary>
     private static void ReadInPlace(ReadItem read, IBlobReader reader, Span<byte> target)
     {
@@ -86,7 +85,7 @@ internal sealed class ChunkReader(CheckpointStore store)
         try
         {
             var size = stored.BlockSize;
-            var runBlocks = Math.Max(1, RunBytes / size);
+            var runBlocks = Math.Max(1, reader.PreferredReadBytes / size);
             var block = read.FirstBlock;
             while ((long)block * size < rangeEnd)
             {

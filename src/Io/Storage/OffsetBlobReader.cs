@@ -21,6 +21,9 @@ internal sealed class OffsetBlobReader : IBlobReader
         _name = name;
     }
 
+    /// <inheritdoc />
+    public int PreferredReadBytes => _inner.PreferredReadBytes;
+
     /// <summary>Where offset 0 of this reader lies in the inner file.</summary>
     public long Start { get; }
 

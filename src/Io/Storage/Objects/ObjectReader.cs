@@ -11,6 +11,10 @@ internal sealed class ObjectReader(IObjectClient client, ObjectRetries retries, 
     public long Length { get; } = length;
 
     /// <inheritdoc />
+    /// <remarks>A read of this size is one ranged GET; larger ones are split into as many, sent in parallel.</remarks>
+    public int PreferredReadBytes => options.PartSize;
+
+    /// <inheritdoc />
     public unsafe void ReadExactly(Span<byte> buffer, long offset)
     {
         if (buffer.Length == 0) return;
