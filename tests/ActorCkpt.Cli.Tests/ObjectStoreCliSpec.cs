@@ -93,6 +93,26 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public async Task The_bench_should_report_our_throughput_beside_the_sdks_and_leave_nothing_behind(string service)
+    {
+        var container = ObjectEmulators.NewContainer();
+        var (exit, output, err) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "bench", "--dir", $"{service}://{container}/b", "--create", "--config", Config(service),
+            "--size-mb", "12", "--tensors", "4", "--runs", "2", "--json");
+        Assert.True(exit == 0, output + err);
+        var report = LastJson(output);
+        foreach (var key in new[] { "save_gbps", "load_gbps", "sdk_upload_gbps", "sdk_download_gbps", "save_over_sdk", "load_over_sdk" })
+            Assert.True(report.GetProperty(key).GetDouble() > 0, key);
+        Assert.Equal(2, report.GetProperty("runs").GetArrayLength());
+        Assert.Equal(0.9, report.GetProperty("targets").GetProperty("save_over_sdk").GetProperty("at_least").GetDouble());
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        // Its own prefix, removed at the end: nothing of the bench stays in the container.
+        var store = BlobStores.Open($"{service}://{container}", emulators.Options(service) with { StateDirectory = Path.Combine(_temp.Path, "state-check") });
+        Assert.Empty(store.ListDirectories("b"));
+    }
+
+    [Theory]
     [InlineData("az", "the container does not exist")]
     [InlineData("s3", "the bucket does not exist")]
     public async Task A_missing_container_should_be_one_line_unless_create_is_given(string service, string said)
