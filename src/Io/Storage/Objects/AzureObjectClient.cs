@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -80,7 +79,7 @@ internal sealed class AzureObjectClient : IObjectClient
 
     /// <inheritdoc />
     public Task PutAsync(string key, ReadOnlyMemory<byte> data, bool createOnly, CancellationToken cancel) =>
-        Call(key, () => Block(key).UploadAsync(Stream(data), new BlobUploadOptions
+        Call(key, () => Block(key).UploadAsync(ObjectRequests.Body(data), new BlobUploadOptions
         {
             Conditions = createOnly ? new BlobRequestConditions { IfNoneMatch = ETag.All } : null,
             HttpHeaders = new BlobHttpHeaders { ContentHash = MD5.HashData(data.Span) },
@@ -94,7 +93,7 @@ internal sealed class AzureObjectClient : IObjectClient
     public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
         var id = BlockId(uploadId, part);
-        await Call(key, () => Block(key).StageBlockAsync(id, Stream(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
+        await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
         return id;
     }
 
@@ -155,7 +154,7 @@ internal sealed class AzureObjectClient : IObjectClient
         using var body = response.Value;
         try
         {
-            await S3ObjectClient.ReadExactlyAsync(body.Content, into, key, offset, cancel).ConfigureAwait(false);
+            await ObjectRequests.ReadExactlyAsync(body.Content, into, key, offset, cancel).ConfigureAwait(false);
         }
         catch (IOException e) when (e is not ObjectStoreException)
         {
@@ -232,22 +231,11 @@ internal sealed class AzureObjectClient : IObjectClient
         return string.Join(';', kept.Append("BlobEndpoint=" + endpoint));
     }
 
-    private static MemoryStream Stream(ReadOnlyMemory<byte> data) =>
-        MemoryMarshal.TryGetArray(data, out var array) ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false) : new MemoryStream(data.ToArray(), writable: false);
 
-    private async Task<T> Call<T>(string key, Func<Task<T>> request)
-    {
-        try
-        {
-            return await request().ConfigureAwait(false);
-        }
-        catch (Exception e) when (Classify(e, key) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    /// <summary>Runs a request, its failures classified (<see cref="Classify"/>).</summary>
+    private Task<T> Call<T>(string key, Func<Task<T>> request) => ObjectRequests.Classified(request, e => Classify(e, key));
 
-    private async Task Call(string key, Func<Task> request) => await Call(key, async () => { await request().ConfigureAwait(false); return true; }).ConfigureAwait(false);
+    private Task Call(string key, Func<Task> request) => ObjectRequests.Classified(request, e => Classify(e, key));
 
     /// <summary>What a failure means for a retry, as one line naming the container, the key and the service's answer; null for a cancellation the caller asked for.</summary>
     private ObjectStoreException? Classify(Exception e, string key)

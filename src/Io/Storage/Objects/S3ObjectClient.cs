@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -157,7 +156,7 @@ internal sealed class S3ObjectClient : IObjectClient
         {
             BucketName = _bucket,
             Key = key,
-            InputStream = Stream(data),
+            InputStream = ObjectRequests.Body(data),
             MD5Digest = Md5(data.Span),
             UseChunkEncoding = false,
             IfNoneMatch = createOnly ? "*" : null,
@@ -180,7 +179,7 @@ internal sealed class S3ObjectClient : IObjectClient
             Key = key,
             UploadId = uploadId,
             PartNumber = part,
-            InputStream = Stream(data),
+            InputStream = ObjectRequests.Body(data),
             PartSize = data.Length,
             UseChunkEncoding = false,
         }, cancel)).ConfigureAwait(false)).ETag;
@@ -255,7 +254,7 @@ internal sealed class S3ObjectClient : IObjectClient
         {
             BucketName = _bucket, Key = key, ByteRange = new ByteRange(offset, offset + into.Length - 1),
         }, cancel)).ConfigureAwait(false);
-        await ReadExactlyAsync(response.ResponseStream, into, key, offset, cancel).ConfigureAwait(false);
+        await ObjectRequests.ReadExactlyAsync(response.ResponseStream, into, key, offset, cancel).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -375,19 +374,9 @@ internal sealed class S3ObjectClient : IObjectClient
     }
 
     /// <summary>Runs a request, its failures classified (<see cref="Classify"/>).</summary>
-    private async Task<T> Call<T>(string key, Func<Task<T>> request)
-    {
-        try
-        {
-            return await request().ConfigureAwait(false);
-        }
-        catch (Exception e) when (Classify(e, key) is { } failure)
-        {
-            throw failure;
-        }
-    }
+    private Task<T> Call<T>(string key, Func<Task<T>> request) => ObjectRequests.Classified(request, e => Classify(e, key));
 
-    private async Task Call(string key, Func<Task> request) => await Call(key, async () => { await request().ConfigureAwait(false); return true; }).ConfigureAwait(false);
+    private Task Call(string key, Func<Task> request) => ObjectRequests.Classified(request, e => Classify(e, key));
 
     /// <summary>What a failure means for a retry, as one line naming the bucket, the key and the service's answer; null for a cancellation the caller asked for.</summary>
     private ObjectStoreException? Classify(Exception e, string key)
@@ -440,19 +429,7 @@ internal sealed class S3ObjectClient : IObjectClient
 
     private static string OneLine(string? s) => (s ?? "").ReplaceLineEndings(" ").Trim();
 
-    /// <summary>The body as a stream over its own array when it has one (the part buffers do), copied otherwise.</summary>
-    private static MemoryStream Stream(ReadOnlyMemory<byte> data) =>
-        MemoryMarshal.TryGetArray(data, out var array) ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false) : new MemoryStream(data.ToArray(), writable: false);
-
     private static string Md5(ReadOnlySpan<byte> data) => Convert.ToBase64String(MD5.HashData(data));
-
-    /// <summary>Fills <paramref name="into"/> from a response body; a body that ends early is a transient failure (a cut connection).</summary>
-    internal static async Task ReadExactlyAsync(Stream body, Memory<byte> into, string key, long offset, CancellationToken cancel)
-    {
-        var read = await body.ReadAtLeastAsync(into, into.Length, throwOnEndOfStream: false, cancel).ConfigureAwait(false);
-        if (read < into.Length)
-            throw new ObjectStoreException(ObjectErrorKind.Transient, $"{key}: the body of bytes {offset}+{into.Length} ended after {read}");
-    }
 
     /// <summary>Hands the SDK one HttpClient (the tests' wrapped handler).</summary>
     private sealed class FixedHttpClientFactory(HttpClient client) : HttpClientFactory
