@@ -165,54 +165,24 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
 
-    /// <summary>Uploads staged file <paramref name="from"/> as object <paramref name="to"/>, then drops the staged file.</summary>
+    /// <summary>Uploads staged file <paramref name="from"/> as object <paramref name="to"/> (as any file is written), then drops the staged file.</summary>
     private void Publish(string from, string to, bool createOnly)
     {
         if (createOnly && !_client.HonoursCreateOnly && Exists(to))
             throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {Key(to)} exists already (looked before writing: this service ignores If-None-Match)");
         using (var source = _staged.OpenRead(from))
+        using (var upload = new ObjectUpload(_client, _retries, Key(to), _options, createOnly))
         {
-            if (source.Length <= _options.PartSize)
+            var buffer = new byte[Math.Min(source.Length, _options.PartSize)];
+            for (long at = 0; at < source.Length; at += buffer.Length)
             {
-                var bytes = new byte[source.Length];
-                source.ReadExactly(bytes, 0);
-                Run(to, c => _client.PutAsync(Key(to), bytes, createOnly, c));
+                var piece = buffer.AsSpan(0, (int)Math.Min(buffer.Length, source.Length - at));
+                source.ReadExactly(piece, at);
+                upload.Write(piece, at);
             }
-            else UploadInParts(source, to, createOnly);
+            upload.Flush();
         }
         _staged.DeleteFile(from);
-    }
-
-    /// <summary>A large staged file goes up in parts, its completion create-only when asked.</summary>
-    private void UploadInParts(IBlobReader source, string to, bool createOnly)
-    {
-        var key = Key(to);
-        var id = Run(to, c => _client.StartUploadAsync(key, c));
-        try
-        {
-            var count = (int)((source.Length + _options.PartSize - 1) / _options.PartSize);
-            var tags = new string[count];
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism }, part =>
-            {
-                var offset = (long)part * _options.PartSize;
-                var bytes = new byte[Math.Min(_options.PartSize, source.Length - offset)];
-                source.ReadExactly(bytes, offset);
-                tags[part] = Run(to, c => _client.UploadPartAsync(key, id, part + 1, bytes, c));
-            });
-            Run(to, c => _client.CompleteUploadAsync(key, id, tags, createOnly, c));
-        }
-        catch
-        {
-            try
-            {
-                Run(to, c => _client.AbortUploadAsync(key, id, c));
-            }
-            catch (ObjectStoreException)
-            {
-                // Left for gc (AbandonedUploads).
-            }
-            throw;
-        }
     }
 
     private void Download(string from, string to)

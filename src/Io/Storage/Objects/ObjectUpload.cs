@@ -24,15 +24,20 @@ internal sealed class ObjectUpload : IBlobWriter
     private readonly ConcurrentDictionary<long, string> _tags = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly object _gate = new();
+    private readonly bool _createOnly;
     private Task<string>? _uploadId;
     private bool _done;
 
-    /// <summary>Starts writing object <paramref name="key"/>; nothing is sent until a part is complete.</summary>
-    public ObjectUpload(IObjectClient client, ObjectRetries retries, string key, ObjectStoreOptions options)
+    /// <summary>
+    /// Starts writing object <paramref name="key"/>; nothing is sent until a part is complete. With
+    /// <paramref name="createOnly"/>, the flush is refused when the key is taken (where the service honours it).
+    /// </summary>
+    public ObjectUpload(IObjectClient client, ObjectRetries retries, string key, ObjectStoreOptions options, bool createOnly = false)
     {
         _client = client;
         _retries = retries;
         _key = key;
+        _createOnly = createOnly;
         _coverage = new PartCoverage(options.PartSize);
         _slots = new SemaphoreSlim(options.Parallelism);
     }
@@ -69,7 +74,7 @@ internal sealed class ObjectUpload : IBlobWriter
             {
                 var length = (int)_coverage.Length;
                 var bytes = length == 0 ? Array.Empty<byte>() : Buffer(0);
-                _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.PutAsync(_key, bytes.AsMemory(0, length), createOnly: false, c), _abort.Token).GetAwaiter().GetResult();
+                _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.PutAsync(_key, bytes.AsMemory(0, length), _createOnly, c), _abort.Token).GetAwaiter().GetResult();
                 _done = true;
                 Release();
                 return;
@@ -79,7 +84,7 @@ internal sealed class ObjectUpload : IBlobWriter
             Task.WhenAll(_uploads).GetAwaiter().GetResult();
             var id = _uploadId!.GetAwaiter().GetResult();
             var tags = Enumerable.Range(0, (int)_coverage.PartCount).Select(p => _tags[p]).ToArray();
-            _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.CompleteUploadAsync(_key, id, tags, createOnly: false, c), _abort.Token).GetAwaiter().GetResult();
+            _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.CompleteUploadAsync(_key, id, tags, _createOnly, c), _abort.Token).GetAwaiter().GetResult();
             _done = true;
         }
     }
