@@ -42,7 +42,9 @@ public sealed class ImportSpec : IDisposable
             await Task.WhenAll(handles).WaitAsync(TimeSpan.FromMinutes(1));
         }
         var hf = PathOf("hf");
-        Assert.Equal(0, ActorCkptCli.Run(new[] { "export", ckptDir, "--out", hf, "--max-shard-size", "150" }, new StringWriter(), new StringWriter()));
+        var exportErrors = new StringWriter();
+        var exported = ActorCkptCli.Run(new[] { "export", ckptDir, "--out", hf, "--max-shard-size", "150" }, new StringWriter(), exportErrors);
+        Assert.True(exported == 0, $"export exited {exported}: {exportErrors}");
         Assert.True(File.Exists(System.IO.Path.Combine(hf, HuggingFaceExporter.IndexFile)));
 
         // Loaded on 3 ranks the other way round: emb by columns, proj by rows.
