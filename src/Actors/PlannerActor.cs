@@ -36,6 +36,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly HashSet<long> _copiesGoWithFiles = new();
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
+    // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
+    private IActorRef? _uploader;
+    private bool _uploadsListed;
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
     public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName, bool supervised)
@@ -102,6 +105,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
         Command<RemovalGraceEnded>(_ => Remove(_removals.EndGrace(_leases.IsHeld)));
         Command<AgreeQueueEmpty>(m => _agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
+        Command<UploadStepSuccess>(OnUploaded);
+        Command<UploadStepFailure>(m =>
+        {
+            _log.Warning("Object tier: step {0} was not uploaded: {1}; it stays on the local tiers only", m.Step, m.Cause);
+            Remove(_removals.Freed(_leases.Release(m.Step, Sender)));
+        });
+        Command<UploadsFound>(OnUploadsFound);
     }
 
     /// <inheritdoc />
@@ -123,6 +133,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // One planner per root: a second one (another job, or `actorckpt gc`) would journal over
         // this one's catalog and remove its saves in flight as debris.
         _catalogLock = _files.TakeCatalogLock();
+        if (_settings.ObjectTier.Enabled)
+        {
+            if (SameRoot(_settings.ObjectTier.Root, _files.Root))
+                _log.Error("Object tier: actorckpt.tiers.object.root '{0}' is the checkpoint root itself; nothing is uploaded", _settings.ObjectTier.Root);
+            else
+                _uploader = Context.ActorOf(ObjectTierActor.Props(_files.Store, _settings), "object-tier");
+        }
         if (_removals.Holding) Timers.StartSingleTimer(nameof(RemovalGraceEnded), new RemovalGraceEnded(), _settings.RemovalGrace);
         if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (Context.System.IsClustered())
@@ -191,6 +208,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             _files.Journaled(summary);
             var announce = _rounds.Committed(commit.Step, summary);
+            UploadIfDue(commit.Step);
             ApplyRetention();
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.
@@ -271,6 +289,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new StepPersisted(job.Step, job.SaveId, checksum, DateTimeOffset.UtcNow), _ =>
         {
             _files.Journaled(summary);
+            UploadIfDue(job.Step);
             ApplyRetention();
             foreach (var victim in Budget().Trim(HeldSteps())) Evict(victim, "it is on disk and a newer memory step is held");
         });
@@ -431,9 +450,52 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // Memory metadata that no held memory step owns: a round that stopped before its commit was journaled.
         foreach (var dir in _files.Memory.ScanSteps(_ => false).Steps.Where(d => Catalog[d.Step] is not { InMemory: true }))
             _files.RemoveMemory(dir.Step);
+        if (_uploader is not null)
+        {
+            // What the tier holds that this catalog lacks (the disk, and its catalog, were lost), and the newest upload a stop cut short.
+            _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray()));
+            if (Catalog.DiskSteps.LastOrDefault(s => _settings.ObjectTier.Due(s) && Catalog[s] is { OnObject: false }, -1) is var resume and >= 0) UploadIfDue(resume);
+        }
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
     }
+
+    /// <summary>
+    /// Has the object tier upload committed disk step <paramref name="step"/> when it is due; a lease
+    /// keeps its files from retention until the upload is over.
+    /// </summary>
+    private void UploadIfDue(long step)
+    {
+        if (_uploader is null || !_settings.ObjectTier.Due(step) || Catalog[step] is not { OnDisk: true, OnObject: false, MetadataChecksum: { } checksum } entry) return;
+        _leases.Acquire(step, _uploader);
+        _uploader.Tell(new UploadStep(step, entry.SaveId, checksum));
+    }
+
+    /// <summary>A step's copy is committed in the object tier: journaled as on both, and its lease released.</summary>
+    private void OnUploaded(UploadStepSuccess m)
+    {
+        var uploader = Sender;
+        Record(new StepUploaded(m.Step, m.SaveId, m.Root, m.MetadataChecksum, m.Files, m.Bytes, DateTimeOffset.UtcNow),
+            _ => Remove(_removals.Freed(_leases.Release(m.Step, uploader))));
+    }
+
+    /// <summary>Committed steps found in the object tier that the catalog did not record: journaled as committed there.</summary>
+    private void OnUploadsFound(UploadsFound m)
+    {
+        _uploadsListed = true;
+        if (m.Problem is not null) _log.Warning("Object tier: '{0}' could not be listed: {1}", m.Root, m.Problem);
+        foreach (var found in m.Found.Where(f => Catalog[f.Step] is not { OnObject: true }))
+        {
+            _log.Info("Object tier: step {0} found committed in '{1}'; recorded in the catalog", found.Step, m.Root);
+            Record(new StepUploaded(found.Step, Guid.Empty, m.Root, found.MetadataChecksum, found.Files, found.Bytes, DateTimeOffset.UtcNow));
+        }
+    }
+
+    /// <summary>True when two roots name the same place (directories by full path).</summary>
+    private static bool SameRoot(string a, string b) =>
+        BlobStores.IsDirectory(a) && BlobStores.IsDirectory(b)
+            ? string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal)
+            : string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
     private void Register(IEnumerable<IActorRef> writers)
     {
@@ -474,7 +536,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnAcquireLoadLease(AcquireLoadLease msg)
     {
         // A renewal of a memory lease resolves its step from the tiers again; one of a disk lease, as before.
-        if (_settings.MemoryTier.Enabled && (!msg.Renew || Catalog[msg.Step ?? -1] is { InMemory: true }) || msg.Only == StorageTier.Memory)
+        if (_settings.MemoryTier.Enabled && (!msg.Renew || Catalog[msg.Step ?? -1] is { InMemory: true }) || msg.Only is StorageTier.Memory or StorageTier.Object
+            || _uploader is not null && (!msg.Renew || Catalog[msg.Step ?? -1] is { OnDisk: false, OnObject: true }))
         {
             OnAcquireTieredLease(msg);
             return;
@@ -485,9 +548,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>
-    /// A load with the memory tier on: the newest loadable step from either tier (<see cref="LoadSources"/>),
-    /// memory first, its copies' holders mapped to live nodes. A memory lease pins the step against eviction
-    /// as a disk lease keeps a step from deletion. Disk choices are leased as before.
+    /// A load with the memory or object tier on: the newest loadable step from any tier (<see cref="LoadSources"/>),
+    /// memory first, its copies' holders mapped to live nodes; the object tier when no local tier has it. A memory
+    /// lease pins the step against eviction as a disk lease keeps a step from deletion. Disk choices are leased as
+    /// before; an object one like a memory one (this planner deletes nothing in the object tier).
     /// </summary>
     private void OnAcquireTieredLease(AcquireLoadLease msg)
     {
@@ -498,9 +562,15 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
             return;
         }
+        // Likewise for the object tier's first listing: a planner whose disk (and catalog) was lost finds its steps there.
+        if (_uploader is not null && !_uploadsListed && DateTimeOffset.UtcNow - _startedAt < _settings.PlanTimeout / 2)
+        {
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
+            return;
+        }
         MarkSilentHostsLost();
         var steps = Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
-            .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null)).ToArray();
+            .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null, e.OnObject && _uploader is not null)).ToArray();
         var (choice, refusal) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
         if (choice is null)
         {
@@ -516,10 +586,16 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
             return;
         }
-        var holders = choice.Holders.Select(f => new FileHolders(f.Key,
-            f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
         // A renewal asked more than once holds one lease.
         if (!(msg.Renew && _leases.Holds(choice.Step, Sender)) && _leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
+        if (choice.Tier == StorageTier.Object)
+        {
+            Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.UploadedChecksum ?? "", StorageTier.Object, null,
+                choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
+            return;
+        }
+        var holders = choice.Holders.Select(f => new FileHolders(f.Key,
+            f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
         Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
     }

@@ -206,6 +206,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             _localReplicas, _localReplicas is null ? null : _host, run.Holders ?? [], _memoryFetch, refused => planner.Tell(refused));
     }
 
+    /// <summary>Where an object-tier load reads (null for any other): the tier's root, opened once per node; every node reads it directly.</summary>
+    private Func<CheckpointStore>? ObjectTier(LoadDecision.Run run)
+    {
+        if (run.Tier != StorageTier.Object) return null;
+        var (stores, settings) = (ObjectTierStores.Get(Context.System), _settings);
+        return () => stores.Open(settings);
+    }
+
     /// <summary>Carries out a save's <paramref name="decisions"/>, after becoming <paramref name="next"/> when given.</summary>
     private void Carry(IReadOnlyList<SaveDecision> decisions, Action? next = null)
     {
@@ -258,7 +266,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
                 case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
-                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r)).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r), ObjectTier(r)).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;

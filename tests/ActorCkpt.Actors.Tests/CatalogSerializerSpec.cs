@@ -12,7 +12,7 @@ public class CatalogSerializerSpec : NodeSpec
         "00000000000000aa");
 
     [Fact]
-    public void Every_memory_tier_record_should_round_trip_through_the_journal_serializer_under_its_manifest()
+    public void Every_memory_and_object_tier_record_should_round_trip_through_the_journal_serializer_under_its_manifest()
     {
         var id = Guid.NewGuid();
         ICatalogRecord[] records =
@@ -25,11 +25,17 @@ public class CatalogSerializerSpec : NodeSpec
             new StepPersisted(7, id, "00000000000000bb", T0),
             new ReplicasEvicted(7, "budget of node-0", T0),
             new CatalogSnapshot([new CatalogEntry(7, CheckpointStatus.Committed, id, 2, "memory/step-00000007", T0, T0, 2, 4096, null, null, 1, StorageTier.Memory, false, Copies)]),
+            new StepUploaded(7, id, "s3://bucket/job", "00000000000000bb", 2, 4096, T0),
+            // A disk step whose only copy is in the object tier, and one on both: neither may be read by a build that knows no object tier.
+            new CatalogSnapshot([new CatalogEntry(8, CheckpointStatus.Committed, id, 2, "step-00000008", T0, T0, 2, 4096, "00000000000000cc", null, 1, StorageTier.Object,
+                Uploaded: "s3://bucket/job", UploadedChecksum: "00000000000000cc")]),
+            new CatalogSnapshot([new CatalogEntry(9, CheckpointStatus.Committed, id, 2, "step-00000009", T0, T0, 2, 4096, "00000000000000dd", null, 1,
+                Uploaded: "az://container/job", UploadedChecksum: "00000000000000dd")]),
         };
         var expected = new[]
         {
             "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "step-persisted.v1",
-            "replicas-evicted.v1", "catalog-snapshot.v2",
+            "replicas-evicted.v1", "catalog-snapshot.v2", "step-uploaded.v1", "catalog-snapshot.v2", "catalog-snapshot.v2",
         };
 
         for (var i = 0; i < records.Length; i++)

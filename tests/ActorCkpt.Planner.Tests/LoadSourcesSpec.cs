@@ -172,4 +172,43 @@ public class LoadSourcesSpec
         Assert.Equal((null, "no committed step is loadable: step 5: not loadable from memory: r00000-000-aa.safetensors (rank 0) has no holder; not on disk"),
             Choose([new TieredStep(5, false, noHolder)]));
     }
+
+    private static TieredStep Object(long step, bool onDisk = false) => new(step, onDisk, null, OnObject: true);
+
+    [Fact]
+    public void A_step_kept_only_in_the_object_tier_should_load_from_there_when_it_is_the_newest()
+    {
+        var (choice, refusal) = Choose([Disk(3), Object(4), Object(2)]);
+
+        Assert.Null(refusal);
+        Assert.Equal((4L, StorageTier.Object), (choice!.Step, choice.Tier));
+        Assert.Equal(["step 4: not on disk"], choice.PassedOver);
+        Assert.Empty(choice.Holders);
+    }
+
+    [Fact]
+    public void A_step_on_disk_and_in_the_object_tier_should_load_from_disk_and_from_the_object_tier_when_asked_only()
+    {
+        var (both, _) = Choose([Object(4, onDisk: true)]);
+        Assert.Equal((4L, StorageTier.Disk), (both!.Step, both.Tier));
+        Assert.Empty(both.PassedOver);
+
+        var (only, _) = Choose([Object(4, onDisk: true), Disk(5)], only: StorageTier.Object);
+        Assert.Equal((4L, StorageTier.Object), (only!.Step, only.Tier));
+
+        var (memory, _) = Choose([new TieredStep(6, false, Memory(), OnObject: true)]);
+        Assert.Equal(StorageTier.Memory, memory!.Tier);
+    }
+
+    [Fact]
+    public void Nothing_in_the_object_tier_should_be_refused_naming_it_when_the_load_asks_for_it()
+    {
+        var (choice, refusal) = Choose([Disk(3)], only: StorageTier.Object);
+        Assert.Null(choice);
+        Assert.Equal("no committed step is loadable from the object tier: step 3: not in the object tier", refusal);
+
+        var (requested, why) = Choose([Disk(3), Object(2)], requested: 3, only: StorageTier.Object);
+        Assert.Null(requested);
+        Assert.Equal("step 3 cannot be loaded from the object tier: not in the object tier", why);
+    }
 }

@@ -37,6 +37,15 @@ public class TierPolicySpec
     }
 
     [Fact]
+    public void Memory_steps_due_for_the_object_tier_should_also_be_persisted_as_uploads_copy_from_disk()
+    {
+        var policy = new TierPolicy(true, 10, UploadEvery: 4);
+        foreach (var step in new long[] { 1, 2, 3, 5, 6, 7, 9 }) Assert.Equal(new TierChoice(StorageTier.Memory, false), policy.Choose(step, SaveTier.Policy));
+        foreach (var step in new long[] { 4, 8, 10, 12, 20 }) Assert.Equal(new TierChoice(StorageTier.Memory, true), policy.Choose(step, SaveTier.Policy));
+        Assert.Equal(new TierChoice(StorageTier.Memory, false), policy.Choose(8, SaveTier.Memory));
+    }
+
+    [Fact]
     public void Every_0_should_persist_only_memory_and_disk_requests()
     {
         var policy = new TierPolicy(true, 0);

@@ -115,6 +115,9 @@ internal sealed record ActorCkptSettings
     /// <summary>How long a background persist of a memory step to disk may take before it is abandoned (<c>tiers.disk.persist-timeout</c>).</summary>
     public TimeSpan PersistTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The object tier (<c>tiers.object</c>); <see cref="ObjectTierSettings.Off"/> unless a root is set.</summary>
+    public ObjectTierSettings ObjectTier { get; init; } = ObjectTierSettings.Off;
+
     /// <summary>Where the process kills itself, for crash tests; <see cref="KillPoint.None"/> normally.</summary>
     public KillPoint KillAt { get; init; } = KillPoint.None;
 
@@ -199,6 +202,7 @@ internal sealed record ActorCkptSettings
             MemoryTier = MemoryTierOf(c.GetConfig("tiers.memory")),
             Tiers = TiersOf(c),
             PersistTimeout = c.GetTimeSpan("tiers.disk.persist-timeout"),
+            ObjectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"), c.GetTimeSpan("tiers.object.upload-timeout")),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
             ObjectStore = ObjectStoreConfig.Of(config),
         }.Validated();
@@ -228,7 +232,9 @@ internal sealed record ActorCkptSettings
     {
         var every = c.GetLong("tiers.disk.every");
         Require(every >= 0, "tiers.disk.every", every, "0 (only saves that ask for the disk) or more");
-        return new TierPolicy(c.GetBoolean("tiers.memory.enabled"), every);
+        // A memory step due for the object tier goes to disk first: uploads copy committed disk steps.
+        var upload = (c.GetString("tiers.object.root") ?? "").Trim().Length > 0 ? Math.Max(c.GetLong("tiers.object.every"), 0) : 0;
+        return new TierPolicy(c.GetBoolean("tiers.memory.enabled"), every, upload);
     }
 
     private static BulkChannelSettings ChannelOf(Config c)
@@ -281,6 +287,21 @@ internal sealed record ActorCkptSettings
         ValidateMemoryTier(MemoryTier);
         Require(Tiers.MemoryEnabled == MemoryTier.Enabled, "tiers.memory.enabled", MemoryTier.Enabled, "the same in the tier policy and the memory tier's settings");
         Require(PersistTimeout > TimeSpan.Zero, "tiers.disk.persist-timeout", PersistTimeout, "positive");
+        Require(ObjectTier.Every >= 1, "tiers.object.every", ObjectTier.Every, "at least 1");
+        Require(ObjectTier.UploadTimeout > TimeSpan.Zero, "tiers.object.upload-timeout", ObjectTier.UploadTimeout, "positive");
+        if (ObjectTier.Enabled && BlobStores.IsDirectory(ObjectTier.Root))
+            Require(Path.IsPathFullyQualified(ObjectTier.Root), "tiers.object.root", $"'{ObjectTier.Root}'", "an az:// or s3:// URI, or an absolute path");
+        else if (ObjectTier.Enabled)
+        {
+            try
+            {
+                ObjectRoot.Parse(ObjectTier.Root);
+            }
+            catch (ActorCkptException e)
+            {
+                throw new ConfigurationException($"actorckpt.tiers.object.root: {e.Message}");
+            }
+        }
         return this;
     }
 

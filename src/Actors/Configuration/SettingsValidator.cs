@@ -64,6 +64,8 @@ internal static class SettingsValidator
         ["actorckpt.tiers.memory.re-replicate"] = SettingForm.Bool,
         ["actorckpt.tiers.memory.verify-on-start"] = SettingForm.OneOf("headers", "full"),
         ["actorckpt.tiers.disk.every"] = SettingForm.Long,
+        ["actorckpt.tiers.object.every"] = SettingForm.Long,
+        ["actorckpt.tiers.object.upload-timeout"] = SettingForm.Duration,
         ["actorckpt.object-store.create-missing"] = SettingForm.Bool,
         ["actorckpt.object-store.part-size"] = SettingForm.Size,
         ["actorckpt.object-store.parallelism"] = SettingForm.Int,

@@ -20,11 +20,15 @@ internal static class ShardLoader
     /// </summary>
     public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
         CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null,
-        MemoryLoadSource? memory = null)
+        MemoryLoadSource? memory = null, Func<CheckpointStore>? objectTier = null)
     {
         var strict = request.Strict ?? settings.LoadStrict;
-        return Task.Run(() => LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                request.Progress, request.Prepare, request.Cancellation, shared, memory))
+        // The object tier's store is opened on the pool: the first open of an object store asks the service.
+        return Task.Run(() => objectTier is null
+                ? LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
+                    request.Progress, request.Prepare, request.Cancellation, shared, memory)
+                : LoadAsync(objectTier(), request.Target, step, metadataChecksum, strict, settings.LoadParallelism, null,
+                    request.Progress, request.Prepare, request.Cancellation, shared, null, StorageTier.Object))
             .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                 // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
                 : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
@@ -47,11 +51,12 @@ internal static class ShardLoader
     /// With <paramref name="memory"/>, the step is a memory step: its metadata and copies are read
     /// from there (<paramref name="store"/> and <paramref name="fetch"/> are not used), each file
     /// from the first of its holders that serves it, and resharding works as from files.
+    /// <paramref name="tier"/> is what the result reports (by default disk, or memory with <paramref name="memory"/>).
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
         IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default,
-        SharedReads? shared = null, MemoryLoadSource? memory = null)
+        SharedReads? shared = null, MemoryLoadSource? memory = null, StorageTier? tier = null)
     {
         cancellation.ThrowIfCancellationRequested();
         if (memory is not null) store = memory.Metadata;
@@ -136,7 +141,7 @@ internal static class ShardLoader
             plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length))
         {
-            Tier = memory is null ? StorageTier.Disk : StorageTier.Memory,
+            Tier = tier ?? (memory is null ? StorageTier.Disk : StorageTier.Memory),
             BytesFromPeers = holders?.BytesFromPeers ?? 0,
         };
         return (result, warnings);

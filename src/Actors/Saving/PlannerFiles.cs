@@ -19,6 +19,9 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
     /// <summary>The root, for messages.</summary>
     public string Root => store.Blobs.Root;
 
+    /// <summary>The root's checkpoints (what the object tier uploads from).</summary>
+    public CheckpointStore Store => store;
+
     /// <summary>The step directories on disk (<paramref name="describe"/>: read the metadata of which); one that cannot be read is logged and left out (so left alone).</summary>
     public IReadOnlyList<StepOnDisk> Scan(Func<long, bool> describe)
     {

@@ -23,12 +23,13 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["replicas-restored.v1"] = typeof(ReplicasRestored),
         ["step-persisted.v1"] = typeof(StepPersisted),
         ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
+        ["step-uploaded.v1"] = typeof(StepUploaded),
         ["catalog-snapshot.v1"] = typeof(CatalogSnapshot),
         [SnapshotWithTiers] = typeof(CatalogSnapshot),
     };
 
     /// <summary>
-    /// A snapshot holding a step that is not a plain disk step. Its own manifest, so that a build that
+    /// A snapshot holding a step that is not a plain disk step (in memory, or with an object copy). Its own manifest, so that a build that
     /// knows no tiers refuses it rather than read memory steps as disk steps (and let its retention
     /// delete the disk steps they would hide); a disk-only snapshot stays v1, readable by any build.
     /// </summary>
@@ -41,7 +42,7 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
 
     /// <inheritdoc />
     public override string Manifest(object o) =>
-        o is CatalogSnapshot s && s.Entries.Any(e => e.Tier != StorageTier.Disk || e.Persisted || e.Memory is not null) ? SnapshotWithTiers
+        o is CatalogSnapshot s && s.Entries.Any(e => e.Tier != StorageTier.Disk || e.Persisted || e.Memory is not null || e.Uploaded is not null) ? SnapshotWithTiers
         : Manifests.TryGetValue(o.GetType(), out var m) ? m : throw new ArgumentException($"{o.GetType()} is not a catalog record", nameof(o));
 
     /// <inheritdoc />

@@ -13,19 +13,21 @@ internal static class CatalogLine
         var when = (e.EndedAt ?? e.StartedAt)?.ToString("u") ?? "-";
         var size = e.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted ? $"{e.Bytes} bytes in {e.Files} files" : "-";
         var status = damage is { } why ? $"{ListCommand.Status(e.Status)}, damaged: {why}" : ListCommand.Status(e.Status);
-        // Disk-only catalogs read as they always did; the tiers show once memory is involved.
-        var tiers = e.Tier == StorageTier.Memory && Tiers(e) is { Count: > 0 } t ? $" [{string.Join(", ", t)}]" : "";
+        // Disk-only catalogs read as they always did; the tiers show once memory or the object tier is involved.
+        var tiers = (e.Tier != StorageTier.Disk || e.OnObject) && Tiers(e) is { Count: > 0 } t ? $" [{string.Join(", ", t)}]" : "";
+        var uploaded = e.OnObject ? $"; object copy in {e.Uploaded}" : "";
         var memory = e.InMemory ? "; " + Holders(e.Memory!) : "";
-        return $"step {e.Step}: {status}{tiers}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}{memory}";
+        return $"step {e.Step}: {status}{tiers}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}{memory}{uploaded}";
     }
 
-    /// <summary>The tiers a committed step is on ("memory", "disk"); for any other status, the tier its attempt wrote to when not disk.</summary>
+    /// <summary>The tiers a committed step is on ("memory", "disk", "object"); for any other status, the tier its attempt wrote to when not disk.</summary>
     public static IReadOnlyList<string> Tiers(CatalogEntry e)
     {
         if (e.Status != CheckpointStatus.Committed) return e.Tier == StorageTier.Disk ? Array.Empty<string>() : new[] { Name(e.Tier) };
         var tiers = new List<string>();
         if (e.InMemory) tiers.Add(Name(StorageTier.Memory));
         if (e.OnDisk) tiers.Add(Name(StorageTier.Disk));
+        if (e.OnObject) tiers.Add(Name(StorageTier.Object));
         return tiers;
     }
 

@@ -39,6 +39,7 @@ internal static class ListCommand
                 ["tiers"] = CatalogLine.Tiers(e),
                 ["persisted"] = e.Persisted,
                 ["memory"] = CatalogLine.Memory(e),
+                ["uploaded"] = e.OnObject ? e.Uploaded : null,
             }).ToList(),
         });
         return 0;

@@ -32,9 +32,12 @@ public enum CheckpointStatus
 /// <param name="MetadataChecksum">xxHash3-64 of the metadata, once committed.</param>
 /// <param name="Reason">Why it was aborted or deleted.</param>
 /// <param name="Attempts">Attempts at the step that began writing.</param>
-/// <param name="Tier">Where the latest attempt wrote: disk, or memory (then also on disk once <paramref name="Persisted"/>).</param>
+/// <param name="Tier">Where the latest attempt wrote: disk, or memory (then also on disk once <paramref name="Persisted"/>);
+/// object for a committed step whose only copy is in the object tier (its disk copy was deleted, or it was found there).</param>
 /// <param name="Persisted">A memory step also committed on disk; <paramref name="MetadataChecksum"/> is then the disk metadata's.</param>
 /// <param name="Memory">A committed memory step's copies; null for a disk step.</param>
+/// <param name="Uploaded">The object tier's root holding a committed copy of the step; null when none does.</param>
+/// <param name="UploadedChecksum">xxHash3-64 of that copy's metadata document.</param>
 public sealed record CatalogEntry(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("status")] CheckpointStatus Status,
@@ -50,8 +53,14 @@ public sealed record CatalogEntry(
     [property: JsonPropertyName("attempts")] int Attempts,
     [property: JsonPropertyName("tier"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] StorageTier Tier = StorageTier.Disk,
     [property: JsonPropertyName("persisted"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Persisted = false,
-    [property: JsonPropertyName("memory"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MemoryCopies? Memory = null)
+    [property: JsonPropertyName("memory"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MemoryCopies? Memory = null,
+    [property: JsonPropertyName("uploaded"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Uploaded = null,
+    [property: JsonPropertyName("uploaded_checksum"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UploadedChecksum = null)
 {
+    /// <summary>Committed, and a copy of it is committed in the object tier's root <see cref="Uploaded"/>.</summary>
+    [JsonIgnore]
+    public bool OnObject => Status == CheckpointStatus.Committed && Uploaded is not null;
+
     /// <summary>Committed, and its files and metadata are under the root (a disk step, or a persisted memory step).</summary>
     [JsonIgnore]
     public bool OnDisk => Status == CheckpointStatus.Committed && (Tier == StorageTier.Disk || Persisted);

@@ -126,6 +126,23 @@ internal sealed record ReplicasEvicted(
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
+/// <summary>A committed step's copy is committed in the object tier (uploaded in the background, or found there on start).</summary>
+/// <param name="Step">The step.</param>
+/// <param name="SaveId">The attempt uploaded; empty when the copy was found rather than seen uploaded.</param>
+/// <param name="Root">The object tier's root, as configured.</param>
+/// <param name="MetadataChecksum">xxHash3-64 of the copy's metadata document, as 16 hex digits.</param>
+/// <param name="Files">Its data files.</param>
+/// <param name="Bytes">Bytes of its data files.</param>
+/// <param name="Time">When.</param>
+internal sealed record StepUploaded(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("save_id")] Guid SaveId,
+    [property: JsonPropertyName("root")] string Root,
+    [property: JsonPropertyName("metadata_checksum")] string MetadataChecksum,
+    [property: JsonPropertyName("files")] int Files,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
 /// <summary>The whole catalog at one point of the journal.</summary>
 /// <param name="Entries">Every step's entry.</param>
 internal sealed record CatalogSnapshot([property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries) : ICatalogRecord;

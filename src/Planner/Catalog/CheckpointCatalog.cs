@@ -37,6 +37,9 @@ internal sealed class CheckpointCatalog
     /// <summary>Steps whose memory copies are held (committed, not evicted), oldest first.</summary>
     public IReadOnlyList<long> MemorySteps => _entries.Values.Where(e => e.InMemory).Select(e => e.Step).ToArray();
 
+    /// <summary>Steps with a committed copy in the object tier, oldest first.</summary>
+    public IReadOnlyList<long> ObjectSteps => _entries.Values.Where(e => e.OnObject).Select(e => e.Step).ToArray();
+
     /// <summary>A snapshot of the whole catalog.</summary>
     public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray());
 
@@ -84,6 +87,23 @@ internal sealed class CheckpointCatalog
             // never overrides a commit or a deletion.
             SaveAborted a when old.Status is CheckpointStatus.Committed or CheckpointStatus.Deleted && a.SaveId != old.SaveId => old,
             SaveAborted a => old with { Status = CheckpointStatus.Aborted, SaveId = a.SaveId == Guid.Empty ? old.SaveId : a.SaveId, EndedAt = a.Time, Reason = a.Reason },
+            // The object copy of the attempt the catalog records (or one found there); one of another attempt changes nothing.
+            StepUploaded u when old.Status == CheckpointStatus.Committed && (u.SaveId == old.SaveId || u.SaveId == Guid.Empty) =>
+                old with { Uploaded = u.Root, UploadedChecksum = u.MetadataChecksum },
+            // A copy found in the object tier of a step not committed here (its disk and catalog were lost, or it was
+            // deleted before): a step committed in the object tier only.
+            StepUploaded u when old.Status is CheckpointStatus.Aborted or CheckpointStatus.Deleted && u.SaveId == Guid.Empty => old with
+            {
+                Status = CheckpointStatus.Committed, EndedAt = u.Time, MetadataChecksum = u.MetadataChecksum, Reason = null, Files = u.Files, Bytes = u.Bytes,
+                Tier = StorageTier.Object, Persisted = false, Uploaded = u.Root, UploadedChecksum = u.MetadataChecksum,
+                Memory = old.Memory is { } copies ? copies with { Evicted = true } : null,
+            },
+            StepUploaded => old,
+            // Deleting a step with an object copy deletes the local tiers only: the step stays committed in the object tier.
+            CheckpointDeleted d when old.OnObject => old with
+            {
+                Tier = StorageTier.Object, Persisted = false, EndedAt = d.Time, Reason = d.Reason, Memory = old.Memory is { } copies ? copies with { Evicted = true } : null,
+            },
             CheckpointDeleted d => old with
             {
                 Status = CheckpointStatus.Deleted, EndedAt = d.Time, Reason = d.Reason, Memory = old.Memory is { } copies ? copies with { Evicted = true } : null,

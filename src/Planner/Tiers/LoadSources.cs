@@ -2,7 +2,8 @@ namespace ActorCkpt;
 
 /// <summary>
 /// Which committed step a load reads, and from which tier: the newest step still loadable, memory
-/// before disk when a step is on both (the fast path), disk when memory cannot serve every shard.
+/// before disk when a step is on both (the fast path), disk when memory cannot serve every shard,
+/// the object tier when neither holds it.
 /// </summary>
 internal static class LoadSources
 {
@@ -53,7 +54,7 @@ internal static class LoadSources
     {
         var why = new List<string>(2);
         string? evicted = null;
-        if (only != StorageTier.Disk)
+        if (only is null or StorageTier.Memory)
         {
             if (entry.Memory is null) { if (only == StorageTier.Memory) why.Add("not in memory"); }
             else if (entry.Memory.Evicted) evicted = "evicted from memory";
@@ -64,15 +65,19 @@ internal static class LoadSources
                 why.Add($"not loadable from memory: {Problems.Line(missing)}");
             }
         }
-        if (only != StorageTier.Memory)
+        // An evicted copy is the normal end of a persisted step's memory life, not news.
+        LoadChoice From(StorageTier tier) => new(entry.Step, tier, new Dictionary<string, IReadOnlyList<string>>(),
+            why.Count == 0 ? passedOver.ToArray() : [.. passedOver, $"step {entry.Step}: {string.Join("; ", why)}"]);
+        if (only is null or StorageTier.Disk)
         {
-            if (entry.OnDisk)
-            {
-                // An evicted copy is the normal end of a persisted step's memory life, not news.
-                var passed = why.Count == 0 ? passedOver.ToArray() : [.. passedOver, $"step {entry.Step}: {string.Join("; ", why)}"];
-                return (new LoadChoice(entry.Step, StorageTier.Disk, new Dictionary<string, IReadOnlyList<string>>(), passed), "");
-            }
+            if (entry.OnDisk) return (From(StorageTier.Disk), "");
             why.Add("not on disk");
+        }
+        if (only is null or StorageTier.Object)
+        {
+            if (entry.OnObject) return (From(StorageTier.Object), "");
+            // Said only where the object tier is asked for, or where a step was there: the line of a tier nobody uses is noise.
+            if (only == StorageTier.Object) why.Add("not in the object tier");
         }
         if (evicted is not null) why.Insert(0, evicted);
         return (null, string.Join("; ", why));
@@ -117,6 +122,7 @@ internal static class LoadSources
     {
         StorageTier.Disk => " from disk",
         StorageTier.Memory => " from memory",
+        StorageTier.Object => " from the object tier",
         _ => "",
     };
 }

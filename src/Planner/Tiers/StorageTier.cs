@@ -11,4 +11,7 @@ public enum StorageTier
 
     /// <summary>Replicas in the host memory (tmpfs) of distinct nodes.</summary>
     [JsonStringEnumMemberName("memory")] Memory,
+
+    /// <summary>A copy uploaded in the background to the object tier's root (<c>actorckpt.tiers.object.root</c>).</summary>
+    [JsonStringEnumMemberName("object")] Object,
 }

@@ -5,7 +5,9 @@ namespace ActorCkpt;
 /// </summary>
 /// <param name="MemoryEnabled">actorckpt.tiers.memory.enabled: off sends every save to disk, as before the tier existed.</param>
 /// <param name="DiskEvery">actorckpt.tiers.disk.every: memory steps that are multiples of it are also persisted; 0 persists only on request.</param>
-internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery)
+/// <param name="UploadEvery">actorckpt.tiers.object.every when the object tier is on (0 when off): memory steps that are multiples
+/// of it are persisted too, as the object tier uploads from disk.</param>
+internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long UploadEvery = 0)
 {
     /// <summary>The configuration key that turns the memory tier on, named in every refusal.</summary>
     public const string EnabledKey = "actorckpt.tiers.memory.enabled";
@@ -27,6 +29,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery)
     /// <summary>
     /// The round for <paramref name="step"/>. Policy: memory every step, persisted when
     /// <see cref="DiskEvery"/> &gt; 0 and the step is a multiple of it (disk when the tier is off).
+    /// Also persisted when <see cref="UploadEvery"/> &gt; 0 and the step is a multiple of it.
     /// Memory: memory only. Disk: today's direct disk round, even with the tier on.
     /// MemoryAndDisk: memory, then persisted. Throws with <see cref="Problem"/>'s text when there is one:
     /// the caller refuses such a save before it gets here.
@@ -41,7 +44,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery)
             SaveTier.Memory => TierChoice.MemoryOnly,
             SaveTier.MemoryAndDisk => TierChoice.MemoryThenDisk,
             SaveTier.Policy when !MemoryEnabled => TierChoice.Disk,
-            SaveTier.Policy => DiskEvery > 0 && step % DiskEvery == 0 ? TierChoice.MemoryThenDisk : TierChoice.MemoryOnly,
+            SaveTier.Policy => DiskEvery > 0 && step % DiskEvery == 0 || UploadEvery > 0 && step % UploadEvery == 0 ? TierChoice.MemoryThenDisk : TierChoice.MemoryOnly,
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, $"save tier {(int)requested} is not one of policy, memory, disk, memory-and-disk"),
         };
     }

@@ -4,4 +4,5 @@ namespace ActorCkpt;
 /// <param name="Step">The step.</param>
 /// <param name="OnDisk">Committed on disk (a disk round, or a persisted memory step).</param>
 /// <param name="Memory">Its memory replicas; null when it never was a memory step.</param>
-internal sealed record TieredStep(long Step, bool OnDisk, MemoryCopies? Memory);
+/// <param name="OnObject">A copy is committed in the object tier.</param>
+internal sealed record TieredStep(long Step, bool OnDisk, MemoryCopies? Memory, bool OnObject = false);

@@ -1,0 +1,20 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// The object tier (<c>actorckpt.tiers.object</c>): committed steps copied in the background to a
+/// second root, an object store (or another directory), every <see cref="Every"/> steps.
+/// </summary>
+/// <param name="Root">The tier's root (<c>az://</c>, <c>s3://</c> or a directory); empty: no object tier.</param>
+/// <param name="Every">Steps whose number is a multiple of this are uploaded; at least 1.</param>
+/// <param name="UploadTimeout">An upload not done by then is abandoned.</param>
+internal sealed record ObjectTierSettings(string Root, long Every, TimeSpan UploadTimeout)
+{
+    /// <summary>No object tier.</summary>
+    public static ObjectTierSettings Off { get; } = new("", 1, TimeSpan.FromHours(1));
+
+    /// <summary>True when a root is configured.</summary>
+    public bool Enabled => Root.Length > 0;
+
+    /// <summary>True when committed step <paramref name="step"/> is to be uploaded.</summary>
+    public bool Due(long step) => Enabled && step % Every == 0;
+}

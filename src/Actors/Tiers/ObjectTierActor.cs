@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The object tier's uploader, a child of the planner: copies committed steps from the checkpoint
+/// root to the tier's root (<see cref="StepUpload"/>) one at a time on the thread pool, in the order
+/// <see cref="UploadQueue"/> decides, and answers each <see cref="UploadStep"/> with its outcome.
+/// Training never waits for it: the planner announced the step committed before asking.
+/// </summary>
+internal sealed class ObjectTierActor : ReceiveActor
+{
+    private readonly CheckpointStore _local;
+    private readonly ActorCkptSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly UploadQueue _queue = new();
+    private readonly Dictionary<long, (UploadStep Request, IActorRef ReplyTo)> _requests = new();
+    private CancellationTokenSource? _running;
+
+    /// <summary>Creates the uploader; use <see cref="Props"/>.</summary>
+    public ObjectTierActor(CheckpointStore local, ActorCkptSettings settings)
+    {
+        (_local, _settings) = (local, settings);
+        Receive<UploadStep>(OnUploadStep);
+        Receive<Uploaded>(OnUploaded);
+        Receive<FindUploads>(OnFindUploads);
+    }
+
+    /// <summary>Props of the uploader from <paramref name="local"/> to the object tier <paramref name="settings"/> name.</summary>
+    public static Props Props(CheckpointStore local, ActorCkptSettings settings) => Akka.Actor.Props.Create(() => new ObjectTierActor(local, settings));
+
+    private string Root => _settings.ObjectTier.Root;
+
+    private void OnUploadStep(UploadStep m)
+    {
+        // A second request for a step already in line (the planner asking again after a restart) is answered once, when its upload ends.
+        if (_requests.TryGetValue(m.Step, out var known) && known.Request.SaveId == m.SaveId) return;
+        _requests[m.Step] = (m, Sender);
+        var turn = _queue.Enqueue(m.Step);
+        if (turn.Superseded is { } dropped && _requests.Remove(dropped, out var old))
+            old.ReplyTo.Tell(new UploadStepFailure(dropped, old.Request.SaveId, $"step {m.Step} became due before its upload could start; only the newest waiting step is uploaded"));
+        if (turn.Start is { } start) Start(start);
+    }
+
+    private void Start(long step)
+    {
+        var (request, _) = _requests[step];
+        var (settings, local, system) = (_settings, _local, Context.System);
+        _running = new CancellationTokenSource(settings.ObjectTier.UploadTimeout);
+        var cancel = _running.Token;
+        var started = Stopwatch.GetTimestamp();
+        _log.Info("Object tier: uploading step {0} to '{1}'", step, Root);
+        Task.Run(() =>
+            {
+                var target = ObjectTierStores.Get(system).Open(settings);
+                return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel);
+            }, cancel)
+            .ContinueWith(t => new Uploaded(request, t.IsCompletedSuccessfully ? t.Result : null,
+                t.IsCompletedSuccessfully ? null
+                : cancel.IsCancellationRequested ? $"not done within {settings.ObjectTier.UploadTimeout} (actorckpt.tiers.object.upload-timeout)"
+                : ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception),
+                Stopwatch.GetElapsedTime(started)), TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
+    private void OnUploaded(Uploaded m)
+    {
+        _running?.Dispose();
+        _running = null;
+        if (_requests.Remove(m.Request.Step, out var entry))
+        {
+            if (m.Result is { } r)
+            {
+                _log.Info("Object tier: step {0} {1} '{2}': {3} files, {4} bytes in {5:F1} s", m.Request.Step, r.AlreadyThere ? "was already in" : "uploaded to",
+                    Root, r.Files, r.Bytes, m.Elapsed.TotalSeconds);
+                entry.ReplyTo.Tell(new UploadStepSuccess(m.Request.Step, m.Request.SaveId, Root, r.MetadataChecksum, r.Files, r.Bytes, m.Elapsed, r.AlreadyThere));
+            }
+            else
+            {
+                entry.ReplyTo.Tell(new UploadStepFailure(m.Request.Step, m.Request.SaveId, m.Failure!));
+            }
+        }
+        if (_queue.Finished(m.Request.Step) is { } next) Start(next);
+    }
+
+    /// <summary>Lists the tier's committed steps off the actor's thread; the planner journals the ones its catalog lacks.</summary>
+    private void OnFindUploads(FindUploads m)
+    {
+        var (settings, root, system) = (_settings, Root, Context.System);
+        var known = m.Known.ToHashSet();
+        Task.Run(() =>
+            {
+                var target = ObjectTierStores.Get(system).Open(settings);
+                var found = new List<FoundUpload>();
+                foreach (var step in target.CommittedSteps().Where(s => !known.Contains(s)))
+                {
+                    var (metadata, checksum) = target.ReadMetadataWithChecksum(step);
+                    found.Add(new FoundUpload(step, checksum, metadata.Files.Count, metadata.Files.Sum(f => f.Length)));
+                }
+                return found.ToArray();
+            })
+            .ContinueWith(t => t.IsCompletedSuccessfully
+                ? new UploadsFound(root, t.Result, null)
+                : new UploadsFound(root, [], ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)), TaskScheduler.Default)
+            .PipeTo(Sender);
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // An upload under way stops between reads; its writers abort their unfinished objects.
+        _running?.Cancel();
+        base.PostStop();
+    }
+
+    /// <summary>An upload ended: its result, or why it failed.</summary>
+    private sealed record Uploaded(UploadStep Request, StepUploadResult? Result, string? Failure, TimeSpan Elapsed);
+}

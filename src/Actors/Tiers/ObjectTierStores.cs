@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The object tier's root of a node, opened once and shared by its uploads and its ranks' loads
+/// (an object store's client holds connections). An open that fails is not kept: the next use tries again.
+/// </summary>
+internal sealed class ObjectTierStores : IExtension
+{
+    private readonly ConcurrentDictionary<string, CheckpointStore> _open = new(StringComparer.Ordinal);
+    private readonly object _opening = new();
+
+    /// <summary>The extension of <paramref name="system"/>.</summary>
+    public static ObjectTierStores Get(ActorSystem system) => system.WithExtension<ObjectTierStores, ObjectTierStoresProvider>();
+
+    /// <summary>The checkpoints of the object tier <paramref name="settings"/> name (blocking: opening an object store checks its container).</summary>
+    public CheckpointStore Open(ActorCkptSettings settings)
+    {
+        var root = settings.ObjectTier.Root;
+        if (root.Length == 0) throw new ActorCkptException("the step is kept in the object tier only, and this node has none (actorckpt.tiers.object.root is empty)");
+        if (_open.TryGetValue(root, out var store)) return store;
+        lock (_opening)
+        {
+            if (_open.TryGetValue(root, out store)) return store;
+            // A directory tier is made like a root is; an object store's container only with create-missing.
+            if (BlobStores.IsDirectory(root)) Directory.CreateDirectory(root);
+            store = new CheckpointStore(BlobStores.Open(root, settings.ObjectStore));
+            _open[root] = store;
+            return store;
+        }
+    }
+}
+
+/// <summary>Makes the <see cref="ObjectTierStores"/> extension.</summary>
+internal sealed class ObjectTierStoresProvider : ExtensionIdProvider<ObjectTierStores>
+{
+    /// <inheritdoc />
+    public override ObjectTierStores CreateExtension(ExtendedActorSystem system) => new();
+}
