@@ -64,6 +64,19 @@ public class ObjectTierCatalogSpec
     }
 
     [Fact]
+    public void A_step_deleted_locally_while_its_upload_ran_should_be_committed_in_the_object_tier_once_it_is_there()
+    {
+        var catalog = CommittedOnDisk();
+        catalog.Apply(new CheckpointDeleted(4, "retention keeps the newest 1", T0.AddSeconds(2)));
+        Assert.Equal(CheckpointStatus.Deleted, catalog[4]!.Status);
+
+        catalog.Apply(new StepUploaded(4, A, Root, Checksum, 2, 4096, T0.AddSeconds(3)));
+        var entry = catalog[4]!;
+        Assert.Equal((CheckpointStatus.Committed, StorageTier.Object, true, false), (entry.Status, entry.Tier, entry.OnObject, entry.OnDisk));
+        Assert.Equal((2, 4096L), (entry.Files, entry.Bytes));
+    }
+
+    [Fact]
     public void A_copy_found_in_the_object_tier_of_an_unknown_or_deleted_step_should_be_a_committed_object_step()
     {
         var catalog = new CheckpointCatalog();

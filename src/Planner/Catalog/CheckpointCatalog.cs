@@ -90,9 +90,10 @@ internal sealed class CheckpointCatalog
             // The object copy of the attempt the catalog records (or one found there); one of another attempt changes nothing.
             StepUploaded u when old.Status == CheckpointStatus.Committed && (u.SaveId == old.SaveId || u.SaveId == Guid.Empty) =>
                 old with { Uploaded = u.Root, UploadedChecksum = u.MetadataChecksum },
-            // A copy found in the object tier of a step not committed here (its disk and catalog were lost, or it was
-            // deleted before): a step committed in the object tier only.
-            StepUploaded u when old.Status is CheckpointStatus.Aborted or CheckpointStatus.Deleted && u.SaveId == Guid.Empty => old with
+            // Deleted locally while its upload ran, or a copy found in the object tier of a step not committed here (its
+            // disk and catalog were lost, or it was deleted before): a step committed in the object tier only.
+            StepUploaded u when old.Status == CheckpointStatus.Deleted && u.SaveId == old.SaveId
+                                || old.Status is CheckpointStatus.Aborted or CheckpointStatus.Deleted && u.SaveId == Guid.Empty => old with
             {
                 Status = CheckpointStatus.Committed, EndedAt = u.Time, MetadataChecksum = u.MetadataChecksum, Reason = null, Files = u.Files, Bytes = u.Bytes,
                 Tier = StorageTier.Object, Persisted = false, Uploaded = u.Root, UploadedChecksum = u.MetadataChecksum,

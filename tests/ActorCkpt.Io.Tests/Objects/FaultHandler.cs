@@ -38,6 +38,27 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     /// <summary>Requests whose body was damaged on the way, by the status the service answered.</summary>
     public ConcurrentDictionary<int, int> CorruptedAnswers { get; } = new();
 
+    private volatile Func<HttpRequestMessage, bool>? _hold;
+    private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _held;
+
+    /// <summary>Requests that match wait, unsent, until <see cref="Release"/>: an upload that hangs, as on a stalled link.</summary>
+    public void Hold(Func<HttpRequestMessage, bool> matches)
+    {
+        _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hold = matches;
+    }
+
+    /// <summary>Lets the held requests go on, and holds no more.</summary>
+    public void Release()
+    {
+        _hold = null;
+        _released.TrySetResult();
+    }
+
+    /// <summary>Requests waiting at <see cref="Hold"/> now.</summary>
+    public int Held => Volatile.Read(ref _held);
+
     /// <summary>Drops the faults not yet used: requests go to the service again.</summary>
     public void ClearFaults() => _faults.Clear();
 
@@ -73,6 +94,18 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var kind = KindOf(request);
+        if (_hold is { } hold && hold(request))
+        {
+            Interlocked.Increment(ref _held);
+            try
+            {
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _held);
+            }
+        }
         if (_faults.TryPeek(out var fault) && fault.Matches(request) && _faults.TryDequeue(out _))
         {
             Faulted.AddOrUpdate(kind, 1, (_, n) => n + 1);

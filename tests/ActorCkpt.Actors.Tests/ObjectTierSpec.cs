@@ -1,0 +1,144 @@
+using Akka.Actor;
+using ActorCkpt.Io.Tests;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// The object tier against Azurite and s3rver: committed steps go up in the background every N
+/// steps while saves go on, the catalog records each on both tiers, a step deleted locally stays
+/// loadable from the object tier (resharded), and a planner over an empty disk finds the tier's
+/// steps and loads the newest from there.
+/// </summary>
+[Collection(ObjectEmulatorCollection.Name)]
+public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
+{
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32, DType.BFloat16 }, new[] { Layout.Rows, Layout.Columns, Layout.Replicated });
+
+    private FaultHandler _http = null!;
+
+    private ObjectStoreOptions Options(string service) => emulators.Options(service) with
+    {
+        CreateMissing = true, StateDirectory = Path.Combine(Root, "state"), WrapHandler = inner => _http = new FaultHandler(inner),
+    };
+
+    /// <summary>Uploads every <paramref name="every"/> steps to <paramref name="tier"/>; the disk keeps the newest step only.</summary>
+    private ActorCkptSettings Settings(string tier, ObjectStoreOptions options, long every = 2) => ActorCkptSettings.Create(Sys) with
+    {
+        ObjectTier = new ObjectTierSettings(tier, every, TimeSpan.FromMinutes(5)), ObjectStore = options, Retention = new RetentionPolicy(1, 0),
+        RemovalGrace = TimeSpan.Zero, // no load can be under way before this planner started
+    };
+
+    private CheckpointNode Start(string root, ActorCkptSettings settings)
+    {
+        Directory.CreateDirectory(root);
+        return CheckpointNode.Start(Sys, new LocalBlobStore(root), settings, "tiered" + Guid.NewGuid().ToString("N")[..6]);
+    }
+
+    private static async Task<IReadOnlyList<CatalogEntry>> CatalogOf(CheckpointNode node) =>
+        (await node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
+
+    private async Task AwaitUploadedAsync(CheckpointNode node, params long[] steps) =>
+        await AwaitConditionAsync(async () => (await CatalogOf(node)).Count(e => steps.Contains(e.Step) && e.OnObject) == steps.Length, Patience);
+
+    private static async Task SaveAsync(CheckpointNode node, long step)
+    {
+        var states = TestStates.Build(Model, 2, seed: (int)step);
+        await SaveAllAsync(node, step, states);
+        TestStates.Dispose(states);
+    }
+
+    /// <summary>Loads on 3 ranks (saved by 2) and checks every value against the step's.</summary>
+    private static async Task<LoadResult> LoadResharded(CheckpointNode node, long? step, long expected)
+    {
+        var targets = TestStates.Empty(Model, 3);
+        var results = await LoadAllAsync(node, targets, step);
+        Assert.All(results, r => Assert.Equal(expected, r.Step));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: (int)expected));
+        TestStates.Dispose(targets);
+        return results[0];
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public async Task Every_second_step_should_go_up_in_the_background_and_load_from_the_object_tier_once_gone_from_disk(string service)
+    {
+        var tier = $"{service}://{ObjectEmulators.NewContainer()}/tier";
+        var options = Options(service);
+        var node = Start(Root, Settings(tier, options));
+        for (var step = 1; step <= 4; step++) await SaveAsync(node, step);
+        await AwaitUploadedAsync(node, 2, 4);
+        // Retention keeps step 4 on disk; step 2's files go once its upload no longer holds them.
+        await AwaitConditionAsync(() => Task.FromResult(!node.Store.IsCommitted(2)), Patience);
+
+        var catalog = (await CatalogOf(node)).ToDictionary(e => e.Step);
+        Assert.Equal((CheckpointStatus.Committed, StorageTier.Object, false, true, tier), (catalog[2].Status, catalog[2].Tier, catalog[2].OnDisk, catalog[2].OnObject, catalog[2].Uploaded));
+        Assert.Equal((true, true), (catalog[4].OnDisk, catalog[4].OnObject));
+        Assert.Equal(catalog[4].MetadataChecksum, catalog[4].UploadedChecksum);
+        Assert.Equal((CheckpointStatus.Deleted, false), (catalog[1].Status, catalog[1].OnObject));
+        Assert.Equal((CheckpointStatus.Deleted, false), (catalog[3].Status, catalog[3].OnObject));
+        var objects = new CheckpointStore(BlobStores.Open(tier, options));
+        Assert.Equal(new long[] { 2, 4 }, objects.CommittedSteps());
+
+        Assert.Equal(StorageTier.Disk, (await LoadResharded(node, null, 4)).Tier);
+        Assert.Equal(StorageTier.Object, (await LoadResharded(node, 2, 2)).Tier);
+
+        // The disk, and its catalog, lost: a planner over an empty root finds the tier's steps and loads the newest from there.
+        var fresh = Start(Path.Combine(Root, "replacement"), Settings(tier, options));
+        Assert.Equal(StorageTier.Object, (await LoadResharded(fresh, null, 4)).Tier);
+        var found = (await CatalogOf(fresh)).ToDictionary(e => e.Step);
+        Assert.Equal(new long[] { 2, 4 }, found.Keys.Order());
+        Assert.All(found.Values, e => Assert.Equal((CheckpointStatus.Committed, StorageTier.Object, tier), (e.Status, e.Tier, e.Uploaded)));
+    }
+
+    [Fact]
+    public async Task Saves_should_go_on_while_an_upload_hangs_and_only_the_newest_step_due_meanwhile_should_wait()
+    {
+        var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";
+        var options = Options("s3");
+        var node = Start(Root, Settings(tier, options));
+        await SaveAsync(node, 1);
+        var step2 = "/" + CheckpointLayout.StepDirectory(2) + "/";
+        _http.Hold(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains(step2, StringComparison.Ordinal));
+
+        await SaveAsync(node, 2);
+        await AwaitConditionAsync(() => Task.FromResult(_http.Held > 0), Patience);
+        // The loop is not held: these commit while step 2's upload hangs; 4 waits behind it, then 6 takes its place.
+        for (var step = 3; step <= 6; step++) await SaveAsync(node, step);
+        Assert.True(_http.Held > 0);
+        Assert.DoesNotContain(await CatalogOf(node), e => e.OnObject);
+
+        _http.Release();
+        await AwaitUploadedAsync(node, 2, 6);
+        var catalog = (await CatalogOf(node)).ToDictionary(e => e.Step);
+        Assert.False(catalog[4].OnObject);
+        Assert.Equal(new long[] { 2, 6 }, new CheckpointStore(BlobStores.Open(tier, options)).CommittedSteps());
+        await AwaitConditionAsync(() => Task.FromResult(!node.Store.IsCommitted(4)), Patience);
+    }
+
+    [Fact]
+    public async Task An_upload_that_cannot_finish_should_leave_the_step_local_and_nothing_half_done_in_the_tier()
+    {
+        var tier = $"az://{ObjectEmulators.NewContainer()}/tier";
+        var options = Options("az") with { Retries = 1, RetryBackoff = TimeSpan.FromMilliseconds(1) };
+        var node = Start(Root, Settings(tier, options, every: 1) with { Retention = RetentionPolicy.KeepAll });
+        await SaveAsync(node, 1);
+        await AwaitUploadedAsync(node, 1);
+        var http = _http; // the uploader's; opening the tier below wraps a handler of its own
+        http.Fail(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains("/" + CheckpointLayout.StepDirectory(2) + "/", StringComparison.Ordinal),
+            () => FaultHandler.InternalError(azure: true), times: 1000);
+
+        // Only step 2's requests fail (a fault matches the head of the queue only): step 3's go through once step 2's upload gave up.
+        await SaveAsync(node, 2);
+        await SaveAsync(node, 3);
+        await AwaitUploadedAsync(node, 3);
+
+        var catalog = (await CatalogOf(node)).ToDictionary(e => e.Step);
+        Assert.Equal((CheckpointStatus.Committed, true, false), (catalog[2].Status, catalog[2].OnDisk, catalog[2].OnObject));
+        var objects = (ObjectBlobStore)BlobStores.Open(tier, options);
+        Assert.Equal(new long[] { 1, 3 }, new CheckpointStore(objects).CommittedSteps());
+        Assert.Empty(objects.AbandonedUploads());
+        Assert.True(http.Faulted.Values.Sum() > 0);
+    }
+}
