@@ -173,6 +173,28 @@ public sealed class SettingsSpec
         Assert.Equal(message, Refused(hocon).Message);
     }
 
+    [Theory]
+    [InlineData("actorckpt.tiers.object.root = tier", "actorckpt.tiers.object.root = 'tier': must be an az:// or s3:// URI, or an absolute path")]
+    [InlineData("actorckpt.tiers.object.root = \"s3://B/x\"", "actorckpt.tiers.object.root: 's3://B/x': 'B' is not an S3 bucket name (3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)")]
+    [InlineData("actorckpt.tiers.object.every = 0", "actorckpt.tiers.object.every = 0: must be at least 1")]
+    [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 00:00:00: must be positive")]
+    [InlineData("actorckpt.tiers.object.every = often", "actorckpt.tiers.object.every = 'often': expected an integer")]
+    public void An_object_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
+    {
+        Assert.Equal(message, Refused(hocon).Message);
+    }
+
+    [Fact]
+    public void An_object_tier_root_should_turn_the_tier_on_and_persist_memory_steps_due_for_it()
+    {
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString(
+            "actorckpt.tiers { object { root = \"az://ckpt/job\", every = 4 }\n memory.enabled = on }"));
+        Assert.Equal(new ObjectTierSettings("az://ckpt/job", 4, TimeSpan.FromHours(1)), settings.ObjectTier);
+        Assert.True(settings.ObjectTier.Due(8));
+        Assert.Equal(new TierChoice(StorageTier.Memory, true), settings.Tiers.Choose(8, SaveTier.Policy));
+        Assert.False(ActorCkptSettings.Create(ConfigurationFactory.ParseString("")).ObjectTier.Enabled);
+    }
+
     [Fact]
     public void Object_store_settings_should_reach_the_options()
     {
