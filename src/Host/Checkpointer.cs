@@ -126,10 +126,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <inheritdoc />
     public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default)
     {
-        if (!_node.Settings.MemoryTier.Enabled) return LatestStep;
-        // The memory tier's steps are in the catalog, not under the root: the newest one it still holds, or the newest on disk.
+        if (!_node.Settings.MemoryTier.Enabled && !_node.Settings.ObjectTier.Enabled) return LatestStep;
+        // The memory and object tiers' steps are in the catalog, not under the root: the newest one a tier still holds, or the newest on disk.
         var catalog = await ReadCatalogAsync(cancellationToken);
-        return catalog.Where(e => e.OnDisk || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).LastOrDefault() ?? LatestStep;
+        return catalog.Where(e => e.OnDisk || e.OnObject || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).LastOrDefault() ?? LatestStep;
     }
 
     /// <inheritdoc />

@@ -29,6 +29,9 @@ public sealed class CheckpointerOptions
     /// <summary>The memory tier (off unless <see cref="MemoryTierOptions.Enabled"/>); <see cref="Settings"/> override it.</summary>
     public MemoryTierOptions MemoryTier { get; set; } = new();
 
+    /// <summary>The object tier (off unless <see cref="ObjectTierOptions.Root"/> is set); <see cref="Settings"/> override it.</summary>
+    public ObjectTierOptions ObjectTier { get; set; } = new();
+
     /// <summary>Null: one process, no remoting. Set: this process is a node of a cluster.</summary>
     public CheckpointClusterOptions? Cluster { get; set; }
 

@@ -41,6 +41,9 @@ public sealed class ActorCkptOptions
     /// <summary>The memory tier (off unless <see cref="MemoryTierOptions.Enabled"/>); <see cref="Settings"/> override it.</summary>
     public MemoryTierOptions MemoryTier { get; set; } = new();
 
+    /// <summary>The object tier (off unless <see cref="ObjectTierOptions.Root"/> is set); <see cref="Settings"/> override it.</summary>
+    public ObjectTierOptions ObjectTier { get; set; } = new();
+
     /// <summary>
     /// How long a stopping host waits for the saves in flight to end before its ActorSystem
     /// terminates (the timeout of the <c>before-service-unbind</c> phase of coordinated shutdown,
@@ -57,14 +60,14 @@ public sealed class ActorCkptOptions
     /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
     internal const long MaxHoconFileBytes = 16L << 20;
 
-    /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> (over <see cref="MemoryTier"/>) and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
+    /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> (over <see cref="MemoryTier"/> and <see cref="ObjectTier"/>) and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
     internal Config ToConfig()
     {
         if (string.IsNullOrWhiteSpace(Root))
             throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
         if (FinishSavesTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
-        var config = Over(Parse(MemoryTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), Parse(Hocon));
+        var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), Parse(Hocon));
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);

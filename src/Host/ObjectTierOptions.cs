@@ -1,0 +1,35 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace ActorCkpt;
+
+/// <summary>
+/// The object tier (the <c>actorckpt.tiers.object</c> section; docs/object-storage.md): committed
+/// steps copied in the background to a second root, an object store, every <see cref="Every"/>
+/// steps, while saves go on to the checkpoint root. Unset properties leave the configuration's value;
+/// <see cref="CheckpointerOptions.Settings"/> and <c>ActorCkptOptions.Settings</c> override these.
+/// </summary>
+public sealed class ObjectTierOptions
+{
+    /// <summary>The tier's root: <c>az://container/prefix</c>, <c>s3://bucket/prefix</c> or an absolute directory (<c>tiers.object.root</c>; none by default).</summary>
+    public string? Root { get; set; }
+
+    /// <summary>Steps whose number is a multiple of this are uploaded (<c>tiers.object.every</c>, 1 by default).</summary>
+    public long? Every { get; set; }
+
+    /// <summary>An upload not done by then is abandoned and the step stays local (<c>tiers.object.upload-timeout</c>, 1 hour by default).</summary>
+    public TimeSpan? UploadTimeout { get; set; }
+
+    /// <summary>The HOCON these options amount to, one line per property set.</summary>
+    internal string ToHocon()
+    {
+        var hocon = new StringBuilder();
+        if (Root is not null) Line("tiers.object.root", JsonSerializer.Serialize(Root));
+        if (Every is { } every) Line("tiers.object.every", every.ToString(CultureInfo.InvariantCulture));
+        if (UploadTimeout is { } timeout) Line("tiers.object.upload-timeout", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms");
+        return hocon.ToString();
+
+        void Line(string key, string value) => hocon.Append("actorckpt.").Append(key).Append(" = ").AppendLine(value);
+    }
+}

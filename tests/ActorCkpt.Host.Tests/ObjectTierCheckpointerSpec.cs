@@ -1,0 +1,58 @@
+using TorchSharp;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>
+/// The object tier through the public API of a one-process checkpointer (here over a second
+/// directory; Azurite and s3rver in ObjectTierSpec): every second step goes up in the background,
+/// the disk keeps only the newest, the newest step is found across tiers, a step gone from disk
+/// loads from the object tier, and the tier's root reads on its own as a checkpoint root.
+/// </summary>
+public sealed class ObjectTierCheckpointerSpec : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Uploaded_steps_should_load_from_the_object_tier_once_the_disk_no_longer_holds_them()
+    {
+        var tier = Path.Combine(_temp.Path, "tier");
+        await using var ckpt = Checkpointer.Start(new CheckpointerOptions
+        {
+            Root = Path.Combine(_temp.Path, "ckpt"),
+            Hocon = "akka.loglevel = WARNING",
+            ObjectTier = new ObjectTierOptions { Root = tier, Every = 2 },
+            Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
+        });
+        var weights = Enumerable.Range(1, 3).Select(step => torch.arange(12, dtype: torch.float32).reshape(3, 4) * step).ToArray();
+        for (var step = 1; step <= 3; step++) await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", weights[step - 1]));
+        await AwaitAsync(async () => (await ckpt.ReadCatalogAsync()).Any(e => e.Step == 2 && e is { OnObject: true, OnDisk: false }));
+
+        Assert.Equal(3, await ckpt.GetLatestStepAsync());
+        using var loaded = torch.zeros(3, 4);
+        var fromObject = await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded), 2);
+        Assert.Equal((2L, StorageTier.Object), (fromObject.Step, fromObject.Tier));
+        Assert.Equal(weights[1].data<float>().ToArray(), loaded.data<float>().ToArray());
+        var fromDisk = await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded));
+        Assert.Equal((3L, StorageTier.Disk), (fromDisk.Step, fromDisk.Tier));
+
+        // The tier's root is a checkpoint root of its own: a reader needs neither the catalog nor the job.
+        var reader = CheckpointReader.Open(tier);
+        Assert.Equal(new long[] { 2 }, reader.Steps);
+        var read = await reader.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded));
+        Assert.Equal(2, read.Step);
+        Assert.Equal(weights[1].data<float>().ToArray(), loaded.data<float>().ToArray());
+        foreach (var w in weights) w.Dispose();
+    }
+
+    private static async Task AwaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold within 60 s");
+            await Task.Delay(10);
+        }
+    }
+}
