@@ -227,6 +227,10 @@ internal sealed class CheckpointNode
         }
     }
 
+    /// <summary>Completes once the object tier has no upload under way or waiting (at once without the tier).</summary>
+    public Task WaitForUploadsAsync(TimeSpan timeout, CancellationToken cancellation = default) =>
+        Planner.Ask<UploadsIdle>(AwaitUploads.Instance, timeout, cancellation);
+
     /// <summary>
     /// True when no rank of the world has a save in flight, and the same answer on every rank: a
     /// collective through the planner, so every one of the <paramref name="worldSize"/> ranks must

@@ -112,6 +112,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Remove(_removals.Freed(_leases.Release(m.Step, Sender)));
         });
         Command<UploadsFound>(OnUploadsFound);
+        Command<AwaitUploads>(m =>
+        {
+            if (_uploader is null) Sender.Tell(UploadsIdle.Instance);
+            else _uploader.Forward(m);
+        });
     }
 
     /// <inheritdoc />

@@ -192,6 +192,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         _node.FinalizeAsync(blocking).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
+    public Task WaitForUploadsAsync(CancellationToken cancellationToken = default) =>
+        _node.WaitForUploadsAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <inheritdoc />
     public Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         _node.IsQueueEmptyAsync(rank, worldSize, timeout).WaitAsync(cancellationToken);
 

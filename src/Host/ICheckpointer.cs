@@ -81,6 +81,13 @@ public interface ICheckpointer
     /// <summary>How the saves started here that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
     Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Completes once the object tier (<see cref="ObjectTierOptions"/>) has no upload under way or waiting, at once without
+    /// the tier: a job calls it before it exits, so that its last steps are in object storage. An upload that failed has
+    /// ended too (it is logged, and its step stays local); <see cref="ReadCatalogAsync"/> says which steps are there.
+    /// </summary>
+    Task WaitForUploadsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.</summary>
     Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default);
 

@@ -29,6 +29,34 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Fact]
+    public async Task Train_with_an_object_tier_should_upload_every_second_checkpoint_before_it_exits_and_ls_should_show_both_tiers()
+    {
+        var dir = Path.Combine(_temp.Path, "ckpt");
+        var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";
+        var config = Config("s3", $"actorckpt.object-store.create-missing = on\nactorckpt.tiers.object {{ root = {JsonSerializer.Serialize(tier)}, every = 4 }}\n");
+
+        var train = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "8", "--ckpt-every", "2", "--config", config);
+        Assert.True(train.Exit == 0, train.Out + train.Err);
+
+        var ls = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), "ls", dir, "--config", config, "--json");
+        Assert.True(ls.Exit == 0, ls.Out + ls.Err);
+        var steps = JsonDocument.Parse(ls.Out.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("step").GetInt64());
+        Assert.Equal(new long[] { 2, 4, 6, 8 }, steps.Keys.Order());
+        foreach (var (step, tiers) in new[] { (2L, "disk"), (4L, "disk,object"), (6L, "disk"), (8L, "disk,object") })
+        {
+            Assert.Equal(tiers, string.Join(",", steps[step].GetProperty("tiers").EnumerateArray().Select(t => t.GetString())));
+            Assert.Equal(tiers.Contains("object") ? tier : null, steps[step].GetProperty("uploaded").GetString());
+        }
+        Assert.Contains($"step 8: committed [disk, object], ", ls.Out);
+
+        // The tier reads on its own, from the objects alone (it has no catalog of its own).
+        var verify = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), "verify", tier, "--config", config);
+        Assert.True(verify.Exit == 0, verify.Out + verify.Err);
+        Assert.Contains("step 8", verify.Out);
+    }
+
+    [Fact]
     public async Task With_no_state_directory_configured_the_catalog_should_live_in_the_users_data_directory_one_per_root()
     {
         var root = $"s3://{ObjectEmulators.NewContainer()}/job";

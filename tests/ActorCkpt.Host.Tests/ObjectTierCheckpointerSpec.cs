@@ -27,6 +27,8 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         });
         var weights = Enumerable.Range(1, 3).Select(step => torch.arange(12, dtype: torch.float32).reshape(3, 4) * step).ToArray();
         for (var step = 1; step <= 3; step++) await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", weights[step - 1]));
+        await ckpt.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Contains(await ckpt.ReadCatalogAsync(), e => e.Step == 2 && e.OnObject);
         await AwaitAsync(async () => (await ckpt.ReadCatalogAsync()).Any(e => e.Step == 2 && e is { OnObject: true, OnDisk: false }));
 
         Assert.Equal(3, await ckpt.GetLatestStepAsync());

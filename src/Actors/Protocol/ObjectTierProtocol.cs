@@ -40,3 +40,17 @@ internal sealed record UploadsFound(string Root, FoundUpload[] Found, string? Pr
 /// <param name="Files">Data files.</param>
 /// <param name="Bytes">Bytes of the data files.</param>
 internal sealed record FoundUpload(long Step, string MetadataChecksum, int Files, long Bytes);
+
+/// <summary>Asks (the planner, which forwards it to the object tier) for an answer once no upload is under way or waiting.</summary>
+internal sealed record AwaitUploads : IActorCkptMessage
+{
+    /// <summary>The one instance.</summary>
+    public static AwaitUploads Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="AwaitUploads"/>: every upload asked for so far has ended (uploaded, or given up and logged).</summary>
+internal sealed record UploadsIdle : IActorCkptMessage
+{
+    /// <summary>The one instance.</summary>
+    public static UploadsIdle Instance { get; } = new();
+}

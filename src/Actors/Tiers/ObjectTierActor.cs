@@ -18,6 +18,7 @@ internal sealed class ObjectTierActor : ReceiveActor
     private readonly UploadQueue _queue = new();
     private readonly Dictionary<long, (UploadStep Request, IActorRef ReplyTo)> _requests = new();
     private CancellationTokenSource? _running;
+    private readonly List<IActorRef> _awaitingIdle = new();
 
     /// <summary>Creates the uploader; use <see cref="Props"/>.</summary>
     public ObjectTierActor(CheckpointStore local, ActorCkptSettings settings)
@@ -26,6 +27,11 @@ internal sealed class ObjectTierActor : ReceiveActor
         Receive<UploadStep>(OnUploadStep);
         Receive<Uploaded>(OnUploaded);
         Receive<FindUploads>(OnFindUploads);
+        Receive<AwaitUploads>(_ =>
+        {
+            if (_queue.Current is null) Sender.Tell(UploadsIdle.Instance);
+            else _awaitingIdle.Add(Sender);
+        });
     }
 
     /// <summary>Props of the uploader from <paramref name="local"/> to the object tier <paramref name="settings"/> name.</summary>
@@ -83,6 +89,11 @@ internal sealed class ObjectTierActor : ReceiveActor
             }
         }
         if (_queue.Finished(m.Request.Step) is { } next) Start(next);
+        else
+        {
+            foreach (var waiting in _awaitingIdle) waiting.Tell(UploadsIdle.Instance);
+            _awaitingIdle.Clear();
+        }
     }
 
     /// <summary>Lists the tier's committed steps off the actor's thread; the planner journals the ones its catalog lacks.</summary>

@@ -105,6 +105,8 @@ internal static class TrainRunner
             foreach (var f in failed) output.Line($"save of step {f.Step} on rank {f.Rank} {f.Status}: {f.Reason}");
             foreach (var s in outcomes.Where(x => x.Status == SaveStatus.Committed && x.Rank == 0).Select(x => x.Step).Order())
                 output.Line($"checkpoint {s} committed");
+            // With an object tier, the job's last steps are in object storage before it exits.
+            await ckpt.WaitForUploadsAsync();
             report["steps"] = o.Steps;
             report["final_loss"] = loss;
             report["consumed_samples"] = progress.ConsumedSamples;

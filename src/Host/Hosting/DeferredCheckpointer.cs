@@ -73,6 +73,10 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
         await (await InnerAsync(cancellationToken)).FinalizeAsync(blocking, cancellationToken);
 
     /// <inheritdoc />
+    public async Task WaitForUploadsAsync(CancellationToken cancellationToken = default) =>
+        await (await InnerAsync(cancellationToken)).WaitForUploadsAsync(cancellationToken);
+
+    /// <inheritdoc />
     public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         await (await InnerAsync(cancellationToken)).IsQueueEmptyAsync(rank, worldSize, timeout, cancellationToken);
 
