@@ -123,6 +123,14 @@ public class SerializationSpec : NodeSpec
             new PersistReplicaFailure(3, file.FileName, "node-1", "item 'w' block 0 has checksum 01, expected 02", Corrupt: true),
             new ListHolders(),
             new HoldersListed(new[] { "node-0", "node-1" }),
+            // Object tier protocol.
+            new UploadStep(4, id, "00ff00ff00ff00ff"),
+            new UploadStepSuccess(4, id, "s3://bucket/job", "00ff00ff00ff00ff", 3, 4096, TimeSpan.FromSeconds(2.5), AlreadyThere: true),
+            new UploadStepFailure(4, id, "not done within 01:00:00"),
+            new FindUploads(new long[] { 2, 4 }),
+            new UploadsFound("az://container/job", new[] { new FoundUpload(6, "00ff00ff00ff00ff", 2, 100) }, "listing failed"),
+            AwaitUploads.Instance,
+            UploadsIdle.Instance,
         };
         return samples.ToDictionary(m => m.GetType());
     }

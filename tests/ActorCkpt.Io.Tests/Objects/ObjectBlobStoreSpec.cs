@@ -82,7 +82,7 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
-    public void Parts_in_flight_should_never_exceed_the_parallelism_however_large_the_file()
+    public async Task Parts_in_flight_should_never_exceed_the_parallelism_however_large_the_file()
     {
         var client = new MemoryObjectClient { Gate = new ManualResetEventSlim(false) };
         var store = Store(client, parallelism: 2);
@@ -96,7 +96,7 @@ public class ObjectBlobStoreSpec : IDisposable
         SpinWait.SpinUntil(() => client.AtGate == 2, TimeSpan.FromSeconds(30));
         Assert.False(writing.IsCompleted);
         client.Gate.Set();
-        writing.GetAwaiter().GetResult();
+        await writing.WaitAsync(TimeSpan.FromSeconds(60));
         writer.Flush();
         Assert.Equal(2, client.MaxPartsInFlight);
         Assert.Equal(6L * Part, client.Objects["run/step-1/big.safetensors"].Length);
@@ -164,7 +164,7 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
-    public void Deleting_a_step_should_uncommit_it_first_and_remove_its_objects_and_unfinished_uploads()
+    public async Task Deleting_a_step_should_uncommit_it_first_and_remove_its_objects_and_unfinished_uploads()
     {
         var client = new MemoryObjectClient();
         var blobs = Store(client);
@@ -172,7 +172,7 @@ public class ObjectBlobStoreSpec : IDisposable
         SavedCheckpoint.Save(store, 1, world: 2);
         SavedCheckpoint.Save(store, 2, world: 2);
         // A killed writer's upload under step 2.
-        var id = client.StartUploadAsync("run/step-00000002/orphan.safetensors", default).Result;
+        var id = await client.StartUploadAsync("run/step-00000002/orphan.safetensors", default);
         Assert.Single(blobs.AbandonedUploads());
 
         store.Delete(2);

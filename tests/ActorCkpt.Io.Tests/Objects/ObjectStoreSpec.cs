@@ -82,15 +82,15 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     [Theory]
     [InlineData("az")]
     [InlineData("s3")]
-    public void Gc_should_find_and_abort_an_upload_a_killed_writer_left(string service)
+    public async Task Gc_should_find_and_abort_an_upload_a_killed_writer_left(string service)
     {
         var (store, _) = Open(service);
         // What a writer killed mid-file leaves: an upload begun, a part sent, never completed nor aborted.
         var client = ObjectClients.Open(store.Location, emulators.Options(service));
-        client.EnsureContainerAsync(create: false, default).GetAwaiter().GetResult();
+        await client.EnsureContainerAsync(create: false, default);
         var key = store.Location.Key("step-00000002/orphan.safetensors");
-        var id = client.StartUploadAsync(key, default).GetAwaiter().GetResult();
-        client.UploadPartAsync(key, id, 1, Bytes(Part, 3), default).GetAwaiter().GetResult();
+        var id = await client.StartUploadAsync(key, default);
+        await client.UploadPartAsync(key, id, 1, Bytes(Part, 3), default);
 
         var abandoned = store.AbandonedUploads();
         Assert.Equal("step-00000002/orphan.safetensors", Assert.Single(abandoned).Path);
@@ -124,13 +124,13 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Fact]
-    public void Azure_should_refuse_a_create_only_write_of_a_taken_key_itself()
+    public async Task Azure_should_refuse_a_create_only_write_of_a_taken_key_itself()
     {
         var (store, _) = Open("az");
         var client = ObjectClients.Open(store.Location, emulators.Options("az"));
         var key = store.Location.Key("x");
-        client.PutAsync(key, "one"u8.ToArray(), createOnly: true, default).GetAwaiter().GetResult();
-        var e = Assert.Throws<ObjectStoreException>(() => client.PutAsync(key, "two"u8.ToArray(), createOnly: true, default).GetAwaiter().GetResult());
+        await client.PutAsync(key, "one"u8.ToArray(), createOnly: true, default);
+        var e = await Assert.ThrowsAsync<ObjectStoreException>(() => client.PutAsync(key, "two"u8.ToArray(), createOnly: true, default));
         Assert.Equal(ObjectErrorKind.AlreadyExists, e.Kind);
     }
 
