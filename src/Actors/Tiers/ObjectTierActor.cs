@@ -41,7 +41,7 @@ internal sealed class ObjectTierActor : ReceiveActor
 
     private void OnUploadStep(UploadStep m)
     {
-        // A second request for a step already in line (the planner asking again after a restart) is answered once, when its upload ends.
+        // A second request for a step already in line is answered once, when its upload ends.
         if (_requests.TryGetValue(m.Step, out var known) && known.Request.SaveId == m.SaveId) return;
         _requests[m.Step] = (m, Sender);
         var turn = _queue.Enqueue(m.Step);
