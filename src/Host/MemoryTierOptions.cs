@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 
 namespace ActorCkpt;
@@ -32,17 +31,11 @@ public sealed class MemoryTierOptions
     public string? Directory { get; set; }
 
     /// <summary>The HOCON these options amount to, one line per property set.</summary>
-    internal string ToHocon()
-    {
-        var hocon = new StringBuilder();
-        if (Enabled is { } enabled) Line("tiers.memory.enabled", enabled ? "on" : "off");
-        if (Replicas is { } replicas) Line("tiers.memory.replicas", replicas.ToString(CultureInfo.InvariantCulture));
-        if (Budget is not null) Line("tiers.memory.budget", JsonSerializer.Serialize(Budget));
-        if (DiskEvery is { } every) Line("tiers.disk.every", every.ToString(CultureInfo.InvariantCulture));
-        if (Host is not null) Line("tiers.memory.host", JsonSerializer.Serialize(Host));
-        if (Directory is not null) Line("tiers.memory.directory", JsonSerializer.Serialize(Directory));
-        return hocon.ToString();
-
-        void Line(string key, string value) => hocon.Append("actorckpt.").Append(key).Append(" = ").AppendLine(value);
-    }
+    internal string ToHocon() => SettingsHocon.Lines(
+        ("tiers.memory.enabled", Enabled is { } enabled ? enabled ? "on" : "off" : null),
+        ("tiers.memory.replicas", Replicas?.ToString(CultureInfo.InvariantCulture)),
+        ("tiers.memory.budget", Budget is null ? null : JsonSerializer.Serialize(Budget)),
+        ("tiers.disk.every", DiskEvery?.ToString(CultureInfo.InvariantCulture)),
+        ("tiers.memory.host", Host is null ? null : JsonSerializer.Serialize(Host)),
+        ("tiers.memory.directory", Directory is null ? null : JsonSerializer.Serialize(Directory)));
 }

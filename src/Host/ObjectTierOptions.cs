@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 
 namespace ActorCkpt;
@@ -22,14 +21,8 @@ public sealed class ObjectTierOptions
     public TimeSpan? UploadTimeout { get; set; }
 
     /// <summary>The HOCON these options amount to, one line per property set.</summary>
-    internal string ToHocon()
-    {
-        var hocon = new StringBuilder();
-        if (Root is not null) Line("tiers.object.root", JsonSerializer.Serialize(Root));
-        if (Every is { } every) Line("tiers.object.every", every.ToString(CultureInfo.InvariantCulture));
-        if (UploadTimeout is { } timeout) Line("tiers.object.upload-timeout", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms");
-        return hocon.ToString();
-
-        void Line(string key, string value) => hocon.Append("actorckpt.").Append(key).Append(" = ").AppendLine(value);
-    }
+    internal string ToHocon() => SettingsHocon.Lines(
+        ("tiers.object.root", Root is null ? null : JsonSerializer.Serialize(Root)),
+        ("tiers.object.every", Every?.ToString(CultureInfo.InvariantCulture)),
+        ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms" : null));
 }

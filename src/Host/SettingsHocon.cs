@@ -21,4 +21,8 @@ internal static class SettingsHocon
         }
         return hocon.ToString();
     }
+
+    /// <summary><c>actorckpt.KEY = VALUE</c>, one line per pair whose value is set (values written as HOCON already): what typed options amount to.</summary>
+    public static string Lines(params (string Key, string? Value)[] settings) =>
+        string.Concat(settings.Where(s => s.Value is not null).Select(s => $"actorckpt.{s.Key} = {s.Value}\n"));
 }

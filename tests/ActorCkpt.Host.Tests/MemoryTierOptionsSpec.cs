@@ -26,6 +26,20 @@ public sealed class MemoryTierOptionsSpec
     }
 
     [Fact]
+    public void Object_tier_options_set_in_code_should_reach_the_settings_under_the_string_settings()
+    {
+        var options = new CheckpointerOptions
+        {
+            Root = "/tmp/x",
+            ObjectTier = new ObjectTierOptions { Root = "s3://bucket/job", Every = 5, UploadTimeout = TimeSpan.FromMinutes(20) },
+        };
+        Assert.Equal(new ObjectTierSettings("s3://bucket/job", 5, TimeSpan.FromMinutes(20)), ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier);
+        options.Settings["tiers.object.every"] = "7";
+        Assert.Equal(7, ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier.Every);
+        Assert.Equal(ObjectTierSettings.Off, ActorCkptSettings.Create(CheckpointerConfig.Build(new CheckpointerOptions { Root = "/tmp/x" })).ObjectTier);
+    }
+
+    [Fact]
     public void String_settings_should_override_the_options()
     {
         var options = new CheckpointerOptions { Root = "/tmp/x", MemoryTier = new MemoryTierOptions { Replicas = 3 } };
