@@ -57,6 +57,8 @@ internal static class StepUpload
         }
         cancellation.ThrowIfCancellationRequested();
 
+        // As a commit does: the data files' entries durable before the metadata names them (a no-op on an object store).
+        to.Blobs.SyncDirectory(CheckpointLayout.StepDirectory(step));
         using (var writer = to.Blobs.Create(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile)))
         {
             writer.Write(document, 0);
@@ -67,7 +69,7 @@ internal static class StepUpload
         {
             to.MoveTracker(step);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectStoreException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The tracker is a convenience for people browsing the target; the step is committed there all the same.
         }
