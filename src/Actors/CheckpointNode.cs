@@ -227,7 +227,7 @@ internal sealed class CheckpointNode
         }
     }
 
-    /// <summary>Completes once the object tier has no upload under way or waiting (at once without the tier).</summary>
+    /// <summary>Completes once the object tier has no upload under way or waiting, nor a memory step due for it being persisted (at once without the tier).</summary>
     public Task WaitForUploadsAsync(TimeSpan timeout, CancellationToken cancellation = default) =>
         Planner.Ask<UploadsIdle>(AwaitUploads.Instance, timeout, cancellation);
 

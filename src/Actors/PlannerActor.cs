@@ -39,6 +39,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
     private IActorRef? _uploader;
     private bool _uploadsListed;
+    // Who waits for the uploads while steps due for them are still being persisted to disk (their uploads not asked for yet).
+    private readonly List<IActorRef> _awaitingPersists = new();
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
     public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName, bool supervised)
@@ -115,6 +117,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<AwaitUploads>(m =>
         {
             if (_uploader is null) Sender.Tell(UploadsIdle.Instance);
+            else if (_persists.Keys.Any(_settings.ObjectTier.Due)) _awaitingPersists.Add(Sender);
             else _uploader.Forward(m);
         });
     }
@@ -282,6 +285,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             _log.Warning("Memory tier: step {0} was deleted while it was written to disk; its disk copy is removed", m.Step);
             _files.RemoveUncommitted(m.Step);
+            PassOnUploadWaiters();
             return;
         }
         var (checksum, summary, failure) = _files.Commit(new Decision.CommitStep(job.Step, job.SaveId, job.PlanAsWritten(), job.Results));
@@ -289,12 +293,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             _log.Warning("Memory tier: step {0} could not be committed on disk: {1}", job.Step, failure);
             _files.RemoveUncommitted(job.Step);
+            PassOnUploadWaiters();
             return;
         }
         Record(new StepPersisted(job.Step, job.SaveId, checksum, DateTimeOffset.UtcNow), _ =>
         {
             _files.Journaled(summary);
             UploadIfDue(job.Step);
+            PassOnUploadWaiters();
             ApplyRetention();
             foreach (var victim in Budget().Trim(HeldSteps())) Evict(victim, "it is on disk and a newer memory step is held");
         });
@@ -314,6 +320,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void AbandonPersist(long step, string reason)
     {
         if (!_persists.Remove(step)) return;
+        PassOnUploadWaiters();
         Timers.Cancel(("persist", step));
         _log.Warning("Memory tier: gave up persisting step {0} to disk: {1}; it stays in memory only", step, reason);
         _files.RemoveUncommitted(step);
@@ -463,6 +470,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
+    }
+
+    /// <summary>Once no step due for the object tier is being persisted, those waiting for the uploads wait on the uploader.</summary>
+    private void PassOnUploadWaiters()
+    {
+        if (_uploader is null || _awaitingPersists.Count == 0 || _persists.Keys.Any(_settings.ObjectTier.Due)) return;
+        foreach (var waiting in _awaitingPersists) _uploader.Tell(AwaitUploads.Instance, waiting);
+        _awaitingPersists.Clear();
     }
 
     /// <summary>

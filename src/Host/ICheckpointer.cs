@@ -82,8 +82,8 @@ public interface ICheckpointer
     Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Completes once the object tier (<see cref="ObjectTierOptions"/>) has no upload under way or waiting, at once without
-    /// the tier: a job calls it before it exits, so that its last steps are in object storage. An upload that failed has
+    /// Completes once the object tier (<see cref="ObjectTierOptions"/>) has no upload under way or waiting, nor a memory step
+    /// due for it still being written to disk first; at once without the tier. A job calls it before it exits, so that its last steps are in object storage. An upload that failed has
     /// ended too (it is logged, and its step stays local); <see cref="ReadCatalogAsync"/> says which steps are there.
     /// </summary>
     Task WaitForUploadsAsync(CancellationToken cancellationToken = default);

@@ -54,4 +54,33 @@ public sealed class PersistSpec : MemoryTierSpec
             Assert.DoesNotContain(node.Replicas!.List().Held, h => h.Step == 2);
         }, Patience);
     }
+
+    [Fact]
+    public async Task A_memory_step_due_for_the_object_tier_should_be_persisted_then_uploaded_and_load_from_the_tier()
+    {
+        var tier = Path.Combine(Root, "..", Path.GetFileName(Root) + "-tier");
+        try
+        {
+            // Disk every 10 would persist nothing here: step 3 goes to disk because the object tier wants it.
+            var (system, node) = Process(extra: $"actorckpt.tiers.disk.every = 10\nactorckpt.tiers.object {{ root = \"{tier}\", every = 3 }}");
+            await HolderUp(system);
+            for (var step = 1; step <= 3; step++) await Save(node, step);
+
+            await node.WaitForUploadsAsync(Patience);
+            var catalog = (await Catalog(node)).ToDictionary(e => e.Step);
+            Assert.Equal((true, true, true), (catalog[3].Persisted, catalog[3].OnDisk, catalog[3].OnObject));
+            Assert.Equal((false, false), (catalog[2].OnDisk, catalog[2].OnObject));
+            Assert.Equal(new long[] { 3 }, new CheckpointStore(new LocalBlobStore(tier)).CommittedSteps());
+
+            var targets = TestStates.Empty(Model, 2);
+            var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t, 3, only: StorageTier.Object))).WaitAsync(Patience);
+            Assert.All(results, r => Assert.Equal((3L, StorageTier.Object), (r.Step, r.Tier)));
+            Assert.Empty(TestStates.Differences(Model, targets, seed: 3));
+            TestStates.Dispose(targets);
+        }
+        finally
+        {
+            ScratchDirectory.Delete(tier);
+        }
+    }
 }
