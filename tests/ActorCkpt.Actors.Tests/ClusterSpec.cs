@@ -59,6 +59,39 @@ public class ClusterSpec : NodeSpec
         TestStates.Dispose(states.Concat(targets).Concat(partial));
     }
 
+    [Fact]
+    public async Task A_step_kept_only_in_the_object_tier_should_load_on_a_node_other_than_the_planners()
+    {
+        var tier = Root + "-tier";
+        try
+        {
+            await using var cluster = await TestCluster.StartAsync(Root,
+                $"actorckpt.tiers.object {{ root = \"{tier}\", every = 1 }}\nactorckpt.retention {{ keep-last = 1, grace-after-start = 0s }}",
+                new TestNode("rank, writer, planner"), new TestNode("rank, writer, planner"));
+            await cluster.AwaitWritersAsync(4, Patience);
+            for (var step = 1; step <= 2; step++)
+            {
+                var states = TestStates.Build(Model, 4, seed: step);
+                await Task.WhenAll(states.Select(s => cluster.Nodes[s.Rank % 2].Save(step, s).Committed)).WaitAsync(Patience);
+                TestStates.Dispose(states);
+            }
+            await cluster.Nodes[1].WaitForUploadsAsync(Patience);
+            // Step 1 is gone from the shared root (retention keeps one) once its upload let go of it.
+            await AwaitConditionAsync(() => Task.FromResult(!cluster.Nodes[0].Store.IsCommitted(1)), Patience);
+
+            // The planner runs on the oldest node; the other node's ranks read the tier themselves.
+            var targets = TestStates.Empty(Model, 3);
+            var results = await Task.WhenAll(targets.Select(t => cluster.Nodes[1].LoadAsync(t, 1))).WaitAsync(Patience);
+            Assert.All(results, r => Assert.Equal((1L, StorageTier.Object), (r.Step, r.Tier)));
+            Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+            TestStates.Dispose(targets);
+        }
+        finally
+        {
+            ScratchDirectory.Delete(tier);
+        }
+    }
+
     [Theory]
     [InlineData("corrupted frame")]
     [InlineData("connection cut")]
