@@ -495,8 +495,27 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnUploaded(UploadStepSuccess m)
     {
         var uploader = Sender;
-        Record(new StepUploaded(m.Step, m.SaveId, m.Root, m.MetadataChecksum, m.Files, m.Bytes, DateTimeOffset.UtcNow),
-            _ => Remove(_removals.Freed(_leases.Release(m.Step, uploader))));
+        Record(new StepUploaded(m.Step, m.SaveId, m.Root, m.MetadataChecksum, m.Files, m.Bytes, DateTimeOffset.UtcNow), _ =>
+        {
+            Remove(_removals.Freed(_leases.Release(m.Step, uploader)));
+            TrimObjectTier();
+        });
+    }
+
+    /// <summary>
+    /// The object tier's retention (<c>tiers.object.keep-last</c>): uploaded steps older than its newest
+    /// keep-last leave it, journaled first; one a load holds stays until a later upload trims again.
+    /// </summary>
+    private void TrimObjectTier()
+    {
+        if (_uploader is null || _settings.ObjectTier.KeepLast == 0) return;
+        var retention = new RetentionPolicy(_settings.ObjectTier.KeepLast, 0);
+        foreach (var step in retention.StepsToDelete(Catalog.ObjectSteps).Where(s => !_leases.IsHeld(s)))
+        {
+            var uploader = _uploader;
+            Record(new UploadDeleted(step, $"the object tier keeps the newest {_settings.ObjectTier.KeepLast} steps (actorckpt.tiers.object.keep-last)", DateTimeOffset.UtcNow),
+                e => uploader.Tell(new DeleteUpload(e.Step)));
+        }
     }
 
     /// <summary>Committed steps found in the object tier that the catalog did not record: journaled as committed there.</summary>
@@ -509,6 +528,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _log.Info("Object tier: step {0} found committed in '{1}'; recorded in the catalog", found.Step, m.Root);
             Record(new StepUploaded(found.Step, Guid.Empty, m.Root, found.MetadataChecksum, found.Files, found.Bytes, DateTimeOffset.UtcNow));
         }
+        DeferAsync(m, _ => TrimObjectTier());
     }
 
     /// <summary>True when two roots name the same place (directories by full path).</summary>

@@ -20,9 +20,13 @@ public sealed class ObjectTierOptions
     /// <summary>An upload not done by then is abandoned and the step stays local (<c>tiers.object.upload-timeout</c>, 1 hour by default).</summary>
     public TimeSpan? UploadTimeout { get; set; }
 
+    /// <summary>The newest uploaded steps the tier keeps; 0 keeps every one (<c>tiers.object.keep-last</c>, 0 by default).</summary>
+    public int? KeepLast { get; set; }
+
     /// <summary>The HOCON these options amount to, one line per property set.</summary>
     internal string ToHocon() => SettingsHocon.Lines(
         ("tiers.object.root", Root is null ? null : JsonSerializer.Serialize(Root)),
         ("tiers.object.every", Every?.ToString(CultureInfo.InvariantCulture)),
-        ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms" : null));
+        ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms" : null),
+        ("tiers.object.keep-last", KeepLast?.ToString(CultureInfo.InvariantCulture)));
 }

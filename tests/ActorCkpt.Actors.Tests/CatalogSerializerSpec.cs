@@ -26,6 +26,7 @@ public class CatalogSerializerSpec : NodeSpec
             new ReplicasEvicted(7, "budget of node-0", T0),
             new CatalogSnapshot([new CatalogEntry(7, CheckpointStatus.Committed, id, 2, "memory/step-00000007", T0, T0, 2, 4096, null, null, 1, StorageTier.Memory, false, Copies)]),
             new StepUploaded(7, id, "s3://bucket/job", "00000000000000bb", 2, 4096, T0),
+            new UploadDeleted(7, "the object tier keeps the newest 2 steps", T0),
             // A disk step whose only copy is in the object tier, and one on both: neither may be read by a build that knows no object tier.
             new CatalogSnapshot([new CatalogEntry(8, CheckpointStatus.Committed, id, 2, "step-00000008", T0, T0, 2, 4096, "00000000000000cc", null, 1, StorageTier.Object,
                 Uploaded: "s3://bucket/job", UploadedChecksum: "00000000000000cc")]),
@@ -35,7 +36,7 @@ public class CatalogSerializerSpec : NodeSpec
         var expected = new[]
         {
             "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "step-persisted.v1",
-            "replicas-evicted.v1", "catalog-snapshot.v2", "step-uploaded.v1", "catalog-snapshot.v2", "catalog-snapshot.v2",
+            "replicas-evicted.v1", "catalog-snapshot.v2", "step-uploaded.v1", "upload-deleted.v1", "catalog-snapshot.v2", "catalog-snapshot.v2",
         };
 
         for (var i = 0; i < records.Length; i++)

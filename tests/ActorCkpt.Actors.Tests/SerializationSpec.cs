@@ -130,6 +130,7 @@ public class SerializationSpec : NodeSpec
             new FindUploads(new long[] { 2, 4 }),
             new UploadsFound("az://container/job", new[] { new FoundUpload(6, "00ff00ff00ff00ff", 2, 100) }, "listing failed"),
             AwaitUploads.Instance,
+            new DeleteUpload(4),
             UploadsIdle.Instance,
         };
         return samples.ToDictionary(m => m.GetType());

@@ -48,6 +48,34 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         foreach (var w in weights) w.Dispose();
     }
 
+    [Fact]
+    public async Task The_object_tier_should_keep_its_newest_steps_only_and_forget_the_others_in_the_catalog()
+    {
+        var tier = Path.Combine(_temp.Path, "tier");
+        await using var ckpt = Checkpointer.Start(new CheckpointerOptions
+        {
+            Root = Path.Combine(_temp.Path, "ckpt"),
+            Hocon = "akka.loglevel = WARNING",
+            ObjectTier = new ObjectTierOptions { Root = tier, Every = 1, KeepLast = 2 },
+            Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
+        });
+        using var w = torch.ones(4);
+        for (var step = 1; step <= 4; step++)
+        {
+            await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", w));
+            // One at a time, so that every step goes up (a step due while another uploads may be passed over).
+            await ckpt.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        var tierSteps = new CheckpointStore(new LocalBlobStore(tier));
+        await AwaitAsync(() => Task.FromResult(tierSteps.CommittedSteps().SequenceEqual(new long[] { 3, 4 })));
+
+        var catalog = (await ckpt.ReadCatalogAsync()).ToDictionary(e => e.Step);
+        Assert.Equal(new long[] { 3, 4 }, catalog.Values.Where(e => e.OnObject).Select(e => e.Step));
+        Assert.All(new long[] { 1, 2 }, s => Assert.Equal((CheckpointStatus.Deleted, (string?)null), (catalog[s].Status, catalog[s].Uploaded)));
+        Assert.Equal((true, true), (catalog[4].OnDisk, catalog[4].OnObject));
+        Assert.Equal((false, true), (catalog[3].OnDisk, catalog[3].OnObject));
+    }
+
     private static async Task AwaitAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -93,6 +93,26 @@ public class ObjectTierCatalogSpec
     }
 
     [Fact]
+    public void Removing_the_object_copy_should_delete_a_step_kept_only_there_and_leave_one_on_disk_committed()
+    {
+        var catalog = CommittedOnDisk(4);
+        catalog.Apply(new StepUploaded(4, A, Root, Checksum, 2, 4096, T0.AddSeconds(2)));
+        catalog.Apply(new SaveStarted(5, B, 2, "step-00000005", T0));
+        catalog.Apply(new SaveCommitted(5, B, Checksum, 2, 4096, T0.AddSeconds(1)));
+        catalog.Apply(new StepUploaded(5, B, Root, Checksum, 2, 4096, T0.AddSeconds(2)));
+        catalog.Apply(new CheckpointDeleted(4, "retention", T0.AddSeconds(3)));
+
+        catalog.Apply(new UploadDeleted(4, "the object tier keeps the newest 1 steps", T0.AddSeconds(4)));
+        catalog.Apply(new UploadDeleted(5, "by hand", T0.AddSeconds(4)));
+        catalog.Apply(new UploadDeleted(9, "a step never seen", T0.AddSeconds(4)));
+
+        Assert.Equal((CheckpointStatus.Deleted, false, (string?)null), (catalog[4]!.Status, catalog[4]!.OnObject, catalog[4]!.Uploaded));
+        Assert.Equal((CheckpointStatus.Committed, true, false), (catalog[5]!.Status, catalog[5]!.OnDisk, catalog[5]!.OnObject));
+        Assert.Null(catalog[9]);
+        Assert.Empty(catalog.ObjectSteps);
+    }
+
+    [Fact]
     public void A_snapshot_should_keep_the_object_copy()
     {
         var catalog = CommittedOnDisk();

@@ -202,7 +202,8 @@ internal sealed record ActorCkptSettings
             MemoryTier = MemoryTierOf(c.GetConfig("tiers.memory")),
             Tiers = TiersOf(c),
             PersistTimeout = c.GetTimeSpan("tiers.disk.persist-timeout"),
-            ObjectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"), c.GetTimeSpan("tiers.object.upload-timeout")),
+            ObjectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"), c.GetTimeSpan("tiers.object.upload-timeout"),
+                c.GetInt("tiers.object.keep-last")),
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
             ObjectStore = ObjectStoreConfig.Of(config),
         }.Validated();
@@ -289,6 +290,7 @@ internal sealed record ActorCkptSettings
         Require(PersistTimeout > TimeSpan.Zero, "tiers.disk.persist-timeout", PersistTimeout, "positive");
         Require(ObjectTier.Every >= 1, "tiers.object.every", ObjectTier.Every, "at least 1");
         Require(ObjectTier.UploadTimeout > TimeSpan.Zero, "tiers.object.upload-timeout", ObjectTier.UploadTimeout, "positive");
+        Require(ObjectTier.KeepLast >= 0, "tiers.object.keep-last", ObjectTier.KeepLast, "0 (keep every uploaded step) or more");
         if (ObjectTier.Enabled && BlobStores.IsDirectory(ObjectTier.Root))
             Require(Path.IsPathFullyQualified(ObjectTier.Root), "tiers.object.root", $"'{ObjectTier.Root}'", "an az:// or s3:// URI, or an absolute path");
         else if (ObjectTier.Enabled)

@@ -7,7 +7,8 @@ namespace ActorCkpt;
 /// <param name="Root">The tier's root (<c>az://</c>, <c>s3://</c> or a directory); empty: no object tier.</param>
 /// <param name="Every">Steps whose number is a multiple of this are uploaded; at least 1.</param>
 /// <param name="UploadTimeout">An upload not done by then is abandoned.</param>
-internal sealed record ObjectTierSettings(string Root, long Every, TimeSpan UploadTimeout)
+/// <param name="KeepLast">The newest uploaded steps the tier keeps; 0 keeps every one.</param>
+internal sealed record ObjectTierSettings(string Root, long Every, TimeSpan UploadTimeout, int KeepLast = 0)
 {
     /// <summary>No object tier.</summary>
     public static ObjectTierSettings Off { get; } = new("", 1, TimeSpan.FromHours(1));

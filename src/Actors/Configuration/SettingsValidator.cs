@@ -65,6 +65,7 @@ internal static class SettingsValidator
         ["actorckpt.tiers.memory.verify-on-start"] = SettingForm.OneOf("headers", "full"),
         ["actorckpt.tiers.disk.every"] = SettingForm.Long,
         ["actorckpt.tiers.object.every"] = SettingForm.Long,
+        ["actorckpt.tiers.object.keep-last"] = SettingForm.Int,
         ["actorckpt.tiers.object.upload-timeout"] = SettingForm.Duration,
         ["actorckpt.object-store.create-missing"] = SettingForm.Bool,
         ["actorckpt.object-store.part-size"] = SettingForm.Size,

@@ -54,3 +54,7 @@ internal sealed record UploadsIdle : IActorCkptMessage
     /// <summary>The one instance.</summary>
     public static UploadsIdle Instance { get; } = new();
 }
+
+/// <summary>The planner journaled that a step's copy leaves the object tier (its retention): the uploader removes it there.</summary>
+/// <param name="Step">The step.</param>
+internal sealed record DeleteUpload(long Step) : IActorCkptMessage;

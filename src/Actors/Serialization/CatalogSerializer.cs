@@ -24,6 +24,7 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["step-persisted.v1"] = typeof(StepPersisted),
         ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
         ["step-uploaded.v1"] = typeof(StepUploaded),
+        ["upload-deleted.v1"] = typeof(UploadDeleted),
         ["catalog-snapshot.v1"] = typeof(CatalogSnapshot),
         [SnapshotWithTiers] = typeof(CatalogSnapshot),
     };

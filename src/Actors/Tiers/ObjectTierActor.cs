@@ -27,6 +27,13 @@ internal sealed class ObjectTierActor : ReceiveActor
         Receive<UploadStep>(OnUploadStep);
         Receive<Uploaded>(OnUploaded);
         Receive<FindUploads>(OnFindUploads);
+        Receive<DeleteUpload>(OnDeleteUpload);
+        Receive<UploadRemoved>(m =>
+        {
+            if (m.Failure is null) _log.Info("Object tier: step {0} removed from '{1}'", m.Step, Root);
+            // The catalog no longer counts it; the copy left behind is found again at the next start and trimmed again.
+            else _log.Warning("Object tier: step {0} could not be removed from '{1}': {2}", m.Step, Root, m.Failure);
+        });
         Receive<AwaitUploads>(_ =>
         {
             if (_queue.Current is null) Sender.Tell(UploadsIdle.Instance);
@@ -118,6 +125,15 @@ internal sealed class ObjectTierActor : ReceiveActor
             .PipeTo(Sender);
     }
 
+    /// <summary>Removes a step from the tier off the actor's thread: its metadata first (it stops counting as committed there), then its objects.</summary>
+    private void OnDeleteUpload(DeleteUpload m)
+    {
+        var (settings, system) = (_settings, Context.System);
+        Task.Run(() => ObjectTierStores.Get(system).Open(settings).Delete(m.Step))
+            .ContinueWith(t => new UploadRemoved(m.Step, t.IsCompletedSuccessfully ? null : ErrorText.Of(t.Exception!.GetBaseException())), TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
     /// <inheritdoc />
     protected override void PostStop()
     {
@@ -125,6 +141,9 @@ internal sealed class ObjectTierActor : ReceiveActor
         _running?.Cancel();
         base.PostStop();
     }
+
+    /// <summary>A removal from the tier ended; <paramref name="Failure"/> says why it failed, or is null.</summary>
+    private sealed record UploadRemoved(long Step, string? Failure);
 
     /// <summary>An upload ended: its result, or why it failed.</summary>
     private sealed record Uploaded(UploadStep Request, StepUploadResult? Result, string? Failure, TimeSpan Elapsed);

@@ -143,6 +143,15 @@ internal sealed record StepUploaded(
     [property: JsonPropertyName("bytes")] long Bytes,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
+/// <summary>A step's copy in the object tier is to be removed (the tier's retention); a step kept nowhere else is then deleted.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Time">When.</param>
+internal sealed record UploadDeleted(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
 /// <summary>The whole catalog at one point of the journal.</summary>
 /// <param name="Entries">Every step's entry.</param>
 internal sealed record CatalogSnapshot([property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries) : ICatalogRecord;

@@ -47,7 +47,7 @@ internal sealed class CheckpointCatalog
     public void Apply(ICatalogEvent e)
     {
         // Events about a memory step's copies say nothing of a step the catalog does not know.
-        if (e is ReplicasLost or ReplicasRestored or StepPersisted or ReplicasEvicted && !_entries.ContainsKey(e.Step)) return;
+        if (e is ReplicasLost or ReplicasRestored or StepPersisted or ReplicasEvicted or UploadDeleted && !_entries.ContainsKey(e.Step)) return;
         var old = _entries.GetValueOrDefault(e.Step)
                   ?? new CatalogEntry(e.Step, CheckpointStatus.Aborted, Guid.Empty, 0, "", null, null, 0, 0, null, null, 0);
         _entries[e.Step] = e switch
@@ -100,6 +100,13 @@ internal sealed class CheckpointCatalog
                 Memory = old.Memory is { } copies ? copies with { Evicted = true } : null,
             },
             StepUploaded => old,
+            // The object copy goes; a step that was only there is deleted with it.
+            UploadDeleted d when old.Uploaded is not null && old.Status == CheckpointStatus.Committed && old.Tier == StorageTier.Object => old with
+            {
+                Status = CheckpointStatus.Deleted, EndedAt = d.Time, Reason = d.Reason, Uploaded = null, UploadedChecksum = null,
+            },
+            UploadDeleted when old.Uploaded is not null => old with { Uploaded = null, UploadedChecksum = null },
+            UploadDeleted => old,
             // Deleting a step with an object copy deletes the local tiers only: the step stays committed in the object tier.
             CheckpointDeleted d when old.OnObject => old with
             {
