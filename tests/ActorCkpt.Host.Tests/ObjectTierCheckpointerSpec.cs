@@ -14,17 +14,20 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>A checkpointer over this test's directory with <paramref name="tier"/>; its disk keeps the newest step only.</summary>
+    private Checkpointer Start(ObjectTierOptions tier) => Checkpointer.Start(new CheckpointerOptions
+    {
+        Root = Path.Combine(_temp.Path, "ckpt"),
+        Hocon = "akka.loglevel = WARNING",
+        ObjectTier = tier,
+        Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
+    });
+
     [Fact]
     public async Task Uploaded_steps_should_load_from_the_object_tier_once_the_disk_no_longer_holds_them()
     {
         var tier = Path.Combine(_temp.Path, "tier");
-        await using var ckpt = Checkpointer.Start(new CheckpointerOptions
-        {
-            Root = Path.Combine(_temp.Path, "ckpt"),
-            Hocon = "akka.loglevel = WARNING",
-            ObjectTier = new ObjectTierOptions { Root = tier, Every = 2 },
-            Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
-        });
+        await using var ckpt = Start(new ObjectTierOptions { Root = tier, Every = 2 });
         var weights = Enumerable.Range(1, 3).Select(step => torch.arange(12, dtype: torch.float32).reshape(3, 4) * step).ToArray();
         for (var step = 1; step <= 3; step++) await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", weights[step - 1]));
         await ckpt.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
@@ -52,13 +55,7 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
     public async Task The_object_tier_should_keep_its_newest_steps_only_and_forget_the_others_in_the_catalog()
     {
         var tier = Path.Combine(_temp.Path, "tier");
-        await using var ckpt = Checkpointer.Start(new CheckpointerOptions
-        {
-            Root = Path.Combine(_temp.Path, "ckpt"),
-            Hocon = "akka.loglevel = WARNING",
-            ObjectTier = new ObjectTierOptions { Root = tier, Every = 1, KeepLast = 2 },
-            Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
-        });
+        await using var ckpt = Start(new ObjectTierOptions { Root = tier, Every = 1, KeepLast = 2 });
         using var w = torch.ones(4);
         for (var step = 1; step <= 4; step++)
         {

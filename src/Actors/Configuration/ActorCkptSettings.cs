@@ -138,6 +138,8 @@ internal sealed record ActorCkptSettings
         config = config.WithFallback(ActorCkptConfig.Defaults);
         SettingsValidator.Validate(config);
         var c = config.GetConfig("actorckpt");
+        var objectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"),
+            c.GetTimeSpan("tiers.object.upload-timeout"), c.GetInt("tiers.object.keep-last"));
         var dedup = c.GetString("planner.dedup") switch
         {
             "balanced" => DedupStrategy.Balanced,
@@ -200,10 +202,9 @@ internal sealed record ActorCkptSettings
             Retention = new RetentionPolicy(c.GetInt("retention.keep-last"), c.GetLong("retention.keep-every")),
             RemovalGrace = c.GetTimeSpan("retention.grace-after-start"),
             MemoryTier = MemoryTierOf(c.GetConfig("tiers.memory")),
-            Tiers = TiersOf(c),
+            Tiers = TiersOf(c, objectTier),
             PersistTimeout = c.GetTimeSpan("tiers.disk.persist-timeout"),
-            ObjectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"), c.GetTimeSpan("tiers.object.upload-timeout"),
-                c.GetInt("tiers.object.keep-last")),
+            ObjectTier = objectTier,
             KillAt = KillPoint.Parse(c.GetString("fault-injection.kill-at.point"), c.GetLong("fault-injection.kill-at.step")),
             ObjectStore = ObjectStoreConfig.Of(config),
         }.Validated();
@@ -229,13 +230,12 @@ internal sealed record ActorCkptSettings
             c.GetString("verify-on-start") == "full");
     }
 
-    private static TierPolicy TiersOf(Config c)
+    private static TierPolicy TiersOf(Config c, ObjectTierSettings objectTier)
     {
         var every = c.GetLong("tiers.disk.every");
         Require(every >= 0, "tiers.disk.every", every, "0 (only saves that ask for the disk) or more");
         // A memory step due for the object tier goes to disk first: uploads copy committed disk steps.
-        var upload = (c.GetString("tiers.object.root") ?? "").Trim().Length > 0 ? Math.Max(c.GetLong("tiers.object.every"), 0) : 0;
-        return new TierPolicy(c.GetBoolean("tiers.memory.enabled"), every, upload);
+        return new TierPolicy(c.GetBoolean("tiers.memory.enabled"), every, objectTier.Enabled ? Math.Max(objectTier.Every, 0) : 0);
     }
 
     private static BulkChannelSettings ChannelOf(Config c)

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace ActorCkpt;
 
 /// <summary>What <see cref="StepUpload.Run"/> did.</summary>
@@ -82,23 +80,8 @@ internal static class StepUpload
         using var reader = from.OpenRead(path);
         if (reader.Length != length)
             throw new CheckpointFormatException(path, $"holds {reader.Length} bytes in '{from.Root}'; the step's metadata says {length}");
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(CopyBytes, Math.Max(length, 1)));
-        try
-        {
-            using var writer = to.Create(path);
-            for (long at = 0; at < length;)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var n = (int)Math.Min(buffer.Length, length - at);
-                reader.ReadExactly(buffer.AsSpan(0, n), at);
-                writer.Write(buffer.AsSpan(0, n), at);
-                at += n;
-            }
-            writer.Flush();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        using var writer = to.Create(path);
+        BlobCopy.Copy(reader, writer, length, CopyBytes, cancellation);
+        writer.Flush();
     }
 }

@@ -173,13 +173,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         using (var source = _staged.OpenRead(from))
         using (var upload = new ObjectUpload(_client, _retries, Key(to), _options, createOnly))
         {
-            var buffer = new byte[Math.Min(source.Length, _options.PartSize)];
-            for (long at = 0; at < source.Length; at += buffer.Length)
-            {
-                var piece = buffer.AsSpan(0, (int)Math.Min(buffer.Length, source.Length - at));
-                source.ReadExactly(piece, at);
-                upload.Write(piece, at);
-            }
+            BlobCopy.Copy(source, upload, source.Length, _options.PartSize);
             upload.Flush();
         }
         _staged.DeleteFile(from);
@@ -190,13 +184,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         using var source = OpenRead(from);
         _staged.CreateDirectory(ParentOf(to));
         using var target = _staged.Create(to);
-        var buffer = new byte[Math.Min(source.Length, _options.PartSize)];
-        for (long at = 0; at < source.Length; at += buffer.Length)
-        {
-            var piece = buffer.AsSpan(0, (int)Math.Min(buffer.Length, source.Length - at));
-            source.ReadExactly(piece, at);
-            target.Write(piece, at);
-        }
+        BlobCopy.Copy(source, target, source.Length, _options.PartSize);
         target.Flush();
     }
 
