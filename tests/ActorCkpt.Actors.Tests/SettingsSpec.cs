@@ -167,6 +167,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.object-store.part-size = 1MiB", "actorckpt.object-store.part-size = 1048576: must be between 5 MiB (S3's smallest part) and 1 GiB")]
     [InlineData("actorckpt.object-store.parallelism = 0", "actorckpt.object-store.parallelism = 0: must be between 1 and 256")]
     [InlineData("actorckpt.object-store.retries = -1", "actorckpt.object-store.retries = -1: must be between 0 and 100")]
+    [InlineData("actorckpt.object-store.azure-block-checksum = sha1", "actorckpt.object-store.azure-block-checksum = 'sha1': expected one of crc64, md5")]
     [InlineData("actorckpt.object-store.endpoint = \"127.0.0.1:9000\"", "actorckpt.object-store.endpoint = '127.0.0.1:9000': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
     public void An_object_store_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
     {
@@ -200,10 +201,12 @@ public sealed class SettingsSpec
     public void Object_store_settings_should_reach_the_options()
     {
         var o = ActorCkptSettings.Create(ConfigurationFactory.ParseString(
-            "actorckpt.object-store { endpoint = \"http://127.0.0.1:9000\", region = eu-west-1, create-missing = on, part-size = 8MiB, parallelism = 6, state-directory = /tmp/s }")).ObjectStore;
-        Assert.Equal(("http://127.0.0.1:9000", "eu-west-1", true, 8 << 20, 6, "/tmp/s"), (o.Endpoint, o.Region, o.CreateMissing, o.PartSize, o.Parallelism, o.StateDirectory));
+            "actorckpt.object-store { endpoint = \"http://127.0.0.1:9000\", region = eu-west-1, create-missing = on, part-size = 8MiB, parallelism = 6, state-directory = /tmp/s, azure-block-checksum = md5 }")).ObjectStore;
+        Assert.Equal(("http://127.0.0.1:9000", "eu-west-1", true, 8 << 20, 6, "/tmp/s", AzureBlockChecksum.Md5),
+            (o.Endpoint, o.Region, o.CreateMissing, o.PartSize, o.Parallelism, o.StateDirectory, o.AzureBlockChecksum));
         var defaults = ActorCkptSettings.Create(ConfigurationFactory.Empty).ObjectStore;
-        Assert.Equal((16 << 20, 4, 6, false, (string?)null), (defaults.PartSize, defaults.Parallelism, defaults.Retries, defaults.CreateMissing, defaults.AccessKeyId));
+        Assert.Equal((16 << 20, 4, 6, false, (string?)null, AzureBlockChecksum.Crc64),
+            (defaults.PartSize, defaults.Parallelism, defaults.Retries, defaults.CreateMissing, defaults.AccessKeyId, defaults.AzureBlockChecksum));
     }
 
     [Fact]

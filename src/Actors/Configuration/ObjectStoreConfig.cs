@@ -22,6 +22,12 @@ internal static class ObjectStoreConfig
         if (backoff <= TimeSpan.Zero) throw new ConfigurationException($"actorckpt.object-store.retry-backoff = {backoff}: must be positive");
         var timeout = c.GetTimeSpan("request-timeout");
         if (timeout <= TimeSpan.Zero) throw new ConfigurationException($"actorckpt.object-store.request-timeout = {timeout}: must be positive");
+        var blockChecksum = c.GetString("azure-block-checksum") switch
+        {
+            "crc64" => AzureBlockChecksum.Crc64,
+            "md5" => AzureBlockChecksum.Md5,
+            var other => throw new ConfigurationException($"actorckpt.object-store.azure-block-checksum = '{other}': must be crc64 or md5"),
+        };
         var endpoint = OrNull(c.GetString("endpoint"));
         if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
             throw new ConfigurationException($"actorckpt.object-store.endpoint = '{endpoint}': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)");
@@ -35,6 +41,7 @@ internal static class ObjectStoreConfig
             CreateMissing = c.GetBoolean("create-missing"),
             PartSize = (int)partSize,
             Parallelism = parallelism,
+            AzureBlockChecksum = blockChecksum,
             Retries = retries,
             RetryBackoff = backoff,
             RequestTimeout = timeout,

@@ -5,7 +5,8 @@ namespace ActorCkpt.Cli.Bench;
 
 /// <summary>
 /// Drops files from the Linux page cache (posix_fadvise DONTNEED), so a benchmark can read them
-/// cold without the root-only /proc/sys/vm/drop_caches. Pages written but not yet on disk stay.
+/// cold without the root-only /proc/sys/vm/drop_caches. Pages written but not yet on disk stay
+/// (<see cref="FlushAll"/> writes them).
 /// </summary>
 internal static partial class PageCache
 {
@@ -22,6 +23,15 @@ internal static partial class PageCache
             if (error != 0) throw new IOException($"posix_fadvise(DONTNEED) on '{path}' failed with error {error}");
         }
     }
+
+    /// <summary>Has the kernel write every dirty page of the machine to disk (sync(2)), another process's too.</summary>
+    public static void FlushAll()
+    {
+        if (OperatingSystem.IsLinux()) Sync();
+    }
+
+    [LibraryImport("libc", EntryPoint = "sync")]
+    private static partial void Sync();
 
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]
     private static partial int PosixFadvise(SafeFileHandle fd, long offset, long length, int advice);

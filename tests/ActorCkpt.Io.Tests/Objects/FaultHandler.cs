@@ -38,6 +38,14 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     /// <summary>Requests whose body was damaged on the way, by the status the service answered.</summary>
     public ConcurrentDictionary<int, int> CorruptedAnswers { get; } = new();
 
+    private volatile Func<HttpRequestMessage, bool>? _record;
+
+    /// <summary>Requests that match are kept, their headers and body as sent, in <see cref="Recorded"/>.</summary>
+    public void Record(Func<HttpRequestMessage, bool> matches) => _record = matches;
+
+    /// <summary>The requests kept by <see cref="Record"/>: every header (request's and content's) by name, and the body.</summary>
+    public ConcurrentQueue<(Dictionary<string, string[]> Headers, byte[] Body)> Recorded { get; } = new();
+
     private volatile Func<HttpRequestMessage, bool>? _hold;
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _held;
@@ -71,6 +79,10 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
 
     /// <summary>Azure's 503 ServerBusy.</summary>
     public static HttpResponseMessage ServerBusy(int seconds) => Error(HttpStatusCode.ServiceUnavailable, "ServerBusy", "The server is busy.", seconds, azure: true);
+
+    /// <summary>Azure's 400 Crc64Mismatch: the body does not match its x-ms-content-crc64.</summary>
+    public static HttpResponseMessage Crc64Mismatch() =>
+        Error(HttpStatusCode.BadRequest, "Crc64Mismatch", "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server.", null, azure: true);
 
     /// <summary>A plain 500 InternalError.</summary>
     public static HttpResponseMessage InternalError(bool azure) => Error(HttpStatusCode.InternalServerError, "InternalError", "We encountered an internal error.", null, azure);
@@ -125,6 +137,15 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
             var answer = await base.SendAsync(request, cancellationToken);
             CorruptedAnswers.AddOrUpdate((int)answer.StatusCode, 1, (_, n) => n + 1);
             return answer;
+        }
+        if (request.Content is not null && _record is { } record && record(request))
+        {
+            var body = await request.Content.ReadAsByteArrayAsync(cancellationToken);
+            var headers = request.Headers.Concat(request.Content.Headers).ToDictionary(h => h.Key, h => h.Value.ToArray(), StringComparer.OrdinalIgnoreCase);
+            Recorded.Enqueue((headers, body));
+            var copy = new ByteArrayContent(body);
+            foreach (var header in request.Content.Headers) copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            request.Content = copy;
         }
         if (RangeOf(request) is var (from, to))
             RangeBytes.AddOrUpdate(request.RequestUri!.AbsolutePath, to - from + 1, (_, n) => n + to - from + 1);

@@ -15,12 +15,14 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
 
     public void Dispose() => _state.Dispose();
 
-    private (ObjectBlobStore Store, FaultHandler Http) Open(string service, string? container = null, Action<FaultHandler>? faults = null, int retries = 6)
+    private (ObjectBlobStore Store, FaultHandler Http) Open(string service, string? container = null, Action<FaultHandler>? faults = null, int retries = 6,
+        AzureBlockChecksum blockChecksum = AzureBlockChecksum.Crc64)
     {
         FaultHandler? handler = null;
         var options = emulators.Options(service) with
         {
             PartSize = Part, Parallelism = 3, Retries = retries, RetryBackoff = TimeSpan.FromMilliseconds(10), CreateMissing = true,
+            AzureBlockChecksum = blockChecksum,
             StateDirectory = _state.Path,
             WrapHandler = inner => handler = new FaultHandler(inner),
         };
@@ -152,10 +154,49 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Fact]
-    public void A_part_damaged_on_the_way_should_be_refused_by_its_checksum_and_sent_again()
+    public void A_block_should_carry_Azures_CRC64_of_its_bytes_and_no_MD5_by_default()
     {
-        // Azure (and Azurite) check each block's Content-MD5; S3 checks it too, s3rver does not (next spec).
-        var (store, http) = Open("az", faults: h => h.Corrupt(FaultHandler.IsPartUpload));
+        var (store, http) = Open("az", faults: h => h.Record(FaultHandler.IsPartUpload));
+        var data = Bytes(2 * Part + 77, 9);
+        using (var writer = store.Create("step-00000001/c.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Flush();
+        }
+        Assert.Equal(3, http.Recorded.Count);
+        foreach (var (headers, body) in http.Recorded)
+        {
+            // The SDK's own CRC-64 is the reference: the header must be what Azure computes over the body as sent.
+            var reference = Azure.Storage.StorageCrc64HashAlgorithm.Create();
+            reference.Append(body);
+            Assert.Equal(Convert.ToBase64String(reference.GetCurrentHash()), Assert.Single(headers[AzureCrc64Policy.Header]));
+            Assert.False(headers.ContainsKey("Content-MD5"));
+            Assert.False(headers.ContainsKey("x-ms-structured-body"));
+        }
+        Assert.Equal(data, Read(store, "step-00000001/c.safetensors"));
+    }
+
+    [Fact]
+    public void A_block_refused_for_its_CRC64_should_be_sent_again()
+    {
+        // Azure's answer to a block whose bytes do not match x-ms-content-crc64 (Azurite never checks it).
+        var (store, http) = Open("az", faults: h => h.Fail(FaultHandler.IsPartUpload, FaultHandler.Crc64Mismatch));
+        var data = Bytes(Part + 5, 10);
+        using (var writer = store.Create("step-00000001/e.safetensors"))
+        {
+            writer.Write(data, 0);
+            writer.Flush();
+        }
+        Assert.Equal(1, http.Faulted["part"]);
+        Assert.Equal(1, store.Retried);
+        Assert.Equal(data, Read(store, "step-00000001/e.safetensors"));
+    }
+
+    [Fact]
+    public void A_part_damaged_on_the_way_should_be_refused_by_its_MD5_and_sent_again()
+    {
+        // Azurite checks a block's Content-MD5 (not its CRC-64); S3 checks it too, s3rver does not (next spec).
+        var (store, http) = Open("az", faults: h => h.Corrupt(FaultHandler.IsPartUpload), blockChecksum: AzureBlockChecksum.Md5);
         var data = Bytes(Part + 3, 8);
         using (var writer = store.Create("step-00000001/d.safetensors"))
         {
@@ -178,7 +219,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         SavedCheckpoint.Save(store, 1, world: 2);
         if (service == "az")
         {
-            // Refused by the service for its MD5 and sent again: the checkpoint is whole.
+            // Files smaller than a part go whole, with their MD5: refused by the service and sent again, the checkpoint is whole.
             Assert.Equal(1, http.CorruptedAnswers[400]);
             Assert.Empty(CheckpointVerifier.Verify(store, 1));
             return;

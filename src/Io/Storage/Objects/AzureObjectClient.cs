@@ -11,13 +11,15 @@ namespace ActorCkpt;
 /// <summary>
 /// <see cref="IObjectClient"/> on one Azure Blob container (Azure.Storage.Blobs). An upload is a
 /// block blob's staged blocks, committed as a list; its id is a random prefix of the block ids (all
-/// ids of a blob must be as long). The SDK's retries are off (the store above retries); every body
-/// carries its MD5, which the service checks.
+/// ids of a blob must be as long). The SDK's retries are off (the store above retries). Every body
+/// carries a checksum the service checks: a whole blob its MD5, a block its CRC-64 or MD5
+/// (<see cref="ObjectStoreOptions.AzureBlockChecksum"/>).
 /// </summary>
 internal sealed class AzureObjectClient : IObjectClient
 {
     private readonly BlobContainerClient _container;
     private readonly HttpClient? _http;
+    private readonly AzureBlockChecksum _blockChecksum;
 
     /// <summary>A client on container <paramref name="container"/> with <paramref name="options"/> (environment already applied).</summary>
     public AzureObjectClient(string container, ObjectStoreOptions options)
@@ -28,6 +30,10 @@ internal sealed class AzureObjectClient : IObjectClient
         var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
         clientOptions.Retry.MaxRetries = 0;
         clientOptions.Retry.NetworkTimeout = options.RequestTimeout;
+        // Checksums are chosen per request below, never the SDK's structured messages.
+        clientOptions.TransferValidation.Upload.ChecksumAlgorithm = Azure.Storage.StorageChecksumAlgorithm.None;
+        clientOptions.AddPolicy(new AzureCrc64Policy(), Azure.Core.HttpPipelinePosition.PerCall);
+        _blockChecksum = options.AzureBlockChecksum;
         if (options.WrapHandler is { } wrap)
         {
             _http = new HttpClient(wrap(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })) { Timeout = Timeout.InfiniteTimeSpan };
@@ -93,7 +99,13 @@ internal sealed class AzureObjectClient : IObjectClient
     public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
         var id = BlockId(uploadId, part);
-        await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
+        if (_blockChecksum == AzureBlockChecksum.Md5)
+        {
+            await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
+            return id;
+        }
+        using (AzureCrc64Policy.Scope(AzureCrc64Policy.Of(data.Span)))
+            await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), new BlockBlobStageBlockOptions(), cancel)).ConfigureAwait(false);
         return id;
     }
 

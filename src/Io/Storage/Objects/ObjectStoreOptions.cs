@@ -34,6 +34,9 @@ internal sealed record ObjectStoreOptions
     /// <summary>Parts of one file uploaded at once; also ranged GETs of one read at once.</summary>
     public int Parallelism { get; init; } = 4;
 
+    /// <summary>Azure: the checksum every staged block carries for the service to check.</summary>
+    public AzureBlockChecksum AzureBlockChecksum { get; init; } = AzureBlockChecksum.Crc64;
+
     /// <summary>Retries of one request that failed in a way a retry may cure.</summary>
     public int Retries { get; init; } = 6;
 
