@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace ActorCkpt.Cli.Bench;
 
 /// <summary>
@@ -13,6 +15,7 @@ internal static class MetadataBench
     /// <param name="Bytes">Its length.</param>
     /// <param name="Write">Writing it (streamed, fsynced).</param>
     /// <param name="Read">Reading it whole, decoding and validating it (<see cref="CheckpointStore.Deserialize"/>).</param>
+    /// <param name="ReadSplit">Runs of the same whole read timed by phase.</param>
     /// <param name="Decode">Of that, reading and decoding without the validation.</param>
     /// <param name="ReadBuilt">Reading it whole as <paramref name="Read"/> does, then asking for every chunk (a whole read packs
     /// each tensor's chunks and builds one object per chunk only when asked: what <c>verify</c> or <c>export</c> pay on top).</param>
@@ -22,8 +25,11 @@ internal static class MetadataBench
     /// <param name="WriteCpu">CPU time of each write (all threads).</param>
     /// <param name="ReadCpu">CPU time of each whole read.</param>
     /// <param name="RankReadCpu">CPU time of each rank's read.</param>
-    public sealed record Figures(string Directory, long Bytes, double[] Write, double[] Read, double[] Decode, double[] ReadBuilt, double[] RankRead, int[] Ranks, long RankBytes,
+    public sealed record Figures(string Directory, long Bytes, double[] Write, double[] Read, ReadSplit[] ReadSplit, double[] Decode, double[] ReadBuilt, double[] RankRead, int[] Ranks, long RankBytes,
         double[] WriteCpu, double[] ReadCpu, double[] RankReadCpu);
+
+    /// <summary>One whole read by phase, in seconds: the file into memory, decoding it, validating it, and the GC's pauses during all three.</summary>
+    public sealed record ReadSplit(double File, double Decode, double Validate, double GcPause);
 
     /// <summary>Runs the measurements on <paramref name="metadata"/>; <paramref name="wanted"/> gives what load rank r of <paramref name="loadRanks"/> wants.</summary>
     public static Figures Run(CheckpointMetadata metadata, int repeat, Func<int, IReadOnlyList<WantedChunk>> wanted, int loadRanks)
@@ -42,6 +48,22 @@ internal static class MetadataBench
                 writer.Flush();
             });
             var read = PlanBenchRunner.Runs(repeat, () => CheckpointStore.Deserialize(ReadAll(blobs, file), file));
+            // The same read in its phases, timed apart, with the GC's pauses during each run.
+            var split = new List<ReadSplit>();
+            PlanBenchRunner.Runs(repeat, () =>
+            {
+                var pausedBefore = GC.GetTotalPauseDuration();
+                var clock = Stopwatch.StartNew();
+                var bytes = ReadAll(blobs, file);
+                var fileS = clock.Elapsed.TotalSeconds;
+                CheckpointMetadata decoded;
+                using (var index = MetadataIndex.Open(bytes, file, expectedChecksum: null)) decoded = index.ReadAll();
+                var decodeS = clock.Elapsed.TotalSeconds - fileS;
+                var problems = MetadataValidator.Validate(decoded);
+                var validateS = clock.Elapsed.TotalSeconds - fileS - decodeS;
+                if (problems.Count > 0) throw new InvalidOperationException("the bench's metadata does not validate: " + problems[0]);
+                split.Add(new ReadSplit(fileS, decodeS, validateS, (GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds));
+            });
             var readBuilt = PlanBenchRunner.Runs(repeat, () =>
             {
                 var read = CheckpointStore.Deserialize(ReadAll(blobs, file), file);
@@ -80,7 +102,7 @@ internal static class MetadataBench
             })[0]).ToArray();
             var counting = new CountingReader(blobs.OpenRead(file));
             using (var index = MetadataIndex.Open(counting, file, null)) index.ForRank(ranks[ranks.Length / 2], wants[ranks.Length / 2]);
-            return new Figures(parent, length, write, read, decode, readBuilt, rankRead.ToArray(), ranks, counting.Bytes, writeCpu, readCpu, rankReadCpu);
+            return new Figures(parent, length, write, read, split.ToArray(), decode, readBuilt, rankRead.ToArray(), ranks, counting.Bytes, writeCpu, readCpu, rankReadCpu);
         }
         finally
         {

@@ -127,6 +127,7 @@ internal static class PlanBenchRunner
                 ["cached_plan"] = cached.Select(Ms).ToArray(),
                 ["metadata_write"] = binary.Write.Select(Ms).ToArray(),
                 ["metadata_read"] = binary.Read.Select(Ms).ToArray(),
+                ["metadata_read_split"] = Split(binary.ReadSplit),
                 ["metadata_read_built"] = binary.ReadBuilt.Select(Ms).ToArray(),
                 ["metadata_rank_read"] = binary.RankRead.Select(Ms).ToArray(),
                 ["metadata_json_write"] = jsonWrite.Select(Ms).ToArray(),
@@ -137,6 +138,15 @@ internal static class PlanBenchRunner
         });
         return 0;
     }
+
+    /// <summary>Each phase of the split whole reads (file, decode, validate, GC pauses), its runs in ms.</summary>
+    private static Dictionary<string, object?> Split(MetadataBench.ReadSplit[] runs) => new()
+    {
+        ["file"] = runs.Select(r => Ms(r.File)).ToArray(),
+        ["decode"] = runs.Select(r => Ms(r.Decode)).ToArray(),
+        ["validate"] = runs.Select(r => Ms(r.Validate)).ToArray(),
+        ["gc_pause"] = runs.Select(r => Ms(r.GcPause)).ToArray(),
+    };
 
     /// <summary><c>--only metadata</c>: the binary metadata's figures (as in the full report) and nothing else.</summary>
     private static int RunMetadataOnly(Options o, GlobalSavePlan plan, CliOutput output)
@@ -162,6 +172,7 @@ internal static class PlanBenchRunner
             {
                 ["metadata_write"] = binary.Write.Select(Ms).ToArray(),
                 ["metadata_read"] = binary.Read.Select(Ms).ToArray(),
+                ["metadata_read_split"] = Split(binary.ReadSplit),
                 ["metadata_read_built"] = binary.ReadBuilt.Select(Ms).ToArray(),
                 ["metadata_rank_read"] = binary.RankRead.Select(Ms).ToArray(),
                 ["metadata_write_cpu"] = binary.WriteCpu.Select(Ms).ToArray(),
