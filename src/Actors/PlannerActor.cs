@@ -503,17 +503,18 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>
-    /// The object tier's retention (<c>tiers.object.keep-last</c>): uploaded steps older than its newest
-    /// keep-last leave it, journaled first; one a load holds stays until a later upload trims again.
+    /// The object tier's retention (<c>tiers.object.keep-last</c>, <c>keep-every</c>): uploaded steps older
+    /// than its newest keep-last, and not multiples of keep-every, leave it, journaled first; one a load
+    /// holds stays until a later upload trims again.
     /// </summary>
     private void TrimObjectTier()
     {
-        if (_uploader is null || _settings.ObjectTier.KeepLast == 0) return;
-        var retention = new RetentionPolicy(_settings.ObjectTier.KeepLast, 0);
+        var retention = _settings.ObjectTier.Retention;
+        if (_uploader is null || retention.KeepLast == 0) return;
         foreach (var step in retention.StepsToDelete(Catalog.ObjectSteps).Where(s => !_leases.IsHeld(s)))
         {
             var uploader = _uploader;
-            Record(new UploadDeleted(step, $"the object tier keeps the newest {_settings.ObjectTier.KeepLast} steps (actorckpt.tiers.object.keep-last)", DateTimeOffset.UtcNow),
+            Record(new UploadDeleted(step, "the object tier's " + retention.Reason(step) + " (actorckpt.tiers.object)", DateTimeOffset.UtcNow),
                 e => uploader.Tell(new DeleteUpload(e.Step)));
         }
     }

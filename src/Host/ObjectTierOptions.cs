@@ -23,10 +23,14 @@ public sealed class ObjectTierOptions
     /// <summary>The newest uploaded steps the tier keeps; 0 keeps every one (<c>tiers.object.keep-last</c>, 0 by default).</summary>
     public int? KeepLast { get; set; }
 
+    /// <summary>With <see cref="KeepLast"/>: uploaded steps that are multiples of this stay in the tier too; 0 keeps none so (<c>tiers.object.keep-every</c>, 0 by default).</summary>
+    public long? KeepEvery { get; set; }
+
     /// <summary>The HOCON these options amount to, one line per property set.</summary>
     internal string ToHocon() => SettingsHocon.Lines(
         ("tiers.object.root", Root is null ? null : JsonSerializer.Serialize(Root)),
         ("tiers.object.every", Every?.ToString(CultureInfo.InvariantCulture)),
         ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms" : null),
-        ("tiers.object.keep-last", KeepLast?.ToString(CultureInfo.InvariantCulture)));
+        ("tiers.object.keep-last", KeepLast?.ToString(CultureInfo.InvariantCulture)),
+        ("tiers.object.keep-every", KeepEvery?.ToString(CultureInfo.InvariantCulture)));
 }

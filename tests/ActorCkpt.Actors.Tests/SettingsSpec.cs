@@ -179,6 +179,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.object.root = \"s3://B/x\"", "actorckpt.tiers.object.root: 's3://B/x': 'B' is not an S3 bucket name (3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)")]
     [InlineData("actorckpt.tiers.object.every = 0", "actorckpt.tiers.object.every = 0: must be at least 1")]
     [InlineData("actorckpt.tiers.object.keep-last = -1", "actorckpt.tiers.object.keep-last = -1: must be 0 (keep every uploaded step) or more")]
+    [InlineData("actorckpt.tiers.object.keep-every = -10", "actorckpt.tiers.object.keep-every = -10: must be 0 (off) or more")]
     [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 00:00:00: must be positive")]
     [InlineData("actorckpt.tiers.object.every = often", "actorckpt.tiers.object.every = 'often': expected an integer")]
     public void An_object_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)

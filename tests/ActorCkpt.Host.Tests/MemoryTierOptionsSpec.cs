@@ -31,9 +31,9 @@ public sealed class MemoryTierOptionsSpec
         var options = new CheckpointerOptions
         {
             Root = "/tmp/x",
-            ObjectTier = new ObjectTierOptions { Root = "s3://bucket/job", Every = 5, UploadTimeout = TimeSpan.FromMinutes(20), KeepLast = 3 },
+            ObjectTier = new ObjectTierOptions { Root = "s3://bucket/job", Every = 5, UploadTimeout = TimeSpan.FromMinutes(20), KeepLast = 3, KeepEvery = 100 },
         };
-        Assert.Equal(new ObjectTierSettings("s3://bucket/job", 5, TimeSpan.FromMinutes(20), 3), ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier);
+        Assert.Equal(new ObjectTierSettings("s3://bucket/job", 5, TimeSpan.FromMinutes(20), 3, 100), ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier);
         options.Settings["tiers.object.every"] = "7";
         Assert.Equal(7, ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier.Every);
         Assert.Equal(ObjectTierSettings.Off, ActorCkptSettings.Create(CheckpointerConfig.Build(new CheckpointerOptions { Root = "/tmp/x" })).ObjectTier);

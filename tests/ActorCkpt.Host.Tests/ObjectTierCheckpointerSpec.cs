@@ -52,25 +52,26 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
     }
 
     [Fact]
-    public async Task The_object_tier_should_keep_its_newest_steps_only_and_forget_the_others_in_the_catalog()
+    public async Task The_object_tier_should_keep_its_newest_steps_and_the_multiples_of_keep_every_and_forget_the_others_in_the_catalog()
     {
         var tier = Path.Combine(_temp.Path, "tier");
-        await using var ckpt = Start(new ObjectTierOptions { Root = tier, Every = 1, KeepLast = 2 });
+        await using var ckpt = Start(new ObjectTierOptions { Root = tier, Every = 1, KeepLast = 2, KeepEvery = 2 });
         using var w = torch.ones(4);
-        for (var step = 1; step <= 4; step++)
+        for (var step = 1; step <= 5; step++)
         {
             await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", w));
             // One at a time, so that every step goes up (a step due while another uploads may be passed over).
             await ckpt.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
         }
         var tierSteps = new CheckpointStore(new LocalBlobStore(tier));
-        await AwaitAsync(() => Task.FromResult(tierSteps.CommittedSteps().SequenceEqual(new long[] { 3, 4 })));
+        // The newest two (4, 5) and step 2, a multiple of keep-every; 1 and 3 leave the tier.
+        await AwaitAsync(() => Task.FromResult(tierSteps.CommittedSteps().SequenceEqual(new long[] { 2, 4, 5 })));
 
         var catalog = (await ckpt.ReadCatalogAsync()).ToDictionary(e => e.Step);
-        Assert.Equal(new long[] { 3, 4 }, catalog.Values.Where(e => e.OnObject).Select(e => e.Step));
-        Assert.All(new long[] { 1, 2 }, s => Assert.Equal((CheckpointStatus.Deleted, (string?)null), (catalog[s].Status, catalog[s].Uploaded)));
-        Assert.Equal((true, true), (catalog[4].OnDisk, catalog[4].OnObject));
-        Assert.Equal((false, true), (catalog[3].OnDisk, catalog[3].OnObject));
+        Assert.Equal(new long[] { 2, 4, 5 }, catalog.Values.Where(e => e.OnObject).Select(e => e.Step).Order());
+        Assert.All(new long[] { 1, 3 }, s => Assert.Equal((CheckpointStatus.Deleted, (string?)null), (catalog[s].Status, catalog[s].Uploaded)));
+        Assert.Equal((true, true), (catalog[5].OnDisk, catalog[5].OnObject));
+        Assert.All(new long[] { 2, 4 }, s => Assert.Equal((false, true), (catalog[s].OnDisk, catalog[s].OnObject)));
     }
 
     private static async Task AwaitAsync(Func<Task<bool>> condition)

@@ -139,7 +139,7 @@ internal sealed record ActorCkptSettings
         SettingsValidator.Validate(config);
         var c = config.GetConfig("actorckpt");
         var objectTier = new ObjectTierSettings((c.GetString("tiers.object.root") ?? "").Trim(), c.GetLong("tiers.object.every"),
-            c.GetTimeSpan("tiers.object.upload-timeout"), c.GetInt("tiers.object.keep-last"));
+            c.GetTimeSpan("tiers.object.upload-timeout"), c.GetInt("tiers.object.keep-last"), c.GetLong("tiers.object.keep-every"));
         var dedup = c.GetString("planner.dedup") switch
         {
             "balanced" => DedupStrategy.Balanced,
@@ -291,6 +291,7 @@ internal sealed record ActorCkptSettings
         Require(ObjectTier.Every >= 1, "tiers.object.every", ObjectTier.Every, "at least 1");
         Require(ObjectTier.UploadTimeout > TimeSpan.Zero, "tiers.object.upload-timeout", ObjectTier.UploadTimeout, "positive");
         Require(ObjectTier.KeepLast >= 0, "tiers.object.keep-last", ObjectTier.KeepLast, "0 (keep every uploaded step) or more");
+        Require(ObjectTier.KeepEvery >= 0, "tiers.object.keep-every", ObjectTier.KeepEvery, "0 (off) or more");
         if (ObjectTier.Enabled && BlobStores.IsDirectory(ObjectTier.Root))
             Require(Path.IsPathFullyQualified(ObjectTier.Root), "tiers.object.root", $"'{ObjectTier.Root}'", "an az:// or s3:// URI, or an absolute path");
         else if (ObjectTier.Enabled)

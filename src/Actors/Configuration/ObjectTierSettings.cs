@@ -8,8 +8,12 @@ namespace ActorCkpt;
 /// <param name="Every">Steps whose number is a multiple of this are uploaded; at least 1.</param>
 /// <param name="UploadTimeout">An upload not done by then is abandoned.</param>
 /// <param name="KeepLast">The newest uploaded steps the tier keeps; 0 keeps every one.</param>
-internal sealed record ObjectTierSettings(string Root, long Every, TimeSpan UploadTimeout, int KeepLast = 0)
+/// <param name="KeepEvery">With <paramref name="KeepLast"/>: uploaded steps that are multiples of this stay in the tier too; 0: none does.</param>
+internal sealed record ObjectTierSettings(string Root, long Every, TimeSpan UploadTimeout, int KeepLast = 0, long KeepEvery = 0)
 {
+    /// <summary>The tier's retention: which uploaded steps leave it (none when <see cref="KeepLast"/> is 0).</summary>
+    public RetentionPolicy Retention => new(KeepLast, KeepEvery);
+
     /// <summary>No object tier.</summary>
     public static ObjectTierSettings Off { get; } = new("", 1, TimeSpan.FromHours(1));
 

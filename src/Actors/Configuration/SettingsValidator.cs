@@ -68,6 +68,7 @@ internal static class SettingsValidator
         ["actorckpt.tiers.object.keep-last"] = SettingForm.Int,
         ["actorckpt.tiers.object.upload-timeout"] = SettingForm.Duration,
         ["actorckpt.object-store.create-missing"] = SettingForm.Bool,
+        ["actorckpt.tiers.object.keep-every"] = SettingForm.Long,
         ["actorckpt.object-store.azure-block-checksum"] = SettingForm.OneOf("crc64", "md5"),
         ["actorckpt.object-store.part-size"] = SettingForm.Size,
         ["actorckpt.object-store.parallelism"] = SettingForm.Int,
