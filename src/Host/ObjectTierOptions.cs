@@ -23,7 +23,7 @@ public sealed class ObjectTierOptions
     /// <summary>The newest uploaded steps the tier keeps; 0 keeps every one (<c>tiers.object.keep-last</c>, 0 by default).</summary>
     public int? KeepLast { get; set; }
 
-    /// <summary>With <see cref="KeepLast"/>: uploaded steps that are multiples of this stay in the tier too; 0 keeps none so (<c>tiers.object.keep-every</c>, 0 by default).</summary>
+    /// <summary>With <see cref="KeepLast"/>: uploaded steps that are multiples of this stay in the tier too; 0: off (<c>tiers.object.keep-every</c>, 0 by default).</summary>
     public long? KeepEvery { get; set; }
 
     /// <summary>The HOCON these options amount to, one line per property set.</summary>

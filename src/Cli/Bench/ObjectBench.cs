@@ -11,8 +11,9 @@ namespace ActorCkpt.Cli.Bench;
 /// <c>TransferUtility</c>) uploading and downloading objects as many and as long as the save's
 /// data files, in parallel as the save's writers. Everything goes under a new prefix of the root
 /// (nothing deleted between runs; the prefix is removed at the end). Which goes first alternates
-/// from run to run, and every timed phase starts settled (<see cref="Settle"/>); the report gives every run and the medians, beside issue 20's targets: save
-/// and load throughput at least 0.9× the SDK's.
+/// from run to run, and every timed phase starts settled (<see cref="Settle"/>); the report gives
+/// every run and the medians, beside issue 20's targets: save and load throughput at least 0.9×
+/// the SDK's.
 /// </summary>
 internal static class ObjectBench
 {

@@ -21,6 +21,12 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>The default bound on a metadata document: 1 GiB, far above the 167 MB of 4,096 ranks × 256 items.</summary>
     public const long DefaultMaxMetadataBytes = 1L << 30;
 
+    /// <summary>
+    /// Blocks in which metadata opened by index is fetched from an object store: a small document is
+    /// one request; a rank's part of a large one (about 2 MB of 64 MB at 4,096 ranks) a few dozen.
+    /// </summary>
+    public const int MetadataBlockBytes = 1 << 20;
+
     /// <summary>The bound on the "latest" tracker and the root id file, each one short line.</summary>
     public const long MaxSmallFileBytes = 4096;
 
@@ -149,6 +155,8 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         if (!store.Exists(path))
             throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
         var reader = store.OpenRead(path);
+        // Reading by index is many small reads: from an object store, gathered into blocks.
+        if (reader.ReadsAreRequests) reader = new BlockCachedReader(reader, MetadataBlockBytes);
         var first = new byte[1];
         try
         {

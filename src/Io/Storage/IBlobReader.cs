@@ -12,6 +12,9 @@ internal interface IBlobReader : IDisposable
     /// </summary>
     int PreferredReadBytes => 1 << 20;
 
+    /// <summary>True when every read is a request with its own round trip (an object store), so many small reads are worth gathering (<see cref="BlockCachedReader"/>).</summary>
+    bool ReadsAreRequests => false;
+
     /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; throws when the file ends first.</summary>
     void ReadExactly(Span<byte> buffer, long offset);
 }

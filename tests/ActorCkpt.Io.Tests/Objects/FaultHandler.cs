@@ -21,6 +21,9 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     /// <summary>Bytes asked for by ranged GETs, by path.</summary>
     public ConcurrentDictionary<string, long> RangeBytes { get; } = new();
 
+    /// <summary>Ranged GETs sent, by path.</summary>
+    public ConcurrentDictionary<string, int> RangeGets { get; } = new();
+
     /// <summary>The next <paramref name="times"/> requests that match get <paramref name="answer"/>.</summary>
     public void Fail(Func<HttpRequestMessage, bool> matches, Func<HttpResponseMessage> answer, int times = 1)
     {
@@ -148,7 +151,10 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
             request.Content = copy;
         }
         if (RangeOf(request) is var (from, to))
+        {
             RangeBytes.AddOrUpdate(request.RequestUri!.AbsolutePath, to - from + 1, (_, n) => n + to - from + 1);
+            RangeGets.AddOrUpdate(request.RequestUri!.AbsolutePath, 1, (_, n) => n + 1);
+        }
         return await base.SendAsync(request, cancellationToken);
     }
 

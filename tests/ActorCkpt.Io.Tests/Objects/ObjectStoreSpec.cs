@@ -234,6 +234,31 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     [Theory]
     [InlineData("az")]
     [InlineData("s3")]
+    public void Metadata_opened_by_index_should_be_fetched_in_blocks_not_read_by_read(string service)
+    {
+        var (blobs, http) = Open(service);
+        var store = new CheckpointStore(blobs);
+        SavedCheckpoint.Save(store, 1, world: 2);
+        var path = CheckpointLayout.InStep(1, CheckpointLayout.MetadataFile);
+        int MetadataGets() => http.RangeGets.Where(g => g.Key.EndsWith(path, StringComparison.Ordinal)).Sum(g => g.Value);
+
+        // The reads an index makes, straight on the object: many requests (the control).
+        var before = MetadataGets();
+        using (var direct = MetadataIndex.Open(blobs.OpenRead(path), path, expectedChecksum: null)) direct.ReadAll();
+        var straight = MetadataGets() - before;
+        Assert.True(straight > 1, $"the index read made {straight} ranged GETs straight on the object");
+
+        // Opened by the store: one GET per MiB block of the document (this one is one block).
+        before = MetadataGets();
+        CheckpointMetadata read;
+        using (var index = store.OpenMetadata(1)) read = index.ReadAll();
+        Assert.Equal(1, MetadataGets() - before);
+        Assert.Equal(store.ReadMetadata(1).Tensors.Keys.Order(), read.Tensors.Keys.Order());
+    }
+
+    [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
     public void A_throttling_answer_should_be_classified_with_its_wait_and_the_part_retried(string service)
     {
         HttpResponseMessage Throttle() => service == "az" ? FaultHandler.ServerBusy(1) : FaultHandler.SlowDown(1);

@@ -15,6 +15,9 @@ internal sealed class ObjectReader(IObjectClient client, ObjectRetries retries, 
     public int PreferredReadBytes => options.PartSize;
 
     /// <inheritdoc />
+    public bool ReadsAreRequests => true;
+
+    /// <inheritdoc />
     public unsafe void ReadExactly(Span<byte> buffer, long offset)
     {
         if (buffer.Length == 0) return;
