@@ -143,11 +143,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     {
         var (store, http) = Open(service, faults: h => h.Fail(FaultHandler.IsPartUpload, () => FaultHandler.InternalError(service == "az"), times: 2));
         var data = Bytes(Part + 10, 5);
-        using (var writer = store.Create("step-00000001/b.safetensors"))
-        {
-            writer.Write(data, 0);
-            writer.Flush();
-        }
+        WriteWhole(store, "step-00000001/b.safetensors", data);
         Assert.Equal(2, http.Faulted["part"]);
         Assert.Equal(2, store.Retried);
         Assert.Equal(data, Read(store, "step-00000001/b.safetensors"));
@@ -158,11 +154,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
     {
         var (store, http) = Open("az", faults: h => h.Record(FaultHandler.IsPartUpload));
         var data = Bytes(2 * Part + 77, 9);
-        using (var writer = store.Create("step-00000001/c.safetensors"))
-        {
-            writer.Write(data, 0);
-            writer.Flush();
-        }
+        WriteWhole(store, "step-00000001/c.safetensors", data);
         Assert.Equal(3, http.Recorded.Count);
         foreach (var (headers, body) in http.Recorded)
         {
@@ -182,11 +174,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         // Azure's answer to a block whose bytes do not match x-ms-content-crc64 (Azurite never checks it).
         var (store, http) = Open("az", faults: h => h.Fail(FaultHandler.IsPartUpload, FaultHandler.Crc64Mismatch));
         var data = Bytes(Part + 5, 10);
-        using (var writer = store.Create("step-00000001/e.safetensors"))
-        {
-            writer.Write(data, 0);
-            writer.Flush();
-        }
+        WriteWhole(store, "step-00000001/e.safetensors", data);
         Assert.Equal(1, http.Faulted["part"]);
         Assert.Equal(1, store.Retried);
         Assert.Equal(data, Read(store, "step-00000001/e.safetensors"));
@@ -198,11 +186,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         // Azurite checks a block's Content-MD5 (not its CRC-64); S3 checks it too, s3rver does not (next spec).
         var (store, http) = Open("az", faults: h => h.Corrupt(FaultHandler.IsPartUpload), blockChecksum: AzureBlockChecksum.Md5);
         var data = Bytes(Part + 3, 8);
-        using (var writer = store.Create("step-00000001/d.safetensors"))
-        {
-            writer.Write(data, 0);
-            writer.Flush();
-        }
+        WriteWhole(store, "step-00000001/d.safetensors", data);
         // The service checked the part's MD5 and refused it (400 BadDigest / Md5Mismatch); the store sent it again.
         Assert.Equal(1, http.CorruptedAnswers[400]);
         Assert.Equal(1, store.Retried);
@@ -314,6 +298,14 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         Assert.Empty(store.ListDirectories(""));
         // Created: the next open needs no --create.
         BlobStores.Open($"{service}://{container}", options);
+    }
+
+    /// <summary>Writes <paramref name="data"/> as the whole of <paramref name="path"/> and flushes it: the parts go up.</summary>
+    private static void WriteWhole(IBlobStore store, string path, byte[] data)
+    {
+        using var writer = store.Create(path);
+        writer.Write(data, 0);
+        writer.Flush();
     }
 
     private static byte[] Read(IBlobStore store, string path)
