@@ -114,11 +114,15 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Remove(_removals.Freed(_leases.Release(m.Step, Sender)));
         });
         Command<UploadsFound>(OnUploadsFound);
-        Command<AwaitUploads>(m =>
+        Command<AwaitUploads>(_ =>
         {
-            if (_uploader is null) Sender.Tell(UploadsIdle.Instance);
-            else if (_persists.Keys.Any(_settings.ObjectTier.Due)) _awaitingPersists.Add(Sender);
-            else _uploader.Forward(m);
+            if (_uploader is null)
+            {
+                Sender.Tell(UploadsIdle.Instance);
+                return;
+            }
+            _awaitingPersists.Add(Sender);
+            PassOnUploadWaiters();
         });
     }
 
