@@ -34,7 +34,7 @@ internal static class DataFileBufferWriter
         for (var i = 0; i < data.Count; i++)
         {
             ready?.Invoke(i);
-            file.Append(i, 0, data[i].Span);
+            file.AppendLent(i, 0, data[i]);
         }
         return file.Complete();
     }

@@ -91,13 +91,23 @@ internal sealed class DataFileStreamWriter : IDataFileSink
     /// <paramref name="offset"/> of the item; throws naming the item when the piece is out of order
     /// or out of bounds.
     /// </summary>
-    public void Append(int item, long offset, ReadOnlySpan<byte> bytes)
+    public void Append(int item, long offset, ReadOnlySpan<byte> bytes) => Append(item, offset, bytes, default, lent: false);
+
+    /// <inheritdoc />
+    public void AppendLent(int item, long offset, ReadOnlyMemory<byte> bytes) => Append(item, offset, bytes.Span, bytes, lent: true);
+
+    /// <summary>
+    /// The bytes of an append, checksummed piece by piece; each piece written from
+    /// <paramref name="span"/>, or when <paramref name="lent"/> lent to the writer as the same piece of
+    /// <paramref name="memory"/> (which holds the same bytes).
+    /// </summary>
+    private void Append(int item, long offset, ReadOnlySpan<byte> span, ReadOnlyMemory<byte> memory, bool lent)
     {
         if (item < 0 || item >= _received.Length)
             throw new ArgumentOutOfRangeException(nameof(item), item, $"'{_plan.FileName}' has {_received.Length} items");
         var planned = _plan.Items[item];
-        if (offset != _received[item] || offset + bytes.Length > planned.ByteLength)
-            throw new ActorCkptException($"'{_plan.FileName}': piece of '{planned.StorageName}' at {offset}+{bytes.Length} " +
+        if (offset != _received[item] || offset + span.Length > planned.ByteLength)
+            throw new ActorCkptException($"'{_plan.FileName}': piece of '{planned.StorageName}' at {offset}+{span.Length} " +
                                          $"does not follow the {_received[item]} bytes received of {planned.ByteLength}");
         var at = _header.DataStart + _header.Entries[item].Begin + offset;
         var hasher = _hashers[item];
@@ -105,16 +115,17 @@ internal sealed class DataFileStreamWriter : IDataFileSink
         // Piece by piece, each at most half a core's L2 cache and within one checksum block: the
         // checksum reads the piece from memory, and the write copies it from the cache, so every
         // byte comes from memory once (hashing after a whole item was written read it twice).
-        while (bytes.Length > 0)
+        for (var done = 0; done < span.Length;)
         {
             var inBlock = (int)(_received[item] % blockSize);
-            var take = Math.Min(Math.Min(blockSize - inBlock, PieceSize), bytes.Length);
-            var piece = bytes[..take];
+            var take = Math.Min(Math.Min(blockSize - inBlock, PieceSize), span.Length - done);
+            var piece = span.Slice(done, take);
             hasher.Append(piece);
-            _writer.Write(piece, at);
+            if (lent) _writer.WriteLent(memory.Slice(done, take), at);
+            else _writer.Write(piece, at);
             at += take;
+            done += take;
             _received[item] += take;
-            bytes = bytes[take..];
             if (_received[item] % blockSize == 0)
             {
                 _sums[item].Add(hasher.GetCurrentHashAsUInt64());

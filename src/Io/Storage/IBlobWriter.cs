@@ -6,6 +6,14 @@ internal interface IBlobWriter : IDisposable
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>.</summary>
     void Write(ReadOnlySpan<byte> data, long offset);
 
+    /// <summary>
+    /// Writes <paramref name="data"/> at <paramref name="offset"/>, where the caller keeps the bytes
+    /// valid and unchanged until <see cref="Flush"/> or <see cref="IDisposable.Dispose"/> has
+    /// returned: a writer that sends later (an object upload's parts) may then read them where they
+    /// lie instead of copying them. Others write them at once.
+    /// </summary>
+    void WriteLent(ReadOnlyMemory<byte> data, long offset) => Write(data.Span, offset);
+
     /// <summary>Makes everything written durable (fsync).</summary>
     void Flush();
 }

@@ -18,6 +18,13 @@ internal sealed class OffsetBlobWriter(IBlobWriter inner, long start) : IBlobWri
     }
 
     /// <inheritdoc />
+    public void WriteLent(ReadOnlyMemory<byte> data, long offset)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "must not be negative");
+        inner.WriteLent(data, checked(Start + offset));
+    }
+
+    /// <inheritdoc />
     public void Flush() => inner.Flush();
 
     /// <inheritdoc />

@@ -30,6 +30,9 @@ internal sealed class MemoryObjectClient(bool honoursCreateOnly = true) : IObjec
     /// <summary>Part uploads that reached the gate.</summary>
     public int AtGate => Volatile.Read(ref _gate);
 
+    /// <summary>Each part's body as it was handed over, by part number (the last attempt): the memory it was read from, piece by piece.</summary>
+    public ConcurrentDictionary<int, ReadOnlyMemory<byte>[]> PartBodies { get; } = new();
+
     /// <summary>Requests made, by kind ("part", "put", "complete", "get", ...).</summary>
     public ConcurrentDictionary<string, int> Requests { get; } = new();
 
@@ -63,7 +66,7 @@ internal sealed class MemoryObjectClient(bool honoursCreateOnly = true) : IObjec
         return Task.FromResult(id);
     }
 
-    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    public async Task<string> UploadPartAsync(string key, string uploadId, int part, System.Buffers.ReadOnlySequence<byte> data, CancellationToken cancel)
     {
         var now = Interlocked.Increment(ref _inFlight);
         try
@@ -78,7 +81,10 @@ internal sealed class MemoryObjectClient(bool honoursCreateOnly = true) : IObjec
                 await Task.Run(() => gate.Wait(cancel), cancel);
             }
             Count("part");
-            var copy = data.ToArray();
+            var copy = System.Buffers.BuffersExtensions.ToArray(data);
+            var pieces = new List<ReadOnlyMemory<byte>>();
+            foreach (var piece in data) pieces.Add(piece);
+            PartBodies[part] = pieces.ToArray();
             if (!_uploads.TryGetValue(uploadId, out var upload)) throw new ObjectStoreException(ObjectErrorKind.NotFound, $"{Describe}: {key}: no upload {uploadId}");
             upload.Parts[part] = copy;
             return $"tag-{part}";

@@ -54,6 +54,44 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
+    public void Lent_bytes_should_be_sent_from_where_they_lie_and_written_bytes_from_a_copy()
+    {
+        var client = new MemoryObjectClient();
+        var store = Store(client);
+        var header = Bytes(100, 3);
+        var data = Bytes(2 * Part + 4000, 4);
+        const int piece = 256 << 10;
+        using (var writer = store.Create("step-1/data.safetensors"))
+        {
+            writer.Write(header, 0);
+            // As the data file writer lends a staged buffer: in pieces, one after another.
+            for (var at = 0; at < data.Length; at += piece)
+                writer.WriteLent(data.AsMemory(at, Math.Min(piece, data.Length - at)), header.Length + at);
+            writer.Flush();
+        }
+        Assert.Equal(header.Concat(data).ToArray(), client.Objects["run/step-1/data.safetensors"]);
+
+        // Part 1: the header from a copy, then the lent bytes joined into one piece; parts 2 and 3: one piece each.
+        var first = client.PartBodies[1];
+        Assert.Equal(2, first.Length);
+        Assert.NotSame(header, ArrayOf(first[0]).Array);
+        IsSliceOfData(first[1], 0, Part - 100);
+        IsSliceOfData(Assert.Single(client.PartBodies[2]), Part - 100, Part);
+        IsSliceOfData(Assert.Single(client.PartBodies[3]), 2 * Part - 100, 4100);
+
+        void IsSliceOfData(ReadOnlyMemory<byte> memory, int offset, int count)
+        {
+            var slice = ArrayOf(memory);
+            Assert.Same(data, slice.Array);
+            Assert.Equal(offset, slice.Offset);
+            Assert.Equal(count, slice.Count);
+        }
+
+        static ArraySegment<byte> ArrayOf(ReadOnlyMemory<byte> memory) =>
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) ? segment : throw new InvalidOperationException("not an array");
+    }
+
+    [Fact]
     public void A_small_file_should_be_one_put()
     {
         var client = new MemoryObjectClient();

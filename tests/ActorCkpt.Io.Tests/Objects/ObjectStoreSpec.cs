@@ -92,7 +92,7 @@ public class ObjectStoreSpec(ObjectEmulators emulators) : IDisposable
         await client.EnsureContainerAsync(create: false, default);
         var key = store.Location.Key("step-00000002/orphan.safetensors");
         var id = await client.StartUploadAsync(key, default);
-        await client.UploadPartAsync(key, id, 1, Bytes(Part, 3), default);
+        await client.UploadPartAsync(key, id, 1, new System.Buffers.ReadOnlySequence<byte>(Bytes(Part, 3)), default);
 
         var abandoned = store.AbandonedUploads();
         Assert.Equal("step-00000002/orphan.safetensors", Assert.Single(abandoned).Path);

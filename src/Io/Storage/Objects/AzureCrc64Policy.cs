@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -20,6 +21,14 @@ internal sealed class AzureCrc64Policy : HttpPipelineSynchronousPolicy
 
     /// <summary>Azure's CRC-64 of <paramref name="data"/> as the header carries it: the 8 bytes, least significant first, in base64.</summary>
     public static string Of(ReadOnlySpan<byte> data) => Convert.ToBase64String(Crc64.Hash(Crc64ParameterSet.Nvme, data));
+
+    /// <summary><see cref="Of(ReadOnlySpan{byte})"/> over pieces laid end to end.</summary>
+    public static string Of(ReadOnlySequence<byte> data)
+    {
+        var crc = new Crc64(Crc64ParameterSet.Nvme);
+        foreach (var piece in data) crc.Append(piece.Span);
+        return Convert.ToBase64String(crc.GetCurrentHash());
+    }
 
     /// <summary>Requests created until the scope is disposed (on this async flow) carry <paramref name="crc64"/>.</summary>
     public static IDisposable Scope(string crc64) =>

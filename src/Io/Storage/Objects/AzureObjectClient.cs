@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -96,17 +97,25 @@ internal sealed class AzureObjectClient : IObjectClient
     public Task<string> StartUploadAsync(string key, CancellationToken cancel) => Task.FromResult(Guid.NewGuid().ToString("N")[..16]);
 
     /// <inheritdoc />
-    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlySequence<byte> data, CancellationToken cancel)
     {
         var id = BlockId(uploadId, part);
         if (_blockChecksum == AzureBlockChecksum.Md5)
         {
-            await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), MD5.HashData(data.Span), conditions: null, progressHandler: null, cancel)).ConfigureAwait(false);
+            var md5 = Md5(data);
+            await Call(key, () => ObjectRequests.WithLentBody(data, body => Block(key).StageBlockAsync(id, body, md5, conditions: null, progressHandler: null, cancel))).ConfigureAwait(false);
             return id;
         }
-        using (AzureCrc64Policy.Scope(AzureCrc64Policy.Of(data.Span)))
-            await Call(key, () => Block(key).StageBlockAsync(id, ObjectRequests.Body(data), new BlockBlobStageBlockOptions(), cancel)).ConfigureAwait(false);
+        using (AzureCrc64Policy.Scope(AzureCrc64Policy.Of(data)))
+            await Call(key, () => ObjectRequests.WithLentBody(data, body => Block(key).StageBlockAsync(id, body, new BlockBlobStageBlockOptions(), cancel))).ConfigureAwait(false);
         return id;
+    }
+
+    private static byte[] Md5(ReadOnlySequence<byte> data)
+    {
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        foreach (var piece in data) md5.AppendData(piece.Span);
+        return md5.GetHashAndReset();
     }
 
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ActorCkpt;
 
 /// <summary>
@@ -41,10 +43,11 @@ internal interface IObjectClient : IDisposable
 
     /// <summary>
     /// Uploads part <paramref name="part"/> (1-based; every part but the last is the same size, at
-    /// least 5 MiB) of an upload, its MD5 sent for the service to check; returns the part's tag for
-    /// <see cref="CompleteUploadAsync"/>. Uploading a part again replaces it.
+    /// least 5 MiB) of an upload, its checksum sent for the service to check; returns the part's tag for
+    /// <see cref="CompleteUploadAsync"/>. Uploading a part again replaces it. The bytes are read where
+    /// they lie (pieces of the staged buffers) and never after the call completes.
     /// </summary>
-    Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel);
+    Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlySequence<byte> data, CancellationToken cancel);
 
     /// <summary>
     /// Makes the object the concatenation of <paramref name="partTags"/> (parts 1..n in order); only

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace ActorCkpt;
@@ -8,6 +9,23 @@ internal static class ObjectRequests
     /// <summary>A request body over <paramref name="data"/>'s own array when it has one (the part buffers do), a copy otherwise.</summary>
     public static MemoryStream Body(ReadOnlyMemory<byte> data) =>
         MemoryMarshal.TryGetArray(data, out var array) ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false) : new MemoryStream(data.ToArray(), writable: false);
+
+    /// <summary>
+    /// Sends a request whose body is <paramref name="data"/>, read where it lies (<see cref="LentBody"/>);
+    /// completes only once the body can no longer be read, so the caller may then free the bytes.
+    /// </summary>
+    public static async Task<T> WithLentBody<T>(ReadOnlySequence<byte> data, Func<Stream, Task<T>> send)
+    {
+        var body = new LentBody(data);
+        try
+        {
+            return await send(body).ConfigureAwait(false);
+        }
+        finally
+        {
+            await body.RetireAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Runs <paramref name="request"/>; a failure <paramref name="classify"/> knows is thrown as its <see cref="ObjectStoreException"/>, anything else (a cancellation the caller asked for) as it came.</summary>
     public static async Task<T> Classified<T>(Func<Task<T>> request, Func<Exception, ObjectStoreException?> classify)

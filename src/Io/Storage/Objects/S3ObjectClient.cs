@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using Amazon.Runtime;
@@ -172,17 +173,17 @@ internal sealed class S3ObjectClient : IObjectClient
     }
 
     /// <inheritdoc />
-    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlyMemory<byte> data, CancellationToken cancel) =>
-        (await Call(key, () => _s3.UploadPartAsync(new UploadPartRequest
+    public async Task<string> UploadPartAsync(string key, string uploadId, int part, ReadOnlySequence<byte> data, CancellationToken cancel) =>
+        (await Call(key, () => ObjectRequests.WithLentBody(data, body => _s3.UploadPartAsync(new UploadPartRequest
         {
             BucketName = _bucket,
             Key = key,
             UploadId = uploadId,
             PartNumber = part,
-            InputStream = ObjectRequests.Body(data),
+            InputStream = body,
             PartSize = data.Length,
             UseChunkEncoding = false,
-        }, cancel)).ConfigureAwait(false)).ETag;
+        }, cancel))).ConfigureAwait(false)).ETag;
 
     /// <inheritdoc />
     public async Task CompleteUploadAsync(string key, string uploadId, IReadOnlyList<string> partTags, bool createOnly, CancellationToken cancel)
