@@ -34,8 +34,12 @@ internal static class SavePlanDeduplicator
         var groupsOf = new BoxGroups[keys.Count];
         var total = 0;
         foreach (var plan in plans) total += plan.Items.Count;
-        var first = new List<Holder>(total);
-        var replicas = new Dictionary<int, List<Holder>>();
+        // Each group's first holder as its place (plan, position), 8 bytes rather than a Holder's 32:
+        // at a million items this array is most of the dedup's fresh memory, and fresh memory is
+        // paid page by page. Holders are rebuilt from their places where a decision needs them.
+        var first = GC.AllocateUninitializedArray<long>(total);
+        var groupCount = 0;
+        var replicas = new Dictionary<int, List<long>>();
         var keep = new bool[plans.Count][];
         var bytesOf = new long[plans.Count][];
         var indexOf = new int[plans.Count][];
@@ -81,29 +85,29 @@ internal static class SavePlanDeduplicator
                 // A global entry is one value whatever each rank's bytes are: grouped by key alone.
                 // (A key cannot be both a tensor and an entry: validation refuses that.)
                 var box = item.Kind == WriteItemKind.Object ? NoBox : item.Box;
-                // An item of a rank with no plan has no slot (-1): counting it throws, as it did
-                // when the counts were kept by rank in a dictionary.
-                var holder = new Holder(item, p, i, bytes,
-                    item.Rank == plan.Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
+                var place = Place(p, i);
                 var groups = groupsOf[ids[i]] ??= new BoxGroups(plans.Count - p);
-                if (groups.TryAdd(box, first.Count, out var group))
+                if (groups.TryAdd(box, groupCount, out var group))
                 {
-                    first.Add(holder);
+                    first[groupCount++] = place;
                     continue;
                 }
-                if (!replicas.TryGetValue(group, out var holders)) replicas[group] = holders = new List<Holder> { first[group] };
-                holders.Add(holder);
+                if (!replicas.TryGetValue(group, out var places)) replicas[group] = places = new List<long> { first[group] };
+                places.Add(place);
             }
         }
 
-        for (var g = 0; g < first.Count; g++)
+        var at = new Holders(plans, bytesOf, planSlot, slotOfRank);
+        for (var g = 0; g < groupCount; g++)
         {
             if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
-            if (Staged(unstaged, first[g])) Keep(first[g], keep, load, slotOfRank);
-            else problems.Add(Unwritable(new[] { first[g] }));
+            var holder = at.Of(first[g]);
+            if (Staged(unstaged, holder)) Keep(holder, keep, load, slotOfRank);
+            else problems.Add(Unwritable(new[] { holder }));
         }
         // Largest replicated items first so the greedy choice balances well (LPT order).
         var replicated = replicas.Values
+            .Select(places => places.Select(at.Of).ToList())
             .OrderByDescending(h => h[0].Item.ByteLength)
             .ThenBy(h => h[0].Item.Key, StringComparer.Ordinal)
             .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
@@ -143,6 +147,9 @@ internal static class SavePlanDeduplicator
         }
         return result;
     }
+
+    /// <summary>An item's place, plan and position, in one number.</summary>
+    private static long Place(int plan, int position) => ((long)plan << 32) | (uint)position;
 
     private static bool Staged(HashSet<int>?[] unstaged, Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
 
@@ -197,6 +204,21 @@ internal static class SavePlanDeduplicator
             if (added) _groups.Add(existing = group);
             else existing = _groups[n];
             return added;
+        }
+    }
+
+    /// <summary>Rebuilds holders from their places.</summary>
+    private sealed class Holders(IReadOnlyList<LocalSavePlan> plans, long[][] bytesOf, int[] planSlot, Dictionary<int, int> slotOfRank)
+    {
+        /// <summary>
+        /// The holder at <paramref name="place"/>. An item of a rank with no plan has no slot (-1):
+        /// counting it throws, as it did when the counts were kept by rank in a dictionary.
+        /// </summary>
+        public Holder Of(long place)
+        {
+            var (p, i) = ((int)(place >> 32), (int)place);
+            var item = plans[p].Items[i];
+            return new Holder(item, p, i, bytesOf[p][i], item.Rank == plans[p].Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
         }
     }
 
