@@ -44,6 +44,8 @@ internal static class SavePlanDeduplicator
         var bytesOf = new long[plans.Count][];
         var indexOf = new int[plans.Count][];
         var unstaged = new HashSet<int>?[plans.Count];
+        // Plans holding an item of another rank than their own (rare): their holders' slots are looked up.
+        var offRank = new bool[plans.Count];
         var anyUnstaged = false;
         for (var p = 0; p < plans.Count; p++)
         {
@@ -85,6 +87,7 @@ internal static class SavePlanDeduplicator
                 // A global entry is one value whatever each rank's bytes are: grouped by key alone.
                 // (A key cannot be both a tensor and an entry: validation refuses that.)
                 var box = item.Kind == WriteItemKind.Object ? NoBox : item.Box;
+                if (item.Rank != plan.Rank) offRank[p] = true;
                 var place = Place(p, i);
                 var groups = groupsOf[ids[i]] ??= new BoxGroups(plans.Count - p);
                 if (groups.TryAdd(box, groupCount, out var group))
@@ -101,9 +104,11 @@ internal static class SavePlanDeduplicator
         for (var g = 0; g < groupCount; g++)
         {
             if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
-            var holder = at.Of(first[g]);
-            if (Staged(unstaged, holder)) Keep(holder, keep, load, slotOfRank);
-            else problems.Add(Unwritable(new[] { holder }));
+            var (p, i) = ((int)(first[g] >> 32), (int)first[g]);
+            if (unstaged[p]?.Contains(i) == true) problems.Add(Unwritable(new[] { at.Of(first[g]) }));
+            // Most groups: one item, of its plan's rank, kept without rebuilding its holder.
+            else if (!offRank[p]) (keep[p][i], load[planSlot[p]]) = (true, load[planSlot[p]] + bytesOf[p][i]);
+            else Keep(at.Of(first[g]), keep, load, slotOfRank);
         }
         // Largest replicated items first so the greedy choice balances well (LPT order).
         var replicated = replicas.Values
