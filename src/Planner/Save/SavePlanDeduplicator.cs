@@ -104,11 +104,15 @@ internal static class SavePlanDeduplicator
         for (var g = 0; g < groupCount; g++)
         {
             if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
-            var (p, i) = ((int)(first[g] >> 32), (int)first[g]);
+            var (p, i) = Unplace(first[g]);
             if (unstaged[p]?.Contains(i) == true) problems.Add(Unwritable(new[] { at.Of(first[g]) }));
-            // Most groups: one item, of its plan's rank, kept without rebuilding its holder.
-            else if (!offRank[p]) (keep[p][i], load[planSlot[p]]) = (true, load[planSlot[p]] + bytesOf[p][i]);
-            else Keep(at.Of(first[g]), keep, load, slotOfRank);
+            else if (offRank[p]) Keep(at.Of(first[g]), keep, load, slotOfRank);
+            else
+            {
+                // Most groups: one item, of its plan's rank, kept without rebuilding its holder.
+                keep[p][i] = true;
+                load[planSlot[p]] += bytesOf[p][i];
+            }
         }
         // Largest replicated items first so the greedy choice balances well (LPT order).
         var replicated = replicas.Values
@@ -155,6 +159,9 @@ internal static class SavePlanDeduplicator
 
     /// <summary>An item's place, plan and position, in one number.</summary>
     private static long Place(int plan, int position) => ((long)plan << 32) | (uint)position;
+
+    /// <summary>The plan and position of a <see cref="Place"/>.</summary>
+    private static (int Plan, int Position) Unplace(long place) => ((int)(place >> 32), (int)place);
 
     private static bool Staged(HashSet<int>?[] unstaged, Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
 
@@ -221,7 +228,7 @@ internal static class SavePlanDeduplicator
         /// </summary>
         public Holder Of(long place)
         {
-            var (p, i) = ((int)(place >> 32), (int)place);
+            var (p, i) = Unplace(place);
             var item = plans[p].Items[i];
             return new Holder(item, p, i, bytesOf[p][i], item.Rank == plans[p].Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
         }

@@ -56,7 +56,6 @@ internal sealed class ObjectUpload : IBlobWriter
         {
             if (_done) throw new ObjectDisposedException(_key);
             ThrowIfPartFailed();
-            ArgumentOutOfRangeException.ThrowIfNegative(offset);
             var size = _coverage.PartSize;
             var completed = _coverage.Record(offset, span.Length);
             for (var at = 0; at < span.Length;)
