@@ -105,7 +105,7 @@ internal static class SavePlanDeduplicator
         {
             if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
             var (p, i) = Unplace(first[g]);
-            if (unstaged[p]?.Contains(i) == true) problems.Add(Unwritable(new[] { at.Of(first[g]) }));
+            if (!Staged(unstaged, p, i)) problems.Add(Unwritable(new[] { at.Of(first[g]) }));
             else if (offRank[p]) Keep(at.Of(first[g]), keep, load, slotOfRank);
             else
             {
@@ -126,7 +126,7 @@ internal static class SavePlanDeduplicator
             if (anyUnstaged)
             {
                 staged = new List<Holder>();
-                foreach (var h in holders) if (Staged(unstaged, h)) staged.Add(h);
+                foreach (var h in holders) if (Staged(unstaged, h.Plan, h.Position)) staged.Add(h);
             }
             if (staged.Count == 0)
             {
@@ -163,7 +163,8 @@ internal static class SavePlanDeduplicator
     /// <summary>The plan and position of a <see cref="Place"/>.</summary>
     private static (int Plan, int Position) Unplace(long place) => ((int)(place >> 32), (int)place);
 
-    private static bool Staged(HashSet<int>?[] unstaged, Holder h) => unstaged[h.Plan]?.Contains(h.Position) != true;
+    /// <summary>True unless the plan's rank skipped the item at <paramref name="position"/> (<see cref="LocalSavePlan.Unstaged"/>).</summary>
+    private static bool Staged(HashSet<int>?[] unstaged, int plan, int position) => unstaged[plan]?.Contains(position) != true;
 
     /// <summary>Keeps <paramref name="h"/>'s item and counts its bytes on its rank.</summary>
     private static void Keep(Holder h, bool[][] keep, long[] load, Dictionary<int, int> slotOfRank)
