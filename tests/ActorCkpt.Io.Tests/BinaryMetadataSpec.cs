@@ -13,7 +13,37 @@ public class BinaryMetadataSpec
 {
     private const string File = "step-00000001/metadata.json";
 
-    private static CheckpointMetadata Read(byte[] bytes) => CheckpointStore.Deserialize(bytes, File);
+    /// <summary>
+    /// The whole read both ways the store makes it: of the bytes in memory, and by index through a
+    /// reader, a tensor's pages at a time (a local file). Both must accept alike, with the same
+    /// metadata, or refuse alike, with the same message.
+    /// </summary>
+    private static CheckpointMetadata Read(byte[] bytes)
+    {
+        CheckpointMetadata? throughReader = null;
+        CheckpointFormatException? refusedThere = null;
+        try
+        {
+            throughReader = CheckpointStore.Deserialize(new CountingReader(bytes), File, CheckpointStore.DefaultMaxMetadataBytes, expectedChecksum: null).Metadata;
+        }
+        catch (CheckpointFormatException e)
+        {
+            refusedThere = e;
+        }
+        CheckpointMetadata read;
+        try
+        {
+            read = CheckpointStore.Deserialize(bytes, File);
+        }
+        catch (CheckpointFormatException e)
+        {
+            Assert.Equal(e.Message, refusedThere?.Message);
+            throw;
+        }
+        Assert.Null(refusedThere);
+        Assert.Equal(MetadataJson.Serialize(read), MetadataJson.Serialize(throughReader!));
+        return read;
+    }
 
     [Property(MaxTest = 300)]
     public void Binary_metadata_should_round_trip_every_field_the_JSON_form_has(int seed, byte size)
@@ -47,6 +77,35 @@ public class BinaryMetadataSpec
         Assert.Equal(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(metadata)), System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(Read(bytes))));
         // Nothing of the first try is left behind: as long as the same chunks in order.
         Assert.Equal(MetadataBinaryWriter.ToArray(ManyChunks(-1)).Length, bytes.Length);
+    }
+
+    [Fact]
+    public void A_whole_read_through_a_reader_should_read_a_tensors_pages_at_once()
+    {
+        var bytes = MetadataBinaryWriter.ToArray(ManyChunks(-1));
+        var reader = new CountingReader(bytes);
+
+        var (read, checksum) = CheckpointStore.Deserialize(reader, File, CheckpointStore.DefaultMaxMetadataBytes, CheckpointStore.Checksum(bytes));
+
+        Assert.Equal(30_000, read.Tensors["w"].Chunks.Count);
+        Assert.Equal(CheckpointStore.Checksum(bytes), checksum);
+        // 469 pages of 64 chunks. Read: the first byte, the header, header and directory, the strings,
+        // the files, the entries' page index, the tensor's page index, and its pages in one read.
+        Assert.Equal(8, reader.Reads);
+        Assert.True(reader.Disposed);
+    }
+
+    [Fact]
+    public void A_whole_read_through_a_reader_should_refuse_a_document_over_the_bound_before_reading_it()
+    {
+        var bytes = MetadataBinaryWriter.ToArray(ManyChunks(-1));
+        var reader = new CountingReader(bytes);
+
+        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointStore.Deserialize(reader, File, bytes.Length - 1, expectedChecksum: null));
+
+        Assert.Contains($"{bytes.Length}", e.Message);
+        Assert.Equal(0, reader.Reads);
+        Assert.True(reader.Disposed);
     }
 
     [Fact]
@@ -279,21 +338,27 @@ public class BinaryMetadataSpec
     private static string Describe(ObjectMetadata o) =>
         $"{o.Key} {o.Scope} {o.Rank} {o.StorageName} {o.Bytes.File} {o.Bytes.Offset} {o.Bytes.Length} {o.Bytes.BlockSize} {string.Join(",", o.Bytes.BlockChecksums)}";
 
-    /// <summary>An <see cref="IBlobReader"/> over bytes that counts what is read.</summary>
+    /// <summary>An <see cref="IBlobReader"/> over bytes that counts what is read (from any thread).</summary>
     private sealed class CountingReader(byte[] bytes) : IBlobReader
     {
-        public long Bytes { get; private set; }
+        private long _bytes;
+        private int _reads;
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public bool Disposed { get; private set; }
 
         public long Length => bytes.Length;
 
         public void ReadExactly(Span<byte> buffer, long offset)
         {
-            Bytes += buffer.Length;
+            Interlocked.Add(ref _bytes, buffer.Length);
+            Interlocked.Increment(ref _reads);
             bytes.AsSpan((int)offset, buffer.Length).CopyTo(buffer);
         }
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() => Disposed = true;
     }
 }

@@ -87,6 +87,26 @@ public class PackedChunksSpec
         Assert.Equal(expected.Where(p => !p.Contains("'zz'")), MetadataValidator.Validate(packed));
     }
 
+    [Theory]
+    [InlineData(16, 0L, new string[0])]
+    [InlineData(8, 0L, new[] { "'b' and 'c' overlap in file 'f'" })]
+    [InlineData(16, 40L, new[] { "'a' and 'e' overlap in file 'f'" })]
+    [InlineData(8, 40L, new[] { "'b' and 'c' overlap in file 'f'", "'a' and 'e' overlap in file 'f'" })]
+    public void Ranges_placed_out_of_order_in_a_file_should_be_checked_in_the_files_order(long cOffset, long entryOffset, string[] expected)
+    {
+        // Tensors come in key order (a, b, c) but lie in the file as b, c, a: out of order is no
+        // problem; an overlap is, wherever its two ranges come in the order placed.
+        TensorMetadata Tensor(string key, long offset) =>
+            new(key, DType.Float32, [4L], [new StoredChunk(TensorBox.Whole([4L]), key, 0, new StoredBytes("f", offset, 16, 16, [1UL]))]);
+        var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal) { ["a"] = Tensor("a", 32), ["b"] = Tensor("b", 0), ["c"] = Tensor("c", cOffset) };
+        ObjectMetadata[] entries = entryOffset > 0 ? [new ObjectMetadata("e", ObjectScope.Global, 0, "e", new StoredBytes("f", entryOffset, 16, 16, [1UL]))] : [];
+        var metadata = new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 1, 1, DateTimeOffset.UnixEpoch, tensors, entries, [new DataFileMetadata("f", 64, 0, 0)]);
+        using var index = MetadataIndex.Open(MetadataBinaryWriter.ToArray(metadata), File, null);
+
+        Assert.Equal(expected, MetadataValidator.Validate(metadata));
+        Assert.Equal(expected, MetadataValidator.Validate(index.ReadAll()));
+    }
+
     /// <summary>One change a writer does not refuse but the validator may: a box moved or resized, bytes moved, resized or re-blocked, a chunk listed twice or dropped.</summary>
     private static CheckpointMetadata Damage(CheckpointMetadata metadata, Random rng)
     {

@@ -92,26 +92,14 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// is not <paramref name="step"/> (another step's metadata copied here) is refused too. Unchanged
     /// bytes are parsed once and the result shared: callers must not change it.
     /// </summary>
-    public CheckpointMetadata ReadMetadata(long step, string? expectedChecksum = null)
-    {
-        var bytes = ReadMetadataBytes(step);
-        var checksum = Checksum(bytes);
-        if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
-            throw ChecksumDiffers(step, checksum, expectedChecksum);
-        return Parse(step, bytes, checksum);
-    }
+    public CheckpointMetadata ReadMetadata(long step, string? expectedChecksum = null) => Read(step, expectedChecksum).Metadata;
 
     /// <summary>
     /// Reads the metadata of committed step <paramref name="step"/> as <see cref="ReadMetadata"/> does
     /// without a catalog, and returns with it the <see cref="Checksum"/> of the bytes it parsed, for a
     /// caller that compares it with the catalog's itself (and reports a difference with other problems).
     /// </summary>
-    public (CheckpointMetadata Metadata, string Checksum) ReadMetadataWithChecksum(long step)
-    {
-        var bytes = ReadMetadataBytes(step);
-        var checksum = Checksum(bytes);
-        return (Parse(step, bytes, checksum), checksum);
-    }
+    public (CheckpointMetadata Metadata, string Checksum) ReadMetadataWithChecksum(long step) => Read(step, expectedChecksum: null);
 
     /// <summary>The refusal of step <paramref name="step"/>'s metadata whose checksum is <paramref name="actual"/>, not the catalog's <paramref name="expected"/>.</summary>
     public static CheckpointFormatException ChecksumDiffers(long step, string actual, string expected) =>
@@ -121,12 +109,12 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     public static string ChecksumDiffers(string actual, string expected) =>
         $"its checksum {actual} differs from the {expected} the catalog recorded at commit: the document was changed or corrupted";
 
-    /// <summary>Parses (once per distinct document) the metadata <paramref name="bytes"/> read from step <paramref name="step"/>'s directory.</summary>
-    private CheckpointMetadata Parse(long step, byte[] bytes, string checksum)
+    /// <summary>Step <paramref name="step"/>'s metadata (parsed once per distinct document) and its checksum; see <see cref="ReadMetadata"/>.</summary>
+    private (CheckpointMetadata Metadata, string Checksum) Read(long step, string? expectedChecksum)
     {
-        var metadata = _parsed.GetOrParse($"{step}:{bytes.Length}:{checksum}", () => Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)));
-        CheckStepField(step, metadata.Step);
-        return metadata;
+        var read = Deserialize(OpenMetadataFile(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), MaxMetadataBytes, expectedChecksum, _parsed, $"{step}:");
+        CheckStepField(step, read.Metadata.Step);
+        return read;
     }
 
     /// <summary>
@@ -137,7 +125,62 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     {
         if (!MetadataBinary.IsBinary(bytes)) return MetadataJson.Deserialize(bytes, file);
         using var index = MetadataIndex.Open(bytes, file, expectedChecksum: null);
-        var metadata = index.ReadAll();
+        return Validated(index.ReadAll(), file);
+    }
+
+    /// <summary>
+    /// Parses and validates the committed metadata <paramref name="file"/> open in <paramref name="reader"/>
+    /// (which this disposes) and returns it with its <see cref="Checksum"/>. It is refused when over
+    /// <paramref name="maxBytes"/> (before a byte is read) or when its checksum is not
+    /// <paramref name="expectedChecksum"/> (unless that is null or empty; before it is parsed).
+    /// A local file in the binary form is read by index, a tensor's pages at a time, never whole;
+    /// a JSON document, or metadata in an object store (where every read is a request), is read whole.
+    /// With <paramref name="cache"/>, each distinct document (<paramref name="cacheKey"/>, its length
+    /// and checksum) is parsed once.
+    /// </summary>
+    internal static (CheckpointMetadata Metadata, string Checksum) Deserialize(IBlobReader reader, string file, long maxBytes,
+        string? expectedChecksum, ParsedMetadataCache? cache = null, string cacheKey = "")
+    {
+        CheckpointMetadata Cached(long length, string checksum, Func<CheckpointMetadata> parse) =>
+            cache is null ? parse() : cache.GetOrParse($"{cacheKey}{length}:{checksum}", parse);
+
+        if (!ReadsByIndex(reader, file, maxBytes))
+        {
+            byte[] bytes;
+            using (reader) bytes = ReadWhole(reader);
+            var checksum = Checksum(bytes);
+            if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
+                throw new CheckpointFormatException(file, ChecksumDiffers(checksum, expectedChecksum));
+            return (Cached(bytes.Length, checksum, () => Deserialize(bytes, file)), checksum);
+        }
+        using var index = MetadataIndex.Open(reader, file, expectedChecksum);
+        return (Cached(reader.Length, index.Checksum, () => Validated(index.ReadAll(), file)), index.Checksum);
+    }
+
+    /// <summary>
+    /// True when <paramref name="reader"/> holds binary metadata worth reading by index (a local file);
+    /// throws (disposing the reader) when it is over <paramref name="maxBytes"/>.
+    /// </summary>
+    private static bool ReadsByIndex(IBlobReader reader, string file, long maxBytes)
+    {
+        try
+        {
+            RegularFile.CheckSize(file, reader.Length, maxBytes, "a metadata document");
+            if (reader.ReadsAreRequests || reader.Length == 0) return false;
+            Span<byte> first = stackalloc byte[1];
+            reader.ReadExactly(first, 0);
+            return MetadataBinary.IsBinary(first);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary><paramref name="metadata"/> when it is self-consistent; otherwise the refusal of <paramref name="file"/> naming every problem.</summary>
+    private static CheckpointMetadata Validated(CheckpointMetadata metadata, string file)
+    {
         var problems = MetadataValidator.Validate(metadata);
         return problems.Count == 0 ? metadata : throw new CheckpointFormatException(file, "inconsistent metadata: " + Problems.Line(problems));
     }
@@ -210,9 +253,18 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     public byte[] ReadMetadataBytes(long step)
     {
         var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        using var reader = OpenMetadataFile(step);
+        RegularFile.CheckSize(path, reader.Length, MaxMetadataBytes, "a metadata document");
+        return ReadWhole(reader);
+    }
+
+    /// <summary>Opens the metadata file of committed step <paramref name="step"/>; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
+    private IBlobReader OpenMetadataFile(long step)
+    {
+        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
         if (!store.Exists(path))
             throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
-        return ReadBounded(path, MaxMetadataBytes, "a metadata document");
+        return store.OpenRead(path);
     }
 
     /// <summary>The bytes of <paramref name="path"/>, refused before reading when over <paramref name="maxBytes"/> (<paramref name="what"/> names the kind of file in that message).</summary>
@@ -220,7 +272,13 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     {
         using var reader = store.OpenRead(path);
         RegularFile.CheckSize(path, reader.Length, maxBytes, what);
-        // Not zeroed first: the read fills every byte or throws (a 64 MB metadata file at 4,096 ranks).
+        return ReadWhole(reader);
+    }
+
+    /// <summary>Every byte of <paramref name="reader"/> (whose length the caller bounded).</summary>
+    private static byte[] ReadWhole(IBlobReader reader)
+    {
+        // Not zeroed first: the read fills every byte or throws.
         var bytes = GC.AllocateUninitializedArray<byte>(checked((int)reader.Length));
         reader.ReadExactly(bytes, 0);
         return bytes;
@@ -355,10 +413,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         if (!store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)))
             store.OpenRead(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)).Dispose();
         if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
-        var bytes = ReadMetadataBytes(step);
-        var metadata = Deserialize(bytes, CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+        var (metadata, checksum) = Deserialize(OpenMetadataFile(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), MaxMetadataBytes, expectedChecksum: null);
         CheckStepField(step, metadata.Step);
-        return new StepOnDisk(step, new CommitOnDisk(Checksum(bytes), metadata.Files.Count, metadata.TotalFileBytes));
+        return new StepOnDisk(step, new CommitOnDisk(checksum, metadata.Files.Count, metadata.TotalFileBytes));
     }
 
     /// <summary>

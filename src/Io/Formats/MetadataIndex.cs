@@ -228,20 +228,25 @@ internal sealed class MetadataIndex : IDisposable
         for (var i = 0; i < files.Length; i++) files[i] = File((uint)i, "files");
         var objects = ReadObjects(rank: null, files: null);
         var decoded = new TensorMetadata[_tensors.Length];
-        try
+        // Every tensor is read even when one is refused, and the first refused in key order is the
+        // one reported: a damaged document names the same problem whichever thread met which first.
+        var refused = new CheckpointFormatException?[_tensors.Length];
+        Parallel.For(0, _tensors.Length, i =>
         {
-            Parallel.For(0, _tensors.Length, i =>
+            var t = _tensors[i];
+            var packed = new PackedChunks(t.Key, t.Shape, t.ChunkCount);
+            try
             {
-                var t = _tensors[i];
-                var packed = new PackedChunks(t.Key, t.Shape, t.ChunkCount);
                 ReadChunks(t, wanted: null, files: null, packed);
-                decoded[i] = new TensorMetadata(t.Key, t.DType, t.Shape, packed);
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is CheckpointFormatException) is { } first)
-        {
-            ExceptionDispatchInfo.Capture(first).Throw();
-        }
+            }
+            catch (CheckpointFormatException e)
+            {
+                refused[i] = e;
+                return;
+            }
+            decoded[i] = new TensorMetadata(t.Key, t.DType, t.Shape, packed);
+        });
+        if (refused.FirstOrDefault(e => e is not null) is { } first) ExceptionDispatchInfo.Capture(first).Throw();
         var tensors = new Dictionary<string, TensorMetadata>(decoded.Length, StringComparer.Ordinal);
         foreach (var t in decoded) tensors.Add(t.Key, t);
         return new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, Step, WorldSize, CreatedUtc, tensors, objects, files);
@@ -267,6 +272,21 @@ internal sealed class MetadataIndex : IDisposable
         var dims = t.Shape.Length;
         var where = $"tensor '{t.Key}'";
         var pages = PageIndex(t.Index, t.PageCount, dims, where + " page index");
+        // A whole read through a reader takes the tensor's pages in one read, not one per page.
+        var window = packed is not null && _reader is not null ? PageWindow.Read(_reader, pages.Select(p => p.Region)) : null;
+        try
+        {
+            return ReadChunks(t, pages, window, wanted, files, packed);
+        }
+        finally
+        {
+            window?.Dispose();
+        }
+    }
+
+    private StoredChunk[] ReadChunks(TensorEntry t, PageInfo[] pages, PageWindow? window, List<TensorBox>? wanted, SortedSet<uint>? files, PackedChunks? packed)
+    {
+        var dims = t.Shape.Length;
         var all = wanted is null && packed is null ? new StoredChunk[t.ChunkCount] : null;
         var placed = packed is null ? null : new bool[t.ChunkCount];
         var found = new List<StoredChunk>();
@@ -277,7 +297,7 @@ internal sealed class MetadataIndex : IDisposable
             var page = pages[p];
             if (wanted is not null && !wanted.Any(b => Overlaps(page.Low, page.High, b))) continue;
             var pageWhere = $"tensor '{t.Key}' page {p}";
-            var bytes = Read(page.Region, pageWhere, "the page index");
+            var bytes = Read(page.Region, pageWhere, "the page index", window);
             var r = new MetadataFieldReader(bytes.Span, _file, pageWhere);
             for (var n = 0; n < page.Count; n++)
             {
@@ -325,7 +345,7 @@ internal sealed class MetadataIndex : IDisposable
         }
         if (all is null && placed is null) return found.ToArray();
         if (seen != t.ChunkCount)
-            throw MetadataFieldReader.Refuse(_file, where, "chunk_count", $"{t.ChunkCount} but its pages hold {seen} chunks");
+            throw MetadataFieldReader.Refuse(_file, $"tensor '{t.Key}'", "chunk_count", $"{t.ChunkCount} but its pages hold {seen} chunks");
         return all ?? [];
     }
 
@@ -540,10 +560,14 @@ internal sealed class MetadataIndex : IDisposable
         return new Region(offset, length, checksum);
     }
 
-    /// <summary>The bytes of <paramref name="region"/>, refused unless their checksum is the one <paramref name="recordedBy"/> records.</summary>
-    private ReadOnlyMemory<byte> Read(Region region, string where, string recordedBy)
+    /// <summary>
+    /// The bytes of <paramref name="region"/> (from <paramref name="window"/> when it holds them),
+    /// refused unless their checksum is the one <paramref name="recordedBy"/> records.
+    /// </summary>
+    private ReadOnlyMemory<byte> Read(Region region, string where, string recordedBy, PageWindow? window = null)
     {
-        var bytes = _bytes is not null ? _bytes.AsMemory((int)region.Offset, (int)region.Length) : ReadRaw(region.Offset, (int)region.Length);
+        var bytes = _bytes is not null ? _bytes.AsMemory((int)region.Offset, (int)region.Length)
+            : window?.Slice(region) ?? ReadRaw(region.Offset, (int)region.Length);
         var actual = XxHash3.HashToUInt64(bytes.Span);
         if (actual != region.Checksum)
             throw MetadataFieldReader.Refuse(_file, where, "checksum", $"{actual:x16} differs from the {region.Checksum:x16} {recordedBy} records: the part was changed or corrupted");

@@ -36,54 +36,71 @@ internal static class MetadataValidator
                 problems.Add($"file '{f.Name}': \"header_checksum\" '{f.HeaderChecksum}' is not 16 lowercase hex digits");
         }
 
-        // Tensors are checked on the pool when there are many chunks (786k at 4,096 ranks), each into
-        // lists of its own, then joined in order: the problems and each file's ranges come out as one
-        // pass in tensor order would make them (and the first exception, should one be thrown).
+        // Tensors are checked on the pool when there are many chunks (786k at 4,096 ranks), each
+        // noting which file each of its chunks takes a range of; the problems and the ranges are then
+        // joined in tensor order, as one pass in that order would make them (and the first exception).
         var tensors = metadata.Tensors.Values.ToArray();
-        var checks = new (List<string> Problems, List<PlacedRange> Ranges, Exception? Failure)[tensors.Length];
+        var checks = new (List<string> Problems, FileRanges?[] Placed, Exception? Failure)[tensors.Length];
         void Check(int i)
         {
             var found = new List<string>();
-            var ranges = new List<PlacedRange>(tensors[i].Chunks.Count);
+            var placed = new FileRanges?[tensors[i].Chunks.Count];
             try
             {
-                CheckTensor(tensors[i], partial, files, found, ranges);
-                checks[i] = (found, ranges, null);
+                CheckTensor(tensors[i], partial, files, found, placed);
+                checks[i] = (found, placed, null);
             }
             catch (Exception e)
             {
-                checks[i] = (found, ranges, e);
+                checks[i] = (found, placed, e);
             }
         }
         if (tensors.Sum(t => (long)t.Chunks.Count) >= ParallelChunks) Parallel.For(0, tensors.Length, Check);
         else
             for (var i = 0; i < tensors.Length; i++) Check(i);
-        foreach (var (_, ranges, failure) in checks)
-        {
+        foreach (var (_, _, failure) in checks)
             if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
-            foreach (var r in ranges) r.File.Expected++;
-        }
-        foreach (var file in files.Values) file.Ranges.Capacity = file.Expected;
-        foreach (var (found, ranges, _) in checks)
-        {
-            problems.AddRange(found);
-            foreach (var r in ranges) r.File.Ranges.Add((r.Start, r.End, r.Key));
-        }
+        foreach (var (found, _, _) in checks) problems.AddRange(found);
 
         var entries = new HashSet<(string, int)>();
-        var entryRanges = new List<PlacedRange>();
-        foreach (var o in metadata.Objects)
+        var placedEntries = new FileRanges?[metadata.Objects.Count];
+        for (var i = 0; i < metadata.Objects.Count; i++)
         {
+            var o = metadata.Objects[i];
             if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
                 problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems, entryRanges);
+            placedEntries[i] = CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems);
         }
-        foreach (var r in entryRanges) r.File.Ranges.Add((r.Start, r.End, r.Key));
+
+        // Each file follows its ranges in the order placed (tensors, then entries). A save writes
+        // them in that order, so this is usually all; a file whose ranges come out of order or
+        // overlap has them gathered, sorted and checked in full.
+        void Place(Action<FileRanges, long, long, string> place)
+        {
+            for (var i = 0; i < tensors.Length; i++)
+            {
+                var placed = checks[i].Placed;
+                for (var c = 0; c < placed.Length; c++)
+                {
+                    if (placed[c] is not { } file) continue;
+                    var (offset, length) = Bytes(tensors[i].Chunks, c);
+                    place(file, offset, offset + length, tensors[i].Key);
+                }
+            }
+            for (var i = 0; i < placedEntries.Length; i++)
+                if (placedEntries[i] is { } file)
+                    place(file, metadata.Objects[i].Bytes.Offset, metadata.Objects[i].Bytes.Offset + metadata.Objects[i].Bytes.Length, metadata.Objects[i].Key);
+        }
+        Place(static (file, start, end, _) => file.Follow(start, end));
+        if (files.Values.Any(f => f.Unordered))
+            Place(static (file, start, end, key) =>
+            {
+                if (file.Unordered) file.Gather(start, end, key);
+            });
 
         foreach (var (name, file) in files)
         {
-            var ranges = file.Ranges;
-            // A file's items come in the order they were written, so this is usually a check, not a sort.
+            if (file.Ranges is not { } ranges) continue;
             if (!InOrder(ranges)) ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
             for (var i = 1; i < ranges.Count; i++)
                 if (ranges[i].Start < ranges[i - 1].End)
@@ -99,14 +116,15 @@ internal static class MetadataValidator
         return true;
     }
 
+    /// <summary>Where chunk <paramref name="i"/> of <paramref name="chunks"/> lies in its file, read from the packed arrays when it was not built.</summary>
+    private static (long Offset, long Length) Bytes(IReadOnlyList<StoredChunk> chunks, int i) =>
+        chunks is PackedChunks packed ? (packed.Offset(i), packed.Length(i)) : (chunks[i].Bytes.Offset, chunks[i].Bytes.Length);
+
     /// <summary>Above this many chunks the tensors are checked on the pool.</summary>
     private const long ParallelChunks = 16_384;
 
-    /// <summary>A byte range a chunk or entry takes in a listed file, before it joins that file's list.</summary>
-    private readonly record struct PlacedRange(FileRanges File, long Start, long End, string Key);
-
-    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, the ranges its chunks take into <paramref name="ranges"/>.</summary>
-    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, into <paramref name="placed"/> (one per chunk) the file each chunk takes a range of.</summary>
+    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, FileRanges?[] placed)
     {
         var size = DTypes.ElementSize(t.DType);
         if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
@@ -119,12 +137,13 @@ internal static class MetadataValidator
         }
         if (t.Chunks is PackedChunks packed)
         {
-            CheckPacked(t, packed, size, volume, partial, files, problems, ranges);
+            CheckPacked(t, packed, size, volume, partial, files, problems, placed);
             return;
         }
         var boxes = new List<TensorBox>();
-        foreach (var c in t.Chunks)
+        for (var i = 0; i < t.Chunks.Count; i++)
         {
+            var c = t.Chunks[i];
             if (!c.Box.FitsIn(t.Shape))
             {
                 problems.Add($"'{t.Key}': chunk {c.Box} does not fit shape {Shapes.Format(t.Shape)}");
@@ -132,7 +151,7 @@ internal static class MetadataValidator
             }
             boxes.Add(c.Box);
             // Inside a shape whose bytes fit in 64 bits, so the chunk's do too.
-            CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems, ranges);
+            placed[i] = CheckBytes(t.Key, c.Bytes.File, c.Bytes.Offset, c.Bytes.Length, c.Bytes.BlockSize, c.Bytes.BlockChecksums.Count, c.Box.Volume * size, size, files, problems);
         }
         if (!Disjoint(boxes) && SavePlanValidator.FindOverlap(boxes) is { } overlap)
             problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
@@ -176,10 +195,11 @@ internal static class MetadataValidator
     /// arrays: the same problems in the same order, a chunk built only to be named in one.
     /// </summary>
     private static void CheckPacked(TensorMetadata t, PackedChunks packed, int size, long volume, bool partial,
-        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+        Dictionary<string, FileRanges> files, List<string> problems, FileRanges?[] placed)
     {
         var shape = t.Shape;
-        var fitting = new List<int>(packed.Count);
+        // Null while every chunk so far fits (the usual case): then all of them are the fitting ones.
+        List<int>? fitting = null;
         long covered = 0;
         for (var i = 0; i < packed.Count; i++)
         {
@@ -191,54 +211,61 @@ internal static class MetadataValidator
             if (!fits)
             {
                 problems.Add($"'{t.Key}': chunk {packed[i].Box} does not fit shape {Shapes.Format(shape)}");
+                fitting ??= Enumerable.Range(0, i).ToList();
                 continue;
             }
-            fitting.Add(i);
+            fitting?.Add(i);
             long chunkVolume = 1;
             foreach (var l in lengths) chunkVolume = checked(chunkVolume * l);
             covered += chunkVolume;
-            CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems, ranges);
+            placed[i] = CheckBytes(t.Key, packed.File(i), packed.Offset(i), packed.Length(i), packed.BlockSize(i), packed.ChecksumCount(i), chunkVolume * size, size, files, problems);
         }
-        if (!Disjoint(packed, fitting))
+        var fitCount = fitting?.Count ?? packed.Count;
+        if (!Disjoint(packed, fitCount, n => fitting?[n] ?? n))
         {
-            var boxes = fitting.Select(i => packed[i].Box).ToList();
+            // Boxes only: building the chunks (names, checksum lists) would cost more, and stay built.
+            var boxes = Enumerable.Range(0, fitCount).Select(n => packed.Box(fitting?[n] ?? n)).ToList();
             if (SavePlanValidator.FindOverlap(boxes) is { } overlap)
             {
                 problems.Add($"'{t.Key}': chunks {overlap.A} and {overlap.B} overlap");
                 return;
             }
         }
-        if (!partial && fitting.Count == packed.Count && covered != volume)
+        if (!partial && fitCount == packed.Count && covered != volume)
             problems.Add($"'{t.Key}': chunks cover {covered} of {volume} elements");
     }
 
-    /// <summary><see cref="Disjoint(List{TensorBox})"/> on the packed chunks <paramref name="fitting"/>, in that order.</summary>
-    private static bool Disjoint(PackedChunks packed, List<int> fitting)
+    /// <summary><see cref="Disjoint(List{TensorBox})"/> on the <paramref name="count"/> packed chunks <paramref name="fitting"/> gives, in that order.</summary>
+    private static bool Disjoint(PackedChunks packed, int count, Func<int, int> fitting)
     {
-        if (fitting.Count < 2) return true;
-        var rank = packed.Offsets(fitting[0]).Length;
+        if (count < 2) return true;
+        var rank = packed.Offsets(fitting(0)).Length;
         for (var d = 0; d < rank; d++)
         {
             var ordered = true;
-            for (var i = 1; i < fitting.Count && ordered; i++)
-                ordered = packed.Offsets(fitting[i - 1])[d] + packed.Lengths(fitting[i - 1])[d] <= packed.Offsets(fitting[i])[d];
+            for (var i = 1; i < count && ordered; i++)
+                ordered = packed.Offsets(fitting(i - 1))[d] + packed.Lengths(fitting(i - 1))[d] <= packed.Offsets(fitting(i))[d];
             if (ordered) return true;
         }
         return false;
     }
 
-    private static void CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
-        Dictionary<string, FileRanges> files, List<string> problems, List<PlacedRange> ranges)
+    /// <summary>
+    /// Checks an item's bytes, naming each problem in <paramref name="problems"/>; returns the file
+    /// the item takes a range of (non-empty, inside it) for the overlap check, or null.
+    /// </summary>
+    private static FileRanges? CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
+        Dictionary<string, FileRanges> files, List<string> problems)
     {
         if (!files.TryGetValue(fileName, out var file))
         {
             problems.Add($"'{key}' is in file '{fileName}', which the metadata does not list");
-            return;
+            return null;
         }
         if (length < 0 || offset < 0)
         {
             problems.Add($"'{key}': {(length < 0 ? $"\"length\" {length}" : $"\"offset\" {offset}")} in file '{fileName}' is negative");
-            return;
+            return null;
         }
         if (length != expectedLength) problems.Add($"'{key}': {length} bytes recorded, its shape needs {expectedLength}");
         // Both are non-negative here, and so is the file's length: the subtraction cannot wrap.
@@ -247,21 +274,36 @@ internal static class MetadataValidator
         if (blockSize <= 0 || blockSize % 8 != 0 || blockSize % elementSize != 0)
         {
             problems.Add($"'{key}': checksum block size {blockSize} is not a positive multiple of 8");
-            return;
+            return null;
         }
         var blocks = length / blockSize + (length % blockSize == 0 ? 0 : 1);
         if (checksumCount != blocks) problems.Add($"'{key}': {checksumCount} checksums recorded for {blocks} blocks");
-        if (length > 0 && inside) ranges.Add(new PlacedRange(file, offset, offset + length, key));
+        return length > 0 && inside ? file : null;
     }
 
     /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
     private sealed class FileRanges(long length)
     {
+        private long _end = long.MinValue;
+        private int _count;
+
         public long Length { get; } = length;
 
-        public List<(long Start, long End, string Key)> Ranges { get; } = new();
+        /// <summary>True once <see cref="Follow"/> met a range that starts before the one before it ends (out of order, or overlapping).</summary>
+        public bool Unordered { get; private set; }
 
-        /// <summary>How many ranges the tensors place here (to size <see cref="Ranges"/> once).</summary>
-        public int Expected { get; set; }
+        /// <summary>The ranges <see cref="Gather"/> took, for a file whose ranges are <see cref="Unordered"/>.</summary>
+        public List<(long Start, long End, string Key)>? Ranges { get; private set; }
+
+        /// <summary>Takes the next range placed here (every one, in the order placed).</summary>
+        public void Follow(long start, long end)
+        {
+            _count++;
+            if (start >= _end) _end = end;
+            else Unordered = true;
+        }
+
+        /// <summary>Keeps a range placed here, after <see cref="Follow"/> took them all, to sort and check them in full.</summary>
+        public void Gather(long start, long end, string key) => (Ranges ??= new(_count)).Add((start, end, key));
     }
 }
