@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.ExceptionServices;
 
 namespace ActorCkpt;
@@ -28,103 +29,151 @@ internal static class MetadataValidator
         foreach (var f in metadata.Files)
         {
             if (!IsPlainFileName(f.Name)) problems.Add($"file name '{f.Name}' is not a plain name inside the step directory");
-            else if (!files.TryAdd(f.Name, new FileRanges(Math.Max(0, f.Length)))) problems.Add($"file '{f.Name}' is listed twice");
+            else if (!files.TryAdd(f.Name, new FileRanges(files.Count, f.Name, Math.Max(0, f.Length)))) problems.Add($"file '{f.Name}' is listed twice");
             else if (f.Length < 0) problems.Add($"file '{f.Name}': \"length\" {f.Length} is negative");
             else if (f.Length > long.MaxValue - total) problems.Add($"file '{f.Name}': \"length\" {f.Length} takes the files' total past 64 bits");
             else total += f.Length;
             if (f.HeaderChecksum.Length > 0 && !IsChecksum(f.HeaderChecksum))
                 problems.Add($"file '{f.Name}': \"header_checksum\" '{f.HeaderChecksum}' is not 16 lowercase hex digits");
         }
+        var byId = files.Values.ToArray();
 
         // Tensors are checked on the pool when there are many chunks (786k at 4,096 ranks), each
-        // noting which file each of its chunks takes a range of; the problems and the ranges are then
-        // joined in tensor order, as one pass in that order would make them (and the first exception).
+        // noting, in its stretch of one pooled array, the file each chunk takes a range of; the
+        // problems and the ranges are then joined in tensor order, as one pass in that order would
+        // make them (and the first exception, should one be thrown).
         var tensors = metadata.Tensors.Values.ToArray();
-        var checks = new (List<string> Problems, FileRanges?[] Placed, Exception? Failure)[tensors.Length];
-        void Check(int i)
+        var starts = new int[tensors.Length + 1];
+        for (var i = 0; i < tensors.Length; i++) starts[i + 1] = checked(starts[i] + tensors[i].Chunks.Count);
+        var placed = ArrayPool<int>.Shared.Rent(starts[^1]);
+        try
         {
-            var found = new List<string>();
-            var placed = new FileRanges?[tensors[i].Chunks.Count];
-            try
+            var checks = new (List<string> Problems, Exception? Failure)[tensors.Length];
+            void Check(int i)
             {
-                CheckTensor(tensors[i], partial, files, found, placed);
-                checks[i] = (found, placed, null);
-            }
-            catch (Exception e)
-            {
-                checks[i] = (found, placed, e);
-            }
-        }
-        if (tensors.Sum(t => (long)t.Chunks.Count) >= ParallelChunks) Parallel.For(0, tensors.Length, Check);
-        else
-            for (var i = 0; i < tensors.Length; i++) Check(i);
-        foreach (var (_, _, failure) in checks)
-            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
-        foreach (var (found, _, _) in checks) problems.AddRange(found);
-
-        var entries = new HashSet<(string, int)>();
-        var placedEntries = new FileRanges?[metadata.Objects.Count];
-        for (var i = 0; i < metadata.Objects.Count; i++)
-        {
-            var o = metadata.Objects[i];
-            if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
-                problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
-            placedEntries[i] = CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems);
-        }
-
-        // Each file follows its ranges in the order placed (tensors, then entries). A save writes
-        // them in that order, so this is usually all; a file whose ranges come out of order or
-        // overlap has them gathered, sorted and checked in full.
-        void Place(Action<FileRanges, long, long, string> place)
-        {
-            for (var i = 0; i < tensors.Length; i++)
-            {
-                var placed = checks[i].Placed;
-                for (var c = 0; c < placed.Length; c++)
+                var found = new List<string>();
+                var its = placed.AsSpan(starts[i], tensors[i].Chunks.Count);
+                // Pooled: what an earlier caller left, until each chunk's file is known.
+                its.Fill(-1);
+                try
                 {
-                    if (placed[c] is not { } file) continue;
-                    var (offset, length) = Bytes(tensors[i].Chunks, c);
-                    place(file, offset, offset + length, tensors[i].Key);
+                    CheckTensor(tensors[i], partial, files, found, its);
+                    checks[i] = (found, null);
+                }
+                catch (Exception e)
+                {
+                    checks[i] = (found, e);
                 }
             }
-            for (var i = 0; i < placedEntries.Length; i++)
-                if (placedEntries[i] is { } file)
-                    place(file, metadata.Objects[i].Bytes.Offset, metadata.Objects[i].Bytes.Offset + metadata.Objects[i].Bytes.Length, metadata.Objects[i].Key);
-        }
-        Place(static (file, start, end, _) => file.Follow(start, end));
-        if (files.Values.Any(f => f.Unordered))
-            Place(static (file, start, end, key) =>
-            {
-                if (file.Unordered) file.Gather(start, end, key);
-            });
+            if (starts[^1] >= ParallelChunks) Parallel.For(0, tensors.Length, Check);
+            else
+                for (var i = 0; i < tensors.Length; i++) Check(i);
+            foreach (var (_, failure) in checks)
+                if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
+            foreach (var (found, _) in checks) problems.AddRange(found);
 
-        foreach (var (name, file) in files)
-        {
-            if (file.Ranges is not { } ranges) continue;
-            if (!InOrder(ranges)) ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
-            for (var i = 1; i < ranges.Count; i++)
-                if (ranges[i].Start < ranges[i - 1].End)
-                    problems.Add($"'{ranges[i - 1].Key}' and '{ranges[i].Key}' overlap in file '{name}'");
+            var entries = new HashSet<(string, int)>();
+            var placedEntries = new int[metadata.Objects.Count];
+            for (var i = 0; i < metadata.Objects.Count; i++)
+            {
+                var o = metadata.Objects[i];
+                if (!entries.Add((o.Key, o.Scope == ObjectScope.Rank ? o.Rank : -1)))
+                    problems.Add($"entry '{o.Key}' of {(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global scope")} is listed twice");
+                placedEntries[i] = CheckBytes(o.Key, o.Bytes.File, o.Bytes.Offset, o.Bytes.Length, o.Bytes.BlockSize, o.Bytes.BlockChecksums.Count, o.Bytes.Length, 1, files, problems);
+            }
+
+            // Each file follows its ranges in the order placed (tensors, then entries), which is
+            // usually the order a save wrote them in: then that is all. A file whose ranges come out
+            // of order or overlap has them gathered, sorted and checked in full.
+            void Place<TPlace>(TPlace place) where TPlace : struct, IPlace
+            {
+                for (var i = 0; i < tensors.Length; i++)
+                {
+                    var chunks = tensors[i].Chunks;
+                    for (var c = 0; c < chunks.Count; c++)
+                    {
+                        if (placed[starts[i] + c] is var id && id < 0) continue;
+                        var (offset, length) = Bytes(chunks, c);
+                        place.Take(byId[id], offset, offset + length, i);
+                    }
+                }
+                for (var i = 0; i < placedEntries.Length; i++)
+                    if (placedEntries[i] >= 0)
+                    {
+                        var bytes = metadata.Objects[i].Bytes;
+                        place.Take(byId[placedEntries[i]], bytes.Offset, bytes.Offset + bytes.Length, tensors.Length + i);
+                    }
+            }
+            Place(new Follow());
+            var gathered = 0;
+            foreach (var file in byId)
+                if (file.Unordered) (file.First, file.Next, gathered) = (gathered, gathered, gathered + file.Count);
+            if (gathered == 0) return problems;
+            var ranges = ArrayPool<PlacedRange>.Shared.Rent(gathered);
+            try
+            {
+                Place(new Gather(ranges));
+                string Key(int owner) => owner < tensors.Length ? tensors[owner].Key : metadata.Objects[owner - tensors.Length].Key;
+                foreach (var file in byId)
+                {
+                    if (!file.Unordered) continue;
+                    var its = ranges.AsSpan(file.First, file.Count);
+                    if (!InOrder(its)) its.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+                    for (var i = 1; i < its.Length; i++)
+                        if (its[i].Start < its[i - 1].End)
+                            problems.Add($"'{Key(its[i - 1].Owner)}' and '{Key(its[i].Owner)}' overlap in file '{file.Name}'");
+                }
+            }
+            finally
+            {
+                ArrayPool<PlacedRange>.Shared.Return(ranges);
+            }
+            return problems;
         }
-        return problems;
+        finally
+        {
+            ArrayPool<int>.Shared.Return(placed);
+        }
     }
 
-    private static bool InOrder(List<(long Start, long End, string Key)> ranges)
+    /// <summary>A byte range placed in a file, and its owner: tensor i, or entry i after the tensors.</summary>
+    private readonly record struct PlacedRange(long Start, long End, int Owner);
+
+    /// <summary>What a pass over the placed ranges does with each.</summary>
+    private interface IPlace
     {
-        for (var i = 1; i < ranges.Count; i++)
-            if (ranges[i].Start < ranges[i - 1].Start) return false;
-        return true;
+        void Take(FileRanges file, long start, long end, int owner);
+    }
+
+    private readonly struct Follow : IPlace
+    {
+        public void Take(FileRanges file, long start, long end, int owner) => file.Follow(start, end);
+    }
+
+    private readonly struct Gather(PlacedRange[] ranges) : IPlace
+    {
+        public void Take(FileRanges file, long start, long end, int owner)
+        {
+            if (file.Unordered) ranges[file.Next++] = new PlacedRange(start, end, owner);
+        }
     }
 
     /// <summary>Where chunk <paramref name="i"/> of <paramref name="chunks"/> lies in its file, read from the packed arrays when it was not built.</summary>
     private static (long Offset, long Length) Bytes(IReadOnlyList<StoredChunk> chunks, int i) =>
         chunks is PackedChunks packed ? (packed.Offset(i), packed.Length(i)) : (chunks[i].Bytes.Offset, chunks[i].Bytes.Length);
 
+    private static bool InOrder(ReadOnlySpan<PlacedRange> ranges)
+    {
+        for (var i = 1; i < ranges.Length; i++)
+            if (ranges[i].Start < ranges[i - 1].Start) return false;
+        return true;
+    }
+
     /// <summary>Above this many chunks the tensors are checked on the pool.</summary>
     private const long ParallelChunks = 16_384;
 
-    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, into <paramref name="placed"/> (one per chunk) the file each chunk takes a range of.</summary>
-    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, FileRanges?[] placed)
+    /// <summary>One tensor's checks: its problems into <paramref name="problems"/>, into <paramref name="placed"/> (one per chunk) the id of the file each chunk takes a range of, or -1.</summary>
+    private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, Span<int> placed)
     {
         var size = DTypes.ElementSize(t.DType);
         if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
@@ -195,7 +244,7 @@ internal static class MetadataValidator
     /// arrays: the same problems in the same order, a chunk built only to be named in one.
     /// </summary>
     private static void CheckPacked(TensorMetadata t, PackedChunks packed, int size, long volume, bool partial,
-        Dictionary<string, FileRanges> files, List<string> problems, FileRanges?[] placed)
+        Dictionary<string, FileRanges> files, List<string> problems, Span<int> placed)
     {
         var shape = t.Shape;
         // Null while every chunk so far fits (the usual case): then all of them are the fitting ones.
@@ -251,21 +300,21 @@ internal static class MetadataValidator
     }
 
     /// <summary>
-    /// Checks an item's bytes, naming each problem in <paramref name="problems"/>; returns the file
-    /// the item takes a range of (non-empty, inside it) for the overlap check, or null.
+    /// Checks an item's bytes, naming each problem in <paramref name="problems"/>; returns the id of
+    /// the file the item takes a range of (non-empty, inside it) for the overlap check, or -1.
     /// </summary>
-    private static FileRanges? CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
+    private static int CheckBytes(string key, string fileName, long offset, long length, int blockSize, int checksumCount, long expectedLength, int elementSize,
         Dictionary<string, FileRanges> files, List<string> problems)
     {
         if (!files.TryGetValue(fileName, out var file))
         {
             problems.Add($"'{key}' is in file '{fileName}', which the metadata does not list");
-            return null;
+            return -1;
         }
         if (length < 0 || offset < 0)
         {
             problems.Add($"'{key}': {(length < 0 ? $"\"length\" {length}" : $"\"offset\" {offset}")} in file '{fileName}' is negative");
-            return null;
+            return -1;
         }
         if (length != expectedLength) problems.Add($"'{key}': {length} bytes recorded, its shape needs {expectedLength}");
         // Both are non-negative here, and so is the file's length: the subtraction cannot wrap.
@@ -274,36 +323,40 @@ internal static class MetadataValidator
         if (blockSize <= 0 || blockSize % 8 != 0 || blockSize % elementSize != 0)
         {
             problems.Add($"'{key}': checksum block size {blockSize} is not a positive multiple of 8");
-            return null;
+            return -1;
         }
         var blocks = length / blockSize + (length % blockSize == 0 ? 0 : 1);
         if (checksumCount != blocks) problems.Add($"'{key}': {checksumCount} checksums recorded for {blocks} blocks");
-        return length > 0 && inside ? file : null;
+        return length > 0 && inside ? file.Id : -1;
     }
 
-    /// <summary>A listed file's length and the byte ranges the metadata places in it.</summary>
-    private sealed class FileRanges(long length)
+    /// <summary>A listed file: its id (place in the metadata's list, duplicates aside), name and length, and how the ranges placed in it follow each other.</summary>
+    private sealed class FileRanges(int id, string name, long length)
     {
         private long _end = long.MinValue;
-        private int _count;
+
+        public int Id { get; } = id;
+
+        public string Name { get; } = name;
 
         public long Length { get; } = length;
+
+        /// <summary>How many ranges <see cref="Follow"/> took.</summary>
+        public int Count { get; private set; }
 
         /// <summary>True once <see cref="Follow"/> met a range that starts before the one before it ends (out of order, or overlapping).</summary>
         public bool Unordered { get; private set; }
 
-        /// <summary>The ranges <see cref="Gather"/> took, for a file whose ranges are <see cref="Unordered"/>.</summary>
-        public List<(long Start, long End, string Key)>? Ranges { get; private set; }
+        /// <summary>Where this file's ranges begin, and where the next goes, in the array they are gathered into when <see cref="Unordered"/>.</summary>
+        public int First, Next;
 
         /// <summary>Takes the next range placed here (every one, in the order placed).</summary>
         public void Follow(long start, long end)
         {
-            _count++;
+            Count++;
             if (start >= _end) _end = end;
             else Unordered = true;
         }
 
-        /// <summary>Keeps a range placed here, after <see cref="Follow"/> took them all, to sort and check them in full.</summary>
-        public void Gather(long start, long end, string key) => (Ranges ??= new(_count)).Add((start, end, key));
     }
 }
