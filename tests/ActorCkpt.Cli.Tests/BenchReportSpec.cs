@@ -79,6 +79,8 @@ public class BenchReportSpec : IDisposable
         }
         Assert.True(report.GetProperty("first_save_s").GetDouble() > 0);
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(2, report.GetProperty("runs_requested").GetInt32());
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("stopped_early").ValueKind);
 
         // Nothing deleted between runs: the cold save (1), then each run's async (2, 4) and in-place (3, 5) saves.
         var ckpt = Path.Combine(Dir, "actorckpt");
@@ -144,6 +146,20 @@ public class BenchReportSpec : IDisposable
         Assert.Equal(2, exit);
         Assert.Equal("actorckpt: --runs '0' is out of range (accepted: 1 to 100)" + Environment.NewLine, stderr.ToString());
         Assert.False(Directory.Exists(Dir));
+    }
+
+    [Fact]
+    public void A_run_should_start_on_tmpfs_only_with_room_for_its_three_copies_of_the_state_and_one_more()
+    {
+        const long gib = 1L << 30;
+
+        Assert.Null(RunRoom.Refusal("tmpfs", gib, 4 * gib, done: 3, requested: 5));
+        Assert.Null(RunRoom.Refusal("ext4", gib, 1, done: 0, requested: 5));
+        Assert.Equal("only 3 of the 5 runs fit in memory: on tmpfs a run keeps 3 copies of the 1024 MiB state (nothing is deleted until the bench ends) " +
+                     "and needs 4096 MiB available, 4095 MiB are; use fewer --runs, a smaller --size-mb, or a --dir on disk",
+            RunRoom.Refusal("tmpfs", gib, 4 * gib - (1 << 20), done: 3, requested: 5));
+        Assert.StartsWith("no run fit in memory: on ramfs", RunRoom.Refusal("ramfs", gib, gib, done: 0, requested: 1));
+        Assert.True(RunRoom.AvailableBytes() > 0);
     }
 
     [Fact]

@@ -132,6 +132,9 @@ internal static class BenchRunner
     private sealed record Measured(TimeSpan FirstSave, TimeSpan? FirstLoad, int Files, IReadOnlyList<Run> Runs, RawFiles Raw)
     {
         public Dictionary<string, long>? BytesByNode { get; init; }
+
+        /// <summary>Why the runs stopped before the number asked for (<see cref="RunRoom"/>), or null.</summary>
+        public string? Stopped { get; init; }
     }
 
     /// <summary>Runs the benchmark; returns the exit code (0 when every load was bit-exact).</summary>
@@ -153,7 +156,7 @@ internal static class BenchRunner
         Directory.CreateDirectory(rawDir);
         var fs = MountedFileSystem.Of(rawDir);
 
-        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir, rawDir) : await InProcessAsync(o, model, ckptDir, rawDir);
+        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir, rawDir) : await InProcessAsync(o, model, ckptDir, rawDir, fs.Type);
         using var raw = m.Raw;
         var runs = m.Runs;
         TimeSpan MedianOf(Func<Run, TimeSpan> figure) => TimeSpan.FromSeconds(BenchTargets.Median(runs.Select(r => (double?)figure(r).TotalSeconds))!.Value);
@@ -170,6 +173,7 @@ internal static class BenchRunner
         var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
         var medians = runs.Count > 1 ? $" (medians of {runs.Count} runs)" : "";
         output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files on {fs.Type} ({fs.Device}), bit-exact {exact}{medians}");
+        if (m.Stopped is { } stopped) output.Line("  stopped early: " + stopped);
         if (runs.Count > 1)
             for (var i = 0; i < runs.Count; i++)
                 output.Line($"  run {i + 1}: " + string.Join(", ", runs[i].Figures().Where(f => f.Value is double).Select(f => $"{f.Key} {Format(f.Value)}")));
@@ -220,6 +224,8 @@ internal static class BenchRunner
         report["targets_met"] = met;
         report["bit_exact"] = exact;
         report["runs"] = runs.Select(r => r.Figures()).ToArray();
+        report["runs_requested"] = o.Runs;
+        report["stopped_early"] = m.Stopped;
         if (m.BytesByNode is not null)
         {
             report["placement"] = o.Placement;
@@ -260,7 +266,7 @@ internal static class BenchRunner
     /// 2 + 2i and 3 + 2i in the order they run), a memcpy, and three loads of the save in place
     /// and the raw read (the raw read first on odd runs).
     /// </summary>
-    private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir, string rawDir)
+    private static async Task<Measured> InProcessAsync(Options o, SyntheticModel model, string ckptDir, string rawDir, string fileSystem)
     {
         var states = model.BuildStates(o.Ranks, step: 1);
         RawFiles? raw = null;
@@ -277,8 +283,15 @@ internal static class BenchRunner
             raw = RawFiles.Like(ckpt.Store.ReadMetadata(1));
             var runs = new List<Run>();
             long lastStep = 1;
+            string? stopped = null;
             for (var i = 0; i < o.Runs; i++)
             {
+                if (RunRoom.Refusal(fileSystem, model.Bytes, RunRoom.AvailableBytes(), i, o.Runs) is { } why)
+                {
+                    if (i == 0) throw new ArgumentException(why);
+                    stopped = why;
+                    break;
+                }
                 // Odd runs reverse the order of the writes (raw, sync, async instead of async, sync,
                 // raw): on this machine whichever writes first into memory or blocks not used for
                 // a while can be several times slower, and the ratios compare neighbours.
@@ -306,7 +319,7 @@ internal static class BenchRunner
                 });
                 lastStep = syncStep;
             }
-            return new Measured(coldSaved, firstLoad, ckpt.Store.ReadMetadata(lastStep).Files.Count, runs, raw);
+            return new Measured(coldSaved, firstLoad, ckpt.Store.ReadMetadata(lastStep).Files.Count, runs, raw) { Stopped = stopped };
         }
         catch
         {
