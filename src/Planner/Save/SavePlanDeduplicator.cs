@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ActorCkpt;
 
 /// <summary>
@@ -31,27 +33,47 @@ internal static class SavePlanDeduplicator
         // ranks), then box. Each holder carries its bytes and its rank's slot, so choosing and
         // counting touch no item again. (No local functions here: a captured local would live on
         // the heap and every access of it in these loops would go through that object.)
-        var groupsOf = new BoxGroups[keys.Count];
         var total = 0;
         foreach (var plan in plans) total += plan.Items.Count;
         // Each group's first holder as its place (plan, position), 8 bytes rather than a Holder's 32:
         // at a million items this array is most of the dedup's fresh memory, and fresh memory is
         // paid page by page. Holders are rebuilt from their places where a decision needs them.
-        var first = GC.AllocateUninitializedArray<long>(total);
+        // It and the other per-item scratch (kept or not, bytes, index; flat, plan p's items from
+        // start[p]) come from the pool: a planner makes a plan per save, and memory it had is free
+        // to touch again.
+        var first = ArrayPool<long>.Shared.Rent(total);
+        var keep = ArrayPool<bool>.Shared.Rent(total);
+        var bytesOf = ArrayPool<long>.Shared.Rent(total);
+        var indexOf = ArrayPool<int>.Shared.Rent(total);
+        try
+        {
+            return Dedup(plans, strategy, keys, total, first, keep, bytesOf, indexOf, out sizes);
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(first);
+            ArrayPool<bool>.Shared.Return(keep);
+            ArrayPool<long>.Shared.Return(bytesOf);
+            ArrayPool<int>.Shared.Return(indexOf);
+        }
+    }
+
+    /// <summary>The dedup in scratch arrays of at least <paramref name="total"/> items each, as they come from the pool.</summary>
+    private static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys, int total,
+        long[] first, bool[] keep, long[] bytesOf, int[] indexOf, out ItemSizes[] sizes)
+    {
+        var groupsOf = new BoxGroups[keys.Count];
+        Array.Clear(keep, 0, total);
+        var start = new int[plans.Count + 1];
+        for (var p = 0; p < plans.Count; p++) start[p + 1] = start[p] + plans[p].Items.Count;
         var groupCount = 0;
         var replicas = new Dictionary<int, List<long>>();
-        var keep = new bool[plans.Count][];
-        var bytesOf = new long[plans.Count][];
-        var indexOf = new int[plans.Count][];
         var unstaged = new HashSet<int>?[plans.Count];
         // Plans holding an item of another rank than their own (rare): their holders' slots are looked up.
         var offRank = new bool[plans.Count];
         var anyUnstaged = false;
         for (var p = 0; p < plans.Count; p++)
         {
-            keep[p] = new bool[plans[p].Items.Count];
-            bytesOf[p] = new long[plans[p].Items.Count];
-            indexOf[p] = new int[plans[p].Items.Count];
             if (plans[p].Unstaged.Count > 0) (unstaged[p], anyUnstaged) = (new HashSet<int>(plans[p].Unstaged), true);
         }
         var problems = new List<string>();
@@ -77,10 +99,10 @@ internal static class SavePlanDeduplicator
                 var volume = item.Box.Volume;
                 if (item.Kind == WriteItemKind.Tensor && volume == 0) continue;
                 var bytes = volume * DTypes.ElementSize(item.DType);
-                (bytesOf[p][i], indexOf[p][i]) = (bytes, item.Index);
+                (bytesOf[start[p] + i], indexOf[start[p] + i]) = (bytes, item.Index);
                 if (item.Kind == WriteItemKind.Object && item.Scope == ObjectScope.Rank)
                 {
-                    keep[p][i] = true;
+                    keep[start[p] + i] = true;
                     load[planSlot[p]] += bytes;
                     continue;
                 }
@@ -100,18 +122,18 @@ internal static class SavePlanDeduplicator
             }
         }
 
-        var at = new Holders(plans, bytesOf, planSlot, slotOfRank);
+        var at = new Holders(plans, start, bytesOf, planSlot, slotOfRank);
         for (var g = 0; g < groupCount; g++)
         {
             if (replicas.Count > 0 && replicas.ContainsKey(g)) continue;
             var (p, i) = Unplace(first[g]);
             if (!Staged(unstaged, p, i)) problems.Add(Unwritable(new[] { at.Of(first[g]) }));
-            else if (offRank[p]) Keep(at.Of(first[g]), keep, load, slotOfRank);
+            else if (offRank[p]) Keep(at.Of(first[g]), start, keep, load, slotOfRank);
             else
             {
                 // Most groups: one item, of its plan's rank, kept without rebuilding its holder.
-                keep[p][i] = true;
-                load[planSlot[p]] += bytesOf[p][i];
+                keep[start[p] + i] = true;
+                load[planSlot[p]] += bytesOf[start[p] + i];
             }
         }
         // Largest replicated items first so the greedy choice balances well (LPT order).
@@ -135,7 +157,7 @@ internal static class SavePlanDeduplicator
             }
             Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
                 ? LowestRank(staged)
-                : LeastLoaded(staged, load, slotOfRank), keep, load, slotOfRank);
+                : LeastLoaded(staged, load, slotOfRank), start, keep, load, slotOfRank);
         }
         if (problems.Count > 0) throw new PlanValidationException(problems);
 
@@ -143,14 +165,13 @@ internal static class SavePlanDeduplicator
         sizes = new ItemSizes[plans.Count];
         for (var k = 0; k < plans.Count; k++)
         {
-            var kept = keep[k];
-            var count = 0;
-            foreach (var b in kept) if (b) count++;
+            var kept = keep.AsSpan(start[k], start[k + 1] - start[k]);
+            var count = kept.Count(true);
             var items = new WriteItem[count];
             var (bytes, index) = (new long[count], new int[count]);
             var plan = plans[k];
             for (int i = 0, n = 0; i < kept.Length; i++)
-                if (kept[i]) (items[n], bytes[n], index[n++]) = (plan.Items[i], bytesOf[k][i], indexOf[k][i]);
+                if (kept[i]) (items[n], bytes[n], index[n++]) = (plan.Items[i], bytesOf[start[k] + i], indexOf[start[k] + i]);
             result[k] = plan with { Items = items, Unstaged = Array.Empty<int>() };
             sizes[k] = new ItemSizes(bytes, index);
         }
@@ -167,9 +188,9 @@ internal static class SavePlanDeduplicator
     private static bool Staged(HashSet<int>?[] unstaged, int plan, int position) => unstaged[plan]?.Contains(position) != true;
 
     /// <summary>Keeps <paramref name="h"/>'s item and counts its bytes on its rank.</summary>
-    private static void Keep(Holder h, bool[][] keep, long[] load, Dictionary<int, int> slotOfRank)
+    private static void Keep(Holder h, int[] start, bool[] keep, long[] load, Dictionary<int, int> slotOfRank)
     {
-        keep[h.Plan][h.Position] = true;
+        keep[start[h.Plan] + h.Position] = true;
         load[SlotOf(h, slotOfRank)] += h.Bytes;
     }
 
@@ -221,7 +242,7 @@ internal static class SavePlanDeduplicator
     }
 
     /// <summary>Rebuilds holders from their places.</summary>
-    private sealed class Holders(IReadOnlyList<LocalSavePlan> plans, long[][] bytesOf, int[] planSlot, Dictionary<int, int> slotOfRank)
+    private sealed class Holders(IReadOnlyList<LocalSavePlan> plans, int[] start, long[] bytesOf, int[] planSlot, Dictionary<int, int> slotOfRank)
     {
         /// <summary>
         /// The holder at <paramref name="place"/>. An item of a rank with no plan has no slot (-1):
@@ -231,7 +252,7 @@ internal static class SavePlanDeduplicator
         {
             var (p, i) = Unplace(place);
             var item = plans[p].Items[i];
-            return new Holder(item, p, i, bytesOf[p][i], item.Rank == plans[p].Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
+            return new Holder(item, p, i, bytesOf[start[p] + i], item.Rank == plans[p].Rank ? planSlot[p] : slotOfRank.GetValueOrDefault(item.Rank, -1));
         }
     }
 
