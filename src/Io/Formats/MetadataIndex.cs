@@ -284,6 +284,7 @@ internal sealed class MetadataIndex : IDisposable
         }
     }
 
+    /// <summary>The chunks of <paramref name="t"/> from its <paramref name="pages"/>, sliced from <paramref name="window"/> where it holds them.</summary>
     private StoredChunk[] ReadChunks(TensorEntry t, PageInfo[] pages, PageWindow? window, List<TensorBox>? wanted, SortedSet<uint>? files, PackedChunks? packed)
     {
         var dims = t.Shape.Length;

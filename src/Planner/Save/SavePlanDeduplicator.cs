@@ -71,10 +71,9 @@ internal static class SavePlanDeduplicator
         var unstaged = new HashSet<int>?[plans.Count];
         // Plans holding an item of another rank than their own (rare): their holders' slots are looked up.
         var offRank = new bool[plans.Count];
-        var anyUnstaged = false;
         for (var p = 0; p < plans.Count; p++)
         {
-            if (plans[p].Unstaged.Count > 0) (unstaged[p], anyUnstaged) = (new HashSet<int>(plans[p].Unstaged), true);
+            if (plans[p].Unstaged.Count > 0) unstaged[p] = new HashSet<int>(plans[p].Unstaged);
         }
         var problems = new List<string>();
         // Bytes kept per rank, one slot per distinct rank of the plans; an item is counted on its
@@ -136,28 +135,18 @@ internal static class SavePlanDeduplicator
                 load[planSlot[p]] += bytesOf[start[p] + i];
             }
         }
-        // Largest replicated items first so the greedy choice balances well (LPT order).
+        // Largest replicated items first so the greedy choice balances well (LPT order). A group's
+        // holders are rebuilt one at a time from their places as the choice passes them (at 4,096
+        // ranks a replicated key has 4,096: a list of them per group was 16 MB of fresh memory).
         var replicated = replicas.Values
-            .Select(places => places.Select(at.Of).ToList())
-            .OrderByDescending(h => h[0].Item.ByteLength)
-            .ThenBy(h => h[0].Item.Key, StringComparer.Ordinal)
-            .ThenBy(h => string.Join(",", h[0].Item.Box.Offsets), StringComparer.Ordinal);
-        foreach (var holders in replicated)
+            .OrderByDescending(places => at.Of(places[0]).Item.ByteLength)
+            .ThenBy(places => at.Of(places[0]).Item.Key, StringComparer.Ordinal)
+            .ThenBy(places => string.Join(",", at.Of(places[0]).Item.Box.Offsets), StringComparer.Ordinal);
+        foreach (var places in replicated)
         {
-            var staged = holders;
-            if (anyUnstaged)
-            {
-                staged = new List<Holder>();
-                foreach (var h in holders) if (Staged(unstaged, h.Plan, h.Position)) staged.Add(h);
-            }
-            if (staged.Count == 0)
-            {
-                problems.Add(Unwritable(holders));
-                continue;
-            }
-            Keep(strategy == DedupStrategy.LowestRank || holders[0].Item.Kind == WriteItemKind.Object
-                ? LowestRank(staged)
-                : LeastLoaded(staged, load, slotOfRank), start, keep, load, slotOfRank);
+            var lowest = strategy == DedupStrategy.LowestRank || at.Of(places[0]).Item.Kind == WriteItemKind.Object;
+            if (Choose(places, at, unstaged, lowest, load, slotOfRank) is { } chosen) Keep(chosen, start, keep, load, slotOfRank);
+            else problems.Add(Unwritable(places.Select(at.Of).ToList()));
         }
         if (problems.Count > 0) throw new PlanValidationException(problems);
 
@@ -197,23 +186,32 @@ internal static class SavePlanDeduplicator
     /// <summary>The load slot of <paramref name="h"/>'s rank; throws <see cref="KeyNotFoundException"/> when no plan is of that rank.</summary>
     private static int SlotOf(Holder h, Dictionary<int, int> slotOfRank) => h.Slot >= 0 ? h.Slot : slotOfRank[h.Item.Rank];
 
-    /// <summary>The first holder of the lowest rank.</summary>
-    private static Holder LowestRank(List<Holder> holders)
+    /// <summary>
+    /// Among the holders at <paramref name="places"/> that staged their item: the first of the
+    /// lowest rank (<paramref name="lowestRank"/>), or the first of the rank with the fewest bytes
+    /// kept so far, the lowest such rank on a tie. Null when none staged it.
+    /// </summary>
+    private static Holder? Choose(List<long> places, Holders at, HashSet<int>?[] unstaged, bool lowestRank, long[] load, Dictionary<int, int> slotOfRank)
     {
-        var best = holders[0];
-        for (var i = 1; i < holders.Count; i++) if (holders[i].Item.Rank < best.Item.Rank) best = holders[i];
-        return best;
-    }
-
-    /// <summary>The first holder of the rank with the fewest bytes kept so far, the lowest such rank on a tie.</summary>
-    private static Holder LeastLoaded(List<Holder> holders, long[] load, Dictionary<int, int> slotOfRank)
-    {
-        var best = holders[0];
-        var bestLoad = load[SlotOf(best, slotOfRank)];
-        for (var i = 1; i < holders.Count; i++)
+        Holder? best = null;
+        var bestLoad = 0L;
+        foreach (var place in places)
         {
-            var l = load[SlotOf(holders[i], slotOfRank)];
-            if (l < bestLoad || (l == bestLoad && holders[i].Item.Rank < best.Item.Rank)) (best, bestLoad) = (holders[i], l);
+            var (p, i) = Unplace(place);
+            if (!Staged(unstaged, p, i)) continue;
+            var h = at.Of(place);
+            if (best is not { } b)
+            {
+                (best, bestLoad) = (h, lowestRank ? 0 : load[SlotOf(h, slotOfRank)]);
+                continue;
+            }
+            if (lowestRank)
+            {
+                if (h.Item.Rank < b.Item.Rank) best = h;
+                continue;
+            }
+            var l = load[SlotOf(h, slotOfRank)];
+            if (l < bestLoad || (l == bestLoad && h.Item.Rank < b.Item.Rank)) (best, bestLoad) = (h, l);
         }
         return best;
     }
