@@ -7,6 +7,19 @@ internal sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        // Retention removes old steps in the background, and a command run in this process may
+        // still be removing one when the test ends: a directory that vanishes while the delete
+        // walks the tree is gone already, and the walk starts again over what is left.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+                return;
+            }
+            catch (DirectoryNotFoundException) when (attempt < 10)
+            {
+            }
+        }
     }
 }
