@@ -158,8 +158,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     }
 
     /// <summary>
-    /// True when <paramref name="reader"/> holds binary metadata worth reading by index (a local file);
-    /// throws (disposing the reader) when it is over <paramref name="maxBytes"/>.
+    /// True when <paramref name="reader"/> holds binary metadata worth reading by index: a local file,
+    /// or an object gathered into blocks (<see cref="BlockCachedReader"/>), whose first byte starts the
+    /// binary form. Throws (disposing the reader) when it is over <paramref name="maxBytes"/>.
     /// </summary>
     private static bool ReadsByIndex(IBlobReader reader, string file, long maxBytes)
     {
@@ -194,24 +195,11 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// </summary>
     public MetadataIndex OpenMetadata(long step, string? expectedChecksum = null)
     {
-        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
-        if (!store.Exists(path))
-            throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
+        var path = CommittedMetadataPath(step);
         var reader = store.OpenRead(path);
         // Reading by index is many small reads: from an object store, gathered into blocks.
         if (reader.ReadsAreRequests) reader = new BlockCachedReader(reader, MetadataBlockBytes);
-        var first = new byte[1];
-        try
-        {
-            RegularFile.CheckSize(path, reader.Length, MaxMetadataBytes, "a metadata document");
-            if (reader.Length > 0) reader.ReadExactly(first, 0);
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
-        if (!MetadataBinary.IsBinary(first))
+        if (!ReadsByIndex(reader, path, MaxMetadataBytes))
         {
             reader.Dispose();
             var metadata = ReadMetadata(step, expectedChecksum);
@@ -250,21 +238,16 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// metadata that is not a regular file (<see cref="NotARegularFileException"/>) or is larger than
     /// <see cref="MaxMetadataBytes"/> (<see cref="CheckpointFormatException"/>), before reading it.
     /// </summary>
-    public byte[] ReadMetadataBytes(long step)
-    {
-        var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
-        using var reader = OpenMetadataFile(step);
-        RegularFile.CheckSize(path, reader.Length, MaxMetadataBytes, "a metadata document");
-        return ReadWhole(reader);
-    }
+    public byte[] ReadMetadataBytes(long step) => ReadBounded(CommittedMetadataPath(step), MaxMetadataBytes, "a metadata document");
 
     /// <summary>Opens the metadata file of committed step <paramref name="step"/>; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
-    private IBlobReader OpenMetadataFile(long step)
+    private IBlobReader OpenMetadataFile(long step) => store.OpenRead(CommittedMetadataPath(step));
+
+    /// <summary>Where the metadata of committed step <paramref name="step"/> lies; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
+    private string CommittedMetadataPath(long step)
     {
         var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
-        if (!store.Exists(path))
-            throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
-        return store.OpenRead(path);
+        return store.Exists(path) ? path : throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
     }
 
     /// <summary>The bytes of <paramref name="path"/>, refused before reading when over <paramref name="maxBytes"/> (<paramref name="what"/> names the kind of file in that message).</summary>

@@ -33,21 +33,22 @@ internal static class SavePlanDeduplicator
         // ranks), then box. Each holder carries its bytes and its rank's slot, so choosing and
         // counting touch no item again. (No local functions here: a captured local would live on
         // the heap and every access of it in these loops would go through that object.)
-        var total = 0;
-        foreach (var plan in plans) total += plan.Items.Count;
+        // Plan p's items are items start[p] to start[p + 1] of every per-item array below.
+        var start = new int[plans.Count + 1];
+        for (var p = 0; p < plans.Count; p++) start[p + 1] = start[p] + plans[p].Items.Count;
+        var total = start[^1];
         // Each group's first holder as its place (plan, position), 8 bytes rather than a Holder's 32:
         // at a million items this array is most of the dedup's fresh memory, and fresh memory is
         // paid page by page. Holders are rebuilt from their places where a decision needs them.
-        // It and the other per-item scratch (kept or not, bytes, index; flat, plan p's items from
-        // start[p]) come from the pool: a planner makes a plan per save, and memory it had is free
-        // to touch again.
+        // It and the other per-item scratch (kept or not, bytes, index) come from the pool: a
+        // planner makes a plan per save, and memory it had is free to touch again.
         var first = ArrayPool<long>.Shared.Rent(total);
         var keep = ArrayPool<bool>.Shared.Rent(total);
         var bytesOf = ArrayPool<long>.Shared.Rent(total);
         var indexOf = ArrayPool<int>.Shared.Rent(total);
         try
         {
-            return Dedup(plans, strategy, keys, total, first, keep, bytesOf, indexOf, out sizes);
+            return Dedup(plans, strategy, keys, start, first, keep, bytesOf, indexOf, out sizes);
         }
         finally
         {
@@ -58,14 +59,12 @@ internal static class SavePlanDeduplicator
         }
     }
 
-    /// <summary>The dedup in scratch arrays of at least <paramref name="total"/> items each, as they come from the pool.</summary>
-    private static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys, int total,
+    /// <summary>The dedup in scratch arrays of at least start[^1] items each, as they come from the pool.</summary>
+    private static IReadOnlyList<LocalSavePlan> Dedup(IReadOnlyList<LocalSavePlan> plans, DedupStrategy strategy, PlanKeys keys, int[] start,
         long[] first, bool[] keep, long[] bytesOf, int[] indexOf, out ItemSizes[] sizes)
     {
         var groupsOf = new BoxGroups[keys.Count];
-        Array.Clear(keep, 0, total);
-        var start = new int[plans.Count + 1];
-        for (var p = 0; p < plans.Count; p++) start[p + 1] = start[p] + plans[p].Items.Count;
+        Array.Clear(keep, 0, start[^1]);
         var groupCount = 0;
         var replicas = new Dictionary<int, List<long>>();
         var unstaged = new HashSet<int>?[plans.Count];
