@@ -155,11 +155,52 @@ public class BenchReportSpec : IDisposable
 
         Assert.Null(RunRoom.Refusal("tmpfs", gib, 4 * gib, done: 3, requested: 5));
         Assert.Null(RunRoom.Refusal("ext4", gib, 1, done: 0, requested: 5));
-        Assert.Equal("only 3 of the 5 runs fit in memory: on tmpfs a run keeps 3 copies of the 1024 MiB state (nothing is deleted until the bench ends) " +
-                     "and needs 4096 MiB available, 4095 MiB are; use fewer --runs, a smaller --size-mb, or a --dir on disk",
+        Assert.Equal("only 3 of the 5 runs fit in memory: on tmpfs a run writes 3 copies of the 1024 MiB state beside the newest step of the runs " +
+                     "before it and needs 4096 MiB available, 4095 MiB are; use a smaller --size-mb, or a --dir on disk",
             RunRoom.Refusal("tmpfs", gib, 4 * gib - (1 << 20), done: 3, requested: 5));
         Assert.StartsWith("no run fit in memory: on ramfs", RunRoom.Refusal("ramfs", gib, gib, done: 0, requested: 1));
         Assert.True(RunRoom.AvailableBytes() > 0);
+    }
+
+    [Fact]
+    public void Bench_on_tmpfs_should_delete_the_earlier_runs_files_and_still_load_every_run_bit_exact()
+    {
+        if (!Directory.Exists("/dev/shm")) return;
+        var dir = Path.Combine("/dev/shm", "actorckpt-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var report = Bench("--dir", dir, "--size-mb", "8", "--tensors", "4", "--ranks", "2", "--runs", "3");
+
+            Assert.Equal("tmpfs", report.GetProperty("filesystem").GetString());
+            Assert.Equal(3, report.GetProperty("runs").GetArrayLength());
+            Assert.All(report.GetProperty("runs").EnumerateArray(), run => Assert.True(run.GetProperty("bit_exact").GetBoolean()));
+            // Run 3 deleted steps 1 to 4 and the raw files of runs 1 and 2 before it wrote steps 6 and 7.
+            Assert.Equal(new[] { 5L, 6L, 7L }, Directory.EnumerateDirectories(Path.Combine(dir, "actorckpt"), "step-*")
+                .Select(d => long.Parse(Path.GetFileName(d)["step-".Length..])).Order());
+            Assert.Equal(new[] { "run-3" }, Directory.EnumerateDirectories(Path.Combine(dir, "raw")).Select(Path.GetFileName));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void In_memory_a_run_should_first_delete_the_earlier_runs_steps_but_the_newest_and_their_raw_files()
+    {
+        var ckpt = Path.Combine(Dir, "ckpt");
+        var raw = Path.Combine(Dir, "raw");
+        foreach (var step in new long[] { 1, 2, 3 })
+            File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(ckpt, CheckpointLayout.StepDirectory(step))).FullName, "data"), "x");
+        File.WriteAllText(Path.Combine(ckpt, "catalog.db"), "x");
+        foreach (var run in new[] { "run-1", "run-2" })
+            File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(raw, run)).FullName, "raw-0"), "x");
+
+        RunRoom.FreeEarlierRuns(ckpt, raw, newestStep: 3);
+
+        Assert.Equal(new[] { "catalog.db", CheckpointLayout.StepDirectory(3) },
+            Directory.EnumerateFileSystemEntries(ckpt).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(raw));
     }
 
     [Fact]

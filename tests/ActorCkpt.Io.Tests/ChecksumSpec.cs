@@ -94,6 +94,25 @@ public class ChecksumSpec : IDisposable
         Assert.Equal(("w", chunk.Bytes.File, 5), (e.Key, e.File, e.Block));
     }
 
+    [Fact]
+    public void A_corrupted_byte_outside_the_region_in_a_block_the_region_partly_covers_should_be_named()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, world: 2, rows: 64, cols: 8, blockSize: 64);
+        var md = store.ReadMetadata(1);
+        var chunk = md.Tensors["w"].Chunks.Single(c => c.Rank == 1);
+        // Rows 32..63 are rank 1's; the load wants rows 33..40, so its region starts 32 bytes into
+        // block 0 of the chunk. The corrupted byte is in row 32: read only to verify block 0.
+        FlipByteOf(Path.Combine(_dir.Path, "step-00000001", chunk.Bytes.File), chunk.Bytes.Offset + 3);
+        var box = new TensorBox(new long[] { 33, 0 }, new long[] { 8, 8 });
+        var plan = LoadPlanner.Plan(md, new[] { new WantedChunk(0, "w", DType.Float32, new long[] { 64, 8 }, box) }, StrictHandling.ReturnAll);
+        Assert.NotNull(ChunkReader.DirectOffset(Assert.Single(plan.Reads)));
+
+        var e = Assert.Throws<ChecksumMismatchException>(() => new ChunkReader(store).Read(plan, (_, o, n) => new byte[8 * 8 * 4].AsSpan((int)o, n), 2));
+
+        Assert.Equal(("w", chunk.Bytes.File, 0), (e.Key, e.File, e.Block));
+    }
+
     [Theory]
     [InlineData(100, 1 << 20, 64 << 10)]
     [InlineData(2L << 20, 1 << 20, 128 << 10)]

@@ -84,7 +84,7 @@ public class ChunkReaderSpec : IDisposable
         var whole = Plan(TensorBox.Whole(new long[] { 6, 4 }));
         Assert.Equal(new long?[] { 0, 3 * 4 * 4 }, whole.Reads.OrderBy(r => r.Region.Offsets[0]).Select(ChunkReader.DirectOffset));
         // Rows 1..4: rows 1-2 start inside a 32-byte block of the first chunk (that read takes the
-        // whole block around them, the rest into scratch); rows 3-4 follow them.
+        // whole block around them and verifies it); rows 3-4 follow them.
         var partial = Plan(new TensorBox(new long[] { 1, 0 }, new long[] { 4, 4 }));
         Assert.Equal(new long?[] { 0, 2 * 4 * 4 }, partial.Reads.OrderBy(r => r.Region.Offsets[0]).Select(ChunkReader.DirectOffset));
         // A column slice is not one run in the file.

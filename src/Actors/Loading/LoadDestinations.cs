@@ -30,12 +30,6 @@ internal sealed class LoadDestinations : IDisposable
     /// </summary>
     public Span<byte> Bytes(int target, long offset, int length) => TensorBytes.Window(_staging[target] ?? _targets[target].Tensor, offset, length);
 
-    /// <summary>
-    /// The same bytes as <see cref="Bytes"/>, as <see cref="Memory{T}"/> over the tensor's own memory,
-    /// so a fetch can land there; valid while this is not disposed.
-    /// </summary>
-    public Memory<byte> Memory(int target, long offset, int length) => new TensorMemory(_staging[target] ?? _targets[target].Tensor, offset, length).Memory;
-
     /// <summary>Copies the staged targets into their tensors.</summary>
     public void CopyToTargets()
     {

@@ -147,22 +147,16 @@ internal static class ShardLoader
         return (result, warnings);
     }
 
-    /// <summary>Fetches <paramref name="read"/>'s range from <paramref name="node"/>'s reader, lands it in its destination and verifies it.</summary>
+    /// <summary>Fetches <paramref name="read"/>'s range from <paramref name="node"/>'s reader, verifies it and copies its region into its destination.</summary>
     private static async ValueTask FetchReadAsync(RangeFetcher fetch, string node, long step, ReadItem read, LoadDestinations destinations)
     {
         var length = checked((int)read.RangeLength);
         var file = read.Source.Bytes.File;
         var frames = new List<CheckedFrame>();
-        if (ChunkReader.DirectOffset(read) is { } at && read.RangeLength == read.DestinationBytes)
-        {
-            // The range is the region, one run in both: it lands in the tensor itself,
-            // and frames that are whole blocks prove those blocks (one copy, one hash).
-            var into = destinations.Memory(read.Target, at, length);
-            await fetch(node, step, file, read.Source.Bytes.Offset + read.RangeStart, into, read.Source.Bytes.BlockSize, frames);
-            ChunkReader.Verify(into.Span, read.Source.Bytes, read.FirstBlock, read.Key, frames);
-            return;
-        }
-        // A pooled buffer: ranges of many MiB, fresh each, cost page faults and collections.
+        // A pooled buffer, not the tensor: ranges of many MiB, fresh each, cost page faults and
+        // collections, and on these machines the kernel's first write into each page of a tensor
+        // costs several microseconds however often the process wrote it (see ChunkReader).
+        // The bytes reach the tensor verified.
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {

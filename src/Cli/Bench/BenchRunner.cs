@@ -148,9 +148,9 @@ internal static class BenchRunner
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, seed: 1);
         var ckptDir = Path.Combine(o.Dir, "actorckpt");
         var rawDir = Path.Combine(o.Dir, "raw");
-        // A previous bench's output goes before anything is measured; within the bench nothing is
-        // deleted (on a disk, writing into blocks a delete has just freed is several times faster
-        // than into new ones: docs/benchmarks.md).
+        // A previous bench's output goes before anything is measured. Within the bench nothing is
+        // deleted on a disk (writing into blocks a delete has just freed is several times faster
+        // than into new ones); in memory each run deletes its predecessors' (RunRoom.FreeEarlierRuns).
         foreach (var d in new[] { ckptDir, rawDir })
             if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
         Directory.CreateDirectory(rawDir);
@@ -286,6 +286,7 @@ internal static class BenchRunner
             string? stopped = null;
             for (var i = 0; i < o.Runs; i++)
             {
+                if (i > 0 && RunRoom.InMemory(fileSystem)) RunRoom.FreeEarlierRuns(ckptDir, rawDir, newestStep: 1 + 2L * i);
                 if (RunRoom.Refusal(fileSystem, model.Bytes, RunRoom.AvailableBytes(), i, o.Runs) is { } why)
                 {
                     if (i == 0) throw new ArgumentException(why);
