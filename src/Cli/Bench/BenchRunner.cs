@@ -156,7 +156,7 @@ internal static class BenchRunner
         Directory.CreateDirectory(rawDir);
         var fs = MountedFileSystem.Of(rawDir);
 
-        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir, rawDir) : await InProcessAsync(o, model, ckptDir, rawDir, fs.Type);
+        var m = o.Nodes > 1 ? await OnNodesAsync(o, ckptDir, rawDir, fs.Type) : await InProcessAsync(o, model, ckptDir, rawDir, fs.Type);
         using var raw = m.Raw;
         var runs = m.Runs;
         TimeSpan MedianOf(Func<Run, TimeSpan> figure) => TimeSpan.FromSeconds(BenchTargets.Median(runs.Select(r => (double?)figure(r).TotalSeconds))!.Value);
@@ -416,7 +416,7 @@ internal static class BenchRunner
     /// readers of the nodes that wrote it, and the raw write and read (alternating with ours).
     /// <c>--placement</c> chooses whose files <c>bytes_by_node</c> counts.
     /// </summary>
-    private static async Task<Measured> OnNodesAsync(Options o, string ckptDir, string rawDir)
+    private static async Task<Measured> OnNodesAsync(Options o, string ckptDir, string rawDir, string fileSystem)
     {
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
         async Task<DemoSaveDone[]> Save(NodeProcessCluster cluster, int[][] ranks, long step)
@@ -426,18 +426,26 @@ internal static class BenchRunner
             return saved;
         }
 
+        // In memory, as in one process, each run first deletes the steps before the newest (RunRoom.FreeEarlierRuns).
+        var inMemory = RunRoom.InMemory(fileSystem);
         var localSaves = new List<TimeSpan>();
         Dictionary<string, long> localBytes;
-        await using (var local = await NodeProcessCluster.StartAsync(Path.Combine(ckptDir, "local"), o.Nodes, "local", o.Hocon))
+        var localDir = Path.Combine(ckptDir, "local");
+        await using (var local = await NodeProcessCluster.StartAsync(localDir, o.Nodes, "local", o.Hocon))
         {
             var ranks = local.SplitRanks(o.Ranks);
             await Save(local, ranks, 1);
             for (var i = 0; i < o.Runs; i++)
+            {
+                if (inMemory) RunRoom.FreeEarlierRuns(localDir, rawDir, newestStep: 1 + i);
                 localSaves.Add(TimeSpan.FromSeconds((await Save(local, ranks, 2 + i)).Max(s => s.SavedSeconds)));
+            }
             localBytes = ClusterDemoRunner.BytesByNode(local.Node.Store.ReadMetadata(1 + o.Runs));
         }
+        if (inMemory) Directory.Delete(localDir, recursive: true);
 
-        await using var cluster = await NodeProcessCluster.StartAsync(Path.Combine(ckptDir, "spread"), o.Nodes, "spread", o.Hocon);
+        var spreadDir = Path.Combine(ckptDir, "spread");
+        await using var cluster = await NodeProcessCluster.StartAsync(spreadDir, o.Nodes, "spread", o.Hocon);
         var split = cluster.SplitRanks(o.Ranks);
         var cold = await Save(cluster, split, 1);
         // Warm loads are measured: the processes' first loads of each kind (code compiled, buffers
@@ -451,6 +459,7 @@ internal static class BenchRunner
             long step = 1;
             for (var i = 0; i < o.Runs; i++)
             {
+                if (inMemory) RunRoom.FreeEarlierRuns(spreadDir, rawDir, newestStep: 1 + i);
                 step = 2 + i;
                 var rawRun = Path.Combine(rawDir, $"run-{i + 1}");
                 var rawFirst = i % 2 == 1;

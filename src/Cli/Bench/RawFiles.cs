@@ -8,8 +8,8 @@ namespace ActorCkpt.Cli.Bench;
 /// grouped by the writer that wrote it) written from plain native memory with
 /// <see cref="RandomAccess"/> and fsynced, then read back into it: the limit a save and a load of
 /// those bytes could reach through the file system. Each thread has one buffer of up to
-/// <see cref="BufferBytes"/>, allocated and touched (every page written) when this is made, before
-/// any clock starts, and cycles through it; dispose this to free them.
+/// <see cref="BufferBytes"/>, allocated and touched (every page written, by the kernel and by the
+/// process) when this is made, before any clock starts, and cycles through it; dispose this to free them.
 /// </summary>
 /// <remarks>
 /// Why this and not the old baseline (one file per rank written from the tensors): measured in one
@@ -54,11 +54,27 @@ internal sealed unsafe class RawFiles : IDisposable
         {
             var n = Math.Max(1, Math.Min(BufferBytes, group.DefaultIfEmpty(0).Max()));
             var buffer = (IntPtr)NativeMemory.AlignedAlloc((nuint)n, 4096);
+            WarmForKernel(new Span<byte>((void*)buffer, (int)n));
             // Non-zero bytes on every page: the pages are resident before the clock, and nothing
             // on the way (a file system that compresses or skips zero pages) gets an easy case.
             new Span<byte>((void*)buffer, (int)n).Fill(0x5A);
             return (buffer, n);
         }).ToArray();
+    }
+
+    /// <summary>
+    /// Has the kernel write every page of <paramref name="buffer"/> once (a read from /dev/zero), so
+    /// that the clock never holds the kernel's first access to a page of it: on these machines' PVM
+    /// guests that costs several microseconds a page even after the process wrote the page (1 GiB
+    /// written from a tensor the kernel had not touched: 1.7–2.2 s; after such a read: 0.19–0.20 s;
+    /// docs/benchmarks.md). The save's own writes go through small reused buffers for the same reason.
+    /// </summary>
+    private static void WarmForKernel(Span<byte> buffer)
+    {
+        if (!File.Exists("/dev/zero")) return;
+        using var zero = File.OpenHandle("/dev/zero");
+        for (var at = 0; at < buffer.Length;)
+            at += Math.Max(1, RandomAccess.Read(zero, buffer.Slice(at, Math.Min(CallBytes, buffer.Length - at)), 0));
     }
 
     /// <summary>The files of a save's metadata, grouped by the writer that wrote each (in the save's order).</summary>
