@@ -3,7 +3,7 @@ namespace ActorCkpt;
 /// <summary>
 /// Reads shared by the ranks of one node (one per <c>CheckpointNode</c>). Ranks that load the same
 /// step at the same time (a collective load, as DCP's) each join with a <see cref="SharedReadSession"/>;
-/// a byte range several of them need is then read and verified once, straight into the destination
+/// a byte range several of them need is then read and verified once, into the destination
 /// of the rank that claimed it first, and the others copy it from there before that rank's load
 /// ends. Ranges are keyed by step, metadata checksum, file, byte range and region, so no rank ever
 /// copies bytes of another checkpoint. Past <see cref="Budget"/> bytes held for sharing, ranks read

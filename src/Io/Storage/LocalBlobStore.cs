@@ -4,8 +4,9 @@ namespace ActorCkpt;
 
 /// <summary>
 /// <see cref="IBlobStore"/> on a local (or mounted shared) file system. Writes go through
-/// <see cref="RandomAccess"/>, large ones a reused buffer at a time (see <see cref="Writer"/>); flush is fsync; renames and new directories are made
-/// durable by fsyncing their parent directory, which POSIX needs for a rename to survive a crash.
+/// <see cref="RandomAccess"/> from a pooled buffer (<see cref="CopiedWrites"/>); flush is fsync;
+/// renames and new directories are made durable by fsyncing their parent directory, which POSIX
+/// needs for a rename to survive a crash.
 /// </summary>
 internal sealed class LocalBlobStore : IBlobStore
 {
@@ -165,36 +166,10 @@ internal sealed class LocalBlobStore : IBlobStore
         }
     }
 
-    /// <summary>
-    /// Writes go through a pooled buffer: the bytes are copied into it and written from there, at
-    /// most <see cref="CopyThroughBytes"/> at a time. On some hypervisors (these machines' PVM
-    /// guests) the kernel's first access to each page of a process's memory costs several
-    /// microseconds even when the process has touched the page, and the kernel's view stays warm
-    /// for about 1 GiB of pages only: writing 1 GiB of tensors straight to tmpfs took 0.9–2.2 s, the
-    /// same bytes through a 1 MiB buffer 0.15 s. The copy is from memory the process has touched
-    /// (usually just hashed, so in the cache) into a buffer that stays in the cache.
-    /// </summary>
+    /// <summary>Writes through a pooled buffer (<see cref="CopiedWrites"/>); flush is fsync.</summary>
     private sealed class Writer(SafeFileHandle handle) : IBlobWriter
     {
-        internal const int CopyThroughBytes = 1 << 20;
-
-        public void Write(ReadOnlySpan<byte> data, long offset)
-        {
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(CopyThroughBytes, data.Length));
-            try
-            {
-                for (var at = 0; at < data.Length; at += buffer.Length)
-                {
-                    var piece = buffer.AsSpan(0, Math.Min(buffer.Length, data.Length - at));
-                    data.Slice(at, piece.Length).CopyTo(piece);
-                    RandomAccess.Write(handle, piece, offset + at);
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
+        public void Write(ReadOnlySpan<byte> data, long offset) => CopiedWrites.Write(handle, data, offset);
 
         public void Flush() => RandomAccess.FlushToDisk(handle);
 

@@ -1,0 +1,30 @@
+namespace ActorCkpt.Io.Tests;
+
+public class CopiedWritesSpec : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(CopiedWrites.BufferBytes - 1)]
+    [InlineData(CopiedWrites.BufferBytes)]
+    [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3)]
+    public void A_write_through_the_pooled_buffer_should_put_every_byte_at_its_offset(int length)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        var path = Path.Combine(_dir.Path, "f");
+        const long offset = 4099;
+
+        using (var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
+            CopiedWrites.Write(handle, data, offset);
+
+        var written = File.ReadAllBytes(path);
+        Assert.Equal(length == 0 ? 0 : offset + length, written.Length);
+        Assert.True(written.AsSpan(0, (int)Math.Min(offset, written.Length)).IndexOfAnyExcept((byte)0) < 0);
+        Assert.True(data.AsSpan().SequenceEqual(written.AsSpan((int)Math.Min(offset, written.Length))));
+    }
+}
