@@ -87,8 +87,9 @@ internal sealed class HuggingFaceCheckpoint
 
     /// <summary>
     /// Performs <paramref name="plan"/> (from <see cref="ImportPlanner.Plan"/>), <paramref name="parallelism"/>
-    /// reads at a time. A read whose region is one run in its destination too goes straight into
-    /// the destination's memory; others go through a pooled buffer. Returns the bytes read.
+    /// reads at a time. A read whose region is one run in its destination too goes to the
+    /// destination's memory a pooled buffer at a time (<see cref="CopiedReads"/>); others are read
+    /// whole into a pooled buffer and copied element run by element run. Returns the bytes read.
     /// </summary>
     public long Read(LoadPlan plan, DestinationProvider destination, int parallelism)
     {
@@ -100,7 +101,7 @@ internal sealed class HuggingFaceCheckpoint
             var window = ChunkReader.Window(read, destination);
             if (read.Region.IsContiguousIn(read.TargetBox))
             {
-                reader.ReadExactly(window[..length], offset);
+                CopiedReads.ReadExactly(reader, window[..length], offset);
             }
             else
             {

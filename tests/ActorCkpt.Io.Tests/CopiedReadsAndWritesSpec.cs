@@ -1,6 +1,6 @@
 namespace ActorCkpt.Io.Tests;
 
-public class CopiedWritesSpec : IDisposable
+public class CopiedReadsAndWritesSpec : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
@@ -26,5 +26,23 @@ public class CopiedWritesSpec : IDisposable
         Assert.Equal(length == 0 ? 0 : offset + length, written.Length);
         Assert.True(written.AsSpan(0, (int)Math.Min(offset, written.Length)).IndexOfAnyExcept((byte)0) < 0);
         Assert.True(data.AsSpan().SequenceEqual(written.AsSpan((int)Math.Min(offset, written.Length))));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3)]
+    public void A_read_through_the_pooled_buffer_should_fill_every_byte_from_its_offset(int length)
+    {
+        var data = new byte[length + 4099];
+        new Random(length).NextBytes(data);
+        var path = Path.Combine(_dir.Path, "r");
+        File.WriteAllBytes(path, data);
+        var into = new byte[length];
+
+        using (var reader = new LocalBlobStore(_dir.Path).OpenRead("r"))
+            CopiedReads.ReadExactly(reader, into, 4099);
+
+        Assert.True(data.AsSpan(4099).SequenceEqual(into));
     }
 }
