@@ -25,6 +25,8 @@ public sealed class DemoProtocolSerializationSpec : IDisposable
         var model = new DemoModel(64, 12, "mixed", 7);
         IActorCkptMessage[] samples =
         {
+            new PrepareDemoSave(3, 4, model),
+            new DemoSavePrepared(3),
             new RunDemoSave(3, new[] { 0, 2 }, 4, model),
             new DemoSaveDone(0.25, 1.5, "rank 2: disk full", new BulkActivity(2, 1 << 20, new long[] { 1234, 2000 }, new long[] { 5678, 2500 })),
             // No step: the newest loadable one, from either tier (the memory demo's load).

@@ -43,6 +43,8 @@ internal static class MemoryBench
             var ranks = cluster.SplitRanks(o.Ranks);
             async Task<DemoSaveDone[]> Save(long step, SaveTier tier)
             {
+                // Every node builds its state before any starts saving (see PrepareDemoSave).
+                await cluster.AskAllAsync<DemoSavePrepared>(_ => new PrepareDemoSave(step, o.Ranks, model));
                 var saved = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model, tier));
                 if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
                 return saved;

@@ -19,11 +19,28 @@ internal sealed class DemoAgentActor : ReceiveActor
     public DemoAgentActor(CheckpointNode node)
     {
         var system = Context.System;
+        // A state built ahead of its save (PrepareDemoSave), taken by the save of its step.
+        (long Step, RankState[] States)? prepared = null;
+        Receive<PrepareDemoSave>(m =>
+        {
+            if (prepared is { } old) SyntheticModel.Dispose(old.States);
+            var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
+            prepared = (m.Step, model.BuildStates(m.World, m.Step));
+            Sender.Tell(new DemoSavePrepared(m.Step));
+        });
         ReceiveAsync<RunDemoSave>(async m =>
         {
             var replyTo = Sender;
-            var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
-            var all = model.BuildStates(m.World, m.Step);
+            RankState[] all;
+            if (prepared is { } ready && ready.Step == m.Step && ready.States.Length == m.World)
+            {
+                all = ready.States;
+                prepared = null;
+            }
+            else
+            {
+                all = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed).BuildStates(m.World, m.Step);
+            }
             try
             {
                 var channel = BulkChannels.Get(system).For(node.Settings).Client;

@@ -15,8 +15,25 @@ internal sealed record DemoModel(long SizeMb, int Tensors, string Layout, int Se
 /// <param name="World">Number of ranks.</param>
 /// <param name="Model">The model.</param>
 /// <param name="Tier">The tier the save asks for (the bench's memory runs name it; the demo follows the policy).</param>
-/// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process.</remarks>
+/// <remarks>A wire message: sent by the demo's driver to the agent of each rank node, another process. The state is the one
+/// <see cref="PrepareDemoSave"/> built for the step, or built now.</remarks>
 internal sealed record RunDemoSave(long Step, int[] Ranks, int World, DemoModel Model, SaveTier Tier = SaveTier.Policy) : IActorCkptMessage;
+
+/// <summary>
+/// Build the state <see cref="RunDemoSave"/> of the same step will save, and answer
+/// <see cref="DemoSavePrepared"/>: the benches prepare every node before any clock starts, since a
+/// collective save's clock on one node would otherwise hold the other nodes' building of their state.
+/// </summary>
+/// <param name="Step">The step.</param>
+/// <param name="World">Number of ranks.</param>
+/// <param name="Model">The model.</param>
+/// <remarks>A wire message: sent by the bench's driver to the agent of each rank node, another process.</remarks>
+internal sealed record PrepareDemoSave(long Step, int World, DemoModel Model) : IActorCkptMessage;
+
+/// <summary>A node built the state of <paramref name="Step"/> (<see cref="PrepareDemoSave"/>).</summary>
+/// <param name="Step">The step.</param>
+/// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
+internal sealed record DemoSavePrepared(long Step) : IActorCkptMessage;
 
 /// <summary>A node's ranks saved a step: seconds until staged and until committed, or the failure.</summary>
 /// <param name="StagedSeconds">Until every rank of the node was staged.</param>
