@@ -87,6 +87,9 @@ internal sealed class FaultHandler(HttpMessageHandler inner) : DelegatingHandler
     public static HttpResponseMessage Crc64Mismatch() =>
         Error(HttpStatusCode.BadRequest, "Crc64Mismatch", "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server.", null, azure: true);
 
+    /// <summary>S3's 404 NoSuchKey: the key is not there (a HEAD's answer has no body, so only the status tells).</summary>
+    public static HttpResponseMessage NoSuchKey() => Error(HttpStatusCode.NotFound, "NoSuchKey", "The specified key does not exist.", null);
+
     /// <summary>A plain 500 InternalError.</summary>
     public static HttpResponseMessage InternalError(bool azure) => Error(HttpStatusCode.InternalServerError, "InternalError", "We encountered an internal error.", null, azure);
 

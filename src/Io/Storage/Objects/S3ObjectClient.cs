@@ -228,8 +228,19 @@ internal sealed class S3ObjectClient : IObjectClient
             {
                 var at = marker.LastIndexOf(MarkerInfix, StringComparison.Ordinal);
                 if (at < 0 || marker.Length - at != MarkerInfix.Length + 16) continue;
-                var id = new byte[(int)(await LengthAsync(marker, cancel).ConfigureAwait(false) ?? 0)];
-                await ReadAsync(marker, 0, id, cancel).ConfigureAwait(false);
+                // A marker listed a moment ago may be gone now: its upload was completed or aborted
+                // between the listing and the read, so nothing of it is left open.
+                var length = await LengthAsync(marker, cancel).ConfigureAwait(false);
+                if (length is not { } bytes) continue;
+                var id = new byte[(int)bytes];
+                try
+                {
+                    await ReadAsync(marker, 0, id, cancel).ConfigureAwait(false);
+                }
+                catch (ObjectStoreException e) when (e.Kind == ObjectErrorKind.NotFound)
+                {
+                    continue;
+                }
                 found.Add((marker[..at], System.Text.Encoding.UTF8.GetString(id)));
             }
             return found;
