@@ -30,9 +30,9 @@ internal sealed class CheckpointNode
         _system = system;
         StagingPool = new StagingPool(settings.StagingBudget);
         SharedReads = new SharedReads(settings.SharedReadBudget);
-        system.RegisterOnTermination(StagingPool.Dispose);
+        TerminationHooks.Register(system, StagingPool.Dispose);
         // A save still in flight when the system goes can never end otherwise.
-        system.RegisterOnTermination(FailUnfinished);
+        TerminationHooks.Register(system, FailUnfinished);
         Store = store;
         Settings = settings;
         Planner = planner;

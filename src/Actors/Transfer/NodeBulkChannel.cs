@@ -28,7 +28,7 @@ internal sealed class NodeBulkChannel : IAsyncDisposable
         TokenTtl = tokenTtl;
         _log = Logging.GetLogger(system, typeof(NodeBulkChannel));
         _client = new Lazy<BulkClient>(() => new BulkClient(Settings));
-        system.RegisterOnTermination(() => DisposeAsync().AsTask().GetAwaiter().GetResult());
+        TerminationHooks.Register(system, () => DisposeAsync().AsTask().GetAwaiter().GetResult());
     }
 
     /// <summary>The channel's settings, bind host resolved.</summary>

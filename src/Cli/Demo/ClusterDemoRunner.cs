@@ -52,6 +52,10 @@ internal static class ClusterDemoRunner
         report["load_s"] = Math.Round(loads.Max(l => l.Seconds), 4);
         report["bytes_by_node"] = byNode;
         report["bit_exact"] = problems.Count == 0;
+        await cluster.StopAsync();
+        output.Line(cluster.KilledAtStop.Count == 0
+            ? $"cluster stopped: all {nodes} node processes left and exited"
+            : $"cluster stopped: node {string.Join(", ", cluster.KilledAtStop)} did not exit within 30 s of leaving and was killed");
         output.Report(report);
         return problems.Count == 0 ? 0 : 1;
     }

@@ -199,26 +199,46 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Asks every node to leave the cluster and waits for its process; kills what does not stop in time.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>The nodes that did not exit by themselves when asked to stop and were killed, by index (filled by <see cref="StopAsync"/>).</summary>
+    public IReadOnlyList<int> KilledAtStop => _killedAtStop;
+
+    private readonly List<int> _killedAtStop = new();
+    private bool _stopped;
+
+    /// <summary>
+    /// Asks the nodes to leave the cluster one at a time, youngest first, waiting for each process;
+    /// kills what does not exit within 30 s (<see cref="KilledAtStop"/>), then stops the driver.
+    /// All at once, the oldest planner node (the singleton's host) waited for a hand-over to nodes
+    /// that were leaving too, and gave up only at its phase's timeout. Runs once.
+    /// </summary>
+    public async Task StopAsync()
     {
-        var self = Cluster.Get(_system).SelfAddress;
-        foreach (var member in Cluster.Get(_system).State.Members.Where(m => !m.Address.Equals(self)))
-            _system.ActorSelection(new RootActorPath(member.Address) / "user" / DemoAgentActor.Name).Tell(new StopNode());
-        // Waited for side by side: a node that does not stop in time costs 30 s once, not once per node.
-        await Task.WhenAll(_processes.Select(n => n.Process).Select(async p =>
+        if (_stopped) return;
+        _stopped = true;
+        var members = Cluster.Get(_system).State.Members;
+        int Age(DemoNodeProcess p) => members.FirstOrDefault(m => m.Address.Equals(p.Address)) is { } me ? members.Count(m => m.IsOlderThan(me)) : int.MaxValue;
+        foreach (var node in _processes.OrderByDescending(Age))
         {
+            var process = node.Process;
+            // A node that never said it was up has no agent to ask.
+            if (node.Address is null && !process.HasExited) process.Kill(entireProcessTree: true);
+            else if (node.Address is { } address && !process.HasExited)
+                _system.ActorSelection(new RootActorPath(address) / "user" / DemoAgentActor.Name).Tell(new StopNode());
             try
             {
-                await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
             }
             catch (TimeoutException)
             {
-                p.Kill(entireProcessTree: true);
+                _killedAtStop.Add(node.Index);
+                process.Kill(entireProcessTree: true);
             }
-            p.Dispose();
-        }));
+            process.Dispose();
+        }
         await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
         File.Delete(_configFile);
     }
+
+    /// <inheritdoc cref="StopAsync"/>
+    public async ValueTask DisposeAsync() => await StopAsync();
 }
