@@ -21,21 +21,30 @@ internal sealed class DemoAgentActor : ReceiveActor
         var system = Context.System;
         // A state built ahead of its save (PrepareDemoSave), taken by the save of its step.
         (long Step, RankState[] States)? prepared = null;
+        // The tensors of the last prepared save once it ended, refilled in place for the next one (as a
+        // training job updates its parameters): building new ones each step took and freed GiBs per
+        // step, and on these machines memory freed goes back to the host and is slow to touch again.
+        (DemoModel Model, RankState[] States)? kept = null;
         Receive<PrepareDemoSave>(m =>
         {
             if (prepared is { } old) SyntheticModel.Dispose(old.States);
             var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
-            prepared = (m.Step, model.BuildStates(m.World, m.Step));
+            var reuse = kept is { } k && k.Model == m.Model && k.States.Length == m.World ? k.States : null;
+            if (reuse is null && kept is { } stale) SyntheticModel.Dispose(stale.States);
+            kept = null;
+            prepared = (m.Step, model.BuildStates(m.World, m.Step, reuse));
             Sender.Tell(new DemoSavePrepared(m.Step));
         });
         ReceiveAsync<RunDemoSave>(async m =>
         {
             var replyTo = Sender;
             RankState[] all;
+            var keep = false;
             if (prepared is { } ready && ready.Step == m.Step && ready.States.Length == m.World)
             {
                 all = ready.States;
                 prepared = null;
+                keep = true;
             }
             else
             {
@@ -58,7 +67,14 @@ internal sealed class DemoAgentActor : ReceiveActor
             }
             finally
             {
-                SyntheticModel.Dispose(all);
+                // A prepared state is kept for the next PrepareDemoSave to refill (the save has ended:
+                // staged and committed, or failed); any other is let go.
+                if (keep)
+                {
+                    if (kept is { } earlier) SyntheticModel.Dispose(earlier.States);
+                    kept = (m.Model, all);
+                }
+                else SyntheticModel.Dispose(all);
             }
         });
         ReceiveAsync<RunDemoLoad>(async m =>

@@ -50,14 +50,28 @@ internal sealed class SyntheticModel
     /// The states of all <paramref name="world"/> ranks at <paramref name="step"/>, with the entries
     /// a trainer saves: the iteration (global JSON), each rank's RNG state (bytes) and data loader position (JSON).
     /// </summary>
-    public RankState[] BuildStates(int world, long step)
+    public RankState[] BuildStates(int world, long step) => BuildStates(world, step, reuse: null);
+
+    /// <summary>
+    /// As <see cref="BuildStates(int, long)"/>, but each tensor's values are written in place into the
+    /// same tensor of <paramref name="reuse"/> (the states of an earlier step of the same model and
+    /// world), as a training job updates its parameters: the new states share those tensors, and no
+    /// memory is freed or taken for them. Without <paramref name="reuse"/>, new tensors.
+    /// </summary>
+    public RankState[] BuildStates(int world, long step, IReadOnlyList<RankState>? reuse)
     {
+        if (reuse is not null && (reuse.Count != world || reuse.Any(s => s.Tensors.Count != Tensors.Count)))
+            throw new ArgumentException($"the states to reuse are of another world or model ({reuse.Count} ranks, not {world})", nameof(reuse));
         var states = Enumerable.Range(0, world).Select(r => new RankState(r, world)).ToArray();
         foreach (var t in Tensors)
         {
             using var global = Values(t, step);
             foreach (var state in states)
-                state.AddTensor(t.Key, Slice(global, t.BoxOf(state.Rank, world)), t.Shape, t.BoxOf(state.Rank, world).Offsets);
+            {
+                var box = t.BoxOf(state.Rank, world);
+                var tensor = reuse is null ? Slice(global, box) : Refill(reuse[state.Rank].Tensors.Single(e => e.Key == t.Key).Tensor, global, box);
+                state.AddTensor(t.Key, tensor, t.Shape, box.Offsets);
+            }
         }
         foreach (var state in states)
         {
@@ -139,6 +153,16 @@ internal sealed class SyntheticModel
             _ => torch.randn(t.Shape, torch.ScalarType.Float32, generator: generator).to(type),
         };
         return values.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Copies <paramref name="box"/> of <paramref name="global"/> into <paramref name="into"/>; returns it.</summary>
+    private static torch.Tensor Refill(torch.Tensor into, torch.Tensor global, TensorBox box)
+    {
+        using var scope = torch.NewDisposeScope();
+        var view = global;
+        for (var d = 0; d < box.Rank; d++) view = view.narrow(d, box.Offsets[d], box.Lengths[d]);
+        using (torch.no_grad()) into.copy_(view);
+        return into;
     }
 
     private static torch.Tensor Slice(torch.Tensor global, TensorBox box)
