@@ -28,7 +28,7 @@ public class MultiProcessSpec : IDisposable
         var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         // Each node process, asked to stop, left the cluster and exited by itself: none was killed.
-        // (Nodes that had pushed bytes over the bulk channel once never got past their actor system's end.)
+        // (Nodes whose bulk channel was first reached inside an actor never saw their actor system's end: TerminationHooks.)
         Assert.Contains("cluster stopped: all 3 node processes left and exited", stdout.ToString());
         var byNode = report.GetProperty("bytes_by_node").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
         // Spread placement over every writer: each node process, the writer-only one included, wrote part of it.

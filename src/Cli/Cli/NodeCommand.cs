@@ -39,9 +39,8 @@ internal static class NodeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Leave);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Leave);
 
-        // ConfigureAwait(false) on both: the join completes on an actor's thread, whose task scheduler
-        // the next await would otherwise capture; that scheduler is gone once the system terminates,
-        // and the process then never got past WhenTerminated (it was killed 30 s later).
+        // ConfigureAwait(false) on both: the join may complete on an actor's thread, and nothing after
+        // it needs that actor's task scheduler, which is gone once the system terminates.
         await cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress }).ConfigureAwait(false);
         output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
         await system.WhenTerminated.ConfigureAwait(false);
