@@ -419,15 +419,7 @@ internal static class BenchRunner
     private static async Task<Measured> OnNodesAsync(Options o, string ckptDir, string rawDir, string fileSystem)
     {
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
-        async Task<DemoSaveDone[]> Save(NodeProcessCluster cluster, int[][] ranks, long step)
-        {
-            // Every node builds its state before any starts saving: a node's clock runs until the
-            // collective commit, which would otherwise wait for the slowest node's building.
-            await cluster.AskAllAsync<DemoSavePrepared>(_ => new PrepareDemoSave(step, o.Ranks, model));
-            var saved = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
-            if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
-            return saved;
-        }
+        Task<DemoSaveDone[]> Save(NodeProcessCluster cluster, int[][] ranks, long step) => cluster.PreparedSaveAsync(step, ranks, o.Ranks, model);
 
         // In memory, as in one process, each run first deletes the steps before the newest (RunRoom.FreeEarlierRuns).
         var inMemory = RunRoom.InMemory(fileSystem);

@@ -41,14 +41,7 @@ internal static class MemoryBench
             await using var cluster = await NodeProcessCluster.StartAsync(root, o.Nodes, "local", o.Hocon, new MemoryDemo(o.Replicas, 0, [], false, replicas));
             await cluster.HolderUsageAsync();
             var ranks = cluster.SplitRanks(o.Ranks);
-            async Task<DemoSaveDone[]> Save(long step, SaveTier tier)
-            {
-                // Every node builds its state before any starts saving (see PrepareDemoSave).
-                await cluster.AskAllAsync<DemoSavePrepared>(_ => new PrepareDemoSave(step, o.Ranks, model));
-                var saved = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model, tier));
-                if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
-                return saved;
-            }
+            Task<DemoSaveDone[]> Save(long step, SaveTier tier) => cluster.PreparedSaveAsync(step, ranks, o.Ranks, model, tier);
 
             // Cold saves of both kinds (code compiled, buffers first touched, connections made), untimed.
             await Save(1, SaveTier.Memory);

@@ -19,32 +19,29 @@ internal sealed class DemoAgentActor : ReceiveActor
     public DemoAgentActor(CheckpointNode node)
     {
         var system = Context.System;
-        // A state built ahead of its save (PrepareDemoSave), taken by the save of its step.
-        (long Step, RankState[] States)? prepared = null;
-        // The tensors of the last prepared save once it ended, refilled in place for the next one (as a
-        // training job updates its parameters): building new ones each step took and freed GiBs per
-        // step, and on these machines memory freed goes back to the host and is slow to touch again.
-        (DemoModel Model, RankState[] States)? kept = null;
+        // The node's state: built ahead of the save of Step (PrepareDemoSave), or, with no step, the
+        // tensors of its last save, refilled in place for the next (as a training job updates its
+        // parameters): building new ones each step took and freed GiBs per step, and on these
+        // machines memory freed goes back to the host and is slow to touch again.
+        (DemoModel Model, long? Step, RankState[] States)? held = null;
         Receive<PrepareDemoSave>(m =>
         {
-            if (prepared is { } old) SyntheticModel.Dispose(old.States);
             var model = new SyntheticModel(m.Model.SizeMb, m.Model.Tensors, m.Model.Layout, m.Model.Seed);
-            var reuse = kept is { } k && k.Model == m.Model && k.States.Length == m.World ? k.States : null;
-            if (reuse is null && kept is { } stale) SyntheticModel.Dispose(stale.States);
-            kept = null;
-            prepared = (m.Step, model.BuildStates(m.World, m.Step, reuse));
+            var reuse = held is { } h && h.Model == m.Model && h.States.Length == m.World ? h.States : null;
+            if (reuse is null && held is { } stale) SyntheticModel.Dispose(stale.States);
+            held = (m.Model, m.Step, model.BuildStates(m.World, m.Step, reuse));
             Sender.Tell(new DemoSavePrepared(m.Step));
         });
         ReceiveAsync<RunDemoSave>(async m =>
         {
             var replyTo = Sender;
             RankState[] all;
-            var keep = false;
-            if (prepared is { } ready && ready.Step == m.Step && ready.States.Length == m.World)
+            var prepared = false;
+            if (held is { Step: { } step } ready && step == m.Step && ready.Model == m.Model && ready.States.Length == m.World)
             {
                 all = ready.States;
-                prepared = null;
-                keep = true;
+                held = null;
+                prepared = true;
             }
             else
             {
@@ -67,12 +64,12 @@ internal sealed class DemoAgentActor : ReceiveActor
             }
             finally
             {
-                // A prepared state is kept for the next PrepareDemoSave to refill (the save has ended:
+                // A prepared state is held for the next PrepareDemoSave to refill (the save has ended:
                 // staged and committed, or failed); any other is let go.
-                if (keep)
+                if (prepared)
                 {
-                    if (kept is { } earlier) SyntheticModel.Dispose(earlier.States);
-                    kept = (m.Model, all);
+                    if (held is { } other) SyntheticModel.Dispose(other.States);
+                    held = (m.Model, null, all);
                 }
                 else SyntheticModel.Dispose(all);
             }

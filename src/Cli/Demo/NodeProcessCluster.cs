@@ -80,6 +80,20 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     public Task<T[]> AskAllAsync<T>(Func<int, object> request) =>
         Task.WhenAll(Agents.Select((a, i) => a.Ask<T>(request(i), Patience)));
 
+    /// <summary>
+    /// Has every training node build its state of <paramref name="step"/> first (<see cref="PrepareDemoSave"/>),
+    /// then node i save <paramref name="ranks"/>[i] of <paramref name="world"/> to <paramref name="tier"/>;
+    /// the nodes' answers, or <see cref="CheckpointFailedException"/> naming the first failure. Preparing
+    /// first keeps one node's building out of the others' clocks, which run until the collective commit.
+    /// </summary>
+    public async Task<DemoSaveDone[]> PreparedSaveAsync(long step, int[][] ranks, int world, DemoModel model, SaveTier tier = SaveTier.Policy)
+    {
+        await AskAllAsync<DemoSavePrepared>(_ => new PrepareDemoSave(step, world, model));
+        var saved = await AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], world, model, tier));
+        if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
+        return saved;
+    }
+
     /// <summary><paramref name="count"/> ranks split in contiguous blocks over the training nodes.</summary>
     public int[][] SplitRanks(int count) =>
         Enumerable.Range(0, Agents.Count).Select(n => Enumerable.Range(0, count).Where(r => r * Agents.Count / count == n).ToArray()).ToArray();

@@ -159,18 +159,22 @@ internal sealed class SyntheticModel
     private static torch.Tensor Refill(torch.Tensor into, torch.Tensor global, TensorBox box)
     {
         using var scope = torch.NewDisposeScope();
-        var view = global;
-        for (var d = 0; d < box.Rank; d++) view = view.narrow(d, box.Offsets[d], box.Lengths[d]);
-        using (torch.no_grad()) into.copy_(view);
+        using (torch.no_grad()) into.copy_(View(global, box));
         return into;
     }
 
     private static torch.Tensor Slice(torch.Tensor global, TensorBox box)
     {
         using var scope = torch.NewDisposeScope();
+        return View(global, box).contiguous().clone().MoveToOuterDisposeScope();
+    }
+
+    /// <summary><paramref name="box"/> of <paramref name="global"/>, a view (its narrowings belong to the caller's dispose scope).</summary>
+    private static torch.Tensor View(torch.Tensor global, TensorBox box)
+    {
         var view = global;
         for (var d = 0; d < box.Rank; d++) view = view.narrow(d, box.Offsets[d], box.Lengths[d]);
-        return view.contiguous().clone().MoveToOuterDisposeScope();
+        return view;
     }
 
     private long SeedOf(long step, string key) =>
