@@ -388,7 +388,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         _log.Info("Memory tier: evicting step {0}: {1}", step, reason);
         _heldBytes.Remove(step);
-        Record(new ReplicasEvicted(step, reason, DateTimeOffset.UtcNow), _ => DropEverywhere(step, null, reason));
+        // Sound copies: their files may serve as spares for the next replicas (recycle-for).
+        Record(new ReplicasEvicted(step, reason, DateTimeOffset.UtcNow), _ => DropEverywhere(step, null, reason, recycle: true));
     }
 
     /// <summary>An aborted memory round's copies go from every holder (only the attempt's <paramref name="files"/>), and its memory metadata unless the step is held from elsewhere.</summary>
@@ -398,10 +399,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (Catalog[step] is not { InMemory: true }) _files.RemoveMemory(step);
     }
 
-    /// <summary>Tells every live holder to drop <paramref name="step"/>'s copies (of <paramref name="files"/>, or all), and removes its memory metadata.</summary>
-    private void DropEverywhere(long step, string[]? files, string reason)
+    /// <summary>
+    /// Tells every live holder to drop <paramref name="step"/>'s copies (of <paramref name="files"/>, or all;
+    /// with <paramref name="recycle"/>, their files may be kept as spares), and removes its memory metadata.
+    /// </summary>
+    private void DropEverywhere(long step, string[]? files, string reason, bool recycle = false)
     {
-        foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn)) holder.Tell(new DropReplicas(step, files, reason));
+        foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn)) holder.Tell(new DropReplicas(step, files, reason, recycle));
         if (files is null) _files.RemoveMemory(step);
     }
 

@@ -217,6 +217,73 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void An_eviction_should_keep_the_files_as_spares_for_the_next_replicas_and_release_the_unclaimed_ones()
+    {
+        var id = Guid.NewGuid();
+        var store = Store();
+        var plans = new[] { File("r00000-000-abcd1234.safetensors", 1), File("r00001-000-abcd1234.safetensors", 2) };
+        foreach (var (plan, data) in plans)
+            DataFileBufferWriter.Write(() => store.Create(1, id, plan, 1 << 20, new Dictionary<string, string>()), plan, data);
+        var bytes = store.List().Held.Sum(h => h.FileBytes);
+        // A long wait: nothing is released while the test looks.
+        var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.FromHours(1) }, TestActor));
+        ExpectMsg<RegisterHolder>(Patience);
+
+        holder.Tell(new DropReplicas(1, null, "evicted", Recycle: true));
+        Assert.Equal(("h0", 1L, 0L), ExpectMsg<ReplicasDropped>(Patience) is var dropped ? (dropped.Host, dropped.Step, dropped.FreedBytes) : default);
+        Assert.Empty(Store().List().Held);
+        holder.Tell(new ReportReplicaUsage());
+        var usage = ExpectMsg<ReplicaUsageReported>(Patience);
+        Assert.Equal((0L, bytes), (usage.FileBytes, usage.SpareBytes));
+
+        // The next step's replica takes one spare over; the other waits.
+        var (next, nextData) = File("r00000-000-ef012345.safetensors", 3);
+        DataFileBufferWriter.Write(() => store.Create(2, id, next, 1 << 20, new Dictionary<string, string>()), next, nextData);
+        holder.Tell(new ReportReplicaUsage());
+        usage = ExpectMsg<ReplicaUsageReported>(Patience);
+        Assert.Equal((bytes / 2, bytes / 2), (usage.FileBytes, usage.SpareBytes));
+
+        // A drop that is not an eviction (a failed round, a bad checksum) deletes, whatever recycle-for says.
+        DataFileBufferWriter.Write(() => store.Create(3, id, next, 1 << 20, new Dictionary<string, string>()), next, nextData);
+        holder.Tell(new DropReplicas(3, null, "its memory round was aborted"));
+        Assert.Equal(bytes / 2, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
+        holder.Tell(new ReportReplicaUsage());
+        Assert.Equal((bytes / 2, 0L), ExpectMsg<ReplicaUsageReported>(Patience) is var after ? (after.FileBytes, after.SpareBytes) : default);
+
+        // With a short wait, spares go: the one an earlier holder left at start, one made after it by its timer.
+        Watch(holder);
+        Sys.Stop(holder);
+        ExpectTerminated(holder, Patience);
+        var quick = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.FromMilliseconds(200) }, TestActor));
+        Assert.Equal(2L, ExpectMsg<RegisterHolder>(Patience).Held.Single().Step);
+        quick.Tell(new DropReplicas(2, null, "evicted", Recycle: true));
+        Assert.Equal(0, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
+        AwaitAssert(() =>
+        {
+            quick.Tell(new ReportReplicaUsage());
+            Assert.Equal(0, ExpectMsg<ReplicaUsageReported>(Patience).SpareBytes);
+        }, Patience, TimeSpan.FromMilliseconds(100));
+        Assert.Empty(Directory.GetFiles(Path.Combine(store.Root, ReplicaLayout.SpareDirectory)));
+    }
+
+    [Fact]
+    public void With_recycle_for_zero_an_eviction_should_delete_the_files_at_once()
+    {
+        var id = Guid.NewGuid();
+        var store = Store();
+        var (plan, data) = File("r00000-000-abcd1234.safetensors", 1);
+        DataFileBufferWriter.Write(() => store.Create(1, id, plan, 1 << 20, new Dictionary<string, string>()), plan, data);
+        var bytes = store.List().Held.Single().FileBytes;
+        var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.Zero }, TestActor));
+        ExpectMsg<RegisterHolder>(Patience);
+
+        holder.Tell(new DropReplicas(1, null, "evicted", Recycle: true));
+        Assert.Equal(bytes, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
+        holder.Tell(new ReportReplicaUsage());
+        Assert.Equal((0L, 0L), ExpectMsg<ReplicaUsageReported>(Patience) is var usage ? (usage.FileBytes, usage.SpareBytes) : default);
+    }
+
+    [Fact]
     public void A_holder_verifying_in_full_should_drop_a_corrupted_replica_before_announcing()
     {
         var id = Guid.NewGuid();

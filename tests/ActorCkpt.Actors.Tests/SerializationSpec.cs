@@ -112,11 +112,11 @@ public class SerializationSpec : NodeSpec
             // Replica holder protocol.
             new RegisterHolder("node-1", TestActor, 1L << 30, new[] { new HeldReplica(3, id, 1, file.FileName, 4096 + 400, result) }),
             new ListHeldReplicas(),
-            new DropReplicas(3, new[] { file.FileName }, "evicted"),
+            new DropReplicas(3, new[] { file.FileName }, "evicted", Recycle: true),
             new ReplicasDropped("node-1", 3, 4496),
             new DropReplicasFailure("node-1", 3, "host 'node-1': access denied"),
             new ReportReplicaUsage(),
-            new ReplicaUsageReported("node-1", 4496, 1L << 20, 1L << 32),
+            new ReplicaUsageReported("node-1", 4496, 1L << 20, 1L << 32, SpareBytes: 8192),
             new ReportReplicaUsageFailure("node-1", "statfs failed"),
             new PersistReplica(3, id, file, result),
             new PersistReplicaSuccess(3, file.FileName, "node-1"),

@@ -123,12 +123,13 @@ public sealed class SettingsSpec
         var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString("""
             actorckpt.tiers {
               memory { enabled = on, replicas = 3, budget = 8GiB, keep-last = 4, keep-persisted = on, directory = "/dev/shm/x"
-                       host = node-1, ack-timeout = 5s, lost-after = 7s, re-replicate = on, verify-on-start = full }
+                       host = node-1, ack-timeout = 5s, lost-after = 7s, re-replicate = on, verify-on-start = full, recycle-for = 90s }
               disk { every = 4, persist-timeout = 3m }
             }
             """));
         Assert.Equal(new MemoryTierSettings(true, 3, 8L << 30, 0, 4, true, "/dev/shm/x", "node-1",
-            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(7), true, true), settings.MemoryTier);
+            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(7), true, true) { RecycleFor = TimeSpan.FromSeconds(90) }, settings.MemoryTier);
+        Assert.Equal(TimeSpan.FromSeconds(60), ActorCkptSettings.Create(ConfigurationFactory.ParseString("")).MemoryTier.RecycleFor);
         Assert.Equal(new TierPolicy(true, 4), settings.Tiers);
         Assert.Equal(TimeSpan.FromMinutes(3), settings.PersistTimeout);
     }
@@ -156,6 +157,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.memory.keep-last = -1", "actorckpt.tiers.memory.keep-last = -1: must be 0 (bounded by the budget only) or more")]
     [InlineData("actorckpt.tiers.memory.directory = shm", "actorckpt.tiers.memory.directory = 'shm': must be an absolute path")]
     [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 00:00:00: must be positive")]
+    [InlineData("actorckpt.tiers.memory.recycle-for = 2d", "actorckpt.tiers.memory.recycle-for = 2.00:00:00: must be between 0 (off) and 1d")]
     [InlineData("actorckpt.tiers.disk.every = -1", "actorckpt.tiers.disk.every = -1: must be 0 (only saves that ask for the disk) or more")]
     [InlineData("actorckpt.tiers.memory { enabled = on, host = \"../x\" }", "actorckpt.tiers.memory.host: host id '../x' holds '/': only letters, digits, '.', '_' and '-' are allowed (an empty host means the machine name; set one)")]
     public void A_memory_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)

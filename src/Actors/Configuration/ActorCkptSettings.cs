@@ -227,7 +227,10 @@ internal sealed record ActorCkptSettings
             c.GetTimeSpan("ack-timeout"),
             c.GetTimeSpan("lost-after"),
             c.GetBoolean("re-replicate"),
-            c.GetString("verify-on-start") == "full");
+            c.GetString("verify-on-start") == "full")
+        {
+            RecycleFor = c.GetTimeSpan("recycle-for"),
+        };
     }
 
     private static TierPolicy TiersOf(Config c, ObjectTierSettings objectTier)
@@ -318,6 +321,7 @@ internal sealed record ActorCkptSettings
         Require(Path.IsPathFullyQualified(m.Directory), "tiers.memory.directory", $"'{m.Directory}'", "an absolute path");
         Require(m.AckTimeout > TimeSpan.Zero, "tiers.memory.ack-timeout", m.AckTimeout, "positive");
         Require(m.LostAfter > TimeSpan.Zero, "tiers.memory.lost-after", m.LostAfter, "positive");
+        Require(m.RecycleFor >= TimeSpan.Zero && m.RecycleFor <= TimeSpan.FromDays(1), "tiers.memory.recycle-for", m.RecycleFor, "between 0 (off) and 1d");
         // Only a tier that is on names a directory with its host: a machine name that is no host id must not stop a disk-only node.
         if (m.Enabled && ReplicaLayout.HostProblem(m.Host) is { } problem)
             throw new ConfigurationException($"actorckpt.tiers.memory.host: {problem} (an empty host means the machine name; set one)");

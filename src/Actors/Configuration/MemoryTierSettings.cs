@@ -30,6 +30,12 @@ internal sealed record MemoryTierSettings(
     bool ReReplicate,
     bool VerifyFull)
 {
+    /// <summary>
+    /// tiers.memory.recycle-for: how long an evicted replica file waits, as a spare, for the host's next
+    /// replicas to overwrite its pages before it is deleted; zero deletes evicted replicas at once.
+    /// </summary>
+    public TimeSpan RecycleFor { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The tier off, every other value its default.</summary>
     public static MemoryTierSettings Off { get; } = new(false, 2, 0, 0.5, 2, false, "/dev/shm/actorckpt", Environment.MachineName,
         TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), false, false);

@@ -61,6 +61,7 @@ internal static class SettingsValidator
         ["actorckpt.tiers.memory.keep-persisted"] = SettingForm.Bool,
         ["actorckpt.tiers.memory.ack-timeout"] = SettingForm.Duration,
         ["actorckpt.tiers.memory.lost-after"] = SettingForm.Duration,
+        ["actorckpt.tiers.memory.recycle-for"] = SettingForm.Duration,
         ["actorckpt.tiers.memory.re-replicate"] = SettingForm.Bool,
         ["actorckpt.tiers.memory.verify-on-start"] = SettingForm.OneOf("headers", "full"),
         ["actorckpt.tiers.disk.every"] = SettingForm.Long,

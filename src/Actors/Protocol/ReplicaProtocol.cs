@@ -27,8 +27,12 @@ internal sealed record ListHeldReplicas : IActorCkptMessage;
 /// <param name="Step">The step.</param>
 /// <param name="Files">The data files whose replicas go; null: the whole step.</param>
 /// <param name="Reason">Why, for the holder's log (evicted, lost, debris...).</param>
+/// <param name="Recycle">
+/// An eviction of sound copies: with <c>tiers.memory.recycle-for</c> above zero the holder keeps the
+/// files as spares for the host's next replicas (<see cref="ReplicaStore.Recycle"/>) rather than deleting them.
+/// </param>
 /// <remarks>A wire message: from the planner to a holder on another node.</remarks>
-internal sealed record DropReplicas(long Step, string[]? Files, string Reason) : IActorCkptMessage;
+internal sealed record DropReplicas(long Step, string[]? Files, string Reason, bool Recycle = false) : IActorCkptMessage;
 
 /// <summary>The replicas of a <see cref="DropReplicas"/> are gone.</summary>
 /// <param name="Host">The holder's host.</param>
@@ -50,11 +54,12 @@ internal sealed record ReportReplicaUsage : IActorCkptMessage;
 
 /// <summary>How much memory a host's replica store takes (<see cref="ReplicaUsage"/>).</summary>
 /// <param name="Host">The holder's host.</param>
-/// <param name="FileBytes">Bytes of every file under the host's directory.</param>
+/// <param name="FileBytes">Bytes of every file in the host's step directories.</param>
 /// <param name="TmpfsUsed">Bytes in use on the file system holding it, all users included.</param>
 /// <param name="TmpfsSize">Size of that file system.</param>
+/// <param name="SpareBytes">Bytes of the host's spare files (evicted replicas waiting to be overwritten).</param>
 /// <remarks>A wire message: the answer to <see cref="ReportReplicaUsage"/>, from another node.</remarks>
-internal sealed record ReplicaUsageReported(string Host, long FileBytes, long TmpfsUsed, long TmpfsSize) : IActorCkptMessage;
+internal sealed record ReplicaUsageReported(string Host, long FileBytes, long TmpfsUsed, long TmpfsSize, long SpareBytes = 0) : IActorCkptMessage;
 
 /// <summary>The holder could not measure its store.</summary>
 /// <param name="Host">The holder's host.</param>
@@ -72,6 +77,14 @@ internal sealed record ReportReplicaUsageFailure(string Host, string Cause) : IA
 /// <param name="Corrupt">One line per replica that failed verification (dropped).</param>
 /// <remarks>Not a wire message: a holder sends it to itself.</remarks>
 internal sealed record HolderScanned(RegisterHolder Register, int Debris, string[] Unreadable, string[] Corrupt);
+
+/// <summary>A holder's note to itself: spare files that have waited <c>tiers.memory.recycle-for</c> unclaimed are due to go.</summary>
+/// <remarks>Not a wire message: a holder schedules it to itself.</remarks>
+internal sealed record ReleaseSpares
+{
+    /// <summary>The one instance.</summary>
+    public static ReleaseSpares Instance { get; } = new();
+}
 
 /// <summary>A holder's note to itself: file work done off its thread, whose answer goes to <paramref name="To"/>.</summary>
 /// <param name="To">Who asked.</param>

@@ -15,7 +15,7 @@ namespace ActorCkpt;
 /// runs on the blocking-I/O dispatcher, never on the actor's thread; requests that come before the
 /// start-up scan is done wait for it.
 /// </summary>
-internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
+internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private const string IoDispatcher = "akka.actor.default-blocking-io-dispatcher";
 
@@ -46,6 +46,9 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <summary>
     /// Props of the holder of <paramref name="store"/>, announcing itself to <paramref name="planner"/> (in a
     /// cluster, the planner's proxy), writing persists under <paramref name="root"/>.
@@ -65,6 +68,8 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
         var register = scanned.Register;
         _log.Info("Replica holder of host '{0}' at '{1}': {2} replica(s) held, budget {3} bytes", _store.Host, _store.Root, register.Held.Length, register.BudgetBytes);
         _planner.Tell(register);
+        // Unclaimed spares go between recycle-for and half as long again after they were made.
+        if (_tier.RecycleFor > TimeSpan.Zero) Timers.StartPeriodicTimer(nameof(ReleaseSpares), ReleaseSpares.Instance, _tier.RecycleFor / 2);
         BecomeReady();
     }
 
@@ -74,11 +79,12 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
         {
             Receive<ListHeldReplicas>(_ => Answer(() => Inventory(_store.List().Held), e => (null, $"listing the replicas for the planner failed: {e.Message}")));
             Receive<DropReplicas>(Drop);
+            Receive<ReleaseSpares>(_ => Release());
             Receive<PersistReplica>(Persist);
             Receive<ReportReplicaUsage>(_ => Answer(() =>
             {
                 var usage = _store.Usage();
-                return new ReplicaUsageReported(_store.Host, usage.FileBytes, usage.TmpfsUsed, usage.TmpfsSize);
+                return new ReplicaUsageReported(_store.Host, usage.FileBytes, usage.TmpfsUsed, usage.TmpfsSize, usage.SpareBytes);
             }, e => (new ReportReplicaUsageFailure(_store.Host, e.Message), $"measuring the store failed: {e.Message}")));
             Receive<HolderAnswer>(a =>
             {
@@ -92,14 +98,30 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
     private void Drop(DropReplicas request)
     {
         var what = request.Files is null ? "every replica" : $"{request.Files.Length} replica(s)";
+        var recycle = request.Recycle && _tier.RecycleFor > TimeSpan.Zero;
         Answer(() =>
         {
+            if (recycle)
+            {
+                var kept = _store.Recycle(request.Step, request.Files);
+                _log.Info("Replica holder of host '{0}': dropped {1} of step {2} ({3}), {4} bytes kept as spares for at most {5}",
+                    _store.Host, what, request.Step, request.Reason, kept, _tier.RecycleFor);
+                return new ReplicasDropped(_store.Host, request.Step, 0);
+            }
             var freed = _store.Drop(request.Step, request.Files);
             _log.Info("Replica holder of host '{0}': dropped {1} of step {2} ({3}), {4} bytes freed", _store.Host, what, request.Step, request.Reason, freed);
             return new ReplicasDropped(_store.Host, request.Step, freed);
         }, e => (new DropReplicasFailure(_store.Host, request.Step, $"host '{_store.Host}': {e.Message}"),
             $"dropping {what} of step {request.Step} ({request.Reason}) failed: {e.Message}"));
     }
+
+    /// <summary>Deletes the spare files that have waited <see cref="MemoryTierSettings.RecycleFor"/> unclaimed, off the actor's thread.</summary>
+    private void Release() => Answer(() =>
+    {
+        var (files, bytes) = _store.ReleaseSpares(_tier.RecycleFor);
+        if (files > 0) _log.Info("Replica holder of host '{0}': released {1} spare file(s) unclaimed for {2}, {3} bytes freed", _store.Host, files, _tier.RecycleFor, bytes);
+        return null!;
+    }, e => (null, $"releasing spare files failed: {e.Message}"));
 
     /// <summary>Writes a copy to the step directory on disk, off the actor's thread; a copy that does not give what it recorded is reported corrupt.</summary>
     private void Persist(PersistReplica request)
@@ -136,6 +158,8 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash
     private HolderScanned Scan()
     {
         var debris = _store.RemoveDebris();
+        // Spares of an earlier life of the host's processes that waited long enough; the rest wait for the next release.
+        _store.ReleaseSpares(_tier.RecycleFor);
         var scan = _store.List();
         var held = new List<HeldReplica>();
         var corrupt = new List<string>();

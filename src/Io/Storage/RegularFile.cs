@@ -19,13 +19,22 @@ internal static class RegularFile
     /// at once for anything but a regular file (a link included), <see cref="FileNotFoundException"/>
     /// when nothing is there, <see cref="UnauthorizedAccessException"/> when access is denied.
     /// </summary>
-    public static SafeFileHandle OpenRead(string path)
+    public static SafeFileHandle OpenRead(string path) =>
+        OperatingSystem.IsLinux() ? Open(path, Native.ORdOnly) : File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+
+    /// <summary>
+    /// Opens the existing file <paramref name="path"/> (absolute) for writing in place, refusing
+    /// anything but a regular file as <see cref="OpenRead"/> does; nothing is truncated.
+    /// </summary>
+    public static SafeFileHandle OpenWrite(string path) =>
+        OperatingSystem.IsLinux() ? Open(path, Native.OWrOnly) : File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+
+    /// <summary>Opens the regular file at <paramref name="path"/> with <paramref name="access"/> (O_RDONLY or O_WRONLY), never through a link, never waiting on a FIFO.</summary>
+    private static SafeFileHandle Open(string path, int access)
     {
-        if (!OperatingSystem.IsLinux())
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var kind = Kind(path);
         if (kind != FileKind.Regular) throw kind == FileKind.Missing ? Missing(path) : new NotARegularFileException(path, kind);
-        var fd = Native.open(path, Native.ORdOnly | Native.ONonBlock | Native.OCloExec | NoFollow);
+        var fd = Native.open(path, access | Native.ONonBlock | Native.OCloExec | NoFollow);
         if (fd < 0) throw Error(path, Marshal.GetLastPInvokeError());
         var handle = new SafeFileHandle((IntPtr)fd, ownsHandle: true);
         try
@@ -140,6 +149,7 @@ internal static class RegularFile
     private static class Native
     {
         public const int ORdOnly = 0;
+        public const int OWrOnly = 1;
         public const int ONonBlock = 0x800;
         public const int OCloExec = 0x80000;
         public const int AtFdCwd = -100;

@@ -20,15 +20,19 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     private readonly int _headerLength;
     private readonly SafeFileHandle _handle;
     private readonly DataFileStreamWriter _data;
+    private readonly bool _claimed;
     private bool _published;
 
     /// <summary>
     /// Creates <paramref name="temp"/> (it must not exist) for the replica that <see cref="Complete"/>
-    /// publishes as <paramref name="final"/>; <paramref name="host"/> names the store in errors.
+    /// publishes as <paramref name="final"/>; <paramref name="host"/> names the store in errors. With
+    /// <paramref name="claimed"/>, <paramref name="temp"/> is a spare file already renamed there: it is
+    /// overwritten in place, every byte of the replica written, and cut to the replica's length at the end.
     /// </summary>
     public ReplicaFileWriter(string temp, string final, string host, long step, Guid saveId, FileWritePlan plan,
-        IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
+        IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata, bool claimed = false)
     {
+        _claimed = claimed;
         _temp = temp;
         _final = final;
         _host = host;
@@ -36,8 +40,17 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         _saveId = saveId;
         _rank = plan.Rank;
         _headerLength = ReplicaFile.HeaderLength(plan, blockSizes);
-        // CreateNew: never an existing file, nor whatever a link planted at the name points to.
-        _handle = Full(() => File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        // CreateNew: never an existing file, nor whatever a link planted at the name points to. A
+        // claimed spare is opened as a regular file only, never through a link.
+        try
+        {
+            _handle = Full(() => claimed ? RegularFile.OpenWrite(temp) : File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+        }
+        catch when (claimed)
+        {
+            TryDelete(temp);
+            throw;
+        }
         try
         {
             _data = Full(() => new DataFileStreamWriter(new OffsetBlobWriter(new HandleWriter(_handle), _headerLength), plan, blockSizes, fileMetadata));
@@ -73,6 +86,8 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         var result = _data.Complete();
         var header = ReplicaFile.Encode(new ReplicaHeader(_step, _saveId, _rank, result.FileName, result.Length, _headerLength, result));
         Full(() => RandomAccess.Write(_handle, header, 0));
+        // A spare longer than this replica keeps its tail until cut here (a shorter one grew as it was written).
+        if (_claimed) RandomAccess.SetLength(_handle, _headerLength + result.Length);
         _data.Dispose();
         // No fsync: tmpfs has nothing below it, and a lost machine takes the tier with it. The rename
         // is atomic on one file system, and a name already there is the same attempt's same bytes.

@@ -19,6 +19,16 @@ internal static class ReplicaLayout
     /// <summary>What a replica being written ends with.</summary>
     public const string TempSuffix = ".tmp";
 
+    /// <summary>
+    /// The directory, beside the step directories, of the host's spare files: evicted replicas kept
+    /// a while so that the next replicas written on the host overwrite their memory pages
+    /// instead of taking fresh ones (<see cref="ReplicaStore.Recycle"/>).
+    /// </summary>
+    public const string SpareDirectory = "spare";
+
+    /// <summary>What a spare file's name ends with.</summary>
+    public const string SpareSuffix = ".spare";
+
     /// <summary>The longest host id.</summary>
     public const int MaxHostLength = 64;
 
@@ -93,6 +103,15 @@ internal static class ReplicaLayout
         }
         return TryParseReplica(name, out dataFile);
     }
+
+    /// <summary>The name of a spare file: "&lt;nonce&gt;.spare", the nonce letters and digits.</summary>
+    public static string SpareName(string nonce) =>
+        nonce.Length > 0 && nonce.All(char.IsAsciiLetterOrDigit) ? nonce + SpareSuffix
+            : throw new ArgumentException($"nonce '{nonce}' must be letters and digits", nameof(nonce));
+
+    /// <summary>True for a name <see cref="SpareName"/> makes.</summary>
+    public static bool IsSpareName(string name) =>
+        name.Length > SpareSuffix.Length && name.EndsWith(SpareSuffix, StringComparison.Ordinal) && name[..^SpareSuffix.Length].All(char.IsAsciiLetterOrDigit);
 
     /// <summary>The directory of step <paramref name="step"/> inside a host's directory (as on disk: "step-00000012").</summary>
     public static string StepDirectory(long step) => CheckpointLayout.StepDirectory(step);

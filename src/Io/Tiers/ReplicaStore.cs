@@ -61,10 +61,11 @@ internal sealed class ReplicaStore
             Directory.CreateDirectory(directory);
             if (RegularFile.Kind(directory) is var kind and not FileKind.Directory and not FileKind.Missing)
                 throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
-            var temp = ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
+            var temp = Path.Combine(directory, ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]));
             try
             {
-                return new ReplicaFileWriter(Path.Combine(directory, temp), Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata);
+                var claimed = TryClaimSpare(ReplicaFile.HeaderLength(plan, blockSizes) + plan.DataBytes, temp);
+                return new ReplicaFileWriter(temp, Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata, claimed);
             }
             catch (DirectoryNotFoundException) when (attempt < 3)
             {
@@ -165,24 +166,59 @@ internal sealed class ReplicaStore
     /// files, temporary ones included, when null), and the step's directory once it is empty. Returns the
     /// bytes of the regular files deleted.
     /// </summary>
-    public long Drop(long step, IReadOnlyCollection<string>? dataFiles = null)
+    public long Drop(long step, IReadOnlyCollection<string>? dataFiles = null) => Remove(step, dataFiles, spare: false).Freed;
+
+    /// <summary>
+    /// <see cref="Drop"/>, except that published replicas become spare files instead of being deleted:
+    /// the next replicas written on the host (<see cref="Create(long, Guid, FileWritePlan, int, IReadOnlyDictionary{string, string})"/>)
+    /// take them over and overwrite their pages, which costs a copy where fresh tmpfs pages cost a
+    /// page fault each, in the hypervisor as well on these machines (docs/memory-tier.md, "Recycled
+    /// replica files"). Spares are not replicas: <see cref="List"/> never reports them, and
+    /// <see cref="ReleaseSpares"/> deletes those left unclaimed. Returns the bytes kept as spares.
+    /// </summary>
+    public long Recycle(long step, IReadOnlyCollection<string>? dataFiles = null) => Remove(step, dataFiles, spare: true).Spared;
+
+    /// <summary>
+    /// Deletes the spare files that have waited at least <paramref name="unclaimedFor"/> (all of them
+    /// for zero); returns how many and their bytes. A spare claimed meanwhile is left to its claimer.
+    /// </summary>
+    public (int Files, long Bytes) ReleaseSpares(TimeSpan unclaimedFor)
+    {
+        var now = DateTime.UtcNow;
+        var (files, bytes) = (0, 0L);
+        foreach (var (path, length, since) in Spares())
+        {
+            if (now - since < unclaimedFor) continue;
+            if (LocalFiles.TryDelete(path))
+            {
+                files++;
+                bytes += length;
+            }
+        }
+        return (files, bytes);
+    }
+
+    /// <summary>Deletes (or with <paramref name="spare"/> keeps published replicas as spares) what <see cref="Drop"/> and <see cref="Recycle"/> name; the bytes of each.</summary>
+    private (long Freed, long Spared) Remove(long step, IReadOnlyCollection<string>? dataFiles, bool spare)
     {
         var directory = StepPath(step);
         var kind = RegularFile.Kind(directory);
-        if (kind == FileKind.Missing) return 0;
+        if (kind == FileKind.Missing) return (0, 0);
         if (kind != FileKind.Directory)
         {
             File.Delete(directory); // a link or other thing planted there: removed, never followed
-            return 0;
+            return (0, 0);
         }
         var names = dataFiles is null ? Names(directory) : dataFiles.Select(ReplicaLayout.ReplicaName).ToArray();
-        long freed = 0;
+        long freed = 0, spared = 0;
         foreach (var name in names)
         {
             var path = Path.Combine(directory, name);
             var what = RegularFile.Kind(path);
             if (what == FileKind.Missing) continue;
             if (what == FileKind.Directory) Directory.Delete(path, recursive: true);
+            else if (spare && what == FileKind.Regular && ReplicaLayout.TryParse(name, out _, out var pid) && pid is null)
+                spared += MakeSpare(path);
             else
             {
                 var length = what == FileKind.Regular ? new FileInfo(path).Length : 0;
@@ -198,7 +234,7 @@ internal sealed class ReplicaStore
         {
             // A writer of the step started meanwhile: the directory stays with its file.
         }
-        return freed;
+        return (freed, spared);
     }
 
     /// <summary>Deletes the temporary files whose writing process is gone (a crash mid-write); returns how many.</summary>
@@ -226,8 +262,81 @@ internal sealed class ReplicaStore
                 if (RegularFile.Kind(path) == FileKind.Regular) bytes += new FileInfo(path).Length;
             }
         var fs = MountedFileSystem.Of(Root);
-        return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes);
+        return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes, Spares().Sum(s => s.Length));
     }
+
+    /// <summary>Moves the replica at <paramref name="path"/> into the spare directory, stamped now (its wait starts); returns its bytes, 0 when it went meanwhile.</summary>
+    private long MakeSpare(string path)
+    {
+        var spares = SparePath;
+        Directory.CreateDirectory(spares);
+        if (RegularFile.Kind(spares) is var kind and not FileKind.Directory)
+            throw new IOException($"replica store of host '{Host}': '{spares}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        try
+        {
+            var length = new FileInfo(path).Length;
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            File.Move(path, Path.Combine(spares, ReplicaLayout.SpareName(Guid.NewGuid().ToString("N"))));
+            return length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Renames a spare file to <paramref name="temp"/> for a replica of <paramref name="length"/> bytes:
+    /// the smallest spare that holds it, else the largest (its missing tail then takes fresh pages).
+    /// A rename is atomic, so of two writers claiming one spare one gets it and the other tries the
+    /// next. False when there is none.
+    /// </summary>
+    private bool TryClaimSpare(long length, string temp)
+    {
+        var spares = Spares().ToArray();
+        var order = spares.Where(s => s.Length >= length).OrderBy(s => s.Length)
+            .Concat(spares.Where(s => s.Length < length).OrderByDescending(s => s.Length));
+        foreach (var (path, _, _) in order)
+        {
+            try
+            {
+                File.Move(path, temp);
+                return true;
+            }
+            catch (FileNotFoundException)
+            {
+                // Claimed or released by another process of the host meanwhile.
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The host's spare files (regular files named as spares; anything else there is left alone), with their bytes and when they became spares.</summary>
+    private IEnumerable<(string Path, long Length, DateTime Since)> Spares()
+    {
+        var found = new List<(string, long, DateTime)>();
+        // A link planted in place of the directory would hand out files from elsewhere: not entered.
+        if (RegularFile.Kind(SparePath) != FileKind.Directory) return found;
+        foreach (var name in Names(SparePath))
+        {
+            if (!ReplicaLayout.IsSpareName(name)) continue;
+            var path = Path.Combine(SparePath, name);
+            if (RegularFile.Kind(path) != FileKind.Regular) continue;
+            var info = new FileInfo(path);
+            try
+            {
+                found.Add((path, info.Length, info.LastWriteTimeUtc));
+            }
+            catch (FileNotFoundException)
+            {
+                // Claimed meanwhile.
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The absolute path of the host's spare directory.</summary>
+    private string SparePath => Path.Combine(Root, ReplicaLayout.SpareDirectory);
 
     /// <summary>The absolute path of step <paramref name="step"/>'s directory.</summary>
     private string StepPath(long step) => Path.Combine(Root, ReplicaLayout.StepDirectory(step));
