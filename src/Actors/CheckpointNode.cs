@@ -137,7 +137,7 @@ internal sealed class CheckpointNode
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;
         var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
-        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs), $"{name}-replicas");
+        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs, $"{name}-reader", settings), $"{name}-replicas");
         return replicas;
     }
 

@@ -32,6 +32,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     // Memory steps being written to disk in the background, by step.
     private readonly Dictionary<long, PersistJob> _persists = new();
+    // Copies re-replication asked for and not yet answered: (step, file, target host).
+    private readonly HashSet<(long Step, string File, string Target)> _copying = new();
     // Deleted steps whose memory copies go when their files do (after any load of them).
     private readonly HashSet<long> _copiesGoWithFiles = new();
     private readonly bool _supervised;
@@ -78,6 +80,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
                 if (_holders.Lost(holder) is { } host && !graceful) HostLost(host, $"{m.Member.Address} left the cluster");
+        });
+        Command<ReplicaCopied>(OnReplicaCopied);
+        Command<ReplicaCopyFailure>(m =>
+        {
+            _copying.Remove((m.Step, m.File, m.Host));
+            _log.Warning("Memory tier: host '{0}' could not make a copy of '{1}' of step {2}: {3}", m.Host, m.File, m.Step, m.Cause);
         });
         Command<ReplicasDropped>(m => _log.Debug("Memory tier: host '{0}' dropped step {1} ({2} bytes)", m.Host, m.Step, m.FreedBytes));
         Command<DropReplicasFailure>(m => _log.Warning("Memory tier: host '{0}' could not drop step {1}: {2}", m.Host, m.Step, m.Cause));
@@ -413,12 +421,47 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void HostLost(string host, string reason)
     {
         _log.Warning("Memory tier: host '{0}' is lost: {1}", host, reason);
-        foreach (var entry in HeldUnmarked(host)) Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow));
+        foreach (var entry in HeldUnmarked(host)) Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow), _ => ReReplicate());
         // Files it was writing to disk go to their next holders.
         foreach (var job in _persists.Values.ToArray())
             foreach (var file in job.PendingOn(host))
                 if (job.Failed(file, _holders.IsLive) is { } next) SendPersist(job, next);
                 else AbandonPersist(job.Step, $"no holder of '{file}' is left after host '{host}' was lost");
+    }
+
+    /// <summary>
+    /// With <c>tiers.memory.re-replicate</c> on: the newest committed memory step's files left under R
+    /// copies on live hosts get new ones (<see cref="ReReplication"/>), each made by the target host's
+    /// holder from a surviving copy (<see cref="CopyReplica"/>) and journaled when it is whole.
+    /// </summary>
+    private void ReReplicate()
+    {
+        var tier = _settings.MemoryTier;
+        if (!tier.ReReplicate || Catalog.Entries.Where(e => e.InMemory).MaxBy(e => e.Step) is not { Memory: { } copies } newest) return;
+        foreach (var copy in ReReplication.Plan(copies, tier.Replicas, _holders.IsLive, _holders.LiveHosts.ToArray()))
+        {
+            if (!_copying.Add((newest.Step, copy.File, copy.Target))) continue;
+            _log.Info("Memory tier: host '{0}' makes a copy of '{1}' of step {2} from host '{3}'", copy.Target, copy.File, newest.Step, copy.Source);
+            _holders.HoldersOn(copy.Target)[0].Tell(new CopyReplica(newest.Step, copy.File, _holders.HoldersOn(copy.Source)[0]));
+        }
+    }
+
+    /// <summary>A new copy is whole on its host: journaled, and counted against that host's budget.</summary>
+    private void OnReplicaCopied(ReplicaCopied m)
+    {
+        if (!_copying.Remove((m.Step, m.File, m.Host))) return;
+        if (Catalog[m.Step] is not { InMemory: true })
+        {
+            // Evicted or deleted meanwhile: the new copy goes too.
+            Sender.Tell(new DropReplicas(m.Step, [m.File], "its step left memory while it was copied"));
+            return;
+        }
+        Record(new ReplicasAdded(m.Step, m.Host, [m.File], DateTimeOffset.UtcNow), _ =>
+        {
+            _log.Info("Memory tier: host '{0}' holds a new copy of '{1}' of step {2}", m.Host, m.File, m.Step);
+            if (_heldBytes.TryGetValue(m.Step, out var placed))
+                _heldBytes[m.Step] = new Dictionary<string, long>(placed, StringComparer.Ordinal) { [m.Host] = placed.GetValueOrDefault(m.Host) + m.FileBytes };
+        });
     }
 
     /// <summary>Memory steps still held with a copy on <paramref name="host"/> not marked lost.</summary>
@@ -576,8 +619,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             return;
         }
         var inventory = ReplicaInventory.Reconcile(Catalog, m.Host, m.Held.Select(h => new HeldCopy(h.Step, h.SaveId, h.DataFile)).ToArray(), DateTimeOffset.UtcNow);
-        foreach (var lost in inventory.Lost) Record(lost);
+        foreach (var lost in inventory.Lost) Record(lost, _ => ReReplicate());
         foreach (var restored in inventory.Restored) Record(restored);
+        // A host come back or new may take the copies that had nowhere to go.
+        ReReplicate();
         foreach (var debris in inventory.Debris.GroupBy(d => d.Step))
             m.Holder.Tell(new DropReplicas(debris.Key, debris.Select(d => d.File).ToArray(), "not a copy of a committed memory step"));
     }

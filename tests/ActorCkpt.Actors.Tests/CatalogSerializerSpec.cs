@@ -22,6 +22,7 @@ public class CatalogSerializerSpec : NodeSpec
             new ReplicasLost(7, "node-1", ["r00000-000-0a.safetensors"], "node-1 left the cluster", T0),
             new ReplicasLost(7, "node-2", null, "node-2 left the cluster", T0),
             new ReplicasRestored(7, "node-1", null, T0),
+            new ReplicasAdded(7, "node-3", ["r00000-000-0a.safetensors"], T0),
             new StepPersisted(7, id, "00000000000000bb", T0),
             new ReplicasEvicted(7, "budget of node-0", T0),
             new CatalogSnapshot([new CatalogEntry(7, CheckpointStatus.Committed, id, 2, "memory/step-00000007", T0, T0, 2, 4096, null, null, 1, StorageTier.Memory, false, Copies)]),
@@ -35,7 +36,7 @@ public class CatalogSerializerSpec : NodeSpec
         };
         var expected = new[]
         {
-            "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "step-persisted.v1",
+            "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "replicas-added.v1", "step-persisted.v1",
             "replicas-evicted.v1", "catalog-snapshot.v2", "step-uploaded.v1", "upload-deleted.v1", "catalog-snapshot.v2", "catalog-snapshot.v2",
         };
 

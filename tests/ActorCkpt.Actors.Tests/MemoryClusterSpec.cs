@@ -18,14 +18,14 @@ public sealed class MemoryClusterSpec : NodeSpec
     // (TestCluster's default) downed the planner's node once mid-save in CI. The crash is still detected in seconds.
     private const string Patient = "akka.cluster.failure-detector.acceptable-heartbeat-pause = 6s";
 
-    private TestNode Node(int host, string ackTimeout = "60s") => new("rank, writer, planner", Extra: $$"""
-        actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s, ack-timeout = {{ackTimeout}} }
+    private TestNode Node(int host, string ackTimeout = "60s", bool reReplicate = false) => new("rank, writer, planner", Extra: $$"""
+        actorckpt.tiers.memory { enabled = on, replicas = 2, directory = "{{_shm}}", host = h{{host}}, budget = 1GiB, lost-after = 5s, ack-timeout = {{ackTimeout}}, re-replicate = {{(reReplicate ? "on" : "off")}} }
         actorckpt.tiers.disk.every = 0
         """);
 
-    private async Task<TestCluster> Cluster()
+    private async Task<TestCluster> Cluster(bool reReplicate = false)
     {
-        var cluster = await TestCluster.StartAsync(Root, Patient, Node(0), Node(1), Node(2));
+        var cluster = await TestCluster.StartAsync(Root, Patient, Node(0, reReplicate: reReplicate), Node(1, reReplicate: reReplicate), Node(2, reReplicate: reReplicate));
         await cluster.AwaitWritersAsync(6, Patience);
         await AwaitAssertAsync(async () =>
             Assert.Equal(["h0", "h1", "h2"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
@@ -61,6 +61,37 @@ public sealed class MemoryClusterSpec : NodeSpec
         Assert.True(results.Sum(r => r.BytesFromPeers) > 0);
         TestStates.Dispose(targets);
         await AwaitAssertAsync(async () => Assert.All((await Entry(cluster, 0, 1)).Memory!.Shards.Where(s => s.Holders.Contains(2)), s => Assert.Contains(2, s.Lost)), Patience);
+    }
+
+    [Fact]
+    public async Task With_re_replication_a_lost_node_s_copies_should_be_made_again_on_the_survivors_whole_and_loads_should_read_them()
+    {
+        await using var cluster = await Cluster(reReplicate: true);
+        await Save(cluster, 1);
+        var files = (await Entry(cluster, 0, 1)).Memory!.Shards.Select(s => s.File).Order().ToArray();
+        // Without re-replication, a third of the files would be on h0 or h1 only, not both.
+        Assert.Contains(files, f => cluster.Nodes[0].Replicas!.List().Held.All(h => h.DataFile != f));
+
+        await cluster.CrashAsync(2);
+        // Every file again has two copies on live hosts: h0 and h1 each hold all of them, each whole.
+        await AwaitAssertAsync(async () =>
+        {
+            var memory = (await Entry(cluster, 0, 1)).Memory!;
+            Assert.All(memory.Shards, s => Assert.Equal(["h0", "h1"], s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => memory.Hosts[h]).Order()));
+        }, Patience);
+        foreach (var node in new[] { 0, 1 })
+        {
+            var held = cluster.Nodes[node].Replicas!.List().Held.Where(h => h.Step == 1).ToArray();
+            Assert.Equal(files, held.Select(h => h.DataFile).Order());
+            Assert.All(held, h => Assert.Null(cluster.Nodes[node].Replicas!.Verify(h)));
+        }
+
+        // Each survivor now holds every file: its ranks read none of it from the other.
+        var targets = TestStates.Empty(Model, 3);
+        var results = await Task.WhenAll(targets.Select(t => cluster.Nodes[t.Rank == 2 ? 1 : t.Rank].LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Memory, 0L), (r.Step, r.Tier, r.BytesFromPeers)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
+        TestStates.Dispose(targets);
     }
 
     [Fact]

@@ -39,6 +39,27 @@ public class MemoryCatalogSpec
     }
 
     [Fact]
+    public void Copies_added_after_a_loss_should_make_their_host_a_holder_of_those_files_only()
+    {
+        var catalog = Committed();
+        catalog.Apply(new ReplicasLost(7, "node-1", null, "node-1 left the cluster", T0));
+
+        // node-2 takes F0 (a host already in the list); node-3, new, takes F1.
+        catalog.Apply(new ReplicasAdded(7, "node-2", [F0], T0));
+        catalog.Apply(new ReplicasAdded(7, "node-3", [F1], T0));
+        var memory = catalog[7]!.Memory!;
+        Assert.Equal(["node-0", "node-1", "node-2", "node-3"], memory.Hosts);
+        Assert.Equal(new[] { new ShardHolders(F0, 0, [0, 1, 2], [1]), new ShardHolders(F1, 1, [1, 2, 3], [1]) }, memory.Shards);
+
+        // A host that lost a file and is given it again holds it again; a file not of the step changes nothing.
+        catalog.Apply(new ReplicasAdded(7, "node-1", [F0, "r00009-000-zz.safetensors"], T0));
+        Assert.Equal(new[] { new ShardHolders(F0, 0, [0, 1, 2], []), new ShardHolders(F1, 1, [1, 2, 3], [1]) }, catalog[7]!.Memory!.Shards);
+        // Of a step the catalog does not know: ignored.
+        catalog.Apply(new ReplicasAdded(99, "node-1", [F0], T0));
+        Assert.Null(catalog[99]);
+    }
+
+    [Fact]
     public void A_lost_host_should_be_marked_on_the_files_it_held_and_the_step_unloadable_only_when_a_file_has_no_holder_left()
     {
         var catalog = Committed();

@@ -78,6 +78,53 @@ internal sealed record ReportReplicaUsageFailure(string Host, string Cause) : IA
 /// <remarks>Not a wire message: a holder sends it to itself.</remarks>
 internal sealed record HolderScanned(RegisterHolder Register, int Debris, string[] Unreadable, string[] Corrupt);
 
+/// <summary>
+/// The planner asks the holder of a host to make a copy of data file <paramref name="File"/> of memory
+/// step <paramref name="Step"/> from the copy <paramref name="Source"/> (another host's holder) holds:
+/// re-replication after a host was lost. Answered with <see cref="ReplicaCopied"/> or <see cref="ReplicaCopyFailure"/>.
+/// </summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Source">The holder of a sound copy; its node's reader serves the bytes over the bulk channel.</param>
+/// <remarks>A wire message: from the planner to a holder on another node.</remarks>
+internal sealed record CopyReplica(long Step, string File, IActorRef Source) : IActorCkptMessage;
+
+/// <summary>The copy a <see cref="CopyReplica"/> asked for is whole and published on the holder's host.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Host">The host now holding the copy.</param>
+/// <param name="FileBytes">Bytes of the replica file (what the budget counts).</param>
+/// <remarks>A wire message: the answer to <see cref="CopyReplica"/>, from another node.</remarks>
+internal sealed record ReplicaCopied(long Step, string File, string Host, long FileBytes) : IActorCkptMessage;
+
+/// <summary>The copy a <see cref="CopyReplica"/> asked for could not be made; nothing of it is left.</summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <param name="Host">The host that was to hold it.</param>
+/// <param name="Cause">Why, naming the file.</param>
+/// <remarks>A wire message: the answer to <see cref="CopyReplica"/>, from another node.</remarks>
+internal sealed record ReplicaCopyFailure(long Step, string File, string Host, string Cause) : IActorCkptMessage;
+
+/// <summary>
+/// A holder making a copy asks the source holder for the header of its replica of <paramref name="File"/>
+/// of step <paramref name="Step"/> (what the copy must hold, with its checksums). Answered with
+/// <see cref="ReplicaHeaderRead"/> or <see cref="ReadReplicaHeaderFailure"/>.
+/// </summary>
+/// <param name="Step">The step.</param>
+/// <param name="File">The data file.</param>
+/// <remarks>A wire message: between holders on two nodes.</remarks>
+internal sealed record ReadReplicaHeader(long Step, string File) : IActorCkptMessage;
+
+/// <summary>The header of the replica a <see cref="ReadReplicaHeader"/> named, checked as it was read.</summary>
+/// <param name="Header">The header.</param>
+/// <remarks>A wire message: the answer to <see cref="ReadReplicaHeader"/>, from another node.</remarks>
+internal sealed record ReplicaHeaderRead(ReplicaHeader Header) : IActorCkptMessage;
+
+/// <summary>The replica a <see cref="ReadReplicaHeader"/> named is not there or not readable.</summary>
+/// <param name="Cause">Why, naming the host and the file.</param>
+/// <remarks>A wire message: the answer to <see cref="ReadReplicaHeader"/>, from another node.</remarks>
+internal sealed record ReadReplicaHeaderFailure(string Cause) : IActorCkptMessage;
+
 /// <summary>A holder's note to itself: spare files that have waited <c>tiers.memory.recycle-for</c> unclaimed are due to go.</summary>
 /// <remarks>Not a wire message: a holder schedules it to itself.</remarks>
 internal sealed record ReleaseSpares

@@ -21,6 +21,7 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["memory-step-committed.v1"] = typeof(MemoryStepCommitted),
         ["replicas-lost.v1"] = typeof(ReplicasLost),
         ["replicas-restored.v1"] = typeof(ReplicasRestored),
+        ["replicas-added.v1"] = typeof(ReplicasAdded),
         ["step-persisted.v1"] = typeof(StepPersisted),
         ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
         ["step-uploaded.v1"] = typeof(StepUploaded),

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
+using Akka.Streams;
 
 namespace ActorCkpt;
 
@@ -28,11 +29,22 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
     private readonly IActorRef _self;
     // The checkpoint root, where persists write (null: this holder persists nothing).
     private readonly IBlobStore? _root;
+    // Fetches a payload range of another host's copy through its node's reader (null: this holder makes no copies).
+    private readonly RangeFetcher? _fetch;
+    private readonly int _frameSize;
+
+    /// <summary>Most bytes of a copy fetched at once (one reader request and token each).</summary>
+    internal const int CopyPieceBytes = 16 << 20;
 
     /// <summary>Creates the holder; use <see cref="Props"/>.</summary>
-    public ReplicaHolderActor(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null)
+    public ReplicaHolderActor(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null, string? readerName = null, ActorCkptSettings? settings = null)
     {
         (_store, _tier, _planner, _self, _root) = (store, tier, planner, Self, root);
+        if (readerName is not null && settings is not null)
+        {
+            _fetch = ReaderRangeFetch.Through(Context.System, Context.Materializer(), readerName, tier.AckTimeout, settings, StorageTier.Memory);
+            _frameSize = settings.ChecksumBlockSize;
+        }
         Receive<HolderScanned>(Started);
         Receive<Status.Failure>(f =>
         {
@@ -51,10 +63,11 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
 
     /// <summary>
     /// Props of the holder of <paramref name="store"/>, announcing itself to <paramref name="planner"/> (in a
-    /// cluster, the planner's proxy), writing persists under <paramref name="root"/>.
+    /// cluster, the planner's proxy), writing persists under <paramref name="root"/>, and making copies
+    /// (<see cref="CopyReplica"/>) through the readers named <paramref name="readerName"/> on other nodes.
     /// </summary>
-    public static Props Props(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null) =>
-        Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner, root));
+    public static Props Props(ReplicaStore store, MemoryTierSettings tier, IActorRef planner, IBlobStore? root = null, string? readerName = null, ActorCkptSettings? settings = null) =>
+        Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner, root, readerName, settings));
 
     /// <inheritdoc />
     protected override void PreStart() => Run(Scan).PipeTo(Self);
@@ -81,6 +94,12 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
             Receive<DropReplicas>(Drop);
             Receive<ReleaseSpares>(_ => Release());
             Receive<PersistReplica>(Persist);
+            Receive<CopyReplica>(Copy);
+            Receive<ReadReplicaHeader>(m => Answer(() =>
+            {
+                using var payload = _store.OpenRead(m.Step, m.File, out var header);
+                return new ReplicaHeaderRead(header);
+            }, e => (new ReadReplicaHeaderFailure($"host '{_store.Host}': '{m.File}' of step {m.Step}: {ErrorText.Of(e)}"), $"reading the header of '{m.File}' of step {m.Step} failed: {e.Message}")));
             Receive<ReportReplicaUsage>(_ => Answer(() =>
             {
                 var usage = _store.Usage();
@@ -139,6 +158,36 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
             return new PersistReplicaSuccess(request.Step, file, _store.Host);
         }, e => (new PersistReplicaFailure(request.Step, file, _store.Host, $"host '{_store.Host}': {ErrorText.Of(e)}", e is ReplicaMismatchException or ChecksumMismatchException or CheckpointFormatException),
             $"persisting '{file}' of step {request.Step} failed: {e.Message}"));
+    }
+
+    /// <summary>
+    /// Makes a copy of another host's replica, off the actor's thread: its header from the source holder,
+    /// its payload from the source node's reader over the bulk channel, checked whole before it is
+    /// published (<see cref="ReplicaStore.CopyAsync"/>).
+    /// </summary>
+    private void Copy(CopyReplica request)
+    {
+        var (step, file, source) = (request.Step, request.File, request.Source);
+        if (_fetch is not { } fetch)
+        {
+            Sender.Tell(new ReplicaCopyFailure(step, file, _store.Host, $"host '{_store.Host}': this holder makes no copies (it has no reader to fetch through)"));
+            return;
+        }
+        var node = source.Path.Address.ToString();
+        Answer(() =>
+        {
+            var header = source.Ask<IActorCkptMessage>(new ReadReplicaHeader(step, file), _tier.AckTimeout).GetAwaiter().GetResult() switch
+            {
+                ReplicaHeaderRead read when read.Header.Step == step && read.Header.FileName == file => read.Header,
+                ReplicaHeaderRead read => throw new ActorCkptException($"{node} answered with the header of '{read.Header.FileName}' of step {read.Header.Step}"),
+                ReadReplicaHeaderFailure failure => throw new ActorCkptException(failure.Cause),
+                var other => throw new ActorCkptException($"{node} answered {other.GetType().Name} to a header request"),
+            };
+            var copied = _store.CopyAsync(header, (offset, into) => fetch(node, step, file, offset, into, _frameSize, new List<CheckedFrame>()), CopyPieceBytes).GetAwaiter().GetResult();
+            _log.Info("Replica holder of host '{0}': copied '{1}' of step {2} from {3} ({4} bytes)", _store.Host, file, step, node, copied.FileBytes);
+            return new ReplicaCopied(step, file, _store.Host, copied.FileBytes);
+        }, e => (new ReplicaCopyFailure(step, file, _store.Host, $"host '{_store.Host}': copying '{file}' of step {step} from {node}: {ErrorText.Of(e)}"),
+            $"copying '{file}' of step {step} from {node} failed: {e.Message}"));
     }
 
     /// <summary>Runs <paramref name="work"/> off the actor's thread; its result, or what <paramref name="failed"/> makes of its exception, goes to the sender.</summary>

@@ -81,9 +81,12 @@ internal sealed class ReplicaStore
     public IBlobReader OpenRead(long step, string dataFile) => OpenRead(step, dataFile, out _);
 
     /// <summary><see cref="OpenRead(long, string)"/>, also giving the replica's header.</summary>
-    public IBlobReader OpenRead(long step, string dataFile, out ReplicaHeader header)
+    public IBlobReader OpenRead(long step, string dataFile, out ReplicaHeader header) =>
+        OpenAt(ReplicaLayout.StepDirectory(step) + "/" + ReplicaLayout.ReplicaName(dataFile), step, dataFile, out header);
+
+    /// <summary>The payload of the replica file at <paramref name="relative"/> (under the host's directory), its header checked on open.</summary>
+    private IBlobReader OpenAt(string relative, long step, string dataFile, out ReplicaHeader header)
     {
-        var relative = ReplicaLayout.StepDirectory(step) + "/" + ReplicaLayout.ReplicaName(dataFile);
         var path = Path.Combine(Root, relative);
         var reader = _files.OpenRead(relative);
         try
@@ -127,13 +130,68 @@ internal sealed class ReplicaStore
     /// Re-reads <paramref name="replica"/> whole: its safetensors header checksum and every block of every
     /// item. Null when all match; otherwise one line naming the file, and the item and block that differ.
     /// </summary>
-    public string? Verify(HeldReplica replica)
+    public string? Verify(HeldReplica replica) =>
+        Verify(replica, ReplicaLayout.StepDirectory(replica.Step) + "/" + ReplicaLayout.ReplicaName(replica.DataFile));
+
+    /// <summary>
+    /// Copies the replica another host holds under <paramref name="header"/> (step, save, data file, checksums)
+    /// into this store: its payload is read in pieces of at most <paramref name="pieceBytes"/> bytes by
+    /// <paramref name="read"/> (offset in the payload, where to put the bytes), written behind the header,
+    /// re-read and checked whole (<see cref="Verify(HeldReplica)"/>) before it is published. Throws
+    /// <see cref="ReplicaMismatchException"/> naming what differs when the bytes are not the ones the header
+    /// records; nothing is published then. A spare is overwritten when there is one.
+    /// </summary>
+    public async Task<HeldReplica> CopyAsync(ReplicaHeader header, Func<long, Memory<byte>, Task> read, int pieceBytes)
     {
-        var path = Path.Combine(StepPath(replica.Step), ReplicaLayout.ReplicaName(replica.DataFile));
+        if (pieceBytes <= 0) throw new ArgumentOutOfRangeException(nameof(pieceBytes), pieceBytes, "must be positive");
+        var bytes = ReplicaFile.Encode(header);
+        var directory = StepPath(header.Step);
+        Directory.CreateDirectory(directory);
+        if (RegularFile.Kind(directory) is var kind and not FileKind.Directory)
+            throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        var name = ReplicaLayout.TempName(header.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
+        var temp = Path.Combine(directory, name);
+        var replica = new HeldReplica(header.Step, header.SaveId, header.Rank, header.FileName, header.HeaderLength + header.PayloadLength, header.Result);
+        var claimed = TryClaimSpare(replica.FileBytes, temp);
+        var size = (int)Math.Min(pieceBytes, Math.Max(header.PayloadLength, 1));
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            using (var handle = claimed ? RegularFile.OpenWrite(temp) : File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read))
+            {
+                for (long at = 0; at < header.PayloadLength; at += size)
+                {
+                    var piece = buffer.AsMemory(0, (int)Math.Min(size, header.PayloadLength - at));
+                    await read(at, piece).ConfigureAwait(false);
+                    RandomAccess.Write(handle, piece.Span, header.HeaderLength + at);
+                }
+                RandomAccess.Write(handle, bytes, 0);
+                RandomAccess.SetLength(handle, replica.FileBytes);
+            }
+            if (Verify(replica, ReplicaLayout.StepDirectory(header.Step) + "/" + name) is { } problem)
+                throw new ReplicaMismatchException(header.FileName, null, null, problem);
+            File.Move(temp, Path.Combine(directory, ReplicaLayout.ReplicaName(header.FileName)), overwrite: true);
+            return replica;
+        }
+        catch
+        {
+            LocalFiles.TryDelete(temp);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary><see cref="Verify(HeldReplica)"/> of the file at <paramref name="relative"/> (under the host's directory).</summary>
+    private string? Verify(HeldReplica replica, string relative)
+    {
+        var path = Path.Combine(Root, relative);
         var buffer = ArrayPool<byte>.Shared.Rent(DataFileStreamWriter.PieceSize);
         try
         {
-            using var payload = OpenRead(replica.Step, replica.DataFile, out var header);
+            using var payload = OpenAt(relative, replica.Step, replica.DataFile, out var header);
             if (header.SaveId != replica.SaveId) return $"'{path}': written by save {header.SaveId}, not by save {replica.SaveId}";
             if (ResultDifference.Between(replica.Result, header.Result) is { } changed) return $"'{path}': its header changed: {changed.Problem}";
             if (HeaderProblem(payload, header.Result.HeaderChecksum, buffer) is { } problem) return $"'{path}': {problem}";

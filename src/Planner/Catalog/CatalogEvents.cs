@@ -106,6 +106,21 @@ internal sealed record ReplicasRestored(
     [property: JsonPropertyName("files")] IReadOnlyList<string>? Files,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
+/// <summary>
+/// A host now holds copies of a memory step it was not placed on: made from a surviving holder's
+/// copy after another host's were lost (<c>tiers.memory.re-replicate</c>), each checked whole against
+/// the copy it was made from.
+/// </summary>
+/// <param name="Step">The step.</param>
+/// <param name="Host">The host holding the new copies.</param>
+/// <param name="Files">The data files it now holds.</param>
+/// <param name="Time">When.</param>
+internal sealed record ReplicasAdded(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("files")] IReadOnlyList<string> Files,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
+
 /// <summary>A memory step was written to the disk tier from its holders' memory and committed there too.</summary>
 /// <param name="Step">The step.</param>
 /// <param name="SaveId">The memory save it persists.</param>

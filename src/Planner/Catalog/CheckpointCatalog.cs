@@ -47,7 +47,7 @@ internal sealed class CheckpointCatalog
     public void Apply(ICatalogEvent e)
     {
         // Events about a memory step's copies say nothing of a step the catalog does not know.
-        if (e is ReplicasLost or ReplicasRestored or StepPersisted or ReplicasEvicted or UploadDeleted && !_entries.ContainsKey(e.Step)) return;
+        if (e is ReplicasLost or ReplicasRestored or ReplicasAdded or StepPersisted or ReplicasEvicted or UploadDeleted && !_entries.ContainsKey(e.Step)) return;
         var old = _entries.GetValueOrDefault(e.Step)
                   ?? new CatalogEntry(e.Step, CheckpointStatus.Aborted, Guid.Empty, 0, "", null, null, 0, 0, null, null, 0);
         _entries[e.Step] = e switch
@@ -67,7 +67,8 @@ internal sealed class CheckpointCatalog
             // that is not (or no longer) in memory changes nothing.
             ReplicasLost l when old.Memory is { } copies => old with { Memory = copies.WithLost(l.Host, l.Files, lost: true) },
             ReplicasRestored r when old.Memory is { } copies => old with { Memory = copies.WithLost(r.Host, r.Files, lost: false) },
-            ReplicasLost or ReplicasRestored => old,
+            ReplicasAdded a when old.Memory is { } copies => old with { Memory = copies.WithAdded(a.Host, a.Files) },
+            ReplicasLost or ReplicasRestored or ReplicasAdded => old,
             // A persist that ends after the step was deleted does not bring it back.
             StepPersisted p when old.Status == CheckpointStatus.Committed && p.SaveId == old.SaveId =>
                 old with { Persisted = true, MetadataChecksum = p.MetadataChecksum },

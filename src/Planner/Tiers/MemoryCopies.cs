@@ -44,6 +44,19 @@ public sealed record MemoryCopies(
         return this with { Shards = shards };
     }
 
+    /// <summary>
+    /// These copies with <paramref name="host"/> holding <paramref name="files"/> too (added to
+    /// <see cref="Hosts"/> when new); a file it already holds is marked held again, one not of the step is ignored.
+    /// </summary>
+    internal MemoryCopies WithAdded(string host, IReadOnlyCollection<string> files)
+    {
+        var hosts = IndexOf(host) < 0 ? Hosts.Append(host).ToArray() : Hosts.ToArray();
+        var h = Array.IndexOf(hosts, host);
+        var shards = Shards.Select(s => !files.Contains(s.File) ? s
+            : s with { Holders = s.Holders.Contains(h) ? s.Holders : s.Holders.Append(h).ToArray(), Lost = s.Lost.Where(x => x != h).ToArray() }).ToArray();
+        return this with { Hosts = hosts, Shards = shards };
+    }
+
     /// <summary>The index of <paramref name="host"/> in <see cref="Hosts"/>, or -1.</summary>
     internal int IndexOf(string host)
     {
