@@ -113,8 +113,10 @@ public class ObjectBlobStoreSpec : IDisposable
         var store = Store(client);
         using (var writer = store.Create("step-1/a.safetensors"))
             writer.Write(Bytes(2 * Part, 3), 0);
-        Assert.Equal(2, client.Requests["part"]);
-        Assert.Equal(1, client.Requests["abort"]);
+        // Parts not yet begun when the writer is dropped are never sent; an upload started is aborted
+        // after every part sent has had its answer.
+        Assert.InRange(client.Requests.GetValueOrDefault("part"), 0, 2);
+        Assert.Equal(client.Requests.GetValueOrDefault("start") > 0 ? 1 : 0, client.Requests.GetValueOrDefault("abort"));
         Assert.Empty(client.OpenUploads);
         Assert.Empty(client.Objects);
     }

@@ -13,12 +13,20 @@ internal sealed class ObjectRetries(ObjectStoreOptions options)
     /// <summary>Requests sent again so far (all kinds), for tests and the bench.</summary>
     public long Retried => Interlocked.Read(ref _retried);
 
-    /// <summary>Runs <paramref name="request"/> until it succeeds or the retries run out; <paramref name="what"/> names it in a timeout's message.</summary>
-    public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> request, CancellationToken cancel)
+    /// <summary>
+    /// Runs <paramref name="request"/> until it succeeds or the retries run out; <paramref name="what"/>
+    /// names it in a timeout's message. <paramref name="cancel"/> stops it; with
+    /// <paramref name="finishAttempt"/> it only stops the retries, and an attempt under way runs to its
+    /// answer (or its request timeout): a cancelled request may still be carried out by the service,
+    /// after its sender stopped waiting, and a part staged that way outlives the upload's abort.
+    /// </summary>
+    public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> request, CancellationToken cancel, bool finishAttempt = false)
     {
         for (var attempt = 1; ; attempt++)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            // An attempt that will not be cancelled is not begun once the caller has given up.
+            if (finishAttempt) cancel.ThrowIfCancellationRequested();
+            using var timeout = finishAttempt ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(options.RequestTimeout);
             try
             {
@@ -39,7 +47,7 @@ internal sealed class ObjectRetries(ObjectStoreOptions options)
         }
     }
 
-    /// <summary><see cref="RunAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken)"/> for requests without a result.</summary>
-    public Task RunAsync(string what, Func<CancellationToken, Task> request, CancellationToken cancel) =>
-        RunAsync(what, async c => { await request(c).ConfigureAwait(false); return true; }, cancel);
+    /// <summary><see cref="RunAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken, bool)"/> for requests without a result.</summary>
+    public Task RunAsync(string what, Func<CancellationToken, Task> request, CancellationToken cancel, bool finishAttempt = false) =>
+        RunAsync(what, async c => { await request(c).ConfigureAwait(false); return true; }, cancel, finishAttempt);
 }

@@ -167,7 +167,9 @@ internal sealed class ObjectUpload : IBlobWriter
             throw;
         }
         var body = pieces.Body(length);
-        _uploadId ??= _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.StartUploadAsync(_key, c), _abort.Token);
+        // Started and sent parts finish their attempt even when the writer is dropped meanwhile:
+        // Dispose then aborts after the last of them, so none lands after the abort.
+        _uploadId ??= _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.StartUploadAsync(_key, c), _abort.Token, finishAttempt: true);
         var started = _uploadId;
         _uploads.Add(Task.Run(async () =>
         {
@@ -175,7 +177,7 @@ internal sealed class ObjectUpload : IBlobWriter
             {
                 var id = await started.ConfigureAwait(false);
                 _tags[part] = await _retries.RunAsync($"{_client.Describe}: {_key} part {part + 1}",
-                    c => _client.UploadPartAsync(_key, id, (int)part + 1, body, c), _abort.Token).ConfigureAwait(false);
+                    c => _client.UploadPartAsync(_key, id, (int)part + 1, body, c), _abort.Token, finishAttempt: true).ConfigureAwait(false);
             }
             finally
             {
