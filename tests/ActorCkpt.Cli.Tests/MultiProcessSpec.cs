@@ -116,6 +116,12 @@ public class MultiProcessBenchSpec : IDisposable
         Assert.True(report.GetProperty("bit_exact").GetBoolean());
         Assert.Equal(2, report.GetProperty("nodes").GetInt32());
         Assert.Equal(report.GetProperty("spread_save_s").GetDouble(), report.GetProperty("save_s").GetDouble());
+        // The node processes' CPU in each phase (10 ms ticks: a phase of a 2 MiB state may take none),
+        // and the floor it puts under spread_over_local, at least 1 by its definition.
+        foreach (var field in new[] { "local_save_cpu_s", "spread_save_cpu_s", "socket_cpu_s", "channel_cpu_s" })
+            Assert.True(report.GetProperty(field).GetDouble() >= 0, field);
+        Assert.True(report.GetProperty("spread_over_local_floor").GetDouble() >= 1);
+        Assert.Equal(Environment.ProcessorCount, report.GetProperty("cores").GetInt32());
         foreach (var ratio in new[] { "transfer_over_socket", "spread_over_local", "cluster_load_over_raw", "reader_load_over_socket" })
         {
             Assert.True(report.GetProperty(ratio).GetDouble() > 0, ratio);

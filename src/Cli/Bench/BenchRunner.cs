@@ -63,6 +63,18 @@ internal static class BenchRunner
         /// <summary>Across nodes: the same copy through the bulk channel, memory to memory (no file written), in GB/s.</summary>
         public double? ChannelGbps { get; init; }
 
+        /// <summary>Across nodes: CPU seconds of all node processes in the local save, the spread save, the socket copy and the channel copy.</summary>
+        public (double? LocalSave, double? SpreadSave, double? Socket, double? Channel) Cpu { get; init; }
+
+        /// <summary>
+        /// Across nodes: the least <c>spread_over_local</c> this machine allows, if the spread save does the
+        /// local save's work plus a bare socket's work for the bytes it moves between nodes, on every
+        /// core: max(local, (local CPU + socket CPU) / cores) / local. Null when a figure is missing.
+        /// </summary>
+        public double? SpreadFloorOverLocal => LocalSave is { } local && Cpu is { LocalSave: { } l, Socket: { } k } && local > TimeSpan.Zero
+            ? Math.Round(Math.Max(local.TotalSeconds, (l + k) / Environment.ProcessorCount) / local.TotalSeconds, 3)
+            : null;
+
         /// <summary>Across nodes: the warm load through the readers of the nodes that wrote the files, over the channel.</summary>
         public TimeSpan? ReaderLoad { get; init; }
 
@@ -118,6 +130,11 @@ internal static class BenchRunner
                 figures["socket_baseline_gbps"] = SocketGbps;
                 figures["channel_baseline_gbps"] = ChannelGbps;
                 figures["channel_over_socket"] = ChannelGbps is { } cg && SocketGbps is { } sg && sg > 0 ? Math.Round(cg / sg, 3) : null;
+                figures["local_save_cpu_s"] = Cpu.LocalSave is { } lcpu ? Math.Round(lcpu, 2) : null;
+                figures["spread_save_cpu_s"] = Cpu.SpreadSave is { } sc ? Math.Round(sc, 2) : null;
+                figures["socket_cpu_s"] = Cpu.Socket is { } kc ? Math.Round(kc, 2) : null;
+                figures["channel_cpu_s"] = Cpu.Channel is { } cc ? Math.Round(cc, 2) : null;
+                figures["spread_over_local_floor"] = SpreadFloorOverLocal;
                 figures["cluster_load_s"] = S(Load);
                 figures["cluster_load_reader_s"] = ReaderLoad is { } rl ? S(rl) : null;
                 foreach (var (k, v) in ChannelRatios) figures[k] = v;
@@ -239,6 +256,12 @@ internal static class BenchRunner
             report["socket_baseline_gbps"] = Median(r => r.SocketGbps);
             report["channel_baseline_gbps"] = Median(r => r.ChannelGbps);
             report["channel_over_socket"] = BenchTargets.Median(runs.Select(r => r.ChannelGbps is { } c && r.SocketGbps is { } sg && sg > 0 ? c / sg : (double?)null)) is { } cs ? Math.Round(cs, 3) : null;
+            report["cores"] = Environment.ProcessorCount;
+            report["local_save_cpu_s"] = Median(r => r.Cpu.LocalSave);
+            report["spread_save_cpu_s"] = Median(r => r.Cpu.SpreadSave);
+            report["socket_cpu_s"] = Median(r => r.Cpu.Socket);
+            report["channel_cpu_s"] = Median(r => r.Cpu.Channel);
+            report["spread_over_local_floor"] = Median(r => r.SpreadFloorOverLocal);
             report["cluster_load_s"] = S(load);
             report["cluster_load_reader_s"] = MedianOfOptional(r => r.ReaderLoad);
             var channel = ChannelTargets.All.ToDictionary(t => t.Ratio, t => Median(r => r.ChannelRatios[t.Ratio]));
@@ -247,6 +270,8 @@ internal static class BenchRunner
             report["channel_targets_met"] = ChannelTargets.Met(channel);
             output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s, the channel memory to memory {Format(report["channel_baseline_gbps"])} GB/s); " +
                         $"save local {Format(report["local_save_s"])} s, spread {Format(report["spread_save_s"])} s; load shared {Format(report["cluster_load_s"])} s, through readers {Format(report["cluster_load_reader_s"])} s");
+            output.Line($"CPU of the node processes on {Environment.ProcessorCount} cores: local save {Format(report["local_save_cpu_s"])} s, spread save {Format(report["spread_save_cpu_s"])} s, " +
+                        $"socket copy {Format(report["socket_cpu_s"])} s, channel copy {Format(report["channel_cpu_s"])} s; so spread_over_local cannot be below {Format(report["spread_over_local_floor"])} here");
             output.Line("channel targets: " + string.Join(", ", ChannelTargets.All.Select(t =>
                 $"{t.Ratio} {Format(channel[t.Ratio])} {(t.AtLeast ? ">=" : "<=")} {Format(t.Bound)} {(ChannelTargets.Met(channel)[t.Ratio] switch { true => "met", false => "MISSED", null => "not measured" })}")));
         }
@@ -424,6 +449,7 @@ internal static class BenchRunner
         // In memory, as in one process, each run first deletes the steps before the newest (RunRoom.FreeEarlierRuns).
         var inMemory = RunRoom.InMemory(fileSystem);
         var localSaves = new List<TimeSpan>();
+        var localCpu = new List<double?>();
         Dictionary<string, long> localBytes;
         var localDir = Path.Combine(ckptDir, "local");
         await using (var local = await NodeProcessCluster.StartAsync(localDir, o.Nodes, "local", o.Hocon))
@@ -434,6 +460,7 @@ internal static class BenchRunner
             {
                 if (inMemory) RunRoom.FreeEarlierRuns(localDir, rawDir, newestStep: 1 + i);
                 localSaves.Add(TimeSpan.FromSeconds((await Save(local, ranks, 2 + i)).Max(s => s.SavedSeconds)));
+                localCpu.Add(local.LastSaveCpuSeconds);
             }
             localBytes = ClusterDemoRunner.BytesByNode(local.Node.Store.ReadMetadata(1 + o.Runs));
         }
@@ -460,12 +487,13 @@ internal static class BenchRunner
                 var rawFirst = i % 2 == 1;
                 var rawWrite = rawFirst ? raw.Write(rawRun) : TimeSpan.Zero;
                 var warm = await Save(cluster, split, step);
+                var spreadCpu = cluster.LastSaveCpuSeconds;
                 if (!rawFirst) rawWrite = raw.Write(rawRun);
                 var pushed = BulkActivity.Combine(warm.Select(s => s.Pushed ?? BulkActivity.None));
                 // The two copies alternate which goes first, like the raw baseline.
-                var channel = pushed.Bytes > 0 && rawFirst ? await ChannelCopyAsync(cluster, pushed.Bytes) : (double?)null;
-                var socket = pushed.Bytes > 0 ? await SocketCopyAsync(cluster, pushed.Bytes) : (double?)null;
-                if (pushed.Bytes > 0 && !rawFirst) channel = await ChannelCopyAsync(cluster, pushed.Bytes);
+                var (channel, channelCpu) = pushed.Bytes > 0 && rawFirst ? await WithCpu(cluster, () => ChannelCopyAsync(cluster, pushed.Bytes)) : (null, null);
+                var (socket, socketCpu) = pushed.Bytes > 0 ? await WithCpu(cluster, () => SocketCopyAsync(cluster, pushed.Bytes)) : (null, null);
+                if (pushed.Bytes > 0 && !rawFirst) (channel, channelCpu) = await WithCpu(cluster, () => ChannelCopyAsync(cluster, pushed.Bytes));
                 var rawRead = rawFirst ? raw.Read(rawRun) : TimeSpan.Zero;
                 var loads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: false));
                 var readerLoads = await cluster.AskAllAsync<DemoLoadDone>(n => new RunDemoLoad(step, split[n], o.Ranks, model, ThroughReaders: true));
@@ -475,6 +503,7 @@ internal static class BenchRunner
                     TimeSpan.FromSeconds(loads.Max(l => l.Seconds)), rawWrite, rawRead, problems.Length == 0)
                 {
                     LocalSave = localSaves[i],
+                    Cpu = (localCpu[i], spreadCpu, socketCpu, channelCpu),
                     CrossBytes = pushed.Bytes,
                     TransferGbps = pushed.Transfers > 0 ? Math.Round(pushed.GigabytesPerSecond, 3) : null,
                     TransferSpanGbps = pushed.Transfers > 0 ? Math.Round(pushed.SpanGigabytesPerSecond, 3) : null,
@@ -497,6 +526,14 @@ internal static class BenchRunner
             raw.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The seconds <paramref name="copy"/> reports, and the CPU seconds the node processes spent meanwhile.</summary>
+    private static async Task<(double? Seconds, double? Cpu)> WithCpu(NodeProcessCluster cluster, Func<Task<double>> copy)
+    {
+        var before = cluster.CpuSeconds();
+        var seconds = await copy();
+        return (seconds, cluster.CpuSeconds() - before);
     }
 
     /// <summary>Seconds of a plain TCP copy of <paramref name="bytes"/> from the first training node to the writer-only node.</summary>

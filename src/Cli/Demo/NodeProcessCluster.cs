@@ -89,10 +89,21 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     public async Task<DemoSaveDone[]> PreparedSaveAsync(long step, int[][] ranks, int world, DemoModel model, SaveTier tier = SaveTier.Policy)
     {
         await AskAllAsync<DemoSavePrepared>(_ => new PrepareDemoSave(step, world, model));
+        var cpu = CpuSeconds();
         var saved = await AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], world, model, tier));
+        LastSaveCpuSeconds = CpuSeconds() - cpu;
         if (saved.FirstOrDefault(s => s.Error is not null) is { } failed) throw new CheckpointFailedException(step, failed.Error!);
         return saved;
     }
+
+    /// <summary>
+    /// The CPU seconds the node processes spent in the last <see cref="PreparedSaveAsync"/>, from the
+    /// save's start (the state prepared) to the last node's answer; null when not measured.
+    /// </summary>
+    public double? LastSaveCpuSeconds { get; private set; }
+
+    /// <summary>The CPU seconds (user and system) the node processes have used so far; null off Linux or when one is gone.</summary>
+    public double? CpuSeconds() => Bench.ProcessCpu.Seconds(_processes.Select(p => p.Process.Id));
 
     /// <summary><paramref name="count"/> ranks split in contiguous blocks over the training nodes.</summary>
     public int[][] SplitRanks(int count) =>
