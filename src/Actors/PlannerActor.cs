@@ -713,6 +713,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new ReplicasLost(m.Step, m.Host, [m.File], "refused by a load: " + m.Cause, DateTimeOffset.UtcNow), _ =>
         {
             foreach (var holder in _holders.HoldersOn(m.Host)) holder.Tell(new DropReplicas(m.Step, [m.File], "its checksum failed on load"));
+            ReReplicate();
         });
     }
 

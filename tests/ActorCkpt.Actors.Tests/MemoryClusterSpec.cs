@@ -94,10 +94,12 @@ public sealed class MemoryClusterSpec : NodeSpec
         TestStates.Dispose(targets);
     }
 
-    [Fact]
-    public async Task A_corrupted_copy_should_be_refused_and_the_other_holders_copy_read_instead()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_corrupted_copy_should_be_refused_and_the_other_holders_copy_read_instead(bool reReplicate)
     {
-        await using var cluster = await Cluster();
+        await using var cluster = await Cluster(reReplicate);
         await Save(cluster, 1);
         var store = cluster.Nodes[0].Replicas!;
         var copy = store.List().Held.First(h => h.Rank == 0 && h.Result.Items.Count > 0);
@@ -121,7 +123,14 @@ public sealed class MemoryClusterSpec : NodeSpec
             var shard = (await Entry(cluster, 0, 1)).Memory!.Shards.Single(s => s.File == copy.DataFile);
             Assert.Equal([0], shard.Lost);
             Assert.DoesNotContain(store.List().Held, h => h.DataFile == copy.DataFile);
+            // With re-replication the file is back to two sound copies: the third host made one from the survivor.
+            Assert.Equal(reReplicate ? 3 : 2, shard.Holders.Count);
         }, Patience);
+        if (!reReplicate) return;
+        var memory = (await Entry(cluster, 0, 1)).Memory!;
+        var added = memory.Shards.Single(s => s.File == copy.DataFile).Holders[^1];
+        var node = cluster.Nodes[int.Parse(memory.Hosts[added][1..])];
+        Assert.Null(node.Replicas!.Verify(node.Replicas.List().Held.Single(h => h.Step == 1 && h.DataFile == copy.DataFile)));
     }
 
     [Fact]

@@ -12,7 +12,10 @@ namespace ActorCkpt;
 /// <see cref="MemoryTierSettings.VerifyFull"/> re-hashing each and dropping those that fail), and
 /// announces them to the planner with the host's budget (<see cref="RegisterHolder"/>); it answers
 /// <see cref="ListHeldReplicas"/> with a fresh announcement, deletes replicas on
-/// <see cref="DropReplicas"/> and measures the store on <see cref="ReportReplicaUsage"/>. File work
+/// <see cref="DropReplicas"/> (an eviction's it keeps as spares for <c>recycle-for</c>, releasing
+/// those left unclaimed on a timer), writes copies to disk on <see cref="PersistReplica"/>, makes a
+/// copy of another host's replica on <see cref="CopyReplica"/> and serves its own replicas' headers
+/// for that (<see cref="ReadReplicaHeader"/>), and measures the store on <see cref="ReportReplicaUsage"/>. File work
 /// runs on the blocking-I/O dispatcher, never on the actor's thread; requests that come before the
 /// start-up scan is done wait for it.
 /// </summary>

@@ -9,7 +9,10 @@ namespace ActorCkpt;
 /// (<see cref="ReplicaLayout"/>, <see cref="ReplicaFile"/>). Every process of the host shares the
 /// directory, so a process restarted on it finds what it held: <see cref="List"/> reads what is there
 /// from the files alone. Replicas are written and read with positional I/O, never mapped: they show as
-/// tmpfs usage and Shmem, not in a process's RSS. Safe for concurrent use: every call works on files only.
+/// tmpfs usage and Shmem, not in a process's RSS. Evicted replicas may wait in <c>&lt;host&gt;/spare</c>
+/// for the host's next replicas to overwrite them (<see cref="Recycle"/>), and copies of other hosts'
+/// replicas are made whole before they are published (<see cref="CopyAsync"/>). Safe for concurrent
+/// use: every call works on files only, and a spare is claimed by an atomic rename.
 /// </summary>
 internal sealed class ReplicaStore
 {
