@@ -62,7 +62,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
-            if (_holders.Lost(t.ActorRef) is { } host && !LeftGracefully(t.ActorRef.Path.Address)) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
+            if (_holders.Lost(t.ActorRef) is { } host)
+            {
+                if (!LeftGracefully(t.ActorRef.Path.Address)) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
+                else HostLeft();
+            }
             Remove(_removals.Freed(_leases.ReleaseAll(t.ActorRef)));
         });
         // Writers are discovered from membership, so a planner that just took over the singleton finds every pool already up.
@@ -79,7 +83,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             // A node that left on purpose (a job stopping) keeps its tmpfs copies: they are not lost, only not served until it is back.
             var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
-                if (_holders.Lost(holder) is { } host && !graceful) HostLost(host, $"{m.Member.Address} left the cluster");
+                if (_holders.Lost(holder) is { } host)
+                {
+                    if (!graceful) HostLost(host, $"{m.Member.Address} left the cluster");
+                    else HostLeft();
+                }
         });
         Command<ReplicaCopied>(OnReplicaCopied);
         Command<ReplicaCopyFailure>(m =>
@@ -427,6 +435,16 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             foreach (var file in job.PendingOn(host))
                 if (job.Failed(file, _holders.IsLive) is { } next) SendPersist(job, next);
                 else AbandonPersist(job.Step, $"no holder of '{file}' is left after host '{host}' was lost");
+    }
+
+    /// <summary>
+    /// A host left on purpose: its copies are not lost (they come back with it), but while the job
+    /// goes on without it they are not served, so re-replication makes up for them; not when this
+    /// planner's own system is stopping (the whole job is).
+    /// </summary>
+    private void HostLeft()
+    {
+        if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null) ReReplicate();
     }
 
     /// <summary>

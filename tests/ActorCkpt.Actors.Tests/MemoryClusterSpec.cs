@@ -73,11 +73,15 @@ public sealed class MemoryClusterSpec : NodeSpec
         Assert.Contains(files, f => cluster.Nodes[0].Replicas!.List().Held.All(h => h.DataFile != f));
 
         await cluster.CrashAsync(2);
+        // The loss is noticed first (the failure detector, the downing, perhaps a planner moving), then copies are made.
+        await AwaitAssertAsync(async () => Assert.Equal(["h0", "h1"], (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts), Patience);
         // Every file again has two copies on live hosts: h0 and h1 each hold all of them, each whole.
+        // (Whether h2's copies are journaled lost depends on whether its stop looked like a leave:
+        // TestCluster stops a system with Terminate, which leaves the cluster first. Either way they are gone.)
         await AwaitAssertAsync(async () =>
         {
             var memory = (await Entry(cluster, 0, 1)).Memory!;
-            Assert.All(memory.Shards, s => Assert.Equal(["h0", "h1"], s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => memory.Hosts[h]).Order()));
+            Assert.All(memory.Shards, s => Assert.Equal(["h0", "h1"], s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => memory.Hosts[h]).Where(h => h != "h2").Order()));
         }, Patience);
         foreach (var node in new[] { 0, 1 })
         {
