@@ -40,11 +40,9 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         _saveId = saveId;
         _rank = plan.Rank;
         _headerLength = ReplicaFile.HeaderLength(plan, blockSizes);
-        // CreateNew: never an existing file, nor whatever a link planted at the name points to. A
-        // claimed spare is opened as a regular file only, never through a link.
         try
         {
-            _handle = Full(() => claimed ? RegularFile.OpenWrite(temp) : File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+            _handle = Full(() => OpenTemporary(temp, claimed));
         }
         catch when (claimed)
         {
@@ -62,6 +60,14 @@ internal sealed class ReplicaFileWriter : IDataFileSink
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens the temporary file <paramref name="temp"/> for writing: created, never an existing file nor
+    /// whatever a link planted at the name points to; or, <paramref name="claimed"/>, the spare renamed
+    /// there, as a regular file only, never through a link.
+    /// </summary>
+    internal static SafeFileHandle OpenTemporary(string temp, bool claimed) =>
+        claimed ? RegularFile.OpenWrite(temp) : File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
 
     /// <summary>The path the replica is published at.</summary>
     public string Path => _final;

@@ -57,18 +57,13 @@ internal sealed class ReplicaStore
     /// <summary>Starts the replica of <paramref name="plan"/>'s data file with item i checksummed in blocks of <paramref name="blockSizes"/>[i] bytes (a copy of a replica made elsewhere).</summary>
     public ReplicaFileWriter Create(long step, Guid saveId, FileWritePlan plan, IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
     {
-        var final = ReplicaLayout.ReplicaName(plan.FileName);
-        var directory = StepPath(step);
+        var length = ReplicaFile.HeaderLength(plan, blockSizes) + plan.DataBytes;
         for (var attempt = 1; ; attempt++)
         {
-            Directory.CreateDirectory(directory);
-            if (RegularFile.Kind(directory) is var kind and not FileKind.Directory and not FileKind.Missing)
-                throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
-            var temp = Path.Combine(directory, ReplicaLayout.TempName(plan.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]));
             try
             {
-                var claimed = TryClaimSpare(ReplicaFile.HeaderLength(plan, blockSizes) + plan.DataBytes, temp);
-                return new ReplicaFileWriter(temp, Path.Combine(directory, final), Host, step, saveId, plan, blockSizes, fileMetadata, claimed);
+                var (temp, claimed) = Temporary(step, plan.FileName, length);
+                return new ReplicaFileWriter(temp, FinalPath(step, plan.FileName), Host, step, saveId, plan, blockSizes, fileMetadata, claimed);
             }
             catch (DirectoryNotFoundException) when (attempt < 3)
             {
@@ -148,19 +143,13 @@ internal sealed class ReplicaStore
     {
         if (pieceBytes <= 0) throw new ArgumentOutOfRangeException(nameof(pieceBytes), pieceBytes, "must be positive");
         var bytes = ReplicaFile.Encode(header);
-        var directory = StepPath(header.Step);
-        Directory.CreateDirectory(directory);
-        if (RegularFile.Kind(directory) is var kind and not FileKind.Directory)
-            throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
-        var name = ReplicaLayout.TempName(header.FileName, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]);
-        var temp = Path.Combine(directory, name);
         var replica = new HeldReplica(header.Step, header.SaveId, header.Rank, header.FileName, header.HeaderLength + header.PayloadLength, header.Result);
-        var claimed = TryClaimSpare(replica.FileBytes, temp);
+        var (temp, claimed) = Temporary(header.Step, header.FileName, replica.FileBytes);
         var size = (int)Math.Min(pieceBytes, Math.Max(header.PayloadLength, 1));
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            using (var handle = claimed ? RegularFile.OpenWrite(temp) : File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read))
+            using (var handle = ReplicaFileWriter.OpenTemporary(temp, claimed))
             {
                 for (long at = 0; at < header.PayloadLength; at += size)
                 {
@@ -171,9 +160,9 @@ internal sealed class ReplicaStore
                 RandomAccess.Write(handle, bytes, 0);
                 RandomAccess.SetLength(handle, replica.FileBytes);
             }
-            if (Verify(replica, ReplicaLayout.StepDirectory(header.Step) + "/" + name) is { } problem)
+            if (Verify(replica, ReplicaLayout.StepDirectory(header.Step) + "/" + Path.GetFileName(temp)) is { } problem)
                 throw new ReplicaMismatchException(header.FileName, null, null, problem);
-            File.Move(temp, Path.Combine(directory, ReplicaLayout.ReplicaName(header.FileName)), overwrite: true);
+            File.Move(temp, FinalPath(header.Step, header.FileName), overwrite: true);
             return replica;
         }
         catch
@@ -325,6 +314,24 @@ internal sealed class ReplicaStore
         var fs = MountedFileSystem.Of(Root);
         return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes, Spares().Sum(s => s.Length));
     }
+
+    /// <summary>
+    /// Makes step <paramref name="step"/>'s directory (refusing anything else found in its place) and
+    /// names a temporary file there for <paramref name="dataFile"/>'s replica of <paramref name="length"/>
+    /// bytes; a spare renamed to that name when one is there (<paramref name="length"/> picks which).
+    /// </summary>
+    private (string Temp, bool Claimed) Temporary(long step, string dataFile, long length)
+    {
+        var directory = StepPath(step);
+        Directory.CreateDirectory(directory);
+        if (RegularFile.Kind(directory) is var kind and not FileKind.Directory and not FileKind.Missing)
+            throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        var temp = Path.Combine(directory, ReplicaLayout.TempName(dataFile, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]));
+        return (temp, TryClaimSpare(length, temp));
+    }
+
+    /// <summary>Where <paramref name="dataFile"/>'s replica of step <paramref name="step"/> is published.</summary>
+    private string FinalPath(long step, string dataFile) => Path.Combine(StepPath(step), ReplicaLayout.ReplicaName(dataFile));
 
     /// <summary>Moves the replica at <paramref name="path"/> into the spare directory, stamped now (its wait starts); returns its bytes, 0 when it went meanwhile.</summary>
     private long MakeSpare(string path)
