@@ -42,6 +42,21 @@ public class StagingSpec : NodeSpec
     }
 
     [Fact]
+    public async Task Buffers_of_a_huge_page_or_more_should_be_in_huge_pages_and_be_written_without_a_copy()
+    {
+        var pool = new StagingPool();
+        var buffers = await pool.RentAllAsync(new[] { 100_000L, 4L << 20 }, step: 1);
+        var (small, large) = (buffers.Single(b => b.Capacity < 2 << 20), buffers.Single(b => b.Capacity >= 2 << 20));
+
+        Assert.False(small.InHugePages);
+        Assert.False(CopiedWrites.InHugePages(small.Slice(100_000)));
+        Assert.Equal(OperatingSystem.IsLinux(), large.InHugePages);
+        Assert.Equal(OperatingSystem.IsLinux(), CopiedWrites.InHugePages(large.Slice(4 << 20)[123..]));
+        pool.Return(buffers);
+        pool.Dispose();
+    }
+
+    [Fact]
     public async Task A_request_that_only_buffers_of_its_own_step_stand_in_the_way_of_should_fail_and_others_should_wait()
     {
         var pool = new StagingPool(budgetBytes: 128 << 10);

@@ -29,6 +29,42 @@ public class CopiedReadsAndWritesSpec : IDisposable
     }
 
     [Theory]
+    [InlineData(true, 0)]
+    [InlineData(true, CopiedWrites.BufferBytes * 5 / 2 + 3)]
+    [InlineData(false, CopiedWrites.BufferBytes * 5 / 2 + 3)]
+    public void A_write_from_lent_memory_should_go_straight_only_from_huge_pages_and_put_every_byte_at_its_offset(bool hugePages, int length)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        using var memory = new MarkedMemory(data, hugePages);
+        var path = Path.Combine(_dir.Path, "lent");
+        const long offset = 77;
+
+        Assert.Equal(hugePages, CopiedWrites.InHugePages(memory.Memory));
+        Assert.False(CopiedWrites.InHugePages(data));
+        using (var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
+            CopiedWrites.Write(handle, memory.Memory, offset);
+
+        var written = File.ReadAllBytes(path);
+        Assert.Equal(length == 0 ? 0 : offset + length, written.Length);
+        Assert.True(data.AsSpan().SequenceEqual(written.AsSpan((int)Math.Min(offset, written.Length))));
+    }
+
+    /// <summary>An array's bytes behind a memory manager that says whether it is in huge pages.</summary>
+    private sealed class MarkedMemory(byte[] bytes, bool hugePages) : System.Buffers.MemoryManager<byte>, IHugePageMemory
+    {
+        public bool InHugePages => hugePages;
+
+        public override Span<byte> GetSpan() => bytes;
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3)]

@@ -8,7 +8,7 @@ namespace ActorCkpt;
 /// reference (as <see cref="Memory{T}"/>); it goes back to its <see cref="StagingPool"/> for the
 /// next save instead of being freed.
 /// </summary>
-internal sealed unsafe class StagingBuffer : MemoryManager<byte>
+internal sealed unsafe class StagingBuffer : MemoryManager<byte>, IHugePageMemory
 {
     private const int Alignment = 4096;
     // Buffers of at least one huge page are mapped on their own and marked for transparent huge
@@ -48,6 +48,9 @@ internal sealed unsafe class StagingBuffer : MemoryManager<byte>
 
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static extern int Madvise(IntPtr addr, nuint length, int advice);
+
+    /// <inheritdoc />
+    public bool InHugePages => _mapped;
 
     /// <summary>Bytes the buffer can hold.</summary>
     public int Capacity { get; }

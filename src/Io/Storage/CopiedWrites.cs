@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace ActorCkpt;
@@ -16,6 +17,20 @@ internal static class CopiedWrites
 {
     /// <summary>The most bytes one write call copies and writes.</summary>
     public const int BufferBytes = 1 << 20;
+
+    /// <summary>
+    /// Writes <paramref name="data"/> at <paramref name="offset"/>: straight from it when its memory
+    /// is in huge pages (<see cref="IHugePageMemory"/>, a staging buffer), else through a pooled buffer.
+    /// </summary>
+    public static void Write(SafeFileHandle handle, ReadOnlyMemory<byte> data, long offset)
+    {
+        if (InHugePages(data)) RandomAccess.Write(handle, data.Span, offset);
+        else Write(handle, data.Span, offset);
+    }
+
+    /// <summary>Whether <paramref name="data"/> lies in memory mapped in huge pages.</summary>
+    internal static bool InHugePages(ReadOnlyMemory<byte> data) =>
+        MemoryMarshal.TryGetMemoryManager(data, out MemoryManager<byte>? manager) && manager is IHugePageMemory { InHugePages: true };
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/> of <paramref name="handle"/>'s file through a pooled buffer.</summary>
     public static void Write(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)

@@ -166,10 +166,12 @@ internal sealed class LocalBlobStore : IBlobStore
         }
     }
 
-    /// <summary>Writes through a pooled buffer (<see cref="CopiedWrites"/>); flush is fsync.</summary>
+    /// <summary>Writes through a pooled buffer, or straight from huge pages (<see cref="CopiedWrites"/>); flush is fsync.</summary>
     private sealed class Writer(SafeFileHandle handle) : IBlobWriter
     {
         public void Write(ReadOnlySpan<byte> data, long offset) => CopiedWrites.Write(handle, data, offset);
+
+        public void WriteLent(ReadOnlyMemory<byte> data, long offset) => CopiedWrites.Write(handle, data, offset);
 
         public void Flush() => RandomAccess.FlushToDisk(handle);
 

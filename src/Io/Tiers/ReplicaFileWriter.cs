@@ -132,11 +132,14 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     /// <summary>Deletes <paramref name="path"/> when it can; else it is debris whose pid is this process's, which RemoveDebris takes once this process is gone.</summary>
     private static void TryDelete(string path) => LocalFiles.TryDelete(path);
 
-    /// <summary>Positional writes to the temporary file, through a pooled buffer (<see cref="CopiedWrites"/>); flushing is nothing (see <see cref="Complete"/>).</summary>
+    /// <summary>Positional writes to the temporary file, through a pooled buffer or straight from huge pages (<see cref="CopiedWrites"/>); flushing is nothing (see <see cref="Complete"/>).</summary>
     private sealed class HandleWriter(SafeFileHandle handle) : IBlobWriter
     {
         /// <inheritdoc />
         public void Write(ReadOnlySpan<byte> data, long offset) => CopiedWrites.Write(handle, data, offset);
+
+        /// <inheritdoc />
+        public void WriteLent(ReadOnlyMemory<byte> data, long offset) => CopiedWrites.Write(handle, data, offset);
 
         /// <inheritdoc />
         public void Flush()
