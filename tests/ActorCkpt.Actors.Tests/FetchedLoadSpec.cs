@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TorchSharp;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -53,5 +54,35 @@ public class FetchedLoadSpec : NodeSpec
             ShardLoader.LoadAsync(node.Store, lying[0], 1, "", StrictHandling.RaiseAll, settings.LoadParallelism, Fetcher(node.Store.Blobs, new ConcurrentBag<int>(), b => BlockChecksums.Of(b) ^ 1)));
         Assert.StartsWith("checksum mismatch in '", e.Message);
         TestStates.Dispose(states.Concat(targets).Concat(lying));
+    }
+
+    [Fact]
+    public async Task A_fetched_load_should_fetch_its_non_tensor_entries_alongside_its_tensors_not_after_them()
+    {
+        var node = StartNode();
+        var saved = new RankState(0, 1).AddReplicated("w", torch.arange(4096, torch.float32))
+            .AddObject("a", [1, 2, 3], ObjectScope.Rank).AddObject("b", [4, 5, 6, 7], ObjectScope.Rank).AddObject("c", [8], ObjectScope.Global);
+        await SaveAllAsync(node, 1, [saved]);
+
+        // Every fetch waits until the tensor's and all three entries' fetches are under way together:
+        // entries fetched one by one, or only once the tensor is in, never get there.
+        var arrived = 0;
+        var together = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RangeFetcher barrier = async (_, step, file, offset, into, _, _) =>
+        {
+            if (Interlocked.Increment(ref arrived) == 4) together.SetResult();
+            await together.Task;
+            using var reader = node.Store.Blobs.OpenRead(CheckpointLayout.InStep(step, file));
+            reader.ReadExactly(into.Span, offset);
+        };
+        var target = new RankState(0, 1).AddReplicated("w", torch.zeros(4096, torch.float32));
+
+        var (result, _) = await ShardLoader.LoadAsync(node.Store, target, 1, "", StrictHandling.RaiseAll, parallelism: 1, barrier).WaitAsync(Patience);
+
+        Assert.Equal(4, arrived);
+        Assert.True(target.Tensors[0].Tensor.allclose(torch.arange(4096, torch.float32), rtol: 0, atol: 0));
+        Assert.Equal(new byte[] { 1, 2, 3 }, result.Objects["a"]);
+        Assert.Equal(new byte[] { 4, 5, 6, 7 }, result.Objects["b"]);
+        Assert.Equal(new byte[] { 8 }, result.Objects["c"]);
     }
 }

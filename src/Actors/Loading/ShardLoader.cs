@@ -77,66 +77,49 @@ internal static class ShardLoader
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);
         var reader = new ChunkReader(store);
         using var holders = memory is null ? null : new HolderReads(step, memory);
-        using (var destinations = new LoadDestinations(target.Tensors))
-        using (var files = new DataFileReaders(f => store.Blobs.OpenRead(CheckpointLayout.InStep(step, f))))
+        // Non-tensor entries from other nodes are small and each a round trip: fetched alongside the
+        // tensors, all at once, instead of one after another once the tensors are in.
+        var objectsLoad = holders is not null || fetch is not null
+            ? FetchObjectsAsync(metadata, target.Rank, step, nodes, fetch, holders, memory, cancellation)
+            : null;
+        try
         {
-            Func<ReadItem, ValueTask> readOwn = holders is not null
-                ? read => holders.ReadAsync(read.Source.Bytes.File, read.RangeLength,
-                    local => ChunkReader.ReadOne(read, local, destinations.Bytes),
-                    address => FetchReadAsync(memory!.Fetch, address, step, read, destinations), cancellation)
-                : fetch is null
-                ? read =>
+            using (var destinations = new LoadDestinations(target.Tensors))
+            using (var files = new DataFileReaders(f => store.Blobs.OpenRead(CheckpointLayout.InStep(step, f))))
+            {
+                Func<ReadItem, ValueTask> readOwn = holders is not null
+                    ? read => holders.ReadAsync(read.Source.Bytes.File, read.RangeLength,
+                        local => ChunkReader.ReadOne(read, local, destinations.Bytes),
+                        address => FetchReadAsync(memory!.Fetch, address, step, read, destinations), cancellation)
+                    : fetch is null
+                    ? read =>
+                    {
+                        ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
+                        return ValueTask.CompletedTask;
+                    }
+                    : read => FetchReadAsync(fetch, nodes[read.Source.Bytes.File], step, read, destinations);
+                var completed = false;
+                try
                 {
-                    ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
-                    return ValueTask.CompletedTask;
+                    await SharedPlanReads.ReadAsync(plan.Reads, session, destinations.Bytes, readOwn, parallelism, progress, cancellation);
+                    completed = true;
                 }
-                : read => FetchReadAsync(fetch, nodes[read.Source.Bytes.File], step, read, destinations);
-            var completed = false;
-            try
-            {
-                await SharedPlanReads.ReadAsync(plan.Reads, session, destinations.Bytes, readOwn, parallelism, progress, cancellation);
-                completed = true;
+                finally
+                {
+                    // Before the destinations go: other ranks may be copying from them.
+                    if (session is not null) await session.LeaveAsync(waitForOthers: completed, cancellation);
+                }
+                destinations.CopyToTargets();
             }
-            finally
-            {
-                // Before the destinations go: other ranks may be copying from them.
-                if (session is not null) await session.LeaveAsync(waitForOthers: completed, cancellation);
-            }
-            destinations.CopyToTargets();
+        }
+        catch when (objectsLoad is not null)
+        {
+            // The tensors' failure is the load's; the entries' fetches end before the holders go.
+            await objectsLoad.ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
         }
 
-        var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var entry in metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == target.Rank))
-        {
-            byte[] bytes;
-            if (holders is not null)
-            {
-                var into = bytes = new byte[entry.Bytes.Length];
-                await holders.ReadAsync(entry.Bytes.File, into.Length, local =>
-                {
-                    local.ReadExactly(into, entry.Bytes.Offset);
-                    ChunkReader.Verify(into, entry.Bytes, 0, entry.Key);
-                }, async address =>
-                {
-                    var frames = new List<CheckedFrame>();
-                    await memory!.Fetch(address, step, entry.Bytes.File, entry.Bytes.Offset, into, entry.Bytes.BlockSize, frames);
-                    ChunkReader.Verify(into, entry.Bytes, 0, entry.Key, frames);
-                }, cancellation);
-            }
-            else if (fetch is null)
-            {
-                bytes = reader.ReadObject(step, entry);
-            }
-            else
-            {
-                bytes = new byte[entry.Bytes.Length];
-                var frames = new List<CheckedFrame>();
-                await fetch(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes, entry.Bytes.BlockSize, frames);
-                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key, frames);
-            }
-            if (!objects.TryAdd(entry.Key, bytes))
-                throw new ActorCkptException($"step {step} holds entry '{entry.Key}' twice for rank {target.Rank}");
-        }
+        var objects = objectsLoad is not null ? await objectsLoad : ReadObjects(metadata, target.Rank, step, reader);
         var result = new LoadResult(step, metadata.WorldSize, objects,
             plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
             plan.BytesToRead + objects.Values.Sum(b => (long)b.Length))
@@ -145,6 +128,64 @@ internal static class ShardLoader
             BytesFromPeers = holders?.BytesFromPeers ?? 0,
         };
         return (result, warnings);
+    }
+
+    /// <summary>The non-tensor entries <paramref name="rank"/> loads, read from the step's own files.</summary>
+    private static Dictionary<string, byte[]> ReadObjects(CheckpointMetadata metadata, int rank, long step, ChunkReader reader)
+    {
+        var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var entry in EntriesFor(metadata, rank))
+            Add(objects, entry.Key, reader.ReadObject(step, entry), step, rank);
+        return objects;
+    }
+
+    /// <summary>
+    /// The non-tensor entries <paramref name="rank"/> loads, each fetched (and verified) at once from
+    /// its holders (<paramref name="holders"/>) or the reader of the node that wrote it (<paramref name="fetch"/>).
+    /// </summary>
+    private static async Task<Dictionary<string, byte[]>> FetchObjectsAsync(CheckpointMetadata metadata, int rank, long step,
+        IReadOnlyDictionary<string, string> nodes, RangeFetcher? fetch, HolderReads? holders, MemoryLoadSource? memory, CancellationToken cancellation)
+    {
+        var entries = EntriesFor(metadata, rank).ToArray();
+        var fetched = await Task.WhenAll(entries.Select(entry => FetchObjectAsync(entry, step, nodes, fetch, holders, memory, cancellation)));
+        var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Length; i++) Add(objects, entries[i].Key, fetched[i], step, rank);
+        return objects;
+    }
+
+    private static async Task<byte[]> FetchObjectAsync(ObjectMetadata entry, long step, IReadOnlyDictionary<string, string> nodes,
+        RangeFetcher? fetch, HolderReads? holders, MemoryLoadSource? memory, CancellationToken cancellation)
+    {
+        var bytes = new byte[entry.Bytes.Length];
+        if (holders is not null)
+        {
+            await holders.ReadAsync(entry.Bytes.File, bytes.Length, local =>
+            {
+                local.ReadExactly(bytes, entry.Bytes.Offset);
+                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key);
+            }, async address =>
+            {
+                var frames = new List<CheckedFrame>();
+                await memory!.Fetch(address, step, entry.Bytes.File, entry.Bytes.Offset, bytes, entry.Bytes.BlockSize, frames);
+                ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key, frames);
+            }, cancellation);
+            return bytes;
+        }
+        cancellation.ThrowIfCancellationRequested();
+        var checkedFrames = new List<CheckedFrame>();
+        await fetch!(nodes[entry.Bytes.File], step, entry.Bytes.File, entry.Bytes.Offset, bytes, entry.Bytes.BlockSize, checkedFrames);
+        ChunkReader.Verify(bytes, entry.Bytes, 0, entry.Key, checkedFrames);
+        return bytes;
+    }
+
+    /// <summary>The non-tensor entries a rank loads: the global ones and its own.</summary>
+    private static IEnumerable<ObjectMetadata> EntriesFor(CheckpointMetadata metadata, int rank) =>
+        metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == rank);
+
+    private static void Add(Dictionary<string, byte[]> objects, string key, byte[] bytes, long step, int rank)
+    {
+        if (!objects.TryAdd(key, bytes))
+            throw new ActorCkptException($"step {step} holds entry '{key}' twice for rank {rank}");
     }
 
     /// <summary>Fetches <paramref name="read"/>'s range from <paramref name="node"/>'s reader, verifies it and copies its region into its destination.</summary>
