@@ -10,7 +10,8 @@ namespace ActorCkpt;
 /// which only the asking rank learns) or, with <c>transfer.path = stream-refs</c>, as a StreamRef of
 /// checksummed chunks; never as ordinary messages. A range of the memory tier
 /// (<see cref="ReadRange.Tier"/>) is read from the node's tmpfs replica store, at the data file's
-/// offsets, the same way.
+/// offsets, the same way. Several ranges asked for at once (<see cref="ReadRanges"/>) are offered as
+/// one transfer, or the whole request refused.
 /// </summary>
 internal sealed class ReaderActor : ReceiveActor
 {
@@ -30,6 +31,7 @@ internal sealed class ReaderActor : ReceiveActor
         _settings = settings;
         _chunkSize = settings.TransferChunkSize;
         Receive<ReadRange>(Serve);
+        Receive<ReadRanges>(ServeMany);
     }
 
     /// <summary>Props of a reader over <paramref name="store"/> and, for the memory tier, <paramref name="replicas"/> (null: none held here).</summary>
@@ -43,49 +45,123 @@ internal sealed class ReaderActor : ReceiveActor
             Sender.Tell(new ReadRangeFailure($"'{request.File}' at {request.Offset}+{request.Length} is not a range of a data file"));
             return;
         }
-        var memory = request.Tier == StorageTier.Memory;
-        if (memory && _replicas is null)
+        if (NoReplicasFor(request.Tier, request.Step, request.File) is { } none)
         {
-            Sender.Tell(new ReadRangeFailure(
-                $"'{request.File}' of step {request.Step}: node {Self.Path.Address} holds no memory replicas (actorckpt.tiers.memory.enabled is off there)"));
+            Sender.Tell(none);
             return;
         }
-        var path = CheckpointLayout.InStep(request.Step, request.File);
-        var what = memory ? $"the replica of '{path}' on host '{_replicas!.Host}'" : $"'{path}'";
-        IBlobReader reader;
-        try
-        {
-            reader = memory ? _replicas!.OpenRead(request.Step, request.File) : _store.OpenRead(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
-        {
-            Sender.Tell(new ReadRangeFailure($"{what} on {Self.Path.Address}: {e.Message}"));
+        if (Open(request.Step, request.File, request.Tier) is not { } reader)
             return;
-        }
         if (request.Length > reader.Length - request.Offset) // both non-negative: cannot wrap, as a sum could
         {
             reader.Dispose();
-            Sender.Tell(new ReadRangeFailure($"{what} has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
+            Sender.Tell(new ReadRangeFailure($"{What(request.Step, request.File, request.Tier)} has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
             return;
         }
         if (_settings.TransferOverChannel)
         {
-            var channel = BulkChannels.Get(Context.System).For(_settings);
-            var token = TransferToken.New();
-            try
-            {
-                channel.Server.OfferFetch(token, new BlobRangeSource(reader, request.Offset, request.Length, request.FrameSize), channel.TokenTtl);
-            }
-            catch (ActorCkptException e)
-            {
-                reader.Dispose();
-                Sender.Tell(new ReadRangeFailure($"{what} on {Self.Path.Address}: {e.Message}"));
-                return;
-            }
-            Sender.Tell(new ReadRangeOffered(channel.Server.Endpoint, token));
+            Offer(new BlobRangeSource(reader, request.Offset, request.Length, request.FrameSize), What(request.Step, request.File, request.Tier));
             return;
         }
         ChunkStreams.Offer(() => TransferChunks.Of(reader, request.Offset, request.Length, _chunkSize), _materializer, reader.Dispose)
             .PipeTo(Sender, success: s => new ReadRangeStreamed(s), failure: e => new ReadRangeFailure(e.Message));
+    }
+
+    private void ServeMany(ReadRanges request)
+    {
+        var count = request.Ranges?.Count ?? 0;
+        if (count is 0 or > ReadRanges.MaxRanges)
+        {
+            Sender.Tell(new ReadRangeFailure($"step {request.Step}: {count} ranges asked for at once, 1 to {ReadRanges.MaxRanges} are served"));
+            return;
+        }
+        if (!_settings.TransferOverChannel)
+        {
+            Sender.Tell(new ReadRangeFailure($"{Self.Path.Address} serves ranges together only over the bulk channel (its transfer.path is stream-refs)"));
+            return;
+        }
+        var files = new Dictionary<string, IBlobReader>(StringComparer.Ordinal);
+        var ranges = new List<(IBlobReader, long, long, int)>(count);
+        long total = 0;
+        foreach (var range in request.Ranges!)
+        {
+            var refused = range is null || !MetadataValidator.IsPlainFileName(range.File) || range.Offset < 0 || range.Length < 0
+                ? new ReadRangeFailure($"'{range?.File}' at {range?.Offset}+{range?.Length} is not a range of a data file")
+                : NoReplicasFor(request.Tier, request.Step, range.File);
+            if (refused is null && !files.TryGetValue(range!.File, out _))
+            {
+                if (Open(request.Step, range.File, request.Tier) is not { } opened)
+                {
+                    // Open has told the sender why.
+                    Close(files);
+                    return;
+                }
+                files.Add(range.File, opened);
+            }
+            var reader = refused is null ? files[range!.File] : null;
+            if (reader is not null && range!.Length > reader.Length - range.Offset)
+                refused = new ReadRangeFailure($"{What(request.Step, range.File, request.Tier)} has {reader.Length} bytes, less than {range.Offset}+{range.Length}");
+            // One transfer lands in one buffer of the asking rank's.
+            else if (reader is not null && (total += range!.Length) > Array.MaxLength)
+                refused = new ReadRangeFailure($"step {request.Step}: {count} ranges of more than {Array.MaxLength} bytes together asked for at once");
+            if (refused is not null)
+            {
+                Close(files);
+                Sender.Tell(refused);
+                return;
+            }
+            ranges.Add((reader!, range!.Offset, range.Length, range.FrameSize));
+        }
+        Offer(new BlobRangesSource(files.Values.ToArray(), ranges), $"{count} ranges of step {request.Step}");
+    }
+
+    /// <summary>The refusal of a memory-tier read on a node that holds no replicas, or null.</summary>
+    private ReadRangeFailure? NoReplicasFor(StorageTier tier, long step, string file) =>
+        tier == StorageTier.Memory && _replicas is null
+            ? new ReadRangeFailure($"'{file}' of step {step}: node {Self.Path.Address} holds no memory replicas (actorckpt.tiers.memory.enabled is off there)")
+            : null;
+
+    /// <summary>How a failure names the file: its path, or its replica on this host.</summary>
+    private string What(long step, string file, StorageTier tier)
+    {
+        var path = CheckpointLayout.InStep(step, file);
+        return tier == StorageTier.Memory ? $"the replica of '{path}' on host '{_replicas!.Host}'" : $"'{path}'";
+    }
+
+    /// <summary>Opens <paramref name="file"/> of <paramref name="step"/> on <paramref name="tier"/>, or answers the sender why not and returns null.</summary>
+    private IBlobReader? Open(long step, string file, StorageTier tier)
+    {
+        try
+        {
+            return tier == StorageTier.Memory ? _replicas!.OpenRead(step, file) : _store.OpenRead(CheckpointLayout.InStep(step, file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
+        {
+            Sender.Tell(new ReadRangeFailure($"{What(step, file, tier)} on {Self.Path.Address}: {e.Message}"));
+            return null;
+        }
+    }
+
+    /// <summary>Offers <paramref name="source"/> on the node's bulk server under a new one-time token and tells the sender where; a source not offered is closed.</summary>
+    private void Offer(ITransferSource source, string what)
+    {
+        var channel = BulkChannels.Get(Context.System).For(_settings);
+        var token = TransferToken.New();
+        try
+        {
+            channel.Server.OfferFetch(token, source, channel.TokenTtl);
+        }
+        catch (ActorCkptException e)
+        {
+            source.Dispose();
+            Sender.Tell(new ReadRangeFailure($"{what} on {Self.Path.Address}: {e.Message}"));
+            return;
+        }
+        Sender.Tell(new ReadRangeOffered(channel.Server.Endpoint, token));
+    }
+
+    private static void Close(Dictionary<string, IBlobReader> files)
+    {
+        foreach (var reader in files.Values) reader.Dispose();
     }
 }

@@ -26,6 +26,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly RangeFetcher _fetch;
+    private readonly RangesFetcher? _fetchMany;
     private readonly SharedReads? _sharedReads;
     // The memory tier: this host's copies, its id, and fetches of other holders' copies.
     private readonly ReplicaStore? _localReplicas;
@@ -46,6 +47,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     {
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
         _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
+        _fetchMany = settings.TransferOverChannel ? ReaderRangeFetch.Together(Context.System, readerName, settings.WriteTimeout, settings) : null;
         // A holder that is down but not yet removed must not hold a read long: the next holder has the bytes too.
         _memoryFetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.MemoryTier.AckTimeout, settings, StorageTier.Memory);
         _localReplicas = localReplicas;
@@ -266,7 +268,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
                 case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
-                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r), ObjectTier(r)).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r), ObjectTier(r), _fetchMany).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;

@@ -106,6 +106,7 @@ public class SerializationSpec : NodeSpec
             new WriteFileFailure(3, id, file.FileName, 4, "IOException: disk full", 1),
             // Reader protocol.
             new ReadRange(3, file.FileName, 64, 32, 65536, StorageTier.Memory),
+            new ReadRanges(3, new[] { new WantedRange(file.FileName, 64, 32, 65536), new WantedRange("r00001-000-0a.safetensors", 0, 1) }, StorageTier.Memory),
             new ReadRangeStreamed(source),
             new ReadRangeOffered("10.0.0.3:40001", TransferToken.New()),
             new ReadRangeFailure("'step-00000003/x' has 10 bytes"),

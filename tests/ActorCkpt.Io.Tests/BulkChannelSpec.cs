@@ -131,6 +131,48 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ranges_of_stored_files_fetched_together_should_arrive_in_order_in_frames_that_never_mix_two_ranges()
+    {
+        using var dir = new TempDirectory();
+        var (one, two) = (Bytes(90_000, 1), Bytes(300, 2));
+        File.WriteAllBytes(Path.Combine(dir.Path, "one"), one);
+        File.WriteAllBytes(Path.Combine(dir.Path, "two"), two);
+        var store = new LocalBlobStore(dir.Path);
+        var (readOne, readTwo) = (new ClosingReader(store.OpenRead("one")), new ClosingReader(store.OpenRead("two")));
+        // 70,000 bytes in 16 KiB frames, nothing, 100 bytes in the channel's frames, then one byte.
+        var source = new BlobRangesSource([readOne, readTwo],
+            [(readOne, 10, 70_000, 16 << 10), (readTwo, 0, 0, 0), (readTwo, 5, 100, 0), (readOne, 0, 1, 16 << 10)]);
+        var (server, client) = Pair();
+        var token = TransferToken.New();
+        server.OfferFetch(token, source, Ttl);
+
+        var destination = new byte[source.Length];
+        var frames = new List<CheckedFrame>();
+        await client.FetchAsync(server.Endpoint, token, destination, frames: frames);
+
+        Assert.Equal(one[10..70_010].Concat(two[5..105]).Concat(one[..1]), destination);
+        Assert.Equal([16384, 16384, 16384, 16384, 4464, 100, 1], frames.Select(f => f.Length));
+        Assert.Equal(frames.Select(f => f.Position), frames.Select(f => f.Position).Order());
+        // Both files closed with the source once the fetch is done.
+        await Task.WhenAll(readOne.Closed, readTwo.Closed).WaitAsync(Patience);
+    }
+
+    /// <summary>A file that says when it was closed.</summary>
+    private sealed class ClosingReader(IBlobReader inner) : IBlobReader
+    {
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task Closed => _closed.Task;
+        public long Length => inner.Length;
+        public void ReadExactly(Span<byte> buffer, long offset) => inner.ReadExactly(buffer, offset);
+
+        public void Dispose()
+        {
+            inner.Dispose();
+            _closed.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task A_transfer_past_2_GiB_should_arrive_whole()
     {
         // Positions past int.MaxValue, with bytes made as they are sent and checked as they arrive.

@@ -111,6 +111,61 @@ public class SharedReadsSpec
     }
 
     [Fact]
+    public async Task A_group_read_together_should_fail_only_the_range_of_the_read_that_failed_and_publish_the_others()
+    {
+        var node = new SharedReads(1 << 20);
+        var a = node.Join(1, "sum");
+        var b = node.Join(1, "sum");
+        var reads = new[] { Read("x"), Read("y", offset: 64), Read("z", offset: 128) };
+        b.Declare(reads);
+        var source = Enumerable.Range(0, 48).Select(i => i + 0.25f).ToArray();
+        var asked = new List<IReadOnlyList<ReadItem>>();
+
+        // Rank a reads the three in one group; the middle one's bytes are corrupt.
+        var e = await Assert.ThrowsAsync<ChecksumMismatchException>(() => SharedPlanReads.ReadGroupsAsync(reads, [[0, 1, 2]], a, Over(source), group =>
+        {
+            asked.Add(group);
+            return ValueTask.FromResult(group.Select(r => r.Key == "y" ? new ChecksumMismatchException("f", "y", 0, 64) : null).ToArray<Exception?>());
+        }, parallelism: 2, null, CancellationToken.None));
+
+        Assert.Equal("checksum mismatch in 'f' for 'y' (block 0, at byte 64)", e.Message);
+        Assert.Equal(["x", "y", "z"], asked.Single().Select(r => r.Key));
+        // Rank b copies the two that were read and is told of the corrupt one, as rank a found it.
+        var claims = reads.Select(b.Claim).ToArray();
+        Assert.Equal([SharedClaim.Kind.Copy, SharedClaim.Kind.Corrupt, SharedClaim.Kind.Copy], claims.Select(c => c.Action));
+        foreach (var copy in claims.Where(c => c.Action == SharedClaim.Kind.Copy)) b.Unpin(copy.Range!);
+        b.Dispose();
+        a.Dispose();
+    }
+
+    [Fact]
+    public async Task A_group_should_read_only_what_no_other_rank_has_claimed_and_copy_the_rest()
+    {
+        var node = new SharedReads(1 << 20);
+        var a = node.Join(1, "sum");
+        var b = node.Join(1, "sum");
+        var reads = new[] { Read("x"), Read("y", offset: 64) };
+        a.Declare(reads);
+        // Rank a has read x already.
+        var values = Enumerable.Range(0, 16).Select(i => i * 2f).ToArray();
+        var x = a.Claim(reads[0]);
+        a.Publish(x.Range!, reads[0], Over(values));
+        var asked = new List<string>();
+        var target = new float[16];
+
+        await SharedPlanReads.ReadGroupsAsync(reads, [[0, 1]], b, (_, _, length) => MemoryMarshal.AsBytes(target.AsSpan()).Slice(0, length), group =>
+        {
+            asked.AddRange(group.Select(r => r.Key));
+            return ValueTask.FromResult(new Exception?[group.Count]);
+        }, parallelism: 1, null, CancellationToken.None).WaitAsync(Patience);
+
+        Assert.Equal(["y"], asked);
+        Assert.Equal(values, target);
+        b.Dispose();
+        a.Dispose();
+    }
+
+    [Fact]
     public void Loads_of_another_step_or_another_metadata_should_share_nothing()
     {
         var node = new SharedReads(1 << 20);

@@ -20,13 +20,13 @@ internal static class ShardLoader
     /// </summary>
     public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
         CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null,
-        MemoryLoadSource? memory = null, Func<CheckpointStore>? objectTier = null)
+        MemoryLoadSource? memory = null, Func<CheckpointStore>? objectTier = null, RangesFetcher? fetchMany = null)
     {
         var strict = request.Strict ?? settings.LoadStrict;
         // The object tier's store is opened on the pool: the first open of an object store asks the service.
         return Task.Run(() => objectTier is null
                 ? LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                    request.Progress, request.Prepare, request.Cancellation, shared, memory)
+                    request.Progress, request.Prepare, request.Cancellation, shared, memory, fetchMany: fetchMany)
                 : LoadAsync(objectTier(), request.Target, step, metadataChecksum, strict, settings.LoadParallelism, null,
                     request.Progress, request.Prepare, request.Cancellation, shared, null, StorageTier.Object))
             .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
@@ -52,11 +52,12 @@ internal static class ShardLoader
     /// from there (<paramref name="store"/> and <paramref name="fetch"/> are not used), each file
     /// from the first of its holders that serves it, and resharding works as from files.
     /// <paramref name="tier"/> is what the result reports (by default disk, or memory with <paramref name="memory"/>).
+    /// With <paramref name="fetch"/> and <paramref name="fetchMany"/>, small reads from one node are fetched together (<see cref="FetchGroups"/>).
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
         IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default,
-        SharedReads? shared = null, MemoryLoadSource? memory = null, StorageTier? tier = null)
+        SharedReads? shared = null, MemoryLoadSource? memory = null, StorageTier? tier = null, RangesFetcher? fetchMany = null)
     {
         cancellation.ThrowIfCancellationRequested();
         if (memory is not null) store = memory.Metadata;
@@ -101,7 +102,14 @@ internal static class ShardLoader
                 var completed = false;
                 try
                 {
-                    await SharedPlanReads.ReadAsync(plan.Reads, session, destinations.Bytes, readOwn, parallelism, progress, cancellation);
+                    if (holders is null && fetch is not null && fetchMany is not null)
+                        await SharedPlanReads.ReadGroupsAsync(plan.Reads, FetchGroups.Of(plan.Reads, r => nodes[r.Source.Bytes.File]), session,
+                            destinations.Bytes, group => group.Count == 1
+                                ? Outcome(readOwn(group[0]))
+                                : FetchGroupAsync(fetchMany, nodes[group[0].Source.Bytes.File], step, group, destinations),
+                            parallelism, progress, cancellation);
+                    else
+                        await SharedPlanReads.ReadAsync(plan.Reads, session, destinations.Bytes, readOwn, parallelism, progress, cancellation);
                     completed = true;
                 }
                 finally
@@ -186,6 +194,60 @@ internal static class ShardLoader
     {
         if (!objects.TryAdd(key, bytes))
             throw new ActorCkptException($"step {step} holds entry '{key}' twice for rank {rank}");
+    }
+
+    /// <summary>The outcome of one read as a group of one.</summary>
+    private static async ValueTask<Exception?[]> Outcome(ValueTask read)
+    {
+        try
+        {
+            await read;
+            return [null];
+        }
+        catch (Exception e)
+        {
+            return [e];
+        }
+    }
+
+    /// <summary>
+    /// Fetches the ranges of <paramref name="reads"/> from <paramref name="node"/>'s reader in one
+    /// transfer, then verifies each and copies its region into its destination: each read's failure apart.
+    /// </summary>
+    private static async ValueTask<Exception?[]> FetchGroupAsync(RangesFetcher fetchMany, string node, long step, IReadOnlyList<ReadItem> reads,
+        LoadDestinations destinations)
+    {
+        var ranges = reads.Select(r => new WantedRange(r.Source.Bytes.File, r.Source.Bytes.Offset + r.RangeStart, r.RangeLength, r.Source.Bytes.BlockSize)).ToArray();
+        var total = checked((int)ranges.Sum(r => r.Length));
+        var frames = new List<CheckedFrame>();
+        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            await fetchMany(node, step, ranges, buffer.AsMemory(0, total), frames);
+            var failures = new Exception?[reads.Count];
+            var next = 0;
+            for (int k = 0, at = 0; k < reads.Count; at += (int)reads[k].RangeLength, k++)
+            {
+                var length = (int)reads[k].RangeLength;
+                // The frames of this read's range, at its own positions (none crosses into the next range).
+                var own = new List<CheckedFrame>();
+                for (; next < frames.Count && frames[next].Position < at + length; next++)
+                    if (frames[next].Position >= at) own.Add(frames[next] with { Position = frames[next].Position - at });
+                try
+                {
+                    ChunkReader.Apply(reads[k], buffer.AsSpan(at, length), ChunkReader.Window(reads[k], destinations.Bytes), own);
+                }
+                catch (Exception e)
+                {
+                    failures[k] = e;
+                }
+            }
+            return failures;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Fetches <paramref name="read"/>'s range from <paramref name="node"/>'s reader, verifies it and copies its region into its destination.</summary>

@@ -15,6 +15,29 @@ namespace ActorCkpt;
 /// <remarks>A wire message: sent by a loading rank to the reader of the node that wrote the file, by its path.</remarks>
 internal sealed record ReadRange(long Step, string File, long Offset, long Length, int FrameSize = 0, StorageTier Tier = StorageTier.Disk) : IActorCkptMessage;
 
+/// <summary>
+/// Ask a node's <see cref="ReaderActor"/> for several byte ranges of its data files at once, to be
+/// fetched as one transfer over the bulk channel (range after range): a load's small reads from
+/// one node cost one round trip instead of one each. Replied to with <see cref="ReadRangeOffered"/>
+/// or <see cref="ReadRangeFailure"/>; with <c>transfer.path = stream-refs</c> on the reader, refused.
+/// </summary>
+/// <param name="Step">The checkpoint's step.</param>
+/// <param name="Ranges">The ranges, in the order their bytes are to follow each other (at most <see cref="MaxRanges"/>).</param>
+/// <param name="Tier">Where the files are, as for <see cref="ReadRange"/>.</param>
+/// <remarks>A wire message: sent by a loading rank to the reader of the node that wrote the files, by its path.</remarks>
+internal sealed record ReadRanges(long Step, IReadOnlyList<WantedRange> Ranges, StorageTier Tier = StorageTier.Disk) : IActorCkptMessage
+{
+    /// <summary>The most ranges one request may ask for.</summary>
+    public const int MaxRanges = 1024;
+}
+
+/// <summary>One range of a <see cref="ReadRanges"/>.</summary>
+/// <param name="File">The data file (a plain name inside the step directory).</param>
+/// <param name="Offset">First byte.</param>
+/// <param name="Length">Bytes wanted.</param>
+/// <param name="FrameSize">Bytes per frame wanted, as for <see cref="ReadRange.FrameSize"/>.</param>
+internal sealed record WantedRange(string File, long Offset, long Length, int FrameSize = 0);
+
 /// <summary>The range, as chunks (item 0, offsets relative to the range's start) through a StreamRef.</summary>
 /// <param name="Source">The chunks, in order.</param>
 /// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>

@@ -46,4 +46,27 @@ internal static class ReaderRangeFetch
             await streamed.Source.Source.RunForeach(assembler.Add, materializer);
             assembler.Complete();
         };
+
+    /// <summary>
+    /// A <see cref="RangesFetcher"/> asking the readers named <paramref name="readerName"/> for
+    /// several ranges at once (<see cref="ReadRanges"/>) and fetching them over the bulk channel as
+    /// one transfer; waits up to <paramref name="timeout"/> for the answer and again for the bytes.
+    /// </summary>
+    public static RangesFetcher Together(ActorSystem system, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
+        async (node, step, ranges, into, frames) =>
+        {
+            var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
+            var reply = await reader.Ask<IActorCkptMessage>(new ReadRanges(step, ranges), timeout);
+            if (reply is not ReadRangeOffered offered)
+                throw new ActorCkptException($"reader on {node} could not serve {ranges.Count} ranges of step {step}: {(reply as ReadRangeFailure)?.Cause}");
+            using var giveUp = new CancellationTokenSource(timeout);
+            try
+            {
+                await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
+            }
+            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+            {
+                throw new ActorCkptException($"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes) did not arrive within {timeout}");
+            }
+        };
 }

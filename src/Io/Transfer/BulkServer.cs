@@ -272,8 +272,7 @@ internal sealed class BulkServer : IAsyncDisposable
         {
             await connection.WriteAsync(BulkFrameKind.Accepted, source.Length, cancellation: _stopping.Token).ConfigureAwait(false);
             // Smaller frames when the source asks (one per stored block), never larger than the channel's.
-            var frameSize = source.FrameSize is > 0 and var asked && asked < _settings.FrameSize ? Math.Max(asked, 4096) : _settings.FrameSize;
-            await connection.SendAsync(Pieces(source, buffer, frameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
+            await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _fetches);
             Interlocked.Add(ref _fetchedBytes, source.Length);
         }
@@ -290,12 +289,12 @@ internal sealed class BulkServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The source's bytes, a frame at a time, each read into <paramref name="buffer"/> just before it is sent.</summary>
-    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(ITransferSource source, byte[] buffer, int frameSize)
+    /// <summary>The source's bytes, a frame at a time as it cuts them (<see cref="ITransferSource.FrameLength"/>), each read into <paramref name="buffer"/> just before it is sent.</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(ITransferSource source, byte[] buffer, int channelFrameSize)
     {
         for (long at = 0; at < source.Length;)
         {
-            var n = (int)Math.Min(frameSize, source.Length - at);
+            var n = Math.Clamp(source.FrameLength(at, channelFrameSize), 1, (int)Math.Min(channelFrameSize, source.Length - at));
             source.Read(at, buffer.AsSpan(0, n));
             yield return buffer.AsMemory(0, n);
             at += n;

@@ -35,4 +35,15 @@ internal interface ITransferSource : IDisposable
     /// checksum is that block's. 0, or more than the channel's frame size: the channel's.
     /// </summary>
     int FrameSize => 0;
+
+    /// <summary>
+    /// Bytes of the data frame that starts at <paramref name="position"/> when the channel's frames are
+    /// <paramref name="channelFrameSize"/>: <see cref="FrameSize"/> where it asks for smaller ones
+    /// (at least 4 KiB), else the channel's, never past the end. A source of several ranges cuts at
+    /// each range's end too, so that no frame mixes two of them.
+    /// </summary>
+    int FrameLength(long position, int channelFrameSize) => (int)Math.Min(FramesOf(FrameSize, channelFrameSize), Length - position);
+
+    /// <summary>The frame size a source asking for <paramref name="asked"/> gets on a channel of <paramref name="channelFrameSize"/>.</summary>
+    static int FramesOf(int asked, int channelFrameSize) => asked > 0 && asked < channelFrameSize ? Math.Max(asked, 4096) : channelFrameSize;
 }
