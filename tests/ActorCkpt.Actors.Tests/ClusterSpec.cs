@@ -163,8 +163,11 @@ public class ClusterSpec : NodeSpec
         {
             var node = TestCluster.Address(cluster.Systems[n + 1]).ToString();
             Assert.Equal(md.Files.Where(f => f.Node == node).Select(f => CheckpointLayout.InStep(1, f.Name)).Order(), served[n].Distinct().Order());
-            // The node's bulk channel sent what it opened: each transfer the files of its ranges.
-            Assert.InRange(BulkChannels.Get(cluster.Systems[n + 1]).For(cluster.Nodes[n + 1].Settings).Server.Served.Transfers, 1, served[n].Count);
+            // The node's bulk channel sent what it opened: each transfer the files of its ranges (a
+            // fetch is counted once the rank acknowledged it, so perhaps after the load returned).
+            var server = BulkChannels.Get(cluster.Systems[n + 1]).For(cluster.Nodes[n + 1].Settings).Server;
+            await AwaitConditionAsync(() => Task.FromResult(server.Served.Transfers >= 1), Patience);
+            Assert.InRange(server.Served.Transfers, 1, served[n].Count);
         }
         TestStates.Dispose(states.Concat(targets));
     }
@@ -179,12 +182,16 @@ public class ClusterSpec : NodeSpec
         var states = TestStates.Build(model, 2, seed: 19);
         await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
         var servers = cluster.Systems.Skip(1).Select((s, n) => BulkChannels.Get(s).For(cluster.Nodes[n + 1].Settings).Server).ToArray();
-        var before = servers.Sum(s => s.Served.Transfers);
+        var (before, bytesBefore) = (servers.Sum(s => s.Served.Transfers), servers.Sum(s => s.Served.Bytes));
 
         var targets = TestStates.Empty(model, 2);
         await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
 
         Assert.Empty(TestStates.Differences(model, targets, seed: 19));
+        // A server counts a fetch once the rank acknowledged it, so perhaps after the load returned:
+        // wait until every stored byte is counted (each is read once), and its fetch with it.
+        var stored = cluster.Nodes[0].Store.ReadMetadata(1).Tensors.Values.SelectMany(t => t.Chunks).Sum(c => c.Bytes.Length);
+        await AwaitConditionAsync(() => Task.FromResult(servers.Sum(s => s.Served.Bytes) - bytesBefore >= stored), Patience);
         // 16 ranges a rank, one at a time 32 transfers: together, one per rank and node at most.
         Assert.InRange(servers.Sum(s => s.Served.Transfers) - before, 2, 2 * servers.Length);
         TestStates.Dispose(states.Concat(targets));

@@ -25,6 +25,8 @@ internal sealed class TestCluster : IAsyncDisposable
         akka.cluster.failure-detector.acceptable-heartbeat-pause = 1.5s
         akka.cluster.split-brain-resolver.stable-after = 2s
         akka.cluster.min-nr-of-members = 1
+        # Terminate stops a node as a crash would (no leave); a node leaves on purpose through CoordinatedShutdown.
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
         actorckpt.writer.backoff-min = 5ms
         actorckpt.writer.backoff-max = 20ms
         actorckpt.writer.pool-size = 2
@@ -96,16 +98,29 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops node <paramref name="index"/> without leaving the cluster, as a crash would: the others must detect and down it.</summary>
+    /// <summary>
+    /// Stops node <paramref name="index"/> without leaving the cluster, as a crash would (its
+    /// coordinated shutdown, which would leave first, does not run): the others must detect and down it.
+    /// </summary>
     public Task CrashAsync(int index)
     {
         _stopped.Add(Systems[index]);
         return Systems[index].Terminate();
     }
 
+    /// <summary>Stops node <paramref name="index"/> as a graceful shutdown would: it leaves the cluster first.</summary>
+    public Task LeaveAsync(int index)
+    {
+        _stopped.Add(Systems[index]);
+        return CoordinatedShutdown.Get(Systems[index]).Run(CoordinatedShutdown.ClrExitReason.Instance);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var system in Systems.Reverse().Where(s => !_stopped.Contains(s)))
-            await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        {
+            await CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance).WaitAsync(TimeSpan.FromSeconds(30));
+            await system.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30));
+        }
     }
 }
