@@ -105,7 +105,7 @@ internal static class ShardLoader
                     if (holders is null && fetch is not null && fetchMany is not null)
                         await SharedPlanReads.ReadGroupsAsync(plan.Reads, FetchGroups.Of(plan.Reads, r => nodes[r.Source.Bytes.File]), session,
                             destinations.Bytes, group => group.Count == 1
-                                ? Outcome(readOwn(group[0]))
+                                ? SharedPlanReads.OneByOne(readOwn)(group)
                                 : FetchGroupAsync(fetchMany, nodes[group[0].Source.Bytes.File], step, group, destinations),
                             parallelism, progress, cancellation);
                     else
@@ -194,20 +194,6 @@ internal static class ShardLoader
     {
         if (!objects.TryAdd(key, bytes))
             throw new ActorCkptException($"step {step} holds entry '{key}' twice for rank {rank}");
-    }
-
-    /// <summary>The outcome of one read as a group of one.</summary>
-    private static async ValueTask<Exception?[]> Outcome(ValueTask read)
-    {
-        try
-        {
-            await read;
-            return [null];
-        }
-        catch (Exception e)
-        {
-            return [e];
-        }
     }
 
     /// <summary>

@@ -21,18 +21,26 @@ internal static class SharedPlanReads
     /// </summary>
     public static Task ReadAsync(IReadOnlyList<ReadItem> reads, SharedReadSession? session, DestinationProvider destination,
         Func<ReadItem, ValueTask> readOwn, int parallelism, IProgress<long>? progress, CancellationToken cancellation) =>
-        ReadGroupsAsync(reads, Enumerable.Range(0, reads.Count).Select(i => new[] { i }).ToArray(), session, destination, async group =>
+        ReadGroupsAsync(reads, Enumerable.Range(0, reads.Count).Select(i => new[] { i }).ToArray(), session, destination, OneByOne(readOwn),
+            parallelism, progress, cancellation);
+
+    /// <summary>A group reader that reads each of its reads on its own with <paramref name="readOwn"/>, one after another.</summary>
+    public static Func<IReadOnlyList<ReadItem>, ValueTask<Exception?[]>> OneByOne(Func<ReadItem, ValueTask> readOwn) => async group =>
+    {
+        var failures = new Exception?[group.Count];
+        for (var i = 0; i < group.Count; i++)
         {
             try
             {
-                await readOwn(group[0]).ConfigureAwait(false);
-                return [null];
+                await readOwn(group[i]).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                return [e];
+                failures[i] = e;
             }
-        }, parallelism, progress, cancellation);
+        }
+        return failures;
+    };
 
     /// <summary>
     /// As <see cref="ReadAsync"/>, with the reads in <paramref name="groups"/> (indices into
