@@ -1,3 +1,4 @@
 using ActorCkpt.Cli;
 
+ProcessMalloc.FixMmapThreshold();
 return ActorCkptCli.Run(args);
