@@ -40,22 +40,17 @@ internal sealed class ReaderActor : ReceiveActor
 
     private void Serve(ReadRange request)
     {
-        if (!MetadataValidator.IsPlainFileName(request.File) || request.Offset < 0 || request.Length < 0)
+        if (Refusal(request.Step, request.File, request.Offset, request.Length, request.Tier) is { } refused)
         {
-            Sender.Tell(new ReadRangeFailure($"'{request.File}' at {request.Offset}+{request.Length} is not a range of a data file"));
-            return;
-        }
-        if (NoReplicasFor(request.Tier, request.Step, request.File) is { } none)
-        {
-            Sender.Tell(none);
+            Sender.Tell(refused);
             return;
         }
         if (Open(request.Step, request.File, request.Tier) is not { } reader)
             return;
-        if (request.Length > reader.Length - request.Offset) // both non-negative: cannot wrap, as a sum could
+        if (Beyond(reader, request.Step, request.File, request.Offset, request.Length, request.Tier) is { } beyond)
         {
             reader.Dispose();
-            Sender.Tell(new ReadRangeFailure($"{What(request.Step, request.File, request.Tier)} has {reader.Length} bytes, less than {request.Offset}+{request.Length}"));
+            Sender.Tell(beyond);
             return;
         }
         if (_settings.TransferOverChannel)
@@ -85,9 +80,9 @@ internal sealed class ReaderActor : ReceiveActor
         long total = 0;
         foreach (var range in request.Ranges!)
         {
-            var refused = range is null || !MetadataValidator.IsPlainFileName(range.File) || range.Offset < 0 || range.Length < 0
-                ? new ReadRangeFailure($"'{range?.File}' at {range?.Offset}+{range?.Length} is not a range of a data file")
-                : NoReplicasFor(request.Tier, request.Step, range.File);
+            var refused = range is null
+                ? new ReadRangeFailure("'' at + is not a range of a data file")
+                : Refusal(request.Step, range.File, range.Offset, range.Length, request.Tier);
             if (refused is null && !files.TryGetValue(range!.File, out _))
             {
                 if (Open(request.Step, range.File, request.Tier) is not { } opened)
@@ -98,27 +93,39 @@ internal sealed class ReaderActor : ReceiveActor
                 }
                 files.Add(range.File, opened);
             }
-            var reader = refused is null ? files[range!.File] : null;
-            if (reader is not null && range!.Length > reader.Length - range.Offset)
-                refused = new ReadRangeFailure($"{What(request.Step, range.File, request.Tier)} has {reader.Length} bytes, less than {range.Offset}+{range.Length}");
             // One transfer lands in one buffer of the asking rank's.
-            else if (reader is not null && (total += range!.Length) > Array.MaxLength)
-                refused = new ReadRangeFailure($"step {request.Step}: {count} ranges of more than {Array.MaxLength} bytes together asked for at once");
+            refused ??= Beyond(files[range!.File], request.Step, range.File, range.Offset, range.Length, request.Tier)
+                        ?? ((total += range.Length) > Array.MaxLength
+                            ? new ReadRangeFailure($"step {request.Step}: {count} ranges of more than {Array.MaxLength} bytes together asked for at once")
+                            : null);
             if (refused is not null)
             {
                 Close(files);
                 Sender.Tell(refused);
                 return;
             }
-            ranges.Add((reader!, range!.Offset, range.Length, range.FrameSize));
+            ranges.Add((files[range!.File], range.Offset, range.Length, range.FrameSize));
         }
         Offer(new BlobRangesSource(files.Values.ToArray(), ranges), $"{count} ranges of step {request.Step}");
     }
 
-    /// <summary>The refusal of a memory-tier read on a node that holds no replicas, or null.</summary>
-    private ReadRangeFailure? NoReplicasFor(StorageTier tier, long step, string file) =>
-        tier == StorageTier.Memory && _replicas is null
+    /// <summary>
+    /// Why <paramref name="file"/> at <paramref name="offset"/>+<paramref name="length"/> cannot be
+    /// served before the file is opened (not a plain name, a negative bound, the memory tier asked of a
+    /// node that holds no replicas), or null.
+    /// </summary>
+    private ReadRangeFailure? Refusal(long step, string file, long offset, long length, StorageTier tier) =>
+        !MetadataValidator.IsPlainFileName(file) || offset < 0 || length < 0
+            ? new ReadRangeFailure($"'{file}' at {offset}+{length} is not a range of a data file")
+            : tier == StorageTier.Memory && _replicas is null
             ? new ReadRangeFailure($"'{file}' of step {step}: node {Self.Path.Address} holds no memory replicas (actorckpt.tiers.memory.enabled is off there)")
+            : null;
+
+    /// <summary>The refusal of a range that ends past <paramref name="reader"/>'s file, or null.</summary>
+    private ReadRangeFailure? Beyond(IBlobReader reader, long step, string file, long offset, long length, StorageTier tier) =>
+        // Both non-negative: cannot wrap, as a sum could.
+        length > reader.Length - offset
+            ? new ReadRangeFailure($"{What(step, file, tier)} has {reader.Length} bytes, less than {offset}+{length}")
             : null;
 
     /// <summary>How a failure names the file: its path, or its replica on this host.</summary>

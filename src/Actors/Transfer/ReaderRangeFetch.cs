@@ -27,17 +27,7 @@ internal static class ReaderRangeFetch
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length, frameSize, tier), timeout);
             if (reply is ReadRangeOffered offered)
             {
-                // Straight into the caller's memory, each frame checked where it landed.
-                using var giveUp = new CancellationTokenSource(timeout);
-                try
-                {
-                    await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
-                }
-                catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
-                {
-                    // A reader too slow is a failed read, not the caller's cancellation.
-                    throw new ActorCkptException($"reader on {node}: '{file}' at {offset}+{length} did not arrive within {timeout}");
-                }
+                await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: '{file}' at {offset}+{length}");
                 return;
             }
             if (reply is not ReadRangeStreamed streamed)
@@ -59,14 +49,25 @@ internal static class ReaderRangeFetch
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRanges(step, ranges), timeout);
             if (reply is not ReadRangeOffered offered)
                 throw new ActorCkptException($"reader on {node} could not serve {ranges.Count} ranges of step {step}: {(reply as ReadRangeFailure)?.Cause}");
-            using var giveUp = new CancellationTokenSource(timeout);
-            try
-            {
-                await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
-            }
-            catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
-            {
-                throw new ActorCkptException($"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes) did not arrive within {timeout}");
-            }
+            await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)");
         };
+
+    /// <summary>
+    /// Fetches what a reader <paramref name="offered"/> over the bulk channel straight into the caller's
+    /// memory, each frame checked where it landed; a reader too slow (nothing whole within
+    /// <paramref name="timeout"/>) is a failed read naming <paramref name="what"/>, not the caller's cancellation.
+    /// </summary>
+    private static async Task FetchOfferedAsync(ActorSystem system, ActorCkptSettings settings, ReadRangeOffered offered, Memory<byte> into,
+        ICollection<CheckedFrame> frames, TimeSpan timeout, Func<string> what)
+    {
+        using var giveUp = new CancellationTokenSource(timeout);
+        try
+        {
+            await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
+        }
+        catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+        {
+            throw new ActorCkptException($"{what()} did not arrive within {timeout}");
+        }
+    }
 }
