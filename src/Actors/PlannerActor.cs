@@ -716,11 +716,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private TimeSpan LoadWait => _settings.MemoryTier.LostAfter < _settings.PlanTimeout / 2 ? _settings.MemoryTier.LostAfter : _settings.PlanTimeout / 2;
 
     /// <summary>
-    /// Hosts recorded as holders of memory steps still held that have no live holder. Copies marked lost
-    /// count too: a process restarted on its host brings them back (a stopping planner marks its own host's lost).
+    /// Hosts recorded as holders of memory steps still held that have not announced themselves to this
+    /// planner. Copies marked lost count too: a process restarted on its host brings them back (a stopping
+    /// planner marks its own host's lost). A host that announced and then went is not silent: a crash was
+    /// journaled lost when it was seen, and a node that left on purpose keeps its copies.
     /// </summary>
     private IReadOnlyList<string> Unannounced() => Catalog.Entries.Where(e => e.InMemory)
-        .SelectMany(e => e.Memory!.Hosts).Distinct(StringComparer.Ordinal).Where(h => !_holders.IsLive(h)).ToArray();
+        .SelectMany(e => e.Memory!.Hosts).Distinct(StringComparer.Ordinal).Where(h => !_holders.HasAnnounced(h)).ToArray();
 
     /// <summary>A rank refused a memory copy (its checksum failed): the copy is journaled lost and its host drops it.</summary>
     private void OnReplicaRefused(ReplicaRefused m)

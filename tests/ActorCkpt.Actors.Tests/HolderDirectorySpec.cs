@@ -25,6 +25,21 @@ public class HolderDirectorySpec
     }
 
     [Fact]
+    public void A_host_that_announced_should_stay_announced_after_it_goes_and_one_that_never_did_should_not_be()
+    {
+        var holders = new HolderDirectory<string>();
+        Assert.False(holders.HasAnnounced("h0"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => holders.Register("h0", "h0/a", 0));
+        Assert.False(holders.HasAnnounced("h0"));
+
+        holders.Register("h0", "h0/a", 100);
+        Assert.Equal("h0", holders.Lost("h0/a"));
+        Assert.False(holders.IsLive("h0"));
+        Assert.True(holders.HasAnnounced("h0"));
+        Assert.False(holders.HasAnnounced("h1"));
+    }
+
+    [Fact]
     public void A_holder_announcing_again_should_update_the_budget_only_and_a_restarted_host_should_be_new_again()
     {
         var holders = new HolderDirectory<string>();

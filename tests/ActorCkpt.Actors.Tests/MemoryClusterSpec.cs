@@ -83,9 +83,8 @@ public sealed class MemoryClusterSpec : NodeSpec
         {
             var memory = (await Entry(cluster, 0, 1)).Memory!;
             Assert.All(memory.Shards, s => Assert.Equal(["h0", "h1"], s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => memory.Hosts[h]).Where(h => h != "h2").Order()));
-            // h2's copies are journaled lost after a crash. (After a leave they should not be, but under
-            // load the planner sometimes records them lost too: a race not yet understood, left open.)
-            if (crash) Assert.All(memory.Shards.Where(s => s.Holders.Contains(2)), s => Assert.Contains(2, s.Lost));
+            // h2's copies are journaled lost after a crash, not after a leave.
+            Assert.All(memory.Shards.Where(s => s.Holders.Contains(2)), s => Assert.Equal(crash, s.Lost.Contains(2)));
         }, Patience);
         foreach (var node in new[] { 0, 1 })
         {
@@ -100,6 +99,9 @@ public sealed class MemoryClusterSpec : NodeSpec
         Assert.All(results, r => Assert.Equal((1L, StorageTier.Memory, 0L), (r.Step, r.Tier, r.BytesFromPeers)));
         Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
         TestStates.Dispose(targets);
+        // Loads more than lost-after since the planner's start do not take a node that left on purpose for a silent one.
+        var after = (await Entry(cluster, 0, 1)).Memory!;
+        Assert.All(after.Shards.Where(s => s.Holders.Contains(2)), s => Assert.Equal(crash, s.Lost.Contains(2)));
     }
 
     [Theory]

@@ -13,6 +13,7 @@ internal sealed class HolderDirectory<TRef> where TRef : notnull
     private readonly Dictionary<string, List<TRef>> _byHost = new(StringComparer.Ordinal);
     private readonly Dictionary<TRef, string> _hostOf = new();
     private readonly Dictionary<string, long> _budgets = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
 
     /// <summary>
     /// <paramref name="holder"/> on <paramref name="host"/> announced itself with a budget of
@@ -25,6 +26,7 @@ internal sealed class HolderDirectory<TRef> where TRef : notnull
             throw new ArgumentException($"holder {holder} announced host '{host}', but it is on '{known}'", nameof(host));
         if (budgetBytes <= 0) throw new ArgumentOutOfRangeException(nameof(budgetBytes), budgetBytes, $"host '{host}': a memory budget must be positive");
         _budgets[host] = budgetBytes;
+        _announced.Add(host);
         if (known is not null) return false;
         _hostOf[holder] = host;
         if (!_byHost.TryGetValue(host, out var holders)) _byHost[host] = holders = new List<TRef>();
@@ -45,6 +47,12 @@ internal sealed class HolderDirectory<TRef> where TRef : notnull
 
     /// <summary>Whether a holder on <paramref name="host"/> is live.</summary>
     public bool IsLive(string host) => _byHost.ContainsKey(host);
+
+    /// <summary>
+    /// Whether a holder on <paramref name="host"/> ever announced itself here, live or not: a host that
+    /// did and is gone was seen to go (lost or left on purpose), so it is not waited for as a silent one.
+    /// </summary>
+    public bool HasAnnounced(string host) => _announced.Contains(host);
 
     /// <summary>The live hosts, in ordinal order.</summary>
     public IReadOnlyList<string> LiveHosts => _byHost.Keys.Order(StringComparer.Ordinal).ToArray();
