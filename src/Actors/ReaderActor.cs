@@ -115,7 +115,7 @@ internal sealed class ReaderActor : ReceiveActor
     /// node that holds no replicas), or null.
     /// </summary>
     private ReadRangeFailure? Refusal(long step, string file, long offset, long length, StorageTier tier) =>
-        !MetadataValidator.IsPlainFileName(file) || offset < 0 || length < 0
+        file is null || !MetadataValidator.IsPlainFileName(file) || offset < 0 || length < 0
             ? new ReadRangeFailure($"'{file}' at {offset}+{length} is not a range of a data file")
             : tier == StorageTier.Memory && _replicas is null
             ? new ReadRangeFailure($"'{file}' of step {step}: node {Self.Path.Address} holds no memory replicas (actorckpt.tiers.memory.enabled is off there)")

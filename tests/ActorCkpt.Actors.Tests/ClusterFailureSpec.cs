@@ -8,9 +8,11 @@ public class ClusterFailureSpec : NodeSpec
     private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
         TestStates.Model(new[] { DType.Float32, DType.Int32 }, new[] { Layout.Rows, Layout.Replicated, Layout.Columns });
 
-    /// <summary>A node that dies as a crash would: no graceful leave, the others must detect it and down it.</summary>
+    /// <summary>
+    /// A node that dies as a crash would: no graceful leave (TestCluster's nodes never leave on
+    /// terminate), and once downed it does not run its shutdown; the others must detect it and down it.
+    /// </summary>
     private const string Crashes = """
-        akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.cluster.run-coordinated-shutdown-when-down = off
         actorckpt.writer.max-retries = 10
         """;

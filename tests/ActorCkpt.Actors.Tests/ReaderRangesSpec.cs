@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Streams;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -52,6 +53,7 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         { "none", "step 1: 0 ranges asked for at once, 1 to 1024 are served" },
         { "too many", "step 1: 1025 ranges asked for at once, 1 to 1024 are served" },
         { "not a plain name", "'../a.safetensors' at 0+1 is not a range of a data file" },
+        { "no name", "'' at 0+1 is not a range of a data file" },
         { "negative", "'a.safetensors' at -1+1 is not a range of a data file" },
         { "past the end", "'step-00000001/b.safetensors' has 5000 bytes, less than 4999+2" },
         { "no such file", "'step-00000001/c.safetensors' on " },
@@ -63,6 +65,7 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         "none" => new ReadRanges(1, []),
         "too many" => new ReadRanges(1, Enumerable.Repeat(new WantedRange("a.safetensors", 0, 1), ReadRanges.MaxRanges + 1).ToArray()),
         "not a plain name" => new ReadRanges(1, [new WantedRange("a.safetensors", 0, 1), new WantedRange("../a.safetensors", 0, 1)]),
+        "no name" => new ReadRanges(1, [new WantedRange("a.safetensors", 0, 1), new WantedRange(null!, 0, 1)]),
         "negative" => new ReadRanges(1, [new WantedRange("a.safetensors", -1, 1)]),
         "past the end" => new ReadRanges(1, [new WantedRange("a.safetensors", 0, 1), new WantedRange("b.safetensors", 4_999, 2)]),
         "no such file" => new ReadRanges(1, [new WantedRange("a.safetensors", 0, 1), new WantedRange("c.safetensors", 0, 1)]),
@@ -90,6 +93,25 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         var reply = await reader.Ask<IActorCkptMessage>(new ReadRanges(1, [new WantedRange("a.safetensors", 0, 1)]), Patience);
 
         Assert.Contains("serves ranges together only over the bulk channel (its transfer.path is stream-refs)", Assert.IsType<ReadRangeFailure>(reply).Cause);
+    }
+
+    [Fact]
+    public async Task Ranges_a_reader_refuses_together_should_be_fetched_one_by_one_each_in_its_place()
+    {
+        // A reader whose transfer path is stream-refs, asked by a loader on the bulk channel.
+        Sys.ActorOf(ReaderActor.Props(new LocalBlobStore(_root), Settings with { TransferOverChannel = false }), "streams");
+        var node = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
+        var oneByOne = ReaderRangeFetch.Through(Sys, Sys.Materializer(), "streams", Patience, Settings);
+        var together = ReaderRangeFetch.Together(Sys, "streams", Patience, Settings, oneByOne);
+        var ranges = new[] { new WantedRange("b.safetensors", 100, 4_000, 4096), new WantedRange("a.safetensors", 7, 70_000), new WantedRange("b.safetensors", 0, 1) };
+
+        var fetched = new byte[74_001];
+        await together(node, 1, ranges, fetched, new List<CheckedFrame>()).WaitAsync(Patience);
+
+        Assert.Equal(_b[100..4_100].Concat(_a[7..70_007]).Concat(_b[..1]), fetched);
+        // A bad range among them fails the fetch with its own reason.
+        var bad = await Assert.ThrowsAsync<ActorCkptException>(() => together(node, 1, [ranges[0], new WantedRange("c.safetensors", 0, 1)], new byte[4_001], new List<CheckedFrame>()));
+        Assert.Contains("could not serve 'c.safetensors'", bad.Message);
     }
 
     void IDisposable.Dispose()

@@ -41,15 +41,30 @@ internal static class ReaderRangeFetch
     /// A <see cref="RangesFetcher"/> asking the readers named <paramref name="readerName"/> for
     /// several ranges at once (<see cref="ReadRanges"/>) and fetching them over the bulk channel as
     /// one transfer; waits up to <paramref name="timeout"/> for the answer and again for the bytes.
+    /// A reader that refuses them together (its transfer path is stream-refs, or one range is bad) is
+    /// asked for each through <paramref name="oneByOne"/>, as before ranges went together: a node
+    /// configured otherwise still serves, and a bad range fails with its own reason.
     /// </summary>
-    public static RangesFetcher Together(ActorSystem system, string readerName, TimeSpan timeout, ActorCkptSettings settings) =>
+    public static RangesFetcher Together(ActorSystem system, string readerName, TimeSpan timeout, ActorCkptSettings settings, RangeFetcher oneByOne) =>
         async (node, step, ranges, into, frames) =>
         {
             var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
             var reply = await reader.Ask<IActorCkptMessage>(new ReadRanges(step, ranges), timeout);
-            if (reply is not ReadRangeOffered offered)
-                throw new ActorCkptException($"reader on {node} could not serve {ranges.Count} ranges of step {step}: {(reply as ReadRangeFailure)?.Cause}");
-            await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)");
+            if (reply is ReadRangeOffered offered)
+            {
+                await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)");
+                return;
+            }
+            if (reply is not ReadRangeFailure)
+                throw new ActorCkptException($"reader on {node} answered {ranges.Count} ranges of step {step} with {reply.GetType().Name}");
+            var at = 0;
+            foreach (var range in ranges)
+            {
+                var own = new List<CheckedFrame>();
+                await oneByOne(node, step, range.File, range.Offset, into.Slice(at, checked((int)range.Length)), range.FrameSize, own);
+                foreach (var frame in own) frames.Add(frame with { Position = frame.Position + at });
+                at += (int)range.Length;
+            }
         };
 
     /// <summary>
