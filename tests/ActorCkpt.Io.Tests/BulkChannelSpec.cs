@@ -339,6 +339,69 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sender_silent_mid_frame_should_fail_the_push_after_the_idle_timeout_and_abort_the_sink()
+    {
+        var (server, _) = Pair(Small with { IdleTimeout = TimeSpan.FromSeconds(1) });
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, 20, sink, Ttl);
+        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
+        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
+        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        // A frame of 20 bytes announced, 5 sent, then nothing (a host gone mid-frame).
+        var bytes = Bytes(20, 3);
+        var header = new byte[BulkFrame.HeaderLength];
+        new BulkFrame(BulkFrameKind.Data, 20, 0, System.IO.Hashing.XxHash3.HashToUInt64(bytes)).Write(header);
+        await raw.Stream.WriteAsync(header);
+        await raw.Stream.WriteAsync(bytes.AsMemory(0, 5));
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => received.WaitAsync(Patience));
+        Assert.EndsWith(": nothing heard for 1 s", e.Message);
+        Assert.Empty(sink.Bytes);
+        Assert.Same(e, sink.Aborted);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_takes_nothing_should_fail_the_push_after_the_idle_timeout_though_the_window_is_open()
+    {
+        // A window far larger than the sockets' buffers: the sender is stuck in a write, not waiting for credit.
+        var wide = Small with { FrameSize = 1 << 20, Window = 64 << 20 };
+        var (server, client) = Pair(wide, wide with { IdleTimeout = TimeSpan.FromSeconds(1) });
+        var size = 32 << 20;
+        var sink = new MemorySink { Gate = new SemaphoreSlim(0) };
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, size, sink, Ttl);
+        try
+        {
+            var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, token, size, Pieces(Bytes(size, 4), 1 << 20)).WaitAsync(Patience));
+            Assert.EndsWith(": the peer took nothing for 1 s", e.Message);
+        }
+        finally
+        {
+            sink.Gate.Release(int.MaxValue / 2);
+        }
+        await Assert.ThrowsAsync<BulkChannelException>(() => received.WaitAsync(Patience));
+        Assert.NotNull(sink.Aborted);
+    }
+
+    [Fact]
+    public async Task An_empty_data_frame_should_fail_the_transfer()
+    {
+        var (server, _) = Pair();
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, 20, sink, Ttl);
+        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
+        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
+        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, ReadOnlyMemory<byte>.Empty, System.IO.Hashing.XxHash3.HashToUInt64([]));
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => received.WaitAsync(Patience));
+        Assert.EndsWith("empty data frame at 0", e.Message);
+        Assert.Same(e, sink.Aborted);
+    }
+
+    [Fact]
     public async Task A_connection_dropped_mid_transfer_should_fail_it_and_abort_the_sink()
     {
         var (server, _) = Pair();
@@ -521,9 +584,12 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     /// <summary>A client connection driven frame by frame, to send what a well-behaved client would not.</summary>
-    private sealed class RawConnection(BulkConnection connection) : IAsyncDisposable
+    private sealed class RawConnection(BulkConnection connection, Stream stream) : IAsyncDisposable
     {
         public BulkConnection Connection { get; } = connection;
+
+        /// <summary>The socket's stream under <see cref="Connection"/>, for bytes no frame would send.</summary>
+        public Stream Stream { get; } = stream;
 
         public static async Task<RawConnection> OpenAsync(string endpoint, BulkChannelSettings settings)
         {
@@ -533,7 +599,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
             var connection = new BulkConnection(socket.GetStream(), endpoint, settings);
             await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion);
             await connection.ExpectAsync(BulkFrameKind.Hello, default);
-            return new RawConnection(connection);
+            return new RawConnection(connection, socket.GetStream());
         }
 
         public ValueTask DisposeAsync() => Connection.DisposeAsync();

@@ -215,6 +215,9 @@ internal sealed class BulkClient : IAsyncDisposable
             if (queue.Count < _settings.ConnectionsPerPeer)
             {
                 queue.Enqueue(connection);
+                // A dispose that emptied the queues meanwhile would never close this one: take it back.
+                if (!_disposed || !queue.TryDequeue(out var late)) return;
+                await late.DisposeAsync().ConfigureAwait(false);
                 return;
             }
         }

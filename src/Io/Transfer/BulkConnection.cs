@@ -42,12 +42,52 @@ internal sealed class BulkConnection : IAsyncDisposable
     /// <summary>When it last finished a transfer (a <see cref="Stopwatch"/> timestamp), for the pool's idle limit.</summary>
     public long LastUsed { get; private set; } = Stopwatch.GetTimestamp();
 
-    /// <summary>Writes a frame with no payload, or a control payload.</summary>
+    /// <summary>
+    /// Writes a frame and its payload. A peer that takes none of it within the idle timeout (its host
+    /// gone, or its side stuck with the window shut) fails the transfer then, not when TCP gives up.
+    /// </summary>
     public async ValueTask WriteAsync(BulkFrameKind kind, long position, ReadOnlyMemory<byte> payload = default, ulong checksum = 0, CancellationToken cancellation = default)
     {
         new BulkFrame(kind, payload.Length, position, checksum).Write(_writeHeader);
-        await _stream.WriteAsync(_writeHeader, cancellation).ConfigureAwait(false);
-        if (!payload.IsEmpty) await _stream.WriteAsync(payload, cancellation).ConfigureAwait(false);
+        using var bound = IdleBound(cancellation);
+        try
+        {
+            await _stream.WriteAsync(_writeHeader, bound.Token).ConfigureAwait(false);
+            if (!payload.IsEmpty) await _stream.WriteAsync(payload, bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            throw Stalled("the peer took nothing");
+        }
+    }
+
+    /// <summary>Reads a data frame's payload into <paramref name="target"/>, failing once nothing came for the idle timeout.</summary>
+    private async ValueTask ReadPayloadAsync(Memory<byte> target, CancellationToken cancellation)
+    {
+        using var bound = IdleBound(cancellation);
+        try
+        {
+            await _stream.ReadExactlyAsync(target, bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            throw Stalled("nothing heard");
+        }
+    }
+
+    /// <summary><paramref name="cancellation"/>, and the idle timeout from now.</summary>
+    private CancellationTokenSource IdleBound(CancellationToken cancellation)
+    {
+        var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        bound.CancelAfter(_settings.IdleTimeout);
+        return bound;
+    }
+
+    /// <summary>A read or write that made no progress within the idle timeout: the connection is done.</summary>
+    private BulkChannelException Stalled(string what)
+    {
+        Reusable = false;
+        return new BulkChannelException($"bulk channel to {Peer}: {what} for {_settings.IdleTimeout.TotalSeconds:0.#} s");
     }
 
     /// <summary>Writes <see cref="BulkFrameKind.Failed"/> with <paramref name="reason"/>, ignoring a connection already gone.</summary>
@@ -289,7 +329,7 @@ internal sealed class BulkConnection : IAsyncDisposable
                 }
                 CheckDataFrame(frame, received, length);
                 var target = destination.Slice((int)frame.Position, frame.Length);
-                await _stream.ReadExactlyAsync(target, cancellation).ConfigureAwait(false);
+                await ReadPayloadAsync(target, cancellation).ConfigureAwait(false);
                 CheckChecksum(frame, target.Span);
                 frames?.Add(new CheckedFrame(frame.Position, frame.Length, frame.Checksum));
                 received += frame.Length;
@@ -384,7 +424,7 @@ internal sealed class BulkConnection : IAsyncDisposable
                 CheckDataFrame(frame, received, length);
                 var buffer = await free.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
                 var target = buffer.AsMemory(0, frame.Length);
-                await _stream.ReadExactlyAsync(target, stop.Token).ConfigureAwait(false);
+                await ReadPayloadAsync(target, stop.Token).ConfigureAwait(false);
                 CheckChecksum(frame, target.Span);
                 await filled.Writer.WriteAsync((frame.Position, buffer, frame.Length), stop.Token).ConfigureAwait(false);
                 received += frame.Length;
@@ -428,6 +468,9 @@ internal sealed class BulkConnection : IAsyncDisposable
     {
         if (frame.Kind != BulkFrameKind.Data)
             throw new BulkChannelException($"bulk channel from {Peer}: expected Data or End, got {frame.Kind}");
+        // No sender of ours sends an empty data frame; a peer that does would only make progress look made.
+        if (frame.Length == 0)
+            throw new BulkChannelException($"bulk channel from {Peer}: empty data frame at {frame.Position}");
         if (frame.Position != received || frame.Length > length - received)
             throw new BulkChannelException($"bulk channel from {Peer}: data at {frame.Position}+{frame.Length} does not follow the {received} bytes received of {length}");
     }

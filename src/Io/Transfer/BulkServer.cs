@@ -16,6 +16,8 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class BulkServer : IAsyncDisposable
 {
+    /// <summary>How long the accept loop waits after a failed accept before it tries again.</summary>
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
     private readonly BulkChannelSettings _settings;
     private readonly Socket _listener;
     private readonly X509Certificate2? _certificate;
@@ -146,7 +148,17 @@ internal sealed class BulkServer : IAsyncDisposable
             }
             catch (SocketException e)
             {
+                // Out of file descriptors, say: the connection waits in the backlog, so retrying at
+                // once would spin a core and flood the log until one frees.
                 _log($"bulk channel: accept failed: {e.Message}");
+                try
+                {
+                    await Task.Delay(AcceptRetryDelay, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 continue;
             }
             var serving = Task.Run(() => ServeAsync(socket));
