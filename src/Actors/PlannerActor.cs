@@ -27,13 +27,18 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly QueueAgreement _agreement = new();
     // The memory tier's holders, by host: where memory rounds place copies and loads find them.
     private readonly HolderDirectory<IActorRef> _holders = new();
-    // The bytes each memory step committed by this planner holds on each host (after a restart: estimated from the catalog).
-    private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _heldBytes = new();
+    // The bytes a copy of each file of the memory steps this planner committed takes (after a restart: estimated from the catalog).
+    private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _copyBytes = new();
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     // Memory steps being written to disk in the background, by step.
     private readonly Dictionary<long, PersistJob> _persists = new();
-    // Copies re-replication asked for and not yet answered: (step, file, target host).
-    private readonly HashSet<(long Step, string File, string Target)> _copying = new();
+    // The holder process each file of a persist went to: when it stops, the file goes again.
+    private readonly Dictionary<(long Step, string File), IActorRef> _persistingBy = new();
+    // Copies re-replication asked for and not yet answered, (step, file, target host), and the holder asked.
+    private readonly Dictionary<(long Step, string File, string Target), IActorRef> _copying = new();
+    // Members seen leaving on purpose (Leaving or Exiting) and not yet removed: a holder of theirs
+    // that stops is not lost, though the cluster's own state may have dropped them already.
+    private readonly HashSet<Address> _leaving = new();
     // Deleted steps whose memory copies go when their files do (after any load of them).
     private readonly HashSet<long> _copiesGoWithFiles = new();
     private readonly bool _supervised;
@@ -62,10 +67,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
-            if (_holders.Lost(t.ActorRef) is { } host)
+            if (_holders.HostOf(t.ActorRef) is { } of)
             {
-                if (!LeftGracefully(t.ActorRef.Path.Address)) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
-                else HostLeft();
+                if (_holders.Lost(t.ActorRef) is { } host)
+                {
+                    if (!LeftGracefully(t.ActorRef.Path.Address)) HostLost(host, $"its last replica holder {t.ActorRef.Path} stopped");
+                    else HostLeft();
+                }
+                HolderStopped(t.ActorRef, of);
             }
             Remove(_removals.Freed(_leases.ReleaseAll(t.ActorRef)));
         });
@@ -77,22 +86,29 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             // A planner that took over asks the holders again: they announced themselves to its predecessor.
             if (_settings.MemoryTier.Enabled) Context.ActorSelection(new RootActorPath(m.Member.Address) / "user" / HolderName).Tell(new ListHeldReplicas());
         });
+        Command<ClusterEvent.MemberLeft>(m => _leaving.Add(m.Member.Address));
+        Command<ClusterEvent.MemberExited>(m => _leaving.Add(m.Member.Address));
         Command<ClusterEvent.MemberRemoved>(m =>
         {
             _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address));
             // A node that left on purpose (a job stopping) keeps its tmpfs copies: they are not lost, only not served until it is back.
             var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
+            {
+                var of = _holders.HostOf(holder)!;
                 if (_holders.Lost(holder) is { } host)
                 {
                     if (!graceful) HostLost(host, $"{m.Member.Address} left the cluster");
                     else HostLeft();
                 }
+                HolderStopped(holder, of);
+            }
+            _leaving.Remove(m.Member.Address);
         });
         Command<ReplicaCopied>(OnReplicaCopied);
         Command<ReplicaCopyFailure>(m =>
         {
-            _copying.Remove((m.Step, m.File, m.Host));
+            _copying.Remove((m.Step, m.File, m.Host), out _);
             _log.Warning("Memory tier: host '{0}' could not make a copy of '{1}' of step {2}: {3}", m.Host, m.File, m.Step, m.Cause);
         });
         Command<ReplicasDropped>(m => _log.Debug("Memory tier: host '{0}' dropped step {1} ({2} bytes)", m.Host, m.Step, m.FreedBytes));
@@ -172,7 +188,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (Context.System.IsClustered())
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
-                typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberRemoved));
+                typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberLeft), typeof(ClusterEvent.MemberExited), typeof(ClusterEvent.MemberRemoved));
         else
             Context.ActorSelection("/user/" + _writerPoolName).Tell(new ListWriters());
     }
@@ -259,11 +275,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Record(new MemoryStepCommitted(commit.Step, commit.SaveId, summary.Files, summary.Bytes, copies!, DateTimeOffset.UtcNow), _ =>
         {
             _log.Info("Committed step {0} in memory: {1} files, {2} bytes, held by {3}", commit.Step, summary.Files, summary.Bytes, string.Join(", ", copies!.Hosts));
-            _heldBytes[commit.Step] = MemoryAssignments.BytesByHost(commit.Copies, CopyBytes);
+            _copyBytes[commit.Step] = commit.Copies.Select(c => c.File).DistinctBy(f => f.FileName).ToDictionary(f => f.FileName, CopyBytes, StringComparer.Ordinal);
             var announce = _rounds.Committed(commit.Step, summary);
             // A host lost after its acknowledgement and before this commit: its copies are recorded lost now.
             foreach (var gone in copies!.Hosts.Where(h => !_holders.IsLive(h)))
-                Record(new ReplicasLost(commit.Step, gone, null, "its holder stopped before the step committed", DateTimeOffset.UtcNow));
+                Record(new ReplicasLost(commit.Step, gone, null, "its holder stopped before the step committed", DateTimeOffset.UtcNow), _ => ReReplicate());
             if (commit.Persist) StartPersist(commit, copies);
             foreach (var victim in Budget().Trim(HeldSteps()))
                 Evict(victim, $"the memory tier keeps the newest {_settings.MemoryTier.KeepLast} steps{(_settings.MemoryTier.KeepPersisted ? "" : " and lets steps on disk go")}");
@@ -292,14 +308,19 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _log.Info("Memory tier: persisting step {0} to disk from {1} holder(s)", commit.Step, sends.Select(s => s.Host).Distinct().Count());
     }
 
-    private void SendPersist(PersistJob job, PersistSend send) =>
-        _holders.HoldersOn(send.Host)[0].Tell(new PersistReplica(job.Step, job.SaveId, send.File, send.Expected));
+    private void SendPersist(PersistJob job, PersistSend send)
+    {
+        var holder = _holders.HoldersOn(send.Host)[0];
+        _persistingBy[(job.Step, send.File.FileName)] = holder;
+        holder.Tell(new PersistReplica(job.Step, job.SaveId, send.File, send.Expected));
+    }
 
     /// <summary>A holder wrote its file; after the last one the disk metadata commits the step on disk and the journal records it on both tiers.</summary>
     private void OnPersisted(PersistReplicaSuccess m)
     {
         if (!_persists.TryGetValue(m.Step, out var job) || !job.Succeeded(m.File, Context.System.NodeOf(Sender), m.Host)) return;
         _persists.Remove(m.Step);
+        ForgetPersisting(m.Step);
         Timers.Cancel(("persist", m.Step));
         if (Catalog[m.Step] is not { Status: CheckpointStatus.Committed } entry || entry.SaveId != job.SaveId)
         {
@@ -340,6 +361,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void AbandonPersist(long step, string reason)
     {
         if (!_persists.Remove(step)) return;
+        ForgetPersisting(step);
         PassOnUploadWaiters();
         Timers.Cancel(("persist", step));
         _log.Warning("Memory tier: gave up persisting step {0} to disk: {1}; it stays in memory only", step, reason);
@@ -380,18 +402,20 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private MemoryBudget Budget() => new(_holders.Budgets, _settings.MemoryTier.KeepLast, _settings.MemoryTier.KeepPersisted);
 
     /// <summary>
-    /// The committed memory steps still held, as the budget sees them: the bytes this planner placed,
-    /// or for steps an earlier planner committed, each file's share of the step's bytes plus one
-    /// header page (the catalog records the step's bytes, not each copy's).
+    /// The committed memory steps still held, as the budget sees them: each host's copies not marked
+    /// lost, each as large as this planner placed it, or for steps an earlier planner committed, the
+    /// file's share of the step's bytes plus one header page (the catalog records the step's bytes,
+    /// not each copy's).
     /// </summary>
     private IReadOnlyList<HeldStep> HeldSteps() => Catalog.Entries.Where(e => e.InMemory).Select(e =>
     {
         // Leased by a load, or being written to disk: it must stay while that lasts.
         var pinned = _leases.IsHeld(e.Step) || _persists.ContainsKey(e.Step);
-        if (_heldBytes.TryGetValue(e.Step, out var placed)) return new HeldStep(e.Step, Committed: true, e.Persisted, pinned, placed);
+        var placed = _copyBytes.GetValueOrDefault(e.Step);
         var perFile = (e.Files > 0 ? e.Bytes / e.Files : 0) + 4096;
-        var bytes = e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)))
-            .GroupBy(h => e.Memory.Hosts[h], StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count() * perFile, StringComparer.Ordinal);
+        var bytes = e.Memory!.Shards.SelectMany(s => s.Holders.Where(h => !s.Lost.Contains(h)).Select(h => (Host: e.Memory.Hosts[h], s.File)))
+            .GroupBy(c => c.Host, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(c => placed?.GetValueOrDefault(c.File, perFile) ?? perFile), StringComparer.Ordinal);
         return new HeldStep(e.Step, Committed: true, e.Persisted, pinned, bytes);
     })
     // Memory rounds under way hold (or are receiving) their copies too.
@@ -403,7 +427,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void Evict(long step, string reason)
     {
         _log.Info("Memory tier: evicting step {0}: {1}", step, reason);
-        _heldBytes.Remove(step);
+        _copyBytes.Remove(step);
         // Sound copies: their files may serve as spares for the next replicas (recycle-for).
         Record(new ReplicasEvicted(step, reason, DateTimeOffset.UtcNow), _ => DropEverywhere(step, null, reason, recycle: true));
     }
@@ -430,11 +454,31 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         _log.Warning("Memory tier: host '{0}' is lost: {1}", host, reason);
         foreach (var entry in HeldUnmarked(host)) Record(new ReplicasLost(entry.Step, host, null, reason, DateTimeOffset.UtcNow), _ => ReReplicate());
-        // Files it was writing to disk go to their next holders.
-        foreach (var job in _persists.Values.ToArray())
-            foreach (var file in job.PendingOn(host))
-                if (job.Failed(file, _holders.IsLive) is { } next) SendPersist(job, next);
-                else AbandonPersist(job.Step, $"no holder of '{file}' is left after host '{host}' was lost");
+    }
+
+    /// <summary>
+    /// Holder process <paramref name="holder"/> on <paramref name="host"/> stopped (crashed, left, or
+    /// one of the host's processes restarting): the files it was writing to disk go to another process
+    /// of the host while one is live, else to their next holders; the copies it was making are planned again.
+    /// </summary>
+    private void HolderStopped(IActorRef holder, string host)
+    {
+        foreach (var (step, file) in _persistingBy.Where(p => p.Value.Equals(holder)).Select(p => p.Key).ToArray())
+        {
+            _persistingBy.Remove((step, file));
+            // A persist abandoned for an earlier file of this loop sends nothing more.
+            if (!_persists.TryGetValue(step, out var job) || !job.PendingOn(host).Contains(file)) continue;
+            if ((_holders.IsLive(host) ? job.Again(file) : job.Failed(file, _holders.IsLive)) is { } next) SendPersist(job, next);
+            else AbandonPersist(step, $"no holder of '{file}' is left after host '{host}' went");
+        }
+        var copies = _copying.Where(c => c.Value.Equals(holder)).Select(c => c.Key).ToArray();
+        foreach (var copy in copies) _copying.Remove(copy);
+        if (copies.Length > 0) ReReplicate();
+    }
+
+    private void ForgetPersisting(long step)
+    {
+        foreach (var key in _persistingBy.Keys.Where(k => k.Step == step).ToArray()) _persistingBy.Remove(key);
     }
 
     /// <summary>
@@ -458,28 +502,25 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (!tier.ReReplicate || Catalog.Entries.Where(e => e.InMemory).MaxBy(e => e.Step) is not { Memory: { } copies } newest) return;
         foreach (var copy in ReReplication.Plan(copies, tier.Replicas, _holders.IsLive, _holders.LiveHosts.ToArray()))
         {
-            if (!_copying.Add((newest.Step, copy.File, copy.Target))) continue;
+            var target = _holders.HoldersOn(copy.Target)[0];
+            if (!_copying.TryAdd((newest.Step, copy.File, copy.Target), target)) continue;
             _log.Info("Memory tier: host '{0}' makes a copy of '{1}' of step {2} from host '{3}'", copy.Target, copy.File, newest.Step, copy.Source);
-            _holders.HoldersOn(copy.Target)[0].Tell(new CopyReplica(newest.Step, copy.File, _holders.HoldersOn(copy.Source)[0]));
+            target.Tell(new CopyReplica(newest.Step, copy.File, _holders.HoldersOn(copy.Source)[0]));
         }
     }
 
     /// <summary>A new copy is whole on its host: journaled, and counted against that host's budget.</summary>
     private void OnReplicaCopied(ReplicaCopied m)
     {
-        if (!_copying.Remove((m.Step, m.File, m.Host))) return;
+        if (!_copying.Remove((m.Step, m.File, m.Host), out _)) return;
         if (Catalog[m.Step] is not { InMemory: true })
         {
             // Evicted or deleted meanwhile: the new copy goes too.
             Sender.Tell(new DropReplicas(m.Step, [m.File], "its step left memory while it was copied"));
             return;
         }
-        Record(new ReplicasAdded(m.Step, m.Host, [m.File], DateTimeOffset.UtcNow), _ =>
-        {
-            _log.Info("Memory tier: host '{0}' holds a new copy of '{1}' of step {2}", m.Host, m.File, m.Step);
-            if (_heldBytes.TryGetValue(m.Step, out var placed))
-                _heldBytes[m.Step] = new Dictionary<string, long>(placed, StringComparer.Ordinal) { [m.Host] = placed.GetValueOrDefault(m.Host) + m.FileBytes };
-        });
+        Record(new ReplicasAdded(m.Step, m.Host, [m.File], DateTimeOffset.UtcNow),
+            _ => _log.Info("Memory tier: host '{0}' holds a new copy of '{1}' of step {2}", m.Host, m.File, m.Step));
     }
 
     /// <summary>Memory steps still held with a copy on <paramref name="host"/> not marked lost.</summary>
@@ -494,6 +535,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return true;
         if (!Context.System.IsClustered()) return false;
+        if (_leaving.Contains(address.HasGlobalScope ? address : Cluster.Get(Context.System).SelfAddress)) return true;
         var member = Cluster.Get(Context.System).State.Members.FirstOrDefault(m => m.Address.Equals(address.HasGlobalScope ? address : Cluster.Get(Context.System).SelfAddress));
         return member?.Status is MemberStatus.Leaving or MemberStatus.Exiting;
     }

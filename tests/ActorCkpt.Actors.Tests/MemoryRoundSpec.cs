@@ -53,6 +53,27 @@ public sealed class MemoryRoundSpec : MemoryTierSpec
     }
 
     [Fact]
+    public async Task Copies_marked_lost_should_no_longer_count_against_their_host_s_budget()
+    {
+        // Room for two and a half steps: step 1 (from a first process) and step 2 are held.
+        var oneStep = await OneStepBytes();
+        var (system, node) = Process(budget: oneStep * 5 / 2);
+        await HolderUp(system);
+        await Save(node, 2);
+        // Every copy of step 2 is refused by a load (a bad checksum): journaled lost, and dropped.
+        foreach (var shard in (await Catalog(node)).Single(e => e.Step == 2).Memory!.Shards)
+            node.Planner.Tell(new ReplicaRefused(2, shard.File, "h0", "checksum mismatch in block 0"));
+        await AwaitAssertAsync(async () => Assert.All((await Catalog(node)).Single(e => e.Step == 2).Memory!.Shards, s => Assert.Equal([0], s.Lost)), Patience);
+
+        await Save(node, 3);
+
+        // Steps 1 and 3 take two steps' room: nothing had to go.
+        var entries = await Catalog(node);
+        Assert.True(entries.Single(e => e.Step == 1).InMemory);
+        Assert.Equal([1L, 3L], node.Replicas!.List().Held.Select(h => h.Step).Distinct().Order());
+    }
+
+    [Fact]
     public async Task A_step_that_fits_only_by_evicting_the_newest_committed_one_should_be_refused_and_that_one_kept()
     {
         var oneStep = await OneStepBytes();

@@ -18,7 +18,9 @@ public abstract class MemoryTierSpec : NodeSpec
     private readonly List<ActorSystem> _processes = new();
 
     /// <summary>A process (its own actor system) with a node over <see cref="NodeSpec.Root"/>, the tier on with <paramref name="budget"/> bytes per host.</summary>
-    private protected (ActorSystem System, CheckpointNode Node) Process(long budget = 1L << 30, string host = "h0", string extra = "")
+    /// <remarks>With <paramref name="store"/>, the node's store is what it makes of the plain one.</remarks>
+    private protected (ActorSystem System, CheckpointNode Node) Process(long budget = 1L << 30, string host = "h0", string extra = "",
+        Func<IBlobStore, IBlobStore>? store = null)
     {
         var system = ActorSystem.Create("proc", ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString($$"""
             actorckpt.tiers.memory { enabled = on, replicas = 1, directory = "{{Shm}}", host = {{host}}, budget = {{budget}}, keep-last = 0 }
@@ -27,7 +29,8 @@ public abstract class MemoryTierSpec : NodeSpec
             {{TestConfig}}
             """).WithFallback(ActorCkptConfig.Defaults), Root));
         _processes.Add(system);
-        return (system, CheckpointNode.Start(system, new LocalBlobStore(Root)));
+        IBlobStore blobs = new LocalBlobStore(Root);
+        return (system, CheckpointNode.Start(system, store?.Invoke(blobs) ?? blobs));
     }
 
     private protected static async Task<IReadOnlyList<CatalogEntry>> Catalog(CheckpointNode node) =>

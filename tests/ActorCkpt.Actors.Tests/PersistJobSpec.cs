@@ -35,6 +35,19 @@ public class PersistJobSpec
     }
 
     [Fact]
+    public void A_file_sent_again_should_go_to_the_same_host_while_pending_and_nowhere_once_written()
+    {
+        var job = Job();
+        job.Start(_ => true);
+        var again = job.Again(A.FileName);
+        Assert.Equal((A.FileName, "h0", 10L), (again?.File.FileName, again?.Host, again?.Expected.Length));
+        Assert.Equal([A.FileName], job.PendingOn("h0"));
+        Assert.False(job.Succeeded(A.FileName, host: "h0"));
+        Assert.Null(job.Again(A.FileName));
+        Assert.Null(job.Again("c.safetensors"));
+    }
+
+    [Fact]
     public void A_file_with_no_live_holder_should_keep_the_job_from_starting()
     {
         var (sends, problem) = Job().Start(h => h == "h0");

@@ -39,6 +39,35 @@ public sealed class PersistSpec : MemoryTierSpec
     }
 
     [Fact]
+    public async Task Files_a_holder_process_was_writing_to_disk_when_it_stopped_should_go_to_another_process_of_its_host()
+    {
+        BlockingBlobStore? blocking = null;
+        var (system, node) = Process(extra: "actorckpt.tiers.disk.every = 2", store: s => blocking = new BlockingBlobStore(s, fromStep: 2));
+        await HolderUp(system);
+        var holder = await system.ActorSelection("/user/actorckpt-replicas").ResolveOne(Patience);
+        // A second process of host h0, announced after the node's own holder: persists go to the first.
+        var other = CreateTestProbe(system);
+        node.Planner.Tell(new RegisterHolder("h0", other.Ref, 1L << 30, []), other.Ref);
+        try
+        {
+            await Save(node, 2);
+            await blocking!.Entered.WaitAsync(Patience);
+            var files = (await Catalog(node)).Single(e => e.Step == 2).Memory!.Shards.Select(s => s.File).Order().ToArray();
+
+            system.Stop(holder);
+
+            // Every file of the step was sent to the stopped process, none yet written.
+            var resent = files.Select(_ => other.ExpectMsg<PersistReplica>(Patience)).ToArray();
+            Assert.All(resent, r => Assert.Equal(2, r.Step));
+            Assert.Equal(files, resent.Select(r => r.Plan.FileName).Order());
+        }
+        finally
+        {
+            blocking!.Release();
+        }
+    }
+
+    [Fact]
     public async Task A_persisted_step_should_leave_memory_once_a_newer_memory_step_commits()
     {
         var (system, node) = Process(extra: "actorckpt.tiers.disk.every = 2");

@@ -86,6 +86,14 @@ internal sealed class PersistJob
         Files = Plan.Files.Select(f => _writtenBy.TryGetValue(f.FileName, out var node) ? f with { WriterNode = node } : f).ToArray(),
     };
 
+    /// <summary>
+    /// <paramref name="file"/> again to the host it last went to (the process that had it stopped, and
+    /// another on that host holds the same copy), or null when it is not pending.
+    /// </summary>
+    public PersistSend? Again(string file) => _pending.Contains(file) && _current.TryGetValue(file, out var host)
+        ? new PersistSend(_files[file].Plan, _files[file].Expected, host)
+        : null;
+
     /// <summary><paramref name="file"/>'s holder failed: the next <paramref name="live"/> holder to try, or null when none is left.</summary>
     public PersistSend? Failed(string file, Func<string, bool> live) => _pending.Contains(file) ? Next(file, live) : null;
 
