@@ -89,6 +89,8 @@ internal sealed class CheckpointNode
     public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = DefaultName)
     {
         settings ??= ActorCkptSettings.Create(system);
+        // Writes straight or through a buffer: decided once per process, in the background (copying until then).
+        _ = KernelAccess.Configure(settings.CopyWrites);
         if (string.IsNullOrEmpty(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string")))
             throw new Akka.Configuration.ConfigurationException(
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
@@ -332,7 +334,8 @@ internal sealed class CheckpointNode
     /// <summary>
     /// Warms what a process's first save would otherwise pay for: waits until the planner has
     /// recovered its catalog (the journal's first queries: SQLite open, Linq2Db query compilation)
-    /// and registered the writers; runs the save's code paths on a scratch state in memory; and
+    /// and registered the writers; runs the save's code paths on a scratch state in memory; waits
+    /// for the kernel-access probe (<see cref="KernelAccess"/>); and
     /// writes one journal event to an in-memory SQLite database (see <see cref="NodeWarmUp"/>).
     /// Writes nothing under the root that a normal start does not. On a cluster node the planner
     /// singleton may be elsewhere or not up yet: only the local code paths are warmed there.
@@ -340,7 +343,7 @@ internal sealed class CheckpointNode
     /// </summary>
     public async Task WarmUpAsync(TimeSpan timeout)
     {
-        var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)) };
+        var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)), KernelAccess.Configure(Settings.CopyWrites) };
         if (!_system.IsClustered())
             // Commands are stashed while the planner recovers: the answer comes once it has.
             tasks.Add(Planner.Ask<WritersListed>(new ListWriters(), timeout));

@@ -79,6 +79,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = maybe", "actorckpt.staging.skip-replicas-written-elsewhere = 'maybe': expected on or off")]
     [InlineData("actorckpt.planner.dedup = random", "actorckpt.planner.dedup = 'random': expected one of balanced, lowest-rank")]
     [InlineData("actorckpt.load.source = nfs", "actorckpt.load.source = 'nfs': expected one of shared, reader")]
+    [InlineData("actorckpt.io.copy-writes = sometimes", "actorckpt.io.copy-writes = 'sometimes': expected one of auto, on, off")]
     public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)
     {
         Assert.Equal(message, Refused(hocon).Message);
@@ -89,6 +90,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.planner.plan-timeout = \"2 minutes\"")]
     [InlineData("actorckpt.staging.budget = 512MiB")]
     [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = off")]
+    [InlineData("actorckpt.io.copy-writes = off")]
     [InlineData("actorckpt.fault-injection.kill-at { point = renamed, step = 3 }")]
     public void Values_in_any_form_HOCON_accepts_should_pass(string hocon)
     {

@@ -104,6 +104,16 @@ public class BenchReportSpec : IDisposable
         Assert.InRange(writers, 1, 4);
         Assert.Equal(writers, report.GetProperty("raw_threads").GetInt32());
 
+        // How file writes went, and on Linux what the probe that chose it timed.
+        var copied = report.GetProperty("copy_writes").GetBoolean();
+        if (OperatingSystem.IsLinux())
+        {
+            var probe = report.GetProperty("kernel_access_probe_s");
+            var (straight, copy) = (probe.GetProperty("straight_write").GetDouble(), probe.GetProperty("copied_write").GetDouble());
+            Assert.True(straight > 0 && copy > 0);
+            Assert.Equal(straight > copy * 1.5, copied);
+        }
+
         // The file system, as the mount table has it for the directory.
         var (type, device) = MountOf(Dir);
         Assert.Equal(type, report.GetProperty("filesystem").GetString());

@@ -7,12 +7,14 @@ public class CopiedReadsAndWritesSpec : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(CopiedWrites.BufferBytes - 1)]
-    [InlineData(CopiedWrites.BufferBytes)]
-    [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3)]
-    public void A_write_through_the_pooled_buffer_should_put_every_byte_at_its_offset(int length)
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(CopiedWrites.BufferBytes - 1, true)]
+    [InlineData(CopiedWrites.BufferBytes, true)]
+    [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3, true)]
+    [InlineData(0, false)]
+    [InlineData(CopiedWrites.BufferBytes * 5 / 2 + 3, false)]
+    public void A_write_through_the_pooled_buffer_or_straight_should_put_every_byte_at_its_offset(int length, bool copy)
     {
         var data = new byte[length];
         new Random(length).NextBytes(data);
@@ -20,7 +22,7 @@ public class CopiedReadsAndWritesSpec : IDisposable
         const long offset = 4099;
 
         using (var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
-            CopiedWrites.Write(handle, data, offset);
+            CopiedWrites.Write(handle, data.AsSpan(), offset, copy);
 
         var written = File.ReadAllBytes(path);
         Assert.Equal(length == 0 ? 0 : offset + length, written.Length);

@@ -87,6 +87,9 @@ internal sealed record ActorCkptSettings
     /// <summary>True: writers start on staged items while the rest of the state is still being copied; false: the copy ends first.</summary>
     public bool OverlapWrites { get; init; }
 
+    /// <summary>Whether file writes copy through a pooled buffer (<c>io.copy-writes</c>; see <see cref="KernelAccess"/>).</summary>
+    public CopyWrites CopyWrites { get; init; } = CopyWrites.Auto;
+
     /// <summary>Bytes of host memory for staging buffers per node; 0 for no limit.</summary>
     public long StagingBudget { get; init; }
 
@@ -196,6 +199,13 @@ internal sealed record ActorCkptSettings
                 "wait" => false,
                 "skip" => true,
                 var other => throw new ConfigurationException($"actorckpt.async.when-busy = '{other}': accepted values are wait, skip"),
+            },
+            CopyWrites = c.GetString("io.copy-writes") switch
+            {
+                "auto" => CopyWrites.Auto,
+                "on" => CopyWrites.On,
+                "off" => CopyWrites.Off,
+                var other => throw new ConfigurationException($"actorckpt.io.copy-writes = '{other}': accepted values are auto, on, off"),
             },
             StagingBudget = c.GetByteSize("staging.budget") ?? 0,
             SkipReplicasWrittenElsewhere = c.GetBoolean("staging.skip-replicas-written-elsewhere"),
