@@ -182,7 +182,12 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
             _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, tier: msg.Tier);
             if (staging.Finish(copy, _settings.KillAt) is null) Carry(_save.Start(), Saving);
-            else BecomeIdle();
+            else
+            {
+                // An overlapped copy that failed at once (not nothing to copy): no writer has the buffers.
+                staging.ReturnBuffers();
+                BecomeIdle();
+            }
             return;
         }
         _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, staging: true, tier: msg.Tier);

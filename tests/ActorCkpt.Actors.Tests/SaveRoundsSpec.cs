@@ -327,6 +327,30 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_cancellation_of_the_next_attempt_while_the_aborted_one_winds_down_should_refuse_its_plans_and_start_no_round()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0, "'f': disk full"));
+        // Rank 0 saves the step again; its plan waits for rank 1's writers. Then rank 1's caller cancels the retry.
+        var retry = PlanOf(0);
+        Assert.Empty(rounds.Submit(retry, "s0@A", haveWriters: true));
+        var cancel = new AbortSave(Step, 1, 2);
+        Same(new D[]
+        {
+            new D.RefusePlan(Step, "s0@A", cancel.Reason),
+            new D.Warn(Step, $"Aborted the next attempt of step {Step} before it began: {cancel.Reason}"),
+        }, rounds.Cancel(cancel, over: false));
+        Assert.Empty(rounds.Cancel(cancel, over: false));
+        // Rank 1's own plan of that attempt (its shard re-sends until answered) is refused with its reason.
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+
+        // The aborted attempt winds down with no attempt to start after it.
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) },
+            rounds.Report(Written(round.SaveId, 1)));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
     public void A_cancellation_of_a_step_that_is_over_or_committing_should_change_nothing()
     {
         var rounds = Rounds();

@@ -60,6 +60,12 @@ internal sealed class SaveRound<TRef>(long step, int worldSize) where TRef : not
     /// <summary>Plans of a new attempt at the same step, held until this aborted one has wound down.</summary>
     public List<(SubmitLocalPlan Plan, TRef Shard)> NextAttempt { get; } = new();
 
+    /// <summary>
+    /// Set when a rank cancelled the next attempt while this one wound down: why, and the ranks whose
+    /// plans of that attempt are still to be refused (once each) as they come.
+    /// </summary>
+    public (string Reason, HashSet<int> Late)? NextAttemptCancelled { get; set; }
+
     /// <summary>True while the round may still commit.</summary>
     public bool Alive => AbortReason is null;
 

@@ -69,6 +69,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         }
         if (!round.Alive)
         {
+            // A plan of a next attempt a rank already cancelled: refused, as a tombstone would.
+            if (round.NextAttemptCancelled is { } cancelled && cancelled.Late.Remove(rank))
+                return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, cancelled.Reason) };
             // A rank of the aborted attempt saving again: a new attempt, which must not start
             // while the old one's writers may still be busy in the step directory.
             if (!round.NextAttempt.Any(n => n.Plan.Plan.Rank == rank)) round.NextAttempt.Add((msg, shard));
@@ -233,7 +236,19 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> Cancel(AbortSave msg, bool over)
     {
-        if (this[msg.Step] is { } round) return round.Alive && round.Phase != RoundPhase.Committing ? Abort(round, msg.Reason) : None;
+        if (this[msg.Step] is { } round)
+        {
+            if (round.Alive) return round.Phase != RoundPhase.Committing ? Abort(round, msg.Reason) : None;
+            // Aborted and winding down: the cancel is the next attempt's. Its plans parked so far are
+            // refused now, the others once each as they come; none starts a round when this one ends.
+            if (round.NextAttemptCancelled is not null) return None;
+            // The cancelling rank's own plan too: refused with its own reason, its save ends cancelled.
+            var parked = round.NextAttempt.ToArray();
+            round.NextAttempt.Clear();
+            round.NextAttemptCancelled = (msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => parked.All(p => p.Plan.Plan.Rank != r)).ToHashSet());
+            return parked.Select(p => (RoundDecision<TRef>)new RoundDecision<TRef>.RefusePlan(msg.Step, p.Shard, msg.Reason))
+                .Append(new RoundDecision<TRef>.Warn(msg.Step, $"Aborted the next attempt of step {msg.Step} before it began: {msg.Reason}")).ToArray();
+        }
         if (_aborted.ContainsKey(msg.Step) || over) return None;
         Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank));
         return new[] { new RoundDecision<TRef>.Warn(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
@@ -326,7 +341,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     private IReadOnlyList<RoundDecision<TRef>> End(SaveRound<TRef> round, bool removeDebris)
     {
         _rounds.Remove(round.Step);
-        Bury(round.Step, round.AbortReason!, round.MissingPlans);
+        // Late plans of this attempt are refused; so are those of a next attempt a rank cancelled.
+        if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(round.MissingPlans));
+        else Bury(round.Step, round.AbortReason!, round.MissingPlans);
         return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round,
             round.Copies.Select(c => c.File.FileName).Distinct().ToArray()) };
     }
