@@ -637,6 +637,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (m.Problem is not null) _log.Warning("Object tier: '{0}' could not be listed: {1}", m.Root, m.Problem);
         foreach (var found in m.Found.Where(f => Catalog[f.Step] is not { OnObject: true }))
         {
+            // The tier holds this step number as another checkpoint (a rerun's): it is not this one's copy.
+            if (Catalog[found.Step] is { Status: CheckpointStatus.Committed, MetadataChecksum: { } local } && local != found.MetadataChecksum)
+            {
+                _log.Warning("Object tier: step {0} in '{1}' is another checkpoint (metadata checksum {2}, the committed step's here is {3}); not recorded as its copy",
+                    found.Step, m.Root, found.MetadataChecksum, local);
+                continue;
+            }
             _log.Info("Object tier: step {0} found committed in '{1}'; recorded in the catalog", found.Step, m.Root);
             Record(new StepUploaded(found.Step, Guid.Empty, m.Root, found.MetadataChecksum, found.Files, found.Bytes, DateTimeOffset.UtcNow));
         }

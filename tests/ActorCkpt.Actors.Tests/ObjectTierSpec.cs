@@ -49,12 +49,12 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
     }
 
     /// <summary>Loads on 3 ranks (saved by 2) and checks every value against the step's.</summary>
-    private static async Task<LoadResult> LoadResharded(CheckpointNode node, long? step, long expected)
+    private static async Task<LoadResult> LoadResharded(CheckpointNode node, long? step, long expected, int? seed = null)
     {
         var targets = TestStates.Empty(Model, 3);
         var results = await LoadAllAsync(node, targets, step);
         Assert.All(results, r => Assert.Equal(expected, r.Step));
-        Assert.Empty(TestStates.Differences(Model, targets, seed: (int)expected));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: seed ?? (int)expected));
         TestStates.Dispose(targets);
         return results[0];
     }
@@ -115,6 +115,54 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
         Assert.False(catalog[4].OnObject);
         Assert.Equal(new long[] { 2, 6 }, new CheckpointStore(BlobStores.Open(tier, options)).CommittedSteps());
         await AwaitConditionAsync(() => Task.FromResult(!node.Store.IsCommitted(4)), Patience);
+    }
+
+    [Fact]
+    public async Task A_step_the_tier_holds_as_another_checkpoint_should_not_be_recorded_as_the_local_step_s_copy()
+    {
+        var tier = $"az://{ObjectEmulators.NewContainer()}/tier";
+        var options = Options("az");
+        // One job uploads its step 1.
+        var first = Start(Path.Combine(Root, "first"), Settings(tier, options, every: 1));
+        await SaveAsync(first, 1);
+        await AwaitUploadedAsync(first, 1);
+        // A rerun in another root saves its own step 1 (other values) with the tier off, then restarts with it on.
+        var rerun = Path.Combine(Root, "rerun");
+        Directory.CreateDirectory(rerun);
+        Akka.Actor.ActorSystem Process() => Akka.Actor.ActorSystem.Create("rerun", ActorCkptConfig.WithCatalog(
+            Akka.Configuration.ConfigurationFactory.ParseString(TestConfig).WithFallback(ActorCkptConfig.Defaults), rerun));
+        var before = Process();
+        string localChecksum;
+        try
+        {
+            var node = CheckpointNode.Start(before, new LocalBlobStore(rerun));
+            var states = TestStates.Build(Model, 2, seed: 99);
+            await SaveAllAsync(node, 1, states);
+            TestStates.Dispose(states);
+            localChecksum = (await CatalogOf(node)).Single(e => e.Step == 1).MetadataChecksum!;
+        }
+        finally
+        {
+            await before.Terminate();
+        }
+        var after = Process();
+        try
+        {
+            var node = CheckpointNode.Start(after, new LocalBlobStore(rerun), ActorCkptSettings.Create(after) with
+            {
+                ObjectTier = new ObjectTierSettings(tier, 1, TimeSpan.FromMinutes(5)), ObjectStore = options,
+            });
+            // The listing at start saw the tier's step 1 (a load waits for it), then went on.
+            var loaded = await LoadResharded(node, null, 1, seed: 99);
+
+            var entry = (await CatalogOf(node)).Single(e => e.Step == 1);
+            Assert.Equal((CheckpointStatus.Committed, StorageTier.Disk, false, localChecksum), (entry.Status, loaded.Tier, entry.OnObject, entry.MetadataChecksum));
+            Assert.NotEqual(localChecksum, new CheckpointStore(BlobStores.Open(tier, options)).ReadMetadataWithChecksum(1).Checksum);
+        }
+        finally
+        {
+            await after.Terminate();
+        }
     }
 
     [Fact]
