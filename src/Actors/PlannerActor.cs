@@ -577,7 +577,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             // What the tier holds that this catalog lacks (the disk, and its catalog, were lost), and the newest upload a stop cut short.
             _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray()));
-            if (Catalog.DiskSteps.LastOrDefault(s => _settings.ObjectTier.Due(s) && Catalog[s] is { OnObject: false }, -1) is var resume and >= 0) UploadIfDue(resume);
+            if (Catalog.UploadToResume(_settings.ObjectTier.Due) is { } resume) UploadIfDue(resume);
         }
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));

@@ -34,6 +34,32 @@ public class ObjectTierCatalogSpec
     }
 
     [Fact]
+    public void The_upload_to_resume_should_be_the_newest_due_step_only_when_it_has_no_copy()
+    {
+        var catalog = new CheckpointCatalog();
+        foreach (var step in new long[] { 10, 15, 20, 30 })
+        {
+            catalog.Apply(new SaveStarted(step, A, 2, $"step-{step:D8}", T0));
+            catalog.Apply(new SaveCommitted(step, A, Checksum, 2, 4096, T0.AddSeconds(1)));
+        }
+        static bool Due(long s) => s % 10 == 0;
+        Assert.Equal(30, catalog.UploadToResume(Due));
+
+        // 10 and 20 went up and the tier's retention took them away again; 30's upload was cut short.
+        foreach (var step in new long[] { 10, 20 })
+        {
+            catalog.Apply(new StepUploaded(step, A, Root, Checksum, 2, 4096, T0.AddSeconds(2)));
+            catalog.Apply(new UploadDeleted(step, "the object tier's keep-last", T0.AddSeconds(3)));
+        }
+        Assert.Equal(30, catalog.UploadToResume(Due));
+
+        // 30 is up: nothing to resume, though 10 and 20 have no copy.
+        catalog.Apply(new StepUploaded(30, A, Root, Checksum, 2, 4096, T0.AddSeconds(4)));
+        Assert.Null(catalog.UploadToResume(Due));
+        Assert.Null(new CheckpointCatalog().UploadToResume(Due));
+    }
+
+    [Fact]
     public void An_upload_of_another_attempt_or_of_a_step_in_flight_should_change_nothing()
     {
         var catalog = CommittedOnDisk();

@@ -40,6 +40,14 @@ internal sealed class CheckpointCatalog
     /// <summary>Steps with a committed copy in the object tier, oldest first.</summary>
     public IReadOnlyList<long> ObjectSteps => _entries.Values.Where(e => e.OnObject).Select(e => e.Step).ToArray();
 
+    /// <summary>
+    /// The step whose upload to the object tier a stop cut short: the newest disk step
+    /// <paramref name="due"/> there, when it has no copy there; null otherwise. An older due step
+    /// without a copy is not resumed: the tier's own retention removed it, or a newer step's upload went first.
+    /// </summary>
+    public long? UploadToResume(Func<long, bool> due) =>
+        DiskSteps.Where(due).Select(s => (long?)s).LastOrDefault() is { } newest && this[newest] is { OnObject: false } ? newest : null;
+
     /// <summary>A snapshot of the whole catalog.</summary>
     public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray());
 
