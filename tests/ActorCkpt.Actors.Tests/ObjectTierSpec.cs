@@ -174,7 +174,9 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
         await SaveAsync(node, 1);
         await AwaitUploadedAsync(node, 1);
         var http = _http; // the uploader's; opening the tier below wraps a handler of its own
-        http.Fail(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains("/" + CheckpointLayout.StepDirectory(2) + "/", StringComparison.Ordinal),
+        // Rank 1's files of step 2 fail; rank 0's go up whole.
+        var failing = "/" + CheckpointLayout.InStep(2, "r00001-");
+        http.Fail(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains(failing, StringComparison.Ordinal),
             () => FaultHandler.InternalError(azure: true), times: 1000);
 
         // Only step 2's requests fail (a fault matches the head of the queue only): step 3's go through once step 2's upload gave up.
@@ -188,5 +190,9 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
         Assert.Equal(new long[] { 1, 3 }, new CheckpointStore(objects).CommittedSteps());
         Assert.Empty(objects.AbandonedUploads());
         Assert.True(http.Faulted.Values.Sum() > 0);
+        // The files of step 2 that went up whole went again with the failed upload.
+        var files = node.Store.ReadMetadata(2).Files.Select(f => f.Name).ToArray();
+        Assert.Contains(files, f => f.StartsWith("r00000-", StringComparison.Ordinal));
+        Assert.All(files, f => Assert.False(objects.Exists(CheckpointLayout.InStep(2, f)), f));
     }
 }

@@ -10,7 +10,7 @@ internal sealed record StepUploadResult(string MetadataChecksum, int Files, long
 /// <summary>
 /// Copies a committed step from one checkpoint store to another the way a save commits: every data
 /// file whole first, then the metadata document, byte for byte, published create-only. A copy that
-/// stops halfway (an error, a cancellation, a killed process) leaves no metadata, so nothing at the
+/// fails or is cancelled removes the files it copied; one that stops halfway (a killed process) leaves no metadata, so nothing at the
 /// target ever looks committed that is not complete; an object store's unfinished uploads are aborted
 /// by the writers it disposes (and by <c>gc</c> after a killed process).
 /// </summary>
@@ -45,24 +45,41 @@ internal static class StepUpload
         to.PrepareStep(step);
         try
         {
-            Parallel.ForEach(metadata.Files, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation },
-                file => CopyFile(from.Blobs, to.Blobs, CheckpointLayout.InStep(step, file.Name), file.Length, cancellation));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-        {
-            // One file's failure is the copy's: said as itself, not wrapped.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
-        cancellation.ThrowIfCancellationRequested();
+            try
+            {
+                Parallel.ForEach(metadata.Files, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation },
+                    file => CopyFile(from.Blobs, to.Blobs, CheckpointLayout.InStep(step, file.Name), file.Length, cancellation));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                // One file's failure is the copy's: said as itself, not wrapped.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
+            cancellation.ThrowIfCancellationRequested();
 
-        // As a commit does: the data files' entries durable before the metadata names them (a no-op on an object store).
-        to.Blobs.SyncDirectory(CheckpointLayout.StepDirectory(step));
-        using (var writer = to.Blobs.Create(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile)))
-        {
-            writer.Write(document, 0);
-            writer.Flush();
+            // As a commit does: the data files' entries durable before the metadata names them (a no-op on an object store).
+            to.Blobs.SyncDirectory(CheckpointLayout.StepDirectory(step));
+            using (var writer = to.Blobs.Create(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile)))
+            {
+                writer.Write(document, 0);
+                writer.Flush();
+            }
+            to.PublishMetadata(step);
         }
-        to.PublishMetadata(step);
+        catch
+        {
+            // The files copied so far go too (each unfinished one aborted itself): an object store
+            // bills for them and nothing would ever name them. A step committed meanwhile stays.
+            try
+            {
+                to.DeleteUncommitted(step);
+            }
+            catch (Exception)
+            {
+                // Left for the next upload of the step (which clears its directory first) or gc.
+            }
+            throw;
+        }
         try
         {
             to.MoveTracker(step);
