@@ -42,7 +42,7 @@ public class PipelinedShardSaveSpec
 
         Is(save.Start(), new D.SendPlan(), new D.ResendPlanPeriodically(), new D.StartVerdictDeadline());
         save.PlanAccepted(Step, "planner");
-        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }),
+        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.StartVerdictDeadline(),
             new D.Watch("w1"), new D.Watch("w2"), new D.SetBytesToWrite(32), new D.SendWrite(A1, 1), new D.SendWrite(B2, 1));
         Assert.True(save.Staging);
     }
@@ -68,7 +68,7 @@ public class PipelinedShardSaveSpec
         save.PlanAccepted(Step, "planner");
 
         Is(save.StagingOver());
-        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }),
+        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.StartVerdictDeadline(),
             new D.Watch("w1"), new D.Watch("w2"), new D.SetBytesToWrite(32), new D.SendWrite(A1, 1), new D.SendWrite(B2, 1));
         Is(save.WriteSucceeded(Attempt, ResultA, "w1"), new D.AddBytesWritten(16));
         Is(save.WriteSucceeded(Attempt, ResultB, "w2"), new D.AddBytesWritten(16), new D.Report(Attempt, [ResultA, ResultB], []), new D.ReleaseBuffers());
@@ -93,7 +93,7 @@ public class PipelinedShardSaveSpec
         var save = new ShardSave<string>(Step, 0, new StagedState(new LocalSavePlan(0, 2, new[] { W, B }), [], [], 0), false, staging: true);
         save.Start();
         save.PlanAccepted(Step, "planner");
-        Is(save.WritesAssigned(Step, Attempt, []), new D.SetBytesToWrite(0), new D.Report(Attempt, [], []));
+        Is(save.WritesAssigned(Step, Attempt, []), new D.StartVerdictDeadline(), new D.SetBytesToWrite(0), new D.Report(Attempt, [], []));
 
         Is(save.Committed(Step, Summary), new D.RememberWrittenElsewhere([0, 1]), new D.StartAbandonDeadline());
         Is(save.StagingOver(), new D.CompleteCommitted(Summary), new D.ReleaseBuffers(), new D.Finished());

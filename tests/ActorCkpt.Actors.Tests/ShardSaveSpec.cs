@@ -64,7 +64,7 @@ public class ShardSaveSpec
         save.Start();
         save.PlanAccepted(Step, "planner");
 
-        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }),
+        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.StartVerdictDeadline(),
             new D.Watch("w1"), new D.Watch("w2"), new D.SetBytesToWrite(24 + 16), new D.SendWrite(A1, 1), new D.SendWrite(B2, 1));
         Is(save.WritesAssigned(Step, Guid.NewGuid(), new[] { new FileAssignment<string>(FileA, "w9") }));
         Is(save.WriteSucceeded(Guid.NewGuid(), ResultA, "w1"));
@@ -79,7 +79,7 @@ public class ShardSaveSpec
         save.PlanAccepted(Step, "planner");
         var (own, peer) = (new FileAssignment<string>(FileB, "w2"), new FileAssignment<string>(FileB, "w3", Replica: 1));
 
-        Is(save.WritesAssigned(Step, Attempt, new[] { own, peer }, StorageTier.Memory),
+        Is(save.WritesAssigned(Step, Attempt, new[] { own, peer }, StorageTier.Memory), new D.StartVerdictDeadline(),
             new D.Watch("w2"), new D.Watch("w3"), new D.SetBytesToWrite(16 + 16), new D.SendWrite(own, 1), new D.SendWrite(peer, 1));
         // The peer's writer is heard only for its own copy.
         Is(save.WriteSucceeded(Attempt, ResultB, "w3", replica: 0));
@@ -135,7 +135,7 @@ public class ShardSaveSpec
         save.PlanAccepted(Step, "planner");
         var notStaged = $"'{FileB.FileName}': rank 0 did not stage 'b' {B.Box} (a replica it left to another rank)";
 
-        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.Watch("w1"), new D.SetBytesToWrite(24), new D.SendWrite(A1, 1));
+        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.StartVerdictDeadline(), new D.Watch("w1"), new D.SetBytesToWrite(24), new D.SendWrite(A1, 1));
         Is(save.WriteSucceeded(Attempt, ResultA, "w1"), new D.AddBytesWritten(24), Report([ResultA], notStaged), new D.ReleaseBuffers());
     }
 
@@ -146,7 +146,7 @@ public class ShardSaveSpec
         save.Start();
         save.PlanAccepted(Step, "planner");
 
-        Is(save.WritesAssigned(Step, Attempt, Array.Empty<FileAssignment<string>>()), new D.SetBytesToWrite(0), Report([]));
+        Is(save.WritesAssigned(Step, Attempt, Array.Empty<FileAssignment<string>>()), new D.StartVerdictDeadline(), new D.SetBytesToWrite(0), Report([]));
         Is(save.Committed(Step, Summary),
             new D.RememberWrittenElsewhere([0, 1]), new D.CompleteCommitted(Summary), new D.ReleaseBuffers(), new D.Finished());
     }

@@ -123,7 +123,9 @@ internal sealed class ShardSave<TActor> where TActor : class
         if (_over || step != Step || SaveId is not null || Decided) return Nothing;
         SaveId = saveId;
         Tier = tier;
-        var decisions = new List<ShardSaveDecision<TActor>>();
+        // The planner's write deadline starts about now, after its plan deadline and the planning:
+        // the verdict deadline starts again, so that it never passes before the planner's own do.
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.StartVerdictDeadline() };
         var unstaged = Staged.Plan.Unstaged.ToHashSet();
         var writable = new List<FileAssignment<TActor>>();
         foreach (var a in files)

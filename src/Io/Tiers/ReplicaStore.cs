@@ -271,7 +271,7 @@ internal sealed class ReplicaStore
                 spared += MakeSpare(path);
             else
             {
-                var length = what == FileKind.Regular ? new FileInfo(path).Length : 0;
+                var length = what == FileKind.Regular ? LengthOrZero(path) : 0;
                 File.Delete(path);
                 freed += length;
             }
@@ -309,10 +309,26 @@ internal sealed class ReplicaStore
             foreach (var name in Names(directory))
             {
                 var path = Path.Combine(directory, name);
-                if (RegularFile.Kind(path) == FileKind.Regular) bytes += new FileInfo(path).Length;
+                if (RegularFile.Kind(path) == FileKind.Regular) bytes += LengthOrZero(path);
             }
         var fs = MountedFileSystem.Of(Root);
         return new ReplicaUsage(bytes, fs.UsedBytes, fs.SizeBytes, Spares().Sum(s => s.Length));
+    }
+
+    /// <summary>
+    /// The file's length, or 0 when it went between listing and asking (a temporary file published,
+    /// or a copy dropped, by this or another process of the host): a scan must not fail for that.
+    /// </summary>
+    private static long LengthOrZero(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
     }
 
     /// <summary>
