@@ -43,6 +43,11 @@ internal sealed class MemoryObjectClient(bool honoursCreateOnly = true) : IObjec
     /// <summary>The next request whose kind matches fails with <paramref name="kind"/> (queued: one failure per call).</summary>
     public void FailNext(Func<string, bool> matches, ObjectErrorKind kind) => _faults.Enqueue((matches, kind));
 
+    private readonly ConcurrentQueue<Func<string, bool>> _lostAnswers = new();
+
+    /// <summary>The next put whose key matches is carried out, and then fails as a timeout would: its answer lost.</summary>
+    public void LoseAnswerOfNextPut(Func<string, bool> matches) => _lostAnswers.Enqueue(matches);
+
     public Task EnsureContainerAsync(bool create, CancellationToken cancel) => Task.CompletedTask;
 
     public Task<long?> LengthAsync(string key, CancellationToken cancel)
@@ -55,6 +60,8 @@ internal sealed class MemoryObjectClient(bool honoursCreateOnly = true) : IObjec
     {
         Count("put");
         Store(key, data.ToArray(), createOnly);
+        if (_lostAnswers.TryPeek(out var lost) && lost(key) && _lostAnswers.TryDequeue(out _))
+            throw new ObjectStoreException(ObjectErrorKind.Transient, $"{Describe}: {key}: the answer was lost (a timeout)");
         return Task.CompletedTask;
     }
 

@@ -204,6 +204,27 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
+    public void A_commit_whose_answer_was_lost_should_stand_when_its_retry_finds_its_own_metadata_there()
+    {
+        var client = new MemoryObjectClient(honoursCreateOnly: true);
+        var store = new CheckpointStore(Store(client));
+        // The metadata's create-only put lands, its answer does not: the retry finds the key taken.
+        client.LoseAnswerOfNextPut(k => k.EndsWith("/" + CheckpointLayout.MetadataFile, StringComparison.Ordinal));
+
+        SavedCheckpoint.Save(store, 1, world: 2);
+
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        SavedCheckpoint.LoadAll(store);
+        // Another writer's metadata there is still refused.
+        using (var w = store.Blobs.Create(CheckpointLayout.InStep(1, CheckpointLayout.MetadataTempFile)))
+        {
+            w.Write(Bytes(100, 7), 0);
+            w.Flush();
+        }
+        Assert.Throws<StepAlreadyCommittedException>(() => store.PublishMetadata(1));
+    }
+
+    [Fact]
     public async Task Deleting_a_step_should_uncommit_it_first_and_remove_its_objects_and_unfinished_uploads()
     {
         var client = new MemoryObjectClient();

@@ -170,13 +170,35 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     {
         if (createOnly && !_client.HonoursCreateOnly && Exists(to))
             throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {Key(to)} exists already (looked before writing: this service ignores If-None-Match)");
-        using (var source = _staged.OpenRead(from))
-        using (var upload = new ObjectUpload(_client, _retries, Key(to), _options, createOnly))
+        try
         {
+            using var source = _staged.OpenRead(from);
+            using var upload = new ObjectUpload(_client, _retries, Key(to), _options, createOnly);
             BlobCopy.Copy(source, upload, source.Length, _options.PartSize);
             upload.Flush();
         }
+        catch (ObjectStoreException e) when (createOnly && e.Kind == ObjectErrorKind.AlreadyExists && HoldsStaged(from, to))
+        {
+            // A retry of a write that had landed (its answer lost): the object is this one, written.
+        }
         _staged.DeleteFile(from);
+    }
+
+    /// <summary>Whether object <paramref name="to"/> holds exactly the bytes of staged file <paramref name="from"/>.</summary>
+    private bool HoldsStaged(string from, string to)
+    {
+        using var staged = _staged.OpenRead(from);
+        using var there = OpenRead(to);
+        if (staged.Length != there.Length) return false;
+        var (mine, theirs) = (new byte[(int)Math.Min(1 << 20, Math.Max(1, staged.Length))], new byte[(int)Math.Min(1 << 20, Math.Max(1, staged.Length))]);
+        for (long at = 0; at < staged.Length; at += mine.Length)
+        {
+            var n = (int)Math.Min(mine.Length, staged.Length - at);
+            staged.ReadExactly(mine.AsSpan(0, n), at);
+            there.ReadExactly(theirs.AsSpan(0, n), at);
+            if (!mine.AsSpan(0, n).SequenceEqual(theirs.AsSpan(0, n))) return false;
+        }
+        return true;
     }
 
     private void Download(string from, string to)
