@@ -69,6 +69,30 @@ public class ReplicaStoreSpec : IDisposable
     }
 
     [Fact]
+    public void A_copy_dropped_while_it_was_written_should_be_deleted_at_its_end_not_published()
+    {
+        var store = Store();
+        var (late, other) = (Plan("r00000-000-t.safetensors"), Plan("r00001-000-t.safetensors", 1));
+        var stepDir = Path.Combine(store.Root, "step-00000005");
+        using (var writer = store.Create(5, SaveId, late, MaxBlock, Meta))
+        {
+            var data = Data(late, 3);
+            for (var i = 0; i < data.Length; i++) writer.Append(i, 0, data[i]);
+            // The round ends without this copy: its holder drops it by name while the writer still writes.
+            store.Drop(5, [late.FileName]);
+
+            var e = Assert.Throws<ActorCkptException>(() => writer.Complete());
+            Assert.Contains($"'{late.FileName}' of step 5 on host 'h0' was dropped while it was written", e.Message);
+        }
+        Assert.Empty(store.List().Held);
+        Assert.False(Directory.Exists(stepDir) && Directory.EnumerateFileSystemEntries(stepDir).Any());
+
+        // Another file of the step, not dropped, is published as ever.
+        Write(store, 5, SaveId, other, Data(other, 4));
+        Assert.Equal([other.FileName], store.List().Held.Select(h => h.DataFile));
+    }
+
+    [Fact]
     public void RemoveDebris_should_keep_temporary_files_of_live_processes_and_remove_those_of_dead_ones()
     {
         var store = Store();

@@ -20,6 +20,7 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     private readonly int _headerLength;
     private readonly SafeFileHandle _handle;
     private readonly DataFileStreamWriter _data;
+    private readonly Func<bool>? _dropped;
     private readonly bool _claimed;
     private bool _published;
 
@@ -29,9 +30,14 @@ internal sealed class ReplicaFileWriter : IDataFileSink
     /// <paramref name="claimed"/>, <paramref name="temp"/> is a spare file already renamed there: it is
     /// overwritten in place, every byte of the replica written, and cut to the replica's length at the end.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="dropped"/> says whether the copy was dropped while it was written (its round
+    /// ended without it): <see cref="Complete"/> then deletes it instead of publishing it.
+    /// </remarks>
     public ReplicaFileWriter(string temp, string final, string host, long step, Guid saveId, FileWritePlan plan,
-        IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata, bool claimed = false)
+        IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata, bool claimed = false, Func<bool>? dropped = null)
     {
+        _dropped = dropped;
         _claimed = claimed;
         _temp = temp;
         _final = final;
@@ -95,6 +101,13 @@ internal sealed class ReplicaFileWriter : IDataFileSink
         // A spare longer than this replica keeps its tail until cut here (a shorter one grew as it was written).
         if (_claimed) RandomAccess.SetLength(_handle, _headerLength + result.Length);
         _data.Dispose();
+        // A copy dropped while it was written would be published into a step that no longer holds it,
+        // counted by no budget until the host's next announcement.
+        if (_dropped?.Invoke() == true)
+        {
+            TryDelete(_temp);
+            throw new ActorCkptException($"the copy of '{result.FileName}' of step {_step} on host '{_host}' was dropped while it was written (its round is over)");
+        }
         // No fsync: tmpfs has nothing below it, and a lost machine takes the tier with it. The rename
         // is atomic on one file system, and a name already there is the same attempt's same bytes.
         File.Move(_temp, _final, overwrite: true);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
@@ -38,6 +39,11 @@ internal sealed class ReplicaStore
         _files = new LocalBlobStore(Root);
     }
 
+    // Copies dropped by name (an aborted round's, a refused one), with when: one still being written
+    // then is deleted at its end instead of published. Kept an hour, far past any write deadline.
+    private readonly ConcurrentDictionary<(long Step, string DataFile), DateTime> _dropped = new();
+    private static readonly TimeSpan DroppedKept = TimeSpan.FromHours(1);
+
     /// <summary>The host's directory: <c>&lt;directory&gt;/&lt;namespace&gt;/&lt;host&gt;</c>.</summary>
     public string Root { get; }
 
@@ -63,7 +69,9 @@ internal sealed class ReplicaStore
             try
             {
                 var (temp, claimed) = Temporary(step, plan.FileName, length);
-                return new ReplicaFileWriter(temp, FinalPath(step, plan.FileName), Host, step, saveId, plan, blockSizes, fileMetadata, claimed);
+                var key = (step, plan.FileName);
+                return new ReplicaFileWriter(temp, FinalPath(step, plan.FileName), Host, step, saveId, plan, blockSizes, fileMetadata, claimed,
+                    dropped: () => _dropped.ContainsKey(key));
             }
             catch (DirectoryNotFoundException) when (attempt < 3)
             {
@@ -251,6 +259,12 @@ internal sealed class ReplicaStore
     /// <summary>Deletes (or with <paramref name="spare"/> keeps published replicas as spares) what <see cref="Drop"/> and <see cref="Recycle"/> name; the bytes of each.</summary>
     private (long Freed, long Spared) Remove(long step, IReadOnlyCollection<string>? dataFiles, bool spare)
     {
+        if (dataFiles is not null && !spare)
+        {
+            var now = DateTime.UtcNow;
+            foreach (var old in _dropped.Where(d => now - d.Value > DroppedKept).Select(d => d.Key).ToArray()) _dropped.TryRemove(old, out _);
+            foreach (var file in dataFiles) _dropped[(step, file)] = now;
+        }
         var directory = StepPath(step);
         var kind = RegularFile.Kind(directory);
         if (kind == FileKind.Missing) return (0, 0);
