@@ -690,7 +690,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         foreach (var restored in inventory.Restored) Record(restored);
         // A host come back or new may take the copies that had nowhere to go.
         ReReplicate();
-        foreach (var debris in inventory.Debris.GroupBy(d => d.Step))
+        // Copies of a step a load still holds (deleted by retention meanwhile: they go when its files do) are not debris yet.
+        foreach (var debris in inventory.Debris.Where(d => !_leases.IsHeld(d.Step) && !_copiesGoWithFiles.Contains(d.Step)).GroupBy(d => d.Step))
             m.Holder.Tell(new DropReplicas(debris.Key, debris.Select(d => d.File).ToArray(), "not a copy of a committed memory step"));
     }
 

@@ -30,6 +30,8 @@ internal sealed class ReadOnlyPlannerActor : ReceiveActor
         Receive<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Array.Empty<CatalogEntry>())));
         Receive<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(Array.Empty<long>(), Array.Empty<long>(), new[] { why })));
         Receive<AwaitPlannerStart>(_ => Sender.Tell(new PlannerStartSettled(null)));
+        // No uploads from a root nothing is saved to, nor from a planner that gave up.
+        Receive<AwaitUploads>(_ => Sender.Tell(UploadsIdle.Instance));
         Receive<AgreeQueueEmpty>(m => agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
     }
 

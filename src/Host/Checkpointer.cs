@@ -54,7 +54,9 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// Starts a checkpointer as <paramref name="options"/> say; on a cluster this blocks until the
     /// node has joined (see <see cref="StartAsync"/>). Throws naming what is wrong in the options.
     /// </summary>
-    public static Checkpointer Start(CheckpointerOptions options) => StartAsync(options).GetAwaiter().GetResult();
+    public static Checkpointer Start(CheckpointerOptions options) =>
+        // On the thread pool: a caller's single-threaded synchronization context would deadlock the wait.
+        Task.Run(() => StartAsync(options)).GetAwaiter().GetResult();
 
     /// <summary>
     /// Starts a checkpointer as <paramref name="options"/> say. With <see cref="CheckpointerOptions.Cluster"/>
@@ -105,10 +107,11 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         try
         {
             var node = CheckpointNode.Start(system, blobs, settings);
-            // The first save then costs what later ones do (see CheckpointNode.WarmUpAsync).
-            node.WarmUpAsync(settings.PlanTimeout).GetAwaiter().GetResult();
+            // The first save then costs what later ones do (see CheckpointNode.WarmUpAsync). Waited for
+            // on the thread pool: a caller's single-threaded synchronization context would deadlock it.
+            Task.Run(() => node.WarmUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult();
             // A planner that could not start (its journal, or a lock another process took since the check above) is one error now.
-            if (!system.IsClustered() && node.PlannerGaveUpAsync(settings.PlanTimeout).GetAwaiter().GetResult() is { } why)
+            if (!system.IsClustered() && Task.Run(() => node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
                 throw new ActorCkptException(why);
             return new Checkpointer(system, node, ownsSystem: true);
         }

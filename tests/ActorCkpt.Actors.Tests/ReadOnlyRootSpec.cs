@@ -48,6 +48,8 @@ public sealed class ReadOnlyRootSpec : IDisposable
 
         var failed = await Assert.ThrowsAsync<CheckpointFailedException>(() => readOnly.Save(4, states[0]).Committed.WaitAsync(Bound));
         Assert.Equal($"save of step 4 failed: the checkpoint root '{_root}' is read-only (Read-only file system : 'catalog.lock'): checkpoints can be loaded from it, not saved to it", failed.Message);
+        // Nothing is uploaded from a root nothing is saved to: a host waiting for uploads before it exits goes on.
+        await readOnly.WaitForUploadsAsync(Bound);
         await system.Terminate().WaitAsync(Bound);
         TestStates.Dispose(states.Concat(targets));
     }

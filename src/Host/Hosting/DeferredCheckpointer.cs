@@ -28,7 +28,7 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
 
     /// <inheritdoc />
     public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default) =>
-        (await InnerAsync(cancellationToken)).LatestStep;
+        await (await InnerAsync(cancellationToken)).GetLatestStepAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<SaveResult> SaveAsync(long step, RankState state, CancellationToken cancellationToken = default) =>
