@@ -21,10 +21,12 @@ public sealed class MemoryNodeSpec : NodeSpec
         var node = StartNode(settings: MemoryOn());
         Assert.NotNull(node.Replicas);
         Assert.Equal(Path.Combine(_shm, ReplicaLayout.Namespace(Root), "h0"), node.Replicas!.Root);
-        var writer = (await node.KnownWritersAsync(Patience))[0];
+        // The pool registers its writers with the planner as the node starts: wait until one is known.
+        IActorRef? writer = null;
+        await AwaitConditionAsync(async () => (writer = (await node.KnownWritersAsync(Patience)).FirstOrDefault()) is not null, Patience);
         var plan = new FileWritePlan("r00000-000-abcd1234.safetensors", 0, 0, new[] { WriteItem.ForObject("o", 0, 0, ObjectScope.Global, 100) });
 
-        writer.Tell(new WriteFile(1, Guid.NewGuid(), plan, new ReadOnlyMemory<byte>[] { new byte[100] }, TestActor, Tier: StorageTier.Memory));
+        writer!.Tell(new WriteFile(1, Guid.NewGuid(), plan, new ReadOnlyMemory<byte>[] { new byte[100] }, TestActor, Tier: StorageTier.Memory));
         ExpectMsg<WriteFileSuccess>(Patience);
         Assert.Equal(plan.FileName, Assert.Single(node.Replicas.List().Held).DataFile);
 
