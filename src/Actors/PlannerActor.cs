@@ -36,6 +36,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly Dictionary<(long Step, string File), IActorRef> _persistingBy = new();
     // Copies re-replication asked for and not yet answered, (step, file, target host), and the holder asked.
     private readonly Dictionary<(long Step, string File, string Target), IActorRef> _copying = new();
+    // Committed steps whose metadata recovery did not find under the root (the wrong root mounted,
+    // or removed by hand): left as they are, and neither counted by retention, named by the
+    // tracker, nor removed as debris, so that whole steps are never deleted in their place.
+    private readonly HashSet<long> _missing = new();
     // Members seen leaving on purpose (Leaving or Exiting) and not yet removed: a holder of theirs
     // that stops is not lost, though the cluster's own state may have dropped them already.
     private readonly HashSet<Address> _leaving = new();
@@ -560,6 +564,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void Reconcile()
     {
         var plan = _files.Reconcile(Catalog);
+        _missing.UnionWith(plan.Missing);
         RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove, step => Catalog[step]?.Status == CheckpointStatus.Deleted));
         for (var i = 0; i < plan.Events.Count; i++) Record(plan.Events[i], i == plan.Events.Count - 1 ? _ => Settle() : null);
         if (plan.Events.Count == 0) Settle();
@@ -569,7 +574,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
         if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
-        if (Catalog.DiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
+        if (PresentDiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         // Memory metadata that no held memory step owns: a round that stopped before its commit was journaled.
         foreach (var dir in _files.Memory.ScanSteps(_ => false).Steps.Where(d => Catalog[d.Step] is not { InMemory: true }))
             _files.RemoveMemory(dir.Step);
@@ -787,10 +792,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         });
     }
 
+    /// <summary>The committed disk steps, oldest first, but those recovery found missing.</summary>
+    private IReadOnlyList<long> PresentDiskSteps => Catalog.DiskSteps.Where(s => !_missing.Contains(s)).ToArray();
+
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
     private void ApplyRetention()
     {
-        foreach (var (step, reason) in _removals.Retain(Catalog.DiskSteps))
+        foreach (var (step, reason) in _removals.Retain(PresentDiskSteps))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
             // A deletion takes every tier: a persisted step's copies go with its files, once no load holds it.
@@ -803,7 +811,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnCollectGarbage(IActorRef asker)
     {
         Remove(_removals.EndGrace(_leases.IsHeld));
-        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null).Select(d => d.Step), step => _rounds.IsInFlight(step) || _persists.ContainsKey(step)));
+        // A directory without metadata is debris unless the catalog says a committed step is there (its metadata lost).
+        RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null && Catalog[d.Step] is not { OnDisk: true }).Select(d => d.Step),
+            step => _rounds.IsInFlight(step) || _persists.ContainsKey(step)));
         ApplyRetention();
         DeferAsync(asker, a => Answer(a, _removals.Collect(a)));
     }

@@ -214,6 +214,31 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_committed_step_whose_metadata_is_gone_should_be_neither_removed_as_debris_nor_counted_by_retention()
+    {
+        var states = TestStates.Build(Model, 2, seed: 8);
+        var (first, node) = StartProcess();
+        for (var step = 1; step <= 3; step++) await SaveAllAsync(node, step, states);
+        await first.Terminate();
+        // Step 3's metadata is removed by hand (its data files stay); the next planner keeps one step.
+        File.Delete(Path.Combine(Root, CheckpointLayout.InStep(3, CheckpointLayout.MetadataFile)));
+
+        var (second, again) = StartProcess("actorckpt.retention.keep-last = 1");
+        var collected = await again.Planner.Ask<GarbageCollected>(new CollectGarbage(), Patience);
+
+        // Step 2, the newest whole one, is what keep-last keeps; step 3's files are left as they are.
+        Assert.Empty(collected.DebrisRemoved);
+        Assert.Equal([1L], collected.Deleted);
+        var catalog = (await ReadCatalog(again)).ToDictionary(e => e.Step);
+        Assert.Equal((CheckpointStatus.Deleted, CheckpointStatus.Committed, CheckpointStatus.Committed), (catalog[1].Status, catalog[2].Status, catalog[3].Status));
+        Assert.True(again.Store.IsCommitted(2));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(Root, CheckpointLayout.StepDirectory(3)), "*.safetensors"));
+        Assert.Equal(2, again.Store.LatestStep());
+        await second.Terminate();
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_metadata_document_changed_after_its_commit_should_be_refused_on_load()
     {
         var node = StartNode();

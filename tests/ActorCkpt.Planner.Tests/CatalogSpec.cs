@@ -161,4 +161,18 @@ public class CatalogReconcilerSpec
         Assert.IsType<SaveCommitted>(r.Events.Single(e => e.Step == 7));
         Assert.Empty(r.DirectoriesToRemove);
     }
+
+    [Fact]
+    public void A_committed_step_whose_directory_lost_its_metadata_should_be_reported_missing_and_its_directory_kept()
+    {
+        var catalog = Catalog(new SaveCommitted(1, Guid.Empty, "x", 1, 1, Now), new SaveAborted(2, Guid.Empty, "failed", Now));
+        var disk = new[] { new StepOnDisk(1, null), new StepOnDisk(2, null) };
+
+        var r = CatalogReconciler.Reconcile(catalog, disk, Now);
+
+        Assert.Equal(new long[] { 1 }, r.Missing);
+        // The aborted attempt's directory is debris; the committed step's is what is left of it.
+        Assert.Equal(new long[] { 2 }, r.DirectoriesToRemove);
+        Assert.Empty(r.Events);
+    }
 }

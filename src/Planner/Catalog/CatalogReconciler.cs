@@ -86,7 +86,9 @@ internal static class CatalogReconciler
             var entry = catalog[d.Step];
             if (d.Commit is null)
             {
-                if (entry?.Status != CheckpointStatus.Deleted) remove.Add(d.Step);
+                // Debris, unless it is a committed step's directory whose metadata went (missing, above):
+                // its data files may be all that is left of it.
+                if (entry is not { OnDisk: true } && entry?.Status != CheckpointStatus.Deleted) remove.Add(d.Step);
             }
             else if (entry is null || entry.Status == CheckpointStatus.Aborted)
             {
