@@ -9,7 +9,7 @@ internal static class CheckpointDirectory
     /// <paramref name="objectStore"/> and the environment say); throws naming it when it does not exist.
     /// </summary>
     public static CheckpointStore Open(string dir, ObjectStoreOptions? objectStore = null) =>
-        BlobStores.IsDirectory(dir) && !Directory.Exists(dir)
-            ? throw new DirectoryNotFoundException($"'{dir}' does not exist")
+        LocalRoot.Problem(dir) is { } problem
+            ? throw new DirectoryNotFoundException(problem)
             : new CheckpointStore(BlobStores.Open(dir, objectStore ?? new ObjectStoreOptions()));
 }

@@ -161,6 +161,35 @@ public class CliErrorSpec : IDisposable
         Assert.False(Directory.Exists(Absent));
     }
 
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("inspect")]
+    [InlineData("verify")]
+    [InlineData("gc")]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    [InlineData("demo-check")]
+    public void A_command_given_a_file_as_its_root_should_exit_1_with_one_line_saying_so(string command)
+    {
+        Directory.CreateDirectory(Parent);
+        var file = Path.Combine(Parent, "a-file");
+        File.WriteAllText(file, "not a checkpoint");
+        var before = Tree(Parent);
+        var args = command switch
+        {
+            "demo-check" => new[] { "demo", "--dir", file, "--check" },
+            "export" => new[] { "export", file, "--out", Path.Combine(Parent, "hf") },
+            "unshard" => new[] { "unshard", file, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
+            _ => new[] { command, file },
+        };
+
+        var (exit, _, err) = Run(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal(Line($"actorckpt: '{file}' is a file, not a directory"), err);
+        Assert.Equal(before, Tree(Parent));
+    }
+
     [Fact]
     public void Reading_commands_on_an_empty_root_should_create_nothing_in_it()
     {

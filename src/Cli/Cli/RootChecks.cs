@@ -14,7 +14,7 @@ internal static class RootChecks
     /// </summary>
     public static void RequireCatalog(string root, Akka.Configuration.Config? node = null)
     {
-        if (BlobStores.IsDirectory(root) && !Directory.Exists(root)) throw new DirectoryNotFoundException($"'{root}' does not exist");
+        if (LocalRoot.Problem(root) is { } problem) throw new DirectoryNotFoundException(problem);
         if (!RootStore.HasRootId(root, node ?? NodeConfig.Build()))
             throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
     }
