@@ -107,6 +107,26 @@ public class AtomicOutputCliSpec : IDisposable
         Assert.Equal(new[] { "out" }, Beside());
     }
 
+    [Theory]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    public async Task A_folder_inside_the_checkpoint_root_should_be_refused_in_one_line_and_nothing_written(string command)
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "2", "--ranks", "1")).Exit);
+        // Named like a step the planner has not saved yet: gc would remove it, a save would take its place.
+        var inside = Path.Combine(Root, CheckpointLayout.StepDirectory(99));
+        var before = Directory.GetFileSystemEntries(Root).Order(StringComparer.Ordinal).ToArray();
+        var args = Command(command, step: null);
+        args[Array.IndexOf(args, Out)] = inside;
+
+        var (exit, stdout, stderr) = await RunAsync(args);
+
+        Assert.Equal(1, exit);
+        Assert.Equal($"actorckpt: --out '{inside}' is inside the checkpoint root '{Root}'; {command} writes a folder of its own: choose one outside it\n", stderr);
+        Assert.Equal("", stdout);
+        Assert.Equal(before, Directory.GetFileSystemEntries(Root).Order(StringComparer.Ordinal).ToArray());
+    }
+
     /// <summary>Reads <paramref name="stderr"/> until the child says it paused; fails if it ends first.</summary>
     private static async Task UntilPausedAsync(StreamReader stderr, StringBuilder seen)
     {

@@ -24,6 +24,7 @@ internal static class UnshardCommand
             "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
             _ => UnshardStrategy.Chunks,
         };
+        OutputFolder.CheckOutside(outDir, dir, "unshard");
         OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))

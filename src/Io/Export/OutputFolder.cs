@@ -82,6 +82,20 @@ internal sealed class OutputFolder : IDisposable
     /// </summary>
     public static void Check(string destination, string command) => OutputMarker.CheckReplaceable(Resolve(destination, command).Full, command);
 
+    /// <summary>
+    /// Refuses a <paramref name="destination"/> inside the local checkpoint root <paramref name="root"/>:
+    /// the root is the planner's, whose gc and retention remove what they do not know there (a folder
+    /// named like a step, say), and whose next save of that step would take its place.
+    /// </summary>
+    public static void CheckOutside(string destination, string root, string command)
+    {
+        if (!BlobStores.IsDirectory(root)) return;
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var inside = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
+        if (full.StartsWith(inside, StringComparison.Ordinal))
+            throw new OutputRefusedException($"--out '{destination}' is inside the checkpoint root '{root}'; {command} writes a folder of its own: choose one outside it");
+    }
+
     /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
     private static (string Full, string Parent, string Name) Resolve(string destination, string command)
     {
