@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -86,6 +87,43 @@ public class AtomicOutputCliSpec : IDisposable
         files.Add(OutputMarker.FileName);
         Assert.Equal(files.Order(StringComparer.Ordinal), Snapshot(Out).Keys);
         Assert.NotEqual(before.Keys, Snapshot(Out).Keys);
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    [Theory]
+    [InlineData("export")]
+    [InlineData("unshard")]
+    public async Task A_run_interrupted_by_ctrl_c_mid_output_should_remove_its_unfinished_folder_and_leave_the_previous_output_whole(string command)
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "6", "--ranks", "2", "--steps", "2")).Exit);
+        Assert.Equal(0, (await RunAsync(Command(command, step: 1))).Exit);
+        var before = Snapshot(Out);
+
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in Command(command, step: null).Prepend(typeof(ActorCkptCli).Assembly.Location)) psi.ArgumentList.Add(a);
+        psi.Environment[OutputPause.Variable] = "1";
+        using var child = Process.Start(psi)!;
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var seen = new StringBuilder();
+        try
+        {
+            await UntilPausedAsync(child.StandardError, seen).WaitAsync(HangGuard);
+            Assert.Single(Directory.GetDirectories(_temp.Path, $".out.actorckpt-partial-{child.Id}-*"));
+            Assert.Equal(0, SendSignal(child.Id, 2)); // SIGINT, as Ctrl-C sends
+            seen.Append(await child.StandardError.ReadToEndAsync().WaitAsync(HangGuard));
+            await child.WaitForExitAsync().WaitAsync(HangGuard);
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill();
+        }
+
+        Assert.True(child.ExitCode == 130, $"expected the exit of SIGINT, got {child.ExitCode}\n{await stdout}\n{seen}");
+        Assert.Contains($"actorckpt: {command} interrupted: its unfinished output was removed, the destination is as it was", seen.ToString());
+        Assert.Equal(before, Snapshot(Out));
+        Assert.Equal(new[] { "out" }, Beside());
     }
 
     [Theory]

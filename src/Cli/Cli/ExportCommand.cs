@@ -25,6 +25,7 @@ internal static class ExportCommand
             _ => ExportDType.Float32,
         }, indexFrom) { MetadataChecksum = checkedChecksum };
         OutputFolder.CheckOutside(outDir, dir, "export");
+        using var interrupts = OutputInterrupts.Register("export");
         OutputFolder.Check(outDir, "export"); // a destination not ours to replace fails here, before any progress
         ExportResult result;
         using (var progress = output.Progress($"export step {resolved}", 0))

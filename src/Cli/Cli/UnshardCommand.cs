@@ -25,6 +25,7 @@ internal static class UnshardCommand
             _ => UnshardStrategy.Chunks,
         };
         OutputFolder.CheckOutside(outDir, dir, "unshard");
+        using var interrupts = OutputInterrupts.Register("unshard");
         OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;
         using (var progress = output.Progress($"unshard step {resolved}", 0))

@@ -19,6 +19,9 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class OutputFolder : IDisposable
 {
+    // The outputs of this process not yet committed nor disposed: what an interrupted run removes.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<OutputFolder, byte> Unfinished = new();
+    private readonly object _gate = new();
     private readonly string _parent;
     private readonly string _name;
     private readonly string _command;
@@ -67,7 +70,9 @@ internal sealed class OutputFolder : IDisposable
         {
             AtomicRename.Sync(parent);
             IBlobStore store = new LocalBlobStore(temp);
-            return new OutputFolder(full, temp, command, wrap is null ? store : wrap(store), exchange);
+            var folder = new OutputFolder(full, temp, command, wrap is null ? store : wrap(store), exchange);
+            Unfinished.TryAdd(folder, 0);
+            return folder;
         }
         catch
         {
@@ -128,6 +133,16 @@ internal sealed class OutputFolder : IDisposable
     /// </summary>
     public void Commit()
     {
+        lock (_gate)
+        {
+            // Interrupted meanwhile (AbandonAll): the hidden folder is gone, nothing goes in place.
+            if (!Unfinished.ContainsKey(this)) throw new OperationCanceledException($"{_command} was interrupted; its output was not put in place");
+            CommitHeld();
+        }
+    }
+
+    private void CommitHeld()
+    {
         if (_files is null) throw new InvalidOperationException("Record the output's files before committing it");
         if (_committed) throw new InvalidOperationException("the output is already committed");
         // The hidden folder must hold exactly what the marker lists: what is put in place is what a later run may replace.
@@ -175,7 +190,30 @@ internal sealed class OutputFolder : IDisposable
     /// <summary>Removes the hidden folder unless the output was committed: a failed run leaves nothing behind.</summary>
     public void Dispose()
     {
-        if (!_committed) Remove(TemporaryPath);
+        lock (_gate)
+        {
+            Unfinished.TryRemove(this, out _);
+            if (!_committed) Remove(TemporaryPath);
+        }
+    }
+
+    /// <summary>
+    /// The process is being interrupted (SIGINT, SIGTERM) and will not reach <see cref="Dispose"/>:
+    /// removes the hidden folder of every output not committed (one being put in place finishes
+    /// first), as a failure would. Returns how many there were.
+    /// </summary>
+    public static int AbandonAll()
+    {
+        var abandoned = 0;
+        foreach (var folder in Unfinished.Keys)
+            lock (folder._gate)
+            {
+                if (folder._committed || !Unfinished.TryRemove(folder, out _)) continue;
+                // Files the writing thread opens meanwhile can keep the first removal from finishing.
+                for (var attempt = 0; attempt < 3 && Directory.Exists(folder.TemporaryPath); attempt++) folder.Remove(folder.TemporaryPath);
+                abandoned++;
+            }
+        return abandoned;
     }
 
     /// <summary>Removes a folder of ours; a failure leaves it as debris for the next run, never fails the run.</summary>
