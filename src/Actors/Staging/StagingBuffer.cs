@@ -17,8 +17,6 @@ internal sealed unsafe class StagingBuffer : MemoryManager<byte>, IHugePageMemor
     // 256 MiB staged in 1.1-2.3 s with 4 KiB faults, 0.05-0.7 s with huge pages), and the kernel's
     // first read of the pages when a writer writes them is as much cheaper.
     private const int HugePage = 2 << 20;
-    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20, MadvHugePage = 14;
-    private static readonly IntPtr MapFailed = new(-1);
     private byte* _pointer;
     private readonly bool _mapped;
 
@@ -26,28 +24,14 @@ internal sealed unsafe class StagingBuffer : MemoryManager<byte>, IHugePageMemor
     {
         Capacity = capacity;
         if (capacity == 0) return;
-        if (OperatingSystem.IsLinux() && capacity >= HugePage)
+        if (OperatingSystem.IsLinux() && capacity >= HugePage && AnonymousMappings.Map((nuint)capacity, hugePages: true) is var p && p != null)
         {
-            var p = Mmap(IntPtr.Zero, (nuint)capacity, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-            if (p != MapFailed)
-            {
-                _ = Madvise(p, (nuint)capacity, MadvHugePage);
-                _pointer = (byte*)p;
-                _mapped = true;
-                return;
-            }
+            _pointer = p;
+            _mapped = true;
+            return;
         }
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)capacity, Alignment);
     }
-
-    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static extern IntPtr Mmap(IntPtr addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [DllImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static extern int Munmap(IntPtr addr, nuint length);
-
-    [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static extern int Madvise(IntPtr addr, nuint length, int advice);
 
     /// <inheritdoc />
     public bool InHugePages => _mapped;
@@ -74,7 +58,7 @@ internal sealed unsafe class StagingBuffer : MemoryManager<byte>, IHugePageMemor
     protected override void Dispose(bool disposing)
     {
         if (_pointer == null) return;
-        if (_mapped) _ = Munmap((IntPtr)_pointer, (nuint)Capacity);
+        if (_mapped) AnonymousMappings.Unmap(_pointer, (nuint)Capacity);
         else NativeMemory.AlignedFree(_pointer);
         _pointer = null;
     }

@@ -22,7 +22,7 @@ internal static class KernelAccess
     /// <summary>How much slower than the copy a straight write or read may be in the probe and still be chosen.</summary>
     public const double StraightAtMost = 1.5;
 
-    private const int ProbeBytes = 32 << 20, Piece = 4 << 20, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20, MadvNoHugePage = 15;
+    private const int ProbeBytes = 32 << 20, Piece = 4 << 20;
     private static readonly object Gate = new();
     private static volatile bool _straight;
     private static Task<KernelAccessProbe?>? _probe;
@@ -128,16 +128,15 @@ internal static class KernelAccess
 
         public static FreshPages Touched(byte value)
         {
-            var p = Mmap(IntPtr.Zero, ProbeBytes, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-            if (p == new IntPtr(-1)) throw new IOException($"mmap failed: errno {Marshal.GetLastPInvokeError()}");
             // Small pages, as a tensor's: huge ones would hide the cost per page the probe looks for.
-            _ = Madvise(p, ProbeBytes, MadvNoHugePage);
-            var pages = new FreshPages((byte*)p);
+            var p = AnonymousMappings.Map(ProbeBytes, hugePages: false);
+            if (p == null) throw new IOException($"mmap failed: errno {Marshal.GetLastPInvokeError()}");
+            var pages = new FreshPages(p);
             pages.Span.Fill(value);
             return pages;
         }
 
-        public void Dispose() => _ = Munmap((IntPtr)_pointer, ProbeBytes);
+        public void Dispose() => AnonymousMappings.Unmap(_pointer, ProbeBytes);
     }
 
     [DllImport("libc", EntryPoint = "memfd_create", SetLastError = true)]
@@ -145,15 +144,6 @@ internal static class KernelAccess
 
     [DllImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
     private static extern int Ftruncate(int fd, long length);
-
-    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static extern IntPtr Mmap(IntPtr addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [DllImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static extern int Munmap(IntPtr addr, nuint length);
-
-    [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static extern int Madvise(IntPtr addr, nuint length, int advice);
 }
 
 /// <summary>What the kernel-access probe timed, in seconds for 32 MiB each way (<see cref="KernelAccess"/>).</summary>
