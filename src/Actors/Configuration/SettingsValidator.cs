@@ -17,11 +17,11 @@ internal static class SettingsValidator
     public static IReadOnlyDictionary<string, SettingForm> Forms { get; } = new Dictionary<string, SettingForm>(StringComparer.Ordinal)
     {
         ["actorckpt.writer.pool-size"] = SettingForm.Int,
-        ["actorckpt.io.copy-writes"] = SettingForm.OneOf("auto", "on", "off"),
         ["actorckpt.writer.max-retries"] = SettingForm.Int,
         ["actorckpt.writer.backoff-min"] = SettingForm.Duration,
         ["actorckpt.writer.backoff-max"] = SettingForm.Duration,
         ["actorckpt.writer.checksum-block-size"] = SettingForm.Size,
+        ["actorckpt.io.copy-writes"] = SettingForm.OneOf("auto", "on", "off"),
         ["actorckpt.planner.plan-timeout"] = SettingForm.Duration,
         ["actorckpt.planner.write-timeout"] = SettingForm.Duration,
         ["actorckpt.planner.start-attempts"] = SettingForm.Int,
