@@ -148,7 +148,7 @@ public class AtomicOutputCliSpec : IDisposable
     [Theory]
     [InlineData("export")]
     [InlineData("unshard")]
-    public async Task A_folder_inside_the_checkpoint_root_should_be_refused_in_one_line_and_nothing_written(string command)
+    public async Task A_folder_in_a_step_directory_of_the_checkpoint_root_should_be_refused_in_one_line_and_nothing_written(string command)
     {
         Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "2", "--ranks", "1")).Exit);
         // Named like a step the planner has not saved yet: gc would remove it, a save would take its place.
@@ -160,7 +160,7 @@ public class AtomicOutputCliSpec : IDisposable
         var (exit, stdout, stderr) = await RunAsync(args);
 
         Assert.Equal(1, exit);
-        Assert.Equal($"actorckpt: --out '{inside}' is inside the checkpoint root '{Root}'; {command} writes a folder of its own: choose one outside it\n", stderr);
+        Assert.Equal($"actorckpt: --out '{inside}' is in 'step-00000099' of the checkpoint root '{Root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere\n", stderr);
         Assert.Equal("", stdout);
         Assert.Equal(before, Directory.GetFileSystemEntries(Root).Order(StringComparer.Ordinal).ToArray());
     }

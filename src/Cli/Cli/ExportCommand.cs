@@ -24,7 +24,7 @@ internal static class ExportCommand
             "bf16" => ExportDType.BFloat16,
             _ => ExportDType.Float32,
         }, indexFrom) { MetadataChecksum = checkedChecksum };
-        OutputFolder.CheckOutside(outDir, dir, "export");
+        OutputFolder.CheckNotPlannersFolder(outDir, dir, "export");
         using var interrupts = OutputInterrupts.Register("export");
         OutputFolder.Check(outDir, "export"); // a destination not ours to replace fails here, before any progress
         ExportResult result;

@@ -24,7 +24,7 @@ internal static class UnshardCommand
             "one-file-per-tensor" => UnshardStrategy.OneFilePerTensor,
             _ => UnshardStrategy.Chunks,
         };
-        OutputFolder.CheckOutside(outDir, dir, "unshard");
+        OutputFolder.CheckNotPlannersFolder(outDir, dir, "unshard");
         using var interrupts = OutputInterrupts.Register("unshard");
         OutputFolder.Check(outDir, "unshard"); // a destination not ours to replace fails here, before any progress
         UnshardResult result;

@@ -88,17 +88,20 @@ internal sealed class OutputFolder : IDisposable
     public static void Check(string destination, string command) => OutputMarker.CheckReplaceable(Resolve(destination, command).Full, command);
 
     /// <summary>
-    /// Refuses a <paramref name="destination"/> inside the local checkpoint root <paramref name="root"/>:
-    /// the root is the planner's, whose gc and retention remove what they do not know there (a folder
-    /// named like a step, say), and whose next save of that step would take its place.
+    /// Refuses a <paramref name="destination"/> in a folder of the local checkpoint root
+    /// <paramref name="root"/> that its planner owns: a step's directory (or one named like a step:
+    /// gc removes it as debris, and a save of that step would take its place), the memory tier's
+    /// metadata or the quarantine. Any other folder in the root is the user's.
     /// </summary>
-    public static void CheckOutside(string destination, string root, string command)
+    public static void CheckNotPlannersFolder(string destination, string root, string command)
     {
         if (!BlobStores.IsDirectory(root)) return;
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
         var inside = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
-        if (full.StartsWith(inside, StringComparison.Ordinal))
-            throw new OutputRefusedException($"--out '{destination}' is inside the checkpoint root '{root}'; {command} writes a folder of its own: choose one outside it");
+        if (!full.StartsWith(inside, StringComparison.Ordinal)) return;
+        var first = full[inside.Length..].Split(Path.DirectorySeparatorChar)[0];
+        if (CheckpointLayout.TryParseStepDirectory(first, out _) || first is CheckpointLayout.MemoryDirectory or CheckpointStore.QuarantineDirectory)
+            throw new OutputRefusedException($"--out '{destination}' is in '{first}' of the checkpoint root '{root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere");
     }
 
     /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
