@@ -53,10 +53,7 @@ public class AtomicOutputCliSpec : IDisposable
         Assert.True(before.Count >= 4, string.Join(", ", before.Keys));
 
         // Step 2, laid out differently, paused after its first file and killed there.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in Command(command, step: null).Prepend(typeof(ActorCkptCli).Assembly.Location)) psi.ArgumentList.Add(a);
-        psi.Environment[OutputPause.Variable] = "1";
-        using var child = Process.Start(psi)!;
+        using var child = StartPausing(command);
         var stdout = child.StandardOutput.ReadToEndAsync();
         var seen = new StringBuilder();
         try
@@ -101,10 +98,7 @@ public class AtomicOutputCliSpec : IDisposable
         Assert.Equal(0, (await RunAsync(Command(command, step: 1))).Exit);
         var before = Snapshot(Out);
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in Command(command, step: null).Prepend(typeof(ActorCkptCli).Assembly.Location)) psi.ArgumentList.Add(a);
-        psi.Environment[OutputPause.Variable] = "1";
-        using var child = Process.Start(psi)!;
+        using var child = StartPausing(command);
         var stdout = child.StandardOutput.ReadToEndAsync();
         var seen = new StringBuilder();
         try
@@ -164,6 +158,15 @@ public class AtomicOutputCliSpec : IDisposable
         Assert.Equal($"actorckpt: --out '{inside}' is in 'step-00000099' of the checkpoint root '{Root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere\n", stderr);
         Assert.Equal("", stdout);
         Assert.Equal(before, Directory.GetFileSystemEntries(Root).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    /// <summary>The tool as a child process running <paramref name="command"/> on the newest step, which pauses after its first file (<see cref="OutputPause"/>).</summary>
+    private Process StartPausing(string command)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in Command(command, step: null).Prepend(typeof(ActorCkptCli).Assembly.Location)) psi.ArgumentList.Add(a);
+        psi.Environment[OutputPause.Variable] = "1";
+        return Process.Start(psi)!;
     }
 
     /// <summary>Reads <paramref name="stderr"/> until the child says it paused; fails if it ends first.</summary>

@@ -134,6 +134,15 @@ public class CliErrorSpec : IDisposable
         Assert.Equal("", err);
     }
 
+    /// <summary>The arguments of <paramref name="command"/> (a reading command, or "demo-check") run on <paramref name="root"/>, outputs beside it.</summary>
+    private string[] OnRoot(string command, string root) => command switch
+    {
+        "demo-check" => new[] { "demo", "--dir", root, "--check" },
+        "export" => new[] { "export", root, "--out", Path.Combine(Parent, "hf") },
+        "unshard" => new[] { "unshard", root, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
+        _ => new[] { command, root },
+    };
+
     [Theory]
     [InlineData("ls")]
     [InlineData("inspect")]
@@ -145,15 +154,8 @@ public class CliErrorSpec : IDisposable
     public void A_command_on_a_missing_root_should_exit_1_with_one_line_and_create_nothing(string command)
     {
         var before = Tree(Parent);
-        var args = command switch
-        {
-            "demo-check" => new[] { "demo", "--dir", Absent, "--check" },
-            "export" => new[] { "export", Absent, "--out", Path.Combine(Parent, "hf") },
-            "unshard" => new[] { "unshard", Absent, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
-            _ => new[] { command, Absent },
-        };
 
-        var (exit, _, err) = Run(args);
+        var (exit, _, err) = Run(OnRoot(command, Absent));
 
         Assert.Equal(1, exit);
         Assert.Equal(Line($"actorckpt: '{Absent}' does not exist"), err);
@@ -175,15 +177,8 @@ public class CliErrorSpec : IDisposable
         var file = Path.Combine(Parent, "a-file");
         File.WriteAllText(file, "not a checkpoint");
         var before = Tree(Parent);
-        var args = command switch
-        {
-            "demo-check" => new[] { "demo", "--dir", file, "--check" },
-            "export" => new[] { "export", file, "--out", Path.Combine(Parent, "hf") },
-            "unshard" => new[] { "unshard", file, "--out", Path.Combine(Parent, "out"), "--strategy", "one-file" },
-            _ => new[] { command, file },
-        };
 
-        var (exit, _, err) = Run(args);
+        var (exit, _, err) = Run(OnRoot(command, file));
 
         Assert.Equal(1, exit);
         Assert.Equal(Line($"actorckpt: '{file}' is a file, not a directory"), err);

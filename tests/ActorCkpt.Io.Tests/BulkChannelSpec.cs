@@ -317,12 +317,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task A_corrupted_frame_should_fail_the_transfer_before_its_bytes_reach_the_sink()
     {
         var (server, _) = Pair();
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, 20, sink, Ttl);
-        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
-        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
-        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var (raw, sink, received) = await RawPushAsync(server, 20);
+        await using var _ = raw;
         var good = Bytes(10, 5);
         await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, good, System.IO.Hashing.XxHash3.HashToUInt64(good));
         var bad = Bytes(10, 6);
@@ -342,12 +338,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task A_sender_silent_mid_frame_should_fail_the_push_after_the_idle_timeout_and_abort_the_sink()
     {
         var (server, _) = Pair(Small with { IdleTimeout = TimeSpan.FromSeconds(1) });
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, 20, sink, Ttl);
-        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
-        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
-        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var (raw, sink, received) = await RawPushAsync(server, 20);
+        await using var _ = raw;
         // A frame of 20 bytes announced, 5 sent, then nothing (a host gone mid-frame).
         var bytes = Bytes(20, 3);
         var header = new byte[BulkFrame.HeaderLength];
@@ -388,12 +380,8 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task An_empty_data_frame_should_fail_the_transfer()
     {
         var (server, _) = Pair();
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, 20, sink, Ttl);
-        await using var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
-        await raw.Connection.WriteAsync(BulkFrameKind.Push, 20, TokenBytes(token));
-        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var (raw, sink, received) = await RawPushAsync(server, 20);
+        await using var _ = raw;
         await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, ReadOnlyMemory<byte>.Empty, System.IO.Hashing.XxHash3.HashToUInt64([]));
 
         var e = await Assert.ThrowsAsync<BulkChannelException>(() => received.WaitAsync(Patience));
@@ -405,12 +393,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task A_connection_dropped_mid_transfer_should_fail_it_and_abort_the_sink()
     {
         var (server, _) = Pair();
-        var sink = new MemorySink();
-        var token = TransferToken.New();
-        var received = server.ExpectPush(token, 1000, sink, Ttl);
-        var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
-        await raw.Connection.WriteAsync(BulkFrameKind.Push, 1000, TokenBytes(token));
-        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        var (raw, sink, received) = await RawPushAsync(server, 1000);
         var half = Bytes(500, 7);
         await raw.Connection.WriteAsync(BulkFrameKind.Data, 0, half, System.IO.Hashing.XxHash3.HashToUInt64(half));
         await raw.DisposeAsync();
@@ -558,6 +541,21 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         new BulkFrame(BulkFrameKind.Data, 2 << 20, 0, 0).Write(header);
         Assert.Equal("bulk channel from p: Data frame of 2097152 bytes (at most 1048576)",
             Assert.Throws<BulkChannelException>(() => BulkFrame.Read(header, 1 << 20, "p")).Message);
+    }
+
+    /// <summary>
+    /// A push of <paramref name="length"/> bytes into a new sink, expected by <paramref name="server"/>
+    /// and admitted on a raw connection, whose frames the test then writes by hand.
+    /// </summary>
+    private static async Task<(RawConnection Raw, MemorySink Sink, Task Received)> RawPushAsync(BulkServer server, long length)
+    {
+        var sink = new MemorySink();
+        var token = TransferToken.New();
+        var received = server.ExpectPush(token, length, sink, Ttl);
+        var raw = await RawConnection.OpenAsync(server.Endpoint, Small);
+        await raw.Connection.WriteAsync(BulkFrameKind.Push, length, TokenBytes(token));
+        await raw.Connection.ExpectAsync(BulkFrameKind.Accepted, default);
+        return (raw, sink, received);
     }
 
     private static byte[] TokenBytes(TransferToken token)
