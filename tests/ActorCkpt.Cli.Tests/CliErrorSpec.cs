@@ -46,6 +46,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: actorckpt needs a command (one of: demo, train, inspect, verify, ls, gc, catalog, export, unshard, bench, bench-plan, node; see actorckpt --help)")]
     [InlineData("actorckpt: demo needs --dir", "demo", "--size-mb", "2")]
     [InlineData("actorckpt: --dir needs a value", "demo", "--dir")]
+    [InlineData("actorckpt: --dir given 2 times ('{absent}', '{absent}/b'); give it once", "demo", "--dir", "{absent}", "--dir", "{absent}/b")]
+    [InlineData("actorckpt: --size-mb given 2 times ('1', '2'); give it once", "demo", "--dir", "{absent}", "--size-mb", "1", "--size-mb", "2")]
     [InlineData("actorckpt: unshard needs --strategy", "unshard", "{absent}", "--out", "{absent}/out")]
     [InlineData("actorckpt: verify needs DIR (usage: verify DIR ...)", "verify")]
     [InlineData("actorckpt: unexpected argument 'extra' for 'inspect'", "inspect", "{absent}", "extra")]
@@ -200,7 +202,7 @@ public class CliErrorSpec : IDisposable
         Assert.Equal((1, noCatalog), (ls.Exit, ls.Err));
         Assert.Equal((1, noCatalog), (check.Exit, check.Err));
         Assert.Equal((1, Line($"actorckpt: no committed checkpoint in '{root}'")), (verify.Exit, verify.Err));
-        Assert.Equal((0, ""), (inspect.Exit, inspect.Err));
+        Assert.Equal((1, Line($"actorckpt: no committed checkpoint in '{root}'")), (inspect.Exit, inspect.Err));
         Assert.Empty(Tree(root));
     }
 

@@ -16,6 +16,11 @@ internal static class UsageError
         var command = parse.CommandResult.Command;
         if (parse.UnmatchedTokens.Count > 0) return Unmatched(parse.UnmatchedTokens[0], command);
 
+        // A single-valued flag given twice: the parser's own message counts "arguments", not flags.
+        foreach (var option in command.Options)
+            if (parse.GetResult(option) is { Tokens.Count: > 1 } repeated && option.Arity.MaximumNumberOfValues == 1)
+                return $"{option.Name} given {repeated.Tokens.Count} times ({string.Join(", ", repeated.Tokens.Select(t => $"'{t.Value}'"))}); give it once";
+
         // A value the options' own checks refused (range, size, list, file): their message names it.
         var own = parse.Errors.FirstOrDefault(e => e.SymbolResult is OptionResult { Tokens.Count: > 0 } or ArgumentResult { Tokens.Count: > 0 });
         if (own is not null) return OneLine(own.Message);
