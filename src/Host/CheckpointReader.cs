@@ -43,6 +43,7 @@ public sealed class CheckpointReader
     /// the environment: AZURE_STORAGE_CONNECTION_STRING; AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     /// AWS_REGION, AWS_ENDPOINT_URL). No catalog is needed: the objects alone are read, with the
     /// same checks. Throws <see cref="DirectoryNotFoundException"/> when a directory does not exist,
+    /// <see cref="IOException"/> when the path is a file or anything else that is not a directory,
     /// <see cref="ObjectStoreException"/> when a container or bucket does not or the credentials are
     /// refused; a root without committed steps opens (and lists none).
     /// </summary>
@@ -50,8 +51,11 @@ public sealed class CheckpointReader
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         // LocalBlobStore creates a missing root: refuse it first, so a typo makes no directory.
-        if (BlobStores.IsDirectory(root) && !Directory.Exists(root))
-            throw new DirectoryNotFoundException($"checkpoint root '{Path.GetFullPath(root)}' does not exist: pass the directory a Checkpointer saved into");
+        if (BlobStores.IsDirectory(root) && LocalRoot.Problem(Path.GetFullPath(root)) is { } problem)
+        {
+            var message = $"checkpoint root {problem}: pass the directory a Checkpointer saved into";
+            throw RegularFile.Kind(root) == FileKind.Missing ? new DirectoryNotFoundException(message) : new IOException(message);
+        }
         return new CheckpointReader(BlobStores.Open(root, new ObjectStoreOptions()), options);
     }
 

@@ -201,6 +201,19 @@ public sealed class CheckpointReaderSpec : IClassFixture<CheckpointReaderSpec.Li
     }
 
     [Fact]
+    public void A_file_given_as_the_root_should_be_refused_saying_it_is_a_file()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var file = Path.Combine(_temp.Path, "a-file");
+        File.WriteAllText(file, "not a checkpoint");
+
+        var e = Assert.Throws<IOException>(() => CheckpointReader.Open(file));
+
+        Assert.Equal($"checkpoint root '{file}' is a file, not a directory: pass the directory a Checkpointer saved into", e.Message);
+        Assert.Equal("not a checkpoint", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void A_load_parallelism_below_1_should_be_refused_naming_the_option()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CheckpointReaderOptions { LoadParallelism = 0 });
