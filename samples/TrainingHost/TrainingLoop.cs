@@ -140,7 +140,8 @@ internal sealed class TrainingLoop(RunOptions options, ICheckpointer checkpointe
                 // One save in flight at a time: the previous one must have committed before the next starts.
                 if (inFlight is not null) await inFlight;
                 report.State("saved", step, rank, world, parts, model.IsSharded);
-                inFlight = await checkpointer.StartSaveAsync(step, rank, world, parts, ct);
+                // Not given ct: a save in flight when the host stops still commits (the host waits for it).
+                inFlight = await checkpointer.StartSaveAsync(step, rank, world, parts);
                 var handle = inFlight;
                 report.Line($"staged {step}");
                 _ = handle.Committed.ContinueWith(t => report.Line(t.IsCompletedSuccessfully
