@@ -40,6 +40,31 @@ public sealed class CatalogConnectionSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_catalog_file_named_by_the_configuration_should_be_closed_once_the_system_is_gone()
+    {
+        // Pooled (the builder's default), Microsoft.Data.Sqlite keeps the file open after the system terminates.
+        var file = Path.Combine(_dir, "named.db");
+        var hocon = $"akka.loglevel = WARNING\nactorckpt.catalog.connection-string = \"Data Source={file}\"";
+        Assert.False(new SqliteConnectionStringBuilder(Connection(_dir, hocon).Connection).Pooling);
+
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(hocon).WithFallback(ActorCkptConfig.Defaults), _dir);
+        using (var system = ActorSystem.Create("catalog-named", config))
+        {
+            var node = CheckpointNode.Start(system, new LocalBlobStore(_dir), ActorCkptSettings.Create(system), "n");
+            var states = TestStates.Build(TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows }), 1, seed: 3);
+            await node.Save(1, states[0]).Committed.WaitAsync(TimeSpan.FromSeconds(60));
+            await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.True(File.Exists(file));
+        Assert.DoesNotContain(OpenFiles(), f => f.StartsWith(file, StringComparison.Ordinal));
+    }
+
+    /// <summary>What this process's descriptors point at.</summary>
+    private static List<string> OpenFiles() =>
+        Directory.GetFiles("/proc/self/fd").Select(fd => { try { return new FileInfo(fd).LinkTarget ?? ""; } catch (IOException) { return ""; } }).ToList();
+
+    [Fact]
     public void A_catalog_that_is_a_symbolic_link_should_be_refused_naming_it_and_its_target()
     {
         var elsewhere = Path.Combine(_dir, "other.db");

@@ -71,7 +71,8 @@ internal static class ActorCkptConfig
     /// <summary>
     /// The Linq2Db provider name and the connection string of the catalog as the
     /// <c>actorckpt.catalog</c> section of <paramref name="config"/> (over the defaults) says:
-    /// SQLite.MS on "&lt;root&gt;/catalog.db" unless it names another, or PostgreSQL.15.
+    /// SQLite.MS on "&lt;root&gt;/catalog.db" unless it names another (unpooled either way, see
+    /// <see cref="SqliteFile"/>), or PostgreSQL.15.
     /// Throws <see cref="ConfigurationException"/> naming the key that is wrong.
     /// </summary>
     public static (string Provider, string ConnectionString) CatalogConnection(Config config, string root)
@@ -85,7 +86,7 @@ internal static class ActorCkptConfig
                 // Built, never concatenated: a root path holding "; Data Source=..." stays one path.
                 var sqlite = connection.Length == 0
                     ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(config, root), Pooling = false }
-                    : Parsed(() => new SqliteConnectionStringBuilder(connection));
+                    : Parsed(() => new SqliteConnectionStringBuilder(connection) { Pooling = false });
                 CatalogFile.Check(sqlite);
                 return ("SQLite.MS", sqlite.ToString());
             }

@@ -16,7 +16,8 @@ public sealed class ActorCkptCatalogOptions
 
     /// <summary>
     /// With PostgreSQL, the Npgsql connection string of the server (required). With SQLite, another
-    /// file than <c>&lt;root&gt;/catalog.db</c>: <c>Data Source=/path/catalog.db;Pooling=False</c>.
+    /// file than <c>&lt;root&gt;/catalog.db</c>: <c>Data Source=/path/catalog.db</c> (always unpooled, so
+    /// that the file is closed whenever the journal is idle).
     /// </summary>
     public string? ConnectionString { get; set; }
 
