@@ -216,6 +216,47 @@ public class BinaryMetadataSpec
     }
 
     [Fact]
+    public void Chunk_counts_that_fit_the_file_one_by_one_but_not_together_should_be_refused_before_reading_pages()
+    {
+        // 2,000 tensors of one chunk, each claiming as many chunks as the whole file could hold.
+        var tensors = Enumerable.Range(0, 2000).Select(i => new TensorMetadata($"t{i:D6}", DType.Float32, [1L],
+            [new StoredChunk(TensorBox.Whole([1L]), $"t{i:D6}", 0, new StoredBytes("d", 8L * i, 4, 8, [0UL]))])).ToDictionary(t => t.Key, StringComparer.Ordinal);
+        var bytes = MetadataBinaryWriter.ToArray(new CheckpointMetadata(1, 1, 1, DateTimeOffset.UnixEpoch, tensors, [], [new DataFileMetadata("d", 16_000, 0, 0)]));
+        var claimed = (uint)(bytes.Length / MetadataBinary.ChunkRecordLength(1));
+        var at = 64 + 96 + 4;
+        for (var t = 0; t < tensors.Count; t++)
+        {
+            at += 4 + (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at)); // key
+            at += 1 + bytes[at];                                                     // dtype
+            at += 4 + 8;                                                             // dims, shape
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), claimed);
+            at += 4 + 4 + 24;                                                        // chunk and page counts, page index
+        }
+        var hostile = MetadataResealer.Reseal(bytes);
+        var before = GC.GetAllocatedBytesForCurrentThread(); // the directory is parsed on the caller's thread; tests beside it allocate too
+
+        var e = Assert.Throws<CheckpointFormatException>(() => Read(hostile));
+
+        Assert.StartsWith($"'{File}': binary metadata, directory: \"chunk_count\" {claimed} chunks of tensor 't000000', with the records before them, cannot fit", e.Message);
+        // Refused while the directory is parsed: before, every tensor's claimed count was allocated (hundreds of times the file).
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 16L * hostile.Length);
+    }
+
+    [Fact]
+    public void A_tensor_of_more_dimensions_than_the_form_holds_should_be_refused_by_the_writer_and_the_validator()
+    {
+        var shape = Enumerable.Repeat(1L, MetadataBinary.MaxDimensions + 1).ToArray();
+        var chunk = new StoredChunk(TensorBox.Whole(shape), "deep", 0, new StoredBytes("d", 0, 4, 8, [0UL]));
+        var metadata = new CheckpointMetadata(1, 1, 1, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TensorMetadata> { ["deep"] = new("deep", DType.Float32, shape, [chunk]) }, [], [new DataFileMetadata("d", 8, 0, 0)]);
+
+        var e = Assert.Throws<ArgumentException>(() => MetadataBinaryWriter.ToArray(metadata));
+
+        Assert.StartsWith("'deep' has 65 dimensions: the binary form holds at most 64", e.Message);
+        Assert.Equal(["'deep': \"shape\" has 65 dimensions, more than 64"], MetadataValidator.Validate(metadata));
+    }
+
+    [Fact]
     public void A_page_past_the_end_of_the_file_should_be_refused_naming_the_field()
     {
         var (bytes, pageIndex) = WithTensor();

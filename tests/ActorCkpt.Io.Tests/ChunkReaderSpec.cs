@@ -103,6 +103,26 @@ public class ChunkReaderSpec : IDisposable
         Assert.Equal(new byte[] { 1, 1, 2, 3 }, new ChunkReader(store).ReadObject(1, rank1));
     }
 
+    [Fact]
+    public void An_entry_whose_recorded_size_the_file_or_an_array_cannot_hold_should_be_refused_before_it_is_allocated()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(_dir.Path));
+        SavedCheckpoint.Save(store, 1, 2);
+        var entry = store.ReadMetadata(1).Objects.Single(o => o.Rank == 1);
+        var file = CheckpointLayout.InStep(1, entry.Bytes.File);
+        var fileLength = new FileInfo(Path.Combine(_dir.Path, file)).Length;
+        var past = entry with { Bytes = entry.Bytes with { Length = (long)int.MaxValue + 8 } };
+
+        var e = Assert.Throws<CheckpointFormatException>(() => new ChunkReader(store).ReadObject(1, past));
+
+        Assert.Equal($"'{file}': entry '{entry.Key}' lies at {entry.Bytes.Offset} + {(long)int.MaxValue + 8}, past the file's end ({fileLength} bytes)", e.Message);
+
+        // A file that does hold that many bytes (sparse): refused as too large for one entry, not an OverflowException.
+        using (var grown = File.OpenWrite(Path.Combine(_dir.Path, file))) grown.SetLength(entry.Bytes.Offset + (long)int.MaxValue + 8);
+        var large = Assert.Throws<CheckpointFormatException>(() => new ChunkReader(store).ReadObject(1, past));
+        Assert.Equal($"'{file}': entry '{entry.Key}' is {(long)int.MaxValue + 8} bytes, more than one entry can hold ({Array.MaxLength})", large.Message);
+    }
+
     /// <summary>Three blocks of 8 bytes and a tail of 5, stored at offset 0 of "f", with their checksums.</summary>
     private static (byte[] Bytes, StoredBytes Stored) Blocks()
     {

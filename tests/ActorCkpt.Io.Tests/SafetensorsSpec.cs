@@ -93,6 +93,34 @@ public class SafetensorsSpec : IDisposable
         Assert.Contains("'bad.safetensors': tensor 'b' starts at 3, expected 2", e.Message);
     }
 
+    [Theory]
+    [InlineData("""{"a":{"dtype":"U8","dtype":"I32","shape":[2],"data_offsets":[0,2]}}""", "tensor 'a' has 'dtype' twice")]
+    [InlineData("""{"__metadata__":{"format":"pt","format":"np"},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "__metadata__ has 'format' twice")]
+    public void A_field_named_twice_inside_an_entry_should_be_refused_as_a_name_twice_is(string json, string problem)
+    {
+        // JsonElement.GetProperty takes the last of two silently; Python's safetensors refuses the file.
+        var padded = json.PadRight((json.Length + 7) / 8 * 8);
+        var bytes = new byte[8 + padded.Length + 2];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)padded.Length);
+        System.Text.Encoding.ASCII.GetBytes(padded).CopyTo(bytes, 8);
+        File.WriteAllBytes(Path.Combine(_dir.Path, "bad.safetensors"), bytes);
+        using var reader = new LocalBlobStore(_dir.Path).OpenRead("bad.safetensors");
+
+        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, "bad.safetensors"));
+
+        Assert.Equal($"'bad.safetensors': {problem}", e.Message);
+    }
+
+    [Fact]
+    public void A_header_its_own_reader_would_refuse_should_not_be_built()
+    {
+        var reserved = Assert.Throws<ArgumentException>(() => SafetensorsHeader.Build([("__metadata__", DType.Float32, new long[] { 1 })], new Dictionary<string, string>()));
+        var twice = Assert.Throws<ArgumentException>(() => SafetensorsHeader.Build([("a", DType.Float32, new long[] { 1 }), ("a", DType.UInt8, new long[] { 4 })], new Dictionary<string, string>()));
+
+        Assert.StartsWith("'__metadata__' is reserved in a safetensors header", reserved.Message);
+        Assert.StartsWith("'a' is named twice", twice.Message);
+    }
+
     [Fact]
     public void A_truncated_file_should_be_refused()
     {

@@ -197,6 +197,23 @@ public class UntrustedRootSpec : IDisposable
         Assert.Equal($"'{index}': is 3221225472 bytes, over the {HuggingFaceExporter.MaxIndexBytes} bytes allowed for an index: refused before reading it", large.Message);
     }
 
+    [Theory]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("sub/x.safetensors")]
+    [InlineData("")]
+    public void A_Hugging_Face_index_naming_anything_but_a_file_of_its_directory_should_be_refused_naming_the_index(string target)
+    {
+        var import = Path.Combine(_dir.Path, "hf");
+        Directory.CreateDirectory(import);
+        var index = Path.Combine(import, HuggingFaceExporter.IndexFile);
+        File.WriteAllText(index, "{\"weight_map\": {\"w\": \"" + target + "\"}}");
+
+        var e = Assert.Throws<CheckpointFormatException>(() => HuggingFaceCheckpoint.Open(import));
+
+        Assert.Equal($"'{index}': weight_map puts 'w' in '{target}', which is not a file name in the directory", e.Message);
+    }
+
     /// <summary>Step 1's metadata changed by <paramref name="edit"/>, parsed again; returns the refusal and the metadata's first data file.</summary>
     private CheckpointFormatException Tampered(Action<JsonNode> edit)
     {

@@ -36,6 +36,36 @@ public class GlobalSavePlannerSpec
     }
 
     [Fact]
+    public void A_tensor_of_more_dimensions_than_the_metadata_holds_should_be_refused_naming_it()
+    {
+        var deep = Enumerable.Repeat(1L, Shapes.MaxDimensions + 1).ToArray();
+        var plans = new[] { Plan(0, 1, Whole("deep", 0, 0, deep), Whole("w", 0, 1, Enumerable.Repeat(1L, Shapes.MaxDimensions).ToArray())) };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
+
+        Assert.Equal(["'deep' has 65 dimensions: at most 64 are supported"], e.Problems);
+    }
+
+    [Fact]
+    public void A_tensor_key_the_data_files_cannot_hold_under_its_own_name_should_be_refused_naming_it()
+    {
+        var plans = new[]
+        {
+            Plan(0, 2, Whole("__metadata__", 0, 0, 2), Whole("__object__/x", 0, 1, 2), Tensor("w", 0, 2, [4], [0], [2]), Whole("w@2", 0, 3, 2), Whole("v@1", 0, 4, 2)),
+            Plan(1, 2, Whole("__metadata__", 1, 0, 2), Whole("__object__/x", 1, 1, 2), Tensor("w", 1, 2, [4], [2], [2]), Whole("w@2", 1, 3, 2), Whole("v@1", 1, 4, 2)),
+        };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
+
+        // 'v@1' is fine: there is no tensor 'v'.
+        Assert.Equal([
+            "'__metadata__' is a name the data files reserve (__metadata__, __object__/...): rename the tensor",
+            "'__object__/x' is a name the data files reserve (__metadata__, __object__/...): rename the tensor",
+            "'w@2' would be stored under the name of a part of tensor 'w' ('w@offsets'): rename one of them",
+        ], e.Problems);
+    }
+
+    [Fact]
     public void Overlapping_chunks_should_be_refused()
     {
         var plans = new[]

@@ -160,9 +160,16 @@ internal sealed class ChunkReader(CheckpointStore store)
     /// <summary>Reads and verifies the bytes of a non-tensor entry of step <paramref name="step"/>.</summary>
     public byte[] ReadObject(long step, ObjectMetadata entry)
     {
-        var bytes = new byte[entry.Bytes.Length];
-        using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, entry.Bytes.File));
-        reader.ReadExactly(bytes, entry.Bytes.Offset);
+        var file = CheckpointLayout.InStep(step, entry.Bytes.File);
+        using var reader = store.Blobs.OpenRead(file);
+        // The metadata's sizes are checked against the file before anything that large is allocated.
+        var (offset, length) = (entry.Bytes.Offset, entry.Bytes.Length);
+        if (offset < 0 || length < 0 || offset > reader.Length || length > reader.Length - offset)
+            throw new CheckpointFormatException(file, $"entry '{entry.Key}' lies at {offset} + {length}, past the file's end ({reader.Length} bytes)");
+        if (length > Array.MaxLength)
+            throw new CheckpointFormatException(file, $"entry '{entry.Key}' is {length} bytes, more than one entry can hold ({Array.MaxLength})");
+        var bytes = new byte[length];
+        reader.ReadExactly(bytes, offset);
         Verify(bytes, entry.Bytes, 0, entry.Key);
         return bytes;
     }

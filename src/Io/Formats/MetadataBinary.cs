@@ -38,7 +38,7 @@ internal static class MetadataBinary
     public const int PageRecords = 64;
 
     /// <summary>The most dimensions a tensor of this form has: more would only make a hostile count costly.</summary>
-    public const int MaxDimensions = 64;
+    public const int MaxDimensions = Shapes.MaxDimensions;
 
     /// <summary>Bytes of a page index entry for <paramref name="dims"/> dimensions: offset, length, checksum, count, reserved, low and high corner.</summary>
     public static int PageEntryLength(int dims) => 32 + 16 * dims;

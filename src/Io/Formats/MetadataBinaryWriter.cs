@@ -48,6 +48,9 @@ internal static class MetadataBinaryWriter
             throw new ArgumentException($"format_version {metadata.FormatVersion} cannot be written (this build writes {CheckpointMetadata.CurrentFormatVersion})", nameof(metadata));
         var fileIndex = new FileNumbers(metadata.Files);
         var tensors = metadata.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
+        // Saves refuse such tensors first (SavePlanValidator); written, the form's own reader would refuse them.
+        if (tensors.FirstOrDefault(t => t.Shape.Count > MetadataBinary.MaxDimensions) is { } deep)
+            throw new ArgumentException($"'{deep.Key}' has {deep.Shape.Count} dimensions: the binary form holds at most {MetadataBinary.MaxDimensions}", nameof(metadata));
         var keys = tensors.Select(t => Encoding.UTF8.GetBytes(t.Key)).ToArray();
         var directoryLength = 3 * MetadataBinary.SectionEntryLength + 4L;
         foreach (var (t, key) in tensors.Zip(keys))

@@ -100,6 +100,9 @@ internal sealed class MetadataIndex : IDisposable
 
         var tensorCount = d.Count("tensor_count", 4 + 1 + 4 + 8 + 24);
         _tensors = new TensorEntry[tensorCount];
+        // Records are stored whole after the directory: their total, not each count alone, must fit there
+        // (each count bounded alone lets a small file claim the file's size once per tensor).
+        var recordSpace = _length - _dataStart - (long)_objectCount * MetadataBinary.ObjectRecordLength;
         for (var i = 0; i < tensorCount; i++)
         {
             var keyBytes = d.Take(d.Count("key_length", 1), "key");
@@ -121,8 +124,9 @@ internal sealed class MetadataIndex : IDisposable
             var shape = new long[dims];
             for (var k = 0; k < dims; k++) shape[k] = d.I64("shape");
             var chunkCount = d.U32("chunk_count");
-            if (chunkCount > _length / MetadataBinary.ChunkRecordLength(dims))
-                throw d.Fail("chunk_count", $"{chunkCount} chunks of tensor '{key}' cannot fit in a file of {_length} bytes");
+            recordSpace -= chunkCount * (long)MetadataBinary.ChunkRecordLength(dims);
+            if (recordSpace < 0)
+                throw d.Fail("chunk_count", $"{chunkCount} chunks of tensor '{key}', with the records before them, cannot fit in a file of {_length} bytes");
             var pageCount = d.U32("page_count");
             var index = RegionAt(ref d, "page_index");
             if (index.Length != pageCount * (long)MetadataBinary.PageEntryLength(dims))

@@ -16,6 +16,9 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
     /// <summary>Headers longer than this are refused as corrupt (the reference implementation uses 100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;
 
+    /// <summary>The reserved name of the header's string-to-string map.</summary>
+    public const string MetadataName = StorageNames.HeaderMetadata;
+
     /// <summary>Where the data section starts in the file.</summary>
     public long DataStart => 8 + HeaderLength;
 
@@ -42,9 +45,13 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         IReadOnlyList<(string Name, DType DType, IReadOnlyList<long> Shape)> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var entries = new List<SafetensorsEntry>(tensors.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal) { MetadataName };
         long offset = 0;
         foreach (var (name, dtype, shape) in tensors)
         {
+            // Written, either would make a header that Read refuses (saves refuse such keys first: SavePlanValidator).
+            if (!names.Add(name))
+                throw new ArgumentException(name == MetadataName ? $"'{name}' is reserved in a safetensors header" : $"'{name}' is named twice", nameof(tensors));
             var length = checked(Shapes.Volume(shape) * DTypes.ElementSize(dtype));
             entries.Add(new SafetensorsEntry(name, dtype, shape.ToArray(), offset, offset + length));
             offset += length;
@@ -56,7 +63,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             w.WriteStartObject();
             if (metadata.Count > 0)
             {
-                w.WriteStartObject("__metadata__");
+                w.WriteStartObject(MetadataName);
                 foreach (var (k, v) in metadata) w.WriteString(k, v);
                 w.WriteEndObject();
             }
@@ -138,15 +145,18 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             {
                 // JSON allows a name twice and readers disagree on which one wins: refused, not guessed.
                 if (!names.Add(prop.Name)) throw new CheckpointFormatException(file, $"header has '{prop.Name}' twice");
-                if (prop.Name == "__metadata__")
+                if (prop.Name == MetadataName)
                 {
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException(file, "__metadata__ is not an object");
                     foreach (var m in prop.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String
-                            ? m.Value.GetString()!
-                            : throw new CheckpointFormatException(file, $"__metadata__ value '{m.Name}' is not a string");
+                        if (!metadata.TryAdd(m.Name, m.Value.ValueKind == JsonValueKind.String
+                                ? m.Value.GetString()!
+                                : throw new CheckpointFormatException(file, $"__metadata__ value '{m.Name}' is not a string")))
+                            throw new CheckpointFormatException(file, $"__metadata__ has '{m.Name}' twice");
                     continue;
                 }
+                if (prop.Value.ValueKind == JsonValueKind.Object && Repeated(prop.Value) is { } field)
+                    throw new CheckpointFormatException(file, $"tensor '{prop.Name}' has '{field}' twice");
                 try
                 {
                     var dtype = DTypes.FromSafetensors(prop.Value.GetProperty("dtype").GetString()!);
@@ -178,5 +188,14 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             }
             return new SafetensorsHeader(entries, metadata, json.Length);
         }
+    }
+
+    /// <summary>The first field <paramref name="entry"/> names twice (GetProperty would take the last silently), or null.</summary>
+    private static string? Repeated(JsonElement entry)
+    {
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in entry.EnumerateObject())
+            if (!fields.Add(field.Name)) return field.Name;
+        return null;
     }
 }

@@ -149,7 +149,7 @@ internal sealed class HuggingFaceCheckpoint
             foreach (var entry in map.EnumerateObject())
             {
                 var file = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : "";
-                if (file.Length == 0 || Path.GetFileName(file) != file)
+                if (!MetadataValidator.IsPlainFileName(file))
                     throw new CheckpointFormatException(indexPath, $"weight_map puts '{entry.Name}' in '{entry.Value}', which is not a file name in the directory");
                 weightMap[entry.Name] = file;
             }

@@ -176,6 +176,11 @@ internal static class MetadataValidator
     private static void CheckTensor(TensorMetadata t, bool partial, Dictionary<string, FileRanges> files, List<string> problems, Span<int> placed)
     {
         var size = DTypes.ElementSize(t.DType);
+        if (t.Shape.Count > Shapes.MaxDimensions)
+        {
+            problems.Add($"'{t.Key}': \"shape\" has {t.Shape.Count} dimensions, more than {Shapes.MaxDimensions}");
+            return;
+        }
         if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
         {
             // Nothing else about the tensor can be computed; its chunks are not checked further.

@@ -4,6 +4,12 @@ namespace ActorCkpt;
 internal static class Shapes
 {
     /// <summary>
+    /// The most dimensions a checkpointed tensor has (PyTorch's own limit for most operations is lower):
+    /// the binary metadata stores no more, so a save of more is refused before anything is written.
+    /// </summary>
+    public const int MaxDimensions = 64;
+
+    /// <summary>
     /// Number of elements; 1 for a scalar (empty shape). Checked: a shape whose count does not fit
     /// in 64 bits throws <see cref="OverflowException"/> rather than wrap to a wrong size (shapes
     /// read from files are checked with <see cref="TryVolume"/> first).

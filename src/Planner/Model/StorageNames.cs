@@ -14,5 +14,26 @@ internal static class StorageNames
 
     /// <summary>The name of entry <paramref name="key"/>: per rank under the rank's own prefix, global under the common one.</summary>
     public static string Entry(string key, ObjectScope scope, int rank) =>
-        scope == ObjectScope.Rank ? $"__object__/rank{rank}/{key}" : $"__object__/{key}";
+        scope == ObjectScope.Rank ? $"{EntryPrefix}rank{rank}/{key}" : $"{EntryPrefix}{key}";
+
+    /// <summary>The prefix of every entry's name.</summary>
+    public const string EntryPrefix = "__object__/";
+
+    /// <summary>The name a safetensors header keeps for its string-to-string map.</summary>
+    public const string HeaderMetadata = "__metadata__";
+
+    /// <summary>
+    /// Why tensor <paramref name="key"/> cannot be stored under these rules beside the tensors for
+    /// which <paramref name="isTensor"/> holds (its name would be reserved, or a part's of another
+    /// tensor, which readers would take for that part), or null.
+    /// </summary>
+    public static string? Clash(string key, Func<string, bool> isTensor)
+    {
+        if (key == HeaderMetadata || key.StartsWith(EntryPrefix, StringComparison.Ordinal))
+            return $"'{key}' is a name the data files reserve ({HeaderMetadata}, {EntryPrefix}...): rename the tensor";
+        for (var at = key.IndexOf('@'); at >= 0; at = key.IndexOf('@', at + 1))
+            if (isTensor(key[..at]))
+                return $"'{key}' would be stored under the name of a part of tensor '{key[..at]}' ('{key[..at]}@offsets'): rename one of them";
+        return null;
+    }
 }

@@ -80,6 +80,12 @@ internal static class SavePlanValidator
                 {
                     tensorOf[id] = known = new TensorState(new TensorDescriptor(item.Key, item.DType, item.GlobalShape), item.Rank, plans.Count - p);
                     tensorOrder.Add(id);
+                    if (item.GlobalShape.Count > Shapes.MaxDimensions)
+                    {
+                        known.Conflicting = true; // its chunks are not checked further
+                        problems.Add($"'{item.Key}' has {item.GlobalShape.Count} dimensions: at most {Shapes.MaxDimensions} are supported");
+                        continue;
+                    }
                 }
                 if (!item.Box.FitsIn(item.GlobalShape))
                     problems.Add($"'{item.Key}' on rank {item.Rank}: chunk {item.Box} lies outside shape {Shapes.Format(item.GlobalShape)}");
@@ -92,6 +98,9 @@ internal static class SavePlanValidator
             if (keys.TryGetId(key, out var id) && tensorOf[id] is not null)
                 problems.Add($"'{key}' is both a tensor and a non-tensor entry");
 
+        foreach (var id in tensorOrder)
+            if (StorageNames.Clash(tensorOf[id]!.Descriptor.Key, k => keys.TryGetId(k, out var other) && tensorOf[other] is not null) is { } clash)
+                problems.Add(clash);
         CheckTensors(tensorOf, tensorOrder, problems);
         if (problems.Count > 0) throw new PlanValidationException(problems);
         var tensors = new Dictionary<string, TensorDescriptor>(tensorOrder.Count, StringComparer.Ordinal);
