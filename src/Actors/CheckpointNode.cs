@@ -231,7 +231,7 @@ internal sealed class CheckpointNode
 
     /// <summary>Completes once the object tier has no upload under way or waiting, nor a memory step due for it being persisted (at once without the tier).</summary>
     public Task WaitForUploadsAsync(TimeSpan timeout, CancellationToken cancellation = default) =>
-        Planner.Ask<UploadsIdle>(AwaitUploads.Instance, timeout, cancellation);
+        UnlessStopped(() => Planner.Ask<UploadsIdle>(AwaitUploads.Instance, timeout, cancellation), "before the uploads were idle");
 
     /// <summary>
     /// True when no rank of the world has a save in flight, and the same answer on every rank: a
@@ -247,7 +247,21 @@ internal sealed class CheckpointNode
             round = _queueRounds[rank] = _queueRounds.GetValueOrDefault(rank) + 1;
             empty = !_slots.TryGetValue(rank, out var slots) || slots.All(s => s.Last is null || s.Last.IsFinished);
         }
-        return (await Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout)).Empty;
+        return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout), "before the ranks agreed")).Empty;
+    }
+
+    /// <summary>
+    /// The answer of <paramref name="ask"/>, or when the actor system has stopped or stops first, a
+    /// failure saying so: an actor stopped with its system never answers, and the ask would wait out
+    /// its whole timeout (a load's, 30 minutes), or without one forever.
+    /// </summary>
+    internal async Task<T> UnlessStopped<T>(Func<Task<T>> ask, string what)
+    {
+        if (_system.WhenTerminated.IsCompleted) throw new ActorCkptException($"the actor system '{_system.Name}' has stopped: this node can no longer be asked anything");
+        var answer = ask();
+        if (await Task.WhenAny(answer, _system.WhenTerminated) != answer)
+            throw new ActorCkptException($"the actor system '{_system.Name}' stopped {what}");
+        return await answer;
     }
 
     /// <summary>
@@ -317,8 +331,9 @@ internal sealed class CheckpointNode
 
     private async Task<LoadResult> LoadAsync(int rank, LoadShard request, TimeSpan? timeout)
     {
-        // The ask is not cancelled with the load: it returns only once the load stopped touching the target.
-        var reply = await Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30));
+        // The ask is not cancelled with the load: it returns only once the load stopped touching the target
+        // (a stopping system too: the shard actor stops the load and waits for it before it stops).
+        var reply = await UnlessStopped(() => Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30)), "during the load");
         switch (reply)
         {
             case LoadShardSuccess success:

@@ -40,6 +40,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private ShardSave<IActorRef>? _save;
     private ShardSaveEffects? _effects;
     private ShardLoad<IActorRef>? _load;
+    private CancellationTokenRegistration _loadCancelled;
+    private CancellationTokenSource? _loadStop;
+    private Task? _loadRun;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
@@ -78,7 +81,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void Idle()
     {
         Receive<SaveShard>(StartSave);
-        Receive<LoadShard>(m => Carry((_load = new ShardLoad<IActorRef>(m, Sender, PathOf)).Start(), Loading));
+        Receive<LoadShard>(StartLoad);
         Receive<LoadLeaseGranted>(HandBackStrayLease);
         // A save already over, or one still stashed (StartSave sees its cancellation).
         Receive<CancelSave>(_ => { });
@@ -126,7 +129,22 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<Terminated>(m => Carry(_load!.ActorLost(m.ActorRef)));
         Receive<RenewLease>(_ => Carry(_load!.RenewalDue()));
         Receive<LoadCompleted>(m => Carry(_load!.Completed(m.Reply, m.Warnings)));
+        Receive<LoadCancelled>(m => ReferenceEquals(m.Request, _load!.Request), _ => Carry(_load!.Cancelled()));
         Busy("while loading");
+    }
+
+    /// <summary>A load begins; its caller's token is heard while it waits for the lease (the loader hears it after).</summary>
+    private void StartLoad(LoadShard msg)
+    {
+        _load = new ShardLoad<IActorRef>(msg, Sender, PathOf);
+        if (msg.Cancellation.IsCancellationRequested)
+        {
+            Carry(_load.Cancelled(), Loading);
+            return;
+        }
+        var self = Self;
+        _loadCancelled = msg.Cancellation.Register(() => self.Tell(new LoadCancelled(msg)));
+        Carry(_load.Start(), Loading);
     }
 
     /// <summary>While a save or load runs, requests wait in the stash; a save cancelled there ends at once (its turn tells the planner).</summary>
@@ -272,8 +290,13 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.StopRenewing: Timers.Cancel(nameof(RenewLease)); break;
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
-                case LoadDecision.Run r: ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
-                    load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r), ObjectTier(r), _fetchMany).PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings)); break;
+                case LoadDecision.Run r:
+                    _loadStop = new CancellationTokenSource();
+                    var run = ShardLoader.RunAsync(_store, load.Request, r.Step, r.MetadataChecksum, _settings,
+                        load.Request.ThroughReaders ?? _settings.LoadThroughReaders ? _fetch : null, _sharedReads, MemorySource(r), ObjectTier(r), _fetchMany, _loadStop.Token);
+                    _loadRun = run;
+                    run.PipeTo(Self, success: o => new LoadCompleted(o.Reply, o.Warnings));
+                    break;
                 case LoadDecision.HandBack h: h.To.Tell(new ReleaseLoadLease(h.Step)); break;
                 case LoadDecision.ReleaseLease r: _planner.Tell(new ReleaseLoadLease(r.Step)); break;
                 case LoadDecision.Answer a: a.To.Tell(a.Reply); break;
@@ -289,6 +312,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void BecomeIdle()
     {
         Timers.CancelAll();
+        _loadCancelled.Dispose();
+        _loadStop?.Dispose();
+        (_loadCancelled, _loadStop, _loadRun) = (default, null, null);
         (_staging, _copying, _copy, _save, _effects, _load) = (null, null, null, null, null, null);
         Become(Idle);
         Stash.UnstashAll();
@@ -304,9 +330,19 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (_copy is { IsCompleted: false } copy) ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
         if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
         if (_save is not null) Carry(_save.Stopped());
+        // A running load writes into the caller's tensors: stopped between reads, and over, before the
+        // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
+        if (_loadRun is { IsCompleted: false } load)
+        {
+            _loadStop!.Cancel();
+            if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(_settings.PlanTimeout))
+                _log.Warning("Rank {0}: the load still runs {1} after its actor stopped", _rank, _settings.PlanTimeout);
+        }
+        _loadCancelled.Dispose();
     }
 
     private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
+    private sealed record LoadCancelled(LoadShard Request);
     private sealed record LeaseDeadlinePassed;
     private sealed record RenewLease;
     private sealed record AbandonWrites(long Step);

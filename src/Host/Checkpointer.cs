@@ -204,7 +204,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default) =>
-        (await _node.Planner.Ask<CatalogRead>(new ReadCatalog(), Settings.PlanTimeout, cancellationToken)).Entries;
+        (await _node.UnlessStopped(() => _node.Planner.Ask<CatalogRead>(new ReadCatalog(), Settings.PlanTimeout, cancellationToken), "before the catalog was read")).Entries;
 
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
     internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);

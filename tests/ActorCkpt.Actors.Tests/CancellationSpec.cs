@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Configuration;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -141,5 +142,52 @@ public class CancellationSpec : NodeSpec
         await LoadAllAsync(node, target, 1);
         Assert.Empty(TestStates.Differences(Model, target, seed: 3));
         TestStates.Dispose(states.Concat(target));
+    }
+
+    [Fact]
+    public async Task A_load_under_way_when_the_system_stops_should_end_then_and_later_calls_should_fail_at_once()
+    {
+        var states = TestStates.Build(Model, 1, seed: 4);
+        await SaveAllAsync(StartNode(), 1, states);
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorCkptConfig.Defaults), Root);
+        var system = ActorSystem.Create("stopping", config);
+        var gate = new GatedStore.Gate();
+        var node = CheckpointNode.Start(system, new GatedStore(new LocalBlobStore(Root), gate, GatedStore.Kind.Reads), ActorCkptSettings.Create(system), "stopping");
+        var target = TestStates.Empty(Model, 1);
+
+        var load = node.LoadAsync(target[0], 1);
+        await gate.Entered.WaitAsync(Patience); // the load reads a data file
+        var terminated = system.Terminate();
+        gate.Open();
+
+        // Before, the load's ask waited out its 30 minutes: the stopped shard actor never answers.
+        var stopped = await Assert.ThrowsAsync<ActorCkptException>(() => load).WaitAsync(Patience);
+        Assert.Equal("the actor system 'stopping' stopped during the load", stopped.Message);
+        await terminated.WaitAsync(Patience);
+        var later = await Assert.ThrowsAsync<ActorCkptException>(() => node.LoadAsync(target[0], 1)).WaitAsync(Patience);
+        var uploads = await Assert.ThrowsAsync<ActorCkptException>(() => node.WaitForUploadsAsync(Timeout.InfiniteTimeSpan)).WaitAsync(Patience);
+        Assert.Equal("the actor system 'stopping' has stopped: this node can no longer be asked anything", later.Message);
+        Assert.Equal(later.Message, uploads.Message);
+        TestStates.Dispose(states.Concat(target));
+    }
+
+    [Fact]
+    public async Task A_load_cancelled_while_it_waits_for_its_lease_should_fail_as_cancelled_without_the_planners_answer()
+    {
+        var node = StartNode();
+        var planner = CreateTestProbe(); // a planner that does not answer (starting, busy, unreachable)
+        var settings = ActorCkptSettings.Create(Sys) with { PlanTimeout = TimeSpan.FromHours(1) };
+        var shard = Sys.ActorOf(ShardActor.Props(0, planner, node.Store, settings, node.StagingPool));
+        var target = TestStates.Empty(Model, 1);
+        using var cancel = new CancellationTokenSource();
+
+        var reply = shard.Ask<object>(new LoadShard(null, target[0], Cancellation: cancel.Token), Patience);
+        planner.ExpectMsg<AcquireLoadLease>();
+        cancel.Cancel();
+
+        // Before, the load waited for the planner or the lease deadline (here an hour).
+        var failure = Assert.IsType<LoadShardFailure>(await reply);
+        Assert.Equal(cancel.Token, Assert.IsType<OperationCanceledException>(failure.Cause).CancellationToken);
+        TestStates.Dispose(target);
     }
 }

@@ -79,6 +79,23 @@ public class ShardLoadSpec
     }
 
     [Fact]
+    public void A_load_cancelled_before_its_grant_should_fail_as_cancelled_at_once_and_hand_back_a_late_grant()
+    {
+        using var cancel = new CancellationTokenSource();
+        var load = new ShardLoad<string>(new LoadShard(null, null, Cancellation: cancel.Token), "caller");
+        load.Start();
+        cancel.Cancel();
+        var decisions = load.Cancelled();
+
+        Assert.Equal(2, decisions.Count);
+        Assert.Equal(cancel.Token, Assert.IsType<OperationCanceledException>(FailureIn(decisions[0])).CancellationToken);
+        Assert.Equal(new D.Finished(), decisions[1]);
+        Is(load.Granted(load.RequestId, 5, "checksum", "planner"), new D.HandBack(5, "planner"));
+        // Once running, the loader hears the token itself and completes.
+        Is(Running().Cancelled());
+    }
+
+    [Fact]
     public void The_lease_deadline_should_not_end_a_load_already_granted()
     {
         var load = Running();

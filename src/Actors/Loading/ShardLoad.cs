@@ -11,6 +11,7 @@ namespace ActorCkpt;
 /// its successor, asked periodically until one answers (a new planner holds file removals for a
 /// grace period after it starts, for this); a refused renewal only warns.</item>
 /// <item><see cref="Completed"/>: the lease is released and the caller answered.</item>
+/// <item><see cref="Cancelled"/> before the grant: the caller is answered at once.</item>
 /// </list>
 /// A grant answering no request of this load is handed straight back; a second answer to the
 /// request in force changes nothing (the planner holds one lease for it).
@@ -102,6 +103,13 @@ internal sealed class ShardLoad<TActor> where TActor : class
     /// <summary>The resend interval passed while renewing: the renewal is asked for again.</summary>
     public IReadOnlyList<ShardLoadDecision<TActor>> RenewalDue() =>
         _over || !Renewing ? Nothing : [new ShardLoadDecision<TActor>.AskLease(RequestId, Step!.Value, Renew: true)];
+
+    /// <summary>
+    /// The caller cancelled the load: before a lease resolved its step, it fails at once (a grant that
+    /// comes later is handed back); once running, the loader itself stops between reads and completes.
+    /// </summary>
+    public IReadOnlyList<ShardLoadDecision<TActor>> Cancelled() =>
+        _over || Step is not null ? Nothing : Finish(new LoadShardFailure(new OperationCanceledException(Request.Cancellation)));
 
     /// <summary>The load ran to its end with <paramref name="reply"/>; <paramref name="warnings"/> are logged.</summary>
     public IReadOnlyList<ShardLoadDecision<TActor>> Completed(object reply, IReadOnlyList<string> warnings) =>

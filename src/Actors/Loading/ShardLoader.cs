@@ -20,20 +20,26 @@ internal static class ShardLoader
     /// </summary>
     public static Task<(object Reply, IReadOnlyList<string> Warnings)> RunAsync(
         CheckpointStore store, LoadShard request, long step, string metadataChecksum, ActorCkptSettings settings, RangeFetcher? fetch, SharedReads? shared = null,
-        MemoryLoadSource? memory = null, Func<CheckpointStore>? objectTier = null, RangesFetcher? fetchMany = null)
+        MemoryLoadSource? memory = null, Func<CheckpointStore>? objectTier = null, RangesFetcher? fetchMany = null, CancellationToken stop = default)
     {
         var strict = request.Strict ?? settings.LoadStrict;
+        // Stopped between reads by the caller's token or by stop (the shard actor stopping).
+        var either = CancellationTokenSource.CreateLinkedTokenSource(request.Cancellation, stop);
+        var cancellation = either.Token;
         // The object tier's store is opened on the pool: the first open of an object store asks the service.
         return Task.Run(() => objectTier is null
                 ? LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                    request.Progress, request.Prepare, request.Cancellation, shared, memory, fetchMany: fetchMany)
+                    request.Progress, request.Prepare, cancellation, shared, memory, fetchMany: fetchMany)
                 : LoadAsync(objectTier(), request.Target, step, metadataChecksum, strict, settings.LoadParallelism, null,
-                    request.Progress, request.Prepare, request.Cancellation, shared, null, StorageTier.Object))
-            .ContinueWith(t => t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
-                // A cancelled task carries no exception: the load stopped between reads, as its caller asked.
-                : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
-                : Reply(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>()),
-                TaskScheduler.Default);
+                    request.Progress, request.Prepare, cancellation, shared, null, StorageTier.Object))
+            .ContinueWith(t =>
+            {
+                either.Dispose();
+                return t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
+                    // A cancelled task carries no exception: the load stopped between reads, as its caller asked (or its actor stopped).
+                    : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
+                    : Reply(new LoadShardFailure(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception), Array.Empty<string>());
+            }, TaskScheduler.Default);
 
         static (object, IReadOnlyList<string>) Reply(object reply, IReadOnlyList<string> warnings) => (reply, warnings);
     }
