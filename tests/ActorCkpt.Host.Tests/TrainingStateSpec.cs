@@ -132,6 +132,29 @@ public sealed class TrainingStateSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_plateau_scheduler_whose_fields_are_infinite_saves_and_continues_after_a_load()
+    {
+        // Its mode_worst is always infinite: plain JSON refused to write it, so no save could hold it.
+        using var model = Net(seed: 1);
+        using var optimizer = optim.SGD(model.parameters(), 1.0);
+        var scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience: 1);
+        scheduler.step(5.0);
+        scheduler.step(5.0);
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(2, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model), new SchedulerState(scheduler) });
+        var metrics = new[] { 5.0, 5.0, 4.0, 4.0, 4.0, 4.0 };
+        var expected = metrics.Select(m => { scheduler.step(m); return optimizer.ParamGroups.First().LearningRate; }).ToArray();
+
+        using var otherOptimizer = optim.SGD(model.parameters(), 1.0);
+        var other = optim.lr_scheduler.ReduceLROnPlateau(otherOptimizer, patience: 1);
+        await ckpt.LoadAsync(0, 1, new IStateful[] { new OptimizerStateDict(otherOptimizer, model), new SchedulerState(other) });
+        var actual = metrics.Select(m => { other.step(m); return otherOptimizer.ParamGroups.First().LearningRate; }).ToArray();
+
+        Assert.Equal(expected, actual);
+        Assert.Contains(actual, lr => lr < 1.0);
+    }
+
+    [Fact]
     public async Task Generators_counters_and_host_rng_come_back_per_rank_and_a_new_rank_keeps_its_own()
     {
         var generators = Enumerable.Range(0, 2).Select(r => new Generator((ulong)(10 + r), CPU)).ToArray();

@@ -69,7 +69,7 @@ public sealed class OptimizerStateDict : IStateful
                 }
                 else
                 {
-                    counters[field.Name] = JsonValue.Create(field.GetValue(s));
+                    counters[field.Name] = ScalarJson.From(field.GetValue(s), field.FieldType);
                 }
             }
             scalars[Label(slot)] = counters;
@@ -158,7 +158,7 @@ public sealed class OptimizerStateDict : IStateful
             if (scalars[Label(slot)] is not JsonObject counters) continue;
             var s = states[slot.Index];
             foreach (var field in Fields(s).Where(f => f.FieldType != typeof(torch.Tensor)))
-                if (counters[field.Name] is { } value) field.SetValue(s, value.Deserialize(field.FieldType));
+                if (counters[field.Name] is { } value) field.SetValue(s, ScalarJson.To(value, field.FieldType));
         }
         foreach (var (slot, field) in _dropOnRestore)
         {
@@ -196,7 +196,7 @@ public sealed class OptimizerStateDict : IStateful
             [OptionInitialLearningRate] = options.InitialLearningRate,
         };
         foreach (var f in options.GetType().GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => IsScalar(f.FieldType)))
-            json[f.Name] = JsonValue.Create(f.GetValue(options));
+            json[f.Name] = ScalarJson.From(f.GetValue(options), f.FieldType);
         return json;
     }
 
@@ -205,7 +205,7 @@ public sealed class OptimizerStateDict : IStateful
         if (saved[OptionLearningRate] is { } lr) options.LearningRate = lr.GetValue<double>();
         if (saved[OptionInitialLearningRate] is { } initial) options.InitialLearningRate = initial.GetValue<double>();
         foreach (var f in options.GetType().GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => IsScalar(f.FieldType)))
-            if (saved[f.Name] is { } value) f.SetValue(options, value.Deserialize(f.FieldType));
+            if (saved[f.Name] is { } value) f.SetValue(options, ScalarJson.To(value, f.FieldType));
     }
 
     private static bool IsScalar(Type type)

@@ -31,7 +31,7 @@ public sealed class SchedulerState : IStateful
     public void Save(RankState state)
     {
         var json = new JsonObject();
-        foreach (var f in _fields) json[f.Name] = JsonSerializer.SerializeToNode(f.GetValue(_scheduler), f.FieldType);
+        foreach (var f in _fields) json[f.Name] = ScalarJson.From(f.GetValue(_scheduler), f.FieldType);
         json["type"] = _scheduler.GetType().Name;
         state.AddJson(_key, json, ObjectScope.Global);
     }
@@ -50,7 +50,7 @@ public sealed class SchedulerState : IStateful
         foreach (var f in _fields)
         {
             if (json[f.Name] is not { } value) continue;
-            f.SetValue(_scheduler, value.Deserialize(Concrete(f.FieldType)));
+            f.SetValue(_scheduler, ScalarJson.To(value, Concrete(f.FieldType)));
         }
     }
 
