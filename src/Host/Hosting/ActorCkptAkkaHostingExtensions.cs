@@ -21,7 +21,8 @@ public static class ActorCkptAkkaHostingExtensions
     /// Runs ActorCkpt in this ActorSystem as <paramref name="options"/> say. ActorCkpt's defaults lie
     /// under the host's configuration: its settings, and on a cluster (<c>WithClustering</c>) the
     /// shipped roles (rank, writer, planner), split-brain resolver, failure detector and planner
-    /// singleton wherever the host sets none. The catalog is journaled through
+    /// singleton wherever the host sets none (before this call, or after it with
+    /// <c>HoconAddMode.Prepend</c>: HOCON appended after it is a fallback and lies under them). The catalog is journaled through
     /// Akka.Persistence.Sql under ActorCkpt's own plugin ids (the host's default journal is left
     /// alone), and Akka's log goes to the host's ILogger unless the host chose its loggers
     /// (<c>ConfigureLoggers</c>). Once the system is up, ActorCkpt's actors start (on a cluster
