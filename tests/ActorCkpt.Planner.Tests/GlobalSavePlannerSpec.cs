@@ -66,6 +66,43 @@ public class GlobalSavePlannerSpec
     }
 
     [Fact]
+    public void Two_entries_that_would_be_stored_under_one_name_should_be_refused_naming_both()
+    {
+        // Global entries are named "__object__/<key>", rank r's "__object__/rank<r>/<key>".
+        var plans = new[] { Plan(0, 1, WriteItem.ForObject("rank0/cfg", 0, 0, ObjectScope.Global, 10), WriteItem.ForObject("cfg", 0, 1, ObjectScope.Rank, 12)) };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
+
+        Assert.Equal(["entries 'rank0/cfg' (global) and 'cfg' (per-rank) would both be stored as '__object__/rank0/cfg'; rename one"], e.Problems);
+    }
+
+    [Fact]
+    public void A_tensor_of_no_elements_should_be_planned_however_large_its_other_sizes()
+    {
+        var shape = new[] { 1L << 40, 1L << 40, 0L };
+        var plans = new[] { Plan(0, 1, Whole("empty", 0, 0, shape)) };
+
+        var global = GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t");
+
+        Assert.Equal(shape, global.Tensors["empty"].Shape);
+        Assert.Equal(0, Shapes.Volume(shape));
+        Assert.True(Shapes.TryVolume(shape, 4, out var volume, out var bytes) && volume == 0 && bytes == 0);
+    }
+
+    [Theory]
+    [InlineData(DType.Float32, new[] { 1L << 40, 1L << 40 })]
+    [InlineData(DType.Float64, new[] { 1L << 61 })]
+    public void A_shape_whose_bytes_64_bits_cannot_count_should_be_refused_naming_the_key(DType dtype, long[] shape)
+    {
+        var ones = shape.Select(_ => 1L).ToArray();
+        var plans = new[] { Plan(0, 1, Tensor("huge", 0, 0, shape, new long[shape.Length], ones, dtype)) };
+
+        var e = Assert.Throws<PlanValidationException>(() => GlobalSavePlanner.Create(plans, PlanBuilders.Writers(1), PlanBuilders.NoNodes, SavePlanSettings.Default, "t"));
+
+        Assert.Equal([$"'huge': shape {Shapes.Format(shape)} holds more bytes than 64 bits count"], e.Problems);
+    }
+
+    [Fact]
     public void Overlapping_chunks_should_be_refused()
     {
         var plans = new[]

@@ -16,6 +16,8 @@ internal static class Shapes
     /// </summary>
     public static long Volume(IReadOnlyList<long> shape)
     {
+        // A size of 0 anywhere makes the count 0, however large the sizes before it.
+        for (var i = 0; i < shape.Count; i++) if (shape[i] == 0) return 0;
         long v = 1;
         for (var i = 0; i < shape.Count; i++) v = checked(v * shape[i]);
         return v;
@@ -29,6 +31,17 @@ internal static class Shapes
     {
         volume = 1;
         bytes = 0;
+        var empty = false;
+        for (var i = 0; i < shape.Count; i++)
+        {
+            if (shape[i] < 0) return false;
+            empty |= shape[i] == 0;
+        }
+        if (empty)
+        {
+            volume = 0;
+            return elementSize >= 0;
+        }
         for (var i = 0; i < shape.Count; i++)
         {
             if (shape[i] < 0 || (shape[i] > 0 && volume > long.MaxValue / shape[i])) return false;

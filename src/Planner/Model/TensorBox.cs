@@ -75,6 +75,7 @@ public sealed class TensorBox : IEquatable<TensorBox>
         get
         {
             // Shapes.Volume's arithmetic on the array itself: this runs several times per item of a plan.
+            if (Array.IndexOf(_lengths, 0L) >= 0) return 0;
             long v = 1;
             foreach (var l in _lengths) v = checked(v * l);
             return v;

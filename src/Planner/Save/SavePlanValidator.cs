@@ -29,6 +29,8 @@ internal static class SavePlanValidator
         var tensorOf = new TensorState?[keys.Count];
         var tensorOrder = new List<int>();
         var objectScopes = new Dictionary<string, (ObjectScope Scope, int Rank)>(StringComparer.Ordinal);
+        // Entry names are unique in a save: a global "rank0/x" and rank 0's "x" would both be "__object__/rank0/x".
+        var entryNames = new Dictionary<string, (string Key, ObjectScope Scope)>(StringComparer.Ordinal);
         var lastPlanOf = new int[keys.Count];
         Array.Fill(lastPlanOf, -1);
         for (var p = 0; p < plans.Count; p++)
@@ -59,6 +61,10 @@ internal static class SavePlanValidator
                         objectScopes[item.Key] = (item.Scope, item.Rank);
                     else if (first.Scope != item.Scope)
                         problems.Add($"entry '{item.Key}' is {Describe(first.Scope)} on rank {first.Rank} but {Describe(item.Scope)} on rank {item.Rank}");
+                    var name = item.StorageName;
+                    if (!entryNames.TryGetValue(name, out var named)) entryNames[name] = (item.Key, item.Scope);
+                    else if (named.Key != item.Key)
+                        problems.Add($"entries '{named.Key}' ({Describe(named.Scope)}) and '{item.Key}' ({Describe(item.Scope)}) would both be stored as '{name}'; rename one");
                     continue;
                 }
                 var id = ids[i];
@@ -75,15 +81,25 @@ internal static class SavePlanValidator
                         }
                         continue;
                     }
+                    if (known.Unstorable) continue;
                 }
                 else
                 {
                     tensorOf[id] = known = new TensorState(new TensorDescriptor(item.Key, item.DType, item.GlobalShape), item.Rank, plans.Count - p);
                     tensorOrder.Add(id);
+                    // Its chunks are not checked further when its shape cannot be stored or counted.
                     if (item.GlobalShape.Count > Shapes.MaxDimensions)
                     {
-                        known.Conflicting = true; // its chunks are not checked further
+                        known.Conflicting = known.Unstorable = true;
                         problems.Add($"'{item.Key}' has {item.GlobalShape.Count} dimensions: at most {Shapes.MaxDimensions} are supported");
+                        continue;
+                    }
+                    if (!Shapes.TryVolume(item.GlobalShape, DTypes.ElementSize(item.DType), out _, out _))
+                    {
+                        known.Conflicting = known.Unstorable = true;
+                        problems.Add(item.GlobalShape.Any(l => l < 0)
+                            ? $"'{item.Key}': shape {Shapes.Format(item.GlobalShape)} has a negative size"
+                            : $"'{item.Key}': shape {Shapes.Format(item.GlobalShape)} holds more bytes than 64 bits count");
                         continue;
                     }
                 }
@@ -280,6 +296,9 @@ internal static class SavePlanValidator
         public TensorDescriptor Descriptor { get; } = descriptor;
         public int Rank { get; } = rank;
         public bool Conflicting { get; set; }
+
+        /// <summary>Its shape has more dimensions than metadata holds, or more bytes than 64 bits count: its chunks are not looked at.</summary>
+        public bool Unstorable { get; set; }
 
         public void Add(TensorBox box) => _boxes.Add(box, out _);
 
