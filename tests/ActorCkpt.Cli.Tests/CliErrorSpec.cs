@@ -188,6 +188,20 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void Parallel_writers_failing_alike_should_end_in_the_first_ones_line_not_a_wrapper()
+    {
+        // A full disk fails both of export's writers at once.
+        var both = new StringWriter();
+        var exit = CommandFailure.Guard(both, verbose: false, () => throw new AggregateException(
+            new IOException("No space left on device : 'model-00001-of-00002.safetensors.tmp'"), new IOException("No space left on device : 'model-00002-of-00002.safetensors.tmp'")));
+        var mixed = new StringWriter();
+        CommandFailure.Guard(mixed, verbose: false, () => throw new AggregateException(new IOException("a"), new InvalidOperationException("b")));
+
+        Assert.Equal((1, Line("actorckpt: No space left on device : 'model-00001-of-00002.safetensors.tmp'")), (exit, both.ToString()));
+        Assert.StartsWith("actorckpt: AggregateException: ", mixed.ToString());
+    }
+
+    [Fact]
     public void Reading_commands_on_an_empty_root_should_create_nothing_in_it()
     {
         var root = Path.Combine(Parent, "empty");

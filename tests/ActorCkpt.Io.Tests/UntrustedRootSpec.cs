@@ -214,6 +214,19 @@ public class UntrustedRootSpec : IDisposable
         Assert.Equal($"'{index}': weight_map puts 'w' in '{target}', which is not a file name in the directory", e.Message);
     }
 
+    [Fact]
+    public void A_Hugging_Face_index_naming_a_key_twice_should_be_refused_naming_the_key()
+    {
+        var import = Path.Combine(_dir.Path, "hf");
+        Directory.CreateDirectory(import);
+        var index = Path.Combine(import, HuggingFaceExporter.IndexFile);
+        File.WriteAllText(index, "{\"weight_map\": {\"w\": \"a.safetensors\", \"w\": \"b.safetensors\"}}");
+
+        var e = Assert.Throws<CheckpointFormatException>(() => HuggingFaceCheckpoint.Open(import));
+
+        Assert.Equal($"'{index}': weight_map has 'w' twice", e.Message);
+    }
+
     /// <summary>Step 1's metadata changed by <paramref name="edit"/>, parsed again; returns the refusal and the metadata's first data file.</summary>
     private CheckpointFormatException Tampered(Action<JsonNode> edit)
     {

@@ -43,7 +43,7 @@ internal static class CommandFailure
     }
 
     /// <summary>The exception that says what failed: through the wrappers that tasks and reflection add.</summary>
-    private static Exception Innermost(Exception e)
+    internal static Exception Innermost(Exception e)
     {
         while (true)
         {
@@ -51,6 +51,10 @@ internal static class CommandFailure
             {
                 case AggregateException { InnerExceptions.Count: 1 } a:
                     e = a.InnerExceptions[0];
+                    continue;
+                // Parallel writers failing alike (a full disk fails both): the first one says what failed.
+                case AggregateException { InnerExceptions.Count: > 1 } many when many.InnerExceptions.All(x => x.GetType() == many.InnerExceptions[0].GetType()):
+                    e = many.InnerExceptions[0];
                     continue;
                 case TargetInvocationException { InnerException: { } inner }:
                     e = inner;

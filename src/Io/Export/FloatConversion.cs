@@ -5,7 +5,9 @@ namespace ActorCkpt;
 /// <summary>
 /// Converts little-endian floating-point tensor bytes between F64, F32, F16 and BF16 (for exports
 /// with a dtype other than the checkpoint's). Through float: to BF16 with round-to-nearest-even,
-/// NaN kept NaN, as PyTorch's <c>tensor.to(torch.bfloat16)</c> does.
+/// NaN kept NaN, as PyTorch's <c>tensor.to(torch.bfloat16)</c> does. An F64 value is rounded to
+/// float first, as PyTorch does too: a double just above a BF16 midpoint can land on it and round
+/// to even (down), so the output matches PyTorch's bit for bit rather than a single rounding.
 /// </summary>
 internal static class FloatConversion
 {

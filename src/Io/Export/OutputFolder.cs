@@ -28,15 +28,17 @@ internal sealed class OutputFolder : IDisposable
     private readonly bool _exchange;
     private IReadOnlyList<string>? _files;
     private bool _committed;
+    private bool _abandoned;
 
-    private OutputFolder(string destination, string temp, string command, IBlobStore store, bool exchange)
+    private OutputFolder(string destination, string temp, string command, Func<IBlobStore, IBlobStore>? wrap, bool exchange)
     {
         Destination = destination;
         TemporaryPath = temp;
         _parent = Path.GetDirectoryName(destination)!;
         _name = Path.GetFileName(destination);
         _command = command;
-        Store = store;
+        IBlobStore store = new Guarded(new LocalBlobStore(temp), this);
+        Store = wrap is null ? store : wrap(store);
         _exchange = exchange;
     }
 
@@ -46,7 +48,7 @@ internal sealed class OutputFolder : IDisposable
     /// <summary>The hidden folder being written.</summary>
     public string TemporaryPath { get; }
 
-    /// <summary>Where the files are written (the hidden folder).</summary>
+    /// <summary>Where the files are written (the hidden folder); nothing can be made there once the output is abandoned.</summary>
     public IBlobStore Store { get; }
 
     /// <summary>
@@ -69,8 +71,7 @@ internal sealed class OutputFolder : IDisposable
         try
         {
             AtomicRename.Sync(parent);
-            IBlobStore store = new LocalBlobStore(temp);
-            var folder = new OutputFolder(full, temp, command, wrap is null ? store : wrap(store), exchange);
+            var folder = new OutputFolder(full, temp, command, wrap, exchange);
             Unfinished.TryAdd(folder, 0);
             return folder;
         }
@@ -212,11 +213,38 @@ internal sealed class OutputFolder : IDisposable
             lock (folder._gate)
             {
                 if (folder._committed || !Unfinished.TryRemove(folder, out _)) continue;
+                folder._abandoned = true;
                 // Files the writing thread opens meanwhile can keep the first removal from finishing.
                 for (var attempt = 0; attempt < 3 && Directory.Exists(folder.TemporaryPath); attempt++) folder.Remove(folder.TemporaryPath);
                 abandoned++;
             }
         return abandoned;
+    }
+
+    /// <summary>
+    /// The hidden folder's store: once the output is abandoned, nothing more is made in it. The writing
+    /// threads run on until the process exits, and a file in a subfolder starts with CreateDirectory,
+    /// which would make the removed hidden folder again (mkdir -p) and leave a file in it. Made under
+    /// the folder's lock, so a removal waits for a file being made (whose later writes go to no name).
+    /// </summary>
+    private sealed class Guarded(IBlobStore inner, OutputFolder folder) : DelegatingBlobStore(inner)
+    {
+        public override IBlobWriter Create(string path) => folder.WhileWritten(() => base.Create(path));
+
+        public override void CreateDirectory(string path) => folder.WhileWritten(() =>
+        {
+            base.CreateDirectory(path);
+            return true;
+        });
+    }
+
+    private T WhileWritten<T>(Func<T> make)
+    {
+        lock (_gate)
+        {
+            if (_abandoned) throw new OperationCanceledException($"{_command} was interrupted; its output is being removed");
+            return make();
+        }
     }
 
     /// <summary>Removes a folder of ours; a failure leaves it as debris for the next run, never fails the run.</summary>

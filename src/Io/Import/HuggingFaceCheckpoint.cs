@@ -151,7 +151,8 @@ internal sealed class HuggingFaceCheckpoint
                 var file = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : "";
                 if (!MetadataValidator.IsPlainFileName(file))
                     throw new CheckpointFormatException(indexPath, $"weight_map puts '{entry.Name}' in '{entry.Value}', which is not a file name in the directory");
-                weightMap[entry.Name] = file;
+                // JSON allows a name twice and readers disagree on which one wins: refused, not guessed.
+                if (!weightMap.TryAdd(entry.Name, file)) throw new CheckpointFormatException(indexPath, $"weight_map has '{entry.Name}' twice");
             }
             return (weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(), weightMap);
         }
