@@ -327,6 +327,27 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_cancellation_before_any_plan_should_refuse_the_other_ranks_plans_though_an_older_attempt_was_aborted()
+    {
+        var rounds = Rounds();
+        // An older attempt of the step, aborted at its plan deadline while rank 2 had sent nothing: its tombstone stays.
+        rounds.Submit(PlanOf(0, 3), "s0@A", haveWriters: true);
+        rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true);
+        rounds.DeadlinePassed(Step, RoundDeadline.Plans);
+        Assert.Null(rounds[Step]);
+
+        // A new attempt: rank 0 cancels before staging; before, the older tombstone made the cancel do nothing.
+        var cancel = new AbortSave(Step, 0, 3);
+        Same(new D[] { new D.Warn(Step, $"Aborted step {Step} before it began: rank 0 cancelled its save of step {Step}") }, rounds.Cancel(cancel, over: false));
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
+        // Rank 2 cancels too (one token for both): its plan is not awaited, and rank 1's next one starts a new attempt.
+        Assert.Empty(rounds.Cancel(new AbortSave(Step, 2, 3), over: false));
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s1@B") },
+            rounds.Submit(PlanOf(1, 3), "s1@B", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s2@B") }, rounds.Submit(PlanOf(2, 3), "s2@B", haveWriters: true));
+    }
+
+    [Fact]
     public void A_cancellation_of_the_next_attempt_while_the_aborted_one_winds_down_should_refuse_its_plans_and_start_no_round()
     {
         var (rounds, round) = Writing();

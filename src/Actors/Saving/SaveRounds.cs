@@ -32,7 +32,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     private const int AbortedStepsRemembered = 64;
     private static readonly RoundDecision<TRef>[] None = Array.Empty<RoundDecision<TRef>>();
     private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
-    private readonly Dictionary<long, (string Reason, HashSet<int> Late)> _aborted = new();
+    // Cancelled: the tombstone of an attempt a rank cancelled before it began (not of an aborted round).
+    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
     // Steps of one job usually have the same structure: their global plan is served from here.
     private readonly SavePlanCache _planCache = new();
@@ -249,8 +250,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             return parked.Select(p => (RoundDecision<TRef>)new RoundDecision<TRef>.RefusePlan(msg.Step, p.Shard, msg.Reason))
                 .Append(new RoundDecision<TRef>.Warn(msg.Step, $"Aborted the next attempt of step {msg.Step} before it began: {msg.Reason}")).ToArray();
         }
-        if (_aborted.ContainsKey(msg.Step) || over) return None;
-        Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank));
+        if (over) return None;
+        if (_aborted.TryGetValue(msg.Step, out var buried) && buried.Cancelled)
+        {
+            // The same cancel again, or another rank's of the same attempt: that rank sends no plan of it.
+            buried.Late.Remove(msg.Rank);
+            return None;
+        }
+        // An aborted round's tombstone is an older attempt's: this cancel's replaces it, or the other
+        // ranks' plans of this attempt would start a round that waits for this rank until its deadline.
+        Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank), cancelled: true);
         return new[] { new RoundDecision<TRef>.Warn(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
     }
 
@@ -342,16 +351,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         _rounds.Remove(round.Step);
         // Late plans of this attempt are refused; so are those of a next attempt a rank cancelled.
-        if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(round.MissingPlans));
+        if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(round.MissingPlans), cancelled: true);
         else Bury(round.Step, round.AbortReason!, round.MissingPlans);
         return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round,
             round.Copies.Select(c => c.File.FileName).Distinct().ToArray()) };
     }
 
-    private void Bury(long step, string reason, IEnumerable<int> late)
+    private void Bury(long step, string reason, IEnumerable<int> late, bool cancelled = false)
     {
-        _aborted[step] = (reason, late.ToHashSet());
-        _abortedOrder.Enqueue(step);
+        if (!_aborted.ContainsKey(step)) _abortedOrder.Enqueue(step);
+        _aborted[step] = (reason, late.ToHashSet(), cancelled);
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
     }
 }
