@@ -348,6 +348,19 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_cancelling_ranks_plan_that_reaches_a_planner_only_after_its_cancel_should_be_refused_not_start_a_round()
+    {
+        // The rank sent its plan to a planner since replaced; the new one hears the cancel, then the plan re-sent.
+        var rounds = Rounds();
+        var cancel = new AbortSave(Step, 0, 2, PlanSent: true);
+        rounds.Cancel(cancel, over: false);
+
+        Same(new D[] { new D.RefusePlan(Step, "s0@A", cancel.Reason) }, rounds.Submit(PlanOf(0, 2), "s0@A", haveWriters: true));
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1, 2), "s1@B", haveWriters: true));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
     public void A_cancellation_of_the_next_attempt_while_the_aborted_one_winds_down_should_refuse_its_plans_and_start_no_round()
     {
         var (rounds, round) = Writing();

@@ -50,7 +50,11 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 /// <param name="Step">The step being saved.</param>
 /// <param name="Rank">The rank whose caller cancelled.</param>
 /// <param name="WorldSize">Ranks of the save, so a cancellation before any plan arrived refuses the others' plans.</param>
-internal sealed record AbortSave(long Step, int Rank, int WorldSize) : IActorCkptMessage
+/// <param name="PlanSent">
+/// True when the rank had sent its plan (and re-sends it until answered): with no round to abort (a new
+/// planner, which never had the plan), that plan is refused too when it comes, so its save ends cancelled.
+/// </param>
+internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSent = false) : IActorCkptMessage
 {
     /// <summary>The reason every rank hears in <see cref="CheckpointAborted"/>; the cancelling rank knows its own abort by it.</summary>
     public string Reason => $"rank {Rank} cancelled its save of step {Step}";

@@ -253,13 +253,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (over) return None;
         if (_aborted.TryGetValue(msg.Step, out var buried) && buried.Cancelled)
         {
-            // The same cancel again, or another rank's of the same attempt: that rank sends no plan of it.
-            buried.Late.Remove(msg.Rank);
+            // The same cancel again, or another rank's of the same attempt: a rank that sent no plan of it
+            // sends none; one that did re-sends it until answered, and is refused.
+            if (msg.PlanSent) buried.Late.Add(msg.Rank);
+            else buried.Late.Remove(msg.Rank);
             return None;
         }
         // An aborted round's tombstone is an older attempt's: this cancel's replaces it, or the other
         // ranks' plans of this attempt would start a round that waits for this rank until its deadline.
-        Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank), cancelled: true);
+        // The cancelling rank's own plan, when it sent one (to a planner since replaced), is refused too.
+        Bury(msg.Step, msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => r != msg.Rank || msg.PlanSent), cancelled: true);
         return new[] { new RoundDecision<TRef>.Warn(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
     }
 
