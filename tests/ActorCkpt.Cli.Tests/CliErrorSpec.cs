@@ -218,6 +218,10 @@ public class CliErrorSpec : IDisposable
         Assert.Equal((1, Line($"actorckpt: no committed checkpoint in '{root}'")), (verify.Exit, verify.Err));
         Assert.Equal((1, Line($"actorckpt: no committed checkpoint in '{root}'")), (inspect.Exit, inspect.Err));
         Assert.Empty(Tree(root));
+
+        // A root a planner ran in, before its job's first commit, lists no step.
+        File.WriteAllText(Path.Combine(root, CheckpointLayout.RootIdFile), new string('a', 32));
+        Assert.Equal((0, ""), (Run("inspect", root).Exit, Run("inspect", root).Err));
     }
 
     [Fact]

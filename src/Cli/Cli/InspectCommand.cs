@@ -20,8 +20,10 @@ internal static class InspectCommand
         if (step is null)
         {
             var steps = store.CommittedSteps();
-            if (steps.Count == 0) store.ResolveStep(null); // nothing to inspect: refused as verify refuses it
-            var catalog = CatalogChecksums.Read(dir, hocon);
+            // A folder no planner ran in, with no step either, is not a checkpoint: refused as verify refuses it.
+            // A root with its catalog and no committed step yet lists none (a job before its first commit).
+            if (steps.Count == 0 && !store.Blobs.Exists(CheckpointLayout.RootIdFile)) store.ResolveStep(null);
+            var catalog = steps.Count == 0 ? CatalogChecksums.None : CatalogChecksums.Read(dir, hocon);
             var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
             var rows = steps.Select((s, i) =>
             {
@@ -32,7 +34,8 @@ internal static class InspectCommand
                     ["step"] = s, ["tensors"] = m.Tensors.Count, ["files"] = m.Files.Count, ["bytes"] = m.TotalFileBytes, ["world_size"] = m.WorldSize,
                 };
             }).ToList();
-            output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = steps[^1], ["steps"] = rows });
+            if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}");
+            output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = steps.Count == 0 ? null : steps[^1], ["steps"] = rows });
             return 0;
         }
 
