@@ -11,6 +11,8 @@ namespace ActorCkpt.Cli.Demo;
 /// </summary>
 internal sealed partial class DemoNodeProcess(int index, string roles, string? host)
 {
+    private const int ErrorLinesKept = 5;
+    private readonly Queue<string> _errors = new();
     private Process? _process;
     private TaskCompletionSource<Address> _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -22,6 +24,20 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
 
     /// <summary>The running incarnation's address, once it said it is up.</summary>
     public Address? Address { get; private set; }
+
+    /// <summary>True from <see cref="KillAsync"/> until the next <see cref="Start"/>: the process is gone on purpose.</summary>
+    public bool KilledOnPurpose { get; private set; }
+
+    /// <summary>
+    /// How the current process ended, for a message: its exit code and its last lines on stderr
+    /// (a node that fails says why there, in one line).
+    /// </summary>
+    public string Ending()
+    {
+        string[] lines;
+        lock (_errors) lines = _errors.ToArray();
+        return $"exited with code {Process.ExitCode}" + (lines.Length == 0 ? "" : $"; its last stderr: {string.Join(" | ", lines)}");
+    }
 
     /// <summary>The current process, for waiting on its end.</summary>
     public Process Process => _process ?? throw new InvalidOperationException($"node {index} was never started");
@@ -42,6 +58,9 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
         foreach (var a in args) psi.ArgumentList.Add(a);
         _up = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Address = null;
+        KilledOnPurpose = false;
+        lock (_errors) _errors.Clear();
+        var errors = _errors;
         var up = _up;
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start '{dotnet} {dll} node'");
         // Drained so a chatty node never blocks on a full pipe; the up line gives its address.
@@ -50,7 +69,15 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
             if (e.Data is not null && UpLine().Match(e.Data) is { Success: true } m)
                 up.TrySetResult(new Address("akka.tcp", ClusterNodeConfig.SystemName, m.Groups[1].Value, int.Parse(m.Groups[2].Value)));
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (string.IsNullOrWhiteSpace(e.Data)) return;
+            lock (errors)
+            {
+                errors.Enqueue(e.Data.Trim());
+                while (errors.Count > ErrorLinesKept) errors.Dequeue();
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process?.Dispose();
@@ -62,15 +89,36 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
     {
         var exited = Process.WaitForExitAsync();
         var first = await Task.WhenAny(_up.Task, exited).WaitAsync(patience);
-        if (first != _up.Task) throw new InvalidOperationException($"node {index} exited with code {Process.ExitCode} before it was up");
+        if (first != _up.Task)
+        {
+            await Process.WaitForExitAsync(); // the stderr read to its end
+            throw new InvalidOperationException($"node {index} {Ending()} before it was up");
+        }
         return Address = await _up.Task;
     }
 
-    /// <summary>SIGKILL, and waits until the process is gone.</summary>
+    /// <summary>SIGKILL, and waits until the process is gone (<see cref="KilledOnPurpose"/> from then on).</summary>
     public async Task KillAsync()
     {
+        KilledOnPurpose = true;
         if (!Process.HasExited) Process.Kill();
         await Process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGKILL of the process and its children, reaped (briefly waited for): the demo is being interrupted.</summary>
+    public void KillNow()
+    {
+        KilledOnPurpose = true;
+        if (_process is not { } process) return;
+        try
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started, or gone.
+        }
     }
 
     [GeneratedRegex(@"^node akka\.tcp://actorckpt@([^:]+):(\d+) up, roles")]

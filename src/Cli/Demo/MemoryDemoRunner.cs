@@ -44,6 +44,7 @@ internal static class MemoryDemoRunner
             {
                 output.Line($"save of step {step} failed: {failed.Error}");
                 report["bit_exact"] = false;
+                await cluster.StopAsync(); // before the report: its JSON is the last line
                 output.Report(report);
                 return 1;
             }
@@ -94,6 +95,7 @@ internal static class MemoryDemoRunner
         report["bytes_from_peers"] = loads.Sum(x => x.BytesFromPeers);
         report["bytes_from_peers_by_node"] = loads.Select((x, i) => (MemoryDemo.Host(i), x.BytesFromPeers)).ToDictionary(x => x.Item1, x => x.BytesFromPeers);
         report["tmpfs_used_bytes_by_host"] = usage.OrderBy(u => u.Host, StringComparer.Ordinal).ToDictionary(u => u.Host, u => u.FileBytes);
+        await cluster.StopAsync(); // before the report: its JSON is the last line
         output.Report(report);
         return bitExact ? 0 : 1;
     }

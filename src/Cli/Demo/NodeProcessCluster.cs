@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Cluster;
 
@@ -24,12 +25,37 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     private string _seed = "";
     private int _poolSize;
 
+    private readonly PosixSignalRegistration[] _interrupts;
+
     private NodeProcessCluster(ActorSystem system, CheckpointNode node, string configFile, MemoryDemo? memory)
     {
         _system = system;
         Node = node;
         _configFile = configFile;
         _memory = memory;
+        _interrupts = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
+    }
+
+    /// <summary>
+    /// Ctrl-C (SIGINT) or SIGTERM: the node processes are killed and reaped and the configuration file
+    /// removed, in one line, then the process ends as the signal would end it (130, 143). Otherwise the
+    /// signal stopped only the driver's actor system, and the nodes ran on, or the driver waited out its asks.
+    /// </summary>
+    private void Interrupted(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        DemoNodeProcess[] nodes;
+        lock (_processes) nodes = _processes.ToArray();
+        foreach (var node in nodes) node.KillNow();
+        try
+        {
+            File.Delete(_configFile);
+        }
+        catch (IOException)
+        {
+        }
+        Console.Error.WriteLine($"actorckpt: demo interrupted: its {nodes.Length} node processes were killed");
+        Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
     }
 
     /// <summary>The driver's node (planner proxy and the shared store).</summary>
@@ -58,8 +84,10 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         }
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{hocon ?? ""}\n");
-        // The memory demo's driver sees every node it kills die: its log would only repeat that into the demo's output.
-        var quiet = memory is null ? "" : "\nakka { loglevel = ERROR, stdout-loglevel = ERROR, remote.log-remote-lifecycle-events = off }\n";
+        // The memory demo's driver sees every node it kills die: its log (Disassociated, with a trace) would only repeat that into the demo's output.
+        // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).
+        var quiet = (memory is null ? "" : "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }")
+                    + "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n";
         var config = ActorCkptConfig.WithCatalog(
             ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
@@ -76,9 +104,23 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Asks every training node's agent, with its share of the ranks, and gathers the replies.</summary>
-    public Task<T[]> AskAllAsync<T>(Func<int, object> request) =>
-        Task.WhenAll(Agents.Select((a, i) => a.Ask<T>(request(i), Patience)));
+    /// <summary>
+    /// Asks every training node's agent, with its share of the ranks, and gathers the replies; a node
+    /// process that ends meanwhile (not killed on purpose) fails this at once, naming how it ended.
+    /// </summary>
+    public async Task<T[]> AskAllAsync<T>(Func<int, object> request)
+    {
+        var answers = Task.WhenAll(Agents.Select((a, i) => a.Ask<T>(request(i), Patience)));
+        var running = _processes.Where(p => !p.KilledOnPurpose).ToArray();
+        var ended = Task.WhenAny(running.Select(p => p.Process.WaitForExitAsync()));
+        if (await Task.WhenAny(answers, ended) != answers)
+        {
+            var dead = running.First(p => p.Process.HasExited);
+            _ = answers.ContinueWith(t => t.Exception, TaskScheduler.Default); // the other asks time out unobserved
+            throw new InvalidOperationException($"node {dead.Index} {dead.Ending()} while the driver waited for its answer");
+        }
+        return await answers;
+    }
 
     /// <summary>
     /// Has every training node build its state of <paramref name="step"/> first (<see cref="PrepareDemoSave"/>),
@@ -121,7 +163,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
                 ? new DemoNodeProcess(i, i < nodes - 1 ? "rank,writer,planner" : "writer", null)
                 : new DemoNodeProcess(i, "rank,writer,planner", MemoryDemo.Host(i));
             node.Start(_configFile, _seed);
-            _processes.Add(node);
+            lock (_processes) _processes.Add(node);
         }
         await Task.WhenAll(_processes.Select(p => p.UpAsync(Patience)));
         await AwaitWholeAsync();
@@ -146,7 +188,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         await WaitAsync(() =>
         {
             if (_processes.FirstOrDefault(p => p.Process.HasExited) is { } dead)
-                throw new InvalidOperationException($"node {dead.Index} exited with code {dead.Process.ExitCode} while the cluster formed");
+                throw new InvalidOperationException($"node {dead.Index} {dead.Ending()} while the cluster formed");
             var state = cluster.State;
             return Task.FromResult(state.Unreachable.Count == 0 && state.Members.Count == expected.Count
                 && state.Members.All(m => m.Status == MemberStatus.Up && expected.Contains(m.Address)));
@@ -240,6 +282,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        foreach (var registration in _interrupts) registration.Dispose();
         var members = Cluster.Get(_system).State.Members;
         int Age(DemoNodeProcess p) => members.FirstOrDefault(m => m.Address.Equals(p.Address)) is { } me ? members.Count(m => m.IsOlderThan(me)) : int.MaxValue;
         foreach (var node in _processes.OrderByDescending(Age))

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using ActorCkpt.Cli;
+
+namespace ActorCkpt.Cli.Tests;
+
+/// <summary>
+/// A real <c>actorckpt demo --nodes 2</c> child and its node processes: SIGTERM (or Ctrl-C) kills and
+/// reaps the nodes and ends the demo at once, in one line; a node that dies mid-run fails the demo at
+/// once, naming the node and how it ended, instead of after the driver's two-minute ask patience.
+/// </summary>
+public sealed class DemoProcessFailureSpec : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    /// <summary>A demo of many steps across two node processes, its stdout and stderr read as they come.</summary>
+    private Process StartDemo(StringBuilder stdout, StringBuilder stderr, TaskCompletionSource saved)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "demo", "--dir", Path.Combine(_temp.Path, "ckpt"), "--nodes", "2", "--ranks", "1",
+                     "--size-mb", "1", "--tensors", "2", "--steps", "10000" })
+            psi.ArgumentList.Add(a);
+        var child = Process.Start(psi)!;
+        child.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout) stdout.AppendLine(e.Data);
+            if (e.Data.StartsWith("saved step 2 ", StringComparison.Ordinal)) saved.TrySetResult();
+        };
+        child.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data);
+        };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>The processes whose parent is <paramref name="pid"/>, with their command lines.</summary>
+    private static List<(int Pid, string Command)> Children(int pid) =>
+        Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
+            .Select(p =>
+            {
+                try
+                {
+                    var stat = File.ReadAllText($"/proc/{p}/stat");
+                    var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                    return (Pid: p, Parent: parent, Command: File.ReadAllText($"/proc/{p}/cmdline").Replace('\0', ' '));
+                }
+                catch (IOException)
+                {
+                    return (Pid: p, Parent: -1, Command: "");
+                }
+            })
+            .Where(p => p.Parent == pid && p.Command.Contains(" node ", StringComparison.Ordinal)).Select(p => (p.Pid, p.Command)).ToList();
+
+    private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_demo_stopped_by_sigterm_should_kill_its_node_processes_and_end_at_once()
+    {
+        StringBuilder stdout = new(), stderr = new();
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var demo = StartDemo(stdout, stderr, saved);
+        List<(int Pid, string Command)> nodes;
+        try
+        {
+            await saved.Task.WaitAsync(Patience);
+            nodes = Children(demo.Id);
+            Assert.Equal(2, nodes.Count);
+            Assert.Equal(0, SendSignal(demo.Id, 15));
+            await demo.WaitForExitAsync().WaitAsync(Patience);
+        }
+        finally
+        {
+            if (!demo.HasExited) demo.Kill(entireProcessTree: true);
+        }
+
+        Assert.True(demo.ExitCode == 143, $"exit {demo.ExitCode}\n{stdout}\n{stderr}");
+        Assert.Contains("actorckpt: demo interrupted: its 2 node processes were killed", stderr.ToString());
+        Assert.DoesNotContain(nodes, n => Alive(n.Pid));
+        // The nodes' configuration file (named on their command lines) is gone too.
+        var config = nodes[0].Command.Split(' ').SkipWhile(a => a != "--config").Skip(1).First();
+        Assert.False(File.Exists(config), config);
+    }
+
+    [Fact]
+    public async Task A_node_process_dying_mid_run_should_fail_the_demo_at_once_naming_it_and_its_exit()
+    {
+        StringBuilder stdout = new(), stderr = new();
+        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var demo = StartDemo(stdout, stderr, saved);
+        try
+        {
+            await saved.Task.WaitAsync(Patience);
+            var node = Children(demo.Id).First(n => n.Command.Contains("rank,writer,planner", StringComparison.Ordinal));
+            Assert.Equal(0, SendSignal(node.Pid, 9));
+            // Before, the driver waited out its two-minute ask patience, then named no node.
+            await demo.WaitForExitAsync().WaitAsync(Patience);
+        }
+        finally
+        {
+            if (!demo.HasExited) demo.Kill(entireProcessTree: true);
+        }
+
+        Assert.True(demo.ExitCode == 1, $"exit {demo.ExitCode}\n{stdout}\n{stderr}");
+        Assert.Contains("actorckpt: InvalidOperationException: node 0 exited with code 137 while the driver waited for its answer", stderr.ToString());
+    }
+}
