@@ -81,6 +81,35 @@ public class UntrustedRootSpec : IDisposable
         Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(verify));
     }
 
+    /// <summary>Makes a data file a FIFO when verify opens it the second time (to read its blocks, after its header).</summary>
+    private sealed class FifoOnSecondOpen(IBlobStore inner, string file, Action<string> makeFifo, string full) : DelegatingBlobStore(inner)
+    {
+        private int _opens;
+
+        public override IBlobReader OpenRead(string path)
+        {
+            if (path.EndsWith(file, StringComparison.Ordinal) && Interlocked.Increment(ref _opens) == 2)
+            {
+                File.Delete(full);
+                makeFifo(full);
+            }
+            return base.OpenRead(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_data_file_replaced_while_verify_reads_the_step_should_be_one_problem_among_the_rest()
+    {
+        Saved();
+        var file = new CheckpointStore(new LocalBlobStore(_dir.Path)).ReadMetadata(1).Files[0].Name;
+        var store = new CheckpointStore(new FifoOnSecondOpen(new LocalBlobStore(_dir.Path), file, MakeFifo, InStep(1, file)));
+
+        // Before, the second open threw out of verify instead of being listed.
+        var verify = await Bounded(() => CheckpointVerifier.Verify(store, 1));
+
+        Assert.Equal(new VerificationFailure(file, "(file)", $"'{InStep(1, file)}' is a FIFO, not a regular file"), Assert.Single(verify));
+    }
+
     [Fact]
     public async Task A_socket_in_place_of_a_data_file_should_be_refused_naming_it()
     {

@@ -59,8 +59,16 @@ internal static class CheckpointVerifier
         progress?.AddTotal(stored.Sum(i => i.Bytes.Length));
         foreach (var group in stored.Where(i => usable.Contains(i.Bytes.File)).GroupBy(i => i.Bytes.File))
         {
-            using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
-            foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes, progress));
+            try
+            {
+                using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
+                foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes, progress));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Replaced or cut since its header was checked (another program writes this root too): reported with the rest.
+                failures.Add(new VerificationFailure(group.Key, "(file)", e.Message));
+            }
         }
         return failures;
     }
