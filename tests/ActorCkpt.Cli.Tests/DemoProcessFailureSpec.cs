@@ -63,28 +63,39 @@ public sealed class DemoProcessFailureSpec : IDisposable
 
     private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
 
-    [Fact]
-    public async Task A_demo_stopped_by_sigterm_should_kill_its_node_processes_and_end_at_once()
+    /// <summary>Runs the demo until it saved step 2, then <paramref name="interrupt"/>s it; how it ended.</summary>
+    private async Task<(int Exit, string Out, string Err)> InterruptedAsync(Action<Process> interrupt)
     {
         StringBuilder stdout = new(), stderr = new();
         var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var demo = StartDemo(stdout, stderr, saved);
-        List<(int Pid, string Command)> nodes;
         try
         {
             await saved.Task.WaitAsync(Patience);
-            nodes = Children(demo.Id);
-            Assert.Equal(2, nodes.Count);
-            Assert.Equal(0, SendSignal(demo.Id, 15));
+            interrupt(demo);
             await demo.WaitForExitAsync().WaitAsync(Patience);
         }
         finally
         {
             if (!demo.HasExited) demo.Kill(entireProcessTree: true);
         }
+        return (demo.ExitCode, stdout.ToString(), stderr.ToString());
+    }
 
-        Assert.True(demo.ExitCode == 143, $"exit {demo.ExitCode}\n{stdout}\n{stderr}");
-        Assert.Contains("actorckpt: demo interrupted: its 2 node processes were killed", stderr.ToString());
+    [Fact]
+    public async Task A_demo_stopped_by_sigterm_should_kill_its_node_processes_and_end_at_once()
+    {
+        var nodes = new List<(int Pid, string Command)>();
+
+        var run = await InterruptedAsync(demo =>
+        {
+            nodes = Children(demo.Id);
+            Assert.Equal(2, nodes.Count);
+            Assert.Equal(0, SendSignal(demo.Id, 15));
+        });
+
+        Assert.True(run.Exit == 143, $"exit {run.Exit}\n{run.Out}\n{run.Err}");
+        Assert.Contains("actorckpt: demo interrupted: its 2 node processes were killed", run.Err);
         Assert.DoesNotContain(nodes, n => Alive(n.Pid));
         // The nodes' configuration file (named on their command lines) is gone too.
         var config = nodes[0].Command.Split(' ').SkipWhile(a => a != "--config").Skip(1).First();
@@ -94,23 +105,11 @@ public sealed class DemoProcessFailureSpec : IDisposable
     [Fact]
     public async Task A_node_process_dying_mid_run_should_fail_the_demo_at_once_naming_it_and_its_exit()
     {
-        StringBuilder stdout = new(), stderr = new();
-        var saved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var demo = StartDemo(stdout, stderr, saved);
-        try
-        {
-            await saved.Task.WaitAsync(Patience);
-            var node = Children(demo.Id).First(n => n.Command.Contains("rank,writer,planner", StringComparison.Ordinal));
-            Assert.Equal(0, SendSignal(node.Pid, 9));
-            // Before, the driver waited out its two-minute ask patience, then named no node.
-            await demo.WaitForExitAsync().WaitAsync(Patience);
-        }
-        finally
-        {
-            if (!demo.HasExited) demo.Kill(entireProcessTree: true);
-        }
+        // Before, the driver waited out its two-minute ask patience, then named no node.
+        var run = await InterruptedAsync(demo =>
+            Assert.Equal(0, SendSignal(Children(demo.Id).First(n => n.Command.Contains("rank,writer,planner", StringComparison.Ordinal)).Pid, 9)));
 
-        Assert.True(demo.ExitCode == 1, $"exit {demo.ExitCode}\n{stdout}\n{stderr}");
-        Assert.Contains("actorckpt: InvalidOperationException: node 0 exited with code 137 while the driver waited for its answer", stderr.ToString());
+        Assert.True(run.Exit == 1, $"exit {run.Exit}\n{run.Out}\n{run.Err}");
+        Assert.Contains("actorckpt: InvalidOperationException: node 0 exited with code 137 while the driver waited for its answer", run.Err);
     }
 }

@@ -81,14 +81,7 @@ public class SafetensorsSpec : IDisposable
     [Fact]
     public void A_header_with_a_gap_between_tensors_should_be_refused()
     {
-        var json = """{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}""";
-        var bytes = new byte[8 + json.Length + 5];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
-        System.Text.Encoding.ASCII.GetBytes(json).CopyTo(bytes, 8);
-        File.WriteAllBytes(Path.Combine(_dir.Path, "bad.safetensors"), bytes);
-        using var reader = new LocalBlobStore(_dir.Path).OpenRead("bad.safetensors");
-
-        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, "bad.safetensors"));
+        var e = Refused("""{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}""", dataBytes: 5);
 
         Assert.Contains("'bad.safetensors': tensor 'b' starts at 3, expected 2", e.Message);
     }
@@ -99,16 +92,20 @@ public class SafetensorsSpec : IDisposable
     public void A_field_named_twice_inside_an_entry_should_be_refused_as_a_name_twice_is(string json, string problem)
     {
         // JsonElement.GetProperty takes the last of two silently; Python's safetensors refuses the file.
-        var padded = json.PadRight((json.Length + 7) / 8 * 8);
-        var bytes = new byte[8 + padded.Length + 2];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)padded.Length);
-        System.Text.Encoding.ASCII.GetBytes(padded).CopyTo(bytes, 8);
-        File.WriteAllBytes(Path.Combine(_dir.Path, "bad.safetensors"), bytes);
-        using var reader = new LocalBlobStore(_dir.Path).OpenRead("bad.safetensors");
-
-        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, "bad.safetensors"));
+        var e = Refused(json.PadRight((json.Length + 7) / 8 * 8), dataBytes: 2);
 
         Assert.Equal($"'bad.safetensors': {problem}", e.Message);
+    }
+
+    /// <summary>Reads the header of a file "bad.safetensors" of header <paramref name="json"/> and <paramref name="dataBytes"/> bytes of data; the refusal.</summary>
+    private CheckpointFormatException Refused(string json, int dataBytes)
+    {
+        var bytes = new byte[8 + json.Length + dataBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
+        System.Text.Encoding.ASCII.GetBytes(json).CopyTo(bytes, 8);
+        File.WriteAllBytes(Path.Combine(_dir.Path, "bad.safetensors"), bytes);
+        using var reader = new LocalBlobStore(_dir.Path).OpenRead("bad.safetensors");
+        return Assert.Throws<CheckpointFormatException>(() => SafetensorsHeader.Read(reader, "bad.safetensors"));
     }
 
     [Fact]
