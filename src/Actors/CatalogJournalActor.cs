@@ -20,8 +20,18 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
     {
         (PersistenceId, _snapshotEvery) = (persistenceId, snapshotEvery);
         (JournalPluginId, SnapshotPluginId) = (ActorCkptConfig.JournalPluginId, ActorCkptConfig.SnapshotPluginId);
-        Recover<SnapshotOffer>(o => Catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot));
-        Recover<ICatalogEvent>(e => Catalog.Apply(e));
+        // Replayed events count towards the next snapshot: a job restarted more often than every
+        // snapshot-every events would otherwise never take one, and replay its whole journal at each start.
+        Recover<SnapshotOffer>(o =>
+        {
+            Catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot);
+            _eventsSinceSnapshot = 0;
+        });
+        Recover<ICatalogEvent>(e =>
+        {
+            Catalog.Apply(e);
+            _eventsSinceSnapshot++;
+        });
         Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray())));
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(m => Context.GetLogger().Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));

@@ -565,7 +565,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         var plan = _files.Reconcile(Catalog);
         _missing.UnionWith(plan.Missing);
-        RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove, step => Catalog[step]?.Status == CheckpointStatus.Deleted));
+        // A step deleted locally (also one whose object-tier copy stays) waits for the grace and its loads, as deletions do.
+        RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove,
+            step => Catalog[step] is { Status: CheckpointStatus.Deleted } or { Status: CheckpointStatus.Committed, OnDisk: false, Tier: StorageTier.Object }));
         for (var i = 0; i < plan.Events.Count; i++) Record(plan.Events[i], i == plan.Events.Count - 1 ? _ => Settle() : null);
         if (plan.Events.Count == 0) Settle();
     }

@@ -47,6 +47,26 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task Recovery_should_replay_at_most_snapshot_every_events_though_the_job_restarts_after_each_save()
+    {
+        var states = TestStates.Build(Model, 2, seed: 1);
+        for (var step = 1; step <= 3; step++)
+        {
+            // Two events a save (started, committed): before, a count starting at 0 each run never reached 4.
+            var (system, node) = StartProcess("actorckpt.catalog.snapshot-every = 4");
+            await SaveAllAsync(node, step, states);
+            await system.Terminate();
+        }
+
+        await using var db = new SqliteConnection($"Data Source={Path.Combine(Root, CheckpointLayout.CatalogFile)};Mode=ReadOnly;Pooling=False");
+        await db.OpenAsync();
+        var after = db.CreateCommand();
+        after.CommandText = "select count(*) from journal where sequence_number > coalesce((select max(sequence_number) from snapshot), 0)";
+        Assert.InRange((long)(await after.ExecuteScalarAsync())!, 0, 4);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task The_catalog_read_straight_from_its_sqlite_file_should_be_the_one_the_journal_recovers()
     {
         // Snapshots every 3 events and retention's deletions: the file holds a snapshot, events after

@@ -148,6 +148,22 @@ public class CatalogReconcilerSpec
     }
 
     [Fact]
+    public void A_step_deleted_locally_but_kept_in_the_object_tier_should_finish_going_not_come_back_on_disk()
+    {
+        var catalog = Catalog(
+            new SaveCommitted(10, Guid.Empty, "00000000000000aa", 2, 4096, Now),
+            new StepUploaded(10, Guid.Empty, "s3://b/j", "00000000000000aa", 2, 4096, Now),
+            new CheckpointDeleted(10, "retention", Now));
+        Assert.False(catalog[10]!.OnDisk);
+
+        // Killed after journaling the deletion, before its files went: its committed directory is still there.
+        var r = CatalogReconciler.Reconcile(catalog, new[] { new StepOnDisk(10, new CommitOnDisk("00000000000000aa", 2, 4096)) }, Now);
+
+        Assert.Empty(r.Events); // before: StepPersisted, as if it were a memory step persisted
+        Assert.Equal(new long[] { 10 }, r.DirectoriesToRemove);
+    }
+
+    [Fact]
     public void Commits_unknown_to_the_journal_should_be_adopted_and_vanished_ones_only_reported()
     {
         var catalog = Catalog(new SaveCommitted(1, Guid.Empty, "x", 1, 1, Now), new SaveAborted(2, Guid.Empty, "failed", Now));

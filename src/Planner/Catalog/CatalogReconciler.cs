@@ -65,6 +65,11 @@ internal static class CatalogReconciler
                 case CheckpointStatus.InFlight:
                     events.Add(new SaveAborted(entry.Step, entry.SaveId, InterruptedReason, now));
                     break;
+                case CheckpointStatus.Committed when entry.Tier == StorageTier.Object && !entry.OnDisk && found is not null:
+                    // Deleted locally (its copy in the object tier stays), killed before its files went:
+                    // they finish going, and it is not taken for a memory step persisted.
+                    remove.Add(entry.Step);
+                    break;
                 case CheckpointStatus.Committed when !entry.OnDisk && found?.Commit is { } persisted:
                     // A memory step whose persist committed on disk before its planner stopped: the
                     // same files and bytes, and a checksum to hold its metadata to from now on.
