@@ -335,6 +335,23 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void An_in_place_commit_should_be_told_only_once_no_push_reads_the_callers_tensors()
+    {
+        var save = Writing(inPlace: true);
+        // File A's first push still reads the caller's tensors when its writer retries: a second push, which ends.
+        save.StreamAsked(Attempt, FileA.FileName, "w1", attempt: 1);
+        save.StreamAsked(Attempt, FileA.FileName, "w1", attempt: 2);
+        save.StreamClosed(Attempt);
+        save.WriteSucceeded(Attempt, ResultA, "w1");
+        save.WriteSucceeded(Attempt, ResultB, "w2");
+        Assert.Equal(1, save.ActiveStreams);
+
+        // Before, the caller heard the commit here and could free what the first push reads.
+        Assert.DoesNotContain(save.Committed(Step, Summary), d => d is D.CompleteCommitted);
+        Assert.Contains(new D.CompleteCommitted(Summary), save.StreamClosed(Attempt));
+    }
+
+    [Fact]
     public void Writes_that_never_end_after_the_verdict_should_be_abandoned_with_a_held_verdict_told()
     {
         var save = Writing(inPlace: true);

@@ -262,8 +262,9 @@ internal sealed class ShardSave<TActor> where TActor : class
         if (_over || step != Step || Decided) return Nothing;
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (WrittenElsewhere is { } others) decisions.Add(new ShardSaveDecision<TActor>.RememberWrittenElsewhere(others));
-        // A rank whose files all went to others can hear the commit before its copy is over.
-        if (Staging) _heldVerdict = new ShardSaveDecision<TActor>.CompleteCommitted(summary);
+        // A rank whose files all went to others can hear the commit before its copy is over; in place, it
+        // hears it once nothing reads its tensors (a push of a write since retried may still run).
+        if ((InPlace && !Released) || Staging) _heldVerdict = new ShardSaveDecision<TActor>.CompleteCommitted(summary);
         else decisions.Add(new ShardSaveDecision<TActor>.CompleteCommitted(summary));
         Decide(decisions);
         return decisions;
