@@ -261,6 +261,34 @@ public class SerializationSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_write_report_of_a_16_GiB_shard_should_cross_the_wire_between_nodes_configured_as_shipped()
+    {
+        // One checksum per MiB block: 16,384 of them, over Akka.Remote's default 128,000-byte frame,
+        // above which a message is dropped with only a log line (the save then failed at its write deadline).
+        var sums = Enumerable.Range(0, 64).Select(i => (ulong)i * 0x9E3779B97F4A7C15UL).ToArray();
+        var items = Enumerable.Range(0, 256).Select(i => new WrittenItem($"layers.{i}.w", new StoredBytes("r0.safetensors", 4096 + (64L << 20) * i, 64L << 20, 1 << 20, sums))).ToArray();
+        var report = new ReportWrites(3, Guid.NewGuid(), 17, new[] { new FileWriteResult("r0.safetensors", 256 * (64L << 20), items) }, Array.Empty<string>());
+        Assert.InRange(Sys.Serialization.FindSerializerFor(report).ToBinary(report).Length, 128_001, int.MaxValue);
+
+        var shipped = ConfigurationFactory.ParseString(Remote + "\n" + TestConfig).WithFallback(ActorCkptConfig.Cluster).WithFallback(ActorCkptConfig.Defaults);
+        var (a, b) = (ActorSystem.Create("a", shipped), ActorSystem.Create("b", shipped));
+        try
+        {
+            var received = new TestProbe(b, new XunitAssertions());
+            b.ActorOf(Props.Create(() => new ForwardActor(received.Ref)), "planner");
+            a.ActorSelection(new RootActorPath(((ExtendedActorSystem)b).Provider.DefaultAddress) / "user" / "planner").Tell(report);
+
+            var arrived = received.ExpectMsg<ReportWrites>(Patience);
+            Assert.Equal(items.Length, arrived.Results[0].Items.Count);
+            Assert.Equal(sums, arrived.Results[0].Items[^1].Bytes.BlockChecksums);
+        }
+        finally
+        {
+            await Task.WhenAll(a.Terminate(), b.Terminate()).WaitAsync(Patience);
+        }
+    }
+
+    [Fact]
     public async Task Messages_should_cross_the_wire_between_actor_systems_and_unlisted_ones_should_not()
     {
         var other = ActorSystem.Create("other", ConfigurationFactory.ParseString(Remote + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults));

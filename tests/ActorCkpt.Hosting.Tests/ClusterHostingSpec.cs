@@ -67,6 +67,7 @@ public sealed class ClusterHostingSpec : IDisposable
         // hocon/cluster.conf's where the host set nothing.
         Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(TimeSpan.FromSeconds(1), config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));
+        Assert.Equal(32L << 20, config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         // The singleton defaults stay the host's: they apply to its own singletons too.
         Assert.Equal("singleton", config.GetString("akka.cluster.singleton.singleton-name"));
         Assert.Equal("", config.GetString("akka.cluster.singleton.role"));

@@ -30,6 +30,7 @@ internal static class HostingConfig
         "akka.cluster.failure-detector.heartbeat-interval",
         "akka.cluster.failure-detector.acceptable-heartbeat-pause",
         "akka.stream.materializer.stream-ref.subscription-timeout",
+        "akka.remote.dot-netty.tcp.maximum-frame-size",
     ];
 
     // Defaults Akka.Hosting itself lays into the configuration (AddAkka: the materializer's;
