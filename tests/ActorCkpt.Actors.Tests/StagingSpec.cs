@@ -76,4 +76,44 @@ public class StagingSpec : NodeSpec
         Assert.Equal(0, pool.Waiting);
         pool.Dispose();
     }
+
+    [Fact]
+    public async Task A_request_of_an_older_step_should_not_wait_behind_a_newer_one_that_waits_for_it()
+    {
+        const long unit = 64 << 10;
+        var pool = new StagingPool(budgetBytes: 8 * unit);
+        var rank0Step1 = await pool.RentAllAsync(new[] { 6 * unit }, step: 1);
+        // Rank 0's next save (two in flight) waits for step 1's buffers...
+        var rank0Step2 = pool.RentAllAsync(new[] { 6 * unit }, step: 2);
+        // ...which come back once step 1 is written, which needs rank 1's part of it: it fits, and is
+        // served at once (before, it waited behind step 2 until the save's plan deadline failed step 1).
+        var rank1Step1 = pool.RentAllAsync(new[] { 2 * unit }, step: 1);
+
+        Assert.True(rank1Step1.IsCompletedSuccessfully);
+        Assert.False(rank0Step2.IsCompleted);
+        pool.Return(rank0Step1);
+        Assert.True(rank0Step2.IsCompletedSuccessfully);
+        pool.Dispose();
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_should_let_the_ones_behind_it_that_fit_have_their_buffers()
+    {
+        const long unit = 64 << 10;
+        var pool = new StagingPool(budgetBytes: 4 * unit);
+        var held = await pool.RentAllAsync(new[] { 2 * unit }, step: 1);
+        var cancel = new CancellationTokenSource();
+        var big = pool.RentAllAsync(new[] { 4 * unit }, step: 2, cancel.Token);
+        var small = pool.RentAllAsync(new[] { unit }, step: 3);
+        Assert.False(small.IsCompleted);
+
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => big);
+        Assert.True(small.IsCompletedSuccessfully); // before, it slept until some other buffer came back
+        pool.Return(held);
+        pool.Return(await small);
+        pool.Dispose();
+        Assert.Equal(0, pool.AllocatedBytes);
+    }
 }

@@ -3,9 +3,11 @@ namespace ActorCkpt;
 /// <summary>
 /// Reusable staging buffers of one node, within a budget of host memory. Sizes are rounded up to
 /// 64 KiB so the same model state finds the same buffers on every save: after the first save,
-/// staging allocates nothing. A save rents all its buffers at once or waits, first in first out,
-/// until saves in flight give enough back (free buffers of other sizes are freed to make room);
-/// it never allocates past the budget. Thread-safe.
+/// staging allocates nothing. A save rents all its buffers at once or waits, older steps first and
+/// first in first out within a step, until saves in flight give enough back (free buffers of other
+/// sizes are freed to make room); it never allocates past the budget. Older steps first: a rank's
+/// next save waiting for its last one's buffers must not stand before another rank's part of that
+/// last one, which it waits for. Thread-safe.
 /// </summary>
 internal sealed class StagingPool : IDisposable
 {
@@ -82,7 +84,9 @@ internal sealed class StagingPool : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            request.Node = _waiting.AddLast(request);
+            var after = _waiting.First;
+            while (after is not null && after.Value.Step <= step) after = after.Next;
+            request.Node = after is null ? _waiting.AddLast(request) : _waiting.AddBefore(after, request);
             Serve();
         }
         if (!request.Done.Task.IsCompleted && cancel.CanBeCanceled)
@@ -90,7 +94,12 @@ internal sealed class StagingPool : IDisposable
             {
                 lock (_lock)
                 {
-                    if (request.Node?.List is not null) _waiting.Remove(request.Node);
+                    if (request.Node?.List is not null)
+                    {
+                        _waiting.Remove(request.Node);
+                        // The ones behind it may fit now.
+                        if (!_disposed) Serve();
+                    }
                 }
                 request.Done.TrySetCanceled(cancel);
             });
@@ -107,6 +116,7 @@ internal sealed class StagingPool : IDisposable
                 if (_disposed)
                 {
                     ((IDisposable)b).Dispose();
+                    _allocated -= b.Capacity;
                     continue;
                 }
                 _rented.Remove(b);
@@ -123,14 +133,18 @@ internal sealed class StagingPool : IDisposable
         lock (_lock)
         {
             _disposed = true;
-            foreach (var b in _free.Values.SelectMany(s => s)) ((IDisposable)b).Dispose();
+            foreach (var b in _free.Values.SelectMany(s => s))
+            {
+                ((IDisposable)b).Dispose();
+                _allocated -= b.Capacity;
+            }
             _free.Clear();
             foreach (var w in _waiting) w.Done.TrySetException(new ObjectDisposedException(nameof(StagingPool)));
             _waiting.Clear();
         }
     }
 
-    /// <summary>Hands buffers to waiting requests in order while the first one fits. Called under the lock.</summary>
+    /// <summary>Hands buffers to waiting requests in order (older steps first) while the first one fits. Called under the lock.</summary>
     private void Serve()
     {
         while (_waiting.First?.Value is { } head)
