@@ -289,6 +289,23 @@ public class SerializationSpec : NodeSpec
     }
 
     [Fact]
+    public void A_message_of_another_builds_wire_types_should_be_refused_not_misread()
+    {
+        var serializer = new ActorCkptSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(new AgreeQueueEmpty(4, 1, 5, true));
+        Assert.Equal(new AgreeQueueEmpty(4, 1, 5, true), serializer.FromBinary(bytes, typeof(AgreeQueueEmpty)));
+
+        // Hyperion writes fields without names: a field added by another build shifts every value after it.
+        var added = WireProtocol.Fingerprint([("ActorCkpt.AgreeQueueEmpty", [("<Round>k__BackingField", "System.Int64"), ("<Attempt>k__BackingField", "System.Int64")])]);
+        Assert.NotEqual(WireProtocol.Fingerprint([("ActorCkpt.AgreeQueueEmpty", [("<Round>k__BackingField", "System.Int64")])]), added);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes, added);
+
+        var e = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(bytes, typeof(AgreeQueueEmpty)));
+        Assert.Equal($"a message of another ActorCkpt build (wire protocol {added:x8}; this node's {WireProtocol.Current:x8}) is refused: " +
+                     "every node of a cluster must run the same ActorCkpt version", e.Message);
+    }
+
+    [Fact]
     public async Task Messages_should_cross_the_wire_between_actor_systems_and_unlisted_ones_should_not()
     {
         var other = ActorSystem.Create("other", ConfigurationFactory.ParseString(Remote + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults));

@@ -9,8 +9,9 @@ namespace ActorCkpt;
 /// Serializes ActorCkpt's control messages (<see cref="IActorCkptMessage"/>) with Hyperion, for
 /// the wire between nodes. Actor references travel as Akka surrogates (their paths) and are
 /// resolved on arrival; only types admitted by <see cref="MessageTypeFilter"/> are ever
-/// instantiated. Bound in hocon/reference.conf. Tensor bytes never travel this way: remote
-/// writes stream them through StreamRefs in small chunks.
+/// instantiated. Every payload starts with the build's <see cref="WireProtocol"/> fingerprint: a
+/// message of another build is refused, not misread. Bound in hocon/reference.conf. Tensor bytes
+/// never travel this way (the bulk channel, or StreamRefs in small chunks).
 /// </summary>
 internal sealed class ActorCkptSerializer : Akka.Serialization.Serializer
 {
@@ -42,14 +43,22 @@ internal sealed class ActorCkptSerializer : Akka.Serialization.Serializer
     public override byte[] ToBinary(object obj)
     {
         using var stream = new MemoryStream();
+        Span<byte> protocol = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(protocol, WireProtocol.Current);
+        stream.Write(protocol);
         _hyperion.Serialize(obj, stream);
         return stream.ToArray();
     }
 
     /// <inheritdoc />
+    /// <exception cref="System.Runtime.Serialization.SerializationException">The payload is of another build's wire types.</exception>
     public override object FromBinary(byte[] bytes, Type type)
     {
-        using var stream = new MemoryStream(bytes);
+        var theirs = bytes.Length < 4 ? 0 : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        if (bytes.Length < 4 || theirs != WireProtocol.Current)
+            throw new System.Runtime.Serialization.SerializationException(
+                $"a message of another ActorCkpt build (wire protocol {theirs:x8}; this node's {WireProtocol.Current:x8}) is refused: every node of a cluster must run the same ActorCkpt version");
+        using var stream = new MemoryStream(bytes, 4, bytes.Length - 4);
         return _hyperion.Deserialize(stream);
     }
 }
