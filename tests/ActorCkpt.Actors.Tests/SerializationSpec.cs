@@ -19,6 +19,18 @@ public sealed class ForwardActor : ReceiveActor
     public ForwardActor(IActorRef probe) => ReceiveAny(m => probe.Forward(m));
 }
 
+/// <summary>A type no wire message carries: its setter counts every instance built (a gadget's side effect).</summary>
+public sealed class Gadget
+{
+    public static int Built;
+
+    public string Command
+    {
+        get => "";
+        set => Interlocked.Increment(ref Built);
+    }
+}
+
 public class SerializationSpec : NodeSpec
 {
     private const string Remote = """
@@ -285,6 +297,32 @@ public class SerializationSpec : NodeSpec
         finally
         {
             await Task.WhenAll(a.Terminate(), b.Terminate()).WaitAsync(Patience);
+        }
+    }
+
+    [Fact]
+    public async Task A_stranger_should_not_make_a_node_build_a_type_through_the_catch_all_json_serializer()
+    {
+        // The stranger: a plain Akka system (its catch-all JSON serializer on) that knows the node's address.
+        var shipped = ConfigurationFactory.ParseString(Remote + "\n" + TestConfig).WithFallback(ActorCkptConfig.Cluster).WithFallback(ActorCkptConfig.Defaults);
+        var (stranger, node) = (ActorSystem.Create("stranger", ConfigurationFactory.ParseString(Remote + "\nakka.loglevel = WARNING")), ActorSystem.Create("node", shipped));
+        try
+        {
+            var received = new TestProbe(node, new XunitAssertions());
+            node.ActorOf(Props.Create(() => new ForwardActor(received.Ref)), "planner");
+            var planner = stranger.ActorSelection(new RootActorPath(((ExtendedActorSystem)node).Provider.DefaultAddress) / "user" / "planner");
+            Gadget.Built = 0;
+
+            planner.Tell(new Dictionary<string, object> { ["x"] = new Gadget { Command = "rm -rf /" } });
+            planner.Tell("after the gadget");
+
+            // Messages of one association arrive in order: the gadget's payload was handled (refused) first.
+            Assert.Equal("after the gadget", received.ExpectMsg<string>(Patience));
+            Assert.Equal(1, Gadget.Built); // the stranger's own, when it built the message
+        }
+        finally
+        {
+            await Task.WhenAll(stranger.Terminate(), node.Terminate()).WaitAsync(Patience);
         }
     }
 

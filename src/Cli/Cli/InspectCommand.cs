@@ -20,9 +20,8 @@ internal static class InspectCommand
         if (step is null)
         {
             var steps = store.CommittedSteps();
-            // A folder no planner ran in, with no step either, is not a checkpoint: refused as verify refuses it.
-            // A root with its catalog and no committed step yet lists none (a job before its first commit).
-            if (steps.Count == 0 && !store.Blobs.Exists(CheckpointLayout.RootIdFile)) store.ResolveStep(null);
+            // A root with no committed step lists none (a job before its first commit, even before its
+            // planner made the catalog): scripts and the crash harness read the empty list.
             var catalog = steps.Count == 0 ? CatalogChecksums.None : CatalogChecksums.Read(dir, hocon);
             var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
             var rows = steps.Select((s, i) =>
