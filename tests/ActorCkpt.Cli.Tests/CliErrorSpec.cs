@@ -137,6 +137,9 @@ public class CliErrorSpec : IDisposable
     }
 
     /// <summary>The arguments of <paramref name="command"/> (a reading command, or "demo-check") run on <paramref name="root"/>, outputs beside it.</summary>
+    /// <summary>The commands that take a checkpoint root, as <see cref="OnRoot"/> spells them.</summary>
+    public static TheoryData<string> RootCommands => new() { "ls", "inspect", "verify", "gc", "export", "unshard", "demo-check" };
+
     private string[] OnRoot(string command, string root) => command switch
     {
         "demo-check" => new[] { "demo", "--dir", root, "--check" },
@@ -146,13 +149,7 @@ public class CliErrorSpec : IDisposable
     };
 
     [Theory]
-    [InlineData("ls")]
-    [InlineData("inspect")]
-    [InlineData("verify")]
-    [InlineData("gc")]
-    [InlineData("export")]
-    [InlineData("unshard")]
-    [InlineData("demo-check")]
+    [MemberData(nameof(RootCommands))]
     public void A_command_on_a_missing_root_should_exit_1_with_one_line_and_create_nothing(string command)
     {
         var before = Tree(Parent);
@@ -166,13 +163,7 @@ public class CliErrorSpec : IDisposable
     }
 
     [Theory]
-    [InlineData("ls")]
-    [InlineData("inspect")]
-    [InlineData("verify")]
-    [InlineData("gc")]
-    [InlineData("export")]
-    [InlineData("unshard")]
-    [InlineData("demo-check")]
+    [MemberData(nameof(RootCommands))]
     public void A_command_given_a_file_as_its_root_should_exit_1_with_one_line_saying_so(string command)
     {
         Directory.CreateDirectory(Parent);

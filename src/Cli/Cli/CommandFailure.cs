@@ -43,7 +43,7 @@ internal static class CommandFailure
     }
 
     /// <summary>The exception that says what failed: through the wrappers that tasks and reflection add.</summary>
-    internal static Exception Innermost(Exception e)
+    private static Exception Innermost(Exception e)
     {
         while (true)
         {

@@ -16,9 +16,6 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
     /// <summary>Headers longer than this are refused as corrupt (the reference implementation uses 100 MB).</summary>
     public const long MaxHeaderLength = 100_000_000;
 
-    /// <summary>The reserved name of the header's string-to-string map.</summary>
-    public const string MetadataName = StorageNames.HeaderMetadata;
-
     /// <summary>Where the data section starts in the file.</summary>
     public long DataStart => 8 + HeaderLength;
 
@@ -45,13 +42,13 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         IReadOnlyList<(string Name, DType DType, IReadOnlyList<long> Shape)> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var entries = new List<SafetensorsEntry>(tensors.Count);
-        var names = new HashSet<string>(StringComparer.Ordinal) { MetadataName };
+        var names = new HashSet<string>(StringComparer.Ordinal) { StorageNames.HeaderMetadata };
         long offset = 0;
         foreach (var (name, dtype, shape) in tensors)
         {
             // Written, either would make a header that Read refuses (saves refuse such keys first: SavePlanValidator).
             if (!names.Add(name))
-                throw new ArgumentException(name == MetadataName ? $"'{name}' is reserved in a safetensors header" : $"'{name}' is named twice", nameof(tensors));
+                throw new ArgumentException(name == StorageNames.HeaderMetadata ? $"'{name}' is reserved in a safetensors header" : $"'{name}' is named twice", nameof(tensors));
             var length = checked(Shapes.Volume(shape) * DTypes.ElementSize(dtype));
             entries.Add(new SafetensorsEntry(name, dtype, shape.ToArray(), offset, offset + length));
             offset += length;
@@ -63,7 +60,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             w.WriteStartObject();
             if (metadata.Count > 0)
             {
-                w.WriteStartObject(MetadataName);
+                w.WriteStartObject(StorageNames.HeaderMetadata);
                 foreach (var (k, v) in metadata) w.WriteString(k, v);
                 w.WriteEndObject();
             }
@@ -145,7 +142,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             {
                 // JSON allows a name twice and readers disagree on which one wins: refused, not guessed.
                 if (!names.Add(prop.Name)) throw new CheckpointFormatException(file, $"header has '{prop.Name}' twice");
-                if (prop.Name == MetadataName)
+                if (prop.Name == StorageNames.HeaderMetadata)
                 {
                     if (prop.Value.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException(file, "__metadata__ is not an object");
                     foreach (var m in prop.Value.EnumerateObject())

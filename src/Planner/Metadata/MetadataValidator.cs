@@ -184,9 +184,7 @@ internal static class MetadataValidator
         if (!Shapes.TryVolume(t.Shape, size, out var volume, out _))
         {
             // Nothing else about the tensor can be computed; its chunks are not checked further.
-            problems.Add(t.Shape.Any(s => s < 0)
-                ? $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} has a negative size"
-                : $"'{t.Key}': \"shape\" {Shapes.Format(t.Shape)} holds more bytes than 64 bits count");
+            problems.Add($"'{t.Key}': \"shape\" {Shapes.Uncountable(t.Shape)}");
             return;
         }
         if (t.Chunks is PackedChunks packed)

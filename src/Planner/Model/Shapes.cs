@@ -52,6 +52,10 @@ internal static class Shapes
         return true;
     }
 
+    /// <summary>Why <paramref name="shape"/> cannot be counted (<see cref="TryVolume"/> refused it), for a message: "[…] has a negative size" or "[…] holds more bytes than 64 bits count".</summary>
+    public static string Uncountable(IReadOnlyList<long> shape) =>
+        Format(shape) + (shape.Any(s => s < 0) ? " has a negative size" : " holds more bytes than 64 bits count");
+
     /// <summary>"[4, 1024]" for error messages and listings.</summary>
     public static string Format(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
 

@@ -97,9 +97,7 @@ internal static class SavePlanValidator
                     if (!Shapes.TryVolume(item.GlobalShape, DTypes.ElementSize(item.DType), out _, out _))
                     {
                         known.Conflicting = known.Unstorable = true;
-                        problems.Add(item.GlobalShape.Any(l => l < 0)
-                            ? $"'{item.Key}': shape {Shapes.Format(item.GlobalShape)} has a negative size"
-                            : $"'{item.Key}': shape {Shapes.Format(item.GlobalShape)} holds more bytes than 64 bits count");
+                        problems.Add($"'{item.Key}': shape {Shapes.Uncountable(item.GlobalShape)}");
                         continue;
                     }
                 }
