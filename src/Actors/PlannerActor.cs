@@ -851,6 +851,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         base.OnPersistRejected(cause, @event, sequenceNr);
+        if (@event is CheckpointDeleted deleted)
+        {
+            // Not deleted: the step keeps its files and copies, and a collection says so.
+            _copiesGoWithFiles.Remove(deleted.Step);
+            _removals.Refused(deleted.Step, cause.Message);
+        }
         if (@event is ICatalogEvent e) Carry(_rounds.JournalRejected(e, cause.Message));
     }
 

@@ -197,6 +197,26 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_deletion_the_journal_refuses_should_leave_the_step_whole_and_be_reported_by_gc_as_not_done()
+    {
+        var (system, node) = StartProcess("""
+            actorckpt.retention { keep-last = 1, grace-after-start = 0s }
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.DeletionRefusingJournal, ActorCkpt.Actors.Tests"
+            """);
+        var states = TestStates.Build(Model, 2, seed: 12);
+        await SaveAllAsync(node, 1, states);
+        await SaveAllAsync(node, 2, states);
+
+        var collected = await node.Planner.Ask<GarbageCollected>(new CollectGarbage(), Patience);
+        Assert.Empty(collected.Deleted);
+        Assert.Equal(new[] { $"step 1: the catalog refused its deletion ({DeletionRefusingJournal.Error}); the step stays" }, collected.Failures);
+        Assert.True(node.Store.IsCommitted(1));
+        Assert.Equal(CheckpointStatus.Committed, (await ReadCatalog(node)).Single(e => e.Step == 1).Status);
+        await system.Terminate();
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_load_under_way_should_renew_its_lease_with_a_restarted_planner_which_then_keeps_its_step()
     {
         var gate = new GatedStore.Gate();

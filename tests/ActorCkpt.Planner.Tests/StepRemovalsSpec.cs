@@ -88,4 +88,22 @@ public class StepRemovalsSpec
         Assert.False(removals.IsBusy(2));
         Assert.NotNull(removals.Collect("gc2"));
     }
+
+    [Fact]
+    public void A_deletion_the_journal_refused_should_be_reported_as_a_failure_once_not_as_deleted()
+    {
+        var removals = Removals(keepLast: 2);
+        removals.Retain(new long[] { 1, 2, 3, 4 });
+        removals.Refused(1, "journal full");
+        removals.Deleted(2, NoLease);
+        // Retention decides on step 1 again (it is still there) and the journal refuses it again: one line.
+        removals.Retain(new long[] { 1, 3, 4 });
+        removals.Refused(1, "journal still full");
+        Assert.False(removals.IsBusy(1));
+        Assert.Null(removals.Collect("gc"));
+        var (_, report) = Assert.Single(removals.Finished(2, null));
+        Assert.Equal(new long[] { 2 }, report.Deleted);
+        Assert.Equal(new[] { "step 1: the catalog refused its deletion (journal still full); the step stays" }, report.Failures);
+        Assert.Empty(removals.Collect("gc2")!.Failures);
+    }
 }

@@ -20,6 +20,7 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
     // What recovery and retention removed since the last collection's report, which tells it.
     private readonly SortedSet<long> _debrisRemoved = new();
     private readonly SortedSet<long> _deletedSinceReport = new();
+    private readonly SortedDictionary<long, string> _refusedSinceReport = new();
     // Collections answered once the files of the steps they deleted are gone.
     private readonly List<(TAsker Asker, CollectionReport Report, HashSet<long> Pending, List<string> Failures)> _collections = new();
 
@@ -66,6 +67,16 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
         return doomed.Select(s => (s, retention.Reason(s))).ToArray();
     }
 
+    /// <summary>
+    /// The journal refused the deletion of <paramref name="step"/> (<paramref name="why"/>): the step
+    /// stays committed with its files, and the next collection reports that instead of a deletion.
+    /// </summary>
+    public void Refused(long step, string why)
+    {
+        _deletedSinceReport.Remove(step);
+        _refusedSinceReport[step] = $"step {step}: the catalog refused its deletion ({why}); the step stays";
+    }
+
     /// <summary>The deletion of <paramref name="step"/> is journaled: its files go now unless a lease holds it.</summary>
     public IReadOnlyList<long> Deleted(long step, Func<long, bool> isLeased)
     {
@@ -93,11 +104,12 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
     /// </summary>
     public CollectionReport? Collect(TAsker asker)
     {
-        var report = new CollectionReport(_debrisRemoved.ToArray(), _deletedSinceReport.ToArray(), Array.Empty<string>());
+        var report = new CollectionReport(_debrisRemoved.ToArray(), _deletedSinceReport.ToArray(), _refusedSinceReport.Values.ToArray());
         _debrisRemoved.Clear();
         _deletedSinceReport.Clear();
+        _refusedSinceReport.Clear();
         if (_awaiting.Count == 0) return report;
-        _collections.Add((asker, report, _awaiting.ToHashSet(), new List<string>()));
+        _collections.Add((asker, report, _awaiting.ToHashSet(), report.Failures.ToList()));
         return null;
     }
 
