@@ -101,6 +101,20 @@ public class MetadataReadingSpec : IDisposable
     }
 
     [Fact]
+    public void A_creation_time_without_an_offset_should_be_read_as_utc_and_one_that_is_no_time_refused()
+    {
+        var json = Saved();
+        json["created_utc"] = "2026-12-05T10:00:00";
+        Assert.Equal(new DateTimeOffset(2026, 12, 5, 10, 0, 0, TimeSpan.Zero), Read(json.ToJsonString()).CreatedUtc);
+
+        json["created_utc"] = "2026-12-05T10:00:00+02:00";
+        Assert.Equal(new DateTimeOffset(2026, 12, 5, 8, 0, 0, TimeSpan.Zero), Read(json.ToJsonString()).CreatedUtc.ToUniversalTime());
+
+        json["created_utc"] = "yesterday";
+        Assert.Contains("\"created_utc\" \"yesterday\" is not a time", Refused(json.ToJsonString()).Message);
+    }
+
+    [Fact]
     public void A_tensor_listed_twice_should_be_refused()
     {
         var saved = Saved();

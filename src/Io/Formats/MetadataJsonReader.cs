@@ -48,9 +48,15 @@ internal static class MetadataJsonReader
 
         const string where = "the document";
         return new CheckpointMetadata(version!.Value, step ?? throw Missing(where, "step"), worldSize ?? throw Missing(where, "world_size"),
-            DateTimeOffset.Parse(created ?? throw Missing(where, "created_utc"), CultureInfo.InvariantCulture),
+            CreatedUtc(created ?? throw Missing(where, "created_utc")),
             tensors ?? throw Missing(where, "tensors"), objects ?? throw Missing(where, "objects"), files ?? throw Missing(where, "files"));
     }
+
+    /// <summary>The time of "created_utc", in UTC when it names no offset (the field is UTC by its name; parsing would take the reader's local time).</summary>
+    private static DateTimeOffset CreatedUtc(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw new FormatException($"\"created_utc\" \"{text}\" is not a time");
 
     /// <summary>Refuses, naming <paramref name="file"/>, a document whose format is not ActorCkpt's or whose version this build does not read.</summary>
     public static void CheckHeader(string? format, int? version, string file)
