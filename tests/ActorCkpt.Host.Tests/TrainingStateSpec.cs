@@ -131,6 +131,50 @@ public sealed class TrainingStateSpec : IDisposable
         Assert.Contains(actual, lr => lr < 0.5);
     }
 
+    public static TheoryData<string> Schedules => new() { "one-cycle", "sequential", "chained" };
+
+    [Theory]
+    [MemberData(nameof(Schedules))]
+    public async Task A_one_cycle_or_composite_scheduler_continues_its_schedule_and_momentum_after_a_load(string kind)
+    {
+        using var model = Net(seed: 1);
+        using var optimizer = optim.SGD(model.parameters(), 1.0, momentum: 0.9);
+        var scheduler = MakeScheduler(kind, optimizer);
+        for (var i = 0; i < 5; i++) scheduler.step();
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new OptimizerStateDict(optimizer, model), new SchedulerState(scheduler) });
+        var expected = Enumerable.Range(0, 12).Select(_ => { scheduler.step(); return RateAndMomentum(optimizer); }).ToArray();
+
+        using var otherOptimizer = optim.SGD(model.parameters(), 1.0, momentum: 0.9);
+        var other = MakeScheduler(kind, otherOptimizer);
+        await ckpt.LoadAsync(0, 1, new IStateful[] { new OptimizerStateDict(otherOptimizer, model), new SchedulerState(other) });
+        var actual = Enumerable.Range(0, 12).Select(_ => { other.step(); return RateAndMomentum(otherOptimizer); }).ToArray();
+
+        Assert.Equal(expected, actual);
+        // The schedule moves over those steps (a state that did not come back would show).
+        Assert.True(expected.Distinct().Count() > 3, string.Join(", ", expected));
+    }
+
+    [Fact]
+    public async Task A_composite_of_other_schedulers_should_be_refused_before_any_of_its_schedulers_changes()
+    {
+        using var model = Net(seed: 1);
+        using var optimizer = optim.SGD(model.parameters(), 1.0, momentum: 0.9);
+        var scheduler = MakeScheduler("sequential", optimizer);
+        for (var i = 0; i < 5; i++) scheduler.step();
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(5, 0, 1, new IStateful[] { new SchedulerState(scheduler) });
+
+        using var otherOptimizer = optim.SGD(model.parameters(), 1.0, momentum: 0.9);
+        var warmup = optim.lr_scheduler.LinearLR(otherOptimizer, start_factor: 0.1, total_iters: 3);
+        var other = optim.lr_scheduler.SequentialLR(otherOptimizer, new[] { warmup, optim.lr_scheduler.ExponentialLR(otherOptimizer, 0.9) }, new[] { 3 });
+        var before = SchedulerFields.Write(other).ToJsonString();
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { new SchedulerState(other) }));
+
+        Assert.Equal("'lr_scheduler' of step 5._schedulers[1] is the state of a StepLR, not of this ExponentialLR", e.Message);
+        Assert.Equal(before, SchedulerFields.Write(other).ToJsonString());
+    }
+
     [Fact]
     public async Task A_plateau_scheduler_whose_fields_are_infinite_saves_and_continues_after_a_load()
     {
@@ -263,6 +307,21 @@ public sealed class TrainingStateSpec : IDisposable
         "sgd-momentum" => optim.SGD(parameters, 0.05, momentum: 0.9, dampening: 0.1, nesterov: false),
         _ => throw new ArgumentException(kind),
     };
+
+    private static optim.lr_scheduler.LRScheduler MakeScheduler(string kind, OptimizerHelper optimizer) => kind switch
+    {
+        "one-cycle" => optim.lr_scheduler.OneCycleLR(optimizer, max_lr: 1.0, total_steps: 20),
+        "sequential" => optim.lr_scheduler.SequentialLR(optimizer,
+            new[] { optim.lr_scheduler.LinearLR(optimizer, start_factor: 0.1, total_iters: 3), optim.lr_scheduler.StepLR(optimizer, step_size: 2, gamma: 0.5) }, new[] { 3 }),
+        "chained" => optim.lr_scheduler.ChainedLR(new[] { optim.lr_scheduler.StepLR(optimizer, step_size: 4, gamma: 0.5), optim.lr_scheduler.ExponentialLR(optimizer, 0.9) }),
+        _ => throw new ArgumentException(kind),
+    };
+
+    private static (double Rate, double Momentum) RateAndMomentum(OptimizerHelper optimizer)
+    {
+        var group = optimizer.ParamGroups.First();
+        return (group.LearningRate, ((optim.IMomentum)group).Momentum);
+    }
 
     /// <summary>Steps of plain regression on inputs that depend only on the step number.</summary>
     private static void Train(nn.Module model, OptimizerHelper optimizer, int steps, int from)
