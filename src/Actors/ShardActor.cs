@@ -43,6 +43,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private CancellationTokenRegistration _loadCancelled;
     private CancellationTokenSource? _loadStop;
     private Task? _loadRun;
+    // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
+    // goes back to the pool when the last of them ends late.
+    private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy)> _abandoned = new();
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
@@ -80,6 +83,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void Idle()
     {
+        HearAbandoned();
         Receive<SaveShard>(StartSave);
         Receive<LoadShard>(StartLoad);
         Receive<LoadLeaseGranted>(HandBackStrayLease);
@@ -90,6 +94,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void WaitingForBuffers()
     {
+        HearAbandoned();
         Receive<BuffersRented>(_ =>
         {
             if (_staging!.Request.Handle.CancelRequested) CancelBeforeStaged(_staging.Request);
@@ -102,6 +107,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void Saving()
     {
+        HearAbandoned();
         Receive<StagingFinished>(OnStagingFinished);
         Receive<LocalPlanAccepted>(m => Carry(_save!.PlanAccepted(m.Step, Sender)));
         Receive<ResendPlan>(m => Carry(_save!.PlanResendDue(m.Step)));
@@ -123,6 +129,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
 
     private void Loading()
     {
+        HearAbandoned();
         Receive<LoadLeaseGranted>(m => Carry(_load!.Granted(m.RequestId, m.Step, m.MetadataChecksum, Sender, m.Tier, m.Holders, m.PassedOver)));
         Receive<LoadLeaseRefused>(m => Carry(_load!.Refused(m.RequestId, m.Reason)));
         Receive<LeaseDeadlinePassed>(_ => Carry(_load!.LeaseDeadlinePassed(_settings.PlanTimeout)));
@@ -145,6 +152,34 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         var self = Self;
         _loadCancelled = msg.Cancellation.Register(() => self.Tell(new LoadCancelled(msg)));
         Carry(_load.Start(), Loading);
+    }
+
+    /// <summary>Late answers about an abandoned save's buffers, in every behaviour, before anything else hears them.</summary>
+    private void HearAbandoned()
+    {
+        Receive<WriteFileSuccess>(m => AbandonedAt(m.SaveId) >= 0, m => CarryAbandoned(AbandonedAt(m.SaveId), s => s.LateWriteEnded(m.SaveId, m.Result.FileName, Sender, m.Replica)));
+        Receive<WriteFileFailure>(m => AbandonedAt(m.SaveId) >= 0, m => CarryAbandoned(AbandonedAt(m.SaveId), s => s.LateWriteEnded(m.SaveId, m.File, Sender, m.Replica)));
+        Receive<ResendWrite>(m => AbandonedAt(m.SaveId) >= 0, m => CarryAbandoned(AbandonedAt(m.SaveId), s => s.LateResendAsked(m.SaveId, m.File, m.Writer, m.Replica)));
+        Receive<StreamClosed>(m => AbandonedAt(m.SaveId) >= 0, m => CarryAbandoned(AbandonedAt(m.SaveId), s => s.LateStreamClosed(m.SaveId)));
+        Receive<StagingFinished>(m => _abandoned.FindIndex(a => a.Copy == m.Copy) >= 0,
+            m => CarryAbandoned(_abandoned.FindIndex(a => a.Copy == m.Copy), s => s.LateStagingOver()));
+    }
+
+    private int AbandonedAt(Guid saveId) => _abandoned.FindIndex(a => a.Save.SaveId == saveId);
+
+    /// <summary>Gives an abandoned save's buffers back when <paramref name="late"/> says nothing is left that reads them.</summary>
+    private void CarryAbandoned(int at, Func<ShardSave<IActorRef>, IReadOnlyList<SaveDecision>> late)
+    {
+        var (save, effects, _) = _abandoned[at];
+        foreach (var decision in late(save))
+        {
+            effects.Apply(decision);
+            if (decision is SaveDecision.ReleaseBuffers)
+            {
+                _abandoned.RemoveAt(at);
+                _log.Info("Rank {0}: the last write of step {1} abandoned at its deadline ended; its staging buffers are back in the pool", _rank, save.Step);
+            }
+        }
     }
 
     /// <summary>While a save or load runs, requests wait in the stash; a save cancelled there ends at once (its turn tells the planner).</summary>
@@ -264,7 +299,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.OpenStream o: StagedFileStream.Offer(save.Staged, o.File, _settings.TransferChunkSize, _materializer, Sender, Self, new StreamClosed(save.SaveId!.Value)); break;
                 case SaveDecision.RefuseStream r: Sender.Tell(new StreamFileFailure(r.Cause)); break;
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
-                case SaveDecision.AbandonBuffers a: _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers", _rank, a.Writes, a.Streams, save.Step); break;
+                case SaveDecision.AbandonBuffers a:
+                    _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers until they end", _rank, a.Writes, a.Streams, save.Step);
+                    _abandoned.Add((save, _effects!, _copy));
+                    break;
                 // The save is over: nothing after it is carried out (its effects are gone with it).
                 case SaveDecision.Finished:
                     if (!_stopped) BecomeIdle();

@@ -71,6 +71,33 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task Buffers_abandoned_at_the_deadline_should_go_back_to_the_budget_once_the_late_writes_end()
+    {
+        var states = TestStates.Build(Model, 2, seed: 5);
+        var gate = new GatedStore.Gate();
+        // A budget of one save, and a write deadline the held writes miss: the round aborts, and a
+        // write timeout after that verdict the ranks abandon the buffers the writes still hold.
+        var node = StartNode($"actorckpt.async.max-in-flight = 2\nactorckpt.staging.budget = {StagingBytes(states)}\nactorckpt.planner.write-timeout = 1s", gate);
+        var first = states.Select(s => node.Save(1, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+        await EventFilter.Error(contains: "abandoning their staging buffers").ExpectAsync(2, async () =>
+        {
+            foreach (var h in first) await Assert.ThrowsAsync<CheckpointFailedException>(() => h.Committed.WaitAsync(Patience));
+        }, Patience);
+
+        // Step 1's buffers fill the budget: step 2 waits for them.
+        var second = states.Select(s => node.Save(2, s)).ToArray();
+        AwaitCondition(() => node.StagingPool.Waiting > 0, Patience);
+        // The held writes end late, and with the last of them the buffers go back: step 2 gets them.
+        // Before, they stayed counted against the budget for good and step 2 failed waiting.
+        gate.Open();
+        await Task.WhenAll(second.Select(h => h.Committed)).WaitAsync(Patience);
+        Assert.Equal(new long[] { 2 }, node.Store.CommittedSteps());
+        Assert.Equal(StagingBytes(states), node.StagingPool.AllocatedBytes);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_state_larger_than_the_whole_budget_should_fail_at_once_naming_the_sizes()
     {
         var states = TestStates.Build(Model, 1, seed: 3);

@@ -352,6 +352,26 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void Abandoned_buffers_should_go_back_once_the_last_late_write_and_stream_ended()
+    {
+        var save = Writing();
+        save.StreamAsked(Attempt, FileA.FileName, "w1");
+        Is(save.Aborted(Step, "rank 1 failed"), new D.ForgetReplicas(), new D.CompleteFailed("rank 1 failed"), new D.StartAbandonDeadline());
+        Is(save.AbandonDue(Step), new D.AbandonBuffers(2, 1), new D.Finished());
+        Assert.True(save.Abandoned);
+
+        // Only the current writer of a file, of this attempt, is heard.
+        Is(save.LateWriteEnded(Attempt, FileA.FileName, "w2"));
+        Is(save.LateWriteEnded(Guid.NewGuid(), FileA.FileName, "w1"));
+        Is(save.LateWriteEnded(Attempt, FileA.FileName, "w1"));
+        Is(save.LateStreamClosed(Attempt));
+        Is(save.LateWriteEnded(Attempt, FileB.FileName, "w2"), new D.ReleaseBuffers());
+        Assert.False(save.Abandoned);
+        Assert.True(save.Released);
+        Is(save.LateStreamClosed(Attempt));
+    }
+
+    [Fact]
     public void Writes_that_never_end_after_the_verdict_should_be_abandoned_with_a_held_verdict_told()
     {
         var save = Writing(inPlace: true);
@@ -361,7 +381,7 @@ public class ShardSaveSpec
         save.Aborted(Step, "rank 1 failed");
         Is(save.AbandonDue(Step - 1));
         Is(save.AbandonDue(Step), new D.AbandonBuffers(2, 1), new D.CompleteFailed("rank 1 failed"), new D.Finished());
-        Assert.True(save.Released);
+        Assert.True(save.Abandoned);
         Is(save.WriteSucceeded(Attempt, ResultA, "w1"));
     }
 

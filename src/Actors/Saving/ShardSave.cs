@@ -17,7 +17,10 @@ namespace ActorCkpt;
 /// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed.</item>
 /// <item>The buffers go back only when no write and no stream can read them any more; a save in
 /// place holds a failure or cancellation until then (its caller's tensors are what writers read).
-/// Writes still unanswered when the abandon deadline passes leave their buffers behind.</item>
+/// Writes still unanswered when the abandon deadline passes leave their buffers behind, and the
+/// save is over; their late answers (<see cref="LateWriteEnded"/>, <see cref="LateResendAsked"/>,
+/// <see cref="LateStreamClosed"/>, <see cref="LateStagingOver"/>) give the buffers back once the last
+/// of them came, if it ever does.</item>
 /// <item>While the state is still being copied (<see cref="Staging"/>, until <see cref="StagingOver"/>),
 /// the buffers stay and any verdict is held: the copy still reads the caller's tensors.</item>
 /// </list>
@@ -89,8 +92,14 @@ internal sealed class ShardSave<TActor> where TActor : class
     /// <summary>True while the state is being copied into the buffers (the caller's tensors are read).</summary>
     public bool Staging { get; private set; }
 
-    /// <summary>True once nothing reads the buffers any more (given back, or abandoned).</summary>
+    /// <summary>True once nothing reads the buffers any more and they went back.</summary>
     public bool Released { get; private set; }
+
+    /// <summary>
+    /// True from the abandon deadline, which left the buffers to writes, streams or a copy still
+    /// under way, until the last of them ended late and the buffers went back.
+    /// </summary>
+    public bool Abandoned { get; private set; }
 
     /// <summary>Files handed to writers and not answered yet.</summary>
     public int OutstandingWrites => _outstanding.Count;
@@ -294,11 +303,53 @@ internal sealed class ShardSave<TActor> where TActor : class
     {
         if (_over || step != Step || !Decided) return Nothing;
         var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.AbandonBuffers(_outstanding.Count, ActiveStreams) };
-        Released = true;
+        Abandoned = true;
         DeliverHeldVerdict(decisions);
         _over = true;
         decisions.Add(new ShardSaveDecision<TActor>.Finished());
         return decisions;
+    }
+
+    /// <summary>After the abandon deadline, <paramref name="from"/> answered copy <paramref name="replica"/> of <paramref name="file"/> (written or failed): heard only from that copy's writer.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> LateWriteEnded(Guid saveId, string file, TActor from, int replica = 0)
+    {
+        var key = FileAssignment<TActor>.KeyOf(file, replica);
+        if (!Abandoned || saveId != SaveId || !_outstanding.TryGetValue(key, out var a) || !EqualityComparer<TActor>.Default.Equals(a.Writer, from)) return Nothing;
+        _outstanding.Remove(key);
+        return ReleaseAbandoned();
+    }
+
+    /// <summary>
+    /// After the abandon deadline, <paramref name="writer"/> asks for the bytes of copy
+    /// <paramref name="replica"/> of <paramref name="file"/> again: its attempt ended (it reads the
+    /// buffers no more), and nothing is sent, so no other starts.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> LateResendAsked(Guid saveId, string file, TActor writer, int replica = 0) =>
+        LateWriteEnded(saveId, file, writer, replica);
+
+    /// <summary>After the abandon deadline, a stream of attempt <paramref name="saveId"/> terminated.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> LateStreamClosed(Guid saveId)
+    {
+        if (!Abandoned || saveId != SaveId || ActiveStreams == 0) return Nothing;
+        ActiveStreams--;
+        return ReleaseAbandoned();
+    }
+
+    /// <summary>After the abandon deadline, the copy into the buffers ended.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> LateStagingOver()
+    {
+        if (!Abandoned || !Staging) return Nothing;
+        Staging = false;
+        return ReleaseAbandoned();
+    }
+
+    /// <summary>The buffers of an abandoned save go back once nothing is left that could read or fill them.</summary>
+    private IReadOnlyList<ShardSaveDecision<TActor>> ReleaseAbandoned()
+    {
+        if (_outstanding.Count > 0 || ActiveStreams > 0 || Staging) return Nothing;
+        Abandoned = false;
+        Released = true;
+        return [new ShardSaveDecision<TActor>.ReleaseBuffers()];
     }
 
     /// <summary>
