@@ -89,6 +89,10 @@ internal sealed class CheckpointNode
     public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = DefaultName)
     {
         settings ??= ActorCkptSettings.Create(system);
+        // Akka would fail only when the first actor on it starts: the planner's start, or a writer's, minutes later.
+        foreach (var (key, dispatcher) in new[] { ("actorckpt.writer.dispatcher", settings.WriterDispatcher), ("actorckpt.planner.dispatcher", settings.PlannerDispatcher) })
+            if (!string.IsNullOrEmpty(dispatcher) && !system.Dispatchers.HasDispatcher(dispatcher))
+                throw new Akka.Configuration.ConfigurationException($"{key} = '{dispatcher}': actor system '{system.Name}' has no dispatcher of that name");
         // Writes straight or through a buffer: decided once per process, in the background (copying until then).
         _ = KernelAccess.Configure(settings.CopyWrites);
         if (string.IsNullOrEmpty(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string")))
@@ -98,6 +102,10 @@ internal sealed class CheckpointNode
         if (system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS"
             && (!system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner)))
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
+        // One process is one host: a memory round there would wait for hosts that never come.
+        if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
+            throw new Akka.Configuration.ConfigurationException(
+                $"actorckpt.tiers.memory.replicas = {tier.Replicas}: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster");
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);

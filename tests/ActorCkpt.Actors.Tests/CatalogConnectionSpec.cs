@@ -109,4 +109,37 @@ public sealed class CatalogConnectionSpec : IDisposable
         // Nothing was started: no planner retries in the background.
         await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public void A_catalog_file_named_in_a_folder_that_does_not_exist_should_be_refused_naming_the_key()
+    {
+        var file = Path.Combine(_dir, "missing", "x.db");
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir, $"actorckpt.catalog.connection-string = \"Data Source={file}\""));
+        Assert.Equal($"actorckpt.catalog.connection-string: the catalog '{file}' cannot be made, its folder '{Path.Combine(_dir, "missing")}' does not exist", e.Message);
+        // The root's own catalog is made with the root: its folder may come later.
+        Connection(Path.Combine(_dir, "new-root"));
+    }
+
+    [Theory]
+    [InlineData("actorckpt.writer.dispatcher")]
+    [InlineData("actorckpt.planner.dispatcher")]
+    public async Task A_dispatcher_the_system_does_not_have_should_fail_the_node_s_start_naming_the_key(string key)
+    {
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var system = ActorSystem.Create("no-dispatcher", config);
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString($"{key} = nonexistent-dispatcher").WithFallback(config));
+        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        Assert.Equal($"{key} = 'nonexistent-dispatcher': actor system 'no-dispatcher' has no dispatcher of that name", e.Message);
+        await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void A_memory_tier_of_more_than_one_copy_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()
+    {
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var system = ActorSystem.Create("one-host", config);
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString($"actorckpt.tiers.memory {{ enabled = on, host = h0, directory = \"{_dir}/shm\" }}").WithFallback(config));
+        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        Assert.Equal("actorckpt.tiers.memory.replicas = 2: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster", e.Message);
+    }
 }

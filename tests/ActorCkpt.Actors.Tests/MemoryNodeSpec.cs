@@ -12,7 +12,7 @@ public sealed class MemoryNodeSpec : NodeSpec
 
     private ActorCkptSettings MemoryOn() => ActorCkptSettings.Create(Sys) with
     {
-        MemoryTier = MemoryTierSettings.Off with { Enabled = true, Directory = _shm, Host = "h0", BudgetBytes = 1L << 30 },
+        MemoryTier = MemoryTierSettings.Off with { Enabled = true, Replicas = 1, Directory = _shm, Host = "h0", BudgetBytes = 1L << 30 },
     };
 
     [Fact]

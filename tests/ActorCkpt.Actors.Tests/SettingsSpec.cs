@@ -73,13 +73,19 @@ public sealed class SettingsSpec
     [Theory]
     [InlineData("actorckpt.writer.pool-size = four", "actorckpt.writer.pool-size = 'four': expected an integer")]
     [InlineData("actorckpt.retention.keep-every = 1.5", "actorckpt.retention.keep-every = '1.5': expected an integer")]
-    [InlineData("actorckpt.planner.plan-timeout = soon", "actorckpt.planner.plan-timeout = 'soon': expected a duration such as 30s")]
-    [InlineData("actorckpt.writer.backoff-max = \"2 fortnights\"", "actorckpt.writer.backoff-max = '2 fortnights': expected a duration such as 30s")]
+    [InlineData("actorckpt.planner.plan-timeout = soon", "actorckpt.planner.plan-timeout = 'soon': expected a duration with its unit, such as 30s or 500ms")]
+    [InlineData("actorckpt.writer.backoff-max = \"2 fortnights\"", "actorckpt.writer.backoff-max = '2 fortnights': expected a duration with its unit, such as 30s or 500ms")]
     [InlineData("actorckpt.staging.budget = lots", "actorckpt.staging.budget = 'lots': expected a size in bytes such as 64KiB")]
     [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = maybe", "actorckpt.staging.skip-replicas-written-elsewhere = 'maybe': expected on or off")]
     [InlineData("actorckpt.planner.dedup = random", "actorckpt.planner.dedup = 'random': expected one of balanced, lowest-rank")]
     [InlineData("actorckpt.load.source = nfs", "actorckpt.load.source = 'nfs': expected one of shared, reader")]
     [InlineData("actorckpt.io.copy-writes = sometimes", "actorckpt.io.copy-writes = 'sometimes': expected one of auto, on, off")]
+    [InlineData("actorckpt.planner.plan-timeout = 60", "actorckpt.planner.plan-timeout = '60': expected a duration with its unit, such as 30s or 500ms")]
+    [InlineData("actorckpt.planner.plan-timeout = infinite", "actorckpt.planner.plan-timeout = 'infinite': expected a duration with its unit, such as 30s or 500ms")]
+    [InlineData("actorckpt.tiers.object.root = [1, 2]", "actorckpt.tiers.object.root = [1,2]: expected text, not a list")]
+    [InlineData("actorckpt.writer.pool-size = [8]", "actorckpt.writer.pool-size = [8]: expected an integer, not a list")]
+    [InlineData("actorckpt { \"writer.pool-size\" = many }", "actorckpt.\"writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
+    [InlineData("\"actorckpt.writer.pool-size\" = many", "\"actorckpt.writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
     public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)
     {
         Assert.Equal(message, Refused(hocon).Message);

@@ -14,11 +14,18 @@ internal static class CatalogFile
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
-    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link or not a file.</summary>
-    public static void Check(SqliteConnectionStringBuilder sqlite)
+    /// <summary>
+    /// Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data
+    /// source is a link or not a file, or when <paramref name="named"/> (the configuration names the
+    /// file, not the root) and its folder does not exist: SQLite cannot create it there, and the
+    /// planner would fail every start until the node's start gave up.
+    /// </summary>
+    public static void Check(SqliteConnectionStringBuilder sqlite, bool named = false)
     {
         var path = sqlite.DataSource;
         if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:") return;
+        if (named && Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+            throw new ConfigurationException($"actorckpt.catalog.connection-string: the catalog '{path}' cannot be made, its folder '{folder}' does not exist");
         var info = new FileInfo(path);
         if (info.LinkTarget is { } target)
             throw new ConfigurationException($"the catalog '{path}' is a symbolic link to '{target}'; ActorCkpt does not follow it: put the database file itself there");

@@ -7,7 +7,7 @@ namespace ActorCkpt;
 /// The form a setting's value must take (an integer, a duration, a size, on/off, one of a few
 /// words, any text), with the phrase that names it in an error and the check that a value fits it.
 /// </summary>
-/// <param name="Expected">How an error names the form: "an integer", "a duration such as 30s".</param>
+/// <param name="Expected">How an error names the form: "an integer", "a duration with its unit, such as 30s or 500ms".</param>
 /// <param name="Fits">True when the value at a path of a configuration has this form.</param>
 internal sealed record SettingForm(string Expected, Func<Config, string, bool> Fits)
 {
@@ -17,8 +17,12 @@ internal sealed record SettingForm(string Expected, Func<Config, string, bool> F
     /// <summary>A 64-bit integer.</summary>
     public static SettingForm Long { get; } = new("an integer", (c, p) => long.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
 
-    /// <summary>A duration as HOCON writes them (Akka's own parser decides).</summary>
-    public static SettingForm Duration { get; } = new("a duration such as 30s", (c, p) => Parses(() => c.GetTimeSpan(p)));
+    /// <summary>
+    /// A duration as HOCON writes them (Akka's own parser decides), with its unit: a bare number,
+    /// which Akka reads as milliseconds, and "infinite" (no deadline at all) are refused.
+    /// </summary>
+    public static SettingForm Duration { get; } = new("a duration with its unit, such as 30s or 500ms",
+        (c, p) => c.GetString(p) is { } text && text.Trim().Length > 0 && char.IsLetter(text.Trim()[^1]) && text.Trim() != "infinite" && Parses(() => c.GetTimeSpan(p)));
 
     /// <summary>A size in bytes as HOCON writes them (Akka's own parser decides).</summary>
     public static SettingForm Size { get; } = new("a size in bytes such as 64KiB", (c, p) => Parses(() => c.GetByteSize(p) ?? throw new FormatException()));
