@@ -17,6 +17,18 @@ internal static class NodeConfig
         .WithFallback(Node)
         .WithFallback(ActorCkptConfig.Defaults);
 
+    /// <summary>
+    /// <see cref="Build"/>, checked as a node's start checks it (<see cref="ActorCkptSettings.Create(Config)"/>):
+    /// for commands that only read, so that a misspelt or malformed <c>--config</c> is refused in one
+    /// line per problem instead of silently read as the defaults.
+    /// </summary>
+    public static Config Checked(string? overrides)
+    {
+        var config = Build(overrides);
+        ActorCkptSettings.Create(config);
+        return config;
+    }
+
     private static Config Load()
     {
         using var stream = typeof(NodeConfig).Assembly.GetManifestResourceStream("ActorCkpt.node.conf")

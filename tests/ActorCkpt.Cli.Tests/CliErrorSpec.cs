@@ -178,6 +178,26 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(Parent));
     }
 
+    /// <summary>The commands that take a checkpoint root and --config, and catalog rebuild.</summary>
+    public static TheoryData<string> ConfiguredCommands => new() { "ls", "inspect", "verify", "gc", "export", "unshard", "demo-check", "catalog-rebuild" };
+
+    [Theory]
+    [MemberData(nameof(ConfiguredCommands))]
+    public void A_misspelt_config_should_exit_1_naming_the_key_and_change_nothing(string command)
+    {
+        var root = Path.Combine(Parent, "ckpt");
+        Demo(root);
+        var config = Path.Combine(Parent, "typo.conf");
+        File.WriteAllText(config, "actorckpt.writer.pool-sise = 8");
+        var before = Tree(Parent);
+
+        // Before, these read the root as if no --config were given, and catalog rebuild moved the catalog aside first.
+        var (exit, _, err) = Run([.. command == "catalog-rebuild" ? new[] { "catalog", "rebuild", root } : OnRoot(command, root), "--config", config]);
+
+        Assert.Equal((1, Line("actorckpt: actorckpt.writer.pool-sise is not a setting; did you mean actorckpt.writer.pool-size?")), (exit, err));
+        Assert.Equal(before, Tree(Parent));
+    }
+
     [Fact]
     public void Parallel_writers_failing_alike_should_end_in_the_first_ones_line_not_a_wrapper()
     {

@@ -100,7 +100,7 @@ internal static class ActorCkptCli
             // A check only reads: it starts nothing on a root that no save has made.
             if (options.Check)
             {
-                var node = NodeConfig.Build(options.Hocon);
+                var node = NodeConfig.Checked(options.Hocon);
                 RootChecks.RequireCatalog(options.Dir, node);
                 RootChecks.CheckCatalogFile(options.Dir, node, required: false);
             }

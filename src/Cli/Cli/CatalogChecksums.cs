@@ -61,7 +61,7 @@ internal sealed class CatalogChecksums
     /// </summary>
     public static CatalogChecksums Read(string root, string? hocon)
     {
-        var node = NodeConfig.Build(hocon);
+        var node = NodeConfig.Checked(hocon);
         return HasCatalog(root, node) ? From(ReadEntriesAsync(root, node).GetAwaiter().GetResult()) : None;
     }
 

@@ -17,7 +17,7 @@ internal static class CatalogRebuildCommand
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
         // A root a planner made: on a mistyped path this would make a catalog and move step folders.
-        var node = NodeConfig.Build(hocon);
+        var node = NodeConfig.Checked(hocon);
         RootChecks.RequireCatalog(root, node);
         var blobs = RootStore.Open(root, node);
         var store = new CheckpointStore(blobs);

@@ -16,7 +16,7 @@ internal static class GcCommand
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
         // gc tidies a root a planner made; on any other folder it would make a catalog where none was.
-        var node = NodeConfig.Build(hocon);
+        var node = NodeConfig.Checked(hocon);
         RootChecks.RequireCatalog(root, node);
         RootChecks.CheckCatalogFile(root, node, required: false);
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.

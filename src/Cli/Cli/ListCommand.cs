@@ -11,7 +11,7 @@ internal static class ListCommand
     /// <summary>Prints the catalog of <paramref name="root"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string root, string? hocon, CliOutput output)
     {
-        var node = NodeConfig.Build(hocon);
+        var node = NodeConfig.Checked(hocon);
         RootChecks.RequireCatalog(root, node);
         var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
         var store = new CheckpointStore(RootStore.Open(root, node));

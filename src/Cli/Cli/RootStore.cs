@@ -15,7 +15,7 @@ internal static class RootStore
 
     /// <summary>The checkpoints of <paramref name="root"/> for a command that reads (a missing directory is an error, never made).</summary>
     public static CheckpointStore OpenCheckpoints(string root, string? hocon) =>
-        CheckpointDirectory.Open(root, ObjectStoreConfig.Of(NodeConfig.Build(hocon)));
+        CheckpointDirectory.Open(root, ObjectStoreConfig.Of(NodeConfig.Checked(hocon)));
 
     /// <summary>The catalog's SQLite file when the catalog is one (under the root, or an object-store root's local state directory); null for a server's.</summary>
     public static string? CatalogFile(string root, Config node)

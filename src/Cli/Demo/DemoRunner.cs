@@ -20,7 +20,7 @@ internal static class DemoRunner
             throw new ArgumentException("--ranks, --load-ranks and --steps must be at least 1");
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, o.Seed);
         var report = new Dictionary<string, object?> { ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["load_ranks"] = o.LoadRanks };
-        if (o.Check && CatalogLock.WhyHeld(RootStore.Open(o.Dir, NodeConfig.Build(o.Hocon))) is { } held)
+        if (o.Check && CatalogLock.WhyHeld(RootStore.Open(o.Dir, NodeConfig.Checked(o.Hocon))) is { } held)
         {
             // Only loading: a root a live job holds is read without its lock, as CheckpointReader reads it.
             output.Line($"{held}: loading read-only, without the lock");
