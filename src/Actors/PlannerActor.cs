@@ -95,6 +95,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<ClusterEvent.MemberRemoved>(m =>
         {
             _writers.RemoveAll(w => w.Path.Address.Equals(m.Member.Address));
+            // Its ranks never report: their rounds abort now, not at the write deadline.
+            Carry(_rounds.NodeLost(m.Member.Address.ToString()));
             // A node that left on purpose (a job stopping) keeps its tmpfs copies: they are not lost, only not served until it is back.
             var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())

@@ -44,6 +44,32 @@ public class ClusterFailureSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_rank_s_node_killed_mid_save_should_abort_the_save_at_once_not_at_the_write_deadline()
+    {
+        BlockingBlobStore? blocking = null;
+        // The write deadline stays at its default (10 minutes): the save must end long before it.
+        await using var cluster = await TestCluster.StartAsync(Root, "",
+            new TestNode("rank, writer, planner"), new TestNode("rank, writer", s => blocking = new BlockingBlobStore(s), Crashes), new TestNode("planner"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 2, seed: 12);
+
+        var first = cluster.Nodes[0].Save(1, states[0]);
+        cluster.Nodes[1].Save(1, states[1]);
+        await blocking!.Entered.WaitAsync(Patience);
+        var lost = TestCluster.Address(cluster.Systems[1]);
+        var crash = cluster.CrashAsync(1);
+        blocking.Release();
+        await crash.WaitAsync(Patience);
+
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => first.Committed.WaitAsync(Patience));
+        Assert.Equal($"rank 1 left the cluster with node {lost}", e.Reason);
+        // Rank 0 is free again: its next save (on one rank now) commits.
+        var alone = TestStates.Build(Model, 1, seed: 13);
+        await cluster.Nodes[0].Save(2, alone[0]).Committed.WaitAsync(Patience);
+        TestStates.Dispose(states.Concat(alone));
+    }
+
+    [Fact]
     public async Task With_no_writer_left_the_save_should_fail_with_a_clear_error_and_the_next_save_succeed_once_writers_are_back()
     {
         BlockingBlobStore? blocking = null;

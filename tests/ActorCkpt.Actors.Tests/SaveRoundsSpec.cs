@@ -203,6 +203,37 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_rank_s_node_leaving_should_abort_the_round_at_once_and_end_it_without_waiting_for_that_rank()
+    {
+        var (rounds, round) = Writing();
+        Assert.Empty(rounds.NodeLost("C"));
+        Same(new D[]
+        {
+            new D.CancelDeadline(Step),
+            new D.AbortStep(Step, round.SaveId, "rank 1 left the cluster with node B", new[] { "s0@A", "s1@B" }, Journal: true),
+            new D.StartDeadline(Step, RoundDeadline.Writes, WriteTimeout),
+        }, rounds.NodeLost("B"));
+        // Rank 0's report ends the round; rank 1's writers may still be busy, so the files stay.
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()) },
+            rounds.Report(Written(round.SaveId, 0)));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void A_rank_s_node_leaving_after_it_reported_should_change_nothing_and_one_leaving_an_aborted_round_should_end_it()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 1));
+        Assert.Empty(rounds.NodeLost("B"));
+        Assert.Equal(RoundPhase.Writing, round.Phase);
+
+        (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0, "'f': disk full"));
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, false, Array.Empty<(SubmitLocalPlan, string)>()) }, rounds.NodeLost("B"));
+        Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
     public void The_write_deadline_should_abort_naming_the_silent_ranks_and_leave_their_files()
     {
         var (rounds, round) = Writing();

@@ -72,14 +72,17 @@ internal sealed class SaveRound<TRef>(long step, int worldSize) where TRef : not
     /// <summary>True once ranks were sent their files (writers may be busy in the step directory).</summary>
     public bool Writing => Plan is not null;
 
-    /// <summary>True when every rank that was sent files has reported back.</summary>
-    public bool AllReported => Writing && Reports.Count == Plans.Count;
+    /// <summary>True when every rank that was sent files has reported back, or left with its node (an aborted round waits for no lost rank).</summary>
+    public bool AllReported => Writing && Plans.Keys.All(r => Reports.ContainsKey(r) || LostRanks.Contains(r));
+
+    /// <summary>Ranks whose node left the cluster before they reported: they never will.</summary>
+    public SortedSet<int> LostRanks { get; } = new();
 
     /// <summary>Ranks that have not sent a plan.</summary>
     public IEnumerable<int> MissingPlans => Enumerable.Range(0, WorldSize).Where(r => !Plans.ContainsKey(r));
 
     /// <summary>Ranks that have not reported their writes.</summary>
-    public IEnumerable<int> MissingReports => Plans.Keys.Where(r => !Reports.ContainsKey(r));
+    public IEnumerable<int> MissingReports => Plans.Keys.Where(r => !Reports.ContainsKey(r) && !LostRanks.Contains(r));
 
     /// <summary>True when every plan is in and nothing has begun: the round waits only for a writer.</summary>
     public bool ReadyToPlan => Phase == RoundPhase.Gathering && Alive && !MissingPlans.Any();

@@ -167,7 +167,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         round.Reports[msg.Rank] = msg;
         if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
         if (!round.AllReported) return None;
-        if (!round.Alive) return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: true)).ToArray();
+        // Writers of a lost rank's files may still be busy: those files stay, tagged with the attempt.
+        if (!round.Alive) return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: round.LostRanks.Count == 0)).ToArray();
         var results = round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray();
         if (round.InMemory && CopyProblem(round, results) is { } bad) return Abort(round, bad);
         round.Phase = RoundPhase.Committing;
@@ -266,6 +267,30 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         return new[] { new RoundDecision<TRef>.Warn(msg.Step, $"Aborted step {msg.Step} before it began: {msg.Reason}") };
     }
 
+    /// <summary>
+    /// The cluster removed <paramref name="node"/>: a rank whose shard was there and has not
+    /// reported never will. A round still alive aborts at once instead of at its deadline (the
+    /// other ranks hear it, and the rank's next attempt can begin); a round winding down stops
+    /// waiting for such ranks and ends once the others reported, leaving the attempt's files
+    /// (writers may still be busy with the lost rank's). A committing round needs no rank.
+    /// </summary>
+    public IReadOnlyList<RoundDecision<TRef>> NodeLost(string node)
+    {
+        var decisions = new List<RoundDecision<TRef>>();
+        foreach (var round in _rounds.Values.ToArray())
+        {
+            if (round.Phase == RoundPhase.Committing) continue;
+            var lost = round.Shards.Where(s => nodeOf(s.Value) == node && !round.Reports.ContainsKey(s.Key)).Select(s => s.Key).Order().ToArray();
+            if (lost.Length == 0) continue;
+            round.LostRanks.UnionWith(lost);
+            if (round.Alive)
+                decisions.AddRange(Abort(round, $"{(lost.Length == 1 ? "rank" : "ranks")} {string.Join(", ", lost)} left the cluster with node {node}"));
+            else if (round.AllReported)
+                decisions.AddRange(new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: false)));
+        }
+        return decisions;
+    }
+
     /// <summary>The round's <paramref name="kind"/> deadline passed (a cancelled timer never reports).</summary>
     public IReadOnlyList<RoundDecision<TRef>> DeadlinePassed(long step, RoundDeadline kind)
     {
@@ -344,7 +369,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             new RoundDecision<TRef>.CancelDeadline(round.Step),
             new RoundDecision<TRef>.AbortStep(round.Step, round.SaveId, reason, round.ShardList, Journal: true),
         };
-        if (!round.Writing || round.AllReported) decisions.AddRange(End(round, removeDebris: round.Writing));
+        if (!round.Writing || round.AllReported) decisions.AddRange(End(round, removeDebris: round.Writing && round.LostRanks.Count == 0));
         else decisions.Add(new RoundDecision<TRef>.StartDeadline(round.Step, RoundDeadline.Writes, settings.WritesDeadline(round.Choice.Round)));
         return decisions;
     }
