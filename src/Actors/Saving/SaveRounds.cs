@@ -13,7 +13,8 @@ namespace ActorCkpt;
 /// <item>A rank lost a writer: <see cref="Reassign"/> moves the file as <see cref="WriteAssigner.Reassign"/>
 /// decides, or aborts when no writer is left.</item>
 /// <item><see cref="Report"/>: a failure aborts; the last report commits (<see cref="Committed"/> once
-/// journaled, when the ranks hear it).</item>
+/// journaled, when the ranks hear it). A rank whose node left before it reported aborts the round
+/// (<see cref="NodeLost"/>).</item>
 /// <item>An abort (a failure, a deadline, a rank's <see cref="Cancel"/>) tells every rank and is
 /// journaled; the round stays until every rank has reported (then its files go) or its write
 /// deadline passes (then they stay, tagged with the attempt, as debris), and the plans of a new
