@@ -67,6 +67,20 @@ public sealed class WithActorCkptSpec(ITestOutputHelper output) : Akka.Hosting.T
         Assert.Equal(4, config.GetInt("actorckpt.writer.pool-size"));
     }
 
+    /// <summary>A host's own message, with no serialization binding of its own.</summary>
+    public sealed record HostMessage(string Text);
+
+    [Fact]
+    public void The_hosts_own_messages_keep_Akkas_serialization_and_the_host_runs_the_shutdown()
+    {
+        // ActorCkpt's nodes refuse types without a binding; the host's system must not (its
+        // persisted events and remote messages failed: "No serializer binding found").
+        var serializer = Sys.Serialization.FindSerializerFor(new HostMessage("x"));
+        Assert.Equal(typeof(HostMessage), serializer.FromBinary(serializer.ToBinary(new HostMessage("x")), typeof(HostMessage)).GetType());
+        // Ctrl-C and SIGTERM stop the host's services first (a trainer's save in flight commits), then the system.
+        Assert.False(Sys.Settings.Config.GetBoolean("akka.coordinated-shutdown.run-by-clr-shutdown-hook"));
+    }
+
     protected override async Task AfterAllAsync()
     {
         await base.AfterAllAsync();

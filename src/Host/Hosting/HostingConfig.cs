@@ -37,6 +37,17 @@ internal static class HostingConfig
     // WithClustering: the singleton's, among others): a value equal to these was not set by the host.
     private static readonly Lazy<Config> HostingDefaults = new(() => ClusterSingleton.DefaultConfig().WithFallback(ActorMaterializer.DefaultConfig()));
 
+    /// <summary>
+    /// hocon/reference.conf for a host's own ActorSystem: its messages keep Akka's default for types
+    /// without a binding (ActorCkpt's own nodes refuse them; ActorCkpt's messages all have one), or
+    /// the host's persisted events and remote messages would fail to serialize.
+    /// </summary>
+    private static readonly Lazy<Config> HostedDefaults = new(() =>
+    {
+        const string key = "akka.actor.serialization-settings.allow-unregistered-types";
+        return ConfigurationFactory.ParseString($"{key} = {(ConfigurationFactory.Default().GetBoolean(key) ? "on" : "off")}").WithFallback(ActorCkptConfig.Defaults);
+    });
+
     /// <summary>Lays ActorCkpt's configuration into <paramref name="builder"/> as <paramref name="options"/> say; throws naming what is wrong in them.</summary>
     public static void Apply(AkkaConfigurationBuilder builder, ActorCkptOptions options)
     {
@@ -48,11 +59,15 @@ internal static class HostingConfig
         if (!user.IsEmpty) builder.AddHocon(user, HoconAddMode.Prepend);
         var cluster = ClusterLayer(host);
         if (!cluster.IsEmpty) builder.AddHocon(cluster, HoconAddMode.Prepend);
+        // Under the host's own settings. The CLR shutdown hook off: on Ctrl-C or SIGTERM it would stop
+        // the actor system before the host stops its services, so a trainer's save in flight died
+        // with it; the host's stop (Akka.Hosting's hosted service, stopped last) runs the shutdown.
         builder.AddHocon(ConfigurationFactory.ParseString($"""
             akka.loggers = [{Quote(typeof(LoggerFactoryLogger).AssemblyQualifiedName!)}]
             akka.coordinated-shutdown.phases.before-service-unbind.timeout = {(long)options.FinishSavesTimeout.TotalMilliseconds}ms
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
             """), HoconAddMode.Append);
-        builder.AddHocon(ActorCkptConfig.Defaults, HoconAddMode.Append);
+        builder.AddHocon(HostedDefaults.Value, HoconAddMode.Append);
 
         var (provider, connection) = ActorCkptConfig.CatalogConnection(host, options.Root);
         builder.WithSqlPersistence(
