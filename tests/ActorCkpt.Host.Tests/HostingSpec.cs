@@ -76,6 +76,16 @@ public sealed class HostingSpec : IDisposable
         Assert.Contains("/nonexistent/a.conf", missing.Message);
     }
 
+    [Fact]
+    public void A_host_that_runs_its_own_ActorSystem_is_told_to_use_WithActorCkpt_instead_of_losing_its_system()
+    {
+        var services = new ServiceCollection();
+        Akka.Hosting.AkkaHostingExtensions.AddAkka(services, "app", (_, _) => { });
+
+        var e = Assert.Throws<InvalidOperationException>(() => services.AddActorCkpt(configure: o => o.Root = Root));
+        Assert.Equal("this host already runs an ActorSystem (AddAkka): add ActorCkpt to it with WithActorCkpt inside that AddAkka, and AddActorCkptCheckpointer()", e.Message);
+    }
+
     private static IHost Build(Dictionary<string, string?> settings)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

@@ -39,7 +39,7 @@ public static class ActorCkptServiceCollectionExtensions
     /// named <c>actorckpt</c>), configured from <paramref name="section"/> (see
     /// <see cref="ActorCkptOptions"/>) and then <paramref name="configure"/>, and registers
     /// <see cref="ICheckpointer"/>. A host that runs Akka.NET already adds <c>WithActorCkpt</c> to
-    /// its own <c>AddAkka</c> instead.
+    /// its own <c>AddAkka</c> instead; called after such an <c>AddAkka</c> this throws saying so.
     /// </summary>
     /// <example>
     /// <code>
@@ -49,6 +49,9 @@ public static class ActorCkptServiceCollectionExtensions
     /// </example>
     public static IServiceCollection AddActorCkpt(this IServiceCollection services, IConfiguration? section = null, Action<ActorCkptOptions>? configure = null)
     {
+        // A second AddAkka would take the place of the host's own ActorSystem, its actors gone without a word.
+        if (services.Any(d => d.ServiceType == typeof(Akka.Actor.ActorSystem)))
+            throw new InvalidOperationException("this host already runs an ActorSystem (AddAkka): add ActorCkpt to it with WithActorCkpt inside that AddAkka, and AddActorCkptCheckpointer()");
         var options = services.AddOptions<ActorCkptOptions>();
         if (section is not null) options.Bind(section);
         if (configure is not null) options.Configure(configure);
