@@ -23,6 +23,15 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
         }
     }
 
+    /// <summary>Every line logged so far.</summary>
+    public IReadOnlyList<Line> Lines
+    {
+        get
+        {
+            lock (_lock) return _lines.ToArray();
+        }
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose() { }

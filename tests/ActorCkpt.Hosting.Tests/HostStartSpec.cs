@@ -144,4 +144,26 @@ public sealed class HostStartSpec : IDisposable
         Assert.Equal(LogLevel.Warning, warning.Level);
         await host.StopAsync(Ct);
     }
+
+    [Fact]
+    public async Task The_shutdown_reports_only_the_saves_still_in_flight()
+    {
+        var captured = new CapturingLoggerProvider();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(captured);
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
+        using var host = builder.Build();
+        await host.StartAsync(Ct);
+        var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+        using var w = torch.ones(4);
+        // A save its caller cancelled, and heard end so, long before the host stops.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w), new CancellationToken(canceled: true)));
+        await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w), Ct);
+
+        await host.StopAsync(Ct);
+        await captured.WaitFor(l => l.Message.Contains("saves in flight at shutdown ended")).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        // Before, every save of the run that had not committed was warned of at shutdown, as if lost then.
+        Assert.DoesNotContain(captured.Lines, l => l.Message.Contains("the save of step 1"));
+    }
 }

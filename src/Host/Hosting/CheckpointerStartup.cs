@@ -40,9 +40,12 @@ internal static class CheckpointerStartup
         var log = Logging.GetLogger(system, typeof(Checkpointer));
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, FinishSavesTask, async () =>
         {
-            foreach (var outcome in await checkpointer.FinalizeAsync(blocking: true))
-                if (outcome.Status != SaveStatus.Committed)
-                    log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
+            // Saves that ended before the shutdown were their callers' to hear: only those still in flight are told here.
+            await checkpointer.FinalizeAsync(blocking: false);
+            var ended = await checkpointer.FinalizeAsync(blocking: true);
+            foreach (var outcome in ended.Where(o => o.Status != SaveStatus.Committed))
+                log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
+            log.Info("ActorCkpt: {0} saves in flight at shutdown ended, {1} committed", ended.Count, ended.Count(o => o.Status == SaveStatus.Committed));
             return Done.Instance;
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.
