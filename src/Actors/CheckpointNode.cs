@@ -127,14 +127,26 @@ internal sealed class CheckpointNode
         if (roles.Contains(ClusterRoles.Planner))
             system.ActorOf(ClusterSingletonManager.Props(PlannerProps(), PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner");
-        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner",
-            ClusterSingletonProxySettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner-proxy");
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner", ProxySettings(system)), $"{name}-planner-proxy");
         var replicas = roles.Contains(ClusterRoles.Writer) ? MemoryHolder(system, blobs, settings, proxy, name) : null;
         var writers = roles.Contains(ClusterRoles.Writer)
             ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy, replicas), poolName)
             : ActorRefs.Nobody;
         if (roles.Contains(ClusterRoles.Writer)) system.ActorOf(ReaderActor.Props(blobs, settings, replicas), $"{name}-reader");
         return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank), replicas);
+    }
+
+    /// <summary>
+    /// The planner proxy's settings: the system's, but with the proxy's "failed to find an associated
+    /// singleton" warning off in code, for this proxy alone (a host's own settings keep theirs):
+    /// Akka.NET 1.5's proxy logs it even after it has identified the planner. A planner that is
+    /// really missing shows as a save aborted at its plan deadline, naming why.
+    /// </summary>
+    private static ClusterSingletonProxySettings ProxySettings(ActorSystem system)
+    {
+        var s = ClusterSingletonProxySettings.Create(system);
+        return new ClusterSingletonProxySettings(PlannerSingletonName, ClusterRoles.Planner, s.SingletonIdentificationInterval, s.BufferSize, s.ConsiderAppVersion,
+            logSingletonIdentificationFailure: false, s.SingletonIdentificationFailurePeriod);
     }
 
     /// <summary>
