@@ -147,15 +147,18 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
 
     /// <summary>
     /// Kills node <paramref name="index"/> as a crash would: its storage refuses every write from now
-    /// on (a write it holds, released, fails), and its ActorSystem stops without leaving the cluster,
-    /// so the others see it unreachable and down it (see <see cref="AwaitRemovedAsync"/>). Completes
-    /// when its ActorSystem has stopped.
+    /// on (a write it holds, released, fails), and its ActorSystem stops without leaving the cluster.
+    /// The first live node then downs it, as an operator or the split-brain resolver would (see
+    /// <see cref="AwaitRemovedAsync"/>): left to the resolver, a cluster of two would split one
+    /// against one, and keep-majority keeps the side with the lowest address, which is the dead
+    /// node about half the time, downing the survivor. Completes when its ActorSystem has stopped.
     /// </summary>
-    public Task KillAsync(int index)
+    public async Task KillAsync(int index)
     {
         var node = _nodes[index];
         if (node.IsKilled) throw new InvalidOperationException($"{node} is already killed");
-        return node.KillAsync();
+        await node.KillAsync();
+        if (LiveNodes.FirstOrDefault() is { } live) Cluster.Get(live.System).Down(node.Address);
     }
 
     /// <summary>Waits until every live node sees node <paramref name="index"/> removed from the cluster; throws <see cref="TimeoutException"/> at the deadline.</summary>

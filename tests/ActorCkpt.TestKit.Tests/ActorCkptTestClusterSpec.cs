@@ -55,6 +55,19 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_node_of_two_killed_should_be_removed_and_the_survivor_save_alone()
+    {
+        await using var cluster = await ActorCkptTestCluster.StartAsync(_root.Path, 2).WaitAsync(Deadline);
+        await cluster.AwaitReadyAsync(Deadline);
+
+        await cluster.KillAsync(1).WaitAsync(Deadline);
+        // One against one: before, the resolver kept the lowest address, and downed the survivor when that was the dead node's.
+        await cluster.AwaitRemovedAsync(1, Deadline);
+        Assert.Equal(MemberStatus.Up, Cluster.Get(cluster.Nodes[0].System).SelfMember.Status);
+        await cluster.Nodes[0].Checkpointer.SaveAsync(1, States.Build(0, 1, seed: 4)).WaitAsync(Deadline);
+    }
+
     private static TestNodeOptions Node(string hocon, StorageFaults? faults, params string[] roles)
     {
         var node = TestNodeOptions.WithRoles(roles);
