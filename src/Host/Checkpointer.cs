@@ -104,6 +104,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)) CatalogLock.EnsureFree(blobs);
         if (wrapStore is not null) blobs = wrapStore(blobs);
         var system = ActorSystem.Create(systemName, config);
+        if (wrapStore is not null) StopWithSystem(system, blobs);
         try
         {
             var node = CheckpointNode.Start(system, blobs, settings);
@@ -120,6 +121,21 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             system.Terminate().Wait();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A store a caller's wrapper made for this node (a test's fault-injecting one) that holds
+    /// writes is disposed just before <paramref name="system"/> terminates: its held writes end
+    /// then, instead of keeping a writer's thread, and the termination, waiting.
+    /// </summary>
+    internal static void StopWithSystem(ActorSystem system, IBlobStore blobs)
+    {
+        if (blobs is not IDisposable owned) return;
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "actorckpt-stop-store", () =>
+        {
+            owned.Dispose();
+            return Task.FromResult(Akka.Done.Instance);
+        });
     }
 
     /// <summary>A checkpointer over <paramref name="blobs"/> in an actor system someone else owns (the Akka.Hosting path); disposing it leaves the system running.</summary>

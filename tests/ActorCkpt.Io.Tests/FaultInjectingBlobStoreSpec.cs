@@ -109,6 +109,27 @@ public class FaultInjectingBlobStoreSpec : IDisposable
         Assert.Equal(4, new FileInfo(Path.Combine(_dir.Path, "a.safetensors")).Length);
     }
 
+    [Fact]
+    public async Task A_store_disposed_with_its_node_should_fail_a_held_create_and_create_nothing_after()
+    {
+        var gate = new WriteGate();
+        var store = new FaultInjectingBlobStore(new LocalBlobStore(_dir.Path), FaultPolicy.BlockNth(1, gate), FaultPolicy.DelayNth(1, TimeSpan.FromHours(1), "*.json"));
+        var held = Task.Run(() => TryWrite(store, "a.safetensors"));
+        var delayed = Task.Run(() => TryWrite(store, "b.json"));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+
+        store.Dispose();
+
+        // Before, the held create waited for the gate for ever (a writer's thread, and the node's termination, with it).
+        Assert.Equal("'a.safetensors': the node writing through these storage faults has stopped",
+            (await Assert.ThrowsAsync<IOException>(() => held.WaitAsync(TimeSpan.FromSeconds(30)))).Message);
+        Assert.Equal("'b.json': the node writing through these storage faults has stopped",
+            (await Assert.ThrowsAsync<IOException>(() => delayed.WaitAsync(TimeSpan.FromSeconds(30)))).Message);
+        gate.Open();
+        Assert.Throws<IOException>(() => TryWrite(store, "a.safetensors"));
+        Assert.Empty(Directory.EnumerateFiles(_dir.Path));
+    }
+
     private static bool TryWriteOrFull(IBlobStore store, string path, out IOException? error)
     {
         error = null;

@@ -28,7 +28,12 @@ internal static class CheckpointerStartup
             IBlobStore blobs = BlobStores.Open(root, settings.ObjectStore);
             // As Checkpointer.Start: a root another process holds is named at once, not at the first save.
             if (!system.IsClustered()) CatalogLock.EnsureFree(blobs);
-            checkpointer = Checkpointer.Attach(system, wrapStore?.Invoke(blobs) ?? blobs, settings);
+            if (wrapStore is not null)
+            {
+                blobs = wrapStore(blobs);
+                Checkpointer.StopWithSystem(system, blobs);
+            }
+            checkpointer = Checkpointer.Attach(system, blobs, settings);
             // The save's code paths and the planner's recovery warm in the background (see CheckpointNode.WarmUpAsync).
             _ = checkpointer.Node.WarmUpAsync(settings.PlanTimeout);
         }

@@ -81,11 +81,11 @@ internal abstract class FaultPolicy
     /// one to spoil, does what must happen before the file exists (a delay, a block) and returns what
     /// to do to its writer; null leaves the write alone.
     /// </summary>
-    public virtual Func<IBlobWriter, IBlobWriter>? Admit(string path)
+    public virtual Func<IBlobWriter, IBlobWriter>? Admit(string path, CancellationToken stop = default)
     {
         if (!ShouldFail(path, out var n)) return null;
         MarkFired();
-        Fault.BeforeCreate(path);
+        Fault.BeforeCreate(path, stop);
         var error = Error(path, n);
         return writer => Fault.Apply(writer, error);
     }
@@ -129,7 +129,7 @@ internal abstract class FaultPolicy
 
         protected override bool Decide(int n) => true;
 
-        public override Func<IBlobWriter, IBlobWriter>? Admit(string path) =>
+        public override Func<IBlobWriter, IBlobWriter>? Admit(string path, CancellationToken stop = default) =>
             ShouldFail(path, out _) ? writer => new SpaceTakingWriter(writer, path, this) : null;
 
         /// <summary>Takes up to <paramref name="wanted"/> bytes of the free space; returns how many it got.</summary>

@@ -18,8 +18,8 @@ internal abstract class WriteFault
     /// <summary>The file's create waits until <paramref name="gate"/> is opened (the file does not exist meanwhile), then the write goes through.</summary>
     public static WriteFault Block(WriteGate gate) => new Blocking(gate);
 
-    /// <summary>Runs before the file at <paramref name="path"/> is created (nothing by default).</summary>
-    public virtual void BeforeCreate(string path) { }
+    /// <summary>Runs before the file at <paramref name="path"/> is created (nothing by default); a wait in it ends, throwing <see cref="OperationCanceledException"/>, when <paramref name="stop"/> does.</summary>
+    public virtual void BeforeCreate(string path, CancellationToken stop) { }
 
     /// <summary>The writer that does this to <paramref name="inner"/> (itself by default); <paramref name="error"/> is what a failure throws.</summary>
     public virtual IBlobWriter Apply(IBlobWriter inner, Exception error) => inner;
@@ -32,12 +32,15 @@ internal abstract class WriteFault
     private sealed class Delaying(TimeSpan delay) : WriteFault
     {
         // The writers are synchronous and run on the blocking-I/O dispatcher: a slow disk blocks them too.
-        public override void BeforeCreate(string path) => Thread.Sleep(delay);
+        public override void BeforeCreate(string path, CancellationToken stop)
+        {
+            if (stop.WaitHandle.WaitOne(delay)) stop.ThrowIfCancellationRequested();
+        }
     }
 
     private sealed class Blocking(WriteGate gate) : WriteFault
     {
-        public override void BeforeCreate(string path) => gate.Pass(path);
+        public override void BeforeCreate(string path, CancellationToken stop) => gate.Pass(path, stop);
     }
 
     private sealed class Corrupting : WriteFault

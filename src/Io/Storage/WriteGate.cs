@@ -18,11 +18,14 @@ internal sealed class WriteGate
     /// <summary>Lets every waiting write, and all later ones, go through.</summary>
     public void Open() => _open.Set();
 
-    /// <summary>Waits until the gate is open (at once when it is); called by the write of <paramref name="path"/>.</summary>
-    public void Pass(string path)
+    /// <summary>
+    /// Waits until the gate is open (at once when it is); called by the write of <paramref name="path"/>.
+    /// Throws <see cref="OperationCanceledException"/> when <paramref name="stop"/> (the store's life) ends first.
+    /// </summary>
+    public void Pass(string path, CancellationToken stop = default)
     {
         if (_open.IsSet) return;
         _entered.TrySetResult(path);
-        _open.Wait();
+        _open.Wait(stop);
     }
 }
