@@ -44,6 +44,9 @@ internal static class TrainRunner
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Akka.Hosting.AkkaHostedService", LogLevel.None);
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(c => c.LogToStandardErrorThreshold = LogLevel.Trace);
         using var host = builder.Build();
+        // Checked before the start: Akka.Hosting prints a failed start's stack trace on stdout itself.
+        var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ActorCkpt.Hosting.ActorCkptOptions>>().Value;
+        ActorCkptSettings.Create(options.ToConfig().WithFallback(NodeConfig.Node).WithFallback(ActorCkptConfig.Defaults));
         await host.StartAsync();
         try
         {
