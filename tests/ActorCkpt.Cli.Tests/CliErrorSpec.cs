@@ -206,6 +206,20 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void A_save_failing_in_the_demo_across_node_processes_should_be_one_line_on_stderr()
+    {
+        var config = Path.Combine(Parent, "budget.conf");
+        File.WriteAllText(config, "actorckpt.staging.budget = 64KiB");
+
+        var (exit, stdout, err) = Run("demo", "--dir", Path.Combine(Parent, "ckpt"), "--nodes", "2", "--size-mb", "1", "--tensors", "4", "--config", config);
+
+        // Before, it went to stdout only, and the save's own "save of step 1 failed: " once more in front.
+        Assert.Equal((1, Line("actorckpt: the state needs 655360 bytes of staging memory, which cannot fit in actorckpt.staging.budget = 65536 bytes: more than the whole budget")),
+            (exit, err));
+        Assert.DoesNotContain("budget", stdout);
+    }
+
+    [Fact]
     public void Parallel_writers_failing_alike_should_end_in_the_first_ones_line_not_a_wrapper()
     {
         // A full disk fails both of export's writers at once.

@@ -28,11 +28,8 @@ internal static class ClusterDemoRunner
         {
             var ranks = cluster.SplitRanks(o.Ranks);
             var saves = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
-            if (saves.FirstOrDefault(s => s.Error is not null) is { } failed)
-            {
-                output.Line($"save of step {step} failed: {failed.Error}");
-                return 1;
-            }
+            // One line on stderr, exit 1, as the one-process demo's failed save.
+            if (saves.FirstOrDefault(s => s.Error is not null) is { } failed) throw new ActorCkptException(failed.Error!);
             output.Line($"saved step {step} from {cluster.Agents.Count} nodes: staged in {saves.Max(s => s.StagedSeconds):0.####} s, committed in {saves.Max(s => s.SavedSeconds):0.####} s");
             report["staged_s"] = Math.Round(saves.Max(s => s.StagedSeconds), 4);
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);

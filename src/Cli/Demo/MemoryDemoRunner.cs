@@ -42,7 +42,9 @@ internal static class MemoryDemoRunner
             var saves = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
             if (saves.FirstOrDefault(s => s.Error is not null) is { } failed)
             {
-                output.Line($"save of step {step} failed: {failed.Error}");
+                // The error names the step; the JSON report stays the last line on stdout (the acceptance contract).
+                Console.Error.WriteLine("actorckpt: " + failed.Error);
+                report["error"] = failed.Error;
                 report["bit_exact"] = false;
                 await cluster.StopAsync(); // before the report: its JSON is the last line
                 output.Report(report);
