@@ -49,7 +49,7 @@ public class FuzzCorpusReplaySpec
 
         var e = Assert.Throws<ConfigurationException>(() => ActorCkptSettings.Create(config));
 
-        Assert.Equal("actorckpt.writer.checksum-block-size = 1099511627776: must be a positive multiple of 4096", e.Message);
+        Assert.Equal("actorckpt.writer.checksum-block-size = 1099511627776: must be a positive multiple of 4096 below 2 GiB", e.Message);
     }
 
     [Fact]

@@ -211,6 +211,9 @@ public sealed class CheckpointReaderSpec : IClassFixture<CheckpointReaderSpec.Li
 
         Assert.Equal($"checkpoint root '{file}' is a file, not a directory: pass the directory a Checkpointer saved into", e.Message);
         Assert.Equal("not a checkpoint", File.ReadAllText(file));
+        // A checkpointer started on it says the same (it said "The file '…' already exists").
+        Assert.Equal($"checkpoint root '{file}' is a file, not a directory", Assert.Throws<IOException>(() => Checkpointer.Start(file)).Message);
+        Assert.Equal("not a checkpoint", File.ReadAllText(file));
     }
 
     [Fact]

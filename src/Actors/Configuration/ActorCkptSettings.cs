@@ -167,7 +167,7 @@ internal sealed record ActorCkptSettings
             MaxRetries = c.GetInt("writer.max-retries"),
             BackoffMin = c.GetTimeSpan("writer.backoff-min"),
             BackoffMax = c.GetTimeSpan("writer.backoff-max"),
-            ChecksumBlockSize = IntSize(c, "writer.checksum-block-size", "a positive multiple of 4096"),
+            ChecksumBlockSize = IntSize(c, "writer.checksum-block-size", "a positive multiple of 4096 below 2 GiB"),
             WriterDispatcher = c.GetString("writer.dispatcher"),
             PlannerDispatcher = c.GetString("planner.dispatcher"),
             PlanTimeout = c.GetTimeSpan("planner.plan-timeout"),
@@ -271,7 +271,7 @@ internal sealed record ActorCkptSettings
         Require(WriterPoolSize >= 1, "writer.pool-size", WriterPoolSize, "at least 1");
         Require(MaxRetries >= 0, "writer.max-retries", MaxRetries, "0 or more");
         Require(BackoffMin >= TimeSpan.Zero && BackoffMax >= BackoffMin, "writer.backoff-max", BackoffMax, "at least writer.backoff-min");
-        Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096");
+        Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096 below 2 GiB");
         Require(PlanTimeout > TimeSpan.Zero, "planner.plan-timeout", PlanTimeout, "positive");
         Require(WriteTimeout > TimeSpan.Zero, "planner.write-timeout", WriteTimeout, "positive");
         Require(PlannerStartAttempts is >= 1 and <= 100, "planner.start-attempts", PlannerStartAttempts, "between 1 and 100");

@@ -10,10 +10,12 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class LocalBlobStore : IBlobStore
 {
-    /// <summary>Creates the store over <paramref name="root"/>, creating the directory when missing.</summary>
+    /// <summary>Creates the store over <paramref name="root"/>, creating the directory when missing; a file or special file there is refused naming it.</summary>
     public LocalBlobStore(string root)
     {
         Root = Path.GetFullPath(root);
+        if (!Directory.Exists(Root) && LocalRoot.Problem(Root) is { } problem && RegularFile.Kind(Root) != FileKind.Missing)
+            throw new IOException("checkpoint root " + problem);
         Directory.CreateDirectory(Root);
     }
 
