@@ -56,6 +56,13 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --roles 'writr' is not a role; did you mean 'writer'? (one of: rank, writer, planner)", "node", "--config", "{file}", "--roles", "rank,writr")]
     [InlineData("actorckpt: --seed 'localhost' is not host:port (a port from 1 to 65535)", "node", "--config", "{file}", "--seed", "localhost")]
     [InlineData("actorckpt: --config '{absent}/node.conf' does not exist or is not a file", "ls", "{absent}", "--config", "{absent}/node.conf")]
+    [InlineData("actorckpt: --tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes 1", "bench", "--dir", "{absent}", "--tier", "memory")]
+    [InlineData("actorckpt: --replicas 3 is more than the 2 hosts of --nodes 2 (accepted: 1 to 2)", "bench", "--dir", "{absent}", "--nodes", "2", "--tier", "memory", "--replicas", "3")]
+    [InlineData("actorckpt: --replicas needs --tier memory", "bench", "--dir", "{absent}", "--replicas", "3")]
+    [InlineData("actorckpt: --placement needs --nodes 2 or more (one process has one node)", "bench", "--dir", "{absent}", "--placement", "spread")]
+    [InlineData("actorckpt: --placement needs --nodes 2 or more (one process has one node)", "demo", "--dir", "{absent}", "--placement", "spread")]
+    [InlineData("actorckpt: --nodes does not go with --check, which only loads the newest step, in this process", "demo", "--dir", "{absent}", "--check", "--nodes", "3")]
+    [InlineData("actorckpt: --steps does not go with --check, which only loads the newest step, in this process", "demo", "--dir", "{absent}", "--check", "--steps", "2")]
     [InlineData("actorckpt: --index-from '{absent}/index.json' does not exist or is not a file", "export", "{absent}", "--out", "{absent}/hf", "--index-from", "{absent}/index.json")]
     public void A_usage_error_should_exit_2_with_one_line_naming_it_and_create_nothing(string expected, params string[] args)
     {

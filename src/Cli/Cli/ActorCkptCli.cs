@@ -80,6 +80,17 @@ internal static class ActorCkptCli
                         r.AddError($"{option.Name} needs --tier memory");
                         return;
                     }
+                // --check loads the newest step in this process: these would be ignored.
+                if (r.GetValue(check) && new Option[] { steps, nodes, placement }.FirstOrDefault(o => r.GetResult(o) is { Implicit: false }) is { } unused)
+                {
+                    r.AddError($"{unused.Name} does not go with --check, which only loads the newest step, in this process");
+                    return;
+                }
+                if (n <= 1 && r.GetResult(placement) is { Implicit: false })
+                {
+                    r.AddError("--placement needs --nodes 2 or more (one process has one node)");
+                    return;
+                }
                 if (n > 1 && !r.GetValue(check) && k < n - 1)
                     r.AddError($"--ranks {k} leaves a training node without ranks with --nodes {n} (accepted: {n - 1} to {MaxRanks})");
                 return;
@@ -220,6 +231,18 @@ internal static class ActorCkptCli
         {
             dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, create, json, config,
         };
+        bench.Validators.Add(r => CrossCheck(() =>
+        {
+            var n = Given(r, nodes);
+            if (Given(r, benchTier) != "memory")
+            {
+                if (r.GetResult(benchReplicas) is { Implicit: false }) r.AddError("--replicas needs --tier memory");
+                else if (n <= 1 && r.GetResult(placement) is { Implicit: false }) r.AddError("--placement needs --nodes 2 or more (one process has one node)");
+                return;
+            }
+            if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
+            else if (Given(r, benchReplicas) > n) r.AddError($"--replicas {Given(r, benchReplicas)} is more than the {n} hosts of --nodes {n} (accepted: 1 to {n})");
+        }));
         bench.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
