@@ -50,6 +50,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --size-mb given 2 times ('1', '2'); give it once", "demo", "--dir", "{absent}", "--size-mb", "1", "--size-mb", "2")]
     [InlineData("actorckpt: unshard needs --strategy", "unshard", "{absent}", "--out", "{absent}/out")]
     [InlineData("actorckpt: verify needs DIR (usage: verify DIR ...)", "verify")]
+    [InlineData("actorckpt: catalog needs a command (one of: rebuild; see actorckpt catalog --help)", "catalog")]
+    [InlineData("actorckpt: catalog rebuild needs ROOT (usage: catalog rebuild ROOT ...)", "catalog", "rebuild")]
     [InlineData("actorckpt: unexpected argument 'extra' for 'inspect'", "inspect", "{absent}", "extra")]
     [InlineData("actorckpt: --strategy 'one_file' is not accepted; did you mean 'one-file'? (one of: one-file, one-file-per-tensor, chunks)",
         "unshard", "{absent}", "--out", "{absent}/out", "--strategy", "one_file")]

@@ -32,8 +32,8 @@ internal static class UsageError
             if (result is { Implicit: false, Tokens.Count: 0 } && option.Arity.MinimumNumberOfValues > 0)
                 return $"{option.Name} needs a value";
         }
-        if (command is RootCommand)
-            return $"actorckpt needs a command (one of: {string.Join(", ", command.Subcommands.Select(c => c.Name))}; see actorckpt --help)";
+        if (command is RootCommand || (command.Subcommands.Count > 0 && command.Action is null))
+            return $"{Path(command)} needs a command (one of: {string.Join(", ", command.Subcommands.Select(c => c.Name))}; see {(command is RootCommand ? "" : "actorckpt ")}{Path(command)} --help)";
         foreach (var argument in command.Arguments)
             if (parse.GetResult(argument) is not { Tokens.Count: > 0 } && argument.Arity.MinimumNumberOfValues > 0)
                 return $"{Path(command)} needs {argument.Name} (usage: {Path(command)} {argument.Name} ...)";
@@ -56,7 +56,14 @@ internal static class UsageError
             : $"unexpected argument '{token}' for '{Path(command)}'";
     }
 
-    private static string Path(Command command) => command is RootCommand ? "actorckpt" : command.Name;
+    /// <summary>The command as typed after "actorckpt": "catalog rebuild", not "rebuild".</summary>
+    private static string Path(Command command) =>
+        command is RootCommand ? "actorckpt" : string.Join(' ', Parents(command).Reverse().Where(c => c is not RootCommand).Select(c => c.Name));
+
+    private static IEnumerable<Command> Parents(Command command)
+    {
+        for (Symbol? s = command; s is Command c; s = c.Parents.FirstOrDefault()) yield return c;
+    }
 
     private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
