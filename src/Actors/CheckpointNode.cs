@@ -158,7 +158,15 @@ internal sealed class CheckpointNode
     {
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;
-        var replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
+        ReplicaStore replicas;
+        try
+        {
+            replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Akka.Configuration.ConfigurationException($"actorckpt.tiers.memory.directory = '{tier.Directory}': the replicas cannot be kept there: {e.Message}", e);
+        }
         system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs, $"{name}-reader", settings), $"{name}-replicas");
         return replicas;
     }

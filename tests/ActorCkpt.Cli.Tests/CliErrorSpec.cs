@@ -50,6 +50,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --size-mb given 2 times ('1', '2'); give it once", "demo", "--dir", "{absent}", "--size-mb", "1", "--size-mb", "2")]
     [InlineData("actorckpt: unshard needs --strategy", "unshard", "{absent}", "--out", "{absent}/out")]
     [InlineData("actorckpt: verify needs DIR (usage: verify DIR ...)", "verify")]
+    [InlineData("actorckpt: --dir is empty: give a path", "demo", "--dir", "")]
+    [InlineData("actorckpt: --out is empty: give a path", "export", "{absent}", "--out", "")]
     [InlineData("actorckpt: catalog needs a command (one of: rebuild; see actorckpt catalog --help)", "catalog")]
     [InlineData("actorckpt: catalog rebuild needs ROOT (usage: catalog rebuild ROOT ...)", "catalog", "rebuild")]
     [InlineData("actorckpt: unexpected argument 'extra' for 'inspect'", "inspect", "{absent}", "extra")]
@@ -226,6 +228,21 @@ public class CliErrorSpec : IDisposable
         Assert.Equal((1, Line("actorckpt: the state needs 655360 bytes of staging memory, which cannot fit in actorckpt.staging.budget = 65536 bytes: more than the whole budget")),
             (exit, err));
         Assert.DoesNotContain("budget", stdout);
+    }
+
+    [Fact]
+    public void A_root_or_a_replica_directory_that_cannot_be_made_should_be_named_in_one_line()
+    {
+        var config = Path.Combine(Parent, "memory.conf");
+        File.WriteAllText(config, "actorckpt.tiers.memory { enabled = on, replicas = 1, host = h0, directory = \"/proc/nope\" }");
+
+        // Before: "Could not find file '/proc/nope'.", naming neither --dir nor the setting.
+        Assert.Equal((1, Line("actorckpt: checkpoint root '/proc/nope' cannot be made: Could not find file '/proc/nope'.")),
+            Pick(Run("demo", "--dir", "/proc/nope", "--size-mb", "1", "--tensors", "2")));
+        Assert.Equal((1, Line("actorckpt: actorckpt.tiers.memory.directory = '/proc/nope': the replicas cannot be kept there: Could not find file '/proc/nope'.")),
+            Pick(Run("demo", "--dir", Path.Combine(Parent, "ckpt"), "--size-mb", "1", "--tensors", "2", "--config", config)));
+
+        static (int, string) Pick((int Exit, string Out, string Err) run) => (run.Exit, run.Err);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ internal static class ActorCkptCli
         var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" }.ExistingFile();
         int Guard(ParseResult p, Func<int> command) => CommandFailure.Guard(stderr, p.GetValue(verbose), command);
 
-        var dir = new Option<string>("--dir") { Description = "Checkpoint root: a directory, or an object store (az://container/prefix, s3://bucket/prefix)", Required = true };
+        var dir = new Option<string>("--dir") { Description = "Checkpoint root: a directory, or an object store (az://container/prefix, s3://bucket/prefix)", Required = true }.NotEmpty();
         var create = new Option<bool>("--create") { Description = "With an az:// or s3:// root: create the container or bucket when it is missing" };
         var ranks = CliOptions.Int("--ranks", "Ranks that save", 4, 1, MaxRanks);
         var loadRanks = CliOptions.Int("--load-ranks", "Ranks that load the newest checkpoint", 3, 1, MaxRanks);
@@ -199,7 +199,7 @@ internal static class ActorCkptCli
         rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
         var catalog = new Command("catalog", "Repair the catalog of a root") { rebuild };
 
-        var outDir = new Option<string>("--out") { Description = "Output directory", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Output directory", Required = true }.NotEmpty();
         var maxShard = CliOptions.Size("--max-shard-size", "Largest output file (5GB, 500MB, 2GiB, or bytes)", "5GB", 1, 1L << 40);
         var indexFrom = new Option<string?>("--index-from") { Description = "A reference model.safetensors.index.json: keys keep its file numbers, new keys go to the last file" }.ExistingFile();
         var dtype = CliOptions.OneOf("--dtype", "Dtype of floating-point tensors", "keep", "keep", "bf16", "f32");

@@ -76,6 +76,16 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary>Adds a check that the path the option names is not empty (an empty path would be taken for the working directory, or named by a setting's key).</summary>
+    public static Option<string> NotEmpty(this Option<string> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value)) r.AddError($"{option.Name} is empty: give a path");
+        });
+        return option;
+    }
+
     /// <summary>Adds a check that the file the option names exists (it is read before anything is written).</summary>
     public static T ExistingFile<T>(this T option) where T : Option
     {

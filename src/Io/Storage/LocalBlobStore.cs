@@ -16,7 +16,14 @@ internal sealed class LocalBlobStore : IBlobStore
         Root = Path.GetFullPath(root);
         if (!Directory.Exists(Root) && LocalRoot.Problem(Root) is { } problem && RegularFile.Kind(Root) != FileKind.Missing)
             throw new IOException("checkpoint root " + problem);
-        Directory.CreateDirectory(Root);
+        try
+        {
+            Directory.CreateDirectory(Root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"checkpoint root '{Root}' cannot be made: {e.Message}", e);
+        }
     }
 
     /// <inheritdoc />
