@@ -196,7 +196,8 @@ internal sealed class CheckpointNode
         {
             if (_system.WhenTerminated.IsCompleted)
             {
-                handle.Fail(Stopped(step));
+                // Never started: nothing of it can have committed.
+                handle.Fail(new ActorCkptException($"the actor system '{_system.Name}' has stopped: the save of step {step} was not started"));
                 _unfinalized.Add(handle);
                 return handle;
             }

@@ -168,6 +168,9 @@ public class CancellationSpec : NodeSpec
         var uploads = await Assert.ThrowsAsync<ActorCkptException>(() => node.WaitForUploadsAsync(Timeout.InfiniteTimeSpan)).WaitAsync(Patience);
         Assert.Equal("the actor system 'stopping' has stopped: this node can no longer be asked anything", later.Message);
         Assert.Equal(later.Message, uploads.Message);
+        // A save after the stop never started (it said the catalog would tell whether it committed).
+        var save = await Assert.ThrowsAsync<ActorCkptException>(() => node.Save(2, states[0]).Committed).WaitAsync(Patience);
+        Assert.Equal("the actor system 'stopping' has stopped: the save of step 2 was not started", save.Message);
         TestStates.Dispose(states.Concat(target));
     }
 
