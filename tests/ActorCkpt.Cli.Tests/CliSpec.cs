@@ -42,6 +42,30 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
+    public void Demo_in_one_process_with_the_memory_tier_should_load_its_memory_step_bit_exact()
+    {
+        var shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-cli-" + Guid.NewGuid().ToString("N"));
+        var config = Path.Combine(Dir, "memory.conf");
+        Directory.CreateDirectory(Dir);
+        File.WriteAllText(config, $"actorckpt.tiers.memory {{ enabled = on, replicas = 1, host = h0, directory = \"{shm}\" }}\nactorckpt.tiers.disk.every = 0");
+        try
+        {
+            var (exit, output, _) = Run("demo", "--dir", Path.Combine(Dir, "ckpt"), "--size-mb", "1", "--tensors", "4", "--config", config, "--json");
+
+            // Before, the step was committed to memory and the demo said "no committed checkpoint", exit 1.
+            Assert.Equal(0, exit);
+            Assert.Contains("(saved on 4 ranks, from memory) on 3 ranks", output);
+            var report = LastJson(output);
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+            Assert.False(Directory.Exists(Path.Combine(Dir, "ckpt", "step-00000001")));
+        }
+        finally
+        {
+            if (Directory.Exists(shm)) Directory.Delete(shm, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Demo_should_continue_after_the_latest_step_and_check_should_load_it_on_any_rank_count()
     {
         Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "8", "--steps", "2").Exit);

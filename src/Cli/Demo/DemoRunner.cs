@@ -25,7 +25,7 @@ internal static class DemoRunner
             // Only loading: a root a live job holds is read without its lock, as CheckpointReader reads it.
             output.Line($"{held}: loading read-only, without the lock");
             var reader = CheckpointReader.Open(o.Dir);
-            return await CheckLatestAsync(o, model, reader.LatestStep, step => reader.ReadMetadata(step),
+            return await CheckLatestAsync(o, model, reader.LatestStep, step => reader.ReadMetadata(step).TotalFileBytes,
                 (t, step, progress) => reader.LoadAsync(t, step, progress: progress), report, output);
         }
 
@@ -41,12 +41,13 @@ internal static class DemoRunner
                 report["save_s"] = CliOutput.Seconds(saved);
             }
         }
-        return await CheckLatestAsync(o, model, ckpt.LatestStep, step => ckpt.Store.ReadMetadata(step),
+        // The newest step of any tier (a memory step, with the memory tier on, has no directory of its own).
+        return await CheckLatestAsync(o, model, await ckpt.GetLatestStepAsync(), step => FileBytes(ckpt, step),
             (t, step, progress) => ckpt.LoadAsync(t, step, progress: progress), report, output);
     }
 
     /// <summary>Loads the newest committed step on <c>--load-ranks</c> ranks and checks it bit-exact; returns the exit code.</summary>
-    private static async Task<int> CheckLatestAsync(Options o, SyntheticModel model, long? latest, Func<long, CheckpointMetadata> readMetadata,
+    private static async Task<int> CheckLatestAsync(Options o, SyntheticModel model, long? latest, Func<long, long?> fileBytes,
         Func<RankState, long, IProgress<long>, Task<LoadResult>> load, Dictionary<string, object?> report, CliOutput output)
     {
         if (latest is null)
@@ -56,7 +57,6 @@ internal static class DemoRunner
             output.Report(report);
             return 1;
         }
-        var metadata = readMetadata(latest.Value);
         var targets = model.EmptyStates(o.LoadRanks);
         try
         {
@@ -65,12 +65,13 @@ internal static class DemoRunner
             using (var progress = output.Progress($"load step {latest}", targets.Sum(t => t.Tensors.Sum(e => e.Tensor.NumberOfElements * e.Tensor.ElementSize))))
                 results = await Task.WhenAll(targets.Select(t => load(t, latest.Value, progress)));
             var loadTime = clock.Elapsed;
-            var problems = model.Check(targets, results, latest.Value, metadata.WorldSize);
+            var savedOn = results[0].SavedWorldSize;
+            var problems = model.Check(targets, results, latest.Value, savedOn);
             foreach (var p in problems.Take(20)) output.Line("MISMATCH " + p);
-            output.Line($"loaded step {latest} (saved on {metadata.WorldSize} ranks) on {o.LoadRanks} ranks in {CliOutput.Seconds(loadTime)} s: " +
+            output.Line($"loaded step {latest} (saved on {savedOn} ranks{(results[0].Tier == StorageTier.Disk ? "" : $", from {results[0].Tier.ToString().ToLowerInvariant()}")}) on {o.LoadRanks} ranks in {CliOutput.Seconds(loadTime)} s: " +
                         (problems.Count == 0 ? "bit-exact" : $"{problems.Count} differences"));
             report["step"] = latest;
-            report["bytes"] = metadata.TotalFileBytes;
+            report["bytes"] = fileBytes(latest.Value);
             report["load_s"] = CliOutput.Seconds(loadTime);
             report["bit_exact"] = problems.Count == 0;
             output.Report(report);
@@ -80,6 +81,14 @@ internal static class DemoRunner
         {
             SyntheticModel.Dispose(targets);
         }
+    }
+
+    /// <summary>Bytes of the data files of <paramref name="step"/>: on disk, else its memory tier metadata's; null in another tier only.</summary>
+    private static long? FileBytes(Checkpointer ckpt, long step)
+    {
+        if (ckpt.Store.IsCommitted(step)) return ckpt.Store.ReadMetadata(step).TotalFileBytes;
+        var memory = new CheckpointStore(new PrefixedBlobStore(ckpt.Store.Blobs, CheckpointLayout.MemoryDirectory));
+        return memory.IsCommitted(step) ? memory.ReadMetadata(step).TotalFileBytes : null;
     }
 
     /// <summary>
