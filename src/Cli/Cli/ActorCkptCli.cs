@@ -157,6 +157,9 @@ internal static class ActorCkptCli
         var roles = new Option<string?>("--roles") { Description = "Comma-separated roles: rank, writer, planner (default: all three)" };
         roles.Validators.Add(r =>
         {
+            // An empty list would start the node with all three roles, as if --roles were not given.
+            foreach (var token in r.Tokens.Where(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0))
+                r.AddError($"--roles '{token.Value}' names no role (one of: {string.Join(", ", NodeCommand.Roles)})");
             foreach (var role in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
                 if (!NodeCommand.Roles.Contains(role, StringComparer.Ordinal))
                     r.AddError($"--roles '{role}' is not a role; did you mean '{Nearest.Of(role, NodeCommand.Roles)}'? (one of: {string.Join(", ", NodeCommand.Roles)})");
