@@ -147,27 +147,6 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
-    public async Task A_save_cancelled_while_no_planner_is_up_should_end_cancelled_at_once()
-    {
-        // The planner fails its start and waits a minute before each next try: nobody takes the plan.
-        var (system, node) = StartProcess("""
-            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.RecoveryFailingJournal, ActorCkpt.Actors.Tests"
-            actorckpt.planner { start-attempts = 3, start-backoff = 1m }
-            """);
-        var states = TestStates.Build(Model, 1, seed: 4);
-        using var cancel = new CancellationTokenSource();
-        var handle = node.Save(1, states[0], cancellation: cancel.Token);
-        await handle.Staged.WaitAsync(Patience);
-
-        cancel.Cancel();
-        // Before, the save waited for a verdict only a planner could give: the verdict deadline, 11 minutes.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => handle.Committed.WaitAsync(Patience));
-        Assert.Equal(SaveStatus.Cancelled, handle.Status);
-        await system.Terminate();
-        TestStates.Dispose(states);
-    }
-
-    [Fact]
     public async Task A_commit_whose_catalog_write_failed_should_be_reported_committed_and_recorded_by_the_restarted_planner()
     {
         var (system, node) = StartProcess("""

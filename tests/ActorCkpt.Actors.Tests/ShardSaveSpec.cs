@@ -235,29 +235,6 @@ public class ShardSaveSpec
     }
 
     [Fact]
-    public void A_save_cancelled_before_any_planner_took_its_plan_should_end_cancelled_at_once()
-    {
-        var save = Staged();
-        save.Start();
-
-        // No planner may be up to answer: the abort goes out, and the save does not wait for a verdict.
-        Is(save.CancelAsked(), new D.AskAbort(null), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
-        Is(save.PlanAccepted(Step, "planner"));
-        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }));
-    }
-
-    [Fact]
-    public void A_save_cancelled_before_any_planner_took_its_plan_while_staging_should_end_once_its_copy_is_over()
-    {
-        var save = new ShardSave<string>(Step, 0, new StagedState(new LocalSavePlan(0, 2, new[] { W, B, Meta }), [], [], 0), inPlace: false, staging: true);
-        save.Start();
-
-        // The copy still reads the caller's tensors: the verdict waits for it.
-        Is(save.CancelAsked(), new D.AskAbort(null), new D.ForgetReplicas(), new D.StartAbandonDeadline());
-        Is(save.StagingOver(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
-    }
-
-    [Fact]
     public void A_cancelled_save_should_end_cancelled_by_its_own_abort()
     {
         var save = Writing();

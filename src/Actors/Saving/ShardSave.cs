@@ -285,21 +285,13 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     /// <summary>
     /// The caller cancelled the save: the planner is asked to abort it, and the save ends when the
-    /// verdict comes (cancelled by that abort, or committed if the commit had begun); before any
-    /// planner took the plan and before any file was assigned, it ends cancelled at once. Ignored once decided.
+    /// verdict comes (cancelled by that abort, or committed if the commit had begun). Ignored once decided.
     /// </summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> CancelAsked()
     {
         if (_over || Decided) return Nothing;
         _cancelSent = true;
-        var ask = new ShardSaveDecision<TActor>.AskAbort(Planner);
-        if (Planner is not null || SaveId is not null) return [ask];
-        // No planner has taken the plan and no file was assigned: a round without this rank's
-        // report can never commit, and the planner may not be up to answer (starting, unreachable).
-        // The save ends cancelled now; whichever planner gets the plan gets the abort after it.
-        var decisions = new List<ShardSaveDecision<TActor>> { ask };
-        decisions.AddRange(Fail(new AbortSave(Step, _rank, 0).Reason));
-        return decisions;
+        return [new ShardSaveDecision<TActor>.AskAbort(Planner)];
     }
 
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>
