@@ -87,7 +87,7 @@ internal static class ActorCkptConfig
                 var sqlite = connection.Length == 0
                     ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(config, root), Pooling = false }
                     : Parsed(() => new SqliteConnectionStringBuilder(connection) { Pooling = false });
-                CatalogFile.Check(sqlite, named: connection.Length > 0);
+                CatalogFile.Check(sqlite);
                 return ("SQLite.MS", sqlite.ToString());
             }
             case "postgres":

@@ -14,18 +14,11 @@ internal static class CatalogFile
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
-    /// <summary>
-    /// Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data
-    /// source is a link or not a file, or when <paramref name="named"/> (the configuration names the
-    /// file, not the root) and its folder does not exist: SQLite cannot create it there, and the
-    /// planner would fail every start until the node's start gave up.
-    /// </summary>
-    public static void Check(SqliteConnectionStringBuilder sqlite, bool named = false)
+    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link or not a file.</summary>
+    public static void Check(SqliteConnectionStringBuilder sqlite)
     {
         var path = sqlite.DataSource;
         if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:") return;
-        if (named && Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
-            throw new ConfigurationException($"actorckpt.catalog.connection-string: the catalog '{path}' cannot be made, its folder '{folder}' does not exist");
         var info = new FileInfo(path);
         if (info.LinkTarget is { } target)
             throw new ConfigurationException($"the catalog '{path}' is a symbolic link to '{target}'; ActorCkpt does not follow it: put the database file itself there");
@@ -34,15 +27,20 @@ internal static class CatalogFile
     }
 
     /// <summary>
-    /// Opens an existing SQLite catalog read-only and checks its structure (<c>PRAGMA quick_check</c>,
-    /// fast on a catalog's size), so that a damaged file fails the node's start at once with one line
-    /// instead of failing every recovery of the planner. An absent or empty file is fine (it is created).
+    /// On the node that will open it: opens an existing SQLite catalog read-only and checks its
+    /// structure (<c>PRAGMA quick_check</c>, fast on a catalog's size), so that a damaged file fails
+    /// the node's start at once with one line instead of failing every recovery of the planner. An
+    /// absent or empty file is fine (it is created), unless its folder does not exist: SQLite cannot
+    /// make it there, and the planner would fail every start until the node's start gave up.
     /// </summary>
     public static void Verify(string connectionString)
     {
         var sqlite = new SqliteConnectionStringBuilder(connectionString);
         var path = sqlite.DataSource;
-        if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:" || !File.Exists(path) || new FileInfo(path).Length == 0) return;
+        if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:") return;
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+            throw new ConfigurationException($"actorckpt.catalog.connection-string: the catalog '{path}' cannot be made, its folder '{folder}' does not exist");
+        if (!File.Exists(path) || new FileInfo(path).Length == 0) return;
         string? verdict;
         try
         {
