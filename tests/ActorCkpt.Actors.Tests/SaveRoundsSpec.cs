@@ -220,6 +220,19 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_plan_parked_for_the_next_attempt_by_a_rank_whose_node_left_should_not_be_resubmitted()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 1));
+        rounds.Fail(Step, "commit failed: disk full");
+        // Rank 1's next attempt waits for the aborted one to wind down; then its node goes.
+        Assert.Empty(rounds.Submit(PlanOf(1), Shard(1), haveWriters: true));
+        Assert.Empty(rounds.NodeLost("B"));
+
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) }, rounds.Report(Written(round.SaveId, 0)));
+    }
+
+    [Fact]
     public void A_rank_s_node_leaving_after_it_reported_should_change_nothing_and_one_leaving_an_aborted_round_should_end_it()
     {
         var (rounds, round) = Writing();

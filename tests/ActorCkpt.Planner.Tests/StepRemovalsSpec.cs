@@ -105,5 +105,15 @@ public class StepRemovalsSpec
         Assert.Equal(new long[] { 2 }, report.Deleted);
         Assert.Equal(new[] { "step 1: the catalog refused its deletion (journal still full); the step stays" }, report.Failures);
         Assert.Empty(removals.Collect("gc2")!.Failures);
+
+        // Refused, then retention decides again and the journal takes it: deleted, and only that.
+        removals.Retain(new long[] { 1, 3, 4 });
+        removals.Refused(1, "journal full");
+        removals.Retain(new long[] { 1, 3, 4 });
+        removals.Deleted(1, NoLease);
+        Assert.Null(removals.Collect("gc3"));
+        var (_, last) = Assert.Single(removals.Finished(1, null));
+        Assert.Equal(new long[] { 1 }, last.Deleted);
+        Assert.Empty(last.Failures);
     }
 }

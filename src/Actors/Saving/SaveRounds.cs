@@ -280,6 +280,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         var decisions = new List<RoundDecision<TRef>>();
         foreach (var round in _rounds.Values.ToArray())
         {
+            // Plans parked for the next attempt from shards that are gone would start it with a rank that never writes.
+            round.NextAttempt.RemoveAll(p => nodeOf(p.Shard) == node);
             if (round.Phase == RoundPhase.Committing) continue;
             var lost = round.Shards.Where(s => nodeOf(s.Value) == node && !round.Reports.ContainsKey(s.Key)).Select(s => s.Key).Order().ToArray();
             if (lost.Length == 0) continue;

@@ -80,6 +80,8 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
     /// <summary>The deletion of <paramref name="step"/> is journaled: its files go now unless a lease holds it.</summary>
     public IReadOnlyList<long> Deleted(long step, Func<long, bool> isLeased)
     {
+        // Refused before, deleted now: the next report says deleted only.
+        _refusedSinceReport.Remove(step);
         _awaiting.Add(step);
         return isLeased(step) ? Nothing : Start(new[] { step });
     }
