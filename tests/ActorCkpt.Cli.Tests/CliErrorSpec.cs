@@ -226,8 +226,9 @@ public class CliErrorSpec : IDisposable
         var (exit, stdout, err) = Run("demo", "--dir", Path.Combine(Parent, "ckpt"), "--nodes", "2", "--size-mb", "1", "--tensors", "4", "--config", config);
 
         // Before, it went to stdout only, and the save's own "save of step 1 failed: " once more in front.
-        Assert.Equal((1, Line("actorckpt: the state needs 655360 bytes of staging memory, which cannot fit in actorckpt.staging.budget = 65536 bytes: more than the whole budget")),
-            (exit, err));
+        // Whichever node process's ranks answer first: their staged sizes differ.
+        Assert.Equal(1, exit);
+        Assert.Matches(@"^actorckpt: the state needs \d+ bytes of staging memory, which cannot fit in actorckpt.staging.budget = 65536 bytes: more than the whole budget\r?\n$", err);
         Assert.DoesNotContain("budget", stdout);
     }
 
