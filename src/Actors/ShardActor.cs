@@ -163,6 +163,13 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<StreamClosed>(m => AbandonedAt(m.SaveId) >= 0, m => CarryAbandoned(AbandonedAt(m.SaveId), s => s.LateStreamClosed(m.SaveId)));
         Receive<StagingFinished>(m => _abandoned.FindIndex(a => a.Copy == m.Copy) >= 0,
             m => CarryAbandoned(_abandoned.FindIndex(a => a.Copy == m.Copy), s => s.LateStagingOver()));
+        // A writer an abandoned save still waits on stopped: it reads nothing more. The save or load under way hears it too.
+        Receive<Terminated>(m => _abandoned.Any(a => a.Save.AbandonedWith(m.ActorRef)), m =>
+        {
+            for (var i = _abandoned.Count - 1; i >= 0; i--) CarryAbandoned(i, s => s.LateWriterLost(m.ActorRef));
+            if (_save is not null) Carry(_save.ActorLost(m.ActorRef));
+            else if (_load is not null) Carry(_load.ActorLost(m.ActorRef));
+        });
     }
 
     private int AbandonedAt(Guid saveId) => _abandoned.FindIndex(a => a.Save.SaveId == saveId);

@@ -372,6 +372,21 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void Abandoned_buffers_should_go_back_once_the_writers_still_waited_on_stopped()
+    {
+        var save = Writing();
+        save.Aborted(Step, "rank 1 failed");
+        save.AbandonDue(Step);
+
+        Assert.True(save.AbandonedWith("w1"));
+        Assert.False(save.AbandonedWith("w9"));
+        Is(save.LateWriterLost("w9"));
+        Is(save.LateWriterLost("w1"));
+        Is(save.LateWriterLost("w2"), new D.ReleaseBuffers());
+        Assert.False(save.AbandonedWith("w2"));
+    }
+
+    [Fact]
     public void Writes_that_never_end_after_the_verdict_should_be_abandoned_with_a_held_verdict_told()
     {
         var save = Writing(inPlace: true);

@@ -19,8 +19,8 @@ namespace ActorCkpt;
 /// place holds a failure or cancellation until then (its caller's tensors are what writers read).
 /// Writes still unanswered when the abandon deadline passes leave their buffers behind, and the
 /// save is over; their late answers (<see cref="LateWriteEnded"/>, <see cref="LateResendAsked"/>,
-/// <see cref="LateStreamClosed"/>, <see cref="LateStagingOver"/>) give the buffers back once the last
-/// of them came, if it ever does.</item>
+/// <see cref="LateWriterLost"/>, <see cref="LateStreamClosed"/>, <see cref="LateStagingOver"/>) give
+/// the buffers back once the last of them came, if it ever does.</item>
 /// <item>While the state is still being copied (<see cref="Staging"/>, until <see cref="StagingOver"/>),
 /// the buffers stay and any verdict is held: the copy still reads the caller's tensors.</item>
 /// </list>
@@ -326,6 +326,17 @@ internal sealed class ShardSave<TActor> where TActor : class
     /// </summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> LateResendAsked(Guid saveId, string file, TActor writer, int replica = 0) =>
         LateWriteEnded(saveId, file, writer, replica);
+
+    /// <summary>True while abandoned with a write of <paramref name="writer"/> unanswered.</summary>
+    public bool AbandonedWith(TActor writer) => Abandoned && _outstanding.Values.Any(a => EqualityComparer<TActor>.Default.Equals(a.Writer, writer));
+
+    /// <summary>After the abandon deadline, <paramref name="writer"/> stopped (or its node left): its writes read the buffers no more.</summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> LateWriterLost(TActor writer)
+    {
+        if (!AbandonedWith(writer)) return Nothing;
+        foreach (var key in _outstanding.Where(o => EqualityComparer<TActor>.Default.Equals(o.Value.Writer, writer)).Select(o => o.Key).ToList()) _outstanding.Remove(key);
+        return ReleaseAbandoned();
+    }
 
     /// <summary>After the abandon deadline, a stream of attempt <paramref name="saveId"/> terminated.</summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> LateStreamClosed(Guid saveId)
