@@ -123,16 +123,23 @@ public sealed class HostStartSpec : IDisposable
         Assert.Equal(Environment.ProcessId, refused.HolderProcessId);
     }
 
-    [Fact]
-    public async Task Akkas_log_goes_to_the_hosts_ILogger()
+    /// <summary>A started host with its own ActorSystem (AddAkka + WithActorCkpt), logging to <paramref name="captured"/>.</summary>
+    private async Task<IHost> StartHostAsync(CapturingLoggerProvider captured)
     {
-        var captured = new CapturingLoggerProvider();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddProvider(captured);
         builder.Services.AddActorCkptCheckpointer();
         builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
-        using var host = builder.Build();
+        var host = builder.Build();
         await host.StartAsync(Ct);
+        return host;
+    }
+
+    [Fact]
+    public async Task Akkas_log_goes_to_the_hosts_ILogger()
+    {
+        var captured = new CapturingLoggerProvider();
+        using var host = await StartHostAsync(captured);
 
         // ActorCkpt's own line, logged through Akka's logging.
         var started = await captured.WaitFor(l => l.Message.Contains("ActorCkpt started over")).WaitAsync(TimeSpan.FromSeconds(30), Ct);
@@ -149,12 +156,7 @@ public sealed class HostStartSpec : IDisposable
     public async Task The_shutdown_reports_only_the_saves_still_in_flight()
     {
         var captured = new CapturingLoggerProvider();
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Logging.AddProvider(captured);
-        builder.Services.AddActorCkptCheckpointer();
-        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o => o.Root = Root));
-        using var host = builder.Build();
-        await host.StartAsync(Ct);
+        using var host = await StartHostAsync(captured);
         var ckpt = host.Services.GetRequiredService<ICheckpointer>();
         using var w = torch.ones(4);
         // A save its caller cancelled, and heard end so, long before the host stops.
