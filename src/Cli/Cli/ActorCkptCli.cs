@@ -68,6 +68,7 @@ internal static class ActorCkptCli
         {
             dir, ranks, loadRanks, sizeMb, tensors, layout, steps, seed, check, nodes, placement, tier, replicas, diskEvery, killNode, killProcess, replicasDir, create, json, config,
         };
+        CreateOnlyWithObjectStore(demo, dir, create);
         demo.Validators.Add(r => CrossCheck(() =>
         {
             var (n, k) = (Given(r, nodes), Given(r, ranks));
@@ -138,6 +139,7 @@ internal static class ActorCkptCli
         {
             dir, trainRanks, trainSteps, ckptEvery, seed, resume, create, json, config,
         };
+        CreateOnlyWithObjectStore(train, dir, create);
         train.SetAction(p => Guard(p, () =>
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
@@ -234,6 +236,7 @@ internal static class ActorCkptCli
         {
             dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, create, json, config,
         };
+        CreateOnlyWithObjectStore(bench, dir, create);
         bench.Validators.Add(r => CrossCheck(() =>
         {
             var n = Given(r, nodes);
@@ -302,6 +305,14 @@ internal static class ActorCkptCli
         {
         }
     }
+
+    /// <summary>Refuses <c>--create</c> with a directory root, where it would do nothing (a directory is made without it).</summary>
+    private static void CreateOnlyWithObjectStore(Command command, Option<string> dir, Option<bool> create) =>
+        command.Validators.Add(r => CrossCheck(() =>
+        {
+            if (r.GetValue(create) && r.GetValue(dir) is { Length: > 0 } root && BlobStores.IsDirectory(root))
+                r.AddError("--create goes with an az:// or s3:// --dir (it creates the container or bucket); a directory is made without it");
+        }));
 
     /// <summary><paramref name="hocon"/> with <c>--create</c> applied over it: the flag wins over the file.</summary>
     internal static string? WithCreate(string? hocon, bool create) =>
