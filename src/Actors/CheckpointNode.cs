@@ -89,9 +89,11 @@ internal sealed class CheckpointNode
     public static CheckpointNode Start(ActorSystem system, IBlobStore blobs, ActorCkptSettings? settings = null, string name = DefaultName)
     {
         settings ??= ActorCkptSettings.Create(system);
-        // Akka would fail only when the first actor on it starts: the planner's start, or a writer's, minutes later.
-        foreach (var (key, dispatcher) in new[] { ("actorckpt.writer.dispatcher", settings.WriterDispatcher), ("actorckpt.planner.dispatcher", settings.PlannerDispatcher) })
-            if (!string.IsNullOrEmpty(dispatcher) && !system.Dispatchers.HasDispatcher(dispatcher))
+        // Akka would fail only when the first actor on it starts: the planner's start, or a writer's,
+        // minutes later. Checked where those actors run (a cluster node has its roles' only).
+        var hosts = system.IsClustered() ? Akka.Cluster.Cluster.Get(system).SelfRoles : null;
+        foreach (var (key, dispatcher, role) in new[] { ("actorckpt.writer.dispatcher", settings.WriterDispatcher, ClusterRoles.Writer), ("actorckpt.planner.dispatcher", settings.PlannerDispatcher, ClusterRoles.Planner) })
+            if ((hosts is null || hosts.Contains(role)) && !string.IsNullOrEmpty(dispatcher) && !system.Dispatchers.HasDispatcher(dispatcher))
                 throw new Akka.Configuration.ConfigurationException($"{key} = '{dispatcher}': actor system '{system.Name}' has no dispatcher of that name");
         // Writes straight or through a buffer: decided once per process, in the background (copying until then).
         _ = KernelAccess.Configure(settings.CopyWrites);
