@@ -70,6 +70,19 @@ public class ClusterFailureSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_node_without_the_planner_role_should_start_whatever_the_planner_dispatcher_names()
+    {
+        // A dispatcher defined only where the planner runs: the rank and writer node has no use for it.
+        await using var cluster = await TestCluster.StartAsync(Root, "",
+            new TestNode("rank, writer, planner"), new TestNode("rank, writer", Extra: "actorckpt.planner.dispatcher = only-on-planner-nodes"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 1, seed: 14);
+
+        await cluster.Nodes[1].Save(1, states[0]).Committed.WaitAsync(Patience);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task With_no_writer_left_the_save_should_fail_with_a_clear_error_and_the_next_save_succeed_once_writers_are_back()
     {
         BlockingBlobStore? blocking = null;
