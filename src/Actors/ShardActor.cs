@@ -269,7 +269,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     {
         if (run.Tier != StorageTier.Memory) return null;
         var planner = _planner;
-        return new MemoryLoadSource(new CheckpointStore(new PrefixedBlobStore(_store.Blobs, CheckpointLayout.MemoryDirectory)),
+        return new MemoryLoadSource(_store.MemorySteps(),
             _localReplicas, _localReplicas is null ? null : _host, run.Holders ?? [], _memoryFetch, refused => planner.Tell(refused));
     }
 

@@ -10,8 +10,7 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILoggingAdapter log)
 {
-    // Memory steps' metadata lives under <root>/memory, through the same store code (and wrappers) as disk steps'.
-    private readonly CheckpointStore _memory = new(new PrefixedBlobStore(store.Blobs, CheckpointLayout.MemoryDirectory));
+    private readonly CheckpointStore _memory = store.MemorySteps();
 
     /// <summary>The store of memory steps' metadata (<c>&lt;root&gt;/memory</c>).</summary>
     public CheckpointStore Memory => _memory;

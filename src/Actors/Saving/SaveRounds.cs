@@ -169,7 +169,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (round.Alive && msg.Failures.Count > 0) return Abort(round, $"rank {msg.Rank} could not write " + string.Join("; ", msg.Failures));
         if (!round.AllReported) return None;
         // Writers of a lost rank's files may still be busy: those files stay, tagged with the attempt.
-        if (!round.Alive) return new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: round.LostRanks.Count == 0)).ToArray();
+        if (!round.Alive) return CancelAndEnd(round, removeDebris: round.LostRanks.Count == 0);
         var results = round.Plans.Keys.SelectMany(r => round.Reports[r].Results).ToArray();
         if (round.InMemory && CopyProblem(round, results) is { } bad) return Abort(round, bad);
         round.Phase = RoundPhase.Committing;
@@ -289,7 +289,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             if (round.Alive)
                 decisions.AddRange(Abort(round, $"{(lost.Length == 1 ? "rank" : "ranks")} {string.Join(", ", lost)} left the cluster with node {node}"));
             else if (round.AllReported)
-                decisions.AddRange(new RoundDecision<TRef>[] { new RoundDecision<TRef>.CancelDeadline(round.Step) }.Concat(End(round, removeDebris: false)));
+                decisions.AddRange(CancelAndEnd(round, removeDebris: false));
         }
         return decisions;
     }
@@ -376,6 +376,10 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         else decisions.Add(new RoundDecision<TRef>.StartDeadline(round.Step, RoundDeadline.Writes, settings.WritesDeadline(round.Choice.Round)));
         return decisions;
     }
+
+    /// <summary>An aborted round whose last rank is accounted for: its write deadline is cancelled, and it ends.</summary>
+    private RoundDecision<TRef>[] CancelAndEnd(SaveRound<TRef> round, bool removeDebris) =>
+        [new RoundDecision<TRef>.CancelDeadline(round.Step), .. End(round, removeDebris)];
 
     /// <summary>Drops an aborted round, remembering it so that its late plans are refused.</summary>
     private IReadOnlyList<RoundDecision<TRef>> End(SaveRound<TRef> round, bool removeDebris)

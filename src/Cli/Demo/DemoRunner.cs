@@ -87,7 +87,7 @@ internal static class DemoRunner
     private static long? FileBytes(Checkpointer ckpt, long step)
     {
         if (ckpt.Store.IsCommitted(step)) return ckpt.Store.ReadMetadata(step).TotalFileBytes;
-        var memory = new CheckpointStore(new PrefixedBlobStore(ckpt.Store.Blobs, CheckpointLayout.MemoryDirectory));
+        var memory = ckpt.Store.MemorySteps();
         return memory.IsCommitted(step) ? memory.ReadMetadata(step).TotalFileBytes : null;
     }
 

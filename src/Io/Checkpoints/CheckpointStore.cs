@@ -38,6 +38,12 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>The underlying byte storage.</summary>
     public IBlobStore Blobs => store;
 
+    /// <summary>
+    /// The memory tier's steps: their metadata lives under <c>&lt;root&gt;/memory</c>, read and written
+    /// through the same store code (and wrappers) as disk steps'.
+    /// </summary>
+    public CheckpointStore MemorySteps() => new(new PrefixedBlobStore(store, CheckpointLayout.MemoryDirectory));
+
     /// <summary>True when step <paramref name="step"/> is committed.</summary>
     public bool IsCommitted(long step) => store.Exists(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
 
