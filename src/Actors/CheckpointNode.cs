@@ -354,11 +354,12 @@ internal sealed class CheckpointNode
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from
     /// the step's metadata, which is read only once the load holds its lease on the step (so
     /// retention cannot delete the step between reading its metadata and reading its data).
+    /// <paramref name="check"/> hears the result before any tensor is filled; what it throws fails the load with the target untouched.
     /// Otherwise as <see cref="LoadAsync(RankState, long?, StrictHandling?, TimeSpan?, IProgress{long}?, CancellationToken, bool?, StorageTier?)"/>.
     /// </summary>
     public Task<LoadResult> LoadAsync(int rank, Func<CheckpointMetadata, RankState> prepare, long? step = null, StrictHandling? strict = null,
-        IProgress<long>? progress = null, CancellationToken cancellation = default) =>
-        LoadAsync(rank, new LoadShard(step, null, strict, progress, prepare, cancellation), null);
+        IProgress<long>? progress = null, CancellationToken cancellation = default, Action<LoadResult>? check = null) =>
+        LoadAsync(rank, new LoadShard(step, null, strict, progress, prepare, cancellation, Check: check), null);
 
     private async Task<LoadResult> LoadAsync(int rank, LoadShard request, TimeSpan? timeout)
     {

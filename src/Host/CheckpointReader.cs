@@ -106,7 +106,8 @@ public sealed class CheckpointReader
     {
         ArgumentNullException.ThrowIfNull(parts);
         var list = parts.ToList();
-        var result = await LoadCoreAsync(null, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken);
+        var result = await LoadCoreAsync(null, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken,
+            entries => StatefulParts.CheckRestore(list, entries));
         foreach (var part in list) part.Restore(result);
         return result;
     }
@@ -149,7 +150,7 @@ public sealed class CheckpointReader
     }
 
     private Task<LoadResult> LoadCoreAsync(RankState? target, Func<CheckpointMetadata, RankState>? prepare, long? step, StrictHandling? strict,
-        IProgress<long>? progress, CancellationToken cancellationToken)
+        IProgress<long>? progress, CancellationToken cancellationToken, Action<LoadResult>? check = null)
     {
         var mode = strict ?? _options.Strict;
         // The reads block their thread (the loader reads the shared directory, no fetcher): off the caller's.
@@ -160,7 +161,7 @@ public sealed class CheckpointReader
             {
                 // No catalog to consult read-only: an empty checksum means the metadata is not cross-checked.
                 var (result, warnings) = await ShardLoader.LoadAsync(_store, target, resolved, metadataChecksum: "", mode, _options.LoadParallelism,
-                    fetch: null, progress, prepare, cancellationToken);
+                    fetch: null, progress, prepare, cancellationToken, check: check);
                 foreach (var warning in warnings) Warn(warning);
                 return result;
             }

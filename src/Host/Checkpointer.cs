@@ -201,7 +201,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var list = parts.ToList();
-        var result = await _node.LoadAsync(rank, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken);
+        var result = await _node.LoadAsync(rank, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken,
+            check: entries => StatefulParts.CheckRestore(list, entries));
         foreach (var part in list) part.Restore(result);
         return result;
     }

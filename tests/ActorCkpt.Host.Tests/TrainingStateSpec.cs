@@ -90,6 +90,61 @@ public sealed class TrainingStateSpec : IDisposable
         Assert.Contains("state of Adam, not of this SGD", wrongType.Message);
     }
 
+    public static TheoryData<string> Refusals => new() { "optimizer grouping", "optimizer type", "scheduler type" };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public async Task A_load_a_part_refuses_leaves_the_model_and_the_optimizer_as_they_were(string refusal)
+    {
+        using var saved = Net(seed: 1);
+        using var savedOptimizer = optim.SGD(saved.parameters(), 0.05, momentum: 0.9);
+        Train(saved, savedOptimizer, steps: 2, from: 0);
+        var savedScheduler = optim.lr_scheduler.StepLR(savedOptimizer, step_size: 3);
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(2, 0, 1, new IStateful[]
+        {
+            new ModuleState(saved), new OptimizerStateDict(savedOptimizer, saved, keys: OptimizerKeys.ByIndex), new SchedulerState(savedScheduler),
+        });
+
+        // A fresh model whose optimizer has made no momentum buffer yet: the load would fill the
+        // model and make the buffers, and the part's refusal must come before either.
+        using var live = Net(seed: 2);
+        using var before = Net(seed: 2);
+        var named = live.named_parameters().ToArray();
+        using var optimizer = refusal switch
+        {
+            "optimizer grouping" => optim.SGD(new[]
+            {
+                new SGD.ParamGroup(named.Take(1).Select(p => p.parameter), lr: 0.05, momentum: 0.9),
+                new SGD.ParamGroup(named.Skip(1).Select(p => p.parameter), lr: 0.05, momentum: 0.9),
+            }, 0.05),
+            "optimizer type" => (OptimizerHelper)optim.Adam(live.parameters(), lr: 0.05),
+            _ => optim.SGD(live.parameters(), 0.05, momentum: 0.9),
+        };
+        var scheduler = refusal == "scheduler type" ? optim.lr_scheduler.ExponentialLR(optimizer, 0.5) : optim.lr_scheduler.StepLR(optimizer, step_size: 3);
+        var stateBefore = optimizer.state_dict().State.Select(StateTensors).ToArray();
+
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(0, 1, new IStateful[]
+        {
+            new ModuleState(live), new OptimizerStateDict(optimizer, live, keys: OptimizerKeys.ByIndex), new SchedulerState(scheduler),
+        }));
+
+        Assert.Contains(refusal switch
+        {
+            "optimizer grouping" => "has groups of [4] parameters, this optimizer [1, 3]",
+            "optimizer type" => "is the state of SGD, not of this Adam",
+            _ => "is the state of a StepLR, not of this ExponentialLR",
+        }, e.Message);
+        AssertSameParameters(before, live);
+        Assert.Equal(stateBefore, optimizer.state_dict().State.Select(StateTensors).ToArray());
+        Assert.Equal(0.05, optimizer.ParamGroups.First().LearningRate);
+    }
+
+    /// <summary>An optimizer state's tensor fields, by name, as bytes (null where none is made).</summary>
+    private static string StateTensors(OptimizerState state) =>
+        string.Join("; ", state.GetType().GetFields().Where(f => f.FieldType == typeof(Tensor)).OrderBy(f => f.Name)
+            .Select(f => $"{f.Name}={(f.GetValue(state) is Tensor t ? Convert.ToHexString(t.bytes) : "none")}"));
+
     [Fact]
     public async Task A_momentum_buffer_the_checkpoint_lacks_is_dropped_and_one_it_has_is_made()
     {

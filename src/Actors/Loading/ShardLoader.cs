@@ -29,9 +29,9 @@ internal static class ShardLoader
         // The object tier's store is opened on the pool: the first open of an object store asks the service.
         return Task.Run(() => objectTier is null
                 ? LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                    request.Progress, request.Prepare, cancellation, shared, memory, fetchMany: fetchMany)
+                    request.Progress, request.Prepare, cancellation, shared, memory, fetchMany: fetchMany, check: request.Check)
                 : LoadAsync(objectTier(), request.Target, step, metadataChecksum, strict, settings.LoadParallelism, null,
-                    request.Progress, request.Prepare, cancellation, shared, null, StorageTier.Object))
+                    request.Progress, request.Prepare, cancellation, shared, null, StorageTier.Object, check: request.Check))
             .ContinueWith(t =>
             {
                 either.Dispose();
@@ -59,11 +59,15 @@ internal static class ShardLoader
     /// from the first of its holders that serves it, and resharding works as from files.
     /// <paramref name="tier"/> is what the result reports (by default disk, or memory with <paramref name="memory"/>).
     /// With <paramref name="fetch"/> and <paramref name="fetchMany"/>, small reads from one node are fetched together (<see cref="FetchGroups"/>).
+    /// With <paramref name="check"/>, the non-tensor entries are read first and the result as it will be
+    /// (its entries, keys and sizes) is handed to it before any tensor is filled: what it throws fails the
+    /// load with the target untouched.
     /// </summary>
     public static async Task<(LoadResult Result, IReadOnlyList<string> Warnings)> LoadAsync(
         CheckpointStore store, RankState? target, long step, string metadataChecksum, StrictHandling strict, int parallelism, RangeFetcher? fetch,
         IProgress<long>? progress = null, Func<CheckpointMetadata, RankState>? prepare = null, CancellationToken cancellation = default,
-        SharedReads? shared = null, MemoryLoadSource? memory = null, StorageTier? tier = null, RangesFetcher? fetchMany = null)
+        SharedReads? shared = null, MemoryLoadSource? memory = null, StorageTier? tier = null, RangesFetcher? fetchMany = null,
+        Action<LoadResult>? check = null)
     {
         cancellation.ThrowIfCancellationRequested();
         if (memory is not null) store = memory.Metadata;
@@ -89,8 +93,14 @@ internal static class ShardLoader
         var objectsLoad = holders is not null || fetch is not null
             ? FetchObjectsAsync(metadata, target.Rank, step, nodes, fetch, holders, memory, cancellation)
             : null;
+        Dictionary<string, byte[]>? objects = null;
         try
         {
+            if (check is not null)
+            {
+                objects = objectsLoad is not null ? await objectsLoad : ReadObjects(metadata, target.Rank, step, reader);
+                check(Result(objects));
+            }
             using (var destinations = new LoadDestinations(target.Tensors))
             using (var files = new DataFileReaders(f => store.Blobs.OpenRead(CheckpointLayout.InStep(step, f))))
             {
@@ -133,15 +143,15 @@ internal static class ShardLoader
             throw;
         }
 
-        var objects = objectsLoad is not null ? await objectsLoad : ReadObjects(metadata, target.Rank, step, reader);
-        var result = new LoadResult(step, metadata.WorldSize, objects,
-            plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
-            plan.BytesToRead + objects.Values.Sum(b => (long)b.Length))
-        {
-            Tier = tier ?? (memory is null ? StorageTier.Disk : StorageTier.Memory),
-            BytesFromPeers = holders?.BytesFromPeers ?? 0,
-        };
-        return (result, warnings);
+        objects ??= objectsLoad is not null ? await objectsLoad : ReadObjects(metadata, target.Rank, step, reader);
+        return (Result(objects) with { BytesFromPeers = holders?.BytesFromPeers ?? 0 }, warnings);
+
+        LoadResult Result(Dictionary<string, byte[]> entries) =>
+            new(step, metadata.WorldSize, entries, plan.ReturnedMissingKeys(strict), plan.ReturnedUnexpectedKeys(strict),
+                plan.BytesToRead + entries.Values.Sum(b => (long)b.Length))
+            {
+                Tier = tier ?? (memory is null ? StorageTier.Disk : StorageTier.Memory),
+            };
     }
 
     /// <summary>The non-tensor entries <paramref name="rank"/> loads, read from the step's own files.</summary>

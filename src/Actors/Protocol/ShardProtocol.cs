@@ -40,9 +40,11 @@ internal sealed record CancelSave(SaveHandle Handle);
 /// <param name="Cancellation">Stops the load between reads; it then fails with <see cref="OperationCanceledException"/>.</param>
 /// <param name="ThroughReaders">True to read the data files through the readers of the nodes that wrote them, false from the directory; null for <c>actorckpt.load.source</c>.</param>
 /// <param name="Only">A tier the load is limited to; null: the newest loadable step from either (memory first).</param>
+/// <param name="Check">Hears the result before any tensor is filled (its entries read first); what it throws fails the load with the target untouched.</param>
 /// <remarks>Not a wire message: it holds the target's tensors, callbacks and a cancellation token, and only the rank's own node sends it.</remarks>
 internal sealed record LoadShard(long? Step, RankState? Target, StrictHandling? Strict = null, IProgress<long>? Progress = null,
-    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default, bool? ThroughReaders = null, StorageTier? Only = null);
+    Func<CheckpointMetadata, RankState>? Prepare = null, CancellationToken Cancellation = default, bool? ThroughReaders = null, StorageTier? Only = null,
+    Action<LoadResult>? Check = null);
 
 /// <summary>The load of <see cref="LoadShard"/> completed and every byte read was verified.</summary>
 /// <param name="Result">What was loaded.</param>

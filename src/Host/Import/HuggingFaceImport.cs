@@ -33,6 +33,8 @@ public static class HuggingFaceImport
         var target = new RankState(rank, worldSize);
         var checkpoint = HuggingFaceCheckpoint.Open(directory, options.KeyMapping);
         foreach (var part in list) part.PrepareLoad(target, checkpoint.Metadata);
+        // A Hugging Face checkpoint has tensors only: a part that needs other entries refuses before any tensor is filled.
+        StatefulParts.CheckRestore(list, new LoadResult(0, 1, new Dictionary<string, byte[]>(), [], [], 0));
         var load = Load(checkpoint, target, options);
         foreach (var part in list) part.Restore(load.Result);
         return load;

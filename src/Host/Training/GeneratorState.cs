@@ -36,11 +36,18 @@ public sealed class GeneratorState : IStateful
     public void PrepareLoad(RankState target, CheckpointMetadata saved) => Restored = false;
 
     /// <inheritdoc />
+    /// <remarks>Refuses a step without the state of a global generator.</remarks>
+    public void CheckRestore(LoadResult result)
+    {
+        if (!result.Objects.ContainsKey(_key) && _scope == ObjectScope.Global) throw Missing(result);
+    }
+
+    /// <inheritdoc />
     public void Restore(LoadResult result)
     {
         if (!result.Objects.TryGetValue(_key, out var bytes))
         {
-            if (_scope == ObjectScope.Global) throw new KeyNotFoundException($"the checkpoint of step {result.Step} has no generator state '{_key}'");
+            if (_scope == ObjectScope.Global) throw Missing(result);
             return;
         }
         using var s = torch.tensor(bytes, torch.ScalarType.Byte);
@@ -48,4 +55,6 @@ public sealed class GeneratorState : IStateful
         else _generator.set_state(s);
         Restored = true;
     }
+
+    private KeyNotFoundException Missing(LoadResult result) => new($"the checkpoint of step {result.Step} has no generator state '{_key}'");
 }

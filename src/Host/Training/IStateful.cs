@@ -19,6 +19,16 @@ public interface IStateful
     /// </summary>
     void PrepareLoad(RankState target, CheckpointMetadata saved);
 
+    /// <summary>
+    /// Checks that the non-tensor entries of <paramref name="result"/> fit this part (a state of the
+    /// same optimizer or scheduler, the same grouping) and throws naming what does not. A load calls it
+    /// once the entries are read and before it fills any tensor, so that a refused load leaves every
+    /// part as it was; <see cref="Restore"/> follows only if every part's check passed. By default nothing is checked.
+    /// </summary>
+    void CheckRestore(LoadResult result)
+    {
+    }
+
     /// <summary>Applies the non-tensor entries of <paramref name="result"/> once the tensors are filled.</summary>
     void Restore(LoadResult result);
 }

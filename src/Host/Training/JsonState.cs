@@ -26,6 +26,14 @@ public sealed class JsonState<T>(string key, T value, ObjectScope scope) : IStat
     public void PrepareLoad(RankState target, CheckpointMetadata saved) => Restored = false;
 
     /// <inheritdoc />
+    /// <remarks>Refuses a global value the step lacks, and a value that does not read as <typeparamref name="T"/>.</remarks>
+    public void CheckRestore(LoadResult result)
+    {
+        if (scope == ObjectScope.Rank && !result.Objects.ContainsKey(key)) return;
+        _ = result.Json<T>(key);
+    }
+
+    /// <inheritdoc />
     public void Restore(LoadResult result)
     {
         if (scope == ObjectScope.Rank && !result.Objects.ContainsKey(key)) return;

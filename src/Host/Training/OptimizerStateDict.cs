@@ -25,6 +25,8 @@ public sealed class OptimizerStateDict : IStateful
     private readonly OptimizerKeys _keys;
     private readonly IReadOnlyList<Slot> _slots;
     private readonly List<(Slot Slot, FieldInfo Field)> _dropOnRestore = new();
+    // State tensors a load fills that the optimizer has not made yet: set into it only by Restore, so a refused load leaves it as it was.
+    private readonly List<(Slot Slot, FieldInfo Field, torch.Tensor Made)> _makeOnRestore = new();
 
     /// <summary>
     /// The state of <paramref name="optimizer"/>, whose parameters are named by
@@ -97,6 +99,9 @@ public sealed class OptimizerStateDict : IStateful
             throw new ActorCkptException($"step {saved.Step} has no optimizer state under '{_prefix}' (no entry '{DocumentKey}')");
         var states = _optimizer.state_dict().State;
         _dropOnRestore.Clear();
+        // Made for a load that did not restore (it failed): never set into the optimizer.
+        foreach (var made in _makeOnRestore) made.Made.Dispose();
+        _makeOnRestore.Clear();
         foreach (var slot in _slots)
         {
             var s = states[slot.Index];
@@ -112,7 +117,7 @@ public sealed class OptimizerStateDict : IStateful
                 if (live is null)
                 {
                     live = torch.zeros_like(slot.Parameter);
-                    field.SetValue(s, live);
+                    _makeOnRestore.Add((slot, field, live));
                 }
                 ShardSpec.Add(target, key, live, SpecFor(slot, live));
             }
@@ -120,23 +125,18 @@ public sealed class OptimizerStateDict : IStateful
     }
 
     /// <inheritdoc />
+    /// <remarks>Refuses the state of another optimizer type, of the other way of keying parameters, and
+    /// (keyed by index) of another grouping.</remarks>
+    public void CheckRestore(LoadResult result) => Checked(result);
+
+    /// <inheritdoc />
     public void Restore(LoadResult result)
     {
-        var doc = result.Json<JsonObject>(DocumentKey);
-        var savedType = (string?)doc["optimizer"];
-        if (savedType != _optimizer.GetType().Name)
-            throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} is the state of {savedType}, not of this {_optimizer.GetType().Name}");
-        if ((string?)doc["keys"] != _keys.ToString())
-            throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} keys parameters {doc["keys"]}, this optimizer {_keys}");
+        var doc = Checked(result);
         var savedGroups = doc["groups"]!.AsArray();
         var groups = _optimizer.ParamGroups.Cast<ParamGroup>().ToList();
         if (_keys == OptimizerKeys.ByIndex)
         {
-            var savedShape = savedGroups.Select(g => g!["params"]!.AsArray().Count).ToArray();
-            var shape = groups.Select((_, g) => _slots.Count(s => s.Group == g)).ToArray();
-            if (!savedShape.SequenceEqual(shape))
-                throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} has groups of [{string.Join(", ", savedShape)}] parameters, this optimizer [{string.Join(", ", shape)}]: " +
-                                             "save with OptimizerKeys.ByName to load across a change of grouping");
             for (var g = 0; g < groups.Count; g++) SetOptions(groups[g].Options, savedGroups[g]!["options"]!.AsObject());
         }
         else
@@ -167,6 +167,28 @@ public sealed class OptimizerStateDict : IStateful
             field.SetValue(s, null);
         }
         _dropOnRestore.Clear();
+        foreach (var (slot, field, made) in _makeOnRestore) field.SetValue(states[slot.Index], made);
+        _makeOnRestore.Clear();
+    }
+
+    /// <summary>The saved document of <paramref name="result"/>, refused when it is not this optimizer's (type, keying, grouping by index).</summary>
+    private JsonObject Checked(LoadResult result)
+    {
+        var doc = result.Json<JsonObject>(DocumentKey);
+        var savedType = (string?)doc["optimizer"];
+        if (savedType != _optimizer.GetType().Name)
+            throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} is the state of {savedType}, not of this {_optimizer.GetType().Name}");
+        if ((string?)doc["keys"] != _keys.ToString())
+            throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} keys parameters {doc["keys"]}, this optimizer {_keys}");
+        if (_keys == OptimizerKeys.ByIndex)
+        {
+            var savedShape = doc["groups"]!.AsArray().Select(g => g!["params"]!.AsArray().Count).ToArray();
+            var shape = _optimizer.ParamGroups.Cast<ParamGroup>().Select((_, g) => _slots.Count(s => s.Group == g)).ToArray();
+            if (!savedShape.SequenceEqual(shape))
+                throw new ActorCkptException($"'{DocumentKey}' of step {result.Step} has groups of [{string.Join(", ", savedShape)}] parameters, this optimizer [{string.Join(", ", shape)}]: " +
+                                             "save with OptimizerKeys.ByName to load across a change of grouping");
+        }
+        return doc;
     }
 
     private string Label(Slot slot) => _keys == OptimizerKeys.ByName ? slot.Name : slot.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);

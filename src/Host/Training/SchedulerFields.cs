@@ -47,15 +47,21 @@ internal static class SchedulerFields
     /// </summary>
     public static void Restore(JsonObject json, LRScheduler scheduler, string where)
     {
-        CheckType(json, scheduler, where);
-        foreach (var f in Carried(scheduler.GetType()))
-            if (json[f.Name] is { } value) CheckChildren(value, f.GetValue(scheduler), $"{where}.{f.Name}");
+        CheckRestore(json, scheduler, where);
         foreach (var f in Carried(scheduler.GetType()))
         {
             if (!json.ContainsKey(f.Name)) continue;
             var restored = Read(json[f.Name], f.FieldType, f.GetValue(scheduler), $"{where}.{f.Name}", 0);
             if (!f.FieldType.IsValueType || restored is not null) f.SetValue(scheduler, restored);
         }
+    }
+
+    /// <summary>Refuses, as <see cref="Restore"/> would, a state of another type or of another number or type of schedulers, setting nothing.</summary>
+    public static void CheckRestore(JsonObject json, LRScheduler scheduler, string where)
+    {
+        CheckType(json, scheduler, where);
+        foreach (var f in Carried(scheduler.GetType()))
+            if (json[f.Name] is { } value) CheckChildren(value, f.GetValue(scheduler), $"{where}.{f.Name}");
     }
 
     private static void CheckType(JsonObject json, LRScheduler scheduler, string where)

@@ -37,5 +37,10 @@ public sealed class SchedulerState : IStateful
     }
 
     /// <inheritdoc />
-    public void Restore(LoadResult result) => SchedulerFields.Restore(result.Json<JsonObject>(_key), _scheduler, $"'{_key}' of step {result.Step}");
+    public void CheckRestore(LoadResult result) => SchedulerFields.CheckRestore(result.Json<JsonObject>(_key), _scheduler, Where(result));
+
+    /// <inheritdoc />
+    public void Restore(LoadResult result) => SchedulerFields.Restore(result.Json<JsonObject>(_key), _scheduler, Where(result));
+
+    private string Where(LoadResult result) => $"'{_key}' of step {result.Step}";
 }

@@ -18,4 +18,10 @@ internal static class StatefulParts
         foreach (var part in parts) part.PrepareLoad(target, saved);
         return target;
     }
+
+    /// <summary>Has every part check the entries of <paramref name="result"/> before a load fills any tensor.</summary>
+    public static void CheckRestore(IEnumerable<IStateful> parts, LoadResult result)
+    {
+        foreach (var part in parts) part.CheckRestore(result);
+    }
 }
