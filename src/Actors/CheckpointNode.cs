@@ -196,10 +196,13 @@ internal sealed class CheckpointNode
         IActorRef shard;
         lock (_lock)
         {
-            if (_system.WhenTerminated.IsCompleted)
+            // Never started: nothing of it can have committed. Once the system's coordinated shutdown
+            // has begun, the saves in flight are finished and new ones refused: accepted, they would
+            // be cut off by the shutdown's later phases, or hold it up.
+            if (_system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(_system).ShutdownReason is not null)
             {
-                // Never started: nothing of it can have committed.
-                handle.Fail(new ActorCkptException($"the actor system '{_system.Name}' has stopped: the save of step {step} was not started"));
+                var ending = _system.WhenTerminated.IsCompleted ? "has stopped" : "is shutting down";
+                handle.Fail(new ActorCkptException($"the actor system '{_system.Name}' {ending}: the save of step {step} was not started"));
                 _unfinalized.Add(handle);
                 return handle;
             }

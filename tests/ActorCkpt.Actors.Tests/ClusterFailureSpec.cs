@@ -54,7 +54,7 @@ public class ClusterFailureSpec : NodeSpec
         var states = TestStates.Build(Model, 2, seed: 12);
 
         var first = cluster.Nodes[0].Save(1, states[0]);
-        cluster.Nodes[1].Save(1, states[1]);
+        _ = cluster.Nodes[1].Save(1, states[1]);
         await blocking!.Entered.WaitAsync(Patience);
         var lost = TestCluster.Address(cluster.Systems[1]);
         var crash = cluster.CrashAsync(1);

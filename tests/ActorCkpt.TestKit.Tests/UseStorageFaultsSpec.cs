@@ -1,4 +1,5 @@
 using ActorCkpt.Hosting;
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -43,5 +44,33 @@ public sealed class UseStorageFaultsSpec : IDisposable
         {
             await host.StopAsync().WaitAsync(Deadline);
         }
+    }
+
+    [Fact]
+    public async Task Once_the_hosts_shutdown_has_begun_a_new_save_is_refused_and_the_save_in_flight_commits()
+    {
+        var faults = new StorageFaults();
+        var held = faults.BlockWrite(1);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddAkka("kit-shutdown", (akka, _) => akka.WithActorCkpt(o => o.UseStorageFaults(faults).Root = _root.Path));
+        builder.Services.AddActorCkptCheckpointer();
+        using var host = builder.Build();
+        await host.StartAsync().WaitAsync(Deadline);
+        var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+        var inFlight = ckpt.SaveAsync(1, States.Build(0, 1, seed: 5));
+        await held.Entered.WaitAsync(Deadline);
+
+        // The shutdown's first phase waits for the save in flight (its write held); its reason is set before Run returns.
+        var shutdown = CoordinatedShutdown.Get(host.Services.GetRequiredService<ActorSystem>()).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        var refused = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.SaveAsync(2, States.Build(0, 1, seed: 6)).WaitAsync(Deadline));
+        Assert.Equal("the actor system 'kit-shutdown' is shutting down: the save of step 2 was not started", refused.Message);
+
+        held.Release();
+        await inFlight.WaitAsync(Deadline);
+        await shutdown.WaitAsync(Deadline);
+        await host.StopAsync().WaitAsync(Deadline);
+        var reader = CheckpointReader.Open(_root.Path);
+        Assert.Equal(1, reader.LatestStep);
+        Assert.False(Directory.Exists(Path.Combine(_root.Path, CheckpointLayout.StepDirectory(2))));
     }
 }
