@@ -220,7 +220,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 case Decision.CancelDeadline: Timers.Cancel(("deadline", step)); break;
                 // A memory round planned before R hosts announced themselves would abort: it waits for them, within its plan deadline.
                 case Decision.PlanWrites when WaitsForHolders(step): break;
-                case Decision.PlanWrites: Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView())); break;
+                case Decision.PlanWrites:
+                    Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView(), _settings.Retention.DeletesOnCommit(step, PresentDiskSteps)));
+                    break;
                 case Decision.EvictMemory e: Evict(e.Victim, e.Reason); break;
                 case Decision.RecordStart s:
                     // A memory round writes nothing under the root until its commit.
@@ -259,7 +261,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _files.Journaled(summary);
             var announce = _rounds.Committed(commit.Step, summary);
             UploadIfDue(commit.Step);
-            ApplyRetention();
+            // Not the step just committed, though a newer one committed first (saves in flight
+            // together): its caller hears "committed", so it stays until the next commit.
+            ApplyRetention(spare: commit.Step);
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.
             DeferAsync(announce, Carry);
@@ -800,9 +804,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private IReadOnlyList<long> PresentDiskSteps => Catalog.DiskSteps.Where(s => !_missing.Contains(s)).ToArray();
 
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
-    private void ApplyRetention()
+    private void ApplyRetention(long? spare = null)
     {
-        foreach (var (step, reason) in _removals.Retain(PresentDiskSteps))
+        foreach (var (step, reason) in _removals.Retain(PresentDiskSteps, spare))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
             // A deletion takes every tier: a persisted step's copies go with its files, once no load holds it.

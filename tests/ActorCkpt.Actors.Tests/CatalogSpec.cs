@@ -126,6 +126,28 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_save_retention_would_delete_as_it_committed_is_refused_before_anything_is_written()
+    {
+        var (system, node) = StartProcess("actorckpt.retention { keep-last = 1, grace-after-start = 0s }");
+        var states = TestStates.Build(Model, 2, seed: 2);
+        await SaveAllAsync(node, 5, states);
+
+        // Before, step 3 was announced committed and deleted in the same breath.
+        var refused = await Assert.ThrowsAsync<CheckpointFailedException>(() => SaveAllAsync(node, 3, TestStates.Build(Model, 2, seed: 3)));
+        Assert.Equal("step 3 would be deleted as soon as it committed: retention keeps the newest 1 (actorckpt.retention.keep-last) and 1 newer step is committed (5)",
+            refused.Reason);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(3))));
+        var catalog = await ReadCatalog(node);
+        Assert.NotEqual(CheckpointStatus.Committed, catalog.Single(e => e.Step == 3).Status);
+        Assert.Equal(CheckpointStatus.Committed, catalog.Single(e => e.Step == 5).Status);
+        var targets = TestStates.Empty(Model, 2);
+        await LoadAllAsync(node, targets);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 2));
+        await system.Terminate();
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
     public async Task A_planner_whose_catalog_cannot_be_recovered_should_give_up_after_its_tries_and_refuse_every_save_naming_why()
     {
         var (system, node) = StartProcess("""

@@ -68,6 +68,23 @@ public class RetentionPolicySpec
         Assert.Empty(RetentionPolicy.KeepAll.StepsToDelete(steps));
         Assert.Empty(new RetentionPolicy(20, 0).StepsToDelete(steps));
     }
+
+    [Fact]
+    public void A_step_retention_would_delete_at_its_commit_should_be_named_with_the_newer_steps()
+    {
+        long[] committed = [5, 7];
+        Assert.Equal("step 3 would be deleted as soon as it committed: retention keeps the newest 2 (actorckpt.retention.keep-last) and 2 newer steps are committed (5, 7)",
+            new RetentionPolicy(2, 0).DeletesOnCommit(3, committed));
+        Assert.Equal("step 6 would be deleted as soon as it committed: retention keeps the newest 1 (actorckpt.retention.keep-last) and 1 newer step is committed (7)",
+            new RetentionPolicy(1, 0).DeletesOnCommit(6, committed));
+        // Newer than a kept one, kept by keep-every, kept by a keep-last it fits in, or no retention.
+        Assert.Null(new RetentionPolicy(2, 0).DeletesOnCommit(6, committed));
+        Assert.Null(new RetentionPolicy(1, 3).DeletesOnCommit(3, committed));
+        Assert.Null(new RetentionPolicy(3, 0).DeletesOnCommit(3, committed));
+        Assert.Null(RetentionPolicy.KeepAll.DeletesOnCommit(1, committed));
+        // Saved again (the step is committed already: refused elsewhere), it is not counted twice.
+        Assert.Null(new RetentionPolicy(2, 0).DeletesOnCommit(5, committed));
+    }
 }
 
 public class CatalogReconcilerSpec

@@ -8,6 +8,14 @@ public class StepRemovalsSpec
     private static StepRemovals<string> Removals(bool grace = false, int keepLast = 2) => new(new RetentionPolicy(keepLast, 0), grace);
 
     [Fact]
+    public void A_step_just_committed_should_be_spared_by_that_commit_s_retention_whatever_its_age()
+    {
+        var removals = Removals(keepLast: 1);
+        Assert.Equal(new long[] { 5 }, removals.Retain([4, 5, 6], spare: 4).Select(d => d.Step));
+        Assert.Equal(new long[] { 4, 5 }, removals.Retain([4, 5, 6]).Select(d => d.Step));
+    }
+
+    [Fact]
     public void A_deleted_step_no_lease_holds_should_go_at_once_and_only_once()
     {
         var removals = Removals();

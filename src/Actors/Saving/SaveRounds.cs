@@ -103,13 +103,15 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// The tier policy decides the round's tier; a memory round places every file's copies on the
     /// hosts of <paramref name="memory"/> (null: no holder is registered) and is admitted by the budget,
     /// which may first evict older memory steps (or refuse the round, which is aborted naming why).
+    /// A disk round is also aborted when the actor found it <paramref name="blockedOnDisk"/> (retention would delete the step at its commit).
     /// </summary>
-    public IReadOnlyList<RoundDecision<TRef>> Plan(long step, IReadOnlyList<TRef> writers, string? blocked, MemoryView<TRef>? memory = null)
+    public IReadOnlyList<RoundDecision<TRef>> Plan(long step, IReadOnlyList<TRef> writers, string? blocked, MemoryView<TRef>? memory = null, string? blockedOnDisk = null)
     {
         if (this[step] is not { ReadyToPlan: true } round) return None;
         if (blocked is not null) return Abort(round, blocked);
         if (settings.Policy.Problem(round.Requested) is { } refused) return Abort(round, refused);
         round.Choice = settings.Policy.Choose(step, round.Requested);
+        if (!round.InMemory && blockedOnDisk is not null) return Abort(round, blockedOnDisk);
         // A memory copy is kept by the rank's own host first: the plan's primary writers are local.
         var planning = round.InMemory ? settings.Planning with { Placement = Placement.Local } : settings.Planning;
         try

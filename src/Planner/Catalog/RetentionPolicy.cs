@@ -22,6 +22,21 @@ internal sealed record RetentionPolicy(int KeepLast, long KeepEvery)
         return steps.Take(Math.Max(0, steps.Length - KeepLast)).Where(s => KeepEvery == 0 || s % KeepEvery != 0).ToArray();
     }
 
+    /// <summary>
+    /// Why a save of <paramref name="step"/> beside <paramref name="committedSteps"/> would be deleted as
+    /// soon as it committed (older than the newest kept, and not kept by keep-every); null when it would stay.
+    /// A caller must not hear "committed" of a step that is already gone.
+    /// </summary>
+    public string? DeletesOnCommit(long step, IEnumerable<long> committedSteps)
+    {
+        var steps = committedSteps.Where(s => s != step).ToArray();
+        if (!StepsToDelete(steps.Append(step)).Contains(step)) return null;
+        var newer = steps.Where(s => s > step).Order().ToArray();
+        var named = newer.Length <= 5 ? string.Join(", ", newer) : $"{string.Join(", ", newer.Take(5))}, …";
+        return $"step {step} would be deleted as soon as it committed: retention keeps the newest {KeepLast} (actorckpt.retention.keep-last) " +
+               $"and {newer.Length} newer {(newer.Length == 1 ? "step is" : "steps are")} committed ({named})";
+    }
+
     /// <summary>Why <paramref name="step"/> goes, for the journal and the log.</summary>
     public string Reason(long step) =>
         KeepEvery == 0

@@ -59,10 +59,13 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
         if (asDebris) _debrisRemoved.Add(step);
     }
 
-    /// <summary>The committed steps retention no longer keeps, each with the reason to journal; reported by the next collection.</summary>
-    public IReadOnlyList<(long Step, string Reason)> Retain(IEnumerable<long> committedSteps)
+    /// <summary>
+    /// The committed steps retention no longer keeps, each with the reason to journal; reported by the
+    /// next collection. <paramref name="spare"/> (a step just committed) is kept this time whatever its age.
+    /// </summary>
+    public IReadOnlyList<(long Step, string Reason)> Retain(IEnumerable<long> committedSteps, long? spare = null)
     {
-        var doomed = retention.StepsToDelete(committedSteps);
+        var doomed = retention.StepsToDelete(committedSteps).Where(s => s != spare).ToArray();
         _deletedSinceReport.UnionWith(doomed);
         return doomed.Select(s => (s, retention.Reason(s))).ToArray();
     }
