@@ -192,4 +192,20 @@ public class RoundTripSpec : NodeSpec
 
         Assert.True(transposed.allclose(source, rtol: 0, atol: 0));
     }
+
+    [Fact]
+    public async Task Loading_into_an_expanded_view_should_be_refused_before_any_tensor_is_filled()
+    {
+        var node = StartNode();
+        await SaveAllAsync(node, 1, new[] { new RankState(0, 1).AddReplicated("v", torch.ones(4)).AddReplicated("e", torch.arange(6, torch.float32).reshape(2, 3)) });
+        var v = torch.zeros(4);
+        var expanded = torch.zeros(1, 3).expand(2, 3);
+
+        // Before, TorchSharp's copy_ refused the expanded target only after every read, with 'v' already filled.
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => node.LoadAsync(new RankState(0, 1).AddReplicated("v", v).AddReplicated("e", expanded)));
+
+        Assert.Equal("'e' cannot be loaded into its tensor: its elements overlap in memory (dim 0 of size 2 has stride 0, as an expanded view has); load into a tensor of its own (clone() it)",
+            e.Message);
+        Assert.Equal(0f, v.sum().item<float>());
+    }
 }

@@ -26,4 +26,17 @@ public class ExportLayoutSpec
         Assert.Equal((2, 3), ExportLayout.ParseFileName("model-00002-of-00003.safetensors"));
         Assert.Throws<ArgumentException>(() => ExportLayout.ParseFileName("pytorch_model.bin"));
     }
+
+    [Fact]
+    public void One_file_per_tensor_should_refuse_a_key_too_long_for_a_file_name_before_anything_is_written()
+    {
+        var fits = new ExportTensor(new string('k', 243), DType.Float32, [2]);
+        Assert.Equal("model/" + fits.Key + ".safetensors", UnshardLayout.Plan([fits], "model", UnshardStrategy.OneFilePerTensor, 0).Single().Name);
+
+        // Escaped, each '/' takes three characters: 100 of them make a 300-character name.
+        var tooLong = new ExportTensor(new string('/', 100), DType.Float32, [2]);
+        var e = Assert.Throws<ActorCkptException>(() => UnshardLayout.Plan([fits, tooLong], "model", UnshardStrategy.OneFilePerTensor, 0));
+        Assert.Equal($"key '{new string('/', 60)}…' is too long for a file of its own (312 characters escaped; file systems allow 255): unshard with --strategy one-file or chunks", e.Message);
+        Assert.Single(UnshardLayout.Plan([fits, tooLong], "model", UnshardStrategy.OneFile, 0));
+    }
 }

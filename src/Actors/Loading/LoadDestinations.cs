@@ -15,6 +15,11 @@ internal sealed class LoadDestinations : IDisposable
     /// <summary>Destinations for <paramref name="targets"/>, read as <paramref name="readAs"/> (each target's own dtype when null).</summary>
     public LoadDestinations(IReadOnlyList<TensorEntry> targets, IReadOnlyList<DType>? readAs = null)
     {
+        // Refused before anything is read or filled: copy_ would throw only after every read, with the contiguous targets already overwritten.
+        foreach (var t in targets)
+            if (OverlapsItself(t.Tensor) is { } dim)
+                throw new ActorCkptException($"'{t.Key}' cannot be loaded into its tensor: its elements overlap in memory (dim {dim} of size {t.Tensor.shape[dim]} has stride 0, " +
+                                             "as an expanded view has); load into a tensor of its own (clone() it)");
         _targets = targets;
         _staging = targets.Select((t, i) =>
         {
@@ -37,6 +42,15 @@ internal sealed class LoadDestinations : IDisposable
         using var _ = torch.no_grad();
         for (var i = 0; i < _staging.Length; i++)
             if (_staging[i] is { } s) _targets[i].Tensor.copy_(s);
+    }
+
+    /// <summary>A dim of more than one element with stride 0 (an expanded view: several elements at one address), or null.</summary>
+    private static int? OverlapsItself(torch.Tensor tensor)
+    {
+        var strides = tensor.stride();
+        for (var d = 0; d < strides.Length; d++)
+            if (strides[d] == 0 && tensor.shape[d] > 1) return d;
+        return null;
     }
 
     /// <summary>Frees the staging tensors.</summary>

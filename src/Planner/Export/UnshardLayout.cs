@@ -27,8 +27,21 @@ internal static class UnshardLayout
         return strategy switch
         {
             UnshardStrategy.OneFile => new[] { new ExportFile($"{group}.safetensors", ordered) },
-            UnshardStrategy.OneFilePerTensor => ordered.Select(t => new ExportFile($"{group}/{Uri.EscapeDataString(t.Key)}.safetensors", new[] { t })).ToArray(),
+            UnshardStrategy.OneFilePerTensor => ordered.Select(t => new ExportFile($"{group}/{FileNameOf(t.Key)}", new[] { t })).ToArray(),
             _ => ExportLayout.BySize(ordered, chunkBytes).Select((f, i) => f with { Name = $"{group}/chunk-{i:D5}.safetensors" }).ToArray(),
         };
+    }
+
+    // NAME_MAX of Linux file systems (ext4, xfs, tmpfs): bytes of one path component.
+    private const int MaxFileName = 255;
+
+    /// <summary>The file of <paramref name="key"/> under one-file-per-tensor, refused before anything is written when its name is too long for a file system.</summary>
+    private static string FileNameOf(string key)
+    {
+        var name = $"{Uri.EscapeDataString(key)}.safetensors";
+        if (name.Length > MaxFileName)
+            throw new ActorCkptException($"key '{(key.Length > 60 ? key[..60] + "…" : key)}' is too long for a file of its own ({name.Length} characters escaped; file systems allow {MaxFileName}): " +
+                                         "unshard with --strategy one-file or chunks");
+        return name;
     }
 }
