@@ -20,6 +20,7 @@ internal sealed class CheckpointNode
     private readonly List<SaveHandle> _unfinalized = new();
     private readonly Dictionary<int, long> _queueRounds = new();
     private readonly object _lock = new();
+    private string? _closing;
     private readonly string _name;
     private readonly bool _hostsRanks;
 
@@ -199,14 +200,23 @@ internal sealed class CheckpointNode
             // Never started: nothing of it can have committed. Once the system's coordinated shutdown
             // has begun, the saves in flight are finished and new ones refused: accepted, they would
             // be cut off by the shutdown's later phases, or hold it up.
-            if (_system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(_system).ShutdownReason is not null)
+            if (_system.WhenTerminated.IsCompleted || CoordinatedShutdown.Get(_system).ShutdownReason is not null || _closing is not null)
             {
-                var ending = _system.WhenTerminated.IsCompleted ? "has stopped" : "is shutting down";
-                handle.Fail(new ActorCkptException($"the actor system '{_system.Name}' {ending}: the save of step {step} was not started"));
+                var ending = _system.WhenTerminated.IsCompleted ? $"the actor system '{_system.Name}' has stopped"
+                    : _closing ?? $"the actor system '{_system.Name}' is shutting down";
+                handle.Fail(new ActorCkptException($"{ending}: the save of step {step} was not started"));
                 _unfinalized.Add(handle);
                 return handle;
             }
             var slots = SlotsOf(state.Rank);
+            // A second save of the step from this rank would be taken by the planner as the first's
+            // plan sent again: one of the two would wait for a verdict that never comes.
+            if (_unfinalized.Any(h => h.Rank == state.Rank && h.Step == step && !h.IsFinished))
+            {
+                handle.Fail(new ActorCkptException($"rank {state.Rank} already has a save of step {step} in flight: the save of step {step} was not started"));
+                _unfinalized.Add(handle);
+                return handle;
+            }
             if (MissingPlanner() is { } missing)
             {
                 // Otherwise the shard would re-send its plan to no one until the verdict deadline.
@@ -243,6 +253,23 @@ internal sealed class CheckpointNode
     }
 
     /// <summary>
+    /// From now on every new save is refused, its handle failing with "<paramref name="why"/>: the
+    /// save of step N was not started"; the saves in flight go on.
+    /// </summary>
+    public void RefuseNewSaves(string why)
+    {
+        lock (_lock) _closing = why;
+    }
+
+    /// <summary>Completes once every save started so far has ended, however it ended; their outcomes stay for <see cref="FinalizeAsync"/>.</summary>
+    public Task SavesEndedAsync()
+    {
+        Task[] pending;
+        lock (_lock) pending = _unfinalized.Where(h => !h.IsFinished).Select(h => (Task)h.Committed).ToArray();
+        return Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+    }
+
+    /// <summary>
     /// Finishes the bookkeeping of saves submitted here: returns how every save that has ended since
     /// the last call ended (committed, failed, skipped), oldest first. With <paramref name="blocking"/>
     /// it first waits until every save in flight has ended.
@@ -270,10 +297,14 @@ internal sealed class CheckpointNode
     /// <summary>
     /// True when no rank of the world has a save in flight, and the same answer on every rank: a
     /// collective through the planner, so every one of the <paramref name="worldSize"/> ranks must
-    /// ask (in the same order of questions) before any gets its answer.
+    /// ask (in the same order of questions) before any gets its answer. Past <paramref name="timeout"/>
+    /// it throws <see cref="TimeoutException"/> naming the ranks that did not ask, and the rank's next
+    /// question is the same round again (its vote taken back), so the ranks stay in step.
     /// </summary>
     public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout)
     {
+        if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
+        if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a world of {worldSize} is 0 to {worldSize - 1}");
         long round;
         bool empty;
         lock (_lock)
@@ -281,7 +312,22 @@ internal sealed class CheckpointNode
             round = _queueRounds[rank] = _queueRounds.GetValueOrDefault(rank) + 1;
             empty = !_slots.TryGetValue(rank, out var slots) || slots.All(s => s.Last is null || s.Last.IsFinished);
         }
-        return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout), "before the ranks agreed")).Empty;
+        try
+        {
+            return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout), "before the ranks agreed")).Empty;
+        }
+        catch (AskTimeoutException)
+        {
+            // The vote is taken back and the round asked again next time, so that a rank that gave up
+            // does not answer its next question with the others' answer to this one.
+            var withdrawn = await UnlessStopped(() => Planner.Ask<object>(new WithdrawQueueVote(round, rank), timeout), "before the ranks agreed");
+            if (withdrawn is QueueEmptyAgreed answered) return answered.Empty;
+            lock (_lock)
+                if (_queueRounds[rank] == round) _queueRounds[rank] = round - 1;
+            var missing = ((QueueVoteWithdrawn)withdrawn).Missing;
+            throw new TimeoutException($"rank {rank} asked whether every save queue is empty, and within {timeout} " +
+                                       (missing.Length > 0 ? $"ranks {string.Join(", ", missing)} of {worldSize} did not ask" : "no answer came"));
+        }
     }
 
     /// <summary>

@@ -145,6 +145,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
         Command<RemovalGraceEnded>(_ => Remove(_removals.EndGrace(_leases.IsHeld)));
         Command<AgreeQueueEmpty>(m => _agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
+        Command<WithdrawQueueVote>(m => Sender.Tell(_agreement.Withdraw(m)));
         Command<UploadStepSuccess>(OnUploaded);
         Command<UploadStepFailure>(m =>
         {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Configuration;
 
 namespace ActorCkpt;
@@ -22,11 +23,15 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     private readonly CheckpointNode _node;
     private readonly bool _ownsSystem;
 
-    private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem)
+    // A test's fault-injecting store: stopped first when disposing, so that writes it holds end at once.
+    private readonly IDisposable? _testStore;
+
+    private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem, IDisposable? testStore = null)
     {
         _system = system;
         _node = node;
         _ownsSystem = ownsSystem;
+        _testStore = testStore;
     }
 
     /// <summary>The checkpoints under the root.</summary>
@@ -114,7 +119,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             // A planner that could not start (its journal, or a lock another process took since the check above) is one error now.
             if (!system.IsClustered() && Task.Run(() => node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
                 throw new ActorCkptException(why);
-            return new Checkpointer(system, node, ownsSystem: true);
+            return new Checkpointer(system, node, ownsSystem: true, wrapStore is not null ? blobs as IDisposable : null);
         }
         catch
         {
@@ -226,9 +231,26 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
     internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
 
-    /// <summary>Stops the node: its actor system when it started one (a system it was attached to keeps running).</summary>
+    /// <summary>
+    /// Stops the node: its actor system when it started one (a system it was attached to keeps running).
+    /// A node that started its own system first refuses new saves and waits for those in flight to end,
+    /// up to <c>actorckpt.async.finish-on-dispose</c> (a minute by default).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (_ownsSystem) await _system.Terminate();
+        if (!_ownsSystem) return;
+        var wait = _node.Settings.FinishOnDispose;
+        if (wait > TimeSpan.Zero && !_system.WhenTerminated.IsCompleted)
+        {
+            // As a host's shutdown does: new saves are refused and the ones in flight end first, so
+            // that an async save's last checkpoint commits (and its caller hears so) instead of
+            // being cut off with its outcome unknown. Writes a test holds end now.
+            _testStore?.Dispose();
+            _node.RefuseNewSaves("the checkpointer is being disposed");
+            var ended = _node.SavesEndedAsync();
+            if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
+                _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the dispose began (actorckpt.async.finish-on-dispose); stopping without them", wait);
+        }
+        await _system.Terminate();
     }
 }

@@ -88,7 +88,10 @@ public interface ICheckpointer
     /// </summary>
     Task WaitForUploadsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.</summary>
+    /// <summary>
+    /// True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.
+    /// Past <paramref name="timeout"/> it throws <see cref="TimeoutException"/> naming the ranks that did not ask; the next question is then the same one again.
+    /// </summary>
     Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>The catalog: every step a save began, and where it stands.</summary>

@@ -44,6 +44,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         actorckpt.writer.backoff-min = 5ms
         actorckpt.writer.backoff-max = 20ms
         actorckpt.writer.pool-size = 2
+        actorckpt.async.finish-on-dispose = 10s
         """;
 
     /// <summary>The actor system name of every node.</summary>

@@ -49,6 +49,29 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_second_save_of_a_step_a_rank_has_in_flight_should_be_refused_at_once_and_the_first_commit()
+    {
+        var states = TestStates.Build(Model, 2, seed: 3);
+        var gate = new GatedStore.Gate();
+        var node = StartNode("actorckpt.async.max-in-flight = 2", gate);
+
+        var first = states.Select(s => node.Save(7, s)).ToArray();
+        await gate.Entered.WaitAsync(Patience);
+        // Before, the planner took the second plan as the first one sent again: one of the two
+        // saves committed and the other waited for a verdict until its deadline (11 minutes).
+        var again = node.Save(7, states[0]);
+        var refused = await Assert.ThrowsAsync<ActorCkptException>(() => again.Committed.WaitAsync(Patience));
+        Assert.Equal("rank 0 already has a save of step 7 in flight: the save of step 7 was not started", refused.Message);
+
+        gate.Open();
+        await Task.WhenAll(first.Select(h => h.Committed)).WaitAsync(Patience);
+        var targets = TestStates.Empty(Model, 2);
+        await LoadAllAsync(node, targets, step: 7);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 3));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
     public async Task A_save_that_does_not_fit_the_budget_should_wait_for_buffers_instead_of_allocating_more()
     {
         var states = TestStates.Build(Model, 2, seed: 2);
@@ -150,6 +173,27 @@ public class AsyncSaveSpec : NodeSpec
         gate.Open();
         await Task.WhenAll(saves.Select(h => h.Committed)).WaitAsync(Patience);
         Assert.Equal(new[] { true, true }, await Task.WhenAll(node.IsQueueEmptyAsync(0, 2, Patience), node.IsQueueEmptyAsync(1, 2, Patience)).WaitAsync(Patience));
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_rank_that_gave_up_on_the_queue_question_should_name_the_missing_ranks_and_stay_in_step_with_the_others()
+    {
+        var states = TestStates.Build(Model, 2, seed: 6);
+        var node = StartNode("");
+
+        // Rank 0 asks alone: rank 1 is not there to ask.
+        var alone = await Assert.ThrowsAsync<TimeoutException>(() => node.IsQueueEmptyAsync(0, 2, TimeSpan.FromMilliseconds(300)));
+        Assert.Equal("rank 0 asked whether every save queue is empty, and within 00:00:00.3000000 ranks 1 of 2 did not ask", alone.Message);
+
+        // Rank 0 has a save in flight now (waiting for rank 1's plan). Before, its next question was round 2
+        // while rank 1's first was round 1: rank 1 got the answer of rank 0's stale "empty" vote (true), and rank 0 timed out.
+        var save = node.Save(1, states[0]);
+        Assert.Equal(new[] { false, false }, await Task.WhenAll(node.IsQueueEmptyAsync(0, 2, Patience), node.IsQueueEmptyAsync(1, 2, Patience)).WaitAsync(Patience));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => node.IsQueueEmptyAsync(7, 2, Patience).GetAwaiter().GetResult());
+        Assert.Throws<ArgumentOutOfRangeException>(() => node.IsQueueEmptyAsync(0, 0, Patience).GetAwaiter().GetResult());
+        await Task.WhenAll(save.Committed, node.Save(1, states[1]).Committed).WaitAsync(Patience);
         TestStates.Dispose(states);
     }
 }

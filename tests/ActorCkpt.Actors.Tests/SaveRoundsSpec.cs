@@ -429,6 +429,45 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void Every_rank_cancelling_one_attempt_with_a_shared_token_should_leave_the_retry_free_whether_the_round_winds_down_or_ended()
+    {
+        var start = new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s1@B") };
+        // Writing: rank 0's cancel aborts, rank 1's arrives while the round winds down.
+        var (writing, round) = Writing();
+        Assert.NotEmpty(writing.Cancel(new AbortSave(Step, 0, 2, PlanSent: true), over: false));
+        // Before, it was taken as a cancel of the next attempt: both ranks' retries were refused once ("rank 1 cancelled …").
+        Assert.Empty(writing.Cancel(new AbortSave(Step, 1, 2, PlanSent: true), over: false));
+        writing.Report(Written(round.SaveId, 0));
+        writing.Report(Written(round.SaveId, 1));
+        Same(start, writing.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, writing.Submit(PlanOf(0), "s0@A", haveWriters: true).Take(1));
+
+        // Still gathering (no writer yet): the round ends with rank 0's cancel, and rank 1's comes after it.
+        var gathering = Rounds();
+        gathering.Submit(PlanOf(0), "s0@A", haveWriters: false);
+        gathering.Submit(PlanOf(1), "s1@B", haveWriters: false);
+        gathering.Cancel(new AbortSave(Step, 0, 2, PlanSent: true), over: false);
+        Assert.Null(gathering[Step]);
+        Assert.Empty(gathering.Cancel(new AbortSave(Step, 1, 2, PlanSent: true), over: false));
+        Same(start, gathering.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, gathering.Submit(PlanOf(0), "s0@A", haveWriters: true).Take(1));
+    }
+
+    [Fact]
+    public void A_rank_cancelling_before_it_sent_its_plan_should_have_its_retry_accepted()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
+        // Rank 0's save was still queued behind another when its caller cancelled: it never sends that plan.
+        rounds.Cancel(new AbortSave(Step, 0, 2), over: false);
+        Assert.Null(rounds[Step]);
+        // Before, its retry was refused as a late plan of the cancelled attempt, and rank 1's retry waited for it until the plan deadline.
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s1@B") }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true).Take(1));
+    }
+
+    [Fact]
     public void A_cancellation_of_a_step_that_is_over_or_committing_should_change_nothing()
     {
         var rounds = Rounds();

@@ -106,6 +106,8 @@ public class SerializationSpec : NodeSpec
             }),
             new AgreeQueueEmpty(5, 1, 2, LocallyEmpty: true),
             new QueueEmptyAgreed(5, Empty: true),
+            new WithdrawQueueVote(5, 1),
+            new QueueVoteWithdrawn(5, new[] { 0, 2 }),
             // Writer protocol.
             new WriteFileStreamed(3, id, file, TestActor, 2, TransferToken.New(), 1, StorageTier.Memory),
             new StreamFile(id, file.FileName, TestActor, "10.0.0.2:41234", 2, 1),

@@ -248,10 +248,21 @@ public class ShardSaveSpec
     public void A_cancelled_save_aborted_for_another_reason_should_end_failed()
     {
         var save = Writing();
-        var cancelledByRank1 = new AbortSave(Step, 1, 2).Reason;
 
         save.CancelAsked();
-        Is(save.Aborted(Step, cancelledByRank1), new D.ForgetReplicas(), new D.CompleteFailed(cancelledByRank1), new D.StartAbandonDeadline());
+        Is(save.Aborted(Step, "rank 1 could not write 'b.safetensors'"), new D.ForgetReplicas(), new D.CompleteFailed("rank 1 could not write 'b.safetensors'"), new D.StartAbandonDeadline());
+    }
+
+    [Fact]
+    public void A_cancelled_save_aborted_by_another_ranks_cancellation_should_end_cancelled()
+    {
+        // One token cancels every rank: whichever cancel the planner heard first aborts the step.
+        var save = Writing();
+
+        save.CancelAsked();
+        Is(save.Aborted(Step, new AbortSave(Step, 1, 2).Reason), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.StartAbandonDeadline());
+        Assert.False(AbortSave.IsCancellation(new AbortSave(Step + 1, 1, 2).Reason, Step));
+        Assert.False(AbortSave.IsCancellation($"rank x cancelled its save of step {Step}", Step));
     }
 
     [Fact]

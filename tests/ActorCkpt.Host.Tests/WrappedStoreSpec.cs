@@ -27,4 +27,38 @@ public sealed class WrappedStoreSpec : IDisposable
             Assert.Throws<IOException>(() => faults!.Create("x.safetensors")).Message);
         await Assert.ThrowsAnyAsync<Exception>(() => save.WaitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task Disposing_a_checkpointer_should_refuse_new_saves_and_let_the_one_in_flight_commit()
+    {
+        var gate = new WriteGate();
+        // Not a fault store a test made (those stop first): a slow disk the save must wait out.
+        var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var dispose = ckpt.DisposeAsync().AsTask();
+        var refused = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.SaveAsync(2, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("the checkpointer is being disposed: the save of step 2 was not started", refused.Message);
+        gate.Open();
+        // Before, the dispose stopped the system at once: the save failed ("the shard actor of rank 0 stopped"), though it could have committed.
+        await handle.Committed.WaitAsync(TimeSpan.FromSeconds(30));
+        await dispose.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var reader = CheckpointReader.Open(_temp.Path);
+        Assert.Equal(1, reader.LatestStep);
+        using var loaded = reader.LoadKeys(["w"])["w"];
+        Assert.True(loaded.bytes.SequenceEqual(w.bytes));
+    }
+
+    /// <summary>Data-file writes wait at the gate (a slow disk); not a fault store, so a dispose does not stop it.</summary>
+    private sealed class GatedWrites(IBlobStore inner, WriteGate gate) : DelegatingBlobStore(inner)
+    {
+        public override IBlobWriter Create(string path)
+        {
+            if (path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass(path);
+            return Inner.Create(path);
+        }
+    }
 }

@@ -87,6 +87,9 @@ internal sealed record ActorCkptSettings
     /// <summary>True: writers start on staged items while the rest of the state is still being copied; false: the copy ends first.</summary>
     public bool OverlapWrites { get; init; }
 
+    /// <summary>How long disposing a checkpointer that runs its own actor system waits for its saves in flight to end; zero stops at once.</summary>
+    public TimeSpan FinishOnDispose { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Whether file writes copy through a pooled buffer (<c>io.copy-writes</c>; see <see cref="KernelAccess"/>).</summary>
     public CopyWrites CopyWrites { get; init; } = CopyWrites.Auto;
 
@@ -194,6 +197,7 @@ internal sealed record ActorCkptSettings
             CatalogSnapshotEvery = c.GetInt("catalog.snapshot-every"),
             MaxSavesInFlight = c.GetInt("async.max-in-flight"),
             OverlapWrites = c.GetBoolean("async.overlap-writes"),
+            FinishOnDispose = c.GetTimeSpan("async.finish-on-dispose"),
             SkipWhenBusy = c.GetString("async.when-busy") switch
             {
                 "wait" => false,
@@ -297,6 +301,7 @@ internal sealed record ActorCkptSettings
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
         Require(RemovalGrace >= TimeSpan.Zero, "retention.grace-after-start", RemovalGrace, "0 or more");
+        Require(FinishOnDispose >= TimeSpan.Zero, "async.finish-on-dispose", FinishOnDispose, "0 or more");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
         ValidateMemoryTier(MemoryTier);
         Require(Tiers.MemoryEnabled == MemoryTier.Enabled, "tiers.memory.enabled", MemoryTier.Enabled, "the same in the tier policy and the memory tier's settings");

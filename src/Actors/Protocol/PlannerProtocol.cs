@@ -58,6 +58,11 @@ internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSe
 {
     /// <summary>The reason every rank hears in <see cref="CheckpointAborted"/>; the cancelling rank knows its own abort by it.</summary>
     public string Reason => $"rank {Rank} cancelled its save of step {Step}";
+
+    /// <summary>True when <paramref name="reason"/> is the <see cref="Reason"/> of some rank's cancel of <paramref name="step"/>.</summary>
+    public static bool IsCancellation(string reason, long step) =>
+        reason.StartsWith("rank ", StringComparison.Ordinal) && reason.EndsWith($" cancelled its save of step {step}", StringComparison.Ordinal)
+        && int.TryParse(reason.AsSpan(5, reason.Length - 5 - $" cancelled its save of step {step}".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
 }
 
 /// <summary>One data file a rank must have written, and by which writer.</summary>
@@ -196,6 +201,21 @@ internal sealed record AgreeQueueEmpty(long Round, int Rank, int WorldSize, bool
 /// <param name="Round">The round.</param>
 /// <param name="Empty">The answer.</param>
 internal sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMessage;
+
+/// <summary>
+/// Rank <paramref name="Rank"/> gave up waiting for round <paramref name="Round"/> (its ask timed out):
+/// its vote is taken back, so that its next question is that round again and the ranks stay in step.
+/// Answered with <see cref="QueueVoteWithdrawn"/>, or with <see cref="QueueEmptyAgreed"/> when the
+/// round had completed meanwhile (the answer then stands).
+/// </summary>
+/// <param name="Round">The round.</param>
+/// <param name="Rank">The rank.</param>
+internal sealed record WithdrawQueueVote(long Round, int Rank) : IActorCkptMessage;
+
+/// <summary>The vote is taken back; <paramref name="Missing"/> are the ranks that had not voted in the round.</summary>
+/// <param name="Round">The round.</param>
+/// <param name="Missing">Ranks without a vote, ascending.</param>
+internal sealed record QueueVoteWithdrawn(long Round, int[] Missing) : IActorCkptMessage;
 
 /// <summary>The planner's timer: hosts recorded as holders that have not announced themselves since its start are lost now.</summary>
 internal sealed record LostAfterPassed;

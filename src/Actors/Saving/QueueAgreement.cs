@@ -9,7 +9,12 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class QueueAgreement
 {
+    // Answers of completed rounds kept for a rank that gave up just as its round completed.
+    private const int AnswersKept = 64;
+
     private readonly Dictionary<long, (int World, Dictionary<int, (bool Empty, IActorRef ReplyTo)> Votes)> _rounds = new();
+    private readonly Dictionary<long, QueueEmptyAgreed> _answers = new();
+    private readonly Queue<long> _answered = new();
 
     /// <summary>Records a vote; returns the answers to send once the round is complete, else nothing.</summary>
     public IReadOnlyList<(IActorRef ReplyTo, QueueEmptyAgreed Answer)> Vote(AgreeQueueEmpty vote, IActorRef replyTo)
@@ -19,6 +24,22 @@ internal sealed class QueueAgreement
         if (round.Votes.Count < round.World) return Array.Empty<(IActorRef, QueueEmptyAgreed)>();
         _rounds.Remove(vote.Round);
         var answer = new QueueEmptyAgreed(vote.Round, round.Votes.Values.All(v => v.Empty));
+        _answers[vote.Round] = answer;
+        _answered.Enqueue(vote.Round);
+        while (_answered.Count > AnswersKept) _answers.Remove(_answered.Dequeue());
         return round.Votes.Values.Select(v => (v.ReplyTo, answer)).ToArray();
+    }
+
+    /// <summary>
+    /// Takes back <paramref name="withdrawal"/>'s vote: the round's answer when it completed already,
+    /// else <see cref="QueueVoteWithdrawn"/> naming the ranks that had not voted (a round left without votes is forgotten).
+    /// </summary>
+    public object Withdraw(WithdrawQueueVote withdrawal)
+    {
+        if (_answers.TryGetValue(withdrawal.Round, out var answer)) return answer;
+        if (!_rounds.TryGetValue(withdrawal.Round, out var round)) return new QueueVoteWithdrawn(withdrawal.Round, []);
+        round.Votes.Remove(withdrawal.Rank);
+        if (round.Votes.Count == 0) _rounds.Remove(withdrawal.Round);
+        return new QueueVoteWithdrawn(withdrawal.Round, Enumerable.Range(0, round.World).Where(r => !round.Votes.ContainsKey(r) && r != withdrawal.Rank).ToArray());
     }
 }

@@ -66,6 +66,9 @@ internal sealed class SaveRound<TRef>(long step, int worldSize) where TRef : not
     /// </summary>
     public (string Reason, HashSet<int> Late)? NextAttemptCancelled { get; set; }
 
+    /// <summary>Ranks that cancelled this attempt before sending their plan: no plan of theirs is coming, so none is refused later.</summary>
+    public HashSet<int> NoPlanComing { get; } = new();
+
     /// <summary>True while the round may still commit.</summary>
     public bool Alive => AbortReason is null;
 

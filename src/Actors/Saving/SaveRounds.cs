@@ -34,7 +34,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     private static readonly RoundDecision<TRef>[] None = Array.Empty<RoundDecision<TRef>>();
     private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
     // Cancelled: the tombstone of an attempt a rank cancelled before it began (not of an aborted round).
-    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled)> _aborted = new();
+    // Answered: ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt).
+    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
     // Steps of one job usually have the same structure: their global plan is served from here.
     private readonly SavePlanCache _planCache = new();
@@ -243,7 +244,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         if (this[msg.Step] is { } round)
         {
-            if (round.Alive) return round.Phase != RoundPhase.Committing ? Abort(round, msg.Reason) : None;
+            if (round.Alive)
+            {
+                if (round.Phase == RoundPhase.Committing) return None;
+                // A rank that cancels before sending its plan sends none: its next attempt's plan is not one to refuse.
+                if (!msg.PlanSent) round.NoPlanComing.Add(msg.Rank);
+                return Abort(round, msg.Reason);
+            }
+            // Another rank's cancel of this same attempt (a token the ranks share): its plan is the
+            // round's, answered with the abort, and it has sent none of a next attempt.
+            if (msg.PlanSent && round.Plans.ContainsKey(msg.Rank) && round.NextAttempt.All(p => p.Plan.Plan.Rank != msg.Rank)) return None;
             // Aborted and winding down: the cancel is the next attempt's. Its plans parked so far are
             // refused now, the others once each as they come; none starts a round when this one ends.
             if (round.NextAttemptCancelled is not null) return None;
@@ -255,7 +265,10 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
                 .Append(new RoundDecision<TRef>.Warn(msg.Step, $"Aborted the next attempt of step {msg.Step} before it began: {msg.Reason}")).ToArray();
         }
         if (over) return None;
-        if (_aborted.TryGetValue(msg.Step, out var buried) && buried.Cancelled)
+        // A late cancel of an attempt that ended aborted, from a rank whose plan the abort answered.
+        var tombstone = _aborted.TryGetValue(msg.Step, out var buried);
+        if (tombstone && msg.PlanSent && buried.Answered.Contains(msg.Rank)) return None;
+        if (tombstone && buried.Cancelled)
         {
             // The same cancel again, or another rank's of the same attempt: a rank that sent no plan of it
             // sends none; one that did re-sends it until answered, and is refused.
@@ -388,16 +401,17 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         _rounds.Remove(round.Step);
         // Late plans of this attempt are refused; so are those of a next attempt a rank cancelled.
-        if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(round.MissingPlans), cancelled: true);
-        else Bury(round.Step, round.AbortReason!, round.MissingPlans);
+        var late = round.MissingPlans.Except(round.NoPlanComing);
+        if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(late), cancelled: true);
+        else Bury(round.Step, round.AbortReason!, late, answered: round.Plans.Keys);
         return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round,
             round.Copies.Select(c => c.File.FileName).Distinct().ToArray()) };
     }
 
-    private void Bury(long step, string reason, IEnumerable<int> late, bool cancelled = false)
+    private void Bury(long step, string reason, IEnumerable<int> late, bool cancelled = false, IEnumerable<int>? answered = null)
     {
         if (!_aborted.ContainsKey(step)) _abortedOrder.Enqueue(step);
-        _aborted[step] = (reason, late.ToHashSet(), cancelled);
+        _aborted[step] = (reason, late.ToHashSet(), cancelled, answered?.ToHashSet() ?? new HashSet<int>());
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
     }
 }

@@ -386,8 +386,9 @@ internal sealed class ShardSave<TActor> where TActor : class
     private List<ShardSaveDecision<TActor>> Fail(string reason)
     {
         var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.ForgetReplicas() };
-        // The abort this rank's cancellation asked for ends the save as cancelled; any other, as failed.
-        ShardSaveDecision<TActor> verdict = _cancelSent && reason == new AbortSave(Step, _rank, 0).Reason
+        // An abort for a cancellation (this rank's, or another's of a token the ranks share) ends a save
+        // this rank's caller cancelled as cancelled; any other abort, as failed.
+        ShardSaveDecision<TActor> verdict = _cancelSent && AbortSave.IsCancellation(reason, Step)
             ? new ShardSaveDecision<TActor>.CompleteCancelled()
             : new ShardSaveDecision<TActor>.CompleteFailed(reason);
         // Saved in place, the caller's own tensors are what writers read: it hears the verdict (and
