@@ -258,7 +258,8 @@ internal static class OriginalSavePlanDeduplicator
 
     private static string Unwritable(IReadOnlyList<Holder> holders) =>
         $"'{holders[0].Item.Key}' {holders[0].Item.Box} is held by rank(s) {string.Join(", ", holders.Select(h => h.Item.Rank))} " +
-        "but none of them staged it (each skipped it as a replica another rank wrote last time)";
+        "but none of them staged it (each skipped it as a replica another rank wrote last time, before another rank's plan changed): " +
+        "saving again stages every replica (actorckpt.staging.skip-replicas-written-elsewhere = off stops the skipping)";
 
     private static readonly TensorBox NoBox = TensorBox.Whole(Array.Empty<long>());
 
