@@ -17,7 +17,7 @@ internal sealed class CheckpointNode
     private readonly ActorSystem _system;
     // Per rank, one shard actor per save that may be in flight, with the last save it was given.
     private readonly Dictionary<int, List<(IActorRef Shard, SaveHandle? Last)>> _slots = new();
-    private readonly List<SaveHandle> _unfinalized = new();
+    private readonly SaveOutcomes _unfinalized = new();
     private readonly Dictionary<int, long> _queueRounds = new();
     private readonly object _lock = new();
     private string? _closing;
@@ -211,7 +211,7 @@ internal sealed class CheckpointNode
             var slots = SlotsOf(state.Rank);
             // A second save of the step from this rank would be taken by the planner as the first's
             // plan sent again: one of the two would wait for a verdict that never comes.
-            if (_unfinalized.Any(h => h.Rank == state.Rank && h.Step == step && !h.IsFinished))
+            if (_unfinalized.InFlight(state.Rank, step))
             {
                 handle.Fail(new ActorCkptException($"rank {state.Rank} already has a save of step {step} in flight: the save of step {step} was not started"));
                 _unfinalized.Add(handle);
@@ -265,13 +265,14 @@ internal sealed class CheckpointNode
     public Task SavesEndedAsync()
     {
         Task[] pending;
-        lock (_lock) pending = _unfinalized.Where(h => !h.IsFinished).Select(h => (Task)h.Committed).ToArray();
+        lock (_lock) pending = _unfinalized.Unfinished.Select(h => (Task)h.Committed).ToArray();
         return Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
     }
 
     /// <summary>
     /// Finishes the bookkeeping of saves submitted here: returns how every save that has ended since
-    /// the last call ended (committed, failed, skipped), oldest first. With <paramref name="blocking"/>
+    /// the last call ended (committed, failed, skipped), oldest first; at most the newest
+    /// <see cref="SaveOutcomes.DefaultKept"/> of them (see <see cref="SaveOutcomes"/>). With <paramref name="blocking"/>
     /// it first waits until every save in flight has ended.
     /// </summary>
     public async Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking)
@@ -279,14 +280,12 @@ internal sealed class CheckpointNode
         if (blocking)
         {
             Task[] pending;
-            lock (_lock) pending = _unfinalized.Select(h => h.Committed).ToArray();
+            lock (_lock) pending = _unfinalized.Held.Select(h => h.Committed).ToArray();
             await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
         }
         lock (_lock)
         {
-            var finished = _unfinalized.Where(h => h.IsFinished).ToList();
-            _unfinalized.RemoveAll(h => h.IsFinished);
-            return finished.Select(SaveOutcome.Of).ToArray();
+            return _unfinalized.TakeFinished().Select(SaveOutcome.Of).ToArray();
         }
     }
 
@@ -362,7 +361,7 @@ internal sealed class CheckpointNode
     private void FailUnfinished()
     {
         lock (_lock)
-            foreach (var handle in _unfinalized.Where(h => !h.IsFinished))
+            foreach (var handle in _unfinalized.Unfinished.ToArray())
                 handle.Fail(Stopped(handle.Step));
     }
 

@@ -78,7 +78,10 @@ public interface ICheckpointer
     Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 
-    /// <summary>How the saves started here that ended since the last call ended; with <paramref name="blocking"/>, after every save in flight has ended.</summary>
+    /// <summary>
+    /// How the saves started here that ended since the last call ended (at most the newest 4,096 of them); with
+    /// <paramref name="blocking"/>, after every save in flight has ended.
+    /// </summary>
     Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default);
 
     /// <summary>
