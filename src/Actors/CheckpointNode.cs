@@ -297,10 +297,11 @@ internal sealed class CheckpointNode
     /// True when no rank of the world has a save in flight, and the same answer on every rank: a
     /// collective through the planner, so every one of the <paramref name="worldSize"/> ranks must
     /// ask (in the same order of questions) before any gets its answer. Past <paramref name="timeout"/>
-    /// it throws <see cref="TimeoutException"/> naming the ranks that did not ask, and the rank's next
-    /// question is the same round again (its vote taken back), so the ranks stay in step.
+    /// it throws <see cref="TimeoutException"/> naming the ranks that did not ask; cancelled, it throws
+    /// <see cref="OperationCanceledException"/>. Either way the rank's vote is taken back and its next
+    /// question is the same round again (unless the round completed meanwhile), so the ranks stay in step.
     /// </summary>
-    public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout)
+    public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellation = default)
     {
         if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
         if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a world of {worldSize} is 0 to {worldSize - 1}");
@@ -313,19 +314,38 @@ internal sealed class CheckpointNode
         }
         try
         {
-            return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout), "before the ranks agreed")).Empty;
+            return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout, cancellation), "before the ranks agreed")).Empty;
+        }
+        catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+        {
+            // The vote is taken back and the round asked again next time, so that a rank that gave up
+            // does not answer its next question with the others' answer to this one. Voting again in
+            // a round replaces the old vote, so the round is asked again even if the withdrawal is lost.
+            var withdrawn = await WithdrawQueueVoteAsync(round, rank, timeout);
+            if (withdrawn is QueueEmptyAgreed answered && e is AskTimeoutException) return answered.Empty;
+            if (withdrawn is not QueueEmptyAgreed)
+                lock (_lock)
+                    if (_queueRounds[rank] == round) _queueRounds[rank] = round - 1;
+            if (e is OperationCanceledException) throw;
+            throw new TimeoutException($"rank {rank} asked whether every save queue is empty, and within {timeout} " + (withdrawn switch
+            {
+                QueueVoteWithdrawn { Missing.Length: > 0 } w => $"ranks {string.Join(", ", w.Missing)} of {worldSize} did not ask",
+                QueueVoteWithdrawn => "no answer came",
+                _ => "no answer came, nor to taking its vote back (ask again on every rank)",
+            }));
+        }
+    }
+
+    /// <summary>The planner's answer to taking back a vote (<see cref="QueueVoteWithdrawn"/> or the round's <see cref="QueueEmptyAgreed"/>); null when none came.</summary>
+    private async Task<object?> WithdrawQueueVoteAsync(long round, int rank, TimeSpan timeout)
+    {
+        try
+        {
+            return await UnlessStopped(() => Planner.Ask<object>(new WithdrawQueueVote(round, rank), timeout), "before the ranks agreed");
         }
         catch (AskTimeoutException)
         {
-            // The vote is taken back and the round asked again next time, so that a rank that gave up
-            // does not answer its next question with the others' answer to this one.
-            var withdrawn = await UnlessStopped(() => Planner.Ask<object>(new WithdrawQueueVote(round, rank), timeout), "before the ranks agreed");
-            if (withdrawn is QueueEmptyAgreed answered) return answered.Empty;
-            lock (_lock)
-                if (_queueRounds[rank] == round) _queueRounds[rank] = round - 1;
-            var missing = ((QueueVoteWithdrawn)withdrawn).Missing;
-            throw new TimeoutException($"rank {rank} asked whether every save queue is empty, and within {timeout} " +
-                                       (missing.Length > 0 ? $"ranks {string.Join(", ", missing)} of {worldSize} did not ask" : "no answer came"));
+            return null;
         }
     }
 

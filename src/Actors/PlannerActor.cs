@@ -222,7 +222,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 // A memory round planned before R hosts announced themselves would abort: it waits for them, within its plan deadline.
                 case Decision.PlanWrites when WaitsForHolders(step): break;
                 case Decision.PlanWrites:
-                    Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView(), _settings.Retention.DeletesOnCommit(step, PresentDiskSteps)));
+                    Carry(_rounds.Plan(step, _writers.ToArray(), WhyNotWritable(step), MemoryView(), WhyRetentionDrops(step)));
                     break;
                 case Decision.EvictMemory e: Evict(e.Victim, e.Reason); break;
                 case Decision.RecordStart s:
@@ -263,7 +263,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             var announce = _rounds.Committed(commit.Step, summary);
             UploadIfDue(commit.Step);
             // Not the step just committed, though a newer one committed first (saves in flight
-            // together): its caller hears "committed", so it stays until the next commit.
+            // together): its caller hears "committed", so it stays until retention runs again.
             ApplyRetention(spare: commit.Step);
             // Heard after retention's deletions are journaled, so a host that stops as soon as its
             // save is committed does not leave a step retention had already given up.
@@ -383,6 +383,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private bool WaitsForHolders(long step) =>
         _settings.MemoryTier.Enabled && (MemoryView()?.WritersByHost.Count ?? 0) < _settings.MemoryTier.Replicas && _rounds[step] is { } round
         && _settings.Tiers.Problem(round.Requested) is null && _settings.Tiers.Choose(step, round.Requested).Round == StorageTier.Memory;
+
+    /// <summary>
+    /// Why a disk save of <paramref name="step"/> would be gone as it committed (retention keeps newer
+    /// steps only); null when it would stay, or when the object tier uploads it (its copy there stays).
+    /// </summary>
+    private string? WhyRetentionDrops(long step) =>
+        _uploader is not null && _settings.ObjectTier.Due(step) ? null : _settings.Retention.DeletesOnCommit(step, PresentDiskSteps);
 
     /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
     private string? WhyNotWritable(long step) =>

@@ -222,7 +222,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <inheritdoc />
     public Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        _node.IsQueueEmptyAsync(rank, worldSize, timeout).WaitAsync(cancellationToken);
+        _node.IsQueueEmptyAsync(rank, worldSize, timeout, cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default) =>

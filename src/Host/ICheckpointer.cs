@@ -93,7 +93,8 @@ public interface ICheckpointer
 
     /// <summary>
     /// True when no rank has a save in flight: the same answer on all <paramref name="worldSize"/> ranks, each of which must ask.
-    /// Past <paramref name="timeout"/> it throws <see cref="TimeoutException"/> naming the ranks that did not ask; the next question is then the same one again.
+    /// Past <paramref name="timeout"/> it throws <see cref="TimeoutException"/> naming the ranks that did not ask, and cancelled
+    /// <see cref="OperationCanceledException"/>; the rank's next question is then the same one again.
     /// </summary>
     Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default);
 

@@ -185,6 +185,13 @@ public class AsyncSaveSpec : NodeSpec
         // Rank 0 asks alone: rank 1 is not there to ask.
         var alone = await Assert.ThrowsAsync<TimeoutException>(() => node.IsQueueEmptyAsync(0, 2, TimeSpan.FromMilliseconds(300)));
         Assert.Equal("rank 0 asked whether every save queue is empty, and within 00:00:00.3000000 ranks 1 of 2 did not ask", alone.Message);
+        // And once more, given up by its caller.
+        using (var cancel = new CancellationTokenSource())
+        {
+            var given = node.IsQueueEmptyAsync(0, 2, Patience, cancel.Token);
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => given).WaitAsync(Patience);
+        }
 
         // Rank 0 has a save in flight now (waiting for rank 1's plan). Before, its next question was round 2
         // while rank 1's first was round 1: rank 1 got the answer of rank 0's stale "empty" vote (true), and rank 0 timed out.

@@ -93,6 +93,22 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
     }
 
     [Fact]
+    public async Task A_step_older_than_retention_keeps_should_be_saved_when_the_object_tier_takes_it_and_refused_when_not()
+    {
+        var tier = $"az://{ObjectEmulators.NewContainer()}/tier";
+        var node = Start(Root, Settings(tier, Options("az")));
+        await SaveAsync(node, 4);
+
+        // Retention (keep-last 1) lets step 2 go from disk, but the tier keeps its upload.
+        await SaveAsync(node, 2);
+        await AwaitUploadedAsync(node, 2);
+        await LoadResharded(node, 2, 2);
+        // Step 3 is not due for the tier: it would be gone as soon as it committed.
+        var refused = await Assert.ThrowsAsync<CheckpointFailedException>(() => SaveAsync(node, 3));
+        Assert.StartsWith("step 3 would be deleted as soon as it committed", refused.Reason);
+    }
+
+    [Fact]
     public async Task Saves_should_go_on_while_an_upload_hangs_and_only_the_newest_step_due_meanwhile_should_wait()
     {
         var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";

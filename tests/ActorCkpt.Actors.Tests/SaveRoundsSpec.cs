@@ -419,13 +419,40 @@ public class SaveRoundsSpec
             new D.Warn(Step, $"Aborted the next attempt of step {Step} before it began: {cancel.Reason}"),
         }, rounds.Cancel(cancel, over: false));
         Assert.Empty(rounds.Cancel(cancel, over: false));
-        // Rank 1's own plan of that attempt (its shard re-sends until answered) is refused with its reason.
-        Same(new D[] { new D.RefusePlan(Step, "s1@B", cancel.Reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
 
         // The aborted attempt winds down with no attempt to start after it.
         Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, Array.Empty<(SubmitLocalPlan, string)>()) },
             rounds.Report(Written(round.SaveId, 1)));
         Assert.Null(rounds[Step]);
+    }
+
+    [Fact]
+    public void A_rank_that_cancelled_the_next_attempt_before_its_plan_should_have_its_new_save_taken()
+    {
+        var (rounds, round) = Writing();
+        rounds.Report(Written(round.SaveId, 0, "'f': disk full"));
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+        // Rank 1's retry is cancelled before it sent its plan: no plan of that attempt will come.
+        rounds.Cancel(new AbortSave(Step, 1, 2), over: false);
+
+        // Rank 1 saves the step once more: a new attempt, parked behind the aborted one, not refused
+        // (before, it was refused as the cancelled attempt's plan, and its save failed for a cancel it had not asked for).
+        Assert.Empty(rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.CancelDeadline(Step), new D.EndRound(Step, true, [(PlanOf(1), "s1@B")]) }, rounds.Report(Written(round.SaveId, 1)));
+    }
+
+    [Fact]
+    public void A_shared_token_cancelling_a_rank_that_had_sent_its_plan_and_one_that_had_not_should_leave_both_retries_free()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
+        // Rank 0's cancel ends the gathering round; rank 1's save was still queued, its plan not sent.
+        rounds.Cancel(new AbortSave(Step, 0, 2, PlanSent: true), over: false);
+        Assert.Empty(rounds.Cancel(new AbortSave(Step, 1, 2), over: false));
+        // Before, rank 1's cancel replaced the tombstone with one refusing rank 0's next plan.
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s1@B") }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true).Take(1));
     }
 
     [Fact]

@@ -233,6 +233,21 @@ public sealed class SettingsSpec
         Assert.All(SettingsValidator.Forms.Keys, key => Assert.True(defaults.HasPath(key), key));
     }
 
+    [Fact]
+    public void Every_default_number_size_or_duration_should_have_a_form_that_checks_it()
+    {
+        // A key without a form passes validation as text: a malformed number or duration then fails later, raw.
+        var leaves = Leaves("actorckpt", ActorCkptConfig.Defaults.GetValue("actorckpt"))
+            .Where(kv => kv.Value.Length > 0 && char.IsAsciiDigit(kv.Value[0])).Select(kv => kv.Key).ToArray();
+        Assert.Contains("actorckpt.writer.pool-size", leaves);
+        Assert.All(leaves, key => Assert.True(SettingsValidator.Forms.ContainsKey(key), key));
+
+        static IEnumerable<KeyValuePair<string, string>> Leaves(string path, Akka.Configuration.Hocon.HoconValue value) =>
+            value.IsObject()
+                ? value.GetObject().Items.SelectMany(item => Leaves($"{path}.{item.Key}", item.Value))
+                : value.IsString() ? [new(path, value.GetString())] : [];
+    }
+
     [Theory]
     [InlineData("kitten", "sitting", 3)]
     [InlineData("", "abc", 3)]

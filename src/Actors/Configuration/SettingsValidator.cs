@@ -48,6 +48,7 @@ internal static class SettingsValidator
         ["actorckpt.async.max-in-flight"] = SettingForm.Int,
         ["actorckpt.async.when-busy"] = SettingForm.OneOf("wait", "skip"),
         ["actorckpt.async.overlap-writes"] = SettingForm.Bool,
+        ["actorckpt.async.finish-on-dispose"] = SettingForm.Duration,
         ["actorckpt.staging.budget"] = SettingForm.Size,
         ["actorckpt.staging.skip-replicas-written-elsewhere"] = SettingForm.Bool,
         ["actorckpt.catalog.provider"] = SettingForm.OneOf("sqlite", "postgres"),

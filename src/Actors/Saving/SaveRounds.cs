@@ -258,9 +258,11 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             // refused now, the others once each as they come; none starts a round when this one ends.
             if (round.NextAttemptCancelled is not null) return None;
             // The cancelling rank's own plan too: refused with its own reason, its save ends cancelled.
+            // A cancelling rank that had not sent its plan of that attempt sends none: its next plan is a new attempt's.
             var parked = round.NextAttempt.ToArray();
             round.NextAttempt.Clear();
-            round.NextAttemptCancelled = (msg.Reason, Enumerable.Range(0, msg.WorldSize).Where(r => parked.All(p => p.Plan.Plan.Rank != r)).ToHashSet());
+            round.NextAttemptCancelled = (msg.Reason, Enumerable.Range(0, msg.WorldSize)
+                .Where(r => parked.All(p => p.Plan.Plan.Rank != r) && (r != msg.Rank || msg.PlanSent)).ToHashSet());
             return parked.Select(p => (RoundDecision<TRef>)new RoundDecision<TRef>.RefusePlan(msg.Step, p.Shard, msg.Reason))
                 .Append(new RoundDecision<TRef>.Warn(msg.Step, $"Aborted the next attempt of step {msg.Step} before it began: {msg.Reason}")).ToArray();
         }
@@ -268,6 +270,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         // A late cancel of an attempt that ended aborted, from a rank whose plan the abort answered.
         var tombstone = _aborted.TryGetValue(msg.Step, out var buried);
         if (tombstone && msg.PlanSent && buried.Answered.Contains(msg.Rank)) return None;
+        // A rank whose plan the aborted attempt still awaited cancels it (a token the ranks share): no plan of it is coming.
+        if (tombstone && !msg.PlanSent && !buried.Cancelled && buried.Late.Remove(msg.Rank)) return None;
         if (tombstone && buried.Cancelled)
         {
             // The same cancel again, or another rank's of the same attempt: a rank that sent no plan of it
