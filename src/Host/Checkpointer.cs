@@ -1,6 +1,6 @@
 using Akka.Actor;
-using Akka.Event;
 using Akka.Configuration;
+using Akka.Event;
 
 namespace ActorCkpt;
 
