@@ -174,6 +174,34 @@ public sealed class ImportSpec : IDisposable
         Assert.Equal(0, target.count_nonzero().item<long>());
     }
 
+    [Fact]
+    public void A_tensor_of_a_dtype_ActorCkpt_does_not_load_should_hold_up_only_a_load_that_wants_it()
+    {
+        // "a": F32 [2] (8 bytes), then "b": U16 [3] (6 bytes), as a published checkpoint may hold.
+        var dir = PathOf("u16");
+        Directory.CreateDirectory(dir);
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U16","shape":[3],"data_offsets":[8,14]}}""");
+        var padded = (json.Length + 7) / 8 * 8;
+        using (var file = File.Create(System.IO.Path.Combine(dir, "model.safetensors")))
+        {
+            file.Write(BitConverter.GetBytes((ulong)padded));
+            file.Write(json);
+            file.Write(Enumerable.Repeat((byte)' ', padded - json.Length).ToArray());
+            file.Write(BitConverter.GetBytes(1.5f));
+            file.Write(BitConverter.GetBytes(-2f));
+            file.Write(new byte[] { 1, 0, 2, 0, 3, 0 });
+        }
+
+        // Before, the whole import was refused: "tensor 'b' has a malformed entry: unsupported safetensors dtype 'U16'".
+        using var a = zeros(2);
+        HuggingFaceImport.LoadBaseModel(dir, new RankState(0, 1).AddReplicated("a", a));
+        Assert.Equal(new[] { 1.5f, -2f }, a.data<float>().ToArray());
+
+        using var b = zeros(3, dtype: ScalarType.Int32);
+        var e = Assert.Throws<ActorCkptException>(() => HuggingFaceImport.LoadBaseModel(dir, new RankState(0, 1).AddReplicated("b", b)));
+        Assert.Equal($"{dir}: 'b' is U16 in the files, a dtype ActorCkpt does not load", e.Message);
+    }
+
     /// <summary>Writes <paramref name="tensors"/> as a safetensors file, as Python's safetensors would.</summary>
     private static void WriteSafetensors(string directory, string name, params (string Key, Tensor Tensor)[] tensors)
     {

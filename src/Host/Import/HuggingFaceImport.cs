@@ -51,6 +51,8 @@ public static class HuggingFaceImport
         {
             var t = target.Tensors[i];
             readAs[i] = t.DType;
+            if (checkpoint.Unsupported.TryGetValue(t.Key, out var code))
+                throw new ActorCkptException($"{directory}: '{t.Key}' is {code} in the files, a dtype ActorCkpt does not load");
             if (!saved.TryGetValue(t.Key, out var file) || file.DType == t.DType) continue;
             if (options.ConvertDTypes) readAs[i] = file.DType;
             else refused.Add($"'{t.Key}' is {DTypes.ToSafetensors(file.DType)} in the files but {DTypes.ToSafetensors(t.DType)} in the state");

@@ -25,6 +25,12 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
     /// </summary>
     public string Checksum { get; init; } = "";
 
+    /// <summary>
+    /// Tensors whose dtype ActorCkpt does not load (U16, F8_E4M3, …), name to the file's dtype code:
+    /// read only with <c>unknownDTypes</c> (a published checkpoint may hold some besides the ones a load wants); otherwise refused.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unsupported { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The checksum of header bytes <paramref name="prefix"/> then <paramref name="json"/>, as <see cref="Checksum"/> spells it.</summary>
     private static string ChecksumOf(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> json)
     {
@@ -94,7 +100,7 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
     /// header is bounded (<see cref="MaxHeaderLength"/>) before it is read, and every size and offset
     /// in it is checked before any arithmetic on it, so none can wrap.
     /// </summary>
-    public static SafetensorsHeader Read(IBlobReader reader, string file)
+    public static SafetensorsHeader Read(IBlobReader reader, string file, bool unknownDTypes = false)
     {
         Span<byte> prefix = stackalloc byte[8];
         if (reader.Length < 8) throw new CheckpointFormatException(file, $"{reader.Length} bytes is too short for a safetensors file");
@@ -107,21 +113,24 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         SafetensorsHeader header;
         try
         {
-            header = Parse(json, file);
+            header = Parse(json, file, unknownDTypes);
         }
         catch (InvalidOperationException e)
         {
             // JsonDocument checks an element's kind and a string's encoding only when it is read (found by fuzz/, target safetensors).
             throw new CheckpointFormatException(file, "header is malformed: " + e.Message, e);
         }
-        var end = header.Entries.Count == 0 ? 0 : header.Entries.Max(e => e.End);
+        var end = header.Entries.Select(e => e.End).Concat(header.UnsupportedEnds).DefaultIfEmpty(0).Max();
         // end is non-negative (Parse checks it) and the file holds at least 8 + n bytes: no sum can wrap.
         if (end != reader.Length - 8 - (long)n)
             throw new CheckpointFormatException(file, $"data section ends at {(Int128)8 + n + end} but the file has {reader.Length} bytes");
         return header with { Checksum = ChecksumOf(prefix, json) };
     }
 
-    private static SafetensorsHeader Parse(byte[] json, string file)
+    // Where the unsupported tensors' bytes end: the data section must end at the last of every tensor's.
+    private IReadOnlyList<long> UnsupportedEnds { get; init; } = Array.Empty<long>();
+
+    private static SafetensorsHeader Parse(byte[] json, string file, bool unknownDTypes)
     {
         JsonDocument doc;
         try
@@ -137,6 +146,9 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new CheckpointFormatException(file, "header is not a JSON object");
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var entries = new List<SafetensorsEntry>();
+            var unsupported = new Dictionary<string, string>(StringComparer.Ordinal);
+            // Every tensor's byte range, the unsupported ones' too: the data section is checked contiguous over all of them.
+            var ranges = new List<(string Name, long Begin, long End, long? Size)>();
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
@@ -156,14 +168,26 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
                     throw new CheckpointFormatException(file, $"tensor '{prop.Name}' has '{field}' twice");
                 try
                 {
-                    var dtype = DTypes.FromSafetensors(prop.Value.GetProperty("dtype").GetString()!);
+                    var code = prop.Value.GetProperty("dtype").GetString()!;
+                    DType? dtype = unknownDTypes && !DTypes.IsSafetensors(code) ? null : DTypes.FromSafetensors(code);
                     var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     if (offsets.Length != 2) throw new CheckpointFormatException(file, $"'{prop.Name}': data_offsets needs 2 numbers");
                     if (shape.Any(s => s < 0)) throw new CheckpointFormatException(file, $"tensor '{prop.Name}': shape {Shapes.Format(shape)} has a negative size");
                     if (offsets[0] < 0 || offsets[1] < offsets[0])
                         throw new CheckpointFormatException(file, $"tensor '{prop.Name}': data_offsets [{offsets[0]}, {offsets[1]}] is not a range of the data section");
-                    entries.Add(new SafetensorsEntry(prop.Name, dtype, shape, offsets[0], offsets[1]));
+                    if (dtype is { } known)
+                    {
+                        entries.Add(new SafetensorsEntry(prop.Name, known, shape, offsets[0], offsets[1]));
+                        if (!Shapes.TryVolume(shape, DTypes.ElementSize(known), out _, out var size))
+                            throw new CheckpointFormatException(file, $"tensor '{prop.Name}': shape {Shapes.Format(shape)} holds more bytes than 64 bits count");
+                        ranges.Add((prop.Name, offsets[0], offsets[1], size));
+                    }
+                    else
+                    {
+                        unsupported[prop.Name] = code;
+                        ranges.Add((prop.Name, offsets[0], offsets[1], null));
+                    }
                 }
                 catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ActorCkptException
                                               && e is not CheckpointFormatException)
@@ -173,17 +197,18 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
             }
 
             long expected = 0;
-            foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+            foreach (var (name, begin, end, size) in ranges.OrderBy(e => e.Begin).ThenBy(e => e.End))
             {
-                if (e.Begin != expected)
-                    throw new CheckpointFormatException(file, $"tensor '{e.Name}' starts at {e.Begin}, expected {expected} (data must be contiguous)");
-                if (!Shapes.TryVolume(e.Shape, DTypes.ElementSize(e.DType), out _, out var size))
-                    throw new CheckpointFormatException(file, $"tensor '{e.Name}': shape {Shapes.Format(e.Shape)} holds more bytes than 64 bits count");
-                if (e.Length != size)
-                    throw new CheckpointFormatException(file, $"tensor '{e.Name}' spans {e.Length} bytes but its shape {Shapes.Format(e.Shape)} needs {size}");
-                expected = e.End;
+                if (begin != expected)
+                    throw new CheckpointFormatException(file, $"tensor '{name}' starts at {begin}, expected {expected} (data must be contiguous)");
+                if (size is { } needed && end - begin != needed)
+                    throw new CheckpointFormatException(file, $"tensor '{name}' spans {end - begin} bytes but its shape {Shapes.Format(entries.First(e => e.Name == name).Shape)} needs {needed}");
+                expected = end;
             }
-            return new SafetensorsHeader(entries, metadata, json.Length);
+            return new SafetensorsHeader(entries, metadata, json.Length)
+            {
+                Unsupported = unsupported, UnsupportedEnds = ranges.Where(r => r.Size is null).Select(r => r.End).ToArray(),
+            };
         }
     }
 

@@ -14,12 +14,13 @@ internal sealed class HuggingFaceCheckpoint
 {
     private readonly LocalBlobStore _files;
 
-    private HuggingFaceCheckpoint(string directory, CheckpointMetadata metadata, IReadOnlyDictionary<string, string> sourceKeys)
+    private HuggingFaceCheckpoint(string directory, CheckpointMetadata metadata, IReadOnlyDictionary<string, string> sourceKeys, IReadOnlyDictionary<string, string> unsupported)
     {
         Directory = directory;
         _files = new LocalBlobStore(directory);
         Metadata = metadata;
         SourceKeys = sourceKeys;
+        Unsupported = unsupported;
     }
 
     /// <summary>The directory.</summary>
@@ -30,6 +31,12 @@ internal sealed class HuggingFaceCheckpoint
 
     /// <summary>Mapped name → the tensor's name in the files.</summary>
     public IReadOnlyDictionary<string, string> SourceKeys { get; }
+
+    /// <summary>
+    /// Tensors of a dtype ActorCkpt does not load (U16, F8_E4M3, …), mapped name → the files' dtype
+    /// code: not in <see cref="Metadata"/>; a load that wants one is refused naming it, one that does not is not held up.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unsupported { get; }
 
     /// <summary>
     /// Opens <paramref name="directory"/>, renaming keys by <paramref name="mapping"/>. Throws naming
@@ -53,36 +60,45 @@ internal sealed class HuggingFaceCheckpoint
         }
 
         var entries = new Dictionary<string, (SafetensorsEntry Entry, string File, long DataStart)>(StringComparer.Ordinal);
+        var unsupported = new Dictionary<string, (string DType, string File)>(StringComparer.Ordinal);
         var files = new List<DataFileMetadata>();
         foreach (var file in fileNames)
         {
             if (!store.Exists(file)) throw new CheckpointFormatException(Path.Combine(directory, file), "is named by the index but does not exist");
             using var reader = store.OpenRead(file);
-            var header = SafetensorsHeader.Read(reader, Path.Combine(directory, file));
+            var header = SafetensorsHeader.Read(reader, Path.Combine(directory, file), unknownDTypes: true);
             files.Add(new DataFileMetadata(file, reader.Length, Rank: 0, Writer: 0));
-            foreach (var e in header.Entries)
+            foreach (var name in header.Entries.Select(e => e.Name).Concat(header.Unsupported.Keys))
             {
-                if (weightMap.TryGetValue(e.Name, out var listed) && listed != file)
-                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{e.Name}', which the index puts in '{listed}'");
-                if (!entries.TryAdd(e.Name, (e, file, header.DataStart)))
-                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{e.Name}' a second time");
+                if (weightMap.TryGetValue(name, out var listed) && listed != file)
+                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{name}', which the index puts in '{listed}'");
+                if (entries.ContainsKey(name) || unsupported.ContainsKey(name))
+                    throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{name}' a second time");
             }
+            foreach (var e in header.Entries) entries[e.Name] = (e, file, header.DataStart);
+            foreach (var (name, code) in header.Unsupported) unsupported[name] = (code, file);
         }
         foreach (var (key, file) in weightMap)
-            if (!entries.ContainsKey(key))
+            if (!entries.ContainsKey(key) && !unsupported.ContainsKey(key))
                 throw new CheckpointFormatException(Path.Combine(directory, file), $"lacks '{key}', which the index puts there");
 
-        var renamed = (mapping ?? KeyMapping.Identity).Rename(entries.Keys);
+        var renamed = (mapping ?? KeyMapping.Identity).Rename(entries.Keys.Concat(unsupported.Keys));
         var tensors = new Dictionary<string, TensorMetadata>(StringComparer.Ordinal);
+        var unsupportedByName = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, source) in renamed)
         {
+            if (unsupported.TryGetValue(source, out var other))
+            {
+                unsupportedByName[name] = other.DType;
+                continue;
+            }
             var (e, file, dataStart) = entries[source];
             // Block size 1 and no checksums: reads are exact byte ranges, and nothing verifies them.
             var bytes = new StoredBytes(file, dataStart + e.Begin, e.Length, 1, Array.Empty<ulong>());
             tensors[name] = new TensorMetadata(name, e.DType, e.Shape, new[] { new StoredChunk(TensorBox.Whole(e.Shape), source, 0, bytes) });
         }
         var metadata = new CheckpointMetadata(CheckpointMetadata.CurrentFormatVersion, 0, 1, DateTimeOffset.UnixEpoch, tensors, Array.Empty<ObjectMetadata>(), files);
-        return new HuggingFaceCheckpoint(directory, metadata, renamed);
+        return new HuggingFaceCheckpoint(directory, metadata, renamed.Where(r => !unsupported.ContainsKey(r.Value)).ToDictionary(StringComparer.Ordinal), unsupportedByName);
     }
 
     /// <summary>

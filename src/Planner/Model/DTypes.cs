@@ -29,6 +29,9 @@ internal static class DTypes
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 
+    /// <summary>True when <paramref name="code"/> is a safetensors dtype code ActorCkpt loads (<see cref="FromSafetensors"/> takes it).</summary>
+    public static bool IsSafetensors(string code) => code is "F32" or "F64" or "BF16" or "F16" or "I64" or "I32" or "I16" or "I8" or "U8" or "BOOL";
+
     /// <summary>Parses a safetensors dtype code; throws naming the code when it is not supported.</summary>
     public static DType FromSafetensors(string code) => code switch
     {
