@@ -19,6 +19,7 @@ internal sealed class CheckpointNode
     private readonly Dictionary<int, List<(IActorRef Shard, SaveHandle? Last)>> _slots = new();
     private readonly SaveOutcomes _unfinalized = new();
     private readonly Dictionary<int, long> _queueRounds = new();
+    private readonly HashSet<int> _queueAsking = new();
     private readonly object _lock = new();
     private string? _closing;
     private readonly string _name;
@@ -209,13 +210,20 @@ internal sealed class CheckpointNode
                 return handle;
             }
             var slots = SlotsOf(state.Rank);
-            // A second save of the step from this rank would be taken by the planner as the first's
-            // plan sent again: one of the two would wait for a verdict that never comes.
-            if (_unfinalized.InFlight(state.Rank, step))
+            // A save of a step this rank has in flight queues behind it in the same shard actor (a
+            // retry right after another rank saw the step fail). In another shard actor, at once,
+            // the planner would take its plan for the first one's sent again, and one of the two
+            // would wait for a verdict that never comes.
+            var same = -1;
+            if (slots.Count > 1 && _unfinalized.InFlight(state.Rank, step))
             {
-                handle.Fail(new ActorCkptException($"rank {state.Rank} already has a save of step {step} in flight: the save of step {step} was not started"));
-                _unfinalized.Add(handle);
-                return handle;
+                same = slots.FindIndex(s => s.Last is { IsFinished: false } last && last.Step == step);
+                if (same < 0)
+                {
+                    handle.Fail(new ActorCkptException($"rank {state.Rank} already has a save of step {step} in flight, with later saves queued behind it: the save of step {step} was not started"));
+                    _unfinalized.Add(handle);
+                    return handle;
+                }
             }
             if (MissingPlanner() is { } missing)
             {
@@ -224,7 +232,7 @@ internal sealed class CheckpointNode
                 _unfinalized.Add(handle);
                 return handle;
             }
-            var free = slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
+            var free = same >= 0 ? same : slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
             if (free < 0 && Settings.SkipWhenBusy)
             {
                 var busy = string.Join(", ", slots.Select(s => s.Last!.Step));
@@ -305,13 +313,31 @@ internal sealed class CheckpointNode
     {
         if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
         if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a world of {worldSize} is 0 to {worldSize - 1}");
+        // Akka takes a zero timeout for none: the question would wait for ever.
+        if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a positive time, or Timeout.InfiniteTimeSpan");
         long round;
         bool empty;
         lock (_lock)
         {
+            // Rounds are numbered per rank: two questions of one rank at once would leave it a round ahead of the others.
+            if (!_queueAsking.Add(rank))
+                throw new InvalidOperationException($"rank {rank} is already asking whether every save queue is empty: a rank asks one question at a time, as every rank does in step");
             round = _queueRounds[rank] = _queueRounds.GetValueOrDefault(rank) + 1;
             empty = !_slots.TryGetValue(rank, out var slots) || slots.All(s => s.Last is null || s.Last.IsFinished);
         }
+        try
+        {
+            return await AgreeAsync(rank, worldSize, round, empty, timeout, cancellation);
+        }
+        finally
+        {
+            lock (_lock) _queueAsking.Remove(rank);
+        }
+    }
+
+    private async Task<bool> AgreeAsync(int rank, int worldSize, long round, bool empty, TimeSpan timeout, CancellationToken cancellation)
+    {
         try
         {
             return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout, cancellation), "before the ranks agreed")).Empty;
