@@ -340,14 +340,26 @@ internal sealed class CheckpointNode
     {
         try
         {
-            return (await UnlessStopped(() => Planner.Ask<QueueEmptyAgreed>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout, cancellation), "before the ranks agreed")).Empty;
+            switch (await UnlessStopped(() => Planner.Ask<object>(new AgreeQueueEmpty(round, rank, worldSize, empty), timeout, cancellation), "before the ranks agreed"))
+            {
+                case QueueEmptyAgreed agreed:
+                    return agreed.Empty;
+                case QueueQuestionRefused refused:
+                    // Not counted: the next question is this round again.
+                    lock (_lock)
+                        if (_queueRounds[rank] == round) _queueRounds[rank] = round - 1;
+                    throw new ArgumentException(refused.Reason, nameof(worldSize));
+                case var other:
+                    throw new InvalidOperationException($"unexpected answer {other.GetType().Name} to the queue question");
+            }
         }
         catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
         {
             // The vote is taken back and the round asked again next time, so that a rank that gave up
             // does not answer its next question with the others' answer to this one. Voting again in
             // a round replaces the old vote, so the round is asked again even if the withdrawal is lost.
-            var withdrawn = await WithdrawQueueVoteAsync(round, rank, timeout);
+            // Within the planner's own bound, not the question's: a short question's time says nothing of how soon the planner answers.
+            var withdrawn = await WithdrawQueueVoteAsync(round, rank, Settings.PlanTimeout);
             if (withdrawn is QueueEmptyAgreed answered && e is AskTimeoutException) return answered.Empty;
             if (withdrawn is not QueueEmptyAgreed)
                 lock (_lock)

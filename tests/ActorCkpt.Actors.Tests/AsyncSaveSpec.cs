@@ -208,6 +208,11 @@ public class AsyncSaveSpec : NodeSpec
         var twice = Assert.Throws<InvalidOperationException>(() => node.IsQueueEmptyAsync(0, 2, Patience).GetAwaiter().GetResult());
         Assert.StartsWith("rank 0 is already asking", twice.Message);
         Assert.True(await node.IsQueueEmptyAsync(1, 2, Patience).WaitAsync(Patience) == await pending.WaitAsync(Patience));
+        // Ranks that disagree on the world's size: before, the round counted to the first size given and answered.
+        var asked = node.IsQueueEmptyAsync(0, 2, Patience);
+        var mismatch = await Assert.ThrowsAsync<ArgumentException>(() => node.IsQueueEmptyAsync(1, 3, Patience)).WaitAsync(Patience);
+        Assert.StartsWith("rank 1 asked whether every save queue is empty in a world of 3 ranks, and rank(s) 0 in one of 2", mismatch.Message);
+        Assert.Equal(new[] { false, false }, await Task.WhenAll(asked, node.IsQueueEmptyAsync(1, 2, Patience)).WaitAsync(Patience));
         await Task.WhenAll(save.Committed, node.Save(1, states[1]).Committed).WaitAsync(Patience);
         TestStates.Dispose(states);
     }

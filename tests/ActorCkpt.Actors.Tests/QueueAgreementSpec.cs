@@ -34,4 +34,17 @@ public class QueueAgreementSpec
         // A round nobody voted in has nothing to take back.
         Assert.Equal(Array.Empty<int>(), ((QueueVoteWithdrawn)agreement.Withdraw(new WithdrawQueueVote(9, 0))).Missing);
     }
+
+    [Fact]
+    public void A_vote_with_another_world_size_should_be_refused_to_its_rank_alone_and_not_counted()
+    {
+        var agreement = new QueueAgreement();
+        Assert.Empty(agreement.Vote(new AgreeQueueEmpty(1, 0, 2, LocallyEmpty: true), Rank0));
+        // Before, the round counted to 2 and answered true, though rank 2 of the world of 3 never asked.
+        var refused = agreement.Vote(new AgreeQueueEmpty(1, 1, 3, LocallyEmpty: true), Rank1);
+        Assert.Equal(Rank1, refused.Single().ReplyTo);
+        Assert.Equal(new QueueQuestionRefused(1, "rank 1 asked whether every save queue is empty in a world of 3 ranks, and rank(s) 0 in one of 2: every rank must give the same world size"),
+            refused.Single().Answer);
+        Assert.Equal(2, agreement.Vote(new AgreeQueueEmpty(1, 1, 2, LocallyEmpty: true), Rank1).Count);
+    }
 }

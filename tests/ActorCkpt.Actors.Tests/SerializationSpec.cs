@@ -108,6 +108,7 @@ public class SerializationSpec : NodeSpec
             new QueueEmptyAgreed(5, Empty: true),
             new WithdrawQueueVote(5, 1),
             new QueueVoteWithdrawn(5, new[] { 0, 2 }),
+            new QueueQuestionRefused(5, "rank 1 asked whether every save queue is empty in a world of 3 ranks, and rank(s) 0 in one of 2"),
             // Writer protocol.
             new WriteFileStreamed(3, id, file, TestActor, 2, TransferToken.New(), 1, StorageTier.Memory),
             new StreamFile(id, file.FileName, TestActor, "10.0.0.2:41234", 2, 1),

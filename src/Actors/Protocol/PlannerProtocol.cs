@@ -212,6 +212,11 @@ internal sealed record QueueEmptyAgreed(long Round, bool Empty) : IActorCkptMess
 /// <param name="Rank">The rank.</param>
 internal sealed record WithdrawQueueVote(long Round, int Rank) : IActorCkptMessage;
 
+/// <summary>A vote not counted: it gave another world size than the round's first vote (the caller's mistake, named in <paramref name="Reason"/>).</summary>
+/// <param name="Round">The round.</param>
+/// <param name="Reason">Which ranks gave which world sizes.</param>
+internal sealed record QueueQuestionRefused(long Round, string Reason) : IActorCkptMessage;
+
 /// <summary>The vote is taken back; <paramref name="Missing"/> are the ranks that had not voted in the round.</summary>
 /// <param name="Round">The round.</param>
 /// <param name="Missing">Ranks without a vote, ascending.</param>

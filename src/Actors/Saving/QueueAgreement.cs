@@ -16,18 +16,26 @@ internal sealed class QueueAgreement
     private readonly Dictionary<long, QueueEmptyAgreed> _answers = new();
     private readonly Queue<long> _answered = new();
 
-    /// <summary>Records a vote; returns the answers to send once the round is complete, else nothing.</summary>
-    public IReadOnlyList<(IActorRef ReplyTo, QueueEmptyAgreed Answer)> Vote(AgreeQueueEmpty vote, IActorRef replyTo)
+    /// <summary>
+    /// Records a vote; returns the answers to send once the round is complete, else nothing. A vote
+    /// that gives another world size than the round's first is not recorded: its rank alone is answered
+    /// <see cref="QueueQuestionRefused"/> (before, the round counted to the first world size given).
+    /// </summary>
+    public IReadOnlyList<(IActorRef ReplyTo, object Answer)> Vote(AgreeQueueEmpty vote, IActorRef replyTo)
     {
         if (!_rounds.TryGetValue(vote.Round, out var round)) _rounds[vote.Round] = round = (vote.WorldSize, new());
+        if (vote.WorldSize != round.World)
+            return [(replyTo, new QueueQuestionRefused(vote.Round,
+                $"rank {vote.Rank} asked whether every save queue is empty in a world of {vote.WorldSize} ranks, and rank(s) {string.Join(", ", round.Votes.Keys.Order())} " +
+                $"in one of {round.World}: every rank must give the same world size"))];
         round.Votes[vote.Rank] = (vote.LocallyEmpty, replyTo);
-        if (round.Votes.Count < round.World) return Array.Empty<(IActorRef, QueueEmptyAgreed)>();
+        if (round.Votes.Count < round.World) return Array.Empty<(IActorRef, object)>();
         _rounds.Remove(vote.Round);
         var answer = new QueueEmptyAgreed(vote.Round, round.Votes.Values.All(v => v.Empty));
         _answers[vote.Round] = answer;
         _answered.Enqueue(vote.Round);
         while (_answered.Count > AnswersKept) _answers.Remove(_answered.Dequeue());
-        return round.Votes.Values.Select(v => (v.ReplyTo, answer)).ToArray();
+        return round.Votes.Values.Select(v => (v.ReplyTo, (object)answer)).ToArray();
     }
 
     /// <summary>

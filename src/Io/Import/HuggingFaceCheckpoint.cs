@@ -60,7 +60,7 @@ internal sealed class HuggingFaceCheckpoint
         }
 
         var entries = new Dictionary<string, (SafetensorsEntry Entry, string File, long DataStart)>(StringComparer.Ordinal);
-        var unsupported = new Dictionary<string, (string DType, string File)>(StringComparer.Ordinal);
+        var unsupported = new Dictionary<string, string>(StringComparer.Ordinal);
         var files = new List<DataFileMetadata>();
         foreach (var file in fileNames)
         {
@@ -76,7 +76,7 @@ internal sealed class HuggingFaceCheckpoint
                     throw new CheckpointFormatException(Path.Combine(directory, file), $"holds '{name}' a second time");
             }
             foreach (var e in header.Entries) entries[e.Name] = (e, file, header.DataStart);
-            foreach (var (name, code) in header.Unsupported) unsupported[name] = (code, file);
+            foreach (var (name, code) in header.Unsupported) unsupported[name] = code;
         }
         foreach (var (key, file) in weightMap)
             if (!entries.ContainsKey(key) && !unsupported.ContainsKey(key))
@@ -87,9 +87,9 @@ internal sealed class HuggingFaceCheckpoint
         var unsupportedByName = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, source) in renamed)
         {
-            if (unsupported.TryGetValue(source, out var other))
+            if (unsupported.TryGetValue(source, out var code))
             {
-                unsupportedByName[name] = other.DType;
+                unsupportedByName[name] = code;
                 continue;
             }
             var (e, file, dataStart) = entries[source];
