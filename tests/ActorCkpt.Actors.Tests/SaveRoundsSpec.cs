@@ -481,6 +481,30 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_plan_re_sent_before_its_rounds_abort_reached_the_rank_should_start_nothing()
+    {
+        // Both ranks' plans in, then rank 1's cancel aborts the round while rank 0's shard, not yet
+        // answered, sends its plan again: before, the copy was parked as a next attempt (or, once the
+        // round had ended, started one), and the ranks' real retries met a round of a dead save.
+        var rounds = Rounds();
+        var plan0 = PlanOf(0);
+        rounds.Submit(plan0, "s0@A", haveWriters: false);
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: false);
+        var (writing, round) = Writing();
+        writing.Cancel(new AbortSave(Step, 1, 2, PlanSent: true), over: false);
+        Assert.Empty(writing.Submit(round.Plans[0], "s0@A", haveWriters: true));
+        Assert.Empty(round.NextAttempt);
+
+        rounds.Cancel(new AbortSave(Step, 1, 2, PlanSent: true), over: false);
+        Assert.Null(rounds[Step]);
+        Assert.Empty(rounds.Submit(plan0, "s0@A", haveWriters: true));
+        Assert.Null(rounds[Step]);
+        // The ranks' retries are new attempts: a round, not refused.
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+    }
+
+    [Fact]
     public void A_rank_cancelling_before_it_sent_its_plan_should_have_its_retry_accepted()
     {
         var rounds = Rounds();

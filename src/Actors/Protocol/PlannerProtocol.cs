@@ -36,10 +36,14 @@ internal sealed record WriteReassigned(long Step, Guid SaveId, WriteAssignment A
 /// <param name="Plan">The rank's items.</param>
 /// <param name="Fingerprint">The plan's <see cref="SavePlanCache.Fingerprint"/>, computed by the rank so the planner can reuse an unchanged global plan.</param>
 /// <param name="Tier">The tier the save asks for; every rank of a save must ask for the same one.</param>
-internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint, SaveTier Tier = SaveTier.Policy) : IActorCkptMessage
+/// <param name="Attempt">
+/// This rank's save it belongs to: the shard re-sends the same submission until it is accepted, and a
+/// copy that reaches the planner after the round it belonged to ended must not start another.
+/// </param>
+internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fingerprint, SaveTier Tier = SaveTier.Policy, Guid Attempt = default) : IActorCkptMessage
 {
-    /// <summary>The submission of <paramref name="plan"/> for <paramref name="step"/>, with its fingerprint.</summary>
-    public static SubmitLocalPlan Of(long step, LocalSavePlan plan, SaveTier tier = SaveTier.Policy) => new(step, plan, SavePlanCache.Fingerprint(plan), tier);
+    /// <summary>The submission of <paramref name="plan"/> for <paramref name="step"/>, with its fingerprint, as a new attempt.</summary>
+    public static SubmitLocalPlan Of(long step, LocalSavePlan plan, SaveTier tier = SaveTier.Policy) => new(step, plan, SavePlanCache.Fingerprint(plan), tier, Guid.NewGuid());
 }
 
 /// <summary>

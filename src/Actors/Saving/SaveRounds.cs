@@ -34,8 +34,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     private static readonly RoundDecision<TRef>[] None = Array.Empty<RoundDecision<TRef>>();
     private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
     // Cancelled: the tombstone of an attempt a rank cancelled before it began (not of an aborted round).
-    // Answered: ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt).
-    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered)> _aborted = new();
+    // Answered: ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt);
+    // Attempts: those plans' attempts (a copy of one re-sent before the answer came starts nothing).
+    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered, HashSet<Guid> Attempts)> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
     // Steps of one job usually have the same structure: their global plan is served from here.
     private readonly SavePlanCache _planCache = new();
@@ -61,6 +62,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         var step = msg.Step;
         if (_aborted.TryGetValue(step, out var tombstone))
         {
+            // A copy of a plan the aborted round already answered, re-sent before the answer came: its save is over.
+            if (msg.Attempt != Guid.Empty && tombstone.Attempts.Contains(msg.Attempt)) return None;
             if (tombstone.Late.Remove(rank)) return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, tombstone.Reason) };
             _aborted.Remove(step);
         }
@@ -72,6 +75,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         }
         if (!round.Alive)
         {
+            // A copy of this rank's plan of the aborted attempt, re-sent before the abort reached it: not a next attempt.
+            if (msg.Attempt != Guid.Empty && round.Plans.TryGetValue(rank, out var earlier) && earlier.Attempt == msg.Attempt) return decisions;
             // A plan of a next attempt a rank already cancelled: refused, as a tombstone would.
             if (round.NextAttemptCancelled is { } cancelled && cancelled.Late.Remove(rank))
                 return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, cancelled.Reason) };
@@ -407,15 +412,16 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         // Late plans of this attempt are refused; so are those of a next attempt a rank cancelled.
         var late = round.MissingPlans.Except(round.NoPlanComing);
         if (round.NextAttemptCancelled is { } cancelled) Bury(round.Step, cancelled.Reason, cancelled.Late.Union(late), cancelled: true);
-        else Bury(round.Step, round.AbortReason!, late, answered: round.Plans.Keys);
+        else Bury(round.Step, round.AbortReason!, late, answered: round.Plans.Values);
         return new[] { new RoundDecision<TRef>.EndRound(round.Step, removeDebris, round.NextAttempt.ToArray(), round.Choice.Round,
             round.Copies.Select(c => c.File.FileName).Distinct().ToArray()) };
     }
 
-    private void Bury(long step, string reason, IEnumerable<int> late, bool cancelled = false, IEnumerable<int>? answered = null)
+    private void Bury(long step, string reason, IEnumerable<int> late, bool cancelled = false, IEnumerable<SubmitLocalPlan>? answered = null)
     {
         if (!_aborted.ContainsKey(step)) _abortedOrder.Enqueue(step);
-        _aborted[step] = (reason, late.ToHashSet(), cancelled, answered?.ToHashSet() ?? new HashSet<int>());
+        var plans = answered?.ToArray() ?? [];
+        _aborted[step] = (reason, late.ToHashSet(), cancelled, plans.Select(p => p.Plan.Rank).ToHashSet(), plans.Select(p => p.Attempt).Where(a => a != Guid.Empty).ToHashSet());
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
     }
 }
