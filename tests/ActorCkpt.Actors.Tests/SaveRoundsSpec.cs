@@ -505,6 +505,23 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_shared_token_cancel_whose_second_rank_s_plan_was_refused_by_the_first_s_cancel_should_leave_the_retry_free()
+    {
+        // Found by a runtime probe: rank 1's cancel ends the gathering round; rank 0's plan of that
+        // attempt comes next and is refused; then rank 0's own cancel of it. Before, that cancel was
+        // taken as one of a new attempt, and both ranks' retries were refused ("rank 0 cancelled …").
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
+        rounds.Cancel(new AbortSave(Step, 1, 2, PlanSent: true), over: false);
+        Same(new D[] { new D.RefusePlan(Step, "s0@A", "rank 1 cancelled its save of step 5") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Assert.Empty(rounds.Cancel(new AbortSave(Step, 0, 2, PlanSent: true), over: false));
+
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s1@B") },
+            rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true).Take(1));
+    }
+
+    [Fact]
     public void A_rank_cancelling_before_it_sent_its_plan_should_have_its_retry_accepted()
     {
         var rounds = Rounds();

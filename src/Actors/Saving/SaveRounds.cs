@@ -64,7 +64,13 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         {
             // A copy of a plan the aborted round already answered, re-sent before the answer came: its save is over.
             if (msg.Attempt != Guid.Empty && tombstone.Attempts.Contains(msg.Attempt)) return None;
-            if (tombstone.Late.Remove(rank)) return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, tombstone.Reason) };
+            if (tombstone.Late.Remove(rank))
+            {
+                // Answered now, with the refusal: this rank's cancel of the same attempt may still come, and is that attempt's.
+                tombstone.Answered.Add(rank);
+                if (msg.Attempt != Guid.Empty) tombstone.Attempts.Add(msg.Attempt);
+                return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, tombstone.Reason) };
+            }
             _aborted.Remove(step);
         }
         var decisions = new List<RoundDecision<TRef>>();
