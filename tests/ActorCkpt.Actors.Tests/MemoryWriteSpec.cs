@@ -123,6 +123,9 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         var settings = cluster.Nodes[0].Settings;
         Assert.Equal(("h0", "h1"), (cluster.Nodes[0].Replicas!.Host, cluster.Nodes[1].Replicas!.Host));
         var writer = await local.ActorSelection(new RootActorPath(peer) / "user" / "actorckpt-writers" / "writer-0").ResolveOne(Patience);
+        // The planner asks each node's holder for its copies when the node comes up, and drops those of no
+        // committed step: it must have done so for both before this test writes a copy outside a round.
+        await AwaitConditionAsync(async () => (await cluster.Nodes[0].Planner.Ask<HoldersListed>(new ListHolders(), Patience)).Hosts.Order().SequenceEqual(["h0", "h1"]), Patience);
         var (plan, data) = File("r00000-000-abcd1234.safetensors", 3);
         var id = Guid.NewGuid();
         var grant = TransferToken.New();
