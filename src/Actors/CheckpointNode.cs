@@ -205,9 +205,7 @@ internal sealed class CheckpointNode
             {
                 var ending = _system.WhenTerminated.IsCompleted ? $"the actor system '{_system.Name}' has stopped"
                     : _closing ?? $"the actor system '{_system.Name}' is shutting down";
-                handle.Fail(new ActorCkptException($"{ending}: the save of step {step} was not started"));
-                _unfinalized.Add(handle);
-                return handle;
+                return Refused(handle, $"{ending}: the save of step {step} was not started");
             }
             var slots = SlotsOf(state.Rank);
             // A save of a step this rank has in flight queues behind it in the same shard actor (a
@@ -219,18 +217,12 @@ internal sealed class CheckpointNode
             {
                 same = slots.FindIndex(s => s.Last is { IsFinished: false } last && last.Step == step);
                 if (same < 0)
-                {
-                    handle.Fail(new ActorCkptException($"rank {state.Rank} already has a save of step {step} in flight, with later saves queued behind it: the save of step {step} was not started"));
-                    _unfinalized.Add(handle);
-                    return handle;
-                }
+                    return Refused(handle, $"rank {state.Rank} already has a save of step {step} in flight, with later saves queued behind it: the save of step {step} was not started");
             }
             if (MissingPlanner() is { } missing)
             {
                 // Otherwise the shard would re-send its plan to no one until the verdict deadline.
-                handle.Fail(new ActorCkptException(missing));
-                _unfinalized.Add(handle);
-                return handle;
+                return Refused(handle, missing);
             }
             var free = same >= 0 ? same : slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
             if (free < 0 && Settings.SkipWhenBusy)
@@ -257,6 +249,14 @@ internal sealed class CheckpointNode
             handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
         shard.Tell(new SaveShard(step, state, handle, inPlace, tier));
+        return handle;
+    }
+
+    /// <summary>A save refused before it started: its handle fails with <paramref name="reason"/> and is kept for <see cref="FinalizeAsync"/>. Called under the lock.</summary>
+    private SaveHandle Refused(SaveHandle handle, string reason)
+    {
+        handle.Fail(new ActorCkptException(reason));
+        _unfinalized.Add(handle);
         return handle;
     }
 
