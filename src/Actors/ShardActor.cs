@@ -123,6 +123,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<CheckpointAborted>(m => Carry(_save!.Aborted(m.Step, m.Reason)));
         Receive<CancelSave>(m => m.Handle == _effects!.Handle, _ => Carry(_save!.CancelAsked()));
         Receive<VerdictDeadlinePassed>(m => Carry(_save!.VerdictDeadlinePassed(m.Step, _settings.PlanTimeout + _settings.WriteTimeout)));
+        Receive<CancelGraceOver>(m => Carry(_save!.CancelGraceOver(m.Step)));
         Receive<AbandonWrites>(m => Carry(_save!.AbandonDue(m.Step)));
         Busy("while saving");
     }
@@ -293,6 +294,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.ResendPlanPeriodically: Timers.StartPeriodicTimer(nameof(ResendPlan), new ResendPlan(save.Step), _settings.PlanResendInterval); break;
                 case SaveDecision.StopResendingPlan: Timers.Cancel(nameof(ResendPlan)); break;
                 case SaveDecision.StartVerdictDeadline: Timers.StartSingleTimer(nameof(VerdictDeadlinePassed), new VerdictDeadlinePassed(save.Step), _settings.PlanTimeout + _settings.WriteTimeout); break;
+                case SaveDecision.StartCancelGrace: Timers.StartSingleTimer(nameof(CancelGraceOver), new CancelGraceOver(save.Step), 2 * _settings.PlanResendInterval); break;
                 case SaveDecision.StartAbandonDeadline: Timers.StartSingleTimer(nameof(AbandonWrites), new AbandonWrites(save.Step), _settings.WriteTimeout); break;
                 case SaveDecision.Watch w: Context.Watch(w.Actor); break;
                 case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt, w.Assignment.Grant, w.Assignment.Replica, save.Tier); break;
@@ -392,6 +394,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private sealed record RenewLease;
     private sealed record AbandonWrites(long Step);
     private sealed record VerdictDeadlinePassed(long Step);
+    private sealed record CancelGraceOver(long Step);
     private sealed record ResendPlan(long Step);
     private sealed record BuffersRented;
     private sealed record StagingFinished(Task Copy);

@@ -175,6 +175,34 @@ public class CancellationSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_save_cancelled_while_no_planner_takes_its_plan_should_end_cancelled_without_waiting_for_the_verdict_deadline()
+    {
+        var node = StartNode();
+        var planner = CreateTestProbe(); // a planner that does not answer (starting, busy, unreachable)
+        var settings = ActorCkptSettings.Create(Sys) with { PlanTimeout = TimeSpan.FromHours(1), PlanResendInterval = TimeSpan.FromMilliseconds(100) };
+        var shard = Sys.ActorOf(ShardActor.Props(0, planner, node.Store, settings, node.StagingPool));
+        var states = TestStates.Build(Model, 1, seed: 1);
+        var handle = new SaveHandle(1, 0);
+        using var cancel = new CancellationTokenSource();
+
+        shard.Tell(new SaveShard(1, states[0], handle));
+        planner.ExpectMsg<SubmitLocalPlan>(m => m.Step == 1);
+        await handle.Staged.WaitAsync(Patience);
+        handle.RequestCancel(cancel.Token);
+        shard.Tell(new CancelSave(handle));
+
+        // Before, it waited for the verdict deadline: here an hour and then some.
+        var abort = planner.FishForMessage<AbortSave>(_ => true, Patience);
+        Assert.Equal((1L, 0, true), (abort.Step, abort.Rank, abort.PlanSent));
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => handle.Committed).WaitAsync(Patience);
+        Assert.Equal(cancel.Token, cancelled.CancellationToken);
+        // The save is over: the shard actor takes the next one.
+        shard.Tell(new SaveShard(2, states[0], new SaveHandle(2, 0)));
+        planner.FishForMessage<SubmitLocalPlan>(m => m.Step == 2, Patience);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_load_cancelled_while_it_waits_for_its_lease_should_fail_as_cancelled_without_the_planners_answer()
     {
         var node = StartNode();

@@ -245,6 +245,42 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void A_save_cancelled_before_any_planner_took_its_plan_should_end_cancelled_when_none_took_it_within_the_grace()
+    {
+        var save = Staged();
+        save.Start();
+
+        Is(save.CancelAsked(), new D.AskAbort(null), new D.StartCancelGrace());
+        Is(save.CancelAsked(), new D.AskAbort(null));
+        Is(save.CancelGraceOver(Step - 1));
+        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
+        Is(save.PlanAccepted(Step, "planner"));
+    }
+
+    [Fact]
+    public void A_save_cancelled_before_its_plan_was_taken_should_wait_for_the_verdict_once_a_planner_took_it()
+    {
+        var save = Staged();
+        save.Start();
+        save.CancelAsked();
+
+        save.PlanAccepted(Step, "planner");
+        Is(save.CancelGraceOver(Step));
+        Is(save.Aborted(Step, CancelledByRank0), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
+    }
+
+    [Fact]
+    public void A_save_cancelled_while_its_copy_runs_should_hold_the_end_of_its_grace_until_the_copy_is_over()
+    {
+        var save = new ShardSave<string>(Step, 0, new StagedState(new LocalSavePlan(0, 2, new[] { W, B, Meta }), [], [], 0), inPlace: false, staging: true);
+        save.Start();
+        save.CancelAsked();
+
+        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.ForgetReplicas(), new D.StartAbandonDeadline());
+        Is(save.StagingOver(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
+    }
+
+    [Fact]
     public void A_cancelled_save_aborted_for_another_reason_should_end_failed()
     {
         var save = Writing();

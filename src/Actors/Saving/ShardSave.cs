@@ -14,7 +14,8 @@ namespace ActorCkpt;
 /// (<see cref="WriteReassigned"/>), and asked again when the new one is known lost too.</item>
 /// <item>Once every write is answered, the outcome is reported to the planner.</item>
 /// <item>The verdict: committed, aborted, the planner lost, the verdict deadline, and for a save
-/// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed.</item>
+/// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed; a
+/// cancelled save whose plan no planner took ends cancelled after a grace (<see cref="CancelGraceOver"/>).</item>
 /// <item>The buffers go back only when no write and no stream can read them any more; a save in
 /// place holds a failure or cancellation until then (its caller's tensors are what writers read).
 /// Writes still unanswered when the abandon deadline passes leave their buffers behind, and the
@@ -290,8 +291,27 @@ internal sealed class ShardSave<TActor> where TActor : class
     public IReadOnlyList<ShardSaveDecision<TActor>> CancelAsked()
     {
         if (_over || Decided) return Nothing;
+        var first = !_cancelSent;
         _cancelSent = true;
-        return [new ShardSaveDecision<TActor>.AskAbort(Planner)];
+        // No planner has taken the plan yet (none is up, or it is busy): if none does within the
+        // grace, the save ends cancelled by itself rather than at the verdict deadline.
+        return first && Planner is null && SaveId is null
+            ? [new ShardSaveDecision<TActor>.AskAbort(null), new ShardSaveDecision<TActor>.StartCancelGrace()]
+            : [new ShardSaveDecision<TActor>.AskAbort(Planner)];
+    }
+
+    /// <summary>
+    /// The cancel's grace passed: a save whose plan no planner has taken yet ends cancelled. Safe
+    /// without the planner's word, because a step commits only once every rank reported its writes,
+    /// and this rank has none assigned and will report none; its abort, sent already, ends the
+    /// other ranks' saves once a planner hears it.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> CancelGraceOver(long step)
+    {
+        if (_over || step != Step || Decided || Planner is not null || SaveId is not null) return Nothing;
+        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.StopResendingPlan() };
+        decisions.AddRange(Fail(new AbortSave(Step, _rank, Staged.Plan.WorldSize).Reason));
+        return decisions;
     }
 
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>

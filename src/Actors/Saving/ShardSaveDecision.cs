@@ -24,6 +24,12 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
     /// <summary>Start the deadline for the verdict (plan timeout plus write timeout): it guards against a planner that is gone.</summary>
     public sealed record StartVerdictDeadline : ShardSaveDecision<TActor>;
 
+    /// <summary>
+    /// The caller cancelled before any planner took the plan: start the grace (two plan resend
+    /// intervals) after which the save ends cancelled unless a planner took it meanwhile.
+    /// </summary>
+    public sealed record StartCancelGrace : ShardSaveDecision<TActor>;
+
     /// <summary>Start the deadline after which writes still unanswered once the save is decided are abandoned (the write timeout).</summary>
     public sealed record StartAbandonDeadline : ShardSaveDecision<TActor>;
 
