@@ -86,6 +86,10 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.writer.pool-size = [8]", "actorckpt.writer.pool-size = [8]: expected an integer, not a list")]
     [InlineData("actorckpt { \"writer.pool-size\" = many }", "actorckpt.\"writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
     [InlineData("\"actorckpt.writer.pool-size\" = many", "\"actorckpt.writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
+    [InlineData("actorckpt.async.finish-on-dispose = -1s", "actorckpt.async.finish-on-dispose = '-1s': expected a duration of 0 or more, such as 30s or 500ms (durations are never negative)")]
+    [InlineData("actorckpt.shard.plan-resend-interval = \" -1500 ms\"", "actorckpt.shard.plan-resend-interval = '-1500 ms': expected a duration of 0 or more, such as 30s or 500ms (durations are never negative)")]
+    [InlineData("actorckpt.planner.write-timeout = 0ms", "actorckpt.planner.write-timeout = 0s: must be positive")]
+    [InlineData("actorckpt.writer { backoff-min = 90s, backoff-max = 1500ms }", "actorckpt.writer.backoff-max = 1500ms: must be at least writer.backoff-min")]
     public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)
     {
         Assert.Equal(message, Refused(hocon).Message);
@@ -164,8 +168,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.memory.budget = \"150%\"", "actorckpt.tiers.memory.budget = 150%: must be at most 100%")]
     [InlineData("actorckpt.tiers.memory.keep-last = -1", "actorckpt.tiers.memory.keep-last = -1: must be 0 (bounded by the budget only) or more")]
     [InlineData("actorckpt.tiers.memory.directory = shm", "actorckpt.tiers.memory.directory = 'shm': must be an absolute path")]
-    [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 00:00:00: must be positive")]
-    [InlineData("actorckpt.tiers.memory.recycle-for = 2d", "actorckpt.tiers.memory.recycle-for = 2.00:00:00: must be between 0 (off) and 1d")]
+    [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 0s: must be positive")]
+    [InlineData("actorckpt.tiers.memory.recycle-for = 2d", "actorckpt.tiers.memory.recycle-for = 2d: must be between 0 (off) and 1d")]
     [InlineData("actorckpt.tiers.disk.every = -1", "actorckpt.tiers.disk.every = -1: must be 0 (only saves that ask for the disk) or more")]
     [InlineData("actorckpt.tiers.memory { enabled = on, host = \"../x\" }", "actorckpt.tiers.memory.host: host id '../x' holds '/': only letters, digits, '.', '_' and '-' are allowed (an empty host means the machine name; set one)")]
     public void A_memory_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
@@ -190,7 +194,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.object.every = 0", "actorckpt.tiers.object.every = 0: must be at least 1")]
     [InlineData("actorckpt.tiers.object.keep-last = -1", "actorckpt.tiers.object.keep-last = -1: must be 0 (keep every uploaded step) or more")]
     [InlineData("actorckpt.tiers.object.keep-every = -10", "actorckpt.tiers.object.keep-every = -10: must be 0 (off) or more")]
-    [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 00:00:00: must be positive")]
+    [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 0s: must be positive")]
     [InlineData("actorckpt.tiers.object.every = often", "actorckpt.tiers.object.every = 'often': expected an integer")]
     public void An_object_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
     {

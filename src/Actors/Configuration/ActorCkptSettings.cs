@@ -363,6 +363,15 @@ internal sealed record ActorCkptSettings
 
     private static void Require(bool ok, string key, object value, string accepted)
     {
-        if (!ok) throw new ConfigurationException($"actorckpt.{key} = {value}: must be {accepted}");
+        if (!ok) throw new ConfigurationException($"actorckpt.{key} = {(value is TimeSpan t ? AsHocon(t) : value)}: must be {accepted}");
+    }
+
+    /// <summary>A duration the way a configuration writes it (500ms, 90s, 2d), in its largest whole unit.</summary>
+    private static string AsHocon(TimeSpan t)
+    {
+        var ticks = t.Ticks;
+        foreach (var (unit, per) in new[] { ("d", TimeSpan.TicksPerDay), ("h", TimeSpan.TicksPerHour), ("m", TimeSpan.TicksPerMinute), ("s", TimeSpan.TicksPerSecond), ("ms", TimeSpan.TicksPerMillisecond), ("us", TimeSpan.TicksPerMicrosecond) })
+            if (ticks != 0 && ticks % per == 0) return $"{ticks / per}{unit}";
+        return ticks == 0 ? "0s" : $"{ticks * 100}ns";
     }
 }

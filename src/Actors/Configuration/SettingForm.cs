@@ -11,6 +11,12 @@ namespace ActorCkpt;
 /// <param name="Fits">True when the value at a path of a configuration has this form.</param>
 internal sealed record SettingForm(string Expected, Func<Config, string, bool> Fits)
 {
+    /// <summary>How an error names the form for the value at a path of a configuration that does not fit: <see cref="Expected"/>, or a narrower phrase.</summary>
+    public Func<Config, string, string>? ExpectedOf { get; init; }
+
+    /// <summary>How an error names the form for the value at <paramref name="path"/> of <paramref name="config"/>, which does not fit.</summary>
+    public string ExpectedFor(Config config, string path) => ExpectedOf?.Invoke(config, path) ?? Expected;
+
     /// <summary>A 32-bit integer.</summary>
     public static SettingForm Int { get; } = new("an integer", (c, p) => int.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
 
@@ -22,7 +28,13 @@ internal sealed record SettingForm(string Expected, Func<Config, string, bool> F
     /// which Akka reads as milliseconds, and "infinite" (no deadline at all) are refused.
     /// </summary>
     public static SettingForm Duration { get; } = new("a duration with its unit, such as 30s or 500ms",
-        (c, p) => c.GetString(p) is { } text && text.Trim().Length > 0 && char.IsLetter(text.Trim()[^1]) && text.Trim() != "infinite" && Parses(() => c.GetTimeSpan(p)));
+        (c, p) => c.GetString(p) is { } text && text.Trim().Length > 0 && char.IsLetter(text.Trim()[^1]) && text.Trim() != "infinite" && Parses(() => c.GetTimeSpan(p)))
+    {
+        // Akka's parser takes no sign; no setting takes a negative duration either, so say that.
+        ExpectedOf = (c, p) => c.GetString(p)?.TrimStart().StartsWith('-') == true
+            ? "a duration of 0 or more, such as 30s or 500ms (durations are never negative)"
+            : "a duration with its unit, such as 30s or 500ms",
+    };
 
     /// <summary>A size in bytes as HOCON writes them (Akka's own parser decides).</summary>
     public static SettingForm Size { get; } = new("a size in bytes such as 64KiB", (c, p) => Parses(() => c.GetByteSize(p) ?? throw new FormatException()));

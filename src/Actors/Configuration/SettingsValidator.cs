@@ -112,7 +112,7 @@ internal static class SettingsValidator
                 // No setting is a list; read as text, a list would be taken as empty.
                 if (IsList(config, path)) problems.Add($"{path} = {value}: expected {expected}, not a list");
                 else if (form is not null && !IsSection(config, path) && !form.Fits(config, path))
-                    problems.Add($"{path} = {Quoted(value)}: expected {form.Expected}");
+                    problems.Add($"{path} = {Quoted(value)}: expected {form.ExpectedFor(config, path)}");
             }
             else if (known.Sections.Contains(path))
                 problems.Add($"{path} = {Quoted(value)}: expected a section of settings ({path} {{ ... }}), not a value");
