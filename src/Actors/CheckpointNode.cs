@@ -269,6 +269,20 @@ internal sealed class CheckpointNode
         lock (_lock) _closing = why;
     }
 
+    /// <summary>
+    /// The node stops without waiting any longer: every save still in flight fails with
+    /// "<paramref name="why"/>: the save of step N was cut off …", so that its caller hears why
+    /// rather than that a shard actor stopped. Its outcome is unknown (the planner may have
+    /// committed it just before): the catalog tells.
+    /// </summary>
+    public void CutOffSaves(string why)
+    {
+        SaveHandle[] cut;
+        lock (_lock) cut = _unfinalized.Unfinished.ToArray();
+        foreach (var handle in cut)
+            handle.Fail(new ActorCkptException($"{why}: the save of step {handle.Step} on rank {handle.Rank} was cut off before its verdict (the catalog tells whether it committed)"));
+    }
+
     /// <summary>Completes once every save started so far has ended, however it ended; their outcomes stay for <see cref="FinalizeAsync"/>.</summary>
     public Task SavesEndedAsync()
     {

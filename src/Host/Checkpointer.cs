@@ -249,7 +249,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             _node.RefuseNewSaves("the checkpointer is being disposed");
             var ended = _node.SavesEndedAsync();
             if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
+            {
                 _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the dispose began (actorckpt.async.finish-on-dispose); stopping without them", wait);
+                _node.CutOffSaves($"the checkpointer was disposed and its saves still in flight after actorckpt.async.finish-on-dispose = {wait.TotalSeconds:0.###}s were not waited for");
+            }
         }
         await _system.Terminate();
     }

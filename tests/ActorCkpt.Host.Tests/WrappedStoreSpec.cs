@@ -52,6 +52,24 @@ public sealed class WrappedStoreSpec : IDisposable
         Assert.True(loaded.bytes.SequenceEqual(w.bytes));
     }
 
+    [Fact]
+    public async Task A_save_still_in_flight_when_the_dispose_stops_waiting_should_fail_saying_so()
+    {
+        var gate = new WriteGate();
+        var ckpt = Checkpointer.Start(_temp.Path, "actorckpt.async.finish-on-dispose = 300ms", inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await ckpt.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        gate.Open();
+
+        // Before: "the shard actor of rank 0 stopped", which said nothing of the dispose.
+        var cut = await Assert.ThrowsAsync<ActorCkptException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("the checkpointer was disposed and its saves still in flight after actorckpt.async.finish-on-dispose = 0.3s were not waited for: " +
+            "the save of step 1 on rank 0 was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+    }
+
     /// <summary>Data-file writes wait at the gate (a slow disk); not a fault store, so a dispose does not stop it.</summary>
     private sealed class GatedWrites(IBlobStore inner, WriteGate gate) : DelegatingBlobStore(inner)
     {

@@ -153,6 +153,47 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_save_still_in_flight_when_the_shutdown_stops_waiting_should_fail_saying_so()
+    {
+        var captured = new CapturingLoggerProvider();
+        var gate = new WriteGate();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Logging.AddProvider(captured);
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.Root = Root;
+            o.FinishSavesTimeout = TimeSpan.FromMilliseconds(300);
+            o.WrapStore = inner => new GatedWrites(inner, gate); // a disk too slow for the shutdown to wait out
+        }));
+        using var host = builder.Build();
+        await host.StartAsync(Ct);
+        var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+        using var w = torch.ones(4);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w), Ct);
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        await host.StopAsync(Ct);
+        gate.Open();
+
+        // Before: "the shard actor of rank 0 stopped", which said nothing of the shutdown.
+        var cut = await Assert.ThrowsAsync<ActorCkptException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("the host shut down and did not wait for its saves in flight any longer (akka.coordinated-shutdown.phases.before-service-unbind.timeout = 0.3s): " +
+            "the save of step 1 on rank 0 was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+        await captured.WaitFor(l => l.Message.Contains("the save of step 1 on rank 0 Failed: the host shut down")).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+    }
+
+    /// <summary>Data-file writes wait at the gate; not a fault store, so nothing stops it at the shutdown.</summary>
+    private sealed class GatedWrites(IBlobStore inner, WriteGate gate) : DelegatingBlobStore(inner)
+    {
+        public override IBlobWriter Create(string path)
+        {
+            if (path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass(path);
+            return Inner.Create(path);
+        }
+    }
+
+    [Fact]
     public async Task The_shutdown_reports_only_the_saves_still_in_flight()
     {
         var captured = new CapturingLoggerProvider();

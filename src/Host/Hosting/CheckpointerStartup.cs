@@ -15,6 +15,9 @@ internal static class CheckpointerStartup
     /// <summary>Name of the coordinated-shutdown task that waits for the saves in flight.</summary>
     public const string FinishSavesTask = "actorckpt-finish-saves";
 
+    /// <summary>Name of the coordinated-shutdown task, in the phase after, that fails the saves still in flight saying why.</summary>
+    public const string CutOffSavesTask = "actorckpt-cut-off-saves";
+
     /// <summary>
     /// Starts ActorCkpt in <paramref name="system"/> over <paramref name="root"/> (its storage wrapped
     /// by <paramref name="wrapStore"/> when set) and completes <paramref name="deferred"/>; on failure fails it and throws.
@@ -52,6 +55,14 @@ internal static class CheckpointerStartup
                 log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
             log.Info("ActorCkpt: {0} saves in flight at shutdown ended, {1} committed", ended.Count, ended.Count(o => o.Status == SaveStatus.Committed));
             return Done.Instance;
+        });
+        // Reached once the wait above is over or its phase timed out: a save still in flight is cut
+        // off, and its caller hears why rather than that a shard actor stopped.
+        var finishFor = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.before-service-unbind.timeout", TimeSpan.Zero, allowInfinite: true);
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, CutOffSavesTask, () =>
+        {
+            checkpointer.Node.CutOffSaves($"the host shut down and did not wait for its saves in flight any longer (akka.coordinated-shutdown.phases.before-service-unbind.timeout = {finishFor.TotalSeconds:0.###}s)");
+            return Task.FromResult(Done.Instance);
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.
         system.WhenTerminated.ContinueWith(_ => deferred.SetFailed(new ObjectDisposedException(system.Name, "the ActorSystem ActorCkpt ran in has terminated")),
