@@ -33,10 +33,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     private const int AbortedStepsRemembered = 64;
     private static readonly RoundDecision<TRef>[] None = Array.Empty<RoundDecision<TRef>>();
     private readonly Dictionary<long, SaveRound<TRef>> _rounds = new();
-    // Cancelled: the tombstone of an attempt a rank cancelled before it began (not of an aborted round).
-    // Answered: ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt);
-    // Attempts: those plans' attempts (a copy of one re-sent before the answer came starts nothing).
-    private readonly Dictionary<long, (string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered, HashSet<Guid> Attempts)> _aborted = new();
+    private readonly Dictionary<long, Tombstone> _aborted = new();
     private readonly Queue<long> _abortedOrder = new();
     // Steps of one job usually have the same structure: their global plan is served from here.
     private readonly SavePlanCache _planCache = new();
@@ -54,7 +51,6 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     public bool Reassigns(long step, Guid saveId) =>
         this[step] is { Phase: RoundPhase.Writing, Alive: true } round && round.SaveId == saveId;
 
-    
     /// <summary>A rank's local plan, from <paramref name="shard"/>; <paramref name="haveWriters"/> when a writer is registered.</summary>
     public IReadOnlyList<RoundDecision<TRef>> Submit(SubmitLocalPlan msg, TRef shard, bool haveWriters)
     {
@@ -279,11 +275,11 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         }
         if (over) return None;
         // A late cancel of an attempt that ended aborted, from a rank whose plan the abort answered.
-        var tombstone = _aborted.TryGetValue(msg.Step, out var buried);
-        if (tombstone && msg.PlanSent && buried.Answered.Contains(msg.Rank)) return None;
+        var buried = _aborted.GetValueOrDefault(msg.Step);
+        if (buried is not null && msg.PlanSent && buried.Answered.Contains(msg.Rank)) return None;
         // A rank whose plan the aborted attempt still awaited cancels it (a token the ranks share): no plan of it is coming.
-        if (tombstone && !msg.PlanSent && !buried.Cancelled && buried.Late.Remove(msg.Rank)) return None;
-        if (tombstone && buried.Cancelled)
+        if (buried is not null && !msg.PlanSent && !buried.Cancelled && buried.Late.Remove(msg.Rank)) return None;
+        if (buried is { Cancelled: true })
         {
             // The same cancel again, or another rank's of the same attempt: a rank that sent no plan of it
             // sends none; one that did re-sends it until answered, and is refused.
@@ -427,7 +423,15 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     {
         if (!_aborted.ContainsKey(step)) _abortedOrder.Enqueue(step);
         var plans = answered?.ToArray() ?? [];
-        _aborted[step] = (reason, late.ToHashSet(), cancelled, plans.Select(p => p.Plan.Rank).ToHashSet(), plans.Select(p => p.Attempt).Where(a => a != Guid.Empty).ToHashSet());
+        _aborted[step] = new Tombstone(reason, late.ToHashSet(), cancelled, plans.Select(p => p.Plan.Rank).ToHashSet(), plans.Select(p => p.Attempt).Where(a => a != Guid.Empty).ToHashSet());
         while (_abortedOrder.Count > AbortedStepsRemembered) _aborted.Remove(_abortedOrder.Dequeue());
     }
+
+    /// <summary>What is remembered of an aborted attempt at a step.</summary>
+    /// <param name="Reason">Why it was aborted: what a late plan of it is refused with.</param>
+    /// <param name="Late">Ranks that had not sent their plan: each one's is refused once when it comes.</param>
+    /// <param name="Cancelled">An attempt a rank cancelled before it began, rather than an aborted round.</param>
+    /// <param name="Answered">Ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt).</param>
+    /// <param name="Attempts">Those plans' attempts: a copy of one re-sent before the answer came starts nothing.</param>
+    private sealed record Tombstone(string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered, HashSet<Guid> Attempts);
 }
