@@ -200,6 +200,12 @@ public sealed class ImportSpec : IDisposable
         using var b = zeros(3, dtype: ScalarType.Int32);
         var e = Assert.Throws<ActorCkptException>(() => HuggingFaceImport.LoadBaseModel(dir, new RankState(0, 1).AddReplicated("b", b)));
         Assert.Equal($"{dir}: 'b' is U16 in the files, a dtype ActorCkpt does not load", e.Message);
+
+        // It is still a key the files hold: unexpected where the strict mode looks at those.
+        var returned = HuggingFaceImport.LoadBaseModel(dir, new RankState(0, 1).AddReplicated("a", a), new BaseModelOptions(Strict: StrictHandling.ReturnAll));
+        Assert.Equal(new[] { "b" }, returned.Result.UnexpectedKeys);
+        var raised = Assert.Throws<LoadPlanException>(() => HuggingFaceImport.LoadBaseModel(dir, new RankState(0, 1).AddReplicated("a", a), new BaseModelOptions(Strict: StrictHandling.RaiseAll)));
+        Assert.Equal(new[] { "b" }, raised.UnexpectedKeys);
     }
 
     /// <summary>Writes <paramref name="tensors"/> as a safetensors file, as Python's safetensors would.</summary>

@@ -10,11 +10,12 @@ internal static class ImportPlanner
 {
     /// <summary>
     /// Plans the reads filling <paramref name="wanted"/> from <paramref name="source"/>, with
-    /// the checks and strictness of <see cref="LoadPlanner.Plan"/>.
+    /// the checks and strictness of <see cref="LoadPlanner.Plan"/>; <paramref name="unreadable"/> are
+    /// keys the files hold in a dtype ActorCkpt does not load (unexpected when not wanted).
     /// </summary>
-    public static LoadPlan Plan(CheckpointMetadata source, IReadOnlyList<WantedChunk> wanted, StrictHandling strict)
+    public static LoadPlan Plan(CheckpointMetadata source, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, IEnumerable<string>? unreadable = null)
     {
-        var plan = LoadPlanner.Plan(source, wanted, strict);
+        var plan = LoadPlanner.Plan(source, wanted, strict, unreadable: unreadable);
         var reads = new List<ReadItem>(plan.Reads.Count);
         foreach (var read in plan.Reads) AddExact(read, read.Region, reads);
         return plan with { Reads = reads };

@@ -21,8 +21,10 @@ internal static class LoadPlanner
     /// mismatches always are. Throws <see cref="LoadPlanException"/> listing the keys, before
     /// anything is read. The plan lists both kinds of mismatched keys whatever the mode. No read
     /// spans more than <paramref name="maxReadBytes"/> of its chunk or destination (before block widening).
+    /// <paramref name="unreadable"/> are keys the checkpoint holds outside <paramref name="metadata"/>
+    /// (an import's tensors of a dtype ActorCkpt does not load): unexpected when not wanted.
     /// </summary>
-    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, long maxReadBytes = MaxReadBytes)
+    public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, long maxReadBytes = MaxReadBytes, IEnumerable<string>? unreadable = null)
     {
         var missing = new SortedSet<string>(StringComparer.Ordinal);
         var mismatches = new List<string>();
@@ -69,7 +71,7 @@ internal static class LoadPlanner
         }
 
         var wantedKeys = wanted.Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
-        var unexpected = metadata.Tensors.Keys.Where(k => !wantedKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = metadata.Tensors.Keys.Concat(unreadable ?? []).Where(k => !wantedKeys.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
         var raiseMissing = Strictness.ForMissing(strict) == KeyAction.Raise && missing.Count > 0;
         var raiseUnexpected = Strictness.ForUnexpected(strict) == KeyAction.Raise && unexpected.Count > 0;
         if (mismatches.Count > 0 || raiseMissing || raiseUnexpected)
