@@ -97,6 +97,9 @@ public class BenchReportSpec : IDisposable
         Assert.Equal(saved.Sum(), report.GetProperty("raw_bytes").GetInt64());
         foreach (var run in new[] { "run-1", "run-2" })
             Assert.Equal(saved, Directory.GetFiles(Path.Combine(Dir, "raw", run)).Select(f => new FileInfo(f).Length).Order().ToArray());
+        // What it leaves behind, which the report says.
+        Assert.Equal(new[] { ckpt, Path.Combine(Dir, "raw") }.Sum(d => Directory.GetFiles(d, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)),
+            report.GetProperty("left_bytes").GetInt64());
         // One raw thread per writer of the save its files are modelled on (the cold save, step 1): of
         // the default pool of 4, the writers the planner gave files to (all 4, unless one was not yet
         // known or had been passed over when that save was planned).

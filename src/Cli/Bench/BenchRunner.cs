@@ -283,6 +283,12 @@ internal static class BenchRunner
             output.Line("channel targets: " + string.Join(", ", ChannelTargets.All.Select(t =>
                 $"{t.Ratio} {Format(channel[t.Ratio])} {(t.AtLeast ? ">=" : "<=")} {Format(t.Bound)} {(ChannelTargets.Met(channel)[t.Ratio] switch { true => "met", false => "MISSED", null => "not measured" })}")));
         }
+        // Kept for inspection; on tmpfs they hold memory until removed (the next bench over --dir removes them first).
+        var left = new[] { ckptDir, rawDir }.Where(Directory.Exists)
+            .Sum(d => new DirectoryInfo(d).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length));
+        report["left_bytes"] = left;
+        output.Line($"left for inspection: {left >> 20} MiB in {ckptDir} and {rawDir}" +
+                    (fs.IsMemory ? $" ({fs.Type}: memory until removed)" : "") + "; the next bench over the same --dir removes them first");
         output.Report(report);
         return exact ? 0 : 1;
     }
