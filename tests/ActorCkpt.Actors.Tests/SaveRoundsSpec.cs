@@ -55,6 +55,21 @@ public class SaveRoundsSpec
     private static string FileOf(SaveRound<string> round, int rank) => round.Plan!.ForRank(rank).Single().FileName;
 
     [Fact]
+    public void A_second_save_of_a_rank_from_another_shard_should_be_refused_at_once_and_the_first_go_on()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
+
+        // Before, it was acknowledged and dropped: its caller heard nothing until its verdict deadline
+        // (11 minutes by default), then "failed" though the step committed.
+        Same(new D[] { new D.RefusePlan(Step, "s0@C", "rank 0 is already saving step 5 from node A: a rank saves a step from one place (was this rank given to two processes?)") },
+            rounds.Submit(PlanOf(0), "s0@C", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s0@A") }, rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+        Same(new D[] { new D.AcceptPlan(Step, "s1@B"), new D.PlanWrites(Step) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        Assert.Equal("s0@A", rounds[Step]!.Shards[0]);
+    }
+
+    [Fact]
     public void A_round_should_go_from_plans_to_commit_one_decision_at_a_time()
     {
         var rounds = Rounds();

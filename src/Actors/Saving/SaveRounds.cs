@@ -87,8 +87,13 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             if (!round.NextAttempt.Any(n => n.Plan.Plan.Rank == rank)) round.NextAttempt.Add((msg, shard));
             return decisions;
         }
-        // The shard re-sends its plan until acknowledged: answer again, keep the first.
-        if (round.Plans.ContainsKey(rank)) return new[] { new RoundDecision<TRef>.AcceptPlan(step, shard) };
+        // The shard re-sends its plan until acknowledged: answer again, keep the first. Another shard's
+        // plan for the same rank is another save of it (a second process given the rank, or a replacement
+        // started while the old one lives): refused at once, or its caller would wait out its verdict deadline.
+        if (round.Shards.TryGetValue(rank, out var saving))
+            return EqualityComparer<TRef>.Default.Equals(saving, shard)
+                ? new[] { new RoundDecision<TRef>.AcceptPlan(step, shard) }
+                : new[] { new RoundDecision<TRef>.RefusePlan(step, shard, $"rank {rank} is already saving step {step} from node {nodeOf(saving)}: a rank saves a step from one place (was this rank given to two processes?)") };
         if (round.Phase != RoundPhase.Gathering)
             return new[] { new RoundDecision<TRef>.RefusePlan(step, shard, $"rank {rank} sent its plan for step {step} after writing began") };
         round.Plans[rank] = msg;
