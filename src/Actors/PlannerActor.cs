@@ -739,8 +739,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void OnAcquireTieredLease(AcquireLoadLease msg)
     {
         // Just started: hosts the catalog records as holders announce themselves first (a restarted
-        // cluster loads from memory instead of racing to the disk); a load waits for them up to lost-after.
-        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < LoadWait)
+        // cluster loads from memory instead of racing to the disk); a load waits for them up to
+        // lost-after, unless what it gets now is what they could give it at best.
+        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < LoadWait && !SilentHostsCannotBetter(msg))
         {
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
             return;
@@ -752,9 +753,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             return;
         }
         MarkSilentHostsLost();
-        var steps = Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
-            .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null, e.OnObject && _uploader is not null)).ToArray();
-        var (choice, refusal) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
+        var (choice, refusal) = LoadSources.Choose(CommittedSteps(), msg.Step, msg.Only, _holders.IsLive, msg.Host);
         if (choice is null)
         {
             Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'"));
@@ -781,6 +780,24 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
         Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
+    }
+
+    /// <summary>The committed steps as the load's choice of tier sees them.</summary>
+    private TieredStep[] CommittedSteps() => Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
+        .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null, e.OnObject && _uploader is not null)).ToArray();
+
+    /// <summary>
+    /// True when the load would get now, from the hosts that announced themselves, the step it asked
+    /// for (or the newest committed), from memory or held in no memory: a silent host could give it
+    /// nothing better, so it need not wait for them (a node that left, or one that never comes back).
+    /// </summary>
+    private bool SilentHostsCannotBetter(AcquireLoadLease msg)
+    {
+        var steps = CommittedSteps();
+        if (steps.Length == 0) return false;
+        var (choice, _) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
+        return choice is not null && choice.Step == (msg.Step ?? steps.Max(s => s.Step))
+            && (choice.Tier == StorageTier.Memory || Catalog[choice.Step] is not { InMemory: true });
     }
 
     /// <summary>How long a just-started planner holds loads for hosts to announce themselves: lost-after, within half the ranks' lease deadline.</summary>

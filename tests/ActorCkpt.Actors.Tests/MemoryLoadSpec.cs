@@ -44,6 +44,27 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
     }
 
     [Fact]
+    public async Task A_load_whose_newest_step_the_announced_hosts_hold_should_not_wait_for_a_silent_host()
+    {
+        var (first, before) = Process();
+        await HolderUp(first);
+        await Save(before, 1);
+        await first.Terminate();
+
+        // Host h0 (holder of step 1) never comes back; h1 holds step 2, the newest.
+        var (system, node) = Process(host: "h1", extra: "actorckpt.tiers.memory.lost-after = 1h\nactorckpt.planner.plan-timeout = 2h");
+        await HolderUp(system);
+        await Save(node, 2);
+
+        // Before, every load waited for h0 to announce itself, up to lost-after (here an hour), though h0 could give it nothing newer.
+        var targets = Targets(2);
+        var results = await Task.WhenAll(targets.Select(t => node.LoadAsync(t))).WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((2L, StorageTier.Memory), (r.Step, r.Tier)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 2));
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
     public async Task With_the_only_holder_gone_the_load_should_fall_back_to_the_newest_disk_step_and_mark_the_memory_step_lost()
     {
         var (first, before) = Process();
