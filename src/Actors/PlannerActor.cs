@@ -756,7 +756,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         var (choice, refusal) = LoadSources.Choose(CommittedSteps(), msg.Step, msg.Only, _holders.IsLive, msg.Host);
         if (choice is null)
         {
-            Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'"));
+            // A step asked for that was aborted, deleted or evicted: the catalog says why.
+            var why = msg.Step is { } asked && Catalog[asked] is { Status: not CheckpointStatus.Committed } gone ? LoadLeases<IActorRef>.WhatBecameOf(gone) : "";
+            Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'{why}"));
             return;
         }
         if (choice.Tier == StorageTier.Disk)

@@ -65,6 +65,24 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
     }
 
     [Fact]
+    public async Task A_load_of_an_evicted_step_should_say_what_became_of_it()
+    {
+        var (system, node) = Process(extra: "actorckpt.tiers.memory.keep-last = 1");
+        await HolderUp(system);
+        await Save(node, 1);
+        await Save(node, 2);
+        await AwaitConditionAsync(async () => (await Catalog(node)).Single(e => e.Step == 1).Status == CheckpointStatus.Deleted, Patience);
+        var evicted = (await Catalog(node)).Single(e => e.Step == 1);
+
+        // Before: "step 1 is not a committed checkpoint in '…'", with the catalog's reason left out.
+        var targets = Targets(1);
+        var refused = await Assert.ThrowsAnyAsync<ActorCkptException>(() => node.LoadAsync(targets[0], 1)).WaitAsync(Patience);
+        Assert.Equal($"step 1 is not a committed checkpoint in '{Root}' (it is deleted: {evicted.Reason})", refused.Message);
+        Assert.NotNull(evicted.Reason);
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
     public async Task With_the_only_holder_gone_the_load_should_fall_back_to_the_newest_disk_step_and_mark_the_memory_step_lost()
     {
         var (first, before) = Process();

@@ -20,11 +20,14 @@ internal sealed class LoadLeases<THolder> where THolder : notnull
             return new LeaseResolution(step, entry!.MetadataChecksum ?? "", null);
         return new LeaseResolution(step, "", requested is null
             ? $"no committed checkpoint in '{root}'"
-            : $"step {step} is not a committed checkpoint in '{root}'" +
-              (entry is null ? "" : entry.Status == CheckpointStatus.Committed
-                  ? " (it is committed in memory only)"
-                  : $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})"));
+            : $"step {step} is not a committed checkpoint in '{root}'" + (entry is null ? "" : entry.Status == CheckpointStatus.Committed
+                ? " (it is committed in memory only)"
+                : WhatBecameOf(entry)));
     }
+
+    /// <summary>What became of a step that is not committed, as a refusal adds it: " (it is aborted: why)", " (it is deleted: why)".</summary>
+    public static string WhatBecameOf(CatalogEntry entry) =>
+        $" (it is {entry.Status.ToString().ToLowerInvariant()}{(entry.Reason is null ? "" : ": " + entry.Reason)})";
 
     private readonly Dictionary<long, Dictionary<THolder, int>> _byStep = new();
 
