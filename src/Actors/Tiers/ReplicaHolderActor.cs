@@ -83,6 +83,8 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
         foreach (var line in scanned.Corrupt) _log.Warning("Replica holder of host '{0}': dropped a replica that failed verification: {1}", _store.Host, line);
         var register = scanned.Register;
         _log.Info("Replica holder of host '{0}' at '{1}': {2} replica(s) held, budget {3} bytes", _store.Host, _store.Root, register.Held.Length, register.BudgetBytes);
+        foreach (var problem in ReplicaDirectoryCheck.Problems(_store.Root, MountedFileSystem.Of(_store.Root), register.BudgetBytes))
+            _log.Warning("Replica holder of host '{0}': {1}", _store.Host, problem);
         _planner.Tell(register);
         // Unclaimed spares go between recycle-for and half as long again after they were made.
         if (_tier.RecycleFor > TimeSpan.Zero) Timers.StartPeriodicTimer(nameof(ReleaseSpares), ReleaseSpares.Instance, _tier.RecycleFor / 2);
