@@ -21,6 +21,7 @@ internal sealed class CheckpointNode
     private readonly Dictionary<int, long> _queueRounds = new();
     private readonly HashSet<int> _queueAsking = new();
     private readonly object _lock = new();
+    private readonly CutOffNotice _cutOff = new();
     private string? _closing;
     private readonly string _name;
     private readonly bool _hostsRanks;
@@ -270,18 +271,12 @@ internal sealed class CheckpointNode
     }
 
     /// <summary>
-    /// The node stops without waiting any longer: every save still in flight fails with
-    /// "<paramref name="why"/>: the save of step N was cut off …", so that its caller hears why
-    /// rather than that a shard actor stopped. Its outcome is unknown (the planner may have
-    /// committed it just before): the catalog tells.
+    /// The node is about to stop without waiting any longer: a save still in flight when its shard
+    /// actor stops fails saying "<paramref name="why"/>" and that it was cut off, rather than that a
+    /// shard actor stopped. Until then the saves go on (and may still commit); their outcome is
+    /// then unknown (the planner may have committed one just before): the catalog tells.
     /// </summary>
-    public void CutOffSaves(string why)
-    {
-        SaveHandle[] cut;
-        lock (_lock) cut = _unfinalized.Unfinished.ToArray();
-        foreach (var handle in cut)
-            handle.Fail(new ActorCkptException($"{why}: the save of step {handle.Step} on rank {handle.Rank} was cut off before its verdict (the catalog tells whether it committed)"));
-    }
+    public void CutOffSaves(string why) => _cutOff.Set(why);
 
     /// <summary>Completes once every save started so far has ended, however it ended; their outcomes stay for <see cref="FinalizeAsync"/>.</summary>
     public Task SavesEndedAsync()
@@ -449,7 +444,7 @@ internal sealed class CheckpointNode
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas, _cutOff),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;

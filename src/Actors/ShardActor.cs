@@ -46,11 +46,13 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
     // goes back to the pool when the last of them ends late.
     private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy)> _abandoned = new();
+    private readonly CutOffNotice _cutOff;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
-        SharedReads? sharedReads, ReplicaStore? localReplicas)
+        SharedReads? sharedReads, ReplicaStore? localReplicas, CutOffNotice cutOff)
     {
+        _cutOff = cutOff;
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
         _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
         _fetchMany = settings.TransferOverChannel ? ReaderRangeFetch.Together(Context.System, readerName, settings.WriteTimeout, settings, _fetch) : null;
@@ -72,13 +74,16 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// the node's <paramref name="pool"/>; <paramref name="readerName"/> names the reader actors loads go through when
     /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by the rank's shard actors (fresh when null);
     /// loads share reads with the node's other ranks through <paramref name="sharedReads"/> (none when null);
-    /// memory loads read this host's copies from <paramref name="localReplicas"/> (when the node holds copies).
+    /// memory loads read this host's copies from <paramref name="localReplicas"/> (when the node holds copies);
+    /// a save still in flight when the actor stops fails saying why the node cut it off (<paramref name="cutOff"/>, when set).
     /// </summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
-        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null, ReplicaStore? localReplicas = null)
+        string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null, ReplicaStore? localReplicas = null,
+        CutOffNotice? cutOff = null)
     {
         var memory = replicas ?? new ReplicaMemory();
-        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas));
+        var notice = cutOff ?? new CutOffNotice();
+        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas, notice));
     }
 
     private void Idle()
@@ -376,7 +381,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         // says it stopped (and gives the buffers back), or the caller could free what it reads.
         if (_copy is { IsCompleted: false } copy) ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
         if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
-        if (_save is not null) Carry(_save.Stopped());
+        if (_save is not null) Carry(_save.Stopped(_cutOff.Why));
         // A running load writes into the caller's tensors: stopped between reads, and over, before the
         // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
         if (_loadRun is { IsCompleted: false } load)

@@ -251,7 +251,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
             {
                 _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the dispose began (actorckpt.async.finish-on-dispose); stopping without them", wait);
-                _node.CutOffSaves($"the checkpointer was disposed and its saves still in flight after actorckpt.async.finish-on-dispose = {wait.TotalSeconds:0.###}s were not waited for");
+                _node.CutOffSaves($"the checkpointer was disposed, and actorckpt.async.finish-on-dispose ({wait.TotalSeconds:0.###}s) ran out before this save ended");
             }
         }
         await _system.Terminate();

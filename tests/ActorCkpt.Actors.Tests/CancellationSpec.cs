@@ -196,10 +196,64 @@ public class CancellationSpec : NodeSpec
         Assert.Equal((1L, 0, true), (abort.Step, abort.Rank, abort.PlanSent));
         var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => handle.Committed).WaitAsync(Patience);
         Assert.Equal(cancel.Token, cancelled.CancellationToken);
-        // The save is over: the shard actor takes the next one.
+        // The planner comes and answers the plan, then the abort: the save is over, and the shard actor takes the next one.
+        planner.Send(shard, new LocalPlanAccepted(1));
+        planner.Send(shard, new CheckpointAborted(1, abort.Reason));
         shard.Tell(new SaveShard(2, states[0], new SaveHandle(2, 0)));
         planner.FishForMessage<SubmitLocalPlan>(m => m.Step == 2, Patience);
         TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_step_whose_cancel_no_planner_took_in_time_should_commit_once_the_planner_comes()
+    {
+        var node = StartNode();
+        // The planner not up yet: what the shard sends waits, in order, as a singleton proxy holds it.
+        var held = Sys.ActorOf(Props.Create(() => new HeldUntilOpened(node.Planner)));
+        var settings = ActorCkptSettings.Create(Sys) with { PlanResendInterval = TimeSpan.FromMilliseconds(100) };
+        var shard = Sys.ActorOf(ShardActor.Props(0, held, node.Store, settings, node.StagingPool));
+        var states = TestStates.Build(Model, 1, seed: 1);
+        using var cancel = new CancellationTokenSource();
+        var first = new SaveHandle(1, 0);
+        shard.Tell(new SaveShard(1, states[0], first));
+        await first.Staged.WaitAsync(Patience);
+        first.RequestCancel(cancel.Token);
+        shard.Tell(new CancelSave(first));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Committed).WaitAsync(Patience);
+
+        // The caller saves the step again, and the planner comes. Before, the retry took the planner's
+        // answers to the cancelled attempt's plan and abort for its own, and failed with "rank 0 cancelled its save of step 1".
+        var retry = new SaveHandle(1, 0);
+        shard.Tell(new SaveShard(1, states[0], retry));
+        held.Tell(HeldUntilOpened.Open.Instance);
+        Assert.Equal(1, (await retry.Committed.WaitAsync(Patience)).Step);
+
+        var target = TestStates.Empty(Model, 1);
+        await node.LoadAsync(target[0], 1).WaitAsync(Patience);
+        Assert.Empty(TestStates.Differences(Model, target, seed: 1));
+        TestStates.Dispose(states.Concat(target));
+    }
+
+    /// <summary>Holds every message, with its sender, until opened; then forwards them in order, and everything after.</summary>
+    private sealed class HeldUntilOpened : ReceiveActor
+    {
+        public sealed class Open
+        {
+            public static readonly Open Instance = new();
+        }
+
+        private readonly List<(object Message, IActorRef Sender)> _held = new();
+
+        public HeldUntilOpened(IActorRef target)
+        {
+            Receive<Open>(_ =>
+            {
+                foreach (var (message, sender) in _held) target.Tell(message, sender);
+                _held.Clear();
+                Become(() => ReceiveAny(m => target.Forward(m)));
+            });
+            ReceiveAny(m => _held.Add((m, Sender)));
+        }
     }
 
     [Fact]

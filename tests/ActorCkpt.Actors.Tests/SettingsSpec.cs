@@ -86,8 +86,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.writer.pool-size = [8]", "actorckpt.writer.pool-size = [8]: expected an integer, not a list")]
     [InlineData("actorckpt { \"writer.pool-size\" = many }", "actorckpt.\"writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
     [InlineData("\"actorckpt.writer.pool-size\" = many", "\"actorckpt.writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
-    [InlineData("actorckpt.async.finish-on-dispose = -1s", "actorckpt.async.finish-on-dispose = '-1s': expected a duration of 0 or more, such as 30s or 500ms (durations are never negative)")]
-    [InlineData("actorckpt.shard.plan-resend-interval = \" -1500 ms\"", "actorckpt.shard.plan-resend-interval = '-1500 ms': expected a duration of 0 or more, such as 30s or 500ms (durations are never negative)")]
+    [InlineData("actorckpt.async.finish-on-dispose = -1s", "actorckpt.async.finish-on-dispose = '-1s': expected a duration with its unit, such as 30s or 500ms, and never negative")]
+    [InlineData("actorckpt.shard.plan-resend-interval = \" -1500 ms\"", "actorckpt.shard.plan-resend-interval = '-1500 ms': expected a duration with its unit, such as 30s or 500ms, and never negative")]
     [InlineData("actorckpt.planner.write-timeout = 0ms", "actorckpt.planner.write-timeout = 0s: must be positive")]
     [InlineData("actorckpt.writer { backoff-min = 90s, backoff-max = 1500ms }", "actorckpt.writer.backoff-max = 1500ms: must be at least writer.backoff-min")]
     public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)

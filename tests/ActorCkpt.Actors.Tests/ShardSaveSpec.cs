@@ -245,7 +245,7 @@ public class ShardSaveSpec
     }
 
     [Fact]
-    public void A_save_cancelled_before_any_planner_took_its_plan_should_end_cancelled_when_none_took_it_within_the_grace()
+    public void A_save_cancelled_before_any_planner_took_its_plan_should_tell_its_caller_after_the_grace_and_go_on_until_a_planner_answers()
     {
         var save = Staged();
         save.Start();
@@ -253,8 +253,10 @@ public class ShardSaveSpec
         Is(save.CancelAsked(), new D.AskAbort(null), new D.StartCancelGrace());
         Is(save.CancelAsked(), new D.AskAbort(null));
         Is(save.CancelGraceOver(Step - 1));
-        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
-        Is(save.PlanAccepted(Step, "planner"));
+        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.CompleteCancelled());
+        // The planner's answers to the plan and to the abort are still this save's, not a retry's.
+        Is(save.PlanAccepted(Step, "planner"), new D.StopResendingPlan(), new D.Watch("planner"));
+        Is(save.Aborted(Step, CancelledByRank0), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
     }
 
     [Fact]
@@ -270,14 +272,25 @@ public class ShardSaveSpec
     }
 
     [Fact]
-    public void A_save_cancelled_while_its_copy_runs_should_hold_the_end_of_its_grace_until_the_copy_is_over()
+    public void A_save_cancelled_while_its_copy_runs_should_tell_its_caller_once_the_copy_is_over()
     {
         var save = new ShardSave<string>(Step, 0, new StagedState(new LocalSavePlan(0, 2, new[] { W, B, Meta }), [], [], 0), inPlace: false, staging: true);
         save.Start();
         save.CancelAsked();
 
-        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.ForgetReplicas(), new D.StartAbandonDeadline());
-        Is(save.StagingOver(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
+        Is(save.CancelGraceOver(Step), new D.StopResendingPlan());
+        Is(save.StagingOver(), new D.CompleteCancelled());
+    }
+
+    [Fact]
+    public void A_save_in_place_cancelled_before_its_plan_was_taken_should_wait_for_the_verdict()
+    {
+        // Writers assigned late would read the caller's tensors: the caller hears the verdict once none can.
+        var save = Staged(inPlace: true);
+        save.Start();
+        save.CancelAsked();
+
+        Is(save.CancelGraceOver(Step));
     }
 
     [Fact]
@@ -461,5 +474,18 @@ public class ShardSaveSpec
         held.Aborted(Step, "rank 1 failed");
         Is(held.Stopped(), new D.CompleteFailed("rank 1 failed"));
         Is(held.Stopped());
+    }
+
+    [Fact]
+    public void A_save_the_node_cut_off_should_fail_saying_why_when_its_shard_stops_and_a_decided_one_keep_its_verdict()
+    {
+        var writing = Writing();
+        Is(writing.Stopped("the host shut down"), new D.CompleteFailed("the host shut down; it was cut off before its verdict (the catalog tells whether it committed)"));
+
+        var committed = Writing();
+        committed.WriteSucceeded(Attempt, ResultA, "w1");
+        committed.WriteSucceeded(Attempt, ResultB, "w2");
+        committed.Committed(Step, Summary);
+        Is(committed.Stopped("the host shut down"));
     }
 }

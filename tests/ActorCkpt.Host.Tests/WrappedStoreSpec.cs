@@ -65,9 +65,9 @@ public sealed class WrappedStoreSpec : IDisposable
         gate.Open();
 
         // Before: "the shard actor of rank 0 stopped", which said nothing of the dispose.
-        var cut = await Assert.ThrowsAsync<ActorCkptException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal("the checkpointer was disposed and its saves still in flight after actorckpt.async.finish-on-dispose = 0.3s were not waited for: " +
-            "the save of step 1 on rank 0 was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+        var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("save of step 1 failed: the checkpointer was disposed, and actorckpt.async.finish-on-dispose (0.3s) ran out before this save ended; " +
+            "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
     }
 
     /// <summary>Data-file writes wait at the gate (a slow disk); not a fault store, so a dispose does not stop it.</summary>

@@ -32,7 +32,7 @@ internal sealed record SettingForm(string Expected, Func<Config, string, bool> F
     {
         // Akka's parser takes no sign; no setting takes a negative duration either, so say that.
         ExpectedOf = (c, p) => c.GetString(p)?.TrimStart().StartsWith('-') == true
-            ? "a duration of 0 or more, such as 30s or 500ms (durations are never negative)"
+            ? "a duration with its unit, such as 30s or 500ms, and never negative"
             : "a duration with its unit, such as 30s or 500ms",
     };
 

@@ -22,8 +22,8 @@ internal sealed record SaveShard(long Step, RankState State, SaveHandle Handle, 
 /// <summary>
 /// The caller of the save behind <paramref name="Handle"/> cancelled it (sent by the node to the
 /// rank's shard actor). Staging not begun: the save ends cancelled at once; staged: the shard asks
-/// the planner to abort, and the save ends cancelled when the abort is heard (or, when no planner
-/// had taken its plan, after two plan resend intervals); committing: ignored.
+/// the planner to abort, and the save ends cancelled when the abort is heard (its caller hears it
+/// after two plan resend intervals when no planner had taken its plan); committing: ignored.
 /// </summary>
 /// <param name="Handle">The save's handle.</param>
 /// <remarks>Not a wire message: it holds the caller's handle, and only the rank's own node sends it.</remarks>

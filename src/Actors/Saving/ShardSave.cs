@@ -14,8 +14,8 @@ namespace ActorCkpt;
 /// (<see cref="WriteReassigned"/>), and asked again when the new one is known lost too.</item>
 /// <item>Once every write is answered, the outcome is reported to the planner.</item>
 /// <item>The verdict: committed, aborted, the planner lost, the verdict deadline, and for a save
-/// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed; a
-/// cancelled save whose plan no planner took ends cancelled after a grace (<see cref="CancelGraceOver"/>).</item>
+/// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed; the
+/// caller of a cancelled save whose plan no planner took hears it cancelled after a grace (<see cref="CancelGraceOver"/>).</item>
 /// <item>The buffers go back only when no write and no stream can read them any more; a save in
 /// place holds a failure or cancellation until then (its caller's tensors are what writers read).
 /// Writes still unanswered when the abandon deadline passes leave their buffers behind, and the
@@ -40,6 +40,7 @@ internal sealed class ShardSave<TActor> where TActor : class
     private readonly List<string> _failures = new();
     private ShardSaveDecision<TActor>? _heldVerdict;
     private bool _cancelSent;
+    private bool _graceOver;
     private bool _over;
 
     /// <summary>
@@ -260,6 +261,8 @@ internal sealed class ShardSave<TActor> where TActor : class
         Staging = false;
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (!InPlace) DeliverHeldVerdict(decisions);
+        // The cancel's grace passed while the copy ran (see CancelGraceOver).
+        if (_graceOver && !Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteCancelled());
         // Before the writes are assigned (and the save undecided), writers are still to read the buffers.
         if (Decided || SaveId is not null) MaybeRelease(decisions);
         TryFinish(decisions);
@@ -294,24 +297,26 @@ internal sealed class ShardSave<TActor> where TActor : class
         var first = !_cancelSent;
         _cancelSent = true;
         // No planner has taken the plan yet (none is up, or it is busy): if none does within the
-        // grace, the save ends cancelled by itself rather than at the verdict deadline.
+        // grace, the caller hears the save cancelled then rather than at the verdict deadline.
         return first && Planner is null && SaveId is null
             ? [new ShardSaveDecision<TActor>.AskAbort(null), new ShardSaveDecision<TActor>.StartCancelGrace()]
             : [new ShardSaveDecision<TActor>.AskAbort(Planner)];
     }
 
     /// <summary>
-    /// The cancel's grace passed: a save whose plan no planner has taken yet ends cancelled. Safe
-    /// without the planner's word, because a step commits only once every rank reported its writes,
-    /// and this rank has none assigned and will report none; its abort, sent already, ends the
-    /// other ranks' saves once a planner hears it.
+    /// The cancel's grace passed with no planner having taken the plan: the caller hears the save
+    /// cancelled now (once the copy into the buffers is over), and the plan is no longer re-sent.
+    /// The save itself goes on until a planner answers (or the verdict deadline), so that the
+    /// answers to its plan and to its abort, which carry only the step, reach it and not a retry of
+    /// the step. Not for a save in place: writers assigned late would read the caller's tensors.
     /// </summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> CancelGraceOver(long step)
     {
-        if (_over || step != Step || Decided || Planner is not null || SaveId is not null) return Nothing;
-        var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.StopResendingPlan() };
-        decisions.AddRange(Fail(new AbortSave(Step, _rank, Staged.Plan.WorldSize).Reason));
-        return decisions;
+        if (_over || step != Step || Decided || Planner is not null || SaveId is not null || InPlace) return Nothing;
+        _graceOver = true;
+        return Staging
+            ? [new ShardSaveDecision<TActor>.StopResendingPlan()]
+            : [new ShardSaveDecision<TActor>.StopResendingPlan(), new ShardSaveDecision<TActor>.CompleteCancelled()];
     }
 
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>
@@ -385,16 +390,19 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     /// <summary>
     /// The shard actor stopped: the buffers go back if nothing reads them, a held verdict is told,
-    /// and a save not decided yet fails.
+    /// and a save not decided yet fails, saying why the node cut it off when it did (<paramref name="cutOff"/>).
     /// </summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> Stopped()
+    public IReadOnlyList<ShardSaveDecision<TActor>> Stopped(string? cutOff = null)
     {
         if (_over) return Nothing;
         _over = true;
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (!Released && _outstanding.Count == 0 && ActiveStreams == 0 && !Staging) decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
         DeliverHeldVerdict(decisions);
-        if (!Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed($"the shard actor of rank {_rank} stopped"));
+        if (!Decided)
+            decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed(cutOff is null
+                ? $"the shard actor of rank {_rank} stopped"
+                : $"{cutOff}; it was cut off before its verdict (the catalog tells whether it committed)"));
         return decisions;
     }
 

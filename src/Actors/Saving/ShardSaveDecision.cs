@@ -26,7 +26,7 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
 
     /// <summary>
     /// The caller cancelled before any planner took the plan: start the grace (two plan resend
-    /// intervals) after which the save ends cancelled unless a planner took it meanwhile.
+    /// intervals) after which the caller hears it cancelled unless a planner took it meanwhile.
     /// </summary>
     public sealed record StartCancelGrace : ShardSaveDecision<TActor>;
 

@@ -287,7 +287,7 @@ internal static class BenchRunner
         var left = new[] { ckptDir, rawDir }.Where(Directory.Exists)
             .Sum(d => new DirectoryInfo(d).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length));
         report["left_bytes"] = left;
-        output.Line($"left for inspection: {left >> 20} MiB in {ckptDir} and {rawDir}" +
+        output.Line($"left for inspection: {Sizes.Format(left)} in {ckptDir} and {rawDir}" +
                     (fs.IsMemory ? $" ({fs.Type}: memory until removed)" : "") + "; the next bench over the same --dir removes them first");
         output.Report(report);
         return exact ? 0 : 1;

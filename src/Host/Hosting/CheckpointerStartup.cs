@@ -56,12 +56,13 @@ internal static class CheckpointerStartup
             log.Info("ActorCkpt: {0} saves in flight at shutdown ended, {1} committed", ended.Count, ended.Count(o => o.Status == SaveStatus.Committed));
             return Done.Instance;
         });
-        // Reached once the wait above is over or its phase timed out: a save still in flight is cut
-        // off, and its caller hears why rather than that a shard actor stopped.
+        // Reached once the wait above is over or its phase timed out: a save still in flight when its
+        // shard actor stops (at the system's termination) is cut off, and its caller hears why rather
+        // than that a shard actor stopped. Until then it goes on, and may still commit.
         var finishFor = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.before-service-unbind.timeout", TimeSpan.Zero, allowInfinite: true);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, CutOffSavesTask, () =>
         {
-            checkpointer.Node.CutOffSaves($"the host shut down and did not wait for its saves in flight any longer (akka.coordinated-shutdown.phases.before-service-unbind.timeout = {finishFor.TotalSeconds:0.###}s)");
+            checkpointer.Node.CutOffSaves($"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended");
             return Task.FromResult(Done.Instance);
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.
