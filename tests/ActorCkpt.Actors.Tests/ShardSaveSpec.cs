@@ -253,10 +253,27 @@ public class ShardSaveSpec
         Is(save.CancelAsked(), new D.AskAbort(null), new D.StartCancelGrace());
         Is(save.CancelAsked(), new D.AskAbort(null));
         Is(save.CancelGraceOver(Step - 1));
-        Is(save.CancelGraceOver(Step), new D.StopResendingPlan(), new D.CompleteCancelled());
-        // The planner's answers to the plan and to the abort are still this save's, not a retry's.
+        Is(save.CancelGraceOver(Step), new D.CompleteCancelled());
+        // The plan still goes (a planner that lost the abort answers it too), and the planner's answers
+        // to the plan and to the abort are still this save's, not a retry's.
+        Is(save.PlanResendDue(Step), new D.SendPlan());
         Is(save.PlanAccepted(Step, "planner"), new D.StopResendingPlan(), new D.Watch("planner"));
         Is(save.Aborted(Step, CancelledByRank0), new D.ForgetReplicas(), new D.CompleteCancelled(), new D.ReleaseBuffers(), new D.Finished());
+    }
+
+    [Fact]
+    public void Writes_assigned_after_the_caller_heard_the_save_cancelled_should_be_refused_so_that_no_step_commits_with_it()
+    {
+        // A planner that never heard the abort (it died with the one that did) takes the re-sent plan.
+        var save = Staged();
+        save.Start();
+        save.CancelAsked();
+        save.CancelGraceOver(Step);
+        save.PlanAccepted(Step, "planner");
+
+        Is(save.WritesAssigned(Step, Attempt, new[] { A1, B2 }), new D.StartVerdictDeadline(),
+            Report([], "rank 0's caller cancelled its save of step 7 before a planner took it"));
+        Is(save.Aborted(Step, "rank 0 could not write"), new D.ForgetReplicas(), new D.CompleteFailed("rank 0 could not write"), new D.ReleaseBuffers(), new D.Finished());
     }
 
     [Fact]
@@ -278,7 +295,7 @@ public class ShardSaveSpec
         save.Start();
         save.CancelAsked();
 
-        Is(save.CancelGraceOver(Step), new D.StopResendingPlan());
+        Is(save.CancelGraceOver(Step));
         Is(save.StagingOver(), new D.CompleteCancelled());
     }
 

@@ -134,6 +134,12 @@ internal sealed class ShardSave<TActor> where TActor : class
         if (_over || step != Step || SaveId is not null || Decided) return Nothing;
         SaveId = saveId;
         Tier = tier;
+        // Its caller already heard it cancelled (the grace passed): nothing is written, and the round cannot commit.
+        if (_graceOver)
+        {
+            _failures.Add($"rank {_rank}'s caller cancelled its save of step {Step} before a planner took it");
+            return [new ShardSaveDecision<TActor>.StartVerdictDeadline(), Report()];
+        }
         // The planner's write deadline starts about now, after its plan deadline and the planning:
         // the verdict deadline starts again, so that it never passes before the planner's own do.
         var decisions = new List<ShardSaveDecision<TActor>> { new ShardSaveDecision<TActor>.StartVerdictDeadline() };
@@ -305,18 +311,18 @@ internal sealed class ShardSave<TActor> where TActor : class
 
     /// <summary>
     /// The cancel's grace passed with no planner having taken the plan: the caller hears the save
-    /// cancelled now (once the copy into the buffers is over), and the plan is no longer re-sent.
-    /// The save itself goes on until a planner answers (or the verdict deadline), so that the
-    /// answers to its plan and to its abort, which carry only the step, reach it and not a retry of
-    /// the step. Not for a save in place: writers assigned late would read the caller's tensors.
+    /// cancelled now (once the copy into the buffers is over). The save itself goes on until a
+    /// planner answers (or the verdict deadline): the answers to its plan and to its abort carry only
+    /// the step, and must reach it rather than a retry of the step; and the plan is still re-sent,
+    /// so that a planner that lost the abort (its node died) answers it too. Writes assigned to it
+    /// from then on are refused (<see cref="WritesAssigned"/>), so no step commits with it after its
+    /// caller heard it cancelled. Not for a save in place: its caller hears the verdict.
     /// </summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> CancelGraceOver(long step)
     {
         if (_over || step != Step || Decided || Planner is not null || SaveId is not null || InPlace) return Nothing;
         _graceOver = true;
-        return Staging
-            ? [new ShardSaveDecision<TActor>.StopResendingPlan()]
-            : [new ShardSaveDecision<TActor>.StopResendingPlan(), new ShardSaveDecision<TActor>.CompleteCancelled()];
+        return Staging ? Nothing : [new ShardSaveDecision<TActor>.CompleteCancelled()];
     }
 
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>
