@@ -216,7 +216,7 @@ internal sealed class CheckpointNode
             var same = -1;
             if (slots.Count > 1 && _unfinalized.InFlight(state.Rank, step))
             {
-                same = slots.FindIndex(s => s.Last is { IsFinished: false } last && last.Step == step);
+                same = slots.FindIndex(s => s.Last is { Occupied: true } last && last.Step == step);
                 if (same < 0)
                     return Refused(handle, $"rank {state.Rank} already has a save of step {step} in flight, with later saves queued behind it: the save of step {step} was not started");
             }
@@ -225,7 +225,9 @@ internal sealed class CheckpointNode
                 // Otherwise the shard would re-send its plan to no one until the verdict deadline.
                 return Refused(handle, missing);
             }
-            var free = same >= 0 ? same : slots.FindIndex(s => s.Last is null || s.Last.IsFinished);
+            // A shard actor whose save lingers after its caller heard it cancelled takes new saves only behind it.
+            var free = same >= 0 ? same : slots.FindIndex(s => s.Last is null || !s.Last.Occupied);
+            if (free < 0) free = slots.FindIndex(s => s.Last!.IsFinished);
             if (free < 0 && Settings.SkipWhenBusy)
             {
                 var busy = string.Join(", ", slots.Select(s => s.Last!.Step));

@@ -319,6 +319,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                     break;
                 // The save is over: nothing after it is carried out (its effects are gone with it).
                 case SaveDecision.Finished:
+                    _effects!.Handle.Linger(false);
                     if (!_stopped) BecomeIdle();
                     return;
                 default:
@@ -382,6 +383,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (_copy is { IsCompleted: false } copy) ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
         if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
         if (_save is not null) Carry(_save.Stopped(_cutOff.Why));
+        _effects?.Handle.Linger(false);
         // A running load writes into the caller's tensors: stopped between reads, and over, before the
         // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
         if (_loadRun is { IsCompleted: false } load)

@@ -196,11 +196,14 @@ public class CancellationSpec : NodeSpec
         Assert.Equal((1L, 0, true), (abort.Step, abort.Rank, abort.PlanSent));
         var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => handle.Committed).WaitAsync(Patience);
         Assert.Equal(cancel.Token, cancelled.CancellationToken);
+        // The save goes on until the planner answers: a save of the same step goes behind it.
+        Assert.True(handle.Lingering);
         // The planner comes and answers the plan, then the abort: the save is over, and the shard actor takes the next one.
         planner.Send(shard, new LocalPlanAccepted(1));
         planner.Send(shard, new CheckpointAborted(1, abort.Reason));
         shard.Tell(new SaveShard(2, states[0], new SaveHandle(2, 0)));
         planner.FishForMessage<SubmitLocalPlan>(m => m.Step == 2, Patience);
+        Assert.False(handle.Lingering);
         TestStates.Dispose(states);
     }
 

@@ -253,7 +253,7 @@ public class ShardSaveSpec
         Is(save.CancelAsked(), new D.AskAbort(null), new D.StartCancelGrace());
         Is(save.CancelAsked(), new D.AskAbort(null));
         Is(save.CancelGraceOver(Step - 1));
-        Is(save.CancelGraceOver(Step), new D.CompleteCancelled());
+        Is(save.CancelGraceOver(Step), new D.CompleteCancelled(SaveGoesOn: true));
         // The plan still goes (a planner that lost the abort answers it too), and the planner's answers
         // to the plan and to the abort are still this save's, not a retry's.
         Is(save.PlanResendDue(Step), new D.SendPlan());
@@ -296,7 +296,7 @@ public class ShardSaveSpec
         save.CancelAsked();
 
         Is(save.CancelGraceOver(Step));
-        Is(save.StagingOver(), new D.CompleteCancelled());
+        Is(save.StagingOver(), new D.CompleteCancelled(SaveGoesOn: true));
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class SaveHandle
     private long _bytesWritten;
     private TimeSpan _stagedAfter;
     private int _cancelRequested;
+    private int _lingering;
     private CancellationToken _cancelledBy;
 
     /// <summary>Creates the handle of rank <paramref name="rank"/>'s save of <paramref name="step"/>.</summary>
@@ -83,6 +84,18 @@ public sealed class SaveHandle
 
     /// <summary>Awaits <see cref="Committed"/>: <c>var result = await handle;</c>.</summary>
     public TaskAwaiter<SaveResult> GetAwaiter() => Committed.GetAwaiter();
+
+    /// <summary>
+    /// True while its caller has heard the save cancelled but its shard actor still waits for the
+    /// planner's answers to it (see <see cref="ShardSave{TActor}.CancelGraceOver"/>).
+    /// </summary>
+    internal bool Lingering => Volatile.Read(ref _lingering) == 1;
+
+    /// <summary>True while a shard actor still works on the save: in flight, or lingering after its caller heard it cancelled.</summary>
+    internal bool Occupied => !IsFinished || Lingering;
+
+    /// <summary>The shard actor goes on with the save after its caller heard it cancelled (<paramref name="on"/>), or is done with it.</summary>
+    internal void Linger(bool on) => Volatile.Write(ref _lingering, on ? 1 : 0);
 
     /// <summary>True once cancellation was asked for (it takes effect unless the commit has begun).</summary>
     internal bool CancelRequested => Volatile.Read(ref _cancelRequested) == 1;

@@ -268,7 +268,7 @@ internal sealed class ShardSave<TActor> where TActor : class
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (!InPlace) DeliverHeldVerdict(decisions);
         // The cancel's grace passed while the copy ran (see CancelGraceOver).
-        if (_graceOver && !Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteCancelled());
+        if (_graceOver && !Decided) decisions.Add(new ShardSaveDecision<TActor>.CompleteCancelled(SaveGoesOn: true));
         // Before the writes are assigned (and the save undecided), writers are still to read the buffers.
         if (Decided || SaveId is not null) MaybeRelease(decisions);
         TryFinish(decisions);
@@ -322,7 +322,7 @@ internal sealed class ShardSave<TActor> where TActor : class
     {
         if (_over || step != Step || Decided || Planner is not null || SaveId is not null || InPlace) return Nothing;
         _graceOver = true;
-        return Staging ? Nothing : [new ShardSaveDecision<TActor>.CompleteCancelled()];
+        return Staging ? Nothing : [new ShardSaveDecision<TActor>.CompleteCancelled(SaveGoesOn: true)];
     }
 
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>

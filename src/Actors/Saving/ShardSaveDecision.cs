@@ -121,7 +121,8 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
     public sealed record CompleteFailed(string Reason) : ShardSaveDecision<TActor>;
 
     /// <summary>Complete the caller's save as cancelled (the abort its own cancellation asked for).</summary>
-    public sealed record CompleteCancelled : ShardSaveDecision<TActor>;
+    /// <param name="SaveGoesOn">The save goes on after the caller heard it (the cancel's grace passed): the handle lingers until the save is over.</param>
+    public sealed record CompleteCancelled(bool SaveGoesOn = false) : ShardSaveDecision<TActor>;
 
     /// <summary>Log a warning.</summary>
     /// <param name="Text">What happened.</param>

@@ -28,7 +28,11 @@ internal sealed class ShardSaveEffects(SaveHandle handle, StagedState staged, lo
             case ShardSaveDecision<TActor>.RememberWrittenElsewhere r: replicas.Remember(staged.Fingerprint, r.Positions); break;
             case ShardSaveDecision<TActor>.CompleteCommitted c: Handle.SetCommitted(c.Summary); break;
             case ShardSaveDecision<TActor>.CompleteFailed f: Handle.Fail(new CheckpointFailedException(step, f.Reason)); break;
-            case ShardSaveDecision<TActor>.CompleteCancelled: Handle.Cancel(); break;
+            case ShardSaveDecision<TActor>.CompleteCancelled c:
+                // Lingering first: a retry of the step, begun as soon as the caller hears, goes behind this save.
+                if (c.SaveGoesOn) Handle.Linger(true);
+                Handle.Cancel();
+                break;
             default: return false;
         }
         return true;
