@@ -22,6 +22,10 @@ internal sealed class CheckpointNode
     private readonly HashSet<int> _queueAsking = new();
     private readonly object _lock = new();
     private readonly CutOffNotice _cutOff = new();
+    // Saves sent with a cancellation token, by rank, with their slot, until their shard actor is done
+    // with them: one whose caller heard it cancelled may linger there (SaveHandle.Lingering), and a
+    // save of its step must go behind it, even once FinalizeAsync has taken its outcome.
+    private readonly Dictionary<int, List<(int Slot, SaveHandle Handle)>> _cancellable = new();
     private string? _closing;
     private readonly string _name;
     private readonly bool _hostsRanks;
@@ -72,6 +76,9 @@ internal sealed class CheckpointNode
 
     /// <summary>The planner, or in a cluster the proxy of the planner singleton.</summary>
     public IActorRef Planner { get; }
+
+    /// <summary>Where the shard actors started from now on send to the planner (a test's stand-in in between); <see cref="Planner"/> when null.</summary>
+    internal IActorRef? ShardsPlanner { get; set; }
 
     /// <summary>The writer pool (parent and supervisor of the writers); <see cref="ActorRefs.Nobody"/> on a node without the writer role.</summary>
     public IActorRef WriterPool { get; }
@@ -209,14 +216,17 @@ internal sealed class CheckpointNode
                 return Refused(handle, $"{ending}: the save of step {step} was not started");
             }
             var slots = SlotsOf(state.Rank);
+            if (!_cancellable.TryGetValue(state.Rank, out var cancellable)) _cancellable[state.Rank] = cancellable = new();
+            cancellable.RemoveAll(c => !c.Handle.Occupied);
             // A save of a step this rank has in flight queues behind it in the same shard actor (a
-            // retry right after another rank saw the step fail). In another shard actor, at once,
-            // the planner would take its plan for the first one's sent again, and one of the two
-            // would wait for a verdict that never comes.
+            // retry right after another rank saw the step fail), as behind one that lingers after its
+            // caller heard it cancelled. In another shard actor, at once, the planner would take its
+            // plan for the first one's sent again, and one of the two would wait for a verdict that never comes.
             var same = -1;
-            if (slots.Count > 1 && _unfinalized.InFlight(state.Rank, step))
+            if (slots.Count > 1 && cancellable.FindIndex(c => c.Handle.Lingering && c.Handle.Step == step) is var at && at >= 0) same = cancellable[at].Slot;
+            else if (slots.Count > 1 && _unfinalized.InFlight(state.Rank, step))
             {
-                same = slots.FindIndex(s => s.Last is { Occupied: true } last && last.Step == step);
+                same = slots.FindIndex(s => s.Last is { IsFinished: false } last && last.Step == step);
                 if (same < 0)
                     return Refused(handle, $"rank {state.Rank} already has a save of step {step} in flight, with later saves queued behind it: the save of step {step} was not started");
             }
@@ -225,9 +235,10 @@ internal sealed class CheckpointNode
                 // Otherwise the shard would re-send its plan to no one until the verdict deadline.
                 return Refused(handle, missing);
             }
-            // A shard actor whose save lingers after its caller heard it cancelled takes new saves only behind it.
-            var free = same >= 0 ? same : slots.FindIndex(s => s.Last is null || !s.Last.Occupied);
-            if (free < 0) free = slots.FindIndex(s => s.Last!.IsFinished);
+            // A shard actor whose save lingers after its caller heard it cancelled is busy with it.
+            var free = same;
+            for (var k = 0; free < 0 && k < slots.Count; k++)
+                if ((slots[k].Last is null || slots[k].Last!.IsFinished) && !cancellable.Any(c => c.Slot == k && c.Handle.Lingering)) free = k;
             if (free < 0 && Settings.SkipWhenBusy)
             {
                 var busy = string.Join(", ", slots.Select(s => s.Last!.Step));
@@ -240,6 +251,7 @@ internal sealed class CheckpointNode
             shard = slots[free].Shard;
             slots[free] = (shard, handle);
             _unfinalized.Add(handle);
+            if (cancellation.CanBeCanceled) cancellable.Add((free, handle));
         }
         // Registered before the request goes: a token cancelled already marks the handle first, so
         // the shard sees it when the request arrives and stages nothing.
@@ -446,7 +458,7 @@ internal sealed class CheckpointNode
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas, _cutOff),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, ShardsPlanner ?? Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas, _cutOff),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;

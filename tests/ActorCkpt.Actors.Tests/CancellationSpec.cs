@@ -237,6 +237,58 @@ public class CancellationSpec : NodeSpec
         TestStates.Dispose(states.Concat(target));
     }
 
+    /// <summary>A node whose shard actors reach its planner through a <see cref="HeldUntilOpened"/> (a planner not up yet).</summary>
+    private (CheckpointNode Node, IActorRef Held) NodeWithPlannerHeld(string settings, bool dropAborts = false)
+    {
+        var node = StartNode(settings: ActorCkptSettings.Create(ConfigurationFactory.ParseString(settings).WithFallback(Sys.Settings.Config))
+            with { PlanResendInterval = TimeSpan.FromMilliseconds(100) });
+        var held = Sys.ActorOf(Props.Create(() => new HeldUntilOpened(node.Planner, dropAborts)));
+        node.ShardsPlanner = held;
+        return (node, held);
+    }
+
+    /// <summary>Saves step 1 with a token, then cancels it: no planner answers, so its caller hears it cancelled after the grace.</summary>
+    private static async Task<SaveHandle> CancelledByTheGrace(CheckpointNode node, RankState state)
+    {
+        using var cancel = new CancellationTokenSource();
+        var first = node.Save(1, state, cancellation: cancel.Token);
+        await first.Staged.WaitAsync(Patience);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Committed).WaitAsync(Patience);
+        Assert.True(first.Lingering);
+        return first;
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_step_cancelled_by_the_grace_should_go_behind_the_lingering_save_even_once_finalized()
+    {
+        // Two shard actors per rank; the planner that comes never heard the abort (it died with the one that did).
+        var (node, held) = NodeWithPlannerHeld("actorckpt.async.max-in-flight = 2", dropAborts: true);
+        var states = TestStates.Build(Model, 1, seed: 1);
+        await CancelledByTheGrace(node, states[0]);
+        Assert.Single(await node.FinalizeAsync(blocking: false));
+
+        // Before, the finalized outcome took the lingering save out of the node's view: the retry went to the other
+        // shard actor, and the planner, taking the lingering one's re-sent plan first, refused it ("rank 0 is already saving step 1").
+        var retry = node.Save(1, states[0]);
+        held.Tell(HeldUntilOpened.Open.Instance);
+        Assert.Equal(1, (await retry.Committed.WaitAsync(Patience)).Step);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task With_when_busy_skip_a_save_behind_a_lingering_one_should_be_skipped_at_once()
+    {
+        var (node, _) = NodeWithPlannerHeld("actorckpt.async.when-busy = skip");
+        var states = TestStates.Build(Model, 1, seed: 1);
+        await CancelledByTheGrace(node, states[0]);
+
+        // Before, it queued behind the lingering save: its staging waited for a planner.
+        var next = node.Save(2, states[0]);
+        await Assert.ThrowsAsync<SaveSkippedException>(() => next.Committed).WaitAsync(Patience);
+        TestStates.Dispose(states);
+    }
+
     /// <summary>Holds every message, with its sender, until opened; then forwards them in order, and everything after.</summary>
     private sealed class HeldUntilOpened : ReceiveActor
     {
@@ -247,7 +299,7 @@ public class CancellationSpec : NodeSpec
 
         private readonly List<(object Message, IActorRef Sender)> _held = new();
 
-        public HeldUntilOpened(IActorRef target)
+        public HeldUntilOpened(IActorRef target, bool dropAborts = false)
         {
             Receive<Open>(_ =>
             {
@@ -255,7 +307,11 @@ public class CancellationSpec : NodeSpec
                 _held.Clear();
                 Become(() => ReceiveAny(m => target.Forward(m)));
             });
-            ReceiveAny(m => _held.Add((m, Sender)));
+            // Dropped aborts: the planner they reached died before it heard them.
+            ReceiveAny(m =>
+            {
+                if (!(dropAborts && m is AbortSave)) _held.Add((m, Sender));
+            });
         }
     }
 

@@ -28,23 +28,6 @@ public class SaveOutcomesSpec
     }
 
     [Fact]
-    public void A_save_whose_caller_heard_it_cancelled_while_its_shard_goes_on_should_count_as_in_flight_until_the_shard_is_done()
-    {
-        // The node sends a save of the same step behind it, to the same shard actor.
-        var outcomes = new SaveOutcomes(kept: 2);
-        var lingering = new SaveHandle(3, 0);
-        outcomes.Add(lingering);
-        lingering.Linger(true);
-        lingering.Cancel();
-
-        Assert.True(lingering.IsFinished);
-        Assert.True(outcomes.InFlight(0, 3));
-        Assert.Empty(outcomes.Unfinished);
-        lingering.Linger(false);
-        Assert.False(outcomes.InFlight(0, 3));
-    }
-
-    [Fact]
     public void Saves_in_flight_should_never_be_dropped_whatever_their_number()
     {
         var outcomes = new SaveOutcomes(kept: 1);

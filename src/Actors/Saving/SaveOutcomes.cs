@@ -31,8 +31,8 @@ internal sealed class SaveOutcomes(int kept = SaveOutcomes.DefaultKept)
         _handles.RemoveAll(h => h.IsFinished && dropped++ < excess);
     }
 
-    /// <summary>True when a save of <paramref name="step"/> by <paramref name="rank"/> is in flight, or lingers after its caller heard it cancelled.</summary>
-    public bool InFlight(int rank, long step) => _handles.Any(h => h.Rank == rank && h.Step == step && h.Occupied);
+    /// <summary>True when a save of <paramref name="step"/> by <paramref name="rank"/> is in flight.</summary>
+    public bool InFlight(int rank, long step) => _handles.Any(h => h.Rank == rank && h.Step == step && !h.IsFinished);
 
     /// <summary>The saves in flight.</summary>
     public IEnumerable<SaveHandle> Unfinished => _handles.Where(h => !h.IsFinished);
