@@ -31,11 +31,29 @@ internal static class SqliteCatalogJournal
     /// <summary>
     /// Every entry of the catalog journaled as <paramref name="persistenceId"/> in the SQLite database
     /// of <paramref name="connectionString"/>, opened read-only (never created, never written: safe
-    /// beside a running planner).
+    /// beside a running planner). The one exception: a rollback journal that a process killed
+    /// mid-write left behind (a hot journal), which a read-only open cannot roll back, is rolled back
+    /// as the next writer would, through a read-write open; the committed content is unchanged.
     /// </summary>
     public static IReadOnlyList<CatalogEntry> Read(string connectionString, string persistenceId)
     {
         var file = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        try
+        {
+            return Read(file, persistenceId);
+        }
+        catch (SqliteException e) when (e.SqliteExtendedErrorCode is ReadOnlyRollback or ReadOnlyRecovery)
+        {
+            // A hot journal exists only while no process holds the database's lock: no planner is writing.
+            return Read(new SqliteConnectionStringBuilder(file.ToString()) { Mode = SqliteOpenMode.ReadWrite }, persistenceId);
+        }
+    }
+
+    // SQLITE_READONLY_ROLLBACK and SQLITE_READONLY_RECOVERY: a read-only open met a journal that needs a writer.
+    private const int ReadOnlyRollback = 8 | (3 << 8), ReadOnlyRecovery = 8 | (1 << 8);
+
+    private static IReadOnlyList<CatalogEntry> Read(SqliteConnectionStringBuilder file, string persistenceId)
+    {
         using var connection = new SqliteConnection(file.ToString());
         connection.Open();
         // Akka.Persistence.Sql creates its tables on first use: a catalog file with none holds nothing yet.

@@ -67,6 +67,38 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_catalog_a_process_left_mid_write_should_read_as_its_last_commit()
+    {
+        var (first, node) = StartProcess();
+        await SaveAllAsync(node, 1, TestStates.Build(Model, 2, seed: 7));
+        var persistenceId = CheckpointNode.CatalogId(node.Store);
+        await first.Terminate();
+        var catalog = Path.Combine(Root, "catalog.db");
+        var connection = ActorCkptConfig.CatalogConnection(ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(TestConfig).WithFallback(ActorCkptConfig.Defaults), Root), Root).ConnectionString;
+        var committed = SqliteCatalogJournal.Read(connection, persistenceId);
+
+        // As a process killed mid-write leaves it: the database with a change not committed, and its hot
+        // journal holding the pages as they were (copied while a writer's transaction is open).
+        var copy = Path.Combine(Root, "copy");
+        Directory.CreateDirectory(copy);
+        using (var writer = new SqliteConnection($"Data Source={catalog};Pooling=False"))
+        {
+            writer.Open();
+            using var change = writer.CreateCommand();
+            change.CommandText = "PRAGMA journal_mode = DELETE; PRAGMA cache_size = 1; BEGIN IMMEDIATE; DELETE FROM journal; CREATE TABLE filler(x BLOB); INSERT INTO filler VALUES (zeroblob(200000));";
+            change.ExecuteNonQuery();
+            File.Copy(catalog, Path.Combine(copy, "catalog.db"));
+            File.Copy(catalog + "-journal", Path.Combine(copy, "catalog.db-journal"));
+        }
+        Assert.True(File.Exists(Path.Combine(copy, "catalog.db-journal")));
+
+        // Before: "SQLite Error 8: 'attempt to write a readonly database'", and ls, inspect, verify refused the root.
+        var read = SqliteCatalogJournal.Read($"Data Source={Path.Combine(copy, "catalog.db")}", persistenceId);
+        Assert.Equal(committed.Select(e => (e.Step, e.Status, e.MetadataChecksum)), read.Select(e => (e.Step, e.Status, e.MetadataChecksum)));
+        Assert.False(File.Exists(Path.Combine(copy, "catalog.db-journal")));
+    }
+
+    [Fact]
     public async Task The_catalog_read_straight_from_its_sqlite_file_should_be_the_one_the_journal_recovers()
     {
         // Snapshots every 3 events and retention's deletions: the file holds a snapshot, events after
