@@ -67,6 +67,43 @@ public sealed class TrainResumeSpec : IDisposable
             Assert.True(reference[step] == loss, $"step {step}: loss {loss} after the resume, {reference[step]} uninterrupted");
     }
 
+    [Fact]
+    public async Task A_run_sent_sigterm_should_stop_between_steps_let_its_saves_end_and_exit_143()
+    {
+        // A preemption: before, the run trained on to its last step and exited 0.
+        var dir = Dir("preempted");
+        using var child = Start(dir, 1_000_000, "--ranks", "2");
+        var stderr = child.StandardError.ReadToEndAsync();
+        var seen = new List<string>();
+        try
+        {
+            while (await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2)) is { } line)
+            {
+                seen.Add(line);
+                if (line.StartsWith("step 12 ", StringComparison.Ordinal)) break;
+            }
+            Assert.Equal(0, SendSignal(child.Id, 15));
+            seen.AddRange((await child.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2))).Split('\n'));
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill(entireProcessTree: true);
+        }
+
+        var err = await stderr;
+        Assert.True(child.ExitCode == 143, $"expected the exit of SIGTERM, got {child.ExitCode}\n{string.Join('\n', seen)}\n{err}");
+        var lastStep = seen.Where(l => l.StartsWith("step ", StringComparison.Ordinal)).Select(l => long.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).Max();
+        Assert.InRange(lastStep, 12, 999_999);
+        // Every save it began ended committed, and the line names the newest.
+        var latest = (lastStep / 5) * 5;
+        Assert.Contains($"checkpoint {latest} committed", seen);
+        Assert.Contains($"actorckpt: train interrupted after step {lastStep}: the saves in flight ended; the latest checkpoint is {latest}", err);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     private string Dir(string name) => Path.Combine(_temp.Path, name);
 
     /// <summary>Runs `actorckpt train` on 2 ranks with a kill point in its configuration; asserts it died by SIGKILL and returns its output.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ActorCkpt.Cli;
 using ActorCkpt.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -47,10 +48,22 @@ internal static class TrainRunner
         // Checked before the start: Akka.Hosting prints a failed start's stack trace on stdout itself.
         var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ActorCkpt.Hosting.ActorCkptOptions>>().Value;
         ActorCkptSettings.Create(options.ToConfig().WithFallback(NodeConfig.Node).WithFallback(ActorCkptConfig.Defaults));
+        // Ctrl-C or SIGTERM (a preemption) stops the run between steps; the saves in flight end first.
+        using var stop = new CancellationTokenSource();
+        var signal = 0;
+        void Stop(PosixSignalContext c, int exit)
+        {
+            c.Cancel = true;
+            Interlocked.CompareExchange(ref signal, exit, 0);
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, 130));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, 143));
         await host.StartAsync();
         try
         {
-            return await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output);
+            var exit = await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output, stop.Token);
+            return stop.IsCancellationRequested ? Volatile.Read(ref signal) : exit;
         }
         finally
         {
@@ -58,7 +71,7 @@ internal static class TrainRunner
         }
     }
 
-    private static async Task<int> TrainAsync(ICheckpointer ckpt, Options o, CliOutput output)
+    private static async Task<int> TrainAsync(ICheckpointer ckpt, Options o, CliOutput output, CancellationToken stop)
     {
         // One intra-op thread: the same sums in the same order on every run, for bit-exact resumes.
         torch.set_num_threads(1);
@@ -94,13 +107,15 @@ internal static class TrainRunner
             var progress = ranks[0].Progress.Value;
             var flopsPerStep = 6.0 * GlobalBatch * (RankModel.Inputs * RankModel.Hidden + RankModel.Hidden * RankModel.ParallelWidth + RankModel.ParallelWidth);
             float loss = float.NaN;
-            for (var step = first; step <= o.Steps; step++)
+            var last = first - 1;
+            for (var step = first; step <= o.Steps && !stop.IsCancellationRequested; step++)
             {
                 loss = TrainStep.Run(ranks, data, loader.Next(GlobalBatch));
                 progress = new TrainingProgress(step, progress.ConsumedSamples + GlobalBatch, progress.FloatingPointOperations + flopsPerStep);
                 output.Line($"step {step} loss {loss.ToString("R", CultureInfo.InvariantCulture)}");
                 if (step % o.CkptEvery == 0) await SaveAsync(ckpt, ranks, step, o.Ranks, progress, loader.State);
                 killAt.Reached("trained", step);
+                last = step;
             }
 
             var outcomes = await ckpt.FinalizeAsync(blocking: true);
@@ -108,6 +123,11 @@ internal static class TrainRunner
             foreach (var f in failed) output.Line($"save of step {f.Step} on rank {f.Rank} {f.Status}: {f.Reason}");
             foreach (var s in outcomes.Where(x => x.Status == SaveStatus.Committed && x.Rank == 0).Select(x => x.Step).Order())
                 output.Line($"checkpoint {s} committed");
+            if (stop.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"actorckpt: train interrupted after step {last}: the saves in flight ended; the latest checkpoint is {(await ckpt.GetLatestStepAsync())?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+                return 1;
+            }
             // With an object tier, the job's last steps are in object storage before it exits.
             await ckpt.WaitForUploadsAsync();
             report["steps"] = o.Steps;
