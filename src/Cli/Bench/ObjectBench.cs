@@ -120,12 +120,21 @@ internal static class ObjectBench
             report["bit_exact"] = exactAll;
             report["runs"] = runs.Select(r => r.Figures()).ToArray();
             output.Report(report);
-            ckpt.Store.Blobs.DeleteDirectory("");
             return exactAll ? 0 : 1;
         }
         finally
         {
             SyntheticModel.Dispose(states);
+            // The run's objects (its steps and the SDK's copies) go whether it succeeded or failed part-way.
+            try
+            {
+                BlobStores.Open(root, options).DeleteDirectory("");
+            }
+            catch (Exception e)
+            {
+                // Best effort: the store may be what failed the run; its own error is the one reported.
+                Console.Error.WriteLine($"actorckpt: the bench's objects under {root} could not all be removed: {e.Message}");
+            }
             if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
         }
     }
