@@ -220,6 +220,29 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(Parent));
     }
 
+    [Theory]
+    [MemberData(nameof(ConfiguredCommands))]
+    public void A_config_with_a_brace_never_closed_should_exit_1_naming_its_line_and_change_nothing(string command)
+    {
+        var root = Path.Combine(Parent, "ckpt");
+        Demo(root);
+        var config = Path.Combine(Parent, "open.conf");
+        File.WriteAllText(config, "actorckpt.retention {\n  keep-last = 1\n");
+        var before = Tree(Parent);
+
+        // Before, Akka's parser closed the section at the end of the file and the command applied it, exit 0.
+        string[] args = command switch
+        {
+            "catalog-rebuild" => ["catalog", "rebuild", root],
+            "train" => ["train", "--dir", root, "--steps", "1"],
+            _ => OnRoot(command, root),
+        };
+        var (exit, stdout, err) = Run([.. args, "--config", config]);
+
+        Assert.Equal((1, "", Line($"actorckpt: --config '{config}': line 1: '{{' is never closed (a '}}' is missing)")), (exit, stdout, err));
+        Assert.Equal(before, Tree(Parent));
+    }
+
     [Fact]
     public void A_save_failing_in_the_demo_across_node_processes_should_be_one_line_on_stderr()
     {

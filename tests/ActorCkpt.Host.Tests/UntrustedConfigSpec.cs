@@ -32,4 +32,16 @@ public class UntrustedConfigSpec : IDisposable
         Assert.Equal($"'{fifo}' is a FIFO, not a regular file", pipe.Message);
         Assert.Equal($"'{large}': is 1073741824 bytes, over the {16L << 20} bytes allowed for a configuration file: refused before reading it", big.Message);
     }
+
+    [Fact]
+    public void A_HoconFile_with_a_section_never_closed_should_be_refused_naming_its_line()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var open = Path.Combine(_temp.Path, "open.conf");
+        File.WriteAllText(open, "actorckpt.retention {\n  keep-last = 1\n");
+
+        // Before, Akka's parser closed the section at the end of the file: the host started as if nothing were wrong.
+        var refused = Assert.Throws<Akka.Configuration.ConfigurationException>(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = open }.ToConfig());
+        Assert.Equal($"ActorCkptOptions.HoconFile '{open}': line 1: '{{' is never closed (a '}}' is missing)", refused.Message);
+    }
 }

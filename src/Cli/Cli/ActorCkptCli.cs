@@ -320,5 +320,12 @@ internal static class ActorCkptCli
 
     // The option checked that the file exists while parsing; reading it can still fail (a directory, no permission), which is an operation's failure.
     // An empty file is an empty config, and is not opened: a FIFO (length 0) there would block the read forever.
-    private static string? ReadConfig(string? path) => path is null ? null : RegularFile.ReadAllText(path, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config");
+    // A brace left open is refused by name: Akka's parser would close it at the end of the file, silently.
+    private static string? ReadConfig(string? path)
+    {
+        if (path is null) return null;
+        var text = RegularFile.ReadAllText(path, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config");
+        HoconBrackets.Check(text, $"--config '{path}'");
+        return text;
+    }
 }

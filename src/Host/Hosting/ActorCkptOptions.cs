@@ -71,7 +71,9 @@ public sealed class ActorCkptOptions
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
-            config = Over(config, Parse(RegularFile.ReadAllText(Path.GetFullPath(HoconFile), MaxHoconFileBytes, "a configuration file")));
+            var text = RegularFile.ReadAllText(Path.GetFullPath(HoconFile), MaxHoconFileBytes, "a configuration file");
+            HoconBrackets.Check(text, $"ActorCkptOptions.HoconFile '{HoconFile}'");
+            config = Over(config, Parse(text));
         }
         return config;
     }
