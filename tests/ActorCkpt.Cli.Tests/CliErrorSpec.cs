@@ -198,39 +198,26 @@ public class CliErrorSpec : IDisposable
 
     [Theory]
     [MemberData(nameof(ConfiguredCommands))]
-    public void A_misspelt_config_should_exit_1_naming_the_key_and_change_nothing(string command)
-    {
-        var root = Path.Combine(Parent, "ckpt");
-        Demo(root);
-        var config = Path.Combine(Parent, "typo.conf");
-        File.WriteAllText(config, "actorckpt.writer.pool-sise = 8");
-        var before = Tree(Parent);
-
-        // Before, these read the root as if no --config were given, and catalog rebuild moved the catalog aside first.
-        string[] args = command switch
-        {
-            "catalog-rebuild" => ["catalog", "rebuild", root],
-            "train" => ["train", "--dir", root, "--steps", "1"],
-            _ => OnRoot(command, root),
-        };
-        var (exit, stdout, err) = Run([.. args, "--config", config]);
-
+    public void A_misspelt_config_should_exit_1_naming_the_key_and_change_nothing(string command) =>
+        // Before, these read the root as if no --config were given, and catalog rebuild moved the catalog aside first;
         // train printed Akka.Hosting's failed start, stack trace and all, on stdout.
-        Assert.Equal((1, "", Line("actorckpt: actorckpt.writer.pool-sise is not a setting; did you mean actorckpt.writer.pool-size?")), (exit, stdout, err));
-        Assert.Equal(before, Tree(Parent));
-    }
+        AssertConfigRefused(command, "actorckpt.writer.pool-sise = 8", _ => "actorckpt: actorckpt.writer.pool-sise is not a setting; did you mean actorckpt.writer.pool-size?");
 
     [Theory]
     [MemberData(nameof(ConfiguredCommands))]
-    public void A_config_with_a_brace_never_closed_should_exit_1_naming_its_line_and_change_nothing(string command)
+    public void A_config_with_a_brace_never_closed_should_exit_1_naming_its_line_and_change_nothing(string command) =>
+        // Before, Akka's parser closed the section at the end of the file and the command applied it, exit 0.
+        AssertConfigRefused(command, "actorckpt.retention {\n  keep-last = 1\n", config => $"actorckpt: --config '{config}': line 1: '{{' is never closed (a '}}' is missing)");
+
+    /// <summary>Runs <paramref name="command"/> on a demo's root with a --config holding <paramref name="text"/>: exit 1, the one line <paramref name="expected"/> says (of the file's path), and nothing changed.</summary>
+    private void AssertConfigRefused(string command, string text, Func<string, string> expected)
     {
         var root = Path.Combine(Parent, "ckpt");
         Demo(root);
-        var config = Path.Combine(Parent, "open.conf");
-        File.WriteAllText(config, "actorckpt.retention {\n  keep-last = 1\n");
+        var config = Path.Combine(Parent, "wrong.conf");
+        File.WriteAllText(config, text);
         var before = Tree(Parent);
 
-        // Before, Akka's parser closed the section at the end of the file and the command applied it, exit 0.
         string[] args = command switch
         {
             "catalog-rebuild" => ["catalog", "rebuild", root],
@@ -239,7 +226,7 @@ public class CliErrorSpec : IDisposable
         };
         var (exit, stdout, err) = Run([.. args, "--config", config]);
 
-        Assert.Equal((1, "", Line($"actorckpt: --config '{config}': line 1: '{{' is never closed (a '}}' is missing)")), (exit, stdout, err));
+        Assert.Equal((1, "", Line(expected(config))), (exit, stdout, err));
         Assert.Equal(before, Tree(Parent));
     }
 
