@@ -57,9 +57,11 @@ internal static class ObjectBench
         var location = ObjectRoot.Parse(root);
         var states = model.BuildStates(o.Ranks, step: 1);
         var runs = new List<Run>();
+        var started = false;
         try
         {
             await using var ckpt = Checkpointer.Start(root, hocon);
+            started = true;
             using var sdk = ObjectClients.Open(location, options);
             // A first save and load pay for JIT and connections; the runs follow them.
             await BenchRunner.SaveAsync(ckpt, 1, states);
@@ -125,10 +127,11 @@ internal static class ObjectBench
         finally
         {
             SyntheticModel.Dispose(states);
-            // The run's objects (its steps and the SDK's copies) go whether it succeeded or failed part-way.
+            // The run's objects (its steps and the SDK's copies) go whether it succeeded or failed part-way;
+            // a run that could not start (a missing container) wrote none, and its one error says why.
             try
             {
-                BlobStores.Open(root, options).DeleteDirectory("");
+                if (started) BlobStores.Open(root, options).DeleteDirectory("");
             }
             catch (Exception e)
             {
