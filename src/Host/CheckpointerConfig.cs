@@ -21,7 +21,7 @@ internal static class CheckpointerConfig
         if (string.IsNullOrWhiteSpace(options.Root))
             throw new ArgumentException("CheckpointerOptions.Root is not set: the checkpoint root is required", nameof(options));
         var config = ConfigurationFactory.ParseString(options.MemoryTier.ToHocon() + options.ObjectTier.ToHocon() + SettingsHocon.From(options.Settings, "CheckpointerOptions.Settings"))
-            .WithFallback(string.IsNullOrWhiteSpace(options.Hocon) ? Config.Empty : ConfigurationFactory.ParseString(options.Hocon));
+            .WithFallback(UserHocon.Parse(options.Hocon, "CheckpointerOptions.Hocon"));
         if (options.Cluster is { } cluster)
         {
             Validate(cluster);

@@ -209,6 +209,12 @@ public class CliErrorSpec : IDisposable
         // Before, Akka's parser closed the section at the end of the file and the command applied it, exit 0.
         AssertConfigRefused(command, "actorckpt.retention {\n  keep-last = 1\n", config => $"actorckpt: --config '{config}': line 1: '{{' is never closed (a '}}' is missing)");
 
+    [Theory]
+    [MemberData(nameof(ConfiguredCommands))]
+    public void A_config_Akka_refuses_should_exit_1_naming_the_file_and_change_nothing(string command) =>
+        // Before, Akka's own message alone (no file named) reached the user, from wherever the text was parsed.
+        AssertConfigRefused(command, "actorckpt.retention.keep-last = ${run.keep}\n", config => $"actorckpt: --config '{config}' does not parse as HOCON: Unresolved substitution: run.keep");
+
     /// <summary>Runs <paramref name="command"/> on a demo's root with a --config holding <paramref name="text"/>: exit 1, the one line <paramref name="expected"/> says (of the file's path), and nothing changed.</summary>
     private void AssertConfigRefused(string command, string text, Func<string, string> expected)
     {

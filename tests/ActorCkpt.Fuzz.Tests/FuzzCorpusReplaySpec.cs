@@ -62,6 +62,20 @@ public class FuzzCorpusReplaySpec
         Assert.Equal("actorckpt.transfer.chunk-size = 4294967296: must be between 1 KiB and 100000 bytes", e.Message);
     }
 
+    [Theory(Timeout = 30_000)]
+    [InlineData("regressions/settings/akka-open-array.conf", "line 1: '[' is never closed (a ']' is missing)")]
+    [InlineData("regressions/settings/akka-array-closed-by-brace.conf", "line 1: '}' closes nothing opened before it")]
+    [InlineData("regressions/settings/afl-hang-00.conf", "line 1: '[' is never closed (a ']' is missing)")]
+    public async Task HOCON_on_which_Akkas_parser_never_returns_should_be_refused_before_it_naming_the_bracket(string file, string message)
+    {
+        var text = await File.ReadAllTextAsync(Path.Combine(FuzzFolder, file));
+
+        // Off the test thread, so that the timeout fails a hang instead of waiting on it.
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => Task.Run(() => UserHocon.Parse(text, "--config 'x.conf'")));
+
+        Assert.Equal($"--config 'x.conf': {message}", e.Message);
+    }
+
     [Theory]
     [InlineData("corpus/safetensors/overflowing-shape.safetensors", "tensor 't': shape [4294967296, 4294967296] holds more bytes than 64 bits count")]
     [InlineData("regressions/safetensors/negative-shape.safetensors", "tensor 't': shape [-1, -4] has a negative size")]

@@ -44,4 +44,19 @@ public class UntrustedConfigSpec : IDisposable
         var refused = Assert.Throws<Akka.Configuration.ConfigurationException>(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = open }.ToConfig());
         Assert.Equal($"ActorCkptOptions.HoconFile '{open}': line 1: '{{' is never closed (a '}}' is missing)", refused.Message);
     }
+
+    [Fact]
+    public async Task Hocon_options_with_an_array_left_open_should_be_refused_naming_them_not_hang_the_parser()
+    {
+        // Akka's parser never returns on this text (fuzz/regressions/settings/akka-open-array.conf): the start used to hang for good.
+        const string hang = "actorckpt.retention.keep-last = 2\na = [1, f =";
+
+        var checkpointer = await Assert.ThrowsAsync<Akka.Configuration.ConfigurationException>(() =>
+            Task.Run(() => CheckpointerConfig.Build(new CheckpointerOptions { Root = _temp.Path, Hocon = hang })).WaitAsync(Deadline));
+        var hosted = await Assert.ThrowsAsync<Akka.Configuration.ConfigurationException>(() =>
+            Task.Run(() => new ActorCkptOptions { Root = _temp.Path, Hocon = hang }.ToConfig()).WaitAsync(Deadline));
+
+        Assert.Equal("CheckpointerOptions.Hocon: line 2: '[' is never closed (a ']' is missing)", checkpointer.Message);
+        Assert.Equal("ActorCkptOptions.Hocon: line 2: '[' is never closed (a ']' is missing)", hosted.Message);
+    }
 }

@@ -318,14 +318,6 @@ internal static class ActorCkptCli
     internal static string? WithCreate(string? hocon, bool create) =>
         create ? (hocon ?? "") + "\nactorckpt.object-store.create-missing = on\n" : hocon;
 
-    // The option checked that the file exists while parsing; reading it can still fail (a directory, no permission), which is an operation's failure.
-    // An empty file is an empty config, and is not opened: a FIFO (length 0) there would block the read forever.
-    // A brace left open is refused by name: Akka's parser would close it at the end of the file, silently.
-    private static string? ReadConfig(string? path)
-    {
-        if (path is null) return null;
-        var text = RegularFile.ReadAllText(path, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config");
-        HoconBrackets.Check(text, $"--config '{path}'");
-        return text;
-    }
+    // The option checked that the file exists while parsing; reading it can still fail (a FIFO, a directory, no permission), which is an operation's failure.
+    private static string? ReadConfig(string? path) => path is null ? null : UserHocon.ReadFile(path, "--config");
 }

@@ -18,9 +18,7 @@ internal static class NodeCommand
     /// <summary>Runs the node until it is stopped; returns the exit code.</summary>
     public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output, string? host = null)
     {
-        var text = RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config");
-        HoconBrackets.Check(text, $"--config '{configFile}'");
-        var config = ClusterNodeConfig.Build(text, port, roles, root: null);
+        var config = ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config"), port, roles, root: null);
         // The flag wins over the file: one config file serves every node process of the memory demo.
         if (host is not null) config = Akka.Configuration.ConfigurationFactory.ParseString($"actorckpt.tiers.memory.host = \"{ReplicaLayout.Host(host)}\"").WithFallback(config);
         var root = config.GetString("actorckpt.root");

@@ -89,7 +89,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         var quiet = (memory is null ? "" : "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }")
                     + "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n";
         var config = ActorCkptConfig.WithCatalog(
-            ClusterNodeConfig.Build(RegularFile.ReadAllText(configFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
+            ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
         var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config))), configFile, memory);
         try

@@ -32,7 +32,7 @@ internal static class TrainRunner
         if (o.Steps < 1 || o.CkptEvery < 1) throw new ArgumentException("--steps and --ckpt-every must be at least 1");
         // Named as the tool's flag: the host reads the file again as ActorCkptOptions.HoconFile.
         if (o.HoconFile is not null)
-            HoconBrackets.Check(RegularFile.ReadAllText(o.HoconFile, ActorCkpt.Hosting.ActorCkptOptions.MaxHoconFileBytes, "--config"), $"--config '{o.HoconFile}'");
+            UserHocon.ReadFile(o.HoconFile, "--config");
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
         builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);

@@ -58,7 +58,7 @@ public sealed class ActorCkptOptions
     internal Func<IBlobStore, IBlobStore>? WrapStore { get; set; }
 
     /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
-    internal const long MaxHoconFileBytes = 16L << 20;
+    internal const long MaxHoconFileBytes = UserHocon.MaxFileBytes;
 
     /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> (over <see cref="MemoryTier"/> and <see cref="ObjectTier"/>) and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
     internal Config ToConfig()
@@ -67,13 +67,11 @@ public sealed class ActorCkptOptions
             throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
         if (FinishSavesTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
-        var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), Parse(Hocon));
+        var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
         if (HoconFile is not null)
         {
             if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
-            var text = RegularFile.ReadAllText(Path.GetFullPath(HoconFile), MaxHoconFileBytes, "a configuration file");
-            HoconBrackets.Check(text, $"ActorCkptOptions.HoconFile '{HoconFile}'");
-            config = Over(config, Parse(text));
+            config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
         }
         return config;
     }

@@ -1,0 +1,40 @@
+using Akka.Configuration;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>The one door for HOCON a user wrote: brackets checked first, and any refusal naming where the text came from.</summary>
+public class UserHoconSpec : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("actorckpt-userhocon-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Text_Akka_refuses_should_be_refused_naming_its_owner()
+    {
+        var refused = Assert.Throws<ConfigurationException>(() => UserHocon.Parse("a = ${missing.key}", "CheckpointerOptions.Hocon"));
+
+        Assert.StartsWith("CheckpointerOptions.Hocon does not parse as HOCON: ", refused.Message);
+        Assert.DoesNotContain('\n', refused.Message);
+    }
+
+    [Fact]
+    public void Blank_text_should_be_the_empty_config_and_good_text_parsed()
+    {
+        Assert.True(UserHocon.Parse("  \n", "x").IsEmpty);
+        Assert.Equal(3, UserHocon.Parse("actorckpt { retention { keep-last = 3 } }", "x").GetInt("actorckpt.retention.keep-last"));
+    }
+
+    [Fact]
+    public void A_file_should_be_refused_naming_its_owner_and_path()
+    {
+        var file = Path.Combine(_dir, "node.conf");
+        File.WriteAllText(file, "actorckpt.root = /r\nakka.cluster.roles = [rank, writer\n");
+
+        var refused = Assert.Throws<ConfigurationException>(() => UserHocon.ReadFile(file, "--config"));
+
+        Assert.Equal($"--config '{file}': line 2: '[' is never closed (a ']' is missing)", refused.Message);
+        File.WriteAllText(file, "actorckpt.root = /r\n");
+        Assert.Equal("actorckpt.root = /r\n", UserHocon.ReadFile(file, "--config"));
+    }
+}
