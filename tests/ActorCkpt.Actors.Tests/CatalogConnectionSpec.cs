@@ -76,6 +76,48 @@ public sealed class CatalogConnectionSpec : IDisposable
     }
 
     [Fact]
+    public void A_catalog_path_longer_than_SQLite_opens_should_be_refused_naming_it_and_one_at_the_bound_should_open()
+    {
+        // A root whose catalog path is exactly the bound: SQLite writes it (journal and all).
+        var atBound = RootWithCatalogPathOf(CatalogFile.MaxPathBytes);
+        var (_, connection) = Connection(atBound);
+        using (var db = new SqliteConnection(connection))
+        {
+            db.Open();
+            using var write = db.CreateCommand();
+            write.CommandText = "CREATE TABLE t (a); INSERT INTO t VALUES (1);";
+            write.ExecuteNonQuery();
+        }
+
+        // One byte longer: SQLite cannot open it ("unable to open database file"; the planner retried that for two minutes).
+        var over = RootWithCatalogPathOf(CatalogFile.MaxPathBytes + 1);
+        var raw = new SqliteConnectionStringBuilder { DataSource = Path.Combine(over, "catalog.db"), Pooling = false }.ToString();
+        using (var db = new SqliteConnection(raw))
+            Assert.Equal(14, Assert.ThrowsAny<SqliteException>(() => db.Open()).SqliteErrorCode);
+
+        var e = Assert.Throws<ConfigurationException>(() => Connection(over));
+
+        Assert.Equal($"the catalog '{Path.Combine(over, "catalog.db")}' is a path of {CatalogFile.MaxPathBytes + 1} bytes, and SQLite opens a catalog at a path of at most {CatalogFile.MaxPathBytes}: " +
+                     "use a shorter checkpoint root, or put the catalog elsewhere (actorckpt.catalog.connection-string)", e.Message);
+    }
+
+    /// <summary>A new root under the spec's folder whose catalog.db path is <paramref name="bytes"/> long (folder names of 200 at most).</summary>
+    private string RootWithCatalogPathOf(int bytes)
+    {
+        var root = Path.Combine(_dir, bytes.ToString());
+        // Each folder adds '/' and its name; none is left with one byte to fill, which no folder can take.
+        for (var left = bytes - root.Length - "/catalog.db".Length; left > 0;)
+        {
+            var take = left - 201 == 1 ? 200 : Math.Min(201, left);
+            root = Path.Combine(root, new string('d', take - 1));
+            left -= take;
+        }
+        Directory.CreateDirectory(root);
+        Assert.Equal(bytes, Path.Combine(root, "catalog.db").Length);
+        return root;
+    }
+
+    [Fact]
     public void A_catalog_that_is_a_directory_should_be_refused()
     {
         Directory.CreateDirectory(Path.Combine(_dir, "catalog.db"));

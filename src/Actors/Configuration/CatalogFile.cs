@@ -6,19 +6,30 @@ namespace ActorCkpt;
 /// <summary>
 /// The catalog's SQLite file must be a database file of its own: a symbolic link would put the
 /// journal wherever the link points (outside the root, or into another job's catalog), and a
-/// directory or special file is no database. Either is refused before the journal opens it.
+/// directory or special file is no database, and a path too long for SQLite never opens. Each is
+/// refused before the journal opens it.
 /// </summary>
 internal static class CatalogFile
 {
+    /// <summary>
+    /// The longest catalog path, in UTF-8 bytes, SQLite opens: its Unix file layer takes paths of at
+    /// most 512 bytes, and the rollback journal beside the file adds "-journal". A longer one failed
+    /// every start of the planner for two minutes with "unable to open database file".
+    /// </summary>
+    public const int MaxPathBytes = 512 - 8;
+
     // SQLite's result codes for a file that is damaged, or no database at all.
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
-    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link or not a file.</summary>
+    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link, not a file, or a path too long to open.</summary>
     public static void Check(SqliteConnectionStringBuilder sqlite)
     {
         var path = sqlite.DataSource;
         if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:") return;
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path));
+        if (bytes > MaxPathBytes)
+            throw new ConfigurationException($"the catalog '{path}' is a path of {bytes} bytes, and SQLite opens a catalog at a path of at most {MaxPathBytes}: use a shorter checkpoint root, or put the catalog elsewhere (actorckpt.catalog.connection-string)");
         var info = new FileInfo(path);
         if (info.LinkTarget is { } target)
             throw new ConfigurationException($"the catalog '{path}' is a symbolic link to '{target}'; ActorCkpt does not follow it: put the database file itself there");
