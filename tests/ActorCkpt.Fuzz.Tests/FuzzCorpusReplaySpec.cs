@@ -66,7 +66,15 @@ public class FuzzCorpusReplaySpec
     [InlineData("regressions/settings/akka-open-array.conf", "line 1: '[' is never closed (a ']' is missing)")]
     [InlineData("regressions/settings/akka-array-closed-by-brace.conf", "line 1: '}' closes nothing opened before it")]
     [InlineData("regressions/settings/afl-hang-00.conf", "line 1: '[' is never closed (a ']' is missing)")]
-    public async Task HOCON_on_which_Akkas_parser_never_returns_should_be_refused_before_it_naming_the_bracket(string file, string message)
+    [InlineData("regressions/settings/afl-hang-01.conf", "line 1: '=' where a value of an array should start, on which Akka's HOCON parser never returns: quote the value (\"...\") or close the array before it")]
+    [InlineData("regressions/settings/afl-hang-02.conf", "line 1: '$' where a value of an array should start, on which Akka's HOCON parser never returns: quote the value (\"...\") or close the array before it")]
+    [InlineData("regressions/settings/afl-hang-03.conf", "line 93: '}' where a value of an array should start, on which Akka's HOCON parser never returns: quote the value (\"...\") or close the array before it")]
+    [InlineData("regressions/settings/array-at-sign.conf", "line 1: '@' where a value of an array should start, on which Akka's HOCON parser never returns: quote the value (\"...\") or close the array before it")]
+    [InlineData("regressions/settings/arrays-100000-deep.conf", "line 1: keys and arrays nested deeper than 64 levels")]
+    [InlineData("regressions/settings/key-100001-parts.conf", "line 1: keys and arrays nested deeper than 64 levels")]
+    [InlineData("regressions/settings/substitution-cycle.conf", "the substitution ${actorckpt.x} of 'actorckpt.root' leads back to itself, which Akka's HOCON parser resolves without end")]
+    [InlineData("regressions/settings/substitution-of-itself.conf", "the substitution ${a} of 'a' leads back to itself, which Akka's HOCON parser resolves without end")]
+    public async Task HOCON_on_which_Akkas_parser_never_returns_or_overflows_should_be_refused_before_it_naming_why(string file, string message)
     {
         var text = await File.ReadAllTextAsync(Path.Combine(FuzzFolder, file));
 

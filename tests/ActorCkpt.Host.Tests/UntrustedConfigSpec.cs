@@ -50,6 +50,7 @@ public class UntrustedConfigSpec : IDisposable
     {
         // Akka's parser never returns on this text (fuzz/regressions/settings/akka-open-array.conf): the start used to hang for good.
         const string hang = "actorckpt.retention.keep-last = 2\na = [1, f =";
+        const string balanced = "akka.cluster.roles = [rank, writer = ]";
 
         var checkpointer = await Assert.ThrowsAsync<Akka.Configuration.ConfigurationException>(() =>
             Task.Run(() => CheckpointerConfig.Build(new CheckpointerOptions { Root = _temp.Path, Hocon = hang })).WaitAsync(Deadline));
@@ -58,5 +59,8 @@ public class UntrustedConfigSpec : IDisposable
 
         Assert.Equal("CheckpointerOptions.Hocon: line 2: '[' is never closed (a ']' is missing)", checkpointer.Message);
         Assert.Equal("ActorCkptOptions.Hocon: line 2: '[' is never closed (a ']' is missing)", hosted.Message);
+        var closed = await Assert.ThrowsAsync<Akka.Configuration.ConfigurationException>(() =>
+            Task.Run(() => CheckpointerConfig.Build(new CheckpointerOptions { Root = _temp.Path, Hocon = balanced })).WaitAsync(Deadline));
+        Assert.Equal("CheckpointerOptions.Hocon: line 1: '=' where a value of an array should start, on which Akka's HOCON parser never returns: quote the value (\"...\") or close the array before it", closed.Message);
     }
 }

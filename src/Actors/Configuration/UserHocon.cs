@@ -4,9 +4,10 @@ namespace ActorCkpt;
 
 /// <summary>
 /// HOCON a user wrote (a <c>--config</c> file, a <c>HoconFile</c>, a <c>Hocon</c> option), read and
-/// parsed through one door: bounded, regular files only, and every bracket checked before Akka's
-/// parser sees the text. That parser never returns on some texts with a bracket left open
-/// (<c>a = [1, f =</c>, fuzz/regressions/settings/akka-open-array.conf), and silently closes a section left open at the end.
+/// parsed through one door: bounded, regular files only, every bracket checked and every hazard of
+/// Akka's parser (<see cref="HoconHazards"/>) refused before that parser sees the text. It never
+/// returns on some texts (<c>a = [1, f = ]</c>, fuzz/regressions/settings), overflows its stack on
+/// others, and silently closes a section left open at the end.
 /// </summary>
 internal static class UserHocon
 {
@@ -34,6 +35,7 @@ internal static class UserHocon
     {
         if (string.IsNullOrWhiteSpace(hocon)) return Config.Empty;
         HoconBrackets.Check(hocon, owner);
+        HoconHazards.Check(hocon, owner);
         try
         {
             return ConfigurationFactory.ParseString(hocon);
