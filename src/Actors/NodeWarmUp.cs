@@ -45,9 +45,36 @@ internal static class NodeWarmUp
     public static Config WithJournal(Config config) =>
         config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS" ? Plugins(config, Database).WithFallback(config) : config;
 
-    // The plugin's settings as HOCON text; empty values are rendered as nothing, so they are quoted back.
-    private static string Render(Config config, string path) =>
-        System.Text.RegularExpressions.Regex.Replace(config.GetConfig(path).ToString(true), @"(?m)^(\s*[\w-]+) : \s*$", "$1 = \"\"");
+    // The plugin's settings as HOCON text, every key and value quoted: Config.ToString leaves them bare,
+    // and the connection string holds the root's path, which may hold '=', '"' or '#'.
+    private static string Render(Config config, string path)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (key, value) in config.GetConfig(path).Root.GetObject().Items)
+            Write(text.Append(Quoted(key)).Append(" = "), value).Append('\n');
+        return text.ToString();
+    }
+
+    private static System.Text.StringBuilder Write(System.Text.StringBuilder text, Akka.Configuration.Hocon.HoconValue value)
+    {
+        if (value.IsObject())
+        {
+            text.Append("{ ");
+            foreach (var (key, item) in value.GetObject().Items)
+                Write(text.Append(Quoted(key)).Append(" = "), item).Append(", ");
+            return text.Append('}');
+        }
+        if (value.IsArray())
+        {
+            text.Append('[');
+            foreach (var item in value.GetArray()) Write(text, item).Append(", ");
+            return text.Append(']');
+        }
+        // Empty, a value that is nothing, is written as the empty string it is read as.
+        return text.Append(value.IsString() && value.GetString() is null ? "null" : Quoted(value.IsString() ? value.GetString() : ""));
+    }
+
+    private static string Quoted(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     /// <summary>Runs the save's code paths on a scratch state of two ranks, in memory.</summary>
     public static void RunSavePaths(ActorCkptSettings settings)
