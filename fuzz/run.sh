@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes one parser under afl-fuzz (Debian's afl++) for a number of minutes:
-#   fuzz/run.sh TARGET MINUTES [OUT]     TARGET: metadata, safetensors, hf-index, settings, replica
+#   fuzz/run.sh TARGET MINUTES [OUT]     TARGET: metadata, metadata-bin, safetensors, hf-index, settings, replica
 # Builds fuzz/ActorCkpt.Fuzz into a fresh folder, instruments the project's assemblies there with
 # SharpFuzz (the dotnet tool SharpFuzz.CommandLine, installed under fuzz/.tools when missing), and
 # runs afl-fuzz from the seed corpus fuzz/corpus/TARGET. Findings land in OUT (default
@@ -9,10 +9,10 @@
 # over 5 s. Replay one with: dotnet fuzz/.build/TARGET/plain/ActorCkpt.Fuzz.dll replay TARGET FILE
 # and, once fixed, copy it to fuzz/regressions/TARGET/ so the test suite keeps replaying it.
 set -euo pipefail
-usage="usage: fuzz/run.sh TARGET MINUTES [OUT]  (TARGET: metadata, safetensors, hf-index, settings, replica)"
+usage="usage: fuzz/run.sh TARGET MINUTES [OUT]  (TARGET: metadata, metadata-bin, safetensors, hf-index, settings, replica)"
 target=${1:?$usage}
 minutes=${2:?$usage}
-case "$target" in metadata|safetensors|hf-index|settings|replica) ;; *) echo "$usage" >&2; exit 2 ;; esac
+case "$target" in metadata|metadata-bin|safetensors|hf-index|settings|replica) ;; *) echo "$usage" >&2; exit 2 ;; esac
 [[ "$minutes" =~ ^[1-9][0-9]*$ ]] || { echo "MINUTES must be a positive whole number: $usage" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=${3:-$here/findings/$target}
