@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
 using Microsoft.Data.Sqlite;
@@ -115,6 +116,21 @@ public sealed class CatalogConnectionSpec : IDisposable
         Directory.CreateDirectory(root);
         Assert.Equal(bytes, Path.Combine(root, "catalog.db").Length);
         return root;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
+
+    [Fact]
+    public void A_catalog_that_is_a_FIFO_should_be_refused_as_such()
+    {
+        // Before, the tool called it 'not a SQLite database (0 bytes, no SQLite header)', and a node's start handed it to SQLite.
+        var fifo = Path.Combine(_dir, "catalog.db");
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir));
+
+        Assert.Equal($"the catalog '{fifo}' is a FIFO, not a database file", e.Message);
     }
 
     [Fact]

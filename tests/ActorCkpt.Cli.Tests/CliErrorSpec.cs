@@ -368,9 +368,12 @@ public class CliErrorSpec : IDisposable
             : new[] { command, root });
 
         Assert.Equal(1, exit);
-        Assert.Equal(Line(kind == "link"
-            ? $"actorckpt: the catalog '{catalog}' is a symbolic link to '{Path.Combine(Parent, "elsewhere.db")}'; ActorCkpt does not follow it: put the database file itself there"
-            : $"actorckpt: '{catalog}' is not a SQLite database ({(kind == "fifo" ? 0 : 4096)} bytes, no SQLite header): the catalog is damaged"), err);
+        Assert.Equal(Line(kind switch
+        {
+            "link" => $"actorckpt: the catalog '{catalog}' is a symbolic link to '{Path.Combine(Parent, "elsewhere.db")}'; ActorCkpt does not follow it: put the database file itself there",
+            "fifo" => $"actorckpt: the catalog '{catalog}' is a FIFO, not a database file",
+            _ => $"actorckpt: '{catalog}' is not a SQLite database (4096 bytes, no SQLite header): the catalog is damaged",
+        }), err);
         Assert.Equal(before, Tree(root));
     }
 

@@ -22,7 +22,7 @@ internal static class CatalogFile
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
-    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link, not a file, or a path too long to open.</summary>
+    /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link, not a regular file, or a path too long to open.</summary>
     public static void Check(SqliteConnectionStringBuilder sqlite)
     {
         var path = sqlite.DataSource;
@@ -35,6 +35,9 @@ internal static class CatalogFile
             throw new ConfigurationException($"the catalog '{path}' is a symbolic link to '{target}'; ActorCkpt does not follow it: put the database file itself there");
         if (Directory.Exists(path))
             throw new ConfigurationException($"the catalog '{path}' is a directory, not a database file");
+        // SQLite would open a FIFO and wait on it for good: any other file that is not regular is refused by what it is.
+        if (RegularFile.Kind(path) is not (FileKind.Regular or FileKind.Missing) and var kind)
+            throw new ConfigurationException($"the catalog '{path}' is {NotARegularFileException.Describe(kind)}, not a database file");
     }
 
     /// <summary>
