@@ -22,6 +22,8 @@ internal static class GcCommand
         // Only a check: a running job's planner holds this lock, and gc must not run beside it.
         var blobs = RootStore.Open(root, node);
         CatalogLock.EnsureFree(blobs);
+        // A read-only root has nothing gc could remove; its stand-in planner would only report each removal failing.
+        if (CatalogLock.WhyReadOnly(blobs) is { } readOnly) throw new ActorCkptException($"gc changes nothing on a read-only root: {readOnly}");
         var catalog = CatalogChecksums.HasCatalog(root, node) ? CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node)) : CatalogChecksums.None;
         var disk = new CheckpointStore(blobs);
         var damaged = disk.CommittedSteps().Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
