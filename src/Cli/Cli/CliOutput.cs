@@ -38,7 +38,21 @@ internal sealed class CliOutput(TextWriter output, bool json, bool? terminal = n
             output.WriteLine(JsonSerializer.Serialize(fields));
             return;
         }
-        foreach (var (k, v) in fields) output.WriteLine($"{k}: {Format(v)}");
+        foreach (var (k, v) in fields) output.WriteLine($"{k}: {Plain(v)}");
+    }
+
+    /// <summary>The most items of a list a plain report shows; --json has them all.</summary>
+    public const int PlainListItems = 32;
+
+    // A plain report stays short: a list of records (steps, tensors: the lines above say them) is
+    // counted, and a long list of values is cut; --json prints every one.
+    private static string Plain(object? v)
+    {
+        if (v is string or null or System.Collections.IDictionary || v is not System.Collections.IEnumerable list) return Format(v);
+        var items = list.Cast<object?>().ToList();
+        if (items.Any(i => i is not (null or string or IFormattable))) return $"{items.Count} (--json prints them)";
+        return items.Count <= PlainListItems ? Format(v)
+            : $"[{string.Join(",", items.Take(PlainListItems).Select(i => JsonSerializer.Serialize(i)))},...] ({items.Count} in all; --json prints them)";
     }
 
     /// <summary>Seconds rounded for reports.</summary>
