@@ -394,7 +394,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>Why <paramref name="step"/> cannot be saved now: committed (on disk or in memory) or being deleted; null when it can.</summary>
     private string? WhyNotWritable(long step) =>
         _files.WhyNotWritable(step, _removals.IsBusy(step))
-        ?? (Catalog[step] is { Status: CheckpointStatus.Committed } ? $"step {step} is already committed in memory in '{_files.Root}'" : null);
+        ?? Catalog[step] switch
+        {
+            // Its metadata went (removed, a FIFO or a link in its place): the catalog still vouches for its files.
+            { OnDisk: true } => new StepAlreadyCommittedException(step, _files.Root).Message,
+            { Status: CheckpointStatus.Committed } => $"step {step} is already committed in memory in '{_files.Root}'",
+            _ => null,
+        };
 
     /// <summary>The holders as a memory round sees them: null when the tier is off or no holder has announced itself.</summary>
     private MemoryView<IActorRef>? MemoryView()

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -227,5 +228,54 @@ public class ReaderConsistencySpec : IDisposable
         var lines = ls.Out.Split(Environment.NewLine);
         Assert.StartsWith($"step 1: committed, damaged: {why}, ", lines[0]);
         Assert.Matches("^step 2: committed, [0-9]+ bytes in 4 files, ", lines[1]);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
+
+    /// <summary>Puts <paramref name="kind"/> in place of step <paramref name="step"/>'s metadata: nothing ("missing"), a FIFO, or a link to step 1's.</summary>
+    private void Replace(long step, string kind)
+    {
+        File.Delete(Metadata(step));
+        if (kind == "fifo") Assert.Equal(0, mkfifo(Metadata(step), 0b110_100_100));
+        if (kind == "link") File.CreateSymbolicLink(Metadata(step), Path.Combine("..", CheckpointLayout.StepDirectory(1), CheckpointLayout.MetadataFile));
+    }
+
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("fifo")]
+    [InlineData("link")]
+    public void A_step_the_catalog_committed_whose_metadata_is_missing_or_not_a_regular_file_should_fail_every_reader_not_fall_back_to_an_older_step(string kind)
+    {
+        Demo(steps: 2);
+        Replace(2, kind);
+        var before = Tree(Parent);
+        var what = kind switch
+        {
+            "missing" => "the file is missing",
+            "fifo" => "the file is a FIFO, not a regular file",
+            _ => $"it cannot be read: 'step-00000002/metadata.json' in '{Root}' goes through the symbolic link '{Metadata(2)}' (to '../step-00000001/metadata.json'): " +
+                 "links are refused so that nothing outside the checkpoint directory is read or written",
+        };
+        var why = $"'step-00000002/metadata.json': the catalog records step 2 as committed, but {what}";
+
+        // Without --step: before, verify said "OK step 1", inspect "latest: 1", export wrote step 1, gc "no debris".
+        foreach (var args in new[] { new[] { "verify", Root }, new[] { "inspect", Root }, Args("export"), Args("unshard") })
+        {
+            var (exit, output, err) = Run(args);
+            Assert.Equal((args[0], 1, Line("actorckpt: " + why), ""), (args[0], exit, err, output));
+        }
+        var gc = Run("gc", Root);
+
+        Assert.Equal((1, Line($"step 2 is damaged: {why}")), (gc.Exit, gc.Out));
+        Assert.Equal(Line("actorckpt: gc changes nothing while committed steps are damaged (step 2): check them with actorckpt verify, and move or remove them by hand"), gc.Err);
+        // No export or unshard output, nothing removed or repaired.
+        Assert.Equal(before, Tree(Parent));
+
+        // Without a catalog, a step without regular metadata is simply not committed: step 1 is the newest.
+        File.Delete(Path.Combine(Root, CheckpointLayout.CatalogFile));
+        var verify = Run("verify", Root);
+        Assert.Equal((0, ""), (verify.Exit, verify.Err));
+        Assert.Contains(Line("OK step 1: 4 files, 13 chunks and entries verified"), verify.Out);
     }
 }

@@ -7,8 +7,9 @@ namespace ActorCkpt.Cli.Tests;
 
 /// <summary>
 /// Debris others left in a root (a FIFO named metadata.json in a step no catalog committed, a torn
-/// file beside it): every command finishes (each bounded at 30 s, so a hang fails), works on the
-/// committed steps, and leaves the debris alone; asking for that step gives the one-line refusal.
+/// file beside it): every command finishes (each bounded at 30 s, so a hang fails) and works on the
+/// committed steps; asking for that step gives the one-line refusal; gc and a new save of that step
+/// remove it, as they remove other debris.
 /// </summary>
 public class UntrustedRootCliSpec : IDisposable
 {
@@ -24,7 +25,7 @@ public class UntrustedRootCliSpec : IDisposable
     private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 
     [Fact]
-    public async Task A_FIFO_metadata_in_an_uncommitted_step_should_not_stop_inspect_verify_ls_gc_or_export()
+    public async Task A_FIFO_metadata_in_an_uncommitted_step_should_not_stop_inspect_verify_ls_or_export_and_gc_should_remove_it()
     {
         Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
         var debris = Path.Combine(Dir, "step-00000009");
@@ -36,9 +37,9 @@ public class UntrustedRootCliSpec : IDisposable
         var inspect = await RunAsync("inspect", Dir, "--json");
         var verify = await RunAsync("verify", Dir, "--json");
         var ls = await RunAsync("ls", Dir, "--json");
-        var gc = await RunAsync("gc", Dir, "--json");
         var export = await RunAsync("export", Dir, "--out", Path.Combine(Dir, "hf"), "--json");
         var asked = await RunAsync("inspect", Dir, "--step", "9");
+        var gc = await RunAsync("gc", Dir, "--json");
 
         Assert.Equal(0, inspect.Exit);
         Assert.Equal(new long[] { 1, 2 }, LastJson(inspect.Out).GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetInt64()));
@@ -46,14 +47,56 @@ public class UntrustedRootCliSpec : IDisposable
         Assert.True(LastJson(verify.Out).GetProperty("ok").GetBoolean());
         Assert.Equal(0, ls.Exit);
         Assert.Equal(new[] { "committed", "committed" }, LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
-        Assert.Equal(0, gc.Exit);
-        var report = LastJson(gc.Out);
-        Assert.Empty(report.GetProperty("debris_removed").EnumerateArray());
-        Assert.Equal(new long[] { 1, 2 }, report.GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
         Assert.Equal(0, export.Exit);
         Assert.NotEqual(0, asked.Exit);
         Assert.Contains($"'{fifo}' is a FIFO, not a regular file", asked.Err);
-        // Neither a checkpoint nor debris the tool made: left where it is.
-        Assert.True(File.Exists(fifo));
+        // No commit (a commit only renames a regular file into place) and unknown to the catalog: debris, removed as other debris is.
+        Assert.Equal((0, ""), (gc.Exit, gc.Err));
+        Assert.Contains("removed the debris of steps 9" + Environment.NewLine, gc.Out);
+        var report = LastJson(gc.Out);
+        Assert.Equal(new long[] { 9 }, report.GetProperty("debris_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new long[] { 1, 2 }, report.GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.False(Directory.Exists(debris));
+    }
+
+    [Fact]
+    public async Task A_save_of_a_step_whose_directory_holds_a_FIFO_metadata_should_clear_that_debris_and_commit()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var debris = Path.Combine(Dir, CheckpointLayout.StepDirectory(3));
+        Directory.CreateDirectory(debris);
+        var fifo = Path.Combine(debris, CheckpointLayout.MetadataFile);
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        File.WriteAllText(Path.Combine(debris, "r00000-000-deadbeef.safetensors"), "torn");
+
+        // The demo on a root with steps 1..2 saves step 3. Before: "save of step 3 failed: step 3 is already committed …", every time.
+        var save = await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1");
+        var ls = await RunAsync("ls", Dir, "--json");
+
+        Assert.Equal((0, ""), (save.Exit, save.Err));
+        Assert.Equal(new[] { (1L, "committed"), (2L, "committed"), (3L, "committed") }, LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray()
+            .Select(c => (c.GetProperty("step").GetInt64(), c.GetProperty("status").GetString())));
+        Assert.Equal(FileKind.Regular, RegularFile.Kind(fifo));
+        Assert.False(File.Exists(Path.Combine(debris, "r00000-000-deadbeef.safetensors")));
+        Assert.Equal(0, (await RunAsync("verify", Dir)).Exit); // the newest step, 3, is whole
+    }
+
+    [Fact]
+    public async Task A_save_of_a_step_the_catalog_committed_whose_metadata_is_a_FIFO_should_be_refused_and_its_files_kept()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var step2 = Path.Combine(Dir, CheckpointLayout.StepDirectory(2));
+        var fifo = Path.Combine(step2, CheckpointLayout.MetadataFile);
+        File.Delete(fifo);
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        var files = Directory.GetFiles(step2).Order(StringComparer.Ordinal).ToArray();
+
+        // The demo saves from the newest step on disk, 1, so step 2 again: not debris, the catalog vouches for its files.
+        var save = await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1");
+
+        Assert.Equal(1, save.Exit);
+        Assert.Equal($"actorckpt: save of step 2 failed: step 2 is already committed in '{Dir}'; refusing to overwrite it" + Environment.NewLine, save.Err);
+        Assert.Equal(files, Directory.GetFiles(step2).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(FileKind.Fifo, RegularFile.Kind(fifo));
     }
 }

@@ -39,7 +39,7 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
-    public async Task A_FIFO_metadata_in_an_uncommitted_step_should_not_hide_or_block_the_committed_steps()
+    public async Task A_FIFO_metadata_in_an_uncommitted_step_should_be_debris_that_neither_hides_nor_blocks_the_committed_steps()
     {
         var store = Saved();
         Directory.CreateDirectory(InStep(9, ""));
@@ -54,16 +54,37 @@ public class UntrustedRootSpec : IDisposable
 
         Assert.Equal(new long[] { 1 }, committed);
         Assert.Equal(1, latest);
-        var why = $"'step-00000009': '{InStep(9, CheckpointLayout.MetadataFile)}' is a FIFO, not a regular file";
+        Assert.False(store.IsCommitted(9));
         foreach (var scan in new[] { described, listed })
         {
-            Assert.Equal(1, Assert.Single(scan.Steps).Step);
-            Assert.NotNull(scan.Steps[0].Commit);
-            Assert.Equal(why, Assert.Single(scan.Unreadable));
+            // A commit only ever renames a regular file into place: a FIFO there is no commit, so step 9 is debris.
+            Assert.Equal(new[] { (1L, true), (9L, false) }, scan.Steps.Select(s => (s.Step, s.Commit is not null)));
+            Assert.Empty(scan.Unreadable);
         }
-        // Neither debris to remove nor a checkpoint: what was put there is left alone.
-        Assert.False(store.DeleteUncommitted(9));
-        Assert.True(File.Exists(InStep(9, CheckpointLayout.MetadataFile)));
+        Assert.True(await Bounded(() => store.DeleteUncommitted(9)));
+        Assert.False(Directory.Exists(InStep(9, "")));
+    }
+
+    [Theory]
+    [InlineData("fifo")]
+    [InlineData("link")]
+    public async Task A_save_of_a_step_whose_metadata_is_a_FIFO_or_a_link_should_clear_that_debris_and_commit(string kind)
+    {
+        var store = Saved();
+        var outside = Path.Combine(_dir.Path, "elsewhere.json");
+        File.WriteAllText(outside, "not ours");
+        Directory.CreateDirectory(InStep(2, ""));
+        if (kind == "fifo") MakeFifo(InStep(2, CheckpointLayout.MetadataFile));
+        else File.CreateSymbolicLink(InStep(2, CheckpointLayout.MetadataFile), outside);
+        File.WriteAllText(InStep(2, "garbage.bin"), "not ours");
+
+        // Before: "step 2 is already committed in '…'; refusing to overwrite it" (FIFO), or the link refused.
+        await Bounded(() => { SavedCheckpoint.Save(store, 2, world: 2); return true; });
+
+        Assert.Equal(new long[] { 1, 2 }, store.CommittedSteps());
+        Assert.Equal(2, store.ReadMetadata(2).Step);
+        Assert.False(File.Exists(InStep(2, "garbage.bin")));
+        Assert.Equal("not ours", File.ReadAllText(outside)); // the link was removed, never followed
     }
 
     [Fact]

@@ -29,6 +29,13 @@ internal sealed class CatalogChecksums
         _byStep?.GetValueOrDefault(step) is { Status: CheckpointStatus.Committed, MetadataChecksum: { Length: > 0 } checksum } ? checksum : null;
 
     /// <summary>
+    /// The steps the catalog records as committed to disk, oldest first (none without a catalog): each
+    /// must have its metadata there, which the readers check (<see cref="ReaderSteps"/>). Steps it records
+    /// as deleted or aborted, or in memory only, are not among them.
+    /// </summary>
+    public IReadOnlyList<long> OnDisk => _byStep is null ? [] : _byStep.Values.Where(e => e.OnDisk).Select(e => e.Step).Order().ToArray();
+
+    /// <summary>
     /// Why the catalog does not vouch for committed step <paramref name="step"/> (it has no record of
     /// it, or records it as aborted or deleted: a commit its planner did not journal before it
     /// stopped, or a directory put there by hand); null when it records the commit or there is no catalog.

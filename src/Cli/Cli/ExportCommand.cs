@@ -11,10 +11,10 @@ internal static class ExportCommand
     public static int Run(string dir, string outDir, long? step, long maxShardSize, string? indexFrom, string dtype, string? hocon, CliOutput output)
     {
         var store = RootStore.OpenCheckpoints(dir, hocon);
-        var resolved = store.ResolveStep(step);
+        var catalog = ReaderSteps.Catalog(store, dir, hocon);
+        var resolved = ReaderSteps.Resolve(store, catalog, step);
         store.ReadMetadata(resolved); // a step that is not there or not readable fails here, before any output or progress
         // Nothing is written from a step whose metadata is not what the catalog recorded or disagrees with its files' headers.
-        var catalog = CatalogChecksums.Read(dir, hocon);
         catalog.RequireSettled(resolved);
         StepConsistency.Require(store, resolved, catalog.For(resolved), out var checkedChecksum);
         if (indexFrom is not null) ReferenceIndexBound.Check(indexFrom);

@@ -26,7 +26,8 @@ internal static class GcCommand
         if (CatalogLock.WhyReadOnly(blobs) is { } readOnly) throw new ActorCkptException($"gc changes nothing on a read-only root: {readOnly}");
         var catalog = CatalogChecksums.HasCatalog(root, node) ? CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node)) : CatalogChecksums.None;
         var disk = new CheckpointStore(blobs);
-        var damaged = disk.CommittedSteps().Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
+        // The catalog's committed steps too: one whose metadata went is damaged, not skipped.
+        var damaged = ReaderSteps.Of(disk, catalog).Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
         foreach (var (s, why) in damaged) output.Line($"step {s} is damaged: {why}");
         if (damaged.Count > 0)
             throw new ActorCkptException($"gc changes nothing while committed steps are damaged (step {string.Join(", ", damaged.Select(d => d.Step))}): " +

@@ -16,13 +16,14 @@ internal static class InspectCommand
     public static int Run(string dir, long? step, string? hocon, CliOutput output, TextWriter? metadataJson = null)
     {
         var store = RootStore.OpenCheckpoints(dir, hocon);
-        if (metadataJson is not null) step = store.ResolveStep(step);
+        // A root with no step lists none (a job before its first save, even before its planner made
+        // the catalog): scripts and the crash harness read the empty list.
+        var catalog = ReaderSteps.Catalog(store, dir, hocon);
+        if (metadataJson is not null) step = ReaderSteps.Resolve(store, catalog, step);
         if (step is null)
         {
-            var steps = store.CommittedSteps();
-            // A root with no committed step lists none (a job before its first commit, even before its
-            // planner made the catalog): scripts and the crash harness read the empty list.
-            var catalog = steps.Count == 0 ? CatalogChecksums.None : CatalogChecksums.Read(dir, hocon);
+            // Steps the catalog committed are listed, and checked, whatever is left of their metadata.
+            var steps = ReaderSteps.Of(store, catalog);
             var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
             var rows = steps.Select((s, i) =>
             {
@@ -38,10 +39,10 @@ internal static class InspectCommand
             return 0;
         }
 
-        store.ReadMetadata(step.Value); // a step that is not there or not readable is named as such, before the catalog is read
-        var stepCatalog = CatalogChecksums.Read(dir, hocon);
-        stepCatalog.RequireSettled(step.Value);
-        var md = StepConsistency.Require(store, step.Value, stepCatalog.For(step.Value));
+        ReaderSteps.Resolve(store, catalog, step); // a step the catalog committed whose metadata went is named as such
+        store.ReadMetadata(step.Value); // a step that is not there or not readable is named as such, before any output
+        catalog.RequireSettled(step.Value);
+        var md = StepConsistency.Require(store, step.Value, catalog.For(step.Value));
         if (metadataJson is not null)
         {
             metadataJson.Write(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(md)));

@@ -12,9 +12,9 @@ internal static class VerifyCommand
     public static int Run(string dir, long? step, string? hocon, CliOutput output)
     {
         var store = RootStore.OpenCheckpoints(dir, hocon);
-        var target = store.ResolveStep(step);
+        var catalog = ReaderSteps.Catalog(store, dir, hocon);
+        var target = ReaderSteps.Resolve(store, catalog, step);
         var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
-        var catalog = CatalogChecksums.Read(dir, hocon);
         var failures = new List<VerificationFailure>();
         if (catalog.Unsettled(target) is { } unsettled) failures.Add(new VerificationFailure(CheckpointLayout.MetadataFile, "(file)", unsettled));
         if (StepConsistency.CheckCatalogChecksum(checksum, catalog.For(target)) is { } differs) failures.Add(differs);

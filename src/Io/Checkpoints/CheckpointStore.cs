@@ -5,7 +5,7 @@ namespace ActorCkpt;
 
 /// <summary>
 /// The checkpoints under one root and the commit protocol. A step is committed exactly when its
-/// directory holds <see cref="CheckpointLayout.MetadataFile"/>: the metadata is written under a
+/// directory holds <see cref="CheckpointLayout.MetadataFile"/> as a regular file: the metadata is written under a
 /// temporary name, fsynced, then renamed (the commit point), and only then does the "latest"
 /// tracker move. A crash before the rename leaves the previous checkpoint the newest one.
 /// Everything read back is untrusted: only regular files are opened (<see cref="IBlobStore.OpenRead"/>),
@@ -44,8 +44,12 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// </summary>
     public CheckpointStore MemorySteps() => new(new PrefixedBlobStore(store, CheckpointLayout.MemoryDirectory));
 
-    /// <summary>True when step <paramref name="step"/> is committed.</summary>
-    public bool IsCommitted(long step) => store.Exists(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
+    /// <summary>
+    /// True when step <paramref name="step"/> is committed: its metadata is a regular file. A FIFO or a
+    /// link there is debris (a commit only ever renames a regular file into place), which a new save of
+    /// the step or gc removes as it removes other debris; nothing is opened.
+    /// </summary>
+    public bool IsCommitted(long step) => store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
 
     /// <summary>
     /// Committed steps, oldest first. Directories without metadata (aborted or torn saves) are not
@@ -396,11 +400,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
 
     private StepOnDisk Describe(long step, Func<long, bool> describe)
     {
+        // Metadata that is no regular file (a FIFO, a link) is no commit: the step is debris, unless
+        // the catalog says it committed (the reconciler and gc leave such a step alone, the readers refuse it).
         if (!IsCommitted(step)) return new StepOnDisk(step, null);
-        // Metadata that is there but no regular file is neither a commit nor debris to remove:
-        // opening it refuses it, naming what it is, and the step is listed as unreadable.
-        if (!store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)))
-            store.OpenRead(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile)).Dispose();
         if (!describe(step)) return new StepOnDisk(step, new CommitOnDisk("", 0, 0));
         var (metadata, checksum) = Deserialize(OpenMetadataFile(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), MaxMetadataBytes, expectedChecksum: null);
         CheckStepField(step, metadata.Step);
@@ -415,7 +417,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     public void Delete(long step, Action? uncommitted = null)
     {
         var metadata = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
-        if (store.Exists(metadata))
+        if (IsCommitted(step))
         {
             // Renaming it away un-commits the step atomically; the directory goes after.
             store.Rename(metadata, CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile), overwrite: true);

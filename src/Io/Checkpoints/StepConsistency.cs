@@ -20,7 +20,8 @@ internal static class StepConsistency
     /// Reads committed step <paramref name="step"/> and returns its metadata when it passes every
     /// check; otherwise throws <see cref="CheckpointFormatException"/> naming the file and field of
     /// the first problem (and how many more there are), for a command that must not write anything
-    /// from a step that fails. <paramref name="expectedChecksum"/> is the catalog's, when there is a catalog.
+    /// from a step that fails. <paramref name="expectedChecksum"/> is the catalog's, when there is a catalog:
+    /// given, the step's metadata must be there as a regular file (<see cref="RequireMetadataFile"/>).
     /// </summary>
     public static CheckpointMetadata Require(CheckpointStore store, long step, string? expectedChecksum) =>
         Require(store, step, expectedChecksum, out _);
@@ -33,6 +34,7 @@ internal static class StepConsistency
     /// </summary>
     public static CheckpointMetadata Require(CheckpointStore store, long step, string? expectedChecksum, out string checkedChecksum)
     {
+        if (expectedChecksum is { Length: > 0 }) RequireMetadataFile(store, step);
         var (metadata, checksum) = store.ReadMetadataWithChecksum(step);
         checkedChecksum = checksum;
         if (expectedChecksum is { Length: > 0 } && checksum != expectedChecksum)
@@ -46,6 +48,39 @@ internal static class StepConsistency
             _ => $" (and {problems.Count - 1} more problems: actorckpt verify lists them)",
         };
         throw new CheckpointFormatException(CheckpointLayout.InStep(step, problems[0].File), problems[0].Problem + more);
+    }
+
+    /// <summary>
+    /// Throws <see cref="CheckpointFormatException"/> naming step <paramref name="step"/>'s metadata when
+    /// it is missing or is not a regular file (a FIFO, a link), for a step the catalog records as
+    /// committed: such a step fails the reader checks, where <see cref="CheckpointStore.CommittedSteps"/>
+    /// (which knows no catalog) skips it, and an older step would pass for the newest. Nothing is
+    /// waited on: the store refuses what is not a regular file without reading it.
+    /// </summary>
+    public static void RequireMetadataFile(CheckpointStore store, long step)
+    {
+        var file = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        if (store.Blobs.IsRegularFile(file)) return;
+        string what;
+        try
+        {
+            store.Blobs.OpenRead(file).Dispose();
+            return; // a regular file now (put back meanwhile): the reads that follow check it
+        }
+        catch (NotARegularFileException e)
+        {
+            what = e.Kind == FileKind.Missing ? "the file is missing" : $"the file is {NotARegularFileException.Describe(e.Kind)}, not a regular file";
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            what = "the file is missing";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A link is refused here, naming where it leads.
+            what = "it cannot be read: " + e.Message;
+        }
+        throw new CheckpointFormatException(file, $"the catalog records step {step} as committed, but {what}");
     }
 
     /// <summary>
@@ -73,6 +108,7 @@ internal static class StepConsistency
     /// </summary>
     public static IReadOnlyList<VerificationFailure> Check(CheckpointStore store, long step, string? expectedChecksum)
     {
+        if (expectedChecksum is { Length: > 0 }) RequireMetadataFile(store, step);
         var (metadata, checksum) = store.ReadMetadataWithChecksum(step);
         var problems = new List<VerificationFailure>();
         if (CheckCatalogChecksum(checksum, expectedChecksum) is { } differs) problems.Add(differs);

@@ -41,7 +41,8 @@ internal sealed class LocalBlobStore : IBlobStore
     public bool Exists(string path) => File.Exists(Full(path));
 
     /// <inheritdoc />
-    public bool IsRegularFile(string path) => RegularFile.Kind(Full(path)) == FileKind.Regular;
+    /// <remarks>A link at <paramref name="path"/> itself is an answer (false), not a path through a link (refused).</remarks>
+    public bool IsRegularFile(string path) => RegularFile.Kind(Full(path, linkAtEnd: true)) == FileKind.Regular;
 
     /// <inheritdoc />
     public void Rename(string from, string to, bool overwrite)
@@ -146,14 +147,15 @@ internal sealed class LocalBlobStore : IBlobStore
     /// <summary>
     /// The absolute path of <paramref name="path"/>; refuses any path that leads outside the root,
     /// by its name or through a symbolic link below the root (the root itself may be a link).
+    /// With <paramref name="linkAtEnd"/>, the last name may be a link: for looking at it (lstat), never through it.
     /// </summary>
-    private string Full(string path)
+    private string Full(string path, bool linkAtEnd = false)
     {
         if (path.Length == 0) return Root;
         var full = Path.GetFullPath(Path.Combine(Root, path));
         if (!full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new UnauthorizedAccessException($"'{path}' leads outside the checkpoint directory '{Root}'");
-        for (var at = full; at.Length > Root.Length; at = Path.GetDirectoryName(at)!)
+        for (var at = linkAtEnd ? Path.GetDirectoryName(full)! : full; at.Length > Root.Length; at = Path.GetDirectoryName(at)!)
         {
             if (new FileInfo(at).LinkTarget is { } target)
                 throw new UnauthorizedAccessException($"'{path}' in '{Root}' goes through the symbolic link '{at}' (to '{target}'): links are refused so that nothing outside the checkpoint directory is read or written");
