@@ -111,9 +111,12 @@ internal sealed class CheckpointNode
             throw new Akka.Configuration.ConfigurationException(
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
+        // Nothing can be saved or deleted on a read-only root: loads need no lease, and a stand-in refuses every save at once.
+        var readOnly = system.IsClustered() ? null : CatalogLock.WhyReadOnly(blobs);
         if (system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS"
             && (!system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner)))
-            CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
+            CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
+                mustBeCreatable: (system.IsClustered() ? CatalogLock.WhyReadOnly(blobs) : readOnly) is null);
         // One process is one host: a memory round there would wait for hosts that never come.
         if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
             throw new Akka.Configuration.ConfigurationException(
@@ -123,9 +126,8 @@ internal sealed class CheckpointNode
         Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);
         if (!system.IsClustered())
         {
-            if (CatalogLock.WhyReadOnly(blobs) is { } why)
+            if (readOnly is { } why)
             {
-                // Nothing can be saved or deleted here: loads need no lease, and every save is refused at once.
                 var standIn = system.ActorOf(ReadOnlyPlannerActor.Props(store, why), $"{name}-planner");
                 return new CheckpointNode(system, store, settings, standIn, ActorRefs.Nobody, name, hostsRanks: true);
             }

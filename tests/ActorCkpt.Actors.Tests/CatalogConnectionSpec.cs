@@ -118,6 +118,23 @@ public sealed class CatalogConnectionSpec : IDisposable
         return root;
     }
 
+    [Fact]
+    public async Task A_catalog_whose_folder_takes_no_new_file_should_fail_the_node_s_start_at_once_naming_it()
+    {
+        // /proc takes no new file, as root too: before, every start of the planner failed for two minutes, flooding the log.
+        const string catalog = "/proc/actorckpt-catalog.db";
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString($"akka.loglevel = WARNING\nactorckpt.catalog.connection-string = \"Data Source={catalog}\"")
+            .WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var system = ActorSystem.Create("catalog-not-creatable", config);
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() =>
+            Task.Run(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), ActorCkptSettings.Create(system), "n")).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal($"the catalog '{catalog}' cannot be created: its folder '/proc' takes no new file (Could not find file '{catalog}'.)", e.Message);
+        Assert.False(File.Exists(catalog));
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 

@@ -47,14 +47,24 @@ internal static class CatalogFile
     /// absent or empty file is fine (it is created), unless its folder does not exist: SQLite cannot
     /// make it there, and the planner would fail every start until the node's start gave up.
     /// </summary>
-    public static void Verify(string connectionString)
+    /// <remarks>
+    /// With <paramref name="mustBeCreatable"/> (a root that can be written), a missing catalog's folder
+    /// must take new files: SQLite's "unable to open database file" failed every start of the
+    /// planner for two minutes, flooding the log. A probe file is made there and removed.
+    /// </remarks>
+    public static void Verify(string connectionString, bool mustBeCreatable = false)
     {
         var sqlite = new SqliteConnectionStringBuilder(connectionString);
         var path = sqlite.DataSource;
         if (sqlite.Mode == SqliteOpenMode.Memory || path is "" or ":memory:") return;
         if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
             throw new ConfigurationException($"actorckpt.catalog.connection-string: the catalog '{path}' cannot be made, its folder '{folder}' does not exist");
-        if (!File.Exists(path) || new FileInfo(path).Length == 0) return;
+        if (!File.Exists(path))
+        {
+            if (mustBeCreatable) ProbeCreate(path);
+            return;
+        }
+        if (new FileInfo(path).Length == 0) return;
         string? verdict;
         try
         {
@@ -76,5 +86,18 @@ internal static class CatalogFile
         }
         if (verdict != "ok")
             throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): 'actorckpt catalog rebuild {Path.GetDirectoryName(path)}' makes a new one from the checkpoints on disk, verifying each");
+    }
+
+    private static void ProbeCreate(string path)
+    {
+        var probe = $"{path}.probe-{Environment.ProcessId}";
+        try
+        {
+            new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose).Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"the catalog '{path}' cannot be created: its folder '{Path.GetDirectoryName(Path.GetFullPath(path))}' takes no new file ({e.Message.Replace(probe, path)})");
+        }
     }
 }
