@@ -1,19 +1,25 @@
 using ActorCkpt;
 using ActorCkpt.TestKit;
+using Akka.Cluster;
 
 namespace TrainingHost.Tests;
 
 /// <summary>
 /// The sample's training loop on an in-process cluster of the kit: two ranks on node 0, writers on
-/// nodes 1 and 2; node 2 is killed while it holds a write of the first checkpoint.
+/// nodes 1 and 2; node 2 is killed while it holds a write of the first checkpoint. An Akka.TestKit
+/// spec: a probe on node 0's actor system hears the killed node leave the cluster.
 /// </summary>
-public sealed class KilledNodeSpec : IDisposable
+public sealed class KilledNodeSpec : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     private readonly TempRoot _dir = new();
 
-    public void Dispose() => _dir.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _dir.Dispose();
+    }
 
     private static RunOptions Rank(int rank, string root) => new() { Rank = rank, World = 2, Root = root, Steps = 10, SaveEvery = 5 };
 
@@ -41,13 +47,17 @@ public sealed class KilledNodeSpec : IDisposable
             Node(null, "rank", "planner"), Node(null, "writer"), Node(faults, "writer")).WaitAsync(Deadline);
         await cluster.AwaitReadyAsync(Deadline);
 
+        var members = CreateTestProbe(cluster.Nodes[0].System);
+        Cluster.Get(cluster.Nodes[0].System).Subscribe(members.Ref, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+
         var training = TrainAsync(cluster.Nodes[0].Checkpointer, root);
         var path = await held.Entered.WaitAsync(Deadline);
         await cluster.KillAsync(2).WaitAsync(Deadline);
-        await cluster.AwaitRemovedAsync(2, Deadline);
+        var removed = await members.FishForMessageAsync<ClusterEvent.MemberRemoved>(m => m.Member.Address.Equals(cluster.Nodes[2].Address), Deadline);
         var runs = await training;
 
         Assert.StartsWith("step-00000005/", path);
+        Assert.Equal(MemberStatus.Down, removed.PreviousStatus);
         for (var rank = 0; rank < 2; rank++)
         {
             Assert.Equal(["5", "10"], runs[rank].Of("staged"));
