@@ -167,6 +167,21 @@ public class LoadPlannerSpec
     }
 
     [Fact]
+    public void A_mismatch_of_many_keys_should_name_the_first_of_each_list_and_count_the_rest()
+    {
+        // Before, every key went into the one line: megabytes for a model of thousands of parameters.
+        var missing = Enumerable.Range(0, 20).Select(i => $"m{i}").ToArray();
+        var mismatches = Enumerable.Range(0, 9).Select(i => $"'t{i}' differs").ToArray();
+
+        var e = new LoadPlanException(missing, ["u"], mismatches);
+
+        Assert.Equal("state does not match checkpoint: missing keys: m0, m1, m2, m3, m4, m5, m6, m7, and 12 more (MissingKeys has all 20); " +
+                     "unexpected keys: u; 't0' differs; 't1' differs; 't2' differs; 't3' differs; 't4' differs; 't5' differs; 't6' differs; 't7' differs; " +
+                     "and 1 more (Mismatches has all 9)", e.Message);
+        Assert.Equal(missing, e.MissingKeys);
+    }
+
+    [Fact]
     public void Partial_load_should_report_missing_and_unexpected_keys_instead_of_failing()
     {
         var md = Saved("w", new long[] { 4 }, 16, (new long[] { 0 }, new long[] { 4 }));
