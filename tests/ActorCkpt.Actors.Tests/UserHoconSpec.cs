@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Configuration;
 
 namespace ActorCkpt.Actors.Tests;
@@ -36,5 +37,26 @@ public class UserHoconSpec : IDisposable
         Assert.Equal($"--config '{file}': line 2: '[' is never closed (a ']' is missing)", refused.Message);
         File.WriteAllText(file, "actorckpt.root = /r\n");
         Assert.Equal("actorckpt.root = /r\n", UserHocon.ReadFile(file, "--config"));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
+
+    [Fact]
+    public void A_file_the_user_names_through_links_should_be_read_and_a_link_to_a_FIFO_refused_as_such()
+    {
+        // As a Kubernetes ConfigMap mounts it: node.conf -> ..data/node.conf -> ..2026_12_06/node.conf. Before, 'is a symbolic link, not a regular file'.
+        var data = Directory.CreateDirectory(Path.Combine(_dir, "..2026_12_06")).FullName;
+        File.WriteAllText(Path.Combine(data, "node.conf"), "actorckpt.retention.keep-last = 3\n");
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "..data"), data);
+        var file = Path.Combine(_dir, "node.conf");
+        File.CreateSymbolicLink(file, Path.Combine(_dir, "..data", "node.conf"));
+        var fifo = Path.Combine(_dir, "fifo");
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        var toFifo = Path.Combine(_dir, "fifo.conf");
+        File.CreateSymbolicLink(toFifo, fifo);
+
+        Assert.Equal("actorckpt.retention.keep-last = 3\n", UserHocon.ReadFile(file, "--config"));
+        Assert.Equal($"'{fifo}' is a FIFO, not a regular file", Assert.Throws<NotARegularFileException>(() => UserHocon.ReadFile(toFifo, "--config")).Message);
     }
 }

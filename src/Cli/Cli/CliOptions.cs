@@ -51,9 +51,9 @@ internal static class CliOptions
             {
                 var text = r.Tokens[0].Value;
                 var bytes = Sizes.Parse(text);
-                if (bytes is null)
+                if (bytes is null && !IsNumber(text))
                     r.AddError($"{name} '{text}' is not a size (e.g. 5GB, 500MB, 2GiB or a number of bytes; accepted: {Sizes.Format(min)} to {Sizes.Format(max)})");
-                else if (bytes < min || bytes > max)
+                else if (bytes is null || bytes < min || bytes > max)
                     r.AddError($"{name} '{text}' is out of range (accepted: {Sizes.Format(min)} to {Sizes.Format(max)})");
                 return bytes ?? 0;
             },
@@ -86,17 +86,40 @@ internal static class CliOptions
         return option;
     }
 
-    /// <summary>Adds a check that the file the option names exists (it is read before anything is written).</summary>
+    /// <summary>
+    /// Adds a check that the file the option names exists and is (or links to) a regular file: it is
+    /// read before anything is written, and a FIFO would be waited on.
+    /// </summary>
     public static T ExistingFile<T>(this T option) where T : Option
     {
         option.Validators.Add(r =>
         {
             foreach (var token in r.Tokens)
+            {
                 if (!File.Exists(token.Value))
                     r.AddError($"{option.Name} '{token.Value}' does not exist or is not a file");
+                else if (Kind(token.Value) is not (FileKind.Regular or FileKind.Missing) and var kind)
+                    r.AddError($"{option.Name} '{token.Value}' is {NotARegularFileException.Describe(kind)}, not a regular file");
+            }
         });
         return option;
     }
+
+    // What the path leads to (a link of the user's own is followed; a loop of links reads as missing, and File.Exists said no to it).
+    private static FileKind Kind(string path)
+    {
+        try
+        {
+            return RegularFile.Kind(UserHocon.Followed(path));
+        }
+        catch (IOException)
+        {
+            return FileKind.Missing;
+        }
+    }
+
+    /// <summary>A size given as a number that is no size (0, negative) is out of range, not malformed.</summary>
+    private static bool IsNumber(string text) => long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _);
 
     private static void CheckOneOf(OptionResult r, string name, string[] accepted)
     {
