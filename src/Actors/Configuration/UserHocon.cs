@@ -21,20 +21,9 @@ internal static class UserHocon
     /// </summary>
     public static string ReadFile(string path, string owner)
     {
-        var text = RegularFile.ReadAllText(Followed(path), MaxFileBytes, "a configuration file");
+        var text = RegularFile.ReadAllText(RegularFile.Followed(path), MaxFileBytes, "a configuration file");
         Parse(text, $"{owner} '{path}'");
         return text;
-    }
-
-    /// <summary>
-    /// The absolute path of the file <paramref name="path"/> leads to: a file the user names may be a
-    /// link (a dotfile, a Kubernetes ConfigMap's file), which is followed to the end; what it leads
-    /// to must still be a regular file. Links are refused only inside a checkpoint root.
-    /// </summary>
-    public static string Followed(string path)
-    {
-        var full = Path.GetFullPath(path);
-        return File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
     }
 
     /// <summary>

@@ -110,7 +110,7 @@ internal static class CliOptions
     {
         try
         {
-            return RegularFile.Kind(UserHocon.Followed(path));
+            return RegularFile.Kind(RegularFile.Followed(path));
         }
         catch (IOException)
         {

@@ -52,6 +52,18 @@ internal static class RegularFile
     }
 
     /// <summary>
+    /// The absolute path the file <paramref name="path"/> leads to, for a file a user names (a
+    /// <c>--config</c>, an options' <c>HoconFile</c>, an <c>--index-from</c>): it may be a link (a
+    /// dotfile, a Kubernetes ConfigMap's file), followed to the end, and what it leads to must still
+    /// be a regular file. Inside a checkpoint root no link is followed.
+    /// </summary>
+    public static string Followed(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
+    }
+
+    /// <summary>
     /// What is at <paramref name="path"/>, a link not followed; <see cref="FileKind.Missing"/> when
     /// nothing is. Off Linux, a regular file for any file .NET sees.
     /// </summary>
