@@ -112,11 +112,13 @@ internal sealed class CheckpointNode
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
         // Nothing can be saved or deleted on a read-only root: loads need no lease, and a stand-in refuses every save at once.
+        // A cluster node does not try the lock here: taking it even for a moment could let a
+        // checkpointer elsewhere find the root free while the singleton is about to hold it.
         var readOnly = system.IsClustered() ? null : CatalogLock.WhyReadOnly(blobs);
         if (system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS"
             && (!system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner)))
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
-                mustBeCreatable: (system.IsClustered() ? CatalogLock.WhyReadOnly(blobs) : readOnly) is null);
+                mustBeCreatable: !system.IsClustered() && readOnly is null);
         // One process is one host: a memory round there would wait for hosts that never come.
         if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
             throw new Akka.Configuration.ConfigurationException(
