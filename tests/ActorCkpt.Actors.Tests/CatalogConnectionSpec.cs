@@ -150,6 +150,21 @@ public sealed class CatalogConnectionSpec : IDisposable
         Assert.Equal($"the catalog '{fifo}' is a FIFO, not a database file", e.Message);
     }
 
+    [Theory]
+    [InlineData("-journal", "fifo")]
+    [InlineData("-wal", "link")]
+    public void A_file_SQLite_keeps_beside_the_catalog_that_is_not_regular_should_be_refused_naming_it(string suffix, string kind)
+    {
+        // Before, a FIFO named catalog.db-journal hung every command, the read-only ones too: SQLite opened it and waited.
+        var companion = Path.Combine(_dir, "catalog.db" + suffix);
+        if (kind == "fifo") Assert.Equal(0, mkfifo(companion, 0b110_100_100));
+        else File.CreateSymbolicLink(companion, Path.Combine(_dir, "elsewhere"));
+
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir));
+
+        Assert.Equal($"the catalog's '{companion}' is {(kind == "fifo" ? "a FIFO" : "a symbolic link")}, not a regular file: remove it (SQLite makes its own)", e.Message);
+    }
+
     [Fact]
     public void A_catalog_that_is_a_directory_should_be_refused()
     {

@@ -18,6 +18,9 @@ internal static class CatalogFile
     /// </summary>
     public const int MaxPathBytes = 512 - 8;
 
+    /// <summary>The files SQLite keeps beside a database: its rollback journal, write-ahead log and shared memory.</summary>
+    private static readonly string[] Companions = ["-journal", "-wal", "-shm"];
+
     // SQLite's result codes for a file that is damaged, or no database at all.
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
@@ -38,6 +41,10 @@ internal static class CatalogFile
         // SQLite would open a FIFO and wait on it for good: any other file that is not regular is refused by what it is.
         if (RegularFile.Kind(path) is not (FileKind.Regular or FileKind.Missing) and var kind)
             throw new ConfigurationException($"the catalog '{path}' is {NotARegularFileException.Describe(kind)}, not a database file");
+        // SQLite opens its journal and WAL files beside the database by name, following links and waiting on a FIFO.
+        foreach (var suffix in Companions)
+            if (RegularFile.Kind(path + suffix) is not (FileKind.Regular or FileKind.Missing) and var companion)
+                throw new ConfigurationException($"the catalog's '{path + suffix}' is {NotARegularFileException.Describe(companion)}, not a regular file: remove it (SQLite makes its own)");
     }
 
     /// <summary>

@@ -49,7 +49,15 @@ internal static class CheckpointLayout
     public static bool TryParseStepDirectory(string name, out long step)
     {
         step = -1;
-        return name.StartsWith(StepPrefix, StringComparison.Ordinal)
-               && long.TryParse(name.AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out step);
+        // Only the name a save gives its step: "step-3" or "step-0000000003" beside "step-00000003"
+        // would be the same step twice, which no reader or planner can tell apart.
+        if (!name.StartsWith(StepPrefix, StringComparison.Ordinal)
+            || !long.TryParse(name.AsSpan(StepPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out step)
+            || name != StepDirectory(step))
+        {
+            step = -1;
+            return false;
+        }
+        return true;
     }
 }

@@ -105,10 +105,14 @@ internal sealed class LocalBlobStore : IBlobStore
         {
             throw new LockHeldException(Full(path), ReadHolder(path), e);
         }
-        var holder = Full(CheckpointLayout.LockHolderFile(path));
-        var temp = $"{holder}.{Environment.ProcessId}.tmp";
+        string holder = "";
         try
         {
+            // A link left in the record's place is replaced by the rename, never followed.
+            holder = Full(CheckpointLayout.LockHolderFile(path), linkAtEnd: true);
+            if (Directory.Exists(holder) && new FileInfo(holder).LinkTarget is null)
+                throw new IOException($"'{holder}' is a directory where the lock's holder record goes: remove it");
+            var temp = $"{holder}.{Environment.ProcessId}.tmp";
             File.WriteAllText(temp, LockHolder.Current().ToJson());
             File.Move(temp, holder, overwrite: true);
         }
@@ -117,7 +121,7 @@ internal sealed class LocalBlobStore : IBlobStore
             // The record only names the holder to those refused; a full disk must not keep the root
             // from being opened (a planner restarting after a save filled it is what frees the
             // space). Deleting needs no space: no stale record names someone else.
-            TryDelete(temp);
+            TryDelete($"{holder}.{Environment.ProcessId}.tmp");
             TryDelete(holder);
         }
         catch
@@ -131,14 +135,18 @@ internal sealed class LocalBlobStore : IBlobStore
     /// <summary>Deletes a holder record when it can; one left behind is replaced by the next holder, and until then a refused caller may name a stale one.</summary>
     private static void TryDelete(string file) => LocalFiles.TryDelete(file);
 
+    /// <summary>The largest lock holder record read (a real one is a line of JSON).</summary>
+    private const long MaxHolderBytes = 64 << 10;
+
     /// <summary>The holder recorded beside lock file <paramref name="path"/>, or null when there is none that parses.</summary>
     private LockHolder? ReadHolder(string path)
     {
         try
         {
-            return LockHolder.Parse(File.ReadAllText(Full(CheckpointLayout.LockHolderFile(path))));
+            // A FIFO put there would block the read forever: read as any file in a root is.
+            return LockHolder.Parse(RegularFile.ReadAllText(Full(CheckpointLayout.LockHolderFile(path), linkAtEnd: true), MaxHolderBytes, "a lock holder record"));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
         {
             return null;
         }
