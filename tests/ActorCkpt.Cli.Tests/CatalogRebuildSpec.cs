@@ -21,6 +21,26 @@ public sealed class CatalogRebuildSpec : IDisposable
     private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     [Fact]
+    public async Task Rebuild_should_keep_a_step_directory_whose_metadata_went_in_quarantine_not_lose_its_files()
+    {
+        // Before, the step was neither verified nor admitted, and the planner the rebuild started removed its files as debris.
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);
+        var step2 = Path.Combine(Root, CheckpointLayout.StepDirectory(2));
+        File.Delete(Path.Combine(step2, CheckpointLayout.MetadataFile));
+        var files = Directory.GetFiles(step2).Order(StringComparer.Ordinal).Select(f => (Path.GetFileName(f), Convert.ToHexString(File.ReadAllBytes(f)))).ToArray();
+
+        var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);
+
+        Assert.Equal((0, ""), (exit, err));
+        var lines = Lines(output);
+        var quarantined = Path.Combine(Root, "quarantine", CheckpointLayout.StepDirectory(2));
+        Assert.Equal($"step 2 failed verification ('step-00000002/{CheckpointLayout.MetadataFile}' is missing or not a regular file: not committed, or its metadata was lost): moved to {quarantined}, not admitted", lines[0]);
+        Assert.Equal($"rebuilt the catalog of {Root}: 2 committed steps admitted (1, 3)", lines[2]);
+        Assert.Equal(files, Directory.GetFiles(quarantined).Order(StringComparer.Ordinal).Select(f => (Path.GetFileName(f), Convert.ToHexString(File.ReadAllBytes(f)))).ToArray());
+        Assert.False(Directory.Exists(step2));
+    }
+
+    [Fact]
     public async Task Rebuild_should_admit_the_steps_that_verify_quarantine_the_one_that_does_not_and_keep_the_damaged_catalog()
     {
         Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);

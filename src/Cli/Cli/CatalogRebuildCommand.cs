@@ -6,8 +6,8 @@ namespace ActorCkpt.Cli;
 /// <c>actorckpt catalog rebuild ROOT [--config F] [--json]</c>: a new catalog from what is on disk.
 /// The old catalog is kept beside it, renamed (its SQLite file; on PostgreSQL the root's id, so the
 /// old journal stays untouched and the new one starts empty). Every committed step is verified byte
-/// for byte first; one that fails is moved whole into <see cref="CheckpointStore.QuarantineDirectory"/>
-/// and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
+/// for byte first; one that fails, and any step directory without committed metadata, is moved
+/// whole into <see cref="CheckpointStore.QuarantineDirectory"/> and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
 /// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
 /// Refused while a planner (a running job) holds the root.
 /// </summary>
@@ -28,6 +28,11 @@ internal static class CatalogRebuildCommand
         {
             // Every step is verified before anything moves: an error that is not a finding about a step stops the rebuild with nothing changed.
             var failed = store.CommittedSteps().Select(step => (Step: step, Why: Problems(store, step))).Where(s => s.Why is not null).ToList();
+            // A directory without committed metadata may be a step the damaged catalog recorded as
+            // committed whose metadata went since: the planner that starts next would remove it as
+            // debris. Nothing in it can be admitted, and nothing is lost: it is kept with the rest.
+            failed.AddRange(store.ScanSteps(_ => false).Steps.Where(s => s.Commit is null)
+                .Select(s => (s.Step, Why: (string?)$"'{CheckpointLayout.InStep(s.Step, CheckpointLayout.MetadataFile)}' is missing or not a regular file: not committed, or its metadata was lost")));
             foreach (var (step, why) in failed)
             {
                 var movedTo = store.Quarantine(step);
