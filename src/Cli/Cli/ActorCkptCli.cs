@@ -108,7 +108,7 @@ internal static class ActorCkptCli
         demo.SetAction(p => Guard(p, () =>
         {
             var options = new DemoRunner.Options(p.GetValue(dir)!, p.GetValue(ranks), p.GetValue(loadRanks), p.GetValue(sizeMb), p.GetValue(tensors),
-                p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), WithCreate(ReadConfig(p.GetValue(config)), p.GetValue(create)));
+                p.GetValue(layout)!, p.GetValue(steps), p.GetValue(seed), p.GetValue(check), WithCreate(ReadConfig(p.GetValue(config), p.GetValue(verbose)), p.GetValue(create)));
             // A check only reads: it starts nothing on a root that no save has made.
             if (options.Check)
             {
@@ -184,24 +184,24 @@ internal static class ActorCkptCli
             Description = "Print the step's metadata (the newest committed without --step) as the version-1 JSON document, whatever form it is stored in",
         };
         var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json, config, metadataJson };
-        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)),
+        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)),
             p.GetValue(metadataJson) ? stdout : null)));
 
         var verify = new Command("verify", "Check a committed step against its catalog and its files' headers, and recompute every checksum") { dirArg, step, json, config };
-        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
+        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
 
         var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
-        ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
         var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
-        gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
 
         var rebuild = new Command("rebuild", "A new catalog from the steps on disk, each verified byte for byte first (a step that fails goes to ROOT/quarantine); the old catalog is kept, renamed")
         {
             rootArg, json, config,
         };
-        rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
         var catalog = new Command("catalog", "Repair the catalog of a root") { rebuild };
 
         var outDir = new Option<string>("--out") { Description = "Output directory", Required = true }.NotEmpty();
@@ -213,7 +213,7 @@ internal static class ActorCkptCli
             dirArg, outDir, step, maxShard, indexFrom, dtype, json, config,
         };
         export.SetAction(p => Guard(p, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard),
-            p.GetValue(indexFrom), p.GetValue(dtype)!, ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(indexFrom), p.GetValue(dtype)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
 
         var strategy = CliOptions.RequiredOneOf("--strategy", "How full tensors are laid out in files", "one-file", "one-file-per-tensor", "chunks");
         var chunkSize = CliOptions.Size("--chunk-size", "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", "1GB", 1, 1L << 40);
@@ -223,7 +223,7 @@ internal static class ActorCkptCli
             dirArg, outDir, strategy, chunkSize, optim, step, json, config,
         };
         unshard.SetAction(p => Guard(p, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize),
-            p.GetValue(optim), p.GetValue(step), ReadConfig(p.GetValue(config)), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(optim), p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
 
         var benchSize = CliOptions.Long("--size-mb", "Model size in MiB", 256, 1, MaxSizeMb);
         var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);
@@ -254,7 +254,7 @@ internal static class ActorCkptCli
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return BenchRunner.RunAsync(new BenchRunner.Options(
                 p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
-                WithCreate(ReadConfig(p.GetValue(config)), p.GetValue(create)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
+                WithCreate(ReadConfig(p.GetValue(config), p.GetValue(verbose)), p.GetValue(create)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
                 new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
         }));
 
@@ -319,5 +319,6 @@ internal static class ActorCkptCli
         create ? (hocon ?? "") + "\nactorckpt.object-store.create-missing = on\n" : hocon;
 
     // The option checked that the file exists while parsing; reading it can still fail (a FIFO, a directory, no permission), which is an operation's failure.
-    private static string? ReadConfig(string? path) => path is null ? null : UserHocon.ReadFile(path, "--config");
+    // Under the file: the tool's own logging (CliLogger), which a --config may change.
+    private static string ReadConfig(string? path, bool verbose) => CliLogger.Hocon(verbose) + (path is null ? "" : UserHocon.ReadFile(path, "--config"));
 }

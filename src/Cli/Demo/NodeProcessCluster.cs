@@ -83,7 +83,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
             Directory.CreateDirectory(root);
         }
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{hocon ?? ""}\n");
+        await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
         // The memory demo's driver sees every node it kills die: its log (Disassociated, with a trace) would only repeat that into the demo's output.
         // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).
         var quiet = (memory is null ? "" : "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }")
