@@ -380,6 +380,26 @@ public class CliErrorSpec : IDisposable
     }
 
     [Theory]
+    [InlineData("verify")]
+    [InlineData("ls")]
+    [InlineData("export")]
+    public void A_directory_in_place_of_the_root_s_id_should_be_refused_naming_it(string command)
+    {
+        // Before, ls and gc called it missing, and verify and export read the root as one without a catalog: no catalog check, exit 0.
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var id = Path.Combine(root, CheckpointLayout.RootIdFile);
+        File.Delete(id);
+        Directory.CreateDirectory(id);
+        var before = Tree(Parent);
+
+        var (exit, output, err) = Run(command == "export" ? ["export", root, "--out", Path.Combine(Parent, "hf")] : [command, root]);
+
+        Assert.Equal((1, "", Line($"actorckpt: '{id}' is a directory, not a regular file")), (exit, output, err));
+        Assert.Equal(before, Tree(Parent));
+    }
+
+    [Theory]
     [InlineData("ls")]
     [InlineData("gc")]
     public void A_catalog_whose_pages_are_damaged_should_be_refused_at_once_in_one_line(string command)

@@ -27,7 +27,17 @@ internal static class RootStore
     /// <summary>True when a planner has made <paramref name="root"/>: its id file is there. A missing directory is an error.</summary>
     public static bool HasRootId(string root, Config node)
     {
-        if (BlobStores.IsDirectory(root)) return File.Exists(Path.Combine(root, CheckpointLayout.RootIdFile));
+        if (BlobStores.IsDirectory(root))
+        {
+            // A directory or FIFO put in its place is no root without a catalog: that would turn off every reader's catalog check.
+            var id = Path.Combine(root, CheckpointLayout.RootIdFile);
+            return RegularFile.Kind(id) switch
+            {
+                FileKind.Missing => false,
+                FileKind.Regular => true,
+                var kind => throw new NotARegularFileException(id, kind),
+            };
+        }
         return Open(root, node).Exists(CheckpointLayout.RootIdFile);
     }
 }
