@@ -74,7 +74,7 @@ public class UntrustedRootCliSpec : IDisposable
         var ls = await RunAsync("ls", Dir, "--json");
 
         Assert.Equal((0, ""), (save.Exit, save.Err));
-        Assert.Equal(new[] { (1L, "committed"), (2L, "committed"), (3L, "committed") }, LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray()
+        Assert.Equal(new (long, string?)[] { (1L, "committed"), (2L, "committed"), (3L, "committed") }, LastJson(ls.Out).GetProperty("checkpoints").EnumerateArray()
             .Select(c => (c.GetProperty("step").GetInt64(), c.GetProperty("status").GetString())));
         Assert.Equal(FileKind.Regular, RegularFile.Kind(fifo));
         Assert.False(File.Exists(Path.Combine(debris, "r00000-000-deadbeef.safetensors")));

@@ -57,9 +57,6 @@ public sealed class ActorCkptOptions
     /// </summary>
     internal Func<IBlobStore, IBlobStore>? WrapStore { get; set; }
 
-    /// <summary>The largest <see cref="HoconFile"/> read; a larger one (or one that is not a regular file) is refused before it is read.</summary>
-    internal const long MaxHoconFileBytes = UserHocon.MaxFileBytes;
-
     /// <summary>The configuration these options lay over the host's: <see cref="Settings"/> (over <see cref="MemoryTier"/> and <see cref="ObjectTier"/>) and <see cref="Catalog"/> over <see cref="Hocon"/> over <see cref="HoconFile"/>. Throws naming what is missing or malformed.</summary>
     internal Config ToConfig()
     {
