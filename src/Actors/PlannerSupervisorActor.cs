@@ -11,12 +11,23 @@ namespace ActorCkpt;
 /// start: it is started again after a backoff, messages still held. Tries in a row are bounded
 /// (<see cref="PlannerStarts"/>): after the last, a stand-in takes the planner's place that refuses
 /// every save at once with the one line naming why and grants loads from the disk (no planner
-/// runs, so nothing is deleted under them). Each failed try is logged once.
+/// runs, so nothing is deleted under them). Each failed try is logged once. A running planner that
+/// fails is restarted in place, at most <see cref="MaxRestarts"/> times within <see cref="RestartWindow"/>;
+/// one more failure stops it, and that stop is a failed try too, so a planner that fails at every
+/// start (a catalog its reconciliation cannot settle, a bug) ends in the stand-in, not in a loop.
 /// </summary>
 internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>A planner that has run this long since it started has started well: a later stop begins a new run of tries.</summary>
     public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>In-place restarts of a running planner allowed within <see cref="RestartWindow"/>; one failure more stops it.</summary>
+    public const int MaxRestarts = 10;
+
+    /// <summary>The window over which <see cref="MaxRestarts"/> counts.</summary>
+    public static readonly TimeSpan RestartWindow = TimeSpan.FromMinutes(1);
+
+    private readonly Queue<DateTime> _recentFailures = new();
 
     private readonly Props _planner;
     private readonly CheckpointStore _store;
@@ -53,13 +64,23 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     /// <summary>
     /// A planner that fails to initialise (its lock refused in PreStart) is stopped, not restarted in
     /// place: the next try is a new planner after a backoff, and the try is logged by <see cref="Failed"/>.
-    /// Any later failure restarts it as Akka would, logged here.
+    /// Any later failure restarts it as Akka would, logged here, at most <see cref="MaxRestarts"/>
+    /// times within <see cref="RestartWindow"/>: one more stops it, naming the failure for <see cref="Failed"/>.
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
         if (e is ActorInitializationException init)
         {
             _failure = ErrorText.Of(init.InnerException ?? init);
+            return Directive.Stop;
+        }
+        var now = DateTime.UtcNow;
+        _recentFailures.Enqueue(now);
+        while (now - _recentFailures.Peek() > RestartWindow) _recentFailures.Dequeue();
+        if (_recentFailures.Count > MaxRestarts)
+        {
+            _failure = $"it failed {_recentFailures.Count} times within {RestartWindow.TotalSeconds:0} s, last with {ErrorText.Of(e)}";
+            _recentFailures.Clear();
             return Directive.Stop;
         }
         _log.Error(e, "the checkpoint planner failed and restarts: {0}", ErrorText.Of(e));
@@ -85,6 +106,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     private void Running()
     {
         Receive<PlannerStable>(_ => _starts.Started());
+        // A planner restarted in place recovers and says so again: it runs on, nothing to do.
+        Receive<PlannerStarted>(_ => { });
         CommonToLiveChild();
         ReceiveAny(m => _child!.Forward(m));
     }

@@ -388,6 +388,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
         if (_loadRun is { IsCompleted: false } load)
         {
+            _log.Info("Rank {0}: its actor stops during a load, which stops between reads", _rank);
             _loadStop!.Cancel();
             if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(_settings.PlanTimeout))
                 _log.Warning("Rank {0}: the load still runs {1} after its actor stopped", _rank, _settings.PlanTimeout);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -149,15 +150,19 @@ public class CancellationSpec : NodeSpec
     {
         var states = TestStates.Build(Model, 1, seed: 4);
         await SaveAllAsync(StartNode(), 1, states);
-        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = WARNING").WithFallback(ActorCkptConfig.Defaults), Root);
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = INFO").WithFallback(ActorCkptConfig.Defaults), Root);
         var system = ActorSystem.Create("stopping", config);
         var gate = new GatedStore.Gate();
         var node = CheckpointNode.Start(system, new GatedStore(new LocalBlobStore(Root), gate, GatedStore.Kind.Reads), ActorCkptSettings.Create(system), "stopping");
         var target = TestStates.Empty(Model, 1);
+        var log = CreateTestProbe();
+        system.EventStream.Subscribe(log.Ref, typeof(Info));
 
         var load = node.LoadAsync(target[0], 1);
         await gate.Entered.WaitAsync(Patience); // the load reads a data file
         var terminated = system.Terminate();
+        // The read goes on once the shard actor is stopping: opened sooner, the load could end before the stop reached it.
+        log.FishForMessage<Info>(i => i.Message.ToString() == "Rank 0: its actor stops during a load, which stops between reads", Patience);
         gate.Open();
 
         // Before, the load's ask waited out its 30 minutes: the stopped shard actor never answers.

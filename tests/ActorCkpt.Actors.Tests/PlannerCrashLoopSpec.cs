@@ -1,0 +1,60 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// A planner that fails again each time it runs (a catalog its reconciliation cannot settle, a bug)
+/// is restarted in place a bounded number of times, then stopped, and each stop is a failed try:
+/// after the tries the stand-in refuses saves naming the failure, and no planner starts again.
+/// </summary>
+public sealed class PlannerCrashLoopSpec : NodeSpec
+{
+    private const string Bug = "the planner's bug";
+
+    [Fact]
+    public async Task A_planner_that_fails_whenever_it_runs_should_be_restarted_a_bounded_number_of_times_then_give_up_naming_the_failure()
+    {
+        var runs = new RunCount();
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Error));
+        var settings = ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString("actorckpt.planner { start-attempts = 2, start-backoff = 10ms }"));
+        var planner = Sys.ActorOf(Props.Create(() => new PlannerSupervisorActor(Props.Create(() => new FailingPlanner(runs)), new CheckpointStore(new LocalBlobStore(Root)), settings)));
+
+        var expected = $"the checkpoint planner could not start (2 tries): it failed {PlannerSupervisorActor.MaxRestarts + 1} times within 60 s, last with InvalidOperationException: {Bug}";
+        var gaveUp = log.FishForMessage<Error>(e => e.Message.ToString()!.StartsWith("the checkpoint planner could not start", StringComparison.Ordinal), Patience);
+        Assert.Equal(expected, gaveUp.Message.ToString());
+
+        // Each try ran the planner once and restarted it the bound's number of times; a save is refused at once with the line.
+        planner.Tell(SubmitLocalPlan.Of(7, new LocalSavePlan(0, 1, Array.Empty<WriteItem>())), TestActor);
+        Assert.Equal(new CheckpointAborted(7, expected), ExpectMsg<CheckpointAborted>(Patience));
+        Assert.Equal(2 * (PlannerSupervisorActor.MaxRestarts + 1), runs.Value);
+        Assert.Equal(expected, (await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience)).GaveUp);
+        Assert.Equal(2 * (PlannerSupervisorActor.MaxRestarts + 1), runs.Value);
+    }
+
+    private sealed class RunCount
+    {
+        private int _value;
+
+        public int Value => Volatile.Read(ref _value);
+
+        public void Add() => Interlocked.Increment(ref _value);
+    }
+
+    /// <summary>Says it started, as a planner does once its catalog is settled, then fails on its first message.</summary>
+    private sealed class FailingPlanner : ReceiveActor
+    {
+        public FailingPlanner(RunCount runs)
+        {
+            runs.Add();
+            Receive<string>(_ => throw new InvalidOperationException(Bug));
+        }
+
+        protected override void PreStart()
+        {
+            Context.Parent.Tell(PlannerStarted.Instance);
+            Self.Tell("fail");
+        }
+    }
+}
