@@ -64,14 +64,14 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             .Order()
             .ToArray();
 
-    /// <summary>True when step <paramref name="step"/>'s metadata is a regular file; false for anything else, or a directory that cannot be looked into.</summary>
+    /// <summary>True when step <paramref name="step"/>'s metadata is a regular file; false for anything else, or a directory that cannot be looked into; a store that does not answer throws (<see cref="StorageErrors.IsUnanswered"/>).</summary>
     private bool HasRegularMetadata(long step)
     {
         try
         {
             return store.IsRegularFile(CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
         {
             return false;
         }

@@ -32,7 +32,7 @@ internal static class CheckpointVerifier
             {
                 reader = store.Blobs.OpenRead(path);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
             {
                 // A FIFO, a device or a link in its place: refused without waiting, and reported with the rest.
                 failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
@@ -64,7 +64,7 @@ internal static class CheckpointVerifier
                 using var reader = store.Blobs.OpenRead(CheckpointLayout.InStep(step, group.Key));
                 foreach (var (key, bytes) in group) failures.AddRange(CheckItem(reader, key, bytes, progress));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
             {
                 // Replaced or cut since its header was checked (another program writes this root too): reported with the rest.
                 failures.Add(new VerificationFailure(group.Key, "(file)", e.Message));

@@ -75,7 +75,7 @@ internal static class StepConsistency
         {
             what = "the file is missing";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
         {
             // A link is refused here, naming where it leads.
             what = "it cannot be read: " + e.Message;
@@ -86,7 +86,8 @@ internal static class StepConsistency
     /// <summary>
     /// Why committed step <paramref name="step"/> fails <see cref="Require(CheckpointStore, long, string?)"/>, in one line naming
     /// the file and field (and how many more problems there are); null when it passes. For listings
-    /// that show a damaged step as such rather than stop at it.
+    /// that show a damaged step as such rather than stop at it. A store that does not answer is no
+    /// damage: its error is thrown (<see cref="StorageErrors.IsUnanswered"/>).
     /// </summary>
     public static string? Damage(CheckpointStore store, long step, string? expectedChecksum)
     {
@@ -95,7 +96,7 @@ internal static class StepConsistency
             Require(store, step, expectedChecksum);
             return null;
         }
-        catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
         {
             return e.Message;
         }
@@ -148,7 +149,7 @@ internal static class StepConsistency
                 var header = SafetensorsHeader.Read(reader, file.Name);
                 problems.AddRange(CheckHeader(file, header, items.GetValueOrDefault(file.Name) ?? []));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException && !StorageErrors.IsUnanswered(e))
             {
                 // A FIFO or a link in its place is refused without waiting; a header that does not parse names its fault.
                 problems.Add(new VerificationFailure(file.Name, "(file)", e.Message));

@@ -23,6 +23,14 @@ internal static class StorageErrors
         return false;
     }
 
+    /// <summary>
+    /// True when <paramref name="error"/> says the storage did not answer (an object store that failed
+    /// the request itself: a timeout or 500 after its retries, throttling, refused credentials, the
+    /// container gone), not that a file is bad or absent. Readers that report bad files pass these on
+    /// as the one error they are: a store that is down is not a damaged checkpoint.
+    /// </summary>
+    public static bool IsUnanswered(Exception error) => error is ObjectStoreException { Kind: not ObjectErrorKind.NotFound };
+
     /// <summary>True when <paramref name="error"/> says the storage may not be written: read-only (EROFS) or forbidden (EACCES).</summary>
     public static bool IsReadOnly(Exception error) =>
         error is UnauthorizedAccessException || (error is IOException && error.HResult is Eacces or Erofs);
