@@ -102,6 +102,20 @@ public class UntrustedRootSpec : IDisposable
         Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(verify));
     }
 
+    [Fact]
+    public void A_directory_in_place_of_a_data_file_should_be_named_as_one_by_verify_and_the_reader_checks()
+    {
+        var store = Saved();
+        var file = store.ReadMetadata(1).Files[0].Name;
+        File.Delete(InStep(1, file));
+        Directory.CreateDirectory(InStep(1, file));
+
+        // Before: "missing", as if nothing were there.
+        var message = $"'{InStep(1, file)}' is a directory, not a regular file";
+        Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(CheckpointVerifier.Verify(store, 1)));
+        Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(StepConsistency.CheckFiles(store, 1, store.ReadMetadata(1))));
+    }
+
     /// <summary>Makes a data file a FIFO when verify opens it the second time (to read its blocks, after its header).</summary>
     private sealed class FifoOnSecondOpen(IBlobStore inner, string file, Action<string> makeFifo, string full) : DelegatingBlobStore(inner)
     {

@@ -24,7 +24,7 @@ internal static class CheckpointVerifier
             var path = CheckpointLayout.InStep(step, file.Name);
             if (!store.Blobs.Exists(path))
             {
-                failures.Add(new VerificationFailure(file.Name, "(file)", "missing"));
+                failures.Add(new VerificationFailure(file.Name, "(file)", StepConsistency.Absent(store.Blobs, path, "missing")));
                 continue;
             }
             IBlobReader reader;

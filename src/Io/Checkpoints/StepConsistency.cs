@@ -140,7 +140,7 @@ internal static class StepConsistency
             var path = CheckpointLayout.InStep(step, file.Name);
             if (!store.Blobs.Exists(path))
             {
-                problems.Add(new VerificationFailure(file.Name, "(file)", "the data file is missing"));
+                problems.Add(new VerificationFailure(file.Name, "(file)", Absent(store.Blobs, path, "the data file is missing")));
                 continue;
             }
             try
@@ -156,6 +156,27 @@ internal static class StepConsistency
             }
         }
         return problems;
+    }
+
+    /// <summary>
+    /// Why a data file that is not there as a file is not: <paramref name="missing"/>, or what stands
+    /// in its place when something does (a directory: it is not a file, so it does not "exist").
+    /// </summary>
+    internal static string Absent(IBlobStore blobs, string path, string missing)
+    {
+        try
+        {
+            blobs.OpenRead(path).Dispose();
+            return missing; // put back meanwhile: the reads that follow check it
+        }
+        catch (NotARegularFileException e) when (e.Kind != FileKind.Missing)
+        {
+            return e.Message;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
+        {
+            return missing;
+        }
     }
 
     /// <summary>
