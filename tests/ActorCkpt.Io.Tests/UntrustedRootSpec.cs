@@ -116,6 +116,20 @@ public class UntrustedRootSpec : IDisposable
         Assert.Equal(new VerificationFailure(file, "(file)", message), Assert.Single(StepConsistency.CheckFiles(store, 1, store.ReadMetadata(1))));
     }
 
+    [Fact]
+    public void A_file_named_quarantine_should_refuse_a_quarantine_naming_it_and_move_nothing()
+    {
+        var store = Saved();
+        var file = Path.Combine(_dir.Path, CheckpointStore.QuarantineDirectory);
+        File.WriteAllText(file, "not ours");
+
+        // Before: .NET's "The file '…/quarantine' already exists."
+        var refused = Assert.Throws<IOException>(() => store.Quarantine(1));
+        Assert.Equal($"'{file}' is a file, where the root keeps the steps that failed verification: move it away and run again (step 1 was not moved)", refused.Message);
+        Assert.Equal(new long[] { 1 }, store.CommittedSteps());
+        Assert.Equal("not ours", File.ReadAllText(file));
+    }
+
     /// <summary>Makes a data file a FIFO when verify opens it the second time (to read its blocks, after its header).</summary>
     private sealed class FifoOnSecondOpen(IBlobStore inner, string file, Action<string> makeFifo, string full) : DelegatingBlobStore(inner)
     {

@@ -459,7 +459,15 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// </summary>
     public string Quarantine(long step)
     {
-        store.CreateDirectory(QuarantineDirectory);
+        try
+        {
+            store.CreateDirectory(QuarantineDirectory);
+        }
+        catch (IOException e) when (store.Exists(QuarantineDirectory))
+        {
+            // .NET says "the file already exists", which reads as if the folder did.
+            throw new IOException($"'{Path.Combine(store.Root, QuarantineDirectory)}' is a file, where the root keeps the steps that failed verification: move it away and run again (step {step} was not moved)", e);
+        }
         var name = CheckpointLayout.StepDirectory(step);
         var taken = store.ListDirectories(QuarantineDirectory).ToHashSet(StringComparer.Ordinal);
         var free = Enumerable.Range(0, int.MaxValue).Select(n => n == 0 ? name : $"{name}.{n}").First(n => !taken.Contains(n));
