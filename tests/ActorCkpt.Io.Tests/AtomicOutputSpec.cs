@@ -206,6 +206,14 @@ public class AtomicOutputSpec : IDisposable
     }
 
     [Fact]
+    public void A_destination_where_no_folder_can_be_made_should_be_refused_naming_it_not_the_hidden_folder()
+    {
+        // Before: "Could not find file '/proc/.actorckpt-export.partial-…'".
+        var refused = Assert.Throws<IOException>(() => OutputFolder.Begin("/proc/actorckpt-export", "export"));
+        Assert.Equal("cannot write '/proc/actorckpt-export': no folder can be made in '/proc' (the file system takes no new folder there)", refused.Message);
+    }
+
+    [Fact]
     public void An_empty_folder_should_be_written_into()
     {
         Directory.CreateDirectory(Out);

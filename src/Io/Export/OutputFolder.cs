@@ -67,7 +67,15 @@ internal sealed class OutputFolder : IDisposable
         string temp;
         do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
         while (Directory.Exists(temp));
-        Directory.CreateDirectory(temp);
+        try
+        {
+            Directory.CreateDirectory(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET's message names the hidden folder, which the user never asked for.
+            throw new IOException($"cannot write '{full}': no folder can be made in '{parent}' ({Why(e)})", e);
+        }
         try
         {
             AtomicRename.Sync(parent);
@@ -81,6 +89,16 @@ internal sealed class OutputFolder : IDisposable
             throw;
         }
     }
+
+    /// <summary>Why a folder could not be made, without the folder's name.</summary>
+    private static string Why(Exception e) => e switch
+    {
+        _ when StorageErrors.IsDiskFull(e) => "no space left on the device",
+        UnauthorizedAccessException => "permission denied",
+        _ when StorageErrors.IsReadOnly(e) => "a read-only file system",
+        FileNotFoundException or DirectoryNotFoundException => "the file system takes no new folder there",
+        _ => e.GetType().Name,
+    };
 
     /// <summary>
     /// Refuses, as <see cref="Begin"/> would and without writing anything, a <paramref name="destination"/>
