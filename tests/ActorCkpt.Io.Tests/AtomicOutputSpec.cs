@@ -88,10 +88,13 @@ public class AtomicOutputSpec : IDisposable
 
         var thrown = Record.Exception(() => HuggingFaceExporter.Export(_store, 2, Out, new ExportOptions(MaxShardBytes: 100), wrapOutput: wrap));
 
-        // The files are written in parallel: a failure in one of them comes wrapped.
+        // The files are written in parallel: a failure in one of them comes wrapped; a full disk is one line saying what is left.
         var cause = thrown is AggregateException { InnerExceptions.Count: 1 } all ? all.InnerExceptions[0] : thrown;
         Assert.NotNull(cause);
-        Assert.True(failure == "bad chunk checksum" ? cause is ChecksumMismatchException : cause.Message.StartsWith("No space left on device", StringComparison.Ordinal), cause.ToString());
+        Assert.True(failure == "bad chunk checksum"
+            ? cause is ChecksumMismatchException
+            : cause.Message.StartsWith("export stopped: No space left on device", StringComparison.Ordinal) && cause.Message.EndsWith($"; '{Out}' is left as it was", StringComparison.Ordinal),
+            cause.ToString());
         Assert.Equal(before, Snapshot(Out));
         Assert.Equal(new[] { "hf" }, Beside());
     }
@@ -214,6 +217,24 @@ public class AtomicOutputSpec : IDisposable
     }
 
     [Fact]
+    public void An_export_stopped_by_a_full_disk_should_name_the_destination_not_the_hidden_folder_and_say_nothing_was_written()
+    {
+        // The second data file's creation fails as a full disk fails it, naming the file where it is: in the hidden folder.
+        var thrown = Assert.Throws<IOException>(() => HuggingFaceExporter.Export(_store, 1, Out, new ExportOptions(MaxShardBytes: 100, Parallelism: 1),
+            wrapOutput: s => new FullAt(s, "model-00002-of-00002.safetensors.tmp")));
+
+        Assert.Equal($"export stopped: No space left on device : '{Path.Combine(Out, "model-00002-of-00002.safetensors.tmp")}'; nothing was written to '{Out}'", thrown.Message);
+        Assert.False(Directory.Exists(Out));
+        Assert.Empty(Beside());
+    }
+
+    /// <summary>Fails the creation of <paramref name="file"/> as a full disk would, naming its full path.</summary>
+    private sealed class FullAt(IBlobStore inner, string file) : DelegatingBlobStore(inner)
+    {
+        public override IBlobWriter Create(string path) => path == file ? throw StorageErrors.DiskFull(Path.Combine(inner.Root, path)) : base.Create(path);
+    }
+
+    [Fact]
     public void An_empty_folder_should_be_written_into()
     {
         Directory.CreateDirectory(Out);
@@ -285,8 +306,8 @@ public class AtomicOutputSpec : IDisposable
         Assert.Equal(new[] { "model/b.safetensors", "model/w.safetensors" }, first.Files.Order(StringComparer.Ordinal));
         var before = Snapshot(Out);
 
-        var thrown = Assert.Throws<AggregateException>(() => Unsharder.Unshard(_store, 2, Out, UnshardStrategy.OneFile, 1, optim: false, wrapOutput: s => new FullAfter(s, 0)));
-        Assert.Equal("No space left on device : 'model.safetensors.tmp'", Assert.Single(thrown.InnerExceptions).Message);
+        var thrown = Assert.Throws<IOException>(() => Unsharder.Unshard(_store, 2, Out, UnshardStrategy.OneFile, 1, optim: false, wrapOutput: s => new FullAfter(s, 0)));
+        Assert.Equal($"unshard stopped: No space left on device : 'model.safetensors.tmp'; '{Out}' is left as it was", thrown.Message);
         Assert.Equal(before, Snapshot(Out));
         Assert.Equal(new[] { "hf" }, Beside());
 

@@ -81,16 +81,17 @@ internal static class HuggingFaceExporter
         using var folder = OutputFolder.Begin(outDir, "export", wrapOutput);
         folder.Record(step, files.Select(f => f.Name).Concat(index is null ? [] : [index]).ToArray());
         progress?.AddTotal(files.Sum(f => f.DataBytes));
-        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
-        {
-            FullTensorFileWriter.Write(store, metadata, folder.Store, file, progress);
-            fileWritten?.Invoke(file.Name, file.Tensors.Count);
-        });
-
         var totalSize = files.Sum(f => f.DataBytes);
-        // The index last: a folder with an index is one whose every data file is complete.
-        if (index is not null) WriteAtomically(folder.Store, IndexFile, IndexJson(files, totalSize));
-        folder.Commit();
+        folder.Complete(() =>
+        {
+            Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) }, file =>
+            {
+                FullTensorFileWriter.Write(store, metadata, folder.Store, file, progress);
+                fileWritten?.Invoke(file.Name, file.Tensors.Count);
+            });
+            // The index last: a folder with an index is one whose every data file is complete.
+            if (index is not null) WriteAtomically(folder.Store, IndexFile, IndexJson(files, totalSize));
+        });
         return new ExportResult(files.Select(f => f.Name).ToArray(), tensors.Count, totalSize, index);
     }
 

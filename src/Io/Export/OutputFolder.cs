@@ -29,6 +29,7 @@ internal sealed class OutputFolder : IDisposable
     private IReadOnlyList<string>? _files;
     private bool _committed;
     private bool _abandoned;
+    private bool _replacing;
 
     private OutputFolder(string destination, string temp, string command, Func<IBlobStore, IBlobStore>? wrap, bool exchange)
     {
@@ -64,6 +65,7 @@ internal sealed class OutputFolder : IDisposable
         Directory.CreateDirectory(parent);
         OutputDebris.Recover(parent, name);
         OutputMarker.CheckReplaceable(full, command);
+        var replacing = RegularFile.Kind(full) != FileKind.Missing;
         string temp;
         do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
         while (Directory.Exists(temp));
@@ -79,7 +81,7 @@ internal sealed class OutputFolder : IDisposable
         try
         {
             AtomicRename.Sync(parent);
-            var folder = new OutputFolder(full, temp, command, wrap, exchange);
+            var folder = new OutputFolder(full, temp, command, wrap, exchange) { _replacing = replacing };
             Unfinished.TryAdd(folder, 0);
             return folder;
         }
@@ -146,6 +148,33 @@ internal sealed class OutputFolder : IDisposable
         using var writer = Store.Create(OutputMarker.FileName);
         writer.Write(bytes, 0);
         writer.Flush();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> (the files, through <see cref="Store"/>), then <see cref="Commit"/>.
+    /// A storage failure that stops either (a full disk, an I/O error) is thrown as one line naming
+    /// the destination, never the hidden folder, and saying what is left there: a previous output as
+    /// it was, or nothing. Other failures are thrown as they are.
+    /// </summary>
+    public void Complete(Action write)
+    {
+        try
+        {
+            write();
+            Commit();
+        }
+        catch (Exception e) when (!_committed && StorageFailure(e) is { } cause)
+        {
+            var left = _replacing ? $"'{Destination}' is left as it was" : $"nothing was written to '{Destination}'";
+            throw new IOException($"{_command} stopped: {cause.Message.Replace(TemporaryPath, Destination, StringComparison.Ordinal)}; {left}", cause);
+        }
+    }
+
+    /// <summary>The storage failure in <paramref name="e"/> (the first of parallel writers' failures), or null.</summary>
+    private static Exception? StorageFailure(Exception e)
+    {
+        var cause = e is AggregateException { InnerExceptions.Count: > 0 } all ? all.InnerExceptions[0] : e;
+        return cause is IOException or UnauthorizedAccessException ? cause : null;
     }
 
     /// <summary>

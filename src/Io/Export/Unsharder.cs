@@ -41,12 +41,11 @@ internal static class Unsharder
         using var folder = OutputFolder.Begin(outDir, "unshard", wrapOutput);
         folder.Record(step, files.Select(f => f.Name).ToArray());
         progress?.AddTotal(files.Sum(f => f.DataBytes));
-        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = 2 }, file =>
+        folder.Complete(() => Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = 2 }, file =>
         {
             FullTensorFileWriter.Write(store, metadata, folder.Store, file, progress);
             fileWritten?.Invoke(file.Name, file.Tensors.Count);
-        });
-        folder.Commit();
+        }));
         return new UnshardResult(files.Select(f => f.Name).ToArray(), files.Sum(f => f.Tensors.Count), files.Sum(f => f.DataBytes));
     }
 }
