@@ -187,6 +187,24 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
+    public void A_link_in_place_of_the_latest_tracker_should_be_replaced_by_the_next_commit_and_what_it_names_left_alone()
+    {
+        var store = Saved();
+        var latest = Path.Combine(_dir.Path, CheckpointLayout.LatestFile);
+        var outside = Path.Combine(_dir.Path, "elsewhere");
+        File.WriteAllText(outside, "not ours");
+        File.Delete(latest);
+        File.CreateSymbolicLink(latest, outside);
+
+        // Before: refused at every commit ("'latest' … goes through the symbolic link"), the link left in place.
+        store.MoveTracker(1);
+
+        Assert.Null(new FileInfo(latest).LinkTarget);
+        Assert.Equal(1, store.ReadTracker());
+        Assert.Equal("not ours", File.ReadAllText(outside));
+    }
+
+    [Fact]
     public void A_latest_tracker_naming_a_step_that_is_not_committed_should_be_repaired_by_the_next_commit()
     {
         var store = Saved();

@@ -439,9 +439,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         {
             tracked = ReadTracker();
         }
-        catch (NotARegularFileException)
+        catch (Exception e) when (e is NotARegularFileException or UnauthorizedAccessException)
         {
-            // Something put in its place (a FIFO, a link): the rename below replaces it.
+            // Something put in its place (a FIFO, a link: refused unread): the rename below replaces it.
             tracked = null;
         }
         if (tracked is { } newer && step < newer && IsCommitted(newer)) return;

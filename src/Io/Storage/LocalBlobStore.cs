@@ -47,7 +47,9 @@ internal sealed class LocalBlobStore : IBlobStore
     /// <inheritdoc />
     public void Rename(string from, string to, bool overwrite)
     {
-        var target = Full(to);
+        // rename(2) replaces a link at the target itself and never follows it: one put in the place
+        // of a file of ours ('latest') is replaced, as a FIFO there is, and what it names is untouched.
+        var target = Full(to, linkAtEnd: true);
         if (overwrite) File.Move(Full(from), target, overwrite: true);
         else AtomicRename.NoReplace(Full(from), target);
         AtomicRename.Sync(Path.GetDirectoryName(target)!);
