@@ -440,6 +440,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("model-00001-of-99999.safetensors", "names 99999 files (accepted: up to 10000)")]
     [InlineData("model-00001-of-00500.safetensors", "names 500 files but holds tensors for only 1 of them")]
     [InlineData("../../etc/model-00001-of-00002.safetensors", "puts 'a' in '../../etc/model-00001-of-00002.safetensors', not a Hugging Face file name (model-0000i-of-0000N.safetensors)")]
+    // A NUL and a newline in the name, escaped in the JSON: shown escaped, not echoed raw (before: a NUL on the terminal, a line broken in two).
+    [InlineData("model\\u0000-00001-of-00002.safetensors\\n", "puts 'a' in 'model\\u0000-00001-of-00002.safetensors\\u000a', not a Hugging Face file name (model-0000i-of-0000N.safetensors)")]
     public void Export_should_refuse_a_hostile_reference_index_before_writing_anything(string fileName, string why)
     {
         var root = Path.Combine(Parent, "root");

@@ -71,7 +71,9 @@ internal static class ReferenceIndexBound
             if (!seen.Add(p.Name)) throw Refused(path, $"has '{Clip(p.Name)}' twice in {where}");
     }
 
-    private static string Clip(string text) => text.Length <= 80 ? text : text[..80] + "...";
+    /// <summary>A name from the file as one line can show it: cut at 80, control characters as \uXXXX (a NUL or a newline printed raw hides or breaks the line).</summary>
+    private static string Clip(string text) =>
+        string.Concat((text.Length <= 80 ? text : text[..80] + "...").Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static ArgumentException Refused(string path, string why) => new($"--index-from '{path}' {why}");
 }
