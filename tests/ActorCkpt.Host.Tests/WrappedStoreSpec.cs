@@ -1,3 +1,4 @@
+using ActorCkpt.SharedTests;
 using TorchSharp;
 
 namespace ActorCkpt.Host.Tests;
@@ -68,15 +69,5 @@ public sealed class WrappedStoreSpec : IDisposable
         var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal("save of step 1 failed: the checkpointer was disposed, and actorckpt.async.finish-on-dispose (0.3s) ran out before this save ended; " +
             "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
-    }
-
-    /// <summary>Data-file writes wait at the gate (a slow disk); not a fault store, so a dispose does not stop it.</summary>
-    private sealed class GatedWrites(IBlobStore inner, WriteGate gate) : DelegatingBlobStore(inner)
-    {
-        public override IBlobWriter Create(string path)
-        {
-            if (path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass(path);
-            return Inner.Create(path);
-        }
     }
 }

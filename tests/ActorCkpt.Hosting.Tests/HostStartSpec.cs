@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ActorCkpt.SharedTests;
 using TorchSharp;
 
 namespace ActorCkpt.Hosting.Tests;
@@ -164,7 +165,7 @@ public sealed class HostStartSpec : IDisposable
         {
             o.Root = Root;
             o.FinishSavesTimeout = TimeSpan.FromMilliseconds(300);
-            o.WrapStore = inner => new GatedWrites(inner, gate); // a disk too slow for the shutdown to wait out
+            o.WrapStore = inner => new GatedWrites(inner, gate); // a disk too slow for the shutdown to wait out (not a fault store: nothing stops it at the shutdown)
         }));
         using var host = builder.Build();
         await host.StartAsync(Ct);
@@ -180,16 +181,6 @@ public sealed class HostStartSpec : IDisposable
         var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Equal("save of step 1 failed: the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: 0.3s) " +
             "ran out before this save ended; it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
-    }
-
-    /// <summary>Data-file writes wait at the gate; not a fault store, so nothing stops it at the shutdown.</summary>
-    private sealed class GatedWrites(IBlobStore inner, WriteGate gate) : DelegatingBlobStore(inner)
-    {
-        public override IBlobWriter Create(string path)
-        {
-            if (path.EndsWith(".safetensors", StringComparison.Ordinal)) gate.Pass(path);
-            return Inner.Create(path);
-        }
     }
 
     [Fact]
