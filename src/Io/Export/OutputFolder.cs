@@ -29,10 +29,11 @@ internal sealed class OutputFolder : IDisposable
     private IReadOnlyList<string>? _files;
     private bool _committed;
     private bool _abandoned;
-    private bool _replacing;
+    private readonly bool _replacing;
 
-    private OutputFolder(string destination, string temp, string command, Func<IBlobStore, IBlobStore>? wrap, bool exchange)
+    private OutputFolder(string destination, string temp, string command, Func<IBlobStore, IBlobStore>? wrap, bool exchange, bool replacing)
     {
+        _replacing = replacing;
         Destination = destination;
         TemporaryPath = temp;
         _parent = Path.GetDirectoryName(destination)!;
@@ -81,7 +82,7 @@ internal sealed class OutputFolder : IDisposable
         try
         {
             AtomicRename.Sync(parent);
-            var folder = new OutputFolder(full, temp, command, wrap, exchange) { _replacing = replacing };
+            var folder = new OutputFolder(full, temp, command, wrap, exchange, replacing);
             Unfinished.TryAdd(folder, 0);
             return folder;
         }
