@@ -123,6 +123,18 @@ internal sealed class CheckpointNode
         if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
             throw new Akka.Configuration.ConfigurationException(
                 $"actorckpt.tiers.memory.replicas = {tier.Replicas}: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster");
+        // The channel's TLS files are read at its first transfer: a missing or bad one is refused here instead.
+        if (settings.TransferOverChannel && settings.Channel.Tls is { } tls)
+        {
+            try
+            {
+                BulkTls.Check(tls);
+            }
+            catch (ArgumentException e)
+            {
+                throw new Akka.Configuration.ConfigurationException(e.Message, e);
+            }
+        }
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);

@@ -229,6 +229,38 @@ public sealed class CatalogConnectionSpec : IDisposable
         await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
     }
 
+    [Theory]
+    [InlineData("certificate")]
+    [InlineData("trust")]
+    public async Task A_channel_TLS_file_that_cannot_be_read_should_fail_the_node_s_start_naming_it(string missing)
+    {
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var system = ActorSystem.Create("bad-tls", config);
+        var nope = Path.Combine(_dir, "nope.pem");
+        var (certificate, trust) = missing == "certificate" ? (nope, "") : (WriteCertificate(), nope);
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString(
+            $"actorckpt.transfer.channel.tls {{ enabled = on, certificate = \"{certificate}\", key = \"{Path.ChangeExtension(certificate, ".key")}\", trust = \"{trust}\" }}").WithFallback(config));
+
+        // Before: the node started, and the first save failed every file after the writers' retries (some 20 s), each naming the file.
+        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        Assert.StartsWith(missing == "certificate"
+            ? $"actorckpt.transfer.channel.tls: cannot load the certificate '{nope}' with key '{Path.ChangeExtension(nope, ".key")}': "
+            : $"actorckpt.transfer.channel.tls.trust: cannot load '{nope}': ", e.Message);
+        await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
+    }
+
+    /// <summary>A self-signed certificate and its key as PEM files under the test's folder; the certificate's path (the key's ends in .key).</summary>
+    private string WriteCertificate()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(_dir, "node.pem");
+        File.WriteAllText(path, certificate.ExportCertificatePem());
+        File.WriteAllText(Path.ChangeExtension(path, ".key"), key.ExportPkcs8PrivateKeyPem());
+        return path;
+    }
+
     [Fact]
     public void A_memory_tier_of_more_than_one_copy_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()
     {

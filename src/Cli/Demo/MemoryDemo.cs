@@ -1,3 +1,5 @@
+using Akka.Configuration;
+
 namespace ActorCkpt.Cli.Demo;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace ActorCkpt.Cli.Demo;
 /// <param name="Kill">Indices of the node processes to kill, ascending; empty for none.</param>
 /// <param name="RemoveTmpfs">True (<c>--kill-node</c>): a killed node's host loses its tmpfs replicas too, as a lost machine would; false (<c>--kill-process</c>): only the process dies.</param>
 /// <param name="Directory">actorckpt.tiers.memory.directory (absolute).</param>
-internal sealed record MemoryDemo(int Replicas, int DiskEvery, int[] Kill, bool RemoveTmpfs, string Directory)
+internal sealed record MemoryDemo(int Replicas, long DiskEvery, int[] Kill, bool RemoveTmpfs, string Directory)
 {
     /// <summary>The tier's default replica directory (hocon/reference.conf).</summary>
     public const string DefaultDirectory = "/dev/shm/actorckpt";
@@ -22,6 +24,24 @@ internal sealed record MemoryDemo(int Replicas, int DiskEvery, int[] Kill, bool 
 
     /// <summary>"--kill-node 1" or "--kill-process 0,2", as the report names the fault; "none" without one.</summary>
     public string KillText => Kill.Length == 0 ? "none" : $"{(RemoveTmpfs ? "--kill-node" : "--kill-process")} {string.Join(",", Kill)}";
+
+    /// <summary>
+    /// This demo as its node processes will run it: the tier's settings in <paramref name="hocon"/>
+    /// (the user's --config, which comes after the flags and overrides them) in place of the flags'.
+    /// Refuses, before any process starts, a file that turns the memory tier off or asks for more
+    /// copies of a shard than <paramref name="nodes"/> hosts can hold: the nodes would only time out.
+    /// </summary>
+    public MemoryDemo AsConfigured(string? hocon, int nodes)
+    {
+        if (string.IsNullOrWhiteSpace(hocon)) return this;
+        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString(hocon)
+            .WithFallback(ConfigurationFactory.ParseString(Hocon)).WithFallback(ActorCkptConfig.Defaults));
+        if (!settings.MemoryTier.Enabled)
+            throw new ActorCkptException("--tier memory, but --config sets actorckpt.tiers.memory.enabled = off");
+        if (settings.MemoryTier.Replicas > nodes)
+            throw new ActorCkptException($"--config sets actorckpt.tiers.memory.replicas = {settings.MemoryTier.Replicas}: more copies of a shard than {nodes} nodes can hold, each on a node of its own");
+        return this with { Replicas = settings.MemoryTier.Replicas, DiskEvery = settings.Tiers.DiskEvery, Directory = settings.MemoryTier.Directory };
+    }
 
     /// <summary>
     /// The settings every node process (and the driver) starts with, before the user's --config: the

@@ -21,6 +21,7 @@ internal static class MemoryDemoRunner
         // Checks the model options here, before any process starts.
         _ = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, o.Seed);
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, o.Seed);
+        memory = memory.AsConfigured(o.Hocon, nodes);
         var root = Path.GetFullPath(o.Dir);
         // Where the nodes' replica stores put this root's hosts (as CheckpointNode derives it).
         var hostsDirectory = Path.Combine(memory.Directory, ReplicaLayout.Namespace(Path.GetFullPath(new LocalBlobStore(root).Root)));

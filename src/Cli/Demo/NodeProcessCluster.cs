@@ -88,10 +88,23 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).
         var quiet = (memory is null ? "" : "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }")
                     + "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n";
-        var config = ActorCkptConfig.WithCatalog(
-            ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
-        var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-        var cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config))), configFile, memory);
+        Akka.Configuration.Config config;
+        ActorSystem? system = null;
+        NodeProcessCluster cluster;
+        try
+        {
+            config = ActorCkptConfig.WithCatalog(
+                ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
+            system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
+            cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config))), configFile, memory);
+        }
+        catch
+        {
+            // Settings the driver's node refuses (a bad --config value) end here, before any node process: nothing of the run is left.
+            File.Delete(configFile);
+            if (system is not null) await system.Terminate();
+            throw;
+        }
         try
         {
             await cluster.FormAsync(nodes, ActorCkptSettings.Create(config).WriterPoolSize);

@@ -21,6 +21,17 @@ internal static class BulkTls
         }
     }
 
+    /// <summary>
+    /// Loads every file <paramref name="tls"/> names (certificate and key, trust), throwing the line
+    /// their first use would: for a node's start, which would otherwise find a bad file only at the
+    /// first transfer, and fail every file of that save with it after the writers' retries.
+    /// </summary>
+    public static void Check(BulkChannelTls tls)
+    {
+        LoadCertificate(tls).Dispose();
+        _ = ClientOptions(tls, "localhost");
+    }
+
     /// <summary>Client options for a connection to <paramref name="host"/>: the peer's certificate must chain to the trust file (or the system's store) and carry the expected name.</summary>
     public static SslClientAuthenticationOptions ClientOptions(BulkChannelTls tls, string host)
     {
@@ -33,7 +44,7 @@ internal static class BulkTls
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
             {
-                throw new ArgumentException($"actorckpt.transfer.channel.tls.trust-file: cannot load '{file}': {e.Message}", e);
+                throw new ArgumentException($"actorckpt.transfer.channel.tls.trust: cannot load '{file}': {e.Message}", e);
             }
         }
         var options = new SslClientAuthenticationOptions { TargetHost = tls.ServerName ?? host };
