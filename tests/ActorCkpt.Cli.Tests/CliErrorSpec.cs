@@ -105,6 +105,7 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --replicas needs --tier memory", "demo", "--dir", "{absent}", "--nodes", "3", "--replicas", "2")]
     [InlineData("actorckpt: --kill-node and --kill-process exclude each other: give one of them", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--kill-node", "1", "--kill-process", "2")]
     [InlineData("actorckpt: --kill-node '3': node 3 is not one of the 3 nodes of --nodes 3 (accepted: 0 to 2)", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--kill-node", "3")]
+    [InlineData("actorckpt: --replicas-dir is empty: give the tmpfs directory of the replicas", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--replicas-dir", "")]
     [InlineData("actorckpt: --kill-process '0,x': 'x' is not a node index (accepted: comma-separated indices from 0 to 2)", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--kill-process", "0,x")]
     [InlineData("actorckpt: --kill-process '1,1' names node 1 twice", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--kill-process", "1,1")]
     [InlineData("actorckpt: --replicas 4 is more than the 3 hosts of --nodes 3 (accepted: 1 to 3)", "demo", "--dir", "{absent}", "--nodes", "3", "--tier", "memory", "--replicas", "4")]

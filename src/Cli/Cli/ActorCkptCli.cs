@@ -104,6 +104,7 @@ internal static class ActorCkptCli
             else if (k < n) r.AddError($"--ranks {k} leaves a node without ranks with --nodes {n} --tier memory (accepted: {n} to {MaxRanks})");
             else if (r.GetValue(killNode) is { } kn && NodeIndices.Parse("--kill-node", kn, n).Problem is { } p1) r.AddError(p1);
             else if (r.GetValue(killProcess) is { } kp && NodeIndices.Parse("--kill-process", kp, n).Problem is { } p2) r.AddError(p2);
+            else if (r.GetValue(replicasDir) is { } rd && string.IsNullOrWhiteSpace(rd)) r.AddError("--replicas-dir is empty: give the tmpfs directory of the replicas");
         }));
         demo.SetAction(p => Guard(p, () =>
         {
