@@ -221,12 +221,22 @@ public sealed class CatalogConnectionSpec : IDisposable
     [InlineData("actorckpt.planner.dispatcher")]
     public async Task A_dispatcher_the_system_does_not_have_should_fail_the_node_s_start_naming_the_key(string key)
     {
-        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
-        using var system = ActorSystem.Create("no-dispatcher", config);
-        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString($"{key} = nonexistent-dispatcher").WithFallback(config));
-        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        var e = await StartRefusedAsync("no-dispatcher", $"{key} = nonexistent-dispatcher");
         Assert.Equal($"{key} = 'nonexistent-dispatcher': actor system 'no-dispatcher' has no dispatcher of that name", e.Message);
+    }
+
+    /// <summary>
+    /// Starts a node on a system named <paramref name="name"/> with <paramref name="settings"/> over the
+    /// defaults; the refusal of its start, after checking that no planner was started.
+    /// </summary>
+    private async Task<ConfigurationException> StartRefusedAsync(string name, string settings)
+    {
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var system = ActorSystem.Create(name, config);
+        var e = Assert.Throws<ConfigurationException>(() =>
+            CheckpointNode.Start(system, new LocalBlobStore(_dir), ActorCkptSettings.Create(ConfigurationFactory.ParseString(settings).WithFallback(config)), "n"));
         await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
+        return e;
     }
 
     [Theory]
@@ -234,19 +244,15 @@ public sealed class CatalogConnectionSpec : IDisposable
     [InlineData("trust")]
     public async Task A_channel_TLS_file_that_cannot_be_read_should_fail_the_node_s_start_naming_it(string missing)
     {
-        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
-        using var system = ActorSystem.Create("bad-tls", config);
         var nope = Path.Combine(_dir, "nope.pem");
         var (certificate, trust) = missing == "certificate" ? (nope, "") : (WriteCertificate(), nope);
-        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString(
-            $"actorckpt.transfer.channel.tls {{ enabled = on, certificate = \"{certificate}\", key = \"{Path.ChangeExtension(certificate, ".key")}\", trust = \"{trust}\" }}").WithFallback(config));
 
         // Before: the node started, and the first save failed every file after the writers' retries (some 20 s), each naming the file.
-        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        var e = await StartRefusedAsync("bad-tls",
+            $"actorckpt.transfer.channel.tls {{ enabled = on, certificate = \"{certificate}\", key = \"{Path.ChangeExtension(certificate, ".key")}\", trust = \"{trust}\" }}");
         Assert.StartsWith(missing == "certificate"
             ? $"actorckpt.transfer.channel.tls: cannot load the certificate '{nope}' with key '{Path.ChangeExtension(nope, ".key")}': "
             : $"actorckpt.transfer.channel.tls.trust: cannot load '{nope}': ", e.Message);
-        await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
     }
 
     /// <summary>A self-signed certificate and its key as PEM files under the test's folder; the certificate's path (the key's ends in .key).</summary>
@@ -262,12 +268,9 @@ public sealed class CatalogConnectionSpec : IDisposable
     }
 
     [Fact]
-    public void A_memory_tier_of_more_than_one_copy_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()
+    public async Task A_memory_tier_of_more_than_one_copy_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()
     {
-        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
-        using var system = ActorSystem.Create("one-host", config);
-        var settings = ActorCkptSettings.Create(ConfigurationFactory.ParseString($"actorckpt.tiers.memory {{ enabled = on, host = h0, directory = \"{_dir}/shm\" }}").WithFallback(config));
-        var e = Assert.Throws<ConfigurationException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), settings, "n"));
+        var e = await StartRefusedAsync("one-host", $"actorckpt.tiers.memory {{ enabled = on, host = h0, directory = \"{_dir}/shm\" }}");
         Assert.Equal("actorckpt.tiers.memory.replicas = 2: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster", e.Message);
     }
 }

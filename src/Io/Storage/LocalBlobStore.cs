@@ -112,7 +112,7 @@ internal sealed class LocalBlobStore : IBlobStore
         {
             // A link left in the record's place is replaced by the rename, never followed.
             holder = Full(CheckpointLayout.LockHolderFile(path), linkAtEnd: true);
-            if (Directory.Exists(holder) && new FileInfo(holder).LinkTarget is null)
+            if (RegularFile.Kind(holder) == FileKind.Directory)
                 throw new IOException($"'{holder}' is a directory where the lock's holder record goes: remove it");
             var temp = $"{holder}.{Environment.ProcessId}.tmp";
             File.WriteAllText(temp, LockHolder.Current().ToJson());

@@ -29,24 +29,13 @@ internal static class BulkTls
     public static void Check(BulkChannelTls tls)
     {
         LoadCertificate(tls).Dispose();
-        _ = ClientOptions(tls, "localhost");
+        LoadTrust(tls)?.Dispose();
     }
 
     /// <summary>Client options for a connection to <paramref name="host"/>: the peer's certificate must chain to the trust file (or the system's store) and carry the expected name.</summary>
     public static SslClientAuthenticationOptions ClientOptions(BulkChannelTls tls, string host)
     {
-        X509Certificate2? trust = null;
-        if (tls.TrustFile is { } file)
-        {
-            try
-            {
-                trust = X509CertificateLoader.LoadCertificateFromFile(file);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
-            {
-                throw new ArgumentException($"actorckpt.transfer.channel.tls.trust: cannot load '{file}': {e.Message}", e);
-            }
-        }
+        var trust = LoadTrust(tls);
         var options = new SslClientAuthenticationOptions { TargetHost = tls.ServerName ?? host };
         if (trust is not null)
         {
@@ -55,5 +44,19 @@ internal static class BulkTls
             options.CertificateChainPolicy = policy;
         }
         return options;
+    }
+
+    /// <summary>The certificate peers' certificates must chain to, from the trust file; null without one (the system's store).</summary>
+    private static X509Certificate2? LoadTrust(BulkChannelTls tls)
+    {
+        if (tls.TrustFile is not { } file) return null;
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ArgumentException($"actorckpt.transfer.channel.tls.trust: cannot load '{file}': {e.Message}", e);
+        }
     }
 }
