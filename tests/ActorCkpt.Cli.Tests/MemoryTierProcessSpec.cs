@@ -14,11 +14,13 @@ public sealed class MemoryTierProcessSpec : IDisposable
     private static readonly TimeSpan RunGuard = TimeSpan.FromMinutes(4);
 
     private readonly TempDirectory _temp = new();
+    private readonly TempDirectory _diskReplicas = new();
     private readonly string _shm = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-demo-" + Guid.NewGuid().ToString("N"));
 
     public void Dispose()
     {
         _temp.Dispose();
+        _diskReplicas.Dispose();
         if (Directory.Exists(_shm)) Directory.Delete(_shm, recursive: true);
     }
 
@@ -26,9 +28,8 @@ public sealed class MemoryTierProcessSpec : IDisposable
     {
         var (exit, stdout, stderr) = await ToolRun.RunAsync(RunGuard, new[]
         {
-            "demo", "--dir", _temp.Path, "--nodes", "3", "--tier", "memory", "--ranks", "3", "--size-mb", "2", "--tensors", "8",
-            "--replicas-dir", _shm, "--json",
-        }.Concat(flags).ToArray());
+            "demo", "--dir", _temp.Path, "--nodes", "3", "--tier", "memory", "--ranks", "3", "--size-mb", "2", "--tensors", "8", "--json",
+        }.Concat(flags.Contains("--replicas-dir") ? [] : ["--replicas-dir", _shm]).Concat(flags).ToArray());
         var last = stdout.TrimEnd().Split('\n')[^1];
         Assert.True(last.StartsWith('{'), $"no JSON report (exit {exit}):\n{stdout}\n{stderr}");
         return (exit, stdout + stderr, JsonDocument.Parse(last).RootElement);
@@ -93,5 +94,32 @@ public sealed class MemoryTierProcessSpec : IDisposable
         var memory = listed.GetProperty("memory");
         Assert.Equal(["node-0", "node-1", "node-2"], memory.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()));
         Assert.True(memory.GetProperty("loadable").GetBoolean(), lsOut);
+
+        // The commands that read steps on disk say that these are in the memory tier only, in one line.
+        var (inspectExit, _, inspectErr) = await ToolRun.RunAsync(RunGuard, "inspect", _temp.Path, "--step", "4");
+        Assert.Equal((1, $"actorckpt: step 4 is in the memory tier only, its bytes in the hosts' replicas, not under '{_temp.Path}': " +
+                         "this command reads steps on disk; `actorckpt ls` lists its holders"), (inspectExit, inspectErr.TrimEnd()));
+        var (checkExit, _, checkErr) = await ToolRun.RunAsync(RunGuard, "demo", "--dir", _temp.Path, "--check");
+        Assert.Equal(1, checkExit);
+        // keep-last = 2: steps 1 and 2 left memory as 3 and 4 committed.
+        Assert.Equal($"actorckpt: no committed checkpoint in {_temp.Path} on disk; 2 steps (3 to 4) are in the memory tier only (`actorckpt ls` lists their holders)",
+            checkErr.TrimEnd());
+    }
+
+    [Fact]
+    public async Task With_every_node_and_its_tmpfs_lost_and_no_disk_step_the_load_should_fail_naming_the_hosts_once()
+    {
+        // Replicas outside tmpfs: the demo repeats the holders' warning, which only the nodes' logs had.
+        var disk = _diskReplicas.Path;
+        var (exit, output, report) = await Demo("--replicas", "2", "--steps", "1", "--disk-every", "0", "--kill-node", "0,1,2", "--replicas-dir", disk);
+
+        Assert.Equal(1, exit);
+        var fs = MountedFileSystem.Of(Path.GetTempPath());
+        if (fs.IsMemory) Assert.DoesNotContain("warning:", output);
+        else Assert.Contains($"warning: '{disk}' is on {fs.Type}, not tmpfs: the memory tier's copies go through that file system at its speed", output);
+        Assert.Equal(("none", false), (report.GetProperty("recovered_from").GetString(), report.GetProperty("bit_exact").GetBoolean()));
+        var why = "no committed step is loadable: step 1: not loadable from memory: none of its 12 files has a holder left, " +
+                  $"all were on node-0 (lost), node-1 (lost), node-2 (lost); not on disk in '{_temp.Path}'";
+        Assert.Contains(Environment.NewLine + "actorckpt: no step loaded: " + why, Environment.NewLine + output);
     }
 }

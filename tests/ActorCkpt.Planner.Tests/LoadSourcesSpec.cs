@@ -123,6 +123,23 @@ public class LoadSourcesSpec
     }
 
     [Fact]
+    public void A_step_whose_every_file_lost_its_holders_should_name_the_hosts_once_not_each_file()
+    {
+        // The whole cluster lost (h2 not live, h0 and h1 lost): one line of hosts, in host order, each once.
+        var allGone = new MemoryCopies(Hosts,
+            [Shard(F0, 0, [0, 1], 0, 1), Shard(F1, 1, [1, 2], 1), Shard(F2, 2, [2, 0], 0)], "0123456789abcdef");
+
+        Assert.Equal((null, "step 5 cannot be loaded: not loadable from memory: none of its 3 files has a holder left, all were on h0 (lost), h1 (lost), h2 (not live); not on disk"),
+            Choose([new TieredStep(5, false, allGone)], requested: 5, live: host => host != "h2"));
+
+        // One file with a holder left: the files without one are named, as before.
+        var oneLeft = new MemoryCopies(Hosts, [Shard(F0, 0, [0, 1], 0, 1), Shard(F1, 1, [1, 2], 1, 2), Shard(F2, 2, [2, 0], 2)], "0123456789abcdef");
+        Assert.Equal((null, "step 5 cannot be loaded: not loadable from memory: r00000-000-aa.safetensors (rank 0) held only on h0 (lost), h1 (lost); " +
+                            "r00001-000-aa.safetensors (rank 1) held only on h1 (lost), h2 (lost); not on disk"),
+            Choose([new TieredStep(5, false, oneLeft)], requested: 5));
+    }
+
+    [Fact]
     public void Only_disk_and_only_memory_should_be_honoured()
     {
         TieredStep[] steps = [Disk(3), new TieredStep(4, true, Memory()), new TieredStep(5, false, Memory()), Disk(6)];

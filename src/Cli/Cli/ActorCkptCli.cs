@@ -118,7 +118,7 @@ internal static class ActorCkptCli
                 RootChecks.CheckCatalogFile(options.Dir, node, required: false);
             }
             else RootChecks.NotAFile(options.Dir, "--dir");
-            var output = new CliOutput(stdout, p.GetValue(json));
+            var output = new CliOutput(stdout, p.GetValue(json), errors: stderr);
             if (p.GetValue(tier) == "memory")
             {
                 var (kill, removeTmpfs) = p.GetValue(killNode) is { } kn ? (kn, true) : (p.GetValue(killProcess), false);

@@ -10,7 +10,8 @@ namespace ActorCkpt.Cli;
 /// <param name="output">Where to print.</param>
 /// <param name="json">Whether the report is a JSON line.</param>
 /// <param name="terminal">Whether <paramref name="output"/> is a terminal; when null, true for a console output that is not redirected.</param>
-internal sealed class CliOutput(TextWriter output, bool json, bool? terminal = null)
+/// <param name="errors">Where a failure's line goes (<see cref="Failure"/>); the console's error stream when null.</param>
+internal sealed class CliOutput(TextWriter output, bool json, bool? terminal = null, TextWriter? errors = null)
 {
     private readonly bool _terminal = terminal ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected);
 
@@ -29,6 +30,12 @@ internal sealed class CliOutput(TextWriter output, bool json, bool? terminal = n
 
     /// <summary>Writes a human-readable line (kept with --json too, before the JSON line).</summary>
     public void Line(string text) => output.WriteLine(text);
+
+    /// <summary>
+    /// Says why a command that still prints its report (the demo's, with <c>bit_exact</c> false)
+    /// exits 1: one line <c>actorckpt: why</c> on stderr, as a command that throws gets.
+    /// </summary>
+    public void Failure(string why) => (errors ?? Console.Error).WriteLine("actorckpt: " + why);
 
     /// <summary>Writes the report: a JSON line with --json, otherwise "name: value" lines.</summary>
     public void Report(IReadOnlyDictionary<string, object?> fields)

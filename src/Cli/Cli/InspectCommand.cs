@@ -34,7 +34,7 @@ internal static class InspectCommand
                     ["step"] = s, ["tensors"] = m.Tensors.Count, ["files"] = m.Files.Count, ["bytes"] = m.TotalFileBytes, ["world_size"] = m.WorldSize,
                 };
             }).ToList();
-            if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}");
+            if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}" + ReaderSteps.MemoryOnly(store));
             output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = steps.Count == 0 ? null : steps[^1], ["steps"] = rows });
             return 0;
         }

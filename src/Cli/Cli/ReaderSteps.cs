@@ -35,8 +35,27 @@ internal static class ReaderSteps
     public static long Resolve(CheckpointStore store, CatalogChecksums catalog, long? step)
     {
         var resolved = step ?? (Of(store, catalog) is { Count: > 0 } steps ? steps[^1]
-            : throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'"));
+            : throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'" + MemoryOnly(store)));
         if (catalog.For(resolved) is not null) StepConsistency.RequireMetadataFile(store, resolved);
+        else if (!store.IsCommitted(resolved) && store.MemorySteps().IsCommitted(resolved))
+            throw new CheckpointNotFoundException($"step {resolved} is in the memory tier only, its bytes in the hosts' replicas, not under '{store.Blobs.Root}': " +
+                                                  "this command reads steps on disk; `actorckpt ls` lists its holders");
         return resolved;
+    }
+
+    /// <summary>
+    /// What a root with no step on disk still has in the memory tier (metadata under
+    /// <see cref="CheckpointLayout.MemoryDirectory"/>, bytes in the hosts' replicas), as the end of a
+    /// "no committed checkpoint" line; empty when it has none.
+    /// </summary>
+    public static string MemoryOnly(CheckpointStore store)
+    {
+        var memory = store.MemorySteps().CommittedSteps();
+        return memory.Count switch
+        {
+            0 => "",
+            1 => $" on disk; step {memory[0]} is in the memory tier only (`actorckpt ls` lists its holders)",
+            _ => $" on disk; {memory.Count} steps ({memory[0]} to {memory[^1]}) are in the memory tier only (`actorckpt ls` lists their holders)",
+        };
     }
 }

@@ -49,6 +49,7 @@ internal static class ClusterDemoRunner
         report["load_s"] = Math.Round(loads.Max(l => l.Seconds), 4);
         report["bytes_by_node"] = byNode;
         report["bit_exact"] = problems.Count == 0;
+        if (problems.Count > 0) output.Failure($"step {latest} loaded with {problems.Count} differences, the first: {problems[0]}");
         await cluster.StopAsync();
         output.Line(cluster.KilledAtStop.Count == 0
             ? $"cluster stopped: all {nodes} node processes left and exited"

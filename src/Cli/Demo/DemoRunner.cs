@@ -52,7 +52,9 @@ internal static class DemoRunner
     {
         if (latest is null)
         {
-            output.Line($"no committed checkpoint in {o.Dir}");
+            var none = $"no committed checkpoint in {o.Dir}" + ReaderSteps.MemoryOnly(RootStore.OpenCheckpoints(o.Dir, o.Hocon));
+            output.Line(none);
+            output.Failure(none);
             report["bit_exact"] = false;
             output.Report(report);
             return 1;
@@ -74,6 +76,7 @@ internal static class DemoRunner
             report["bytes"] = fileBytes(latest.Value);
             report["load_s"] = CliOutput.Seconds(loadTime);
             report["bit_exact"] = problems.Count == 0;
+            if (problems.Count > 0) output.Failure($"step {latest} loaded with {problems.Count} differences, the first: {problems[0]}");
             output.Report(report);
             return problems.Count == 0 ? 0 : 1;
         }

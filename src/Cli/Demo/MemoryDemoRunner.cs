@@ -29,6 +29,9 @@ internal static class MemoryDemoRunner
         await cluster.HolderUsageAsync();
         output.Line($"cluster up: {nodes} nodes (hosts node-0 to node-{nodes - 1}, each with ranks, writers and replicas); memory tier on, " +
                     $"{memory.Replicas} {(memory.Replicas == 1 ? "replica" : "replicas")} per shard, disk every {memory.DiskEvery}; replicas in {hostsDirectory}");
+        // The nodes' holders warn of this in their own logs, which the demo does not show.
+        foreach (var problem in ReplicaDirectoryCheck.Problems(memory.Directory, MountedFileSystem.Of(memory.Directory), budgetBytes: 0))
+            output.Line("warning: " + problem);
         var report = new Dictionary<string, object?>
         {
             ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["nodes"] = nodes, ["tier"] = "memory", ["replicas"] = memory.Replicas,
@@ -44,7 +47,7 @@ internal static class MemoryDemoRunner
             if (saves.FirstOrDefault(s => s.Error is not null) is { } failed)
             {
                 // The error names the step; the JSON report stays the last line on stdout (the acceptance contract).
-                Console.Error.WriteLine("actorckpt: " + failed.Error);
+                output.Failure(failed.Error!);
                 report["error"] = failed.Error;
                 report["bit_exact"] = false;
                 await cluster.StopAsync(); // before the report: its JSON is the last line
@@ -95,6 +98,9 @@ internal static class MemoryDemoRunner
         report["recover_s"] = CliOutput.Seconds(recover);
         report["bit_exact"] = bitExact;
         report["fallback"] = fallback;
+        if (!bitExact)
+            output.Failure(loaded is { } f ? $"step {f.Step} loaded from {Name(f.Tier)} with {problems.Count} differences, the first: {problems[0]}"
+                : $"no step loaded: {problems.FirstOrDefault() ?? fallback ?? "the nodes loaded nothing"}");
         report["bytes_from_peers"] = loads.Sum(x => x.BytesFromPeers);
         report["bytes_from_peers_by_node"] = loads.Select((x, i) => (MemoryDemo.Host(i), x.BytesFromPeers)).ToDictionary(x => x.Item1, x => x.BytesFromPeers);
         report["tmpfs_used_bytes_by_host"] = usage.OrderBy(u => u.Host, StringComparer.Ordinal).ToDictionary(u => u.Host, u => u.FileBytes);

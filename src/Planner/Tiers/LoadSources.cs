@@ -60,9 +60,12 @@ internal static class LoadSources
             else if (entry.Memory.Evicted) evicted = "evicted from memory";
             else
             {
-                var (holders, missing) = Holders(entry.Step, entry.Memory, live, ownHost);
+                var (holders, missing, gone) = Holders(entry.Step, entry.Memory, live, ownHost);
                 if (missing.Count == 0) return (new LoadChoice(entry.Step, StorageTier.Memory, holders, passedOver.ToArray()), "");
-                why.Add($"not loadable from memory: {Problems.Line(missing)}");
+                // Every file gone (the whole cluster lost): the hosts say it; a line per file would only repeat them.
+                why.Add(missing.Count > 1 && missing.Count == entry.Memory.Shards.Count && gone.Count > 0
+                    ? $"not loadable from memory: none of its {missing.Count} files has a holder left, all were on {string.Join(", ", gone)}"
+                    : $"not loadable from memory: {Problems.Line(missing)}");
             }
         }
         // An evicted copy is the normal end of a persisted step's memory life, not news.
@@ -83,11 +86,13 @@ internal static class LoadSources
         return (null, string.Join("; ", why));
     }
 
-    /// <summary>Per file the usable hosts in try order, and a line for each file with none.</summary>
-    private static (Dictionary<string, IReadOnlyList<string>> Holders, List<string> Missing) Holders(long step, MemoryCopies memory, Func<string, bool> live, string? ownHost)
+    /// <summary>Per file the usable hosts in try order, a line for each file with none, and every holder that cannot serve (said once each, in host order).</summary>
+    private static (Dictionary<string, IReadOnlyList<string>> Holders, List<string> Missing, List<string> Gone) Holders(
+        long step, MemoryCopies memory, Func<string, bool> live, string? ownHost)
     {
         var holders = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var missing = new List<string>();
+        var goneHosts = new SortedDictionary<int, string>();
         foreach (var shard in memory.Shards)
         {
             if (holders.ContainsKey(shard.File)) throw new ArgumentException($"step {step}: file {shard.File} is listed twice among its memory shards", nameof(memory));
@@ -98,7 +103,12 @@ internal static class LoadSources
                 var host = Host(step, memory, shard, index);
                 if (shard.Lost.Contains(index)) gone.Add($"{host} (lost)");
                 else if (!live(host)) gone.Add($"{host} (not live)");
-                else if (!usable.Contains(host, StringComparer.Ordinal)) usable.Add(host);
+                else
+                {
+                    if (!usable.Contains(host, StringComparer.Ordinal)) usable.Add(host);
+                    continue;
+                }
+                goneHosts.TryAdd(index, gone[^1]);
             }
             foreach (var index in shard.Lost) Host(step, memory, shard, index);
 
@@ -110,7 +120,7 @@ internal static class LoadSources
             if (usable.Count == 0)
                 missing.Add(gone.Count == 0 ? $"{shard.File} (rank {shard.Rank}) has no holder" : $"{shard.File} (rank {shard.Rank}) held only on {string.Join(", ", gone)}");
         }
-        return (holders, missing);
+        return (holders, missing, goneHosts.Values.ToList());
     }
 
     private static string Host(long step, MemoryCopies memory, ShardHolders shard, int index) =>
