@@ -1,3 +1,4 @@
+using Akka.Event;
 using ActorCkpt.Io.Tests;
 
 namespace ActorCkpt.Actors.Tests;
@@ -41,6 +42,35 @@ public class ObjectStoreSaveSpec(ObjectEmulators emulators) : NodeSpec("actorckp
         http.ClearFaults();
         await SaveAllAsync(node, 2, states);
         Assert.Equal(new long[] { 2 }, new CheckpointStore(objects).CommittedSteps());
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
+    public async Task A_store_that_stops_answering_should_be_warned_of_at_each_timeout_not_only_when_the_save_fails()
+    {
+        FaultHandler http = null!;
+        var settings = ActorCkptSettings.Create(Sys) with
+        {
+            ObjectStore = emulators.Options("s3") with
+            {
+                CreateMissing = true, StateDirectory = Path.Combine(Root, "state"), PartSize = 5 << 20, Retries = 1,
+                RetryBackoff = TimeSpan.FromMilliseconds(5), RequestTimeout = TimeSpan.FromMilliseconds(500), WrapHandler = inner => http = new FaultHandler(inner),
+            },
+        };
+        var objects = (ObjectBlobStore)BlobStores.Open($"s3://{ObjectEmulators.NewContainer()}/job", settings.ObjectStore);
+        var node = CheckpointNode.Start(Sys, objects, settings, "stalled");
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Warning));
+        var states = TestStates.Build(Model, 2, seed: 5);
+        http.Hold(FaultHandler.IsPartUpload);
+
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => SaveAllAsync(node, 1, states));
+
+        Assert.Contains("no answer within 0.5 s, 2 times", failed.ToString());
+        // Before the last retry gave up, the node's log said that a part got no answer and went again.
+        var warning = log.FishForMessage<Warning>(w => w.LogSource.StartsWith(ObjectStoreNoticeLog.Source + " ", StringComparison.Ordinal), Patience);
+        Assert.Matches(@"^s3://\S+ \(.+\): job/step-00000001/\S+ part \d+: no answer within 0\.5 s; sending it again \(retry 1 of 1\)$", warning.Message.ToString());
+        http.Release();
         TestStates.Dispose(states);
     }
 }

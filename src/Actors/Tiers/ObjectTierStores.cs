@@ -7,8 +7,9 @@ namespace ActorCkpt;
 /// The object tier's root of a node, opened once and shared by its uploads and its ranks' loads
 /// (an object store's client holds connections). An open that fails is not kept: the next use tries again.
 /// </summary>
-internal sealed class ObjectTierStores : IExtension
+internal sealed class ObjectTierStores(ActorSystem system) : IExtension
 {
+    private readonly ActorSystem _system = system;
     private readonly ConcurrentDictionary<string, CheckpointStore> _open = new(StringComparer.Ordinal);
     private readonly object _opening = new();
 
@@ -27,6 +28,7 @@ internal sealed class ObjectTierStores : IExtension
             // A directory tier is made like a root is; an object store's container only with create-missing.
             if (BlobStores.IsDirectory(root)) Directory.CreateDirectory(root);
             store = new CheckpointStore(BlobStores.Open(root, settings.ObjectStore));
+            ObjectStoreNoticeLog.Attach(_system, settings.ObjectStore);
             _open[root] = store;
             return store;
         }
@@ -37,5 +39,5 @@ internal sealed class ObjectTierStores : IExtension
 internal sealed class ObjectTierStoresProvider : ExtensionIdProvider<ObjectTierStores>
 {
     /// <inheritdoc />
-    public override ObjectTierStores CreateExtension(ExtendedActorSystem system) => new();
+    public override ObjectTierStores CreateExtension(ExtendedActorSystem system) => new(system);
 }

@@ -28,7 +28,8 @@ internal static class NodeCommand
         config = ActorCkptConfig.WithCatalog(config, root);
 
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-        var node = CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config)));
+        var settings = ActorCkptSettings.Create(system);
+        var node = CheckpointNode.Start(system, BlobStores.Open(root, settings.ObjectStore), settings);
         system.ActorOf(DemoAgentActor.Props(node), DemoAgentActor.Name);
         var cluster = Cluster.Get(system);
         void Leave(PosixSignalContext context)

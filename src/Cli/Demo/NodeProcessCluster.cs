@@ -96,7 +96,8 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
             config = ActorCkptConfig.WithCatalog(
                 ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
             system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
-            cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, ObjectStoreConfig.Of(config))), configFile, memory);
+            var settings = ActorCkptSettings.Create(system);
+            cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, settings.ObjectStore), settings), configFile, memory);
         }
         catch
         {

@@ -64,4 +64,26 @@ public class ObjectRetriesSpec
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Retries.RunAsync("x", _ => { attempts++; return Task.FromResult(1); }, cancel.Token, finishAttempt: true));
         Assert.Equal(1, attempts);
     }
+
+    [Fact]
+    public async Task Each_retry_should_be_told_to_the_notices_saying_what_failed_and_which_retry_it_is()
+    {
+        var options = new ObjectStoreOptions { Retries = 2, RetryBackoff = TimeSpan.FromMilliseconds(1), RequestTimeout = TimeSpan.FromMilliseconds(200) };
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        options.Notices.Attach(lines.Enqueue);
+        var attempts = 0;
+
+        var answer = await new ObjectRetries(options with { Parallelism = 2 }).RunAsync("s3://b: k", async c =>
+        {
+            if (++attempts == 1) throw new ObjectStoreException(ObjectErrorKind.Throttled, "s3://b: k: 503 SlowDown");
+            if (attempts == 2) await Task.Delay(Timeout.Infinite, c); // no answer: the request timeout ends it
+            return 7;
+        }, CancellationToken.None);
+
+        // Copies made with `with` tell the same notices.
+        Assert.Equal((7, 3), (answer, attempts));
+        Assert.Equal(2, lines.Count);
+        Assert.Matches(@"^s3://b: k: 503 SlowDown; sending it again in \d+(\.\d+)? s \(retry 1 of 2\)$", lines.First());
+        Assert.Equal("s3://b: k: no answer within 0.2 s; sending it again (retry 2 of 2)", lines.Last());
+    }
 }

@@ -35,7 +35,9 @@ internal sealed class ObjectRetries(ObjectStoreOptions options)
             catch (ObjectStoreException e) when (e.IsRetryable && attempt <= options.Retries && !cancel.IsCancellationRequested)
             {
                 Interlocked.Increment(ref _retried);
-                await Task.Delay(_schedule.Delay(attempt, e, Random.Shared.NextDouble()), cancel).ConfigureAwait(false);
+                var delay = _schedule.Delay(attempt, e, Random.Shared.NextDouble());
+                options.Notices.Say($"{e.Message}; sending it again in {delay.TotalSeconds:0.###} s (retry {attempt} of {options.Retries})");
+                await Task.Delay(delay, cancel).ConfigureAwait(false);
             }
             catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
             {
@@ -43,6 +45,7 @@ internal sealed class ObjectRetries(ObjectStoreOptions options)
                 if (attempt > options.Retries)
                     throw new ObjectStoreException(ObjectErrorKind.Transient, $"{what}: no answer within {options.RequestTimeout.TotalSeconds:0.#} s, {attempt} times", inner: e);
                 Interlocked.Increment(ref _retried);
+                options.Notices.Say($"{what}: no answer within {options.RequestTimeout.TotalSeconds:0.#} s; sending it again (retry {attempt} of {options.Retries})");
             }
         }
     }

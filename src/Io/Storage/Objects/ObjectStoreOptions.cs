@@ -53,6 +53,9 @@ internal sealed record ObjectStoreOptions
     /// </summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>Where a retried request is told of (the node's log, once attached): a stalled store is otherwise silent for up to <see cref="Retries"/> + 1 request timeouts.</summary>
+    public StoreNotices Notices { get; init; } = new();
+
     /// <summary>Tests: wraps the HTTP handler every request goes through (fault injection, request counts).</summary>
     public Func<HttpMessageHandler, HttpMessageHandler>? WrapHandler { get; init; }
 
