@@ -220,6 +220,7 @@ internal sealed class CheckpointNode
     /// </summary>
     public SaveHandle Save(long step, RankState state, bool inPlace = false, CancellationToken cancellation = default, SaveTier tier = SaveTier.Policy)
     {
+        if (TierPolicy.Undefined(tier) is { } undefined) throw new ArgumentOutOfRangeException(nameof(tier), tier, undefined);
         var handle = new SaveHandle(step, state.Rank);
         IActorRef shard;
         lock (_lock)
@@ -510,6 +511,8 @@ internal sealed class CheckpointNode
 
     private async Task<LoadResult> LoadAsync(int rank, LoadShard request, TimeSpan? timeout)
     {
+        if (request.Strict is { } strict) EnumArguments.Check(strict, "strict", "strict handling", Strictness.Names);
+        if (request.Only is { } only) EnumArguments.Check(only, "only", "storage tier", ["disk", "memory", "object"]);
         // The ask is not cancelled with the load: it returns only once the load stopped touching the target
         // (a stopping system too: the shard actor stops the load and waits for it before it stops).
         var reply = await UnlessStopped(() => Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30)), "during the load");

@@ -36,6 +36,19 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
     }
 
     /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() =>
-        new OneForOneStrategy(maxNrOfRetries: -1, withinTimeRange: Timeout.InfiniteTimeSpan, localOnlyDecider: _ => Directive.Restart);
+    protected override SupervisorStrategy SupervisorStrategy() => new RestartWriters();
+
+    /// <summary>
+    /// Restarts every writer that fails, without limit. A write that fails with retries left is
+    /// thrown on purpose (<see cref="WriteFileException"/>) and the writer has logged it as a warning
+    /// already: Akka's error line and stack trace for it would make a retry that succeeds look like a
+    /// failure. Any other crash is logged as Akka logs it.
+    /// </summary>
+    private sealed class RestartWriters() : OneForOneStrategy(-1, Timeout.InfiniteTimeSpan, _ => Directive.Restart)
+    {
+        protected override void LogFailure(IActorContext context, IActorRef child, Exception cause, Directive directive)
+        {
+            if (cause is not WriteFileException) base.LogFailure(context, child, cause, directive);
+        }
+    }
 }

@@ -152,7 +152,7 @@ public sealed class CheckpointReader
     private Task<LoadResult> LoadCoreAsync(RankState? target, Func<CheckpointMetadata, RankState>? prepare, long? step, StrictHandling? strict,
         IProgress<long>? progress, CancellationToken cancellationToken, Action<LoadResult>? check = null)
     {
-        var mode = strict ?? _options.Strict;
+        var mode = EnumArguments.Check(strict ?? _options.Strict, nameof(strict), "strict handling", Strictness.Names);
         // The reads block their thread (the loader reads the shared directory, no fetcher): off the caller's.
         return Task.Run(async () =>
         {

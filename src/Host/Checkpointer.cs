@@ -150,6 +150,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <inheritdoc />
     public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!_node.Settings.MemoryTier.Enabled && !_node.Settings.ObjectTier.Enabled) return LatestStep;
         // The memory and object tiers' steps are in the catalog, not under the root: the newest one a tier still holds, or the newest on disk.
         var catalog = await ReadCatalogAsync(cancellationToken);

@@ -28,6 +28,17 @@ public class TierPolicySpec
         Assert.Equal(problem + " (Parameter 'requested')", Assert.Throws<ArgumentException>(() => policy.Choose(3, requested)).Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_tier_that_names_no_member_should_be_a_problem_the_planner_refuses_with_not_a_crash(bool memory)
+    {
+        // A plan that reaches the planner anyway (a remote rank of another build) is aborted with this line.
+        var policy = new TierPolicy(memory, 5);
+        Assert.Equal("save tier 99 is not one of policy, memory, disk, memory-and-disk", policy.Problem((SaveTier)99));
+        Assert.Equal("save tier -1 is not one of policy, memory, disk, memory-and-disk", policy.Problem((SaveTier)(-1)));
+    }
+
     [Fact]
     public void Every_5_should_send_steps_1_to_4_to_memory_only_and_multiples_of_5_to_memory_then_disk()
     {

@@ -70,6 +70,7 @@ public sealed class RankState
     /// <summary>Adds a non-tensor entry from its bytes.</summary>
     public RankState AddObject(string key, byte[] bytes, ObjectScope scope)
     {
+        EnumArguments.Check(scope, nameof(scope), "object scope", ["global", "rank"]);
         Claim(key);
         _objects.Add(new ObjectEntry(key, bytes, scope));
         return this;

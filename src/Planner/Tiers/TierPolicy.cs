@@ -22,9 +22,14 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
 
     /// <summary>Why <paramref name="requested"/> cannot be honoured (memory while the tier is off, naming the key), or null.</summary>
     public string? Problem(SaveTier requested) =>
-        !MemoryEnabled && requested is SaveTier.Memory or SaveTier.MemoryAndDisk
+        !Enum.IsDefined(requested) ? Undefined(requested)
+        : !MemoryEnabled && requested is SaveTier.Memory or SaveTier.MemoryAndDisk
             ? $"a save to the memory tier ({requested}) needs {EnabledKey} = on; it is off"
             : null;
+
+    /// <summary>What is wrong with <paramref name="requested"/> when it names no tier (a cast integer); null when it names one.</summary>
+    public static string? Undefined(SaveTier requested) =>
+        Enum.IsDefined(requested) ? null : $"save tier {(int)requested} is not one of policy, memory, disk, memory-and-disk";
 
     /// <summary>
     /// The round for <paramref name="step"/>. Policy: memory every step, persisted when
@@ -45,7 +50,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
             SaveTier.MemoryAndDisk => TierChoice.MemoryThenDisk,
             SaveTier.Policy when !MemoryEnabled => TierChoice.Disk,
             SaveTier.Policy => DiskEvery > 0 && step % DiskEvery == 0 || UploadEvery > 0 && step % UploadEvery == 0 ? TierChoice.MemoryThenDisk : TierChoice.MemoryOnly,
-            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, $"save tier {(int)requested} is not one of policy, memory, disk, memory-and-disk"),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, Undefined(requested)),
         };
     }
 }
