@@ -123,7 +123,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<WriteReassigned>(m => Carry(_save!.WriteReassigned(m.SaveId, new FileAssignment<IActorRef>(m.Assignment.File, m.Assignment.Writer, m.Assignment.Grant, m.Assignment.Replica))));
         Receive<StreamFile>(m => Carry(_save!.StreamAsked(m.SaveId, m.File, m.Writer, m.Endpoint, m.Attempt, m.Replica)));
         Receive<StreamClosed>(m => Carry(_save!.StreamClosed(m.SaveId)));
-        Receive<Terminated>(m => Carry(_save!.ActorLost(m.ActorRef)));
+        Receive<Terminated>(m => Carry(_save!.ActorLost(m.ActorRef, _cutOff.Why)));
         Receive<CheckpointCommitted>(m => Carry(_save!.Committed(m.Step, m.Summary)));
         Receive<CheckpointAborted>(m => Carry(_save!.Aborted(m.Step, m.Reason)));
         Receive<CancelSave>(m => m.Handle == _effects!.Handle, _ => Carry(_save!.CancelAsked()));
@@ -173,7 +173,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<Terminated>(m => _abandoned.Any(a => a.Save.AbandonedWith(m.ActorRef)), m =>
         {
             for (var i = _abandoned.Count - 1; i >= 0; i--) CarryAbandoned(i, s => s.LateWriterLost(m.ActorRef));
-            if (_save is not null) Carry(_save.ActorLost(m.ActorRef));
+            if (_save is not null) Carry(_save.ActorLost(m.ActorRef, _cutOff.Why));
             else if (_load is not null) Carry(_load.ActorLost(m.ActorRef));
         });
     }

@@ -174,6 +174,15 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void Losing_the_planner_while_the_node_cuts_saves_off_should_fail_the_save_with_the_cut_off_reason()
+    {
+        Is(Writing().ActorLost("planner", "the host shut down"), new D.ForgetReplicas(),
+            new D.CompleteFailed("the host shut down; it was cut off before its verdict (the catalog tells whether it committed)"), new D.StartAbandonDeadline());
+        // A writer lost meanwhile is a writer lost: its file goes to another.
+        Assert.Contains(Writing().ActorLost("w1", "the host shut down"), d => d is D.AskReassignment);
+    }
+
+    [Fact]
     public void Losing_the_planner_after_the_verdict_should_change_nothing()
     {
         var save = Writing();

@@ -6,6 +6,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using ActorCkpt.SharedTests;
 using TorchSharp;
 
 namespace ActorCkpt.Hosting.Tests;
@@ -35,7 +36,7 @@ public sealed class ClusterHostingSpec : IDisposable
         return port;
     }
 
-    private IHost Node(int port, string seed, string[] roles, Action<AkkaConfigurationBuilder>? before = null)
+    private IHost Node(int port, string seed, string[] roles, Action<AkkaConfigurationBuilder>? before = null, Action<ActorCkptOptions>? options = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddAkka(SystemName, (akka, _) =>
@@ -43,7 +44,11 @@ public sealed class ClusterHostingSpec : IDisposable
             before?.Invoke(akka);
             akka.WithRemoting("127.0.0.1", port)
                 .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = [seed] })
-                .WithActorCkpt(o => o.Root = Root);
+                .WithActorCkpt(o =>
+                {
+                    o.Root = Root;
+                    options?.Invoke(o);
+                });
         });
         builder.Services.AddActorCkptCheckpointer();
         return builder.Build();
@@ -117,6 +122,31 @@ public sealed class ClusterHostingSpec : IDisposable
 
         await node2.StopAsync(Ct);
         await node1.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_save_still_in_flight_when_a_clustered_host_stops_should_fail_saying_the_wait_ran_out()
+    {
+        var port = FreePort();
+        var gate = new WriteGate();
+        using var node = Node(port, $"akka.tcp://{SystemName}@127.0.0.1:{port}", ["rank", "writer", "planner"], options: o =>
+        {
+            o.FinishSavesTimeout = TimeSpan.FromMilliseconds(300);
+            o.WrapStore = inner => new GatedWrites(inner, gate);
+        });
+        await node.StartAsync(Ct);
+        var ckpt = node.Services.GetRequiredService<ICheckpointer>();
+        using var w = torch.ones(4);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w), Ct);
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        await node.StopAsync(Ct);
+        gate.Open();
+
+        // Before: "the planner … was lost": the cluster's shutdown stops the planner's singleton before the shard actors.
+        var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("save of step 1 failed: the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: 0.3s) " +
+            "ran out before this save ended; it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
     }
 
     [Fact]

@@ -236,11 +236,17 @@ internal sealed class ShardSave<TActor> where TActor : class
         return decisions;
     }
 
-    /// <summary><paramref name="actor"/> stopped or its node left: the accepting planner (the save fails), or a writer (its files go to another).</summary>
-    public IReadOnlyList<ShardSaveDecision<TActor>> ActorLost(TActor actor)
+    /// <summary>
+    /// <paramref name="actor"/> stopped or its node left: the accepting planner (the save fails), or a
+    /// writer (its files go to another). A planner lost while the node cuts saves off (<paramref name="cutOff"/>:
+    /// a clustered host's shutdown stops the planner's singleton before the shard actors) fails the save
+    /// with that reason, as the shard actor's own stop would.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> ActorLost(TActor actor, string? cutOff = null)
     {
         if (_over) return Nothing;
-        if (!Decided && EqualityComparer<TActor>.Default.Equals(actor, Planner)) return Fail($"the planner {_name(actor)} was lost");
+        if (!Decided && EqualityComparer<TActor>.Default.Equals(actor, Planner))
+            return Fail(cutOff is null ? $"the planner {_name(actor)} was lost" : CutOff(cutOff));
         _lost.Add(actor);
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (Decided)
@@ -406,11 +412,11 @@ internal sealed class ShardSave<TActor> where TActor : class
         if (!Released && _outstanding.Count == 0 && ActiveStreams == 0 && !Staging) decisions.Add(new ShardSaveDecision<TActor>.ReleaseBuffers());
         DeliverHeldVerdict(decisions);
         if (!Decided)
-            decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed(cutOff is null
-                ? $"the shard actor of rank {_rank} stopped"
-                : $"{cutOff}; it was cut off before its verdict (the catalog tells whether it committed)"));
+            decisions.Add(new ShardSaveDecision<TActor>.CompleteFailed(cutOff is null ? $"the shard actor of rank {_rank} stopped" : CutOff(cutOff)));
         return decisions;
     }
+
+    private static string CutOff(string why) => $"{why}; it was cut off before its verdict (the catalog tells whether it committed)";
 
     private bool IsCurrentWriter(Guid saveId, string file, TActor writer) =>
         !_over && saveId == SaveId && _outstanding.TryGetValue(file, out var a) && EqualityComparer<TActor>.Default.Equals(a.Writer, writer);
