@@ -81,6 +81,18 @@ public sealed class ClusterHostingSpec : IDisposable
     }
 
     [Fact]
+    public void WithActorCkpt_called_twice_on_one_builder_should_be_refused_in_one_line()
+    {
+        var akka = new AkkaConfigurationBuilder(new ServiceCollection(), SystemName).WithActorCkpt(o => o.Root = Root);
+
+        // Before: the host's start failed with Akka's 'Actor name "actorckpt-planner" is not unique!'.
+        var twice = Assert.Throws<InvalidOperationException>(() => akka.WithActorCkpt(o => o.Root = Root));
+        Assert.Equal("WithActorCkpt was called twice on this AddAkka: an ActorSystem runs one ActorCkpt; configure it in one call", twice.Message);
+        // Another builder (another host) is its own.
+        new AkkaConfigurationBuilder(new ServiceCollection(), SystemName).WithActorCkpt(o => o.Root = Root);
+    }
+
+    [Fact]
     public void A_cluster_host_that_names_no_roles_gets_all_three()
     {
         var akka = new AkkaConfigurationBuilder(new ServiceCollection(), SystemName)

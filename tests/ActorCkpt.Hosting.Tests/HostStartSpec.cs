@@ -108,6 +108,26 @@ public sealed class HostStartSpec : IDisposable
         Assert.Equal(startError.Message, callError.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_host_that_starts_without_starting_ActorCkpt_should_fail_the_calls_saying_so(bool replacedByALaterAddAkka)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        if (replacedByALaterAddAkka) builder.Services.AddActorCkpt(configure: o => o.Root = Root);
+        else builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("mine", (_, _) => { });   // no WithActorCkpt
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync();   // no token: before, it waited for ever
+
+        await host.StartAsync(Ct);
+
+        var never = await Assert.ThrowsAsync<InvalidOperationException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(CheckpointerStartWatch.NeverStarted, never.Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<ICheckpointer>().SaveAsync(1, new RankState(0, 1), Ct));
+        await host.StopAsync(Ct);
+    }
+
     [Fact]
     public async Task A_host_on_a_root_another_checkpointer_holds_fails_at_start_naming_the_lock_and_its_holder()
     {

@@ -5,6 +5,9 @@ namespace ActorCkpt.Hosting;
 /// <summary>Runs ActorCkpt inside a host's own ActorSystem (Akka.Hosting).</summary>
 public static class ActorCkptAkkaHostingExtensions
 {
+    // The builders ActorCkpt was added to: a second WithActorCkpt would start a second planner under the same name.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AkkaConfigurationBuilder, object> Added = new();
+
     /// <summary>
     /// Runs ActorCkpt in this ActorSystem, configured by <paramref name="configure"/>. See
     /// <see cref="WithActorCkpt(AkkaConfigurationBuilder, ActorCkptOptions)"/>.
@@ -35,7 +38,10 @@ public static class ActorCkptAkkaHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        if (Added.TryGetValue(builder, out _))
+            throw new InvalidOperationException("WithActorCkpt was called twice on this AddAkka: an ActorSystem runs one ActorCkpt; configure it in one call");
         HostingConfig.Apply(builder, options);
+        Added.Add(builder, options);
         var root = options.Root;
         var wrapStore = options.WrapStore;
         return builder.WithActors((system, _, resolver) =>

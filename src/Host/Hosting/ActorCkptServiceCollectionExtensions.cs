@@ -14,7 +14,8 @@ public static class ActorCkptServiceCollectionExtensions
     /// (<see cref="ActorCkptAkkaHostingExtensions.WithActorCkpt(AkkaConfigurationBuilder, Action{ActorCkptOptions})"/>
     /// in its <c>AddAkka</c>). It can be injected at once, into a <c>BackgroundService</c> for
     /// instance: a call made before the ActorSystem is up waits for it (bounded by the call's
-    /// CancellationToken), and fails with the error if ActorCkpt fails to start.
+    /// CancellationToken), and fails with the error if ActorCkpt fails to start, or saying so if the
+    /// host has started without starting ActorCkpt (no <c>WithActorCkpt</c> in its <c>AddAkka</c>).
     /// </summary>
     /// <example>
     /// <code>
@@ -30,6 +31,7 @@ public static class ActorCkptServiceCollectionExtensions
     {
         services.TryAddSingleton<DeferredCheckpointer>();
         services.TryAddSingleton<ICheckpointer>(sp => sp.GetRequiredService<DeferredCheckpointer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, CheckpointerStartWatch>());
         return services;
     }
 
