@@ -17,5 +17,14 @@ catch (ArgumentException e)
 // Bit-exact runs: one intra-op thread; every generator is seeded from the options.
 torch.set_num_threads(1);
 
-await TrainingApp.Build(options, new Report(Console.Out)).RunAsync();
+try
+{
+    await TrainingApp.Build(options, new Report(Console.Out)).RunAsync();
+}
+catch (Exception e)
+{
+    // A start that fails (a root that is a file, a bad setting) names what is wrong in one line.
+    Console.Error.WriteLine($"TrainingHost: {e.GetBaseException().Message}");
+    return 1;
+}
 return Environment.ExitCode;
