@@ -9,7 +9,8 @@ internal static class CheckpointDirectory
     /// <paramref name="objectStore"/> and the environment say); throws naming it when it does not exist.
     /// </summary>
     public static CheckpointStore Open(string dir, ObjectStoreOptions? objectStore = null) =>
-        LocalRoot.Problem(dir) is { } problem
+        ObjectRoot.ForeignUri(dir) is { } foreign ? throw new ActorCkptException(foreign)
+        : LocalRoot.Problem(dir) is { } problem
             ? throw new DirectoryNotFoundException(problem)
             : new CheckpointStore(BlobStores.Open(dir, objectStore ?? new ObjectStoreOptions()));
 }

@@ -50,6 +50,7 @@ public sealed class CheckpointReader
     public static CheckpointReader Open(string root, CheckpointReaderOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        if (ObjectRoot.ForeignUri(root) is { } foreign) throw new ActorCkptException(foreign);
         // LocalBlobStore creates a missing root: refuse it first, so a typo makes no directory.
         if (BlobStores.IsDirectory(root) && LocalRoot.Problem(Path.GetFullPath(root)) is { } problem)
         {

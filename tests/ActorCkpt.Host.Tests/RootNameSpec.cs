@@ -30,4 +30,41 @@ public sealed class RootNameSpec : IDisposable
         Assert.Equal(saved.weight!.bytes.ToArray(), loaded.weight!.bytes.ToArray());
         Assert.Equal(saved.bias!.bytes.ToArray(), loaded.bias!.bytes.ToArray());
     }
+
+    [Theory]
+    [InlineData("file://{0}", "is a file:// URI: give a local root as its path, '{0}'")]
+    [InlineData("gs://bucket/run", "names a gs:// store, which ActorCkpt does not know: a root is a directory path, az://container/prefix or s3://bucket/prefix")]
+    public void A_root_that_is_a_URI_of_another_scheme_should_be_refused_and_make_no_directory(string form, string why)
+    {
+        var root = string.Format(form, _temp.Path + "/r");
+        var cwd = Directory.GetFileSystemEntries(Environment.CurrentDirectory);
+
+        // Before: taken as a path, 'file:///x' saved into ./file:/x.
+        var refused = Assert.Throws<ActorCkptException>(() => Checkpointer.Start(root));
+        Assert.Equal($"'{root}' {string.Format(why, _temp.Path + "/r")}", refused.Message);
+        Assert.Equal(refused.Message, Assert.Throws<ActorCkptException>(() => CheckpointReader.Open(root)).Message);
+        Assert.Equal(cwd, Directory.GetFileSystemEntries(Environment.CurrentDirectory));
+        Assert.False(Directory.Exists(_temp.Path + "/r"));
+    }
+
+    [Theory]
+    [InlineData("step-00000001")]
+    [InlineData("step-00000001/nested")]
+    public async Task A_root_inside_a_step_directory_of_another_root_should_be_refused_leaving_the_step_as_it_was(string inside)
+    {
+        using var saved = nn.Linear(4, 3);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(saved) });
+        var step = Path.Combine(_temp.Path, "step-00000001");
+        var before = Directory.GetFileSystemEntries(step, "*", SearchOption.AllDirectories).Order().ToArray();
+
+        var refused = Assert.Throws<ActorCkptException>(() => Checkpointer.Start(Path.Combine(_temp.Path, inside)));
+
+        Assert.Equal($"'{Path.Combine(_temp.Path, inside)}' lies inside step directory 'step-00000001' of the checkpoint root '{_temp.Path}': " +
+                     "give a root of its own, outside another root's steps", refused.Message);
+        Assert.Equal(before, Directory.GetFileSystemEntries(step, "*", SearchOption.AllDirectories).Order().ToArray());
+        using var loaded = nn.Linear(4, 3);
+        await CheckpointReader.Open(_temp.Path).LoadAsync(0, 1, new IStateful[] { new ModuleState(loaded) }, 1);
+        Assert.Equal(saved.weight!.bytes.ToArray(), loaded.weight!.bytes.ToArray());
+    }
 }

@@ -10,7 +10,9 @@ internal static class BlobStores
     /// </summary>
     public static IBlobStore Open(string root, ObjectStoreOptions objectStore)
     {
-        if (!ObjectRoot.IsObjectRoot(root)) return new LocalBlobStore(root);
+        if (ObjectRoot.ForeignUri(root) is { } foreign) throw new ActorCkptException(foreign);
+        if (!ObjectRoot.IsObjectRoot(root))
+            return LocalRoot.InsideAnotherRoot(root) is { } nested ? throw new ActorCkptException(nested) : new LocalBlobStore(root);
         var location = ObjectRoot.Parse(root);
         var client = ObjectClients.Open(location, objectStore);
         try

@@ -9,6 +9,7 @@ internal static class LocalRoot
     /// </summary>
     public static string? Problem(string dir)
     {
+        if (ObjectRoot.ForeignUri(dir) is { } foreign) return foreign;
         if (!BlobStores.IsDirectory(dir) || Directory.Exists(dir)) return null;
         return RegularFile.Kind(dir) switch
         {
@@ -16,5 +17,24 @@ internal static class LocalRoot
             FileKind.Regular => $"'{dir}' is a file, not a directory",
             var kind => $"'{dir}' is {NotARegularFileException.Describe(kind)}, not a directory",
         };
+    }
+
+    /// <summary>
+    /// Null unless <paramref name="dir"/> is, or lies inside, a step directory or the memory-tier
+    /// directory of another checkpoint root (a directory with <see cref="CheckpointLayout.RootIdFile"/>):
+    /// then one line naming both. A root there would write its catalog and steps into a committed
+    /// checkpoint, and that root's checks and retention would meet them.
+    /// </summary>
+    public static string? InsideAnotherRoot(string dir)
+    {
+        var full = Path.GetFullPath(dir);
+        for (var at = new DirectoryInfo(full); at.Parent is { } parent; at = parent)
+        {
+            var step = CheckpointLayout.TryParseStepDirectory(at.Name, out _);
+            if ((step || at.Name == CheckpointLayout.MemoryDirectory) && File.Exists(Path.Combine(parent.FullName, CheckpointLayout.RootIdFile)))
+                return $"'{full}' lies inside {(step ? "step directory" : "the memory-tier directory")} '{at.Name}' of the checkpoint root '{parent.FullName}': " +
+                       "give a root of its own, outside another root's steps";
+        }
+        return null;
     }
 }

@@ -12,6 +12,21 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
         root.StartsWith("az://", StringComparison.OrdinalIgnoreCase) || root.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
+    /// What is wrong with <paramref name="root"/> when it is a URI of another scheme (<c>file://</c>,
+    /// <c>gs://</c>, <c>https://</c>): taken as a path it would become a directory named after the
+    /// URI under the working directory. Null for a path, an <c>az://</c> or an <c>s3://</c> root.
+    /// </summary>
+    public static string? ForeignUri(string root)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(root, "^([A-Za-z][A-Za-z0-9+.-]*)://");
+        if (!match.Success || IsObjectRoot(root)) return null;
+        var scheme = match.Groups[1].Value.ToLowerInvariant();
+        return scheme == "file" && Uri.TryCreate(root, UriKind.Absolute, out var uri) && uri.IsFile
+            ? $"'{root}' is a file:// URI: give a local root as its path, '{uri.LocalPath}'"
+            : $"'{root}' names a {scheme}:// store, which ActorCkpt does not know: a root is a directory path, az://container/prefix or s3://bucket/prefix";
+    }
+
+    /// <summary>
     /// Parses <paramref name="root"/>; anything that is not a well-formed <c>az://</c> or <c>s3://</c>
     /// URI is one line naming what is wrong (<see cref="ActorCkptException"/>).
     /// </summary>
