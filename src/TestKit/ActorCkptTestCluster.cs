@@ -52,6 +52,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
 
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
     private readonly List<TestClusterNode> _nodes;
+    private bool _disposed;
 
     private ActorCkptTestCluster(string root, List<TestClusterNode> nodes)
     {
@@ -111,6 +112,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// <summary>Starts one more node and joins it through the live nodes; completes once it is up.</summary>
     public async Task<TestClusterNode> JoinAsync(TestNodeOptions node, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var seeds = LiveNodes.Select(n => n.Address.ToString()).ToArray();
         var started = StartNode(Root, _nodes.Count, node, out var clusterOptions);
         _nodes.Add(started);
@@ -125,6 +127,9 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// </summary>
     public async Task AwaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!LiveNodes.Any(n => n.Options.Roles.Contains(ClusterRoles.Planner)))
+            throw new InvalidOperationException($"no live node has the {ClusterRoles.Planner} role: the planner singleton can run nowhere, so the cluster is never ready");
         var deadline = DateTime.UtcNow + timeout;
         var expected = LiveNodes.Count(n => n.Options.Roles.Contains(ClusterRoles.Writer));
         var known = 0;
@@ -156,7 +161,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// </summary>
     public async Task KillAsync(int index)
     {
-        var node = _nodes[index];
+        var node = NodeAt(index);
         if (node.IsKilled) throw new InvalidOperationException($"{node} is already killed");
         await node.KillAsync();
         if (LiveNodes.FirstOrDefault() is { } live) Cluster.Get(live.System).Down(node.Address);
@@ -165,7 +170,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// <summary>Waits until every live node sees node <paramref name="index"/> removed from the cluster; throws <see cref="TimeoutException"/> at the deadline.</summary>
     public async Task AwaitRemovedAsync(int index, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var address = _nodes[index].Address;
+        var address = NodeAt(index).Address;
         var deadline = DateTime.UtcNow + timeout;
         while (LiveNodes.Any(n => Cluster.Get(n.System).State.Members.Any(m => m.Address.Equals(address))))
         {
@@ -181,6 +186,8 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         var failures = new List<Exception>();
         foreach (var node in Enumerable.Reverse(_nodes).Where(n => !n.IsKilled))
         {
@@ -194,6 +201,14 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
             }
         }
         if (failures.Count > 0) throw new AggregateException("not every test node stopped", failures);
+    }
+
+    /// <summary>Node <paramref name="index"/>, once the cluster is checked to be running and to have it.</summary>
+    private TestClusterNode NodeAt(int index)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return index >= 0 && index < _nodes.Count ? _nodes[index]
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"node {index} is not one of the cluster's {_nodes.Count} nodes (0 to {_nodes.Count - 1})");
     }
 
     /// <summary>Starts a node's ActorSystem and checkpointer, listening but not joined; <paramref name="cluster"/> is what to join with.</summary>

@@ -51,7 +51,7 @@ public sealed class StorageFaults
     public InjectedFault FailWrites(int first, int count, string pattern = DataFiles)
     {
         Positive(first, nameof(first));
-        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "must not be negative");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "a range holds at least one write (a fault of none never fires)");
         return Add(new InjectedFault($"fail writes #{first}..#{first + count - 1} of {pattern}", FaultPolicy.FailRange(first, count, Check(pattern))));
     }
 
@@ -63,7 +63,10 @@ public sealed class StorageFaults
     public InjectedFault DelayWrite(int n, TimeSpan delay, string pattern = DataFiles)
     {
         Positive(n, nameof(n));
-        if (delay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delay), delay, "must not be negative");
+        if (delay < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(delay), delay, delay == Timeout.InfiniteTimeSpan
+                ? "a write held until the test lets it go is BlockWrite(n), released by its Release()"
+                : "must not be negative");
         return Add(new InjectedFault($"delay write #{n} of {pattern} by {delay}", FaultPolicy.DelayNth(n, delay, Check(pattern))));
     }
 

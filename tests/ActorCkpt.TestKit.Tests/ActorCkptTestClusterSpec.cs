@@ -68,6 +68,27 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         await cluster.Nodes[0].Checkpointer.SaveAsync(1, States.Build(0, 1, seed: 4)).WaitAsync(Deadline);
     }
 
+    [Fact]
+    public async Task Misuse_should_be_refused_naming_it_and_a_disposed_cluster_refuse_every_call()
+    {
+        var cluster = await ActorCkptTestCluster.StartAsync(_root.Path, TestNodeOptions.WithRoles("rank", "writer")).WaitAsync(Deadline);
+
+        var noPlanner = await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.AwaitReadyAsync(Deadline));
+        Assert.StartsWith("no live node has the planner role", noPlanner.Message);
+        var outside = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.KillAsync(5));
+        Assert.StartsWith("node 5 is not one of the cluster's 1 nodes (0 to 0)", outside.Message);
+
+        await cluster.DisposeAsync();
+        await cluster.DisposeAsync();   // once is enough; again is nothing
+
+        // Before: JoinAsync started a node that joined dead seeds until its token fired, and KillAsync returned quietly.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.JoinAsync(new TestNodeOptions()));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.KillAsync(0));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitReadyAsync(Deadline));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitRemovedAsync(0, Deadline));
+        Assert.Single(cluster.Nodes);
+    }
+
     private static TestNodeOptions Node(string hocon, StorageFaults? faults, params string[] roles)
     {
         var node = TestNodeOptions.WithRoles(roles);

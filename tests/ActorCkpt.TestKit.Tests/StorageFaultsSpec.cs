@@ -148,6 +148,11 @@ public sealed class StorageFaultsSpec : IDisposable
         Assert.Equal("n", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FailWrite(0)).ParamName);
         Assert.Equal("bytes", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FillDiskAfter(-1)).ParamName);
         Assert.Contains("path pattern is empty", Assert.Throws<ArgumentException>(() => faults.CorruptWrite(1, "")).Message);
+        // A range of no write never fires; an infinite delay is what BlockWrite is for.
+        Assert.StartsWith("a range holds at least one write", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FailWrites(1, 0)).Message);
+        Assert.StartsWith("a write held until the test lets it go is BlockWrite(n)",
+            Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, Timeout.InfiniteTimeSpan)).Message);
+        Assert.StartsWith("must not be negative", Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromSeconds(-2))).Message);
         Assert.Empty(faults.Faults);
     }
 }
