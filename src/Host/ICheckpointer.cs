@@ -65,7 +65,10 @@ public interface ICheckpointer
     /// <paramref name="strict"/> says (default: <c>actorckpt.load.strict</c>).
     /// <paramref name="progress"/> hears the destination bytes each read filled. Cancelled, it stops
     /// between reads and throws once no read is under way (the target is then partly filled).
-    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step.
+    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step. Bytes go into the
+    /// target's tensors as they are read and verified, as DCP's loads do: a load that fails (a
+    /// checksum mismatch, a file gone, a cancel) leaves them partly loaded, so a training loop
+    /// whose resume fails loads again (another step) or rebuilds its state before it trains.
     /// </summary>
     Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 
@@ -74,6 +77,7 @@ public interface ICheckpointer
     /// <paramref name="parts"/> of rank <paramref name="rank"/> (of <paramref name="worldSize"/>): tensors
     /// in place, resharded to this rank's slices, then each part's other entries. The step's
     /// metadata is read under the load's lease, so retention cannot remove the step meanwhile.
+    /// A load that fails leaves the parts' tensors partly loaded, as the other overload says.
     /// </summary>
     Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default);

@@ -34,6 +34,20 @@ public class UntrustedConfigSpec : IDisposable
     }
 
     [Fact]
+    public void A_HoconFile_that_is_a_directory_or_a_link_to_nothing_should_be_refused_saying_which()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var dangling = Path.Combine(_temp.Path, "dangling.conf");
+        File.CreateSymbolicLink(dangling, Path.Combine(_temp.Path, "nope.conf"));
+
+        // Before: "does not exist" for the directory, and .NET's bare "Could not find file" for the link.
+        Assert.Equal($"ActorCkptOptions.HoconFile '{_temp.Path}' is a directory, not a file",
+            Assert.Throws<IOException>(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = _temp.Path }.ToConfig()).Message);
+        Assert.Equal($"ActorCkptOptions.HoconFile '{dangling}' is a link to '{Path.Combine(_temp.Path, "nope.conf")}', which does not exist",
+            Assert.Throws<FileNotFoundException>(() => new ActorCkptOptions { Root = _temp.Path, HoconFile = dangling }.ToConfig()).Message);
+    }
+
+    [Fact]
     public void A_HoconFile_with_a_section_never_closed_should_be_refused_naming_its_line()
     {
         Directory.CreateDirectory(_temp.Path);

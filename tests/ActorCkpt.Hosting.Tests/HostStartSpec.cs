@@ -129,6 +129,14 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public void The_default_wait_for_saves_at_shutdown_should_fit_in_the_hosts_default_shutdown_timeout()
+    {
+        // Before: a minute, against the host's 30 s: a stopping host outlived its own timeout, and a pod its grace period.
+        var hostTimeout = new HostOptions().ShutdownTimeout;
+        Assert.True(new ActorCkptOptions().FinishSavesTimeout < hostTimeout - TimeSpan.FromSeconds(2), $"{new ActorCkptOptions().FinishSavesTimeout} against {hostTimeout}");
+    }
+
+    [Fact]
     public async Task A_host_on_a_root_another_checkpointer_holds_fails_at_start_naming_the_lock_and_its_holder()
     {
         await using var holder = Checkpointer.Start(Root);

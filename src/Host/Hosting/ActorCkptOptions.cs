@@ -47,9 +47,12 @@ public sealed class ActorCkptOptions
     /// <summary>
     /// How long a stopping host waits for the saves in flight to end before its ActorSystem
     /// terminates (the timeout of the <c>before-service-unbind</c> phase of coordinated shutdown,
-    /// unless the host's configuration sets that phase's timeout itself).
+    /// unless the host's configuration sets that phase's timeout itself). 25 s by default: within
+    /// .NET's default <c>HostOptions.ShutdownTimeout</c> and Kubernetes' default grace period (30 s
+    /// each), with room for the rest of the shutdown; a host that raises this raises those too, or
+    /// its process is stopped (or killed) in the middle of the wait.
     /// </summary>
-    public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     /// <summary>
     /// Wraps the storage under the root (set by ActorCkpt.TestKit's <c>UseStorageFaults</c> to run a
@@ -67,7 +70,17 @@ public sealed class ActorCkptOptions
         var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
         if (HoconFile is not null)
         {
-            if (!File.Exists(HoconFile)) throw new FileNotFoundException($"ActorCkptOptions.HoconFile '{HoconFile}' does not exist", HoconFile);
+            // Followed to its end first: a link to nothing is named as such, and a directory is not 'missing'.
+            var target = RegularFile.Kind(Path.GetFullPath(HoconFile)) == FileKind.SymbolicLink ? RegularFile.Followed(HoconFile) : Path.GetFullPath(HoconFile);
+            switch (RegularFile.Kind(target))
+            {
+                case FileKind.Missing:
+                    throw new FileNotFoundException(target == Path.GetFullPath(HoconFile)
+                        ? $"ActorCkptOptions.HoconFile '{HoconFile}' does not exist"
+                        : $"ActorCkptOptions.HoconFile '{HoconFile}' is a link to '{target}', which does not exist", HoconFile);
+                case FileKind.Directory:
+                    throw new IOException($"ActorCkptOptions.HoconFile '{HoconFile}' is a directory, not a file");
+            }
             config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
         }
         return config;
