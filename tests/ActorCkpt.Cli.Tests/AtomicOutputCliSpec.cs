@@ -158,6 +158,19 @@ public class AtomicOutputCliSpec : IDisposable
         Assert.Equal($"actorckpt: --out '{inside}' is in 'step-00000099' of the checkpoint root '{Root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere\n", stderr);
         Assert.Equal("", stdout);
         Assert.Equal(before, Directory.GetFileSystemEntries(Root).Order(StringComparer.Ordinal).ToArray());
+
+        // The same through a link to a committed step (before: written there, where gc and retention remove it with the step).
+        var step = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
+        var link = Path.Combine(Path.GetDirectoryName(Root)!, "link-" + command);
+        Directory.CreateSymbolicLink(link, step);
+        var inStep = Directory.GetFileSystemEntries(step).Order(StringComparer.Ordinal).ToArray();
+        args[Array.IndexOf(args, inside)] = Path.Combine(link, "sub");
+
+        (exit, stdout, stderr) = await RunAsync(args);
+
+        Assert.Equal((1, $"actorckpt: --out '{Path.Combine(link, "sub")}' is in 'step-00000001' of the checkpoint root '{Root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere\n"),
+            (exit, stderr));
+        Assert.Equal(inStep, Directory.GetFileSystemEntries(step).Order(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>The tool as a child process running <paramref name="command"/> on the newest step, which pauses after its first file (<see cref="OutputPause"/>).</summary>

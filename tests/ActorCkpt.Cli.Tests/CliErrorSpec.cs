@@ -459,6 +459,41 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(Parent));
     }
 
+    [Theory]
+    // Before: .NET's "InvalidOperationException: Cannot transcode invalid UTF-8 JSON text to UTF-16 string." naming neither file nor flag.
+    [InlineData(new byte[] { 0xff }, "\"model-00001-of-00001.safetensors\"", "is not valid UTF-8 JSON: a name or value holds bytes that are not UTF-8")]
+    // Before: "puts 'a' in ''", as if the name were empty.
+    [InlineData(new byte[] { (byte)'a' }, "5", "puts 'a' in a JSON number, not a file name (model-0000i-of-0000N.safetensors)")]
+    public void Export_should_refuse_a_reference_index_whose_key_or_file_is_not_a_name(byte[] key, string value, string why)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var index = Path.Combine(Parent, "index.json");
+        File.WriteAllBytes(index, [.. "{\"weight_map\": {\""u8, .. key, .. "\": "u8, .. Encoding.UTF8.GetBytes(value), .. "}}"u8]);
+
+        var (exit, _, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        Assert.Equal((1, Line($"actorckpt: --index-from '{index}' {why}")), (exit, err));
+        Assert.False(Directory.Exists(Path.Combine(Parent, "hf")));
+    }
+
+    [Fact]
+    public void Export_following_a_reference_that_names_keys_the_step_lacks_should_say_so()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var keys = CheckpointReader.Open(root).ReadMetadata().Tensors.Keys.Order(StringComparer.Ordinal).ToArray();
+        var index = Path.Combine(Parent, "index.json");
+        var map = keys.Select(k => $"\"{k}\": \"model-00001-of-00002.safetensors\"").Append("\"not.in.ckpt\": \"model-00002-of-00002.safetensors\"");
+        File.WriteAllText(index, $"{{\"weight_map\": {{{string.Join(", ", map)}}}}}");
+
+        var (exit, stdout, err) = Run("export", root, "--out", Path.Combine(Parent, "hf"), "--index-from", index);
+
+        // Followed as asked (file 2 is written, empty), and said: before, the key went without a word.
+        Assert.Equal((0, ""), (exit, err));
+        Assert.Contains(Line("note: --index-from names 1 key step 1 does not hold ('not.in.ckpt'); model-00002-of-00002.safetensors holds no tensor"), stdout);
+    }
+
     [Fact]
     public void Export_should_refuse_a_reference_index_that_is_a_fifo_without_blocking_on_it()
     {

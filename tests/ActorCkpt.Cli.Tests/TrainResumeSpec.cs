@@ -43,6 +43,22 @@ public sealed class TrainResumeSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_second_run_without_resume_on_a_root_with_checkpoints_should_be_refused_before_it_trains()
+    {
+        var dir = Dir("twice");
+        var (first, _, firstErr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "10", "--ckpt-every", "5", "--ranks", "1");
+        Assert.True(first == 0, firstErr);
+
+        // Before: it trained from step 1, failed the saves of steps the first run had, and committed the others among them.
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "12", "--ckpt-every", "4", "--seed", "2", "--ranks", "1");
+
+        Assert.Equal((1, $"actorckpt: '{dir}' holds the checkpoints of a run already (the newest is step 10): pass --resume to continue it, or give a --dir of its own"),
+            (exit, stderr.TrimEnd()));
+        Assert.DoesNotContain("step 1 loss", stdout);
+        Assert.Equal([5L, 10L], CheckpointReader.Open(dir).Steps);
+    }
+
+    [Fact]
     public async Task A_run_resumed_on_another_rank_count_follows_the_same_losses_up_to_rounding()
     {
         var reference = await RunAsync(Dir("reference"), Steps, "--ranks", "2");

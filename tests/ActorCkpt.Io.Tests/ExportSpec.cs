@@ -117,6 +117,9 @@ public class ExportSpec : IDisposable
         Assert.Equal(new[] { "w" }, Parse(Path.Combine(Out, result.Files[0]), out _).Keys);
         Assert.Empty(Parse(Path.Combine(Out, result.Files[1]), out _));
         Assert.Equal(new[] { "b" }, Parse(Path.Combine(Out, result.Files[2]), out _).Keys);
+        // And the result says so, for the tool's note.
+        Assert.Equal(new[] { "gone" }, result.ReferenceKeysMissing);
+        Assert.Equal(new[] { "model-00002-of-00003.safetensors" }, result.EmptyFiles);
     }
 
     [Fact]

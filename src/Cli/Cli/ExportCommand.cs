@@ -31,9 +31,15 @@ internal static class ExportCommand
         using (var progress = output.Progress($"export step {resolved}", 0))
             result = HuggingFaceExporter.Export(store, resolved, outDir, options, OutputPause.After(output.FileWritten), progress);
         output.Line($"exported step {resolved}: {result.Tensors} tensors, {result.TotalSize} bytes in {result.Files.Count} files to {outDir}");
+        // Followed as asked, but a reference that names what the step lacks is worth a word (a file may be left without a tensor).
+        if (result.ReferenceKeysMissing.Count > 0)
+            output.Line($"note: --index-from names {result.ReferenceKeysMissing.Count} {(result.ReferenceKeysMissing.Count == 1 ? "key" : "keys")} step {resolved} does not hold " +
+                        $"({string.Join(", ", result.ReferenceKeysMissing.Take(3).Select(k => $"'{k}'"))}{(result.ReferenceKeysMissing.Count > 3 ? ", …" : "")})" +
+                        (result.EmptyFiles.Count == 0 ? "" : $"; {string.Join(", ", result.EmptyFiles)} {(result.EmptyFiles.Count == 1 ? "holds" : "hold")} no tensor"));
         output.Report(new Dictionary<string, object?>
         {
             ["step"] = resolved, ["out"] = outDir, ["files"] = result.Files, ["tensors"] = result.Tensors, ["total_size"] = result.TotalSize, ["index"] = result.Index,
+            ["reference_keys_missing"] = result.ReferenceKeysMissing, ["empty_files"] = result.EmptyFiles,
         });
         return 0;
     }

@@ -20,6 +20,19 @@ internal static class ReferenceIndexBound
     /// <summary>Throws naming <paramref name="path"/> and what is wrong unless it is an index an export may follow.</summary>
     public static void Check(string path)
     {
+        try
+        {
+            CheckDocument(path);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("UTF-8", StringComparison.Ordinal))
+        {
+            // System.Text.Json reads a name or string of invalid UTF-8 only when asked for it.
+            throw Refused(path, "is not valid UTF-8 JSON: a name or value holds bytes that are not UTF-8");
+        }
+    }
+
+    private static void CheckDocument(string path)
+    {
         var file = new FileInfo(path);
         // A FIFO or device reports length 0: refused without opening it, which could block forever.
         if (file.Length == 0) throw Refused(path, "is empty or not a regular file");
@@ -44,7 +57,9 @@ internal static class ReferenceIndexBound
             int? count = null;
             foreach (var entry in map.EnumerateObject())
             {
-                var name = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : "";
+                if (entry.Value.ValueKind != JsonValueKind.String)
+                    throw Refused(path, $"puts '{Clip(entry.Name)}' in a JSON {entry.Value.ValueKind.ToString().ToLowerInvariant()}, not a file name (model-0000i-of-0000N.safetensors)");
+                var name = entry.Value.GetString()!;
                 int number, of;
                 try
                 {

@@ -98,11 +98,17 @@ internal static class TrainRunner
                     first = ranks[0].Progress.Value.Iteration + 1;
                     output.Line($"resumed from step {latest} (saved on {results[0].SavedWorldSize} ranks)");
                     report["resumed_from"] = latest;
+                    if (first > o.Steps) output.Line($"step {first - 1} is at or past --steps {o.Steps}: nothing to train");
                 }
                 else
                 {
                     output.Line($"no committed checkpoint in {o.Dir}: starting at step 1");
                 }
+            }
+            else if (await ckpt.GetLatestStepAsync() is { } existing)
+            {
+                // A second run from step 1 would commit its steps among the first run's (a clash fails, the rest mix).
+                throw new ActorCkptException($"'{o.Dir}' holds the checkpoints of a run already (the newest is step {existing}): pass --resume to continue it, or give a --dir of its own");
             }
 
             // The crash tests' kill point after a step (actorckpt.fault-injection.kill-at, point "trained").
@@ -139,6 +145,7 @@ internal static class TrainRunner
             report["flops"] = progress.FloatingPointOperations;
             report["latest_checkpoint"] = await ckpt.GetLatestStepAsync();
             report["failed_saves"] = failed.Length;
+            if (failed.Length > 0) output.Failure($"{failed.Length} of {outcomes.Count} saves did not commit; the first: step {failed[0].Step} on rank {failed[0].Rank}: {failed[0].Reason}");
             output.Report(report);
             return failed.Length == 0 ? 0 : 1;
         }

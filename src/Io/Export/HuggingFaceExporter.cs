@@ -31,7 +31,10 @@ internal sealed record ExportOptions(long MaxShardBytes = 5_000_000_000, ExportD
 /// <param name="Tensors">Tensors written.</param>
 /// <param name="TotalSize">Bytes of tensor data (the index's metadata.total_size).</param>
 /// <param name="Index">The index file, or null for a single model.safetensors.</param>
-internal sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long TotalSize, string? Index);
+/// <param name="ReferenceKeysMissing">Keys the reference index names that the step does not hold (none without a reference), in order.</param>
+/// <param name="EmptyFiles">Files that hold no tensor: a reference's file all of whose keys the step lacks.</param>
+internal sealed record ExportResult(IReadOnlyList<string> Files, int Tensors, long TotalSize, string? Index,
+    IReadOnlyList<string> ReferenceKeysMissing, IReadOnlyList<string> EmptyFiles);
 
 /// <summary>
 /// Consolidates a committed step into the Hugging Face layout: full (unsharded) tensors in
@@ -72,8 +75,8 @@ internal static class HuggingFaceExporter
             .Select(t => new ExportTensor(t.Key, Converted(t.DType, options.DType), t.Shape))
             .ToList();
         if (tensors.Count == 0) throw new ActorCkptException($"step {step} holds no model tensor to export");
-        var files = options.ReferenceIndex is null
-            ? ExportLayout.BySize(tensors, options.MaxShardBytes)
+        var (files, missing) = options.ReferenceIndex is null
+            ? (ExportLayout.BySize(tensors, options.MaxShardBytes), Array.Empty<string>())
             : LikeReference(tensors, options.ReferenceIndex);
 
         // The reference (which may be the index of the export being replaced) is read above, before anything is written.
@@ -92,7 +95,8 @@ internal static class HuggingFaceExporter
             // The index last: a folder with an index is one whose every data file is complete.
             if (index is not null) WriteAtomically(folder.Store, IndexFile, IndexJson(files, totalSize));
         });
-        return new ExportResult(files.Select(f => f.Name).ToArray(), tensors.Count, totalSize, index);
+        return new ExportResult(files.Select(f => f.Name).ToArray(), tensors.Count, totalSize, index, missing,
+            files.Where(f => f.Tensors.Count == 0).Select(f => f.Name).ToArray());
     }
 
     /// <summary>True for keys of optimizer state, which an export leaves out.</summary>
@@ -103,7 +107,8 @@ internal static class HuggingFaceExporter
         !FloatConversion.IsFloat(saved) ? saved
         : wanted switch { ExportDType.BFloat16 => DType.BFloat16, ExportDType.Float32 => DType.Float32, _ => saved };
 
-    private static IReadOnlyList<ExportFile> LikeReference(IReadOnlyList<ExportTensor> tensors, string indexPath)
+    /// <summary>The files <paramref name="tensors"/> go to by the reference at <paramref name="indexPath"/>, and the reference's keys none of them is.</summary>
+    private static (IReadOnlyList<ExportFile> Files, IReadOnlyList<string> Missing) LikeReference(IReadOnlyList<ExportTensor> tensors, string indexPath)
     {
         using var doc = JsonDocument.Parse(RegularFile.ReadAllBytes(Path.GetFullPath(indexPath), MaxIndexBytes, "an index"));
         if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
@@ -116,7 +121,8 @@ internal static class HuggingFaceExporter
             fileOf[entry.Name] = number;
             count = Math.Max(count, of);
         }
-        return ExportLayout.LikeReference(tensors, fileOf, count);
+        var held = tensors.Select(t => t.Key).ToHashSet(StringComparer.Ordinal);
+        return (ExportLayout.LikeReference(tensors, fileOf, count), fileOf.Keys.Where(k => !held.Contains(k)).Order(StringComparer.Ordinal).ToArray());
     }
 
     private static byte[] IndexJson(IReadOnlyList<ExportFile> files, long totalSize)

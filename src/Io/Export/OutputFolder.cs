@@ -118,12 +118,20 @@ internal sealed class OutputFolder : IDisposable
     public static void CheckNotPlannersFolder(string destination, string root, string command)
     {
         if (!BlobStores.IsDirectory(root)) return;
+        // As written, and where links along either path lead: a link must not put the output in a step.
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
-        var inside = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
-        if (!full.StartsWith(inside, StringComparison.Ordinal)) return;
-        var first = full[inside.Length..].Split(Path.DirectorySeparatorChar)[0];
-        if (CheckpointLayout.TryParseStepDirectory(first, out _) || first is CheckpointLayout.MemoryDirectory or CheckpointStore.QuarantineDirectory)
+        var inside = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        if ((PlannersFolder(full, inside) ?? PlannersFolder(RealPath.Of(full), RealPath.Of(inside))) is { } first)
             throw new OutputRefusedException($"--out '{destination}' is in '{first}' of the checkpoint root '{root}', which its planner owns; {command} writes a folder of its own: choose one elsewhere");
+    }
+
+    /// <summary>The folder of <paramref name="root"/> its planner owns that <paramref name="full"/> lies in (both absolute), or null.</summary>
+    private static string? PlannersFolder(string full, string root)
+    {
+        var inside = root + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(inside, StringComparison.Ordinal)) return null;
+        var first = full[inside.Length..].Split(Path.DirectorySeparatorChar)[0];
+        return CheckpointLayout.TryParseStepDirectory(first, out _) || first is CheckpointLayout.MemoryDirectory or CheckpointStore.QuarantineDirectory ? first : null;
     }
 
     /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
