@@ -200,6 +200,24 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Context.ActorSelection("/user/" + _writerPoolName).Tell(new ListWriters());
     }
 
+    /// <summary>
+    /// A restart in place loses the rounds in flight, and their shard actors, which watch this
+    /// actor, see no stop: each hears now that its save ended, naming the failure, rather than at its
+    /// verdict deadline (a cancel did not end it either: the new instance knew no round to abort).
+    /// A round that was committing may have committed: the catalog, recovered by the new instance, tells.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        var why = $"the planner failed and restarted ({reason.GetType().Name}: {reason.Message})";
+        foreach (var round in _rounds.InFlight)
+        {
+            var text = round.Phase == RoundPhase.Committing ? $"{why} while committing step {round.Step}; the catalog tells whether it committed" : why;
+            foreach (var shard in round.Shards.Values.Concat(round.NextAttempt.Select(p => p.Shard)).Distinct())
+                shard.Tell(new CheckpointAborted(round.Step, text));
+        }
+        base.PreRestart(reason, message);
+    }
+
     /// <inheritdoc />
     protected override void PostStop()
     {

@@ -33,6 +33,24 @@ public sealed class PlannerCrashLoopSpec : NodeSpec
         Assert.Equal(2 * (PlannerSupervisorActor.MaxRestarts + 1), runs.Value);
     }
 
+    [Fact]
+    public async Task A_planner_restarted_in_place_should_tell_the_ranks_of_its_rounds_in_flight_that_their_saves_ended()
+    {
+        var planner = Sys.ActorOf(PlannerSupervisorActor.Props(new CheckpointStore(new LocalBlobStore(Root)), ActorCkptSettings.Create(Sys), "restarted", "no-writers"));
+        Assert.Null((await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience)).GaveUp);
+        var rank0 = CreateTestProbe();
+        planner.Tell(SubmitLocalPlan.Of(3, new LocalSavePlan(0, 2, Array.Empty<WriteItem>())), rank0);
+        rank0.ExpectMsg<LocalPlanAccepted>(Patience);
+
+        // A message the planner fails on (a bug's stand-in): it restarts in place, its round of step 3 gone with the old instance.
+        planner.Tell(new SubmitLocalPlan(3, null!, 0, SaveTier.Policy, Guid.NewGuid()), CreateTestProbe());
+
+        // Before: rank 0, which watches the planner and saw no stop, waited out its verdict deadline, even when cancelled.
+        var ended = rank0.ExpectMsg<CheckpointAborted>(Patience);
+        Assert.Equal(3, ended.Step);
+        Assert.StartsWith("the planner failed and restarted (NullReferenceException: ", ended.Reason);
+    }
+
     private sealed class RunCount
     {
         private int _value;
