@@ -129,6 +129,29 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_stopping_host_should_stop_waiting_for_saves_in_flight_when_its_own_shutdown_timeout_runs_out()
+    {
+        var gate = new WriteGate();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
+        // Added before AddAkka: the host stops Akka's service first, and the wait still ends with the host's timeout.
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.Root = Root;
+            o.FinishSavesTimeout = TimeSpan.FromMinutes(10);
+            o.WrapStore = inner => new GatedWrites(inner, gate);
+        }));
+        using var host = builder.Build();
+        await host.StartAsync(Ct);
+
+        // Before: the host's stop waited the whole FinishSavesTimeout, long after its own timeout (a pod is killed then).
+        var cut = await SaveCutOff.StopDuringSaveAsync(host, gate, Ct);
+        Assert.Equal("save of step 1 failed: the host shut down, and its shutdown timeout (HostOptions.ShutdownTimeout: 3s) ran out before this save ended; " +
+                     "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+    }
+
+    [Fact]
     public void The_default_wait_for_saves_at_shutdown_should_fit_in_the_hosts_default_shutdown_timeout()
     {
         // Before: a minute, against the host's 30 s: a stopping host outlived its own timeout, and a pod its grace period.

@@ -5,10 +5,10 @@ using TorchSharp;
 
 namespace ActorCkpt.Hosting.Tests;
 
-/// <summary>A started host (FinishSavesTimeout 0.3 s, writes through <see cref="GatedWrites"/>) stopped while its save of step 1 is held in a write.</summary>
+/// <summary>A started host (writes through <see cref="GatedWrites"/>) stopped while its save of step 1 is held in a write.</summary>
 internal static class SaveCutOff
 {
-    /// <summary>What the caller of such a save hears.</summary>
+    /// <summary>What the caller of such a save hears when the host's FinishSavesTimeout is 0.3 s.</summary>
     public const string Message = "save of step 1 failed: the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, " +
                                   "the before-service-unbind phase's timeout: 0.3s) ran out before this save ended; it was cut off before its verdict (the catalog tells whether it committed)";
 
@@ -20,7 +20,8 @@ internal static class SaveCutOff
         var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w), ct);
         await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30), ct);
 
-        await host.StopAsync(ct);
+        // Bounded: a stop that waits for the held write would hang here, not pass.
+        await host.StopAsync(ct).WaitAsync(TimeSpan.FromMinutes(2), ct);
         gate.Open();
 
         return await Assert.ThrowsAsync<CheckpointFailedException>(() => handle.Committed.WaitAsync(TimeSpan.FromSeconds(30), ct));

@@ -49,8 +49,9 @@ public sealed class ActorCkptOptions
     /// terminates (the timeout of the <c>before-service-unbind</c> phase of coordinated shutdown,
     /// unless the host's configuration sets that phase's timeout itself). 25 s by default: within
     /// .NET's default <c>HostOptions.ShutdownTimeout</c> and Kubernetes' default grace period (30 s
-    /// each), with room for the rest of the shutdown; a host that raises this raises those too, or
-    /// its process is stopped (or killed) in the middle of the wait.
+    /// each), with room for the rest of the shutdown. The wait also ends 2 s before the host's own
+    /// <c>HostOptions.ShutdownTimeout</c> runs out: a host that raises this raises that (and a pod's
+    /// grace period) too.
     /// </summary>
     public TimeSpan FinishSavesTimeout { get; set; } = TimeSpan.FromSeconds(25);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace ActorCkpt.Hosting;
 
@@ -6,16 +7,23 @@ namespace ActorCkpt.Hosting;
 /// Ends the wait of <see cref="ICheckpointer"/> calls when the host has started but ActorCkpt has
 /// not (no <c>AddAkka</c> of the host calls <c>WithActorCkpt</c>, or a later <c>AddAkka</c> took
 /// the place of the one that did): they fail at once, saying so, instead of waiting forever.
-/// Watches the host's start as a whole, whatever order the services were added in.
+/// Watches the host's start as a whole, whatever order the services were added in. Also tells
+/// ActorCkpt's shutdown when the host's own shutdown timeout (<see cref="HostOptions.ShutdownTimeout"/>)
+/// is about to run out, so that its wait for saves in flight never outlasts the host's.
 /// </summary>
-internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime) : IHostedService
+internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime, IOptions<HostOptions> host) : IHostedService
 {
+    /// <summary>What the rest of the actor system's shutdown is left, of the host's timeout, once the wait for saves ends.</summary>
+    public static readonly TimeSpan Margin = TimeSpan.FromSeconds(2);
+
     /// <summary>Why the calls fail.</summary>
     public const string NeverStarted =
         "ActorCkpt did not start with the host: no AddAkka of this host calls WithActorCkpt. A host with an AddAkka of its own adds " +
         ".WithActorCkpt(...) inside it; AddActorCkpt(...) followed by another AddAkka loses its ActorSystem to that one";
 
     private CancellationTokenRegistration _started;
+    private CancellationTokenRegistration _stopping;
+    private Timer? _runsOut;
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
@@ -25,6 +33,14 @@ internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHos
         {
             if (!deferred.Ready.IsCompleted) deferred.SetFailed(new InvalidOperationException(NeverStarted));
         });
+        // The host cancels its services' stop once ShutdownTimeout has passed since ApplicationStopping.
+        _stopping = lifetime.ApplicationStopping.Register(() =>
+        {
+            var timeout = host.Value.ShutdownTimeout;
+            if (timeout == Timeout.InfiniteTimeSpan) return;
+            var left = timeout - Margin;
+            _runsOut = new Timer(_ => deferred.SetShutdownRunsOut(timeout), null, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        });
         return Task.CompletedTask;
     }
 
@@ -32,6 +48,7 @@ internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHos
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _started.Dispose();
+        // Not the timer: the host stops the services in turn, and ActorCkpt's may come after this one.
         return Task.CompletedTask;
     }
 }

@@ -50,7 +50,14 @@ internal static class CheckpointerStartup
         {
             // Saves that ended before the shutdown were their callers' to hear: only those still in flight are told here.
             await checkpointer.FinalizeAsync(blocking: false);
-            var ended = await checkpointer.FinalizeAsync(blocking: true);
+            var finishing = checkpointer.FinalizeAsync(blocking: true);
+            // The host's own shutdown timeout ends the wait too: past it the host stops waiting for this system.
+            if (await Task.WhenAny(finishing, deferred.ShutdownRunsOut) != finishing)
+            {
+                log.Warning("ActorCkpt: the host's shutdown timeout ({0}) runs out: the saves still in flight are cut off", deferred.ShutdownRunsOut.Result);
+                return Done.Instance;
+            }
+            var ended = await finishing;
             foreach (var outcome in ended.Where(o => o.Status != SaveStatus.Committed))
                 log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
             log.Info("ActorCkpt: {0} saves in flight at shutdown ended, {1} committed", ended.Count, ended.Count(o => o.Status == SaveStatus.Committed));
@@ -62,7 +69,9 @@ internal static class CheckpointerStartup
         var finishFor = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.before-service-unbind.timeout", TimeSpan.Zero, allowInfinite: true);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, CutOffSavesTask, () =>
         {
-            checkpointer.Node.CutOffSaves($"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended");
+            checkpointer.Node.CutOffSaves(deferred.ShutdownRunsOut.IsCompleted
+                ? $"the host shut down, and its shutdown timeout (HostOptions.ShutdownTimeout: {deferred.ShutdownRunsOut.Result.TotalSeconds:0.###}s) ran out before this save ended"
+                : $"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended");
             return Task.FromResult(Done.Instance);
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.

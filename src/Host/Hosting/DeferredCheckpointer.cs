@@ -16,6 +16,17 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
     /// <summary>The checkpointer is ready: calls waiting go on.</summary>
     public void SetReady(Checkpointer checkpointer) => _ready.TrySetResult(checkpointer);
 
+    private readonly TaskCompletionSource<TimeSpan> _shutdownRunsOut = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes, with the host's shutdown timeout, when that timeout is about to run out
+    /// (<see cref="CheckpointerStartWatch"/>): the wait for saves in flight ends then, as the host stops waiting.
+    /// </summary>
+    public Task<TimeSpan> ShutdownRunsOut => _shutdownRunsOut.Task;
+
+    /// <summary>The host's shutdown timeout of <paramref name="timeout"/> is about to run out.</summary>
+    public void SetShutdownRunsOut(TimeSpan timeout) => _shutdownRunsOut.TrySetResult(timeout);
+
     /// <summary>It will never be ready (its start failed, or the host stopped first): calls waiting fail with <paramref name="cause"/>.</summary>
     public void SetFailed(Exception cause) => _ready.TrySetException(cause);
 
