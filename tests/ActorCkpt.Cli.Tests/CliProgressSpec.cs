@@ -20,6 +20,18 @@ public class CliProgressSpec
         }, output.ToString().TrimEnd().Split(Environment.NewLine));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Progress_ended_before_the_work_was_measured_should_print_nothing(bool terminal)
+    {
+        // Before: "unshard step 1: 0% (0 B of 0 B)" above the line of a command refused before it wrote anything.
+        var output = new StringWriter();
+        using (new CliOutput(output, json: false, terminal: terminal).Progress("unshard step 1", 0)) { }
+
+        Assert.Equal("", output.ToString());
+    }
+
     [Fact]
     public void Redirected_output_should_show_where_unfinished_work_stopped()
     {

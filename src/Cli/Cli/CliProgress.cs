@@ -46,6 +46,8 @@ internal sealed class CliProgress(TextWriter output, bool terminal, string label
         {
             if (_ended) return;
             _ended = true;
+            // Ended before the work was even measured (the command failed first): nothing to show.
+            if (_total == 0 && _done == 0 && _drawn == 0 && _shown < 0) return;
             if (terminal)
             {
                 Draw(Percent());
