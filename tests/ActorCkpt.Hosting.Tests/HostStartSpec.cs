@@ -123,7 +123,7 @@ public sealed class HostStartSpec : IDisposable
         await host.StartAsync(Ct);
 
         var never = await Assert.ThrowsAsync<InvalidOperationException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
-        Assert.Equal(CheckpointerStartWatch.NeverStarted, never.Message);
+        Assert.Equal(HostLifetimeWatch.NeverStarted, never.Message);
         await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<ICheckpointer>().SaveAsync(1, new RankState(0, 1), Ct));
         await host.StopAsync(Ct);
     }

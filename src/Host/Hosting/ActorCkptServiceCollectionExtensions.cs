@@ -31,7 +31,7 @@ public static class ActorCkptServiceCollectionExtensions
     {
         services.TryAddSingleton<DeferredCheckpointer>();
         services.TryAddSingleton<ICheckpointer>(sp => sp.GetRequiredService<DeferredCheckpointer>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, CheckpointerStartWatch>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, HostLifetimeWatch>());
         return services;
     }
 

@@ -20,7 +20,7 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
 
     /// <summary>
     /// Completes, with the host's shutdown timeout, when that timeout is about to run out
-    /// (<see cref="CheckpointerStartWatch"/>): the wait for saves in flight ends then, as the host stops waiting.
+    /// (<see cref="HostLifetimeWatch"/>): the wait for saves in flight ends then, as the host stops waiting.
     /// </summary>
     public Task<TimeSpan> ShutdownRunsOut => _shutdownRunsOut.Task;
 

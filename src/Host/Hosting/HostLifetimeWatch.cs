@@ -4,14 +4,16 @@ using Microsoft.Extensions.Options;
 namespace ActorCkpt.Hosting;
 
 /// <summary>
-/// Ends the wait of <see cref="ICheckpointer"/> calls when the host has started but ActorCkpt has
-/// not (no <c>AddAkka</c> of the host calls <c>WithActorCkpt</c>, or a later <c>AddAkka</c> took
-/// the place of the one that did): they fail at once, saying so, instead of waiting forever.
-/// Watches the host's start as a whole, whatever order the services were added in. Also tells
-/// ActorCkpt's shutdown when the host's own shutdown timeout (<see cref="HostOptions.ShutdownTimeout"/>)
-/// is about to run out, so that its wait for saves in flight never outlasts the host's.
+/// What ActorCkpt learns of the host's lifetime, whatever order the services were added in:
+/// <list type="bullet">
+/// <item>its start as a whole: if ActorCkpt has not started by then (no <c>AddAkka</c> of the host
+/// calls <c>WithActorCkpt</c>, or a later <c>AddAkka</c> took the place of the one that did), the
+/// <see cref="ICheckpointer"/> calls fail at once, saying so, instead of waiting for ever;</item>
+/// <item>its stop: when the host's own shutdown timeout (<see cref="HostOptions.ShutdownTimeout"/>)
+/// is about to run out, ActorCkpt's wait for saves in flight ends, never outlasting the host's.</item>
+/// </list>
 /// </summary>
-internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime, IOptions<HostOptions> host) : IHostedService
+internal sealed class HostLifetimeWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime, IOptions<HostOptions> host) : IHostedService
 {
     /// <summary>What the rest of the actor system's shutdown is left, of the host's timeout, once the wait for saves ends.</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromSeconds(2);
@@ -22,7 +24,6 @@ internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHos
         ".WithActorCkpt(...) inside it; AddActorCkpt(...) followed by another AddAkka loses its ActorSystem to that one";
 
     private CancellationTokenRegistration _started;
-    private CancellationTokenRegistration _stopping;
     private Timer? _runsOut;
 
     /// <inheritdoc />
@@ -34,7 +35,7 @@ internal sealed class CheckpointerStartWatch(DeferredCheckpointer deferred, IHos
             if (!deferred.Ready.IsCompleted) deferred.SetFailed(new InvalidOperationException(NeverStarted));
         });
         // The host cancels its services' stop once ShutdownTimeout has passed since ApplicationStopping.
-        _stopping = lifetime.ApplicationStopping.Register(() =>
+        lifetime.ApplicationStopping.Register(() =>
         {
             var timeout = host.Value.ShutdownTimeout;
             if (timeout == Timeout.InfiniteTimeSpan) return;
