@@ -101,6 +101,8 @@ internal sealed class CheckpointNode
         settings ??= ActorCkptSettings.Create(system);
         // The root's store, opened with these settings, says here when it sends a request again.
         ObjectStoreNoticeLog.Attach(system, settings.ObjectStore);
+        if (settings.ObjectTier.Enabled && ObjectTierRoot.Problem(settings.ObjectTier.Root, blobs.Root) is { } tierProblem)
+            throw new Akka.Configuration.ConfigurationException(tierProblem);
         // Akka would fail only when the first actor on it starts: the planner's start, or a writer's,
         // minutes later. Checked where those actors run (a cluster node has its roles' only).
         var hosts = system.IsClustered() ? Akka.Cluster.Cluster.Get(system).SelfRoles : null;

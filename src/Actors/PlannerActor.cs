@@ -695,10 +695,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         DeferAsync(m, _ => TrimObjectTier());
     }
 
-    /// <summary>True when two roots name the same place (directories by full path).</summary>
+    /// <summary>True when two roots name the same place (directories where their links lead). A node refuses such a tier at its start (<see cref="ObjectTierRoot"/>).</summary>
     private static bool SameRoot(string a, string b) =>
         BlobStores.IsDirectory(a) && BlobStores.IsDirectory(b)
-            ? string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal)
+            ? string.Equals(RealPath.Of(a), RealPath.Of(b), StringComparison.Ordinal)
             : string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
     private void Register(IEnumerable<IActorRef> writers)

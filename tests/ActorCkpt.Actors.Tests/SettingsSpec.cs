@@ -195,6 +195,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.object.keep-last = -1", "actorckpt.tiers.object.keep-last = -1: must be 0 (keep every uploaded step) or more")]
     [InlineData("actorckpt.tiers.object.keep-every = -10", "actorckpt.tiers.object.keep-every = -10: must be 0 (off) or more")]
     [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 0s: must be positive")]
+    [InlineData("actorckpt.tiers.object.upload-timeout = 50d", "actorckpt.tiers.object.upload-timeout = 50d: must be at most 24d")]
     [InlineData("actorckpt.tiers.object.every = often", "actorckpt.tiers.object.every = 'often': expected an integer")]
     public void An_object_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
     {

@@ -23,6 +23,33 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         Settings = { ["retention.keep-last"] = "1", ["retention.grace-after-start"] = "0s" },
     });
 
+    [Theory]
+    [InlineData("itself")]
+    [InlineData("link")]
+    [InlineData("another")]
+    public async Task A_tier_root_that_is_the_root_itself_or_another_jobs_root_should_be_refused_at_start_deleting_nothing(string which)
+    {
+        var root = Path.Combine(_temp.Path, "ckpt");
+        var other = Path.Combine(_temp.Path, "other");
+        await using (var job = Checkpointer.Start(other)) await job.SaveAsync(1, new RankState(0, 1).AddReplicated("w", torch.ones(4)));
+        Directory.CreateDirectory(root);
+        var link = Path.Combine(_temp.Path, "link");
+        Directory.CreateSymbolicLink(link, root);
+        var tier = which switch { "itself" => root, "link" => link, _ => other };
+        var before = Directory.GetFileSystemEntries(other, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+
+        // Before: the tier took the root's (or the other job's) steps for its uploads and its retention deleted them.
+        var refused = Assert.Throws<Akka.Configuration.ConfigurationException>(() => Start(new ObjectTierOptions { Root = tier, Every = 1 }));
+
+        Assert.Equal(which switch
+        {
+            "itself" => $"actorckpt.tiers.object.root = '{root}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own",
+            "link" => $"actorckpt.tiers.object.root = '{link}' is the checkpoint root itself (it leads to '{root}'): the tier would take the root's steps for its uploads; give it a directory of its own",
+            _ => $"actorckpt.tiers.object.root = '{other}' is another checkpoint root (it holds catalog.id): the tier's retention would delete that root's steps; give it a directory of its own",
+        }, refused.Message);
+        Assert.Equal(before, Directory.GetFileSystemEntries(other, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray());
+    }
+
     [Fact]
     public async Task Uploaded_steps_should_load_from_the_object_tier_once_the_disk_no_longer_holds_them()
     {

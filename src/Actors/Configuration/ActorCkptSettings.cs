@@ -308,6 +308,8 @@ internal sealed record ActorCkptSettings
         Require(PersistTimeout > TimeSpan.Zero, "tiers.disk.persist-timeout", PersistTimeout, "positive");
         Require(ObjectTier.Every >= 1, "tiers.object.every", ObjectTier.Every, "at least 1");
         Require(ObjectTier.UploadTimeout > TimeSpan.Zero, "tiers.object.upload-timeout", ObjectTier.UploadTimeout, "positive");
+        // A timer's longest wait (int.MaxValue ms): past it every upload failed at its start, and nothing went up.
+        Require(ObjectTier.UploadTimeout <= TimeSpan.FromMilliseconds(int.MaxValue), "tiers.object.upload-timeout", ObjectTier.UploadTimeout, "at most 24d");
         Require(ObjectTier.KeepLast >= 0, "tiers.object.keep-last", ObjectTier.KeepLast, "0 (keep every uploaded step) or more");
         Require(ObjectTier.KeepEvery >= 0, "tiers.object.keep-every", ObjectTier.KeepEvery, "0 (off) or more");
         if (ObjectTier.Enabled && BlobStores.IsDirectory(ObjectTier.Root))

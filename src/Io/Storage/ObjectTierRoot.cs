@@ -1,0 +1,27 @@
+namespace ActorCkpt;
+
+/// <summary>
+/// What is wrong with a directory given as the object tier's root beside a checkpoint root: the
+/// tier lists what it holds as its uploads and applies its own retention there, so a tier root that
+/// is the checkpoint root itself (by any path, links included) or another job's checkpoint root
+/// would have its committed steps deleted.
+/// </summary>
+internal static class ObjectTierRoot
+{
+    /// <summary>The configuration key, named in every refusal.</summary>
+    public const string Key = "actorckpt.tiers.object.root";
+
+    /// <summary>Null when <paramref name="tier"/> may serve as the object tier of <paramref name="root"/>; otherwise one line saying why not. An object-store URI on either side is not judged here.</summary>
+    public static string? Problem(string tier, string root)
+    {
+        if (!BlobStores.IsDirectory(tier)) return null;
+        var realTier = RealPath.Of(tier);
+        if (BlobStores.IsDirectory(root) && realTier == RealPath.Of(root))
+            return $"{Key} = '{tier}' is the checkpoint root itself{(realTier == Path.TrimEndingDirectorySeparator(Path.GetFullPath(tier)) ? "" : $" (it leads to '{realTier}')")}: " +
+                   "the tier would take the root's steps for its uploads; give it a directory of its own";
+        foreach (var marker in new[] { CheckpointLayout.RootIdFile, CheckpointLayout.CatalogLockFile })
+            if (File.Exists(Path.Combine(realTier, marker)))
+                return $"{Key} = '{tier}' is another checkpoint root (it holds {marker}): the tier's retention would delete that root's steps; give it a directory of its own";
+        return null;
+    }
+}
