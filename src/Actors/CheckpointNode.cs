@@ -119,10 +119,13 @@ internal sealed class CheckpointNode
         // A cluster node does not try the lock here: taking it even for a moment could let a
         // checkpointer elsewhere find the root free while the singleton is about to hold it.
         var readOnly = system.IsClustered() ? null : CatalogLock.WhyReadOnly(blobs);
-        if (system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name") == "SQLite.MS"
-            && (!system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner)))
+        var journals = !system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner);
+        var provider = system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name");
+        if (provider == "SQLite.MS" && journals)
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
                 mustBeCreatable: !system.IsClustered() && readOnly is null);
+        else if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal) && journals)
+            CatalogServer.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
         // One process is one host: a memory round there would wait for hosts that never come.
         if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
             throw new Akka.Configuration.ConfigurationException(
