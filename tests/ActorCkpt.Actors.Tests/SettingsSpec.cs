@@ -165,6 +165,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.memory.replicas = 0", "actorckpt.tiers.memory.replicas = 0: must be between 1 and 16")]
     [InlineData("actorckpt.tiers.memory.replicas = 17", "actorckpt.tiers.memory.replicas = 17: must be between 1 and 16")]
     [InlineData("actorckpt.tiers.memory.budget = 0", "actorckpt.tiers.memory.budget = 0%: must be a positive size or a percentage above 0%")]
+    // Before: "= 0%", not the value given.
+    [InlineData("actorckpt.tiers.memory.budget = -1", "actorckpt.tiers.memory.budget = -1: must be a positive size or a percentage above 0%")]
     [InlineData("actorckpt.tiers.memory.budget = \"150%\"", "actorckpt.tiers.memory.budget = 150%: must be at most 100%")]
     [InlineData("actorckpt.tiers.memory.keep-last = -1", "actorckpt.tiers.memory.keep-last = -1: must be 0 (bounded by the budget only) or more")]
     [InlineData("actorckpt.tiers.memory.directory = shm", "actorckpt.tiers.memory.directory = 'shm': must be an absolute path")]

@@ -332,7 +332,7 @@ internal sealed record ActorCkptSettings
     {
         Require(m.Replicas is >= 1 and <= 16, "tiers.memory.replicas", m.Replicas, "between 1 and 16");
         Require(m.BudgetBytes > 0 ^ m.BudgetFraction > 0, "tiers.memory.budget",
-            m.BudgetBytes > 0 ? m.BudgetBytes : Percent(m.BudgetFraction), "a positive size or a percentage above 0%");
+            m.BudgetBytes != 0 ? m.BudgetBytes : Percent(m.BudgetFraction), "a positive size or a percentage above 0%");
         Require(m.BudgetFraction <= 1, "tiers.memory.budget", Percent(m.BudgetFraction), "at most 100%");
         Require(m.KeepLast >= 0, "tiers.memory.keep-last", m.KeepLast, "0 (bounded by the budget only) or more");
         Require(Path.IsPathFullyQualified(m.Directory), "tiers.memory.directory", $"'{m.Directory}'", "an absolute path");
