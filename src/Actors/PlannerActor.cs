@@ -186,8 +186,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _catalogLock = _files.TakeCatalogLock();
         if (_settings.ObjectTier.Enabled)
         {
-            if (SameRoot(_settings.ObjectTier.Root, _files.Root))
-                _log.Error("Object tier: actorckpt.tiers.object.root '{0}' is the checkpoint root itself; nothing is uploaded", _settings.ObjectTier.Root);
+            // A node refuses such a tier at its start (CheckpointNode.Start); a planner started on its own only logs it.
+            if (ObjectTierRoot.Problem(_settings.ObjectTier.Root, _files.Root) is { } problem)
+                _log.Error("Object tier: {0}; nothing is uploaded", problem);
             else
                 _uploader = Context.ActorOf(ObjectTierActor.Props(_files.Store, _settings), "object-tier");
         }
@@ -694,12 +695,6 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         DeferAsync(m, _ => TrimObjectTier());
     }
-
-    /// <summary>True when two roots name the same place (directories where their links lead). A node refuses such a tier at its start (<see cref="ObjectTierRoot"/>).</summary>
-    private static bool SameRoot(string a, string b) =>
-        BlobStores.IsDirectory(a) && BlobStores.IsDirectory(b)
-            ? string.Equals(RealPath.Of(a), RealPath.Of(b), StringComparison.Ordinal)
-            : string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
     private void Register(IEnumerable<IActorRef> writers)
     {

@@ -21,7 +21,19 @@ internal static class UserHocon
     /// </summary>
     public static string ReadFile(string path, string owner)
     {
-        var text = RegularFile.ReadAllText(RegularFile.Followed(path), MaxFileBytes, "a configuration file");
+        // Followed to its end first: a link to nothing is named as such, and a directory is not 'missing'.
+        var full = Path.GetFullPath(path);
+        var target = RegularFile.Kind(full) == FileKind.SymbolicLink ? RegularFile.Followed(path) : full;
+        switch (RegularFile.Kind(target))
+        {
+            case FileKind.Missing:
+                throw new FileNotFoundException(target == full
+                    ? $"{owner} '{path}' does not exist"
+                    : $"{owner} '{path}' is a link to '{target}', which does not exist", path);
+            case FileKind.Directory:
+                throw new IOException($"{owner} '{path}' is a directory, not a file");
+        }
+        var text = RegularFile.ReadAllText(target, MaxFileBytes, "a configuration file");
         Parse(text, $"{owner} '{path}'");
         return text;
     }

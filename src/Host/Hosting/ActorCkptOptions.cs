@@ -69,21 +69,7 @@ public sealed class ActorCkptOptions
         if (FinishSavesTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
         var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
-        if (HoconFile is not null)
-        {
-            // Followed to its end first: a link to nothing is named as such, and a directory is not 'missing'.
-            var target = RegularFile.Kind(Path.GetFullPath(HoconFile)) == FileKind.SymbolicLink ? RegularFile.Followed(HoconFile) : Path.GetFullPath(HoconFile);
-            switch (RegularFile.Kind(target))
-            {
-                case FileKind.Missing:
-                    throw new FileNotFoundException(target == Path.GetFullPath(HoconFile)
-                        ? $"ActorCkptOptions.HoconFile '{HoconFile}' does not exist"
-                        : $"ActorCkptOptions.HoconFile '{HoconFile}' is a link to '{target}', which does not exist", HoconFile);
-                case FileKind.Directory:
-                    throw new IOException($"ActorCkptOptions.HoconFile '{HoconFile}' is a directory, not a file");
-            }
-            config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
-        }
+        if (HoconFile is not null) config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
         return config;
     }
 

@@ -11,10 +11,16 @@ internal static class ObjectTierRoot
     /// <summary>The configuration key, named in every refusal.</summary>
     public const string Key = "actorckpt.tiers.object.root";
 
-    /// <summary>Null when <paramref name="tier"/> may serve as the object tier of <paramref name="root"/>; otherwise one line saying why not. An object-store URI on either side is not judged here.</summary>
+    /// <summary>
+    /// Null when <paramref name="tier"/> may serve as the object tier of <paramref name="root"/>;
+    /// otherwise one line saying why not. Object-store URIs are compared as written (case aside).
+    /// </summary>
     public static string? Problem(string tier, string root)
     {
-        if (!BlobStores.IsDirectory(tier)) return null;
+        if (!BlobStores.IsDirectory(tier))
+            return string.Equals(tier.TrimEnd('/'), root.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
+                ? $"{Key} = '{tier}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own"
+                : null;
         var realTier = RealPath.Of(tier);
         if (BlobStores.IsDirectory(root) && realTier == RealPath.Of(root))
             return $"{Key} = '{tier}' is the checkpoint root itself{(realTier == Path.TrimEndingDirectorySeparator(Path.GetFullPath(tier)) ? "" : $" (it leads to '{realTier}')")}: " +

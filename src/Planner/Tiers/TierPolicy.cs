@@ -22,14 +22,12 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
 
     /// <summary>Why <paramref name="requested"/> cannot be honoured (memory while the tier is off, naming the key), or null.</summary>
     public string? Problem(SaveTier requested) =>
-        !Enum.IsDefined(requested) ? Undefined(requested)
-        : !MemoryEnabled && requested is SaveTier.Memory or SaveTier.MemoryAndDisk
+        Undefined(requested) ?? (!MemoryEnabled && requested is SaveTier.Memory or SaveTier.MemoryAndDisk
             ? $"a save to the memory tier ({requested}) needs {EnabledKey} = on; it is off"
-            : null;
+            : null);
 
     /// <summary>What is wrong with <paramref name="requested"/> when it names no tier (a cast integer); null when it names one.</summary>
-    public static string? Undefined(SaveTier requested) =>
-        Enum.IsDefined(requested) ? null : $"save tier {(int)requested} is not one of policy, memory, disk, memory-and-disk";
+    public static string? Undefined(SaveTier requested) => EnumArguments.Problem(requested, "save tier", ["policy", "memory", "disk", "memory-and-disk"]);
 
     /// <summary>
     /// The round for <paramref name="step"/>. Policy: memory every step, persisted when
