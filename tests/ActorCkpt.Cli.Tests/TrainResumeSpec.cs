@@ -59,6 +59,26 @@ public sealed class TrainResumeSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_with_another_seed_should_be_refused_and_one_past_steps_should_say_there_is_nothing_to_train()
+    {
+        var dir = Dir("seeded");
+        var (first, _, firstErr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "10", "--ckpt-every", "5", "--ranks", "1", "--seed", "3");
+        Assert.True(first == 0, firstErr);
+
+        // Before: it trained the loaded model on the data of seed 4, a run neither seed would give.
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "12", "--ranks", "1", "--seed", "4", "--resume");
+        Assert.Equal((1, $"actorckpt: --seed 4: the run in '{dir}' was trained with --seed 3 (step 10); resume it with that seed"), (exit, stderr.TrimEnd()));
+        Assert.DoesNotContain("step 11 loss", stdout);
+        Assert.Equal([5L, 10L], CheckpointReader.Open(dir).Steps);
+
+        var (done, doneOut, doneErr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "8", "--ranks", "1", "--seed", "3", "--resume");
+        Assert.True(done == 0, doneErr);
+        Assert.Equal(["resumed from step 10 (saved on 1 ranks)", "step 10 is at or past --steps 8: nothing to train"],
+            doneOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(2));
+        Assert.DoesNotContain(" loss ", doneOut);
+    }
+
+    [Fact]
     public async Task A_run_resumed_on_another_rank_count_follows_the_same_losses_up_to_rounding()
     {
         var reference = await RunAsync(Dir("reference"), Steps, "--ranks", "2");

@@ -19,6 +19,11 @@ internal static class ActorCkptCli
         stdout ??= Console.Out;
         stderr ??= Console.Error;
         var parse = Build(stdout, stderr).Parse(args);
+        if (UsageError.Repeated(parse) is { } repeated)
+        {
+            stderr.WriteLine("actorckpt: " + repeated);
+            return CommandFailure.Usage;
+        }
         if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
         {
             stderr.WriteLine("actorckpt: " + UsageError.Describe(parse));

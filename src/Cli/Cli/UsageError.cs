@@ -16,11 +16,6 @@ internal static class UsageError
         var command = parse.CommandResult.Command;
         if (parse.UnmatchedTokens.Count > 0) return Unmatched(parse.UnmatchedTokens[0], command);
 
-        // A single-valued flag given twice: the parser's own message counts "arguments", not flags.
-        foreach (var option in command.Options)
-            if (parse.GetResult(option) is { Tokens.Count: > 1 } repeated && option.Arity.MaximumNumberOfValues == 1)
-                return $"{option.Name} given {repeated.Tokens.Count} times ({string.Join(", ", repeated.Tokens.Select(t => $"'{t.Value}'"))}); give it once";
-
         // A value the options' own checks refused (range, size, list, file): their message names it.
         var own = parse.Errors.FirstOrDefault(e => e.SymbolResult is OptionResult { Tokens.Count: > 0 } or ArgumentResult { Tokens.Count: > 0 });
         if (own is not null) return OneLine(own.Message);
@@ -38,6 +33,27 @@ internal static class UsageError
             if (parse.GetResult(argument) is not { Tokens.Count: > 0 } && argument.Arity.MinimumNumberOfValues > 0)
                 return $"{Path(command)} needs {argument.Name} (usage: {Path(command)} {argument.Name} ...)";
         return OneLine(parse.Errors[0].Message);
+    }
+
+    /// <summary>
+    /// The line for a single-valued flag given more than once, or null. Checked on every parse: the
+    /// parser refuses a repeated flag with a value in words that count "arguments", and accepts a
+    /// repeated switch (<c>--resume --resume</c>) as if given once.
+    /// </summary>
+    public static string? Repeated(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var options = Parents(command).SelectMany(c => c.Options.Where(o => c == command || o.Recursive));
+        foreach (var option in options)
+        {
+            if (option.Arity.MaximumNumberOfValues > 1 || parse.GetResult(option) is not { Implicit: false } result) continue;
+            var names = option.Aliases.Prepend(option.Name).ToHashSet(StringComparer.Ordinal);
+            var times = parse.Tokens.Count(t => t.Type == TokenType.Option && names.Contains(t.Value));
+            if (times < 2) continue;
+            var values = result.Tokens.Count == 0 ? "" : $" ({string.Join(", ", result.Tokens.Select(t => $"'{t.Value}'"))})";
+            return $"{option.Name} given {times} times{values}; give it once";
+        }
+        return null;
     }
 
     private static string Unmatched(string token, Command command)

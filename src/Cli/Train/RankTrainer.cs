@@ -24,6 +24,7 @@ internal sealed class RankTrainer : IDisposable
         Dropout = new Generator((ulong)seed + 101, CPU);
         Progress = new JsonState<TrainingProgress>("trainer.progress", TrainingProgress.Start, ObjectScope.Global);
         Loader = new JsonState<DataLoaderState>("data_loader", loader, ObjectScope.Global);
+        Seed = new JsonState<int>("train.seed", seed, ObjectScope.Global);
         Parts = new IStateful[]
         {
             new ModuleState(Model, "model", Model.Sharding),
@@ -32,6 +33,7 @@ internal sealed class RankTrainer : IDisposable
             new GeneratorState(Dropout, "rng.dropout", ObjectScope.Global),
             Progress,
             Loader,
+            Seed,
         };
     }
 
@@ -55,6 +57,9 @@ internal sealed class RankTrainer : IDisposable
 
     /// <summary>The data loader's position as this rank saves and loads it.</summary>
     public JsonState<DataLoaderState> Loader { get; }
+
+    /// <summary>The run's <c>--seed</c> as this rank saves and loads it: the data set is drawn from it again on resume, not saved.</summary>
+    public JsonState<int> Seed { get; }
 
     /// <summary>What a checkpoint of this rank holds.</summary>
     public IReadOnlyList<IStateful> Parts { get; }

@@ -94,6 +94,9 @@ internal static class TrainRunner
                 if (await ckpt.GetLatestStepAsync() is { } latest)
                 {
                     var results = await Task.WhenAll(ranks.Select(r => ckpt.LoadAsync(r.Rank, o.Ranks, r.Parts, latest)));
+                    // The data set is drawn from the seed, not saved: another seed would train the loaded model on other data.
+                    if (ranks[0].Seed.Value != o.Seed)
+                        throw new ArgumentException($"--seed {o.Seed}: the run in '{o.Dir}' was trained with --seed {ranks[0].Seed.Value} (step {latest}); resume it with that seed");
                     loader.Restore(ranks[0].Loader.Value);
                     first = ranks[0].Progress.Value.Iteration + 1;
                     output.Line($"resumed from step {latest} (saved on {results[0].SavedWorldSize} ranks)");
