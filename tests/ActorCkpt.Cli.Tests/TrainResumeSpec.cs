@@ -79,6 +79,25 @@ public sealed class TrainResumeSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_run_whose_start_fails_should_print_one_line_on_stderr_and_nothing_on_stdout()
+    {
+        var file = Path.Combine(_temp.Path, "not-a-directory");
+        await File.WriteAllTextAsync(file, "");
+        var config = Path.Combine(_temp.Path, "memory.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.tiers.memory {{ enabled = on, replicas = 1, directory = \"{file}/replicas\" }}");
+
+        // A child process: Akka.Hosting writes a failed start to the process's console. Before: some
+        // 70 lines of stack traces there, and the line said "could not find a part of the path".
+        using var child = Start(Dir("blocked"), 2, "--ranks", "1", "--config", config);
+        var stderr = child.StandardError.ReadToEndAsync();
+        var stdout = await child.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal((1, "", $"actorckpt: actorckpt.tiers.memory.directory = '{file}/replicas': the replicas cannot be kept there: '{file}' is a file, not a directory\n"),
+            (child.ExitCode, stdout, await stderr));
+    }
+
+    [Fact]
     public async Task A_run_resumed_on_another_rank_count_follows_the_same_losses_up_to_rounding()
     {
         var reference = await RunAsync(Dir("reference"), Steps, "--ranks", "2");

@@ -62,7 +62,18 @@ internal static class TrainRunner
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, 130));
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, 143));
-        await host.StartAsync();
+        // Akka.Hosting writes a failed start's stack trace to the console itself (its issue 470), where
+        // this run's report goes; the failure is rethrown and reported in one line (with --verbose, the trace).
+        var console = Console.Out;
+        Console.SetOut(TextWriter.Null);
+        try
+        {
+            await host.StartAsync();
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
         try
         {
             var exit = await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output, stop.Token);

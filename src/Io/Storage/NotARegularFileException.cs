@@ -18,6 +18,7 @@ internal sealed class NotARegularFileException(string path, FileKind kind)
     /// <summary>"a FIFO", "a symbolic link"…, for messages.</summary>
     public static string Describe(FileKind kind) => kind switch
     {
+        FileKind.Regular => "a file",
         FileKind.Fifo => "a FIFO",
         FileKind.CharacterDevice => "a character device",
         FileKind.BlockDevice => "a block device",
