@@ -27,7 +27,9 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
     [InlineData("itself")]
     [InlineData("link")]
     [InlineData("another")]
-    public async Task A_tier_root_that_is_the_root_itself_or_another_jobs_root_should_be_refused_at_start_deleting_nothing(string which)
+    [InlineData("file")]
+    [InlineData("under-file")]
+    public async Task A_tier_root_that_is_the_root_itself_another_jobs_root_or_a_file_should_be_refused_at_start_deleting_nothing(string which)
     {
         var root = Path.Combine(_temp.Path, "ckpt");
         var other = Path.Combine(_temp.Path, "other");
@@ -35,16 +37,21 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         Directory.CreateDirectory(root);
         var link = Path.Combine(_temp.Path, "link");
         Directory.CreateSymbolicLink(link, root);
-        var tier = which switch { "itself" => root, "link" => link, _ => other };
+        var file = Path.Combine(_temp.Path, "file");
+        await File.WriteAllTextAsync(file, "");
+        var tier = which switch { "itself" => root, "link" => link, "file" => file, "under-file" => Path.Combine(file, "tier"), _ => other };
         var before = Directory.GetFileSystemEntries(other, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
 
-        // Before: the tier took the root's (or the other job's) steps for its uploads and its retention deleted them.
+        // Before: the tier took the root's (or the other job's) steps for its uploads and its retention
+        // deleted them; a file was warned of at every upload, which all failed.
         var refused = Assert.Throws<Akka.Configuration.ConfigurationException>(() => Start(new ObjectTierOptions { Root = tier, Every = 1 }));
 
         Assert.Equal(which switch
         {
             "itself" => $"actorckpt.tiers.object.root = '{root}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own",
             "link" => $"actorckpt.tiers.object.root = '{link}' is the checkpoint root itself (it leads to '{root}'): the tier would take the root's steps for its uploads; give it a directory of its own",
+            "file" => $"actorckpt.tiers.object.root = '{file}': '{file}' is a file, not a directory",
+            "under-file" => $"actorckpt.tiers.object.root = '{file}/tier': '{file}' is a file, not a directory",
             _ => $"actorckpt.tiers.object.root = '{other}' is another checkpoint root (it holds catalog.id): the tier's retention would delete that root's steps; give it a directory of its own",
         }, refused.Message);
         Assert.Equal(before, Directory.GetFileSystemEntries(other, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray());

@@ -4,7 +4,7 @@ namespace ActorCkpt;
 /// What is wrong with a directory given as the object tier's root beside a checkpoint root: the
 /// tier lists what it holds as its uploads and applies its own retention there, so a tier root that
 /// is the checkpoint root itself (by any path, links included) or another job's checkpoint root
-/// would have its committed steps deleted.
+/// would have its committed steps deleted. A path with a file in the way is named at start too.
 /// </summary>
 internal static class ObjectTierRoot
 {
@@ -21,6 +21,8 @@ internal static class ObjectTierRoot
             return string.Equals(tier.TrimEnd('/'), root.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
                 ? $"{Key} = '{tier}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own"
                 : null;
+        // Found at start rather than as a warning at every upload.
+        if (DirectoryPath.InTheWay(tier) is { } blocked) return $"{Key} = '{tier}': {blocked}";
         var realTier = RealPath.Of(tier);
         if (BlobStores.IsDirectory(root) && realTier == RealPath.Of(root))
             return $"{Key} = '{tier}' is the checkpoint root itself{(realTier == Path.TrimEndingDirectorySeparator(Path.GetFullPath(tier)) ? "" : $" (it leads to '{realTier}')")}: " +

@@ -32,10 +32,7 @@ internal sealed class ReplicaStore
         Host = ReplicaLayout.Host(host);
         var space = Path.Combine(Path.GetFullPath(directory), @namespace);
         Root = Path.Combine(space, host);
-        // Directory.CreateDirectory says only "could not find a part of the path" when a component is a file.
-        for (var d = Path.GetFullPath(directory); d is not null && !Directory.Exists(d); d = Path.GetDirectoryName(d))
-            if (RegularFile.Kind(d) is var kind and not FileKind.Missing)
-                throw new IOException($"'{d}' is {NotARegularFileException.Describe(kind)}, not a directory");
+        if (DirectoryPath.InTheWay(directory) is { } blocked) throw new IOException(blocked);
         Directory.CreateDirectory(Root);
         foreach (var d in new[] { space, Root })
             if (RegularFile.Kind(d) is var kind and not FileKind.Directory)
