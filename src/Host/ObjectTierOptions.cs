@@ -30,7 +30,7 @@ public sealed class ObjectTierOptions
     internal string ToHocon() => SettingsHocon.Lines(
         ("tiers.object.root", Root is null ? null : JsonSerializer.Serialize(Root)),
         ("tiers.object.every", Every?.ToString(CultureInfo.InvariantCulture)),
-        ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms" : null),
+        ("tiers.object.upload-timeout", UploadTimeout is { } timeout ? timeout.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture) + "ms" : null),
         ("tiers.object.keep-last", KeepLast?.ToString(CultureInfo.InvariantCulture)),
         ("tiers.object.keep-every", KeepEvery?.ToString(CultureInfo.InvariantCulture)));
 }

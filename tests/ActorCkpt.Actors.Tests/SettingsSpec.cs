@@ -73,6 +73,8 @@ public sealed class SettingsSpec
     [Theory]
     [InlineData("actorckpt.writer.pool-size = four", "actorckpt.writer.pool-size = 'four': expected an integer")]
     [InlineData("actorckpt.retention.keep-every = 1.5", "actorckpt.retention.keep-every = '1.5': expected an integer")]
+    [InlineData("actorckpt.retention.keep-last = 2147483648", "actorckpt.retention.keep-last = '2147483648': expected an integer of at most 2147483647")]
+    [InlineData("actorckpt.retention.keep-every = -9223372036854775809", "actorckpt.retention.keep-every = '-9223372036854775809': expected an integer of at least -9223372036854775808")]
     [InlineData("actorckpt.planner.plan-timeout = soon", "actorckpt.planner.plan-timeout = 'soon': expected a duration with its unit, such as 30s or 500ms")]
     [InlineData("actorckpt.writer.backoff-max = \"2 fortnights\"", "actorckpt.writer.backoff-max = '2 fortnights': expected a duration with its unit, such as 30s or 500ms")]
     [InlineData("actorckpt.staging.budget = lots", "actorckpt.staging.budget = 'lots': expected a size in bytes such as 64KiB")]

@@ -39,6 +39,17 @@ public sealed class MemoryTierOptionsSpec
         Assert.Equal(ObjectTierSettings.Off, ActorCkptSettings.Create(CheckpointerConfig.Build(new CheckpointerOptions { Root = "/tmp/x" })).ObjectTier);
     }
 
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(1500.25)]
+    public void An_upload_timeout_under_a_whole_millisecond_should_reach_the_settings_as_given(double milliseconds)
+    {
+        // Before: cut to whole milliseconds, so 0.5 ms was refused as "= 0s: must be positive".
+        var timeout = TimeSpan.FromMilliseconds(milliseconds);
+        var options = new CheckpointerOptions { Root = "/tmp/x", ObjectTier = new ObjectTierOptions { Root = "/tmp/tier", UploadTimeout = timeout } };
+        Assert.Equal(timeout, ActorCkptSettings.Create(CheckpointerConfig.Build(options)).ObjectTier.UploadTimeout);
+    }
+
     [Fact]
     public void String_settings_should_override_the_options()
     {

@@ -18,10 +18,23 @@ internal sealed record SettingForm(string Expected, Func<Config, string, bool> F
     public string ExpectedFor(Config config, string path) => ExpectedOf?.Invoke(config, path) ?? Expected;
 
     /// <summary>A 32-bit integer.</summary>
-    public static SettingForm Int { get; } = new("an integer", (c, p) => int.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
+    public static SettingForm Int { get; } = new("an integer", (c, p) => int.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+    {
+        // An integer out of range reads as no integer at all otherwise.
+        ExpectedOf = (c, p) => OutOfRange(c.GetString(p), int.MinValue, int.MaxValue),
+    };
 
     /// <summary>A 64-bit integer.</summary>
-    public static SettingForm Long { get; } = new("an integer", (c, p) => long.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
+    public static SettingForm Long { get; } = new("an integer", (c, p) => long.TryParse(c.GetString(p), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+    {
+        ExpectedOf = (c, p) => OutOfRange(c.GetString(p), long.MinValue, long.MaxValue),
+    };
+
+    /// <summary>"an integer", with the bound it passed when <paramref name="text"/> is an integer out of range.</summary>
+    private static string OutOfRange(string? text, System.Numerics.BigInteger min, System.Numerics.BigInteger max) =>
+        !System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? "an integer"
+        : n > max ? $"an integer of at most {max}"
+        : $"an integer of at least {min}";
 
     /// <summary>
     /// A duration as HOCON writes them (Akka's own parser decides), with its unit: a bare number,
