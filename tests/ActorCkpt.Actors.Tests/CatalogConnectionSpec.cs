@@ -66,6 +66,14 @@ public sealed class CatalogConnectionSpec : IDisposable
         Directory.GetFiles("/proc/self/fd").Select(fd => { try { return new FileInfo(fd).LinkTarget ?? ""; } catch (IOException) { return ""; } }).ToList();
 
     [Fact]
+    public void A_catalog_file_named_by_a_relative_path_should_be_refused()
+    {
+        // Before: each process (the node, a later `actorckpt ls` elsewhere) opened a catalog of its own working directory.
+        var e = Assert.Throws<ConfigurationException>(() => Connection(_dir, "actorckpt.catalog.connection-string = \"Data Source=state/catalog.db\""));
+        Assert.Equal("actorckpt.catalog.connection-string: Data Source 'state/catalog.db' is a relative path, which each process would resolve against its own working directory: give an absolute path", e.Message);
+    }
+
+    [Fact]
     public void A_catalog_that_is_a_symbolic_link_should_be_refused_naming_it_and_its_target()
     {
         var elsewhere = Path.Combine(_dir, "other.db");
