@@ -199,7 +199,8 @@ public class LoadSourcesSpec
 
         Assert.Null(refusal);
         Assert.Equal((4L, StorageTier.Object), (choice!.Step, choice.Tier));
-        Assert.Equal(["step 4: not on disk"], choice.PassedOver);
+        // Before: "step 4: not on disk", warned at every such load, though that is how a step comes to load from there.
+        Assert.Empty(choice.PassedOver);
         Assert.Empty(choice.Holders);
     }
 
@@ -215,6 +216,11 @@ public class LoadSourcesSpec
 
         var (memory, _) = Choose([new TieredStep(6, false, Memory(), OnObject: true)]);
         Assert.Equal(StorageTier.Memory, memory!.Tier);
+
+        // A memory copy passed over is news; the disk that no longer holds the step is not.
+        var (lost, _) = Choose([new TieredStep(6, false, Single(lostOn: 1), OnObject: true)]);
+        Assert.Equal((6L, StorageTier.Object), (lost!.Step, lost.Tier));
+        Assert.Equal(["step 6: not loadable from memory: r00001-000-aa.safetensors (rank 1) held only on h1 (lost)"], lost.PassedOver);
     }
 
     [Fact]

@@ -74,13 +74,15 @@ internal static class LoadSources
         if (only is null or StorageTier.Disk)
         {
             if (entry.OnDisk) return (From(StorageTier.Disk), "");
+            // Not said of a step the object tier serves: retention taking it off the disk is how it got there.
+            if (only is null && entry.OnObject) return (From(StorageTier.Object), "");
             why.Add("not on disk");
         }
-        if (only is null or StorageTier.Object)
+        if (only == StorageTier.Object)
         {
             if (entry.OnObject) return (From(StorageTier.Object), "");
-            // Said only where the object tier is asked for, or where a step was there: the line of a tier nobody uses is noise.
-            if (only == StorageTier.Object) why.Add("not in the object tier");
+            // Said only where the object tier is asked for: the line of a tier nobody uses is noise.
+            why.Add("not in the object tier");
         }
         if (evicted is not null) why.Insert(0, evicted);
         return (null, string.Join("; ", why));
