@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -106,6 +107,46 @@ public sealed class HostStartSpec : IDisposable
         var callError = await Assert.ThrowsAnyAsync<Exception>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Equal(startError.GetType(), callError.GetType());
         Assert.Equal(startError.Message, callError.Message);
+    }
+
+    [Theory]
+    [InlineData("Catalog:Provider", "Postgres", "ActorCkpt:Catalog:Provider = 'Postgres': accepted values are Sqlite, PostgreSql")]
+    [InlineData("Catalog:Provider", "7", "ActorCkpt:Catalog:Provider = '7': accepted values are Sqlite, PostgreSql")]
+    [InlineData("MemoryTier:Replicas", "two", "ActorCkpt:MemoryTier:Replicas = 'two': expected an integer from -2147483648 to 2147483647")]
+    [InlineData("MemoryTier:Enabled", "yes", "ActorCkpt:MemoryTier:Enabled = 'yes': expected true or false")]
+    [InlineData("FinishSavesTimeout", "30s", "ActorCkpt:FinishSavesTimeout = '30s': expected a duration such as 00:00:30 (hours:minutes:seconds)")]
+    public async Task A_bound_value_of_the_wrong_form_should_fail_the_start_naming_it_and_what_is_accepted(string key, string value, string expected)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ActorCkpt:Root"] = Root, ["ActorCkpt:" + key] = value });
+        builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        // Before: the binder's "Failed to convert configuration value 'Postgres' at 'ActorCkpt:Catalog:Provider'
+        // to type 'System.Nullable`1[ActorCkpt.Hosting.CatalogProvider]'", naming no accepted value.
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(expected, refused.Message);
+        Assert.False(Directory.Exists(Root));
+    }
+
+    [Fact]
+    public async Task Bound_values_of_every_form_the_binder_takes_should_pass_the_check()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ActorCkpt:Root"] = Root, ["ActorCkpt:Catalog:Provider"] = "sqlite", ["ActorCkpt:MemoryTier:Enabled"] = "False",
+            ["ActorCkpt:MemoryTier:Replicas"] = "1", ["ActorCkpt:FinishSavesTimeout"] = "00:00:20", ["ActorCkpt:ObjectTier:UploadTimeout"] = "01:00:00",
+            ["ActorCkpt:Settings:retention.keep-last"] = "2",
+        });
+        builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
+        using var host = builder.Build();
+
+        await host.StartAsync(Ct);
+        Assert.Null(await host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct));
+        await host.StopAsync(Ct);
     }
 
     [Theory]

@@ -62,6 +62,8 @@ public static class ActorCkptServiceCollectionExtensions
         {
             try
             {
+                if (section is not null && OptionsSection.Problem(section, typeof(ActorCkptOptions)) is { } unbound)
+                    throw new ArgumentException(unbound);
                 // A one-process node's defaults (quiet log, local provider) under what the options say.
                 akka.AddHocon(NodeConfig.Node, HoconAddMode.Append)
                     .WithActorCkpt(sp.GetRequiredService<IOptions<ActorCkptOptions>>().Value);
