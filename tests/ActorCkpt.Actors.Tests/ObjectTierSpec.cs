@@ -194,11 +194,16 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
         var failing = "/" + CheckpointLayout.InStep(2, "r00001-");
         http.Fail(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains(failing, StringComparison.Ordinal),
             () => FaultHandler.InternalError(azure: true), times: 1000);
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
 
         // Only step 2's requests fail (a fault matches the head of the queue only): step 3's go through once step 2's upload gave up.
         await SaveAsync(node, 2);
         await SaveAsync(node, 3);
         await AwaitUploadedAsync(node, 3);
+        // The tier's store says in the node's log that it sent a failed request again, as the root's does.
+        var retried = log.FishForMessage<Akka.Event.Warning>(w => w.LogSource.StartsWith(ObjectStoreNoticeLog.Source + " ", StringComparison.Ordinal), Patience);
+        Assert.Matches(@"^az://\S+ \(.+\): tier/step-00000002/r00001-\S+ 500 InternalError: .+; sending it again in 0\.001 s \(retry 1 of 1\)$", retried.Message.ToString());
 
         var catalog = (await CatalogOf(node)).ToDictionary(e => e.Step);
         Assert.Equal((CheckpointStatus.Committed, true, false), (catalog[2].Status, catalog[2].OnDisk, catalog[2].OnObject));
