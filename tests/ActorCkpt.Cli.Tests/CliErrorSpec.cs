@@ -281,6 +281,38 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public async Task Bench_should_remove_only_what_a_bench_made_and_never_a_root_a_job_holds()
+    {
+        // A training job's root where the bench keeps its checkpoints: before, the bench deleted its steps, even while the job ran.
+        var dir = Path.Combine(Parent, "shared");
+        var root = Path.Combine(dir, "actorckpt");
+        Demo(root);
+        var before = Tree(dir);
+
+        Assert.Equal((1, Line($"actorckpt: --dir '{dir}' holds '{root}', which no bench made (there is no .actorckpt-bench beside it): bench writes there and removes it at its next run; give it a --dir of its own")),
+            Pick(Run("bench", "--dir", dir, "--size-mb", "1", "--tensors", "2", "--runs", "1")));
+        Assert.Equal(before, Tree(dir));
+
+        // A bench's own folder, which a job took over since: held, it stays.
+        var benched = Path.Combine(Parent, "benched");
+        Assert.Equal(0, Run("bench", "--dir", benched, "--size-mb", "1", "--tensors", "2", "--runs", "1").Exit);
+        var held = Path.Combine(benched, "actorckpt");
+        await using (Checkpointer.Start(held))
+        {
+            var kept = Tree(benched);
+            var (exit, err) = Pick(Run("bench", "--dir", benched, "--size-mb", "1", "--tensors", "2", "--runs", "1"));
+            Assert.Equal(1, exit);
+            Assert.StartsWith($"actorckpt: bench removes '{held}' before it runs, but a running job holds it (", err);
+            Assert.EndsWith("); nothing was removed" + Environment.NewLine, err);
+            Assert.Equal(kept, Tree(benched));
+        }
+        // Free again, the bench's folders go as they always did.
+        Assert.Equal(0, Run("bench", "--dir", benched, "--size-mb", "1", "--tensors", "2", "--runs", "1").Exit);
+
+        static (int, string) Pick((int Exit, string Out, string Err) run) => (run.Exit, run.Err);
+    }
+
+    [Fact]
     public void Parallel_writers_failing_alike_should_end_in_the_first_ones_line_not_a_wrapper()
     {
         // A full disk fails both of export's writers at once.

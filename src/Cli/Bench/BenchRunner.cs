@@ -168,8 +168,7 @@ internal static class BenchRunner
         // A previous bench's output goes before anything is measured. Within the bench nothing is
         // deleted on a disk (writing into blocks a delete has just freed is several times faster
         // than into new ones); in memory each run deletes its predecessors' (RunRoom.FreeEarlierRuns).
-        foreach (var d in new[] { ckptDir, rawDir })
-            if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
+        BenchFolders.Clear(o.Dir, "actorckpt", "raw");
         Directory.CreateDirectory(rawDir);
         var fs = MountedFileSystem.Of(rawDir);
 

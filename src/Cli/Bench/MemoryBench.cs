@@ -32,7 +32,7 @@ internal static class MemoryBench
         // Every node hosts ranks: at least one each.
         o = o with { Ranks = Math.Max(o.Ranks, o.Nodes) };
         var root = Path.GetFullPath(Path.Combine(o.Dir, "actorckpt-memory"));
-        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        BenchFolders.Clear(o.Dir, "actorckpt-memory");
         var replicas = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-bench-" + Guid.NewGuid().ToString("N")[..12]);
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
         var last = o.Nodes - 1;
