@@ -51,7 +51,10 @@ public class CatalogLineSpec
         var evicted = Memory(7, new StepPersisted(7, A, "00000000000000bb", T0), new ReplicasEvicted(7, "a newer step committed", T0))[7]!;
         Assert.Equal("step 7: committed [disk], 4096 bytes in 2 files, 2026-12-04 01:00:00Z", CatalogLine.Of(evicted, null));
 
+        // A deleted step is on no tier (before: "[memory]", also for a step retention deleted from the disk).
         var gone = Memory(7, new ReplicasEvicted(7, "budget of node-0", T0))[7]!;
-        Assert.Equal("step 7: deleted [memory], 4096 bytes in 2 files, 2026-12-04 01:00:00Z (budget of node-0)", CatalogLine.Of(gone, null));
+        Assert.Equal("step 7: deleted, 4096 bytes in 2 files, 2026-12-04 01:00:00Z (budget of node-0)", CatalogLine.Of(gone, null));
+        var persistedThenDeleted = Memory(7, new StepPersisted(7, A, "00000000000000bb", T0), new ReplicasEvicted(7, "a newer step committed", T0), new CheckpointDeleted(7, "retention", T0))[7]!;
+        Assert.Equal([], CatalogLine.Tiers(persistedThenDeleted));
     }
 }

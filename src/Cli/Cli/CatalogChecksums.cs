@@ -47,6 +47,11 @@ internal sealed class CatalogChecksums
         var e => $"the catalog records step {step} as {ListCommand.Status(e.Status)}{(e.Reason is null ? "" : " (" + e.Reason + ")")}",
     };
 
+    /// <summary>"was deleted" and why, when the catalog records step <paramref name="step"/> as deleted; null otherwise.</summary>
+    public string? Deleted(long step) => _byStep?.GetValueOrDefault(step) is { Status: CheckpointStatus.Deleted } e
+        ? "was deleted" + (e.Reason is null ? "" : $" ({e.Reason})")
+        : null;
+
     /// <summary>
     /// Throws naming step <paramref name="step"/> when the catalog does not vouch for it
     /// (<see cref="Unsettled"/>), for a command that must not write from it.

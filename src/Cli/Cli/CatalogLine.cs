@@ -20,10 +20,11 @@ internal static class CatalogLine
         return $"step {e.Step}: {status}{tiers}, {size}, {when}{(e.Reason is null ? "" : " (" + e.Reason + ")")}{memory}{uploaded}";
     }
 
-    /// <summary>The tiers a committed step is on ("memory", "disk", "object"); for any other status, the tier its attempt wrote to when not disk.</summary>
+    /// <summary>The tiers a committed step is on ("memory", "disk", "object"); for a save under way or aborted, the tier its attempt wrote to when not disk; none for a deleted step.</summary>
     public static IReadOnlyList<string> Tiers(CatalogEntry e)
     {
-        if (e.Status != CheckpointStatus.Committed) return e.Tier == StorageTier.Disk ? Array.Empty<string>() : new[] { Name(e.Tier) };
+        // A save under way or aborted names the tier it was for; a deleted step is on none.
+        if (e.Status != CheckpointStatus.Committed) return e.Tier == StorageTier.Disk || e.Status == CheckpointStatus.Deleted ? Array.Empty<string>() : new[] { Name(e.Tier) };
         var tiers = new List<string>();
         if (e.InMemory) tiers.Add(Name(StorageTier.Memory));
         if (e.OnDisk) tiers.Add(Name(StorageTier.Disk));

@@ -37,6 +37,9 @@ internal sealed class CliOutput(TextWriter output, bool json, bool? terminal = n
     /// </summary>
     public void Failure(string why) => (errors ?? Console.Error).WriteLine("actorckpt: " + why);
 
+    /// <summary>Writes a line to stderr: for a command whose stdout is a document of its own (<c>inspect --metadata-json</c>).</summary>
+    public void Note(string text) => (errors ?? Console.Error).WriteLine(text);
+
     /// <summary>Writes the report: a JSON line with --json, otherwise "name: value" lines.</summary>
     public void Report(IReadOnlyDictionary<string, object?> fields)
     {

@@ -18,13 +18,9 @@ internal static class InspectCommand
         var store = RootStore.OpenCheckpoints(dir, hocon);
         // A root with no step lists none (a job before its first save, even before its planner made
         // the catalog): scripts and the crash harness read the empty list.
-        var catalog = ReaderSteps.Catalog(store, dir, hocon);
-        if (metadataJson is not null) step = ReaderSteps.Resolve(store, catalog, step);
-        if (step is null)
+        if (step is null && metadataJson is null)
         {
-            // Steps the catalog committed are listed, and checked, whatever is left of their metadata.
-            var steps = ReaderSteps.Of(store, catalog);
-            var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
+            var (steps, checkedSteps) = Listed(store, dir, hocon);
             var rows = steps.Select((s, i) =>
             {
                 var m = checkedSteps[i];
@@ -39,10 +35,13 @@ internal static class InspectCommand
             return 0;
         }
 
-        ReaderSteps.Resolve(store, catalog, step); // a step the catalog committed whose metadata went is named as such
-        store.ReadMetadata(step.Value); // a step that is not there or not readable is named as such, before any output
-        catalog.RequireSettled(step.Value);
-        var md = StepConsistency.Require(store, step.Value, catalog.For(step.Value));
+        // Retention beside a running job may delete the step while it is checked: the newest is checked again.
+        var md = ReaderSteps.ReadStep(store, dir, hocon, step, metadataJson is null ? output.Line : output.Note, (catalog, resolved) =>
+        {
+            store.ReadMetadata(resolved); // a step that is not there or not readable is named as such, before any output
+            catalog.RequireSettled(resolved);
+            return StepConsistency.Require(store, resolved, catalog.For(resolved));
+        });
         if (metadataJson is not null)
         {
             metadataJson.Write(System.Text.Encoding.UTF8.GetString(MetadataJson.Serialize(md)));
@@ -82,5 +81,27 @@ internal static class InspectCommand
             ["files"] = md.Files.Select(f => new Dictionary<string, object?> { ["name"] = f.Name, ["length"] = f.Length, ["rank"] = f.Rank }).ToList(),
         });
         return 0;
+    }
+
+    /// <summary>
+    /// The steps to list and their checked metadata. Steps the catalog committed are listed, and
+    /// checked, whatever is left of their metadata; one that retention deleted meanwhile (a running
+    /// job's) is no damage: the list is made again (up to 3 times).
+    /// </summary>
+    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked) Listed(CheckpointStore store, string dir, string? hocon)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var catalog = ReaderSteps.Catalog(store, dir, hocon);
+            var steps = ReaderSteps.Of(store, catalog);
+            try
+            {
+                return (steps, steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList());
+            }
+            catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException && attempt < 3
+                                      && ReaderSteps.Catalog(store, dir, hocon) is var now && steps.Any(s => now.Deleted(s) is not null))
+            {
+            }
+        }
     }
 }

@@ -13,11 +13,20 @@ internal static class ListCommand
     {
         var node = NodeConfig.Checked(hocon);
         RootChecks.RequireCatalog(root, node);
-        var entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
         var store = new CheckpointStore(RootStore.Open(root, node));
-        // Only what is on disk can be checked against the disk: a memory-only step has no files there.
-        var damage = entries.Where(e => e.OnDisk).DistinctBy(e => e.Step)
-            .ToDictionary(e => e.Step, e => StepConsistency.Damage(store, e.Step, e.MetadataChecksum));
+        IReadOnlyList<CatalogEntry> entries;
+        Dictionary<long, string?> damage;
+        for (var attempt = 1; ; attempt++)
+        {
+            entries = NothingJournaled(root, node) ? Array.Empty<CatalogEntry>() : await CatalogChecksums.ReadEntriesAsync(root, node);
+            // Only what is on disk can be checked against the disk: a memory-only step has no files there.
+            damage = entries.Where(e => e.OnDisk).DistinctBy(e => e.Step)
+                .ToDictionary(e => e.Step, e => StepConsistency.Damage(store, e.Step, e.MetadataChecksum));
+            // A running job's retention may have deleted a step while its files were checked: that is no damage, and the catalog read again says so.
+            if (attempt == 3 || damage.All(d => d.Value is null)) break;
+            var now = CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node));
+            if (!damage.Any(d => d.Value is not null && now.Deleted(d.Key) is not null)) break;
+        }
         string? Damage(CatalogEntry e) => e.OnDisk ? damage[e.Step] : null;
         foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)));
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");

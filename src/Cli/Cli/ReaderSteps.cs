@@ -32,15 +32,71 @@ internal static class ReaderSteps
     /// when there is none, and <see cref="CheckpointFormatException"/> when the catalog records the step
     /// as committed but its metadata is missing or not a regular file.
     /// </summary>
-    public static long Resolve(CheckpointStore store, CatalogChecksums catalog, long? step)
+    /// <remarks>
+    /// The newest is the newest the catalog vouches for (<see cref="CatalogChecksums.Unsettled"/>):
+    /// beside a running job, a newer step may be on disk whose commit the planner has not journaled
+    /// yet. Only when the catalog vouches for none is the newest on disk taken (and then refused by
+    /// the commands that must not read an unsettled step, naming why). <paramref name="passedOver"/> is
+    /// then a note naming the newer steps passed over; else null.
+    /// </remarks>
+    public static long Resolve(CheckpointStore store, CatalogChecksums catalog, long? step, out string? passedOver)
     {
-        var resolved = step ?? (Of(store, catalog) is { Count: > 0 } steps ? steps[^1]
-            : throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'" + MemoryOnly(store)));
+        passedOver = null;
+        var steps = step is null ? Of(store, catalog) : [];
+        if (step is null && steps.Count == 0) throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'" + MemoryOnly(store));
+        var resolved = step ?? steps.LastOrDefault(s => catalog.Unsettled(s) is null, steps[^1]);
+        if (step is null && steps[^1] != resolved)
+            passedOver = $"note: {string.Join("; ", steps.Where(s => s > resolved).Select(s => $"step {s} is on disk but {catalog.Unsettled(s)}"))} " +
+                         $"(a commit under way, or one a planner's next start settles): read step {resolved}, the newest the catalog vouches for";
         if (catalog.For(resolved) is not null) StepConsistency.RequireMetadataFile(store, resolved);
         else if (!store.IsCommitted(resolved) && store.MemorySteps().IsCommitted(resolved))
             throw new CheckpointNotFoundException($"step {resolved} is in the memory tier only, its bytes in the hosts' replicas, not under '{store.Blobs.Root}': " +
                                                   "this command reads steps on disk; `actorckpt ls` lists its holders");
         return resolved;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on <paramref name="step"/> (the newest when null, <see cref="Resolve"/>)
+    /// with the root's catalog. Beside a running job, retention may delete the step while it is read:
+    /// when <paramref name="read"/> fails (or <paramref name="failed"/> says its result is a failure)
+    /// and the catalog, read again, records the step as deleted, the newest is resolved again and read
+    /// anew (up to 3 times), and a step asked for by number is refused saying it was deleted meanwhile.
+    /// <paramref name="note"/> is told the note of <see cref="Resolve"/>, if any, before the step is read.
+    /// </summary>
+    public static T ReadStep<T>(CheckpointStore store, string dir, string? hocon, long? step, Action<string> note, Func<CatalogChecksums, long, T> read, Func<T, bool>? failed = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var catalog = Catalog(store, dir, hocon);
+            var resolved = Resolve(store, catalog, step, out var passedOver);
+            if (passedOver is not null) note(passedOver);
+            string? deleted;
+            try
+            {
+                var result = read(catalog, resolved);
+                if (failed?.Invoke(result) != true || (deleted = DeletedNow(store, dir, hocon, resolved)) is null) return result;
+            }
+            catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException && DeletedNow(store, dir, hocon, resolved) is { } why)
+            {
+                deleted = why;
+            }
+            if (step is not null || attempt == 3)
+                throw new ActorCkptException($"step {resolved} {deleted} while this command read it" +
+                                             (step is null ? $"; {attempt} newest steps in a row went so: run it again, or pass --step" : ": pass --step a step that is kept, or none for the newest"));
+        }
+    }
+
+    /// <summary>Why the catalog, read again now, records <paramref name="step"/> as deleted; null when it does not (or cannot be read).</summary>
+    private static string? DeletedNow(CheckpointStore store, string dir, string? hocon, long step)
+    {
+        try
+        {
+            return Catalog(store, dir, hocon).Deleted(step);
+        }
+        catch (ActorCkptException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -12,14 +12,17 @@ internal static class VerifyCommand
     public static int Run(string dir, long? step, string? hocon, CliOutput output)
     {
         var store = RootStore.OpenCheckpoints(dir, hocon);
-        var catalog = ReaderSteps.Catalog(store, dir, hocon);
-        var target = ReaderSteps.Resolve(store, catalog, step);
-        var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
-        var failures = new List<VerificationFailure>();
-        if (catalog.Unsettled(target) is { } unsettled) failures.Add(new VerificationFailure(CheckpointLayout.MetadataFile, "(file)", unsettled));
-        if (StepConsistency.CheckCatalogChecksum(checksum, catalog.For(target)) is { } differs) failures.Add(differs);
-        using (var progress = output.Progress($"verify step {target}", 0))
-            failures.AddRange(CheckpointVerifier.Verify(store, target, progress));
+        // Files a running job's retention deleted meanwhile are not damage: the newest is verified again.
+        var (target, metadata, catalogChecked, failures) = ReaderSteps.ReadStep(store, dir, hocon, step, output.Line, (catalog, target) =>
+        {
+            var (metadata, checksum) = store.ReadMetadataWithChecksum(target);
+            var failures = new List<VerificationFailure>();
+            if (catalog.Unsettled(target) is { } unsettled) failures.Add(new VerificationFailure(CheckpointLayout.MetadataFile, "(file)", unsettled));
+            if (StepConsistency.CheckCatalogChecksum(checksum, catalog.For(target)) is { } differs) failures.Add(differs);
+            using (var progress = output.Progress($"verify step {target}", 0))
+                failures.AddRange(CheckpointVerifier.Verify(store, target, progress));
+            return (target, metadata, Checked: catalog.For(target) is not null, failures);
+        }, failed: r => r.failures.Count > 0);
         foreach (var f in failures) output.Line(f.ToString());
         var chunks = metadata.Tensors.Values.Sum(t => t.Chunks.Count) + metadata.Objects.Count;
         output.Line(failures.Count == 0
@@ -29,7 +32,7 @@ internal static class VerifyCommand
         {
             ["step"] = target,
             ["ok"] = failures.Count == 0,
-            ["catalog_checked"] = catalog.For(target) is not null,
+            ["catalog_checked"] = catalogChecked,
             ["files"] = metadata.Files.Count,
             ["chunks_and_entries"] = chunks,
             ["bytes"] = metadata.TotalFileBytes,
