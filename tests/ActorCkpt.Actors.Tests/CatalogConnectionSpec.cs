@@ -249,6 +249,25 @@ public sealed class CatalogConnectionSpec : IDisposable
 
     [Theory]
     [InlineData("certificate")]
+    [InlineData("key")]
+    [InlineData("trust")]
+    public async Task A_channel_TLS_file_that_is_a_directory_should_fail_the_node_s_start_saying_so(string which)
+    {
+        var certificate = WriteCertificate();
+        var (key, trust) = (Path.ChangeExtension(certificate, ".key"), certificate);
+        var folder = Path.Combine(_dir, "a-folder");
+        Directory.CreateDirectory(folder);
+        if (which == "certificate") certificate = folder;
+        else if (which == "key") key = folder;
+        else trust = folder;
+
+        // Before: "cannot load '…': ASN1 corrupted data", or for the key a complaint about the certificate.
+        var e = await StartRefusedAsync("tls-folder", $"actorckpt.transfer.channel.tls {{ enabled = on, certificate = \"{certificate}\", key = \"{key}\", trust = \"{trust}\" }}");
+        Assert.Equal($"actorckpt.transfer.channel.tls.{which}: '{folder}' is a directory, not a PEM file", e.Message);
+    }
+
+    [Theory]
+    [InlineData("certificate")]
     [InlineData("trust")]
     public async Task A_channel_TLS_file_that_cannot_be_read_should_fail_the_node_s_start_naming_it(string missing)
     {

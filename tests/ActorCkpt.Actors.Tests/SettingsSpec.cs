@@ -112,6 +112,7 @@ public sealed class SettingsSpec
     [Theory]
     [InlineData("actorckpt.transfer.path = carrier-pigeon", "actorckpt.transfer.path = 'carrier-pigeon': expected one of channel, stream-refs")]
     [InlineData("actorckpt.transfer.channel { frame-size = 1MiB, window = 512KiB }", "actorckpt.transfer.channel.window: 524288 bytes is less than one frame (1048576)")]
+    [InlineData("actorckpt.transfer.channel.window = 100GiB", "actorckpt.transfer.channel.window = 107374182400: must be at least frame-size and below 2 GiB")]
     [InlineData("actorckpt.transfer.channel.frame-size = 1KiB", "actorckpt.transfer.channel.frame-size: 1024 bytes is outside 4KiB to 64MiB")]
     [InlineData("actorckpt.transfer.channel.port = 70000", "actorckpt.transfer.channel.port: 70000 is not a port (0 to 65535)")]
     [InlineData("actorckpt.transfer.channel.tls.enabled = on", "actorckpt.transfer.channel.tls.certificate must name a PEM file when actorckpt.transfer.channel.tls.enabled = on")]

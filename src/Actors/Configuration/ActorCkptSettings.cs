@@ -261,7 +261,7 @@ internal sealed record ActorCkptSettings
             ? new BulkChannelTls(Required(c, "tls.certificate"), Required(c, "tls.key"), OrNull(c.GetString("tls.trust")), OrNull(c.GetString("tls.server-name")))
             : null;
         return new BulkChannelSettings(c.GetString("bind-host") ?? "", c.GetInt("port"), OrNull(c.GetString("public-host")),
-            IntSize(c, "frame-size", "between 4 KiB and 64 MiB", "transfer.channel."), IntSize(c, "window", "at least frame-size", "transfer.channel."),
+            IntSize(c, "frame-size", "between 4 KiB and 64 MiB", "transfer.channel."), IntSize(c, "window", "at least frame-size and below 2 GiB", "transfer.channel."),
             c.GetInt("connections-per-peer"), c.GetTimeSpan("connect-timeout"), c.GetTimeSpan("idle-timeout"), tls);
 
         static string? OrNull(string? s) => string.IsNullOrEmpty(s) ? null : s;

@@ -9,6 +9,8 @@ internal static class BulkTls
     /// <summary>The node's certificate with its key, from <paramref name="tls"/>'s PEM files; one clear line when they are not.</summary>
     public static X509Certificate2 LoadCertificate(BulkChannelTls tls)
     {
+        RequireFile("actorckpt.transfer.channel.tls.certificate", tls.CertificateFile);
+        RequireFile("actorckpt.transfer.channel.tls.key", tls.KeyFile);
         try
         {
             using var pem = X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile);
@@ -32,6 +34,16 @@ internal static class BulkTls
         LoadTrust(tls)?.Dispose();
     }
 
+    /// <summary>
+    /// Refuses a file that is there but is no regular file (links followed), naming what it is: the
+    /// loaders say "ASN1 corrupted data" of a directory, and would wait on a FIFO for good.
+    /// </summary>
+    private static void RequireFile(string key, string file)
+    {
+        if (RegularFile.Kind(RealPath.Of(file)) is var kind and not (FileKind.Regular or FileKind.Missing))
+            throw new ArgumentException($"{key}: '{file}' is {NotARegularFileException.Describe(kind)}, not a PEM file");
+    }
+
     /// <summary>Client options for a connection to <paramref name="host"/>: the peer's certificate must chain to the trust file (or the system's store) and carry the expected name.</summary>
     public static SslClientAuthenticationOptions ClientOptions(BulkChannelTls tls, string host)
     {
@@ -50,6 +62,7 @@ internal static class BulkTls
     private static X509Certificate2? LoadTrust(BulkChannelTls tls)
     {
         if (tls.TrustFile is not { } file) return null;
+        RequireFile("actorckpt.transfer.channel.tls.trust", file);
         try
         {
             return X509CertificateLoader.LoadCertificateFromFile(file);
