@@ -46,6 +46,19 @@ public class HoconHazardsSpec
     }
 
     [Theory]
+    [InlineData("a = 1\nactorckpt.writer.pool-size = ${?CKPT_X}", 2, "actorckpt.writer.pool-size")]
+    [InlineData("x = 7\na { b = ${?x} }", 2, "a.b")]
+    public void An_optional_substitution_should_be_refused_naming_its_key_and_line(string hocon, int line, string key)
+    {
+        // Before: refused as "the substitution ${} leads back to itself". Akka.NET leaves it unresolved,
+        // even where the path is set, and the settings' walk over what it gives then never ended.
+        var refused = Assert.Throws<ConfigurationException>(() => HoconHazards.Check(hocon, "x"));
+
+        Assert.Equal($"x: line {line}: '{key}' is set to an optional substitution ${{?...}}, which Akka.NET's HOCON parser does not resolve (nor environment variables): write the value itself", refused.Message);
+        Assert.Null(ConfigurationFactory.ParseString(hocon).GetString(key));
+    }
+
+    [Theory]
     [InlineData("akka.cluster.roles = [rank, writer]\nakka.cluster.seed-nodes = [\"akka.tcp://actorckpt@127.0.0.1:4053\"]")]
     [InlineData("a = [ { x = 1 }, { y = [1, 2,, 3] } ]\n# comment [ with = things\nb = \"\"\"[ = \"\"\" // and [ this")]
     [InlineData("base { keep-last = 2 }\nactorckpt.retention = ${base}\nactorckpt.root = ${HOME}x")]

@@ -123,6 +123,10 @@ internal sealed class HoconHazards
             {
                 // "${": the path runs while it is unquoted text, and one character more closes it.
                 _at += 2;
+                // Akka.NET's parser leaves "${?x}" unresolved, even where x is set, and what it gives then holds
+                // itself: read as an object, it never ends. Nor does it read environment variables.
+                if (Is("?"))
+                    throw Hazard($"'{path}' is set to an optional substitution ${{?...}}, which Akka.NET's HOCON parser does not resolve (nor environment variables): write the value itself");
                 var start = _at;
                 while (!AtEnd && IsUnquotedText()) _at++;
                 var target = _text[start.._at];

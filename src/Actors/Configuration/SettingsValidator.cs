@@ -231,8 +231,10 @@ internal static class SettingsValidator
         }
     }
 
-    private static IEnumerable<(string Path, string Value)> Flatten(string path, HoconValue value)
+    private static IEnumerable<(string Path, string Value)> Flatten(string path, HoconValue value, int depth = 0)
     {
+        // A value Akka left unresolved may hold itself: read as an object it never ends.
+        if (depth > HoconHazards.MaxDepth) throw new ConfigurationException($"{string.Join('.', path.Split('.').Take(3))}: a value nested deeper than {HoconHazards.MaxDepth} levels, or holding itself");
         if (!value.IsObject())
         {
             yield return (path, value.IsString() ? value.GetString() ?? "" : value.ToString());
@@ -240,7 +242,7 @@ internal static class SettingsValidator
         }
         // A quoted key with dots is reported on its own (QuotedDottedKeys): its path would pass for a real key's.
         foreach (var (key, child) in value.GetObject().Items.Where(i => !i.Key.Contains('.')))
-        foreach (var leaf in Flatten(path + "." + key, child))
+        foreach (var leaf in Flatten(path + "." + key, child, depth + 1))
             yield return leaf;
     }
 
