@@ -142,6 +142,20 @@ internal sealed class CheckpointNode
                 throw new Akka.Configuration.ConfigurationException(e.Message, e);
             }
         }
+        // A clustered node with writers receives other nodes' bytes on its bulk server: opened now, a
+        // port in use or an address it cannot bind fails the start in one line, not every file of the
+        // first save after the writers' retries.
+        if (settings.TransferOverChannel && hosts is not null && hosts.Contains(ClusterRoles.Writer))
+        {
+            try
+            {
+                _ = BulkChannels.Get(system).For(settings).Server;
+            }
+            catch (ActorCkptException e)
+            {
+                throw new Akka.Configuration.ConfigurationException(e.Message, e);
+            }
+        }
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);

@@ -266,6 +266,21 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_bulk_channel_port_in_use_should_fail_the_node_s_start_in_one_line()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var config = Path.Combine(Parent, "port.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.transfer.channel.port = {port}");
+
+        // Before: the cluster came up, and the first save failed every file after the writers' retries (some 30 s), each with the same text.
+        var (exit, _, err) = await RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", Path.Combine(Parent, "ckpt"), "--nodes", "2", "--size-mb", "1", "--tensors", "2", "--ranks", "1", "--config", config);
+
+        Assert.Equal((1, Line($"actorckpt: node 0 exited with code 1 before it was up; its last stderr: actorckpt: the bulk channel cannot listen on 127.0.0.1:{port} (actorckpt.transfer.channel): Address already in use")), (exit, err));
+    }
+
+    [Fact]
     public void A_root_or_a_replica_directory_that_cannot_be_made_should_be_named_in_one_line()
     {
         var config = Path.Combine(Parent, "memory.conf");

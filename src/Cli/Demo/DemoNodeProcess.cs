@@ -32,11 +32,13 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
     /// How the current process ended, for a message: its exit code and its last lines on stderr
     /// (a node that fails says why there, in one line).
     /// </summary>
-    public string Ending()
+    public string Ending(string when)
     {
         string[] lines;
         lock (_errors) lines = _errors.ToArray();
-        return $"exited with code {Process.ExitCode}" + (lines.Length == 0 ? "" : $"; its last stderr: {string.Join(" | ", lines)}");
+        // A node exits 0 when it leaves the cluster by itself: the others removed it (it was unreachable too long).
+        var code = Process.ExitCode == 0 ? "left the cluster and exited (code 0; the others remove a node that was unreachable too long)" : $"exited with code {Process.ExitCode}";
+        return $"{code} {when}" + (lines.Length == 0 ? "" : $"; its last stderr: {string.Join(" | ", lines)}");
     }
 
     /// <summary>The current process, for waiting on its end.</summary>
@@ -92,7 +94,7 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
         if (first != _up.Task)
         {
             await Process.WaitForExitAsync(); // the stderr read to its end
-            throw new InvalidOperationException($"node {index} {Ending()} before it was up");
+            throw new ActorCkptException($"node {index} {Ending("before it was up")}");
         }
         return Address = await _up.Task;
     }

@@ -84,10 +84,11 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         }
         var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
-        // The memory demo's driver sees every node it kills die: its log (Disassociated, with a trace) would only repeat that into the demo's output.
+        // The driver sees every node leave or die (the memory demo kills some): its log (Disassociated, with a
+        // trace, even on a clean stop) would only repeat that into the demo's output, which says it in a line.
         // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).
-        var quiet = (memory is null ? "" : "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }")
-                    + "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n";
+        const string quiet = "\nakka { loglevel = OFF, stdout-loglevel = OFF, remote.log-remote-lifecycle-events = off }"
+                             + "\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off\n";
         Akka.Configuration.Config config;
         ActorSystem? system = null;
         NodeProcessCluster cluster;
@@ -131,7 +132,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         {
             var dead = running.First(p => p.Process.HasExited);
             _ = answers.ContinueWith(t => t.Exception, TaskScheduler.Default); // the other asks time out unobserved
-            throw new InvalidOperationException($"node {dead.Index} {dead.Ending()} while the driver waited for its answer");
+            throw new ActorCkptException($"node {dead.Index} {dead.Ending("while the driver waited for its answer")}");
         }
         return await answers;
     }
@@ -202,7 +203,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         await WaitAsync(() =>
         {
             if (_processes.FirstOrDefault(p => p.Process.HasExited) is { } dead)
-                throw new InvalidOperationException($"node {dead.Index} {dead.Ending()} while the cluster formed");
+                throw new ActorCkptException($"node {dead.Index} {dead.Ending("while the cluster formed")}");
             var state = cluster.State;
             return Task.FromResult(state.Unreachable.Count == 0 && state.Members.Count == expected.Count
                 && state.Members.All(m => m.Status == MemberStatus.Up && expected.Contains(m.Address)));
@@ -297,6 +298,17 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         if (_stopped) return;
         _stopped = true;
         foreach (var registration in _interrupts) registration.Dispose();
+        // A node that died on its own fails the run: the others are killed at once rather than asked to
+        // leave a cluster that cannot converge without it (30 s each, and the driver's own 10 s).
+        if (_processes.Any(p => !p.KilledOnPurpose && p.Process.HasExited))
+        {
+            foreach (var node in _processes.Where(p => !p.Process.HasExited))
+            {
+                node.Process.Kill(entireProcessTree: true);
+                await node.Process.WaitForExitAsync();
+            }
+            Cluster.Get(_system).Down(Cluster.Get(_system).SelfAddress);
+        }
         var members = Cluster.Get(_system).State.Members;
         int Age(DemoNodeProcess p) => members.FirstOrDefault(m => m.Address.Equals(p.Address)) is { } me ? members.Count(m => m.IsOlderThan(me)) : int.MaxValue;
         foreach (var node in _processes.OrderByDescending(Age))
