@@ -916,6 +916,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         // The actor stops after this; its supervisor starts it again and recovery settles the catalog.
+        // Told to the supervisor, whose retries would otherwise end in "it stopped while starting" (a full disk, say).
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed($"its catalog could not be written ({@event.GetType().Name}): {ErrorText.Of(cause.GetBaseException())}"));
         Carry(_rounds.JournalFailed(@event, cause.Message));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }

@@ -225,6 +225,28 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_planner_stopped_by_a_journal_that_cannot_write_should_name_the_cause_in_its_supervisor_s_line()
+    {
+        var (system, node) = StartProcess("""
+            akka.persistence.journal.actorckpt-catalog.class = "ActorCkpt.Actors.Tests.WriteFailingJournal, ActorCkpt.Actors.Tests"
+            akka.loglevel = WARNING
+            """);
+        var log = CreateTestProbe(system);
+        system.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+        var states = TestStates.Build(Model, 1, seed: 13);
+
+        var failed = await Assert.ThrowsAsync<CheckpointFailedException>(() => node.Save(1, states[0]).Committed.WaitAsync(Patience));
+
+        Assert.Contains("No space left on device", failed.Reason);
+        // Before: "the checkpoint planner could not start (try 1 of 5; ...): it stopped", and after the last try
+        // every save was refused with "it stopped while starting", the full disk named nowhere.
+        var line = log.FishForMessage<Akka.Event.Warning>(w => w.Message.ToString()!.StartsWith("the checkpoint planner could not start", StringComparison.Ordinal), Patience);
+        Assert.EndsWith("its catalog could not be written (SaveStarted): No space left on device", line.Message.ToString());
+        await system.Terminate();
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_commit_should_be_heard_only_once_the_deletions_retention_decided_on_are_journaled()
     {
         var (system, node) = StartProcess("""

@@ -7,7 +7,7 @@ internal sealed record PlannerStarted
     public static readonly PlannerStarted Instance = new();
 }
 
-/// <summary>The planner's catalog could not be recovered, so it stops (told to its supervisor, in-process).</summary>
+/// <summary>The planner's catalog could not be recovered or written, so it stops (told to its supervisor, in-process).</summary>
 /// <param name="Reason">Why, in one line.</param>
 internal sealed record PlannerStartFailed(string Reason);
 
