@@ -486,6 +486,23 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         Assert.StartsWith($"bulk channel: cannot connect to {server.Endpoint}:", e.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_client_and_a_server_that_disagree_on_tls_should_be_told_so(bool clientTls)
+    {
+        using var dir = new TempDirectory();
+        var (cert, key) = SelfSigned(dir.Path, "node-a");
+        var tls = new BulkChannelTls(cert, key, cert, "node-a");
+        await using var server = BulkServer.Start(clientTls ? Small : Small with { Tls = tls });
+        await using var client = new BulkClient(clientTls ? Small with { Tls = tls } : Small);
+
+        // Before: "Received an unexpected EOF or 0 bytes from the transport stream." or "connection closed", naming no setting.
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, TransferToken.New(), 1, Pieces(new byte[1])));
+        Assert.StartsWith($"bulk channel: cannot connect to {server.Endpoint}: it closed the connection {(clientTls ? "during the TLS handshake" : "at the hello")}", e.Message);
+        Assert.EndsWith("; actorckpt.transfer.channel.tls.enabled must be the same on every node", e.Message);
+    }
+
     [Fact]
     public void Tokens_derived_for_attempts_should_differ_and_be_reproducible()
     {

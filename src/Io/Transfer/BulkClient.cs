@@ -171,6 +171,8 @@ internal sealed class BulkClient : IAsyncDisposable
         return (await ConnectAsync(endpoint, cancellation).ConfigureAwait(false), false);
     }
 
+    private const string TlsAlike = "actorckpt.transfer.channel.tls.enabled must be the same on every node";
+
     private async Task<BulkConnection> ConnectAsync(string endpoint, CancellationToken cancellation)
     {
         var (host, port) = ParseEndpoint(endpoint);
@@ -187,11 +189,29 @@ internal sealed class BulkClient : IAsyncDisposable
             {
                 var secure = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = secure;
-                await secure.AuthenticateAsClientAsync(BulkTls.ClientOptions(tls, host), timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    await secure.AuthenticateAsClientAsync(BulkTls.ClientOptions(tls, host), timeout.Token).ConfigureAwait(false);
+                }
+                catch (IOException closed)
+                {
+                    // A server with TLS off reads the handshake as a frame of no protocol and hangs up.
+                    throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection during the TLS handshake ({closed.Message}); {TlsAlike}", closed);
+                }
             }
             var connection = new BulkConnection(stream, endpoint, _settings);
             await connection.WriteAsync(BulkFrameKind.Hello, BulkFrame.ProtocolVersion, cancellation: timeout.Token).ConfigureAwait(false);
-            var (hello, _) = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+            (BulkFrame Frame, ReadOnlyMemory<byte> Payload) answer;
+            try
+            {
+                answer = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (BulkChannelException closed) when (_settings.Tls is null && closed.InnerException is EndOfStreamException or IOException)
+            {
+                // A server with TLS on reads the hello as a failed handshake and hangs up.
+                throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection at the hello, as a server with TLS on does to a client with TLS off; {TlsAlike}", closed);
+            }
+            var (hello, _) = answer;
             if (hello.Kind != BulkFrameKind.Hello || hello.Position != BulkFrame.ProtocolVersion)
                 throw new BulkChannelException($"bulk channel: {endpoint} answered {hello.Kind} {hello.Position} to Hello {BulkFrame.ProtocolVersion}");
             Interlocked.Increment(ref _opened);
