@@ -86,15 +86,29 @@ public sealed class TrainResumeSpec : IDisposable
         var config = Path.Combine(_temp.Path, "memory.conf");
         await File.WriteAllTextAsync(config, $"actorckpt.tiers.memory {{ enabled = on, replicas = 1, directory = \"{file}/replicas\" }}");
 
-        // A child process: Akka.Hosting writes a failed start to the process's console. Before: some
+        // Child processes: Akka.Hosting writes a failed start to the process's console. Before: some
         // 70 lines of stack traces there, and the line said "could not find a part of the path".
-        using var child = Start(Dir("blocked"), 2, "--ranks", "1", "--config", config);
+        Assert.Equal((1, "", $"actorckpt: actorckpt.tiers.memory.directory = '{file}/replicas': the replicas cannot be kept there: '{file}' is a file, not a directory\n"),
+            await StartFailedAsync(Dir("blocked"), "--config", config));
+
+        // A root another job holds: before, 19 lines of its RootLockedException's trace on stdout.
+        var held = Dir("held");
+        await using (Checkpointer.Start(held))
+        {
+            var (exit, stdout, stderr) = await StartFailedAsync(held, "--resume");
+            Assert.Equal((1, ""), (exit, stdout));
+            Assert.StartsWith($"actorckpt: the checkpoint root '{held}' is held by another checkpointer: ", stderr);
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> StartFailedAsync(string dir, params string[] args)
+    {
+        using var child = Start(dir, 2, ["--ranks", "1", .. args]);
         var stderr = child.StandardError.ReadToEndAsync();
         var stdout = await child.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
         await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-
-        Assert.Equal((1, "", $"actorckpt: actorckpt.tiers.memory.directory = '{file}/replicas': the replicas cannot be kept there: '{file}' is a file, not a directory\n"),
-            (child.ExitCode, stdout, await stderr));
+        return (child.ExitCode, stdout, await stderr);
     }
 
     [Fact]
