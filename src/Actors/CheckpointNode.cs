@@ -156,6 +156,9 @@ internal sealed class CheckpointNode
                 throw new Akka.Configuration.ConfigurationException(e.Message, e);
             }
         }
+        // Opened before any actor starts: a replica directory it cannot use then fails the start with
+        // nothing running (a planner whose journal is half made logs errors as the system stops).
+        var replicaStore = (hosts is null ? readOnly is null : hosts.Contains(ClusterRoles.Writer)) ? OpenReplicaStore(blobs, settings) : null;
         var poolName = $"{name}-writers";
         // Only a node that hosts the planner needs the root's id (reading it may write it).
         Props PlannerProps() => PlannerSupervisorActor.Props(store, settings, CatalogId(store, name), poolName);
@@ -167,7 +170,7 @@ internal sealed class CheckpointNode
                 return new CheckpointNode(system, store, settings, standIn, ActorRefs.Nobody, name, hostsRanks: true);
             }
             var planner = system.ActorOf(PlannerProps(), $"{name}-planner");
-            var local = MemoryHolder(system, blobs, settings, planner, name);
+            var local = StartHolder(system, replicaStore, blobs, settings, planner, name);
             var pool = system.ActorOf(WriterPoolActor.Props(blobs, settings, planner, local), poolName);
             return new CheckpointNode(system, store, settings, planner, pool, name, hostsRanks: true, local);
         }
@@ -177,7 +180,7 @@ internal sealed class CheckpointNode
             system.ActorOf(ClusterSingletonManager.Props(PlannerProps(), PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterRoles.Planner).WithSingletonName(PlannerSingletonName)), $"{name}-planner");
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}-planner", ProxySettings(system)), $"{name}-planner-proxy");
-        var replicas = roles.Contains(ClusterRoles.Writer) ? MemoryHolder(system, blobs, settings, proxy, name) : null;
+        var replicas = StartHolder(system, replicaStore, blobs, settings, proxy, name);
         var writers = roles.Contains(ClusterRoles.Writer)
             ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy, replicas), poolName)
             : ActorRefs.Nobody;
@@ -200,23 +203,30 @@ internal sealed class CheckpointNode
 
     /// <summary>
     /// On a node that hosts writers with the memory tier on: the host's replica store for the root of
-    /// <paramref name="blobs"/>, and its holder (<c>/user/{name}-replicas</c>) announcing it to
-    /// <paramref name="planner"/>. Null, and nothing started, with the tier off.
+    /// <paramref name="blobs"/>, its directories made. Null with the tier off.
     /// </summary>
-    private static ReplicaStore? MemoryHolder(ActorSystem system, IBlobStore blobs, ActorCkptSettings settings, IActorRef planner, string name)
+    private static ReplicaStore? OpenReplicaStore(IBlobStore blobs, ActorCkptSettings settings)
     {
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;
-        ReplicaStore replicas;
         try
         {
-            replicas = new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
+            return new ReplicaStore(tier.Directory, ReplicaLayout.Namespace(BlobStores.IsDirectory(blobs.Root) ? Path.GetFullPath(blobs.Root) : blobs.Root), tier.Host);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new Akka.Configuration.ConfigurationException($"actorckpt.tiers.memory.directory = '{tier.Directory}': the replicas cannot be kept there: {e.Message}", e);
         }
-        system.ActorOf(ReplicaHolderActor.Props(replicas, tier, planner, blobs, $"{name}-reader", settings), $"{name}-replicas");
+    }
+
+    /// <summary>
+    /// The holder of <paramref name="replicas"/> (<c>/user/{name}-replicas</c>), announcing it to
+    /// <paramref name="planner"/>; nothing started, and null returned, without a store.
+    /// </summary>
+    private static ReplicaStore? StartHolder(ActorSystem system, ReplicaStore? replicas, IBlobStore blobs, ActorCkptSettings settings, IActorRef planner, string name)
+    {
+        if (replicas is null) return null;
+        system.ActorOf(ReplicaHolderActor.Props(replicas, settings.MemoryTier, planner, blobs, $"{name}-reader", settings), $"{name}-replicas");
         return replicas;
     }
 
