@@ -182,6 +182,27 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
     }
 
     [Fact]
+    public async Task A_tier_that_is_another_jobs_object_store_root_should_take_nothing_from_it_and_delete_nothing_there()
+    {
+        var options = Options("s3");
+        var other = $"s3://{ObjectEmulators.NewContainer()}/run-1";
+        var job = CheckpointNode.Start(Sys, BlobStores.Open(other, options), ActorCkptSettings.Create(Sys) with { ObjectStore = options }, "other-job");
+        await SaveAsync(job, 2);
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+
+        // Before: the tier listed the job's step 2 as its own upload, and keep-last 1 deleted it once step 5 went up.
+        var node = Start(Root, Settings(other, options, every: 1) with { ObjectTier = new ObjectTierSettings(other, 1, TimeSpan.FromMinutes(5), KeepLast: 1) });
+        await SaveAsync(node, 5);
+
+        var refused = log.FishForMessage<Akka.Event.Warning>(w => w.Message.ToString()!.StartsWith("Object tier: step 5 was not uploaded", StringComparison.Ordinal), Patience);
+        Assert.EndsWith($"actorckpt.tiers.object.root = '{other}' is another checkpoint root (it holds catalog.id): the tier's retention would delete that root's steps; give the tier a prefix of its own; it stays on the local tiers only",
+            refused.Message.ToString());
+        Assert.Equal(new long[] { 2 }, new CheckpointStore(BlobStores.Open(other, options)).CommittedSteps());
+        Assert.DoesNotContain(await CatalogOf(node), e => e.Step == 2);
+    }
+
+    [Fact]
     public async Task An_upload_that_cannot_finish_should_leave_the_step_local_and_nothing_half_done_in_the_tier()
     {
         var tier = $"az://{ObjectEmulators.NewContainer()}/tier";

@@ -68,6 +68,8 @@ internal static class ReaderSteps
         for (var attempt = 1; ; attempt++)
         {
             var catalog = Catalog(store, dir, hocon);
+            // Deleted before this command began: said as such, not as a race with retention.
+            if (step is { } asked && catalog.Deleted(asked) is { } gone) throw new CheckpointNotFoundException($"step {asked} {gone}");
             var resolved = Resolve(store, catalog, step, out var passedOver);
             if (passedOver is not null) note(passedOver);
             string? deleted;

@@ -154,7 +154,8 @@ internal static class TrainRunner
             // With an object tier, the job's last steps are in object storage before it exits.
             await ckpt.WaitForUploadsAsync();
             report["steps"] = o.Steps;
-            report["final_loss"] = loss;
+            // NaN when no step was trained (a resume at or past --steps), which JSON cannot hold.
+            report["final_loss"] = float.IsNaN(loss) ? null : loss;
             report["consumed_samples"] = progress.ConsumedSamples;
             report["flops"] = progress.FloatingPointOperations;
             report["latest_checkpoint"] = await ckpt.GetLatestStepAsync();

@@ -137,6 +137,9 @@ internal sealed class OutputFolder : IDisposable
     /// <summary>The absolute destination, its parent folder and its name; refuses the root of the file system.</summary>
     private static (string Full, string Parent, string Name) Resolve(string destination, string command)
     {
+        // Taken as a path, "s3://bucket/x" became a local folder named "s3:".
+        if (System.Text.RegularExpressions.Regex.IsMatch(destination, "^[A-Za-z][A-Za-z0-9+.-]*://"))
+            throw new OutputRefusedException($"--out '{destination}' is a URI; {command} writes a local folder: give its path");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
         var parent = Path.GetDirectoryName(full);
         var name = Path.GetFileName(full);

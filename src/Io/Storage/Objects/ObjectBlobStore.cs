@@ -154,10 +154,16 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
 
     /// <summary>
     /// Uploads begun under the root and never completed nor aborted (left by a killed process),
-    /// as paths relative to the root with their upload ids. Call only while no save runs.
+    /// as paths relative to the root with their upload ids. Call only while no save runs. Only the
+    /// root's own files count: those of its steps and memory tier, and its top-level files. Another
+    /// root nested under this prefix (az://c holds az://c/run-2) is another job's, which this root's
+    /// lock does not hold still.
     /// </summary>
     public IReadOnlyList<(string Path, string UploadId)> AbandonedUploads() =>
-        Run("", c => _client.ListUploadsAsync(Location.Prefix, c)).Select(u => (u.Key[Location.Prefix.Length..], u.UploadId)).ToArray();
+        Run("", c => _client.ListUploadsAsync(Location.Prefix, c)).Select(u => (Path: u.Key[Location.Prefix.Length..], u.UploadId)).Where(u => OwnFile(u.Path)).ToArray();
+
+    private static bool OwnFile(string path) =>
+        path.IndexOf('/') is var slash && (slash < 0 || CheckpointLayout.TryParseStepDirectory(path[..slash], out _) || path[..slash] == CheckpointLayout.MemoryDirectory);
 
     /// <summary>Aborts an upload <see cref="AbandonedUploads"/> listed, with every part it sent.</summary>
     public void AbortUpload(string path, string uploadId) => Run(path, c => _client.AbortUploadAsync(Key(path), uploadId, c));
