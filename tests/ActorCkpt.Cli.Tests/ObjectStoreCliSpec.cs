@@ -79,6 +79,25 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
 
     private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
 
+    [Fact]
+    public async Task A_root_inside_another_roots_step_should_be_refused_and_export_to_a_uri_too()
+    {
+        var container = ObjectEmulators.NewContainer();
+        var outer = $"s3://{container}/run-1";
+        var config = Config("s3");
+        Assert.Equal(0, (await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", outer, "--create", "--config", config, "--size-mb", "1", "--tensors", "2", "--ranks", "1", "--load-ranks", "1")).Exit);
+
+        // Before: accepted, and the outer root's retention deleted it with its step 1.
+        var nested = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", $"{outer}/step-00000001/inner", "--config", config, "--size-mb", "1", "--tensors", "2");
+        Assert.Equal((1, $"actorckpt: 's3://{container}/run-1/step-00000001/inner' lies inside step directory 'step-00000001' of the checkpoint root 's3://{container}/run-1': give a root of its own, outside another root's steps\n"),
+            (nested.Exit, nested.Err));
+
+        // Before: a local folder named "s3:" received the export.
+        var export = await ToolRun.RunAsync("export", outer, "--out", $"s3://{container}/exported", "--config", config);
+        Assert.Equal((1, $"actorckpt: --out 's3://{container}/exported' is a URI; export writes a local folder: give its path\n"), (export.Exit, export.Err));
+        Assert.False(Directory.Exists("s3:"));
+    }
+
     [Theory]
     [InlineData("az")]
     [InlineData("s3")]

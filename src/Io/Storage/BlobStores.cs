@@ -17,8 +17,10 @@ internal static class BlobStores
         var client = ObjectClients.Open(location, objectStore);
         try
         {
-            new ObjectRetries(objectStore).RunAsync($"{client.Describe}: opening the root",
+            var retries = new ObjectRetries(objectStore);
+            retries.RunAsync($"{client.Describe}: opening the root",
                 c => client.EnsureContainerAsync(objectStore.CreateMissing, c), CancellationToken.None).GetAwaiter().GetResult();
+            if (InsideAnotherObjectRoot(location, client, retries) is { } nested) throw new ActorCkptException(nested);
             return new ObjectBlobStore(location, client, objectStore, StateDirectory(location, objectStore));
         }
         catch
@@ -26,6 +28,31 @@ internal static class BlobStores
             client.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// As <see cref="LocalRoot.InsideAnotherRoot"/> for an object-store root: one line when a segment
+    /// of its prefix is a step directory or the memory-tier directory of a root whose
+    /// <see cref="CheckpointLayout.RootIdFile"/> is beside it; that root's retention would delete
+    /// this one with its step. Only such segments cost a request.
+    /// </summary>
+    private static string? InsideAnotherObjectRoot(ObjectRoot location, IObjectClient client, ObjectRetries retries)
+    {
+        var segments = location.Prefix.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = segments.Length - 1; i >= 0; i--)
+        {
+            var step = CheckpointLayout.TryParseStepDirectory(segments[i], out _);
+            if (!step && segments[i] != CheckpointLayout.MemoryDirectory) continue;
+            var parent = string.Concat(segments[..i].Select(s => s + "/"));
+            var id = retries.RunAsync($"{client.Describe}: {parent}{CheckpointLayout.RootIdFile}",
+                c => client.LengthAsync(parent + CheckpointLayout.RootIdFile, c), CancellationToken.None).GetAwaiter().GetResult();
+            if (id is not null)
+            {
+                var outer = location with { Prefix = parent };
+                return $"'{location}' lies inside {(step ? "step directory" : "the memory-tier directory")} '{segments[i]}' of the checkpoint root '{outer}': give a root of its own, outside another root's steps";
+            }
+        }
+        return null;
     }
 
     /// <summary>True when <paramref name="root"/> is a local directory (or names none yet), false for an object-store URI.</summary>
