@@ -32,7 +32,7 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
             Catalog.Apply(e);
             _eventsSinceSnapshot++;
         });
-        Command<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray())));
+        Command<ReadCatalog>(AnswerReadCatalog);
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(m => Context.GetLogger().Warning("Snapshot of the catalog failed (the journal still has every event): {0}", m.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -41,6 +41,9 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
 
     /// <inheritdoc />
     public sealed override string PersistenceId { get; }
+
+    /// <summary>Answers a read of the catalog with every entry as it stands.</summary>
+    protected virtual void AnswerReadCatalog(ReadCatalog m) => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray()));
 
     /// <summary>The catalog as recovered and recorded so far.</summary>
     protected CheckpointCatalog Catalog { get; private set; } = new();

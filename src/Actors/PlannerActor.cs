@@ -804,8 +804,29 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>The committed steps as the load's choice of tier sees them.</summary>
+    // A step also in the object tier whose metadata the disk lost (recovery leaves it committed there,
+    // as for an unmounted root) loads from the tier; only such steps cost a look at the disk.
     private TieredStep[] CommittedSteps() => Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
-        .Select(e => new TieredStep(e.Step, e.OnDisk, e.InMemory ? e.Memory : null, e.OnObject && _uploader is not null)).ToArray();
+        .Select(e =>
+        {
+            var onObject = e.OnObject && _uploader is not null;
+            return new TieredStep(e.Step, e.OnDisk && (!onObject || _files.Store.IsCommitted(e.Step)), e.InMemory ? e.Memory : null, onObject);
+        }).ToArray();
+
+    /// <summary>
+    /// Just after the start, a read of the catalog waits for the object tier's first listing, as a
+    /// load does: a planner whose disk (and catalog) was lost finds its steps there, and a job asking
+    /// for the newest step (<c>GetLatestStepAsync</c>) must see them.
+    /// </summary>
+    protected override void AnswerReadCatalog(ReadCatalog m)
+    {
+        if (_uploader is not null && !_uploadsListed && DateTimeOffset.UtcNow - _startedAt < _settings.PlanTimeout / 2)
+        {
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, m, Sender);
+            return;
+        }
+        base.AnswerReadCatalog(m);
+    }
 
     /// <summary>
     /// True when the load would get now, from the hosts that announced themselves, the step it asked

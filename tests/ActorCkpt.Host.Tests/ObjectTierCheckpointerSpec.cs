@@ -85,6 +85,33 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         foreach (var w in weights) w.Dispose();
     }
 
+    [Theory]
+    [InlineData("root")]
+    [InlineData("step")]
+    public async Task The_newest_step_should_be_found_and_loaded_from_the_tier_when_the_disk_lost_it(string lost)
+    {
+        var tier = Path.Combine(_temp.Path, "tier");
+        var root = Path.Combine(_temp.Path, "ckpt");
+        var weights = Enumerable.Range(1, 3).Select(step => torch.arange(12, dtype: torch.float32).reshape(3, 4) * step).ToArray();
+        await using (var job = Start(new ObjectTierOptions { Root = tier, Every = 1 }))
+        {
+            for (var step = 1; step <= 3; step++) await job.SaveAsync(step, new RankState(0, 1).AddReplicated("w", weights[step - 1]));
+            await job.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        // The whole disk (catalog and all), or only the newest step's directory.
+        if (lost == "root") Directory.Delete(root, recursive: true);
+        else Directory.Delete(Path.Combine(root, CheckpointLayout.StepDirectory(3)), recursive: true);
+
+        // Before: the whole-disk case said no checkpoint (a job resumed from step 1), and the
+        // step case failed its load with "step 3 is not a committed checkpoint".
+        await using var resumed = Start(new ObjectTierOptions { Root = tier, Every = 1 });
+        Assert.Equal(3, await resumed.GetLatestStepAsync());
+        using var loaded = torch.zeros(3, 4);
+        var result = await resumed.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded));
+        Assert.Equal((3L, StorageTier.Object), (result.Step, result.Tier));
+        Assert.Equal(weights[2].data<float>().ToArray(), loaded.data<float>().ToArray());
+    }
+
     [Fact]
     public async Task The_object_tier_should_keep_its_newest_steps_and_the_multiples_of_keep_every_and_forget_the_others_in_the_catalog()
     {
