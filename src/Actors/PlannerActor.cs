@@ -417,7 +417,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             // Its metadata went (removed, a FIFO or a link in its place): the catalog still vouches for its files.
             { OnDisk: true } => new StepAlreadyCommittedException(step, _files.Root).Message,
-            { Status: CheckpointStatus.Committed } => $"step {step} is already committed in memory in '{_files.Root}'",
+            { Status: CheckpointStatus.Committed, InMemory: true } => $"step {step} is already committed in memory in '{_files.Root}'",
+            { Status: CheckpointStatus.Committed, OnObject: true } => $"step {step} is already committed in the object tier of '{_files.Root}'",
+            { Status: CheckpointStatus.Committed } => $"step {step} is already committed in '{_files.Root}'",
             _ => null,
         };
 

@@ -290,7 +290,9 @@ internal sealed class AzureObjectClient : IObjectClient
                 var what = kind == ObjectErrorKind.Unauthorized ? ": the credentials were refused" : "";
                 var message = r.Message.ReplaceLineEndings(" ");
                 var firstLine = message.Split("Status:", 2)[0].Trim();
-                return new ObjectStoreException(kind, $"{where}: {r.Status} {code}{what}: {firstLine}", RetryAfter(r), r);
+                // Status 0: no answer came (the connection failed); the SDK's message says how.
+                var status = r.Status == 0 ? "" : $"{r.Status} {code}{what}: ";
+                return new ObjectStoreException(kind, $"{where}: {status}{firstLine}", RetryAfter(r), r);
             }
             case HttpRequestException or IOException or TimeoutException:
                 return new ObjectStoreException(ObjectErrorKind.Transient, $"{where}: {e.Message.ReplaceLineEndings(" ")}", inner: e);
