@@ -20,14 +20,7 @@ public sealed class UnsettledStepSpec : IDisposable
     [Fact]
     public async Task A_step_the_catalog_has_no_record_of_should_not_be_exported_unsharded_or_inspected_and_should_fail_verify()
     {
-        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
-        // Step 1's files copied as step 5, its "step" field changed to match: consistent, and unknown to the catalog.
-        var from = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
-        var to = Path.Combine(Root, CheckpointLayout.StepDirectory(5));
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        var metadata = Path.Combine(to, CheckpointLayout.MetadataFile);
-        File.WriteAllBytes(metadata, MetadataJson.Serialize(new CheckpointStore(new LocalBlobStore(Root)).ReadMetadata(1) with { Step = 5 }));
+        await StepFiveTheCatalogDoesNotKnowAsync();
         var outDir = Path.Combine(_temp.Path, "out");
         var refusal = "actorckpt: step 5 is committed on disk but the catalog has no record of step 5: a planner's next start settles it (actorckpt gc does now); nothing was written" + Environment.NewLine;
 
@@ -47,12 +40,7 @@ public sealed class UnsettledStepSpec : IDisposable
     {
         // Beside a running job a step is on disk a moment before its commit is journaled: before,
         // verify called it BAD and export refused it, while the job was fine.
-        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
-        var from = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
-        var to = Path.Combine(Root, CheckpointLayout.StepDirectory(5));
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        File.WriteAllBytes(Path.Combine(to, CheckpointLayout.MetadataFile), MetadataJson.Serialize(new CheckpointStore(new LocalBlobStore(Root)).ReadMetadata(1) with { Step = 5 }));
+        await StepFiveTheCatalogDoesNotKnowAsync();
         var note = "note: step 5 is on disk but the catalog has no record of step 5 (a commit under way, or one a planner's next start settles): read step 1, the newest the catalog vouches for";
 
         var verify = await RunAsync("verify", Root);
@@ -66,6 +54,17 @@ public sealed class UnsettledStepSpec : IDisposable
         Assert.Equal(0, inspect.Exit);
         // Its stdout is the metadata document alone: the note goes to stderr.
         Assert.Equal(1, System.Text.Json.JsonDocument.Parse(inspect.Out).RootElement.GetProperty("step").GetInt64());
+    }
+
+    /// <summary>A demo's committed step 1, and its files copied as step 5 with its "step" field changed to match: consistent, and unknown to the catalog.</summary>
+    private async Task StepFiveTheCatalogDoesNotKnowAsync()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1")).Exit);
+        var from = Path.Combine(Root, CheckpointLayout.StepDirectory(1));
+        var to = Path.Combine(Root, CheckpointLayout.StepDirectory(5));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        File.WriteAllBytes(Path.Combine(to, CheckpointLayout.MetadataFile), MetadataJson.Serialize(new CheckpointStore(new LocalBlobStore(Root)).ReadMetadata(1) with { Step = 5 }));
     }
 
     private static async Task<(int Exit, string Err)> Refused(params string[] args)
