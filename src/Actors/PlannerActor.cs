@@ -768,11 +768,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             return;
         }
         // Likewise for the object tier's first listing: a planner whose disk (and catalog) was lost finds its steps there.
-        if (_uploader is not null && !_uploadsListed && DateTimeOffset.UtcNow - _startedAt < _settings.PlanTimeout / 2)
-        {
-            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
-            return;
-        }
+        if (DeferredUntilListed(msg)) return;
         MarkSilentHostsLost();
         var (choice, refusal) = LoadSources.Choose(CommittedSteps(), msg.Step, msg.Only, _holders.IsLive, msg.Host);
         if (choice is null)
@@ -805,9 +801,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
     }
 
-    /// <summary>The committed steps as the load's choice of tier sees them.</summary>
-    // A step also in the object tier whose metadata the disk lost (recovery leaves it committed there,
-    // as for an unmounted root) loads from the tier; only such steps cost a look at the disk.
+    /// <summary>
+    /// The committed steps as the load's choice of tier sees them. A step also in the object tier
+    /// whose metadata the disk lost (recovery leaves it committed there, as for an unmounted root)
+    /// loads from the tier; only such steps cost a look at the disk.
+    /// </summary>
     private TieredStep[] CommittedSteps() => Catalog.Entries.Where(e => e.Status == CheckpointStatus.Committed)
         .Select(e =>
         {
@@ -822,12 +820,19 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     protected override void AnswerReadCatalog(ReadCatalog m)
     {
-        if (_uploader is not null && !_uploadsListed && DateTimeOffset.UtcNow - _startedAt < _settings.PlanTimeout / 2)
-        {
-            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, m, Sender);
-            return;
-        }
-        base.AnswerReadCatalog(m);
+        if (!DeferredUntilListed(m)) base.AnswerReadCatalog(m);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> to this planner again in 200 ms, from its sender, while the
+    /// object tier's first listing has not answered (for at most half the plan timeout after the
+    /// start); true when it did so.
+    /// </summary>
+    private bool DeferredUntilListed(object message)
+    {
+        if (_uploader is null || _uploadsListed || DateTimeOffset.UtcNow - _startedAt >= _settings.PlanTimeout / 2) return false;
+        Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, message, Sender);
+        return true;
     }
 
     /// <summary>

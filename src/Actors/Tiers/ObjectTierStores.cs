@@ -30,8 +30,7 @@ internal sealed class ObjectTierStores(ActorSystem system) : IExtension
             store = new CheckpointStore(BlobStores.Open(root, settings.ObjectStore));
             // Another job's object-store root (a directory tier's is refused at the node's start): its
             // steps would pass for the tier's uploads, and the tier's retention would delete them.
-            if (!BlobStores.IsDirectory(root) && store.Blobs.Exists(CheckpointLayout.RootIdFile))
-                throw new ActorCkptException($"{ObjectTierRoot.Key} = '{root}' is another checkpoint root (it holds {CheckpointLayout.RootIdFile}): the tier's retention would delete that root's steps; give the tier a prefix of its own");
+            if (!BlobStores.IsDirectory(root) && ObjectTierRoot.InStore(root, store.Blobs) is { } another) throw new ActorCkptException(another);
             ObjectStoreNoticeLog.Attach(_system, settings.ObjectStore);
             _open[root] = store;
             return store;

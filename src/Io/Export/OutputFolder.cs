@@ -138,7 +138,7 @@ internal sealed class OutputFolder : IDisposable
     private static (string Full, string Parent, string Name) Resolve(string destination, string command)
     {
         // Taken as a path, "s3://bucket/x" became a local folder named "s3:".
-        if (System.Text.RegularExpressions.Regex.IsMatch(destination, "^[A-Za-z][A-Za-z0-9+.-]*://"))
+        if (ObjectRoot.Scheme(destination) is not null)
             throw new OutputRefusedException($"--out '{destination}' is a URI; {command} writes a local folder: give its path");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
         var parent = Path.GetDirectoryName(full);

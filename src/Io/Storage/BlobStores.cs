@@ -32,25 +32,19 @@ internal static class BlobStores
 
     /// <summary>
     /// As <see cref="LocalRoot.InsideAnotherRoot"/> for an object-store root: one line when a segment
-    /// of its prefix is a step directory or the memory-tier directory of a root whose
-    /// <see cref="CheckpointLayout.RootIdFile"/> is beside it; that root's retention would delete
-    /// this one with its step. Only such segments cost a request.
+    /// of its prefix is a folder another root owns (<see cref="NestedRoot"/>), that root's
+    /// <see cref="CheckpointLayout.RootIdFile"/> beside it. Only such segments cost a request.
     /// </summary>
     private static string? InsideAnotherObjectRoot(ObjectRoot location, IObjectClient client, ObjectRetries retries)
     {
         var segments = location.Prefix.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         for (var i = segments.Length - 1; i >= 0; i--)
         {
-            var step = CheckpointLayout.TryParseStepDirectory(segments[i], out _);
-            if (!step && segments[i] != CheckpointLayout.MemoryDirectory) continue;
+            if (NestedRoot.OwnedFolder(segments[i]) is not { } folder) continue;
             var parent = string.Concat(segments[..i].Select(s => s + "/"));
             var id = retries.RunAsync($"{client.Describe}: {parent}{CheckpointLayout.RootIdFile}",
                 c => client.LengthAsync(parent + CheckpointLayout.RootIdFile, c), CancellationToken.None).GetAwaiter().GetResult();
-            if (id is not null)
-            {
-                var outer = location with { Prefix = parent };
-                return $"'{location}' lies inside {(step ? "step directory" : "the memory-tier directory")} '{segments[i]}' of the checkpoint root '{outer}': give a root of its own, outside another root's steps";
-            }
+            if (id is not null) return NestedRoot.Problem(location.ToString(), folder, segments[i], (location with { Prefix = parent }).ToString());
         }
         return null;
     }

@@ -30,10 +30,8 @@ internal static class LocalRoot
         var full = Path.GetFullPath(dir);
         for (var at = new DirectoryInfo(full); at.Parent is { } parent; at = parent)
         {
-            var step = CheckpointLayout.TryParseStepDirectory(at.Name, out _);
-            if ((step || at.Name == CheckpointLayout.MemoryDirectory) && File.Exists(Path.Combine(parent.FullName, CheckpointLayout.RootIdFile)))
-                return $"'{full}' lies inside {(step ? "step directory" : "the memory-tier directory")} '{at.Name}' of the checkpoint root '{parent.FullName}': " +
-                       "give a root of its own, outside another root's steps";
+            if (NestedRoot.OwnedFolder(at.Name) is { } folder && File.Exists(Path.Combine(parent.FullName, CheckpointLayout.RootIdFile)))
+                return NestedRoot.Problem(full, folder, at.Name, parent.FullName);
         }
         return null;
     }

@@ -29,7 +29,18 @@ internal static class ObjectTierRoot
                    "the tier would take the root's steps for its uploads; give it a directory of its own";
         foreach (var marker in new[] { CheckpointLayout.RootIdFile, CheckpointLayout.CatalogLockFile })
             if (File.Exists(Path.Combine(realTier, marker)))
-                return $"{Key} = '{tier}' is another checkpoint root (it holds {marker}): the tier's retention would delete that root's steps; give it a directory of its own";
+                return AnotherRoot(tier, marker, "give it a directory of its own");
         return null;
     }
+
+    /// <summary>
+    /// Null unless the opened object-store tier <paramref name="store"/> (root <paramref name="tier"/>) is
+    /// another job's root, holding its <see cref="CheckpointLayout.RootIdFile"/>: then one line saying so.
+    /// Asked at the tier's first use, as the store may be out of reach at a node's start.
+    /// </summary>
+    public static string? InStore(string tier, IBlobStore store) =>
+        store.Exists(CheckpointLayout.RootIdFile) ? AnotherRoot(tier, CheckpointLayout.RootIdFile, "give the tier a prefix of its own") : null;
+
+    private static string AnotherRoot(string tier, string marker, string fix) =>
+        $"{Key} = '{tier}' is another checkpoint root (it holds {marker}): the tier's retention would delete that root's steps; {fix}";
 }

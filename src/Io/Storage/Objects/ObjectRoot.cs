@@ -11,6 +11,10 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
     public static bool IsObjectRoot(string root) =>
         root.StartsWith("az://", StringComparison.OrdinalIgnoreCase) || root.StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The scheme of <paramref name="text"/>, lowercase, when it begins as a URI does ("s3" of <c>s3://b/x</c>); null for a path.</summary>
+    public static string? Scheme(string text) =>
+        System.Text.RegularExpressions.Regex.Match(text, "^([A-Za-z][A-Za-z0-9+.-]*)://") is { Success: true } match ? match.Groups[1].Value.ToLowerInvariant() : null;
+
     /// <summary>
     /// What is wrong with <paramref name="root"/> when it is a URI of another scheme (<c>file://</c>,
     /// <c>gs://</c>, <c>https://</c>): taken as a path it would become a directory named after the
@@ -18,9 +22,7 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
     /// </summary>
     public static string? ForeignUri(string root)
     {
-        var match = System.Text.RegularExpressions.Regex.Match(root, "^([A-Za-z][A-Za-z0-9+.-]*)://");
-        if (!match.Success || IsObjectRoot(root)) return null;
-        var scheme = match.Groups[1].Value.ToLowerInvariant();
+        if (Scheme(root) is not { } scheme || IsObjectRoot(root)) return null;
         return scheme == "file" && Uri.TryCreate(root, UriKind.Absolute, out var uri) && uri.IsFile
             ? $"'{root}' is a file:// URI: give a local root as its path, '{uri.LocalPath}'"
             : $"'{root}' names a {scheme}:// store, which ActorCkpt does not know: a root is a directory path, az://container/prefix or s3://bucket/prefix";
