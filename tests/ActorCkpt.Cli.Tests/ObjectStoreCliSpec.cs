@@ -77,6 +77,25 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Read_only_commands_should_leave_nothing_in_the_local_state_directory_of_an_object_store_root()
+    {
+        var root = $"s3://{ObjectEmulators.NewContainer()}/job";
+        var demo = await ToolRun.RunAsync(TimeSpan.FromMinutes(2), "demo", "--dir", root, "--create", "--config", Config("s3"), "--size-mb", "1", "--tensors", "4");
+        Assert.True(demo.Exit == 0, demo.Out + demo.Err);
+
+        // Another machine's reader: no state of this root there. Before, each command made the
+        // state directory and its staging folder (and the user's data directory) as it opened the store.
+        var readerState = Path.Combine(_temp.Path, "reader", "state");
+        var reader = Config("s3", $"actorckpt.object-store.state-directory = {JsonSerializer.Serialize(readerState)}\n");
+        foreach (var command in new[] { new[] { "verify", root }, ["inspect", root], ["export", root, "--out", Path.Combine(_temp.Path, "hf")] })
+        {
+            var run = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), [.. command, "--config", reader]);
+            Assert.True(run.Exit == 0, command[0] + ": " + run.Out + run.Err);
+            Assert.False(Directory.Exists(Path.Combine(_temp.Path, "reader")), command[0] + " made the local state directory");
+        }
+    }
+
     private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
 
     [Fact]

@@ -64,7 +64,7 @@ internal static class ActorCkptCli
         var nodes = CliOptions.Int("--nodes", "Run across this many node processes on 127.0.0.1 (all but one with ranks, one writer-only)", 1, 1, MaxNodes);
         var placement = CliOptions.OneOf("--placement", "Which writers take a rank's files with --nodes", "local", "local", "spread");
         var tier = CliOptions.OneOf("--tier", "Where saves go with --nodes: disk, or memory (every node process a host keeping replicas in tmpfs)", "disk", "disk", "memory");
-        var replicas = CliOptions.Int("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, 1, MaxNodes);
+        var replicas = CliOptions.IntRangedByCommand("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, "1 to --nodes");
         var diskEvery = CliOptions.Int("--disk-every", "With --tier memory: steps that are multiples of this also go to disk (0: none)", 10, 0, 1_000_000);
         var killNode = new Option<string?>("--kill-node") { Description = "With --tier memory: after the saves, SIGKILL these node processes (0,2) and remove their hosts' tmpfs replicas; restart them and load" };
         var killProcess = new Option<string?>("--kill-process") { Description = "With --tier memory: after the saves, SIGKILL these node processes (0,2), their tmpfs kept; restart them and load" };
@@ -105,7 +105,7 @@ internal static class ActorCkptCli
             else if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
             else if (r.GetValue(check)) r.AddError("--check does not go with --tier memory: the memory demo saves, takes nodes away and loads");
             else if (r.GetValue(killNode) is not null && r.GetValue(killProcess) is not null) r.AddError("--kill-node and --kill-process exclude each other: give one of them");
-            else if (Given(r, replicas) > n) r.AddError($"--replicas {Given(r, replicas)} is more than the {n} hosts of --nodes {n} (accepted: 1 to {n})");
+            else if (ReplicasProblem(Given(r, replicas), n) is { } rp) r.AddError(rp);
             else if (k < n) r.AddError($"--ranks {k} leaves a node without ranks with --nodes {n} --tier memory (accepted: {n} to {MaxRanks})");
             else if (r.GetValue(killNode) is { } kn && NodeIndices.Parse("--kill-node", kn, n).Problem is { } p1) r.AddError(p1);
             else if (r.GetValue(killProcess) is { } kp && NodeIndices.Parse("--kill-process", kp, n).Problem is { } p2) r.AddError(p2);
@@ -237,7 +237,7 @@ internal static class ActorCkptCli
         var benchLayout = CliOptions.OneOf("--layout", "sharded or replicated", "sharded", "sharded", "replicated");
         var benchRuns = CliOptions.Int("--runs", "Measured runs in this process, nothing deleted in between (the report gives each and the medians)", 1, 1, 100);
         var benchTier = CliOptions.OneOf("--tier", "disk, or memory with --nodes: saves to replicated host memory against saves to disk, and a lost node's recovery from its peers against a cold disk load", "disk", "disk", "memory");
-        var benchReplicas = CliOptions.Int("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, 1, MaxNodes);
+        var benchReplicas = CliOptions.IntRangedByCommand("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, "1 to --nodes");
         var bench = new Command("bench", "Save and load, beside a raw baseline of the same files, and the targets")
         {
             dir, benchSize, benchTensors, benchRanks, benchLayout, benchRuns, nodes, placement, benchTier, benchReplicas, create, json, config,
@@ -253,7 +253,7 @@ internal static class ActorCkptCli
                 return;
             }
             if (n < 2) r.AddError($"--tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes {n}");
-            else if (Given(r, benchReplicas) > n) r.AddError($"--replicas {Given(r, benchReplicas)} is more than the {n} hosts of --nodes {n} (accepted: 1 to {n})");
+            else if (ReplicasProblem(Given(r, benchReplicas), n) is { } rp) r.AddError(rp);
         }));
         bench.SetAction(p => Guard(p, () =>
         {
@@ -292,6 +292,12 @@ internal static class ActorCkptCli
         root.Options.Add(verbose);
         return root;
     }
+
+    /// <summary>Why <c>--replicas</c> does not go with <c>--nodes</c> <paramref name="nodes"/> (each copy on another node's host), or null.</summary>
+    private static string? ReplicasProblem(int replicas, int nodes) =>
+        replicas > nodes ? $"--replicas {replicas} is more than the {nodes} hosts of --nodes {nodes} (accepted: 1 to {nodes})"
+        : replicas < 1 ? $"--replicas {replicas} is out of range (accepted: 1 to {nodes}, the hosts of --nodes {nodes})"
+        : null;
 
     /// <summary>
     /// The value of <paramref name="option"/> in a command's validator: its default when it was not

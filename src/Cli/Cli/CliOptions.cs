@@ -20,6 +20,24 @@ internal static class CliOptions
             CustomParser = r => (int)Whole(r, name, min, max),
         };
 
+    /// <summary>
+    /// An integer option whose range depends on another option (<paramref name="range"/> says how,
+    /// e.g. "1 to --nodes"): parsed here, judged by the command's validator, which knows both.
+    /// </summary>
+    public static Option<int> IntRangedByCommand(string name, string description, int defaultValue, string range) =>
+        new(name)
+        {
+            Description = $"{description} ({range})",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r =>
+            {
+                var text = r.Tokens[0].Value;
+                if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)) return value;
+                r.AddError($"{name} '{text}' is not a whole number (accepted: {range})");
+                return 0;
+            },
+        };
+
     /// <summary>A 64-bit integer option accepting <paramref name="min"/> to <paramref name="max"/>.</summary>
     public static Option<long> Long(string name, string description, long defaultValue, long min, long max) =>
         new(name)

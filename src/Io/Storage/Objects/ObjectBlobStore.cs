@@ -22,8 +22,10 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     private readonly IObjectClient _client;
     private readonly ObjectStoreOptions _options;
     private readonly ObjectRetries _retries;
-    private readonly LocalBlobStore _staged;
-    private readonly LocalBlobStore _locks;
+    // Made on first use, so that a read-only reader of the root (inspect, verify, export) leaves
+    // nothing on the local disk.
+    private LocalBlobStore? _staged;
+    private LocalBlobStore? _locks;
 
     /// <summary>The store over <paramref name="location"/> through <paramref name="client"/>, with its local state in <paramref name="stateDirectory"/>.</summary>
     public ObjectBlobStore(ObjectRoot location, IObjectClient client, ObjectStoreOptions options, string stateDirectory)
@@ -33,8 +35,6 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         _options = options;
         _retries = new ObjectRetries(options);
         StateDirectory = Path.GetFullPath(stateDirectory);
-        _locks = new LocalBlobStore(StateDirectory);
-        _staged = new LocalBlobStore(Path.Combine(StateDirectory, "staged"));
         EnsureThreads(options.Parallelism);
     }
 
@@ -57,6 +57,13 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     /// <summary>The local directory of this root's catalog, locks and staged files.</summary>
     public string StateDirectory { get; }
 
+    private LocalBlobStore Locks => LazyInitializer.EnsureInitialized(ref _locks, () => new LocalBlobStore(StateDirectory));
+
+    private LocalBlobStore Staged => LazyInitializer.EnsureInitialized(ref _staged, () => new LocalBlobStore(Path.Combine(StateDirectory, "staged")));
+
+    /// <summary>Whether the staging directory exists (made by this process or an earlier one): where it does not, no staged file does.</summary>
+    private bool StagingMade => _staged is not null || Directory.Exists(Path.Combine(StateDirectory, "staged"));
+
     /// <summary>True when the service refuses create-only writes of a taken key itself; false when the store looks before it writes (<see cref="IObjectClient.HonoursCreateOnly"/>).</summary>
     public bool HonoursCreateOnly => _client.HonoursCreateOnly;
 
@@ -70,14 +77,14 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     public IBlobWriter Create(string path)
     {
         if (!IsStaged(path)) return new ObjectUpload(_client, _retries, Key(path), _options);
-        _staged.CreateDirectory(ParentOf(path));
-        return _staged.Create(path);
+        Staged.CreateDirectory(ParentOf(path));
+        return Staged.Create(path);
     }
 
     /// <inheritdoc />
     public IBlobReader OpenRead(string path)
     {
-        if (IsStaged(path)) return _staged.OpenRead(path);
+        if (IsStaged(path)) return Staged.OpenRead(path);
         var length = Run(path, c => _client.LengthAsync(Key(path), c))
                      ?? throw new FileNotFoundException($"'{Root}/{path}' does not exist", path);
         return new ObjectReader(_client, _retries, Key(path), $"{Root}/{path}", length, _options);
@@ -85,7 +92,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
 
     /// <inheritdoc />
     public bool Exists(string path) =>
-        IsStaged(path) ? _staged.Exists(path) : Run(path, c => _client.LengthAsync(Key(path), c)) is not null;
+        IsStaged(path) ? StagingMade && Staged.Exists(path) : Run(path, c => _client.LengthAsync(Key(path), c)) is not null;
 
     /// <inheritdoc />
     /// <remarks>An object is always a plain sequence of bytes: there are no FIFOs or links to refuse.</remarks>
@@ -97,7 +104,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         switch (IsStaged(from), IsStaged(to))
         {
             case (true, true):
-                _staged.Rename(from, to, overwrite);
+                Staged.Rename(from, to, overwrite);
                 break;
             case (true, false):
                 Publish(from, to, createOnly: !overwrite);
@@ -123,12 +130,15 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
 
     /// <inheritdoc />
     /// <remarks>A prefix needs no creating: only the local staging directory is made, for temporary files.</remarks>
-    public void CreateDirectory(string path) => _staged.CreateDirectory(path);
+    public void CreateDirectory(string path) => Staged.CreateDirectory(path);
 
     /// <inheritdoc />
     public void DeleteFile(string path)
     {
-        if (IsStaged(path)) _staged.DeleteFile(path);
+        if (IsStaged(path))
+        {
+            if (StagingMade) Staged.DeleteFile(path);
+        }
         else Run(path, c => _client.DeleteAsync(Key(path), c));
     }
 
@@ -142,7 +152,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         var keys = Run(path, c => _client.ListAsync(prefix, c));
         Parallel.ForEach(keys, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism },
             key => Run(path, c => _client.DeleteAsync(key, c)));
-        _staged.DeleteDirectory(path);
+        if (StagingMade) Staged.DeleteDirectory(path);
     }
 
     /// <inheritdoc />
@@ -150,7 +160,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         Run(path, c => _client.ListDirectoriesAsync(DirectoryKey(path), c));
 
     /// <inheritdoc />
-    public IDisposable Lock(string path) => _locks.Lock(path);
+    public IDisposable Lock(string path) => Locks.Lock(path);
 
     /// <summary>
     /// Uploads begun under the root and never completed nor aborted (left by a killed process),
@@ -178,7 +188,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
             throw new ObjectStoreException(ObjectErrorKind.AlreadyExists, $"{_client.Describe}: {Key(to)} exists already (looked before writing: this service ignores If-None-Match)");
         try
         {
-            using var source = _staged.OpenRead(from);
+            using var source = Staged.OpenRead(from);
             using var upload = new ObjectUpload(_client, _retries, Key(to), _options, createOnly);
             BlobCopy.Copy(source, upload, source.Length, _options.PartSize);
             upload.Flush();
@@ -187,13 +197,13 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         {
             // A retry of a write that had landed (its answer lost): the object is this one, written.
         }
-        _staged.DeleteFile(from);
+        Staged.DeleteFile(from);
     }
 
     /// <summary>Whether object <paramref name="to"/> holds exactly the bytes of staged file <paramref name="from"/>.</summary>
     private bool HoldsStaged(string from, string to)
     {
-        using var staged = _staged.OpenRead(from);
+        using var staged = Staged.OpenRead(from);
         using var there = OpenRead(to);
         if (staged.Length != there.Length) return false;
         var (mine, theirs) = (new byte[(int)Math.Min(1 << 20, Math.Max(1, staged.Length))], new byte[(int)Math.Min(1 << 20, Math.Max(1, staged.Length))]);
@@ -210,8 +220,8 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     private void Download(string from, string to)
     {
         using var source = OpenRead(from);
-        _staged.CreateDirectory(ParentOf(to));
-        using var target = _staged.Create(to);
+        Staged.CreateDirectory(ParentOf(to));
+        using var target = Staged.Create(to);
         BlobCopy.Copy(source, target, source.Length, _options.PartSize);
         target.Flush();
     }

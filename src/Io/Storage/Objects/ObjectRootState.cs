@@ -13,7 +13,7 @@ internal static class ObjectRootState
     /// <summary>The default local state directory of <paramref name="root"/>.</summary>
     public static string DefaultDirectory(ObjectRoot root)
     {
-        var data = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create);
+        var data = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
         if (string.IsNullOrEmpty(data))
             throw new ActorCkptException($"'{root}': no user data directory to keep the root's catalog in (HOME is not set); name one (actorckpt.object-store.state-directory)");
         return Path.Combine(data, "actorckpt", "roots", Name(root));
