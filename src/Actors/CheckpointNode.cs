@@ -205,7 +205,7 @@ internal sealed class CheckpointNode
     /// On a node that hosts writers with the memory tier on: the host's replica store for the root of
     /// <paramref name="blobs"/>, its directories made. Null with the tier off.
     /// </summary>
-    private static ReplicaStore? OpenReplicaStore(IBlobStore blobs, ActorCkptSettings settings)
+    internal static ReplicaStore? OpenReplicaStore(IBlobStore blobs, ActorCkptSettings settings)
     {
         var tier = settings.MemoryTier;
         if (!tier.Enabled) return null;

@@ -32,8 +32,10 @@ internal static class GcCommand
         if (damaged.Count > 0)
             throw new ActorCkptException($"gc changes nothing while committed steps are damaged (step {string.Join(", ", damaged.Select(d => d.Step))}): " +
                                          "check them with actorckpt verify, and move or remove them by hand");
+        var memory = MemoryTierGc.Begin(blobs, ActorCkptSettings.Create(node));
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
+        var memoryDone = memory?.Finish(await ckpt.ReadCatalogAsync());
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
         // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
         // unlisted and billed, until they are aborted: no save runs now (the lock above), so none is live.
@@ -49,6 +51,7 @@ internal static class GcCommand
         }
         var retention = ckpt.Settings.Retention;
         output.Line(done.DebrisRemoved.Count == 0 ? "no debris" : $"removed the debris of steps {string.Join(", ", done.DebrisRemoved)}");
+        if (memoryDone is not null) output.Line(memoryDone.Line);
         output.Line(done.Deleted.Count == 0
             ? $"retention (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery}) deletes nothing"
             : $"deleted steps {string.Join(", ", done.Deleted)} (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery})");
@@ -56,6 +59,11 @@ internal static class GcCommand
         {
             ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["committed"] = ckpt.Store.CommittedSteps(),
             ["uploads_aborted"] = aborted,
+            ["memory_debris"] = memoryDone is null ? null : new Dictionary<string, object?>
+            {
+                ["host"] = memoryDone.Host, ["directory"] = memoryDone.Directory,
+                ["temporary_files_removed"] = memoryDone.TemporaryFiles, ["copies_dropped"] = memoryDone.CopiesDropped,
+            },
         });
         return done.Failures.Count == 0 ? 0 : 1;
     }
