@@ -245,6 +245,23 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
+    public async Task Abandoned_uploads_should_be_the_roots_own_not_those_of_a_root_nested_under_its_prefix()
+    {
+        var client = new MemoryObjectClient();
+        var blobs = Store(client);
+        foreach (var key in new[]
+                 {
+                     "run/step-00000002/r00000-000-a.safetensors", "run/memory/step-00000003/r00001-000-b.safetensors", "run/metadata.json.tmp",
+                     // Another job's root under this prefix (s3://bucket/run/run-2), which this root's lock does not hold still.
+                     "run/run-2/step-00000001/r00000-000-c.safetensors", "run/run-2/catalog.id",
+                 })
+            await client.StartUploadAsync(key, default);
+
+        Assert.Equal(["memory/step-00000003/r00001-000-b.safetensors", "metadata.json.tmp", "step-00000002/r00000-000-a.safetensors"],
+            blobs.AbandonedUploads().Select(u => u.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Quarantining_a_step_should_move_all_its_objects_under_quarantine()
     {
         var client = new MemoryObjectClient();
