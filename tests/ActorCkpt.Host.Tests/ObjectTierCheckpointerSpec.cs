@@ -76,6 +76,15 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         var fromDisk = await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded));
         Assert.Equal((3L, StorageTier.Disk), (fromDisk.Step, fromDisk.Tier));
 
+        // A step only the tier holds is committed all the same: saving it again is refused, naming where it is.
+        using (var other = torch.zeros(3, 4))
+        {
+            var again = await Assert.ThrowsAsync<CheckpointFailedException>(() => ckpt.SaveAsync(2, new RankState(0, 1).AddReplicated("w", other)));
+            Assert.Contains($"step 2 is already committed in the object tier of '{Path.Combine(_temp.Path, "ckpt")}'", again.Message);
+        }
+        Assert.Equal(2, (await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded), 2)).Step);
+        Assert.Equal(weights[1].data<float>().ToArray(), loaded.data<float>().ToArray());
+
         // The tier's root is a checkpoint root of its own: a reader needs neither the catalog nor the job.
         var reader = CheckpointReader.Open(tier);
         Assert.Equal(new long[] { 2 }, reader.Steps);
