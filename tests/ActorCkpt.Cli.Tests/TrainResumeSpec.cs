@@ -102,6 +102,27 @@ public sealed class TrainResumeSpec : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_run_whose_saves_fail_should_go_on_training_and_end_with_exit_1_and_one_line_naming_the_first()
+    {
+        // A file where step 2's directory goes: both ranks' saves of step 2 fail, step 4's commit.
+        var dir = Dir("blocked-step");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "step-00000002"), "in the way");
+
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "4", "--ckpt-every", "2", "--ranks", "2");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("step 4 loss ", stdout);
+        Assert.Contains("latest_checkpoint: 4\n", stdout);
+        Assert.Contains("failed_saves: 2\n", stdout);
+        var failures = stderr.Split('\n').Where(l => l.StartsWith("actorckpt: ", StringComparison.Ordinal)).ToArray();
+        Assert.True(failures.Length == 1, stderr);
+        var failure = failures[0];
+        Assert.StartsWith("actorckpt: 2 of 4 saves did not commit; the first: step 2 on rank ", failure);
+        Assert.EndsWith($"save of step 2 failed: The file '{Path.Combine(dir, "step-00000002")}' already exists.", failure);
+    }
+
     private static async Task<(int Exit, string Out, string Err)> StartFailedAsync(string dir, params string[] args)
     {
         using var child = Start(dir, 2, ["--ranks", "1", .. args]);

@@ -150,7 +150,7 @@ internal static class ActorCkptCli
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps),
-                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config), p.GetValue(create)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config), p.GetValue(create)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult();
         }));
 
         var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true }.ExistingFile();
@@ -181,7 +181,7 @@ internal static class ActorCkptCli
         });
         var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles, host };
         node.SetAction(p => Guard(p, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
-            p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false), p.GetValue(host)).GetAwaiter().GetResult()));
+            p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false, errors: stderr), p.GetValue(host)).GetAwaiter().GetResult()));
 
         var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
         var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
@@ -190,24 +190,24 @@ internal static class ActorCkptCli
             Description = "Print the step's metadata (the newest committed without --step) as the version-1 JSON document, whatever form it is stored in",
         };
         var inspect = new Command("inspect", "List the committed steps, or one step's tensors, chunks, files and sizes") { dirArg, step, json, config, metadataJson };
-        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)),
+        inspect.SetAction(p => Guard(p, () => InspectCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr),
             p.GetValue(metadataJson) ? stdout : null)));
 
         var verify = new Command("verify", "Check a committed step against its catalog and its files' headers, and recompute every checksum") { dirArg, step, json, config };
-        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
+        verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr))));
 
         var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
-        ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult()));
 
         var gc = new Command("gc", "Remove the debris of uncommitted saves and apply retention (actorckpt.retention in --config) now") { rootArg, json, config };
-        gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        gc.SetAction(p => Guard(p, () => GcCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult()));
 
         var rebuild = new Command("rebuild", "A new catalog from the steps on disk, each verified byte for byte first (a step that fails goes to ROOT/quarantine); the old catalog is kept, renamed")
         {
             rootArg, json, config,
         };
-        rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult()));
+        rebuild.SetAction(p => Guard(p, () => CatalogRebuildCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult()));
         var catalog = new Command("catalog", "Repair the catalog of a root") { rebuild };
 
         var outDir = new Option<string>("--out") { Description = "Output directory", Required = true }.NotEmpty();
@@ -219,7 +219,7 @@ internal static class ActorCkptCli
             dirArg, outDir, step, maxShard, indexFrom, dtype, json, config,
         };
         export.SetAction(p => Guard(p, () => ExportCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(step), p.GetValue(maxShard),
-            p.GetValue(indexFrom), p.GetValue(dtype)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(indexFrom), p.GetValue(dtype)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr))));
 
         var strategy = CliOptions.RequiredOneOf("--strategy", "How full tensors are laid out in files", "one-file", "one-file-per-tensor", "chunks");
         var chunkSize = CliOptions.Size("--chunk-size", "File size with --strategy chunks (bytes, or 500MB, 1GiB, ...)", "1GB", 1, 1L << 40);
@@ -229,7 +229,7 @@ internal static class ActorCkptCli
             dirArg, outDir, strategy, chunkSize, optim, step, json, config,
         };
         unshard.SetAction(p => Guard(p, () => UnshardCommand.Run(p.GetValue(dirArg)!, p.GetValue(outDir)!, p.GetValue(strategy)!, p.GetValue(chunkSize),
-            p.GetValue(optim), p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(optim), p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr))));
 
         var benchSize = CliOptions.Long("--size-mb", "Model size in MiB", 256, 1, MaxSizeMb);
         var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);
@@ -261,7 +261,7 @@ internal static class ActorCkptCli
             return BenchRunner.RunAsync(new BenchRunner.Options(
                 p.GetValue(dir)!, p.GetValue(benchSize), p.GetValue(benchTensors), p.GetValue(benchRanks), p.GetValue(benchLayout)!,
                 WithCreate(ReadConfig(p.GetValue(config), p.GetValue(verbose)), p.GetValue(create)), p.GetValue(nodes), p.GetValue(placement)!, p.GetValue(benchRuns), p.GetValue(benchTier)!, p.GetValue(benchReplicas)),
-                new CliOutput(stdout, p.GetValue(json))).GetAwaiter().GetResult();
+                new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult();
         }));
 
         var planRanks = CliOptions.Int("--ranks", "Simulated ranks of the save", 4096, 1, 65_536);
@@ -283,7 +283,7 @@ internal static class ActorCkptCli
         }));
         benchPlan.SetAction(p => Guard(p, () => PlanBenchRunner.Run(new PlanBenchRunner.Options(
             p.GetValue(planRanks), p.GetValue(planItems), p.GetValue(planLoadRanks), p.GetValue(planWriters), p.GetValue(planRepeat),
-            p.GetValue(planOnly) == "metadata"), new CliOutput(stdout, p.GetValue(json)))));
+            p.GetValue(planOnly) == "metadata"), new CliOutput(stdout, p.GetValue(json), errors: stderr))));
 
         var root = new RootCommand("actorckpt: actor-based distributed checkpointing for TorchSharp training hosts")
         {

@@ -148,7 +148,7 @@ internal static class TrainRunner
                 output.Line($"checkpoint {s} committed");
             if (stop.IsCancellationRequested)
             {
-                Console.Error.WriteLine($"actorckpt: train interrupted after step {last}: the saves in flight ended; the latest checkpoint is {(await ckpt.GetLatestStepAsync())?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+                output.Failure($"train interrupted after step {last}: the saves in flight ended; the latest checkpoint is {(await ckpt.GetLatestStepAsync())?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
                 return 1;
             }
             // With an object tier, the job's last steps are in object storage before it exits.
