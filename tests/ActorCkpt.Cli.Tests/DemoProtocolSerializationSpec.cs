@@ -45,6 +45,22 @@ public sealed class DemoProtocolSerializationSpec : IDisposable
     }
 
     [Fact]
+    public void The_wire_protocol_should_be_the_same_as_in_an_application_without_the_tool()
+    {
+        // A user's host has the library's assemblies and not the tool's; its nodes and the tool's
+        // (`actorckpt node --roles writer`) must agree on the fingerprint every payload carries.
+        var library = WireTypes.ProjectAssemblies.Where(n => n != WireTypes.ToolAssembly).Select(n => System.Reflection.Assembly.Load(n)).ToArray();
+        var inAnApplication = WireTypes.Discover(library);
+
+        Assert.Equal(inAnApplication.Library, WireTypes.Library);
+        Assert.Equal(WireProtocol.Fingerprint(inAnApplication.Library.Select(WireProtocol.Describe)), WireProtocol.Current);
+        // Before: the tool's DemoSaveDone carried the library's BulkActivity, which no library message
+        // does; it entered the tool's fingerprint, and the tool's nodes were refused by every host's.
+        Assert.Contains(typeof(BulkActivity), WireTypes.All);
+        Assert.DoesNotContain(typeof(BulkActivity), inAnApplication.All);
+    }
+
+    [Fact]
     public void Every_wire_message_type_of_the_tool_should_have_a_sample()
     {
         var found = WireMessageTypes();

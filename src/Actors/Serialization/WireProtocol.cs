@@ -5,16 +5,16 @@ using System.Text;
 namespace ActorCkpt;
 
 /// <summary>
-/// The fingerprint of the library's wire types as this build defines them: every wire type of the
-/// library's assemblies (<see cref="WireTypes"/>; not the tool's, whose nodes may join a host's
-/// cluster), each with its fields' names and types, hashed. Hyperion writes fields without their
+/// The fingerprint of the library's wire types as this build defines them: the library's messages and
+/// what they carry (<see cref="WireTypes.Library"/>; not the tool's messages nor what only they carry,
+/// for the tool's nodes join a host's cluster), each with its fields' names and types, hashed. Hyperion writes fields without their
 /// names, so a message of a build whose types differ (a field added) would be read as other values
 /// silently; <see cref="ActorCkptSerializer"/> prefixes every payload with this and refuses another.
 /// </summary>
 internal static class WireProtocol
 {
     private static readonly Lazy<uint> LazyCurrent = new(() =>
-        Fingerprint(WireTypes.All.Where(t => t.Assembly.GetName().Name != "actorckpt").Select(Describe)));
+        Fingerprint(WireTypes.Library.Select(Describe)));
 
     /// <summary>This build's fingerprint.</summary>
     public static uint Current => LazyCurrent.Value;

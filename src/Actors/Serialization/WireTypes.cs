@@ -14,7 +14,7 @@ namespace ActorCkpt;
 internal static class WireTypes
 {
     /// <summary>ActorCkpt's assemblies, the tool's ("actorckpt", whose demo agents talk across processes) included.</summary>
-    public static IReadOnlyList<string> ProjectAssemblies { get; } = ["ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors", "ActorCkpt.Host", "actorckpt"];
+    public static IReadOnlyList<string> ProjectAssemblies { get; } = ["ActorCkpt.Planner", "ActorCkpt.Io", "ActorCkpt.Actors", "ActorCkpt.Host", ToolAssembly];
 
     private static readonly Lazy<Found> LazyFound = new(Find);
 
@@ -25,20 +25,41 @@ internal static class WireTypes
     public static IReadOnlyList<Type> All => LazyFound.Value.All;
 
     /// <summary>
+    /// The library's messages (those of every assembly but the tool's) and every type they carry: the
+    /// same set in a user's application and in the tool, whose own messages may carry library types
+    /// no library message does.
+    /// </summary>
+    public static IReadOnlyList<Type> Library => LazyFound.Value.Library;
+
+    /// <summary>
     /// Whether the type named <paramref name="fullName"/> (as <see cref="Type.FullName"/> spells it;
     /// a generic one without its arguments) from the assembly named <paramref name="assembly"/> is a wire type.
     /// </summary>
     public static bool Contains(string fullName, string assembly) => LazyFound.Value.Names.Contains((fullName, assembly));
 
-    private sealed record Found(IReadOnlyList<Type> Messages, IReadOnlyList<Type> All, HashSet<(string, string)> Names);
+    /// <summary>What <see cref="Discover"/> finds in a set of assemblies.</summary>
+    internal sealed record Found(IReadOnlyList<Type> Messages, IReadOnlyList<Type> All, IReadOnlyList<Type> Library, HashSet<(string, string)> Names);
 
-    private static Found Find()
+    /// <summary>The name of the tool's assembly, whose types are in no user's application.</summary>
+    public const string ToolAssembly = "actorckpt";
+
+    private static Found Find() => Discover(ProjectAssemblies.Select(TryLoad).OfType<Assembly>().ToArray());
+
+    /// <summary>The wire types of <paramref name="assemblies"/> (ActorCkpt's that a process has).</summary>
+    internal static Found Discover(Assembly[] assemblies)
     {
-        var assemblies = ProjectAssemblies.Select(TryLoad).OfType<Assembly>().ToArray();
         var types = assemblies.SelectMany(LoadableTypes).ToArray();
         var messages = types.Where(t => !t.IsAbstract && !t.IsInterface && typeof(IActorCkptMessage).IsAssignableFrom(t))
             .OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
 
+        var all = Reached(messages, assemblies, types);
+        var library = Reached(messages.Where(m => m.Assembly.GetName().Name != ToolAssembly), assemblies, types);
+        return new Found(messages, all, library, all.Select(t => (t.FullName!, t.Assembly.GetName().Name!)).ToHashSet());
+    }
+
+    /// <summary><paramref name="messages"/> and every type of <paramref name="assemblies"/> they carry, sorted by full name.</summary>
+    private static Type[] Reached(IEnumerable<Type> messages, Assembly[] assemblies, Type[] types)
+    {
         var found = new HashSet<Type>();
         var pending = new Stack<Type>(messages);
         while (pending.TryPop(out var type))
@@ -53,8 +74,7 @@ internal static class WireTypes
                         pending.Push(implementation);
             }
         }
-        var all = found.Where(t => !t.IsInterface).OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
-        return new Found(messages, all, all.Select(t => (t.FullName!, t.Assembly.GetName().Name!)).ToHashSet());
+        return found.Where(t => !t.IsInterface).OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>The types a value of <paramref name="type"/> is made of, as its public surface declares them.</summary>
