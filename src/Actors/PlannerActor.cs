@@ -43,6 +43,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     // Members seen leaving on purpose (Leaving or Exiting) and not yet removed: a holder of theirs
     // that stops is not lost, though the cluster's own state may have dropped them already.
     private readonly HashSet<Address> _leaving = new();
+    // Nodes whose writers write to another root, refused (logged once each); and this root's id, read once.
+    private readonly HashSet<Address> _refusedWriterNodes = new();
+    private string? _rootId;
     // Deleted steps whose memory copies go when their files do (after any load of them).
     private readonly HashSet<long> _copiesGoWithFiles = new();
     private readonly bool _supervised;
@@ -65,8 +68,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
         Recover<RecoveryCompleted>(_ => Reconcile());
 
-        Command<RegisterWriter>(m => Register(new[] { m.Writer }));
-        Command<WritersListed>(m => Register(m.Writers));
+        Command<RegisterWriter>(m => Register(new[] { m.Writer }, m.RootId));
+        Command<WritersListed>(m => Register(m.Writers, m.RootId));
         Command<RegisterHolder>(OnRegisterHolder);
         Command<Terminated>(t =>
         {
@@ -698,8 +701,19 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         DeferAsync(m, _ => TrimObjectTier());
     }
 
-    private void Register(IEnumerable<IActorRef> writers)
+    private void Register(IReadOnlyList<IActorRef> writers, string? rootId)
     {
+        if (writers.Count == 0) return;
+        _rootId ??= _files.Store.RootId();
+        if (rootId is not null && rootId != _rootId)
+        {
+            // Their files would land in another root, and a commit would record files this root lacks.
+            var node = writers[0].Path.Address;
+            var why = $"the writers of {node} write to another checkpoint root (root id {rootId}) than the planner's '{_files.Root}' (root id {_rootId}): give every node the same root";
+            if (_refusedWriterNodes.Add(node)) _log.Error("Refused writers: {0}", why);
+            Sender.Tell(new WritersRefused(why));
+            return;
+        }
         foreach (var writer in writers.Where(w => !_writers.Contains(w)))
         {
             _writers.Add(writer);

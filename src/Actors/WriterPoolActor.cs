@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 
 namespace ActorCkpt;
 
@@ -8,31 +9,92 @@ namespace ActorCkpt;
 /// that starts later asks with <see cref="ListWriters"/>), and restarts any writer that crashes (a
 /// writer holds no state worth keeping: the retry of the write that failed, and those waiting out
 /// their backoff, go to the restarted writer as messages to itself). Use <see cref="Props"/>.
+/// The writers register with the id of the root they write to (<see cref="CheckpointStore.RootId"/>),
+/// for a planner to refuse writers of another root: their files would land outside the planner's
+/// root. Until the root has an id (the planner's node writes it at its start) the pool waits,
+/// looking again every <see cref="RootIdRetry"/>.
 /// </summary>
 /// <param name="store">Where the writers write.</param>
 /// <param name="settings">The writers' settings.</param>
 /// <param name="planner">The planner the writers register with.</param>
 /// <param name="replicas">Where the writers put memory-tier files; null on a node that holds no memory replicas.</param>
-internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) : UntypedActor
+internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) : UntypedActor, IWithTimers
 {
+    /// <summary>How often a pool whose root has no id yet looks again.</summary>
+    internal static readonly TimeSpan RootIdRetry = TimeSpan.FromSeconds(1);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private string? _rootId;
+    private bool _waitingLogged;
+    private bool _refusedLogged;
+
     /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>, writing memory-tier files into <paramref name="replicas"/>.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) =>
         Akka.Actor.Props.Create(() => new WriterPoolActor(store, settings, planner, replicas));
 
     /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
     protected override void PreStart()
     {
-        for (var i = 0; i < settings.WriterPoolSize; i++)
+        for (var i = 0; i < settings.WriterPoolSize; i++) Context.ActorOf(WriterActor.Props(store, settings, replicas), $"writer-{i}");
+        RegisterOnceRootKnown();
+    }
+
+    /// <summary>Answers <see cref="ListWriters"/> (no writers while the root's id is unknown); ignores anything else.</summary>
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            var writer = Context.ActorOf(WriterActor.Props(store, settings, replicas), $"writer-{i}");
-            planner.Tell(new RegisterWriter(writer));
+            case ListWriters:
+                Sender.Tell(_rootId is null ? new WritersListed([]) : new WritersListed(Context.GetChildren().ToArray(), _rootId));
+                break;
+            case LookForRootId:
+                RegisterOnceRootKnown();
+                break;
+            case WritersRefused refused when !_refusedLogged:
+                _refusedLogged = true;
+                _log.Error("This node's writers are not used: {0}", refused.Reason);
+                break;
         }
     }
 
-    /// <summary>Answers <see cref="ListWriters"/>; ignores anything else.</summary>
-    protected override void OnReceive(object message)
+    private void RegisterOnceRootKnown()
     {
-        if (message is ListWriters) Sender.Tell(new WritersListed(Context.GetChildren().ToArray()));
+        _rootId = RootIdOrNull();
+        if (_rootId is null)
+        {
+            Timers.StartSingleTimer(nameof(LookForRootId), LookForRootId.Instance, RootIdRetry);
+            return;
+        }
+        if (_waitingLogged) _log.Info("Writer pool: the checkpoint root '{0}' has its id now; the writers register", store.Root);
+        foreach (var writer in Context.GetChildren()) planner.Tell(new RegisterWriter(writer, _rootId));
+    }
+
+    private string? RootIdOrNull()
+    {
+        string? why;
+        try
+        {
+            var ids = new CheckpointStore(store);
+            if (ids.HasRootId()) return ids.RootId();
+            why = $"it has no {CheckpointLayout.RootIdFile} yet";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException or ObjectStoreException)
+        {
+            why = $"its {CheckpointLayout.RootIdFile} cannot be read: {e.Message}";
+        }
+        if (!_waitingLogged)
+            _log.Warning("Writer pool: the checkpoint root '{0}' is not ready: {1}. The writers register once it has the id the planner's node writes at its start; " +
+                         "if this lasts, this node's root is not the planner's (give every node the same root)", store.Root, why);
+        _waitingLogged = true;
+        return null;
+    }
+
+    private sealed class LookForRootId
+    {
+        public static readonly LookForRootId Instance = new();
     }
 
     /// <inheritdoc />

@@ -55,8 +55,40 @@ public class ClusterSpec : NodeSpec
         var partial = TestStates.Build(Model, 3, seed: 8);
         var missing = partial.Take(2).Select(s => cluster.Nodes[0].Save(2, s)).ToArray();
         var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => missing[0].Committed.WaitAsync(Patience));
-        Assert.Contains("ranks 2 did not send their plan", e.Message);
+        Assert.Contains("rank 2 did not send its plan", e.Message);
         TestStates.Dispose(states.Concat(targets).Concat(partial));
+    }
+
+    [Fact]
+    public async Task Writers_of_a_node_on_another_root_should_be_refused_and_no_file_should_land_there()
+    {
+        var other = Root + "-other";
+        var otherId = new CheckpointStore(new LocalBlobStore(other)).RootId(); // another job's root
+        try
+        {
+            await using var cluster = await TestCluster.StartAsync(Root, "", new TestNode("rank, planner"), new TestNode("writer"));
+            await cluster.AwaitWritersAsync(2, Patience);
+            var errors = CreateTestProbe(cluster.Systems[0]);
+            cluster.Systems[0].EventStream.Subscribe(errors.Ref, typeof(Akka.Event.Error));
+
+            var foreign = await cluster.JoinAsync(new TestNode("writer", Store: _ => new LocalBlobStore(other)));
+
+            // Before: its writers were taken, files of the job's steps went to the other root, and the
+            // commit recorded them: the job's steps were damaged, the other root's overwritten.
+            var refused = (Akka.Event.Error)errors.FishForMessage(m => m is Akka.Event.Error e && $"{e.Message}".StartsWith("Refused writers", StringComparison.Ordinal), Patience);
+            Assert.Equal($"Refused writers: the writers of {TestCluster.Address(foreign)} write to another checkpoint root (root id {otherId}) than the planner's " +
+                         $"'{Path.GetFullPath(Root)}' (root id {cluster.Nodes[0].Store.RootId()}): give every node the same root", $"{refused.Message}");
+            await cluster.AwaitWritersAsync(2, Patience);
+            var states = TestStates.Build(Model, 2, seed: 3);
+            await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+            Assert.All(cluster.Nodes[0].Store.ReadMetadata(1).Files, f => Assert.Equal(TestCluster.Address(cluster.Systems[1]).ToString(), f.Node));
+            Assert.Empty(Directory.GetDirectories(other, "step-*"));
+            TestStates.Dispose(states);
+        }
+        finally
+        {
+            ScratchDirectory.Delete(other);
+        }
     }
 
     [Fact]

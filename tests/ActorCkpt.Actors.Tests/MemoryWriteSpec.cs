@@ -34,6 +34,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
     private IActorRef StartWriter(ReplicaStore? replicas)
     {
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, MaxRetries = 2 };
+        new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new LocalBlobStore(_root), settings, TestActor, replicas));
         return ExpectMsg<RegisterWriter>(Patience).Writer;
     }

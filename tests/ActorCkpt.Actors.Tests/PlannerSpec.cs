@@ -26,7 +26,7 @@ public class PlannerSpec : NodeSpec
         var aborted = shard0.ExpectMsg<CheckpointAborted>(Patience);
         shard2.ExpectMsg<CheckpointAborted>(Patience);
         Assert.Equal(3, aborted.Step);
-        Assert.Contains("ranks 1 did not send their plan", aborted.Reason);
+        Assert.Contains("rank 1 did not send its plan", aborted.Reason);
         Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(3))));
     }
 

@@ -153,12 +153,21 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void The_plan_deadline_should_name_several_missing_ranks_in_the_plural()
+    {
+        var rounds = Rounds();
+        rounds.Submit(PlanOf(0, 3), "s0@A", haveWriters: true);
+        var abort = Assert.Single(rounds.DeadlinePassed(Step, RoundDeadline.Plans).OfType<D.AbortStep>());
+        Assert.Equal($"ranks 1, 2 did not send their plans within {PlanTimeout}", abort.Reason);
+    }
+
+    [Fact]
     public void The_plan_deadline_should_abort_naming_the_missing_ranks_refuse_their_late_plans_and_let_a_new_attempt_begin()
     {
         var rounds = Rounds();
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: true);
         var id = rounds[Step]!.SaveId;
-        var reason = $"ranks 1 did not send their plan within {PlanTimeout}";
+        var reason = $"rank 1 did not send its plan within {PlanTimeout}";
         Same(new D[]
         {
             new D.CancelDeadline(Step),

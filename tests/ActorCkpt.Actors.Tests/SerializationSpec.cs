@@ -73,9 +73,10 @@ public class SerializationSpec : NodeSpec
         IActorCkptMessage[] samples =
         {
             // Planner protocol.
-            new RegisterWriter(TestActor),
+            new RegisterWriter(TestActor, "0123456789abcdef0123456789abcdef"),
             new ListWriters(),
-            new WritersListed(new[] { TestActor, TestActor }),
+            new WritersListed(new[] { TestActor, TestActor }, "0123456789abcdef0123456789abcdef"),
+            new WritersRefused("the writers of akka.tcp://a@h:1 write to another checkpoint root"),
             new LocalPlanAccepted(3),
             new ReassignWrite(3, id, file.FileName, TestActor, 1),
             new WriteReassigned(3, id, new WriteAssignment(file, TestActor, TransferToken.New())),

@@ -19,6 +19,7 @@ public sealed class StagedWriteSpec : Akka.TestKit.Xunit2.TestKit
     private IActorRef StartWriter()
     {
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, BackoffMin = TimeSpan.FromMilliseconds(10), BackoffMax = TimeSpan.FromMilliseconds(10), MaxRetries = 3 };
+        new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new LocalBlobStore(_root), settings, TestActor));
         return ExpectMsg<RegisterWriter>(Patience).Writer;
     }

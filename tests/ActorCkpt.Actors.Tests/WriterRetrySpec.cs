@@ -24,6 +24,7 @@ public sealed class WriterRetrySpec : Akka.TestKit.Xunit2.TestKit
     private IActorRef StartWriter(FaultPolicy faults, TimeSpan backoff)
     {
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, BackoffMin = backoff, BackoffMax = backoff, MaxRetries = 3 };
+        new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new FaultInjectingBlobStore(new LocalBlobStore(_root), faults), settings, TestActor));
         return ExpectMsg<RegisterWriter>(Patience).Writer;
     }

@@ -4,14 +4,20 @@ namespace ActorCkpt;
 
 /// <summary>A writer offers itself to the planner; the planner watches it and forgets it when it stops.</summary>
 /// <param name="Writer">The writer actor.</param>
-internal sealed record RegisterWriter(IActorRef Writer) : IActorCkptMessage;
+/// <param name="RootId">The id of the root the writer writes to (<see cref="CheckpointStore.RootId"/>); a planner of another root refuses it. Null: not said (taken as the planner's).</param>
+internal sealed record RegisterWriter(IActorRef Writer, string? RootId = null) : IActorCkptMessage;
 
 /// <summary>The planner asks a node's writer pool for its writers (after the node joined, or after a handover).</summary>
 internal sealed record ListWriters : IActorCkptMessage;
 
 /// <summary>A writer pool's answer to <see cref="ListWriters"/>.</summary>
 /// <param name="Writers">The pool's writers.</param>
-internal sealed record WritersListed(IReadOnlyList<IActorRef> Writers) : IActorCkptMessage;
+/// <param name="RootId">The id of the root they write to, as in <see cref="RegisterWriter"/>.</param>
+internal sealed record WritersListed(IReadOnlyList<IActorRef> Writers, string? RootId = null) : IActorCkptMessage;
+
+/// <summary>The planner's answer to a pool whose writers write to another root than the planner's: they are not used.</summary>
+/// <param name="Reason">Which roots, in words.</param>
+internal sealed record WritersRefused(string Reason) : IActorCkptMessage;
 
 /// <summary>The planner received a rank's plan; the shard watches the sender (the planner itself) from now on.</summary>
 /// <param name="Step">The step.</param>

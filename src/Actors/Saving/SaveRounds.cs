@@ -332,8 +332,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (kind == RoundDeadline.Plans)
         {
             if (round.Phase != RoundPhase.Gathering || !round.Alive) return None;
-            return Abort(round, round.MissingPlans.Any()
-                ? $"ranks {string.Join(", ", round.MissingPlans)} did not send their plan within {settings.PlanTimeout}"
+            var missing = round.MissingPlans.ToArray();
+            return Abort(round, missing.Length > 0
+                ? (missing.Length == 1 ? $"rank {missing[0]} did not send its plan" : $"ranks {string.Join(", ", missing)} did not send their plans") + $" within {settings.PlanTimeout}"
                 : $"no writer registered within {settings.PlanTimeout}" + (settings.Policy.MemoryEnabled ? $" (a memory round also waits for {settings.Replicas} hosts with a replica holder and a writer)" : ""));
         }
         if (!round.Writing || round.AllReported || round.Phase == RoundPhase.Committing) return None;

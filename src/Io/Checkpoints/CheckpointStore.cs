@@ -340,6 +340,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         }
     }
 
+    /// <summary>Whether the root has its id (<see cref="RootId"/>) already; asking never writes it.</summary>
+    public bool HasRootId() => store.Exists(CheckpointLayout.RootIdFile);
+
     /// <summary>
     /// The root's identity: a random id written durably to <see cref="CheckpointLayout.RootIdFile"/>
     /// the first time it is asked for (by whichever node gets there first; the others read it).
