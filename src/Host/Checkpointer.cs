@@ -25,6 +25,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     // A test's fault-injecting store: stopped first when disposing, so that writes it holds end at once.
     private readonly IDisposable? _testStore;
+    // A clustered node of its own ends its process after a termination signal, once it has left (ExitAfterTerminationSignal).
+    private ExitAfterTerminationSignal? _exitAfterSignal;
 
     private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem, IDisposable? testStore = null)
     {
@@ -119,7 +121,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             // A planner that could not start (its journal, or a lock another process took since the check above) is one error now.
             if (!system.IsClustered() && Task.Run(() => node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
                 throw new ActorCkptException(why);
-            return new Checkpointer(system, node, ownsSystem: true, wrapStore is not null ? blobs as IDisposable : null);
+            return new Checkpointer(system, node, ownsSystem: true, wrapStore is not null ? blobs as IDisposable : null)
+            {
+                _exitAfterSignal = ExitAfterTerminationSignal.For(system, config),
+            };
         }
         catch
         {
@@ -256,5 +261,6 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             }
         }
         await _system.Terminate();
+        _exitAfterSignal?.Dispose();
     }
 }
