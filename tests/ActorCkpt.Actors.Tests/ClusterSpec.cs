@@ -205,6 +205,26 @@ public class ClusterSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_load_through_the_reader_of_a_node_gone_from_the_cluster_should_fail_at_once_naming_the_node()
+    {
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.load.source = reader",
+            new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(2, Patience);
+        var states = TestStates.Build(Model, 2, seed: 17);
+        await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+        var gone = TestCluster.Address(cluster.Systems[1]);
+        await cluster.LeaveAsync(1);
+        await AwaitConditionAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(cluster.Systems[0]).State.Members.All(m => m.Address != gone)), Patience);
+
+        // Before: each rank waited out the save's write timeout (10 minutes) and failed with an AskTimeoutException naming nothing.
+        var targets = TestStates.Empty(Model, 2);
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => cluster.Nodes[0].LoadAsync(targets[0]).WaitAsync(Patience));
+        Assert.Contains($"reader on {gone} cannot serve ", e.Message);
+        Assert.Contains("that node is not in the cluster (it left or died); with actorckpt.load.source = reader its files are read through it alone", e.Message);
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
     public async Task A_load_through_readers_should_fetch_a_ranks_small_ranges_from_each_node_in_one_transfer()
     {
         await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.load.source = reader",

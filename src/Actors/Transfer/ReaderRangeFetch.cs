@@ -23,8 +23,7 @@ internal static class ReaderRangeFetch
         async (node, step, file, offset, into, frameSize, frames) =>
         {
             var length = into.Length;
-            var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
-            var reply = await reader.Ask<IActorCkptMessage>(new ReadRange(step, file, offset, length, frameSize, tier), timeout);
+            var reply = await AskAsync(system, node, readerName, new ReadRange(step, file, offset, length, frameSize, tier), timeout, () => $"'{file}' of step {step}");
             if (reply is ReadRangeOffered offered)
             {
                 await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: '{file}' at {offset}+{length}");
@@ -48,8 +47,7 @@ internal static class ReaderRangeFetch
     public static RangesFetcher Together(ActorSystem system, string readerName, TimeSpan timeout, ActorCkptSettings settings, RangeFetcher oneByOne) =>
         async (node, step, ranges, into, frames) =>
         {
-            var reader = system.ActorSelection(new RootActorPath(Address.Parse(node)) / "user" / readerName);
-            var reply = await reader.Ask<IActorCkptMessage>(new ReadRanges(step, ranges), timeout);
+            var reply = await AskAsync(system, node, readerName, new ReadRanges(step, ranges), timeout, () => $"{ranges.Count} ranges of step {step}");
             if (reply is ReadRangeOffered offered)
             {
                 await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)");
@@ -66,6 +64,37 @@ internal static class ReaderRangeFetch
                 at += (int)range.Length;
             }
         };
+
+    /// <summary>
+    /// Asks the reader on <paramref name="node"/> for <paramref name="what"/>. A node that is not an up
+    /// member of the cluster (it left, died, or is unreachable) cannot answer: that is said at once,
+    /// naming it, instead of after <paramref name="timeout"/> (a save's write timeout, ten minutes by default).
+    /// </summary>
+    private static async Task<IActorCkptMessage> AskAsync(ActorSystem system, string node, string readerName, IActorCkptMessage request, TimeSpan timeout, Func<string> what)
+    {
+        var address = Address.Parse(node);
+        if (system.IsClustered() && NotServing(Akka.Cluster.Cluster.Get(system).State, address) is { } why)
+            throw new ActorCkptException($"reader on {node} cannot serve {what()}: that node {why}; with actorckpt.load.source = reader its files are read through it alone (bring it back, or load from a directory every node sees)");
+        try
+        {
+            return await system.ActorSelection(new RootActorPath(address) / "user" / readerName).Ask<IActorCkptMessage>(request, timeout);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ActorCkptException($"reader on {node} did not answer within {timeout} for {what()}");
+        }
+    }
+
+    /// <summary>Why a reader on <paramref name="node"/> cannot answer, as the cluster's <paramref name="state"/> has it; null when it is an up, reachable member.</summary>
+    internal static string? NotServing(Akka.Cluster.ClusterEvent.CurrentClusterState state, Address node)
+    {
+        var member = state.Members.FirstOrDefault(m => m.Address == node);
+        if (member is null) return "is not in the cluster (it left or died)";
+        // A leaving member still serves until it exits.
+        if (member.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp or Akka.Cluster.MemberStatus.Leaving))
+            return $"is {member.Status.ToString().ToLowerInvariant()}";
+        return state.Unreachable.Any(m => m.Address == node) ? "is unreachable" : null;
+    }
 
     /// <summary>
     /// Fetches what a reader <paramref name="offered"/> over the bulk channel straight into the caller's
