@@ -627,7 +627,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (_uploader is not null)
         {
             // What the tier holds that this catalog lacks (the disk, and its catalog, were lost), and the newest upload a stop cut short.
-            _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray()));
+            _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray(),
+                Catalog.Entries.Where(e => e.OnDisk || e.InMemory || e.Status == CheckpointStatus.InFlight).Select(e => e.Step).ToArray()));
             if (Catalog.UploadToResume(_settings.ObjectTier.Due) is { } resume) UploadIfDue(resume);
         }
         ApplyRetention();

@@ -150,7 +150,7 @@ public class SerializationSpec : NodeSpec
             new UploadStep(4, id, "00ff00ff00ff00ff"),
             new UploadStepSuccess(4, id, "s3://bucket/job", "00ff00ff00ff00ff", 3, 4096, TimeSpan.FromSeconds(2.5), AlreadyThere: true),
             new UploadStepFailure(4, id, "not done within 01:00:00"),
-            new FindUploads(new long[] { 2, 4 }),
+            new FindUploads(new long[] { 2, 4 }, new long[] { 5, 6 }),
             new UploadsFound("az://container/job", new[] { new FoundUpload(6, "00ff00ff00ff00ff", 2, 100) }, "listing failed"),
             AwaitUploads.Instance,
             new DeleteUpload(4),

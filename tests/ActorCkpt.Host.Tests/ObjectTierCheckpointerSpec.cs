@@ -144,6 +144,38 @@ public sealed class ObjectTierCheckpointerSpec : IDisposable
         Assert.All(new long[] { 2, 4 }, s => Assert.Equal((false, true), (catalog[s].OnDisk, catalog[s].OnObject)));
     }
 
+    [Fact]
+    public async Task What_a_killed_copy_left_in_the_tier_should_go_at_the_next_start_unless_its_step_can_still_be_sent()
+    {
+        var tier = Path.Combine(_temp.Path, "tier");
+        using var w = torch.ones(4);
+        await using (var first = Start(new ObjectTierOptions { Root = tier, Every = 2 }))
+        {
+            for (var step = 1; step <= 3; step++)
+            {
+                await first.SaveAsync(step, new RankState(0, 1).AddReplicated("w", w));
+                await first.WaitForUploadsAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            }
+        }
+        // The disk keeps step 3 (not due for the tier), the tier step 2. Copies killed before their
+        // metadata went up: of step 8, which the job no longer has, and of step 3, still on the disk
+        // (its next upload would complete it). Leftovers are removed in step order: 3 before 8.
+        Assert.Equal(new long[] { 3 }, new CheckpointStore(new LocalBlobStore(Path.Combine(_temp.Path, "ckpt"))).CommittedSteps());
+        foreach (var step in new long[] { 8, 3 })
+        {
+            var dir = Path.Combine(tier, CheckpointLayout.StepDirectory(step));
+            Directory.CreateDirectory(dir);
+            await File.WriteAllBytesAsync(Path.Combine(dir, "r00000-000-0badf00d.safetensors"), new byte[1000]);
+        }
+
+        // Before: they stayed for good; nothing in the tier counts them, and step 8 is never sent again.
+        await using var resumed = Start(new ObjectTierOptions { Root = tier, Every = 2 });
+        await AwaitAsync(() => Task.FromResult(!Directory.Exists(Path.Combine(tier, CheckpointLayout.StepDirectory(8)))));
+        Assert.Equal(new long[] { 2 }, new CheckpointStore(new LocalBlobStore(tier)).CommittedSteps());
+        Assert.True(File.Exists(Path.Combine(tier, CheckpointLayout.StepDirectory(3), "r00000-000-0badf00d.safetensors")));
+        Assert.Equal(2, (await resumed.LoadAsync(new RankState(0, 1).AddReplicated("w", torch.zeros(4)), 2)).Step);
+    }
+
     private static async Task AwaitAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

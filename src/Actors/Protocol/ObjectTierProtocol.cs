@@ -24,9 +24,13 @@ internal sealed record UploadStepSuccess(long Step, Guid SaveId, string Root, st
 /// <param name="Cause">Why, in one line.</param>
 internal sealed record UploadStepFailure(long Step, Guid SaveId, string Cause) : IActorCkptMessage;
 
-/// <summary>The planner, once started, asks which committed steps the object tier holds that its catalog does not record.</summary>
+/// <summary>
+/// The planner, once started, asks which committed steps the object tier holds that its catalog does
+/// not record; the uploader then removes what killed copies left of steps it can never send again.
+/// </summary>
 /// <param name="Known">Steps the catalog records as uploaded.</param>
-internal sealed record FindUploads(long[] Known) : IActorCkptMessage;
+/// <param name="MayUpload">Steps that may still be uploaded (on disk, in memory, in flight): an unfinished copy of one of these is left for its next upload to complete.</param>
+internal sealed record FindUploads(long[] Known, long[]? MayUpload = null) : IActorCkptMessage;
 
 /// <summary>The answer to <see cref="FindUploads"/>.</summary>
 /// <param name="Root">The object tier's root.</param>

@@ -28,6 +28,7 @@ internal sealed class ObjectTierActor : ReceiveActor
         Receive<Uploaded>(OnUploaded);
         Receive<FindUploads>(OnFindUploads);
         Receive<DeleteUpload>(OnDeleteUpload);
+        Receive<LeftoversRemoved>(OnLeftoversRemoved);
         Receive<UploadRemoved>(m =>
         {
             if (m.Failure is null) _log.Info("Object tier: step {0} removed from '{1}'", m.Step, Root);
@@ -123,6 +124,22 @@ internal sealed class ObjectTierActor : ReceiveActor
                 ? new UploadsFound(root, t.Result, null)
                 : new UploadsFound(root, [], ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)), TaskScheduler.Default)
             .PipeTo(Sender);
+        if (m.MayUpload is not { } mayUpload) return;
+        // No upload can touch these: uploads copy steps on the local disk, which MayUpload holds.
+        var keep = mayUpload.ToHashSet();
+        Task.Run(() => TierLeftovers.Remove(ObjectTierStores.Get(system).Open(settings), keep))
+            .ContinueWith(t => t.IsCompletedSuccessfully ? new LeftoversRemoved(t.Result, null) : new LeftoversRemoved(TierLeftovers.None, ErrorText.Of(t.Exception!.GetBaseException())),
+                TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
+    private void OnLeftoversRemoved(LeftoversRemoved m)
+    {
+        if (m.Failure is not null) _log.Warning("Object tier: the leftovers of unfinished copies in '{0}' could not all be removed: {1}", Root, m.Failure);
+        if (m.Removed.Steps.Count > 0)
+            _log.Info("Object tier: removed from '{0}' what unfinished copies left of steps {1}, which can no longer be uploaded", Root, string.Join(", ", m.Removed.Steps));
+        if (m.Removed.UploadsAborted.Count > 0)
+            _log.Info("Object tier: aborted {0} unfinished upload(s) in '{1}': {2}", m.Removed.UploadsAborted.Count, Root, string.Join(", ", m.Removed.UploadsAborted));
     }
 
     /// <summary>Removes a step from the tier off the actor's thread: its metadata first (it stops counting as committed there), then its objects.</summary>
@@ -141,6 +158,9 @@ internal sealed class ObjectTierActor : ReceiveActor
         _running?.Cancel();
         base.PostStop();
     }
+
+    /// <summary>The start's removal of unfinished copies ended: what went, and why it stopped short, or null.</summary>
+    private sealed record LeftoversRemoved(TierLeftovers.Removed Removed, string? Failure);
 
     /// <summary>A removal from the tier ended; <paramref name="Failure"/> says why it failed, or is null.</summary>
     private sealed record UploadRemoved(long Step, string? Failure);
