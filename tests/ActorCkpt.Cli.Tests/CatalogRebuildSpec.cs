@@ -95,5 +95,42 @@ public sealed class CatalogRebuildSpec : IDisposable
         Assert.False(Path.Exists(Root));
     }
 
+    [Fact]
+    public async Task A_rebuild_killed_while_it_builds_should_leave_the_old_catalog_in_place()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3")).Exit);
+        var catalog = Path.Combine(Root, CheckpointLayout.CatalogFile);
+        var building = catalog + CatalogRebuildCommand.Building;
+        var old = await File.ReadAllBytesAsync(catalog);
+
+        // SIGKILL as soon as the new catalog is being built (a kill that lands after the swap proves
+        // nothing: tried again). Before, the old catalog was renamed away first, and a kill then left
+        // an empty one: ls showed no step, verify called every step BAD.
+        var caught = false;
+        for (var attempt = 0; attempt < 5 && !caught; attempt++)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "catalog", "rebuild", Root }) psi.ArgumentList.Add(a);
+            using var rebuild = System.Diagnostics.Process.Start(psi)!;
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (!File.Exists(building) && !rebuild.HasExited && DateTime.UtcNow < deadline) await Task.Delay(5);
+            rebuild.Kill();
+            await rebuild.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            caught = File.Exists(building);
+        }
+        Assert.True(caught, "no kill landed while the new catalog was being built");
+        Assert.Equal(old, await File.ReadAllBytesAsync(catalog));
+
+        var ls = await RunAsync("ls", Root, "--json");
+        Assert.Equal(new long[] { 1, 2, 3 }, JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .Where(c => c.GetProperty("status").GetString() == "committed").Select(c => c.GetProperty("step").GetInt64()));
+        Assert.Equal(0, (await RunAsync("verify", Root)).Exit);
+        // The rebuild run again starts its new catalog afresh and swaps it in.
+        var again = await RunAsync("catalog", "rebuild", Root);
+        Assert.Equal(0, again.Exit);
+        Assert.Contains($"rebuilt the catalog of {Root}: 3 committed steps admitted (1, 2, 3)", again.Out);
+        Assert.False(File.Exists(building));
+    }
+
     private static string Escaped(string path) => System.Text.RegularExpressions.Regex.Escape(path);
 }

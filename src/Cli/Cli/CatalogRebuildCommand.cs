@@ -4,8 +4,8 @@ namespace ActorCkpt.Cli;
 
 /// <summary>
 /// <c>actorckpt catalog rebuild ROOT [--config F] [--json]</c>: a new catalog from what is on disk.
-/// The old catalog is kept beside it, renamed (its SQLite file; on PostgreSQL the root's id, so the
-/// old journal stays untouched and the new one starts empty). Every committed step is verified byte
+/// The old catalog is kept beside it, renamed (its SQLite file, once the new one is built beside it
+/// and whole; on PostgreSQL the root's id, so the old journal stays untouched and the new one starts empty). Every committed step is verified byte
 /// for byte first; one that fails, and any step directory without committed metadata, is moved
 /// whole into <see cref="CheckpointStore.QuarantineDirectory"/> and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
 /// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
@@ -22,8 +22,9 @@ internal static class CatalogRebuildCommand
         var blobs = RootStore.Open(root, node);
         var store = new CheckpointStore(blobs);
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
-        string keptAs;
-        // Held until the old catalog is out of the way, so no job starts on the root meanwhile.
+        var sqlite = RootStore.CatalogFile(root, node);
+        var keptAs = "";
+        // Held while steps are verified and quarantined, so no job starts on the root meanwhile.
         using (CatalogLock.Take(blobs))
         {
             // Every step is verified before anything moves: an error that is not a finding about a step stops the rebuild with nothing changed.
@@ -39,26 +40,41 @@ internal static class CatalogRebuildCommand
                 quarantined.Add((step, why!, movedTo));
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
-            keptAs = SetAside(root, blobs, node);
+            // A catalog on a server is keyed by the root's id: a new id starts a new catalog.
+            if (sqlite is null) keptAs = SetAside(root, blobs, node);
         }
-        output.Line($"the old catalog is kept as {keptAs}");
 
         // Retention off: the new catalog records what is there; it is not the moment to delete anything.
-        await using (var ckpt = Checkpointer.Start(root, (hocon ?? "") + "\nactorckpt.retention { keep-last = 0, keep-every = 0 }\n"))
+        // A SQLite catalog is built beside the old one and swapped in once whole: a rebuild killed
+        // before that leaves the old catalog in place, not an empty one that vouches for nothing.
+        var building = sqlite is null ? null : sqlite + Building;
+        if (building is not null) DeleteWithCompanions(building);
+        var overrides = "\nactorckpt.retention { keep-last = 0, keep-every = 0 }\n" + (building is null ? "" : CatalogAt(building, node, root));
+        List<long> admitted;
+        await using (var ckpt = Checkpointer.Start(root, (hocon ?? "") + overrides))
         {
             var entries = await ckpt.ReadCatalogAsync();
-            var admitted = entries.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToList();
-            output.Line(admitted.Count == 0
-                ? $"rebuilt the catalog of {root}: no committed step on disk"
-                : $"rebuilt the catalog of {root}: {admitted.Count} committed {(admitted.Count == 1 ? "step" : "steps")} admitted ({string.Join(", ", admitted)})");
-            output.Report(new Dictionary<string, object?>
-            {
-                ["root"] = root,
-                ["admitted"] = admitted,
-                ["quarantined"] = quarantined.Select(q => new Dictionary<string, object?> { ["step"] = q.Step, ["reason"] = q.Why, ["moved_to"] = q.MovedTo }).ToList(),
-                ["old_catalog"] = keptAs,
-            });
+            admitted = entries.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToList();
         }
+        if (building is not null)
+        {
+            using (CatalogLock.Take(blobs))
+            {
+                keptAs = SetAside(root, blobs, node);
+                MoveWithCompanions(building, sqlite!);
+            }
+        }
+        output.Line($"the old catalog is kept as {keptAs}");
+        output.Line(admitted.Count == 0
+            ? $"rebuilt the catalog of {root}: no committed step on disk"
+            : $"rebuilt the catalog of {root}: {admitted.Count} committed {(admitted.Count == 1 ? "step" : "steps")} admitted ({string.Join(", ", admitted)})");
+        output.Report(new Dictionary<string, object?>
+        {
+            ["root"] = root,
+            ["admitted"] = admitted,
+            ["quarantined"] = quarantined.Select(q => new Dictionary<string, object?> { ["step"] = q.Step, ["reason"] = q.Why, ["moved_to"] = q.MovedTo }).ToList(),
+            ["old_catalog"] = keptAs,
+        });
         return 0;
     }
 
@@ -81,6 +97,31 @@ internal static class CatalogRebuildCommand
         }
     }
 
+    /// <summary>The suffix of a SQLite catalog being rebuilt, beside the one it replaces.</summary>
+    internal const string Building = ".rebuilding";
+
+    // The journal's companions go with a SQLite file: a WAL or rollback journal left behind would be replayed into another file.
+    private static readonly string[] Companions = ["-wal", "-shm", "-journal"];
+
+    /// <summary>HOCON that puts the catalog in SQLite file <paramref name="file"/>, the configured connection's other settings kept.</summary>
+    private static string CatalogAt(string file, Akka.Configuration.Config node, string root)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(ActorCkptConfig.CatalogConnection(node, root).ConnectionString) { DataSource = file };
+        return $"actorckpt.catalog {{ provider = sqlite, connection-string = {System.Text.Json.JsonSerializer.Serialize(connection.ToString())} }}\n";
+    }
+
+    private static void DeleteWithCompanions(string file)
+    {
+        foreach (var path in Companions.Select(c => file + c).Append(file)) File.Delete(path);
+    }
+
+    private static void MoveWithCompanions(string from, string to)
+    {
+        foreach (var companion in Companions)
+            if (File.Exists(from + companion)) File.Move(from + companion, to + companion, overwrite: true);
+        File.Move(from, to);
+    }
+
     /// <summary>Renames the old catalog out of the way (nothing deleted); returns what it is kept as.</summary>
     private static string SetAside(string root, IBlobStore blobs, Akka.Configuration.Config node)
     {
@@ -88,8 +129,7 @@ internal static class CatalogRebuildCommand
         if (RootStore.CatalogFile(root, node) is { } file)
         {
             if (!Path.Exists(file)) return "nothing: there was no catalog file";
-            // The journal's companions go with it: a WAL or rollback journal left behind would be replayed into the new file.
-            foreach (var companion in new[] { "-wal", "-shm", "-journal" })
+            foreach (var companion in Companions)
                 if (File.Exists(file + companion)) File.Move(file + companion, file + suffix + companion);
             File.Move(file, file + suffix);
             return file + suffix;
