@@ -344,6 +344,24 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void A_libtorch_error_should_be_one_line_of_what_failed_and_where_not_its_cpp_stack()
+    {
+        var line = new StringWriter();
+        var exit = CommandFailure.Guard(line, verbose: false, () => throw new System.Runtime.InteropServices.ExternalException(
+            "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)\nException raised from meta at /pytorch/aten/src/ATen/native/LinearAlgebra.cpp:192 (most recent call first):\n" +
+            "frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x98\nframe #12: THSTensor_matmul + 0x26\n"));
+        Assert.Equal((1, Line("actorckpt: libtorch: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5) (raised in meta at /pytorch/aten/src/ATen/native/LinearAlgebra.cpp:192)")),
+            (exit, line.ToString()));
+
+        // The train crash a probe saw, as libtorch 2.10 worded it (2.3 KB in one line before).
+        Assert.Equal("Expected false to be true, but got false. (raised in toFloat at /pytorch/c10/core/Scalar.h:140)",
+            CommandFailure.LibTorchError("Expected false to be true, but got false.  (Could this error message be improved?  If so, please report an enhancement request to PyTorch.) " +
+                                         "Exception raised from toFloat at /pytorch/c10/core/Scalar.h:140 (most recent call first): frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x98 " +
+                                         "frame #12: THSTensor_add_scalar_ + 0x4c"));
+        Assert.Null(CommandFailure.LibTorchError("a plain message"));
+    }
+
+    [Fact]
     public void Reading_commands_on_an_empty_root_should_create_nothing_in_it()
     {
         var root = Path.Combine(Parent, "empty");

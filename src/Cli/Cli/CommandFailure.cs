@@ -35,11 +35,31 @@ internal static class CommandFailure
     public static string Message(Exception e)
     {
         var text = string.Join(' ', (e.Message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        if (e is System.Runtime.InteropServices.ExternalException && LibTorchError(text) is { } native) return "libtorch: " + native;
         // A bare runtime failure says little by its message alone: its type names what went wrong.
         return e is ActorCkptException or IOException or UnauthorizedAccessException or ArgumentException or TimeoutException
                     or Akka.Configuration.ConfigurationException or System.Text.Json.JsonException
             ? text.Length == 0 ? e.GetType().Name : text
             : $"{e.GetType().Name}: {text}";
+    }
+
+    private const string RaisedFrom = "Exception raised from ";
+
+    /// <summary>
+    /// A libtorch error as TorchSharp passes it on: what failed, a hint for PyTorch's developers, then
+    /// where it was raised and its C++ stack, dozens of frames in one message. The line keeps what
+    /// failed and where; null when <paramref name="text"/> is not one.
+    /// </summary>
+    internal static string? LibTorchError(string text)
+    {
+        var raised = text.IndexOf(RaisedFrom, StringComparison.Ordinal);
+        if (raised < 0) return null;
+        var what = text[..raised];
+        var hint = what.IndexOf("(Could this error message be improved?", StringComparison.Ordinal);
+        if (hint >= 0) what = what[..hint] + (what.IndexOf(')', hint) is var end and >= 0 ? what[(end + 1)..] : "");
+        var where = text[(raised + RaisedFrom.Length)..];
+        if (where.IndexOf(" (most recent call first)", StringComparison.Ordinal) is var stack and >= 0) where = where[..stack];
+        return $"{what.Trim()} (raised in {where.Trim()})";
     }
 
     /// <summary>The exception that says what failed: through the wrappers that tasks and reflection add.</summary>
