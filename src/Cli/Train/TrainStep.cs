@@ -41,57 +41,13 @@ internal static class TrainStep
         }
         total!.backward();
         AllReduceReplicated(ranks);
-        WithoutGc(() =>
+        foreach (var rank in ranks)
         {
-            foreach (var rank in ranks)
-            {
-                rank.Optimizer.step();
-                rank.Scheduler.step();
-                rank.Optimizer.zero_grad();
-            }
-        });
+            rank.Optimizer.step();
+            rank.Scheduler.step();
+            rank.Optimizer.zero_grad();
+        }
         return total.item<float>();
-    }
-
-    // Far above what the optimizer steps allocate: a region whose budget is outgrown ends in a GC.
-    private const long NoGcBudget = 16 << 20;
-
-    /// <summary>
-    /// Runs <paramref name="steps"/> with the GC held off. TorchSharp 0.107's AdamW passes libtorch
-    /// scalars it converts implicitly from doubles (an <c>add_</c>'s alpha), and nothing keeps such a
-    /// Scalar alive during the native call: a GC in the middle (the async save's threads allocate
-    /// meanwhile) lets its finalizer free the scalar libtorch is reading, and the step fails with
-    /// "Expected false to be true ... toFloat at c10/core/Scalar.h". No GC starts in a no-GC region.
-    /// </summary>
-    private static void WithoutGc(Action steps)
-    {
-        var held = false;
-        try
-        {
-            held = GC.TryStartNoGCRegion(NoGcBudget);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already in one.
-        }
-        try
-        {
-            steps();
-        }
-        finally
-        {
-            // A region that other threads' allocations outgrew has ended in a GC already.
-            if (held && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
-            {
-                try
-                {
-                    GC.EndNoGCRegion();
-                }
-                catch (InvalidOperationException)
-                {
-                }
-            }
-        }
     }
 
     private static void AllReduceReplicated(IReadOnlyList<RankTrainer> ranks)
