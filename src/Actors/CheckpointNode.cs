@@ -121,6 +121,8 @@ internal sealed class CheckpointNode
         var readOnly = system.IsClustered() ? null : CatalogLock.WhyReadOnly(blobs);
         var journals = !system.IsClustered() || Akka.Cluster.Cluster.Get(system).SelfRoles.Contains(ClusterRoles.Planner);
         var provider = system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name");
+        // An object-store root's catalog lives in its local state directory, made on first use (a reader makes none).
+        if (journals && blobs is ObjectBlobStore objects) objects.MakeStateDirectory();
         if (provider == "SQLite.MS" && journals)
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
                 mustBeCreatable: !system.IsClustered() && readOnly is null);

@@ -96,6 +96,34 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_clustered_node_should_journal_an_object_store_root_whose_state_directory_is_not_made_yet()
+    {
+        var root = $"s3://{ObjectEmulators.NewContainer()}/job";
+        var state = Path.Combine(_temp.Path, "fresh", "state");
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var cluster = new CheckpointClusterOptions { Host = "127.0.0.1", Port = port };
+        cluster.SeedNodes.Add($"127.0.0.1:{port}");
+
+        // A new machine's planner node: no state directory yet. A reader makes none, so the node must.
+        await using (var ckpt = await Checkpointer.StartAsync(new CheckpointerOptions
+                     {
+                         Root = root, Cluster = cluster,
+                         Hocon = emulators.Hocon("s3") + $"actorckpt.object-store {{ create-missing = on, state-directory = {JsonSerializer.Serialize(state)} }}\nakka.loglevel = WARNING\n",
+                     }).WaitAsync(TimeSpan.FromMinutes(2)))
+        {
+            using var w = TorchSharp.torch.arange(6, dtype: TorchSharp.torch.float32);
+            await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        Assert.True(File.Exists(Path.Combine(state, CheckpointLayout.CatalogFile)));
+        var verify = await ToolRun.RunAsync("verify", root, "--config", Config("s3"));
+        Assert.True(verify.Exit == 0, verify.Out + verify.Err);
+        Assert.Contains("step 1", verify.Out);
+    }
+
     private static JsonElement LastJson(string output) => JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
 
     [Fact]

@@ -61,6 +61,9 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
 
     private LocalBlobStore Staged => LazyInitializer.EnsureInitialized(ref _staged, () => new LocalBlobStore(Path.Combine(StateDirectory, "staged")));
 
+    /// <summary>Makes the local state directory (where a node journaling this root keeps its SQLite catalog), if missing.</summary>
+    public void MakeStateDirectory() => _ = Locks;
+
     /// <summary>Whether the staging directory exists (made by this process or an earlier one): where it does not, no staged file does.</summary>
     private bool StagingMade => _staged is not null || Directory.Exists(Path.Combine(StateDirectory, "staged"));
 
