@@ -10,7 +10,7 @@ namespace ActorCkpt;
 /// <see cref="UploadQueue"/> decides, and answers each <see cref="UploadStep"/> with its outcome.
 /// Training never waits for it: the planner announced the step committed before asking.
 /// </summary>
-internal sealed class ObjectTierActor : ReceiveActor
+internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly CheckpointStore _local;
     private readonly ActorCkptSettings _settings;
@@ -24,11 +24,18 @@ internal sealed class ObjectTierActor : ReceiveActor
     public ObjectTierActor(CheckpointStore local, ActorCkptSettings settings)
     {
         (_local, _settings) = (local, settings);
+        Become(Ready);
+    }
+
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
+    private void Ready()
+    {
         Receive<UploadStep>(OnUploadStep);
         Receive<Uploaded>(OnUploaded);
         Receive<FindUploads>(OnFindUploads);
         Receive<DeleteUpload>(OnDeleteUpload);
-        Receive<LeftoversRemoved>(OnLeftoversRemoved);
         Receive<UploadRemoved>(m =>
         {
             if (m.Failure is null) _log.Info("Object tier: step {0} removed from '{1}'", m.Step, Root);
@@ -125,12 +132,25 @@ internal sealed class ObjectTierActor : ReceiveActor
                 : new UploadsFound(root, [], ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception)), TaskScheduler.Default)
             .PipeTo(Sender);
         if (m.MayUpload is not { } mayUpload) return;
-        // No upload can touch these: uploads copy steps on the local disk, which MayUpload holds.
-        var keep = mayUpload.ToHashSet();
+        // Steps that may still be uploaded keep what their last copy left, for the next upload to
+        // complete; and no upload starts until the removal is over (requests wait in the stash), so
+        // none can write a step while it is judged or removed.
+        var keep = mayUpload.Concat(_requests.Keys).ToHashSet();
+        if (_queue.Current is { } current) keep.Add(current);
         Task.Run(() => TierLeftovers.Remove(ObjectTierStores.Get(system).Open(settings), keep))
             .ContinueWith(t => t.IsCompletedSuccessfully ? new LeftoversRemoved(t.Result, null) : new LeftoversRemoved(TierLeftovers.None, ErrorText.Of(t.Exception!.GetBaseException())),
                 TaskScheduler.Default)
             .PipeTo(Self);
+        Become(() =>
+        {
+            Receive<LeftoversRemoved>(removed =>
+            {
+                OnLeftoversRemoved(removed);
+                Become(Ready);
+                Stash.UnstashAll();
+            });
+            ReceiveAny(_ => Stash.Stash());
+        });
     }
 
     private void OnLeftoversRemoved(LeftoversRemoved m)

@@ -5,9 +5,9 @@ namespace ActorCkpt;
 /// committed metadata (whole data files of a copy killed before its metadata went up) and, in an
 /// object store, uploads begun and never completed. Nothing in the tier counts them, and a step no
 /// longer on the local tiers is never sent again to overwrite them, so they stayed for good. The
-/// uploader removes them at the planner's start (and so at <c>actorckpt gc</c>): only one job's
-/// planner uploads to a tier (one that is another job's root is refused), and no upload runs for a
-/// step off the local disk.
+/// uploader removes them at the planner's start (and so at <c>actorckpt gc</c>), holding back every
+/// upload meanwhile: only one job's planner uploads to a tier (one that is another job's root is
+/// refused), so nothing else writes there while the steps are judged and removed.
 /// </summary>
 internal static class TierLeftovers
 {

@@ -66,9 +66,9 @@ internal static class ReaderRangeFetch
         };
 
     /// <summary>
-    /// Asks the reader on <paramref name="node"/> for <paramref name="what"/>. A node that is not an up
-    /// member of the cluster (it left, died, or is unreachable) cannot answer: that is said at once,
-    /// naming it, instead of after <paramref name="timeout"/> (a save's write timeout, ten minutes by default).
+    /// Asks the reader on <paramref name="node"/> for <paramref name="what"/>. A node gone from the cluster
+    /// (it left or died, or is down) cannot answer: that is said at once, naming it, instead of after
+    /// <paramref name="timeout"/> (a save's write timeout, ten minutes by default).
     /// </summary>
     private static async Task<IActorCkptMessage> AskAsync(ActorSystem system, string node, string readerName, IActorCkptMessage request, TimeSpan timeout, Func<string> what)
     {
@@ -85,15 +85,18 @@ internal static class ReaderRangeFetch
         }
     }
 
-    /// <summary>Why a reader on <paramref name="node"/> cannot answer, as the cluster's <paramref name="state"/> has it; null when it is an up, reachable member.</summary>
+    /// <summary>
+    /// Why a reader on <paramref name="node"/> can never answer, as the cluster's <paramref name="state"/>
+    /// has it (gone, or on its way out); null otherwise. A member only unreachable for a moment (a busy
+    /// network delays heartbeats) or still joining is asked as ever, within the timeout.
+    /// </summary>
     internal static string? NotServing(Akka.Cluster.ClusterEvent.CurrentClusterState state, Address node)
     {
         var member = state.Members.FirstOrDefault(m => m.Address == node);
         if (member is null) return "is not in the cluster (it left or died)";
-        // A leaving member still serves until it exits.
-        if (member.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp or Akka.Cluster.MemberStatus.Leaving))
-            return $"is {member.Status.ToString().ToLowerInvariant()}";
-        return state.Unreachable.Any(m => m.Address == node) ? "is unreachable" : null;
+        return member.Status is Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Exiting or Akka.Cluster.MemberStatus.Removed
+            ? $"is {member.Status.ToString().ToLowerInvariant()} (leaving the cluster for good)"
+            : null;
     }
 
     /// <summary>
