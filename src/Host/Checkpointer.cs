@@ -25,8 +25,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     // A test's fault-injecting store: stopped first when disposing, so that writes it holds end at once.
     private readonly IDisposable? _testStore;
-    // A clustered node of its own ends its process after a termination signal, once it has left (ExitAfterTerminationSignal).
-    private ExitAfterTerminationSignal? _exitAfterSignal;
+    private readonly CancellationTokenSource _stopped = new();
 
     private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem, IDisposable? testStore = null)
     {
@@ -34,7 +33,16 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         _node = node;
         _ownsSystem = ownsSystem;
         _testStore = testStore;
+        system.WhenTerminated.ContinueWith(_ => _stopped.Cancel(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Cancelled once the node has stopped: its actor system terminated, whether disposed, left the
+    /// cluster on a termination signal (Akka leaves on SIGTERM and Ctrl-C, and in a cluster does not
+    /// end the process), or was downed by the cluster. Every later call fails; a program that has
+    /// nothing else to stop it waits on this (<c>await Task.Delay(Timeout.Infinite, ckpt.Stopped)</c>).
+    /// </summary>
+    public CancellationToken Stopped => _stopped.Token;
 
     /// <summary>The checkpoints under the root.</summary>
     internal CheckpointStore Store => _node.Store;
@@ -121,10 +129,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             // A planner that could not start (its journal, or a lock another process took since the check above) is one error now.
             if (!system.IsClustered() && Task.Run(() => node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
                 throw new ActorCkptException(why);
-            return new Checkpointer(system, node, ownsSystem: true, wrapStore is not null ? blobs as IDisposable : null)
-            {
-                _exitAfterSignal = ExitAfterTerminationSignal.For(system, config),
-            };
+            return new Checkpointer(system, node, ownsSystem: true, wrapStore is not null ? blobs as IDisposable : null);
         }
         catch
         {
@@ -261,6 +266,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             }
         }
         await _system.Terminate();
-        _exitAfterSignal?.Dispose();
+        // At once, not when the termination's continuation runs.
+        _stopped.Cancel();
     }
 }
