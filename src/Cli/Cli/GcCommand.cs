@@ -24,7 +24,8 @@ internal static class GcCommand
         CatalogLock.EnsureFree(blobs);
         // A read-only root has nothing gc could remove; its stand-in planner would only report each removal failing.
         if (CatalogLock.WhyReadOnly(blobs) is { } readOnly) throw new ActorCkptException($"gc changes nothing on a read-only root: {readOnly}");
-        var catalog = CatalogChecksums.HasCatalog(root, node) ? CatalogChecksums.From(await CatalogChecksums.ReadEntriesAsync(root, node)) : CatalogChecksums.None;
+        var entries = CatalogChecksums.HasCatalog(root, node) ? await CatalogChecksums.ReadEntriesAsync(root, node) : null;
+        var catalog = entries is null ? CatalogChecksums.None : CatalogChecksums.From(entries);
         var disk = new CheckpointStore(blobs);
         // The catalog's committed steps too: one whose metadata went is damaged, not skipped.
         var damaged = ReaderSteps.Of(disk, catalog).Select(s => (Step: s, Why: StepConsistency.Damage(disk, s, catalog.For(s)))).Where(d => d.Why is not null).ToList();
@@ -32,10 +33,9 @@ internal static class GcCommand
         if (damaged.Count > 0)
             throw new ActorCkptException($"gc changes nothing while committed steps are damaged (step {string.Join(", ", damaged.Select(d => d.Step))}): " +
                                          "check them with actorckpt verify, and move or remove them by hand");
-        var memory = MemoryTierGc.Begin(blobs, ActorCkptSettings.Create(node));
+        var memoryDone = MemoryTierGc.Run(blobs, ActorCkptSettings.Create(node), entries ?? []);
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
-        var memoryDone = memory?.Finish(await ckpt.ReadCatalogAsync());
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
         // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
         // unlisted and billed, until they are aborted: no save runs now (the lock above), so none is live.

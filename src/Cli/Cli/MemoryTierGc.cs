@@ -4,36 +4,27 @@ namespace ActorCkpt.Cli;
 /// <c>gc</c>'s part in the memory tier, with the tier on in its configuration: this host's tmpfs
 /// files that no committed memory step owns. Those are a killed writer's temporary files and the
 /// published copies of memory rounds that never committed. A holder removes them at its next start;
-/// gc removes them now, by the planner's own rule (<see cref="ReplicaInventory"/>). Only this host's:
-/// each host's replicas are on its own tmpfs, out of reach of a process on another machine.
+/// gc removes them by the planner's own rule (<see cref="ReplicaInventory"/>), before its own node
+/// starts (whose holder would otherwise drop them unreported). No job holds the root then (gc took
+/// its lock), so a round the catalog shows in flight is one a crash cut short: its copies go too.
+/// Only this host's: each host's replicas are on its own tmpfs.
 /// </summary>
-internal sealed class MemoryTierGc
+internal static class MemoryTierGc
 {
-    private readonly ReplicaStore _store;
-    private readonly int _temporary;
-
-    private MemoryTierGc(ReplicaStore store, int temporary) => (_store, _temporary) = (store, temporary);
-
     /// <summary>
-    /// Opens the host's replica store for the root of <paramref name="blobs"/> and removes the temporary
-    /// files of writers that are gone; null with the memory tier off. Call before the node starts, whose
-    /// holder would otherwise remove them unreported.
+    /// Removes the memory tier's debris of this host for the root of <paramref name="blobs"/>, judged
+    /// against <paramref name="catalog"/> (read with no planner running); null with the tier off.
     /// </summary>
-    public static MemoryTierGc? Begin(IBlobStore blobs, ActorCkptSettings settings) =>
-        CheckpointNode.OpenReplicaStore(blobs, settings) is { } store ? new MemoryTierGc(store, store.RemoveDebris()) : null;
-
-    /// <summary>
-    /// Drops the published copies no committed memory step of <paramref name="catalog"/> owns, once the
-    /// planner has settled the catalog (a round a crash cut short is aborted there), and says what went.
-    /// </summary>
-    public MemoryTierGcDone Finish(IReadOnlyList<CatalogEntry> catalog)
+    public static MemoryTierGcDone? Run(IBlobStore blobs, ActorCkptSettings settings, IReadOnlyList<CatalogEntry> catalog)
     {
-        var held = _store.List().Held.Select(h => new HeldCopy(h.Step, h.SaveId, h.DataFile)).ToArray();
-        var debris = ReplicaInventory.Reconcile(new CheckpointCatalog(new CatalogSnapshot(catalog)), _store.Host, held, DateTimeOffset.UtcNow).Debris;
-        // The node's own holder may drop the same copies meanwhile, as the planner tells it: a drop of a copy gone is nothing.
+        if (CheckpointNode.OpenReplicaStore(blobs, settings) is not { } store) return null;
+        var temporary = store.RemoveDebris();
+        var settled = catalog.Where(e => e.Status != CheckpointStatus.InFlight).ToArray();
+        var held = store.List().Held.Select(h => new HeldCopy(h.Step, h.SaveId, h.DataFile)).ToArray();
+        var debris = ReplicaInventory.Reconcile(new CheckpointCatalog(new CatalogSnapshot(settled)), store.Host, held, DateTimeOffset.UtcNow).Debris;
         foreach (var step in debris.GroupBy(d => d.Step))
-            _store.Drop(step.Key, step.Select(d => d.File).ToArray());
-        return new MemoryTierGcDone(_store.Host, _store.Root, _temporary, debris.Select(d => $"step {d.Step}: {d.File}").ToArray());
+            store.Drop(step.Key, step.Select(d => d.File).ToArray());
+        return new MemoryTierGcDone(store.Host, store.Root, temporary, debris.Select(d => $"step {d.Step}: {d.File}").ToArray());
     }
 }
 
