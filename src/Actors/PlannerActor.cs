@@ -705,8 +705,16 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private void Register(IReadOnlyList<IActorRef> writers, string? rootId)
     {
         if (writers.Count == 0) return;
-        _rootId ??= _files.Store.RootId();
-        if (rootId is not null && rootId != _rootId)
+        try
+        {
+            _rootId ??= _files.Store.RootId();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException or ObjectStoreException)
+        {
+            // The root's own id unreadable now: the writers are taken as before ids were compared, not lost.
+            _log.Warning("Could not read the root's id to compare the writers' with: {0}", e.Message);
+        }
+        if (rootId is not null && _rootId is not null && rootId != _rootId)
         {
             // Their files would land in another root, and a commit would record files this root lacks.
             var node = writers[0].Path.Address;

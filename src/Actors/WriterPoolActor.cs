@@ -23,6 +23,9 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
     /// <summary>How often a pool whose root has no id yet looks again.</summary>
     internal static readonly TimeSpan RootIdRetry = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often a pool the planner refused looks at its root's id again.</summary>
+    internal static readonly TimeSpan RefusedRetry = TimeSpan.FromSeconds(10);
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _rootId;
     private bool _waitingLogged;
@@ -53,22 +56,33 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
             case LookForRootId:
                 RegisterOnceRootKnown();
                 break;
-            case WritersRefused refused when !_refusedLogged:
+            case WritersRefused refused:
+                if (!_refusedLogged) _log.Error("This node's writers are not used: {0}", refused.Reason);
                 _refusedLogged = true;
-                _log.Error("This node's writers are not used: {0}", refused.Reason);
+                // The root's id may change under the pool (a catalog rebuild on a server gives the root a new one): looked at again.
+                Timers.StartSingleTimer(nameof(LookForRootId), LookForRootId.Instance, RefusedRetry);
                 break;
         }
     }
 
     private void RegisterOnceRootKnown()
     {
+        var before = _rootId;
         _rootId = RootIdOrNull();
+        // Refused with this id already: registering again would only be refused again.
+        if (_refusedLogged && _rootId == before)
+        {
+            Timers.StartSingleTimer(nameof(LookForRootId), LookForRootId.Instance, RefusedRetry);
+            return;
+        }
+        _refusedLogged = false;
         if (_rootId is null)
         {
             Timers.StartSingleTimer(nameof(LookForRootId), LookForRootId.Instance, RootIdRetry);
             return;
         }
         if (_waitingLogged) _log.Info("Writer pool: the checkpoint root '{0}' has its id now; the writers register", store.Root);
+        _waitingLogged = false;
         foreach (var writer in Context.GetChildren()) planner.Tell(new RegisterWriter(writer, _rootId));
     }
 
