@@ -41,7 +41,7 @@ internal static class CatalogRebuildCommand
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
             // A catalog on a server is keyed by the root's id: a new id starts a new catalog.
-            if (sqlite is null) keptAs = SetAside(root, blobs, node);
+            if (sqlite is null) keptAs = SetAside(blobs);
         }
 
         // Retention off: the new catalog records what is there; it is not the moment to delete anything.
@@ -60,7 +60,9 @@ internal static class CatalogRebuildCommand
         {
             using (CatalogLock.Take(blobs))
             {
-                keptAs = SetAside(root, blobs, node);
+                // The old catalog is copied aside, then replaced by one rename: at no moment is there no catalog.
+                keptAs = KeepCopy(sqlite!);
+                foreach (var companion in Companions) File.Delete(sqlite + companion);
                 MoveWithCompanions(building, sqlite!);
             }
         }
@@ -115,27 +117,32 @@ internal static class CatalogRebuildCommand
         foreach (var path in Companions.Select(c => file + c).Append(file)) File.Delete(path);
     }
 
+    /// <summary>Moves SQLite file <paramref name="from"/> over <paramref name="to"/>: its companions first (a closed database has none), then the file in one rename.</summary>
     private static void MoveWithCompanions(string from, string to)
     {
         foreach (var companion in Companions)
             if (File.Exists(from + companion)) File.Move(from + companion, to + companion, overwrite: true);
-        File.Move(from, to);
+        File.Move(from, to, overwrite: true);
     }
 
-    /// <summary>Renames the old catalog out of the way (nothing deleted); returns what it is kept as.</summary>
-    private static string SetAside(string root, IBlobStore blobs, Akka.Configuration.Config node)
+    /// <summary>Copies SQLite catalog <paramref name="file"/> with its companions to a name of its own; returns what it is kept as.</summary>
+    private static string KeepCopy(string file)
     {
-        var suffix = ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        if (RootStore.CatalogFile(root, node) is { } file)
-        {
-            if (!Path.Exists(file)) return "nothing: there was no catalog file";
-            foreach (var companion in Companions)
-                if (File.Exists(file + companion)) File.Move(file + companion, file + suffix + companion);
-            File.Move(file, file + suffix);
-            return file + suffix;
-        }
-        // A catalog on a server is keyed by the root's id: a new id starts a new catalog, the old rows stay.
+        if (!Path.Exists(file)) return "nothing: there was no catalog file";
+        var kept = file + Replaced();
+        foreach (var companion in Companions)
+            if (File.Exists(file + companion)) File.Copy(file + companion, kept + companion);
+        File.Copy(file, kept);
+        return kept;
+    }
+
+    private static string Replaced() => ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Sets a catalog on a server aside: the root's id file is renamed, so a new id starts a new catalog and the old rows stay; returns what it is kept as.</summary>
+    private static string SetAside(IBlobStore blobs)
+    {
         if (!blobs.Exists(CheckpointLayout.RootIdFile)) return "nothing: the root had no id";
+        var suffix = Replaced();
         blobs.Rename(CheckpointLayout.RootIdFile, CheckpointLayout.RootIdFile + suffix, overwrite: false);
         return $"the rows of the old root id (its id file is kept as {blobs.Root}/{CheckpointLayout.RootIdFile + suffix})";
     }
