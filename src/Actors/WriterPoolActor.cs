@@ -30,6 +30,7 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
     private string? _rootId;
     private bool _waitingLogged;
     private bool _refusedLogged;
+    private bool _reading;
 
     /// <summary>Props of a writer pool registering its writers with <paramref name="planner"/>, writing memory-tier files into <paramref name="replicas"/>.</summary>
     public static Props Props(IBlobStore store, ActorCkptSettings settings, IActorRef planner, ReplicaStore? replicas = null) =>
@@ -42,7 +43,11 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
     protected override void PreStart()
     {
         for (var i = 0; i < settings.WriterPoolSize; i++) Context.ActorOf(WriterActor.Props(store, settings, replicas), $"writer-{i}");
-        RegisterOnceRootKnown();
+        // A local file is read at once, so that the writers are registered before a save can reach the
+        // planner (a round planned as the first of them registers would have one writer); an object
+        // store is asked off the actor's thread.
+        if (store is ObjectBlobStore) ReadRootId();
+        else OnRootIdRead(RootIdOf(store));
     }
 
     /// <summary>Answers <see cref="ListWriters"/> (no writers while the root's id is unknown); ignores anything else.</summary>
@@ -54,7 +59,10 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
                 Sender.Tell(_rootId is null ? new WritersListed([]) : new WritersListed(Context.GetChildren().ToArray(), _rootId));
                 break;
             case LookForRootId:
-                RegisterOnceRootKnown();
+                ReadRootId();
+                break;
+            case RootIdRead read:
+                OnRootIdRead(read);
                 break;
             case WritersRefused refused:
                 if (!_refusedLogged) _log.Error("This node's writers are not used: {0}", refused.Reason);
@@ -65,10 +73,33 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
         }
     }
 
-    private void RegisterOnceRootKnown()
+    /// <summary>Reads the root's id again off the actor's thread (on an object store it is a request, with retries).</summary>
+    private void ReadRootId()
     {
+        if (_reading) return;
+        _reading = true;
+        var blobs = store;
+        Task.Run(() => RootIdOf(blobs)).PipeTo(Self);
+    }
+
+    private static RootIdRead RootIdOf(IBlobStore blobs)
+    {
+        try
+        {
+            var ids = new CheckpointStore(blobs);
+            return ids.HasRootId() ? new RootIdRead(ids.RootId(), null) : new RootIdRead(null, $"it has no {CheckpointLayout.RootIdFile} yet");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException or ObjectStoreException)
+        {
+            return new RootIdRead(null, $"its {CheckpointLayout.RootIdFile} cannot be read: {e.Message}");
+        }
+    }
+
+    private void OnRootIdRead(RootIdRead read)
+    {
+        _reading = false;
         var before = _rootId;
-        _rootId = RootIdOrNull();
+        _rootId = read.Id;
         // Refused with this id already: registering again would only be refused again.
         if (_refusedLogged && _rootId == before)
         {
@@ -78,6 +109,10 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
         _refusedLogged = false;
         if (_rootId is null)
         {
+            if (!_waitingLogged)
+                _log.Warning("Writer pool: the checkpoint root '{0}' is not ready: {1}. The writers register once it has the id the planner's node writes at its start; " +
+                             "if this lasts, this node's root is not the planner's (give every node the same root)", store.Root, read.Why);
+            _waitingLogged = true;
             Timers.StartSingleTimer(nameof(LookForRootId), LookForRootId.Instance, RootIdRetry);
             return;
         }
@@ -86,30 +121,13 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
         foreach (var writer in Context.GetChildren()) planner.Tell(new RegisterWriter(writer, _rootId));
     }
 
-    private string? RootIdOrNull()
-    {
-        string? why;
-        try
-        {
-            var ids = new CheckpointStore(store);
-            if (ids.HasRootId()) return ids.RootId();
-            why = $"it has no {CheckpointLayout.RootIdFile} yet";
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException or ObjectStoreException)
-        {
-            why = $"its {CheckpointLayout.RootIdFile} cannot be read: {e.Message}";
-        }
-        if (!_waitingLogged)
-            _log.Warning("Writer pool: the checkpoint root '{0}' is not ready: {1}. The writers register once it has the id the planner's node writes at its start; " +
-                         "if this lasts, this node's root is not the planner's (give every node the same root)", store.Root, why);
-        _waitingLogged = true;
-        return null;
-    }
-
     private sealed class LookForRootId
     {
         public static readonly LookForRootId Instance = new();
     }
+
+    /// <summary>The root's id, or null and why not.</summary>
+    private sealed record RootIdRead(string? Id, string? Why);
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => new RestartWriters();
