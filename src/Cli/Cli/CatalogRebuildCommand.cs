@@ -4,8 +4,9 @@ namespace ActorCkpt.Cli;
 
 /// <summary>
 /// <c>actorckpt catalog rebuild ROOT [--config F] [--json]</c>: a new catalog from what is on disk.
-/// The old catalog is kept beside it, renamed (its SQLite file, once the new one is built beside it
-/// and whole; on PostgreSQL the root's id, so the old journal stays untouched and the new one starts empty). Every committed step is verified byte
+/// The old catalog is kept beside it: a SQLite file is copied aside once the new one is built beside
+/// it and whole, which then takes its name in one rename; on PostgreSQL the root's id is renamed, so
+/// the old journal stays untouched and the new one starts empty. Every committed step is verified byte
 /// for byte first; one that fails, and any step directory without committed metadata, is moved
 /// whole into <see cref="CheckpointStore.QuarantineDirectory"/> and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
 /// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
