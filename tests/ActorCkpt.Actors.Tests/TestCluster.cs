@@ -32,6 +32,13 @@ internal sealed class TestCluster : IAsyncDisposable
         actorckpt.writer.pool-size = 2
         """;
 
+    /// <summary>
+    /// How long a join may take before the test fails as hung. A join after a crash waits for the
+    /// split-brain resolver to down the crashed node; on two cores beside a CI run at load 19 that
+    /// took over a minute once.
+    /// </summary>
+    private static readonly TimeSpan JoinGuard = TimeSpan.FromMinutes(3);
+
     private readonly List<ActorSystem> _stopped = new();
     private readonly List<ActorSystem> _systems;
     private readonly List<CheckpointNode> _nodes;
@@ -57,7 +64,7 @@ internal sealed class TestCluster : IAsyncDisposable
         var seed = Address(started[0].System);
         // JoinSeedNodesAsync completes only when the node is Up: start every join, then await them together.
         await Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed })))
-            .WaitAsync(TimeSpan.FromSeconds(60));
+            .WaitAsync(JoinGuard);
         return new TestCluster(root, common, started.Select(s => s.System).ToList(), started.Select(s => s.Node).ToList());
     }
 
@@ -66,7 +73,7 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         var (system, node) = Start(Root, _common, spec);
         var seeds = _systems.Where(s => !_stopped.Contains(s)).Select(Address).ToArray();
-        await Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds).WaitAsync(TimeSpan.FromSeconds(60));
+        await Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds).WaitAsync(JoinGuard);
         _systems.Add(system);
         _nodes.Add(node);
         return system;
