@@ -48,6 +48,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private string? _rootId;
     // Deleted steps whose memory copies go when their files do (after any load of them).
     private readonly HashSet<long> _copiesGoWithFiles = new();
+    // Hosts whose holder was still scanning when lost-after passed, told once.
+    private readonly HashSet<string> _toldStillScanning = new(StringComparer.Ordinal);
     private readonly bool _supervised;
     private IDisposable? _catalogLock;
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
@@ -71,9 +73,23 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<RegisterWriter>(m => Register(new[] { m.Writer }, m.RootId));
         Command<WritersListed>(m => Register(m.Writers, m.RootId));
         Command<RegisterHolder>(OnRegisterHolder);
+        Command<HolderScanning>(m =>
+        {
+            if (!_holders.Scanning(m.Host, m.Holder)) return;
+            Context.Watch(m.Holder);
+            _log.Info("Memory tier: host '{0}' is there; its replica holder {1} is scanning its store", m.Host, m.Holder.Path);
+        });
+        Command<HolderScanFailed>(m =>
+        {
+            if (_holders.StoppedScanning(m.Holder) is null) return;
+            _log.Warning("Memory tier: the replica holder {0} of host '{1}' could not scan its store: {2}", m.Holder.Path, m.Host, m.Cause);
+            MarkSilentHostsLost();
+        });
         Command<Terminated>(t =>
         {
             _writers.Remove(t.ActorRef);
+            // A holder that stopped during its scan: its host is silent again.
+            if (_holders.StoppedScanning(t.ActorRef) is not null) MarkSilentHostsLost();
             if (_holders.HostOf(t.ActorRef) is { } of)
             {
                 if (_holders.Lost(t.ActorRef) is { } host)
@@ -102,6 +118,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Carry(_rounds.NodeLost(m.Member.Address.ToString()));
             // A node that left on purpose (a job stopping) keeps its tmpfs copies: they are not lost, only not served until it is back.
             var graceful = m.PreviousStatus == MemberStatus.Exiting || LeftGracefully(m.Member.Address);
+            var stoppedScanning = _holders.ScanningHolders.Where(h => h.Holder.Path.Address.Equals(m.Member.Address)).Count(h => _holders.StoppedScanning(h.Holder) is not null);
             foreach (var holder in _holders.LiveHosts.SelectMany(_holders.HoldersOn).Where(h => h.Path.Address.Equals(m.Member.Address)).ToArray())
             {
                 var of = _holders.HostOf(holder)!;
@@ -113,6 +130,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 HolderStopped(holder, of);
             }
             _leaving.Remove(m.Member.Address);
+            if (stoppedScanning > 0) MarkSilentHostsLost();
         });
         Command<ReplicaCopied>(OnReplicaCopied);
         Command<ReplicaCopyFailure>(m =>
@@ -588,11 +606,20 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         return member?.Status is MemberStatus.Leaving or MemberStatus.Exiting;
     }
 
-    /// <summary>Once lost-after has passed since the start, hosts recorded as holders that never announced themselves are lost.</summary>
+    /// <summary>
+    /// Once lost-after has passed since the start, hosts recorded as holders that never announced themselves
+    /// are lost; not one whose holder is still scanning its store (told once): it is there, and its copies with it.
+    /// </summary>
     private void MarkSilentHostsLost()
     {
         if (DateTimeOffset.UtcNow - _startedAt < _settings.MemoryTier.LostAfter) return;
-        foreach (var host in Unannounced().Where(h => HeldUnmarked(h).Length > 0)) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
+        foreach (var host in Unannounced().Where(h => HeldUnmarked(h).Length > 0))
+        {
+            if (!_holders.IsScanning(host)) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
+            else if (_toldStillScanning.Add(host))
+                _log.Warning("Memory tier: host '{0}' has not announced what it holds within {1} of the planner's start: its replica holder is still scanning its store, "
+                    + "so its copies are not marked lost, and loads wait for it (up to half of actorckpt.planner.plan-timeout)", host, _settings.MemoryTier.LostAfter);
+        }
     }
 
     /// <summary>The holder actor's name on every node (beside the writer pool).</summary>
@@ -785,7 +812,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // Just started: hosts the catalog records as holders announce themselves first (a restarted
         // cluster loads from memory instead of racing to the disk); a load waits for them up to
         // lost-after, unless what it gets now is what they could give it at best.
-        if (Unannounced().Count > 0 && DateTimeOffset.UtcNow - _startedAt < LoadWait && !SilentHostsCannotBetter(msg))
+        if (WaitsForSilentHosts(msg))
         {
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
             return;
@@ -874,6 +901,20 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     /// <summary>How long a just-started planner holds loads for hosts to announce themselves: lost-after, within half the ranks' lease deadline.</summary>
     private TimeSpan LoadWait => _settings.MemoryTier.LostAfter < _settings.PlanTimeout / 2 ? _settings.MemoryTier.LostAfter : _settings.PlanTimeout / 2;
+
+    /// <summary>
+    /// Whether a load waits for recorded hosts that have not announced themselves: for <see cref="LoadWait"/>,
+    /// and while one of them is scanning its store for as long as the ranks' lease deadline allows (half of
+    /// it), unless they could give it nothing better than what it gets now.
+    /// </summary>
+    private bool WaitsForSilentHosts(AcquireLoadLease msg)
+    {
+        var silent = Unannounced();
+        if (silent.Count == 0) return false;
+        var waited = DateTimeOffset.UtcNow - _startedAt;
+        if (waited >= (silent.Any(_holders.IsScanning) ? _settings.PlanTimeout / 2 : LoadWait)) return false;
+        return !SilentHostsCannotBetter(msg);
+    }
 
     /// <summary>
     /// Hosts recorded as holders of memory steps still held that have not announced themselves to this

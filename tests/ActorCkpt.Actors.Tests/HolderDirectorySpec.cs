@@ -40,6 +40,40 @@ public class HolderDirectorySpec
     }
 
     [Fact]
+    public void A_scanning_holder_should_mark_its_host_as_there_but_not_live_until_it_announces()
+    {
+        var holders = new HolderDirectory<string>();
+        Assert.True(holders.Scanning("h0", "h0/a"));
+        Assert.False(holders.Scanning("h0", "h0/a"));
+        Assert.True(holders.IsScanning("h0"));
+        Assert.False(holders.IsLive("h0"));
+        Assert.False(holders.HasAnnounced("h0"));
+        Assert.Equal([("h0/a", "h0")], holders.ScanningHolders);
+
+        Assert.True(holders.Register("h0", "h0/a", 100));
+        Assert.False(holders.IsScanning("h0"));
+        Assert.Null(holders.StoppedScanning("h0/a"));
+        // A late notice of a holder already announced changes nothing.
+        Assert.False(holders.Scanning("h0", "h0/a"));
+        Assert.False(holders.IsScanning("h0"));
+    }
+
+    [Fact]
+    public void A_holder_that_stops_during_its_scan_should_leave_its_host_silent()
+    {
+        var holders = new HolderDirectory<string>();
+        holders.Scanning("h0", "h0/a");
+        holders.Scanning("h0", "h0/b");
+        Assert.Equal("h0", holders.StoppedScanning("h0/a"));
+        Assert.True(holders.IsScanning("h0"));
+        Assert.Equal("h0", holders.StoppedScanning("h0/b"));
+        Assert.False(holders.IsScanning("h0"));
+        Assert.Null(holders.StoppedScanning("h0/b"));
+        Assert.Null(holders.Lost("h0/b"));
+        Assert.Empty(holders.ScanningHolders);
+    }
+
+    [Fact]
     public void A_holder_announcing_again_should_update_the_budget_only_and_a_restarted_host_should_be_new_again()
     {
         var holders = new HolderDirectory<string>();

@@ -1,3 +1,6 @@
+using Akka.Actor;
+using Akka.TestKit;
+
 namespace ActorCkpt.Actors.Tests;
 
 /// <summary>
@@ -42,6 +45,84 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
         Assert.Equal([1L, 2L], (await Catalog(node)).Where(e => e.InMemory).Select(e => e.Step));
         TestStates.Dispose(targets);
     }
+
+    [Fact]
+    public async Task A_host_whose_holder_still_scans_when_lost_after_passes_should_not_be_lost_and_a_load_should_wait_for_it()
+    {
+        await SaveDiskThenMemoryStep();
+        using var scan = new ManualResetEventSlim();
+        var (system, node, log) = ProcessWhoseScanWaits(scan);
+        var targets = Targets(2);
+        var loads = Task.WhenAll(targets.Select(t => node.LoadAsync(t)));
+
+        // Before, the planner marked the host lost at lost-after and the loads took disk step 1.
+        await StillScanningTold(log);
+        var holder = await system.ActorSelection("/user/actorckpt-replicas").ResolveOne(Patience);
+        Assert.Equal("h0", (await holder.Ask<HolderScanning>(new ListHeldReplicas(), Patience)).Host);
+        scan.Set();
+
+        var results = await loads.WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((2L, StorageTier.Memory), (r.Step, r.Tier)));
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 2));
+        Assert.True((await Catalog(node)).Single(e => e.Step == 2).Memory!.Loadable);
+        TestStates.Dispose(targets);
+    }
+
+    [Fact]
+    public async Task A_host_whose_holder_stops_during_its_scan_after_lost_after_should_be_lost_and_a_load_go_to_disk()
+    {
+        await SaveDiskThenMemoryStep();
+        using var scan = new ManualResetEventSlim();
+        var (system, node, log) = ProcessWhoseScanWaits(scan);
+        var targets = Targets(2);
+        var loads = Task.WhenAll(targets.Select(t => node.LoadAsync(t)));
+        await StillScanningTold(log);
+
+        system.Stop(await system.ActorSelection("/user/actorckpt-replicas").ResolveOne(Patience));
+        var results = await loads.WaitAsync(Patience);
+        scan.Set();
+        Assert.All(results, r => Assert.Equal((1L, StorageTier.Disk), (r.Step, r.Tier)));
+        Assert.False((await Catalog(node)).Single(e => e.Step == 2).Memory!.Loadable);
+        TestStates.Dispose(targets);
+    }
+
+    /// <summary>Step 1 on disk and step 2 in memory on host h0, by a process that then ends.</summary>
+    private async Task SaveDiskThenMemoryStep()
+    {
+        var (first, before) = Process();
+        await HolderUp(first);
+        await Save(before, 1, SaveTier.Disk);
+        await Save(before, 2);
+        await first.Terminate();
+    }
+
+    /// <summary>
+    /// A process restarted on h0 (lost-after 1 s) whose holder's start-up scan waits for <paramref name="scan"/>:
+    /// the blocking-I/O dispatcher, where the scan runs, has one thread, taken until then (the planner runs elsewhere).
+    /// </summary>
+    private (ActorSystem System, CheckpointNode Node, TestProbe Log) ProcessWhoseScanWaits(ManualResetEventSlim scan)
+    {
+        TestProbe log = null!;
+        var (system, node) = Process(extra: """
+            actorckpt.tiers.memory.lost-after = 1s
+            actorckpt.planner { plan-timeout = 2h, dispatcher = "akka.actor.default-dispatcher" }
+            akka.actor.default-blocking-io-dispatcher {
+              executor = fork-join-executor
+              fork-join-executor { parallelism-min = 1, parallelism-factor = 1.0, parallelism-max = 1 }
+            }
+            """, beforeStart: s =>
+        {
+            log = CreateTestProbe(s);
+            s.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+            s.Dispatchers.Lookup("akka.actor.default-blocking-io-dispatcher").Schedule(() => scan.Wait());
+        });
+        return (system, node, log);
+    }
+
+    /// <summary>Waits for the planner's line that h0's holder is still scanning once lost-after has passed.</summary>
+    private static async Task StillScanningTold(TestProbe log) =>
+        await log.FishForMessageAsync<Akka.Event.Warning>(w => w.Message.ToString()!.StartsWith(
+            "Memory tier: host 'h0' has not announced what it holds within 00:00:01 of the planner's start: its replica holder is still scanning its store", StringComparison.Ordinal), Patience);
 
     [Fact]
     public async Task A_load_whose_newest_step_the_announced_hosts_hold_should_not_wait_for_a_silent_host()

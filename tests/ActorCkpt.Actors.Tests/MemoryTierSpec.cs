@@ -18,9 +18,12 @@ public abstract class MemoryTierSpec : NodeSpec
     private readonly List<ActorSystem> _processes = new();
 
     /// <summary>A process (its own actor system) with a node over <see cref="NodeSpec.Root"/>, the tier on with <paramref name="budget"/> bytes per host.</summary>
-    /// <remarks>With <paramref name="store"/>, the node's store is what it makes of the plain one.</remarks>
+    /// <remarks>
+    /// With <paramref name="store"/>, the node's store is what it makes of the plain one; <paramref name="beforeStart"/>
+    /// runs on the new actor system before the node starts on it.
+    /// </remarks>
     private protected (ActorSystem System, CheckpointNode Node) Process(long budget = 1L << 30, string host = "h0", string extra = "",
-        Func<IBlobStore, IBlobStore>? store = null)
+        Func<IBlobStore, IBlobStore>? store = null, Action<ActorSystem>? beforeStart = null)
     {
         var system = ActorSystem.Create("proc", ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString($$"""
             actorckpt.tiers.memory { enabled = on, replicas = 1, directory = "{{Shm}}", host = {{host}}, budget = {{budget}}, keep-last = 0 }
@@ -29,6 +32,7 @@ public abstract class MemoryTierSpec : NodeSpec
             {{TestConfig}}
             """).WithFallback(ActorCkptConfig.Defaults), Root));
         _processes.Add(system);
+        beforeStart?.Invoke(system);
         IBlobStore blobs = new LocalBlobStore(Root);
         return (system, CheckpointNode.Start(system, store?.Invoke(blobs) ?? blobs));
     }

@@ -129,6 +129,8 @@ public class SerializationSpec : NodeSpec
             // Replica holder protocol.
             new RegisterHolder("node-1", TestActor, 1L << 30, new[] { new HeldReplica(3, id, 1, file.FileName, 4096 + 400, result) }),
             new ListHeldReplicas(),
+            new HolderScanning("node-1", TestActor),
+            new HolderScanFailed("node-1", TestActor, "IOException: access denied"),
             new DropReplicas(3, new[] { file.FileName }, "evicted", Recycle: true),
             new ReplicasDropped("node-1", 3, 4496),
             new DropReplicasFailure("node-1", 3, "host 'node-1': access denied"),

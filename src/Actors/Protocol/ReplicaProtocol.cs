@@ -15,7 +15,29 @@ namespace ActorCkpt;
 /// <remarks>A wire message: from a holder to the planner on another node.</remarks>
 internal sealed record RegisterHolder(string Host, IActorRef Holder, long BudgetBytes, HeldReplica[] Held) : IActorCkptMessage;
 
-/// <summary>The planner asks a holder for its inventory; answered with a fresh <see cref="RegisterHolder"/>.</summary>
+/// <summary>
+/// A host's replica holder has started and is scanning its store: sent by the <see cref="ReplicaHolderActor"/>
+/// to the planner before the scan, and as its answer to <see cref="ListHeldReplicas"/> until the scan is
+/// done (then <see cref="RegisterHolder"/> follows). The planner watches <paramref name="Holder"/> and, while
+/// it lives, neither marks the host lost for its silence nor resolves loads without it: a scan (with
+/// <c>verify-on-start = full</c>, or on a loaded machine) can outlast <c>lost-after</c>.
+/// </summary>
+/// <param name="Host">The host id (<c>actorckpt.tiers.memory.host</c>).</param>
+/// <param name="Holder">The holder actor.</param>
+/// <remarks>A wire message: from a holder to the planner on another node.</remarks>
+internal sealed record HolderScanning(string Host, IActorRef Holder) : IActorCkptMessage;
+
+/// <summary>
+/// A holder's start-up scan failed: it announces nothing (a later <see cref="ListHeldReplicas"/> scans
+/// again), so the planner stops waiting on it and its host is silent again, lost once <c>lost-after</c> has passed.
+/// </summary>
+/// <param name="Host">The host id.</param>
+/// <param name="Holder">The holder actor.</param>
+/// <param name="Cause">Why, one line.</param>
+/// <remarks>A wire message: from a holder to the planner on another node.</remarks>
+internal sealed record HolderScanFailed(string Host, IActorRef Holder, string Cause) : IActorCkptMessage;
+
+/// <summary>The planner asks a holder for its inventory; answered with a fresh <see cref="RegisterHolder"/> (<see cref="HolderScanning"/> while the holder's start-up scan runs).</summary>
 /// <remarks>A wire message: from the planner to a holder on another node.</remarks>
 internal sealed record ListHeldReplicas : IActorCkptMessage;
 

@@ -14,6 +14,28 @@ internal sealed class HolderDirectory<TRef> where TRef : notnull
     private readonly Dictionary<TRef, string> _hostOf = new();
     private readonly Dictionary<string, long> _budgets = new(StringComparer.Ordinal);
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
+    // Holders that said they are scanning their store and have not announced what it holds yet.
+    private readonly Dictionary<TRef, string> _scanning = new();
+
+    /// <summary>
+    /// <paramref name="holder"/> on <paramref name="host"/> started and is scanning its store. True when that
+    /// is news (the caller then watches it); a holder already announced is past its scan, so false.
+    /// </summary>
+    public bool Scanning(string host, TRef holder)
+    {
+        if (_hostOf.ContainsKey(holder) || _scanning.ContainsKey(holder)) return false;
+        _scanning[holder] = host;
+        return true;
+    }
+
+    /// <summary><paramref name="holder"/> stopped before it announced what it holds: its host, or null when it was not scanning.</summary>
+    public string? StoppedScanning(TRef holder) => _scanning.Remove(holder, out var host) ? host : null;
+
+    /// <summary>Whether a holder on <paramref name="host"/> is scanning its store: the host is there, not yet live.</summary>
+    public bool IsScanning(string host) => _scanning.ContainsValue(host);
+
+    /// <summary>The holders still scanning, with their hosts.</summary>
+    public IReadOnlyList<(TRef Holder, string Host)> ScanningHolders => _scanning.Select(p => (p.Key, p.Value)).ToArray();
 
     /// <summary>
     /// <paramref name="holder"/> on <paramref name="host"/> announced itself with a budget of
@@ -27,6 +49,7 @@ internal sealed class HolderDirectory<TRef> where TRef : notnull
         if (budgetBytes <= 0) throw new ArgumentOutOfRangeException(nameof(budgetBytes), budgetBytes, $"host '{host}': a memory budget must be positive");
         _budgets[host] = budgetBytes;
         _announced.Add(host);
+        _scanning.Remove(holder);
         if (known is not null) return false;
         _hostOf[holder] = host;
         if (!_byHost.TryGetValue(host, out var holders)) _byHost[host] = holders = new List<TRef>();

@@ -17,7 +17,8 @@ namespace ActorCkpt;
 /// copy of another host's replica on <see cref="CopyReplica"/> and serves its own replicas' headers
 /// for that (<see cref="ReadReplicaHeader"/>), and measures the store on <see cref="ReportReplicaUsage"/>. File work
 /// runs on the blocking-I/O dispatcher, never on the actor's thread; requests that come before the
-/// start-up scan is done wait for it.
+/// start-up scan is done wait for it, but a <see cref="ListHeldReplicas"/> is answered at once with
+/// <see cref="HolderScanning"/> (as the planner is told at start), so that a long scan is not taken for a lost host.
 /// </summary>
 internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -49,10 +50,13 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
             _frameSize = settings.ChecksumBlockSize;
         }
         Receive<HolderScanned>(Started);
+        // The inventory waits for the scan; that the host is there does not.
+        Receive<ListHeldReplicas>(_ => Sender.Tell(new HolderScanning(_store.Host, Self)));
         Receive<Status.Failure>(f =>
         {
             // Not announced: the planner's next ListHeldReplicas scans again.
             _log.Error(f.Cause, "Replica holder of host '{0}': the store at '{1}' could not be scanned at start; not announced", _store.Host, _store.Root);
+            _planner.Tell(new HolderScanFailed(_store.Host, Self, ErrorText.Of(f.Cause)));
             BecomeReady();
         });
         ReceiveAny(_ => Stash.Stash());
@@ -73,7 +77,12 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
         Akka.Actor.Props.Create(() => new ReplicaHolderActor(store, tier, planner, root, readerName, settings));
 
     /// <inheritdoc />
-    protected override void PreStart() => Run(Scan).PipeTo(Self);
+    protected override void PreStart()
+    {
+        // Told first, so that a long scan does not pass for a lost host (lost-after counts from the planner's start).
+        _planner.Tell(new HolderScanning(_store.Host, Self));
+        Run(Scan).PipeTo(Self);
+    }
 
     private void Started(HolderScanned scanned)
     {
