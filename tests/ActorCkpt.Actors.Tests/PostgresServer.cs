@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ActorCkpt.Actors.Tests;
 
@@ -20,7 +18,7 @@ internal sealed class PostgresServer : IDisposable
         _data = Path.Combine(Path.GetTempPath(), "actorckpt-pg-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_data);
         if (IsRoot) Run("chown", "postgres:postgres", _data);
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         AsServerUser(Path.Combine(bin, "initdb"), "-D", _data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8");
         AsServerUser(Path.Combine(bin, "pg_ctl"), "-D", _data, "-w", "-t", "60", "-l", Path.Combine(_data, "server.log"),
             "-o", $"-p {Port} -h 127.0.0.1 -k {_data} -c fsync=off", "start");
@@ -65,13 +63,6 @@ internal sealed class PostgresServer : IDisposable
         var error = p.StandardError.ReadToEndAsync();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {p.ExitCode}: {output.Result}{error.Result}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string? FindBin()

@@ -101,10 +101,7 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     {
         var root = $"s3://{ObjectEmulators.NewContainer()}/job";
         var state = Path.Combine(_temp.Path, "fresh", "state");
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        var port = LoopbackPort.Free();
         var cluster = new CheckpointClusterOptions { Host = "127.0.0.1", Port = port };
         cluster.SeedNodes.Add($"127.0.0.1:{port}");
 

@@ -18,7 +18,7 @@ public sealed class StoppedTokenSpec : IDisposable
     [Fact]
     public async Task Stopped_should_be_cancelled_when_a_termination_signal_makes_the_node_leave_and_when_it_is_disposed()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var cluster = new CheckpointClusterOptions { Host = "127.0.0.1", Port = port };
         cluster.SeedNodes.Add($"127.0.0.1:{port}");
         var clustered = await Checkpointer.StartAsync(new CheckpointerOptions
@@ -39,14 +39,5 @@ public sealed class StoppedTokenSpec : IDisposable
         await local.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
         await local.DisposeAsync();
         Assert.True(local.Stopped.IsCancellationRequested);
-    }
-
-    private static int FreePort()
-    {
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
     }
 }

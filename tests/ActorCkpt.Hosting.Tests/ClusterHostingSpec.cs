@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
@@ -26,15 +24,6 @@ public sealed class ClusterHostingSpec : IDisposable
     private string Root => Path.Combine(_temp.Path, "ckpt");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private IHost Node(int port, string seed, string[] roles, Action<AkkaConfigurationBuilder>? before = null, Action<ActorCkptOptions>? options = null)
     {
@@ -104,7 +93,7 @@ public sealed class ClusterHostingSpec : IDisposable
     [Fact]
     public async Task Two_hosts_form_a_cluster_and_both_ranks_save_one_checkpoint_and_load_it()
     {
-        int port1 = FreePort(), port2 = FreePort();
+        int port1 = LoopbackPort.Free(), port2 = LoopbackPort.Free();
         var seed = $"akka.tcp://{SystemName}@127.0.0.1:{port1}";
         string[] roles = ["rank", "writer", "planner"];
         using var node1 = Node(port1, seed, roles);
@@ -139,7 +128,7 @@ public sealed class ClusterHostingSpec : IDisposable
     [Fact]
     public async Task A_save_still_in_flight_when_a_clustered_host_stops_should_fail_saying_the_wait_ran_out()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var gate = new WriteGate();
         using var node = Node(port, $"akka.tcp://{SystemName}@127.0.0.1:{port}", ["rank", "writer", "planner"], options: o =>
         {
@@ -155,7 +144,7 @@ public sealed class ClusterHostingSpec : IDisposable
     [Fact]
     public async Task A_save_on_a_node_without_the_rank_role_names_the_role_and_the_fix()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var node = Node(port, $"akka.tcp://{SystemName}@127.0.0.1:{port}", ["writer", "planner"]);
         await node.StartAsync(Ct);
         using var w = torch.ones(2);

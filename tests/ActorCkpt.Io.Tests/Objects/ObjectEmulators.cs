@@ -32,10 +32,10 @@ public sealed class ObjectEmulators : IDisposable
         Directory.CreateDirectory(_data);
         try
         {
-            AzuritePort = FreePort();
+            AzuritePort = LoopbackPort.Free();
             Start(Path.Combine(tools, "node_modules", ".bin", "azurite-blob"),
                 $"--blobHost 127.0.0.1 --blobPort {AzuritePort} --location {Dir("azurite")} --silent --skipApiVersionCheck --loose --disableTelemetry", AzuritePort);
-            S3Port = FreePort();
+            S3Port = LoopbackPort.Free();
             Start(Path.Combine(tools, "node_modules", ".bin", "s3rver"),
                 $"--address 127.0.0.1 --port {S3Port} --directory {Dir("s3rver")} --silent --no-vhost-buckets", S3Port);
         }
@@ -132,13 +132,6 @@ public sealed class ObjectEmulators : IDisposable
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Runs <c>npm ci</c> in <paramref name="tools"/> when its packages are not there (once per process; other processes wait on a lock file).</summary>
