@@ -16,6 +16,12 @@ internal sealed class ObjectTierStores(ActorSystem system) : IExtension
     /// <summary>The extension of <paramref name="system"/>.</summary>
     public static ObjectTierStores Get(ActorSystem system) => system.WithExtension<ObjectTierStores, ObjectTierStoresProvider>();
 
+    /// <summary>
+    /// Has <paramref name="store"/> stand for the tier at <paramref name="root"/> from now on: for tests that
+    /// hold or spoil what the node does in its tier, as a node's own root can be any <see cref="IBlobStore"/>.
+    /// </summary>
+    internal void Use(string root, CheckpointStore store) => _open[root] = store;
+
     /// <summary>The checkpoints of the object tier <paramref name="settings"/> name (blocking: opening an object store checks its container).</summary>
     public CheckpointStore Open(ActorCkptSettings settings)
     {
