@@ -70,7 +70,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
         Recover<RecoveryCompleted>(_ => Reconcile());
 
-        Command<RegisterWriter>(m => Register(new[] { m.Writer }, m.RootId));
+        Command<RegisterWriters>(m => Register(m.Writers, m.RootId));
         Command<WritersListed>(m => Register(m.Writers, m.RootId));
         Command<RegisterHolder>(OnRegisterHolder);
         Command<HolderScanning>(m =>
@@ -750,12 +750,15 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Sender.Tell(new WritersRefused(why));
             return;
         }
+        var added = 0;
         foreach (var writer in writers.Where(w => !_writers.Contains(w)))
         {
             _writers.Add(writer);
             Context.Watch(writer);
-            Carry(_rounds.WriterAdded());
+            added++;
         }
+        // Once all of them are in: a round waiting for writers is planned over every writer that came.
+        if (added > 0) Carry(_rounds.WriterAdded());
     }
 
     /// <summary>

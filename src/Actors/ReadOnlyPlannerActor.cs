@@ -26,7 +26,7 @@ internal sealed class ReadOnlyPlannerActor : ReceiveActor
         });
         Receive<ReleaseLoadLease>(_ => { });
         Receive<ListWriters>(_ => Sender.Tell(new WritersListed(Array.Empty<IActorRef>())));
-        Receive<RegisterWriter>(_ => { });
+        Receive<RegisterWriters>(_ => { });
         Receive<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Array.Empty<CatalogEntry>())));
         Receive<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(Array.Empty<long>(), Array.Empty<long>(), new[] { why })));
         Receive<AwaitPlannerStart>(_ => Sender.Tell(new PlannerStartSettled(null)));

@@ -118,7 +118,7 @@ internal sealed class WriterPoolActor(IBlobStore store, ActorCkptSettings settin
         }
         if (_waitingLogged) _log.Info("Writer pool: the checkpoint root '{0}' has its id now; the writers register", store.Root);
         _waitingLogged = false;
-        foreach (var writer in Context.GetChildren()) planner.Tell(new RegisterWriter(writer, _rootId));
+        planner.Tell(new RegisterWriters(Context.GetChildren().ToArray(), _rootId));
     }
 
     private sealed class LookForRootId

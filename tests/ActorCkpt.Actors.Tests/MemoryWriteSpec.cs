@@ -36,7 +36,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, MaxRetries = 2 };
         new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new LocalBlobStore(_root), settings, TestActor, replicas));
-        return ExpectMsg<RegisterWriter>(Patience).Writer;
+        return ExpectMsg<RegisterWriters>(Patience).Writers.Single();
     }
 
     /// <summary>A file of two objects, one spanning several checksum blocks, and their bytes.</summary>
@@ -64,6 +64,15 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
             reader.ReadExactly(bytes, 0);
             return bytes;
         }
+    }
+
+    /// <summary>A new holder's first words to its planner: that it is scanning its store, then what the store holds.</summary>
+    private RegisterHolder Announcement()
+    {
+        var scanning = ExpectMsg<HolderScanning>(Patience);
+        var registered = ExpectMsg<RegisterHolder>(Patience);
+        Assert.Equal((scanning.Host, scanning.Holder), (registered.Host, registered.Holder));
+        return registered;
     }
 
     [Fact]
@@ -192,7 +201,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         System.IO.File.WriteAllBytes(debris, new byte[100]);
 
         var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0"), TestActor));
-        var registered = ExpectMsg<RegisterHolder>(Patience);
+        var registered = Announcement();
 
         Assert.Equal(("h0", 1L << 30), (registered.Host, registered.BudgetBytes));
         Assert.Equal(holder, registered.Holder);
@@ -231,7 +240,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         var bytes = store.List().Held.Sum(h => h.FileBytes);
         // A long wait: nothing is released while the test looks.
         var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.FromHours(1) }, TestActor));
-        ExpectMsg<RegisterHolder>(Patience);
+        Announcement();
 
         holder.Tell(new DropReplicas(1, null, "evicted", Recycle: true));
         Assert.Equal(("h0", 1L, 0L), ExpectMsg<ReplicasDropped>(Patience) is var dropped ? (dropped.Host, dropped.Step, dropped.FreedBytes) : default);
@@ -259,7 +268,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         Sys.Stop(holder);
         ExpectTerminated(holder, Patience);
         var quick = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.FromMilliseconds(200) }, TestActor));
-        Assert.Equal(2L, ExpectMsg<RegisterHolder>(Patience).Held.Single().Step);
+        Assert.Equal(2L, Announcement().Held.Single().Step);
         quick.Tell(new DropReplicas(2, null, "evicted", Recycle: true));
         Assert.Equal(0, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
         AwaitAssert(() =>
@@ -279,7 +288,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         DataFileBufferWriter.Write(() => store.Create(1, id, plan, 1 << 20, new Dictionary<string, string>()), plan, data);
         var bytes = store.List().Held.Single().FileBytes;
         var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.Zero }, TestActor));
-        ExpectMsg<RegisterHolder>(Patience);
+        Announcement();
 
         holder.Tell(new DropReplicas(1, null, "evicted", Recycle: true));
         Assert.Equal(bytes, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
@@ -308,7 +317,7 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
         }
 
         Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0", verifyFull: true), TestActor));
-        var registered = ExpectMsg<RegisterHolder>(Patience);
+        var registered = Announcement();
 
         Assert.Equal(new[] { "r00000-000-abcd1234.safetensors" }, registered.Held.Select(h => h.DataFile));
         Assert.False(System.IO.File.Exists(corrupted));

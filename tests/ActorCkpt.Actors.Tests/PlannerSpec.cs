@@ -35,7 +35,7 @@ public class PlannerSpec : NodeSpec
     {
         var planner = StartPlanner(TimeSpan.FromMilliseconds(200));
         var writer = CreateTestProbe();
-        planner.Tell(new RegisterWriter(writer.Ref));
+        planner.Tell(new RegisterWriters([writer.Ref]));
         var shard0 = CreateTestProbe();
         var shard1 = CreateTestProbe();
         planner.Tell(SubmitLocalPlan.Of(1, Replicated(0, 2)), shard0);
@@ -59,7 +59,7 @@ public class PlannerSpec : NodeSpec
     {
         var planner = StartPlanner(TimeSpan.FromSeconds(30));
         var writers = new[] { CreateTestProbe(), CreateTestProbe() };
-        foreach (var w in writers) planner.Tell(new RegisterWriter(w.Ref));
+        planner.Tell(new RegisterWriters(writers.Select(w => w.Ref).ToArray()));
         var shards = new[] { CreateTestProbe(), CreateTestProbe() };
 
         for (var r = 0; r < 2; r++) planner.Tell(SubmitLocalPlan.Of(1, Replicated(r, 2)), shards[r]);
@@ -72,6 +72,24 @@ public class PlannerSpec : NodeSpec
         Assert.Empty(assigned[1].Files);
         Assert.Equal((0, writers[0].Ref), (only.File.Rank, only.Writer));
         Assert.True(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
+    }
+
+    [Fact]
+    public void A_round_waiting_for_writers_should_be_planned_over_every_writer_a_pool_registers()
+    {
+        var planner = StartPlanner(TimeSpan.FromSeconds(30));
+        var shards = new[] { CreateTestProbe(), CreateTestProbe() };
+        for (var r = 0; r < 2; r++)
+            planner.Tell(SubmitLocalPlan.Of(1, new LocalSavePlan(r, 2, Enumerable.Range(0, 4).Select(i =>
+                WriteItem.ForTensor($"w{r}.{i}", r, 0, DType.Float32, new long[] { 4 }, TensorBox.Whole(new long[] { 4 }))).ToArray())), shards[r]);
+        foreach (var s in shards) s.ExpectMsg<LocalPlanAccepted>(Patience);
+
+        // A pool's writers come together; before, each came alone and the round was planned over the first.
+        var writers = new[] { CreateTestProbe(), CreateTestProbe(), CreateTestProbe() };
+        planner.Tell(new RegisterWriters(writers.Select(w => w.Ref).ToArray()));
+
+        var files = shards.SelectMany(s => s.ExpectMsg<AssignWrites>(Patience).Files).ToArray();
+        Assert.Equal(writers.Select(w => w.Ref).ToHashSet(), files.Select(f => f.Writer).ToHashSet());
     }
 
     [Fact]

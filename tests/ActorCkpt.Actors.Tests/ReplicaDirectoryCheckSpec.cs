@@ -38,6 +38,7 @@ public class ReplicaDirectoryCheckSpec : Akka.TestKit.Xunit2.TestKit
             await EventFilter.Warning(contains: $"Replica holder of host 'h0': '{Path.Combine(dir, ReplicaLayout.Namespace("/ckpt"), "h0")}' is on ").ExpectOneAsync(() =>
             {
                 Sys.ActorOf(ReplicaHolderActor.Props(new ReplicaStore(dir, ReplicaLayout.Namespace("/ckpt"), "h0"), tier, TestActor));
+                ExpectMsg<HolderScanning>(TimeSpan.FromSeconds(60));
                 ExpectMsg<RegisterHolder>(TimeSpan.FromSeconds(60));
             });
         }

@@ -73,7 +73,7 @@ public class SerializationSpec : NodeSpec
         IActorCkptMessage[] samples =
         {
             // Planner protocol.
-            new RegisterWriter(TestActor, "0123456789abcdef0123456789abcdef"),
+            new RegisterWriters([TestActor], "0123456789abcdef0123456789abcdef"),
             new ListWriters(),
             new WritersListed(new[] { TestActor, TestActor }, "0123456789abcdef0123456789abcdef"),
             new WritersRefused("the writers of akka.tcp://a@h:1 write to another checkpoint root"),

@@ -21,7 +21,7 @@ public sealed class StagedWriteSpec : Akka.TestKit.Xunit2.TestKit
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, BackoffMin = TimeSpan.FromMilliseconds(10), BackoffMax = TimeSpan.FromMilliseconds(10), MaxRetries = 3 };
         new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new LocalBlobStore(_root), settings, TestActor));
-        return ExpectMsg<RegisterWriter>(Patience).Writer;
+        return ExpectMsg<RegisterWriters>(Patience).Writers.Single();
     }
 
     /// <summary>A file of two entries: items 0 and 1 of rank 0, <paramref name="length"/> bytes each.</summary>

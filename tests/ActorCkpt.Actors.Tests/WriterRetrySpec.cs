@@ -26,7 +26,7 @@ public sealed class WriterRetrySpec : Akka.TestKit.Xunit2.TestKit
         var settings = ActorCkptSettings.Create(Sys) with { WriterPoolSize = 1, BackoffMin = backoff, BackoffMax = backoff, MaxRetries = 3 };
         new CheckpointStore(new LocalBlobStore(_root)).RootId(); // a pool registers its writers once its root has an id
         Sys.ActorOf(WriterPoolActor.Props(new FaultInjectingBlobStore(new LocalBlobStore(_root), faults), settings, TestActor));
-        return ExpectMsg<RegisterWriter>(Patience).Writer;
+        return ExpectMsg<RegisterWriters>(Patience).Writers.Single();
     }
 
     private static Task Send(IActorRef writer, WriteFile request)

@@ -2,17 +2,20 @@ using Akka.Actor;
 
 namespace ActorCkpt;
 
-/// <summary>A writer offers itself to the planner; the planner watches it and forgets it when it stops.</summary>
-/// <param name="Writer">The writer actor.</param>
-/// <param name="RootId">The id of the root the writer writes to (<see cref="CheckpointStore.RootId"/>); a planner of another root refuses it. Null: not said (taken as the planner's).</param>
-internal sealed record RegisterWriter(IActorRef Writer, string? RootId = null) : IActorCkptMessage;
+/// <summary>
+/// A writer pool offers its writers to the planner, all in one message, so that no round is planned
+/// over the first of them alone; the planner watches each and forgets it when it stops.
+/// </summary>
+/// <param name="Writers">The writer actors.</param>
+/// <param name="RootId">The id of the root they write to (<see cref="CheckpointStore.RootId"/>); a planner of another root refuses them. Null: not said (taken as the planner's).</param>
+internal sealed record RegisterWriters(IActorRef[] Writers, string? RootId = null) : IActorCkptMessage;
 
 /// <summary>The planner asks a node's writer pool for its writers (after the node joined, or after a handover).</summary>
 internal sealed record ListWriters : IActorCkptMessage;
 
 /// <summary>A writer pool's answer to <see cref="ListWriters"/>.</summary>
 /// <param name="Writers">The pool's writers.</param>
-/// <param name="RootId">The id of the root they write to, as in <see cref="RegisterWriter"/>.</param>
+/// <param name="RootId">The id of the root they write to, as in <see cref="RegisterWriters"/>.</param>
 internal sealed record WritersListed(IReadOnlyList<IActorRef> Writers, string? RootId = null) : IActorCkptMessage;
 
 /// <summary>The planner's answer to a pool whose writers write to another root than the planner's: they are not used.</summary>
