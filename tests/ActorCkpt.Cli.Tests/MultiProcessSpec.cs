@@ -48,8 +48,11 @@ public class NodeCommandSpec : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact]
-    public async Task A_node_should_come_up_and_leave_gracefully_on_SIGTERM()
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    [InlineData("HUP")]
+    public async Task A_node_should_come_up_and_leave_gracefully_on_SIGTERM_SIGINT_and_SIGHUP(string signal)
     {
         Directory.CreateDirectory(Dir);
         var config = Path.Combine(Dir, "node.conf");
@@ -70,7 +73,7 @@ public class NodeCommandSpec : IDisposable
         node.BeginErrorReadLine();
 
         var started = await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        using (var kill = System.Diagnostics.Process.Start("kill", new[] { "-TERM", node.Id.ToString() })!) await kill.WaitForExitAsync();
+        using (var kill = System.Diagnostics.Process.Start("kill", new[] { "-" + signal, node.Id.ToString() })!) await kill.WaitForExitAsync();
         await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Matches(@"roles \[.*planner.*writer.*\]", started);

@@ -39,6 +39,8 @@ internal static class NodeCommand
         }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Leave);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Leave);
+        // A closed terminal too (Akka handles SIGTERM and SIGINT itself, not SIGHUP): without this the node died without leaving.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Leave);
 
         // ConfigureAwait(false) on both: the join may complete on an actor's thread, and nothing after
         // it needs that actor's task scheduler, which is gone once the system terminates.
