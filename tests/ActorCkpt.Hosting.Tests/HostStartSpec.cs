@@ -115,6 +115,9 @@ public sealed class HostStartSpec : IDisposable
     [InlineData("MemoryTier:Replicas", "two", "ActorCkpt:MemoryTier:Replicas = 'two': expected an integer from -2147483648 to 2147483647")]
     [InlineData("MemoryTier:Enabled", "yes", "ActorCkpt:MemoryTier:Enabled = 'yes': expected true or false")]
     [InlineData("FinishSavesTimeout", "30s", "ActorCkpt:FinishSavesTimeout = '30s': expected a duration such as 00:00:30 (hours:minutes:seconds)")]
+    [InlineData("Rooot", "/elsewhere", "ActorCkpt:Rooot is not an option of ActorCkptOptions; did you mean Root?")]
+    [InlineData("MemoryTier:Enabld", "true", "ActorCkpt:MemoryTier:Enabld is not an option of MemoryTierOptions; did you mean Enabled?")]
+    [InlineData("finishsavestimout", "00:01:00", "ActorCkpt:finishsavestimout is not an option of ActorCkptOptions; did you mean FinishSavesTimeout?")]
     public async Task A_bound_value_of_the_wrong_form_should_fail_the_start_naming_it_and_what_is_accepted(string key, string value, string expected)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -132,6 +135,25 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public async Task Settings_written_as_nested_objects_should_be_taken_as_their_flat_keys()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ActorCkpt:Root"] = Root, ["ActorCkpt:Settings:writer:pool-size"] = "many", ["ActorCkpt:Settings:retention.keep-last"] = "2",
+        });
+        builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        // Before, the binder passed over the nested object: the host started, the value never seen.
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains("writer.pool-size", refused.Message);
+        Assert.Contains("'many'", refused.Message);
+    }
+
+    [Fact]
     public async Task Bound_values_of_every_form_the_binder_takes_should_pass_the_check()
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -139,7 +161,7 @@ public sealed class HostStartSpec : IDisposable
         {
             ["ActorCkpt:Root"] = Root, ["ActorCkpt:Catalog:Provider"] = "sqlite", ["ActorCkpt:MemoryTier:Enabled"] = "False",
             ["ActorCkpt:MemoryTier:Replicas"] = "1", ["ActorCkpt:FinishSavesTimeout"] = "00:00:20", ["ActorCkpt:ObjectTier:UploadTimeout"] = "01:00:00",
-            ["ActorCkpt:Settings:retention.keep-last"] = "2",
+            ["ActorCkpt:Settings:retention.keep-last"] = "2", ["ActorCkpt:Settings:writer:pool-size"] = "2", ["ActorCkpt:settings:async:max-in-flight"] = "1",
         });
         builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
         using var host = builder.Build();

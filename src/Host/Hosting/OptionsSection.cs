@@ -8,20 +8,25 @@ namespace ActorCkpt.Hosting;
 /// <summary>
 /// What in a configuration section will not bind to an options type, said before the binder says it:
 /// its message names the CLR type ("System.Nullable`1[ActorCkpt.Hosting.CatalogProvider]") and never
-/// the values it would take.
+/// the values it would take; and what it would pass over without a word (a key no option has).
 /// </summary>
 internal static class OptionsSection
 {
     /// <summary>
-    /// Null when every value under <paramref name="section"/> that sets a property of
-    /// <paramref name="type"/> (nested options included) converts to the property's type;
-    /// otherwise one line naming the first that does not, its value and what is accepted.
+    /// Null when every key under <paramref name="section"/> names a property of <paramref name="type"/>
+    /// and every value that sets one (nested options included) converts to the property's type;
+    /// otherwise one line naming the first that does not: an unknown key with the nearest option, or a
+    /// value and what is accepted.
     /// </summary>
     public static string? Problem(IConfiguration section, Type type)
     {
-        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true || !p.PropertyType.IsValueType).ToArray();
+        // The binder passes over a key no property takes: a misspelt option would fall back to its default unseen.
+        foreach (var child in section.GetChildren())
+            if (!properties.Any(p => string.Equals(p.Name, child.Key, StringComparison.OrdinalIgnoreCase)))
+                return $"{child.Path} is not an option of {type.Name}; did you mean {Nearest(child.Key, properties)}?";
+        foreach (var property in properties)
         {
-            if (!property.CanWrite && property.PropertyType.IsValueType) continue;
             var child = section.GetSection(property.Name);
             var target = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             if (IsOptions(target))
@@ -36,6 +41,17 @@ internal static class OptionsSection
         }
         return null;
     }
+
+    /// <summary>
+    /// Every value under <paramref name="section"/> by its path below it, '.' for ':': settings written as
+    /// nested JSON objects (<c>"writer": { "pool-size": "8" }</c>) as the flat keys say them (<c>writer.pool-size</c>).
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string>> Flattened(IConfiguration section) =>
+        section.AsEnumerable(makePathsRelative: true).Where(p => p.Key.Length > 0 && p.Value is not null)
+            .Select(p => new KeyValuePair<string, string>(p.Key.Replace(':', '.'), p.Value!));
+
+    private static string Nearest(string key, IEnumerable<PropertyInfo> properties) =>
+        properties.Select(p => p.Name).OrderBy(n => SettingsValidator.EditDistance(key.ToLowerInvariant(), n.ToLowerInvariant())).ThenBy(n => n, StringComparer.Ordinal).First();
 
     private static bool IsOptions(Type type) => type.IsClass && type != typeof(string) && type.Namespace?.StartsWith("ActorCkpt", StringComparison.Ordinal) == true;
 
