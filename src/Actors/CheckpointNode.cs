@@ -374,6 +374,9 @@ internal sealed class CheckpointNode
     public Task WaitForUploadsAsync(TimeSpan timeout, CancellationToken cancellation = default) =>
         UnlessStopped(() => Planner.Ask<UploadsIdle>(AwaitUploads.Instance, timeout, cancellation), "before the uploads were idle");
 
+    /// <summary>The longest time a .NET or Akka timer takes (<see cref="int.MaxValue"/> ms, about 24.8 days).</summary>
+    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+
     /// <summary>
     /// True when no rank of the world has a save in flight, and the same answer on every rank: a
     /// collective through the planner, so every one of the <paramref name="worldSize"/> ranks must
@@ -386,9 +389,9 @@ internal sealed class CheckpointNode
     {
         if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
         if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a world of {worldSize} is 0 to {worldSize - 1}");
-        // Akka takes a zero timeout for none: the question would wait for ever.
-        if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a positive time, or Timeout.InfiniteTimeSpan");
+        // Akka takes a zero timeout for none: the question would wait for ever. .NET's timers take no more than int.MaxValue ms.
+        if ((timeout <= TimeSpan.Zero || timeout > LongestTimer) && timeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"a positive time of at most {LongestTimer}, or Timeout.InfiniteTimeSpan");
         long round;
         bool empty;
         lock (_lock)

@@ -20,6 +20,8 @@ internal static class CheckpointerConfig
     {
         if (string.IsNullOrWhiteSpace(options.Root))
             throw new ArgumentException("CheckpointerOptions.Root is not set: the checkpoint root is required", nameof(options));
+        NotNull(options.MemoryTier, "CheckpointerOptions.MemoryTier");
+        NotNull(options.ObjectTier, "CheckpointerOptions.ObjectTier");
         var config = ConfigurationFactory.ParseString(options.MemoryTier.ToHocon() + options.ObjectTier.ToHocon() + SettingsHocon.From(options.Settings, "CheckpointerOptions.Settings"))
             .WithFallback(UserHocon.Parse(options.Hocon, "CheckpointerOptions.Hocon"));
         if (options.Cluster is { } cluster)
@@ -35,6 +37,12 @@ internal static class CheckpointerConfig
                 .WithFallback(ActorCkptConfig.Cluster);
         }
         return config.WithFallback(NodeConfig.Build());
+    }
+
+    /// <summary>Throws naming <paramref name="property"/> when <paramref name="value"/> is null: an option set to null is not one left out.</summary>
+    public static void NotNull(object? value, string property)
+    {
+        if (value is null) throw new ArgumentException($"{property} is null: leave it out for its default, or set it");
     }
 
     /// <summary>The roles a node may have (<see cref="CheckpointClusterOptions.Roles"/>).</summary>
@@ -56,8 +64,8 @@ internal static class CheckpointerConfig
             if (!Roles.Contains(role))
                 throw new ArgumentException($"CheckpointClusterOptions.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", Roles)}");
         foreach (var seed in cluster.SeedNodes) ParseSeed(seed, cluster.SystemName);
-        if (cluster.JoinTimeout <= TimeSpan.Zero)
-            throw new ArgumentException($"CheckpointClusterOptions.JoinTimeout = {cluster.JoinTimeout}: must be positive");
+        if (cluster.JoinTimeout <= TimeSpan.Zero || cluster.JoinTimeout > CheckpointNode.LongestTimer)
+            throw new ArgumentException($"CheckpointClusterOptions.JoinTimeout = {cluster.JoinTimeout}: must be positive, at most {CheckpointNode.LongestTimer}");
     }
 
     /// <summary>Joins the seed nodes of <paramref name="cluster"/> (or forms a cluster alone) and completes once this node is up.</summary>

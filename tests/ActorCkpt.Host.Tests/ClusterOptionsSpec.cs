@@ -81,6 +81,26 @@ public sealed class ClusterOptionsSpec : IDisposable
     }
 
     [Fact]
+    public void A_join_timeout_longer_than_a_timer_takes_should_be_refused()
+    {
+        var options = Node(0);
+        options.Cluster!.JoinTimeout = TimeSpan.MaxValue;
+        // Before, CancellationTokenSource.CancelAfter's own out-of-range error, after the system had started.
+        Assert.Equal($"CheckpointClusterOptions.JoinTimeout = {TimeSpan.MaxValue}: must be positive, at most 24.20:31:23.6460000",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+    }
+
+    [Fact]
+    public void Options_set_to_null_should_be_refused_naming_them()
+    {
+        // Before, a NullReferenceException naming nothing.
+        Assert.Equal("CheckpointerOptions.MemoryTier is null: leave it out for its default, or set it",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(new CheckpointerOptions { Root = Root, MemoryTier = null! })).Message);
+        Assert.Equal("CheckpointerOptions.ObjectTier is null: leave it out for its default, or set it",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(new CheckpointerOptions { Root = Root, ObjectTier = null! })).Message);
+    }
+
+    [Fact]
     public void Roles_should_be_some_of_rank_writer_planner()
     {
         var options = Node(0);

@@ -146,6 +146,19 @@ public sealed class TrainingStateSpec : IDisposable
             .Select(f => $"{f.Name}={(f.GetValue(state) is Tensor t ? Convert.ToHexString(t.bytes) : "none")}"));
 
     [Fact]
+    public async Task A_null_part_should_be_refused_naming_its_place()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        using var model = torch.nn.Linear(2, 2);
+        // Before, a NullReferenceException naming nothing.
+        var save = await Assert.ThrowsAsync<ArgumentException>(() => ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(model), null! }));
+        Assert.StartsWith("part 1 of the parts given is null: give a module, an optimizer or another IStateful", save.Message);
+        await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(model) });
+        var load = await Assert.ThrowsAsync<ArgumentException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { null! }));
+        Assert.StartsWith("part 0 of the parts given is null", load.Message);
+    }
+
+    [Fact]
     public async Task A_momentum_buffer_the_checkpoint_lacks_is_dropped_and_one_it_has_is_made()
     {
         using var fresh = Net(seed: 1);

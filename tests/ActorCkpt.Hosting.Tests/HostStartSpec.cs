@@ -134,6 +134,32 @@ public sealed class HostStartSpec : IDisposable
         Assert.False(Directory.Exists(Root));
     }
 
+    [Theory]
+    // Before, the host started; its stop threw an OverflowException from Akka's coordinated shutdown, and disposing it hung.
+    [InlineData("FinishSavesTimeout", "ActorCkptOptions.FinishSavesTimeout = 10675199.02:48:05.4775807: give a positive duration of at most 24.20:31:23.6460000")]
+    // Before, a NullReferenceException naming nothing.
+    [InlineData("Catalog", "ActorCkptOptions.Catalog is null: leave it out for its default, or set it")]
+    [InlineData("Settings", "ActorCkptOptions.Settings is null: leave it out for its default, or set it")]
+    [InlineData("MemoryTier", "ActorCkptOptions.MemoryTier is null: leave it out for its default, or set it")]
+    public async Task An_option_out_of_range_or_null_should_fail_the_start_naming_it(string option, string expected)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkpt(configure: o =>
+        {
+            o.Root = Root;
+            if (option == "FinishSavesTimeout") o.FinishSavesTimeout = TimeSpan.MaxValue;
+            if (option == "Catalog") o.Catalog = null!;
+            if (option == "Settings") o.Settings = null!;
+            if (option == "MemoryTier") o.MemoryTier = null!;
+        });
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(expected, refused.Message);
+    }
+
     [Fact]
     public async Task Settings_written_as_nested_objects_should_be_taken_as_their_flat_keys()
     {

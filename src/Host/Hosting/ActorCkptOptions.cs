@@ -66,8 +66,12 @@ public sealed class ActorCkptOptions
     {
         if (string.IsNullOrWhiteSpace(Root))
             throw new ArgumentException("ActorCkptOptions.Root is not set: the checkpoint root is required (o => o.Root = \"/checkpoints/run1\", or ActorCkpt:Root in configuration)");
-        if (FinishSavesTimeout <= TimeSpan.Zero)
-            throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration");
+        CheckpointerConfig.NotNull(Settings, "ActorCkptOptions.Settings");
+        CheckpointerConfig.NotNull(Catalog, "ActorCkptOptions.Catalog");
+        CheckpointerConfig.NotNull(MemoryTier, "ActorCkptOptions.MemoryTier");
+        CheckpointerConfig.NotNull(ObjectTier, "ActorCkptOptions.ObjectTier");
+        if (FinishSavesTimeout <= TimeSpan.Zero || FinishSavesTimeout > CheckpointNode.LongestTimer)
+            throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration of at most {CheckpointNode.LongestTimer}");
         var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
         if (HoconFile is not null) config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
         return config;

@@ -7,7 +7,7 @@ internal static class StatefulParts
     public static RankState ToSave(int rank, int worldSize, IEnumerable<IStateful> parts)
     {
         var state = new RankState(rank, worldSize);
-        foreach (var part in parts) part.Save(state);
+        foreach (var part in Checked(parts)) part.Save(state);
         return state;
     }
 
@@ -15,13 +15,25 @@ internal static class StatefulParts
     public static RankState ToLoad(int rank, int worldSize, IEnumerable<IStateful> parts, CheckpointMetadata saved)
     {
         var target = new RankState(rank, worldSize);
-        foreach (var part in parts) part.PrepareLoad(target, saved);
+        foreach (var part in Checked(parts)) part.PrepareLoad(target, saved);
         return target;
     }
 
     /// <summary>Has every part check the entries of <paramref name="result"/> before a load fills any tensor.</summary>
     public static void CheckRestore(IEnumerable<IStateful> parts, LoadResult result)
     {
-        foreach (var part in parts) part.CheckRestore(result);
+        foreach (var part in Checked(parts)) part.CheckRestore(result);
+    }
+
+    private static IEnumerable<IStateful> Checked(IEnumerable<IStateful> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var i = 0;
+        foreach (var part in parts)
+        {
+            if (part is null) throw new ArgumentException($"part {i} of the parts given is null: give a module, an optimizer or another IStateful", nameof(parts));
+            yield return part;
+            i++;
+        }
     }
 }
