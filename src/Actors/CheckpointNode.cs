@@ -570,9 +570,11 @@ internal sealed class CheckpointNode
     /// writes one journal event to an in-memory SQLite database (see <see cref="NodeWarmUp"/>).
     /// Writes nothing under the root that a normal start does not. On a cluster node the planner
     /// singleton may be elsewhere or not up yet: only the local code paths are warmed there.
-    /// A warm-up that fails or times out is logged and otherwise ignored: it is an optimization.
+    /// A warm-up that fails or times out is logged and otherwise ignored: it is an optimization. It
+    /// ends, saying nothing, as soon as the actor system terminates (a host stopped right after its start).
+    /// Returns what was logged, or null.
     /// </summary>
-    public async Task WarmUpAsync(TimeSpan timeout)
+    public async Task<string?> WarmUpAsync(TimeSpan timeout)
     {
         var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)), KernelAccess.Configure(Settings.CopyWrites) };
         if (!_system.IsClustered())
@@ -580,14 +582,17 @@ internal sealed class CheckpointNode
             tasks.Add(Planner.Ask<WritersListed>(new ListWriters(), timeout));
         if (_system.Settings.Config.HasPath(NodeWarmUp.JournalPluginId + ".connection-string"))
             tasks.Add(NodeWarmUp.WriteJournalAsync(_system, NodeWarmUp.Database, timeout));
-        try
+        var all = Task.WhenAll(tasks);
+        // Before, a host stopped at once heard 60 s later that its warm-up "did not finish".
+        if (await Task.WhenAny(all, _system.WhenTerminated) != all || _system.WhenTerminated.IsCompleted)
         {
-            await Task.WhenAll(tasks);
+            _ = all.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            return null;
         }
-        catch (Exception e)
-        {
-            _system.Log.Warning("ActorCkpt's warm-up at start did not finish ({0}); the first save may be slower", e.Message);
-        }
+        if (all.IsCompletedSuccessfully) return null;
+        var problem = $"ActorCkpt's warm-up at start did not finish ({all.Exception?.InnerException?.Message ?? "cancelled"}); the first save may be slower";
+        _system.Log.Warning("{0}", problem);
+        return problem;
     }
 
     /// <summary>
