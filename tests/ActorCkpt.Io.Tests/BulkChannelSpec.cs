@@ -504,6 +504,26 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_hangs_up_at_the_hello_should_be_told_as_gone_or_of_other_tls()
+    {
+        // A node going away (its listener still there) looks, from the client, like a server with TLS on.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var endpoint = $"127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        var hangUp = Task.Run(async () =>
+        {
+            using var accepted = await listener.AcceptTcpClientAsync();
+        });
+        await using var client = new BulkClient(Small);
+
+        // Before: "…, as a server with TLS on does to a client with TLS off", when TLS was off everywhere and the node was dying.
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(endpoint, TransferToken.New(), 1, Pieces(new byte[1])));
+        Assert.Equal($"bulk channel: cannot connect to {endpoint}: it closed the connection at the hello: its node is stopping or gone, "
+            + "or it has TLS on where this node has it off; actorckpt.transfer.channel.tls.enabled must be the same on every node", e.Message);
+        await hangUp;
+    }
+
+    [Fact]
     public void Tokens_derived_for_attempts_should_differ_and_be_reproducible()
     {
         var grant = TransferToken.New();

@@ -195,8 +195,9 @@ internal sealed class BulkClient : IAsyncDisposable
                 }
                 catch (IOException closed)
                 {
-                    // A server with TLS off reads the handshake as a frame of no protocol and hangs up.
-                    throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection during the TLS handshake ({closed.Message}); {TlsAlike}", closed);
+                    // A server with TLS off reads the handshake as a frame of no protocol and hangs up; so does a node going away.
+                    throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection during the TLS handshake ({closed.Message}): "
+                        + $"its node is stopping or gone, or it has TLS off where this node has it on; {TlsAlike}", closed);
                 }
             }
             var connection = new BulkConnection(stream, endpoint, _settings);
@@ -208,8 +209,9 @@ internal sealed class BulkClient : IAsyncDisposable
             }
             catch (BulkChannelException closed) when (_settings.Tls is null && closed.InnerException is EndOfStreamException or IOException)
             {
-                // A server with TLS on reads the hello as a failed handshake and hangs up.
-                throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection at the hello, as a server with TLS on does to a client with TLS off; {TlsAlike}", closed);
+                // A server with TLS on reads the hello as a failed handshake and hangs up; so does a node going away (the two look alike from here).
+                throw new BulkChannelException($"bulk channel: cannot connect to {endpoint}: it closed the connection at the hello: "
+                    + $"its node is stopping or gone, or it has TLS on where this node has it off; {TlsAlike}", closed);
             }
             var (hello, _) = answer;
             if (hello.Kind != BulkFrameKind.Hello || hello.Position != BulkFrame.ProtocolVersion)
