@@ -24,6 +24,9 @@ public sealed class ApiArgumentSpec : IDisposable
         Assert.StartsWith("save tier 99 is not one of policy, memory, disk, memory-and-disk", tier.Message);
         var scope = Assert.Throws<ArgumentOutOfRangeException>(() => new RankState(0, 1).AddJson("j", 1, (ObjectScope)99));
         Assert.StartsWith("object scope 99 is not one of global, rank", scope.Message);
+        // Before, .NET's own "… cannot be written as valid JSON …", naming no entry.
+        var nan = Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddJson("loss", double.NaN, ObjectScope.Global));
+        Assert.StartsWith("the entry 'loss' cannot be written as JSON: ", nan.Message);
 
         // The planner never saw the bad tier: the same step saves, and loads.
         await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", saved));

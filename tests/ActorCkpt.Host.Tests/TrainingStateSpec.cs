@@ -145,6 +145,31 @@ public sealed class TrainingStateSpec : IDisposable
         string.Join("; ", state.GetType().GetFields().Where(f => f.FieldType == typeof(Tensor)).OrderBy(f => f.Name)
             .Select(f => $"{f.Name}={(f.GetValue(state) is Tensor t ? Convert.ToHexString(t.bytes) : "none")}"));
 
+    private sealed record Progress(int Iteration, string Phase);
+
+    private sealed record Renamed(int Step, string Phase);
+
+    [Fact]
+    public async Task A_json_value_that_does_not_read_as_its_type_should_be_refused_naming_the_entry()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new JsonState<Progress>("progress", new Progress(3, "warmup"), ObjectScope.Global) });
+
+        // Before, System.Text.Json's "The JSON value could not be converted to System.Int32. Path: $ …", naming no entry.
+        var other = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { new JsonState<int>("progress", 0, ObjectScope.Global) }));
+        Assert.StartsWith("the entry 'progress' of step 1 does not read as Int32: ", other.Message);
+        // Before, it loaded as Renamed { Step = 0 }, Restored = true: a resume from iteration 0.
+        var renamed = new JsonState<Renamed>("progress", new Renamed(-1, ""), ObjectScope.Global);
+        var field = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { renamed }));
+        Assert.StartsWith("the entry 'progress' of step 1 does not read as Renamed: ", field.Message);
+        Assert.Contains("'Iteration'", field.Message);
+        Assert.Equal((new Renamed(-1, ""), false), (renamed.Value, renamed.Restored));
+
+        var same = new JsonState<Progress>("progress", new Progress(0, ""), ObjectScope.Global);
+        await ckpt.LoadAsync(0, 1, new IStateful[] { same });
+        Assert.Equal(new Progress(3, "warmup"), same.Value);
+    }
+
     [Fact]
     public async Task A_null_part_should_be_refused_naming_its_place()
     {

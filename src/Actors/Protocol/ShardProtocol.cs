@@ -78,11 +78,28 @@ public sealed record LoadResult(
     /// <summary>Bytes that came from other hosts' memory (a memory load's copies not held on this rank's host).</summary>
     public long BytesFromPeers { get; init; }
 
-    /// <summary>Deserializes the JSON entry <paramref name="key"/>; throws naming the key when absent.</summary>
-    public T Json<T>(string key) =>
-        Objects.TryGetValue(key, out var bytes)
-            ? System.Text.Json.JsonSerializer.Deserialize<T>(bytes)!
-            : throw new KeyNotFoundException($"the checkpoint of step {Step} has no entry '{key}' for this rank");
+    /// <summary>
+    /// Deserializes the JSON entry <paramref name="key"/>; throws naming the key when absent, and
+    /// <see cref="ActorCkptException"/> naming it and <typeparamref name="T"/> when it does not read as one:
+    /// a value of another type, or an object with a member <typeparamref name="T"/> lacks (a field renamed
+    /// since the save would otherwise read as its default). Members <typeparamref name="T"/> has and the entry
+    /// lacks keep their defaults; a type may take unknown members with <c>[JsonUnmappedMemberHandling(Skip)]</c>.
+    /// </summary>
+    public T Json<T>(string key)
+    {
+        if (!Objects.TryGetValue(key, out var bytes)) throw new KeyNotFoundException($"the checkpoint of step {Step} has no entry '{key}' for this rank");
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<T>(bytes, StrictJson)!;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ActorCkptException($"the entry '{key}' of step {Step} does not read as {typeof(T).Name}: {e.Message}", e);
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions StrictJson =
+        new() { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 }
 
 /// <summary>What a committed save amounts to.</summary>

@@ -77,7 +77,19 @@ public sealed class RankState
     }
 
     /// <summary>Adds a non-tensor entry serialized as JSON.</summary>
-    public RankState AddJson<T>(string key, T value, ObjectScope scope) => AddObject(key, JsonSerializer.SerializeToUtf8Bytes(value), scope);
+    public RankState AddJson<T>(string key, T value, ObjectScope scope)
+    {
+        byte[] json;
+        try
+        {
+            json = JsonSerializer.SerializeToUtf8Bytes(value);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            throw new ArgumentException($"the entry '{key}' cannot be written as JSON: {e.Message}", nameof(value), e);
+        }
+        return AddObject(key, json, scope);
+    }
 
     /// <summary>
     /// Builds a state from nested dictionaries. Leaves: a <see cref="torch.Tensor"/> (replicated),
