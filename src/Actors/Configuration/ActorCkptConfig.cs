@@ -87,8 +87,12 @@ internal static class ActorCkptConfig
                 var sqlite = connection.Length == 0
                     ? new SqliteConnectionStringBuilder { DataSource = SqliteFile(config, root), Pooling = false }
                     : Parsed(() => new SqliteConnectionStringBuilder(connection) { Pooling = false });
+                // Each unpooled connection would open a database of its own, empty (the first save failed on "no such table"), and none outlives the process.
+                if (connection.Length > 0 && (sqlite.Mode == SqliteOpenMode.Memory || sqlite.DataSource is "" or ":memory:"))
+                    throw new ConfigurationException($"actorckpt.catalog.connection-string: Data Source '{sqlite.DataSource}'{(sqlite.Mode == SqliteOpenMode.Memory ? " with Mode=Memory" : "")} "
+                        + "is a temporary database, which the catalog cannot be: it must outlive the process. Give the path of a file");
                 // Every process would resolve it against its own working directory: the node's and a later `actorckpt ls`'s catalogs would differ.
-                if (connection.Length > 0 && sqlite.Mode != SqliteOpenMode.Memory && sqlite.DataSource is not ("" or ":memory:") && !Path.IsPathRooted(sqlite.DataSource))
+                if (connection.Length > 0 && !Path.IsPathRooted(sqlite.DataSource))
                     throw new ConfigurationException($"actorckpt.catalog.connection-string: Data Source '{sqlite.DataSource}' is a relative path, which each process would resolve against its own working directory: give an absolute path");
                 CatalogFile.Check(sqlite);
                 return ("SQLite.MS", sqlite.ToString());
