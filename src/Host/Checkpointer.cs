@@ -39,8 +39,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <summary>
     /// Cancelled once the node has stopped: its actor system terminated, whether disposed, left the
     /// cluster on a termination signal (Akka leaves on SIGTERM and Ctrl-C, and in a cluster does not
-    /// end the process), or was downed by the cluster. Every later call fails; a program that has
-    /// nothing else to stop it waits on this (<c>await Task.Delay(Timeout.Infinite, ckpt.Stopped)</c>).
+    /// end the process), or was downed by the cluster. Every later call that needs the node fails
+    /// saying so; two answer from what is known without it: <see cref="GetLatestStepAsync"/> on a root
+    /// without memory or object tier (it reads the root), and <see cref="FinalizeAsync"/> (the outcomes of
+    /// the saves it had). A program that has nothing else to stop it waits on this (<c>await Task.Delay(Timeout.Infinite, ckpt.Stopped)</c>).
     /// </summary>
     public CancellationToken Stopped => _stopped.Token;
 

@@ -39,5 +39,10 @@ public sealed class StoppedTokenSpec : IDisposable
         await local.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
         await local.DisposeAsync();
         Assert.True(local.Stopped.IsCancellationRequested);
+
+        // After the stop, what needs the node fails; the root's newest step and the saves' outcomes are still told.
+        await Assert.ThrowsAnyAsync<Exception>(() => local.SaveAsync(2, new RankState(0, 1).AddReplicated("w", w)));
+        Assert.Equal(1L, await local.GetLatestStepAsync());
+        Assert.Equal([(1L, SaveStatus.Committed), (2L, SaveStatus.Failed)], (await local.FinalizeAsync(blocking: true)).Select(o => (o.Step, o.Status)));
     }
 }
