@@ -26,6 +26,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     // A test's fault-injecting store: stopped first when disposing, so that writes it holds end at once.
     private readonly IDisposable? _testStore;
     private readonly CancellationTokenSource _stopped = new();
+    // The wait for the saves in flight at the stop: by the dispose, or by a shutdown that came first.
+    private Task? _savesFinished;
 
     private Checkpointer(ActorSystem system, CheckpointNode node, bool ownsSystem, IDisposable? testStore = null)
     {
@@ -34,6 +36,39 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         _ownsSystem = ownsSystem;
         _testStore = testStore;
         system.WhenTerminated.ContinueWith(_ => _stopped.Cancel(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        // A program that ends without disposing (Main returned: Akka runs its coordinated shutdown on
+        // ProcessExit; or SIGTERM) waits for its saves in flight as a dispose does. Before, an async
+        // save in flight then was cut off without a word, as PyTorch's would not be.
+        if (ownsSystem)
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "actorckpt-finish-saves", async () =>
+            {
+                await FinishSavesAsync("the process is stopping", "the process stopped without disposing the checkpointer (Akka's coordinated shutdown)");
+                return Akka.Done.Instance;
+            });
+    }
+
+    /// <summary>
+    /// Refuses new saves (saying <paramref name="refusal"/>) and waits for those in flight to end, up to
+    /// <c>actorckpt.async.finish-on-dispose</c>; past it they are cut off, saying <paramref name="stopped"/>. Once per checkpointer.
+    /// </summary>
+    private Task FinishSavesAsync(string refusal, string stopped)
+    {
+        lock (_stopped) return _savesFinished ??= Finish();
+
+        async Task Finish()
+        {
+            var wait = _node.Settings.FinishOnDispose;
+            if (wait <= TimeSpan.Zero || _system.WhenTerminated.IsCompleted) return;
+            // Writes a test holds end now.
+            _testStore?.Dispose();
+            _node.RefuseNewSaves(refusal);
+            var ended = _node.SavesEndedAsync();
+            if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
+            {
+                _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the stop began (actorckpt.async.finish-on-dispose); stopping without them", wait);
+                _node.CutOffSaves($"{stopped}, and actorckpt.async.finish-on-dispose ({wait.TotalSeconds:0.###}s) ran out before this save ended");
+            }
+        }
     }
 
     /// <summary>
@@ -116,6 +151,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         config = ActorCkptConfig.WithCatalog(config, directory);
         config = NodeWarmUp.WithJournal(config);
         var settings = ActorCkptSettings.Create(config);
+        // A shutdown's wait for the saves in flight (see the constructor) is finish-on-dispose's, not the phase's 5 s default.
+        const string finishPhase = "akka.coordinated-shutdown.phases.before-service-unbind.timeout";
+        if (!config.HasPath(finishPhase) && settings.FinishOnDispose > TimeSpan.Zero)
+            config = ConfigurationFactory.ParseString($"{finishPhase} = {(long)(settings.FinishOnDispose + TimeSpan.FromSeconds(5)).TotalMilliseconds}ms").WithFallback(config);
         IBlobStore blobs = BlobStores.Open(directory, settings.ObjectStore);
         // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.
         if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)) CatalogLock.EnsureFree(blobs);
@@ -252,21 +291,9 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (!_ownsSystem) return;
-        var wait = _node.Settings.FinishOnDispose;
-        if (wait > TimeSpan.Zero && !_system.WhenTerminated.IsCompleted)
-        {
-            // As a host's shutdown does: new saves are refused and the ones in flight end first, so
-            // that an async save's last checkpoint commits (and its caller hears so) instead of
-            // being cut off with its outcome unknown. Writes a test holds end now.
-            _testStore?.Dispose();
-            _node.RefuseNewSaves("the checkpointer is being disposed");
-            var ended = _node.SavesEndedAsync();
-            if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
-            {
-                _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the dispose began (actorckpt.async.finish-on-dispose); stopping without them", wait);
-                _node.CutOffSaves($"the checkpointer was disposed, and actorckpt.async.finish-on-dispose ({wait.TotalSeconds:0.###}s) ran out before this save ended");
-            }
-        }
+        // As a host's shutdown does: new saves are refused and the ones in flight end first, so that an
+        // async save's last checkpoint commits (and its caller hears so) instead of being cut off with its outcome unknown.
+        await FinishSavesAsync("the checkpointer is being disposed", "the checkpointer was disposed");
         await _system.Terminate();
         // At once, not when the termination's continuation runs.
         _stopped.Cancel();

@@ -1,4 +1,5 @@
 using ActorCkpt.SharedTests;
+using Akka.Actor;
 using TorchSharp;
 
 namespace ActorCkpt.Host.Tests;
@@ -51,6 +52,27 @@ public sealed class WrappedStoreSpec : IDisposable
         Assert.Equal(1, reader.LatestStep);
         using var loaded = reader.LoadKeys(["w"])["w"];
         Assert.True(loaded.bytes.SequenceEqual(w.bytes));
+    }
+
+    [Fact]
+    public async Task A_process_ending_without_disposing_should_let_the_save_in_flight_commit()
+    {
+        var gate = new WriteGate();
+        var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // What Akka does on ProcessExit (Main returned without disposing) and on SIGTERM.
+        var shutdown = CoordinatedShutdown.Get(ckpt.System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        var refused = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.SaveAsync(2, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("the process is stopping: the save of step 2 was not started", refused.Message);
+        gate.Open();
+        // Before, the system stopped at once: the save was cut off, and the step never written, without a word.
+        await handle.Committed.WaitAsync(TimeSpan.FromSeconds(30));
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(60));
+        await ckpt.System.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, CheckpointReader.Open(_temp.Path).LatestStep);
     }
 
     [Fact]
