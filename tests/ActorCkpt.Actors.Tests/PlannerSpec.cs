@@ -93,6 +93,18 @@ public class PlannerSpec : NodeSpec
     }
 
     [Fact]
+    public async Task One_rank_of_several_saving_a_committed_step_again_should_be_refused_at_once()
+    {
+        var node = StartNode(settings: ActorCkptSettings.Create(Sys) with { PlanTimeout = TimeSpan.FromHours(1) });
+        await SaveAllAsync(node, 1, new[] { new RankState(0, 2).AddReplicated("w", torch.ones(3)), new RankState(1, 2).AddReplicated("w", torch.ones(3)) });
+
+        // Before, it waited out the plan deadline (here an hour) and failed with "rank 1 did not send its plan".
+        var again = node.Save(1, new RankState(0, 2).AddReplicated("w", torch.zeros(3)));
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => again.Committed.WaitAsync(Patience));
+        Assert.Contains("step 1 is already committed", e.Message);
+    }
+
+    [Fact]
     public async Task Saving_a_committed_step_again_should_be_refused_and_leave_it_intact()
     {
         var node = StartNode();
