@@ -141,9 +141,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<ReplicasDropped>(m => _log.Debug("Memory tier: host '{0}' dropped step {1} ({2} bytes)", m.Host, m.Step, m.FreedBytes));
         Command<DropReplicasFailure>(m => _log.Warning("Memory tier: host '{0}' could not drop step {1}: {2}", m.Host, m.Step, m.Cause));
         Command<ListWriters>(_ => Sender.Tell(new WritersListed(_writers.ToArray())));
-        // A step the catalog has committed or being deleted is refused at a new round's first plan (the disk is checked at planning): with
-        // several ranks, a rank saving it again alone waited out the plan deadline, told another rank "did not send its plan".
-        Command<SubmitLocalPlan>(m => Carry(_rounds[m.Step] is null && (Catalog[m.Step] is { Status: CheckpointStatus.Committed } || _removals.IsBusy(m.Step)) && WhyNotWritable(m.Step) is { } why
+        // A step the catalog has committed is refused at a new round's first plan (the disk, and a deletion
+        // under way, which may end before the other ranks' plans come, are checked at planning): with several
+        // ranks, a rank saving it again alone waited out the plan deadline, told another rank "did not send its plan".
+        Command<SubmitLocalPlan>(m => Carry(_rounds[m.Step] is null && Catalog[m.Step] is { Status: CheckpointStatus.Committed } && WhyNotWritable(m.Step) is { } why
             ? [new RoundDecision<IActorRef>.RefusePlan(m.Step, Sender, why)]
             : _rounds.Submit(m, Sender, _writers.Count > 0)));
         Command<ReportWrites>(m => Carry(_rounds.Report(m)));

@@ -36,10 +36,11 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         _ownsSystem = ownsSystem;
         _testStore = testStore;
         system.WhenTerminated.ContinueWith(_ => _stopped.Cancel(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        // A program that ends without disposing (Main returned: Akka runs its coordinated shutdown on
-        // ProcessExit; or SIGTERM) waits for its saves in flight as a dispose does. Before, an async
-        // save in flight then was cut off without a word, as PyTorch's would not be.
-        if (ownsSystem)
+        // A one-process program that ends without disposing (Main returned: Akka runs its coordinated
+        // shutdown on ProcessExit; or SIGTERM) waits for its saves in flight as a dispose does. Before, an
+        // async save in flight then was cut off without a word, as PyTorch's would not be. Not a cluster
+        // node: its leave on SIGTERM must not wait a minute past a pod's grace period.
+        if (ownsSystem && !system.IsClustered())
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "actorckpt-finish-saves", async () =>
             {
                 await FinishSavesAsync("the process is stopping", "the process stopped without disposing the checkpointer (Akka's coordinated shutdown)");
@@ -153,7 +154,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         var settings = ActorCkptSettings.Create(config);
         // A shutdown's wait for the saves in flight (see the constructor) is finish-on-dispose's, not the phase's 5 s default.
         const string finishPhase = "akka.coordinated-shutdown.phases.before-service-unbind.timeout";
-        if (!config.HasPath(finishPhase) && settings.FinishOnDispose > TimeSpan.Zero)
+        if (!config.HasPath(finishPhase) && settings.FinishOnDispose > TimeSpan.Zero && !config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase))
             config = ConfigurationFactory.ParseString($"{finishPhase} = {(long)(settings.FinishOnDispose + TimeSpan.FromSeconds(5)).TotalMilliseconds}ms").WithFallback(config);
         IBlobStore blobs = BlobStores.Open(directory, settings.ObjectStore);
         // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.

@@ -57,9 +57,14 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
 
         // Before, the planner marked the host lost at lost-after and the loads took disk step 1.
         await StillScanningTold(log);
+        // A planner that took over meanwhile asks: it hears the scan goes on, and then what the store holds.
         var holder = await system.ActorSelection("/user/actorckpt-replicas").ResolveOne(Patience);
-        Assert.Equal("h0", (await holder.Ask<HolderScanning>(new ListHeldReplicas(), Patience)).Host);
+        var successor = CreateTestProbe(system);
+        successor.Send(holder, new ListHeldReplicas());
+        Assert.Equal("h0", (await successor.ExpectMsgAsync<HolderScanning>(Patience)).Host);
         scan.Set();
+        var registered = await successor.ExpectMsgAsync<RegisterHolder>(Patience);
+        Assert.Equal(("h0", holder), (registered.Host, registered.Holder));
 
         var results = await loads.WaitAsync(Patience);
         Assert.All(results, r => Assert.Equal((2L, StorageTier.Memory), (r.Step, r.Tier)));

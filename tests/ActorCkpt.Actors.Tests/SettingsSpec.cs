@@ -91,6 +91,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.async.finish-on-dispose = -1s", "actorckpt.async.finish-on-dispose = '-1s': expected a duration with its unit, such as 30s or 500ms, and never negative")]
     [InlineData("actorckpt.shard.plan-resend-interval = \" -1500 ms\"", "actorckpt.shard.plan-resend-interval = '-1500 ms': expected a duration with its unit, such as 30s or 500ms, and never negative")]
     [InlineData("actorckpt.planner.write-timeout = 0ms", "actorckpt.planner.write-timeout = 0s: must be positive")]
+    // Before, accepted: 30 days overflowed the coordinated shutdown's phase timeout (a timer's) at the process's end.
+    [InlineData("actorckpt.async.finish-on-dispose = 30d", "actorckpt.async.finish-on-dispose = 30d: must be 0 or more, at most 24d")]
     [InlineData("actorckpt.writer { backoff-min = 90s, backoff-max = 1500ms }", "actorckpt.writer.backoff-max = 1500ms: must be at least writer.backoff-min")]
     public void A_value_of_the_wrong_form_should_name_its_key_and_the_form_expected(string hocon, string message)
     {

@@ -301,7 +301,8 @@ internal sealed record ActorCkptSettings
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
         Require(RemovalGrace >= TimeSpan.Zero, "retention.grace-after-start", RemovalGrace, "0 or more");
-        Require(FinishOnDispose >= TimeSpan.Zero, "async.finish-on-dispose", FinishOnDispose, "0 or more");
+        // It is a timer's, and a coordinated-shutdown phase's timeout with 5 s more (which Akka adds to the clock).
+        Require(FinishOnDispose >= TimeSpan.Zero && FinishOnDispose <= MaxFinishOnDispose, "async.finish-on-dispose", FinishOnDispose, $"0 or more, at most {AsHocon(MaxFinishOnDispose)}");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
         ValidateMemoryTier(MemoryTier);
         Require(Tiers.MemoryEnabled == MemoryTier.Enabled, "tiers.memory.enabled", MemoryTier.Enabled, "the same in the tier policy and the memory tier's settings");
@@ -362,6 +363,9 @@ internal sealed record ActorCkptSettings
         var size = c.GetByteSize(key) ?? 0;
         return size is >= 0 and <= int.MaxValue ? (int)size : throw new ConfigurationException($"actorckpt.{prefix}{key} = {size}: must be {accepted}");
     }
+
+    /// <summary>The longest <c>async.finish-on-dispose</c>: 24 days, within a .NET timer's (about 24.8).</summary>
+    internal static readonly TimeSpan MaxFinishOnDispose = TimeSpan.FromDays(24);
 
     private static void Require(bool ok, string key, object value, string accepted)
     {

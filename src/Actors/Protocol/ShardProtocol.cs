@@ -92,7 +92,7 @@ public sealed record LoadResult(
         {
             return System.Text.Json.JsonSerializer.Deserialize<T>(bytes, StrictJson)!;
         }
-        catch (System.Text.Json.JsonException e)
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException)
         {
             throw new ActorCkptException($"the entry '{key}' of step {Step} does not read as {typeof(T).Name}: {e.Message}", e);
         }

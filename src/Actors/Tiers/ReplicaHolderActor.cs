@@ -36,6 +36,8 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
     // Fetches a payload range of another host's copy through its node's reader (null: this holder makes no copies).
     private readonly RangeFetcher? _fetch;
     private readonly int _frameSize;
+    // Planners that asked for the inventory while the start-up scan ran.
+    private readonly HashSet<IActorRef> _askedDuringScan = new();
 
     /// <summary>Most bytes of a copy fetched at once (one reader request and token each).</summary>
     internal const int CopyPieceBytes = 16 << 20;
@@ -50,13 +52,21 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
             _frameSize = settings.ChecksumBlockSize;
         }
         Receive<HolderScanned>(Started);
-        // The inventory waits for the scan; that the host is there does not.
-        Receive<ListHeldReplicas>(_ => Sender.Tell(new HolderScanning(_store.Host, Self)));
+        // The inventory waits for the scan; that the host is there does not. Who asked (a planner that took
+        // over) hears the inventory too: this holder's proxy may still point at the planner before it.
+        Receive<ListHeldReplicas>(_ =>
+        {
+            Sender.Tell(new HolderScanning(_store.Host, Self));
+            _askedDuringScan.Add(Sender);
+        });
         Receive<Status.Failure>(f =>
         {
             // Not announced: the planner's next ListHeldReplicas scans again.
             _log.Error(f.Cause, "Replica holder of host '{0}': the store at '{1}' could not be scanned at start; not announced", _store.Host, _store.Root);
-            _planner.Tell(new HolderScanFailed(_store.Host, Self, ErrorText.Of(f.Cause)));
+            var failed = new HolderScanFailed(_store.Host, Self, ErrorText.Of(f.Cause));
+            _planner.Tell(failed);
+            foreach (var asked in _askedDuringScan) asked.Tell(failed);
+            _askedDuringScan.Clear();
             BecomeReady();
         });
         ReceiveAny(_ => Stash.Stash());
@@ -95,6 +105,8 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
         foreach (var problem in ReplicaDirectoryCheck.Problems(_store.Root, MountedFileSystem.Of(_store.Root), register.BudgetBytes))
             _log.Warning("Replica holder of host '{0}': {1}", _store.Host, problem);
         _planner.Tell(register);
+        foreach (var asked in _askedDuringScan) asked.Tell(register);
+        _askedDuringScan.Clear();
         // Unclaimed spares go between recycle-for and half as long again after they were made.
         if (_tier.RecycleFor > TimeSpan.Zero) Timers.StartPeriodicTimer(nameof(ReleaseSpares), ReleaseSpares.Instance, _tier.RecycleFor / 2);
         BecomeReady();

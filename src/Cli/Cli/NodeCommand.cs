@@ -47,7 +47,14 @@ internal static class NodeCommand
         await cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress }).ConfigureAwait(false);
         output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
         await system.WhenTerminated.ConfigureAwait(false);
-        output.Line($"node {cluster.SelfAddress} stopped");
+        try
+        {
+            output.Line($"node {cluster.SelfAddress} stopped");
+        }
+        catch (IOException)
+        {
+            // Its terminal is gone (the SIGHUP that stopped it): the node left all the same.
+        }
         return 0;
     }
 
