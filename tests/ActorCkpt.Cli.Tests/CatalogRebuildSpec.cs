@@ -86,6 +86,77 @@ public sealed class CatalogRebuildSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_data_file_that_is_a_link_should_be_a_verify_finding_and_its_step_quarantined_by_a_rebuild()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var step2 = Path.Combine(Root, CheckpointLayout.StepDirectory(2));
+        var dataFile = Directory.GetFiles(step2, "*.safetensors").Order(StringComparer.Ordinal).First();
+        var moved = Path.Combine(Root, "..", Path.GetFileName(Root) + "-moved.safetensors");
+        File.Move(dataFile, moved);
+        File.CreateSymbolicLink(dataFile, moved);
+        try
+        {
+            // Before, each ended at the link in one line: verify listed nothing else, and the rebuild admitted nothing.
+            var verify = await RunAsync("verify", Root);
+            Assert.Equal(1, verify.Exit);
+            Assert.Contains($"BAD file={Path.GetFileName(dataFile)} key=(file): ", verify.Out);
+            Assert.Contains("links are refused", verify.Out);
+
+            var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);
+            Assert.Equal((0, ""), (exit, err));
+            var lines = Lines(output);
+            Assert.StartsWith($"step 2 failed verification (BAD file={Path.GetFileName(dataFile)} key=(file): ", lines[0]);
+            Assert.EndsWith($": moved to {Path.Combine(Root, "quarantine", CheckpointLayout.StepDirectory(2))}, not admitted", lines[0]);
+            Assert.Contains($"rebuilt the catalog of {Root}: 1 committed step admitted (1)", lines);
+            // The link moved with its step, and what it names is untouched.
+            Assert.Equal(moved, new FileInfo(Path.Combine(Root, "quarantine", CheckpointLayout.StepDirectory(2), Path.GetFileName(dataFile))).LinkTarget);
+            Assert.True(File.Exists(moved));
+        }
+        finally
+        {
+            File.Delete(moved);
+        }
+    }
+
+    [Theory]
+    [InlineData("gone")]
+    [InlineData("garbage")]
+    public async Task A_root_whose_catalog_and_id_are_gone_or_whose_id_is_garbage_should_be_rebuilt_under_a_new_id(string damage)
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var id = Path.Combine(Root, CheckpointLayout.RootIdFile);
+        var before = File.ReadAllText(id);
+        if (damage == "gone")
+        {
+            File.Delete(Path.Combine(Root, CheckpointLayout.CatalogFile));
+            File.Delete(id);
+            // Before: "no planner has run there", and the rebuild refused the root the same way.
+            var ls = await RunAsync("ls", Root);
+            Assert.Equal((1, $"actorckpt: '{Root}' has no catalog ({CheckpointLayout.RootIdFile} is missing), though it holds committed steps: actorckpt catalog rebuild ROOT gives it one"),
+                (ls.Exit, ls.Err.TrimEnd()));
+        }
+        else File.WriteAllText(id, "../../etc\n");
+
+        var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);
+
+        Assert.Equal((0, ""), (exit, err));
+        var lines = Lines(output);
+        Assert.Contains($"rebuilt the catalog of {Root}: 2 committed steps admitted (1, 2)", lines);
+        if (damage == "garbage")
+        {
+            var kept = Assert.Single(lines, l => l.StartsWith("the root's id is not readable (", StringComparison.Ordinal));
+            Assert.EndsWith("; the root gets a new id", kept);
+            Assert.Equal("../../etc\n", File.ReadAllText(kept[(kept.IndexOf("its file is kept as ", StringComparison.Ordinal) + "its file is kept as ".Length)..kept.IndexOf("; the root gets", StringComparison.Ordinal)]));
+        }
+        Assert.Matches("^[0-9a-f]{32}\n$", File.ReadAllText(id));
+        Assert.NotEqual(before, File.ReadAllText(id));
+        var listed = await RunAsync("ls", Root, "--json");
+        Assert.Equal(0, listed.Exit);
+        Assert.Equal(new[] { (1L, "committed"), (2L, "committed") }, JsonDocument.Parse(Lines(listed.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("status").GetString()!)).ToArray());
+    }
+
+    [Fact]
     public async Task Rebuild_of_a_root_that_does_not_exist_should_fail_in_one_line_and_create_nothing()
     {
         var (exit, output, err) = await RunAsync("catalog", "rebuild", Root);

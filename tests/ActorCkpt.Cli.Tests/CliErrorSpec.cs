@@ -65,6 +65,7 @@ public class CliErrorSpec : IDisposable
         "unshard", "{absent}", "--out", "{absent}/out", "--strategy", "one_file")]
     [InlineData("actorckpt: --roles 'writr' is not a role; did you mean 'writer'? (one of: rank, writer, planner)", "node", "--config", "{file}", "--roles", "rank,writr")]
     [InlineData("actorckpt: --roles ',' names no role (one of: rank, writer, planner)", "node", "--config", "{file}", "--roles", ",")]
+    [InlineData("actorckpt: --roles 'rank,,writer' has an empty role between its commas (one of: rank, writer, planner, comma-separated)", "node", "--config", "{file}", "--roles", "rank,,writer")]
     [InlineData("actorckpt: --seed 'localhost' is not host:port (a port from 1 to 65535)", "node", "--config", "{file}", "--seed", "localhost")]
     [InlineData("actorckpt: --config '{absent}/node.conf' does not exist or is not a file", "ls", "{absent}", "--config", "{absent}/node.conf")]
     [InlineData("actorckpt: --tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes 1", "bench", "--dir", "{absent}", "--tier", "memory")]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ActorCkpt.Cli;
+using TorchSharp;
 
 namespace ActorCkpt.Cli.Tests;
 
@@ -159,6 +160,34 @@ public class CliSpec : IDisposable
             after.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("status").GetString()));
         // The debris and both steps retention deleted are gone from the disk; the two it keeps stay.
         Assert.Equal(new[] { "step-00000002", "step-00000004" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Gc_should_delete_nothing_when_no_step_retention_keeps_reads_whole()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3");
+        // A data byte of step 3 flipped past its header: its metadata and headers still check.
+        var file = Path.Combine(Dir, "step-00000003", DataFiles(Path.Combine(Dir, "step-00000003"))[0].Name);
+        var bytes = File.ReadAllBytes(file);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(file, bytes);
+        var config = Path.Combine(Dir, "retention.conf");
+        File.WriteAllText(config, "actorckpt.retention.keep-last = 1");
+
+        var gc = Run("gc", Dir, "--config", config);
+
+        // Before: "deleted steps 1, 2", and only the damaged step 3 was left.
+        Assert.Equal(1, gc.Exit);
+        Assert.StartsWith($"step 3 does not read whole: BAD file={Path.GetFileName(file)} key=", gc.Out);
+        Assert.Equal("actorckpt: gc deletes nothing: retention would delete steps 1, 2 and keep steps 3, none of which reads whole: " +
+                     "check them with actorckpt verify, and move or remove them by hand", gc.Err.TrimEnd());
+        Assert.Equal(new[] { "step-00000001", "step-00000002", "step-00000003" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName).Order());
+
+        // The byte put back, step 3 reads whole: gc deletes steps 1 and 2.
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(file, bytes);
+        Assert.Equal(0, Run("gc", Dir, "--config", config).Exit);
+        Assert.Equal(new[] { "step-00000003" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName).Order());
     }
 
     [Fact]

@@ -60,6 +60,24 @@ public class UntrustedRootCliSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_FIFO_at_the_trackers_temporary_name_should_be_replaced_not_waited_on()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var fifo = Path.Combine(Dir, CheckpointLayout.LatestFile + ".tmp");
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+
+        // Before, gc and the next save opened it for writing and waited for a reader, for good.
+        var gc = await RunAsync("gc", Dir);
+        Assert.Equal(0, gc.Exit);
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        var save = await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1");
+
+        Assert.Equal((0, ""), (save.Exit, save.Err));
+        Assert.Equal("3\n", File.ReadAllText(Path.Combine(Dir, CheckpointLayout.LatestFile)));
+        Assert.False(File.Exists(fifo));
+    }
+
+    [Fact]
     public async Task A_save_of_a_step_whose_directory_holds_a_FIFO_metadata_should_clear_that_debris_and_commit()
     {
         Assert.Equal(0, (await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);

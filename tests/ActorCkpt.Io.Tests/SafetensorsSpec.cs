@@ -87,6 +87,18 @@ public class SafetensorsSpec : IDisposable
     }
 
     [Theory]
+    // Before: "tensor '__metadataX_' has a malformed entry: The given key was not present in the dictionary."
+    [InlineData("""{"__metadataX_":{"format":"pt"},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "tensor '__metadataX_' has no 'dtype'")]
+    [InlineData("""{"a":{"dtype":"U8","data_offsets":[0,2]}}""", "tensor 'a' has no 'shape'")]
+    [InlineData("""{"a":[1,2]}""", "tensor 'a' is not an object of dtype, shape and data_offsets")]
+    public void An_entry_lacking_a_field_should_be_refused_naming_it(string json, string problem)
+    {
+        var e = Refused(json.PadRight((json.Length + 7) / 8 * 8), dataBytes: 2);
+
+        Assert.Equal($"'bad.safetensors': {problem}", e.Message);
+    }
+
+    [Theory]
     [InlineData("""{"a":{"dtype":"U8","dtype":"I32","shape":[2],"data_offsets":[0,2]}}""", "tensor 'a' has 'dtype' twice")]
     [InlineData("""{"__metadata__":{"format":"pt","format":"np"},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "__metadata__ has 'format' twice")]
     public void A_field_named_twice_inside_an_entry_should_be_refused_as_a_name_twice_is(string json, string problem)

@@ -168,6 +168,10 @@ internal static class ActorCkptCli
             // An empty list would start the node with all three roles, as if --roles were not given.
             foreach (var token in r.Tokens.Where(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0))
                 r.AddError($"--roles '{token.Value}' names no role (one of: {string.Join(", ", NodeCommand.Roles)})");
+            // "rank,,writer": a role left out by a typo, not a list of two.
+            foreach (var token in r.Tokens.Where(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length > 0
+                                                      && t.Value.Split(',', StringSplitOptions.TrimEntries).Any(e => e.Length == 0)))
+                r.AddError($"--roles '{token.Value}' has an empty role between its commas (one of: {string.Join(", ", NodeCommand.Roles)}, comma-separated)");
             foreach (var role in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
                 if (!NodeCommand.Roles.Contains(role, StringComparer.Ordinal))
                     r.AddError($"--roles '{role}' is not a role; did you mean '{Nearest.Of(role, NodeCommand.Roles)}'? (one of: {string.Join(", ", NodeCommand.Roles)})");
@@ -179,7 +183,7 @@ internal static class ActorCkptCli
                 if (ReplicaLayout.HostProblem(token.Value) is { } problem)
                     r.AddError($"--host: {problem}");
         });
-        var node = new Command("node", "Start a cluster node and run until SIGTERM or Ctrl-C (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles, host };
+        var node = new Command("node", "Start a cluster node and run until SIGTERM, Ctrl-C or SIGHUP (which leave the cluster gracefully)") { nodeConfig, port, seeds, roles, host };
         node.SetAction(p => Guard(p, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
             p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false, errors: stderr), p.GetValue(host)).GetAwaiter().GetResult()));
 

@@ -19,7 +19,7 @@ internal static class CatalogRebuildCommand
     {
         // A root a planner made: on a mistyped path this would make a catalog and move step folders.
         var node = NodeConfig.Checked(hocon);
-        RootChecks.RequireCatalog(root, node);
+        RootChecks.RequireCatalog(root, node, orCommittedSteps: true);
         var blobs = RootStore.Open(root, node);
         var store = new CheckpointStore(blobs);
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
@@ -43,6 +43,8 @@ internal static class CatalogRebuildCommand
             }
             // A catalog on a server is keyed by the root's id: a new id starts a new catalog.
             if (sqlite is null) keptAs = SetAside(blobs);
+            // An id that is not one (emptied, overwritten) would stop the rebuild's own start: set aside, the root gets a new one.
+            else if (UnreadableId(store) is { } why) output.Line($"the root's id is not readable ({why}): its file is kept as {RenameId(blobs)}; the root gets a new id");
         }
 
         // Retention off: the new catalog records what is there; it is not the moment to delete anything.
@@ -139,12 +141,30 @@ internal static class CatalogRebuildCommand
 
     private static string Replaced() => ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>Sets a catalog on a server aside: the root's id file is renamed, so a new id starts a new catalog and the old rows stay; returns what it is kept as.</summary>
-    private static string SetAside(IBlobStore blobs)
+    /// <summary>Why the root's id file cannot be read as an id, or null (read, or absent: the start makes one).</summary>
+    private static string? UnreadableId(CheckpointStore store)
     {
-        if (!blobs.Exists(CheckpointLayout.RootIdFile)) return "nothing: the root had no id";
-        var suffix = Replaced();
-        blobs.Rename(CheckpointLayout.RootIdFile, CheckpointLayout.RootIdFile + suffix, overwrite: false);
-        return $"the rows of the old root id (its id file is kept as {blobs.Root}/{CheckpointLayout.RootIdFile + suffix})";
+        if (!store.HasRootId()) return null;
+        try
+        {
+            store.RootId();
+            return null;
+        }
+        catch (CheckpointFormatException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Sets a catalog on a server aside: the root's id file is renamed, so a new id starts a new catalog and the old rows stay; returns what it is kept as.</summary>
+    private static string SetAside(IBlobStore blobs) =>
+        blobs.Exists(CheckpointLayout.RootIdFile) ? $"the rows of the old root id (its id file is kept as {RenameId(blobs)})" : "nothing: the root had no id";
+
+    /// <summary>Renames the root's id file aside; returns its new path.</summary>
+    private static string RenameId(IBlobStore blobs)
+    {
+        var kept = CheckpointLayout.RootIdFile + Replaced();
+        blobs.Rename(CheckpointLayout.RootIdFile, kept, overwrite: false);
+        return $"{blobs.Root}/{kept}";
     }
 }

@@ -9,6 +9,7 @@ namespace ActorCkpt.Cli;
 /// <see cref="StepConsistency"/>): retention counts the newest steps as the ones to keep, so it
 /// could delete the last whole checkpoint and keep a damaged one. gc then prints each damaged step
 /// and changes nothing; the damage is for a person to look at (<c>verify</c>), never repaired here.
+/// Before retention deletes anything, one of the steps it keeps must also verify whole, every block.
 /// </summary>
 internal static class GcCommand
 {
@@ -33,6 +34,14 @@ internal static class GcCommand
         if (damaged.Count > 0)
             throw new ActorCkptException($"gc changes nothing while committed steps are damaged (step {string.Join(", ", damaged.Select(d => d.Step))}): " +
                                          "check them with actorckpt verify, and move or remove them by hand");
+        // Retention keeps the newest steps: before it deletes older ones, one it keeps must read whole,
+        // every block (the checks above read metadata and headers only). Before, a newest step with a
+        // flipped data byte was kept and every whole one deleted.
+        var committed = disk.CommittedSteps();
+        var deleting = ActorCkptSettings.Create(node).Retention.StepsToDelete(committed);
+        if (deleting.Count > 0 && NoneWhole(disk, committed.Except(deleting).OrderDescending().ToList(), output) is { } kept)
+            throw new ActorCkptException($"gc deletes nothing: retention would delete steps {string.Join(", ", deleting)} and keep steps {string.Join(", ", kept)}, " +
+                                         "none of which reads whole: check them with actorckpt verify, and move or remove them by hand");
         var memoryDone = MemoryTierGc.Run(blobs, ActorCkptSettings.Create(node), entries ?? []);
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
@@ -66,5 +75,20 @@ internal static class GcCommand
             },
         });
         return done.Failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="kept"/> (newest first) until one reads whole; null when one does, else the
+    /// steps, each told with its first failure.
+    /// </summary>
+    private static IReadOnlyList<long>? NoneWhole(CheckpointStore disk, IReadOnlyList<long> kept, CliOutput output)
+    {
+        foreach (var step in kept)
+        {
+            var failures = CheckpointVerifier.Verify(disk, step);
+            if (failures.Count == 0) return null;
+            output.Line($"step {step} does not read whole: {failures[0]}{(failures.Count > 1 ? $" (and {failures.Count - 1} more)" : "")}");
+        }
+        return kept;
     }
 }

@@ -12,11 +12,38 @@ internal static class RootChecks
     /// Throws naming <paramref name="root"/> unless it exists and a planner has made its catalog there
     /// (an object-store root is reached as <paramref name="node"/>, or the defaults and the environment, say).
     /// </summary>
-    public static void RequireCatalog(string root, Akka.Configuration.Config? node = null)
+    /// <remarks>
+    /// A root without an id that holds ActorCkpt steps lost its catalog: with <paramref name="orCommittedSteps"/>
+    /// (a catalog rebuild, which gives it one) it passes; the other commands say so. A folder whose step-like
+    /// directories hold no ActorCkpt metadata is no root either way.
+    /// </remarks>
+    public static void RequireCatalog(string root, Akka.Configuration.Config? node = null, bool orCommittedSteps = false)
     {
         if (LocalRoot.Problem(root) is { } problem) throw new DirectoryNotFoundException(problem);
-        if (!RootStore.HasRootId(root, node ?? NodeConfig.Build()))
-            throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
+        node ??= NodeConfig.Build();
+        if (RootStore.HasRootId(root, node)) return;
+        var holdsSteps = HoldsSteps(new CheckpointStore(RootStore.Open(root, node)));
+        if (holdsSteps && orCommittedSteps) return;
+        throw new ActorCkptException(holdsSteps
+            ? $"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing), though it holds committed steps: actorckpt catalog rebuild ROOT gives it one"
+            : $"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
+    }
+
+    /// <summary>Whether one of the committed steps under <paramref name="store"/> has metadata that reads as ActorCkpt's.</summary>
+    private static bool HoldsSteps(CheckpointStore store)
+    {
+        foreach (var step in store.CommittedSteps().Reverse())
+        {
+            try
+            {
+                store.ReadMetadata(step);
+                return true;
+            }
+            catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return false;
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ internal static class ClusterDemoRunner
             ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["load_ranks"] = o.LoadRanks, ["nodes"] = nodes, ["placement"] = placement,
         };
         var store = cluster.Node.Store;
-        var first = (store.LatestStep() ?? 0) + 1;
+        var first = DemoSteps.First(store.LatestStep(), o.Steps, o.Dir);
         for (var step = first; step < first + o.Steps; step++)
         {
             var ranks = cluster.SplitRanks(o.Ranks);

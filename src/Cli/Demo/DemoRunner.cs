@@ -32,7 +32,7 @@ internal static class DemoRunner
         await using var ckpt = Checkpointer.Start(o.Dir, o.Hocon);
         if (!o.Check)
         {
-            var first = (ckpt.LatestStep ?? 0) + 1;
+            var first = DemoSteps.First(ckpt.LatestStep, o.Steps, o.Dir);
             for (var step = first; step < first + o.Steps; step++)
             {
                 var (staged, saved, summary) = await SaveStepAsync(ckpt, model, o.Ranks, step, output);

@@ -39,7 +39,7 @@ internal static class MemoryDemoRunner
         };
 
         var ranks = cluster.SplitRanks(o.Ranks);
-        var first = ((await CatalogAsync(cluster)).Select(e => e.Step).DefaultIfEmpty(0).Max()) + 1;
+        var first = DemoSteps.First((await CatalogAsync(cluster)).Select(e => (long?)e.Step).Max(), o.Steps, o.Dir);
         var last = first + o.Steps - 1;
         for (var step = first; step <= last; step++)
         {

@@ -504,7 +504,18 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
 
     private void WriteDurably(string path, byte[] bytes)
     {
-        using var writer = store.Create(path);
+        IBlobWriter writer;
+        try
+        {
+            writer = store.Create(path);
+        }
+        catch (NotARegularFileException)
+        {
+            // A temporary name of ours with a FIFO or the like in its place: removed (never opened), as the rename after would replace it.
+            store.DeleteFile(path);
+            writer = store.Create(path);
+        }
+        using var _ = writer;
         writer.Write(bytes, 0);
         writer.Flush();
     }

@@ -22,7 +22,18 @@ internal static class CheckpointVerifier
         foreach (var file in metadata.Files)
         {
             var path = CheckpointLayout.InStep(step, file.Name);
-            if (!store.Blobs.Exists(path))
+            bool exists;
+            try
+            {
+                exists = store.Blobs.Exists(path);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                // A link in its place: refused unread, and reported with the rest (before, the one line that ended verify and catalog rebuild).
+                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                continue;
+            }
+            if (!exists)
             {
                 failures.Add(new VerificationFailure(file.Name, "(file)", StepConsistency.Absent(store.Blobs, path, "missing")));
                 continue;

@@ -94,6 +94,12 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
         return (bytes, new SafetensorsHeader(entries, metadata, padded) { Checksum = ChecksumOf(bytes.AsSpan(0, 8), bytes.AsSpan(8)) });
     }
 
+    /// <summary>The field <paramref name="name"/> of tensor entry <paramref name="tensor"/>; refused naming both when the entry is no object or lacks it (JSON's own "the given key was not present" named neither).</summary>
+    private static JsonElement Field(string file, JsonProperty tensor, string name) =>
+        tensor.Value.ValueKind != JsonValueKind.Object
+            ? throw new CheckpointFormatException(file, $"tensor '{tensor.Name}' is not an object of dtype, shape and data_offsets")
+            : tensor.Value.TryGetProperty(name, out var value) ? value : throw new CheckpointFormatException(file, $"tensor '{tensor.Name}' has no '{name}'");
+
     /// <summary>
     /// Reads and validates the header of <paramref name="file"/>: JSON well formed, dtypes known,
     /// each entry's size matching its shape, entries contiguous from 0 to the end of the file. The
@@ -168,10 +174,10 @@ internal sealed record SafetensorsHeader(IReadOnlyList<SafetensorsEntry> Entries
                     throw new CheckpointFormatException(file, $"tensor '{prop.Name}' has '{field}' twice");
                 try
                 {
-                    var code = prop.Value.GetProperty("dtype").GetString()!;
+                    var code = Field(file, prop, "dtype").GetString()!;
                     DType? dtype = unknownDTypes && !DTypes.IsSafetensors(code) ? null : DTypes.FromSafetensors(code);
-                    var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                    var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    var shape = Field(file, prop, "shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    var offsets = Field(file, prop, "data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     if (offsets.Length != 2) throw new CheckpointFormatException(file, $"'{prop.Name}': data_offsets needs 2 numbers");
                     if (shape.Any(s => s < 0)) throw new CheckpointFormatException(file, $"tensor '{prop.Name}': shape {Shapes.Format(shape)} has a negative size");
                     if (offsets[0] < 0 || offsets[1] < offsets[0])

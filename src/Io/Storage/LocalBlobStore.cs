@@ -30,8 +30,16 @@ internal sealed class LocalBlobStore : IBlobStore
     public string Root { get; }
 
     /// <inheritdoc />
-    public IBlobWriter Create(string path) =>
-        new Writer(File.OpenHandle(Full(path), FileMode.Create, FileAccess.Write, FileShare.Read));
+    /// <remarks>
+    /// Refuses at once (<see cref="NotARegularFileException"/>) a FIFO, socket or device in the file's place:
+    /// the open would wait on a FIFO until a reader came, for good when none does.
+    /// </remarks>
+    public IBlobWriter Create(string path)
+    {
+        var full = Full(path);
+        if (RegularFile.Kind(full) is not (FileKind.Regular or FileKind.Missing) and var kind) throw new NotARegularFileException(full, kind);
+        return new Writer(File.OpenHandle(full, FileMode.Create, FileAccess.Write, FileShare.Read));
+    }
 
     /// <inheritdoc />
     /// <remarks>Regular files only, refused without waiting (<see cref="RegularFile.OpenRead"/>): a FIFO put in place of a file would block the read forever.</remarks>
