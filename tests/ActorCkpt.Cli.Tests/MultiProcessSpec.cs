@@ -57,8 +57,10 @@ public class NodeCommandSpec : IDisposable
         Directory.CreateDirectory(Dir);
         var config = Path.Combine(Dir, "node.conf");
         await File.WriteAllTextAsync(config, $"actorckpt.root = \"{Dir}\"\n");
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0", "--roles", "writer,planner" })
+        // With the signals' default dispositions: a test run started under nohup, or in the background of a
+        // script (as CI runs it), passes SIGHUP and SIGINT on ignored, and an ignored signal stays ignored.
+        var psi = new System.Diagnostics.ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--default-signal=HUP,INT,TERM", "dotnet", typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0", "--roles", "writer,planner" })
             psi.ArgumentList.Add(a);
         using var node = System.Diagnostics.Process.Start(psi)!;
         var up = new TaskCompletionSource<string>();
