@@ -152,13 +152,14 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         config = ActorCkptConfig.WithCatalog(config, directory);
         config = NodeWarmUp.WithJournal(config);
         var settings = ActorCkptSettings.Create(config);
+        var clustered = config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase);
         // A shutdown's wait for the saves in flight (see the constructor) is finish-on-dispose's, not the phase's 5 s default.
         const string finishPhase = "akka.coordinated-shutdown.phases.before-service-unbind.timeout";
-        if (!config.HasPath(finishPhase) && settings.FinishOnDispose > TimeSpan.Zero && !config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase))
+        if (!config.HasPath(finishPhase) && settings.FinishOnDispose > TimeSpan.Zero && !clustered)
             config = ConfigurationFactory.ParseString($"{finishPhase} = {(long)(settings.FinishOnDispose + TimeSpan.FromSeconds(5)).TotalMilliseconds}ms").WithFallback(config);
         IBlobStore blobs = BlobStores.Open(directory, settings.ObjectStore);
         // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.
-        if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)) CatalogLock.EnsureFree(blobs);
+        if (!clustered) CatalogLock.EnsureFree(blobs);
         if (wrapStore is not null) blobs = wrapStore(blobs);
         var system = ActorSystem.Create(systemName, config);
         if (wrapStore is not null) StopWithSystem(system, blobs);

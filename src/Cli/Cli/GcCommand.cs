@@ -38,11 +38,12 @@ internal static class GcCommand
         // every block (the checks above read metadata and headers only). Before, a newest step with a
         // flipped data byte was kept and every whole one deleted.
         var committed = disk.CommittedSteps();
-        var deleting = ActorCkptSettings.Create(node).Retention.StepsToDelete(committed);
+        var settings = ActorCkptSettings.Create(node);
+        var deleting = settings.Retention.StepsToDelete(committed);
         if (deleting.Count > 0 && NoneWhole(disk, committed.Except(deleting).OrderDescending().ToList(), output) is { } kept)
             throw new ActorCkptException($"gc deletes nothing: retention would delete steps {string.Join(", ", deleting)} and keep steps {string.Join(", ", kept)}, " +
                                          "none of which reads whole: check them with actorckpt verify, and move or remove them by hand");
-        var memoryDone = MemoryTierGc.Run(blobs, ActorCkptSettings.Create(node), entries ?? []);
+        var memoryDone = MemoryTierGc.Run(blobs, settings, entries ?? []);
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
