@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace ActorCkpt.Hosting;
 
@@ -49,7 +50,7 @@ public static class ActorCkptAkkaHostingExtensions
             var deferred = resolver.GetService<DeferredCheckpointer>()
                            ?? throw new InvalidOperationException(
                                "WithActorCkpt: ICheckpointer is not registered with the host's services: call services.AddActorCkptCheckpointer() beside services.AddAkka(...)");
-            CheckpointerStartup.Start(system, root, deferred, wrapStore);
+            CheckpointerStartup.Start(system, root, deferred, wrapStore, resolver.GetService<ILoggerFactory>());
         });
     }
 }

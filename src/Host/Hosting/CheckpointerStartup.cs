@@ -2,6 +2,7 @@ using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Microsoft.Extensions.Logging;
 
 namespace ActorCkpt.Hosting;
 
@@ -21,8 +22,10 @@ internal static class CheckpointerStartup
     /// <summary>
     /// Starts ActorCkpt in <paramref name="system"/> over <paramref name="root"/> (its storage wrapped
     /// by <paramref name="wrapStore"/> when set) and completes <paramref name="deferred"/>; on failure fails it and throws.
+    /// What the shutdown says of the saves in flight goes to <paramref name="hostLoggers"/> when given (see <see cref="ShutdownLog"/>).
     /// </summary>
-    public static Checkpointer Start(ActorSystem system, string root, DeferredCheckpointer deferred, Func<IBlobStore, IBlobStore>? wrapStore = null)
+    public static Checkpointer Start(ActorSystem system, string root, DeferredCheckpointer deferred, Func<IBlobStore, IBlobStore>? wrapStore = null,
+        ILoggerFactory? hostLoggers = null)
     {
         Checkpointer checkpointer;
         try
@@ -46,6 +49,7 @@ internal static class CheckpointerStartup
             throw;
         }
         var log = Logging.GetLogger(system, typeof(Checkpointer));
+        var shutdownLog = new ShutdownLog(log, hostLoggers?.CreateLogger(typeof(Checkpointer).FullName!));
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, FinishSavesTask, async () =>
         {
             // Saves that ended before the shutdown were their callers' to hear: only those still in flight are told here.
@@ -54,13 +58,13 @@ internal static class CheckpointerStartup
             // The host's own shutdown timeout ends the wait too: past it the host stops waiting for this system.
             if (await Task.WhenAny(finishing, deferred.ShutdownRunsOut) != finishing)
             {
-                log.Warning("ActorCkpt: the host's shutdown timeout ({0}) runs out: the saves still in flight are cut off", deferred.ShutdownRunsOut.Result);
+                shutdownLog.Warning($"ActorCkpt: the host's shutdown timeout ({deferred.ShutdownRunsOut.Result}) runs out: the saves still in flight are cut off");
                 return Done.Instance;
             }
             var ended = await finishing;
             foreach (var outcome in ended.Where(o => o.Status != SaveStatus.Committed))
-                log.Warning("ActorCkpt: the save of step {0} on rank {1} {2}: {3}", outcome.Step, outcome.Rank, outcome.Status, outcome.Reason);
-            log.Info("ActorCkpt: {0} saves in flight at shutdown ended, {1} committed", ended.Count, ended.Count(o => o.Status == SaveStatus.Committed));
+                shutdownLog.Warning($"ActorCkpt: the save of step {outcome.Step} on rank {outcome.Rank} {outcome.Status}: {outcome.Reason}");
+            shutdownLog.Info($"ActorCkpt: {ended.Count} saves in flight at shutdown ended, {ended.Count(o => o.Status == SaveStatus.Committed)} committed");
             return Done.Instance;
         });
         // Reached once the wait above is over or its phase timed out: a save still in flight when its
@@ -94,5 +98,26 @@ internal static class CheckpointerStartup
         if (system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
             log.Warning("ActorCkpt: akka.cluster.seed-nodes is empty, so this node joins no cluster and saves wait until something calls Cluster.Join: " +
                         "set ClusterOptions.SeedNodes (the first seed node lists its own address)");
+    }
+
+    /// <summary>
+    /// The lines a shutdown writes about the saves in flight. Akka's log reaches the host's loggers
+    /// through a logger actor, and a system that terminates right after can stop that actor before
+    /// it has passed them on (akka.net #615, #4045): the lines that say which saves a shutdown cut
+    /// off would be lost exactly then. So in a host they go to its own logger, at once.
+    /// </summary>
+    private sealed class ShutdownLog(ILoggingAdapter akka, Microsoft.Extensions.Logging.ILogger? host)
+    {
+        public void Warning(string line)
+        {
+            if (host is not null) host.LogWarning("{Line}", line);
+            else akka.Warning("{0}", line);
+        }
+
+        public void Info(string line)
+        {
+            if (host is not null) host.LogInformation("{Line}", line);
+            else akka.Info("{0}", line);
+        }
     }
 }
