@@ -103,6 +103,44 @@ public sealed class DemoProcessFailureSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_memory_bench_stopped_by_sigterm_should_remove_its_replicas_from_tmpfs_and_say_bench()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "bench", "--dir", Path.Combine(_temp.Path, "b"), "--nodes", "2", "--tier", "memory",
+                     "--size-mb", "2", "--tensors", "2", "--runs", "100" })
+            psi.ArgumentList.Add(a);
+        using var bench = Process.Start(psi)!;
+        var err = bench.StandardError.ReadToEndAsync();
+        var output = bench.StandardOutput.ReadToEndAsync();
+        try
+        {
+            // Its replica directory (a name of its own on tmpfs, in the nodes' configuration file), once the nodes have written there.
+            string? replicas = null;
+            var waited = Stopwatch.StartNew();
+            while (replicas is null || !Directory.Exists(replicas) || Directory.GetFiles(replicas, "*", SearchOption.AllDirectories).Length == 0)
+            {
+                if (bench.HasExited) Assert.Fail($"the bench ended before its nodes wrote a replica (exit {bench.ExitCode}): " + await err + await output);
+                if (waited.Elapsed > Patience) Assert.Fail("the bench's nodes wrote no replica in time");
+                if (Children(bench.Id).FirstOrDefault() is { Command: { } command } && command.Split(' ').SkipWhile(a => a != "--config").Skip(1).FirstOrDefault() is { } config
+                    && File.Exists(config) && System.Text.RegularExpressions.Regex.Match(File.ReadAllText(config), "\"(/[^\"]*actorckpt-bench-[0-9a-f]{12})\"") is { Success: true } m)
+                    replicas = m.Groups[1].Value;
+                await Task.Delay(100);
+            }
+            Assert.Equal(0, SendSignal(bench.Id, 15));
+            await bench.WaitForExitAsync().WaitAsync(Patience);
+
+            Assert.True(bench.ExitCode == 143, $"exit {bench.ExitCode}: {await err}");
+            // Before, it said "demo interrupted" and left its replicas on tmpfs for good, under a name no later run looks for.
+            Assert.Contains($"actorckpt: bench interrupted: its 2 node processes were killed, and its replicas under {replicas} removed", await err);
+            Assert.False(Directory.Exists(replicas), replicas);
+        }
+        finally
+        {
+            if (!bench.HasExited) bench.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task A_node_process_dying_mid_run_should_fail_the_demo_at_once_naming_it_and_its_exit()
     {
         // Before, the driver waited out its two-minute ask patience, then named no node; later it asked

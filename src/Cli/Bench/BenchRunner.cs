@@ -465,7 +465,7 @@ internal static class BenchRunner
         var localCpu = new List<double?>();
         Dictionary<string, long> localBytes;
         var localDir = Path.Combine(ckptDir, "local");
-        await using (var local = await NodeProcessCluster.StartAsync(localDir, o.Nodes, "local", o.Hocon))
+        await using (var local = await NodeProcessCluster.StartAsync(localDir, o.Nodes, "local", o.Hocon, command: "bench"))
         {
             var ranks = local.SplitRanks(o.Ranks);
             await Save(local, ranks, 1);
@@ -480,7 +480,7 @@ internal static class BenchRunner
         if (inMemory) Directory.Delete(localDir, recursive: true);
 
         var spreadDir = Path.Combine(ckptDir, "spread");
-        await using var cluster = await NodeProcessCluster.StartAsync(spreadDir, o.Nodes, "spread", o.Hocon);
+        await using var cluster = await NodeProcessCluster.StartAsync(spreadDir, o.Nodes, "spread", o.Hocon, command: "bench");
         var split = cluster.SplitRanks(o.Ranks);
         var cold = await Save(cluster, split, 1);
         // Warm loads are measured: the processes' first loads of each kind (code compiled, buffers

@@ -38,7 +38,7 @@ internal static class MemoryBench
         var last = o.Nodes - 1;
         try
         {
-            await using var cluster = await NodeProcessCluster.StartAsync(root, o.Nodes, "local", o.Hocon, new MemoryDemo(o.Replicas, 0, [], false, replicas));
+            await using var cluster = await NodeProcessCluster.StartAsync(root, o.Nodes, "local", o.Hocon, new MemoryDemo(o.Replicas, 0, [], false, replicas), "bench", scratch: replicas);
             await cluster.HolderUsageAsync();
             var ranks = cluster.SplitRanks(o.Ranks);
             Task<DemoSaveDone[]> Save(long step, SaveTier tier) => cluster.PreparedSaveAsync(step, ranks, o.Ranks, model, tier);

@@ -27,18 +27,24 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
 
     private readonly PosixSignalRegistration[] _interrupts;
 
-    private NodeProcessCluster(ActorSystem system, CheckpointNode node, string configFile, MemoryDemo? memory)
+    private readonly string _command;
+    private readonly string? _scratch;
+
+    private NodeProcessCluster(ActorSystem system, CheckpointNode node, string configFile, MemoryDemo? memory, string command, string? scratch)
     {
         _system = system;
         Node = node;
         _configFile = configFile;
         _memory = memory;
+        _command = command;
+        _scratch = scratch;
         _interrupts = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
     }
 
     /// <summary>
-    /// Ctrl-C (SIGINT) or SIGTERM: the node processes are killed and reaped and the configuration file
-    /// removed, in one line, then the process ends as the signal would end it (130, 143). Otherwise the
+    /// Ctrl-C (SIGINT) or SIGTERM: the node processes are killed and reaped, the configuration file
+    /// removed and the caller's scratch directory too (a bench's replicas on tmpfs: memory nothing else
+    /// would free), in one line, then the process ends as the signal would end it (130, 143). Otherwise the
     /// signal stopped only the driver's actor system, and the nodes ran on, or the driver waited out its asks.
     /// </summary>
     private void Interrupted(PosixSignalContext context)
@@ -54,7 +60,20 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         catch (IOException)
         {
         }
-        Console.Error.WriteLine($"actorckpt: demo interrupted: its {nodes.Length} node processes were killed");
+        var removed = "";
+        try
+        {
+            if (_scratch is not null && Directory.Exists(_scratch))
+            {
+                Directory.Delete(_scratch, recursive: true);
+                removed = $", and its replicas under {_scratch} removed";
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            removed = $"; its replicas under {_scratch} could not all be removed ({e.Message})";
+        }
+        Console.Error.WriteLine($"actorckpt: {_command} interrupted: its {nodes.Length} node processes were killed{removed}");
         Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
     }
 
@@ -73,8 +92,10 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="nodes"/> node processes over <paramref name="root"/> and waits until
     /// every writer is known; with <paramref name="memory"/>, the memory demo's shape and settings.
+    /// An interruption names <paramref name="command"/> and removes <paramref name="scratch"/> (see <see cref="Interrupted"/>).
     /// </summary>
-    public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon, MemoryDemo? memory = null)
+    public static async Task<NodeProcessCluster> StartAsync(string root, int nodes, string placement, string? hocon, MemoryDemo? memory = null,
+        string command = "demo", string? scratch = null)
     {
         if (nodes < 2) throw new ArgumentException("--nodes must be at least 2 (training nodes and one writer-only node)");
         if (BlobStores.IsDirectory(root))
@@ -98,7 +119,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
                 ClusterNodeConfig.Build(UserHocon.ReadFile(configFile, "--config") + quiet, port: 0, roles: new[] { "driver" }, root: null), root);
             system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
             var settings = ActorCkptSettings.Create(system);
-            cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, settings.ObjectStore), settings), configFile, memory);
+            cluster = new NodeProcessCluster(system, CheckpointNode.Start(system, BlobStores.Open(root, settings.ObjectStore), settings), configFile, memory, command, scratch);
         }
         catch
         {
