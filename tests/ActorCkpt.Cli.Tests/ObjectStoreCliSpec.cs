@@ -204,6 +204,45 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Theory]
+    [InlineData("az")]
+    [InlineData("s3")]
+    public async Task A_bench_interrupted_with_ctrl_c_should_remove_its_objects_before_it_exits(string service)
+    {
+        var container = ObjectEmulators.NewContainer();
+        // With the signals' default dispositions (CI runs the tests with SIGINT ignored, which a child inherits).
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--default-signal=INT,TERM", "dotnet", typeof(ActorCkptCli).Assembly.Location, "bench", "--dir", $"{service}://{container}/b", "--create",
+                     "--config", Config(service), "--size-mb", "8", "--tensors", "4", "--runs", "100" })
+            psi.ArgumentList.Add(a);
+        var store = BlobStores.Open($"{service}://{container}", emulators.Options(service) with { StateDirectory = Path.Combine(_temp.Path, "state-check"), CreateMissing = true });
+        using var bench = Process.Start(psi)!;
+        var err = bench.StandardError.ReadToEndAsync();
+        var output = bench.StandardOutput.ReadToEndAsync();
+        try
+        {
+            // Interrupted once it has objects in the bucket, long before its 100 runs end.
+            var writing = Stopwatch.StartNew();
+            while (store.ListDirectories("b").Count == 0)
+            {
+                if (bench.HasExited) Assert.Fail($"the bench ended before it wrote anything (exit {bench.ExitCode}): " + await err + await output);
+                if (writing.Elapsed > TimeSpan.FromMinutes(2)) Assert.Fail("no object of the bench appeared in 2 minutes");
+                await Task.Delay(100);
+            }
+            using (var kill = Process.Start("kill", new[] { "-INT", bench.Id.ToString() })!) await kill.WaitForExitAsync();
+            await bench.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+            Assert.True(bench.ExitCode == 130, $"exit {bench.ExitCode}: {await err}");
+            Assert.Contains($"actorckpt: bench interrupted (SIGINT): it stops after what it is doing now and removes its objects under {service}://{container}/b/bench-", await err);
+            // Before, Ctrl-C ended the process at once and the run's steps and the SDK's copies stayed in the bucket.
+            Assert.Empty(store.ListDirectories("b"));
+        }
+        finally
+        {
+            if (!bench.HasExited) bench.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Theory]
     [InlineData("az", "the container does not exist")]
     [InlineData("s3", "the bucket does not exist")]
     public async Task A_missing_container_should_be_one_line_unless_create_is_given(string service, string said)

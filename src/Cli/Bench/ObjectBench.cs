@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Runtime;
 using ActorCkpt.Cli.Demo;
@@ -58,6 +59,19 @@ internal static class ObjectBench
         var states = model.BuildStates(o.Ranks, step: 1);
         var runs = new List<Run>();
         var started = false;
+        // Ctrl-C or SIGTERM ends the bench at its next phase, through the finally below that removes its
+        // objects: a bench ended at once would leave them in the bucket, out of sight (a second signal ends it at once).
+        using var interrupted = new CancellationTokenSource();
+        void Interrupt(PosixSignalContext c)
+        {
+            if (interrupted.IsCancellationRequested) return;
+            c.Cancel = true;
+            output.Failure($"bench interrupted ({c.Signal}): it stops after what it is doing now and removes its objects under {root}");
+            interrupted.Cancel();
+        }
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        var stop = interrupted.Token;
         try
         {
             await using var ckpt = Checkpointer.Start(root, hocon);
@@ -66,22 +80,28 @@ internal static class ObjectBench
             // A first save and load pay for JIT and connections; the runs follow them.
             await BenchRunner.SaveAsync(ckpt, 1, states);
             var (_, firstExact) = await BenchRunner.LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: 1);
+            stop.ThrowIfCancellationRequested();
             var files = ckpt.Store.ReadMetadata(1).Files.Select(f => f.Length).ToArray();
             var bytes = files.Sum();
             var buffers = files.Select(n => RandomBytes(n)).ToArray();
             for (var i = 0; i < o.Runs; i++)
             {
+                stop.ThrowIfCancellationRequested();
                 var step = 2L + i;
                 var sdkFirst = i % 2 == 1;
                 var prefix = $"sdk-run-{i + 1}/";
                 var (upload, download) = (0.0, 0.0);
                 if (sdkFirst) upload = await SdkUploadAsync(sdk, location, prefix, buffers, options);
                 Settle();
+                stop.ThrowIfCancellationRequested();
                 var (_, saved, _) = await BenchRunner.SaveAsync(ckpt, step, states);
+                stop.ThrowIfCancellationRequested();
                 if (!sdkFirst) upload = await SdkUploadAsync(sdk, location, prefix, buffers, options);
                 if (sdkFirst) download = await SdkDownloadAsync(sdk, location, prefix, files, options);
                 Settle();
+                stop.ThrowIfCancellationRequested();
                 var (loaded, exact) = await BenchRunner.LoadAsync(ckpt, model, o.Ranks, o.Ranks, dropCache: null, step: step);
+                stop.ThrowIfCancellationRequested();
                 if (!sdkFirst) download = await SdkDownloadAsync(sdk, location, prefix, files, options);
                 runs.Add(new Run(CliOutput.Seconds(saved), CliOutput.Seconds(loaded), upload, download, bytes, firstExact && exact));
             }
@@ -123,6 +143,10 @@ internal static class ObjectBench
             report["runs"] = runs.Select(r => r.Figures()).ToArray();
             output.Report(report);
             return exactAll ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return 130;
         }
         finally
         {
