@@ -337,8 +337,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             foreach (var gone in copies!.Hosts.Where(h => !_holders.IsLive(h)))
                 Record(new ReplicasLost(commit.Step, gone, null, "its holder stopped before the step committed", DateTimeOffset.UtcNow), _ => ReReplicate());
             if (commit.Persist) StartPersist(commit, copies);
-            foreach (var victim in Budget().Trim(HeldSteps()))
-                Evict(victim, $"the memory tier keeps the newest {_settings.MemoryTier.KeepLast} steps{(_settings.MemoryTier.KeepPersisted ? "" : " and lets steps on disk go")}");
+            TrimMemory();
             DeferAsync(announce, Carry);
         });
     }
@@ -399,7 +398,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             UploadIfDue(job.Step);
             PassOnUploadWaiters();
             ApplyRetention();
-            foreach (var victim in Budget().Trim(HeldSteps())) Evict(victim, "it is on disk and a newer memory step is held");
+            TrimMemory();
         });
     }
 
@@ -469,6 +468,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     /// <summary>The bytes a copy of <paramref name="file"/> takes on its host, as the budget counts them.</summary>
     private long CopyBytes(FileWritePlan file) => ReplicaFile.SizeOf(file, _settings.ChecksumBlockSize);
+
+    /// <summary>Evicts the memory steps the budget lets go after a commit or a persist, each with its own reason.</summary>
+    private void TrimMemory()
+    {
+        var (budget, held) = (Budget(), HeldSteps());
+        foreach (var victim in budget.Trim(held)) Evict(victim, budget.WhyTrimmed(victim, held));
+    }
 
     private MemoryBudget Budget() => new(_holders.Budgets, _settings.MemoryTier.KeepLast, _settings.MemoryTier.KeepPersisted);
 

@@ -61,6 +61,28 @@ public class MemoryBudgetSpec
     }
 
     [Fact]
+    public void Each_step_trim_evicts_should_say_why_it_went()
+    {
+        // Before, every eviction after a commit said "keeps the newest N steps and lets steps on disk go",
+        // also of steps that were never on disk (a memory-only step gone for good).
+        HeldStep[] held = [Committed(1), Committed(2, persisted: true), Committed(3), Committed(4), Committed(5)];
+        var budget = Budget(10_000, keepLast: 3, keepPersisted: false);
+        Assert.Equal(new long[] { 1, 2 }, budget.Trim(held));
+        Assert.Equal("the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last)", budget.WhyTrimmed(1, held));
+        Assert.Equal("the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last)", budget.WhyTrimmed(2, held));
+
+        HeldStep[] onDisk = [Committed(1, persisted: true), Committed(2)];
+        var persistedGo = Budget(10_000, keepLast: 3, keepPersisted: false);
+        Assert.Equal(new long[] { 1 }, persistedGo.Trim(onDisk));
+        Assert.Equal("it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)", persistedGo.WhyTrimmed(1, onDisk));
+
+        HeldStep[] over = [Committed(1), Committed(2)];
+        var tight = Budget(150);
+        Assert.Equal(new long[] { 1 }, tight.Trim(over));
+        Assert.Equal("host h0 held more than its memory budget (actorckpt.tiers.memory.budget)", tight.WhyTrimmed(1, over));
+    }
+
+    [Fact]
     public void In_flight_and_pinned_steps_should_survive_and_a_refusal_should_name_what_is_protected()
     {
         HeldStep[] held = [Committed(1, pinned: true), Committed(2), InFlight(3), Committed(4)];

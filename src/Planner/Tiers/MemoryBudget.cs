@@ -35,6 +35,26 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     }
 
     /// <summary>
+    /// Why <see cref="Trim"/> evicts <paramref name="step"/> of <paramref name="held"/>, in the words the
+    /// catalog and <c>ls</c> show: keep-last, a step on disk let go, or a host over its budget. Not one
+    /// reason for all: an operator decides from it whether the step is still on disk.
+    /// </summary>
+    public string WhyTrimmed(long step, IReadOnlyList<HeldStep> held)
+    {
+        var victim = held.Single(h => h.Step == step);
+        if (KeepLast > 0 && held.Count(h => h.Committed && h.Step > step) >= KeepLast)
+            return $"the memory tier keeps the newest {KeepLast} steps (actorckpt.tiers.memory.keep-last)";
+        if (victim.Persisted && !KeepPersisted)
+            return "it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)";
+        var over = victim.BytesByHost.Keys.Where(h => BudgetByHost.TryGetValue(h, out var budget) && HeldOn(held, h) > budget).Order(StringComparer.Ordinal).ToArray();
+        return over.Length == 0
+            ? "the memory tier's budget needed its room"
+            : $"host {string.Join(", ", over)} held more than its memory budget (actorckpt.tiers.memory.budget)";
+    }
+
+    private static long HeldOn(IReadOnlyList<HeldStep> held, string host) => held.Sum(h => h.BytesByHost.GetValueOrDefault(host));
+
+    /// <summary>
     /// Before a round needing <paramref name="incoming"/> bytes per host: <see cref="Trim"/>'s steps,
     /// then, while a host is over budget (held + incoming &gt; budget), the oldest unprotected step
     /// holding bytes on an over-budget host, all oldest first, so every host fits. Refused when a
