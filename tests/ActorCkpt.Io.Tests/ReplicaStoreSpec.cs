@@ -114,6 +114,23 @@ public class ReplicaStoreSpec : IDisposable
     }
 
     [Fact]
+    public void RemoveDebris_should_remove_a_step_directory_it_leaves_empty()
+    {
+        var store = Store();
+        using var exited = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        exited.WaitForExit();
+        // A round killed mid-write: only its temporary file is in the step's directory.
+        var step = Path.Combine(store.Root, "step-00000002");
+        Directory.CreateDirectory(step);
+        File.WriteAllBytes(Path.Combine(step, ReplicaLayout.TempName("r00000-000-t.safetensors", exited.Id, "abcd1234")), new byte[100]);
+
+        Assert.Equal(1, store.RemoveDebris());
+
+        // Before, the empty directory stayed on tmpfs for good (the aborted step's, under the host's directory).
+        Assert.False(Directory.Exists(step));
+    }
+
+    [Fact]
     public void A_new_store_on_the_same_directory_should_list_the_same_replicas()
     {
         var before = Store();

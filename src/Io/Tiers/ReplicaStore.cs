@@ -302,17 +302,33 @@ internal sealed class ReplicaStore
         return (freed, spared);
     }
 
-    /// <summary>Deletes the temporary files whose writing process is gone (a crash mid-write); returns how many.</summary>
+    /// <summary>
+    /// Deletes the temporary files whose writing process is gone (a crash mid-write), and a step
+    /// directory that this leaves empty; returns how many files.
+    /// </summary>
     public int RemoveDebris()
     {
         var removed = 0;
         foreach (var (_, directory) in StepDirectories(null))
+        {
+            var emptied = false;
             foreach (var name in Names(directory))
                 if (ReplicaLayout.TryParse(name, out _, out var pid) && pid is { } writer && ProcessLiveness.IsDead(writer))
                 {
                     File.Delete(Path.Combine(directory, name));
                     removed++;
+                    emptied = true;
                 }
+            if (!emptied) continue;
+            try
+            {
+                if (!Directory.EnumerateFileSystemEntries(directory).Any()) Directory.Delete(directory);
+            }
+            catch (IOException)
+            {
+                // A writer of the step started meanwhile: the directory stays with its file.
+            }
+        }
         return removed;
     }
 
