@@ -342,6 +342,12 @@ internal sealed class CheckpointNode
     /// </summary>
     public void CutOffSaves(string why) => _cutOff.Set(why);
 
+    /// <summary>The saves in flight now, oldest first: step and rank.</summary>
+    public IReadOnlyList<(long Step, int Rank)> SavesInFlight()
+    {
+        lock (_lock) return _unfinalized.Unfinished.Select(h => (h.Step, h.Rank)).ToArray();
+    }
+
     /// <summary>Completes once every save started so far has ended, however it ended; their outcomes stay for <see cref="FinalizeAsync"/>.</summary>
     public Task SavesEndedAsync()
     {

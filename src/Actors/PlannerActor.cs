@@ -472,8 +472,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <summary>Evicts the memory steps the budget lets go after a commit or a persist, each with its own reason.</summary>
     private void TrimMemory()
     {
-        var (budget, held) = (Budget(), HeldSteps());
-        foreach (var victim in budget.Trim(held)) Evict(victim, budget.WhyTrimmed(victim, held));
+        foreach (var (victim, why) in Budget().Trimmed(HeldSteps())) Evict(victim, why);
     }
 
     private MemoryBudget Budget() => new(_holders.Budgets, _settings.MemoryTier.KeepLast, _settings.MemoryTier.KeepPersisted);

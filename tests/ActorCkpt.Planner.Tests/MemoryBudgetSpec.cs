@@ -61,25 +61,33 @@ public class MemoryBudgetSpec
     }
 
     [Fact]
-    public void Each_step_trim_evicts_should_say_why_it_went()
+    public void Each_step_trim_evicts_should_say_why_it_went_and_whether_it_is_still_on_disk()
     {
         // Before, every eviction after a commit said "keeps the newest N steps and lets steps on disk go",
         // also of steps that were never on disk (a memory-only step gone for good).
         HeldStep[] held = [Committed(1), Committed(2, persisted: true), Committed(3), Committed(4), Committed(5)];
-        var budget = Budget(10_000, keepLast: 3, keepPersisted: false);
-        Assert.Equal(new long[] { 1, 2 }, budget.Trim(held));
-        Assert.Equal("the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last)", budget.WhyTrimmed(1, held));
-        Assert.Equal("the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last)", budget.WhyTrimmed(2, held));
+        Assert.Equal(
+            [(1, "the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last)"),
+             (2, "the memory tier keeps the newest 3 steps (actorckpt.tiers.memory.keep-last); it is still on disk")],
+            Budget(10_000, keepLast: 3, keepPersisted: false).Trimmed(held));
 
-        HeldStep[] onDisk = [Committed(1, persisted: true), Committed(2)];
-        var persistedGo = Budget(10_000, keepLast: 3, keepPersisted: false);
-        Assert.Equal(new long[] { 1 }, persistedGo.Trim(onDisk));
-        Assert.Equal("it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)", persistedGo.WhyTrimmed(1, onDisk));
+        Assert.Equal(
+            [(1L, "it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)")],
+            Budget(10_000, keepLast: 3, keepPersisted: false).Trimmed([Committed(1, persisted: true), Committed(2)]));
 
-        HeldStep[] over = [Committed(1), Committed(2)];
-        var tight = Budget(150);
-        Assert.Equal(new long[] { 1 }, tight.Trim(over));
-        Assert.Equal("host h0 held more than its memory budget (actorckpt.tiers.memory.budget)", tight.WhyTrimmed(1, over));
+        // Under pressure: the hosts over budget when the step went, not those a step evicted before it relieved.
+        var budgets = new MemoryBudget(new Dictionary<string, long> { [H0] = 150, [H1] = 150 }, 0, KeepPersisted: false);
+        HeldStep[] twoHosts =
+        [
+            new(1, true, true, false, new Dictionary<string, long> { [H1] = 100 }),
+            new(2, true, false, false, new Dictionary<string, long> { [H0] = 100, [H1] = 60 }),
+            new(3, true, false, false, new Dictionary<string, long> { [H0] = 100 }),
+        ];
+        Assert.Equal(
+            [(1, "it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)"),
+             (2, "host h0 held more than its memory budget (actorckpt.tiers.memory.budget)")],
+            budgets.Trimmed(twoHosts));
+        Assert.Equal(new long[] { 1, 2 }, budgets.Trim(twoHosts));
     }
 
     [Fact]

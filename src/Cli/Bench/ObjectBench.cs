@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Runtime;
+using System.Runtime.InteropServices;
 using ActorCkpt.Cli.Demo;
 
 namespace ActorCkpt.Cli.Bench;
@@ -62,10 +62,12 @@ internal static class ObjectBench
         // Ctrl-C or SIGTERM ends the bench at its next phase, through the finally below that removes its
         // objects: a bench ended at once would leave them in the bucket, out of sight (a second signal ends it at once).
         using var interrupted = new CancellationTokenSource();
+        var exitCode = 0;
         void Interrupt(PosixSignalContext c)
         {
             if (interrupted.IsCancellationRequested) return;
             c.Cancel = true;
+            Volatile.Write(ref exitCode, c.Signal == PosixSignal.SIGINT ? 130 : 143);
             output.Failure($"bench interrupted ({c.Signal}): it stops after what it is doing now and removes its objects under {root}");
             interrupted.Cancel();
         }
@@ -105,6 +107,7 @@ internal static class ObjectBench
                 if (!sdkFirst) download = await SdkDownloadAsync(sdk, location, prefix, files, options);
                 runs.Add(new Run(CliOutput.Seconds(saved), CliOutput.Seconds(loaded), upload, download, bytes, firstExact && exact));
             }
+            stop.ThrowIfCancellationRequested();
             var medians = new Dictionary<string, double?>
             {
                 ["save_gbps"] = BenchTargets.Median(runs.Select(r => (double?)r.SaveGbps)),
@@ -146,7 +149,7 @@ internal static class ObjectBench
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            return 130;
+            return Volatile.Read(ref exitCode);
         }
         finally
         {

@@ -318,7 +318,19 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
-        foreach (var registration in _interrupts) registration.Dispose();
+        try
+        {
+            await LeaveAsync();
+        }
+        finally
+        {
+            // Only now: a Ctrl-C during the stop (up to 30 s a node) still kills the nodes and removes the scratch directory.
+            foreach (var registration in _interrupts) registration.Dispose();
+        }
+    }
+
+    private async Task LeaveAsync()
+    {
         // A node that died on its own fails the run: the others are killed at once rather than asked to
         // leave a cluster that cannot converge without it (30 s each, and the driver's own 10 s).
         if (_processes.Any(p => !p.KilledOnPurpose && p.Process.HasExited))

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using Microsoft.Extensions.Logging;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace ActorCkpt.Hosting;
 
@@ -73,9 +74,14 @@ internal static class CheckpointerStartup
         var finishFor = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.before-service-unbind.timeout", TimeSpan.Zero, allowInfinite: true);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, CutOffSavesTask, () =>
         {
-            checkpointer.Node.CutOffSaves(deferred.ShutdownRunsOut.IsCompleted
+            var why = deferred.ShutdownRunsOut.IsCompleted
                 ? $"the host shut down, and its shutdown timeout (HostOptions.ShutdownTimeout: {deferred.ShutdownRunsOut.Result.TotalSeconds:0.###}s) ran out before this save ended"
-                : $"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended");
+                : $"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended";
+            checkpointer.Node.CutOffSaves(why);
+            // Said here, in a phase the shutdown waits for: the saves' own failures come at the
+            // system's termination, when the host may have stopped listening.
+            if (checkpointer.Node.SavesInFlight() is { Count: > 0 } cut)
+                shutdownLog.Warning($"ActorCkpt: {cut.Count} saves still in flight are cut off ({string.Join(", ", cut.Select(s => $"step {s.Step} on rank {s.Rank}"))}): {why}");
             return Task.FromResult(Done.Instance);
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.
@@ -108,16 +114,26 @@ internal static class CheckpointerStartup
     /// </summary>
     private sealed class ShutdownLog(ILoggingAdapter akka, Microsoft.Extensions.Logging.ILogger? host)
     {
-        public void Warning(string line)
-        {
-            if (host is not null) host.LogWarning("{Line}", line);
-            else akka.Warning("{0}", line);
-        }
+        public void Warning(string line) => Write(LogLevel.Warning, line);
 
-        public void Info(string line)
+        public void Info(string line) => Write(LogLevel.Information, line);
+
+        private void Write(LogLevel level, string line)
         {
-            if (host is not null) host.LogInformation("{Line}", line);
-            else akka.Info("{0}", line);
+            if (host is null)
+            {
+                if (level == LogLevel.Warning) akka.Warning("{0}", line);
+                else akka.Info("{0}", line);
+                return;
+            }
+            try
+            {
+                host.Log(level, "{Line}", line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // A line past the host's stop (a save's end after the wait ran out): its loggers are gone.
+            }
         }
     }
 }

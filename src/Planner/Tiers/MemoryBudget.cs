@@ -27,32 +27,30 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     /// than its budget (a budget lowered across a restart, a round larger than admitted), the oldest
     /// unprotected step with bytes there.
     /// </summary>
-    public IReadOnlyList<long> Trim(IReadOnlyList<HeldStep> held)
-    {
-        var evict = Policy(held);
-        Pressure(held, evict, Empty);
-        return evict.Order().ToArray();
-    }
+    public IReadOnlyList<long> Trim(IReadOnlyList<HeldStep> held) => Trimmed(held).Select(t => t.Step).ToArray();
 
     /// <summary>
-    /// Why <see cref="Trim"/> evicts <paramref name="step"/> of <paramref name="held"/>, in the words the
-    /// catalog and <c>ls</c> show: keep-last, a step on disk let go, or a host over its budget. Not one
-    /// reason for all: an operator decides from it whether the step is still on disk.
+    /// <see cref="Trim"/>'s steps, each with why it goes, in the words the catalog and <c>ls</c> show:
+    /// keep-last, on disk with keep-persisted off, or the hosts over budget when it went; a step that
+    /// is on disk says so whatever the reason, since an operator decides from it whether the step is gone.
     /// </summary>
-    public string WhyTrimmed(long step, IReadOnlyList<HeldStep> held)
+    public IReadOnlyList<(long Step, string Why)> Trimmed(IReadOnlyList<HeldStep> held)
     {
-        var victim = held.Single(h => h.Step == step);
-        if (KeepLast > 0 && held.Count(h => h.Committed && h.Step > step) >= KeepLast)
-            return $"the memory tier keeps the newest {KeepLast} steps (actorckpt.tiers.memory.keep-last)";
-        if (victim.Persisted && !KeepPersisted)
-            return "it is on disk and a newer memory step is held (actorckpt.tiers.memory.keep-persisted = off)";
-        var over = victim.BytesByHost.Keys.Where(h => BudgetByHost.TryGetValue(h, out var budget) && HeldOn(held, h) > budget).Order(StringComparer.Ordinal).ToArray();
-        return over.Length == 0
-            ? "the memory tier's budget needed its room"
-            : $"host {string.Join(", ", over)} held more than its memory budget (actorckpt.tiers.memory.budget)";
+        var evict = Policy(held);
+        var reasons = evict.ToDictionary(step => step, step => PolicyReason(held.First(h => h.Step == step), held));
+        Pressure(held, evict, Empty, reasons);
+        return evict.Order().Select(step => (step, held.First(h => h.Step == step) is { Persisted: true } && !reasons[step].StartsWith(OnDisk, StringComparison.Ordinal)
+            ? reasons[step] + "; it is still on disk"
+            : reasons[step])).ToArray();
     }
 
-    private static long HeldOn(IReadOnlyList<HeldStep> held, string host) => held.Sum(h => h.BytesByHost.GetValueOrDefault(host));
+    private const string OnDisk = "it is on disk and a newer memory step is held";
+
+    /// <summary>Why <see cref="Policy"/> lets <paramref name="step"/> go: outside keep-last first, else persisted.</summary>
+    private string PolicyReason(HeldStep step, IReadOnlyList<HeldStep> held) =>
+        KeepLast > 0 && held.Count(h => h.Committed && h.Step > step.Step) >= KeepLast
+            ? $"the memory tier keeps the newest {KeepLast} steps (actorckpt.tiers.memory.keep-last)"
+            : OnDisk + " (actorckpt.tiers.memory.keep-persisted = off)";
 
     /// <summary>
     /// Before a round needing <paramref name="incoming"/> bytes per host: <see cref="Trim"/>'s steps,
@@ -96,7 +94,7 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     /// Adds to <paramref name="evict"/>, oldest first, the unprotected steps with bytes on a host
     /// over budget until every host fits with <paramref name="incoming"/>; a refusal line when one cannot.
     /// </summary>
-    private string? Pressure(IReadOnlyList<HeldStep> held, HashSet<long> evict, IReadOnlyDictionary<string, long> incoming)
+    private string? Pressure(IReadOnlyList<HeldStep> held, HashSet<long> evict, IReadOnlyDictionary<string, long> incoming, Dictionary<long, string>? reasons = null)
     {
         var newest = NewestCommitted(held);
         var used = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -122,6 +120,13 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
             }
             candidates.Remove(victim);
             evict.Add(victim.Step);
+            if (reasons is not null)
+            {
+                var hosts = overs.Where(host => victim.BytesByHost.GetValueOrDefault(host) > 0).ToList();
+                reasons[victim.Step] = hosts.Count == 1
+                    ? $"host {hosts[0]} held more than its memory budget (actorckpt.tiers.memory.budget)"
+                    : $"hosts {string.Join(", ", hosts)} held more than their memory budgets (actorckpt.tiers.memory.budget)";
+            }
             foreach (var (host, bytes) in victim.BytesByHost) used[host] -= bytes;
         }
         return null;
