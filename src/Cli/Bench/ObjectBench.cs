@@ -60,7 +60,8 @@ internal static class ObjectBench
         var runs = new List<Run>();
         var started = false;
         // Ctrl-C or SIGTERM ends the bench at its next phase, through the finally below that removes its
-        // objects: a bench ended at once would leave them in the bucket, out of sight (a second signal ends it at once).
+        // objects: a bench ended at once would leave them in the bucket, out of sight. A second signal
+        // takes its default course (the user insists), leaving them.
         using var interrupted = new CancellationTokenSource();
         var exitCode = 0;
         void Interrupt(PosixSignalContext c)
