@@ -165,16 +165,18 @@ internal static class ActorCkptCli
         var roles = new Option<string?>("--roles") { Description = "Comma-separated roles: rank, writer, planner (default: all three)" };
         roles.Validators.Add(r =>
         {
-            // An empty list would start the node with all three roles, as if --roles were not given.
-            foreach (var token in r.Tokens.Where(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0))
-                r.AddError($"--roles '{token.Value}' names no role (one of: {string.Join(", ", NodeCommand.Roles)})");
-            // "rank,,writer": a role left out by a typo, not a list of two.
-            foreach (var token in r.Tokens.Where(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length > 0
-                                                      && t.Value.Split(',', StringSplitOptions.TrimEntries).Any(e => e.Length == 0)))
-                r.AddError($"--roles '{token.Value}' has an empty role between its commas (one of: {string.Join(", ", NodeCommand.Roles)}, comma-separated)");
-            foreach (var role in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
-                if (!NodeCommand.Roles.Contains(role, StringComparer.Ordinal))
+            foreach (var token in r.Tokens)
+            {
+                var entries = token.Value.Split(',', StringSplitOptions.TrimEntries);
+                // An empty list would start the node with all three roles, as if --roles were not given.
+                if (entries.All(e => e.Length == 0))
+                    r.AddError($"--roles '{token.Value}' names no role (one of: {string.Join(", ", NodeCommand.Roles)})");
+                // "rank,,writer": a role left out by a typo, not a list of two.
+                else if (entries.Any(e => e.Length == 0))
+                    r.AddError($"--roles '{token.Value}' has an empty role between its commas (one of: {string.Join(", ", NodeCommand.Roles)}, comma-separated)");
+                foreach (var role in entries.Where(e => e.Length > 0 && !NodeCommand.Roles.Contains(e, StringComparer.Ordinal)))
                     r.AddError($"--roles '{role}' is not a role; did you mean '{Nearest.Of(role, NodeCommand.Roles)}'? (one of: {string.Join(", ", NodeCommand.Roles)})");
+            }
         });
         var host = new Option<string?>("--host") { Description = "This node's memory-tier host (failure domain): sets actorckpt.tiers.memory.host" };
         host.Validators.Add(r =>
