@@ -294,16 +294,7 @@ public sealed class CatalogConnectionSpec : IDisposable
     }
 
     /// <summary>A self-signed certificate and its key as PEM files under the test's folder; the certificate's path (the key's ends in .key).</summary>
-    private string WriteCertificate()
-    {
-        using var key = System.Security.Cryptography.ECDsa.Create();
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var path = Path.Combine(_dir, "node.pem");
-        File.WriteAllText(path, certificate.ExportCertificatePem());
-        File.WriteAllText(Path.ChangeExtension(path, ".key"), key.ExportPkcs8PrivateKeyPem());
-        return path;
-    }
+    private string WriteCertificate() => SelfSignedCertificate.Write(_dir, "node").Cert;
 
     [Fact]
     public async Task A_memory_tier_of_more_than_one_copy_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()

@@ -282,6 +282,61 @@ public class ClusterSpec : NodeSpec
         TestStates.Dispose(states.Concat(targets));
     }
 
+    [Fact]
+    public async Task A_spread_save_and_a_load_through_readers_with_tls_on_should_cross_nodes_and_load_bit_exact()
+    {
+        // Node 0 holds the ranks, no writer, and reads no data file: every byte goes out and comes
+        // back over the channel, through TLS (one certificate, each node's and the trust of all).
+        var tls = Tls(on: true);
+        await using var cluster = await TestCluster.StartAsync(Root, $"actorckpt.planner.placement = spread\nactorckpt.load.source = reader\n{tls}",
+            new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer, planner"), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var model = Model.Concat(BigModel).ToArray();
+        var states = TestStates.Build(model, 2, seed: 23);
+
+        await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+        var targets = TestStates.Empty(model, 3);
+        await Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t))).WaitAsync(Patience);
+
+        Assert.Empty(TestStates.Differences(model, targets, seed: 23));
+        var servers = cluster.Systems.Skip(1).Select((s, n) => BulkChannels.Get(s).For(cluster.Nodes[n + 1].Settings)).ToArray();
+        Assert.All(servers, c => Assert.NotNull(c.Settings.Tls));
+        // Every file was pushed to its writer node and read back from it, over the channel.
+        var md = cluster.Nodes[0].Store.ReadMetadata(1);
+        Assert.Equal(md.Files.Count, servers.Sum(c => c.Server.Received.Transfers));
+        await AwaitConditionAsync(() => Task.FromResult(servers.All(c => c.Server.Served.Transfers >= 1)), Patience);
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_node_with_tls_off_among_nodes_with_it_on_should_fail_its_save_naming_the_setting_and_commit_nothing()
+    {
+        var tls = Tls(on: true);
+        await using var cluster = await TestCluster.StartAsync(Root, "actorckpt.planner.placement = spread\nactorckpt.writer.max-retries = 1\nactorckpt.planner.plan-timeout = 5s",
+            new TestNode("rank, planner", Extra: Tls(on: false)), new TestNode("writer, planner", Extra: tls), new TestNode("writer", Extra: tls));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 2, seed: 29);
+
+        var saves = states.Select(s => cluster.Nodes[0].Save(1, s).Committed).ToArray();
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => saves[0].WaitAsync(Patience));
+
+        // Before any byte: the writer node hung up at the hello, which names the setting to align.
+        Assert.Contains("it closed the connection at the hello", e.Message);
+        Assert.Contains("actorckpt.transfer.channel.tls.enabled must be the same on every node", e.Message);
+        await Assert.ThrowsAsync<CheckpointFailedException>(() => saves[1].WaitAsync(Patience));
+        Assert.False(cluster.Nodes[0].Store.IsCommitted(1));
+        Assert.All(cluster.Systems.Skip(1), (s, n) => Assert.Equal(0L, BulkChannels.Get(s).For(cluster.Nodes[n + 1].Settings).Server.Received.Bytes));
+        TestStates.Dispose(states);
+    }
+
+    /// <summary>The channel's TLS settings: on, with one self-signed certificate for every node (made once per test), or off.</summary>
+    private string Tls(bool on)
+    {
+        if (!on) return "actorckpt.transfer.channel.tls.enabled = off";
+        var (cert, key) = SelfSignedCertificate.Write(Root, "ckpt-node");
+        return $"actorckpt.transfer.channel.tls {{ enabled = on, certificate = \"{cert}\", key = \"{key}\", trust = \"{cert}\", server-name = ckpt-node }}";
+    }
+
     /// <summary>A node's store that notes every data file it opens for reading.</summary>
     private sealed class DataFileReads(IBlobStore inner, ConcurrentQueue<string> opened) : DelegatingBlobStore(inner)
     {

@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 
 namespace ActorCkpt.Io.Tests;
 
@@ -472,7 +470,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task A_transfer_over_tls_should_arrive_whole_and_an_untrusted_server_should_be_refused()
     {
         using var dir = new TempDirectory();
-        var (cert, key) = SelfSigned(dir.Path, "node-a");
+        var (cert, key) = SelfSignedCertificate.Write(dir.Path, "node-a");
         var tls = new BulkChannelTls(cert, key, cert, "node-a");
         var settings = Small with { Tls = tls };
         var (server, client) = Pair(settings);
@@ -480,7 +478,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
 
         Assert.Equal(bytes, (await PushWholeAsync(server, client, bytes)).Bytes);
 
-        var (otherCert, _) = SelfSigned(dir.Path, "stranger");
+        var (otherCert, _) = SelfSignedCertificate.Write(dir.Path, "stranger");
         await using var distrusting = new BulkClient(Small with { Tls = tls with { TrustFile = otherCert } });
         var e = await Assert.ThrowsAsync<BulkChannelException>(() => distrusting.PushAsync(server.Endpoint, TransferToken.New(), 1, Pieces(new byte[1])));
         Assert.StartsWith($"bulk channel: cannot connect to {server.Endpoint}:", e.Message);
@@ -492,7 +490,7 @@ public sealed class BulkChannelSpec : IAsyncLifetime
     public async Task A_client_and_a_server_that_disagree_on_tls_should_be_told_so(bool clientTls)
     {
         using var dir = new TempDirectory();
-        var (cert, key) = SelfSigned(dir.Path, "node-a");
+        var (cert, key) = SelfSignedCertificate.Write(dir.Path, "node-a");
         var tls = new BulkChannelTls(cert, key, cert, "node-a");
         await using var server = BulkServer.Start(clientTls ? Small : Small with { Tls = tls });
         await using var client = new BulkClient(clientTls ? Small with { Tls = tls } : Small);
@@ -600,22 +598,6 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         var b = new byte[TransferToken.Length];
         token.Write(b);
         return b;
-    }
-
-    private static (string Cert, string Key) SelfSigned(string dir, string name)
-    {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={name}", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certFile = Path.Combine(dir, name + ".crt");
-        var keyFile = Path.Combine(dir, name + ".key");
-        File.WriteAllText(certFile, cert.ExportCertificatePem());
-        File.WriteAllText(keyFile, rsa.ExportPkcs8PrivateKeyPem());
-        return (certFile, keyFile);
     }
 
     /// <summary>A client connection driven frame by frame, to send what a well-behaved client would not.</summary>
