@@ -103,8 +103,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
             root = Path.GetFullPath(root);
             Directory.CreateDirectory(root);
         }
-        var configFile = Path.Combine(Path.GetTempPath(), $"actorckpt-nodes-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(configFile, $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
+        var configFile = await NodeConfigFile.CreateAsync(Path.GetTempPath(), $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
         // The driver sees every node leave or die (the memory demo kills some): its log (Disassociated, with a
         // trace, even on a clean stop) would only repeat that into the demo's output, which says it in a line.
         // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).
