@@ -62,4 +62,39 @@ public class InPlaceSaveSpec() : NodeSpec("actorckpt.shard.max-item-bytes = 64")
         Assert.True(loaded.eq(7).all().item<bool>(), $"'{changed.Key}' on rank 0 was not written as changed");
         TestStates.Dispose(states.Concat(targets));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_tensor_whose_rows_are_over_the_item_limit_should_be_cut_inside_them_and_load_bit_exact(bool inPlace)
+    {
+        // Rows of 160 bytes under a 64-byte limit: before, the save failed ("one row along dim 0 is
+        // 160 bytes, over actorckpt.shard.max-item-bytes = 64"), as a [1, 600M] float tensor did under any limit.
+        static torch.Tensor Wide(long start, long rows) => torch.arange(start * 40, (start + rows) * 40, torch.ScalarType.Float32).reshape(rows, 40);
+        static torch.Tensor Deep() => torch.arange(0, 120, torch.ScalarType.Int64).reshape(3, 2, 20);
+        var states = Enumerable.Range(0, 2).Select(r => new RankState(r, 2)
+            .AddSharded("wide", Wide(r * 2, 2), 0, r * 2, 4)
+            .AddReplicated("deep", Deep())).ToArray();
+        var node = StartNode();
+
+        await Task.WhenAll(states.Select(s => node.Save(1, s, inPlace).Committed)).WaitAsync(Patience);
+
+        var md = node.Store.ReadMetadata(1);
+        // 4 rows cut in 3 runs each (16, 16 and 8 floats); 3 x 2 slices of 20 int64 in runs of 8, 8 and 4.
+        Assert.Equal(12, md.Tensors["wide"].Chunks.Count);
+        Assert.Equal(18, md.Tensors["deep"].Chunks.Count);
+        Assert.All(md.Tensors.Values.SelectMany(t => t.Chunks), c => Assert.InRange(c.Bytes.Length, 1, 64));
+        var targets = Enumerable.Range(0, 3).Select(r => new RankState(r, 3)
+            .AddReplicated("wide", torch.zeros(4, 40))
+            .AddReplicated("deep", torch.zeros(new long[] { 3, 2, 20 }, torch.ScalarType.Int64))).ToArray();
+        await LoadAllAsync(node, targets);
+        using var wide = Wide(0, 4);
+        using var deep = Deep();
+        Assert.All(targets, t =>
+        {
+            Assert.True(t.Tensors.Single(e => e.Key == "wide").Tensor.eq(wide).all().item<bool>(), "wide");
+            Assert.True(t.Tensors.Single(e => e.Key == "deep").Tensor.eq(deep).all().item<bool>(), "deep");
+        });
+        TestStates.Dispose(states.Concat(targets));
+    }
 }

@@ -6,15 +6,17 @@ namespace ActorCkpt;
 /// Describes a rank's state as a local plan, then copies it into staging buffers (or, for an
 /// in-place save, references the tensors where they are and copies only what cannot be read in
 /// place: non-contiguous and device tensors), leaving out replicas another rank will write.
-/// Chunks over the item size limit are split into row ranges along their first dimension; every
-/// rank splits a replicated tensor the same way, so dedup still finds the replicas. Describing
+/// Chunks over the item size limit are split into runs of contiguous elements: row ranges along their
+/// first dimension, or, when one row is over the limit, runs along the first dimension whose slices
+/// fit (one index of each dimension before it); every rank splits a replicated tensor the same way,
+/// so dedup still finds the replicas. Describing
 /// reads only shapes, so the buffers can be rented (and waited for) between the two steps.
 /// </summary>
 internal static class StateStager
 {
     /// <summary>
     /// The plan of <paramref name="state"/>: item i of <see cref="PreparedState.Plan"/> comes from
-    /// source i. Throws naming the key when a chunk cannot be split under <paramref name="maxItemBytes"/>.
+    /// source i; every item is at most <paramref name="maxItemBytes"/> (at least 8, an element's largest size).
     /// </summary>
     public static PreparedState Prepare(RankState state, long maxItemBytes, bool inPlace = false)
     {
@@ -23,10 +25,10 @@ internal static class StateStager
         foreach (var entry in state.Tensors)
         {
             var staging = inPlace && TensorBytes.IsDirect(entry.Tensor) ? ItemStaging.InPlace : ItemStaging.Copied;
-            foreach (var (rows, box) in Pieces(entry, maxItemBytes))
+            foreach (var (within, box) in Pieces(entry, maxItemBytes))
             {
                 items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
-                sources.Add(new ItemSource(entry, rows, null, staging));
+                sources.Add(new ItemSource(entry, within, null, staging));
             }
         }
         foreach (var entry in state.Objects)
@@ -67,7 +69,7 @@ internal static class StateStager
             {
                 ItemStaging.Unstaged => ReadOnlyMemory<byte>.Empty,
                 ItemStaging.InPlace when source.Object is { } entry => entry.Bytes,
-                ItemStaging.InPlace => new TensorMemory(source.Tensor!.Tensor, (source.Rows?.Start ?? 0) * (source.Rows is null ? 0 : length / source.Rows.Value.Count), length).Memory,
+                ItemStaging.InPlace => new TensorMemory(source.Tensor!.Tensor, StartByte(source), length).Memory,
                 _ => buffers[next++].Slice(length),
             };
         }
@@ -108,32 +110,77 @@ internal static class StateStager
             return;
         }
         var entry = source.Tensor!;
-        using var piece = source.Rows is var (start, n) ? entry.Tensor.narrow(0, start, n) : null;
-        TensorBytes.CopyTo(piece ?? entry.Tensor, target);
+        if (source.Within is not { } within)
+        {
+            TensorBytes.CopyTo(entry.Tensor, target);
+            return;
+        }
+        // Narrowed dimension by dimension, each view disposed once the next is taken.
+        var piece = entry.Tensor;
+        for (var d = 0; d < within.Rank; d++)
+        {
+            if (within.Lengths[d] == entry.Box.Lengths[d]) continue;
+            var next = piece.narrow(d, within.Offsets[d], within.Lengths[d]);
+            if (!ReferenceEquals(piece, entry.Tensor)) piece.Dispose();
+            piece = next;
+        }
+        try
+        {
+            TensorBytes.CopyTo(piece, target);
+        }
+        finally
+        {
+            if (!ReferenceEquals(piece, entry.Tensor)) piece.Dispose();
+        }
     }
 
-    /// <summary>The pieces of a chunk: the whole (no row range) or row ranges along dim 0, with their boxes.</summary>
-    private static IEnumerable<((long Start, long Count)? Rows, TensorBox Box)> Pieces(TensorEntry entry, long maxItemBytes)
+    /// <summary>Where a piece's bytes start in its (contiguous) tensor: a piece is one run of elements in row-major order.</summary>
+    private static long StartByte(ItemSource source) => source.Within is { } within
+        ? Shapes.LinearIndex(source.Tensor!.Box.Lengths, within.Offsets.ToArray()) * DTypes.ElementSize(source.Tensor.DType)
+        : 0;
+
+    /// <summary>
+    /// The pieces of a chunk, each with its box within the chunk (null: the whole chunk) and in the
+    /// global tensor. Over <paramref name="maxItemBytes"/>, a chunk is cut along the first dimension d
+    /// whose slices (one index of d, every index of the dimensions after it) fit: each piece is one index
+    /// of every dimension before d, as many indices of d as fit, and all of the dimensions after it,
+    /// so one contiguous run of elements in row-major order. d is 0 (row ranges) unless a row is over
+    /// the limit; at the last dimension a slice is one element, at most 8 bytes, which the limit allows.
+    /// </summary>
+    internal static IEnumerable<(TensorBox? Within, TensorBox Box)> Pieces(TensorEntry entry, long maxItemBytes)
     {
-        var bytes = entry.Box.Volume * DTypes.ElementSize(entry.DType);
-        if (bytes <= maxItemBytes || entry.Box.Rank == 0)
+        var lengths = entry.Box.Lengths;
+        var size = DTypes.ElementSize(entry.DType);
+        if (entry.Box.Volume * size <= maxItemBytes || entry.Box.Rank == 0)
         {
             yield return (null, entry.Box);
             yield break;
         }
-        var rows = entry.Box.Lengths[0];
-        var rowBytes = bytes / rows;
-        if (rowBytes > maxItemBytes)
-            throw new ActorCkptException($"'{entry.Key}': one row along dim 0 is {rowBytes} bytes, over actorckpt.shard.max-item-bytes = {maxItemBytes}");
-        var rowsPerPiece = maxItemBytes / rowBytes;
-        for (long start = 0; start < rows; start += rowsPerPiece)
+        var rank = lengths.Count;
+        var d = 0;
+        var slice = entry.Box.Volume / lengths[0] * size;
+        while (slice > maxItemBytes)
         {
-            var n = Math.Min(rowsPerPiece, rows - start);
-            var offsets = entry.Box.Offsets.ToArray();
-            var lengths = entry.Box.Lengths.ToArray();
-            offsets[0] += start;
-            lengths[0] = n;
-            yield return ((start, n), new TensorBox(offsets, lengths));
+            d++;
+            slice /= lengths[d];
+        }
+        var perPiece = maxItemBytes / slice;
+        var outer = new long[d];
+        while (true)
+        {
+            for (long start = 0; start < lengths[d]; start += perPiece)
+            {
+                var offsets = new long[rank];
+                var within = new long[rank];
+                outer.CopyTo(offsets, 0);
+                offsets[d] = start;
+                for (var i = 0; i < rank; i++) within[i] = i < d ? 1 : i == d ? Math.Min(perPiece, lengths[d] - start) : lengths[i];
+                yield return (new TensorBox(offsets, within), new TensorBox(offsets.Select((o, i) => entry.Box.Offsets[i] + o).ToArray(), within));
+            }
+            // The next index of the dimensions before d, the last fastest; done past the first's end.
+            var k = d - 1;
+            while (k >= 0 && ++outer[k] == lengths[k]) outer[k--] = 0;
+            if (k < 0) yield break;
         }
     }
 }
@@ -149,12 +196,12 @@ internal enum ItemStaging
     Unstaged,
 }
 
-/// <summary>Where one item's bytes come from: a tensor (whole, or a row range of it) or a non-tensor entry.</summary>
+/// <summary>Where one item's bytes come from: a tensor (whole, or a piece of it) or a non-tensor entry.</summary>
 /// <param name="Tensor">The tensor entry, for a tensor item.</param>
-/// <param name="Rows">The row range along dim 0 when the chunk was split.</param>
+/// <param name="Within">The piece's box within the tensor when the chunk was split (<see cref="StateStager.Pieces"/>).</param>
 /// <param name="Object">The entry, for a non-tensor item.</param>
 /// <param name="Staging">Where writers find its bytes.</param>
-internal sealed record ItemSource(TensorEntry? Tensor, (long Start, long Count)? Rows, ObjectEntry? Object, ItemStaging Staging);
+internal sealed record ItemSource(TensorEntry? Tensor, TensorBox? Within, ObjectEntry? Object, ItemStaging Staging);
 
 /// <summary>A rank's state described and not yet copied: its local plan and where each item comes from.</summary>
 /// <param name="Plan">The local plan.</param>
