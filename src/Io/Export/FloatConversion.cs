@@ -8,6 +8,8 @@ namespace ActorCkpt;
 /// NaN kept NaN, as PyTorch's <c>tensor.to(torch.bfloat16)</c> does. An F64 value is rounded to
 /// float first, as PyTorch does too: a double just above a BF16 midpoint can land on it and round
 /// to even (down), so the output matches PyTorch's bit for bit rather than a single rounding.
+/// Between the 32- and 16-bit types no value passes through double: a float widened to double has a
+/// signalling NaN quieted, so BF16 to F32, which PyTorch does as a shift that keeps every bit, would not.
 /// </summary>
 internal static class FloatConversion
 {
@@ -21,7 +23,14 @@ internal static class FloatConversion
         int inSize = DTypes.ElementSize(from), outSize = DTypes.ElementSize(to);
         var n = source.Length / inSize;
         if (target.Length != n * outSize) throw new ArgumentException($"{n} elements of {to} need {n * outSize} bytes, not {target.Length}", nameof(target));
-        for (var i = 0; i < n; i++) Write(target.Slice(i * outSize, outSize), to, Read(source.Slice(i * inSize, inSize), from));
+        var throughDouble = from == DType.Float64 || to == DType.Float64;
+        for (var i = 0; i < n; i++)
+        {
+            var s = source.Slice(i * inSize, inSize);
+            var t = target.Slice(i * outSize, outSize);
+            if (throughDouble) Write(t, to, Read(s, from));
+            else WriteSingle(t, to, ReadSingle(s, from));
+        }
     }
 
     /// <summary>The float32 nearest to BF16 <paramref name="bits"/> (exact).</summary>
@@ -42,6 +51,23 @@ internal static class FloatConversion
         DType.Float16 => (double)BinaryPrimitives.ReadHalfLittleEndian(b),
         _ => FromBFloat16(BinaryPrimitives.ReadUInt16LittleEndian(b)),
     };
+
+    private static float ReadSingle(ReadOnlySpan<byte> b, DType dtype) => dtype switch
+    {
+        DType.Float32 => BinaryPrimitives.ReadSingleLittleEndian(b),
+        DType.Float16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b),
+        _ => FromBFloat16(BinaryPrimitives.ReadUInt16LittleEndian(b)),
+    };
+
+    private static void WriteSingle(Span<byte> b, DType dtype, float value)
+    {
+        switch (dtype)
+        {
+            case DType.Float32: BinaryPrimitives.WriteSingleLittleEndian(b, value); break;
+            case DType.Float16: BinaryPrimitives.WriteHalfLittleEndian(b, (Half)value); break;
+            default: BinaryPrimitives.WriteUInt16LittleEndian(b, ToBFloat16(value)); break;
+        }
+    }
 
     private static void Write(Span<byte> b, DType dtype, double value)
     {
