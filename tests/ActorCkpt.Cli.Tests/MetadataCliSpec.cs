@@ -32,6 +32,32 @@ public class MetadataCliSpec : IDisposable
     }
 
     [Fact]
+    public async Task Inspect_and_verify_should_write_a_key_that_would_break_its_line_as_a_json_string()
+    {
+        using (var t = TorchSharp.torch.zeros(3))
+        using (var u = TorchSharp.torch.ones(2))
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("odd.newline\nx", t).AddReplicated("plain", u).AddObject("odd.nul\0y", [1, 2], ObjectScope.Global));
+        var store = new CheckpointStore(new LocalBlobStore(_temp.Path));
+        var chunk = store.ReadMetadata(1).Tensors["odd.newline\nx"].Chunks.Single();
+        var path = Path.Combine(_temp.Path, CheckpointLayout.InStep(1, chunk.Bytes.File));
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[chunk.Bytes.Offset] ^= 1;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var inspect = ToolRun.Run("inspect", _temp.Path, "--step", "1");
+        var verify = ToolRun.Run("verify", _temp.Path, "--step", "1");
+
+        // Before: "  odd.newline" and "x F32 [3] 12 bytes, 1 chunks" on two lines, the second read as a tensor named x; a raw NUL.
+        var lines = inspect.Out.Split('\n');
+        Assert.Single(lines, l => l.StartsWith("  \"odd.newline\\nx\" F32 [3] 12 bytes, 1 chunks", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("  plain F32 [2] 8 bytes, 1 chunks", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("  entry \"odd.nul\\u0000y\" (global)", StringComparison.Ordinal));
+        Assert.DoesNotContain('\0', inspect.Out);
+        Assert.Contains($"BAD file={chunk.Bytes.File} key=\"odd.newline\\nx\": ", verify.Out + verify.Err);
+    }
+
+    [Fact]
     public void Bench_plan_json_should_report_every_metadata_and_planning_figure_with_its_target()
     {
         var (exit, output, _) = ToolRun.Run("bench-plan", "--ranks", "16", "--items", "8", "--load-ranks", "5", "--repeat", "2", "--json");

@@ -51,12 +51,12 @@ internal static class InspectCommand
         output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
         foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            output.Line($"  {t.Key} {DTypes.ToSafetensors(t.DType)} {Shapes.Format(t.Shape)} {t.ByteLength} bytes, {t.Chunks.Count} chunks");
+            output.Line($"  {KeyText.Of(t.Key)} {DTypes.ToSafetensors(t.DType)} {Shapes.Format(t.Shape)} {t.ByteLength} bytes, {t.Chunks.Count} chunks");
             foreach (var c in t.Chunks)
                 output.Line($"    {c.Box} rank {c.Rank} -> {c.Bytes.File} @{c.Bytes.Offset} +{c.Bytes.Length}");
         }
         foreach (var o in md.Objects)
-            output.Line($"  entry {o.Key} ({(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global")}) -> {o.Bytes.File} +{o.Bytes.Length}");
+            output.Line($"  entry {KeyText.Of(o.Key)} ({(o.Scope == ObjectScope.Rank ? $"rank {o.Rank}" : "global")}) -> {o.Bytes.File} +{o.Bytes.Length}");
         foreach (var f in md.Files) output.Line($"  file {f.Name} {f.Length} bytes (rank {f.Rank}, writer {f.Writer})");
         output.Report(new Dictionary<string, object?>
         {
