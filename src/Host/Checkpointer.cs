@@ -183,8 +183,9 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <summary>
     /// A store a caller's wrapper made for this node (a test's fault-injecting one) that holds
-    /// writes is disposed just before <paramref name="system"/> terminates: its held writes end
-    /// then, instead of keeping a writer's thread, and the termination, waiting.
+    /// writes is disposed just before <paramref name="system"/> terminates, or as it stops when its
+    /// termination skips the coordinated shutdown (<see cref="StoreStopActor"/>): its held and delayed
+    /// writes end then, instead of keeping a writer's thread, and the termination, waiting.
     /// </summary>
     internal static void StopWithSystem(ActorSystem system, IBlobStore blobs)
     {
@@ -194,6 +195,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             owned.Dispose();
             return Task.FromResult(Akka.Done.Instance);
         });
+        system.ActorOf(StoreStopActor.Props(owned), "actorckpt-store-stop");
     }
 
     /// <summary>A checkpointer over <paramref name="blobs"/> in an actor system someone else owns (the Akka.Hosting path); disposing it leaves the system running.</summary>

@@ -25,11 +25,14 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         await cluster.AwaitReadyAsync(Deadline);
     }
 
-    [Fact]
-    public async Task A_writer_node_killed_mid_save_should_be_removed_and_the_save_on_the_survivors_commit_bit_exact()
+    [Theory]
+    [InlineData("held")]
+    [InlineData("delayed")]
+    public async Task A_writer_node_killed_mid_save_should_be_removed_and_the_save_on_the_survivors_commit_bit_exact(string write)
     {
         var faults = new StorageFaults();
-        var held = faults.BlockWrite(1);
+        // A delay longer than any wait here: before, the kill waited it out (the write ended only when it did).
+        var held = write == "held" ? faults.BlockWrite(1).Entered : faults.DelayWrite(1, TimeSpan.FromHours(1)).Fired;
         const string spread = "actorckpt.planner.placement = spread";
         await using var cluster = await ActorCkptTestCluster.StartAsync(_root.Path,
             Node(spread, null, "rank", "planner"), Node(spread, null, "writer"), Node(spread, faults, "writer")).WaitAsync(Deadline);
@@ -38,7 +41,7 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
 
         // Two ranks on node 0; their files are spread over both writer nodes, and node 2's first write is held.
         var saves = new[] { ranks.SaveAsync(1, States.Build(0, 2, seed: 3)), ranks.SaveAsync(1, States.Build(1, 2, seed: 3)) };
-        await held.Entered.WaitAsync(Deadline);
+        await held.WaitAsync(Deadline);
         await cluster.KillAsync(2).WaitAsync(Deadline);
         await cluster.AwaitRemovedAsync(2, Deadline);
         await Task.WhenAll(saves).WaitAsync(Deadline);

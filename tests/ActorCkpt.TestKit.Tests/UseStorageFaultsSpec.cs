@@ -73,4 +73,30 @@ public sealed class UseStorageFaultsSpec : IDisposable
         Assert.Equal(1, reader.LatestStep);
         Assert.False(Directory.Exists(Path.Combine(_root.Path, CheckpointLayout.StepDirectory(2))));
     }
+
+    [Fact]
+    public async Task A_host_with_the_test_hocon_terminated_with_a_write_held_should_stop_and_nothing_land_after_it()
+    {
+        var faults = new StorageFaults();
+        var held = faults.BlockWrite(1);
+        var builder = Host.CreateApplicationBuilder();
+        // TestHocon skips the coordinated shutdown on Terminate (a crash), as the docs suggest for a test host.
+        builder.Services.AddAkka("kit-terminate", (akka, _) => akka
+            .AddHocon(ActorCkptTestCluster.TestHocon, HoconAddMode.Prepend)
+            .WithActorCkpt(o => o.UseStorageFaults(faults).Root = _root.Path));
+        builder.Services.AddActorCkptCheckpointer();
+        using var host = builder.Build();
+        await host.StartAsync().WaitAsync(Deadline);
+        var ckpt = host.Services.GetRequiredService<ICheckpointer>();
+        var save = ckpt.SaveAsync(1, States.Build(0, 1, seed: 5));
+        var path = await held.Entered.WaitAsync(Deadline);
+
+        // Before: the termination waited for the held write, and the file landed once the test let it go.
+        await host.Services.GetRequiredService<ActorSystem>().Terminate().WaitAsync(Deadline);
+        held.Release();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => save.WaitAsync(Deadline));
+        Assert.False(File.Exists(Path.Combine(_root.Path, path)), $"'{path}' landed after its node stopped");
+        await host.StopAsync().WaitAsync(Deadline);
+    }
 }
