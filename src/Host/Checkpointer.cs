@@ -113,12 +113,14 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <summary>
     /// Starts a checkpointer as <paramref name="options"/> say. With <see cref="CheckpointerOptions.Cluster"/>
-    /// it joins the seed nodes (or forms a cluster alone) and completes once this node is up.
+    /// it joins the seed nodes (or forms a cluster alone) and completes once this node is up. The start
+    /// (the catalog's recovery and the warm-up's first writes) runs on the thread pool: the caller's
+    /// thread is not held, and a test can act on a write held during the start while it waits.
     /// </summary>
     public static async Task<Checkpointer> StartAsync(CheckpointerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var ckpt = StartUnjoined(options);
+        var ckpt = await Task.Run(() => StartUnjoined(options), cancellationToken).ConfigureAwait(false);
         if (options.Cluster is null) return ckpt;
         try
         {

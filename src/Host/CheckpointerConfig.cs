@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Configuration;
 
 namespace ActorCkpt;
@@ -79,8 +80,10 @@ internal static class CheckpointerConfig
         {
             await akkaCluster.JoinSeedNodesAsync(seeds.Count > 0 ? seeds : [akkaCluster.SelfAddress], deadline.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        // Akka ends a join its token cancelled with ClusterJoinFailedException, not OperationCanceledException.
+        catch (Exception e) when (e is OperationCanceledException or ClusterJoinFailedException && deadline.IsCancellationRequested)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             throw new ActorCkptException($"{akkaCluster.SelfAddress} did not join the cluster within {cluster.JoinTimeout} through the seed nodes " +
                                          $"[{string.Join(", ", seeds)}]: check that a seed node is up and reachable, or raise CheckpointClusterOptions.JoinTimeout");
         }

@@ -72,7 +72,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// <summary>Starts <paramref name="count"/> nodes with every role over <paramref name="root"/> and completes once all are up.</summary>
     public static Task<ActorCkptTestCluster> StartAsync(string root, int count, CancellationToken cancellationToken = default)
     {
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "a cluster has at least one node");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count = {count}: a cluster has at least one node");
         return StartAsync(root, Enumerable.Range(0, count).Select(_ => new TestNodeOptions()).ToArray(), cancellationToken);
     }
 
@@ -83,7 +83,9 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     public static async Task<ActorCkptTestCluster> StartAsync(string root, IReadOnlyList<TestNodeOptions> nodes, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        ArgumentNullException.ThrowIfNull(nodes);
         if (nodes.Count == 0) throw new ArgumentException("give at least one node", nameof(nodes));
+        for (var i = 0; i < nodes.Count; i++) Check(nodes[i], $"{nameof(nodes)}[{i}]");
         var cluster = new ActorCkptTestCluster(root, new List<TestClusterNode>());
         try
         {
@@ -92,7 +94,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
             var started = new List<(TestClusterNode Node, CheckpointClusterOptions Cluster)>();
             foreach (var options in nodes)
             {
-                var node = StartNode(root, cluster._nodes.Count, options, out var clusterOptions);
+                var (node, clusterOptions) = await StartNodeAsync(root, cluster._nodes.Count, options, cancellationToken);
                 cluster._nodes.Add(node);
                 started.Add((node, clusterOptions));
             }
@@ -113,8 +115,11 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     public async Task<TestClusterNode> JoinAsync(TestNodeOptions node, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Check(node, nameof(node));
         var seeds = LiveNodes.Select(n => n.Address.ToString()).ToArray();
-        var started = StartNode(Root, _nodes.Count, node, out var clusterOptions);
+        // With no live node, the new one would form a cluster of its own: not what joining means.
+        if (seeds.Length == 0) throw new InvalidOperationException("every node of the cluster is killed: there is no live node to join through");
+        var (started, clusterOptions) = await StartNodeAsync(Root, _nodes.Count, node, cancellationToken);
         _nodes.Add(started);
         foreach (var seed in seeds) clusterOptions.SeedNodes.Add(seed);
         await CheckpointerConfig.JoinAsync(started.System, clusterOptions, cancellationToken);
@@ -128,27 +133,32 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     public async Task AwaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var deadline = Deadline(timeout);
         if (!LiveNodes.Any(n => n.Options.Roles.Contains(ClusterRoles.Planner)))
             throw new InvalidOperationException($"no live node has the {ClusterRoles.Planner} role: the planner singleton can run nowhere, so the cluster is never ready");
-        var deadline = DateTime.UtcNow + timeout;
         var expected = LiveNodes.Count(n => n.Options.Roles.Contains(ClusterRoles.Writer));
-        var known = 0;
-        while (DateTime.UtcNow < deadline)
+        var known = "no answer from the planner";
+        do
         {
             var asking = LiveNodes.First();
             try
             {
                 var writers = await asking.Checkpointer.Node.KnownWritersAsync(Min(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(5)));
-                known = writers.Select(w => w.Path.Address).Distinct().Count();
-                if (known == expected) return;
+                var nodes = writers.Select(w => w.Path.Address).Distinct().Count();
+                if (nodes == expected) return;
+                known = $"the planner knows writers on {nodes} nodes";
             }
             catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException)
             {
-                // The planner singleton is not up yet.
+                // The planner singleton is not up yet, or gave up starting.
             }
+            // A planner that gave up starting (its root held by another process, its journal failing) never will be: said at once.
+            if (await GaveUpAsync(asking, Min(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(5))) is { } why)
+                throw new InvalidOperationException($"the cluster is never ready: {why}");
             await Task.Delay(50, cancellationToken);
         }
-        throw new TimeoutException($"after {timeout} the planner knows writers on {known} nodes, expected {expected}");
+        while (DateTime.UtcNow < deadline);
+        throw new TimeoutException($"after {timeout} {known}, expected writers on {expected}");
     }
 
     /// <summary>
@@ -171,7 +181,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     public async Task AwaitRemovedAsync(int index, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var address = NodeAt(index).Address;
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = Deadline(timeout);
         while (LiveNodes.Any(n => Cluster.Get(n.System).State.Members.Any(m => m.Address.Equals(address))))
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout} {_nodes[index]} is still a member for some live node");
@@ -208,26 +218,63 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return index >= 0 && index < _nodes.Count ? _nodes[index]
-            : throw new ArgumentOutOfRangeException(nameof(index), index, $"node {index} is not one of the cluster's {_nodes.Count} nodes (0 to {_nodes.Count - 1})");
+            : throw new ArgumentOutOfRangeException(nameof(index), $"node {index} is not one of the cluster's {_nodes.Count} nodes (0 to {_nodes.Count - 1})");
     }
 
-    /// <summary>Starts a node's ActorSystem and checkpointer, listening but not joined; <paramref name="cluster"/> is what to join with.</summary>
-    private static TestClusterNode StartNode(string root, int index, TestNodeOptions node, out CheckpointClusterOptions cluster)
+    /// <summary>Why the planner <paramref name="asking"/> reaches gave up starting; null while it starts, once it has, or when it does not answer in time.</summary>
+    private static async Task<string?> GaveUpAsync(TestClusterNode asking, TimeSpan timeout)
     {
-        KillableBlobStore? storage = null;
-        cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout };
-        var options = new CheckpointerOptions { Root = root, Hocon = TestHocon + "\n" + (node.Hocon ?? ""), Cluster = cluster };
-        foreach (var (key, value) in node.Settings) options.Settings[key] = value;
-        cluster.Roles.Clear();
-        foreach (var role in node.Roles) cluster.Roles.Add(role);
-        options.WrapStore = local =>
+        try
         {
-            storage = new KillableBlobStore(local);
-            return node.Faults?.Wrap(storage) ?? storage;
-        };
-        var checkpointer = Checkpointer.StartUnjoined(options);
-        return new TestClusterNode(index, checkpointer, node, storage!);
+            return await asking.Checkpointer.Node.PlannerGaveUpAsync(timeout);
+        }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException)
+        {
+            return null;
+        }
     }
+
+    /// <summary>When a wait of <paramref name="timeout"/> (positive, or <see cref="Timeout.InfiniteTimeSpan"/> for none) started now ends.</summary>
+    private static DateTime Deadline(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan) return DateTime.MaxValue;
+        if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), $"timeout = {timeout}: give a positive time, or Timeout.InfiniteTimeSpan to wait without end");
+        var now = DateTime.UtcNow;
+        return timeout < DateTime.MaxValue - now ? now + timeout : DateTime.MaxValue;
+    }
+
+    /// <summary>Refuses a node's options that are null or name a role that is not one, naming <paramref name="name"/>.</summary>
+    private static void Check(TestNodeOptions? node, string name)
+    {
+        if (node is null) throw new ArgumentNullException(name, $"{name} is null: give a TestNodeOptions");
+        if (node.Roles.Count == 0)
+            throw new ArgumentException($"{name}.Roles is empty: give at least one of {string.Join(", ", CheckpointerConfig.Roles)}", name);
+        foreach (var role in node.Roles)
+            if (!CheckpointerConfig.Roles.Contains(role))
+                throw new ArgumentException($"{name}.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", CheckpointerConfig.Roles)}", name);
+    }
+
+    /// <summary>
+    /// Starts a node's ActorSystem and checkpointer, listening but not joined, with what to join with;
+    /// on the thread pool, so that the caller's thread is not held while the node starts.
+    /// </summary>
+    private static Task<(TestClusterNode Node, CheckpointClusterOptions Cluster)> StartNodeAsync(string root, int index, TestNodeOptions node, CancellationToken cancellation) =>
+        Task.Run(() =>
+        {
+            KillableBlobStore? storage = null;
+            var cluster = new CheckpointClusterOptions { SystemName = SystemName, Host = "127.0.0.1", Port = 0, JoinTimeout = JoinTimeout };
+            var options = new CheckpointerOptions { Root = root, Hocon = TestHocon + "\n" + (node.Hocon ?? ""), Cluster = cluster };
+            foreach (var (key, value) in node.Settings) options.Settings[key] = value;
+            cluster.Roles.Clear();
+            foreach (var role in node.Roles) cluster.Roles.Add(role);
+            options.WrapStore = local =>
+            {
+                storage = new KillableBlobStore(local);
+                return node.Faults?.Wrap(storage) ?? storage;
+            };
+            var checkpointer = Checkpointer.StartUnjoined(options);
+            return (new TestClusterNode(index, checkpointer, node, storage!), cluster);
+        }, cancellation);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? (a > TimeSpan.Zero ? a : TimeSpan.FromMilliseconds(1)) : b;
 }

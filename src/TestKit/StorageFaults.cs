@@ -29,6 +29,9 @@ public sealed class StorageFaults
     /// <summary>The pattern of every file.</summary>
     public const string AllFiles = "*";
 
+    /// <summary>The longest <see cref="DelayWrite"/> takes: a wait's limit (int.MaxValue milliseconds, about 24.8 days).</summary>
+    private static readonly TimeSpan LongestDelay = TimeSpan.FromMilliseconds(int.MaxValue);
+
     private readonly object _lock = new();
     private IReadOnlyList<InjectedFault> _faults = [];
     private IReadOnlyList<FaultPolicy> _policies = [];
@@ -51,7 +54,8 @@ public sealed class StorageFaults
     public InjectedFault FailWrites(int first, int count, string pattern = DataFiles)
     {
         Positive(first, nameof(first));
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "a range holds at least one write (a fault of none never fires)");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"count = {count}: a range holds at least one write (a fault of none never fires)");
+        if (count > int.MaxValue - first + 1) throw new ArgumentOutOfRangeException(nameof(count), $"writes #{first} to #{(long)first + count - 1}: writes are counted up to #{int.MaxValue}");
         return Add(new InjectedFault($"fail writes #{first}..#{first + count - 1} of {pattern}", FaultPolicy.FailRange(first, count, Check(pattern))));
     }
 
@@ -63,10 +67,10 @@ public sealed class StorageFaults
     public InjectedFault DelayWrite(int n, TimeSpan delay, string pattern = DataFiles)
     {
         Positive(n, nameof(n));
-        if (delay < TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(delay), delay, delay == Timeout.InfiniteTimeSpan
-                ? "a write held until the test lets it go is BlockWrite(n), released by its Release()"
-                : "must not be negative");
+        if (delay == Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(delay), "delay = Timeout.InfiniteTimeSpan: a write held until the test lets it go is BlockWrite(n), released by its Release()");
+        if (delay < TimeSpan.Zero || delay > LongestDelay)
+            throw new ArgumentOutOfRangeException(nameof(delay), $"delay = {delay}: must not be negative, and at most {LongestDelay} (the longest a wait takes)");
         return Add(new InjectedFault($"delay write #{n} of {pattern} by {delay}", FaultPolicy.DelayNth(n, delay, Check(pattern))));
     }
 
@@ -90,7 +94,7 @@ public sealed class StorageFaults
     /// </summary>
     public InjectedFault FillDiskAfter(long bytes, string pattern = AllFiles)
     {
-        if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), bytes, "must not be negative");
+        if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), $"bytes = {bytes}: must not be negative");
         return Add(new InjectedFault($"disk full after {bytes} bytes of {pattern}", FaultPolicy.DiskFullAfter(bytes, Check(pattern))));
     }
 
@@ -129,12 +133,13 @@ public sealed class StorageFaults
     private static string Check(string pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        if (pattern.Length == 0) throw new ArgumentException("the path pattern is empty: give \"*.safetensors\", \"step-00000002/*\", \"*\" or one path", nameof(pattern));
+        if (string.IsNullOrWhiteSpace(pattern) || pattern.Trim() != pattern)
+            throw new ArgumentException($"the path pattern is empty or has spaces at an end ('{pattern}'), and would match no file: give \"*.safetensors\", \"step-00000002/*\", \"*\" or one path", nameof(pattern));
         return pattern;
     }
 
     private static void Positive(int n, string name)
     {
-        if (n < 1) throw new ArgumentOutOfRangeException(name, n, "writes are counted from 1");
+        if (n < 1) throw new ArgumentOutOfRangeException(name, $"{name} = {n}: writes are counted from 1");
     }
 }

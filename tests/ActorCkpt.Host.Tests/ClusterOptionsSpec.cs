@@ -72,6 +72,22 @@ public sealed class ClusterOptionsSpec : IDisposable
         Assert.Equal(new[] { "planner", "rank", "writer" }, Akka.Cluster.Cluster.Get(node.System).SelfRoles.Order());
     }
 
+    [Fact]
+    public async Task A_join_that_runs_out_of_time_should_name_the_seeds_and_the_fix_and_a_cancelled_one_be_cancelled()
+    {
+        // A seed nothing listens on: the join never completes.
+        var seed = $"127.0.0.1:{LoopbackPort.Free()}";
+        var late = Node(0, seed);
+        late.Cluster!.JoinTimeout = TimeSpan.FromSeconds(2);
+
+        // Before: Akka's ClusterJoinFailedException ("Node has not managed to join the cluster using provided addresses"), in both cases.
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => Checkpointer.StartAsync(late).WaitAsync(Patience));
+        Assert.EndsWith($"did not join the cluster within 00:00:02 through the seed nodes [akka.tcp://actorckpt@{seed}]: " +
+                        "check that a seed node is up and reachable, or raise CheckpointClusterOptions.JoinTimeout", e.Message);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Checkpointer.StartAsync(Node(0, seed), cancel.Token).WaitAsync(Patience));
+    }
+
     [Theory]
     [InlineData(70000, "CheckpointClusterOptions.Port = 70000: must be between 0 and 65535 (0 picks a free port)")]
     [InlineData(-1, "CheckpointClusterOptions.Port = -1: must be between 0 and 65535 (0 picks a free port)")]

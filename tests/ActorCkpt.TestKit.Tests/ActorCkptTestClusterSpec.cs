@@ -80,6 +80,13 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         Assert.StartsWith("no live node has the planner role", noPlanner.Message);
         var outside = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.KillAsync(5));
         Assert.StartsWith("node 5 is not one of the cluster's 1 nodes (0 to 0)", outside.Message);
+        Assert.DoesNotContain('\n', outside.Message);
+        // Before: "after 00:00:00 the planner knows writers on 0 nodes", without asking; TimeSpan.MaxValue overflowed.
+        Assert.StartsWith("timeout = 00:00:00: give a positive time", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.AwaitRemovedAsync(0, TimeSpan.Zero))).Message);
+        // Before: a node started with no live node to join formed a cluster of its own.
+        await cluster.KillAsync(0).WaitAsync(Deadline);
+        Assert.Equal("every node of the cluster is killed: there is no live node to join through",
+            (await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.JoinAsync(new TestNodeOptions()))).Message);
 
         await cluster.DisposeAsync();
         await cluster.DisposeAsync();   // once is enough; again is nothing
@@ -90,6 +97,31 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitReadyAsync(Deadline));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitRemovedAsync(0, Deadline));
         Assert.Single(cluster.Nodes);
+    }
+
+    [Fact]
+    public async Task Nodes_that_are_null_or_have_a_role_that_is_not_one_should_be_refused_naming_them()
+    {
+        // Before: a NullReferenceException, and "CheckpointClusterOptions.Roles has 'bogus'", a type the test never touched.
+        Assert.Equal("nodes", (await Assert.ThrowsAsync<ArgumentNullException>(() => ActorCkptTestCluster.StartAsync(_root.Path, (IReadOnlyList<TestNodeOptions>)null!))).ParamName);
+        Assert.StartsWith("nodes[1] is null", (await Assert.ThrowsAsync<ArgumentNullException>(() => ActorCkptTestCluster.StartAsync(_root.Path, new TestNodeOptions(), null!))).Message);
+        Assert.StartsWith("nodes[0].Roles has 'bogus', which is not a role: accepted roles are rank, writer, planner",
+            (await Assert.ThrowsAsync<ArgumentException>(() => ActorCkptTestCluster.StartAsync(_root.Path, TestNodeOptions.WithRoles("rank", "bogus")))).Message);
+        Assert.Equal("count = 0: a cluster has at least one node (Parameter 'count')",
+            (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ActorCkptTestCluster.StartAsync(_root.Path, 0))).Message);
+    }
+
+    [Fact]
+    public async Task A_cluster_whose_planner_gave_up_starting_should_be_said_never_ready_at_once_with_why()
+    {
+        // The root is held by a one-process checkpointer: the cluster's planner cannot take it.
+        await using var holder = await Checkpointer.StartAsync(new CheckpointerOptions { Root = _root.Path }).WaitAsync(Deadline);
+        await using var cluster = await ActorCkptTestCluster.StartAsync(_root.Path, 1).WaitAsync(Deadline);
+
+        // Before: the whole timeout, then "the planner knows writers on 0 nodes, expected 1". An infinite one waits for an answer only.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.AwaitReadyAsync(Timeout.InfiniteTimeSpan).WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.StartsWith("the cluster is never ready: the checkpoint planner could not start", e.Message);
+        Assert.Contains("held by another checkpointer", e.Message);
     }
 
     private static TestNodeOptions Node(string hocon, StorageFaults? faults, params string[] roles)

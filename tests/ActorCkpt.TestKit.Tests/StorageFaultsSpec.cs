@@ -142,6 +142,24 @@ public sealed class StorageFaultsSpec : IDisposable
     }
 
     [Fact]
+    public async Task StartAsync_should_not_hold_the_callers_thread_while_a_write_of_the_start_is_held()
+    {
+        var faults = new StorageFaults();
+        var held = faults.BlockWrite(1, StorageFaults.AllFiles);
+
+        // Before: StartAsync ran the start on the caller's thread and returned a completed task only once
+        // the start had ended, so a test could not act on a write held during it.
+        var start = StartAsync(faults);
+
+        Assert.False(start.IsCompleted);
+        Assert.StartsWith("catalog.id.", await held.Entered.WaitAsync(Deadline));
+        held.Release();
+        await using var ckpt = await start.WaitAsync(Deadline);
+        await ckpt.SaveAsync(1, States.Build(0, 1, seed: 1)).WaitAsync(Deadline);
+        await AssertLoadsBitExactAsync(ckpt, 1, seed: 1);
+    }
+
+    [Fact]
     public void Bad_arguments_should_be_refused_naming_them()
     {
         var faults = new StorageFaults();
@@ -149,10 +167,21 @@ public sealed class StorageFaultsSpec : IDisposable
         Assert.Equal("bytes", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FillDiskAfter(-1)).ParamName);
         Assert.Contains("path pattern is empty", Assert.Throws<ArgumentException>(() => faults.CorruptWrite(1, "")).Message);
         // A range of no write never fires; an infinite delay is what BlockWrite is for.
-        Assert.StartsWith("a range holds at least one write", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FailWrites(1, 0)).Message);
-        Assert.StartsWith("a write held until the test lets it go is BlockWrite(n)",
+        Assert.StartsWith("count = 0: a range holds at least one write", Assert.Throws<ArgumentOutOfRangeException>(() => faults.FailWrites(1, 0)).Message);
+        Assert.StartsWith("delay = Timeout.InfiniteTimeSpan: a write held until the test lets it go is BlockWrite(n)",
             Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, Timeout.InfiniteTimeSpan)).Message);
-        Assert.StartsWith("must not be negative", Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromSeconds(-2))).Message);
+        Assert.StartsWith("delay = -00:00:02: must not be negative", Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromSeconds(-2))).Message);
+        // Before: accepted, and the write failed at once ("timeout must be less than or equal to 2147483647"), so the save committed at once.
+        Assert.StartsWith("delay = 30.00:00:00: must not be negative, and at most 24.20:31:23.6470000",
+            Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromDays(30))).Message);
+        // Before: accepted, described as "fail writes #2147483647..#-2147483648".
+        Assert.StartsWith("writes #2147483647 to #2147483648: writes are counted up to #2147483647",
+            Assert.Throws<ArgumentOutOfRangeException>(() => faults.FailWrites(int.MaxValue, 2)).Message);
+        // Before: accepted, and it matched no file.
+        Assert.Contains("is empty or has spaces at an end", Assert.Throws<ArgumentException>(() => faults.FailWrite(1, " ")).Message);
+        // One line each (before: a second line, "Actual value was 0.").
+        foreach (var refusal in new Action[] { () => faults.FailWrite(0), () => faults.FailWrites(1, 0), () => faults.FillDiskAfter(-1), () => faults.DelayWrite(0, TimeSpan.Zero) })
+            Assert.DoesNotContain('\n', Assert.ThrowsAny<ArgumentException>(refusal).Message);
         Assert.Empty(faults.Faults);
     }
 }
