@@ -197,7 +197,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             owned.Dispose();
             return Task.FromResult(Akka.Done.Instance);
         });
-        system.ActorOf(StoreStopActor.Props(owned), "actorckpt-store-stop");
+        system.ActorOf(StoreStopActor.Props(owned));
     }
 
     /// <summary>A checkpointer over <paramref name="blobs"/> in an actor system someone else owns (the Akka.Hosting path); disposing it leaves the system running.</summary>

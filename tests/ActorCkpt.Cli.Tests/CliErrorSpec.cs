@@ -345,6 +345,14 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void A_failure_quoting_a_key_with_a_nul_or_a_bidi_override_should_stay_one_readable_line()
+    {
+        var line = new StringWriter();
+        CommandFailure.Guard(line, verbose: false, () => throw new ActorCkptException("'r0.safetensors': the header has no entry 'odd\u0000y\u202e' for entry 'odd\u0000y\u202e'"));
+        Assert.Equal(Line("actorckpt: 'r0.safetensors': the header has no entry 'odd\\u0000y\\u202e' for entry 'odd\\u0000y\\u202e'"), line.ToString());
+    }
+
+    [Fact]
     public void A_libtorch_error_should_be_one_line_of_what_failed_and_where_not_its_cpp_stack()
     {
         var line = new StringWriter();

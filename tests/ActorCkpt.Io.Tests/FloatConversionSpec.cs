@@ -20,6 +20,19 @@ public class FloatConversionSpec
     }
 
     [Theory]
+    [InlineData(0x7d00u, 0x7fe00000u)]   // signalling NaNs come out quiet, payload kept: as torch 1.13 gives them
+    [InlineData(0x7c01u, 0x7fc02000u)]
+    [InlineData(0xfe00u, 0xffc00000u)]
+    [InlineData(0x3c00u, 0x3f800000u)]   // 1.0
+    [InlineData(0x0001u, 0x33800000u)]   // the smallest subnormal
+    public void Float16_to_float32_should_give_what_pytorch_gives(uint half, uint single)
+    {
+        var target = new byte[4];
+        FloatConversion.Convert(BitConverter.GetBytes((ushort)half), DType.Float16, target, DType.Float32);
+        Assert.Equal(single, BinaryPrimitives.ReadUInt32LittleEndian(target));
+    }
+
+    [Theory]
     [InlineData(0x7f90u)]
     [InlineData(0xff87u)]
     public void A_signalling_nan_through_float64_should_stay_nan(uint bits)

@@ -5,7 +5,9 @@ namespace ActorCkpt.Cli.Demo;
 /// <summary>
 /// The configuration file a driver writes for its node processes (they read it at every start,
 /// restarts included), named after the driver's process id: a driver killed outright cannot remove
-/// its file, so each driver's start removes those of drivers no longer running.
+/// its file, so each driver's start removes those of drivers no longer running. Process ids are per
+/// pid namespace: drivers in containers that share one temporary directory but not their pids would
+/// take each other's for dead (give each its own TMPDIR).
 /// </summary>
 internal static class NodeConfigFile
 {

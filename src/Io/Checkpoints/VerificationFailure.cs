@@ -7,5 +7,5 @@ namespace ActorCkpt;
 internal sealed record VerificationFailure(string File, string Key, string Problem)
 {
     /// <inheritdoc />
-    public override string ToString() => $"BAD file={File} key={(Key == "(file)" ? Key : KeyText.Of(Key))}: {Problem}";
+    public override string ToString() => $"BAD file={File} key={(Key == "(file)" ? Key : KeyText.Of(Key))}: {KeyText.LineSafe(Problem)}";
 }
