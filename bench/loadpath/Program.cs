@@ -21,7 +21,7 @@ public static unsafe class Program
     private const int Fused = 64 << 10;      // the hash-and-copy piece of the fused variant
 
     private static readonly string[] ReadWays = ["raw-read", "raw-read-1m", "verified", "unhashed", "fused", "straight"];
-    private static readonly string[] WriteWays = ["raw-write", "checksummed", "unhashed-write"];
+    private static readonly string[] WriteWays = ["raw-write", "raw-write-whole", "checksummed", "unhashed-write"];
 
     public static int Main(string[] args)
     {
@@ -73,7 +73,8 @@ public static unsafe class Program
                 case "unhashed": Unhashed(files[t], (byte*)targets[t], length); break;
                 case "fused": FusedRead(files[t], (byte*)targets[t], length); break;
                 case "straight": Straight(files[t], (byte*)targets[t], length); break;
-                case "raw-write": RawWrite(files[t], (byte*)raw[t], length); break;
+                case "raw-write": RawWrite(files[t], (byte*)raw[t], length, RawBuffer); break;
+                case "raw-write-whole": RawWrite(files[t], (byte*)sources[t], length, length); break;
                 case "checksummed": SavePath(files[t], (byte*)sources[t], length, hash: true); break;
                 case "unhashed-write": SavePath(files[t], (byte*)sources[t], length, hash: false); break;
             }
@@ -146,13 +147,17 @@ public static unsafe class Program
         }
     }
 
-    /// <summary>The bench's raw write: from one reused buffer, 4 MiB a call, fsynced; into memory a delete has just freed, as every way here.</summary>
-    private static void RawWrite(string file, byte* buffer, long length)
+    /// <summary>
+    /// The bench's raw write: 4 MiB a call from a buffer of <paramref name="bufferBytes"/> (the bench's
+    /// reused 64 MiB, or the whole source: every byte distinct, as a save's), fsynced; into memory a
+    /// delete has just freed, as every way here.
+    /// </summary>
+    private static void RawWrite(string file, byte* buffer, long length, long bufferBytes)
     {
         File.Delete(file);
         using var h = File.OpenHandle(file, FileMode.CreateNew, FileAccess.Write);
         for (long at = 0; at < length; at += RawCall)
-            RandomAccess.Write(h, new ReadOnlySpan<byte>(buffer + at % RawBuffer, (int)Math.Min(RawCall, length - at)), at);
+            RandomAccess.Write(h, new ReadOnlySpan<byte>(buffer + at % bufferBytes, (int)Math.Min(RawCall, length - at)), at);
         RandomAccess.FlushToDisk(h);
     }
 

@@ -9,8 +9,8 @@ namespace ActorCkpt;
 /// Chunks over the item size limit are split into runs of contiguous elements: row ranges along their
 /// first dimension, or, when one row is over the limit, runs along the first dimension whose slices
 /// fit (one index of each dimension before it); every rank splits a replicated tensor the same way,
-/// so dedup still finds the replicas. Describing
-/// reads only shapes, so the buffers can be rented (and waited for) between the two steps.
+/// so dedup still finds the replicas. Describing reads only shapes, so the buffers can be rented
+/// (and waited for) between the two steps.
 /// </summary>
 internal static class StateStager
 {
