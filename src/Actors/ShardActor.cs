@@ -324,6 +324,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                     return;
                 default:
                     if (!_effects!.Apply(decision)) throw new InvalidOperationException($"the shard actor cannot carry out {decision}");
+                    if (_effects.TakeHandlerFailure() is { } thrown)
+                        _log.Warning("Rank {0}: a Progressed handler of the save of step {1} threw ({2}: {3}); the save goes on, and so do its progress reports",
+                            _rank, save.Step, thrown.GetType().Name, thrown.Message);
                     break;
             }
     }

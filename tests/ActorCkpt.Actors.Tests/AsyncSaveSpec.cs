@@ -73,6 +73,35 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_progress_handler_that_throws_should_leave_the_save_the_other_handlers_and_the_next_save_unharmed()
+    {
+        var states = TestStates.Build(Model, 1, seed: 4);
+        var gate = new GatedStore.Gate();
+        var node = StartNode($"actorckpt.staging.budget = {StagingBytes(states)}", gate);
+        var reports = 0;
+
+        // Before: the exception restarted the shard actor mid-save; the save failed ("the shard actor of
+        // rank 0 stopped"), its step stayed in flight until the write deadline, and its buffers never came back.
+        await EventFilter.Warning(contains: "Rank 0: a Progressed handler of the save of step 1 threw (InvalidOperationException: a handler's bug)").ExpectOneAsync(async () =>
+        {
+            var handle = node.Save(1, states[0]);
+            handle.Progressed += _ => throw new InvalidOperationException("a handler's bug");
+            handle.Progressed += _ => Interlocked.Increment(ref reports);
+            await gate.Entered.WaitAsync(Patience);
+            gate.Open();
+            await handle.Committed.WaitAsync(Patience);
+        });
+
+        Assert.True(Volatile.Read(ref reports) >= 1);
+        // Its buffers came back: the next save fits the same budget.
+        await node.Save(2, states[0]).Committed.WaitAsync(Patience);
+        var targets = TestStates.Empty(Model, 1);
+        await LoadAllAsync(node, targets, step: 1);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 4));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
     public async Task A_save_that_does_not_fit_the_budget_should_wait_for_buffers_instead_of_allocating_more()
     {
         var states = TestStates.Build(Model, 2, seed: 2);

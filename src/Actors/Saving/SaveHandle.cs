@@ -14,6 +14,8 @@ namespace ActorCkpt;
 /// </summary>
 public sealed class SaveHandle
 {
+    private Exception? _handlerFailure;
+    private int _handlerFailureTaken;
     private readonly TaskCompletionSource _staged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<SaveResult> _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -78,7 +80,9 @@ public sealed class SaveHandle
 
     /// <summary>
     /// Raised when the planner has assigned this rank's writes and after each of its files is
-    /// written, on an actor's thread: handlers must be quick and must not block.
+    /// written, on an actor's thread: handlers must be quick and must not block. A handler that
+    /// throws does not affect the save, nor the other handlers; the rank logs a warning naming the
+    /// first exception, once per save.
     /// </summary>
     public event Action<SaveHandle>? Progressed;
 
@@ -118,13 +122,44 @@ public sealed class SaveHandle
     internal void SetBytesToWrite(long bytes)
     {
         Interlocked.Exchange(ref _bytesToWrite, bytes);
-        Progressed?.Invoke(this);
+        Report();
     }
 
     internal void AddWritten(long bytes)
     {
         Interlocked.Add(ref _bytesWritten, bytes);
-        Progressed?.Invoke(this);
+        Report();
+    }
+
+    /// <summary>
+    /// The first exception a <see cref="Progressed"/> handler threw, the first time it is asked for
+    /// (null after, and while none threw): for the rank's one warning.
+    /// </summary>
+    internal Exception? TakeHandlerFailure()
+    {
+        var failure = Volatile.Read(ref _handlerFailure);
+        return failure is not null && Interlocked.Exchange(ref _handlerFailureTaken, 1) == 0 ? failure : null;
+    }
+
+    /// <summary>
+    /// Tells every <see cref="Progressed"/> handler, each on its own: the caller's code runs on the
+    /// shard actor's thread, and an exception out of it would restart the actor mid-save (its writes
+    /// and buffers lost to it, the step left in flight until the write deadline).
+    /// </summary>
+    private void Report()
+    {
+        if (Progressed is not { } handlers) return;
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action<SaveHandle>)handler)(this);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _handlerFailure, e, null);
+            }
+        }
     }
 
     internal void SetStaged(long bytesCopied)

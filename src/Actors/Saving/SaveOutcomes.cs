@@ -40,8 +40,13 @@ internal sealed class SaveOutcomes(int kept = SaveOutcomes.DefaultKept)
     /// <summary>Removes and returns the ended saves, oldest first.</summary>
     public List<SaveHandle> TakeFinished()
     {
-        var finished = _handles.Where(h => h.IsFinished).ToList();
-        _handles.RemoveAll(h => h.IsFinished);
+        // Each handle asked once: a save ends on an actor's thread, outside the caller's lock, so one
+        // asked twice could end between the asks and be removed without being returned.
+        var finished = new List<SaveHandle>();
+        var running = new List<SaveHandle>(_handles.Count);
+        foreach (var h in _handles) (h.IsFinished ? finished : running).Add(h);
+        _handles.Clear();
+        _handles.AddRange(running);
         return finished;
     }
 }

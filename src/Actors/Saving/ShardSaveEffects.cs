@@ -16,6 +16,12 @@ internal sealed class ShardSaveEffects(SaveHandle handle, StagedState staged, lo
     /// <summary>The caller's handle of the save.</summary>
     public SaveHandle Handle { get; } = handle;
 
+    /// <summary>
+    /// The first exception the caller's <see cref="SaveHandle.Progressed"/> handlers threw, once (null
+    /// otherwise): the save goes on regardless, and the rank warns of it.
+    /// </summary>
+    public Exception? TakeHandlerFailure() => Handle.TakeHandlerFailure();
+
     /// <summary>Carries out <paramref name="decision"/> if it acts in this process; false when it is not one of those.</summary>
     public bool Apply<TActor>(ShardSaveDecision<TActor> decision) where TActor : class
     {
