@@ -102,6 +102,48 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_tensor_disposed_before_it_is_staged_should_fail_the_save_naming_its_key_and_the_next_save_work()
+    {
+        var states = TestStates.Build(Model, 1, seed: 6);
+        var node = StartNode("");
+        using var kept = TorchSharp.torch.ones(2);
+        var gone = TorchSharp.torch.zeros(4);
+        var broken = new RankState(0, 1).AddReplicated("kept", kept).AddReplicated("gone", gone);
+        gone.Dispose();
+
+        // Before: a bare InvalidOperationException, "Tensor invalid -- empty handle", naming no key.
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => node.Save(1, broken).Committed.WaitAsync(Patience));
+        Assert.Equal("'gone' could not be read: Tensor invalid -- empty handle.", e.Message);
+
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+        var targets = TestStates.Empty(Model, 1);
+        await LoadAllAsync(node, targets, step: 1);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 6));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_tensor_disposed_while_its_save_waits_for_buffers_should_fail_the_save_naming_its_key()
+    {
+        var states = TestStates.Build(Model, 1, seed: 7);
+        var gate = new GatedStore.Gate();
+        var node = StartNode($"actorckpt.async.max-in-flight = 2\nactorckpt.staging.budget = {StagingBytes(states)}", gate);
+        var first = node.Save(1, states[0]);
+        await gate.Entered.WaitAsync(Patience);
+        var late = TorchSharp.torch.zeros(8);
+        var second = node.Save(2, new RankState(0, 1).AddReplicated("late", late));
+        // Described, then waiting for the buffers step 1 holds: the copy comes after the tensor is gone.
+        AwaitCondition(() => node.StagingPool.Waiting > 0, Patience);
+        late.Dispose();
+        gate.Open();
+
+        await first.Committed.WaitAsync(Patience);
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => second.Committed.WaitAsync(Patience));
+        Assert.Equal("'late' could not be copied to host memory: Tensor invalid -- empty handle.", e.Message);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_save_that_does_not_fit_the_budget_should_wait_for_buffers_instead_of_allocating_more()
     {
         var states = TestStates.Build(Model, 2, seed: 2);

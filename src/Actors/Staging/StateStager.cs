@@ -17,6 +17,7 @@ internal static class StateStager
     /// <summary>
     /// The plan of <paramref name="state"/>: item i of <see cref="PreparedState.Plan"/> comes from
     /// source i; every item is at most <paramref name="maxItemBytes"/> (at least 8, an element's largest size).
+    /// A tensor that cannot be read (disposed by its caller) is named.
     /// </summary>
     public static PreparedState Prepare(RankState state, long maxItemBytes, bool inPlace = false)
     {
@@ -24,11 +25,19 @@ internal static class StateStager
         var sources = new List<ItemSource>();
         foreach (var entry in state.Tensors)
         {
-            var staging = inPlace && TensorBytes.IsDirect(entry.Tensor) ? ItemStaging.InPlace : ItemStaging.Copied;
-            foreach (var (within, box) in Pieces(entry, maxItemBytes))
+            try
             {
-                items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
-                sources.Add(new ItemSource(entry, within, null, staging));
+                var staging = inPlace && TensorBytes.IsDirect(entry.Tensor) ? ItemStaging.InPlace : ItemStaging.Copied;
+                foreach (var (within, box) in Pieces(entry, maxItemBytes))
+                {
+                    items.Add(WriteItem.ForTensor(entry.Key, state.Rank, items.Count, entry.DType, entry.GlobalShape, box));
+                    sources.Add(new ItemSource(entry, within, null, staging));
+                }
+            }
+            catch (Exception e) when (e is not ActorCkptException)
+            {
+                // A tensor the caller disposed says only "Tensor invalid -- empty handle".
+                throw new ActorCkptException($"'{entry.Key}' could not be read: {e.Message}", e);
             }
         }
         foreach (var entry in state.Objects)
@@ -80,7 +89,8 @@ internal static class StateStager
 
     /// <summary>
     /// Copies the items to copy into <paramref name="buffers"/>, in the plan's order, telling
-    /// <paramref name="progress"/> after each; completes it at the end, or fails it and rethrows.
+    /// <paramref name="progress"/> after each; completes it at the end, or fails it and throws, naming
+    /// the item whose copy failed (a tensor the caller disposed says only "Tensor invalid -- empty handle").
     /// </summary>
     public static void CopyAll(PreparedState prepared, IReadOnlyList<StagingBuffer> buffers, StagingProgress progress)
     {
@@ -90,7 +100,7 @@ internal static class StateStager
             for (var i = 0; i < prepared.Sources.Count; i++)
             {
                 var source = prepared.Sources[i];
-                if (source.Staging == ItemStaging.Copied) Copy(source, buffers[next++].Span((int)prepared.Plan.Items[i].ByteLength));
+                if (source.Staging == ItemStaging.Copied) CopyNamed(source, buffers[next++].Span((int)prepared.Plan.Items[i].ByteLength));
                 progress.Advance(i + 1);
             }
             progress.Complete();
@@ -99,6 +109,19 @@ internal static class StateStager
         {
             progress.Fail(e);
             throw;
+        }
+    }
+
+    /// <summary><see cref="Copy"/>, a failure naming the item's key.</summary>
+    private static void CopyNamed(ItemSource source, Span<byte> target)
+    {
+        try
+        {
+            Copy(source, target);
+        }
+        catch (Exception e) when (e is not ActorCkptException)
+        {
+            throw new ActorCkptException($"'{source.Tensor?.Key ?? source.Object!.Key}' could not be copied to host memory: {e.Message}", e);
         }
     }
 
