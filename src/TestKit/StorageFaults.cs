@@ -29,9 +29,6 @@ public sealed class StorageFaults
     /// <summary>The pattern of every file.</summary>
     public const string AllFiles = "*";
 
-    /// <summary>The longest <see cref="DelayWrite"/> takes: a wait's limit (int.MaxValue milliseconds, about 24.8 days).</summary>
-    private static readonly TimeSpan LongestDelay = TimeSpan.FromMilliseconds(int.MaxValue);
-
     private readonly object _lock = new();
     private IReadOnlyList<InjectedFault> _faults = [];
     private IReadOnlyList<FaultPolicy> _policies = [];
@@ -69,8 +66,8 @@ public sealed class StorageFaults
         Positive(n, nameof(n));
         if (delay == Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(delay), "delay = Timeout.InfiniteTimeSpan: a write held until the test lets it go is BlockWrite(n), released by its Release()");
-        if (delay < TimeSpan.Zero || delay > LongestDelay)
-            throw new ArgumentOutOfRangeException(nameof(delay), $"delay = {delay}: must not be negative, and at most {LongestDelay} (the longest a wait takes)");
+        if (delay < TimeSpan.Zero || delay > CheckpointNode.LongestTimer)
+            throw new ArgumentOutOfRangeException(nameof(delay), $"delay = {delay}: must not be negative, and at most {CheckpointNode.LongestTimer} (the longest a wait takes)");
         return Add(new InjectedFault($"delay write #{n} of {pattern} by {delay}", FaultPolicy.DelayNth(n, delay, Check(pattern))));
     }
 

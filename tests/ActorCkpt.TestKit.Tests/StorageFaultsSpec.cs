@@ -172,7 +172,7 @@ public sealed class StorageFaultsSpec : IDisposable
             Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, Timeout.InfiniteTimeSpan)).Message);
         Assert.StartsWith("delay = -00:00:02: must not be negative", Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromSeconds(-2))).Message);
         // Before: accepted, and the write failed at once ("timeout must be less than or equal to 2147483647"), so the save committed at once.
-        Assert.StartsWith("delay = 30.00:00:00: must not be negative, and at most 24.20:31:23.6470000",
+        Assert.StartsWith("delay = 30.00:00:00: must not be negative, and at most 24.20:31:23.6460000",
             Assert.Throws<ArgumentOutOfRangeException>(() => faults.DelayWrite(1, TimeSpan.FromDays(30))).Message);
         // Before: accepted, described as "fail writes #2147483647..#-2147483648".
         Assert.StartsWith("writes #2147483647 to #2147483648: writes are counted up to #2147483647",
