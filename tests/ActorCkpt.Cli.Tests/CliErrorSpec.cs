@@ -253,13 +253,13 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
-    public void A_save_failing_in_the_demo_across_node_processes_should_be_one_line_on_stderr()
+    public async Task A_save_failing_in_the_demo_across_node_processes_should_be_one_line_on_stderr()
     {
         var config = Path.Combine(Parent, "budget.conf");
         File.WriteAllText(config, "actorckpt.staging.budget = 64KiB");
 
         // It starts node processes: 24 s alone here, more beside other tests, so the default hang guard (30 s) is too near.
-        var (exit, stdout, err) = RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", Path.Combine(Parent, "ckpt"), "--nodes", "2", "--size-mb", "1", "--tensors", "4", "--config", config).GetAwaiter().GetResult();
+        var (exit, stdout, err) = await RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", Path.Combine(Parent, "ckpt"), "--nodes", "2", "--size-mb", "1", "--tensors", "4", "--config", config);
 
         // Before, it went to stdout only, and the save's own "save of step 1 failed: " once more in front.
         // Whichever node process's ranks answer first: their staged sizes differ.

@@ -6,9 +6,11 @@ namespace ActorCkpt.Cli.Tests;
 /// The memory tier's acceptance runs (docs/memory-tier.md §6, <c>MemoryTierProcessSpec</c>):
 /// <c>actorckpt demo --nodes 3 --tier memory</c> over real node processes, each a host of its own,
 /// nodes killed and restarted, and the newest loadable step loaded and checked bit-exact. Replicas
-/// go to a tmpfs directory of the spec's own, removed at the end.
+/// go to a tmpfs directory of the spec's own, removed at the end. xUnit runs a class's tests one after
+/// another, and these take 30-60 s each while the cores mostly wait on the clusters' timers: the runs
+/// are split into the nested classes below, which run beside each other and the rest of the suite.
 /// </summary>
-public sealed class MemoryTierProcessSpec : IDisposable
+public abstract class MemoryTierProcessSpec : IDisposable
 {
     /// <summary>One demo run: three processes up, saves, a kill, detection, restart, a load and the leave, on two busy cores.</summary>
     private static readonly TimeSpan RunGuard = TimeSpan.FromMinutes(4);
@@ -19,107 +21,128 @@ public sealed class MemoryTierProcessSpec : IDisposable
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         _temp.Dispose();
         _diskReplicas.Dispose();
         if (Directory.Exists(_shm)) Directory.Delete(_shm, recursive: true);
     }
 
-    private async Task<(int Exit, string Out, JsonElement Report)> Demo(params string[] flags)
+    private protected string Root => _temp.Path;
+
+    private protected string DiskReplicas => _diskReplicas.Path;
+
+    private protected async Task<(int Exit, string Out, JsonElement Report)> Demo(params string[] flags)
     {
         var (exit, stdout, stderr) = await ToolRun.RunAsync(RunGuard, new[]
         {
-            "demo", "--dir", _temp.Path, "--nodes", "3", "--tier", "memory", "--ranks", "3", "--size-mb", "2", "--tensors", "8", "--json",
+            "demo", "--dir", Root, "--nodes", "3", "--tier", "memory", "--ranks", "3", "--size-mb", "2", "--tensors", "8", "--json",
         }.Concat(flags.Contains("--replicas-dir") ? [] : ["--replicas-dir", _shm]).Concat(flags).ToArray());
         var last = stdout.TrimEnd().Split('\n')[^1];
         Assert.True(last.StartsWith('{'), $"no JSON report (exit {exit}):\n{stdout}\n{stderr}");
         return (exit, stdout + stderr, JsonDocument.Parse(last).RootElement);
     }
 
-    [Fact]
-    public async Task With_two_replicas_the_newest_step_should_load_from_memory_after_a_node_and_its_tmpfs_are_lost()
+    /// <summary>Loss of nodes with their tmpfs.</summary>
+    public sealed class NodesLost : MemoryTierProcessSpec
     {
-        var (exit, output, report) = await Demo("--replicas", "2", "--steps", "3", "--kill-node", "1");
+        [Fact]
+        public async Task With_two_replicas_the_newest_step_should_load_from_memory_after_a_node_and_its_tmpfs_are_lost()
+        {
+            var (exit, output, report) = await Demo("--replicas", "2", "--steps", "3", "--kill-node", "1");
 
-        Assert.True(exit == 0, output);
-        Assert.Equal("memory", report.GetProperty("recovered_from").GetString());
-        Assert.Equal(3, report.GetProperty("loaded_step").GetInt64());
-        Assert.True(report.GetProperty("bit_exact").GetBoolean());
-        Assert.Equal(JsonValueKind.Null, report.GetProperty("fallback").ValueKind);
-        Assert.Equal("--kill-node 1", report.GetProperty("kill").GetString());
-        // node-1's copies went with its tmpfs and nothing put them back: its ranks read every byte from peers.
-        Assert.Equal(0, report.GetProperty("tmpfs_used_bytes_by_host").GetProperty("node-1").GetInt64());
-        Assert.True(report.GetProperty("bytes_from_peers_by_node").GetProperty("node-1").GetInt64() > 0, output);
+            Assert.True(exit == 0, output);
+            Assert.Equal("memory", report.GetProperty("recovered_from").GetString());
+            Assert.Equal(3, report.GetProperty("loaded_step").GetInt64());
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, report.GetProperty("fallback").ValueKind);
+            Assert.Equal("--kill-node 1", report.GetProperty("kill").GetString());
+            // node-1's copies went with its tmpfs and nothing put them back: its ranks read every byte from peers.
+            Assert.Equal(0, report.GetProperty("tmpfs_used_bytes_by_host").GetProperty("node-1").GetInt64());
+            Assert.True(report.GetProperty("bytes_from_peers_by_node").GetProperty("node-1").GetInt64() > 0, output);
+        }
     }
 
-    [Fact]
-    public async Task With_one_replica_the_load_should_fall_back_to_the_newest_disk_step_and_say_why()
+    /// <summary>A step whose copies were lost, and the disk step before it.</summary>
+    public sealed class FallBackToDisk : MemoryTierProcessSpec
     {
-        var (exit, output, report) = await Demo("--replicas", "1", "--steps", "3", "--disk-every", "2", "--kill-node", "1");
+        [Fact]
+        public async Task With_one_replica_the_load_should_fall_back_to_the_newest_disk_step_and_say_why()
+        {
+            var (exit, output, report) = await Demo("--replicas", "1", "--steps", "3", "--disk-every", "2", "--kill-node", "1");
 
-        // Step 2, a multiple of --disk-every, was persisted in the background; step 3's copies of rank 2 were only on node-1.
-        Assert.True(exit == 0, output);
-        Assert.Equal(("disk", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
-        Assert.True(report.GetProperty("bit_exact").GetBoolean());
-        var fallback = report.GetProperty("fallback").GetString()!;
-        Assert.Contains("step 3 cannot be loaded", fallback);
-        Assert.Contains("held only on node-1 (lost)", fallback);
-        Assert.Contains(fallback, output);
+            // Step 2, a multiple of --disk-every, was persisted in the background; step 3's copies of rank 2 were only on node-1.
+            Assert.True(exit == 0, output);
+            Assert.Equal(("disk", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+            var fallback = report.GetProperty("fallback").GetString()!;
+            Assert.Contains("step 3 cannot be loaded", fallback);
+            Assert.Contains("held only on node-1 (lost)", fallback);
+            Assert.Contains(fallback, output);
+        }
     }
 
-    [Fact]
-    public async Task Restarted_processes_should_load_from_their_own_tmpfs_and_a_whole_cluster_restart_from_memory()
+    /// <summary>Processes restarted with their tmpfs kept, one and all, and the tool on what they left.</summary>
+    public sealed class ProcessesRestarted : MemoryTierProcessSpec
     {
-        // Every host holds every copy: a restarted process that found its own copies reads nothing from peers.
-        var (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "1");
+        [Fact]
+        public async Task Restarted_processes_should_load_from_their_own_tmpfs_and_a_whole_cluster_restart_from_memory()
+        {
+            // Every host holds every copy: a restarted process that found its own copies reads nothing from peers.
+            var (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "1");
 
-        Assert.True(exit == 0, output);
-        Assert.Equal(("memory", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
-        Assert.True(report.GetProperty("bit_exact").GetBoolean());
-        Assert.All(report.GetProperty("bytes_from_peers_by_node").EnumerateObject(), n => Assert.True(n.Value.GetInt64() == 0, $"{n.Name}: {n.Value}\n{output}"));
+            Assert.True(exit == 0, output);
+            Assert.Equal(("memory", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+            Assert.All(report.GetProperty("bytes_from_peers_by_node").EnumerateObject(), n => Assert.True(n.Value.GetInt64() == 0, $"{n.Name}: {n.Value}\n{output}"));
 
-        // The same root again (steps 3 and 4), then all three processes at once.
-        (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "0,1,2");
+            // The same root again (steps 3 and 4), then all three processes at once.
+            (exit, output, report) = await Demo("--replicas", "3", "--steps", "2", "--kill-process", "0,1,2");
 
-        Assert.True(exit == 0, output);
-        Assert.Equal(("memory", 4L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
-        Assert.True(report.GetProperty("bit_exact").GetBoolean());
-        Assert.Equal(0, report.GetProperty("bytes_from_peers").GetInt64());
+            Assert.True(exit == 0, output);
+            Assert.Equal(("memory", 4L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
+            Assert.True(report.GetProperty("bit_exact").GetBoolean());
+            Assert.Equal(0, report.GetProperty("bytes_from_peers").GetInt64());
 
-        // With every process gone, `ls` still lists the memory steps the tmpfs kept, held by all three hosts and loadable.
-        var (lsExit, lsOut, lsErr) = await ToolRun.RunAsync(RunGuard, "ls", _temp.Path, "--json");
-        Assert.True(lsExit == 0, lsOut + lsErr);
-        var listed = JsonDocument.Parse(lsOut.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
-            .Where(c => c.GetProperty("step").GetInt64() == 4).Single();
-        Assert.Equal(["memory"], listed.GetProperty("tiers").EnumerateArray().Select(t => t.GetString()));
-        var memory = listed.GetProperty("memory");
-        Assert.Equal(["node-0", "node-1", "node-2"], memory.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()));
-        Assert.True(memory.GetProperty("loadable").GetBoolean(), lsOut);
+            // With every process gone, `ls` still lists the memory steps the tmpfs kept, held by all three hosts and loadable.
+            var (lsExit, lsOut, lsErr) = await ToolRun.RunAsync(RunGuard, "ls", Root, "--json");
+            Assert.True(lsExit == 0, lsOut + lsErr);
+            var listed = JsonDocument.Parse(lsOut.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+                .Where(c => c.GetProperty("step").GetInt64() == 4).Single();
+            Assert.Equal(["memory"], listed.GetProperty("tiers").EnumerateArray().Select(t => t.GetString()));
+            var memory = listed.GetProperty("memory");
+            Assert.Equal(["node-0", "node-1", "node-2"], memory.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()));
+            Assert.True(memory.GetProperty("loadable").GetBoolean(), lsOut);
 
-        // The commands that read steps on disk say that these are in the memory tier only, in one line.
-        var (inspectExit, _, inspectErr) = await ToolRun.RunAsync(RunGuard, "inspect", _temp.Path, "--step", "4");
-        Assert.Equal((1, $"actorckpt: step 4 is in the memory tier only, its bytes in the hosts' replicas, not under '{_temp.Path}': " +
-                         "this command reads steps on disk; `actorckpt ls` lists its holders"), (inspectExit, inspectErr.TrimEnd()));
-        var (checkExit, _, checkErr) = await ToolRun.RunAsync(RunGuard, "demo", "--dir", _temp.Path, "--check");
-        Assert.Equal(1, checkExit);
-        // keep-last = 2: steps 1 and 2 left memory as 3 and 4 committed.
-        Assert.Equal($"actorckpt: no committed checkpoint in {_temp.Path} on disk; 2 steps (3 to 4) are in the memory tier only (`actorckpt ls` lists their holders)",
-            checkErr.TrimEnd());
+            // The commands that read steps on disk say that these are in the memory tier only, in one line.
+            var (inspectExit, _, inspectErr) = await ToolRun.RunAsync(RunGuard, "inspect", Root, "--step", "4");
+            Assert.Equal((1, $"actorckpt: step 4 is in the memory tier only, its bytes in the hosts' replicas, not under '{Root}': " +
+                             "this command reads steps on disk; `actorckpt ls` lists its holders"), (inspectExit, inspectErr.TrimEnd()));
+            var (checkExit, _, checkErr) = await ToolRun.RunAsync(RunGuard, "demo", "--dir", Root, "--check");
+            Assert.Equal(1, checkExit);
+            // keep-last = 2: steps 1 and 2 left memory as 3 and 4 committed.
+            Assert.Equal($"actorckpt: no committed checkpoint in {Root} on disk; 2 steps (3 to 4) are in the memory tier only (`actorckpt ls` lists their holders)",
+                checkErr.TrimEnd());
+        }
     }
 
-    [Fact]
-    public async Task With_every_node_and_its_tmpfs_lost_and_no_disk_step_the_load_should_fail_naming_the_hosts_once()
+    /// <summary>Every holder lost and no step on disk.</summary>
+    public sealed class EveryHolderLost : MemoryTierProcessSpec
     {
-        // Replicas outside tmpfs: the demo repeats the holders' warning, which only the nodes' logs had.
-        var disk = _diskReplicas.Path;
-        var (exit, output, report) = await Demo("--replicas", "2", "--steps", "1", "--disk-every", "0", "--kill-node", "0,1,2", "--replicas-dir", disk);
+        [Fact]
+        public async Task With_every_node_and_its_tmpfs_lost_and_no_disk_step_the_load_should_fail_naming_the_hosts_once()
+        {
+            // Replicas outside tmpfs: the demo repeats the holders' warning, which only the nodes' logs had.
+            var disk = DiskReplicas;
+            var (exit, output, report) = await Demo("--replicas", "2", "--steps", "1", "--disk-every", "0", "--kill-node", "0,1,2", "--replicas-dir", disk);
 
-        Assert.Equal(1, exit);
-        var fs = MountedFileSystem.Of(Path.GetTempPath());
-        if (fs.IsMemory) Assert.DoesNotContain("warning:", output);
-        else Assert.Contains($"warning: '{disk}' is on {fs.Type}, not tmpfs: the memory tier's copies go through that file system at its speed", output);
-        Assert.Equal(("none", false), (report.GetProperty("recovered_from").GetString(), report.GetProperty("bit_exact").GetBoolean()));
-        var why = "no committed step is loadable: step 1: not loadable from memory: none of its 12 files has a holder left, " +
-                  $"all were on node-0 (lost), node-1 (lost), node-2 (lost); not on disk in '{_temp.Path}'";
-        Assert.Contains(Environment.NewLine + "actorckpt: no step loaded: " + why, Environment.NewLine + output);
+            Assert.Equal(1, exit);
+            var fs = MountedFileSystem.Of(Path.GetTempPath());
+            if (fs.IsMemory) Assert.DoesNotContain("warning:", output);
+            else Assert.Contains($"warning: '{disk}' is on {fs.Type}, not tmpfs: the memory tier's copies go through that file system at its speed", output);
+            Assert.Equal(("none", false), (report.GetProperty("recovered_from").GetString(), report.GetProperty("bit_exact").GetBoolean()));
+            var why = "no committed step is loadable: step 1: not loadable from memory: none of its 12 files has a holder left, " +
+                      $"all were on node-0 (lost), node-1 (lost), node-2 (lost); not on disk in '{Root}'";
+            Assert.Contains(Environment.NewLine + "actorckpt: no step loaded: " + why, Environment.NewLine + output);
+        }
     }
 }
