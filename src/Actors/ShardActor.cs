@@ -209,8 +209,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void StartSave(SaveShard msg)
     {
         if (msg.Handle.CancelRequested) CancelBeforeStaged(msg);
-        else if ((_staging = ShardStaging.Begin(msg, _rank, _settings, _pool, _replicas)) is { Rent.IsCompletedSuccessfully: true }) Stage();
-        else if (_staging is not null)
+        else if ((_staging = ShardStaging.Begin(msg, _rank, _settings, _pool, _replicas, out var failure)) is null) FailedBeforeStaged(msg, failure!);
+        else if (_staging.Rent.IsCompletedSuccessfully) Stage();
+        else
         {
             _log.Info("Rank {0}: step {1} waits for staging buffers (budget {2} bytes in use by saves in flight)", _rank, msg.Step, _pool.BudgetBytes);
             _staging.Rent.ContinueWith(_ => new BuffersRented(), TaskScheduler.Default).PipeTo(Self);
@@ -228,6 +229,17 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     }
 
     /// <summary>
+    /// A save that could not be staged (its handle already failed saying why): the other ranks' plans
+    /// may be on their way, so the planner refuses them with this rank's reason rather than wait for
+    /// its plan. A negative step has no save to abort.
+    /// </summary>
+    private void FailedBeforeStaged(SaveShard msg, Exception failure)
+    {
+        if (msg.Step >= 0) _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize, Failure: ErrorText.Of(failure)));
+        BecomeIdle();
+    }
+
+    /// <summary>
     /// Starts filling the buffers and hands the save to its state machine at once (or goes idle: the
     /// handle says why not): the plan goes out and writers start while the copy runs; Staged
     /// completes when it is over (<see cref="StagingFinished"/>).
@@ -238,7 +250,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         var msg = staging.Request;
         if (staging.Start() is not var (staged, copy))
         {
-            BecomeIdle();
+            FailedBeforeStaged(msg, staging.Failure!);
             return;
         }
         (_staging, _copying, _copy) = (null, staging, copy);
@@ -247,12 +259,12 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         {
             // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
             _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, tier: msg.Tier);
-            if (staging.Finish(copy, _settings.KillAt) is null) Carry(_save.Start(), Saving);
+            if (staging.Finish(copy, _settings.KillAt) is not { } failed) Carry(_save.Start(), Saving);
             else
             {
                 // An overlapped copy that failed at once (not nothing to copy): no writer has the buffers.
                 staging.ReturnBuffers();
-                BecomeIdle();
+                FailedBeforeStaged(msg, failed);
             }
             return;
         }

@@ -123,6 +123,33 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_rank_whose_state_cannot_be_read_should_abort_the_save_on_every_rank_at_once_saying_why()
+    {
+        var states = TestStates.Build(Model, 2, seed: 8);
+        // A plan deadline far past the test's patience: the other rank must hear of the failure, not of a missing plan.
+        var node = StartNode("actorckpt.planner.plan-timeout = 1h");
+        var gone = TorchSharp.torch.zeros(4);
+        var broken = new RankState(0, 2).AddReplicated("gone", gone);
+        gone.Dispose();
+
+        var failed = node.Save(3, broken);
+        var other = node.Save(3, states[1]);
+
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => failed.Committed.WaitAsync(Patience));
+        Assert.Equal("'gone' could not be read: Tensor invalid -- empty handle.", e.Message);
+        // Before, rank 1 waited out the plan deadline and then heard that rank 0 "did not send its plan".
+        var aborted = await Assert.ThrowsAsync<CheckpointFailedException>(() => other.Committed.WaitAsync(Patience));
+        Assert.Equal("save of step 3 failed: rank 0 could not stage its state: 'gone' could not be read: Tensor invalid -- empty handle.", aborted.Message);
+
+        // Nothing of step 3 stays in the way: both ranks save it again.
+        await Task.WhenAll(states.Select(s => node.Save(3, s).Committed)).WaitAsync(Patience);
+        var targets = TestStates.Empty(Model, 2);
+        await LoadAllAsync(node, targets, step: 3);
+        Assert.Empty(TestStates.Differences(Model, targets, seed: 8));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
     public async Task A_tensor_disposed_while_its_save_waits_for_buffers_should_fail_the_save_naming_its_key()
     {
         var states = TestStates.Build(Model, 1, seed: 7);

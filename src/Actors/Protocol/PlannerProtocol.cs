@@ -56,9 +56,11 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 }
 
 /// <summary>
-/// A rank's caller cancelled its save of <paramref name="Step"/>: the planner aborts the save unless
-/// its commit has begun (then the commit stands and every rank hears it). Sent by the shard actor
-/// after its plan, so the planner has the plan first.
+/// A rank's caller cancelled its save of <paramref name="Step"/>, or the rank could not stage its state
+/// (<paramref name="Failure"/>): the planner aborts the save unless its commit has begun (then the
+/// commit stands and every rank hears it). Sent by the shard actor after its plan, so the planner has
+/// the plan first; a rank that could not stage sends none, and without this the others would wait
+/// for it until the plan deadline.
 /// </summary>
 /// <param name="Step">The step being saved.</param>
 /// <param name="Rank">The rank whose caller cancelled.</param>
@@ -67,10 +69,11 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 /// True when the rank had sent its plan (and re-sends it until answered): with no round to abort (a new
 /// planner, which never had the plan), that plan is refused too when it comes, so its save ends cancelled.
 /// </param>
-internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSent = false) : IActorCkptMessage
+/// <param name="Failure">Why the rank could not stage its state; null for a cancellation.</param>
+internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSent = false, string? Failure = null) : IActorCkptMessage
 {
     /// <summary>The reason every rank hears in <see cref="CheckpointAborted"/>; the cancelling rank knows its own abort by it.</summary>
-    public string Reason => $"rank {Rank} cancelled its save of step {Step}";
+    public string Reason => Failure is null ? $"rank {Rank} cancelled its save of step {Step}" : $"rank {Rank} could not stage its state: {Failure}";
 
     /// <summary>True when <paramref name="reason"/> is the <see cref="Reason"/> of some rank's cancel of <paramref name="step"/>.</summary>
     public static bool IsCancellation(string reason, long step) =>

@@ -43,10 +43,12 @@ internal sealed class ShardStaging
     /// Describes <paramref name="request"/>'s state for <paramref name="rank"/> and asks
     /// <paramref name="pool"/> for its buffers. Null when the request is invalid (a negative step,
     /// another rank's state, an item that cannot be split under the size limit, more than the
-    /// whole budget): its handle then fails saying why.
+    /// whole budget, a tensor that cannot be read): its handle then fails saying why, and
+    /// <paramref name="failure"/> is that error.
     /// </summary>
-    public static ShardStaging? Begin(SaveShard request, int rank, ActorCkptSettings settings, StagingPool pool, ReplicaMemory replicas)
+    public static ShardStaging? Begin(SaveShard request, int rank, ActorCkptSettings settings, StagingPool pool, ReplicaMemory replicas, out Exception? failure)
     {
+        failure = null;
         try
         {
             if (request.Step < 0) throw new ArgumentOutOfRangeException(nameof(SaveShard.Step), request.Step, "steps are non-negative");
@@ -58,7 +60,7 @@ internal sealed class ShardStaging
         }
         catch (Exception e)
         {
-            request.Handle.Fail(e);
+            request.Handle.Fail(failure = e);
             return null;
         }
     }
@@ -72,13 +74,14 @@ internal sealed class ShardStaging
     /// staged state at once and waiting for each item (<see cref="StagedState.Progress"/>); else
     /// here, the returned copy complete (a copy that failed gave the buffers back and failed the handle: null).
     /// <see cref="Finish"/> completes <see cref="SaveHandle.Staged"/> once the copy is over. Null when
-    /// there were no buffers (given up, or the pool's error): the handle failed saying why.
+    /// there were no buffers (given up, or the pool's error): the handle failed saying why, and so
+    /// does <see cref="Failure"/>.
     /// </summary>
     public (StagedState Staged, Task Copy)? Start()
     {
         if (!Rent.IsCompletedSuccessfully)
         {
-            Request.Handle.Fail(Rent.IsCanceled
+            Request.Handle.Fail(Failure = Rent.IsCanceled
                 ? new ActorCkptException($"step {Request.Step} waited {_deadline} for staging buffers (actorckpt.staging.budget = {_pool.BudgetBytes} bytes) and gave up")
                 : Rent.Exception!.InnerException!);
             return null;
@@ -96,11 +99,14 @@ internal sealed class ShardStaging
         catch (Exception e)
         {
             _pool.Return(buffers);
-            Request.Handle.Fail(e);
+            Request.Handle.Fail(Failure = e);
             return null;
         }
         return (staged, Task.CompletedTask);
     }
+
+    /// <summary>Why <see cref="Start"/> returned null: the save ended before it was staged.</summary>
+    public Exception? Failure { get; private set; }
 
     /// <summary>
     /// The copy <see cref="Start"/> began is over: completes <see cref="SaveHandle.Staged"/> (a
