@@ -50,6 +50,13 @@ public sealed class UnsettledStepSpec : IDisposable
         var export = await RunAsync("export", Root, "--out", Path.Combine(_temp.Path, "hf"));
         Assert.Equal((0, note), (export.Exit, export.Out.Split('\n')[0]));
         Assert.Contains(export.Out.Split('\n'), l => l.StartsWith("exported step 1:", StringComparison.Ordinal));
+        // Before, inspect listed step 5 and called it "latest".
+        var listing = await RunAsync("inspect", Root);
+        Assert.Equal(0, listing.Exit);
+        Assert.Equal("note: step 5 is on disk but the catalog has no record of step 5 (a commit under way, or one a planner's next start settles): not listed",
+            listing.Out.Split('\n')[0]);
+        Assert.Contains("latest: 1", listing.Out.Split('\n'));
+        Assert.DoesNotContain(listing.Out.Split('\n'), l => l.StartsWith("step 5", StringComparison.Ordinal));
         var inspect = await RunAsync("inspect", Root, "--metadata-json");
         Assert.Equal(0, inspect.Exit);
         // Its stdout is the metadata document alone: the note goes to stderr.

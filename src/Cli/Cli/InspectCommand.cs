@@ -20,7 +20,7 @@ internal static class InspectCommand
         // the catalog): scripts and the crash harness read the empty list.
         if (step is null && metadataJson is null)
         {
-            var (steps, checkedSteps) = Listed(store, dir, hocon);
+            var (steps, checkedSteps) = Listed(store, dir, hocon, output.Line);
             var rows = steps.Select((s, i) =>
             {
                 var m = checkedSteps[i];
@@ -86,17 +86,23 @@ internal static class InspectCommand
     /// <summary>
     /// The steps to list and their checked metadata. Steps the catalog committed are listed, and
     /// checked, whatever is left of their metadata; one that retention deleted meanwhile (a running
-    /// job's) is no damage: the list is made again (up to 3 times).
+    /// job's) is no damage: the list is made again (up to 3 times). A step on disk the catalog does
+    /// not vouch for (a commit not journaled yet) is not listed: <paramref name="note"/> is told of it,
+    /// as the other readers say which step they passed over.
     /// </summary>
-    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked) Listed(CheckpointStore store, string dir, string? hocon)
+    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked) Listed(CheckpointStore store, string dir, string? hocon, Action<string> note)
     {
         for (var attempt = 1; ; attempt++)
         {
             var catalog = ReaderSteps.Catalog(store, dir, hocon);
-            var steps = ReaderSteps.Of(store, catalog);
+            var onDisk = ReaderSteps.Of(store, catalog);
+            var steps = onDisk.Where(s => catalog.Unsettled(s) is null).ToArray();
             try
             {
-                return (steps, steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList());
+                var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
+                foreach (var s in onDisk.Except(steps))
+                    note($"note: step {s} is on disk but {catalog.Unsettled(s)} (a commit under way, or one a planner's next start settles): not listed");
+                return (steps, checkedSteps);
             }
             catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException && attempt < 3
                                       && ReaderSteps.Catalog(store, dir, hocon) is var now && steps.Any(s => now.Deleted(s) is not null))
