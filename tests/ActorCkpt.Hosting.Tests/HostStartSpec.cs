@@ -109,6 +109,24 @@ public sealed class HostStartSpec : IDisposable
         Assert.Equal(startError.Message, callError.Message);
     }
 
+    [Fact]
+    public async Task Options_refused_in_the_hosts_own_AddAkka_should_fail_the_calls_waiting_at_once()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(_ => { }));   // no Root
+        using var host = builder.Build();
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        patience.CancelAfter(TimeSpan.FromMinutes(2));
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(patience.Token);
+
+        var startError = await Assert.ThrowsAsync<ArgumentException>(() => host.StartAsync(Ct));
+        Assert.StartsWith("ActorCkptOptions.Root is not set", startError.Message);
+        // Before, the call waited for its token (here two minutes), then said only that it was cancelled.
+        var callError = await Assert.ThrowsAsync<ArgumentException>(() => waiting);
+        Assert.Equal(startError.Message, callError.Message);
+    }
+
     [Theory]
     [InlineData("Catalog:Provider", "Postgres", "ActorCkpt:Catalog:Provider = 'Postgres': accepted values are Sqlite, PostgreSql")]
     [InlineData("Catalog:Provider", "7", "ActorCkpt:Catalog:Provider = '7': accepted values are Sqlite, PostgreSql")]

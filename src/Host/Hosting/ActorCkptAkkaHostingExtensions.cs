@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Akka.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -33,7 +34,8 @@ public static class ActorCkptAkkaHostingExtensions
     /// node, by its roles) and the <see cref="ICheckpointer"/> that
     /// <see cref="ActorCkptServiceCollectionExtensions.AddActorCkptCheckpointer"/> registered is
     /// ready; a stopping host waits for the saves in flight before the system terminates.
-    /// Throws naming what is wrong in <paramref name="options"/>.
+    /// Options that are wrong fail the host's start naming what is wrong, and so do the
+    /// <see cref="ICheckpointer"/> calls waiting for the start.
     /// </summary>
     public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, ActorCkptOptions options)
     {
@@ -41,15 +43,31 @@ public static class ActorCkptAkkaHostingExtensions
         ArgumentNullException.ThrowIfNull(options);
         if (Added.TryGetValue(builder, out _))
             throw new InvalidOperationException("WithActorCkpt was called twice on this AddAkka: an ActorSystem runs one ActorCkpt; configure it in one call");
-        HostingConfig.Apply(builder, options);
+        // Options refused here are thrown as ActorCkpt starts, where the host's services are at hand:
+        // thrown now, they would fail the host's start before the calls waiting could be told why.
+        ExceptionDispatchInfo? refused = null;
+        try
+        {
+            HostingConfig.Apply(builder, options);
+        }
+        catch (Exception e)
+        {
+            refused = ExceptionDispatchInfo.Capture(e);
+        }
         Added.Add(builder, options);
         var root = options.Root;
         var wrapStore = options.WrapStore;
         return builder.WithActors((system, _, resolver) =>
         {
-            var deferred = resolver.GetService<DeferredCheckpointer>()
-                           ?? throw new InvalidOperationException(
-                               "WithActorCkpt: ICheckpointer is not registered with the host's services: call services.AddActorCkptCheckpointer() beside services.AddAkka(...)");
+            var deferred = resolver.GetService<DeferredCheckpointer>();
+            if (refused is not null)
+            {
+                deferred?.SetFailed(refused.SourceException);
+                refused.Throw();
+            }
+            if (deferred is null)
+                throw new InvalidOperationException(
+                    "WithActorCkpt: ICheckpointer is not registered with the host's services: call services.AddActorCkptCheckpointer() beside services.AddAkka(...)");
             CheckpointerStartup.Start(system, root, deferred, wrapStore, resolver.GetService<ILoggerFactory>());
         });
     }
