@@ -103,6 +103,26 @@ public sealed class TrainResumeSpec : IDisposable
     }
 
     [Fact]
+    public async Task Akkas_warnings_should_come_on_stderr_one_line_each_as_every_command_prints_them()
+    {
+        var dir = Dir("logged");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "step-00000005"), "in the way");
+
+        // A process of its own: the tool's log goes to the process's stderr, which a run in this process cannot capture.
+        using var child = Start(dir, 5, "--ranks", "2");
+        var stderr = child.StandardError.ReadToEndAsync();
+        await child.StandardOutput.ReadToEndAsync();
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(1, child.ExitCode);
+        // Before: the host's console logger, "warn: Akka.Actor.ActorSystem[0] [WARNING][date][Thread 0007][path] …",
+        // and each cause with its whole stack trace.
+        Assert.Equal([$"[WARNING] akka://actorckpt/user/actorckpt-planner/planner: Aborted step 5: The file '{Path.Combine(dir, "step-00000005")}' already exists."],
+            (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("actorckpt: ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_run_whose_saves_fail_should_go_on_training_and_end_with_exit_1_and_one_line_naming_the_first()
     {
         // A file where step 2's directory goes: both ranks' saves of step 2 fail, step 4's commit.
@@ -115,11 +135,13 @@ public sealed class TrainResumeSpec : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("step 4 loss ", stdout);
         Assert.Contains("latest_checkpoint: 4\n", stdout);
+        Assert.Contains("failed_checkpoints: 1\n", stdout);
         Assert.Contains("failed_saves: 2\n", stdout);
         var failures = stderr.Split('\n').Where(l => l.StartsWith("actorckpt: ", StringComparison.Ordinal)).ToArray();
         Assert.True(failures.Length == 1, stderr);
         var failure = failures[0];
-        Assert.StartsWith("actorckpt: 2 of 4 saves did not commit; the first: step 2 on rank ", failure);
+        // Before: "2 of 4 saves did not commit", each rank's save of one checkpoint counted.
+        Assert.StartsWith("actorckpt: 1 of 2 checkpoints did not commit (2 of 4 saves of their ranks); the first: step 2 on rank ", failure);
         Assert.EndsWith($"save of step 2 failed: The file '{Path.Combine(dir, "step-00000002")}' already exists.", failure);
     }
 

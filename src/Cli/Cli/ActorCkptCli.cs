@@ -150,7 +150,7 @@ internal static class ActorCkptCli
         {
             RootChecks.NotAFile(p.GetValue(dir)!, "--dir");
             return TrainRunner.RunAsync(new TrainRunner.Options(p.GetValue(dir)!, p.GetValue(trainRanks), p.GetValue(trainSteps),
-                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config), p.GetValue(create)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult();
+                p.GetValue(ckptEvery), p.GetValue(seed), p.GetValue(resume), p.GetValue(config), p.GetValue(create), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult();
         }));
 
         var nodeConfig = new Option<string>("--config") { Description = "HOCON file of the node (must set actorckpt.root)", Required = true }.ExistingFile();

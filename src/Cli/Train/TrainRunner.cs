@@ -22,7 +22,7 @@ internal static class TrainRunner
     public const int GlobalBatch = 32;
 
     /// <summary>Options of <c>actorckpt train</c>.</summary>
-    public sealed record Options(string Dir, int Ranks, int Steps, int CkptEvery, int Seed, bool Resume, string? HoconFile, bool Create = false);
+    public sealed record Options(string Dir, int Ranks, int Steps, int CkptEvery, int Seed, bool Resume, string? HoconFile, bool Create = false, bool Verbose = false);
 
     /// <summary>Runs the training; returns the exit code (0 when every save committed).</summary>
     public static async Task<int> RunAsync(Options o, CliOutput output)
@@ -41,8 +41,11 @@ internal static class TrainRunner
             c.Root = o.Dir;
             if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
             if (o.Create) c.Settings["object-store.create-missing"] = "on";
+            // Akka's warnings and errors as every command prints them: one line each, a cause as its type
+            // and message (the host's ILogger printed Akka's text with the whole stack trace of each cause).
+            c.Hocon = CliLogger.Hocon(o.Verbose) + c.Hocon;
         });
-        // Akka's warnings and errors (routed to the host's ILogger) on stderr, apart from the run's report on stdout.
+        // The host's own warnings and errors on stderr, apart from the run's report on stdout.
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true)
             // A failed start is rethrown and reported in one line; the hosts' own logs of it would repeat it with the stack trace.
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Akka.Hosting.AkkaHostedService", LogLevel.None);
@@ -159,8 +162,13 @@ internal static class TrainRunner
             report["consumed_samples"] = progress.ConsumedSamples;
             report["flops"] = progress.FloatingPointOperations;
             report["latest_checkpoint"] = await ckpt.GetLatestStepAsync();
+            // A checkpoint is one save per rank: counted as checkpoints, and as the ranks' saves.
+            var failedSteps = failed.Select(f => f.Step).Distinct().Count();
+            report["failed_checkpoints"] = failedSteps;
             report["failed_saves"] = failed.Length;
-            if (failed.Length > 0) output.Failure($"{failed.Length} of {outcomes.Count} saves did not commit; the first: step {failed[0].Step} on rank {failed[0].Rank}: {failed[0].Reason}");
+            if (failed.Length > 0)
+                output.Failure($"{failedSteps} of {outcomes.Select(x => x.Step).Distinct().Count()} checkpoints did not commit ({failed.Length} of {outcomes.Count} saves of their ranks); " +
+                               $"the first: step {failed[0].Step} on rank {failed[0].Rank}: {failed[0].Reason}");
             output.Report(report);
             return failed.Length == 0 ? 0 : 1;
         }
