@@ -110,7 +110,10 @@ internal static class DemoRunner
             Follow(handles, progress);
             await Task.WhenAll(handles.Select(h => h.Staged));
             var staged = clock.Elapsed;
-            foreach (var t in states.SelectMany(s => s.Tensors)) t.Tensor.fill_(7);
+            // One Scalar, held to the end: TorchSharp 0.107 keeps no reference to an implicit one while
+            // libtorch reads it, so a GC may free it mid-call ("Expected false to be true … toBFloat16").
+            using var seven = 7.ToScalar();
+            foreach (var t in states.SelectMany(s => s.Tensors)) t.Tensor.fill_(seven);
             var summaries = await Task.WhenAll(handles.Select(h => h.Committed));
             return (staged, clock.Elapsed, summaries[0]);
         }
