@@ -26,6 +26,17 @@ public class UntrustedRootSpec : IDisposable
     private string InStep(long step, string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(step), file);
 
     [Fact]
+    public void An_open_that_fails_otherwise_should_say_why_in_the_systems_words()
+    {
+        // A name over NAME_MAX (255 bytes): ENAMETOOLONG. Before: "cannot open '…' (errno 36)", which a reader had to look up.
+        var path = Path.Combine(_dir.Path, new string('x', 300));
+
+        var e = Assert.Throws<IOException>(() => RegularFile.OpenRead(path).Dispose());
+
+        Assert.Equal($"cannot open '{path}': File name too long (errno 36)", e.Message);
+    }
+
+    [Fact]
     public async Task A_FIFO_in_place_of_committed_metadata_should_be_refused_at_once_naming_it()
     {
         var store = Saved();

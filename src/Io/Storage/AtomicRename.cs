@@ -57,11 +57,11 @@ internal static class AtomicRename
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         var fd = Native.open(directory, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"cannot open folder '{directory}' to fsync it (errno {Marshal.GetLastPInvokeError()})");
+        if (fd < 0) throw new IOException($"cannot open folder '{directory}' to fsync it: {ErrnoText.Of(Marshal.GetLastPInvokeError())}");
         try
         {
             if (Native.fsync(fd) != 0)
-                throw new IOException($"fsync of folder '{directory}' failed (errno {Marshal.GetLastPInvokeError()})");
+                throw new IOException($"fsync of folder '{directory}' failed: {ErrnoText.Of(Marshal.GetLastPInvokeError())}");
         }
         finally
         {
@@ -75,7 +75,7 @@ internal static class AtomicRename
         Native.Ebusy => "a mount point or in use: give a folder inside it",
         Native.Exdev => "a different file system",
         Native.Eacces or Native.Eperm => "access denied",
-        _ => $"errno {errno}",
+        _ => ErrnoText.Of(errno),
     };
 
     private static class Native

@@ -147,7 +147,7 @@ internal static class RegularFile
         Native.Enoent or Native.Enotdir => Missing(path),
         Native.Eacces or Native.Eperm => new UnauthorizedAccessException($"Access to the path '{path}' is denied."),
         Native.Eloop => new NotARegularFileException(path, FileKind.SymbolicLink),
-        _ => new IOException($"cannot open '{path}' (errno {errno})", errno),
+        _ => new IOException($"cannot open '{path}': {ErrnoText.Of(errno)}", errno),
     };
 
     /// <summary>O_NOFOLLOW, whose value differs between architectures; 0 where unknown (the lstat before the open still refuses a link).</summary>
