@@ -214,6 +214,13 @@ public class CliErrorSpec : IDisposable
 
     [Theory]
     [MemberData(nameof(ConfiguredCommands))]
+    public void A_config_with_several_problems_should_name_each_in_the_one_line_apart(string command) =>
+        // Before, joined by a space: "… such as 30s or 500ms actorckpt.writer.pool-size = …", where one problem ended unseen.
+        AssertConfigRefused(command, "actorckpt.writer.pool-size = many\nactorckpt.planner.plan-timeout = 5\n", _ =>
+            "actorckpt: actorckpt.planner.plan-timeout = '5': expected a duration with its unit, such as 30s or 500ms; actorckpt.writer.pool-size = 'many': expected an integer");
+
+    [Theory]
+    [MemberData(nameof(ConfiguredCommands))]
     public void A_config_with_a_brace_never_closed_should_exit_1_naming_its_line_and_change_nothing(string command) =>
         // Before, Akka's parser closed the section at the end of the file and the command applied it, exit 0.
         AssertConfigRefused(command, "actorckpt.retention {\n  keep-last = 1\n", config => $"actorckpt: --config '{config}': line 1: '{{' is never closed (a '}}' is missing)");

@@ -29,7 +29,8 @@ internal static class ObjectStoreConfig
             var other => throw new ConfigurationException($"actorckpt.object-store.azure-block-checksum = '{other}': must be crc64 or md5"),
         };
         var endpoint = OrNull(c.GetString("endpoint"));
-        if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+        // Absolute is not enough: on Linux "/path" reads as a file URI, and "localhost:9000" as scheme "localhost".
+        if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)))
             throw new ConfigurationException($"actorckpt.object-store.endpoint = '{endpoint}': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)");
         return new ObjectStoreOptions
         {

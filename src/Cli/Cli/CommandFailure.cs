@@ -34,10 +34,12 @@ internal static class CommandFailure
     /// <summary>
     /// The message of <paramref name="e"/> on one line: every line of it joined, never empty; what else
     /// would break or hide the line (a key's NUL or bidirectional override) escaped (<see cref="KeyText.LineSafe"/>).
+    /// A configuration's problems, one a line, are joined with "; " so that each still reads as one.
     /// </summary>
     public static string Message(Exception e)
     {
-        var text = KeyText.LineSafe(string.Join(' ', (e.Message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+        var separator = e is Akka.Configuration.ConfigurationException ? "; " : " ";
+        var text = KeyText.LineSafe(string.Join(separator, (e.Message ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
         if (e is System.Runtime.InteropServices.ExternalException && LibTorchError(text) is { } native) return "libtorch: " + native;
         // A bare runtime failure says little by its message alone: its type names what went wrong.
         return e is ActorCkptException or IOException or UnauthorizedAccessException or ArgumentException or TimeoutException
