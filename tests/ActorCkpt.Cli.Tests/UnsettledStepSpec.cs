@@ -50,13 +50,15 @@ public sealed class UnsettledStepSpec : IDisposable
         var export = await RunAsync("export", Root, "--out", Path.Combine(_temp.Path, "hf"));
         Assert.Equal((0, note), (export.Exit, export.Out.Split('\n')[0]));
         Assert.Contains(export.Out.Split('\n'), l => l.StartsWith("exported step 1:", StringComparison.Ordinal));
-        // Before, inspect listed step 5 and called it "latest".
+        // Listed, as committed on disk, but marked; "latest" is the step the other readers take. Before: unmarked, and "latest: 5".
         var listing = await RunAsync("inspect", Root);
         Assert.Equal(0, listing.Exit);
-        Assert.Equal("note: step 5 is on disk but the catalog has no record of step 5 (a commit under way, or one a planner's next start settles): not listed",
-            listing.Out.Split('\n')[0]);
+        Assert.Contains(listing.Out.Split('\n'), l => l.StartsWith("step 5: ", StringComparison.Ordinal)
+            && l.EndsWith(" (but the catalog has no record of step 5: a planner's next start settles it)", StringComparison.Ordinal));
         Assert.Contains("latest: 1", listing.Out.Split('\n'));
-        Assert.DoesNotContain(listing.Out.Split('\n'), l => l.StartsWith("step 5", StringComparison.Ordinal));
+        var listed = System.Text.Json.JsonDocument.Parse((await RunAsync("inspect", Root, "--json")).Out.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.Equal(1, listed.GetProperty("latest").GetInt64());
+        Assert.Equal([(1L, true), (5L, false)], listed.GetProperty("steps").EnumerateArray().Select(r => (r.GetProperty("step").GetInt64(), r.GetProperty("settled").GetBoolean())));
         var inspect = await RunAsync("inspect", Root, "--metadata-json");
         Assert.Equal(0, inspect.Exit);
         // Its stdout is the metadata document alone: the note goes to stderr.

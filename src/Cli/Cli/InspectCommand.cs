@@ -20,18 +20,24 @@ internal static class InspectCommand
         // the catalog): scripts and the crash harness read the empty list.
         if (step is null && metadataJson is null)
         {
-            var (steps, checkedSteps) = Listed(store, dir, hocon, output.Line);
+            var (steps, checkedSteps, catalog) = Listed(store, dir, hocon);
             var rows = steps.Select((s, i) =>
             {
                 var m = checkedSteps[i];
-                output.Line($"step {s}: {m.Tensors.Count} tensors, {m.Objects.Count} entries, {m.Files.Count} files, {m.TotalFileBytes} bytes, saved on {m.WorldSize} ranks");
+                // Committed on disk (the rename is the commit), but not what the other readers take until a planner journals it.
+                var unsettled = catalog.Unsettled(s);
+                output.Line($"step {s}: {m.Tensors.Count} tensors, {m.Objects.Count} entries, {m.Files.Count} files, {m.TotalFileBytes} bytes, saved on {m.WorldSize} ranks" +
+                            (unsettled is null ? "" : $" (but {unsettled}: a planner's next start settles it)"));
                 return new Dictionary<string, object?>
                 {
                     ["step"] = s, ["tensors"] = m.Tensors.Count, ["files"] = m.Files.Count, ["bytes"] = m.TotalFileBytes, ["world_size"] = m.WorldSize,
+                    ["settled"] = unsettled is null,
                 };
             }).ToList();
             if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}" + ReaderSteps.MemoryOnly(store));
-            output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = steps.Count == 0 ? null : steps[^1], ["steps"] = rows });
+            // The step verify, export and unshard take without --step: the newest the catalog vouches for (the newest on disk when it vouches for none).
+            var latest = steps.Count == 0 ? (long?)null : steps.LastOrDefault(s => catalog.Unsettled(s) is null, steps[^1]);
+            output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = latest, ["steps"] = rows });
             return 0;
         }
 
@@ -84,25 +90,19 @@ internal static class InspectCommand
     }
 
     /// <summary>
-    /// The steps to list and their checked metadata. Steps the catalog committed are listed, and
-    /// checked, whatever is left of their metadata; one that retention deleted meanwhile (a running
-    /// job's) is no damage: the list is made again (up to 3 times). A step on disk the catalog does
-    /// not vouch for (a commit not journaled yet) is not listed: <paramref name="note"/> is told of it,
-    /// as the other readers say which step they passed over.
+    /// The steps to list, their checked metadata and the catalog they were checked against. Steps the
+    /// catalog committed are listed, and checked, whatever is left of their metadata; one that retention
+    /// deleted meanwhile (a running job's) is no damage: the list is made again (up to 3 times).
     /// </summary>
-    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked) Listed(CheckpointStore store, string dir, string? hocon, Action<string> note)
+    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked, CatalogChecksums Catalog) Listed(CheckpointStore store, string dir, string? hocon)
     {
         for (var attempt = 1; ; attempt++)
         {
             var catalog = ReaderSteps.Catalog(store, dir, hocon);
-            var onDisk = ReaderSteps.Of(store, catalog);
-            var steps = onDisk.Where(s => catalog.Unsettled(s) is null).ToArray();
+            var steps = ReaderSteps.Of(store, catalog);
             try
             {
-                var checkedSteps = steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList();
-                foreach (var s in onDisk.Except(steps))
-                    note($"note: step {s} is on disk but {catalog.Unsettled(s)} (a commit under way, or one a planner's next start settles): not listed");
-                return (steps, checkedSteps);
+                return (steps, steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList(), catalog);
             }
             catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException && attempt < 3
                                       && ReaderSteps.Catalog(store, dir, hocon) is var now && steps.Any(s => now.Deleted(s) is not null))
