@@ -23,7 +23,7 @@ public interface ICheckpointer
     /// committed (durable, and what loads see), with what was written and how long it took.
     /// Faults with <see cref="CheckpointFailedException"/> when the save was aborted, with
     /// <see cref="SaveSkippedException"/> when it was skipped (<c>actorckpt.async.when-busy = skip</c>).
-    /// A state this rank cannot stage (a tensor disposed before it was copied, more than the staging
+    /// A state this rank cannot stage (a tensor disposed before it was copied, more than the whole staging
     /// budget, an invalid argument) faults its save with that error, an <see cref="ActorCkptException"/>
     /// or <see cref="ArgumentException"/> naming what is wrong; the other ranks' saves of the step then
     /// abort at once, their <see cref="CheckpointFailedException"/> naming this rank and the error.

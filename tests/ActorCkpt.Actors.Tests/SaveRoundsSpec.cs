@@ -451,6 +451,33 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_rank_that_cannot_stage_should_have_the_other_ranks_plans_refused_with_its_reason_attempt_after_attempt()
+    {
+        var rounds = Rounds();
+        var failed = new AbortSave(Step, 0, 2, Failure: "'w' could not be read: Tensor invalid -- empty handle.");
+        Assert.Equal("rank 0 could not stage its state: 'w' could not be read: Tensor invalid -- empty handle.", failed.Reason);
+        Assert.False(AbortSave.IsCancellation(failed.Reason, Step));
+
+        Assert.NotEmpty(rounds.Cancel(failed, over: false));
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", failed.Reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        // Both ranks try again, and rank 0 fails again: a new attempt's failure (before, taken as the first one's
+        // told twice, so rank 1's retry started a round that waited for rank 0's plan until the plan deadline).
+        Assert.NotEmpty(rounds.Cancel(failed, over: false));
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", failed.Reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+    }
+
+    [Fact]
+    public void Every_rank_failing_to_stage_one_attempt_should_leave_the_retry_free()
+    {
+        var rounds = Rounds();
+        rounds.Cancel(new AbortSave(Step, 0, 2, Failure: "over budget"), over: false);
+        // Rank 1's failure is of the same attempt: no plan of it comes, and none is awaited.
+        Assert.Empty(rounds.Cancel(new AbortSave(Step, 1, 2, Failure: "over budget"), over: false));
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+    }
+
+    [Fact]
     public void A_rank_that_cancelled_the_next_attempt_before_its_plan_should_have_its_new_save_taken()
     {
         var (rounds, round) = Writing();

@@ -248,9 +248,10 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     }
 
     /// <summary>
-    /// A rank's caller cancelled (<paramref name="msg"/>): the round is aborted unless its commit has
-    /// begun. With no round (yet), and unless the step is <paramref name="over"/> (committed or deleted:
-    /// too late) or already aborted, a tombstone refuses the other ranks' plans of this attempt as they come.
+    /// A rank's caller cancelled, or the rank could not stage its state (<paramref name="msg"/>): the
+    /// round is aborted unless its commit has begun. With no round (yet), and unless the step is
+    /// <paramref name="over"/> (committed or deleted: too late) or already aborted, a tombstone refuses
+    /// the other ranks' plans of this attempt as they come.
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> Cancel(AbortSave msg, bool over)
     {
@@ -284,7 +285,10 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
         if (buried is not null && msg.PlanSent && buried.Answered.Contains(msg.Rank)) return None;
         // A rank whose plan the aborted attempt still awaited cancels it (a token the ranks share): no plan of it is coming.
         if (buried is not null && !msg.PlanSent && !buried.Cancelled && buried.Late.Remove(msg.Rank)) return None;
-        if (buried is { Cancelled: true })
+        // A rank tells of its failure to stage once: one the tombstone does not await a plan from (the
+        // rank whose failure buried it, or one whose plan it refused) fails a new attempt, which buries anew.
+        var newAttemptFailed = msg.Failure is not null && !msg.PlanSent && buried is not null && !buried.Late.Contains(msg.Rank);
+        if (buried is { Cancelled: true } && !newAttemptFailed)
         {
             // The same cancel again, or another rank's of the same attempt: a rank that sent no plan of it
             // sends none; one that did re-sends it until answered, and is refused.
@@ -436,7 +440,7 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// <summary>What is remembered of an aborted attempt at a step.</summary>
     /// <param name="Reason">Why it was aborted: what a late plan of it is refused with.</param>
     /// <param name="Late">Ranks that had not sent their plan: each one's is refused once when it comes.</param>
-    /// <param name="Cancelled">An attempt a rank cancelled before it began, rather than an aborted round.</param>
+    /// <param name="Cancelled">An attempt a rank cancelled, or could not stage, before it began, rather than an aborted round.</param>
     /// <param name="Answered">Ranks whose plans of the attempt were answered with its abort (a late cancel of theirs is of that attempt).</param>
     /// <param name="Attempts">Those plans' attempts: a copy of one re-sent before the answer came starts nothing.</param>
     private sealed record Tombstone(string Reason, HashSet<int> Late, bool Cancelled, HashSet<int> Answered, HashSet<Guid> Attempts);
