@@ -36,15 +36,14 @@ internal static class TrainRunner
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
         builder.Configuration.AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true);
-        builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"), c =>
+        // Akka's warnings and errors as every command prints them, under --config as there: one line each, a
+        // cause as its type and message (the host's ILogger printed Akka's text with each cause's stack trace).
+        ActorCkptServiceCollectionExtensions.AddActorCkptUnder(builder.Services, builder.Configuration.GetSection("ActorCkpt"), c =>
         {
             c.Root = o.Dir;
             if (o.HoconFile is not null) c.HoconFile = o.HoconFile;
             if (o.Create) c.Settings["object-store.create-missing"] = "on";
-            // Akka's warnings and errors as every command prints them: one line each, a cause as its type
-            // and message (the host's ILogger printed Akka's text with the whole stack trace of each cause).
-            c.Hocon = CliLogger.Hocon(o.Verbose) + c.Hocon;
-        });
+        }, underOptions: CliLogger.Hocon(o.Verbose));
         // The host's own warnings and errors on stderr, apart from the run's report on stdout.
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(c => c.SingleLine = true)
             // A failed start is rethrown and reported in one line; the hosts' own logs of it would repeat it with the stack trace.

@@ -49,7 +49,15 @@ public static class ActorCkptServiceCollectionExtensions
     /// builder.Services.AddActorCkpt(builder.Configuration.GetSection("ActorCkpt"));
     /// </code>
     /// </example>
-    public static IServiceCollection AddActorCkpt(this IServiceCollection services, IConfiguration? section = null, Action<ActorCkptOptions>? configure = null)
+    public static IServiceCollection AddActorCkpt(this IServiceCollection services, IConfiguration? section = null, Action<ActorCkptOptions>? configure = null) =>
+        AddActorCkptUnder(services, section, configure, underOptions: null);
+
+    /// <summary>
+    /// <see cref="AddActorCkpt(IServiceCollection, IConfiguration?, Action{ActorCkptOptions}?)"/> with
+    /// <paramref name="underOptions"/>, HOCON under everything the options say and over the defaults (the
+    /// tool's own logger: a user's configuration that names its loggers still wins).
+    /// </summary>
+    internal static IServiceCollection AddActorCkptUnder(IServiceCollection services, IConfiguration? section, Action<ActorCkptOptions>? configure, string? underOptions)
     {
         // A second AddAkka would take the place of the host's own ActorSystem, its actors gone without a word.
         if (services.Any(d => d.ServiceType == typeof(Akka.Actor.ActorSystem)))
@@ -73,6 +81,7 @@ public static class ActorCkptServiceCollectionExtensions
                 if (section is not null && OptionsSection.Problem(section, typeof(ActorCkptOptions)) is { } unbound)
                     throw new ArgumentException(unbound);
                 // A one-process node's defaults (quiet log, local provider) under what the options say.
+                if (underOptions is not null) akka.AddHocon(underOptions, HoconAddMode.Append);
                 akka.AddHocon(NodeConfig.Node, HoconAddMode.Append)
                     .WithActorCkpt(sp.GetRequiredService<IOptions<ActorCkptOptions>>().Value);
             }
