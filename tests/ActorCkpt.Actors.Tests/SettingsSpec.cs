@@ -189,10 +189,10 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.object-store.parallelism = 0", "actorckpt.object-store.parallelism = 0: must be between 1 and 256")]
     [InlineData("actorckpt.object-store.retries = -1", "actorckpt.object-store.retries = -1: must be between 0 and 100")]
     [InlineData("actorckpt.object-store.azure-block-checksum = sha1", "actorckpt.object-store.azure-block-checksum = 'sha1': expected one of crc64, md5")]
-    [InlineData("actorckpt.object-store.endpoint = \"127.0.0.1:9000\"", "actorckpt.object-store.endpoint = '127.0.0.1:9000': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
+    [InlineData("actorckpt.object-store.endpoint = \"127.0.0.1:9000\"", "actorckpt.object-store.endpoint = '127.0.0.1:9000': must be an absolute http or https URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
     // Before, both accepted: "/relative" as a file URI, "localhost:9000" as of scheme "localhost"; the SDK refused them at the first request.
-    [InlineData("actorckpt.object-store.endpoint = \"/relative\"", "actorckpt.object-store.endpoint = '/relative': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
-    [InlineData("actorckpt.object-store.endpoint = \"localhost:9000\"", "actorckpt.object-store.endpoint = 'localhost:9000': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
+    [InlineData("actorckpt.object-store.endpoint = \"/relative\"", "actorckpt.object-store.endpoint = '/relative': must be an absolute http or https URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
+    [InlineData("actorckpt.object-store.endpoint = \"localhost:9000\"", "actorckpt.object-store.endpoint = 'localhost:9000': must be an absolute http or https URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
     public void An_object_store_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
     {
         Assert.Equal(message, Refused(hocon).Message);

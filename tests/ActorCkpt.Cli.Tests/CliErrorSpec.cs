@@ -68,6 +68,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --roles 'rank,,writer' has an empty role between its commas (one of: rank, writer, planner, comma-separated)", "node", "--config", "{file}", "--roles", "rank,,writer")]
     [InlineData("actorckpt: --seed 'localhost' is not host:port (a port from 1 to 65535)", "node", "--config", "{file}", "--seed", "localhost")]
     [InlineData("actorckpt: --config '{absent}/node.conf' does not exist or is not a file", "ls", "{absent}", "--config", "{absent}/node.conf")]
+    // Before, exit 1: File.Exists says yes to a link to nothing, so the config reader refused it later.
+    [InlineData("actorckpt: --config '{dangling}' is a link to a file that does not exist", "ls", "{absent}", "--config", "{dangling}")]
     [InlineData("actorckpt: --tier memory needs --nodes 2 or more (each node process is a host of its own); got --nodes 1", "bench", "--dir", "{absent}", "--tier", "memory")]
     [InlineData("actorckpt: --replicas 3 is more than the 2 hosts of --nodes 2 (accepted: 1 to 2)", "bench", "--dir", "{absent}", "--nodes", "2", "--tier", "memory", "--replicas", "3")]
     [InlineData("actorckpt: --replicas needs --tier memory", "bench", "--dir", "{absent}", "--replicas", "3")]
@@ -80,7 +82,9 @@ public class CliErrorSpec : IDisposable
     {
         var file = Path.Combine(Parent, "node.conf");
         File.WriteAllText(file, "");
-        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file);
+        var dangling = Path.Combine(Parent, "dangling.conf");
+        if (!Path.Exists(dangling) && RegularFile.Kind(dangling) == FileKind.Missing) File.CreateSymbolicLink(dangling, Path.Combine(Absent, "gone.conf"));
+        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file).Replace("{dangling}", dangling);
         var before = Tree(Parent);
 
         var (exit, output, err) = Run(args.Select(Fill).ToArray());
@@ -137,7 +141,9 @@ public class CliErrorSpec : IDisposable
     {
         var file = Path.Combine(Parent, "node.conf");
         File.WriteAllText(file, "");
-        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file);
+        var dangling = Path.Combine(Parent, "dangling.conf");
+        if (!Path.Exists(dangling) && RegularFile.Kind(dangling) == FileKind.Missing) File.CreateSymbolicLink(dangling, Path.Combine(Absent, "gone.conf"));
+        string Fill(string s) => s.Replace("{absent}", Absent).Replace("{file}", file).Replace("{dangling}", dangling);
         var before = Tree(Parent);
 
         var (exit, _, err) = Run(args.Select(Fill).ToArray());

@@ -31,7 +31,7 @@ internal static class ObjectStoreConfig
         var endpoint = OrNull(c.GetString("endpoint"));
         // Absolute is not enough: on Linux "/path" reads as a file URI, and "localhost:9000" as scheme "localhost".
         if (endpoint is not null && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)))
-            throw new ConfigurationException($"actorckpt.object-store.endpoint = '{endpoint}': must be an absolute URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)");
+            throw new ConfigurationException($"actorckpt.object-store.endpoint = '{endpoint}': must be an absolute http or https URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)");
         return new ObjectStoreOptions
         {
             Endpoint = endpoint,

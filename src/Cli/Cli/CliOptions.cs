@@ -116,7 +116,10 @@ internal static class CliOptions
             {
                 if (!File.Exists(token.Value))
                     r.AddError($"{option.Name} '{token.Value}' does not exist or is not a file");
-                else if (Kind(token.Value) is not (FileKind.Regular or FileKind.Missing) and var kind)
+                // File.Exists says yes to a link whose target is missing: a usage error as well.
+                else if (Kind(token.Value) is FileKind.Missing)
+                    r.AddError($"{option.Name} '{token.Value}' is a link to a file that does not exist");
+                else if (Kind(token.Value) is not FileKind.Regular and var kind)
                     r.AddError($"{option.Name} '{token.Value}' is {NotARegularFileException.Describe(kind)}, not a regular file");
             }
         });

@@ -18,10 +18,12 @@ internal sealed class RegressionData : IDisposable
         using var generator = new Generator((ulong)seed + 7919, CPU);
         Inputs = randn(new long[] { Samples, RankModel.Inputs }, generator: generator);
         using var direction = randn(new long[] { RankModel.Inputs, 1 }, generator: generator);
-        using var projected = Inputs.matmul(direction).mul_(0.25);
+        // Held to the end, as in TrainStep: an implicit Scalar may be freed by a GC while libtorch reads it.
+        using var quarter = 0.25.ToScalar();
+        using var projected = Inputs.matmul(direction).mul_(quarter);
         using var wave = projected.sin();
         using var square = Inputs.narrow(1, 0, 1).square();
-        Targets = wave.add(square, alpha: 0.25);
+        Targets = wave.add(square, alpha: quarter);
     }
 
     /// <summary>Inputs, [Samples, Inputs].</summary>

@@ -22,6 +22,11 @@ internal static class TrainStep
     {
         using var scope = NewDisposeScope();
         var b = batch.Length;
+        // Scalars held to the end: TorchSharp 0.107 keeps no reference to an implicit one while libtorch
+        // reads it, so a GC may free it mid-call (the demo's 'Expected false to be true … Scalar.h').
+        using var dropoutRate = DropoutRate.ToScalar();
+        using var keptScale = (1 - DropoutRate).ToScalar();
+        using var batchSize = b.ToScalar();
         var index = tensor(batch.Select(i => (long)i).ToArray());
         var inputs = data.Inputs.index_select(0, index);
         var targets = data.Targets.index_select(0, index);
@@ -29,14 +34,14 @@ internal static class TrainStep
         foreach (var rank in ranks)
         {
             // Every rank draws the whole batch's mask, as data-parallel ranks with one RNG stream do, and keeps its rows.
-            var keep = rand(new long[] { b, RankModel.ParallelWidth }, generator: rank.Dropout).ge(DropoutRate);
+            var keep = rand(new long[] { b, RankModel.ParallelWidth }, generator: rank.Dropout).ge(dropoutRate);
             var (slice, length) = ShardSpec.Even(0, b, rank.Rank, ranks.Count);
             var offset = slice.Offset;
             var h = rank.Model.Encode(inputs.narrow(0, offset, length));
             var gathered = cat(ranks.Select(r => r.Model.Parallel(h)).ToArray(), 1);
-            var mask = keep.narrow(0, offset, length).to_type(ScalarType.Float32).div(1 - DropoutRate);
+            var mask = keep.narrow(0, offset, length).to_type(ScalarType.Float32).div(keptScale);
             var output = rank.Model.Head(nn.functional.relu(gathered).mul(mask));
-            var loss = output.sub(targets.narrow(0, offset, length)).square().sum().div(b);
+            var loss = output.sub(targets.narrow(0, offset, length)).square().sum().div(batchSize);
             total = total is null ? loss : total.add(loss);
         }
         total!.backward();
