@@ -63,8 +63,8 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 /// for it until the plan deadline.
 /// </summary>
 /// <param name="Step">The step being saved.</param>
-/// <param name="Rank">The rank whose caller cancelled.</param>
-/// <param name="WorldSize">Ranks of the save, so a cancellation before any plan arrived refuses the others' plans.</param>
+/// <param name="Rank">The rank whose caller cancelled, or that could not stage.</param>
+/// <param name="WorldSize">Ranks of the save, so a cancellation or failure before any plan arrived refuses the others' plans.</param>
 /// <param name="PlanSent">
 /// True when the rank had sent its plan (and re-sends it until answered): with no round to abort (a new
 /// planner, which never had the plan), that plan is refused too when it comes, so its save ends cancelled.
