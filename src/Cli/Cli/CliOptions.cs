@@ -117,9 +117,9 @@ internal static class CliOptions
                 if (!File.Exists(token.Value))
                     r.AddError($"{option.Name} '{token.Value}' does not exist or is not a file");
                 // File.Exists says yes to a link whose target is missing: a usage error as well.
-                else if (Kind(token.Value) is FileKind.Missing)
+                else if (Kind(token.Value) is var kind && kind == FileKind.Missing)
                     r.AddError($"{option.Name} '{token.Value}' is a link to a file that does not exist");
-                else if (Kind(token.Value) is not FileKind.Regular and var kind)
+                else if (kind != FileKind.Regular)
                     r.AddError($"{option.Name} '{token.Value}' is {NotARegularFileException.Describe(kind)}, not a regular file");
             }
         });

@@ -35,8 +35,8 @@ internal static class InspectCommand
                 };
             }).ToList();
             if (steps.Count == 0) output.Line($"no committed checkpoint in {dir}" + ReaderSteps.MemoryOnly(store));
-            // The step verify, export and unshard take without --step: the newest the catalog vouches for (the newest on disk when it vouches for none).
-            var latest = steps.Count == 0 ? (long?)null : steps.LastOrDefault(s => catalog.Unsettled(s) is null, steps[^1]);
+            // The step verify, export and unshard take without --step.
+            var latest = steps.Count == 0 ? (long?)null : ReaderSteps.Newest(steps, catalog);
             output.Report(new Dictionary<string, object?> { ["dir"] = dir, ["latest"] = latest, ["steps"] = rows });
             return 0;
         }

@@ -28,6 +28,13 @@ internal static class ReaderSteps
             : CatalogChecksums.None;
 
     /// <summary>
+    /// The step of <paramref name="steps"/> (not empty, oldest first) a reader takes without --step: the
+    /// newest <paramref name="catalog"/> vouches for, or the newest when it vouches for none.
+    /// </summary>
+    public static long Newest(IReadOnlyList<long> steps, CatalogChecksums catalog) =>
+        steps.LastOrDefault(s => catalog.Unsettled(s) is null, steps[^1]);
+
+    /// <summary>
     /// <paramref name="step"/>, or the newest step to read when null; throws <see cref="CheckpointNotFoundException"/>
     /// when there is none, and <see cref="CheckpointFormatException"/> when the catalog records the step
     /// as committed but its metadata is missing or not a regular file.
@@ -44,7 +51,7 @@ internal static class ReaderSteps
         passedOver = null;
         var steps = step is null ? Of(store, catalog) : [];
         if (step is null && steps.Count == 0) throw new CheckpointNotFoundException($"no committed checkpoint in '{store.Blobs.Root}'" + MemoryOnly(store));
-        var resolved = step ?? steps.LastOrDefault(s => catalog.Unsettled(s) is null, steps[^1]);
+        var resolved = step ?? Newest(steps, catalog);
         if (step is null && steps[^1] != resolved)
             passedOver = $"note: {string.Join("; ", steps.Where(s => s > resolved).Select(s => $"step {s} is on disk but {catalog.Unsettled(s)}"))} " +
                          $"(a commit under way, or one a planner's next start settles): read step {resolved}, the newest the catalog vouches for";
