@@ -42,10 +42,7 @@ public class AsyncSaveSpec : NodeSpec
         Assert.Equal(allocations[1], allocations[^1]);
         Assert.True(allocations[^1] <= 2 * states.Sum(s => s.Tensors.Count), $"{allocations[^1]} buffers allocated");
         Assert.Empty(await node.FinalizeAsync(blocking: false));
-        var targets = TestStates.Empty(Model, 3);
-        await LoadAllAsync(node, targets);
-        Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
-        TestStates.Dispose(states.Concat(targets));
+        await AssertLoadsBitExactAsync(node, Model, ranks: 3, step: null, seed: 1, saved: states);
     }
 
     [Fact]
@@ -66,10 +63,7 @@ public class AsyncSaveSpec : NodeSpec
         var refused = await Assert.ThrowsAsync<CheckpointFailedException>(() => again[0].Committed.WaitAsync(Patience));
         Assert.Contains("step 7 is already committed", refused.Reason);
 
-        var targets = TestStates.Empty(Model, 2);
-        await LoadAllAsync(node, targets, step: 7);
-        Assert.Empty(TestStates.Differences(Model, targets, seed: 3));
-        TestStates.Dispose(states.Concat(targets));
+        await AssertLoadsBitExactAsync(node, Model, ranks: 2, step: 7, seed: 3, saved: states);
     }
 
     [Fact]
@@ -95,10 +89,7 @@ public class AsyncSaveSpec : NodeSpec
         Assert.True(Volatile.Read(ref reports) >= 1);
         // Its buffers came back: the next save fits the same budget.
         await node.Save(2, states[0]).Committed.WaitAsync(Patience);
-        var targets = TestStates.Empty(Model, 1);
-        await LoadAllAsync(node, targets, step: 1);
-        Assert.Empty(TestStates.Differences(Model, targets, seed: 4));
-        TestStates.Dispose(states.Concat(targets));
+        await AssertLoadsBitExactAsync(node, Model, ranks: 1, step: 1, seed: 4, saved: states);
     }
 
     [Fact]
@@ -116,10 +107,7 @@ public class AsyncSaveSpec : NodeSpec
         Assert.Equal("'gone' could not be read: Tensor invalid -- empty handle.", e.Message);
 
         await node.Save(1, states[0]).Committed.WaitAsync(Patience);
-        var targets = TestStates.Empty(Model, 1);
-        await LoadAllAsync(node, targets, step: 1);
-        Assert.Empty(TestStates.Differences(Model, targets, seed: 6));
-        TestStates.Dispose(states.Concat(targets));
+        await AssertLoadsBitExactAsync(node, Model, ranks: 1, step: 1, seed: 6, saved: states);
     }
 
     [Fact]
@@ -143,10 +131,7 @@ public class AsyncSaveSpec : NodeSpec
 
         // Nothing of step 3 stays in the way: both ranks save it again.
         await Task.WhenAll(states.Select(s => node.Save(3, s).Committed)).WaitAsync(Patience);
-        var targets = TestStates.Empty(Model, 2);
-        await LoadAllAsync(node, targets, step: 3);
-        Assert.Empty(TestStates.Differences(Model, targets, seed: 8));
-        TestStates.Dispose(states.Concat(targets));
+        await AssertLoadsBitExactAsync(node, Model, ranks: 2, step: 3, seed: 8, saved: states);
     }
 
     [Fact]

@@ -51,6 +51,19 @@ public abstract class NodeSpec : Akka.TestKit.Xunit2.TestKit
         return summaries[0];
     }
 
+    /// <summary>
+    /// Loads <paramref name="step"/> (the newest when null) on <paramref name="ranks"/> ranks and asserts it is
+    /// <paramref name="model"/> as seed <paramref name="seed"/> made it, bit for bit; then disposes the targets and <paramref name="saved"/>.
+    /// </summary>
+    private protected static async Task AssertLoadsBitExactAsync(CheckpointNode node, IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> model,
+        int ranks, long? step, int seed, IEnumerable<RankState> saved)
+    {
+        var targets = TestStates.Empty(model, ranks);
+        await LoadAllAsync(node, targets, step);
+        Assert.Empty(TestStates.Differences(model, targets, seed));
+        TestStates.Dispose(saved.Concat(targets));
+    }
+
     /// <summary>Loads <paramref name="step"/> into every target.</summary>
     private protected static Task<LoadResult[]> LoadAllAsync(CheckpointNode node, IEnumerable<RankState> targets, long? step = null, StrictHandling? strict = null) =>
         Task.WhenAll(targets.Select(t => node.LoadAsync(t, step, strict))).WaitAsync(Patience);
