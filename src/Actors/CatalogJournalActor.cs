@@ -20,6 +20,7 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
     {
         (PersistenceId, _snapshotEvery) = (persistenceId, snapshotEvery);
         (JournalPluginId, SnapshotPluginId) = (ActorCkptConfig.JournalPluginId, ActorCkptConfig.SnapshotPluginId);
+        CatalogName = ActorCkptConfig.CatalogName(Context.System.Settings.Config);
         // Replayed events count towards the next snapshot: a job restarted more often than every
         // snapshot-every events would otherwise never take one, and replay its whole journal at each start.
         Recover<SnapshotOffer>(o =>
@@ -41,6 +42,9 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
 
     /// <inheritdoc />
     public sealed override string PersistenceId { get; }
+
+    /// <summary>Which catalog this is, as its errors name it (<see cref="ActorCkptConfig.CatalogName"/>).</summary>
+    protected string CatalogName { get; }
 
     /// <summary>Answers a read of the catalog with every entry as it stands.</summary>
     protected virtual void AnswerReadCatalog(ReadCatalog m) => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray()));

@@ -850,8 +850,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
             return;
         }
-        // A renewal asked more than once holds one lease.
-        if (!(msg.Renew && _leases.Holds(choice.Step, Sender)) && _leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
+        if (_leases.Acquire(choice.Step, Sender)) Context.Watch(Sender);
         if (choice.Tier == StorageTier.Object)
         {
             Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.UploadedChecksum ?? "", StorageTier.Object, null,
@@ -1000,7 +999,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        if (_supervised) Context.Parent.Tell(new PlannerStartFailed("its catalog could not be recovered: " + ErrorText.Of(reason)));
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed($"its catalog {CatalogName} could not be recovered: " + ErrorText.Of(reason)));
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -1014,7 +1013,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             _copiesGoWithFiles.Remove(deleted.Step);
             _removals.Refused(deleted.Step, cause.Message);
         }
-        if (@event is ICatalogEvent e) Carry(_rounds.JournalRejected(e, cause.Message));
+        if (@event is ICatalogEvent e) Carry(_rounds.JournalRejected(e, JournalError(cause)));
     }
 
     /// <inheritdoc />
@@ -1022,8 +1021,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // The actor stops after this; its supervisor starts it again and recovery settles the catalog.
         // Told to the supervisor, whose retries would otherwise end in "it stopped while starting" (a full disk, say).
-        if (_supervised) Context.Parent.Tell(new PlannerStartFailed($"its catalog could not be written ({@event.GetType().Name}): {ErrorText.Of(cause.GetBaseException())}"));
-        Carry(_rounds.JournalFailed(@event, cause.Message));
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed($"its catalog {CatalogName} could not be written ({@event.GetType().Name}): {ErrorText.Of(cause.GetBaseException())}"));
+        Carry(_rounds.JournalFailed(@event, JournalError(cause)));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
+
+    /// <summary>A journal's error as a save or deletion reports it: the cause, and which catalog (a full disk, say, is the catalog's disk).</summary>
+    private string JournalError(Exception cause) => $"{cause.Message} (catalog {CatalogName})";
 }

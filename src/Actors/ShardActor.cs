@@ -140,7 +140,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<LoadLeaseRefused>(m => Carry(_load!.Refused(m.RequestId, m.Reason)));
         Receive<LeaseDeadlinePassed>(_ => Carry(_load!.LeaseDeadlinePassed(_settings.PlanTimeout)));
         Receive<Terminated>(m => Carry(_load!.ActorLost(m.ActorRef)));
-        Receive<RenewLease>(_ => Carry(_load!.RenewalDue()));
+        Receive<AskLeaseAgain>(_ => Carry(_load!.AskDue()));
         Receive<LoadCompleted>(m => Carry(_load!.Completed(m.Reply, m.Warnings)));
         Receive<LoadCancelled>(m => ReferenceEquals(m.Request, _load!.Request), _ => Carry(_load!.Cancelled()));
         Busy("while loading");
@@ -235,8 +235,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// </summary>
     private void FailedBeforeStaged(SaveShard msg, Exception failure)
     {
-        if (msg.Step >= 0) _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize, Failure: ErrorText.Of(failure)));
+        AbortUnstaged(msg, failure);
         BecomeIdle();
+    }
+
+    /// <summary>Has the planner refuse the other ranks' plans of a save this rank could not stage, with its reason.</summary>
+    private void AbortUnstaged(SaveShard msg, Exception failure)
+    {
+        if (msg.Step >= 0) _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize, Failure: ErrorText.Of(failure)));
     }
 
     /// <summary>
@@ -354,8 +360,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case LoadDecision.AskLease a: _planner.Tell(new AcquireLoadLease(a.RequestId, a.Step, a.Renew, load.Request.Only, _host)); break;
                 case LoadDecision.StartLeaseDeadline: Timers.StartSingleTimer(nameof(LeaseDeadlinePassed), new LeaseDeadlinePassed(), _settings.PlanTimeout); break;
                 case LoadDecision.StopLeaseDeadline: Timers.Cancel(nameof(LeaseDeadlinePassed)); break;
-                case LoadDecision.RenewPeriodically: Timers.StartPeriodicTimer(nameof(RenewLease), new RenewLease(), _settings.PlanResendInterval); break;
-                case LoadDecision.StopRenewing: Timers.Cancel(nameof(RenewLease)); break;
+                case LoadDecision.AskPeriodically: Timers.StartPeriodicTimer(nameof(AskLeaseAgain), new AskLeaseAgain(), _settings.PlanResendInterval); break;
+                case LoadDecision.StopAsking: Timers.Cancel(nameof(AskLeaseAgain)); break;
                 case LoadDecision.Watch w: Context.Watch(w.Actor); break;
                 case LoadDecision.Unwatch u: Context.Unwatch(u.Actor); break;
                 case LoadDecision.Run r:
@@ -392,7 +398,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     protected override void PostStop()
     {
         _stopped = true;
-        _staging?.Abandon(_rank);
+        // Waiting for buffers: the other ranks hear of it now, not at the plan deadline.
+        if (_staging is { } waiting) AbortUnstaged(waiting.Request, waiting.Abandon(_rank));
         // The copy still reads the caller's tensors and fills the buffers: it ends before the save
         // says it stopped (and gives the buffers back), or the caller could free what it reads.
         if (_copy is { IsCompleted: false } copy) ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
@@ -414,7 +421,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
     private sealed record LoadCancelled(LoadShard Request);
     private sealed record LeaseDeadlinePassed;
-    private sealed record RenewLease;
+    private sealed record AskLeaseAgain;
     private sealed record AbandonWrites(long Step);
     private sealed record VerdictDeadlinePassed(long Step);
     private sealed record CancelGraceOver(long Step);

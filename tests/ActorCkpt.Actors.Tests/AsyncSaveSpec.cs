@@ -135,6 +135,37 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_rank_whose_actor_stops_while_its_save_waits_for_buffers_should_abort_the_save_on_every_rank_at_once()
+    {
+        var states = TestStates.Build(Model, 2, seed: 9);
+        var node = StartNode("actorckpt.planner.plan-timeout = 1h");
+        // Rank 0 has a shard actor of its own, whose staging budget another step holds whole.
+        var budget = StagingBytes(states.Take(1));
+        using var pool = new StagingPool(budget);
+        var held = await pool.RentAllAsync(new[] { budget }, step: 1);
+        var rank0 = Sys.ActorOf(ShardActor.Props(0, node.Planner, node.Store, node.Settings, pool));
+        var own = new SaveHandle(3, 0);
+        rank0.Tell(new SaveShard(3, states[0], own), Akka.Actor.ActorRefs.NoSender);
+        var other = node.Save(3, states[1]);
+        AwaitCondition(() => pool.Waiting > 0, Patience);
+
+        Sys.Stop(rank0);
+
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => own.Committed.WaitAsync(Patience));
+        Assert.Equal("the shard actor of rank 0 stopped before step 3 was staged", e.Message);
+        // Before, rank 1 waited out the plan deadline (here an hour) and heard that rank 0 "did not send its plan".
+        var aborted = await Assert.ThrowsAsync<CheckpointFailedException>(() => other.Committed.WaitAsync(Patience));
+        Assert.Equal("save of step 3 failed: rank 0 could not stage its state: the shard actor of rank 0 stopped before step 3 was staged", aborted.Message);
+        // Its request for buffers was withdrawn: the whole budget is there for the next save.
+        Assert.Equal(0, pool.Waiting);
+        pool.Return(held);
+        pool.Return(await pool.RentAllAsync(new[] { budget }, step: 4).WaitAsync(Patience));
+
+        await Task.WhenAll(states.Select(s => node.Save(3, s).Committed)).WaitAsync(Patience);
+        await AssertLoadsBitExactAsync(node, Model, ranks: 2, step: 3, seed: 9, saved: states);
+    }
+
+    [Fact]
     public async Task A_tensor_disposed_while_its_save_waits_for_buffers_should_fail_the_save_naming_its_key()
     {
         var states = TestStates.Build(Model, 1, seed: 7);

@@ -59,12 +59,14 @@ public class LoadLeasesSpec
     }
 
     [Fact]
-    public void A_renewal_should_be_granted_on_a_deleted_step_whose_files_remain_and_held_once_however_often_it_is_asked()
+    public void A_renewal_should_be_granted_on_a_deleted_step_whose_files_remain_and_each_grant_held_until_released()
     {
         var leases = new LoadLeases<string>();
         Assert.NotNull(leases.Request("r", 1, renew: true, Catalog(), _ => false, Root).Lease.Refusal);
         Assert.Equal(new LeaseResolution(1, "0000000000000001", null), leases.Request("r", 1, renew: true, Catalog(), _ => true, Root).Lease);
+        // Asked again before its answer came: a second grant, which the rank hands back.
         leases.Request("r", 1, renew: true, Catalog(), _ => true, Root);
+        Assert.Empty(leases.Release(1, "r"));
         Assert.Equal(new long[] { 1 }, leases.Release(1, "r"));
     }
 }

@@ -35,9 +35,35 @@ public class ShardLoadSpec
     {
         var load = new ShardLoad<string>(new LoadShard(null, null), "caller");
 
-        Is(load.Start(), new D.AskLease(load.RequestId, null, Renew: false), new D.StartLeaseDeadline());
-        Is(load.Granted(load.RequestId, 5, "checksum", "planner"), new D.StopLeaseDeadline(), new D.Watch("planner"), new D.Run(5, "checksum"));
+        Is(load.Start(), new D.AskLease(load.RequestId, null, Renew: false), new D.StartLeaseDeadline(), new D.AskPeriodically());
+        Is(load.Granted(load.RequestId, 5, "checksum", "planner"), new D.StopAsking(), new D.StopLeaseDeadline(), new D.Watch("planner"), new D.Run(5, "checksum"));
         Assert.Equal(5, load.Step);
+    }
+
+    [Fact]
+    public void A_lease_request_should_be_asked_again_with_its_id_until_a_planner_answers()
+    {
+        // A planner stopping (after a journal failure) or starting takes no messages: a request
+        // asked once waited out the plan timeout although its successor was up in a second.
+        var load = new ShardLoad<string>(new LoadShard(7, null), "caller");
+        load.Start();
+
+        Is(load.AskDue(), new D.AskLease(load.RequestId, 7, Renew: false));
+        Is(load.AskDue(), new D.AskLease(load.RequestId, 7, Renew: false));
+        Is(load.Granted(load.RequestId, 7, "checksum", "planner-2"), new D.StopAsking(), new D.StopLeaseDeadline(), new D.Watch("planner-2"), new D.Run(7, "checksum"));
+        Is(load.AskDue());
+    }
+
+    [Fact]
+    public void A_refused_lease_request_should_not_be_asked_again()
+    {
+        var load = new ShardLoad<string>(new LoadShard(7, null), "caller");
+        load.Start();
+        load.Refused(load.RequestId, "step 7 is not committed");
+
+        Is(load.AskDue());
+        // Asked twice, it may be granted by a planner that took the repeated request: handed back.
+        Is(load.Granted(load.RequestId, 7, "checksum", "planner"), new D.HandBack(7, "planner"));
     }
 
     [Fact]
@@ -105,12 +131,14 @@ public class ShardLoadSpec
     }
 
     [Fact]
-    public void A_grant_for_another_request_should_be_handed_back_and_a_second_answer_to_this_one_ignored()
+    public void A_grant_for_another_request_or_a_second_grant_of_this_one_should_be_handed_back()
     {
         var load = Running();
 
         Is(load.Granted(Guid.NewGuid(), 4, "other", "planner"), new D.HandBack(4, "planner"));
-        Is(load.Granted(load.RequestId, 5, "checksum", "planner"));
+        // The request was asked again before its answer came: each grant is a lease, one is kept.
+        Is(load.Granted(load.RequestId, 5, "checksum", "planner"), new D.HandBack(5, "planner"));
+        Is(load.Refused(load.RequestId, "late refusal of the repeated request"));
     }
 
     [Fact]
@@ -125,14 +153,14 @@ public class ShardLoadSpec
         Assert.NotEqual(first, renewal);
         Is(renewing,
             new D.Warn("the planner holding the lease on step 5 stopped; renewing it with its successor"),
-            new D.AskLease(renewal, 5, Renew: true), new D.RenewPeriodically());
-        Is(load.RenewalDue(), new D.AskLease(renewal, 5, Renew: true));
+            new D.AskLease(renewal, 5, Renew: true), new D.AskPeriodically());
+        Is(load.AskDue(), new D.AskLease(renewal, 5, Renew: true));
         Is(load.Granted(first, 5, "checksum", "planner-2"), new D.HandBack(5, "planner-2"));
         Is(load.Granted(renewal, 5, "checksum", "planner-2"),
-            new D.StopRenewing(), new D.Watch("planner-2"), new D.Warn("the lease on step 5 renewed with planner-2"));
-        // Asked more than once, the renewal is answered more than once: the planner holds one lease for it.
-        Is(load.Granted(renewal, 5, "checksum", "planner-2"));
-        Is(load.RenewalDue());
+            new D.StopAsking(), new D.Watch("planner-2"), new D.Warn("the lease on step 5 renewed with planner-2"));
+        // Asked more than once, the renewal is granted more than once: the lease kept is the first.
+        Is(load.Granted(renewal, 5, "checksum", "planner-2"), new D.HandBack(5, "planner-2"));
+        Is(load.AskDue());
         Is(load.Completed(Loaded, Array.Empty<string>()),
             new D.Unwatch("planner-2"), new D.ReleaseLease(5), new D.Answer("caller", Loaded), new D.Finished());
     }
@@ -144,8 +172,8 @@ public class ShardLoadSpec
         load.ActorLost("planner");
 
         Is(load.Refused(load.RequestId, "step 5 was deleted"),
-            new D.StopRenewing(), new D.Warn("the lease on step 5 could not be renewed (step 5 was deleted); its files may go before this load ends"));
-        Is(load.RenewalDue());
+            new D.StopAsking(), new D.Warn("the lease on step 5 could not be renewed (step 5 was deleted); its files may go before this load ends"));
+        Is(load.AskDue());
         Is(load.Completed(Loaded, Array.Empty<string>()), new D.ReleaseLease(5), new D.Answer("caller", Loaded), new D.Finished());
     }
 

@@ -107,6 +107,28 @@ internal static class ActorCkptConfig
     }
 
     /// <summary>
+    /// The catalog as an error names it, from the journal <paramref name="config"/> configures: its
+    /// SQLite file ("'/ckpt/catalog.db'"), its PostgreSQL server ("on PostgreSQL host:5432, database 'ckpt'"),
+    /// or the journal's plugin id for any other. A failure of the journal then says which catalog failed.
+    /// </summary>
+    public static string CatalogName(Config config)
+    {
+        var provider = config.GetString(JournalPluginId + ".provider-name", "") ?? "";
+        var connection = config.GetString(JournalPluginId + ".connection-string", "") ?? "";
+        try
+        {
+            if (provider == "SQLite.MS" && new SqliteConnectionStringBuilder(connection).DataSource is { Length: > 0 } file) return $"'{file}'";
+            if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal) && new NpgsqlConnectionStringBuilder(connection) is { Host: not null } server)
+                return $"on PostgreSQL {server.Host}:{server.Port}, database '{server.Database}'";
+        }
+        catch (ArgumentException)
+        {
+            // A connection string the journal itself would refuse: named by the plugin instead.
+        }
+        return $"journaled by '{JournalPluginId}'";
+    }
+
+    /// <summary>
     /// The catalog's SQLite file: under <paramref name="root"/>, or for an object-store root (which
     /// cannot hold a database) in the root's local state directory (<see cref="BlobStores.StateDirectory"/>).
     /// Unpooled: the file is closed whenever the journal is idle, so nothing holds the checkpoint

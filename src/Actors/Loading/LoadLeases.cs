@@ -32,14 +32,14 @@ internal sealed class LoadLeases<THolder> where THolder : notnull
     private readonly Dictionary<long, Dictionary<THolder, int>> _byStep = new();
 
     /// <summary>
-    /// A lease request of <paramref name="holder"/>, resolved as <see cref="Resolve"/> says; a renewal
-    /// asked more than once holds one lease, not several. Returns the resolution and whether the
-    /// holder is new (to watch, so that its leases end when it stops).
+    /// A lease request of <paramref name="holder"/>, resolved as <see cref="Resolve"/> says. Each grant
+    /// is one lease: a rank that asked more than once hands back the grants it does not keep. Returns
+    /// the resolution and whether the holder is new (to watch, so that its leases end when it stops).
     /// </summary>
     public (LeaseResolution Lease, bool Watch) Request(THolder holder, long? step, bool renew, CheckpointCatalog catalog, Func<long, bool> canRenew, string root)
     {
         var lease = Resolve(catalog, step, renew, canRenew, root);
-        var watch = lease.Refusal is null && !(renew && Holds(lease.Step, holder)) && Acquire(lease.Step, holder);
+        var watch = lease.Refusal is null && Acquire(lease.Step, holder);
         return (lease, watch);
     }
 
@@ -75,9 +75,6 @@ internal sealed class LoadLeases<THolder> where THolder : notnull
         }
         return freed;
     }
-
-    /// <summary>True when <paramref name="holder"/> holds a lease on <paramref name="step"/>.</summary>
-    public bool Holds(long step, THolder holder) => _byStep.TryGetValue(step, out var holders) && holders.ContainsKey(holder);
 
     /// <summary>True while some rank is loading <paramref name="step"/>.</summary>
     public bool IsHeld(long step) => _byStep.ContainsKey(step);

@@ -23,11 +23,14 @@ internal abstract record ShardLoadDecision<TActor> where TActor : class
     /// <summary>The planner answered: stop the deadline.</summary>
     public sealed record StopLeaseDeadline : ShardLoadDecision<TActor>;
 
-    /// <summary>Ask again for the renewal every resend interval: a planner restarting takes no messages meanwhile.</summary>
-    public sealed record RenewPeriodically : ShardLoadDecision<TActor>;
+    /// <summary>
+    /// Ask for the lease again every resend interval (<see cref="ShardLoad{TActor}.AskDue"/>) until a
+    /// planner answers: a planner stopping or restarting takes no messages meanwhile.
+    /// </summary>
+    public sealed record AskPeriodically : ShardLoadDecision<TActor>;
 
-    /// <summary>A planner answered the renewal: stop asking.</summary>
-    public sealed record StopRenewing : ShardLoadDecision<TActor>;
+    /// <summary>A planner answered the request: stop asking.</summary>
+    public sealed record StopAsking : ShardLoadDecision<TActor>;
 
     /// <summary>Watch the planner that granted the lease: its loss comes back as <see cref="ShardLoad{TActor}.ActorLost"/>.</summary>
     /// <param name="Actor">The planner.</param>
@@ -44,7 +47,7 @@ internal abstract record ShardLoadDecision<TActor> where TActor : class
     /// <param name="Holders">A memory load's holders of each data file, in try order.</param>
     public sealed record Run(long Step, string MetadataChecksum, StorageTier Tier = StorageTier.Disk, IReadOnlyList<FileHolders>? Holders = null) : ShardLoadDecision<TActor>;
 
-    /// <summary>Hand a lease granted to a request no longer waited for straight back to <paramref name="To"/>.</summary>
+    /// <summary>Hand a lease the load does not keep (granted to a request no longer waited for, or granted again) straight back to <paramref name="To"/>.</summary>
     /// <param name="Step">The step leased.</param>
     /// <param name="To">The planner that granted it.</param>
     public sealed record HandBack(long Step, TActor To) : ShardLoadDecision<TActor>;

@@ -136,8 +136,10 @@ internal sealed record RoundDeadlinePassed(long Step, RoundDeadline Kind);
 /// A rank is about to load step <paramref name="Step"/> (the newest committed when null): the
 /// planner resolves the step and keeps it from being deleted until <see cref="ReleaseLoadLease"/>
 /// or until the asker stops. Answered with <see cref="LoadLeaseGranted"/> or <see cref="LoadLeaseRefused"/>.
+/// A rank asks again, with the same id, until it has an answer; each grant is one lease, and the
+/// rank hands back (<see cref="ReleaseLoadLease"/>) every grant it does not keep.
 /// </summary>
-/// <param name="RequestId">Echoed in the answer, so a late answer to a load given up is recognised.</param>
+/// <param name="RequestId">Echoed in the answer, so a late or repeated answer is recognised.</param>
 /// <param name="Step">The step, or null for the newest committed one.</param>
 /// <param name="Renew">
 /// True when a load already under way asks a planner that just started (its previous planner

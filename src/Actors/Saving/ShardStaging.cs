@@ -131,12 +131,16 @@ internal sealed class ShardStaging
         if (Rent.IsCompletedSuccessfully) _pool.Return(Rent.Result);
     }
 
-    /// <summary>The shard actor of <paramref name="rank"/> stopped while waiting: buffers still waited for go straight back when they come, and the handle fails.</summary>
-    public void Abandon(int rank)
+    /// <summary>
+    /// The shard actor of <paramref name="rank"/> stopped while waiting: buffers still waited for go
+    /// straight back when they come, and the handle fails with the error returned.
+    /// </summary>
+    public Exception Abandon(int rank)
     {
         var pool = _pool;
         _giveUp.Cancel();
         Rent.ContinueWith(t => pool.Return(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
-        Request.Handle.Fail(new ActorCkptException($"the shard actor of rank {rank} stopped before step {Request.Step} was staged"));
+        Request.Handle.Fail(Failure = new ActorCkptException($"the shard actor of rank {rank} stopped before step {Request.Step} was staged"));
+        return Failure;
     }
 }
