@@ -259,6 +259,28 @@ public sealed class HostStartSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_host_told_to_stop_at_once_should_stop_waiting_for_saves_in_flight_at_once()
+    {
+        var gate = new WriteGate();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.Root = Root;
+            o.FinishSavesTimeout = TimeSpan.FromMinutes(10);
+            o.WrapStore = inner => new GatedWrites(inner, gate);
+        }));
+        using var host = builder.Build();
+        await host.StartAsync(Ct);
+
+        // A cancelled token: the host's stop is no longer graceful. Before, the stop waited until 2 s
+        // before the host's ShutdownTimeout (30 s here) and said that timeout had run out.
+        var cut = await SaveCutOff.StopDuringSaveAsync(host, gate, Ct, stop: new CancellationToken(canceled: true));
+        Assert.Equal("save of step 1 failed: the host shut down, and the token given to its stop (IHost.StopAsync) was cancelled before this save ended; " +
+                     "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+    }
+
+    [Fact]
     public void The_default_wait_for_saves_at_shutdown_should_fit_in_the_hosts_default_shutdown_timeout()
     {
         // Before: a minute, against the host's 30 s: a stopping host outlived its own timeout, and a pod its grace period.
@@ -280,6 +302,33 @@ public sealed class HostStartSpec : IDisposable
         var refused = await Assert.ThrowsAsync<RootLockedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Contains(CheckpointLayout.CatalogLockFile, refused.Message);
         Assert.Equal(Environment.ProcessId, refused.HolderProcessId);
+    }
+
+    [Fact]
+    public async Task A_host_whose_root_another_checkpointer_takes_while_it_starts_fails_at_start_naming_the_lock()
+    {
+        IDisposable? taken = null;
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
+        {
+            o.Root = Root;
+            // Called after the start found the root free and before its planner takes the lock: another
+            // checkpointer starting on the same root at the same moment takes it then.
+            o.WrapStore = inner =>
+            {
+                taken = CatalogLock.Take(inner);
+                return inner;
+            };
+        }));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        // Before, the start succeeded and the first save failed, seconds later, naming the lock.
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAsync<ActorCkptException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains($"is held by another checkpointer: '{Path.Combine(Root, CheckpointLayout.CatalogLockFile)}' is locked by pid {Environment.ProcessId}", refused.Message);
+        taken!.Dispose();
     }
 
     /// <summary>A started host with its own ActorSystem (AddAkka + WithActorCkpt), logging to <paramref name="captured"/>.</summary>

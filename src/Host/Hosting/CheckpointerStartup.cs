@@ -43,6 +43,11 @@ internal static class CheckpointerStartup
             checkpointer = Checkpointer.Attach(system, blobs, settings);
             // The save's code paths and the planner's recovery warm in the background (see CheckpointNode.WarmUpAsync).
             _ = checkpointer.Node.WarmUpAsync(settings.PlanTimeout);
+            // As Checkpointer.Start: a planner that cannot start (a lock another checkpointer took since
+            // the check above, its journal) fails the host's start, not its first save. Waited for on the
+            // thread pool: a caller's single-threaded synchronization context would deadlock it.
+            if (!system.IsClustered() && Task.Run(() => checkpointer.Node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
+                throw new ActorCkptException(why);
         }
         catch (Exception e)
         {
@@ -56,10 +61,10 @@ internal static class CheckpointerStartup
             // Saves that ended before the shutdown were their callers' to hear: only those still in flight are told here.
             await checkpointer.FinalizeAsync(blocking: false);
             var finishing = checkpointer.FinalizeAsync(blocking: true);
-            // The host's own shutdown timeout ends the wait too: past it the host stops waiting for this system.
-            if (await Task.WhenAny(finishing, deferred.ShutdownRunsOut) != finishing)
+            // The host's own shutdown timeout, or its stop's token, ends the wait too: the host stops waiting for this system then.
+            if (await Task.WhenAny(finishing, deferred.StopsWaiting) != finishing)
             {
-                shutdownLog.Warning($"ActorCkpt: the host's shutdown timeout ({deferred.ShutdownRunsOut.Result}) runs out: the saves still in flight are cut off");
+                shutdownLog.Warning($"ActorCkpt: the host stops waiting ({deferred.StopsWaiting.Result}): the saves still in flight are cut off");
                 return Done.Instance;
             }
             var ended = await finishing;
@@ -74,8 +79,8 @@ internal static class CheckpointerStartup
         var finishFor = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.before-service-unbind.timeout", TimeSpan.Zero, allowInfinite: true);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, CutOffSavesTask, () =>
         {
-            var why = deferred.ShutdownRunsOut.IsCompleted
-                ? $"the host shut down, and its shutdown timeout (HostOptions.ShutdownTimeout: {deferred.ShutdownRunsOut.Result.TotalSeconds:0.###}s) ran out before this save ended"
+            var why = deferred.StopsWaiting.IsCompleted
+                ? $"the host shut down, and {deferred.StopsWaiting.Result} before this save ended"
                 : $"the host shut down, and its wait for saves in flight (ActorCkptOptions.FinishSavesTimeout, the before-service-unbind phase's timeout: {finishFor.TotalSeconds:0.###}s) ran out before this save ended";
             checkpointer.Node.CutOffSaves(why);
             // Said here, in a phase the shutdown waits for: the saves' own failures come at the

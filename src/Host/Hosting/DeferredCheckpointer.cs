@@ -16,16 +16,17 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
     /// <summary>The checkpointer is ready: calls waiting go on.</summary>
     public void SetReady(Checkpointer checkpointer) => _ready.TrySetResult(checkpointer);
 
-    private readonly TaskCompletionSource<TimeSpan> _shutdownRunsOut = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _stopsWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
-    /// Completes, with the host's shutdown timeout, when that timeout is about to run out
-    /// (<see cref="HostLifetimeWatch"/>): the wait for saves in flight ends then, as the host stops waiting.
+    /// Completes, saying why, when the host stops waiting for its services' stop
+    /// (<see cref="HostLifetimeWatch"/>): its shutdown timeout is about to run out, or the token its
+    /// stop was given was cancelled. The wait for saves in flight ends then.
     /// </summary>
-    public Task<TimeSpan> ShutdownRunsOut => _shutdownRunsOut.Task;
+    public Task<string> StopsWaiting => _stopsWaiting.Task;
 
-    /// <summary>The host's shutdown timeout of <paramref name="timeout"/> is about to run out.</summary>
-    public void SetShutdownRunsOut(TimeSpan timeout) => _shutdownRunsOut.TrySetResult(timeout);
+    /// <summary>The host stops waiting: <paramref name="why"/> ends "the host shut down, and …" ("its shutdown timeout (…) ran out").</summary>
+    public void SetStopsWaiting(string why) => _stopsWaiting.TrySetResult(why);
 
     /// <summary>It will never be ready (its start failed, or the host stopped first): calls waiting fail with <paramref name="cause"/>.</summary>
     public void SetFailed(Exception cause) => _ready.TrySetException(cause);

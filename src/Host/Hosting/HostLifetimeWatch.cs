@@ -10,10 +10,11 @@ namespace ActorCkpt.Hosting;
 /// calls <c>WithActorCkpt</c>, or a later <c>AddAkka</c> took the place of the one that did), the
 /// <see cref="ICheckpointer"/> calls fail at once, saying so, instead of waiting for ever;</item>
 /// <item>its stop: when the host's own shutdown timeout (<see cref="HostOptions.ShutdownTimeout"/>)
-/// is about to run out, ActorCkpt's wait for saves in flight ends, never outlasting the host's.</item>
+/// is about to run out, or the token given to its stop is cancelled, ActorCkpt's wait for saves in
+/// flight ends, never outlasting the host's.</item>
 /// </list>
 /// </summary>
-internal sealed class HostLifetimeWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime, IOptions<HostOptions> host) : IHostedService
+internal sealed class HostLifetimeWatch(DeferredCheckpointer deferred, IHostApplicationLifetime lifetime, IOptions<HostOptions> host) : IHostedLifecycleService
 {
     /// <summary>What the rest of the actor system's shutdown is left, of the host's timeout, once the wait for saves ends.</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromSeconds(2);
@@ -34,14 +35,26 @@ internal sealed class HostLifetimeWatch(DeferredCheckpointer deferred, IHostAppl
         {
             if (!deferred.Ready.IsCompleted) deferred.SetFailed(new InvalidOperationException(NeverStarted));
         });
-        // The host cancels its services' stop once ShutdownTimeout has passed since ApplicationStopping.
-        lifetime.ApplicationStopping.Register(() =>
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The host begins to stop; <paramref name="cancellationToken"/> is the one its services' stops
+    /// get: cancelled when the shutdown timeout has passed or when the token given to the host's
+    /// stop is. Called for every lifecycle service before any service stops, so whatever order the
+    /// services were added in, the wait for saves hears of it.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        var timeout = host.Value.ShutdownTimeout;
+        var said = $"its shutdown timeout (HostOptions.ShutdownTimeout: {timeout.TotalSeconds:0.###}s) ran out";
+        if (timeout != Timeout.InfiniteTimeSpan)
         {
-            var timeout = host.Value.ShutdownTimeout;
-            if (timeout == Timeout.InfiniteTimeSpan) return;
             var left = timeout - Margin;
-            _runsOut = new Timer(_ => deferred.SetShutdownRunsOut(timeout), null, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-        });
+            _runsOut = new Timer(_ => deferred.SetStopsWaiting(said), null, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+        // The timer goes off first unless the caller's token (a "stop now") was cancelled.
+        cancellationToken.Register(() => deferred.SetStopsWaiting("the token given to its stop (IHost.StopAsync) was cancelled"));
         return Task.CompletedTask;
     }
 
@@ -52,4 +65,13 @@ internal sealed class HostLifetimeWatch(DeferredCheckpointer deferred, IHostAppl
         // Not the timer: the host stops the services in turn, and ActorCkpt's may come after this one.
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
