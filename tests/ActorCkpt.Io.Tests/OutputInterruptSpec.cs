@@ -13,7 +13,11 @@ public sealed class OutputInterruptSpec : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        OutputFolder.ForgetInterrupt();
+        _dir.Dispose();
+    }
 
     /// <summary>Interrupts the run as a writing thread is about to make the folder of its next file.</summary>
     private sealed class InterruptAtSecondFolder(IBlobStore inner, List<string> left, string parent) : DelegatingBlobStore(inner)
@@ -48,6 +52,21 @@ public sealed class OutputInterruptSpec : IDisposable
         Assert.NotNull(thrown);
         // The first folder was made before the interrupt; after it, the hidden folder never comes back.
         Assert.Empty(left.Skip(1));
+        Assert.Equal(["ckpt"], Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void An_output_begun_after_the_interrupt_should_be_refused_and_leave_nothing()
+    {
+        var store = new CheckpointStore(new LocalBlobStore(Path.Combine(_dir.Path, "ckpt")));
+        SavedCheckpoint.Save(store, 1, world: 2);
+
+        // The signal's handler ran before the output began; the process ends once it returns, but the
+        // main thread runs on meanwhile. Before, it made the hidden folder and wrote files into it then.
+        OutputFolder.AbandonAll();
+        var refused = Assert.Throws<OperationCanceledException>(() => HuggingFaceExporter.Export(store, 1, Path.Combine(_dir.Path, "out"), new ExportOptions(1 << 20, ExportDType.Keep, null)));
+
+        Assert.Equal("export was interrupted before it began its output", refused.Message);
         Assert.Equal(["ckpt"], Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName));
     }
 }

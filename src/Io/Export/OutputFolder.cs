@@ -21,6 +21,16 @@ internal sealed class OutputFolder : IDisposable
 {
     // The outputs of this process not yet committed nor disposed: what an interrupted run removes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<OutputFolder, byte> Unfinished = new();
+    // Taken to begin an output and to interrupt: an output begins before the interrupt (and is removed) or not at all.
+    private static readonly object Beginning = new();
+    // Set by AbandonAll: the process ends once the signal's handlers return, but its threads run on
+    // meanwhile (.NET's SIGTERM exits through ProcessExit), and an output begun then was left behind.
+    private static bool s_interrupted;
+    private static int s_putInPlace;
+    // AbandonAll runs once at a time: a second signal (a second Ctrl-C; `timeout` signals the process
+    // and its group) must not end the process while the first handler still removes a folder.
+    private static readonly object Abandoning = new();
+    private static int s_abandoned;
     private readonly object _gate = new();
     private readonly string _parent;
     private readonly string _name;
@@ -70,26 +80,30 @@ internal sealed class OutputFolder : IDisposable
         string temp;
         do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
         while (Directory.Exists(temp));
-        try
+        lock (Beginning)
         {
-            Directory.CreateDirectory(temp);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // .NET's message names the hidden folder, which the user never asked for.
-            throw new IOException($"cannot write '{full}': no folder can be made in '{parent}' ({Why(e)})", e);
-        }
-        try
-        {
-            AtomicRename.Sync(parent);
-            var folder = new OutputFolder(full, temp, command, wrap, exchange, replacing);
-            Unfinished.TryAdd(folder, 0);
-            return folder;
-        }
-        catch
-        {
-            Directory.Delete(temp, recursive: true);
-            throw;
+            if (s_interrupted) throw new OperationCanceledException($"{command} was interrupted before it began its output");
+            try
+            {
+                Directory.CreateDirectory(temp);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // .NET's message names the hidden folder, which the user never asked for.
+                throw new IOException($"cannot write '{full}': no folder can be made in '{parent}' ({Why(e)})", e);
+            }
+            try
+            {
+                AtomicRename.Sync(parent);
+                var folder = new OutputFolder(full, temp, command, wrap, exchange, replacing);
+                Unfinished.TryAdd(folder, 0);
+                return folder;
+            }
+            catch
+            {
+                Directory.Delete(temp, recursive: true);
+                throw;
+            }
         }
     }
 
@@ -222,6 +236,7 @@ internal sealed class OutputFolder : IDisposable
             AtomicRename.NoReplace(TemporaryPath, Destination);
             AtomicRename.Sync(_parent);
             _committed = true;
+            Interlocked.Increment(ref s_putInPlace);
             return;
         }
         string previous;
@@ -247,6 +262,7 @@ internal sealed class OutputFolder : IDisposable
             AtomicRename.Sync(_parent);
         }
         _committed = true;
+        Interlocked.Increment(ref s_putInPlace);
         Remove(previous);
     }
 
@@ -263,21 +279,32 @@ internal sealed class OutputFolder : IDisposable
     /// <summary>
     /// The process is being interrupted (SIGINT, SIGTERM) and will not reach <see cref="Dispose"/>:
     /// removes the hidden folder of every output not committed (one being put in place finishes
-    /// first), as a failure would. Returns how many there were.
+    /// first), as a failure would, and refuses every output begun after it. One call at a time: a
+    /// second returns once the first is over. Returns how many outputs interrupts removed, and how
+    /// many this process had put in place, so far.
     /// </summary>
-    public static int AbandonAll()
+    public static (int Abandoned, int PutInPlace) AbandonAll()
     {
-        var abandoned = 0;
-        foreach (var folder in Unfinished.Keys)
-            lock (folder._gate)
-            {
-                if (folder._committed || !Unfinished.TryRemove(folder, out _)) continue;
-                folder._abandoned = true;
-                // Files the writing thread opens meanwhile can keep the first removal from finishing.
-                for (var attempt = 0; attempt < 3 && Directory.Exists(folder.TemporaryPath); attempt++) folder.Remove(folder.TemporaryPath);
-                abandoned++;
-            }
-        return abandoned;
+        lock (Abandoning)
+        {
+            lock (Beginning) s_interrupted = true;
+            foreach (var folder in Unfinished.Keys)
+                lock (folder._gate)
+                {
+                    if (folder._committed || !Unfinished.TryRemove(folder, out _)) continue;
+                    folder._abandoned = true;
+                    // Files the writing thread opens meanwhile can keep the first removal from finishing.
+                    for (var attempt = 0; attempt < 3 && Directory.Exists(folder.TemporaryPath); attempt++) folder.Remove(folder.TemporaryPath);
+                    s_abandoned++;
+                }
+            return (s_abandoned, Volatile.Read(ref s_putInPlace));
+        }
+    }
+
+    /// <summary>For the specs that interrupt: outputs may begin again (a process that was interrupted ends instead).</summary>
+    internal static void ForgetInterrupt()
+    {
+        lock (Beginning) s_interrupted = false;
     }
 
     /// <summary>

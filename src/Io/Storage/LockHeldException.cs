@@ -8,7 +8,7 @@ internal sealed class LockHeldException : IOException
 {
     /// <summary>The refusal of <paramref name="lockFile"/> (a full path), held by <paramref name="holder"/> when known.</summary>
     public LockHeldException(string lockFile, LockHolder? holder, Exception? inner = null)
-        : base($"'{lockFile}' is locked by {(holder is null ? "another holder (which did not record itself)" : holder.Describe())}", inner)
+        : base($"'{lockFile}' is locked by {(holder is null ? "another holder that has not recorded who it is (one taking it at this very moment, as a second checkpointer starting on the same root at once)" : holder.Describe())}", inner)
     {
         LockFile = lockFile;
         Holder = holder;
