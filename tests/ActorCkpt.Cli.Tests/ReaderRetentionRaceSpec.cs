@@ -17,10 +17,10 @@ public sealed class ReaderRetentionRaceSpec : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    /// <summary>Saves <paramref name="step"/> and applies keep-last 1, as a running job's planner would between two reads.</summary>
-    private async Task SaveAndKeepLastAsync(long step)
+    /// <summary>Saves <paramref name="step"/> and applies keep-last <paramref name="keep"/>, as a running job's planner would between two reads.</summary>
+    private async Task SaveAndKeepLastAsync(long step, int keep = 1)
     {
-        await using var job = Checkpointer.Start(Root, "actorckpt.retention { keep-last = 1, grace-after-start = 0s }\nakka.loglevel = WARNING");
+        await using var job = Checkpointer.Start(Root, $"actorckpt.retention {{ keep-last = {keep}, grace-after-start = 0s }}\nakka.loglevel = WARNING");
         using var w = torch.ones(4);
         await job.SaveAsync(step, new RankState(0, 1).AddReplicated("w", w));
         await job.CollectGarbageAsync(TimeSpan.FromMinutes(1));
@@ -44,6 +44,22 @@ public sealed class ReaderRetentionRaceSpec : IDisposable
         Assert.Equal([2L, 3L], reads);
         Assert.Equal(3L, read);
         Assert.Empty(notes);
+    }
+
+    [Fact]
+    public async Task Inspect_listing_while_retention_deletes_the_oldest_step_each_time_should_leave_it_out_not_fail()
+    {
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var store = new CheckpointStore(new LocalBlobStore(Root));
+        var next = 3L;
+
+        // A job saving faster than the steps are checked: each list meets a deletion of its oldest step.
+        // Before, the list was made again, met the next deletion, and the third time failed naming a missing file as damage.
+        var (steps, checkedSteps, _) = InspectCommand.Listed(store, Root, null, all => SaveAndKeepLastAsync(next++, keep: all.Count).GetAwaiter().GetResult());
+
+        Assert.Equal([2L], steps);
+        Assert.Equal(2L, Assert.Single(checkedSteps).Step);
+        Assert.Equal(4L, next);
     }
 
     [Fact]

@@ -91,23 +91,32 @@ internal static class InspectCommand
 
     /// <summary>
     /// The steps to list, their checked metadata and the catalog they were checked against. Steps the
-    /// catalog committed are listed, and checked, whatever is left of their metadata; one that retention
-    /// deleted meanwhile (a running job's) is no damage: the list is made again (up to 3 times).
+    /// catalog committed are listed, and checked, whatever is left of their metadata. One that fails its
+    /// check because retention deleted it meanwhile (a running job's, which may delete a step every few
+    /// milliseconds) is no damage: it is left out, as gone; when that leaves none, the list is made
+    /// again (up to 3 times). <paramref name="listed"/> hears each list before its checks (for tests).
     /// </summary>
-    private static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked, CatalogChecksums Catalog) Listed(CheckpointStore store, string dir, string? hocon)
+    internal static (IReadOnlyList<long> Steps, List<CheckpointMetadata> Checked, CatalogChecksums Catalog) Listed(CheckpointStore store, string dir, string? hocon,
+        Action<IReadOnlyList<long>>? listed = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             var catalog = ReaderSteps.Catalog(store, dir, hocon);
-            var steps = ReaderSteps.Of(store, catalog);
-            try
-            {
-                return (steps, steps.Select(s => StepConsistency.Require(store, s, catalog.For(s))).ToList(), catalog);
-            }
-            catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException && attempt < 3
-                                      && ReaderSteps.Catalog(store, dir, hocon) is var now && steps.Any(s => now.Deleted(s) is not null))
-            {
-            }
+            var all = ReaderSteps.Of(store, catalog);
+            listed?.Invoke(all);
+            var steps = new List<long>();
+            var checkedSteps = new List<CheckpointMetadata>();
+            foreach (var step in all)
+                try
+                {
+                    checkedSteps.Add(StepConsistency.Require(store, step, catalog.For(step)));
+                    steps.Add(step);
+                }
+                catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException
+                                          && ReaderSteps.Catalog(store, dir, hocon).Deleted(step) is not null)
+                {
+                }
+            if (steps.Count > 0 || steps.Count == all.Count || attempt == 3) return (steps, checkedSteps, catalog);
         }
     }
 }

@@ -36,8 +36,7 @@ internal static class ReaderSteps
 
     /// <summary>
     /// <paramref name="step"/>, or the newest step to read when null; throws <see cref="CheckpointNotFoundException"/>
-    /// when there is none, and <see cref="CheckpointFormatException"/> when the catalog records the step
-    /// as committed but its metadata is missing or not a regular file.
+    /// when there is none. Whether it can be read is <see cref="RequireOnDisk"/>'s to say.
     /// </summary>
     /// <remarks>
     /// The newest is the newest the catalog vouches for (<see cref="CatalogChecksums.Unsettled"/>):
@@ -55,11 +54,20 @@ internal static class ReaderSteps
         if (step is null && steps[^1] != resolved)
             passedOver = $"note: {string.Join("; ", steps.Where(s => s > resolved).Select(s => $"step {s} is on disk but {catalog.Unsettled(s)}"))} " +
                          $"(a commit under way, or one a planner's next start settles): read step {resolved}, the newest the catalog vouches for";
-        if (catalog.For(resolved) is not null) StepConsistency.RequireMetadataFile(store, resolved);
-        else if (!store.IsCommitted(resolved) && store.MemorySteps().IsCommitted(resolved))
-            throw new CheckpointNotFoundException($"step {resolved} is in the memory tier only, its bytes in the hosts' replicas, not under '{store.Blobs.Root}': " +
-                                                  "this command reads steps on disk; `actorckpt ls` lists its holders");
         return resolved;
+    }
+
+    /// <summary>
+    /// Throws <see cref="CheckpointFormatException"/> when <paramref name="catalog"/> records <paramref name="step"/>
+    /// as committed but its metadata is missing or not a regular file, and <see cref="CheckpointNotFoundException"/>
+    /// when the step is in the memory tier only.
+    /// </summary>
+    private static void RequireOnDisk(CheckpointStore store, CatalogChecksums catalog, long step)
+    {
+        if (catalog.For(step) is not null) StepConsistency.RequireMetadataFile(store, step);
+        else if (!store.IsCommitted(step) && store.MemorySteps().IsCommitted(step))
+            throw new CheckpointNotFoundException($"step {step} is in the memory tier only, its bytes in the hosts' replicas, not under '{store.Blobs.Root}': " +
+                                                  "this command reads steps on disk; `actorckpt ls` lists its holders");
     }
 
     /// <summary>
@@ -82,6 +90,8 @@ internal static class ReaderSteps
             string? deleted;
             try
             {
+                // Checked here: retention may have deleted the step since the catalog was read.
+                RequireOnDisk(store, catalog, resolved);
                 var result = read(catalog, resolved);
                 if (failed?.Invoke(result) != true || (deleted = DeletedNow(store, dir, hocon, resolved)) is null) return result;
             }
