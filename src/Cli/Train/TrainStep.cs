@@ -46,9 +46,12 @@ internal static class TrainStep
         }
         total!.backward();
         AllReduceReplicated(ranks);
+        WithoutCollections.Run(() =>
+        {
+            foreach (var rank in ranks) rank.Optimizer.step();
+        });
         foreach (var rank in ranks)
         {
-            rank.Optimizer.step();
             rank.Scheduler.step();
             rank.Optimizer.zero_grad();
         }
