@@ -20,19 +20,20 @@ public sealed class DemoProcessFailureSpec : IDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
-    /// <summary>A demo of many steps across two node processes, its stdout and stderr read as they come.</summary>
-    private Process StartDemo(StringBuilder stdout, StringBuilder stderr, TaskCompletionSource saved)
+    /// <summary>A demo of many steps across two node processes (or in this one), its stdout and stderr read as they come.</summary>
+    private Process StartDemo(StringBuilder stdout, StringBuilder stderr, TaskCompletionSource saved, bool nodes = true)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "demo", "--dir", Path.Combine(_temp.Path, "ckpt"), "--nodes", "2", "--ranks", "1",
-                     "--size-mb", "1", "--tensors", "2", "--steps", "10000" })
+        foreach (var a in new[] { typeof(ActorCkptCli).Assembly.Location, "demo", "--dir", Path.Combine(_temp.Path, "ckpt"), "--ranks", "1",
+                     "--size-mb", "1", "--tensors", "2", "--steps", "10000" }.Concat(nodes ? ["--nodes", "2"] : Array.Empty<string>()))
             psi.ArgumentList.Add(a);
         var child = Process.Start(psi)!;
         child.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (stdout) stdout.AppendLine(e.Data);
-            if (e.Data.StartsWith("saved step 2 ", StringComparison.Ordinal)) saved.TrySetResult();
+            // "saved step 2 on …" across nodes, "saved step 2: …" in one process.
+            if (e.Data.StartsWith("saved step 2 ", StringComparison.Ordinal) || e.Data.StartsWith("saved step 2:", StringComparison.Ordinal)) saved.TrySetResult();
         };
         child.ErrorDataReceived += (_, e) =>
         {
@@ -80,6 +81,29 @@ public sealed class DemoProcessFailureSpec : IDisposable
             if (!demo.HasExited) demo.Kill(entireProcessTree: true);
         }
         return (demo.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task A_demo_in_one_process_sent_sigterm_should_stop_between_steps_and_exit_143_saying_where()
+    {
+        var (stdout, stderr, saved) = (new StringBuilder(), new StringBuilder(), new TaskCompletionSource());
+        using var child = StartDemo(stdout, stderr, saved, nodes: false);
+        try
+        {
+            await saved.Task.WaitAsync(Patience);
+            Assert.Equal(0, SendSignal(child.Id, 15));
+            await child.WaitForExitAsync().WaitAsync(Patience);
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill(entireProcessTree: true);
+        }
+
+        // Before: the signal stopped the actor system under the save, and the demo failed (exit 1) saying
+        // "the actor system 'actorckpt' has stopped: the save of step N was not started".
+        Assert.True(child.ExitCode == 143, $"expected the exit of SIGTERM, got {child.ExitCode}\n{stdout}\n{stderr}");
+        var lastSaved = stdout.ToString().Split('\n').Where(l => l.StartsWith("saved step ", StringComparison.Ordinal)).Select(l => long.Parse(l.Split(' ')[2].TrimEnd(':'))).Max();
+        Assert.Equal($"actorckpt: demo interrupted before step {lastSaved + 1}: the steps before it are committed", stderr.ToString().Trim());
     }
 
     [Fact]

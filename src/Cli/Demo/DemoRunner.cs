@@ -29,21 +29,48 @@ internal static class DemoRunner
                 (t, step, progress) => reader.LoadAsync(t, step, progress: progress), report, output);
         }
 
-        await using var ckpt = Checkpointer.Start(o.Dir, o.Hocon);
+        // Ctrl-C or SIGTERM: the demo stops after the save under way (its tensors are read until it
+        // ends) or stops its load between reads, says so, and exits 130 or 143. Akka's own hook would
+        // stop the actor system under the save at once: off, unless --config turns it on.
+        using var signals = new StopSignals();
+        await using var ckpt = Checkpointer.Start(o.Dir, WithoutShutdownHook(o.Hocon));
         if (!o.Check)
         {
             var first = DemoSteps.First(ckpt.LatestStep, o.Steps, o.Dir);
             for (var step = first; step < first + o.Steps; step++)
             {
+                if (signals.Stopped) return Interrupted(signals, output, $"before step {step}: the steps before it are committed");
                 var (staged, saved, summary) = await SaveStepAsync(ckpt, model, o.Ranks, step, output);
                 output.Line($"saved step {step}: {summary.Files} files, {summary.Bytes} bytes, staged in {CliOutput.Seconds(staged)} s, committed in {CliOutput.Seconds(saved)} s");
                 report["staged_s"] = CliOutput.Seconds(staged);
                 report["save_s"] = CliOutput.Seconds(saved);
             }
         }
+        if (signals.Stopped) return Interrupted(signals, output, "after its saves, before its load");
         // The newest step of any tier (a memory step, with the memory tier on, has no directory of its own).
-        return await CheckLatestAsync(o, model, await ckpt.GetLatestStepAsync(), step => FileBytes(ckpt, step),
-            (t, step, progress) => ckpt.LoadAsync(t, step, progress: progress), report, output);
+        try
+        {
+            return await CheckLatestAsync(o, model, await ckpt.GetLatestStepAsync(), step => FileBytes(ckpt, step),
+                (t, step, progress) => ckpt.LoadAsync(t, step, progress: progress, cancellationToken: signals.Token), report, output);
+        }
+        catch (OperationCanceledException) when (signals.Stopped)
+        {
+            return Interrupted(signals, output, "during its load, which stopped between reads (the checkpoint is untouched)");
+        }
+    }
+
+    /// <summary><paramref name="hocon"/> (--config) with Akka's shutdown on signals off, unless it says otherwise; added last, so its line numbers stay.</summary>
+    private static string WithoutShutdownHook(string? hocon)
+    {
+        const string key = "akka.coordinated-shutdown.run-by-clr-shutdown-hook";
+        return !string.IsNullOrWhiteSpace(hocon) && Akka.Configuration.ConfigurationFactory.ParseString(hocon).HasPath(key) ? hocon : $"{hocon}\n{key} = off";
+    }
+
+    /// <summary>Says where the demo stopped for a signal; the signal's exit.</summary>
+    private static int Interrupted(StopSignals signals, CliOutput output, string where)
+    {
+        output.Failure($"demo interrupted {where}");
+        return signals.ExitCode;
     }
 
     /// <summary>Loads the newest committed step on <c>--load-ranks</c> ranks and checks it bit-exact; returns the exit code.</summary>

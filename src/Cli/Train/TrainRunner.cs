@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using ActorCkpt.Cli;
 using ActorCkpt.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -54,16 +53,7 @@ internal static class TrainRunner
         var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ActorCkpt.Hosting.ActorCkptOptions>>().Value;
         ActorCkptSettings.Create(options.ToConfig().WithFallback(NodeConfig.Node).WithFallback(ActorCkptConfig.Defaults));
         // Ctrl-C or SIGTERM (a preemption) stops the run between steps; the saves in flight end first.
-        using var stop = new CancellationTokenSource();
-        var signal = 0;
-        void Stop(PosixSignalContext c, int exit)
-        {
-            c.Cancel = true;
-            Interlocked.CompareExchange(ref signal, exit, 0);
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, 130));
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, 143));
+        using var signals = new StopSignals();
         // Akka.Hosting writes a failed start's stack trace to the console itself (its issue 470), where
         // this run's report goes; the failure is rethrown and reported in one line (with --verbose, the trace).
         var console = Console.Out;
@@ -78,8 +68,8 @@ internal static class TrainRunner
         }
         try
         {
-            var exit = await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output, stop.Token);
-            return stop.IsCancellationRequested ? Volatile.Read(ref signal) : exit;
+            var exit = await TrainAsync(host.Services.GetRequiredService<ICheckpointer>(), o, output, signals.Token);
+            return signals.Stopped ? signals.ExitCode : exit;
         }
         finally
         {
