@@ -93,6 +93,40 @@ public class ReplicaStoreSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_copy_from_a_peer_of_a_step_dropped_before_it_was_copied_should_not_be_published()
+    {
+        var (source, target) = (Store("h0"), Store("h1"));
+        var plan = Plan("r00000-000-t.safetensors");
+        Write(source, 5, SaveId, plan, Data(plan, 5));
+        using var payload = source.OpenRead(5, plan.FileName, out var header);
+        Task Read(long at, Memory<byte> into)
+        {
+            payload.ReadExactly(into.Span, at);
+            return Task.CompletedTask;
+        }
+
+        // The planner let the step go on h1 as it asked h1 to make the copy: before, the copy was
+        // published into a step no round holds, counted by no budget.
+        target.Drop(5, [plan.FileName]);
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => target.CopyAsync(header, Read, 64 << 10));
+
+        Assert.Equal($"the copy of '{plan.FileName}' of step 5 on host 'h1' was dropped while it was copied", e.Message);
+        Assert.Empty(target.List().Held);
+        var stepDir = Path.Combine(target.Root, ReplicaLayout.StepDirectory(5));
+        Assert.False(Directory.Exists(stepDir) && Directory.EnumerateFileSystemEntries(stepDir).Any());
+        // A copy of a step not dropped is published as ever.
+        var other = Plan("r00000-000-u.safetensors");
+        Write(source, 6, SaveId, other, Data(other, 6));
+        using var otherPayload = source.OpenRead(6, other.FileName, out var otherHeader);
+        await target.CopyAsync(otherHeader, (at, into) =>
+        {
+            otherPayload.ReadExactly(into.Span, at);
+            return Task.CompletedTask;
+        }, 64 << 10);
+        Assert.Equal([other.FileName], target.List().Held.Select(h => h.DataFile));
+    }
+
+    [Fact]
     public void RemoveDebris_should_keep_temporary_files_of_live_processes_and_remove_those_of_dead_ones()
     {
         var store = Store();

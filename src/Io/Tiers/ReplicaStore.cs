@@ -153,12 +153,12 @@ internal sealed class ReplicaStore
         if (pieceBytes <= 0) throw new ArgumentOutOfRangeException(nameof(pieceBytes), pieceBytes, "must be positive");
         var bytes = ReplicaFile.Encode(header);
         var replica = new HeldReplica(header.Step, header.SaveId, header.Rank, header.FileName, header.HeaderLength + header.PayloadLength, header.Result);
-        var (temp, claimed) = Temporary(header.Step, header.FileName, replica.FileBytes);
+        var (temp, handle) = OpenTemporary(header.Step, header.FileName, replica.FileBytes);
         var size = (int)Math.Min(pieceBytes, Math.Max(header.PayloadLength, 1));
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            using (var handle = ReplicaFileWriter.OpenTemporary(temp, claimed))
+            using (handle)
             {
                 for (long at = 0; at < header.PayloadLength; at += size)
                 {
@@ -171,7 +171,18 @@ internal sealed class ReplicaStore
             }
             if (Verify(replica, ReplicaLayout.StepDirectory(header.Step) + "/" + Path.GetFileName(temp)) is { } problem)
                 throw new ReplicaMismatchException(header.FileName, null, null, problem);
-            File.Move(temp, FinalPath(header.Step, header.FileName), overwrite: true);
+            // Dropped before or while it was copied (the planner let the step go as the copy began): not
+            // published into a step that no longer holds it, counted by no budget.
+            var dropped = () => new ActorCkptException($"the copy of '{header.FileName}' of step {header.Step} on host '{Host}' was dropped while it was copied");
+            if (_dropped.ContainsKey((header.Step, header.FileName))) throw dropped();
+            var final = FinalPath(header.Step, header.FileName);
+            File.Move(temp, final, overwrite: true);
+            // Dropped between the look and the rename: the drop found no file to remove, so this does.
+            if (_dropped.ContainsKey((header.Step, header.FileName)))
+            {
+                LocalFiles.TryDelete(final);
+                throw dropped();
+            }
             return replica;
         }
         catch
@@ -375,6 +386,26 @@ internal sealed class ReplicaStore
             throw new IOException($"replica store of host '{Host}': '{directory}' is {NotARegularFileException.Describe(kind)}, not a directory");
         var temp = Path.Combine(directory, ReplicaLayout.TempName(dataFile, Environment.ProcessId, Guid.NewGuid().ToString("N")[..8]));
         return (temp, TryClaimSpare(length, temp));
+    }
+
+    /// <summary>
+    /// A temporary file for <paramref name="dataFile"/>'s replica of step <paramref name="step"/>, open for
+    /// writing (a spare claimed when there is one); made again when a drop of the step removed its
+    /// emptied directory between making it and opening the file.
+    /// </summary>
+    private (string Temp, Microsoft.Win32.SafeHandles.SafeFileHandle Handle) OpenTemporary(long step, string dataFile, long length)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var (temp, claimed) = Temporary(step, dataFile, length);
+                return (temp, ReplicaFileWriter.OpenTemporary(temp, claimed));
+            }
+            catch (DirectoryNotFoundException) when (attempt < 3)
+            {
+            }
+        }
     }
 
     /// <summary>Where <paramref name="dataFile"/>'s replica of step <paramref name="step"/> is published.</summary>
