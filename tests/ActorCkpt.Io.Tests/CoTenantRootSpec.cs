@@ -17,6 +17,25 @@ public class CoTenantRootSpec : IDisposable
 
     private string HolderFile => Path.Combine(_dir.Path, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile));
 
+    [Fact]
+    public void A_checkpoint_root_removed_while_in_use_should_not_be_made_again_by_the_next_save()
+    {
+        var root = Path.Combine(_dir.Path, "root");
+        var store = BlobStores.Open(root, new ObjectStoreOptions());
+        store.CreateDirectory("step-00000001");
+        Directory.Delete(root, recursive: true);
+
+        // Before, mkdir -p made the root again, empty: the job saved on into a root with no catalog.
+        var e = Assert.Throws<DirectoryNotFoundException>(() => store.CreateDirectory("step-00000002"));
+        Assert.Equal($"the checkpoint root '{root}' is gone: it was removed while in use, and is not made again", e.Message);
+        Assert.False(Directory.Exists(root));
+        // A folder of another kind (an export's, a replica store's) is made again as before.
+        var other = new LocalBlobStore(Path.Combine(_dir.Path, "other"));
+        Directory.Delete(other.Root);
+        other.CreateDirectory("x");
+        Assert.True(Directory.Exists(Path.Combine(other.Root, "x")));
+    }
+
     [Theory]
     [InlineData("step-00000003", 3L)]
     [InlineData("step-123456789", 123456789L)]

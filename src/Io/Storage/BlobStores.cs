@@ -12,7 +12,7 @@ internal static class BlobStores
     {
         if (ObjectRoot.ForeignUri(root) is { } foreign) throw new ActorCkptException(foreign);
         if (!ObjectRoot.IsObjectRoot(root))
-            return LocalRoot.InsideAnotherRoot(root) is { } nested ? throw new ActorCkptException(nested) : new LocalBlobStore(root);
+            return LocalRoot.InsideAnotherRoot(root) is { } nested ? throw new ActorCkptException(nested) : new LocalBlobStore(root, checkpointRoot: true);
         var location = ObjectRoot.Parse(root);
         var client = ObjectClients.Open(location, objectStore);
         try

@@ -10,9 +10,17 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class LocalBlobStore : IBlobStore
 {
-    /// <summary>Creates the store over <paramref name="root"/>, creating the directory when missing; a file or special file there is refused naming it.</summary>
-    public LocalBlobStore(string root)
+    // A checkpoint root: removed while in use, it is not made again by a save (see CreateDirectory).
+    private readonly bool _rootStays;
+
+    /// <summary>
+    /// Creates the store over <paramref name="root"/>, creating the directory when missing; a file or
+    /// special file there is refused naming it. A <paramref name="checkpointRoot"/> is not made again
+    /// once removed: a save then fails saying the root is gone.
+    /// </summary>
+    public LocalBlobStore(string root, bool checkpointRoot = false)
     {
+        _rootStays = checkpointRoot;
         Root = Path.GetFullPath(root);
         if (!Directory.Exists(Root) && LocalRoot.Problem(Root) is { } problem && RegularFile.Kind(Root) != FileKind.Missing)
             throw new IOException("checkpoint root " + problem);
@@ -71,6 +79,10 @@ internal sealed class LocalBlobStore : IBlobStore
     {
         var full = Full(path);
         if (Directory.Exists(full)) return;
+        // mkdir -p would make a removed root again, empty: the job's saves would go on into a root with
+        // no catalog and no earlier steps, and the planner fail later on an empty catalog.
+        if (_rootStays && !Directory.Exists(Root))
+            throw new DirectoryNotFoundException($"the checkpoint root '{Root}' is gone: it was removed while in use, and is not made again");
         Directory.CreateDirectory(full);
         AtomicRename.Sync(Path.GetDirectoryName(full)!);
     }
