@@ -24,6 +24,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly SaveRounds<IActorRef> _rounds;
     private readonly StepRemovals<IActorRef> _removals;
     private readonly LoadLeases<IActorRef> _leases = new();
+    // Lease requests held back (hosts not announced yet, the object tier not listed yet), by asker and request id.
+    private readonly HashSet<(IActorRef, Guid)> _leasesWaiting = new();
     private readonly QueueAgreement _agreement = new();
     // The memory tier's holders, by host: where memory rounds place copies and loads find them.
     private readonly HolderDirectory<IActorRef> _holders = new();
@@ -159,7 +161,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // Too late when the save committed (the commit stashed this request until it was journaled) or is over.
         Command<AbortSave>(m => Carry(_rounds.Cancel(m, Catalog[m.Step] is { Status: CheckpointStatus.Committed or CheckpointStatus.Deleted })));
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
-        Command<AcquireLoadLease>(OnAcquireLoadLease);
+        Command<AcquireLoadLease>(m => OnAcquireLoadLease(m));
+        Command<LeaseAskedAgain>(m => OnAcquireLoadLease(m.Request, again: true));
         Command<ReplicaRefused>(OnReplicaRefused);
         Command<ListHolders>(_ => Sender.Tell(new HoldersListed(_holders.LiveHosts.ToArray())));
         Command<PersistReplicaSuccess>(OnPersisted);
@@ -800,15 +803,17 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             m.Holder.Tell(new DropReplicas(debris.Key, debris.Select(d => d.File).ToArray(), "not a copy of a committed memory step"));
     }
 
-    private void OnAcquireLoadLease(AcquireLoadLease msg)
+    /// <summary>A lease request; <paramref name="again"/> when it is this planner's own copy of one it held back (<see cref="LeaseAskedAgain"/>).</summary>
+    private void OnAcquireLoadLease(AcquireLoadLease msg, bool again = false)
     {
         // A renewal of a memory lease resolves its step from the tiers again; one of a disk lease, as before.
         if (_settings.MemoryTier.Enabled && (!msg.Renew || Catalog[msg.Step ?? -1] is { InMemory: true }) || msg.Only is StorageTier.Memory or StorageTier.Object
             || _uploader is not null && (!msg.Renew || Catalog[msg.Step ?? -1] is { OnDisk: false, OnObject: true }))
         {
-            OnAcquireTieredLease(msg);
+            OnAcquireTieredLease(msg, again);
             return;
         }
+        _leasesWaiting.Remove((Sender, msg.RequestId));
         var (lease, watch) = _leases.Request(Sender, msg.Step, msg.Renew, Catalog, _removals.CanRenew, _files.Root);
         if (watch) Context.Watch(Sender);
         Sender.Tell(lease.Refusal is null ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum) : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
@@ -820,18 +825,27 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// lease pins the step against eviction as a disk lease keeps a step from deletion. Disk choices are leased as
     /// before; an object one like a memory one (this planner deletes nothing in the object tier).
     /// </summary>
-    private void OnAcquireTieredLease(AcquireLoadLease msg)
+    private void OnAcquireTieredLease(AcquireLoadLease msg, bool again)
     {
         // Just started: hosts the catalog records as holders announce themselves first (a restarted
         // cluster loads from memory instead of racing to the disk); a load waits for them up to
         // lost-after, unless what it gets now is what they could give it at best.
+        var waiting = (Sender, msg.RequestId);
+        // The rank asks again every resend interval until answered: a copy of a request that waits here already is dropped, the one waiting answers.
+        if (!again && _leasesWaiting.Contains(waiting)) return;
         if (WaitsForSilentHosts(msg))
         {
-            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, msg, Sender);
+            _leasesWaiting.Add(waiting);
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, new LeaseAskedAgain(msg), Sender);
             return;
         }
         // Likewise for the object tier's first listing: a planner whose disk (and catalog) was lost finds its steps there.
-        if (DeferredUntilListed(msg)) return;
+        if (DeferredUntilListed(new LeaseAskedAgain(msg)))
+        {
+            _leasesWaiting.Add(waiting);
+            return;
+        }
+        _leasesWaiting.Remove(waiting);
         MarkSilentHostsLost();
         var (choice, refusal) = LoadSources.Choose(CommittedSteps(), msg.Step, msg.Only, _holders.IsLive, msg.Host);
         if (choice is null)
@@ -1028,4 +1042,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     /// <summary>A journal's error as a save or deletion reports it: the cause, and which catalog (a full disk, say, is the catalog's disk).</summary>
     private string JournalError(Exception cause) => $"{cause.Message} (catalog {CatalogName})";
+
+    /// <summary>A lease request this planner held back, sent to itself again.</summary>
+    private sealed record LeaseAskedAgain(AcquireLoadLease Request);
 }

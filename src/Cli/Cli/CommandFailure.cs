@@ -22,6 +22,13 @@ internal static class CommandFailure
         {
             return command();
         }
+        catch (Exception) when (OutputFolder.Interrupted)
+        {
+            // An export or unshard interrupted: its handler said so in one line, and the signal ends the
+            // process (130, 143). What failed after it is its consequence, not a second line and exit 1.
+            Thread.Sleep(Timeout.Infinite);
+            throw;
+        }
         catch (Exception thrown)
         {
             var e = Innermost(thrown);

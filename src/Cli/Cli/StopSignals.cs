@@ -6,7 +6,8 @@ namespace ActorCkpt.Cli;
 /// Ctrl-C (SIGINT) or SIGTERM (a preemption) asks a long command to stop at its next safe point,
 /// instead of ending the process: the command finishes what must not be cut (saves in flight, a load
 /// into tensors it then frees), says where it stopped in one line, and exits as the signal would
-/// have ended it (130, 143).
+/// have ended it (130, 143). A second signal ends the process at once, as if none were handled (a
+/// second Ctrl-C when the first's stop takes too long).
 /// </summary>
 internal sealed class StopSignals : IDisposable
 {
@@ -29,15 +30,14 @@ internal sealed class StopSignals : IDisposable
 
     private void Stop(PosixSignalContext context, int exit)
     {
+        if (Interlocked.CompareExchange(ref _exit, exit, 0) != 0) return;
         context.Cancel = true;
-        Interlocked.CompareExchange(ref _exit, exit, 0);
         _stop.Cancel();
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops handling the signals. The token's source is left to the collector: a handler running on its own thread may still cancel it.</summary>
     public void Dispose()
     {
         foreach (var registration in _registrations) registration.Dispose();
-        _stop.Dispose();
     }
 }

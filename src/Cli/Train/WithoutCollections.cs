@@ -15,18 +15,24 @@ internal static class WithoutCollections
     // threads saving meanwhile: past it the runtime collects after all, and the region ends.
     private const long Budget = 64L << 20;
 
-    /// <summary>Runs <paramref name="action"/> inside a no-GC region (as it is when one cannot be had).</summary>
+    // The region is the process's: one caller at a time starts and ends it.
+    private static readonly object Gate = new();
+
+    /// <summary>Runs <paramref name="action"/> inside a no-GC region (as it is when one cannot be had); callers on other threads wait their turn.</summary>
     public static void Run(Action action)
     {
-        var started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget);
-        try
+        lock (Gate)
         {
-            action();
-        }
-        finally
-        {
-            // Ended already when the budget ran out: the runtime collected, and the step went on.
-            if (started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            var started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget);
+            try
+            {
+                action();
+            }
+            finally
+            {
+                // Ended already when the budget ran out: the runtime collected, and the step went on.
+                if (started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ internal static class CheckpointerStartup
             // As Checkpointer.Start: a planner that cannot start (a lock another checkpointer took since
             // the check above, its journal) fails the host's start, not its first save. Waited for on the
             // thread pool: a caller's single-threaded synchronization context would deadlock it.
-            if (!system.IsClustered() && Task.Run(() => checkpointer.Node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult() is { } why)
+            if (!system.IsClustered() && PlannerGaveUp(checkpointer, settings) is { } why)
                 throw new ActorCkptException(why);
         }
         catch (Exception e)
@@ -96,6 +96,22 @@ internal static class CheckpointerStartup
         deferred.SetReady(checkpointer);
         log.Info("ActorCkpt started over {0} (catalog journal {1})", checkpointer.Node.Store.Blobs.Root, ActorCkptConfig.JournalPluginId);
         return checkpointer;
+    }
+
+    /// <summary>
+    /// Why the planner could not start, once it has started or given up; null when it runs, or is
+    /// still starting after the plan timeout (a catalog server slow to answer: saves wait for it then).
+    /// </summary>
+    private static string? PlannerGaveUp(Checkpointer checkpointer, ActorCkptSettings settings)
+    {
+        try
+        {
+            return Task.Run(() => checkpointer.Node.PlannerGaveUpAsync(settings.PlanTimeout)).GetAwaiter().GetResult();
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A cluster node that will never save or never join gets a line naming what is missing and the fix.</summary>

@@ -73,6 +73,7 @@ internal sealed class OutputFolder : IDisposable
     public static OutputFolder Begin(string destination, string command, Func<IBlobStore, IBlobStore>? wrap = null, bool exchange = true)
     {
         var (full, parent, name) = Resolve(destination, command);
+        if (Interrupted) throw new OperationCanceledException($"{command} was interrupted before it began its output");
         Directory.CreateDirectory(parent);
         OutputDebris.Recover(parent, name);
         OutputMarker.CheckReplaceable(full, command);
@@ -299,6 +300,12 @@ internal sealed class OutputFolder : IDisposable
                 }
             return (s_abandoned, Volatile.Read(ref s_putInPlace));
         }
+    }
+
+    /// <summary>True once <see cref="AbandonAll"/> ran: the process is ending with the signal that interrupted it.</summary>
+    public static bool Interrupted
+    {
+        get { lock (Beginning) return s_interrupted; }
     }
 
     /// <summary>For the specs that interrupt: outputs may begin again (a process that was interrupted ends instead).</summary>
