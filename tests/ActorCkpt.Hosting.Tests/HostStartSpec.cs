@@ -239,18 +239,7 @@ public sealed class HostStartSpec : IDisposable
     public async Task A_stopping_host_should_stop_waiting_for_saves_in_flight_when_its_own_shutdown_timeout_runs_out()
     {
         var gate = new WriteGate();
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
-        // Added before AddAkka: the host stops Akka's service first, and the wait still ends with the host's timeout.
-        builder.Services.AddActorCkptCheckpointer();
-        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
-        {
-            o.Root = Root;
-            o.FinishSavesTimeout = TimeSpan.FromMinutes(10);
-            o.WrapStore = inner => new GatedWrites(inner, gate);
-        }));
-        using var host = builder.Build();
-        await host.StartAsync(Ct);
+        using var host = await StartGatedHostAsync(gate, TimeSpan.FromSeconds(3));
 
         // Before: the host's stop waited the whole FinishSavesTimeout, long after its own timeout (a pod is killed then).
         var cut = await SaveCutOff.StopDuringSaveAsync(host, gate, Ct);
@@ -262,7 +251,24 @@ public sealed class HostStartSpec : IDisposable
     public async Task A_host_told_to_stop_at_once_should_stop_waiting_for_saves_in_flight_at_once()
     {
         var gate = new WriteGate();
+        using var host = await StartGatedHostAsync(gate, shutdownTimeout: null);
+
+        // A cancelled token: the host's stop is no longer graceful. Before, the stop waited until 2 s
+        // before the host's ShutdownTimeout (30 s here) and said that timeout had run out.
+        var cut = await SaveCutOff.StopDuringSaveAsync(host, gate, Ct, stop: new CancellationToken(canceled: true));
+        Assert.Equal("save of step 1 failed: the host shut down, and the token given to its stop (IHost.StopAsync) was cancelled before this save ended; " +
+                     "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+    }
+
+    /// <summary>
+    /// A started host whose writes <paramref name="gate"/> holds, waiting up to ten minutes for saves at
+    /// its stop, with the host's own <paramref name="shutdownTimeout"/> (its default when null).
+    /// ActorCkpt's services are added before AddAkka: the host stops Akka's service first.
+    /// </summary>
+    private async Task<IHost> StartGatedHostAsync(WriteGate gate, TimeSpan? shutdownTimeout)
+    {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        if (shutdownTimeout is { } timeout) builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout);
         builder.Services.AddActorCkptCheckpointer();
         builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(o =>
         {
@@ -270,14 +276,9 @@ public sealed class HostStartSpec : IDisposable
             o.FinishSavesTimeout = TimeSpan.FromMinutes(10);
             o.WrapStore = inner => new GatedWrites(inner, gate);
         }));
-        using var host = builder.Build();
+        var host = builder.Build();
         await host.StartAsync(Ct);
-
-        // A cancelled token: the host's stop is no longer graceful. Before, the stop waited until 2 s
-        // before the host's ShutdownTimeout (30 s here) and said that timeout had run out.
-        var cut = await SaveCutOff.StopDuringSaveAsync(host, gate, Ct, stop: new CancellationToken(canceled: true));
-        Assert.Equal("save of step 1 failed: the host shut down, and the token given to its stop (IHost.StopAsync) was cancelled before this save ended; " +
-                     "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
+        return host;
     }
 
     [Fact]
