@@ -57,6 +57,24 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Fact]
+    public async Task A_demo_over_a_root_that_lost_its_disk_should_go_on_from_the_object_tiers_newest_step()
+    {
+        var dir = Path.Combine(_temp.Path, "lost");
+        var tier = $"az://{ObjectEmulators.NewContainer()}/tier";
+        var config = Config("az", $"actorckpt.object-store.create-missing = on\nactorckpt.tiers.object {{ root = {JsonSerializer.Serialize(tier)}, every = 1 }}\n");
+        var train = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "4", "--ckpt-every", "2", "--config", config);
+        Assert.True(train.Exit == 0, train.Out + train.Err);
+        Directory.Delete(dir, recursive: true);
+
+        // Before, the demo numbered its save from the disk's newest (none): it saved step 1, which the
+        // tier refused (it holds step 4's run), or failed as "already committed in the object tier".
+        var demo = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "demo", "--dir", dir, "--config", config, "--size-mb", "1", "--tensors", "2");
+        Assert.True(demo.Exit == 0, demo.Out + demo.Err);
+        Assert.Contains("saved step 5: ", demo.Out);
+        Assert.DoesNotContain("was not uploaded", demo.Err);
+    }
+
+    [Fact]
     public async Task With_no_state_directory_configured_the_catalog_should_live_in_the_users_data_directory_one_per_root()
     {
         var root = $"s3://{ObjectEmulators.NewContainer()}/job";

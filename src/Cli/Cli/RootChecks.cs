@@ -24,8 +24,13 @@ internal static class RootChecks
         if (RootStore.HasRootId(root, node)) return;
         var holdsSteps = HoldsSteps(new CheckpointStore(RootStore.Open(root, node)));
         if (holdsSteps && orCommittedSteps) return;
+        // An object store's root without a catalog may be another root's object tier, which has none by design:
+        // a rebuild would make it a root of its own, and that root's uploads to it would then be refused.
+        var tier = ObjectRoot.IsObjectRoot(root)
+            ? $"; if it is another root's object tier (actorckpt.tiers.object.root), read its steps through that root instead (a rebuild would make it a root of its own, and stop that root's uploads)"
+            : "";
         throw new ActorCkptException(holdsSteps
-            ? $"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing), though it holds committed steps: actorckpt catalog rebuild ROOT gives it one"
+            ? $"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing), though it holds committed steps: actorckpt catalog rebuild ROOT gives it one{tier}"
             : $"'{root}' has no catalog ({CheckpointLayout.RootIdFile} is missing): no planner has run there");
     }
 

@@ -36,7 +36,8 @@ internal static class DemoRunner
         await using var ckpt = Checkpointer.Start(o.Dir, WithoutShutdownHook(o.Hocon));
         if (!o.Check)
         {
-            var first = DemoSteps.First(ckpt.LatestStep, o.Steps, o.Dir);
+            // The newest of any tier: a root whose disk was lost goes on from its object tier's newest step.
+            var first = DemoSteps.First(await ckpt.GetLatestStepAsync(), o.Steps, o.Dir);
             for (var step = first; step < first + o.Steps; step++)
             {
                 if (signals.Stopped) return Interrupted(signals, output, $"before step {step}: the steps before it are committed");

@@ -67,7 +67,7 @@ internal sealed class AzureObjectClient : IObjectClient
         if (exists.Value) return;
         if (!create)
             throw new ObjectStoreException(ObjectErrorKind.ContainerMissing,
-                $"{Describe}: the container does not exist: create it, or pass --create (actorckpt.object-store.create-missing = on)");
+                $"{Describe}: the container does not exist: create it, or have it created (actorckpt.object-store.create-missing = on; --create on demo, train and bench)");
         await Call("", () => _container.CreateIfNotExistsAsync(cancellationToken: cancel)).ConfigureAwait(false);
     }
 

@@ -85,7 +85,7 @@ internal sealed class S3ObjectClient : IObjectClient
         catch (ObjectStoreException e) when (e.Kind == ObjectErrorKind.ContainerMissing)
         {
             throw new ObjectStoreException(ObjectErrorKind.ContainerMissing,
-                $"{Describe}: the bucket does not exist: create it, or pass --create (actorckpt.object-store.create-missing = on)", inner: e);
+                $"{Describe}: the bucket does not exist: create it, or have it created (actorckpt.object-store.create-missing = on; --create on demo, train and bench)", inner: e);
         }
     }
 
