@@ -84,6 +84,25 @@ public sealed class DemoProcessFailureSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_memory_demo_whose_node_dies_during_a_save_should_still_end_with_its_json_report()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var kill = Path.Combine(_temp.Path, "kill.conf");
+        await File.WriteAllTextAsync(kill, "actorckpt.fault-injection.kill-at { point = file-written, step = 2 }\n");
+
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(Patience, "demo", "--dir", Path.Combine(_temp.Path, "mem"), "--nodes", "2", "--tier", "memory",
+            "--size-mb", "1", "--steps", "3", "--json", "--config", kill);
+
+        // Before, the node's death escaped the save loop: the error on stderr, no report on stdout.
+        Assert.Equal(1, exit);
+        var report = System.Text.Json.JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.False(report.GetProperty("bit_exact").GetBoolean());
+        Assert.StartsWith("node ", report.GetProperty("error").GetString());
+        Assert.Contains("exited with code 137 while the driver waited for its answer", report.GetProperty("error").GetString());
+        Assert.Contains($"actorckpt: {report.GetProperty("error").GetString()}", stderr);
+    }
+
+    [Fact]
     public async Task A_demo_in_one_process_sent_sigterm_should_stop_between_steps_and_exit_143_saying_where()
     {
         var (stdout, stderr, saved) = (new StringBuilder(), new StringBuilder(), new TaskCompletionSource());

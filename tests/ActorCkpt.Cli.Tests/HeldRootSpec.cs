@@ -54,6 +54,13 @@ public sealed class HeldRootSpec : IDisposable
             Assert.Equal(1, ActorCkptCli.Run(new[] { "gc", Dir }, new StringWriter(), stderr));
             Assert.Contains($"'{lockFile}' is locked by pid {holder.Id} on host", stderr.ToString());
 
+            // A demo across node processes too, before it starts any: before, its driver waited two
+            // minutes for writers and said "the planner did not find 2 writers".
+            var nodes = new StringWriter();
+            Assert.Equal(1, ActorCkptCli.Run(new[] { "demo", "--dir", Dir, "--nodes", "2", "--size-mb", "1", "--tensors", "4" }, new StringWriter(), nodes));
+            Assert.StartsWith($"actorckpt: the checkpoint root '{Path.GetFullPath(Dir)}' is held by another checkpointer: '{lockFile}' is locked by pid {holder.Id} on host", nodes.ToString());
+            Assert.Single(nodes.ToString().TrimEnd().Split('\n'));
+
             // Loading needs no lock: demo --check reads the held root read-only, bit-exact.
             var check = new StringWriter();
             Assert.Equal(0, ActorCkptCli.Run(new[] { "demo", "--dir", Dir, "--check", "--size-mb", "1", "--tensors", "4" }, check, new StringWriter()));

@@ -14,6 +14,21 @@ namespace ActorCkpt.Cli.Demo;
 /// </summary>
 internal static class MemoryDemoRunner
 {
+    /// <summary>
+    /// Ends the run for a save that failed (<paramref name="error"/> names the step or the node): the
+    /// error on stderr, the cluster stopped, then the JSON report, still the last line on stdout (the
+    /// acceptance contract). Returns the exit code.
+    /// </summary>
+    private static async Task<int> FailedAsync(NodeProcessCluster cluster, string error, Dictionary<string, object?> report, CliOutput output)
+    {
+        output.Failure(error);
+        report["error"] = error;
+        report["bit_exact"] = false;
+        await cluster.StopAsync(); // before the report: its JSON is the last line
+        output.Report(report);
+        return 1;
+    }
+
     /// <summary>Runs the memory demo; returns the exit code (0 only when the load is bit-exact).</summary>
     public static async Task<int> RunAsync(DemoRunner.Options o, int nodes, string placement, MemoryDemo memory, CliOutput output)
     {
@@ -43,17 +58,17 @@ internal static class MemoryDemoRunner
         var last = first + o.Steps - 1;
         for (var step = first; step <= last; step++)
         {
-            var saves = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
-            if (saves.FirstOrDefault(s => s.Error is not null) is { } failed)
+            DemoSaveDone[] saves;
+            try
             {
-                // The error names the step; the JSON report stays the last line on stdout (the acceptance contract).
-                output.Failure(failed.Error!);
-                report["error"] = failed.Error;
-                report["bit_exact"] = false;
-                await cluster.StopAsync(); // before the report: its JSON is the last line
-                output.Report(report);
-                return 1;
+                saves = await cluster.AskAllAsync<DemoSaveDone>(i => new RunDemoSave(step, ranks[i], o.Ranks, model));
             }
+            catch (ActorCkptException e)
+            {
+                // A node process that died during the save: the run ends as for a failed save, report last.
+                return await FailedAsync(cluster, e.Message, report, output);
+            }
+            if (saves.FirstOrDefault(s => s.Error is not null) is { } failed) return await FailedAsync(cluster, failed.Error!, report, output);
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);
             output.Line($"saved step {step} from {nodes} nodes: committed in {saves.Max(s => s.SavedSeconds):0.####} s");
         }

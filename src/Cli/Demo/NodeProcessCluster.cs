@@ -102,6 +102,9 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         {
             root = Path.GetFullPath(root);
             Directory.CreateDirectory(root);
+            // The nodes' planner would fail the lock in their processes, where the driver does not see it,
+            // and the driver wait two minutes for writers: a root another process holds is named now.
+            CatalogLock.EnsureFree(new LocalBlobStore(root, checkpointRoot: true));
         }
         var configFile = await NodeConfigFile.CreateAsync(Path.GetTempPath(), $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
         // The driver sees every node leave or die (the memory demo kills some): its log (Disassociated, with a
