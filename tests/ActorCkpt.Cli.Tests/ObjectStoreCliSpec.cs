@@ -28,15 +28,26 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
         return file;
     }
 
+    /// <summary>
+    /// Runs `train` for <paramref name="steps"/> steps, a checkpoint every 2, into a local root named
+    /// <paramref name="name"/> with an object tier on <paramref name="service"/> taking every
+    /// <paramref name="tierEvery"/>-th; the root, the tier and the config.
+    /// </summary>
+    private async Task<(string Dir, string Tier, string Config)> TrainWithTierAsync(string service, string name, int steps, int tierEvery)
+    {
+        var dir = Path.Combine(_temp.Path, name);
+        var tier = $"{service}://{ObjectEmulators.NewContainer()}/tier";
+        var config = Config(service, $"actorckpt.object-store.create-missing = on\nactorckpt.tiers.object {{ root = {JsonSerializer.Serialize(tier)}, every = {tierEvery} }}\n");
+        var train = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--ckpt-every", "2", "--config", config);
+        Assert.True(train.Exit == 0, train.Out + train.Err);
+        return (dir, tier, config);
+    }
+
     [Fact]
     public async Task Train_with_an_object_tier_should_upload_every_second_checkpoint_before_it_exits_and_ls_should_show_both_tiers()
     {
-        var dir = Path.Combine(_temp.Path, "ckpt");
-        var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";
-        var config = Config("s3", $"actorckpt.object-store.create-missing = on\nactorckpt.tiers.object {{ root = {JsonSerializer.Serialize(tier)}, every = 4 }}\n");
-
-        var train = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "8", "--ckpt-every", "2", "--config", config);
-        Assert.True(train.Exit == 0, train.Out + train.Err);
+        var (dir, tier, config) = await TrainWithTierAsync("s3", "ckpt", steps: 8, tierEvery: 4);
 
         var ls = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), "ls", dir, "--config", config, "--json");
         Assert.True(ls.Exit == 0, ls.Out + ls.Err);
@@ -59,11 +70,7 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     [Fact]
     public async Task A_demo_over_a_root_that_lost_its_disk_should_go_on_from_the_object_tiers_newest_step()
     {
-        var dir = Path.Combine(_temp.Path, "lost");
-        var tier = $"az://{ObjectEmulators.NewContainer()}/tier";
-        var config = Config("az", $"actorckpt.object-store.create-missing = on\nactorckpt.tiers.object {{ root = {JsonSerializer.Serialize(tier)}, every = 1 }}\n");
-        var train = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "4", "--ckpt-every", "2", "--config", config);
-        Assert.True(train.Exit == 0, train.Out + train.Err);
+        var (dir, _, config) = await TrainWithTierAsync("az", "lost", steps: 4, tierEvery: 1);
         Directory.Delete(dir, recursive: true);
 
         // Before, the demo numbered its save from the disk's newest (none): it saved step 1, which the
