@@ -90,8 +90,19 @@ public sealed class DemoProcessFailureSpec : IDisposable
         var kill = Path.Combine(_temp.Path, "kill.conf");
         await File.WriteAllTextAsync(kill, "actorckpt.fault-injection.kill-at { point = file-written, step = 2 }\n");
 
-        var (exit, stdout, stderr) = await ToolRun.RunAsync(Patience, "demo", "--dir", Path.Combine(_temp.Path, "mem"), "--nodes", "2", "--tier", "memory",
-            "--size-mb", "1", "--steps", "3", "--json", "--config", kill);
+        // The replicas, which a demo leaves in place, in a tmpfs directory of this test's, removed at its end.
+        var replicas = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "actorckpt-demo-" + Guid.NewGuid().ToString("N"));
+        (int Exit, string Out, string Err) run;
+        try
+        {
+            run = await ToolRun.RunAsync(Patience, "demo", "--dir", Path.Combine(_temp.Path, "mem"), "--nodes", "2", "--tier", "memory",
+                "--size-mb", "1", "--steps", "3", "--json", "--config", kill, "--replicas-dir", replicas);
+        }
+        finally
+        {
+            if (Directory.Exists(replicas)) Directory.Delete(replicas, recursive: true);
+        }
+        var (exit, stdout, stderr) = run;
 
         // Before, the node's death escaped the save loop: the error on stderr, no report on stdout.
         Assert.Equal(1, exit);
