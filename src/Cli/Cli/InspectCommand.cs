@@ -113,7 +113,7 @@ internal static class InspectCommand
                     steps.Add(step);
                 }
                 catch (Exception e) when (e is CheckpointFormatException or CheckpointNotFoundException or IOException
-                                          && ReaderSteps.Catalog(store, dir, hocon).Deleted(step) is not null)
+                                          && ReaderSteps.DeletedNow(store, dir, hocon, step) is not null)
                 {
                 }
             if (steps.Count > 0 || steps.Count == all.Count || attempt == 3) return (steps, checkedSteps, catalog);

@@ -106,7 +106,7 @@ internal static class ReaderSteps
     }
 
     /// <summary>Why the catalog, read again now, records <paramref name="step"/> as deleted; null when it does not (or cannot be read).</summary>
-    private static string? DeletedNow(CheckpointStore store, string dir, string? hocon, long step)
+    internal static string? DeletedNow(CheckpointStore store, string dir, string? hocon, long step)
     {
         try
         {

@@ -73,17 +73,16 @@ internal sealed class OutputFolder : IDisposable
     public static OutputFolder Begin(string destination, string command, Func<IBlobStore, IBlobStore>? wrap = null, bool exchange = true)
     {
         var (full, parent, name) = Resolve(destination, command);
-        if (Interrupted) throw new OperationCanceledException($"{command} was interrupted before it began its output");
-        Directory.CreateDirectory(parent);
-        OutputDebris.Recover(parent, name);
-        OutputMarker.CheckReplaceable(full, command);
-        var replacing = RegularFile.Kind(full) != FileKind.Missing;
-        string temp;
-        do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
-        while (Directory.Exists(temp));
         lock (Beginning)
         {
             if (s_interrupted) throw new OperationCanceledException($"{command} was interrupted before it began its output");
+            Directory.CreateDirectory(parent);
+            OutputDebris.Recover(parent, name);
+            OutputMarker.CheckReplaceable(full, command);
+            var replacing = RegularFile.Kind(full) != FileKind.Missing;
+            string temp;
+            do temp = Path.Combine(parent, OutputDebris.Name(name, OutputDebris.Partial, Environment.ProcessId, Random()));
+            while (Directory.Exists(temp));
             try
             {
                 Directory.CreateDirectory(temp);

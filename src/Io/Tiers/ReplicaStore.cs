@@ -65,20 +65,13 @@ internal sealed class ReplicaStore
     public ReplicaFileWriter Create(long step, Guid saveId, FileWritePlan plan, IReadOnlyList<int> blockSizes, IReadOnlyDictionary<string, string> fileMetadata)
     {
         var length = ReplicaFile.HeaderLength(plan, blockSizes) + plan.DataBytes;
-        for (var attempt = 1; ; attempt++)
+        var key = (step, plan.FileName);
+        return InStepDirectory(() =>
         {
-            try
-            {
-                var (temp, claimed) = Temporary(step, plan.FileName, length);
-                var key = (step, plan.FileName);
-                return new ReplicaFileWriter(temp, FinalPath(step, plan.FileName), Host, step, saveId, plan, blockSizes, fileMetadata, claimed,
-                    dropped: () => _dropped.ContainsKey(key));
-            }
-            catch (DirectoryNotFoundException) when (attempt < 3)
-            {
-                // A drop of the step removed its emptied directory between making it and creating the file.
-            }
-        }
+            var (temp, claimed) = Temporary(step, plan.FileName, length);
+            return new ReplicaFileWriter(temp, FinalPath(step, plan.FileName), Host, step, saveId, plan, blockSizes, fileMetadata, claimed,
+                dropped: () => _dropped.ContainsKey(key));
+        });
     }
 
     /// <summary>
@@ -388,19 +381,25 @@ internal sealed class ReplicaStore
         return (temp, TryClaimSpare(length, temp));
     }
 
+    /// <summary>A temporary file for <paramref name="dataFile"/>'s replica of step <paramref name="step"/>, open for writing (a spare claimed when there is one).</summary>
+    private (string Temp, Microsoft.Win32.SafeHandles.SafeFileHandle Handle) OpenTemporary(long step, string dataFile, long length) =>
+        InStepDirectory(() =>
+        {
+            var (temp, claimed) = Temporary(step, dataFile, length);
+            return (temp, ReplicaFileWriter.OpenTemporary(temp, claimed));
+        });
+
     /// <summary>
-    /// A temporary file for <paramref name="dataFile"/>'s replica of step <paramref name="step"/>, open for
-    /// writing (a spare claimed when there is one); made again when a drop of the step removed its
-    /// emptied directory between making it and opening the file.
+    /// <paramref name="make"/> (a file in a step's directory, which it makes first), made again when a
+    /// drop of the step removed its emptied directory between making it and creating the file.
     /// </summary>
-    private (string Temp, Microsoft.Win32.SafeHandles.SafeFileHandle Handle) OpenTemporary(long step, string dataFile, long length)
+    private static T InStepDirectory<T>(Func<T> make)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var (temp, claimed) = Temporary(step, dataFile, length);
-                return (temp, ReplicaFileWriter.OpenTemporary(temp, claimed));
+                return make();
             }
             catch (DirectoryNotFoundException) when (attempt < 3)
             {
