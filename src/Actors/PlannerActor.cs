@@ -31,7 +31,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly HolderDirectory<IActorRef> _holders = new();
     // The bytes a copy of each file of the memory steps this planner committed takes (after a restart: estimated from the catalog).
     private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _copyBytes = new();
-    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    // When the planner settled its recovered catalog and began to answer: lost-after and the load waits count
+    // from here, since what hosts told it during a long recovery waited in the supervisor's stash meanwhile.
+    private DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     // Memory steps being written to disk in the background, by step.
     private readonly Dictionary<long, PersistJob> _persists = new();
     // The holder process each file of a persist went to: when it stops, the file goes again.
@@ -222,7 +224,6 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
                 _uploader = Context.ActorOf(ObjectTierActor.Props(_files.Store, _settings), "object-tier");
         }
         if (_removals.Holding) Timers.StartSingleTimer(nameof(RemovalGraceEnded), new RemovalGraceEnded(), _settings.RemovalGrace);
-        if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (Context.System.IsClustered())
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.MemberLeft), typeof(ClusterEvent.MemberExited), typeof(ClusterEvent.MemberRemoved));
@@ -660,6 +661,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
         if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
+        _startedAt = DateTimeOffset.UtcNow;
+        if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (PresentDiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         // Memory metadata that no held memory step owns: a round that stopped before its commit was journaled.
         foreach (var dir in _files.Memory.ScanSteps(_ => false).Steps.Where(d => Catalog[d.Step] is not { InMemory: true }))

@@ -91,6 +91,38 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
         TestStates.Dispose(targets);
     }
 
+    [Fact]
+    public async Task A_planner_whose_recovery_outlasts_lost_after_should_count_lost_after_from_when_it_answers()
+    {
+        await SaveDiskThenMemoryStep();
+        using var scan = new ManualResetEventSlim();
+        // Its catalog settles 2 s after the start (a slow disk listing), lost-after being 1 s; the host said it scans meanwhile.
+        var (system, node, log) = ProcessWhoseScanWaits(scan, blobs => new SlowRootListing(blobs, TimeSpan.FromSeconds(2)));
+        var targets = Targets(2);
+        var loads = Task.WhenAll(targets.Select(t => node.LoadAsync(t)));
+
+        // Before, lost-after counted from the planner's construction: it passed during the recovery, and the
+        // host was marked lost before the planner heard (from the supervisor's stash) that it scans; the loads took disk step 1.
+        await StillScanningTold(log);
+        scan.Set();
+        var results = await loads.WaitAsync(Patience);
+        Assert.All(results, r => Assert.Equal((2L, StorageTier.Memory), (r.Step, r.Tier)));
+        Assert.True((await Catalog(node)).Single(e => e.Step == 2).Memory!.Loadable);
+        TestStates.Dispose(targets);
+    }
+
+    /// <summary>A root whose listing takes until <paramref name="hold"/> after the store was made: a recovery that outlasts lost-after.</summary>
+    private sealed class SlowRootListing(IBlobStore inner, TimeSpan hold) : DelegatingBlobStore(inner)
+    {
+        private readonly DateTime _until = DateTime.UtcNow + hold;
+
+        public override IReadOnlyList<string> ListDirectories(string path)
+        {
+            if (path == "" && _until - DateTime.UtcNow is var left && left > TimeSpan.Zero) Thread.Sleep(left);
+            return base.ListDirectories(path);
+        }
+    }
+
     /// <summary>Step 1 on disk and step 2 in memory on host h0, by a process that then ends.</summary>
     private async Task SaveDiskThenMemoryStep()
     {
@@ -105,7 +137,7 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
     /// A process restarted on h0 (lost-after 1 s) whose holder's start-up scan waits for <paramref name="scan"/>:
     /// the blocking-I/O dispatcher, where the scan runs, has one thread, taken until then (the planner runs elsewhere).
     /// </summary>
-    private (ActorSystem System, CheckpointNode Node, TestProbe Log) ProcessWhoseScanWaits(ManualResetEventSlim scan)
+    private (ActorSystem System, CheckpointNode Node, TestProbe Log) ProcessWhoseScanWaits(ManualResetEventSlim scan, Func<IBlobStore, IBlobStore>? store = null)
     {
         TestProbe log = null!;
         var (system, node) = Process(extra: """
@@ -115,7 +147,7 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
               executor = fork-join-executor
               fork-join-executor { parallelism-min = 1, parallelism-factor = 1.0, parallelism-max = 1 }
             }
-            """, beforeStart: s =>
+            """, store: store, beforeStart: s =>
         {
             log = CreateTestProbe(s);
             s.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
