@@ -182,6 +182,26 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
     }
 
     [Fact]
+    public async Task A_tier_should_be_marked_at_its_first_upload_and_refuse_to_become_a_root_of_its_own()
+    {
+        var options = Options("s3");
+        var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";
+        var node = Start(Root, Settings(tier, options, every: 1));
+        await SaveAsync(node, 1);
+        await AwaitUploadedAsync(node, 1);
+        var blobs = BlobStores.Open(tier, options);
+        Assert.Equal(node.Store.RootId(), new CheckpointStore(blobs).ObjectTierOf());
+
+        // Before, a job started on the tier made it a root (its catalog.id), after which the tier refused the owner's uploads as another root's.
+        var refused = Assert.Throws<ActorCkptException>(() => CheckpointNode.Start(Sys, blobs, ActorCkptSettings.Create(Sys) with { ObjectStore = options }, "on-the-tier"));
+        Assert.Equal($"'{tier}' is the object tier of another checkpoint root (its tier-of.id names the root with id {node.Store.RootId()}): "
+            + "a checkpoint root made there would take that root's uploads for steps of its own; give it a directory of its own", refused.Message);
+        Assert.False(blobs.Exists(CheckpointLayout.RootIdFile));
+        await SaveAsync(node, 2);
+        await AwaitUploadedAsync(node, 1, 2);
+    }
+
+    [Fact]
     public async Task A_tier_that_is_another_jobs_object_store_root_should_take_nothing_from_it_and_delete_nothing_there()
     {
         var options = Options("s3");

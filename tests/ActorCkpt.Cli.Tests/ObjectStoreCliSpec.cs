@@ -68,6 +68,27 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
     }
 
     [Fact]
+    public async Task A_catalog_rebuild_or_ls_of_an_object_tier_should_name_the_root_it_belongs_to_and_change_nothing()
+    {
+        var (dir, tier, config) = await TrainWithTierAsync("s3", "owner", steps: 2, tierEvery: 1);
+        var owner = File.ReadAllText(Path.Combine(dir, CheckpointLayout.RootIdFile)).Trim();
+        var named = $"actorckpt: '{tier}' is the object tier of another checkpoint root (its tier-of.id names the root with id {owner}): "
+            + "it has no catalog of its own; list and tidy its steps through that root (verify and export read them here)" + Environment.NewLine;
+
+        // Before, the rebuild made the tier a root of its own, whose catalog.id then had the owner's uploads refused.
+        foreach (var args in new[] { new[] { "catalog", "rebuild", tier }, ["ls", tier], ["gc", tier] })
+        {
+            var run = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), [.. args, "--config", config]);
+            Assert.Equal((args[0], 1, named), (args[0], run.Exit, run.Err));
+        }
+        var blobs = BlobStores.Open(tier, emulators.Options("s3") with { StateDirectory = Path.Combine(_temp.Path, "state") });
+        Assert.False(blobs.Exists(CheckpointLayout.RootIdFile));
+        Assert.Equal([2L], new CheckpointStore(blobs).CommittedSteps());
+        var verify = await ToolRun.RunAsync(TimeSpan.FromMinutes(1), "verify", tier, "--config", config);
+        Assert.True(verify.Exit == 0, verify.Out + verify.Err);
+    }
+
+    [Fact]
     public async Task A_demo_over_a_root_that_lost_its_disk_should_go_on_from_the_object_tiers_newest_step()
     {
         var (dir, _, config) = await TrainWithTierAsync("az", "lost", steps: 4, tierEvery: 1);

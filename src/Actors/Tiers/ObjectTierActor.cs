@@ -76,6 +76,8 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
         Task.Run(() =>
             {
                 var target = ObjectTierStores.Get(system).Open(settings);
+                // Before its first step lands: no root of its own is made there (a catalog rebuild, a job's start).
+                target.MarkObjectTierOf(local.RootId());
                 return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel);
             }, cancel)
             .ContinueWith(t => new Uploaded(request, t.IsCompletedSuccessfully ? t.Result : null,

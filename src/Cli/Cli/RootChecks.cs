@@ -22,10 +22,13 @@ internal static class RootChecks
         if (LocalRoot.Problem(root) is { } problem) throw new DirectoryNotFoundException(problem);
         node ??= NodeConfig.Build();
         if (RootStore.HasRootId(root, node)) return;
-        var holdsSteps = HoldsSteps(new CheckpointStore(RootStore.Open(root, node)));
+        var store = new CheckpointStore(RootStore.Open(root, node));
+        // A rebuild would make it a root of its own, which would take its owner's uploads for its own steps.
+        if (store.ObjectTierOf() is { } owner)
+            throw new ActorCkptException(ObjectTierRoot.OfAnotherRoot(root, owner) + ": it has no catalog of its own; list and tidy its steps through that root (verify and export read them here)");
+        var holdsSteps = HoldsSteps(store);
         if (holdsSteps && orCommittedSteps) return;
-        // An object store's root without a catalog may be another root's object tier, which has none by design:
-        // a rebuild would make it a root of its own, and that root's uploads to it would then be refused.
+        // An object store's root without a catalog or a marker may be an object tier uploaded to before tiers were marked.
         var tier = ObjectRoot.IsObjectRoot(root)
             ? $"; if it is another root's object tier (actorckpt.tiers.object.root), read its steps through that root instead (a rebuild would make it a root of its own, and stop that root's uploads)"
             : "";

@@ -23,6 +23,12 @@ internal static class CheckpointLayout
     /// <summary>File at the root holding the root's identity, part of its catalog's persistence id.</summary>
     public const string RootIdFile = "catalog.id";
 
+    /// <summary>
+    /// File at an object tier's root naming the checkpoint root that first uploaded to it (its id): the
+    /// tier's steps belong to that root's catalog, so no root of its own is made there.
+    /// </summary>
+    public const string ObjectTierMarkerFile = "tier-of.id";
+
     /// <summary>Directory at the root holding the memory tier's step metadata (<c>memory/step-N/metadata.json</c>); never a step directory.</summary>
     public const string MemoryDirectory = "memory";
 

@@ -347,27 +347,68 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// The root's identity: a random id written durably to <see cref="CheckpointLayout.RootIdFile"/>
     /// the first time it is asked for (by whichever node gets there first; the others read it).
     /// Catalogs are keyed by it, so jobs on different roots never share a catalog, even in one database.
+    /// Refused where another root's object tier is (<see cref="ObjectTierOf"/>): a root made there would
+    /// take that root's uploads for steps of its own, and its retention would delete them.
     /// </summary>
     public string RootId()
     {
         if (!store.Exists(CheckpointLayout.RootIdFile))
         {
-            var temp = CheckpointLayout.RootIdFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            WriteDurably(temp, Encoding.ASCII.GetBytes(Guid.NewGuid().ToString("N") + "\n"));
-            try
-            {
-                store.Rename(temp, CheckpointLayout.RootIdFile, overwrite: false);
-            }
-            catch (IOException) when (store.Exists(CheckpointLayout.RootIdFile))
-            {
-                // Another node wrote it first: theirs stands.
-                store.DeleteFile(temp);
-            }
+            if (ObjectTierOf() is { } owner)
+                throw new ActorCkptException(ObjectTierRoot.OfAnotherRoot(store.Root, owner) + ": a checkpoint root made there would take that root's uploads for steps of its own; give it a directory of its own");
+            WriteOnce(CheckpointLayout.RootIdFile, Guid.NewGuid().ToString("N"));
         }
-        var bytes = ReadBounded(CheckpointLayout.RootIdFile, MaxSmallFileBytes, "a root id");
-        var id = Encoding.ASCII.GetString(bytes).Trim();
-        return id.Length == 32 && id.All(char.IsAsciiHexDigitLower) ? id
+        return ReadId(CheckpointLayout.RootIdFile, "a root id") is { } id ? id
             : throw new CheckpointFormatException(CheckpointLayout.RootIdFile, "is not a root id (32 lowercase hex digits)");
+    }
+
+    /// <summary>
+    /// Marks this store as the object tier of the root with id <paramref name="rootId"/>, unless it is
+    /// marked already (the first root to upload stays named: a root that lost its disk uploads on under a new id).
+    /// </summary>
+    public void MarkObjectTierOf(string rootId)
+    {
+        if (!store.Exists(CheckpointLayout.ObjectTierMarkerFile)) WriteOnce(CheckpointLayout.ObjectTierMarkerFile, rootId);
+    }
+
+    /// <summary>
+    /// The id of the root this store is the object tier of (<see cref="MarkObjectTierOf"/>), "an unreadable
+    /// id" when its marker does not hold one, or null when it is no tier's root; asking never writes.
+    /// </summary>
+    public string? ObjectTierOf()
+    {
+        if (!store.Exists(CheckpointLayout.ObjectTierMarkerFile)) return null;
+        try
+        {
+            return ReadId(CheckpointLayout.ObjectTierMarkerFile, "a root id") ?? "an unreadable id";
+        }
+        catch (CheckpointFormatException)
+        {
+            return "an unreadable id";
+        }
+    }
+
+    /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
+    private void WriteOnce(string path, string id)
+    {
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        WriteDurably(temp, Encoding.ASCII.GetBytes(id + "\n"));
+        try
+        {
+            store.Rename(temp, path, overwrite: false);
+        }
+        catch (IOException) when (store.Exists(path))
+        {
+            // Another node wrote it first: theirs stands.
+            store.DeleteFile(temp);
+        }
+    }
+
+    /// <summary>The id in small file <paramref name="path"/> (32 lowercase hex digits), or null when it holds something else.</summary>
+    private string? ReadId(string path, string what)
+    {
+        var id = Encoding.ASCII.GetString(ReadBounded(path, MaxSmallFileBytes, what)).Trim();
+        return id.Length == 32 && id.All(char.IsAsciiHexDigitLower) ? id : null;
     }
 
     /// <summary>

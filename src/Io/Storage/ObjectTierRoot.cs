@@ -41,6 +41,13 @@ internal static class ObjectTierRoot
     public static string? InStore(string tier, IBlobStore store) =>
         store.Exists(CheckpointLayout.RootIdFile) ? AnotherRoot(tier, CheckpointLayout.RootIdFile, "give the tier a prefix of its own") : null;
 
+    /// <summary>
+    /// The start of a line saying that <paramref name="where"/> is the object tier of the root with id
+    /// <paramref name="owner"/> (<see cref="CheckpointStore.ObjectTierOf"/>); the caller says what follows from it.
+    /// </summary>
+    public static string OfAnotherRoot(string where, string owner) =>
+        $"'{where}' is the object tier of another checkpoint root (its {CheckpointLayout.ObjectTierMarkerFile} names the root with id {owner})";
+
     private static string AnotherRoot(string tier, string marker, string fix) =>
         $"{Key} = '{tier}' is another checkpoint root (it holds {marker}): the tier's retention would delete that root's steps; {fix}";
 }
