@@ -7,6 +7,7 @@ public class ObjectRootSpec
     [InlineData("az://ckpt", "Azure", "ckpt", "", "az://ckpt")]
     [InlineData("az://ckpt/run-1/", "Azure", "ckpt", "run-1/", "az://ckpt/run-1")]
     [InlineData("S3://my.bucket/a/b", "S3", "my.bucket", "a/b/", "s3://my.bucket/a/b")]
+    [InlineData("s3://1234/x", "S3", "1234", "x/", "s3://1234/x")]
     public void A_root_should_parse_into_service_container_and_prefix(string uri, string service, string container, string prefix, string canonical)
     {
         var root = ObjectRoot.Parse(uri);
@@ -23,11 +24,24 @@ public class ObjectRootSpec
     [InlineData("s3://ab", "is not an S3 bucket name")]
     [InlineData("s3://bucket/a//b", "empty, '.', '..'")]
     [InlineData("s3://bucket/a/../b", "empty, '.', '..'")]
+    [InlineData("s3://192.168.5.4/run", "is not an S3 bucket name")]
+    [InlineData("s3://my..bucket", "is not an S3 bucket name")]
     public void A_bad_root_should_be_one_line_naming_what_is_wrong(string uri, string why)
     {
         var e = Assert.Throws<ActorCkptException>(() => ObjectRoot.Parse(uri));
         Assert.Contains(why, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("az://ckpt/run-1?sv=2024-05-04&sig=c2VjcmV0", "az://ckpt/run-1…", "'?…'")]
+    [InlineData("s3://bucket?X-Amz-Signature=abc", "s3://bucket…", "'?…'")]
+    [InlineData("s3://bucket/run#frag", "s3://bucket/run…", "'#…'")]
+    public void A_root_with_a_query_should_be_refused_without_printing_the_query(string uri, string shown, string what)
+    {
+        // Before, the query became part of the prefix: in every key, and in every line that named the root.
+        var e = Assert.Throws<ActorCkptException>(() => ObjectRoot.Parse(uri));
+        Assert.Equal($"'{shown}': an object-store root takes no query or fragment ({what}); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)", e.Message);
     }
 
     [Fact]

@@ -42,13 +42,16 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
             _ => throw new ActorCkptException($"'{root}' is not an object-store root: expected az://container/prefix or s3://bucket/prefix"),
         };
         var rest = root[5..];
+        // A SAS token or signed query pasted with the URI would become part of every key, and be printed in every line naming the root.
+        if (rest.IndexOfAny(['?', '#']) is var query and >= 0)
+            throw new ActorCkptException($"'{root[..(5 + query)]}…': an object-store root takes no query or fragment ('{rest[query]}…'); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)");
         var slash = rest.IndexOf('/');
         var container = slash < 0 ? rest : rest[..slash];
         var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
         if (!IsContainerName(service, container))
             throw new ActorCkptException(service == ObjectService.Azure
                 ? $"'{root}': '{container}' is not an Azure container name (3-63 characters: lowercase letters, digits and single hyphens, starting with a letter or digit)"
-                : $"'{root}': '{container}' is not an S3 bucket name (3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)");
+                : $"'{root}': '{container}' is not an S3 bucket name (3-63 characters: lowercase letters, digits, single dots and hyphens, starting and ending with a letter or digit, not shaped as an IP address)");
         foreach (var segment in prefix.Length == 0 ? [] : prefix.Split('/'))
         {
             if (segment.Length == 0 || segment is "." or ".." || segment.Any(c => char.IsControl(c) || c == '\\'))
@@ -67,6 +70,8 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
     {
         if (name.Length is < 3 or > 63 || !char.IsAsciiLetterOrDigit(name[0]) || !char.IsAsciiLetterOrDigit(name[^1])) return false;
         if (name.Any(c => !(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-' || (service == ObjectService.S3 && c == '.')))) return false;
-        return !name.Contains("--", StringComparison.Ordinal) || service == ObjectService.S3;
+        if (service == ObjectService.Azure) return !name.Contains("--", StringComparison.Ordinal);
+        // S3 refuses adjacent dots and names shaped as an IPv4 address (virtual-host addressing could not reach them).
+        return !name.Contains("..", StringComparison.Ordinal) && !System.Text.RegularExpressions.Regex.IsMatch(name, @"^\d+\.\d+\.\d+\.\d+$");
     }
 }
