@@ -114,7 +114,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// <summary>Starts one more node and joins it through the live nodes; completes once it is up.</summary>
     public async Task<TestClusterNode> JoinAsync(TestNodeOptions node, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         Check(node, nameof(node));
         var seeds = LiveNodes.Select(n => n.Address.ToString()).ToArray();
         // With no live node, the new one would form a cluster of its own: not what joining means.
@@ -132,7 +132,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     /// </summary>
     public async Task AwaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         var deadline = Deadline(timeout);
         if (!LiveNodes.Any(n => n.Options.Roles.Contains(ClusterRoles.Planner)))
             throw new InvalidOperationException($"no live node has the {ClusterRoles.Planner} role: the planner singleton can run nowhere, so the cluster is never ready");
@@ -177,11 +177,17 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         if (LiveNodes.FirstOrDefault() is { } live) Cluster.Get(live.System).Down(node.Address);
     }
 
-    /// <summary>Waits until every live node sees node <paramref name="index"/> removed from the cluster; throws <see cref="TimeoutException"/> at the deadline.</summary>
+    /// <summary>
+    /// Waits until every live node sees node <paramref name="index"/> (killed) removed from the cluster;
+    /// throws <see cref="TimeoutException"/> at the deadline. A node not killed is refused at once: as a
+    /// live node it sees itself a member, so the wait would last its whole timeout, or for ever.
+    /// </summary>
     public async Task AwaitRemovedAsync(int index, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var address = NodeAt(index).Address;
+        var node = NodeAt(index);
         var deadline = Deadline(timeout);
+        if (!node.IsKilled) throw new InvalidOperationException($"{node} is not killed: a live node is never removed; kill it first (KillAsync)");
+        var address = node.Address;
         while (LiveNodes.Any(n => Cluster.Get(n.System).State.Members.Any(m => m.Address.Equals(address))))
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout} {_nodes[index]} is still a member for some live node");
@@ -213,10 +219,17 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         if (failures.Count > 0) throw new AggregateException("not every test node stopped", failures);
     }
 
+    /// <summary>Throws <see cref="ObjectDisposedException"/> in one line once the cluster is disposed.</summary>
+    private void ThrowIfDisposed()
+    {
+        // No object name: .NET would add it on a second line.
+        if (_disposed) throw new ObjectDisposedException(null, "the test cluster is disposed (its nodes are stopped): start another with ActorCkptTestCluster.StartAsync");
+    }
+
     /// <summary>Node <paramref name="index"/>, once the cluster is checked to be running and to have it.</summary>
     private TestClusterNode NodeAt(int index)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return index >= 0 && index < _nodes.Count ? _nodes[index]
             : throw new ArgumentOutOfRangeException(nameof(index), $"node {index} is not one of the cluster's {_nodes.Count} nodes (0 to {_nodes.Count - 1})");
     }

@@ -83,6 +83,9 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         Assert.DoesNotContain('\n', outside.Message);
         // Before: "after 00:00:00 the planner knows writers on 0 nodes", without asking; TimeSpan.MaxValue overflowed.
         Assert.StartsWith("timeout = 00:00:00: give a positive time", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => cluster.AwaitRemovedAsync(0, TimeSpan.Zero))).Message);
+        // Before: the wait for a live node's removal lasted its whole timeout (for ever with an infinite one).
+        var live = await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.AwaitRemovedAsync(0, Timeout.InfiniteTimeSpan)).WaitAsync(Deadline);
+        Assert.Equal($"{cluster.Nodes[0]} is not killed: a live node is never removed; kill it first (KillAsync)", live.Message);
         // Before: a node started with no live node to join formed a cluster of its own.
         await cluster.KillAsync(0).WaitAsync(Deadline);
         Assert.Equal("every node of the cluster is killed: there is no live node to join through",
@@ -95,7 +98,9 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.JoinAsync(new TestNodeOptions()));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.KillAsync(0));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitReadyAsync(Deadline));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitRemovedAsync(0, Deadline));
+        var disposed = await Assert.ThrowsAsync<ObjectDisposedException>(() => cluster.AwaitRemovedAsync(0, Deadline));
+        // Before: .NET's two lines, "Cannot access a disposed object." and "Object name: '…'.".
+        Assert.Equal("the test cluster is disposed (its nodes are stopped): start another with ActorCkptTestCluster.StartAsync", disposed.Message);
         Assert.Single(cluster.Nodes);
     }
 
