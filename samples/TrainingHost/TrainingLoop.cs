@@ -127,7 +127,7 @@ internal sealed class TrainingLoop(RunOptions options, ICheckpointer checkpointe
                 var local = nn.functional.mse_loss(model.Rows(rows), targets);
                 optimizer.zero_grad();
                 (global + local).backward();
-                optimizer.step();
+                CollectionFreeStep.Run(() => optimizer.step());
                 globalLoss = global.item<float>();
                 localLoss = local.item<float>();
             }
