@@ -102,6 +102,8 @@ public class CliSpec : IDisposable
         var list = LastJson(Run("inspect", Dir, "--json").Out);
         var step = LastJson(Run("inspect", Dir, "--step", "2", "--json").Out);
 
+        // Before: "format version 1", the version of the JSON form, for a step in the binary form (layout version 2).
+        Assert.Matches(@"^step 2: saved on 2 ranks at \S+, metadata in the binary form \(layout version 2\)\r?$", Run("inspect", Dir, "--step", "2").Out.Split('\n')[0]);
         Assert.Equal(2, list.GetProperty("latest").GetInt64());
         Assert.Equal(new long[] { 1, 2 }, list.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetInt64()));
         Assert.Equal(4, step.GetProperty("tensors").GetArrayLength());

@@ -45,6 +45,7 @@ public class MetadataFormsSpec : IDisposable
         var checksum = CheckpointStore.Checksum(File.ReadAllBytes(MetadataPath(1)));
 
         Assert.Equal(!json, MetadataBinary.IsBinary(File.ReadAllBytes(MetadataPath(1))));
+        Assert.Equal(json ? "JSON form (format_version 1)" : "binary form (layout version 2)", store.MetadataForm(1));
         Assert.Equal([1L], store.CommittedSteps());
         Assert.Equal(checksum, Assert.Single(store.ScanSteps(_ => true).Steps).Commit!.MetadataChecksum);
         Assert.Empty(CheckpointVerifier.Verify(store, 1));

@@ -42,9 +42,11 @@ internal static class InspectCommand
         }
 
         // Retention beside a running job may delete the step while it is checked: the newest is checked again.
+        var form = "";
         var md = ReaderSteps.ReadStep(store, dir, hocon, step, metadataJson is null ? output.Line : output.Note, (catalog, resolved) =>
         {
             store.ReadMetadata(resolved); // a step that is not there or not readable is named as such, before any output
+            form = store.MetadataForm(resolved);
             catalog.RequireSettled(resolved);
             return StepConsistency.Require(store, resolved, catalog.For(resolved));
         });
@@ -54,7 +56,7 @@ internal static class InspectCommand
             metadataJson.Flush();
             return 0;
         }
-        output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, format version {md.FormatVersion}");
+        output.Line($"step {md.Step}: saved on {md.WorldSize} ranks at {md.CreatedUtc:O}, metadata in the {form}");
         foreach (var t in md.Tensors.Values.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
             output.Line($"  {KeyText.Of(t.Key)} {DTypes.ToSafetensors(t.DType)} {Shapes.Format(t.Shape)} {t.ByteLength} bytes, {t.Chunks.Count} chunks");

@@ -250,6 +250,20 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// </summary>
     public byte[] ReadMetadataBytes(long step) => ReadBounded(CommittedMetadataPath(step), MaxMetadataBytes, "a metadata document");
 
+    /// <summary>
+    /// Which form committed step <paramref name="step"/>'s metadata is in, for people: "binary form
+    /// (layout version 2)" or "JSON form (format_version 1)"; reads its first byte only.
+    /// </summary>
+    public string MetadataForm(long step)
+    {
+        using var reader = OpenMetadataFile(step);
+        Span<byte> first = stackalloc byte[1];
+        if (reader.Length > 0) reader.ReadExactly(first, 0);
+        return reader.Length > 0 && MetadataBinary.IsBinary(first)
+            ? $"binary form (layout version {MetadataBinary.LayoutVersion})"
+            : $"JSON form (format_version {CheckpointMetadata.CurrentFormatVersion})";
+    }
+
     /// <summary>Opens the metadata file of committed step <paramref name="step"/>; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
     private IBlobReader OpenMetadataFile(long step) => store.OpenRead(CommittedMetadataPath(step));
 
