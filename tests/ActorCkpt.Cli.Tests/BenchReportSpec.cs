@@ -29,6 +29,8 @@ public class BenchReportSpec : IDisposable
         var stderr = new StringWriter();
         var exit = Task.Run(() => ActorCkptCli.Run(["bench", .. args, "--json"], stdout, stderr)).WaitAsync(HangGuard).GetAwaiter().GetResult();
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
+        // Every bench here loads what it saved exactly (before, the line said "bit-exact True").
+        Assert.Contains("bit-exact yes", stdout.ToString());
         return JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
     }
 

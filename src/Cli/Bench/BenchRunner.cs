@@ -188,7 +188,7 @@ internal static class BenchRunner
 
         var where = o.Nodes > 1 ? $" on {o.Nodes} nodes ({o.Placement})" : "";
         var medians = runs.Count > 1 ? $" (medians of {runs.Count} runs)" : "";
-        output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files on {fs.Type} ({fs.Device}), bit-exact {exact}{medians}");
+        output.Line($"actorckpt{where}: {model.Bytes} bytes in {m.Files} files on {fs.Type} ({fs.Device}), bit-exact {(exact ? "yes" : "no")}{medians}");
         if (m.Stopped is { } stopped) output.Line("  stopped early: " + stopped);
         if (runs.Count > 1)
             for (var i = 0; i < runs.Count; i++)

@@ -117,7 +117,7 @@ internal static class MemoryBench
             var met = ChannelTargets.Met(Targets, ratios);
             var exact = problems.Length == 0;
 
-            output.Line($"actorckpt memory tier on {o.Nodes} nodes, {o.Replicas} copies per shard, {o.SizeMb} MiB in {o.Tensors} tensors over {o.Ranks} ranks ({o.Layout}); bit-exact {exact}" +
+            output.Line($"actorckpt memory tier on {o.Nodes} nodes, {o.Replicas} copies per shard, {o.SizeMb} MiB in {o.Tensors} tensors over {o.Ranks} ranks ({o.Layout}); bit-exact {(exact ? "yes" : "no")}" +
                         (runs.Count > 1 ? $" (medians of {runs.Count} runs)" : ""));
             for (var i = 0; i < runs.Count; i++) output.Line($"  run {i + 1}: " + string.Join(", ", runs[i].Select(f => $"{f.Key} {f.Value}")));
             output.Line($"  save: memory {figures["memory_save_s"]} s (the loop blocked {figures["memory_staged_s"]} s), disk {figures["disk_save_s"]} s; " +

@@ -122,7 +122,7 @@ internal static class ObjectBench
             // Azure's block checksum is named: Azurite checks MD5 on these two cores, not CRC-64, which changes the save's cost here.
             var checksum = location.Service == ObjectService.Azure ? options.AzureBlockChecksum.ToString().ToLowerInvariant() : null;
             output.Line($"actorckpt on {location.Service} ({options.WithEnvironment(location.Service).Endpoint ?? "default endpoint"}): {bytes} bytes in {files.Length} files"
-                + (checksum is null ? "" : $", blocks checksummed with {checksum}") + $", bit-exact {exactAll}");
+                + (checksum is null ? "" : $", blocks checksummed with {checksum}") + $", bit-exact {(exactAll ? "yes" : "no")}");
             for (var i = 0; i < runs.Count; i++)
                 output.Line($"  run {i + 1}: " + string.Join(", ", runs[i].Figures().Where(f => f.Value is double).Select(f => $"{f.Key} {f.Value:0.###}")));
             output.Line($"save {medians["save_gbps"]:0.###} GB/s, load {medians["load_gbps"]:0.###} GB/s; the SDK: upload {medians["sdk_upload_gbps"]:0.###} GB/s, download {medians["sdk_download_gbps"]:0.###} GB/s");
