@@ -30,13 +30,18 @@ public class ExportLayoutSpec
     [Fact]
     public void One_file_per_tensor_should_refuse_a_key_too_long_for_a_file_name_before_anything_is_written()
     {
-        var fits = new ExportTensor(new string('k', 243), DType.Float32, [2]);
+        // The longest name that fits is 251 characters: the file is written as NAME.tmp first, and a component has at most 255.
+        var fits = new ExportTensor(new string('k', 239), DType.Float32, [2]);
         Assert.Equal("model/" + fits.Key + ".safetensors", UnshardLayout.Plan([fits], "model", UnshardStrategy.OneFilePerTensor, 0).Single().Name);
+        // Before, 240 to 243 characters passed here and failed at the write: "File name too long".
+        var overBySuffix = new ExportTensor(new string('k', 240), DType.Float32, [2]);
+        Assert.Equal($"key '{new string('k', 60)}…' is too long for a file of its own (252 characters escaped, written as '….tmp' first; file systems allow 255): unshard with --strategy one-file or chunks",
+            Assert.Throws<ActorCkptException>(() => UnshardLayout.Plan([overBySuffix], "model", UnshardStrategy.OneFilePerTensor, 0)).Message);
 
         // Escaped, each '/' takes three characters: 100 of them make a 300-character name.
         var tooLong = new ExportTensor(new string('/', 100), DType.Float32, [2]);
         var e = Assert.Throws<ActorCkptException>(() => UnshardLayout.Plan([fits, tooLong], "model", UnshardStrategy.OneFilePerTensor, 0));
-        Assert.Equal($"key '{new string('/', 60)}…' is too long for a file of its own (312 characters escaped; file systems allow 255): unshard with --strategy one-file or chunks", e.Message);
+        Assert.Equal($"key '{new string('/', 60)}…' is too long for a file of its own (312 characters escaped, written as '….tmp' first; file systems allow 255): unshard with --strategy one-file or chunks", e.Message);
         Assert.Single(UnshardLayout.Plan([fits, tooLong], "model", UnshardStrategy.OneFile, 0));
     }
 }

@@ -25,7 +25,7 @@ internal static class FullTensorFileWriter
         if (slash > 0) output.CreateDirectory(file.Name[..slash]);
         var (header, layout) = SafetensorsHeader.Build(file.Tensors.Select(t => (t.Key, t.DType, t.Shape)).ToArray(),
             new Dictionary<string, string> { ["format"] = "pt" });
-        var temp = file.Name + ".tmp";
+        var temp = file.Name + ExportLayout.WritingSuffix;
         using (var writer = output.Create(temp))
         {
             writer.Write(header, 0);

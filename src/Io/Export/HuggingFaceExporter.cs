@@ -145,11 +145,11 @@ internal static class HuggingFaceExporter
 
     private static void WriteAtomically(IBlobStore output, string name, byte[] bytes)
     {
-        using (var writer = output.Create(name + ".tmp"))
+        using (var writer = output.Create(name + ExportLayout.WritingSuffix))
         {
             writer.Write(bytes, 0);
             writer.Flush();
         }
-        output.Rename(name + ".tmp", name, overwrite: true);
+        output.Rename(name + ExportLayout.WritingSuffix, name, overwrite: true);
     }
 }

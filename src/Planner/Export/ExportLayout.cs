@@ -31,6 +31,9 @@ internal static class ExportLayout
     /// <summary>The name of a model that fits in one file.</summary>
     public const string SingleFile = "model.safetensors";
 
+    /// <summary>What an output file is named with while it is written, until the rename that puts it in place.</summary>
+    public const string WritingSuffix = ".tmp";
+
     /// <summary>The files for <paramref name="tensors"/> at most <paramref name="maxShardBytes"/> each.</summary>
     public static IReadOnlyList<ExportFile> BySize(IEnumerable<ExportTensor> tensors, long maxShardBytes)
     {

@@ -32,15 +32,18 @@ internal static class UnshardLayout
         };
     }
 
-    // NAME_MAX of Linux file systems (ext4, xfs, tmpfs): bytes of one path component.
-    private const int MaxFileName = 255;
+    // NAME_MAX of Linux file systems (ext4, xfs, tmpfs): bytes of one path component, which the name
+    // while it is written (with WritingSuffix) must fit too. Escaped keys are ASCII: a character is a byte.
+    private const int NameMax = 255;
+    private static readonly int MaxFileName = NameMax - ExportLayout.WritingSuffix.Length;
 
     /// <summary>The file of <paramref name="key"/> under one-file-per-tensor, refused before anything is written when its name is too long for a file system.</summary>
     private static string FileNameOf(string key)
     {
         var name = $"{Uri.EscapeDataString(key)}.safetensors";
         if (name.Length > MaxFileName)
-            throw new ActorCkptException($"key '{(key.Length > 60 ? key[..60] + "…" : key)}' is too long for a file of its own ({name.Length} characters escaped; file systems allow {MaxFileName}): " +
+            throw new ActorCkptException($"key '{(key.Length > 60 ? key[..60] + "…" : key)}' is too long for a file of its own ({name.Length} characters escaped, " +
+                                         $"written as '…{ExportLayout.WritingSuffix}' first; file systems allow {NameMax}): " +
                                          "unshard with --strategy one-file or chunks");
         return name;
     }
