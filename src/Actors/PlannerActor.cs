@@ -31,9 +31,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private readonly HolderDirectory<IActorRef> _holders = new();
     // The bytes a copy of each file of the memory steps this planner committed takes (after a restart: estimated from the catalog).
     private readonly Dictionary<long, IReadOnlyDictionary<string, long>> _copyBytes = new();
-    // When the planner settled its recovered catalog and began to answer: lost-after and the load waits count
-    // from here, since what hosts told it during a long recovery waited in the supervisor's stash meanwhile.
-    private DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    // When the planner was made: the holds on loads (for hosts, for the object tier's listing) end half a
+    // plan timeout after it, within the deadline of ranks that asked while it recovered.
+    private readonly DateTimeOffset _madeAt = DateTimeOffset.UtcNow;
+    // When it settled its recovered catalog and began to answer: lost-after counts from here, since what
+    // hosts said during a long recovery waited in the supervisor's stash until then.
+    private DateTimeOffset _settledAt = DateTimeOffset.UtcNow;
     // Memory steps being written to disk in the background, by step.
     private readonly Dictionary<long, PersistJob> _persists = new();
     // The holder process each file of a persist went to: when it stops, the file goes again.
@@ -621,12 +624,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>
-    /// Once lost-after has passed since the start, hosts recorded as holders that never announced themselves
+    /// Once lost-after has passed since the planner settled its recovered catalog, hosts recorded as holders that never announced themselves
     /// are lost; not one whose holder is still scanning its store (told once): it is there, and its copies with it.
     /// </summary>
     private void MarkSilentHostsLost()
     {
-        if (DateTimeOffset.UtcNow - _startedAt < _settings.MemoryTier.LostAfter) return;
+        if (DateTimeOffset.UtcNow - _settledAt < _settings.MemoryTier.LostAfter) return;
         foreach (var host in Unannounced().Where(h => HeldUnmarked(h).Length > 0))
         {
             if (!_holders.IsScanning(host)) HostLost(host, $"it did not announce itself within {_settings.MemoryTier.LostAfter} of the planner's start");
@@ -661,7 +664,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         // Started once what recovery found is journaled: a journal that reads but cannot write fails the start.
         if (_supervised) Context.Parent.Tell(PlannerStarted.Instance);
-        _startedAt = DateTimeOffset.UtcNow;
+        _settledAt = DateTimeOffset.UtcNow;
         if (_settings.MemoryTier.Enabled) Timers.StartSingleTimer(nameof(LostAfterPassed), new LostAfterPassed(), _settings.MemoryTier.LostAfter);
         if (PresentDiskSteps.LastOrDefault(-1) is var latest and >= 0) _files.MoveTracker(latest);
         // Memory metadata that no held memory step owns: a round that stopped before its commit was journaled.
@@ -909,7 +912,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     private bool DeferredUntilListed(object message)
     {
-        if (_uploader is null || _uploadsListed || DateTimeOffset.UtcNow - _startedAt >= _settings.PlanTimeout / 2) return false;
+        if (_uploader is null || _uploadsListed || DateTimeOffset.UtcNow - _madeAt >= _settings.PlanTimeout / 2) return false;
         Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, message, Sender);
         return true;
     }
@@ -928,20 +931,19 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             && (choice.Tier == StorageTier.Memory || Catalog[choice.Step] is not { InMemory: true });
     }
 
-    /// <summary>How long a just-started planner holds loads for hosts to announce themselves: lost-after, within half the ranks' lease deadline.</summary>
-    private TimeSpan LoadWait => _settings.MemoryTier.LostAfter < _settings.PlanTimeout / 2 ? _settings.MemoryTier.LostAfter : _settings.PlanTimeout / 2;
-
     /// <summary>
-    /// Whether a load waits for recorded hosts that have not announced themselves: for <see cref="LoadWait"/>,
-    /// and while one of them is scanning its store for as long as the ranks' lease deadline allows (half of
-    /// it), unless they could give it nothing better than what it gets now.
+    /// Whether a load waits for recorded hosts that have not announced themselves: until lost-after has passed
+    /// since the planner settled, and while one of them is scanning its store for longer, but never past half
+    /// a plan timeout after the planner was made (the ranks' lease deadline), unless they could give it
+    /// nothing better than what it gets now.
     /// </summary>
     private bool WaitsForSilentHosts(AcquireLoadLease msg)
     {
         var silent = Unannounced();
         if (silent.Count == 0) return false;
-        var waited = DateTimeOffset.UtcNow - _startedAt;
-        if (waited >= (silent.Any(_holders.IsScanning) ? _settings.PlanTimeout / 2 : LoadWait)) return false;
+        var now = DateTimeOffset.UtcNow;
+        if (now - _madeAt >= _settings.PlanTimeout / 2) return false;
+        if (now - _settledAt >= _settings.MemoryTier.LostAfter && !silent.Any(_holders.IsScanning)) return false;
         return !SilentHostsCannotBetter(msg);
     }
 

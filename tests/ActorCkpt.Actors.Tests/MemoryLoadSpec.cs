@@ -96,7 +96,7 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
     {
         await SaveDiskThenMemoryStep();
         using var scan = new ManualResetEventSlim();
-        // Its catalog settles 2 s after the start (a slow disk listing), lost-after being 1 s; the host said it scans meanwhile.
+        // Its catalog settles 2 s into its recovery (a slow disk listing), lost-after being 1 s; the host said it scans meanwhile.
         var (system, node, log) = ProcessWhoseScanWaits(scan, blobs => new SlowRootListing(blobs, TimeSpan.FromSeconds(2)));
         var targets = Targets(2);
         var loads = Task.WhenAll(targets.Select(t => node.LoadAsync(t)));
@@ -111,14 +111,14 @@ public sealed class MemoryLoadSpec : MemoryTierSpec
         TestStates.Dispose(targets);
     }
 
-    /// <summary>A root whose listing takes until <paramref name="hold"/> after the store was made: a recovery that outlasts lost-after.</summary>
+    /// <summary>A root whose listings take until <paramref name="hold"/> after the first one began: a recovery (its disk reconciled) that outlasts lost-after.</summary>
     private sealed class SlowRootListing(IBlobStore inner, TimeSpan hold) : DelegatingBlobStore(inner)
     {
-        private readonly DateTime _until = DateTime.UtcNow + hold;
+        private readonly Lazy<DateTime> _until = new(() => DateTime.UtcNow + hold);
 
         public override IReadOnlyList<string> ListDirectories(string path)
         {
-            if (path == "" && _until - DateTime.UtcNow is var left && left > TimeSpan.Zero) Thread.Sleep(left);
+            if (path == "" && _until.Value - DateTime.UtcNow is var left && left > TimeSpan.Zero) Thread.Sleep(left);
             return base.ListDirectories(path);
         }
     }

@@ -195,10 +195,20 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
         // Before, a job started on the tier made it a root (its catalog.id), after which the tier refused the owner's uploads as another root's.
         var refused = Assert.Throws<ActorCkptException>(() => CheckpointNode.Start(Sys, blobs, ActorCkptSettings.Create(Sys) with { ObjectStore = options }, "on-the-tier"));
         Assert.Equal($"'{tier}' is the object tier of another checkpoint root (its tier-of.id names the root with id {node.Store.RootId()}): "
-            + "a checkpoint root made there would take that root's uploads for steps of its own; give it a directory of its own", refused.Message);
+            + "a checkpoint root made there would take that root's uploads for steps of its own; give it a prefix of its own", refused.Message);
         Assert.False(blobs.Exists(CheckpointLayout.RootIdFile));
         await SaveAsync(node, 2);
         await AwaitUploadedAsync(node, 1, 2);
+
+        // A second root uploading there (or this one after losing its disk) is told that the marker names another.
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+        var second = Start(Path.Combine(Root, "second"), Settings(tier, options, every: 1));
+        await SaveAsync(second, 3);
+        var told = log.FishForMessage<Akka.Event.Warning>(w => w.Message.ToString()!.StartsWith("Object tier: '", StringComparison.Ordinal), Patience);
+        Assert.StartsWith($"Object tier: '{tier}' is marked as the tier of the root with id {node.Store.RootId()}, not of this root ({second.Store.RootId()}): ", told.Message.ToString());
+        await AwaitUploadedAsync(second, 3);
+        Assert.Equal(node.Store.RootId(), new CheckpointStore(blobs).ObjectTierOf());
     }
 
     [Fact]

@@ -200,7 +200,7 @@ public sealed class SettingsSpec
 
     [Theory]
     [InlineData("actorckpt.tiers.object.root = tier", "actorckpt.tiers.object.root = 'tier': must be an az:// or s3:// URI, or an absolute path")]
-    [InlineData("actorckpt.tiers.object.root = \"s3://B/x\"", "actorckpt.tiers.object.root: 's3://B/x': 'B' is not an S3 bucket name (3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)")]
+    [InlineData("actorckpt.tiers.object.root = \"s3://B/x\"", "actorckpt.tiers.object.root: 's3://B/x': 'B' is not an S3 bucket name (3-63 characters: lowercase letters, digits, single dots and hyphens, starting and ending with a letter or digit, not shaped as an IP address)")]
     [InlineData("actorckpt.tiers.object.every = 0", "actorckpt.tiers.object.every = 0: must be at least 1")]
     [InlineData("actorckpt.tiers.object.keep-last = -1", "actorckpt.tiers.object.keep-last = -1: must be 0 (keep every uploaded step) or more")]
     [InlineData("actorckpt.tiers.object.keep-every = -10", "actorckpt.tiers.object.keep-every = -10: must be 0 (off) or more")]

@@ -73,7 +73,7 @@ public class ObjectStoreCliSpec(ObjectEmulators emulators) : IDisposable
         var (dir, tier, config) = await TrainWithTierAsync("s3", "owner", steps: 2, tierEvery: 1);
         var owner = File.ReadAllText(Path.Combine(dir, CheckpointLayout.RootIdFile)).Trim();
         var named = $"actorckpt: '{tier}' is the object tier of another checkpoint root (its tier-of.id names the root with id {owner}): "
-            + "it has no catalog of its own; list and tidy its steps through that root (verify and export read them here)" + Environment.NewLine;
+            + "it has no catalog of its own; list and tidy its steps through that root (verify, inspect, export and unshard read them here)" + Environment.NewLine;
 
         // Before, the rebuild made the tier a root of its own, whose catalog.id then had the owner's uploads refused.
         foreach (var args in new[] { new[] { "catalog", "rebuild", tier }, ["ls", tier], ["gc", tier] })

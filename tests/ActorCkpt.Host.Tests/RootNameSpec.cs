@@ -67,4 +67,32 @@ public sealed class RootNameSpec : IDisposable
         await CheckpointReader.Open(_temp.Path).LoadAsync(0, 1, new IStateful[] { new ModuleState(loaded) }, 1);
         Assert.Equal(saved.weight!.bytes.ToArray(), loaded.weight!.bytes.ToArray());
     }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("step-00000001")]
+    [InlineData("step-00000001/nested")]
+    public async Task A_root_on_an_object_tier_or_inside_its_steps_should_be_refused_leaving_the_tier_as_it_was(string inside)
+    {
+        var (job, tier) = (Path.Combine(_temp.Path, "job"), Path.Combine(_temp.Path, "tier"));
+        using var saved = nn.Linear(4, 3);
+        string id;
+        await using (var ckpt = Checkpointer.Start(new CheckpointerOptions { Root = job, Hocon = $"actorckpt.tiers.object {{ root = \"{tier}\", every = 1 }}" }))
+        {
+            await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(saved) });
+            await ckpt.WaitForUploadsAsync();
+            id = File.ReadAllText(Path.Combine(job, CheckpointLayout.RootIdFile)).Trim();
+        }
+        Assert.Equal(id, File.ReadAllText(Path.Combine(tier, CheckpointLayout.ObjectTierMarkerFile)).Trim());
+        var before = Directory.GetFileSystemEntries(tier, "*", SearchOption.AllDirectories).Order().ToArray();
+
+        // Before, a root made on the tier took the job's uploads for its own steps, and one inside a step folder went with that step.
+        var root = inside.Length == 0 ? tier : Path.Combine(tier, inside);
+        var refused = Assert.Throws<ActorCkptException>(() => Checkpointer.Start(root));
+        Assert.Equal(inside.Length == 0
+            ? $"'{tier}' is the object tier of another checkpoint root (its tier-of.id names the root with id {id}): "
+              + "a checkpoint root made there would take that root's uploads for steps of its own; give it a directory of its own"
+            : $"'{root}' lies inside step directory 'step-00000001' of the object tier '{tier}': give a root of its own, outside another root's steps", refused.Message);
+        Assert.Equal(string.Join("\n", before), string.Join("\n", Directory.GetFileSystemEntries(tier, "*", SearchOption.AllDirectories).Order()));
+    }
 }

@@ -13,7 +13,7 @@ namespace ActorCkpt;
 /// <param name="Directory">tiers.memory.directory: where the replica files live (absolute; tmpfs).</param>
 /// <param name="Host">tiers.memory.host: this node's failure domain, the machine name when not set.</param>
 /// <param name="AckTimeout">tiers.memory.ack-timeout: a memory round's deadline for every holder's acknowledgement.</param>
-/// <param name="LostAfter">tiers.memory.lost-after: a recorded host not announced this long after the planner starts is lost.</param>
+/// <param name="LostAfter">tiers.memory.lost-after: a recorded host not announced this long after the planner starts (has recovered its catalog) is lost.</param>
 /// <param name="ReReplicate">tiers.memory.re-replicate: shards under <paramref name="Replicas"/> copies get new copies on surviving hosts.</param>
 /// <param name="VerifyFull">tiers.memory.verify-on-start = full: a holder re-hashes every replica before announcing it (headers only otherwise).</param>
 internal sealed record MemoryTierSettings(

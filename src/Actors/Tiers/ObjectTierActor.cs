@@ -18,6 +18,8 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
     private readonly UploadQueue _queue = new();
     private readonly Dictionary<long, (UploadStep Request, IActorRef ReplyTo)> _requests = new();
     private CancellationTokenSource? _running;
+    // Set by the first upload that marked the tier (uploads run one at a time, on the thread pool).
+    private volatile bool _marked;
     private readonly List<IActorRef> _awaitingIdle = new();
 
     /// <summary>Creates the uploader; use <see cref="Props"/>.</summary>
@@ -76,8 +78,7 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
         Task.Run(() =>
             {
                 var target = ObjectTierStores.Get(system).Open(settings);
-                // Before its first step lands: no root of its own is made there (a catalog rebuild, a job's start).
-                target.MarkObjectTierOf(local.RootId());
+                if (!_marked) Mark(target);
                 return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel);
             }, cancel)
             .ContinueWith(t => new Uploaded(request, t.IsCompletedSuccessfully ? t.Result : null,
@@ -86,6 +87,21 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
                 : ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception),
                 Stopwatch.GetElapsedTime(started)), TaskScheduler.Default)
             .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Marks the tier as this root's before its first step lands, so that no root of its own is made there
+    /// (a catalog rebuild, a job's start); says so when it names another root (off the actor's thread).
+    /// </summary>
+    private void Mark(CheckpointStore target)
+    {
+        var id = _local.RootId();
+        var owner = target.MarkObjectTierOf(id);
+        if (owner != id)
+            _log.Warning("Object tier: '{0}' is marked as the tier of the root with id {1}, not of this root ({2}): fine for a root that lost its disk and uploads on; "
+                + "if another job uploads there too, each one's tier retention and clean-up delete the other's steps, so give each root a tier of its own",
+                Root, owner.Length == 0 ? "(unreadable)" : owner, id);
+        _marked = true;
     }
 
     private void OnUploaded(Uploaded m)

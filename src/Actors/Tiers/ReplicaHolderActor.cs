@@ -89,7 +89,7 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
     /// <inheritdoc />
     protected override void PreStart()
     {
-        // Told first, so that a long scan does not pass for a lost host (lost-after counts from the planner's start).
+        // Told first, so that a long scan does not pass for a lost host (lost-after counts from the planner's start, once it has recovered its catalog).
         _planner.Tell(new HolderScanning(_store.Host, Self));
         Run(Scan).PipeTo(Self);
     }

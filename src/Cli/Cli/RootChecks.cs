@@ -25,7 +25,7 @@ internal static class RootChecks
         var store = new CheckpointStore(RootStore.Open(root, node));
         // A rebuild would make it a root of its own, which would take its owner's uploads for its own steps.
         if (store.ObjectTierOf() is { } owner)
-            throw new ActorCkptException(ObjectTierRoot.OfAnotherRoot(root, owner) + ": it has no catalog of its own; list and tidy its steps through that root (verify and export read them here)");
+            throw new ActorCkptException(ObjectTierRoot.OfAnotherRoot(root, owner) + ": it has no catalog of its own; list and tidy its steps through that root (verify, inspect, export and unshard read them here)");
         var holdsSteps = HoldsSteps(store);
         if (holdsSteps && orCommittedSteps) return;
         // An object store's root without a catalog or a marker may be an object tier uploaded to before tiers were marked.

@@ -30,10 +30,15 @@ internal static class CatalogLock
     /// <summary>The lock file and its holder ("'…/catalog.lock' is locked by pid … on host …") when another holder has <paramref name="blobs"/>' lock now; null when it is free or the root is read-only.</summary>
     public static string? WhyHeld(IBlobStore blobs) => Probe(blobs) is RootLockedException e ? e.InnerException?.Message ?? e.Message : null;
 
-    /// <summary>Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the caller hears of it at once rather than at its first save).</summary>
+    /// <summary>
+    /// Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the
+    /// caller hears of it at once rather than at its first save), and <see cref="ActorCkptException"/> when
+    /// the root is another root's object tier (<see cref="CheckpointStore.TierOfAnotherRoot"/>), before a lock file is made there.
+    /// </summary>
     /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
     public static void EnsureFree(IBlobStore blobs)
     {
+        if (new CheckpointStore(blobs).TierOfAnotherRoot() is { } tier) throw new ActorCkptException(tier);
         if (Probe(blobs) is RootLockedException held) throw held;
     }
 

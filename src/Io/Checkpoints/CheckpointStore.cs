@@ -368,8 +368,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     {
         if (!store.Exists(CheckpointLayout.RootIdFile))
         {
-            if (ObjectTierOf() is { } owner)
-                throw new ActorCkptException(ObjectTierRoot.OfAnotherRoot(store.Root, owner) + ": a checkpoint root made there would take that root's uploads for steps of its own; give it a directory of its own");
+            if (TierOfAnotherRoot() is { } problem) throw new ActorCkptException(problem);
             WriteOnce(CheckpointLayout.RootIdFile, Guid.NewGuid().ToString("N"));
         }
         return ReadId(CheckpointLayout.RootIdFile, "a root id") is { } id ? id
@@ -377,28 +376,40 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     }
 
     /// <summary>
-    /// Marks this store as the object tier of the root with id <paramref name="rootId"/>, unless it is
-    /// marked already (the first root to upload stays named: a root that lost its disk uploads on under a new id).
+    /// One line when this store has no root id and is another root's object tier (<see cref="ObjectTierOf"/>):
+    /// a root made there would take that root's uploads for steps of its own, and its retention would delete
+    /// them; null otherwise. A node asks before it touches the store (<see cref="RootId"/> refuses too).
     /// </summary>
-    public void MarkObjectTierOf(string rootId)
+    public string? TierOfAnotherRoot() => !HasRootId() && ObjectTierOf() is { } owner
+        ? ObjectTierRoot.OfAnotherRoot(store.Root, owner)
+          + $": a checkpoint root made there would take that root's uploads for steps of its own; give it {(BlobStores.IsDirectory(store.Root) ? "a directory" : "a prefix")} of its own"
+        : null;
+
+    /// <summary>
+    /// Marks this store as the object tier of the root with id <paramref name="rootId"/>, unless it is
+    /// marked already (the first root to upload stays named: a root that lost its disk uploads on under a
+    /// new id); returns the id the marker names then, as <see cref="ObjectTierOf"/>.
+    /// </summary>
+    public string MarkObjectTierOf(string rootId)
     {
         if (!store.Exists(CheckpointLayout.ObjectTierMarkerFile)) WriteOnce(CheckpointLayout.ObjectTierMarkerFile, rootId);
+        return ObjectTierOf()!;
     }
 
     /// <summary>
-    /// The id of the root this store is the object tier of (<see cref="MarkObjectTierOf"/>), "an unreadable
-    /// id" when its marker does not hold one, or null when it is no tier's root; asking never writes.
+    /// The id of the root this store is the object tier of (<see cref="MarkObjectTierOf"/>), "" when its
+    /// marker does not hold one, or null when it is no tier's root; asking never writes.
     /// </summary>
     public string? ObjectTierOf()
     {
         if (!store.Exists(CheckpointLayout.ObjectTierMarkerFile)) return null;
         try
         {
-            return ReadId(CheckpointLayout.ObjectTierMarkerFile, "a root id") ?? "an unreadable id";
+            return ReadId(CheckpointLayout.ObjectTierMarkerFile, "a root id") ?? "";
         }
         catch (CheckpointFormatException)
         {
-            return "an unreadable id";
+            return "";
         }
     }
 

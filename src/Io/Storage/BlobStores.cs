@@ -32,8 +32,8 @@ internal static class BlobStores
 
     /// <summary>
     /// As <see cref="LocalRoot.InsideAnotherRoot"/> for an object-store root: one line when a segment
-    /// of its prefix is a folder another root owns (<see cref="NestedRoot"/>), that root's
-    /// <see cref="CheckpointLayout.RootIdFile"/> beside it. Only such segments cost a request.
+    /// of its prefix is a folder another root or an object tier owns (<see cref="NestedRoot"/>), its
+    /// <see cref="CheckpointLayout.RootIdFile"/> or tier marker beside it. Only such segments cost a request (two at most).
     /// </summary>
     private static string? InsideAnotherObjectRoot(ObjectRoot location, IObjectClient client, ObjectRetries retries)
     {
@@ -42,9 +42,9 @@ internal static class BlobStores
         {
             if (NestedRoot.OwnedFolder(segments[i]) is not { } folder) continue;
             var parent = string.Concat(segments[..i].Select(s => s + "/"));
-            var id = retries.RunAsync($"{client.Describe}: {parent}{CheckpointLayout.RootIdFile}",
-                c => client.LengthAsync(parent + CheckpointLayout.RootIdFile, c), CancellationToken.None).GetAwaiter().GetResult();
-            if (id is not null) return NestedRoot.Problem(location.ToString(), folder, segments[i], (location with { Prefix = parent }).ToString());
+            var owner = NestedRoot.Owner(file => retries.RunAsync($"{client.Describe}: {parent}{file}",
+                c => client.LengthAsync(parent + file, c), CancellationToken.None).GetAwaiter().GetResult() is not null);
+            if (owner is not null) return NestedRoot.Problem(location.ToString(), folder, segments[i], owner, (location with { Prefix = parent }).ToString());
         }
         return null;
     }

@@ -21,7 +21,8 @@ internal static class LocalRoot
 
     /// <summary>
     /// Null unless <paramref name="dir"/> is, or lies inside, a step directory or the memory-tier
-    /// directory of another checkpoint root (a directory with <see cref="CheckpointLayout.RootIdFile"/>):
+    /// directory of another checkpoint root (a directory with <see cref="CheckpointLayout.RootIdFile"/>) or
+    /// a step directory of an object tier (<see cref="CheckpointLayout.ObjectTierMarkerFile"/>):
     /// then one line naming both. A root there would write its catalog and steps into a committed
     /// checkpoint, and that root's checks and retention would meet them.
     /// </summary>
@@ -30,8 +31,8 @@ internal static class LocalRoot
         var full = Path.GetFullPath(dir);
         for (var at = new DirectoryInfo(full); at.Parent is { } parent; at = parent)
         {
-            if (NestedRoot.OwnedFolder(at.Name) is { } folder && File.Exists(Path.Combine(parent.FullName, CheckpointLayout.RootIdFile)))
-                return NestedRoot.Problem(full, folder, at.Name, parent.FullName);
+            if (NestedRoot.OwnedFolder(at.Name) is { } folder && NestedRoot.Owner(file => File.Exists(Path.Combine(parent.FullName, file))) is { } owner)
+                return NestedRoot.Problem(full, folder, at.Name, owner, parent.FullName);
         }
         return null;
     }

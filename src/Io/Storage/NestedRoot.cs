@@ -14,7 +14,17 @@ internal static class NestedRoot
         : name == CheckpointLayout.MemoryDirectory ? "the memory-tier directory"
         : null;
 
-    /// <summary>The line refusing <paramref name="root"/>, inside <paramref name="folder"/> (named <paramref name="name"/>) of the root <paramref name="outer"/>.</summary>
-    public static string Problem(string root, string folder, string name, string outer) =>
-        $"'{root}' lies inside {folder} '{name}' of the checkpoint root '{outer}': give a root of its own, outside another root's steps";
+    /// <summary>
+    /// What owns the folders of a directory or prefix in which <paramref name="exists"/> finds its files:
+    /// "the checkpoint root" (its <see cref="CheckpointLayout.RootIdFile"/>), "the object tier" (its
+    /// <see cref="CheckpointLayout.ObjectTierMarkerFile"/>: its retention deletes its steps too), or null.
+    /// </summary>
+    public static string? Owner(Func<string, bool> exists) =>
+        exists(CheckpointLayout.RootIdFile) ? "the checkpoint root"
+        : exists(CheckpointLayout.ObjectTierMarkerFile) ? "the object tier"
+        : null;
+
+    /// <summary>The line refusing <paramref name="root"/>, inside <paramref name="folder"/> (named <paramref name="name"/>) of <paramref name="owner"/> <paramref name="outer"/>.</summary>
+    public static string Problem(string root, string folder, string name, string owner, string outer) =>
+        $"'{root}' lies inside {folder} '{name}' of {owner} '{outer}': give a root of its own, outside another root's steps";
 }

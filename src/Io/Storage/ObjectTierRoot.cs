@@ -43,10 +43,11 @@ internal static class ObjectTierRoot
 
     /// <summary>
     /// The start of a line saying that <paramref name="where"/> is the object tier of the root with id
-    /// <paramref name="owner"/> (<see cref="CheckpointStore.ObjectTierOf"/>); the caller says what follows from it.
+    /// <paramref name="owner"/> ("" when unreadable: <see cref="CheckpointStore.ObjectTierOf"/>); the caller says what follows from it.
     /// </summary>
     public static string OfAnotherRoot(string where, string owner) =>
-        $"'{where}' is the object tier of another checkpoint root (its {CheckpointLayout.ObjectTierMarkerFile} names the root with id {owner})";
+        $"'{where}' is the object tier of another checkpoint root (its {CheckpointLayout.ObjectTierMarkerFile} "
+        + (owner.Length == 0 ? "is there, with no readable root id in it)" : $"names the root with id {owner})");
 
     private static string AnotherRoot(string tier, string marker, string fix) =>
         $"{Key} = '{tier}' is another checkpoint root (it holds {marker}): the tier's retention would delete that root's steps; {fix}";

@@ -34,14 +34,15 @@ public class ObjectRootSpec
     }
 
     [Theory]
-    [InlineData("az://ckpt/run-1?sv=2024-05-04&sig=c2VjcmV0", "az://ckpt/run-1…", "'?…'")]
-    [InlineData("s3://bucket?X-Amz-Signature=abc", "s3://bucket…", "'?…'")]
-    [InlineData("s3://bucket/run#frag", "s3://bucket/run…", "'#…'")]
-    public void A_root_with_a_query_should_be_refused_without_printing_the_query(string uri, string shown, string what)
+    [InlineData("az://ckpt/run-1?sv=2024-05-04&sig=c2VjcmV0", "az://ckpt/run-1…")]
+    [InlineData("s3://bucket?X-Amz-Signature=abc", "s3://bucket…")]
+    public void A_root_with_a_query_should_be_refused_without_printing_the_query(string uri, string shown)
     {
         // Before, the query became part of the prefix: in every key, and in every line that named the root.
         var e = Assert.Throws<ActorCkptException>(() => ObjectRoot.Parse(uri));
-        Assert.Equal($"'{shown}': an object-store root takes no query or fragment ({what}); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)", e.Message);
+        Assert.Equal($"'{shown}': an object-store root takes no query ('?…'); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)", e.Message);
+        // Keys may hold '?' and '#': a prefix with them and no name=value after a '?' is a prefix.
+        Assert.Equal("run?1#2/", ObjectRoot.Parse("s3://bucket/run?1#2").Prefix);
     }
 
     [Fact]

@@ -42,9 +42,10 @@ internal sealed record ObjectRoot(ObjectService Service, string Container, strin
             _ => throw new ActorCkptException($"'{root}' is not an object-store root: expected az://container/prefix or s3://bucket/prefix"),
         };
         var rest = root[5..];
-        // A SAS token or signed query pasted with the URI would become part of every key, and be printed in every line naming the root.
-        if (rest.IndexOfAny(['?', '#']) is var query and >= 0)
-            throw new ActorCkptException($"'{root[..(5 + query)]}…': an object-store root takes no query or fragment ('{rest[query]}…'); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)");
+        // A SAS token or signed URL pasted with the URI would become part of every key, and be printed in every
+        // line naming the root. A '?' is otherwise a legal character of a key: only one a name=value follows is a query.
+        if (rest.IndexOf('?') is var query and >= 0 && rest.IndexOf('=', query) > query)
+            throw new ActorCkptException($"'{root[..(5 + query)]}…': an object-store root takes no query ('?…'); credentials go in actorckpt.object-store or the environment (docs/object-storage.md)");
         var slash = rest.IndexOf('/');
         var container = slash < 0 ? rest : rest[..slash];
         var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
