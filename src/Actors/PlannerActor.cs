@@ -673,9 +673,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (_uploader is not null)
         {
             // What the tier holds that this catalog lacks (the disk, and its catalog, were lost), and the newest upload a stop cut short.
-            _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray(),
-                Catalog.Entries.Where(e => e.OnDisk || e.InMemory || e.Status == CheckpointStatus.InFlight).Select(e => e.Step).ToArray()));
-            if (Catalog.UploadToResume(_settings.ObjectTier.Due) is { } resume) UploadIfDue(resume);
+            // Only a due step is ever sent, and of those on disk only the one resumed: what a cut-short copy of
+            // any other left (one passed over, one not due under this configuration) is removed, not kept for good.
+            var resume = Catalog.UploadToResume(_settings.ObjectTier.Due);
+            _uploader.Tell(new FindUploads(Catalog.ObjectSteps.ToArray(), Catalog.Entries
+                .Where(e => _settings.ObjectTier.Due(e.Step) && (e.Step == resume || e.InMemory || e.Status == CheckpointStatus.InFlight))
+                .Select(e => e.Step).ToArray()));
+            if (resume is { } step) UploadIfDue(step);
         }
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));

@@ -29,7 +29,7 @@ internal sealed record UploadStepFailure(long Step, Guid SaveId, string Cause) :
 /// not record; the uploader then removes what killed copies left of steps it can never send again.
 /// </summary>
 /// <param name="Known">Steps the catalog records as uploaded.</param>
-/// <param name="MayUpload">Steps that may still be uploaded (on disk, in memory, in flight): an unfinished copy of one of these is left for its next upload to complete.</param>
+/// <param name="MayUpload">Steps that may still be uploaded (due: the one on disk resumed, those in memory or in flight): an unfinished copy of one of these is left for its next upload to complete.</param>
 internal sealed record FindUploads(long[] Known, long[]? MayUpload = null) : IActorCkptMessage;
 
 /// <summary>The answer to <see cref="FindUploads"/>.</summary>

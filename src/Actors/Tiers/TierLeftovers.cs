@@ -3,8 +3,8 @@ namespace ActorCkpt;
 /// <summary>
 /// What copies to the object tier that never finished left there: step directories without
 /// committed metadata (whole data files of a copy killed before its metadata went up) and, in an
-/// object store, uploads begun and never completed. Nothing in the tier counts them, and a step no
-/// longer on the local tiers is never sent again to overwrite them, so they stayed for good. The
+/// object store, uploads begun and never completed. Nothing in the tier counts them, and a step that is
+/// not sent again (gone from the local tiers, passed over, not due) never overwrites them, so they stayed for good. The
 /// uploader removes them at the planner's start (and so at <c>actorckpt gc</c>), holding back every
 /// upload meanwhile: only one job's planner uploads to a tier (one that is another job's root is
 /// refused), so nothing else writes there while the steps are judged and removed.
@@ -19,7 +19,7 @@ internal static class TierLeftovers
 
     /// <summary>
     /// Removes from <paramref name="tier"/> the unfinished copies of every step but those in
-    /// <paramref name="mayUpload"/> (still on the local tiers: their next upload completes them).
+    /// <paramref name="mayUpload"/> (steps that will still be sent: their next upload completes them).
     /// </summary>
     public static Removed Remove(CheckpointStore tier, IReadOnlySet<long> mayUpload)
     {
