@@ -90,7 +90,7 @@ internal static class CheckpointerStartup
             return Task.FromResult(Done.Instance);
         });
         // Calls still waiting when the system goes away fail instead of waiting for ever.
-        system.WhenTerminated.ContinueWith(_ => deferred.SetFailed(new ObjectDisposedException(system.Name, "the ActorSystem ActorCkpt ran in has terminated")),
+        system.WhenTerminated.ContinueWith(_ => deferred.SetFailed(new ObjectDisposedException(null, $"the ActorSystem '{system.Name}' ActorCkpt ran in has terminated")),
             TaskScheduler.Default);
         WarnOfMissingPieces(system, log);
         deferred.SetReady(checkpointer);

@@ -33,7 +33,8 @@ internal class DeferredCheckpointer : ICheckpointer, IDisposable
 
     /// <summary>The host's services are going away: calls still waiting fail (if the checkpointer never became ready).</summary>
     public void Dispose() =>
-        SetFailed(new ObjectDisposedException(nameof(ICheckpointer), "the host stopped before ActorCkpt had started in its ActorSystem (see the host's start error)"));
+        // No object name: .NET would add it on a second line.
+        SetFailed(new ObjectDisposedException(null, "the host stopped before ActorCkpt had started in its ActorSystem (see the host's start error)"));
 
     private Task<Checkpointer> InnerAsync(CancellationToken cancellationToken) =>
         _ready.Task.IsCompleted ? _ready.Task : _ready.Task.WaitAsync(cancellationToken);
