@@ -60,6 +60,8 @@ public class CliErrorSpec : IDisposable
     [InlineData("actorckpt: --out is empty: give a path", "export", "{absent}", "--out", "")]
     [InlineData("actorckpt: catalog needs a command (one of: rebuild; see actorckpt catalog --help)", "catalog")]
     [InlineData("actorckpt: catalog rebuild needs ROOT (usage: catalog rebuild ROOT ...)", "catalog", "rebuild")]
+    // Before: "unexpected argument 'rebuil' for 'catalog'", with no nearest command.
+    [InlineData("actorckpt: unknown command 'rebuil' for 'catalog'; did you mean 'catalog rebuild'?", "catalog", "rebuil", "{absent}")]
     [InlineData("actorckpt: unexpected argument 'extra' for 'inspect'", "inspect", "{absent}", "extra")]
     [InlineData("actorckpt: --strategy 'one_file' is not accepted; did you mean 'one-file'? (one of: one-file, one-file-per-tensor, chunks)",
         "unshard", "{absent}", "--out", "{absent}/out", "--strategy", "one_file")]

@@ -165,6 +165,26 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
+    public void Gc_should_say_it_removed_the_files_an_earlier_planner_left_of_steps_it_deleted()
+    {
+        // The demo's planner deletes steps 1 to 3 as it goes, and leaves their files: it ends within its removal grace.
+        var config = Path.Combine(Dir + "-conf", "keep1.conf");
+        Directory.CreateDirectory(Path.GetDirectoryName(config)!);
+        File.WriteAllText(config, "actorckpt.retention { keep-last = 1, grace-after-start = 1h }");
+        Assert.Equal(0, Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--steps", "4", "--config", config).Exit);
+        Assert.Equal(4, Directory.GetDirectories(Dir, "step-*").Length);
+
+        var gc = Run("gc", Dir, "--config", config, "--json");
+
+        // Before: "no debris" and "retention … deletes nothing", while the three directories went.
+        Assert.Equal(0, gc.Exit);
+        Assert.Contains("removed the files left of steps 1, 2, 3, deleted before", gc.Out);
+        Assert.Equal(new long[] { 1, 2, 3 }, LastJson(gc.Out).GetProperty("deleted_before_files_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal(new[] { "step-00000004" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName));
+        Directory.Delete(Dir + "-conf", recursive: true);
+    }
+
+    [Fact]
     public void Gc_should_delete_nothing_when_no_step_retention_keeps_reads_whole()
     {
         Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "3");

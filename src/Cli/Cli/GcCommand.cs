@@ -44,8 +44,13 @@ internal static class GcCommand
             throw new ActorCkptException($"gc deletes nothing: retention would delete steps {string.Join(", ", deleting)} and keep steps {string.Join(", ", kept)}, " +
                                          "none of which reads whole: check them with actorckpt verify, and move or remove them by hand");
         var memoryDone = MemoryTierGc.Run(blobs, settings, entries ?? []);
+        // Steps an earlier planner deleted whose files it left (it ended within the removal grace): the
+        // planner removes them at its start or in this collection, and neither reports them as debris or deletions.
+        var leftOfDeleted = StepDirectories(blobs).Where(s => entries?.Any(e => e.Step == s && e.Status == CheckpointStatus.Deleted) == true).ToList();
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
+        var stillThere = StepDirectories(blobs).ToHashSet();
+        var leftRemoved = leftOfDeleted.Where(s => !stillThere.Contains(s)).ToList();
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
         // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
         // unlisted and billed, until they are aborted: no save runs now (the lock above), so none is live.
@@ -61,13 +66,15 @@ internal static class GcCommand
         }
         var retention = ckpt.Settings.Retention;
         output.Line(done.DebrisRemoved.Count == 0 ? "no debris" : $"removed the debris of steps {string.Join(", ", done.DebrisRemoved)}");
+        if (leftRemoved.Count > 0) output.Line($"removed the files left of steps {string.Join(", ", leftRemoved)}, deleted before");
         if (memoryDone is not null) output.Line(memoryDone.Line);
         output.Line(done.Deleted.Count == 0
             ? $"retention (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery}) deletes nothing"
             : $"deleted steps {string.Join(", ", done.Deleted)} (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery})");
         output.Report(new Dictionary<string, object?>
         {
-            ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["committed"] = ckpt.Store.CommittedSteps(),
+            ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["deleted_before_files_removed"] = leftRemoved,
+            ["committed"] = ckpt.Store.CommittedSteps(),
             ["uploads_aborted"] = aborted,
             ["memory_debris"] = memoryDone is null ? null : new Dictionary<string, object?>
             {
@@ -77,6 +84,10 @@ internal static class GcCommand
         });
         return done.Failures.Count == 0 ? 0 : 1;
     }
+
+    /// <summary>The steps with a directory under <paramref name="blobs"/>' root.</summary>
+    private static IEnumerable<long> StepDirectories(IBlobStore blobs) =>
+        blobs.ListDirectories("").Select(n => CheckpointLayout.TryParseStepDirectory(n, out var step) ? step : -1).Where(s => s >= 0);
 
     /// <summary>
     /// Verifies <paramref name="kept"/> (newest first) until one reads whole; null when one does, else the

@@ -67,9 +67,10 @@ internal static class UsageError
             return $"unknown option '{token}'; did you mean '{Nearest.Of(token, flags)}'?";
         }
         var commands = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
-        return command is RootCommand && commands.Count > 0
-            ? $"unknown command '{token}'; did you mean '{Nearest.Of(token, commands)}'?"
-            : $"unexpected argument '{token}' for '{Path(command)}'";
+        // A group of commands ('catalog') takes no argument of its own: what follows it is one of its commands, mistyped.
+        return commands.Count == 0 || (command is not RootCommand && command.Arguments.Count > 0) ? $"unexpected argument '{token}' for '{Path(command)}'"
+            : command is RootCommand ? $"unknown command '{token}'; did you mean '{Nearest.Of(token, commands)}'?"
+            : $"unknown command '{token}' for '{Path(command)}'; did you mean '{Path(command)} {Nearest.Of(token, commands)}'?";
     }
 
     /// <summary>The command as typed after "actorckpt": "catalog rebuild", not "rebuild".</summary>
