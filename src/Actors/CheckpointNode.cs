@@ -253,7 +253,13 @@ internal sealed class CheckpointNode
     /// </summary>
     public SaveHandle Save(long step, RankState state, bool inPlace = false, CancellationToken cancellation = default, SaveTier tier = SaveTier.Policy)
     {
-        if (TierPolicy.Undefined(tier) is { } undefined) throw new ArgumentOutOfRangeException(nameof(tier), tier, undefined);
+        ArgumentNullException.ThrowIfNull(state);
+        if (TierPolicy.Undefined(tier) is { } undefined)
+        {
+            var refused = new ArgumentOutOfRangeException(nameof(tier), undefined);
+            AbortUnbuilt(step, state.Rank, state.WorldSize, refused);
+            throw refused;
+        }
         var handle = new SaveHandle(step, state.Rank);
         IActorRef shard;
         lock (_lock)
@@ -359,19 +365,31 @@ internal sealed class CheckpointNode
     }
 
     /// <summary>
+    /// This rank's state of <paramref name="step"/> could not even be made (a part that threw, a spec that
+    /// does not fit, an undefined tier): the other ranks' saves of the step abort at once, naming it, as when
+    /// a state cannot be staged, rather than wait out the plan deadline for a plan that never comes.
+    /// </summary>
+    internal void AbortUnbuilt(long step, int rank, int worldSize, Exception failure)
+    {
+        if (step >= 0 && rank >= 0 && rank < worldSize) (ShardsPlanner ?? Planner).Tell(new AbortSave(step, rank, worldSize, Failure: ErrorText.Of(failure)));
+    }
+
+    /// <summary>
     /// Finishes the bookkeeping of saves submitted here: returns how every save that has ended since
     /// the last call ended (committed, failed, skipped), oldest first; at most the newest
     /// <see cref="SaveOutcomes.DefaultKept"/> of them (see <see cref="SaveOutcomes"/>). With <paramref name="blocking"/>
-    /// it first waits until every save in flight has ended.
+    /// it first waits until every save in flight has ended. Cancelling <paramref name="cancellation"/> ends
+    /// that wait and takes nothing: the next call returns what ended meanwhile.
     /// </summary>
-    public async Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking)
+    public async Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellation = default)
     {
         if (blocking)
         {
             Task[] pending;
             lock (_lock) pending = _unfinalized.Held.Select(h => h.Committed).ToArray();
-            await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+            await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(cancellation);
         }
+        cancellation.ThrowIfCancellationRequested();
         lock (_lock)
         {
             return _unfinalized.TakeFinished().Select(SaveOutcome.Of).ToArray();
@@ -396,7 +414,7 @@ internal sealed class CheckpointNode
     public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellation = default)
     {
         if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
-        if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"a rank of a world of {worldSize} is 0 to {worldSize - 1}");
+        if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank}: a rank of a world of {worldSize} is 0 to {worldSize - 1}");
         // Akka takes a zero timeout for none: the question would wait for ever. .NET's timers take no more than int.MaxValue ms.
         if ((timeout <= TimeSpan.Zero || timeout > LongestTimer) && timeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"a positive time of at most {LongestTimer}, or Timeout.InfiniteTimeSpan");
@@ -538,7 +556,7 @@ internal sealed class CheckpointNode
     /// </summary>
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
         CancellationToken cancellation = default, bool? throughReaders = null, StorageTier? only = null) =>
-        LoadAsync(target.Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
+        LoadAsync((target ?? throw new ArgumentNullException(nameof(target))).Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
 
     /// <summary>
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from

@@ -15,7 +15,7 @@ public sealed record CheckpointReaderOptions
     {
         get => _loadParallelism;
         init => _loadParallelism = value >= 1 ? value
-            : throw new ArgumentOutOfRangeException(nameof(LoadParallelism), value, $"CheckpointReaderOptions.LoadParallelism = {value}: expected a whole number of at least 1");
+            : throw new ArgumentOutOfRangeException(nameof(LoadParallelism), $"CheckpointReaderOptions.LoadParallelism = {value}: expected a whole number of at least 1");
     }
 
     /// <summary>What a load does about mismatched keys when its call names no mode. Default <see cref="StrictHandling.AssumeOkUnexpected"/>.</summary>

@@ -243,12 +243,30 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         _node.Save(step, state, inPlace: true, cancellation: cancellationToken).Committed;
 
     /// <inheritdoc />
-    public Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
-        SaveAsync(step, StatefulParts.ToSave(rank, worldSize, parts), cancellationToken);
+    public async Task<SaveResult> SaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        await SaveAsync(step, PartsToSave(step, rank, worldSize, parts), cancellationToken);
 
     /// <inheritdoc />
-    public Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
-        StartSaveAsync(step, StatefulParts.ToSave(rank, worldSize, parts), cancellationToken);
+    public async Task<SaveHandle> StartSaveAsync(long step, int rank, int worldSize, IEnumerable<IStateful> parts, CancellationToken cancellationToken = default) =>
+        await StartSaveAsync(step, PartsToSave(step, rank, worldSize, parts), cancellationToken);
+
+    /// <summary>
+    /// The state of <paramref name="parts"/>; when making it throws (a part that fails, a spec that does not
+    /// fit), the other ranks' saves of the step abort at once naming this rank and the error, as when a
+    /// <see cref="RankState"/> cannot be staged, and the caller's save faults with it.
+    /// </summary>
+    private RankState PartsToSave(long step, int rank, int worldSize, IEnumerable<IStateful> parts)
+    {
+        try
+        {
+            return StatefulParts.ToSave(rank, worldSize, parts);
+        }
+        catch (Exception e)
+        {
+            _node.AbortUnbuilt(step, rank, worldSize, e);
+            throw;
+        }
+    }
 
     /// <summary>Starts a save and returns its handle at once, before staging (for the tool and tests that watch staging themselves).</summary>
     internal SaveHandle BeginSave(long step, RankState state, bool inPlace = false, CancellationToken cancellationToken = default) =>
@@ -263,6 +281,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public async Task<LoadResult> LoadAsync(int rank, int worldSize, IEnumerable<IStateful> parts, long? step = null, StrictHandling? strict = null,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(parts);
         var list = parts.ToList();
         var result = await _node.LoadAsync(rank, metadata => StatefulParts.ToLoad(rank, worldSize, list, metadata), step, strict, progress, cancellationToken,
             check: entries => StatefulParts.CheckRestore(list, entries));
@@ -272,7 +291,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <inheritdoc />
     public Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default) =>
-        _node.FinalizeAsync(blocking).WaitAsync(cancellationToken);
+        _node.FinalizeAsync(blocking, cancellationToken);
 
     /// <inheritdoc />
     public Task WaitForUploadsAsync(CancellationToken cancellationToken = default) =>

@@ -32,7 +32,8 @@ public interface ICheckpointer
 
     /// <summary>
     /// Starts saving <paramref name="state"/> as <paramref name="step"/> and completes as soon as
-    /// the state is copied to host memory: the training loop may change its tensors from then on,
+    /// the state is copied to host memory: the training loop may change its tensors from then on
+    /// (and the <see cref="RankState"/> itself: entries added to it before then may or may not be saved),
     /// while the returned handle's <see cref="SaveHandle.Committed"/> (or the handle itself,
     /// awaited) says when the write is committed. PyTorch DCP's <c>async_save</c>.
     /// <paramref name="cancellationToken"/> cancels the whole save, not only the wait for staging.

@@ -15,6 +15,29 @@ public sealed class ApiArgumentSpec : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public async Task Null_or_disposed_arguments_and_out_of_range_ones_should_be_refused_in_one_line_naming_them()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        var gone = zeros(2);
+        gone.Dispose();
+
+        // Before: bare NullReferenceExceptions, TorchSharp's "Tensor invalid -- empty handle." naming no key,
+        // "(Parameter 'source')" for the parts, and .NET's second line "Actual value was …".
+        Assert.Equal("'m': the tensor is null (Parameter 'tensor')", Assert.Throws<ArgumentNullException>(() => new RankState(0, 1).AddReplicated("m", null!)).Message);
+        Assert.Equal("'d': the tensor is disposed (Parameter 'tensor')", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddReplicated("d", gone)).Message);
+        Assert.Equal("'o': the bytes are null (Parameter 'bytes')", Assert.Throws<ArgumentNullException>(() => new RankState(0, 1).AddObject("o", null!, ObjectScope.Rank)).Message);
+        Assert.Equal("Value cannot be null. (Parameter 'state')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.SaveAsync(1, (RankState)null!))).Message);
+        Assert.Equal("Value cannot be null. (Parameter 'target')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.LoadAsync((RankState)null!))).Message);
+        Assert.Equal("Value cannot be null. (Parameter 'parts')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.LoadAsync(0, 1, null!))).Message);
+        using var w = ones(2);
+        var negative = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ckpt.SaveAsync(-1, new RankState(0, 1).AddReplicated("w", w)));
+        Assert.Equal("step -1: steps are non-negative (Parameter 'step')", negative.Message);
+        var rank = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ckpt.IsQueueEmptyAsync(2, 1, TimeSpan.FromSeconds(30)));
+        Assert.Equal("rank 2: a rank of a world of 1 is 0 to 0 (Parameter 'rank')", rank.Message);
+        Assert.Equal(1, (await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w))).Step);
+    }
+
+    [Fact]
     public async Task Enum_values_that_name_no_member_should_be_refused_at_the_call_and_leave_the_checkpointer_working()
     {
         await using var ckpt = Checkpointer.Start(_temp.Path);
@@ -28,7 +51,7 @@ public sealed class ApiArgumentSpec : IDisposable
         var nan = Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddJson("loss", double.NaN, ObjectScope.Global));
         Assert.StartsWith("the entry 'loss' cannot be written as JSON: ", nan.Message);
 
-        // The planner never saw the bad tier: the same step saves, and loads.
+        // The bad tier aborted this rank's save of the step (other ranks would hear it at once): the same step saves, and loads.
         await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", saved));
         using var target = zeros(3, 4);
         var strict = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", target), 1, (StrictHandling)99));

@@ -7,6 +7,7 @@ namespace ActorCkpt;
 /// What one rank saves or loads: tensors with their place in the global tensors (replicated,
 /// row- or column-sharded, uneven, empty) and non-tensor entries, under flat dotted keys.
 /// For a load, the tensors are the destinations: allocated by the caller with the layout wanted.
+/// A state given to a save is read while the save stages it: add nothing to it until then.
 /// </summary>
 public sealed class RankState
 {
@@ -40,6 +41,7 @@ public sealed class RankState
     /// </summary>
     public RankState AddTensor(string key, torch.Tensor local, IReadOnlyList<long> globalShape, IReadOnlyList<long> offsets)
     {
+        Usable(key, local);
         var box = new TensorBox(offsets, local.shape);
         if (!box.FitsIn(globalShape))
             throw new ArgumentException($"'{key}': local shape {Shapes.Format(local.shape)} at offsets {Shapes.Format(offsets)} " +
@@ -51,7 +53,7 @@ public sealed class RankState
     }
 
     /// <summary>Adds a tensor every rank holds whole (replicated, as in data parallelism).</summary>
-    public RankState AddReplicated(string key, torch.Tensor tensor) => AddTensor(key, tensor, tensor.shape, new long[tensor.shape.Length]);
+    public RankState AddReplicated(string key, torch.Tensor tensor) => AddTensor(key, Usable(key, tensor), tensor.shape, new long[tensor.shape.Length]);
 
     /// <summary>
     /// Adds a piece of a tensor sharded along <paramref name="dim"/>: the piece starts at
@@ -59,7 +61,7 @@ public sealed class RankState
     /// </summary>
     public RankState AddSharded(string key, torch.Tensor local, int dim, long offset, long globalSize)
     {
-        var shape = local.shape.ToArray();
+        var shape = Usable(key, local).shape.ToArray();
         if (dim < 0 || dim >= shape.Length) throw new ArgumentOutOfRangeException(nameof(dim), $"'{key}': dim {dim} outside rank {shape.Length}");
         shape[dim] = globalSize;
         var offsets = new long[shape.Length];
@@ -67,9 +69,18 @@ public sealed class RankState
         return AddTensor(key, local, shape, offsets);
     }
 
+    /// <summary><paramref name="tensor"/>, refused naming <paramref name="key"/> when it is null or disposed (TorchSharp would say only "empty handle").</summary>
+    private static torch.Tensor Usable(string key, torch.Tensor tensor)
+    {
+        if (tensor is null) throw new ArgumentNullException(nameof(tensor), $"'{key}': the tensor is null");
+        if (tensor.IsInvalid) throw new ArgumentException($"'{key}': the tensor is disposed", nameof(tensor));
+        return tensor;
+    }
+
     /// <summary>Adds a non-tensor entry from its bytes.</summary>
     public RankState AddObject(string key, byte[] bytes, ObjectScope scope)
     {
+        if (bytes is null) throw new ArgumentNullException(nameof(bytes), $"'{key}': the bytes are null");
         EnumArguments.Check(scope, nameof(scope), "object scope", ["global", "rank"]);
         Claim(key);
         _objects.Add(new ObjectEntry(key, bytes, scope));

@@ -51,7 +51,7 @@ internal sealed class ShardStaging
         failure = null;
         try
         {
-            if (request.Step < 0) throw new ArgumentOutOfRangeException(nameof(SaveShard.Step), request.Step, "steps are non-negative");
+            if (request.Step < 0) throw new ArgumentOutOfRangeException("step", $"step {request.Step}: steps are non-negative");
             if (request.State.Rank != rank)
                 throw new ArgumentException($"state of rank {request.State.Rank} sent to the shard actor of rank {rank}");
             var prepared = StateStager.Prepare(request.State, settings.MaxItemBytes, request.InPlace);

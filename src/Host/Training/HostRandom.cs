@@ -47,7 +47,7 @@ internal sealed class HostRandom
     /// <summary>A uniform integer in [0, <paramref name="bound"/>), without modulo bias.</summary>
     public long NextInt64(long bound)
     {
-        if (bound <= 0) throw new ArgumentOutOfRangeException(nameof(bound), bound, "the bound must be positive");
+        if (bound <= 0) throw new ArgumentOutOfRangeException(nameof(bound), $"bound = {bound}: the bound must be positive");
         var limit = ulong.MaxValue - ulong.MaxValue % (ulong)bound;
         ulong x;
         do x = NextUInt64(); while (x >= limit);

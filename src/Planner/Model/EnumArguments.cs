@@ -13,7 +13,7 @@ internal static class EnumArguments
     /// <param name="what">What the value is, in the message ("strict handling").</param>
     /// <param name="accepted">The accepted values as users spell them.</param>
     public static T Check<T>(T value, string parameter, string what, IEnumerable<string> accepted) where T : struct, Enum =>
-        Problem(value, what, accepted) is { } problem ? throw new ArgumentOutOfRangeException(parameter, value, problem) : value;
+        Problem(value, what, accepted) is { } problem ? throw new ArgumentOutOfRangeException(parameter, problem) : value;
 
     /// <summary>Null when <paramref name="value"/> is a member of <typeparamref name="T"/>; otherwise the line <see cref="Check"/> throws with.</summary>
     public static string? Problem<T>(T value, string what, IEnumerable<string> accepted) where T : struct, Enum =>

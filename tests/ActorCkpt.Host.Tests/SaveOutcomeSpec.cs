@@ -1,0 +1,63 @@
+using ActorCkpt.SharedTests;
+using TorchSharp;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>
+/// What a caller hears of its saves: a <see cref="ICheckpointer.FinalizeAsync"/> whose wait is
+/// cancelled takes no outcome (the next call returns them), and a rank whose parts cannot be made
+/// into a state aborts the step's save on every rank at once, naming itself and the error.
+/// </summary>
+public sealed class SaveOutcomeSpec : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_cancelled_blocking_finalize_should_leave_the_outcomes_to_the_next_call()
+    {
+        var gate = new WriteGate();
+        await using var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(2, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(Patience);
+
+        using var cancelled = new CancellationTokenSource();
+        var waiting = ckpt.FinalizeAsync(blocking: true, cancelled.Token);
+        cancelled.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting).WaitAsync(Patience);
+        gate.Open();
+        await handle.Committed.WaitAsync(Patience);
+
+        // Before: the cancelled call went on waiting unseen, and took step 2's outcome when the save ended.
+        Assert.Equal([(2L, SaveStatus.Committed)], (await ckpt.FinalizeAsync(blocking: false).WaitAsync(Patience)).Select(o => (o.Step, o.Status)));
+    }
+
+    [Fact]
+    public async Task A_part_that_cannot_be_saved_on_one_rank_should_abort_the_other_ranks_save_at_once_naming_it()
+    {
+        // An hour's plan deadline: before, rank 0 waited it out for rank 1's plan ("rank 1 did not send its plan within …").
+        await using var ckpt = Checkpointer.Start(_temp.Path, "actorckpt.planner.plan-timeout = 1h");
+        using var good = torch.nn.Linear(8, 4);
+        var rank0 = ckpt.SaveAsync(1, 0, 2, [new ModuleState(good)]);
+
+        var rank1 = ckpt.SaveAsync(1, 1, 2, [new FailingPart()]);
+
+        Assert.Equal("boom on rank 1", (await Assert.ThrowsAsync<InvalidOperationException>(() => rank1).WaitAsync(Patience)).Message);
+        var aborted = await Assert.ThrowsAsync<CheckpointFailedException>(() => rank0).WaitAsync(Patience);
+        Assert.Equal("save of step 1 failed: rank 1 could not stage its state: InvalidOperationException: boom on rank 1", aborted.Message);
+        Assert.Null(await ckpt.GetLatestStepAsync());
+    }
+
+    /// <summary>A part whose state cannot be read.</summary>
+    private sealed class FailingPart : IStateful
+    {
+        public void Save(RankState state) => throw new InvalidOperationException("boom on rank " + state.Rank);
+
+        public void PrepareLoad(RankState target, CheckpointMetadata metadata) => throw new NotSupportedException();
+
+        public void Restore(LoadResult result) => throw new NotSupportedException();
+    }
+}
