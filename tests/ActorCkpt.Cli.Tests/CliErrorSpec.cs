@@ -774,4 +774,27 @@ public class CliErrorSpec : IDisposable
         (exit, _, err) = Run("node", "--config", config);
         Assert.Equal((1, Line($"actorckpt: actorckpt.root is not set in '{config}': every node needs the shared checkpoint directory")), (exit, err));
     }
+
+    [Fact]
+    public void A_PostgreSQL_catalog_out_of_reach_should_be_one_line_for_the_readers_and_leave_a_rebuild_s_root_as_it_was()
+    {
+        var root = Path.Combine(Parent, "pg-root");
+        Demo(root);
+        var config = Path.Combine(Parent, "pg.conf");
+        File.WriteAllText(config, "actorckpt.catalog { provider = postgres, connection-string = \"Host=127.0.0.1;Port=1;Username=u;Password=p;Database=d\" }\n");
+        var reached = "actorckpt: the catalog's PostgreSQL server 127.0.0.1:1 (database 'd') cannot be reached: Failed to connect to 127.0.0.1:1";
+
+        // Before: a minute of the journal's retries, hundreds of logged errors, then "AskTimeoutException: Timeout after 60.00 seconds".
+        foreach (var command in new[] { "ls", "inspect", "gc" })
+        {
+            var (exit, _, err) = Run(command, root, "--config", config);
+            Assert.Equal((command, 1, true, 1), (command, exit, err.StartsWith(reached, StringComparison.Ordinal), err.TrimEnd().Split('\n').Length));
+        }
+        // Before: the root's id was set aside first, and the failed rebuild left the root without a catalog.
+        var id = File.ReadAllText(Path.Combine(root, CheckpointLayout.RootIdFile));
+        var rebuild = Run("catalog", "rebuild", root, "--config", config);
+        Assert.Equal((1, true), (rebuild.Exit, rebuild.Err.StartsWith(reached, StringComparison.Ordinal)));
+        Assert.Equal(id, File.ReadAllText(Path.Combine(root, CheckpointLayout.RootIdFile)));
+        Assert.Empty(Directory.GetFiles(root, CheckpointLayout.RootIdFile + ".replaced-*"));
+    }
 }

@@ -100,7 +100,11 @@ internal static class ActorCkptConfig
             case "postgres":
                 if (connection.Length == 0)
                     throw new ConfigurationException("actorckpt.catalog.connection-string must name the PostgreSQL server when actorckpt.catalog.provider = postgres");
-                return ("PostgreSQL.15", Parsed(() => new NpgsqlConnectionStringBuilder(connection)).ToString());
+                var postgres = Parsed(() => new NpgsqlConnectionStringBuilder(connection));
+                // A pooled connection the server ended (a restart, a failover) failed the next journal write, and
+                // with it a save: each write opens its own, unless the connection string says how to pool.
+                if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection }.ContainsKey("Pooling")) postgres.Pooling = false;
+                return ("PostgreSQL.15", postgres.ToString());
             case var other:
                 throw new ConfigurationException($"actorckpt.catalog.provider = '{other}': accepted values are sqlite, postgres");
         }

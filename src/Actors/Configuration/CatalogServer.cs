@@ -14,18 +14,23 @@ internal static class CatalogServer
     /// <summary>The longest the check waits for the server (the connection string's own timeout, when shorter).</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Throws <see cref="ConfigurationException"/> naming the server and the cause when no connection to <paramref name="connectionString"/> opens.</summary>
+    /// <summary>
+    /// Throws <see cref="ConfigurationException"/> naming the server and the cause when no connection to
+    /// <paramref name="connectionString"/> opens (a port out of range among the causes); asked by every node
+    /// that journals, by the commands that read the catalog, and by a rebuild before it changes anything.
+    /// </summary>
     public static void Verify(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Timeout = Math.Min(builder.Timeout, (int)ConnectTimeout.TotalSeconds);
+        // Npgsql's 0 is no limit at all: a paused server would hold the start for ever.
+        builder.Timeout = builder.Timeout is > 0 and var given && given < (int)ConnectTimeout.TotalSeconds ? given : (int)ConnectTimeout.TotalSeconds;
         builder.Pooling = false;
         try
         {
             using var connection = new NpgsqlConnection(builder.ToString());
             connection.Open();
         }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException or ArgumentException)
         {
             var cause = e.InnerException is System.Net.Sockets.SocketException socket ? $"{e.Message} ({socket.Message})" : e.Message;
             throw new ConfigurationException($"the catalog's PostgreSQL server {builder.Host}:{builder.Port} (database '{builder.Database}') cannot be reached: " +

@@ -108,6 +108,9 @@ internal sealed class CatalogChecksums
                                              $"'actorckpt catalog rebuild {root}' makes a new one from the checkpoints on disk, verifying each");
             }
         }
+        // A server out of reach is one line now, not a minute of the journal's retries ending in an ask timeout.
+        var (provider, server) = ActorCkptConfig.CatalogConnection(node, root);
+        if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
         var system = ActorSystem.Create("actorckpt-catalog-reader", config);
         try
         {

@@ -24,6 +24,10 @@ internal static class CatalogRebuildCommand
         var store = new CheckpointStore(blobs);
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
         var sqlite = RootStore.CatalogFile(root, node);
+        // A catalog server out of reach is found before anything moves: before, the root's id was set aside
+        // (and failed steps quarantined), and the rebuild then failed, leaving the root without a catalog.
+        var (provider, server) = ActorCkptConfig.CatalogConnection(node, root);
+        if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
         var keptAs = "";
         // Held while steps are verified and quarantined, so no job starts on the root meanwhile.
         using (CatalogLock.Take(blobs))
