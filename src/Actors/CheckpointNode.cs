@@ -413,11 +413,11 @@ internal sealed class CheckpointNode
     /// </summary>
     public async Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellation = default)
     {
-        if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), worldSize, "the world has at least one rank");
+        if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize), $"world size {worldSize}: the world has at least one rank");
         if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank}: a rank of a world of {worldSize} is 0 to {worldSize - 1}");
         // Akka takes a zero timeout for none: the question would wait for ever. .NET's timers take no more than int.MaxValue ms.
         if ((timeout <= TimeSpan.Zero || timeout > LongestTimer) && timeout != Timeout.InfiniteTimeSpan)
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"a positive time of at most {LongestTimer}, or Timeout.InfiniteTimeSpan");
+            throw new ArgumentOutOfRangeException(nameof(timeout), $"timeout {timeout}: a positive time of at most {LongestTimer}, or Timeout.InfiniteTimeSpan");
         long round;
         bool empty;
         lock (_lock)

@@ -320,7 +320,7 @@ public class AsyncSaveSpec : NodeSpec
         // Longer than a timer takes: before, Task.Delay's "Specified argument was out of the range of valid values. (Parameter 'delay')".
         var tooLong = Assert.Throws<ArgumentOutOfRangeException>(() => node.IsQueueEmptyAsync(0, 2, TimeSpan.MaxValue).GetAwaiter().GetResult());
         Assert.Equal("timeout", tooLong.ParamName);
-        Assert.StartsWith("a positive time of at most 24.20:31:23.6460000, or Timeout.InfiniteTimeSpan", tooLong.Message);
+        Assert.Equal($"timeout {TimeSpan.MaxValue}: a positive time of at most 24.20:31:23.6460000, or Timeout.InfiniteTimeSpan (Parameter 'timeout')", tooLong.Message);
         // Two questions of one rank at once would leave it a round ahead of the others for good.
         var pending = node.IsQueueEmptyAsync(0, 2, Patience);
         var twice = Assert.Throws<InvalidOperationException>(() => node.IsQueueEmptyAsync(0, 2, Patience).GetAwaiter().GetResult());
