@@ -371,7 +371,12 @@ internal sealed class CheckpointNode
     /// </summary>
     internal void AbortUnbuilt(long step, int rank, int worldSize, Exception failure)
     {
-        if (step >= 0 && rank >= 0 && rank < worldSize) (ShardsPlanner ?? Planner).Tell(new AbortSave(step, rank, worldSize, Failure: ErrorText.Of(failure)));
+        if (step < 0 || rank < 0 || rank >= worldSize) return;
+        // A save of the step this rank has in flight, or one lingering after its caller heard it cancelled, owns the
+        // step's round: a second call that failed is not that save's failure (Save refuses such a call, aborting nothing).
+        lock (_lock)
+            if (_unfinalized.InFlight(rank, step) || (_cancellable.TryGetValue(rank, out var held) && held.Any(c => c.Handle.Lingering && c.Handle.Step == step))) return;
+        (ShardsPlanner ?? Planner).Tell(new AbortSave(step, rank, worldSize, Failure: ErrorText.Of(failure)));
     }
 
     /// <summary>

@@ -89,7 +89,8 @@ public interface ICheckpointer
 
     /// <summary>
     /// How the saves started here that ended since the last call ended (at most the newest 4,096 of them); with
-    /// <paramref name="blocking"/>, after every save in flight has ended.
+    /// <paramref name="blocking"/>, after every save in flight has ended. A call whose
+    /// <paramref name="cancellationToken"/> ends its wait takes nothing: the next call returns those outcomes.
     /// </summary>
     Task<IReadOnlyList<SaveOutcome>> FinalizeAsync(bool blocking, CancellationToken cancellationToken = default);
 

@@ -178,8 +178,10 @@ public class CliSpec : IDisposable
 
         // Before: "no debris" and "retention … deletes nothing", while the three directories went.
         Assert.Equal(0, gc.Exit);
-        Assert.Contains("removed the files left of steps 1, 2, 3, deleted before", gc.Out);
-        Assert.Equal(new long[] { 1, 2, 3 }, LastJson(gc.Out).GetProperty("deleted_before_files_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Contains("removed the files left of steps 1, 2, 3, deleted from the disk before", gc.Out);
+        var report = LastJson(gc.Out);
+        Assert.Equal(new long[] { 1, 2, 3 }, report.GetProperty("deleted_before_files_removed").EnumerateArray().Select(s => s.GetInt64()));
+        Assert.Equal((0, 0), (report.GetProperty("debris_removed").GetArrayLength(), report.GetProperty("deleted").GetArrayLength()));
         Assert.Equal(new[] { "step-00000004" }, Directory.GetDirectories(Dir, "step-*").Select(Path.GetFileName));
         Directory.Delete(Dir + "-conf", recursive: true);
     }

@@ -51,6 +51,23 @@ public sealed class SaveOutcomeSpec : IDisposable
         Assert.Null(await ckpt.GetLatestStepAsync());
     }
 
+    [Fact]
+    public async Task A_failing_second_call_of_a_step_in_flight_should_leave_that_save_alone()
+    {
+        var gate = new WriteGate();
+        await using var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(Patience);
+
+        // Its error is its own: the save in flight is not "rank 0 could not stage its state".
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ckpt.SaveAsync(1, 0, 1, [new FailingPart()])).WaitAsync(Patience);
+        gate.Open();
+
+        Assert.Equal(1, (await handle.Committed.WaitAsync(Patience)).Step);
+        Assert.Equal(1L, await ckpt.GetLatestStepAsync());
+    }
+
     /// <summary>A part whose state cannot be read.</summary>
     private sealed class FailingPart : IStateful
     {

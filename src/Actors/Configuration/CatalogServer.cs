@@ -30,7 +30,7 @@ internal static class CatalogServer
             using var connection = new NpgsqlConnection(builder.ToString());
             connection.Open();
         }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException or ArgumentOutOfRangeException)
         {
             var cause = e.InnerException is System.Net.Sockets.SocketException socket ? $"{e.Message} ({socket.Message})" : e.Message;
             throw new ConfigurationException($"the catalog's PostgreSQL server {builder.Host}:{builder.Port} (database '{builder.Database}') cannot be reached: " +

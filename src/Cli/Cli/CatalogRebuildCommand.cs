@@ -46,7 +46,12 @@ internal static class CatalogRebuildCommand
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
             // A catalog on a server is keyed by the root's id: a new id starts a new catalog.
-            if (sqlite is null) keptAs = SetAside(blobs);
+            // Checked again just before: the verification above may have taken hours.
+            if (sqlite is null)
+            {
+                if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
+                keptAs = SetAside(blobs);
+            }
             // An id that is not one (emptied, overwritten) would stop the rebuild's own start: set aside, the root gets a new one.
             else if (UnreadableId(store) is { } why) output.Line($"the root's id is not readable ({why}): its file is kept as {RenameId(blobs)}; the root gets a new id");
         }

@@ -44,13 +44,15 @@ internal static class GcCommand
             throw new ActorCkptException($"gc deletes nothing: retention would delete steps {string.Join(", ", deleting)} and keep steps {string.Join(", ", kept)}, " +
                                          "none of which reads whole: check them with actorckpt verify, and move or remove them by hand");
         var memoryDone = MemoryTierGc.Run(blobs, settings, entries ?? []);
-        // Steps an earlier planner deleted whose files it left (it ended within the removal grace): the
-        // planner removes them at its start or in this collection, and neither reports them as debris or deletions.
-        var leftOfDeleted = StepDirectories(blobs).Where(s => entries?.Any(e => e.Step == s && e.Status == CheckpointStatus.Deleted) == true).ToList();
+        // Steps an earlier planner deleted from the disk (also those whose object-tier copy stays) and whose files
+        // it left (a load held them, it ended within the removal grace, a removal failed): the planner removes
+        // them at its start or in this collection, and reports them neither as deletions nor, mostly, as debris.
+        var leftOfDeleted = StepDirectories(blobs).Where(s => entries?.Any(e => e.Step == s
+            && e.Status is CheckpointStatus.Deleted or CheckpointStatus.Committed && !e.OnDisk) == true).ToList();
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
         var stillThere = StepDirectories(blobs).ToHashSet();
-        var leftRemoved = leftOfDeleted.Where(s => !stillThere.Contains(s)).ToList();
+        var leftRemoved = leftOfDeleted.Where(s => !stillThere.Contains(s) && !done.DebrisRemoved.Contains(s)).ToList();
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
         // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
         // unlisted and billed, until they are aborted: no save runs now (the lock above), so none is live.
@@ -66,7 +68,7 @@ internal static class GcCommand
         }
         var retention = ckpt.Settings.Retention;
         output.Line(done.DebrisRemoved.Count == 0 ? "no debris" : $"removed the debris of steps {string.Join(", ", done.DebrisRemoved)}");
-        if (leftRemoved.Count > 0) output.Line($"removed the files left of steps {string.Join(", ", leftRemoved)}, deleted before");
+        if (leftRemoved.Count > 0) output.Line($"removed the files left of steps {string.Join(", ", leftRemoved)}, deleted from the disk before");
         if (memoryDone is not null) output.Line(memoryDone.Line);
         output.Line(done.Deleted.Count == 0
             ? $"retention (keep-last {retention.KeepLast}, keep-every {retention.KeepEvery}) deletes nothing"
