@@ -18,11 +18,8 @@ public sealed class SaveOutcomeSpec : IDisposable
     [Fact]
     public async Task A_cancelled_blocking_finalize_should_leave_the_outcomes_to_the_next_call()
     {
-        var gate = new WriteGate();
-        await using var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
-        using var w = torch.arange(64, dtype: torch.float32);
-        var handle = await ckpt.StartSaveAsync(2, new RankState(0, 1).AddReplicated("w", w));
-        await gate.Entered.WaitAsync(Patience);
+        var (ckpt, gate, handle) = await HeldSaveAsync(2);
+        await using var _ = ckpt;
 
         using var cancelled = new CancellationTokenSource();
         var waiting = ckpt.FinalizeAsync(blocking: true, cancelled.Token);
@@ -54,11 +51,8 @@ public sealed class SaveOutcomeSpec : IDisposable
     [Fact]
     public async Task A_failing_second_call_of_a_step_in_flight_should_leave_that_save_alone()
     {
-        var gate = new WriteGate();
-        await using var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
-        using var w = torch.arange(64, dtype: torch.float32);
-        var handle = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
-        await gate.Entered.WaitAsync(Patience);
+        var (ckpt, gate, handle) = await HeldSaveAsync(1);
+        await using var _ = ckpt;
 
         // Its error is its own: the save in flight is not "rank 0 could not stage its state".
         await Assert.ThrowsAsync<InvalidOperationException>(() => ckpt.SaveAsync(1, 0, 1, [new FailingPart()])).WaitAsync(Patience);
@@ -66,6 +60,18 @@ public sealed class SaveOutcomeSpec : IDisposable
 
         Assert.Equal(1, (await handle.Committed.WaitAsync(Patience)).Step);
         Assert.Equal(1L, await ckpt.GetLatestStepAsync());
+    }
+
+    /// <summary>A checkpointer whose save of <paramref name="step"/> (one rank) is held at its first data file, with the save's handle.</summary>
+    private async Task<(Checkpointer Ckpt, WriteGate Gate, SaveHandle Handle)> HeldSaveAsync(long step)
+    {
+        var gate = new WriteGate();
+        var ckpt = Checkpointer.Start(_temp.Path, null, inner => new GatedWrites(inner, gate));
+        // Staged when StartSaveAsync returns: the tensor may go.
+        using var w = torch.arange(64, dtype: torch.float32);
+        var handle = await ckpt.StartSaveAsync(step, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(Patience);
+        return (ckpt, gate, handle);
     }
 
     /// <summary>A part whose state cannot be read.</summary>
