@@ -115,9 +115,8 @@ internal sealed class CheckpointNode
             throw new Akka.Configuration.ConfigurationException(
                 $"actor system '{system.Name}' has no catalog journal configured: create it with ActorCkptConfig.WithCatalog(config, root)");
         var store = new CheckpointStore(blobs);
-        // Before the lock or the catalog is made there.
-        if (store.TierOfAnotherRoot() is { } tierProblemHere) throw new ActorCkptException(tierProblemHere);
         // Nothing can be saved or deleted on a read-only root: loads need no lease, and a stand-in refuses every save at once.
+        // (Another root's object tier is refused here, by the lock, before a lock file or catalog is made there.)
         // A cluster node does not try the lock here: taking it even for a moment could let a
         // checkpointer elsewhere find the root free while the singleton is about to hold it.
         var readOnly = system.IsClustered() ? null : CatalogLock.WhyReadOnly(blobs);

@@ -37,4 +37,13 @@ internal static class CatalogServer
                                              $"{cause.ReplaceLineEndings(" ")} (actorckpt.catalog.connection-string)", e);
         }
     }
+
+    /// <summary>
+    /// <see cref="Verify"/> when <paramref name="catalog"/> (<see cref="ActorCkptConfig.CatalogConnection"/>) is on a
+    /// PostgreSQL server; nothing for a SQLite file, which the readers check themselves.
+    /// </summary>
+    public static void VerifyWhenServer((string Provider, string ConnectionString) catalog)
+    {
+        if (catalog.Provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) Verify(catalog.ConnectionString);
+    }
 }

@@ -109,8 +109,7 @@ internal sealed class CatalogChecksums
             }
         }
         // A server out of reach is one line now, not a minute of the journal's retries ending in an ask timeout.
-        var (provider, server) = ActorCkptConfig.CatalogConnection(node, root);
-        if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
+        CatalogServer.VerifyWhenServer(ActorCkptConfig.CatalogConnection(node, root));
         var system = ActorSystem.Create("actorckpt-catalog-reader", config);
         try
         {

@@ -26,8 +26,8 @@ internal static class CatalogRebuildCommand
         var sqlite = RootStore.CatalogFile(root, node);
         // A catalog server out of reach is found before anything moves: before, the root's id was set aside
         // (and failed steps quarantined), and the rebuild then failed, leaving the root without a catalog.
-        var (provider, server) = ActorCkptConfig.CatalogConnection(node, root);
-        if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
+        var catalog = ActorCkptConfig.CatalogConnection(node, root);
+        CatalogServer.VerifyWhenServer(catalog);
         var keptAs = "";
         // Held while steps are verified and quarantined, so no job starts on the root meanwhile.
         using (CatalogLock.Take(blobs))
@@ -49,7 +49,7 @@ internal static class CatalogRebuildCommand
             // Checked again just before: the verification above may have taken hours.
             if (sqlite is null)
             {
-                if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal)) CatalogServer.Verify(server);
+                CatalogServer.VerifyWhenServer(catalog);
                 keptAs = SetAside(blobs);
             }
             // An id that is not one (emptied, overwritten) would stop the rebuild's own start: set aside, the root gets a new one.

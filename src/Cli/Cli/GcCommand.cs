@@ -47,11 +47,11 @@ internal static class GcCommand
         // Steps an earlier planner deleted from the disk (also those whose object-tier copy stays) and whose files
         // it left (a load held them, it ended within the removal grace, a removal failed): the planner removes
         // them at its start or in this collection, and reports them neither as deletions nor, mostly, as debris.
-        var leftOfDeleted = StepDirectories(blobs).Where(s => entries?.Any(e => e.Step == s
+        var leftOfDeleted = disk.StepDirectories().Where(s => entries?.Any(e => e.Step == s
             && e.Status is CheckpointStatus.Deleted or CheckpointStatus.Committed && !e.OnDisk) == true).ToList();
         await using var ckpt = Checkpointer.Start(root, hocon);
         var done = await ckpt.CollectGarbageAsync(TimeSpan.FromMinutes(10));
-        var stillThere = StepDirectories(blobs).ToHashSet();
+        var stillThere = disk.StepDirectories().ToHashSet();
         var leftRemoved = leftOfDeleted.Where(s => !stillThere.Contains(s) && !done.DebrisRemoved.Contains(s)).ToList();
         foreach (var failure in done.Failures) output.Line("could not remove " + failure);
         // An object store keeps the parts of an upload no one completed (a writer killed mid-file),
@@ -86,10 +86,6 @@ internal static class GcCommand
         });
         return done.Failures.Count == 0 ? 0 : 1;
     }
-
-    /// <summary>The steps with a directory under <paramref name="blobs"/>' root.</summary>
-    private static IEnumerable<long> StepDirectories(IBlobStore blobs) =>
-        blobs.ListDirectories("").Select(n => CheckpointLayout.TryParseStepDirectory(n, out var step) ? step : -1).Where(s => s >= 0);
 
     /// <summary>
     /// Verifies <paramref name="kept"/> (newest first) until one reads whole; null when one does, else the

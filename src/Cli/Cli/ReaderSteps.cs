@@ -23,7 +23,7 @@ internal static class ReaderSteps
     /// still making is never opened (a save's start is journaled before its directory is made).
     /// </summary>
     public static CatalogChecksums Catalog(CheckpointStore store, string dir, string? hocon) =>
-        store.Blobs.ListDirectories("").Any(name => CheckpointLayout.TryParseStepDirectory(name, out _))
+        store.StepDirectories().Any()
             ? CatalogChecksums.Read(dir, hocon)
             : CatalogChecksums.None;
 

@@ -7,9 +7,14 @@ namespace ActorCkpt;
 /// </summary>
 internal static class CatalogLock
 {
-    /// <summary>Takes the lock of <paramref name="blobs"/>' root until the result is disposed; throws <see cref="RootLockedException"/> when another holder has it.</summary>
+    /// <summary>
+    /// Takes the lock of <paramref name="blobs"/>' root until the result is disposed; throws <see cref="RootLockedException"/>
+    /// when another holder has it, and <see cref="ActorCkptException"/> before any lock file is made when the root is
+    /// another root's object tier (<see cref="CheckpointStore.TierOfAnotherRoot"/>): no planner, job or check runs there.
+    /// </summary>
     public static IDisposable Take(IBlobStore blobs)
     {
+        if (new CheckpointStore(blobs).TierOfAnotherRoot() is { } tier) throw new ActorCkptException(tier);
         try
         {
             return blobs.Lock(CheckpointLayout.CatalogLockFile);
@@ -32,13 +37,11 @@ internal static class CatalogLock
 
     /// <summary>
     /// Throws <see cref="RootLockedException"/> when another holder has the lock now (a check at start, so the
-    /// caller hears of it at once rather than at its first save), and <see cref="ActorCkptException"/> when
-    /// the root is another root's object tier (<see cref="CheckpointStore.TierOfAnotherRoot"/>), before a lock file is made there.
+    /// caller hears of it at once rather than at its first save), or what <see cref="Take"/> throws for an object tier.
     /// </summary>
     /// <remarks>A read-only root has no lock to take: nothing can be saved there, and loads need none.</remarks>
     public static void EnsureFree(IBlobStore blobs)
     {
-        if (new CheckpointStore(blobs).TierOfAnotherRoot() is { } tier) throw new ActorCkptException(tier);
         if (Probe(blobs) is RootLockedException held) throw held;
     }
 

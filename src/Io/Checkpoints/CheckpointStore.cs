@@ -57,12 +57,11 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// a commit only ever renames a regular file into place) or that cannot be looked into: such
     /// debris never hides or blocks the real checkpoints. Nothing is opened.
     /// </summary>
-    public IReadOnlyList<long> CommittedSteps() =>
-        store.ListDirectories("")
-            .Select(name => CheckpointLayout.TryParseStepDirectory(name, out var s) ? s : -1)
-            .Where(s => s >= 0 && HasRegularMetadata(s))
-            .Order()
-            .ToArray();
+    public IReadOnlyList<long> CommittedSteps() => StepDirectories().Where(HasRegularMetadata).Order().ToArray();
+
+    /// <summary>The steps with a directory under the root, committed or not, in the listing's order; nothing is opened.</summary>
+    public IEnumerable<long> StepDirectories() =>
+        store.ListDirectories("").Select(name => CheckpointLayout.TryParseStepDirectory(name, out var s) ? s : -1).Where(s => s >= 0);
 
     /// <summary>True when step <paramref name="step"/>'s metadata is a regular file; false for anything else, or a directory that cannot be looked into; a store that does not answer throws (<see cref="StorageErrors.IsUnanswered"/>).</summary>
     private bool HasRegularMetadata(long step)
