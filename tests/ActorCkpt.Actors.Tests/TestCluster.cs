@@ -22,7 +22,9 @@ internal sealed class TestCluster : IAsyncDisposable
         akka.stdout-loglevel = WARNING
         akka.log-dead-letters = off
         akka.cluster.failure-detector.heartbeat-interval = 300ms
-        akka.cluster.failure-detector.acceptable-heartbeat-pause = 1.5s
+        # 3 s, not less: joins flapped when the three systems' warm-ups and the CLI suite beside them
+        # starved heartbeats for over 1.5 s, and one cluster never formed (a crash is downed after 5 s).
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
         akka.cluster.split-brain-resolver.stable-after = 2s
         akka.cluster.min-nr-of-members = 1
         # Terminate stops a node as a crash would (no leave); a node leaves on purpose through CoordinatedShutdown.
@@ -63,8 +65,10 @@ internal sealed class TestCluster : IAsyncDisposable
         var started = specs.Select(s => Start(root, common, s)).ToList();
         var seed = Address(started[0].System);
         // JoinSeedNodesAsync completes only when the node is Up: start every join, then await them together.
-        await Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed })))
-            .WaitAsync(JoinGuard);
+        var joins = Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed })));
+        if (await Task.WhenAny(joins, Task.Delay(JoinGuard)) != joins)
+            throw new TimeoutException($"the cluster did not form in {JoinGuard}: {Describe(started.Select(s => s.System))}");
+        await joins;
         return new TestCluster(root, common, started.Select(s => s.System).ToList(), started.Select(s => s.Node).ToList());
     }
 
@@ -73,7 +77,10 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         var (system, node) = Start(Root, _common, spec);
         var seeds = _systems.Where(s => !_stopped.Contains(s)).Select(Address).ToArray();
-        await Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds).WaitAsync(JoinGuard);
+        var join = Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds);
+        if (await Task.WhenAny(join, Task.Delay(JoinGuard)) != join)
+            throw new TimeoutException($"node {Address(system)} did not join in {JoinGuard}: {Describe(_systems.Append(system))}");
+        await join;
         _systems.Add(system);
         _nodes.Add(node);
         return system;
@@ -88,6 +95,15 @@ internal sealed class TestCluster : IAsyncDisposable
         IBlobStore blobs = new LocalBlobStore(root);
         return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs, spec.Settings?.Invoke(system)));
     }
+
+    /// <summary>Each node's view of the cluster, for a join that hung: who it sees, in what state, and who is unreachable.</summary>
+    private static string Describe(IEnumerable<ActorSystem> systems) => string.Join("; ", systems.Select(s =>
+    {
+        var state = Akka.Cluster.Cluster.Get(s).State;
+        var members = string.Join(", ", state.Members.Select(m => $"{m.Address.Port} {m.Status}"));
+        var unreachable = string.Join(", ", state.Unreachable.Select(m => m.Address.Port));
+        return $"{Address(s).Port} sees [{members}] unreachable [{unreachable}] leader {state.Leader?.Port}";
+    }));
 
     public static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
 
