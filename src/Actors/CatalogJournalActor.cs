@@ -28,7 +28,7 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
             Catalog = new CheckpointCatalog((CatalogSnapshot)o.Snapshot);
             _eventsSinceSnapshot = 0;
         });
-        Recover<ICatalogEvent>(e =>
+        Recover<ICatalogRecord>(e =>
         {
             Catalog.Apply(e);
             _eventsSinceSnapshot++;
@@ -53,7 +53,7 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
     protected CheckpointCatalog Catalog { get; private set; } = new();
 
     /// <summary>Journals <paramref name="e"/>, applies it to the catalog, snapshots when due, then runs <paramref name="then"/>.</summary>
-    protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogEvent =>
+    protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogRecord =>
         Persist(e, persisted =>
         {
             Catalog.Apply(persisted);

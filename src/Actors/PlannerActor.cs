@@ -651,13 +651,47 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     private void Reconcile()
     {
+        if (!Open(out var opening)) return;
         var plan = _files.Reconcile(Catalog);
         _missing.UnionWith(plan.Missing);
         // A step deleted locally (also one whose object-tier copy stays) waits for the grace and its loads, as deletions do.
         RemoveDebris(_removals.Recovered(plan.DirectoriesToRemove,
             step => Catalog[step] is { Status: CheckpointStatus.Deleted } or { Status: CheckpointStatus.Committed, OnDisk: false, Tier: StorageTier.Object }));
-        for (var i = 0; i < plan.Events.Count; i++) Record(plan.Events[i], i == plan.Events.Count - 1 ? _ => Settle() : null);
-        if (plan.Events.Count == 0) Settle();
+        // The opening first: the planner has started once it is journaled too.
+        var events = (opening is null ? [] : new ICatalogRecord[] { opening }).Concat(plan.Events).ToList();
+        for (var i = 0; i < events.Count; i++) Record(events[i], i == events.Count - 1 ? _ => Settle() : null);
+        if (events.Count == 0) Settle();
+    }
+
+    /// <summary>
+    /// Opens a catalog kept outside the root (<see cref="SharedCatalogCheck"/>): from a copy of the root
+    /// the planner stops before it settles or removes anything; otherwise this opening goes to the root's
+    /// file, and <paramref name="opening"/> is for the journal. False when it stopped.
+    /// </summary>
+    private bool Open(out CatalogOpened? opening)
+    {
+        opening = null;
+        if (ActorCkptConfig.CatalogInRoot(Context.System.Settings.Config, _files.Root)) return true;
+        string? problem;
+        try
+        {
+            problem = SharedCatalogCheck.Problem(_files.Root, _files.Store.ReadOpening(), Catalog.LastOpened, CatalogName);
+            if (problem is null)
+            {
+                opening = new CatalogOpened(Guid.NewGuid(), Catalog.LastOpened?.Token, _files.Root, DateTimeOffset.UtcNow);
+                // The file first: a stop before the journal has it leaves the file one opening ahead, which the check accepts.
+                _files.Store.WriteOpening(new OpeningMarker(opening.Token, opening.Previous));
+                return true;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ActorCkptException)
+        {
+            problem = $"the root's {CheckpointLayout.OpenedFile} could not be checked: {e.Message}";
+        }
+        _log.Error(problem);
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed(problem));
+        Context.Stop(Self);
+        return false;
     }
 
     private void Settle()

@@ -77,7 +77,7 @@ internal static class SqliteCatalogJournal
         events.Parameters.AddWithValue("$after", after);
         using (var rows = events.ExecuteReader())
         {
-            while (rows.Read()) catalog.Apply((ICatalogEvent)CatalogSerializer.Decode((byte[])rows.GetValue(0), rows.GetString(1)));
+            while (rows.Read()) catalog.Apply((ICatalogRecord)CatalogSerializer.Decode((byte[])rows.GetValue(0), rows.GetString(1)));
         }
         return catalog.Entries.ToArray();
     }

@@ -33,11 +33,16 @@ public class CatalogSerializerSpec : NodeSpec
                 Uploaded: "s3://bucket/job", UploadedChecksum: "00000000000000cc")]),
             new CatalogSnapshot([new CatalogEntry(9, CheckpointStatus.Committed, id, 2, "step-00000009", T0, T0, 2, 4096, "00000000000000dd", null, 1,
                 Uploaded: "az://container/job", UploadedChecksum: "00000000000000dd")]),
+            // An opening of a catalog kept outside its root, and a disk snapshot that carries the last one.
+            new CatalogOpened(id, Guid.NewGuid(), "/ckpt/run", T0),
+            new CatalogSnapshot([new CatalogEntry(3, CheckpointStatus.Committed, id, 2, "step-00000003", T0, T0, 2, 10, "0000000000000001", null, 1)],
+                new CatalogOpened(id, null, "/ckpt/run", T0)),
         };
         var expected = new[]
         {
             "save-started.v1", "memory-step-committed.v1", "replicas-lost.v1", "replicas-lost.v1", "replicas-restored.v1", "replicas-added.v1", "step-persisted.v1",
             "replicas-evicted.v1", "catalog-snapshot.v2", "step-uploaded.v1", "upload-deleted.v1", "catalog-snapshot.v2", "catalog-snapshot.v2",
+            "catalog-opened.v1", "catalog-snapshot.v1",
         };
 
         for (var i = 0; i < records.Length; i++)
@@ -72,6 +77,7 @@ public class CatalogSerializerSpec : NodeSpec
         Assert.Equal((StorageTier.Disk, false, (MemoryCopies?)null, true, false), (entry.Tier, entry.Persisted, entry.Memory, entry.OnDisk, entry.InMemory));
         Assert.Equal(new long[] { 3 }, catalog.DiskSteps);
         Assert.DoesNotContain("tier", Json(catalog.ToSnapshot()));
+        Assert.DoesNotContain("opened", Json(catalog.ToSnapshot()));
     }
 
     private static string Json(object record) => System.Text.Json.JsonSerializer.Serialize(record, record.GetType());

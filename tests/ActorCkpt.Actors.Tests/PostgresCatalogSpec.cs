@@ -16,15 +16,17 @@ public class PostgresCatalogSpec : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    private (ActorSystem System, CheckpointNode Node) Start(PostgresServer server, Func<IBlobStore, IBlobStore>? wrap = null)
+    private (ActorSystem System, CheckpointNode Node) Start(PostgresServer server, Func<IBlobStore, IBlobStore>? wrap = null, string? root = null)
     {
+        root ??= _root;
         var config = ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             actorckpt.writer.pool-size = 2
+            actorckpt.planner.start-attempts = 1
             actorckpt.catalog { provider = postgres, connection-string = "{{server.ConnectionString}}" }
             """).WithFallback(ActorCkptConfig.Defaults);
-        var system = ActorSystem.Create("pg", ActorCkptConfig.WithCatalog(config, _root));
-        IBlobStore blobs = new LocalBlobStore(_root);
+        var system = ActorSystem.Create("pg", ActorCkptConfig.WithCatalog(config, root));
+        IBlobStore blobs = new LocalBlobStore(root);
         return (system, CheckpointNode.Start(system, wrap?.Invoke(blobs) ?? blobs));
     }
 
@@ -58,5 +60,20 @@ public class PostgresCatalogSpec : IDisposable
         Assert.Empty(TestStates.Differences(Model, targets, seed: 1));
         await second.Terminate();
         TestStates.Dispose(states.Concat(targets));
+
+        // A copy of the root carries its id, so its catalog on the server: once the original opened it
+        // again, the copy is refused before its planner settles (or deletes) anything.
+        var copy = _root + "-copy";
+        foreach (var dir in Directory.GetDirectories(_root, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(_root, copy));
+        foreach (var file in Directory.GetFiles(_root, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(_root, copy));
+        var (third, original) = Start(server);
+        Assert.Null(await original.PlannerGaveUpAsync(Patience));
+        await third.Terminate();
+        var (fourth, copied) = Start(server, root: copy);
+        var gaveUp = await copied.PlannerGaveUpAsync(Patience);
+        await fourth.Terminate();
+        Directory.Delete(copy, recursive: true);
+        Assert.StartsWith($"the checkpoint planner could not start (1 try): checkpoint root '{copy}' shares its catalog (on PostgreSQL ", gaveUp);
+        Assert.Contains($"the catalog was last opened from '{_root}' at ", gaveUp);
     }
 }

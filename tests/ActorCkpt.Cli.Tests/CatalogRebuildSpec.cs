@@ -203,5 +203,45 @@ public sealed class CatalogRebuildSpec : IDisposable
         Assert.False(File.Exists(building));
     }
 
+    [Fact]
+    public async Task A_copy_of_a_root_sharing_a_catalog_file_should_be_refused_until_rebuilt_and_its_rebuild_should_leave_the_original_s_catalog_alone()
+    {
+        // A SQLite catalog named outside the roots: both roots' catalogs live in it, keyed by root id, as on PostgreSQL.
+        Directory.CreateDirectory(_temp.Path);
+        var config = Path.Combine(_temp.Path, "catalog.conf");
+        var shared = Path.Combine(_temp.Path, "catalogs.db");
+        await File.WriteAllTextAsync(config, $"actorckpt.catalog.connection-string = \"Data Source={shared}\"\n");
+        var copy = Path.Combine(_temp.Path, "copy");
+        string[] Demo(string root, params string[] more) => ["demo", "--dir", root, "--config", config, "--size-mb", "1", "--tensors", "4", "--ranks", "2", .. more];
+        Assert.Equal(0, (await RunAsync(Demo(Root, "--steps", "2"))).Exit);
+        CopyDirectory(Root, copy);
+        Assert.Equal(0, (await RunAsync(Demo(Root, "--steps", "1"))).Exit);
+
+        var refused = await RunAsync(Demo(copy, "--steps", "1"));
+
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains($"checkpoint root '{copy}' shares its catalog ('{shared}') with another root: the catalog was last opened from '{Root}' at ", refused.Err);
+        Assert.Contains($"Give it a catalog of its own with: actorckpt catalog rebuild '{copy}'", refused.Err);
+        Assert.Equal(new long[] { 1, 2 }, new CheckpointStore(new LocalBlobStore(copy)).CommittedSteps());
+
+        var rebuilt = await RunAsync("catalog", "rebuild", copy, "--config", config);
+        Assert.Equal((0, ""), (rebuilt.Exit, rebuilt.Err));
+        Assert.Matches($@"^the old catalog is kept as the rows of the old root id \(its id file is kept as {Escaped(copy)}/catalog\.id\.replaced-[0-9]{{8}}T[0-9]{{6}}Z\)$", Lines(rebuilt.Out)[0]);
+        Assert.Equal(0, (await RunAsync(Demo(copy, "--steps", "1"))).Exit);
+        // The shared file was not swapped for the copy's new catalog: the original's catalog is where it was, and it opens.
+        var ls = await RunAsync("ls", Root, "--config", config, "--json");
+        Assert.Equal(new long[] { 1, 2, 3 }, JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()
+            .Where(c => c.GetProperty("status").GetString() == "committed").Select(c => c.GetProperty("step").GetInt64()));
+        Assert.Equal(0, (await RunAsync(Demo(Root, "--steps", "1"))).Exit);
+        Assert.Equal(4, new CheckpointStore(new LocalBlobStore(Root)).LatestStep());
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+
     private static string Escaped(string path) => System.Text.RegularExpressions.Regex.Escape(path);
 }

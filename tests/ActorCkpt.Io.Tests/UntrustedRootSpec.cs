@@ -239,6 +239,28 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
+    public void The_root_s_opening_should_be_read_as_written_and_anything_else_there_refused_in_one_line()
+    {
+        var store = Saved();
+        Assert.Null(store.ReadOpening());
+        var first = new OpeningMarker(Guid.NewGuid(), null);
+        store.WriteOpening(first);
+        Assert.Equal(first, store.ReadOpening());
+        var next = new OpeningMarker(Guid.NewGuid(), first.Token);
+        store.WriteOpening(next);
+        Assert.Equal(next, store.ReadOpening());
+        Assert.Equal($"{next.Token:N} {first.Token:N}\n", File.ReadAllText(Path.Combine(_dir.Path, CheckpointLayout.OpenedFile)));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
+
+        foreach (var garbage in new[] { "", $"{first.Token:N}", $"{first.Token:N} x", $"{first.Token:N} - extra", "not-a-token -" })
+        {
+            File.WriteAllText(Path.Combine(_dir.Path, CheckpointLayout.OpenedFile), garbage);
+            var e = Assert.Throws<CheckpointFormatException>(() => store.ReadOpening());
+            Assert.Equal("'catalog.opened': is not an opening (two tokens of 32 hex digits, the second '-' for none)", e.Message);
+        }
+    }
+
+    [Fact]
     public async Task A_symbolic_link_in_place_of_metadata_should_be_refused_and_not_listed_as_committed()
     {
         var store = Saved(1);

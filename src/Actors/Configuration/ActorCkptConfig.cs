@@ -133,6 +133,19 @@ internal static class ActorCkptConfig
     }
 
     /// <summary>
+    /// Whether the catalog <paramref name="config"/> configures for checkpoint root <paramref name="root"/> is
+    /// the root's own SQLite file (<c>catalog.db</c> under it, or for an object-store root in its state
+    /// directory), which a copy of the root takes along. Any other (on PostgreSQL, or a SQLite file named
+    /// elsewhere) may hold other roots' catalogs beside it, and a copy of the root shares it
+    /// (<see cref="SharedCatalogCheck"/>). Throws <see cref="ConfigurationException"/> as <see cref="CatalogConnection"/>.
+    /// </summary>
+    public static bool CatalogInRoot(Config config, string root)
+    {
+        var (provider, connection) = CatalogConnection(config, root);
+        return provider == "SQLite.MS" && new SqliteConnectionStringBuilder(connection).DataSource == SqliteFile(config, root);
+    }
+
+    /// <summary>
     /// The catalog's SQLite file: under <paramref name="root"/>, or for an object-store root (which
     /// cannot hold a database) in the root's local state directory (<see cref="BlobStores.StateDirectory"/>).
     /// Unpooled: the file is closed whenever the journal is idle, so nothing holds the checkpoint

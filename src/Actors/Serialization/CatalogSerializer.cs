@@ -26,6 +26,7 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
         ["replicas-evicted.v1"] = typeof(ReplicasEvicted),
         ["step-uploaded.v1"] = typeof(StepUploaded),
         ["upload-deleted.v1"] = typeof(UploadDeleted),
+        ["catalog-opened.v1"] = typeof(CatalogOpened),
         ["catalog-snapshot.v1"] = typeof(CatalogSnapshot),
         [SnapshotWithTiers] = typeof(CatalogSnapshot),
     };

@@ -4,9 +4,9 @@ namespace ActorCkpt.Cli;
 
 /// <summary>
 /// <c>actorckpt catalog rebuild ROOT [--config F] [--json]</c>: a new catalog from what is on disk.
-/// The old catalog is kept beside it: a SQLite file is copied aside once the new one is built beside
-/// it and whole, which then takes its name in one rename; on PostgreSQL the root's id is renamed, so
-/// the old journal stays untouched and the new one starts empty. Every committed step is verified byte
+/// The old catalog is kept beside it: the root's own SQLite file is copied aside once the new one is built beside
+/// it and whole, which then takes its name in one rename; on PostgreSQL (or in a SQLite file named
+/// outside the root) the root's id is renamed, so the old journal stays untouched and the new one starts empty. Every committed step is verified byte
 /// for byte first; one that fails, and any step directory without committed metadata, is moved
 /// whole into <see cref="CheckpointStore.QuarantineDirectory"/> and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
 /// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
@@ -23,7 +23,9 @@ internal static class CatalogRebuildCommand
         var blobs = RootStore.Open(root, node);
         var store = new CheckpointStore(blobs);
         var quarantined = new List<(long Step, string Why, string MovedTo)>();
-        var sqlite = RootStore.CatalogFile(root, node);
+        // Only the root's own SQLite file is rebuilt beside it and swapped in: one named elsewhere may hold
+        // other roots' catalogs (and a copy of this root shares it), so it is keyed anew as a server's is.
+        var sqlite = ActorCkptConfig.CatalogInRoot(node, root) ? RootStore.CatalogFile(root, node) : null;
         // A catalog server out of reach is found before anything moves: before, the root's id was set aside
         // (and failed steps quarantined), and the rebuild then failed, leaving the root without a catalog.
         var catalog = ActorCkptConfig.CatalogConnection(node, root);
@@ -45,7 +47,7 @@ internal static class CatalogRebuildCommand
                 quarantined.Add((step, why!, movedTo));
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
-            // A catalog on a server is keyed by the root's id: a new id starts a new catalog.
+            // A catalog on a server (or in a SQLite file outside the root) is keyed by the root's id: a new id starts a new catalog.
             // Checked again just before: the verification above may have taken hours.
             if (sqlite is null)
             {

@@ -24,6 +24,12 @@ internal static class CheckpointLayout
     public const string RootIdFile = "catalog.id";
 
     /// <summary>
+    /// File at the root holding the token of its catalog's last opening and the one before it
+    /// (<see cref="SharedCatalogCheck"/>), written only when the catalog is kept outside the root.
+    /// </summary>
+    public const string OpenedFile = "catalog.opened";
+
+    /// <summary>
     /// File at an object tier's root naming the checkpoint root that first uploaded to it (its id): the
     /// tier's steps belong to that root's catalog, so no root of its own is made there.
     /// </summary>

@@ -412,6 +412,34 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
         }
     }
 
+    /// <summary>
+    /// What the root's <see cref="CheckpointLayout.OpenedFile"/> holds, or null when it has none. Throws
+    /// <see cref="CheckpointFormatException"/> for a file that holds something else.
+    /// </summary>
+    public OpeningMarker? ReadOpening()
+    {
+        if (!store.Exists(CheckpointLayout.OpenedFile)) return null;
+        var parts = Encoding.ASCII.GetString(ReadBounded(CheckpointLayout.OpenedFile, MaxSmallFileBytes, "an opening")).Trim().Split(' ');
+        if (parts.Length == 2 && Guid.TryParseExact(parts[0], "N", out var token))
+        {
+            if (parts[1] == NoOpening) return new OpeningMarker(token, null);
+            if (Guid.TryParseExact(parts[1], "N", out var previous)) return new OpeningMarker(token, previous);
+        }
+        throw new CheckpointFormatException(CheckpointLayout.OpenedFile, "is not an opening (two tokens of 32 hex digits, the second '-' for none)");
+    }
+
+    /// <summary>Replaces the root's <see cref="CheckpointLayout.OpenedFile"/> with <paramref name="marker"/>, durably, in one rename.</summary>
+    public void WriteOpening(OpeningMarker marker)
+    {
+        var temp = CheckpointLayout.OpenedFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        WriteDurably(temp, Encoding.ASCII.GetBytes($"{marker.Token:N} {marker.Previous?.ToString("N") ?? NoOpening}\n"));
+        store.Rename(temp, CheckpointLayout.OpenedFile, overwrite: true);
+        store.SyncDirectory("");
+    }
+
+    /// <summary>How <see cref="CheckpointLayout.OpenedFile"/> writes "no previous opening".</summary>
+    private const string NoOpening = "-";
+
     /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
     private void WriteOnce(string path, string id)
     {

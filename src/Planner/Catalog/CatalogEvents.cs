@@ -167,6 +167,24 @@ internal sealed record UploadDeleted(
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
+/// <summary>
+/// A planner opened the catalog from the root whose <c>catalog.opened</c> it had just set to
+/// <paramref name="Token"/> (<see cref="SharedCatalogCheck"/>): recorded only for a catalog kept
+/// outside its root, which a copy of the root would share.
+/// </summary>
+/// <param name="Token">This opening's token, as the root's file now holds it.</param>
+/// <param name="Previous">The opening the catalog held before, which the file names beside it (null for the first).</param>
+/// <param name="Root">The root's path as the planner saw it, for the error that names it.</param>
+/// <param name="Time">When.</param>
+internal sealed record CatalogOpened(
+    [property: JsonPropertyName("token")] Guid Token,
+    [property: JsonPropertyName("previous")] Guid? Previous,
+    [property: JsonPropertyName("root")] string Root,
+    [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogRecord;
+
 /// <summary>The whole catalog at one point of the journal.</summary>
 /// <param name="Entries">Every step's entry.</param>
-internal sealed record CatalogSnapshot([property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries) : ICatalogRecord;
+/// <param name="Opened">The last opening recorded (<see cref="CatalogOpened"/>); left out of the journal when there was none, so such a snapshot reads as before.</param>
+internal sealed record CatalogSnapshot(
+    [property: JsonPropertyName("entries")] IReadOnlyList<CatalogEntry> Entries,
+    [property: JsonPropertyName("opened"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CatalogOpened? Opened = null) : ICatalogRecord;

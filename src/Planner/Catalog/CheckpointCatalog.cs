@@ -17,7 +17,11 @@ internal sealed class CheckpointCatalog
     public CheckpointCatalog(CatalogSnapshot snapshot)
     {
         foreach (var e in snapshot.Entries) _entries[e.Step] = e;
+        LastOpened = snapshot.Opened;
     }
+
+    /// <summary>The last opening of this catalog from its root (<see cref="SharedCatalogCheck"/>), or null when none was recorded.</summary>
+    public CatalogOpened? LastOpened { get; private set; }
 
     /// <summary>Every entry, oldest step first.</summary>
     public IReadOnlyCollection<CatalogEntry> Entries => _entries.Values;
@@ -49,7 +53,18 @@ internal sealed class CheckpointCatalog
         DiskSteps.Where(due).Select(s => (long?)s).LastOrDefault() is { } newest && this[newest] is { OnObject: false } ? newest : null;
 
     /// <summary>A snapshot of the whole catalog.</summary>
-    public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray());
+    public CatalogSnapshot ToSnapshot() => new(_entries.Values.ToArray(), LastOpened);
+
+    /// <summary>Applies a journaled record: an event about a step, or an opening of the catalog.</summary>
+    public void Apply(ICatalogRecord record)
+    {
+        switch (record)
+        {
+            case CatalogOpened opened: LastOpened = opened; break;
+            case ICatalogEvent e: Apply(e); break;
+            default: throw new ArgumentException($"{record.GetType().Name} is not applied to a catalog", nameof(record));
+        }
+    }
 
     /// <summary>Applies <paramref name="e"/>. Events arrive in journal order; any order of steps is fine.</summary>
     public void Apply(ICatalogEvent e)

@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorCkpt.Actors.Tests;
+
+/// <summary>
+/// A catalog kept outside its root (here a SQLite file named elsewhere; PostgreSQL in
+/// <see cref="PostgresCatalogSpec"/>) is opened only from the root it was last opened from: a copy of
+/// the root, which carries the root's id and so shares the catalog, is refused before it changes anything.
+/// </summary>
+public sealed class SharedCatalogSpec : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
+        TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows });
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-shared-" + Guid.NewGuid().ToString("N"));
+
+    public SharedCatalogSpec() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string CatalogFile => Path.Combine(_dir, "catalogs.db");
+
+    /// <summary>A node on <paramref name="root"/> with its catalog in the shared file; one try at starting its planner.</summary>
+    private (ActorSystem System, CheckpointNode Node) Start(string root, bool inRoot = false)
+    {
+        var hocon = "akka.loglevel = OFF\nactorckpt.planner.start-attempts = 1\nactorckpt.retention.keep-last = 1\n"
+                    + (inRoot ? "" : $"actorckpt.catalog.connection-string = \"Data Source={CatalogFile}\"");
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(hocon).WithFallback(ActorCkptConfig.Defaults), root);
+        var system = ActorSystem.Create("shared", config);
+        return (system, CheckpointNode.Start(system, new LocalBlobStore(root), ActorCkptSettings.Create(system), "n"));
+    }
+
+    /// <summary>Saves <paramref name="step"/> on <paramref name="root"/> and stops its node.</summary>
+    private async Task SaveAsync(string root, long step, bool inRoot = false)
+    {
+        var (system, node) = Start(root, inRoot);
+        var states = TestStates.Build(Model, 1, seed: (int)step);
+        await node.Save(step, states[0]).Committed.WaitAsync(Patience);
+        TestStates.Dispose(states);
+        await system.Terminate().WaitAsync(Patience);
+    }
+
+    /// <summary>Why the planner of a node on <paramref name="root"/> gave up, or null when it runs; the node is stopped.</summary>
+    private async Task<string?> GaveUpAsync(string root)
+    {
+        var (system, node) = Start(root);
+        var gaveUp = await node.PlannerGaveUpAsync(Patience);
+        await system.Terminate().WaitAsync(Patience);
+        return gaveUp;
+    }
+
+    private static void Copy(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
+    }
+
+    private static string[] Steps(string root) => Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Order().ToArray()!;
+
+    [Fact]
+    public async Task A_copy_of_a_root_should_be_refused_once_the_original_opened_the_shared_catalog_again_and_change_nothing()
+    {
+        var original = Path.Combine(_dir, "original");
+        var copy = Path.Combine(_dir, "copy");
+        await SaveAsync(original, 1);
+        Copy(original, copy);
+        // The original saves on; its retention (keep-last 1) deletes step 1, which the copy still has.
+        await SaveAsync(original, 2);
+        var copyFiles = Directory.GetFiles(copy, "*", SearchOption.AllDirectories).Order().ToArray();
+
+        var gaveUp = await GaveUpAsync(copy);
+
+        // Before, the copy's planner recovered the original's catalog and its retention would have gone on from there.
+        Assert.NotNull(gaveUp);
+        Assert.Matches("^the checkpoint planner could not start \\(1 try\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: " +
+                       $"the catalog was last opened from '{original}' at ") + "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ" +
+                       Regex.Escape(", and this root's catalog.opened names an older opening, so it is a copy of that root or a restored backup " +
+                                    $"(the retention of one would delete the other's steps). Give it a catalog of its own with: actorckpt catalog rebuild '{copy}'") + "$", gaveUp);
+        Assert.Equal(copyFiles, Directory.GetFiles(copy, "*", SearchOption.AllDirectories).Order().ToArray());
+        Assert.Equal(new[] { "step-00000001" }, Steps(copy));
+        // The original opens as before.
+        Assert.Null(await GaveUpAsync(original));
+        await SaveAsync(original, 3);
+    }
+
+    [Fact]
+    public async Task A_root_moved_whole_should_open_its_catalog_from_the_new_place()
+    {
+        var before = Path.Combine(_dir, "before");
+        var after = Path.Combine(_dir, "after");
+        await SaveAsync(before, 1);
+        Directory.Move(before, after);
+
+        Assert.Null(await GaveUpAsync(after));
+        await SaveAsync(after, 2);
+    }
+
+    [Fact]
+    public async Task A_root_whose_planner_stopped_after_writing_its_opening_should_open_again()
+    {
+        var root = Path.Combine(_dir, "root");
+        await SaveAsync(root, 1);
+        // As a planner stopped between the root's file and the journal leaves it: one opening ahead of the catalog.
+        var store = new CheckpointStore(new LocalBlobStore(root));
+        var written = store.ReadOpening()!;
+        store.WriteOpening(new OpeningMarker(Guid.NewGuid(), written.Token));
+
+        Assert.Null(await GaveUpAsync(root));
+        await SaveAsync(root, 2);
+    }
+
+    [Fact]
+    public async Task A_root_with_its_own_catalog_should_write_no_opening()
+    {
+        // Its catalog.db goes with any copy of it: nothing to tell apart, nothing written.
+        var root = Path.Combine(_dir, "own");
+        await SaveAsync(root, 1, inRoot: true);
+        Assert.True(File.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)));
+        Assert.False(File.Exists(Path.Combine(root, CheckpointLayout.OpenedFile)));
+    }
+}
