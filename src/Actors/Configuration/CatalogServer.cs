@@ -17,7 +17,8 @@ internal static class CatalogServer
     /// <summary>
     /// Throws <see cref="ConfigurationException"/> naming the server and the cause when no connection to
     /// <paramref name="connectionString"/> opens (a port out of range among the causes); asked by every node
-    /// that journals, by the commands that read the catalog, and by a rebuild before it changes anything.
+    /// that journals, by the commands that read the catalog, and by a rebuild before it changes anything;
+    /// also when the role may not start the journal, which the readers start too (<see cref="MissingRight"/>).
     /// </summary>
     public static void Verify(string connectionString)
     {
@@ -25,18 +26,68 @@ internal static class CatalogServer
         // Npgsql's 0 is no limit at all: a paused server would hold the start for ever.
         builder.Timeout = builder.Timeout is > 0 and var given && given < (int)ConnectTimeout.TotalSeconds ? given : (int)ConnectTimeout.TotalSeconds;
         builder.Pooling = false;
+        var server = $"the catalog's PostgreSQL server {builder.Host}:{builder.Port} (database '{builder.Database}')";
+        NpgsqlConnection? connection = null;
         try
         {
-            using var connection = new NpgsqlConnection(builder.ToString());
+            connection = new NpgsqlConnection(builder.ToString());
             connection.Open();
         }
         catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException or ArgumentOutOfRangeException)
         {
+            connection?.Dispose();
             var cause = e.InnerException is System.Net.Sockets.SocketException socket ? $"{e.Message} ({socket.Message})" : e.Message;
-            throw new ConfigurationException($"the catalog's PostgreSQL server {builder.Host}:{builder.Port} (database '{builder.Database}') cannot be reached: " +
-                                             $"{cause.ReplaceLineEndings(" ")} (actorckpt.catalog.connection-string)", e);
+            throw new ConfigurationException($"{server} cannot be reached: {cause.ReplaceLineEndings(" ")} (actorckpt.catalog.connection-string)", e);
         }
+        using var opened = connection;
+        string? missing;
+        try
+        {
+            missing = MissingRight(connection);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            throw new ConfigurationException($"{server}: the role's rights could not be checked: {e.Message.ReplaceLineEndings(" ")} (actorckpt.catalog.connection-string)", e);
+        }
+        if (missing is not null) throw new ConfigurationException($"{server} {missing} (actorckpt.catalog.connection-string)");
     }
+
+    /// <summary>The tables the journal and snapshot store create (Akka.Persistence.Sql's default table mapping, which ActorCkpt keeps).</summary>
+    private static readonly string[] Tables = ["journal", "snapshot", "tags"];
+
+    /// <summary>
+    /// What the connected role lacks to start the journal ("lets role 'R' connect, but …"), or null. Akka.Persistence.Sql's start creates
+    /// its tables if they are missing and checks their indexes, which takes CREATE on the schema even once
+    /// they exist, and owning each (membership of its owner's role): with less, every recovery of the
+    /// planner timed out after 30 s, its cause ("42501: permission denied") only in the logged errors.
+    /// </summary>
+    private static string? MissingRight(NpgsqlConnection connection)
+    {
+        using (var schema = new NpgsqlCommand("SELECT current_user, current_schema(), current_schema() IS NOT NULL AND has_schema_privilege(current_schema(), 'CREATE')", connection))
+        using (var row = schema.ExecuteReader())
+        {
+            row.Read();
+            var (role, name) = (row.GetString(0), row.IsDBNull(1) ? null : row.GetString(1));
+            if (name is null) return $"lets role '{role}' connect, but no schema on its search_path exists to hold the catalog's tables";
+            if (!row.GetBoolean(2))
+                return $"lets role '{role}' connect, but not create tables in schema '{name}', which the journal's start needs even once its tables exist (GRANT CREATE ON SCHEMA {Identifier(name)} TO {Identifier(role)})";
+        }
+        using var owners = new NpgsqlCommand(
+            "SELECT t, pg_get_userbyid(c.relowner), pg_has_role(c.relowner, 'USAGE'), current_user FROM unnest(@tables) AS t JOIN pg_class c ON c.oid = to_regclass(t) ORDER BY t", connection);
+        owners.Parameters.AddWithValue("tables", Tables);
+        using var rows = owners.ExecuteReader();
+        while (rows.Read())
+        {
+            if (rows.GetBoolean(2)) continue;
+            var (table, owner, role) = (rows.GetString(0), rows.GetString(1), rows.GetString(3));
+            return $"lets role '{role}' connect, but table '{table}' belongs to role '{owner}', and the journal's start must own its tables (ALTER TABLE {table} OWNER TO {Identifier(role)}, or GRANT {Identifier(owner)} TO {Identifier(role)})";
+        }
+        return null;
+    }
+
+    /// <summary><paramref name="name"/> as SQL would take it: quoted unless lowercase letters, digits and underscores.</summary>
+    private static string Identifier(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_') ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
 
     /// <summary>
     /// <see cref="Verify"/> when <paramref name="catalog"/> (<see cref="ActorCkptConfig.CatalogConnection"/>) is on a
