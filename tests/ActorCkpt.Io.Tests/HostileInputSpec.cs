@@ -20,6 +20,13 @@ public class HostileInputSpec : IDisposable
     private string StepPath(string file) => Path.Combine(_dir.Path, CheckpointLayout.StepDirectory(1), file);
 
     [Fact]
+    public void A_negative_step_should_have_no_directory_and_say_so_in_one_line()
+    {
+        // Before, .NET added "Actual value was -1." on a second line.
+        Assert.Equal("step -1: steps are non-negative (Parameter 'step')", Assert.Throws<ArgumentOutOfRangeException>(() => CheckpointLayout.StepDirectory(-1)).Message);
+    }
+
+    [Fact]
     public void A_flipped_bit_in_any_data_file_should_fail_load_and_verify_naming_the_file_and_tensor()
     {
         var store = Saved();

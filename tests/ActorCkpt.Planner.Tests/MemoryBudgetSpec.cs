@@ -194,6 +194,9 @@ public class MemoryBudgetSpec
             Assert.Throws<ArgumentException>(() => Budget(100).Admit([Committed(1, bytes: -5)], Incoming(0))).Message);
         Assert.StartsWith("the round needs -1 bytes on host h0; a size is 0 or more",
             Assert.Throws<ArgumentOutOfRangeException>(() => Budget(100).Admit([], Incoming(-1))).Message);
+        // One line each: before, .NET added "Actual value was -1." on a second.
+        Assert.DoesNotContain('\n', Assert.Throws<ArgumentOutOfRangeException>(() => Budget(100, keepLast: -1)).Message);
+        Assert.DoesNotContain('\n', Assert.Throws<ArgumentOutOfRangeException>(() => Budget(100).Admit([], Incoming(-1))).Message);
     }
 
     /// <summary>

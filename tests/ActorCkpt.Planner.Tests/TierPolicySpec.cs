@@ -97,6 +97,6 @@ public class TierPolicySpec
     [Fact]
     public void A_negative_step_should_throw()
     {
-        Assert.StartsWith("step -1 is negative", Assert.Throws<ArgumentOutOfRangeException>(() => new TierPolicy(true, 5).Choose(-1, SaveTier.Policy)).Message);
+        Assert.Equal("step -1 is negative (Parameter 'step')", Assert.Throws<ArgumentOutOfRangeException>(() => new TierPolicy(true, 5).Choose(-1, SaveTier.Policy)).Message);
     }
 }

@@ -52,7 +52,7 @@ internal static class CheckpointLayout
     /// <summary>Directory of step <paramref name="step"/>.</summary>
     public static string StepDirectory(long step) =>
         step >= 0 ? StepPrefix + step.ToString("D8", CultureInfo.InvariantCulture)
-                  : throw new ArgumentOutOfRangeException(nameof(step), step, "steps are non-negative");
+                  : throw new ArgumentOutOfRangeException(nameof(step), $"step {step}: steps are non-negative");
 
     /// <summary>Path of a file inside step <paramref name="step"/>'s directory.</summary>
     public static string InStep(long step, string file) => StepDirectory(step) + "/" + file;

@@ -18,7 +18,7 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     /// <summary>Most committed steps held, 0 or more.</summary>
     public int KeepLast { get; } = KeepLast >= 0
         ? KeepLast
-        : throw new ArgumentOutOfRangeException(nameof(KeepLast), KeepLast, $"actorckpt.tiers.memory.keep-last is {KeepLast}; it must be 0 (budget only) or more");
+        : throw new ArgumentOutOfRangeException(nameof(KeepLast), $"actorckpt.tiers.memory.keep-last is {KeepLast}; it must be 0 (budget only) or more");
 
     /// <summary>
     /// After a commit or a persist: committed steps to evict now, oldest first. Unprotected steps
@@ -64,7 +64,7 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     {
         foreach (var (host, bytes) in incoming)
         {
-            if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(incoming), bytes, $"the round needs {bytes} bytes on host {host}; a size is 0 or more");
+            if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(incoming), $"the round needs {bytes} bytes on host {host}; a size is 0 or more");
         }
         var evict = Policy(held);
         foreach (var host in incoming.Keys.Order(StringComparer.Ordinal))
@@ -176,7 +176,7 @@ internal sealed record MemoryBudget(IReadOnlyDictionary<string, long> BudgetByHo
     {
         foreach (var (host, bytes) in budgets)
         {
-            if (bytes <= 0) throw new ArgumentOutOfRangeException(nameof(BudgetByHost), bytes, $"the memory budget of host {host} is {bytes} bytes; it must be positive");
+            if (bytes <= 0) throw new ArgumentOutOfRangeException(nameof(BudgetByHost), $"the memory budget of host {host} is {bytes} bytes; it must be positive");
         }
         return budgets;
     }

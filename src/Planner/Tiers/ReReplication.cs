@@ -17,7 +17,7 @@ internal static class ReReplication
     /// </summary>
     public static IReadOnlyList<CopyToMake> Plan(MemoryCopies copies, int replicas, Func<string, bool> live, IReadOnlyCollection<string> candidates)
     {
-        if (replicas < 1) throw new ArgumentOutOfRangeException(nameof(replicas), replicas, "must be 1 or more");
+        if (replicas < 1) throw new ArgumentOutOfRangeException(nameof(replicas), $"replicas = {replicas}: must be 1 or more");
         var make = new List<CopyToMake>();
         if (copies.Evicted) return make;
         foreach (var shard in copies.Shards)

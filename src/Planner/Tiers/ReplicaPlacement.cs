@@ -24,7 +24,7 @@ internal static class ReplicaPlacement
     /// <param name="spread">The file's index in the global plan's files, 0 or more.</param>
     public static IReadOnlyList<string> Holders(string? ownHost, IReadOnlyCollection<string> hosts, int replicas, int spread)
     {
-        if (spread < 0) throw new ArgumentOutOfRangeException(nameof(spread), spread, $"spread {spread} is negative");
+        if (spread < 0) throw new ArgumentOutOfRangeException(nameof(spread), $"spread {spread} is negative");
         var ring = Ring(hosts);
         if (Problem(replicas, ring) is { } problem) throw new ArgumentException(problem, nameof(replicas));
 

@@ -15,7 +15,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
     /// <summary>actorckpt.tiers.disk.every: 0 or more.</summary>
     public long DiskEvery { get; } = DiskEvery >= 0
         ? DiskEvery
-        : throw new ArgumentOutOfRangeException(nameof(DiskEvery), DiskEvery, $"actorckpt.tiers.disk.every is {DiskEvery}; it must be 0 (only on request) or more");
+        : throw new ArgumentOutOfRangeException(nameof(DiskEvery), $"actorckpt.tiers.disk.every is {DiskEvery}; it must be 0 (only on request) or more");
 
     /// <summary>The memory tier off: every save goes to disk.</summary>
     public static TierPolicy DiskOnly { get; } = new(false, 0);
@@ -39,7 +39,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
     /// </summary>
     public TierChoice Choose(long step, SaveTier requested)
     {
-        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"step {step} is negative");
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), $"step {step} is negative");
         if (Problem(requested) is { } problem) throw new ArgumentException(problem, nameof(requested));
         return requested switch
         {
@@ -48,7 +48,7 @@ internal sealed record TierPolicy(bool MemoryEnabled, long DiskEvery, long Uploa
             SaveTier.MemoryAndDisk => TierChoice.MemoryThenDisk,
             SaveTier.Policy when !MemoryEnabled => TierChoice.Disk,
             SaveTier.Policy => DiskEvery > 0 && step % DiskEvery == 0 || UploadEvery > 0 && step % UploadEvery == 0 ? TierChoice.MemoryThenDisk : TierChoice.MemoryOnly,
-            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, Undefined(requested)),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), Undefined(requested)),
         };
     }
 }
