@@ -11,10 +11,11 @@ namespace ActorCkpt;
 /// start: it is started again after a backoff, messages still held. Tries in a row are bounded
 /// (<see cref="PlannerStarts"/>): after the last, a stand-in takes the planner's place that refuses
 /// every save at once with the one line naming why and grants loads from the disk (no planner
-/// runs, so nothing is deleted under them). Each failed try is logged once. A running planner that
+/// runs, so nothing is deleted under them), until one more try after <c>planner.start-again-after</c>
+/// (and again after each failed one: a catalog server back, a root freed). Each failed try is logged once. A running planner that
 /// fails is restarted in place, at most <see cref="MaxRestarts"/> times within <see cref="RestartWindow"/>;
-/// one more failure stops it, and that stop is a failed try too, so a planner that fails at every
-/// start (a catalog its reconciliation cannot settle, a bug) ends in the stand-in, not in a loop.
+/// one more failure stops it, and that stop is a failed try too, so a planner that fails whenever it
+/// runs (a bug) ends in the stand-in for good, not in a loop.
 /// </summary>
 internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -38,12 +39,14 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     private string? _failure;
     private string? _gaveUp;
     private bool _started;
+    // The planner ran and failed too often (a bug, most likely): given up, it is not tried again.
+    private bool _crashLooped;
 
     /// <summary>Supervises the planner <paramref name="planner"/> creates, over <paramref name="store"/>.</summary>
     public PlannerSupervisorActor(Props planner, CheckpointStore store, ActorCkptSettings settings)
     {
         (_planner, _store) = (planner, store);
-        _starts = new PlannerStarts(settings.PlannerStartAttempts, settings.PlannerStartBackoff);
+        _starts = new PlannerStarts(settings.PlannerStartAttempts, settings.PlannerStartBackoff, settings.PlannerStartAgainAfter);
         Starting();
     }
 
@@ -80,6 +83,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         if (_recentFailures.Count > MaxRestarts)
         {
             _failure = $"it failed {_recentFailures.Count} times within {RestartWindow.TotalSeconds:0} s, last with {ErrorText.Of(e)}";
+            _crashLooped = true;
             _recentFailures.Clear();
             return Directive.Stop;
         }
@@ -135,7 +139,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void StartPlanner()
     {
-        (_failure, _started) = (null, false);
+        (_failure, _started, _crashLooped) = (null, false, false);
         _child = Context.Watch(Context.ActorOf(_planner, "planner"));
     }
 
@@ -144,7 +148,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         var reason = _failure ?? (_started ? "it stopped" : "it stopped while starting");
         (_child, _started) = (null, false);
         Timers.Cancel(nameof(PlannerStable));
-        switch (_starts.Failed(reason))
+        switch (_starts.Failed(reason, retryable: !_crashLooped))
         {
             case PlannerStartDecision.RetryAfter retry:
                 _log.Warning(retry.Line);
@@ -152,8 +156,11 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
                 Become(Down);
                 break;
             case PlannerStartDecision.GiveUp giveUp:
-                _log.Error(giveUp.Why);
-                _child = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), "stand-in");
+                // The first give-up is the error; each later try that fails (one every start-again-after) only a warning.
+                if (_starts.FailedInARow == _starts.Attempts) _log.Error(giveUp.Why);
+                else _log.Warning(giveUp.Why);
+                _child = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{_starts.FailedInARow}");
+                if (giveUp.TryAgainAfter is { } after) Timers.StartSingleTimer(nameof(RestartPlanner), RestartPlanner.Instance, after);
                 Settle(giveUp.Why);
                 Become(GaveUp);
                 Stash.UnstashAll();
@@ -163,6 +170,13 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void GaveUp()
     {
+        Receive<RestartPlanner>(_ =>
+        {
+            // The stand-in goes; what arrives until the planner has started (or given up again) waits.
+            Context.Stop(_child!);
+            StartPlanner();
+            Become(Starting);
+        });
         Receive<AwaitPlannerStart>(_ => Await());
         ReceiveAny(m => _child!.Forward(m));
     }

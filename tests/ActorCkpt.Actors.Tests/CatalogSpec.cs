@@ -190,7 +190,7 @@ public class CatalogSpec : NodeSpec
         var listed = node.Planner.Ask<WritersListed>(new ListWriters(), Patience);
         var why = await node.PlannerGaveUpAsync(Patience);
         Assert.Empty((await listed).Writers);
-        Assert.Equal($"the checkpoint planner could not start (2 tries): its catalog '{Path.Combine(Root, CheckpointLayout.CatalogFile)}' could not be recovered: {RecoveryFailingJournal.Error}", why);
+        Assert.Equal($"the checkpoint planner could not start (2 tries; it tries again every 30 s): its catalog '{Path.Combine(Root, CheckpointLayout.CatalogFile)}' could not be recovered: {RecoveryFailingJournal.Error}", why);
 
         var states = TestStates.Build(Model, 1, seed: 3);
         var refused = await Assert.ThrowsAsync<CheckpointFailedException>(() => node.Save(1, states[0]).Committed.WaitAsync(Patience));

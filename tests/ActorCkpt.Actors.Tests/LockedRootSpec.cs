@@ -10,8 +10,8 @@ namespace ActorCkpt.Actors.Tests;
 /// </summary>
 public sealed class LockedRootSpec : NodeSpec
 {
-    private static ActorCkptSettings Tries(int attempts) =>
-        ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString($"actorckpt.planner {{ start-attempts = {attempts}, start-backoff = 10ms }}"));
+    private static ActorCkptSettings Tries(int attempts, string startAgainAfter = "0s") => ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString(
+        $"actorckpt.planner {{ start-attempts = {attempts}, start-backoff = 10ms, start-again-after = {startAgainAfter} }}"));
 
     private string HeldLine
     {
@@ -45,6 +45,31 @@ public sealed class LockedRootSpec : NodeSpec
         Assert.Equal(new CheckpointAborted(7, settled.GaveUp!), ExpectMsg<CheckpointAborted>(Patience));
         Assert.Equal(3, store.Attempts);
         log.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_planner_that_gave_up_should_try_again_after_the_set_wait_and_start_once_the_lock_is_free()
+    {
+        var held = new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile);
+        var store = new LockCountingStore(new LocalBlobStore(Root));
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Error));
+        Sys.EventStream.Subscribe(log.Ref, typeof(Warning));
+        var planner = Sys.ActorOf(PlannerSupervisorActor.Props(new CheckpointStore(store), Tries(2, startAgainAfter: "100ms"), "retried-catalog", "no-writers"));
+
+        var settled = await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience);
+        Assert.StartsWith($"the checkpoint planner could not start (2 tries; it tries again every 0.1 s): {HeldLine}", settled.GaveUp);
+        Assert.StartsWith("the checkpoint planner could not start (try 1 of 2;", log.ExpectMsg<Warning>(Patience).Message.ToString());
+        Assert.Equal(settled.GaveUp, log.ExpectMsg<Error>(Patience).Message.ToString());
+        // Before, it never tried again: the root stayed refused until the process restarted.
+        Assert.StartsWith($"the checkpoint planner could not start (3 tries; it tries again every 0.1 s): {HeldLine}", log.ExpectMsg<Warning>(Patience).Message.ToString());
+        planner.Tell(SubmitLocalPlan.Of(7, new LocalSavePlan(0, 1, Array.Empty<WriteItem>())), TestActor);
+        Assert.StartsWith("the checkpoint planner could not start (", ExpectMsg<CheckpointAborted>(Patience).Reason);
+
+        held.Dispose();
+
+        await AwaitAssertAsync(async () => Assert.Null((await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience)).GaveUp), Patience, TimeSpan.FromMilliseconds(20));
+        Assert.Empty((await planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries);
     }
 
     [Fact]

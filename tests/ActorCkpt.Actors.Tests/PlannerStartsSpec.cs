@@ -35,6 +35,23 @@ public sealed class PlannerStartsSpec
     }
 
     [Fact]
+    public void Given_up_it_should_try_once_more_after_the_set_wait_and_again_after_each_failed_try()
+    {
+        var starts = new PlannerStarts(2, TimeSpan.FromMilliseconds(200), startAgainAfter: TimeSpan.FromSeconds(30));
+        Assert.IsType<PlannerStartDecision.RetryAfter>(starts.Failed("journal down"));
+
+        Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (2 tries; it tries again every 30 s): journal down", TimeSpan.FromSeconds(30)),
+            starts.Failed("journal down"));
+        // Each try after giving up is one try, not a new run of backoffs.
+        Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (3 tries; it tries again every 30 s): journal down", TimeSpan.FromSeconds(30)),
+            starts.Failed("journal down"));
+        // A planner that failed whenever it ran is not tried again.
+        Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (4 tries): a bug"), starts.Failed("a bug", retryable: false));
+        starts.Started();
+        Assert.IsType<PlannerStartDecision.RetryAfter>(starts.Failed("journal down"));
+    }
+
+    [Fact]
     public void One_attempt_should_give_up_at_the_first_failure()
     {
         Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (1 try): locked"), new PlannerStarts(1, TimeSpan.Zero).Failed("locked"));

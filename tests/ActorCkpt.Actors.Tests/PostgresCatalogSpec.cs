@@ -16,7 +16,8 @@ public class PostgresCatalogSpec : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    private (ActorSystem System, CheckpointNode Node) Start(PostgresServer server, Func<IBlobStore, IBlobStore>? wrap = null, string? root = null, string user = "postgres")
+    private (ActorSystem System, CheckpointNode Node) Start(PostgresServer server, Func<IBlobStore, IBlobStore>? wrap = null, string? root = null, string user = "postgres",
+        string extra = "")
     {
         root ??= _root;
         var connection = new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Username = user };
@@ -25,6 +26,7 @@ public class PostgresCatalogSpec : IDisposable
             actorckpt.writer.pool-size = 2
             actorckpt.planner.start-attempts = 1
             actorckpt.catalog { provider = postgres, connection-string = "{{connection}}" }
+            {{extra}}
             """).WithFallback(ActorCkptConfig.Defaults);
         var system = ActorSystem.Create("pg", ActorCkptConfig.WithCatalog(config, root));
         IBlobStore blobs = new LocalBlobStore(root);
@@ -45,6 +47,47 @@ public class PostgresCatalogSpec : IDisposable
         connection.Open();
         using var command = new Npgsql.NpgsqlCommand(sql, connection);
         command.ExecuteNonQuery();
+    }
+
+    [PostgresFact]
+    public async Task A_planner_that_gave_up_while_the_server_was_down_should_start_again_once_it_is_back()
+    {
+        using var server = new PostgresServer();
+        var (system, node) = Start(server, extra: "actorckpt.planner { start-attempts = 2, start-backoff = 10ms, start-again-after = 1s }");
+        var states = TestStates.Build(Model, 1, seed: 5);
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+
+        // Down longer than the planner's tries: the save fails, and the planner gives up.
+        server.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(() => node.Save(2, states[0]).Committed.WaitAsync(Patience));
+        // Asked at once, a planner still stopping after the failed write says it runs: asked until it says otherwise.
+        var gaveUp = await AwaitPlannerAsync(node, why => why is not null);
+        Assert.StartsWith("the checkpoint planner could not start (", gaveUp);
+        Assert.Contains("; it tries again every 1 s): ", gaveUp);
+
+        // Back: the next try starts it, and a save commits. Before, it stayed given up until the process restarted.
+        server.Start();
+        await AwaitPlannerAsync(node, why => why is null);
+        await node.Save(3, states[0]).Committed.WaitAsync(Patience);
+        Assert.Equal(new long[] { 1, 3 }, node.Store.CommittedSteps());
+        TestStates.Dispose(states);
+        await system.Terminate();
+    }
+
+    /// <summary>
+    /// Asks whether the planner gave up until <paramref name="settled"/> holds of the answer, which it returns
+    /// (after the server is back, the journal's circuit breaker may refuse the first tries).
+    /// </summary>
+    private static async Task<string?> AwaitPlannerAsync(CheckpointNode node, Func<string?, bool> settled)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            var why = await node.PlannerGaveUpAsync(Patience);
+            if (settled(why)) return why;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the planner did not settle as expected: {why ?? "it runs"}");
+            await Task.Delay(100);
+        }
     }
 
     [PostgresFact]
@@ -124,7 +167,7 @@ public class PostgresCatalogSpec : IDisposable
         var gaveUp = await copied.PlannerGaveUpAsync(Patience);
         await fourth.Terminate();
         Directory.Delete(copy, recursive: true);
-        Assert.StartsWith($"the checkpoint planner could not start (1 try): checkpoint root '{copy}' shares its catalog (on PostgreSQL ", gaveUp);
+        Assert.StartsWith($"the checkpoint planner could not start (1 try; it tries again every 30 s): checkpoint root '{copy}' shares its catalog (on PostgreSQL ", gaveUp);
         Assert.Contains($"the catalog was last opened from '{_root}' at ", gaveUp);
     }
 }

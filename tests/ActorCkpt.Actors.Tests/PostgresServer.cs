@@ -11,6 +11,7 @@ internal sealed class PostgresServer : IDisposable
 {
     private static readonly Lazy<string?> BinDirectory = new(FindBin);
     private readonly string _data;
+    private bool _stopped;
 
     public PostgresServer()
     {
@@ -27,6 +28,21 @@ internal sealed class PostgresServer : IDisposable
 
     private string Bin { get; }
 
+    /// <summary>Stops the server at once, as a crash or a failover would; <see cref="Start"/> brings it back on the same port.</summary>
+    public void Stop()
+    {
+        AsServerUser(Path.Combine(Bin, "pg_ctl"), "-D", _data, "-m", "immediate", "-w", "stop");
+        _stopped = true;
+    }
+
+    /// <summary>Starts the server stopped by <see cref="Stop"/> again, with its data.</summary>
+    public void Start()
+    {
+        AsServerUser(Path.Combine(Bin, "pg_ctl"), "-D", _data, "-w", "-t", "60", "-l", Path.Combine(_data, "server.log"),
+            "-o", $"-p {Port} -h 127.0.0.1 -k {_data} -c fsync=off", "start");
+        _stopped = false;
+    }
+
     public int Port { get; }
 
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false";
@@ -38,7 +54,7 @@ internal sealed class PostgresServer : IDisposable
     {
         try
         {
-            AsServerUser(Path.Combine(Bin, "pg_ctl"), "-D", _data, "-m", "immediate", "-w", "stop");
+            if (!_stopped) AsServerUser(Path.Combine(Bin, "pg_ctl"), "-D", _data, "-m", "immediate", "-w", "stop");
         }
         finally
         {

@@ -76,7 +76,7 @@ public sealed class SharedCatalogSpec : IDisposable
 
         // Before, the copy's planner recovered the original's catalog and its retention would have gone on from there.
         Assert.NotNull(gaveUp);
-        Assert.Matches("^the checkpoint planner could not start \\(1 try\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: " +
+        Assert.Matches("^the checkpoint planner could not start \\(1 try; it tries again every 30 s\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: " +
                        $"the catalog was last opened from '{original}' at ") + "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ" +
                        Regex.Escape(", and this root's catalog.opened names an older opening, so it is a copy of that root or a restored backup " +
                                     $"(the retention of one would delete the other's steps). Give it a catalog of its own with: actorckpt catalog rebuild '{copy}'") + "$", gaveUp);

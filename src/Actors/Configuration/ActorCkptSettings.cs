@@ -42,6 +42,12 @@ internal sealed record ActorCkptSettings
     /// <summary>Backoff before the second try at starting the planner; it doubles at each further try.</summary>
     public TimeSpan PlannerStartBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// After a planner gave up (<see cref="PlannerStartAttempts"/> failed tries: its journal's server down, the
+    /// root held), how long until it tries once more, and again after each failed try until it starts; zero gives up for good.
+    /// </summary>
+    public TimeSpan PlannerStartAgainAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Global save planning knobs.</summary>
     public SavePlanSettings Planning { get; init; } = SavePlanSettings.Default;
 
@@ -177,6 +183,7 @@ internal sealed record ActorCkptSettings
             WriteTimeout = c.GetTimeSpan("planner.write-timeout"),
             PlannerStartAttempts = c.GetInt("planner.start-attempts"),
             PlannerStartBackoff = c.GetTimeSpan("planner.start-backoff"),
+            PlannerStartAgainAfter = c.GetTimeSpan("planner.start-again-after"),
             Planning = new SavePlanSettings(dedup, c.GetInt("planner.files-per-rank"), placement),
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
             PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
@@ -280,6 +287,7 @@ internal sealed record ActorCkptSettings
         Require(WriteTimeout > TimeSpan.Zero, "planner.write-timeout", WriteTimeout, "positive");
         Require(PlannerStartAttempts is >= 1 and <= 100, "planner.start-attempts", PlannerStartAttempts, "between 1 and 100");
         Require(PlannerStartBackoff >= TimeSpan.Zero && PlannerStartBackoff <= TimeSpan.FromMinutes(1), "planner.start-backoff", PlannerStartBackoff, "between 0 and 1m");
+        Require(PlannerStartAgainAfter >= TimeSpan.Zero && PlannerStartAgainAfter <= TimeSpan.FromHours(1), "planner.start-again-after", PlannerStartAgainAfter, "between 0 (never) and 1h");
         Require(Planning.FilesPerRank >= 0, "planner.files-per-rank", Planning.FilesPerRank, "0 (auto) or more");
         Require(MaxItemBytes >= 8 && MaxItemBytes <= int.MaxValue, "shard.max-item-bytes", MaxItemBytes, "between 8 bytes and 2 GiB");
         Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");

@@ -26,6 +26,7 @@ internal static class SettingsValidator
         ["actorckpt.planner.write-timeout"] = SettingForm.Duration,
         ["actorckpt.planner.start-attempts"] = SettingForm.Int,
         ["actorckpt.planner.start-backoff"] = SettingForm.Duration,
+        ["actorckpt.planner.start-again-after"] = SettingForm.Duration,
         ["actorckpt.planner.dedup"] = SettingForm.OneOf("balanced", "lowest-rank"),
         ["actorckpt.planner.files-per-rank"] = SettingForm.Int,
         ["actorckpt.planner.placement"] = SettingForm.OneOf("local", "spread"),
