@@ -52,10 +52,13 @@ internal sealed class PlannerStarts(int attempts, TimeSpan firstBackoff, TimeSpa
     {
         _failed++;
         if (_failed >= Attempts)
+        {
+            var tries = $"{_failed} {(_failed == 1 ? "try" : "tries")}";
             return retryable && startAgainAfter > TimeSpan.Zero
                 ? new PlannerStartDecision.GiveUp(string.Create(CultureInfo.InvariantCulture,
-                    $"the checkpoint planner could not start ({_failed} {(_failed == 1 ? "try" : "tries")}; it tries again every {startAgainAfter.TotalSeconds:0.###} s): {reason}"), startAgainAfter)
-                : new PlannerStartDecision.GiveUp($"the checkpoint planner could not start ({_failed} {(_failed == 1 ? "try" : "tries")}): {reason}");
+                    $"the checkpoint planner could not start ({tries}; it tries again every {startAgainAfter.TotalSeconds:0.###} s): {reason}"), startAgainAfter)
+                : new PlannerStartDecision.GiveUp($"the checkpoint planner could not start ({tries}): {reason}");
+        }
         var backoff = TimeSpan.FromTicks(Math.Min(firstBackoff.Ticks * (1L << Math.Min(_failed - 1, 20)), Math.Max(firstBackoff.Ticks, MaxBackoff.Ticks)));
         return new PlannerStartDecision.RetryAfter(backoff, string.Create(CultureInfo.InvariantCulture,
             $"the checkpoint planner could not start (try {_failed} of {Attempts}; next in {backoff.TotalSeconds:0.###} s): {reason}"));
