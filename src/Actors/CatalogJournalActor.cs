@@ -14,6 +14,8 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
 {
     private readonly int _snapshotEvery;
     private int _eventsSinceSnapshot;
+    // Journal writes asked for and not yet confirmed: events up to LastSequenceNr + this may be in the journal.
+    private long _pending;
 
     /// <summary>Recovers the catalog journaled as <paramref name="persistenceId"/>; snapshots every <paramref name="snapshotEvery"/> recorded events.</summary>
     protected CatalogJournalActor(string persistenceId, int snapshotEvery)
@@ -52,10 +54,22 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
     /// <summary>The catalog as recovered and recorded so far.</summary>
     protected CheckpointCatalog Catalog { get; private set; } = new();
 
+    /// <summary>
+    /// Called before each journal write with the last event the journal confirmed and the last one that
+    /// may be written once this write is asked for; nothing by default (see <see cref="SharedCatalogCheck"/>).
+    /// </summary>
+    protected virtual void BeforeRecord(long seen, long ahead)
+    {
+    }
+
     /// <summary>Journals <paramref name="e"/>, applies it to the catalog, snapshots when due, then runs <paramref name="then"/>.</summary>
-    protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogRecord =>
+    protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogRecord
+    {
+        BeforeRecord(LastSequenceNr, LastSequenceNr + _pending + 1);
+        _pending++;
         Persist(e, persisted =>
         {
+            _pending--;
             Catalog.Apply(persisted);
             if (++_eventsSinceSnapshot >= _snapshotEvery)
             {
@@ -64,4 +78,5 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
             }
             then?.Invoke(persisted);
         });
+    }
 }

@@ -58,6 +58,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     // Hosts whose holder was still scanning when lost-after passed, told once.
     private readonly HashSet<string> _toldStillScanning = new(StringComparer.Ordinal);
     private readonly bool _supervised;
+    // The catalog is kept outside the root and was opened from it: the root is marked before each journal write.
+    private bool _marksRoot;
     private IDisposable? _catalogLock;
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
     private IActorRef? _uploader;
@@ -665,8 +667,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 
     /// <summary>
     /// Opens a catalog kept outside the root (<see cref="SharedCatalogCheck"/>): from a copy of the root
-    /// the planner stops before it settles or removes anything; otherwise this opening goes to the root's
-    /// file, and <paramref name="opening"/> is for the journal. False when it stopped.
+    /// the planner stops before it settles or removes anything, refused for good (no later try changes
+    /// a copy); otherwise the root is marked before each journal write from now on, and
+    /// <paramref name="opening"/> is for the journal. False when it stopped.
     /// </summary>
     private bool Open(out CatalogOpened? opening)
     {
@@ -675,23 +678,27 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         string? problem;
         try
         {
-            problem = SharedCatalogCheck.Problem(_files.Root, _files.Store.ReadOpening(), Catalog.LastOpened, CatalogName);
-            if (problem is null)
-            {
-                opening = new CatalogOpened(Guid.NewGuid(), Catalog.LastOpened?.Token, _files.Root, DateTimeOffset.UtcNow);
-                // The file first: a stop before the journal has it leaves the file one opening ahead, which the check accepts.
-                _files.Store.WriteOpening(new OpeningMarker(opening.Token, opening.Previous));
-                return true;
-            }
+            problem = SharedCatalogCheck.Problem(_files.Root, _files.Store.ReadMark(), LastSequenceNr, Catalog.LastOpened, CatalogName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ActorCkptException)
         {
-            problem = $"the root's {CheckpointLayout.OpenedFile} could not be checked: {e.Message}";
+            problem = $"the root's {CheckpointLayout.MarkFile} could not be read: {e.Message}";
         }
-        _log.Error(problem);
-        if (_supervised) Context.Parent.Tell(new PlannerStartFailed(problem));
+        if (problem is null)
+        {
+            (_marksRoot, opening) = (true, new CatalogOpened(_files.Root, DateTimeOffset.UtcNow));
+            return true;
+        }
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed(problem, Final: true));
+        else _log.Error(problem);
         Context.Stop(Self);
         return false;
+    }
+
+    /// <summary>A catalog kept outside the root: the root marks how far the journal may go before each write (<see cref="SharedCatalogCheck"/>).</summary>
+    protected override void BeforeRecord(long seen, long ahead)
+    {
+        if (_marksRoot) _files.Store.WriteMark(new CatalogMark(seen, ahead));
     }
 
     private void Settle()

@@ -15,7 +15,8 @@ namespace ActorCkpt;
 /// (and again after each failed one: a catalog server back, a root freed). Each failed try is logged once. A running planner that
 /// fails is restarted in place, at most <see cref="MaxRestarts"/> times within <see cref="RestartWindow"/>;
 /// one more failure stops it, and that stop is a failed try too, so a planner that fails whenever it
-/// runs (a bug) ends in the stand-in for good, not in a loop.
+/// runs (a bug) ends in the stand-in for good, not in a loop. A planner that refuses to start for a
+/// reason no try changes (<see cref="PlannerStartFailed.Final"/>: a copy of a root) ends there at once.
 /// </summary>
 internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -41,6 +42,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     private bool _started;
     // The planner ran and failed too often (a bug, most likely): given up, it is not tried again.
     private bool _crashLooped;
+    // The planner refused to start for a reason no later try changes: given up at once, for good.
+    private bool _final;
 
     /// <summary>Supervises the planner <paramref name="planner"/> creates, over <paramref name="store"/>.</summary>
     public PlannerSupervisorActor(Props planner, CheckpointStore store, ActorCkptSettings settings)
@@ -118,7 +121,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void CommonToLiveChild()
     {
-        Receive<PlannerStartFailed>(m => _failure = m.Reason);
+        Receive<PlannerStartFailed>(m => (_failure, _final) = (m.Reason, m.Final));
         // Terminated comes after the planner's last words (PlannerStartFailed): Akka queues it as an
         // ordinary message once the death-watch notification is handled.
         Receive<Terminated>(t => t.ActorRef.Equals(_child), _ => Failed());
@@ -139,7 +142,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void StartPlanner()
     {
-        (_failure, _started, _crashLooped) = (null, false, false);
+        (_failure, _started, _crashLooped, _final) = (null, false, false, false);
         _child = Context.Watch(Context.ActorOf(_planner, "planner"));
     }
 
@@ -148,7 +151,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         var reason = _failure ?? (_started ? "it stopped" : "it stopped while starting");
         (_child, _started) = (null, false);
         Timers.Cancel(nameof(PlannerStable));
-        switch (_starts.Failed(reason, retryable: !_crashLooped))
+        switch (_final ? _starts.Refused(reason) : _starts.Failed(reason, retryable: !_crashLooped))
         {
             case PlannerStartDecision.RetryAfter retry:
                 _log.Warning(retry.Line);
@@ -157,7 +160,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
                 break;
             case PlannerStartDecision.GiveUp giveUp:
                 // The first give-up is the error; each later try that fails (one every start-again-after) only a warning.
-                if (_starts.FailedInARow == _starts.Attempts) _log.Error(giveUp.Why);
+                if (_final || _starts.FailedInARow == _starts.Attempts) _log.Error(giveUp.Why);
                 else _log.Warning(giveUp.Why);
                 _child = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{_starts.FailedInARow}");
                 if (giveUp.TryAgainAfter is { } after) Timers.StartSingleTimer(nameof(RestartPlanner), RestartPlanner.Instance, after);

@@ -66,6 +66,24 @@ public sealed class CatalogConnectionSpec : IDisposable
         Directory.GetFiles("/proc/self/fd").Select(fd => { try { return new FileInfo(fd).LinkTarget ?? ""; } catch (IOException) { return ""; } }).ToList();
 
     [Fact]
+    public void The_root_s_own_catalog_file_spelled_otherwise_should_still_count_as_in_the_root()
+    {
+        // Before, "ROOT//catalog.db" counted as a file elsewhere: the root was marked, and a rebuild rekeyed it instead of swapping the file.
+        foreach (var spelled in new[] { "", $"Data Source={_dir}//catalog.db", $"Data Source={_dir}/./catalog.db" })
+            Assert.True(ActorCkptConfig.CatalogInRoot(ConfigurationFactory.ParseString($"actorckpt.catalog.connection-string = \"{spelled}\"").WithFallback(ActorCkptConfig.Defaults), _dir + "/"), spelled);
+        Assert.False(ActorCkptConfig.CatalogInRoot(ConfigurationFactory.ParseString($"actorckpt.catalog.connection-string = \"Data Source={_dir}/other.db\"").WithFallback(ActorCkptConfig.Defaults), _dir));
+    }
+
+    [Fact]
+    public void A_root_named_with_a_trailing_slash_should_be_the_same_root()
+    {
+        // Before, every path under "ROOT/" was refused: "'catalog.id' leads outside the checkpoint directory 'ROOT/'".
+        var store = new CheckpointStore(new LocalBlobStore(_dir + "/"));
+        Assert.Equal(_dir, store.Blobs.Root);
+        Assert.Equal(store.RootId(), new CheckpointStore(new LocalBlobStore(_dir)).RootId());
+    }
+
+    [Fact]
     public void A_catalog_file_named_by_a_relative_path_should_be_refused()
     {
         // Before: each process (the node, a later `actorckpt ls` elsewhere) opened a catalog of its own working directory.

@@ -34,9 +34,9 @@ public class CatalogSerializerSpec : NodeSpec
             new CatalogSnapshot([new CatalogEntry(9, CheckpointStatus.Committed, id, 2, "step-00000009", T0, T0, 2, 4096, "00000000000000dd", null, 1,
                 Uploaded: "az://container/job", UploadedChecksum: "00000000000000dd")]),
             // An opening of a catalog kept outside its root, and a disk snapshot that carries the last one.
-            new CatalogOpened(id, Guid.NewGuid(), "/ckpt/run", T0),
+            new CatalogOpened("/ckpt/run", T0),
             new CatalogSnapshot([new CatalogEntry(3, CheckpointStatus.Committed, id, 2, "step-00000003", T0, T0, 2, 10, "0000000000000001", null, 1)],
-                new CatalogOpened(id, null, "/ckpt/run", T0)),
+                new CatalogOpened("/ckpt/run", T0)),
         };
         var expected = new[]
         {

@@ -56,8 +56,15 @@ public sealed class SharedCatalogSpec : IDisposable
     {
         foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
         Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
+        // A lock file this process holds is left out: .NET refuses to copy it (cp copies it, and its lock does not travel).
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != CheckpointLayout.CatalogLockFile))
+            File.Copy(file, file.Replace(from, to));
     }
+
+    /// <summary>Every file under <paramref name="root"/> with its bytes, but the lock the refused planner took (its first act, before it reads the catalog).</summary>
+    private static (string, string)[] Files(string root) => Directory.GetFiles(root, "*", SearchOption.AllDirectories)
+        .Where(f => !Path.GetFileName(f).StartsWith(CheckpointLayout.CatalogLockFile, StringComparison.Ordinal)).Order()
+        .Select(f => (f, Convert.ToHexString(File.ReadAllBytes(f)))).ToArray();
 
     private static string[] Steps(string root) => Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Order().ToArray()!;
 
@@ -70,21 +77,42 @@ public sealed class SharedCatalogSpec : IDisposable
         Copy(original, copy);
         // The original saves on; its retention (keep-last 1) deletes step 1, which the copy still has.
         await SaveAsync(original, 2);
-        var copyFiles = Directory.GetFiles(copy, "*", SearchOption.AllDirectories).Order().ToArray();
+        var copyFiles = Files(copy);
 
         var gaveUp = await GaveUpAsync(copy);
 
         // Before, the copy's planner recovered the original's catalog and its retention would have gone on from there.
         Assert.NotNull(gaveUp);
-        Assert.Matches("^the checkpoint planner could not start \\(1 try; it tries again every 30 s\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: " +
-                       $"the catalog was last opened from '{original}' at ") + "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ" +
-                       Regex.Escape(", and this root's catalog.opened names an older opening, so it is a copy of that root or a restored backup " +
-                                    $"(the retention of one would delete the other's steps). Give it a catalog of its own with: actorckpt catalog rebuild '{copy}'") + "$", gaveUp);
-        Assert.Equal(copyFiles, Directory.GetFiles(copy, "*", SearchOption.AllDirectories).Order().ToArray());
+        // Refused for good, at once: no later try changes a copy.
+        Assert.Matches("^the checkpoint planner could not start: " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: " +
+                       "the catalog's journal went on to event ") + "\\d+" + Regex.Escape(" without this root, which saw it up to event ") + "\\d+" +
+                       Regex.Escape($" (last opened from '{original}' at ") + "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ" +
+                       Regex.Escape("), so it is a copy of that root or a restored backup (the retention of one would delete the other's steps). " +
+                                    $"Give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog") + "$", gaveUp);
+        Assert.Equal(copyFiles, Files(copy));
         Assert.Equal(new[] { "step-00000001" }, Steps(copy));
         // The original opens as before.
         Assert.Null(await GaveUpAsync(original));
         await SaveAsync(original, 3);
+    }
+
+    [Fact]
+    public async Task A_copy_made_while_the_original_runs_should_be_refused_once_the_original_saved_again()
+    {
+        // A backup taken in the middle of a run, restored after the run went on: the original's planner never restarted.
+        var original = Path.Combine(_dir, "running");
+        var backup = Path.Combine(_dir, "backup");
+        var (system, node) = Start(original);
+        var states = TestStates.Build(Model, 1, seed: 1);
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+        Copy(original, backup);
+        await node.Save(2, states[0]).Committed.WaitAsync(Patience);
+        TestStates.Dispose(states);
+        await system.Terminate().WaitAsync(Patience);
+
+        // Before, the backup opened (its token was the run's), and its planner removed its step 1 as deleted by the original's retention.
+        Assert.Contains($"checkpoint root '{backup}' shares its catalog", await GaveUpAsync(backup));
+        Assert.Equal(new[] { "step-00000001" }, Steps(backup));
     }
 
     [Fact]
@@ -100,14 +128,15 @@ public sealed class SharedCatalogSpec : IDisposable
     }
 
     [Fact]
-    public async Task A_root_whose_planner_stopped_after_writing_its_opening_should_open_again()
+    public async Task A_root_whose_planner_stopped_after_marking_it_and_before_the_journal_write_should_open_again()
     {
         var root = Path.Combine(_dir, "root");
         await SaveAsync(root, 1);
-        // As a planner stopped between the root's file and the journal leaves it: one opening ahead of the catalog.
+        // As a planner stopped between its mark and the write leaves it: marked one event past the journal's end.
         var store = new CheckpointStore(new LocalBlobStore(root));
-        var written = store.ReadOpening()!;
-        store.WriteOpening(new OpeningMarker(Guid.NewGuid(), written.Token));
+        var written = store.ReadMark()!;
+        Assert.Equal(written.Seen + 1, written.Ahead);
+        store.WriteMark(new CatalogMark(written.Ahead, written.Ahead + 1));
 
         Assert.Null(await GaveUpAsync(root));
         await SaveAsync(root, 2);
@@ -120,6 +149,6 @@ public sealed class SharedCatalogSpec : IDisposable
         var root = Path.Combine(_dir, "own");
         await SaveAsync(root, 1, inRoot: true);
         Assert.True(File.Exists(Path.Combine(root, CheckpointLayout.CatalogFile)));
-        Assert.False(File.Exists(Path.Combine(root, CheckpointLayout.OpenedFile)));
+        Assert.False(File.Exists(Path.Combine(root, CheckpointLayout.MarkFile)));
     }
 }

@@ -220,8 +220,11 @@ public sealed class CatalogRebuildSpec : IDisposable
         var refused = await RunAsync(Demo(copy, "--steps", "1"));
 
         Assert.Equal(1, refused.Exit);
-        Assert.Contains($"checkpoint root '{copy}' shares its catalog ('{shared}') with another root: the catalog was last opened from '{Root}' at ", refused.Err);
-        Assert.Contains($"Give it a catalog of its own with: actorckpt catalog rebuild '{copy}'", refused.Err);
+        Assert.Contains($"checkpoint root '{copy}' shares its catalog ('{shared}') with another root: the catalog's journal went on to event ", refused.Err);
+        Assert.Contains($"(last opened from '{Root}' at ", refused.Err);
+        Assert.Contains($"Give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog", refused.Err);
+        // Refused for good, said once: before, each of the planner's tries said it again (11 lines).
+        Assert.Single(refused.Err.Split('\n'), l => l.Contains("shares its catalog"));
         Assert.Equal(new long[] { 1, 2 }, new CheckpointStore(new LocalBlobStore(copy)).CommittedSteps());
 
         var rebuilt = await RunAsync("catalog", "rebuild", copy, "--config", config);

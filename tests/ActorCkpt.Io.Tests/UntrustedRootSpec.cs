@@ -239,25 +239,31 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
-    public void The_root_s_opening_should_be_read_as_written_and_anything_else_there_refused_in_one_line()
+    public void The_root_s_catalog_mark_should_be_read_as_written_and_anything_else_there_refused_in_one_line()
     {
         var store = Saved();
-        Assert.Null(store.ReadOpening());
-        var first = new OpeningMarker(Guid.NewGuid(), null);
-        store.WriteOpening(first);
-        Assert.Equal(first, store.ReadOpening());
-        var next = new OpeningMarker(Guid.NewGuid(), first.Token);
-        store.WriteOpening(next);
-        Assert.Equal(next, store.ReadOpening());
-        Assert.Equal($"{next.Token:N} {first.Token:N}\n", File.ReadAllText(Path.Combine(_dir.Path, CheckpointLayout.OpenedFile)));
+        var file = Path.Combine(_dir.Path, CheckpointLayout.MarkFile);
+        Assert.Null(store.ReadMark());
+        store.WriteMark(new CatalogMark(0, 1));
+        Assert.Equal(new CatalogMark(0, 1), store.ReadMark());
+        store.WriteMark(new CatalogMark(40, 43));
+        Assert.Equal(new CatalogMark(40, 43), store.ReadMark());
+        Assert.Equal("40 43\n", File.ReadAllText(file));
         Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
 
-        foreach (var garbage in new[] { "", $"{first.Token:N}", $"{first.Token:N} x", $"{first.Token:N} - extra", "not-a-token -" })
+        foreach (var garbage in new[] { "", "40", "40 x", "40 43 44", "-1 3", "43 40" })
         {
-            File.WriteAllText(Path.Combine(_dir.Path, CheckpointLayout.OpenedFile), garbage);
-            var e = Assert.Throws<CheckpointFormatException>(() => store.ReadOpening());
-            Assert.Equal("'catalog.opened': is not an opening (two tokens of 32 hex digits, the second '-' for none)", e.Message);
+            File.WriteAllText(file, garbage);
+            var e = Assert.Throws<CheckpointFormatException>(() => store.ReadMark());
+            Assert.Equal("'catalog.mark': is not a catalog mark (two event numbers, the second not below the first)", e.Message);
         }
+
+        // A directory in its place: named, not taken for a missing mark; writing over it leaves no temporary file behind.
+        File.Delete(file);
+        Directory.CreateDirectory(file);
+        Assert.Equal("'catalog.mark': is a directory, not a regular file", Assert.Throws<CheckpointFormatException>(() => store.ReadMark()).Message);
+        Assert.ThrowsAny<IOException>(() => store.WriteMark(new CatalogMark(1, 2)));
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
     }
 
     [Fact]

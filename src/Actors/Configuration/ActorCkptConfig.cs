@@ -142,7 +142,8 @@ internal static class ActorCkptConfig
     public static bool CatalogInRoot(Config config, string root)
     {
         var (provider, connection) = CatalogConnection(config, root);
-        return provider == "SQLite.MS" && new SqliteConnectionStringBuilder(connection).DataSource == SqliteFile(config, root);
+        // Compared as full paths: "ROOT//catalog.db" or "ROOT/./catalog.db" is the root's own file.
+        return provider == "SQLite.MS" && Path.GetFullPath(new SqliteConnectionStringBuilder(connection).DataSource) == SqliteFile(config, root);
     }
 
     /// <summary>

@@ -63,31 +63,34 @@ internal static class CatalogServer
     /// </summary>
     private static string? MissingRight(NpgsqlConnection connection)
     {
-        using (var schema = new NpgsqlCommand("SELECT current_user, current_schema(), current_schema() IS NOT NULL AND has_schema_privilege(current_schema(), 'CREATE')", connection))
+        // Names as SQL takes them (quote_ident quotes keywords and mixed case), so the advice runs as printed;
+        // the tables are looked up in the schema the journal creates them in, not wherever the search_path finds one.
+        using (var schema = new NpgsqlCommand(
+                   "SELECT current_user, quote_ident(current_user), current_schema(), quote_ident(current_schema()), " +
+                   "current_schema() IS NOT NULL AND has_schema_privilege(current_schema(), 'CREATE')", connection))
         using (var row = schema.ExecuteReader())
         {
             row.Read();
-            var (role, name) = (row.GetString(0), row.IsDBNull(1) ? null : row.GetString(1));
-            if (name is null) return $"lets role '{role}' connect, but no schema on its search_path exists to hold the catalog's tables";
-            if (!row.GetBoolean(2))
-                return $"lets role '{role}' connect, but not create tables in schema '{name}', which the journal's start needs even once its tables exist (GRANT CREATE ON SCHEMA {Identifier(name)} TO {Identifier(role)})";
+            var (role, roleSql) = (row.GetString(0), row.GetString(1));
+            if (row.IsDBNull(2)) return $"lets role '{role}' connect, but no schema on its search_path exists to hold the catalog's tables";
+            if (!row.GetBoolean(4))
+                return $"lets role '{role}' connect, but not create tables in schema '{row.GetString(2)}', which the journal's start needs even once its tables exist " +
+                       $"(GRANT CREATE ON SCHEMA {row.GetString(3)} TO {roleSql})";
         }
         using var owners = new NpgsqlCommand(
-            "SELECT t, pg_get_userbyid(c.relowner), pg_has_role(c.relowner, 'USAGE'), current_user FROM unnest(@tables) AS t JOIN pg_class c ON c.oid = to_regclass(t) ORDER BY t", connection);
+            "SELECT t, quote_ident(current_schema()) || '.' || quote_ident(t), pg_get_userbyid(c.relowner), pg_has_role(c.relowner, 'USAGE'), " +
+            "current_user, quote_ident(current_user) FROM unnest(@tables) AS t JOIN pg_class c ON c.oid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(t)) ORDER BY t",
+            connection);
         owners.Parameters.AddWithValue("tables", Tables);
         using var rows = owners.ExecuteReader();
         while (rows.Read())
         {
-            if (rows.GetBoolean(2)) continue;
-            var (table, owner, role) = (rows.GetString(0), rows.GetString(1), rows.GetString(3));
-            return $"lets role '{role}' connect, but table '{table}' belongs to role '{owner}', and the journal's start must own its tables (ALTER TABLE {table} OWNER TO {Identifier(role)}, or GRANT {Identifier(owner)} TO {Identifier(role)})";
+            if (rows.GetBoolean(3)) continue;
+            return $"lets role '{rows.GetString(4)}' connect, but table {rows.GetString(1)} belongs to role '{rows.GetString(2)}', and the journal's start must own its tables " +
+                   $"(ALTER TABLE {rows.GetString(1)} OWNER TO {rows.GetString(5)})";
         }
         return null;
     }
-
-    /// <summary><paramref name="name"/> as SQL would take it: quoted unless lowercase letters, digits and underscores.</summary>
-    private static string Identifier(string name) =>
-        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_') ? name : "\"" + name.Replace("\"", "\"\"") + "\"";
 
     /// <summary>
     /// <see cref="Verify"/> when <paramref name="catalog"/> (<see cref="ActorCkptConfig.CatalogConnection"/>) is on a

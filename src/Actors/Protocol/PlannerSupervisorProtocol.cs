@@ -7,9 +7,10 @@ internal sealed record PlannerStarted
     public static readonly PlannerStarted Instance = new();
 }
 
-/// <summary>The planner's catalog could not be recovered or written, so it stops (told to its supervisor, in-process).</summary>
+/// <summary>The planner's catalog could not be recovered or written, or may not be opened from this root, so it stops (told to its supervisor, in-process).</summary>
 /// <param name="Reason">Why, in one line.</param>
-internal sealed record PlannerStartFailed(string Reason);
+/// <param name="Final">No later try can change it (a copy of a root refused): the supervisor gives up at once, for good.</param>
+internal sealed record PlannerStartFailed(string Reason, bool Final = false);
 
 /// <summary>Asks the planner's supervisor whether its planner started; answered with <see cref="PlannerStartSettled"/> once that is known.</summary>
 internal sealed record AwaitPlannerStart

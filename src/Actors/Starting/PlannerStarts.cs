@@ -44,6 +44,13 @@ internal sealed class PlannerStarts(int attempts, TimeSpan firstBackoff, TimeSpa
     /// <summary>The planner recovered its catalog and runs.</summary>
     public void Started() => _failed = 0;
 
+    /// <summary>The planner refused to start for a reason no later try changes (<see cref="PlannerStartFailed.Final"/>): give up now, for good.</summary>
+    public PlannerStartDecision Refused(string reason)
+    {
+        _failed++;
+        return new PlannerStartDecision.GiveUp($"the checkpoint planner could not start: {reason}");
+    }
+
     /// <summary>
     /// The planner stopped before it had started, because of <paramref name="reason"/>; one that is not
     /// <paramref name="retryable"/> (it fails whenever it runs: a bug) is never tried again once given up.

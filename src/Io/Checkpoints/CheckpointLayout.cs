@@ -24,10 +24,10 @@ internal static class CheckpointLayout
     public const string RootIdFile = "catalog.id";
 
     /// <summary>
-    /// File at the root holding the token of its catalog's last opening and the one before it
-    /// (<see cref="SharedCatalogCheck"/>), written only when the catalog is kept outside the root.
+    /// File at the root marking how far it has seen its catalog's journal (<see cref="CatalogMark"/>,
+    /// <see cref="SharedCatalogCheck"/>), written only when the catalog is kept outside the root.
     /// </summary>
-    public const string OpenedFile = "catalog.opened";
+    public const string MarkFile = "catalog.mark";
 
     /// <summary>
     /// File at an object tier's root naming the checkpoint root that first uploaded to it (its id): the

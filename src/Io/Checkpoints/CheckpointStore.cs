@@ -413,32 +413,39 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     }
 
     /// <summary>
-    /// What the root's <see cref="CheckpointLayout.OpenedFile"/> holds, or null when it has none. Throws
-    /// <see cref="CheckpointFormatException"/> for a file that holds something else.
+    /// What the root's <see cref="CheckpointLayout.MarkFile"/> holds, or null when it has none. Throws
+    /// <see cref="CheckpointFormatException"/> for a file that holds something else, and for a directory there.
     /// </summary>
-    public OpeningMarker? ReadOpening()
+    public CatalogMark? ReadMark()
     {
-        if (!store.Exists(CheckpointLayout.OpenedFile)) return null;
-        var parts = Encoding.ASCII.GetString(ReadBounded(CheckpointLayout.OpenedFile, MaxSmallFileBytes, "an opening")).Trim().Split(' ');
-        if (parts.Length == 2 && Guid.TryParseExact(parts[0], "N", out var token))
-        {
-            if (parts[1] == NoOpening) return new OpeningMarker(token, null);
-            if (Guid.TryParseExact(parts[1], "N", out var previous)) return new OpeningMarker(token, previous);
-        }
-        throw new CheckpointFormatException(CheckpointLayout.OpenedFile, "is not an opening (two tokens of 32 hex digits, the second '-' for none)");
+        if (!store.Exists(CheckpointLayout.MarkFile))
+            return store.ListDirectories("").Contains(CheckpointLayout.MarkFile)
+                ? throw new CheckpointFormatException(CheckpointLayout.MarkFile, "is a directory, not a regular file")
+                : null;
+        var parts = Encoding.ASCII.GetString(ReadBounded(CheckpointLayout.MarkFile, MaxSmallFileBytes, "a catalog mark")).Trim().Split(' ');
+        return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seen)
+                                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ahead) && ahead >= seen
+            ? new CatalogMark(seen, ahead)
+            : throw new CheckpointFormatException(CheckpointLayout.MarkFile, "is not a catalog mark (two event numbers, the second not below the first)");
     }
 
-    /// <summary>Replaces the root's <see cref="CheckpointLayout.OpenedFile"/> with <paramref name="marker"/>, durably, in one rename.</summary>
-    public void WriteOpening(OpeningMarker marker)
+    /// <summary>Replaces the root's <see cref="CheckpointLayout.MarkFile"/> with <paramref name="mark"/>, durably, in one rename.</summary>
+    public void WriteMark(CatalogMark mark)
     {
-        var temp = CheckpointLayout.OpenedFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        WriteDurably(temp, Encoding.ASCII.GetBytes($"{marker.Token:N} {marker.Previous?.ToString("N") ?? NoOpening}\n"));
-        store.Rename(temp, CheckpointLayout.OpenedFile, overwrite: true);
+        var temp = CheckpointLayout.MarkFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        WriteDurably(temp, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{mark.Seen} {mark.Ahead}\n")));
+        try
+        {
+            store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true);
+        }
+        catch
+        {
+            // Something in the way (a directory): the temporary file goes, not one more per try.
+            store.DeleteFile(temp);
+            throw;
+        }
         store.SyncDirectory("");
     }
-
-    /// <summary>How <see cref="CheckpointLayout.OpenedFile"/> writes "no previous opening".</summary>
-    private const string NoOpening = "-";
 
     /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
     private void WriteOnce(string path, string id)

@@ -21,7 +21,8 @@ internal sealed class LocalBlobStore : IBlobStore
     public LocalBlobStore(string root, bool checkpointRoot = false)
     {
         _rootStays = checkpointRoot;
-        Root = Path.GetFullPath(root);
+        // "/ckpt/run/" names the same root as "/ckpt/run": without the trailing separator, every path under it checks as inside.
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         if (!Directory.Exists(Root) && LocalRoot.Problem(Root) is { } problem && RegularFile.Kind(Root) != FileKind.Missing)
             throw new IOException("checkpoint root " + problem);
         try

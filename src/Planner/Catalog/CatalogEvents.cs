@@ -168,17 +168,13 @@ internal sealed record UploadDeleted(
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogEvent;
 
 /// <summary>
-/// A planner opened the catalog from the root whose <c>catalog.opened</c> it had just set to
-/// <paramref name="Token"/> (<see cref="SharedCatalogCheck"/>): recorded only for a catalog kept
-/// outside its root, which a copy of the root would share.
+/// A planner opened the catalog from a root that marks how far it has seen the catalog's journal
+/// (<see cref="SharedCatalogCheck"/>): recorded only for a catalog kept outside its root, which a
+/// copy of the root would share. A catalog with none was never opened so (a new one, or an older build's).
 /// </summary>
-/// <param name="Token">This opening's token, as the root's file now holds it.</param>
-/// <param name="Previous">The opening the catalog held before, which the file names beside it (null for the first).</param>
 /// <param name="Root">The root's path as the planner saw it, for the error that names it.</param>
 /// <param name="Time">When.</param>
 internal sealed record CatalogOpened(
-    [property: JsonPropertyName("token")] Guid Token,
-    [property: JsonPropertyName("previous")] Guid? Previous,
     [property: JsonPropertyName("root")] string Root,
     [property: JsonPropertyName("time")] DateTimeOffset Time) : ICatalogRecord;
 

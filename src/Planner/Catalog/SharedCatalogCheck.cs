@@ -2,40 +2,47 @@ using System.Globalization;
 
 namespace ActorCkpt;
 
-/// <summary>What a root's <c>catalog.opened</c> file holds: the token of the last opening of its catalog, and the one before it.</summary>
-/// <param name="Token">The opening the planner began by writing this file.</param>
-/// <param name="Previous">The catalog's last opening when it did (null for the first).</param>
-internal sealed record OpeningMarker(Guid Token, Guid? Previous);
+/// <summary>
+/// What a root's <c>catalog.mark</c> holds: the root has seen its catalog's journal up to event
+/// <paramref name="Seen"/>, and events up to <paramref name="Ahead"/> may have been written since
+/// (journal writes then in flight).
+/// </summary>
+/// <param name="Seen">The last event the journal had confirmed.</param>
+/// <param name="Ahead">The last event that may have been written after (at least <paramref name="Seen"/>).</param>
+internal sealed record CatalogMark(long Seen, long Ahead);
 
 /// <summary>
 /// Whether a root may open a catalog kept outside it (on PostgreSQL, or in a SQLite file elsewhere).
-/// Such a catalog is keyed by the root's id, and a copy of the root (<c>cp -a</c>, a restored
-/// backup) carries that id: it would share the original's catalog, and the retention of either
-/// would delete the other's committed steps. Each opening writes a new token to the root's file,
-/// naming the catalog's last opening beside it, and then journals it (<see cref="CatalogOpened"/>).
-/// The root the catalog was last opened from holds the token the catalog recorded last (or the
-/// one after it, when its planner stopped between the file and the journal); a copy holds an older
-/// one, or none, once either side has opened it again. A root moved whole holds the same file, so
-/// it opens as before. Of two copies the first to open keeps the catalog; the other is refused.
-/// Pure: the planner reads the file and the catalog, and asks.
+/// Such a catalog is keyed by the root's id, and a copy of the root (<c>cp -a</c>, a backup restored)
+/// carries that id: it would share the original's catalog, and the retention of either would delete
+/// the other's committed steps. So before each journal write the planner marks in its root how far
+/// the journal may have gone (<see cref="CatalogMark"/>). A copy holds the mark of the moment it was
+/// made; once the original has journaled anything since (its next save, a deletion), the catalog
+/// has gone past the copy's mark, and the copy is refused before it settles or removes anything.
+/// The root the catalog was last opened from always holds a mark at or past the journal's end, moved
+/// or not. A catalog that recorded no opening (<see cref="CatalogOpened"/>: new, or an older build's)
+/// opens from any root. Pure: the planner reads the mark and the journal's end, and asks.
 /// </summary>
 internal static class SharedCatalogCheck
 {
     /// <summary>
-    /// One line saying why <paramref name="root"/>, whose file holds <paramref name="marker"/> (null when
-    /// it has none), must not open the catalog <paramref name="catalogName"/> last opened as
-    /// <paramref name="last"/>; null when it may (also when the catalog recorded no opening: a new
-    /// catalog, or one kept before openings were recorded).
+    /// One line saying why <paramref name="root"/>, whose mark is <paramref name="mark"/> (null when it has
+    /// none), must not open the catalog <paramref name="catalogName"/> whose journal ends at event
+    /// <paramref name="lastEvent"/> and was last opened as <paramref name="last"/>; null when it may.
     /// </summary>
-    public static string? Problem(string root, OpeningMarker? marker, CatalogOpened? last, string catalogName)
+    public static string? Problem(string root, CatalogMark? mark, long lastEvent, CatalogOpened? last, string catalogName)
     {
-        if (last is null) return null;
-        if (marker is not null && (marker.Token == last.Token || marker.Previous == last.Token)) return null;
+        if (last is null || mark is not null && lastEvent <= mark.Ahead) return null;
         var where = last.Root == root ? "this root's path" : $"'{last.Root}'";
-        var file = marker is null ? "has none" : "names an older opening";
+        var seen = mark is null ? "has no catalog.mark" : $"saw it up to event {mark.Ahead}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"checkpoint root '{root}' shares its catalog ({catalogName}) with another root: the catalog was last opened from {where} at " +
-            $"{last.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, and this root's catalog.opened {file}, so it is a copy of that root or a restored backup " +
-            $"(the retention of one would delete the other's steps). Give it a catalog of its own with: actorckpt catalog rebuild '{root}'");
+            $"checkpoint root '{root}' shares its catalog ({catalogName}) with another root: the catalog's journal went on to event {lastEvent} " +
+            $"without this root, which {seen} (last opened from {where} at {last.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z), so it is a copy of that root " +
+            $"or a restored backup (the retention of one would delete the other's steps). Give it a catalog of its own with: " +
+            $"actorckpt catalog rebuild {ShellWord(root)} --config FILE, FILE being the configuration that names this catalog");
     }
+
+    /// <summary><paramref name="text"/> as one word of a POSIX shell: as it is when it holds nothing the shell reads, otherwise in single quotes.</summary>
+    public static string ShellWord(string text) =>
+        text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || "_./:@%+=,-".Contains(c)) ? text : "'" + text.Replace("'", "'\\''") + "'";
 }
