@@ -51,21 +51,27 @@ internal abstract class CatalogJournalActor : ReceivePersistentActor
     /// <summary>Answers a read of the catalog with every entry as it stands.</summary>
     protected virtual void AnswerReadCatalog(ReadCatalog m) => Sender.Tell(new CatalogRead(Catalog.Entries.ToArray()));
 
+    /// <inheritdoc />
+    /// <remarks>A rejected write is not in flight any more (its handler never runs).</remarks>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _pending--;
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
     /// <summary>The catalog as recovered and recorded so far.</summary>
     protected CheckpointCatalog Catalog { get; private set; } = new();
 
     /// <summary>
-    /// Called before each journal write with the last event the journal confirmed and the last one that
-    /// may be written once this write is asked for; nothing by default (see <see cref="SharedCatalogCheck"/>).
+    /// Called before each journal write with the last event the journal may hold once this write is asked
+    /// for; false stops the write (the actor is stopping). True, and nothing else, by default (see <see cref="SharedCatalogCheck"/>).
     /// </summary>
-    protected virtual void BeforeRecord(long seen, long ahead)
-    {
-    }
+    protected virtual bool BeforeRecord(long ahead) => true;
 
     /// <summary>Journals <paramref name="e"/>, applies it to the catalog, snapshots when due, then runs <paramref name="then"/>.</summary>
     protected void Record<TEvent>(TEvent e, Action<TEvent>? then = null) where TEvent : ICatalogRecord
     {
-        BeforeRecord(LastSequenceNr, LastSequenceNr + _pending + 1);
+        if (!BeforeRecord(LastSequenceNr + _pending + 1)) return;
         _pending++;
         Persist(e, persisted =>
         {

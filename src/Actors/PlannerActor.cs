@@ -58,8 +58,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     // Hosts whose holder was still scanning when lost-after passed, told once.
     private readonly HashSet<string> _toldStillScanning = new(StringComparer.Ordinal);
     private readonly bool _supervised;
-    // The catalog is kept outside the root and was opened from it: the root is marked before each journal write.
+    // The catalog is kept outside the root and was opened from it: the root is marked before each journal write,
+    // up to _marked (the last event the mark allows for, as read at the start or written since).
     private bool _marksRoot;
+    private long? _marked;
     private IDisposable? _catalogLock;
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
     private IActorRef? _uploader;
@@ -669,7 +671,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// Opens a catalog kept outside the root (<see cref="SharedCatalogCheck"/>): from a copy of the root
     /// the planner stops before it settles or removes anything, refused for good (no later try changes
     /// a copy); otherwise the root is marked before each journal write from now on, and
-    /// <paramref name="opening"/> is for the journal. False when it stopped.
+    /// <paramref name="opening"/> is for the journal. A mark that cannot be read is a failed start like
+    /// any other (tried again). False when it stopped.
     /// </summary>
     private bool Open(out CatalogOpened? opening)
     {
@@ -678,27 +681,48 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         string? problem;
         try
         {
-            problem = SharedCatalogCheck.Problem(_files.Root, _files.Store.ReadMark(), LastSequenceNr, Catalog.LastOpened, CatalogName);
+            _marked = _files.Store.ReadMark();
+            problem = SharedCatalogCheck.Problem(_files.Root, _marked, LastSequenceNr, Catalog.LastOpened, CatalogName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ActorCkptException)
         {
-            problem = $"the root's {CheckpointLayout.MarkFile} could not be read: {e.Message}";
+            return Stop($"the root's {CheckpointLayout.MarkFile} could not be read: {e.Message}", final: false);
         }
-        if (problem is null)
-        {
-            (_marksRoot, opening) = (true, new CatalogOpened(_files.Root, DateTimeOffset.UtcNow));
-            return true;
-        }
-        if (_supervised) Context.Parent.Tell(new PlannerStartFailed(problem, Final: true));
-        else _log.Error(problem);
-        Context.Stop(Self);
-        return false;
+        if (problem is not null) return Stop(problem, final: true);
+        (_marksRoot, opening) = (true, new CatalogOpened(_files.Root, DateTimeOffset.UtcNow));
+        return true;
     }
 
-    /// <summary>A catalog kept outside the root: the root marks how far the journal may go before each write (<see cref="SharedCatalogCheck"/>).</summary>
-    protected override void BeforeRecord(long seen, long ahead)
+    /// <summary>
+    /// A catalog kept outside the root: before a journal write the root's mark must allow for it (<see cref="SharedCatalogCheck"/>).
+    /// The mark never goes down, so a planner after another keeps what that one's late writes may add, and it is
+    /// written only when it must grow. One that cannot be written stops the planner, the write not made: the journal
+    /// must never go past the mark of the root it runs for.
+    /// </summary>
+    protected override bool BeforeRecord(long ahead)
     {
-        if (_marksRoot) _files.Store.WriteMark(new CatalogMark(seen, ahead));
+        if (!_marksRoot || ahead <= _marked) return true;
+        try
+        {
+            _files.Store.WriteMark(ahead);
+            _marked = ahead;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _marksRoot = false;
+            Stop($"the root's {CheckpointLayout.MarkFile} could not be written, so nothing more is journaled: {e.Message}", final: false);
+            return false;
+        }
+    }
+
+    /// <summary>Stops the planner for <paramref name="why"/>, telling its supervisor (<paramref name="final"/>: no later try changes it); false.</summary>
+    private bool Stop(string why, bool final)
+    {
+        if (_supervised) Context.Parent.Tell(new PlannerStartFailed(why, final));
+        else _log.Error(why);
+        Context.Stop(Self);
+        return false;
     }
 
     private void Settle()

@@ -37,6 +37,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _awaiting = new();
     private IActorRef? _child;
+    // Once given up: what answers in the planner's place, also while a later try runs, until a planner has started.
+    private IActorRef? _standIn;
     private string? _failure;
     private string? _gaveUp;
     private bool _started;
@@ -97,16 +99,22 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     /// <summary>A planner is starting: messages wait until it has.</summary>
     private void Starting()
     {
-        Receive<PlannerStarted>(_ =>
-        {
-            _started = true;
-            Timers.StartSingleTimer(nameof(PlannerStable), PlannerStable.Instance, StableAfter);
-            Settle(null);
-            Become(Running);
-            Stash.UnstashAll();
-        });
+        Receive<PlannerStarted>(_ => Started());
         CommonToLiveChild();
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>The planner has started: it takes over from the stand-in, if one answered, and gets what waited.</summary>
+    private void Started()
+    {
+        _started = true;
+        Timers.StartSingleTimer(nameof(PlannerStable), PlannerStable.Instance, StableAfter);
+        // After what was already sent to it: a PoisonPill queues behind, where a stop would drop them.
+        _standIn?.Tell(PoisonPill.Instance);
+        _standIn = null;
+        Settle(null);
+        Become(Running);
+        Stash.UnstashAll();
     }
 
     /// <summary>The planner runs: messages go to it.</summary>
@@ -162,7 +170,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
                 // The first give-up is the error; each later try that fails (one every start-again-after) only a warning.
                 if (_final || _starts.FailedInARow == _starts.Attempts) _log.Error(giveUp.Why);
                 else _log.Warning(giveUp.Why);
-                _child = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{_starts.FailedInARow}");
+                _standIn?.Tell(PoisonPill.Instance);
+                _standIn = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{_starts.FailedInARow}");
                 if (giveUp.TryAgainAfter is { } after) Timers.StartSingleTimer(nameof(RestartPlanner), RestartPlanner.Instance, after);
                 Settle(giveUp.Why);
                 Become(GaveUp);
@@ -171,17 +180,16 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         }
     }
 
+    /// <summary>
+    /// Given up: the stand-in answers, also while a later try runs (saves refused at once, loads from the
+    /// disk, rather than held for the length of the try); a planner that has started takes over.
+    /// </summary>
     private void GaveUp()
     {
-        Receive<RestartPlanner>(_ =>
-        {
-            // The stand-in goes; what arrives until the planner has started (or given up again) waits.
-            Context.Stop(_child!);
-            StartPlanner();
-            Become(Starting);
-        });
-        Receive<AwaitPlannerStart>(_ => Await());
-        ReceiveAny(m => _child!.Forward(m));
+        Receive<RestartPlanner>(_ => StartPlanner());
+        Receive<PlannerStarted>(_ => Started());
+        CommonToLiveChild();
+        ReceiveAny(m => _standIn!.Forward(m));
     }
 
     private void Await()

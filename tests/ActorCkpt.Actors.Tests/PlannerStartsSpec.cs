@@ -52,6 +52,13 @@ public sealed class PlannerStartsSpec
     }
 
     [Fact]
+    public void A_refusal_no_try_changes_should_give_up_at_once_for_good()
+    {
+        var starts = new PlannerStarts(5, TimeSpan.FromMilliseconds(200), startAgainAfter: TimeSpan.FromSeconds(30));
+        Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start: a copy"), starts.Refused("a copy"));
+    }
+
+    [Fact]
     public void One_attempt_should_give_up_at_the_first_failure()
     {
         Assert.Equal(new PlannerStartDecision.GiveUp("the checkpoint planner could not start (1 try): locked"), new PlannerStarts(1, TimeSpan.Zero).Failed("locked"));

@@ -168,8 +168,7 @@ public class PostgresCatalogSpec : IDisposable
         // A copy of the root carries its id, so its catalog on the server: once the original opened it
         // again, the copy is refused before its planner settles (or deletes) anything.
         var copy = _root + "-copy";
-        foreach (var dir in Directory.GetDirectories(_root, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(_root, copy));
-        foreach (var file in Directory.GetFiles(_root, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(_root, copy));
+        RootCopy.Make(_root, copy);
         var (third, original) = Start(server);
         Assert.Null(await original.PlannerGaveUpAsync(Patience));
         await third.Terminate();

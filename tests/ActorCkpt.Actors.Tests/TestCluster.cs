@@ -65,10 +65,8 @@ internal sealed class TestCluster : IAsyncDisposable
         var started = specs.Select(s => Start(root, common, s)).ToList();
         var seed = Address(started[0].System);
         // JoinSeedNodesAsync completes only when the node is Up: start every join, then await them together.
-        var joins = Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed })));
-        if (await Task.WhenAny(joins, Task.Delay(JoinGuard)) != joins)
-            throw new TimeoutException($"the cluster did not form in {JoinGuard}: {Describe(started.Select(s => s.System))}");
-        await joins;
+        await Joined(Task.WhenAll(started.Select(s => Akka.Cluster.Cluster.Get(s.System).JoinSeedNodesAsync(new[] { seed }))), "the cluster did not form",
+            started.Select(s => s.System));
         return new TestCluster(root, common, started.Select(s => s.System).ToList(), started.Select(s => s.Node).ToList());
     }
 
@@ -77,10 +75,7 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         var (system, node) = Start(Root, _common, spec);
         var seeds = _systems.Where(s => !_stopped.Contains(s)).Select(Address).ToArray();
-        var join = Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds);
-        if (await Task.WhenAny(join, Task.Delay(JoinGuard)) != join)
-            throw new TimeoutException($"node {Address(system)} did not join in {JoinGuard}: {Describe(_systems.Append(system))}");
-        await join;
+        await Joined(Akka.Cluster.Cluster.Get(system).JoinSeedNodesAsync(seeds), $"node {Address(system)} did not join", _systems.Append(system));
         _systems.Add(system);
         _nodes.Add(node);
         return system;
@@ -94,6 +89,13 @@ internal sealed class TestCluster : IAsyncDisposable
             .WithFallback(ActorCkptConfig.Defaults), root));
         IBlobStore blobs = new LocalBlobStore(root);
         return (system, CheckpointNode.Start(system, spec.Store?.Invoke(blobs) ?? blobs, spec.Settings?.Invoke(system)));
+    }
+
+    /// <summary>Waits for <paramref name="joins"/> within <see cref="JoinGuard"/>; a hang fails saying <paramref name="what"/> and each node's view.</summary>
+    private static async Task Joined(Task joins, string what, IEnumerable<ActorSystem> systems)
+    {
+        if (await Task.WhenAny(joins, Task.Delay(JoinGuard)) != joins) throw new TimeoutException($"{what} in {JoinGuard}: {Describe(systems)}");
+        await joins;
     }
 
     /// <summary>Each node's view of the cluster, for a join that hung: who it sees, in what state, and who is unreachable.</summary>

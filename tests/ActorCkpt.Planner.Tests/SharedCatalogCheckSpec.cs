@@ -7,7 +7,7 @@ public class SharedCatalogCheckSpec
 
     private static CatalogOpened Opened(string root = "/ckpt/run") => new(root, At);
 
-    private static string? Problem(CatalogMark? mark, long lastEvent, CatalogOpened? last, string root = "/ckpt/run") =>
+    private static string? Problem(long? mark, long lastEvent, CatalogOpened? last, string root = "/ckpt/run") =>
         SharedCatalogCheck.Problem(root, mark, lastEvent, last, "on PostgreSQL db:5432, database 'ckpt'");
 
     [Fact]
@@ -16,31 +16,31 @@ public class SharedCatalogCheckSpec
         // A new catalog (a new root, a rebuilt one), or one journaled by a build that did not mark roots.
         Assert.Null(Problem(null, 0, null));
         Assert.Null(Problem(null, 40, null));
-        Assert.Null(Problem(new CatalogMark(3, 4), 40, null));
+        Assert.Null(Problem(4, 40, null));
     }
 
     [Fact]
     public void The_root_whose_mark_reaches_the_journal_s_end_should_open_moved_or_not()
     {
-        Assert.Null(Problem(new CatalogMark(40, 40), 40, Opened()));
+        Assert.Null(Problem(40, 40, Opened()));
         // Moved whole, the mark moved with it: the path the catalog names is only for the error.
-        Assert.Null(Problem(new CatalogMark(40, 40), 40, Opened("/old/place")));
+        Assert.Null(Problem(40, 40, Opened("/old/place")));
     }
 
     [Fact]
     public void A_root_whose_planner_stopped_with_writes_in_flight_should_open_whichever_of_them_reached_the_journal()
     {
-        // Marked up to 43 before three writes were asked for: none, some or all of them landed.
-        foreach (var last in new long[] { 40, 41, 43 }) Assert.Null(Problem(new CatalogMark(40, 43), last, Opened()));
+        // Marked up to 43 as three writes were asked for after event 40: none, some or all of them landed.
+        foreach (var last in new long[] { 40, 41, 43 }) Assert.Null(Problem(43, last, Opened()));
     }
 
     [Fact]
     public void A_copy_the_journal_went_past_should_be_refused_in_one_line_naming_the_other_root_and_the_way_out()
     {
         // Copied while the journal was at 12 (one write in flight); the original journaled on to 20.
-        var problem = Problem(new CatalogMark(12, 13), 20, Opened("/ckpt/original"), root: "/ckpt/copy of it");
+        var problem = Problem(13, 20, Opened("/ckpt/original"), root: "/ckpt/copy of it");
         Assert.Equal("checkpoint root '/ckpt/copy of it' shares its catalog (on PostgreSQL db:5432, database 'ckpt') with another root: the catalog's journal went on " +
-                     "to event 20 without this root, which saw it up to event 13 (last opened from '/ckpt/original' at 2026-12-07 10:30:05Z), so it is a copy of that " +
+                     "to event 20 without this root, which marked it up to event 13 (last opened from '/ckpt/original' at 2026-12-07 10:30:05Z), so it is a copy of that " +
                      "root or a restored backup (the retention of one would delete the other's steps). Give it a catalog of its own with: actorckpt catalog rebuild " +
                      "'/ckpt/copy of it' --config FILE, FILE being the configuration that names this catalog", problem);
     }
@@ -48,7 +48,7 @@ public class SharedCatalogCheckSpec
     [Fact]
     public void A_backup_restored_in_place_or_a_root_without_its_mark_should_be_refused()
     {
-        Assert.Contains("which saw it up to event 13 (last opened from this root's path at", Problem(new CatalogMark(12, 13), 14, Opened()));
+        Assert.Contains("which marked it up to event 13 (last opened from this root's path at", Problem(13, 14, Opened()));
         Assert.Contains("without this root, which has no catalog.mark (last opened from this root's path", Problem(null, 1, Opened()));
     }
 
@@ -56,9 +56,9 @@ public class SharedCatalogCheckSpec
     public void Of_two_copies_the_first_to_journal_should_keep_the_catalog()
     {
         // Both hold the mark of the journal's end (40); the copy opens first and journals its opening (41).
-        Assert.Null(Problem(new CatalogMark(40, 40), 40, Opened(), root: "/ckpt/copy"));
-        Assert.NotNull(Problem(new CatalogMark(40, 40), 41, Opened("/ckpt/copy"), root: "/ckpt/run"));
-        Assert.Null(Problem(new CatalogMark(40, 41), 41, Opened("/ckpt/copy"), root: "/ckpt/copy"));
+        Assert.Null(Problem(40, 40, Opened(), root: "/ckpt/copy"));
+        Assert.NotNull(Problem(40, 41, Opened("/ckpt/copy"), root: "/ckpt/run"));
+        Assert.Null(Problem(41, 41, Opened("/ckpt/copy"), root: "/ckpt/copy"));
     }
 
     [Theory]

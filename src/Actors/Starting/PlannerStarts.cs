@@ -36,7 +36,7 @@ internal sealed class PlannerStarts(int attempts, TimeSpan firstBackoff, TimeSpa
     private int _failed;
 
     /// <summary>The tries allowed in a row.</summary>
-    public int Attempts { get; } = attempts >= 1 ? attempts : throw new ArgumentOutOfRangeException(nameof(attempts), attempts, "at least 1");
+    public int Attempts { get; } = attempts >= 1 ? attempts : throw new ArgumentOutOfRangeException(nameof(attempts), $"attempts = {attempts}: at least 1");
 
     /// <summary>Failed starts since the last one that succeeded.</summary>
     public int FailedInARow => _failed;

@@ -24,8 +24,8 @@ internal static class CheckpointLayout
     public const string RootIdFile = "catalog.id";
 
     /// <summary>
-    /// File at the root marking how far it has seen its catalog's journal (<see cref="CatalogMark"/>,
-    /// <see cref="SharedCatalogCheck"/>), written only when the catalog is kept outside the root.
+    /// File at the root holding the last event its catalog's journal may hold (<see cref="SharedCatalogCheck"/>),
+    /// written only when the catalog is kept outside the root.
     /// </summary>
     public const string MarkFile = "catalog.mark";
 

@@ -413,35 +413,41 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     }
 
     /// <summary>
-    /// What the root's <see cref="CheckpointLayout.MarkFile"/> holds, or null when it has none. Throws
-    /// <see cref="CheckpointFormatException"/> for a file that holds something else, and for a directory there.
+    /// The last journal event the root's <see cref="CheckpointLayout.MarkFile"/> allows for (<see cref="SharedCatalogCheck"/>),
+    /// or null when it has none. Throws <see cref="CheckpointFormatException"/> for a file that holds something else, and for a directory there.
     /// </summary>
-    public CatalogMark? ReadMark()
+    public long? ReadMark()
     {
         if (!store.Exists(CheckpointLayout.MarkFile))
             return store.ListDirectories("").Contains(CheckpointLayout.MarkFile)
                 ? throw new CheckpointFormatException(CheckpointLayout.MarkFile, "is a directory, not a regular file")
                 : null;
-        var parts = Encoding.ASCII.GetString(ReadBounded(CheckpointLayout.MarkFile, MaxSmallFileBytes, "a catalog mark")).Trim().Split(' ');
-        return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seen)
-                                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ahead) && ahead >= seen
-            ? new CatalogMark(seen, ahead)
-            : throw new CheckpointFormatException(CheckpointLayout.MarkFile, "is not a catalog mark (two event numbers, the second not below the first)");
+        var text = Encoding.ASCII.GetString(ReadBounded(CheckpointLayout.MarkFile, MaxSmallFileBytes, "a catalog mark")).Trim();
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var mark)
+            ? mark
+            : throw new CheckpointFormatException(CheckpointLayout.MarkFile, "is not a catalog mark (the number of a journal event)");
     }
 
     /// <summary>Replaces the root's <see cref="CheckpointLayout.MarkFile"/> with <paramref name="mark"/>, durably, in one rename.</summary>
-    public void WriteMark(CatalogMark mark)
+    public void WriteMark(long mark)
     {
         var temp = CheckpointLayout.MarkFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        WriteDurably(temp, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{mark.Seen} {mark.Ahead}\n")));
         try
         {
+            WriteDurably(temp, Encoding.ASCII.GetBytes(mark.ToString(CultureInfo.InvariantCulture) + "\n"));
             store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true);
         }
         catch
         {
-            // Something in the way (a directory): the temporary file goes, not one more per try.
-            store.DeleteFile(temp);
+            // A full disk, or something in the way (a directory): the temporary file goes, not one more per try.
+            try
+            {
+                store.DeleteFile(temp);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The failure that matters is the one rethrown.
+            }
             throw;
         }
         store.SyncDirectory("");

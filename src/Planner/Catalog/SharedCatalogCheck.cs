@@ -3,20 +3,12 @@ using System.Globalization;
 namespace ActorCkpt;
 
 /// <summary>
-/// What a root's <c>catalog.mark</c> holds: the root has seen its catalog's journal up to event
-/// <paramref name="Seen"/>, and events up to <paramref name="Ahead"/> may have been written since
-/// (journal writes then in flight).
-/// </summary>
-/// <param name="Seen">The last event the journal had confirmed.</param>
-/// <param name="Ahead">The last event that may have been written after (at least <paramref name="Seen"/>).</param>
-internal sealed record CatalogMark(long Seen, long Ahead);
-
-/// <summary>
 /// Whether a root may open a catalog kept outside it (on PostgreSQL, or in a SQLite file elsewhere).
 /// Such a catalog is keyed by the root's id, and a copy of the root (<c>cp -a</c>, a backup restored)
 /// carries that id: it would share the original's catalog, and the retention of either would delete
-/// the other's committed steps. So before each journal write the planner marks in its root how far
-/// the journal may have gone (<see cref="CatalogMark"/>). A copy holds the mark of the moment it was
+/// the other's committed steps. So before each journal write the planner marks in its root's
+/// <c>catalog.mark</c> the last event the journal may then hold (writes in flight included; a mark
+/// never goes down, so a planner after another keeps what that one's late writes may add). A copy holds the mark of the moment it was
 /// made; once the original has journaled anything since (its next save, a deletion), the catalog
 /// has gone past the copy's mark, and the copy is refused before it settles or removes anything.
 /// The root the catalog was last opened from always holds a mark at or past the journal's end, moved
@@ -26,15 +18,15 @@ internal sealed record CatalogMark(long Seen, long Ahead);
 internal static class SharedCatalogCheck
 {
     /// <summary>
-    /// One line saying why <paramref name="root"/>, whose mark is <paramref name="mark"/> (null when it has
-    /// none), must not open the catalog <paramref name="catalogName"/> whose journal ends at event
+    /// One line saying why <paramref name="root"/>, marked up to event <paramref name="mark"/> (null when it
+    /// has no mark), must not open the catalog <paramref name="catalogName"/> whose journal ends at event
     /// <paramref name="lastEvent"/> and was last opened as <paramref name="last"/>; null when it may.
     /// </summary>
-    public static string? Problem(string root, CatalogMark? mark, long lastEvent, CatalogOpened? last, string catalogName)
+    public static string? Problem(string root, long? mark, long lastEvent, CatalogOpened? last, string catalogName)
     {
-        if (last is null || mark is not null && lastEvent <= mark.Ahead) return null;
+        if (last is null || lastEvent <= mark) return null;
         var where = last.Root == root ? "this root's path" : $"'{last.Root}'";
-        var seen = mark is null ? "has no catalog.mark" : $"saw it up to event {mark.Ahead}";
+        var seen = mark is null ? "has no catalog.mark" : $"marked it up to event {mark}";
         return string.Create(CultureInfo.InvariantCulture,
             $"checkpoint root '{root}' shares its catalog ({catalogName}) with another root: the catalog's journal went on to event {lastEvent} " +
             $"without this root, which {seen} (last opened from {where} at {last.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z), so it is a copy of that root " +
