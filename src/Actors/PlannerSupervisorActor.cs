@@ -109,9 +109,14 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     {
         _started = true;
         Timers.StartSingleTimer(nameof(PlannerStable), PlannerStable.Instance, StableAfter);
-        // After what was already sent to it: a PoisonPill queues behind, where a stop would drop them.
-        _standIn?.Tell(PoisonPill.Instance);
-        _standIn = null;
+        if (_standIn is not null)
+        {
+            // Back after giving up: a failure from now on is a new outage, with its own run of tries (and its own error at the end).
+            _starts.Started();
+            // After what was already sent to it: a PoisonPill queues behind, where a stop would drop them.
+            _standIn.Tell(PoisonPill.Instance);
+            _standIn = null;
+        }
         Settle(null);
         Become(Running);
         Stash.UnstashAll();
