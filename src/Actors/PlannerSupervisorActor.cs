@@ -39,6 +39,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     private IActorRef? _child;
     // Once given up: what answers in the planner's place, also while a later try runs, until a planner has started.
     private IActorRef? _standIn;
+    // Stand-ins made so far: each gets a name of its own, a replaced one possibly not yet gone.
+    private int _standIns;
     private string? _failure;
     private string? _gaveUp;
     private bool _started;
@@ -176,7 +178,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
                 if (_final || _starts.FailedInARow == _starts.Attempts) _log.Error(giveUp.Why);
                 else _log.Warning(giveUp.Why);
                 _standIn?.Tell(PoisonPill.Instance);
-                _standIn = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{_starts.FailedInARow}");
+                _standIn = Context.ActorOf(ReadOnlyPlannerActor.Props(_store, giveUp.Why), $"stand-in-{++_standIns}");
                 if (giveUp.TryAgainAfter is { } after) Timers.StartSingleTimer(nameof(RestartPlanner), RestartPlanner.Instance, after);
                 Settle(giveUp.Why);
                 Become(GaveUp);
