@@ -23,7 +23,8 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
 {
     /// <summary>
     /// The configuration every node gets under its own <see cref="TestNodeOptions.Hocon"/>: warnings
-    /// only, heartbeats every 300 ms and a node unreachable after 1.5 s of silence, downed by the
+    /// only, heartbeats every 300 ms and a node unreachable after 3 s of silence (less, and a node still
+    /// joining on a loaded 2-core CI machine was taken for dead and the cluster never formed), downed by the
     /// split-brain resolver 2 s later; a terminated node does not leave the cluster (as a crash);
     /// a rank's staging buffers offered to a writer node that died before taking them up come back
     /// after 3 s (30 s shipped: a save after a killed writer node would wait that long); writer
@@ -35,7 +36,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         akka.stdout-loglevel = WARNING
         akka.log-dead-letters = off
         akka.cluster.failure-detector.heartbeat-interval = 300ms
-        akka.cluster.failure-detector.acceptable-heartbeat-pause = 1.5s
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
         akka.cluster.split-brain-resolver.stable-after = 2s
         akka.cluster.min-nr-of-members = 1
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
