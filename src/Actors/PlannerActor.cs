@@ -63,6 +63,10 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private bool _marksRoot;
     private long? _marked;
     private IDisposable? _catalogLock;
+    // A catalog kept outside the root: no other planner journals into it while this one runs (a copy of the root).
+    private CatalogClaim? _claim;
+    // Stopping for a failed start: nothing more is journaled.
+    private bool _stopping;
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
     private IActorRef? _uploader;
     private bool _uploadsListed;
@@ -222,6 +226,16 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         // One planner per root: a second one (another job, or `actorckpt gc`) would journal over
         // this one's catalog and remove its saves in flight as debris.
         _catalogLock = _files.TakeCatalogLock();
+        try
+        {
+            // Before recovery: what it reads must not change under it.
+            _claim = CatalogClaim.Take(Context.System.Settings.Config, _files.Root, PersistenceId);
+        }
+        catch
+        {
+            _catalogLock.Dispose();
+            throw;
+        }
         if (_settings.ObjectTier.Enabled)
         {
             // A node refuses such a tier at its start (CheckpointNode.Start); a planner started on its own only logs it.
@@ -260,6 +274,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     protected override void PostStop()
     {
         if (Context.System.IsClustered()) Cluster.Get(Context.System).Unsubscribe(Self);
+        _claim?.Dispose();
         _catalogLock?.Dispose();
         base.PostStop();
     }
@@ -694,13 +709,23 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>
-    /// A catalog kept outside the root: before a journal write the root's mark must allow for it (<see cref="SharedCatalogCheck"/>).
+    /// A catalog kept outside the root: before a journal write this planner must still hold its claim on it
+    /// (<see cref="CatalogClaim"/>), and the root's mark must allow for the write (<see cref="SharedCatalogCheck"/>).
     /// The mark never goes down, so a planner after another keeps what that one's late writes may add, and it is
-    /// written only when it must grow. One that cannot be written stops the planner, the write not made: the journal
-    /// must never go past the mark of the root it runs for.
+    /// written only when it must grow. A claim lost, or a mark that cannot be written, stops the planner, the write
+    /// not made (nor any after it): the journal must never go past the mark of the root it runs for.
     /// </summary>
     protected override bool BeforeRecord(long ahead)
     {
+        if (_stopping) return false;
+        try
+        {
+            _claim?.Ensure();
+        }
+        catch (ActorCkptException e)
+        {
+            return Stop($"{e.Message}; nothing more is journaled", final: false);
+        }
         if (!_marksRoot || ahead <= _marked) return true;
         try
         {
@@ -710,15 +735,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _marksRoot = false;
-            Stop($"the root's {CheckpointLayout.MarkFile} could not be written, so nothing more is journaled: {e.Message}", final: false);
-            return false;
+            return Stop($"the root's {CheckpointLayout.MarkFile} could not be written, so nothing more is journaled: {e.Message}", final: false);
         }
     }
 
     /// <summary>Stops the planner for <paramref name="why"/>, telling its supervisor (<paramref name="final"/>: no later try changes it); false.</summary>
     private bool Stop(string why, bool final)
     {
+        _stopping = true;
         if (_supervised) Context.Parent.Tell(new PlannerStartFailed(why, final));
         else _log.Error(why);
         Context.Stop(Self);

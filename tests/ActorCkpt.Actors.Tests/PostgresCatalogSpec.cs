@@ -135,6 +135,54 @@ public class PostgresCatalogSpec : IDisposable
     }
 
     [PostgresFact]
+    public async Task A_copy_started_while_the_original_runs_should_be_refused_and_a_claim_lost_with_its_session_made_again_or_given_up()
+    {
+        using var server = new PostgresServer();
+        var copy = _root + "-fork";
+        try
+        {
+            var (first, original) = Start(server);
+            var states = TestStates.Build(Model, 1, seed: 6);
+            await original.Save(1, states[0]).Committed.WaitAsync(Patience);
+            RootCopy.Make(_root, copy);
+
+            // Copied between two saves, so alike: the mark check passes the copy, the claim does not.
+            // Before, its planner opened the catalog and the original's next save failed on the event number the copy took.
+            var (second, copied) = Start(server, root: copy);
+            var gaveUp = await copied.PlannerGaveUpAsync(Patience);
+            await second.Terminate();
+            // Not for good: the other planner may stop (a singleton moved to another node, its predecessor stopping).
+            Assert.StartsWith("the checkpoint planner could not start (1 try; it tries again every 30 s): ", gaveUp);
+            Assert.Contains($"): checkpoint root '{copy}' shares its catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') " +
+                              $"with another root of the same id, whose planner runs now ('actorckpt planner pid {Environment.ProcessId} on {Environment.MachineName}', from 127.0.0.1, since ", gaveUp);
+            Assert.EndsWith($"give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog", gaveUp);
+            await original.Save(2, states[0]).Committed.WaitAsync(Patience);
+
+            // The claim's session ended (a server restart, an administrator): the next journal write claims again, and the save goes through.
+            Sql(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'actorckpt planner %'");
+            await original.Save(3, states[0]).Committed.WaitAsync(Patience);
+
+            // Ended again, and another planner claimed the catalog meanwhile (a copy alike once more): the original's planner stops, writing nothing.
+            Directory.Delete(copy, recursive: true);
+            RootCopy.Make(_root, copy);
+            Sql(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'actorckpt planner %'");
+            var (third, forked) = Start(server, root: copy);
+            Assert.Null(await forked.PlannerGaveUpAsync(Patience));
+            await Assert.ThrowsAnyAsync<Exception>(() => original.Save(4, states[0]).Committed.WaitAsync(Patience));
+            Assert.Contains($"checkpoint root '{_root}' shares its catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') with another root of the same id, whose planner runs now",
+                await AwaitPlannerAsync(original, why => why is not null));
+            Assert.Equal(new long[] { 1, 2, 3 }, (await forked.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries
+                .Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step));
+            TestStates.Dispose(states);
+            await Task.WhenAll(first.Terminate(), third.Terminate());
+        }
+        finally
+        {
+            if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [PostgresFact]
     public async Task The_catalog_on_PostgreSQL_should_survive_a_crash_mid_save_and_recover_it()
     {
         using var server = new PostgresServer();

@@ -107,6 +107,55 @@ public sealed class SharedCatalogSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_copy_started_while_the_original_runs_should_be_refused_and_the_original_should_save_on()
+    {
+        // Copied between two saves and started at once: the two are alike, so the mark check passes the copy.
+        var original = Path.Combine(_dir, "live");
+        var copy = Path.Combine(_dir, "fork");
+        var (system, node) = Start(original);
+        var states = TestStates.Build(Model, 1, seed: 1);
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+        RootCopy.Make(original, copy);
+        var copyFiles = Files(copy);
+
+        var gaveUp = await GaveUpAsync(copy);
+
+        // Before, the copy's planner opened the catalog and journaled its opening under the event number the
+        // original wrote next: the original's next save failed, and each catalog took in the other's events.
+        var claim = Path.Combine(_dir, $"catalogs.db.{CheckpointNode.CatalogId(node.Store, "n")}.claim");
+        Assert.Matches("^the checkpoint planner could not start \\(.*\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root of the same id, " +
+                       $"whose planner runs now ('{claim}' is locked by pid {Environment.ProcessId} on host ") + ".*" +
+                       Regex.Escape("): one of the two is a copy of the other, and two planners on one catalog would each journal over the other's events. Stop that one; " +
+                                    $"or, if this root is the copy, give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog") + "$",
+            gaveUp);
+        Assert.Equal(copyFiles, Files(copy));
+        await node.Save(2, states[0]).Committed.WaitAsync(Patience);
+        // Its own catalog, nothing else in it (retention, keep-last 1, deleted step 1).
+        Assert.Equal(new[] { (1L, CheckpointStatus.Deleted), (2L, CheckpointStatus.Committed) },
+            (await node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries.Select(e => (e.Step, e.Status)));
+        TestStates.Dispose(states);
+        await system.Terminate().WaitAsync(Patience);
+
+        // The claim goes with the planner: the next planner on that catalog is not held up (here the copy's, refused now as a copy).
+        Assert.Contains($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root: the catalog's journal went on", await GaveUpAsync(copy));
+        Assert.Null(await GaveUpAsync(original));
+    }
+
+    [Fact]
+    public async Task Two_roots_keeping_their_catalogs_in_one_file_should_run_at_once()
+    {
+        // Each journal in the file is claimed on its own: other roots' planners are not held up.
+        var (first, one) = Start(Path.Combine(_dir, "one"));
+        var (second, two) = Start(Path.Combine(_dir, "two"));
+        var states = TestStates.Build(Model, 1, seed: 2);
+        await Task.WhenAll(one.Save(1, states[0]).Committed, two.Save(1, states[0]).Committed).WaitAsync(Patience);
+        Assert.Null(await one.PlannerGaveUpAsync(Patience));
+        Assert.Null(await two.PlannerGaveUpAsync(Patience));
+        TestStates.Dispose(states);
+        await Task.WhenAll(first.Terminate(), second.Terminate()).WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_root_moved_whole_should_open_its_catalog_from_the_new_place()
     {
         var before = Path.Combine(_dir, "before");
