@@ -29,13 +29,13 @@ internal static class SqliteCatalogJournal
         && !config.HasPath($"{plugin}.default.{table}.columns");
 
     /// <summary>
-    /// Every entry of the catalog journaled as <paramref name="persistenceId"/> in the SQLite database
+    /// The catalog journaled as <paramref name="persistenceId"/> in the SQLite database
     /// of <paramref name="connectionString"/>, opened read-only (never created, never written: safe
     /// beside a running planner). The one exception: a rollback journal that a process killed
     /// mid-write left behind (a hot journal), which a read-only open cannot roll back, is rolled back
     /// as the next writer would, through a read-write open; the committed content is unchanged.
     /// </summary>
-    public static IReadOnlyList<CatalogEntry> Read(string connectionString, string persistenceId)
+    public static JournalRead Read(string connectionString, string persistenceId)
     {
         var file = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadOnly, Pooling = false };
         try
@@ -52,12 +52,12 @@ internal static class SqliteCatalogJournal
     // SQLITE_READONLY_ROLLBACK and SQLITE_READONLY_RECOVERY: a read-only open met a journal that needs a writer.
     private const int ReadOnlyRollback = 8 | (3 << 8), ReadOnlyRecovery = 8 | (1 << 8);
 
-    private static IReadOnlyList<CatalogEntry> Read(SqliteConnectionStringBuilder file, string persistenceId)
+    private static JournalRead Read(SqliteConnectionStringBuilder file, string persistenceId)
     {
         using var connection = new SqliteConnection(file.ToString());
         connection.Open();
         // Akka.Persistence.Sql creates its tables on first use: a catalog file with none holds nothing yet.
-        if (!HasTable(connection, "journal")) return Array.Empty<CatalogEntry>();
+        if (!HasTable(connection, "journal")) return new JournalRead(Array.Empty<CatalogEntry>(), 0, null);
 
         var catalog = new CheckpointCatalog();
         long after = 0;
@@ -79,7 +79,10 @@ internal static class SqliteCatalogJournal
         {
             while (rows.Read()) catalog.Apply((ICatalogRecord)CatalogSerializer.Decode((byte[])rows.GetValue(0), rows.GetString(1)));
         }
-        return catalog.Entries.ToArray();
+        // The journal's end as its recovery finds it: rows marked deleted (behind a snapshot) keep their numbers.
+        using var last = Query(connection, "SELECT max(sequence_number) FROM journal WHERE persistence_id = $id", persistenceId);
+        var lastEvent = Math.Max(after, last.ExecuteScalar() is long n ? n : 0);
+        return new JournalRead(catalog.Entries.ToArray(), lastEvent, catalog.LastOpened);
     }
 
     private static bool HasTable(SqliteConnection connection, string table)

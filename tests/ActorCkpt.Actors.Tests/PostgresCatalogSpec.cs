@@ -161,6 +161,12 @@ public class PostgresCatalogSpec : IDisposable
             // The claim's session ended (a server restart, an administrator): the next journal write claims again, and the save goes through.
             Sql(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'actorckpt planner %'");
             await original.Save(3, states[0]).Committed.WaitAsync(Patience);
+            // What the commands that read the catalog compare with the root's mark (actorckpt ls on a PostgreSQL catalog reads it so).
+            var reading = ActorSystem.Create("pg-reader", first.Settings.Config);
+            var journal = await reading.ActorOf(CatalogReaderActor.Props(CheckpointNode.CatalogId(original.Store))).Ask<JournalRead>(ReadJournal.Instance, Patience);
+            await reading.Terminate();
+            Assert.Equal((original.Store.ReadMark(), _root), (journal.LastEvent, journal.LastOpened?.Root));
+            Assert.Equal(new long[] { 1, 2, 3 }, journal.Entries.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step));
 
             // Ended again, and another planner claimed the catalog meanwhile (a copy alike once more): the original's planner stops, writing nothing.
             Directory.Delete(copy, recursive: true);

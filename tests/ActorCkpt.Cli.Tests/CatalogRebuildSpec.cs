@@ -226,6 +226,14 @@ public sealed class CatalogRebuildSpec : IDisposable
         // Refused for good, said once: before, each of the planner's tries said it again (11 lines).
         Assert.Single(refused.Err.Split('\n'), l => l.Contains("shares its catalog"));
         Assert.Equal(new long[] { 1, 2 }, new CheckpointStore(new LocalBlobStore(copy)).CommittedSteps());
+        // The readers say so too, in the same line. Before, they read the original's catalog as the copy's (ls listed it, exit 0).
+        foreach (var command in new[] { "ls", "verify" })
+        {
+            var read = await RunAsync(command, copy, "--config", config);
+            Assert.Equal(1, read.Exit);
+            Assert.Equal("", read.Out);
+            Assert.StartsWith($"actorckpt: checkpoint root '{copy}' shares its catalog ('{shared}') with another root: the catalog's journal went on to event ", Assert.Single(Lines(read.Err)));
+        }
 
         var rebuilt = await RunAsync("catalog", "rebuild", copy, "--config", config);
         Assert.Equal((0, ""), (rebuilt.Exit, rebuilt.Err));

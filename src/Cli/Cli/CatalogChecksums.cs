@@ -88,13 +88,29 @@ internal sealed class CatalogChecksums
     /// Every entry of the catalog of <paramref name="root"/>: straight from its SQLite file when it is
     /// one (<see cref="SqliteCatalogJournal"/>), else in a short-lived actor system by a
     /// <see cref="CatalogReaderActor"/>. Neither ever writes, so both are safe beside a running planner.
-    /// The catalog file must be there: it is reported missing, never created by opening it.
+    /// The catalog file must be there: it is reported missing, never created by opening it. A catalog kept
+    /// outside the root that belongs to another root (this one is its copy: <see cref="SharedCatalogCheck"/>)
+    /// is refused in the planner's one line, rather than shown as this root's with its steps damaged or missing.
     /// </summary>
     public static async Task<IReadOnlyList<CatalogEntry>> ReadEntriesAsync(string root, Config node)
     {
         RootChecks.CheckCatalogFile(root, node, required: true);
         var config = ActorCkptConfig.WithCatalog(node, root);
-        var persistenceId = CheckpointNode.CatalogId(new CheckpointStore(RootStore.Open(root, node)));
+        var store = new CheckpointStore(RootStore.Open(root, node));
+        var persistenceId = CheckpointNode.CatalogId(store);
+        var journal = await ReadJournalAsync(root, node, config, persistenceId);
+        if (!ActorCkptConfig.CatalogInRoot(node, root))
+        {
+            // Read after the journal: a running planner marks before it journals, so its own root's mark is never behind what was read.
+            var mark = store.ReadMark();
+            if (SharedCatalogCheck.Problem(store.Blobs.Root, mark, journal.LastEvent, journal.LastOpened, ActorCkptConfig.CatalogName(config)) is { } problem)
+                throw new ActorCkptException(problem);
+        }
+        return journal.Entries;
+    }
+
+    private static async Task<JournalRead> ReadJournalAsync(string root, Config node, Config config, string persistenceId)
+    {
         if (SqliteCatalogJournal.Applies(config))
         {
             var connection = ActorCkptConfig.CatalogConnection(node, root).ConnectionString;
@@ -114,7 +130,7 @@ internal sealed class CatalogChecksums
         try
         {
             var reader = system.ActorOf(CatalogReaderActor.Props(persistenceId));
-            return (await reader.Ask<CatalogRead>(new ReadCatalog(), TimeSpan.FromMinutes(1))).Entries;
+            return await reader.Ask<JournalRead>(ReadJournal.Instance, TimeSpan.FromMinutes(1));
         }
         finally
         {
