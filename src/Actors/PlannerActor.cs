@@ -720,7 +720,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         if (_stopping) return false;
         try
         {
-            _claim?.Ensure();
+            _claim?.Ensure(ahead - 1);
         }
         catch (ActorCkptException e)
         {

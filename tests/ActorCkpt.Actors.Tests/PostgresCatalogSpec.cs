@@ -189,6 +189,43 @@ public class PostgresCatalogSpec : IDisposable
     }
 
     [PostgresFact]
+    public async Task A_planner_whose_claim_was_lost_should_write_nothing_once_another_planner_journaled_meanwhile_and_let_go()
+    {
+        using var server = new PostgresServer();
+        var copy = _root + "-short";
+        try
+        {
+            var (first, original) = Start(server);
+            var states = TestStates.Build(Model, 1, seed: 8);
+            await original.Save(1, states[0]).Committed.WaitAsync(Patience);
+            // The claim's session ends (a server restart, a failover), and a copy alike runs a short job meanwhile (a gc), journaling its opening.
+            Sql(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'actorckpt planner %'");
+            RootCopy.Make(_root, copy);
+            var (second, copied) = Start(server, root: copy);
+            Assert.Null(await copied.PlannerGaveUpAsync(Patience));
+            await second.Terminate();
+
+            // Before, the original claimed again and wrote its next event under the number the copy had taken:
+            // "23505: duplicate key value violates unique constraint", and its catalog then took in the copy's events.
+            await Assert.ThrowsAnyAsync<Exception>(() => original.Save(2, states[0]).Committed.WaitAsync(Patience));
+            var why = await AwaitPlannerAsync(original, w => w is not null);
+            Assert.Contains($"): the journal of the catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') of checkpoint root '{_root}' went on to event ", why);
+            Assert.Contains("while its claim on the catalog was lost with its session: another planner ran on it meanwhile", why);
+            await first.Terminate();
+            TestStates.Dispose(states);
+
+            // Nothing of the original's after the copy's opening: the journal ends with it, and the original is the copy's copy now.
+            var (third, again) = Start(server);
+            Assert.Contains($"(last opened from '{copy}' at ", await again.PlannerGaveUpAsync(Patience));
+            await third.Terminate();
+        }
+        finally
+        {
+            if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [PostgresFact]
     public async Task The_catalog_on_PostgreSQL_should_survive_a_crash_mid_save_and_recover_it()
     {
         using var server = new PostgresServer();

@@ -17,11 +17,15 @@ public sealed class SharedCatalogSpec : IDisposable
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "actorckpt-shared-" + Guid.NewGuid().ToString("N"));
 
-    public SharedCatalogSpec() => Directory.CreateDirectory(_dir);
+    public SharedCatalogSpec()
+    {
+        Directory.CreateDirectory(_dir);
+        CatalogFile = Path.Combine(_dir, "catalogs.db");
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string CatalogFile => Path.Combine(_dir, "catalogs.db");
+    private string CatalogFile { get; set; }
 
     /// <summary>A node on <paramref name="root"/> with its catalog in the shared file; one try at starting its planner.</summary>
     private (ActorSystem System, CheckpointNode Node) Start(string root, bool inRoot = false)
@@ -153,6 +157,20 @@ public sealed class SharedCatalogSpec : IDisposable
         Assert.Null(await two.PlannerGaveUpAsync(Patience));
         TestStates.Dispose(states);
         await Task.WhenAll(first.Terminate(), second.Terminate()).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_catalog_file_whose_name_leaves_no_room_for_the_claim_s_name_should_still_be_claimed()
+    {
+        // 240 bytes, which SQLite takes (it adds "-journal"): the claim's name beside it would be 300.
+        CatalogFile = Path.Combine(_dir, new string('c', 237) + ".db");
+        var root = Path.Combine(_dir, "long");
+
+        // Before, the lock file's open failed "File name too long", taken for a lock held: "shares its catalog with another root… whose planner runs now".
+        Assert.Null(await GaveUpAsync(root));
+        await SaveAsync(root, 1);
+        var claim = Assert.Single(Directory.GetFiles(_dir, "*.claim"));
+        Assert.Matches("^[0-9a-f]{16}\\.claim$", Path.GetFileName(claim));
     }
 
     [Fact]

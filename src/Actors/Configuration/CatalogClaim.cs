@@ -35,11 +35,26 @@ internal abstract class CatalogClaim : IDisposable
     }
 
     /// <summary>
-    /// Before a journal write: throws <see cref="ActorCkptException"/> when the claim is lost and cannot be made
-    /// again (its session ended with the server's restart, and another planner claimed the catalog since, or the server is out of reach).
+    /// Before a journal write, with <paramref name="journaled"/> the last event this planner's writes may have put in
+    /// the journal: throws <see cref="ActorCkptException"/> when the claim is lost and cannot be made again (its session
+    /// ended with the server's restart, and another planner holds the catalog now, or the server is out of reach), or
+    /// was made again after another planner journaled meanwhile (and let go: a copy's short job).
     /// </summary>
-    public virtual void Ensure()
+    public virtual void Ensure(long journaled)
     {
+    }
+
+    /// <summary>
+    /// The claim file's name beside SQLite file <paramref name="database"/> (a name): "catalogs.db.actorckpt-catalog-ID.claim";
+    /// when that is too long for a file name with its holder record's suffix, a hash of the two in their place. Pure.
+    /// </summary>
+    internal static string FileName(string database, string persistenceId)
+    {
+        var name = $"{database}.{persistenceId}.claim";
+        // A file name holds 255 bytes; the holder record adds ".holder" and, while written, ".PID.tmp".
+        return Encoding.UTF8.GetByteCount(name) <= 224
+            ? name
+            : $"{XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(database + "\0" + persistenceId)):x16}.claim";
     }
 
     /// <inheritdoc />
@@ -68,7 +83,7 @@ internal abstract class CatalogClaim : IDisposable
             var full = Path.GetFullPath(database);
             try
             {
-                return new FileClaim(new LocalBlobStore(Path.GetDirectoryName(full)!).Lock(LockFile(full, persistenceId)));
+                return new FileClaim(new LocalBlobStore(Path.GetDirectoryName(full)!).Lock(FileName(Path.GetFileName(full), persistenceId)));
             }
             catch (LockHeldException e)
             {
@@ -79,9 +94,6 @@ internal abstract class CatalogClaim : IDisposable
                 throw Failed(root, catalog, e);
             }
         }
-
-        /// <summary>The lock file's name, beside the SQLite file <paramref name="database"/>: "catalogs.db.actorckpt-catalog-ID.claim".</summary>
-        public static string LockFile(string database, string persistenceId) => $"{Path.GetFileName(database)}.{persistenceId}.claim";
 
         public override void Dispose() => _lock.Dispose();
     }
@@ -118,8 +130,11 @@ internal abstract class CatalogClaim : IDisposable
             return claim;
         }
 
-        /// <summary>The session is alive (its lock with it), or a new one claims again.</summary>
-        public override void Ensure()
+        /// <summary>
+        /// The session is alive (its lock with it), or a new one claims again; then the journal must not hold events
+        /// past <paramref name="journaled"/>: another planner claimed it while the session was gone, journaled, and let go.
+        /// </summary>
+        public override void Ensure(long journaled)
         {
             if (_session is not null)
             {
@@ -137,6 +152,23 @@ internal abstract class CatalogClaim : IDisposable
                 }
             }
             Claim();
+            long end;
+            try
+            {
+                // Akka.Persistence.Sql's default table, in the schema the journal writes to (as CatalogServer checks its rights).
+                using var last = new NpgsqlCommand(
+                    "SELECT CASE WHEN to_regclass('journal') IS NULL THEN 0 ELSE (SELECT coalesce(max(sequence_number), 0) FROM journal WHERE persistence_id = @id) END", _session);
+                last.Parameters.AddWithValue("id", _persistenceId);
+                end = Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                throw Failed(_root, _catalog, e);
+            }
+            if (end > journaled)
+                throw new ActorCkptException(
+                    $"the journal of the catalog ({_catalog}) of checkpoint root '{_root}' went on to event {end}, past this planner's {journaled}, while its claim " +
+                    "on the catalog was lost with its session: another planner ran on it meanwhile, of a copy of this root or of the root it was copied from");
         }
 
         private void Claim()

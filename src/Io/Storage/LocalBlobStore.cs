@@ -124,7 +124,8 @@ internal sealed class LocalBlobStore : IBlobStore
         {
             locked = new FileStream(Full(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (!StorageErrors.IsReadOnly(e) && !StorageErrors.IsDiskFull(e))
+        // Only flock(2)'s refusal is another holder: a name too long, or any other failure, is that failure, not a lock held.
+        catch (IOException e) when (e.HResult == FlockRefused)
         {
             throw new LockHeldException(Full(path), ReadHolder(path), e);
         }
@@ -154,6 +155,9 @@ internal sealed class LocalBlobStore : IBlobStore
         }
         return new HeldLock(locked, holder);
     }
+
+    // EWOULDBLOCK, flock(2)'s refusal of a lock another open file holds: .NET gives the errno as the HResult.
+    private static readonly int FlockRefused = OperatingSystem.IsMacOS() ? 35 : 11;
 
     /// <summary>Deletes a holder record when it can; one left behind is replaced by the next holder, and until then a refused caller may name a stale one.</summary>
     private static void TryDelete(string file) => LocalFiles.TryDelete(file);
