@@ -697,7 +697,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         try
         {
             _marked = _files.Store.ReadMark();
-            problem = SharedCatalogCheck.Problem(_files.Root, _marked, LastSequenceNr, Catalog.LastOpened, CatalogName);
+            problem = SharedCatalogCheck.Problem(_files.Root, _marked, LastSequenceNr, Catalog.LastOpened, CatalogName,
+                ActorCkptConfig.CatalogConfigFile(Context.System.Settings.Config));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ActorCkptException)
         {

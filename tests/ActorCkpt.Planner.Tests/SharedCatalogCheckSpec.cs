@@ -46,6 +46,13 @@ public class SharedCatalogCheckSpec
     }
 
     [Fact]
+    public void The_advice_should_name_the_file_that_configures_the_catalog_when_it_is_known()
+    {
+        var problem = SharedCatalogCheck.Problem("/ckpt/copy", 13, 20, Opened(), "on PostgreSQL db:5432, database 'ckpt'", configFile: "/etc/ckpt/my catalog.conf");
+        Assert.EndsWith("Give it a catalog of its own with: actorckpt catalog rebuild /ckpt/copy --config '/etc/ckpt/my catalog.conf'", problem);
+    }
+
+    [Fact]
     public void A_backup_restored_in_place_or_a_root_without_its_mark_should_be_refused()
     {
         Assert.Contains("which marked it up to event 13 (last opened from this root's path at", Problem(13, 14, Opened()));

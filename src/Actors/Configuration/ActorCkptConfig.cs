@@ -133,6 +133,24 @@ internal static class ActorCkptConfig
     }
 
     /// <summary>
+    /// The file that configures the catalog, as errors name it in their advice (<c>actorckpt.catalog.config-file</c>), or null
+    /// when not known: a catalog set in code, or by a configuration that was not read from a file.
+    /// </summary>
+    public static string? CatalogConfigFile(Config config) => config.GetString("actorckpt.catalog.config-file", "") is { Length: > 0 } file ? file : null;
+
+    /// <summary>
+    /// HOCON that records <paramref name="file"/> (its full path) as the file that configures the catalog, to go after
+    /// <paramref name="text"/>, the file's own settings; empty when they do not configure a catalog (the advice would name a file that does not).
+    /// </summary>
+    public static string NamingCatalogConfigFile(string file, string text)
+    {
+        var own = ConfigurationFactory.ParseString(text);
+        return own.HasPath("actorckpt.catalog.provider") || own.HasPath("actorckpt.catalog.connection-string")
+            ? $"\nactorckpt.catalog.config-file = {System.Text.Json.JsonSerializer.Serialize(Path.GetFullPath(file))}\n"
+            : "";
+    }
+
+    /// <summary>
     /// Whether the catalog <paramref name="config"/> configures for checkpoint root <paramref name="root"/> is
     /// the root's own SQLite file (<c>catalog.db</c> under it, or for an object-store root in its state
     /// directory), which a copy of the root takes along. Any other (on PostgreSQL, or a SQLite file named

@@ -29,9 +29,10 @@ internal abstract class CatalogClaim : IDisposable
         if (ActorCkptConfig.CatalogInRoot(config, root)) return null;
         var (provider, connection) = ActorCkptConfig.CatalogConnection(config, root);
         var catalog = ActorCkptConfig.CatalogName(config);
+        var configFile = ActorCkptConfig.CatalogConfigFile(config);
         return provider == "SQLite.MS"
-            ? FileClaim.Take(new SqliteConnectionStringBuilder(connection).DataSource, persistenceId, root, catalog)
-            : ServerClaim.Take(connection, persistenceId, root, catalog);
+            ? FileClaim.Take(new SqliteConnectionStringBuilder(connection).DataSource, persistenceId, root, catalog, configFile)
+            : ServerClaim.Take(connection, persistenceId, root, catalog, configFile);
     }
 
     /// <summary>
@@ -60,12 +61,14 @@ internal abstract class CatalogClaim : IDisposable
     /// <inheritdoc />
     public abstract void Dispose();
 
-    /// <summary>The refusal of <paramref name="root"/>'s claim on <paramref name="catalog"/> when <paramref name="holder"/> (as the claim's kind names it) has it.</summary>
-    private static ActorCkptException Held(string root, string catalog, string holder) => new(
+    /// <summary>
+    /// The refusal of <paramref name="root"/>'s claim on <paramref name="catalog"/> (configured in <paramref name="configFile"/>, when known)
+    /// when <paramref name="holder"/> (as the claim's kind names it) has it.
+    /// </summary>
+    private static ActorCkptException Held(string root, string catalog, string? configFile, string holder) => new(
         $"checkpoint root '{root}' shares its catalog ({catalog}) with another root of the same id, whose planner runs now ({holder}): " +
         "one of the two is a copy of the other, and two planners on one catalog would each journal over the other's events. Stop that one; " +
-        $"or, if this root is the copy, give it a catalog of its own with: actorckpt catalog rebuild {SharedCatalogCheck.ShellWord(root)} --config FILE, " +
-        "FILE being the configuration that names this catalog");
+        $"or, if this root is the copy, give it a catalog of its own with: {SharedCatalogCheck.Rebuild(root, configFile)}");
 
     /// <summary>A claim that could not be made for a reason other than another holder.</summary>
     private static ActorCkptException Failed(string root, string catalog, Exception e) =>
@@ -78,7 +81,7 @@ internal abstract class CatalogClaim : IDisposable
 
         private FileClaim(IDisposable held) => _lock = held;
 
-        public static FileClaim Take(string database, string persistenceId, string root, string catalog)
+        public static FileClaim Take(string database, string persistenceId, string root, string catalog, string? configFile)
         {
             var full = Path.GetFullPath(database);
             try
@@ -87,7 +90,7 @@ internal abstract class CatalogClaim : IDisposable
             }
             catch (LockHeldException e)
             {
-                throw Held(root, catalog, e.Message);
+                throw Held(root, catalog, configFile, e.Message);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -106,10 +109,11 @@ internal abstract class CatalogClaim : IDisposable
         private readonly string _persistenceId;
         private readonly string _root;
         private readonly string _catalog;
+        private readonly string? _configFile;
         private NpgsqlConnection? _session;
         private long _key;
 
-        private ServerClaim(string connectionString, string persistenceId, string root, string catalog)
+        private ServerClaim(string connectionString, string persistenceId, string root, string catalog, string? configFile)
         {
             var builder = new NpgsqlConnectionStringBuilder(connectionString)
             {
@@ -120,12 +124,12 @@ internal abstract class CatalogClaim : IDisposable
                 // Names the holder to the planner refused (pg_stat_activity); the server keeps 63 bytes.
                 ApplicationName = Truncated($"actorckpt planner pid {Environment.ProcessId} on {Environment.MachineName}", 63),
             };
-            (_connectionString, _persistenceId, _root, _catalog) = (builder.ToString(), persistenceId, root, catalog);
+            (_connectionString, _persistenceId, _root, _catalog, _configFile) = (builder.ToString(), persistenceId, root, catalog, configFile);
         }
 
-        public static ServerClaim Take(string connectionString, string persistenceId, string root, string catalog)
+        public static ServerClaim Take(string connectionString, string persistenceId, string root, string catalog, string? configFile)
         {
-            var claim = new ServerClaim(connectionString, persistenceId, root, catalog);
+            var claim = new ServerClaim(connectionString, persistenceId, root, catalog, configFile);
             claim.Claim();
             return claim;
         }
@@ -185,7 +189,7 @@ internal abstract class CatalogClaim : IDisposable
                     keepalive.ExecuteNonQuery();
                 using var claim = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", session);
                 claim.Parameters.AddWithValue("key", _key);
-                if (claim.ExecuteScalar() is not true) throw Held(_root, _catalog, Holder(session));
+                if (claim.ExecuteScalar() is not true) throw Held(_root, _catalog, _configFile, Holder(session));
                 _session = session;
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or System.Net.Sockets.SocketException)

@@ -337,6 +337,9 @@ internal static class ActorCkptCli
         create ? (hocon ?? "") + "\nactorckpt.object-store.create-missing = on\n" : hocon;
 
     // The option checked that the file exists while parsing; reading it can still fail (a FIFO, a directory, no permission), which is an operation's failure.
-    // Under the file: the tool's own logging (CliLogger), which a --config may change.
-    private static string ReadConfig(string? path, bool verbose) => CliLogger.Hocon(verbose) + (path is null ? "" : UserHocon.ReadFile(path, "--config"));
+    // Under the file: the tool's own logging (CliLogger), which a --config may change. After it: the file itself, when it
+    // names the catalog, so that advice to rebuild a catalog names it.
+    private static string ReadConfig(string? path, bool verbose) => CliLogger.Hocon(verbose) + (path is null ? "" : WithCatalogFile(path, UserHocon.ReadFile(path, "--config")));
+
+    private static string WithCatalogFile(string path, string text) => text + ActorCkptConfig.NamingCatalogConfigFile(path, text);
 }

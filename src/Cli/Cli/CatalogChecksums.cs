@@ -103,7 +103,8 @@ internal sealed class CatalogChecksums
         {
             // Read after the journal: a running planner marks before it journals, so its own root's mark is never behind what was read.
             var mark = store.ReadMark();
-            if (SharedCatalogCheck.Problem(store.Blobs.Root, mark, journal.LastEvent, journal.LastOpened, ActorCkptConfig.CatalogName(config)) is { } problem)
+            if (SharedCatalogCheck.Problem(store.Blobs.Root, mark, journal.LastEvent, journal.LastOpened, ActorCkptConfig.CatalogName(config),
+                    ActorCkptConfig.CatalogConfigFile(config)) is { } problem)
                 throw new ActorCkptException(problem);
         }
         return journal.Entries;

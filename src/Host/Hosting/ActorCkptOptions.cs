@@ -73,7 +73,11 @@ public sealed class ActorCkptOptions
         if (FinishSavesTimeout <= TimeSpan.Zero || FinishSavesTimeout > CheckpointNode.LongestTimer)
             throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration of at most {CheckpointNode.LongestTimer}");
         var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
-        if (HoconFile is not null) config = Over(config, Parse(UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile")));
+        if (HoconFile is not null)
+        {
+            var text = UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile");
+            config = Over(config, Parse(text + ActorCkptConfig.NamingCatalogConfigFile(HoconFile, text)));
+        }
         return config;
     }
 

@@ -20,9 +20,10 @@ internal static class SharedCatalogCheck
     /// <summary>
     /// One line saying why <paramref name="root"/>, marked up to event <paramref name="mark"/> (null when it
     /// has no mark), must not open the catalog <paramref name="catalogName"/> whose journal ends at event
-    /// <paramref name="lastEvent"/> and was last opened as <paramref name="last"/>; null when it may.
+    /// <paramref name="lastEvent"/> and was last opened as <paramref name="last"/>; null when it may. The advice
+    /// names <paramref name="configFile"/>, the file that configures the catalog, when known (<see cref="Rebuild"/>).
     /// </summary>
-    public static string? Problem(string root, long? mark, long lastEvent, CatalogOpened? last, string catalogName)
+    public static string? Problem(string root, long? mark, long lastEvent, CatalogOpened? last, string catalogName, string? configFile = null)
     {
         if (last is null || lastEvent <= mark) return null;
         var where = last.Root == root ? "this root's path" : $"'{last.Root}'";
@@ -30,9 +31,15 @@ internal static class SharedCatalogCheck
         return string.Create(CultureInfo.InvariantCulture,
             $"checkpoint root '{root}' shares its catalog ({catalogName}) with another root: the catalog's journal went on to event {lastEvent} " +
             $"without this root, which {seen} (last opened from {where} at {last.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z), so it is a copy of that root " +
-            $"or a restored backup (the retention of one would delete the other's steps). Give it a catalog of its own with: " +
-            $"actorckpt catalog rebuild {ShellWord(root)} --config FILE, FILE being the configuration that names this catalog");
+            $"or a restored backup (the retention of one would delete the other's steps). Give it a catalog of its own with: {Rebuild(root, configFile)}");
     }
+
+    /// <summary>
+    /// The command that gives <paramref name="root"/> a catalog of its own: with <paramref name="configFile"/>, the file
+    /// that configures the catalog, as it runs; without, "FILE" in its place, and what FILE is.
+    /// </summary>
+    public static string Rebuild(string root, string? configFile) =>
+        $"actorckpt catalog rebuild {ShellWord(root)} --config " + (configFile is null ? "FILE, FILE being the configuration that names this catalog" : ShellWord(configFile));
 
     /// <summary><paramref name="text"/> as one word of a POSIX shell: as it is when it holds nothing the shell reads, otherwise in single quotes.</summary>
     public static string ShellWord(string text) =>
