@@ -143,10 +143,13 @@ public class RoundTripSpec : NodeSpec
     [InlineData("ignore_all")]
     public async Task Mismatched_keys_should_be_raised_logged_returned_or_ignored_as_the_strictness_mode_says(string mode)
     {
-        // The checkpoint has a and b; the state asks for a and c: c is missing, b unexpected.
+        // The checkpoint has a and b, and entries o and p; the state asks for a and c, and entries o and e: c and e are
+        // missing, b unexpected (entries the state does not name are returned, never unexpected). Before, e went unnoticed.
         var node = StartNode();
-        await SaveAllAsync(node, 1, new[] { new RankState(0, 1).AddReplicated("a", torch.ones(2)).AddReplicated("b", torch.ones(2)) });
-        var target = new RankState(0, 1).AddReplicated("a", torch.zeros(2)).AddReplicated("c", torch.full(2, 5f));
+        await SaveAllAsync(node, 1, new[] { new RankState(0, 1).AddReplicated("a", torch.ones(2)).AddReplicated("b", torch.ones(2))
+            .AddJson("o", 1, ObjectScope.Global).AddJson("p", 2, ObjectScope.Rank) });
+        var target = new RankState(0, 1).AddReplicated("a", torch.zeros(2)).AddReplicated("c", torch.full(2, 5f))
+            .AddJson("o", 0, ObjectScope.Global).AddJson("e", 0, ObjectScope.Global);
         var strict = Strictness.Parse(mode);
         var missing = Strictness.ForMissing(strict);
         var unexpected = Strictness.ForUnexpected(strict);
@@ -154,7 +157,7 @@ public class RoundTripSpec : NodeSpec
         if (missing == KeyAction.Raise || unexpected == KeyAction.Raise)
         {
             var e = await Assert.ThrowsAsync<LoadPlanException>(() => node.LoadAsync(target, strict: strict));
-            Assert.Equal(new[] { "c" }, e.MissingKeys);
+            Assert.Equal(new[] { "c", "e" }, e.MissingKeys);
             Assert.Equal(unexpected == KeyAction.Raise ? new[] { "b" } : Array.Empty<string>(), e.UnexpectedKeys);
             Assert.Equal(new[] { 0f, 0f }, target.Tensors[0].Tensor.data<float>().ToArray());
             return;
@@ -162,7 +165,7 @@ public class RoundTripSpec : NodeSpec
         var logged = (missing == KeyAction.Log ? 1 : 0) + (unexpected == KeyAction.Log ? 1 : 0);
         var result = await EventFilter.Warning(contains: "step 1 ").ExpectAsync(logged, () => node.LoadAsync(target, strict: strict));
 
-        Assert.Equal(missing == KeyAction.Return ? new[] { "c" } : Array.Empty<string>(), result.MissingKeys);
+        Assert.Equal(missing == KeyAction.Return ? new[] { "c", "e" } : Array.Empty<string>(), result.MissingKeys);
         Assert.Equal(unexpected == KeyAction.Return ? new[] { "b" } : Array.Empty<string>(), result.UnexpectedKeys);
         Assert.Equal(new[] { 1f, 1f }, target.Tensors[0].Tensor.data<float>().ToArray());
         Assert.Equal(new[] { 5f, 5f }, target.Tensors[1].Tensor.data<float>().ToArray());

@@ -247,4 +247,26 @@ public class LoadPlannerSpec
 
         Assert.Contains("covers 4 of the 8 elements", e.Message);
     }
+
+    [Fact]
+    public void Entries_the_state_names_that_the_checkpoint_lacks_for_its_rank_should_be_missing_keys()
+    {
+        var bytes = new StoredBytes("f0", 0, 4, 4, new ulong[1]);
+        var md = RowsSavedOnFour() with
+        {
+            Objects = [new ObjectMetadata("trainer.step", ObjectScope.Global, 0, "__object__/trainer.step", bytes),
+                new ObjectMetadata("rng", ObjectScope.Rank, 1, "__object__/rank1/rng", bytes)],
+        };
+        var wanted = new[] { Want("w", new long[] { 12, 4 }, new long[] { 0, 0 }, new long[] { 12, 4 }) };
+
+        // Before, a state's entries were not looked at: a load "succeeded" without the entry it asked for, whatever the mode.
+        var e = Assert.Throws<LoadPlanException>(() => LoadPlanner.Plan(md, wanted, StrictHandling.RaiseAll, wantedEntries: ["trainer.step", "rng", "absent"], rank: 0));
+        Assert.Equal(new[] { "absent", "rng" }, e.MissingKeys);
+        Assert.Empty(e.UnexpectedKeys);
+        // The rank's own and the global ones are there; entries it does not name are not unexpected (every load returns them).
+        var plan = LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, wantedEntries: ["trainer.step", "rng"], rank: 1);
+        Assert.Empty(plan.MissingKeys);
+        Assert.Empty(plan.UnexpectedKeys);
+        Assert.Equal(new[] { "rng" }, LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, wantedEntries: ["rng"], rank: 2).MissingKeys);
+    }
 }

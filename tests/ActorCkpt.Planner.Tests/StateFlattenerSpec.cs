@@ -47,7 +47,16 @@ public class StateFlattenerSpec
 
         var e = Assert.Throws<ArgumentException>(() => StateFlattener.Flatten(bad));
 
-        Assert.Contains("'a.b' under 'model'", e.Message);
+        Assert.Equal("state name 'a.b' under 'model' contains '.': key 'model.a.b' would read as other levels", e.Message);
+    }
+
+    [Fact]
+    public void Keys_with_empty_levels_should_flatten_back_as_they_were()
+    {
+        // Keys a flat state saves and loads: before, unflattened they flattened no more ("state name '' under 'a' is empty").
+        var flat = new Dictionary<string, object> { ["a..b"] = 1, [".x"] = 2, ["y."] = 3, ["z"] = 4 };
+
+        Assert.Equal(flat, StateFlattener.Flatten(StateFlattener.Unflatten(flat)));
     }
 
     [Fact]

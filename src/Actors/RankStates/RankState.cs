@@ -6,7 +6,9 @@ namespace ActorCkpt;
 /// <summary>
 /// What one rank saves or loads: tensors with their place in the global tensors (replicated,
 /// row- or column-sharded, uneven, empty) and non-tensor entries, under flat dotted keys.
-/// For a load, the tensors are the destinations: allocated by the caller with the layout wanted.
+/// For a load, the tensors are the destinations: allocated by the caller with the layout wanted; its
+/// non-tensor entries name entries the load must find (their values are not read: every load returns
+/// all of its rank's entries in <see cref="LoadResult.Objects"/>), one that is not there a missing key.
 /// A state given to a save is read while the save stages it: add nothing to it until then.
 /// </summary>
 public sealed class RankState

@@ -11,8 +11,9 @@ internal static class StateFlattener
 
     /// <summary>
     /// Flattens <paramref name="nested"/>: every leaf under "a" → "b" → "c" becomes key "a.b.c".
-    /// Throws naming the key when a level's name is empty or contains the separator, which would
-    /// make the flat key ambiguous, or when two paths give the same key.
+    /// Throws naming the key when a level's name contains the separator, which would make the flat key
+    /// ambiguous, or when two paths give the same key. An empty name is a level like any other, as
+    /// <see cref="Unflatten"/> makes it: "a..b" is "b" under "" under "a".
     /// </summary>
     public static IReadOnlyDictionary<string, object> Flatten(IReadOnlyDictionary<string, object> nested)
     {
@@ -47,9 +48,9 @@ internal static class StateFlattener
     {
         foreach (var (name, value) in level)
         {
-            if (name.Length == 0 || name.Contains(Separator))
-                throw new ArgumentException($"state name '{name}' under '{prefix ?? "(root)"}' is empty or contains '{Separator}'");
             var key = prefix is null ? name : prefix + Separator + name;
+            if (name.Contains(Separator))
+                throw new ArgumentException($"state name '{name}' under '{prefix ?? "(root)"}' contains '{Separator}': key '{key}' would read as other levels");
             switch (value)
             {
                 case IReadOnlyDictionary<string, object> child:
