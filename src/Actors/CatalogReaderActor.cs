@@ -5,7 +5,7 @@ namespace ActorCkpt;
 /// <summary>
 /// Reads a catalog without owning it: recovers the planner's journal (same persistence id) and
 /// answers <see cref="ReadCatalog"/> and <see cref="ReadJournal"/>; it never persists, reconciles or removes anything, so it is
-/// safe beside a running planner. Used by <c>actorckpt ls</c>.
+/// safe beside a running planner. Used by the commands that read a catalog not kept in a SQLite file of the default layout.
 /// </summary>
 internal sealed class CatalogReaderActor : CatalogJournalActor
 {

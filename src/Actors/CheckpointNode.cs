@@ -126,7 +126,7 @@ internal sealed class CheckpointNode
         if (journals && blobs is ObjectBlobStore objects) objects.MakeStateDirectory();
         if (provider == "SQLite.MS" && journals)
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
-                mustBeCreatable: !system.IsClustered() && readOnly is null);
+                ActorCkptConfig.RebuildCommand(system.Settings.Config, blobs.Root), mustBeCreatable: !system.IsClustered() && readOnly is null);
         else if (provider.StartsWith("PostgreSQL", StringComparison.Ordinal) && journals)
             CatalogServer.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"));
         // One process is one host: a memory round there would wait for hosts that never come.

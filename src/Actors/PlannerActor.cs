@@ -65,7 +65,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private IDisposable? _catalogLock;
     // A catalog kept outside the root: no other planner journals into it while this one runs (a copy of the root).
     private CatalogClaim? _claim;
-    // Stopping for a failed start: nothing more is journaled.
+    // Stopping (a failed start, a claim lost, a mark not written): nothing more is journaled.
     private bool _stopping;
     // The object tier's uploader (a child), when the tier is on, and whether its first listing is in the catalog.
     private IActorRef? _uploader;
@@ -230,12 +230,21 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             // Before recovery: what it reads must not change under it.
             _claim = CatalogClaim.Take(Context.System.Settings.Config, _files.Root, PersistenceId);
+            StartOnceHeld();
         }
         catch
         {
+            // No PostStop follows a failed PreStart: the next try must find the root and the catalog free.
+            _claim?.Dispose();
             _catalogLock.Dispose();
+            (_claim, _catalogLock) = (null, null);
             throw;
         }
+    }
+
+    /// <summary>The rest of the start, once the root and its catalog are this planner's.</summary>
+    private void StartOnceHeld()
+    {
         if (_settings.ObjectTier.Enabled)
         {
             // A node refuses such a tier at its start (CheckpointNode.Start); a planner started on its own only logs it.
@@ -725,7 +734,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         catch (ActorCkptException e)
         {
-            return Stop($"{e.Message}; nothing more is journaled", final: false);
+            // The reason first: the message ends in a command to run as printed.
+            return Stop($"nothing more is journaled: {e.Message}", final: false);
         }
         if (!_marksRoot || ahead <= _marked) return true;
         try

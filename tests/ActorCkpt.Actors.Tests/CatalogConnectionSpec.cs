@@ -233,7 +233,7 @@ public sealed class CatalogConnectionSpec : IDisposable
         var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
         using var system = ActorSystem.Create("damaged-catalog", config);
         var e = Assert.Throws<ActorCkptException>(() => CheckpointNode.Start(system, new LocalBlobStore(_dir), ActorCkptSettings.Create(system), "n"));
-        Assert.Equal($"the catalog '{catalog}' is damaged (SQLite Error 26: 'file is not a database'.): 'actorckpt catalog rebuild {_dir}' makes a new one from the checkpoints on disk, verifying each", e.Message);
+        Assert.Equal($"the catalog '{catalog}' is damaged (SQLite Error 26: 'file is not a database'.); a new one is made from the checkpoints on disk, verifying each, by: actorckpt catalog rebuild {_dir}", e.Message);
         // Nothing was started: no planner retries in the background.
         await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
     }

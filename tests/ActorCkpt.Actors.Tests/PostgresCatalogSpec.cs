@@ -153,8 +153,8 @@ public class PostgresCatalogSpec : IDisposable
             await second.Terminate();
             // Not for good: the other planner may stop (a singleton moved to another node, its predecessor stopping).
             Assert.StartsWith("the checkpoint planner could not start (1 try; it tries again every 30 s): ", gaveUp);
-            Assert.Contains($"): checkpoint root '{copy}' shares its catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') " +
-                              $"with another root of the same id, whose planner runs now ('actorckpt planner pid {Environment.ProcessId} on {Environment.MachineName}', from 127.0.0.1, since ", gaveUp);
+            Assert.Contains($"): another planner holds the catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') of checkpoint root '{copy}' " +
+                              $"('actorckpt planner pid {Environment.ProcessId} on {Environment.MachineName}', from 127.0.0.1, since ", gaveUp);
             Assert.EndsWith($"give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog", gaveUp);
             await original.Save(2, states[0]).Committed.WaitAsync(Patience);
 
@@ -175,7 +175,7 @@ public class PostgresCatalogSpec : IDisposable
             var (third, forked) = Start(server, root: copy);
             Assert.Null(await forked.PlannerGaveUpAsync(Patience));
             await Assert.ThrowsAnyAsync<Exception>(() => original.Save(4, states[0]).Committed.WaitAsync(Patience));
-            Assert.Contains($"checkpoint root '{_root}' shares its catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') with another root of the same id, whose planner runs now",
+            Assert.Contains($"nothing more is journaled: another planner holds the catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') of checkpoint root '{_root}' (",
                 await AwaitPlannerAsync(original, why => why is not null));
             Assert.Equal(new long[] { 1, 2, 3 }, (await forked.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries
                 .Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step));
@@ -209,7 +209,7 @@ public class PostgresCatalogSpec : IDisposable
             // "23505: duplicate key value violates unique constraint", and its catalog then took in the copy's events.
             await Assert.ThrowsAnyAsync<Exception>(() => original.Save(2, states[0]).Committed.WaitAsync(Patience));
             var why = await AwaitPlannerAsync(original, w => w is not null);
-            Assert.Contains($"): the journal of the catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') of checkpoint root '{_root}' went on to event ", why);
+            Assert.Contains($"): nothing more is journaled: the journal of the catalog (on PostgreSQL 127.0.0.1:{server.Port}, database 'postgres') of checkpoint root '{_root}' went on to event ", why);
             Assert.Contains("while its claim on the catalog was lost with its session: another planner ran on it meanwhile", why);
             await first.Terminate();
             TestStates.Dispose(states);

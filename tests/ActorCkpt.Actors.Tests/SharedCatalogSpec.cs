@@ -127,10 +127,12 @@ public sealed class SharedCatalogSpec : IDisposable
         // Before, the copy's planner opened the catalog and journaled its opening under the event number the
         // original wrote next: the original's next save failed, and each catalog took in the other's events.
         var claim = Path.Combine(_dir, $"catalogs.db.{CheckpointNode.CatalogId(node.Store, "n")}.claim");
-        Assert.Matches("^the checkpoint planner could not start \\(.*\\): " + Regex.Escape($"checkpoint root '{copy}' shares its catalog ('{CatalogFile}') with another root of the same id, " +
-                       $"whose planner runs now ('{claim}' is locked by pid {Environment.ProcessId} on host ") + ".*" +
-                       Regex.Escape("): one of the two is a copy of the other, and two planners on one catalog would each journal over the other's events. Stop that one; " +
-                                    $"or, if this root is the copy, give it a catalog of its own with: actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog") + "$",
+        Assert.Matches("^the checkpoint planner could not start \\(.*\\): " + Regex.Escape($"another planner holds the catalog ('{CatalogFile}') of checkpoint root '{copy}' " +
+                       $"('{claim}' is locked by pid {Environment.ProcessId} on host ") + ".*" +
+                       Regex.Escape("): this root's own planner elsewhere, still stopping (a lost machine's for up to about 11 s), or the planner of a root of the same id, " +
+                                    "a copy of this one or the root it was copied from; two planners on one catalog would each journal over the other's events. " +
+                                    "If the other root is the copy, stop its job and rebuild its catalog; if this one is, give it a catalog of its own with: " +
+                                    $"actorckpt catalog rebuild {copy} --config FILE, FILE being the configuration that names this catalog") + "$",
             gaveUp);
         Assert.Equal(copyFiles, Files(copy));
         await node.Save(2, states[0]).Committed.WaitAsync(Patience);

@@ -513,7 +513,7 @@ public class CliErrorSpec : IDisposable
 
         Assert.Equal(1, exit);
         Assert.StartsWith($"actorckpt: the catalog '{catalog}' is damaged (SQLite Error ", err);
-        Assert.EndsWith($"): 'actorckpt catalog rebuild {root}' makes a new one from the checkpoints on disk, verifying each" + Environment.NewLine, err);
+        Assert.EndsWith($"); a new one is made from the checkpoints on disk, verifying each, by: actorckpt catalog rebuild {root}" + Environment.NewLine, err);
         Assert.Single(err.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(before, Tree(root));
     }

@@ -37,4 +37,15 @@ public class CatalogConfigFileSpec : IDisposable
 
         Assert.Null(ActorCkptConfig.CatalogConfigFile(config));
     }
+
+    [Fact]
+    public void A_HoconFile_whose_catalog_the_options_override_should_not_be_named()
+    {
+        // A rebuild given this file would act on its catalog, not the one the host runs on.
+        var file = File("overridden.conf", $"actorckpt.catalog.connection-string = \"Data Source={Path.Combine(_temp.Path, "file.db")}\"\n");
+
+        var config = new ActorCkptOptions { Root = _temp.Path, HoconFile = file, Catalog = { ConnectionString = $"Data Source={Path.Combine(_temp.Path, "code.db")}" } }.ToConfig();
+
+        Assert.Null(ActorCkptConfig.CatalogConfigFile(config));
+    }
 }

@@ -260,13 +260,13 @@ public class LoadPlannerSpec
         var wanted = new[] { Want("w", new long[] { 12, 4 }, new long[] { 0, 0 }, new long[] { 12, 4 }) };
 
         // Before, a state's entries were not looked at: a load "succeeded" without the entry it asked for, whatever the mode.
-        var e = Assert.Throws<LoadPlanException>(() => LoadPlanner.Plan(md, wanted, StrictHandling.RaiseAll, wantedEntries: ["trainer.step", "rng", "absent"], rank: 0));
+        var e = Assert.Throws<LoadPlanException>(() => LoadPlanner.Plan(md, wanted, StrictHandling.RaiseAll, entries: (0, ["trainer.step", "rng", "absent"])));
         Assert.Equal(new[] { "absent", "rng" }, e.MissingKeys);
         Assert.Empty(e.UnexpectedKeys);
         // The rank's own and the global ones are there; entries it does not name are not unexpected (every load returns them).
-        var plan = LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, wantedEntries: ["trainer.step", "rng"], rank: 1);
+        var plan = LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, entries: (1, ["trainer.step", "rng"]));
         Assert.Empty(plan.MissingKeys);
         Assert.Empty(plan.UnexpectedKeys);
-        Assert.Equal(new[] { "rng" }, LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, wantedEntries: ["rng"], rank: 2).MissingKeys);
+        Assert.Equal(new[] { "rng" }, LoadPlanner.Plan(md, wanted, StrictHandling.ReturnAll, entries: (2, ["rng"])).MissingKeys);
     }
 }

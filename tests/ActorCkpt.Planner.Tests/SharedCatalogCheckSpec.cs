@@ -8,7 +8,7 @@ public class SharedCatalogCheckSpec
     private static CatalogOpened Opened(string root = "/ckpt/run") => new(root, At);
 
     private static string? Problem(long? mark, long lastEvent, CatalogOpened? last, string root = "/ckpt/run") =>
-        SharedCatalogCheck.Problem(root, mark, lastEvent, last, "on PostgreSQL db:5432, database 'ckpt'");
+        SharedCatalogCheck.Problem(root, mark, lastEvent, last, "on PostgreSQL db:5432, database 'ckpt'", configFile: null);
 
     [Fact]
     public void A_catalog_that_recorded_no_opening_should_open_from_any_root()

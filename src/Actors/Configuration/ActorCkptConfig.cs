@@ -139,13 +139,23 @@ internal static class ActorCkptConfig
     public static string? CatalogConfigFile(Config config) => config.GetString("actorckpt.catalog.config-file", "") is { Length: > 0 } file ? file : null;
 
     /// <summary>
+    /// The command that rebuilds the catalog <paramref name="config"/> configures for <paramref name="root"/>, to run as
+    /// printed: the root's own catalog needs no configuration; one kept outside it is named by the file that configures it
+    /// (<see cref="SharedCatalogCheck.Rebuild"/>).
+    /// </summary>
+    public static string RebuildCommand(Config config, string root) => CatalogInRoot(config, root)
+        ? $"actorckpt catalog rebuild {SharedCatalogCheck.ShellWord(root)}"
+        : SharedCatalogCheck.Rebuild(root, CatalogConfigFile(config));
+
+    /// <summary>
     /// HOCON that records <paramref name="file"/> (its full path) as the file that configures the catalog, to go after
-    /// <paramref name="text"/>, the file's own settings; empty when they do not configure a catalog (the advice would name a file that does not).
+    /// <paramref name="text"/>, the file's own settings; empty when they do not configure a catalog (the advice would name
+    /// a file that does not), or name the file themselves (a node file the demo wrote names the user's).
     /// </summary>
     public static string NamingCatalogConfigFile(string file, string text)
     {
         var own = ConfigurationFactory.ParseString(text);
-        return own.HasPath("actorckpt.catalog.provider") || own.HasPath("actorckpt.catalog.connection-string")
+        return !own.HasPath("actorckpt.catalog.config-file") && (own.HasPath("actorckpt.catalog.provider") || own.HasPath("actorckpt.catalog.connection-string"))
             ? $"\nactorckpt.catalog.config-file = {System.Text.Json.JsonSerializer.Serialize(Path.GetFullPath(file))}\n"
             : "";
     }

@@ -59,7 +59,10 @@ internal static class CatalogFile
     /// must take new files: SQLite's "unable to open database file" failed every start of the
     /// planner for two minutes, flooding the log. A probe file is made there and removed.
     /// </remarks>
-    public static void Verify(string connectionString, bool mustBeCreatable = false)
+    /// <param name="connectionString">The SQLite catalog's connection string.</param>
+    /// <param name="rebuild">The command that rebuilds it, for the line naming damage (<see cref="ActorCkptConfig.RebuildCommand"/>).</param>
+    /// <param name="mustBeCreatable">A root that can be written: a missing catalog's folder must take new files.</param>
+    public static void Verify(string connectionString, string rebuild, bool mustBeCreatable = false)
     {
         var sqlite = new SqliteConnectionStringBuilder(connectionString);
         var path = sqlite.DataSource;
@@ -92,7 +95,7 @@ internal static class CatalogFile
             return;
         }
         if (verdict != "ok")
-            throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}): 'actorckpt catalog rebuild {Path.GetDirectoryName(path)}' makes a new one from the checkpoints on disk, verifying each");
+            throw new ActorCkptException($"the catalog '{path}' is damaged ({verdict}); a new one is made from the checkpoints on disk, verifying each, by: {rebuild}");
     }
 
     private static void ProbeCreate(string path)

@@ -82,7 +82,7 @@ internal static class ShardLoader
             wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
             metadata = index.ForRank(target.Rank, wanted);
         }
-        var plan = LoadPlanner.Plan(metadata, wanted, strict, wantedEntries: target.Objects.Select(o => o.Key), rank: target.Rank);
+        var plan = LoadPlanner.Plan(metadata, wanted, strict, entries: (target.Rank, target.Objects.Select(o => o.Key)));
         var warnings = plan.Warnings(strict, $"step {step}", target.Rank);
 
         var nodes = metadata.Files.ToDictionary(f => f.Name, f => f.Node, StringComparer.Ordinal);

@@ -121,8 +121,8 @@ internal sealed class CatalogChecksums
             }
             catch (Exception e) when (e is SqliteException or JsonException or SerializationException or InvalidCastException)
             {
-                throw new ActorCkptException($"the catalog '{new SqliteConnectionStringBuilder(connection).DataSource}' could not be read ({e.Message}): " +
-                                             $"'actorckpt catalog rebuild {root}' makes a new one from the checkpoints on disk, verifying each");
+                throw new ActorCkptException($"the catalog '{new SqliteConnectionStringBuilder(connection).DataSource}' could not be read ({e.Message}); " +
+                                             $"a new one is made from the checkpoints on disk, verifying each, by: {ActorCkptConfig.RebuildCommand(node, root)}");
             }
         }
         // A server out of reach is one line now, not a minute of the journal's retries ending in an ask timeout.

@@ -19,9 +19,7 @@ internal static class NodeCommand
     public static async Task<int> RunAsync(string configFile, int? port, IReadOnlyList<string> seeds, IReadOnlyList<string>? roles, CliOutput output, string? host = null)
     {
         var text = UserHocon.ReadFile(configFile, "--config");
-        // A node file the demo wrote already names the user's file.
-        if (!text.Contains("actorckpt.catalog.config-file", StringComparison.Ordinal)) text += ActorCkptConfig.NamingCatalogConfigFile(configFile, text);
-        var config = ClusterNodeConfig.Build(text, port, roles, root: null);
+        var config = ClusterNodeConfig.Build(text + ActorCkptConfig.NamingCatalogConfigFile(configFile, text), port, roles, root: null);
         // The flag wins over the file: one config file serves every node process of the memory demo.
         if (host is not null) config = Akka.Configuration.ConfigurationFactory.ParseString($"actorckpt.tiers.memory.host = \"{ReplicaLayout.Host(host)}\"").WithFallback(config);
         var root = config.GetString("actorckpt.root");

@@ -74,7 +74,7 @@ internal static class RootChecks
         }
         if (file.Length < SqliteHeaderBytes || !StartsWithSqliteMagic(file))
             throw new ActorCkptException($"'{file.FullName}' is not a SQLite database ({file.Length} bytes, no SQLite header): the catalog is damaged");
-        CatalogFile.Verify(connection);
+        CatalogFile.Verify(connection, ActorCkptConfig.RebuildCommand(config, root));
     }
 
     /// <summary>The size of a SQLite database file's header; a real database is at least one page.</summary>

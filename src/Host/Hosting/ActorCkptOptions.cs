@@ -76,9 +76,25 @@ public sealed class ActorCkptOptions
         if (HoconFile is not null)
         {
             var text = UserHocon.ReadFile(HoconFile, "ActorCkptOptions.HoconFile");
-            config = Over(config, Parse(text + ActorCkptConfig.NamingCatalogConfigFile(HoconFile, text)));
+            // Named in advice only when its catalog is the one in force: one Catalog or Hocon set over it is not the file's.
+            var naming = SameCatalog(Parse(text), Over(config, Parse(text))) ? ActorCkptConfig.NamingCatalogConfigFile(HoconFile, text) : "";
+            config = Over(config, Parse(text + naming));
         }
         return config;
+    }
+
+    /// <summary>Whether <paramref name="file"/> alone configures the catalog <paramref name="inForce"/> does for <see cref="Root"/>.</summary>
+    private bool SameCatalog(Config file, Config inForce)
+    {
+        try
+        {
+            return ActorCkptConfig.CatalogConnection(Over(file, ActorCkptConfig.Defaults), Root!) == ActorCkptConfig.CatalogConnection(Over(inForce, ActorCkptConfig.Defaults), Root!);
+        }
+        catch (ConfigurationException)
+        {
+            // A catalog that does not parse fails the start itself, naming it.
+            return false;
+        }
     }
 
     // Config.Empty cannot fall back on itself.

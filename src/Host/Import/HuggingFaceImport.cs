@@ -61,7 +61,7 @@ public static class HuggingFaceImport
             throw new ActorCkptException($"{directory}: {string.Join("; ", refused)} (set BaseModelOptions.ConvertDTypes to convert)");
 
         var wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, readAs[i], t.GlobalShape, t.Box)).ToArray();
-        var plan = ImportPlanner.Plan(checkpoint.Metadata, wanted, options.Strict, checkpoint.Unsupported.Keys);
+        var plan = ImportPlanner.Plan(checkpoint.Metadata, wanted, options.Strict, checkpoint.Unsupported.Keys, (target.Rank, target.Objects.Select(o => o.Key)));
         long read;
         using (var destinations = new LoadDestinations(target.Tensors, readAs))
         {

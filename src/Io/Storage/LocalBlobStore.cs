@@ -109,6 +109,9 @@ internal sealed class LocalBlobStore : IBlobStore
             : Array.Empty<string>();
     }
 
+    // EWOULDBLOCK, flock(2)'s refusal of a lock another open file holds: .NET gives the errno as the HResult.
+    private static readonly int FlockRefused = OperatingSystem.IsMacOS() ? 35 : 11;
+
     /// <inheritdoc />
     /// <remarks>
     /// .NET takes an advisory flock(2) for <see cref="FileShare.None"/> on Unix; the kernel drops it
@@ -155,9 +158,6 @@ internal sealed class LocalBlobStore : IBlobStore
         }
         return new HeldLock(locked, holder);
     }
-
-    // EWOULDBLOCK, flock(2)'s refusal of a lock another open file holds: .NET gives the errno as the HResult.
-    private static readonly int FlockRefused = OperatingSystem.IsMacOS() ? 35 : 11;
 
     /// <summary>Deletes a holder record when it can; one left behind is replaced by the next holder, and until then a refused caller may name a stale one.</summary>
     private static void TryDelete(string file) => LocalFiles.TryDelete(file);

@@ -23,7 +23,7 @@ internal static class SharedCatalogCheck
     /// <paramref name="lastEvent"/> and was last opened as <paramref name="last"/>; null when it may. The advice
     /// names <paramref name="configFile"/>, the file that configures the catalog, when known (<see cref="Rebuild"/>).
     /// </summary>
-    public static string? Problem(string root, long? mark, long lastEvent, CatalogOpened? last, string catalogName, string? configFile = null)
+    public static string? Problem(string root, long? mark, long lastEvent, CatalogOpened? last, string catalogName, string? configFile)
     {
         if (last is null || lastEvent <= mark) return null;
         var where = last.Root == root ? "this root's path" : $"'{last.Root}'";

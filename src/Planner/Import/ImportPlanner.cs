@@ -11,11 +11,13 @@ internal static class ImportPlanner
     /// <summary>
     /// Plans the reads filling <paramref name="wanted"/> from <paramref name="source"/>, with
     /// the checks and strictness of <see cref="LoadPlanner.Plan"/>; <paramref name="unreadable"/> are
-    /// keys the files hold in a dtype ActorCkpt does not load (unexpected when not wanted).
+    /// keys the files hold in a dtype ActorCkpt does not load (unexpected when not wanted); <paramref name="entries"/>, the
+    /// non-tensor entries the state names, which such files never hold.
     /// </summary>
-    public static LoadPlan Plan(CheckpointMetadata source, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, IEnumerable<string>? unreadable = null)
+    public static LoadPlan Plan(CheckpointMetadata source, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, IEnumerable<string>? unreadable = null,
+        (int Rank, IEnumerable<string> Keys)? entries = null)
     {
-        var plan = LoadPlanner.Plan(source, wanted, strict, unreadable: unreadable);
+        var plan = LoadPlanner.Plan(source, wanted, strict, unreadable: unreadable, entries: entries);
         var reads = new List<ReadItem>(plan.Reads.Count);
         foreach (var read in plan.Reads) AddExact(read, read.Region, reads);
         return plan with { Reads = reads };

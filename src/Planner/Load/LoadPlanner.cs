@@ -23,18 +23,18 @@ internal static class LoadPlanner
     /// spans more than <paramref name="maxReadBytes"/> of its chunk or destination (before block widening).
     /// <paramref name="unreadable"/> are keys the checkpoint holds outside <paramref name="metadata"/>
     /// (an import's tensors of a dtype ActorCkpt does not load): unexpected when not wanted.
-    /// <paramref name="wantedEntries"/> are the non-tensor entries the state names, for rank <paramref name="rank"/>: one the
-    /// checkpoint does not hold for that rank (globally or as the rank's own) is missing. Entries the state does not name are not
-    /// unexpected: every load returns all of its rank's entries.
+    /// <paramref name="entries"/> are the non-tensor entries the state of a rank names: one the checkpoint does not hold for
+    /// that rank (globally or as the rank's own) is missing. Entries the state does not name are not unexpected: every load
+    /// returns all of its rank's entries.
     /// </summary>
     public static LoadPlan Plan(CheckpointMetadata metadata, IReadOnlyList<WantedChunk> wanted, StrictHandling strict, long maxReadBytes = MaxReadBytes,
-        IEnumerable<string>? unreadable = null, IEnumerable<string>? wantedEntries = null, int rank = 0)
+        IEnumerable<string>? unreadable = null, (int Rank, IEnumerable<string> Keys)? entries = null)
     {
         var missing = new SortedSet<string>(StringComparer.Ordinal);
-        if (wantedEntries is not null)
+        if (entries is var (rank, keys))
         {
             var held = metadata.Objects.Where(o => o.Scope == ObjectScope.Global || o.Rank == rank).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-            missing.UnionWith(wantedEntries.Where(k => !held.Contains(k)));
+            missing.UnionWith(keys.Where(k => !held.Contains(k)));
         }
         var mismatches = new List<string>();
         var reads = new List<ReadItem>();

@@ -12,8 +12,8 @@ internal static class StateFlattener
     /// <summary>
     /// Flattens <paramref name="nested"/>: every leaf under "a" → "b" → "c" becomes key "a.b.c".
     /// Throws naming the key when a level's name contains the separator, which would make the flat key
-    /// ambiguous, or when two paths give the same key. An empty name is a level like any other, as
-    /// <see cref="Unflatten"/> makes it: "a..b" is "b" under "" under "a".
+    /// ambiguous. An empty name is a level like any other, as <see cref="Unflatten"/> makes it: "a..b"
+    /// is "b" under "" under "a".
     /// </summary>
     public static IReadOnlyDictionary<string, object> Flatten(IReadOnlyDictionary<string, object> nested)
     {

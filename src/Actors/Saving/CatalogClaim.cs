@@ -15,7 +15,9 @@ namespace ActorCkpt;
 /// same event numbers: saves failed on both sides, and each catalog took in the other's events. The claim
 /// is held for the planner's life and checked before each journal write (<see cref="Ensure"/>): on PostgreSQL
 /// a session advisory lock, which the server drops with the session (a killed process's at once, a lost
-/// machine's after about 25 s of TCP keepalive); for a SQLite file a lock file beside it, which the kernel drops with the process.
+/// machine's after about 11 s of TCP keepalive, before a cluster has downed it and moved the planner); for a SQLite
+/// file a lock file beside it, which the kernel drops with the process. Writes still in flight when a planner stops are
+/// not waited for: a planner after it may meet them (a journal write refused, the planner restarted, as before).
 /// </summary>
 internal abstract class CatalogClaim : IDisposable
 {
@@ -66,9 +68,10 @@ internal abstract class CatalogClaim : IDisposable
     /// when <paramref name="holder"/> (as the claim's kind names it) has it.
     /// </summary>
     private static ActorCkptException Held(string root, string catalog, string? configFile, string holder) => new(
-        $"checkpoint root '{root}' shares its catalog ({catalog}) with another root of the same id, whose planner runs now ({holder}): " +
-        "one of the two is a copy of the other, and two planners on one catalog would each journal over the other's events. Stop that one; " +
-        $"or, if this root is the copy, give it a catalog of its own with: {SharedCatalogCheck.Rebuild(root, configFile)}");
+        $"another planner holds the catalog ({catalog}) of checkpoint root '{root}' ({holder}): this root's own planner elsewhere, " +
+        "still stopping (a lost machine's for up to about 11 s), or the planner of a root of the same id, a copy of this one or the root it was copied from; " +
+        "two planners on one catalog would each journal over the other's events. If the other root is the copy, stop its job and rebuild its catalog; " +
+        "if this one is, give it a catalog of its own with: " + SharedCatalogCheck.Rebuild(root, configFile));
 
     /// <summary>A claim that could not be made for a reason other than another holder.</summary>
     private static ActorCkptException Failed(string root, string catalog, Exception e) =>
@@ -117,8 +120,11 @@ internal abstract class CatalogClaim : IDisposable
         {
             var builder = new NpgsqlConnectionStringBuilder(connectionString)
             {
-                // A pooled session would outlive the claim's release: the lock goes with the session.
+                // A pooled session would outlive the claim's release: the lock goes with the session, which must be one
+                // connection to one server (neither multiplexed, which needs pooling, nor balanced over hosts).
                 Pooling = false,
+                Multiplexing = false,
+                LoadBalanceHosts = false,
                 Timeout = (int)Timeout.TotalSeconds,
                 CommandTimeout = (int)Timeout.TotalSeconds,
                 // Names the holder to the planner refused (pg_stat_activity); the server keeps 63 bytes.
@@ -159,11 +165,19 @@ internal abstract class CatalogClaim : IDisposable
             long end;
             try
             {
-                // Akka.Persistence.Sql's default table, in the schema the journal writes to (as CatalogServer checks its rights).
-                using var last = new NpgsqlCommand(
-                    "SELECT CASE WHEN to_regclass('journal') IS NULL THEN 0 ELSE (SELECT coalesce(max(sequence_number), 0) FROM journal WHERE persistence_id = @id) END", _session);
-                last.Parameters.AddWithValue("id", _persistenceId);
-                end = Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture);
+                // Akka.Persistence.Sql's default table in the schema the journal writes to (as CatalogServer checks its rights),
+                // named as the server quotes it, not looked up along the search path.
+                string? table;
+                using (var name = new NpgsqlCommand("SELECT CASE WHEN to_regclass(quote_ident(current_schema()) || '.journal') IS NULL THEN NULL " +
+                                                    "ELSE quote_ident(current_schema()) || '.journal' END", _session))
+                    table = name.ExecuteScalar() as string;
+                end = 0;
+                if (table is not null)
+                {
+                    using var last = new NpgsqlCommand($"SELECT coalesce(max(sequence_number), 0) FROM {table} WHERE persistence_id = @id", _session);
+                    last.Parameters.AddWithValue("id", _persistenceId);
+                    end = Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture);
+                }
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
             {
@@ -184,8 +198,9 @@ internal abstract class CatalogClaim : IDisposable
                 // Keyed by schema too: catalogs in two schemas of one database are two catalogs.
                 using (var schema = new NpgsqlCommand("SELECT current_schema()", session))
                     _key = Key((schema.ExecuteScalar() as string ?? "") + "/" + _persistenceId);
-                // A machine lost without a word holds its session until the server gives up on it: about 25 s, not the kernel's 2 hours.
-                using (var keepalive = new NpgsqlCommand("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3", session))
+                // A machine lost without a word holds its session until the server gives up on it: about 11 s (5 + 3 × 2), not the
+                // kernel's 2 hours, so before a cluster has downed the machine and started the planner elsewhere.
+                using (var keepalive = new NpgsqlCommand("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3", session))
                     keepalive.ExecuteNonQuery();
                 using var claim = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", session);
                 claim.Parameters.AddWithValue("key", _key);
