@@ -47,6 +47,16 @@ public sealed class SharedCatalogSpec : IDisposable
         await system.Terminate().WaitAsync(Patience);
     }
 
+    /// <summary>A node on <paramref name="original"/> that saved step 1 of its states, still running, and a copy of the root made then.</summary>
+    private async Task<(ActorSystem System, CheckpointNode Node, RankState[] States)> SavedAndCopiedAsync(string original, string copy)
+    {
+        var (system, node) = Start(original);
+        var states = TestStates.Build(Model, 1, seed: 1);
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+        RootCopy.Make(original, copy);
+        return (system, node, states);
+    }
+
     /// <summary>Why the planner of a node on <paramref name="root"/> gave up, or null when it runs; the node is stopped.</summary>
     private async Task<string?> GaveUpAsync(string root)
     {
@@ -97,10 +107,7 @@ public sealed class SharedCatalogSpec : IDisposable
         // A backup taken in the middle of a run, restored after the run went on: the original's planner never restarted.
         var original = Path.Combine(_dir, "running");
         var backup = Path.Combine(_dir, "backup");
-        var (system, node) = Start(original);
-        var states = TestStates.Build(Model, 1, seed: 1);
-        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
-        RootCopy.Make(original, backup);
+        var (system, node, states) = await SavedAndCopiedAsync(original, backup);
         await node.Save(2, states[0]).Committed.WaitAsync(Patience);
         TestStates.Dispose(states);
         await system.Terminate().WaitAsync(Patience);
@@ -116,10 +123,7 @@ public sealed class SharedCatalogSpec : IDisposable
         // Copied between two saves and started at once: the two are alike, so the mark check passes the copy.
         var original = Path.Combine(_dir, "live");
         var copy = Path.Combine(_dir, "fork");
-        var (system, node) = Start(original);
-        var states = TestStates.Build(Model, 1, seed: 1);
-        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
-        RootCopy.Make(original, copy);
+        var (system, node, states) = await SavedAndCopiedAsync(original, copy);
         var copyFiles = Files(copy);
 
         var gaveUp = await GaveUpAsync(copy);
