@@ -37,8 +37,9 @@ internal sealed record ConsoleProject(string Work, string Name, PackageFeed Feed
         return this;
     }
 
-    /// <summary>Restores and builds in Release.</summary>
-    public Dotnet.Result Build() => Dotnet.Run(Directory, BuildLimit, "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
+    /// <summary>Restores and builds in Release, with <paramref name="more"/> arguments (MSBuild properties).</summary>
+    public Dotnet.Result Build(params string[] more) =>
+        Dotnet.Run(Directory, BuildLimit, ["build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers", .. more]);
 
     /// <summary>Runs the built program in <paramref name="workingDirectory"/>.</summary>
     public Dotnet.Result Run(string workingDirectory) =>

@@ -45,6 +45,25 @@ public sealed class ReadmeSpec(ReadmeFixture fixture) : IClassFixture<ReadmeFixt
     }
 
     [Fact]
+    public void The_native_library_fix_should_leave_the_package_cache_as_the_package_has_it_even_with_hard_linked_outputs()
+    {
+        var project = new ConsoleProject(fixture.Work, "HardLinked", fixture.Feed).Write(new Dictionary<string, string> { ["Program.cs"] = "return 0;\n" });
+
+        var build = project.Build("-p:CreateHardLinksForCopyLocalIfPossible=true");
+
+        Assert.True(build.ExitCode == 0, $"a console project built with hard-linked outputs does not build:\n{build.Tail()}");
+        const string native = "runtimes/linux-x64/native/libLibTorchSharp.so";
+        Assert.True(File.Exists(Path.Combine(project.Directory, "bin", "Release", "net10.0", native)), "the build output has no " + native);
+        // Before, the fix wrote through the output's hard link into the cache: every later build took the changed library from there.
+        // Restored into the run's packages folder, or used where it lies through the fallback folder (the machine's own cache).
+        var package = new[] { "packages", "fallback" }.Select(folder => Path.Combine(fixture.Work, folder, "torchsharp", ConsoleProject.TorchSharpCpuVersion)).First(Directory.Exists);
+        using var nupkg = System.IO.Compression.ZipFile.OpenRead(Path.Combine(package, $"torchsharp.{ConsoleProject.TorchSharpCpuVersion}.nupkg"));
+        using var packed = new MemoryStream();
+        using (var entry = nupkg.GetEntry(native)!.Open()) entry.CopyTo(packed);
+        Assert.True(packed.ToArray().AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(package, native))), $"the package cache's {native} differs from the package's");
+    }
+
+    [Fact]
     public void Every_relative_link_of_the_README_names_a_file_of_the_repository()
     {
         var readme = ReadmeFixture.ReadmePath;
