@@ -136,6 +136,11 @@ public sealed class HostStartSpec : IDisposable
     [InlineData("Rooot", "/elsewhere", "ActorCkpt:Rooot is not an option of ActorCkptOptions; did you mean Root?")]
     [InlineData("MemoryTier:Enabld", "true", "ActorCkpt:MemoryTier:Enabld is not an option of MemoryTierOptions; did you mean Enabled?")]
     [InlineData("finishsavestimout", "00:01:00", "ActorCkpt:finishsavestimout is not an option of ActorCkptOptions; did you mean FinishSavesTimeout?")]
+    // Before, an object where one value goes was passed over (the option unset, "Root is not set" for Root), and
+    // a value where Settings go was "expected a Dictionary`2 value".
+    [InlineData("HoconFile:path", "/etc/ckpt.conf", "ActorCkpt:HoconFile has keys of its own (path, …): expected one value (text)")]
+    [InlineData("MemoryTier:Replicas:count", "2", "ActorCkpt:MemoryTier:Replicas has keys of its own (count, …): expected an integer from -2147483648 to 2147483647")]
+    [InlineData("Settings", "x", "ActorCkpt:Settings = 'x': expected an object of settings by name, such as { \"writer.pool-size\": \"8\" } or { \"writer\": { \"pool-size\": \"8\" } }")]
     public async Task A_bound_value_of_the_wrong_form_should_fail_the_start_naming_it_and_what_is_accepted(string key, string value, string expected)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -195,6 +200,41 @@ public sealed class HostStartSpec : IDisposable
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.Contains("writer.pool-size", refused.Message);
         Assert.Contains("'many'", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_section_given_to_the_hosts_own_AddAkka_should_be_bound_and_checked_as_AddActorCkpt_binds_it()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ActorCkpt:Root"] = Root, ["ActorCkpt:Settings:writer:pool-size"] = "many",
+        });
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(builder.Configuration.GetSection("ActorCkpt")));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        // Bound with `o => section.Bind(o)`, the nested setting was passed over and the host started with the default.
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains("writer.pool-size", refused.Message);
+        Assert.Contains("'many'", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_misspelt_key_in_a_section_given_to_the_hosts_own_AddAkka_should_fail_the_start_naming_it()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ActorCkpt:Rooot"] = Root });
+        builder.Services.AddActorCkptCheckpointer();
+        builder.Services.AddAkka("train", (akka, _) => akka.WithActorCkpt(builder.Configuration.GetSection("ActorCkpt")));
+        using var host = builder.Build();
+        var waiting = host.Services.GetRequiredService<ICheckpointer>().GetLatestStepAsync(Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("ActorCkpt:Rooot is not an option of ActorCkptOptions; did you mean Root?", refused.Message);
     }
 
     [Fact]

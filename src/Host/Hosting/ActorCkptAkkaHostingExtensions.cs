@@ -23,6 +23,31 @@ public static class ActorCkptAkkaHostingExtensions
     }
 
     /// <summary>
+    /// Runs ActorCkpt in this ActorSystem, configured from <paramref name="section"/> as
+    /// <see cref="ActorCkptServiceCollectionExtensions.AddActorCkpt"/> binds it (<c>Settings</c> nested
+    /// or flat; a key no option has, or a value that does not convert, fails the start naming it) and
+    /// then by <paramref name="configure"/>. Binding the section yourself (<c>o => section.Bind(o)</c>)
+    /// passes over nested <c>Settings</c> and misspelt keys without a word. See
+    /// <see cref="WithActorCkpt(AkkaConfigurationBuilder, ActorCkptOptions)"/>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddAkka("trainhost", (akka, sp) => akka.WithActorCkpt(builder.Configuration.GetSection("ActorCkpt")));
+    /// builder.Services.AddActorCkptCheckpointer();
+    /// </code>
+    /// </example>
+    public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, Microsoft.Extensions.Configuration.IConfiguration section,
+        Action<ActorCkptOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var options = new ActorCkptOptions();
+        var unbound = OptionsSection.Problem(section, typeof(ActorCkptOptions));
+        if (unbound is null) OptionsSection.Bind(section, options);
+        configure?.Invoke(options);
+        return builder.WithActorCkpt(options, unbound is null ? null : new ArgumentException(unbound));
+    }
+
+    /// <summary>
     /// Runs ActorCkpt in this ActorSystem as <paramref name="options"/> say. ActorCkpt's defaults lie
     /// under the host's configuration: its settings, and on a cluster (<c>WithClustering</c>) the
     /// shipped roles (rank, writer, planner), split-brain resolver, failure detector and planner
@@ -37,7 +62,10 @@ public static class ActorCkptAkkaHostingExtensions
     /// Options that are wrong fail the host's start naming what is wrong, and so do the
     /// <see cref="ICheckpointer"/> calls waiting for the start.
     /// </summary>
-    public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, ActorCkptOptions options)
+    public static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, ActorCkptOptions options) => builder.WithActorCkpt(options, refusal: null);
+
+    /// <summary><see cref="WithActorCkpt(AkkaConfigurationBuilder, ActorCkptOptions)"/>, failing the start with <paramref name="refusal"/> when given (options that did not bind).</summary>
+    private static AkkaConfigurationBuilder WithActorCkpt(this AkkaConfigurationBuilder builder, ActorCkptOptions options, Exception? refusal)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -45,10 +73,10 @@ public static class ActorCkptAkkaHostingExtensions
             throw new InvalidOperationException("WithActorCkpt was called twice on this AddAkka: an ActorSystem runs one ActorCkpt; configure it in one call");
         // Options refused here are thrown as ActorCkpt starts, where the host's services are at hand:
         // thrown now, they would fail the host's start before the calls waiting could be told why.
-        ExceptionDispatchInfo? refused = null;
+        var refused = refusal is null ? null : ExceptionDispatchInfo.Capture(refusal);
         try
         {
-            HostingConfig.Apply(builder, options);
+            if (refused is null) HostingConfig.Apply(builder, options);
         }
         catch (Exception e)
         {

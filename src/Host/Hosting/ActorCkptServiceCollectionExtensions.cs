@@ -63,15 +63,7 @@ public static class ActorCkptServiceCollectionExtensions
         if (services.Any(d => d.ServiceType == typeof(Akka.Actor.ActorSystem)))
             throw new InvalidOperationException("this host already runs an ActorSystem (AddAkka): add ActorCkpt to it with WithActorCkpt inside that AddAkka, and AddActorCkptCheckpointer()");
         var options = services.AddOptions<ActorCkptOptions>();
-        if (section is not null)
-        {
-            options.Bind(section);
-            // The binder passes over nested objects in Settings ("writer": { "pool-size": "8" }); they are taken as the flat keys say them.
-            options.Configure(o =>
-            {
-                foreach (var (key, value) in OptionsSection.Flattened(section.GetSection(nameof(ActorCkptOptions.Settings)))) o.Settings[key] = value;
-            });
-        }
+        if (section is not null) options.Configure(o => OptionsSection.Bind(section, o));
         if (configure is not null) options.Configure(configure);
         services.AddActorCkptCheckpointer();
         services.AddAkka(CheckpointerConfig.SystemName, (akka, sp) =>

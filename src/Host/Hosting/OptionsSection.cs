@@ -34,12 +34,33 @@ internal static class OptionsSection
                 if (Problem(child, target) is { } nested) return nested;
                 continue;
             }
+            var path = child is IConfigurationSection s ? s.Path : property.Name;
+            var map = IsMap(target);
+            // The binder passes over an object where one value goes (and a value where an object goes): the option stays unset, unseen.
+            if (child.Value is null)
+            {
+                if (!map && child.GetChildren().FirstOrDefault() is { } inner) return $"{path} has keys of its own ({inner.Key}, …): {Accepted(target)}";
+                continue;
+            }
+            if (map) return $"{path} = '{child.Value}': {Accepted(target)}";
             if (child.Value is not { Length: > 0 } text || target == typeof(string)) continue;
             if (Converts(target, text)) continue;
-            var path = child is IConfigurationSection s ? s.Path : property.Name;
             return $"{path} = '{text}': {Accepted(target)}";
         }
         return null;
+    }
+
+    /// <summary>Settings by name (<see cref="ActorCkptOptions.Settings"/>): an object of values, nested or flat.</summary>
+    private static bool IsMap(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>);
+
+    /// <summary>
+    /// Binds <paramref name="section"/> to <paramref name="options"/>: the binder, then <c>Settings</c> as the flat keys say them
+    /// (the binder passes over nested objects there: <c>"writer": { "pool-size": "8" }</c>).
+    /// </summary>
+    public static void Bind(IConfiguration section, ActorCkptOptions options)
+    {
+        section.Bind(options);
+        foreach (var (key, value) in Flattened(section.GetSection(nameof(ActorCkptOptions.Settings)))) options.Settings[key] = value;
     }
 
     /// <summary>
@@ -76,5 +97,7 @@ internal static class OptionsSection
         : type == typeof(TimeSpan) ? "expected a duration such as 00:00:30 (hours:minutes:seconds)"
         : type == typeof(int) ? $"expected an integer from {int.MinValue} to {int.MaxValue}"
         : type == typeof(long) ? $"expected an integer from {long.MinValue} to {long.MaxValue}"
-        : $"expected a {type.Name} value";
+        : type == typeof(string) ? "expected one value (text)"
+        : IsMap(type) ? "expected an object of settings by name, such as { \"writer.pool-size\": \"8\" } or { \"writer\": { \"pool-size\": \"8\" } }"
+        : $"expected one value";
 }
