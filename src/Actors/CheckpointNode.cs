@@ -22,6 +22,7 @@ internal sealed class CheckpointNode
     private readonly HashSet<int> _queueAsking = new();
     private readonly object _lock = new();
     private readonly CutOffNotice _cutOff = new();
+    private readonly LeftClusterNotice _left = new();
     // Saves sent with a cancellation token, by rank, with their slot, until their shard actor is done
     // with them: one whose caller heard it cancelled may linger there (SaveHandle.Lingering), and a
     // save of its step must go behind it, even once FinalizeAsync has taken its outcome.
@@ -188,7 +189,9 @@ internal sealed class CheckpointNode
             ? system.ActorOf(WriterPoolActor.Props(blobs, settings, proxy, replicas), poolName)
             : ActorRefs.Nobody;
         if (roles.Contains(ClusterRoles.Writer)) system.ActorOf(ReaderActor.Props(blobs, settings, replicas), $"{name}-reader");
-        return new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank), replicas);
+        var node = new CheckpointNode(system, store, settings, proxy, writers, name, roles.Contains(ClusterRoles.Rank), replicas);
+        if (node._hostsRanks) system.ActorOf(MembershipWatchActor.Props(node.Downed), $"{name}-membership");
+        return node;
     }
 
     /// <summary>
@@ -522,6 +525,26 @@ internal sealed class CheckpointNode
             : $"no node of the cluster has the '{ClusterRoles.Planner}' role, so no planner can coordinate the save; add \"{ClusterRoles.Planner}\" to the cluster roles of at least one node (CheckpointClusterOptions.Roles with Checkpointer.Start, ClusterOptions.Roles with Akka.Hosting, or akka.cluster.roles)";
     }
 
+    /// <summary>
+    /// The cluster downed this node (at <paramref name="self"/>): no planner can reach it any more.
+    /// Its saves in flight fail now, and new saves and loads are refused, each naming why, rather
+    /// than wait out their deadlines; only a new process can join again.
+    /// </summary>
+    private void Downed(Address self)
+    {
+        var why = $"this node ({self}) was downed, so it is no longer a member of its cluster and no planner can reach it " +
+            "(the split-brain resolver downs the side of a split that lost, and a Down command does too); restart the process to join the cluster again";
+        if (!_left.Set(why)) return;
+        _system.Log.Warning("ActorCkpt: {0}. Its saves in flight fail now; new saves and loads are refused", why);
+        IActorRef[] shards;
+        lock (_lock)
+        {
+            _closing ??= why;
+            shards = _slots.Values.SelectMany(s => s).Select(s => s.Shard).ToArray();
+        }
+        foreach (var shard in shards) shard.Tell(new NodeLeftCluster(why));
+    }
+
     private void FailUnfinished()
     {
         lock (_lock)
@@ -541,7 +564,7 @@ internal sealed class CheckpointNode
         if (_slots.TryGetValue(rank, out var slots)) return slots;
         var replicas = new ReplicaMemory();
         _slots[rank] = slots = Enumerable.Range(0, Settings.MaxSavesInFlight)
-            .Select(k => (_system.ActorOf(ShardActor.Props(rank, ShardsPlanner ?? Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas, _cutOff),
+            .Select(k => (_system.ActorOf(ShardActor.Props(rank, ShardsPlanner ?? Planner, Store, Settings, StagingPool, $"{_name}-reader", replicas, SharedReads, Replicas, _cutOff, _left),
                 k == 0 ? $"{_name}-shard-{rank}" : $"{_name}-shard-{rank}-{k}"), (SaveHandle?)null))
             .ToList();
         return slots;
@@ -577,6 +600,8 @@ internal sealed class CheckpointNode
     {
         if (request.Strict is { } strict) EnumArguments.Check(strict, "strict", "strict handling", Strictness.Names);
         if (request.Only is { } only) EnumArguments.Check(only, "only", "storage tier", ["disk", "memory", "object"]);
+        // Its lease would be asked of no planner until the lease deadline.
+        if (_left.Why is { } left) throw new ActorCkptException($"{left}: the load was not started");
         // The ask is not cancelled with the load: it returns only once the load stopped touching the target
         // (a stopping system too: the shard actor stops the load and waits for it before it stops).
         var reply = await UnlessStopped(() => Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30)), "during the load");

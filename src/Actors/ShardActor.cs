@@ -47,12 +47,13 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     // goes back to the pool when the last of them ends late.
     private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy)> _abandoned = new();
     private readonly CutOffNotice _cutOff;
+    private readonly LeftClusterNotice _left;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
-        SharedReads? sharedReads, ReplicaStore? localReplicas, CutOffNotice cutOff)
+        SharedReads? sharedReads, ReplicaStore? localReplicas, CutOffNotice cutOff, LeftClusterNotice left)
     {
-        _cutOff = cutOff;
+        (_cutOff, _left) = (cutOff, left);
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
         _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
         _fetchMany = settings.TransferOverChannel ? ReaderRangeFetch.Together(Context.System, readerName, settings.WriteTimeout, settings, _fetch) : null;
@@ -75,15 +76,17 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <see cref="ActorCkptSettings.LoadThroughReaders"/>; <paramref name="replicas"/> is shared by the rank's shard actors (fresh when null);
     /// loads share reads with the node's other ranks through <paramref name="sharedReads"/> (none when null);
     /// memory loads read this host's copies from <paramref name="localReplicas"/> (when the node holds copies);
-    /// a save still in flight when the actor stops fails saying why the node cut it off (<paramref name="cutOff"/>, when set).
+    /// a save still in flight when the actor stops fails saying why the node cut it off (<paramref name="cutOff"/>, when set);
+    /// a save fails as it begins once the node has left its cluster (<paramref name="left"/>, when set).
     /// </summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
         string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null, ReplicaStore? localReplicas = null,
-        CutOffNotice? cutOff = null)
+        CutOffNotice? cutOff = null, LeftClusterNotice? left = null)
     {
         var memory = replicas ?? new ReplicaMemory();
         var notice = cutOff ?? new CutOffNotice();
-        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas, notice));
+        var outside = left ?? new LeftClusterNotice();
+        return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas, notice, outside));
     }
 
     private void Idle()
@@ -130,6 +133,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         Receive<VerdictDeadlinePassed>(m => Carry(_save!.VerdictDeadlinePassed(m.Step, _settings.PlanTimeout + _settings.WriteTimeout)));
         Receive<CancelGraceOver>(m => Carry(_save!.CancelGraceOver(m.Step)));
         Receive<AbandonWrites>(m => Carry(_save!.AbandonDue(m.Step)));
+        Receive<NodeLeftCluster>(m => Carry(_save!.NodeLeftCluster(m.Why)));
         Busy("while saving");
     }
 
@@ -265,7 +269,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         {
             // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
             _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, tier: msg.Tier);
-            if (staging.Finish(copy, _settings.KillAt) is not { } failed) Carry(_save.Start(), Saving);
+            if (staging.Finish(copy, _settings.KillAt) is not { } failed) StartSaving();
             else
             {
                 // An overlapped copy that failed at once (not nothing to copy): no writer has the buffers.
@@ -276,7 +280,17 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         }
         _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, staging: true, tier: msg.Tier);
         copy.ContinueWith(t => new StagingFinished(t), TaskScheduler.Default).PipeTo(Self);
-        Carry(_save.Start(), Saving);
+        StartSaving();
+    }
+
+    /// <summary>
+    /// The staged save's plan goes out; on a node that has left its cluster, the save fails at once
+    /// instead (it was accepted before the node knew, and <see cref="NodeLeftCluster"/> came while it waited).
+    /// </summary>
+    private void StartSaving()
+    {
+        Carry(_save!.Start(), Saving);
+        if (_left.Why is { } why && _save is { } save) Carry(save.NodeLeftCluster(why));
     }
 
     /// <summary>The copy into the buffers is over: Staged completes (or fails with the copy's error), then the save hears it.</summary>

@@ -70,6 +70,38 @@ public class ClusterFailureSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_node_the_split_brain_resolver_downs_should_fail_its_save_at_once_and_refuse_the_next_save_and_load_naming_why()
+    {
+        // Keep-majority on an even split keeps the side with the lower address: the planner's node gets
+        // the lower port, so when it dies, the rank's node downs itself. Its actor system runs on, as in
+        // ActorCkpt.TestKit's clusters; the save there waited out its verdict deadline (11 minutes) in silence.
+        var ports = new[] { LoopbackPort.Free(), LoopbackPort.Free() };
+        while (ports[0] == ports[1]) ports[1] = LoopbackPort.Free();
+        Array.Sort(ports);
+        await using var cluster = await TestCluster.StartAsync(Root, "",
+            new TestNode("planner, writer", Extra: $"akka.remote.dot-netty.tcp.port = {ports[0]}"),
+            new TestNode("rank, writer", Extra: $"akka.remote.dot-netty.tcp.port = {ports[1]}\n{Crashes}"));
+        await cluster.AwaitWritersAsync(4, Patience);
+        var states = TestStates.Build(Model, 1, seed: 15);
+        var survivor = TestCluster.Address(cluster.Systems[1]);
+
+        await cluster.CrashAsync(0);
+        var save = cluster.Nodes[1].Save(1, states[0]);
+
+        var why = $"this node ({survivor}) was downed, so it is no longer a member of its cluster and no planner can reach it " +
+            "(the split-brain resolver downs the side of a split that lost, and a Down command does too); restart the process to join the cluster again";
+        var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => save.Committed.WaitAsync(Patience));
+        Assert.Equal($"{why}; it was cut off before its verdict (the catalog tells whether it committed)", e.Reason);
+        Assert.False(cluster.Systems[1].WhenTerminated.IsCompleted);
+        var next = await Assert.ThrowsAsync<ActorCkptException>(() => cluster.Nodes[1].Save(2, states[0]).Committed);
+        Assert.Equal($"{why}: the save of step 2 was not started", next.Message);
+        var target = TestStates.Empty(Model, 1);
+        var load = await Assert.ThrowsAsync<ActorCkptException>(() => cluster.Nodes[1].LoadAsync(target[0]));
+        Assert.Equal($"{why}: the load was not started", load.Message);
+        TestStates.Dispose(states.Concat(target));
+    }
+
+    [Fact]
     public async Task A_node_without_the_planner_role_should_start_whatever_the_planner_dispatcher_names()
     {
         // A dispatcher defined only where the planner runs: the rank and writer node has no use for it.

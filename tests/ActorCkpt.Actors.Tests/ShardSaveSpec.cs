@@ -183,6 +183,37 @@ public class ShardSaveSpec
     }
 
     [Fact]
+    public void The_node_leaving_its_cluster_before_any_planner_took_the_plan_should_fail_the_save_at_once_and_stop_sending_the_plan()
+    {
+        var save = Staged();
+        save.Start();
+
+        Is(save.NodeLeftCluster("this node was downed"), new D.ForgetReplicas(),
+            new D.CompleteFailed("this node was downed; it was cut off before its verdict (the catalog tells whether it committed)"), new D.ReleaseBuffers(), new D.Finished());
+        Is(save.PlanResendDue(Step));
+    }
+
+    [Fact]
+    public void The_node_leaving_its_cluster_during_a_save_in_place_should_hold_the_failure_until_no_writer_reads_the_tensors()
+    {
+        var save = Writing(inPlace: true);
+
+        Is(save.NodeLeftCluster("this node was downed"), new D.ForgetReplicas(), new D.StartAbandonDeadline());
+        Is(save.WriteSucceeded(Attempt, ResultA, "w1"), new D.AddBytesWritten(24));
+        Is(save.WriteSucceeded(Attempt, ResultB, "w2"), new D.AddBytesWritten(16), Report([ResultA, ResultB]), new D.ReleaseBuffers(),
+            new D.CompleteFailed("this node was downed; it was cut off before its verdict (the catalog tells whether it committed)"), new D.Finished());
+    }
+
+    [Fact]
+    public void The_node_leaving_its_cluster_after_the_verdict_should_change_nothing()
+    {
+        var save = Writing();
+        save.Committed(Step, Summary);
+
+        Is(save.NodeLeftCluster("this node was downed"));
+    }
+
+    [Fact]
     public void Losing_the_planner_after_the_verdict_should_change_nothing()
     {
         var save = Writing();

@@ -107,3 +107,11 @@ public sealed record LoadResult(
 /// <param name="Files">Data files written.</param>
 /// <param name="Bytes">Bytes of data files on disk.</param>
 internal sealed record SaveSummary(long Step, int Files, long Bytes);
+
+/// <summary>
+/// This node is no longer a member of its cluster (<paramref name="Why"/>): sent by the node to each
+/// of its shard actors; a save in flight fails at once, since no planner can reach it any more.
+/// </summary>
+/// <param name="Why">Who removed the node and what to do, in one line.</param>
+/// <remarks>Not a wire message: only the rank's own node sends it.</remarks>
+internal sealed record NodeLeftCluster(string Why);

@@ -13,7 +13,7 @@ namespace ActorCkpt;
 /// <item>A writer lost (<see cref="ActorLost"/>) before the verdict: the planner is asked for another
 /// (<see cref="WriteReassigned"/>), and asked again when the new one is known lost too.</item>
 /// <item>Once every write is answered, the outcome is reported to the planner.</item>
-/// <item>The verdict: committed, aborted, the planner lost, the verdict deadline, and for a save
+/// <item>The verdict: committed, aborted, the planner lost, this node out of its cluster, the verdict deadline, and for a save
 /// whose caller cancelled it, the abort it asked for ends it as cancelled, any other as failed; the
 /// caller of a cancelled save whose plan no planner took hears it cancelled after a grace (<see cref="CancelGraceOver"/>).</item>
 /// <item>The buffers go back only when no write and no stream can read them any more; a save in
@@ -334,6 +334,14 @@ internal sealed class ShardSave<TActor> where TActor : class
     /// <summary>No verdict came within <paramref name="waited"/>: the planner is gone, the save fails.</summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> VerdictDeadlinePassed(long step, TimeSpan waited) =>
         _over || step != Step || Decided ? Nothing : Fail($"no verdict from the planner within {waited}");
+
+    /// <summary>
+    /// This node is no longer a member of its cluster (<paramref name="why"/>: it was downed, or it
+    /// left) while its actor system runs on: no planner can reach this save any more, so it fails now
+    /// rather than at its verdict deadline. The buffers still wait for the writes and streams under way.
+    /// </summary>
+    public IReadOnlyList<ShardSaveDecision<TActor>> NodeLeftCluster(string why) =>
+        _over || Decided ? Nothing : Fail(CutOff(why));
 
     /// <summary>The save was decided a write timeout ago and writes or streams still have not finished: their buffers are left behind.</summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> AbandonDue(long step)
