@@ -284,8 +284,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     }
 
     /// <summary>
-    /// The staged save's plan goes out; on a node that has left its cluster, the save fails at once
-    /// instead (it was accepted before the node knew, and <see cref="NodeLeftCluster"/> came while it waited).
+    /// The staged save's plan goes out; on a node that has left its cluster, the save then fails at
+    /// once (it was accepted before the node knew, and <see cref="NodeLeftCluster"/> came while it waited).
     /// </summary>
     private void StartSaving()
     {

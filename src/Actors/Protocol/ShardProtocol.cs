@@ -112,6 +112,6 @@ internal sealed record SaveSummary(long Step, int Files, long Bytes);
 /// This node is no longer a member of its cluster (<paramref name="Why"/>): sent by the node to each
 /// of its shard actors; a save in flight fails at once, since no planner can reach it any more.
 /// </summary>
-/// <param name="Why">Who removed the node and what to do, in one line.</param>
+/// <param name="Why">Who downed the node and what to do, in one line.</param>
 /// <remarks>Not a wire message: only the rank's own node sends it.</remarks>
 internal sealed record NodeLeftCluster(string Why);

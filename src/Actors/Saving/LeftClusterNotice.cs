@@ -5,7 +5,7 @@ namespace ActorCkpt;
 /// <see cref="MembershipWatchActor"/>): set once by the node, and read by its shard actors as each
 /// save begins. No planner can reach the node any more, so a save fails at once instead of
 /// re-sending its plan to no one until its verdict deadline (plan-timeout + write-timeout, 11
-/// minutes by default), which is what it did while the actor system ran on.
+/// minutes by default), as it would while the node's actor system runs on.
 /// </summary>
 internal sealed class LeftClusterNotice
 {

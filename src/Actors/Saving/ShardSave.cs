@@ -336,9 +336,9 @@ internal sealed class ShardSave<TActor> where TActor : class
         _over || step != Step || Decided ? Nothing : Fail($"no verdict from the planner within {waited}");
 
     /// <summary>
-    /// This node is no longer a member of its cluster (<paramref name="why"/>: it was downed, or it
-    /// left) while its actor system runs on: no planner can reach this save any more, so it fails now
-    /// rather than at its verdict deadline. The buffers still wait for the writes and streams under way.
+    /// This node is no longer a member of its cluster (<paramref name="why"/>: the cluster downed it):
+    /// no planner can reach this save any more, so it fails now rather than at its verdict deadline.
+    /// The buffers still wait for the writes and streams under way.
     /// </summary>
     public IReadOnlyList<ShardSaveDecision<TActor>> NodeLeftCluster(string why) =>
         _over || Decided ? Nothing : Fail(CutOff(why));
