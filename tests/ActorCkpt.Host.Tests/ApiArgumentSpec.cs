@@ -38,6 +38,27 @@ public sealed class ApiArgumentSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_key_with_a_lone_surrogate_should_be_refused_when_added_naming_it_and_a_surrogate_pair_should_round_trip()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        using var w = ones(2);
+
+        // Before, both were stored as "k\uFFFD": the save committed a step whose metadata no reader could open.
+        var tensor = Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddReplicated("k\ud800", w));
+        Assert.Equal("key 'k\\uD800' holds a lone UTF-16 surrogate (\\uD800 at index 1): keys are stored as UTF-8, which has no form for it, " +
+                     "so it would be saved under another key", tensor.Message);
+        var entry = Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddObject("o.\udc00x", [1], ObjectScope.Global));
+        Assert.StartsWith("key 'o.\\uDC00x' holds a lone UTF-16 surrogate (\\uDC00 at index 2)", entry.Message);
+        Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddJson("\udbff", 1, ObjectScope.Rank));
+
+        // A pair is one character (U+1F600), stored as its four UTF-8 bytes.
+        await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("emoji.\ud83d\ude00", w));
+        using var target = zeros(2);
+        await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("emoji.\ud83d\ude00", target), 1);
+        Assert.Equal(w.data<float>().ToArray(), target.data<float>().ToArray());
+    }
+
+    [Fact]
     public async Task Enum_values_that_name_no_member_should_be_refused_at_the_call_and_leave_the_checkpointer_working()
     {
         await using var ckpt = Checkpointer.Start(_temp.Path);

@@ -10,6 +10,8 @@ namespace ActorCkpt;
 /// non-tensor entries name entries the load must find (their values are not read: every load returns
 /// all of its rank's entries in <see cref="LoadResult.Objects"/>), one that is not there a missing key.
 /// A state given to a save is read while the save stages it: add nothing to it until then.
+/// Keys are stored as UTF-8: an empty key, one already in the state, and one holding a lone UTF-16
+/// surrogate (which UTF-8 cannot hold) are refused when added.
 /// </summary>
 public sealed class RankState
 {
@@ -138,6 +140,25 @@ public sealed class RankState
     private void Claim(string key)
     {
         if (string.IsNullOrEmpty(key)) throw new ArgumentException("state keys must not be empty");
+        // Keys are stored as UTF-8, where a lone surrogate becomes U+FFFD: such a key was saved under
+        // another, and two of them under one, a step that committed and no reader could open.
+        if (LoneSurrogateAt(key) is var at && at >= 0)
+        {
+            var escaped = $"\\u{(int)key[at]:X4}";
+            throw new ArgumentException($"key '{key[..at]}{escaped}{key[(at + 1)..]}' holds a lone UTF-16 surrogate ({escaped} at index {at}): " +
+                                        "keys are stored as UTF-8, which has no form for it, so it would be saved under another key");
+        }
         if (!_keys.Add(key)) throw new ArgumentException($"key '{key}' is already in the state of rank {Rank}");
+    }
+
+    /// <summary>The index of the first UTF-16 surrogate in <paramref name="key"/> that is not half of a pair; -1 when none is.</summary>
+    private static int LoneSurrogateAt(string key)
+    {
+        for (var i = 0; i < key.Length; i++)
+        {
+            if (char.IsHighSurrogate(key[i]) && i + 1 < key.Length && char.IsLowSurrogate(key[i + 1])) i++;
+            else if (char.IsSurrogate(key[i])) return i;
+        }
+        return -1;
     }
 }
