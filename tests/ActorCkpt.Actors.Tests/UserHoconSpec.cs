@@ -19,6 +19,33 @@ public class UserHoconSpec : IDisposable
         Assert.DoesNotContain('\n', refused.Message);
     }
 
+    [Theory]
+    [InlineData("include \"base.conf\"\n")]
+    [InlineData("a = 1\ninclude file(\"/etc/actorckpt/base.conf\")\n")]
+    [InlineData("a = 1\ninclude required(file(\"base.conf\"))\n")]
+    [InlineData("actorckpt {\n  include url(\"http://127.0.0.1/base.conf\")\n}\n")]
+    [InlineData("include classpath (\"base.conf\")\n")]
+    public void An_include_should_be_refused_naming_its_line_as_a_file_the_parser_never_reads(string text)
+    {
+        // Before: "does not parse as HOCON: Object reference not set to an instance of an object." for the first,
+        // and the others were read as nothing: the included settings (retention, a misspelled key) silently dropped.
+        var refused = Assert.Throws<ConfigurationException>(() => UserHocon.Parse(text, "--config 'node.conf'"));
+
+        var line = text.StartsWith("include", StringComparison.Ordinal) ? 1 : 2;
+        Assert.Equal($"--config 'node.conf': line {line}: 'include' is not read here (Akka.NET's HOCON parser resolves no include in a text it is given): " +
+                     "write the included settings into this text itself", refused.Message);
+    }
+
+    [Fact]
+    public void Keys_and_values_that_only_begin_with_include_should_be_read_as_such()
+    {
+        var config = UserHocon.Parse("included = 1\ninclude-list = [file]\nnames { include = \"x\" }\nfiles = \"include file(x)\"\n", "x");
+
+        Assert.Equal(1, config.GetInt("included"));
+        Assert.Equal("x", config.GetString("names.include"));
+        Assert.Equal("include file(x)", config.GetString("files"));
+    }
+
     [Fact]
     public void Blank_text_should_be_the_empty_config_and_good_text_parsed()
     {

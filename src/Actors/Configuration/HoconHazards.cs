@@ -10,7 +10,8 @@ namespace ActorCkpt;
 /// back to themselves (resolving them overflows the stack, which no handler catches). The text is
 /// walked the way that parser reads it (its tokens, its look-ahead quirks), positions only, so that
 /// a text found here to be safe is one on which the parser ends. Where the parser would throw, the
-/// walk stops and leaves the refusal to it.
+/// walk stops and leaves the refusal to it. An include is refused here: that parser, given a text,
+/// reads no included file (<c>include "f"</c> failed naming a null reference, <c>include file("f")</c> read as nothing).
 /// </summary>
 internal sealed class HoconHazards
 {
@@ -60,7 +61,9 @@ internal sealed class HoconHazards
             switch (token)
             {
                 case Token.Include:
-                    throw new ParserRefuses(); // ConfigurationFactory.ParseString resolves no include.
+                    // ConfigurationFactory.ParseString resolves no include: 'include "f"' failed with a
+                    // NullReferenceException's message, and 'include file("f")' read as nothing, its settings dropped.
+                    throw Hazard("'include' is not read here (Akka.NET's HOCON parser resolves no include in a text it is given): write the included settings into this text itself");
                 case Token.Key:
                     KeyContent(path.Length == 0 ? key : path + "." + key, depth + 1);
                     if (!root) return;
@@ -181,7 +184,7 @@ internal sealed class HoconHazards
         return (token, "");
     }
 
-    // 'include', then space or a comment, then a quoted text: read ahead without moving.
+    // 'include', then space or a comment, then a quoted text or file(, url(, classpath(, required(: read ahead without moving.
     private bool IsInclude()
     {
         if (!Is("include")) return false;
@@ -189,11 +192,21 @@ internal sealed class HoconHazards
         try
         {
             _at += "include".Length;
-            if (!char.IsWhiteSpace(Peek) && !IsComment()) return false;
+            if (AtEnd || (!char.IsWhiteSpace(Peek) && !IsComment())) return false;
             SkipSpaceAndComments();
-            if (!Is("\"")) return false;
-            QuotedText();
-            return true;
+            if (Is("\""))
+            {
+                QuotedText();
+                return true;
+            }
+            foreach (var form in (string[])["file", "url", "classpath", "required"])
+            {
+                if (!Is(form)) continue;
+                _at += form.Length;
+                SkipSpaceAndComments();
+                return Is("(");
+            }
+            return false;
         }
         finally
         {
