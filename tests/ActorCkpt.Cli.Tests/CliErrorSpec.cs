@@ -518,6 +518,41 @@ public class CliErrorSpec : IDisposable
         Assert.Equal(before, Tree(root));
     }
 
+    [Theory]
+    [InlineData("ls")]
+    [InlineData("gc")]
+    [InlineData("verify")]
+    public void A_catalog_record_of_a_negative_step_should_be_refused_as_damage_naming_the_catalog_and_the_rebuild(string command)
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var catalog = Path.Combine(root, CheckpointLayout.CatalogFile);
+        // A hand-edited record: before, ls and gc said "step -3: steps are non-negative (Parameter 'step')", and verify exited 0.
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={catalog};Pooling=false"))
+        {
+            db.Open();
+            using var read = db.CreateCommand();
+            read.CommandText = "SELECT ordering, message FROM journal WHERE manifest = 'save-committed.v1' LIMIT 1";
+            using var row = read.ExecuteReader();
+            Assert.True(row.Read());
+            var (ordering, record) = (row.GetInt64(0), System.Text.Json.Nodes.JsonNode.Parse((byte[])row.GetValue(1))!);
+            row.Close();
+            record["step"] = -3;
+            using var write = db.CreateCommand();
+            write.CommandText = "UPDATE journal SET message = $m WHERE ordering = $o";
+            write.Parameters.AddWithValue("$m", System.Text.Encoding.UTF8.GetBytes(record.ToJsonString()));
+            write.Parameters.AddWithValue("$o", ordering);
+            Assert.Equal(1, write.ExecuteNonQuery());
+        }
+        var before = Tree(root);
+
+        var (exit, output, err) = Run(command, root);
+
+        Assert.Equal((1, "", Line($"actorckpt: the catalog '{catalog}' could not be read (catalog record 'save-committed.v1' is of step -3: steps are non-negative); " +
+                                  $"a new one is made from the checkpoints on disk, verifying each, by: actorckpt catalog rebuild {root}")), (exit, output, err));
+        Assert.Equal(before, Tree(root));
+    }
+
     [Fact]
     public void Ls_inspect_and_verify_of_a_committed_root_should_change_nothing_in_it()
     {

@@ -54,9 +54,21 @@ internal sealed class CatalogSerializer(ExtendedActorSystem system) : Serializer
     /// <inheritdoc />
     public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
 
-    /// <summary>The catalog record <paramref name="manifest"/> names, from its <paramref name="bytes"/>: what <see cref="FromBinary"/> gives, without an actor system.</summary>
-    public static object Decode(byte[] bytes, string manifest) =>
-        Types.TryGetValue(manifest, out var type)
+    /// <summary>
+    /// The catalog record <paramref name="manifest"/> names, from its <paramref name="bytes"/>: what <see cref="FromBinary"/> gives, without an actor system.
+    /// A record of a negative step is refused as damaged here: the catalog's readers failed on it later, naming neither the catalog nor the repair.
+    /// </summary>
+    public static object Decode(byte[] bytes, string manifest)
+    {
+        var record = Types.TryGetValue(manifest, out var type)
             ? JsonSerializer.Deserialize(bytes, type) ?? throw new SerializationException($"catalog record '{manifest}' is null")
             : throw new SerializationException($"unknown catalog record '{manifest}': written by a newer ActorCkpt?");
+        var step = record switch
+        {
+            ICatalogEvent e => e.Step,
+            CatalogSnapshot s => s.Entries.Select(e => e.Step).DefaultIfEmpty(0).Min(),
+            _ => 0,
+        };
+        return step >= 0 ? record : throw new SerializationException($"catalog record '{manifest}' is of step {step}: steps are non-negative");
+    }
 }
