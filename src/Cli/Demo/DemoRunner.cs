@@ -18,21 +18,31 @@ internal static class DemoRunner
     {
         if (o.Ranks < 1 || o.LoadRanks < 1 || o.Steps < 1)
             throw new ArgumentException("--ranks, --load-ranks and --steps must be at least 1");
+        // Ctrl-C or SIGTERM: the demo stops after the save under way (its tensors are read until it
+        // ends) or stops its load between reads, says so, and exits 130 or 143. Handled from here on:
+        // the model's first tensors load TorchSharp, seconds on a busy machine, and a signal then ended
+        // the demo without a word. Akka's own hook would stop the actor system under the save at once:
+        // off, unless --config turns it on.
+        using var signals = new StopSignals();
         var model = new SyntheticModel(o.SizeMb, o.Tensors, o.Layout, o.Seed);
+        if (signals.Stopped) return Interrupted(signals, output, "before it began: nothing was saved or loaded");
         var report = new Dictionary<string, object?> { ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["load_ranks"] = o.LoadRanks };
         if (o.Check && CatalogLock.WhyHeld(RootStore.Open(o.Dir, NodeConfig.Checked(o.Hocon))) is { } held)
         {
             // Only loading: a root a live job holds is read without its lock, as CheckpointReader reads it.
             output.Line($"{held}: loading read-only, without the lock");
             var reader = CheckpointReader.Open(o.Dir);
-            return await CheckLatestAsync(o, model, reader.LatestStep, step => reader.ReadMetadata(step).TotalFileBytes,
-                (t, step, progress) => reader.LoadAsync(t, step, progress: progress), report, output);
+            try
+            {
+                return await CheckLatestAsync(o, model, reader.LatestStep, step => reader.ReadMetadata(step).TotalFileBytes,
+                    (t, step, progress) => reader.LoadAsync(t, step, progress: progress, cancellationToken: signals.Token), report, output);
+            }
+            catch (OperationCanceledException) when (signals.Stopped)
+            {
+                return Interrupted(signals, output, "during its load, which stopped between reads (the checkpoint is untouched)");
+            }
         }
 
-        // Ctrl-C or SIGTERM: the demo stops after the save under way (its tensors are read until it
-        // ends) or stops its load between reads, says so, and exits 130 or 143. Akka's own hook would
-        // stop the actor system under the save at once: off, unless --config turns it on.
-        using var signals = new StopSignals();
         await using var ckpt = Checkpointer.Start(o.Dir, WithoutShutdownHook(o.Hocon));
         if (!o.Check)
         {
