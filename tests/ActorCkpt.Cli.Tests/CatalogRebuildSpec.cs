@@ -201,6 +201,9 @@ public sealed class CatalogRebuildSpec : IDisposable
         Assert.Equal(0, again.Exit);
         Assert.Contains($"rebuilt the catalog of {Root}: 3 committed steps admitted (1, 2, 3)", again.Out);
         Assert.False(File.Exists(building));
+        // Built under another name, the catalog was claimed and the root marked as for a catalog outside it; before, the
+        // claim (and the killed rebuild's holder record) and the mark stayed in the root for good.
+        Assert.DoesNotContain(Directory.GetFiles(Root).Select(Path.GetFileName), f => f!.Contains(".claim", StringComparison.Ordinal) || f == CheckpointLayout.MarkFile);
     }
 
     [Fact]

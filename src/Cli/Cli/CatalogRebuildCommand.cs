@@ -78,6 +78,10 @@ internal static class CatalogRebuildCommand
                 keptAs = KeepCopy(sqlite!);
                 foreach (var companion in Companions) File.Delete(sqlite + companion);
                 MoveWithCompanions(building, sqlite!);
+                // Built under another name, the catalog counted as one outside the root: its planner marked the root and
+                // claimed the file. Neither has a use for the root's own catalog (and a rebuild killed before left its claim too).
+                var claim = Path.Combine(Path.GetDirectoryName(building)!, CatalogClaim.FileName(Path.GetFileName(building), CheckpointNode.CatalogId(store)));
+                foreach (var leftover in new[] { claim, claim + ".holder", Path.Combine(root, CheckpointLayout.MarkFile) }) File.Delete(leftover);
             }
         }
         output.Line($"the old catalog is kept as {keptAs}");
