@@ -82,6 +82,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         if (e is ActorInitializationException init)
         {
             _failure = ErrorText.Of(init.InnerException ?? init);
+            _final = HeldByAnotherProcess(init.InnerException);
             return Directive.Stop;
         }
         var now = DateTime.UtcNow;
@@ -97,6 +98,16 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         _log.Error(e, "the checkpoint planner failed and restarts: {0}", ErrorText.Of(e));
         return Akka.Actor.SupervisorStrategy.DefaultDecider.Decide(e);
     }, loggingEnabled: false);
+
+    /// <summary>
+    /// True when <paramref name="refusal"/> is the root's lock held by another process, outside a cluster: a second job on the root, or
+    /// a command such as gc. No try within the backoff's seconds frees it, so the start fails at once, as a checkpointer that finds the
+    /// lock held as it starts does; before, a start that raced the other process's tried five times, logging each, for 3 s. In a cluster
+    /// the holder may be the singleton's predecessor, still stopping; in this process, a checkpointer on the root still disposing.
+    /// </summary>
+    private static bool HeldByAnotherProcess(Exception? refusal) =>
+        !Context.System.IsClustered() && refusal is RootLockedException { HolderProcessId: { } pid, HolderHostName: { } host }
+        && (pid != Environment.ProcessId || host != Environment.MachineName);
 
     /// <summary>A planner is starting: messages wait until it has.</summary>
     private void Starting()
