@@ -337,6 +337,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.SendWrite w: WriteHandOff.Send(w.Assignment.Writer, save.Step, save.SaveId!.Value, w.Assignment.File, save.Staged, Self, w.Attempt, w.Assignment.Grant, w.Assignment.Replica, save.Tier); break;
                 case SaveDecision.AskReassignment r: (r.Planner ?? _planner).Tell(new ReassignWrite(save.Step, save.SaveId!.Value, r.File, r.LostWriter, r.Replica)); break;
                 case SaveDecision.AskAbort a: (a.Planner ?? _planner).Tell(new AbortSave(save.Step, _rank, save.Staged.Plan.WorldSize, PlanSent: true)); break;
+                case SaveDecision.TellPlannerLost l: _planner.Tell(new AbortSave(save.Step, _rank, save.Staged.Plan.WorldSize, Failure: l.Why, PlannerLost: true)); break;
                 case SaveDecision.Report r: _planner.Tell(new ReportWrites(save.Step, r.SaveId, _rank, r.Results, r.Failures, r.Copies)); break;
                 case SaveDecision.OpenStream { Endpoint: { } endpoint, Grant: { } grant } o:
                     StagedFilePush.Start(BulkChannels.Get(Context.System).For(_settings).Client, endpoint, grant.ForAttempt(o.Attempt), save.Staged, o.File, Sender, Self,

@@ -467,6 +467,36 @@ public class SaveRoundsSpec
     }
 
     [Fact]
+    public void A_rank_that_lost_the_planner_should_abort_the_round_a_plan_re_sent_to_the_successor_opened_naming_the_loss()
+    {
+        // The successor never had rank 0's plan (the lost planner had taken it); rank 1's, not taken then, was re-sent to it.
+        var rounds = Rounds();
+        var lost = new AbortSave(Step, 0, 2, Failure: "the planner p@A was lost", PlannerLost: true);
+        Assert.Equal($"rank 0's save of step {Step} lost its planner: the planner p@A was lost", lost.Reason);
+        Assert.False(AbortSave.IsCancellation(lost.Reason, Step));
+        rounds.Submit(PlanOf(1), "s1@B", haveWriters: true);
+
+        // Before, the round waited for rank 0's plan until the plan deadline, and then blamed rank 0 for not sending it.
+        Assert.Contains(rounds.Cancel(lost, over: false).Select(Show), d => d.StartsWith($"D.AbortStep {Step} '{lost.Reason}' to s1@B", StringComparison.Ordinal));
+        // Rank 0 saves the step again: its plan is a new attempt's, not refused.
+        Assert.DoesNotContain(rounds.Submit(PlanOf(0), "s0@A", haveWriters: true), d => d is D.RefusePlan);
+    }
+
+    [Fact]
+    public void A_rank_that_lost_the_planner_before_the_successor_had_any_plan_should_have_the_others_plans_refused_naming_the_loss_and_its_retry_taken()
+    {
+        var rounds = Rounds();
+        var lost = new AbortSave(Step, 0, 2, Failure: "the planner p@A was lost", PlannerLost: true);
+
+        rounds.Cancel(lost, over: false);
+
+        Same(new D[] { new D.RefusePlan(Step, "s1@B", lost.Reason) }, rounds.Submit(PlanOf(1), "s1@B", haveWriters: true));
+        // Its own plan went to the lost planner only: a plan of its now is a retry.
+        Same(new D[] { new D.StartDeadline(Step, RoundDeadline.Plans, PlanTimeout), new D.AcceptPlan(Step, "s0@A") },
+            rounds.Submit(PlanOf(0), "s0@A", haveWriters: true));
+    }
+
+    [Fact]
     public void Every_rank_failing_to_stage_one_attempt_should_leave_the_retry_free()
     {
         var rounds = Rounds();

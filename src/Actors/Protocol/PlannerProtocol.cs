@@ -69,11 +69,17 @@ internal sealed record SubmitLocalPlan(long Step, LocalSavePlan Plan, ulong Fing
 /// True when the rank had sent its plan (and re-sends it until answered): with no round to abort (a new
 /// planner, which never had the plan), that plan is refused too when it comes, so its save ends cancelled.
 /// </param>
-/// <param name="Failure">Why the rank could not stage its state; null for a cancellation.</param>
-internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSent = false, string? Failure = null) : IActorCkptMessage
+/// <param name="Failure">Why the rank could not stage its state, or how its planner was lost; null for a cancellation.</param>
+/// <param name="PlannerLost">
+/// The planner that had taken this rank's plan was lost (<paramref name="Failure"/> says how): sent to its successor, which never had
+/// the plan, so that a round the other ranks' plans open there aborts naming the loss rather than wait for this rank's plan.
+/// </param>
+internal sealed record AbortSave(long Step, int Rank, int WorldSize, bool PlanSent = false, string? Failure = null, bool PlannerLost = false) : IActorCkptMessage
 {
     /// <summary>The reason every rank hears in <see cref="CheckpointAborted"/>; the cancelling rank knows its own abort by it.</summary>
-    public string Reason => Failure is null ? $"rank {Rank} cancelled its save of step {Step}" : $"rank {Rank} could not stage its state: {Failure}";
+    public string Reason => Failure is null ? $"rank {Rank} cancelled its save of step {Step}"
+        : PlannerLost ? $"rank {Rank}'s save of step {Step} lost its planner: {Failure}"
+        : $"rank {Rank} could not stage its state: {Failure}";
 
     /// <summary>True when <paramref name="reason"/> is the <see cref="Reason"/> of some rank's cancel of <paramref name="step"/>.</summary>
     public static bool IsCancellation(string reason, long step) =>

@@ -246,7 +246,11 @@ internal sealed class ShardSave<TActor> where TActor : class
     {
         if (_over) return Nothing;
         if (!Decided && EqualityComparer<TActor>.Default.Equals(actor, Planner))
-            return Fail(cutOff is null ? $"the planner {_name(actor)} was lost" : CutOff(cutOff));
+        {
+            if (cutOff is not null) return Fail(CutOff(cutOff));
+            var why = $"the planner {_name(actor)} was lost";
+            return [new ShardSaveDecision<TActor>.TellPlannerLost(why), .. Fail(why)];
+        }
         _lost.Add(actor);
         var decisions = new List<ShardSaveDecision<TActor>>();
         if (Decided)

@@ -49,6 +49,12 @@ internal abstract record ShardSaveDecision<TActor> where TActor : class
     /// <param name="Replica">Which copy of the file.</param>
     public sealed record AskReassignment(string File, TActor LostWriter, TActor? Planner, int Replica = 0) : ShardSaveDecision<TActor>;
 
+    /// <summary>
+    /// Tell the planner (its successor, through the proxy) that the planner that took this rank's plan was lost,
+    /// <paramref name="Why"/>: a round the other ranks' plans open there aborts naming it (<see cref="AbortSave.PlannerLost"/>).
+    /// </summary>
+    public sealed record TellPlannerLost(string Why) : ShardSaveDecision<TActor>;
+
     /// <summary>Ask <paramref name="Planner"/> to abort the save: its caller cancelled it.</summary>
     /// <param name="Planner">The planner that accepted the plan; null for the proxy.</param>
     public sealed record AskAbort(TActor? Planner) : ShardSaveDecision<TActor>;

@@ -39,7 +39,7 @@ internal static class DemoRunner
             }
             catch (OperationCanceledException) when (signals.Stopped)
             {
-                return Interrupted(signals, output, "during its load, which stopped between reads (the checkpoint is untouched)");
+                return Interrupted(signals, output, DuringLoad);
             }
         }
 
@@ -66,7 +66,7 @@ internal static class DemoRunner
         }
         catch (OperationCanceledException) when (signals.Stopped)
         {
-            return Interrupted(signals, output, "during its load, which stopped between reads (the checkpoint is untouched)");
+            return Interrupted(signals, output, DuringLoad);
         }
     }
 
@@ -76,6 +76,8 @@ internal static class DemoRunner
         const string key = "akka.coordinated-shutdown.run-by-clr-shutdown-hook";
         return !string.IsNullOrWhiteSpace(hocon) && Akka.Configuration.ConfigurationFactory.ParseString(hocon).HasPath(key) ? hocon : $"{hocon}\n{key} = off";
     }
+
+    private const string DuringLoad = "during its load, which stopped between reads (the checkpoint is untouched)";
 
     /// <summary>Says where the demo stopped for a signal; the signal's exit.</summary>
     private static int Interrupted(StopSignals signals, CliOutput output, string where)
