@@ -255,6 +255,9 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
     /// </summary>
     public IReadOnlyList<RoundDecision<TRef>> Cancel(AbortSave msg, bool over)
     {
+        // A rank that lost the planner its plan went to aborts only a round alive here (another rank's plan, re-sent to this
+        // successor, opened it). Kept as a tombstone, its word would refuse a restarted rank's save of the step long after.
+        if (msg.PlannerLost && this[msg.Step] is not { Alive: true }) return None;
         if (this[msg.Step] is { } round)
         {
             if (round.Alive)
