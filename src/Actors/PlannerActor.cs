@@ -16,6 +16,9 @@ namespace ActorCkpt;
 /// </summary>
 internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
 {
+    // How long a stopping planner waits for its step removals before letting go of the root anyway.
+    private static readonly TimeSpan RemovalPatience = TimeSpan.FromSeconds(30);
+
     private readonly ActorCkptSettings _settings;
     private readonly PlannerFiles _files;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -283,6 +286,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     protected override void PostStop()
     {
         if (Context.System.IsClustered()) Cluster.Get(Context.System).Unsubscribe(Self);
+        _files.AwaitRemovals(RemovalPatience);
         _claim?.Dispose();
         _catalogLock?.Dispose();
         base.PostStop();

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Microsoft.Data.Sqlite;
 
 namespace ActorCkpt.Actors.Tests;
@@ -9,11 +11,11 @@ public class CatalogSpec : NodeSpec
     private static readonly IReadOnlyList<(string Key, DType DType, Layout Layout, long Rows, long Cols)> Model =
         TestStates.Model(new[] { DType.Float32 }, new[] { Layout.Rows, Layout.Replicated });
 
-    /// <summary>A node in an actor system of its own over <see cref="NodeSpec.Root"/>, as a process of its own would have.</summary>
+    /// <summary>A node in an actor system of its own over <see cref="NodeSpec.Root"/>, as a process of its own would have (<paramref name="extra"/> over the tests' settings).</summary>
     private (ActorSystem System, CheckpointNode Node) StartProcess(string extra = "", Func<IBlobStore, IBlobStore>? wrap = null)
     {
         var system = ActorSystem.Create("proc", ActorCkptConfig.WithCatalog(
-            ConfigurationFactory.ParseString(extra + "\n" + TestConfig).WithFallback(ActorCkptConfig.Defaults), Root));
+            ConfigurationFactory.ParseString(TestConfig + "\n" + extra).WithFallback(ActorCkptConfig.Defaults), Root));
         IBlobStore blobs = new LocalBlobStore(Root);
         return (system, CheckpointNode.Start(system, wrap?.Invoke(blobs) ?? blobs));
     }
@@ -158,6 +160,82 @@ public class CatalogSpec : NodeSpec
         Assert.Contains("deleted", refused.Message);
         await system.Terminate();
         TestStates.Dispose(states.Concat(targets));
+    }
+
+    [Fact]
+    public async Task A_stopping_planner_should_let_go_of_the_root_only_once_its_step_removals_have_ended()
+    {
+        RemovalHoldingStore? store = null;
+        var (system, node) = StartProcess("actorckpt.retention { keep-last = 1, grace-after-start = 0s }\nakka.loglevel = INFO",
+            blobs => store = new RemovalHoldingStore(blobs, CheckpointLayout.StepDirectory(1)));
+        var states = TestStates.Build(Model, 2, seed: 21);
+        await SaveAllAsync(node, 1, states);
+        store!.Arm();
+        await SaveAllAsync(node, 2, states);
+        await store.Entered.WaitAsync(Patience); // retention removes step 1's directory, held there
+        var log = CreateTestProbe();
+        system.EventStream.Subscribe(log.Ref, typeof(Info));
+
+        var terminated = system.Terminate();
+        // Before, the planner let go of the root's lock at once, the removal still running; now it waits for it.
+        var waiting = Task.Run(() => log.FishForMessage<Info>(i => i.Message.ToString()!.StartsWith("Stopping: waiting up to", StringComparison.Ordinal), Patience));
+        await Task.WhenAny(store.Unlocked, waiting).WaitAsync(Patience);
+        store.Open();
+        await terminated.WaitAsync(Patience);
+
+        Assert.Equal(new[] { "removed step-00000001", "unlocked catalog.lock" }, store.Events);
+        Assert.False(Directory.Exists(Path.Combine(Root, CheckpointLayout.StepDirectory(1))));
+        TestStates.Dispose(states);
+    }
+
+    /// <summary>A store whose removal of <paramref name="directory"/>, once armed, waits for <see cref="Open"/>; it records that removal and each lock let go since, in order.</summary>
+    private sealed class RemovalHoldingStore(IBlobStore inner, string directory) : DelegatingBlobStore(inner)
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _unlocked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim _open = new();
+        private readonly ConcurrentQueue<string> _events = new();
+        private volatile bool _armed;
+
+        public Task Entered => _entered.Task;
+
+        public Task Unlocked => _unlocked.Task;
+
+        public IReadOnlyList<string> Events => _events.ToArray();
+
+        public void Open() => _open.Set();
+
+        /// <summary>From now on (a save clears its step's directory before writing it).</summary>
+        public void Arm() => _armed = true;
+
+        public override void DeleteDirectory(string path)
+        {
+            if (!_armed || path != directory)
+            {
+                base.DeleteDirectory(path);
+                return;
+            }
+            _entered.TrySetResult();
+            _open.Wait();
+            base.DeleteDirectory(path);
+            _events.Enqueue("removed " + path);
+        }
+
+        public override IDisposable Lock(string path) => new Releasing(base.Lock(path), () =>
+        {
+            if (!_armed) return; // the node's start probes the lock too
+            _events.Enqueue("unlocked " + path);
+            _unlocked.TrySetResult();
+        });
+
+        private sealed class Releasing(IDisposable held, Action released) : IDisposable
+        {
+            public void Dispose()
+            {
+                held.Dispose();
+                released();
+            }
+        }
     }
 
     [Fact]

@@ -11,6 +11,7 @@ namespace ActorCkpt;
 internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILoggingAdapter log)
 {
     private readonly CheckpointStore _memory = store.MemorySteps();
+    private readonly HashSet<Task<DeletionFinished>> _removing = [];
 
     /// <summary>The store of memory steps' metadata (<c>&lt;root&gt;/memory</c>).</summary>
     public CheckpointStore Memory => _memory;
@@ -183,8 +184,9 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
     }).ToArray();
 
     /// <summary>Removes a deleted step's directory off the actor's thread; the task's result says how it went (and is logged).</summary>
-    public Task<DeletionFinished> RemoveInBackground(long step) =>
-        Task.Run(() => store.Delete(step, () => killAt.Reached("deleting", step))).ContinueWith(t =>
+    public Task<DeletionFinished> RemoveInBackground(long step)
+    {
+        var removal = Task.Run(() => store.Delete(step, () => killAt.Reached("deleting", step))).ContinueWith(t =>
         {
             var error = t.Exception?.InnerException?.Message;
             // One that would not go is left for the next recovery, or for `gc` once the metadata is gone.
@@ -192,6 +194,25 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
             else log.Warning("Could not remove the files of deleted step {0}: {1}", step, error);
             return new DeletionFinished(step, error);
         }, TaskScheduler.Default);
+        lock (_removing) _removing.Add(removal);
+        removal.ContinueWith(t => { lock (_removing) _removing.Remove(t); }, TaskScheduler.Default);
+        return removal;
+    }
+
+    /// <summary>
+    /// Waits, up to <paramref name="patience"/>, for the removals still running: a planner that stops
+    /// lets go of the root only after them, or the next holder (a restarted planner, a new job,
+    /// `gc`, a test cleaning up) would find a directory emptying under it.
+    /// </summary>
+    public void AwaitRemovals(TimeSpan patience)
+    {
+        Task[] running;
+        lock (_removing) running = _removing.Where(t => !t.IsCompleted).ToArray<Task>();
+        if (running.Length == 0) return;
+        log.Info("Stopping: waiting up to {0} for {1} step removal(s) to end before letting go of the root", patience, running.Length);
+        if (!Task.WaitAll(running, patience))
+            log.Warning("Stopping with step removals still running after {0}: the next planner of '{1}' removes what they leave, as debris", patience, Root);
+    }
 
     /// <summary>Takes the root's catalog lock (one planner per root); disposing it lets go.</summary>
     public IDisposable TakeCatalogLock() => CatalogLock.Take(store.Blobs);
