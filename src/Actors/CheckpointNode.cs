@@ -21,8 +21,8 @@ internal sealed class CheckpointNode
     private readonly Dictionary<int, long> _queueRounds = new();
     private readonly HashSet<int> _queueAsking = new();
     private readonly object _lock = new();
-    private readonly CutOffNotice _cutOff = new();
-    private readonly LeftClusterNotice _left = new();
+    private readonly NodeNotice _cutOff = new(); // why saves in flight were cut off (CutOffSaves)
+    private readonly NodeNotice _left = new(); // why this node is no longer a member of its cluster
     // Saves sent with a cancellation token, by rank, with their slot, until their shard actor is done
     // with them: one whose caller heard it cancelled may linger there (SaveHandle.Lingering), and a
     // save of its step must go behind it, even once FinalizeAsync has taken its outcome.

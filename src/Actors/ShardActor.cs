@@ -46,12 +46,12 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
     // goes back to the pool when the last of them ends late.
     private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy)> _abandoned = new();
-    private readonly CutOffNotice _cutOff;
-    private readonly LeftClusterNotice _left;
+    private readonly NodeNotice _cutOff;
+    private readonly NodeNotice _left;
 
     /// <summary>Creates the shard actor of <paramref name="rank"/>; use <see cref="Props"/>.</summary>
     public ShardActor(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool, string readerName, ReplicaMemory replicas,
-        SharedReads? sharedReads, ReplicaStore? localReplicas, CutOffNotice cutOff, LeftClusterNotice left)
+        SharedReads? sharedReads, ReplicaStore? localReplicas, NodeNotice cutOff, NodeNotice left)
     {
         (_cutOff, _left) = (cutOff, left);
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
@@ -81,11 +81,11 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// </summary>
     public static Props Props(int rank, IActorRef planner, CheckpointStore store, ActorCkptSettings settings, StagingPool pool,
         string readerName = "actorckpt-reader", ReplicaMemory? replicas = null, SharedReads? sharedReads = null, ReplicaStore? localReplicas = null,
-        CutOffNotice? cutOff = null, LeftClusterNotice? left = null)
+        NodeNotice? cutOff = null, NodeNotice? left = null)
     {
         var memory = replicas ?? new ReplicaMemory();
-        var notice = cutOff ?? new CutOffNotice();
-        var outside = left ?? new LeftClusterNotice();
+        var notice = cutOff ?? new NodeNotice();
+        var outside = left ?? new NodeNotice();
         return Akka.Actor.Props.Create(() => new ShardActor(rank, planner, store, settings, pool, readerName, memory, sharedReads, localReplicas, notice, outside));
     }
 
