@@ -48,6 +48,25 @@ public sealed class LockedRootSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_planner_refused_the_lock_by_another_process_should_give_up_at_its_first_try()
+    {
+        using var held = new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile);
+        // The holder record names another process: this test's lock stands in for that process's.
+        var record = Path.Combine(Root, CheckpointLayout.LockHolderFile(CheckpointLayout.CatalogLockFile));
+        var other = LockHolder.Parse(await File.ReadAllTextAsync(record))! with { ProcessId = Environment.ProcessId + 1 };
+        await File.WriteAllTextAsync(record, other.ToJson());
+        var store = new LockCountingStore(new LocalBlobStore(Root));
+
+        var planner = Sys.ActorOf(PlannerSupervisorActor.Props(new CheckpointStore(store), Tries(3), "other-process", "no-writers"));
+        var settled = await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience);
+
+        // Before, it tried three times (five by default, over 3 s), a line each: no try frees another process's lock.
+        var lockFile = Path.Combine(Path.GetFullPath(Root), CheckpointLayout.CatalogLockFile);
+        Assert.StartsWith($"the checkpoint planner could not start: the checkpoint root '{Path.GetFullPath(Root)}' is held by another checkpointer: '{lockFile}' is locked by pid {other.ProcessId} on host", settled.GaveUp);
+        Assert.Equal(1, store.Attempts);
+    }
+
+    [Fact]
     public async Task A_planner_that_gave_up_should_try_again_after_the_set_wait_and_start_once_the_lock_is_free()
     {
         var held = new LocalBlobStore(Root).Lock(CheckpointLayout.CatalogLockFile);
