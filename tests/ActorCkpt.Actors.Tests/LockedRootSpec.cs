@@ -6,7 +6,8 @@ namespace ActorCkpt.Actors.Tests;
 /// <summary>
 /// A planner whose start fails (another holder has the root's lock; its journal cannot be
 /// recovered) tries a bounded number of times, logging each try once, then gives up with one
-/// error that every save hears at once; a lock freed before the last try lets it start.
+/// error that every save hears at once; a lock freed before the last try lets it start. A lock
+/// another process holds is not waited for: the first try gives up.
 /// </summary>
 public sealed class LockedRootSpec : NodeSpec
 {
