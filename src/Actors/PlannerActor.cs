@@ -286,7 +286,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     protected override void PostStop()
     {
         if (Context.System.IsClustered()) Cluster.Get(Context.System).Unsubscribe(Self);
-        _files.AwaitRemovals(RemovalPatience);
+        // Null when a restart's constructor failed (its store out of reach): nothing of this instance's runs.
+        _files?.AwaitRemovals(RemovalPatience);
         _claim?.Dispose();
         _catalogLock?.Dispose();
         base.PostStop();

@@ -62,8 +62,8 @@ public sealed class CatalogRebuildSpec : IDisposable
         Assert.Equal(0, exit);
         var lines = Lines(output);
         var quarantined = Path.Combine(Root, "quarantine", CheckpointLayout.StepDirectory(2));
-        // Three lines, then the report's four.
-        Assert.Equal(7, lines.Length);
+        // Three lines, then the report's six.
+        Assert.Equal(9, lines.Length);
         Assert.Matches($@"^step 2 failed verification \(BAD file={Escaped(Path.GetFileName(dataFile))} key=\S+: checksum mismatch in block\(s\) [0-9, ]+\): moved to {Escaped(Path.Combine(Root, "quarantine/step-00000002"))}, not admitted$", lines[0]);
         Assert.Matches($@"^the old catalog is kept as {Escaped(catalog)}\.replaced-[0-9]{{8}}T[0-9]{{6}}Z$", lines[1]);
         Assert.Equal($"rebuilt the catalog of {Root}: 2 committed steps admitted (1, 3)", lines[2]);

@@ -122,6 +122,20 @@ public abstract class MemoryTierProcessSpec : IDisposable
             // keep-last = 2: steps 1 and 2 left memory as 3 and 4 committed.
             Assert.Equal($"actorckpt: no committed checkpoint in {Root} on disk; 2 steps (3 to 4) are in the memory tier only (`actorckpt ls` lists their holders)",
                 checkErr.TrimEnd());
+
+            // A catalog rebuilt from disk does not admit memory steps, and loses none: their metadata is set aside whole,
+            // with the old catalog. Before, the rebuild's planner deleted it, saying nothing.
+            var memoryDir = Path.Combine(Root, CheckpointLayout.MemoryDirectory);
+            var metadata = Directory.GetFiles(memoryDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                .Select(f => (Path.GetRelativePath(memoryDir, f), Convert.ToHexString(File.ReadAllBytes(f)))).ToArray();
+            Assert.Contains(metadata, f => f.Item1.StartsWith(CheckpointLayout.StepDirectory(4), StringComparison.Ordinal));
+            var (rebuildExit, rebuildOut, rebuildErr) = await ToolRun.RunAsync(RunGuard, "catalog", "rebuild", Root);
+            Assert.True(rebuildExit == 0, rebuildOut + rebuildErr);
+            var setAside = Assert.Single(Directory.GetDirectories(Root, CheckpointLayout.MemoryDirectory + ".replaced-*"));
+            Assert.Equal($"memory steps 3, 4 not admitted: a catalog rebuilt from disk holds disk steps only (memory steps live in their holders' processes); " +
+                         $"their metadata is kept as {setAside}, with the old catalog", rebuildOut.Split('\n')[0]);
+            Assert.Equal(metadata, Directory.GetFiles(setAside, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                .Select(f => (Path.GetRelativePath(setAside, f), Convert.ToHexString(File.ReadAllBytes(f)))).ToArray());
         }
     }
 

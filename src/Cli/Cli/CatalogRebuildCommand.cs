@@ -9,7 +9,8 @@ namespace ActorCkpt.Cli;
 /// outside the root) the root's id is renamed, so the old journal stays untouched and the new one starts empty. Every committed step is verified byte
 /// for byte first; one that fails, and any step directory without committed metadata, is moved
 /// whole into <see cref="CheckpointStore.QuarantineDirectory"/> and not admitted. Then a planner recovers the empty catalog and records each step left on disk as
-/// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing.
+/// committed (<see cref="CatalogReconciler"/>), with retention off so the rebuild deletes nothing. Memory steps are not
+/// admitted (their holders' processes hold them, not the disk): their metadata is set aside whole, with the old catalog.
 /// Refused while a planner (a running job) holds the root.
 /// </summary>
 internal static class CatalogRebuildCommand
@@ -31,6 +32,8 @@ internal static class CatalogRebuildCommand
         var catalog = ActorCkptConfig.CatalogConnection(node, root);
         CatalogServer.VerifyWhenServer(catalog);
         var keptAs = "";
+        List<long> memorySteps;
+        string? memoryKeptAs = null;
         // Held while steps are verified and quarantined, so no job starts on the root meanwhile.
         using (CatalogLock.Take(blobs))
         {
@@ -46,6 +49,17 @@ internal static class CatalogRebuildCommand
                 var movedTo = store.Quarantine(step);
                 quarantined.Add((step, why!, movedTo));
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
+            }
+            // The planner that starts on the new catalog removes memory metadata no catalog entry holds: set aside whole, the
+            // memory steps go with the old catalog (before, they were deleted without a word).
+            memorySteps = store.MemorySteps().ScanSteps(_ => false).Steps.Select(s => s.Step).ToList();
+            if (memorySteps.Count > 0)
+            {
+                memoryKeptAs = CheckpointLayout.MemoryDirectory + Replaced();
+                blobs.Rename(CheckpointLayout.MemoryDirectory, memoryKeptAs, overwrite: false);
+                memoryKeptAs = $"{blobs.Root}/{memoryKeptAs}";
+                output.Line($"memory {(memorySteps.Count == 1 ? "step" : "steps")} {string.Join(", ", memorySteps)} not admitted: a catalog rebuilt from disk " +
+                            $"holds disk steps only (memory steps live in their holders' processes); their metadata is kept as {memoryKeptAs}, with the old catalog");
             }
             // A catalog on a server (or in a SQLite file outside the root) is keyed by the root's id: a new id starts a new catalog.
             // Checked again just before: the verification above may have taken hours.
@@ -94,6 +108,8 @@ internal static class CatalogRebuildCommand
             ["admitted"] = admitted,
             ["quarantined"] = quarantined.Select(q => new Dictionary<string, object?> { ["step"] = q.Step, ["reason"] = q.Why, ["moved_to"] = q.MovedTo }).ToList(),
             ["old_catalog"] = keptAs,
+            ["memory_steps_set_aside"] = memorySteps,
+            ["memory_kept_as"] = memoryKeptAs,
         });
         return 0;
     }
