@@ -280,6 +280,26 @@ public sealed class MemoryWriteSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_stopping_holder_should_delete_its_spares_however_long_recycle_for_is()
+    {
+        var store = Store();
+        var (plan, data) = File("r00000-000-abcd1234.safetensors", 1);
+        DataFileBufferWriter.Write(() => store.Create(1, Guid.NewGuid(), plan, 1 << 20, new Dictionary<string, string>()), plan, data);
+        var holder = Sys.ActorOf(ReplicaHolderActor.Props(Store(), Tier("h0") with { RecycleFor = TimeSpan.FromHours(1) }, TestActor));
+        Announcement();
+        holder.Tell(new DropReplicas(1, null, "evicted", Recycle: true));
+        Assert.Equal(0, ExpectMsg<ReplicasDropped>(Patience).FreedBytes);
+        Assert.Single(Directory.GetFiles(Path.Combine(store.Root, ReplicaLayout.SpareDirectory)));
+
+        Watch(holder);
+        Sys.Stop(holder);
+        ExpectTerminated(holder, Patience);
+
+        // Before, they stayed in tmpfs (RAM) after the process ended, until a holder of the host started again.
+        Assert.Empty(Directory.GetFiles(Path.Combine(store.Root, ReplicaLayout.SpareDirectory)));
+    }
+
+    [Fact]
     public void With_recycle_for_zero_an_eviction_should_delete_the_files_at_once()
     {
         var id = Guid.NewGuid();

@@ -160,6 +160,24 @@ internal sealed class ReplicaHolderActor : ReceiveActor, IWithUnboundedStash, IW
             $"dropping {what} of step {request.Step} ({request.Reason}) failed: {e.Message}"));
     }
 
+    /// <summary>
+    /// Spares are warm pages kept for this host's next copies: with the holder gone none comes, and
+    /// in tmpfs they would hold the host's memory until a holder started there again.
+    /// </summary>
+    protected override void PostStop()
+    {
+        try
+        {
+            var (files, bytes) = _store.ReleaseSpares(TimeSpan.Zero);
+            if (files > 0) _log.Info("Replica holder of host '{0}': stopping; released {1} spare file(s), {2} bytes freed", _store.Host, files, bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Replica holder of host '{0}': stopping; its spare files could not be released: {1}", _store.Host, e.Message);
+        }
+        base.PostStop();
+    }
+
     /// <summary>Deletes the spare files that have waited <see cref="MemoryTierSettings.RecycleFor"/> unclaimed, off the actor's thread.</summary>
     private void Release() => Answer(() =>
     {
