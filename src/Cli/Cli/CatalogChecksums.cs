@@ -28,6 +28,9 @@ internal sealed class CatalogChecksums
     public string? For(long step) =>
         _byStep?.GetValueOrDefault(step) is { Status: CheckpointStatus.Committed, MetadataChecksum: { Length: > 0 } checksum } ? checksum : null;
 
+    /// <summary>The catalog's record of step <paramref name="step"/>; null when there is no catalog or it has none.</summary>
+    public CatalogEntry? Entry(long step) => _byStep?.GetValueOrDefault(step);
+
     /// <summary>
     /// The steps the catalog records as committed to disk, oldest first (none without a catalog): each
     /// must have its metadata there, which the readers check (<see cref="ReaderSteps"/>). Steps it records

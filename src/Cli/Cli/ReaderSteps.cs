@@ -59,15 +59,21 @@ internal static class ReaderSteps
 
     /// <summary>
     /// Throws <see cref="CheckpointFormatException"/> when <paramref name="catalog"/> records <paramref name="step"/>
-    /// as committed but its metadata is missing or not a regular file, and <see cref="CheckpointNotFoundException"/>
-    /// when the step is in the memory tier only.
+    /// as committed to disk but its metadata is missing or not a regular file, and <see cref="CheckpointNotFoundException"/>
+    /// when the step is in the memory tier or the object tier only.
     /// </summary>
     private static void RequireOnDisk(CheckpointStore store, CatalogChecksums catalog, long step)
     {
-        if (catalog.For(step) is not null) StepConsistency.RequireMetadataFile(store, step);
-        else if (!store.IsCommitted(step) && store.MemorySteps().IsCommitted(step))
-            throw new CheckpointNotFoundException($"step {step} is in the memory tier only, its bytes in the hosts' replicas, not under '{store.Blobs.Root}': " +
+        var root = store.Blobs.Root;
+        // Before, a step only the object tier held was said to have lost its metadata, as if the root were damaged.
+        if (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, OnObject: true } uploaded)
+            throw new CheckpointNotFoundException($"step {step} is in the object tier only, under '{uploaded.Uploaded}', not under '{root}': " +
+                                                  "this command reads steps on disk; give it the tier's root, which reads as a checkpoint root of its own");
+        if (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, Tier: StorageTier.Memory }
+            || (catalog.For(step) is null && !store.IsCommitted(step) && store.MemorySteps().IsCommitted(step)))
+            throw new CheckpointNotFoundException($"step {step} is in the memory tier only, its bytes in the hosts' replicas, not under '{root}': " +
                                                   "this command reads steps on disk; `actorckpt ls` lists its holders");
+        if (catalog.For(step) is not null) StepConsistency.RequireMetadataFile(store, step);
     }
 
     /// <summary>
