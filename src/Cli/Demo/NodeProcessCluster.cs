@@ -50,6 +50,8 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     private void Interrupted(PosixSignalContext context)
     {
         context.Cancel = true;
+        // First: the driver's waits then see nodes end that this handler killed, not nodes that failed.
+        Volatile.Write(ref s_interrupted, true);
         DemoNodeProcess[] nodes;
         lock (_processes) nodes = _processes.ToArray();
         foreach (var node in nodes) node.KillNow();
@@ -75,6 +77,22 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         }
         Console.Error.WriteLine($"actorckpt: {_command} interrupted: its {nodes.Length} node processes were killed{removed}");
         Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
+    }
+
+    private static bool s_interrupted;
+
+    /// <summary>True once a signal's handler began killing the node processes: the process is ending with that signal.</summary>
+    public static bool Interrupting => Volatile.Read(ref s_interrupted);
+
+    /// <summary>
+    /// The failure of node process <paramref name="dead"/>, which ended <paramref name="when"/>; a node the
+    /// signal's handler killed is not one: this waits for the handler to end the process (before, a demo
+    /// interrupted during a save said first "node 0 exited with code 137 …", then the handler's line).
+    /// </summary>
+    private static ActorCkptException NodeEnded(DemoNodeProcess dead, string when)
+    {
+        if (Interrupting) Thread.Sleep(Timeout.Infinite);
+        return new ActorCkptException($"node {dead.Index} {dead.Ending(when)}");
     }
 
     /// <summary>The driver's node (planner proxy and the shared store).</summary>
@@ -155,7 +173,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         {
             var dead = running.First(p => p.Process.HasExited);
             _ = answers.ContinueWith(t => t.Exception, TaskScheduler.Default); // the other asks time out unobserved
-            throw new ActorCkptException($"node {dead.Index} {dead.Ending("while the driver waited for its answer")}");
+            throw NodeEnded(dead, "while the driver waited for its answer");
         }
         return await answers;
     }
@@ -226,7 +244,7 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
         await WaitAsync(() =>
         {
             if (_processes.FirstOrDefault(p => p.Process.HasExited) is { } dead)
-                throw new ActorCkptException($"node {dead.Index} {dead.Ending("while the cluster formed")}");
+                throw NodeEnded(dead, "while the cluster formed");
             var state = cluster.State;
             return Task.FromResult(state.Unreachable.Count == 0 && state.Members.Count == expected.Count
                 && state.Members.All(m => m.Status == MemberStatus.Up && expected.Contains(m.Address)));
