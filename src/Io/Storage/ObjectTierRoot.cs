@@ -13,12 +13,13 @@ internal static class ObjectTierRoot
 
     /// <summary>
     /// Null when <paramref name="tier"/> may serve as the object tier of <paramref name="root"/>;
-    /// otherwise one line saying why not. Object-store URIs are compared as written (case aside).
+    /// otherwise one line saying why not. Object-store URIs are compared as the roots they name (the
+    /// scheme's case and the prefix's outer slashes aside; keys are case-sensitive).
     /// </summary>
     public static string? Problem(string tier, string root)
     {
         if (!BlobStores.IsDirectory(tier))
-            return string.Equals(tier.TrimEnd('/'), root.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
+            return !BlobStores.IsDirectory(root) && SameObjectRoot(tier, root)
                 ? $"{Key} = '{tier}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own"
                 : null;
         // Found at start rather than as a warning at every upload.
@@ -31,6 +32,19 @@ internal static class ObjectTierRoot
             if (File.Exists(Path.Combine(realTier, marker)))
                 return AnotherRoot(tier, marker, "give it a directory of its own");
         return null;
+    }
+
+    /// <summary>Whether object-store URIs <paramref name="a"/> and <paramref name="b"/> name one root; a malformed one names none (it is refused where it is opened).</summary>
+    private static bool SameObjectRoot(string a, string b)
+    {
+        try
+        {
+            return ObjectRoot.Parse(a) == ObjectRoot.Parse(b);
+        }
+        catch (ActorCkptException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

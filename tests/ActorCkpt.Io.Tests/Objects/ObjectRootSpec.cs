@@ -45,6 +45,21 @@ public class ObjectRootSpec
         Assert.Equal("run?1#2/", ObjectRoot.Parse("s3://bucket/run?1#2").Prefix);
     }
 
+    [Theory]
+    [InlineData("s3://ckpt//run-1/", "s3://ckpt/run-1", true)]
+    [InlineData("S3://ckpt/run-1", "s3://ckpt/run-1/", true)]
+    [InlineData("s3://ckpt/RUN-1", "s3://ckpt/run-1", false)]
+    [InlineData("az://ckpt/run-1", "s3://ckpt/run-1", false)]
+    [InlineData("s3://ckpt/run-1/tier", "s3://ckpt/run-1", false)]
+    [InlineData("s3://ckpt/a//b", "s3://ckpt/a//b", false)]
+    public void An_object_tier_root_should_be_refused_when_it_names_the_checkpoint_root_however_spelt(string tier, string root, bool same)
+    {
+        // Before, URIs were compared as text, case aside: the first was allowed at start (each upload then warned),
+        // the third refused, though keys are case-sensitive. A malformed one is refused where it is opened.
+        var problem = ObjectTierRoot.Problem(tier, root);
+        Assert.Equal(same ? $"actorckpt.tiers.object.root = '{tier}' is the checkpoint root itself: the tier would take the root's steps for its uploads; give it a directory of its own" : null, problem);
+    }
+
     [Fact]
     public void A_directory_should_not_be_taken_for_an_object_root()
     {
