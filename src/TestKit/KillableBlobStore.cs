@@ -49,6 +49,8 @@ internal sealed class KillableBlobStore(IBlobStore inner) : DelegatingBlobStore(
 
     private sealed class Writer(IBlobWriter inner, KillableBlobStore store, string path) : IBlobWriter
     {
+        public void Abandon() => inner.Abandon();
+
         public void Write(ReadOnlySpan<byte> data, long offset)
         {
             store.Alive(path);

@@ -134,6 +134,37 @@ public class ObjectTierSpec(ObjectEmulators emulators) : NodeSpec
     }
 
     [Fact]
+    public async Task An_upload_a_store_stopped_answering_should_be_abandoned_at_its_deadline_and_the_next_step_go_up()
+    {
+        var tier = $"s3://{ObjectEmulators.NewContainer()}/tier";
+        // Held requests get no answer for longer than the test (request-timeout) and the upload-timeout is short.
+        var options = Options("s3") with { RequestTimeout = TimeSpan.FromMinutes(10) };
+        var node = Start(Root, Settings(tier, options) with
+        {
+            ObjectTier = new ObjectTierSettings(tier, 1, TimeSpan.FromSeconds(10)), Retention = RetentionPolicy.KeepAll,
+        });
+        await SaveAsync(node, 1);
+        await AwaitUploadedAsync(node, 1);
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+        var step2 = "/" + CheckpointLayout.StepDirectory(2) + "/";
+        _http.Hold(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.Contains(step2, StringComparison.Ordinal));
+
+        await SaveAsync(node, 2);
+        await AwaitConditionAsync(() => Task.FromResult(_http.Held > 0), Patience);
+        // Before, the upload waited on its requests (here 10 minutes, and by default retries of 100 s each), holding the tier's only slot.
+        var abandoned = log.FishForMessage<Akka.Event.Warning>(w => w.Message.ToString()!.StartsWith("Object tier: the upload of step 2 ", StringComparison.Ordinal), Patience);
+        Assert.Contains("is abandoned: not done within 00:00:10 (actorckpt.tiers.object.upload-timeout)", abandoned.Message.ToString());
+        // The copy's writers gave their requests up (the store still answers none).
+        await AwaitConditionAsync(() => Task.FromResult(_http.Held == 0), Patience);
+        await SaveAsync(node, 3);
+        await AwaitUploadedAsync(node, 3);
+        Assert.False((await CatalogOf(node)).Single(e => e.Step == 2).OnObject);
+        Assert.True(node.Store.IsCommitted(2));
+        _http.Release();
+    }
+
+    [Fact]
     public async Task A_step_the_tier_holds_as_another_checkpoint_should_not_be_recorded_as_the_local_step_s_copy()
     {
         var tier = $"az://{ObjectEmulators.NewContainer()}/tier";

@@ -10,7 +10,7 @@ namespace ActorCkpt;
 /// <see cref="UploadQueue"/> decides, and answers each <see cref="UploadStep"/> with its outcome.
 /// Training never waits for it: the planner announced the step committed before asking.
 /// </summary>
-internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
+internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     private readonly CheckpointStore _local;
     private readonly ActorCkptSettings _settings;
@@ -18,6 +18,8 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
     private readonly UploadQueue _queue = new();
     private readonly Dictionary<long, (UploadStep Request, IActorRef ReplyTo)> _requests = new();
     private CancellationTokenSource? _running;
+    // The upload under way; one abandoned at its deadline may still end later (its outcome is then stale).
+    private long _attempt;
     // Set by the first upload that marked the tier (uploads run one at a time, on the thread pool).
     private volatile bool _marked;
     private readonly List<IActorRef> _awaitingIdle = new();
@@ -32,10 +34,14 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private void Ready()
     {
         Receive<UploadStep>(OnUploadStep);
         Receive<Uploaded>(OnUploaded);
+        Receive<UploadOverdue>(OnUploadOverdue);
         Receive<FindUploads>(OnFindUploads);
         Receive<DeleteUpload>(OnDeleteUpload);
         Receive<UploadRemoved>(m =>
@@ -74,6 +80,11 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
         _running = new CancellationTokenSource(settings.ObjectTier.UploadTimeout);
         var cancel = _running.Token;
         var started = Stopwatch.GetTimestamp();
+        var attempt = ++_attempt;
+        // The copy stops at the deadline only where it checks its token (between reads, and its object
+        // writers abandon their waits): a store that stops answering holds its requests far longer, so
+        // the upload is answered as abandoned at the deadline, whatever the copy still does.
+        Timers.StartSingleTimer(nameof(UploadOverdue), new UploadOverdue(attempt, request, started), settings.ObjectTier.UploadTimeout);
         _log.Info("Object tier: uploading step {0} to '{1}'", step, Root);
         Task.Run(() =>
             {
@@ -81,9 +92,9 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
                 if (!_marked) Mark(target);
                 return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel);
             }, cancel)
-            .ContinueWith(t => new Uploaded(request, t.IsCompletedSuccessfully ? t.Result : null,
+            .ContinueWith(t => new Uploaded(attempt, request, t.IsCompletedSuccessfully ? t.Result : null,
                 t.IsCompletedSuccessfully ? null
-                : cancel.IsCancellationRequested ? $"not done within {settings.ObjectTier.UploadTimeout} (actorckpt.tiers.object.upload-timeout)"
+                : cancel.IsCancellationRequested ? NotDoneWithin(settings)
                 : ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception),
                 Stopwatch.GetElapsedTime(started)), TaskScheduler.Default)
             .PipeTo(Self);
@@ -104,10 +115,38 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
         _marked = true;
     }
 
+    private static string NotDoneWithin(ActorCkptSettings settings) =>
+        $"not done within {settings.ObjectTier.UploadTimeout} (actorckpt.tiers.object.upload-timeout)";
+
+    private void OnUploadOverdue(UploadOverdue m)
+    {
+        if (m.Attempt != _attempt || _running is null) return;
+        _log.Warning("Object tier: the upload of step {0} to '{1}' is abandoned: {2}; its copy stops as soon as the store lets it, and what it left "
+                     + "is removed by the next upload of the step or the tier's start", m.Request.Step, Root, NotDoneWithin(_settings));
+        // Not disposed: the copy still holds its token.
+        _running.Cancel();
+        _running = null;
+        Finish(new Uploaded(m.Attempt, m.Request, null, NotDoneWithin(_settings), Stopwatch.GetElapsedTime(m.Started)));
+    }
+
     private void OnUploaded(Uploaded m)
     {
-        _running?.Dispose();
+        if (m.Attempt != _attempt || _running is null)
+        {
+            // The copy of an upload abandoned at its deadline, ending now.
+            _log.Info("Object tier: the abandoned upload of step {0} ended after {1:F1} s{2}", m.Request.Step, m.Elapsed.TotalSeconds,
+                m.Failure is null ? " (it had finished; the step is found in the tier at the next start)" : ": " + m.Failure);
+            return;
+        }
+        Timers.Cancel(nameof(UploadOverdue));
+        _running.Dispose();
         _running = null;
+        Finish(m);
+    }
+
+    /// <summary>Answers the upload's request with its outcome, then starts the next one in line, or tells those waiting that none is left.</summary>
+    private void Finish(Uploaded m)
+    {
         if (_requests.Remove(m.Request.Step, out var entry))
         {
             if (m.Result is { } r)
@@ -203,6 +242,9 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash
     /// <summary>A removal from the tier ended; <paramref name="Failure"/> says why it failed, or is null.</summary>
     private sealed record UploadRemoved(long Step, string? Failure);
 
-    /// <summary>An upload ended: its result, or why it failed.</summary>
-    private sealed record Uploaded(UploadStep Request, StepUploadResult? Result, string? Failure, TimeSpan Elapsed);
+    /// <summary>Upload <paramref name="Attempt"/> ended: its result, or why it failed.</summary>
+    private sealed record Uploaded(long Attempt, UploadStep Request, StepUploadResult? Result, string? Failure, TimeSpan Elapsed);
+
+    /// <summary>Upload <paramref name="Attempt"/> (of <paramref name="Request"/>, started at timestamp <paramref name="Started"/>) reached its deadline.</summary>
+    private sealed record UploadOverdue(long Attempt, UploadStep Request, long Started);
 }

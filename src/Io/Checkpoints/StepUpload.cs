@@ -98,6 +98,8 @@ internal static class StepUpload
         if (reader.Length != length)
             throw new CheckpointFormatException(path, $"holds {reader.Length} bytes in '{from.Root}'; the step's metadata says {length}");
         using var writer = to.Create(path);
+        // A writer waiting on a store that stopped answering would not see the token otherwise.
+        using var abandon = cancellation.Register(writer.Abandon);
         BlobCopy.Copy(reader, writer, length, CopyBytes, cancellation);
         writer.Flush();
     }

@@ -145,6 +145,8 @@ internal abstract class FaultPolicy
 
         private sealed class SpaceTakingWriter(IBlobWriter inner, string path, DiskSpace disk) : IBlobWriter
         {
+            public void Abandon() => inner.Abandon();
+
             public void Write(ReadOnlySpan<byte> data, long offset)
             {
                 var got = disk.Take(data.Length);

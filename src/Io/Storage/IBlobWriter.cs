@@ -16,4 +16,13 @@ internal interface IBlobWriter : IDisposable
 
     /// <summary>Makes everything written durable (fsync).</summary>
     void Flush();
+
+    /// <summary>
+    /// Gives the writing up, from any thread: a write or flush waiting on the store ends (throws) as
+    /// soon as it can, and the dispose that follows drops what was written without waiting on the store
+    /// for more than one request. A local file has no such wait: nothing to do.
+    /// </summary>
+    void Abandon()
+    {
+    }
 }

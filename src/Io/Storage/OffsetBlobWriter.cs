@@ -18,6 +18,9 @@ internal sealed class OffsetBlobWriter(IBlobWriter inner, long start) : IBlobWri
     }
 
     /// <inheritdoc />
+    public void Abandon() => inner.Abandon();
+
+    /// <inheritdoc />
     public void WriteLent(ReadOnlyMemory<byte> data, long offset)
     {
         if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "must not be negative");

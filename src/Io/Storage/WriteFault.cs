@@ -50,6 +50,8 @@ internal abstract class WriteFault
 
     private sealed class TornWriter(IBlobWriter inner, Exception error) : IBlobWriter
     {
+        public void Abandon() => inner.Abandon();
+
         private int _writes;
 
         public void Write(ReadOnlySpan<byte> data, long offset)
@@ -66,6 +68,8 @@ internal abstract class WriteFault
     /// <summary>Remembers the byte that ends the file and writes it back flipped before the flush.</summary>
     private sealed class CorruptingWriter(IBlobWriter inner) : IBlobWriter
     {
+        public void Abandon() => inner.Abandon();
+
         private long _end;
         private byte _last;
 

@@ -143,6 +143,33 @@ public class ObjectBlobStoreSpec : IDisposable
     }
 
     [Fact]
+    public async Task An_abandoned_writer_waiting_on_a_store_that_stopped_answering_should_throw_at_once_and_leave_no_object()
+    {
+        // Parts that get no answer, and a request timeout far beyond the test: only the abandon ends the wait.
+        var client = new MemoryObjectClient { Gate = new ManualResetEventSlim(false) };
+        var store = new ObjectBlobStore(ObjectRoot.Parse("s3://bucket/run"), client,
+            new ObjectStoreOptions { PartSize = Part, Parallelism = 1, RequestTimeout = TimeSpan.FromHours(1) }, _state.Path);
+        var data = Bytes(Part, 6);
+        var writer = store.Create("step-1/hung.safetensors");
+        var writing = Task.Run(() =>
+        {
+            for (var p = 0; p < 3; p++) writer.Write(data, (long)p * Part);
+        });
+        SpinWait.SpinUntil(() => client.AtGate == 1, TimeSpan.FromSeconds(30));
+        Assert.False(writing.IsCompleted);
+
+        // Before, the write waited for a slot until the part's request timed out and its retries ran out
+        // (an object tier's upload-timeout did not reach it: its copy checks the token between reads only).
+        writer.Abandon();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writing.WaitAsync(TimeSpan.FromSeconds(60)));
+
+        client.Gate.Set(); // the part in flight finishes its attempt; the dispose then drops the upload
+        writer.Dispose();
+        Assert.Empty(client.OpenUploads);
+        Assert.Empty(client.Objects);
+    }
+
+    [Fact]
     public void A_part_that_fails_twice_should_be_sent_again_and_the_file_complete()
     {
         var client = new MemoryObjectClient();

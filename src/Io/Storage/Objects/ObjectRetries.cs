@@ -50,6 +50,13 @@ internal sealed class ObjectRetries(ObjectStoreOptions options)
         }
     }
 
+    /// <summary>One attempt of <paramref name="request"/>, cancelled after the request timeout; no retry.</summary>
+    public async Task RunOnceAsync(Func<CancellationToken, Task> request)
+    {
+        using var timeout = new CancellationTokenSource(options.RequestTimeout);
+        await request(timeout.Token).ConfigureAwait(false);
+    }
+
     /// <summary><see cref="RunAsync{T}(string, Func{CancellationToken, Task{T}}, CancellationToken, bool)"/> for requests without a result.</summary>
     public Task RunAsync(string what, Func<CancellationToken, Task> request, CancellationToken cancel, bool finishAttempt = false) =>
         RunAsync(what, async c => { await request(c).ConfigureAwait(false); return true; }, cancel, finishAttempt);

@@ -28,6 +28,7 @@ internal sealed class ObjectUpload : IBlobWriter
     private readonly bool _createOnly;
     private Task<string>? _uploadId;
     private bool _done;
+    private volatile bool _abandoned;
 
     /// <summary>
     /// Starts writing object <paramref name="key"/>; nothing is sent until a part is complete. With
@@ -108,6 +109,14 @@ internal sealed class ObjectUpload : IBlobWriter
     }
 
     /// <inheritdoc />
+    public void Abandon()
+    {
+        _abandoned = true;
+        // Not under the lock: a write holds it while it waits for a slot, which this ends.
+        _abort.Cancel();
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         lock (_gate)
@@ -128,9 +137,13 @@ internal sealed class ObjectUpload : IBlobWriter
                 var id = started.Result;
                 try
                 {
-                    _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.AbortUploadAsync(_key, id, c), CancellationToken.None).GetAwaiter().GetResult();
+                    if (!_abandoned)
+                        _retries.RunAsync($"{_client.Describe}: {_key}", c => _client.AbortUploadAsync(_key, id, c), CancellationToken.None).GetAwaiter().GetResult();
+                    else
+                        // Given up on (a store that stopped answering, most likely): one try, bounded as a request is, no retries.
+                        _retries.RunOnceAsync(c => _client.AbortUploadAsync(_key, id, c)).GetAwaiter().GetResult();
                 }
-                catch (ObjectStoreException)
+                catch (Exception e) when (e is ObjectStoreException or OperationCanceledException)
                 {
                     // Left for gc, which lists and aborts uploads that no one completed.
                 }
