@@ -133,7 +133,7 @@ public abstract class MemoryTierProcessSpec : IDisposable
             Assert.True(rebuildExit == 0, rebuildOut + rebuildErr);
             var setAside = Assert.Single(Directory.GetDirectories(Root, CheckpointLayout.MemoryDirectory + ".replaced-*"));
             Assert.Equal($"memory steps 3, 4 not admitted: a catalog rebuilt from disk holds disk steps only (memory steps live in their holders' processes); " +
-                         $"their metadata is kept as {setAside}, with the old catalog", rebuildOut.Split('\n')[0]);
+                         $"the memory tier's metadata is kept as {setAside}, with the old catalog", rebuildOut.Split('\n')[0]);
             Assert.Equal(metadata, Directory.GetFiles(setAside, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
                 .Select(f => (Path.GetRelativePath(setAside, f), Convert.ToHexString(File.ReadAllBytes(f)))).ToArray());
         }

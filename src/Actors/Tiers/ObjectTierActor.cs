@@ -18,6 +18,7 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWith
     private readonly UploadQueue _queue = new();
     private readonly Dictionary<long, (UploadStep Request, IActorRef ReplyTo)> _requests = new();
     private CancellationTokenSource? _running;
+    private CancellationTokenSource? _abandon;
     // The upload under way; one abandoned at its deadline may still end later (its outcome is then stale).
     private long _attempt;
     // Set by the first upload that marked the tier (uploads run one at a time, on the thread pool).
@@ -77,8 +78,10 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWith
     {
         var (request, _) = _requests[step];
         var (settings, local, system) = (_settings, _local, Context.System);
-        _running = new CancellationTokenSource(settings.ObjectTier.UploadTimeout);
-        var cancel = _running.Token;
+        // One deadline, the timer's: cancelled here, by the actor's stop, or given up at the deadline (_abandon).
+        _running = new CancellationTokenSource();
+        _abandon = new CancellationTokenSource();
+        var (cancel, abandon) = (_running.Token, _abandon.Token);
         var started = Stopwatch.GetTimestamp();
         var attempt = ++_attempt;
         // The copy stops at the deadline only where it checks its token (between reads, and its object
@@ -90,11 +93,12 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWith
             {
                 var target = ObjectTierStores.Get(system).Open(settings);
                 if (!_marked) Mark(target);
-                return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel);
+                return StepUpload.Run(local, target, request.Step, request.MetadataChecksum, parallelism: 2, cancel, abandon);
             }, cancel)
             .ContinueWith(t => new Uploaded(attempt, request, t.IsCompletedSuccessfully ? t.Result : null,
                 t.IsCompletedSuccessfully ? null
-                : cancel.IsCancellationRequested ? NotDoneWithin(settings)
+                : abandon.IsCancellationRequested ? NotDoneWithin(settings)
+                : cancel.IsCancellationRequested ? "the uploader stopped"
                 : ErrorText.Of(t.Exception!.InnerExceptions.Count == 1 ? t.Exception.InnerException! : t.Exception),
                 Stopwatch.GetElapsedTime(started)), TaskScheduler.Default)
             .PipeTo(Self);
@@ -123,9 +127,9 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWith
         if (m.Attempt != _attempt || _running is null) return;
         _log.Warning("Object tier: the upload of step {0} to '{1}' is abandoned: {2}; its copy stops as soon as the store lets it, and what it left "
                      + "is removed by the next upload of the step or the tier's start", m.Request.Step, Root, NotDoneWithin(_settings));
-        // Not disposed: the copy still holds its token.
-        _running.Cancel();
-        _running = null;
+        // Not disposed: the copy still holds their tokens.
+        _abandon!.Cancel();
+        (_running, _abandon) = (null, null);
         Finish(new Uploaded(m.Attempt, m.Request, null, NotDoneWithin(_settings), Stopwatch.GetElapsedTime(m.Started)));
     }
 
@@ -140,7 +144,8 @@ internal sealed class ObjectTierActor : ReceiveActor, IWithUnboundedStash, IWith
         }
         Timers.Cancel(nameof(UploadOverdue));
         _running.Dispose();
-        _running = null;
+        _abandon?.Dispose();
+        (_running, _abandon) = (null, null);
         Finish(m);
     }
 

@@ -33,7 +33,7 @@ internal static class CatalogRebuildCommand
         CatalogServer.VerifyWhenServer(catalog);
         var keptAs = "";
         List<long> memorySteps;
-        string? memoryKeptAs = null;
+        string? memoryKeptAs = null, memoryAside = null;
         // Held while steps are verified and quarantined, so no job starts on the root meanwhile.
         using (CatalogLock.Take(blobs))
         {
@@ -50,17 +50,6 @@ internal static class CatalogRebuildCommand
                 quarantined.Add((step, why!, movedTo));
                 output.Line($"step {step} failed verification ({why}): moved to {Path.Combine(root, movedTo)}, not admitted");
             }
-            // The planner that starts on the new catalog removes memory metadata no catalog entry holds: set aside whole, the
-            // memory steps go with the old catalog (before, they were deleted without a word).
-            memorySteps = store.MemorySteps().ScanSteps(_ => false).Steps.Select(s => s.Step).ToList();
-            if (memorySteps.Count > 0)
-            {
-                memoryKeptAs = CheckpointLayout.MemoryDirectory + Replaced();
-                blobs.Rename(CheckpointLayout.MemoryDirectory, memoryKeptAs, overwrite: false);
-                memoryKeptAs = $"{blobs.Root}/{memoryKeptAs}";
-                output.Line($"memory {(memorySteps.Count == 1 ? "step" : "steps")} {string.Join(", ", memorySteps)} not admitted: a catalog rebuilt from disk " +
-                            $"holds disk steps only (memory steps live in their holders' processes); their metadata is kept as {memoryKeptAs}, with the old catalog");
-            }
             // A catalog on a server (or in a SQLite file outside the root) is keyed by the root's id: a new id starts a new catalog.
             // Checked again just before: the verification above may have taken hours.
             if (sqlite is null)
@@ -70,6 +59,21 @@ internal static class CatalogRebuildCommand
             }
             // An id that is not one (emptied, overwritten) would stop the rebuild's own start: set aside, the root gets a new one.
             else if (UnreadableId(store) is { } why) output.Line($"the root's id is not readable ({why}): its file is kept as {RenameId(blobs)}; the root gets a new id");
+            // The planner that starts on the new catalog removes memory metadata no catalog entry holds: set aside whole, last
+            // (put back if the start fails), it goes with the old catalog. Before, it was deleted without a word.
+            var memory = store.MemorySteps();
+            var inMemory = memory.ScanSteps(_ => false).Steps;
+            memorySteps = inMemory.Where(m => m.Commit is not null && !store.IsCommitted(m.Step)).Select(m => m.Step).ToList();
+            if (inMemory.Count > 0)
+            {
+                memoryAside = CheckpointLayout.MemoryDirectory + Replaced();
+                blobs.Rename(CheckpointLayout.MemoryDirectory, memoryAside, overwrite: false);
+                memoryKeptAs = $"{blobs.Root}/{memoryAside}";
+                output.Line(memorySteps.Count == 0
+                    ? $"the memory tier's metadata is kept as {memoryKeptAs}, with the old catalog (its steps are on disk too, and admitted from there)"
+                    : $"memory {(memorySteps.Count == 1 ? "step" : "steps")} {string.Join(", ", memorySteps)} not admitted: a catalog rebuilt from disk " +
+                      $"holds disk steps only (memory steps live in their holders' processes); the memory tier's metadata is kept as {memoryKeptAs}, with the old catalog");
+            }
         }
 
         // Retention off: the new catalog records what is there; it is not the moment to delete anything.
@@ -79,10 +83,17 @@ internal static class CatalogRebuildCommand
         if (building is not null) DeleteWithCompanions(building);
         var overrides = "\nactorckpt.retention { keep-last = 0, keep-every = 0 }\n" + (building is null ? "" : CatalogAt(building, node, root));
         List<long> admitted;
-        await using (var ckpt = Checkpointer.Start(root, (hocon ?? "") + overrides))
+        try
         {
+            await using var ckpt = Checkpointer.Start(root, (hocon ?? "") + overrides);
             var entries = await ckpt.ReadCatalogAsync();
             admitted = entries.Where(e => e.Status == CheckpointStatus.Committed).Select(e => e.Step).ToList();
+        }
+        catch
+        {
+            // The old catalog stays: the memory tier's metadata goes back with it (its planner has stopped by now).
+            if (memoryAside is not null) PutBack(blobs, memoryAside);
+            throw;
         }
         if (building is not null)
         {
@@ -130,6 +141,19 @@ internal static class CatalogRebuildCommand
         catch (Exception e) when (e is CheckpointFormatException or NotARegularFileException)
         {
             return e.Message;
+        }
+    }
+
+    /// <summary>Moves the memory tier's metadata set aside as <paramref name="aside"/> back, when its place is free.</summary>
+    private static void PutBack(IBlobStore blobs, string aside)
+    {
+        try
+        {
+            if (!blobs.Exists(CheckpointLayout.MemoryDirectory)) blobs.Rename(aside, CheckpointLayout.MemoryDirectory, overwrite: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectStoreException)
+        {
+            // The rebuild's own failure is the line; the metadata stays under the name it said.
         }
     }
 

@@ -94,7 +94,7 @@ internal sealed partial class DemoNodeProcess(int index, string roles, string? h
         if (first != _up.Task)
         {
             await Process.WaitForExitAsync(); // the stderr read to its end
-            throw new ActorCkptException($"node {index} {Ending("before it was up")}");
+            throw NodeProcessCluster.NodeEnded(this, "before it was up");
         }
         return Address = await _up.Task;
     }

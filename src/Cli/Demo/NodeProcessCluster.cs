@@ -87,11 +87,12 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     /// <summary>
     /// The failure of node process <paramref name="dead"/>, which ended <paramref name="when"/>; a node the
     /// signal's handler killed is not one: this waits for the handler to end the process (before, a demo
-    /// interrupted during a save said first "node 0 exited with code 137 …", then the handler's line).
+    /// interrupted during a save said first "node 0 exited with code 137 …", then the handler's line),
+    /// for up to a minute: a handler that failed to end it leaves this line to say what happened.
     /// </summary>
-    private static ActorCkptException NodeEnded(DemoNodeProcess dead, string when)
+    internal static ActorCkptException NodeEnded(DemoNodeProcess dead, string when)
     {
-        if (Interrupting) Thread.Sleep(Timeout.Infinite);
+        if (Interrupting) Thread.Sleep(TimeSpan.FromMinutes(1));
         return new ActorCkptException($"node {dead.Index} {dead.Ending(when)}");
     }
 

@@ -24,10 +24,15 @@ internal static class StepUpload
     /// metadata must have the checksum <paramref name="expectedChecksum"/> (the catalog's; not checked
     /// when empty). A step committed at the target already is left alone when it is the same checkpoint
     /// (same metadata checksum) and refused otherwise. At most <paramref name="parallelism"/> files are
-    /// copied at once. <paramref name="cancellation"/> stops the copy between reads.
+    /// copied at once. <paramref name="cancellation"/> stops the copy between reads. <paramref name="abandon"/>
+    /// gives it up (a store that stopped answering): it stops too, its writers give up the requests they wait
+    /// on (<see cref="IBlobWriter.Abandon"/>), and what it wrote is left for the next copy of the step to clear.
     /// </summary>
-    public static StepUploadResult Run(CheckpointStore from, CheckpointStore to, long step, string expectedChecksum, int parallelism, CancellationToken cancellation)
+    public static StepUploadResult Run(CheckpointStore from, CheckpointStore to, long step, string expectedChecksum, int parallelism, CancellationToken cancellation,
+        CancellationToken abandon = default)
     {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellation, abandon);
+        cancellation = either.Token;
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         var document = from.ReadMetadataBytes(step);
         var checksum = CheckpointStore.Checksum(document);
@@ -48,7 +53,7 @@ internal static class StepUpload
             try
             {
                 Parallel.ForEach(metadata.Files, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation },
-                    file => CopyFile(from.Blobs, to.Blobs, CheckpointLayout.InStep(step, file.Name), file.Length, cancellation));
+                    file => CopyFile(from.Blobs, to.Blobs, CheckpointLayout.InStep(step, file.Name), file.Length, cancellation, abandon));
             }
             catch (AggregateException e) when (e.InnerExceptions.Count == 1)
             {
@@ -60,11 +65,20 @@ internal static class StepUpload
             // As a commit does: the data files' entries durable before the metadata names them (a no-op on an object store).
             to.Blobs.SyncDirectory(CheckpointLayout.StepDirectory(step));
             using (var writer = to.Blobs.Create(CheckpointLayout.InStep(step, CheckpointLayout.MetadataTempFile)))
+            using (abandon.Register(writer.Abandon))
             {
                 writer.Write(document, 0);
                 writer.Flush();
             }
+            // The last point to stop: a copy given up must not commit the step after its requester heard it failed.
+            cancellation.ThrowIfCancellationRequested();
             to.PublishMetadata(step);
+        }
+        catch when (abandon.IsCancellationRequested)
+        {
+            // Given up on a store that stopped answering: its removal would wait on that store as the copy did. The next
+            // copy of the step clears its directory first, and the tier's start removes what unfinished copies left.
+            throw;
         }
         catch
         {
@@ -91,15 +105,15 @@ internal static class StepUpload
         return new StepUploadResult(checksum, metadata.Files.Count, bytes, AlreadyThere: false);
     }
 
-    /// <summary>Copies <paramref name="path"/> (<paramref name="length"/> bytes, as the metadata says) and makes the copy durable.</summary>
-    private static void CopyFile(IBlobStore from, IBlobStore to, string path, long length, CancellationToken cancellation)
+    /// <summary>Copies <paramref name="path"/> (<paramref name="length"/> bytes, as the metadata says) and makes the copy durable; <paramref name="abandon"/> gives its writer up.</summary>
+    private static void CopyFile(IBlobStore from, IBlobStore to, string path, long length, CancellationToken cancellation, CancellationToken abandon)
     {
         using var reader = from.OpenRead(path);
         if (reader.Length != length)
             throw new CheckpointFormatException(path, $"holds {reader.Length} bytes in '{from.Root}'; the step's metadata says {length}");
         using var writer = to.Create(path);
         // A writer waiting on a store that stopped answering would not see the token otherwise.
-        using var abandon = cancellation.Register(writer.Abandon);
+        using var givenUp = abandon.Register(writer.Abandon);
         BlobCopy.Copy(reader, writer, length, CopyBytes, cancellation);
         writer.Flush();
     }
