@@ -19,8 +19,9 @@ internal interface IBlobWriter : IDisposable
 
     /// <summary>
     /// Gives the writing up, from any thread: a write or flush waiting on the store ends (throws) as
-    /// soon as it can, and the dispose that follows drops what was written without waiting on the store
-    /// for more than one request. A local file has no such wait: nothing to do.
+    /// soon as it can, and the dispose that follows drops what was written with one try, no retries
+    /// (a part already sent still finishes its attempt first: up to two request timeouts in all).
+    /// A local file has no such wait: nothing to do.
     /// </summary>
     void Abandon()
     {
