@@ -241,10 +241,20 @@ public sealed class CatalogRebuildSpec : IDisposable
             Assert.EndsWith($"Give it a catalog of its own with: actorckpt catalog rebuild {copy} --config {config}", line);
         }
 
+        var markBefore = new CheckpointStore(new LocalBlobStore(copy)).ReadMark();
         var rebuilt = await RunAsync("catalog", "rebuild", copy, "--config", config);
         Assert.Equal((0, ""), (rebuilt.Exit, rebuilt.Err));
         Assert.Matches($@"^the old catalog is kept as the rows of the old root id \(its id file is kept as {Escaped(copy)}/catalog\.id\.replaced-[0-9]{{8}}T[0-9]{{6}}Z\)$", Lines(rebuilt.Out)[0]);
+        // The mark went with the old id: before, it kept the old journal's last event, above the new journal's, and a copy of
+        // the rebuilt root went unnoticed until the new journal passed that number (the two journaled into one catalog meanwhile).
+        Assert.True(new CheckpointStore(new LocalBlobStore(copy)).ReadMark() < markBefore, $"the mark stayed at {markBefore}");
         Assert.Equal(0, (await RunAsync(Demo(copy, "--steps", "1"))).Exit);
+        var copyOfCopy = Path.Combine(_temp.Path, "copy-of-copy");
+        CopyDirectory(copy, copyOfCopy);
+        Assert.Equal(0, (await RunAsync(Demo(copy, "--steps", "1"))).Exit);
+        var refusedToo = await RunAsync(Demo(copyOfCopy, "--steps", "1"));
+        Assert.Equal(1, refusedToo.Exit);
+        Assert.Contains($"checkpoint root '{copyOfCopy}' shares its catalog ('{shared}') with another root", refusedToo.Err);
         // The shared file was not swapped for the copy's new catalog: the original's catalog is where it was, and it opens.
         var ls = await RunAsync("ls", Root, "--config", config, "--json");
         Assert.Equal(new long[] { 1, 2, 3 }, JsonDocument.Parse(Lines(ls.Out)[^1]).RootElement.GetProperty("checkpoints").EnumerateArray()

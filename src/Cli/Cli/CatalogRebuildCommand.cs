@@ -56,6 +56,9 @@ internal static class CatalogRebuildCommand
             {
                 CatalogServer.VerifyWhenServer(catalog);
                 keptAs = SetAside(blobs);
+                // The mark counts the old id's journal: kept, it would stand above the new journal's events, and a copy of the
+                // rebuilt root would go unnoticed until the new journal passed it (SharedCatalogCheck). The new planner marks afresh.
+                if (blobs.Exists(CheckpointLayout.MarkFile)) blobs.DeleteFile(CheckpointLayout.MarkFile);
             }
             // An id that is not one (emptied, overwritten) would stop the rebuild's own start: set aside, the root gets a new one.
             else if (UnreadableId(store) is { } why) output.Line($"the root's id is not readable ({why}): its file is kept as {RenameId(blobs)}; the root gets a new id");
