@@ -272,14 +272,19 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        var why = $"the planner failed and restarted ({reason.GetType().Name}: {reason.Message})";
+        EndRoundsInFlight($"the planner failed and restarted ({reason.GetType().Name}: {reason.Message})");
+        base.PreRestart(reason, message);
+    }
+
+    /// <summary>Tells the ranks of every round in flight that it ended for <paramref name="why"/>; one that was committing may have committed.</summary>
+    private void EndRoundsInFlight(string why)
+    {
         foreach (var round in _rounds.InFlight)
         {
             var text = round.Phase == RoundPhase.Committing ? $"{why} while committing step {round.Step}; the catalog tells whether it committed" : why;
             foreach (var shard in round.Shards.Values.Concat(round.NextAttempt.Select(p => p.Shard)).Distinct())
                 shard.Tell(new CheckpointAborted(round.Step, text));
         }
-        base.PreRestart(reason, message);
     }
 
     /// <inheritdoc />
@@ -761,6 +766,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _stopping = true;
         if (_supervised) Context.Parent.Tell(new PlannerStartFailed(why, final));
         else _log.Error(why);
+        // Before, the ranks of the saves in flight heard only that the planner "was lost", not why.
+        EndRoundsInFlight($"the planner stopped ({why})");
         Context.Stop(Self);
         return false;
     }

@@ -28,13 +28,14 @@ public sealed class SharedCatalogSpec : IDisposable
     private string CatalogFile { get; set; }
 
     /// <summary>A node on <paramref name="root"/> with its catalog in the shared file; one try at starting its planner.</summary>
-    private (ActorSystem System, CheckpointNode Node) Start(string root, bool inRoot = false)
+    private (ActorSystem System, CheckpointNode Node) Start(string root, bool inRoot = false, Func<IBlobStore, IBlobStore>? wrap = null)
     {
         var hocon = "akka.loglevel = OFF\nactorckpt.planner.start-attempts = 1\nactorckpt.retention.keep-last = 1\n"
                     + (inRoot ? "" : $"actorckpt.catalog.connection-string = \"Data Source={CatalogFile}\"");
         var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString(hocon).WithFallback(ActorCkptConfig.Defaults), root);
         var system = ActorSystem.Create("shared", config);
-        return (system, CheckpointNode.Start(system, new LocalBlobStore(root), ActorCkptSettings.Create(system), "n"));
+        IBlobStore blobs = new LocalBlobStore(root);
+        return (system, CheckpointNode.Start(system, wrap?.Invoke(blobs) ?? blobs, ActorCkptSettings.Create(system), "n"));
     }
 
     /// <summary>Saves <paramref name="step"/> on <paramref name="root"/> and stops its node.</summary>
@@ -206,6 +207,36 @@ public sealed class SharedCatalogSpec : IDisposable
         await SaveAsync(root, 2);
         // Before, each planner wrote its own view: a later start found the first planner's late writes past it, and refused the root as a copy.
         Assert.Equal(ahead, store.ReadMark());
+    }
+
+    [Fact]
+    public async Task A_save_whose_planner_stops_because_the_mark_cannot_be_written_should_fail_naming_why()
+    {
+        var root = Path.Combine(_dir, "full");
+        MarkFailingStore? store = null;
+        var (system, node) = Start(root, wrap: blobs => store = new MarkFailingStore(blobs));
+        var states = TestStates.Build(Model, 1, seed: 3);
+        await node.Save(1, states[0]).Committed.WaitAsync(Patience);
+        store!.Failing = true;
+
+        var failed = await Assert.ThrowsAsync<CheckpointFailedException>(() => node.Save(2, states[0]).Committed.WaitAsync(Patience));
+
+        // Before: "the planner akka://shared/user/actorckpt-planner/planner was lost".
+        Assert.StartsWith($"the planner stopped (the root's {CheckpointLayout.MarkFile} could not be written, so nothing more is journaled: No space left on device (test))", failed.Reason);
+        TestStates.Dispose(states);
+        await system.Terminate().WaitAsync(Patience);
+    }
+
+    /// <summary>A store whose writes of the root's catalog mark fail once <see cref="Failing"/> is set, as on a full disk.</summary>
+    private sealed class MarkFailingStore(IBlobStore inner) : DelegatingBlobStore(inner)
+    {
+        public volatile bool Failing;
+
+        public override void Rename(string from, string to, bool overwrite)
+        {
+            if (Failing && to == CheckpointLayout.MarkFile) throw new IOException("No space left on device (test)");
+            base.Rename(from, to, overwrite);
+        }
     }
 
     [Fact]
