@@ -402,6 +402,26 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         Assert.False(sink.Completed);
     }
 
+    [Fact]
+    public async Task A_connection_dropped_in_the_middle_of_a_frame_should_say_so()
+    {
+        var (server, _) = Pair();
+        var (raw, sink, received) = await RawPushAsync(server, 20);
+        // A frame of 20 bytes announced, 5 sent, then the connection closed (a host killed mid-frame).
+        var bytes = Bytes(20, 4);
+        var header = new byte[BulkFrame.HeaderLength];
+        new BulkFrame(BulkFrameKind.Data, 20, 0, System.IO.Hashing.XxHash3.HashToUInt64(bytes)).Write(header);
+        await raw.Stream.WriteAsync(header);
+        await raw.Stream.WriteAsync(bytes.AsMemory(0, 5));
+        await raw.DisposeAsync();
+
+        var e = await Assert.ThrowsAsync<BulkChannelException>(() => received.WaitAsync(Patience));
+        // Before: .NET's "Unable to read beyond the end of the stream."
+        Assert.EndsWith(": connection closed in the middle of a frame", e.Message);
+        Assert.Empty(sink.Bytes);
+        Assert.Same(e, sink.Aborted);
+    }
+
     [Theory]
     [InlineData(20, 3)]
     [InlineData(3, 2)] // the last frame: End is read before the sink fails

@@ -460,9 +460,13 @@ internal sealed class BulkConnection : IAsyncDisposable
         }
     }
 
-    private Exception Wrapped(Exception e) => e is IOException or EndOfStreamException or ObjectDisposedException
-        ? new BulkChannelException($"bulk channel from {Peer}: {e.Message}", e)
-        : e;
+    private Exception Wrapped(Exception e) => e switch
+    {
+        // .NET says "Unable to read beyond the end of the stream".
+        EndOfStreamException => new BulkChannelException($"bulk channel from {Peer}: connection closed in the middle of a frame", e),
+        IOException or ObjectDisposedException => new BulkChannelException($"bulk channel from {Peer}: {e.Message}", e),
+        _ => e,
+    };
 
     private void CheckDataFrame(BulkFrame frame, long received, long length)
     {

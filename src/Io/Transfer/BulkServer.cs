@@ -209,7 +209,7 @@ internal sealed class BulkServer : IAsyncDisposable
                 var next = await connection.ReadBetweenTransfersAsync(_stopping.Token).ConfigureAwait(false);
                 if (next is not var (open, payload)) return;
                 if (open.Kind is not (BulkFrameKind.Push or BulkFrameKind.Fetch) || payload.Length != TransferToken.Length)
-                    throw new BulkChannelException($"bulk channel from {peer}: expected Push or Fetch with a token, got {open.Kind} of {payload.Length} bytes");
+                    throw new BulkChannelException($"bulk channel from {peer}: expected Push or Fetch with a token, got {open.Kind} of {open.Length} bytes");
                 var token = TransferToken.Read(payload.Span);
                 var admitted = _admission.Redeem(token, out var refusal);
                 if (admitted is PushAdmission push && open.Kind == BulkFrameKind.Push && open.Position == push.Length)
