@@ -31,7 +31,7 @@ public sealed class DemoProtocolSerializationSpec : IDisposable
             new DemoSaveDone(0.25, 1.5, "rank 2: disk full", new BulkActivity(2, 1 << 20, new long[] { 1234, 2000 }, new long[] { 5678, 2500 })),
             // No step: the newest loadable one, from either tier (the memory demo's load).
             new RunDemoLoad(null, new[] { 1, 3 }, 4, model with { Layout = "sharded" }, ThroughReaders: true),
-            new DemoLoadDone(0.75, new[] { "rank 1: w differs at 5" }, 4096, 5, StorageTier.Memory, 2048),
+            new DemoLoadDone(0.75, new[] { "rank 1: w differs at 5" }, 4096, 5, StorageTier.Memory, 2048, "bulk channel from 127.0.0.1:5: connection closed"),
             new OpenSocketSink(1 << 30),
             new SocketSinkOpened("127.0.0.1:40123"),
             new RunSocketCopy("127.0.0.1:40123", 1 << 30),

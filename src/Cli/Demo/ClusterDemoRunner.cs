@@ -39,6 +39,16 @@ internal static class ClusterDemoRunner
         var metadata = store.ReadMetadata(latest);
         var loadRanks = cluster.SplitRanks(o.LoadRanks);
         var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(latest, loadRanks[i], o.LoadRanks, model));
+        // A load that failed (a transfer cut off, say) read no wrong bytes: said as a failure, not as differences.
+        if (loads.FirstOrDefault(l => l.Error is not null) is { Error: { } error })
+        {
+            report["bit_exact"] = false;
+            report["error"] = error;
+            output.Failure($"the load of step {latest} failed: {error}");
+            await cluster.StopAsync();
+            output.Report(report);
+            return 1;
+        }
         var problems = loads.SelectMany(l => l.Problems).ToList();
         foreach (var p in problems.Take(20)) output.Line("MISMATCH " + p);
         var byNode = BytesByNode(metadata);
@@ -51,11 +61,15 @@ internal static class ClusterDemoRunner
         report["bit_exact"] = problems.Count == 0;
         if (problems.Count > 0) output.Failure($"step {latest} loaded with {problems.Count} differences, the first: {problems[0]}");
         await cluster.StopAsync();
-        output.Line(cluster.KilledAtStop.Count == 0
-            ? $"cluster stopped: all {nodes} node processes left and exited"
-            : $"cluster stopped: node {string.Join(", ", cluster.KilledAtStop)} did not exit within 30 s of leaving and was killed");
+        // Before, a node that died after the load (SIGKILL, a crash) was said to have left and exited, and the run passed.
+        if (cluster.EndedOnTheirOwn.FirstOrDefault() is { } dead)
+            output.Failure($"node {dead.Index} {dead.Ending("before the cluster stopped")}; the other nodes were killed");
+        else
+            output.Line(cluster.KilledAtStop.Count == 0
+                ? $"cluster stopped: all {nodes} node processes left and exited"
+                : $"cluster stopped: node {string.Join(", ", cluster.KilledAtStop)} did not exit within 30 s of leaving and was killed");
         output.Report(report);
-        return problems.Count == 0 ? 0 : 1;
+        return problems.Count == 0 && cluster.EndedOnTheirOwn.Count == 0 ? 0 : 1;
     }
 
     /// <summary>Bytes of data files each node's writers wrote, by node address.</summary>

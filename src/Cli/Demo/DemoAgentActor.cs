@@ -99,7 +99,7 @@ internal sealed class DemoAgentActor : ReceiveActor
             }
             catch (Exception e)
             {
-                replyTo.Tell(new DemoLoadDone(0, new[] { e.Message }));
+                replyTo.Tell(new DemoLoadDone(0, new[] { e.Message }, Error: e.Message));
             }
             finally
             {

@@ -60,8 +60,10 @@ internal sealed record RunDemoLoad(long? Step, int[] Ranks, int World, DemoModel
 /// <param name="Step">The step the node's ranks loaded; -1 when they loaded none.</param>
 /// <param name="Tier">The tier it came from.</param>
 /// <param name="BytesFromPeers">Bytes the node's ranks read from other hosts' memory.</param>
+/// <param name="Error">Why the load failed, when it did (then also the one line of <paramref name="Problems"/>); null otherwise.</param>
 /// <remarks>A wire message: an agent's answer to the driver, in another process.</remarks>
-internal sealed record DemoLoadDone(double Seconds, string[] Problems, long BytesRead = 0, long Step = -1, StorageTier Tier = StorageTier.Disk, long BytesFromPeers = 0) : IActorCkptMessage;
+internal sealed record DemoLoadDone(double Seconds, string[] Problems, long BytesRead = 0, long Step = -1, StorageTier Tier = StorageTier.Disk, long BytesFromPeers = 0,
+    string? Error = null) : IActorCkptMessage;
 
 /// <summary>The bench's socket baseline: listen for one plain TCP copy of <paramref name="Bytes"/> bytes; answered <see cref="SocketSinkOpened"/>.</summary>
 /// <param name="Bytes">Bytes the copy will send.</param>

@@ -326,6 +326,9 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     /// <summary>The nodes that did not exit by themselves when asked to stop and were killed, by index (filled by <see cref="StopAsync"/>).</summary>
     public IReadOnlyList<int> KilledAtStop => _killedAtStop;
 
+    /// <summary>The node processes that had ended on their own (not killed on purpose) when the stop began: the run failed.</summary>
+    public IReadOnlyList<DemoNodeProcess> EndedOnTheirOwn { get; private set; } = [];
+
     private readonly List<int> _killedAtStop = new();
     private bool _stopped;
 
@@ -354,7 +357,8 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     {
         // A node that died on its own fails the run: the others are killed at once rather than asked to
         // leave a cluster that cannot converge without it (30 s each, and the driver's own 10 s).
-        if (_processes.Any(p => !p.KilledOnPurpose && p.Process.HasExited))
+        EndedOnTheirOwn = _processes.Where(p => !p.KilledOnPurpose && p.Process.HasExited).ToArray();
+        if (EndedOnTheirOwn.Count > 0)
         {
             foreach (var node in _processes.Where(p => !p.Process.HasExited))
             {
