@@ -309,6 +309,24 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
 
     /// <summary>
+    /// Waits (up to 5 s) for the journal writes the planner has asked for, by asking it something: a command
+    /// waits behind them. Terminated under one, the catalog's SQLite file was written after the dispose
+    /// had returned (a test that then deleted the root found it not empty). Only where the planner runs here.
+    /// </summary>
+    private async Task JournalWritesEndedAsync()
+    {
+        if (_system.IsClustered() || _system.WhenTerminated.IsCompleted) return;
+        try
+        {
+            await _node.Planner.Ask(new ReadCatalog(), TimeSpan.FromSeconds(5));
+        }
+        catch (AskTimeoutException)
+        {
+            // A planner that no longer answers has no write to wait for.
+        }
+    }
+
+    /// <summary>
     /// Stops the node: its actor system when it started one (a system it was attached to keeps running).
     /// A node that started its own system first refuses new saves and waits for those in flight to end,
     /// up to <c>actorckpt.async.finish-on-dispose</c> (a minute by default).
@@ -319,6 +337,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         // As a host's shutdown does: new saves are refused and the ones in flight end first, so that an
         // async save's last checkpoint commits (and its caller hears so) instead of being cut off with its outcome unknown.
         await FinishSavesAsync("the checkpointer is being disposed", "the checkpointer was disposed");
+        await JournalWritesEndedAsync();
         await _system.Terminate();
         // At once, not when the termination's continuation runs.
         _stopped.Cancel();
