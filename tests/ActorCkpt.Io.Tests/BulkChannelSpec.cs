@@ -512,13 +512,19 @@ public sealed class BulkChannelSpec : IAsyncLifetime
         using var dir = new TempDirectory();
         var (cert, key) = SelfSignedCertificate.Write(dir.Path, "node-a");
         var tls = new BulkChannelTls(cert, key, cert, "node-a");
-        await using var server = BulkServer.Start(clientTls ? Small : Small with { Tls = tls });
+        var logged = new System.Collections.Concurrent.BlockingCollection<string>();
+        await using var server = BulkServer.Start(clientTls ? Small : Small with { Tls = tls }, logged.Add);
         await using var client = new BulkClient(clientTls ? Small with { Tls = tls } : Small);
 
         // Before: "Received an unexpected EOF or 0 bytes from the transport stream." or "connection closed", naming no setting.
         var e = await Assert.ThrowsAsync<BulkChannelException>(() => client.PushAsync(server.Endpoint, TransferToken.New(), 1, Pieces(new byte[1])));
         Assert.StartsWith($"bulk channel: cannot connect to {server.Endpoint}: it closed the connection {(clientTls ? "during the TLS handshake" : "at the hello")}", e.Message);
         Assert.EndsWith("; actorckpt.transfer.channel.tls.enabled must be the same on every node", e.Message);
+        if (clientTls) return;
+        // The TLS server's log names the cause: before, .NET's "Authentication failed, see inner exception."
+        Assert.True(logged.TryTake(out var line, Patience), "the server logged nothing");
+        Assert.Matches(@"^bulk channel: connection from \S+ closed: bulk channel from \S+: TLS handshake failed: .+ \(a client with TLS off, an older TLS version, or not a node of this job\)$", line);
+        Assert.DoesNotContain("see inner exception", line);
     }
 
     [Fact]

@@ -183,7 +183,20 @@ internal sealed class BulkServer : IAsyncDisposable
                 stream = tls;
                 using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 handshake.CancelAfter(_settings.ConnectTimeout);
-                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, handshake.Token).ConfigureAwait(false);
+                try
+                {
+                    await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, handshake.Token).ConfigureAwait(false);
+                }
+                // .NET says "The operation was canceled." and "Authentication failed, see inner exception.": the log names the cause.
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    throw new BulkChannelException($"bulk channel from {peer}: no TLS handshake within {_settings.ConnectTimeout.TotalSeconds:0.#} s");
+                }
+                catch (System.Security.Authentication.AuthenticationException e)
+                {
+                    throw new BulkChannelException($"bulk channel from {peer}: TLS handshake failed: {e.InnerException?.Message ?? e.Message}" +
+                                                   " (a client with TLS off, an older TLS version, or not a node of this job)", e);
+                }
             }
             connection = new BulkConnection(stream, peer, _settings);
             // A peer has the connect timeout, not the idle one, to say who it is.
