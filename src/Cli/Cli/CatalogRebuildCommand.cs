@@ -69,8 +69,7 @@ internal static class CatalogRebuildCommand
             memorySteps = inMemory.Where(m => m.Commit is not null && !store.IsCommitted(m.Step)).Select(m => m.Step).ToList();
             if (inMemory.Count > 0)
             {
-                memoryAside = CheckpointLayout.MemoryDirectory + Replaced();
-                blobs.Rename(CheckpointLayout.MemoryDirectory, memoryAside, overwrite: false);
+                memoryAside = RenameAside(blobs, CheckpointLayout.MemoryDirectory);
                 memoryKeptAs = $"{blobs.Root}/{memoryAside}";
                 output.Line(memorySteps.Count == 0
                     ? $"the memory tier's metadata is kept as {memoryKeptAs}, with the old catalog (its steps are on disk too, and admitted from there)"
@@ -219,10 +218,13 @@ internal static class CatalogRebuildCommand
         blobs.Exists(CheckpointLayout.RootIdFile) ? $"the rows of the old root id (its id file is kept as {RenameId(blobs)})" : "nothing: the root had no id";
 
     /// <summary>Renames the root's id file aside; returns its new path.</summary>
-    private static string RenameId(IBlobStore blobs)
+    private static string RenameId(IBlobStore blobs) => $"{blobs.Root}/{RenameAside(blobs, CheckpointLayout.RootIdFile)}";
+
+    /// <summary>Renames <paramref name="name"/> (a file or a directory of the root) aside, kept with a time stamp; returns its new name under the root.</summary>
+    private static string RenameAside(IBlobStore blobs, string name)
     {
-        var kept = CheckpointLayout.RootIdFile + Replaced();
-        blobs.Rename(CheckpointLayout.RootIdFile, kept, overwrite: false);
-        return $"{blobs.Root}/{kept}";
+        var kept = name + Replaced();
+        blobs.Rename(name, kept, overwrite: false);
+        return kept;
     }
 }

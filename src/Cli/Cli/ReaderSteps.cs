@@ -65,12 +65,13 @@ internal static class ReaderSteps
     private static void RequireOnDisk(CheckpointStore store, CatalogChecksums catalog, long step)
     {
         var root = store.Blobs.Root;
+        var onDisk = store.IsCommitted(step);
         // Before, a step only the object tier held was said to have lost its metadata, as if the root were damaged.
-        if (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, OnObject: true } uploaded && !store.IsCommitted(step))
+        if (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, OnObject: true } uploaded && !onDisk)
             throw new CheckpointNotFoundException($"step {step} is in the object tier only, under '{uploaded.Uploaded}', not under '{root}': " +
                                                   "this command reads steps on disk; give it the tier's root, which reads as a checkpoint root of its own");
-        if (!store.IsCommitted(step) && (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, Tier: StorageTier.Memory }
-                                         || (catalog.For(step) is null && store.MemorySteps().IsCommitted(step))))
+        if (!onDisk && (catalog.Entry(step) is { Status: CheckpointStatus.Committed, OnDisk: false, Tier: StorageTier.Memory }
+                        || (catalog.For(step) is null && store.MemorySteps().IsCommitted(step))))
             throw new CheckpointNotFoundException($"step {step} is in the memory tier only, its bytes in the hosts' replicas, not under '{root}': " +
                                                   "this command reads steps on disk; `actorckpt ls` lists its holders");
         if (catalog.For(step) is not null) StepConsistency.RequireMetadataFile(store, step);
