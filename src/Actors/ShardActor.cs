@@ -55,7 +55,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     {
         (_cutOff, _left) = (cutOff, left);
         (_rank, _planner, _store, _settings, _pool, _replicas, _sharedReads) = (rank, planner, store, settings, pool, replicas, sharedReads);
-        _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings);
+        _fetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.WriteTimeout, settings, retries: settings.LoadRetries);
         _fetchMany = settings.TransferOverChannel ? ReaderRangeFetch.Together(Context.System, readerName, settings.WriteTimeout, settings, _fetch) : null;
         // A holder that is down but not yet removed must not hold a read long: the next holder has the bytes too.
         _memoryFetch = ReaderRangeFetch.Through(Context.System, _materializer, readerName, settings.MemoryTier.AckTimeout, settings, StorageTier.Memory);

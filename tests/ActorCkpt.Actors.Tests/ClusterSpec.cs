@@ -229,6 +229,41 @@ public class ClusterSpec : NodeSpec
         TestStates.Dispose(states.Concat(targets));
     }
 
+    [Theory]
+    [InlineData("corrupted frame", 3)]
+    [InlineData("connection cut", 3)]
+    [InlineData("corrupted frame", 0)]
+    public async Task A_load_through_a_reader_whose_transfer_fails_on_the_way_should_ask_again_up_to_load_retries(string fault, int retries)
+    {
+        // Node 0 cannot read data files itself: every byte comes from the writer node's reader, in 64 KiB frames.
+        await using var cluster = await TestCluster.StartAsync(Root,
+            $"actorckpt.load.source = reader\nactorckpt.load.retries = {retries}\nactorckpt.writer.backoff-min = 10ms\nactorckpt.transfer.channel.frame-size = 64KiB",
+            new TestNode("rank, planner", s => new NoDataFilesStore(s)), new TestNode("writer"));
+        await cluster.AwaitWritersAsync(2, Patience);
+        var model = Model.Concat(BigModel).ToArray();
+        var states = TestStates.Build(model, 2, seed: 23);
+        await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
+        var faults = fault == "corrupted frame" ? new BulkSendFaults(corrupt: 1) : new BulkSendFaults(dropAfter: 3);
+        BulkChannels.Get(cluster.Systems[1]).For(cluster.Nodes[1].Settings).Server.Faults = faults;
+
+        var targets = TestStates.Empty(model, 2);
+        var loads = Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t)));
+
+        if (retries == 0)
+        {
+            var e = await Assert.ThrowsAnyAsync<Exception>(() => loads.WaitAsync(Patience));
+            Assert.Contains("arrived corrupted (checksum mismatch)", e.Message);
+        }
+        else
+        {
+            // One transfer failed on the way and was asked for again; every byte arrived right.
+            await loads.WaitAsync(Patience);
+            Assert.Empty(TestStates.Differences(model, targets, seed: 23));
+        }
+        Assert.Equal(fault == "corrupted frame" ? (1, 0) : (0, 1), (faults.Corrupted, faults.Dropped));
+        TestStates.Dispose(states.Concat(targets));
+    }
+
     [Fact]
     public async Task A_load_through_readers_should_fetch_a_ranks_small_ranges_from_each_node_in_one_transfer()
     {

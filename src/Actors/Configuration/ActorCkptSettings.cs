@@ -78,6 +78,9 @@ internal sealed record ActorCkptSettings
     /// <summary>Reads in parallel per rank on load.</summary>
     public int LoadParallelism { get; init; } = 4;
 
+    /// <summary>Times a byte range read through another node's reader is asked for again when it fails on the bulk channel.</summary>
+    public int LoadRetries { get; init; } = 3;
+
     /// <summary>
     /// Bytes of data-file ranges the ranks of one node may hold for each other at once when they load
     /// the same step (read once, copied to each rank: see <see cref="SharedReads"/>); 0 shares nothing.
@@ -188,6 +191,7 @@ internal sealed record ActorCkptSettings
             MaxItemBytes = c.GetByteSize("shard.max-item-bytes") ?? 0,
             PlanResendInterval = c.GetTimeSpan("shard.plan-resend-interval"),
             LoadParallelism = c.GetInt("load.parallelism"),
+            LoadRetries = c.GetInt("load.retries"),
             SharedReadBudget = c.GetByteSize("load.shared-read-budget") ?? 0,
             LoadThroughReaders = loadThroughReaders,
             LoadStrict = Strictness.Names.Contains(c.GetString("load.strict")) ? Strictness.Parse(c.GetString("load.strict"))
@@ -291,6 +295,7 @@ internal sealed record ActorCkptSettings
         Require(Planning.FilesPerRank >= 0, "planner.files-per-rank", Planning.FilesPerRank, "0 (auto) or more");
         Require(MaxItemBytes >= 8 && MaxItemBytes <= int.MaxValue, "shard.max-item-bytes", MaxItemBytes, "between 8 bytes and 2 GiB");
         Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");
+        Require(LoadRetries >= 0, "load.retries", LoadRetries, "0 or more");
         Require(SharedReadBudget >= 0, "load.shared-read-budget", SharedReadBudget, "0 (no sharing) or more bytes");
         Require(PlanResendInterval > TimeSpan.Zero, "shard.plan-resend-interval", PlanResendInterval, "positive");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.

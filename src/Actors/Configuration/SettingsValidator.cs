@@ -43,6 +43,7 @@ internal static class SettingsValidator
         ["actorckpt.transfer.channel.token-ttl"] = SettingForm.Duration,
         ["actorckpt.transfer.channel.tls.enabled"] = SettingForm.Bool,
         ["actorckpt.load.parallelism"] = SettingForm.Int,
+        ["actorckpt.load.retries"] = SettingForm.Int,
         ["actorckpt.load.shared-read-budget"] = SettingForm.Size,
         ["actorckpt.load.source"] = SettingForm.OneOf("shared", "reader"),
         ["actorckpt.load.strict"] = SettingForm.OneOf(Strictness.Names.ToArray()),

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 
@@ -17,18 +18,24 @@ internal static class ReaderRangeFetch
     /// <paramref name="system"/>'s cluster, waiting up to <paramref name="timeout"/> for each to answer;
     /// streams run on <paramref name="materializer"/>.
     /// </summary>
-    /// <remarks>With <paramref name="tier"/> memory, the readers serve the copies their host holds in memory.</remarks>
+    /// <remarks>
+    /// With <paramref name="tier"/> memory, the readers serve the copies their host holds in memory. A
+    /// range that fails on the bulk channel is asked for again up to <paramref name="retries"/> times (see <see cref="Retried"/>).
+    /// </remarks>
     public static RangeFetcher Through(ActorSystem system, IMaterializer materializer, string readerName, TimeSpan timeout, ActorCkptSettings settings,
-        StorageTier tier = StorageTier.Disk) =>
+        StorageTier tier = StorageTier.Disk, int retries = 0) =>
         async (node, step, file, offset, into, frameSize, frames) =>
         {
             var length = into.Length;
-            var reply = await AskAsync(system, node, readerName, new ReadRange(step, file, offset, length, frameSize, tier), timeout, () => $"'{file}' of step {step}");
-            if (reply is ReadRangeOffered offered)
+            var what = () => $"reader on {node}: '{file}' at {offset}+{length}";
+            var reply = await Retried(system, settings, retries, what, async () =>
             {
-                await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: '{file}' at {offset}+{length}");
-                return;
-            }
+                var reply = await AskAsync(system, node, readerName, new ReadRange(step, file, offset, length, frameSize, tier), timeout, () => $"'{file}' of step {step}");
+                if (reply is ReadRangeOffered offered)
+                    await FetchOfferedAsync(system, settings, offered, into, frames, timeout, what);
+                return reply;
+            });
+            if (reply is ReadRangeOffered) return;
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
             var assembler = new ChunkAssembler(node, file, into);
@@ -42,17 +49,21 @@ internal static class ReaderRangeFetch
     /// one transfer; waits up to <paramref name="timeout"/> for the answer and again for the bytes.
     /// A reader that refuses them together (its transfer path is stream-refs, or one range is bad) is
     /// asked for each through <paramref name="oneByOne"/>, as before ranges went together: a node
-    /// configured otherwise still serves, and a bad range fails with its own reason.
+    /// configured otherwise still serves, and a bad range fails with its own reason. A transfer that
+    /// fails on the bulk channel is asked for again up to <c>actorckpt.load.retries</c> times (see <see cref="Retried"/>).
     /// </summary>
     public static RangesFetcher Together(ActorSystem system, string readerName, TimeSpan timeout, ActorCkptSettings settings, RangeFetcher oneByOne) =>
         async (node, step, ranges, into, frames) =>
         {
-            var reply = await AskAsync(system, node, readerName, new ReadRanges(step, ranges), timeout, () => $"{ranges.Count} ranges of step {step}");
-            if (reply is ReadRangeOffered offered)
+            var what = () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)";
+            var reply = await Retried(system, settings, settings.LoadRetries, what, async () =>
             {
-                await FetchOfferedAsync(system, settings, offered, into, frames, timeout, () => $"reader on {node}: {ranges.Count} ranges of step {step} ({into.Length} bytes)");
-                return;
-            }
+                var reply = await AskAsync(system, node, readerName, new ReadRanges(step, ranges), timeout, () => $"{ranges.Count} ranges of step {step}");
+                if (reply is ReadRangeOffered offered)
+                    await FetchOfferedAsync(system, settings, offered, into, frames, timeout, what);
+                return reply;
+            });
+            if (reply is ReadRangeOffered) return;
             if (reply is not ReadRangeFailure)
                 throw new ActorCkptException($"reader on {node} answered {ranges.Count} ranges of step {step} with {reply.GetType().Name}");
             var at = 0;
@@ -64,6 +75,32 @@ internal static class ReaderRangeFetch
                 at += (int)range.Length;
             }
         };
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> (an ask of a reader and the transfer it offers), again after a
+    /// backoff (<see cref="ActorCkptSettings.BackoffFor"/>, as a write's) when it fails on the bulk
+    /// channel: the connection dropped, a frame arrived corrupted, the token was refused, the reader
+    /// could not send. Up to <paramref name="retries"/> times, each with a new token. A reader's
+    /// refusal or silence is not retried: its answer would be the same, or as late.
+    /// </summary>
+    private static async Task<IActorCkptMessage> Retried(ActorSystem system, ActorCkptSettings settings, int retries, Func<string> what,
+        Func<Task<IActorCkptMessage>> attempt)
+    {
+        for (var retry = 1; ; retry++)
+        {
+            try
+            {
+                return await attempt();
+            }
+            catch (BulkChannelException e) when (retry <= retries)
+            {
+                var backoff = settings.BackoffFor(retry);
+                Logging.GetLogger(system, typeof(ReaderRangeFetch))
+                    .Warning("{0} failed on the way ({1}): asked again in {2} ms (retry {3} of {4})", what(), e.Message, backoff.TotalMilliseconds, retry, retries);
+                await Task.Delay(backoff);
+            }
+        }
+    }
 
     /// <summary>
     /// Asks the reader on <paramref name="node"/> for <paramref name="what"/>. A node gone from the cluster
@@ -108,9 +145,12 @@ internal static class ReaderRangeFetch
         ICollection<CheckedFrame> frames, TimeSpan timeout, Func<string> what)
     {
         using var giveUp = new CancellationTokenSource(timeout);
+        // Kept apart until the bytes are whole: a failed try's frames would prove bytes the next one overwrites.
+        var checkedHere = new List<CheckedFrame>();
         try
         {
-            await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, frames);
+            await BulkChannels.Get(system).For(settings).Client.FetchAsync(offered.Endpoint, offered.Token, into, giveUp.Token, checkedHere);
+            foreach (var frame in checkedHere) frames.Add(frame);
         }
         catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
         {

@@ -94,6 +94,9 @@ internal sealed class BulkServer : IAsyncDisposable
     /// <summary>Transfers refused so far (bad token, or not a client of this protocol).</summary>
     public long Refused => Interlocked.Read(ref _refused);
 
+    /// <summary>Faults to inject into the frames this server sends when it serves a fetch (tests); null for none.</summary>
+    public BulkSendFaults? Faults { get; set; }
+
     /// <summary>Pushes that were admitted and then failed (corrupted, cut off, given up).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
@@ -297,7 +300,7 @@ internal sealed class BulkServer : IAsyncDisposable
         {
             await connection.WriteAsync(BulkFrameKind.Accepted, source.Length, cancellation: _stopping.Token).ConfigureAwait(false);
             // Smaller frames when the source asks (one per stored block), never larger than the channel's.
-            await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token).ConfigureAwait(false);
+            await connection.SendAsync(Pieces(source, buffer, _settings.FrameSize), source.Length, null, _stopping.Token, Faults).ConfigureAwait(false);
             Interlocked.Increment(ref _fetches);
             Interlocked.Add(ref _fetchedBytes, source.Length);
         }
