@@ -257,7 +257,10 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         return timeout < DateTime.MaxValue - now ? now + timeout : DateTime.MaxValue;
     }
 
-    /// <summary>Refuses a node's options that are null or name a role that is not one, naming <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Refuses a node's options that are null, name a role that is not one, or whose HOCON does not
+    /// parse, naming <paramref name="name"/> (and the line in the node's own HOCON, before the test configuration goes under it).
+    /// </summary>
     private static void Check(TestNodeOptions? node, string name)
     {
         if (node is null) throw new ArgumentNullException(name, $"{name} is null: give a TestNodeOptions");
@@ -266,6 +269,7 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
         foreach (var role in node.Roles)
             if (!CheckpointerConfig.Roles.Contains(role))
                 throw new ArgumentException($"{name}.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", CheckpointerConfig.Roles)}", name);
+        UserHocon.Parse(node.Hocon, $"{name}.Hocon");
     }
 
     /// <summary>

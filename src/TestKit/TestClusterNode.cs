@@ -37,12 +37,15 @@ public sealed class TestClusterNode
     /// <inheritdoc />
     public override string ToString() => $"node {Index} [{string.Join(", ", Options.Roles)}] at {Address}";
 
-    /// <summary>Kills it: its storage refuses everything, its held writes are let go (to fail), and its ActorSystem stops without leaving the cluster.</summary>
+    /// <summary>
+    /// Kills it: its storage refuses everything, and its ActorSystem stops without leaving the cluster.
+    /// The writes it holds or delays end (failing) as the system stops, which stops its fault-injecting
+    /// store; the faults themselves stay armed, for other nodes that share them.
+    /// </summary>
     internal Task KillAsync()
     {
         IsKilled = true;
         _storage.Kill();
-        Options.Faults?.ReleaseAll();
         return System.Terminate();
     }
 }

@@ -86,6 +86,16 @@ public sealed class HostingSpec : IDisposable
         Assert.Equal("this host already runs an ActorSystem (AddAkka): add ActorCkpt to it with WithActorCkpt inside that AddAkka, and AddActorCkptCheckpointer()", e.Message);
     }
 
+    [Fact]
+    public void AddActorCkpt_called_twice_is_told_so_not_told_to_use_an_AddAkka_it_never_called()
+    {
+        var services = new ServiceCollection();
+        services.AddActorCkpt(configure: o => o.Root = Root);
+
+        var e = Assert.Throws<InvalidOperationException>(() => services.AddActorCkpt(configure: o => o.Root = Root));
+        Assert.Equal("AddActorCkpt was called already for this host: a host runs one ActorCkpt; set all its options in that one call", e.Message);
+    }
+
     private static IHost Build(Dictionary<string, string?> settings)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

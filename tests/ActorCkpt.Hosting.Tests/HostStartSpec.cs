@@ -159,7 +159,9 @@ public sealed class HostStartSpec : IDisposable
 
     [Theory]
     // Before, the host started; its stop threw an OverflowException from Akka's coordinated shutdown, and disposing it hung.
-    [InlineData("FinishSavesTimeout", "ActorCkptOptions.FinishSavesTimeout = 10675199.02:48:05.4775807: give a positive duration of at most 24.20:31:23.6460000")]
+    [InlineData("FinishSavesTimeout", "ActorCkptOptions.FinishSavesTimeout = 10675199.02:48:05.4775807: give a positive duration of at most 24.20:31:23.6460000 (a host's shutdown does not wait without end)")]
+    // Before, "-00:00:00.0010000", not the infinite wait the host asked for.
+    [InlineData("FinishSavesTimeout infinite", "ActorCkptOptions.FinishSavesTimeout = Timeout.InfiniteTimeSpan: give a positive duration of at most 24.20:31:23.6460000 (a host's shutdown does not wait without end)")]
     // Before, a NullReferenceException naming nothing.
     [InlineData("Catalog", "ActorCkptOptions.Catalog is null: leave it out for its default, or set it")]
     [InlineData("Settings", "ActorCkptOptions.Settings is null: leave it out for its default, or set it")]
@@ -171,6 +173,7 @@ public sealed class HostStartSpec : IDisposable
         {
             o.Root = Root;
             if (option == "FinishSavesTimeout") o.FinishSavesTimeout = TimeSpan.MaxValue;
+            if (option == "FinishSavesTimeout infinite") o.FinishSavesTimeout = Timeout.InfiniteTimeSpan;
             if (option == "Catalog") o.Catalog = null!;
             if (option == "Settings") o.Settings = null!;
             if (option == "MemoryTier") o.MemoryTier = null!;

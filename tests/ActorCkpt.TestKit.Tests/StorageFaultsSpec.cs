@@ -120,6 +120,28 @@ public sealed class StorageFaultsSpec : IDisposable
         await AssertLoadsBitExactAsync(ckpt, 1, seed: 1);
     }
 
+    [Theory]
+    [InlineData("full disk")]
+    [InlineData("failing writes")]
+    public async Task A_start_that_fails_writing_the_roots_id_should_leave_no_temporary_file_behind(string fault)
+    {
+        var faults = new StorageFaults();
+        if (fault == "full disk") faults.FillDiskAfter(10);
+        else faults.FailAllWrites(StorageFaults.AllFiles);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var e = await Assert.ThrowsAnyAsync<IOException>(() => StartAsync(faults).WaitAsync(Deadline));
+            Assert.Matches(@"'catalog\.id\.[0-9a-f]{32}\.tmp'", e.Message);
+        }
+
+        // Before: one catalog.id.<guid>.tmp more per failed start, for good.
+        Assert.Empty(Directory.GetFiles(_root.Path, "*.tmp", SearchOption.AllDirectories));
+        await using var ckpt = await Checkpointer.StartAsync(new CheckpointerOptions { Root = _root.Path }).WaitAsync(Deadline);
+        await ckpt.SaveAsync(1, States.Build(0, 1, seed: 6)).WaitAsync(Deadline);
+        Assert.Empty(Directory.GetFiles(_root.Path, "*.tmp", SearchOption.AllDirectories));
+    }
+
     [Fact]
     public async Task A_blocked_write_should_hold_the_save_uncommitted_until_released_then_commit_bit_exact()
     {

@@ -71,7 +71,8 @@ public sealed class ActorCkptOptions
         CheckpointerConfig.NotNull(MemoryTier, "ActorCkptOptions.MemoryTier");
         CheckpointerConfig.NotNull(ObjectTier, "ActorCkptOptions.ObjectTier");
         if (FinishSavesTimeout <= TimeSpan.Zero || FinishSavesTimeout > CheckpointNode.LongestTimer)
-            throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {FinishSavesTimeout}: give a positive duration of at most {CheckpointNode.LongestTimer}");
+            throw new ArgumentException($"ActorCkptOptions.FinishSavesTimeout = {(FinishSavesTimeout == Timeout.InfiniteTimeSpan ? "Timeout.InfiniteTimeSpan" : FinishSavesTimeout)}: " +
+                                        $"give a positive duration of at most {CheckpointNode.LongestTimer} (a host's shutdown does not wait without end)");
         var config = Over(Parse(MemoryTier.ToHocon() + ObjectTier.ToHocon() + SettingsHocon.From(Settings, "ActorCkptOptions.Settings") + Catalog.ToHocon()), UserHocon.Parse(Hocon, "ActorCkptOptions.Hocon"));
         if (HoconFile is not null)
         {

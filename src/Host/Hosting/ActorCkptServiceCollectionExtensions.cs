@@ -59,9 +59,12 @@ public static class ActorCkptServiceCollectionExtensions
     /// </summary>
     internal static IServiceCollection AddActorCkptUnder(IServiceCollection services, IConfiguration? section, Action<ActorCkptOptions>? configure, string? underOptions)
     {
+        if (services.Any(d => d.ServiceType == typeof(AddedByAddActorCkpt)))
+            throw new InvalidOperationException("AddActorCkpt was called already for this host: a host runs one ActorCkpt; set all its options in that one call");
         // A second AddAkka would take the place of the host's own ActorSystem, its actors gone without a word.
         if (services.Any(d => d.ServiceType == typeof(Akka.Actor.ActorSystem)))
             throw new InvalidOperationException("this host already runs an ActorSystem (AddAkka): add ActorCkpt to it with WithActorCkpt inside that AddAkka, and AddActorCkptCheckpointer()");
+        services.AddSingleton(new AddedByAddActorCkpt());
         var options = services.AddOptions<ActorCkptOptions>();
         if (section is not null) options.Configure(o => OptionsSection.Bind(section, o));
         if (configure is not null) options.Configure(configure);
@@ -87,3 +90,6 @@ public static class ActorCkptServiceCollectionExtensions
         return services;
     }
 }
+
+/// <summary>Marks a service collection <see cref="ActorCkptServiceCollectionExtensions.AddActorCkpt"/> was called on, so that a second call is named for what it is.</summary>
+internal sealed class AddedByAddActorCkpt;

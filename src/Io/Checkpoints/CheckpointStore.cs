@@ -431,15 +431,41 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>Replaces the root's <see cref="CheckpointLayout.MarkFile"/> with <paramref name="mark"/>, durably, in one rename.</summary>
     public void WriteMark(long mark)
     {
-        var temp = CheckpointLayout.MarkFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        WriteThroughTemp(CheckpointLayout.MarkFile, Encoding.ASCII.GetBytes(mark.ToString(CultureInfo.InvariantCulture) + "\n"),
+            temp => store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true));
+        store.SyncDirectory("");
+    }
+
+    /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
+    private void WriteOnce(string path, string id) =>
+        WriteThroughTemp(path, Encoding.ASCII.GetBytes(id + "\n"), temp =>
+        {
+            try
+            {
+                store.Rename(temp, path, overwrite: false);
+            }
+            catch (IOException) when (store.Exists(path))
+            {
+                // Another node wrote it first: theirs stands.
+                store.DeleteFile(temp);
+            }
+        });
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> durably under a temporary name of its own next to <paramref name="path"/>,
+    /// then has <paramref name="place"/> move it into place. When anything fails (a full disk, something
+    /// in the way) the temporary file goes: a start that keeps failing leaves none behind, let alone one per try.
+    /// </summary>
+    private void WriteThroughTemp(string path, byte[] bytes, Action<string> place)
+    {
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
-            WriteDurably(temp, Encoding.ASCII.GetBytes(mark.ToString(CultureInfo.InvariantCulture) + "\n"));
-            store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true);
+            WriteDurably(temp, bytes);
+            place(temp);
         }
         catch
         {
-            // A full disk, or something in the way (a directory): the temporary file goes, not one more per try.
             try
             {
                 store.DeleteFile(temp);
@@ -449,23 +475,6 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
                 // The failure that matters is the one rethrown.
             }
             throw;
-        }
-        store.SyncDirectory("");
-    }
-
-    /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
-    private void WriteOnce(string path, string id)
-    {
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        WriteDurably(temp, Encoding.ASCII.GetBytes(id + "\n"));
-        try
-        {
-            store.Rename(temp, path, overwrite: false);
-        }
-        catch (IOException) when (store.Exists(path))
-        {
-            // Another node wrote it first: theirs stands.
-            store.DeleteFile(temp);
         }
     }
 
