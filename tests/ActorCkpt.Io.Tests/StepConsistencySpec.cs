@@ -163,6 +163,25 @@ public class StepConsistencySpec : IDisposable
     }
 
     [Fact]
+    public void A_data_file_whose_header_does_not_parse_should_be_named_once_in_its_line()
+    {
+        var store = Saved();
+        var file = FileOfRow(store.ReadMetadata(1), 0);
+        var path = InStep(1, file);
+        var bytes = File.ReadAllBytes(path);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)bytes.Length);
+        File.WriteAllBytes(path, bytes);
+
+        var problems = StepConsistency.Check(Store(), 1, null);
+        var verified = CheckpointVerifier.Verify(Store(), 1);
+
+        // Before: "BAD file=F key=(file): 'F': header length …", the file named twice.
+        var line = $"BAD file={file} key=(file): header length {bytes.Length} does not fit in a file of {bytes.Length} bytes";
+        Assert.Equal(new[] { line }, Lines(problems));
+        Assert.Contains(line, Lines(verified));
+    }
+
+    [Fact]
     public void A_header_entry_renamed_or_retyped_should_be_named_with_the_field()
     {
         var store = Saved();

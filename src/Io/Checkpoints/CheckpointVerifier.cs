@@ -30,7 +30,7 @@ internal static class CheckpointVerifier
             catch (UnauthorizedAccessException e)
             {
                 // A link in its place: refused unread, and reported with the rest (before, the one line that ended verify and catalog rebuild).
-                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                failures.Add(VerificationFailure.OfFile(file.Name, e));
                 continue;
             }
             if (!exists)
@@ -46,7 +46,7 @@ internal static class CheckpointVerifier
             catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
             {
                 // A FIFO, a device or a link in its place: refused without waiting, and reported with the rest.
-                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                failures.Add(VerificationFailure.OfFile(file.Name, e));
                 continue;
             }
             using var opened = reader;
@@ -59,7 +59,7 @@ internal static class CheckpointVerifier
             }
             catch (CheckpointFormatException e)
             {
-                failures.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                failures.Add(VerificationFailure.OfFile(file.Name, e));
             }
             usable.Add(file.Name);
         }
@@ -78,7 +78,7 @@ internal static class CheckpointVerifier
             catch (Exception e) when (e is IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
             {
                 // Replaced or cut since its header was checked (another program writes this root too): reported with the rest.
-                failures.Add(new VerificationFailure(group.Key, "(file)", e.Message));
+                failures.Add(VerificationFailure.OfFile(group.Key, e));
             }
         }
         return failures;

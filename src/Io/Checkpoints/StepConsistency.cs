@@ -152,7 +152,7 @@ internal static class StepConsistency
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException && !StorageErrors.IsUnanswered(e))
             {
                 // A FIFO or a link in its place is refused without waiting; a header that does not parse names its fault.
-                problems.Add(new VerificationFailure(file.Name, "(file)", e.Message));
+                problems.Add(VerificationFailure.OfFile(file.Name, e));
             }
         }
         return problems;
