@@ -179,6 +179,9 @@ public class StepConsistencySpec : IDisposable
         var line = $"BAD file={file} key=(file): header length {bytes.Length} does not fit in a file of {bytes.Length} bytes";
         Assert.Equal(new[] { line }, Lines(problems));
         Assert.Contains(line, Lines(verified));
+        // What a load says.
+        var e = Assert.Throws<CheckpointFormatException>(() => StepConsistency.Require(Store(), 1, null, out _));
+        Assert.Equal($"'{CheckpointLayout.InStep(1, file)}': header length {bytes.Length} does not fit in a file of {bytes.Length} bytes", e.Message);
     }
 
     [Fact]
