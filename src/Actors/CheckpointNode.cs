@@ -634,7 +634,7 @@ internal sealed class CheckpointNode
         var tasks = new List<Task> { Task.Run(() => NodeWarmUp.RunSavePaths(Settings)), KernelAccess.Configure(Settings.CopyWrites) };
         if (!_system.IsClustered())
             // Commands are stashed while the planner recovers: the answer comes once it has.
-            tasks.Add(Planner.Ask<WritersListed>(new ListWriters(), timeout));
+            tasks.Add(NodeWarmUp.PlannerAnsweredAsync(Planner, timeout));
         if (_system.Settings.Config.HasPath(NodeWarmUp.JournalPluginId + ".connection-string"))
             tasks.Add(NodeWarmUp.WriteJournalAsync(_system, NodeWarmUp.Database, timeout));
         var all = Task.WhenAll(tasks);

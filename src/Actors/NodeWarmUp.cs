@@ -24,6 +24,32 @@ internal static class NodeWarmUp
     public static readonly string Database = "actorckpt-warmup-" + Guid.NewGuid().ToString("N");
 
     /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) until <paramref name="planner"/> answers a command, asking
+    /// again every <paramref name="reaskEvery"/> (5 s by default): a planner that fails just after it started
+    /// loses what it was asked with its mailbox, and when it then gives up, its stand-in answers the next
+    /// ask at once. Before, the warm-up waited out the whole plan timeout (60 s) before the start could
+    /// say why the planner gave up.
+    /// </summary>
+    public static async Task PlannerAnsweredAsync(IActorRef planner, TimeSpan timeout, TimeSpan? reaskEvery = null)
+    {
+        var every = reaskEvery ?? TimeSpan.FromSeconds(5);
+        var deadline = DateTime.UtcNow + timeout;
+        for (var left = timeout; ; left = deadline - DateTime.UtcNow)
+        {
+            if (left <= TimeSpan.Zero) throw new AskTimeoutException($"the planner did not answer within {timeout}");
+            try
+            {
+                await planner.Ask<WritersListed>(new ListWriters(), left < every ? left : every);
+                return;
+            }
+            catch (AskTimeoutException)
+            {
+                // Asked again, unless the time is up.
+            }
+        }
+    }
+
+    /// <summary>
     /// The two warm-up plugins for <paramref name="config"/> (whose catalog is SQLite): copies of the
     /// catalog's, on a shared-cache in-memory database named <paramref name="database"/>.
     /// </summary>

@@ -97,7 +97,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// <summary>The actor system the node runs in.</summary>
     internal ActorSystem System => _system;
 
-    /// <summary>The newest committed step, or null.</summary>
+    /// <summary>
+    /// The newest committed step under the root as its directories show it, or null; the catalog's word,
+    /// which loads go by, is <see cref="GetLatestStepAsync"/>.
+    /// </summary>
     public long? LatestStep => _node.Store.LatestStep();
 
     /// <summary>Starts a one-process checkpointer over <paramref name="root"/> with the default settings.</summary>
@@ -208,10 +211,15 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     public async Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_node.Settings.MemoryTier.Enabled && !_node.Settings.ObjectTier.Enabled) return LatestStep;
-        // The memory and object tiers' steps are in the catalog, not under the root: the newest one a tier still holds, or the newest on disk.
+        // A stopped node has no planner to ask; the root's directories still tell.
+        if (_system.WhenTerminated.IsCompleted) return LatestStep;
+        // The catalog's word, as a load of the latest step has it: a committed step whose files are gone
+        // still counts (loading it fails, where an older step would pass for the newest), a directory the
+        // planner refused does not, and the memory and object tiers' steps are there and not under the root.
         var catalog = await ReadCatalogAsync(cancellationToken);
-        return catalog.Where(e => e.OnDisk || e.OnObject || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).LastOrDefault() ?? LatestStep;
+        // A stand-in planner (a read-only root, or a planner that gave up) has no catalog: loads read the disk then, and so does this.
+        if (catalog.Count == 0) return LatestStep;
+        return catalog.Where(e => e.OnDisk || e.OnObject || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).Max();
     }
 
     /// <inheritdoc />

@@ -15,7 +15,10 @@ namespace ActorCkpt;
 /// </remarks>
 public interface ICheckpointer
 {
-    /// <summary>The newest committed step, or null when there is none.</summary>
+    /// <summary>
+    /// The newest committed step, or null when there is none: the one a load of the latest step loads,
+    /// as the catalog records it (a step whose files were lost still counts, and its load fails naming why).
+    /// </summary>
     Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -78,6 +78,42 @@ public sealed class TrainResumeSpec : IDisposable
         Assert.DoesNotContain(" loss ", doneOut);
     }
 
+    [Theory]
+    [InlineData("metadata gone")]
+    [InlineData("another step's copy")]
+    public async Task A_resume_should_go_by_the_catalogs_newest_committed_step_not_by_the_directories(string tampered)
+    {
+        var dir = Dir("tampered");
+        var (first, _, firstErr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "15", "--ckpt-every", "5", "--ranks", "1");
+        Assert.True(first == 0, firstErr);
+        if (tampered == "metadata gone") File.Delete(Path.Combine(dir, CheckpointLayout.InStep(15, CheckpointLayout.MetadataFile)));
+        else CopyDirectory(Path.Combine(dir, CheckpointLayout.StepDirectory(10)), Path.Combine(dir, CheckpointLayout.StepDirectory(20)));
+
+        var (exit, stdout, stderr) = await ToolRun.RunAsync(TimeSpan.FromMinutes(3), "train", "--dir", dir, "--steps", "17", "--ranks", "1", "--resume");
+
+        if (tampered == "metadata gone")
+        {
+            // Before: "resumed from step 10", and steps 11 to 17 trained again over a step 15 the catalog still holds committed.
+            Assert.Equal(1, exit);
+            Assert.Contains("step 15", stderr);
+            Assert.Contains(CheckpointLayout.InStep(15, CheckpointLayout.MetadataFile), stderr);
+            Assert.DoesNotContain("resumed from", stdout);
+            Assert.DoesNotContain(" loss ", stdout);
+        }
+        else
+        {
+            // Before: "step 20 is not a committed checkpoint", the directory the planner had refused taken for the newest.
+            Assert.True(exit == 0, stderr);
+            Assert.StartsWith("resumed from step 15 (saved on 1 ranks)", stdout);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+
     [Fact]
     public async Task A_run_whose_start_fails_should_print_one_line_on_stderr_and_nothing_on_stdout()
     {

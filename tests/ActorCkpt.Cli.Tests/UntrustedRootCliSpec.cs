@@ -109,12 +109,20 @@ public class UntrustedRootCliSpec : IDisposable
         Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
         var files = Directory.GetFiles(step2).Order(StringComparer.Ordinal).ToArray();
 
-        // The demo saves from the newest step on disk, 1, so step 2 again: not debris, the catalog vouches for its files.
-        var save = await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1");
-
-        Assert.Equal(1, save.Exit);
-        Assert.Equal($"actorckpt: save of step 2 failed: step 2 is already committed in '{Dir}'; refusing to overwrite it" + Environment.NewLine, save.Err);
+        // Step 2 again: not debris, the catalog vouches for its files.
+        await using (var ckpt = Checkpointer.Start(Dir))
+        {
+            using var w = TorchSharp.torch.ones(4);
+            var e = await Assert.ThrowsAsync<CheckpointFailedException>(() => ckpt.SaveAsync(2, new RankState(0, 1).AddReplicated("w", w)));
+            Assert.Equal($"save of step 2 failed: step 2 is already committed in '{Dir}'; refusing to overwrite it", e.Message);
+        }
         Assert.Equal(files, Directory.GetFiles(step2).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(FileKind.Fifo, RegularFile.Kind(fifo));
+
+        // The demo goes on from the catalog's newest step, 2 (before, from the directories' newest, 1, and so saved step 2 again).
+        var demo = await RunAsync("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "1");
+        Assert.True(demo.Exit == 0, demo.Err);
+        Assert.Equal(3, CheckpointReader.Open(Dir).Steps.Max());
         Assert.Equal(FileKind.Fifo, RegularFile.Kind(fifo));
     }
 }

@@ -216,6 +216,20 @@ public class UntrustedRootSpec : IDisposable
     }
 
     [Fact]
+    public void A_tracker_that_cannot_be_written_should_leave_no_temporary_file_and_the_old_tracker_standing()
+    {
+        Saved();
+        var full = new CheckpointStore(new FaultInjectingBlobStore(new LocalBlobStore(_dir.Path), FaultPolicy.DiskFullAfter(0, CheckpointLayout.LatestFile + ".tmp")));
+        File.WriteAllText(Path.Combine(_dir.Path, CheckpointLayout.LatestFile), "1\n");
+
+        Assert.ThrowsAny<IOException>(() => full.MoveTracker(1));
+
+        // Before: an empty latest.tmp stayed in the root.
+        Assert.False(File.Exists(Path.Combine(_dir.Path, CheckpointLayout.LatestFile + ".tmp")));
+        Assert.Equal(1, full.ReadTracker());
+    }
+
+    [Fact]
     public void A_latest_tracker_naming_a_step_that_is_not_committed_should_be_repaired_by_the_next_commit()
     {
         var store = Saved();

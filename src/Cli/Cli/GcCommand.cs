@@ -76,7 +76,7 @@ internal static class GcCommand
         output.Report(new Dictionary<string, object?>
         {
             ["root"] = root, ["debris_removed"] = done.DebrisRemoved, ["deleted"] = done.Deleted, ["deleted_before_files_removed"] = leftRemoved,
-            ["committed"] = ckpt.Store.CommittedSteps(),
+            ["committed"] = (await ckpt.ReadCatalogAsync()).Where(e => e.OnDisk).Select(e => e.Step).Order().ToList(),
             ["uploads_aborted"] = aborted,
             ["memory_debris"] = memoryDone is null ? null : new Dictionary<string, object?>
             {

@@ -121,7 +121,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>Step <paramref name="step"/>'s metadata (parsed once per distinct document) and its checksum; see <see cref="ReadMetadata"/>.</summary>
     private (CheckpointMetadata Metadata, string Checksum) Read(long step, string? expectedChecksum)
     {
-        var read = Deserialize(OpenMetadataFile(step), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), MaxMetadataBytes, expectedChecksum, _parsed, $"{step}:");
+        var read = Deserialize(OpenMetadataFile(step, expectedChecksum), CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile), MaxMetadataBytes, expectedChecksum, _parsed, $"{step}:");
         CheckStepField(step, read.Metadata.Step);
         return read;
     }
@@ -204,7 +204,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// </summary>
     public MetadataIndex OpenMetadata(long step, string? expectedChecksum = null)
     {
-        var path = CommittedMetadataPath(step);
+        var path = CommittedMetadataPath(step, expectedChecksum);
         var reader = store.OpenRead(path);
         // Reading by index is many small reads: from an object store, gathered into blocks.
         if (reader.ReadsAreRequests) reader = new BlockCachedReader(reader, MetadataBlockBytes);
@@ -263,13 +263,20 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             : $"JSON form (format_version {CheckpointMetadata.CurrentFormatVersion})";
     }
 
-    /// <summary>Opens the metadata file of committed step <paramref name="step"/>; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
-    private IBlobReader OpenMetadataFile(long step) => store.OpenRead(CommittedMetadataPath(step));
+    /// <summary>Opens the metadata file of committed step <paramref name="step"/>; throws as <see cref="CommittedMetadataPath"/> does when there is none.</summary>
+    private IBlobReader OpenMetadataFile(long step, string? expectedChecksum = null) => store.OpenRead(CommittedMetadataPath(step, expectedChecksum));
 
-    /// <summary>Where the metadata of committed step <paramref name="step"/> lies; throws <see cref="CheckpointNotFoundException"/> when there is none.</summary>
-    private string CommittedMetadataPath(long step)
+    /// <summary>
+    /// Where the metadata of committed step <paramref name="step"/> lies. When there is none: a
+    /// <see cref="CheckpointFormatException"/> when the catalog recorded the step committed (its
+    /// <paramref name="expectedChecksum"/>): that is damage, as a load of it says, not a step that never was;
+    /// otherwise <see cref="CheckpointNotFoundException"/>.
+    /// </summary>
+    private string CommittedMetadataPath(long step, string? expectedChecksum = null)
     {
         var path = CheckpointLayout.InStep(step, CheckpointLayout.MetadataFile);
+        if (store.Exists(path)) return path;
+        if (expectedChecksum is { Length: > 0 }) StepConsistency.RequireMetadataFile(this, step);
         return store.Exists(path) ? path : throw new CheckpointNotFoundException($"step {step} is not a committed checkpoint in '{store.Root}'");
     }
 
@@ -431,14 +438,17 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     /// <summary>Replaces the root's <see cref="CheckpointLayout.MarkFile"/> with <paramref name="mark"/>, durably, in one rename.</summary>
     public void WriteMark(long mark)
     {
-        WriteThroughTemp(CheckpointLayout.MarkFile, Encoding.ASCII.GetBytes(mark.ToString(CultureInfo.InvariantCulture) + "\n"),
-            temp => store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true));
+        var temp = TempName(CheckpointLayout.MarkFile);
+        WriteThroughTemp(temp, Encoding.ASCII.GetBytes(mark.ToString(CultureInfo.InvariantCulture) + "\n"),
+            () => store.Rename(temp, CheckpointLayout.MarkFile, overwrite: true));
         store.SyncDirectory("");
     }
 
     /// <summary>Writes <paramref name="id"/> to <paramref name="path"/> durably unless a file is there: whoever renames first stands.</summary>
-    private void WriteOnce(string path, string id) =>
-        WriteThroughTemp(path, Encoding.ASCII.GetBytes(id + "\n"), temp =>
+    private void WriteOnce(string path, string id)
+    {
+        var temp = TempName(path);
+        WriteThroughTemp(temp, Encoding.ASCII.GetBytes(id + "\n"), () =>
         {
             try
             {
@@ -450,19 +460,22 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
                 store.DeleteFile(temp);
             }
         });
+    }
+
+    /// <summary>A temporary name of its own next to <paramref name="path"/>, for files several nodes may write at once.</summary>
+    private static string TempName(string path) => path + "." + Guid.NewGuid().ToString("N") + ".tmp";
 
     /// <summary>
-    /// Writes <paramref name="bytes"/> durably under a temporary name of its own next to <paramref name="path"/>,
-    /// then has <paramref name="place"/> move it into place. When anything fails (a full disk, something
-    /// in the way) the temporary file goes: a start that keeps failing leaves none behind, let alone one per try.
+    /// Writes <paramref name="bytes"/> durably to <paramref name="temp"/>, then has <paramref name="place"/>
+    /// move it into place. When anything fails (a full disk, something in the way) the temporary file
+    /// goes: a start that keeps failing leaves none behind, let alone one per try.
     /// </summary>
-    private void WriteThroughTemp(string path, byte[] bytes, Action<string> place)
+    private void WriteThroughTemp(string temp, byte[] bytes, Action place)
     {
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
             WriteDurably(temp, bytes);
-            place(temp);
+            place();
         }
         catch
         {
@@ -563,8 +576,10 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             tracked = null;
         }
         if (tracked is { } newer && step < newer && IsCommitted(newer)) return;
-        WriteDurably(CheckpointLayout.LatestFile + ".tmp", Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"));
-        store.Rename(CheckpointLayout.LatestFile + ".tmp", CheckpointLayout.LatestFile, overwrite: true);
+        // One name: only the planner writes it.
+        const string temp = CheckpointLayout.LatestFile + ".tmp";
+        WriteThroughTemp(temp, Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"),
+            () => store.Rename(temp, CheckpointLayout.LatestFile, overwrite: true));
     }
 
     /// <summary>The folder under the root where <see cref="Quarantine"/> moves steps that failed verification.</summary>
