@@ -59,14 +59,17 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         async Task Finish()
         {
             var wait = _node.Settings.FinishOnDispose;
-            if (wait <= TimeSpan.Zero || _system.WhenTerminated.IsCompleted) return;
+            if (_system.WhenTerminated.IsCompleted) return;
             // Writes a test holds end now.
             _testStore?.Dispose();
+            // With 0s too: a save started now is refused saying so, and one in flight is cut off saying
+            // that the catalog tells whether it committed (before, it heard only that its shard actor stopped).
             _node.RefuseNewSaves(refusal);
             var ended = _node.SavesEndedAsync();
-            if (await Task.WhenAny(ended, Task.Delay(wait)) != ended)
+            if (wait > TimeSpan.Zero ? await Task.WhenAny(ended, Task.Delay(wait)) != ended : !ended.IsCompleted)
             {
-                _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the stop began (actorckpt.async.finish-on-dispose); stopping without them", wait);
+                if (wait > TimeSpan.Zero)
+                    _system.Log.Warning("ActorCkpt: saves were still in flight {0} after the stop began (actorckpt.async.finish-on-dispose); stopping without them", wait);
                 _node.CutOffSaves($"{stopped}, and actorckpt.async.finish-on-dispose ({wait.TotalSeconds:0.###}s) ran out before this save ended");
             }
         }
@@ -76,8 +79,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// Cancelled once the node has stopped: its actor system terminated, whether disposed, left the
     /// cluster on a termination signal (Akka leaves on SIGTERM and Ctrl-C, and in a cluster does not
     /// end the process), or was downed by the cluster. Every later call that needs the node fails
-    /// saying so; two answer from what is known without it: <see cref="GetLatestStepAsync"/> on a root
-    /// without memory or object tier (it reads the root), and <see cref="FinalizeAsync"/> (the outcomes of
+    /// saying so; two answer from what is known without it: <see cref="GetLatestStepAsync"/> (from the
+    /// root's directories), and <see cref="FinalizeAsync"/> (the outcomes of
     /// the saves it had). A program that has nothing else to stop it waits on this (<c>await Task.Delay(Timeout.Infinite, ckpt.Stopped)</c>).
     /// </summary>
     public CancellationToken Stopped => _stopped.Token;
@@ -219,7 +222,10 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         var catalog = await ReadCatalogAsync(cancellationToken);
         // A stand-in planner (a read-only root, or a planner that gave up) has no catalog: loads read the disk then, and so does this.
         if (catalog.Count == 0) return LatestStep;
-        return catalog.Where(e => e.OnDisk || e.OnObject || e is { InMemory: true, Memory.Loadable: true }).Select(e => (long?)e.Step).Max();
+        // A tier this node does not run is not one its loads read.
+        var (memory, objects) = (_node.Settings.MemoryTier.Enabled, _node.Settings.ObjectTier.Enabled);
+        return catalog.Where(e => e.OnDisk || (objects && e.OnObject) || (memory && e is { InMemory: true, Memory.Loadable: true }))
+            .Select(e => (long?)e.Step).Max();
     }
 
     /// <inheritdoc />

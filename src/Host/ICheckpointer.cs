@@ -39,7 +39,9 @@ public interface ICheckpointer
     /// (and the <see cref="RankState"/> itself: entries added to it before then may or may not be saved),
     /// while the returned handle's <see cref="SaveHandle.Committed"/> (or the handle itself,
     /// awaited) says when the write is committed. PyTorch DCP's <c>async_save</c>.
-    /// <paramref name="cancellationToken"/> cancels the whole save, not only the wait for staging.
+    /// <paramref name="cancellationToken"/> cancels the whole save, not only the wait for staging. A save
+    /// skipped because the rank is busy (<c>actorckpt.async.when-busy = skip</c>) completes at once, copying
+    /// nothing; its handle's <see cref="SaveHandle.Committed"/> faults with <see cref="SaveSkippedException"/>.
     /// </summary>
     Task<SaveHandle> StartSaveAsync(long step, RankState state, CancellationToken cancellationToken = default);
 

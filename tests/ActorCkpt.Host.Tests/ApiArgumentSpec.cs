@@ -26,6 +26,11 @@ public sealed class ApiArgumentSpec : IDisposable
         Assert.Equal("'m': the tensor is null (Parameter 'tensor')", Assert.Throws<ArgumentNullException>(() => new RankState(0, 1).AddReplicated("m", null!)).Message);
         Assert.Equal("'d': the tensor is disposed (Parameter 'tensor')", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddReplicated("d", gone)).Message);
         Assert.Equal("'o': the bytes are null (Parameter 'bytes')", Assert.Throws<ArgumentNullException>(() => new RankState(0, 1).AddObject("o", null!, ObjectScope.Rank)).Message);
+        // Before: "negative offset or length in [-1] / [3]" and "offsets [0, 0] and lengths [3] differ in rank", naming no key.
+        using var three = ones(3);
+        Assert.Equal("'x': negative offset or length in [-1] / [3]", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddSharded("x", three, 0, -1, 3)).Message);
+        Assert.Equal("'y': offsets [0, 0] and lengths [3] differ in rank",
+            Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddTensor("y", three, new long[] { 3 }, new long[] { 0, 0 })).Message);
         Assert.Equal("Value cannot be null. (Parameter 'state')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.SaveAsync(1, (RankState)null!))).Message);
         Assert.Equal("Value cannot be null. (Parameter 'target')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.LoadAsync((RankState)null!))).Message);
         Assert.Equal("Value cannot be null. (Parameter 'parts')", (await Assert.ThrowsAsync<ArgumentNullException>(() => ckpt.LoadAsync(0, 1, null!))).Message);

@@ -46,7 +46,16 @@ public sealed class RankState
     public RankState AddTensor(string key, torch.Tensor local, IReadOnlyList<long> globalShape, IReadOnlyList<long> offsets)
     {
         Usable(key, local);
-        var box = new TensorBox(offsets, local.shape);
+        TensorBox box;
+        try
+        {
+            box = new TensorBox(offsets, local.shape);
+        }
+        catch (ArgumentException e)
+        {
+            // An offset that is negative, or offsets of another rank than the piece's shape.
+            throw new ArgumentException($"'{key}': {e.Message}", e);
+        }
         if (!box.FitsIn(globalShape))
             throw new ArgumentException($"'{key}': local shape {Shapes.Format(local.shape)} at offsets {Shapes.Format(offsets)} " +
                                         $"does not fit in global shape {Shapes.Format(globalShape)}");

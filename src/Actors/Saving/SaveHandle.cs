@@ -44,7 +44,11 @@ public sealed class SaveHandle
     /// <summary>The rank.</summary>
     public int Rank { get; }
 
-    /// <summary>Completes when the rank's state is in host memory (faults as <see cref="Committed"/> does when the save ends first).</summary>
+    /// <summary>
+    /// Completes when the rank's state is in host memory (faults as <see cref="Committed"/> does when the
+    /// save ends first), or at once for a save that is skipped (<c>actorckpt.async.when-busy = skip</c>:
+    /// nothing is copied, the training loop goes on, and <see cref="Committed"/> faults with <see cref="SaveSkippedException"/>).
+    /// </summary>
     public Task Staged => _staged.Task;
 
     /// <summary>Completes when the checkpoint is committed.</summary>
