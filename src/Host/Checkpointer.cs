@@ -219,7 +219,16 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         // The catalog's word, as a load of the latest step has it: a committed step whose files are gone
         // still counts (loading it fails, where an older step would pass for the newest), a directory the
         // planner refused does not, and the memory and object tiers' steps are there and not under the root.
-        var catalog = await ReadCatalogAsync(cancellationToken);
+        IReadOnlyList<CatalogEntry> catalog;
+        try
+        {
+            catalog = await ReadCatalogAsync(cancellationToken);
+        }
+        catch (ActorCkptException) when (_system.WhenTerminated.IsCompleted)
+        {
+            // It stopped while asked: as above.
+            return LatestStep;
+        }
         // A stand-in planner (a read-only root, or a planner that gave up) has no catalog: loads read the disk then, and so does this.
         if (catalog.Count == 0) return LatestStep;
         // A tier this node does not run is not one its loads read.

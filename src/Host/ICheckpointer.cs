@@ -16,8 +16,12 @@ namespace ActorCkpt;
 public interface ICheckpointer
 {
     /// <summary>
-    /// The newest committed step, or null when there is none: the one a load of the latest step loads,
-    /// as the catalog records it (a step whose files were lost still counts, and its load fails naming why).
+    /// The newest committed step, or null when there is none, as the planner's catalog records it: a
+    /// step whose files were lost still counts (its load fails naming why, rather than an older step
+    /// passing for the newest), and a step of the memory or object tier counts where that tier runs.
+    /// Asks the planner, so it waits for one to answer (up to <c>actorckpt.planner.plan-timeout</c>
+    /// while a cluster's planner moves); a stopped node, or one whose planner gave up, answers from the
+    /// root's directories.
     /// </summary>
     Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default);
 
@@ -75,7 +79,9 @@ public interface ICheckpointer
     /// <paramref name="strict"/> says (default: <c>actorckpt.load.strict</c>).
     /// <paramref name="progress"/> hears the destination bytes each read filled. Cancelled, it stops
     /// between reads and throws once no read is under way (the target is then partly filled).
-    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step. Bytes go into the
+    /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step, and
+    /// <see cref="CheckpointFormatException"/> when its files are damaged or gone (a step the catalog
+    /// records committed whose metadata is missing among them). Bytes go into the
     /// target's tensors as they are read and verified, as DCP's loads do: a load that fails (a
     /// checksum mismatch, a file gone, a cancel) leaves them partly loaded, so a training loop
     /// whose resume fails loads again (another step) or rebuilds its state before it trains.

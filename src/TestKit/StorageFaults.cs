@@ -107,7 +107,7 @@ public sealed class StorageFaults
         return Add(new BlockedWrite($"block write #{n} of {pattern}", FaultPolicy.BlockNth(n, gate, Check(pattern)), gate));
     }
 
-    /// <summary>Releases every blocked write (a node that is killed, or a test that ends).</summary>
+    /// <summary>Releases every blocked write (a test that ends, or one that lets every held write go at once).</summary>
     public void ReleaseAll()
     {
         foreach (var fault in Faults)

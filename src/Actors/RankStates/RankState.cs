@@ -51,7 +51,7 @@ public sealed class RankState
         {
             box = new TensorBox(offsets, local.shape);
         }
-        catch (ArgumentException e)
+        catch (ArgumentException e) when (e is not ArgumentNullException)
         {
             // An offset that is negative, or offsets of another rank than the piece's shape.
             throw new ArgumentException($"'{key}': {e.Message}", e);

@@ -576,7 +576,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             tracked = null;
         }
         if (tracked is { } newer && step < newer && IsCommitted(newer)) return;
-        // One name: only the planner writes it.
+        // One name: one writer per store at a time (its planner, or the object tier's uploader on its target).
         const string temp = CheckpointLayout.LatestFile + ".tmp";
         WriteThroughTemp(temp, Encoding.ASCII.GetBytes(step.ToString(CultureInfo.InvariantCulture) + "\n"),
             () => store.Rename(temp, CheckpointLayout.LatestFile, overwrite: true));

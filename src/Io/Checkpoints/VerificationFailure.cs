@@ -7,13 +7,11 @@ namespace ActorCkpt;
 internal sealed record VerificationFailure(string File, string Key, string Problem)
 {
     /// <summary>
-    /// <paramref name="file"/> itself is bad: <paramref name="e"/> says why, without its own "'file': "
-    /// when it names the same file (a line would name it twice).
+    /// <paramref name="file"/> itself is bad: <paramref name="e"/> says why, without naming the file again
+    /// when it is about the same one (a line would name it twice).
     /// </summary>
     public static VerificationFailure OfFile(string file, Exception e) =>
-        new(file, "(file)", e is CheckpointFormatException f && f.File == file && e.Message.StartsWith($"'{file}': ", StringComparison.Ordinal)
-            ? e.Message[(file.Length + 4)..]
-            : e.Message);
+        new(file, "(file)", e is CheckpointFormatException f && f.File == file ? f.Problem : e.Message);
 
     /// <inheritdoc />
     public override string ToString() => $"BAD file={File} key={(Key == "(file)" ? Key : KeyText.Of(Key))}: {KeyText.LineSafe(Problem)}";

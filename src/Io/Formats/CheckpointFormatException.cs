@@ -5,11 +5,14 @@ namespace ActorCkpt;
 public sealed class CheckpointFormatException : ActorCkptException
 {
     /// <summary>Creates the exception for <paramref name="file"/>.</summary>
-    public CheckpointFormatException(string file, string problem) : base($"'{file}': {problem}") => File = file;
+    public CheckpointFormatException(string file, string problem) : base($"'{file}': {problem}") => (File, Problem) = (file, problem);
 
     /// <summary>Creates the exception for <paramref name="file"/> with its cause.</summary>
-    public CheckpointFormatException(string file, string problem, Exception inner) : base($"'{file}': {problem}", inner) => File = file;
+    public CheckpointFormatException(string file, string problem, Exception inner) : base($"'{file}': {problem}", inner) => (File, Problem) = (file, problem);
 
     /// <summary>The file at fault.</summary>
     public string File { get; }
+
+    /// <summary>What is wrong with it (the message without the file's name).</summary>
+    public string Problem { get; }
 }
