@@ -48,6 +48,24 @@ public class NodeCommandSpec : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    [Fact]
+    public void Demo_across_node_processes_should_go_on_from_the_catalogs_newest_step_not_the_directories()
+    {
+        string[] Demo(int steps) => ["demo", "--dir", Dir, "--nodes", "2", "--ranks", "1", "--size-mb", "1", "--tensors", "4", "--steps", steps.ToString(), "--json"];
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.True(ActorCkptCli.Run(Demo(2), stdout, stderr) == 0, stdout + "\n" + stderr);
+        File.Delete(Path.Combine(Dir, CheckpointLayout.InStep(2, CheckpointLayout.MetadataFile)));
+
+        (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var exit = ActorCkptCli.Run(Demo(1), stdout, stderr);
+
+        // Before: it went on from step 1, the newest directory with metadata, and so saved step 2 again:
+        // "step 2 is already committed …; refusing to overwrite it".
+        Assert.True(exit == 0, stdout + "\n" + stderr);
+        Assert.Contains("saved step 3 from 1 nodes", stdout.ToString());
+        Assert.Equal(3, JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement.GetProperty("step").GetInt64());
+    }
+
     [Theory]
     [InlineData("TERM")]
     [InlineData("INT")]

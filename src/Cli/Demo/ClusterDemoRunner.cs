@@ -23,7 +23,7 @@ internal static class ClusterDemoRunner
             ["layout"] = o.Layout, ["ranks"] = o.Ranks, ["load_ranks"] = o.LoadRanks, ["nodes"] = nodes, ["placement"] = placement,
         };
         var store = cluster.Node.Store;
-        var first = DemoSteps.First(store.LatestStep(), o.Steps, o.Dir);
+        var first = DemoSteps.First(await NewestOnDiskAsync(cluster), o.Steps, o.Dir);
         for (var step = first; step < first + o.Steps; step++)
         {
             var ranks = cluster.SplitRanks(o.Ranks);
@@ -35,7 +35,8 @@ internal static class ClusterDemoRunner
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);
         }
 
-        var latest = store.ResolveStep(null);
+        var latest = o.Steps > 0 ? first + o.Steps - 1
+            : await NewestOnDiskAsync(cluster) ?? throw new CheckpointNotFoundException($"no committed checkpoint in '{o.Dir}'");
         var metadata = store.ReadMetadata(latest);
         var loadRanks = cluster.SplitRanks(o.LoadRanks);
         var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(latest, loadRanks[i], o.LoadRanks, model));
@@ -71,6 +72,14 @@ internal static class ClusterDemoRunner
         output.Report(report);
         return problems.Count == 0 && cluster.EndedOnTheirOwn.Count == 0 ? 0 : 1;
     }
+
+    /// <summary>
+    /// The newest step the catalog records committed on disk, as the one-process demo goes by
+    /// (<see cref="Checkpointer.GetLatestStepAsync"/>): a directory the planner refused is no step, and
+    /// a committed step whose metadata was lost still is (its load fails naming it).
+    /// </summary>
+    private static async Task<long?> NewestOnDiskAsync(NodeProcessCluster cluster) =>
+        (await cluster.CatalogAsync()).Where(e => e.OnDisk).Select(e => (long?)e.Step).Max();
 
     /// <summary>Bytes of data files each node's writers wrote, by node address.</summary>
     public static Dictionary<string, long> BytesByNode(CheckpointMetadata metadata) =>

@@ -54,7 +54,7 @@ internal static class MemoryDemoRunner
         };
 
         var ranks = cluster.SplitRanks(o.Ranks);
-        var first = DemoSteps.First((await CatalogAsync(cluster)).Select(e => (long?)e.Step).Max(), o.Steps, o.Dir);
+        var first = DemoSteps.First((await cluster.CatalogAsync()).Select(e => (long?)e.Step).Max(), o.Steps, o.Dir);
         var last = first + o.Steps - 1;
         for (var step = first; step <= last; step++)
         {
@@ -72,7 +72,7 @@ internal static class MemoryDemoRunner
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);
             output.Line($"saved step {step} from {nodes} nodes: committed in {saves.Max(s => s.SavedSeconds):0.####} s");
         }
-        var saved = (await CatalogAsync(cluster)).Where(e => e.Step >= first && e.Step <= last).ToArray();
+        var saved = (await cluster.CatalogAsync()).Where(e => e.Step >= first && e.Step <= last).ToArray();
         foreach (var e in saved) output.Line($"  step {e.Step}: {Tiers(e)}");
         report["saved_steps"] = saved.Select(e => new Dictionary<string, object?> { ["step"] = e.Step, ["status"] = e.Status.ToString().ToLowerInvariant(), ["tiers"] = TierNames(e) }).ToArray();
 
@@ -100,7 +100,7 @@ internal static class MemoryDemoRunner
         if (outcomes.Length > 1) problems.Add($"the nodes loaded different steps: {string.Join(", ", outcomes.Select(s => $"step {s.Step} from {Name(s.Tier)}"))}");
         var loaded = outcomes.Length == 1 && loads.All(l => l.Step >= 0) ? outcomes[0] : ((long Step, StorageTier Tier)?)null;
         foreach (var p in problems.Distinct().Take(20)) output.Line((loaded is null ? "LOAD FAILED " : "MISMATCH ") + p);
-        var fallback = Fallback(await CatalogAsync(cluster), last, loaded);
+        var fallback = Fallback(await cluster.CatalogAsync(), last, loaded);
         if (fallback is not null) output.Line("fallback: " + fallback);
         var bitExact = problems.Count == 0 && loaded is not null;
         output.Line(loaded is { } l
@@ -155,7 +155,7 @@ internal static class MemoryDemoRunner
         {
             await NodeProcessCluster.WaitAsync(async () =>
             {
-                pending = (await CatalogAsync(cluster)).Where(e => e.Step >= first && e.Step <= last && e.InMemory)
+                pending = (await cluster.CatalogAsync()).Where(e => e.Step >= first && e.Step <= last && e.InMemory)
                     .SelectMany(e => e.Memory!.Shards.SelectMany(s => s.Lost.Select(h => e.Memory.Hosts[h])))
                     .Where(h => !wiped.Contains(h)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
                 return pending.Count == 0;
@@ -167,10 +167,6 @@ internal static class MemoryDemoRunner
             return $"copies on {string.Join(", ", pending)} are still marked lost although their tmpfs was kept";
         }
     }
-
-    /// <summary>The catalog as the planner holds it.</summary>
-    private static async Task<IReadOnlyList<CatalogEntry>> CatalogAsync(NodeProcessCluster cluster) =>
-        (await cluster.Node.Planner.Ask<CatalogRead>(new ReadCatalog(), NodeProcessCluster.Patience)).Entries;
 
     /// <summary>The tiers a committed step is on (none for any other status).</summary>
     private static IReadOnlyList<string> TierNames(CatalogEntry e) => e.Status == CheckpointStatus.Committed ? CatalogLine.Tiers(e) : [];

@@ -99,6 +99,10 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
     /// <summary>The driver's node (planner proxy and the shared store).</summary>
     public CheckpointNode Node { get; private set; }
 
+    /// <summary>The catalog as the planner holds it.</summary>
+    public async Task<IReadOnlyList<CatalogEntry>> CatalogAsync() =>
+        (await Node.Planner.Ask<CatalogRead>(new ReadCatalog(), Patience)).Entries;
+
     /// <summary>The agents of the training nodes, in a fixed order (the memory demo's: node index).</summary>
     public IReadOnlyList<ActorSelection> Agents { get; private set; } = Array.Empty<ActorSelection>();
 
