@@ -169,6 +169,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         // The planner will run here: a root another checkpointer holds is refused now, naming the holder, not at the first save.
         if (!clustered) CatalogLock.EnsureFree(blobs);
         if (wrapStore is not null) blobs = wrapStore(blobs);
+        if (clustered) RemotingPort.EnsureFree(config, "CheckpointClusterOptions.Port (akka.remote.dot-netty.tcp.port)");
         var system = ActorSystem.Create(systemName, config);
         if (wrapStore is not null) StopWithSystem(system, blobs);
         try

@@ -189,7 +189,8 @@ public class SaveRoundsSpec
         rounds.Submit(PlanOf(0), "s0@A", haveWriters: false);
         rounds.Submit(PlanOf(1), "s1@B", haveWriters: false);
         var abort = Assert.IsType<D.AbortStep>(rounds.DeadlinePassed(Step, RoundDeadline.Plans)[1]);
-        Assert.Equal($"no writer registered within {PlanTimeout}", abort.Reason);
+        Assert.Equal($"no writer registered within {PlanTimeout} (no node with the 'writer' role has joined, or its writers could not start: " +
+                     "a writer node whose root is not this one's says so in its own log)", abort.Reason);
     }
 
     [Fact]

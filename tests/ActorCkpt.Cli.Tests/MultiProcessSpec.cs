@@ -102,6 +102,76 @@ public class NodeCommandSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_node_whose_seed_never_answers_should_still_stop_on_SIGTERM()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "node.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.root = \"{Dir}\"\n");
+        // A port nothing listens on: the seed never answers, and the node keeps trying to join.
+        var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var seed = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        silent.Stop();
+        var psi = new System.Diagnostics.ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--default-signal=HUP,INT,TERM", "dotnet", typeof(ActorCkptCli).Assembly.Location, "node", "--config", config, "--port", "0",
+                     "--roles", "writer", "--seed", $"127.0.0.1:{seed}" })
+            psi.ArgumentList.Add(a);
+        using var node = System.Diagnostics.Process.Start(psi)!;
+        var trying = new TaskCompletionSource();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        // A node logs to stdout: Akka's warning that the join is being tried again says the node is up and joining.
+        node.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lines.Enqueue(e.Data);
+            if (e.Data.Contains("Couldn't join seed nodes")) trying.TrySetResult();
+        };
+        node.BeginOutputReadLine();
+        node.BeginErrorReadLine();
+
+        try
+        {
+            await trying.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            using (var kill = System.Diagnostics.Process.Start("kill", new[] { "-TERM", node.Id.ToString() })!) await kill.WaitForExitAsync();
+            // Before: the node waited on its join for ever; only SIGKILL ended it.
+            await node.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            if (!node.HasExited) node.Kill(entireProcessTree: true);
+        }
+
+        Assert.Equal(0, node.ExitCode);
+        Assert.Contains(lines, l => l.Contains($"stopped before it joined the cluster (none of the seed nodes [akka.tcp://actorckpt@127.0.0.1:{seed}] had let it in)"));
+    }
+
+    [Fact]
+    public void A_node_whose_port_is_taken_should_refuse_to_start_in_one_line_saying_so()
+    {
+        Directory.CreateDirectory(Dir);
+        var config = Path.Combine(Dir, "node.conf");
+        File.WriteAllText(config, $"actorckpt.root = \"{Dir}\"\n");
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        try
+        {
+            var exit = ActorCkptCli.Run(new[] { "node", "--config", config, "--port", port.ToString() }, stdout, stderr);
+
+            // Before: Akka's 17-line stack trace on stdout, and "RemoteTransportException: Failed to bind to [127.0.0.1:P]. See InnerException for details."
+            Assert.Equal(1, exit);
+            Assert.Equal($"actorckpt: this node cannot listen on 127.0.0.1:{port} for Akka.Remote: the address is in use (another process holds it); " +
+                         "give --port (akka.remote.dot-netty.tcp.port) another port, or 0 for a free one", stderr.ToString().TrimEnd());
+            Assert.Equal("", stdout.ToString());
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
+    [Fact]
     public void A_node_without_a_checkpoint_directory_should_refuse_to_start_naming_the_key()
     {
         Directory.CreateDirectory(Dir);

@@ -88,6 +88,26 @@ public sealed class ClusterOptionsSpec : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Checkpointer.StartAsync(Node(0, seed), cancel.Token).WaitAsync(Patience));
     }
 
+    [Fact]
+    public async Task A_port_another_process_holds_should_be_refused_in_one_line_saying_so()
+    {
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+            // Before: five nested AggregateExceptions around "Failed to bind to [127.0.0.1:P]. See InnerException for details."
+            var e = await Assert.ThrowsAsync<ActorCkptException>(() => Checkpointer.StartAsync(Node(port)).WaitAsync(Patience));
+            Assert.Equal($"this node cannot listen on 127.0.0.1:{port} for Akka.Remote: the address is in use (another process holds it); " +
+                         "give CheckpointClusterOptions.Port (akka.remote.dot-netty.tcp.port) another port, or 0 for a free one", e.Message);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
     [Theory]
     [InlineData(70000, "CheckpointClusterOptions.Port = 70000: must be between 0 and 65535 (0 picks a free port)")]
     [InlineData(-1, "CheckpointClusterOptions.Port = -1: must be between 0 and 65535 (0 picks a free port)")]

@@ -342,7 +342,8 @@ internal sealed class SaveRounds<TRef>(RoundSettings settings, Func<TRef, string
             var missing = round.MissingPlans.ToArray();
             return Abort(round, missing.Length > 0
                 ? (missing.Length == 1 ? $"rank {missing[0]} did not send its plan" : $"ranks {string.Join(", ", missing)} did not send their plans") + $" within {settings.PlanTimeout}"
-                : $"no writer registered within {settings.PlanTimeout}" + (settings.Policy.MemoryEnabled ? $" (a memory round also waits for {settings.Replicas} hosts with a replica holder and a writer)" : ""));
+                : $"no writer registered within {settings.PlanTimeout} (no node with the '{ClusterRoles.Writer}' role has joined, or its writers could not start: " +
+                  "a writer node whose root is not this one's says so in its own log)" + (settings.Policy.MemoryEnabled ? $" (a memory round also waits for {settings.Replicas} hosts with a replica holder and a writer)" : ""));
         }
         if (!round.Writing || round.AllReported || round.Phase == RoundPhase.Committing) return None;
         var decisions = new List<RoundDecision<TRef>>();

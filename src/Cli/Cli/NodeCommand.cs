@@ -28,6 +28,7 @@ internal static class NodeCommand
         var seedAddresses = seeds.Select(s => ParseSeed(s) ?? throw new ArgumentException($"--seed '{s}' is not host:port")).ToList();
         config = ActorCkptConfig.WithCatalog(config, root);
 
+        RemotingPort.EnsureFree(config, "--port (akka.remote.dot-netty.tcp.port)");
         var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
         var settings = ActorCkptSettings.Create(system);
         var node = CheckpointNode.Start(system, BlobStores.Open(root, settings.ObjectStore), settings);
@@ -45,12 +46,23 @@ internal static class NodeCommand
 
         // ConfigureAwait(false) on both: the join may complete on an actor's thread, and nothing after
         // it needs that actor's task scheduler, which is gone once the system terminates.
-        await cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress }).ConfigureAwait(false);
-        output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
+        var join = cluster.JoinSeedNodesAsync(seedAddresses.Count > 0 ? seedAddresses : new[] { cluster.SelfAddress });
+        // A signal stops a node that is still joining too (no seed answers): the join never completes then.
+        var joined = await Task.WhenAny(join, system.WhenTerminated).ConfigureAwait(false) == join;
+        if (joined)
+        {
+            await join.ConfigureAwait(false);
+            output.Line($"node {cluster.SelfAddress} up, roles [{string.Join(", ", cluster.SelfRoles.Order(StringComparer.Ordinal))}], checkpoints in {root}");
+        }
+        else
+        {
+            _ = join.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        }
         await system.WhenTerminated.ConfigureAwait(false);
         try
         {
-            output.Line($"node {cluster.SelfAddress} stopped");
+            output.Line(joined ? $"node {cluster.SelfAddress} stopped"
+                : $"node {cluster.SelfAddress} stopped before it joined the cluster (none of the seed nodes [{string.Join(", ", seedAddresses)}] had let it in)");
         }
         catch (IOException)
         {
