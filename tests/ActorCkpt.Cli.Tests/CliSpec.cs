@@ -137,6 +137,37 @@ public class CliSpec : IDisposable
     }
 
     [Fact]
+    public void Gc_should_report_as_committed_what_the_catalog_holds_committed_not_what_is_left_on_disk()
+    {
+        Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "4");
+        var config = Path.Combine(Dir, "retention.conf");
+        File.WriteAllText(config, "actorckpt.retention.keep-last = 2");
+        // Step 2's directory immutable: retention deletes it in the catalog, and its removal from the disk fails.
+        var step2 = Path.Combine(Dir, "step-00000002");
+        Chattr("+i", step2);
+        try
+        {
+            var gc = Run("gc", Dir, "--config", config, "--json");
+
+            Assert.Equal(1, gc.Exit);
+            Assert.Contains("could not remove step 2", gc.Out);
+            // Before: [2, 3, 4], from the directories (step 2's metadata was still there).
+            Assert.Equal(new long[] { 3, 4 }, LastJson(gc.Out).GetProperty("committed").EnumerateArray().Select(s => s.GetInt64()));
+        }
+        finally
+        {
+            Chattr("-i", step2);
+        }
+    }
+
+    private static void Chattr(string flag, string path)
+    {
+        using var chattr = System.Diagnostics.Process.Start("chattr", new[] { flag, path })!;
+        chattr.WaitForExit();
+        Assert.True(chattr.ExitCode == 0, $"chattr {flag} {path} failed (exit {chattr.ExitCode}): this test needs a file system with the immutable attribute, and root");
+    }
+
+    [Fact]
     public void Ls_should_list_the_catalog_and_gc_should_remove_debris_and_apply_retention()
     {
         Run("demo", "--dir", Dir, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "4");
