@@ -15,11 +15,10 @@ internal static class RemotingPort
     /// Throws <see cref="ActorCkptException"/> naming <paramref name="option"/> when <paramref name="config"/>'s
     /// Akka.Remote address (<c>akka.remote.dot-netty.tcp</c>, a fixed port) cannot be bound because something
     /// holds it. A free port (or port 0, one the system picks) passes; so does anything else, for Akka to say.
+    /// Called for nodes that use Akka.Remote (cluster nodes) only.
     /// </summary>
     public static void EnsureFree(Config config, string option)
     {
-        if (!config.GetString("akka.actor.provider", "").Contains("cluster", StringComparison.OrdinalIgnoreCase)
-            && !config.GetString("akka.actor.provider", "").Contains("remote", StringComparison.OrdinalIgnoreCase)) return;
         var host = config.GetString("akka.remote.dot-netty.tcp.hostname", "");
         var port = config.GetInt("akka.remote.dot-netty.tcp.port", 0);
         if (port <= 0 || port > 65535 || !IPAddress.TryParse(string.IsNullOrEmpty(host) ? "0.0.0.0" : host, out var address)) return;
