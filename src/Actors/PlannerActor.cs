@@ -179,6 +179,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<RoundDeadlinePassed>(m => Carry(_rounds.DeadlinePassed(m.Step, m.Kind)));
         Command<AcquireLoadLease>(m => OnAcquireLoadLease(m));
         Command<LeaseAskedAgain>(m => OnAcquireLoadLease(m.Request, again: true));
+        Command<ResolveLatestStep>(OnResolveLatestStep);
         Command<ReplicaRefused>(OnReplicaRefused);
         Command<ListHolders>(_ => Sender.Tell(new HoldersListed(_holders.LiveHosts.ToArray())));
         Command<PersistReplicaSuccess>(OnPersisted);
@@ -997,6 +998,37 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             f.Value.Select(host => new HolderNode(host, Context.System.NodeOf(_holders.HoldersOn(host)[0]))).ToArray())).ToArray();
         Sender.Tell(new LoadLeaseGranted(msg.RequestId, choice.Step, Catalog[choice.Step]!.Memory!.MetadataChecksum, StorageTier.Memory, holders,
             choice.PassedOver.Count > 0 ? choice.PassedOver.ToArray() : null));
+    }
+
+    /// <summary>
+    /// The step a load of the newest would read now, chosen as <see cref="OnAcquireLoadLease"/> chooses it
+    /// and held back as long (holders that have not announced themselves, the object tier's first
+    /// listing), but not leased.
+    /// </summary>
+    private void OnResolveLatestStep(ResolveLatestStep m)
+    {
+        // A planner whose disk (and catalog) was lost finds its steps in the object tier's first listing.
+        if (DeferredUntilListed(m)) return;
+        if (Catalog.Entries.Count == 0)
+        {
+            Sender.Tell(new LatestStepResolved(null, FromCatalog: false));
+            return;
+        }
+        if (!_settings.MemoryTier.Enabled && _uploader is null)
+        {
+            var newest = Catalog.DiskSteps.LastOrDefault(-1);
+            Sender.Tell(new LatestStepResolved(newest >= 0 ? newest : null, FromCatalog: true));
+            return;
+        }
+        if (WaitsForSilentHosts(new AcquireLoadLease(Guid.Empty, null, Host: m.Host)))
+        {
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, m, Sender);
+            return;
+        }
+        MarkSilentHostsLost();
+        var steps = CommittedSteps();
+        var (choice, _) = LoadSources.Choose(steps, null, null, _holders.IsLive, m.Host);
+        Sender.Tell(new LatestStepResolved(choice?.Step ?? (steps.Length == 0 ? null : steps.Max(s => s.Step)), FromCatalog: true));
     }
 
     /// <summary>

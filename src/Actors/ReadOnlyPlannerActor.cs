@@ -28,6 +28,7 @@ internal sealed class ReadOnlyPlannerActor : ReceiveActor
         Receive<ListWriters>(_ => Sender.Tell(new WritersListed(Array.Empty<IActorRef>())));
         Receive<RegisterWriters>(_ => { });
         Receive<ReadCatalog>(_ => Sender.Tell(new CatalogRead(Array.Empty<CatalogEntry>())));
+        Receive<ResolveLatestStep>(_ => Sender.Tell(new LatestStepResolved(null, FromCatalog: false)));
         Receive<CollectGarbage>(_ => Sender.Tell(new GarbageCollected(Array.Empty<long>(), Array.Empty<long>(), new[] { why })));
         Receive<AwaitPlannerStart>(_ => Sender.Tell(new PlannerStartSettled(null)));
         // No uploads from a root nothing is saved to, nor from a planner that gave up.

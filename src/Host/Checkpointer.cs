@@ -217,13 +217,16 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         // A stopped node has no planner to ask; the root's directories still tell.
         if (_system.WhenTerminated.IsCompleted) return LatestStep;
-        // The catalog's word, as a load of the latest step has it: a committed step whose files are gone
+        // The planner's word, as a load of the newest step has it: a committed step whose files are gone
         // still counts (loading it fails, where an older step would pass for the newest), a directory the
-        // planner refused does not, and the memory and object tiers' steps are there and not under the root.
-        IReadOnlyList<CatalogEntry> catalog;
+        // planner refused does not, the memory and object tiers' steps are there and not under the root,
+        // and a memory step whose holders are gone gives way to the older step a load would read.
+        LatestStepResolved resolved;
         try
         {
-            catalog = await ReadCatalogAsync(cancellationToken);
+            resolved = await _node.UnlessStopped(() => _node.Planner.Ask<LatestStepResolved>(
+                new ResolveLatestStep(Settings.MemoryTier.Enabled ? Settings.MemoryTier.Host : null), Settings.PlanTimeout, cancellationToken),
+                "before the newest step was resolved");
         }
         catch (ActorCkptException) when (_system.WhenTerminated.IsCompleted)
         {
@@ -231,11 +234,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
             return LatestStep;
         }
         // A stand-in planner (a read-only root, or a planner that gave up) has no catalog: loads read the disk then, and so does this.
-        if (catalog.Count == 0) return LatestStep;
-        // A tier this node does not run is not one its loads read.
-        var (memory, objects) = (_node.Settings.MemoryTier.Enabled, _node.Settings.ObjectTier.Enabled);
-        return catalog.Where(e => e.OnDisk || (objects && e.OnObject) || (memory && e is { InMemory: true, Memory.Loadable: true }))
-            .Select(e => (long?)e.Step).Max();
+        return resolved.FromCatalog ? resolved.Step : LatestStep;
     }
 
     /// <inheritdoc />

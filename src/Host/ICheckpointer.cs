@@ -16,9 +16,11 @@ namespace ActorCkpt;
 public interface ICheckpointer
 {
     /// <summary>
-    /// The newest committed step, or null when there is none, as the planner's catalog records it: a
-    /// step whose files were lost still counts (its load fails naming why, rather than an older step
-    /// passing for the newest), and a step of the memory or object tier counts where that tier runs.
+    /// The newest committed step, or null when there is none: the step a load of the newest would read
+    /// now, as the planner's catalog decides it. A step whose files were lost still counts (its load
+    /// fails naming why, rather than an older step passing for the newest); a step of the memory or
+    /// object tier counts where that tier runs, and a memory-only step with a file no live node holds
+    /// gives way to the older step a load would read.
     /// Asks the planner, so it waits for one to answer (up to <c>actorckpt.planner.plan-timeout</c>
     /// while a cluster's planner moves); a stopped node, or one whose planner gave up, answers from the
     /// root's directories.

@@ -95,6 +95,8 @@ public class SerializationSpec : NodeSpec
             new CollectGarbage(),
             new GarbageCollected(new long[] { 1 }, new long[] { 2 }, new[] { "step 2: denied" }),
             new ReadCatalog(),
+            new ResolveLatestStep("host-a"),
+            new LatestStepResolved(12, FromCatalog: true),
             new CatalogRead(new[]
             {
                 entry, entry with { Step = 4, Status = CheckpointStatus.Aborted, StartedAt = null },

@@ -45,6 +45,37 @@ public sealed class MemoryTierCheckpointerSpec : IDisposable
         Assert.Equal([StorageTier.Disk, StorageTier.Memory], catalog.Select(e => e.Tier));
     }
 
+    [Fact]
+    public async Task Restarted_on_another_host_the_newest_step_should_be_the_disk_step_a_load_reads_not_the_memory_step_left_behind()
+    {
+        var root = Path.Combine(_temp.Path, "ckpt");
+        CheckpointerOptions On(string host) => new()
+        {
+            Root = root,
+            Hocon = "akka.loglevel = WARNING",
+            // Each host its own tmpfs directory, as on two machines sharing the root.
+            MemoryTier = new MemoryTierOptions { Enabled = true, Replicas = 1, Host = host, Directory = Path.Combine(_shm, host), Budget = "1GiB", DiskEvery = 0 },
+            Settings = { ["tiers.memory.lost-after"] = "3s" },
+        };
+        using var w1 = torch.arange(12, dtype: torch.float32).reshape(3, 4);
+        using var w2 = w1 * 2;
+        await using (var first = Checkpointer.Start(On("h0")))
+        {
+            await first.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w1), SaveTier.Disk);
+            await first.SaveAsync(2, new RankState(0, 1).AddReplicated("w", w2), SaveTier.Memory);
+        }
+
+        // Step 2's only copy stays on h0, which never comes back: a load of the newest reads step 1,
+        // and so must a job that asks for the newest step and loads it by number (train --resume).
+        await using var second = Checkpointer.Start(On("h1"));
+        var latest = await second.GetLatestStepAsync();
+        Assert.Equal(1, latest);
+        using var loaded = torch.zeros(3, 4);
+        var result = await second.LoadAsync(new RankState(0, 1).AddReplicated("w", loaded), latest!.Value);
+        Assert.Equal((1L, StorageTier.Disk), (result.Step, result.Tier));
+        Assert.Equal(w1.data<float>().ToArray(), loaded.data<float>().ToArray());
+    }
+
     /// <summary>The holder announces itself just after the start: waits, bounded, for what the planner says.</summary>
     private static async Task AwaitAsync(Func<Task<bool>> condition)
     {

@@ -204,6 +204,27 @@ internal sealed record CollectGarbage : IActorCkptMessage;
 /// <param name="Failures">Deleted steps whose files could not be removed, each "step S: cause".</param>
 internal sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
+/// <summary>
+/// Asks which step a load of the newest step would read now, without leasing it; answered with
+/// <see cref="LatestStepResolved"/>. The planner decides as it does for an <see cref="AcquireLoadLease"/>
+/// without a step (the memory tier's holders live or not, a step whose disk copy is gone read from the
+/// object tier), so that a job that asks for the newest step and then loads it by number gets the
+/// step a load of the newest would have read.
+/// </summary>
+/// <param name="Host">The asking node's host (memory tier); null when it has none.</param>
+internal sealed record ResolveLatestStep(string? Host = null) : IActorCkptMessage;
+
+/// <summary>What <see cref="ResolveLatestStep"/> found.</summary>
+/// <param name="Step">
+/// The step a load of the newest would read; when no committed step can be loaded, the newest committed
+/// one (its load then says why, where an older step would pass for the newest); null when none is committed.
+/// </param>
+/// <param name="FromCatalog">
+/// False when the planner has no catalog to go by (a stand-in planner, or a catalog with no entry):
+/// the root's directories tell then.
+/// </param>
+internal sealed record LatestStepResolved(long? Step, bool FromCatalog) : IActorCkptMessage;
+
 /// <summary>Asks for the catalog; answered with <see cref="CatalogRead"/>.</summary>
 internal sealed record ReadCatalog : IActorCkptMessage;
 
