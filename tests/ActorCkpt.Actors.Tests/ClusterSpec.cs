@@ -232,6 +232,7 @@ public class ClusterSpec : NodeSpec
     [Theory]
     [InlineData("corrupted frame", 3)]
     [InlineData("connection cut", 3)]
+    [InlineData("refused token", 3)]
     [InlineData("corrupted frame", 0)]
     public async Task A_load_through_a_reader_whose_transfer_fails_on_the_way_should_ask_again_up_to_load_retries(string fault, int retries)
     {
@@ -243,8 +244,14 @@ public class ClusterSpec : NodeSpec
         var model = Model.Concat(BigModel).ToArray();
         var states = TestStates.Build(model, 2, seed: 23);
         await Task.WhenAll(states.Select(s => cluster.Nodes[0].Save(1, s).Committed)).WaitAsync(Patience);
-        var faults = fault == "corrupted frame" ? new BulkSendFaults(corrupt: 1) : new BulkSendFaults(dropAfter: 3);
-        BulkChannels.Get(cluster.Systems[1]).For(cluster.Nodes[1].Settings).Server.Faults = faults;
+        var faults = fault switch
+        {
+            "corrupted frame" => new BulkSendFaults(corrupt: 1),
+            "refused token" => new BulkSendFaults(refuse: 1),
+            _ => new BulkSendFaults(dropAfter: 3),
+        };
+        var server = BulkChannels.Get(cluster.Systems[1]).For(cluster.Nodes[1].Settings).Server;
+        server.Faults = faults;
 
         var targets = TestStates.Empty(model, 2);
         var loads = Task.WhenAll(targets.Select(t => cluster.Nodes[0].LoadAsync(t)));
@@ -260,7 +267,9 @@ public class ClusterSpec : NodeSpec
             await loads.WaitAsync(Patience);
             Assert.Empty(TestStates.Differences(model, targets, seed: 23));
         }
-        Assert.Equal(fault == "corrupted frame" ? (1, 0) : (0, 1), (faults.Corrupted, faults.Dropped));
+        Assert.Equal(fault switch { "corrupted frame" => (1, 0, 0), "refused token" => (0, 0, 1), _ => (0, 1, 0) },
+            (faults.Corrupted, faults.Dropped, faults.Refused));
+        if (fault == "refused token") Assert.Equal(1, server.Refused);
         TestStates.Dispose(states.Concat(targets));
     }
 

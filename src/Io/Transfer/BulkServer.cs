@@ -94,7 +94,7 @@ internal sealed class BulkServer : IAsyncDisposable
     /// <summary>Transfers refused so far (bad token, or not a client of this protocol).</summary>
     public long Refused => Interlocked.Read(ref _refused);
 
-    /// <summary>Faults to inject into the frames this server sends when it serves a fetch (tests); null for none.</summary>
+    /// <summary>Faults to inject into the frames this server sends when it serves a fetch, and transfers to refuse (tests); null for none.</summary>
     public BulkSendFaults? Faults { get; set; }
 
     /// <summary>Pushes that were admitted and then failed (corrupted, cut off, given up).</summary>
@@ -228,13 +228,15 @@ internal sealed class BulkServer : IAsyncDisposable
                     throw new BulkChannelException($"bulk channel from {peer}: expected Push or Fetch with a token, got {open.Kind} of {open.Length} bytes");
                 var token = TransferToken.Read(payload.Span);
                 var admitted = _admission.Redeem(token, out var refusal);
-                if (admitted is PushAdmission push && open.Kind == BulkFrameKind.Push && open.Position == push.Length)
+                var injected = admitted is not null && Faults?.RefuseNext() == true;
+                if (!injected && admitted is PushAdmission push && open.Kind == BulkFrameKind.Push && open.Position == push.Length)
                     await ReceivePushAsync(connection, push).ConfigureAwait(false);
-                else if (admitted is ITransferSource source && open.Kind == BulkFrameKind.Fetch)
+                else if (!injected && admitted is ITransferSource source && open.Kind == BulkFrameKind.Fetch)
                     await ServeFetchAsync(connection, source).ConfigureAwait(false);
                 else
                 {
-                    if (admitted is not null) refusal = Mismatch(token, admitted, open);
+                    if (injected) refusal = $"transfer {token} refused by an injected fault";
+                    else if (admitted is not null) refusal = Mismatch(token, admitted, open);
                     Interlocked.Increment(ref _refused);
                     _log($"bulk channel: refused a {open.Kind} from {peer}: {refusal}");
                     (admitted as PushAdmission)?.Fail(new BulkChannelException($"a {open.Kind} from {peer} came with this push's token: {refusal}"));
