@@ -25,9 +25,11 @@ public sealed class CheckpointClusterOptions
 
     /// <summary>
     /// What this node does: <c>rank</c> (hosts training ranks: saves and loads), <c>writer</c>
-    /// (hosts a writer pool), <c>planner</c> (may host the planner singleton). A training node is all three.
+    /// (hosts a writer pool), <c>planner</c> (may host the planner singleton). A training node is all three,
+    /// the default. To give only some, assign a list (<c>Roles = ["writer"]</c>): an initializer
+    /// (<c>Roles = { "writer" }</c>) adds to the three, and a role listed twice is refused.
     /// </summary>
-    public IList<string> Roles { get; } = new List<string> { "rank", "writer", "planner" };
+    public IList<string> Roles { get; set; } = new List<string> { "rank", "writer", "planner" };
 
     /// <summary>How long <c>Checkpointer.Start</c> waits for this node to join (be up in the cluster) before it gives up, naming the seed nodes.</summary>
     public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromMinutes(1);

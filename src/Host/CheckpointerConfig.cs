@@ -49,6 +49,24 @@ internal static class CheckpointerConfig
     /// <summary>The roles a node may have (<see cref="CheckpointClusterOptions.Roles"/>).</summary>
     public static IReadOnlyList<string> Roles { get; } = new[] { ClusterRoles.Rank, ClusterRoles.Writer, ClusterRoles.Planner };
 
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming <paramref name="property"/> when <paramref name="roles"/> is null
+    /// or empty, names a role that is not one, or names one twice: the list starts with all three, and a collection
+    /// initializer adds to them where the caller meant to replace them.
+    /// </summary>
+    internal static void CheckRoles(IList<string>? roles, string property)
+    {
+        if (roles is null) throw new ArgumentException($"{property} is null: leave it out for all three roles ({string.Join(", ", Roles)}), or assign a list of some");
+        if (roles.Count == 0)
+            throw new ArgumentException($"{property} is empty: give at least one of {string.Join(", ", Roles)} (a training node has all three)");
+        foreach (var role in roles)
+            if (!Roles.Contains(role))
+                throw new ArgumentException($"{property} has '{role}', which is not a role: accepted roles are {string.Join(", ", Roles)}");
+        if (roles.GroupBy(r => r, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"{property} has '{twice.Key}' twice ({string.Join(", ", roles)}): it starts with all three roles, and an " +
+                $"initializer ({property.Split('.')[^1]} = {{ \"{twice.Key}\" }}) adds to them; to give only some, assign a list: {property.Split('.')[^1]} = [\"{twice.Key}\"]");
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option of <paramref name="cluster"/> that is missing or malformed, and the fix.</summary>
     public static void Validate(CheckpointClusterOptions cluster)
     {
@@ -59,11 +77,7 @@ internal static class CheckpointerConfig
             throw new ArgumentException("CheckpointClusterOptions.Host is empty: give the address this node listens on and is reached at (127.0.0.1 for one machine)");
         if (cluster.Port is < 0 or > 65535)
             throw new ArgumentException($"CheckpointClusterOptions.Port = {cluster.Port}: must be between 0 and 65535 (0 picks a free port)");
-        if (cluster.Roles.Count == 0)
-            throw new ArgumentException($"CheckpointClusterOptions.Roles is empty: give at least one of {string.Join(", ", Roles)} (a training node has all three)");
-        foreach (var role in cluster.Roles)
-            if (!Roles.Contains(role))
-                throw new ArgumentException($"CheckpointClusterOptions.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", Roles)}");
+        CheckRoles(cluster.Roles, "CheckpointClusterOptions.Roles");
         foreach (var seed in cluster.SeedNodes) ParseSeed(seed, cluster.SystemName);
         if (cluster.JoinTimeout <= TimeSpan.Zero || cluster.JoinTimeout > CheckpointNode.LongestTimer)
             throw new ArgumentException($"CheckpointClusterOptions.JoinTimeout = {cluster.JoinTimeout}: must be positive, at most {CheckpointNode.LongestTimer}");

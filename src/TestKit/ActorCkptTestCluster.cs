@@ -264,11 +264,14 @@ public sealed class ActorCkptTestCluster : IAsyncDisposable
     private static void Check(TestNodeOptions? node, string name)
     {
         if (node is null) throw new ArgumentNullException(name, $"{name} is null: give a TestNodeOptions");
-        if (node.Roles.Count == 0)
-            throw new ArgumentException($"{name}.Roles is empty: give at least one of {string.Join(", ", CheckpointerConfig.Roles)}", name);
-        foreach (var role in node.Roles)
-            if (!CheckpointerConfig.Roles.Contains(role))
-                throw new ArgumentException($"{name}.Roles has '{role}', which is not a role: accepted roles are {string.Join(", ", CheckpointerConfig.Roles)}", name);
+        try
+        {
+            CheckpointerConfig.CheckRoles(node.Roles, $"{name}.Roles");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message, name);
+        }
         UserHocon.Parse(node.Hocon, $"{name}.Hocon");
     }
 

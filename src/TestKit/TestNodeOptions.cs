@@ -5,9 +5,11 @@ public sealed class TestNodeOptions
 {
     /// <summary>
     /// Its roles: <c>rank</c> (saves and loads), <c>writer</c> (writes data files), <c>planner</c>
-    /// (may host the planner singleton); all three by default.
+    /// (may host the planner singleton); all three by default. To give only some, assign a list
+    /// (<c>Roles = ["writer"]</c>) or use <see cref="WithRoles"/>: an initializer (<c>Roles = { "writer" }</c>)
+    /// adds to the three, and a role listed twice is refused.
     /// </summary>
-    public IList<string> Roles { get; } = new List<string> { "rank", "writer", "planner" };
+    public IList<string> Roles { get; set; } = new List<string> { "rank", "writer", "planner" };
 
     /// <summary>
     /// Faults in front of this node's storage, or null. Give each node its own: killing a node

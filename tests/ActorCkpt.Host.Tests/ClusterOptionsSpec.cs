@@ -147,6 +147,22 @@ public sealed class ClusterOptionsSpec : IDisposable
         options.Cluster.Roles.Add("ranks");
         Assert.Equal("CheckpointClusterOptions.Roles has 'ranks', which is not a role: accepted roles are rank, writer, planner",
             Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+        options.Cluster.Roles = null!;
+        Assert.Equal("CheckpointClusterOptions.Roles is null: leave it out for all three roles (rank, writer, planner), or assign a list of some",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+    }
+
+    [Fact]
+    public void An_initializer_that_adds_a_role_to_the_default_three_should_be_refused_naming_the_assignment_that_gives_only_it()
+    {
+        // Before: Roles = { "writer" } made the list rank, writer, planner, writer, and the node started as a full training node.
+        var options = new CheckpointerOptions { Root = Root, Cluster = new CheckpointClusterOptions { Host = "127.0.0.1", Port = 0, Roles = { "writer" } } };
+        Assert.Equal("CheckpointClusterOptions.Roles has 'writer' twice (rank, writer, planner, writer): it starts with all three roles, and an " +
+                     "initializer (Roles = { \"writer\" }) adds to them; to give only some, assign a list: Roles = [\"writer\"]",
+            Assert.Throws<ArgumentException>(() => Checkpointer.Start(options)).Message);
+        Assert.False(Directory.Exists(Root));
+        options.Cluster.Roles = ["writer", "planner"];
+        Assert.Equal(["writer", "planner"], options.Cluster.Roles);
     }
 
     [Theory]

@@ -132,6 +132,8 @@ public sealed class ActorCkptTestClusterSpec : IDisposable
         Assert.StartsWith("nodes[1] is null", (await Assert.ThrowsAsync<ArgumentNullException>(() => ActorCkptTestCluster.StartAsync(_root.Path, new TestNodeOptions(), null!))).Message);
         Assert.StartsWith("nodes[0].Roles has 'bogus', which is not a role: accepted roles are rank, writer, planner",
             (await Assert.ThrowsAsync<ArgumentException>(() => ActorCkptTestCluster.StartAsync(_root.Path, TestNodeOptions.WithRoles("rank", "bogus")))).Message);
+        Assert.StartsWith("nodes[0].Roles has 'writer' twice (rank, writer, planner, writer): it starts with all three roles, and an initializer",
+            (await Assert.ThrowsAsync<ArgumentException>(() => ActorCkptTestCluster.StartAsync(_root.Path, new TestNodeOptions { Roles = { "writer" } }))).Message);
         // Before: "CheckpointerOptions.Hocon: line 15: …", an option the test never set, and the line counted under the kit's own configuration.
         var hocon = await Assert.ThrowsAsync<Akka.Configuration.ConfigurationException>(() => ActorCkptTestCluster.StartAsync(_root.Path,
             new TestNodeOptions(), new TestNodeOptions { Hocon = "akka.loglevel = INFO\nakka { x = [ " }));

@@ -51,7 +51,7 @@ internal static class ActorCkptCli
         var config = new Option<string?>("--config") { Description = "A HOCON file whose settings override hocon/node.conf" }.ExistingFile();
         int Guard(ParseResult p, Func<int> command) => CommandFailure.Guard(stderr, p.GetValue(verbose), command);
 
-        var dir = new Option<string>("--dir") { Description = "Checkpoint root: a directory, or an object store (az://container/prefix, s3://bucket/prefix)", Required = true }.NotEmpty();
+        var dir = new Option<string>("--dir") { Description = "Checkpoint root: a directory, or an object store (az://container/prefix, s3://bucket/prefix)", Required = true }.NotEmpty().AsRoot();
         var create = new Option<bool>("--create") { Description = "With an az:// or s3:// root: create the container or bucket when it is missing" };
         var ranks = CliOptions.Int("--ranks", "Ranks that save", 4, 1, MaxRanks);
         var loadRanks = CliOptions.Int("--load-ranks", "Ranks that load the newest checkpoint", 3, 1, MaxRanks);
@@ -189,7 +189,7 @@ internal static class ActorCkptCli
         node.SetAction(p => Guard(p, () => NodeCommand.RunAsync(p.GetValue(nodeConfig)!, p.GetValue(port), p.GetValue(seeds) ?? Array.Empty<string>(),
             p.GetValue(roles)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), new CliOutput(stdout, json: false, errors: stderr), p.GetValue(host)).GetAwaiter().GetResult()));
 
-        var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" };
+        var dirArg = new Argument<string>("DIR") { Description = "Checkpoint directory" }.AsRoot();
         var step = CliOptions.OptionalStep("--step", "The step (default: the newest committed)");
         var metadataJson = new Option<bool>("--metadata-json")
         {
@@ -202,7 +202,7 @@ internal static class ActorCkptCli
         var verify = new Command("verify", "Check a committed step against its catalog and its files' headers, and recompute every checksum") { dirArg, step, json, config };
         verify.SetAction(p => Guard(p, () => VerifyCommand.Run(p.GetValue(dirArg)!, p.GetValue(step), ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr))));
 
-        var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" };
+        var rootArg = new Argument<string>("ROOT") { Description = "Checkpoint root directory" }.AsRoot();
         var ls = new Command("ls", "The catalog: every checkpoint with its step, status (committed, aborted, deleted, in-flight), size and time") { rootArg, json, config };
         ls.SetAction(p => Guard(p, () => ListCommand.RunAsync(p.GetValue(rootArg)!, ReadConfig(p.GetValue(config), p.GetValue(verbose)), new CliOutput(stdout, p.GetValue(json), errors: stderr)).GetAwaiter().GetResult()));
 

@@ -94,6 +94,37 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary>
+    /// Reads the option as a checkpoint root in the one form the tool names it by from then on: an
+    /// object-store root as it resolves (<c>s3://b//run-1/</c> is <c>s3://b/run-1</c>), a directory as given.
+    /// </summary>
+    public static Option<string> AsRoot(this Option<string> option)
+    {
+        option.CustomParser = r => r.Tokens.Count == 0 ? null : RootForm(r.Tokens[0].Value);
+        return option;
+    }
+
+    /// <inheritdoc cref="AsRoot(Option{string})"/>
+    public static Argument<string> AsRoot(this Argument<string> argument)
+    {
+        argument.CustomParser = r => r.Tokens.Count == 0 ? null : RootForm(r.Tokens[0].Value);
+        return argument;
+    }
+
+    /// <summary>An object-store root's resolved form; anything else (a directory, a malformed URI, refused later naming it) as given.</summary>
+    private static string RootForm(string root)
+    {
+        if (!ObjectRoot.IsObjectRoot(root)) return root;
+        try
+        {
+            return ObjectRoot.Parse(root).ToString();
+        }
+        catch (ActorCkptException)
+        {
+            return root;
+        }
+    }
+
     /// <summary>Adds a check that the path the option names is not empty (an empty path would be taken for the working directory, or named by a setting's key).</summary>
     public static Option<string> NotEmpty(this Option<string> option)
     {

@@ -218,6 +218,8 @@ public class ObjectBlobStoreSpec : IDisposable
         var committed = client.Objects["run/step-00000001/metadata.json"];
         // The staged metadata never went to the service: the commit is its one create-only write.
         Assert.DoesNotContain(client.Objects.Keys, k => k.EndsWith(".tmp", StringComparison.Ordinal));
+        // Nor is its folder left in the local state directory, empty, for as long as the step.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(((ObjectBlobStore)store.Blobs).StateDirectory, "staged")));
 
         // A second writer of the same step: staged, then refused at its publish; the first stands.
         var other = new CheckpointStore(Store(client));

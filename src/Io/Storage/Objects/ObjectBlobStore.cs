@@ -22,6 +22,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     private readonly IObjectClient _client;
     private readonly ObjectStoreOptions _options;
     private readonly ObjectRetries _retries;
+    private readonly object _stagingGate = new();
     // Made on first use, so that a read-only reader of the root (inspect, verify, export) leaves
     // nothing on the local disk.
     private LocalBlobStore? _staged;
@@ -79,9 +80,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     /// <inheritdoc />
     public IBlobWriter Create(string path)
     {
-        if (!IsStaged(path)) return new ObjectUpload(_client, _retries, Key(path), _options);
-        Staged.CreateDirectory(ParentOf(path));
-        return Staged.Create(path);
+        return IsStaged(path) ? CreateStaged(path) : new ObjectUpload(_client, _retries, Key(path), _options);
     }
 
     /// <inheritdoc />
@@ -140,7 +139,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     {
         if (IsStaged(path))
         {
-            if (StagingMade) Staged.DeleteFile(path);
+            if (StagingMade) DropStaged(path);
         }
         else Run(path, c => _client.DeleteAsync(Key(path), c));
     }
@@ -200,7 +199,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         {
             // A retry of a write that had landed (its answer lost): the object is this one, written.
         }
-        Staged.DeleteFile(from);
+        DropStaged(from);
     }
 
     /// <summary>Whether object <paramref name="to"/> holds exactly the bytes of staged file <paramref name="from"/>.</summary>
@@ -223,8 +222,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     private void Download(string from, string to)
     {
         using var source = OpenRead(from);
-        Staged.CreateDirectory(ParentOf(to));
-        using var target = Staged.Create(to);
+        using var target = CreateStaged(to);
         BlobCopy.Copy(source, target, source.Length, _options.PartSize);
         target.Flush();
     }
@@ -253,6 +251,36 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
             key => Run(to, c => _client.CopyAsync(key, target + key[source.Length..], createOnly: false, c)));
         foreach (var key in keys.OrderBy(k => k.EndsWith("/" + CheckpointLayout.MetadataFile, StringComparison.Ordinal) ? 0 : 1))
             Run(from, c => _client.DeleteAsync(key, c));
+    }
+
+    /// <summary>Makes staged file <paramref name="path"/>, and its folder when missing.</summary>
+    private IBlobWriter CreateStaged(string path)
+    {
+        // Under the gate: a folder goes with its last staged file (DropStaged), never between its making and its file's.
+        lock (_stagingGate)
+        {
+            Staged.CreateDirectory(ParentOf(path));
+            return Staged.Create(path);
+        }
+    }
+
+    /// <summary>Deletes staged file <paramref name="path"/>, and its folder when that leaves it empty: a step's folder would otherwise stay, empty, for as long as the step.</summary>
+    private void DropStaged(string path)
+    {
+        lock (_stagingGate)
+        {
+            Staged.DeleteFile(path);
+            if (ParentOf(path) is not { Length: > 0 } parent) return;
+            var folder = Path.Combine(StateDirectory, "staged", parent);
+            try
+            {
+                if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Not empty after all, or not ours to remove: an empty folder is not worth failing a write for.
+            }
+        }
     }
 
     private static bool IsStaged(string path) => path.EndsWith(StagedSuffix, StringComparison.Ordinal);
