@@ -68,8 +68,41 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
         Akka.Actor.Props.Create(() => new PlannerSupervisorActor(
             PlannerActor.Props(store, settings, persistenceId, writerPoolName, true), store, settings));
 
+    /// <summary>
+    /// Requests a planner answers that are handed to the next planner (or the stand-in) when they reach
+    /// one that is stopping (its journal failed a write): each would otherwise be lost, and its asker wait
+    /// out its timeout. Asking again gives the same answer, so none is done twice by being rescued. Saves'
+    /// messages are not among them: their ranks hear of the stop and end the save themselves.
+    /// </summary>
+    private static readonly HashSet<Type> Rescued =
+    [
+        typeof(ReadCatalog), typeof(ResolveLatestStep), typeof(CollectGarbage), typeof(AwaitUploads),
+        typeof(ListWriters), typeof(ListHolders), typeof(RegisterWriters),
+    ];
+
     /// <inheritdoc />
-    protected override void PreStart() => StartPlanner();
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        StartPlanner();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self, typeof(DeadLetter));
+
+    /// <summary>
+    /// A request forwarded to a planner (or stand-in) that stopped before it was handled: while the planner it
+    /// reached is the current one, its stop is not seen yet (Terminated follows), so the request waits with
+    /// the others; otherwise it goes where a request goes now.
+    /// </summary>
+    private void Rescue(DeadLetter lost)
+    {
+        if (lost.Recipient.Equals(_child)) Stash.Stash();
+        else Self.Tell(lost.Message, lost.Sender);
+    }
+
+    private bool IsRescued(DeadLetter lost) =>
+        Rescued.Contains(lost.Message.GetType()) && lost.Recipient.Path.Parent.Equals(Self.Path);
 
     /// <summary>
     /// A planner that fails to initialise (its lock refused in PreStart) is stopped, not restarted in
@@ -147,6 +180,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
 
     private void CommonToLiveChild()
     {
+        // Every dead letter of the system comes here; only a request this supervisor forwarded is its business.
+        Receive<DeadLetter>(d => { if (IsRescued(d)) Rescue(d); });
         Receive<PlannerStartFailed>(m => (_failure, _final) = (m.Reason, m.Final));
         // Terminated comes after the planner's last words (PlannerStartFailed): Akka queues it as an
         // ordinary message once the death-watch notification is handled.
@@ -157,6 +192,8 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     /// <summary>No planner runs: messages wait for the next one (or the stand-in).</summary>
     private void Down()
     {
+        // Every dead letter of the system comes here; only a request this supervisor forwarded is its business.
+        Receive<DeadLetter>(d => { if (IsRescued(d)) Rescue(d); });
         Receive<RestartPlanner>(_ =>
         {
             StartPlanner();

@@ -224,9 +224,8 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         LatestStepResolved resolved;
         try
         {
-            resolved = await _node.UnlessStopped(() => _node.Planner.Ask<LatestStepResolved>(
-                new ResolveLatestStep(Settings.MemoryTier.Enabled ? Settings.MemoryTier.Host : null), Settings.PlanTimeout, cancellationToken),
-                "before the newest step was resolved");
+            resolved = await AskPlannerAsync<LatestStepResolved>(new ResolveLatestStep(Settings.MemoryTier.Enabled ? Settings.MemoryTier.Host : null),
+                "the newest step", cancellationToken);
         }
         catch (ActorCkptException) when (_system.WhenTerminated.IsCompleted)
         {
@@ -326,7 +325,23 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default) =>
-        (await _node.UnlessStopped(() => _node.Planner.Ask<CatalogRead>(new ReadCatalog(), Settings.PlanTimeout, cancellationToken), "before the catalog was read")).Entries;
+        (await AskPlannerAsync<CatalogRead>(new ReadCatalog(), "the catalog", cancellationToken)).Entries;
+
+    /// <summary>
+    /// The planner's answer to <paramref name="request"/> for <paramref name="what"/>, waited for up to the plan
+    /// timeout: past it, a <see cref="TimeoutException"/> naming the request and the setting, not Akka's bare one.
+    /// </summary>
+    private async Task<T> AskPlannerAsync<T>(IActorCkptMessage request, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _node.UnlessStopped(() => _node.Planner.Ask<T>(request, Settings.PlanTimeout, cancellationToken), $"before the planner told {what}");
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new TimeoutException($"the checkpoint planner did not tell {what} within {Settings.PlanTimeout.TotalSeconds:0.###} s (actorckpt.planner.plan-timeout)", e);
+        }
+    }
 
     /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
     internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);

@@ -22,7 +22,7 @@ public interface ICheckpointer
     /// object tier counts where that tier runs, and a memory-only step with a file no live node holds
     /// gives way to the older step a load would read.
     /// Asks the planner, so it waits for one to answer (up to <c>actorckpt.planner.plan-timeout</c>
-    /// while a cluster's planner moves); a stopped node, or one whose planner gave up, answers from the
+    /// while a cluster's planner moves, then throws <see cref="TimeoutException"/> naming the setting); a stopped node, or one whose planner gave up, answers from the
     /// root's directories.
     /// </summary>
     Task<long?> GetLatestStepAsync(CancellationToken cancellationToken = default);
@@ -121,6 +121,9 @@ public interface ICheckpointer
     /// </summary>
     Task<bool> IsQueueEmptyAsync(int rank, int worldSize, TimeSpan timeout, CancellationToken cancellationToken = default);
 
-    /// <summary>The catalog: every step a save began, and where it stands.</summary>
+    /// <summary>
+    /// The catalog: every step a save began, and where it stands. Asks the planner: past
+    /// <c>actorckpt.planner.plan-timeout</c> without an answer it throws <see cref="TimeoutException"/> naming the setting.
+    /// </summary>
     Task<IReadOnlyList<CatalogEntry>> ReadCatalogAsync(CancellationToken cancellationToken = default);
 }

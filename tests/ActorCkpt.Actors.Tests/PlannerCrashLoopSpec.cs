@@ -51,6 +51,27 @@ public sealed class PlannerCrashLoopSpec : NodeSpec
         Assert.StartsWith("the planner failed and restarted (NullReferenceException: ", ended.Reason);
     }
 
+    [Fact]
+    public async Task A_request_that_reached_a_planner_as_it_stopped_should_be_answered_by_the_next_one()
+    {
+        var runs = new RunCount();
+        using var gate = new ManualResetEventSlim();
+        var settings = ActorCkptSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString("actorckpt.planner { start-attempts = 3, start-backoff = 10ms }"));
+        var planner = Sys.ActorOf(Props.Create(() => new PlannerSupervisorActor(Props.Create(() => new StoppingPlanner(runs, gate)), new CheckpointStore(new LocalBlobStore(Root)), settings)));
+        Assert.Null((await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience)).GaveUp);
+
+        // The first planner is held in the write that fails it; a catalog request is forwarded to it meanwhile
+        // (the supervisor has answered the message sent after it), then the planner stops, as one whose journal failed does.
+        planner.Tell("fail the journal");
+        var read = planner.Ask<CatalogRead>(new ReadCatalog(), Patience);
+        await planner.Ask<PlannerStartSettled>(AwaitPlannerStart.Instance, Patience);
+        gate.Set();
+
+        // Before: the request went to dead letters with the first planner, and the asker waited out its timeout.
+        Assert.Equal(2, (await read).Entries.Single().Step);
+        Assert.Equal(2, runs.Value);
+    }
+
     private sealed class RunCount
     {
         private int _value;
@@ -58,6 +79,27 @@ public sealed class PlannerCrashLoopSpec : NodeSpec
         public int Value => Volatile.Read(ref _value);
 
         public void Add() => Interlocked.Increment(ref _value);
+    }
+
+    /// <summary>
+    /// Says it started; the first one stops on a string once <c>gate</c> is set, unanswered requests still in its mailbox;
+    /// each answers the catalog with one entry, its run's number as the step.
+    /// </summary>
+    private sealed class StoppingPlanner : ReceiveActor
+    {
+        public StoppingPlanner(RunCount runs, ManualResetEventSlim gate)
+        {
+            runs.Add();
+            var run = runs.Value;
+            Receive<string>(_ =>
+            {
+                gate.Wait(Patience);
+                Context.Stop(Self);
+            });
+            Receive<ReadCatalog>(_ => Sender.Tell(new CatalogRead([new CatalogEntry(run, CheckpointStatus.Committed, Guid.Empty, 1, "", null, null, 0, 0, null, null, 1)])));
+        }
+
+        protected override void PreStart() => Context.Parent.Tell(PlannerStarted.Instance);
     }
 
     /// <summary>Says it started, as a planner does once its catalog is settled, then fails on its first message.</summary>

@@ -209,6 +209,21 @@ public sealed class ClusterOptionsSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_catalog_request_no_planner_answers_should_time_out_naming_what_it_asked_and_the_setting()
+    {
+        var options = Node(0);
+        options.Cluster!.Roles = ["rank", "writer"];
+        options.Settings["planner.plan-timeout"] = "2s";
+        await using var node = await Checkpointer.StartAsync(options).WaitAsync(Patience);
+
+        // Before: Akka's "Timeout after 2 seconds", naming neither the planner nor the request.
+        var e = await Assert.ThrowsAsync<TimeoutException>(() => node.ReadCatalogAsync().WaitAsync(Patience));
+        Assert.Equal("the checkpoint planner did not tell the catalog within 2 s (actorckpt.planner.plan-timeout)", e.Message);
+        e = await Assert.ThrowsAsync<TimeoutException>(() => node.GetLatestStepAsync().WaitAsync(Patience));
+        Assert.Equal("the checkpoint planner did not tell the newest step within 2 s (actorckpt.planner.plan-timeout)", e.Message);
+    }
+
+    [Fact]
     public void A_misspelled_setting_should_refuse_the_start_naming_the_nearest_key()
     {
         var options = new CheckpointerOptions { Root = Root, Settings = { ["retention.keep-lst"] = "3" } };
