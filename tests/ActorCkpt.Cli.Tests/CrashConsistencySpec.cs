@@ -22,8 +22,25 @@ public class CrashAtProtocolPhasesSpec : IDisposable
             // while retention removes the step that commit of latest+2 pushes out.
             var step = point == "deleting" ? latest - 1 : latest + 2;
             await _harness.KillAtAsync(point, step);
+            if (point == "renamed") await AssertListedAsCommittedOnDisk(step);
             committed = _harness.AssertRecovered(committed, $"kill at '{point}' of step {step}");
         }
+    }
+
+    /// <summary>
+    /// Killed between the commit's rename and its journal, the step is in-flight in the catalog and committed on
+    /// disk until a planner starts: ls says both (before, "in-flight" alone, while inspect said committed).
+    /// </summary>
+    private async Task AssertListedAsCommittedOnDisk(long step)
+    {
+        var (exit, text, err) = await ToolRun.RunAsync("ls", _harness.Root);
+        Assert.True(exit == 0, err);
+        Assert.Contains($"step {step}: in-flight, ", text);
+        Assert.Contains($"({ListCommand.UnsettledNote})", text.Split('\n').Single(l => l.StartsWith($"step {step}:", StringComparison.Ordinal)));
+        var (_, json, _) = await ToolRun.RunAsync("ls", _harness.Root, "--json");
+        var entries = System.Text.Json.JsonDocument.Parse(json.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("checkpoints").EnumerateArray().ToArray();
+        Assert.Equal(ListCommand.UnsettledNote, entries.Single(e => e.GetProperty("step").GetInt64() == step).GetProperty("unsettled").GetString());
+        Assert.All(entries.Where(e => e.GetProperty("step").GetInt64() != step), e => Assert.Equal(System.Text.Json.JsonValueKind.Null, e.GetProperty("unsettled").ValueKind));
     }
 }
 

@@ -4,7 +4,8 @@ namespace ActorCkpt.Cli;
 /// <c>actorckpt ls ROOT [--json]</c>: the catalog, every step with its status, tiers, size and time (see <see cref="CatalogLine"/>). Reads
 /// only. A committed step whose metadata no longer has the checksum the catalog recorded, or fails
 /// the cross-checks against its data files' headers (<see cref="StepConsistency"/>), is shown as
-/// "committed, damaged: why" (in JSON, "damage" holds why; null for a whole step).
+/// "committed, damaged: why" (in JSON, "damage" holds why; null for a whole step). An in-flight step whose
+/// metadata is on disk (a process killed between the commit's rename and its journal) says so (JSON "unsettled").
 /// </summary>
 internal static class ListCommand
 {
@@ -28,7 +29,12 @@ internal static class ListCommand
             if (!damage.Any(d => d.Value is not null && now.Deleted(d.Key) is not null)) break;
         }
         string? Damage(CatalogEntry e) => e.OnDisk ? damage[e.Step] : null;
-        foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)));
+        // The rename of its metadata is a save's commit; a process killed before the planner journaled it leaves
+        // the step in-flight in the catalog, committed on disk: said, as inspect says it, not left for ls to hide.
+        var committedOnDisk = entries.Where(e => e.Status == CheckpointStatus.InFlight && e.Tier == StorageTier.Disk && store.IsCommitted(e.Step))
+            .Select(e => e.Step).ToHashSet();
+        string? Unsettled(CatalogEntry e) => committedOnDisk.Contains(e.Step) ? UnsettledNote : null;
+        foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)) + (Unsettled(e) is { } note ? $" ({note})" : ""));
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");
         output.Report(new Dictionary<string, object?>
         {
@@ -45,6 +51,7 @@ internal static class ListCommand
                 ["attempts"] = e.Attempts,
                 ["reason"] = e.Reason,
                 ["damage"] = Damage(e),
+                ["unsettled"] = Unsettled(e),
                 ["tiers"] = CatalogLine.Tiers(e),
                 ["persisted"] = e.Persisted,
                 ["memory"] = CatalogLine.Memory(e),
@@ -63,6 +70,9 @@ internal static class ListCommand
         RootStore.CatalogFile(root, node) is { } file
         && !Path.Exists(file)
         && new CheckpointStore(RootStore.Open(root, node)).ScanSteps(_ => false) is { Steps.Count: 0, Unreadable.Count: 0 };
+
+    /// <summary>What ls says of an in-flight step whose metadata is on disk.</summary>
+    public const string UnsettledNote = "but committed on disk, its metadata renamed in place: a planner's next start journals it committed";
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
     public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');
