@@ -351,7 +351,7 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
     /// waits behind them. Terminated under one, the catalog's SQLite file was written after the dispose
     /// had returned (a test that then deleted the root found it not empty). Only where the planner runs here.
     /// </summary>
-    private async Task JournalWritesEndedAsync()
+    internal async Task JournalWritesEndedAsync()
     {
         if (_system.IsClustered() || _system.WhenTerminated.IsCompleted) return;
         try

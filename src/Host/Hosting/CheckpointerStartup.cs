@@ -71,6 +71,8 @@ internal static class CheckpointerStartup
             foreach (var outcome in ended.Where(o => o.Status != SaveStatus.Committed))
                 shutdownLog.Warning($"ActorCkpt: the save of step {outcome.Step} on rank {outcome.Rank} {outcome.Status}: {outcome.Reason}");
             shutdownLog.Info($"ActorCkpt: {ended.Count} saves in flight at shutdown ended, {ended.Count(o => o.Status == SaveStatus.Committed)} committed");
+            // As a disposed checkpointer does: the journal writes those saves asked for land before the system goes.
+            await checkpointer.JournalWritesEndedAsync();
             return Done.Instance;
         });
         // Reached once the wait above is over or its phase timed out: a save still in flight when its
