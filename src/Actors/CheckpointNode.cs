@@ -134,6 +134,10 @@ internal sealed class CheckpointNode
         if (!system.IsClustered() && settings.MemoryTier is { Enabled: true, Replicas: > 1 } tier)
             throw new Akka.Configuration.ConfigurationException(
                 $"actorckpt.tiers.memory.replicas = {tier.Replicas}: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster");
+        // Readers run on a cluster's writer nodes only: outside one, every load would wait out the write timeout for an answer that never comes.
+        if (!system.IsClustered() && settings.LoadThroughReaders)
+            throw new Akka.Configuration.ConfigurationException(
+                "actorckpt.load.source = reader: a node outside a cluster runs no reader, and reads its own files; set load.source = shared or join the nodes in a cluster");
         // The channel's TLS files are read at its first transfer: a missing or bad one is refused here instead.
         if (settings.TransferOverChannel && settings.Channel.Tls is { } tls)
         {

@@ -321,4 +321,12 @@ public sealed class CatalogConnectionSpec : IDisposable
         var e = await StartRefusedAsync("one-host", $"actorckpt.tiers.memory {{ enabled = on, host = h0, directory = \"{_dir}/shm\" }}");
         Assert.Equal("actorckpt.tiers.memory.replicas = 2: a node outside a cluster is one host and holds one copy; set replicas = 1 or join the nodes in a cluster", e.Message);
     }
+
+    [Fact]
+    public async Task Loads_through_readers_outside_a_cluster_should_fail_the_node_s_start_naming_the_key()
+    {
+        // Before: accepted, and every load waited out planner.write-timeout (10 minutes) for a reader no such node runs.
+        var e = await StartRefusedAsync("no-readers", "actorckpt.load.source = reader");
+        Assert.Equal("actorckpt.load.source = reader: a node outside a cluster runs no reader, and reads its own files; set load.source = shared or join the nodes in a cluster", e.Message);
+    }
 }

@@ -90,7 +90,15 @@ public sealed class SettingsSpec
     [InlineData("\"actorckpt.writer.pool-size\" = many", "\"actorckpt.writer.pool-size\" is one quoted key with dots in its name, which sets nothing; write the key without quotes")]
     [InlineData("actorckpt.async.finish-on-dispose = -1s", "actorckpt.async.finish-on-dispose = '-1s': expected a duration with its unit, such as 30s or 500ms, and never negative")]
     [InlineData("actorckpt.shard.plan-resend-interval = \" -1500 ms\"", "actorckpt.shard.plan-resend-interval = '-1500 ms': expected a duration with its unit, such as 30s or 500ms, and never negative")]
-    [InlineData("actorckpt.planner.write-timeout = 0ms", "actorckpt.planner.write-timeout = 0s: must be positive")]
+    [InlineData("actorckpt.planner.write-timeout = 0ms", "actorckpt.planner.write-timeout = 0s: must be positive, at most 24d")]
+    // Before, accepted: past a timer's longest wait every save failed with "Specified argument was out of the range of valid values. (Parameter 'delay')".
+    [InlineData("actorckpt.planner.write-timeout = 60d", "actorckpt.planner.write-timeout = 60d: must be positive, at most 24d")]
+    [InlineData("actorckpt.planner.plan-timeout = 60d", "actorckpt.planner.plan-timeout = 60d: must be positive, at most 24d")]
+    [InlineData("actorckpt.retention.grace-after-start = 60d", "actorckpt.retention.grace-after-start = 60d: must be 0 or more, at most 24d")]
+    [InlineData("actorckpt.transfer.channel.connect-timeout = 60d", "actorckpt.transfer.channel.connect-timeout must be positive, at most 24d")]
+    [InlineData("actorckpt.transfer.channel.idle-timeout = 60d", "actorckpt.transfer.channel.idle-timeout must be positive, at most 24d")]
+    // Before, accepted: a thread per writer, and the process ended out of memory.
+    [InlineData("actorckpt.writer.pool-size = 100000", "actorckpt.writer.pool-size = 100000: must be between 1 and 1024")]
     // Before, accepted: 30 days overflowed the coordinated shutdown's phase timeout (a timer's) at the process's end.
     [InlineData("actorckpt.async.finish-on-dispose = 30d", "actorckpt.async.finish-on-dispose = 30d: must be 0 or more, at most 24d")]
     [InlineData("actorckpt.writer { backoff-min = 90s, backoff-max = 1500ms }", "actorckpt.writer.backoff-max = 1500ms: must be at least writer.backoff-min")]
@@ -175,7 +183,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.memory.budget = \"150%\"", "actorckpt.tiers.memory.budget = 150%: must be at most 100%")]
     [InlineData("actorckpt.tiers.memory.keep-last = -1", "actorckpt.tiers.memory.keep-last = -1: must be 0 (bounded by the budget only) or more")]
     [InlineData("actorckpt.tiers.memory.directory = shm", "actorckpt.tiers.memory.directory = 'shm': must be an absolute path")]
-    [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 0s: must be positive")]
+    [InlineData("actorckpt.tiers.memory.ack-timeout = 0s", "actorckpt.tiers.memory.ack-timeout = 0s: must be positive, at most 24d")]
+    [InlineData("actorckpt.tiers.memory.lost-after = 60d", "actorckpt.tiers.memory.lost-after = 60d: must be positive, at most 24d")]
     [InlineData("actorckpt.tiers.memory.recycle-for = 2d", "actorckpt.tiers.memory.recycle-for = 2d: must be between 0 (off) and 1d")]
     [InlineData("actorckpt.tiers.disk.every = -1", "actorckpt.tiers.disk.every = -1: must be 0 (only saves that ask for the disk) or more")]
     [InlineData("actorckpt.tiers.memory { enabled = on, host = \"../x\" }", "actorckpt.tiers.memory.host: host id '../x' holds '/': only letters, digits, '.', '_' and '-' are allowed (an empty host means the machine name; set one)")]
@@ -188,6 +197,9 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.object-store.part-size = 1MiB", "actorckpt.object-store.part-size = 1048576: must be between 5 MiB (S3's smallest part) and 1 GiB")]
     [InlineData("actorckpt.object-store.parallelism = 0", "actorckpt.object-store.parallelism = 0: must be between 1 and 256")]
     [InlineData("actorckpt.object-store.retries = -1", "actorckpt.object-store.retries = -1: must be between 0 and 100")]
+    // Before: "= 00:00:00: must be positive", and 60d accepted, then every request failed naming no key.
+    [InlineData("actorckpt.object-store.request-timeout = 0s", "actorckpt.object-store.request-timeout = 0s: must be positive, at most 24d")]
+    [InlineData("actorckpt.object-store.request-timeout = 60d", "actorckpt.object-store.request-timeout = 60d: must be positive, at most 24d")]
     [InlineData("actorckpt.object-store.azure-block-checksum = sha1", "actorckpt.object-store.azure-block-checksum = 'sha1': expected one of crc64, md5")]
     [InlineData("actorckpt.object-store.endpoint = \"127.0.0.1:9000\"", "actorckpt.object-store.endpoint = '127.0.0.1:9000': must be an absolute http or https URL (http://127.0.0.1:10000/devstoreaccount1, https://s3.example.com)")]
     // Before, both accepted: "/relative" as a file URI, "localhost:9000" as of scheme "localhost"; the SDK refused them at the first request.
@@ -204,8 +216,8 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.tiers.object.every = 0", "actorckpt.tiers.object.every = 0: must be at least 1")]
     [InlineData("actorckpt.tiers.object.keep-last = -1", "actorckpt.tiers.object.keep-last = -1: must be 0 (keep every uploaded step) or more")]
     [InlineData("actorckpt.tiers.object.keep-every = -10", "actorckpt.tiers.object.keep-every = -10: must be 0 (off) or more")]
-    [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 0s: must be positive")]
-    [InlineData("actorckpt.tiers.object.upload-timeout = 50d", "actorckpt.tiers.object.upload-timeout = 50d: must be at most 24d")]
+    [InlineData("actorckpt.tiers.object.upload-timeout = 0s", "actorckpt.tiers.object.upload-timeout = 0s: must be positive, at most 24d")]
+    [InlineData("actorckpt.tiers.object.upload-timeout = 50d", "actorckpt.tiers.object.upload-timeout = 50d: must be positive, at most 24d")]
     [InlineData("actorckpt.tiers.object.every = often", "actorckpt.tiers.object.every = 'often': expected an integer")]
     public void An_object_tier_setting_that_is_wrong_should_be_refused_naming_its_key(string hocon, string message)
     {

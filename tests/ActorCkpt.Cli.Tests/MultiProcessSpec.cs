@@ -38,6 +38,33 @@ public class MultiProcessSpec : IDisposable
         Assert.Equal(Directory.GetFiles(Path.Combine(Dir, "step-00000001"), "*.safetensors").Sum(f => new FileInfo(f).Length), byNode.Values.Sum());
         Assert.All(byNode.Keys, address => Assert.StartsWith("akka.tcp://actorckpt@127.0.0.1:", address));
     }
+
+    [Fact]
+    public void Demo_across_node_processes_should_save_into_dir_as_given_and_its_flags_should_win_over_the_config()
+    {
+        // A quote and a line break in --dir; a --config naming another root and the other placement.
+        var dir = Path.Combine(Dir, "a\"b\nc");
+        var other = Path.Combine(Dir, "other");
+        var config = Path.Combine(Dir, "node.conf");
+        Directory.CreateDirectory(Dir);
+        File.WriteAllText(config, $"actorckpt.root = {JsonSerializer.Serialize(other)}\nactorckpt.planner.placement = spread\n");
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+
+        var exit = ActorCkptCli.Run(new[]
+        {
+            "demo", "--dir", dir, "--nodes", "2", "--ranks", "1", "--size-mb", "1", "--tensors", "4", "--placement", "local", "--config", config, "--json",
+        }, stdout, stderr);
+
+        // Before: the nodes committed into '…/a' plus a key the line break made, the demo then failed to load from --dir.
+        Assert.True(exit == 0, stdout + "\n" + stderr);
+        var report = JsonDocument.Parse(stdout.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.True(File.Exists(Path.Combine(dir, CheckpointLayout.InStep(1, CheckpointLayout.MetadataFile))));
+        Assert.Equal(["a\"b\nc", "node.conf"], Directory.EnumerateFileSystemEntries(Dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // --placement local, not the config's spread: every byte on the one training node.
+        Assert.Single(report.GetProperty("bytes_by_node").EnumerateObject());
+        Assert.Equal("local", report.GetProperty("placement").GetString());
+    }
 }
 
 public class NodeCommandSpec : IDisposable
@@ -150,6 +177,7 @@ public class NodeCommandSpec : IDisposable
     {
         Directory.CreateDirectory(Dir);
         var config = Path.Combine(Dir, "node.conf");
+        Directory.CreateDirectory(Dir);
         File.WriteAllText(config, $"actorckpt.root = \"{Dir}\"\n");
         var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();

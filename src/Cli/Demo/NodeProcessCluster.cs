@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
 
@@ -129,7 +130,10 @@ internal sealed class NodeProcessCluster : IAsyncDisposable
             // and the driver wait two minutes for writers: a root another process holds is named now.
             CatalogLock.EnsureFree(new LocalBlobStore(root, checkpointRoot: true));
         }
-        var configFile = await NodeConfigFile.CreateAsync(Path.GetTempPath(), $"actorckpt.root = \"{root}\"\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n{CliLogger.Without(hocon) ?? ""}\n");
+        // The flags after --config: they win, as node's flags do over its file. The root quoted as JSON (HOCON reads it so): a quote or a
+        // line break in --dir would otherwise end the string and send the checkpoints to another directory, or set another key.
+        var configFile = await NodeConfigFile.CreateAsync(Path.GetTempPath(),
+            $"{CliLogger.Without(hocon) ?? ""}\nactorckpt.root = {JsonSerializer.Serialize(root)}\nactorckpt.planner.placement = {placement}\n{memory?.Hocon}\n");
         // The driver sees every node leave or die (the memory demo kills some): its log (Disassociated, with a
         // trace, even on a clean stop) would only repeat that into the demo's output, which says it in a line.
         // Nor does process exit run the driver's shutdown: StopAsync does, and an interrupt exits at once (its nodes killed).

@@ -27,6 +27,8 @@ internal sealed record BulkChannelSettings(
     public static BulkChannelSettings Default { get; } = new("127.0.0.1", 0, null, 1 << 20, 16 << 20, 4,
         TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), null);
 
+    private static readonly TimeSpan LongestTimeout = TimeSpan.FromDays(24);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public BulkChannelSettings Validate()
     {
@@ -34,8 +36,11 @@ internal sealed record BulkChannelSettings(
         if (FrameSize < 4096 || FrameSize > 64 << 20) throw new ArgumentException($"actorckpt.transfer.channel.frame-size: {FrameSize} bytes is outside 4KiB to 64MiB");
         if (Window < FrameSize) throw new ArgumentException($"actorckpt.transfer.channel.window: {Window} bytes is less than one frame ({FrameSize})");
         if (ConnectionsPerPeer < 1) throw new ArgumentException($"actorckpt.transfer.channel.connections-per-peer: {ConnectionsPerPeer} is less than 1");
-        if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentException("actorckpt.transfer.channel.connect-timeout must be positive");
-        if (IdleTimeout <= TimeSpan.Zero) throw new ArgumentException("actorckpt.transfer.channel.idle-timeout must be positive");
+        // A timer refuses more than 24.8 days: every transfer would then fail naming no key.
+        if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout > LongestTimeout)
+            throw new ArgumentException($"actorckpt.transfer.channel.connect-timeout must be positive, at most 24d");
+        if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > LongestTimeout)
+            throw new ArgumentException($"actorckpt.transfer.channel.idle-timeout must be positive, at most 24d");
         return this;
     }
 }
