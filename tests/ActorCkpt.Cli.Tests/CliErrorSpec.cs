@@ -808,6 +808,10 @@ public class CliErrorSpec : IDisposable
         File.WriteAllText(config, "actorckpt.root = ");
         (exit, _, err) = Run("node", "--config", config);
         Assert.Equal((1, Line($"actorckpt: actorckpt.root is not set in '{config}': every node needs the shared checkpoint directory")), (exit, err));
+        // Before: accepted, each node process resolving it against its own working directory.
+        File.WriteAllText(config, "actorckpt.root = relative/root");
+        (exit, _, err) = Run("node", "--config", config);
+        Assert.Equal((1, Line($"actorckpt: actorckpt.root = 'relative/root' in '{config}': must be an absolute path (or an az:// or s3:// URI), the same for every node")), (exit, err));
     }
 
     [Fact]

@@ -25,6 +25,9 @@ internal static class NodeCommand
         var root = config.GetString("actorckpt.root");
         if (string.IsNullOrWhiteSpace(root))
             throw new ArgumentException($"actorckpt.root is not set in '{configFile}': every node needs the shared checkpoint directory");
+        // Each node process would resolve a relative directory against its own working directory: one root would be several.
+        if (BlobStores.IsDirectory(root) && !Path.IsPathFullyQualified(root))
+            throw new ArgumentException($"actorckpt.root = '{root}' in '{configFile}': must be an absolute path (or an az:// or s3:// URI), the same for every node");
         var seedAddresses = seeds.Select(s => ParseSeed(s) ?? throw new ArgumentException($"--seed '{s}' is not host:port")).ToList();
         config = ActorCkptConfig.WithCatalog(config, root);
 

@@ -93,4 +93,16 @@ public class ObjectRootSpec
         Assert.Equal("UseDevelopmentStorage=true", azure.AzureConnectionString);
         Assert.Null(azure.Endpoint);
     }
+
+    [Theory]
+    [InlineData("AWS_ENDPOINT_URL", "localhost:9000")]
+    [InlineData("AWS_ENDPOINT_URL_S3", "ftp://127.0.0.1:9000")]
+    public void An_endpoint_from_the_environment_that_is_no_http_url_should_be_refused_naming_the_variable(string name, string value)
+    {
+        // Before: the SDK's "Custom endpoint `localhost:9000` was not a valid URI" at the first request.
+        var e = Assert.Throws<ActorCkptException>(() => new ObjectStoreOptions().WithEnvironment(ObjectService.S3, new System.Collections.Hashtable { [name] = value }));
+        Assert.Equal($"{name} = '{value}' (environment): must be an absolute http or https URL (http://127.0.0.1:9000, https://s3.example.com)", e.Message);
+        // A configured endpoint wins, and the variable is not looked at.
+        Assert.Equal("http://127.0.0.1:1", new ObjectStoreOptions { Endpoint = "http://127.0.0.1:1" }.WithEnvironment(ObjectService.S3, new System.Collections.Hashtable { [name] = value }).Endpoint);
+    }
 }

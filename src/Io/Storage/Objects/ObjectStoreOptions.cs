@@ -74,7 +74,12 @@ internal sealed record ObjectStoreOptions
                 AccessKeyId = AccessKeyId ?? Get("AWS_ACCESS_KEY_ID"),
                 SecretAccessKey = SecretAccessKey ?? Get("AWS_SECRET_ACCESS_KEY"),
                 Region = Region ?? Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION"),
-                Endpoint = Endpoint ?? Get("AWS_ENDPOINT_URL_S3") ?? Get("AWS_ENDPOINT_URL"),
+                Endpoint = Endpoint ?? EndpointFrom("AWS_ENDPOINT_URL_S3") ?? EndpointFrom("AWS_ENDPOINT_URL"),
             };
+
+        // Checked as actorckpt.object-store.endpoint is: the SDK's own refusal names neither the variable nor the form.
+        string? EndpointFrom(string name) => Get(name) is not { } value ? null
+            : Uri.TryCreate(value, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps) ? value
+            : throw new ActorCkptException($"{name} = '{value}' (environment): must be an absolute http or https URL (http://127.0.0.1:9000, https://s3.example.com)");
     }
 }
