@@ -99,6 +99,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.transfer.channel.idle-timeout = 60d", "actorckpt.transfer.channel.idle-timeout must be positive, at most 24d")]
     // Before, accepted: a thread per writer, and the process ended out of memory.
     [InlineData("actorckpt.writer.pool-size = 100000", "actorckpt.writer.pool-size = 100000: must be between 1 and 1024")]
+    [InlineData("actorckpt.writer.backoff-max = 60d", "actorckpt.writer.backoff-max = 60d: must be at least writer.backoff-min, at most 24d")]
     // Before, accepted: 30 days overflowed the coordinated shutdown's phase timeout (a timer's) at the process's end.
     [InlineData("actorckpt.async.finish-on-dispose = 30d", "actorckpt.async.finish-on-dispose = 30d: must be 0 or more, at most 24d")]
     [InlineData("actorckpt.writer { backoff-min = 90s, backoff-max = 1500ms }", "actorckpt.writer.backoff-max = 1500ms: must be at least writer.backoff-min")]
@@ -113,6 +114,7 @@ public sealed class SettingsSpec
     [InlineData("actorckpt.staging.budget = 512MiB")]
     [InlineData("actorckpt.staging.skip-replicas-written-elsewhere = off")]
     [InlineData("actorckpt.io.copy-writes = off")]
+    [InlineData("actorckpt.writer { backoff-min = 0s, backoff-max = 0s }")]
     [InlineData("actorckpt.fault-injection.kill-at { point = renamed, step = 3 }")]
     public void Values_in_any_form_HOCON_accepts_should_pass(string hocon)
     {

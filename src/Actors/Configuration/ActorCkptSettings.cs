@@ -287,7 +287,7 @@ internal sealed record ActorCkptSettings
         Require(WriterPoolSize is >= 1 and <= MaxWriterPoolSize, "writer.pool-size", WriterPoolSize, $"between 1 and {MaxWriterPoolSize}");
         Require(MaxRetries >= 0, "writer.max-retries", MaxRetries, "0 or more");
         Require(BackoffMin >= TimeSpan.Zero && BackoffMax >= BackoffMin, "writer.backoff-max", BackoffMax, "at least writer.backoff-min");
-        Timer(BackoffMax, "writer.backoff-max", "at least writer.backoff-min");
+        Timer(BackoffMax, "writer.backoff-max", "at least writer.backoff-min", zero: true);
         Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096 below 2 GiB");
         Timer(PlanTimeout, "planner.plan-timeout");
         Timer(WriteTimeout, "planner.write-timeout");
