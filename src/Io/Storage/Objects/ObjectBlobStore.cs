@@ -78,10 +78,8 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
     public string Root => Location.ToString();
 
     /// <inheritdoc />
-    public IBlobWriter Create(string path)
-    {
-        return IsStaged(path) ? CreateStaged(path) : new ObjectUpload(_client, _retries, Key(path), _options);
-    }
+    public IBlobWriter Create(string path) =>
+        IsStaged(path) ? CreateStaged(path) : new ObjectUpload(_client, _retries, Key(path), _options);
 
     /// <inheritdoc />
     public IBlobReader OpenRead(string path)
