@@ -327,7 +327,8 @@ internal sealed class CheckpointNode
             });
             handle.Committed.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
-        shard.Tell(new SaveShard(step, state, handle, inPlace, tier));
+        // Read after this call returns: held, so that what the caller disposes or adds meanwhile cannot pull it from under the save.
+        shard.Tell(new SaveShard(step, state.Hold(), handle, inPlace, tier));
         return handle;
     }
 

@@ -45,7 +45,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private Task? _loadRun;
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
     // goes back to the pool when the last of them ends late.
-    private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy)> _abandoned = new();
+    private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy, RankState State)> _abandoned = new();
+    // The state of the save under way (held by CheckpointNode.Save): released once nothing of the save reads it.
+    private RankState? _held;
     private readonly NodeNotice _cutOff;
     private readonly NodeNotice _left;
 
@@ -187,13 +189,14 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Gives an abandoned save's buffers back when <paramref name="late"/> says nothing is left that reads them.</summary>
     private void CarryAbandoned(int at, Func<ShardSave<IActorRef>, IReadOnlyList<SaveDecision>> late)
     {
-        var (save, effects, _) = _abandoned[at];
+        var (save, effects, _, state) = _abandoned[at];
         foreach (var decision in late(save))
         {
             effects.Apply(decision);
             if (decision is SaveDecision.ReleaseBuffers)
             {
                 _abandoned.RemoveAt(at);
+                state.Release();
                 _log.Info("Rank {0}: the last write of step {1} abandoned at its deadline ended; its staging buffers are back in the pool", _rank, save.Step);
             }
         }
@@ -212,6 +215,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Stages the state at once when the pool has its buffers, else once they come.</summary>
     private void StartSave(SaveShard msg)
     {
+        _held = msg.State;
         if (msg.Handle.CancelRequested) CancelBeforeStaged(msg);
         else if ((_staging = ShardStaging.Begin(msg, _rank, _settings, _pool, _replicas, out var failure)) is null) FailedBeforeStaged(msg, failure!);
         else if (_staging.Rent.IsCompletedSuccessfully) Stage();
@@ -348,7 +352,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
                 case SaveDecision.AbandonBuffers a:
                     _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers until they end", _rank, a.Writes, a.Streams, save.Step);
-                    _abandoned.Add((save, _effects!, _copy));
+                    _abandoned.Add((save, _effects!, _copy, _held!));
+                    // Its late writes still read the state (in place): released with their buffers, not when the save goes idle.
+                    _held = null;
                     break;
                 // The save is over: nothing after it is carried out (its effects are gone with it).
                 case SaveDecision.Finished:
@@ -405,6 +411,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         _loadStop?.Dispose();
         (_loadCancelled, _loadStop, _loadRun) = (default, null, null);
         (_staging, _copying, _copy, _save, _effects, _load) = (null, null, null, null, null, null);
+        _held?.Release();
+        _held = null;
         Become(Idle);
         Stash.UnstashAll();
     }
@@ -421,6 +429,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
         if (_save is not null) Carry(_save.Stopped(_cutOff.Why));
         _effects?.Handle.Linger(false);
+        // The copy is over and the save stopped (its late writes, if abandoned, keep their state).
+        _held?.Release();
         // A running load writes into the caller's tensors: stopped between reads, and over, before the
         // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
         if (_loadRun is { IsCompleted: false } load)

@@ -356,11 +356,12 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         if (_system.IsClustered() || _system.WhenTerminated.IsCompleted) return;
         try
         {
-            await _node.Planner.Ask(new ReadCatalog(), TimeSpan.FromSeconds(5));
+            // A system another dispose terminates meanwhile stops the planner: its end is the answer then.
+            await _node.UnlessStopped(() => _node.Planner.Ask(new ReadCatalog(), TimeSpan.FromSeconds(5)), "before the journal writes ended");
         }
-        catch (AskTimeoutException)
+        catch (Exception e) when (e is AskTimeoutException or ActorCkptException)
         {
-            // A planner that no longer answers has no write to wait for.
+            // A planner that no longer answers, or no longer runs, has no write to wait for.
         }
     }
 

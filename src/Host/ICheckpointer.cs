@@ -32,7 +32,7 @@ public interface ICheckpointer
     /// committed (durable, and what loads see), with what was written and how long it took.
     /// Faults with <see cref="CheckpointFailedException"/> when the save was aborted, with
     /// <see cref="SaveSkippedException"/> when it was skipped (<c>actorckpt.async.when-busy = skip</c>).
-    /// A state this rank cannot stage (a tensor disposed before it was copied, more than the whole staging
+    /// A state this rank cannot stage (a tensor disposed before the save was called, more than the whole staging
     /// budget, an invalid argument) faults its save with that error, an <see cref="ActorCkptException"/>
     /// or <see cref="ArgumentException"/> naming what is wrong; the other ranks' saves of the step then
     /// abort at once, their <see cref="CheckpointFailedException"/> naming this rank and the error.
@@ -42,7 +42,8 @@ public interface ICheckpointer
     /// <summary>
     /// Starts saving <paramref name="state"/> as <paramref name="step"/> and completes as soon as
     /// the state is copied to host memory: the training loop may change its tensors from then on
-    /// (and the <see cref="RankState"/> itself: entries added to it before then may or may not be saved),
+    /// (the <see cref="RankState"/>'s entries are taken when this is called: entries added later are not saved;
+    /// a tensor disposed meanwhile is still read, as its memory is held until the save no longer reads it),
     /// while the returned handle's <see cref="SaveHandle.Committed"/> (or the handle itself,
     /// awaited) says when the write is committed. PyTorch DCP's <c>async_save</c>.
     /// <paramref name="cancellationToken"/> cancels the whole save, not only the wait for staging. A save
@@ -65,7 +66,8 @@ public interface ICheckpointer
     /// Saves <paramref name="state"/> as <paramref name="step"/> without a staged copy: writers read
     /// contiguous CPU tensors where they are, so the save needs no host memory beyond the state's
     /// own. The tensors must stay unchanged until the returned task completes, which it does, whether
-    /// committed, failed or cancelled, only once no writer reads them any more.
+    /// committed, failed or cancelled, only once no writer reads them any more (a tensor disposed before
+    /// then is still read: its memory is held until that moment).
     /// </summary>
     Task<SaveResult> SaveInPlaceAsync(long step, RankState state, CancellationToken cancellationToken = default);
 

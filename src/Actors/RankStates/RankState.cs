@@ -9,7 +9,8 @@ namespace ActorCkpt;
 /// For a load, the tensors are the destinations: allocated by the caller with the layout wanted; its
 /// non-tensor entries name entries the load must find (their values are not read: every load returns
 /// all of its rank's entries in <see cref="LoadResult.Objects"/>), one that is not there a missing key.
-/// A state given to a save is read while the save stages it: add nothing to it until then.
+/// A save takes the state's entries as they are when it is called (what is added later goes to the
+/// next save), and holds its tensors' memory until it no longer reads them, disposed by the caller or not.
 /// Keys are stored as UTF-8: an empty key, one already in the state, and one holding a lone UTF-16
 /// surrogate (which UTF-8 cannot hold) are refused when added.
 /// </summary>
@@ -18,6 +19,8 @@ public sealed class RankState
     private readonly List<TensorEntry> _tensors = new();
     private readonly List<ObjectEntry> _objects = new();
     private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    // The handles a held copy (Hold) made, to dispose once nothing reads them; null for a caller's state.
+    private List<torch.Tensor>? _aliases;
 
     /// <summary>Creates an empty state of rank <paramref name="rank"/> among <paramref name="worldSize"/> ranks.</summary>
     public RankState(int rank, int worldSize)
@@ -88,6 +91,43 @@ public sealed class RankState
         if (tensor is null) throw new ArgumentNullException(nameof(tensor), $"'{key}': the tensor is null");
         if (tensor.IsInvalid) throw new ArgumentException($"'{key}': the tensor is disposed", nameof(tensor));
         return tensor;
+    }
+
+    /// <summary>
+    /// What a save reads of this state, taken when it is called: its entries as they are (later ones are not
+    /// in it, and adding them cannot upset the save's reading), each tensor a new handle on the same memory,
+    /// outside any dispose scope. The save reads them after its call returned: a caller that disposes its
+    /// tensor meanwhile (or whose scope ends) would otherwise free the memory under the save's copy, or
+    /// under its writers. A tensor already disposed keeps its entry, for staging to name. Released with
+    /// <see cref="Release"/> once nothing reads it.
+    /// </summary>
+    internal RankState Hold()
+    {
+        var held = new RankState(Rank, WorldSize) { _aliases = new List<torch.Tensor>(_tensors.Count) };
+        foreach (var entry in _tensors)
+        {
+            torch.Tensor? alias = null;
+            try
+            {
+                if (!entry.Tensor.IsInvalid) alias = entry.Tensor.alias().DetachFromDisposeScope();
+            }
+            catch (InvalidOperationException)
+            {
+                // Freed under the call: staging names the key.
+            }
+            if (alias is not null) held._aliases!.Add(alias);
+            held._tensors.Add(alias is null ? entry : entry with { Tensor = alias });
+        }
+        held._objects.AddRange(_objects);
+        return held;
+    }
+
+    /// <summary>Disposes the tensor handles <see cref="Hold"/> made (the caller's own are never disposed); nothing for any other state.</summary>
+    internal void Release()
+    {
+        var aliases = Interlocked.Exchange(ref _aliases, null);
+        if (aliases is null) return;
+        foreach (var alias in aliases) alias.Dispose();
     }
 
     /// <summary>Adds a non-tensor entry from its bytes.</summary>

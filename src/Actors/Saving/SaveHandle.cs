@@ -33,7 +33,14 @@ public sealed class SaveHandle
         Step = step;
         Rank = rank;
         Sequence = Interlocked.Increment(ref _created);
+        // A failure faults both tasks, and a caller awaits one: Staged goes unseen under SaveAsync, Committed when
+        // StartSaveAsync throws at staging. Seen here, neither is reported as unobserved when collected.
+        Observe(_staged.Task);
+        Observe(_committed.Task);
     }
+
+    private static void Observe(Task task) =>
+        task.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>Order of creation: a save made later has a larger number.</summary>
     internal long Sequence { get; }
