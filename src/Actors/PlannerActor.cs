@@ -1166,8 +1166,18 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        if (_supervised) Context.Parent.Tell(new PlannerStartFailed($"its catalog {CatalogName} could not be recovered: " + ErrorText.Of(reason)));
+        // A record that cannot be decoded is as unreadable at every try: the start fails at once, naming the repair.
+        var undecodable = Chain(reason).Any(e => e is System.Text.Json.JsonException or System.Runtime.Serialization.SerializationException);
+        if (_supervised)
+            Context.Parent.Tell(new PlannerStartFailed($"its catalog {CatalogName} could not be recovered: " + ErrorText.Of(reason) + (undecodable
+                ? $"; a record in it cannot be read: make a new catalog from the checkpoints on disk with {ActorCkptConfig.RebuildCommand(Context.System.Settings.Config, _files.Root)}"
+                : ""), Final: undecodable));
         base.OnRecoveryFailure(reason, message);
+
+        static IEnumerable<Exception> Chain(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException) yield return e;
+        }
     }
 
     /// <inheritdoc />

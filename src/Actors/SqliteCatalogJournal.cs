@@ -37,7 +37,8 @@ internal static class SqliteCatalogJournal
     /// </summary>
     public static JournalRead Read(string connectionString, string persistenceId)
     {
-        var file = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        // A writer holds the lock for milliseconds: 5 s a statement (not SQLite's 30) ends a wait on one that holds it for good.
+        var file = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadOnly, Pooling = false, DefaultTimeout = 5 };
         try
         {
             return Read(file, persistenceId);

@@ -282,6 +282,32 @@ public class CatalogSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_catalog_record_that_cannot_be_decoded_should_fail_the_start_at_once_naming_the_rebuild()
+    {
+        var (first, node) = StartProcess("actorckpt.catalog.snapshot-every = 1000");
+        var states = TestStates.Build(Model, 1, seed: 4);
+        await SaveAllAsync(node, 1, states);
+        await first.Terminate();
+        // The commit's record cut short: the file stays a sound SQLite database, its payload no longer JSON.
+        await using (var db = new SqliteConnection($"Data Source={Path.Combine(Root, CheckpointLayout.CatalogFile)};Pooling=False"))
+        {
+            await db.OpenAsync();
+            var cut = db.CreateCommand();
+            cut.CommandText = "update journal set message = cast('{\"step\":1,\"save_id\":' as blob) where ordering = (select max(ordering) from journal)";
+            Assert.Equal(1, await cut.ExecuteNonQueryAsync());
+        }
+
+        var (second, again) = StartProcess("actorckpt.planner { start-attempts = 5, start-backoff = 10ms }");
+        var why = await again.PlannerGaveUpAsync(Patience);
+        await second.Terminate();
+
+        // Before: five tries, then "(5 tries; it tries again every 30 s)", and no word of the repair.
+        Assert.StartsWith($"the checkpoint planner could not start: its catalog '{Path.Combine(Root, CheckpointLayout.CatalogFile)}' could not be recovered: ", why);
+        Assert.EndsWith($"; a record in it cannot be read: make a new catalog from the checkpoints on disk with actorckpt catalog rebuild {Root}", why);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task A_commit_whose_catalog_write_failed_should_be_reported_committed_and_recorded_by_the_restarted_planner()
     {
         var (system, node) = StartProcess("""

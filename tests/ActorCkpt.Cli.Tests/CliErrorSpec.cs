@@ -440,6 +440,7 @@ public class CliErrorSpec : IDisposable
     [InlineData("ls", "fifo")]
     [InlineData("ls", "link")]
     [InlineData("gc", "garbage")]
+    [InlineData("verify", "empty")]
     [InlineData("demo-check", "fifo")]
     public void A_catalog_file_that_is_not_a_sqlite_database_should_be_refused_at_once_without_opening_it(string command, string kind)
     {
@@ -454,6 +455,9 @@ public class CliErrorSpec : IDisposable
                 break;
             case "fifo":
                 using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { catalog })!) mkfifo.WaitForExit();
+                break;
+            case "empty":
+                File.WriteAllBytes(catalog, []);
                 break;
             default:
                 File.CreateSymbolicLink(catalog, Path.Combine(Parent, "elsewhere.db"));
@@ -470,9 +474,32 @@ public class CliErrorSpec : IDisposable
         {
             "link" => $"actorckpt: the catalog '{catalog}' is a symbolic link to '{Path.Combine(Parent, "elsewhere.db")}'; ActorCkpt does not follow it: put the database file itself there",
             "fifo" => $"actorckpt: the catalog '{catalog}' is a FIFO, not a database file",
-            _ => $"actorckpt: '{catalog}' is not a SQLite database (4096 bytes, no SQLite header): the catalog is damaged",
+            // Before: "… (0 bytes, no SQLite header): the catalog is damaged", while a save took it for a new catalog.
+            "empty" => $"actorckpt: '{catalog}' is empty (0 bytes): the catalog records nothing; actorckpt gc ROOT makes a new one, as for a missing catalog",
+            // Before: no word of the repair.
+            _ => $"actorckpt: '{catalog}' is not a SQLite database (4096 bytes, no SQLite header): the catalog is damaged; a new one is made from the checkpoints on disk, verifying each, by: actorckpt catalog rebuild {root}",
         }), err);
         Assert.Equal(before, Tree(root));
+    }
+
+    [Fact]
+    public void A_catalog_another_process_holds_locked_should_be_named_so_not_damaged()
+    {
+        var root = Path.Combine(Parent, "root");
+        Demo(root);
+        var catalog = Path.Combine(root, CheckpointLayout.CatalogFile);
+        using var holder = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={catalog};Pooling=False");
+        holder.Open();
+        using (var begin = holder.CreateCommand())
+        {
+            begin.CommandText = "begin exclusive";
+            begin.ExecuteNonQuery();
+        }
+
+        var (exit, _, err) = Run("ls", root);
+
+        // Before: after a minute, "could not be read (… 'database is locked'.); a new one is made … by: actorckpt catalog rebuild", for a sound catalog.
+        Assert.Equal((1, Line($"actorckpt: the catalog '{catalog}' could not be read (SQLite Error 5: 'database is locked'.): another process holds it; try again once it is done")), (exit, err));
     }
 
     [Theory]

@@ -113,6 +113,9 @@ internal sealed class CatalogChecksums
         return journal.Entries;
     }
 
+    // SQLite's result codes that say nothing of the file's content.
+    private const int Busy = 5, Locked = 6, ReadOnly = 8, CantOpen = 14;
+
     private static async Task<JournalRead> ReadJournalAsync(string root, Config node, Config config, string persistenceId)
     {
         if (SqliteCatalogJournal.Applies(config))
@@ -121,6 +124,13 @@ internal sealed class CatalogChecksums
             try
             {
                 return SqliteCatalogJournal.Read(connection, persistenceId);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is Busy or Locked or ReadOnly or CantOpen)
+            {
+                // Not damage: held by a writer, or a hot journal this user cannot roll back. A rebuild would throw away a sound catalog.
+                throw new ActorCkptException($"the catalog '{new SqliteConnectionStringBuilder(connection).DataSource}' could not be read ({e.Message}): " + (e.SqliteErrorCode is Busy or Locked
+                    ? "another process holds it; try again once it is done"
+                    : "this user cannot open it, or cannot roll back what a writer killed mid-write left beside it; run the command as a user who may write the root"));
             }
             catch (Exception e) when (e is SqliteException or JsonException or SerializationException or InvalidCastException)
             {

@@ -72,8 +72,12 @@ internal static class RootChecks
             if (required) throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)");
             return;
         }
+        // Empty, it holds nothing, and a planner takes it as new (as a missing one); otherwise it is damage, which a rebuild repairs.
+        if (file.Length == 0)
+            throw new ActorCkptException($"'{file.FullName}' is empty (0 bytes): the catalog records nothing; actorckpt gc ROOT makes a new one, as for a missing catalog");
         if (file.Length < SqliteHeaderBytes || !StartsWithSqliteMagic(file))
-            throw new ActorCkptException($"'{file.FullName}' is not a SQLite database ({file.Length} bytes, no SQLite header): the catalog is damaged");
+            throw new ActorCkptException($"'{file.FullName}' is not a SQLite database ({file.Length} bytes, no SQLite header): the catalog is damaged; " +
+                                         $"a new one is made from the checkpoints on disk, verifying each, by: {ActorCkptConfig.RebuildCommand(config, root)}");
         CatalogFile.Verify(connection, ActorCkptConfig.RebuildCommand(config, root));
     }
 
