@@ -420,6 +420,23 @@ public class CliErrorSpec : IDisposable
     }
 
     [Fact]
+    public void Ls_of_a_root_with_another_roots_catalog_should_name_the_steps_committed_on_disk_it_does_not_record()
+    {
+        var (root, other) = (Path.Combine(Parent, "root"), Path.Combine(Parent, "other"));
+        Demo(root);
+        Demo(other);
+        File.Copy(Path.Combine(other, CheckpointLayout.CatalogFile), Path.Combine(root, CheckpointLayout.CatalogFile), overwrite: true);
+
+        var (exit, output, err) = Run("ls", root);
+
+        // Before: "the catalog of … is empty" alone, with step 1 whole on disk (verify and inspect named it).
+        Assert.Equal((0, ""), (exit, err));
+        Assert.StartsWith(Line($"the catalog of {root} is empty") + Line($"step 1: {ListCommand.UnrecordedNote}"), output);
+        var (_, json, _) = Run("ls", root, "--json");
+        Assert.Equal([1L], System.Text.Json.JsonDocument.Parse(json.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("unrecorded").EnumerateArray().Select(s => s.GetInt64()));
+    }
+
+    [Fact]
     public void Ls_of_a_root_whose_planner_was_killed_before_it_journaled_anything_should_show_an_empty_catalog_and_create_nothing()
     {
         var root = Path.Combine(Parent, "root");

@@ -36,6 +36,10 @@ internal static class ListCommand
         string? Unsettled(CatalogEntry e) => committedOnDisk.Contains(e.Step) ? UnsettledNote : null;
         foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)) + (Unsettled(e) is { } note ? $" ({note})" : ""));
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");
+        // Steps committed on disk that the catalog has no record of (another root's catalog put in, records lost): said, as verify and inspect do.
+        var recorded = entries.Select(e => e.Step).ToHashSet();
+        var unrecorded = store.CommittedSteps().Where(s => !recorded.Contains(s)).ToList();
+        foreach (var s in unrecorded) output.Line($"step {s}: {UnrecordedNote}");
         output.Report(new Dictionary<string, object?>
         {
             ["root"] = root,
@@ -57,6 +61,7 @@ internal static class ListCommand
                 ["memory"] = CatalogLine.Memory(e),
                 ["uploaded"] = e.OnObject ? e.Uploaded : null,
             }).ToList(),
+            ["unrecorded"] = unrecorded,
         });
         return 0;
     }
@@ -73,6 +78,9 @@ internal static class ListCommand
 
     /// <summary>What ls says of an in-flight step whose metadata is on disk.</summary>
     public const string UnsettledNote = "but committed on disk, its metadata renamed in place: a planner's next start journals it committed";
+
+    /// <summary>What ls says of a step committed on disk that the catalog has no record of.</summary>
+    public const string UnrecordedNote = "committed on disk, but the catalog has no record of it: a planner's next start takes it in (actorckpt gc does now), or the catalog is another root's (actorckpt catalog rebuild ROOT)";
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
     public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');
