@@ -16,7 +16,7 @@ namespace ActorCkpt;
 /// fails is restarted in place, at most <see cref="MaxRestarts"/> times within <see cref="RestartWindow"/>;
 /// one more failure stops it, and that stop is a failed try too, so a planner that fails whenever it
 /// runs (a bug) ends in the stand-in for good, not in a loop. A planner that refuses to start for a
-/// reason no try changes (<see cref="PlannerStartFailed.Final"/>: a copy of a root) ends there at once.
+/// reason no try changes (<see cref="PlannerStartFailed.Final"/>: a copy of a root, a catalog record that cannot be decoded) ends there at once.
 /// </summary>
 internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {

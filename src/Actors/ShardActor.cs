@@ -45,7 +45,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private Task? _loadRun;
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
     // goes back to the pool when the last of them ends late.
-    private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy, RankState State)> _abandoned = new();
+    private readonly List<(ShardSave<IActorRef> Save, ShardSaveEffects Effects, Task? Copy, RankState? State)> _abandoned = new();
     // The state of the save under way (held by CheckpointNode.Save): released once nothing of the save reads it.
     private RankState? _held;
     private readonly NodeNotice _cutOff;
@@ -196,7 +196,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             if (decision is SaveDecision.ReleaseBuffers)
             {
                 _abandoned.RemoveAt(at);
-                state.Release();
+                state?.Release();
                 _log.Info("Rank {0}: the last write of step {1} abandoned at its deadline ended; its staging buffers are back in the pool", _rank, save.Step);
             }
         }
@@ -273,6 +273,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         {
             // Nothing to copy (in place): staged before the plan goes, as the copy never ran.
             _save = new ShardSave<IActorRef>(msg.Step, _rank, staged, msg.InPlace, PathOf, tier: msg.Tier);
+            // Copied here already (actorckpt.async.overlap-writes = off): as after an overlapped copy, the state is the caller's again.
+            if (!msg.InPlace) ReleaseHeld();
             if (staging.Finish(copy, _settings.KillAt) is not { } failed) StartSaving();
             else
             {
@@ -303,6 +305,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (finished.Copy != _copy) return;
         _copying!.Finish(finished.Copy, _settings.KillAt);
         _copy = null;
+        // A copied save reads the caller's state no more: its memory is the caller's again now, not at the commit.
+        if (!_copying.Request.InPlace) ReleaseHeld();
         Carry(_save!.StagingOver());
     }
 
@@ -352,8 +356,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                 case SaveDecision.Warn w: _log.Warning("Rank {0}: {1}", _rank, w.Text); break;
                 case SaveDecision.AbandonBuffers a:
                     _log.Error("Rank {0}: {1} writes and {2} streams of step {3} never finished; abandoning their staging buffers until they end", _rank, a.Writes, a.Streams, save.Step);
-                    _abandoned.Add((save, _effects!, _copy, _held!));
-                    // Its late writes still read the state (in place): released with their buffers, not when the save goes idle.
+                    _abandoned.Add((save, _effects!, _copy, _held));
+                    // Its late writes (in place) or copy still read the state: released with their buffers, not when the save goes idle.
                     _held = null;
                     break;
                 // The save is over: nothing after it is carried out (its effects are gone with it).
@@ -411,10 +415,15 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         _loadStop?.Dispose();
         (_loadCancelled, _loadStop, _loadRun) = (default, null, null);
         (_staging, _copying, _copy, _save, _effects, _load) = (null, null, null, null, null, null);
-        _held?.Release();
-        _held = null;
+        ReleaseHeld();
         Become(Idle);
         Stash.UnstashAll();
+    }
+
+    private void ReleaseHeld()
+    {
+        _held?.Release();
+        _held = null;
     }
 
     /// <summary>Buffers still waited for go back when they come, a save's buffers when nothing reads them; no handle is left hanging.</summary>
@@ -429,8 +438,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         if (_copy is not null && _save is not null) OnStagingFinished(new StagingFinished(_copy));
         if (_save is not null) Carry(_save.Stopped(_cutOff.Why));
         _effects?.Handle.Linger(false);
-        // The copy is over and the save stopped (its late writes, if abandoned, keep their state).
-        _held?.Release();
+        // The copy is over and the save stopped; in-place writes left running still read the state (as abandoned
+        // ones do): its handles then go with the last of them, by their finalizers, not from under them.
+        if (_save is null || _save.Released || !_save.InPlace) ReleaseHeld();
         // A running load writes into the caller's tensors: stopped between reads, and over, before the
         // actor (and its system) says it stopped; a read that does not end within the plan timeout is left.
         if (_loadRun is { IsCompleted: false } load)

@@ -177,7 +177,6 @@ public class NodeCommandSpec : IDisposable
     {
         Directory.CreateDirectory(Dir);
         var config = Path.Combine(Dir, "node.conf");
-        Directory.CreateDirectory(Dir);
         File.WriteAllText(config, $"actorckpt.root = \"{Dir}\"\n");
         var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();

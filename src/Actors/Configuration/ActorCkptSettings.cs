@@ -287,10 +287,10 @@ internal sealed record ActorCkptSettings
         Require(WriterPoolSize is >= 1 and <= MaxWriterPoolSize, "writer.pool-size", WriterPoolSize, $"between 1 and {MaxWriterPoolSize}");
         Require(MaxRetries >= 0, "writer.max-retries", MaxRetries, "0 or more");
         Require(BackoffMin >= TimeSpan.Zero && BackoffMax >= BackoffMin, "writer.backoff-max", BackoffMax, "at least writer.backoff-min");
-        Timer(BackoffMax, "writer.backoff-max", "at least writer.backoff-min", zero: true);
+        RequireTimer(BackoffMax, "writer.backoff-max", "at least writer.backoff-min", zero: true);
         Require(ChecksumBlockSize > 0 && ChecksumBlockSize % 4096 == 0, "writer.checksum-block-size", ChecksumBlockSize, "a positive multiple of 4096 below 2 GiB");
-        Timer(PlanTimeout, "planner.plan-timeout");
-        Timer(WriteTimeout, "planner.write-timeout");
+        RequireTimer(PlanTimeout, "planner.plan-timeout");
+        RequireTimer(WriteTimeout, "planner.write-timeout");
         Require(PlannerStartAttempts is >= 1 and <= 100, "planner.start-attempts", PlannerStartAttempts, "between 1 and 100");
         Require(PlannerStartBackoff >= TimeSpan.Zero && PlannerStartBackoff <= TimeSpan.FromMinutes(1), "planner.start-backoff", PlannerStartBackoff, "between 0 and 1m");
         Require(PlannerStartAgainAfter >= TimeSpan.Zero && PlannerStartAgainAfter <= TimeSpan.FromHours(1), "planner.start-again-after", PlannerStartAgainAfter, "between 0 (never) and 1h");
@@ -299,7 +299,7 @@ internal sealed record ActorCkptSettings
         Require(LoadParallelism >= 1, "load.parallelism", LoadParallelism, "at least 1");
         Require(LoadRetries >= 0, "load.retries", LoadRetries, "0 or more");
         Require(SharedReadBudget >= 0, "load.shared-read-budget", SharedReadBudget, "0 (no sharing) or more bytes");
-        Timer(PlanResendInterval, "shard.plan-resend-interval");
+        RequireTimer(PlanResendInterval, "shard.plan-resend-interval");
         // Remoting drops any frame over 128,000 bytes; a chunk plus its envelope must stay well under.
         Require(TransferChunkSize >= 1024 && TransferChunkSize <= 100_000, "transfer.chunk-size", TransferChunkSize, "between 1 KiB and 100000 bytes");
         try
@@ -310,21 +310,21 @@ internal sealed record ActorCkptSettings
         {
             throw new ConfigurationException(e.Message);
         }
-        Timer(TransferTokenTtl, "transfer.channel.token-ttl");
+        RequireTimer(TransferTokenTtl, "transfer.channel.token-ttl");
         Require(MaxSavesInFlight >= 1, "async.max-in-flight", MaxSavesInFlight, "at least 1");
         Require(StagingBudget >= 0, "staging.budget", StagingBudget, "0 (no limit) or more bytes");
         Require(CatalogSnapshotEvery >= 1, "catalog.snapshot-every", CatalogSnapshotEvery, "at least 1");
         Require(Retention.KeepLast >= 0, "retention.keep-last", Retention.KeepLast, "0 (keep all) or more");
-        Timer(RemovalGrace, "retention.grace-after-start", "0 or more", zero: true);
+        RequireTimer(RemovalGrace, "retention.grace-after-start", "0 or more", zero: true);
         // It is a timer's, and a coordinated-shutdown phase's timeout with 5 s more (which Akka adds to the clock).
         Require(FinishOnDispose >= TimeSpan.Zero && FinishOnDispose <= MaxFinishOnDispose, "async.finish-on-dispose", FinishOnDispose, $"0 or more, at most {AsHocon(MaxFinishOnDispose)}");
         Require(Retention.KeepEvery >= 0, "retention.keep-every", Retention.KeepEvery, "0 (off) or more");
         ValidateMemoryTier(MemoryTier);
         Require(Tiers.MemoryEnabled == MemoryTier.Enabled, "tiers.memory.enabled", MemoryTier.Enabled, "the same in the tier policy and the memory tier's settings");
-        Timer(PersistTimeout, "tiers.disk.persist-timeout");
+        RequireTimer(PersistTimeout, "tiers.disk.persist-timeout");
         Require(ObjectTier.Every >= 1, "tiers.object.every", ObjectTier.Every, "at least 1");
         // Past a timer's longest wait every upload failed at its start, and nothing went up.
-        Timer(ObjectTier.UploadTimeout, "tiers.object.upload-timeout");
+        RequireTimer(ObjectTier.UploadTimeout, "tiers.object.upload-timeout");
         Require(ObjectTier.KeepLast >= 0, "tiers.object.keep-last", ObjectTier.KeepLast, "0 (keep every uploaded step) or more");
         Require(ObjectTier.KeepEvery >= 0, "tiers.object.keep-every", ObjectTier.KeepEvery, "0 (off) or more");
         if (ObjectTier.Enabled && BlobStores.IsDirectory(ObjectTier.Root))
@@ -351,8 +351,8 @@ internal sealed record ActorCkptSettings
         Require(m.BudgetFraction <= 1, "tiers.memory.budget", Percent(m.BudgetFraction), "at most 100%");
         Require(m.KeepLast >= 0, "tiers.memory.keep-last", m.KeepLast, "0 (bounded by the budget only) or more");
         Require(Path.IsPathFullyQualified(m.Directory), "tiers.memory.directory", $"'{m.Directory}'", "an absolute path");
-        Timer(m.AckTimeout, "tiers.memory.ack-timeout");
-        Timer(m.LostAfter, "tiers.memory.lost-after");
+        RequireTimer(m.AckTimeout, "tiers.memory.ack-timeout");
+        RequireTimer(m.LostAfter, "tiers.memory.lost-after");
         Require(m.RecycleFor >= TimeSpan.Zero && m.RecycleFor <= TimeSpan.FromDays(1), "tiers.memory.recycle-for", m.RecycleFor, "between 0 (off) and 1d");
         // Only a tier that is on names a directory with its host: a machine name that is no host id must not stop a disk-only node.
         if (m.Enabled && ReplicaLayout.HostProblem(m.Host) is { } problem)
@@ -389,7 +389,7 @@ internal sealed record ActorCkptSettings
     /// than <see cref="MaxFinishOnDispose"/>: .NET's and Akka's timers refuse more, and the save, load or start
     /// that set one would fail naming no key.
     /// </summary>
-    internal static void Timer(TimeSpan value, string key, string least = "positive", bool zero = false) =>
+    internal static void RequireTimer(TimeSpan value, string key, string least = "positive", bool zero = false) =>
         Require((zero ? value >= TimeSpan.Zero : value > TimeSpan.Zero) && value <= MaxFinishOnDispose, key, value, $"{least}, at most {AsHocon(MaxFinishOnDispose)}");
 
     private static void Require(bool ok, string key, object value, string accepted)

@@ -19,9 +19,9 @@ internal static class ObjectStoreConfig
         var retries = c.GetInt("retries");
         if (retries is < 0 or > 100) throw new ConfigurationException($"actorckpt.object-store.retries = {retries}: must be between 0 and 100");
         var backoff = c.GetTimeSpan("retry-backoff");
-        ActorCkptSettings.Timer(backoff, "object-store.retry-backoff");
+        ActorCkptSettings.RequireTimer(backoff, "object-store.retry-backoff");
         var timeout = c.GetTimeSpan("request-timeout");
-        ActorCkptSettings.Timer(timeout, "object-store.request-timeout");
+        ActorCkptSettings.RequireTimer(timeout, "object-store.request-timeout");
         var blockChecksum = c.GetString("azure-block-checksum") switch
         {
             "crc64" => AzureBlockChecksum.Crc64,

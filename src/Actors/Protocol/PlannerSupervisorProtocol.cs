@@ -9,7 +9,7 @@ internal sealed record PlannerStarted
 
 /// <summary>The planner's catalog could not be recovered or written, or may not be opened from this root, so it stops (told to its supervisor, in-process).</summary>
 /// <param name="Reason">Why, in one line.</param>
-/// <param name="Final">No later try can change it (a copy of a root refused): the supervisor gives up at once, for good.</param>
+/// <param name="Final">No later try can change it (a copy of a root refused, a catalog record that cannot be decoded): the supervisor gives up at once, for good.</param>
 internal sealed record PlannerStartFailed(string Reason, bool Final = false);
 
 /// <summary>Asks the planner's supervisor whether its planner started; answered with <see cref="PlannerStartSettled"/> once that is known.</summary>

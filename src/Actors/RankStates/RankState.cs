@@ -111,9 +111,9 @@ public sealed class RankState
             {
                 if (!entry.Tensor.IsInvalid) alias = entry.Tensor.alias().DetachFromDisposeScope();
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // Freed under the call: staging names the key.
+                // Freed under the call (staging names the key), or no alias to be had: the save reads the caller's own handle.
             }
             if (alias is not null) held._aliases!.Add(alias);
             held._tensors.Add(alias is null ? entry : entry with { Tensor = alias });

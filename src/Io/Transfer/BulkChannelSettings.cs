@@ -38,9 +38,9 @@ internal sealed record BulkChannelSettings(
         if (ConnectionsPerPeer < 1) throw new ArgumentException($"actorckpt.transfer.channel.connections-per-peer: {ConnectionsPerPeer} is less than 1");
         // A timer refuses more than 24.8 days: every transfer would then fail naming no key.
         if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout > LongestTimeout)
-            throw new ArgumentException($"actorckpt.transfer.channel.connect-timeout must be positive, at most 24d");
+            throw new ArgumentException("actorckpt.transfer.channel.connect-timeout must be positive, at most 24d");
         if (IdleTimeout <= TimeSpan.Zero || IdleTimeout > LongestTimeout)
-            throw new ArgumentException($"actorckpt.transfer.channel.idle-timeout must be positive, at most 24d");
+            throw new ArgumentException("actorckpt.transfer.channel.idle-timeout must be positive, at most 24d");
         return this;
     }
 }
