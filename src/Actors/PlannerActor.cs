@@ -956,7 +956,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         var waiting = (Sender, msg.RequestId);
         // The rank asks again every resend interval until answered: a copy of a request that waits here already is dropped, the one waiting answers.
         if (!again && _leasesWaiting.Contains(waiting)) return;
-        if (WaitsForSilentHosts(msg))
+        if (WaitsForSilentHosts(msg.Step, msg.Only, msg.Host))
         {
             _leasesWaiting.Add(waiting);
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, new LeaseAskedAgain(msg), Sender);
@@ -1020,7 +1020,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Sender.Tell(new LatestStepResolved(newest >= 0 ? newest : null, FromCatalog: true));
             return;
         }
-        if (WaitsForSilentHosts(new AcquireLoadLease(Guid.Empty, null, Host: m.Host)))
+        if (WaitsForSilentHosts(null, null, m.Host))
         {
             Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(200), Self, m, Sender);
             return;
@@ -1070,12 +1070,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// for (or the newest committed), from memory or held in no memory: a silent host could give it
     /// nothing better, so it need not wait for them (a node that left, or one that never comes back).
     /// </summary>
-    private bool SilentHostsCannotBetter(AcquireLoadLease msg)
+    private bool SilentHostsCannotBetter(long? step, StorageTier? only, string? host)
     {
         var steps = CommittedSteps();
         if (steps.Length == 0) return false;
-        var (choice, _) = LoadSources.Choose(steps, msg.Step, msg.Only, _holders.IsLive, msg.Host);
-        return choice is not null && choice.Step == (msg.Step ?? steps.Max(s => s.Step))
+        var (choice, _) = LoadSources.Choose(steps, step, only, _holders.IsLive, host);
+        return choice is not null && choice.Step == (step ?? steps.Max(s => s.Step))
             && (choice.Tier == StorageTier.Memory || Catalog[choice.Step] is not { InMemory: true });
     }
 
@@ -1083,16 +1083,17 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     /// Whether a load waits for recorded hosts that have not announced themselves: until lost-after has passed
     /// since the planner settled, and while one of them is scanning its store for longer, but never past half
     /// a plan timeout after the planner was made (the ranks' lease deadline), unless they could give it
-    /// nothing better than what it gets now.
+    /// nothing better than what it gets now: <paramref name="step"/> (null: the newest), limited to
+    /// <paramref name="only"/>, for a rank on <paramref name="host"/>.
     /// </summary>
-    private bool WaitsForSilentHosts(AcquireLoadLease msg)
+    private bool WaitsForSilentHosts(long? step, StorageTier? only, string? host)
     {
         var silent = Unannounced();
         if (silent.Count == 0) return false;
         var now = DateTimeOffset.UtcNow;
         if (now - _madeAt >= _settings.PlanTimeout / 2) return false;
         if (now - _settledAt >= _settings.MemoryTier.LostAfter && !silent.Any(_holders.IsScanning)) return false;
-        return !SilentHostsCannotBetter(msg);
+        return !SilentHostsCannotBetter(step, only, host);
     }
 
     /// <summary>

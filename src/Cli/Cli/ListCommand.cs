@@ -29,16 +29,17 @@ internal static class ListCommand
             if (!damage.Any(d => d.Value is not null && now.Deleted(d.Key) is not null)) break;
         }
         string? Damage(CatalogEntry e) => e.OnDisk ? damage[e.Step] : null;
-        // The rename of its metadata is a save's commit; a process killed before the planner journaled it leaves
-        // the step in-flight in the catalog, committed on disk: said, as inspect says it, not left for ls to hide.
-        var committedOnDisk = entries.Where(e => e.Status == CheckpointStatus.InFlight && e.Tier == StorageTier.Disk && store.IsCommitted(e.Step))
-            .Select(e => e.Step).ToHashSet();
-        string? Unsettled(CatalogEntry e) => committedOnDisk.Contains(e.Step) ? UnsettledNote : null;
+        // What the disk holds committed, listed once: the rename of its metadata is a save's commit.
+        var committedOnDisk = store.CommittedSteps();
+        var onDisk = committedOnDisk.ToHashSet();
+        // A process killed before the planner journaled the commit leaves the step in-flight in the catalog,
+        // committed on disk: said, as inspect says it, not left for ls to hide.
+        string? Unsettled(CatalogEntry e) => e is { Status: CheckpointStatus.InFlight, Tier: StorageTier.Disk } && onDisk.Contains(e.Step) ? UnsettledNote : null;
         foreach (var e in entries) output.Line(CatalogLine.Of(e, Damage(e)) + (Unsettled(e) is { } note ? $" ({note})" : ""));
         if (entries.Count == 0) output.Line($"the catalog of {root} is empty");
         // Steps committed on disk that the catalog has no record of (another root's catalog put in, records lost): said, as verify and inspect do.
         var recorded = entries.Select(e => e.Step).ToHashSet();
-        var unrecorded = store.CommittedSteps().Where(s => !recorded.Contains(s)).ToList();
+        var unrecorded = committedOnDisk.Where(s => !recorded.Contains(s)).ToList();
         foreach (var s in unrecorded) output.Line($"step {s}: {UnrecordedNote}");
         output.Report(new Dictionary<string, object?>
         {

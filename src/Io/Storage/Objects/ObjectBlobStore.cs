@@ -60,13 +60,16 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
 
     private LocalBlobStore Locks => LazyInitializer.EnsureInitialized(ref _locks, () => new LocalBlobStore(StateDirectory));
 
-    private LocalBlobStore Staged => LazyInitializer.EnsureInitialized(ref _staged, () => new LocalBlobStore(Path.Combine(StateDirectory, "staged")));
+    /// <summary>The local folder of staged files (temporary files before their publish) in the state directory.</summary>
+    private string StagingDirectory => Path.Combine(StateDirectory, "staged");
+
+    private LocalBlobStore Staged => LazyInitializer.EnsureInitialized(ref _staged, () => new LocalBlobStore(StagingDirectory));
 
     /// <summary>Makes the local state directory (where a node journaling this root keeps its SQLite catalog), if missing.</summary>
     public void MakeStateDirectory() => _ = Locks;
 
     /// <summary>Whether the staging directory exists (made by this process or an earlier one): where it does not, no staged file does.</summary>
-    private bool StagingMade => _staged is not null || Directory.Exists(Path.Combine(StateDirectory, "staged"));
+    private bool StagingMade => _staged is not null || Directory.Exists(StagingDirectory);
 
     /// <summary>True when the service refuses create-only writes of a taken key itself; false when the store looks before it writes (<see cref="IObjectClient.HonoursCreateOnly"/>).</summary>
     public bool HonoursCreateOnly => _client.HonoursCreateOnly;
@@ -269,7 +272,7 @@ internal sealed class ObjectBlobStore : IBlobStore, IDisposable
         {
             Staged.DeleteFile(path);
             if (ParentOf(path) is not { Length: > 0 } parent) return;
-            var folder = Path.Combine(StateDirectory, "staged", parent);
+            var folder = Path.Combine(StagingDirectory, parent);
             try
             {
                 if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
