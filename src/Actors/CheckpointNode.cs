@@ -578,8 +578,9 @@ internal sealed class CheckpointNode
     /// <summary>
     /// Loads step <paramref name="step"/> (the newest committed when null) into
     /// <paramref name="target"/>'s tensors, resharding as needed. Throws the load's own exception.
-    /// The target's tensors must stay alive until the load ends: when <paramref name="timeout"/>
-    /// passes first, this throws but the load may still be filling them. <paramref name="progress"/>
+    /// The load holds the target's memory from this call until it ends (as a save holds its state): when
+    /// <paramref name="timeout"/> passes first, this throws but the load may still be filling it, and a
+    /// tensor its caller disposes meanwhile is filled unseen, never freed under the load. <paramref name="progress"/>
     /// hears, as each read completes, the destination bytes it filled. A cancelled
     /// <paramref name="cancellation"/> stops the load between reads: it throws
     /// <see cref="OperationCanceledException"/> once no read is under way. <paramref name="throughReaders"/>
@@ -588,7 +589,7 @@ internal sealed class CheckpointNode
     /// </summary>
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
         CancellationToken cancellation = default, bool? throughReaders = null, StorageTier? only = null) =>
-        LoadAsync((target ?? throw new ArgumentNullException(nameof(target))).Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
+        LoadAsync((target ?? throw new ArgumentNullException(nameof(target))).Rank, new LoadShard(step, target.Hold(), strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
 
     /// <summary>
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from

@@ -411,6 +411,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private void BecomeIdle()
     {
         Timers.CancelAll();
+        // A load that never ran holds its target still (one that ran let it go as it ended).
+        if (_loadRun is null) _load?.Request.Target?.Release();
         _loadCancelled.Dispose();
         _loadStop?.Dispose();
         (_loadCancelled, _loadStop, _loadRun) = (default, null, null);
@@ -450,6 +452,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(_settings.PlanTimeout))
                 _log.Warning("Rank {0}: the load still runs {1} after its actor stopped", _rank, _settings.PlanTimeout);
         }
+        else if (_loadRun is null) _load?.Request.Target?.Release();
         _loadCancelled.Dispose();
     }
 

@@ -89,6 +89,7 @@ public interface ICheckpointer
     /// target's tensors as they are read and verified, as DCP's loads do: a load that fails (a
     /// checksum mismatch, a file gone, a cancel) leaves them partly loaded, so a training loop
     /// whose resume fails loads again (another step) or rebuilds its state before it trains.
+    /// The load holds the target's memory from the call until it ends, as a save holds its state.
     /// </summary>
     Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default);
 

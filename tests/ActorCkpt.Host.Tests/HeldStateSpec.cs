@@ -5,7 +5,8 @@ namespace ActorCkpt.Host.Tests;
 /// <summary>
 /// A save holds what it reads from the moment it is called: a tensor its caller disposes while the save
 /// runs is still read whole (its memory held, never the caller's handle disposed), entries added to the
-/// state meanwhile are not in it, and a failed save's tasks are not reported as unobserved.
+/// state meanwhile are not in it, and a failed save's tasks are not reported as unobserved. A load holds
+/// its target's memory the same way.
 /// </summary>
 public sealed class HeldStateSpec : IDisposable
 {
@@ -39,6 +40,45 @@ public sealed class HeldStateSpec : IDisposable
             Assert.Equal(expected.data<float>().ToArray(), targets[i].data<float>().ToArray());
             targets[i].Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Load_targets_disposed_right_after_the_call_should_still_be_filled()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        using (var saved = torch.arange(0, 8_000_000, dtype: torch.float32))
+        {
+            var state = new RankState(0, 1);
+            for (var i = 0; i < 8; i++) state.AddReplicated($"t{i}", saved.narrow(0, i * 1_000_000, 1_000_000));
+            await ckpt.SaveAsync(1, state).WaitAsync(Patience);
+        }
+        // The targets are views of one tensor the test keeps: what the load fills stays visible through it.
+        using var whole = torch.zeros(8_000_000);
+        var targets = Enumerable.Range(0, 8).Select(i => whole.narrow(0, i * 1_000_000, 1_000_000)).ToArray();
+        var loaded = new RankState(0, 1);
+        for (var i = 0; i < targets.Length; i++) loaded.AddReplicated($"t{i}", targets[i]);
+
+        var load = ckpt.LoadAsync(loaded, 1);
+        foreach (var t in targets) t.Dispose();
+
+        // Before: "Tensor invalid -- empty handle" for the disposed targets, or bytes written into freed memory.
+        await load.WaitAsync(Patience);
+        using var expected = torch.arange(0, 8_000_000, dtype: torch.float32);
+        Assert.Equal(expected.data<float>().ToArray(), whole.data<float>().ToArray());
+    }
+
+    [Fact]
+    public async Task A_load_into_a_tensor_disposed_before_the_call_should_fail_naming_it()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        using (var w = torch.ones(1000)) await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience);
+        var target = torch.zeros(1000);
+        var loaded = new RankState(0, 1).AddReplicated("w", target);
+        target.Dispose();
+
+        // Before: "Tensor invalid -- empty handle", naming nothing.
+        var e = await Assert.ThrowsAsync<ActorCkptException>(() => ckpt.LoadAsync(loaded, 1).WaitAsync(Patience));
+        Assert.Equal("'w' cannot be loaded into its tensor: it was disposed before the load was called", e.Message);
     }
 
     [Fact]

@@ -13,7 +13,8 @@ internal static class ShardLoader
 {
     /// <summary>
     /// Runs <paramref name="request"/>'s load of <paramref name="step"/> (resolved by its lease) on
-    /// the thread pool, with <paramref name="settings"/>' strictness and parallelism, and turns its end
+    /// the thread pool, with <paramref name="settings"/>' strictness and parallelism (releasing its held
+    /// target once it ends), and turns its end
     /// into the reply to the caller: <see cref="LoadShardSuccess"/> with the warnings to log, or
     /// <see cref="LoadShardFailure"/> (an <see cref="OperationCanceledException"/> when the load was
     /// cancelled). The task never faults.
@@ -26,15 +27,21 @@ internal static class ShardLoader
         // Stopped between reads by the caller's token or by stop (the shard actor stopping).
         var either = CancellationTokenSource.CreateLinkedTokenSource(request.Cancellation, stop);
         var cancellation = either.Token;
+        // A prepared target is held as a given one is (its caller may drop it once a timeout gave up on the load).
+        RankState? prepared = null;
+        Func<CheckpointMetadata, RankState>? prepare = request.Prepare is { } build ? metadata => prepared = build(metadata).Hold() : null;
         // The object tier's store is opened on the pool: the first open of an object store asks the service.
         return Task.Run(() => objectTier is null
                 ? LoadAsync(store, request.Target, step, metadataChecksum, strict, settings.LoadParallelism, fetch,
-                    request.Progress, request.Prepare, cancellation, shared, memory, fetchMany: fetchMany, check: request.Check)
+                    request.Progress, prepare, cancellation, shared, memory, fetchMany: fetchMany, check: request.Check)
                 : LoadAsync(objectTier(), request.Target, step, metadataChecksum, strict, settings.LoadParallelism, null,
-                    request.Progress, request.Prepare, cancellation, shared, null, StorageTier.Object, check: request.Check))
+                    request.Progress, prepare, cancellation, shared, null, StorageTier.Object, check: request.Check))
             .ContinueWith(t =>
             {
                 either.Dispose();
+                // Nothing reads or fills the target any more.
+                request.Target?.Release();
+                prepared?.Release();
                 return t.IsCompletedSuccessfully ? Reply(new LoadShardSuccess(t.Result.Result), t.Result.Warnings)
                     // A cancelled task carries no exception: the load stopped between reads, as its caller asked (or its actor stopped).
                     : t.IsCanceled ? Reply(new LoadShardFailure(new OperationCanceledException(request.Cancellation)), Array.Empty<string>())
@@ -79,6 +86,8 @@ internal static class ShardLoader
         using (var index = store.OpenMetadata(step, metadataChecksum))
         {
             target ??= prepare?.Invoke(index.Overview()) ?? throw new ArgumentNullException(nameof(prepare), "a load needs a target or a way to prepare one");
+            if (target.Tensors.FirstOrDefault(t => t.Tensor.IsInvalid) is { } disposed)
+                throw new ActorCkptException($"'{disposed.Key}' cannot be loaded into its tensor: it was disposed before the load was called");
             wanted = target.Tensors.Select((t, i) => new WantedChunk(i, t.Key, t.DType, t.GlobalShape, t.Box)).ToArray();
             metadata = index.ForRank(target.Rank, wanted);
         }
