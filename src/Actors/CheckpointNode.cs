@@ -108,8 +108,20 @@ internal sealed class CheckpointNode
         // minutes later. Checked where those actors run (a cluster node has its roles' only).
         var hosts = system.IsClustered() ? Akka.Cluster.Cluster.Get(system).SelfRoles : null;
         foreach (var (key, dispatcher, role) in new[] { ("actorckpt.writer.dispatcher", settings.WriterDispatcher, ClusterRoles.Writer), ("actorckpt.planner.dispatcher", settings.PlannerDispatcher, ClusterRoles.Planner) })
-            if ((hosts is null || hosts.Contains(role)) && !string.IsNullOrEmpty(dispatcher) && !system.Dispatchers.HasDispatcher(dispatcher))
-                throw new Akka.Configuration.ConfigurationException($"{key} = '{dispatcher}': actor system '{system.Name}' has no dispatcher of that name");
+            if ((hosts is null || hosts.Contains(role)) && !string.IsNullOrEmpty(dispatcher))
+            {
+                if (!system.Dispatchers.HasDispatcher(dispatcher))
+                    throw new Akka.Configuration.ConfigurationException($"{key} = '{dispatcher}': actor system '{system.Name}' has no dispatcher of that name");
+                // A dispatcher of a type that cannot be made is named by Akka only as each actor on it fails to start.
+                try
+                {
+                    system.Dispatchers.Lookup(dispatcher);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new Akka.Configuration.ConfigurationException($"{key} = '{dispatcher}': the dispatcher cannot be made: {e.GetBaseException().Message}");
+                }
+            }
         // Writes straight or through a buffer: decided once per process, in the background (copying until then).
         _ = KernelAccess.Configure(settings.CopyWrites);
         if (string.IsNullOrEmpty(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string")))

@@ -263,17 +263,29 @@ public sealed class CatalogConnectionSpec : IDisposable
         Assert.Equal($"{key} = 'nonexistent-dispatcher': actor system 'no-dispatcher' has no dispatcher of that name", e.Message);
     }
 
-    /// <summary>
-    /// Starts a node on a system named <paramref name="name"/> with <paramref name="settings"/> over the
-    /// defaults; the refusal of its start, after checking that no planner was started.
-    /// </summary>
-    private async Task<ConfigurationException> StartRefusedAsync(string name, string settings)
+    [Theory]
+    [InlineData("actorckpt.writer.dispatcher")]
+    [InlineData("actorckpt.planner.dispatcher")]
+    public async Task A_dispatcher_of_a_type_that_cannot_be_made_should_fail_the_node_s_start_naming_the_key(string key)
     {
-        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF").WithFallback(ActorCkptConfig.Defaults), _dir);
-        using var system = ActorSystem.Create(name, config);
+        var e = await StartRefusedAsync("bad-dispatcher", $"{key} = odd-dispatcher", "odd-dispatcher { type = \"No.Such.Dispatcher, NoSuchAssembly\" }");
+        // Before: the start went on, and every writer (or the planner) failed to start until the save timed out.
+        Assert.StartsWith($"{key} = 'odd-dispatcher': the dispatcher cannot be made: ", e.Message);
+        Assert.Contains("No.Such.Dispatcher", e.Message);
+    }
+
+    /// <summary>
+    /// Starts a node on a system named <paramref name="name"/> (its own configuration <paramref name="system"/>
+    /// over the defaults) with <paramref name="settings"/> over that; the refusal of its start, after
+    /// checking that no planner was started.
+    /// </summary>
+    private async Task<ConfigurationException> StartRefusedAsync(string name, string settings, string system = "")
+    {
+        var config = ActorCkptConfig.WithCatalog(ConfigurationFactory.ParseString("akka.loglevel = OFF\n" + system).WithFallback(ActorCkptConfig.Defaults), _dir);
+        using var actors = ActorSystem.Create(name, config);
         var e = Assert.Throws<ConfigurationException>(() =>
-            CheckpointNode.Start(system, new LocalBlobStore(_dir), ActorCkptSettings.Create(ConfigurationFactory.ParseString(settings).WithFallback(config)), "n"));
-        await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
+            CheckpointNode.Start(actors, new LocalBlobStore(_dir), ActorCkptSettings.Create(ConfigurationFactory.ParseString(settings).WithFallback(config)), "n"));
+        await Assert.ThrowsAsync<ActorNotFoundException>(() => actors.ActorSelection("/user/n-planner").ResolveOne(TimeSpan.FromSeconds(5)));
         return e;
     }
 
