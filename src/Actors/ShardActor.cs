@@ -41,6 +41,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private ShardSaveEffects? _effects;
     private ShardLoad<IActorRef>? _load;
     private CancellationTokenRegistration _loadCancelled;
+    // Loads waiting in the stash, each with its caller's token heard (a load is a record: by reference).
+    private readonly Dictionary<LoadShard, CancellationTokenRegistration> _queuedLoads = new(ReferenceEqualityComparer.Instance);
     private CancellationTokenSource? _loadStop;
     private Task? _loadRun;
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
@@ -155,6 +157,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>A load begins; its caller's token is heard while it waits for the lease (the loader hears it after).</summary>
     private void StartLoad(LoadShard msg)
     {
+        if (_queuedLoads.Remove(msg, out var queued)) queued.Dispose();
         _load = new ShardLoad<IActorRef>(msg, Sender, PathOf);
         if (msg.Cancellation.IsCancellationRequested)
         {
@@ -202,14 +205,39 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         }
     }
 
-    /// <summary>While a save or load runs, requests wait in the stash; a save cancelled there ends at once (its turn tells the planner).</summary>
+    /// <summary>
+    /// While a save or load runs, requests wait in the stash; a save cancelled there ends at once (its turn
+    /// tells the planner), a load cancelled there leaves it and fails at once (it has asked no one anything).
+    /// </summary>
     private void Busy(string doing)
     {
         Receive<SaveShard>(_ => Stash.Stash());
-        Receive<LoadShard>(_ => Stash.Stash());
+        Receive<LoadShard>(QueueLoad);
+        Receive<QueuedLoadCancelled>(DropQueuedLoad);
         Receive<CancelSave>(m => m.Handle.Cancel());
         Receive<LoadLeaseGranted>(HandBackStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} {2}", _rank, msg.GetType().Name, doing));
+    }
+
+    private void QueueLoad(LoadShard load)
+    {
+        Stash.Stash();
+        // Stashed again when it comes back to a busy actor: heard once.
+        if (!load.Cancellation.CanBeCanceled || _queuedLoads.ContainsKey(load)) return;
+        var self = Self;
+        _queuedLoads[load] = load.Cancellation.Register(() => self.Tell(new QueuedLoadCancelled(load)));
+    }
+
+    private void DropQueuedLoad(QueuedLoadCancelled cancelled)
+    {
+        if (!_queuedLoads.Remove(cancelled.Request, out var registration)) return;
+        registration.Dispose();
+        var stashed = Stash.ClearStash().ToList();
+        Stash.Prepend(stashed.Where(e => !ReferenceEquals(e.Message, cancelled.Request)));
+        var at = stashed.FindIndex(e => ReferenceEquals(e.Message, cancelled.Request));
+        if (at < 0) return;
+        cancelled.Request.Target?.Release();
+        stashed[at].Sender.Tell(new LoadShardFailure(new OperationCanceledException(cancelled.Request.Cancellation)));
     }
 
     /// <summary>Stages the state at once when the pool has its buffers, else once they come.</summary>
@@ -454,10 +482,34 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         }
         else if (_loadRun is null) _load?.Request.Target?.Release();
         _loadCancelled.Dispose();
+        EndQueued();
+    }
+
+    /// <summary>
+    /// Saves and loads queued behind the one under way never began: each hears so now (a save could not
+    /// have committed without this rank's shard), its held state let go, rather than dead letters and finalizers.
+    /// </summary>
+    private void EndQueued()
+    {
+        foreach (var registration in _queuedLoads.Values) registration.Dispose();
+        var why = _cutOff.Why ?? $"the shard actor of rank {_rank} stopped";
+        foreach (var queued in Stash.ClearStash())
+            switch (queued.Message)
+            {
+                case SaveShard save:
+                    save.State.Release();
+                    save.Handle.Fail(new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save of rank {_rank} and never began, so it did not commit"));
+                    break;
+                case LoadShard load:
+                    load.Target?.Release();
+                    queued.Sender.Tell(new LoadShardFailure(new ActorCkptException($"{why}; the load was queued behind another save or load of rank {_rank} and never began")));
+                    break;
+            }
     }
 
     private sealed record LoadCompleted(object Reply, IReadOnlyList<string> Warnings);
     private sealed record LoadCancelled(LoadShard Request);
+    private sealed record QueuedLoadCancelled(LoadShard Request);
     private sealed record LeaseDeadlinePassed;
     private sealed record AskLeaseAgain;
     private sealed record AbandonWrites(long Step);

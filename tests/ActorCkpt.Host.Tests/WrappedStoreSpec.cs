@@ -95,4 +95,51 @@ public sealed class WrappedStoreSpec : IDisposable
         Assert.Equal($"save of step 1 failed: the checkpointer was disposed, and actorckpt.async.finish-on-dispose ({seconds}s) ran out before this save ended; " +
             "it was cut off before its verdict (the catalog tells whether it committed)", cut.Message);
     }
+
+    [Fact]
+    public async Task A_load_queued_behind_a_save_in_flight_should_end_at_once_when_cancelled()
+    {
+        var gate = new WriteGate();
+        await using var ckpt = Checkpointer.Start(_temp.Path, "", inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        var save = await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        using var cancel = new CancellationTokenSource();
+        using var target = torch.zeros(64);
+        var load = ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", target), cancellationToken: cancel.Token);
+
+        cancel.Cancel();
+        // Before: it waited in the shard actor's stash, its token unheard, until the save ended (here: never, the write held).
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => load.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(save.IsFinished);
+        gate.Open();
+        await save.Committed.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, (await ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", target)).WaitAsync(TimeSpan.FromSeconds(30))).Step);
+        Assert.Equal(w.data<float>().ToArray(), target.data<float>().ToArray());
+    }
+
+    [Fact]
+    public async Task A_save_queued_behind_one_in_flight_when_the_dispose_stops_waiting_should_fail_saying_so()
+    {
+        var gate = new WriteGate();
+        var ckpt = Checkpointer.Start(_temp.Path, "actorckpt.async.finish-on-dispose = 0s", inner => new GatedWrites(inner, gate));
+        using var w = torch.arange(64, dtype: torch.float32);
+        await ckpt.StartSaveAsync(1, new RankState(0, 1).AddReplicated("w", w));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        var queued = ckpt.StartSaveAsync(2, new RankState(0, 1).AddReplicated("w", w));
+        // A load queued after it and cancelled answers once the shard actor has taken both in (in order).
+        using var cancel = new CancellationTokenSource();
+        using var target = torch.zeros(64);
+        var load = ckpt.LoadAsync(new RankState(0, 1).AddReplicated("w", target), cancellationToken: cancel.Token);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => load.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        await ckpt.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        gate.Open();
+
+        // Before: "the actor system '…' stopped before this node heard how the save of step 2 ended (the catalog says whether it committed)".
+        var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => queued.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("save of step 2 failed: the checkpointer was disposed, and actorckpt.async.finish-on-dispose (0s) ran out before this save ended; " +
+            "it was queued behind another save of rank 0 and never began, so it did not commit", cut.Message);
+    }
 }
