@@ -137,6 +137,8 @@ internal sealed class CheckpointNode
         var provider = system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".provider-name");
         // An object-store root's catalog lives in its local state directory, made on first use (a reader makes none).
         if (journals && blobs is ObjectBlobStore objects) objects.MakeStateDirectory();
+        if (provider == "SQLite.MS" && journals && CatalogFile.KeptElsewhere(system.Settings.Config, blobs) is { } elsewhere)
+            throw new Akka.Configuration.ConfigurationException(elsewhere);
         if (provider == "SQLite.MS" && journals)
             CatalogFile.Verify(system.Settings.Config.GetString(ActorCkptConfig.JournalPluginId + ".connection-string"),
                 ActorCkptConfig.RebuildCommand(system.Settings.Config, blobs.Root), mustBeCreatable: !system.IsClustered() && readOnly is null);

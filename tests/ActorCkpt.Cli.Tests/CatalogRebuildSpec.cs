@@ -207,6 +207,29 @@ public sealed class CatalogRebuildSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_root_whose_catalog_is_kept_elsewhere_should_be_refused_without_that_catalog_s_configuration_not_given_a_second_one()
+    {
+        Directory.CreateDirectory(_temp.Path);
+        var config = Path.Combine(_temp.Path, "catalog.conf");
+        await File.WriteAllTextAsync(config, $"actorckpt.catalog.connection-string = \"Data Source={Path.Combine(_temp.Path, "catalogs.db")}\"\n");
+        Assert.Equal(0, (await RunAsync("demo", "--dir", Root, "--config", config, "--size-mb", "1", "--tensors", "4", "--ranks", "2", "--steps", "2")).Exit);
+        var expected = $"actorckpt: checkpoint root '{Root}' keeps its catalog outside it (it has a {CheckpointLayout.MarkFile} and no {CheckpointLayout.CatalogFile}): " +
+                       $"configure that catalog (actorckpt.catalog; for the tool, --config FILE), or give the root a catalog of its own from what is on disk with: actorckpt catalog rebuild {Root}";
+
+        // Before: ls advised "actorckpt gc ROOT makes a new one", and gc (or a save) made a second catalog beside the first.
+        foreach (var command in new[] { new[] { "ls", Root }, ["gc", Root], ["demo", "--dir", Root, "--size-mb", "1", "--steps", "1"] })
+        {
+            var refused = await RunAsync(command);
+            Assert.Equal((1, expected), (refused.Exit, Assert.Single(Lines(refused.Err))));
+            Assert.False(File.Exists(Path.Combine(Root, CheckpointLayout.CatalogFile)));
+        }
+        Assert.Equal(0, (await RunAsync("ls", Root, "--config", config)).Exit);
+        // The advice runs as printed.
+        Assert.Equal(0, (await RunAsync("catalog", "rebuild", Root)).Exit);
+        Assert.Contains("step 2: committed", (await RunAsync("ls", Root)).Out);
+    }
+
+    [Fact]
     public async Task A_copy_of_a_root_sharing_a_catalog_file_should_be_refused_until_rebuilt_and_its_rebuild_should_leave_the_original_s_catalog_alone()
     {
         // A SQLite catalog named outside the roots: both roots' catalogs live in it, keyed by root id, as on PostgreSQL.

@@ -180,7 +180,7 @@ internal static class ActorCkptConfig
     /// Unpooled: the file is closed whenever the journal is idle, so nothing holds the checkpoint
     /// root open once the actor system is gone.
     /// </summary>
-    private static string SqliteFile(Config config, string root)
+    internal static string SqliteFile(Config config, string root)
     {
         if (string.IsNullOrWhiteSpace(root))
             throw new ConfigurationException("the catalog needs a checkpoint root for its SQLite file (actorckpt.root)");

@@ -25,6 +25,21 @@ internal static class CatalogFile
     private const int Corrupt = 11;
     private const int NotADatabase = 26;
 
+    /// <summary>
+    /// One line when the catalog in force is <paramref name="blobs"/>' own SQLite file and it is missing while
+    /// the root holds a <c>catalog.mark</c>: the root's steps are recorded in a catalog kept elsewhere
+    /// (PostgreSQL, a file outside it), and a new catalog made beside them would be a second one, whose
+    /// retention and gc disagree with the first. Null otherwise.
+    /// </summary>
+    public static string? KeptElsewhere(Config config, IBlobStore blobs)
+    {
+        if (!ActorCkptConfig.CatalogInRoot(config, blobs.Root) || File.Exists(ActorCkptConfig.SqliteFile(config, blobs.Root))
+            || !blobs.Exists(CheckpointLayout.MarkFile)) return null;
+        return $"checkpoint root '{blobs.Root}' keeps its catalog outside it (it has a {CheckpointLayout.MarkFile} and no {CheckpointLayout.CatalogFile}): " +
+               $"configure that catalog (actorckpt.catalog; for the tool, --config FILE), or give the root a catalog of its own from what is on disk with: " +
+               $"actorckpt catalog rebuild {SharedCatalogCheck.ShellWord(blobs.Root)}";
+    }
+
     /// <summary>Throws <see cref="ConfigurationException"/> naming the file when <paramref name="sqlite"/>'s data source is a link, not a regular file, or a path too long to open.</summary>
     public static void Check(SqliteConnectionStringBuilder sqlite)
     {

@@ -67,6 +67,7 @@ internal static class RootChecks
         var (provider, connection) = ActorCkptConfig.CatalogConnection(config, root);
         if (provider != "SQLite.MS") return;
         var file = new FileInfo(RootStore.CatalogFile(root, config)!);
+        if (!file.Exists && !ObjectRoot.IsObjectRoot(root) && CatalogFile.KeptElsewhere(config, new LocalBlobStore(root)) is { } elsewhere) throw new ActorCkptException(elsewhere);
         if (!file.Exists)
         {
             if (required) throw new ActorCkptException($"'{root}' has no catalog ({CheckpointLayout.CatalogFile} is missing; actorckpt gc ROOT makes a new one)");
