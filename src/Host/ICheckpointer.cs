@@ -85,7 +85,8 @@ public interface ICheckpointer
     /// between reads and throws once no read is under way (the target is then partly filled).
     /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step, and
     /// <see cref="CheckpointFormatException"/> when its files are damaged or gone (a step the catalog
-    /// records committed whose metadata is missing among them). Bytes go into the
+    /// records committed whose metadata is missing among them, a data file missing or cut short), and
+    /// <see cref="ChecksumMismatchException"/> when bytes read do not match their checksum. Bytes go into the
     /// target's tensors as they are read and verified, as DCP's loads do: a load that fails (a
     /// checksum mismatch, a file gone, a cancel) leaves them partly loaded, so a training loop
     /// whose resume fails loads again (another step) or rebuilds its state before it trains.

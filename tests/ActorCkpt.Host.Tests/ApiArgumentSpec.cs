@@ -15,6 +15,26 @@ public sealed class ApiArgumentSpec : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public async Task Tensors_on_the_meta_device_should_be_refused_naming_them_for_saves_and_loads_alike()
+    {
+        await using var ckpt = Checkpointer.Start(_temp.Path);
+        using var meta = empty(3, 4, device: META);
+        const string refusal = "the tensor is on the meta device, which holds no data to save or load into (materialize it first, e.g. with to_empty) (Parameter 'tensor')";
+
+        Assert.Equal($"'r': {refusal}", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddReplicated("r", meta)).Message);
+        Assert.Equal($"'s': {refusal}", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddSharded("s", meta, 0, 0, 3)).Message);
+        Assert.Equal($"'t': {refusal}", Assert.Throws<ArgumentException>(() => new RankState(0, 1).AddTensor("t", meta, new long[] { 3, 4 }, new long[] { 0, 0 })).Message);
+        // A model built on meta for deferred initialization: before, its load "succeeded" and filled nothing
+        // (and its save failed with libtorch's backtrace).
+        using (var saved = nn.Linear(4, 3)) await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(saved) });
+        using var deferred = nn.Linear(4, 3, device: META);
+        var load = await Assert.ThrowsAsync<ArgumentException>(() => ckpt.LoadAsync(0, 1, new IStateful[] { new ModuleState(deferred) }, 1));
+        Assert.Equal($"'model.weight': {refusal}", load.Message);
+        var save = await Assert.ThrowsAsync<ArgumentException>(() => ckpt.SaveAsync(2, 0, 1, new IStateful[] { new ModuleState(deferred) }));
+        Assert.Equal($"'model.weight': {refusal}", save.Message);
+    }
+
+    [Fact]
     public async Task Null_or_disposed_arguments_and_out_of_range_ones_should_be_refused_in_one_line_naming_them()
     {
         await using var ckpt = Checkpointer.Start(_temp.Path);

@@ -120,7 +120,17 @@ internal static class ShardLoader
                     : fetch is null
                     ? read =>
                     {
-                        ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
+                        try
+                        {
+                            ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
+                        }
+                        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
+                        {
+                            // A committed step's file gone or cut short is damage, as the load's contract names it (not a bare I/O error).
+                            throw new CheckpointFormatException(CheckpointLayout.InStep(step, read.Source.Bytes.File), e is EndOfStreamException
+                                ? "is truncated: it ends before a range its metadata records"
+                                : "is missing: the step's metadata records it, but it was deleted or lost", e);
+                        }
                         return ValueTask.CompletedTask;
                     }
                     : read => FetchReadAsync(fetch, nodes[read.Source.Bytes.File], step, read, destinations);

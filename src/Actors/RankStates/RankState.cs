@@ -85,11 +85,17 @@ public sealed class RankState
         return AddTensor(key, local, shape, offsets);
     }
 
-    /// <summary><paramref name="tensor"/>, refused naming <paramref name="key"/> when it is null or disposed (TorchSharp would say only "empty handle").</summary>
+    /// <summary>
+    /// <paramref name="tensor"/>, refused naming <paramref name="key"/> when it is null or disposed (TorchSharp would
+    /// say only "empty handle"), or on the meta device: it holds no bytes, so a save of it failed with libtorch's
+    /// backtrace, and a load into it "succeeded" filling nothing (a model built on meta for deferred init resumed empty).
+    /// </summary>
     private static torch.Tensor Usable(string key, torch.Tensor tensor)
     {
         if (tensor is null) throw new ArgumentNullException(nameof(tensor), $"'{key}': the tensor is null");
         if (tensor.IsInvalid) throw new ArgumentException($"'{key}': the tensor is disposed", nameof(tensor));
+        if (tensor.device_type == DeviceType.META)
+            throw new ArgumentException($"'{key}': the tensor is on the meta device, which holds no data to save or load into (materialize it first, e.g. with to_empty)", nameof(tensor));
         return tensor;
     }
 

@@ -1,0 +1,36 @@
+using TorchSharp;
+
+namespace ActorCkpt.Host.Tests;
+
+/// <summary>
+/// A committed step whose data file is gone or cut short fails a load with <see cref="CheckpointFormatException"/>
+/// naming the file, as the load's contract says, not a bare I/O exception a resuming host does not expect.
+/// </summary>
+public sealed class DamagedDataLoadSpec : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Theory]
+    [InlineData(true, "is missing: the step's metadata records it, but it was deleted or lost")]
+    [InlineData(false, "is truncated: it ends before a range its metadata records")]
+    public async Task A_data_file_missing_or_cut_short_should_fail_the_load_naming_it(bool delete, string problem)
+    {
+        using var w = torch.arange(100_000, dtype: torch.float32);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience);
+        var file = Directory.GetFiles(Path.Combine(_temp.Path, CheckpointLayout.StepDirectory(1)), "*.safetensors").Single();
+        if (delete) File.Delete(file);
+        else
+            using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length - 100);
+
+        await using var again = Checkpointer.Start(_temp.Path);
+        using var target = torch.zeros(100_000);
+        // Before: FileNotFoundException, or EndOfStreamException.
+        var e = await Assert.ThrowsAsync<CheckpointFormatException>(() => again.LoadAsync(new RankState(0, 1).AddReplicated("w", target), 1).WaitAsync(Patience));
+        Assert.Equal($"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}", e.File);
+        Assert.Equal(problem, e.Problem);
+    }
+}
