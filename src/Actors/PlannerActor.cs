@@ -1105,7 +1105,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private IReadOnlyList<string> Unannounced() => Catalog.Entries.Where(e => e.InMemory)
         .SelectMany(e => e.Memory!.Hosts).Distinct(StringComparer.Ordinal).Where(h => !_holders.HasAnnounced(h)).ToArray();
 
-    /// <summary>A rank refused a memory copy (its checksum failed): the copy is journaled lost and its host drops it.</summary>
+    /// <summary>A rank refused a memory copy (its checksum failed, or it was gone): the copy is journaled lost and its host drops what is left of it.</summary>
     private void OnReplicaRefused(ReplicaRefused m)
     {
         _log.Warning("Memory tier: step {0}: the copy of '{1}' on host '{2}' was refused by a load: {3}", m.Step, m.File, m.Host, m.Cause);
@@ -1113,7 +1113,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             || entry.Memory.Shards.Any(s => s.File == m.File && s.Lost.Contains(h))) return;
         Record(new ReplicasLost(m.Step, m.Host, [m.File], "refused by a load: " + m.Cause, DateTimeOffset.UtcNow), _ =>
         {
-            foreach (var holder in _holders.HoldersOn(m.Host)) holder.Tell(new DropReplicas(m.Step, [m.File], "its checksum failed on load"));
+            foreach (var holder in _holders.HoldersOn(m.Host)) holder.Tell(new DropReplicas(m.Step, [m.File], "a load refused it"));
             ReReplicate();
         });
     }

@@ -144,10 +144,13 @@ internal sealed class ReaderActor : ReceiveActor
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
         {
-            Sender.Tell(new ReadRangeFailure($"{What(step, file, tier)} on {Self.Path.Address}: {e.Message}"));
+            Sender.Tell(new ReadRangeFailure($"{What(step, file, tier)} on {Self.Path.Address}: {e.Message}", Gone: CopyGone(e)));
             return null;
         }
     }
+
+    /// <summary>A file that is not there, or a copy whose header is damaged: gone for good, not a passing I/O error.</summary>
+    internal static bool CopyGone(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or CheckpointFormatException;
 
     /// <summary>Offers <paramref name="source"/> on the node's bulk server under a new one-time token and tells the sender where; a source not offered is closed.</summary>
     private void Offer(ITransferSource source, string what)

@@ -144,6 +144,33 @@ public sealed class MemoryClusterSpec : NodeSpec
     }
 
     [Fact]
+    public async Task Copies_gone_from_their_live_holders_tmpfs_should_be_marked_lost_when_a_peer_load_finds_them_gone()
+    {
+        await using var cluster = await Cluster();
+        await Save(cluster, 1);
+        var copy = cluster.Nodes[0].Replicas!.List().Held.First(h => h.Rank == 0 && h.Result.Items.Count > 0);
+        var memory = (await Entry(cluster, 0, 1)).Memory!;
+        var holders = memory.Shards.Single(s => s.File == copy.DataFile).Holders.Select(h => int.Parse(memory.Hosts[h][1..])).ToArray();
+        // Both copies deleted by hand under their live holders; the node that holds neither loads them from its peers.
+        foreach (var holder in holders)
+            File.Delete(Directory.EnumerateFiles(cluster.Nodes[holder].Replicas!.Root, copy.DataFile + ReplicaLayout.ReplicaSuffix, SearchOption.AllDirectories).Single());
+        var loader = Enumerable.Range(0, 3).Single(n => !holders.Contains(n));
+
+        var target = TestStates.Empty(Model, 3)[0];
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => cluster.Nodes[loader].LoadAsync(target).WaitAsync(Patience));
+        target.Tensors.ToList().ForEach(t => t.Tensor.Dispose());
+        Assert.Contains($"no holder could serve '{copy.DataFile}' from memory", failed.Message);
+        Assert.Contains("is gone on", failed.Message);
+        // Before: skipped by that load only; the catalog went on counting both copies, and the step stayed loadable.
+        await AwaitAssertAsync(async () =>
+        {
+            var entry = (await Entry(cluster, 0, 1)).Memory!;
+            Assert.Equal(entry.Shards.Single(s => s.File == copy.DataFile).Holders.Order(), entry.Shards.Single(s => s.File == copy.DataFile).Lost.Order());
+            Assert.False(entry.Loadable);
+        }, Patience);
+    }
+
+    [Fact]
     public async Task A_host_that_never_acknowledges_its_copies_should_fail_the_save_at_the_deadline_naming_it()
     {
         await using var cluster = await TestCluster.StartAsync(Root, Patient, Node(0, ackTimeout: "3s"), Node(1, ackTimeout: "3s"));

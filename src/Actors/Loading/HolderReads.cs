@@ -5,8 +5,8 @@ namespace ActorCkpt;
 /// <summary>
 /// A memory load's reads of one step, each from the first holder of its file that serves it: the
 /// own host's copy from its tmpfs store, others through their readers. A holder that fails is not
-/// tried again for that file in this load; one whose copy fails its checksum is reported (the
-/// planner marks that copy lost). Only when every holder of a file failed does the read fail,
+/// tried again for that file in this load; one whose copy fails its checksum, or is gone, is reported
+/// (the planner marks that copy lost). Only when every holder of a file failed does the read fail,
 /// naming each one's cause.
 /// </summary>
 internal sealed class HolderReads(long step, MemoryLoadSource source) : IDisposable
@@ -45,7 +45,9 @@ internal sealed class HolderReads(long step, MemoryLoadSource source) : IDisposa
                 }
                 return;
             }
-            catch (ChecksumMismatchException e)
+            // The holder's copy is bad or gone (deleted from its tmpfs under a live holder): the planner marks it lost, so
+            // that the step stops counting it, and loads go to another step once no holder of a file is left.
+            catch (Exception e) when (e is ChecksumMismatchException || ReaderActor.CopyGone(e))
             {
                 if (_failed.TryAdd((file, node.Host), e.Message)) source.Refused(new ReplicaRefused(step, file, node.Host, e.Message));
             }

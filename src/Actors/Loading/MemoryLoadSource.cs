@@ -9,7 +9,7 @@ namespace ActorCkpt;
 /// <param name="OwnHost">This host, whose copies are read from <paramref name="Local"/>; null when it holds none.</param>
 /// <param name="Holders">Each data file's holders, in the order to try them.</param>
 /// <param name="Fetch">Fetches a range of a copy from a holder node's reader (memory tier).</param>
-/// <param name="Refused">Hears each copy whose checksum failed (the planner marks it lost).</param>
+/// <param name="Refused">Hears each copy whose checksum failed, or that was gone (the planner marks it lost).</param>
 internal sealed record MemoryLoadSource(
     CheckpointStore Metadata,
     ReplicaStore? Local,

@@ -177,8 +177,8 @@ internal sealed record FileHolders(string File, HolderNode[] Nodes);
 internal sealed record HolderNode(string Host, string Address);
 
 /// <summary>
-/// A rank found a memory copy bad (its checksum failed) and read another holder's: the planner
-/// journals that copy lost and has its host drop it.
+/// A rank found a memory copy bad (its checksum failed, or the file was gone from its holder) and read
+/// another holder's: the planner journals that copy lost and has its host drop what is left of it.
 /// </summary>
 /// <param name="Step">The memory step.</param>
 /// <param name="File">The data file.</param>

@@ -36,6 +36,8 @@ internal static class ReaderRangeFetch
                 return reply;
             });
             if (reply is ReadRangeOffered) return;
+            if (reply is ReadRangeFailure { Gone: true } gone)
+                throw new CheckpointFormatException(CheckpointLayout.InStep(step, file), $"is gone on {node}: {gone.Cause}");
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
             var assembler = new ChunkAssembler(node, file, into);
