@@ -75,6 +75,8 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private bool _uploadsListed;
     // Who waits for the uploads while steps due for them are still being persisted to disk (their uploads not asked for yet).
     private readonly List<IActorRef> _awaitingPersists = new();
+    // Those waiting for every persist to end (AwaitPersists).
+    private readonly List<IActorRef> _awaitingDisk = new();
 
     /// <summary>Creates the planner; use <see cref="Props"/>.</summary>
     public PlannerActor(CheckpointStore store, ActorCkptSettings settings, string persistenceId, string writerPoolName, bool supervised)
@@ -199,6 +201,11 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
             Remove(_removals.Freed(_leases.Release(m.Step, Sender)));
         });
         Command<UploadsFound>(OnUploadsFound);
+        Command<AwaitPersists>(_ =>
+        {
+            _awaitingDisk.Add(Sender);
+            PersistsEnded();
+        });
         Command<AwaitUploads>(_ =>
         {
             if (_uploader is null)
@@ -427,7 +434,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             _log.Warning("Memory tier: step {0} was deleted while it was written to disk; its disk copy is removed", m.Step);
             _files.RemoveUncommitted(m.Step);
-            PassOnUploadWaiters();
+            PersistsEnded();
             return;
         }
         var (checksum, summary, failure) = _files.Commit(new Decision.CommitStep(job.Step, job.SaveId, job.PlanAsWritten(), job.Results));
@@ -435,14 +442,14 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             _log.Warning("Memory tier: step {0} could not be committed on disk: {1}", job.Step, failure);
             _files.RemoveUncommitted(job.Step);
-            PassOnUploadWaiters();
+            PersistsEnded();
             return;
         }
         Record(new StepPersisted(job.Step, job.SaveId, checksum, DateTimeOffset.UtcNow), _ =>
         {
             _files.Journaled(summary);
             UploadIfDue(job.Step);
-            PassOnUploadWaiters();
+            PersistsEnded();
             ApplyRetention();
             TrimMemory();
         });
@@ -463,7 +470,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     {
         if (!_persists.Remove(step)) return;
         ForgetPersisting(step);
-        PassOnUploadWaiters();
+        PersistsEnded();
         Timers.Cancel(("persist", step));
         _log.Warning("Memory tier: gave up persisting step {0} to disk: {1}; it stays in memory only", step, reason);
         _files.RemoveUncommitted(step);
@@ -796,6 +803,15 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         }
         ApplyRetention();
         Remove(_removals.Unleased(_leases.IsHeld));
+    }
+
+    /// <summary>A persist ended (or one is asked after): those waiting for the uploads move on, and once none runs, those waiting for the persists hear it.</summary>
+    private void PersistsEnded()
+    {
+        PassOnUploadWaiters();
+        if (_persists.Count > 0) return;
+        foreach (var waiting in _awaitingDisk) waiting.Tell(PersistsIdle.Instance);
+        _awaitingDisk.Clear();
     }
 
     /// <summary>Once no step due for the object tier is being persisted, those waiting for the uploads wait on the uploader.</summary>

@@ -76,7 +76,7 @@ internal sealed class PlannerSupervisorActor : ReceiveActor, IWithTimers, IWithU
     /// </summary>
     private static readonly HashSet<Type> Rescued =
     [
-        typeof(ReadCatalog), typeof(ResolveLatestStep), typeof(CollectGarbage), typeof(AwaitUploads),
+        typeof(ReadCatalog), typeof(ResolveLatestStep), typeof(CollectGarbage), typeof(AwaitUploads), typeof(AwaitPersists),
         typeof(ListWriters), typeof(ListHolders), typeof(RegisterWriters),
     ];
 

@@ -33,6 +33,7 @@ internal sealed class ReadOnlyPlannerActor : ReceiveActor
         Receive<AwaitPlannerStart>(_ => Sender.Tell(new PlannerStartSettled(null)));
         // No uploads from a root nothing is saved to, nor from a planner that gave up.
         Receive<AwaitUploads>(_ => Sender.Tell(UploadsIdle.Instance));
+        Receive<AwaitPersists>(_ => Sender.Tell(PersistsIdle.Instance));
         Receive<AgreeQueueEmpty>(m => agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
         Receive<WithdrawQueueVote>(m => Sender.Tell(agreement.Withdraw(m)));
     }

@@ -159,6 +159,8 @@ public class SerializationSpec : NodeSpec
             AwaitUploads.Instance,
             new DeleteUpload(4),
             UploadsIdle.Instance,
+            AwaitPersists.Instance,
+            PersistsIdle.Instance,
         };
         return samples.ToDictionary(m => m.GetType());
     }

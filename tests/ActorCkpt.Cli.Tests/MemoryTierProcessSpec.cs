@@ -72,6 +72,9 @@ public abstract class MemoryTierProcessSpec : IDisposable
 
             // Step 2, a multiple of --disk-every, was persisted in the background; step 3's copies of rank 2 were only on node-1.
             Assert.True(exit == 0, output);
+            // The run waited for the persist before it killed anything (before, the kill raced it, and the report listed step 2 in memory only).
+            var step2 = report.GetProperty("saved_steps").EnumerateArray().Single(s => s.GetProperty("step").GetInt64() == 2);
+            Assert.Contains("disk", step2.GetProperty("tiers").EnumerateArray().Select(t => t.GetString()));
             Assert.Equal(("disk", 2L), (report.GetProperty("recovered_from").GetString(), report.GetProperty("loaded_step").GetInt64()));
             Assert.True(report.GetProperty("bit_exact").GetBoolean());
             var fallback = report.GetProperty("fallback").GetString()!;

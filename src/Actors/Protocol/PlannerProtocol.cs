@@ -205,6 +205,25 @@ internal sealed record CollectGarbage : IActorCkptMessage;
 internal sealed record GarbageCollected(IReadOnlyList<long> DebrisRemoved, IReadOnlyList<long> Deleted, IReadOnlyList<string> Failures) : IActorCkptMessage;
 
 /// <summary>
+/// Asks for an answer (<see cref="PersistsIdle"/>) once no memory step is being written to disk in the
+/// background: each persist under way or about to start has committed on disk (and been journaled), or
+/// was given up (logged; its step stays in memory only). A job that must not lose its disk step (a
+/// drill that kills nodes next, a run about to end) waits on it.
+/// </summary>
+internal sealed record AwaitPersists : IActorCkptMessage
+{
+    /// <summary>The one instance.</summary>
+    public static AwaitPersists Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="AwaitPersists"/>: no persist is under way.</summary>
+internal sealed record PersistsIdle : IActorCkptMessage
+{
+    /// <summary>The one instance.</summary>
+    public static PersistsIdle Instance { get; } = new();
+}
+
+/// <summary>
 /// Asks which step a load of the newest step would read now, without leasing it; answered with
 /// <see cref="LatestStepResolved"/>. The planner decides as it does for an <see cref="AcquireLoadLease"/>
 /// without a step (the memory tier's holders live or not, a step whose disk copy is gone read from the

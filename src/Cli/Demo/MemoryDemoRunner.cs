@@ -72,33 +72,42 @@ internal static class MemoryDemoRunner
             report["save_s"] = Math.Round(saves.Max(s => s.SavedSeconds), 4);
             output.Line($"saved step {step} from {nodes} nodes: committed in {saves.Max(s => s.SavedSeconds):0.####} s");
         }
-        var saved = (await cluster.CatalogAsync()).Where(e => e.Step >= first && e.Step <= last).ToArray();
-        foreach (var e in saved) output.Line($"  step {e.Step}: {Tiers(e)}");
-        report["saved_steps"] = saved.Select(e => new Dictionary<string, object?> { ["step"] = e.Step, ["status"] = e.Status.ToString().ToLowerInvariant(), ["tiers"] = TierNames(e) }).ToArray();
-
-        if (memory.Kill.Length > 0)
+        DemoLoadDone[] loads;
+        List<string> problems;
+        ((long Step, StorageTier Tier)? Outcome, TimeSpan Seconds) recovery;
+        try
         {
-            var clock = Stopwatch.StartNew();
-            var killed = await cluster.KillAsync(memory.Kill, memory.RemoveTmpfs, hostsDirectory);
-            var what = string.Join(", ", memory.Kill.Select(i => $"node {i}"));
-            output.Line($"killed {what} (SIGKILL{(memory.RemoveTmpfs ? "; their hosts' tmpfs replicas removed" : "; tmpfs replicas kept")})");
-            await cluster.AwaitRemovedAsync(killed);
-            report["detect_s"] = CliOutput.Seconds(clock.Elapsed);
-            output.Line($"the cluster removed them after {CliOutput.Seconds(clock.Elapsed)} s; restarting them on the same hosts");
-            await cluster.RestartAsync(memory.Kill);
-            await cluster.HolderUsageAsync();
-            var wiped = memory.RemoveTmpfs ? memory.Kill.Select(MemoryDemo.Host).ToHashSet() : new HashSet<string>();
-            if (await AwaitRestoredAsync(cluster, first, last, wiped) is { } pending) output.Line($"note: {pending}");
-            output.Line($"cluster whole again after {CliOutput.Seconds(clock.Elapsed)} s");
-        }
+            // A step due on disk goes there in the background: the drill waits for it, as a job would
+            // before it risks its nodes, so that the kill takes away the memory tier only, every run alike.
+            await cluster.Node.Planner.Ask<PersistsIdle>(AwaitPersists.Instance, cluster.Node.Settings.PersistTimeout + NodeProcessCluster.Patience);
+            var saved = (await cluster.CatalogAsync()).Where(e => e.Step >= first && e.Step <= last).ToArray();
+            foreach (var e in saved) output.Line($"  step {e.Step}: {Tiers(e)}");
+            report["saved_steps"] = saved.Select(e => new Dictionary<string, object?> { ["step"] = e.Step, ["status"] = e.Status.ToString().ToLowerInvariant(), ["tiers"] = TierNames(e) }).ToArray();
 
-        var load = Stopwatch.StartNew();
-        var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(null, ranks[i], o.Ranks, model));
-        var recover = load.Elapsed;
-        var problems = loads.SelectMany(l => l.Problems).ToList();
-        var outcomes = loads.Where(l => l.Step >= 0).Select(l => (l.Step, l.Tier)).Distinct().ToArray();
-        if (outcomes.Length > 1) problems.Add($"the nodes loaded different steps: {string.Join(", ", outcomes.Select(s => $"step {s.Step} from {Name(s.Tier)}"))}");
-        var loaded = outcomes.Length == 1 && loads.All(l => l.Step >= 0) ? outcomes[0] : ((long Step, StorageTier Tier)?)null;
+            if (memory.Kill.Length > 0)
+            {
+                var clock = Stopwatch.StartNew();
+                var killed = await cluster.KillAsync(memory.Kill, memory.RemoveTmpfs, hostsDirectory);
+                var what = string.Join(", ", memory.Kill.Select(i => $"node {i}"));
+                output.Line($"killed {what} (SIGKILL{(memory.RemoveTmpfs ? "; their hosts' tmpfs replicas removed" : "; tmpfs replicas kept")})");
+                await cluster.AwaitRemovedAsync(killed);
+                report["detect_s"] = CliOutput.Seconds(clock.Elapsed);
+                output.Line($"the cluster removed them after {CliOutput.Seconds(clock.Elapsed)} s; restarting them on the same hosts");
+                await cluster.RestartAsync(memory.Kill);
+                await cluster.HolderUsageAsync();
+                var wiped = memory.RemoveTmpfs ? memory.Kill.Select(MemoryDemo.Host).ToHashSet() : new HashSet<string>();
+                if (await AwaitRestoredAsync(cluster, first, last, wiped) is { } pending) output.Line($"note: {pending}");
+                output.Line($"cluster whole again after {CliOutput.Seconds(clock.Elapsed)} s");
+            }
+
+            (loads, problems, recovery) = await LoadNewestAsync(cluster, ranks, o.Ranks, model, output);
+        }
+        catch (Exception e) when (e is ActorCkptException or TimeoutException or AskTimeoutException)
+        {
+            // A node process that died (or a wait that ran out) after the saves: the report still comes last.
+            return await FailedAsync(cluster, e.Message, report, output);
+        }
+        var (loaded, recover) = recovery;
         foreach (var p in problems.Distinct().Take(20)) output.Line((loaded is null ? "LOAD FAILED " : "MISMATCH ") + p);
         var fallback = Fallback(await cluster.CatalogAsync(), last, loaded);
         if (fallback is not null) output.Line("fallback: " + fallback);
@@ -122,6 +131,34 @@ internal static class MemoryDemoRunner
         await cluster.StopAsync(); // before the report: its JSON is the last line
         output.Report(report);
         return bitExact ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Loads on every rank the step the planner resolves as the newest loadable one, all ranks the same
+    /// step. When that load fails (a copy found bad or gone meanwhile is marked lost by it), the step is
+    /// resolved again and, when that gives another one, loaded instead, as a job resuming would: the
+    /// ranks never end on two steps. Returns the last attempt's answers and problems, and the step and
+    /// tier loaded (null when none) with the time from the first request to the last answer.
+    /// </summary>
+    private static async Task<(DemoLoadDone[] Loads, List<string> Problems, ((long Step, StorageTier Tier)? Loaded, TimeSpan Seconds) Recovery)> LoadNewestAsync(
+        NodeProcessCluster cluster, int[][] ranks, int world, DemoModel model, CliOutput output)
+    {
+        var clock = Stopwatch.StartNew();
+        var tried = new HashSet<long>();
+        while (true)
+        {
+            var step = (await cluster.Node.Planner.Ask<LatestStepResolved>(new ResolveLatestStep(), NodeProcessCluster.Patience)).Step;
+            if (step is { } s) tried.Add(s);
+            var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(step, ranks[i], world, model));
+            var problems = loads.SelectMany(l => l.Problems).ToList();
+            var outcomes = loads.Where(l => l.Step >= 0).Select(l => (l.Step, l.Tier)).Distinct().ToArray();
+            if (outcomes.Length > 1) problems.Add($"the nodes loaded different steps: {string.Join(", ", outcomes.Select(o => $"step {o.Step} from {Name(o.Tier)}"))}");
+            var loaded = outcomes.Length == 1 && loads.All(l => l.Step >= 0) ? outcomes[0] : ((long Step, StorageTier Tier)?)null;
+            if (loaded is not null || step is null) return (loads, problems, (loaded, clock.Elapsed));
+            var again = (await cluster.Node.Planner.Ask<LatestStepResolved>(new ResolveLatestStep(), NodeProcessCluster.Patience)).Step;
+            if (again is null || tried.Contains(again.Value)) return (loads, problems, (loaded, clock.Elapsed));
+            output.Line($"step {step} could not be loaded ({problems.FirstOrDefault() ?? "no answer"}); the newest loadable step is now {again}: loading it instead");
+        }
     }
 
     /// <summary>
