@@ -486,8 +486,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     }
 
     /// <summary>
-    /// Saves and loads queued behind the one under way never began: each hears so now (a save could not
-    /// have committed without this rank's shard), its held state let go, rather than dead letters and finalizers.
+    /// Saves and loads queued behind the one under way never began: each hears so now (nothing of such a
+    /// save was written), its held state let go, rather than dead letters and finalizers.
     /// </summary>
     private void EndQueued()
     {
@@ -498,7 +498,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 case SaveShard save:
                     save.State.Release();
-                    save.Handle.Fail(new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save of rank {_rank} and never began, so it did not commit"));
+                    save.Handle.Fail(new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save or load of rank {_rank} and never began (nothing of it was written)"));
                     break;
                 case LoadShard load:
                     load.Target?.Release();

@@ -109,9 +109,9 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         await together(node, 1, ranges, fetched, new List<CheckedFrame>()).WaitAsync(Patience);
 
         Assert.Equal(_b[100..4_100].Concat(_a[7..70_007]).Concat(_b[..1]), fetched);
-        // A bad range among them fails the fetch with its own reason.
-        var bad = await Assert.ThrowsAsync<ActorCkptException>(() => together(node, 1, [ranges[0], new WantedRange("c.safetensors", 0, 1)], new byte[4_001], new List<CheckedFrame>()));
-        Assert.Contains("could not serve 'c.safetensors'", bad.Message);
+        // A bad range among them fails the fetch with its own reason: a file that is not there is damage to the step.
+        var bad = await Assert.ThrowsAsync<CheckpointFormatException>(() => together(node, 1, [ranges[0], new WantedRange("c.safetensors", 0, 1)], new byte[4_001], new List<CheckedFrame>()));
+        Assert.StartsWith($"'step-00000001/c.safetensors': reader on {node} could not serve it, it is gone there: ", bad.Message);
     }
 
     void IDisposable.Dispose()

@@ -140,6 +140,6 @@ public sealed class WrappedStoreSpec : IDisposable
         // Before: "the actor system '…' stopped before this node heard how the save of step 2 ended (the catalog says whether it committed)".
         var cut = await Assert.ThrowsAsync<CheckpointFailedException>(() => queued.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal("save of step 2 failed: the checkpointer was disposed, and actorckpt.async.finish-on-dispose (0s) ran out before this save ended; " +
-            "it was queued behind another save of rank 0 and never began, so it did not commit", cut.Message);
+            "it was queued behind another save or load of rank 0 and never began (nothing of it was written)", cut.Message);
     }
 }

@@ -37,7 +37,7 @@ internal static class ReaderRangeFetch
             });
             if (reply is ReadRangeOffered) return;
             if (reply is ReadRangeFailure { Gone: true } gone)
-                throw new CheckpointFormatException(CheckpointLayout.InStep(step, file), $"is gone on {node}: {gone.Cause}");
+                throw new CheckpointFormatException(CheckpointLayout.InStep(step, file), $"reader on {node} could not serve it, it is gone there: {gone.Cause}");
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
             var assembler = new ChunkAssembler(node, file, into);
