@@ -189,7 +189,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         Command<PersistTimedOut>(m => AbandonPersist(m.Step, $"not done within {_settings.PersistTimeout} (actorckpt.tiers.disk.persist-timeout)"));
         Command<LostAfterPassed>(_ => MarkSilentHostsLost());
         Command<ReleaseLoadLease>(m => Remove(_removals.Freed(_leases.Release(m.Step, Sender))));
-        Command<CollectGarbage>(_ => OnCollectGarbage(Sender));
+        Command<CollectGarbage>(m => OnCollectGarbage(Sender, m.KeepLast));
         Command<DeletionFinished>(m => _removals.Finished(m.Step, m.Error).ToList().ForEach(c => Answer(c.Asker, c.Report)));
         Command<RemovalGraceEnded>(_ => Remove(_removals.EndGrace(_leases.IsHeld)));
         Command<AgreeQueueEmpty>(m => _agreement.Vote(m, Sender).ToList().ForEach(v => v.ReplyTo.Tell(v.Answer)));
@@ -1138,9 +1138,9 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     private IReadOnlyList<long> PresentDiskSteps => Catalog.DiskSteps.Where(s => !_missing.Contains(s)).ToArray();
 
     /// <summary>Journals the deletion of every committed step retention no longer keeps; their files go once no load holds them.</summary>
-    private void ApplyRetention(long? spare = null)
+    private void ApplyRetention(long? spare = null, int? keepLast = null)
     {
-        foreach (var (step, reason) in _removals.Retain(PresentDiskSteps, spare))
+        foreach (var (step, reason) in _removals.Retain(PresentDiskSteps, spare, keepLast))
         {
             _log.Info("Deleting step {0}: {1}", step, reason);
             // A deletion takes every tier: a persisted step's copies go with its files, once no load holds it.
@@ -1150,13 +1150,13 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
     }
 
     /// <summary>An explicit collection does not wait out the grace; it is answered once the files of the steps it deleted are gone.</summary>
-    private void OnCollectGarbage(IActorRef asker)
+    private void OnCollectGarbage(IActorRef asker, int? keepLast)
     {
         Remove(_removals.EndGrace(_leases.IsHeld));
         // A directory without metadata is debris unless the catalog says a committed step is there (its metadata lost).
         RemoveDebris(_removals.Debris(_files.Scan(_ => false).Where(d => d.Commit is null && Catalog[d.Step] is not { OnDisk: true }).Select(d => d.Step),
             step => _rounds.IsInFlight(step) || _persists.ContainsKey(step)));
-        ApplyRetention();
+        ApplyRetention(keepLast: keepLast);
         DeferAsync(asker, a => Answer(a, _removals.Collect(a)));
     }
 

@@ -343,8 +343,11 @@ public sealed class Checkpointer : ICheckpointer, IAsyncDisposable
         }
     }
 
-    /// <summary>Removes uncommitted debris and applies retention now; completes once the deleted steps' files are gone.</summary>
-    internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(), timeout);
+    /// <summary>
+    /// Removes uncommitted debris and applies retention now, keeping no more than the newest <paramref name="keepLast"/>
+    /// committed steps this time when given; completes once the deleted steps' files are gone.
+    /// </summary>
+    internal Task<GarbageCollected> CollectGarbageAsync(TimeSpan timeout, int? keepLast = null) => _node.Planner.Ask<GarbageCollected>(new CollectGarbage(keepLast), timeout);
 
     /// <summary>
     /// Waits (up to 5 s) for the journal writes the planner has asked for, by asking it something: a command

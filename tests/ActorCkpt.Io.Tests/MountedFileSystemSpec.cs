@@ -18,4 +18,19 @@ public class MountedFileSystemSpec
         Assert.InRange(fs.UsedBytes, 1 << 20, fs.SizeBytes);
         Assert.InRange(fs.FreeBytes, 0, fs.SizeBytes - fs.UsedBytes);
     }
+
+    [Fact]
+    public void A_directory_reached_through_a_link_should_be_named_by_the_mount_it_is_on_not_the_link_s()
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists("/dev/shm")) return;
+        using var shm = new ShmDirectory();
+        using var temp = new TempDirectory();
+        var link = Path.Combine(temp.Path, "to-shm");
+        Directory.CreateSymbolicLink(link, shm.Path);
+
+        var fs = MountedFileSystem.Of(link);
+
+        // Before: statfs said tmpfs, the mount table (looked up by the link's own path) the temporary folder's device.
+        Assert.Equal(("tmpfs", MountedFileSystem.Of(shm.Path).Device), (fs.Type, fs.Device));
+    }
 }

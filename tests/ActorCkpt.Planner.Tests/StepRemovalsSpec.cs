@@ -16,6 +16,17 @@ public class StepRemovalsSpec
     }
 
     [Fact]
+    public void A_collection_asked_to_keep_fewer_should_tighten_keep_last_for_that_call_only_never_loosen_it()
+    {
+        Assert.Equal(new[] { (1L, "retention: step 1 is older than the newest 1"), (2L, "retention: step 2 is older than the newest 1") },
+            Removals(keepLast: 0).Retain([1, 2, 3], keepLast: 1));
+        Assert.Empty(Removals(keepLast: 0).Retain([1, 2, 3]));
+        Assert.Equal(new long[] { 1 }, Removals(keepLast: 2).Retain([1, 2, 3], keepLast: 5).Select(d => d.Step));
+        var everyTwo = new StepRemovals<string>(new RetentionPolicy(0, 2), grace: false);
+        Assert.Equal(new long[] { 1, 3 }, everyTwo.Retain([1, 2, 3, 4, 5], keepLast: 1).Select(d => d.Step));
+    }
+
+    [Fact]
     public void A_deleted_step_no_lease_holds_should_go_at_once_and_only_once()
     {
         var removals = Removals();

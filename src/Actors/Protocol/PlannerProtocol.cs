@@ -196,7 +196,8 @@ internal sealed record LoadLeaseRefused(Guid RequestId, string Reason) : IActorC
 internal sealed record ReleaseLoadLease(long Step) : IActorCkptMessage;
 
 /// <summary>Remove debris and apply retention now; answered with <see cref="GarbageCollected"/>.</summary>
-internal sealed record CollectGarbage : IActorCkptMessage;
+/// <param name="KeepLast">For this collection only, keep no more than the newest this many committed steps (keep-every still kept); null: retention's own policy.</param>
+internal sealed record CollectGarbage(int? KeepLast = null) : IActorCkptMessage;
 
 /// <summary>What <see cref="CollectGarbage"/> removed; sent once the deleted steps' files are gone (after any load of them).</summary>
 /// <param name="DebrisRemoved">Steps whose uncommitted directories were removed.</param>

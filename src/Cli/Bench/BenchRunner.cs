@@ -69,11 +69,16 @@ internal static class BenchRunner
         /// <summary>
         /// Across nodes: the least <c>spread_over_local</c> this machine allows, if the spread save does the
         /// local save's work plus a bare socket's work for the bytes it moves between nodes, on every
-        /// core: max(local, (local CPU + socket CPU) / cores) / local. Null when a figure is missing.
+        /// core: max(local, (local CPU + socket CPU) / cores) / local. Null when a figure is missing, or the
+        /// local save took under <see cref="FloorFrom"/>: the CPU figures come in ticks of 10 ms per process,
+        /// and a floor from a few of them is noise (it came out above the measured ratio).
         /// </summary>
-        public double? SpreadFloorOverLocal => LocalSave is { } local && Cpu is { LocalSave: { } l, Socket: { } k } && local > TimeSpan.Zero
+        public double? SpreadFloorOverLocal => LocalSave is { } local && Cpu is { LocalSave: { } l, Socket: { } k } && local >= FloorFrom
             ? Math.Round(Math.Max(local.TotalSeconds, (l + k) / Environment.ProcessorCount) / local.TotalSeconds, 3)
             : null;
+
+        /// <summary>The shortest local save whose CPU figures bound <c>spread_over_local</c>.</summary>
+        public static readonly TimeSpan FloorFrom = TimeSpan.FromSeconds(0.5);
 
         /// <summary>Across nodes: the warm load through the readers of the nodes that wrote the files, over the channel.</summary>
         public TimeSpan? ReaderLoad { get; init; }
@@ -167,7 +172,7 @@ internal static class BenchRunner
         var rawDir = Path.Combine(o.Dir, "raw");
         // A previous bench's output goes before anything is measured. Within the bench nothing is
         // deleted on a disk (writing into blocks a delete has just freed is several times faster
-        // than into new ones); in memory each run deletes its predecessors' (RunRoom.FreeEarlierRuns).
+        // than into new ones); in memory each run deletes its predecessors' (RunRoom.FreeEarlierRunsAsync).
         BenchFolders.Clear(o.Dir, "actorckpt", "raw");
         Directory.CreateDirectory(rawDir);
         var fs = MountedFileSystem.Of(rawDir);
@@ -278,7 +283,10 @@ internal static class BenchRunner
             output.Line($"channel: {report["cross_node_bytes"]} bytes across nodes at {Format(report["transfer_gbps"])} GB/s (a plain socket {Format(report["socket_baseline_gbps"])} GB/s, the channel memory to memory {Format(report["channel_baseline_gbps"])} GB/s); " +
                         $"save local {Format(report["local_save_s"])} s, spread {Format(report["spread_save_s"])} s; load shared {Format(report["cluster_load_s"])} s, through readers {Format(report["cluster_load_reader_s"])} s");
             output.Line($"CPU of the node processes on {Environment.ProcessorCount} cores: local save {Format(report["local_save_cpu_s"])} s, spread save {Format(report["spread_save_cpu_s"])} s, " +
-                        $"socket copy {Format(report["socket_cpu_s"])} s, channel copy {Format(report["channel_cpu_s"])} s; so spread_over_local cannot be below {Format(report["spread_over_local_floor"])} here");
+                        $"socket copy {Format(report["socket_cpu_s"])} s, channel copy {Format(report["channel_cpu_s"])} s; " +
+                        (report["spread_over_local_floor"] is null
+                            ? $"no floor for spread_over_local (the local save took under {Run.FloorFrom.TotalSeconds} s: too few 10 ms CPU ticks to bound it)"
+                            : $"so spread_over_local cannot be below {Format(report["spread_over_local_floor"])} here"));
             output.Line("channel targets: " + string.Join(", ", ChannelTargets.All.Select(t =>
                 $"{t.Ratio} {Format(channel[t.Ratio])} {(t.AtLeast ? ">=" : "<=")} {Format(t.Bound)} {(ChannelTargets.Met(channel)[t.Ratio] switch { true => "met", false => "MISSED", null => "not measured" })}")));
         }
@@ -324,7 +332,7 @@ internal static class BenchRunner
             string? stopped = null;
             for (var i = 0; i < o.Runs; i++)
             {
-                if (i > 0 && RunRoom.InMemory(fileSystem)) RunRoom.FreeEarlierRuns(ckptDir, rawDir, newestStep: 1 + 2L * i);
+                if (i > 0 && RunRoom.InMemory(fileSystem)) await RunRoom.FreeEarlierRunsAsync(keep => ckpt.CollectGarbageAsync(NodeProcessCluster.Patience, keep), rawDir);
                 if (RunRoom.Refusal(fileSystem, model.Bytes, RunRoom.AvailableBytes(), i, o.Runs) is { } why)
                 {
                     if (i == 0) throw new ArgumentException(why);
@@ -459,7 +467,7 @@ internal static class BenchRunner
         var model = new DemoModel(o.SizeMb, o.Tensors, o.Layout, 1);
         Task<DemoSaveDone[]> Save(NodeProcessCluster cluster, int[][] ranks, long step) => cluster.PreparedSaveAsync(step, ranks, o.Ranks, model);
 
-        // In memory, as in one process, each run first deletes the steps before the newest (RunRoom.FreeEarlierRuns).
+        // In memory, as in one process, each run first deletes the steps before the newest (RunRoom.FreeEarlierRunsAsync).
         var inMemory = RunRoom.InMemory(fileSystem);
         var localSaves = new List<TimeSpan>();
         var localCpu = new List<double?>();
@@ -471,7 +479,7 @@ internal static class BenchRunner
             await Save(local, ranks, 1);
             for (var i = 0; i < o.Runs; i++)
             {
-                if (inMemory) RunRoom.FreeEarlierRuns(localDir, rawDir, newestStep: 1 + i);
+                if (inMemory) await RunRoom.FreeEarlierRunsAsync(keep => local.Node.Planner.Ask<GarbageCollected>(new CollectGarbage(keep), NodeProcessCluster.Patience), rawDir);
                 localSaves.Add(TimeSpan.FromSeconds((await Save(local, ranks, 2 + i)).Max(s => s.SavedSeconds)));
                 localCpu.Add(local.LastSaveCpuSeconds);
             }
@@ -494,7 +502,7 @@ internal static class BenchRunner
             long step = 1;
             for (var i = 0; i < o.Runs; i++)
             {
-                if (inMemory) RunRoom.FreeEarlierRuns(spreadDir, rawDir, newestStep: 1 + i);
+                if (inMemory) await RunRoom.FreeEarlierRunsAsync(keep => cluster.Node.Planner.Ask<GarbageCollected>(new CollectGarbage(keep), NodeProcessCluster.Patience), rawDir);
                 step = 2 + i;
                 var rawRun = Path.Combine(rawDir, $"run-{i + 1}");
                 var rawFirst = i % 2 == 1;

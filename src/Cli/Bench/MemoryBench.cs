@@ -122,6 +122,9 @@ internal static class MemoryBench
             for (var i = 0; i < runs.Count; i++) output.Line($"  run {i + 1}: " + string.Join(", ", runs[i].Select(f => $"{f.Key} {f.Value}")));
             output.Line($"  save: memory {figures["memory_save_s"]} s (the loop blocked {figures["memory_staged_s"]} s), disk {figures["disk_save_s"]} s; " +
                         $"memory saves before the runs, into fresh pages until an eviction left spares: {string.Join(", ", warmUp)} s");
+            var diskFs = MountedFileSystem.Of(root);
+            if (RunRoom.InMemory(diskFs.Type))
+                output.Line($"  note: --dir is on {diskFs.Type}: the disk tier is memory here, and its \"cold\" load has no page cache to drop");
             output.Line($"  node {last} lost and restarted: its ranks recovered step {memoryStep} from memory in {figures["memory_recover_s"]} s ({recover.BytesFromPeers} bytes from peers, {figures["memory_recover_gbps"]} GB/s); " +
                         $"from disk, page cache dropped, {figures["disk_cold_load_s"]} s; a plain socket between nodes {figures["socket_baseline_gbps"]} GB/s");
             output.Line("targets: " + string.Join(", ", Targets.Select(t => $"{t.Ratio} {ratios[t.Ratio]?.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {(t.AtLeast ? ">=" : "<=")} {t.Bound} " +
@@ -130,6 +133,9 @@ internal static class MemoryBench
             {
                 ["tier"] = "memory", ["nodes"] = o.Nodes, ["replicas"] = o.Replicas, ["ranks"] = o.Ranks, ["tensors"] = o.Tensors, ["layout"] = o.Layout,
                 ["bytes"] = o.SizeMb << 20,
+                // The disk tier's file system: on tmpfs, "cold" has no page cache to drop, and the disk figures are memory's.
+                ["filesystem"] = diskFs.Type,
+                ["filesystem_device"] = diskFs.Device,
             };
             foreach (var (k, v) in figures) report[k] = v;
             foreach (var (k, v) in ratios) report[k] = v;

@@ -5,7 +5,7 @@ namespace ActorCkpt.Cli.Bench;
 /// the files earlier runs leave there. A run writes three copies of the state (the async save, the
 /// sync save, the raw files); on disk nothing is deleted before the bench ends (every save writes
 /// new blocks), but in memory each run first deletes what the runs before it wrote except the
-/// newest step, as a training job's retention would (<see cref="FreeEarlierRuns"/>). A run that does
+/// newest step, as a training job's retention would (<see cref="FreeEarlierRunsAsync"/>). A run that does
 /// not fit has the kernel kill the bench mid-run, every figure lost. Measured at 1 GiB: the bench
 /// process peaks at about 7 GiB, reached in the first run; so a run needs room for its three copies
 /// and one more for the kept step and the process's swings.
@@ -29,21 +29,20 @@ internal static class RunRoom
               $"{Mib(availableBytes)} MiB are; use a smaller --size-mb, or a --dir on disk";
 
     /// <summary>
-    /// Deletes the step directories under <paramref name="ckptDir"/> older than
-    /// <paramref name="newestStep"/> and every raw run under <paramref name="rawDir"/>. In memory,
+    /// Deletes every committed step but the newest through the catalog (<paramref name="collect"/>, a garbage
+    /// collection keeping the newest this many; the root left for inspection stays whole, its catalog true)
+    /// and every raw run under <paramref name="rawDir"/>. In memory,
     /// files kept from run to run measure the machine rather than the software: on these machines
     /// (virtual, 24 GB) a 1 GiB write into tmpfs took 0.18–0.21 s into memory the file system had
     /// held and freed, whether just freed or 15 s before, and 1.8–2.1 s once the files kept passed
     /// about 6 GiB (memory the hypervisor had not handed the guest yet). A training job's retention
     /// deletes old steps, so its saves write into freed memory.
     /// </summary>
-    public static void FreeEarlierRuns(string ckptDir, string rawDir, long newestStep)
+    public static async Task FreeEarlierRunsAsync(Func<int, Task<GarbageCollected>> collect, string rawDir)
     {
-        for (var step = 1L; step < newestStep; step++)
-        {
-            var dir = Path.Combine(ckptDir, ActorCkpt.CheckpointLayout.StepDirectory(step));
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        }
+        var collected = await collect(1);
+        if (collected.Failures.Count > 0)
+            throw new ActorCkptException($"the bench could not delete its earlier runs' steps: {string.Join("; ", collected.Failures)}");
         foreach (var run in Directory.EnumerateDirectories(rawDir)) Directory.Delete(run, recursive: true);
     }
 

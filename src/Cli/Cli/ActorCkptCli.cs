@@ -241,7 +241,7 @@ internal static class ActorCkptCli
         var benchTensors = CliOptions.Int("--tensors", "Number of tensors", 64, 1, MaxTensors);
         var benchRanks = CliOptions.Int("--ranks", "Ranks", 2, 1, MaxRanks);
         var benchLayout = CliOptions.OneOf("--layout", "sharded or replicated", "sharded", "sharded", "replicated");
-        var benchRuns = CliOptions.Int("--runs", "Measured runs in this process, nothing deleted in between (the report gives each and the medians)", 1, 1, 100);
+        var benchRuns = CliOptions.Int("--runs", "Measured runs in this process, nothing deleted in between on disk (in memory each run first deletes the steps before the newest, as retention would); the report gives each and the medians", 1, 1, 100);
         var benchTier = CliOptions.OneOf("--tier", "disk, or memory with --nodes: saves to replicated host memory against saves to disk, and a lost node's recovery from its peers against a cold disk load", "disk", "disk", "memory");
         var benchReplicas = CliOptions.IntRangedByCommand("--replicas", "With --tier memory: copies of each shard, each on another node's host", 2, "1 to --nodes");
         var bench = new Command("bench", "Save and load, beside a raw baseline of the same files, and the targets")

@@ -34,7 +34,8 @@ internal sealed partial record MountedFileSystem(string Type, string Device, lon
         // f_files, f_ffree, f_fsid (two ints), f_namelen, f_frsize, …; 256 bytes hold all of it.
         var buffer = stackalloc long[32];
         if (StatFs(directory, buffer) != 0) throw new IOException($"statfs('{directory}') failed with error {Marshal.GetLastPInvokeError()}");
-        var (source, mountType) = Mount(Path.GetFullPath(directory));
+        // statfs follows links: so must the mount table's lookup, or a linked directory is named by the link's mount.
+        var (source, mountType) = Mount(RealPath(directory) ?? Path.GetFullPath(directory));
         // ext2, ext3 and ext4 share one magic number: the mount table tells them apart.
         var type = buffer[0] == 0xEF53 && mountType.StartsWith("ext", StringComparison.Ordinal) ? mountType
             : Magic.TryGetValue(buffer[0], out var name) ? name : $"0x{buffer[0]:x}";
@@ -61,6 +62,25 @@ internal sealed partial record MountedFileSystem(string Type, string Device, lon
         return (best.Source, best.Type);
     }
 
+    /// <summary><paramref name="path"/> with every link in it resolved (realpath(3)), or null when it cannot be.</summary>
+    private static unsafe string? RealPath(string path)
+    {
+        var resolved = RealPathNative(path, IntPtr.Zero);
+        if (resolved == IntPtr.Zero) return null;
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            // realpath(3) allocated it with malloc.
+            NativeMemory.Free((void*)resolved);
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static unsafe partial int StatFs(string path, long* buffer);
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr RealPathNative(string path, IntPtr resolved);
 }

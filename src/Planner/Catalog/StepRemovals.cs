@@ -62,12 +62,14 @@ internal sealed class StepRemovals<TAsker>(RetentionPolicy retention, bool grace
     /// <summary>
     /// The committed steps retention no longer keeps, each with the reason to journal; reported by the
     /// next collection. <paramref name="spare"/> (a step just committed) is kept this time whatever its age.
+    /// <paramref name="keepLast"/> tightens keep-last for this call only (a collection asked to keep fewer).
     /// </summary>
-    public IReadOnlyList<(long Step, string Reason)> Retain(IEnumerable<long> committedSteps, long? spare = null)
+    public IReadOnlyList<(long Step, string Reason)> Retain(IEnumerable<long> committedSteps, long? spare = null, int? keepLast = null)
     {
-        var doomed = retention.StepsToDelete(committedSteps).Where(s => s != spare).ToArray();
+        var policy = keepLast is { } k && (retention.KeepLast == 0 || k < retention.KeepLast) ? retention with { KeepLast = k } : retention;
+        var doomed = policy.StepsToDelete(committedSteps).Where(s => s != spare).ToArray();
         _deletedSinceReport.UnionWith(doomed);
-        return doomed.Select(s => (s, retention.Reason(s))).ToArray();
+        return doomed.Select(s => (s, policy.Reason(s))).ToArray();
     }
 
     /// <summary>
