@@ -323,6 +323,9 @@ internal sealed class CheckpointNode
                 handle.Skip($"rank {state.Rank} already has {slots.Count} saves in flight (steps {busy}; actorckpt.async.max-in-flight = {Settings.MaxSavesInFlight})");
                 _system.Log.Warning("Skipped the save of step {0} on rank {1}: {2}", step, state.Rank, handle.SkipReason);
                 _unfinalized.Add(handle);
+                // Without this rank's shard the step cannot commit: the other ranks' saves of it end now, naming the
+                // skip, instead of holding their slots (and skipping every later save) until the plan deadline.
+                AbortUnbuilt(step, state.Rank, state.WorldSize, new SaveSkippedException(step, handle.SkipReason!));
                 return handle;
             }
             if (free < 0) free = slots.Select((s, i) => (s.Last!.Sequence, i)).Min().i;
@@ -603,7 +606,7 @@ internal sealed class CheckpointNode
     /// </summary>
     public Task<LoadResult> LoadAsync(RankState target, long? step = null, StrictHandling? strict = null, TimeSpan? timeout = null, IProgress<long>? progress = null,
         CancellationToken cancellation = default, bool? throughReaders = null, StorageTier? only = null) =>
-        LoadAsync((target ?? throw new ArgumentNullException(nameof(target))).Rank, new LoadShard(step, target.Hold(), strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
+        LoadAsync((target ?? throw new ArgumentNullException(nameof(target))).Rank, new LoadShard(step, target, strict, progress, Cancellation: cancellation, ThroughReaders: throughReaders, Only: only), timeout);
 
     /// <summary>
     /// Loads into the target <paramref name="prepare"/> builds for rank <paramref name="rank"/> from
@@ -622,6 +625,9 @@ internal sealed class CheckpointNode
         if (request.Only is { } only) EnumArguments.Check(only, "only", "storage tier", ["disk", "memory", "object"]);
         // Its lease would be asked of no planner until the lease deadline.
         if (_left.Why is { } left) throw new ActorCkptException($"{left}: the load was not started");
+        if (_system.WhenTerminated.IsCompleted) throw new ActorCkptException($"the actor system '{_system.Name}' has stopped: this node can no longer be asked anything");
+        // Held from here (the checks above refuse it before anything holds it): a caller that disposes its tensors meanwhile cannot free them under the load.
+        request = request with { Target = request.Target?.Hold() };
         // The ask is not cancelled with the load: it returns only once the load stopped touching the target
         // (a stopping system too: the shard actor stops the load and waits for it before it stops).
         var reply = await UnlessStopped(() => Shard(rank).Ask<object>(request, timeout ?? TimeSpan.FromMinutes(30)), "during the load");

@@ -125,7 +125,7 @@ internal sealed class ReaderActor : ReceiveActor
     private ReadRangeFailure? Beyond(IBlobReader reader, long step, string file, long offset, long length, StorageTier tier) =>
         // Both non-negative: cannot wrap, as a sum could.
         length > reader.Length - offset
-            ? new ReadRangeFailure($"{What(step, file, tier)} has {reader.Length} bytes, less than {offset}+{length}")
+            ? new ReadRangeFailure($"{What(step, file, tier)} has {reader.Length} bytes, less than {offset}+{length}", Damaged: true)
             : null;
 
     /// <summary>How a failure names the file: its path, or its replica on this host.</summary>
@@ -144,13 +144,13 @@ internal sealed class ReaderActor : ReceiveActor
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
         {
-            Sender.Tell(new ReadRangeFailure($"{What(step, file, tier)} on {Self.Path.Address}: {e.Message}", Gone: CopyGone(e)));
+            Sender.Tell(new ReadRangeFailure($"{What(step, file, tier)} on {Self.Path.Address}: {e.Message}", Damaged: CopyGone(e)));
             return null;
         }
     }
 
-    /// <summary>A file that is not there, or a copy whose header is damaged: gone for good, not a passing I/O error.</summary>
-    internal static bool CopyGone(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or CheckpointFormatException;
+    /// <summary>A file that is not there or is cut short, or a copy whose header is damaged: gone for good, not a passing I/O error.</summary>
+    internal static bool CopyGone(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException or CheckpointFormatException;
 
     /// <summary>Offers <paramref name="source"/> on the node's bulk server under a new one-time token and tells the sender where; a source not offered is closed.</summary>
     private void Offer(ITransferSource source, string what)

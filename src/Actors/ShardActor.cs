@@ -447,7 +447,9 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         (_staging, _copying, _copy, _save, _effects, _load) = (null, null, null, null, null, null);
         ReleaseHeld();
         Become(Idle);
-        Stash.UnstashAll();
+        // Once the node cuts saves off its system is stopping: what waits stays in the stash, for PostStop to
+        // answer (unstashed, it could reach the mailbox just before the stop and go to dead letters unanswered).
+        if (_cutOff.Why is null) Stash.UnstashAll();
     }
 
     private void ReleaseHeld()
@@ -498,7 +500,10 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 case SaveShard save:
                     save.State.Release();
-                    save.Handle.Fail(new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save or load of rank {_rank} and never began (nothing of it was written)"));
+                    var failure = new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save or load of rank {_rank} and never began (nothing of it was written)");
+                    // The other ranks' plans of the step hear it now, not at the plan deadline (in a cluster, where only this node stops).
+                    AbortUnstaged(save, failure);
+                    save.Handle.Fail(failure);
                     break;
                 case LoadShard load:
                     load.Target?.Release();

@@ -86,7 +86,8 @@ public interface ICheckpointer
     /// Throws <see cref="CheckpointNotFoundException"/> when there is no such step, and
     /// <see cref="CheckpointFormatException"/> when its files are damaged or gone (a step the catalog
     /// records committed whose metadata is missing among them, a data file missing or cut short), and
-    /// <see cref="ChecksumMismatchException"/> when bytes read do not match their checksum. Bytes go into the
+    /// <see cref="ChecksumMismatchException"/> when bytes read from disk do not match their checksum (from
+    /// memory, a bad copy is refused and another holder read; with none left, the load fails naming each). Bytes go into the
     /// target's tensors as they are read and verified, as DCP's loads do: a load that fails (a
     /// checksum mismatch, a file gone, a cancel) leaves them partly loaded, so a training loop
     /// whose resume fails loads again (another step) or rebuilds its state before it trains.

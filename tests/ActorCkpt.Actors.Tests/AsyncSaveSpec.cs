@@ -275,6 +275,23 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_save_one_rank_skips_should_end_the_other_ranks_saves_of_that_step_at_once_naming_the_skip()
+    {
+        var states = TestStates.Build(Model, 2, seed: 6);
+        // Rank 0's save of step 1 waits for rank 1's plan, which never comes (it would until a plan deadline of an hour).
+        var node = StartNode("actorckpt.async.when-busy = skip\nactorckpt.planner.plan-timeout = 1h");
+        var stuck = node.Save(1, states[0]);
+        var skipped = node.Save(2, states[0]);
+        await Assert.ThrowsAsync<SaveSkippedException>(() => skipped.Committed.WaitAsync(Patience));
+
+        // Before: rank 1's save of step 2 held its only slot until the plan deadline, and every later save of it was skipped.
+        var other = await Assert.ThrowsAsync<CheckpointFailedException>(() => node.Save(2, states[1]).Committed.WaitAsync(Patience));
+        Assert.Contains("rank 0 already has 1 saves in flight (steps 1", other.Message);
+        Assert.False(stuck.IsFinished);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task Is_the_queue_empty_should_get_the_same_answer_on_every_rank_once_all_have_asked()
     {
         var states = TestStates.Build(Model, 2, seed: 5);

@@ -47,17 +47,17 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Equal(_b[100..4_100].Concat(_a[7..70_007]).Concat(_b[..1]), fetched);
     }
 
-    /// <summary>Each way a request can be wrong, and what the refusal says.</summary>
-    public static TheoryData<string, string> Refused => new()
+    /// <summary>Each way a request can be wrong, what the refusal says, and whether it says the file is damaged (missing or short: asking again cannot help).</summary>
+    public static TheoryData<string, string, bool> Refused => new()
     {
-        { "none", "step 1: 0 ranges asked for at once, 1 to 1024 are served" },
-        { "too many", "step 1: 1025 ranges asked for at once, 1 to 1024 are served" },
-        { "not a plain name", "'../a.safetensors' at 0+1 is not a range of a data file" },
-        { "no name", "'' at 0+1 is not a range of a data file" },
-        { "negative", "'a.safetensors' at -1+1 is not a range of a data file" },
-        { "past the end", "'step-00000001/b.safetensors' has 5000 bytes, less than 4999+2" },
-        { "no such file", "'step-00000001/c.safetensors' on " },
-        { "memory tier without replicas", "holds no memory replicas" },
+        { "none", "step 1: 0 ranges asked for at once, 1 to 1024 are served", false },
+        { "too many", "step 1: 1025 ranges asked for at once, 1 to 1024 are served", false },
+        { "not a plain name", "'../a.safetensors' at 0+1 is not a range of a data file", false },
+        { "no name", "'' at 0+1 is not a range of a data file", false },
+        { "negative", "'a.safetensors' at -1+1 is not a range of a data file", false },
+        { "past the end", "'step-00000001/b.safetensors' has 5000 bytes, less than 4999+2", true },
+        { "no such file", "'step-00000001/c.safetensors' on ", true },
+        { "memory tier without replicas", "holds no memory replicas", false },
     };
 
     private static ReadRanges Request(string why) => why switch
@@ -74,7 +74,7 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     [Theory]
     [MemberData(nameof(Refused))]
-    public async Task A_request_with_any_bad_range_should_be_refused_whole_offering_nothing(string why, string cause)
+    public async Task A_request_with_any_bad_range_should_be_refused_whole_offering_nothing(string why, string cause, bool damaged)
     {
         var reader = Sys.ActorOf(ReaderActor.Props(new LocalBlobStore(_root), Settings));
         var pending = Server.Pending;
@@ -82,6 +82,7 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         var reply = await reader.Ask<IActorCkptMessage>(Request(why), Patience);
 
         Assert.Contains(cause, Assert.IsType<ReadRangeFailure>(reply).Cause);
+        Assert.Equal(damaged, ((ReadRangeFailure)reply).Damaged);
         Assert.Equal(pending, Server.Pending);
     }
 
@@ -111,7 +112,7 @@ public sealed class ReaderRangesSpec : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Equal(_b[100..4_100].Concat(_a[7..70_007]).Concat(_b[..1]), fetched);
         // A bad range among them fails the fetch with its own reason: a file that is not there is damage to the step.
         var bad = await Assert.ThrowsAsync<CheckpointFormatException>(() => together(node, 1, [ranges[0], new WantedRange("c.safetensors", 0, 1)], new byte[4_001], new List<CheckedFrame>()));
-        Assert.StartsWith($"'step-00000001/c.safetensors': reader on {node} could not serve it, it is gone there: ", bad.Message);
+        Assert.StartsWith($"'step-00000001/c.safetensors': reader on {node} could not serve it, it is missing or damaged there: ", bad.Message);
     }
 
     void IDisposable.Dispose()

@@ -127,7 +127,7 @@ public class SerializationSpec : NodeSpec
             new ReadRanges(3, new[] { new WantedRange(file.FileName, 64, 32, 65536), new WantedRange("r00001-000-0a.safetensors", 0, 1) }, StorageTier.Memory),
             new ReadRangeStreamed(source),
             new ReadRangeOffered("10.0.0.3:40001", TransferToken.New()),
-            new ReadRangeFailure("'step-00000003/x' has 10 bytes"),
+            new ReadRangeFailure("'step-00000003/x' has 10 bytes", Damaged: true),
             // Replica holder protocol.
             new RegisterHolder("node-1", TestActor, 1L << 30, new[] { new HeldReplica(3, id, 1, file.FileName, 4096 + 400, result) }),
             new ListHeldReplicas(),

@@ -33,4 +33,22 @@ public sealed class DamagedDataLoadSpec : IDisposable
         Assert.Equal($"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}", e.File);
         Assert.Equal(problem, e.Problem);
     }
+
+    [Fact]
+    public async Task A_resume_through_parts_whose_data_file_is_gone_should_fail_naming_it()
+    {
+        using (var model = torch.nn.Linear(4, 3))
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(1, 0, 1, new IStateful[] { new ModuleState(model), new JsonState<int>("iteration", 7, ObjectScope.Global) }).WaitAsync(Patience);
+        var files = Directory.GetFiles(Path.Combine(_temp.Path, CheckpointLayout.StepDirectory(1)), "*.safetensors");
+        foreach (var file in files) File.Delete(file);
+
+        await using var again = Checkpointer.Start(_temp.Path);
+        using var resumed = torch.nn.Linear(4, 3);
+        // Before: FileNotFoundException, from the non-tensor entries read first.
+        var e = await Assert.ThrowsAsync<CheckpointFormatException>(() =>
+            again.LoadAsync(0, 1, new IStateful[] { new ModuleState(resumed), new JsonState<int>("iteration", 0, ObjectScope.Global) }, 1).WaitAsync(Patience));
+        Assert.Contains(e.File, files.Select(f => $"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(f)}"));
+        Assert.Equal("is missing: the step's metadata records it, but it was deleted or lost", e.Problem);
+    }
 }

@@ -124,12 +124,9 @@ internal static class ShardLoader
                         {
                             ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
                         }
-                        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
+                        catch (Exception e) when (CheckpointFormatException.OfDataFile(CheckpointLayout.InStep(step, read.Source.Bytes.File), e) is { } damage)
                         {
-                            // A committed step's file gone or cut short is damage, as the load's contract names it (not a bare I/O error).
-                            throw new CheckpointFormatException(CheckpointLayout.InStep(step, read.Source.Bytes.File), e is EndOfStreamException
-                                ? "is truncated: it ends before a range its metadata records"
-                                : "is missing: the step's metadata records it, but it was deleted or lost", e);
+                            throw damage;
                         }
                         return ValueTask.CompletedTask;
                     }

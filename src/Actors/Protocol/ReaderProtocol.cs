@@ -51,6 +51,6 @@ internal sealed record ReadRangeOffered(string Endpoint, TransferToken Token) : 
 
 /// <summary>The range could not be read; the cause names the file.</summary>
 /// <param name="Cause">Why.</param>
-/// <param name="Gone">The file is not there, or its copy's header is damaged: asking again cannot help (a memory copy is lost).</param>
+/// <param name="Damaged">The file is not there, is shorter than the range, or its copy's header is damaged: asking again cannot help (a memory copy is lost).</param>
 /// <remarks>A wire message: the answer to <see cref="ReadRange"/>, from another node.</remarks>
-internal sealed record ReadRangeFailure(string Cause, bool Gone = false) : IActorCkptMessage;
+internal sealed record ReadRangeFailure(string Cause, bool Damaged = false) : IActorCkptMessage;

@@ -36,8 +36,8 @@ internal static class ReaderRangeFetch
                 return reply;
             });
             if (reply is ReadRangeOffered) return;
-            if (reply is ReadRangeFailure { Gone: true } gone)
-                throw new CheckpointFormatException(CheckpointLayout.InStep(step, file), $"reader on {node} could not serve it, it is gone there: {gone.Cause}");
+            if (reply is ReadRangeFailure { Damaged: true } damaged)
+                throw new CheckpointFormatException(CheckpointLayout.InStep(step, file), $"reader on {node} could not serve it, it is missing or damaged there: {damaged.Cause}");
             if (reply is not ReadRangeStreamed streamed)
                 throw new ActorCkptException($"reader on {node} could not serve '{file}': {(reply as ReadRangeFailure)?.Cause}");
             var assembler = new ChunkAssembler(node, file, into);

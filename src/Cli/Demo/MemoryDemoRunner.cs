@@ -147,7 +147,7 @@ internal static class MemoryDemoRunner
         var tried = new HashSet<long>();
         while (true)
         {
-            var step = (await cluster.Node.Planner.Ask<LatestStepResolved>(new ResolveLatestStep(), NodeProcessCluster.Patience)).Step;
+            var step = await ResolveAsync(cluster);
             if (step is { } s) tried.Add(s);
             var loads = await cluster.AskAllAsync<DemoLoadDone>(i => new RunDemoLoad(step, ranks[i], world, model));
             var problems = loads.SelectMany(l => l.Problems).ToList();
@@ -155,11 +155,24 @@ internal static class MemoryDemoRunner
             if (outcomes.Length > 1) problems.Add($"the nodes loaded different steps: {string.Join(", ", outcomes.Select(o => $"step {o.Step} from {Name(o.Tier)}"))}");
             var loaded = outcomes.Length == 1 && loads.All(l => l.Step >= 0) ? outcomes[0] : ((long Step, StorageTier Tier)?)null;
             if (loaded is not null || step is null) return (loads, problems, (loaded, clock.Elapsed));
-            var again = (await cluster.Node.Planner.Ask<LatestStepResolved>(new ResolveLatestStep(), NodeProcessCluster.Patience)).Step;
+            // The loaders' reports of the copies they refused reach the planner by other hops than this ask: a while to catch up.
+            var again = step;
+            try
+            {
+                await NodeProcessCluster.WaitAsync(async () => (again = await ResolveAsync(cluster)) != step, () => "", TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                // Still the same step: nothing older to fall back on.
+            }
             if (again is null || tried.Contains(again.Value)) return (loads, problems, (loaded, clock.Elapsed));
             output.Line($"step {step} could not be loaded ({problems.FirstOrDefault() ?? "no answer"}); the newest loadable step is now {again}: loading it instead");
         }
     }
+
+    /// <summary>The step a load of the newest would read now, as the planner resolves it.</summary>
+    private static async Task<long?> ResolveAsync(NodeProcessCluster cluster) =>
+        (await cluster.Node.Planner.Ask<LatestStepResolved>(new ResolveLatestStep(), NodeProcessCluster.Patience)).Step;
 
     /// <summary>
     /// Why the load did not take the newest saved step (<paramref name="newest"/>) from memory, from

@@ -161,7 +161,16 @@ internal sealed class ChunkReader(CheckpointStore store)
     public byte[] ReadObject(long step, ObjectMetadata entry)
     {
         var file = CheckpointLayout.InStep(step, entry.Bytes.File);
-        using var reader = store.Blobs.OpenRead(file);
+        IBlobReader reader;
+        try
+        {
+            reader = store.Blobs.OpenRead(file);
+        }
+        catch (Exception e) when (CheckpointFormatException.OfDataFile(file, e) is { } damage)
+        {
+            throw damage;
+        }
+        using var _ = reader;
         // The metadata's sizes are checked against the file before anything that large is allocated.
         var (offset, length) = (entry.Bytes.Offset, entry.Bytes.Length);
         if (offset < 0 || length < 0 || offset > reader.Length || length > reader.Length - offset)
