@@ -157,7 +157,8 @@ public abstract class MemoryTierProcessSpec : IDisposable
             if (fs.IsMemory) Assert.DoesNotContain("warning:", output);
             else Assert.Contains($"warning: '{disk}' is on {fs.Type}, not tmpfs: the memory tier's copies go through that file system at its speed", output);
             Assert.Equal(("none", false), (report.GetProperty("recovered_from").GetString(), report.GetProperty("bit_exact").GetBoolean()));
-            var why = "no committed step is loadable: step 1: not loadable from memory: none of its 12 files has a holder left, " +
+            // The driver resolves the step once for every rank, and each rank's load of it says why it cannot be.
+            var why = "step 1 cannot be loaded: not loadable from memory: none of its 12 files has a holder left, " +
                       $"all were on node-0 (lost), node-1 (lost), node-2 (lost); not on disk in '{Root}'";
             Assert.Contains(Environment.NewLine + "actorckpt: no step loaded: " + why, Environment.NewLine + output);
         }

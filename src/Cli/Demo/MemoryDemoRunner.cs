@@ -159,7 +159,7 @@ internal static class MemoryDemoRunner
             var again = step;
             try
             {
-                await NodeProcessCluster.WaitAsync(async () => (again = await ResolveAsync(cluster)) != step, () => "", TimeSpan.FromSeconds(10));
+                await NodeProcessCluster.WaitAsync(async () => (again = await ResolveAsync(cluster)) != step, () => "", TimeSpan.FromSeconds(3));
             }
             catch (TimeoutException)
             {
