@@ -53,6 +53,8 @@ public class BenchReportSpec : IDisposable
         Assert.Equal(["memory_over_disk_save", "memory_recover_over_disk_cold", "memory_recover_over_socket"],
             report.GetProperty("targets_met").EnumerateObject().Select(p => p.Name));
         Assert.Equal(2, report.GetProperty("tmpfs_used_bytes_by_host").EnumerateObject().Count());
+        // The disk tier's file system, as the other benches report theirs (before: none; on tmpfs, "cold" is memory).
+        Assert.Equal(MountedFileSystem.Of(Dir).Type, report.GetProperty("filesystem").GetString());
         // Before the runs: the cold save, then memory saves until keep-last 2 has evicted a step whose
         // files wait as spares (after the third memory save; a fourth when the eviction's drop is late).
         var warmUp = report.GetProperty("memory_warm_up_save_s").EnumerateArray().Select(e => e.GetDouble()).ToArray();
