@@ -166,7 +166,7 @@ public sealed class CheckpointReader
                 foreach (var warning in warnings) Warn(warning);
                 return result;
             }
-            catch (IOException e) when (e is FileNotFoundException or DirectoryNotFoundException && !_store.IsCommitted(resolved))
+            catch (Exception e) when (DeletedMeanwhile(resolved, e))
             {
                 throw Deleted(resolved);
             }
@@ -194,11 +194,16 @@ public sealed class CheckpointReader
         {
             return read();
         }
-        catch (IOException e) when (e is FileNotFoundException or DirectoryNotFoundException && !_store.IsCommitted(step))
+        catch (Exception e) when (DeletedMeanwhile(step, e))
         {
             throw Deleted(step);
         }
     }
+
+    /// <summary>A file gone (as such, or as the damage a load names it) from a step that is no longer committed: the step was deleted meanwhile.</summary>
+    private bool DeletedMeanwhile(long step, Exception e) =>
+        (e is FileNotFoundException or DirectoryNotFoundException || e is CheckpointFormatException { InnerException: FileNotFoundException or DirectoryNotFoundException })
+        && !_store.IsCommitted(step);
 
     private CheckpointNotFoundException Deleted(long step) =>
         new($"step {step} was deleted from '{Root}' while it was being read (retention of a process saving there; a read-only reader holds no lease): load a newer step");

@@ -34,6 +34,24 @@ public sealed class DamagedDataLoadSpec : IDisposable
         Assert.Equal(problem, e.Problem);
     }
 
+    [Theory]
+    [InlineData(true, "is missing: the step's metadata records it, but it was deleted or lost")]
+    [InlineData(false, "is truncated: it ends before a range its metadata records")]
+    public async Task A_reader_s_load_keys_should_fail_naming_a_data_file_missing_or_cut_short(bool delete, string problem)
+    {
+        using var w = torch.arange(100_000, dtype: torch.float32);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience);
+        var file = Directory.GetFiles(Path.Combine(_temp.Path, CheckpointLayout.StepDirectory(1)), "*.safetensors").Single();
+        if (delete) File.Delete(file);
+        else
+            using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length - 100);
+
+        // Before: FileNotFoundException, or EndOfStreamException, where the reader's loads say CheckpointFormatException.
+        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointReader.Open(_temp.Path).LoadKeys(["w"], 1));
+        Assert.Equal(($"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}", problem), (e.File, e.Problem));
+    }
+
     [Fact]
     public async Task A_resume_through_parts_whose_data_file_is_gone_should_fail_naming_it()
     {

@@ -24,11 +24,28 @@ internal sealed class ChunkReader(CheckpointStore store)
     /// Once <paramref name="cancellation"/> is cancelled no read starts, and it throws when the reads under way are done.
     /// </summary>
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null, CancellationToken cancellation = default) =>
-        ParallelReads.ForEach(plan.Reads, f => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f)), parallelism, (read, reader) =>
+        ParallelReads.ForEach(plan.Reads, f => AsDamage(plan.Step, f, () => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f))), parallelism, (read, reader) =>
         {
-            ReadOne(read, reader, destination);
+            AsDamage(plan.Step, read.Source.Bytes.File, () =>
+            {
+                ReadOne(read, reader, destination);
+                return 0;
+            });
             progress?.Report(read.DestinationBytes);
         }, cancellation);
+
+    /// <summary><paramref name="read"/>'s result; a data file of <paramref name="step"/> missing or cut short is damage (<see cref="CheckpointFormatException.OfDataFile"/>).</summary>
+    private static T AsDamage<T>(long step, string file, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (CheckpointFormatException.OfDataFile(CheckpointLayout.InStep(step, file), e) is { } damage)
+        {
+            throw damage;
+        }
+    }
 
     /// <summary>
     /// Reads <paramref name="read"/> from <paramref name="reader"/> (its data file) into its window of
@@ -161,16 +178,7 @@ internal sealed class ChunkReader(CheckpointStore store)
     public byte[] ReadObject(long step, ObjectMetadata entry)
     {
         var file = CheckpointLayout.InStep(step, entry.Bytes.File);
-        IBlobReader reader;
-        try
-        {
-            reader = store.Blobs.OpenRead(file);
-        }
-        catch (Exception e) when (CheckpointFormatException.OfDataFile(file, e) is { } damage)
-        {
-            throw damage;
-        }
-        using var _ = reader;
+        using var reader = AsDamage(step, entry.Bytes.File, () => store.Blobs.OpenRead(file));
         // The metadata's sizes are checked against the file before anything that large is allocated.
         var (offset, length) = (entry.Bytes.Offset, entry.Bytes.Length);
         if (offset < 0 || length < 0 || offset > reader.Length || length > reader.Length - offset)
