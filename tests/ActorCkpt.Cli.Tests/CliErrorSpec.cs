@@ -434,6 +434,17 @@ public class CliErrorSpec : IDisposable
         Assert.StartsWith(Line($"the catalog of {root} is empty") + Line($"step 1: {ListCommand.UnrecordedNote}"), output);
         var (_, json, _) = Run("ls", root, "--json");
         Assert.Equal([1L], System.Text.Json.JsonDocument.Parse(json.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("unrecorded").EnumerateArray().Select(s => s.GetInt64()));
+
+        // Its metadata unreadable as well, no planner takes it in (it is left alone): said so, not that the next start will.
+        var metadata = Path.Combine(root, CheckpointLayout.StepDirectory(1), CheckpointLayout.MetadataFile);
+        File.WriteAllText(metadata, "{ not json");
+        (exit, output, err) = Run("ls", root);
+        Assert.Equal((0, ""), (exit, err));
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("step 1: ", StringComparison.Ordinal));
+        Assert.StartsWith($"step 1: committed on disk, but the catalog has no record of it and its metadata cannot be read ('{CheckpointLayout.StepDirectory(1)}/{CheckpointLayout.MetadataFile}': ", line);
+        Assert.EndsWith("no planner takes it in, and loads know nothing of it; actorckpt catalog rebuild ROOT moves it into quarantine", line);
+        (_, json, _) = Run("ls", root, "--json");
+        Assert.True(System.Text.Json.JsonDocument.Parse(json.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("unrecorded_damage").TryGetProperty("1", out _));
     }
 
     [Fact]

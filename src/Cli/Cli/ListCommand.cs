@@ -40,7 +40,10 @@ internal static class ListCommand
         // Steps committed on disk that the catalog has no record of (another root's catalog put in, records lost): said, as verify and inspect do.
         var recorded = entries.Select(e => e.Step).ToHashSet();
         var unrecorded = committedOnDisk.Where(s => !recorded.Contains(s)).ToList();
-        foreach (var s in unrecorded) output.Line($"step {s}: {UnrecordedNote}");
+        // One whose metadata cannot be read is no step a planner takes in: it leaves it alone, and loads know nothing of it.
+        var unreadable = unrecorded.Select(s => (Step: s, Why: UnreadableMetadata(store, s))).Where(u => u.Why is not null).ToDictionary(u => u.Step, u => u.Why!);
+        foreach (var s in unrecorded)
+            output.Line($"step {s}: " + (unreadable.TryGetValue(s, out var why) ? string.Format(UnreadableNote, why) : UnrecordedNote));
         output.Report(new Dictionary<string, object?>
         {
             ["root"] = root,
@@ -63,6 +66,7 @@ internal static class ListCommand
                 ["uploaded"] = e.OnObject ? e.Uploaded : null,
             }).ToList(),
             ["unrecorded"] = unrecorded,
+            ["unrecorded_damage"] = unreadable.ToDictionary(u => u.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), u => u.Value),
         });
         return 0;
     }
@@ -82,6 +86,23 @@ internal static class ListCommand
 
     /// <summary>What ls says of a step committed on disk that the catalog has no record of.</summary>
     public const string UnrecordedNote = "committed on disk, but the catalog has no record of it: a planner's next start takes it in (actorckpt gc does now), or the catalog is another root's (actorckpt catalog rebuild ROOT)";
+
+    /// <summary>What ls says of such a step whose metadata cannot be read ({0}: why): no planner takes it in.</summary>
+    public const string UnreadableNote = "committed on disk, but the catalog has no record of it and its metadata cannot be read ({0}): no planner takes it in, and loads know nothing of it; actorckpt catalog rebuild ROOT moves it into quarantine";
+
+    /// <summary>Why <paramref name="step"/>'s metadata cannot be read, as a planner's scan finds it (which then leaves the step alone); null when it can.</summary>
+    private static string? UnreadableMetadata(CheckpointStore store, long step)
+    {
+        try
+        {
+            store.ReadMetadata(step);
+            return null;
+        }
+        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException && !StorageErrors.IsUnanswered(e))
+        {
+            return e.Message;
+        }
+    }
 
     /// <summary>The status as the catalog's JSON spells it.</summary>
     public static string Status(CheckpointStatus status) => System.Text.Json.JsonSerializer.Serialize(status).Trim('"');
