@@ -955,8 +955,12 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         _leasesWaiting.Remove((Sender, msg.RequestId));
         var (lease, watch) = _leases.Request(Sender, msg.Step, msg.Renew, Catalog, _removals.CanRenew, _files.Root);
         if (watch) Context.Watch(Sender);
-        Sender.Tell(lease.Refusal is null ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum) : new LoadLeaseRefused(msg.RequestId, lease.Refusal));
+        Sender.Tell(lease.Refusal is null ? new LoadLeaseGranted(msg.RequestId, lease.Step, lease.MetadataChecksum) : new LoadLeaseRefused(msg.RequestId, lease.Refusal + LeftAlone(msg.Step)));
     }
+
+    /// <summary>For a refused step asked for by number that the catalog does not know: why its directory on disk was left alone, or "".</summary>
+    private string LeftAlone(long? step) =>
+        step is { } s && Catalog[s] is null && _files.LeftAlone(s) is { } why ? $" (its directory is on disk, but left alone: its metadata cannot be read: {why})" : "";
 
     /// <summary>
     /// A load with the memory or object tier on: the newest loadable step from any tier (<see cref="LoadSources"/>),
@@ -991,7 +995,7 @@ internal sealed class PlannerActor : CatalogJournalActor, IWithTimers
         {
             // A step asked for that was aborted, deleted or evicted: the catalog says why.
             var why = msg.Step is { } asked && Catalog[asked] is { Status: not CheckpointStatus.Committed } gone ? LoadLeases<IActorRef>.WhatBecameOf(gone) : "";
-            Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'{why}"));
+            Sender.Tell(new LoadLeaseRefused(msg.RequestId, $"{refusal} in '{_files.Root}'{why}{LeftAlone(msg.Step)}"));
             return;
         }
         if (choice.Tier == StorageTier.Disk)

@@ -53,6 +53,23 @@ public sealed class DamagedDataLoadSpec : IDisposable
     }
 
     [Fact]
+    public async Task A_step_the_catalog_lost_whose_metadata_cannot_be_read_should_be_named_when_asked_for()
+    {
+        using var w = torch.ones(1000);
+        await using (var ckpt = Checkpointer.Start(_temp.Path))
+            for (var step = 1; step <= 2; step++) await ckpt.SaveAsync(step, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience);
+        foreach (var file in Directory.GetFiles(_temp.Path, CheckpointLayout.CatalogFile + "*")) File.Delete(file);
+        File.WriteAllText(Path.Combine(_temp.Path, CheckpointLayout.StepDirectory(2), CheckpointLayout.MetadataFile), "{ not json");
+
+        await using var again = Checkpointer.Start(_temp.Path);
+        using var target = torch.zeros(1000);
+        // Before: "step 2 is not a committed checkpoint in '…'", the planner's reason for leaving it alone in its log only.
+        var e = await Assert.ThrowsAsync<CheckpointNotFoundException>(() => again.LoadAsync(new RankState(0, 1).AddReplicated("w", target), 2).WaitAsync(Patience));
+        Assert.StartsWith($"step 2 is not a committed checkpoint in '{_temp.Path}' (its directory is on disk, but left alone: its metadata cannot be read: " +
+                          $"'{CheckpointLayout.StepDirectory(2)}/{CheckpointLayout.MetadataFile}': ", e.Message);
+    }
+
+    [Fact]
     public async Task A_resume_through_parts_whose_data_file_is_gone_should_fail_naming_it()
     {
         using (var model = torch.nn.Linear(4, 3))

@@ -22,13 +22,22 @@ internal sealed class PlannerFiles(CheckpointStore store, KillPoint killAt, ILog
     /// <summary>The root's checkpoints (what the object tier uploads from).</summary>
     public CheckpointStore Store => store;
 
-    /// <summary>The step directories on disk (<paramref name="describe"/>: read the metadata of which); one that cannot be read is logged and left out (so left alone).</summary>
+    /// <summary>
+    /// The step directories on disk (<paramref name="describe"/>: read the metadata of which); one that cannot be read
+    /// is logged and left out (so left alone), and a load asking for it by number hears why (<see cref="LeftAlone"/>).
+    /// </summary>
     public IReadOnlyList<StepOnDisk> Scan(Func<long, bool> describe)
     {
         var scan = store.ScanSteps(describe);
         foreach (var problem in scan.Unreadable) log.Warning("Left alone: {0}", problem);
+        _leftAlone = scan.UnreadableSteps.ToDictionary(u => u.Step, u => u.Why);
         return scan.Steps;
     }
+
+    private Dictionary<long, string> _leftAlone = new();
+
+    /// <summary>Why the last scan left <paramref name="step"/>'s directory alone (its metadata could not be read), or null.</summary>
+    public string? LeftAlone(long step) => _leftAlone.GetValueOrDefault(step);
 
     /// <summary>Why <paramref name="step"/> cannot be written now (<paramref name="beingDeleted"/>, or committed already), or null.</summary>
     public string? WhyNotWritable(long step, bool beingDeleted)

@@ -513,7 +513,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
     public StepScan ScanSteps(Func<long, bool> describe)
     {
         var found = new List<StepOnDisk>();
-        var unreadable = new List<string>();
+        var unreadable = new List<(long, string)>();
         foreach (var name in store.ListDirectories(""))
         {
             if (!CheckpointLayout.TryParseStepDirectory(name, out var step)) continue;
@@ -523,7 +523,7 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointFormatException)
             {
-                unreadable.Add($"'{name}': {e.Message}");
+                unreadable.Add((step, e.Message));
             }
         }
         return new StepScan(found, unreadable);
@@ -653,5 +653,9 @@ internal sealed class CheckpointStore(IBlobStore store, long maxMetadataBytes = 
 
 /// <summary>What <see cref="CheckpointStore.ScanSteps"/> found.</summary>
 /// <param name="Steps">The step directories it could read.</param>
-/// <param name="Unreadable">The ones it could not, each "'name': why".</param>
-internal sealed record StepScan(IReadOnlyList<StepOnDisk> Steps, IReadOnlyList<string> Unreadable);
+/// <param name="UnreadableSteps">The ones it could not, each with why.</param>
+internal sealed record StepScan(IReadOnlyList<StepOnDisk> Steps, IReadOnlyList<(long Step, string Why)> UnreadableSteps)
+{
+    /// <summary>The step directories it could not read, each "'name': why".</summary>
+    public IReadOnlyList<string> Unreadable => UnreadableSteps.Select(u => $"'{CheckpointLayout.StepDirectory(u.Step)}': {u.Why}").ToArray();
+}
