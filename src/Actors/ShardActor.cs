@@ -43,6 +43,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     private CancellationTokenRegistration _loadCancelled;
     // Loads waiting in the stash, each with its caller's token heard (a load is a record: by reference).
     private readonly Dictionary<LoadShard, CancellationTokenRegistration> _queuedLoads = new(ReferenceEqualityComparer.Instance);
+    // The handles of saves waiting in the stash: one cancelled there lingers (its slot busy) until its turn.
+    private readonly HashSet<SaveHandle> _queuedSaves = new();
     private CancellationTokenSource? _loadStop;
     private Task? _loadRun;
     // Saves over whose buffers writes, streams or a copy still held at the abandon deadline: each
@@ -211,10 +213,20 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// </summary>
     private void Busy(string doing)
     {
-        Receive<SaveShard>(_ => Stash.Stash());
+        Receive<SaveShard>(m =>
+        {
+            Stash.Stash();
+            _queuedSaves.Add(m.Handle);
+        });
         Receive<LoadShard>(QueueLoad);
         Receive<QueuedLoadCancelled>(DropQueuedLoad);
-        Receive<CancelSave>(m => m.Handle.Cancel());
+        Receive<CancelSave>(m =>
+        {
+            // Its caller hears at once, but this actor is busy until the save's turn: so is the save's slot, or the
+            // node would queue the next save here rather than skip it (when-busy = skip) or give it a free slot.
+            if (_queuedSaves.Contains(m.Handle)) m.Handle.Linger(true);
+            m.Handle.Cancel();
+        });
         Receive<LoadLeaseGranted>(HandBackStrayLease);
         ReceiveAny(msg => _log.Debug("Rank {0} ignores {1} {2}", _rank, msg.GetType().Name, doing));
     }
@@ -243,6 +255,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
     /// <summary>Stages the state at once when the pool has its buffers, else once they come.</summary>
     private void StartSave(SaveShard msg)
     {
+        _queuedSaves.Remove(msg.Handle);
         _held = msg.State;
         if (msg.Handle.CancelRequested) CancelBeforeStaged(msg);
         else if ((_staging = ShardStaging.Begin(msg, _rank, _settings, _pool, _replicas, out var failure)) is null) FailedBeforeStaged(msg, failure!);
@@ -261,6 +274,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
         _staging?.ReturnBuffers();
         _planner.Tell(new AbortSave(msg.Step, _rank, msg.State.WorldSize));
         msg.Handle.Cancel();
+        msg.Handle.Linger(false);
         BecomeIdle();
     }
 
@@ -500,6 +514,7 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
             {
                 case SaveShard save:
                     save.State.Release();
+                    save.Handle.Linger(false);
                     var failure = new CheckpointFailedException(save.Step, $"{why}; it was queued behind another save or load of rank {_rank} and never began (nothing of it was written)");
                     // The other ranks' plans of the step hear it now, not at the plan deadline (in a cluster, where only this node stops).
                     AbortUnstaged(save, failure);
@@ -507,7 +522,8 @@ internal sealed class ShardActor : ReceiveActor, IWithUnboundedStash, IWithTimer
                     break;
                 case LoadShard load:
                     load.Target?.Release();
-                    queued.Sender.Tell(new LoadShardFailure(new ActorCkptException($"{why}; the load was queued behind another save or load of rank {_rank} and never began")));
+                    // The node's cut-off reason speaks of saves.
+                    queued.Sender.Tell(new LoadShardFailure(new ActorCkptException($"the shard actor of rank {_rank} stopped; the load was queued behind another save or load of it and never began")));
                     break;
             }
     }

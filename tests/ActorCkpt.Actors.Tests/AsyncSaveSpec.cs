@@ -292,6 +292,27 @@ public class AsyncSaveSpec : NodeSpec
     }
 
     [Fact]
+    public async Task A_save_cancelled_while_queued_should_keep_its_slot_busy_until_its_turn_so_the_next_save_is_skipped()
+    {
+        var states = TestStates.Build(Model, 2, seed: 7);
+        // Rank 0's saves wait for rank 1's plans, which never come: both of its slots stay busy.
+        var node = StartNode("actorckpt.async.when-busy = skip\nactorckpt.async.max-in-flight = 2\nactorckpt.planner.plan-timeout = 1h");
+        node.Save(5, states[0]);
+        node.Save(6, states[0]);
+        using var cancel = new CancellationTokenSource();
+        // A retry of step 5 queues behind its first save, in the same slot; cancelled there, its caller hears at once.
+        var retry = node.Save(5, states[0], cancellation: cancel.Token);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => retry.Committed.WaitAsync(Patience));
+
+        // Before: the slot looked free (its last save had ended), so step 7 queued behind the busy actor until the plan deadline.
+        var next = node.Save(7, states[0]);
+        var skipped = await Assert.ThrowsAsync<SaveSkippedException>(() => next.Committed.WaitAsync(Patience));
+        Assert.Contains("rank 0 already has 2 saves in flight", skipped.Message);
+        TestStates.Dispose(states);
+    }
+
+    [Fact]
     public async Task Is_the_queue_empty_should_get_the_same_answer_on_every_rank_once_all_have_asked()
     {
         var states = TestStates.Build(Model, 2, seed: 5);
