@@ -18,26 +18,29 @@ public sealed class DamagedDataLoadSpec : IDisposable
     [InlineData(false, "is truncated: it ends before a range its metadata records")]
     public async Task A_data_file_missing_or_cut_short_should_fail_the_load_naming_it(bool delete, string problem)
     {
-        using var w = torch.arange(100_000, dtype: torch.float32);
-        await using (var ckpt = Checkpointer.Start(_temp.Path))
-            await ckpt.SaveAsync(1, new RankState(0, 1).AddReplicated("w", w)).WaitAsync(Patience);
-        var file = Directory.GetFiles(Path.Combine(_temp.Path, CheckpointLayout.StepDirectory(1)), "*.safetensors").Single();
-        if (delete) File.Delete(file);
-        else
-            using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length - 100);
+        var file = await SaveOneTensorAndDamageItsFileAsync(delete);
 
         await using var again = Checkpointer.Start(_temp.Path);
         using var target = torch.zeros(100_000);
         // Before: FileNotFoundException, or EndOfStreamException.
         var e = await Assert.ThrowsAsync<CheckpointFormatException>(() => again.LoadAsync(new RankState(0, 1).AddReplicated("w", target), 1).WaitAsync(Patience));
-        Assert.Equal($"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}", e.File);
-        Assert.Equal(problem, e.Problem);
+        Assert.Equal((file, problem), (e.File, e.Problem));
     }
 
     [Theory]
     [InlineData(true, "is missing: the step's metadata records it, but it was deleted or lost")]
     [InlineData(false, "is truncated: it ends before a range its metadata records")]
     public async Task A_reader_s_load_keys_should_fail_naming_a_data_file_missing_or_cut_short(bool delete, string problem)
+    {
+        var file = await SaveOneTensorAndDamageItsFileAsync(delete);
+
+        // Before: FileNotFoundException, or EndOfStreamException, where the reader's loads say CheckpointFormatException.
+        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointReader.Open(_temp.Path).LoadKeys(["w"], 1));
+        Assert.Equal((file, problem), (e.File, e.Problem));
+    }
+
+    /// <summary>Saves step 1, one tensor in one data file, then deletes that file or cuts 100 bytes off it; returns its path in the root.</summary>
+    private async Task<string> SaveOneTensorAndDamageItsFileAsync(bool delete)
     {
         using var w = torch.arange(100_000, dtype: torch.float32);
         await using (var ckpt = Checkpointer.Start(_temp.Path))
@@ -46,10 +49,7 @@ public sealed class DamagedDataLoadSpec : IDisposable
         if (delete) File.Delete(file);
         else
             using (var stream = new FileStream(file, FileMode.Open)) stream.SetLength(stream.Length - 100);
-
-        // Before: FileNotFoundException, or EndOfStreamException, where the reader's loads say CheckpointFormatException.
-        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointReader.Open(_temp.Path).LoadKeys(["w"], 1));
-        Assert.Equal(($"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}", problem), (e.File, e.Problem));
+        return $"{CheckpointLayout.StepDirectory(1)}/{Path.GetFileName(file)}";
     }
 
     [Fact]

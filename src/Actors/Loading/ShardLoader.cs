@@ -120,14 +120,7 @@ internal static class ShardLoader
                     : fetch is null
                     ? read =>
                     {
-                        try
-                        {
-                            ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes);
-                        }
-                        catch (Exception e) when (CheckpointFormatException.OfDataFile(CheckpointLayout.InStep(step, read.Source.Bytes.File), e) is { } damage)
-                        {
-                            throw damage;
-                        }
+                        ChunkReader.AsDamage(step, read.Source.Bytes.File, () => ChunkReader.ReadOne(read, files.For(read.Source.Bytes.File), destinations.Bytes));
                         return ValueTask.CompletedTask;
                     }
                     : read => FetchReadAsync(fetch, nodes[read.Source.Bytes.File], step, read, destinations);

@@ -26,16 +26,12 @@ internal sealed class ChunkReader(CheckpointStore store)
     public void Read(LoadPlan plan, DestinationProvider destination, int parallelism, IProgress<long>? progress = null, CancellationToken cancellation = default) =>
         ParallelReads.ForEach(plan.Reads, f => AsDamage(plan.Step, f, () => store.Blobs.OpenRead(CheckpointLayout.InStep(plan.Step, f))), parallelism, (read, reader) =>
         {
-            AsDamage(plan.Step, read.Source.Bytes.File, () =>
-            {
-                ReadOne(read, reader, destination);
-                return 0;
-            });
+            AsDamage(plan.Step, read.Source.Bytes.File, () => ReadOne(read, reader, destination));
             progress?.Report(read.DestinationBytes);
         }, cancellation);
 
     /// <summary><paramref name="read"/>'s result; a data file of <paramref name="step"/> missing or cut short is damage (<see cref="CheckpointFormatException.OfDataFile"/>).</summary>
-    private static T AsDamage<T>(long step, string file, Func<T> read)
+    internal static T AsDamage<T>(long step, string file, Func<T> read)
     {
         try
         {
@@ -46,6 +42,13 @@ internal sealed class ChunkReader(CheckpointStore store)
             throw damage;
         }
     }
+
+    /// <summary><see cref="AsDamage{T}"/> for a read that returns nothing.</summary>
+    internal static void AsDamage(long step, string file, Action read) => AsDamage(step, file, () =>
+    {
+        read();
+        return 0;
+    });
 
     /// <summary>
     /// Reads <paramref name="read"/> from <paramref name="reader"/> (its data file) into its window of
